@@ -1,0 +1,3 @@
+fn main() {
+    println!("sim {}", env!("CARGO_PKG_VERSION"));
+}

@@ -1,0 +1,1 @@
+//! The modeled Linux network stack.
