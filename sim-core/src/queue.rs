@@ -10,8 +10,9 @@
 //!   FIFO ties for free. The engine uses this one; docs/performance.md has the figures.
 //!
 //! The contract: [`pop`](PendingQueue::pop) returns the item with the smallest time, and
-//! among items with equal times the one pushed first. Items may be pushed with any time not
-//! earlier than the last popped one (the simulated clock never runs backwards).
+//! among items with equal times the one pushed first. While items are pending, new ones may
+//! be pushed with any time not earlier than the last popped one (the simulated clock never
+//! runs backwards).
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, VecDeque};
@@ -208,6 +209,9 @@ pub struct RadixQueue<T> {
     occupied: u64,
     now_bucket: VecDeque<T>,
     buckets: Vec<Vec<(u64, T)>>,
+    /// The smallest time in each bucket (meaningful while the bucket is occupied), kept on
+    /// push so a refill needs one pass over the bucket, not two.
+    bucket_min: [u64; 64],
 }
 
 impl<T> Default for RadixQueue<T> {
@@ -218,6 +222,7 @@ impl<T> Default for RadixQueue<T> {
             occupied: 0,
             now_bucket: VecDeque::new(),
             buckets: (0..64).map(|_| Vec::new()).collect(),
+            bucket_min: [u64::MAX; 64],
         }
     }
 }
@@ -244,7 +249,8 @@ impl<T> RadixQueue<T> {
         let b = self.occupied.trailing_zeros() as usize;
         let mut items = std::mem::take(&mut self.buckets[b]);
         self.occupied &= !(1u64 << b);
-        let min = items.iter().map(|(t, _)| *t).min().expect("occupied bucket");
+        let min = self.bucket_min[b];
+        self.bucket_min[b] = u64::MAX;
         self.last = min;
         for (t, item) in items.drain(..) {
             if t == min {
@@ -253,10 +259,21 @@ impl<T> RadixQueue<T> {
                 let nb = Self::bucket_of(min, t);
                 self.buckets[nb].push((t, item));
                 self.occupied |= 1u64 << nb;
+                self.bucket_min[nb] = self.bucket_min[nb].min(t);
             }
         }
         // Keep the drained vector's capacity for the next time this bucket fills.
         self.buckets[b] = items;
+    }
+}
+
+impl<T> RadixQueue<T> {
+    /// When the queue is empty, allows pushes from `floor` on again (the scheduler discards
+    /// stale timer entries that may lie later than its clock). Does nothing otherwise.
+    pub fn rewind_if_empty(&mut self, floor: SimTime) {
+        if self.len == 0 {
+            self.last = self.last.min(floor.0);
+        }
     }
 }
 
@@ -277,6 +294,7 @@ impl<T> PendingQueue<T> for RadixQueue<T> {
             let b = Self::bucket_of(self.last, t);
             self.buckets[b].push((t, item));
             self.occupied |= 1u64 << b;
+            self.bucket_min[b] = self.bucket_min[b].min(t);
         }
     }
 
@@ -387,6 +405,7 @@ mod tests {
     fn radix_refuses_the_past() {
         let mut q = RadixQueue::default();
         q.push(SimTime(10), ());
+        q.push(SimTime(12), ());
         q.pop();
         q.push(SimTime(9), ());
     }

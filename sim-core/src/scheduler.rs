@@ -221,6 +221,9 @@ impl<E> Scheduler<E> {
             Pending::Timer { index, generation } => {
                 let slot = &mut self.timers[index as usize];
                 if slot.generation != generation {
+                    // A stale entry may lie later than the clock; if it was the last one,
+                    // let the queue accept times from `now` again.
+                    self.queue.rewind_if_empty(self.now);
                     return Some(None);
                 }
                 slot.deadline = None;

