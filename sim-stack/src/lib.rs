@@ -1,1 +1,3 @@
 //! The modeled Linux network stack.
+pub mod config;
+pub mod units;

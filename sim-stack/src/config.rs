@@ -1,0 +1,772 @@
+//! The plain configuration of a run: what the `.net` language (or a RON file, or a test
+//! written in Rust) lowers into, and what the simulator builds its `World` from.
+//!
+//! Everything here is fully resolved and typed: names are already looked up into indices
+//! ([`NodeId`], [`IfaceId`]), MACs are assigned, defaults are filled in, routes are computed
+//! (in [`RoutingMode::Auto`]), units are integers. Nothing is looked up by string at run time;
+//! names are kept only for messages, traces and file names.
+//!
+//! Conventions:
+//! * Nodes live in [`Scenario::nodes`] and are referred to by [`NodeId`] (the index);
+//!   interfaces live in [`NodeConfig::ifaces`] and are referred to by [`IfaceId`] (the index
+//!   within their node).
+//! * Switches are nodes of kind [`NodeKind::Switch`]; their ports are ordinary
+//!   [`IfaceConfig`]s without an address, one per link, created in link order and named
+//!   `p1`, `p2`, … (as the ports of the reference bridge are). So every [`LinkEnd`] is a
+//!   `(node, iface)` pair, whatever is at the end.
+//! * Routes to directly connected subnets are **not** listed in [`NodeConfig::routes`]: the
+//!   stack derives them from the interface addresses, as Linux adds a `proto kernel scope
+//!   link` route when an address is configured.
+//! * Loss is an integer in parts per million ([`LinkConfig::loss_ppm`]), so it compares
+//!   against an integer random draw without floating point.
+//!
+//! Every type derives `Serialize`/`Deserialize`; `sim check --dump ron` prints a
+//! [`Scenario`] as RON, and reading that RON back gives an equal value.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sim_core::{SimDuration, SimTime};
+
+use crate::units::{Bytes, Rate};
+
+/// Index of a node in [`Scenario::nodes`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct NodeId(pub u32);
+
+/// Index of an interface in its node's [`NodeConfig::ifaces`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct IfaceId(pub u32);
+
+impl NodeId {
+    /// The index as `usize`, for indexing `Vec`s.
+    pub const fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+impl IfaceId {
+    /// The index as `usize`, for indexing `Vec`s.
+    pub const fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// One simulation run: the topology, the traffic, and the run settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scenario {
+    /// Scenario name (the file stem unless the file sets `name`); used for output folders.
+    pub name: String,
+    /// Run seed; every RNG stream is derived from it.
+    pub seed: u64,
+    /// The run stops when the clock reaches this instant.
+    pub end_time: SimTime,
+    /// The effective value of every `param`, in declaration order, after `--set` overrides,
+    /// printed canonically (`("rate", "100Mbit")`). Informational (for outputs and sweeps).
+    pub params: Vec<(String, String)>,
+    /// How the routes were made. Informational: in `Auto` mode they are already computed
+    /// and stored in each node's [`NodeConfig::routes`].
+    pub routing: RoutingMode,
+    /// Hosts, routers and switches; [`NodeId`] indexes this.
+    pub nodes: Vec<NodeConfig>,
+    /// Full-duplex links between two interfaces (or switch ports).
+    pub links: Vec<LinkConfig>,
+    /// Applications, in declaration order.
+    pub apps: Vec<AppConfig>,
+}
+
+impl Scenario {
+    /// The node with this id. Panics if the id is out of range (ids come from this scenario).
+    pub fn node(&self, id: NodeId) -> &NodeConfig {
+        &self.nodes[id.index()]
+    }
+    /// The node named `name`, if any.
+    pub fn node_by_name(&self, name: &str) -> Option<NodeId> {
+        self.nodes
+            .iter()
+            .position(|n| n.name == name)
+            .map(|i| NodeId(i as u32))
+    }
+    /// The interface at one end of a link.
+    pub fn iface(&self, end: LinkEnd) -> &IfaceConfig {
+        &self.node(end.node).ifaces[end.iface.index()]
+    }
+    /// `node.iface`, for messages and file names.
+    pub fn end_name(&self, end: LinkEnd) -> String {
+        let n = self.node(end.node);
+        format!("{}.{}", n.name, n.ifaces[end.iface.index()].name)
+    }
+}
+
+/// How routing tables were filled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum RoutingMode {
+    /// Only the routes written in the scenario (plus connected subnets).
+    #[default]
+    Static,
+    /// Written routes plus shortest-path routes computed over the topology for every node
+    /// (like ns-3's global routing).
+    Auto,
+}
+
+/// What a node is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NodeKind {
+    /// An end host: `ip_forward` off by default.
+    Host,
+    /// A router: a host with `ip_forward` on.
+    Router,
+    /// A learning Ethernet switch (transparent at L3; no addresses, no IP stack).
+    Switch,
+}
+
+/// One host, router or switch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeConfig {
+    /// Unique name, for messages, traces and pcap file names.
+    pub name: String,
+    /// Host, router or switch.
+    pub kind: NodeKind,
+    /// Interfaces (switch ports for a switch); [`IfaceId`] indexes this.
+    pub ifaces: Vec<IfaceConfig>,
+    /// Static routes, in the order the kernel would list them; connected subnets are
+    /// implicit (see the module docs). Empty for switches.
+    pub routes: Vec<RouteConfig>,
+    /// Kernel settings, with Linux's defaults where the scenario sets nothing.
+    pub sysctls: Sysctls,
+    /// The DNS server the node's resolver asks (`nameserver` of resolv.conf), if any.
+    pub resolver: Option<Ipv4Addr>,
+    /// Netfilter rules, evaluated in order at their hook; the first match decides.
+    pub netfilter: Vec<NetfilterRule>,
+}
+
+/// A network interface (or a switch port).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IfaceConfig {
+    /// `eth0`, … (`p1`, … for switch ports).
+    pub name: String,
+    /// IPv4 address and prefix length, if the interface has one.
+    pub addr: Option<Ipv4Cidr>,
+    /// Hardware address: as written, or derived from the node and interface names
+    /// (locally administered, `02:…`).
+    pub mac: MacAddr,
+    /// Largest IP packet the interface sends, in bytes (68..=65535; default 1500).
+    pub mtu: u32,
+    /// Device queue length in packets (`ip link set txqueuelen`; default 1000); the limit of
+    /// `pfifo_fast` and the default limit of `pfifo`.
+    pub txqueuelen: u32,
+    /// Root queueing discipline.
+    pub qdisc: QdiscConfig,
+    /// Number of TX ring descriptors of the NIC (default 256); a full ring stops the queue.
+    pub tx_ring: u32,
+}
+
+/// An interface's root qdisc, with its parameters (Linux's defaults where unset).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum QdiscConfig {
+    /// Linux's default: three bands by priority, `txqueuelen` packets in all.
+    PfifoFast,
+    /// No qdisc (`noqueue`, what veth devices use): packets go straight to the driver.
+    Noqueue,
+    /// A single FIFO of at most `limit` packets (tc `pfifo limit N`; default txqueuelen).
+    Pfifo {
+        /// Queue limit in packets.
+        limit: u32,
+    },
+    /// Token bucket filter (tc `tbf rate R burst B latency T`).
+    Tbf {
+        /// Token rate.
+        rate: Rate,
+        /// Bucket size.
+        burst: Bytes,
+        /// Longest time a packet may wait; sets the queue limit in bytes.
+        latency: SimDuration,
+    },
+    /// Fair queueing with CoDel (tc `fq_codel`).
+    FqCodel(FqCodelConfig),
+}
+
+/// fq_codel's parameters; `Default` gives Linux's defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FqCodelConfig {
+    /// Queue limit in packets (10240).
+    pub limit: u32,
+    /// Number of flow queues (1024).
+    pub flows: u32,
+    /// CoDel target sojourn time (5ms).
+    pub target: SimDuration,
+    /// CoDel interval (100ms).
+    pub interval: SimDuration,
+    /// Bytes dequeued per round per flow (1514).
+    pub quantum: u32,
+    /// Memory limit for queued packets (32MiB).
+    pub memory_limit: Bytes,
+    /// Mark ECN-capable packets instead of dropping (off; tc's `ecn`).
+    pub ecn: bool,
+}
+
+impl Default for FqCodelConfig {
+    fn default() -> Self {
+        Self {
+            limit: 10240,
+            flows: 1024,
+            target: SimDuration::from_millis(5),
+            interval: SimDuration::from_millis(100),
+            quantum: 1514,
+            memory_limit: Bytes(32 << 20),
+            ecn: false,
+        }
+    }
+}
+
+/// One end of a link: an interface of a host or router, or a switch port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct LinkEnd {
+    /// The node.
+    pub node: NodeId,
+    /// The interface (port) of that node.
+    pub iface: IfaceId,
+}
+
+/// A full-duplex point-to-point link; each direction has its own rate and serialization.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinkConfig {
+    /// One end.
+    pub a: LinkEnd,
+    /// The other end.
+    pub b: LinkEnd,
+    /// Bit rate of each direction.
+    pub rate: Rate,
+    /// One-way propagation delay.
+    pub delay: SimDuration,
+    /// Probability that a frame is lost, in parts per million (0 = lossless,
+    /// 1 000 000 = everything). Drawn per frame and direction.
+    pub loss_ppm: u32,
+    /// Largest IP packet the wire carries, if limited; bigger frames are dropped on the
+    /// wire. The endpoint interfaces that set no `mtu` of their own already have this MTU.
+    pub mtu: Option<u32>,
+}
+
+/// A route in a node's table (a static one, or one computed in `Auto` routing mode).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteConfig {
+    /// Destination network (host bits zero); `0.0.0.0` with `prefix_len` 0 is the default route.
+    pub dest: Ipv4Addr,
+    /// Prefix length, 0..=32.
+    pub prefix_len: u8,
+    /// Next hop, or `None` for a route straight out of `dev` (on-link).
+    pub gateway: Option<Ipv4Addr>,
+    /// Output interface, if given (when `None`, the interface whose subnet holds the gateway).
+    pub dev: Option<IfaceId>,
+}
+
+/// An IPv4 address with a prefix length: `10.0.0.2/24`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Ipv4Cidr {
+    /// The address (host bits may be set: this is an interface address).
+    pub addr: Ipv4Addr,
+    /// Prefix length, 0..=32.
+    pub prefix_len: u8,
+}
+
+impl Ipv4Cidr {
+    /// `addr/prefix_len`; `None` if the prefix length exceeds 32.
+    pub const fn new(addr: Ipv4Addr, prefix_len: u8) -> Option<Self> {
+        if prefix_len > 32 {
+            None
+        } else {
+            Some(Self { addr, prefix_len })
+        }
+    }
+    /// The netmask as an integer (`/24` → `0xffff_ff00`).
+    pub const fn mask(self) -> u32 {
+        if self.prefix_len == 0 {
+            0
+        } else {
+            u32::MAX << (32 - self.prefix_len)
+        }
+    }
+    /// The network address (host bits cleared).
+    pub const fn network(self) -> Ipv4Addr {
+        Ipv4Addr::from_bits(self.addr.to_bits() & self.mask())
+    }
+    /// The broadcast address of the subnet.
+    pub const fn broadcast(self) -> Ipv4Addr {
+        Ipv4Addr::from_bits(self.addr.to_bits() | !self.mask())
+    }
+    /// Whether `ip` is inside the subnet.
+    pub const fn contains(self, ip: Ipv4Addr) -> bool {
+        ip.to_bits() & self.mask() == self.addr.to_bits() & self.mask()
+    }
+}
+
+impl fmt::Display for Ipv4Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix_len)
+    }
+}
+
+/// Why an `a.b.c.d/n` text is not a CIDR.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CidrParseError {
+    /// No `/`.
+    #[error("`{0}` has no prefix length; expected an address and a prefix such as `10.0.0.1/24`")]
+    MissingPrefix(String),
+    /// The address part is not an IPv4 address.
+    #[error("`{0}` is not an IPv4 address")]
+    BadAddr(String),
+    /// The prefix is not a number in 0..=32.
+    #[error("prefix length `{0}` is not a number from 0 to 32")]
+    BadPrefix(String),
+}
+
+impl FromStr for Ipv4Cidr {
+    type Err = CidrParseError;
+    fn from_str(s: &str) -> Result<Self, CidrParseError> {
+        let (a, p) = s
+            .split_once('/')
+            .ok_or_else(|| CidrParseError::MissingPrefix(s.to_string()))?;
+        let addr = a
+            .parse::<Ipv4Addr>()
+            .map_err(|_| CidrParseError::BadAddr(a.to_string()))?;
+        let prefix_len = p
+            .parse::<u8>()
+            .ok()
+            .filter(|p| *p <= 32)
+            .ok_or_else(|| CidrParseError::BadPrefix(p.to_string()))?;
+        Ok(Self { addr, prefix_len })
+    }
+}
+
+impl Serialize for Ipv4Cidr {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Ipv4Cidr {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// An Ethernet address.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct MacAddr(pub [u8; 6]);
+
+impl MacAddr {
+    /// ff:ff:ff:ff:ff:ff.
+    pub const BROADCAST: Self = Self([0xff; 6]);
+
+    /// Whether the locally-administered bit is set (`02:…`).
+    pub const fn is_local(self) -> bool {
+        self.0[0] & 0x02 != 0
+    }
+    /// Whether the group (multicast) bit is set.
+    pub const fn is_multicast(self) -> bool {
+        self.0[0] & 0x01 != 0
+    }
+}
+
+impl fmt::Display for MacAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let m = self.0;
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            m[0], m[1], m[2], m[3], m[4], m[5]
+        )
+    }
+}
+
+impl fmt::Debug for MacAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Why a text is not a MAC address.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a MAC address; expected six hex bytes such as `02:00:00:00:00:01`")]
+pub struct MacParseError(pub String);
+
+impl FromStr for MacAddr {
+    type Err = MacParseError;
+    fn from_str(s: &str) -> Result<Self, MacParseError> {
+        let err = || MacParseError(s.to_string());
+        let mut out = [0u8; 6];
+        let mut parts = s.split(|c| c == ':' || c == '-');
+        for b in &mut out {
+            let p = parts.next().ok_or_else(err)?;
+            if p.len() != 2 {
+                return Err(err());
+            }
+            *b = u8::from_str_radix(p, 16).map_err(|_| err())?;
+        }
+        if parts.next().is_some() {
+            return Err(err());
+        }
+        Ok(Self(out))
+    }
+}
+
+impl Serialize for MacAddr {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for MacAddr {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// TCP congestion control algorithm (`net.ipv4.tcp_congestion_control`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum CongestionControl {
+    /// CUBIC, Linux's default.
+    #[default]
+    Cubic,
+    /// NewReno.
+    Reno,
+}
+
+/// Kernel settings of one node, named after their `sysctl` names; `Default` gives Linux's
+/// defaults (with `tcp_rmem[2]` = 32 MiB, as on the reference kernel: window scale 10).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Sysctls {
+    /// `net.ipv4.ip_forward`: forward packets not addressed to us (on for routers).
+    pub ip_forward: bool,
+    /// `net.ipv4.ip_default_ttl` (64).
+    pub ip_default_ttl: u8,
+    /// `net.ipv4.ip_local_port_range` (32768 60999): ephemeral ports, inclusive.
+    pub ip_local_port_range: (u16, u16),
+    /// `net.ipv4.tcp_congestion_control` (cubic).
+    pub tcp_congestion_control: CongestionControl,
+    /// `net.ipv4.tcp_sack` (1).
+    pub tcp_sack: bool,
+    /// `net.ipv4.tcp_timestamps` (1).
+    pub tcp_timestamps: bool,
+    /// `net.ipv4.tcp_window_scaling` (1).
+    pub tcp_window_scaling: bool,
+    /// `net.ipv4.tcp_wmem` (4096 16384 4194304): min, default, max send buffer bytes.
+    pub tcp_wmem: [u32; 3],
+    /// `net.ipv4.tcp_rmem` (4096 131072 33554432): min, default, max receive buffer bytes.
+    pub tcp_rmem: [u32; 3],
+    /// `net.ipv4.tcp_syn_retries` (6).
+    pub tcp_syn_retries: u8,
+    /// `net.ipv4.tcp_synack_retries` (5).
+    pub tcp_synack_retries: u8,
+    /// `net.ipv4.tcp_retries2` (15).
+    pub tcp_retries2: u8,
+    /// `net.ipv4.tcp_fin_timeout` (60s): how long an orphaned socket stays in FIN_WAIT_2.
+    pub tcp_fin_timeout: SimDuration,
+    /// `net.ipv4.tcp_slow_start_after_idle` (1).
+    pub tcp_slow_start_after_idle: bool,
+    /// `net.ipv4.tcp_ecn` (2: accept ECN when the peer asks, never ask).
+    pub tcp_ecn: u8,
+    /// `net.core.wmem_default` (212992): default send buffer of non-TCP sockets.
+    pub wmem_default: u32,
+    /// `net.core.rmem_default` (212992): default receive buffer of non-TCP sockets.
+    pub rmem_default: u32,
+    /// `net.core.wmem_max` (212992): largest SO_SNDBUF a socket may ask for.
+    pub wmem_max: u32,
+    /// `net.core.rmem_max` (212992): largest SO_RCVBUF a socket may ask for.
+    pub rmem_max: u32,
+    /// `net.ipv4.icmp_echo_ignore_all` (0).
+    pub icmp_echo_ignore_all: bool,
+    /// `net.ipv4.icmp_ratelimit` (1000ms): minimum spacing of rate-limited ICMP errors.
+    pub icmp_ratelimit: SimDuration,
+    /// `net.ipv4.neigh.default.*`: neighbour (ARP) settings of every interface.
+    pub neigh: NeighSysctls,
+}
+
+impl Default for Sysctls {
+    fn default() -> Self {
+        Self {
+            ip_forward: false,
+            ip_default_ttl: 64,
+            ip_local_port_range: (32768, 60999),
+            tcp_congestion_control: CongestionControl::Cubic,
+            tcp_sack: true,
+            tcp_timestamps: true,
+            tcp_window_scaling: true,
+            tcp_wmem: [4096, 16384, 4_194_304],
+            tcp_rmem: [4096, 131_072, 33_554_432],
+            tcp_syn_retries: 6,
+            tcp_synack_retries: 5,
+            tcp_retries2: 15,
+            tcp_fin_timeout: SimDuration::from_secs(60),
+            tcp_slow_start_after_idle: true,
+            tcp_ecn: 2,
+            wmem_default: 212_992,
+            rmem_default: 212_992,
+            wmem_max: 212_992,
+            rmem_max: 212_992,
+            icmp_echo_ignore_all: false,
+            icmp_ratelimit: SimDuration::from_millis(1000),
+            neigh: NeighSysctls::default(),
+        }
+    }
+}
+
+impl Sysctls {
+    /// Linux's defaults for a node of this kind (`ip_forward` on for routers).
+    pub fn for_kind(kind: NodeKind) -> Self {
+        Self {
+            ip_forward: kind == NodeKind::Router,
+            ..Self::default()
+        }
+    }
+}
+
+/// `net.ipv4.neigh.default.*`; `Default` gives Linux's defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NeighSysctls {
+    /// `retrans_time_ms` (1000): time between ARP requests for one neighbour.
+    pub retrans_time: SimDuration,
+    /// `mcast_solicit` (3): broadcast requests before giving up.
+    pub mcast_solicit: u32,
+    /// `ucast_solicit` (3): unicast probes in PROBE state before falling back.
+    pub ucast_solicit: u32,
+    /// `app_solicit` (0): requests through a user-space daemon (unused; kept for completeness).
+    pub app_solicit: u32,
+    /// `unres_qlen_bytes` (212992): bytes queued per unresolved neighbour.
+    pub unres_qlen_bytes: u32,
+    /// `base_reachable_time_ms` (30000): mean time an entry stays REACHABLE
+    /// (the actual value is drawn uniformly from 0.5..1.5 × this).
+    pub base_reachable_time: SimDuration,
+    /// `delay_first_probe_time` (5s): time in DELAY before the first unicast probe.
+    pub delay_first_probe_time: SimDuration,
+    /// `gc_stale_time` (60s): when an unused STALE entry may be collected.
+    pub gc_stale_time: SimDuration,
+}
+
+impl Default for NeighSysctls {
+    fn default() -> Self {
+        Self {
+            retrans_time: SimDuration::from_millis(1000),
+            mcast_solicit: 3,
+            ucast_solicit: 3,
+            app_solicit: 0,
+            unres_qlen_bytes: 212_992,
+            base_reachable_time: SimDuration::from_millis(30_000),
+            delay_first_probe_time: SimDuration::from_secs(5),
+            gc_stale_time: SimDuration::from_secs(60),
+        }
+    }
+}
+
+/// A netfilter hook, named as iptables names its chains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NfHook {
+    /// `PREROUTING`: every received packet, before routing.
+    PreRouting,
+    /// `INPUT`: packets for this node, before the socket.
+    Input,
+    /// `FORWARD`: packets being routed through.
+    Forward,
+    /// `OUTPUT`: locally generated packets, after routing.
+    Output,
+    /// `POSTROUTING`: every packet leaving, after routing.
+    PostRouting,
+}
+
+/// What a matching netfilter rule does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NfAction {
+    /// Let the packet through (and stop evaluating rules).
+    Accept,
+    /// Discard the packet silently.
+    Drop,
+}
+
+/// The protocol a rule matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NfProto {
+    /// TCP.
+    Tcp,
+    /// UDP.
+    Udp,
+    /// ICMP.
+    Icmp,
+}
+
+/// A small netfilter rule: `netfilter output drop proto tcp flags rst dst 10.0.0.2`.
+/// Unset fields match anything.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetfilterRule {
+    /// Where the rule is evaluated.
+    pub hook: NfHook,
+    /// What a match does.
+    pub action: NfAction,
+    /// Protocol to match.
+    pub proto: Option<NfProto>,
+    /// Source subnet to match.
+    pub src: Option<Ipv4Cidr>,
+    /// Destination subnet to match.
+    pub dst: Option<Ipv4Cidr>,
+    /// TCP/UDP source port to match.
+    pub sport: Option<u16>,
+    /// TCP/UDP destination port to match.
+    pub dport: Option<u16>,
+    /// TCP flags that must all be set (bits as in the header: FIN 0x01, SYN 0x02, RST 0x04,
+    /// PSH 0x08, ACK 0x10, URG 0x20); 0 matches any segment.
+    pub tcp_flags: u8,
+}
+
+/// An application on a node, with the time it starts and (optionally) stops.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppConfig {
+    /// The node it runs on (a host or router, never a switch).
+    pub node: NodeId,
+    /// When it starts.
+    pub start: SimTime,
+    /// When it stops (closes its sockets), if before the end of the run.
+    pub stop: Option<SimTime>,
+    /// What it does.
+    pub kind: AppKind,
+}
+
+/// The applications the simulator models.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum AppKind {
+    /// An authoritative DNS server on UDP port 53 answering A queries from `records`
+    /// (other types get REFUSED, as dnsmasq answered AAAA in the reference).
+    DnsServer {
+        /// The A records it serves.
+        records: Vec<DnsRecord>,
+        /// TTL of the answers, in seconds (default 0, like dnsmasq's `--address`).
+        ttl: u32,
+    },
+    /// An HTTP/1.0 server answering every GET with `200 OK` and a body of `body` bytes.
+    HttpServer {
+        /// TCP port (default 80).
+        port: u16,
+        /// Body size.
+        body: Bytes,
+        /// Time between receiving the request and sending the response headers
+        /// (default 2ms, what Python's http.server took in the reference).
+        think_time: SimDuration,
+    },
+    /// `curl URL`: resolve the host (when it is a name) with the node's resolver, then GET.
+    Curl {
+        /// The URL as written.
+        url: String,
+        /// Host part of the URL (a name to resolve, or an IPv4 address literal).
+        host: String,
+        /// Port (80 unless the URL says otherwise).
+        port: u16,
+        /// Path, `/` at least.
+        path: String,
+    },
+    /// Connect to `dst:port` and send `bytes` bytes (or until the end of the run).
+    TcpBulk {
+        /// Destination address.
+        dst: Ipv4Addr,
+        /// Destination port.
+        port: u16,
+        /// How much to send; `None` = unlimited.
+        bytes: Option<Bytes>,
+    },
+    /// Listen on a TCP port, accept every connection, and discard what arrives.
+    TcpSink {
+        /// TCP port.
+        port: u16,
+    },
+    /// Send `payload`-byte UDP datagrams to `dst:port` at a constant pace.
+    UdpCbr {
+        /// Destination address.
+        dst: Ipv4Addr,
+        /// Destination port.
+        port: u16,
+        /// UDP payload size of each datagram.
+        payload: Bytes,
+        /// How often to send.
+        pace: UdpPace,
+    },
+    /// Bind a UDP port and discard what arrives.
+    UdpSink {
+        /// UDP port.
+        port: u16,
+    },
+    /// ICMP echo requests, like `ping -c count -i interval -s size dst`.
+    Ping {
+        /// Destination address.
+        dst: Ipv4Addr,
+        /// Number of requests; `None` = until the app stops.
+        count: Option<u32>,
+        /// Time between requests (default 1s).
+        interval: SimDuration,
+        /// ICMP payload bytes (default 56B).
+        size: Bytes,
+    },
+}
+
+/// One A record of a [`AppKind::DnsServer`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DnsRecord {
+    /// The name, lower case, without a trailing dot (`baidu.com`).
+    pub name: String,
+    /// Its address.
+    pub addr: Ipv4Addr,
+}
+
+/// The pace of a [`AppKind::UdpCbr`] sender.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UdpPace {
+    /// This many payload bits per second (the interval is `payload × 8 / rate`).
+    Rate(Rate),
+    /// One datagram every interval.
+    Interval(SimDuration),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidr_math() {
+        let c: Ipv4Cidr = "10.0.1.80/24".parse().unwrap();
+        assert_eq!(c.network(), Ipv4Addr::new(10, 0, 1, 0));
+        assert_eq!(c.broadcast(), Ipv4Addr::new(10, 0, 1, 255));
+        assert!(c.contains(Ipv4Addr::new(10, 0, 1, 1)));
+        assert!(!c.contains(Ipv4Addr::new(10, 0, 2, 1)));
+        assert_eq!(c.to_string(), "10.0.1.80/24");
+        let d: Ipv4Cidr = "0.0.0.0/0".parse().unwrap();
+        assert_eq!(d.mask(), 0);
+        assert!(d.contains(Ipv4Addr::new(1, 2, 3, 4)));
+        assert!("10.0.0.1/33".parse::<Ipv4Cidr>().is_err());
+        assert!("10.0.0.1".parse::<Ipv4Cidr>().is_err());
+    }
+
+    #[test]
+    fn mac_parse_print() {
+        let m: MacAddr = "02:00:00:00:01:53".parse().unwrap();
+        assert_eq!(m.0, [2, 0, 0, 0, 1, 0x53]);
+        assert_eq!(m.to_string(), "02:00:00:00:01:53");
+        assert!(m.is_local() && !m.is_multicast());
+        assert!("02:00:00:00:01".parse::<MacAddr>().is_err());
+        assert!("02:00:00:00:01:5g".parse::<MacAddr>().is_err());
+        assert!("02:00:00:00:01:53:00".parse::<MacAddr>().is_err());
+    }
+
+    #[test]
+    fn linux_defaults() {
+        let s = Sysctls::for_kind(NodeKind::Router);
+        assert!(s.ip_forward);
+        assert_eq!(s.tcp_rmem[2], 32 << 20);
+        assert_eq!(s.neigh.delay_first_probe_time, SimDuration::from_secs(5));
+        assert!(!Sysctls::for_kind(NodeKind::Host).ip_forward);
+        assert_eq!(FqCodelConfig::default().limit, 10240);
+    }
+}
