@@ -1,3 +1,4 @@
 //! The modeled Linux network stack.
 pub mod config;
 pub mod units;
+pub mod wire;

@@ -1,0 +1,252 @@
+//! The Internet checksum (RFC 1071), the IPv4 pseudo-header sum used by UDP and TCP, and
+//! the incremental update of RFC 1624 that a router uses when it decrements the TTL.
+//!
+//! All sums here are *one's-complement sums folded to 16 bits, not yet inverted*; the value
+//! written into a header is `!sum`. A received header verifies when the sum over it
+//! (checksum field included) is `0xffff`.
+//!
+//! [`data`] is the hot path (every TCP segment is summed once on the way out and once on the
+//! way in). It adds 8 bytes at a time, as two 32-bit halves into a 64-bit accumulator, so the
+//! loop has no carries to handle and the compiler can unroll and vectorise it; the 64-bit
+//! total is folded to 16 bits once at the end. Byte order does not matter to a
+//! one's-complement sum (RFC 1071 §2.B) so the words are read in native order and the folded
+//! result is swapped once.
+
+use core::net::Ipv4Addr;
+
+/// Folds a 64-bit accumulator of 16-bit-aligned partial sums into a 16-bit one's-complement sum.
+#[inline]
+const fn fold(mut acc: u64) -> u16 {
+    // Each step adds the high part to the low part; after at most four steps the value fits
+    // 16 bits (the end-around carries are included because the carry is added back in).
+    acc = (acc & 0xffff_ffff) + (acc >> 32);
+    acc = (acc & 0xffff_ffff) + (acc >> 32);
+    acc = (acc & 0xffff) + (acc >> 16);
+    acc = (acc & 0xffff) + (acc >> 16);
+    acc as u16
+}
+
+/// Native-order sum of `data`, whose length is a multiple of 8, into a 64-bit accumulator.
+///
+/// Each 8-byte word adds less than 2^33, so the accumulator cannot overflow below 16 GiB of
+/// input; packets are at most 64 KiB.
+#[inline]
+fn sum_words(data: &[u8]) -> u64 {
+    let mut chunks = data.chunks_exact(32);
+    let (mut a, mut b, mut c, mut d) = (0u64, 0u64, 0u64, 0u64);
+    for chunk in &mut chunks {
+        // Four independent accumulators keep the adds from forming one long dependency chain.
+        let w = |i: usize| {
+            let v = u64::from_ne_bytes([
+                chunk[i],
+                chunk[i + 1],
+                chunk[i + 2],
+                chunk[i + 3],
+                chunk[i + 4],
+                chunk[i + 5],
+                chunk[i + 6],
+                chunk[i + 7],
+            ]);
+            (v >> 32) + (v & 0xffff_ffff)
+        };
+        a += w(0);
+        b += w(8);
+        c += w(16);
+        d += w(24);
+    }
+    for word in chunks.remainder().chunks_exact(8) {
+        let v = u64::from_ne_bytes([
+            word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7],
+        ]);
+        a += (v >> 32) + (v & 0xffff_ffff);
+    }
+    a + b + c + d
+}
+
+/// The one's-complement sum of `data` as big-endian 16-bit words (an odd last byte is padded
+/// with a zero byte), folded to 16 bits and not inverted.
+///
+/// This is RFC 1071's sum; combine it with others using [`combine`] and invert it to get the
+/// value of a checksum field.
+#[must_use]
+pub fn data(data: &[u8]) -> u16 {
+    let whole = data.len() & !7;
+    let (body, tail) = data.split_at(whole);
+    // The body was summed in native byte order; folding commutes with swapping the bytes of
+    // every word, so one swap of the folded sum brings it to network order.
+    let body_sum = fold(sum_words(body));
+    let body_sum = if cfg!(target_endian = "little") {
+        body_sum.swap_bytes()
+    } else {
+        body_sum
+    };
+    let mut acc = u64::from(body_sum);
+    let mut words = tail.chunks_exact(2);
+    for w in &mut words {
+        acc += u64::from(u16::from_be_bytes([w[0], w[1]]));
+    }
+    if let [last] = words.remainder() {
+        acc += u64::from(*last) << 8;
+    }
+    fold(acc)
+}
+
+/// Combines partial sums (from [`data`], [`pseudo_header_v4`], or single fields) into one.
+///
+/// A partial sum over a byte range must start at an even offset of the checksummed data for
+/// the combination to be right; headers are always laid out so that it does.
+#[must_use]
+pub fn combine(sums: &[u16]) -> u16 {
+    fold(sums.iter().map(|&s| u64::from(s)).sum())
+}
+
+/// The sum of the IPv4 pseudo-header that UDP and TCP include in their checksums (RFC 768,
+/// RFC 793): source and destination address, protocol number, and the transport length
+/// (header plus payload).
+#[must_use]
+pub fn pseudo_header_v4(src: Ipv4Addr, dst: Ipv4Addr, protocol: u8, length: u32) -> u16 {
+    let s = u32::from(src);
+    let d = u32::from(dst);
+    let acc = u64::from(s >> 16)
+        + u64::from(s & 0xffff)
+        + u64::from(d >> 16)
+        + u64::from(d & 0xffff)
+        + u64::from(protocol)
+        + u64::from(length >> 16)
+        + u64::from(length & 0xffff);
+    fold(acc)
+}
+
+/// The checksum field value (inverted sum) for a segment whose partial sums are `sums`.
+///
+/// Equivalent to `!combine(sums)`.
+#[inline]
+#[must_use]
+pub fn finish(sums: &[u16]) -> u16 {
+    !combine(sums)
+}
+
+/// Updates a checksum *field* after one 16-bit word of the covered data changed from `old`
+/// to `new`, without summing the data again (RFC 1624, equation 3:
+/// `HC' = ~(~HC + ~m + m')`).
+///
+/// When the covered data is not all zeros (true of any IPv4 header) this gives exactly the
+/// value a full recomputation gives: both are the complement of the same non-zero
+/// one's-complement sum.
+#[inline]
+#[must_use]
+pub fn update_word(checksum: u16, old: u16, new: u16) -> u16 {
+    let acc = u64::from(!checksum) + u64::from(!old) + u64::from(new);
+    !fold(acc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Byte-at-a-time reference implementation, straight from RFC 1071.
+    fn reference(data: &[u8]) -> u16 {
+        let mut acc: u32 = 0;
+        let mut i = 0;
+        while i + 1 < data.len() {
+            acc += u32::from(u16::from_be_bytes([data[i], data[i + 1]]));
+            i += 2;
+        }
+        if i < data.len() {
+            acc += u32::from(data[i]) << 8;
+        }
+        while acc > 0xffff {
+            acc = (acc & 0xffff) + (acc >> 16);
+        }
+        acc as u16
+    }
+
+    #[test]
+    fn rfc1071_example() {
+        // RFC 1071 §3: bytes 00 01 f2 03 f4 f5 f6 f7 sum to ddf2.
+        assert_eq!(
+            data(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]),
+            0xddf2
+        );
+    }
+
+    #[test]
+    fn empty_and_odd() {
+        assert_eq!(data(&[]), 0);
+        assert_eq!(data(&[0xab]), 0xab00);
+        assert_eq!(data(&[0xff; 3]), reference(&[0xff; 3]));
+    }
+
+    #[test]
+    fn reference_ipv4_header_verifies() {
+        // The DNS query's IP header from REFERENCE.md's client.pcap (frame 3).
+        let hdr = [
+            0x45, 0x00, 0x00, 0x37, 0x34, 0x4f, 0x40, 0x00, 0x40, 0x11, 0xf1, 0x30, 0x0a, 0x00,
+            0x00, 0x02, 0x0a, 0x00, 0x01, 0x35,
+        ];
+        assert_eq!(data(&hdr), 0xffff);
+        let mut zeroed = hdr;
+        zeroed[10] = 0;
+        zeroed[11] = 0;
+        assert_eq!(!data(&zeroed), 0xf130);
+    }
+
+    #[test]
+    fn all_ones_many_words_fold_correctly() {
+        let buf = vec![0xffu8; 65535];
+        assert_eq!(data(&buf), reference(&buf));
+    }
+
+    #[test]
+    fn pseudo_header_matches_bytes() {
+        let src = Ipv4Addr::new(10, 0, 0, 2);
+        let dst = Ipv4Addr::new(10, 0, 1, 53);
+        let bytes = [10, 0, 0, 2, 10, 0, 1, 53, 0, 17, 0, 35];
+        assert_eq!(pseudo_header_v4(src, dst, 17, 35), data(&bytes));
+    }
+
+    proptest! {
+        #[test]
+        fn matches_reference(buf in proptest::collection::vec(any::<u8>(), 0..3000)) {
+            prop_assert_eq!(data(&buf), reference(&buf));
+        }
+
+        #[test]
+        fn split_at_even_offset_combines(
+            buf in proptest::collection::vec(any::<u8>(), 0..600),
+            at in 0usize..300,
+        ) {
+            let at = (at * 2).min(buf.len() & !1);
+            let (a, b) = buf.split_at(at);
+            prop_assert_eq!(combine(&[data(a), data(b)]), data(&buf));
+        }
+
+        #[test]
+        fn incremental_update_matches_recompute(
+            mut buf in proptest::collection::vec(any::<u8>(), 2..64),
+            idx in 0usize..31,
+            new in any::<u16>(),
+        ) {
+            // Make the length even and put a correct checksum in the first word.
+            buf.truncate(buf.len() & !1);
+            buf[0] = 0;
+            buf[1] = 0;
+            // A non-zero word elsewhere keeps the data from being all zeros.
+            buf.push(0x12);
+            buf.push(0x34);
+            let csum = !data(&buf);
+            buf[..2].copy_from_slice(&csum.to_be_bytes());
+            let words = buf.len() / 2;
+            let i = 1 + idx % (words - 1);
+            let old = u16::from_be_bytes([buf[2 * i], buf[2 * i + 1]]);
+            buf[2 * i..2 * i + 2].copy_from_slice(&new.to_be_bytes());
+            let updated = update_word(csum, old, new);
+            buf[..2].copy_from_slice(&updated.to_be_bytes());
+            prop_assert_eq!(data(&buf), 0xffff);
+            buf[0] = 0;
+            buf[1] = 0;
+            prop_assert_eq!(updated, !data(&buf));
+        }
+    }
+}

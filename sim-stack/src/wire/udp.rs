@@ -1,0 +1,318 @@
+//! UDP (RFC 768) over IPv4, with the pseudo-header checksum.
+//!
+//! A computed checksum of 0 is sent as `0xffff` (0 on the wire means "no checksum", which a
+//! receiver accepts without verifying, as Linux does for IPv4).
+
+use core::net::Ipv4Addr;
+
+use super::{Error, Result, be16, checksum, put16};
+
+/// The UDP header length.
+pub const HEADER_LEN: usize = 8;
+const PROTOCOL: u8 = 17;
+
+mod field {
+    use crate::wire::Field;
+    pub(super) const SRC_PORT: Field = 0..2;
+    pub(super) const DST_PORT: Field = 2..4;
+    pub(super) const LENGTH: Field = 4..6;
+    pub(super) const CHECKSUM: Field = 6..8;
+}
+
+/// A zero-copy view of a UDP datagram (header and payload).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UdpPacket<T: AsRef<[u8]>> {
+    buffer: T,
+}
+
+impl<T: AsRef<[u8]>> UdpPacket<T> {
+    /// Wraps a buffer without checks; getters panic if it is shorter than [`HEADER_LEN`], and
+    /// [`payload`](Self::payload) if the length field exceeds the buffer.
+    pub const fn new_unchecked(buffer: T) -> Self {
+        Self { buffer }
+    }
+
+    /// Wraps a buffer after [`check_len`](Self::check_len).
+    ///
+    /// # Errors
+    /// As [`check_len`](Self::check_len).
+    pub fn new_checked(buffer: T) -> Result<Self> {
+        let packet = Self::new_unchecked(buffer);
+        packet.check_len()?;
+        Ok(packet)
+    }
+
+    /// Checks the header and the length field against the buffer. A buffer longer than the
+    /// length field is fine (the rest is ignored, as `udp_rcv` trims it).
+    ///
+    /// # Errors
+    /// [`Error::Truncated`] if the buffer is shorter than the header or the length field;
+    /// [`Error::BadLength`] if the length field is below 8.
+    pub fn check_len(&self) -> Result<()> {
+        let len = self.buffer.as_ref().len();
+        if len < HEADER_LEN {
+            return Err(Error::Truncated);
+        }
+        let field_len = usize::from(self.len());
+        if field_len < HEADER_LEN {
+            return Err(Error::BadLength);
+        }
+        if len < field_len {
+            return Err(Error::Truncated);
+        }
+        Ok(())
+    }
+
+    /// Gives the buffer back.
+    pub fn into_inner(self) -> T {
+        self.buffer
+    }
+
+    /// Source port.
+    pub fn src_port(&self) -> u16 {
+        be16(&self.buffer.as_ref()[field::SRC_PORT])
+    }
+
+    /// Destination port.
+    pub fn dst_port(&self) -> u16 {
+        be16(&self.buffer.as_ref()[field::DST_PORT])
+    }
+
+    /// The length field: header plus payload.
+    pub fn len(&self) -> u16 {
+        be16(&self.buffer.as_ref()[field::LENGTH])
+    }
+
+    /// Whether the length field says there is no payload.
+    pub fn is_empty(&self) -> bool {
+        usize::from(self.len()) <= HEADER_LEN
+    }
+
+    /// The checksum field (0: none was computed).
+    pub fn checksum(&self) -> u16 {
+        be16(&self.buffer.as_ref()[field::CHECKSUM])
+    }
+
+    /// The payload, up to the length field.
+    pub fn payload(&self) -> &[u8] {
+        &self.buffer.as_ref()[HEADER_LEN..usize::from(self.len())]
+    }
+
+    /// Whether the checksum verifies (always true when the field is 0).
+    pub fn verify_checksum(&self, src: Ipv4Addr, dst: Ipv4Addr) -> bool {
+        if self.checksum() == 0 {
+            return true;
+        }
+        let len = self.len();
+        let data = &self.buffer.as_ref()[..usize::from(len)];
+        checksum::combine(&[
+            checksum::pseudo_header_v4(src, dst, PROTOCOL, u32::from(len)),
+            checksum::data(data),
+        ]) == 0xffff
+    }
+}
+
+impl<T: AsRef<[u8]> + AsMut<[u8]>> UdpPacket<T> {
+    /// Sets the source port.
+    pub fn set_src_port(&mut self, value: u16) {
+        put16(&mut self.buffer.as_mut()[field::SRC_PORT], value);
+    }
+
+    /// Sets the destination port.
+    pub fn set_dst_port(&mut self, value: u16) {
+        put16(&mut self.buffer.as_mut()[field::DST_PORT], value);
+    }
+
+    /// Sets the length field.
+    pub fn set_len(&mut self, value: u16) {
+        put16(&mut self.buffer.as_mut()[field::LENGTH], value);
+    }
+
+    /// Sets the checksum field.
+    pub fn set_checksum(&mut self, value: u16) {
+        put16(&mut self.buffer.as_mut()[field::CHECKSUM], value);
+    }
+
+    /// Computes the checksum over the header and the payload (up to the length field) and
+    /// writes it; a result of 0 is written as `0xffff`.
+    pub fn fill_checksum(&mut self, src: Ipv4Addr, dst: Ipv4Addr) {
+        self.set_checksum(0);
+        let len = self.len();
+        let data = &self.buffer.as_ref()[..usize::from(len)];
+        let csum = checksum::finish(&[
+            checksum::pseudo_header_v4(src, dst, PROTOCOL, u32::from(len)),
+            checksum::data(data),
+        ]);
+        self.set_checksum(if csum == 0 { 0xffff } else { csum });
+    }
+
+    /// The payload, writable.
+    pub fn payload_mut(&mut self) -> &mut [u8] {
+        let end = usize::from(self.len());
+        &mut self.buffer.as_mut()[HEADER_LEN..end]
+    }
+}
+
+/// A UDP header as plain values (the payload stays in the buffer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct UdpRepr {
+    /// Source port.
+    pub src_port: u16,
+    /// Destination port.
+    pub dst_port: u16,
+}
+
+impl UdpRepr {
+    /// Parses a datagram carried from `src` to `dst` and verifies its checksum (unless it is
+    /// 0). The payload is `packet.payload()`.
+    ///
+    /// # Errors
+    /// The errors of [`UdpPacket::check_len`], and [`Error::BadChecksum`].
+    pub fn parse<T: AsRef<[u8]>>(
+        packet: &UdpPacket<T>,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+    ) -> Result<Self> {
+        packet.check_len()?;
+        if !packet.verify_checksum(src, dst) {
+            return Err(Error::BadChecksum);
+        }
+        Ok(Self {
+            src_port: packet.src_port(),
+            dst_port: packet.dst_port(),
+        })
+    }
+
+    /// The header length, [`HEADER_LEN`].
+    #[must_use]
+    pub const fn header_len(&self) -> usize {
+        HEADER_LEN
+    }
+
+    /// Writes the header in front of the `payload_len` bytes of payload that follow it in the
+    /// buffer (put there before or after the call, but before the checksum is needed: this
+    /// call computes it, so the payload must be in place *before* it). The length field is
+    /// `8 + payload_len`.
+    ///
+    /// # Panics
+    /// If the buffer is shorter than `8 + payload_len`, or (debug builds) if that exceeds
+    /// 65535.
+    pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(
+        &self,
+        packet: &mut UdpPacket<T>,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        payload_len: usize,
+    ) {
+        let len = HEADER_LEN + payload_len;
+        debug_assert!(len <= usize::from(u16::MAX), "UDP datagram too long");
+        packet.set_src_port(self.src_port);
+        packet.set_dst_port(self.dst_port);
+        packet.set_len(len as u16);
+        packet.fill_checksum(src, dst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::tests::hex;
+    use proptest::prelude::*;
+
+    const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+    const NS: Ipv4Addr = Ipv4Addr::new(10, 0, 1, 53);
+
+    #[test]
+    fn reference_dns_query_datagram() {
+        // client.pcap frame 3: the A query, UDP header and payload.
+        let bytes = hex("a325003500234269 c39b0100000100000000000005626169647503636f6d0000010001");
+        let packet = UdpPacket::new_checked(&bytes[..]).unwrap();
+        let repr = UdpRepr::parse(&packet, CLIENT, NS).unwrap();
+        assert_eq!(
+            repr,
+            UdpRepr {
+                src_port: 41765,
+                dst_port: 53
+            }
+        );
+        assert_eq!(packet.payload(), &bytes[8..]);
+        let mut out = bytes.clone();
+        out[..8].fill(0);
+        repr.emit(&mut UdpPacket::new_unchecked(&mut out[..]), CLIENT, NS, 27);
+        assert_eq!(out, bytes);
+        // The checksum depends on the pseudo-header.
+        assert_eq!(
+            UdpRepr::parse(&packet, CLIENT, Ipv4Addr::new(10, 0, 1, 54)),
+            Err(Error::BadChecksum)
+        );
+    }
+
+    #[test]
+    fn zero_checksum_is_sent_as_ffff_and_accepted_when_absent() {
+        // Find a payload whose checksum computes to 0: the sum must be 0xffff. With the
+        // pseudo-header and header fixed, choose the two payload bytes to make it so.
+        let repr = UdpRepr {
+            src_port: 1,
+            dst_port: 2,
+        };
+        let mut buf = [0u8; 10];
+        repr.emit(&mut UdpPacket::new_unchecked(&mut buf[..]), CLIENT, NS, 2);
+        let sum_without_payload = !UdpPacket::new_unchecked(&buf[..]).checksum();
+        // Adding a word w changes the sum to sum + w; pick w = !sum so the total is 0xffff.
+        let w = !sum_without_payload;
+        buf[8..].copy_from_slice(&w.to_be_bytes());
+        repr.emit(&mut UdpPacket::new_unchecked(&mut buf[..]), CLIENT, NS, 2);
+        let p = UdpPacket::new_checked(&buf[..]).unwrap();
+        assert_eq!(p.checksum(), 0xffff);
+        assert!(p.verify_checksum(CLIENT, NS));
+        // A zero field is "no checksum".
+        buf[6] = 0;
+        buf[7] = 0;
+        buf[8] ^= 0x55;
+        assert!(UdpPacket::new_unchecked(&buf[..]).verify_checksum(CLIENT, NS));
+    }
+
+    #[test]
+    fn length_errors() {
+        let parse = |b: &[u8]| UdpRepr::parse(&UdpPacket::new_unchecked(b), CLIENT, NS);
+        assert_eq!(parse(&[0; 7]), Err(Error::Truncated));
+        assert_eq!(parse(&[0, 1, 0, 2, 0, 7, 0, 0]), Err(Error::BadLength));
+        assert_eq!(parse(&[0, 1, 0, 2, 0, 9, 0, 0]), Err(Error::Truncated));
+        // Extra bytes after the length are ignored.
+        let p = UdpPacket::new_checked(&[0u8, 1, 0, 2, 0, 9, 0, 0, 7, 8][..]).unwrap();
+        assert_eq!(p.payload(), &[7]);
+    }
+
+    proptest! {
+        #[test]
+        fn roundtrip_and_etherparse(
+            sp in any::<u16>(), dp in any::<u16>(),
+            src in any::<[u8; 4]>(), dst in any::<[u8; 4]>(),
+            payload in proptest::collection::vec(any::<u8>(), 0..300),
+        ) {
+            let (src, dst) = (Ipv4Addr::from(src), Ipv4Addr::from(dst));
+            let repr = UdpRepr { src_port: sp, dst_port: dp };
+            let mut buf = vec![0u8; HEADER_LEN + payload.len()];
+            buf[HEADER_LEN..].copy_from_slice(&payload);
+            repr.emit(&mut UdpPacket::new_unchecked(&mut buf[..]), src, dst, payload.len());
+            let p = UdpPacket::new_checked(&buf[..]).unwrap();
+            prop_assert_eq!(UdpRepr::parse(&p, src, dst), Ok(repr));
+            prop_assert_eq!(p.payload(), &payload[..]);
+
+            let (h, rest) = etherparse::UdpHeader::from_slice(&buf).unwrap();
+            prop_assert_eq!((h.source_port, h.destination_port), (sp, dp));
+            prop_assert_eq!(usize::from(h.length), buf.len());
+            prop_assert_eq!(rest, &payload[..]);
+            let expected = h.calc_checksum_ipv4_raw(src.octets(), dst.octets(), rest).unwrap();
+            prop_assert_eq!(h.checksum, expected);
+        }
+
+        #[test]
+        fn parse_never_panics(buf in proptest::collection::vec(any::<u8>(), 0..40)) {
+            let _ = UdpRepr::parse(&UdpPacket::new_unchecked(&buf[..]), CLIENT, NS);
+            if let Ok(p) = UdpPacket::new_checked(&buf[..]) {
+                let _ = (p.payload(), p.verify_checksum(CLIENT, NS));
+            }
+        }
+    }
+}
