@@ -24,8 +24,9 @@
 //! * `new_checked(buffer)` (or `check_len()` on an unchecked view) verifies the lengths —
 //!   the fixed header, and every length field against the buffer — and returns
 //!   [`Error::Truncated`] (or a more precise error) otherwise. **After `new_checked`
-//!   succeeds, no getter and no payload accessor panics, whatever the bytes are.** Setters
-//!   cannot panic either, on a checked view.
+//!   succeeds, no getter and no payload accessor panics, whatever the bytes are** — as long
+//!   as no setter has since changed a length field (IHL, total length, data offset, UDP
+//!   length) to something the buffer does not hold.
 //! * `Repr::parse` never panics on any input: it runs the same checks itself and also
 //!   validates values (version, checksum, option syntax). Property tests feed every parser
 //!   random bytes.
@@ -79,6 +80,12 @@
 //!      options [nop,nop,TS val 7 ecr 3], length 18",
 //! );
 //! ```
+//!
+//! The UDP and TCP views handed to `emit` must span header *and* payload (the checksum needs
+//! both). With an skb whose `push(n)` returns only the new header bytes, push first and then
+//! wrap the whole data area: `skb.push(tcp.header_len()); tcp.emit(&mut
+//! TcpPacket::new_unchecked(skb.data_mut()), src, dst, payload_len)`. Ethernet, IPv4 and ARP
+//! headers need only their own bytes: `eth.emit(&mut EthernetFrame::new_unchecked(skb.push(14)))`.
 //!
 //! Payloads inside a [`Icmpv4Repr`] (echo data, the quoted datagram) are borrowed slices and
 //! are copied by `emit`; DNS messages are built whole by their builders.
@@ -190,6 +197,135 @@ pub(crate) fn ipv4_addr(b: &[u8]) -> core::net::Ipv4Addr {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use super::*;
+    use core::net::Ipv4Addr;
+    use proptest::prelude::*;
+
+    /// Builds a whole frame the way the stack does: payload first, then each header pushed
+    /// in front of it; optionally padded to 60 bytes like a physical NIC.
+    fn build_frame(kind: u8, payload: &[u8], ports: (u16, u16), seq: u32, pad: bool) -> Vec<u8> {
+        let (src, dst) = (Ipv4Addr::new(10, 0, 0, 2), Ipv4Addr::new(10, 0, 1, 80));
+        let tcp = TcpRepr {
+            src_port: ports.0,
+            dst_port: ports.1,
+            seq,
+            ack: seq ^ 0x5555_5555,
+            flags: TcpFlags::ACK | TcpFlags::PSH,
+            window: 501,
+            urgent: 0,
+            options: TcpOptions::new(&[
+                TcpOption::NoOp,
+                TcpOption::NoOp,
+                TcpOption::Timestamp {
+                    tsval: seq,
+                    tsecr: 1,
+                },
+            ])
+            .unwrap(),
+        };
+        let icmp = Icmpv4Repr::EchoRequest {
+            ident: ports.0,
+            seq_no: ports.1,
+            data: payload,
+        };
+        let (protocol, l4_len) = match kind {
+            0 => (IpProtocol::Udp, udp::HEADER_LEN + payload.len()),
+            1 => (IpProtocol::Tcp, tcp.header_len() + payload.len()),
+            _ => (IpProtocol::Icmp, icmp.buffer_len()),
+        };
+        let headroom = ethernet::HEADER_LEN + ipv4::HEADER_LEN;
+        let mut buf = vec![0u8; (headroom + l4_len).max(ethernet::MIN_FRAME_LEN)];
+        let l4 = &mut buf[headroom..headroom + l4_len];
+        match kind {
+            0 => {
+                l4[udp::HEADER_LEN..].copy_from_slice(payload);
+                UdpRepr {
+                    src_port: ports.0,
+                    dst_port: ports.1,
+                }
+                .emit(&mut UdpPacket::new_unchecked(l4), src, dst, payload.len());
+            }
+            1 => {
+                l4[tcp.header_len()..].copy_from_slice(payload);
+                tcp.emit(&mut TcpPacket::new_unchecked(l4), src, dst, payload.len());
+            }
+            _ => icmp.emit(&mut Icmpv4Packet::new_unchecked(l4)),
+        }
+        let ip = Ipv4Repr {
+            src_addr: src,
+            dst_addr: dst,
+            protocol,
+            payload_len: l4_len,
+            ttl: 64,
+            dscp_ecn: 0,
+            ident: seq as u16,
+            dont_frag: true,
+            more_frags: false,
+            frag_offset: 0,
+        };
+        ip.emit(&mut Ipv4Packet::new_unchecked(
+            &mut buf[ethernet::HEADER_LEN..],
+        ));
+        EthernetRepr {
+            src_addr: EthernetAddress([2, 0, 0, 0, 0, 2]),
+            dst_addr: EthernetAddress([2, 0, 0, 0, 0, 1]),
+            ethertype: EtherType::Ipv4,
+        }
+        .emit(&mut EthernetFrame::new_unchecked(&mut buf[..]));
+        let len = headroom + l4_len;
+        let len = if pad {
+            ethernet::pad_to_min(&mut buf, len)
+        } else {
+            len
+        };
+        buf.truncate(len);
+        buf
+    }
+
+    proptest! {
+        /// Whole frames, padded or not, decode in etherparse with the same fields and with
+        /// every checksum verifying.
+        #[test]
+        fn frames_decode_in_etherparse(
+            kind in 0u8..3, payload in proptest::collection::vec(any::<u8>(), 0..100),
+            ports in any::<(u16, u16)>(), seq in any::<u32>(), pad in any::<bool>(),
+        ) {
+            use etherparse::{LinkHeader, NetHeaders, TransportHeader};
+            // Avoid port 53 so UDP payloads are not read as DNS by the summary check below.
+            let ports = (ports.0 | 0x8000, ports.1 | 0x8000);
+            let frame = build_frame(kind, &payload, ports, seq, pad);
+            let h = etherparse::PacketHeaders::from_ethernet_slice(&frame).unwrap();
+            let Some(LinkHeader::Ethernet2(eth)) = h.link else { panic!("no Ethernet header") };
+            prop_assert_eq!(eth.source, [2, 0, 0, 0, 0, 2]);
+            prop_assert_eq!(eth.ether_type.0, 0x0800);
+            let Some(NetHeaders::Ipv4(ip, _)) = h.net else { panic!("no IPv4 header") };
+            prop_assert_eq!(ip.header_checksum, ip.calc_header_checksum());
+            prop_assert_eq!(ip.destination, [10, 0, 1, 80]);
+            let body = h.payload.slice();
+            prop_assert_eq!(body, &payload[..]);
+            match h.transport {
+                Some(TransportHeader::Udp(u)) => {
+                    prop_assert_eq!(kind, 0);
+                    prop_assert_eq!((u.source_port, u.destination_port), ports);
+                    prop_assert_eq!(u.checksum, u.calc_checksum_ipv4(&ip, body).unwrap());
+                }
+                Some(TransportHeader::Tcp(t)) => {
+                    prop_assert_eq!(kind, 1);
+                    prop_assert_eq!((t.source_port, t.destination_port), ports);
+                    prop_assert_eq!(t.sequence_number, seq);
+                    prop_assert_eq!(t.checksum, t.calc_checksum_ipv4(&ip, body).unwrap());
+                }
+                Some(TransportHeader::Icmpv4(i)) => {
+                    prop_assert_eq!(kind, 2);
+                    prop_assert_eq!(i.checksum, i.icmp_type.calc_checksum(body));
+                }
+                other => panic!("unexpected transport {other:?}"),
+            }
+            let line = summary(&frame);
+            prop_assert!(!line.contains("[|"), "{}", line);
+        }
+    }
+
     /// Bytes from a hex string (whitespace allowed), for test vectors.
     pub(crate) fn hex(s: &str) -> Vec<u8> {
         let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
