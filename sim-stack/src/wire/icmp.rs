@@ -444,18 +444,7 @@ pub fn parse_quoted(data: &[u8]) -> Result<Quoted<'_>> {
     if data.len() < header_len + 8 {
         return Err(Error::Truncated);
     }
-    let header = Ipv4Repr {
-        src_addr: inner.src_addr(),
-        dst_addr: inner.dst_addr(),
-        protocol: inner.protocol(),
-        payload_len: usize::from(inner.total_len()).saturating_sub(header_len),
-        ttl: inner.ttl(),
-        dscp_ecn: inner.dscp_ecn(),
-        ident: inner.ident(),
-        dont_frag: inner.dont_frag(),
-        more_frags: inner.more_frags(),
-        frag_offset: inner.frag_offset(),
-    };
+    let header = Ipv4Repr::read_fields(&inner);
     Ok(Quoted {
         header,
         transport: &data[header_len..],

@@ -354,18 +354,25 @@ impl Ipv4Repr {
         if !packet.verify_checksum() {
             return Err(Error::BadChecksum);
         }
-        Ok(Self {
+        Ok(Self::read_fields(packet))
+    }
+
+    /// The header fields without any validation (a quoted header in an ICMP error has a
+    /// total length beyond the bytes quoted); the buffer must hold 20 bytes.
+    pub(crate) fn read_fields<T: AsRef<[u8]>>(packet: &Ipv4Packet<T>) -> Self {
+        let total = usize::from(packet.total_len());
+        Self {
             src_addr: packet.src_addr(),
             dst_addr: packet.dst_addr(),
             protocol: packet.protocol(),
-            payload_len: usize::from(packet.total_len() - u16::from(packet.header_len())),
+            payload_len: total.saturating_sub(usize::from(packet.header_len())),
             ttl: packet.ttl(),
             dscp_ecn: packet.dscp_ecn(),
             ident: packet.ident(),
             dont_frag: packet.dont_frag(),
             more_frags: packet.more_frags(),
             frag_offset: packet.frag_offset(),
-        })
+        }
     }
 
     /// The header length: always [`HEADER_LEN`], since no options are emitted.

@@ -19,7 +19,7 @@ use super::icmp::{self, Icmpv4Message, Icmpv4Packet};
 use super::ipv4::{IpProtocol, Ipv4Packet};
 use super::tcp::{TcpFlags, TcpOption, TcpPacket};
 use super::udp::UdpPacket;
-use super::{dns, ipv4_addr};
+use super::{Error, dns, ipv4_addr};
 
 /// The DNS port: UDP datagrams from or to it are described as DNS messages.
 const DNS_PORT: u16 = 53;
@@ -90,7 +90,10 @@ fn write_arp(out: &mut impl fmt::Write, payload: &[u8]) -> fmt::Result {
 fn write_ipv4(out: &mut impl fmt::Write, payload: &[u8]) -> fmt::Result {
     let packet = match Ipv4Packet::new_checked(payload) {
         Ok(p) => p,
-        Err(e) => return write!(out, "IP [|ip: {e}]"),
+        Err(Error::BadVersion) => return write!(out, "IP [version {}]", payload[0] >> 4),
+        Err(Error::BadHeaderLength) => return out.write_str("IP [bad hdr length]"),
+        Err(Error::BadTotalLength) => return out.write_str("IP [bad total length]"),
+        Err(_) => return out.write_str("IP [|ip]"),
     };
     let (src, dst) = (packet.src_addr(), packet.dst_addr());
     let data = packet.payload();
@@ -505,10 +508,12 @@ mod tests {
         assert_eq!(summary(&[0; 10]), "[|ether]");
         let mut f = ip_frame(17, &udp);
         f.truncate(30);
-        assert_eq!(
-            summary(&f),
-            "IP [|ip: truncated: the buffer is shorter than the header or its length field]"
-        );
+        assert_eq!(summary(&f), "IP [|ip]");
+        let mut f = ip_frame(17, &udp);
+        f[14] = 0x65;
+        assert_eq!(summary(&f), "IP [version 6]");
+        f[14] = 0x44;
+        assert_eq!(summary(&f), "IP [bad hdr length]");
         let mut frag = ip_frame(17, &udp);
         frag[14 + 6] = 0x20; // MF
         assert_eq!(summary(&frag), "IP 10.0.0.2 > 10.0.0.1: udp (frag 1:12@0+)");
