@@ -2,3 +2,4 @@
 pub mod config;
 pub mod units;
 pub mod wire;
+pub mod qdisc;

@@ -1,0 +1,499 @@
+//! Root queueing disciplines, as Linux implements them: [`PfifoFast`] (the default),
+//! [`Pfifo`], [`Tbf`] and [`FqCodel`].
+//!
+//! A device's root qdisc sits between `dev_queue_xmit` and the driver. The device layer calls
+//! [`Qdisc::enqueue`] from `__dev_xmit_skb`, then runs the qdisc (`__qdisc_run`): it calls
+//! [`Qdisc::dequeue`] and hands each packet to the driver (`sch_direct_xmit`); when the driver's
+//! TX ring is full it gives the packet back with [`Qdisc::requeue`] (`dev_requeue_skb`) and
+//! stops until TX completion wakes the queue. A [`Dequeue::Throttled`] answer (tbf only) means
+//! "packets are waiting but none may leave before this instant": the caller arms the qdisc
+//! watchdog timer for then and runs the qdisc again when it fires.
+//!
+//! The kinds are an enum, not trait objects: one `match` per call on the hot path.
+//!
+//! # Counters
+//!
+//! [`QdiscStats`] holds what `tc -s qdisc` shows, counted where Linux counts it:
+//! * `bytes`/`packets` ("Sent") at dequeue (`qdisc_bstats_update`), **once per packet**: a
+//!   requeued packet was already counted when it was first dequeued and is not counted again
+//!   when it leaves the requeue slot (as in `dequeue_skb`). So while a packet waits in the
+//!   requeue slot it is counted both in `packets` and in `qlen`; once everything has left,
+//!   `packets + drops` equals the number of packets enqueued.
+//! * `drops` whenever the qdisc frees a packet instead of sending it (tail drop, tbf oversize,
+//!   CoDel drops at dequeue, fq_codel overlimit drops).
+//! * `overlimits` when tbf throttles (each dequeue that schedules the watchdog).
+//! * `requeues` on every [`Qdisc::requeue`].
+//! * `backlog` (bytes, `qdisc_pkt_len` = `skb.len()`) and `qlen` (packets) currently held,
+//!   including packets in the requeue slot (`dev_requeue_skb` increments both).
+//!
+//! Every qdisc stamps `skb.enqueue_time` with the enqueue instant (fq_codel needs it for the
+//! sojourn time; for the others it lets the caller trace queueing delay).
+//!
+//! # What is left out
+//!
+//! Classful qdiscs and filters, multiqueue (`mq`), GSO segmentation, size tables (`stab`),
+//! `noqueue`, and the empty-qdisc bypass (`TCQ_F_CAN_BYPASS`: Linux sends straight to the
+//! driver when the qdisc is empty; calling enqueue then dequeue gives the same counters).
+//! Per-kind omissions are listed in each module.
+
+use std::collections::VecDeque;
+
+use serde::Serialize;
+use sim_core::SimTime;
+
+use crate::skb::Skb;
+
+pub mod codel;
+pub mod fq_codel;
+pub mod pfifo;
+pub mod pfifo_fast;
+pub mod tbf;
+
+pub use fq_codel::{FqCodel, FqCodelParams, FqCodelStats};
+pub use pfifo::Pfifo;
+pub use pfifo_fast::{PfifoFast, prio2band, rt_tos2priority};
+pub use tbf::{Tbf, TbfLimit};
+
+/// A root queueing discipline of one of the modeled kinds.
+#[derive(Debug)]
+pub enum Qdisc {
+    /// The Linux default: three priority bands, `txqueuelen` packets.
+    PfifoFast(PfifoFast),
+    /// One FIFO of `limit` packets.
+    Pfifo(Pfifo),
+    /// Token bucket shaper.
+    Tbf(Tbf),
+    /// Fair queueing with CoDel per flow.
+    FqCodel(FqCodel),
+}
+
+/// The answer to [`Qdisc::enqueue`].
+#[derive(Debug)]
+#[must_use = "a dropped skb must be freed by the caller"]
+pub enum Enqueue {
+    /// The qdisc holds the packet (`NET_XMIT_SUCCESS`; also fq_codel's `NET_XMIT_CN` when its
+    /// overlimit drops spared this packet).
+    Queued,
+    /// The qdisc refused the packet (`NET_XMIT_DROP`); it counted the drop. The caller frees
+    /// the skb (releasing its socket memory) and counts the failed transmit.
+    Dropped(Skb),
+}
+
+/// The answer to [`Qdisc::dequeue`].
+#[derive(Debug)]
+#[must_use = "a dequeued skb must be transmitted or requeued"]
+pub enum Dequeue {
+    /// The next packet to hand to the driver.
+    Packet(Skb),
+    /// Nothing queued.
+    Empty,
+    /// Packets are queued but none may leave before this instant (tbf out of tokens): arm the
+    /// watchdog (`qdisc_watchdog_schedule_ns`) and dequeue again then.
+    Throttled(SimTime),
+}
+
+/// The counters `tc -s qdisc` shows, under the names it uses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct QdiscStats {
+    /// Bytes sent (dequeued), "Sent N bytes".
+    pub bytes: u64,
+    /// Packets sent (dequeued), "N pkt".
+    pub packets: u64,
+    /// Packets dropped by the qdisc.
+    pub drops: u64,
+    /// Times the qdisc was throttled (tbf without tokens).
+    pub overlimits: u64,
+    /// Packets given back by the driver.
+    pub requeues: u64,
+    /// Bytes currently queued.
+    pub backlog: u64,
+    /// Packets currently queued.
+    pub qlen: u64,
+}
+
+/// A qdisc configuration the kernel would refuse (`-EINVAL` from the qdisc's `change`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QdiscError {
+    /// tbf without a rate.
+    #[error("tbf: rate must be greater than 0 bit/s")]
+    ZeroRate,
+    /// tbf whose bucket cannot hold a single byte (`max_size` 0).
+    #[error("tbf: burst must be at least 1 byte")]
+    ZeroBurst,
+    /// tbf peak rate not above the rate.
+    #[error("tbf: peakrate {peak} bit/s must be higher than rate {rate} bit/s")]
+    PeakNotAboveRate {
+        /// The configured rate, bit/s.
+        rate: u64,
+        /// The configured peak rate, bit/s.
+        peak: u64,
+    },
+    /// tbf peak rate without a usable `mtu` (peak bucket size).
+    #[error("tbf: when peakrate is given, mtu must be at least 1 byte")]
+    ZeroMtu,
+    /// fq_codel flow count out of range.
+    #[error("fq_codel: flows must be between 1 and 65536, got {0}")]
+    FlowCount(u32),
+    /// fq_codel quantum above `FQ_CODEL_QUANTUM_MAX`.
+    #[error("fq_codel: quantum must be at most 1048576 bytes, got {0}")]
+    QuantumTooLarge(u32),
+}
+
+/// `qdisc_pkt_len`: the length a qdisc accounts for a packet.
+#[inline]
+pub(crate) fn pkt_len(skb: &Skb) -> u64 {
+    skb.len() as u64
+}
+
+/// What every qdisc has in Linux's `struct Qdisc`: the counters, and the requeue slot
+/// (`q->gso_skb`) where `dev_requeue_skb` parks packets the driver refused. The slot is served
+/// before the qdisc's own dequeue, with no further shaping or AQM (the packet already passed).
+#[derive(Debug, Default)]
+pub(crate) struct QdiscCore {
+    pub(crate) stats: QdiscStats,
+    requeued: VecDeque<Skb>,
+}
+
+impl QdiscCore {
+    /// A packet entered the qdisc's queues.
+    #[inline]
+    fn add(&mut self, len: u64) {
+        self.stats.qlen += 1;
+        self.stats.backlog += len;
+    }
+
+    /// A packet left the qdisc's queues (sent or dropped).
+    #[inline]
+    fn remove(&mut self, len: u64) {
+        self.stats.qlen -= 1;
+        self.stats.backlog -= len;
+    }
+
+    /// `qdisc_bstats_update`.
+    #[inline]
+    fn sent(&mut self, len: u64) {
+        self.stats.bytes += len;
+        self.stats.packets += 1;
+    }
+
+    /// `dev_requeue_skb`: park at the tail of the requeue slot, count it.
+    fn requeue(&mut self, skb: Skb) {
+        self.stats.requeues += 1;
+        self.add(pkt_len(&skb));
+        self.requeued.push_back(skb);
+    }
+
+    /// The head of the requeue slot, if any (`dequeue_skb`'s `gso_skb` path).
+    #[inline]
+    fn take_requeued(&mut self) -> Option<Skb> {
+        let skb = self.requeued.pop_front()?;
+        self.remove(pkt_len(&skb));
+        Some(skb)
+    }
+
+    /// Packets waiting in the requeue slot.
+    #[inline]
+    pub(crate) fn requeued_len(&self) -> usize {
+        self.requeued.len()
+    }
+}
+
+/// Calls the same method on whichever kind `self` is.
+macro_rules! dispatch {
+    ($self:expr, $q:ident => $call:expr) => {
+        match $self {
+            Qdisc::PfifoFast($q) => $call,
+            Qdisc::Pfifo($q) => $call,
+            Qdisc::Tbf($q) => $call,
+            Qdisc::FqCodel($q) => $call,
+        }
+    };
+}
+
+impl Qdisc {
+    /// Offers a packet to the qdisc at `now` (`q->enqueue`). Sets `skb.enqueue_time`.
+    #[inline]
+    pub fn enqueue(&mut self, skb: Skb, now: SimTime) -> Enqueue {
+        dispatch!(self, q => q.enqueue(skb, now))
+    }
+
+    /// Takes the next packet to transmit at `now` (`dequeue_skb`: the requeue slot first, then
+    /// `q->dequeue`). Packets the qdisc drops while dequeuing (CoDel) are appended to
+    /// `dropped`, already counted in `drops`, for the caller to free and trace. fq_codel also
+    /// flushes into it any overlimit drops from earlier enqueues not yet collected with
+    /// [`Qdisc::drain_enqueue_drops`].
+    #[inline]
+    pub fn dequeue(&mut self, now: SimTime, dropped: &mut Vec<Skb>) -> Dequeue {
+        dispatch!(self, q => q.dequeue(now, dropped))
+    }
+
+    /// Gives back a packet the driver refused (TX ring full), to be dequeued first next time
+    /// (`dev_requeue_skb`). Counts a requeue. Several requeued packets leave in the order they
+    /// were requeued.
+    #[inline]
+    pub fn requeue(&mut self, skb: Skb) {
+        dispatch!(self, q => q.requeue(skb));
+    }
+
+    /// Moves to `out` the packets an enqueue dropped besides the one it was given: fq_codel's
+    /// overlimit handling drops a batch from the fattest flow (`fq_codel_drop`). They are
+    /// already counted in `drops`. Call after each enqueue to free them at the right instant;
+    /// otherwise the next dequeue hands them over. Other kinds never have any.
+    #[inline]
+    pub fn drain_enqueue_drops(&mut self, out: &mut Vec<Skb>) {
+        if let Self::FqCodel(q) = self {
+            q.drain_enqueue_drops(out);
+        }
+    }
+
+    /// The `tc -s qdisc` counters.
+    #[inline]
+    pub fn stats(&self) -> &QdiscStats {
+        dispatch!(self, q => q.stats())
+    }
+
+    /// fq_codel's extra counters (`tc -s` "maxpacket … new_flows_len … old_flows_len …"), or
+    /// `None` for the other kinds.
+    pub fn fq_codel_stats(&self) -> Option<FqCodelStats> {
+        match self {
+            Self::FqCodel(q) => Some(q.xstats()),
+            _ => None,
+        }
+    }
+
+    /// The kind as `tc` names it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::PfifoFast(_) => "pfifo_fast",
+            Self::Pfifo(_) => "pfifo",
+            Self::Tbf(_) => "tbf",
+            Self::FqCodel(_) => "fq_codel",
+        }
+    }
+
+    /// Packets held, the requeue slot included (`qdisc_qlen`).
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.stats().qlen as usize
+    }
+
+    /// Whether the qdisc holds no packet.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.stats().qlen == 0
+    }
+
+    /// Bytes held, the requeue slot included.
+    #[inline]
+    pub fn backlog_bytes(&self) -> u64 {
+        self.stats().backlog
+    }
+
+    /// Packets waiting in the requeue slot. They were counted in `packets`/`bytes` when first
+    /// dequeued and are also in `qlen`/`backlog`, so at any time
+    /// `packets + drops + qlen == enqueued + requeued_len()`.
+    pub fn requeued_len(&self) -> usize {
+        dispatch!(self, q => q.requeued_len())
+    }
+}
+
+impl From<PfifoFast> for Qdisc {
+    fn from(q: PfifoFast) -> Self {
+        Self::PfifoFast(q)
+    }
+}
+
+impl From<Pfifo> for Qdisc {
+    fn from(q: Pfifo) -> Self {
+        Self::Pfifo(q)
+    }
+}
+
+impl From<Tbf> for Qdisc {
+    fn from(q: Tbf) -> Self {
+        Self::Tbf(q)
+    }
+}
+
+impl From<FqCodel> for Qdisc {
+    fn from(q: FqCodel) -> Self {
+        Self::FqCodel(q)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_util {
+    use crate::skb::{Skb, SkbPool};
+
+    /// A packet of `len` bytes (zeros) with the given flow hash and priority.
+    pub(crate) fn pkt(pool: &mut SkbPool, len: usize, hash: u32, priority: u32) -> Skb {
+        let mut skb = pool.alloc(len);
+        skb.put(len);
+        skb.hash = hash;
+        skb.priority = priority;
+        skb
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+    use sim_core::SimDuration;
+
+    use super::test_util::pkt;
+    use super::*;
+    use crate::skb::SkbPool;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Enqueue {
+            len: usize,
+            hash: u32,
+            prio: u32,
+        },
+        Dequeue {
+            advance_us: u64,
+        },
+        /// Dequeue, then the driver refuses the packet.
+        Refuse,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            5 => (1usize..1600, 0u32..6, 0u32..16)
+                .prop_map(|(len, hash, prio)| Op::Enqueue { len, hash, prio }),
+            4 => (0u64..3000).prop_map(|advance_us| Op::Dequeue { advance_us }),
+            1 => Just(Op::Refuse),
+        ]
+    }
+
+    fn kinds() -> Vec<Qdisc> {
+        let fq = FqCodelParams {
+            limit: 12,
+            flows: 4,
+            target: SimDuration::from_micros(500),
+            interval: SimDuration::from_millis(5),
+            memory_limit: 8 * 2624,
+            drop_batch_size: 3,
+            ..FqCodelParams::default()
+        };
+        vec![
+            PfifoFast::new(10).into(),
+            Pfifo::new(7).into(),
+            Tbf::new(10_000_000, 3000, TbfLimit::Bytes(9000))
+                .unwrap()
+                .into(),
+            FqCodel::new(fq).unwrap().into(),
+        ]
+    }
+
+    /// Checks the counters against an independent model of what the qdisc holds.
+    fn check(q: &Qdisc, held: &BTreeMap<u64, u64>, enqueued: u64) {
+        let s = q.stats();
+        assert_eq!(s.qlen as usize, q.len());
+        assert_eq!(s.qlen as usize, held.len(), "{}: qlen", q.kind());
+        assert_eq!(
+            s.backlog,
+            held.values().sum::<u64>(),
+            "{}: backlog",
+            q.kind()
+        );
+        assert_eq!(q.backlog_bytes(), s.backlog);
+        assert_eq!(q.is_empty(), held.is_empty());
+        // A packet in the requeue slot was counted as sent when first dequeued.
+        assert_eq!(
+            s.packets + s.drops + s.qlen,
+            enqueued + q.requeued_len() as u64,
+            "{}: conservation",
+            q.kind()
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn stats_stay_consistent(ops in prop::collection::vec(op(), 1..200)) {
+            for mut q in kinds() {
+                let mut pool = SkbPool::new();
+                let mut now = SimTime::ZERO;
+                let mut held = BTreeMap::new();
+                let mut enqueued = 0u64;
+                let mut dropped = Vec::new();
+                let mut sent_bytes = 0u64;
+                for op in &ops {
+                    match *op {
+                        Op::Enqueue { len, hash, prio } => {
+                            let skb = pkt(&mut pool, len, hash, prio);
+                            let id = skb.id;
+                            enqueued += 1;
+                            match q.enqueue(skb, now) {
+                                Enqueue::Queued => {
+                                    held.insert(id, len as u64);
+                                }
+                                Enqueue::Dropped(skb) => prop_assert_eq!(skb.id, id),
+                            }
+                            q.drain_enqueue_drops(&mut dropped);
+                        }
+                        Op::Dequeue { .. } | Op::Refuse => {
+                            let refuse = matches!(op, Op::Refuse);
+                            if let Op::Dequeue { advance_us } = *op {
+                                now += SimDuration::from_micros(advance_us);
+                            }
+                            match q.dequeue(now, &mut dropped) {
+                                Dequeue::Packet(skb) => {
+                                    prop_assert!(held.remove(&skb.id).is_some());
+                                    if refuse {
+                                        held.insert(skb.id, skb.len() as u64);
+                                        q.requeue(skb);
+                                    } else {
+                                        sent_bytes += skb.len() as u64;
+                                    }
+                                }
+                                Dequeue::Empty => prop_assert!(held.is_empty()),
+                                Dequeue::Throttled(t) => {
+                                    prop_assert_eq!(q.kind(), "tbf");
+                                    prop_assert!(t > now);
+                                    prop_assert!(!held.is_empty());
+                                }
+                            }
+                        }
+                    }
+                    for skb in dropped.drain(..) {
+                        prop_assert!(held.remove(&skb.id).is_some(), "dropped an skb it did not hold");
+                    }
+                    check(&q, &held, enqueued);
+                }
+                // Drain everything: then every packet was either sent once or dropped.
+                loop {
+                    match q.dequeue(now, &mut dropped) {
+                        Dequeue::Packet(skb) => {
+                            held.remove(&skb.id);
+                            sent_bytes += skb.len() as u64;
+                        }
+                        Dequeue::Throttled(t) => now = t,
+                        Dequeue::Empty => break,
+                    }
+                    for skb in dropped.drain(..) {
+                        held.remove(&skb.id);
+                    }
+                }
+                prop_assert!(held.is_empty());
+                let s = *q.stats();
+                prop_assert_eq!(s.packets + s.drops, enqueued);
+                prop_assert_eq!(s.bytes, sent_bytes);
+                prop_assert_eq!((s.qlen, s.backlog), (0, 0));
+            }
+        }
+    }
+
+    #[test]
+    fn kinds_are_named_as_tc_names_them() {
+        let names: Vec<_> = kinds().iter().map(Qdisc::kind).collect();
+        assert_eq!(names, ["pfifo_fast", "pfifo", "tbf", "fq_codel"]);
+        fn serializable<T: Serialize>() {}
+        serializable::<QdiscStats>();
+        serializable::<FqCodelStats>();
+    }
+}
