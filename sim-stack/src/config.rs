@@ -400,7 +400,7 @@ impl FromStr for MacAddr {
     fn from_str(s: &str) -> Result<Self, MacParseError> {
         let err = || MacParseError(s.to_string());
         let mut out = [0u8; 6];
-        let mut parts = s.split(|c| c == ':' || c == '-');
+        let mut parts = s.split([':', '-']);
         for b in &mut out {
             let p = parts.next().ok_or_else(err)?;
             if p.len() != 2 {

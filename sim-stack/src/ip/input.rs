@@ -1,0 +1,161 @@
+//! The IPv4 receive path: `ip_rcv` (header checks) → `nf_hook(PRE_ROUTING)` →
+//! `ip_rcv_finish` (route input) → `ip_local_deliver` (reassembly) → `nf_hook(LOCAL_IN)` →
+//! `ip_local_deliver_finish` → the protocol handler; or `ip_forward` on a router.
+
+use sim_core::Scheduler;
+
+use crate::ip::netfilter::{Hook, Verdict};
+use crate::skb::Skb;
+use crate::wire::{Error as WireError, IpProtocol, Ipv4Packet, Ipv4Repr};
+use crate::world::{Event, World};
+
+impl World {
+    /// `ip_rcv`: validate the header, then `PRE_ROUTING` and `ip_rcv_finish`.
+    pub(crate) fn ip_rcv(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        dev: usize,
+        mut skb: Skb,
+        _host: bool,
+    ) {
+        let now = s.now();
+        note!(self, skb, "ip_rcv");
+        let n = &mut self.nodes[node];
+        n.snmp.ip.InReceives += 1;
+        let parsed = Ipv4Packet::new_checked(skb.data())
+            .and_then(|p| Ipv4Repr::parse(&p).map(|r| (r, p.total_len())));
+        let (repr, total) = match parsed {
+            Ok(x) => x,
+            Err(e) => {
+                let why = match e {
+                    WireError::Truncated => {
+                        n.snmp.ip.InTruncatedPkts += 1;
+                        "ip_rcv(truncated)"
+                    }
+                    WireError::BadChecksum => {
+                        n.snmp.ip.InCsumErrors += 1;
+                        n.snmp.ip.InHdrErrors += 1;
+                        "ip_rcv(bad_checksum)"
+                    }
+                    _ => {
+                        n.snmp.ip.InHdrErrors += 1;
+                        "ip_rcv(bad_header)"
+                    }
+                };
+                self.drop_skb(now, node, dev, why, skb);
+                return;
+            }
+        };
+        // Strip Ethernet padding beyond the IP total length (pskb_trim_rcsum).
+        skb.trim(usize::from(total));
+        note!(self, skb, Hook::PreRouting.trace_name());
+        if self.nodes[node]
+            .netfilter
+            .hook(Hook::PreRouting, skb.data())
+            == Verdict::Drop
+        {
+            self.drop_skb(now, node, dev, "nf_drop(PRE_ROUTING)", skb);
+            return;
+        }
+        note!(self, skb, "ip_rcv_finish");
+        let n = &mut self.nodes[node];
+        if n.is_local_addr(repr.dst_addr) {
+            self.ip_local_deliver(s, node, dev, skb, repr);
+        } else if n.forwarding {
+            self.ip_forward(s, node, dev, skb, repr);
+        } else {
+            n.snmp.ip.InAddrErrors += 1;
+            self.drop_skb(now, node, dev, "ip_rcv_finish(not_for_us)", skb);
+        }
+    }
+
+    /// `ip_local_deliver`: reassemble fragments, run `LOCAL_IN`, and hand the payload to the
+    /// protocol (`ip_local_deliver_finish`).
+    pub(crate) fn ip_local_deliver(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        dev: usize,
+        mut skb: Skb,
+        repr: Ipv4Repr,
+    ) {
+        let now = s.now();
+        note!(self, skb, "ip_local_deliver");
+        let (mut skb, repr) = if repr.more_frags || repr.frag_offset != 0 {
+            match self.ip_defrag(s, node, dev, skb, repr) {
+                Some(whole) => whole,
+                None => return,
+            }
+        } else {
+            (skb, repr)
+        };
+        note!(self, skb, Hook::LocalIn.trace_name());
+        if self.nodes[node].netfilter.hook(Hook::LocalIn, skb.data()) == Verdict::Drop {
+            self.drop_skb(now, node, dev, "nf_drop(LOCAL_IN)", skb);
+            return;
+        }
+        note!(self, skb, "ip_local_deliver_finish");
+        let hlen = Ipv4Packet::new_unchecked(skb.data()).header_len() as usize;
+        let ip_header = skb.data()[..hlen].to_vec();
+        skb.pull(hlen);
+        let n = &mut self.nodes[node];
+        n.snmp.ip.InDelivers += 1;
+        match repr.protocol {
+            IpProtocol::Icmp => self.icmp_rcv(s, node, dev, skb, repr, &ip_header),
+            IpProtocol::Udp => self.udp_rcv_noport(s, node, dev, skb, repr, &ip_header),
+            _ => {
+                let n = &mut self.nodes[node];
+                n.snmp.ip.InDelivers -= 1;
+                n.snmp.ip.InUnknownProtos += 1;
+                // ICMP protocol unreachable, as ip_local_deliver_finish does for a raw-less protocol.
+                let mut whole = skb;
+                whole.push(ip_header.len()).copy_from_slice(&ip_header);
+                self.icmp_send(
+                    s,
+                    node,
+                    &whole,
+                    crate::wire::Icmpv4Repr::DstUnreachable {
+                        reason: crate::wire::DstUnreachable::ProtoUnreachable,
+                        next_hop_mtu: 0,
+                        data: &[],
+                    },
+                );
+                self.drop_skb(
+                    now,
+                    node,
+                    dev,
+                    "ip_local_deliver_finish(unknown_protocol)",
+                    whole,
+                );
+            }
+        }
+    }
+
+    /// `udp_rcv` with no socket bound to the port: `NoPorts`, ICMP port unreachable.
+    fn udp_rcv_noport(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        dev: usize,
+        mut skb: Skb,
+        _repr: Ipv4Repr,
+        ip_header: &[u8],
+    ) {
+        let now = s.now();
+        note!(self, skb, "udp_rcv");
+        self.nodes[node].snmp.udp.NoPorts += 1;
+        skb.push(ip_header.len()).copy_from_slice(ip_header);
+        self.icmp_send(
+            s,
+            node,
+            &skb,
+            crate::wire::Icmpv4Repr::DstUnreachable {
+                reason: crate::wire::DstUnreachable::PortUnreachable,
+                next_hop_mtu: 0,
+                data: &[],
+            },
+        );
+        self.drop_skb(now, node, dev, "udp_rcv(no_port)", skb);
+    }
+}

@@ -1,0 +1,11 @@
+//! IPv4: routing (`fib`), the output path (`output`: `ip_route_output_flow` … `ip_finish_output2`),
+//! the input path (`input`: `ip_rcv` … `ip_local_deliver`), forwarding (`forward`),
+//! fragmentation and reassembly (`frag`), ICMP (`icmp`), and netfilter hooks (`netfilter`).
+
+pub mod fib;
+pub mod forward;
+pub mod frag;
+pub mod icmp;
+pub mod input;
+pub mod netfilter;
+pub mod output;

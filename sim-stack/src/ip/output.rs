@@ -1,0 +1,232 @@
+//! The IPv4 output path: `ip_route_output_flow` → (`ip_make_skb`) → `ip_local_out` →
+//! `nf_hook(LOCAL_OUT)` → `dst_output` → `ip_output` → `nf_hook(POST_ROUTING)` →
+//! `ip_finish_output` (fragmenting when needed) → `ip_finish_output2` → `neigh_output`.
+//!
+//! IP IDs follow `ip_select_ident_segs`: a connected socket numbers its packets from its own
+//! counter (random start); an unconnected sender with DF set sends ID 0; everything else
+//! draws from the hashed per-destination generator (`ip_idents_reserve`), whose buckets start
+//! random and advance by a random amount for every jiffy since their last use.
+
+use std::net::Ipv4Addr;
+
+use sim_core::{Scheduler, SimTime};
+
+use crate::ip::netfilter::{Hook, Verdict};
+use crate::qdisc::rt_tos2priority;
+use crate::skb::Skb;
+use crate::wire::{IpProtocol, Ipv4Packet, Ipv4Repr};
+use crate::world::{Event, World};
+
+/// A route chosen for output: the device and the next hop on it (`struct rtable`'s essentials).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dst {
+    /// Output interface.
+    pub dev: usize,
+    /// Next hop (gateway or final destination).
+    pub nexthop: Ipv4Addr,
+    /// Preferred source address (the output interface's).
+    pub src: Ipv4Addr,
+    /// Path MTU (the interface MTU).
+    pub mtu: u32,
+}
+
+/// Errors of route lookup and output, as errno names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum OutputError {
+    /// No route to the destination.
+    #[error("ENETUNREACH")]
+    NetUnreach,
+    /// The datagram does not fit the MTU and may not be fragmented.
+    #[error("EMSGSIZE")]
+    MsgSize,
+}
+
+/// How the IP ID of an outgoing packet is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentMode {
+    /// A connected socket's counter: this value (the caller advances its counter).
+    Socket(u16),
+    /// No connected socket: 0 with DF, the hashed generator without.
+    Unconnected,
+}
+
+/// What the transport layer asks of IP for one datagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpSend {
+    /// Source address.
+    pub src: Ipv4Addr,
+    /// Destination address.
+    pub dst: Ipv4Addr,
+    /// Protocol of the payload.
+    pub protocol: IpProtocol,
+    /// TTL.
+    pub ttl: u8,
+    /// TOS byte (DSCP and ECN).
+    pub tos: u8,
+    /// Set DF (PMTU discovery "want" mode sets it when the datagram fits the MTU).
+    pub dont_frag: bool,
+    /// IP ID selection.
+    pub ident: IdentMode,
+}
+
+impl World {
+    /// `ip_route_output_flow`: the route to `dst` from `node`.
+    pub fn ip_route_output_flow(&mut self, node: usize, dst: Ipv4Addr) -> Result<Dst, OutputError> {
+        let n = &mut self.nodes[node];
+        match n.fib.lookup(dst) {
+            Some(r) => {
+                let dev = r.dev as usize;
+                Ok(Dst {
+                    dev,
+                    nexthop: r.nexthop,
+                    src: n.dev_addr(dev),
+                    mtu: n.devs[dev].mtu,
+                })
+            }
+            None => {
+                n.snmp.ip.OutNoRoutes += 1;
+                Err(OutputError::NetUnreach)
+            }
+        }
+    }
+
+    /// Builds the IPv4 header in front of `skb` (which holds the transport header and
+    /// payload) and sends it along the output path (`__ip_make_skb` + `ip_send_skb`).
+    pub fn ip_send_skb(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        mut skb: Skb,
+        send: IpSend,
+        dst: Dst,
+    ) {
+        let now = s.now();
+        let ident = match send.ident {
+            IdentMode::Socket(id) => id,
+            IdentMode::Unconnected if send.dont_frag => 0,
+            IdentMode::Unconnected => {
+                self.ip_idents_reserve(node, now, send.src, send.dst, send.protocol, 1)
+            }
+        };
+        let repr = Ipv4Repr {
+            src_addr: send.src,
+            dst_addr: send.dst,
+            protocol: send.protocol,
+            payload_len: skb.len(),
+            ttl: send.ttl,
+            dscp_ecn: send.tos,
+            ident,
+            dont_frag: send.dont_frag,
+            more_frags: false,
+            frag_offset: 0,
+        };
+        repr.emit(&mut Ipv4Packet::new_unchecked(skb.push(repr.buffer_len())));
+        skb.priority = rt_tos2priority(send.tos);
+        note!(self, skb, "ip_send_skb");
+        self.nodes[node].snmp.ip.OutRequests += 1;
+        self.ip_local_out(s, node, skb, dst);
+    }
+
+    /// `ip_local_out` → `nf_hook(LOCAL_OUT)` → `dst_output`.
+    pub(crate) fn ip_local_out(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        mut skb: Skb,
+        dst: Dst,
+    ) {
+        note!(self, skb, "ip_local_out");
+        note!(self, skb, Hook::LocalOut.trace_name());
+        if self.nodes[node].netfilter.hook(Hook::LocalOut, skb.data()) == Verdict::Drop {
+            let now = s.now();
+            self.drop_skb(now, node, dst.dev, "nf_drop(LOCAL_OUT)", skb);
+            return;
+        }
+        self.ip_output(s, node, skb, dst);
+    }
+
+    /// `ip_output` → `nf_hook(POST_ROUTING)` → `ip_finish_output`.
+    pub(crate) fn ip_output(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        mut skb: Skb,
+        dst: Dst,
+    ) {
+        note!(self, skb, "ip_output");
+        note!(self, skb, Hook::PostRouting.trace_name());
+        if self.nodes[node]
+            .netfilter
+            .hook(Hook::PostRouting, skb.data())
+            == Verdict::Drop
+        {
+            let now = s.now();
+            self.drop_skb(now, node, dst.dev, "nf_drop(POST_ROUTING)", skb);
+            return;
+        }
+        self.ip_finish_output(s, node, skb, dst);
+    }
+
+    /// `ip_finish_output`: fragment if larger than the MTU, then `ip_finish_output2`.
+    fn ip_finish_output(&mut self, s: &mut Scheduler<Event>, node: usize, mut skb: Skb, dst: Dst) {
+        note!(self, skb, "ip_finish_output");
+        if skb.len() > dst.mtu as usize {
+            self.ip_fragment(s, node, skb, dst);
+            return;
+        }
+        self.ip_finish_output2(s, node, skb, dst);
+    }
+
+    /// `ip_finish_output2`: hand the packet to the neighbour layer for the next hop.
+    pub(crate) fn ip_finish_output2(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        mut skb: Skb,
+        dst: Dst,
+    ) {
+        note!(self, skb, "ip_finish_output2");
+        self.neigh_output(s, node, dst.dev, dst.nexthop, skb);
+    }
+
+    /// `ip_idents_reserve`: the hashed per-destination IP ID generator.
+    pub(crate) fn ip_idents_reserve(
+        &mut self,
+        node: usize,
+        now: SimTime,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        protocol: IpProtocol,
+        segs: u32,
+    ) -> u16 {
+        let n = &mut self.nodes[node];
+        let h = mix64(
+            n.ip_ident_key
+                ^ (u64::from(u32::from(dst)) << 32)
+                ^ u64::from(u32::from(src))
+                ^ (u64::from(u8::from(protocol)) << 56),
+        );
+        let bucket = (h as usize) % n.ip_idents.len();
+        let jiffies = ((now.as_nanos() + n.jiffies_phase) / crate::jiffies::JIFFY_NS) as u32;
+        let old = n.ip_ident_stamps[bucket];
+        let mut delta = 0;
+        if old != jiffies {
+            n.ip_ident_stamps[bucket] = jiffies;
+            let span = jiffies.wrapping_sub(old);
+            if span > 0 {
+                delta = n.rng.below(u64::from(span)) as u32;
+            }
+        }
+        let id = n.ip_idents[bucket].wrapping_add(delta);
+        n.ip_idents[bucket] = id.wrapping_add(segs);
+        id as u16
+    }
+}
+
+/// A 64-bit mixer (splitmix64's finalizer), standing in for the kernel's keyed siphash.
+pub(crate) fn mix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}

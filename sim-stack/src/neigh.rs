@@ -1,0 +1,582 @@
+//! The neighbour subsystem and ARP, following `net/core/neighbour.c` and `net/ipv4/arp.c`.
+//!
+//! Each interface has a table of entries keyed by the next hop's IPv4 address, with Linux's
+//! NUD states:
+//!
+//! * **INCOMPLETE** — created by the first packet to an unknown neighbour
+//!   (`__neigh_event_send`). Packets wait in the entry's queue, bounded by
+//!   `unres_qlen_bytes` of `truesize` (the oldest is dropped first, counted as
+//!   `unresolved_discards`); an ARP request is broadcast at once and every `retrans_time`;
+//!   after `mcast_solicit` requests without an answer the entry is **FAILED**, its queue is
+//!   dropped and each local sender gets an ICMP host unreachable.
+//! * **REACHABLE** — a unicast ARP reply confirmed the address; lasts a random
+//!   0.5–1.5 × `base_reachable_time` (drawn once per table, as `neigh_rand_reach_time`).
+//! * **STALE** — reachability expired, or the entry was learned passively (an ARP request
+//!   addressed to us creates a STALE entry for its sender).
+//! * **DELAY** — a STALE entry was used to send; if nothing confirms it within
+//!   `delay_first_probe_time` (5 s) it goes to **PROBE**, which sends up to `ucast_solicit`
+//!   *unicast* requests `retrans_time` apart before FAILED.
+//!
+//! Confirmation comes from ARP replies and from upper layers (`neigh_confirm`, what TCP's
+//! forward progress does through `dst_confirm`). Timers are rounded on the kernel's timer
+//! wheel ([`crate::jiffies`]), which is why probes leave 5.0–5.25 s after first use.
+//!
+//! Not modeled: garbage collection of old entries (`gc_stale_time`, the table thresholds),
+//! proxy ARP, gratuitous ARP, `arp_accept`/`arp_announce`/`arp_ignore` variants other than
+//! the defaults, and the `locktime` rule for competing replies.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::Ipv4Addr;
+
+use sim_core::{Scheduler, SimDuration, SimTime, TimerId};
+
+use crate::skb::Skb;
+use crate::wire::{
+    ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetAddress, EthernetFrame, EthernetRepr,
+};
+use crate::world::{Event, World};
+
+/// `net.ipv4.neigh.<dev>.*` parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NeighParams {
+    /// `retrans_time_ms`: between ARP requests while resolving or probing.
+    pub retrans_time: SimDuration,
+    /// `base_reachable_time_ms`.
+    pub base_reachable_time: SimDuration,
+    /// `delay_first_probe_time`.
+    pub delay_probe_time: SimDuration,
+    /// `mcast_solicit`: broadcast requests before giving up on an INCOMPLETE entry.
+    pub mcast_probes: u32,
+    /// `ucast_solicit`: unicast requests in PROBE.
+    pub ucast_probes: u32,
+    /// `app_solicit`.
+    pub app_probes: u32,
+    /// `mcast_resolicit`: broadcast requests after the unicast ones in PROBE.
+    pub mcast_reprobes: u32,
+    /// `unres_qlen_bytes`: truesize of packets an unresolved entry may hold.
+    pub unres_qlen_bytes: u32,
+}
+
+impl Default for NeighParams {
+    /// Linux's defaults.
+    fn default() -> Self {
+        Self {
+            retrans_time: SimDuration::from_millis(1000),
+            base_reachable_time: SimDuration::from_millis(30_000),
+            delay_probe_time: SimDuration::from_secs(5),
+            mcast_probes: 3,
+            ucast_probes: 3,
+            app_probes: 0,
+            mcast_reprobes: 0,
+            unres_qlen_bytes: 212_992,
+        }
+    }
+}
+
+/// NUD state of an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub enum NudState {
+    /// Resolving: ARP requests broadcast, packets queued.
+    Incomplete,
+    /// Confirmed recently.
+    Reachable,
+    /// Address known but not confirmed recently.
+    Stale,
+    /// Used while stale; waiting for a confirmation before probing.
+    Delay,
+    /// Sending unicast requests.
+    Probe,
+    /// Resolution failed.
+    Failed,
+}
+
+impl NudState {
+    /// The name `ip neigh` prints.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Incomplete => "INCOMPLETE",
+            Self::Reachable => "REACHABLE",
+            Self::Stale => "STALE",
+            Self::Delay => "DELAY",
+            Self::Probe => "PROBE",
+            Self::Failed => "FAILED",
+        }
+    }
+    fn valid(self) -> bool {
+        matches!(
+            self,
+            Self::Reachable | Self::Stale | Self::Delay | Self::Probe
+        )
+    }
+}
+
+/// One neighbour.
+#[derive(Debug)]
+pub struct NeighEntry {
+    /// NUD state.
+    pub state: NudState,
+    /// The neighbour's hardware address, once known.
+    pub ha: Option<EthernetAddress>,
+    /// Packets waiting for resolution.
+    pub queue: VecDeque<Skb>,
+    /// Sum of their truesize.
+    pub queue_bytes: u32,
+    /// `neigh->probes`.
+    pub probes: u32,
+    /// Last confirmation of reachability.
+    pub confirmed: SimTime,
+    /// Last use to send.
+    pub used: SimTime,
+    /// The entry's timer.
+    pub timer: TimerId,
+}
+
+/// The neighbour table of one interface.
+#[derive(Debug, Default)]
+pub struct NeighTable {
+    /// Entries by next-hop address (ordered, so dumps are deterministic).
+    pub entries: BTreeMap<Ipv4Addr, NeighEntry>,
+    /// `parms->reachable_time`: random 0.5–1.5 × base, drawn when the table is made.
+    pub reachable_time: SimDuration,
+}
+
+impl World {
+    /// `neigh_output` / `neigh_resolve_output`: sends `skb` (an IP packet) to `nexthop` on
+    /// interface `dev`, resolving the hardware address first if needed.
+    pub(crate) fn neigh_output(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        dev: usize,
+        nexthop: Ipv4Addr,
+        mut skb: Skb,
+    ) {
+        let now = s.now();
+        let n = &mut self.nodes[node];
+        let d = &mut n.devs[dev];
+        if nexthop.is_broadcast() || d.addr.is_some_and(|c| c.broadcast() == Some(nexthop)) {
+            note!(self, skb, "neigh_hh_output");
+            self.eth_output(s, node, dev, EthernetAddress::BROADCAST, skb);
+            return;
+        }
+        let params = n.neigh_params.clone();
+        let entry = match d.neigh.entries.get_mut(&nexthop) {
+            Some(e) => e,
+            None => {
+                let timer = s.new_timer();
+                n.neigh_stats.allocs += 1;
+                d.neigh.entries.insert(
+                    nexthop,
+                    NeighEntry {
+                        state: NudState::Failed,
+                        ha: None,
+                        queue: VecDeque::new(),
+                        queue_bytes: 0,
+                        probes: 0,
+                        // neigh_alloc: "confirmed" long ago, so nothing counts as confirmed.
+                        confirmed: SimTime::ZERO,
+                        used: now,
+                        timer,
+                    },
+                );
+                d.neigh.entries.get_mut(&nexthop).expect("just inserted")
+            }
+        };
+        entry.used = now;
+        let mut immediate_probe = false;
+        let ha = match entry.state {
+            NudState::Reachable | NudState::Delay | NudState::Probe => {
+                entry.ha.expect("valid entry")
+            }
+            NudState::Stale => {
+                entry.state = NudState::Delay;
+                let at =
+                    crate::jiffies::round_expiry(now, params.delay_probe_time, n.jiffies_phase);
+                s.arm(
+                    &entry.timer,
+                    at,
+                    Event::NeighTimer {
+                        node: node as u32,
+                        dev: dev as u16,
+                        ip: nexthop,
+                    },
+                );
+                entry.ha.expect("valid entry")
+            }
+            NudState::Failed | NudState::Incomplete => {
+                if entry.state == NudState::Failed {
+                    // __neigh_event_send: a new resolution.
+                    entry.probes = params.ucast_probes;
+                    entry.state = NudState::Incomplete;
+                    let at = crate::jiffies::round_expiry(
+                        now,
+                        params.retrans_time.max(SimDuration::from_millis(10)),
+                        n.jiffies_phase,
+                    );
+                    s.arm(
+                        &entry.timer,
+                        at,
+                        Event::NeighTimer {
+                            node: node as u32,
+                            dev: dev as u16,
+                            ip: nexthop,
+                        },
+                    );
+                    immediate_probe = true;
+                }
+                // Queue, dropping the oldest while over unres_qlen_bytes.
+                let mut discarded = Vec::new();
+                while !entry.queue.is_empty()
+                    && entry.queue_bytes + skb.truesize > params.unres_qlen_bytes
+                {
+                    let old = entry.queue.pop_front().expect("non-empty");
+                    entry.queue_bytes -= old.truesize;
+                    discarded.push(old);
+                }
+                let refused = skb.truesize > params.unres_qlen_bytes;
+                if !refused {
+                    note!(self, skb, "neigh_resolve_output");
+                    let entry = self.nodes[node].devs[dev]
+                        .neigh
+                        .entries
+                        .get_mut(&nexthop)
+                        .expect("entry");
+                    entry.queue_bytes += skb.truesize;
+                    entry.queue.push_back(skb);
+                } else {
+                    discarded.push(skb);
+                }
+                for old in discarded {
+                    self.nodes[node].neigh_stats.unresolved_discards += 1;
+                    self.drop_skb(now, node, dev, "neigh_unres_discard", old);
+                }
+                if immediate_probe {
+                    self.neigh_probe(s, node, dev, nexthop);
+                }
+                return;
+            }
+        };
+        note!(self, skb, "neigh_hh_output");
+        self.eth_output(s, node, dev, ha, skb);
+    }
+
+    /// `neigh_probe` → `arp_solicit`: sends one ARP request for the entry, broadcast while
+    /// resolving, unicast to the cached address while probing a known one.
+    fn neigh_probe(&mut self, s: &mut Scheduler<Event>, node: usize, dev: usize, ip: Ipv4Addr) {
+        let n = &mut self.nodes[node];
+        let params = n.neigh_params.clone();
+        let d = &mut n.devs[dev];
+        let Some(entry) = d.neigh.entries.get_mut(&ip) else {
+            return;
+        };
+        let probes = entry.probes;
+        // arp_solicit: fewer than ucast_probes so far → unicast to the cached address.
+        let unicast = if probes < params.ucast_probes {
+            entry.ha
+        } else {
+            None
+        };
+        // The source address: that of the queued packet if it is ours, else the device's.
+        let queued_src = entry.queue.back().and_then(|q| {
+            crate::wire::Ipv4Packet::new_checked(q.data())
+                .ok()
+                .map(|p| p.src_addr())
+        });
+        entry.probes += 1;
+        let saddr = queued_src
+            .filter(|a| n.is_local_addr(*a))
+            .unwrap_or_else(|| n.dev_addr(dev));
+        let d = &n.devs[dev];
+        let dst_mac = unicast.unwrap_or(EthernetAddress::BROADCAST);
+        let arp = ArpRepr {
+            operation: ArpOperation::Request,
+            source_hardware_addr: d.mac,
+            source_protocol_addr: saddr,
+            target_hardware_addr: EthernetAddress([0; 6]),
+            target_protocol_addr: ip,
+        };
+        n.neigh_stats.requests_sent += 1;
+        let mut skb = self.pool.alloc(arp.buffer_len());
+        arp.emit(&mut ArpPacket::new_unchecked(skb.put(arp.buffer_len())));
+        note!(self, skb, "arp_solicit");
+        note!(self, skb, "arp_send_dst");
+        self.eth_send_arp(s, node, dev, dst_mac, skb);
+    }
+
+    /// Pushes the Ethernet header of an ARP packet and hands it to `dev_queue_xmit`.
+    fn eth_send_arp(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        dev: usize,
+        dst: EthernetAddress,
+        mut skb: Skb,
+    ) {
+        let src = self.nodes[node].devs[dev].mac;
+        let eth = EthernetRepr {
+            src_addr: src,
+            dst_addr: dst,
+            ethertype: EtherType::Arp,
+        };
+        eth.emit(&mut EthernetFrame::new_unchecked(
+            skb.push(eth.buffer_len()),
+        ));
+        self.dev_queue_xmit(s, node, dev, skb);
+    }
+
+    /// `neigh_timer_handler`: the entry's timer fired.
+    pub(crate) fn neigh_timer_handler(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        dev: usize,
+        ip: Ipv4Addr,
+    ) {
+        let now = s.now();
+        let n = &mut self.nodes[node];
+        let params = n.neigh_params.clone();
+        let phase = n.jiffies_phase;
+        let reach = n.devs[dev].neigh.reachable_time;
+        let Some(entry) = n.devs[dev].neigh.entries.get_mut(&ip) else {
+            return;
+        };
+        let retrans = params.retrans_time.max(SimDuration::from_millis(10));
+        let mut next: Option<SimTime> = None;
+        let old = entry.state;
+        match entry.state {
+            NudState::Reachable => {
+                if now <= entry.confirmed + reach {
+                    next = Some(entry.confirmed + reach);
+                } else if now <= entry.used + params.delay_probe_time {
+                    entry.state = NudState::Delay;
+                    next = Some(now + params.delay_probe_time);
+                } else {
+                    entry.state = NudState::Stale;
+                }
+            }
+            NudState::Delay => {
+                if now <= entry.confirmed + params.delay_probe_time {
+                    entry.state = NudState::Reachable;
+                    next = Some(entry.confirmed + reach);
+                } else {
+                    entry.state = NudState::Probe;
+                    entry.probes = 0;
+                    next = Some(now + retrans);
+                }
+            }
+            NudState::Incomplete | NudState::Probe => next = Some(now + retrans),
+            NudState::Stale | NudState::Failed => return,
+        }
+        let max_probes = params.ucast_probes
+            + params.app_probes
+            + if entry.state == NudState::Probe {
+                params.mcast_reprobes
+            } else {
+                params.mcast_probes
+            };
+        if matches!(entry.state, NudState::Incomplete | NudState::Probe)
+            && entry.probes >= max_probes
+        {
+            entry.state = NudState::Failed;
+            s.cancel(&entry.timer);
+            n.neigh_stats.res_failed += 1;
+            let queue: Vec<Skb> = entry.queue.drain(..).collect();
+            entry.queue_bytes = 0;
+            self.trace_neigh(now, node, dev, ip, old, NudState::Failed);
+            // neigh_invalidate: error report to each queued packet's sender.
+            for skb in queue {
+                self.neigh_failed_packet(s, node, dev, skb);
+            }
+            return;
+        }
+        if let Some(t) = next {
+            let delay = t.saturating_since(now).max(SimDuration::from_millis(4));
+            let at = crate::jiffies::round_expiry(now, delay, phase);
+            s.arm(
+                &entry.timer,
+                at,
+                Event::NeighTimer {
+                    node: node as u32,
+                    dev: dev as u16,
+                    ip,
+                },
+            );
+        } else {
+            s.cancel(&entry.timer);
+        }
+        let new = entry.state;
+        if new != old {
+            self.trace_neigh(now, node, dev, ip, old, new);
+        }
+        if matches!(new, NudState::Incomplete | NudState::Probe) {
+            self.neigh_probe(s, node, dev, ip);
+        }
+    }
+
+    fn trace_neigh(
+        &mut self,
+        now: SimTime,
+        node: usize,
+        dev: usize,
+        ip: Ipv4Addr,
+        old: NudState,
+        new: NudState,
+    ) {
+        if self.trace.frames() {
+            let n = &self.nodes[node];
+            self.trace.event(
+                now,
+                &n.name,
+                format_args!(
+                    "{} neigh {ip} {} -> {}",
+                    n.devs[dev].name,
+                    old.name(),
+                    new.name()
+                ),
+            );
+        }
+    }
+
+    /// `neigh_update`: new information about `ip` on `dev` (from ARP).
+    #[allow(clippy::too_many_arguments, clippy::map_entry)]
+    pub(crate) fn neigh_update(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        dev: usize,
+        ip: Ipv4Addr,
+        lladdr: EthernetAddress,
+        new: NudState,
+        create: bool,
+    ) {
+        let now = s.now();
+        let n = &mut self.nodes[node];
+        let phase = n.jiffies_phase;
+        let reach = n.devs[dev].neigh.reachable_time;
+        let d = &mut n.devs[dev];
+        if !d.neigh.entries.contains_key(&ip) {
+            if !create {
+                return;
+            }
+            let timer = s.new_timer();
+            n.neigh_stats.allocs += 1;
+            d.neigh.entries.insert(
+                ip,
+                NeighEntry {
+                    state: NudState::Failed,
+                    ha: None,
+                    queue: VecDeque::new(),
+                    queue_bytes: 0,
+                    probes: 0,
+                    confirmed: SimTime::ZERO,
+                    used: SimTime::ZERO,
+                    timer,
+                },
+            );
+        }
+        let entry = d.neigh.entries.get_mut(&ip).expect("present");
+        let old = entry.state;
+        let mut new = new;
+        if new == NudState::Reachable {
+            entry.confirmed = now;
+        }
+        if old.valid() && entry.ha == Some(lladdr) && new == NudState::Stale {
+            new = old; // same address, no news
+        }
+        entry.ha = Some(lladdr);
+        if new != old {
+            entry.state = new;
+            match new {
+                NudState::Reachable => {
+                    let at = crate::jiffies::round_expiry(now, reach, phase);
+                    s.arm(
+                        &entry.timer,
+                        at,
+                        Event::NeighTimer {
+                            node: node as u32,
+                            dev: dev as u16,
+                            ip,
+                        },
+                    );
+                }
+                _ => s.cancel(&entry.timer),
+            }
+            self.trace_neigh(now, node, dev, ip, old, new);
+        }
+        // Became valid: send what waited (neigh_update flushes arp_queue).
+        let n = &mut self.nodes[node];
+        let entry = n.devs[dev].neigh.entries.get_mut(&ip).expect("present");
+        if new.valid() && !entry.queue.is_empty() {
+            let queue: Vec<Skb> = entry.queue.drain(..).collect();
+            entry.queue_bytes = 0;
+            for mut skb in queue {
+                note!(self, skb, "neigh_update");
+                self.eth_output(s, node, dev, lladdr, skb);
+            }
+        }
+    }
+
+    /// Upper-layer confirmation of reachability (`neigh_confirm`, from TCP forward progress).
+    pub fn neigh_confirm(&mut self, now: SimTime, node: usize, dev: usize, ip: Ipv4Addr) {
+        if let Some(e) = self.nodes[node].devs[dev].neigh.entries.get_mut(&ip) {
+            e.confirmed = now;
+        }
+    }
+
+    /// `arp_rcv` → `arp_process`: an ARP packet arrived on `dev`.
+    pub(crate) fn arp_rcv(&mut self, s: &mut Scheduler<Event>, node: usize, dev: usize, skb: Skb) {
+        let now = s.now();
+        let parsed = ArpPacket::new_checked(skb.data()).and_then(|p| ArpRepr::parse(&p));
+        let for_us_unicast = skb.network_offset == 1; // set by netif_receive_skb: PACKET_HOST
+        self.pool.free(skb);
+        let Ok(arp) = parsed else {
+            self.nodes[node].devs[dev].stats.rx_errors += 1;
+            return;
+        };
+        let n = &mut self.nodes[node];
+        n.neigh_stats.rcv_probes += 1;
+        let my_ip = n.dev_addr(dev);
+        let sip = arp.source_protocol_addr;
+        let sha = arp.source_hardware_addr;
+        if sip.is_unspecified() || sha.is_broadcast() {
+            return; // DAD probes and nonsense are not learned from
+        }
+        match arp.operation {
+            ArpOperation::Request
+                if arp.target_protocol_addr == my_ip && !my_ip.is_unspecified() =>
+            {
+                // neigh_event_ns: learn the sender as STALE, then answer.
+                self.neigh_update(s, node, dev, sip, sha, NudState::Stale, true);
+                let n = &mut self.nodes[node];
+                let d = &n.devs[dev];
+                let reply = ArpRepr {
+                    operation: ArpOperation::Reply,
+                    source_hardware_addr: d.mac,
+                    source_protocol_addr: my_ip,
+                    target_hardware_addr: sha,
+                    target_protocol_addr: sip,
+                };
+                n.neigh_stats.replies_sent += 1;
+                let mut out = self.pool.alloc(reply.buffer_len());
+                reply.emit(&mut ArpPacket::new_unchecked(out.put(reply.buffer_len())));
+                note!(self, out, "arp_process");
+                note!(self, out, "arp_send_dst");
+                self.eth_send_arp(s, node, dev, sha, out);
+            }
+            ArpOperation::Reply => {
+                // Only a unicast reply asserts reachability; no entry is created from it.
+                let state = if for_us_unicast {
+                    NudState::Reachable
+                } else {
+                    NudState::Stale
+                };
+                self.neigh_update(s, node, dev, sip, sha, state, false);
+            }
+            _ => {
+                // A request for someone else: update an existing entry only.
+                let _ = now;
+                self.neigh_update(s, node, dev, sip, sha, NudState::Stale, false);
+            }
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! A simulated host or router: its interfaces (`net_device`s), routing table, neighbour
+//! tables, counters, random stream and apps.
+
+use std::collections::VecDeque;
+use std::net::Ipv4Addr;
+
+use sim_core::{SimRng, SimTime, TimerId};
+
+use crate::capture::CaptureIf;
+use crate::ip::fib::Fib;
+use crate::ip::frag::Reassembly;
+use crate::ip::netfilter::Netfilter;
+use crate::neigh::{NeighParams, NeighTable};
+use crate::qdisc::Qdisc;
+use crate::skb::{Skb, SockRef};
+use crate::stats::{DevStats, NeighStats, RingStats, Snmp};
+use crate::wire::{EthernetAddress, Ipv4Cidr};
+
+/// What a node is: a host does not forward; a router has `ip_forward = 1`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum NodeKind {
+    /// An end host.
+    Host,
+    /// A router (`net.ipv4.ip_forward = 1`).
+    Router,
+}
+
+/// A descriptor in use in the TX ring: what TX completion must release.
+#[derive(Debug, Clone, Copy)]
+pub struct TxDesc {
+    /// Bytes of the frame.
+    pub len: u32,
+    /// The owning socket's memory to release (`sock_wfree`).
+    pub sock: Option<SockRef>,
+    /// `skb->truesize` charged to that socket.
+    pub truesize: u32,
+}
+
+/// The driver's TX ring: frames handed over by `ndo_start_xmit`, serialized one at a time.
+#[derive(Debug)]
+pub struct TxRing {
+    /// Descriptors in the ring.
+    pub size: u32,
+    /// Frames waiting for the wire, in order.
+    pub waiting: VecDeque<Skb>,
+    /// The frame being serialized (its bytes are already on the link).
+    pub on_wire: Option<TxDesc>,
+    /// Counters.
+    pub stats: RingStats,
+}
+
+impl TxRing {
+    /// An empty ring of `size` descriptors.
+    pub fn new(size: u32) -> Self {
+        Self {
+            size,
+            waiting: VecDeque::new(),
+            on_wire: None,
+            stats: RingStats {
+                size,
+                ..RingStats::default()
+            },
+        }
+    }
+
+    /// Descriptors in use.
+    #[inline]
+    pub fn used(&self) -> u32 {
+        self.waiting.len() as u32 + u32::from(self.on_wire.is_some())
+    }
+
+    /// Whether no descriptor is free.
+    #[inline]
+    pub fn is_full(&self) -> bool {
+        self.used() >= self.size
+    }
+}
+
+/// A network interface (`struct net_device`) with its root qdisc and TX ring.
+#[derive(Debug)]
+pub struct NetDevice {
+    /// Interface name (`eth0`).
+    pub name: String,
+    /// Hardware address.
+    pub mac: EthernetAddress,
+    /// IPv4 address and prefix, if configured.
+    pub addr: Option<Ipv4Cidr>,
+    /// MTU in bytes (IP packet size).
+    pub mtu: u32,
+    /// The root qdisc.
+    pub qdisc: Qdisc,
+    /// The driver's TX ring.
+    pub ring: TxRing,
+    /// `netif_stop_queue` was called and TX completion has not woken the queue yet.
+    pub queue_stopped: bool,
+    /// The qdisc watchdog (tbf): armed while the qdisc is throttled.
+    pub watchdog: TimerId,
+    /// The link this interface is attached to: (link index, direction we transmit on).
+    pub link: Option<(u32, u8)>,
+    /// Neighbour (ARP) table of this interface.
+    pub neigh: NeighTable,
+    /// `ip -s link` counters.
+    pub stats: DevStats,
+    /// Capture handle, when this interface is captured.
+    pub capture: Option<CaptureIf>,
+}
+
+/// A host or router.
+#[derive(Debug)]
+pub struct Node {
+    /// Name from the scenario.
+    pub name: String,
+    /// Host or router.
+    pub kind: NodeKind,
+    /// `net.ipv4.ip_forward`.
+    pub forwarding: bool,
+    /// Interfaces, by index.
+    pub devs: Vec<NetDevice>,
+    /// The routing table.
+    pub fib: Fib,
+    /// Neighbour parameters (`net.ipv4.neigh.default.*`).
+    pub neigh_params: NeighParams,
+    /// `net.ipv4.ip_default_ttl`.
+    pub default_ttl: u8,
+    /// SNMP counters.
+    pub snmp: Snmp,
+    /// ARP cache statistics.
+    pub neigh_stats: NeighStats,
+    /// The node's random stream (ephemeral ports, reachable times, ISNs, IDs).
+    pub rng: SimRng,
+    /// Netfilter rules.
+    pub netfilter: Netfilter,
+    /// IP reassembly queues.
+    pub frags: Reassembly,
+    /// Per-destination IP ID generator state (`ip_idents`), seeded per node.
+    pub ip_ident_key: u64,
+    /// Buckets of the hashed IP ID generator.
+    pub ip_idents: Vec<u32>,
+    /// The jiffy each bucket was last used (`ip_tstamps`).
+    pub ip_ident_stamps: Vec<u32>,
+    /// Offset of this node's jiffies clock from the simulation's zero, in ns: the kernel's
+    /// timer wheel rounds expiries on its own grid, whose phase differs per machine.
+    pub jiffies_phase: u64,
+}
+
+impl Node {
+    /// The interface whose subnet holds `ip`, if any.
+    pub fn dev_for_subnet(&self, ip: Ipv4Addr) -> Option<usize> {
+        self.devs
+            .iter()
+            .position(|d| d.addr.is_some_and(|c| c.contains(ip)))
+    }
+
+    /// Whether `ip` is one of this node's addresses (or a broadcast of one of its subnets).
+    pub fn is_local_addr(&self, ip: Ipv4Addr) -> bool {
+        ip.is_broadcast()
+            || self.devs.iter().any(|d| {
+                d.addr
+                    .is_some_and(|c| c.address() == ip || c.broadcast() == Some(ip))
+            })
+    }
+
+    /// The primary address of interface `dev`, or 0.0.0.0.
+    pub fn dev_addr(&self, dev: usize) -> Ipv4Addr {
+        self.devs[dev]
+            .addr
+            .map_or(Ipv4Addr::UNSPECIFIED, |c| c.address())
+    }
+
+    /// Linux's timer-wheel rounding of an expiry `delay` after `now` (HZ = 250).
+    pub fn timer_expiry(&self, now: SimTime, delay: sim_core::SimDuration) -> SimTime {
+        crate::jiffies::round_expiry(now, delay, self.jiffies_phase)
+    }
+}

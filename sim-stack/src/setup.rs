@@ -1,0 +1,377 @@
+//! Building a [`World`] from a validated [`Scenario`]: nodes, switches, links, routing
+//! tables, neighbour parameters, qdiscs, RNG streams, capture interfaces and apps. Everything
+//! is decided here, before time zero; nothing is looked up by name at run time.
+
+use std::net::Ipv4Addr;
+
+use sim_core::{RngStreams, Scheduler, SimDuration};
+
+use crate::apps::{App, AppKind, ping::Ping};
+use crate::capture::{Capture, CaptureConfig};
+use crate::config::{self, AppKind as AppConfigKind, NodeKind as CfgKind, QdiscConfig, Scenario};
+use crate::ip::fib::{Fib, Route};
+use crate::ip::frag::Reassembly;
+use crate::ip::netfilter::{Hook, Netfilter, Rule, Verdict};
+use crate::link::{Link, Port};
+use crate::neigh::{NeighParams, NeighTable};
+use crate::node::{NetDevice, Node, NodeKind, TxRing};
+use crate::qdisc::{FqCodel, FqCodelParams, Pfifo, PfifoFast, Qdisc, Tbf};
+use crate::skb::SkbPool;
+use crate::stats::{NeighStats, Snmp};
+use crate::switch::{Switch, SwitchPort};
+use crate::trace::Trace;
+use crate::wire::{EthernetAddress, Ipv4Cidr};
+use crate::world::{Event, InFlight, World};
+
+/// How a run records what happens.
+#[derive(Debug)]
+pub struct Outputs {
+    /// The text trace.
+    pub trace: Trace,
+    /// Packet capture: where and how, and which nodes (`None` = all).
+    pub capture: Option<(CaptureConfig, Option<Vec<String>>)>,
+    /// Record each packet's function path (for `--trace path` and pcapng comments).
+    pub record_paths: bool,
+}
+
+/// Why a scenario cannot be built into a runnable world.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The scenario uses an application the stack does not run yet.
+    #[error(
+        "app `{app}` on `{node}` is not supported by the modeled stack yet (only `ping` runs today)"
+    )]
+    UnsupportedApp {
+        /// The app's kind.
+        app: &'static str,
+        /// The node it is on.
+        node: String,
+    },
+    /// A qdisc's parameters are out of range.
+    #[error("qdisc on {node}.{iface}: {message}")]
+    Qdisc {
+        /// Node.
+        node: String,
+        /// Interface.
+        iface: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The capture folder could not be prepared.
+    #[error("capture: {0}")]
+    Capture(#[from] std::io::Error),
+}
+
+fn qdisc_for(cfg: &QdiscConfig, txqueuelen: u32) -> Result<Qdisc, String> {
+    Ok(match cfg {
+        QdiscConfig::PfifoFast => Qdisc::PfifoFast(PfifoFast::new(txqueuelen)),
+        // noqueue: nothing is held back; the driver's ring is the only queue. Modeled as a
+        // FIFO holding at most what the driver refuses (one packet), as close as we get.
+        QdiscConfig::Noqueue => Qdisc::Pfifo(Pfifo::new(1)),
+        QdiscConfig::Pfifo { limit } => Qdisc::Pfifo(Pfifo::new(*limit)),
+        QdiscConfig::Tbf {
+            rate,
+            burst,
+            latency,
+        } => Qdisc::Tbf(
+            Tbf::new(rate.bits_per_sec(), burst.get() as u32, *latency)
+                .map_err(|e| e.to_string())?,
+        ),
+        QdiscConfig::FqCodel(f) => Qdisc::FqCodel(
+            FqCodel::new(FqCodelParams {
+                limit: f.limit,
+                flows: f.flows,
+                target: f.target,
+                interval: f.interval,
+                quantum: f.quantum,
+                memory_limit: f.memory_limit.get() as u32,
+                ecn: f.ecn,
+                ..FqCodelParams::default()
+            })
+            .map_err(|e| e.to_string())?,
+        ),
+    })
+}
+
+fn neigh_params(n: &config::NeighSysctls) -> NeighParams {
+    NeighParams {
+        retrans_time: n.retrans_time,
+        base_reachable_time: n.base_reachable_time,
+        delay_probe_time: n.delay_first_probe_time,
+        mcast_probes: n.mcast_solicit,
+        ucast_probes: n.ucast_solicit,
+        app_probes: n.app_solicit,
+        mcast_reprobes: 0,
+        unres_qlen_bytes: n.unres_qlen_bytes,
+    }
+}
+
+fn rule_for(r: &config::NetfilterRule) -> Rule {
+    Rule {
+        hook: match r.hook {
+            config::NfHook::PreRouting => Hook::PreRouting,
+            config::NfHook::Input => Hook::LocalIn,
+            config::NfHook::Forward => Hook::Forward,
+            config::NfHook::Output => Hook::LocalOut,
+            config::NfHook::PostRouting => Hook::PostRouting,
+        },
+        protocol: r.proto.map(|p| match p {
+            config::NfProto::Icmp => 1,
+            config::NfProto::Tcp => 6,
+            config::NfProto::Udp => 17,
+        }),
+        src: r.src.map(|c| (c.addr, c.prefix_len)),
+        dst: r.dst.map(|c| (c.addr, c.prefix_len)),
+        sport: r.sport,
+        dport: r.dport,
+        tcp_flags: (r.tcp_flags != 0).then_some((r.tcp_flags, r.tcp_flags)),
+        verdict: match r.action {
+            config::NfAction::Accept => Verdict::Accept,
+            config::NfAction::Drop => Verdict::Drop,
+        },
+        packets: 0,
+    }
+}
+
+impl World {
+    /// Builds the world for `scenario` and schedules its apps. Returns the world and the
+    /// scheduler to run it with.
+    pub fn build(
+        scenario: &Scenario,
+        mut outputs: Outputs,
+    ) -> Result<(Self, Scheduler<Event>), BuildError> {
+        let streams = RngStreams::new(scenario.seed);
+        let mut sched = Scheduler::new();
+        let mut capture = match outputs.capture.take() {
+            Some((cfg, nodes)) => Some((Capture::new(cfg)?, nodes)),
+            None => None,
+        };
+        // Config node index → world index (nodes or switches).
+        enum Place {
+            Node(usize),
+            Switch(usize),
+        }
+        let mut places = Vec::with_capacity(scenario.nodes.len());
+        let mut nodes = Vec::new();
+        let mut switches = Vec::new();
+        for (ci, nc) in scenario.nodes.iter().enumerate() {
+            match nc.kind {
+                CfgKind::Switch => {
+                    places.push(Place::Switch(switches.len()));
+                    switches.push(Switch {
+                        name: nc.name.clone(),
+                        ports: Vec::new(),
+                        fdb: Default::default(),
+                    });
+                }
+                CfgKind::Host | CfgKind::Router => {
+                    let idx = nodes.len();
+                    places.push(Place::Node(idx));
+                    let mut rng = streams.stream("node", ci as u64);
+                    let mut jrng = streams.stream("jiffies", ci as u64);
+                    let params = neigh_params(&nc.sysctls.neigh);
+                    let mut devs = Vec::with_capacity(nc.ifaces.len());
+                    for ic in &nc.ifaces {
+                        let base = params.base_reachable_time.as_nanos();
+                        let reach = SimDuration::from_nanos(base / 2 + rng.below(base.max(1)));
+                        let qdisc = qdisc_for(&ic.qdisc, ic.txqueuelen).map_err(|message| {
+                            BuildError::Qdisc {
+                                node: nc.name.clone(),
+                                iface: ic.name.clone(),
+                                message,
+                            }
+                        })?;
+                        let cap = match capture.as_mut() {
+                            Some((c, which))
+                                if which.as_ref().is_none_or(|w| w.contains(&nc.name)) =>
+                            {
+                                Some(c.add_interface(&format!("{}-{}", nc.name, ic.name)))
+                            }
+                            _ => None,
+                        };
+                        devs.push(NetDevice {
+                            name: ic.name.clone(),
+                            mac: EthernetAddress(ic.mac.0),
+                            addr: ic.addr.map(|a| Ipv4Cidr::new(a.addr, a.prefix_len)),
+                            mtu: ic.mtu,
+                            qdisc,
+                            ring: TxRing::new(ic.tx_ring.max(1)),
+                            queue_stopped: false,
+                            watchdog: sched.new_timer(),
+                            link: None,
+                            neigh: NeighTable {
+                                entries: Default::default(),
+                                reachable_time: reach,
+                            },
+                            stats: Default::default(),
+                            capture: cap,
+                        });
+                    }
+                    let mut fib = Fib::new();
+                    for (di, d) in devs.iter().enumerate() {
+                        if let Some(c) = d.addr {
+                            let net = c.network();
+                            fib.add(Route {
+                                dst: net.address(),
+                                prefix_len: c.prefix_len(),
+                                gateway: None,
+                                dev: di as u16,
+                            });
+                        }
+                    }
+                    for r in &nc.routes {
+                        let dev = match r.dev {
+                            Some(d) => Some(d.index()),
+                            None => r.gateway.and_then(|g| {
+                                devs.iter()
+                                    .position(|d| d.addr.is_some_and(|c| c.contains(g)))
+                            }),
+                        };
+                        if let Some(dev) = dev {
+                            fib.add(Route {
+                                dst: r.dest,
+                                prefix_len: r.prefix_len,
+                                gateway: r.gateway,
+                                dev: dev as u16,
+                            });
+                        }
+                    }
+                    let ip_idents = (0..2048).map(|_| rng.next_u32()).collect();
+                    nodes.push(Node {
+                        name: nc.name.clone(),
+                        kind: if nc.kind == CfgKind::Router {
+                            NodeKind::Router
+                        } else {
+                            NodeKind::Host
+                        },
+                        forwarding: nc.sysctls.ip_forward || nc.kind == CfgKind::Router,
+                        devs,
+                        fib,
+                        neigh_params: params,
+                        default_ttl: nc.sysctls.ip_default_ttl,
+                        snmp: Snmp::default(),
+                        neigh_stats: NeighStats::default(),
+                        ip_ident_key: rng.next_u64(),
+                        ip_idents,
+                        ip_ident_stamps: vec![0; 2048],
+                        jiffies_phase: jrng.below(crate::jiffies::JIFFY_NS),
+                        rng,
+                        netfilter: Netfilter {
+                            rules: nc.netfilter.iter().map(rule_for).collect(),
+                        },
+                        frags: Reassembly::default(),
+                    });
+                }
+            }
+        }
+        let mut links = Vec::with_capacity(scenario.links.len());
+        for (li, lc) in scenario.links.iter().enumerate() {
+            let mut ends = [Port::Nic { node: 0, dev: 0 }; 2];
+            for (dir, end) in [lc.a, lc.b].into_iter().enumerate() {
+                let cfg_node = &scenario.nodes[end.node.index()];
+                ends[dir] = match places[end.node.index()] {
+                    Place::Node(n) => {
+                        nodes[n].devs[end.iface.index()].link = Some((li as u32, dir as u8));
+                        Port::Nic {
+                            node: n as u32,
+                            dev: end.iface.index() as u16,
+                        }
+                    }
+                    Place::Switch(sw) => {
+                        let port = switches[sw].ports.len();
+                        switches[sw].ports.push(SwitchPort {
+                            name: cfg_node.ifaces[end.iface.index()].name.clone(),
+                            link: (li as u32, dir as u8),
+                            queue: Default::default(),
+                            limit: 1000,
+                            busy: false,
+                            stats: Default::default(),
+                        });
+                        Port::Switch {
+                            sw: sw as u32,
+                            port: port as u16,
+                        }
+                    }
+                };
+            }
+            links.push(Link {
+                ends,
+                rate_bps: lc.rate.bits_per_sec(),
+                delay: lc.delay,
+                loss_ppm: lc.loss_ppm,
+                rng: streams.stream("link", li as u64),
+                stats: Default::default(),
+            });
+        }
+        let mut apps = Vec::new();
+        for ac in &scenario.apps {
+            let cfg_node = &scenario.nodes[ac.node.index()];
+            let Place::Node(node) = places[ac.node.index()] else {
+                continue;
+            };
+            let kind = match &ac.kind {
+                AppConfigKind::Ping {
+                    dst,
+                    count,
+                    interval,
+                    size,
+                } => {
+                    let ident = nodes[node].rng.below(1 << 16) as u16;
+                    AppKind::Ping(Ping::new(
+                        *dst,
+                        *count,
+                        *interval,
+                        size.get() as usize,
+                        ac.stop,
+                        ident,
+                        sched.new_timer(),
+                    ))
+                }
+                other => {
+                    return Err(BuildError::UnsupportedApp {
+                        app: app_name(other),
+                        node: cfg_node.name.clone(),
+                    });
+                }
+            };
+            let idx = apps.len();
+            apps.push(App { node, kind });
+            match &apps[idx].kind {
+                AppKind::Ping(p) => sched.arm(&p.timer, ac.start, Event::App { app: idx as u32 }),
+            }
+        }
+        let world = Self {
+            nodes,
+            switches,
+            links,
+            apps,
+            pool: SkbPool::new(),
+            inflight: InFlight::default(),
+            trace: outputs.trace,
+            capture: capture.map(|(c, _)| c),
+            io_error: None,
+            frames_on_links: 0,
+            dropped_scratch: Vec::new(),
+            record_paths: outputs.record_paths,
+        };
+        Ok((world, sched))
+    }
+}
+
+fn app_name(k: &AppConfigKind) -> &'static str {
+    match k {
+        AppConfigKind::DnsServer { .. } => "dns_server",
+        AppConfigKind::HttpServer { .. } => "http_server",
+        AppConfigKind::Curl { .. } => "curl",
+        AppConfigKind::TcpBulk { .. } => "tcp_bulk",
+        AppConfigKind::TcpSink { .. } => "tcp_sink",
+        AppConfigKind::UdpCbr { .. } => "udp_cbr",
+        AppConfigKind::UdpSink { .. } => "udp_sink",
+        AppConfigKind::Ping { .. } => "ping",
+    }
+}
+
+/// The address of `node`'s interface `dev`, for tests and tools.
+pub fn iface_addr(world: &World, node: usize, dev: usize) -> Ipv4Addr {
+    world.nodes[node].dev_addr(dev)
+}

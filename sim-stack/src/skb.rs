@@ -1,0 +1,280 @@
+//! The packet buffer, modeled on the kernel's `struct sk_buff`.
+//!
+//! An [`Skb`] owns a byte buffer with *headroom*: the transport layer writes its header and
+//! payload, then each lower layer [`push`](Skb::push)es its header in front (IP, then
+//! Ethernet), as `skb_push` does, without copying what is already there. On receive each
+//! layer [`pull`](Skb::pull)s its header off the front.
+//!
+//! Besides the bytes it carries the metadata the stack needs on the way down: `truesize` (what
+//! the buffer costs the owning socket's memory accounting, charged until TX completion frees
+//! the skb), `priority` (set from the TOS byte, it picks the pfifo_fast band), the owning
+//! socket, a flow hash (fq_codel), and timestamps.
+//!
+//! Buffers are recycled through an [`SkbPool`] so the hot path does not allocate per packet.
+
+use sim_core::SimTime;
+
+/// Bytes reserved in front of the data for headers pushed later (`MAX_HEADER` in Linux is of
+/// this order: Ethernet 14 + IPv4 60 + TCP 60 fits with room to spare).
+pub const HEADROOM: usize = 128;
+
+/// Overhead the kernel adds to `truesize` beyond the data: `SKB_TRUESIZE` accounts for the
+/// `sk_buff` and `skb_shared_info` structures (≈ 256 + 320 bytes on x86_64, rounded).
+pub const SKB_OVERHEAD: u32 = 576;
+
+/// The socket that owns an skb for memory accounting: (node index, socket index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SockRef {
+    /// Index of the node in the world.
+    pub node: u32,
+    /// Index of the socket in the node's socket table.
+    pub sock: u32,
+}
+
+/// A packet buffer with headroom, and the metadata that travels with it.
+#[derive(Debug, Clone)]
+pub struct Skb {
+    buf: Vec<u8>,
+    head: usize,
+    tail: usize,
+    /// Memory charged to the owning socket while the skb is alive (`skb->truesize`).
+    pub truesize: u32,
+    /// `skb->priority`, from the socket or the TOS byte; picks the pfifo_fast band.
+    pub priority: u32,
+    /// The owning socket, whose send buffer is charged until TX completion.
+    pub sock: Option<SockRef>,
+    /// A hash of the flow (addresses, ports, protocol), used by fq_codel.
+    pub hash: u32,
+    /// When the skb entered the current queue (CoDel's sojourn time).
+    pub enqueue_time: SimTime,
+    /// A run-unique number for following one packet through the trace.
+    pub id: u64,
+    /// Scratch flag set by the receive path: 1 when the frame was addressed to this host's
+    /// MAC (`PACKET_HOST`), 0 for broadcast.
+    pub network_offset: u16,
+    /// The modeled kernel functions this packet went through (only with `--trace path`).
+    path: Vec<&'static str>,
+}
+
+impl Skb {
+    /// The bytes currently in the packet, from the outermost header on.
+    #[inline]
+    pub fn data(&self) -> &[u8] {
+        &self.buf[self.head..self.tail]
+    }
+
+    /// The bytes, writable.
+    #[inline]
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        &mut self.buf[self.head..self.tail]
+    }
+
+    /// Length of the packet in bytes (`skb->len`).
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.tail - self.head
+    }
+
+    /// Whether the packet holds no bytes.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.head == self.tail
+    }
+
+    /// Bytes free in front of the data.
+    #[inline]
+    pub fn headroom(&self) -> usize {
+        self.head
+    }
+
+    /// Prepends `n` bytes and returns them for the caller to fill (`skb_push`). Grows the
+    /// headroom if needed (a copy, as `skb_realloc_headroom` would do).
+    #[inline]
+    pub fn push(&mut self, n: usize) -> &mut [u8] {
+        if n > self.head {
+            let extra = n - self.head + HEADROOM;
+            self.buf.splice(0..0, std::iter::repeat_n(0u8, extra));
+            self.head += extra;
+            self.tail += extra;
+        }
+        self.head -= n;
+        &mut self.buf[self.head..self.head + n]
+    }
+
+    /// Removes `n` bytes from the front (`skb_pull`). Panics if `n > len()`.
+    #[inline]
+    pub fn pull(&mut self, n: usize) {
+        assert!(n <= self.len(), "skb_pull beyond the data");
+        self.head += n;
+    }
+
+    /// Appends `n` bytes and returns them for the caller to fill (`skb_put`).
+    #[inline]
+    pub fn put(&mut self, n: usize) -> &mut [u8] {
+        let end = self.tail + n;
+        if end > self.buf.len() {
+            self.buf.resize(end, 0);
+        }
+        let start = self.tail;
+        self.tail = end;
+        &mut self.buf[start..end]
+    }
+
+    /// Appends a copy of `bytes` (`skb_put_data`).
+    #[inline]
+    pub fn put_data(&mut self, bytes: &[u8]) {
+        self.put(bytes.len()).copy_from_slice(bytes);
+    }
+
+    /// Records that the packet went through the modeled function `f` (path tracing).
+    #[inline]
+    pub fn note(&mut self, f: &'static str) {
+        self.path.push(f);
+    }
+
+    /// The functions recorded so far.
+    #[inline]
+    pub fn path(&self) -> &[&'static str] {
+        &self.path
+    }
+
+    /// Forgets the recorded path (a received frame starts a new one).
+    #[inline]
+    pub fn clear_path(&mut self) {
+        self.path.clear();
+    }
+
+    /// The path as one line (`a > b > c`), or `None` when nothing was recorded.
+    pub fn path_comment(&self) -> Option<String> {
+        (!self.path.is_empty()).then(|| self.path.join(" > "))
+    }
+
+    /// Shortens the packet to `len` bytes (`skb_trim`). Does nothing if already shorter.
+    #[inline]
+    pub fn trim(&mut self, len: usize) {
+        if len < self.len() {
+            self.tail = self.head + len;
+        }
+    }
+}
+
+/// Recycles packet buffers so that steady-state traffic allocates nothing.
+#[derive(Debug, Default)]
+pub struct SkbPool {
+    free: Vec<Vec<u8>>,
+    next_id: u64,
+    /// Buffers allocated fresh (not recycled), for the performance figures.
+    pub allocated: u64,
+}
+
+impl SkbPool {
+    /// Maximum number of idle buffers kept for reuse.
+    const KEEP: usize = 4096;
+
+    /// An empty pool.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A new empty skb with [`HEADROOM`] in front and room for `payload` bytes after it
+    /// (`alloc_skb` + `skb_reserve`). `truesize` is set from the allocation as Linux does
+    /// (`SKB_TRUESIZE(size)`): the data rounded up to a power-of-two slab plus overhead.
+    pub fn alloc(&mut self, payload: usize) -> Skb {
+        let want = HEADROOM + payload;
+        let mut buf = match self.free.pop() {
+            Some(b) => b,
+            None => {
+                self.allocated += 1;
+                Vec::with_capacity(want.max(HEADROOM + 1600))
+            }
+        };
+        buf.clear();
+        buf.resize(HEADROOM, 0);
+        buf.reserve(payload);
+        self.next_id += 1;
+        Skb {
+            buf,
+            head: HEADROOM,
+            tail: HEADROOM,
+            truesize: truesize_for(payload),
+            priority: 0,
+            sock: None,
+            hash: 0,
+            enqueue_time: SimTime::ZERO,
+            id: self.next_id,
+            network_offset: 0,
+            path: Vec::new(),
+        }
+    }
+
+    /// An skb holding a copy of `frame` (a received frame, a clone for a flood).
+    pub fn alloc_copy(&mut self, frame: &[u8]) -> Skb {
+        let mut skb = self.alloc(frame.len());
+        skb.put_data(frame);
+        skb
+    }
+
+    /// Returns the buffer of a freed skb (`kfree_skb` / `consume_skb`) for reuse.
+    pub fn free(&mut self, skb: Skb) {
+        if self.free.len() < Self::KEEP {
+            self.free.push(skb.buf);
+        }
+        // The path vector is dropped with the skb (it is only filled when tracing paths).
+    }
+}
+
+/// `SKB_TRUESIZE` for a linear skb of `payload` bytes: the kmalloc size class of headroom +
+/// data (powers of two from 512) plus the `sk_buff` overhead.
+pub fn truesize_for(payload: usize) -> u32 {
+    let data = (HEADROOM + payload).next_power_of_two().max(512);
+    u32::try_from(data)
+        .unwrap_or(u32::MAX)
+        .saturating_add(SKB_OVERHEAD)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_push_in_front_and_pull_off() {
+        let mut pool = SkbPool::new();
+        let mut skb = pool.alloc(4);
+        skb.put_data(b"data");
+        skb.push(2).copy_from_slice(b"L4");
+        skb.push(3).copy_from_slice(b"IP3");
+        assert_eq!(skb.data(), b"IP3L4data");
+        skb.pull(3);
+        assert_eq!(skb.data(), b"L4data");
+        skb.trim(3);
+        assert_eq!(skb.data(), b"L4d");
+    }
+
+    #[test]
+    fn push_beyond_headroom_grows() {
+        let mut pool = SkbPool::new();
+        let mut skb = pool.alloc(1);
+        skb.put_data(b"x");
+        let big = vec![7u8; HEADROOM + 10];
+        skb.push(big.len()).copy_from_slice(&big);
+        assert_eq!(skb.len(), HEADROOM + 11);
+        assert_eq!(*skb.data().last().unwrap(), b'x');
+    }
+
+    #[test]
+    fn buffers_are_recycled() {
+        let mut pool = SkbPool::new();
+        for _ in 0..100 {
+            let mut skb = pool.alloc(1500);
+            skb.put(1500);
+            pool.free(skb);
+        }
+        assert_eq!(pool.allocated, 1);
+    }
+
+    #[test]
+    fn truesize_follows_slab_classes() {
+        assert_eq!(truesize_for(0), 512 + SKB_OVERHEAD);
+        assert_eq!(truesize_for(1500), 2048 + SKB_OVERHEAD);
+    }
+}

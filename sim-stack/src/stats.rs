@@ -1,0 +1,157 @@
+//! Counters, named as Linux names them so that users find what they know.
+//!
+//! * [`IpStats`], [`IcmpStats`], [`UdpStats`], [`TcpStats`]: the `Ip:`, `Icmp:`, `Udp:` and
+//!   `Tcp:` lines of `/proc/net/snmp` (serialized under exactly those field names);
+//! * [`DevStats`]: `ip -s link` (RX/TX packets, bytes, errors, dropped);
+//! * [`RingStats`]: the driver's TX ring, as `ethtool -S` would show it;
+//! * [`NeighStats`]: `/proc/net/stat/arp_cache` (`unresolved_discards`, …);
+//! * [`LinkStats`]: what crossed a link direction, and what the link lost.
+//!
+//! Counters are plain `u64`s bumped in place: no atomics, no maps.
+
+use serde::Serialize;
+
+/// `/proc/net/snmp` `Ip:` (the counters this model can produce).
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+#[allow(non_snake_case)]
+pub struct IpStats {
+    pub Forwarding: u64,
+    pub DefaultTTL: u64,
+    pub InReceives: u64,
+    pub InHdrErrors: u64,
+    pub InAddrErrors: u64,
+    pub ForwDatagrams: u64,
+    pub InUnknownProtos: u64,
+    pub InDiscards: u64,
+    pub InDelivers: u64,
+    pub OutRequests: u64,
+    pub OutDiscards: u64,
+    pub OutNoRoutes: u64,
+    pub ReasmTimeout: u64,
+    pub ReasmReqds: u64,
+    pub ReasmOKs: u64,
+    pub ReasmFails: u64,
+    pub FragOKs: u64,
+    pub FragFails: u64,
+    pub FragCreates: u64,
+    /// `IpExt: InCsumErrors`, kept here for convenience.
+    pub InCsumErrors: u64,
+    /// `IpExt: InTruncatedPkts`.
+    pub InTruncatedPkts: u64,
+}
+
+/// `/proc/net/snmp` `Icmp:` (totals plus the message types this model sends and receives).
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+#[allow(non_snake_case)]
+pub struct IcmpStats {
+    pub InMsgs: u64,
+    pub InErrors: u64,
+    pub InCsumErrors: u64,
+    pub InDestUnreachs: u64,
+    pub InTimeExcds: u64,
+    pub InEchos: u64,
+    pub InEchoReps: u64,
+    pub OutMsgs: u64,
+    pub OutErrors: u64,
+    pub OutDestUnreachs: u64,
+    pub OutTimeExcds: u64,
+    pub OutEchos: u64,
+    pub OutEchoReps: u64,
+}
+
+/// `/proc/net/snmp` `Udp:`.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+#[allow(non_snake_case)]
+pub struct UdpStats {
+    pub InDatagrams: u64,
+    pub NoPorts: u64,
+    pub InErrors: u64,
+    pub OutDatagrams: u64,
+    pub RcvbufErrors: u64,
+    pub SndbufErrors: u64,
+    pub InCsumErrors: u64,
+}
+
+/// `/proc/net/snmp` `Tcp:`.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+#[allow(non_snake_case)]
+pub struct TcpStats {
+    pub ActiveOpens: u64,
+    pub PassiveOpens: u64,
+    pub AttemptFails: u64,
+    pub EstabResets: u64,
+    pub CurrEstab: u64,
+    pub InSegs: u64,
+    pub OutSegs: u64,
+    pub RetransSegs: u64,
+    pub InErrs: u64,
+    pub OutRsts: u64,
+    pub InCsumErrors: u64,
+}
+
+/// The SNMP counters of one host.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct Snmp {
+    /// `Ip:`
+    pub ip: IpStats,
+    /// `Icmp:`
+    pub icmp: IcmpStats,
+    /// `Udp:`
+    pub udp: UdpStats,
+    /// `Tcp:`
+    pub tcp: TcpStats,
+}
+
+/// `ip -s link` for one interface.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct DevStats {
+    pub rx_packets: u64,
+    pub rx_bytes: u64,
+    pub rx_errors: u64,
+    pub rx_dropped: u64,
+    pub tx_packets: u64,
+    pub tx_bytes: u64,
+    pub tx_errors: u64,
+    pub tx_dropped: u64,
+}
+
+/// The driver's TX ring.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct RingStats {
+    /// Descriptors in the ring.
+    pub size: u32,
+    /// Times the driver answered `NETDEV_TX_BUSY` (ring full) and stopped the queue.
+    pub busy: u64,
+    /// Times TX completion woke a stopped queue.
+    pub wakes: u64,
+    /// Most descriptors ever in use at once.
+    pub max_used: u32,
+}
+
+/// `/proc/net/stat/arp_cache` for one host.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct NeighStats {
+    /// Entries created.
+    pub allocs: u64,
+    /// Entries that became FAILED.
+    pub res_failed: u64,
+    /// Packets dropped from (or refused by) an unresolved entry's queue.
+    pub unresolved_discards: u64,
+    /// ARP requests sent (broadcast and unicast).
+    pub requests_sent: u64,
+    /// ARP replies sent.
+    pub replies_sent: u64,
+    /// ARP packets received.
+    pub rcv_probes: u64,
+}
+
+/// One direction of a link.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct LinkStats {
+    /// Frames serialized onto the link.
+    pub frames: u64,
+    /// Bytes of those frames (padded, without preamble, FCS and gap).
+    pub bytes: u64,
+    /// Frames lost to the link's random loss.
+    pub lost: u64,
+}

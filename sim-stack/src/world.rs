@@ -1,0 +1,203 @@
+//! The World: every node, switch, link and app of a run in index-addressed arenas, the event
+//! enum, and its dispatch. Events carry indices, never pointers or names.
+
+use std::net::Ipv4Addr;
+
+use sim_core::{Model, Scheduler, SimTime};
+
+use crate::apps::App;
+use crate::capture::Capture;
+use crate::link::{Link, Port};
+use crate::node::Node;
+use crate::skb::{Skb, SkbPool};
+use crate::switch::Switch;
+use crate::trace::Trace;
+
+/// Everything that can happen in a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// The last bit of a frame reached the far end of direction `dir` of `link`.
+    Arrive {
+        /// Link index.
+        link: u32,
+        /// Direction: 0 from `ends[0]` to `ends[1]`.
+        dir: u8,
+        /// The frame, in the in-flight arena.
+        frame: u32,
+    },
+    /// A port finished serializing a frame (TX completion).
+    TxDone {
+        /// The transmitting port.
+        port: Port,
+    },
+    /// A throttled qdisc (tbf) may send again.
+    QdiscWatchdog {
+        /// Node index.
+        node: u32,
+        /// Interface index.
+        dev: u16,
+    },
+    /// A neighbour entry's timer.
+    NeighTimer {
+        /// Node index.
+        node: u32,
+        /// Interface index.
+        dev: u16,
+        /// The neighbour.
+        ip: Ipv4Addr,
+    },
+    /// An IP reassembly queue timed out (`ip_expire`).
+    FragTimer {
+        /// Node index.
+        node: u32,
+        /// The reassembly queue's key.
+        key: u64,
+    },
+    /// An application's timer.
+    App {
+        /// App index in the world.
+        app: u32,
+    },
+}
+
+/// Frames in flight on links, by slot.
+#[derive(Debug, Default)]
+pub struct InFlight {
+    slots: Vec<Option<Skb>>,
+    free: Vec<u32>,
+}
+
+impl InFlight {
+    /// Stores a frame; returns its slot.
+    pub fn insert(&mut self, skb: Skb) -> u32 {
+        match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = Some(skb);
+                i
+            }
+            None => {
+                self.slots.push(Some(skb));
+                (self.slots.len() - 1) as u32
+            }
+        }
+    }
+    /// Takes the frame out of its slot.
+    pub fn take(&mut self, slot: u32) -> Skb {
+        let skb = self.slots[slot as usize].take().expect("frame in flight");
+        self.free.push(slot);
+        skb
+    }
+}
+
+/// The simulated network.
+#[derive(Debug)]
+pub struct World {
+    /// Hosts and routers.
+    pub nodes: Vec<Node>,
+    /// Learning switches.
+    pub switches: Vec<Switch>,
+    /// Links.
+    pub links: Vec<Link>,
+    /// Applications.
+    pub apps: Vec<App>,
+    /// Packet buffers for reuse.
+    pub pool: SkbPool,
+    /// Frames on the wire.
+    pub inflight: InFlight,
+    /// The text trace.
+    pub trace: Trace,
+    /// Packet capture, when enabled.
+    pub capture: Option<Capture>,
+    /// The first I/O error met while writing outputs (the run stops at the next event).
+    pub io_error: Option<std::io::Error>,
+    /// Frames serialized onto links (for performance figures).
+    pub frames_on_links: u64,
+    pub(crate) dropped_scratch: Vec<Skb>,
+    /// Whether packets record their function path (trace level `path`, or pcapng comments).
+    pub record_paths: bool,
+}
+
+impl World {
+    /// Frees a packet that dies at `what` on `node`/`dev`, with a trace line.
+    pub(crate) fn drop_skb(&mut self, now: SimTime, node: usize, dev: usize, what: &str, skb: Skb) {
+        if self.trace.frames() {
+            let n = &self.nodes[node];
+            let dir = format!("drop {what}");
+            self.trace.frame(
+                now,
+                &n.name,
+                &n.devs[dev].name,
+                &dir,
+                skb.data(),
+                skb.path(),
+            );
+        }
+        self.pool.free(skb);
+    }
+
+    /// Names of a port, for traces: (node or switch, interface or port).
+    pub(crate) fn port_names(&self, port: Port) -> (&str, &str) {
+        match port {
+            Port::Nic { node, dev } => {
+                let n = &self.nodes[node as usize];
+                (&n.name, &n.devs[dev as usize].name)
+            }
+            Port::Switch { sw, port } => {
+                let s = &self.switches[sw as usize];
+                (&s.name, &s.ports[port as usize].name)
+            }
+        }
+    }
+
+    /// Index of the node named `name`.
+    pub fn node_index(&self, name: &str) -> Option<usize> {
+        self.nodes.iter().position(|n| n.name == name)
+    }
+
+    /// Flushes the trace and the capture files. Call once, at the end of the run (also
+    /// after an interruption: what was simulated so far is written out completely).
+    pub fn finish_outputs(&mut self) -> std::io::Result<Option<crate::capture::CaptureSummary>> {
+        if let Some(e) = self.io_error.take() {
+            return Err(e);
+        }
+        self.trace.finish()?;
+        match self.capture.take() {
+            Some(c) => c.finish().map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+impl Model for World {
+    type Event = Event;
+
+    fn handle(&mut self, s: &mut Scheduler<Event>, event: Event) {
+        match event {
+            Event::Arrive { link, dir, frame } => {
+                let skb = self.inflight.take(frame);
+                let to = self.links[link as usize].ends[1 - dir as usize];
+                match to {
+                    Port::Nic { node, dev } => {
+                        self.netif_receive_skb(s, node as usize, dev as usize, skb)
+                    }
+                    Port::Switch { sw, port } => {
+                        self.switch_rcv(s, sw as usize, port as usize, skb)
+                    }
+                }
+            }
+            Event::TxDone { port } => match port {
+                Port::Nic { node, dev } => self.nic_tx_done(s, node as usize, dev as usize),
+                Port::Switch { sw, port } => self.switch_tx_done(s, sw as usize, port as usize),
+            },
+            Event::QdiscWatchdog { node, dev } => self.qdisc_run(s, node as usize, dev as usize),
+            Event::NeighTimer { node, dev, ip } => {
+                self.neigh_timer_handler(s, node as usize, dev as usize, ip)
+            }
+            Event::FragTimer { node, key } => self.ip_expire(s, node as usize, key),
+            Event::App { app } => self.app_timer(s, app as usize),
+        }
+        if self.io_error.is_some() {
+            s.request_stop();
+        }
+    }
+}
