@@ -530,6 +530,7 @@ impl PcapFiles {
                 self.holders.push(index);
             }
         }
+        let reserved = iface.buf.capacity();
         if header_len > 0 {
             iface.buf.extend_from_slice(&self.header_bytes);
         }
@@ -545,6 +546,11 @@ impl PcapFiles {
             let path = pcap_path(dir, &iface.name);
             return Err(WriteError::Input(pcap_error(&path, e)));
         }
+        debug_assert_eq!(
+            iface.buf.capacity(),
+            reserved,
+            "the record fit the reservation"
+        );
         iface.bytes += record_len as u64;
         iface.frames += 1;
         self.total_bytes += record_len as u64;
@@ -1415,42 +1421,6 @@ mod tests {
             }
             cap.finish().unwrap();
         }
-    }
-
-    #[test]
-    #[ignore]
-    fn throughput_tmp() {
-        let dir = PathBuf::from(std::env::var_os("TP_DIR").unwrap());
-        let n_if: usize = std::env::var("TP_IF").unwrap().parse().unwrap();
-        let n: u64 = std::env::var("TP_N").unwrap().parse().unwrap();
-        let format = if std::env::var("TP_NG").is_ok() {
-            CaptureFormat::PcapNg
-        } else {
-            CaptureFormat::Pcap
-        };
-        let mut cap = Capture::new(CaptureConfig::new(&dir, format)).unwrap();
-        let ifcs: Vec<CaptureIf> = (0..n_if)
-            .map(|i| cap.add_interface(&format!("h{i}")))
-            .collect();
-        let f = frame(1, 1514);
-        let start = std::time::Instant::now();
-        for k in 0..n {
-            cap.record(
-                &ifcs[(k as usize * 7919) % n_if],
-                SimTime::from_nanos(k * 12_000),
-                &f,
-                Some("ip_output → dev_hard_start_xmit"),
-            )
-            .unwrap();
-        }
-        let s = cap.finish().unwrap();
-        let el = start.elapsed();
-        eprintln!(
-            "{} bytes in {:?}: {:.0} MB/s",
-            s.total_bytes,
-            el,
-            s.total_bytes as f64 / el.as_secs_f64() / 1e6
-        );
     }
 
     #[test]
