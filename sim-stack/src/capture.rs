@@ -597,6 +597,9 @@ impl PcapFiles {
 
     /// Appends interface `i`'s buffer to its file (creating the file with its header if it
     /// does not exist yet), then empties the buffer, keeping its allocation.
+    ///
+    /// On failure the buffered bytes are dropped all the same and the file is not tried
+    /// again: the capture has failed for good, and a retry could duplicate a partial write.
     fn write_out(&mut self, dir: &Path, i: usize) -> io::Result<()> {
         let iface = &mut self.ifaces[i];
         let bytes: &[u8] = match (iface.created, iface.buf.is_empty()) {
@@ -610,17 +613,21 @@ impl PcapFiles {
         } else {
             File::create(&path)
         };
-        let mut file = file.map_err(|e| path_error(&path, "cannot open", e))?;
-        self.stats.opens += 1;
-        self.stats.open_now += 1;
-        self.stats.max_open = self.stats.max_open.max(self.stats.open_now);
-        let written = file.write_all(bytes);
-        drop(file);
-        self.stats.open_now -= 1;
-        written.map_err(|e| path_error(&path, "cannot write", e))?;
+        let result = match file {
+            Err(e) => Err(path_error(&path, "cannot open", e)),
+            Ok(mut file) => {
+                self.stats.opens += 1;
+                self.stats.open_now += 1;
+                self.stats.max_open = self.stats.max_open.max(self.stats.open_now);
+                let written = file.write_all(bytes);
+                drop(file);
+                self.stats.open_now -= 1;
+                written.map_err(|e| path_error(&path, "cannot write", e))
+            }
+        };
         iface.created = true;
         iface.buf.clear();
-        Ok(())
+        result
     }
 }
 
@@ -1061,12 +1068,16 @@ mod tests {
         let long = "é".repeat(40_000);
         cap.record(&b, SimTime::from_nanos(4), &fa, Some(&long))
             .unwrap();
+        // An interface registered after frames were written gets its block there.
+        let late = cap.add_interface("late-eth9");
+        cap.record(&late, SimTime::from_nanos(5), &fa, None)
+            .unwrap();
         let written = cap.bytes_written();
         let summary = cap.finish().unwrap();
         let file = tmp.path("capture.pcapng");
         assert_eq!(summary.files.len(), 1);
         assert_eq!(summary.files[0].path, file);
-        assert_eq!(summary.files[0].frames, 4);
+        assert_eq!(summary.files[0].frames, 5);
         assert_eq!(summary.total_bytes, written);
         assert_eq!(fs::metadata(&file).unwrap().len(), written);
 
@@ -1093,8 +1104,11 @@ mod tests {
             }
         }
         let interfaces = reader.interfaces();
-        assert_eq!(interfaces.len(), 2);
-        for (idb, name) in interfaces.iter().zip(["client-eth0", "r1-eth0"]) {
+        assert_eq!(interfaces.len(), 3);
+        for (idb, name) in interfaces
+            .iter()
+            .zip(["client-eth0", "r1-eth0", "late-eth9"])
+        {
             assert_eq!(idb.linktype, DataLink::ETHERNET);
             assert_eq!(idb.snaplen, DEFAULT_SNAPLEN);
             assert_eq!(
@@ -1130,7 +1144,8 @@ mod tests {
                     fb[..61].to_vec(),
                     vec!["x".to_owned()]
                 ),
-                (1, Duration::from_nanos(4), 60, fa, vec![cut]),
+                (1, Duration::from_nanos(4), 60, fa.clone(), vec![cut]),
+                (2, Duration::from_nanos(5), 60, fa, vec![]),
             ]
         );
     }
@@ -1409,7 +1424,6 @@ mod tests {
                 cap.add_interface("client-eth0"),
                 cap.add_interface("r1-eth0"),
             ];
-            cap.add_interface("idle-eth0");
             for (name, t, frame, comment) in &frames {
                 let ifc = if *name == "client-eth0" {
                     &ifcs[0]
@@ -1419,6 +1433,8 @@ mod tests {
                 cap.record(ifc, SimTime::from_nanos(*t), frame, Some(comment))
                     .unwrap();
             }
+            // Registered after frames: its pcapng block comes after theirs.
+            cap.add_interface("idle-eth0");
             cap.finish().unwrap();
         }
     }
