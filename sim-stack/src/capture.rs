@@ -52,9 +52,10 @@
 //! Pcapng: one 1 MiB write buffer, plus per interface about 200 bytes and twice the name
 //! (pcap-file's writer keeps a copy of every Interface Description Block).
 //!
-//! The per-frame path neither allocates (buffers are reused; a buffer is only allocated when an
-//! interface starts buffering again after being written out and freed) nor makes a system
-//! call.
+//! The per-frame path makes no system call and, in steady state, no allocation: buffers are
+//! reused, and a pcap buffer is only (re)allocated when it grows (doubling from 2 KiB up to its
+//! full size) or starts again after the budget had it written out and freed. A system call
+//! happens once per buffer written out (pcap) or per 1 MiB (pcapng).
 //!
 //! # Errors
 //!
