@@ -291,7 +291,10 @@ impl FromStr for Bytes {
 }
 
 fn suggest_size_unit(unit: &str) -> Option<String> {
-    if let Some(&(u, _)) = SIZE_UNITS.iter().find(|(u, _)| u.eq_ignore_ascii_case(unit)) {
+    if let Some(&(u, _)) = SIZE_UNITS
+        .iter()
+        .find(|(u, _)| u.eq_ignore_ascii_case(unit))
+    {
         return Some(u.to_string());
     }
     let lower = unit.to_ascii_lowercase();
@@ -473,7 +476,10 @@ mod tests {
         assert!(matches!(err("-5Mbit"), UnitParseError::Negative { .. }));
         assert!(matches!(err("1.5bit"), UnitParseError::TooPrecise { .. }));
         assert!(matches!(err(""), UnitParseError::Empty(_)));
-        assert!(matches!(err("99999999999Tbit"), UnitParseError::Overflow(_)));
+        assert!(matches!(
+            err("99999999999Tbit"),
+            UnitParseError::Overflow(_)
+        ));
         let e = err("100Mbps");
         assert!(e.to_string().contains("did you mean `Mbit`"), "{e}");
         assert_eq!(e.unit_offset(), Some(3));
