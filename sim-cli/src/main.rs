@@ -1,3 +1,43 @@
-fn main() {
-    println!("sim {}", env!("CARGO_PKG_VERSION"));
+//! `sim`: the command-line front end of netsim.
+//!
+//! ```text
+//! sim check FILE [--set NAME=VALUE]... [--dump ron]
+//! ```
+//!
+//! Each subcommand is a variant of [`Command`] with its arguments in its own module; `main`
+//! only parses the command line and maps the outcome to an exit code (0 success, 2 the
+//! scenario has errors or cannot be read; clap uses 2 for usage errors too).
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod check;
+mod scenario_args;
+
+/// A deterministic discrete-event network simulator modelling the Linux packet path.
+#[derive(Debug, Parser)]
+#[command(name = "sim", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check a scenario: report every error, or print a summary of the topology.
+    Check(check::CheckArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match &cli.command {
+        Command::Check(args) => check::run(
+            args,
+            &mut std::io::stdout().lock(),
+            &mut std::io::stderr().lock(),
+        ),
+    };
+    ExitCode::from(code)
 }

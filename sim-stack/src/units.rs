@@ -347,8 +347,8 @@ impl fmt::Display for Rate {
 }
 
 impl fmt::Display for Bytes {
-    /// `4KiB`, `4KB`, `1500B`: a whole number of the largest binary or decimal unit,
-    /// else plain bytes.
+    /// `4KiB`, `1MB`, `1500B`: a whole number of the largest binary unit, or of a decimal
+    /// unit from MB up, else plain bytes (`1000B` reads better than `1KB`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let v = self.0;
         if v != 0 {
@@ -360,7 +360,6 @@ impl fmt::Display for Bytes {
                 ("MiB", 1 << 20),
                 ("MB", 1_000_000),
                 ("KiB", 1 << 10),
-                ("KB", 1_000),
             ] {
                 if v % scale == 0 {
                     return write!(f, "{}{unit}", v / scale);
@@ -532,7 +531,8 @@ mod tests {
         assert_eq!(Rate(100_000_000).to_string(), "100Mbit");
         assert_eq!(Rate(1_234_567).to_string(), "1234.567kbit");
         assert_eq!(Bytes(4096).to_string(), "4KiB");
-        assert_eq!(Bytes(4000).to_string(), "4KB");
+        assert_eq!(Bytes(4000).to_string(), "4000B");
+        assert_eq!(Bytes(2_000_000).to_string(), "2MB");
         assert_eq!(Bytes(1500).to_string(), "1500B");
     }
 

@@ -1,0 +1,288 @@
+//! `sim check FILE [--set NAME=VALUE]... [--dump ron]`
+//!
+//! Loads and checks a scenario. Every error and warning goes to stderr, rendered with the
+//! offending line. On success it prints a one-screen summary of the topology to stdout (or,
+//! with `--dump ron`, the lowered `Scenario` as RON and nothing else) and exits 0; on any
+//! error it exits 2.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write;
+use std::path::Path;
+
+use clap::{Args, ValueEnum};
+use sim_stack::config::{AppKind, NodeKind, Scenario, UdpPace};
+
+use crate::scenario_args::ScenarioArgs;
+
+/// Arguments of `sim check`.
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// Print the lowered scenario in this format instead of the summary.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub dump: Option<DumpFormat>,
+}
+
+/// Formats for `--dump`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DumpFormat {
+    /// Rusty Object Notation; reads back into an equal `Scenario`.
+    Ron,
+}
+
+/// Exit code for a scenario with errors.
+pub const EXIT_ERRORS: u8 = 2;
+
+/// Runs `sim check`; returns the exit code.
+pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    let loaded = args.scenario.load(err);
+    let errors = loaded.errors().count();
+    let Some(scenario) = loaded.scenario.as_ref().filter(|_| errors == 0) else {
+        let _ = writeln!(
+            err,
+            "error: {} has {errors} error{}",
+            args.scenario.file.display(),
+            if errors == 1 { "" } else { "s" }
+        );
+        return EXIT_ERRORS;
+    };
+    match args.dump {
+        Some(DumpFormat::Ron) => {
+            let pretty = ron::ser::PrettyConfig::default();
+            match ron::ser::to_string_pretty(scenario, pretty) {
+                Ok(s) => {
+                    let _ = writeln!(out, "{s}");
+                }
+                Err(e) => {
+                    let _ = writeln!(err, "error: cannot write RON: {e}");
+                    return EXIT_ERRORS;
+                }
+            }
+        }
+        None => {
+            let warnings = loaded.warnings().count();
+            let _ = write!(out, "{}", summary(scenario, &args.scenario.file, warnings));
+        }
+    }
+    0
+}
+
+/// Lines of each list shown before "… and N more".
+const SHOW: usize = 6;
+
+fn more(out: &mut String, total: usize) {
+    if total > SHOW {
+        let _ = writeln!(out, "    … and {} more", total - SHOW);
+    }
+}
+
+fn names(list: &[&str]) -> String {
+    if list.len() <= 4 {
+        list.join(", ")
+    } else {
+        format!("{}, … {}", list[..3].join(", "), list[list.len() - 1])
+    }
+}
+
+/// The one-screen summary of a checked scenario.
+pub fn summary(s: &Scenario, path: &Path, warnings: usize) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "ok: {} — scenario `{}`{}",
+        path.display(),
+        s.name,
+        if warnings > 0 {
+            format!(
+                " ({warnings} warning{})",
+                if warnings == 1 { "" } else { "s" }
+            )
+        } else {
+            String::new()
+        }
+    );
+    let _ = writeln!(
+        o,
+        "  seed {}, end {}, routing {}",
+        s.seed,
+        s.end_time.since_start(),
+        match s.routing {
+            sim_stack::config::RoutingMode::Static => "static",
+            sim_stack::config::RoutingMode::Auto => "auto",
+        }
+    );
+    if !s.params.is_empty() {
+        let p: Vec<String> = s.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let _ = writeln!(o, "  params  {}", p.join("  "));
+    }
+
+    // Nodes by kind.
+    let mut kinds: Vec<String> = Vec::new();
+    for (k, one, many) in [
+        (NodeKind::Host, "host", "hosts"),
+        (NodeKind::Router, "router", "routers"),
+        (NodeKind::Switch, "switch", "switches"),
+    ] {
+        let list: Vec<&str> = s
+            .nodes
+            .iter()
+            .filter(|n| n.kind == k)
+            .map(|n| n.name.as_str())
+            .collect();
+        if !list.is_empty() {
+            kinds.push(format!(
+                "{} {} ({})",
+                list.len(),
+                if list.len() == 1 { one } else { many },
+                names(&list)
+            ));
+        }
+    }
+    let _ = writeln!(o, "  nodes   {}: {}", s.nodes.len(), kinds.join(", "));
+
+    // Links.
+    let _ = writeln!(o, "  links   {}", s.links.len());
+    let ends: Vec<(String, String)> = s
+        .links
+        .iter()
+        .map(|l| (s.end_name(l.a), s.end_name(l.b)))
+        .collect();
+    let wa = ends.iter().take(SHOW).map(|e| e.0.len()).max().unwrap_or(0);
+    let wb = ends.iter().take(SHOW).map(|e| e.1.len()).max().unwrap_or(0);
+    for (l, (a, b)) in s.links.iter().zip(&ends).take(SHOW) {
+        let mut extra = String::new();
+        if l.loss_ppm > 0 {
+            let _ = write!(extra, "  loss {}ppm", l.loss_ppm);
+        }
+        if let Some(m) = l.mtu {
+            let _ = write!(extra, "  mtu {m}");
+        }
+        let _ = writeln!(o, "    {a:wa$} -- {b:wb$}  {}  {}{extra}", l.rate, l.delay);
+    }
+    more(&mut o, s.links.len());
+
+    // Subnets: every addressed interface, grouped by network.
+    let mut subnets: BTreeMap<(u32, u8), Vec<String>> = BTreeMap::new();
+    for n in &s.nodes {
+        for i in &n.ifaces {
+            if let Some(a) = i.addr {
+                subnets
+                    .entry((a.network().to_bits(), a.prefix_len))
+                    .or_default()
+                    .push(format!("{}.{} {}", n.name, i.name, a.addr));
+            }
+        }
+    }
+    let _ = writeln!(o, "  subnets {}", subnets.len());
+    for ((net, len), members) in subnets.iter().take(SHOW) {
+        let shown: Vec<&str> = members.iter().map(String::as_str).collect();
+        let list = if shown.len() <= 4 {
+            shown.join(", ")
+        } else {
+            format!("{}, … ({} interfaces)", shown[..3].join(", "), shown.len())
+        };
+        let cidr = format!("{}/{len}", std::net::Ipv4Addr::from_bits(*net));
+        let _ = writeln!(o, "    {cidr:18} {list}");
+    }
+    more(&mut o, subnets.len());
+
+    // Apps.
+    let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
+    for a in &s.apps {
+        *by_kind.entry(app_kind(&a.kind)).or_default() += 1;
+    }
+    let counts: Vec<String> = by_kind.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    let _ = writeln!(
+        o,
+        "  apps    {}{}",
+        s.apps.len(),
+        if counts.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", counts.join(", "))
+        }
+    );
+    let wn = s
+        .apps
+        .iter()
+        .take(SHOW)
+        .map(|a| s.node(a.node).name.len())
+        .max()
+        .unwrap_or(0);
+    for a in s.apps.iter().take(SHOW) {
+        let when = match a.stop {
+            Some(t) => format!("{}..{}", a.start.since_start(), t.since_start()),
+            None => a.start.since_start().to_string(),
+        };
+        let _ = writeln!(
+            o,
+            "    {when:>8}  {:wn$}  {}",
+            s.node(a.node).name,
+            describe_app(&a.kind)
+        );
+    }
+    more(&mut o, s.apps.len());
+    o
+}
+
+fn app_kind(k: &AppKind) -> &'static str {
+    match k {
+        AppKind::DnsServer { .. } => "dns_server",
+        AppKind::HttpServer { .. } => "http_server",
+        AppKind::Curl { .. } => "curl",
+        AppKind::TcpBulk { .. } => "tcp_bulk",
+        AppKind::TcpSink { .. } => "tcp_sink",
+        AppKind::UdpCbr { .. } => "udp_cbr",
+        AppKind::UdpSink { .. } => "udp_sink",
+        AppKind::Ping { .. } => "ping",
+    }
+}
+
+fn describe_app(k: &AppKind) -> String {
+    match k {
+        AppKind::DnsServer { records, ttl } => {
+            let r: Vec<String> = records
+                .iter()
+                .take(3)
+                .map(|r| format!("{} A {}", r.name, r.addr))
+                .collect();
+            let more = if records.len() > 3 { ", …" } else { "" };
+            format!("dns_server  {}{more} (ttl {ttl})", r.join(", "))
+        }
+        AppKind::HttpServer {
+            port,
+            body,
+            think_time,
+        } => format!("http_server :{port}  body {body}  think {think_time}"),
+        AppKind::Curl { url, .. } => format!("curl {url}"),
+        AppKind::TcpBulk { dst, port, bytes } => format!(
+            "tcp_bulk → {dst}:{port}  {}",
+            bytes.map_or_else(|| "unlimited".to_string(), |b| b.to_string())
+        ),
+        AppKind::TcpSink { port } => format!("tcp_sink :{port}"),
+        AppKind::UdpCbr {
+            dst,
+            port,
+            payload,
+            pace,
+        } => format!(
+            "udp_cbr → {dst}:{port}  {payload} {}",
+            match pace {
+                UdpPace::Rate(r) => format!("at {r}"),
+                UdpPace::Interval(i) => format!("every {i}"),
+            }
+        ),
+        AppKind::UdpSink { port } => format!("udp_sink :{port}"),
+        AppKind::Ping {
+            dst,
+            count,
+            interval,
+            size,
+        } => format!(
+            "ping {dst}  {}every {interval}  size {size}",
+            count.map_or_else(String::new, |c| format!("×{c} "))
+        ),
+    }
+}

@@ -1,0 +1,236 @@
+//! The syntax tree of a `.net` file, as parsed: statements with spans, values still text
+//! with `$param` and `{expression}` pieces. The elaborator ([`crate::eval`]) expands loops
+//! and splices values; the lowering ([`crate::lower`]) types and checks them.
+
+use crate::diag::Span;
+
+/// An identifier (keyword-like position: param names, property keys, app kinds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Ident {
+    pub name: String,
+    pub span: Span,
+}
+
+/// A name or value, possibly with interpolated pieces: `h{i}`, `$rate`, `"http://x/"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Word {
+    pub parts: Vec<Part>,
+    pub span: Span,
+    /// Written as a string literal.
+    pub quoted: bool,
+}
+
+/// A piece of a [`Word`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Part {
+    /// Literal text (escapes already resolved).
+    Text(String),
+    /// `$name`.
+    Param(Ident),
+    /// `{expr}`.
+    Expr(Expr),
+}
+
+impl Word {
+    /// The literal text, when the word has no interpolated pieces.
+    pub fn literal(&self) -> Option<&str> {
+        match self.parts.as_slice() {
+            [Part::Text(t)] => Some(t),
+            [] => Some(""),
+            _ => None,
+        }
+    }
+    /// When the whole word is one `$param`, that param.
+    pub fn sole_param(&self) -> Option<&Ident> {
+        match self.parts.as_slice() {
+            [Part::Param(p)] => Some(p),
+            _ => None,
+        }
+    }
+}
+
+/// An integer (or IPv4) expression inside `{…}` or a loop bound.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+/// What an [`Expr`] is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ExprKind {
+    /// Decimal digits (underscores allowed).
+    Int(String),
+    /// `a.b.c.d`, as written.
+    Ip(String),
+    /// A loop variable.
+    Var(String),
+    /// `$param`.
+    Param(String),
+    /// `-e`.
+    Neg(Box<Expr>),
+    /// `a op b`.
+    Bin(BinOp, Box<Expr>, Box<Expr>),
+}
+
+/// Arithmetic operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+}
+
+/// A top-level (or loop-body) statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Stmt {
+    Include {
+        path: Word,
+        span: Span,
+    },
+    Param {
+        name: Ident,
+        ty: Option<Ident>,
+        value: Word,
+        span: Span,
+    },
+    Setting {
+        key: Ident,
+        value: Word,
+    },
+    Defaults {
+        what: Ident,
+        props: Vec<Prop>,
+    },
+    Node(NodeDecl),
+    Link(LinkDecl),
+    App(AppDecl),
+    For(For<Self>),
+    Sysctl(SysctlDecl),
+}
+
+/// `for VAR in LO..HI { BODY }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct For<T> {
+    pub var: Ident,
+    pub lo: Expr,
+    pub hi: Expr,
+    pub inclusive: bool,
+    pub body: Vec<T>,
+    /// The header, `for i in 0..$n`.
+    pub span: Span,
+}
+
+/// Node kinds as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Host,
+    Router,
+    Switch,
+}
+
+/// `host NAME { … }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NodeDecl {
+    pub kind: Kind,
+    pub name: Word,
+    pub body: Option<(Vec<NodeItem>, Span)>,
+}
+
+/// A statement inside a node body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum NodeItem {
+    Iface(IfaceDecl),
+    Route(RouteDecl),
+    Resolver { value: Word, span: Span },
+    Sysctl(SysctlDecl),
+    Netfilter(NfDecl),
+    For(For<Self>),
+}
+
+/// `iface NAME { props }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct IfaceDecl {
+    pub name: Word,
+    pub props: Vec<Prop>,
+    pub span: Span,
+}
+
+/// `route (default | CIDR) [via ADDR] [dev IFACE]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RouteDecl {
+    /// `None` for `default`.
+    pub dest: Option<Word>,
+    pub dest_span: Span,
+    pub via: Option<Word>,
+    pub dev: Option<Word>,
+    pub span: Span,
+}
+
+/// `sysctl NAME = VALUE…`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SysctlDecl {
+    pub name: Ident,
+    pub values: Vec<Word>,
+    pub span: Span,
+}
+
+/// `netfilter HOOK ACTION [key value]…`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NfDecl {
+    pub hook: Ident,
+    pub action: Ident,
+    pub matches: Vec<(Ident, Word)>,
+    pub span: Span,
+}
+
+/// `link A -- B { props }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LinkDecl {
+    pub a: Endpoint,
+    pub b: Endpoint,
+    pub props: Vec<Prop>,
+    pub span: Span,
+}
+
+/// `node` or `node.iface`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Endpoint {
+    pub node: Word,
+    pub iface: Option<Word>,
+    pub span: Span,
+}
+
+/// `app NODE: KIND [ARG] [{ props }] [at T] [until T]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AppDecl {
+    pub node: Word,
+    pub kind: Ident,
+    pub arg: Option<Word>,
+    pub props: Vec<Prop>,
+    /// `(at|until, value)`.
+    pub timings: Vec<(Ident, Word)>,
+    pub span: Span,
+}
+
+/// One entry of a property block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Prop {
+    /// `key value`.
+    Plain { key: Ident, value: Word },
+    /// `qdisc KIND [key value | flag]…`.
+    Qdisc {
+        kw: Span,
+        kind: Word,
+        args: Vec<(Ident, Option<Word>)>,
+    },
+    /// `record NAME TYPE ADDR`.
+    Record {
+        kw: Span,
+        name: Word,
+        rtype: Word,
+        addr: Word,
+    },
+}

@@ -1,0 +1,450 @@
+//! The L3 view of a topology: segments, automatic routes, and hop-by-hop reachability.
+//!
+//! A *segment* is a broadcast domain: the two interfaces of a point-to-point link, or every
+//! interface reachable through a tree of switches (switches are transparent at L3). Segments
+//! are the connected components of ports joined by links and by switches, found with
+//! petgraph's union-find.
+//!
+//! **Automatic routes** ([`auto_routes`]) are shortest paths in router hops. petgraph's
+//! `dijkstra` returns only a hash map of distances (no predecessors, unordered), so the next
+//! hops come from our own breadth-first search over node indices with a fixed tie-break:
+//! among equally short paths, the one whose first hop has the lowest neighbour index, then
+//! the lowest interface index of the source. The search seeds its queue in that order and
+//! keeps FIFO order, so every node and segment inherits the smallest first hop of its
+//! shortest paths. Only forwarding nodes (routers, or hosts with `ip_forward`) are expanded.
+//! A node with a single addressed interface whose segment holds exactly one forwarding
+//! neighbour gets just a default route via it (the common host case; keeps 10⁵-host stars
+//! cheap); every other node gets one route per non-connected destination subnet.
+//!
+//! **Reachability** ([`trace`]) walks the routing tables hop by hop with longest-prefix
+//! match, as the kernel would, and says where and why a packet would be lost.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::net::Ipv4Addr;
+
+use petgraph::unionfind::UnionFind;
+use sim_stack::config::{Ipv4Cidr, NodeConfig, NodeKind, RouteConfig};
+
+/// A `(node, iface)` pair.
+pub(crate) type Port = (u32, u32);
+
+/// Segments and address owners of a topology.
+#[derive(Debug, Default)]
+pub(crate) struct Net {
+    /// `[node][iface]` → segment.
+    pub seg: Vec<Vec<u32>>,
+    /// Segment → the (node, iface) of every host/router interface on it, in index order.
+    pub members: Vec<Vec<(u32, u32)>>,
+    /// Address → (node, iface) owning it.
+    pub owner: BTreeMap<u32, (u32, u32)>,
+}
+
+impl Net {
+    /// Builds the segments of `nodes` joined by `links` (pairs of (node, iface)).
+    pub fn build(nodes: &[NodeConfig], links: &[(Port, Port)]) -> Self {
+        let mut base = Vec::with_capacity(nodes.len());
+        let mut total = 0usize;
+        for n in nodes {
+            base.push(total);
+            total += n.ifaces.len();
+        }
+        let port = |(n, i): (u32, u32)| base[n as usize] + i as usize;
+        let mut uf = UnionFind::<usize>::new(total);
+        for &(a, b) in links {
+            uf.union(port(a), port(b));
+        }
+        for (ni, n) in nodes.iter().enumerate() {
+            if n.kind == NodeKind::Switch {
+                for i in 1..n.ifaces.len() {
+                    uf.union(base[ni], base[ni] + i);
+                }
+            }
+        }
+        let mut id_of_root: BTreeMap<usize, u32> = BTreeMap::new();
+        let mut net = Self::default();
+        for (ni, n) in nodes.iter().enumerate() {
+            let mut segs = Vec::with_capacity(n.ifaces.len());
+            for (ii, iface) in n.ifaces.iter().enumerate() {
+                let root = uf.find(base[ni] + ii);
+                let next = id_of_root.len() as u32;
+                let s = *id_of_root.entry(root).or_insert(next);
+                if s as usize == net.members.len() {
+                    net.members.push(Vec::new());
+                }
+                if n.kind != NodeKind::Switch {
+                    net.members[s as usize].push((ni as u32, ii as u32));
+                    if let Some(a) = iface.addr {
+                        net.owner
+                            .entry(a.addr.to_bits())
+                            .or_insert((ni as u32, ii as u32));
+                    }
+                }
+                segs.push(s);
+            }
+            net.seg.push(segs);
+        }
+        net
+    }
+}
+
+fn forwards(n: &NodeConfig) -> bool {
+    n.kind != NodeKind::Switch && n.sysctls.ip_forward
+}
+
+/// The address of `(node, iface)` if it is on `subnet`.
+fn addr_in(nodes: &[NodeConfig], (n, i): (u32, u32), subnet: Ipv4Cidr) -> Option<Ipv4Addr> {
+    nodes[n as usize].ifaces[i as usize]
+        .addr
+        .filter(|a| subnet.contains(a.addr))
+        .map(|a| a.addr)
+}
+
+/// Adds shortest-path routes to every host and router (see the module docs). Routes the
+/// scenario wrote are kept, and a computed route whose destination is already in the table
+/// is skipped.
+pub(crate) fn auto_routes(nodes: &mut [NodeConfig], net: &Net) {
+    // Subnets of each segment, in order.
+    let seg_subnets: Vec<Vec<Ipv4Cidr>> = net
+        .members
+        .iter()
+        .map(|m| {
+            let mut s: Vec<Ipv4Cidr> = Vec::new();
+            for &(n, i) in m {
+                if let Some(a) = nodes[n as usize].ifaces[i as usize].addr {
+                    let c = Ipv4Cidr {
+                        addr: a.network(),
+                        prefix_len: a.prefix_len,
+                    };
+                    if !s.contains(&c) {
+                        s.push(c);
+                    }
+                }
+            }
+            s
+        })
+        .collect();
+    let mut computed: Vec<(usize, Vec<RouteConfig>)> = Vec::new();
+    for u in 0..nodes.len() {
+        if nodes[u].kind == NodeKind::Switch {
+            continue;
+        }
+        let routes = match default_only(nodes, net, u) {
+            Some(r) => vec![r],
+            None => bfs_routes(nodes, net, &seg_subnets, u),
+        };
+        computed.push((u, routes));
+    }
+    for (u, routes) in computed {
+        let node = &mut nodes[u];
+        for r in routes {
+            if !node
+                .routes
+                .iter()
+                .any(|x| x.dest == r.dest && x.prefix_len == r.prefix_len)
+            {
+                node.routes.push(r);
+            }
+        }
+    }
+}
+
+/// The default route of a single-homed node whose segment has exactly one forwarding
+/// neighbour; `None` when the node needs a full table.
+fn default_only(nodes: &[NodeConfig], net: &Net, u: usize) -> Option<RouteConfig> {
+    let node = &nodes[u];
+    if forwards(node) {
+        return None;
+    }
+    let mut addressed = node
+        .ifaces
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.addr.is_some());
+    let (ii, iface) = addressed.next()?;
+    if addressed.next().is_some() {
+        return None;
+    }
+    let subnet = iface.addr?;
+    let seg = net.seg[u][ii] as usize;
+    let mut gws = net.members[seg]
+        .iter()
+        .filter(|&&(n, _)| n as usize != u && forwards(&nodes[n as usize]))
+        .filter_map(|&p| addr_in(nodes, p, subnet));
+    let gw = gws.next()?;
+    if gws.next().is_some() {
+        return None;
+    }
+    Some(RouteConfig {
+        dest: Ipv4Addr::UNSPECIFIED,
+        prefix_len: 0,
+        gateway: Some(gw),
+        dev: Some(sim_stack::config::IfaceId(ii as u32)),
+    })
+}
+
+fn bfs_routes(
+    nodes: &[NodeConfig],
+    net: &Net,
+    seg_subnets: &[Vec<Ipv4Cidr>],
+    u: usize,
+) -> Vec<RouteConfig> {
+    let mut visited = vec![false; nodes.len()];
+    // First hop of each node / segment: (gateway, source iface).
+    let mut hop: Vec<Option<(Ipv4Addr, u32)>> = vec![None; nodes.len()];
+    let mut seg_hop: Vec<Option<(Ipv4Addr, u32)>> = vec![None; net.members.len()];
+    let mut direct = vec![false; net.members.len()];
+    visited[u] = true;
+    // Level 1: neighbours on our segments, sorted by (neighbour, our iface).
+    let mut first: Vec<(u32, u32, Ipv4Addr)> = Vec::new();
+    for (ii, iface) in nodes[u].ifaces.iter().enumerate() {
+        let seg = net.seg[u][ii] as usize;
+        direct[seg] = true;
+        let Some(subnet) = iface.addr else { continue };
+        for &(v, vi) in &net.members[seg] {
+            if v as usize == u {
+                continue;
+            }
+            if let Some(gw) = addr_in(nodes, (v, vi), subnet) {
+                first.push((v, ii as u32, gw));
+            }
+        }
+    }
+    first.sort_by_key(|&(v, ii, _)| (v, ii));
+    let mut queue: VecDeque<u32> = VecDeque::new();
+    for (v, ii, gw) in first {
+        if !visited[v as usize] {
+            visited[v as usize] = true;
+            hop[v as usize] = Some((gw, ii));
+            if forwards(&nodes[v as usize]) {
+                queue.push_back(v);
+            }
+        }
+    }
+    while let Some(v) = queue.pop_front() {
+        let h = hop[v as usize];
+        for (vi, _) in nodes[v as usize].ifaces.iter().enumerate() {
+            let seg = net.seg[v as usize][vi] as usize;
+            if direct[seg] || seg_hop[seg].is_some() {
+                continue;
+            }
+            seg_hop[seg] = h;
+            for &(w, _) in &net.members[seg] {
+                if !visited[w as usize] {
+                    visited[w as usize] = true;
+                    hop[w as usize] = h;
+                    if forwards(&nodes[w as usize]) {
+                        queue.push_back(w);
+                    }
+                }
+            }
+        }
+    }
+    let connected: BTreeSet<(u32, u8)> = nodes[u]
+        .ifaces
+        .iter()
+        .filter_map(|i| i.addr)
+        .map(|a| (a.network().to_bits(), a.prefix_len))
+        .collect();
+    let mut routes: Vec<RouteConfig> = Vec::new();
+    for (seg, h) in seg_hop.iter().enumerate() {
+        let Some((gw, ii)) = *h else { continue };
+        for s in &seg_subnets[seg] {
+            if connected.contains(&(s.addr.to_bits(), s.prefix_len)) {
+                continue;
+            }
+            routes.push(RouteConfig {
+                dest: s.addr,
+                prefix_len: s.prefix_len,
+                gateway: Some(gw),
+                dev: Some(sim_stack::config::IfaceId(ii)),
+            });
+        }
+    }
+    routes.sort_by_key(|r| (r.dest, r.prefix_len));
+    routes.dedup_by_key(|r| (r.dest, r.prefix_len));
+    routes
+}
+
+/// A node's forwarding table for reachability checks: connected subnets and routes, looked
+/// up by longest prefix.
+#[derive(Debug, Default)]
+pub(crate) struct Fib {
+    lens: Vec<u8>,
+    map: BTreeMap<(u8, u32), Entry>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Entry {
+    Connected(u32),
+    Via(Ipv4Addr, Option<u32>),
+    Dev(u32),
+}
+
+impl Fib {
+    pub fn new(node: &NodeConfig) -> Self {
+        let mut f = Self::default();
+        for (i, iface) in node.ifaces.iter().enumerate() {
+            if let Some(a) = iface.addr {
+                f.map
+                    .entry((a.prefix_len, a.network().to_bits()))
+                    .or_insert(Entry::Connected(i as u32));
+            }
+        }
+        for r in &node.routes {
+            let mask = Ipv4Cidr {
+                addr: r.dest,
+                prefix_len: r.prefix_len,
+            };
+            let e = match r.gateway {
+                Some(g) => Entry::Via(g, r.dev.map(|d| d.0)),
+                None => match r.dev {
+                    Some(d) => Entry::Dev(d.0),
+                    None => continue,
+                },
+            };
+            f.map
+                .entry((r.prefix_len, mask.network().to_bits()))
+                .or_insert(e);
+        }
+        let mut lens: Vec<u8> = f.map.keys().map(|(l, _)| *l).collect();
+        lens.sort_unstable_by(|a, b| b.cmp(a));
+        lens.dedup();
+        f.lens = lens;
+        f
+    }
+
+    fn lookup(&self, dst: u32) -> Option<Entry> {
+        for &l in &self.lens {
+            let mask = if l == 0 { 0 } else { u32::MAX << (32 - l) };
+            if let Some(e) = self.map.get(&(l, dst & mask)) {
+                return Some(*e);
+            }
+        }
+        None
+    }
+
+    /// The connected interface whose subnet holds `a`.
+    fn connected(&self, node: &NodeConfig, a: Ipv4Addr) -> Option<u32> {
+        node.ifaces
+            .iter()
+            .position(|i| i.addr.is_some_and(|c| c.contains(a)))
+            .map(|i| i as u32)
+    }
+}
+
+/// Why a packet would not arrive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Lost {
+    /// No route at `at`.
+    NoRoute { at: u32 },
+    /// Nobody on the link of `(at, iface)` has `addr`.
+    NoNeighbour { at: u32, iface: u32, addr: Ipv4Addr },
+    /// `at` has no interface on its gateway's subnet.
+    GatewayOffLink { at: u32, gw: Ipv4Addr },
+    /// `at` would have to forward but does not.
+    NotForwarding { at: u32 },
+    /// The path revisits a node.
+    Loop { path: Vec<u32> },
+    /// The sending interface has no address.
+    NoSource { at: u32 },
+}
+
+impl Lost {
+    /// A sentence for messages.
+    pub fn describe(&self, nodes: &[NodeConfig], dst: Ipv4Addr) -> String {
+        let name = |n: &u32| nodes[*n as usize].name.as_str();
+        match self {
+            Self::NoRoute { at } => format!("`{}` has no route to {dst}", name(at)),
+            Self::NoNeighbour { at, iface, addr } => format!(
+                "no interface on the link of `{}.{}` has address {addr}",
+                name(at),
+                nodes[*at as usize].ifaces[*iface as usize].name
+            ),
+            Self::GatewayOffLink { at, gw } => format!(
+                "`{}` has no interface on the subnet of its gateway {gw}",
+                name(at)
+            ),
+            Self::NotForwarding { at } => format!(
+                "`{}` would have to forward it, but it does not route (ip_forward is off)",
+                name(at)
+            ),
+            Self::Loop { path } => {
+                let names: Vec<&str> = path.iter().map(name).collect();
+                format!("routing loop: {}", names.join(" → "))
+            }
+            Self::NoSource { at } => format!(
+                "`{}` would send it from an interface without an address",
+                name(at)
+            ),
+        }
+    }
+}
+
+/// Follows the routing tables from `from` towards `dst`. On success returns the source
+/// address the first hop would use and the nodes visited.
+pub(crate) fn trace(
+    nodes: &[NodeConfig],
+    fibs: &[Fib],
+    net: &Net,
+    from: u32,
+    dst: Ipv4Addr,
+) -> Result<(Ipv4Addr, Vec<u32>), Lost> {
+    let d = dst.to_bits();
+    let mut at = from;
+    let mut path = vec![from];
+    let mut src = None;
+    loop {
+        let node = &nodes[at as usize];
+        if node
+            .ifaces
+            .iter()
+            .any(|i| i.addr.is_some_and(|a| a.addr == dst))
+        {
+            let s = src.unwrap_or(dst);
+            return Ok((s, path));
+        }
+        if at != from && !forwards(node) {
+            return Err(Lost::NotForwarding { at });
+        }
+        let fib = &fibs[at as usize];
+        let (out, next_addr) = match fib.lookup(d) {
+            None => return Err(Lost::NoRoute { at }),
+            Some(Entry::Connected(i) | Entry::Dev(i)) => (i, dst),
+            Some(Entry::Via(gw, dev)) => {
+                let out = match dev {
+                    Some(i) => i,
+                    None => match fib.connected(node, gw) {
+                        Some(i) => i,
+                        None => return Err(Lost::GatewayOffLink { at, gw }),
+                    },
+                };
+                (out, gw)
+            }
+        };
+        if src.is_none() {
+            match node.ifaces[out as usize].addr {
+                Some(a) => src = Some(a.addr),
+                None => return Err(Lost::NoSource { at }),
+            }
+        }
+        let seg = net.seg[at as usize][out as usize] as usize;
+        let Some(&(next, _)) = net.members[seg].iter().find(|&&(n, i)| {
+            n != at
+                && nodes[n as usize].ifaces[i as usize]
+                    .addr
+                    .is_some_and(|a| a.addr == next_addr)
+        }) else {
+            return Err(Lost::NoNeighbour {
+                at,
+                iface: out,
+                addr: next_addr,
+            });
+        };
+        if path.contains(&next) || path.len() > 255 {
+            path.push(next);
+            return Err(Lost::Loop { path });
+        }
+        path.push(next);
+        at = next;
+    }
+}

@@ -1,0 +1,284 @@
+//! `sysctl NAME = VALUE…`: the kernel settings the model honours, under their Linux names.
+//!
+//! Values are written as `sysctl -w` takes them: integers in the unit the name implies
+//! (`retrans_time_ms` in milliseconds, `delay_first_probe_time` in seconds), booleans as
+//! `0`/`1`, vectors as space-separated integers. Time values also accept an explicit unit
+//! (`5s`, `250ms`). Names may use `/` instead of `.` (`net/ipv4/tcp_sack`), as sysctl does.
+
+use sim_core::SimDuration;
+use sim_stack::config::{CongestionControl, Sysctls};
+
+use crate::values;
+
+/// How a value is written.
+#[derive(Debug, Clone, Copy)]
+enum Shape {
+    Bool,
+    /// An integer in `min..=max`.
+    Int(i64, i64),
+    /// Three non-decreasing integers (`tcp_wmem`).
+    Triple,
+    /// Two ports, low ≤ high.
+    PortRange,
+    /// A congestion control name.
+    Cc,
+    /// A duration; a bare integer is in milliseconds.
+    Millis,
+    /// A duration; a bare integer is in seconds.
+    Secs,
+}
+
+/// Every sysctl the language knows, with its shape.
+const TABLE: &[(&str, Shape)] = &[
+    ("net.ipv4.ip_forward", Shape::Bool),
+    ("net.ipv4.ip_default_ttl", Shape::Int(1, 255)),
+    ("net.ipv4.ip_local_port_range", Shape::PortRange),
+    ("net.ipv4.tcp_congestion_control", Shape::Cc),
+    ("net.ipv4.tcp_sack", Shape::Bool),
+    ("net.ipv4.tcp_timestamps", Shape::Bool),
+    ("net.ipv4.tcp_window_scaling", Shape::Bool),
+    ("net.ipv4.tcp_wmem", Shape::Triple),
+    ("net.ipv4.tcp_rmem", Shape::Triple),
+    ("net.ipv4.tcp_syn_retries", Shape::Int(1, 127)),
+    ("net.ipv4.tcp_synack_retries", Shape::Int(0, 255)),
+    ("net.ipv4.tcp_retries2", Shape::Int(0, 255)),
+    ("net.ipv4.tcp_fin_timeout", Shape::Secs),
+    ("net.ipv4.tcp_slow_start_after_idle", Shape::Bool),
+    ("net.ipv4.tcp_ecn", Shape::Int(0, 2)),
+    ("net.core.wmem_default", Shape::Int(4608, i32::MAX as i64)),
+    ("net.core.rmem_default", Shape::Int(2304, i32::MAX as i64)),
+    ("net.core.wmem_max", Shape::Int(4608, i32::MAX as i64)),
+    ("net.core.rmem_max", Shape::Int(2304, i32::MAX as i64)),
+    ("net.ipv4.icmp_echo_ignore_all", Shape::Bool),
+    ("net.ipv4.icmp_ratelimit", Shape::Millis),
+    ("net.ipv4.neigh.default.retrans_time_ms", Shape::Millis),
+    ("net.ipv4.neigh.default.mcast_solicit", Shape::Int(0, 255)),
+    ("net.ipv4.neigh.default.ucast_solicit", Shape::Int(0, 255)),
+    ("net.ipv4.neigh.default.app_solicit", Shape::Int(0, 255)),
+    (
+        "net.ipv4.neigh.default.unres_qlen_bytes",
+        Shape::Int(0, i32::MAX as i64),
+    ),
+    (
+        "net.ipv4.neigh.default.base_reachable_time_ms",
+        Shape::Millis,
+    ),
+    ("net.ipv4.neigh.default.delay_first_probe_time", Shape::Secs),
+    ("net.ipv4.neigh.default.gc_stale_time", Shape::Secs),
+];
+
+/// The names, for suggestions and docs.
+pub(crate) fn names() -> impl Iterator<Item = &'static str> {
+    TABLE.iter().map(|(n, _)| *n)
+}
+
+/// A sysctl name in canonical (dotted) form.
+pub(crate) fn normalize(name: &str) -> String {
+    name.replace('/', ".")
+}
+
+/// A near miss for an unknown name: same last component elsewhere, or a typo.
+pub(crate) fn suggest_name(name: &str) -> Option<&'static str> {
+    let last = name.rsplit('.').next().unwrap_or(name);
+    let same_last: Vec<&str> = names()
+        .filter(|n| n.rsplit('.').next() == Some(last))
+        .collect();
+    if let [one] = same_last.as_slice() {
+        return Some(one);
+    }
+    crate::diag::suggest(name, names())
+}
+
+/// Why a sysctl could not be applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SysErr {
+    /// No such sysctl (the caller suggests).
+    Unknown,
+    /// Wrong number of values.
+    Arity {
+        expected: usize,
+        example: &'static str,
+    },
+    /// The value at `index` is wrong.
+    Value { index: usize, msg: String },
+}
+
+fn duration(text: &str, bare_unit: &str) -> Result<SimDuration, String> {
+    if values::int(text).is_ok() {
+        return format!("{text}{bare_unit}")
+            .parse::<SimDuration>()
+            .map_err(|e| e.to_string());
+    }
+    text.parse::<SimDuration>().map_err(|e| e.to_string())
+}
+
+/// Sets `name` (canonical) to `vals` in `s`.
+pub(crate) fn apply(s: &mut Sysctls, name: &str, vals: &[&str]) -> Result<(), SysErr> {
+    let Some(&(_, shape)) = TABLE.iter().find(|(n, _)| *n == name) else {
+        return Err(SysErr::Unknown);
+    };
+    let value = |index: usize, msg: String| SysErr::Value { index, msg };
+    let want = match shape {
+        Shape::Triple => 3,
+        Shape::PortRange => 2,
+        _ => 1,
+    };
+    if vals.len() != want {
+        let example = match shape {
+            Shape::Triple => "4096 131072 6291456",
+            Shape::PortRange => "32768 60999",
+            Shape::Bool => "1",
+            Shape::Cc => "cubic",
+            _ => "…",
+        };
+        return Err(SysErr::Arity {
+            expected: want,
+            example,
+        });
+    }
+    match shape {
+        Shape::Bool => {
+            let b = values::boolean(vals[0]).map_err(|m| value(0, m))?;
+            match name {
+                "net.ipv4.ip_forward" => s.ip_forward = b,
+                "net.ipv4.tcp_sack" => s.tcp_sack = b,
+                "net.ipv4.tcp_timestamps" => s.tcp_timestamps = b,
+                "net.ipv4.tcp_window_scaling" => s.tcp_window_scaling = b,
+                "net.ipv4.tcp_slow_start_after_idle" => s.tcp_slow_start_after_idle = b,
+                "net.ipv4.icmp_echo_ignore_all" => s.icmp_echo_ignore_all = b,
+                _ => unreachable!("bool sysctl {name}"),
+            }
+        }
+        Shape::Int(min, max) => {
+            let v = values::int_in(vals[0], min, max).map_err(|m| value(0, m))?;
+            let n = &mut s.neigh;
+            match name {
+                "net.ipv4.ip_default_ttl" => s.ip_default_ttl = v as u8,
+                "net.ipv4.tcp_syn_retries" => s.tcp_syn_retries = v as u8,
+                "net.ipv4.tcp_synack_retries" => s.tcp_synack_retries = v as u8,
+                "net.ipv4.tcp_retries2" => s.tcp_retries2 = v as u8,
+                "net.ipv4.tcp_ecn" => s.tcp_ecn = v as u8,
+                "net.core.wmem_default" => s.wmem_default = v as u32,
+                "net.core.rmem_default" => s.rmem_default = v as u32,
+                "net.core.wmem_max" => s.wmem_max = v as u32,
+                "net.core.rmem_max" => s.rmem_max = v as u32,
+                "net.ipv4.neigh.default.mcast_solicit" => n.mcast_solicit = v as u32,
+                "net.ipv4.neigh.default.ucast_solicit" => n.ucast_solicit = v as u32,
+                "net.ipv4.neigh.default.app_solicit" => n.app_solicit = v as u32,
+                "net.ipv4.neigh.default.unres_qlen_bytes" => n.unres_qlen_bytes = v as u32,
+                _ => unreachable!("int sysctl {name}"),
+            }
+        }
+        Shape::Triple => {
+            let mut t = [0u32; 3];
+            for (i, v) in vals.iter().enumerate() {
+                t[i] = values::int_in(v, 1, i32::MAX.into()).map_err(|m| value(i, m))? as u32;
+            }
+            if t[0] > t[1] || t[1] > t[2] {
+                return Err(value(1, "expected min ≤ default ≤ max".to_string()));
+            }
+            if name == "net.ipv4.tcp_wmem" {
+                s.tcp_wmem = t;
+            } else {
+                s.tcp_rmem = t;
+            }
+        }
+        Shape::PortRange => {
+            let lo = values::int_in(vals[0], 1, 65535).map_err(|m| value(0, m))?;
+            let hi = values::int_in(vals[1], 1, 65535).map_err(|m| value(1, m))?;
+            if lo > hi {
+                return Err(value(1, format!("the range is empty: {lo} > {hi}")));
+            }
+            s.ip_local_port_range = (lo as u16, hi as u16);
+        }
+        Shape::Cc => {
+            s.tcp_congestion_control = match vals[0] {
+                "cubic" => CongestionControl::Cubic,
+                "reno" => CongestionControl::Reno,
+                other => {
+                    return Err(value(
+                        0,
+                        format!(
+                            "unsupported congestion control `{other}`; the model has `cubic` and `reno`"
+                        ),
+                    ));
+                }
+            };
+        }
+        Shape::Millis | Shape::Secs => {
+            let unit = if matches!(shape, Shape::Millis) {
+                "ms"
+            } else {
+                "s"
+            };
+            let d = duration(vals[0], unit).map_err(|m| value(0, m))?;
+            let n = &mut s.neigh;
+            match name {
+                "net.ipv4.tcp_fin_timeout" => s.tcp_fin_timeout = d,
+                "net.ipv4.icmp_ratelimit" => s.icmp_ratelimit = d,
+                "net.ipv4.neigh.default.retrans_time_ms" => n.retrans_time = d,
+                "net.ipv4.neigh.default.base_reachable_time_ms" => n.base_reachable_time = d,
+                "net.ipv4.neigh.default.delay_first_probe_time" => n.delay_first_probe_time = d,
+                "net.ipv4.neigh.default.gc_stale_time" => n.gc_stale_time = d,
+                _ => unreachable!("time sysctl {name}"),
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_applies() {
+        for &(name, shape) in TABLE {
+            let mut s = Sysctls::default();
+            let vals: &[&str] = match shape {
+                Shape::Bool if name.ends_with("ip_forward") || name.ends_with("ignore_all") => {
+                    &["1"]
+                }
+                Shape::Bool => &["0"],
+                Shape::Int(min, _) => &[if min > 1 { "1000000" } else { "1" }],
+                Shape::Triple => &["4096", "8192", "16384"],
+                Shape::PortRange => &["1000", "2000"],
+                Shape::Cc => &["reno"],
+                Shape::Millis | Shape::Secs => &["7"],
+            };
+            apply(&mut s, name, vals).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+            assert_ne!(s, Sysctls::default(), "{name} changed nothing");
+        }
+    }
+
+    #[test]
+    fn units_and_errors() {
+        let mut s = Sysctls::default();
+        apply(&mut s, "net.ipv4.neigh.default.retrans_time_ms", &["250"]).unwrap();
+        assert_eq!(s.neigh.retrans_time, SimDuration::from_millis(250));
+        apply(
+            &mut s,
+            "net.ipv4.neigh.default.delay_first_probe_time",
+            &["2s"],
+        )
+        .unwrap();
+        assert_eq!(s.neigh.delay_first_probe_time, SimDuration::from_secs(2));
+        assert_eq!(
+            apply(&mut s, "net.ipv4.tcp_sacks", &["1"]),
+            Err(SysErr::Unknown)
+        );
+        assert!(matches!(
+            apply(&mut s, "net.ipv4.tcp_wmem", &["1", "2"]),
+            Err(SysErr::Arity { expected: 3, .. })
+        ));
+        assert!(matches!(
+            apply(&mut s, "net.ipv4.tcp_congestion_control", &["bbr"]),
+            Err(SysErr::Value { index: 0, .. })
+        ));
+        assert_eq!(
+            suggest_name("net.ipv4.tcp_sacks"),
+            Some("net.ipv4.tcp_sack")
+        );
+        assert_eq!(suggest_name("net.core.tcp_sack"), Some("net.ipv4.tcp_sack"));
+    }
+}
