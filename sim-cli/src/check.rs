@@ -286,3 +286,131 @@ fn describe_app(k: &AppKind) -> String {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    fn scenario(rel: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../scenarios")
+            .join(rel)
+    }
+
+    fn check(
+        file: PathBuf,
+        set: &[(&str, &str)],
+        dump: Option<DumpFormat>,
+    ) -> (u8, String, String) {
+        let args = CheckArgs {
+            scenario: ScenarioArgs {
+                file,
+                set: set
+                    .iter()
+                    .map(|(a, b)| ((*a).to_string(), (*b).to_string()))
+                    .collect(),
+            },
+            dump,
+        };
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = run(&args, &mut out, &mut err);
+        (
+            code,
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        )
+    }
+
+    #[test]
+    fn summary_of_the_flagship() {
+        let (code, out, err) = check(scenario("dns_then_http.net"), &[], None);
+        assert_eq!(code, 0, "{err}");
+        assert!(err.is_empty(), "{err}");
+        assert!(out.contains("scenario `dns_then_http`"), "{out}");
+        assert!(
+            out.contains("nodes   5: 3 hosts (client, dns, web), 1 router (r1), 1 switch (sw0)"),
+            "{out}"
+        );
+        assert!(out.contains("r1.eth1     -- sw0.p1"), "{out}");
+        assert!(out.contains("10.0.1.0/24"), "{out}");
+        assert!(
+            out.contains("100ms  client  curl http://baidu.com/"),
+            "{out}"
+        );
+        assert!(out.lines().count() <= 24, "one screen:\n{out}");
+    }
+
+    #[test]
+    fn big_scenarios_still_fit_one_screen() {
+        let (code, out, _) = check(scenario("bench/star_udp_1000.net"), &[], None);
+        assert_eq!(code, 0);
+        assert!(out.lines().count() <= 30, "{out}");
+        assert!(out.contains("… and 994 more"), "{out}");
+    }
+
+    #[test]
+    fn dump_ron_reads_back_equal() {
+        let (code, out, err) = check(scenario("dns_then_http.net"), &[], Some(DumpFormat::Ron));
+        assert_eq!(code, 0, "{err}");
+        let back: Scenario = ron::from_str(&out).unwrap();
+        let direct =
+            sim_dsl::load_file(&scenario("dns_then_http.net"), &sim_dsl::Options::default())
+                .scenario
+                .unwrap();
+        assert_eq!(back, direct);
+    }
+
+    #[test]
+    fn overrides_apply_and_are_type_checked() {
+        let (code, out, _) = check(scenario("bench/dumbbell_udp.net"), &[("pairs", "3")], None);
+        assert_eq!(code, 0);
+        assert!(out.contains("nodes   8:"), "{out}");
+        let (code, _, err) = check(
+            scenario("bench/dumbbell_udp.net"),
+            &[("bottleneck_rate", "ten")],
+            None,
+        );
+        assert_eq!(code, EXIT_ERRORS);
+        assert!(
+            err.contains("--set bottleneck_rate=ten: param type mismatch"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn errors_exit_2_and_are_all_printed() {
+        let dir = std::env::temp_dir().join(format!("sim-check-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("bad.net");
+        std::fs::write(
+            &f,
+            "host a { iface eth0 { ip 10.0.0.1/24 mtu 40 } }\nlink a.eth0 -- b.eth0 { rate 1Gbit delay 1ms }\n",
+        )
+        .unwrap();
+        let (code, out, err) = check(f.clone(), &[], None);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(code, EXIT_ERRORS);
+        assert!(out.is_empty());
+        assert!(
+            err.contains("bad.net:1:42: error: MTU 40 is out of range"),
+            "{err}"
+        );
+        assert!(
+            err.contains("bad.net:2:16: error: unknown node `b`"),
+            "{err}"
+        );
+        assert!(err.contains("has 2 errors"), "{err}");
+    }
+
+    #[test]
+    fn missing_file() {
+        let (code, _, err) = check(PathBuf::from("/nonexistent/x.net"), &[], None);
+        assert_eq!(code, EXIT_ERRORS);
+        assert!(
+            err.contains("error: cannot read `/nonexistent/x.net`"),
+            "{err}"
+        );
+    }
+}

@@ -110,6 +110,9 @@ pub struct FsLoader;
 impl FileLoader for FsLoader {
     fn read(&self, path: &Path) -> io::Result<String> {
         let meta = std::fs::metadata(path)?;
+        if !meta.is_file() {
+            return Err(io::Error::other("not a regular file"));
+        }
         if meta.len() > MAX_FILE_BYTES {
             return Err(io::Error::other(format!(
                 "file is larger than {} MiB",

@@ -66,10 +66,10 @@ fn unit_err(e: UnitParseError) -> ValErr {
                 help: suggestion.as_ref().map(|s| {
                     if unit.to_ascii_lowercase().ends_with("bps") {
                         format!(
-                            "did you mean `{s}`? (`bps` is ambiguous: tc reads it as bytes per second)"
+                            "did you mean {s}? (`bps` is ambiguous: tc reads it as bytes per second)"
                         )
                     } else {
-                        format!("did you mean `{s}`?")
+                        format!("did you mean {s}?")
                     }
                 }),
             }
@@ -142,6 +142,8 @@ struct PendingRoute {
 #[derive(Debug)]
 struct NodeMeta {
     name_span: Span,
+    /// Interface name → index (routers of big stars have thousands).
+    iface_index: BTreeMap<String, u32>,
     ifaces: Vec<IfaceMeta>,
     routes: Vec<PendingRoute>,
     resolver: Option<(Span, Ctx)>,
@@ -865,6 +867,7 @@ impl Lower<'_> {
         };
         let mut meta = NodeMeta {
             name_span: n.name.span,
+            iface_index: BTreeMap::new(),
             ifaces: Vec::new(),
             routes: Vec::new(),
             resolver: None,
@@ -979,7 +982,8 @@ impl Lower<'_> {
             self.push(d, ctx);
             return;
         }
-        if let Some(i) = node.ifaces.iter().position(|f| f.name == name.text) {
+        if let Some(&i) = meta.iface_index.get(&name.text) {
+            let i = i as usize;
             let d = Diagnostic::error(
                 "duplicate-iface",
                 name.span,
@@ -1062,6 +1066,8 @@ impl Lower<'_> {
                 limit: cfg.txqueuelen.max(1),
             },
         };
+        meta.iface_index
+            .insert(cfg.name.clone(), node.ifaces.len() as u32);
         node.ifaces.push(cfg);
         meta.ifaces.push(im);
     }
@@ -1205,8 +1211,8 @@ impl Lower<'_> {
             let mut kept = Vec::new();
             for mut p in pending {
                 if let Some(dv) = &p.dev_val {
-                    match self.nodes[ni].ifaces.iter().position(|i| i.name == dv.text) {
-                        Some(i) => p.route.dev = Some(IfaceId(i as u32)),
+                    match self.meta[ni].iface_index.get(&dv.text) {
+                        Some(&i) => p.route.dev = Some(IfaceId(i)),
                         None => {
                             let d = self.unknown_iface(ni, dv);
                             self.push(d, &p.ctx);
@@ -1428,8 +1434,8 @@ impl Lower<'_> {
                 self.push(d, ctx);
                 None
             }
-            (Some(i), _) => match node.ifaces.iter().position(|f| f.name == i.text) {
-                Some(ii) => Some((ni, Some(ii as u32))),
+            (Some(i), _) => match self.meta[ni as usize].iface_index.get(&i.text) {
+                Some(&ii) => Some((ni, Some(ii))),
                 None => {
                     let d = self.unknown_iface(ni as usize, i);
                     self.push(d, ctx);

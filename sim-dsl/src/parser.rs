@@ -14,7 +14,7 @@ use pest::Parser as _;
 use pest::iterators::Pair;
 
 use crate::ast::*;
-use crate::diag::{Diagnostic, FileId, Span, one_of, suggest};
+use crate::diag::{Diagnostic, FileId, Span, suggest};
 
 mod generated {
     #![allow(missing_docs, clippy::all, clippy::pedantic)]
@@ -73,7 +73,7 @@ pub(crate) fn parse_file(file: FileId, text: &str) -> Parsed {
                 }
             }
             Err(e) => {
-                out.diags.push(syntax_error(&e, file, chunk.start, text));
+                out.diags.push(syntax_error(&e, file, &chunk, text));
                 note_broken(src, &mut out);
             }
         }
@@ -407,25 +407,47 @@ fn describe(rule: Rule) -> Vec<&'static str> {
     }
 }
 
-fn syntax_error(e: &pest::error::Error<Rule>, file: FileId, off: usize, text: &str) -> Diagnostic {
+fn syntax_error(
+    e: &pest::error::Error<Rule>,
+    file: FileId,
+    chunk: &Chunk,
+    text: &str,
+) -> Diagnostic {
     let local = match e.location {
         pest::error::InputLocation::Pos(p) => p,
         pest::error::InputLocation::Span((s, _)) => s,
     };
-    let pos = (off + local).min(text.len());
-    let rest = &text[pos..];
-    let first = rest.chars().next();
-    let (found, len) = match first {
-        None => ("end of file".to_string(), 0),
-        Some('\n' | '\r') => ("end of line".to_string(), 0),
-        Some(c) if c.is_alphanumeric() || c == '_' || c == '$' => {
-            let w: &str = rest
-                .split(|c: char| c.is_whitespace() || "{}()\"#=".contains(c))
-                .next()
-                .unwrap_or("");
-            (format!("`{w}`"), w.len())
+    let mut pos = (chunk.start + local).min(chunk.end);
+    // An unterminated string: point at its opening quote.
+    if let Some(q) = unterminated_string(text, pos) {
+        return Diagnostic::error("syntax", Span::new(file, q, q + 1), "unterminated string")
+            .label("this string is not closed on its line")
+            .help("add the closing `\"`");
+    }
+    let at_chunk_end = text[pos..chunk.end].trim().is_empty();
+    let (found, len) = if at_chunk_end {
+        // The statement ended early: point just after its last token.
+        pos = chunk.start + text[chunk.start..pos].trim_end().len();
+        let what = if chunk.end >= text.len() {
+            "end of file"
+        } else {
+            "end of statement"
+        };
+        (what.to_string(), 0)
+    } else {
+        let rest = &text[pos..];
+        match rest.chars().next() {
+            None => ("end of file".to_string(), 0),
+            Some('\n' | '\r') => ("end of line".to_string(), 0),
+            Some(c) if c.is_alphanumeric() || c == '_' || c == '$' => {
+                let w: &str = rest
+                    .split(|c: char| c.is_whitespace() || "{}()\"#=".contains(c))
+                    .next()
+                    .unwrap_or("");
+                (format!("`{w}`"), w.len())
+            }
+            Some(c) => (format!("`{c}`"), c.len_utf8()),
         }
-        Some(c) => (format!("`{c}`"), c.len_utf8()),
     };
     let mut expected: Vec<&str> = Vec::new();
     if let pest::error::ErrorVariant::ParsingError { positives, .. } = &e.variant {
@@ -445,50 +467,57 @@ fn syntax_error(e: &pest::error::Error<Rule>, file: FileId, off: usize, text: &s
         .collect();
     let word = found.trim_matches('`');
     let hint = suggest(word, keywords.iter().copied());
+    let statement_keywords = keywords.iter().filter(|k| TOP_KEYWORDS.contains(k)).count();
     let label = if expected.is_empty() {
         "unexpected here".to_string()
-    } else if expected.len() > 8 {
-        let shown: Vec<&str> = expected
-            .iter()
-            .map(|d| d.trim_matches('`'))
-            .take(8)
-            .collect();
-        format!(
-            "expected a statement: {}, …",
-            shown
-                .iter()
-                .map(|s| format!("`{s}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+    } else if statement_keywords >= 6 {
+        "expected a new statement, such as `host`, `router`, `switch`, `link`, `app`, `param` or `for`"
+            .to_string()
     } else {
-        let plain: Vec<&str> = expected.iter().map(|d| d.trim_matches('`')).collect();
-        // Keep the backticks on keywords, not on descriptions.
-        let parts: Vec<String> = expected
-            .iter()
-            .zip(&plain)
-            .map(|(d, p)| {
-                if d.starts_with('`') {
-                    format!("`{p}`")
-                } else {
-                    (*p).to_string()
-                }
-            })
-            .collect();
-        let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
-        format!("expected {}", join_or(&refs))
+        format!("expected {}", join_or(&expected))
     };
-    let _ = one_of; // (one_of quotes every item; join_or keeps descriptions unquoted)
     let d = Diagnostic::error(
         "syntax",
         Span::new(file, pos, pos + len),
         format!("syntax error: unexpected {found}"),
     )
     .label(label);
+    let is_word = word.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     match hint {
         Some(h) => d.help(format!("did you mean `{h}`?")),
+        None if is_word
+            && expected
+                .iter()
+                .any(|e| e.contains("$param") || e.contains("0..$n")) =>
+        {
+            d.help(format!("params are written with `$`: `${word}`"))
+        }
         None => d,
     }
+}
+
+/// The opening quote of a string left open on the line of `pos`, if any.
+fn unterminated_string(text: &str, pos: usize) -> Option<usize> {
+    let line_start = text[..pos].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
+    let mut open: Option<usize> = None;
+    let mut depth = 0usize; // `{…}` interpolation inside a string
+    let mut chars = text[line_start..line_end].char_indices();
+    while let Some((i, c)) = chars.next() {
+        match (open, c) {
+            (None, '#') => return None,
+            (None, '"') => open = Some(line_start + i),
+            (Some(_), '\\') if depth == 0 => {
+                chars.next();
+            }
+            (Some(_), '{') => depth += 1,
+            (Some(_), '}') if depth > 0 => depth -= 1,
+            (Some(_), '"') if depth == 0 => open = None,
+            _ => {}
+        }
+    }
+    open
 }
 
 fn join_or(items: &[&str]) -> String {

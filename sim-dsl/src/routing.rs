@@ -37,6 +37,8 @@ pub(crate) struct Net {
     pub members: Vec<Vec<(u32, u32)>>,
     /// Address → (node, iface) owning it.
     pub owner: BTreeMap<u32, (u32, u32)>,
+    /// Segment → its members that forward (routers), for default-route selection.
+    pub forwarders: Vec<Vec<(u32, u32)>>,
 }
 
 impl Net {
@@ -71,8 +73,14 @@ impl Net {
                 if s as usize == net.members.len() {
                     net.members.push(Vec::new());
                 }
+                if s as usize == net.forwarders.len() {
+                    net.forwarders.push(Vec::new());
+                }
                 if n.kind != NodeKind::Switch {
                     net.members[s as usize].push((ni as u32, ii as u32));
+                    if forwards(n) {
+                        net.forwarders[s as usize].push((ni as u32, ii as u32));
+                    }
                     if let Some(a) = iface.addr {
                         net.owner
                             .entry(a.addr.to_bits())
@@ -166,9 +174,9 @@ fn default_only(nodes: &[NodeConfig], net: &Net, u: usize) -> Option<RouteConfig
     }
     let subnet = iface.addr?;
     let seg = net.seg[u][ii] as usize;
-    let mut gws = net.members[seg]
+    let mut gws = net.forwarders[seg]
         .iter()
-        .filter(|&&(n, _)| n as usize != u && forwards(&nodes[n as usize]))
+        .filter(|&&(n, _)| n as usize != u)
         .filter_map(|&p| addr_in(nodes, p, subnet));
     let gw = gws.next()?;
     if gws.next().is_some() {
@@ -323,12 +331,16 @@ impl Fib {
         None
     }
 
-    /// The connected interface whose subnet holds `a`.
-    fn connected(&self, node: &NodeConfig, a: Ipv4Addr) -> Option<u32> {
-        node.ifaces
-            .iter()
-            .position(|i| i.addr.is_some_and(|c| c.contains(a)))
-            .map(|i| i as u32)
+    /// The connected interface whose subnet holds `a` (longest prefix first).
+    fn connected(&self, a: Ipv4Addr) -> Option<u32> {
+        let a = a.to_bits();
+        self.lens.iter().find_map(|&l| {
+            let mask = if l == 0 { 0 } else { u32::MAX << (32 - l) };
+            match self.map.get(&(l, a & mask)) {
+                Some(Entry::Connected(i)) => Some(*i),
+                _ => None,
+            }
+        })
     }
 }
 
@@ -395,11 +407,7 @@ pub(crate) fn trace(
     let mut src = None;
     loop {
         let node = &nodes[at as usize];
-        if node
-            .ifaces
-            .iter()
-            .any(|i| i.addr.is_some_and(|a| a.addr == dst))
-        {
+        if net.owner.get(&d).is_some_and(|&(n, _)| n == at) {
             let s = src.unwrap_or(dst);
             return Ok((s, path));
         }
@@ -413,7 +421,7 @@ pub(crate) fn trace(
             Some(Entry::Via(gw, dev)) => {
                 let out = match dev {
                     Some(i) => i,
-                    None => match fib.connected(node, gw) {
+                    None => match fib.connected(gw) {
                         Some(i) => i,
                         None => return Err(Lost::GatewayOffLink { at, gw }),
                     },
@@ -428,12 +436,11 @@ pub(crate) fn trace(
             }
         }
         let seg = net.seg[at as usize][out as usize] as usize;
-        let Some(&(next, _)) = net.members[seg].iter().find(|&&(n, i)| {
-            n != at
-                && nodes[n as usize].ifaces[i as usize]
-                    .addr
-                    .is_some_and(|a| a.addr == next_addr)
-        }) else {
+        let Some(&(next, _)) = net
+            .owner
+            .get(&next_addr.to_bits())
+            .filter(|&&(n, i)| n != at && net.seg[n as usize][i as usize] as usize == seg)
+        else {
             return Err(Lost::NoNeighbour {
                 at,
                 iface: out,

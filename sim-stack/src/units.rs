@@ -129,7 +129,7 @@ pub enum UnitParseError {
     },
     /// A unit that is not a unit of this quantity.
     #[error("unknown {} unit `{unit}` in `{text}`; expected one of {}{}", .what.noun(), .what.units(),
-        .suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default())]
+        .suggestion.as_ref().map(|s| format!(" (did you mean {s}?)")).unwrap_or_default())]
     UnknownUnit {
         /// Rate or size.
         what: Quantity,
@@ -137,7 +137,7 @@ pub enum UnitParseError {
         text: String,
         /// The unit as written.
         unit: String,
-        /// The closest known unit, or an explanation, if any.
+        /// The closest known unit(s), in backticks (`` `Mbit` ``), if any.
         suggestion: Option<String>,
     },
     /// The number part is not a decimal number.
@@ -258,9 +258,9 @@ fn suggest_rate_unit(unit: &str) -> Option<String> {
     };
     let rest = lower.get(prefix.len()..).unwrap_or("");
     match rest {
-        "bps" | "b/s" | "bit/s" | "bits" | "bits/s" | "b" | "ps" => Some(format!("{prefix}bit")),
+        "bps" | "b/s" | "bit/s" | "bits" | "bits/s" | "b" | "ps" => Some(format!("`{prefix}bit`")),
         _ if lower.ends_with("bytes") || rest == "byte" => {
-            Some(format!("{prefix}bit, with the number × 8"))
+            Some(format!("`{prefix}bit`, with the number × 8"))
         }
         _ => None,
     }
@@ -291,22 +291,18 @@ impl FromStr for Bytes {
 }
 
 fn suggest_size_unit(unit: &str) -> Option<String> {
-    if let Some(&(u, _)) = SIZE_UNITS
-        .iter()
-        .find(|(u, _)| u.eq_ignore_ascii_case(unit))
-    {
-        return Some(u.to_string());
-    }
     let lower = unit.to_ascii_lowercase();
     let s = match lower.as_str() {
-        "b" | "byte" | "bytes" => "B",
-        "k" | "kb" | "kbyte" | "kbytes" => "KB` (1000 bytes) or `KiB` (1024 bytes",
-        "m" | "mb" | "mbyte" | "mbytes" => "MB` or `MiB",
-        "g" | "gb" | "gbyte" | "gbytes" => "GB` or `GiB",
-        "kib" => "KiB",
-        "mib" => "MiB",
-        "gib" => "GiB",
-        _ => return None,
+        "b" | "byte" | "bytes" => "`B`",
+        "k" | "kb" | "kbyte" | "kbytes" => "`KB` (1000 bytes) or `KiB` (1024 bytes)",
+        "m" | "mb" | "mbyte" | "mbytes" => "`MB` or `MiB`",
+        "g" | "gb" | "gbyte" | "gbytes" => "`GB` or `GiB`",
+        _ => {
+            return SIZE_UNITS
+                .iter()
+                .find(|(u, _)| u.eq_ignore_ascii_case(unit))
+                .map(|(u, _)| format!("`{u}`"));
+        }
     };
     Some(s.to_string())
 }
