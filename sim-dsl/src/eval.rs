@@ -215,12 +215,17 @@ pub(crate) enum IrProp {
         kind: Val,
         args: Vec<(Ident, Option<Val>)>,
     },
-    Record {
-        kw: Span,
-        name: Val,
-        rtype: Val,
-        addr: Val,
-    },
+    /// Boxed: rare, and three values would triple the size of every property.
+    Record(Box<IrRecord>),
+}
+
+/// `record NAME TYPE ADDR` after splicing.
+#[derive(Debug, Clone)]
+pub(crate) struct IrRecord {
+    pub kw: Span,
+    pub name: Val,
+    pub rtype: Val,
+    pub addr: Val,
 }
 
 /// A node after splicing.
@@ -455,6 +460,7 @@ impl Elab<'_> {
                         self.node_item(it, &mut items);
                     }
                 }
+                items.shrink_to_fit();
                 self.out.nodes.push(IrNode {
                     kind: n.kind,
                     name,
@@ -676,7 +682,7 @@ impl Elab<'_> {
     }
 
     fn props(&mut self, props: &[Prop]) -> Vec<IrProp> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(props.len());
         for p in props {
             match p {
                 Prop::Plain { key, value } => {
@@ -717,12 +723,12 @@ impl Elab<'_> {
                     if let (Some(name), Some(rtype), Some(addr)) =
                         (self.word(name), self.word(rtype), self.word(addr))
                     {
-                        out.push(IrProp::Record {
+                        out.push(IrProp::Record(Box::new(IrRecord {
                             kw: *kw,
                             name,
                             rtype,
                             addr,
-                        });
+                        })));
                     }
                 }
             }

@@ -368,10 +368,10 @@ impl Lower<'_> {
                     .label("qdiscs belong to interfaces");
                     self.push(d, ctx);
                 }
-                IrProp::Record { kw, .. } if !allowed.contains(&"record") => {
+                IrProp::Record(r) if !allowed.contains(&"record") => {
                     let d = Diagnostic::error(
                         "unknown-property",
-                        *kw,
+                        r.kw,
                         format!("`record` is not a {block} property"),
                     )
                     .label("records belong to a dns_server app");
@@ -394,7 +394,7 @@ impl Lower<'_> {
         }
         let mut uf = UnionFind::<usize>::new(self.nodes.len());
         for l in &prog.links {
-            self.link(l, &ldefs, &mut uf);
+            self.link(l, &ldefs, &idefs, &mut uf);
         }
         self.resolve_routes_dev();
         let link_pairs: Vec<_> = self
@@ -957,6 +957,8 @@ impl Lower<'_> {
                 }
             }
         }
+        node.ifaces.shrink_to_fit();
+        meta.ifaces.shrink_to_fit();
         let id = self.nodes.len() as u32;
         self.by_name.insert(name, id);
         self.nodes.push(node);
@@ -1445,7 +1447,13 @@ impl Lower<'_> {
         }
     }
 
-    fn link(&mut self, l: &IrLink, ldefs: &LinkDefaults, switch_uf: &mut UnionFind<usize>) {
+    fn link(
+        &mut self,
+        l: &IrLink,
+        ldefs: &LinkDefaults,
+        idefs: &IfaceDefaults,
+        switch_uf: &mut UnionFind<usize>,
+    ) {
         let ctx = &l.ctx;
         let a = self.end(&l.a, ctx);
         let b = self.end(&l.b, ctx);
@@ -1557,10 +1565,16 @@ impl Lower<'_> {
                         name: format!("p{}", idx + 1),
                         addr: None,
                         mac: MacAddr([0; 6]),
-                        mtu: props.mtu.unwrap_or(1500),
-                        txqueuelen: 1000,
-                        qdisc: QdiscConfig::PfifoFast,
-                        tx_ring: 256,
+                        mtu: props.mtu.or(idefs.mtu).unwrap_or(1500),
+                        txqueuelen: idefs.txqueuelen.unwrap_or(1000),
+                        qdisc: match &idefs.qdisc {
+                            None => QdiscConfig::PfifoFast,
+                            Some(QSpec::Done(q)) => q.clone(),
+                            Some(QSpec::PfifoTxqueuelen) => QdiscConfig::Pfifo {
+                                limit: idefs.txqueuelen.unwrap_or(1000).max(1),
+                            },
+                        },
+                        tx_ring: idefs.tx_ring.unwrap_or(256),
                     });
                     self.meta[n as usize].ifaces.push(IfaceMeta {
                         name_span: l.span,
@@ -2095,10 +2109,8 @@ impl Lower<'_> {
                     }
                 }
                 for p in &a.props {
-                    if let IrProp::Record {
-                        name, rtype, addr, ..
-                    } = p
-                    {
+                    if let IrProp::Record(r) = p {
+                        let (name, rtype, addr) = (&r.name, &r.rtype, &r.addr);
                         if !rtype.text.eq_ignore_ascii_case("a") {
                             let d = Diagnostic::error(
                                 "bad-value",
