@@ -793,6 +793,15 @@ impl Elab<'_> {
             (Some(a), _) => a,
             (None, Some(i)) => i,
             (None, None) => {
+                if let Some((msg, help)) = unit_typo(&text) {
+                    let d = Diagnostic::error("unknown-unit", value.span, msg)
+                        .label("the default's unit decides the param's type");
+                    self.error(match help {
+                        Some(h) => d.help(h),
+                        None => d,
+                    });
+                    return;
+                }
                 self.error(
                     Diagnostic::error(
                         "param-type",
@@ -832,8 +841,11 @@ impl Elab<'_> {
             }
         };
         let mut effective = default;
-        if let Some(i) = self.overrides.iter().position(|(n, _)| *n == name.name) {
-            self.used[i] = true;
+        // The last `--set` of a name wins, as on most command lines.
+        if let Some(i) = self.overrides.iter().rposition(|(n, _)| *n == name.name) {
+            for (u, (n, _)) in self.used.iter_mut().zip(self.overrides) {
+                *u |= *n == name.name;
+            }
             let given = &self.overrides[i].1;
             match ty.check(given) {
                 Ok(c) => effective = c,
@@ -1065,6 +1077,51 @@ impl Elab<'_> {
                 None
             }
         }
+    }
+}
+
+/// For a default like `100Mbits` (a number with a unit nobody knows): the unit error of the
+/// quantity the unit looks closest to, with its suggestion.
+fn unit_typo(text: &str) -> Option<(String, Option<String>)> {
+    use sim_core::TimeParseError;
+    use sim_stack::units::UnitParseError;
+    if !text.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let unit_help = |e: UnitParseError| match e {
+        UnitParseError::UnknownUnit {
+            unit,
+            suggestion: Some(s),
+            ..
+        } => Some((
+            format!("unknown unit `{unit}` in `{text}`"),
+            Some(format!("did you mean {s}?")),
+        )),
+        _ => None,
+    };
+    if let Err(e) = text.parse::<Rate>()
+        && let Some(r) = unit_help(e)
+    {
+        return Some(r);
+    }
+    if let Err(e) = text.parse::<Bytes>()
+        && let Some(r) = unit_help(e)
+    {
+        return Some(r);
+    }
+    match text.parse::<SimDuration>() {
+        Err(TimeParseError::UnknownUnit {
+            unit, suggestion, ..
+        }) => Some((
+            format!("unknown unit `{unit}` in `{text}`"),
+            Some(match suggestion {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => {
+                    "units are bit…Tbit for rates, B…GiB for sizes, ns…h for durations".to_string()
+                }
+            }),
+        )),
+        _ => None,
     }
 }
 

@@ -520,3 +520,26 @@ sysctl net.ipv4.tcp_sacks = 1
         show(&l)
     );
 }
+
+#[test]
+fn unit_typo_in_a_param_default() {
+    let l = load("param rate = 100Mbits\n");
+    let r = expect(&l, 1, 14, "unknown unit `Mbits` in `100Mbits`");
+    assert!(r.contains("did you mean `Mbit`?"), "{r}");
+    let l = load("param d = 5secs\n");
+    let r = expect(&l, 1, 11, "unknown unit `secs` in `5secs`");
+    assert!(r.contains("did you mean `s`?"), "{r}");
+}
+
+#[test]
+fn the_last_set_of_a_name_wins() {
+    let opts = Options {
+        overrides: vec![("n".into(), "2".into()), ("n".into(), "3".into())],
+    };
+    let l = load_str("t.net", "param n = 1\n", &opts);
+    assert!(!l.has_errors(), "{}", show(&l));
+    assert_eq!(
+        l.scenario.unwrap().params,
+        vec![("n".to_string(), "3".to_string())]
+    );
+}

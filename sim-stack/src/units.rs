@@ -532,6 +532,20 @@ mod tests {
         assert_eq!(Bytes(1500).to_string(), "1500B");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_rate_prints_and_parses_back(v: u64) {
+            let r = Rate(v);
+            proptest::prop_assert_eq!(r.to_string().parse::<Rate>(), Ok(r));
+        }
+
+        #[test]
+        fn any_size_prints_and_parses_back(v: u64) {
+            let b = Bytes(v);
+            proptest::prop_assert_eq!(b.to_string().parse::<Bytes>(), Ok(b));
+        }
+    }
+
     #[test]
     fn transmit_time_rounds_up() {
         let r: Rate = "1Gbit".parse().unwrap();
