@@ -352,6 +352,7 @@ pub(crate) fn elaborate(
         out: Program::default(),
         diags,
         broken_names,
+        failed_params: Vec::new(),
     };
     for s in stmts {
         e.stmt(s, true);
@@ -384,6 +385,8 @@ struct Elab<'a> {
     out: Program,
     diags: &'a mut Vec<Diagnostic>,
     broken_names: &'a [String],
+    /// Params whose declaration had an error: uses of them are not reported again.
+    failed_params: Vec<String>,
 }
 
 impl Elab<'_> {
@@ -447,7 +450,7 @@ impl Elab<'_> {
                     );
                     return;
                 }
-                let props = self.props(props);
+                let (props, _) = self.props(props);
                 self.out.defaults.push((what.clone(), props));
             }
             Stmt::Node(n) => {
@@ -472,7 +475,10 @@ impl Elab<'_> {
                 let (Some(a), Some(b)) = (self.end(&l.a), self.end(&l.b)) else {
                     return;
                 };
-                let props = self.props(&l.props);
+                let (props, ok) = self.props(&l.props);
+                if !ok {
+                    return; // the error is reported; a half link would only add noise
+                }
                 self.out.links.push(IrLink {
                     a,
                     b,
@@ -492,7 +498,10 @@ impl Elab<'_> {
                     },
                     None => None,
                 };
-                let props = self.props(&a.props);
+                let (props, ok) = self.props(&a.props);
+                if !ok {
+                    return;
+                }
                 let mut timings = Vec::new();
                 for (k, w) in &a.timings {
                     if let Some(v) = self.word(w) {
@@ -530,7 +539,7 @@ impl Elab<'_> {
                 let Some(name) = self.word(&i.name) else {
                     return;
                 };
-                let props = self.props(&i.props);
+                let (props, _) = self.props(&i.props);
                 out.push(IrItem::Iface {
                     name,
                     props,
@@ -681,30 +690,31 @@ impl Elab<'_> {
         })
     }
 
-    fn props(&mut self, props: &[Prop]) -> Vec<IrProp> {
+    /// The properties after splicing, and whether every value could be spliced.
+    fn props(&mut self, props: &[Prop]) -> (Vec<IrProp>, bool) {
         let mut out = Vec::with_capacity(props.len());
+        let mut ok = true;
         for p in props {
             match p {
-                Prop::Plain { key, value } => {
-                    if let Some(v) = self.word(value) {
-                        out.push(IrProp::Plain {
-                            key: key.clone(),
-                            value: v,
-                        });
-                    }
-                }
+                Prop::Plain { key, value } => match self.word(value) {
+                    Some(v) => out.push(IrProp::Plain {
+                        key: key.clone(),
+                        value: v,
+                    }),
+                    None => ok = false,
+                },
                 Prop::Qdisc { kw, kind, args } => {
                     let Some(kind) = self.word(kind) else {
+                        ok = false;
                         continue;
                     };
                     let mut a = Vec::new();
                     for (k, v) in args {
                         match v {
-                            Some(w) => {
-                                if let Some(v) = self.word(w) {
-                                    a.push((k.clone(), Some(v)));
-                                }
-                            }
+                            Some(w) => match self.word(w) {
+                                Some(v) => a.push((k.clone(), Some(v))),
+                                None => ok = false,
+                            },
                             None => a.push((k.clone(), None)),
                         }
                     }
@@ -729,14 +739,29 @@ impl Elab<'_> {
                             rtype,
                             addr,
                         })));
+                    } else {
+                        ok = false;
                     }
                 }
             }
         }
-        out
+        (out, ok)
     }
 
+    /// Declares a param; when the declaration has an error, later uses of the name and
+    /// `--set`s of it are not reported again.
     fn param(&mut self, name: &Ident, ty: Option<&Ident>, value: &Word) {
+        if !self.param_inner(name, ty, value) {
+            if !self.params.contains_key(&name.name) {
+                self.failed_params.push(name.name.clone());
+            }
+            for (u, (n, _)) in self.used.iter_mut().zip(self.overrides) {
+                *u |= *n == name.name;
+            }
+        }
+    }
+
+    fn param_inner(&mut self, name: &Ident, ty: Option<&Ident>, value: &Word) -> bool {
         if let Some(prev) = self.params.get(&name.name) {
             let decl = prev.decl;
             self.error(
@@ -748,7 +773,7 @@ impl Elab<'_> {
                 .label("second declaration")
                 .note_at(decl, "first declared here"),
             );
-            return;
+            return false;
         }
         let annotated = match ty {
             Some(t) => match ParamType::from_name(&t.name) {
@@ -763,7 +788,7 @@ impl Elab<'_> {
                         .label(format!("expected one of: {}", ParamType::NAMES.join(", ")))
                         .suggest(suggest(&t.name, ParamType::NAMES.iter().copied())),
                     );
-                    return;
+                    return false;
                 }
             },
             None => None,
@@ -778,14 +803,14 @@ impl Elab<'_> {
                         EVal::Ip(_) => ParamType::Ip,
                     }),
                 ),
-                None => return,
+                None => return false,
             },
             _ => match self.word(value) {
                 Some(v) => {
                     let pt = v.param.as_ref().map(|p| p.ty);
                     (v.text, pt)
                 }
-                None => return,
+                None => return false,
             },
         };
         let inferred = expr_ty.or_else(|| ParamType::infer(&text, value.quoted));
@@ -800,21 +825,26 @@ impl Elab<'_> {
                         Some(h) => d.help(h),
                         None => d,
                     });
-                    return;
+                    return false;
                 }
-                self.error(
-                    Diagnostic::error(
-                        "param-type",
-                        value.span,
-                        format!("cannot tell the type of `{text}`"),
-                    )
-                    .label("not a number, rate, size, duration, address or word")
-                    .help(format!(
-                        "annotate it, e.g. `param {}: string = \"{text}\"`",
-                        name.name
-                    )),
-                );
-                return;
+                if ParamType::Word.check(&text).is_ok() {
+                    // `02:00:00:00:00:07`, `10.0.0.2:9`: text, checked where it is used.
+                    ParamType::Word
+                } else {
+                    self.error(
+                        Diagnostic::error(
+                            "param-type",
+                            value.span,
+                            format!("cannot tell the type of `{text}`"),
+                        )
+                        .label("not a number, rate, size, duration, address or word")
+                        .help(format!(
+                            "annotate it, e.g. `param {}: string = \"{text}\"`",
+                            name.name
+                        )),
+                    );
+                    return false;
+                }
             }
         };
         let default = match ty.check(&text) {
@@ -837,7 +867,7 @@ impl Elab<'_> {
                         ty.describe()
                     )),
                 );
-                return;
+                return false;
             }
         };
         let mut effective = default;
@@ -876,13 +906,16 @@ impl Elab<'_> {
                 value: effective,
             }),
         );
+        true
     }
 
     fn lookup_param(&mut self, name: &str, span: Span) -> Option<Rc<ParamInfo>> {
         if let Some(p) = self.params.get(name) {
             return Some(p.clone());
         }
-        if self.broken_names.iter().any(|b| b == name) {
+        if self.broken_names.iter().any(|b| b == name)
+            || self.failed_params.iter().any(|b| b == name)
+        {
             return None;
         }
         let mut d = Diagnostic::error("unknown-param", span, format!("unknown param `${name}`"))
@@ -1111,15 +1144,12 @@ fn unit_typo(text: &str) -> Option<(String, Option<String>)> {
     }
     match text.parse::<SimDuration>() {
         Err(TimeParseError::UnknownUnit {
-            unit, suggestion, ..
+            unit,
+            suggestion: Some(s),
+            ..
         }) => Some((
             format!("unknown unit `{unit}` in `{text}`"),
-            Some(match suggestion {
-                Some(s) => format!("did you mean `{s}`?"),
-                None => {
-                    "units are bit…Tbit for rates, B…GiB for sizes, ns…h for durations".to_string()
-                }
-            }),
+            Some(format!("did you mean `{s}`?")),
         )),
         _ => None,
     }

@@ -1028,8 +1028,12 @@ impl Lower<'_> {
                 }
                 "mac" => {
                     if let Some(m) = self.typed(v, ParamType::Word, "`mac`", ctx, |t| {
-                        t.parse::<MacAddr>()
-                            .map_err(|e| ValErr::from(e.to_string()))
+                        t.parse::<MacAddr>().map_err(|e| ValErr {
+                            label: Some(
+                                "`mac` takes six hex bytes such as `02:00:00:00:00:01`".into(),
+                            ),
+                            ..ValErr::from(e.to_string())
+                        })
                     }) {
                         if m.is_multicast() || m.0 == [0; 6] {
                             let d = Diagnostic::error("bad-mac", v.span, format!("{m} cannot be an interface address"))
@@ -2367,7 +2371,10 @@ impl Lower<'_> {
 
     fn addr_port(&mut self, v: &Val, ctx: &Ctx) -> Option<(Ipv4Addr, u16)> {
         self.typed(v, ParamType::Word, "`to`", ctx, |t| {
-            values::addr_port(t).map_err(ValErr::from)
+            values::addr_port(t).map_err(|m| ValErr {
+                label: Some("`to` takes ADDRESS:PORT, such as `10.0.0.2:9`".into()),
+                ..ValErr::from(m)
+            })
         })
     }
 
