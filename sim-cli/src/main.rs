@@ -17,7 +17,7 @@ mod scenario_args;
 
 /// A deterministic discrete-event network simulator modelling the Linux packet path.
 #[derive(Debug, Parser)]
-#[command(name = "sim", version, about)]
+#[command(name = "sim", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
