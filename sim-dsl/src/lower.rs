@@ -1241,16 +1241,18 @@ impl Lower<'_> {
             v.span,
             format!("unknown interface `{}.{}`", node.name, v.text),
         );
-        if names.is_empty() {
-            d.label(format!("`{}` has no interfaces", node.name))
-        } else {
-            d.label(format!(
-                "`{}` has {}",
+        let label = match names.len() {
+            0 => format!("`{}` has no interfaces", node.name),
+            1..=6 => format!("`{}` has {}", node.name, crate::diag::one_of(&names)),
+            n => format!(
+                "`{}` has {n} interfaces: {}, …, {}",
                 node.name,
-                crate::diag::one_of(&names)
-            ))
+                names[..3].join(", "),
+                names[n - 1]
+            ),
+        };
+        d.label(label)
             .suggest(suggest(&v.text, names.iter().copied()))
-        }
     }
 
     fn netfilter(
