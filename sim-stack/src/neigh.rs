@@ -131,6 +131,43 @@ pub struct NeighEntry {
     pub timer: TimerId,
 }
 
+impl NeighEntry {
+    /// `neigh_alloc`: a new entry with nothing known and "confirmed" long ago, so nothing
+    /// counts as a confirmation until one arrives.
+    fn alloc(timer: TimerId, used: SimTime) -> Self {
+        Self {
+            state: NudState::Failed,
+            ha: None,
+            queue: VecDeque::new(),
+            queue_bytes: 0,
+            probes: 0,
+            confirmed: SimTime::ZERO,
+            used,
+            timer,
+        }
+    }
+}
+
+/// Arms an entry's timer for `at`: the one place the `NeighTimer` event is built.
+fn arm_neigh_timer(
+    s: &mut Scheduler<Event>,
+    timer: &TimerId,
+    at: SimTime,
+    node: usize,
+    dev: usize,
+    ip: Ipv4Addr,
+) {
+    s.arm(
+        timer,
+        at,
+        Event::NeighTimer {
+            node: node as u32,
+            dev: dev as u16,
+            ip,
+        },
+    );
+}
+
 /// The neighbour table of one interface.
 #[derive(Debug, Default)]
 pub struct NeighTable {
@@ -160,28 +197,10 @@ impl World {
             return;
         }
         let params = n.neigh_params.clone();
-        let entry = match d.neigh.entries.get_mut(&nexthop) {
-            Some(e) => e,
-            None => {
-                let timer = s.new_timer();
-                n.neigh_stats.allocs += 1;
-                d.neigh.entries.insert(
-                    nexthop,
-                    NeighEntry {
-                        state: NudState::Failed,
-                        ha: None,
-                        queue: VecDeque::new(),
-                        queue_bytes: 0,
-                        probes: 0,
-                        // neigh_alloc: "confirmed" long ago, so nothing counts as confirmed.
-                        confirmed: SimTime::ZERO,
-                        used: now,
-                        timer,
-                    },
-                );
-                d.neigh.entries.get_mut(&nexthop).expect("just inserted")
-            }
-        };
+        let entry = d.neigh.entries.entry(nexthop).or_insert_with(|| {
+            n.neigh_stats.allocs += 1;
+            NeighEntry::alloc(s.new_timer(), now)
+        });
         entry.used = now;
         let mut immediate_probe = false;
         let ha = match entry.state {
@@ -192,15 +211,7 @@ impl World {
                 entry.state = NudState::Delay;
                 let at =
                     crate::jiffies::round_expiry(now, params.delay_probe_time, n.jiffies_phase);
-                s.arm(
-                    &entry.timer,
-                    at,
-                    Event::NeighTimer {
-                        node: node as u32,
-                        dev: dev as u16,
-                        ip: nexthop,
-                    },
-                );
+                arm_neigh_timer(s, &entry.timer, at, node, dev, nexthop);
                 entry.ha.expect("valid entry")
             }
             NudState::Failed | NudState::Incomplete => {
@@ -213,15 +224,7 @@ impl World {
                         params.retrans_time.max(SimDuration::from_millis(10)),
                         n.jiffies_phase,
                     );
-                    s.arm(
-                        &entry.timer,
-                        at,
-                        Event::NeighTimer {
-                            node: node as u32,
-                            dev: dev as u16,
-                            ip: nexthop,
-                        },
-                    );
+                    arm_neigh_timer(s, &entry.timer, at, node, dev, nexthop);
                     immediate_probe = true;
                 }
                 // Queue, dropping the oldest while over unres_qlen_bytes.
@@ -392,15 +395,7 @@ impl World {
         if let Some(t) = next {
             let delay = t.saturating_since(now).max(SimDuration::from_millis(4));
             let at = crate::jiffies::round_expiry(now, delay, phase);
-            s.arm(
-                &entry.timer,
-                at,
-                Event::NeighTimer {
-                    node: node as u32,
-                    dev: dev as u16,
-                    ip,
-                },
-            );
+            arm_neigh_timer(s, &entry.timer, at, node, dev, ip);
         } else {
             s.cancel(&entry.timer);
         }
@@ -458,21 +453,10 @@ impl World {
             if !create {
                 return;
             }
-            let timer = s.new_timer();
             n.neigh_stats.allocs += 1;
-            d.neigh.entries.insert(
-                ip,
-                NeighEntry {
-                    state: NudState::Failed,
-                    ha: None,
-                    queue: VecDeque::new(),
-                    queue_bytes: 0,
-                    probes: 0,
-                    confirmed: SimTime::ZERO,
-                    used: SimTime::ZERO,
-                    timer,
-                },
-            );
+            d.neigh
+                .entries
+                .insert(ip, NeighEntry::alloc(s.new_timer(), SimTime::ZERO));
         }
         let entry = d.neigh.entries.get_mut(&ip).expect("present");
         let old = entry.state;
@@ -489,15 +473,7 @@ impl World {
             match new {
                 NudState::Reachable => {
                     let at = crate::jiffies::round_expiry(now, reach, phase);
-                    s.arm(
-                        &entry.timer,
-                        at,
-                        Event::NeighTimer {
-                            node: node as u32,
-                            dev: dev as u16,
-                            ip,
-                        },
-                    );
+                    arm_neigh_timer(s, &entry.timer, at, node, dev, ip);
                 }
                 _ => s.cancel(&entry.timer),
             }
