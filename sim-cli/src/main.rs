@@ -1,19 +1,27 @@
 //! `sim`: the command-line front end of netsim.
 //!
 //! ```text
+//! sim run FILE [--set NAME=VALUE]... [--seed N] [--out DIR] [--until TIME]
+//!              [--pcap all|none|NODE,…] [--pcapng] [--trace none|frames|path]
+//!              [--stats json|ron] [--quiet] [--replay DIR]
 //! sim check FILE [--set NAME=VALUE]... [--dump ron]
 //! ```
 //!
 //! Each subcommand is a variant of [`Command`] with its arguments in its own module; `main`
 //! only parses the command line and maps the outcome to an exit code (0 success, 2 the
-//! scenario has errors or cannot be read; clap uses 2 for usage errors too).
+//! scenario has errors or cannot be read; clap uses 2 for usage errors too; 130 when Ctrl-C
+//! stopped a run).
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 mod check;
+mod outdir;
+mod progress;
+mod run;
 mod scenario_args;
+mod summary;
 
 /// A deterministic discrete-event network simulator modelling the Linux packet path.
 #[derive(Debug, Parser)]
@@ -26,6 +34,8 @@ struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a scenario and write its pcaps, trace, stats and params into out/<scenario>/.
+    Run(run::RunArgs),
     /// Check a scenario: report every error, or print a summary of the topology.
     Check(check::CheckArgs),
 }
@@ -33,6 +43,11 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match &cli.command {
+        Command::Run(args) => run::run(
+            args,
+            &mut std::io::stdout().lock(),
+            &mut std::io::stderr().lock(),
+        ),
         Command::Check(args) => check::run(
             args,
             &mut std::io::stdout().lock(),

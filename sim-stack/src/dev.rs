@@ -13,7 +13,7 @@
 
 use sim_core::Scheduler;
 
-use crate::link::{ETH_ZLEN, Port};
+use crate::link::{ETH_HLEN, ETH_ZLEN, Port};
 use crate::node::TxDesc;
 use crate::qdisc::{Dequeue, Enqueue};
 use crate::skb::Skb;
@@ -59,13 +59,20 @@ impl World {
             self.drop_skb(now, node, dev, "no_carrier", skb);
             return;
         }
-        match d.qdisc.enqueue(skb, now) {
-            Enqueue::Queued => {}
-            Enqueue::Dropped(skb) => {
-                // NET_XMIT_DROP: the skb is freed (its socket memory released) and counted.
-                self.drop_skb(now, node, dev, "qdisc_drop", skb);
-                return;
-            }
+        let verdict = d.qdisc.enqueue(skb, now);
+        // fq_codel makes room by dropping from the fattest flow; free those now.
+        let mut dropped = std::mem::take(&mut self.dropped_scratch);
+        self.nodes[node].devs[dev]
+            .qdisc
+            .drain_enqueue_drops(&mut dropped);
+        for skb in dropped.drain(..) {
+            self.drop_skb(now, node, dev, "qdisc_drop", skb);
+        }
+        self.dropped_scratch = dropped;
+        if let Enqueue::Dropped(skb) = verdict {
+            // NET_XMIT_DROP: the skb is freed (its socket memory released) and counted.
+            self.drop_skb(now, node, dev, "qdisc_drop", skb);
+            return;
         }
         self.qdisc_run(s, node, dev);
     }
@@ -188,15 +195,23 @@ impl World {
         l.stats[dir].frames += 1;
         l.stats[dir].bytes += skb.len() as u64;
         self.frames_on_links += 1;
-        let lost = l.loss_ppm > 0 && l.rng.chance_ppm(l.loss_ppm);
-        if lost {
-            l.stats[dir].lost += 1;
+        // (Padding never matters here: the 60-byte minimum is below any MTU, at least 68.)
+        let oversize = l.mtu.is_some_and(|mtu| skb.len() > ETH_HLEN + mtu as usize);
+        let lost = !oversize && l.loss_ppm > 0 && l.rng.chance_ppm(l.loss_ppm);
+        if oversize || lost {
+            let what = if oversize {
+                l.stats[dir].oversize += 1;
+                "drop link_mtu"
+            } else {
+                l.stats[dir].lost += 1;
+                "drop link_loss"
+            };
             let end = l.ends[dir];
             if self.trace.frames() {
                 let (node, devname) = self.port_names(end);
                 let (node, devname) = (node.to_string(), devname.to_string());
                 self.trace
-                    .frame(now, &node, &devname, "drop link_loss", skb.data(), &[]);
+                    .frame(now, &node, &devname, what, skb.data(), &[]);
             }
             self.pool.free(skb);
         } else {

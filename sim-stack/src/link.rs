@@ -9,6 +9,10 @@
 //! nanosecond; the frame is delivered after that plus the propagation delay. The gap is
 //! counted in the frame's slot, so back-to-back frames leave at exactly that spacing.
 //!
+//! A link with an `mtu` of its own carries no frame whose IP packet is larger: such a frame
+//! is sent (it occupies the wire) but the far end discards it, as a NIC discards an oversize
+//! frame (counted as `oversize`).
+//!
 //! Random loss, when the scenario asks for it, is drawn from the link's own RNG stream: a lost
 //! frame still occupies the wire (it was sent) but never arrives.
 
@@ -19,6 +23,9 @@ use crate::stats::LinkStats;
 
 /// Bytes on the wire besides the frame: preamble and SFD (8), FCS (4), inter-frame gap (12).
 pub const WIRE_OVERHEAD: u64 = 8 + 4 + 12;
+
+/// Length of the Ethernet II header.
+pub const ETH_HLEN: usize = 14;
 
 /// The Ethernet minimum frame length without FCS; shorter frames are padded with zeros.
 pub const ETH_ZLEN: usize = 60;
@@ -53,6 +60,8 @@ pub struct Link {
     pub delay: SimDuration,
     /// Probability that a frame is lost, in parts per million.
     pub loss_ppm: u32,
+    /// Largest IP packet (Ethernet payload) the link carries, if limited.
+    pub mtu: Option<u32>,
     /// The link's own random stream (loss).
     pub rng: SimRng,
     /// Per direction.

@@ -76,6 +76,8 @@ impl Default for NeighParams {
 /// NUD state of an entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub enum NudState {
+    /// Just created, nothing known yet (`NUD_NONE`).
+    None,
     /// Resolving: ARP requests broadcast, packets queued.
     Incomplete,
     /// Confirmed recently.
@@ -94,6 +96,7 @@ impl NudState {
     /// The name `ip neigh` prints.
     pub fn name(self) -> &'static str {
         match self {
+            Self::None => "NONE",
             Self::Incomplete => "INCOMPLETE",
             Self::Reachable => "REACHABLE",
             Self::Stale => "STALE",
@@ -136,7 +139,7 @@ impl NeighEntry {
     /// counts as a confirmation until one arrives.
     fn alloc(timer: TimerId, used: SimTime) -> Self {
         Self {
-            state: NudState::Failed,
+            state: NudState::None,
             ha: None,
             queue: VecDeque::new(),
             queue_bytes: 0,
@@ -214,8 +217,8 @@ impl World {
                 arm_neigh_timer(s, &entry.timer, at, node, dev, nexthop);
                 entry.ha.expect("valid entry")
             }
-            NudState::Failed | NudState::Incomplete => {
-                if entry.state == NudState::Failed {
+            NudState::None | NudState::Failed | NudState::Incomplete => {
+                if entry.state != NudState::Incomplete {
                     // __neigh_event_send: a new resolution.
                     entry.probes = params.ucast_probes;
                     entry.state = NudState::Incomplete;
@@ -368,7 +371,7 @@ impl World {
                 }
             }
             NudState::Incomplete | NudState::Probe => next = Some(now + retrans),
-            NudState::Stale | NudState::Failed => return,
+            NudState::None | NudState::Stale | NudState::Failed => return,
         }
         let max_probes = params.ucast_probes
             + params.app_probes

@@ -299,6 +299,7 @@ impl World {
                 rate_bps: lc.rate.bits_per_sec(),
                 delay: lc.delay,
                 loss_ppm: lc.loss_ppm,
+                mtu: lc.mtu,
                 rng: streams.stream("link", li as u64),
                 stats: Default::default(),
             });

@@ -154,4 +154,6 @@ pub struct LinkStats {
     pub bytes: u64,
     /// Frames lost to the link's random loss.
     pub lost: u64,
+    /// Frames dropped because their IP packet was larger than the link's `mtu`.
+    pub oversize: u64,
 }

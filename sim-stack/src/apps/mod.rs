@@ -43,16 +43,18 @@ impl World {
         }
     }
 
-    /// The report of every app, in scenario order.
+    /// The report of every app, in scenario order, with the name of its node.
     pub fn app_reports(&self) -> Vec<(String, AppReport)> {
         self.apps
             .iter()
-            .map(|a| {
-                let node = self.nodes[a.node].name.clone();
-                match &a.kind {
-                    AppKind::Ping(p) => (node, AppReport::Ping(p.report())),
-                }
-            })
+            .map(|a| (self.nodes[a.node].name.clone(), self.app_report(a)))
             .collect()
+    }
+
+    /// One app's report.
+    pub fn app_report(&self, app: &App) -> AppReport {
+        match &app.kind {
+            AppKind::Ping(p) => AppReport::Ping(p.report()),
+        }
     }
 }

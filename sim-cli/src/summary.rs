@@ -1,0 +1,160 @@
+//! The end-of-run summary `sim run` prints on stdout: what was simulated, how fast, where
+//! packets were dropped, what each app got, and where the outputs are. Short enough to read
+//! in five seconds; every figure in it is also in `stats.json` except the wall-clock ones.
+
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use sim_stack::apps::AppReport;
+use sim_stack::capture::CaptureSummary;
+use sim_stack::config::Scenario;
+use sim_stack::report::{Drops, RunStats};
+
+use crate::progress::si;
+
+/// Everything the summary shows.
+#[derive(Debug)]
+pub struct Summary<'a> {
+    /// The scenario run.
+    pub scenario: &'a Scenario,
+    /// Its statistics.
+    pub stats: &'a RunStats,
+    /// Each app's report, with its node.
+    pub apps: &'a [(String, AppReport)],
+    /// Wall-clock time of the simulation proper.
+    pub wall: Duration,
+    /// Whether Ctrl-C stopped it.
+    pub interrupted: bool,
+    /// Lines in `trace.txt`, if written.
+    pub trace_lines: Option<u64>,
+    /// The capture files, if any.
+    pub capture: Option<&'a CaptureSummary>,
+    /// Name of the statistics file.
+    pub stats_file: &'a str,
+    /// The output folder.
+    pub out_dir: &'a Path,
+}
+
+impl fmt::Display for Summary<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.stats;
+        let wall = self.wall.as_secs_f64().max(1e-9);
+        let sim = s.sim_time_ns as f64 / 1e9;
+        writeln!(
+            f,
+            "{} (seed {}){}",
+            self.scenario.name,
+            self.scenario.seed,
+            if self.interrupted {
+                "  — interrupted by Ctrl-C; outputs hold what was simulated"
+            } else {
+                ""
+            }
+        )?;
+        writeln!(
+            f,
+            "  simulated  {sim:.6} s in {wall:.3} s wall ({}× real time)",
+            si(sim / wall).trim_end()
+        )?;
+        writeln!(
+            f,
+            "  events     {} ({}/s)",
+            s.events,
+            si(s.events as f64 / wall)
+        )?;
+        writeln!(f, "  frames     {} on links", s.frames)?;
+        writeln!(f, "  drops      {}", drops_line(&s.drops))?;
+        for (node, app) in self.apps {
+            writeln!(f, "  {node:<10} {}", app_line(app))?;
+        }
+        let mut files = Vec::new();
+        if let Some(n) = self.trace_lines {
+            files.push(format!("trace.txt ({n} lines)"));
+        }
+        if let Some(c) = self.capture {
+            let kind = if c.files.len() == 1
+                && c.files[0].path.extension().is_some_and(|e| e == "pcapng")
+            {
+                "pcapng".to_string()
+            } else {
+                format!("{} pcaps", c.files.len())
+            };
+            files.push(format!(
+                "{kind} ({} frames, {} bytes)",
+                c.total_frames, c.total_bytes
+            ));
+        }
+        files.push(self.stats_file.to_string());
+        files.push("params.json".to_string());
+        writeln!(
+            f,
+            "  outputs    {}/: {}",
+            self.out_dir.display(),
+            files.join(", ")
+        )
+    }
+}
+
+fn drops_line(d: &Drops) -> String {
+    let parts: Vec<String> = [
+        ("qdisc", d.qdisc),
+        ("arp_queue", d.arp_queue),
+        ("ip", d.ip),
+        ("switch", d.switch),
+        ("link_loss", d.link_loss),
+        ("link_mtu", d.link_mtu),
+    ]
+    .iter()
+    .filter(|(_, n)| *n > 0)
+    .map(|(k, n)| format!("{k} {n}"))
+    .collect();
+    if parts.is_empty() {
+        "none".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+fn ms(ns: u64) -> String {
+    format!("{:.3}", ns as f64 / 1e6)
+}
+
+/// One line per app, in the words of the real tool.
+fn app_line(app: &AppReport) -> String {
+    match app {
+        AppReport::Ping(p) => {
+            let mut l = format!(
+                "ping {}: {} transmitted, {} received, {}% packet loss",
+                p.dst,
+                p.transmitted,
+                p.received,
+                fmt_pct(p.loss_percent)
+            );
+            if p.errors > 0 {
+                l.push_str(&format!(", +{} errors", p.errors));
+            }
+            if let (Some(a), Some(b), Some(c)) = (p.rtt_min_ns, p.rtt_avg_ns, p.rtt_max_ns) {
+                l.push_str(&format!(
+                    ", rtt min/avg/max {}/{}/{} ms",
+                    ms(a),
+                    ms(b),
+                    ms(c)
+                ));
+            }
+            if let Some(e) = &p.error {
+                l.push_str(&format!(" ({e})"));
+            }
+            l
+        }
+    }
+}
+
+/// `25`, `33.3`: as ping prints its loss.
+fn fmt_pct(x: f64) -> String {
+    if x.fract() == 0.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.1}")
+    }
+}

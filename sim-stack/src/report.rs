@@ -1,0 +1,233 @@
+//! The statistics of a run as one serializable tree: what `stats.json` holds and what the
+//! end-of-run summary is printed from.
+//!
+//! The tree is keyed by the names users wrote in the scenario, so a dotted path such as
+//! `nodes.r.eth1.qdisc.drops` or `nodes.a.ping.rtt_avg_ns` reaches any figure. Every map is
+//! a `BTreeMap` (sorted keys) and every list follows scenario order, so the same run always
+//! serializes to the same bytes. Wall-clock figures are not here: they vary from run to run
+//! and live apart (see the CLI's summary).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::apps::{AppKind, AppReport};
+use crate::qdisc::{FqCodelStats, QdiscStats};
+use crate::stats::{
+    DevStats, IcmpStats, IpStats, LinkStats, NeighStats, RingStats, TcpStats, UdpStats,
+};
+use crate::switch::SwitchPortStats;
+use crate::world::World;
+
+/// Everything counted in a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunStats {
+    /// Simulated time at the end of the run, in nanoseconds.
+    pub sim_time_ns: u64,
+    /// Events the engine handled.
+    pub events: u64,
+    /// Frames serialized onto links.
+    pub frames: u64,
+    /// Packets dropped, per place, summed over the whole network.
+    pub drops: Drops,
+    /// Hosts and routers, by name.
+    pub nodes: BTreeMap<String, NodeStats>,
+    /// Switches, by name.
+    pub switches: BTreeMap<String, BTreeMap<String, SwitchPortStats>>,
+    /// Links, in scenario order.
+    pub links: Vec<LinkReport>,
+}
+
+/// Drops per place in the modeled path.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Drops {
+    /// Dropped by a qdisc (`tc -s qdisc` "dropped").
+    pub qdisc: u64,
+    /// Dropped from a neighbour's queue while unresolved (`unresolved_discards`).
+    pub arp_queue: u64,
+    /// Dropped by IP: no route, TTL exceeded, bad headers, reassembly failures, netfilter.
+    pub ip: u64,
+    /// Dropped by a switch port whose queue was full.
+    pub switch: u64,
+    /// Lost to a link's random loss.
+    pub link_loss: u64,
+    /// Too big for a link's MTU.
+    pub link_mtu: u64,
+}
+
+/// One host or router.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeStats {
+    /// `host` or `router`.
+    pub kind: &'static str,
+    /// `/proc/net/snmp` `Ip:`.
+    #[serde(rename = "Ip")]
+    pub ip: IpStats,
+    /// `/proc/net/snmp` `Icmp:`.
+    #[serde(rename = "Icmp")]
+    pub icmp: IcmpStats,
+    /// `/proc/net/snmp` `Udp:`.
+    #[serde(rename = "Udp")]
+    pub udp: UdpStats,
+    /// `/proc/net/snmp` `Tcp:`.
+    #[serde(rename = "Tcp")]
+    pub tcp: TcpStats,
+    /// `/proc/net/stat/arp_cache`.
+    pub arp: NeighStats,
+    /// Interfaces, by name.
+    #[serde(flatten)]
+    pub ifaces: BTreeMap<String, IfaceStats>,
+    /// Apps, by kind (`ping`; a second app of the same kind is `ping_2`).
+    #[serde(flatten)]
+    pub apps: BTreeMap<String, AppReport>,
+}
+
+/// One interface.
+#[derive(Debug, Clone, Serialize)]
+pub struct IfaceStats {
+    /// `ip -s link`.
+    pub link: DevStats,
+    /// The root qdisc, as `tc -s qdisc` shows it.
+    pub qdisc: QdiscReport,
+    /// The driver's TX ring.
+    pub ring: RingStats,
+}
+
+/// A root qdisc.
+#[derive(Debug, Clone, Serialize)]
+pub struct QdiscReport {
+    /// `pfifo_fast`, `pfifo`, `tbf` or `fq_codel`.
+    pub kind: &'static str,
+    /// The common counters.
+    #[serde(flatten)]
+    pub stats: QdiscStats,
+    /// fq_codel's own counters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fq_codel: Option<FqCodelStats>,
+}
+
+/// One link, both directions.
+#[derive(Debug, Clone, Serialize)]
+pub struct LinkReport {
+    /// `node.iface` of each end.
+    pub ends: [String; 2],
+    /// Direction 0 (from `ends[0]`) and 1.
+    pub dirs: [LinkStats; 2],
+}
+
+impl World {
+    /// The statistics of the run so far.
+    pub fn stats(&self, sim_time_ns: u64, events: u64) -> RunStats {
+        let mut drops = Drops::default();
+        let mut nodes = BTreeMap::new();
+        for (ni, n) in self.nodes.iter().enumerate() {
+            let mut ifaces = BTreeMap::new();
+            for d in &n.devs {
+                let q = d.qdisc.stats();
+                drops.qdisc += q.drops;
+                ifaces.insert(
+                    d.name.clone(),
+                    IfaceStats {
+                        link: d.stats.clone(),
+                        qdisc: QdiscReport {
+                            kind: d.qdisc.kind(),
+                            stats: *q,
+                            fq_codel: d.qdisc.fq_codel_stats(),
+                        },
+                        ring: d.ring.stats.clone(),
+                    },
+                );
+            }
+            drops.arp_queue += n.neigh_stats.unresolved_discards;
+            let ip = &n.snmp.ip;
+            drops.ip += ip.InHdrErrors
+                + ip.InAddrErrors
+                + ip.InUnknownProtos
+                + ip.InDiscards
+                + ip.OutDiscards
+                + ip.OutNoRoutes
+                + ip.ReasmFails
+                + ip.FragFails
+                + ip.InCsumErrors
+                + ip.InTruncatedPkts;
+            let mut apps = BTreeMap::new();
+            for (app, report) in self
+                .apps
+                .iter()
+                .filter(|a| a.node == ni)
+                .map(|a| (a, self.app_report(a)))
+            {
+                let base = app_key(&app.kind);
+                let mut key = base.to_string();
+                let mut k = 1;
+                while apps.contains_key(&key) || ifaces.contains_key(&key) {
+                    k += 1;
+                    key = format!("{base}_{k}");
+                }
+                apps.insert(key, report);
+            }
+            nodes.insert(
+                n.name.clone(),
+                NodeStats {
+                    kind: match n.kind {
+                        crate::node::NodeKind::Host => "host",
+                        crate::node::NodeKind::Router => "router",
+                    },
+                    ip: n.snmp.ip.clone(),
+                    icmp: n.snmp.icmp.clone(),
+                    udp: n.snmp.udp.clone(),
+                    tcp: n.snmp.tcp.clone(),
+                    arp: n.neigh_stats.clone(),
+                    ifaces,
+                    apps,
+                },
+            );
+        }
+        let mut switches = BTreeMap::new();
+        for sw in &self.switches {
+            let ports = sw
+                .ports
+                .iter()
+                .map(|p| {
+                    drops.switch += p.stats.drops;
+                    (p.name.clone(), p.stats.clone())
+                })
+                .collect();
+            switches.insert(sw.name.clone(), ports);
+        }
+        let links = self
+            .links
+            .iter()
+            .map(|l| {
+                for d in &l.stats {
+                    drops.link_loss += d.lost;
+                    drops.link_mtu += d.oversize;
+                }
+                let name = |p| {
+                    let (a, b) = self.port_names(p);
+                    format!("{a}.{b}")
+                };
+                LinkReport {
+                    ends: [name(l.ends[0]), name(l.ends[1])],
+                    dirs: l.stats.clone(),
+                }
+            })
+            .collect();
+        RunStats {
+            sim_time_ns,
+            events,
+            frames: self.frames_on_links,
+            drops,
+            nodes,
+            switches,
+            links,
+        }
+    }
+}
+
+/// The key an app's report has under its node.
+fn app_key(kind: &AppKind) -> &'static str {
+    match kind {
+        AppKind::Ping(_) => "ping",
+    }
+}
