@@ -23,6 +23,8 @@ impl World {
         let now = s.now();
         note!(self, skb, "ip_forward");
         if repr.ttl <= 1 {
+            // too_many_hops: counted as a header error, as ip_forward does.
+            self.nodes[node].snmp.ip.InHdrErrors += 1;
             self.icmp_send(
                 s,
                 node,
