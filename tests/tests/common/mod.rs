@@ -1,0 +1,174 @@
+//! Helpers shared by the whole-run tests: load `.net` text, build and run the world with an
+//! in-memory trace (and optionally a capture), read pcap and pcapng files back.
+
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::fs::File;
+use std::io::BufReader;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use pcap_file::pcap::PcapReader;
+use pcap_file::pcapng::{Block, PcapNgReader};
+use sim_core::{Limits, run};
+use sim_dsl::{Options, Scenario, load_str};
+use sim_stack::capture::{CaptureConfig, CaptureFormat, CaptureSummary};
+use sim_stack::report::RunStats;
+use sim_stack::setup::Outputs;
+use sim_stack::trace::{MemorySink, Trace, TraceLevel};
+use sim_stack::world::World;
+
+/// A finished run.
+pub struct Ran {
+    pub world: World,
+    /// The frame-level trace text.
+    pub trace: String,
+    /// `world.stats` at the end.
+    pub stats: RunStats,
+    /// What the capture wrote, when capture was on.
+    pub capture: Option<CaptureSummary>,
+}
+
+impl Ran {
+    /// Trace lines containing every one of `needles`.
+    pub fn lines_with(&self, needles: &[&str]) -> Vec<&str> {
+        self.trace
+            .lines()
+            .filter(|l| needles.iter().all(|n| l.contains(n)))
+            .collect()
+    }
+
+    /// The interface stats of `node`.`iface`.
+    pub fn iface(&self, node: &str, iface: &str) -> &sim_stack::report::IfaceStats {
+        &self.stats.nodes[node].ifaces[iface]
+    }
+
+    /// The report of the `i`-th app of the scenario (all apps are pings today).
+    pub fn ping(&self, i: usize) -> sim_stack::apps::ping::PingReport {
+        match &self.world.app_reports()[i].1 {
+            sim_stack::apps::AppReport::Ping(p) => p.clone(),
+        }
+    }
+}
+
+/// Loads `.net` text with `--set` overrides; panics with the rendered diagnostics on error.
+pub fn load(src: &str, overrides: &[(&str, &str)]) -> Scenario {
+    let opts = Options {
+        overrides: overrides
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    };
+    let loaded = load_str("test.net", src, &opts);
+    assert!(!loaded.has_errors(), "{}", loaded.render_diagnostics());
+    loaded.scenario.expect("no errors, so a scenario")
+}
+
+/// Runs `sc` to its end time with a frame-level trace and, if given, a capture.
+pub fn run_scenario(sc: &Scenario, capture: Option<CaptureConfig>) -> Ran {
+    let sink = MemorySink::default();
+    let outputs = Outputs {
+        trace: Trace::new(TraceLevel::Frames, Box::new(sink.clone())),
+        capture: capture.map(|c| (c, None)),
+        record_paths: false,
+    };
+    let (mut world, mut sched) = World::build(sc, outputs).expect("builds");
+    let report = run(&mut world, &mut sched, Limits::until(sc.end_time), |_| {
+        ControlFlow::Continue(())
+    });
+    let capture = world.finish_outputs().expect("outputs written");
+    let stats = world.stats(report.now.as_nanos(), report.events);
+    Ran {
+        world,
+        trace: sink.text(),
+        stats,
+        capture,
+    }
+}
+
+/// A fresh, empty folder under the system temp dir, unique to this process, `tag` and call
+/// (tests run in parallel threads of one process).
+pub fn temp_dir(tag: &str) -> PathBuf {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    let n = CALLS.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("netsim-tests-{}-{tag}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// A capture configuration writing `format` into `dir`.
+pub fn capture_into(dir: &Path, format: CaptureFormat) -> CaptureConfig {
+    CaptureConfig::new(dir, format)
+}
+
+/// One captured frame: timestamp (ns since the start of the run), original length, bytes,
+/// and the pcapng interface id (0 for classic pcap).
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub ts_ns: u64,
+    pub orig_len: u32,
+    pub data: Vec<u8>,
+    pub iface: u32,
+}
+
+/// Reads a classic pcap file; checks the header (nanosecond resolution, Ethernet).
+pub fn read_pcap(path: &Path) -> Vec<Record> {
+    let f = BufReader::new(File::open(path).expect("pcap file opens"));
+    let mut r = PcapReader::new(f).expect("pcap header parses");
+    let h = r.header();
+    assert_eq!(
+        h.ts_resolution,
+        pcap_file::TsResolution::NanoSecond,
+        "{path:?}"
+    );
+    assert_eq!(h.datalink, pcap_file::DataLink::ETHERNET, "{path:?}");
+    assert_eq!((h.version_major, h.version_minor), (2, 4), "{path:?}");
+    let mut out = Vec::new();
+    while let Some(p) = r.next_packet() {
+        let p = p.expect("pcap record parses");
+        out.push(Record {
+            ts_ns: u64::try_from(p.timestamp.as_nanos()).expect("fits"),
+            orig_len: p.orig_len,
+            data: p.data.into_owned(),
+            iface: 0,
+        });
+    }
+    out
+}
+
+/// Reads a pcapng file: the interface names (by id) and every Enhanced Packet Block.
+pub fn read_pcapng(path: &Path) -> (Vec<String>, Vec<Record>) {
+    use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
+    let f = BufReader::new(File::open(path).expect("pcapng file opens"));
+    let mut r = PcapNgReader::new(f).expect("pcapng section header parses");
+    let mut names = Vec::new();
+    let mut out = Vec::new();
+    while let Some(b) = r.next_block() {
+        match b.expect("pcapng block parses") {
+            Block::InterfaceDescription(idb) => {
+                assert_eq!(idb.linktype, pcap_file::DataLink::ETHERNET);
+                let mut name = None;
+                let mut tsresol = None;
+                for o in &idb.options {
+                    match o {
+                        InterfaceDescriptionOption::IfName(n) => name = Some(n.to_string()),
+                        InterfaceDescriptionOption::IfTsResol(t) => tsresol = Some(*t),
+                        _ => {}
+                    }
+                }
+                assert_eq!(tsresol, Some(9), "if_tsresol must declare nanoseconds");
+                names.push(name.expect("every interface has if_name"));
+            }
+            Block::EnhancedPacket(epb) => out.push(Record {
+                ts_ns: u64::try_from(epb.timestamp.as_nanos()).expect("fits"),
+                orig_len: epb.original_len,
+                data: epb.data.into_owned(),
+                iface: epb.interface_id,
+            }),
+            _ => {}
+        }
+    }
+    (names, out)
+}
