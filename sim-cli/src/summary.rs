@@ -147,6 +147,58 @@ fn app_line(app: &AppReport) -> String {
             }
             l
         }
+        AppReport::Curl(c) => {
+            let t = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{v:.6}"));
+            let mut l = format!(
+                "curl {}: {} {} bytes, namelookup {} connect {} starttransfer {} total {}",
+                c.url,
+                c.http_code.map_or("---".to_string(), |x| x.to_string()),
+                c.size_download,
+                t(c.time_namelookup),
+                t(c.time_connect),
+                t(c.time_starttransfer),
+                t(c.time_total)
+            );
+            if let Some(e) = &c.error {
+                l.push_str(&format!(" (curl: {e})"));
+            }
+            l
+        }
+        AppReport::DnsServer(d) => format!(
+            "dns_server: {} queries, {} answered, {} nodata, {} nxdomain",
+            d.queries, d.answered, d.nodata, d.nxdomain
+        ),
+        AppReport::HttpServer(h) => format!(
+            "http_server: {} connections, {} requests, {} body bytes",
+            h.connections, h.requests, h.bytes_sent
+        ),
+        AppReport::TcpBulk(b) => {
+            let mut l = format!(
+                "tcp_bulk → {}: {} bytes acked, goodput {}bit/s, {} retransmits",
+                b.dst,
+                b.bytes_acked,
+                si(b.goodput_bps),
+                b.retransmits
+            );
+            if let Some(e) = &b.error {
+                l.push_str(&format!(" ({e})"));
+            }
+            l
+        }
+        AppReport::TcpSink(k) => format!(
+            "tcp_sink: {} connections, {} bytes, goodput {}bit/s",
+            k.connections,
+            k.bytes,
+            si(k.goodput_bps)
+        ),
+        AppReport::UdpCbr(c) => format!(
+            "udp_cbr → {}: {} sent, {} EAGAIN, {} errors",
+            c.dst, c.sent, c.eagain, c.errors
+        ),
+        AppReport::UdpSink(k) => format!(
+            "udp_sink: {} received, {} lost, {} out of order",
+            k.received, k.lost, k.out_of_order
+        ),
     }
 }
 

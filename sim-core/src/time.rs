@@ -138,7 +138,12 @@ impl SimDuration {
             None => None,
         }
     }
-    /// `self - other`, zero when `other` is larger.
+    /// Whether this is the zero duration.
+    pub const fn is_zero(self) -> bool {
+        self.0 == 0
+    }
+
+    /// `self − other`, or zero if `other` is longer.
     pub const fn saturating_sub(self, other: Self) -> Self {
         Self(self.0.saturating_sub(other.0))
     }
@@ -174,6 +179,22 @@ impl AddAssign for SimDuration {
         *self = *self + rhs;
     }
 }
+impl core::ops::Mul<u64> for SimDuration {
+    type Output = Self;
+    /// Scales a duration; saturates at the largest duration.
+    fn mul(self, k: u64) -> Self {
+        Self(self.0.saturating_mul(k))
+    }
+}
+
+impl core::ops::Div<u64> for SimDuration {
+    type Output = Self;
+    /// Divides a duration, rounding down. Panics on division by zero.
+    fn div(self, k: u64) -> Self {
+        Self(self.0 / k)
+    }
+}
+
 impl Sub for SimDuration {
     type Output = Self;
     fn sub(self, rhs: Self) -> Self {

@@ -70,7 +70,9 @@ impl World {
         }
         self.dropped_scratch = dropped;
         if let Enqueue::Dropped(skb) = verdict {
-            // NET_XMIT_DROP: the skb is freed (its socket memory released) and counted.
+            // NET_XMIT_DROP: the skb is freed (its socket memory released) and counted; the
+            // sender learns it (ip_send_skb → OutDiscards, UDP's SndbufErrors).
+            self.xmit_dropped = Some(skb.id);
             self.drop_skb(now, node, dev, "qdisc_drop", skb);
             return;
         }
@@ -213,7 +215,7 @@ impl World {
                 self.trace
                     .frame(now, &node, &devname, what, skb.data(), &[]);
             }
-            self.pool.free(skb);
+            self.kfree_skb(skb);
         } else {
             let arrive = done + l.delay;
             let slot = self.inflight.insert(skb);
@@ -272,7 +274,7 @@ impl World {
         let host = dst == d.mac;
         if !host && !dst.is_broadcast() && !dst.is_multicast() {
             // PACKET_OTHERHOST: not for us; dropped silently by the IP layer.
-            self.pool.free(skb);
+            self.kfree_skb(skb);
             return;
         }
         skb.pull(14);

@@ -507,7 +507,7 @@ impl World {
         let now = s.now();
         let parsed = ArpPacket::new_checked(skb.data()).and_then(|p| ArpRepr::parse(&p));
         let for_us_unicast = skb.network_offset == 1; // set by netif_receive_skb: PACKET_HOST
-        self.pool.free(skb);
+        self.kfree_skb(skb);
         let Ok(arp) = parsed else {
             self.nodes[node].devs[dev].stats.rx_errors += 1;
             return;

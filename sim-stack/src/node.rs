@@ -138,6 +138,12 @@ pub struct Node {
     pub ip_idents: Vec<u32>,
     /// The jiffy each bucket was last used (`ip_tstamps`).
     pub ip_ident_stamps: Vec<u32>,
+    /// Sockets.
+    pub socks: crate::sock::SocketTable,
+    /// The node's sysctls (TCP and UDP defaults, port range, buffers).
+    pub sysctl: crate::config::Sysctls,
+    /// Reports of connections that closed during the run.
+    pub tcp_closed: Vec<crate::tcp::TcpConnReport>,
     /// Offset of this node's jiffies clock from the simulation's zero, in ns: the kernel's
     /// timer wheel rounds expiries on its own grid, whose phase differs per machine.
     pub jiffies_phase: u64,

@@ -74,6 +74,9 @@ pub struct NodeStats {
     pub tcp: TcpStats,
     /// `/proc/net/stat/arp_cache`.
     pub arp: NeighStats,
+    /// TCP connections (open at the end, then closed ones), like `ss -ti`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tcp_connections: Vec<crate::tcp::TcpConnReport>,
     /// Interfaces, by name.
     #[serde(flatten)]
     pub ifaces: BTreeMap<String, IfaceStats>,
@@ -178,6 +181,19 @@ impl World {
                     udp: n.snmp.udp.clone(),
                     tcp: n.snmp.tcp.clone(),
                     arp: n.neigh_stats.clone(),
+                    tcp_connections: n
+                        .socks
+                        .iter()
+                        .filter_map(|(_, sk)| match sk {
+                            crate::sock::Socket::Tcp(t)
+                                if t.state != crate::tcp::TcpState::Listen =>
+                            {
+                                Some(t.report())
+                            }
+                            _ => None,
+                        })
+                        .chain(n.tcp_closed.iter().cloned())
+                        .collect(),
                     ifaces,
                     apps,
                 },
@@ -229,5 +245,12 @@ impl World {
 fn app_key(kind: &AppKind) -> &'static str {
     match kind {
         AppKind::Ping(_) => "ping",
+        AppKind::DnsServer(_) => "dns_server",
+        AppKind::Curl(_) => "curl",
+        AppKind::HttpServer(_) => "http_server",
+        AppKind::TcpBulk(_) => "tcp_bulk",
+        AppKind::TcpSink(_) => "tcp_sink",
+        AppKind::UdpCbr(_) => "udp_cbr",
+        AppKind::UdpSink(_) => "udp_sink",
     }
 }

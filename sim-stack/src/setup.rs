@@ -37,16 +37,6 @@ pub struct Outputs {
 /// Why a scenario cannot be built into a runnable world.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
-    /// The scenario uses an application the stack does not run yet.
-    #[error(
-        "app `{app}` on `{node}` is not supported by the modeled stack yet (only `ping` runs today)"
-    )]
-    UnsupportedApp {
-        /// The app's kind.
-        app: &'static str,
-        /// The node it is on.
-        node: String,
-    },
     /// A qdisc's parameters are out of range.
     #[error("qdisc on {node}.{iface}: {message}")]
     Qdisc {
@@ -260,6 +250,9 @@ impl World {
                             rules: nc.netfilter.iter().map(rule_for).collect(),
                         },
                         frags: Reassembly::default(),
+                        socks: Default::default(),
+                        sysctl: nc.sysctls.clone(),
+                        tcp_closed: Vec::new(),
                     });
                 }
             }
@@ -328,17 +321,77 @@ impl World {
                         sched.new_timer(),
                     ))
                 }
-                other => {
-                    return Err(BuildError::UnsupportedApp {
-                        app: app_name(other),
-                        node: cfg_node.name.clone(),
-                    });
+                AppConfigKind::DnsServer { records, ttl } => {
+                    AppKind::DnsServer(crate::apps::dns_server::DnsServer {
+                        records: records.iter().map(|r| (r.name.clone(), r.addr)).collect(),
+                        ttl: *ttl,
+                        sock: None,
+                        report: Default::default(),
+                    })
+                }
+                AppConfigKind::HttpServer {
+                    port,
+                    body,
+                    think_time,
+                } => AppKind::HttpServer(crate::apps::http_server::HttpServer::new(
+                    *port,
+                    body.get() as usize,
+                    *think_time,
+                )),
+                AppConfigKind::Curl {
+                    url,
+                    host,
+                    port,
+                    path,
+                } => AppKind::Curl(Box::new(crate::apps::curl::Curl::new(
+                    url.clone(),
+                    host.clone(),
+                    *port,
+                    path.clone(),
+                    cfg_node.resolver,
+                    sched.new_timer(),
+                ))),
+                AppConfigKind::TcpBulk { dst, port, bytes } => AppKind::TcpBulk(
+                    crate::apps::bulk::TcpBulk::new(*dst, *port, bytes.map(|b| b.get()), ac.stop),
+                ),
+                AppConfigKind::TcpSink { port } => {
+                    AppKind::TcpSink(crate::apps::bulk::TcpSink::new(*port))
+                }
+                AppConfigKind::UdpCbr {
+                    dst,
+                    port,
+                    payload,
+                    pace,
+                } => {
+                    let interval = match pace {
+                        config::UdpPace::Interval(d) => *d,
+                        config::UdpPace::Rate(r) => SimDuration::from_nanos(
+                            ((payload.get() as u128 * 8 * 1_000_000_000)
+                                / u128::from(r.bits_per_sec().max(1)))
+                            .max(1) as u64,
+                        ),
+                    };
+                    AppKind::UdpCbr(crate::apps::udp_cbr::UdpCbr::new(
+                        *dst,
+                        *port,
+                        payload.get() as usize,
+                        interval,
+                        ac.stop,
+                        sched.new_timer(),
+                    ))
+                }
+                AppConfigKind::UdpSink { port } => {
+                    AppKind::UdpSink(crate::apps::udp_cbr::UdpSink::new(*port))
                 }
             };
             let idx = apps.len();
             apps.push(App { node, kind });
+            let ev = Event::App { app: idx as u32 };
             match &apps[idx].kind {
-                AppKind::Ping(p) => sched.arm(&p.timer, ac.start, Event::App { app: idx as u32 }),
+                AppKind::Ping(p) => sched.arm(&p.timer, ac.start, ev),
+                AppKind::Curl(c) => sched.arm(&c.timer, ac.start, ev),
+                AppKind::UdpCbr(c) => sched.arm(&c.timer, ac.start, ev),
+                _ => sched.schedule_at(ac.start, ev),
             }
         }
         let world = Self {
@@ -354,21 +407,11 @@ impl World {
             frames_on_links: 0,
             dropped_scratch: Vec::new(),
             record_paths: outputs.record_paths,
+            wakes: Vec::new(),
+            xmit_dropped: None,
+            now: sim_core::SimTime::ZERO,
         };
         Ok((world, sched))
-    }
-}
-
-fn app_name(k: &AppConfigKind) -> &'static str {
-    match k {
-        AppConfigKind::DnsServer { .. } => "dns_server",
-        AppConfigKind::HttpServer { .. } => "http_server",
-        AppConfigKind::Curl { .. } => "curl",
-        AppConfigKind::TcpBulk { .. } => "tcp_bulk",
-        AppConfigKind::TcpSink { .. } => "tcp_sink",
-        AppConfigKind::UdpCbr { .. } => "udp_cbr",
-        AppConfigKind::UdpSink { .. } => "udp_sink",
-        AppConfigKind::Ping { .. } => "ping",
     }
 }
 

@@ -58,6 +58,31 @@ pub enum Event {
         /// App index in the world.
         app: u32,
     },
+    /// A socket an app owns became readable, writable, connected or failed.
+    SockWake {
+        /// App index.
+        app: u32,
+        /// Node index.
+        node: u32,
+        /// Socket.
+        sock: u32,
+    },
+    /// A step an app scheduled for one of its sockets (think time, a stop).
+    AppStep {
+        /// App index.
+        app: u32,
+        /// Socket.
+        sock: u32,
+    },
+    /// A TCP connection's timer.
+    TcpTimer {
+        /// Node index.
+        node: u32,
+        /// Socket.
+        sock: u32,
+        /// Which timer.
+        which: crate::tcp::timer::TcpTimerKind,
+    },
 }
 
 /// Frames in flight on links, by slot.
@@ -115,6 +140,12 @@ pub struct World {
     pub(crate) dropped_scratch: Vec<Skb>,
     /// Whether packets record their function path (trace level `path`, or pcapng comments).
     pub record_paths: bool,
+    /// App wake-ups asked for while handling the current event (scheduled when it ends).
+    pub(crate) wakes: Vec<Event>,
+    /// The id of the last packet a qdisc refused (`NET_XMIT_DROP`), for its sender.
+    pub(crate) xmit_dropped: Option<u64>,
+    /// The time of the event being handled (for reports read between events).
+    pub now: sim_core::SimTime,
 }
 
 impl World {
@@ -132,7 +163,7 @@ impl World {
                 skb.path(),
             );
         }
-        self.pool.free(skb);
+        self.kfree_skb(skb);
     }
 
     /// Names of a port, for traces: (node or switch, interface or port).
@@ -172,6 +203,7 @@ impl Model for World {
     type Event = Event;
 
     fn handle(&mut self, s: &mut Scheduler<Event>, event: Event) {
+        self.now = s.now();
         match event {
             Event::Arrive { link, dir, frame } => {
                 let skb = self.inflight.take(frame);
@@ -195,6 +227,17 @@ impl Model for World {
             }
             Event::FragTimer { node, key } => self.ip_expire(s, node as usize, key),
             Event::App { app } => self.app_timer(s, app as usize),
+            Event::SockWake { app, node, sock } => {
+                if let Some(sk) = self.nodes[node as usize].socks.get_mut(sock) {
+                    sk.common_mut().wake_pending = false;
+                }
+                self.app_wake(s, app as usize, sock);
+            }
+            Event::AppStep { app, sock } => self.app_step(s, app as usize, sock),
+            Event::TcpTimer { node, sock, which } => self.tcp_timer(s, node as usize, sock, which),
+        }
+        for w in self.wakes.drain(..) {
+            s.schedule_in(sim_core::SimDuration::ZERO, w);
         }
         if self.io_error.is_some() {
             s.request_stop();

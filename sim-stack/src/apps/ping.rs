@@ -129,7 +129,9 @@ impl World {
     pub(crate) fn ping_tick(&mut self, s: &mut Scheduler<Event>, app: usize) {
         let now = s.now();
         let node = self.apps[app].node;
-        let AppKind::Ping(p) = &mut self.apps[app].kind;
+        let AppKind::Ping(p) = &mut self.apps[app].kind else {
+            return;
+        };
         if p.stop.is_some_and(|t| now >= t) || p.count.is_some_and(|c| p.transmitted >= c) {
             return;
         }
@@ -157,7 +159,9 @@ impl World {
         let route = match self.ip_route_output_flow(node, dst) {
             Ok(r) => r,
             Err(e) => {
-                let AppKind::Ping(p) = &mut self.apps[app].kind;
+                let AppKind::Ping(p) = &mut self.apps[app].kind else {
+                    return;
+                };
                 p.errors += 1;
                 p.last_error = Some(format!("sendto: {e}"));
                 self.pool.free(skb);
@@ -197,7 +201,9 @@ impl World {
         let Some(app) = self.ping_app(node, ident) else {
             return;
         };
-        let AppKind::Ping(p) = &mut self.apps[app].kind;
+        let AppKind::Ping(p) = &mut self.apps[app].kind else {
+            return;
+        };
         let Some(sent) = p.sent.remove(&seq) else {
             return;
         };
@@ -242,8 +248,28 @@ impl World {
         let Ok(q) = crate::wire::icmp::parse_quoted(quoted) else {
             return;
         };
+        if q.header.protocol == IpProtocol::Udp && q.transport.len() >= 4 {
+            // __udp4_lib_err: hand the error to the socket that sent the datagram.
+            let sport = u16::from_be_bytes([q.transport[0], q.transport[1]]);
+            let dport = u16::from_be_bytes([q.transport[2], q.transport[3]]);
+            let err = match (ty, DstUnreachable::from(code)) {
+                (Icmpv4Message::DstUnreachable, DstUnreachable::PortUnreachable) => {
+                    crate::sock::Errno::ConnRefused
+                }
+                (Icmpv4Message::DstUnreachable, DstUnreachable::NetUnreachable) => {
+                    crate::sock::Errno::NetUnreach
+                }
+                (Icmpv4Message::DstUnreachable, DstUnreachable::FragRequired) => {
+                    crate::sock::Errno::MsgSize
+                }
+                (Icmpv4Message::DstUnreachable, _) => crate::sock::Errno::HostUnreach,
+                _ => return, // time exceeded is only reported with IP_RECVERR
+            };
+            self.udp_err(node, sport, q.header.dst_addr, dport, err);
+            return;
+        }
         if q.header.protocol != IpProtocol::Icmp || q.transport.len() < 8 || q.transport[0] != 8 {
-            return; // errors for transport sockets are handled by the socket layer
+            return; // TCP treats ICMP errors as soft errors: its timers recover
         }
         let ident = u16::from_be_bytes([q.transport[4], q.transport[5]]);
         let seq = u16::from_be_bytes([q.transport[6], q.transport[7]]);
@@ -262,7 +288,9 @@ impl World {
             (Icmpv4Message::TimeExceeded, _) => "Fragment reassembly time exceeded",
             _ => "ICMP error",
         };
-        let AppKind::Ping(p) = &mut self.apps[app].kind;
+        let AppKind::Ping(p) = &mut self.apps[app].kind else {
+            return;
+        };
         p.errors += 1;
         p.sent.remove(&seq);
         p.last_error = Some(format!("From {from} icmp_seq={seq} {what}"));

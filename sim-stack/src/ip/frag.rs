@@ -92,7 +92,7 @@ impl World {
         let mut off = 0;
         let priority = skb.priority;
         let path = skb.path().to_vec();
-        self.pool.free(skb);
+        self.kfree_skb(skb);
         while off < payload.len() {
             let end = (off + per).min(payload.len());
             let last = end == payload.len();

@@ -103,7 +103,8 @@ impl World {
         n.snmp.ip.InDelivers += 1;
         match repr.protocol {
             IpProtocol::Icmp => self.icmp_rcv(s, node, dev, skb, repr, &ip_header),
-            IpProtocol::Udp => self.udp_rcv_noport(s, node, dev, skb, repr, &ip_header),
+            IpProtocol::Udp => self.udp_rcv(s, node, dev, skb, repr, &ip_header),
+            IpProtocol::Tcp => self.tcp_v4_rcv(s, node, dev, skb, repr),
             _ => {
                 let n = &mut self.nodes[node];
                 n.snmp.ip.InDelivers -= 1;
@@ -130,32 +131,5 @@ impl World {
                 );
             }
         }
-    }
-
-    /// `udp_rcv` with no socket bound to the port: `NoPorts`, ICMP port unreachable.
-    fn udp_rcv_noport(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        dev: usize,
-        mut skb: Skb,
-        _repr: Ipv4Repr,
-        ip_header: &[u8],
-    ) {
-        let now = s.now();
-        note!(self, skb, "udp_rcv");
-        self.nodes[node].snmp.udp.NoPorts += 1;
-        skb.push(ip_header.len()).copy_from_slice(ip_header);
-        self.icmp_send(
-            s,
-            node,
-            &skb,
-            crate::wire::Icmpv4Repr::DstUnreachable {
-                reason: crate::wire::DstUnreachable::PortUnreachable,
-                next_hop_mtu: 0,
-                data: &[],
-            },
-        );
-        self.drop_skb(now, node, dev, "udp_rcv(no_port)", skb);
     }
 }

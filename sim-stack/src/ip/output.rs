@@ -48,6 +48,9 @@ pub enum IdentMode {
     Socket(u16),
     /// No connected socket: 0 with DF, the hashed generator without.
     Unconnected,
+    /// The hashed generator even with DF: datagrams of sockets that set `ignore_df` (UDP
+    /// and raw sockets in PMTU "want" mode).
+    Hashed,
 }
 
 /// What the transport layer asks of IP for one datagram.
@@ -104,7 +107,7 @@ impl World {
         let ident = match send.ident {
             IdentMode::Socket(id) => id,
             IdentMode::Unconnected if send.dont_frag => 0,
-            IdentMode::Unconnected => {
+            IdentMode::Unconnected | IdentMode::Hashed => {
                 self.ip_idents_reserve(node, now, send.src, send.dst, send.protocol, 1)
             }
         };

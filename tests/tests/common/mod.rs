@@ -44,10 +44,11 @@ impl Ran {
         &self.stats.nodes[node].ifaces[iface]
     }
 
-    /// The report of the `i`-th app of the scenario (all apps are pings today).
+    /// The report of the `i`-th app of the scenario (must be a ping).
     pub fn ping(&self, i: usize) -> sim_stack::apps::ping::PingReport {
         match &self.world.app_reports()[i].1 {
             sim_stack::apps::AppReport::Ping(p) => p.clone(),
+            other => panic!("app {i} is not a ping: {other:?}"),
         }
     }
 }

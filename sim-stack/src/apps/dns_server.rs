@@ -1,0 +1,116 @@
+//! `dns_server`: an authoritative DNS server on UDP port 53, like dnsmasq with
+//! `--address=/name/addr` entries: A queries for a known name get the address (flags
+//! `0x8580`, TTL 0 by default), other types for a known name get NODATA (`0x8180`, no
+//! answer), and unknown names NXDOMAIN. It answers from its unconnected socket, so the IP ID
+//! of the replies comes from the kernel's hashed generator (consecutive for back-to-back
+//! replies), as in the reference.
+
+use serde::Serialize;
+use sim_core::Scheduler;
+
+use crate::sock::SockId;
+use crate::wire::{DnsFlags, DnsName, DnsRcode, DnsRecord, DnsRepr, DnsType};
+use crate::world::{Event, World};
+
+/// A running DNS server.
+#[derive(Debug)]
+pub struct DnsServer {
+    /// Name → address.
+    pub records: Vec<(String, std::net::Ipv4Addr)>,
+    /// TTL of answers.
+    pub ttl: u32,
+    /// The bound socket (after start).
+    pub sock: Option<SockId>,
+    /// Counters.
+    pub report: DnsServerReport,
+}
+
+/// What the server did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DnsServerReport {
+    /// Queries received.
+    pub queries: u64,
+    /// Answered with an address.
+    pub answered: u64,
+    /// NODATA answers (known name, other type).
+    pub nodata: u64,
+    /// NXDOMAIN answers.
+    pub nxdomain: u64,
+    /// Malformed messages ignored.
+    pub malformed: u64,
+}
+
+impl World {
+    /// Start: bind port 53.
+    pub(crate) fn dns_server_start(&mut self, node: usize, app: usize) {
+        let sock = self.udp_socket(node, Some(app as u32));
+        let ok = self.udp_bind(node, sock, 53).is_ok();
+        if let super::AppKind::DnsServer(d) = &mut self.apps[app].kind {
+            d.sock = ok.then_some(sock);
+        }
+    }
+
+    /// Queries arrived: answer each.
+    pub(crate) fn dns_server_wake(&mut self, s: &mut Scheduler<Event>, node: usize, app: usize) {
+        let super::AppKind::DnsServer(d) = &self.apps[app].kind else {
+            return;
+        };
+        let Some(sock) = d.sock else { return };
+        while let Ok(dg) = self.udp_recvmsg(node, sock) {
+            let super::AppKind::DnsServer(d) = &mut self.apps[app].kind else {
+                return;
+            };
+            d.report.queries += 1;
+            let Ok(q) = DnsRepr::parse(&dg.data) else {
+                d.report.malformed += 1;
+                continue;
+            };
+            let Some(question) = q.questions.first().cloned() else {
+                d.report.malformed += 1;
+                continue;
+            };
+            if q.flags.qr() {
+                d.report.malformed += 1;
+                continue;
+            }
+            let name = dotted(&question.name);
+            let found = d
+                .records
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case(&name))
+                .map(|(_, a)| *a)
+                .collect::<Vec<_>>();
+            let resp = if found.is_empty() {
+                d.report.nxdomain += 1;
+                DnsRepr::response(
+                    &q,
+                    DnsFlags::RESPONSE_AUTHORITATIVE.with_rcode(DnsRcode::NxDomain),
+                    vec![],
+                )
+            } else if question.qtype == DnsType::A {
+                d.report.answered += 1;
+                let answers = found
+                    .iter()
+                    .map(|a| DnsRecord::a(question.name.clone(), d.ttl, *a))
+                    .collect();
+                DnsRepr::response(&q, DnsFlags::RESPONSE_AUTHORITATIVE, answers)
+            } else {
+                d.report.nodata += 1;
+                DnsRepr::response(&q, DnsFlags::RESPONSE, vec![])
+            };
+            let mut buf = vec![0u8; resp.buffer_len()];
+            if resp.emit(&mut buf).is_err() {
+                continue;
+            }
+            let _ = self.udp_sendmsg(s, node, sock, Some((dg.src, dg.sport)), &buf);
+        }
+    }
+}
+
+/// `baidu.com` from a wire name.
+pub fn dotted(name: &DnsName) -> String {
+    name.labels()
+        .map(|l| String::from_utf8_lossy(l).into_owned())
+        .collect::<Vec<_>>()
+        .join(".")
+}

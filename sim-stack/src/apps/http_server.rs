@@ -1,0 +1,316 @@
+//! `http_server`: an HTTP/1.0 server like Python's `http.server` in the reference. For each
+//! connection: read the request (the kernel ACKs it at once, in quick-ACK mode), wait the
+//! think time, write the response header in one `send()`, write the body in another
+//! [`BODY_GAP`] later, and close [`CLOSE_GAP`] after that (HTTP/1.0: no keep-alive).
+//!
+//! The header is Python's, 187 bytes for a 4096-byte body; its `Date:` is the simulated
+//! time since the Unix epoch, so it keeps its length.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use sim_core::{Scheduler, SimDuration, SimTime};
+
+use crate::sock::{Errno, SockId};
+use crate::world::{Event, World};
+
+/// Between the header's `send()` and the body's (Python's `copyfile`; 45–140 µs in the
+/// reference).
+pub const BODY_GAP: SimDuration = SimDuration::from_micros(100);
+/// Between the body's `send()` and `shutdown()` (about 57 µs in the reference).
+pub const CLOSE_GAP: SimDuration = SimDuration::from_micros(50);
+
+/// What a connection waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ConnPhase {
+    Request,
+    Thinking,
+    Body,
+    Closing,
+    Done,
+}
+
+#[derive(Debug)]
+struct Conn {
+    phase: ConnPhase,
+    request: Vec<u8>,
+    pending: Vec<u8>,
+}
+
+/// A running HTTP server.
+#[derive(Debug)]
+pub struct HttpServer {
+    /// TCP port.
+    pub port: u16,
+    /// Body bytes.
+    pub body: usize,
+    /// Request → header delay.
+    pub think_time: SimDuration,
+    /// The listening socket.
+    pub listener: Option<SockId>,
+    conns: BTreeMap<SockId, Conn>,
+    /// Counters.
+    pub report: HttpServerReport,
+}
+
+/// What the server did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct HttpServerReport {
+    /// Connections accepted.
+    pub connections: u64,
+    /// Requests answered.
+    pub requests: u64,
+    /// Body bytes written.
+    pub bytes_sent: u64,
+}
+
+impl HttpServer {
+    /// A server that has not started.
+    pub fn new(port: u16, body: usize, think_time: SimDuration) -> Self {
+        Self {
+            port,
+            body,
+            think_time,
+            listener: None,
+            conns: BTreeMap::new(),
+            report: HttpServerReport::default(),
+        }
+    }
+}
+
+/// `Thu, 01 Jan 1970 00:00:05 GMT` for simulated time `now`.
+pub fn http_date(now: SimTime) -> String {
+    let secs = now.as_nanos() / 1_000_000_000;
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    let (h, m, s) = (rem / 3600, rem / 60 % 60, rem % 60);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(mo <= 2);
+    let wd = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][(days % 7) as usize];
+    let mon = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ][(mo - 1) as usize];
+    format!("{wd}, {d:02} {mon} {y} {h:02}:{m:02}:{s:02} GMT")
+}
+
+/// The response header Python's `SimpleHTTPRequestHandler` sends for a file.
+pub fn response_header(now: SimTime, body: usize) -> String {
+    format!(
+        "HTTP/1.0 200 OK\r\nServer: SimpleHTTP/0.6 Python/3.11.2\r\nDate: {}\r\nContent-type: text/html\r\nContent-Length: {body}\r\nLast-Modified: Mon, 01 Jan 2024 00:00:00 GMT\r\n\r\n",
+        http_date(now)
+    )
+}
+
+/// The body: an HTML page padded to `len` bytes.
+pub fn body_bytes(len: usize) -> Vec<u8> {
+    let head = b"<!DOCTYPE html>\n<html><head><title>netsim</title></head><body>\n";
+    let tail = b"</body></html>\n";
+    let mut v = Vec::with_capacity(len);
+    v.extend_from_slice(&head[..head.len().min(len)]);
+    while v.len() + tail.len() < len {
+        v.push(if v.len() % 64 == 63 { b'\n' } else { b'x' });
+    }
+    let rest = len - v.len();
+    v.extend_from_slice(&tail[tail.len() - rest..]);
+    v
+}
+
+impl World {
+    fn http(&mut self, app: usize) -> Option<&mut HttpServer> {
+        match &mut self.apps[app].kind {
+            super::AppKind::HttpServer(h) => Some(h),
+            _ => None,
+        }
+    }
+
+    /// Start: listen.
+    pub(crate) fn http_server_start(&mut self, s: &mut Scheduler<Event>, node: usize, app: usize) {
+        let Some(h) = self.http(app) else { return };
+        let port = h.port;
+        let sock = self.tcp_socket(s, node, Some(app as u32));
+        if self.tcp_listen(node, sock, port, 128).is_ok()
+            && let Some(h) = self.http(app)
+        {
+            h.listener = Some(sock);
+        }
+    }
+
+    /// A socket woke: accept, or read a request.
+    pub(crate) fn http_server_wake(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        app: usize,
+        sock: SockId,
+    ) {
+        let Some(h) = self.http(app) else { return };
+        if h.listener == Some(sock) {
+            while let Ok(child) = self.tcp_accept(node, sock, Some(app as u32)) {
+                if let Some(h) = self.http(app) {
+                    h.report.connections += 1;
+                    h.conns.insert(
+                        child,
+                        Conn {
+                            phase: ConnPhase::Request,
+                            request: Vec::new(),
+                            pending: Vec::new(),
+                        },
+                    );
+                }
+                self.http_server_read(s, node, app, child);
+            }
+            return;
+        }
+        self.http_server_read(s, node, app, sock);
+    }
+
+    fn http_server_read(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        app: usize,
+        sock: SockId,
+    ) {
+        let now = s.now();
+        loop {
+            match self.tcp_recvmsg(s, node, sock, 1 << 16) {
+                Ok(d) if d.is_empty() => break,
+                Ok(d) => {
+                    let Some(h) = self.http(app) else { return };
+                    let think = h.think_time;
+                    let Some(c) = h.conns.get_mut(&sock) else {
+                        return;
+                    };
+                    c.request.extend_from_slice(&d);
+                    if c.phase == ConnPhase::Request
+                        && c.request.windows(4).any(|w| w == b"\r\n\r\n")
+                    {
+                        c.phase = ConnPhase::Thinking;
+                        s.schedule_at(
+                            now + think,
+                            Event::AppStep {
+                                app: app as u32,
+                                sock,
+                            },
+                        );
+                    }
+                }
+                Err(Errno::Again) => break,
+                Err(_) => break,
+            }
+        }
+        // Writable again: continue a body that did not fit the send buffer.
+        self.http_server_flush(s, node, app, sock);
+    }
+
+    fn http_server_flush(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        app: usize,
+        sock: SockId,
+    ) {
+        let Some(h) = self.http(app) else { return };
+        let Some(c) = h.conns.get_mut(&sock) else {
+            return;
+        };
+        if c.pending.is_empty() {
+            return;
+        }
+        let data = std::mem::take(&mut c.pending);
+        let sent = self.tcp_sendmsg(s, node, sock, &data).unwrap_or(0);
+        if let Some(h) = self.http(app)
+            && let Some(c) = h.conns.get_mut(&sock)
+        {
+            c.pending = data[sent..].to_vec();
+            h.report.bytes_sent += sent as u64;
+            if c.pending.is_empty() && c.phase == ConnPhase::Body {
+                c.phase = ConnPhase::Closing;
+                s.schedule_in(
+                    CLOSE_GAP,
+                    Event::AppStep {
+                        app: app as u32,
+                        sock,
+                    },
+                );
+            }
+        }
+    }
+
+    /// The next step of a connection: header, body, close.
+    pub(crate) fn http_server_step(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        app: usize,
+        sock: SockId,
+    ) {
+        let now = s.now();
+        let Some(h) = self.http(app) else { return };
+        let body = h.body;
+        let Some(c) = h.conns.get_mut(&sock) else {
+            return;
+        };
+        match c.phase {
+            ConnPhase::Thinking => {
+                c.phase = ConnPhase::Body;
+                h.report.requests += 1;
+                let head = response_header(now, body);
+                let _ = self.tcp_sendmsg(s, node, sock, head.as_bytes());
+                s.schedule_in(
+                    BODY_GAP,
+                    Event::AppStep {
+                        app: app as u32,
+                        sock,
+                    },
+                );
+            }
+            ConnPhase::Body => {
+                c.pending = body_bytes(body);
+                if c.pending.is_empty() {
+                    c.phase = ConnPhase::Closing;
+                    s.schedule_in(
+                        CLOSE_GAP,
+                        Event::AppStep {
+                            app: app as u32,
+                            sock,
+                        },
+                    );
+                } else {
+                    self.http_server_flush(s, node, app, sock);
+                }
+            }
+            ConnPhase::Closing => {
+                c.phase = ConnPhase::Done;
+                self.tcp_close(s, node, sock);
+            }
+            ConnPhase::Request | ConnPhase::Done => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_is_187_bytes_like_python() {
+        let h = response_header(SimTime::from_nanos(3_000_000_000), 4096);
+        assert_eq!(h.len(), 187);
+        assert!(h.contains("Date: Thu, 01 Jan 1970 00:00:03 GMT\r\n"));
+        assert_eq!(body_bytes(4096).len(), 4096);
+        assert_eq!(body_bytes(10).len(), 10);
+        assert_eq!(
+            http_date(SimTime::from_nanos(86_400 * 1_000_000_000 * 365)),
+            "Fri, 01 Jan 1971 00:00:00 GMT"
+        );
+    }
+}

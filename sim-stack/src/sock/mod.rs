@@ -1,0 +1,314 @@
+//! Sockets: the per-host socket table, port allocation as Linux does it, send-buffer
+//! accounting, errno values, and the wake-ups that drive the apps.
+//!
+//! A socket lives in its node's [`SocketTable`] and is named by a [`SockId`] (its slot). The
+//! transport protocols look sockets up by port in ordered maps (never by scanning), and an
+//! app learns that a socket became readable, writable, connected or failed through an
+//! [`Event::SockWake`] scheduled at the current instant — never by a call from deep inside
+//! the stack, so an app always acts on a consistent stack, as a process woken by the kernel
+//! does.
+
+pub mod udp;
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use crate::skb::SockRef;
+use crate::tcp::TcpSock;
+use crate::world::{Event, World};
+pub use udp::UdpSock;
+
+/// A socket's index in its node's table.
+pub type SockId = u32;
+
+/// Errors returned to apps, named as errno names them.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, thiserror::Error,
+)]
+pub enum Errno {
+    /// The port is in use.
+    #[error("EADDRINUSE")]
+    AddrInUse,
+    /// No free ephemeral port.
+    #[error("EADDRNOTAVAIL")]
+    AddrNotAvail,
+    /// No route to the network.
+    #[error("ENETUNREACH")]
+    NetUnreach,
+    /// The neighbour could not be resolved (ICMP host unreachable).
+    #[error("EHOSTUNREACH")]
+    HostUnreach,
+    /// The datagram is larger than the path allows.
+    #[error("EMSGSIZE")]
+    MsgSize,
+    /// The qdisc dropped the datagram (reported only with `IP_RECVERR`).
+    #[error("ENOBUFS")]
+    NoBufs,
+    /// The peer refused: ICMP port unreachable, or RST to a SYN.
+    #[error("ECONNREFUSED")]
+    ConnRefused,
+    /// The peer reset the connection.
+    #[error("ECONNRESET")]
+    ConnReset,
+    /// Retransmissions gave up.
+    #[error("ETIMEDOUT")]
+    TimedOut,
+    /// Would block: the buffer is full (send) or empty (receive).
+    #[error("EAGAIN")]
+    Again,
+    /// Writing to a socket that was shut down for writing.
+    #[error("EPIPE")]
+    Pipe,
+    /// The socket is not connected.
+    #[error("ENOTCONN")]
+    NotConn,
+}
+
+/// A socket of either protocol.
+#[derive(Debug)]
+pub enum Socket {
+    /// A UDP socket.
+    Udp(UdpSock),
+    /// A TCP socket (boxed: it is much larger).
+    Tcp(Box<TcpSock>),
+}
+
+/// What every socket has whatever its protocol (`struct sock`'s common part).
+#[derive(Debug, Clone)]
+pub struct SockCommon {
+    /// Local address (0.0.0.0 = any).
+    pub saddr: Ipv4Addr,
+    /// Local port (0 = not bound yet).
+    pub sport: u16,
+    /// Remote address when connected.
+    pub daddr: Ipv4Addr,
+    /// Remote port when connected.
+    pub dport: u16,
+    /// `sk_sndbuf`.
+    pub sndbuf: u32,
+    /// `sk_rcvbuf`.
+    pub rcvbuf: u32,
+    /// `sk_wmem_alloc`: truesize of this socket's skbs not yet freed by TX completion.
+    pub wmem_alloc: u32,
+    /// `sk_rmem_alloc`: truesize of received skbs waiting to be read.
+    pub rmem_alloc: u32,
+    /// `sk_err`: a pending error reported by the next call.
+    pub err: Option<Errno>,
+    /// The app to wake, if any.
+    pub app: Option<u32>,
+    /// A wake-up is already scheduled.
+    pub wake_pending: bool,
+    /// The app waits for send space (`SOCK_NOSPACE`): wake it when space is freed.
+    pub nospace: bool,
+    /// `inet_id`: the IP ID counter of a connected socket.
+    pub inet_id: u16,
+}
+
+impl SockCommon {
+    /// A fresh socket with the given buffer sizes.
+    pub fn new(sndbuf: u32, rcvbuf: u32) -> Self {
+        Self {
+            saddr: Ipv4Addr::UNSPECIFIED,
+            sport: 0,
+            daddr: Ipv4Addr::UNSPECIFIED,
+            dport: 0,
+            sndbuf,
+            rcvbuf,
+            wmem_alloc: 0,
+            rmem_alloc: 0,
+            err: None,
+            app: None,
+            wake_pending: false,
+            nospace: false,
+            inet_id: 0,
+        }
+    }
+}
+
+impl Socket {
+    /// The common part.
+    pub fn common(&self) -> &SockCommon {
+        match self {
+            Self::Udp(u) => &u.sk,
+            Self::Tcp(t) => &t.sk,
+        }
+    }
+    /// The common part, writable.
+    pub fn common_mut(&mut self) -> &mut SockCommon {
+        match self {
+            Self::Udp(u) => &mut u.sk,
+            Self::Tcp(t) => &mut t.sk,
+        }
+    }
+}
+
+/// Key of an established TCP connection in the demux map: (remote address, remote port,
+/// local port). Local addresses are unique per host in this model's lookups.
+pub type TcpKey = (Ipv4Addr, u16, u16);
+
+/// The sockets of one host, with the lookup maps of the transport protocols.
+#[derive(Debug, Default)]
+pub struct SocketTable {
+    slots: Vec<Option<Socket>>,
+    free: Vec<SockId>,
+    /// UDP sockets by local port.
+    pub udp_ports: BTreeMap<u16, SockId>,
+    /// Listening TCP sockets by local port.
+    pub tcp_listen: BTreeMap<u16, SockId>,
+    /// Connected TCP sockets (SYN_SENT on) by (remote address, remote port, local port).
+    pub tcp_estab: BTreeMap<TcpKey, SockId>,
+    /// Local TCP ports in use by connections, with how many use each (bind conflicts).
+    pub tcp_ports: BTreeMap<u16, u32>,
+}
+
+impl SocketTable {
+    /// Stores a socket; returns its id.
+    pub fn insert(&mut self, sock: Socket) -> SockId {
+        match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = Some(sock);
+                i
+            }
+            None => {
+                self.slots.push(Some(sock));
+                (self.slots.len() - 1) as SockId
+            }
+        }
+    }
+    /// Frees a socket's slot.
+    pub fn remove(&mut self, id: SockId) -> Option<Socket> {
+        let s = self.slots.get_mut(id as usize)?.take();
+        if s.is_some() {
+            self.free.push(id);
+        }
+        s
+    }
+    /// The socket `id`, if it exists.
+    pub fn get(&self, id: SockId) -> Option<&Socket> {
+        self.slots.get(id as usize).and_then(Option::as_ref)
+    }
+    /// The socket `id`, writable.
+    pub fn get_mut(&mut self, id: SockId) -> Option<&mut Socket> {
+        self.slots.get_mut(id as usize).and_then(Option::as_mut)
+    }
+    /// The UDP socket `id`. Panics when it is not one (ids come from the caller's own calls).
+    pub fn udp(&mut self, id: SockId) -> &mut UdpSock {
+        match self.get_mut(id) {
+            Some(Socket::Udp(u)) => u,
+            _ => panic!("socket {id} is not a UDP socket"),
+        }
+    }
+    /// The TCP socket `id`, if it is one.
+    pub fn tcp(&mut self, id: SockId) -> Option<&mut TcpSock> {
+        match self.get_mut(id) {
+            Some(Socket::Tcp(t)) => Some(t),
+            _ => None,
+        }
+    }
+    /// Every live socket, in id order.
+    pub fn iter(&self) -> impl Iterator<Item = (SockId, &Socket)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|s| (i as SockId, s)))
+    }
+}
+
+impl World {
+    /// Asks for `app` to be woken about socket `sock` of `node` (`sk_data_ready`,
+    /// `sk_write_space`, `sk_state_change`, `sk_error_report`): one `SockWake` event at the
+    /// current instant, scheduled when the event being handled ends, however many times this
+    /// is called before the app runs.
+    pub(crate) fn sk_wake(&mut self, node: usize, sock: SockId) {
+        let Some(sk) = self.nodes[node].socks.get_mut(sock) else {
+            return;
+        };
+        let c = sk.common_mut();
+        if let Some(app) = c.app
+            && !c.wake_pending
+        {
+            c.wake_pending = true;
+            self.wakes.push(Event::SockWake {
+                app,
+                node: node as u32,
+                sock,
+            });
+        }
+    }
+
+    /// `kfree_skb` / `consume_skb`: frees a packet, running its destructor (`sock_wfree`)
+    /// when a socket's send buffer is charged for it.
+    pub(crate) fn kfree_skb(&mut self, skb: crate::skb::Skb) {
+        if let Some(owner) = skb.sock {
+            self.sock_wfree(owner, skb.truesize);
+        }
+        self.pool.free(skb);
+    }
+
+    /// `sock_wfree`: the skb charged to `owner` was freed (TX completion or a drop): release
+    /// its memory and wake a datagram writer waiting for space.
+    pub(crate) fn sock_wfree(&mut self, owner: SockRef, truesize: u32) {
+        let node = owner.node as usize;
+        let Some(sk) = self.nodes[node].socks.get_mut(owner.sock) else {
+            return;
+        };
+        let is_udp = matches!(sk, Socket::Udp(_));
+        let c = sk.common_mut();
+        c.wmem_alloc = c.wmem_alloc.saturating_sub(truesize);
+        // sock_def_write_space: wake when at least half the buffer is free.
+        if is_udp && c.nospace && c.wmem_alloc << 1 <= c.sndbuf {
+            c.nospace = false;
+            self.sk_wake(node, owner.sock);
+        }
+    }
+
+    /// `inet_csk_get_port` / `udp_lib_get_port` with port 0: an ephemeral port for a socket
+    /// that binds implicitly. The first candidate is uniform in `ip_local_port_range` (either
+    /// parity), then the next free one.
+    pub(crate) fn inet_autobind_port(
+        &mut self,
+        node: usize,
+        used: impl Fn(&SocketTable, u16) -> bool,
+    ) -> Result<u16, Errno> {
+        let n = &mut self.nodes[node];
+        let (low, high) = n.sysctl.ip_local_port_range;
+        let remaining = u32::from(high - low) + 1;
+        let first = n.rng.below(u64::from(remaining)) as u32;
+        for i in 0..remaining {
+            let port = low + ((first + i) % remaining) as u16;
+            if !used(&n.socks, port) {
+                return Ok(port);
+            }
+        }
+        Err(Errno::AddrNotAvail)
+    }
+
+    /// `__inet_hash_connect`: the local port of a connecting TCP socket. Linux starts at an
+    /// even offset and steps by two, so connections get even ports while odd ones are left
+    /// for `bind()`; only when every even port is taken does it try the odd ones.
+    pub(crate) fn inet_hash_connect_port(
+        &mut self,
+        node: usize,
+        daddr: Ipv4Addr,
+        dport: u16,
+    ) -> Result<u16, Errno> {
+        let n = &mut self.nodes[node];
+        let (low, high) = n.sysctl.ip_local_port_range;
+        let remaining = u32::from(high - low) + 1;
+        let offset = (n.rng.below(u64::from(remaining)) as u32) & !1;
+        for parity in 0..2 {
+            let mut i = 0;
+            while i < remaining {
+                let port = low + ((offset + parity + i) % remaining) as u16;
+                i += 2;
+                if n.socks.tcp_listen.contains_key(&port)
+                    || n.socks.tcp_estab.contains_key(&(daddr, dport, port))
+                {
+                    continue;
+                }
+                return Ok(port);
+            }
+        }
+        Err(Errno::AddrNotAvail)
+    }
+}

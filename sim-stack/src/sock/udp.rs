@@ -1,0 +1,375 @@
+//! UDP sockets: `udp_sendmsg` (and `udp_sendmmsg` for a batch, as glibc's resolver sends its
+//! A and AAAA queries), `udp_rcv` → `__udp4_lib_lookup` → `__udp_queue_rcv_skb`, and
+//! `udp_recvmsg`, with Linux's accounting:
+//!
+//! * every datagram's skb charges its `truesize` to `sk_wmem_alloc` until TX completion (or a
+//!   drop) frees it; a send finding `sk_wmem_alloc ≥ sk_sndbuf` would block, so a
+//!   non-blocking app gets `EAGAIN` (and is woken when half the buffer is free again);
+//! * a datagram the qdisc drops (`NET_XMIT_DROP`) counts `Udp SndbufErrors` and
+//!   `Ip OutDiscards`; the app sees `ENOBUFS` only with `IP_RECVERR`, else the send succeeds;
+//! * DF is set ("want" PMTU mode) and, since UDP sets `ignore_df`, the IP ID always comes from
+//!   the hashed generator — consecutive for back-to-back datagrams to one destination;
+//! * received datagrams charge `sk_rmem_alloc`; beyond `sk_rcvbuf` they are dropped and
+//!   counted (`RcvbufErrors`, `InErrors`); `InDatagrams` counts datagrams read;
+//! * a datagram to a port without a socket gets ICMP port unreachable (`NoPorts`), and that
+//!   error, coming back to a connected socket, is reported as `ECONNREFUSED`.
+
+use std::collections::VecDeque;
+use std::net::Ipv4Addr;
+
+use sim_core::Scheduler;
+
+use crate::ip::output::{IdentMode, IpSend};
+use crate::skb::{Skb, SockRef};
+use crate::sock::{Errno, SockCommon, SockId, Socket};
+use crate::wire::{IpProtocol, Ipv4Repr, UdpPacket, UdpRepr};
+use crate::world::{Event, World};
+
+/// UDP header length.
+const UDP_HLEN: usize = 8;
+
+/// A received datagram waiting to be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Datagram {
+    /// Sender address.
+    pub src: Ipv4Addr,
+    /// Sender port.
+    pub sport: u16,
+    /// Payload.
+    pub data: Vec<u8>,
+    /// Its receive-buffer charge.
+    truesize: u32,
+}
+
+/// A UDP socket.
+#[derive(Debug)]
+pub struct UdpSock {
+    /// Addresses, buffers, errors.
+    pub sk: SockCommon,
+    /// Datagrams waiting to be read.
+    pub rx: VecDeque<Datagram>,
+    /// `IP_RECVERR`: report qdisc drops (`ENOBUFS`) and ICMP errors on unconnected sockets.
+    pub recverr: bool,
+    /// Whether `connect()` was called.
+    pub connected: bool,
+}
+
+impl World {
+    /// `socket(AF_INET, SOCK_DGRAM)`, owned by `app`.
+    pub fn udp_socket(&mut self, node: usize, app: Option<u32>) -> SockId {
+        let n = &mut self.nodes[node];
+        let mut sk = SockCommon::new(n.sysctl.wmem_default, n.sysctl.rmem_default);
+        sk.app = app;
+        n.socks.insert(Socket::Udp(UdpSock {
+            sk,
+            rx: VecDeque::new(),
+            recverr: false,
+            connected: false,
+        }))
+    }
+
+    /// `bind()` to `port` (0 = an ephemeral port).
+    pub fn udp_bind(&mut self, node: usize, sock: SockId, port: u16) -> Result<u16, Errno> {
+        let port = if port == 0 {
+            self.inet_autobind_port(node, |t, p| t.udp_ports.contains_key(&p))?
+        } else if self.nodes[node].socks.udp_ports.contains_key(&port) {
+            return Err(Errno::AddrInUse);
+        } else {
+            port
+        };
+        let socks = &mut self.nodes[node].socks;
+        socks.udp_ports.insert(port, sock);
+        socks.udp(sock).sk.sport = port;
+        Ok(port)
+    }
+
+    /// `connect()`: fix the peer, choose the source address from the route, autobind, and
+    /// draw the socket's IP ID start (`ip4_datagram_connect`).
+    pub fn udp_connect(
+        &mut self,
+        node: usize,
+        sock: SockId,
+        daddr: Ipv4Addr,
+        dport: u16,
+    ) -> Result<(), Errno> {
+        let dst = self
+            .ip_route_output_flow(node, daddr)
+            .map_err(|_| Errno::NetUnreach)?;
+        if self.nodes[node].socks.udp(sock).sk.sport == 0 {
+            self.udp_bind(node, sock, 0)?;
+        }
+        let n = &mut self.nodes[node];
+        let id = n.rng.next_u32() as u16;
+        let u = n.socks.udp(sock);
+        u.sk.saddr = dst.src;
+        u.sk.daddr = daddr;
+        u.sk.dport = dport;
+        u.sk.inet_id = id;
+        u.connected = true;
+        Ok(())
+    }
+
+    /// `sendto()` / `send()`: one datagram to `to` (or the connected peer). Returns the bytes
+    /// sent.
+    pub fn udp_sendmsg(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        sock: SockId,
+        to: Option<(Ipv4Addr, u16)>,
+        payload: &[u8],
+    ) -> Result<usize, Errno> {
+        let u = self.nodes[node].socks.udp(sock);
+        if let Some(e) = u.sk.err.take() {
+            return Err(e);
+        }
+        let (daddr, dport) = match to {
+            Some(t) => t,
+            None if u.connected => (u.sk.daddr, u.sk.dport),
+            None => return Err(Errno::NotConn),
+        };
+        if UDP_HLEN + payload.len() > usize::from(u16::MAX) - 20 {
+            return Err(Errno::MsgSize);
+        }
+        // sock_alloc_send_pskb: block (EAGAIN here) while the socket's skbs in flight fill
+        // the send buffer.
+        if u.sk.wmem_alloc >= u.sk.sndbuf {
+            u.sk.nospace = true;
+            return Err(Errno::Again);
+        }
+        if u.sk.sport == 0 {
+            self.udp_bind(node, sock, 0)?;
+        }
+        let Ok(dst) = self.ip_route_output_flow(node, daddr) else {
+            return Err(Errno::NetUnreach);
+        };
+        let u = self.nodes[node].socks.udp(sock);
+        let saddr = if u.sk.saddr.is_unspecified() {
+            dst.src
+        } else {
+            u.sk.saddr
+        };
+        let sport = u.sk.sport;
+        let len = UDP_HLEN + payload.len();
+        let mut skb = self.pool.alloc(len);
+        skb.put(UDP_HLEN);
+        skb.put_data(payload);
+        UdpRepr {
+            src_port: sport,
+            dst_port: dport,
+        }
+        .emit(
+            &mut UdpPacket::new_unchecked(skb.data_mut()),
+            saddr,
+            daddr,
+            payload.len(),
+        );
+        for f in ["udp_sendmsg", "ip_route_output_flow", "ip_make_skb"] {
+            note!(self, skb, f);
+        }
+        skb.sock = Some(SockRef {
+            node: node as u32,
+            sock,
+        });
+        skb.hash = flow_hash(saddr, daddr, sport, dport, 17);
+        let n = &mut self.nodes[node];
+        let u = n.socks.udp(sock);
+        u.sk.wmem_alloc += skb.truesize;
+        let recverr = u.recverr;
+        let fits = len + 20 <= dst.mtu as usize;
+        let send = IpSend {
+            src: saddr,
+            dst: daddr,
+            protocol: IpProtocol::Udp,
+            ttl: n.default_ttl,
+            tos: 0,
+            dont_frag: fits,
+            ident: IdentMode::Hashed,
+        };
+        note!(self, skb, "udp_send_skb");
+        let id = skb.id;
+        self.xmit_dropped = None;
+        self.ip_send_skb(s, node, skb, send, dst);
+        let n = &mut self.nodes[node];
+        if self.xmit_dropped == Some(id) {
+            // NET_XMIT_DROP → -ENOBUFS: counted, and hidden from the app without IP_RECVERR.
+            n.snmp.ip.OutDiscards += 1;
+            n.snmp.udp.SndbufErrors += 1;
+            if recverr {
+                return Err(Errno::NoBufs);
+            }
+        }
+        n.snmp.udp.OutDatagrams += 1;
+        Ok(payload.len())
+    }
+
+    /// `sendmmsg()`: several datagrams in one call, sent back to back at the same instant.
+    /// Returns how many were sent; stops at the first error (returned when nothing was sent).
+    pub fn udp_sendmmsg(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        sock: SockId,
+        msgs: &[&[u8]],
+    ) -> Result<usize, Errno> {
+        let mut sent = 0;
+        for m in msgs {
+            match self.udp_sendmsg(s, node, sock, None, m) {
+                Ok(_) => sent += 1,
+                Err(e) if sent == 0 => return Err(e),
+                Err(_) => break,
+            }
+        }
+        Ok(sent)
+    }
+
+    /// `recvfrom()`: the next datagram, `Err(EAGAIN)` when none is waiting, or a pending
+    /// error (`ECONNREFUSED` after a port unreachable).
+    pub fn udp_recvmsg(&mut self, node: usize, sock: SockId) -> Result<Datagram, Errno> {
+        let n = &mut self.nodes[node];
+        let u = n.socks.udp(sock);
+        if let Some(d) = u.rx.pop_front() {
+            u.sk.rmem_alloc -= d.truesize;
+            n.snmp.udp.InDatagrams += 1;
+            return Ok(d);
+        }
+        if let Some(e) = u.sk.err.take() {
+            return Err(e);
+        }
+        Err(Errno::Again)
+    }
+
+    /// `close()`.
+    pub fn udp_close(&mut self, node: usize, sock: SockId) {
+        let socks = &mut self.nodes[node].socks;
+        let port = socks.udp(sock).sk.sport;
+        if socks.udp_ports.get(&port) == Some(&sock) {
+            socks.udp_ports.remove(&port);
+        }
+        socks.remove(sock);
+    }
+
+    /// `udp_rcv`: checksum, socket lookup, receive-buffer check, queue and wake the reader.
+    /// `skb` holds the UDP header and payload.
+    pub(crate) fn udp_rcv(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        dev: usize,
+        mut skb: Skb,
+        ip: Ipv4Repr,
+        ip_header: &[u8],
+    ) {
+        let now = s.now();
+        note!(self, skb, "udp_rcv");
+        let parsed = UdpPacket::new_checked(skb.data()).and_then(|p| {
+            let r = UdpRepr::parse(&p, ip.src_addr, ip.dst_addr)?;
+            Ok((r, usize::from(p.len())))
+        });
+        let (repr, len) = match parsed {
+            Ok(x) => x,
+            Err(e) => {
+                let n = &mut self.nodes[node];
+                n.snmp.udp.InErrors += 1;
+                let why = if e == crate::wire::Error::BadChecksum {
+                    n.snmp.udp.InCsumErrors += 1;
+                    "udp_rcv(bad_checksum)"
+                } else {
+                    "udp_rcv(bad_header)"
+                };
+                self.drop_skb(now, node, dev, why, skb);
+                return;
+            }
+        };
+        // __udp4_lib_lookup: the socket bound to the port; a connected one only takes
+        // datagrams from its peer.
+        let socks = &mut self.nodes[node].socks;
+        let found = socks.udp_ports.get(&repr.dst_port).copied().filter(|&id| {
+            let u = socks.udp(id);
+            !u.connected || (u.sk.daddr == ip.src_addr && u.sk.dport == repr.src_port)
+        });
+        let Some(sock) = found else {
+            self.udp_rcv_noport(s, node, dev, skb, ip_header);
+            return;
+        };
+        note!(self, skb, "__udp_queue_rcv_skb");
+        let truesize = skb.truesize;
+        let n = &mut self.nodes[node];
+        let u = n.socks.udp(sock);
+        if u.sk.rmem_alloc + truesize > u.sk.rcvbuf {
+            n.snmp.udp.RcvbufErrors += 1;
+            n.snmp.udp.InErrors += 1;
+            self.drop_skb(now, node, dev, "udp_rcv(rcvbuf_full)", skb);
+            return;
+        }
+        u.sk.rmem_alloc += truesize;
+        u.rx.push_back(Datagram {
+            src: ip.src_addr,
+            sport: repr.src_port,
+            data: skb.data()[UDP_HLEN..len].to_vec(),
+            truesize,
+        });
+        self.kfree_skb(skb);
+        self.sk_wake(node, sock);
+    }
+
+    /// `udp_rcv` with no socket bound to the port: `NoPorts`, ICMP port unreachable.
+    pub(crate) fn udp_rcv_noport(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        dev: usize,
+        mut skb: Skb,
+        ip_header: &[u8],
+    ) {
+        let now = s.now();
+        self.nodes[node].snmp.udp.NoPorts += 1;
+        skb.push(ip_header.len()).copy_from_slice(ip_header);
+        self.icmp_send(
+            s,
+            node,
+            &skb,
+            crate::wire::Icmpv4Repr::DstUnreachable {
+                reason: crate::wire::DstUnreachable::PortUnreachable,
+                next_hop_mtu: 0,
+                data: &[],
+            },
+        );
+        self.drop_skb(now, node, dev, "udp_rcv(no_port)", skb);
+    }
+
+    /// `__udp4_lib_err`: an ICMP error about a datagram we sent from `sport` to
+    /// `daddr:dport`. A connected socket (or one with `IP_RECVERR`) gets the error.
+    pub(crate) fn udp_err(
+        &mut self,
+        node: usize,
+        sport: u16,
+        daddr: Ipv4Addr,
+        dport: u16,
+        err: Errno,
+    ) {
+        let socks = &mut self.nodes[node].socks;
+        let Some(&sock) = socks.udp_ports.get(&sport) else {
+            return;
+        };
+        let u = socks.udp(sock);
+        let matches = !u.connected || (u.sk.daddr == daddr && u.sk.dport == dport);
+        if matches && (u.connected || u.recverr) {
+            u.sk.err = Some(err);
+            self.sk_wake(node, sock);
+        }
+    }
+}
+
+/// A flow hash over the 5-tuple (`skb_get_hash`), for fq_codel.
+pub(crate) fn flow_hash(
+    saddr: Ipv4Addr,
+    daddr: Ipv4Addr,
+    sport: u16,
+    dport: u16,
+    proto: u8,
+) -> u32 {
+    let x = (u64::from(u32::from(saddr)) << 32 | u64::from(u32::from(daddr)))
+        ^ (u64::from(sport) << 48 | u64::from(dport) << 32 | u64::from(proto));
+    crate::ip::output::mix64(x) as u32
+}

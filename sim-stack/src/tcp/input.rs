@@ -1,0 +1,1037 @@
+//! TCP input: `tcp_v4_rcv` (checksum, socket lookup, RST for nobody), the listener's SYN
+//! handling (`tcp_conn_request`, child in SYN_RECV), `tcp_rcv_synsent_state_process`,
+//! `tcp_rcv_state_process` with `tcp_ack` (window update, SACK tagging, cleaning the
+//! retransmit queue, RTT samples, congestion control, loss recovery with PRR), and
+//! `tcp_data_queue` (in order, out of order with SACK blocks, FIN), and the ACK policy
+//! (`tcp_event_data_recv`, `__tcp_ack_snd_check`).
+
+use std::net::Ipv4Addr;
+
+use sim_core::{Scheduler, SimDuration, SimTime};
+
+use super::cong::CaCtx;
+use super::output::{self, full_space, space, win_from_space};
+use super::{
+    CaState, TCP_ATO_MIN, TCP_MAX_QUICKACKS, TCP_RTO_MAX, TCP_RTO_MIN_US, TCP_TIMEWAIT_LEN,
+    TcpSock, TcpState, TxSeg, after, before,
+};
+use crate::skb::Skb;
+use crate::sock::{Errno, SockCommon, SockId, Socket};
+use crate::wire::{IpProtocol, Ipv4Repr, TcpFlags, TcpPacket, TcpRepr};
+use crate::world::{Event, World};
+
+/// `TCP_FASTRETRANS_THRESH`.
+const DUPTHRESH: u32 = 3;
+
+impl World {
+    /// `tcp_v4_rcv`: `skb` holds the TCP header and payload.
+    pub(crate) fn tcp_v4_rcv(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        dev: usize,
+        skb: Skb,
+        ip: Ipv4Repr,
+    ) {
+        let now = s.now();
+        let mut skb = skb;
+        note!(self, skb, "tcp_v4_rcv");
+        let parsed = TcpPacket::new_checked(skb.data())
+            .and_then(|p| TcpRepr::parse(&p, ip.src_addr, ip.dst_addr));
+        let th = match parsed {
+            Ok(th) => th,
+            Err(e) => {
+                let n = &mut self.nodes[node];
+                n.snmp.tcp.InErrs += 1;
+                if e == crate::wire::Error::BadChecksum {
+                    n.snmp.tcp.InCsumErrors += 1;
+                }
+                self.drop_skb(now, node, dev, "tcp_v4_rcv(bad_segment)", skb);
+                return;
+            }
+        };
+        let hlen = th.header_len();
+        let payload: Vec<u8> = skb.data()[hlen..].to_vec();
+        let n = &mut self.nodes[node];
+        n.snmp.tcp.InSegs += 1;
+        let key = (ip.src_addr, th.src_port, th.dst_port);
+        if let Some(&sock) = n.socks.tcp_estab.get(&key) {
+            note!(self, skb, "tcp_rcv_state_process");
+            self.kfree_skb(skb);
+            self.tcp_rcv_state_process(s, node, sock, &th, &payload);
+            return;
+        }
+        if let Some(&listener) = n.socks.tcp_listen.get(&th.dst_port) {
+            note!(self, skb, "tcp_conn_request");
+            self.kfree_skb(skb);
+            self.tcp_listen_rcv(s, node, listener, &ip, &th, &payload);
+            return;
+        }
+        // No socket: RST (unless it is one).
+        self.tcp_v4_send_reset(s, node, ip.src_addr, ip.dst_addr, &th, payload.len());
+        self.drop_skb(now, node, dev, "tcp_v4_rcv(no_socket)", skb);
+    }
+
+    /// A segment for a listener: a SYN makes a child in SYN_RECV and gets a SYN-ACK
+    /// (`tcp_conn_request`); anything else gets a RST.
+    fn tcp_listen_rcv(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        listener: SockId,
+        ip: &Ipv4Repr,
+        th: &TcpRepr,
+        payload: &[u8],
+    ) {
+        if th.flags.contains(TcpFlags::RST) {
+            return;
+        }
+        if th.flags.contains(TcpFlags::ACK) || !th.flags.contains(TcpFlags::SYN) {
+            self.tcp_v4_send_reset(s, node, ip.src_addr, ip.dst_addr, th, payload.len());
+            return;
+        }
+        let Ok(dst) = self.ip_route_output_flow(node, ip.src_addr) else {
+            return;
+        };
+        let n = &mut self.nodes[node];
+        let sys = n.sysctl.clone();
+        let (backlog, pending) = {
+            let l = n.socks.tcp(listener).expect("listener");
+            (l.backlog, l.accept_queue.len() as u32)
+        };
+        if pending >= backlog.max(1) {
+            return; // accept queue full: the SYN is dropped (ListenOverflows)
+        }
+        let mut sk = SockCommon::new(sys.tcp_wmem[1], sys.tcp_rmem[1]);
+        sk.saddr = ip.dst_addr;
+        sk.sport = th.dst_port;
+        sk.daddr = ip.src_addr;
+        sk.dport = th.src_port;
+        let iss = n.rng.next_u32();
+        let ts_off = n.rng.next_u32();
+        let inet_id = n.rng.next_u32() as u16;
+        sk.inet_id = inet_id;
+        let cong = super::cong::Cong::new(matches!(
+            sys.tcp_congestion_control,
+            crate::config::CongestionControl::Cubic
+        ));
+        let timers = [s.new_timer(), s.new_timer(), s.new_timer()];
+        let mut t = TcpSock::new(sk, cong, timers);
+        t.parent = Some(listener);
+        t.iss = iss;
+        t.ts_off = ts_off;
+        t.irs = th.seq;
+        t.rcv_nxt = th.seq.wrapping_add(1);
+        t.rcv_wup = t.rcv_nxt;
+        t.copied_seq = t.rcv_nxt;
+        t.advmss = dst.mtu - 40;
+        let peer_mss = th.options.mss().map_or(536, u32::from);
+        t.mss_clamp = peer_mss.min(t.advmss);
+        t.ts_ok = sys.tcp_timestamps && th.options.timestamp().is_some();
+        t.sack_ok = sys.tcp_sack && th.options.sack_permitted();
+        t.wscale_ok = sys.tcp_window_scaling && th.options.window_scale().is_some();
+        t.snd_wscale = if t.wscale_ok {
+            th.options.window_scale().unwrap_or(0).min(14)
+        } else {
+            0
+        };
+        if let Some((tsval, _)) = th.options.timestamp() {
+            t.ts_recent = tsval;
+        }
+        t.mss_cache = t.mss_clamp - if t.ts_ok { 12 } else { 0 };
+        // tcp_openreq_init_rwin: the window in segments of the MSS less the TS option.
+        let mss = t.advmss - if t.ts_ok { 12 } else { 0 };
+        let (wnd, clamp, ws) =
+            output::select_initial_window(full_space(&t), mss, t.wscale_ok, &sys);
+        t.rcv_wnd = wnd;
+        t.window_clamp = clamp;
+        t.rcv_wscale = if t.wscale_ok { ws } else { 0 };
+        t.rcv_ssthresh = wnd;
+        t.snd_wnd = u32::from(th.window);
+        t.snd_wl1 = th.seq;
+        t.snd_una = iss;
+        t.snd_nxt = iss.wrapping_add(1);
+        t.write_seq = iss.wrapping_add(1);
+        t.pushed_seq = t.write_seq;
+        t.sndq_seq = t.write_seq;
+        t.snd_sml = iss;
+        t.rcv_mss = t.advmss.min(536);
+        t.state = TcpState::SynRecv;
+        t.wq.push_back(TxSeg {
+            seq: iss,
+            len: 0,
+            syn: true,
+            fin: false,
+            psh: false,
+            sent_at: Some(s.now()),
+            retrans: 0,
+            sacked: false,
+            lost: false,
+            retrans_out: false,
+        });
+        t.packets_out = 1;
+        let key = (ip.src_addr, th.src_port, th.dst_port);
+        let sock = n.socks.insert(Socket::Tcp(Box::new(t)));
+        n.socks.tcp_estab.insert(key, sock);
+        *n.socks.tcp_ports.entry(th.dst_port).or_default() += 1;
+        self.tcp_send_synack(s, node, sock);
+        self.tcp_reset_rtx_timer(s, node, sock);
+    }
+
+    /// `tcp_rcv_state_process` (with `tcp_rcv_synsent_state_process` and the established
+    /// fast path folded in).
+    pub(crate) fn tcp_rcv_state_process(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        sock: SockId,
+        th: &TcpRepr,
+        payload: &[u8],
+    ) {
+        let now = s.now();
+        let Some(t) = self.nodes[node].socks.tcp(sock) else {
+            return;
+        };
+        t.stats.segs_in += 1;
+        if t.state == TcpState::SynSent {
+            self.tcp_rcv_synsent(s, node, sock, th);
+            return;
+        }
+        // tcp_validate_incoming: sequence check (tcp_sequence), RST, SYN.
+        let seg_len = th.segment_len(payload.len()) as u32;
+        let rcv_wnd_end = t.rcv_nxt.wrapping_add(t.rcv_wnd.max(1));
+        let acceptable = if seg_len == 0 {
+            !before(th.seq, t.rcv_nxt.wrapping_sub(0)) && before(th.seq, rcv_wnd_end)
+                || th.seq == t.rcv_nxt
+        } else {
+            before(th.seq, rcv_wnd_end) && after(th.seq.wrapping_add(seg_len), t.rcv_nxt)
+        };
+        if th.flags.contains(TcpFlags::RST) {
+            if th.seq == t.rcv_nxt || (t.state == TcpState::SynRecv && acceptable) {
+                self.tcp_reset(s, node, sock);
+            }
+            return;
+        }
+        if !acceptable && t.state != TcpState::SynRecv {
+            // Out of window (a retransmission we already have): ACK it at once (DSACK-less).
+            if !th.flags.contains(TcpFlags::RST) {
+                t.quick = t.quick.max(2);
+                self.tcp_send_ack(s, node, sock);
+            }
+            return;
+        }
+        if th.flags.contains(TcpFlags::SYN) && t.state != TcpState::SynRecv {
+            // A SYN in window on a synchronized connection: challenge ACK.
+            self.tcp_send_ack(s, node, sock);
+            return;
+        }
+        if !th.flags.contains(TcpFlags::ACK) {
+            return;
+        }
+        // Timestamps: remember the peer's TSval to echo (tcp_store_ts_recent).
+        if let Some((tsval, _)) = th.options.timestamp()
+            && t.ts_ok
+            && !after(th.seq, t.rcv_wup)
+        {
+            t.ts_recent = tsval;
+        }
+        if t.state == TcpState::SynRecv {
+            if !after(th.ack, t.snd_una) || after(th.ack, t.snd_nxt) {
+                self.tcp_v4_send_reset_for(s, node, sock, th, payload.len());
+                return;
+            }
+            self.tcp_synrecv_to_established(s, node, sock, th);
+        }
+        let ok = self.tcp_ack(s, node, sock, th, payload.len());
+        if !ok {
+            return;
+        }
+        let Some(t) = self.nodes[node].socks.tcp(sock) else {
+            return;
+        };
+        let fin_acked = t.fin_queued && t.snd_una == t.write_seq;
+        match t.state {
+            TcpState::FinWait1 if fin_acked => {
+                t.state = TcpState::FinWait2;
+                if t.orphan {
+                    // tcp_fin_timeout for an orphan in FIN_WAIT_2.
+                    let to = self.nodes[node].sysctl.tcp_fin_timeout;
+                    self.tcp_arm_tw(s, node, sock, to);
+                }
+                self.sk_wake(node, sock);
+            }
+            TcpState::Closing if fin_acked => {
+                self.tcp_time_wait(s, node, sock);
+                return;
+            }
+            TcpState::LastAck if fin_acked => {
+                self.tcp_done(s, node, sock);
+                return;
+            }
+            TcpState::TimeWait => {
+                if th.flags.contains(TcpFlags::FIN) {
+                    self.tcp_send_ack(s, node, sock);
+                    self.tcp_arm_tw(s, node, sock, TCP_TIMEWAIT_LEN);
+                }
+                return;
+            }
+            _ => {}
+        }
+        // Data and FIN.
+        let Some(t) = self.nodes[node].socks.tcp(sock) else {
+            return;
+        };
+        let accepts_data = matches!(
+            t.state,
+            TcpState::Established | TcpState::FinWait1 | TcpState::FinWait2
+        );
+        if accepts_data && (!payload.is_empty() || th.flags.contains(TcpFlags::FIN)) {
+            self.tcp_data_queue(s, node, sock, th, payload, now);
+        }
+        // tcp_data_snd_check and tcp_ack_snd_check.
+        self.tcp_push_pending_frames(s, node, sock);
+        self.tcp_ack_snd_check(s, node, sock);
+    }
+
+    /// A RST for a bad ACK in SYN_RECV.
+    fn tcp_v4_send_reset_for(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        sock: SockId,
+        th: &TcpRepr,
+        len: usize,
+    ) {
+        let Some(t) = self.nodes[node].socks.tcp(sock) else {
+            return;
+        };
+        let (src, dst) = (t.sk.daddr, t.sk.saddr);
+        self.tcp_v4_send_reset(s, node, src, dst, th, len);
+    }
+
+    /// SYN-SENT: the SYN-ACK completes the handshake (`tcp_rcv_synsent_state_process`).
+    fn tcp_rcv_synsent(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        sock: SockId,
+        th: &TcpRepr,
+    ) {
+        let now = s.now();
+        let n = &mut self.nodes[node];
+        let sys = n.sysctl.clone();
+        let Some(t) = n.socks.tcp(sock) else { return };
+        if th.flags.contains(TcpFlags::ACK) && (!after(th.ack, t.iss) || after(th.ack, t.snd_nxt)) {
+            if !th.flags.contains(TcpFlags::RST) {
+                let (src, dst) = (t.sk.daddr, t.sk.saddr);
+                self.tcp_v4_send_reset(s, node, src, dst, th, 0);
+            }
+            return;
+        }
+        if th.flags.contains(TcpFlags::RST) {
+            if th.flags.contains(TcpFlags::ACK) {
+                // Connection refused.
+                n.snmp.tcp.AttemptFails += 1;
+                t.sk.err = Some(Errno::ConnRefused);
+                self.tcp_done(s, node, sock);
+            }
+            return;
+        }
+        if !th.flags.contains(TcpFlags::SYN) || !th.flags.contains(TcpFlags::ACK) {
+            return; // simultaneous open is not modeled
+        }
+        t.irs = th.seq;
+        t.rcv_nxt = th.seq.wrapping_add(1);
+        t.rcv_wup = t.rcv_nxt;
+        t.copied_seq = t.rcv_nxt;
+        t.ts_ok = t.ts_ok && th.options.timestamp().is_some();
+        t.sack_ok = t.sack_ok && th.options.sack_permitted();
+        t.wscale_ok = t.wscale_ok && th.options.window_scale().is_some();
+        if t.wscale_ok {
+            t.snd_wscale = th.options.window_scale().unwrap_or(0).min(14);
+        } else {
+            t.snd_wscale = 0;
+            t.rcv_wscale = 0;
+            t.window_clamp = t.window_clamp.min(65535);
+        }
+        if let Some((tsval, _)) = th.options.timestamp() {
+            t.ts_recent = tsval;
+        }
+        let peer_mss = th.options.mss().map_or(536, u32::from);
+        t.mss_clamp = peer_mss.min(t.advmss);
+        t.mss_cache = t.mss_clamp - if t.ts_ok { 12 } else { 0 };
+        // The SYN-ACK's window is not scaled.
+        t.snd_wnd = u32::from(th.window);
+        t.max_window = t.snd_wnd;
+        t.snd_wl1 = th.seq;
+        // The SYN is acknowledged: RTT sample from it (if never retransmitted).
+        let syn = t.wq.pop_front().expect("SYN queued");
+        t.packets_out -= 1;
+        if syn.retrans_out {
+            t.retrans_out -= 1;
+        }
+        t.snd_una = th.ack;
+        if syn.retrans == 0
+            && let Some(at) = syn.sent_at
+        {
+            tcp_rtt_estimator(t, (now - at).as_nanos() / 1000);
+        } else if t.rto > super::TCP_TIMEOUT_INIT {
+            t.rto = super::TCP_TIMEOUT_INIT;
+        }
+        t.retransmits = 0;
+        t.backoff = 0;
+        s.cancel(&t.rtx_timer);
+        t.state = TcpState::Established;
+        n.snmp.tcp.CurrEstab += 1;
+        output::tcp_init_buffer_space(t, now, &sys);
+        // tcp_finish_connect → tcp_init_transfer; then quick-ACK mode for the first data.
+        t.rcv_mss = t.rcv_mss.max(t.mss_cache.min(t.advmss)).min(t.advmss);
+        t.cwnd = super::TCP_INIT_CWND;
+        t.lsndtime = now;
+        t.connected_reported = true;
+        let mss = t.rcv_mss;
+        let wnd = t.rcv_wnd;
+        tcp_incr_quickack(t, TCP_MAX_QUICKACKS, wnd, mss);
+        // Send the ACK now (no data queued yet that could carry it).
+        self.tcp_send_ack(s, node, sock);
+        self.sk_wake(node, sock);
+        self.tcp_push_pending_frames(s, node, sock);
+    }
+
+    /// SYN_RECV → ESTABLISHED on the handshake's ACK; the child joins the accept queue.
+    fn tcp_synrecv_to_established(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        sock: SockId,
+        th: &TcpRepr,
+    ) {
+        let now = s.now();
+        let n = &mut self.nodes[node];
+        let sys = n.sysctl.clone();
+        let Some(t) = n.socks.tcp(sock) else { return };
+        t.state = TcpState::Established;
+        n.snmp.tcp.PassiveOpens += 1;
+        n.snmp.tcp.CurrEstab += 1;
+        t.snd_wnd = u32::from(th.window) << t.snd_wscale;
+        t.max_window = t.snd_wnd;
+        t.snd_wl1 = th.seq;
+        output::tcp_init_buffer_space(t, now, &sys);
+        t.rcv_mss = t.advmss.min(536).max(t.mss_cache.min(t.advmss));
+        t.lsndtime = now;
+        let parent = t.parent;
+        if let Some(l) = parent
+            && let Some(lt) = n.socks.tcp(l)
+        {
+            lt.accept_queue.push_back(sock);
+            self.sk_wake(node, l);
+        }
+    }
+
+    /// `tcp_reset`: the peer reset the connection.
+    fn tcp_reset(&mut self, s: &mut Scheduler<Event>, node: usize, sock: SockId) {
+        let n = &mut self.nodes[node];
+        let Some(t) = n.socks.tcp(sock) else { return };
+        t.sk.err = Some(match t.state {
+            TcpState::SynSent => Errno::ConnRefused,
+            TcpState::CloseWait => Errno::Pipe,
+            _ => Errno::ConnReset,
+        });
+        if matches!(t.state, TcpState::Established | TcpState::CloseWait) {
+            n.snmp.tcp.EstabResets += 1;
+        }
+        self.tcp_done(s, node, sock);
+    }
+
+    /// `tcp_ack`: process the acknowledgment of an incoming segment. Returns false when the
+    /// segment must be dropped (an ACK of data never sent).
+    fn tcp_ack(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        sock: SockId,
+        th: &TcpRepr,
+        payload_len: usize,
+    ) -> bool {
+        let now = s.now();
+        let n = &mut self.nodes[node];
+        let sys_wmem2 = n.sysctl.tcp_wmem[2];
+        let Some(t) = n.socks.tcp(sock) else {
+            return false;
+        };
+        let ack = th.ack;
+        if after(ack, t.snd_nxt) {
+            // tcp_ack: an ACK for something not yet sent — send an ACK and drop.
+            self.tcp_send_ack(s, node, sock);
+            return false;
+        }
+        if before(ack, t.snd_una) {
+            // Old ACK: ignore it (but the segment's data is still processed).
+            return true;
+        }
+        let prior_una = t.snd_una;
+        let prior_in_flight = t.in_flight();
+        // Window update (tcp_ack_update_window).
+        let nwin = u32::from(th.window) << t.snd_wscale;
+        let may_update = after(ack, t.snd_una)
+            || after(th.seq, t.snd_wl1)
+            || (th.seq == t.snd_wl1 && (nwin > t.snd_wnd || nwin == 0));
+        let mut window_changed = false;
+        if may_update {
+            window_changed = t.snd_wnd != nwin;
+            t.snd_wl1 = th.seq;
+            t.snd_wnd = nwin;
+            t.max_window = t.max_window.max(nwin);
+        }
+        // SACK tagging (tcp_sacktag_write_queue).
+        let mut newly_sacked = 0u32;
+        if t.sack_ok
+            && let Some(blocks) = th.options.sack()
+        {
+            for &(start, end) in blocks.as_slice() {
+                for seg in t.wq.iter_mut().take_while(|x| x.sent_at.is_some()) {
+                    if !seg.sacked
+                        && !before(seg.seq, start)
+                        && !after(seg.end_seq(), end)
+                        && after(seg.end_seq(), prior_una)
+                    {
+                        seg.sacked = true;
+                        newly_sacked += 1;
+                        if seg.lost {
+                            seg.lost = false;
+                            t.lost_out -= 1;
+                        }
+                        if seg.retrans_out {
+                            seg.retrans_out = false;
+                            t.retrans_out -= 1;
+                        }
+                    }
+                }
+            }
+            t.sacked_out += newly_sacked;
+        }
+        // Clean the retransmit queue (tcp_clean_rtx_queue).
+        let mut acked_pkts = 0u32;
+        let mut first_ackt: Option<SimTime> = None;
+        let mut retrans_acked = false;
+        while let Some(seg) = t.wq.front() {
+            if seg.sent_at.is_none() || after(seg.end_seq(), ack) {
+                break;
+            }
+            let seg = t.wq.pop_front().expect("front");
+            acked_pkts += 1;
+            t.packets_out -= 1;
+            if seg.sacked {
+                t.sacked_out -= 1;
+            }
+            if seg.lost {
+                t.lost_out -= 1;
+            }
+            if seg.retrans_out {
+                t.retrans_out -= 1;
+            }
+            if seg.retrans > 0 {
+                retrans_acked = true;
+            } else if first_ackt.is_none() {
+                first_ackt = seg.sent_at;
+            }
+            t.stats.bytes_acked += u64::from(seg.len);
+            t.wmem_queued = t
+                .wmem_queued
+                .saturating_sub(seg.len + if seg.len > 0 || seg.fin { 768 } else { 0 });
+            if seg.len > 0 {
+                let drop = (seg.len as usize).min(t.sndq.len());
+                t.sndq.drain(..drop);
+                t.sndq_seq = t.sndq_seq.wrapping_add(drop as u32);
+            }
+        }
+        let advanced = after(ack, prior_una);
+        t.snd_una = ack;
+        // RTT sample: from the oldest newly acknowledged segment never retransmitted
+        // (Karn), else from the timestamp echo.
+        let mut rtt_us: Option<u64> = first_ackt.map(|at| (now - at).as_nanos() / 1000);
+        if rtt_us.is_none()
+            && advanced
+            && t.ts_ok
+            && let Some((_, tsecr)) = th.options.timestamp()
+            && tsecr != 0
+        {
+            let ms = output::tcp_time_stamp(now)
+                .wrapping_add(t.ts_off)
+                .wrapping_sub(tsecr);
+            if ms < 1 << 30 {
+                rtt_us = Some(u64::from(ms) * 1000);
+            }
+        }
+        let _ = retrans_acked;
+        if let Some(r) = rtt_us {
+            tcp_rtt_estimator(t, r);
+            if advanced {
+                t.retransmits = 0;
+                t.backoff = 0;
+            }
+            let ctx = ca_ctx(t, now);
+            if let Some(ss) = t.cong.pkts_acked(
+                &ctx,
+                r.min(u64::from(u32::MAX)) as u32,
+                t.snd_una,
+                t.snd_nxt,
+            ) {
+                t.ssthresh = ss;
+            }
+        }
+        // Duplicate ACK detection (for non-SACK peers and the Disorder state).
+        let is_dupack = !advanced && payload_len == 0 && !window_changed && t.packets_out > 0;
+        if is_dupack {
+            t.dupacks += 1;
+        } else if advanced {
+            t.dupacks = 0;
+        }
+        // Loss detection: a segment is lost when DUPTHRESH segments above it were SACKed
+        // (RFC 6675 IsLost), or, without SACK, on the third duplicate ACK.
+        let mut newly_lost = 0u32;
+        if t.packets_out > 0 {
+            if t.sack_ok && t.sacked_out > 0 {
+                let mut sacked_above = 0u32;
+                let sent = t.sent_segs();
+                for i in (0..sent).rev() {
+                    let seg = &mut t.wq[i];
+                    if seg.sacked {
+                        sacked_above += 1;
+                    } else if sacked_above >= DUPTHRESH && !seg.lost && !seg.retrans_out {
+                        seg.lost = true;
+                        newly_lost += 1;
+                    }
+                }
+            } else if !t.sack_ok
+                && t.dupacks >= DUPTHRESH
+                && t.ca_state != CaState::Recovery
+                && let Some(seg) = t.wq.front_mut()
+                && seg.sent_at.is_some()
+                && !seg.lost
+            {
+                seg.lost = true;
+                newly_lost += 1;
+            }
+            t.lost_out += newly_lost;
+        }
+        // Recovery state machine (tcp_fastretrans_alert).
+        let delivered = acked_pkts + newly_sacked;
+        match t.ca_state {
+            CaState::Recovery | CaState::Loss if !before(t.snd_una, t.high_seq) => {
+                // Recovery is over (tcp_end_cwnd_reduction / loss undo not modeled).
+                if t.ca_state == CaState::Recovery {
+                    t.cwnd = t.ssthresh.max(2);
+                }
+                t.ca_state = CaState::Open;
+            }
+            _ => {}
+        }
+        if newly_lost > 0 && matches!(t.ca_state, CaState::Open | CaState::Disorder) {
+            // tcp_enter_recovery: ssthresh from the algorithm, PRR from here.
+            t.ca_state = CaState::Recovery;
+            t.high_seq = t.snd_nxt;
+            t.prior_cwnd = t.cwnd;
+            t.ssthresh = t.cong.ssthresh(t.cwnd);
+            t.prr_delivered = 0;
+            t.prr_out = 0;
+            t.stats.fast_recoveries += 1;
+        } else if t.ca_state == CaState::Open && (t.sacked_out > 0 || t.dupacks > 0) {
+            t.ca_state = CaState::Disorder;
+        } else if t.ca_state == CaState::Disorder && t.sacked_out == 0 && t.dupacks == 0 {
+            t.ca_state = CaState::Open;
+        }
+        if t.ca_state == CaState::Recovery {
+            // tcp_cwnd_reduction (PRR).
+            t.prr_delivered += delivered;
+            let in_flight = t.in_flight();
+            let sndcnt = if in_flight > t.ssthresh {
+                let dividend = u64::from(t.ssthresh) * u64::from(t.prr_delivered)
+                    + u64::from(t.prior_cwnd)
+                    - 1;
+                ((dividend / u64::from(t.prior_cwnd.max(1))) as u32).saturating_sub(t.prr_out)
+            } else if advanced && newly_lost == 0 {
+                (t.ssthresh - in_flight)
+                    .min(t.prr_delivered.saturating_sub(t.prr_out).max(delivered) + 1)
+            } else {
+                (t.ssthresh - in_flight).min(delivered)
+            };
+            let sndcnt = sndcnt.max(u32::from(t.prr_out == 0));
+            t.cwnd = in_flight + sndcnt;
+        } else if advanced && acked_pkts > 0 {
+            // tcp_cong_avoid when cwnd-limited (tcp_is_cwnd_limited).
+            let limited = if t.cwnd < t.ssthresh {
+                t.cwnd < 2 * t.max_packets_out
+            } else {
+                t.is_cwnd_limited || prior_in_flight >= t.cwnd
+            };
+            if limited {
+                let ctx = ca_ctx(t, now);
+                let (c, cnt) = t.cong.cong_avoid(&ctx, acked_pkts);
+                t.cwnd = c.min(u32::from(u16::MAX) * 4);
+                t.cwnd_cnt = cnt;
+                let sys = crate::config::Sysctls {
+                    tcp_wmem: [0, 0, sys_wmem2],
+                    ..Default::default()
+                };
+                output::sndbuf_expand(t, &sys);
+            }
+        }
+        if advanced {
+            t.max_packets_out = t.packets_out;
+        }
+        let writable_again =
+            t.sk.nospace && t.sk.sndbuf.saturating_sub(t.wmem_queued) >= t.wmem_queued / 2;
+        if writable_again {
+            t.sk.nospace = false;
+        }
+        let recovery = matches!(t.ca_state, CaState::Recovery | CaState::Loss);
+        if advanced {
+            self.tcp_reset_rtx_timer(s, node, sock);
+        }
+        if recovery {
+            self.tcp_xmit_retransmit_queue(s, node, sock);
+        }
+        if writable_again {
+            self.sk_wake(node, sock);
+        }
+        true
+    }
+
+    /// `tcp_data_queue`: in-order data to the receive queue (and what the out-of-order queue
+    /// can now follow), out-of-order data kept with SACK blocks, FIN.
+    fn tcp_data_queue(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        sock: SockId,
+        th: &TcpRepr,
+        payload: &[u8],
+        now: SimTime,
+    ) {
+        let n = &mut self.nodes[node];
+        let Some(t) = n.socks.tcp(sock) else { return };
+        let mut seq = th.seq;
+        let mut data = payload;
+        // Trim what we already have.
+        if before(seq, t.rcv_nxt) {
+            let dup = t.rcv_nxt.wrapping_sub(seq) as usize;
+            if dup >= data.len() && !th.flags.contains(TcpFlags::FIN) {
+                // A pure duplicate: ACK at once (tcp_enter_quickack_mode + schedule).
+                tcp_enter_quickack(t);
+                t.ack_now = true;
+                return;
+            }
+            data = &data[dup.min(data.len())..];
+            seq = t.rcv_nxt;
+        }
+        let fin = th.flags.contains(TcpFlags::FIN);
+        if seq == t.rcv_nxt {
+            if !data.is_empty() {
+                // Receive-buffer limit (tcp_try_rmem_schedule), then queue.
+                if space(t) == 0 && t.rcv_wnd == 0 {
+                    t.ack_now = true;
+                    return;
+                }
+                tcp_event_data_recv(t, data.len() as u32, now, th.flags.contains(TcpFlags::PSH));
+                t.rcvq.extend(data);
+                t.rcv_nxt = t.rcv_nxt.wrapping_add(data.len() as u32);
+                t.stats.bytes_received += data.len() as u64;
+                // tcp_ofo_queue: what the hole was holding back.
+                let had_ofo = !t.ofo.is_empty();
+                while let Some((&k, _)) = t.ofo.iter().next() {
+                    let kseq = t.irs.wrapping_add(k as u32);
+                    if after(kseq, t.rcv_nxt) {
+                        break;
+                    }
+                    let chunk = t.ofo.remove(&k).expect("present");
+                    let skip = t.rcv_nxt.wrapping_sub(kseq) as usize;
+                    if skip < chunk.len() {
+                        t.rcvq.extend(&chunk[skip..]);
+                        t.rcv_nxt = t.rcv_nxt.wrapping_add((chunk.len() - skip) as u32);
+                        t.stats.bytes_received += (chunk.len() - skip) as u64;
+                    }
+                }
+                t.sack_blocks.retain(|&(_, e)| after(e, t.rcv_nxt));
+                if had_ofo && t.ofo.is_empty() {
+                    t.ack_now = true;
+                }
+                self.sk_wake(node, sock);
+            }
+            let Some(t) = self.nodes[node].socks.tcp(sock) else {
+                return;
+            };
+            if fin && t.ofo.is_empty() {
+                self.tcp_fin(s, node, sock);
+            } else if fin {
+                // FIN beyond a hole is not kept (the peer retransmits it).
+            }
+        } else {
+            // Out of order: keep it, SACK it, ACK at once.
+            if !data.is_empty() {
+                let off = u64::from(seq.wrapping_sub(t.irs));
+                let end = seq.wrapping_add(data.len() as u32);
+                t.ofo.entry(off).or_insert_with(|| data.to_vec());
+                // Most recent block first, merged with neighbours.
+                let mut blk = (seq, end);
+                t.sack_blocks.retain(|&(a, b)| {
+                    if !after(a, blk.1) && !before(b, blk.0) {
+                        blk = (
+                            if before(a, blk.0) { a } else { blk.0 },
+                            if after(b, blk.1) { b } else { blk.1 },
+                        );
+                        false
+                    } else {
+                        true
+                    }
+                });
+                t.sack_blocks.insert(0, blk);
+                t.sack_blocks.truncate(4);
+            }
+            t.ack_now = t.dup_ack_counter < DUPTHRESH;
+            t.dup_ack_counter += 1;
+            if !t.ack_now {
+                // Compressed SACK: one ACK after min(srtt/20, 1 ms).
+                let delay = SimDuration::from_micros(u64::from((t.srtt_us >> 3) / 20).min(1000));
+                t.ack_pending = true;
+                if !s.is_armed(&t.delack_timer) {
+                    s.arm(
+                        &t.delack_timer,
+                        now + delay,
+                        Event::TcpTimer {
+                            node: node as u32,
+                            sock,
+                            which: super::timer::TcpTimerKind::DelAck,
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    /// `tcp_fin`: the peer's FIN arrived in order.
+    fn tcp_fin(&mut self, s: &mut Scheduler<Event>, node: usize, sock: SockId) {
+        let Some(t) = self.nodes[node].socks.tcp(sock) else {
+            return;
+        };
+        t.rcv_nxt = t.rcv_nxt.wrapping_add(1);
+        t.fin_received = true;
+        t.ack_pending = true;
+        match t.state {
+            TcpState::SynRecv | TcpState::Established => {
+                t.state = TcpState::CloseWait;
+                // inet_csk_enter_pingpong_mode: the ACK of the FIN is delayed.
+                t.pingpong = t.pingpong.max(1);
+            }
+            TcpState::FinWait1 => {
+                // Simultaneous close.
+                self.tcp_send_ack(s, node, sock);
+                if let Some(t) = self.nodes[node].socks.tcp(sock) {
+                    t.state = TcpState::Closing;
+                }
+            }
+            TcpState::FinWait2 => {
+                self.tcp_send_ack(s, node, sock);
+                self.tcp_time_wait(s, node, sock);
+                return;
+            }
+            _ => {}
+        }
+        self.sk_wake(node, sock);
+    }
+
+    /// `tcp_time_wait`: linger in TIME_WAIT for 60 s, then go.
+    fn tcp_time_wait(&mut self, s: &mut Scheduler<Event>, node: usize, sock: SockId) {
+        let Some(t) = self.nodes[node].socks.tcp(sock) else {
+            return;
+        };
+        t.state = TcpState::TimeWait;
+        s.cancel(&t.rtx_timer);
+        s.cancel(&t.delack_timer);
+        self.tcp_arm_tw(s, node, sock, TCP_TIMEWAIT_LEN);
+        self.sk_wake(node, sock);
+    }
+
+    /// Arms the TIME_WAIT / FIN_WAIT_2 timer.
+    pub(crate) fn tcp_arm_tw(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        sock: SockId,
+        after_: SimDuration,
+    ) {
+        let now = s.now();
+        let n = &mut self.nodes[node];
+        let phase = n.jiffies_phase;
+        let Some(t) = n.socks.tcp(sock) else { return };
+        let at = crate::jiffies::round_expiry(now, after_, phase);
+        s.arm(
+            &t.tw_timer,
+            at,
+            Event::TcpTimer {
+                node: node as u32,
+                sock,
+                which: super::timer::TcpTimerKind::TimeWait,
+            },
+        );
+    }
+
+    /// `__tcp_ack_snd_check`: ACK now, or arm the delayed-ACK timer.
+    fn tcp_ack_snd_check(&mut self, s: &mut Scheduler<Event>, node: usize, sock: SockId) {
+        let Some(t) = self.nodes[node].socks.tcp(sock) else {
+            return;
+        };
+        if !t.ack_pending && !t.ack_now {
+            return;
+        }
+        let rcv_mss = t.rcv_mss;
+        let more_than_one = t.rcv_nxt.wrapping_sub(t.rcv_wup) > rcv_mss && {
+            let wnd = t.rcv_wnd;
+            output::raw_select_window(t) >= wnd
+        };
+        let quick = t.quick > 0 && t.pingpong == 0;
+        if more_than_one || quick || t.ack_now {
+            self.tcp_send_ack(s, node, sock);
+        } else if !s.is_armed(&t.delack_timer) || t.ofo.is_empty() {
+            self.tcp_send_delayed_ack(s, node, sock);
+        }
+    }
+}
+
+/// The congestion-control view of a connection.
+fn ca_ctx(t: &TcpSock, now: SimTime) -> CaCtx {
+    CaCtx {
+        cwnd: t.cwnd,
+        ssthresh: t.ssthresh,
+        cwnd_cnt: t.cwnd_cnt,
+        now_us: now.as_nanos() / 1000,
+        min_rtt_us: t.min_rtt_us,
+        srtt_us: t.srtt_us >> 3,
+    }
+}
+
+/// `tcp_rtt_estimator` and `tcp_set_rto`: Jacobson/Karels in Linux's fixed point, with
+/// `rttvar` kept at least `TCP_RTO_MIN`.
+pub fn tcp_rtt_estimator(t: &mut TcpSock, rtt_us: u64) {
+    let m = rtt_us.clamp(1, u64::from(u32::MAX >> 4)) as i64;
+    if t.min_rtt_us == 0 || (m as u32) < t.min_rtt_us {
+        t.min_rtt_us = m as u32;
+    }
+    if t.srtt_us != 0 {
+        let mut m = m - i64::from(t.srtt_us >> 3);
+        t.srtt_us = (i64::from(t.srtt_us) + m) as u32;
+        if m < 0 {
+            m = -m;
+            m -= i64::from(t.mdev_us >> 2);
+            if m > 0 {
+                m >>= 3;
+            }
+        } else {
+            m -= i64::from(t.mdev_us >> 2);
+        }
+        t.mdev_us = (i64::from(t.mdev_us) + m) as u32;
+        if t.mdev_us > t.mdev_max_us {
+            t.mdev_max_us = t.mdev_us;
+            if t.mdev_max_us > t.rttvar_us {
+                t.rttvar_us = t.mdev_max_us;
+            }
+        }
+        if after(t.snd_una, t.rtt_seq) {
+            if t.mdev_max_us < t.rttvar_us {
+                t.rttvar_us -= (t.rttvar_us - t.mdev_max_us) >> 2;
+            }
+            t.rtt_seq = t.snd_nxt;
+            t.mdev_max_us = TCP_RTO_MIN_US;
+        }
+    } else {
+        t.srtt_us = (m << 3) as u32;
+        t.mdev_us = (m << 1) as u32;
+        t.rttvar_us = t.mdev_us.max(TCP_RTO_MIN_US);
+        t.mdev_max_us = t.rttvar_us;
+        t.rtt_seq = t.snd_nxt;
+    }
+    t.srtt_us = t.srtt_us.max(1);
+    let rto_us = u64::from(t.srtt_us >> 3) + u64::from(t.rttvar_us);
+    t.rto = SimDuration::from_micros(rto_us).min(TCP_RTO_MAX);
+}
+
+/// `tcp_incr_quickack`: allow quick ACKs for about half a window of full segments.
+fn tcp_incr_quickack(t: &mut TcpSock, max: u32, rcv_wnd: u32, rcv_mss: u32) {
+    let mut quickacks = rcv_wnd / (2 * rcv_mss.max(1));
+    if quickacks == 0 {
+        quickacks = 2;
+    }
+    quickacks = quickacks.min(max);
+    if quickacks > t.quick {
+        t.quick = quickacks;
+    }
+}
+
+/// `tcp_enter_quickack_mode`.
+fn tcp_enter_quickack(t: &mut TcpSock) {
+    let (w, m) = (t.rcv_wnd, t.rcv_mss);
+    tcp_incr_quickack(t, TCP_MAX_QUICKACKS, w, m);
+    t.pingpong = 0;
+    t.ato = TCP_ATO_MIN;
+}
+
+/// `tcp_event_data_recv`: the delayed-ACK estimator, quick-ACK credit, the peer's segment
+/// size estimate, and receive-window growth (`tcp_grow_window`).
+fn tcp_event_data_recv(t: &mut TcpSock, len: u32, now: SimTime, psh: bool) {
+    // tcp_measure_rcv_mss.
+    if len >= t.rcv_mss {
+        t.rcv_mss = len.min(t.advmss);
+    }
+    t.ack_pending = true;
+    t.ack_pushed = psh;
+    if t.ato.is_zero() {
+        let (w, m) = (t.rcv_wnd, t.rcv_mss);
+        tcp_incr_quickack(t, TCP_MAX_QUICKACKS, w, m);
+        t.ato = TCP_ATO_MIN;
+    } else {
+        let m = now - t.lrcvtime;
+        if m <= TCP_ATO_MIN / 2 {
+            t.ato = t.ato / 2 + TCP_ATO_MIN / 2;
+        } else if m < t.ato {
+            t.ato = (t.ato / 2 + m).min(t.rto);
+        } else if m > t.rto {
+            let (w, mss) = (t.rcv_wnd, t.rcv_mss);
+            tcp_incr_quickack(t, TCP_MAX_QUICKACKS, w, mss);
+        }
+    }
+    t.lrcvtime = now;
+    // tcp_grow_window.
+    let room = t.window_clamp.min(space(t)) as i64 - i64::from(t.rcv_ssthresh);
+    if room > 0 {
+        let incr = (2 * t.advmss).max(2 * len);
+        t.rcv_ssthresh += (room as u32).min(incr);
+        t.quick = t.quick.max(1);
+    }
+}
+
+/// `tcp_rcv_space_adjust`: once per RTT, grow the receive buffer so the window can cover
+/// twice what the app read in the last RTT (dynamic right-sizing).
+pub fn tcp_rcv_space_adjust(t: &mut TcpSock, now: SimTime) {
+    let srtt = SimDuration::from_micros(u64::from(t.srtt_us >> 3));
+    if t.srtt_us == 0 || now - t.rcvq_time < srtt {
+        return;
+    }
+    let copied = t.copied_seq.wrapping_sub(t.rcvq_seq);
+    if copied > t.rcvq_space {
+        let mut rcvwin = u64::from(copied) * 2 + 16 * u64::from(t.advmss);
+        let grow = rcvwin * u64::from(copied - t.rcvq_space) / u64::from(t.rcvq_space.max(1));
+        rcvwin += grow * 2;
+        // tcp_space_from_win at the default ratio: twice the window.
+        let rcvbuf = (rcvwin * 2).min(33_554_432) as u32;
+        if rcvbuf > t.sk.rcvbuf {
+            t.sk.rcvbuf = rcvbuf;
+            t.window_clamp = win_from_space(rcvbuf);
+        }
+        t.rcvq_space = copied;
+    }
+    t.rcvq_seq = t.copied_seq;
+    t.rcvq_time = now;
+}
+
+#[allow(dead_code)]
+fn _unused(_: Ipv4Addr, _: IpProtocol) {}

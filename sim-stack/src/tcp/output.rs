@@ -1,0 +1,860 @@
+//! TCP output: `tcp_connect_init` and `tcp_select_initial_window`, queuing data
+//! (`tcp_sendmsg`'s copy into MSS-sized segments), `tcp_write_xmit` (cwnd, receive window and
+//! Nagle tests), `tcp_transmit_skb` (header, options in Linux's order, window selection,
+//! checksum) → `ip_queue_xmit`, ACKs (`tcp_send_ack`, `tcp_send_delayed_ack`), RSTs, and
+//! retransmissions (`tcp_retransmit_skb`, `tcp_xmit_retransmit_queue`).
+
+use std::net::Ipv4Addr;
+
+use sim_core::{Scheduler, SimDuration, SimTime};
+
+use super::{CaState, TcpSock, TcpState, TxSeg, after, before};
+use crate::config::Sysctls;
+use crate::ip::output::{IdentMode, IpSend};
+use crate::skb::SockRef;
+use crate::sock::SockId;
+use crate::wire::{IpProtocol, TcpFlags, TcpOption, TcpOptions, TcpPacket, TcpRepr};
+use crate::world::{Event, World};
+
+/// IPv4 + TCP headers without options.
+const HDRS: u32 = 40;
+/// `TCPOLEN_TSTAMP_ALIGNED`.
+const TS_LEN: u32 = 12;
+/// Truesize overhead of a write-queue skb beyond its data (`SKB_TRUESIZE(MAX_TCP_HEADER)`).
+const SKB_TCP_OVERHEAD: u32 = 768;
+
+/// `tcp_win_from_space` with the default scaling ratio (50%: half the buffer is window).
+pub fn win_from_space(space: u32) -> u32 {
+    space / 2
+}
+
+/// `tcp_full_space`.
+pub fn full_space(t: &TcpSock) -> u32 {
+    win_from_space(t.sk.rcvbuf)
+}
+
+/// Receive memory charged by queued data (each byte costs two, at the default ratio).
+pub fn rmem_alloc(t: &TcpSock) -> u32 {
+    let ofo: usize = t.ofo.values().map(Vec::len).sum();
+    ((t.rcvq.len() + ofo) as u32).saturating_mul(2)
+}
+
+/// `tcp_space`.
+pub fn space(t: &TcpSock) -> u32 {
+    win_from_space(t.sk.rcvbuf.saturating_sub(rmem_alloc(t)))
+}
+
+/// `tcp_select_initial_window`: (window, window_clamp, wscale).
+pub fn select_initial_window(
+    space: u32,
+    mss: u32,
+    wscale_ok: bool,
+    sys: &Sysctls,
+) -> (u32, u32, u8) {
+    let window_clamp = u32::from(u16::MAX) << 14;
+    let mut space = space.min(window_clamp);
+    if space > mss {
+        space = space / mss * mss;
+    }
+    let rcv_wnd = space.min(u32::from(u16::MAX));
+    let mut wscale = 0u8;
+    if wscale_ok {
+        let sp = space
+            .max(sys.tcp_rmem[2])
+            .max(sys.rmem_max)
+            .min(window_clamp);
+        wscale = (31 - sp.leading_zeros()).saturating_sub(15).min(14) as u8;
+    }
+    let clamp = (u32::from(u16::MAX) << wscale).min(window_clamp);
+    (rcv_wnd, clamp, wscale)
+}
+
+/// `tcp_connect_init`: MSS, options wanted, initial window, sequence numbers.
+pub fn tcp_connect_init(t: &mut TcpSock, sys: &Sysctls, mtu: u32) {
+    t.advmss = mtu - HDRS;
+    t.mss_clamp = t.advmss;
+    t.ts_ok = sys.tcp_timestamps;
+    t.sack_ok = sys.tcp_sack;
+    t.wscale_ok = sys.tcp_window_scaling;
+    t.mss_cache = t.advmss - if t.ts_ok { TS_LEN } else { 0 };
+    let (wnd, clamp, ws) = select_initial_window(full_space(t), t.advmss, t.wscale_ok, sys);
+    t.rcv_wnd = wnd;
+    t.window_clamp = clamp;
+    t.rcv_wscale = ws;
+    t.rcv_ssthresh = wnd;
+    t.snd_una = t.iss;
+    t.snd_nxt = t.iss;
+    t.write_seq = t.iss.wrapping_add(1);
+    t.pushed_seq = t.write_seq;
+    t.sndq_seq = t.write_seq;
+    t.snd_sml = t.iss;
+    t.rcv_mss = t.advmss.min(536);
+}
+
+/// `tcp_init_buffer_space` at the end of the handshake: the window clamp, with one segment
+/// reserved (`tcp_app_win`), and `rcv_ssthresh` within it; `tcp_sndbuf_expand`.
+pub fn tcp_init_buffer_space(t: &mut TcpSock, now: SimTime, sys: &Sysctls) {
+    let maxwin = full_space(t);
+    if t.window_clamp >= maxwin {
+        t.window_clamp = maxwin;
+        if maxwin > 4 * t.advmss {
+            t.window_clamp = (maxwin - (maxwin >> 31)).max(4 * t.advmss);
+        }
+    }
+    if t.window_clamp > 2 * t.advmss && t.window_clamp + t.advmss > maxwin {
+        t.window_clamp = (2 * t.advmss).max(maxwin - t.advmss);
+    }
+    t.rcv_ssthresh = t.rcv_ssthresh.min(t.window_clamp);
+    t.rcvq_space = t
+        .rcv_ssthresh
+        .min(t.rcv_wnd)
+        .min(super::TCP_INIT_CWND * t.advmss);
+    t.rcvq_time = now;
+    t.rcvq_seq = t.copied_seq;
+    sndbuf_expand(t, sys);
+}
+
+/// `tcp_sndbuf_expand`: room for twice the congestion window of worst-case skbs.
+pub fn sndbuf_expand(t: &mut TcpSock, sys: &Sysctls) {
+    let per_mss = (t.mss_clamp.max(t.mss_cache) + 320 + 320).next_power_of_two() + 256;
+    let nr = t.cwnd.max(super::TCP_INIT_CWND).max(4);
+    let sndmem = 2 * nr * per_mss;
+    if t.sk.sndbuf < sndmem {
+        t.sk.sndbuf = sndmem.min(sys.tcp_wmem[2]);
+    }
+}
+
+/// Copies `data` into the write queue: into the unsent tail segment while it is shorter
+/// than the MSS, then into new segments, while the send buffer has room. Returns the bytes
+/// taken.
+pub fn tcp_queue_data(t: &mut TcpSock, data: &[u8]) -> usize {
+    let mss = t.mss_cache;
+    let mut copied = 0usize;
+    while copied < data.len() {
+        let tail_room = match t.wq.back() {
+            Some(seg) if seg.sent_at.is_none() && !seg.fin && !seg.syn && seg.len < mss => {
+                mss - seg.len
+            }
+            _ => 0,
+        };
+        let take;
+        if tail_room > 0 {
+            take = tail_room.min((data.len() - copied) as u32);
+            let seg = t.wq.back_mut().expect("tail");
+            seg.len += take;
+            t.wmem_queued += take;
+        } else {
+            if t.wmem_queued >= t.sk.sndbuf {
+                break;
+            }
+            take = mss.min((data.len() - copied) as u32);
+            t.wq.push_back(TxSeg {
+                seq: t.write_seq,
+                len: take,
+                syn: false,
+                fin: false,
+                psh: false,
+                sent_at: None,
+                retrans: 0,
+                sacked: false,
+                lost: false,
+                retrans_out: false,
+            });
+            t.wmem_queued += take + SKB_TCP_OVERHEAD;
+        }
+        t.sndq.extend(&data[copied..copied + take as usize]);
+        t.write_seq = t.write_seq.wrapping_add(take);
+        copied += take as usize;
+    }
+    copied
+}
+
+/// `tcp_mark_push`: PSH on the tail segment (the end of a write).
+pub fn tcp_mark_push(t: &mut TcpSock) {
+    if let Some(seg) = t.wq.back_mut()
+        && seg.sent_at.is_none()
+    {
+        seg.psh = true;
+        t.pushed_seq = t.write_seq;
+    }
+}
+
+/// `tcp_send_fin`: the FIN rides on the unsent tail segment, or gets a segment of its own.
+pub fn tcp_queue_fin(t: &mut TcpSock) {
+    t.fin_queued = true;
+    match t.wq.back_mut() {
+        Some(seg) if seg.sent_at.is_none() && !seg.syn => seg.fin = true,
+        _ => {
+            t.wq.push_back(TxSeg {
+                seq: t.write_seq,
+                len: 0,
+                syn: false,
+                fin: true,
+                psh: false,
+                sent_at: None,
+                retrans: 0,
+                sacked: false,
+                lost: false,
+                retrans_out: false,
+            });
+            t.wmem_queued += SKB_TCP_OVERHEAD;
+        }
+    }
+    t.write_seq = t.write_seq.wrapping_add(1);
+}
+
+/// `__tcp_select_window`: the window to advertise, in bytes (not yet scaled).
+pub fn raw_select_window(t: &mut TcpSock) -> u32 {
+    let mss = t.rcv_mss;
+    let mut free = space(t);
+    let allowed = full_space(t);
+    let full = t.window_clamp.min(allowed);
+    let mss = mss.min(full);
+    if free < full >> 1 {
+        t.quick = 0;
+        free = free >> t.rcv_wscale << t.rcv_wscale;
+        if free < allowed >> 4 || free < mss {
+            return 0;
+        }
+    }
+    if free > t.rcv_ssthresh {
+        free = t.rcv_ssthresh;
+    }
+    if t.rcv_wscale > 0 {
+        let unit = 1u32 << t.rcv_wscale;
+        free.div_ceil(unit) * unit
+    } else {
+        // Round to whole segments as Linux does without scaling.
+        let mut window = t.rcv_wnd;
+        if window <= free.saturating_sub(mss) || window > free {
+            window = free.checked_div(mss).map_or(free, |k| k * mss);
+        } else if mss == full && free > window + (full >> 1) {
+            window = free;
+        }
+        window
+    }
+}
+
+/// `tcp_select_window`: never shrink what was offered; remember it; return the field value.
+pub fn tcp_select_window(t: &mut TcpSock) -> u16 {
+    let cur = t.rcv_wup.wrapping_add(t.rcv_wnd).wrapping_sub(t.rcv_nxt) as i32;
+    let cur = cur.max(0) as u32;
+    let mut new = raw_select_window(t);
+    if new < cur {
+        let unit = 1u32 << t.rcv_wscale;
+        new = cur.div_ceil(unit) * unit;
+    }
+    t.rcv_wnd = new;
+    t.rcv_wup = t.rcv_nxt;
+    let field = new >> t.rcv_wscale;
+    field.min(u32::from(u16::MAX)) as u16
+}
+
+/// `tcp_cleanup_rbuf`'s test after a read: ACK at once when an ACK is owed for more than a
+/// segment, or when the window we could offer is at least twice what the peer knows.
+pub fn should_ack_after_read(t: &mut TcpSock) -> bool {
+    if !matches!(
+        t.state,
+        TcpState::Established | TcpState::FinWait1 | TcpState::FinWait2
+    ) {
+        return false;
+    }
+    if t.ack_pending && t.rcv_nxt.wrapping_sub(t.rcv_wup) > t.rcv_mss {
+        return true;
+    }
+    if t.fin_received {
+        return false;
+    }
+    let now_wnd = t.rcv_wup.wrapping_add(t.rcv_wnd).wrapping_sub(t.rcv_nxt);
+    if 2 * now_wnd > t.window_clamp {
+        return false;
+    }
+    let new = raw_select_window(t);
+    new != 0 && new >= 2 * now_wnd
+}
+
+/// What a segment to transmit is.
+#[derive(Debug, Clone, Copy)]
+struct Seg {
+    seq: u32,
+    len: u32,
+    flags: TcpFlags,
+    /// Data offset in the send buffer.
+    data_seq: u32,
+}
+
+impl World {
+    /// The SYN (`tcp_connect`): queued as the first segment, sent, retransmit timer armed.
+    pub(crate) fn tcp_send_syn(&mut self, s: &mut Scheduler<Event>, node: usize, sock: SockId) {
+        let Some(t) = self.nodes[node].socks.tcp(sock) else {
+            return;
+        };
+        t.wq.push_front(TxSeg {
+            seq: t.iss,
+            len: 0,
+            syn: true,
+            fin: false,
+            psh: false,
+            sent_at: None,
+            retrans: 0,
+            sacked: false,
+            lost: false,
+            retrans_out: false,
+        });
+        self.tcp_write_xmit(s, node, sock, true);
+    }
+
+    /// `tcp_push_pending_frames`.
+    pub(crate) fn tcp_push_pending_frames(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        sock: SockId,
+    ) {
+        self.tcp_write_xmit(s, node, sock, false);
+    }
+
+    /// `tcp_write_xmit`: send unsent segments while cwnd, the peer's window and Nagle allow.
+    pub(crate) fn tcp_write_xmit(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        sock: SockId,
+        push_one: bool,
+    ) {
+        let now = s.now();
+        let mut sent_any = false;
+        loop {
+            let Some(t) = self.nodes[node].socks.tcp(sock) else {
+                return;
+            };
+            let Some(idx) = t.wq.iter().position(|x| x.sent_at.is_none()) else {
+                t.is_cwnd_limited = false;
+                break;
+            };
+            let seg = t.wq[idx].clone();
+            let is_last = idx + 1 == t.wq.len();
+            if !seg.syn {
+                let in_flight = t.in_flight();
+                if in_flight >= t.cwnd {
+                    t.is_cwnd_limited = true;
+                    break;
+                }
+                // tcp_snd_wnd_test: the segment's data must fit the offered window.
+                let wnd_end = t.snd_una.wrapping_add(t.snd_wnd);
+                if after(seg.seq.wrapping_add(seg.len), wnd_end) && seg.len > 0 {
+                    break;
+                }
+                // tcp_nagle_test (only the last segment can be held back).
+                if is_last && !seg.fin && seg.len < t.mss_cache && !t.nodelay && !push_one {
+                    let minshall = after(t.snd_sml, t.snd_una) && !after(t.snd_sml, t.snd_nxt);
+                    if t.packets_out > 0 && minshall {
+                        break;
+                    }
+                }
+            }
+            let t = self.nodes[node].socks.tcp(sock).expect("socket");
+            let mut flags = TcpFlags::NONE;
+            if seg.syn {
+                flags |= TcpFlags::SYN;
+            } else {
+                flags |= TcpFlags::ACK;
+            }
+            if seg.psh && seg.len > 0 {
+                flags |= TcpFlags::PSH;
+            }
+            if seg.fin {
+                flags |= TcpFlags::FIN;
+            }
+            let w = &mut t.wq[idx];
+            w.sent_at = Some(now);
+            t.snd_nxt = seg.end_seq();
+            t.packets_out += 1;
+            t.max_packets_out = t.max_packets_out.max(t.packets_out);
+            if seg.len < t.mss_cache && seg.len > 0 {
+                t.snd_sml = seg.end_seq();
+            }
+            if seg.len > 0 {
+                t.lsndtime = now;
+                t.stats.bytes_sent += u64::from(seg.len);
+                // tcp_event_data_sent: sending soon after receiving means interactive.
+                if now.saturating_since(t.lrcvtime) < t.ato {
+                    t.pingpong += 1;
+                }
+            }
+            self.tcp_transmit(
+                s,
+                node,
+                sock,
+                Seg {
+                    seq: seg.seq,
+                    len: seg.len,
+                    flags,
+                    data_seq: seg.seq,
+                },
+            );
+            sent_any = true;
+            self.tcp_arm_rtx_if_idle(s, node, sock);
+            if push_one {
+                break;
+            }
+        }
+        let _ = sent_any;
+    }
+
+    /// Arms the retransmit timer if it is not running and something is in flight.
+    pub(crate) fn tcp_arm_rtx_if_idle(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        sock: SockId,
+    ) {
+        let now = s.now();
+        let n = &mut self.nodes[node];
+        let phase = n.jiffies_phase;
+        let Some(t) = n.socks.tcp(sock) else { return };
+        if t.packets_out > 0 && !s.is_armed(&t.rtx_timer) {
+            let at = crate::jiffies::round_expiry(now, t.rto, phase);
+            s.arm(
+                &t.rtx_timer,
+                at,
+                Event::TcpTimer {
+                    node: node as u32,
+                    sock,
+                    which: super::timer::TcpTimerKind::Retransmit,
+                },
+            );
+        }
+    }
+
+    /// (Re)arms the retransmit timer for a full RTO from now.
+    pub(crate) fn tcp_reset_rtx_timer(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        sock: SockId,
+    ) {
+        let now = s.now();
+        let n = &mut self.nodes[node];
+        let phase = n.jiffies_phase;
+        let Some(t) = n.socks.tcp(sock) else { return };
+        if t.packets_out == 0 {
+            s.cancel(&t.rtx_timer);
+            return;
+        }
+        let at = crate::jiffies::round_expiry(now, t.rto, phase);
+        s.arm(
+            &t.rtx_timer,
+            at,
+            Event::TcpTimer {
+                node: node as u32,
+                sock,
+                which: super::timer::TcpTimerKind::Retransmit,
+            },
+        );
+    }
+
+    /// `tcp_retransmit_skb` for write-queue segment `idx`.
+    pub(crate) fn tcp_retransmit_seg(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        sock: SockId,
+        idx: usize,
+    ) {
+        let now = s.now();
+        let n = &mut self.nodes[node];
+        let Some(t) = n.socks.tcp(sock) else { return };
+        let seg = t.wq[idx].clone();
+        let mut flags = if seg.syn {
+            TcpFlags::SYN
+        } else {
+            TcpFlags::ACK
+        };
+        if seg.syn && t.state == TcpState::SynRecv {
+            flags |= TcpFlags::ACK;
+        }
+        if seg.psh && seg.len > 0 {
+            flags |= TcpFlags::PSH;
+        }
+        if seg.fin {
+            flags |= TcpFlags::FIN;
+        }
+        let w = &mut t.wq[idx];
+        w.sent_at = Some(now);
+        w.retrans += 1;
+        if !w.retrans_out {
+            w.retrans_out = true;
+            t.retrans_out += 1;
+        }
+        t.stats.retrans += 1;
+        t.stats.bytes_retrans += u64::from(seg.len);
+        t.stats.bytes_sent += u64::from(seg.len);
+        n.snmp.tcp.RetransSegs += 1;
+        if seg.syn && t.state == TcpState::SynRecv {
+            self.tcp_send_synack(s, node, sock);
+            return;
+        }
+        self.tcp_transmit(
+            s,
+            node,
+            sock,
+            Seg {
+                seq: seg.seq,
+                len: seg.len,
+                flags,
+                data_seq: seg.seq,
+            },
+        );
+    }
+
+    /// `tcp_xmit_retransmit_queue`: resend segments marked lost while cwnd allows.
+    pub(crate) fn tcp_xmit_retransmit_queue(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        sock: SockId,
+    ) {
+        loop {
+            let Some(t) = self.nodes[node].socks.tcp(sock) else {
+                return;
+            };
+            if t.in_flight() >= t.cwnd {
+                return;
+            }
+            let Some(idx) =
+                t.wq.iter()
+                    .take_while(|x| x.sent_at.is_some())
+                    .position(|x| x.lost && !x.retrans_out && !x.sacked)
+            else {
+                return;
+            };
+            if t.ca_state == CaState::Recovery {
+                t.prr_out += 1;
+            }
+            self.tcp_retransmit_seg(s, node, sock, idx);
+        }
+    }
+
+    /// `tcp_send_ack`: a pure ACK now.
+    pub(crate) fn tcp_send_ack(&mut self, s: &mut Scheduler<Event>, node: usize, sock: SockId) {
+        let Some(t) = self.nodes[node].socks.tcp(sock) else {
+            return;
+        };
+        if t.state == TcpState::Closed {
+            return;
+        }
+        let seq = t.snd_nxt;
+        self.tcp_transmit(
+            s,
+            node,
+            sock,
+            Seg {
+                seq,
+                len: 0,
+                flags: TcpFlags::ACK,
+                data_seq: seq,
+            },
+        );
+    }
+
+    /// `tcp_send_delayed_ack`: arm the delayed-ACK timer (`ato`, bounded by the RTT), or
+    /// ACK now if the timer was about to fire anyway.
+    pub(crate) fn tcp_send_delayed_ack(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        sock: SockId,
+    ) {
+        let now = s.now();
+        let n = &mut self.nodes[node];
+        let phase = n.jiffies_phase;
+        let Some(t) = n.socks.tcp(sock) else { return };
+        let mut ato = t.ato;
+        if ato > super::TCP_ATO_MIN {
+            let mut max_ato = SimDuration::from_millis(500);
+            if t.pingpong > 0 || t.ack_pushed {
+                max_ato = super::TCP_DELACK_MAX;
+            }
+            if t.srtt_us > 0 {
+                let rtt =
+                    SimDuration::from_micros(u64::from(t.srtt_us >> 3)).max(super::TCP_ATO_MIN);
+                max_ato = max_ato.min(rtt);
+            }
+            ato = ato.min(max_ato);
+        }
+        // Jiffies granularity: the timer fires on a tick.
+        let mut at = crate::jiffies::round_expiry(now, ato, phase);
+        if let Some(old) = s.deadline(&t.delack_timer) {
+            if old <= now + ato / 4 {
+                self.tcp_send_ack(s, node, sock);
+                return;
+            }
+            at = at.min(old);
+        }
+        t.ack_pending = true;
+        s.arm(
+            &t.delack_timer,
+            at,
+            Event::TcpTimer {
+                node: node as u32,
+                sock,
+                which: super::timer::TcpTimerKind::DelAck,
+            },
+        );
+    }
+
+    /// `tcp_send_synack`: SYN-ACK from a connection in SYN_RECV (`ip_build_and_send_pkt`:
+    /// IP ID 0 with DF).
+    pub(crate) fn tcp_send_synack(&mut self, s: &mut Scheduler<Event>, node: usize, sock: SockId) {
+        let Some(t) = self.nodes[node].socks.tcp(sock) else {
+            return;
+        };
+        let seq = t.iss;
+        self.tcp_transmit(
+            s,
+            node,
+            sock,
+            Seg {
+                seq,
+                len: 0,
+                flags: TcpFlags::SYN | TcpFlags::ACK,
+                data_seq: seq,
+            },
+        );
+    }
+
+    /// `tcp_send_active_reset`: RST from a connection the app aborted.
+    pub(crate) fn tcp_send_active_reset(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        sock: SockId,
+    ) {
+        let Some(t) = self.nodes[node].socks.tcp(sock) else {
+            return;
+        };
+        let seq = t.snd_nxt;
+        self.nodes[node].snmp.tcp.OutRsts += 1;
+        self.tcp_transmit(
+            s,
+            node,
+            sock,
+            Seg {
+                seq,
+                len: 0,
+                flags: TcpFlags::RST | TcpFlags::ACK,
+                data_seq: seq,
+            },
+        );
+    }
+
+    /// `tcp_transmit_skb` → `ip_queue_xmit`: build the segment (options, window, checksum)
+    /// and send it.
+    fn tcp_transmit(&mut self, s: &mut Scheduler<Event>, node: usize, sock: SockId, seg: Seg) {
+        let now = s.now();
+        let n = &mut self.nodes[node];
+        let ttl = n.default_ttl;
+        let Some(t) = n.socks.tcp(sock) else { return };
+        let syn = seg.flags.contains(TcpFlags::SYN);
+        let tsval = tcp_time_stamp(now).wrapping_add(t.ts_off);
+        let options = if syn {
+            // tcp_syn_options / tcp_synack_options: MSS, SACK_PERM, TS, NOP, WS.
+            let mut list: Vec<TcpOption<'_>> = vec![TcpOption::MaxSegmentSize(t.advmss as u16)];
+            let synack = seg.flags.contains(TcpFlags::ACK);
+            if t.sack_ok {
+                list.push(TcpOption::SackPermitted);
+            }
+            if t.ts_ok {
+                list.push(TcpOption::Timestamp {
+                    tsval,
+                    tsecr: if synack { t.ts_recent } else { 0 },
+                });
+            } else if t.sack_ok && t.wscale_ok {
+                // Without timestamps Linux pads SACK_PERM with two NOPs instead.
+                list.insert(1, TcpOption::NoOp);
+                list.insert(1, TcpOption::NoOp);
+            }
+            if t.wscale_ok {
+                list.push(TcpOption::NoOp);
+                list.push(TcpOption::WindowScale(t.rcv_wscale));
+            }
+            TcpOptions::new(&list).expect("SYN options fit")
+        } else {
+            let mut list: Vec<TcpOption<'_>> = Vec::new();
+            if t.ts_ok {
+                list.extend([
+                    TcpOption::NoOp,
+                    TcpOption::NoOp,
+                    TcpOption::Timestamp {
+                        tsval,
+                        tsecr: t.ts_recent,
+                    },
+                ]);
+            }
+            let blocks = t.sack_blocks.clone();
+            if t.sack_ok && !blocks.is_empty() && !seg.flags.contains(TcpFlags::RST) {
+                let room = (40 - if t.ts_ok { 12 } else { 0 } - 4) / 8;
+                let take = blocks.len().min(room);
+                if let Some(b) = crate::wire::SackBlocks::new(&blocks[..take]) {
+                    list.extend([TcpOption::NoOp, TcpOption::NoOp, TcpOption::Sack(b)]);
+                }
+            }
+            TcpOptions::new(&list).unwrap_or_default()
+        };
+        let window = if syn {
+            // Windows in SYN and SYN-ACK are never scaled.
+            t.rcv_wnd.min(u32::from(u16::MAX)) as u16
+        } else {
+            tcp_select_window(t)
+        };
+        let ack_flag = seg.flags.contains(TcpFlags::ACK);
+        let repr = TcpRepr {
+            src_port: t.sk.sport,
+            dst_port: t.sk.dport,
+            seq: seg.seq,
+            ack: if ack_flag { t.rcv_nxt } else { 0 },
+            flags: seg.flags,
+            window,
+            urgent: 0,
+            options,
+        };
+        let hlen = repr.header_len();
+        let (saddr, daddr) = (t.sk.saddr, t.sk.daddr);
+        let synack = syn && ack_flag;
+        let ident = if synack {
+            IdentMode::Unconnected
+        } else {
+            let id = t.sk.inet_id;
+            t.sk.inet_id = id.wrapping_add(1);
+            IdentMode::Socket(id)
+        };
+        if ack_flag {
+            // tcp_event_ack_sent.
+            t.ack_pending = false;
+            t.ack_now = false;
+            s.cancel(&t.delack_timer);
+            if t.quick > 0 {
+                t.quick -= 1;
+            }
+        }
+        t.stats.segs_out += 1;
+        let off = seg.data_seq.wrapping_sub(t.sndq_seq) as usize;
+        let mut skb = self.pool.alloc(hlen + seg.len as usize);
+        skb.put(hlen);
+        if seg.len > 0 {
+            let (a, b) = t.sndq.as_slices();
+            let end = off + seg.len as usize;
+            if end <= a.len() {
+                skb.put_data(&a[off..end]);
+            } else if off >= a.len() {
+                skb.put_data(&b[off - a.len()..end - a.len()]);
+            } else {
+                skb.put_data(&a[off..]);
+                skb.put_data(&b[..end - a.len()]);
+            }
+        }
+        repr.emit(
+            &mut TcpPacket::new_unchecked(skb.data_mut()),
+            saddr,
+            daddr,
+            seg.len as usize,
+        );
+        skb.sock = Some(SockRef {
+            node: node as u32,
+            sock,
+        });
+        skb.hash = crate::sock::udp::flow_hash(saddr, daddr, repr.src_port, repr.dst_port, 6);
+        t.sk.wmem_alloc += skb.truesize;
+        n.snmp.tcp.OutSegs += 1;
+        for f in ["tcp_transmit_skb", "ip_queue_xmit"] {
+            note!(self, skb, f);
+        }
+        let Ok(dst) = self.ip_route_output_flow(node, daddr) else {
+            self.kfree_skb(skb);
+            return;
+        };
+        let send = IpSend {
+            src: saddr,
+            dst: daddr,
+            protocol: IpProtocol::Tcp,
+            ttl,
+            tos: 0,
+            dont_frag: true,
+            ident,
+        };
+        self.ip_send_skb(s, node, skb, send, dst);
+    }
+
+    /// `tcp_v4_send_reset`: RST in answer to a segment no socket wants.
+    pub(crate) fn tcp_v4_send_reset(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        ip_src: Ipv4Addr,
+        ip_dst: Ipv4Addr,
+        th: &TcpRepr,
+        payload_len: usize,
+    ) {
+        if th.flags.contains(TcpFlags::RST) {
+            return;
+        }
+        let (seq, ack, flags) = if th.flags.contains(TcpFlags::ACK) {
+            (th.ack, 0, TcpFlags::RST)
+        } else {
+            (
+                0,
+                th.seq.wrapping_add(th.segment_len(payload_len) as u32),
+                TcpFlags::RST | TcpFlags::ACK,
+            )
+        };
+        let repr = TcpRepr {
+            src_port: th.dst_port,
+            dst_port: th.src_port,
+            seq,
+            ack,
+            flags,
+            window: 0,
+            urgent: 0,
+            options: TcpOptions::default(),
+        };
+        let hlen = repr.header_len();
+        let mut skb = self.pool.alloc(hlen);
+        skb.put(hlen);
+        repr.emit(
+            &mut TcpPacket::new_unchecked(skb.data_mut()),
+            ip_dst,
+            ip_src,
+            0,
+        );
+        note!(self, skb, "tcp_v4_send_reset");
+        let n = &mut self.nodes[node];
+        n.snmp.tcp.OutRsts += 1;
+        n.snmp.tcp.OutSegs += 1;
+        let ttl = n.default_ttl;
+        let Ok(dst) = self.ip_route_output_flow(node, ip_src) else {
+            self.kfree_skb(skb);
+            return;
+        };
+        let send = IpSend {
+            src: ip_dst,
+            dst: ip_src,
+            protocol: IpProtocol::Tcp,
+            ttl,
+            tos: 0,
+            dont_frag: true,
+            ident: IdentMode::Unconnected,
+        };
+        self.ip_send_skb(s, node, skb, send, dst);
+    }
+}
+
+/// The TCP timestamp clock: milliseconds (`tcp_clock_ms`).
+pub fn tcp_time_stamp(now: SimTime) -> u32 {
+    (now.as_nanos() / 1_000_000) as u32
+}
+
+/// Whether `seq` lies in `[lo, hi)`.
+pub fn seq_in(seq: u32, lo: u32, hi: u32) -> bool {
+    !before(seq, lo) && before(seq, hi)
+}

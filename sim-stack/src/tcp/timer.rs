@@ -1,0 +1,132 @@
+//! TCP timers: the retransmission timer (`tcp_retransmit_timer`, with SYN retries and the
+//! linear SYN timeouts of recent kernels), the delayed-ACK timer (`tcp_delack_timer`), and
+//! the TIME_WAIT / orphaned FIN_WAIT_2 timer.
+
+use sim_core::{Scheduler, SimDuration};
+
+use super::{CaState, TCP_RTO_MAX, TcpState};
+use crate::sock::{Errno, SockId};
+use crate::world::{Event, World};
+
+/// Which of a connection's timers fired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TcpTimerKind {
+    /// Retransmission (or SYN / SYN-ACK retry).
+    Retransmit,
+    /// Delayed ACK.
+    DelAck,
+    /// TIME_WAIT over, or FIN_WAIT_2 timeout of an orphan.
+    TimeWait,
+}
+
+/// `tcp_syn_linear_timeouts`: the first retries of a SYN keep the initial timeout.
+const SYN_LINEAR_TIMEOUTS: u32 = 4;
+
+impl World {
+    /// A TCP timer fired.
+    pub(crate) fn tcp_timer(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        sock: SockId,
+        which: TcpTimerKind,
+    ) {
+        match which {
+            TcpTimerKind::Retransmit => self.tcp_retransmit_timer(s, node, sock),
+            TcpTimerKind::DelAck => {
+                let Some(t) = self.nodes[node].socks.tcp(sock) else {
+                    return;
+                };
+                if t.ack_pending {
+                    // Inflate ato and leave ping-pong mode, as tcp_delack_timer_handler does.
+                    if t.pingpong == 0 {
+                        t.ato = (t.ato * 2).min(t.rto);
+                    } else {
+                        t.pingpong = 0;
+                        t.ato = super::TCP_ATO_MIN;
+                    }
+                    t.stats.delayed_acks += 1;
+                    self.tcp_send_ack(s, node, sock);
+                }
+            }
+            TcpTimerKind::TimeWait => self.tcp_done(s, node, sock),
+        }
+    }
+
+    /// `tcp_retransmit_timer`: back off, enter Loss, retransmit the head; give up after
+    /// `tcp_syn_retries` / `tcp_synack_retries` / `tcp_retries2`.
+    fn tcp_retransmit_timer(&mut self, s: &mut Scheduler<Event>, node: usize, sock: SockId) {
+        let n = &mut self.nodes[node];
+        let sys = n.sysctl.clone();
+        let Some(t) = n.socks.tcp(sock) else { return };
+        if t.packets_out == 0 {
+            return;
+        }
+        let limit = match t.state {
+            TcpState::SynSent => u32::from(sys.tcp_syn_retries),
+            TcpState::SynRecv => u32::from(sys.tcp_synack_retries),
+            _ => u32::from(sys.tcp_retries2),
+        };
+        if t.retransmits >= limit {
+            if t.state == TcpState::SynSent {
+                n.snmp.tcp.AttemptFails += 1;
+            } else if matches!(t.state, TcpState::Established | TcpState::CloseWait) {
+                n.snmp.tcp.EstabResets += 1;
+            }
+            t.sk.err = Some(Errno::TimedOut);
+            self.tcp_done(s, node, sock);
+            return;
+        }
+        t.stats.rto_events += 1;
+        let syn = matches!(t.state, TcpState::SynSent | TcpState::SynRecv);
+        if !syn {
+            // tcp_enter_loss.
+            if !matches!(t.ca_state, CaState::Loss) || t.retransmits == 0 {
+                t.ssthresh = t.cong.ssthresh(t.cwnd);
+            }
+            t.cwnd = 1;
+            t.cwnd_cnt = 0;
+            t.cong.reset();
+            t.ca_state = CaState::Loss;
+            t.high_seq = t.snd_nxt;
+            let mut lost = 0;
+            for seg in t.wq.iter_mut().take_while(|x| x.sent_at.is_some()) {
+                seg.retrans_out = false;
+                if !seg.sacked {
+                    if !seg.lost {
+                        seg.lost = true;
+                    }
+                    lost += 1;
+                }
+            }
+            t.lost_out = lost;
+            t.retrans_out = 0;
+        }
+        t.retransmits += 1;
+        // Backoff: SYNs keep 1 s for the first linear retries; the rest double.
+        let linear = syn && t.retransmits <= SYN_LINEAR_TIMEOUTS;
+        if !linear {
+            t.backoff += 1;
+            t.rto = (t.rto * 2).min(TCP_RTO_MAX);
+        }
+        if syn {
+            let w = &mut t.wq[0];
+            w.lost = true;
+            self.tcp_retransmit_seg(s, node, sock, 0);
+        } else {
+            // Retransmit the head now; the rest follow as the window reopens.
+            let idx =
+                t.wq.iter()
+                    .take_while(|x| x.sent_at.is_some())
+                    .position(|x| !x.sacked)
+                    .unwrap_or(0);
+            self.tcp_retransmit_seg(s, node, sock, idx);
+        }
+        self.tcp_reset_rtx_timer(s, node, sock);
+    }
+}
+
+/// The RTO after `n` backoffs of `base` (for tests and docs).
+pub fn backed_off(base: SimDuration, n: u32) -> SimDuration {
+    (base * 2u64.saturating_pow(n)).min(TCP_RTO_MAX)
+}
