@@ -235,7 +235,12 @@ impl World {
     /// queue, start the next frame.
     pub(crate) fn nic_tx_done(&mut self, s: &mut Scheduler<Event>, node: usize, dev: usize) {
         let d = &mut self.nodes[node].devs[dev];
-        let _desc = d.ring.on_wire.take().expect("a frame was on the wire");
+        let desc = d.ring.on_wire.take().expect("a frame was on the wire");
+        // The skb is consumed: its destructor releases the socket's send-buffer memory.
+        if let Some(owner) = desc.sock {
+            self.sock_wfree(owner, desc.truesize);
+        }
+        let d = &mut self.nodes[node].devs[dev];
         if !d.ring.waiting.is_empty() {
             self.nic_start_tx(s, node, dev);
         }
