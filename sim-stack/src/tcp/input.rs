@@ -158,16 +158,8 @@ impl World {
         t.rcv_mss = t.advmss.min(536);
         t.state = TcpState::SynRecv;
         t.wq.push_back(TxSeg {
-            seq: iss,
-            len: 0,
-            syn: true,
-            fin: false,
-            psh: false,
             sent_at: Some(s.now()),
-            retrans: 0,
-            sacked: false,
-            lost: false,
-            retrans_out: false,
+            ..TxSeg::new(iss, 0, true, false)
         });
         t.packets_out = 1;
         let key = (ip.src_addr, th.src_port, th.dst_port);
@@ -795,14 +787,12 @@ impl World {
                 let delay = SimDuration::from_micros(u64::from((t.srtt_us >> 3) / 20).min(1000));
                 t.ack_pending = true;
                 if !s.is_armed(&t.delack_timer) {
-                    s.arm(
-                        &t.delack_timer,
+                    self.tcp_arm_timer(
+                        s,
+                        node,
+                        sock,
+                        super::timer::TcpTimerKind::DelAck,
                         now + delay,
-                        Event::TcpTimer {
-                            node: node as u32,
-                            sock,
-                            which: super::timer::TcpTimerKind::DelAck,
-                        },
                     );
                 }
             }
@@ -862,18 +852,8 @@ impl World {
     ) {
         let now = s.now();
         let n = &mut self.nodes[node];
-        let phase = n.jiffies_phase;
-        let Some(t) = n.socks.tcp(sock) else { return };
-        let at = crate::jiffies::round_expiry(now, after_, phase);
-        s.arm(
-            &t.tw_timer,
-            at,
-            Event::TcpTimer {
-                node: node as u32,
-                sock,
-                which: super::timer::TcpTimerKind::TimeWait,
-            },
-        );
+        let at = crate::jiffies::round_expiry(now, after_, n.jiffies_phase);
+        self.tcp_arm_timer(s, node, sock, super::timer::TcpTimerKind::TimeWait, at);
     }
 
     /// `__tcp_ack_snd_check`: ACK now, or arm the delayed-ACK timer.

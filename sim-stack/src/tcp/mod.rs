@@ -114,6 +114,22 @@ pub struct TxSeg {
 }
 
 impl TxSeg {
+    /// A segment not yet sent: `len` data bytes from `seq`, with SYN and FIN as given.
+    pub fn new(seq: u32, len: u32, syn: bool, fin: bool) -> Self {
+        Self {
+            seq,
+            len,
+            syn,
+            fin,
+            psh: false,
+            sent_at: None,
+            retrans: 0,
+            sacked: false,
+            lost: false,
+            retrans_out: false,
+        }
+    }
+
     /// The sequence number after it.
     pub fn end_seq(&self) -> u32 {
         self.seq

@@ -148,18 +148,7 @@ pub fn tcp_queue_data(t: &mut TcpSock, data: &[u8]) -> usize {
                 break;
             }
             take = mss.min((data.len() - copied) as u32);
-            t.wq.push_back(TxSeg {
-                seq: t.write_seq,
-                len: take,
-                syn: false,
-                fin: false,
-                psh: false,
-                sent_at: None,
-                retrans: 0,
-                sacked: false,
-                lost: false,
-                retrans_out: false,
-            });
+            t.wq.push_back(TxSeg::new(t.write_seq, take, false, false));
             t.wmem_queued += take + SKB_TCP_OVERHEAD;
         }
         t.sndq.extend(&data[copied..copied + take as usize]);
@@ -185,18 +174,7 @@ pub fn tcp_queue_fin(t: &mut TcpSock) {
     match t.wq.back_mut() {
         Some(seg) if seg.sent_at.is_none() && !seg.syn => seg.fin = true,
         _ => {
-            t.wq.push_back(TxSeg {
-                seq: t.write_seq,
-                len: 0,
-                syn: false,
-                fin: true,
-                psh: false,
-                sent_at: None,
-                retrans: 0,
-                sacked: false,
-                lost: false,
-                retrans_out: false,
-            });
+            t.wq.push_back(TxSeg::new(t.write_seq, 0, false, true));
             t.wmem_queued += SKB_TCP_OVERHEAD;
         }
     }
@@ -289,18 +267,7 @@ impl World {
         let Some(t) = self.nodes[node].socks.tcp(sock) else {
             return;
         };
-        t.wq.push_front(TxSeg {
-            seq: t.iss,
-            len: 0,
-            syn: true,
-            fin: false,
-            psh: false,
-            sent_at: None,
-            retrans: 0,
-            sacked: false,
-            lost: false,
-            retrans_out: false,
-        });
+        t.wq.push_front(TxSeg::new(t.iss, 0, true, false));
         self.tcp_write_xmit(s, node, sock, true);
     }
 
@@ -409,21 +376,12 @@ impl World {
         node: usize,
         sock: SockId,
     ) {
-        let now = s.now();
-        let n = &mut self.nodes[node];
-        let phase = n.jiffies_phase;
-        let Some(t) = n.socks.tcp(sock) else { return };
-        if t.packets_out > 0 && !s.is_armed(&t.rtx_timer) {
-            let at = crate::jiffies::round_expiry(now, t.rto, phase);
-            s.arm(
-                &t.rtx_timer,
-                at,
-                Event::TcpTimer {
-                    node: node as u32,
-                    sock,
-                    which: super::timer::TcpTimerKind::Retransmit,
-                },
-            );
+        let idle = self.nodes[node]
+            .socks
+            .tcp(sock)
+            .is_some_and(|t| t.packets_out > 0 && !s.is_armed(&t.rtx_timer));
+        if idle {
+            self.tcp_reset_rtx_timer(s, node, sock);
         }
     }
 
@@ -443,15 +401,7 @@ impl World {
             return;
         }
         let at = crate::jiffies::round_expiry(now, t.rto, phase);
-        s.arm(
-            &t.rtx_timer,
-            at,
-            Event::TcpTimer {
-                node: node as u32,
-                sock,
-                which: super::timer::TcpTimerKind::Retransmit,
-            },
-        );
+        self.tcp_arm_timer(s, node, sock, super::timer::TcpTimerKind::Retransmit, at);
     }
 
     /// `tcp_retransmit_skb` for write-queue segment `idx`.
@@ -593,15 +543,7 @@ impl World {
             at = at.min(old);
         }
         t.ack_pending = true;
-        s.arm(
-            &t.delack_timer,
-            at,
-            Event::TcpTimer {
-                node: node as u32,
-                sock,
-                which: super::timer::TcpTimerKind::DelAck,
-            },
-        );
+        self.tcp_arm_timer(s, node, sock, super::timer::TcpTimerKind::DelAck, at);
     }
 
     /// `tcp_send_synack`: SYN-ACK from a connection in SYN_RECV (`ip_build_and_send_pkt`:

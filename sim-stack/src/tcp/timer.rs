@@ -23,6 +23,35 @@ pub enum TcpTimerKind {
 const SYN_LINEAR_TIMEOUTS: u32 = 4;
 
 impl World {
+    /// Arms timer `which` of connection `sock` on `node` to fire at `at`: the one place a
+    /// `TcpTimer` event is built.
+    pub(crate) fn tcp_arm_timer(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        sock: SockId,
+        which: TcpTimerKind,
+        at: sim_core::SimTime,
+    ) {
+        let Some(t) = self.nodes[node].socks.tcp(sock) else {
+            return;
+        };
+        let timer = match which {
+            TcpTimerKind::Retransmit => &t.rtx_timer,
+            TcpTimerKind::DelAck => &t.delack_timer,
+            TcpTimerKind::TimeWait => &t.tw_timer,
+        };
+        s.arm(
+            timer,
+            at,
+            Event::TcpTimer {
+                node: node as u32,
+                sock,
+                which,
+            },
+        );
+    }
+
     /// A TCP timer fired.
     pub(crate) fn tcp_timer(
         &mut self,
