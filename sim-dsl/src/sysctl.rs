@@ -44,6 +44,7 @@ const TABLE: &[(&str, Shape)] = &[
     ("net.ipv4.tcp_retries2", Shape::Int(0, 255)),
     ("net.ipv4.tcp_fin_timeout", Shape::Secs),
     ("net.ipv4.tcp_slow_start_after_idle", Shape::Bool),
+    ("net.ipv4.tcp_moderate_rcvbuf", Shape::Bool),
     ("net.ipv4.tcp_ecn", Shape::Int(0, 2)),
     ("net.core.wmem_default", Shape::Int(4608, i32::MAX as i64)),
     ("net.core.rmem_default", Shape::Int(2304, i32::MAX as i64)),
@@ -145,6 +146,7 @@ pub(crate) fn apply(s: &mut Sysctls, name: &str, vals: &[&str]) -> Result<(), Sy
                 "net.ipv4.tcp_timestamps" => s.tcp_timestamps = b,
                 "net.ipv4.tcp_window_scaling" => s.tcp_window_scaling = b,
                 "net.ipv4.tcp_slow_start_after_idle" => s.tcp_slow_start_after_idle = b,
+                "net.ipv4.tcp_moderate_rcvbuf" => s.tcp_moderate_rcvbuf = b,
                 "net.ipv4.icmp_echo_ignore_all" => s.icmp_echo_ignore_all = b,
                 _ => unreachable!("bool sysctl {name}"),
             }

@@ -471,6 +471,8 @@ pub struct Sysctls {
     pub tcp_fin_timeout: SimDuration,
     /// `net.ipv4.tcp_slow_start_after_idle` (1).
     pub tcp_slow_start_after_idle: bool,
+    /// `net.ipv4.tcp_moderate_rcvbuf` (1): receive-buffer auto-tuning (DRS).
+    pub tcp_moderate_rcvbuf: bool,
     /// `net.ipv4.tcp_ecn` (2: accept ECN when the peer asks, never ask).
     pub tcp_ecn: u8,
     /// `net.core.wmem_default` (212992): default send buffer of non-TCP sockets.
@@ -506,6 +508,7 @@ impl Default for Sysctls {
             tcp_retries2: 15,
             tcp_fin_timeout: SimDuration::from_secs(60),
             tcp_slow_start_after_idle: true,
+            tcp_moderate_rcvbuf: true,
             tcp_ecn: 2,
             wmem_default: 212_992,
             rmem_default: 212_992,
@@ -622,6 +625,19 @@ pub struct NetfilterRule {
     /// TCP flags that must all be set (bits as in the header: FIN 0x01, SYN 0x02, RST 0x04,
     /// PSH 0x08, ACK 0x10, URG 0x20); 0 matches any segment.
     pub tcp_flags: u8,
+    /// `every N packet P`: of the packets that satisfy the other matches, only the P-th of
+    /// every N (counting from 0) matches, as iptables' `-m statistic --mode nth`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nth: Option<NfNth>,
+}
+
+/// `every N packet P` (`-m statistic --mode nth --every N --packet P`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NfNth {
+    /// N, at least 1.
+    pub every: u32,
+    /// P, below N.
+    pub packet: u32,
 }
 
 /// An application on a node, with the time it starts and (optionally) stops.

@@ -117,6 +117,15 @@ fn client_capture_matches_the_reference_frame_by_frame() {
     assert_eq!(be16(tcp(8), 14), 63);
     assert_eq!(be16(tcp(10), 14), 64);
     assert_eq!(tcp(8)[12] >> 4, 8, "NOP,NOP,TS: 32-byte header");
+    // The client's window grows as Linux's does (tcp_grow_window after the scaling ratio is
+    // learned from the first full segment): 63 after the 187-byte header, then 66, 69, 72
+    // after 1448, 1448 and 1200 bytes, and 72 on its FIN.
+    let client_acks: Vec<u16> = [12, 14, 16, 18].iter().map(|&i| be16(tcp(i), 14)).collect();
+    assert_eq!(
+        client_acks,
+        [63, 66, 69, 72],
+        "client windows after each data segment"
+    );
     // The client's IP IDs go up by one per packet on the connection.
     let ids: Vec<u16> = [6, 8, 9, 12, 14, 16, 18]
         .iter()

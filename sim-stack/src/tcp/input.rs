@@ -10,7 +10,7 @@ use std::net::Ipv4Addr;
 use sim_core::{Scheduler, SimDuration, SimTime};
 
 use super::cong::CaCtx;
-use super::output::{self, full_space, space, win_from_space};
+use super::output::{self, full_space, space, space_from_win, win_from_space};
 use super::{
     CaState, TCP_ATO_MIN, TCP_MAX_QUICKACKS, TCP_RTO_MAX, TCP_RTO_MIN_US, TCP_TIMEWAIT_LEN,
     TcpSock, TcpState, TxSeg, after, before,
@@ -376,14 +376,12 @@ impl World {
         t.state = TcpState::Established;
         n.snmp.tcp.CurrEstab += 1;
         output::tcp_init_buffer_space(t, now, &sys);
-        // tcp_finish_connect → tcp_init_transfer; then quick-ACK mode for the first data.
-        t.rcv_mss = t.rcv_mss.max(t.mss_cache.min(t.advmss)).min(t.advmss);
+        // tcp_finish_connect → tcp_init_transfer. No quick-ACK credit yet: the first data
+        // segment gives it (icsk_ack starts zeroed).
+        tcp_initialize_rcv_mss(t);
         t.cwnd = super::TCP_INIT_CWND;
         t.lsndtime = now;
         t.connected_reported = true;
-        let mss = t.rcv_mss;
-        let wnd = t.rcv_wnd;
-        tcp_incr_quickack(t, TCP_MAX_QUICKACKS, wnd, mss);
         // Send the ACK now (no data queued yet that could carry it).
         self.tcp_send_ack(s, node, sock);
         self.sk_wake(node, sock);
@@ -409,7 +407,7 @@ impl World {
         t.max_window = t.snd_wnd;
         t.snd_wl1 = th.seq;
         output::tcp_init_buffer_space(t, now, &sys);
-        t.rcv_mss = t.advmss.min(536).max(t.mss_cache.min(t.advmss));
+        tcp_initialize_rcv_mss(t);
         t.lsndtime = now;
         let parent = t.parent;
         if let Some(l) = parent
@@ -702,7 +700,13 @@ impl World {
         now: SimTime,
     ) {
         let n = &mut self.nodes[node];
+        let rmem_max = n.sysctl.tcp_rmem[2];
         let Some(t) = n.socks.tcp(sock) else { return };
+        // The skb the NIC built for this segment, and its timestamp RTT sample.
+        let truesize = tcp_rx_truesize(payload.len() as u32);
+        if !payload.is_empty() {
+            tcp_rcv_rtt_measure_ts(t, th, payload.len() as u32, now);
+        }
         let mut seq = th.seq;
         let mut data = payload;
         // Trim what we already have.
@@ -711,6 +715,7 @@ impl World {
             if dup >= data.len() && !th.flags.contains(TcpFlags::FIN) {
                 // A pure duplicate: ACK at once (tcp_enter_quickack_mode + schedule).
                 tcp_enter_quickack(t);
+                t.ack_pending = true;
                 t.ack_now = true;
                 return;
             }
@@ -720,15 +725,24 @@ impl World {
         let fin = th.flags.contains(TcpFlags::FIN);
         if seq == t.rcv_nxt {
             if !data.is_empty() {
-                // Receive-buffer limit (tcp_try_rmem_schedule), then queue.
-                if space(t) == 0 && t.rcv_wnd == 0 {
+                // tcp_try_rmem_schedule: no room left in the receive buffer → drop.
+                if t.rmem_alloc > t.sk.rcvbuf {
+                    t.ack_pending = true;
                     t.ack_now = true;
                     return;
                 }
-                tcp_event_data_recv(t, data.len() as u32, now, th.flags.contains(TcpFlags::PSH));
                 t.rcvq.extend(data);
                 t.rcv_nxt = t.rcv_nxt.wrapping_add(data.len() as u32);
+                t.rmem_alloc += truesize;
+                t.rcvq_skbs.push_back((t.rcv_nxt, truesize));
                 t.stats.bytes_received += data.len() as u64;
+                let rx = RxSeg {
+                    len: payload.len() as u32,
+                    truesize,
+                    hdr_len: th.header_len() as u32,
+                    flags: th.flags,
+                };
+                tcp_event_data_recv(t, &rx, now, rmem_max);
                 // tcp_ofo_queue: what the hole was holding back.
                 let had_ofo = !t.ofo.is_empty();
                 while let Some((&k, _)) = t.ofo.iter().next() {
@@ -736,12 +750,15 @@ impl World {
                     if after(kseq, t.rcv_nxt) {
                         break;
                     }
-                    let chunk = t.ofo.remove(&k).expect("present");
+                    let (chunk, ts) = t.ofo.remove(&k).expect("present");
                     let skip = t.rcv_nxt.wrapping_sub(kseq) as usize;
                     if skip < chunk.len() {
                         t.rcvq.extend(&chunk[skip..]);
                         t.rcv_nxt = t.rcv_nxt.wrapping_add((chunk.len() - skip) as u32);
+                        t.rcvq_skbs.push_back((t.rcv_nxt, ts));
                         t.stats.bytes_received += (chunk.len() - skip) as u64;
+                    } else {
+                        t.rmem_alloc -= ts;
                     }
                 }
                 t.sack_blocks.retain(|&(_, e)| after(e, t.rcv_nxt));
@@ -759,11 +776,15 @@ impl World {
                 // FIN beyond a hole is not kept (the peer retransmits it).
             }
         } else {
-            // Out of order: keep it, SACK it, ACK at once.
-            if !data.is_empty() {
+            // Out of order: keep it (if the buffer has room), SACK it, ACK at once.
+            t.ack_pending = true;
+            if !data.is_empty() && t.rmem_alloc <= t.sk.rcvbuf {
                 let off = u64::from(seq.wrapping_sub(t.irs));
                 let end = seq.wrapping_add(data.len() as u32);
-                t.ofo.entry(off).or_insert_with(|| data.to_vec());
+                if let std::collections::btree_map::Entry::Vacant(e) = t.ofo.entry(off) {
+                    e.insert((data.to_vec(), truesize));
+                    t.rmem_alloc += truesize;
+                }
                 // Most recent block first, merged with neighbours.
                 let mut blk = (seq, end);
                 t.sack_blocks.retain(|&(a, b)| {
@@ -865,10 +886,11 @@ impl World {
             return;
         }
         let rcv_mss = t.rcv_mss;
-        let more_than_one = t.rcv_nxt.wrapping_sub(t.rcv_wup) > rcv_mss && {
-            let wnd = t.rcv_wnd;
-            output::raw_select_window(t) >= wnd
-        };
+        let more_than_one = t.rcv_nxt.wrapping_sub(t.rcv_wup) > rcv_mss
+            && (t.rcv_nxt == t.copied_seq || {
+                let wnd = t.rcv_wnd;
+                output::raw_select_window(t) >= wnd
+            });
         let quick = t.quick > 0 && t.pingpong == 0;
         if more_than_one || quick || t.ack_now {
             self.tcp_send_ack(s, node, sock);
@@ -955,21 +977,134 @@ fn tcp_enter_quickack(t: &mut TcpSock) {
     t.ato = TCP_ATO_MIN;
 }
 
-/// `tcp_event_data_recv`: the delayed-ACK estimator, quick-ACK credit, the peer's segment
-/// size estimate, and receive-window growth (`tcp_grow_window`).
-fn tcp_event_data_recv(t: &mut TcpSock, len: u32, now: SimTime, psh: bool) {
-    // tcp_measure_rcv_mss.
+/// The truesize of a received data skb carrying `len` payload bytes. Each frame becomes
+/// one linear skb whose head comes from kmalloc: room for the payload and
+/// `MAX_TCP_HEADER` (192), cache-aligned, plus `skb_shared_info` (320), rounded up to the
+/// slab (the 576-byte small-head cache, then powers of two), plus `struct sk_buff` (256).
+/// These are the reference kernel's numbers for segments split from a GSO write (1448 →
+/// 2304, so `scaling_ratio` 160); see docs/research/linux-tcp-window-ack.md §1.15.
+pub fn tcp_rx_truesize(len: u32) -> u32 {
+    let req = (len + 192).div_ceil(64) * 64 + 320;
+    let slab = if req <= 576 {
+        576
+    } else if req <= 8192 {
+        req.next_power_of_two()
+    } else {
+        req.div_ceil(4096) * 4096
+    };
+    slab + 256
+}
+
+/// `tcp_measure_rcv_mss`: learn the peer's segment size, and from a full segment the
+/// payload/truesize `scaling_ratio`, which re-derives the window clamp.
+fn tcp_measure_rcv_mss(t: &mut TcpSock, len: u32, truesize: u32, hdr_len: u32, flags: TcpFlags) {
+    let lss = t.last_seg_size;
+    t.last_seg_size = 0;
     if len >= t.rcv_mss {
+        if len != t.rcv_mss {
+            let ratio = ((u64::from(len) << 8) / u64::from(truesize.max(1))).clamp(1, 255) as u32;
+            let old = t.scaling_ratio;
+            t.scaling_ratio = ratio;
+            if old != ratio {
+                let val = win_from_space(ratio, t.sk.rcvbuf);
+                output::tcp_set_window_clamp(t, val);
+                if t.window_clamp < t.rcvq_space {
+                    t.rcvq_space = t.window_clamp;
+                }
+            }
+        }
         t.rcv_mss = len.min(t.advmss);
+        if flags.contains(TcpFlags::PSH) {
+            t.ack_pushed = true;
+        }
+    } else {
+        // Short segment: a stable size below the MSS (without the fixed header) becomes
+        // the estimate; a pushed or odd one marks the ACK as pushed.
+        let full = len + hdr_len;
+        // TCP_REMNANT.
+        let remnant = flags.bits() & 0x2b != 0;
+        if full >= 536 + 20 || (full >= 88 + 20 && !remnant) {
+            let l = full - tcp_header_len(t);
+            t.last_seg_size = l;
+            if l == lss {
+                t.rcv_mss = l;
+                return;
+            }
+        }
+        if t.ack_pushed {
+            t.ack_pushed2 = true;
+        }
+        t.ack_pushed = true;
     }
+}
+
+/// `tp->tcp_header_len`: the fixed header our peer's segments carry (with timestamps).
+fn tcp_header_len(t: &TcpSock) -> u32 {
+    20 + if t.ts_ok { 12 } else { 0 }
+}
+
+/// `tcp_rcv_rtt_update`: the receiver's RTT (×8), the minimum of per-window samples, or
+/// smoothed 1/8 per timestamp sample.
+fn tcp_rcv_rtt_update(t: &mut TcpSock, sample_us: u32, win_dep: bool) {
+    let old = t.rcv_rtt_us;
+    let m = sample_us.saturating_mul(8);
+    let new = if old == 0 || m < old {
+        m
+    } else {
+        if win_dep {
+            return;
+        }
+        old - (old >> 3) + sample_us
+    };
+    t.rcv_rtt_us = new;
+}
+
+/// `tcp_rcv_rtt_measure`: without timestamps, one sample per window of data received.
+fn tcp_rcv_rtt_measure(t: &mut TcpSock, now: SimTime) {
+    if let Some(start) = t.rcv_rtt_time {
+        if before(t.rcv_nxt, t.rcv_rtt_seq) {
+            return;
+        }
+        let us = (now.saturating_since(start).as_nanos() / 1000).max(1);
+        tcp_rcv_rtt_update(t, us.min(u64::from(u32::MAX)) as u32, true);
+    }
+    t.rcv_rtt_seq = t.rcv_nxt.wrapping_add(t.rcv_wnd);
+    t.rcv_rtt_time = Some(now);
+}
+
+/// `tcp_rcv_rtt_measure_ts`: a sample from the timestamp echo of a full segment (none
+/// when the millisecond clock has not ticked: sub-millisecond paths get no sample).
+pub(crate) fn tcp_rcv_rtt_measure_ts(t: &mut TcpSock, th: &TcpRepr, len: u32, now: SimTime) {
+    let Some((_, tsecr)) = th.options.timestamp() else {
+        return;
+    };
+    if !t.ts_ok || tsecr == 0 || tsecr == t.rcv_rtt_last_tsecr {
+        return;
+    }
+    t.rcv_rtt_last_tsecr = tsecr;
+    if len >= t.rcv_mss {
+        let ms = output::tcp_time_stamp(now)
+            .wrapping_add(t.ts_off)
+            .wrapping_sub(tsecr);
+        if ms > 0 && ms < 1 << 30 {
+            tcp_rcv_rtt_update(t, ms.saturating_mul(1000), false);
+        }
+    }
+}
+
+/// `tcp_event_data_recv`, after the skb was queued: the segment-size estimate and scaling
+/// ratio, the receiver RTT, the delayed-ACK estimator (`ato`) with the first data's
+/// quick-ACK credit, and receive-window growth (`tcp_grow_window`).
+fn tcp_event_data_recv(t: &mut TcpSock, seg: &RxSeg, now: SimTime, rmem_max: u32) {
     t.ack_pending = true;
-    t.ack_pushed = psh;
+    tcp_measure_rcv_mss(t, seg.len, seg.truesize, seg.hdr_len, seg.flags);
+    tcp_rcv_rtt_measure(t, now);
     if t.ato.is_zero() {
         let (w, m) = (t.rcv_wnd, t.rcv_mss);
         tcp_incr_quickack(t, TCP_MAX_QUICKACKS, w, m);
         t.ato = TCP_ATO_MIN;
     } else {
-        let m = now - t.lrcvtime;
+        let m = now.saturating_since(t.lrcvtime);
         if m <= TCP_ATO_MIN / 2 {
             t.ato = t.ato / 2 + TCP_ATO_MIN / 2;
         } else if m < t.ato {
@@ -980,34 +1115,91 @@ fn tcp_event_data_recv(t: &mut TcpSock, len: u32, now: SimTime, psh: bool) {
         }
     }
     t.lrcvtime = now;
-    // tcp_grow_window.
-    let room = t.window_clamp.min(space(t)) as i64 - i64::from(t.rcv_ssthresh);
-    if room > 0 {
-        let incr = (2 * t.advmss).max(2 * len);
+    if seg.len >= 128 {
+        tcp_grow_window(t, seg.len, seg.truesize, rmem_max);
+    }
+}
+
+/// What `tcp_event_data_recv` needs of a received data segment.
+struct RxSeg {
+    len: u32,
+    truesize: u32,
+    hdr_len: u32,
+    flags: TcpFlags,
+}
+
+/// `tcp_grow_window`: raise `rcv_ssthresh` (the window's growth limit) by two segments
+/// when the skb's truesize says the buffer can hold what such a window brings.
+fn tcp_grow_window(t: &mut TcpSock, len: u32, truesize: u32, rmem_max: u32) {
+    let room = i64::from(t.window_clamp.min(space(t))) - i64::from(t.rcv_ssthresh);
+    if room <= 0 {
+        return;
+    }
+    let ratio = t.scaling_ratio;
+    let incr = if win_from_space(ratio, truesize) <= len {
+        2 * t.advmss
+    } else {
+        // __tcp_grow_window.
+        let mut ts = win_from_space(ratio, truesize) >> 1;
+        let mut window = win_from_space(ratio, rmem_max) >> 1;
+        let mut incr = 0;
+        while t.rcv_ssthresh <= window {
+            if ts <= len {
+                incr = 2 * t.rcv_mss;
+                break;
+            }
+            ts >>= 1;
+            window >>= 1;
+        }
+        incr
+    };
+    if incr > 0 {
+        let incr = incr.max(2 * len);
         t.rcv_ssthresh += (room as u32).min(incr);
         t.quick = t.quick.max(1);
     }
 }
 
-/// `tcp_rcv_space_adjust`: once per RTT, grow the receive buffer so the window can cover
-/// twice what the app read in the last RTT (dynamic right-sizing).
-pub fn tcp_rcv_space_adjust(t: &mut TcpSock, now: SimTime) {
-    let srtt = SimDuration::from_micros(u64::from(t.srtt_us >> 3));
-    if t.srtt_us == 0 || now - t.rcvq_time < srtt {
+/// `tcp_initialize_rcv_mss`: the first guess of the peer's segment size (536, in practice).
+pub(crate) fn tcp_initialize_rcv_mss(t: &mut TcpSock) {
+    let hint = t.advmss.min(t.mss_cache).min(t.rcv_wnd / 2).clamp(88, 536);
+    t.rcv_mss = hint;
+}
+
+/// `tcp_rcv_space_adjust`: once per receiver RTT, if the app read more than last time,
+/// grow the receive buffer so the window covers twice that and more in slow start
+/// (dynamic right-sizing, `tcp_rcvbuf_grow`).
+pub fn tcp_rcv_space_adjust(t: &mut TcpSock, now: SimTime, sys: &crate::config::Sysctls) {
+    if t.rcv_rtt_us == 0 {
         return;
     }
-    let copied = t.copied_seq.wrapping_sub(t.rcvq_seq);
+    let rtt = SimDuration::from_micros(u64::from(t.rcv_rtt_us >> 3));
+    if now.saturating_since(t.rcvq_time) < rtt {
+        return;
+    }
+    let inq = t.rcv_nxt.wrapping_sub(t.copied_seq);
+    let copied = t.copied_seq.wrapping_sub(t.rcvq_seq).saturating_sub(inq);
     if copied > t.rcvq_space {
-        let mut rcvwin = u64::from(copied) * 2 + 16 * u64::from(t.advmss);
-        let grow = rcvwin * u64::from(copied - t.rcvq_space) / u64::from(t.rcvq_space.max(1));
-        rcvwin += grow * 2;
-        // tcp_space_from_win at the default ratio: twice the window.
-        let rcvbuf = (rcvwin * 2).min(33_554_432) as u32;
-        if rcvbuf > t.sk.rcvbuf {
-            t.sk.rcvbuf = rcvbuf;
-            t.window_clamp = win_from_space(rcvbuf);
-        }
+        let old = t.rcvq_space.max(1);
         t.rcvq_space = copied;
+        if sys.tcp_moderate_rcvbuf {
+            let mut rcvwin = u64::from(copied) << 1;
+            let grow = rcvwin * u64::from(copied - old.min(copied)) / u64::from(old);
+            rcvwin += grow << 1;
+            if let Some((&k, (chunk, _))) = t.ofo.iter().next_back() {
+                let end = t
+                    .irs
+                    .wrapping_add(k as u32)
+                    .wrapping_add(chunk.len() as u32);
+                rcvwin += u64::from(end.wrapping_sub(t.rcv_nxt));
+            }
+            let rcvwin = rcvwin.min(u64::from(u32::MAX)) as u32;
+            let rcvbuf = space_from_win(t.scaling_ratio, rcvwin).min(sys.tcp_rmem[2]);
+            if rcvbuf > t.sk.rcvbuf {
+                t.sk.rcvbuf = rcvbuf;
+                t.window_clamp = win_from_space(t.scaling_ratio, rcvbuf);
+            }
+        }
     }
     t.rcvq_seq = t.copied_seq;
     t.rcvq_time = now;

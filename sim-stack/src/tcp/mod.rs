@@ -224,8 +224,27 @@ pub struct TcpSock {
     pub window_clamp: u32,
     /// Bytes received in order, not yet read.
     pub rcvq: VecDeque<u8>,
-    /// Out-of-order data by sequence number (relative to `irs`, 64-bit).
-    pub ofo: BTreeMap<u64, Vec<u8>>,
+    /// The skbs behind `rcvq`: (end sequence, truesize), freed when the app has read past
+    /// their end.
+    pub rcvq_skbs: VecDeque<(u32, u32)>,
+    /// Out-of-order data by sequence number (relative to `irs`, 64-bit), with each skb's
+    /// truesize.
+    pub ofo: BTreeMap<u64, (Vec<u8>, u32)>,
+    /// `sk_rmem_alloc`: truesize of every skb held in the receive and out-of-order queues.
+    pub rmem_alloc: u32,
+    /// `scaling_ratio`: the window a byte of receive buffer is worth, in 1/256ths, learned
+    /// from the payload/truesize of full segments (128 until then).
+    pub scaling_ratio: u32,
+    /// `icsk_ack.last_seg_size`: the size of the last short segment (`tcp_measure_rcv_mss`).
+    pub last_seg_size: u32,
+    /// `rcv_rtt_est.rtt_us` (×8): the receiver's RTT estimate that paces DRS.
+    pub rcv_rtt_us: u32,
+    /// `rcv_rtt_est.seq` / `.time`: the per-window RTT measurement without timestamps.
+    pub rcv_rtt_seq: u32,
+    /// Start of that measurement (`None` before the first).
+    pub rcv_rtt_time: Option<SimTime>,
+    /// `rcv_rtt_last_tsecr`: the echo last used for a timestamp RTT sample.
+    pub rcv_rtt_last_tsecr: u32,
     /// The peer's FIN arrived (in order).
     pub fin_received: bool,
     /// `copied_seq`: next sequence number the app reads.
@@ -340,8 +359,10 @@ pub struct TcpSock {
     pub lrcvtime: SimTime,
     /// ACK immediately (`ICSK_ACK_NOW`).
     pub ack_now: bool,
-    /// The last segment received had PSH (`ICSK_ACK_PUSHED`).
+    /// `ICSK_ACK_PUSHED`: a pushed or short segment arrived since the last ACK.
     pub ack_pushed: bool,
+    /// `ICSK_ACK_PUSHED2`: a second one did.
+    pub ack_pushed2: bool,
 
     /// Statistics.
     pub stats: TcpConnStats,
@@ -378,6 +399,9 @@ pub const TCP_ATO_MIN: sim_core::SimDuration = sim_core::SimDuration::from_milli
 pub const TCP_DELACK_MAX: sim_core::SimDuration = sim_core::SimDuration::from_millis(200);
 /// `TCP_MAX_QUICKACKS`.
 pub const TCP_MAX_QUICKACKS: u32 = 16;
+/// `TCP_DEFAULT_SCALING_RATIO`: half of the receive buffer is window until a full segment
+/// teaches the real payload/truesize ratio.
+pub const TCP_DEFAULT_SCALING_RATIO: u32 = 128;
 
 impl TcpSock {
     pub(crate) fn new(sk: SockCommon, cong: Cong, timers: [TimerId; 3]) -> Self {
@@ -410,7 +434,15 @@ impl TcpSock {
             rcv_ssthresh: 0,
             window_clamp: 0,
             rcvq: VecDeque::new(),
+            rcvq_skbs: VecDeque::new(),
             ofo: BTreeMap::new(),
+            rmem_alloc: 0,
+            scaling_ratio: TCP_DEFAULT_SCALING_RATIO,
+            last_seg_size: 0,
+            rcv_rtt_us: 0,
+            rcv_rtt_seq: 0,
+            rcv_rtt_time: None,
+            rcv_rtt_last_tsecr: 0,
             fin_received: false,
             copied_seq: 0,
             rcvq_space: 0,
@@ -465,6 +497,7 @@ impl TcpSock {
             lrcvtime: SimTime::ZERO,
             ack_now: false,
             ack_pushed: false,
+            ack_pushed2: false,
             stats: TcpConnStats::default(),
             connected_reported: false,
             orphan: false,
@@ -694,7 +727,15 @@ impl World {
         let k = max.min(t.rcvq.len());
         let out: Vec<u8> = t.rcvq.drain(..k).collect();
         t.copied_seq = t.copied_seq.wrapping_add(k as u32);
-        input::tcp_rcv_space_adjust(t, now);
+        // skb_consume: every skb read to its end gives its truesize back.
+        while let Some(&(end, truesize)) = t.rcvq_skbs.front() {
+            if after(end, t.copied_seq) {
+                break;
+            }
+            t.rcvq_skbs.pop_front();
+            t.rmem_alloc -= truesize;
+        }
+        input::tcp_rcv_space_adjust(t, now, &n.sysctl);
         // tcp_cleanup_rbuf: ACK now if the window we could advertise doubled.
         if output::should_ack_after_read(t) {
             self.tcp_send_ack(s, node, sock);

@@ -23,25 +23,42 @@ const TS_LEN: u32 = 12;
 /// Truesize overhead of a write-queue skb beyond its data (`SKB_TRUESIZE(MAX_TCP_HEADER)`).
 const SKB_TCP_OVERHEAD: u32 = 768;
 
-/// `tcp_win_from_space` with the default scaling ratio (50%: half the buffer is window).
-pub fn win_from_space(space: u32) -> u32 {
-    space / 2
+/// `__tcp_win_from_space`: the window `space` bytes of receive buffer are worth at
+/// `ratio`/256 (payload per byte of truesize).
+pub fn win_from_space(ratio: u32, space: u32) -> u32 {
+    ((u64::from(space) * u64::from(ratio)) >> 8) as u32
+}
+
+/// `__tcp_space_from_win`: the receive buffer a window needs at `ratio`.
+pub fn space_from_win(ratio: u32, win: u32) -> u32 {
+    ((u64::from(win) << 8) / u64::from(ratio.max(1))).min(u64::from(u32::MAX)) as u32
 }
 
 /// `tcp_full_space`.
 pub fn full_space(t: &TcpSock) -> u32 {
-    win_from_space(t.sk.rcvbuf)
+    win_from_space(t.scaling_ratio, t.sk.rcvbuf)
 }
 
-/// Receive memory charged by queued data (each byte costs two, at the default ratio).
-pub fn rmem_alloc(t: &TcpSock) -> u32 {
-    let ofo: usize = t.ofo.values().map(Vec::len).sum();
-    ((t.rcvq.len() + ofo) as u32).saturating_mul(2)
-}
-
-/// `tcp_space`.
+/// `tcp_space`: the window the free part of the receive buffer is worth.
 pub fn space(t: &TcpSock) -> u32 {
-    win_from_space(t.sk.rcvbuf.saturating_sub(rmem_alloc(t)))
+    win_from_space(t.scaling_ratio, t.sk.rcvbuf.saturating_sub(t.rmem_alloc))
+}
+
+/// `tcp_set_window_clamp` (the part a changed scaling ratio runs): a higher clamp lifts
+/// `rcv_ssthresh` to what is already advertised, a lower one caps it.
+pub fn tcp_set_window_clamp(t: &mut TcpSock, val: u32) {
+    // SOCK_MIN_RCVBUF / 2.
+    let new = val.max(2304);
+    let old = t.window_clamp;
+    if new == old {
+        return;
+    }
+    t.window_clamp = new;
+    if new < old {
+        t.rcv_ssthresh = t.rcv_ssthresh.min(new);
+    } else {
+        t.rcv_ssthresh = t.rcv_wnd.min(new).max(t.rcv_ssthresh);
+    }
 }
 
 /// `tcp_select_initial_window`: (window, window_clamp, wscale).
@@ -237,7 +254,10 @@ pub fn should_ack_after_read(t: &mut TcpSock) -> bool {
     ) {
         return false;
     }
-    if t.ack_pending && t.rcv_nxt.wrapping_sub(t.rcv_wup) > t.rcv_mss {
+    if t.ack_pending
+        && (t.rcv_nxt.wrapping_sub(t.rcv_wup) > t.rcv_mss
+            || ((t.ack_pushed2 || (t.ack_pushed && t.pingpong == 0)) && t.rmem_alloc == 0))
+    {
         return true;
     }
     if t.fin_received {
@@ -672,13 +692,21 @@ impl World {
             IdentMode::Socket(id)
         };
         if ack_flag {
-            // tcp_event_ack_sent.
+            // tcp_event_ack_sent: tcp_dec_quickack_mode counts the ACK only if one was
+            // owed; inet_csk_clear_xmit_timer clears every pending-ACK bit.
+            if t.quick > 0 && t.ack_pending {
+                if t.quick == 1 {
+                    t.quick = 0;
+                    t.ato = super::TCP_ATO_MIN;
+                } else {
+                    t.quick -= 1;
+                }
+            }
             t.ack_pending = false;
             t.ack_now = false;
+            t.ack_pushed = false;
+            t.ack_pushed2 = false;
             s.cancel(&t.delack_timer);
-            if t.quick > 0 {
-                t.quick -= 1;
-            }
         }
         t.stats.segs_out += 1;
         let off = seg.data_seq.wrapping_sub(t.sndq_seq) as usize;
