@@ -242,7 +242,7 @@ fn app_kind(k: &AppKind) -> &'static str {
 
 fn describe_app(k: &AppKind) -> String {
     match k {
-        AppKind::DnsServer { records, ttl } => {
+        AppKind::DnsServer { records, ttl, .. } => {
             let r: Vec<String> = records
                 .iter()
                 .take(3)

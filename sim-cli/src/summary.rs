@@ -165,8 +165,8 @@ fn app_line(app: &AppReport) -> String {
             l
         }
         AppReport::DnsServer(d) => format!(
-            "dns_server: {} queries, {} answered, {} nodata, {} nxdomain",
-            d.queries, d.answered, d.nodata, d.nxdomain
+            "dns_server: {} queries, {} answered, {} nodata, {} refused, {} nxdomain",
+            d.queries, d.answered, d.nodata, d.refused, d.nxdomain
         ),
         AppReport::HttpServer(h) => format!(
             "http_server: {} connections, {} requests, {} body bytes",

@@ -2109,9 +2109,25 @@ impl Lower<'_> {
             "dns_server" => {
                 let mut records = Vec::new();
                 let mut ttl = 0u32;
-                for (k, v) in self.plain(&a.props, &["ttl", "record"], "dns_server", ctx) {
+                let mut other_types = DnsOtherTypes::NoData;
+                for (k, v) in self.plain(
+                    &a.props,
+                    &["ttl", "record", "other_types"],
+                    "dns_server",
+                    ctx,
+                ) {
                     if k.name == "ttl" {
                         ttl = self.int(v, 0, i64::from(i32::MAX), "`ttl`", ctx)? as u32;
+                    } else if k.name == "other_types" {
+                        other_types = match self.word(
+                            v,
+                            &["nodata", "refused"],
+                            "`other_types` answer",
+                            ctx,
+                        ) {
+                            Some("refused") => DnsOtherTypes::Refused,
+                            _ => DnsOtherTypes::NoData,
+                        };
                     }
                 }
                 for p in &a.props {
@@ -2136,7 +2152,11 @@ impl Lower<'_> {
                         }
                     }
                 }
-                AppKind::DnsServer { records, ttl }
+                AppKind::DnsServer {
+                    records,
+                    ttl,
+                    other_types,
+                }
             }
             "http_server" => {
                 let mut port = 80;

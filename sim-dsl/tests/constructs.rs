@@ -330,7 +330,8 @@ app c: ping 10.0.0.2
                     addr: ip("10.0.0.9")
                 }
             ],
-            ttl: 30
+            ttl: 30,
+            other_types: DnsOtherTypes::NoData
         }
     );
     assert_eq!(

@@ -107,7 +107,7 @@ fn flagship_has_the_reference_topology() {
     assert!(
         kinds
             .iter()
-            .any(|k| matches!(k, AppKind::DnsServer { records, ttl: 0 }
+            .any(|k| matches!(k, AppKind::DnsServer { records, ttl: 0, .. }
         if records == &[DnsRecord { name: "baidu.com".into(), addr: ip("10.0.1.80") }]))
     );
     assert!(kinds.iter().any(|k| matches!(

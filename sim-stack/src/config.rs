@@ -656,13 +656,16 @@ pub struct AppConfig {
 /// The applications the simulator models.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum AppKind {
-    /// An authoritative DNS server on UDP port 53 answering A queries from `records`
-    /// (other types get REFUSED, as dnsmasq answered AAAA in the reference).
+    /// An authoritative DNS server on UDP port 53 answering A queries from `records`;
+    /// other types for a known name get NODATA, or REFUSED as the reference's dnsmasq
+    /// answered AAAA (see [`DnsOtherTypes`]).
     DnsServer {
         /// The A records it serves.
         records: Vec<DnsRecord>,
         /// TTL of the answers, in seconds (default 0, like dnsmasq's `--address`).
         ttl: u32,
+        /// The answer to a query of another type for a known name.
+        other_types: DnsOtherTypes,
     },
     /// An HTTP/1.0 server answering every GET with `200 OK` and a body of `body` bytes.
     HttpServer {
@@ -726,6 +729,18 @@ pub enum AppKind {
         /// ICMP payload bytes (default 56B).
         size: Bytes,
     },
+}
+
+/// What a `dns_server` answers to a non-A query for a name it has an A record for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DnsOtherTypes {
+    /// NOERROR with no answer (`0x8180`): what an authoritative server or dnsmasq with
+    /// `--local=/name/` sends.
+    #[default]
+    NoData,
+    /// REFUSED (`0x8185`): what dnsmasq with only `--address=/name/addr` and no upstream
+    /// sends, as in the Linux reference run.
+    Refused,
 }
 
 /// One A record of a [`AppKind::DnsServer`].

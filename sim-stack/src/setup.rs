@@ -321,10 +321,15 @@ impl World {
                         sched.new_timer(),
                     ))
                 }
-                AppConfigKind::DnsServer { records, ttl } => {
+                AppConfigKind::DnsServer {
+                    records,
+                    ttl,
+                    other_types,
+                } => {
                     AppKind::DnsServer(crate::apps::dns_server::DnsServer {
                         records: records.iter().map(|r| (r.name.clone(), r.addr)).collect(),
                         ttl: *ttl,
+                        other_types: *other_types,
                         sock: None,
                         report: Default::default(),
                     })

@@ -103,7 +103,7 @@ fn client_capture_matches_the_reference_frame_by_frame() {
         &[0, 0, 0, 0],
         "TTL 0"
     );
-    assert_eq!(be16(dns(5), 2), 0x8180, "NODATA for AAAA");
+    assert_eq!(be16(dns(5), 2), 0x8185, "REFUSED for AAAA, as dnsmasq without an upstream");
 
     // SYN and SYN-ACK: windows, options in Linux's order, wscale 10; SYN-ACK IP ID 0.
     let tcp = |i: usize| &client[i].data[34..];

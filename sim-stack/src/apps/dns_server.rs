@@ -1,7 +1,8 @@
 //! `dns_server`: an authoritative DNS server on UDP port 53, like dnsmasq with
 //! `--address=/name/addr` entries: A queries for a known name get the address (flags
 //! `0x8580`, TTL 0 by default), other types for a known name get NODATA (`0x8180`, no
-//! answer), and unknown names NXDOMAIN. It answers from its unconnected socket, so the IP ID
+//! answer) or, with `other_types refused`, REFUSED (`0x8185`) as dnsmasq without an upstream
+//! answered AAAA in the reference, and unknown names NXDOMAIN. It answers from its unconnected socket, so the IP ID
 //! of the replies comes from the kernel's hashed generator (consecutive for back-to-back
 //! replies), as in the reference.
 
@@ -19,6 +20,8 @@ pub struct DnsServer {
     pub records: Vec<(String, std::net::Ipv4Addr)>,
     /// TTL of answers.
     pub ttl: u32,
+    /// The answer to other types for a known name.
+    pub other_types: crate::config::DnsOtherTypes,
     /// The bound socket (after start).
     pub sock: Option<SockId>,
     /// Counters.
@@ -36,6 +39,8 @@ pub struct DnsServerReport {
     pub nodata: u64,
     /// NXDOMAIN answers.
     pub nxdomain: u64,
+    /// REFUSED answers (`other_types refused`).
+    pub refused: u64,
     /// Malformed messages ignored.
     pub malformed: u64,
 }
@@ -94,6 +99,9 @@ impl World {
                     .map(|a| DnsRecord::a(question.name.clone(), d.ttl, *a))
                     .collect();
                 DnsRepr::response(&q, DnsFlags::RESPONSE_AUTHORITATIVE, answers)
+            } else if d.other_types == crate::config::DnsOtherTypes::Refused {
+                d.report.refused += 1;
+                DnsRepr::response(&q, DnsFlags::RESPONSE.with_rcode(DnsRcode::Refused), vec![])
             } else {
                 d.report.nodata += 1;
                 DnsRepr::response(&q, DnsFlags::RESPONSE, vec![])
