@@ -475,6 +475,7 @@ impl World {
         }
         // SACK tagging (tcp_sacktag_write_queue).
         let mut newly_sacked = 0u32;
+        let mut first_sackt: Option<SimTime> = None;
         if t.sack_ok
             && let Some(blocks) = th.options.sack()
         {
@@ -487,6 +488,11 @@ impl World {
                     {
                         seg.sacked = true;
                         newly_sacked += 1;
+                        // tcp_sacktag_one: the oldest newly SACKed never-retransmitted
+                        // segment gives an RTT sample (first_sackt).
+                        if seg.retrans == 0 && first_sackt.is_none() {
+                            first_sackt = seg.sent_at;
+                        }
                         if seg.lost {
                             seg.lost = false;
                             t.lost_out -= 1;
@@ -520,9 +526,11 @@ impl World {
             if seg.retrans_out {
                 t.retrans_out -= 1;
             }
+            // tcp_clean_rtx_queue: a retransmitted segment voids the sample (Karn); one
+            // SACKed earlier gave its sample then.
             if seg.retrans > 0 {
                 retrans_acked = true;
-            } else if first_ackt.is_none() {
+            } else if !seg.sacked && first_ackt.is_none() {
                 first_ackt = seg.sent_at;
             }
             t.stats.bytes_acked += u64::from(seg.len);
@@ -539,7 +547,10 @@ impl World {
         t.snd_una = ack;
         // RTT sample: from the oldest newly acknowledged segment never retransmitted
         // (Karn), else from the timestamp echo.
-        let mut rtt_us: Option<u64> = first_ackt.map(|at| (now - at).as_nanos() / 1000);
+        let mut rtt_us: Option<u64> = first_ackt
+            .filter(|_| !retrans_acked)
+            .or(first_sackt)
+            .map(|at| (now - at).as_nanos() / 1000);
         if rtt_us.is_none()
             && advanced
             && t.ts_ok
@@ -553,7 +564,6 @@ impl World {
                 rtt_us = Some(u64::from(ms) * 1000);
             }
         }
-        let _ = retrans_acked;
         if let Some(r) = rtt_us {
             tcp_rtt_estimator(t, r);
             if advanced {
