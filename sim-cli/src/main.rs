@@ -4,24 +4,29 @@
 //! sim run FILE [--set NAME=VALUE]... [--seed N] [--out DIR] [--until TIME]
 //!              [--pcap all|none|NODE,…] [--pcapng] [--trace none|frames|path]
 //!              [--stats json|ron] [--quiet] [--replay DIR]
+//! sim sweep FILE --vary NAME=VALUES... [--set NAME=VALUE]... [--metric PATH]... [--jobs N]
+//!                [--out results.csv|results.json] [--until TIME] [--runs DIR]
+//!                [--emit-commands | --collect] [--quiet]
 //! sim check FILE [--set NAME=VALUE]... [--dump ron]
 //! ```
 //!
 //! Each subcommand is a variant of [`Command`] with its arguments in its own module; `main`
 //! only parses the command line and maps the outcome to an exit code (0 success, 2 the
 //! scenario has errors or cannot be read; clap uses 2 for usage errors too; 130 when Ctrl-C
-//! stopped a run).
+//! stopped a run; `sim sweep` exits 1 when some of its rows hold an error).
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 mod check;
+mod metric;
 mod outdir;
 mod progress;
 mod run;
 mod scenario_args;
 mod summary;
+mod sweep;
 
 /// A deterministic discrete-event network simulator modelling the Linux packet path.
 #[derive(Debug, Parser)]
@@ -36,6 +41,8 @@ struct Cli {
 enum Command {
     /// Run a scenario and write its pcaps, trace, stats and params into out/<scenario>/.
     Run(run::RunArgs),
+    /// Run a scenario over a grid of params and seeds, in parallel; one row of metrics per run.
+    Sweep(sweep::SweepArgs),
     /// Check a scenario: report every error, or print a summary of the topology.
     Check(check::CheckArgs),
 }
@@ -48,6 +55,8 @@ fn main() -> ExitCode {
             &mut std::io::stdout().lock(),
             &mut std::io::stderr().lock(),
         ),
+        // Unlocked handles: worker threads may write to stderr (a panic message).
+        Command::Sweep(args) => sweep::run(args, &mut std::io::stdout(), &mut std::io::stderr()),
         Command::Check(args) => check::run(
             args,
             &mut std::io::stdout().lock(),

@@ -11,13 +11,15 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
 use serde::{Deserialize, Serialize};
 use sim_core::{Limits, SimTime, StopReason};
-use sim_stack::capture::{CaptureConfig, CaptureFormat};
+use sim_stack::apps::AppReport;
+use sim_stack::capture::{CaptureConfig, CaptureFormat, CaptureSummary};
 use sim_stack::config::Scenario;
+use sim_stack::report::RunStats;
 use sim_stack::setup::Outputs;
 use sim_stack::trace::{Trace, TraceLevel};
 use sim_stack::world::World;
@@ -36,7 +38,7 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 #[command(after_help = "\
 Examples:
   sim run scenarios/ping.net
-  sim run scenarios/dns_then_http.net --set client_delay=50ms --seed 7
+  sim run scenarios/dns_then_http.net --set delay=5ms --seed 7
   sim run scenarios/bench/dumbbell_udp.net --pcap none --trace none --quiet
   sim run scenarios/ping.net --pcap a,r --trace path --out /tmp/ping
   sim run scenarios/ping.net --pcapng --trace path   # one file, paths as packet comments
@@ -61,20 +63,23 @@ pub struct RunArgs {
     #[arg(long, value_name = "all|none|NODE,…", default_value = "all")]
     pub pcap: String,
     /// One pcapng file for all interfaces (`capture.pcapng`) instead of a pcap per interface;
-    /// with `--trace path`, each packet's function path is a packet comment.
+    /// with `--trace path`, each packet's function path is a packet comment:
+    /// `--pcapng --trace path`.
     #[arg(long)]
     pub pcapng: bool,
-    /// What `trace.txt` holds: nothing, a line per frame, or frames with function paths.
+    /// What `trace.txt` holds: nothing, a line per frame, or frames with function paths:
+    /// `--trace path`.
     #[arg(long, value_enum, default_value = "frames")]
     pub trace: TraceArg,
-    /// Format of the statistics file (`stats.json` or `stats.ron`).
+    /// Format of the statistics file (`stats.json` or `stats.ron`): `--stats ron`.
     #[arg(long, value_enum, default_value = "json")]
     pub stats: StatsFormat,
-    /// No progress bar and no summary (errors are still printed).
+    /// No progress bar and no summary (errors are still printed): `-q`.
     #[arg(long, short)]
     pub quiet: bool,
     /// Rerun a finished run from its output folder (its `params.json`): same file, params,
-    /// seed and output options. Other options given here override the recorded ones.
+    /// seed and output options. Other options given here override the recorded ones:
+    /// `--replay out/ping/ --out /tmp/again`.
     #[arg(long, value_name = "DIR", conflicts_with = "file")]
     pub replay: Option<PathBuf>,
 }
@@ -137,11 +142,36 @@ pub struct RunParams {
 }
 
 /// A failure with a one-line message for the user.
-struct Failure(String);
+#[derive(Debug)]
+pub struct Failure {
+    /// The message `sim run` prints after `error: ` (empty when the one diagnostic printed
+    /// already says it all).
+    pub msg: String,
+    /// For a scenario with errors: the first error's own message (the diagnostics were
+    /// written out in full already; a sweep row shows this one line).
+    pub first_error: Option<String>,
+}
 
 impl<E: std::fmt::Display> From<E> for Failure {
     fn from(e: E) -> Self {
-        Self(e.to_string())
+        Self {
+            msg: e.to_string(),
+            first_error: None,
+        }
+    }
+}
+
+impl Failure {
+    fn msg(msg: String) -> Self {
+        Self {
+            msg,
+            first_error: None,
+        }
+    }
+
+    /// The one line a sweep row shows.
+    pub fn row_message(&self) -> &str {
+        self.first_error.as_deref().unwrap_or(&self.msg)
     }
 }
 
@@ -149,8 +179,10 @@ impl<E: std::fmt::Display> From<E> for Failure {
 pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     match run_inner(args, out, err) {
         Ok(code) => code,
-        Err(Failure(msg)) => {
-            let _ = writeln!(err, "error: {msg}");
+        Err(f) => {
+            if !f.msg.is_empty() {
+                let _ = writeln!(err, "error: {}", f.msg);
+            }
             EXIT_ERRORS
         }
     }
@@ -163,9 +195,9 @@ fn with_replay(args: &RunArgs) -> Result<RunArgs, Failure> {
     };
     let path = dir.join("params.json");
     let text = std::fs::read_to_string(&path)
-        .map_err(|e| Failure(format!("cannot read {}: {e}", path.display())))?;
+        .map_err(|e| Failure::msg(format!("cannot read {}: {e}", path.display())))?;
     let p: RunParams = serde_json::from_str(&text).map_err(|e| {
-        Failure(format!(
+        Failure::msg(format!(
             "{} is not a run's params.json: {e}",
             path.display()
         ))
@@ -205,60 +237,155 @@ fn with_replay(args: &RunArgs) -> Result<RunArgs, Failure> {
 
 fn run_inner(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Failure> {
     let args = &with_replay(args)?;
+    let interrupted = Arc::new(AtomicBool::new(false));
+    // Ctrl-C sets the flag; the run stops at the next progress check (a few ms at most).
+    let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&interrupted));
+    let done = execute(args, Keep::Folder, err, &interrupted, !args.quiet)?;
+    if !args.quiet {
+        let s = summary::Summary {
+            scenario: &done.scenario,
+            stats: &done.stats,
+            apps: &done.apps,
+            wall: done.wall,
+            interrupted: done.interrupted,
+            trace_lines: done.trace_lines,
+            capture: done.captured.as_ref(),
+            stats_file: done.stats_file,
+            out_dir: done.dest.as_deref().unwrap_or(Path::new("")),
+        };
+        let _ = write!(out, "{s}");
+    }
+    Ok(if done.interrupted {
+        EXIT_INTERRUPTED
+    } else {
+        0
+    })
+}
+
+/// Loads and checks the scenario `file` with `--set` overrides, writing every diagnostic to
+/// `diag`, and applies `--seed` and `--until`.
+pub fn load_scenario(
+    file: &Path,
+    set: &[(String, String)],
+    seed: Option<u64>,
+    until: Option<SimTime>,
+    diag: &mut dyn Write,
+) -> Result<Scenario, Failure> {
+    let sargs = ScenarioArgs {
+        file: file.to_path_buf(),
+        set: set.to_vec(),
+    };
+    let loaded = sargs.load(diag);
+    let errors = loaded.errors().count();
+    let first_error = loaded.errors().next().map(|d| d.message.clone());
+    let Some(mut scenario) = loaded.scenario.filter(|_| errors == 0) else {
+        // The diagnostics are on `diag` already; a count closes a list of several.
+        return Err(Failure {
+            msg: if errors == 1 {
+                String::new()
+            } else {
+                format!("{} has {errors} errors", file.display())
+            },
+            first_error,
+        });
+    };
+    if let Some(seed) = seed {
+        scenario.seed = seed;
+    }
+    if let Some(until) = until {
+        scenario.end_time = until;
+    }
+    Ok(scenario)
+}
+
+/// What a run keeps on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// The output folder (`--out`, or `out/<scenario>`), written atomically, as `sim run` does.
+    Folder,
+    /// Nothing: no trace, no capture, no files; the stats stay in memory (sweeps).
+    Nothing,
+}
+
+/// A finished run.
+#[derive(Debug)]
+pub struct Executed {
+    /// The scenario as run (after `--set`, `--seed`, `--until`).
+    pub scenario: Scenario,
+    /// Its statistics: what `stats.json` holds.
+    pub stats: RunStats,
+    /// Each app's report, with its node.
+    pub apps: Vec<(String, AppReport)>,
+    /// Wall-clock time of the simulation proper.
+    pub wall: Duration,
+    /// Whether Ctrl-C (or a sweep's stop) ended it before its end time.
+    pub interrupted: bool,
+    /// Records written to `trace.txt`, if one was written.
+    pub trace_lines: Option<u64>,
+    /// The capture files, if any.
+    pub captured: Option<CaptureSummary>,
+    /// Name of the statistics file.
+    pub stats_file: &'static str,
+    /// The output folder, when one was written.
+    pub dest: Option<PathBuf>,
+}
+
+/// One run, as `sim run` does it and as `sim sweep` does each point: load the scenario,
+/// build the world, run it (until its end, or until `stop` is set), and, with
+/// [`Keep::Folder`], write its outputs atomically into its folder. Diagnostics of the
+/// scenario go to `diag`; `progress` draws the bar (when stderr is a terminal).
+pub fn execute(
+    args: &RunArgs,
+    keep: Keep,
+    diag: &mut dyn Write,
+    stop: &AtomicBool,
+    progress: bool,
+) -> Result<Executed, Failure> {
     let file = args
         .file
         .clone()
         .expect("clap requires FILE unless --replay");
-    let sargs = ScenarioArgs {
-        file: file.clone(),
-        set: args.set.clone(),
-    };
-    let loaded = sargs.load(err);
-    let errors = loaded.errors().count();
-    let Some(mut scenario) = loaded.scenario.filter(|_| errors == 0) else {
-        return Err(Failure(format!(
-            "{} has {errors} error{}",
-            file.display(),
-            if errors == 1 { "" } else { "s" }
-        )));
-    };
-    if let Some(seed) = args.seed {
-        scenario.seed = seed;
-    }
-    if let Some(until) = args.until {
-        scenario.end_time = until;
-    }
+    let scenario = load_scenario(&file, &args.set, args.seed, args.until, diag)?;
     let pcap_nodes = pcap_selection(&args.pcap, &scenario)?;
 
-    let dest = args
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("out").join(&scenario.name));
-    let dir = OutDir::create(&dest).map_err(|e| {
-        Failure(format!(
-            "cannot create the output folder {}: {e}",
-            dest.display()
-        ))
-    })?;
+    let (dest, dir) = match keep {
+        Keep::Folder => {
+            let dest = args
+                .out
+                .clone()
+                .unwrap_or_else(|| Path::new("out").join(&scenario.name));
+            let dir = OutDir::create(&dest).map_err(|e| {
+                Failure::msg(format!(
+                    "cannot create the output folder {}: {e}",
+                    dest.display()
+                ))
+            })?;
+            (Some(dest), Some(dir))
+        }
+        Keep::Nothing => (None, None),
+    };
 
-    let level = match args.trace {
-        TraceArg::None => TraceLevel::None,
-        TraceArg::Frames => TraceLevel::Frames,
-        TraceArg::Path => TraceLevel::Path,
+    let level = match (&dir, args.trace) {
+        (None, _) | (_, TraceArg::None) => TraceLevel::None,
+        (_, TraceArg::Frames) => TraceLevel::Frames,
+        (_, TraceArg::Path) => TraceLevel::Path,
     };
-    let trace = if level == TraceLevel::None {
-        Trace::disabled()
-    } else {
-        let f = File::create(dir.file("trace.txt"))?;
-        Trace::new(level, Box::new(BufWriter::with_capacity(1 << 20, f)))
+    let trace = match &dir {
+        Some(dir) if level != TraceLevel::None => {
+            let f = File::create(dir.file("trace.txt"))?;
+            Trace::new(level, Box::new(BufWriter::with_capacity(1 << 20, f)))
+        }
+        _ => Trace::disabled(),
     };
-    let capture = pcap_nodes.map(|nodes| {
-        let format = if args.pcapng {
-            CaptureFormat::PcapNg
-        } else {
-            CaptureFormat::Pcap
-        };
-        (CaptureConfig::new(&dir.tmp, format), nodes)
+    let capture = dir.as_ref().and_then(|dir| {
+        pcap_nodes.map(|nodes| {
+            let format = if args.pcapng {
+                CaptureFormat::PcapNg
+            } else {
+                CaptureFormat::Pcap
+            };
+            (CaptureConfig::new(&dir.tmp, format), nodes)
+        })
     });
     let record_paths = level == TraceLevel::Path;
     let (mut world, mut sched) = World::build(
@@ -270,10 +397,7 @@ fn run_inner(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
         },
     )?;
 
-    let interrupted = Arc::new(AtomicBool::new(false));
-    // Ctrl-C sets the flag; the run stops at the next progress check (a few ms at most).
-    let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&interrupted));
-    let mut progress = Progress::new(scenario.end_time, args.quiet);
+    let mut bar = Progress::new(scenario.end_time, !progress);
     let wall = Instant::now();
     let report = sim_core::run(
         &mut world,
@@ -284,8 +408,8 @@ fn run_inner(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
             ..Limits::default()
         },
         |p| {
-            progress.update(p.now, p.events);
-            if interrupted.load(Ordering::Relaxed) {
+            bar.update(p.now, p.events);
+            if stop.load(Ordering::Relaxed) {
                 std::ops::ControlFlow::Break(())
             } else {
                 std::ops::ControlFlow::Continue(())
@@ -293,72 +417,73 @@ fn run_inner(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
         },
     );
     let wall = wall.elapsed();
-    progress.finish();
-    let was_interrupted = report.reason == StopReason::Interrupted;
+    bar.finish();
+    let interrupted = report.reason == StopReason::Interrupted;
 
     let trace_lines = world.trace.lines;
-    let captured = world
-        .finish_outputs()
-        .map_err(|e| Failure(format!("writing outputs into {}: {e}", dir.tmp.display())))?;
-    let stats = world.stats(report.now.as_nanos(), report.events);
-    let stats_name = match args.stats {
-        StatsFormat::Json => {
-            let mut s = serde_json::to_string_pretty(&stats)?;
-            s.push('\n');
-            std::fs::write(dir.file("stats.json"), s)?;
-            "stats.json"
-        }
-        StatsFormat::Ron => {
-            let mut s = ron::ser::to_string_pretty(&stats, ron::ser::PrettyConfig::default())?;
-            s.push('\n');
-            std::fs::write(dir.file("stats.ron"), s)?;
-            "stats.ron"
-        }
-    };
-    let params = RunParams {
-        tool: format!("netsim {}", env!("CARGO_PKG_VERSION")),
-        file_abs: std::fs::canonicalize(&file).ok(),
-        file: file.clone(),
-        scenario: scenario.name.clone(),
-        seed: scenario.seed,
-        params: scenario.params.clone(),
-        set: args.set.clone(),
-        until_ns: scenario.end_time.as_nanos(),
-        pcap: args.pcap.clone(),
-        pcapng: args.pcapng,
-        trace: args.trace,
-        stats: args.stats,
-        command: command_line(args, &file, &scenario, &dest),
-    };
-    let mut p = serde_json::to_string_pretty(&params)?;
-    p.push('\n');
-    std::fs::write(dir.file("params.json"), p)?;
-    let dest = dir.commit().map_err(|e| {
-        Failure(format!(
-            "cannot move the outputs to {}: {e}",
-            dest.display()
+    let captured = world.finish_outputs().map_err(|e| {
+        Failure::msg(format!(
+            "writing outputs into {}: {e}",
+            dir.as_ref().map_or(Path::new(""), |d| &d.tmp).display()
         ))
     })?;
-
-    if !args.quiet {
-        let s = summary::Summary {
-            scenario: &scenario,
-            stats: &stats,
-            apps: &world.app_reports(),
-            wall,
-            interrupted: was_interrupted,
-            trace_lines: (level != TraceLevel::None).then_some(trace_lines),
-            capture: captured.as_ref(),
-            stats_file: stats_name,
-            out_dir: &dest,
+    let stats = world.stats(report.now.as_nanos(), report.events);
+    let stats_file = match args.stats {
+        StatsFormat::Json => "stats.json",
+        StatsFormat::Ron => "stats.ron",
+    };
+    let mut committed = None;
+    if let (Some(dir), Some(dest)) = (dir, &dest) {
+        let text = match args.stats {
+            StatsFormat::Json => serde_json::to_string_pretty(&stats)?,
+            StatsFormat::Ron => {
+                ron::ser::to_string_pretty(&stats, ron::ser::PrettyConfig::default())?
+            }
         };
-        let _ = write!(out, "{s}");
+        std::fs::write(dir.file(stats_file), text + "\n")?;
+        let params = RunParams {
+            tool: format!("netsim {}", env!("CARGO_PKG_VERSION")),
+            file_abs: std::fs::canonicalize(&file).ok(),
+            file: file.clone(),
+            scenario: scenario.name.clone(),
+            seed: scenario.seed,
+            params: scenario.params.clone(),
+            set: args.set.clone(),
+            until_ns: scenario.end_time.as_nanos(),
+            pcap: args.pcap.clone(),
+            pcapng: args.pcapng,
+            trace: args.trace,
+            stats: args.stats,
+            command: command_line(args, &file, &scenario, dest),
+        };
+        let mut p = serde_json::to_string_pretty(&params)?;
+        p.push('\n');
+        std::fs::write(dir.file("params.json"), p)?;
+        committed = Some(dir.commit().map_err(|e| {
+            Failure::msg(format!(
+                "cannot move the outputs to {}: {e}",
+                dest.display()
+            ))
+        })?);
     }
-    Ok(if was_interrupted { EXIT_INTERRUPTED } else { 0 })
+    Ok(Executed {
+        apps: world.app_reports(),
+        scenario,
+        stats,
+        wall,
+        interrupted,
+        trace_lines: (level != TraceLevel::None).then_some(trace_lines),
+        captured,
+        stats_file,
+        dest: committed,
+    })
 }
 
 /// `--pcap`: `None` = no capture; `Some(None)` = every node; `Some(Some(names))`.
-fn pcap_selection(spec: &str, scenario: &Scenario) -> Result<Option<Option<Vec<String>>>, Failure> {
+pub fn pcap_selection(
+    spec: &str,
+    scenario: &Scenario,
+) -> Result<Option<Option<Vec<String>>>, Failure> {
     match spec.trim() {
         "none" => Ok(None),
         "all" => Ok(Some(None)),
@@ -366,7 +491,7 @@ fn pcap_selection(spec: &str, scenario: &Scenario) -> Result<Option<Option<Vec<S
             let mut names = Vec::new();
             for name in list.split(',').map(str::trim) {
                 if scenario.node_by_name(name).is_none() {
-                    return Err(Failure(format!(
+                    return Err(Failure::msg(format!(
                         "--pcap: no node named `{name}` in {} (nodes: {})",
                         scenario.name,
                         scenario
@@ -416,7 +541,7 @@ fn command_line(args: &RunArgs, file: &Path, scenario: &Scenario, dest: &Path) -
 }
 
 /// Quotes a word for a POSIX shell when it needs it.
-fn shell_quote(s: &str) -> String {
+pub fn shell_quote(s: &str) -> String {
     if !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@+%".contains(c))

@@ -1,0 +1,301 @@
+//! `sim run` through the real binary: the files a run writes, bad input of each kind (exit 2,
+//! one message, no folder left behind), and `--replay` reproducing a run byte for byte.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::{listing, said, scenario, scratch, sim_in, stderr, stdout};
+
+/// The error lines of stderr: `error: …`, or a diagnostic's `file:line:col: error: …`.
+fn error_lines(s: &str) -> Vec<&str> {
+    s.lines()
+        .filter(|l| {
+            l.starts_with("error")
+                || l.split_once(": error: ")
+                    .is_some_and(|(place, _)| !place.contains(' '))
+        })
+        .collect()
+}
+
+#[test]
+fn run_writes_pcaps_trace_stats_and_params_and_a_summary() {
+    let dir = scratch("run-files");
+    let ping = scenario("ping.net");
+    let o = sim_in(&dir, &["run", ping.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", said(&o));
+    let out = dir.join("out/ping");
+    assert_eq!(
+        listing(&out),
+        [
+            "a-eth0.pcap",
+            "b-eth0.pcap",
+            "params.json",
+            "r-eth0.pcap",
+            "r-eth1.pcap",
+            "stats.json",
+            "trace.txt"
+        ]
+    );
+    assert_eq!(
+        listing(&dir.join("out")),
+        ["ping"],
+        "no temporary folder left"
+    );
+    let text = stdout(&o);
+    assert!(text.starts_with("ping (seed 1)\n"), "{text}");
+    assert!(
+        text.contains("4 transmitted, 4 received, 0% packet loss"),
+        "{text}"
+    );
+    assert!(
+        text.contains("outputs    out/ping/: trace.txt (48 lines), 4 pcaps"),
+        "{text}"
+    );
+    assert!(stderr(&o).is_empty(), "{}", said(&o));
+
+    let stats: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("stats.json")).unwrap()).unwrap();
+    assert_eq!(stats["nodes"]["a"]["ping"]["received"], 4);
+    assert_eq!(stats["sim_time_ns"], 6_000_000_000u64);
+    let params: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("params.json")).unwrap()).unwrap();
+    assert_eq!(params["seed"], 1);
+    assert_eq!(params["scenario"], "ping");
+    // A pcap starts with the nanosecond magic, little-endian.
+    let pcap = fs::read(out.join("a-eth0.pcap")).unwrap();
+    assert_eq!(&pcap[..4], &[0x4d, 0x3c, 0xb2, 0xa1]);
+    assert_eq!(
+        fs::read_to_string(out.join("trace.txt"))
+            .unwrap()
+            .lines()
+            .count(),
+        48
+    );
+}
+
+#[test]
+fn quiet_pcap_none_trace_none_and_pcapng_write_what_they_say() {
+    let dir = scratch("run-options");
+    let ping = scenario("ping.net");
+    let o = sim_in(
+        &dir,
+        &[
+            "run",
+            ping.to_str().unwrap(),
+            "--pcap",
+            "none",
+            "--trace",
+            "none",
+            "--quiet",
+            "--out",
+            "bare",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", said(&o));
+    assert!(o.stdout.is_empty() && o.stderr.is_empty(), "{}", said(&o));
+    assert_eq!(listing(&dir.join("bare")), ["params.json", "stats.json"]);
+
+    let o = sim_in(
+        &dir,
+        &[
+            "run",
+            ping.to_str().unwrap(),
+            "--pcapng",
+            "--pcap",
+            "a,r",
+            "--stats",
+            "ron",
+            "-q",
+            "--out",
+            "ng",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", said(&o));
+    assert_eq!(
+        listing(&dir.join("ng")),
+        ["capture.pcapng", "params.json", "stats.ron", "trace.txt"]
+    );
+}
+
+/// Runs `sim run` with `args` in a fresh folder and checks the failure: exit 2, nothing on
+/// stdout, exactly one `error:` line containing `expect`, and the folder as it was.
+fn fails_cleanly(tag: &str, setup: impl FnOnce(&Path), args: &[&str], expect: &str) {
+    let dir = scratch(tag);
+    setup(&dir);
+    let before = listing(&dir);
+    let o = sim_in(&dir, args);
+    assert_eq!(o.status.code(), Some(2), "{tag}: {}", said(&o));
+    assert!(o.stdout.is_empty(), "{tag}: {}", said(&o));
+    let err = stderr(&o);
+    let errors = error_lines(&err);
+    assert_eq!(errors.len(), 1, "{tag}: one message: {}", said(&o));
+    assert!(errors[0].contains(expect), "{tag}: {}", said(&o));
+    assert!(!err.contains("panicked"), "{tag}: {}", said(&o));
+    assert_eq!(listing(&dir), before, "{tag}: nothing written");
+    if dir.join("out").exists() {
+        assert!(
+            listing(&dir.join("out")).is_empty(),
+            "{tag}: no output folder"
+        );
+    }
+}
+
+#[test]
+fn bad_input_of_each_kind_exits_2_with_one_message_and_leaves_nothing() {
+    let ping = scenario("ping.net");
+    let ping = ping.to_str().unwrap();
+    fails_cleanly(
+        "missing-file",
+        |_| {},
+        &["run", "nope.net"],
+        "cannot read `nope.net`",
+    );
+    fails_cleanly(
+        "unwritable-out",
+        |d| fs::write(d.join("taken"), "a file").unwrap(),
+        &["run", ping, "--out", "taken/run", "-q"],
+        "cannot create the output folder taken/run",
+    );
+    fails_cleanly(
+        "out-is-a-file",
+        |d| fs::write(d.join("taken"), "a file").unwrap(),
+        &["run", ping, "--out", "taken", "-q"],
+        "taken exists and is not a folder",
+    );
+    fails_cleanly(
+        "set-syntax",
+        |_| {},
+        &["run", ping, "--set", "rate"],
+        "expected NAME=VALUE, found `rate`",
+    );
+    fails_cleanly(
+        "unknown-param",
+        |_| {},
+        &["run", ping, "--set", "rate=1Mbit"],
+        "the scenario has no param `rate`",
+    );
+    fails_cleanly(
+        "bad-param-value",
+        |_| {},
+        &[
+            "run",
+            scenario("dns_then_http.net").to_str().unwrap(),
+            "--set",
+            "rate=fast",
+        ],
+        "`rate` is a rate param",
+    );
+    fails_cleanly(
+        "syntax-error",
+        |d| {
+            fs::write(
+                d.join("bad.net"),
+                "host a {\n    iface eth0 { ip 10.0.0.1/24 \n",
+            )
+            .unwrap()
+        },
+        &["run", "bad.net"],
+        "bad.net:",
+    );
+    fails_cleanly(
+        "unknown-pcap-node",
+        |_| {},
+        &["run", ping, "--pcap", "x"],
+        "--pcap: no node named `x`",
+    );
+    fails_cleanly(
+        "bad-until",
+        |_| {},
+        &["run", ping, "--until", "soon"],
+        "--until",
+    );
+}
+
+#[test]
+fn a_scenario_with_several_errors_lists_them_and_counts_them() {
+    let dir = scratch("several");
+    fs::write(
+        dir.join("two.net"),
+        "host a { iface eth0 { ip 10.0.0.1/24 } }\nlink a.eth0 -- b.eth0 { rate 1Mbit }\nlink a.eth1 -- c.eth0 { rate 1Mbit }\n",
+    )
+    .unwrap();
+    let o = sim_in(&dir, &["run", "two.net"]);
+    assert_eq!(o.status.code(), Some(2), "{}", said(&o));
+    let err = stderr(&o);
+    assert!(
+        err.lines().last().unwrap().contains("two.net has"),
+        "{}",
+        said(&o)
+    );
+    assert!(!dir.join("out").exists(), "{}", said(&o));
+}
+
+#[test]
+fn replay_reproduces_a_run_byte_for_byte() {
+    let dir = scratch("replay");
+    let flagship = scenario("dns_then_http.net");
+    let o = sim_in(
+        &dir,
+        &[
+            "run",
+            flagship.to_str().unwrap(),
+            "--seed",
+            "7",
+            "--set",
+            "delay=2ms",
+            "--until",
+            "3s",
+            "--trace",
+            "path",
+            "--out",
+            "r1",
+            "-q",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", said(&o));
+    let o = sim_in(&dir, &["run", "--replay", "r1", "--out", "r2", "-q"]);
+    assert_eq!(o.status.code(), Some(0), "{}", said(&o));
+    let files = listing(&dir.join("r1"));
+    assert_eq!(files, listing(&dir.join("r2")));
+    assert!(files.len() >= 7, "{files:?}");
+    for f in files.iter().filter(|f| *f != "params.json") {
+        let a = fs::read(dir.join("r1").join(f)).unwrap();
+        let b = fs::read(dir.join("r2").join(f)).unwrap();
+        assert!(a == b, "{f} differs between the run and its replay");
+    }
+    let p: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.join("r2/params.json")).unwrap()).unwrap();
+    assert_eq!(p["seed"], 7);
+    assert_eq!(p["until_ns"], 3_000_000_000u64);
+    assert_eq!(p["trace"], "path");
+    // The recorded command reproduces it too.
+    let cmd = p["command"].as_str().unwrap();
+    assert!(
+        cmd.contains("--set delay=2ms") && cmd.contains("--seed 7"),
+        "{cmd}"
+    );
+}
+
+#[test]
+fn help_shows_an_example_per_option() {
+    let dir = scratch("help");
+    let o = sim_in(&dir, &["run", "--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    let help = stdout(&o);
+    for example in [
+        "`--set rate=10Mbit`",
+        "`--seed 42`",
+        "`--out /tmp/run1`",
+        "`--until 2.5s`",
+        "`--pcap client,r1`",
+        "`--pcapng --trace path`",
+        "`--trace path`",
+        "`--stats ron`",
+        "`-q`",
+        "`--replay out/ping/",
+    ] {
+        assert!(help.contains(example), "{example} missing from:\n{help}");
+    }
+}
