@@ -1,0 +1,138 @@
+//! Determinism: every scenario in `scenarios/` and `scenarios/bench/`, run twice in this
+//! process — at the same time, on two threads, as `sim sweep` runs them — with the most
+//! detailed trace (`--trace path`) and a pcap for every interface, must give the same bytes:
+//! the trace, every pcap, and the statistics (`stats.json`'s tree; it holds no wall-clock
+//! figure — those are only in `sim run`'s summary). Each output is compared through a 64-bit
+//! FNV-1a hash, and by name, so a failure says which output differs.
+//!
+//! The benchmark scenarios stop at 200 ms of simulated time to keep the test fast; the
+//! scenarios in `scenarios/` run to their end.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+
+use common::{capture_into, temp_dir};
+use sim_core::{Limits, SimTime, run};
+use sim_stack::capture::CaptureFormat;
+use sim_stack::setup::Outputs;
+use sim_stack::trace::{MemorySink, Trace, TraceLevel};
+use sim_stack::world::World;
+
+/// Where the benchmark scenarios stop.
+const BENCH_UNTIL_NS: u64 = 200_000_000;
+
+/// 64-bit FNV-1a.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// `(scenario file, stop time)` for every scenario, sorted.
+fn scenarios() -> Vec<(PathBuf, Option<SimTime>)> {
+    let mut v = Vec::new();
+    for (dir, until) in [
+        ("scenarios", None),
+        ("scenarios/bench", Some(SimTime::from_nanos(BENCH_UNTIL_NS))),
+    ] {
+        let mut files: Vec<PathBuf> = fs::read_dir(root().join(dir))
+            .unwrap_or_else(|e| panic!("{dir}/ is readable: {e}"))
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "net"))
+            .collect();
+        files.sort();
+        v.extend(files.into_iter().map(|f| (f, until)));
+    }
+    v
+}
+
+/// Runs `path` (until `until`, if given) with a path-level trace and a pcap per interface
+/// written into `dir`; returns a hash per output, by name.
+fn outputs_hashed(path: &Path, until: Option<SimTime>, dir: &Path) -> BTreeMap<String, u64> {
+    let loaded = sim_dsl::load_file(path, &sim_dsl::Options::default());
+    assert!(!loaded.has_errors(), "{}", loaded.render_diagnostics());
+    let mut sc = loaded.scenario.expect("no errors, so a scenario");
+    if let Some(t) = until {
+        sc.end_time = sc.end_time.min(t);
+    }
+    let sink = MemorySink::default();
+    let outputs = Outputs {
+        trace: Trace::new(TraceLevel::Path, Box::new(sink.clone())),
+        capture: Some((capture_into(dir, CaptureFormat::Pcap), None)),
+        record_paths: true,
+    };
+    let (mut world, mut sched) = World::build(&sc, outputs).expect("builds");
+    let report = run(&mut world, &mut sched, Limits::until(sc.end_time), |_| {
+        ControlFlow::Continue(())
+    });
+    world.finish_outputs().expect("outputs written");
+    let stats = world.stats(report.now.as_nanos(), report.events);
+
+    let mut h = BTreeMap::new();
+    let trace = sink.text();
+    assert!(!trace.is_empty(), "{}: no trace", path.display());
+    h.insert("trace".to_string(), fnv1a(trace.as_bytes()));
+    // The statistics tree, every field (the tests crate has no JSON writer; Debug prints the
+    // same tree, maps in key order).
+    h.insert("stats".to_string(), fnv1a(format!("{stats:?}").as_bytes()));
+    let mut pcaps = 0;
+    for entry in fs::read_dir(dir).expect("capture folder") {
+        let p = entry.expect("entry").path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        h.insert(name, fnv1a(&fs::read(&p).expect("pcap readable")));
+        pcaps += 1;
+    }
+    assert!(pcaps > 0, "{}: no pcap written", path.display());
+    h
+}
+
+#[test]
+fn every_scenario_gives_the_same_trace_pcaps_and_stats_twice() {
+    let mut failures = Vec::new();
+    for (path, until) in scenarios() {
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let (a_dir, b_dir) = (
+            temp_dir(&format!("{name}-a")),
+            temp_dir(&format!("{name}-b")),
+        );
+        let (a, b) = std::thread::scope(|s| {
+            let a = s.spawn(|| outputs_hashed(&path, until, &a_dir));
+            let b = s.spawn(|| outputs_hashed(&path, until, &b_dir));
+            (a.join().expect("run a"), b.join().expect("run b"))
+        });
+        assert_eq!(
+            a.keys().collect::<Vec<_>>(),
+            b.keys().collect::<Vec<_>>(),
+            "{name}: the two runs wrote different files"
+        );
+        for (output, hash) in &a {
+            if b[output] != *hash {
+                failures.push(format!(
+                    "{name}: {output} differs between two runs ({hash:016x} vs {:016x})",
+                    b[output]
+                ));
+            }
+        }
+        let _ = fs::remove_dir_all(&a_dir);
+        let _ = fs::remove_dir_all(&b_dir);
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn the_hash_tells_bytes_apart() {
+    assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+    assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+    assert_ne!(fnv1a(b"ab"), fnv1a(b"ba"));
+}
