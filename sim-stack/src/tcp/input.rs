@@ -476,6 +476,8 @@ impl World {
         // SACK tagging (tcp_sacktag_write_queue).
         let mut newly_sacked = 0u32;
         let mut first_sackt: Option<SimTime> = None;
+        // (send time, end_seq, retransmitted) of every segment this ACK delivers, for RACK.
+        let mut delivered_sends: Vec<(Option<SimTime>, u32, bool)> = Vec::new();
         if t.sack_ok
             && let Some(blocks) = th.options.sack()
         {
@@ -493,6 +495,7 @@ impl World {
                         if seg.retrans == 0 && first_sackt.is_none() {
                             first_sackt = seg.sent_at;
                         }
+                        delivered_sends.push((seg.sent_at, seg.end_seq(), seg.retrans > 0));
                         if seg.lost {
                             seg.lost = false;
                             t.lost_out -= 1;
@@ -516,6 +519,9 @@ impl World {
             }
             let seg = t.wq.pop_front().expect("front");
             acked_pkts += 1;
+            if !seg.sacked {
+                delivered_sends.push((seg.sent_at, seg.end_seq(), seg.retrans > 0));
+            }
             t.packets_out -= 1;
             if seg.sacked {
                 t.sacked_out -= 1;
@@ -587,22 +593,60 @@ impl World {
         } else if advanced {
             t.dupacks = 0;
         }
-        // Loss detection: a segment is lost when DUPTHRESH segments above it were SACKed
-        // (RFC 6675 IsLost), or, without SACK, on the third duplicate ACK.
+        // tcp_rack_advance: the most recently sent segment this ACK delivered (a
+        // retransmission acked faster than min_rtt may be the original's ACK: skipped).
+        for &(sent, end, retrans) in &delivered_sends {
+            let Some(xt) = sent else { continue };
+            let rtt = now.saturating_since(xt).as_nanos() / 1000;
+            if retrans && rtt < u64::from(t.min_rtt_us) {
+                continue;
+            }
+            let newer = match t.rack_mstamp {
+                None => true,
+                Some(m) => xt > m || (xt == m && after(end, t.rack_end_seq)),
+            };
+            if newer {
+                t.rack_mstamp = Some(xt);
+                t.rack_end_seq = end;
+                t.rack_rtt_us = rtt;
+            }
+        }
+        // Loss detection. With SACK, RACK (tcp_rack_detect_loss, net.ipv4.tcp_recovery=1):
+        // a segment sent before one already delivered is lost once a RACK RTT and the
+        // reordering window have passed since it was sent (the window is 0 in recovery or
+        // with DUPTHRESH segments SACKed, min_rtt/4 otherwise). This also finds lost
+        // retransmissions. Without SACK, the third duplicate ACK marks the head lost.
         let mut newly_lost = 0u32;
         if t.packets_out > 0 {
-            if t.sack_ok && t.sacked_out > 0 {
-                let mut sacked_above = 0u32;
-                let sent = t.sent_segs();
-                for i in (0..sent).rev() {
-                    let seg = &mut t.wq[i];
-                    if seg.sacked {
-                        sacked_above += 1;
-                    } else if sacked_above >= DUPTHRESH && !seg.lost && !seg.retrans_out {
+            if t.sack_ok
+                && let Some(rack_xt) = t.rack_mstamp
+            {
+                let reo_wnd = if t.ca_state == CaState::Recovery || t.sacked_out >= DUPTHRESH {
+                    0
+                } else {
+                    u64::from(t.min_rtt_us / 4).min(u64::from(t.srtt_us >> 3))
+                };
+                let deadline_us = t.rack_rtt_us + reo_wnd;
+                let mut retrans_lost = 0u32;
+                for seg in t.wq.iter_mut() {
+                    let Some(xt) = seg.sent_at else { break };
+                    if seg.sacked || seg.lost {
+                        continue;
+                    }
+                    if xt > rack_xt || (xt == rack_xt && !before(seg.end_seq(), t.rack_end_seq)) {
+                        continue;
+                    }
+                    let waited = now.saturating_since(xt).as_nanos() / 1000;
+                    if waited >= deadline_us {
                         seg.lost = true;
                         newly_lost += 1;
+                        if seg.retrans_out {
+                            seg.retrans_out = false;
+                            retrans_lost += 1;
+                        }
                     }
                 }
+                t.retrans_out -= retrans_lost;
             } else if !t.sack_ok
                 && t.dupacks >= DUPTHRESH
                 && t.ca_state != CaState::Recovery

@@ -287,6 +287,13 @@ pub struct TcpSock {
     pub cwnd: u32,
     /// `snd_ssthresh`.
     pub ssthresh: u32,
+    /// RACK (`tp->rack`): send time, end sequence and RTT of the most recently sent
+    /// segment known delivered.
+    pub rack_mstamp: Option<SimTime>,
+    /// `rack.end_seq`.
+    pub rack_end_seq: u32,
+    /// `rack.rtt_us`.
+    pub rack_rtt_us: u64,
     /// `snd_cwnd_cnt`.
     pub cwnd_cnt: u32,
     /// The algorithm.
@@ -462,6 +469,9 @@ impl TcpSock {
             rcv_mss: 536,
             cwnd: TCP_INIT_CWND,
             ssthresh: u32::MAX >> 1,
+            rack_mstamp: None,
+            rack_end_seq: 0,
+            rack_rtt_us: 0,
             cwnd_cnt: 0,
             cong,
             ca_state: CaState::Open,
