@@ -103,7 +103,11 @@ fn client_capture_matches_the_reference_frame_by_frame() {
         &[0, 0, 0, 0],
         "TTL 0"
     );
-    assert_eq!(be16(dns(5), 2), 0x8185, "REFUSED for AAAA, as dnsmasq without an upstream");
+    assert_eq!(
+        be16(dns(5), 2),
+        0x8185,
+        "REFUSED for AAAA, as dnsmasq without an upstream"
+    );
 
     // SYN and SYN-ACK: windows, options in Linux's order, wscale 10; SYN-ACK IP ID 0.
     let tcp = |i: usize| &client[i].data[34..];
@@ -143,7 +147,25 @@ fn client_capture_matches_the_reference_frame_by_frame() {
         get,
         b"GET / HTTP/1.1\r\nHost: baidu.com\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n"
     );
-    let _ = ran;
+    // Counters as /proc/net/snmp shows them after the run: one active open, no
+    // connection left ESTABLISHED (the client is in TIME_WAIT or gone), nothing resent.
+    let tcp = &ran.stats.nodes["client"].tcp;
+    assert_eq!(
+        (
+            tcp.ActiveOpens,
+            tcp.CurrEstab,
+            tcp.RetransSegs,
+            tcp.AttemptFails
+        ),
+        (1, 0, 0, 0),
+        "client Tcp counters"
+    );
+    let web = &ran.stats.nodes["web"].tcp;
+    assert_eq!(
+        (web.PassiveOpens, web.CurrEstab),
+        (1, 0),
+        "web Tcp counters"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

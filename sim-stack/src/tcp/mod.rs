@@ -767,8 +767,14 @@ impl World {
         if t.fin_queued {
             return;
         }
+        // tcp_set_state: leaving ESTABLISHED or CLOSE_WAIT ends the CurrEstab count.
+        let was_estab = matches!(t.state, TcpState::Established | TcpState::CloseWait);
         t.state = next;
         output::tcp_queue_fin(t);
+        if was_estab {
+            let c = &mut self.nodes[node].snmp.tcp.CurrEstab;
+            *c = c.saturating_sub(1);
+        }
         self.tcp_push_pending_frames(s, node, sock);
     }
 
