@@ -696,6 +696,14 @@ impl World {
         if t.fin_queued {
             return Err(Errno::Pipe);
         }
+        // tcp_slow_start_after_idle_check (tcp_skb_entail): nothing in flight and idle for
+        // more than an RTO → tcp_cwnd_restart halves cwnd per RTO idle, down to the initial
+        // window.
+        let now = s.now();
+        let idle = now.saturating_since(t.lsndtime);
+        if n.sysctl.tcp_slow_start_after_idle && t.packets_out == 0 && idle > t.rto {
+            output::tcp_cwnd_restart(t, idle);
+        }
         let copied = output::tcp_queue_data(t, data);
         if copied == 0 {
             t.sk.nospace = true;

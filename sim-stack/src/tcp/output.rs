@@ -131,6 +131,24 @@ pub fn tcp_init_buffer_space(t: &mut TcpSock, now: SimTime, sys: &Sysctls) {
     sndbuf_expand(t, sys);
 }
 
+/// `tcp_cwnd_restart`: after `idle` without sending, the congestion window shrinks by
+/// half per RTO of idleness, to no less than the initial window; ssthresh keeps
+/// `tcp_current_ssthresh` (3/4 of the old window when that is more).
+pub fn tcp_cwnd_restart(t: &mut TcpSock, idle: SimDuration) {
+    let restart = super::TCP_INIT_CWND.min(t.cwnd);
+    if t.ca_state != super::CaState::Recovery {
+        t.ssthresh = t.ssthresh.max((t.cwnd >> 1) + (t.cwnd >> 2));
+    }
+    let mut cwnd = t.cwnd;
+    let mut delta = idle;
+    while delta > t.rto && cwnd > restart {
+        delta = delta.saturating_sub(t.rto);
+        cwnd >>= 1;
+    }
+    t.cwnd = cwnd.max(restart);
+    t.cwnd_cnt = 0;
+}
+
 /// `tcp_sndbuf_expand`: room for twice the congestion window of worst-case skbs.
 pub fn sndbuf_expand(t: &mut TcpSock, sys: &Sysctls) {
     let per_mss = (t.mss_clamp.max(t.mss_cache) + 320 + 320).next_power_of_two() + 256;
@@ -827,4 +845,44 @@ pub fn tcp_time_stamp(now: SimTime) -> u32 {
 /// Whether `seq` lies in `[lo, hi)`.
 pub fn seq_in(seq: u32, lo: u32, hi: u32) -> bool {
     !before(seq, lo) && before(seq, hi)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sock::SockCommon;
+    use crate::tcp::cong::Cong;
+
+    fn sock() -> TcpSock {
+        let mut s: Scheduler<Event> = Scheduler::new();
+        let timers = [s.new_timer(), s.new_timer(), s.new_timer()];
+        TcpSock::new(SockCommon::new(16384, 131_072), Cong::new(true), timers)
+    }
+
+    #[test]
+    fn cwnd_restart_halves_per_idle_rto_down_to_the_initial_window() {
+        let mut t = sock();
+        t.rto = SimDuration::from_millis(200);
+        t.cwnd = 80;
+        t.ssthresh = 40;
+        // 450 ms idle: two whole RTOs beyond the first → 80 → 40 → 20.
+        tcp_cwnd_restart(&mut t, SimDuration::from_millis(450));
+        assert_eq!(t.cwnd, 20);
+        assert_eq!(t.ssthresh, 60, "3/4 of the old window is kept as ssthresh");
+        // A long idle never goes below the initial window.
+        t.cwnd = 80;
+        tcp_cwnd_restart(&mut t, SimDuration::from_secs(10));
+        assert_eq!(t.cwnd, 10);
+        // A window already below the initial one stays.
+        t.cwnd = 4;
+        tcp_cwnd_restart(&mut t, SimDuration::from_secs(10));
+        assert_eq!(t.cwnd, 4);
+    }
+
+    #[test]
+    fn window_from_space_follows_the_scaling_ratio() {
+        assert_eq!(win_from_space(128, 131_072), 65_536);
+        assert_eq!(win_from_space(160, 131_072), 81_920);
+        assert_eq!(space_from_win(160, 81_920), 131_072);
+    }
 }
