@@ -200,6 +200,10 @@ impl World {
                     let mut fib = Fib::new();
                     for (di, d) in devs.iter().enumerate() {
                         if let Some(c) = d.addr {
+                            fib.add_local(c.address());
+                            if let Some(b) = c.broadcast() {
+                                fib.add_local(b);
+                            }
                             let net = c.network();
                             fib.add(Route {
                                 dst: net.address(),

@@ -6,6 +6,12 @@
 //! probe, never a scan over routes or interfaces. Connected routes (one per interface
 //! address, as the kernel adds them with `scope link`) and static routes live in the same
 //! table; among equal prefixes the first added wins, like `ip route add` refusing a duplicate.
+//!
+//! Beside the routes, the table knows the node's own addresses — every interface address and
+//! the broadcast address of every subnet — as the kernel's local table does
+//! (`fib_add_ifaddr`), so that the receive path decides "for us or to forward" with one
+//! hash probe ([`Fib::is_local`]) instead of a scan over the interfaces (a router with 1000
+//! interfaces receives every packet through this test).
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -35,12 +41,101 @@ pub struct FibResult {
 }
 
 /// A routing table.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct Fib {
     /// By prefix length (index 0..=32): network address → route.
     by_len: Vec<BTreeMap<u32, Route>>,
     /// Prefix lengths present, longest first.
     lens: Vec<u8>,
+    /// The node's own addresses and its subnets' broadcast addresses.
+    local: AddrTable<()>,
+}
+
+impl Default for Fib {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// An open-addressing hash table keyed by IPv4 addresses (as `u32`): a multiply, a shift and
+/// usually one probe per lookup (linear probing, at most half full). Nothing iterates it, so
+/// its layout can never reach an output.
+#[derive(Debug, Clone)]
+struct AddrTable<V> {
+    /// `2^bits` slots, or none while empty.
+    slots: Vec<Option<(u32, V)>>,
+    len: usize,
+    /// `32 - bits`: the hash is the top `bits` bits of `key × φ·2^32`.
+    shift: u32,
+}
+
+impl<V: Copy> AddrTable<V> {
+    const MIN_BITS: u32 = 3;
+
+    const fn new() -> Self {
+        Self {
+            slots: Vec::new(),
+            len: 0,
+            shift: 32,
+        }
+    }
+
+    #[inline]
+    fn slot(&self, key: u32) -> usize {
+        (key.wrapping_mul(0x9E37_79B9) >> self.shift) as usize
+    }
+
+    #[inline]
+    fn get(&self, key: u32) -> Option<&V> {
+        if self.len == 0 {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = self.slot(key);
+        loop {
+            match &self.slots[i] {
+                Some((k, v)) if *k == key => return Some(v),
+                Some(_) => i = (i + 1) & mask,
+                None => return None,
+            }
+        }
+    }
+
+    /// Inserts `key` unless present; returns whether it was inserted.
+    fn insert(&mut self, key: u32, value: V) -> bool {
+        if self.get(key).is_some() {
+            return false;
+        }
+        if 2 * (self.len + 1) > self.slots.len() {
+            self.grow();
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = self.slot(key);
+        while self.slots[i].is_some() {
+            i = (i + 1) & mask;
+        }
+        self.slots[i] = Some((key, value));
+        self.len += 1;
+        true
+    }
+
+    fn grow(&mut self) {
+        let bits = if self.slots.is_empty() {
+            Self::MIN_BITS
+        } else {
+            self.slots.len().trailing_zeros() + 1
+        };
+        let old = std::mem::replace(&mut self.slots, vec![None; 1 << bits]);
+        self.shift = 32 - bits;
+        let mask = self.slots.len() - 1;
+        for (key, value) in old.into_iter().flatten() {
+            let mut i = self.slot(key);
+            while self.slots[i].is_some() {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = Some((key, value));
+        }
+    }
 }
 
 fn mask(len: u8) -> u32 {
@@ -57,7 +152,22 @@ impl Fib {
         Self {
             by_len: vec![BTreeMap::new(); 33],
             lens: Vec::new(),
+            local: AddrTable::new(),
         }
+    }
+
+    /// Records `addr` as one of the node's own: an interface address, or the broadcast
+    /// address of a subnet of one of its interfaces (the local table's `RTN_LOCAL` and
+    /// `RTN_BROADCAST` entries).
+    pub fn add_local(&mut self, addr: Ipv4Addr) {
+        self.local.insert(u32::from(addr), ());
+    }
+
+    /// Whether a packet to `addr` is for this node: the limited broadcast address, or one
+    /// recorded with [`add_local`](Self::add_local).
+    #[inline]
+    pub fn is_local(&self, addr: Ipv4Addr) -> bool {
+        addr.is_broadcast() || self.local.get(u32::from(addr)).is_some()
     }
 
     /// Adds a route; returns false (and changes nothing) if one for the same prefix exists.
@@ -151,6 +261,25 @@ mod tests {
             }
         );
         assert_eq!(f.routes().len(), 4);
+    }
+
+    #[test]
+    fn local_addresses() {
+        let mut f = Fib::new();
+        assert!(!f.is_local([10, 0, 0, 1].into()));
+        assert!(f.is_local(Ipv4Addr::BROADCAST));
+        // Enough addresses to grow the table a few times, spread like /30 subnets.
+        for i in 0..1000u32 {
+            f.add_local(Ipv4Addr::from(0x0a00_0000 + 4 * i + 2));
+            f.add_local(Ipv4Addr::from(0x0a00_0000 + 4 * i + 3));
+        }
+        f.add_local([10, 0, 0, 2].into()); // again: no change
+        for i in 0..1000u32 {
+            assert!(f.is_local(Ipv4Addr::from(0x0a00_0000 + 4 * i + 2)));
+            assert!(f.is_local(Ipv4Addr::from(0x0a00_0000 + 4 * i + 3)));
+            assert!(!f.is_local(Ipv4Addr::from(0x0a00_0000 + 4 * i + 1)));
+        }
+        assert_eq!(f.local.len, 2000);
     }
 
     #[test]

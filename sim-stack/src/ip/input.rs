@@ -60,7 +60,7 @@ impl World {
         }
         note!(self, skb, "ip_rcv_finish");
         let n = &mut self.nodes[node];
-        if n.is_local_addr(repr.dst_addr) {
+        if n.fib.is_local(repr.dst_addr) {
             self.ip_local_deliver(s, node, dev, skb, repr);
         } else if n.forwarding {
             self.ip_forward(s, node, dev, skb, repr);
