@@ -6,8 +6,8 @@
 #   ... change the code ...
 #   scripts/bench/outputs-hash.sh | diff /tmp/before.txt -
 #
-# SIM selects the binary (default: target/release/sim, built first). Every run writes into
-# the same temporary folder, so params.json (which records the command line) compares too.
+# SIM selects the binary (default: target/release/sim, built first). params.json is hashed
+# without its `file_abs` and `command` lines, which name the checkout and the output folder.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if [ -z "${SIM:-}" ]; then
@@ -20,7 +20,14 @@ run() { # label, then sim run arguments
   local label=$1; shift
   rm -rf "$OUT/run"
   "$SIM" run "$@" --out "$OUT/run" --quiet
-  (cd "$OUT/run" && find . -type f | LC_ALL=C sort | xargs sha256sum) | sed "s|^|$label |"
+  local f
+  (cd "$OUT/run" && find . -type f | LC_ALL=C sort) | while read -r f; do
+    if [ "$f" = ./params.json ]; then
+      grep -v '"file_abs"\|"command"' "$OUT/run/$f" | sha256sum | sed "s|-\$|$f|"
+    else
+      (cd "$OUT/run" && sha256sum "$f")
+    fi
+  done | sed "s|^|$label |"
 }
 run ping            scenarios/ping.net
 run ping-path       scenarios/ping.net --pcapng --trace path
