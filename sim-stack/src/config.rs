@@ -473,6 +473,8 @@ pub struct Sysctls {
     pub tcp_slow_start_after_idle: bool,
     /// `net.ipv4.tcp_moderate_rcvbuf` (1): receive-buffer auto-tuning (DRS).
     pub tcp_moderate_rcvbuf: bool,
+    /// `net.ipv4.tcp_early_retrans` (3): 3 or 4 enable the tail loss probe (TLP).
+    pub tcp_early_retrans: u8,
     /// `net.ipv4.tcp_ecn` (2: accept ECN when the peer asks, never ask).
     pub tcp_ecn: u8,
     /// `net.core.wmem_default` (212992): default send buffer of non-TCP sockets.
@@ -509,6 +511,7 @@ impl Default for Sysctls {
             tcp_fin_timeout: SimDuration::from_secs(60),
             tcp_slow_start_after_idle: true,
             tcp_moderate_rcvbuf: true,
+            tcp_early_retrans: 3,
             tcp_ecn: 2,
             wmem_default: 212_992,
             rmem_default: 212_992,

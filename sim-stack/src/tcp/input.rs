@@ -729,9 +729,23 @@ impl World {
         if writable_again {
             t.sk.nospace = false;
         }
+        // tcp_process_tlp_ack: the ACK covers the probe. If the probe was a retransmission
+        // and the ACK moved, it repaired a loss: reduce cwnd once (CWR).
+        if let Some(high) = t.tlp_high_seq
+            && after(ack, high)
+        {
+            t.tlp_high_seq = None;
+            if t.tlp_retrans && t.ca_state == CaState::Open {
+                t.ssthresh = t.cong.ssthresh(t.cwnd);
+                t.cwnd = t.ssthresh.max(2);
+            }
+        }
         let recovery = matches!(t.ca_state, CaState::Recovery | CaState::Loss);
         if advanced {
-            self.tcp_reset_rtx_timer(s, node, sock);
+            // tcp_set_xmit_timer: a loss probe if it may, else the RTO.
+            if !self.tcp_schedule_loss_probe(s, node, sock, true) {
+                self.tcp_reset_rtx_timer(s, node, sock);
+            }
         }
         if recovery {
             self.tcp_xmit_retransmit_queue(s, node, sock);

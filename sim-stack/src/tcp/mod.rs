@@ -161,6 +161,8 @@ pub struct TcpConnStats {
     pub fast_recoveries: u64,
     /// Delayed ACKs sent by the timer (`TcpExtDelayedACKs`).
     pub delayed_acks: u64,
+    /// Tail loss probes sent (`TcpExtTCPLossProbes`).
+    pub loss_probes: u64,
 }
 
 /// A TCP socket (`struct tcp_sock` and what it inherits).
@@ -294,6 +296,10 @@ pub struct TcpSock {
     pub rack_end_seq: u32,
     /// `rack.rtt_us`.
     pub rack_rtt_us: u64,
+    /// `tlp_high_seq`: `snd_nxt` when the outstanding tail loss probe went out.
+    pub tlp_high_seq: Option<u32>,
+    /// `tlp_retrans`: that probe was a retransmission.
+    pub tlp_retrans: bool,
     /// `snd_cwnd_cnt`.
     pub cwnd_cnt: u32,
     /// The algorithm.
@@ -472,6 +478,8 @@ impl TcpSock {
             rack_mstamp: None,
             rack_end_seq: 0,
             rack_rtt_us: 0,
+            tlp_high_seq: None,
+            tlp_retrans: false,
             cwnd_cnt: 0,
             cong,
             ca_state: CaState::Open,

@@ -289,6 +289,17 @@ pub fn should_ack_after_read(t: &mut TcpSock) -> bool {
     new != 0 && new >= 2 * now_wnd
 }
 
+/// How much `tcp_write_xmit` may send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum XmitMode {
+    /// Everything cwnd, the window and Nagle allow.
+    All,
+    /// One segment (`push_one`).
+    One,
+    /// One segment as a tail loss probe, whatever cwnd says (`push_one == 2`).
+    Probe,
+}
+
 /// What a segment to transmit is.
 #[derive(Debug, Clone, Copy)]
 struct Seg {
@@ -306,7 +317,7 @@ impl World {
             return;
         };
         t.wq.push_front(TxSeg::new(t.iss, 0, true, false));
-        self.tcp_write_xmit(s, node, sock, true);
+        self.tcp_write_xmit(s, node, sock, XmitMode::One);
     }
 
     /// `tcp_push_pending_frames`.
@@ -316,7 +327,7 @@ impl World {
         node: usize,
         sock: SockId,
     ) {
-        self.tcp_write_xmit(s, node, sock, false);
+        self.tcp_write_xmit(s, node, sock, XmitMode::All);
     }
 
     /// `tcp_write_xmit`: send unsent segments while cwnd, the peer's window and Nagle allow.
@@ -325,9 +336,10 @@ impl World {
         s: &mut Scheduler<Event>,
         node: usize,
         sock: SockId,
-        push_one: bool,
+        mode: XmitMode,
     ) {
         let now = s.now();
+        let push_one = mode != XmitMode::All;
         let mut sent_any = false;
         loop {
             let Some(t) = self.nodes[node].socks.tcp(sock) else {
@@ -341,7 +353,8 @@ impl World {
             let is_last = idx + 1 == t.wq.len();
             if !seg.syn {
                 let in_flight = t.in_flight();
-                if in_flight >= t.cwnd {
+                // A loss probe goes out whatever cwnd says (push_one == 2).
+                if in_flight >= t.cwnd && mode != XmitMode::Probe {
                     t.is_cwnd_limited = true;
                     break;
                 }
@@ -404,7 +417,20 @@ impl World {
                 break;
             }
         }
-        let _ = sent_any;
+        // New data went out: a tail loss probe replaces the RTO when it may.
+        if sent_any && mode != XmitMode::Probe {
+            self.tcp_schedule_loss_probe(s, node, sock, false);
+        }
+    }
+
+    /// `tcp_write_xmit(sk, mss, TCP_NAGLE_OFF, 2, ...)`: one new segment as a loss probe.
+    pub(crate) fn tcp_write_xmit_probe(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        sock: SockId,
+    ) {
+        self.tcp_write_xmit(s, node, sock, XmitMode::Probe);
     }
 
     /// Arms the retransmit timer if it is not running and something is in flight.

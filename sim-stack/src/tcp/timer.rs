@@ -17,6 +17,8 @@ pub enum TcpTimerKind {
     DelAck,
     /// TIME_WAIT over, or FIN_WAIT_2 timeout of an orphan.
     TimeWait,
+    /// Tail loss probe (`ICSK_TIME_LOSS_PROBE`), on the retransmission timer.
+    LossProbe,
 }
 
 /// `tcp_syn_linear_timeouts`: the first retries of a SYN keep the initial timeout.
@@ -37,7 +39,7 @@ impl World {
             return;
         };
         let timer = match which {
-            TcpTimerKind::Retransmit => &t.rtx_timer,
+            TcpTimerKind::Retransmit | TcpTimerKind::LossProbe => &t.rtx_timer,
             TcpTimerKind::DelAck => &t.delack_timer,
             TcpTimerKind::TimeWait => &t.tw_timer,
         };
@@ -79,7 +81,106 @@ impl World {
                 }
             }
             TcpTimerKind::TimeWait => self.tcp_done(s, node, sock),
+            TcpTimerKind::LossProbe => self.tcp_send_loss_probe(s, node, sock),
         }
+    }
+
+    /// `tcp_schedule_loss_probe`: with SACK, in the Open state and data in flight, arm a
+    /// tail loss probe instead of the RTO: two smoothed RTTs (plus `tcp_rto_min` when a
+    /// single segment is out, for the peer's delayed ACK; plus two jiffies otherwise), but
+    /// never later than the RTO would fire. Returns whether it armed one.
+    pub(crate) fn tcp_schedule_loss_probe(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        sock: SockId,
+        advancing_rto: bool,
+    ) -> bool {
+        let now = s.now();
+        let n = &mut self.nodes[node];
+        let phase = n.jiffies_phase;
+        let early_retrans = n.sysctl.tcp_early_retrans;
+        let Some(t) = n.socks.tcp(sock) else {
+            return false;
+        };
+        if !matches!(early_retrans, 3 | 4)
+            || t.packets_out == 0
+            || !t.sack_ok
+            || t.ca_state != CaState::Open
+            || !matches!(t.state, TcpState::Established | TcpState::CloseWait)
+        {
+            return false;
+        }
+        let mut timeout = if t.srtt_us > 0 {
+            let two_srtt = SimDuration::from_micros(u64::from(t.srtt_us >> 2));
+            two_srtt
+                + if t.packets_out == 1 {
+                    SimDuration::from_micros(u64::from(super::TCP_RTO_MIN_US))
+                } else {
+                    SimDuration::from_nanos(2 * crate::jiffies::JIFFY_NS)
+                }
+        } else {
+            super::TCP_TIMEOUT_INIT
+        };
+        // tcp_rto_delta_us: no later than the RTO of the oldest outstanding segment.
+        let rto_left = if advancing_rto {
+            t.rto
+        } else {
+            t.wq.front()
+                .and_then(|w| w.sent_at)
+                .map_or(t.rto, |at| (at + t.rto).saturating_since(now))
+        };
+        if !rto_left.is_zero() {
+            timeout = timeout.min(rto_left);
+        }
+        let at = crate::jiffies::round_expiry(now, timeout, phase);
+        self.tcp_arm_timer(s, node, sock, TcpTimerKind::LossProbe, at);
+        true
+    }
+
+    /// `tcp_send_loss_probe`: send one new segment if the peer's window allows (whatever
+    /// cwnd says), else retransmit the last segment sent, so that a tail loss is found by
+    /// the probe's SACK (RACK) rather than by the RTO; then arm the RTO.
+    fn tcp_send_loss_probe(&mut self, s: &mut Scheduler<Event>, node: usize, sock: SockId) {
+        let Some(t) = self.nodes[node].socks.tcp(sock) else {
+            return;
+        };
+        if t.tlp_high_seq.is_none() && t.packets_out > 0 {
+            let before_out = t.packets_out;
+            let unsent = t.wq.iter().position(|w| w.sent_at.is_none());
+            let fits = unsent.is_some_and(|i| {
+                let w = &t.wq[i];
+                !super::after(w.seq.wrapping_add(w.len), t.snd_una.wrapping_add(t.snd_wnd))
+            });
+            let mut probed = false;
+            if fits {
+                self.tcp_write_xmit_probe(s, node, sock);
+                probed = self.nodes[node]
+                    .socks
+                    .tcp(sock)
+                    .is_some_and(|t| t.packets_out > before_out);
+            }
+            if !probed {
+                let Some(t) = self.nodes[node].socks.tcp(sock) else {
+                    return;
+                };
+                let tail = t.wq.iter().rposition(|w| w.sent_at.is_some());
+                if let Some(i) = tail
+                    && !t.wq[i].sacked
+                {
+                    t.tlp_retrans = true;
+                    self.tcp_retransmit_seg(s, node, sock, i);
+                    probed = true;
+                }
+            } else if let Some(t) = self.nodes[node].socks.tcp(sock) {
+                t.tlp_retrans = false;
+            }
+            if probed && let Some(t) = self.nodes[node].socks.tcp(sock) {
+                t.tlp_high_seq = Some(t.snd_nxt);
+                t.stats.loss_probes += 1;
+            }
+        }
+        self.tcp_reset_rtx_timer(s, node, sock);
     }
 
     /// `tcp_retransmit_timer`: back off, enter Loss, retransmit the head; give up after
