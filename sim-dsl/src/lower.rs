@@ -1306,9 +1306,15 @@ impl Lower<'_> {
             sport: None,
             dport: None,
             tcp_flags: 0,
+            nth: None,
         };
-        const KEYS: &[&str] = &["proto", "src", "dst", "sport", "dport", "flags"];
+        const KEYS: &[&str] = &[
+            "proto", "src", "dst", "sport", "dport", "flags", "every", "packet",
+        ];
         let mut ok = true;
+        // `every N packet P`: N, and P with where it was written, checked together below.
+        let mut every: Option<u32> = None;
+        let mut packet: Option<(u32, &Ident, &Val)> = None;
         for (k, v) in matches {
             let what = format!("`{}`", k.name);
             match k.name.as_str() {
@@ -1372,6 +1378,14 @@ impl Lower<'_> {
                         rule.proto = Some(NfProto::Tcp);
                     }
                 }
+                "every" => match self.int(v, 1, i64::from(u32::MAX), &what, ctx) {
+                    Some(n) => every = Some(n as u32),
+                    None => ok = false,
+                },
+                "packet" => match self.int(v, 0, i64::from(u32::MAX) - 1, &what, ctx) {
+                    Some(p) => packet = Some((p as u32, k, v)),
+                    None => ok = false,
+                },
                 _ => {
                     let d = Diagnostic::error(
                         "unknown-property",
@@ -1384,6 +1398,39 @@ impl Lower<'_> {
                     ok = false;
                 }
             }
+        }
+        // iptables: `--packet can only be used with --every`, and `0 <= p <= n-1`.
+        match (every, packet) {
+            (Some(n), Some((p, _, v))) if p >= n => {
+                let d = Diagnostic::error(
+                    "bad-value",
+                    v.span,
+                    format!("`packet {p}` is not below `every {n}`"),
+                )
+                .label(format!(
+                    "the packets of each group of {n} are numbered from 0 to {}",
+                    n - 1
+                ))
+                .help("`every N packet P` matches packets P, P + N, P + 2N, … counting from 0");
+                self.push(d, ctx);
+                ok = false;
+            }
+            (Some(n), p) => {
+                rule.nth = Some(NfNth {
+                    every: n,
+                    packet: p.map_or(0, |(p, _, _)| p),
+                });
+            }
+            (None, Some((_, k, _))) => {
+                let d = Diagnostic::error("bad-value", k.span, "`packet` without `every`")
+                    .label("`packet P` numbers a packet within `every N`")
+                    .help(
+                        "write both, as `every 1000 packet 0` (iptables' `--every` and `--packet`)",
+                    );
+                self.push(d, ctx);
+                ok = false;
+            }
+            (None, None) => {}
         }
         ok.then_some(rule)
     }

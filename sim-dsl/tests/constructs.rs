@@ -518,10 +518,61 @@ host a {
             sport: None,
             dport: None,
             tcp_flags: 0x04,
+            nth: None,
         }
     );
     assert_eq!(r[1].hook, NfHook::Input);
     assert_eq!(r[1].dport, Some(53));
+}
+
+#[test]
+fn netfilter_every_n_packet_p() {
+    let s = ok("
+param n = 5
+host a {
+    iface eth0 { ip 10.0.0.1/24 }
+    netfilter output drop flags syn every 1000000 packet 0
+    netfilter input drop proto tcp src 10.0.0.2 every $n packet {$n - 1}
+    netfilter input drop proto udp every 3
+    for i in 0..2 { netfilter prerouting accept every 1_000_000 packet {i} }
+}
+");
+    let r = &node(&s, "a").netfilter;
+    assert_eq!(
+        r[0].nth,
+        Some(NfNth {
+            every: 1_000_000,
+            packet: 0
+        })
+    );
+    assert_eq!((r[0].proto, r[0].tcp_flags), (Some(NfProto::Tcp), 0x02));
+    assert_eq!(
+        r[1].nth,
+        Some(NfNth {
+            every: 5,
+            packet: 4
+        })
+    );
+    // `packet` defaults to 0, as iptables' `--packet`.
+    assert_eq!(
+        r[2].nth,
+        Some(NfNth {
+            every: 3,
+            packet: 0
+        })
+    );
+    assert_eq!(r[3].nth.map(|n| n.packet), Some(0));
+    assert_eq!(r[4].nth.map(|n| n.packet), Some(1));
+    // A rule without them has none, and the RON dump does not mention it.
+    let plain = ok("host a { iface eth0 { ip 10.0.0.1/24 }  netfilter input drop proto icmp }");
+    assert_eq!(node(&plain, "a").netfilter[0].nth, None);
+    let ron = ron::to_string(&plain).expect("serializes");
+    assert!(!ron.contains("nth"), "{ron}");
+    let back: Scenario = ron::from_str(&ron).expect("reads back");
+    assert_eq!(back, plain);
+    let ron = ron::to_string(&s).expect("serializes");
+    let back: Scenario = ron::from_str(&ron).expect("reads back");
+    assert_eq!(back, s);
 }
 
 #[test]

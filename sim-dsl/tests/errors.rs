@@ -543,3 +543,36 @@ fn the_last_set_of_a_name_wins() {
         vec![("n".to_string(), "3".to_string())]
     );
 }
+
+#[test]
+fn netfilter_every_and_packet_out_of_range() {
+    let l = load(
+        "host a {\n    iface eth0 { ip 10.0.0.1/24 }\n    netfilter output drop flags syn every 0\n    netfilter input drop every 5 packet 5\n    netfilter input drop packet 1\n    netfilter input drop every 4294967296\n    netfilter input drop every 2 packet -1\n    netfilter input drop every ten\n}\n",
+    );
+    let r = expect(&l, 3, 43, "0 is out of range; expected 1 to 4294967295");
+    assert!(
+        r.contains("^ `every` takes an integer from 1 to 4294967295"),
+        "{r}"
+    );
+    let r = expect(&l, 4, 41, "`packet 5` is not below `every 5`");
+    assert!(
+        r.contains("^ the packets of each group of 5 are numbered from 0 to 4"),
+        "{r}"
+    );
+    assert!(r.contains("matches packets P, P + N, P + 2N"), "{r}");
+    let r = expect(&l, 5, 26, "`packet` without `every`");
+    assert!(r.contains("^^^^^^ `packet P` numbers a packet"), "{r}");
+    expect(&l, 6, 32, "4294967296 is out of range");
+    expect(&l, 7, 41, "-1 is out of range; expected 0 to 4294967294");
+    expect(&l, 8, 32, "`ten` is not an integer");
+    assert_eq!(error_count(&l), 6, "{}", show(&l));
+}
+
+#[test]
+fn netfilter_unknown_match_lists_every_and_packet() {
+    let l =
+        load("host a {\n    iface eth0 { ip 10.0.0.1/24 }\n    netfilter input drop evry 3\n}\n");
+    let r = expect(&l, 3, 26, "unknown netfilter match `evry`");
+    assert!(r.contains("`every`"), "{r}");
+    assert!(r.contains("did you mean `every`?"), "{r}");
+}

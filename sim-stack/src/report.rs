@@ -45,8 +45,10 @@ pub struct Drops {
     pub qdisc: u64,
     /// Dropped from a neighbour's queue while unresolved (`unresolved_discards`).
     pub arp_queue: u64,
-    /// Dropped by IP: no route, TTL exceeded, bad headers, reassembly failures, netfilter.
+    /// Dropped by IP: no route, TTL exceeded, bad headers, reassembly failures.
     pub ip: u64,
+    /// Dropped by a netfilter DROP rule (the sum of those rules' `iptables -v` packet counts).
+    pub netfilter: u64,
     /// Dropped by a switch port whose queue was full.
     pub switch: u64,
     /// Lost to a link's random loss.
@@ -142,6 +144,13 @@ impl World {
                 );
             }
             drops.arp_queue += n.neigh_stats.unresolved_discards;
+            drops.netfilter += n
+                .netfilter
+                .rules
+                .iter()
+                .filter(|r| r.verdict == crate::ip::netfilter::Verdict::Drop)
+                .map(|r| r.packets)
+                .sum::<u64>();
             let ip = &n.snmp.ip;
             drops.ip += ip.InHdrErrors
                 + ip.InAddrErrors

@@ -11,7 +11,7 @@ use crate::capture::{Capture, CaptureConfig};
 use crate::config::{self, AppKind as AppConfigKind, NodeKind as CfgKind, QdiscConfig, Scenario};
 use crate::ip::fib::{Fib, Route};
 use crate::ip::frag::Reassembly;
-use crate::ip::netfilter::{Hook, Netfilter, Rule, Verdict};
+use crate::ip::netfilter::{Hook, Netfilter, Nth, Rule, Verdict};
 use crate::link::{Link, Port};
 use crate::neigh::{NeighParams, NeighTable};
 use crate::node::{NetDevice, Node, NodeKind, TxRing};
@@ -44,6 +44,16 @@ pub enum BuildError {
         node: String,
         /// Interface.
         iface: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A netfilter rule cannot be evaluated (`every 0`, or `packet` not below `every`).
+    #[error("netfilter rule {rule} on {node}: {message}")]
+    Netfilter {
+        /// Node.
+        node: String,
+        /// The rule's position among the node's rules, from 1.
+        rule: usize,
         /// What is wrong.
         message: String,
     },
@@ -96,8 +106,8 @@ fn neigh_params(n: &config::NeighSysctls) -> NeighParams {
     }
 }
 
-fn rule_for(r: &config::NetfilterRule) -> Rule {
-    Rule {
+fn rule_for(r: &config::NetfilterRule) -> Result<Rule, String> {
+    Ok(Rule {
         hook: match r.hook {
             config::NfHook::PreRouting => Hook::PreRouting,
             config::NfHook::Input => Hook::LocalIn,
@@ -115,12 +125,21 @@ fn rule_for(r: &config::NetfilterRule) -> Rule {
         sport: r.sport,
         dport: r.dport,
         tcp_flags: (r.tcp_flags != 0).then_some((r.tcp_flags, r.tcp_flags)),
+        nth: match r.nth {
+            Some(n) => Some(Nth::new(n.every, n.packet).ok_or_else(|| {
+                format!(
+                    "`every {} packet {}`: every must be at least 1 and packet below it",
+                    n.every, n.packet
+                )
+            })?),
+            None => None,
+        },
         verdict: match r.action {
             config::NfAction::Accept => Verdict::Accept,
             config::NfAction::Drop => Verdict::Drop,
         },
         packets: 0,
-    }
+    })
 }
 
 impl World {
@@ -251,7 +270,18 @@ impl World {
                         jiffies_phase: jrng.below(crate::jiffies::JIFFY_NS),
                         rng,
                         netfilter: Netfilter {
-                            rules: nc.netfilter.iter().map(rule_for).collect(),
+                            rules: nc
+                                .netfilter
+                                .iter()
+                                .enumerate()
+                                .map(|(i, r)| {
+                                    rule_for(r).map_err(|message| BuildError::Netfilter {
+                                        node: nc.name.clone(),
+                                        rule: i + 1,
+                                        message,
+                                    })
+                                })
+                                .collect::<Result<_, _>>()?,
                         },
                         frags: Reassembly::default(),
                         socks: Default::default(),

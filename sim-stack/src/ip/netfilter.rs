@@ -3,9 +3,10 @@
 //!
 //! The five IPv4 hooks are traversed where the kernel traverses them: `PRE_ROUTING` and
 //! `LOCAL_IN` on receive, `FORWARD` on routers, `LOCAL_OUT` and `POST_ROUTING` on output.
-//! Rules match on protocol, source and destination prefix, ports and TCP flags, first match
-//! wins, and the policy of every chain is ACCEPT. Not modeled: NAT, conntrack, REJECT targets,
-//! marks, and user-defined chains.
+//! Rules match on protocol, source and destination prefix, ports, TCP flags and, last, the
+//! nth-packet counter of iptables' `statistic` match ([`Nth`]); first match wins, and the
+//! policy of every chain is ACCEPT. Not modeled: NAT, conntrack, REJECT targets, marks, the
+//! statistic match's `random` mode, and user-defined chains.
 
 use std::net::Ipv4Addr;
 
@@ -67,11 +68,59 @@ pub struct Rule {
     pub dport: Option<u16>,
     /// TCP flags: `(mask, value)`, as `--tcp-flags MASK COMP`.
     pub tcp_flags: Option<(u8, u8)>,
+    /// `-m statistic --mode nth`: evaluated after every other match.
+    pub nth: Option<Nth>,
     /// The target.
     pub verdict: Verdict,
     /// Packets that matched (`iptables -v`).
     #[serde(skip)]
     pub packets: u64,
+}
+
+/// `-m statistic --mode nth --every N --packet P` (`xt_statistic`): of the packets that reach
+/// this match — the rule's other matches satisfied — the P-th of every N matches, counting
+/// from 0: packets P, P + N, P + 2N, …
+///
+/// The state is the kernel's: iptables stores `every − 1` and starts the counter at
+/// `every − 1 − packet`; each packet advances it (wrapping from `every − 1` to 0) and matches
+/// when it lands on 0. The counter belongs to the rule, so it is per rule and per node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Nth {
+    every: u32,
+    packet: u32,
+    count: u32,
+}
+
+impl Nth {
+    /// The match for `every` ≥ 1 and `packet` < `every` (what iptables accepts); `None`
+    /// otherwise.
+    pub fn new(every: u32, packet: u32) -> Option<Self> {
+        (every >= 1 && packet < every).then(|| Self {
+            every,
+            packet,
+            count: every - 1 - packet,
+        })
+    }
+
+    /// N.
+    pub fn every(&self) -> u32 {
+        self.every
+    }
+
+    /// P.
+    pub fn packet(&self) -> u32 {
+        self.packet
+    }
+
+    /// Counts one packet; whether it is one of the matching ones (`statistic_mt`).
+    pub fn count_packet(&mut self) -> bool {
+        self.count = if self.count == self.every - 1 {
+            0
+        } else {
+            self.count + 1
+        };
+        self.count == 0
+    }
 }
 
 /// The rules of one node.
@@ -123,12 +172,163 @@ impl Netfilter {
                     .is_none_or(|x| ports.is_some_and(|(_, d)| d == x))
                 && rule
                     .tcp_flags
-                    .is_none_or(|(m, v)| flags.is_some_and(|f| f & m == v));
+                    .is_none_or(|(m, v)| flags.is_some_and(|f| f & m == v))
+                // Last, as iptables evaluates matches in order: only packets that satisfy
+                // everything else move the counter.
+                && rule.nth.as_mut().is_none_or(Nth::count_packet);
             if ok {
                 rule.packets += 1;
                 return rule.verdict;
             }
         }
         Verdict::Accept
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{Ipv4Repr, TcpFlags, TcpOptions, TcpRepr};
+
+    const A: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+    const B: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+
+    /// An IPv4 packet carrying a TCP segment from A:1000 to B:80 with `flags` and no payload.
+    fn tcp(flags: TcpFlags) -> Vec<u8> {
+        let t = TcpRepr {
+            src_port: 1000,
+            dst_port: 80,
+            seq: 1,
+            ack: 0,
+            flags,
+            window: 1000,
+            urgent: 0,
+            options: TcpOptions::default(),
+        };
+        let mut buf = vec![0u8; 20 + t.header_len()];
+        t.emit(&mut TcpPacket::new_unchecked(&mut buf[20..]), A, B, 0);
+        Ipv4Repr {
+            src_addr: A,
+            dst_addr: B,
+            protocol: IpProtocol::Tcp,
+            payload_len: t.header_len(),
+            ttl: 64,
+            dscp_ecn: 0,
+            ident: 0,
+            dont_frag: true,
+            more_frags: false,
+            frag_offset: 0,
+        }
+        .emit(&mut Ipv4Packet::new_unchecked(&mut buf[..]));
+        buf
+    }
+
+    fn rule(hook: Hook, tcp_flags: Option<(u8, u8)>, nth: Option<Nth>) -> Rule {
+        Rule {
+            hook,
+            protocol: Some(6),
+            src: None,
+            dst: None,
+            sport: None,
+            dport: None,
+            tcp_flags,
+            nth,
+            verdict: Verdict::Drop,
+            packets: 0,
+        }
+    }
+
+    /// The verdicts of `n` runs of `hook` over `pkt`, as a string of `A`/`D`.
+    fn verdicts(nf: &mut Netfilter, hook: Hook, pkts: &[&[u8]]) -> String {
+        pkts.iter()
+            .map(|p| match nf.hook(hook, p) {
+                Verdict::Accept => 'A',
+                Verdict::Drop => 'D',
+            })
+            .collect()
+    }
+
+    #[test]
+    fn nth_matches_packet_p_of_every_n_counting_from_zero() {
+        // --every 3 --packet 1: packets 1, 4, 7, …
+        let mut n = Nth::new(3, 1).expect("valid");
+        let got: Vec<bool> = (0..9).map(|_| n.count_packet()).collect();
+        assert_eq!(
+            got,
+            [false, true, false, false, true, false, false, true, false]
+        );
+        // --every 1: every packet; --packet 0 of a huge N: only the first.
+        let mut all = Nth::new(1, 0).expect("valid");
+        assert!((0..5).all(|_| all.count_packet()));
+        let mut first = Nth::new(1_000_000, 0).expect("valid");
+        let hits: Vec<usize> = (0..2_000_001)
+            .filter(|_| first.count_packet())
+            .collect::<Vec<_>>();
+        assert_eq!(hits, [0, 1_000_000, 2_000_000]);
+        // The last packet of a cycle.
+        let mut last = Nth::new(4, 3).expect("valid");
+        let got: Vec<bool> = (0..8).map(|_| last.count_packet()).collect();
+        assert_eq!(got, [false, false, false, true, false, false, false, true]);
+        assert_eq!((last.every(), last.packet()), (4, 3));
+    }
+
+    #[test]
+    fn nth_refuses_what_iptables_refuses() {
+        assert_eq!(Nth::new(0, 0), None, "--every 0");
+        assert_eq!(Nth::new(5, 5), None, "--packet must be 0..=every-1");
+        assert!(Nth::new(u32::MAX, u32::MAX - 1).is_some());
+    }
+
+    #[test]
+    fn nth_counts_only_packets_that_pass_the_other_matches() {
+        // Drop the 2nd SYN (packet 1 of every 1000): ACKs in between do not move the counter.
+        let mut nf = Netfilter {
+            rules: vec![rule(Hook::LocalOut, Some((0x02, 0x02)), Nth::new(1000, 1))],
+        };
+        let (syn, ack) = (tcp(TcpFlags::SYN), tcp(TcpFlags::ACK));
+        let got = verdicts(
+            &mut nf,
+            Hook::LocalOut,
+            &[&syn, &ack, &ack, &syn, &ack, &syn, &syn],
+        );
+        assert_eq!(got, "AAADAAA");
+        assert_eq!(nf.rules[0].packets, 1);
+        // Another hook does not see the rule at all (nor move its counter).
+        let got = verdicts(&mut nf, Hook::LocalIn, &[&syn, &syn]);
+        assert_eq!(got, "AA");
+    }
+
+    #[test]
+    fn nth_counters_are_per_rule_so_accept_rules_can_let_the_first_k_through() {
+        // Two `accept every 1000000 packet 0` in front of a drop: each accepts the first
+        // packet that reaches it, so packets 0 and 1 pass, then everything is dropped.
+        let accept_first = || Rule {
+            verdict: Verdict::Accept,
+            ..rule(Hook::LocalIn, None, Nth::new(1_000_000, 0))
+        };
+        let mut nf = Netfilter {
+            rules: vec![
+                accept_first(),
+                accept_first(),
+                rule(Hook::LocalIn, None, None),
+            ],
+        };
+        let p = tcp(TcpFlags::ACK);
+        let got = verdicts(&mut nf, Hook::LocalIn, &[&p, &p, &p, &p, &p]);
+        assert_eq!(got, "AADDD");
+        let counts: Vec<u64> = nf.rules.iter().map(|r| r.packets).collect();
+        assert_eq!(counts, [1, 1, 3]);
+    }
+
+    #[test]
+    fn without_nth_every_matching_packet_matches() {
+        let mut nf = Netfilter {
+            rules: vec![rule(Hook::PreRouting, Some((0x04, 0x04)), None)],
+        };
+        let (rst, ack) = (tcp(TcpFlags::RST), tcp(TcpFlags::ACK));
+        assert_eq!(
+            verdicts(&mut nf, Hook::PreRouting, &[&rst, &ack, &rst]),
+            "DAD"
+        );
     }
 }
