@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod two_host;
+
 use std::fs::File;
 use std::io::BufReader;
 use std::ops::ControlFlow;
