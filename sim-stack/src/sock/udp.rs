@@ -192,14 +192,16 @@ impl World {
         self.ip_send_skb(s, node, skb, send, dst);
         let n = &mut self.nodes[node];
         if self.xmit_dropped == Some(id) {
-            // NET_XMIT_DROP → -ENOBUFS: counted, and hidden from the app without IP_RECVERR.
+            // NET_XMIT_DROP → -ENOBUFS: counted (and not as sent: udp_send_skb counts
+            // OutDatagrams only on success), and hidden from the app without IP_RECVERR.
             n.snmp.ip.OutDiscards += 1;
             n.snmp.udp.SndbufErrors += 1;
             if recverr {
                 return Err(Errno::NoBufs);
             }
+        } else {
+            n.snmp.udp.OutDatagrams += 1;
         }
-        n.snmp.udp.OutDatagrams += 1;
         Ok(payload.len())
     }
 

@@ -551,6 +551,11 @@ impl World {
         }
         let advanced = after(ack, prior_una);
         t.snd_una = ack;
+        // tcp_any_retrans_done: once no retransmitted segment is outstanding, the episode
+        // that retrans_stamp times is over.
+        if advanced && t.wq.iter().all(|w| w.retrans == 0) {
+            t.retrans_stamp = None;
+        }
         // RTT sample: from the oldest newly acknowledged segment never retransmitted
         // (Karn), else from the timestamp echo.
         let mut rtt_us: Option<u64> = first_ackt
@@ -1224,7 +1229,8 @@ fn tcp_grow_window(t: &mut TcpSock, len: u32, truesize: u32, rmem_max: u32) {
     if incr > 0 {
         let incr = incr.max(2 * len);
         t.rcv_ssthresh += (room as u32).min(incr);
-        t.quick = t.quick.max(1);
+        // icsk_ack.quick |= 1.
+        t.quick |= 1;
     }
 }
 

@@ -300,6 +300,8 @@ pub struct TcpSock {
     pub tlp_high_seq: Option<u32>,
     /// `tlp_retrans`: that probe was a retransmission.
     pub tlp_retrans: bool,
+    /// `retrans_stamp`: when the first retransmission of the current episode went out.
+    pub retrans_stamp: Option<SimTime>,
     /// `snd_cwnd_cnt`.
     pub cwnd_cnt: u32,
     /// The algorithm.
@@ -480,6 +482,7 @@ impl TcpSock {
             rack_rtt_us: 0,
             tlp_high_seq: None,
             tlp_retrans: false,
+            retrans_stamp: None,
             cwnd_cnt: 0,
             cong,
             ca_state: CaState::Open,

@@ -494,6 +494,9 @@ impl World {
         if seg.fin {
             flags |= TcpFlags::FIN;
         }
+        if t.retrans_stamp.is_none() {
+            t.retrans_stamp = Some(now);
+        }
         let w = &mut t.wq[idx];
         w.sent_at = Some(now);
         w.retrans += 1;

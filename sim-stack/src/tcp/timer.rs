@@ -21,6 +21,22 @@ pub enum TcpTimerKind {
     LossProbe,
 }
 
+/// `tcp_model_timeout(sk, boundary, TCP_RTO_MIN)`: how long `boundary` retransmissions take
+/// with an RTO starting at 200 ms, doubling, and capped at 120 s.
+pub fn tcp_model_timeout(boundary: u8) -> SimDuration {
+    let rto_base = u64::from(super::TCP_RTO_MIN_US) / 1000;
+    let max_ms = TCP_RTO_MAX.as_nanos() / 1_000_000;
+    // ilog2(TCP_RTO_MAX / rto_base) = 9.
+    let thresh = u64::from(63 - (max_ms / rto_base).leading_zeros());
+    let b = u64::from(boundary);
+    let ms = if b <= thresh {
+        ((2u64 << b) - 1) * rto_base
+    } else {
+        ((2u64 << thresh) - 1) * rto_base + (b - thresh) * max_ms
+    };
+    SimDuration::from_millis(ms)
+}
+
 /// `tcp_syn_linear_timeouts`: the first retries of a SYN keep the initial timeout.
 const SYN_LINEAR_TIMEOUTS: u32 = 4;
 
@@ -112,7 +128,10 @@ impl World {
             return false;
         }
         let mut timeout = if t.srtt_us > 0 {
-            let two_srtt = SimDuration::from_micros(u64::from(t.srtt_us >> 2));
+            // usecs_to_jiffies(srtt_us >> 2): two smoothed RTTs, in whole jiffies.
+            let jiffy = crate::jiffies::JIFFY_NS;
+            let two_srtt =
+                SimDuration::from_nanos((u64::from(t.srtt_us >> 2) * 1000).div_ceil(jiffy) * jiffy);
             two_srtt
                 + if t.packets_out == 1 {
                     SimDuration::from_micros(u64::from(super::TCP_RTO_MIN_US))
@@ -192,12 +211,18 @@ impl World {
         if t.packets_out == 0 {
             return;
         }
-        let limit = match t.state {
-            TcpState::SynSent => u32::from(sys.tcp_syn_retries),
-            TcpState::SynRecv => u32::from(sys.tcp_synack_retries),
-            _ => u32::from(sys.tcp_retries2),
+        // tcp_write_timeout: a SYN or SYN-ACK gives up after a number of retries; an
+        // established connection after the time tcp_retries2 retries would take from the
+        // first retransmission with a 200 ms RTO (retransmits_timed_out).
+        let expired = match t.state {
+            TcpState::SynSent => t.retransmits >= u32::from(sys.tcp_syn_retries),
+            TcpState::SynRecv => t.retransmits >= u32::from(sys.tcp_synack_retries),
+            _ => t.retrans_stamp.is_some_and(|first| {
+                t.retransmits > 0
+                    && s.now().saturating_since(first) >= tcp_model_timeout(sys.tcp_retries2)
+            }),
         };
-        if t.retransmits >= limit {
+        if expired {
             if t.state == TcpState::SynSent {
                 n.snmp.tcp.AttemptFails += 1;
             } else if matches!(t.state, TcpState::Established | TcpState::CloseWait) {
@@ -259,4 +284,18 @@ impl World {
 /// The RTO after `n` backoffs of `base` (for tests and docs).
 pub fn backed_off(base: SimDuration, n: u32) -> SimDuration {
     (base * 2u64.saturating_pow(n)).min(TCP_RTO_MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_timeout_is_linux_tcp_model_timeout() {
+        // ((2 << b) - 1) × 200 ms up to b = 9, then 120 s per retry.
+        assert_eq!(tcp_model_timeout(1), SimDuration::from_millis(600));
+        assert_eq!(tcp_model_timeout(3), SimDuration::from_millis(3000));
+        assert_eq!(tcp_model_timeout(9), SimDuration::from_millis(204_600));
+        assert_eq!(tcp_model_timeout(15), SimDuration::from_millis(924_600));
+    }
 }
