@@ -792,6 +792,19 @@ fn check_long_fat(p: &Pair, wscale: u8) {
         share * 100.0
     );
     assert_eq!(tcp_mib(p, "a").RetransSegs, 0, "nothing lost");
+    // The apps' goodput figures describe the transfer, not the rest of the run: the
+    // sender's runs from connect to the last ACK (one RTT more than first data to FIN, plus
+    // the handshake), the sink's from first to last byte.
+    let sender = bulk(p, 1).goodput_bps;
+    let receiver = sink(p, 0).goodput_bps;
+    assert!(
+        (0.8 * goodput..1.05 * goodput).contains(&sender),
+        "tcp_bulk reports {sender:.0} bit/s for a {goodput:.0} bit/s transfer"
+    );
+    assert!(
+        (0.95 * goodput..1.1 * goodput).contains(&receiver),
+        "tcp_sink reports {receiver:.0} bit/s for a {goodput:.0} bit/s transfer"
+    );
 }
 
 #[test]

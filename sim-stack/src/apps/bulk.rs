@@ -259,6 +259,7 @@ impl World {
         match &app.kind {
             super::AppKind::TcpBulk(b) => {
                 let mut r = b.report.clone();
+                let mut end = now;
                 if let Some(sock) = b.sock {
                     let n = &self.nodes[app.node];
                     let conn = n
@@ -273,9 +274,16 @@ impl World {
                         r.bytes_acked = c.stats.bytes_acked;
                         r.retransmits = c.stats.retrans;
                         r.state = c.state.to_string();
+                        // A finished transfer's goodput runs to its last acknowledged byte,
+                        // not to the end of the run.
+                        if b.limit.is_some_and(|want| r.bytes_acked >= want)
+                            && let Some(at) = c.last_acked_at
+                        {
+                            end = at;
+                        }
                     }
                 }
-                let secs = (now - b.started).as_nanos() as f64 / 1e9;
+                let secs = (end - b.started).as_nanos() as f64 / 1e9;
                 if secs > 0.0 {
                     r.goodput_bps = r.bytes_acked as f64 * 8.0 / secs;
                 }

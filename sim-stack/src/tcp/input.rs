@@ -540,6 +540,9 @@ impl World {
                 first_ackt = seg.sent_at;
             }
             t.stats.bytes_acked += u64::from(seg.len);
+            if seg.len > 0 {
+                t.last_acked_at = Some(now);
+            }
             t.wmem_queued = t
                 .wmem_queued
                 .saturating_sub(seg.len + if seg.len > 0 || seg.fin { 768 } else { 0 });

@@ -302,6 +302,8 @@ pub struct TcpSock {
     pub tlp_retrans: bool,
     /// `retrans_stamp`: when the first retransmission of the current episode went out.
     pub retrans_stamp: Option<SimTime>,
+    /// When data was last acknowledged.
+    pub last_acked_at: Option<SimTime>,
     /// `snd_cwnd_cnt`.
     pub cwnd_cnt: u32,
     /// The algorithm.
@@ -483,6 +485,7 @@ impl TcpSock {
             tlp_high_seq: None,
             tlp_retrans: false,
             retrans_stamp: None,
+            last_acked_at: None,
             cwnd_cnt: 0,
             cong,
             ca_state: CaState::Open,
@@ -570,6 +573,9 @@ pub struct TcpConnReport {
     /// Counters.
     #[serde(flatten)]
     pub stats: TcpConnStats,
+    /// When data was last acknowledged (for the apps' goodput; not in stats.json).
+    #[serde(skip)]
+    pub last_acked_at: Option<SimTime>,
 }
 
 impl TcpSock {
@@ -586,6 +592,7 @@ impl TcpSock {
             rto_ms: self.rto.as_nanos() / 1_000_000,
             mss: self.mss_cache,
             stats: self.stats.clone(),
+            last_acked_at: self.last_acked_at,
         }
     }
 }
