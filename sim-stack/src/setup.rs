@@ -359,15 +359,13 @@ impl World {
                     records,
                     ttl,
                     other_types,
-                } => {
-                    AppKind::DnsServer(crate::apps::dns_server::DnsServer {
-                        records: records.iter().map(|r| (r.name.clone(), r.addr)).collect(),
-                        ttl: *ttl,
-                        other_types: *other_types,
-                        sock: None,
-                        report: Default::default(),
-                    })
-                }
+                } => AppKind::DnsServer(crate::apps::dns_server::DnsServer {
+                    records: records.iter().map(|r| (r.name.clone(), r.addr)).collect(),
+                    ttl: *ttl,
+                    other_types: *other_types,
+                    sock: None,
+                    report: Default::default(),
+                }),
                 AppConfigKind::HttpServer {
                     port,
                     body,
@@ -424,7 +422,28 @@ impl World {
                 }
             };
             let idx = apps.len();
-            apps.push(App { node, kind });
+            // Apps that keep no stop time of their own are stopped by the world: every
+            // socket they own is closed at `until`, as killing the process would.
+            let self_stopping = matches!(
+                kind,
+                AppKind::Ping(_) | AppKind::TcpBulk(_) | AppKind::UdpCbr(_)
+            );
+            if let Some(stop) = ac.stop
+                && !self_stopping
+            {
+                sched.schedule_at(
+                    stop,
+                    Event::AppStep {
+                        app: idx as u32,
+                        sock: crate::apps::APP_STOP,
+                    },
+                );
+            }
+            apps.push(App {
+                node,
+                kind,
+                stopped: false,
+            });
             let ev = Event::App { app: idx as u32 };
             match &apps[idx].kind {
                 AppKind::Ping(p) => sched.arm(&p.timer, ac.start, ev),

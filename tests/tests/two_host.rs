@@ -1077,3 +1077,46 @@ fn qdisc_drops_are_not_out_datagrams() {
     assert_eq!(a.udp.OutDatagrams, TICKS - drops);
     assert_eq!(a.udp.OutDatagrams + a.udp.SndbufErrors, TICKS);
 }
+
+/// `until` on a server or a sink stops it as killing its process would: every socket it owns
+/// is closed. A SYN after that meets a closed port (RST|ACK, ECONNREFUSED) and a sink's
+/// connection is closed (FIN) at that instant; a curl stopped mid-transfer says so.
+#[test]
+fn until_closes_a_servers_and_a_sinks_sockets() {
+    let p = run_pair(
+        "
+seed 1
+end 2s
+host a { iface eth0 { ip 10.0.0.1/24 } }
+host b { iface eth0 { ip 10.0.0.2/24 } }
+link a.eth0 -- b.eth0 { rate 100Mbit  delay 1ms }
+app b: tcp_sink { port 9 } until 500ms
+app a: tcp_bulk { to 10.0.0.2:9 } at 100ms
+app b: tcp_sink { port 10 } until 50ms
+app a: tcp_bulk { to 10.0.0.2:10  bytes 1MB } at 100ms
+",
+        &[],
+    );
+    // Port 10's sink was gone at 50 ms: the SYN at 100 ms is refused.
+    let refused = bulk(&p, 3);
+    assert_eq!(refused.bytes_acked, 0);
+    assert!(
+        refused
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("ECONNREFUSED")),
+        "{refused:?}"
+    );
+    assert_eq!(tcp_mib(&p, "b").OutRsts, 1);
+    // Port 9's sink closed its connection at 500 ms: b's FIN leaves then, not before.
+    let fins: Vec<u64> = tcp_from(&p.b, B)
+        .into_iter()
+        .filter(|(_, s)| s.fin)
+        .map(|(t, _)| t)
+        .collect();
+    assert!(
+        !fins.is_empty() && fins[0] >= ms(500) && fins[0] < ms(500) + ms(1),
+        "b's FINs at {fins:?}"
+    );
+    assert!(sink(&p, 0).bytes > 0);
+}

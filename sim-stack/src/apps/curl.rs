@@ -88,6 +88,11 @@ pub struct CurlReport {
 }
 
 impl Curl {
+    /// The transfer is over (done or failed).
+    pub fn finished(&self) -> bool {
+        self.phase == Phase::Done
+    }
+
     /// A curl that has not started.
     pub fn new(
         url: String,

@@ -16,6 +16,7 @@ pub mod udp_cbr;
 use serde::Serialize;
 use sim_core::Scheduler;
 
+use crate::sock::SockId;
 use crate::world::{Event, World};
 
 /// An application instance on a node.
@@ -25,7 +26,12 @@ pub struct App {
     pub node: usize,
     /// What it is, with its state.
     pub kind: AppKind,
+    /// Stopped at its `until`: its sockets are closed and it acts no more.
+    pub stopped: bool,
 }
+
+/// The `sock` of the [`Event::AppStep`] that stops an app at its `until`.
+pub const APP_STOP: u32 = u32::MAX;
 
 /// The kinds of app.
 #[derive(Debug)]
@@ -73,6 +79,9 @@ pub enum AppReport {
 impl World {
     /// An app's timer fired.
     pub(crate) fn app_timer(&mut self, s: &mut Scheduler<Event>, app: usize) {
+        if self.apps[app].stopped {
+            return;
+        }
         let node = self.apps[app].node;
         match &self.apps[app].kind {
             AppKind::Ping(_) => self.ping_tick(s, app),
@@ -88,6 +97,9 @@ impl World {
 
     /// One of an app's sockets woke.
     pub(crate) fn app_wake(&mut self, s: &mut Scheduler<Event>, app: usize, sock: u32) {
+        if self.apps[app].stopped {
+            return;
+        }
         let node = self.apps[app].node;
         match &self.apps[app].kind {
             AppKind::DnsServer(_) => self.dns_server_wake(s, node, app),
@@ -102,11 +114,49 @@ impl World {
 
     /// A step an app scheduled for one of its connections.
     pub(crate) fn app_step(&mut self, s: &mut Scheduler<Event>, app: usize, sock: u32) {
+        if sock == APP_STOP {
+            self.app_stop(s, app);
+            return;
+        }
+        if self.apps[app].stopped {
+            return;
+        }
         let node = self.apps[app].node;
         match &self.apps[app].kind {
             AppKind::HttpServer(_) => self.http_server_step(s, node, app, sock),
             AppKind::TcpBulk(_) => self.tcp_bulk_stop(s, node, app),
             _ => {}
+        }
+    }
+
+    /// `until` reached for an app without a stop of its own (servers, sinks, curl): close
+    /// every socket it owns — TCP ones with `close()` (FIN, or RST with unread data; a
+    /// listener resets its unaccepted children), UDP ones at once — and ignore it from now
+    /// on. A curl stopped before it finished reports so.
+    fn app_stop(&mut self, s: &mut Scheduler<Event>, app: usize) {
+        if self.apps[app].stopped {
+            return;
+        }
+        self.apps[app].stopped = true;
+        let node = self.apps[app].node;
+        let owned: Vec<(SockId, bool)> = self.nodes[node]
+            .socks
+            .iter()
+            .filter(|(_, sk)| sk.common().app == Some(app as u32))
+            .map(|(id, sk)| (id, matches!(sk, crate::sock::Socket::Tcp(_))))
+            .collect();
+        for (sock, tcp) in owned {
+            if tcp {
+                self.tcp_close(s, node, sock);
+            } else {
+                self.udp_close(node, sock);
+            }
+        }
+        if let AppKind::Curl(c) = &mut self.apps[app].kind
+            && c.report.error.is_none()
+            && !c.finished()
+        {
+            c.report.error = Some("stopped (until) before the transfer finished".into());
         }
     }
 
