@@ -9,8 +9,10 @@
 //!
 //! — time in seconds with nanoseconds, node, interface, direction (`tx` at
 //! `dev_hard_start_xmit`, `rx` at `netif_receive_skb`, `drop` where a packet dies), the frame
-//! length, and a tcpdump-like summary. A drop names its place and reason
-//! (`drop qdisc_full`, `drop arp_failed`, `drop ttl_exceeded`, …). At the `path` level each
+//! length, and a tcpdump-like summary. A drop names its place and reason (`drop qdisc_drop`,
+//! `drop neigh_failed`, `drop ip_forward(ttl_exceeded)`, `drop nf_drop(LOCAL_IN)`,
+//! `drop udp_rcv(no_port)`, …); a drop at the device shows the frame, one above it the IP
+//! packet (its length and summary without the Ethernet header). At the `path` level each
 //! `tx`/`rx` line is followed by the packet's path through the modeled stack:
 //!
 //! ```text
@@ -107,12 +109,44 @@ impl Trace {
         frame: &[u8],
         path: &[&'static str],
     ) {
+        self.record(time, node, iface, dir, frame, path, false);
+    }
+
+    /// Records a line for an IPv4 packet without its link-layer header (dropped above the
+    /// device): the length and summary are the IP packet's.
+    pub fn packet(
+        &mut self,
+        time: SimTime,
+        node: &str,
+        iface: &str,
+        dir: &str,
+        packet: &[u8],
+        path: &[&'static str],
+    ) {
+        self.record(time, node, iface, dir, packet, path, true);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &mut self,
+        time: SimTime,
+        node: &str,
+        iface: &str,
+        dir: &str,
+        frame: &[u8],
+        path: &[&'static str],
+        l3: bool,
+    ) {
         if self.out.is_none() {
             return;
         }
         self.line.clear();
         let _ = write!(self.line, "{time} {node} {iface} {dir} {} ", frame.len());
-        let _ = wire::write_summary(&mut self.line, frame);
+        let _ = if l3 {
+            wire::write_ip_summary(&mut self.line, frame)
+        } else {
+            wire::write_summary(&mut self.line, frame)
+        };
         self.line.push('\n');
         if self.level == TraceLevel::Path && !path.is_empty() {
             self.line.push_str("    path: ");

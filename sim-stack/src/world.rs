@@ -154,14 +154,31 @@ impl World {
         if self.trace.frames() {
             let n = &self.nodes[node];
             let dir = format!("drop {what}");
-            self.trace.frame(
-                now,
-                &n.name,
-                &n.devs[dev].name,
-                &dir,
-                skb.data(),
-                skb.path(),
+            // Drops at the device hold a whole frame; everything above it (IP, netfilter,
+            // the neighbour queue, the transports) holds an IP packet.
+            let frame = matches!(
+                what,
+                "no_carrier" | "qdisc_drop" | "qdisc_codel_drop" | "rx_runt" | "unknown_ethertype"
             );
+            if frame {
+                self.trace.frame(
+                    now,
+                    &n.name,
+                    &n.devs[dev].name,
+                    &dir,
+                    skb.data(),
+                    skb.path(),
+                );
+            } else {
+                self.trace.packet(
+                    now,
+                    &n.name,
+                    &n.devs[dev].name,
+                    &dir,
+                    skb.data(),
+                    skb.path(),
+                );
+            }
         }
         self.kfree_skb(skb);
     }

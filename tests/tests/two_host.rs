@@ -1120,3 +1120,32 @@ app a: tcp_bulk { to 10.0.0.2:10  bytes 1MB } at 100ms
     );
     assert!(sink(&p, 0).bytes > 0);
 }
+
+/// A packet dropped above the device (here by netfilter on INPUT) is traced as the IP packet
+/// it is, not decoded as an Ethernet frame.
+#[test]
+fn drops_above_the_device_are_traced_as_ip_packets() {
+    let p = run_pair(
+        "
+seed 1
+end 100ms
+host a { iface eth0 { ip 10.0.0.1/24 } }
+host b {
+    iface eth0 { ip 10.0.0.2/24 }
+    netfilter input drop proto udp dport 9
+}
+link a.eth0 -- b.eth0 { rate 100Mbit  delay 1ms }
+app b: udp_sink { port 9 }
+app a: udp_cbr { to 10.0.0.2:9  payload 100B  interval 10ms } at 10ms until 15ms
+",
+        &[],
+    );
+    let drops = p.ran.lines_with(&["drop nf_drop(LOCAL_IN)"]);
+    assert_eq!(drops.len(), 1, "{}", p.ran.trace);
+    // 128 bytes: the IP packet (20 + 8 + 100), summarized as IP.
+    assert!(
+        drops[0].contains(" 128 IP 10.0.0.1.") && drops[0].contains("> 10.0.0.2.9: UDP"),
+        "{}",
+        drops[0]
+    );
+}

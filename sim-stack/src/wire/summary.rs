@@ -64,6 +64,15 @@ pub fn write_summary(out: &mut impl fmt::Write, frame: &[u8]) -> fmt::Result {
     }
 }
 
+/// Writes the description of an IPv4 packet without its Ethernet header (a packet dropped
+/// above the device layer), as tcpdump on a cooked capture would.
+///
+/// # Errors
+/// Only those of `out`.
+pub fn write_ip_summary(out: &mut impl fmt::Write, packet: &[u8]) -> fmt::Result {
+    write_ipv4(out, packet)
+}
+
 fn write_arp(out: &mut impl fmt::Write, payload: &[u8]) -> fmt::Result {
     let Ok(packet) = ArpPacket::new_checked(payload) else {
         return out.write_str("ARP, [|arp]");
