@@ -24,6 +24,12 @@
 //!   are collected with [`FqCodel::drain_enqueue_drops`] (or handed over by the next dequeue).
 //! * Not modeled: tc filters and `skb->priority` classification, `ce_threshold`,
 //!   per-flow statistics dumps (`tc -s class`).
+//!
+//! Memory: Linux allocates all `flows` queues when the qdisc is created (64 KiB for 1024).
+//! Here a flow's queue and CoDel state are allocated the first time a packet hashes to it
+//! and kept from then on, so an interface that sees one flow holds one; behaviour is the same
+//! because a flow never used is indistinguishable from a fresh one. (A star of 1000 hosts has
+//! 2000 fq_codel interfaces: allocating every flow up front cost 200 MB.)
 
 use std::collections::VecDeque;
 
@@ -105,6 +111,8 @@ pub struct FqCodelStats {
 /// One flow queue (`struct fq_codel_flow`) and its byte backlog (`q->backlogs[i]`).
 #[derive(Debug, Default)]
 struct Flow {
+    /// Its number, `hash % flows`.
+    id: u32,
     queue: VecDeque<Skb>,
     backlog: u64,
     deficit: i64,
@@ -113,10 +121,56 @@ struct Flow {
     cvars: CodelVars,
 }
 
+/// Which flows have been allocated, and where: flow number → index in `FqCodel::flows`.
+/// A short list while few flows are in use (most interfaces), a full table once more are.
+#[derive(Debug)]
+enum FlowIndex {
+    /// `(flow number, slot)` of each flow in use, at most `SPARSE_MAX`.
+    Sparse(Vec<(u32, u32)>),
+    /// By flow number: slot + 1, or 0 for a flow never used.
+    Dense(Box<[u32]>),
+}
+
+impl FlowIndex {
+    /// Flows in use beyond which the table replaces the list.
+    const SPARSE_MAX: usize = 8;
+
+    #[inline]
+    fn get(&self, id: u32) -> Option<usize> {
+        match self {
+            Self::Sparse(v) => v.iter().find(|&&(f, _)| f == id).map(|&(_, s)| s as usize),
+            Self::Dense(t) => t[id as usize].checked_sub(1).map(|s| s as usize),
+        }
+    }
+
+    fn insert(&mut self, id: u32, slot: u32, nflows: u32) {
+        match self {
+            Self::Sparse(v) => {
+                v.push((id, slot));
+                if v.len() > Self::SPARSE_MAX {
+                    let mut t = vec![0u32; nflows as usize].into_boxed_slice();
+                    for &(f, s) in v.iter() {
+                        t[f as usize] = s + 1;
+                    }
+                    *self = Self::Dense(t);
+                }
+            }
+            Self::Dense(t) => t[id as usize] = slot + 1,
+        }
+    }
+}
+
 /// Fair queueing over hashed flows, each managed by CoDel.
 #[derive(Debug)]
 pub struct FqCodel {
+    /// The flows used so far, in order of first use (see the module doc).
     flows: Vec<Flow>,
+    index: FlowIndex,
+    /// The configured number of flows.
+    nflows: u32,
+    /// The state of a flow never used (what [`FqCodel::flow_vars`] shows for one).
+    fresh: CodelVars,
+    /// Slots (indices into `flows`) of the flows on each list.
     new_flows: VecDeque<u32>,
     old_flows: VecDeque<u32>,
     limit: u32,
@@ -146,7 +200,10 @@ impl FqCodel {
             return Err(QdiscError::QuantumTooLarge(p.quantum));
         }
         Ok(Self {
-            flows: (0..p.flows).map(|_| Flow::default()).collect(),
+            flows: Vec::new(),
+            index: FlowIndex::Sparse(Vec::new()),
+            nflows: p.flows,
+            fresh: CodelVars::default(),
             new_flows: VecDeque::new(),
             old_flows: VecDeque::new(),
             limit: p.limit,
@@ -171,22 +228,48 @@ impl FqCodel {
 
     /// The flow a packet with this hash goes to.
     pub fn flow_of(&self, hash: u32) -> usize {
-        (hash % self.flows.len() as u32) as usize
+        (hash % self.nflows) as usize
     }
 
     /// The CoDel state of flow `idx` (for tracing and tests).
     pub fn flow_vars(&self, idx: usize) -> &CodelVars {
-        &self.flows[idx].cvars
+        match self.index.get(idx as u32) {
+            Some(slot) => &self.flows[slot].cvars,
+            None => &self.fresh,
+        }
     }
 
     /// Packets queued in flow `idx`.
     pub fn flow_len(&self, idx: usize) -> usize {
-        self.flows[idx].queue.len()
+        self.index
+            .get(idx as u32)
+            .map_or(0, |slot| self.flows[slot].queue.len())
+    }
+
+    /// The slot of flow `id`, allocating it on first use.
+    #[inline]
+    fn slot(&mut self, id: u32) -> usize {
+        match self.index.get(id) {
+            Some(slot) => slot,
+            None => self.alloc_flow(id),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn alloc_flow(&mut self, id: u32) -> usize {
+        let slot = self.flows.len();
+        self.flows.push(Flow {
+            id,
+            ..Flow::default()
+        });
+        self.index.insert(id, slot as u32, self.nflows);
+        slot
     }
 
     /// `fq_codel_enqueue`.
     pub fn enqueue(&mut self, mut skb: Skb, now: SimTime) -> Enqueue {
-        let idx = self.flow_of(skb.hash);
+        let idx = self.slot(self.flow_of(skb.hash) as u32);
         let len = pkt_len(&skb);
         let truesize = u64::from(skb.truesize);
         skb.enqueue_time = now;
@@ -225,17 +308,25 @@ impl FqCodel {
     }
 
     /// `fq_codel_drop`: drops from the head of the flow with the largest backlog (the lowest
-    /// index on ties) until half of its backlog is gone or `drop_batch_size` packets are.
-    /// Returns the flow's index.
+    /// flow number on ties; flow 0 when nothing is queued) until half of its backlog is gone
+    /// or `drop_batch_size` packets are. Returns the flow's slot.
     fn drop_fattest(&mut self) -> usize {
         let mut maxbacklog = 0;
-        let mut idx = 0;
+        let mut fattest: Option<(u32, usize)> = None;
         for (i, f) in self.flows.iter().enumerate() {
-            if f.backlog > maxbacklog {
+            let better = f.backlog > maxbacklog
+                || (f.backlog == maxbacklog
+                    && maxbacklog > 0
+                    && fattest.is_some_and(|(id, _)| f.id < id));
+            if better {
                 maxbacklog = f.backlog;
-                idx = i;
+                fattest = Some((f.id, i));
             }
         }
+        let idx = match fattest {
+            Some((_, slot)) => slot,
+            None => self.slot(0),
+        };
         let threshold = maxbacklog >> 1;
         let flow = &mut self.flows[idx];
         let (mut len, mut mem, mut i) = (0u64, 0u64, 0u32);
@@ -641,6 +732,42 @@ mod tests {
         assert_eq!(q.xstats().drop_overlimit, 8);
         assert_eq!(q.flow_len(1), 7);
         assert_eq!(q.flow_vars(1).count, 8); // CoDel's signal strengthened
+    }
+
+    #[test]
+    fn fattest_ties_go_to_the_lowest_flow_number_whatever_the_order_of_first_use() {
+        let mut pool = SkbPool::new();
+        let mut q = FqCodel::new(FqCodelParams {
+            limit: 100,
+            drop_batch_size: 1,
+            ..params()
+        })
+        .unwrap();
+        // 40 flows (past the short list), first used from the highest number down, each
+        // with two 500-byte packets; flows 7 and 3 get a third.
+        for f in (0..40u32).rev() {
+            for _ in 0..2 {
+                let _ = q.enqueue(pkt(&mut pool, 500, f, 0), SimTime::ZERO);
+            }
+        }
+        let _ = q.enqueue(pkt(&mut pool, 500, 7, 0), SimTime::ZERO);
+        let _ = q.enqueue(pkt(&mut pool, 500, 3, 0), SimTime::ZERO);
+        for f in 0..40 {
+            let want = if f == 7 || f == 3 { 3 } else { 2 };
+            assert_eq!(q.flow_len(f), want, "flow {f}");
+        }
+        assert_eq!(q.flow_len(40), 0);
+        assert_eq!(q.flow_vars(40).count, 0);
+        // Over the limit: flows 3 and 7 tie for the fattest; 3 loses a packet, then 7.
+        for _ in 0..18 {
+            let _ = q.enqueue(pkt(&mut pool, 1, 39, 0), SimTime::ZERO);
+        }
+        assert_eq!(q.stats().qlen, 100);
+        let _ = q.enqueue(pkt(&mut pool, 1, 39, 0), SimTime::ZERO);
+        assert_eq!((q.flow_len(3), q.flow_len(7)), (2, 3));
+        let _ = q.enqueue(pkt(&mut pool, 1, 39, 0), SimTime::ZERO);
+        assert_eq!((q.flow_len(3), q.flow_len(7)), (2, 2));
+        assert_eq!((q.flow_vars(3).count, q.flow_vars(7).count), (1, 1));
     }
 
     #[test]
