@@ -104,6 +104,7 @@ fn drops_line(d: &Drops) -> String {
         ("switch", d.switch),
         ("link_loss", d.link_loss),
         ("link_mtu", d.link_mtu),
+        ("netfilter", d.netfilter),
     ]
     .iter()
     .filter(|(_, n)| *n > 0)
