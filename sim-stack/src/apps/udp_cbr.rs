@@ -29,6 +29,9 @@ pub struct UdpCbr {
     pub timer: TimerId,
     sock: Option<SockId>,
     seq: u64,
+    /// The datagram being sent: the sequence number, then zeros. Kept between sends, so a
+    /// send allocates nothing.
+    buf: Vec<u8>,
     /// The report.
     pub report: UdpCbrReport,
 }
@@ -67,6 +70,7 @@ impl UdpCbr {
             timer,
             sock: None,
             seq: 0,
+            buf: Vec::new(),
             report: UdpCbrReport {
                 dst: format!("{dst}:{port}"),
                 ..UdpCbrReport::default()
@@ -141,7 +145,8 @@ impl World {
         let super::AppKind::UdpCbr(c) = &mut self.apps[app].kind else {
             return;
         };
-        let mut data = vec![0u8; c.payload];
+        let mut data = std::mem::take(&mut c.buf);
+        data.resize(c.payload, 0);
         let seq = c.seq.to_be_bytes();
         let k = data.len().min(8);
         data[..k].copy_from_slice(&seq[..k]);
@@ -150,6 +155,7 @@ impl World {
         let super::AppKind::UdpCbr(c) = &mut self.apps[app].kind else {
             return;
         };
+        c.buf = data;
         match r {
             Ok(n) => {
                 c.seq += 1;

@@ -97,13 +97,17 @@ impl World {
         }
         note!(self, skb, "ip_local_deliver_finish");
         let hlen = Ipv4Packet::new_unchecked(skb.data()).header_len() as usize;
-        let ip_header = skb.data()[..hlen].to_vec();
+        // A copy of the header for the protocol's error replies (at most 60 bytes: no
+        // allocation per packet).
+        let mut header_buf = [0u8; 60];
+        header_buf[..hlen].copy_from_slice(&skb.data()[..hlen]);
+        let ip_header = &header_buf[..hlen];
         skb.pull(hlen);
         let n = &mut self.nodes[node];
         n.snmp.ip.InDelivers += 1;
         match repr.protocol {
-            IpProtocol::Icmp => self.icmp_rcv(s, node, dev, skb, repr, &ip_header),
-            IpProtocol::Udp => self.udp_rcv(s, node, dev, skb, repr, &ip_header),
+            IpProtocol::Icmp => self.icmp_rcv(s, node, dev, skb, repr, ip_header),
+            IpProtocol::Udp => self.udp_rcv(s, node, dev, skb, repr, ip_header),
             IpProtocol::Tcp => self.tcp_v4_rcv(s, node, dev, skb, repr),
             _ => {
                 let n = &mut self.nodes[node];
@@ -111,7 +115,7 @@ impl World {
                 n.snmp.ip.InUnknownProtos += 1;
                 // ICMP protocol unreachable, as ip_local_deliver_finish does for a raw-less protocol.
                 let mut whole = skb;
-                whole.push(ip_header.len()).copy_from_slice(&ip_header);
+                whole.push(ip_header.len()).copy_from_slice(ip_header);
                 self.icmp_send(
                     s,
                     node,
