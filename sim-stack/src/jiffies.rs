@@ -27,24 +27,25 @@ const fn lvl_start(n: u32) -> u64 {
 }
 
 /// When a timer armed at `now` for `delay` really fires on a node whose jiffies clock is
-/// offset by `phase_ns`: the expiry rounded up to a tick, then to its wheel bucket.
+/// offset by `phase_ns`: `jiffies + timeout`, then rounded up to its wheel bucket as
+/// `calc_index()` does (one jiffy at level 0, 8^level jiffies further out).
 pub fn round_expiry(now: SimTime, delay: SimDuration, phase_ns: u64) -> SimTime {
     let phase = phase_ns % JIFFY_NS;
     // Jiffies as the node counts them: tick k happens at k * JIFFY_NS - phase.
     let local_now = now.as_nanos() + phase;
+    // `expires = jiffies + msecs_to_jiffies(delay)`: the current tick, truncated, plus the
+    // delay rounded up to whole jiffies.
     let clk = local_now / JIFFY_NS;
-    let expires = (local_now + delay.as_nanos()).div_ceil(JIFFY_NS);
-    let delta = expires.saturating_sub(clk);
+    let expires = clk + delay.as_nanos().div_ceil(JIFFY_NS);
+    let delta = expires - clk;
     let mut lvl = 0;
     while lvl < 8 && delta >= lvl_start(lvl + 1) {
         lvl += 1;
     }
-    let fire = if lvl == 0 {
-        expires
-    } else {
-        let shift = lvl * LVL_CLK_SHIFT;
-        ((expires >> shift) + 1) << shift
-    };
+    // calc_index(): round up to the level's granularity, at every level (level 0
+    // included), so that a timer armed between two ticks never fires early.
+    let shift = lvl * LVL_CLK_SHIFT;
+    let fire = ((expires >> shift) + 1) << shift;
     let t = (fire * JIFFY_NS).saturating_sub(phase);
     SimTime::from_nanos(t.max(now.as_nanos() + delay.as_nanos()))
 }
@@ -58,15 +59,21 @@ mod tests {
     }
 
     #[test]
-    fn short_timers_round_to_the_next_tick() {
-        // 200 ms = 50 jiffies: level 0, exact multiple of 4 ms from a tick boundary.
+    fn short_timers_fire_one_tick_after_their_jiffy() {
+        // 200 ms = 50 jiffies, armed on a tick: level 0, and calc_index() adds one jiffy
+        // (the timer could have been armed at the very end of that tick).
         assert_eq!(
             round_expiry(SimTime::ZERO, ms(200), 0),
-            SimTime::ZERO + ms(200)
+            SimTime::ZERO + ms(204)
         );
-        // 1 ns after a tick, a 1 ms timer waits for the next tick.
+        // Armed 1 ns after tick 0, a 1 ms timer (1 jiffy) expires at jiffy 1 and fires at
+        // tick 2: between 1 and 2 jiffies late, never early.
         let t = SimTime::from_nanos(1);
-        assert_eq!(round_expiry(t, ms(1), 0), SimTime::ZERO + ms(4));
+        assert_eq!(round_expiry(t, ms(1), 0), SimTime::ZERO + ms(8));
+        // Armed just before tick 1 it also fires at tick 2, as the kernel would
+        // (jiffies is still 0): 8 ms from zero, a little over 4 ms from now.
+        let t = SimTime::from_nanos(JIFFY_NS - 1);
+        assert_eq!(round_expiry(t, ms(1), 0), SimTime::ZERO + ms(8));
     }
 
     #[test]
