@@ -166,6 +166,16 @@ impl Node {
             })
     }
 
+    /// Whether `ip` is a broadcast address here: the limited broadcast or the directed
+    /// broadcast of one of this node's subnets (`RTCF_BROADCAST`).
+    pub fn is_broadcast_addr(&self, ip: Ipv4Addr) -> bool {
+        ip.is_broadcast()
+            || self
+                .devs
+                .iter()
+                .any(|d| d.addr.is_some_and(|c| c.broadcast() == Some(ip)))
+    }
+
     /// The primary address of interface `dev`, or 0.0.0.0.
     pub fn dev_addr(&self, dev: usize) -> Ipv4Addr {
         self.devs[dev]

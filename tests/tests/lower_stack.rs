@@ -575,3 +575,58 @@ fn link_loss_is_a_function_of_the_seed() {
     let expect: Vec<bool> = c.iter().map(|_| rng.chance_ppm(100_000)).collect();
     assert_eq!(c, expect);
 }
+
+/// Echo requests Linux does not answer: with `icmp_echo_ignore_all`, and to a directed
+/// broadcast (`icmp_echo_ignore_broadcasts`, 1 by default). And a ping socket's IP IDs come
+/// from the hashed generator (ignore_df in PMTU "want" mode): consecutive, not 0.
+#[test]
+fn echo_requests_linux_ignores_and_ping_ip_ids() {
+    let src = |ignore_all: u8, to: &str| {
+        format!(
+            "
+seed 3
+end 5s
+host a {{ iface eth0 {{ ip 10.0.0.1/24 }} }}
+host b {{
+    iface eth0 {{ ip 10.0.0.2/24 }}
+    sysctl net.ipv4.icmp_echo_ignore_all = {ignore_all}
+}}
+link a.eth0 -- b.eth0 {{ rate 1Gbit  delay 1ms }}
+app a: ping {to} {{ count 3  interval 100ms }}
+"
+        )
+    };
+    let replies = |ran: &common::Ran| ran.ping(0).received;
+    let ran = run_scenario(&load(&src(0, "10.0.0.2"), &[]), None);
+    assert_eq!(replies(&ran), 3);
+    let ran = run_scenario(&load(&src(1, "10.0.0.2"), &[]), None);
+    assert_eq!(replies(&ran), 0, "icmp_echo_ignore_all");
+    assert_eq!(ran.stats.nodes["b"].icmp.InEchos, 3);
+    assert_eq!(ran.stats.nodes["b"].icmp.OutEchoReps, 0);
+    let ran = run_scenario(&load(&src(0, "10.0.0.255"), &[]), None);
+    assert_eq!(
+        ran.stats.nodes["b"].icmp.OutEchoReps, 0,
+        "directed broadcast"
+    );
+
+    let dir = common::temp_dir("ping-ids");
+    let _ran = run_scenario(
+        &load(&src(0, "10.0.0.2"), &[]),
+        Some(common::capture_into(&dir, CaptureFormat::Pcap)),
+    );
+    let ids: Vec<u16> = common::read_pcap(&dir.join("a-eth0.pcap"))
+        .iter()
+        .filter(|r| {
+            r.data.len() > 34 && r.data[12..14] == [8, 0] && r.data[26..30] == [10, 0, 0, 1]
+        })
+        .map(|r| u16::from_be_bytes([r.data[18], r.data[19]]))
+        .collect();
+    assert_eq!(ids.len(), 3);
+    // ip_idents_reserve: +1 per datagram, plus a random skip of up to the jiffies elapsed
+    // since the bucket was last used (25 for 100 ms at HZ 250).
+    assert!(ids[0] != 0, "{ids:?}");
+    for w in ids.windows(2) {
+        assert!((1..=26).contains(&w[1].wrapping_sub(w[0])), "{ids:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

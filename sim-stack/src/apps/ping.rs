@@ -180,7 +180,9 @@ impl World {
             ttl: n.default_ttl,
             tos: 0,
             dont_frag: fits,
-            ident: IdentMode::Unconnected,
+            // A ping socket is in PMTU "want" mode and sets ignore_df, so the ID comes from
+            // the hashed per-destination generator, as for UDP.
+            ident: IdentMode::Hashed,
         };
         self.ip_send_skb(s, node, skb, send, route);
     }

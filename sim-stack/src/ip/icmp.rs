@@ -53,8 +53,9 @@ impl World {
         match pkt.msg_type() {
             Icmpv4Message::EchoRequest => {
                 n.snmp.icmp.InEchos += 1;
-                if ip.dst_addr.is_broadcast() {
-                    // icmp_echo_ignore_broadcasts = 1
+                // icmp_echo_ignore_broadcasts = 1 (limited or directed broadcast), and
+                // icmp_echo: net.ipv4.icmp_echo_ignore_all.
+                if n.is_broadcast_addr(ip.dst_addr) || n.sysctl.icmp_echo_ignore_all {
                     self.pool.free(skb);
                     return;
                 }
