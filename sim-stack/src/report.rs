@@ -185,7 +185,13 @@ impl World {
                         crate::node::NodeKind::Host => "host",
                         crate::node::NodeKind::Router => "router",
                     },
-                    ip: n.snmp.ip.clone(),
+                    // /proc/net/snmp's Forwarding (1 forwarding, 2 not) and DefaultTTL are
+                    // the sysctls, read when the file is.
+                    ip: IpStats {
+                        Forwarding: if n.forwarding { 1 } else { 2 },
+                        DefaultTTL: u64::from(n.default_ttl),
+                        ..n.snmp.ip.clone()
+                    },
                     icmp: n.snmp.icmp.clone(),
                     udp: n.snmp.udp.clone(),
                     tcp: n.snmp.tcp.clone(),

@@ -160,6 +160,12 @@ fn client_capture_matches_the_reference_frame_by_frame() {
         (1, 0, 0, 0),
         "client Tcp counters"
     );
+    // Ip: Forwarding 2 on a host and 1 on the router, DefaultTTL 64 (ip_default_ttl).
+    let ip = |n: &str| {
+        let i = &ran.stats.nodes[n].ip;
+        (i.Forwarding, i.DefaultTTL)
+    };
+    assert_eq!((ip("client"), ip("r1")), ((2, 64), (1, 64)));
     let web = &ran.stats.nodes["web"].tcp;
     assert_eq!(
         (web.PassiveOpens, web.CurrEstab),
