@@ -13,8 +13,9 @@
 //! simultaneous close). On a mismatch the test prints both sequences side by side with the
 //! differing lines marked.
 //!
-//! The reference folder is `../shared/reference` beside the checkout, or
-//! `NETSIM_REFERENCE_DIR`.
+//! The reference folder is `NETSIM_REFERENCE_DIR`, or `shared/reference` beside the checkout
+//! (or beside a folder above it), or `/work/shared/reference`; the test fails if none holds
+//! the captures.
 
 mod common;
 
@@ -500,11 +501,18 @@ fn compare(what: &str, reference: &[(u64, Vec<u8>)], ours: &[(u64, Vec<u8>)]) ->
     }
 }
 
+/// `NETSIM_REFERENCE_DIR`, else `shared/reference` beside the checkout or beside any folder
+/// above it, else the workplace's `/work/shared/reference`.
 fn reference_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("NETSIM_REFERENCE_DIR") {
         return PathBuf::from(d);
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference")
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    root.ancestors()
+        .map(|a| a.join("../shared/reference"))
+        .chain([PathBuf::from("/work/shared/reference")])
+        .find(|d| d.join("client.pcap").is_file())
+        .unwrap_or_else(|| root.join("../shared/reference"))
 }
 
 #[test]
