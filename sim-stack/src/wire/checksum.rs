@@ -5,10 +5,11 @@
 //! written into a header is `!sum`. A received header verifies when the sum over it
 //! (checksum field included) is `0xffff`.
 //!
-//! [`data`] is the hot path (every TCP segment is summed once on the way out and once on the
-//! way in). It adds 8 bytes at a time, as two 32-bit halves into a 64-bit accumulator, so the
-//! loop has no carries to handle and the compiler can unroll and vectorise it; the 64-bit
-//! total is folded to 16 bits once at the end. Byte order does not matter to a
+//! [`data`] is the hot path (every TCP segment and UDP datagram is summed once on the way out
+//! and once on the way in). It adds 8 bytes at a time as 64-bit words with end-around carry
+//! (an `add` and an `adc` each, two independent chains), and folds the 64-bit total to 16
+//! bits once at the end: about 0.35 instructions per byte, against 0.8 for the earlier
+//! version that split each word into 32-bit halves. Byte order does not matter to a
 //! one's-complement sum (RFC 1071 §2.B) so the words are read in native order and the folded
 //! result is swapped once.
 
@@ -26,41 +27,34 @@ const fn fold(mut acc: u64) -> u16 {
     acc as u16
 }
 
-/// Native-order sum of `data`, whose length is a multiple of 8, into a 64-bit accumulator.
+/// Native-order one's-complement sum of `data`, whose length is a multiple of 8, as 64-bit
+/// words with end-around carry.
 ///
-/// Each 8-byte word adds less than 2^33, so the accumulator cannot overflow below 16 GiB of
-/// input; packets are at most 64 KiB.
+/// 2^64 ≡ 1 (mod 0xffff), so the 64-bit one's-complement sum folds to the same 16-bit sum as
+/// adding the 16-bit words; and it is zero only when every byte is, exactly like the 16-bit
+/// sum, so even the two representations of zero come out the same. Per 8 bytes this is an
+/// add and an add-with-carry (`add`, `adc $0`); two accumulators let consecutive words add
+/// in parallel.
 #[inline]
 fn sum_words(data: &[u8]) -> u64 {
-    let mut chunks = data.chunks_exact(32);
-    let (mut a, mut b, mut c, mut d) = (0u64, 0u64, 0u64, 0u64);
-    for chunk in &mut chunks {
-        // Four independent accumulators keep the adds from forming one long dependency chain.
-        let w = |i: usize| {
-            let v = u64::from_ne_bytes([
-                chunk[i],
-                chunk[i + 1],
-                chunk[i + 2],
-                chunk[i + 3],
-                chunk[i + 4],
-                chunk[i + 5],
-                chunk[i + 6],
-                chunk[i + 7],
-            ]);
-            (v >> 32) + (v & 0xffff_ffff)
-        };
-        a += w(0);
-        b += w(8);
-        c += w(16);
-        d += w(24);
+    #[inline(always)]
+    fn add(acc: u64, w: &[u8]) -> u64 {
+        let v = u64::from_ne_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        let (s, carry) = acc.overflowing_add(v);
+        s + u64::from(carry)
     }
-    for word in chunks.remainder().chunks_exact(8) {
-        let v = u64::from_ne_bytes([
-            word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7],
-        ]);
-        a += (v >> 32) + (v & 0xffff_ffff);
+    let mut chunks = data.chunks_exact(16);
+    let (mut a, mut b) = (0u64, 0u64);
+    for c in &mut chunks {
+        a = add(a, &c[..8]);
+        b = add(b, &c[8..]);
     }
-    a + b + c + d
+    for w in chunks.remainder().chunks_exact(8) {
+        a = add(a, w);
+    }
+    // Combine the two with end-around carry too.
+    let (s, carry) = a.overflowing_add(b);
+    s + u64::from(carry)
 }
 
 /// The one's-complement sum of `data` as big-endian 16-bit words (an odd last byte is padded
@@ -176,6 +170,22 @@ mod tests {
         assert_eq!(data(&[]), 0);
         assert_eq!(data(&[0xab]), 0xab00);
         assert_eq!(data(&[0xff; 3]), reference(&[0xff; 3]));
+    }
+
+    #[test]
+    fn end_around_carries_of_64_bit_words() {
+        // Words that overflow 64 bits, alone and when the two chains are combined.
+        let mut buf = [0xffu8; 40];
+        buf[8..16].copy_from_slice(&1u64.to_ne_bytes());
+        buf[32..40].copy_from_slice(&2u64.to_ne_bytes());
+        assert_eq!(data(&buf), reference(&buf));
+        let mut buf = [0u8; 16];
+        buf[..8].copy_from_slice(&u64::MAX.to_ne_bytes());
+        buf[8..].copy_from_slice(&1u64.to_ne_bytes());
+        assert_eq!(data(&buf), reference(&buf));
+        // A sum congruent to zero is 0xffff, never 0, unless every byte is zero.
+        assert_eq!(data(&[0xff; 16]), 0xffff);
+        assert_eq!(data(&[0; 16]), 0);
     }
 
     #[test]
