@@ -2166,15 +2166,12 @@ impl Lower<'_> {
                     if k.name == "ttl" {
                         ttl = self.int(v, 0, i64::from(i32::MAX), "`ttl`", ctx)? as u32;
                     } else if k.name == "other_types" {
-                        other_types = match self.word(
-                            v,
-                            &["nodata", "refused"],
-                            "`other_types` answer",
-                            ctx,
-                        ) {
-                            Some("refused") => DnsOtherTypes::Refused,
-                            _ => DnsOtherTypes::NoData,
-                        };
+                        other_types =
+                            match self.word(v, &["nodata", "refused"], "`other_types` answer", ctx)
+                            {
+                                Some("refused") => DnsOtherTypes::Refused,
+                                _ => DnsOtherTypes::NoData,
+                            };
                     }
                 }
                 for p in &a.props {

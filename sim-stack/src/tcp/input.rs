@@ -548,7 +548,7 @@ impl World {
                 .saturating_sub(seg.len + if seg.len > 0 || seg.fin { 768 } else { 0 });
             if seg.len > 0 {
                 let drop = (seg.len as usize).min(t.sndq.len());
-                t.sndq.drain(..drop);
+                t.sndq.consume(drop);
                 t.sndq_seq = t.sndq_seq.wrapping_add(drop as u32);
             }
         }
@@ -829,10 +829,11 @@ impl World {
                     let (chunk, ts) = t.ofo.remove(&k).expect("present");
                     let skip = t.rcv_nxt.wrapping_sub(kseq) as usize;
                     if skip < chunk.len() {
-                        t.rcvq.extend(&chunk[skip..]);
-                        t.rcv_nxt = t.rcv_nxt.wrapping_add((chunk.len() - skip) as u32);
+                        let n = chunk.len() - skip;
+                        t.rcvq.append(chunk, skip);
+                        t.rcv_nxt = t.rcv_nxt.wrapping_add(n as u32);
                         t.rcvq_skbs.push_back((t.rcv_nxt, ts));
-                        t.stats.bytes_received += (chunk.len() - skip) as u64;
+                        t.stats.bytes_received += n as u64;
                     } else {
                         t.rmem_alloc -= ts;
                     }
@@ -858,7 +859,9 @@ impl World {
                 let off = u64::from(seq.wrapping_sub(t.irs));
                 let end = seq.wrapping_add(data.len() as u32);
                 if let std::collections::btree_map::Entry::Vacant(e) = t.ofo.entry(off) {
-                    e.insert((data.to_vec(), truesize));
+                    let mut q = super::byteq::ByteQueue::new();
+                    q.extend(data);
+                    e.insert((q, truesize));
                     t.rmem_alloc += truesize;
                 }
                 // Most recent block first, merged with neighbours.

@@ -13,6 +13,7 @@
 //! off), TCP small queues, pacing, RACK/TLP, F-RTO, ECN, keepalive, urgent data, SYN cookies,
 //! Fast Open.
 
+pub mod byteq;
 pub mod cong;
 pub mod input;
 pub mod output;
@@ -201,7 +202,7 @@ pub struct TcpSock {
     /// The write and retransmit queue.
     pub wq: VecDeque<TxSeg>,
     /// Data bytes from `sndq_seq` on (acknowledged bytes are dropped from the front).
-    pub sndq: VecDeque<u8>,
+    pub sndq: byteq::ByteQueue,
     /// Sequence number of `sndq[0]`.
     pub sndq_seq: u32,
     /// `sk_wmem_queued`: truesize of the queued segments.
@@ -225,13 +226,13 @@ pub struct TcpSock {
     /// `window_clamp`.
     pub window_clamp: u32,
     /// Bytes received in order, not yet read.
-    pub rcvq: VecDeque<u8>,
+    pub rcvq: byteq::ByteQueue,
     /// The skbs behind `rcvq`: (end sequence, truesize), freed when the app has read past
     /// their end.
     pub rcvq_skbs: VecDeque<(u32, u32)>,
     /// Out-of-order data by sequence number (relative to `irs`, 64-bit), with each skb's
     /// truesize.
-    pub ofo: BTreeMap<u64, (Vec<u8>, u32)>,
+    pub ofo: BTreeMap<u64, (byteq::ByteQueue, u32)>,
     /// `sk_rmem_alloc`: truesize of every skb held in the receive and out-of-order queues.
     pub rmem_alloc: u32,
     /// `scaling_ratio`: the window a byte of receive buffer is worth, in 1/256ths, learned
@@ -439,7 +440,7 @@ impl TcpSock {
             snd_sml: 0,
             pushed_seq: 0,
             wq: VecDeque::new(),
-            sndq: VecDeque::new(),
+            sndq: byteq::ByteQueue::new(),
             sndq_seq: 0,
             wmem_queued: 0,
             nodelay: false,
@@ -450,7 +451,7 @@ impl TcpSock {
             rcv_wup: 0,
             rcv_ssthresh: 0,
             window_clamp: 0,
-            rcvq: VecDeque::new(),
+            rcvq: byteq::ByteQueue::new(),
             rcvq_skbs: VecDeque::new(),
             ofo: BTreeMap::new(),
             rmem_alloc: 0,
@@ -761,7 +762,7 @@ impl World {
             return Err(Errno::Again);
         }
         let k = max.min(t.rcvq.len());
-        let out: Vec<u8> = t.rcvq.drain(..k).collect();
+        let out = t.rcvq.read(k);
         t.copied_seq = t.copied_seq.wrapping_add(k as u32);
         // skb_consume: every skb read to its end gives its truesize back.
         while let Some(&(end, truesize)) = t.rcvq_skbs.front() {

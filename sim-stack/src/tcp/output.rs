@@ -760,16 +760,7 @@ impl World {
         let mut skb = self.pool.alloc(hlen + seg.len as usize);
         skb.put(hlen);
         if seg.len > 0 {
-            let (a, b) = t.sndq.as_slices();
-            let end = off + seg.len as usize;
-            if end <= a.len() {
-                skb.put_data(&a[off..end]);
-            } else if off >= a.len() {
-                skb.put_data(&b[off - a.len()..end - a.len()]);
-            } else {
-                skb.put_data(&a[off..]);
-                skb.put_data(&b[..end - a.len()]);
-            }
+            t.sndq.copy_to(off, skb.put(seg.len as usize));
         }
         repr.emit(
             &mut TcpPacket::new_unchecked(skb.data_mut()),

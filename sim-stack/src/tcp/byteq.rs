@@ -1,0 +1,221 @@
+//! The bytes a TCP connection holds: its send buffer (what `sk_write_queue` and the
+//! retransmit queue's skbs hold in the kernel, from the oldest unacknowledged byte on), its
+//! receive queue and each out-of-order segment.
+//!
+//! Data is kept in chunks as it was written or received; a run of zero bytes — what
+//! `tcp_bulk`, like `iperf`, writes — is kept as its length only and materialized when a
+//! segment is built or the app reads, so a bulk transfer with multi-megabyte buffers costs a
+//! few words, not megabytes. The bytes on the wire and those the app reads are the same
+//! either way.
+
+use std::collections::VecDeque;
+
+/// One write's bytes, or a run of zeros.
+#[derive(Debug, Clone)]
+enum Chunk {
+    Bytes(Vec<u8>),
+    Zeros(usize),
+}
+
+impl Chunk {
+    fn len(&self) -> usize {
+        match self {
+            Self::Bytes(b) => b.len(),
+            Self::Zeros(n) => *n,
+        }
+    }
+}
+
+/// A byte queue: appended at the back, consumed at the front, read anywhere.
+#[derive(Debug, Clone, Default)]
+pub struct ByteQueue {
+    chunks: VecDeque<Chunk>,
+    /// Bytes already consumed from the front chunk.
+    head: usize,
+    len: usize,
+}
+
+impl ByteQueue {
+    /// An empty buffer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Bytes held.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Appends `data`: zeros as a run, anything else copied.
+    pub fn extend(&mut self, data: &[u8]) {
+        if data.is_empty() {
+            return;
+        }
+        self.len += data.len();
+        if data.iter().all(|&b| b == 0) {
+            if let Some(Chunk::Zeros(n)) = self.chunks.back_mut() {
+                *n += data.len();
+            } else {
+                self.chunks.push_back(Chunk::Zeros(data.len()));
+            }
+        } else if let Some(Chunk::Bytes(b)) = self.chunks.back_mut()
+            && b.len() < 64 * 1024
+        {
+            b.extend_from_slice(data);
+        } else {
+            self.chunks.push_back(Chunk::Bytes(data.to_vec()));
+        }
+    }
+
+    /// Drops the first `n` bytes (acknowledged).
+    pub fn consume(&mut self, n: usize) {
+        let mut n = n.min(self.len);
+        self.len -= n;
+        while n > 0 {
+            let front = self.chunks.front().expect("len counts the chunks").len() - self.head;
+            if n < front {
+                self.head += n;
+                return;
+            }
+            n -= front;
+            self.chunks.pop_front();
+            self.head = 0;
+        }
+        if self.chunks.front().is_some_and(|c| c.len() == self.head) {
+            self.chunks.pop_front();
+            self.head = 0;
+        }
+    }
+
+    /// Moves `other`'s bytes from `skip` on to the back of this queue.
+    pub fn append(&mut self, mut other: Self, skip: usize) {
+        other.consume(skip);
+        if other.is_empty() {
+            return;
+        }
+        self.len += other.len;
+        if other.head > 0 {
+            let front = other.chunks.pop_front().expect("non-empty");
+            let rest = match front {
+                Chunk::Bytes(b) => Chunk::Bytes(b[other.head..].to_vec()),
+                Chunk::Zeros(n) => Chunk::Zeros(n - other.head),
+            };
+            other.chunks.push_front(rest);
+        }
+        for c in other.chunks {
+            match (self.chunks.back_mut(), c) {
+                (Some(Chunk::Zeros(n)), Chunk::Zeros(m)) => *n += m,
+                (_, c) => self.chunks.push_back(c),
+            }
+        }
+    }
+
+    /// Takes up to `max` bytes from the front.
+    pub fn read(&mut self, max: usize) -> Vec<u8> {
+        let k = max.min(self.len);
+        let mut out = vec![0u8; k];
+        self.copy_to(0, &mut out);
+        self.consume(k);
+        out
+    }
+
+    /// Copies the bytes at `off..off + out.len()` into `out`.
+    ///
+    /// # Panics
+    /// If the range is not held.
+    pub fn copy_to(&self, off: usize, out: &mut [u8]) {
+        assert!(off + out.len() <= self.len, "range beyond the buffer");
+        let mut skip = off + self.head;
+        let mut done = 0;
+        for c in &self.chunks {
+            if done == out.len() {
+                break;
+            }
+            let l = c.len();
+            if skip >= l {
+                skip -= l;
+                continue;
+            }
+            let take = (l - skip).min(out.len() - done);
+            match c {
+                Chunk::Bytes(b) => out[done..done + take].copy_from_slice(&b[skip..skip + take]),
+                Chunk::Zeros(_) => out[done..done + take].fill(0),
+            }
+            done += take;
+            skip = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn zeros_are_kept_as_a_length() {
+        let mut q = ByteQueue::new();
+        q.extend(&[0u8; 65536]);
+        q.extend(&[0u8; 65536]);
+        assert_eq!(q.len(), 131_072);
+        assert_eq!(q.chunks.len(), 1);
+        let mut out = [7u8; 10];
+        q.copy_to(65530, &mut out);
+        assert_eq!(out, [0; 10]);
+    }
+
+    proptest! {
+        /// Against a plain VecDeque<u8>: any writes, consumes and reads give the same bytes.
+        #[test]
+        fn behaves_as_a_byte_deque(
+            ops in prop::collection::vec((0u8..3, 0usize..3000, any::<u8>()), 1..60)
+        ) {
+            let mut q = ByteQueue::new();
+            let mut model: VecDeque<u8> = VecDeque::new();
+            for (op, n, byte) in ops {
+                match op {
+                    0 => {
+                        // Alternate zero runs and patterned data.
+                        let data: Vec<u8> = if byte % 2 == 0 {
+                            vec![0; n]
+                        } else {
+                            (0..n).map(|i| (i as u8).wrapping_add(byte)).collect()
+                        };
+                        q.extend(&data);
+                        model.extend(&data);
+                    }
+                    1 => {
+                        let k = n.min(model.len());
+                        q.consume(k);
+                        model.drain(..k);
+                    }
+                    _ => {
+                        if !model.is_empty() {
+                            let off = n % model.len();
+                            let len = (byte as usize).min(model.len() - off);
+                            let mut out = vec![9u8; len];
+                            q.copy_to(off, &mut out);
+                            let want: Vec<u8> = model.iter().skip(off).take(len).copied().collect();
+                            prop_assert_eq!(out, want);
+                        }
+                    }
+                }
+                prop_assert_eq!(q.len(), model.len());
+                // Splitting and re-joining keeps the bytes.
+                let all = q.clone().read(usize::MAX);
+                let cut = (n % (all.len() + 1)).min(all.len());
+                let mut left = ByteQueue::new();
+                left.extend(&all[..cut.min(all.len())]);
+                let mut right = ByteQueue::new();
+                right.extend(&all[cut..]);
+                left.append(right.clone(), 0);
+                prop_assert_eq!(left.read(usize::MAX), all.clone());
+            }
+        }
+    }
+}
