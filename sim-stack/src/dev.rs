@@ -61,14 +61,14 @@ impl World {
         }
         let verdict = d.qdisc.enqueue(skb, now);
         // fq_codel makes room by dropping from the fattest flow; free those now.
-        let mut dropped = std::mem::take(&mut self.dropped_scratch);
-        self.nodes[node].devs[dev]
-            .qdisc
-            .drain_enqueue_drops(&mut dropped);
-        for skb in dropped.drain(..) {
-            self.drop_skb(now, node, dev, "qdisc_drop", skb);
+        d.qdisc.drain_enqueue_drops(&mut self.dropped_scratch);
+        if !self.dropped_scratch.is_empty() {
+            let mut dropped = std::mem::take(&mut self.dropped_scratch);
+            for skb in dropped.drain(..) {
+                self.drop_skb(now, node, dev, "qdisc_drop", skb);
+            }
+            self.dropped_scratch = dropped;
         }
-        self.dropped_scratch = dropped;
         if let Enqueue::Dropped(skb) = verdict {
             // NET_XMIT_DROP: the skb is freed (its socket memory released) and counted; the
             // sender learns it (ip_send_skb → OutDiscards, UDP's SndbufErrors).
@@ -87,12 +87,14 @@ impl World {
             if d.queue_stopped {
                 return;
             }
-            let mut dropped = std::mem::take(&mut self.dropped_scratch);
-            let out = d.qdisc.dequeue(now, &mut dropped);
-            for skb in dropped.drain(..) {
-                self.drop_skb(now, node, dev, "qdisc_codel_drop", skb);
+            let out = d.qdisc.dequeue(now, &mut self.dropped_scratch);
+            if !self.dropped_scratch.is_empty() {
+                let mut dropped = std::mem::take(&mut self.dropped_scratch);
+                for skb in dropped.drain(..) {
+                    self.drop_skb(now, node, dev, "qdisc_codel_drop", skb);
+                }
+                self.dropped_scratch = dropped;
             }
-            self.dropped_scratch = dropped;
             match out {
                 Dequeue::Packet(skb) => {
                     if !self.sch_direct_xmit(s, node, dev, skb) {
@@ -301,7 +303,14 @@ impl World {
     }
 
     /// The AF_PACKET tap: trace line and pcap record of the frame as it is now.
+    #[inline]
     fn tap(&mut self, now: sim_core::SimTime, node: usize, dev: usize, dir: &str, skb: &Skb) {
+        if self.capture.is_some() || self.trace.frames() {
+            self.tap_slow(now, node, dev, dir, skb);
+        }
+    }
+
+    fn tap_slow(&mut self, now: sim_core::SimTime, node: usize, dev: usize, dir: &str, skb: &Skb) {
         let d = &self.nodes[node].devs[dev];
         if let (Some(cap), Some(ifc)) = (self.capture.as_mut(), d.capture.as_ref())
             && let Err(e) = cap.record(ifc, now, skb.data(), skb.path_comment().as_deref())

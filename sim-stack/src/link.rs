@@ -80,9 +80,16 @@ impl Link {
 #[inline]
 pub fn serialization_time(len: usize, rate_bps: u64) -> SimDuration {
     let bytes = len.max(ETH_ZLEN) as u64 + WIRE_OVERHEAD;
-    let bits = u128::from(bytes) * 8 * 1_000_000_000;
-    let rate = u128::from(rate_bps.max(1));
-    SimDuration::from_nanos(bits.div_ceil(rate) as u64)
+    let rate = rate_bps.max(1);
+    // bits × 10^9 fits 64 bits for any frame below 2.3 GB: one 64-bit division per frame
+    // instead of a 128-bit one (a library call); the same result.
+    match bytes.checked_mul(8_000_000_000) {
+        Some(x) => SimDuration::from_nanos(x.div_ceil(rate)),
+        None => {
+            let bits = u128::from(bytes) * 8 * 1_000_000_000;
+            SimDuration::from_nanos(bits.div_ceil(u128::from(rate)) as u64)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -99,6 +106,11 @@ mod tests {
         assert_eq!(
             serialization_time(60, 3).as_nanos(),
             (84u64 * 8 * 1_000_000_000).div_ceil(3)
+        );
+        // Beyond 64-bit intermediate products: the 128-bit path.
+        assert_eq!(
+            serialization_time(3_000_000_000, 1).as_nanos() as u128,
+            (3_000_000_024u128 * 8 * 1_000_000_000).div_ceil(1) as u64 as u128
         );
     }
 }
