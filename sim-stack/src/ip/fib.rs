@@ -1,9 +1,9 @@
 //! The forwarding information base: routes and longest-prefix-match lookup
 //! (`fib_table_lookup`).
 //!
-//! Routes are kept in one ordered map per prefix length; a lookup probes the lengths present
-//! from the longest down, so its cost is the number of distinct prefix lengths times a map
-//! probe, never a scan over routes or interfaces. Connected routes (one per interface
+//! Routes are kept in one hash table per prefix length; a lookup probes the lengths present
+//! from the longest down, so its cost is the number of distinct prefix lengths (one or two
+//! on most nodes) times a hash probe, never a scan over routes or interfaces. Connected routes (one per interface
 //! address, as the kernel adds them with `scope link`) and static routes live in the same
 //! table; among equal prefixes the first added wins, like `ip route add` refusing a duplicate.
 //!
@@ -13,7 +13,6 @@
 //! hash probe ([`Fib::is_local`]) instead of a scan over the interfaces (a router with 1000
 //! interfaces receives every packet through this test).
 
-use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use serde::Serialize;
@@ -44,7 +43,7 @@ pub struct FibResult {
 #[derive(Debug, Clone)]
 pub struct Fib {
     /// By prefix length (index 0..=32): network address → route.
-    by_len: Vec<BTreeMap<u32, Route>>,
+    by_len: Vec<AddrTable<Route>>,
     /// Prefix lengths present, longest first.
     lens: Vec<u8>,
     /// The node's own addresses and its subnets' broadcast addresses.
@@ -58,8 +57,8 @@ impl Default for Fib {
 }
 
 /// An open-addressing hash table keyed by IPv4 addresses (as `u32`): a multiply, a shift and
-/// usually one probe per lookup (linear probing, at most half full). Nothing iterates it, so
-/// its layout can never reach an output.
+/// usually one probe per lookup (linear probing, at most half full). Its entries are only
+/// listed sorted by key ([`AddrTable::sorted`]), so its layout can never reach an output.
 #[derive(Debug, Clone)]
 struct AddrTable<V> {
     /// `2^bits` slots, or none while empty.
@@ -119,6 +118,13 @@ impl<V: Copy> AddrTable<V> {
         true
     }
 
+    /// The entries in key order.
+    fn sorted(&self) -> Vec<(u32, V)> {
+        let mut v: Vec<(u32, V)> = self.slots.iter().flatten().copied().collect();
+        v.sort_unstable_by_key(|&(k, _)| k);
+        v
+    }
+
     fn grow(&mut self) {
         let bits = if self.slots.is_empty() {
             Self::MIN_BITS
@@ -150,7 +156,7 @@ impl Fib {
     /// An empty table.
     pub fn new() -> Self {
         Self {
-            by_len: vec![BTreeMap::new(); 33],
+            by_len: vec![AddrTable::new(); 33],
             lens: Vec::new(),
             local: AddrTable::new(),
         }
@@ -174,11 +180,9 @@ impl Fib {
     pub fn add(&mut self, route: Route) -> bool {
         let len = route.prefix_len.min(32);
         let key = u32::from(route.dst) & mask(len);
-        let table = &mut self.by_len[len as usize];
-        if table.contains_key(&key) {
+        if !self.by_len[len as usize].insert(key, route) {
             return false;
         }
-        table.insert(key, route);
         if !self.lens.contains(&len) {
             self.lens.push(len);
             self.lens.sort_unstable_by(|a, b| b.cmp(a));
@@ -191,7 +195,7 @@ impl Fib {
     pub fn lookup(&self, dst: Ipv4Addr) -> Option<FibResult> {
         let a = u32::from(dst);
         for &len in &self.lens {
-            if let Some(r) = self.by_len[len as usize].get(&(a & mask(len))) {
+            if let Some(r) = self.by_len[len as usize].get(a & mask(len)) {
                 return Some(FibResult {
                     dev: r.dev,
                     nexthop: r.gateway.unwrap_or(dst),
@@ -205,7 +209,7 @@ impl Fib {
     pub fn routes(&self) -> Vec<Route> {
         self.lens
             .iter()
-            .flat_map(|&l| self.by_len[l as usize].values().copied())
+            .flat_map(|&l| self.by_len[l as usize].sorted().into_iter().map(|(_, r)| r))
             .collect()
     }
 }
@@ -260,7 +264,16 @@ mod tests {
                 nexthop: [10, 0, 0, 1].into()
             }
         );
-        assert_eq!(f.routes().len(), 4);
+        let listed: Vec<(u8, Ipv4Addr)> = f.routes().iter().map(|r| (r.prefix_len, r.dst)).collect();
+        assert_eq!(
+            listed,
+            [
+                (24, [10, 0, 0, 0].into()),
+                (24, [10, 1, 2, 0].into()),
+                (16, [10, 1, 0, 0].into()),
+                (0, [0, 0, 0, 0].into()),
+            ]
+        );
     }
 
     #[test]
