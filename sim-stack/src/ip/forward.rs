@@ -3,7 +3,7 @@
 
 use sim_core::Scheduler;
 
-use crate::ip::netfilter::{Hook, Verdict};
+use crate::ip::netfilter::Hook;
 use crate::ip::output::Dst;
 use crate::skb::Skb;
 use crate::wire::{DstUnreachable, Icmpv4Repr, Ipv4Packet, Ipv4Repr, TimeExceeded};
@@ -72,7 +72,7 @@ impl World {
         // ip_decrease_ttl: TTL - 1 with an incremental checksum update.
         Ipv4Packet::new_unchecked(skb.data_mut()).decrement_ttl();
         note!(self, skb, Hook::Forward.trace_name());
-        if self.nodes[node].netfilter.hook(Hook::Forward, skb.data()) == Verdict::Drop {
+        if self.nf_hook_drops(node, Hook::Forward, &skb) {
             self.drop_skb(now, node, dev, "nf_drop(FORWARD)", skb);
             return;
         }

@@ -4,7 +4,7 @@
 
 use sim_core::Scheduler;
 
-use crate::ip::netfilter::{Hook, Verdict};
+use crate::ip::netfilter::Hook;
 use crate::skb::Skb;
 use crate::wire::{Error as WireError, IpProtocol, Ipv4Packet, Ipv4Repr};
 use crate::world::{Event, World};
@@ -50,10 +50,7 @@ impl World {
         // Strip Ethernet padding beyond the IP total length (pskb_trim_rcsum).
         skb.trim(usize::from(total));
         note!(self, skb, Hook::PreRouting.trace_name());
-        if self.nodes[node]
-            .netfilter
-            .hook(Hook::PreRouting, skb.data())
-            == Verdict::Drop
+        if self.nf_hook_drops(node, Hook::PreRouting, &skb)
         {
             self.drop_skb(now, node, dev, "nf_drop(PRE_ROUTING)", skb);
             return;
@@ -91,7 +88,7 @@ impl World {
             (skb, repr)
         };
         note!(self, skb, Hook::LocalIn.trace_name());
-        if self.nodes[node].netfilter.hook(Hook::LocalIn, skb.data()) == Verdict::Drop {
+        if self.nf_hook_drops(node, Hook::LocalIn, &skb) {
             self.drop_skb(now, node, dev, "nf_drop(LOCAL_IN)", skb);
             return;
         }

@@ -140,7 +140,7 @@ impl World {
     ) {
         note!(self, skb, "ip_local_out");
         note!(self, skb, Hook::LocalOut.trace_name());
-        if self.nodes[node].netfilter.hook(Hook::LocalOut, skb.data()) == Verdict::Drop {
+        if self.nf_hook_drops(node, Hook::LocalOut, &skb) {
             let now = s.now();
             self.drop_skb(now, node, dst.dev, "nf_drop(LOCAL_OUT)", skb);
             return;
@@ -158,10 +158,7 @@ impl World {
     ) {
         note!(self, skb, "ip_output");
         note!(self, skb, Hook::PostRouting.trace_name());
-        if self.nodes[node]
-            .netfilter
-            .hook(Hook::PostRouting, skb.data())
-            == Verdict::Drop
+        if self.nf_hook_drops(node, Hook::PostRouting, &skb)
         {
             let now = s.now();
             self.drop_skb(now, node, dst.dev, "nf_drop(POST_ROUTING)", skb);
@@ -190,6 +187,15 @@ impl World {
     ) {
         note!(self, skb, "ip_finish_output2");
         self.neigh_output(s, node, dst.dev, dst.nexthop, skb);
+    }
+
+    /// `nf_hook`: runs `node`'s rules for `hook` over the packet; whether they drop it. A node
+    /// without rules (the common case) costs one test, as the kernel's static key skips
+    /// hooks nobody registered.
+    #[inline]
+    pub(crate) fn nf_hook_drops(&mut self, node: usize, hook: Hook, skb: &Skb) -> bool {
+        let nf = &mut self.nodes[node].netfilter;
+        !nf.rules.is_empty() && nf.hook(hook, skb.data()) == Verdict::Drop
     }
 
     /// `ip_idents_reserve`: the hashed per-destination IP ID generator.
