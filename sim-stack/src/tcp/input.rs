@@ -625,36 +625,12 @@ impl World {
         // with DUPTHRESH segments SACKed, min_rtt/4 otherwise). This also finds lost
         // retransmissions. Without SACK, the third duplicate ACK marks the head lost.
         let mut newly_lost = 0u32;
+        let mut reo_wait: Option<SimDuration> = None;
         if t.packets_out > 0 {
-            if t.sack_ok
-                && let Some(rack_xt) = t.rack_mstamp
-            {
-                let reo_wnd = if t.ca_state == CaState::Recovery || t.sacked_out >= DUPTHRESH {
-                    0
-                } else {
-                    u64::from(t.min_rtt_us / 4).min(u64::from(t.srtt_us >> 3))
-                };
-                let deadline_us = t.rack_rtt_us + reo_wnd;
-                let mut retrans_lost = 0u32;
-                for seg in t.wq.iter_mut() {
-                    let Some(xt) = seg.sent_at else { break };
-                    if seg.sacked || seg.lost {
-                        continue;
-                    }
-                    if xt > rack_xt || (xt == rack_xt && !before(seg.end_seq(), t.rack_end_seq)) {
-                        continue;
-                    }
-                    let waited = now.saturating_since(xt).as_nanos() / 1000;
-                    if waited >= deadline_us {
-                        seg.lost = true;
-                        newly_lost += 1;
-                        if seg.retrans_out {
-                            seg.retrans_out = false;
-                            retrans_lost += 1;
-                        }
-                    }
-                }
-                t.retrans_out -= retrans_lost;
+            if t.sack_ok {
+                let (lost, wait) = tcp_rack_detect_loss(t, now);
+                newly_lost = lost;
+                reo_wait = wait;
             } else if !t.sack_ok
                 && t.dupacks >= DUPTHRESH
                 && t.ca_state != CaState::Recovery
@@ -680,14 +656,7 @@ impl World {
             _ => {}
         }
         if newly_lost > 0 && matches!(t.ca_state, CaState::Open | CaState::Disorder) {
-            // tcp_enter_recovery: ssthresh from the algorithm, PRR from here.
-            t.ca_state = CaState::Recovery;
-            t.high_seq = t.snd_nxt;
-            t.prior_cwnd = t.cwnd;
-            t.ssthresh = t.cong.ssthresh(t.cwnd);
-            t.prr_delivered = 0;
-            t.prr_out = 0;
-            t.stats.fast_recoveries += 1;
+            tcp_enter_recovery(t);
         } else if t.ca_state == CaState::Open && (t.sacked_out > 0 || t.dupacks > 0) {
             t.ca_state = CaState::Disorder;
         } else if t.ca_state == CaState::Disorder && t.sacked_out == 0 && t.dupacks == 0 {
@@ -749,7 +718,11 @@ impl World {
             }
         }
         let recovery = matches!(t.ca_state, CaState::Recovery | CaState::Loss);
-        if advanced {
+        if let Some(wait) = reo_wait {
+            // RACK's reordering timer takes the retransmission timer (and then no
+            // TLP/RTO reset: FLAG_SET_XMIT_TIMER is cleared).
+            self.tcp_arm_reo_timer(s, node, sock, wait);
+        } else if advanced {
             // tcp_set_xmit_timer: a loss probe if it may, else the RTO.
             if !self.tcp_schedule_loss_probe(s, node, sock, true) {
                 self.tcp_reset_rtx_timer(s, node, sock);
@@ -1034,6 +1007,59 @@ pub fn tcp_rtt_estimator(t: &mut TcpSock, rtt_us: u64) {
     t.srtt_us = t.srtt_us.max(1);
     let rto_us = u64::from(t.srtt_us >> 3) + u64::from(t.rttvar_us);
     t.rto = SimDuration::from_micros(rto_us).min(TCP_RTO_MAX);
+}
+
+/// `tcp_rack_detect_loss`: every unSACKed segment sent before the most recently delivered
+/// one (RACK's `mstamp`) is lost once the RACK RTT plus the reordering window has passed
+/// since it was sent. The window is 0 in recovery or with `DUPTHRESH` segments SACKed,
+/// min_rtt/4 (at most srtt) otherwise. Returns how many it marked, and how long until the
+/// next candidate would be lost, for the reordering timer.
+pub(crate) fn tcp_rack_detect_loss(t: &mut TcpSock, now: SimTime) -> (u32, Option<SimDuration>) {
+    let Some(rack_xt) = t.rack_mstamp else {
+        return (0, None);
+    };
+    let reo_wnd = if t.ca_state == CaState::Recovery || t.sacked_out >= DUPTHRESH {
+        0
+    } else {
+        u64::from(t.min_rtt_us / 4).min(u64::from(t.srtt_us >> 3))
+    };
+    let deadline_us = t.rack_rtt_us + reo_wnd;
+    let (mut lost, mut retrans_lost) = (0u32, 0u32);
+    let mut wait_us: Option<u64> = None;
+    for seg in t.wq.iter_mut() {
+        let Some(xt) = seg.sent_at else { break };
+        if seg.sacked || seg.lost {
+            continue;
+        }
+        if xt > rack_xt || (xt == rack_xt && !before(seg.end_seq(), t.rack_end_seq)) {
+            continue;
+        }
+        let waited = now.saturating_since(xt).as_nanos() / 1000;
+        if waited >= deadline_us {
+            seg.lost = true;
+            lost += 1;
+            if seg.retrans_out {
+                seg.retrans_out = false;
+                retrans_lost += 1;
+            }
+        } else {
+            let left = deadline_us - waited;
+            wait_us = Some(wait_us.map_or(left, |w| w.min(left)));
+        }
+    }
+    t.retrans_out -= retrans_lost;
+    (lost, wait_us.map(SimDuration::from_micros))
+}
+
+/// `tcp_enter_recovery`: ssthresh from the congestion control, PRR from here.
+pub(crate) fn tcp_enter_recovery(t: &mut TcpSock) {
+    t.ca_state = CaState::Recovery;
+    t.high_seq = t.snd_nxt;
+    t.prior_cwnd = t.cwnd;
+    t.ssthresh = t.cong.ssthresh(t.cwnd);
+    t.prr_delivered = 0;
+    t.prr_out = 0;
+    t.stats.fast_recoveries += 1;
 }
 
 /// `tcp_incr_quickack`: allow quick ACKs for about half a window of full segments.

@@ -19,6 +19,8 @@ pub enum TcpTimerKind {
     TimeWait,
     /// Tail loss probe (`ICSK_TIME_LOSS_PROBE`), on the retransmission timer.
     LossProbe,
+    /// RACK's reordering timeout (`ICSK_TIME_REO_TIMEOUT`), on the retransmission timer.
+    ReoTimeout,
 }
 
 /// `tcp_model_timeout(sk, boundary, TCP_RTO_MIN)`: how long `boundary` retransmissions take
@@ -55,7 +57,9 @@ impl World {
             return;
         };
         let timer = match which {
-            TcpTimerKind::Retransmit | TcpTimerKind::LossProbe => &t.rtx_timer,
+            TcpTimerKind::Retransmit | TcpTimerKind::LossProbe | TcpTimerKind::ReoTimeout => {
+                &t.rtx_timer
+            }
             TcpTimerKind::DelAck => &t.delack_timer,
             TcpTimerKind::TimeWait => &t.tw_timer,
         };
@@ -98,7 +102,46 @@ impl World {
             }
             TcpTimerKind::TimeWait => self.tcp_done(s, node, sock),
             TcpTimerKind::LossProbe => self.tcp_send_loss_probe(s, node, sock),
+            TcpTimerKind::ReoTimeout => self.tcp_rack_reo_timeout(s, node, sock),
         }
+    }
+
+    /// Arms RACK's reordering timer `wait` from now, plus two jiffies (`TCP_TIMEOUT_MIN`),
+    /// on the wheel.
+    pub(crate) fn tcp_arm_reo_timer(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        sock: SockId,
+        wait: SimDuration,
+    ) {
+        let now = s.now();
+        let phase = self.nodes[node].jiffies_phase;
+        let jiffy = crate::jiffies::JIFFY_NS;
+        let timeout = SimDuration::from_nanos(wait.as_nanos().div_ceil(jiffy) * jiffy + 2 * jiffy);
+        let at = crate::jiffies::round_expiry(now, timeout, phase);
+        self.tcp_arm_timer(s, node, sock, TcpTimerKind::ReoTimeout, at);
+    }
+
+    /// `tcp_rack_reo_timeout`: the reordering window has passed; mark what RACK now finds
+    /// lost, enter recovery if not in it (with PRR's first send: cwnd = in flight + 1),
+    /// retransmit, and rearm the RTO.
+    fn tcp_rack_reo_timeout(&mut self, s: &mut Scheduler<Event>, node: usize, sock: SockId) {
+        let now = s.now();
+        let Some(t) = self.nodes[node].socks.tcp(sock) else {
+            return;
+        };
+        let (lost, _) = super::input::tcp_rack_detect_loss(t, now);
+        t.lost_out += lost;
+        if lost > 0 {
+            if matches!(t.ca_state, CaState::Open | CaState::Disorder) {
+                super::input::tcp_enter_recovery(t);
+                t.prr_delivered = 1;
+                t.cwnd = t.in_flight() + 1;
+            }
+            self.tcp_xmit_retransmit_queue(s, node, sock);
+        }
+        self.tcp_reset_rtx_timer(s, node, sock);
     }
 
     /// `tcp_schedule_loss_probe`: with SACK, in the Open state and data in flight, arm a
