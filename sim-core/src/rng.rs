@@ -44,6 +44,13 @@ impl RngStreams {
         self.seed
     }
 
+    /// The stream for `(purpose, entity)` with the entity named rather than numbered: the
+    /// name's FNV-1a hash is the entity, so an entity keeps its numbers wherever it is
+    /// declared and whatever else is added around it.
+    pub fn stream_named(&self, purpose: &str, name: &str) -> SimRng {
+        self.stream(purpose, fnv1a64(name.as_bytes()))
+    }
+
     /// The stream for `(purpose, entity)`. Calling it twice gives two generators that draw the
     /// same numbers; keep the one you get rather than asking again.
     pub fn stream(&self, purpose: &str, entity: u64) -> SimRng {

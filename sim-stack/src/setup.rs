@@ -106,6 +106,18 @@ fn neigh_params(n: &config::NeighSysctls) -> NeighParams {
     }
 }
 
+/// A link's name for its random stream: `node.iface--node.iface`, as the scenario wrote it.
+fn link_name(sc: &Scenario, lc: &config::LinkConfig) -> String {
+    let end = |e: &config::LinkEnd| {
+        let n = &sc.nodes[e.node.0 as usize];
+        match n.ifaces.get(e.iface.0 as usize) {
+            Some(i) => format!("{}.{}", n.name, i.name),
+            None => format!("{}.port{}", n.name, e.iface.0),
+        }
+    };
+    format!("{}--{}", end(&lc.a), end(&lc.b))
+}
+
 fn rule_for(r: &config::NetfilterRule) -> Result<Rule, String> {
     Ok(Rule {
         hook: match r.hook {
@@ -163,7 +175,7 @@ impl World {
         let mut places = Vec::with_capacity(scenario.nodes.len());
         let mut nodes = Vec::new();
         let mut switches = Vec::new();
-        for (ci, nc) in scenario.nodes.iter().enumerate() {
+        for nc in &scenario.nodes {
             match nc.kind {
                 CfgKind::Switch => {
                     places.push(Place::Switch(switches.len()));
@@ -176,8 +188,10 @@ impl World {
                 CfgKind::Host | CfgKind::Router => {
                     let idx = nodes.len();
                     places.push(Place::Node(idx));
-                    let mut rng = streams.stream("node", ci as u64);
-                    let mut jrng = streams.stream("jiffies", ci as u64);
+                    // Streams keyed by the node's name: adding or moving a node changes no
+                    // other node's numbers.
+                    let mut rng = streams.stream_named("node", &nc.name);
+                    let mut jrng = streams.stream_named("jiffies", &nc.name);
                     let params = neigh_params(&nc.sysctls.neigh);
                     let mut devs = Vec::with_capacity(nc.ifaces.len());
                     for ic in &nc.ifaces {
@@ -327,7 +341,7 @@ impl World {
                 delay: lc.delay,
                 loss_ppm: lc.loss_ppm,
                 mtu: lc.mtu,
-                rng: streams.stream("link", li as u64),
+                rng: streams.stream_named("link", &link_name(scenario, lc)),
                 stats: Default::default(),
             });
         }

@@ -494,7 +494,7 @@ link r.eth1 -- b.eth0  { rate 100Mbit  delay 100us  loss 10% }
 app a: ping 10.0.1.2 { count 80  interval 50ms } at 1s
 ";
 
-/// Which frames of the lossy link (index 1) were lost, in the order they were sent, and the
+/// Which frames of the lossy link (`r.eth1--b.eth0`) were lost, in the order they were sent, and the
 /// whole trace.
 fn lossy_run(seed: u64) -> (Vec<bool>, common::Ran) {
     let seed_s = seed.to_string();
@@ -520,8 +520,8 @@ fn link_loss_follows_the_links_own_random_stream() {
     let seed = 1;
     let (fates, r) = lossy_run(seed);
     // 10% is stored as 100 000 ppm; the link draws once per frame it carries, from the
-    // stream ("link", link index) of the run's seed, in the order the frames are sent.
-    let mut rng = RngStreams::new(seed).stream("link", 1);
+    // stream ("link", its name) of the run's seed, in the order the frames are sent.
+    let mut rng = RngStreams::new(seed).stream_named("link", "r.eth1--b.eth0");
     let expect: Vec<bool> = fates.iter().map(|_| rng.chance_ppm(100_000)).collect();
     assert_eq!(fates, expect, "{}", r.trace);
     let lost = fates.iter().filter(|&&l| l).count() as u64;
@@ -571,7 +571,18 @@ fn link_loss_is_a_function_of_the_seed() {
     };
     assert_ne!(lost(&a), lost(&c));
     assert_ne!(ra.trace, rc.trace);
-    let mut rng = RngStreams::new(2).stream("link", 1);
+    // Declaring another link first changes nothing on this one: its stream is its name's.
+    let moved = LOSS.replace(
+        "link a.eth0 -- r.eth0",
+        "host z { iface eth0 { ip 10.9.0.1/24 } }\nhost y { iface eth0 { ip 10.9.0.2/24 } }\nlink z.eth0 -- y.eth0 { rate 1Mbit  delay 1ms  loss 50% }\nlink a.eth0 -- r.eth0",
+    );
+    let r2 = run_scenario(&load(&moved, &[("seed", "1")]), None);
+    assert_eq!(
+        r2.stats.links[2].dirs[0].lost + r2.stats.links[2].dirs[1].lost,
+        ra.stats.links[1].dirs[0].lost + ra.stats.links[1].dirs[1].lost
+    );
+    assert_eq!(r2.ping(0).received, ra.ping(0).received);
+    let mut rng = RngStreams::new(2).stream_named("link", "r.eth1--b.eth0");
     let expect: Vec<bool> = c.iter().map(|_| rng.chance_ppm(100_000)).collect();
     assert_eq!(c, expect);
 }
