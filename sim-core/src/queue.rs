@@ -208,7 +208,7 @@ pub struct RadixQueue<T> {
     /// Bit `b` set when `buckets[b]` is non-empty (bucket 0 is tracked by its own length).
     occupied: u64,
     now_bucket: VecDeque<T>,
-    buckets: Vec<Vec<(u64, T)>>,
+    buckets: [Vec<(u64, T)>; 64],
     /// The smallest time in each bucket (meaningful while the bucket is occupied), kept on
     /// push so a refill needs one pass over the bucket, not two.
     bucket_min: [u64; 64],
@@ -221,7 +221,7 @@ impl<T> Default for RadixQueue<T> {
             len: 0,
             occupied: 0,
             now_bucket: VecDeque::new(),
-            buckets: (0..64).map(|_| Vec::new()).collect(),
+            buckets: std::array::from_fn(|_| Vec::new()),
             bucket_min: [u64::MAX; 64],
         }
     }
@@ -240,13 +240,14 @@ impl<T> RadixQueue<T> {
     /// Index into `buckets` (bit position of the highest differing bit), for `time != last`.
     #[inline]
     fn bucket_of(last: u64, time: u64) -> usize {
-        63 - (time ^ last).leading_zeros() as usize
+        // `& 63` is a no-op for `time != last`; it lets the compiler drop the bounds checks.
+        (63 - (time ^ last).leading_zeros() as usize) & 63
     }
 
     /// Moves the lowest non-empty bucket down so that bucket 0 holds the next items.
     /// Requires `now_bucket` empty and at least one item pending.
     fn refill(&mut self) {
-        let b = self.occupied.trailing_zeros() as usize;
+        let b = self.occupied.trailing_zeros() as usize & 63;
         let mut items = std::mem::take(&mut self.buckets[b]);
         self.occupied &= !(1u64 << b);
         let min = self.bucket_min[b];
@@ -259,7 +260,9 @@ impl<T> RadixQueue<T> {
                 let nb = Self::bucket_of(min, t);
                 self.buckets[nb].push((t, item));
                 self.occupied |= 1u64 << nb;
-                self.bucket_min[nb] = self.bucket_min[nb].min(t);
+                if t < self.bucket_min[nb] {
+                    self.bucket_min[nb] = t;
+                }
             }
         }
         // Keep the drained vector's capacity for the next time this bucket fills.
