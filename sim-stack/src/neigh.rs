@@ -199,6 +199,16 @@ impl World {
             self.eth_output(s, node, dev, EthernetAddress::BROADCAST, skb);
             return;
         }
+        // The common case first: a REACHABLE entry (neigh_hh_output with the cached header).
+        if let Some(entry) = d.neigh.entries.get_mut(&nexthop)
+            && entry.state == NudState::Reachable
+        {
+            entry.used = now;
+            let ha = entry.ha.expect("valid entry");
+            note!(self, skb, "neigh_hh_output");
+            self.eth_output(s, node, dev, ha, skb);
+            return;
+        }
         let params = n.neigh_params.clone();
         let entry = d.neigh.entries.entry(nexthop).or_insert_with(|| {
             n.neigh_stats.allocs += 1;

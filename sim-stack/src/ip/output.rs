@@ -74,6 +74,7 @@ pub struct IpSend {
 
 impl World {
     /// `ip_route_output_flow`: the route to `dst` from `node`.
+    #[inline]
     pub fn ip_route_output_flow(&mut self, node: usize, dst: Ipv4Addr) -> Result<Dst, OutputError> {
         let n = &mut self.nodes[node];
         match n.fib.lookup(dst) {
