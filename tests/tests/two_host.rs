@@ -1149,3 +1149,42 @@ app a: udp_cbr { to 10.0.0.2:9  payload 100B  interval 10ms } at 10ms until 15ms
         drops[0]
     );
 }
+
+/// Socket errors are in the trace with their errno names, as the apps see them: a refused
+/// connect (the RST, then the app's next call), a connect with no route, and the dropped SYN
+/// traced from its IP header.
+#[test]
+fn socket_errors_are_traced_by_errno_name() {
+    let p = run_pair(
+        "
+seed 1
+end 1s
+host a { iface eth0 { ip 10.0.0.1/24 } }
+host b { iface eth0 { ip 10.0.0.2/24 } }
+link a.eth0 -- b.eth0 { rate 100Mbit  delay 1ms }
+app a: tcp_bulk { to 10.0.0.2:9 } at 10ms
+app a: udp_cbr { to 10.9.9.9:9  payload 100B  interval 100ms } at 10ms
+",
+        &[],
+    );
+    let r = &p.ran;
+    assert_eq!(
+        r.lines_with(&["a sock tcp 10.0.0.1:", "> 10.0.0.2:9 rst: ECONNREFUSED"])
+            .len(),
+        1,
+        "{}",
+        r.trace
+    );
+    assert_eq!(
+        r.lines_with(&["a sock udp 0.0.0.0:0 > 10.9.9.9:9 connect: ENETUNREACH"])
+            .len(),
+        1,
+        "{}",
+        r.trace
+    );
+    let syn = r.lines_with(&["drop tcp_v4_rcv(no_socket)"]);
+    assert!(
+        syn.len() == 1 && syn[0].contains(" 60 IP 10.0.0.1.") && syn[0].contains("Flags [S]"),
+        "{syn:?}"
+    );
+}

@@ -40,6 +40,7 @@ impl World {
             Ok(p) => p,
             Err(_) => {
                 n.snmp.icmp.InErrors += 1;
+                skb.push(ip_header.len());
                 self.drop_skb(now, node, dev, "icmp_rcv(truncated)", skb);
                 return;
             }
@@ -47,6 +48,7 @@ impl World {
         if !pkt.verify_checksum() {
             n.snmp.icmp.InErrors += 1;
             n.snmp.icmp.InCsumErrors += 1;
+            skb.push(ip_header.len());
             self.drop_skb(now, node, dev, "icmp_rcv(bad_checksum)", skb);
             return;
         }

@@ -262,6 +262,44 @@ impl World {
         }
     }
 
+    /// Writes an error a socket call returned, or a socket took asynchronously (a RST, a
+    /// timeout, an ICMP error), to the trace: `time node sock PROTO LOCAL > REMOTE CALL: ERRNO`.
+    pub(crate) fn trace_sock_err(&mut self, node: usize, sock: SockId, call: &str, e: Errno) {
+        self.trace_sock_err_to(node, sock, call, e, None);
+    }
+
+    /// [`Self::trace_sock_err`] for a call naming its destination (`connect`, `sendto`),
+    /// shown when the socket has none of its own yet.
+    pub(crate) fn trace_sock_err_to(
+        &mut self,
+        node: usize,
+        sock: SockId,
+        call: &str,
+        e: Errno,
+        to: Option<(Ipv4Addr, u16)>,
+    ) {
+        if !self.trace.frames() {
+            return;
+        }
+        let n = &self.nodes[node];
+        let (proto, sk) = match n.socks.get(sock) {
+            Some(Socket::Udp(u)) => ("udp", &u.sk),
+            Some(Socket::Tcp(t)) => ("tcp", &t.sk),
+            None => return,
+        };
+        let (saddr, sport) = (sk.saddr, sk.sport);
+        let (daddr, dport) = match to {
+            Some(t) if sk.daddr.is_unspecified() => t,
+            _ => (sk.daddr, sk.dport),
+        };
+        let now = self.now;
+        self.trace.event(
+            now,
+            &n.name,
+            format_args!("sock {proto} {saddr}:{sport} > {daddr}:{dport} {call}: {e}"),
+        );
+    }
+
     /// `inet_csk_get_port` / `udp_lib_get_port` with port 0: an ephemeral port for a socket
     /// that binds implicitly. The first candidate is uniform in `ip_local_port_range` (either
     /// parity), then the next free one.

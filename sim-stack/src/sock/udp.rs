@@ -70,6 +70,15 @@ impl World {
 
     /// `bind()` to `port` (0 = an ephemeral port).
     pub fn udp_bind(&mut self, node: usize, sock: SockId, port: u16) -> Result<u16, Errno> {
+        let r = self.udp_bind_inner(node, sock, port);
+        if let Err(e) = r {
+            self.trace_sock_err(node, sock, "bind", e);
+        }
+        r
+    }
+
+    /// The call itself; the public function traces its error.
+    fn udp_bind_inner(&mut self, node: usize, sock: SockId, port: u16) -> Result<u16, Errno> {
         let port = if port == 0 {
             self.inet_autobind_port(node, |t, p| t.udp_ports.contains_key(&p))?
         } else if self.nodes[node].socks.udp_ports.contains_key(&port) {
@@ -86,6 +95,21 @@ impl World {
     /// `connect()`: fix the peer, choose the source address from the route, autobind, and
     /// draw the socket's IP ID start (`ip4_datagram_connect`).
     pub fn udp_connect(
+        &mut self,
+        node: usize,
+        sock: SockId,
+        daddr: Ipv4Addr,
+        dport: u16,
+    ) -> Result<(), Errno> {
+        let r = self.udp_connect_inner(node, sock, daddr, dport);
+        if let Err(e) = r {
+            self.trace_sock_err_to(node, sock, "connect", e, Some((daddr, dport)));
+        }
+        r
+    }
+
+    /// The call itself; the public function traces its error.
+    fn udp_connect_inner(
         &mut self,
         node: usize,
         sock: SockId,
@@ -112,6 +136,22 @@ impl World {
     /// `sendto()` / `send()`: one datagram to `to` (or the connected peer). Returns the bytes
     /// sent.
     pub fn udp_sendmsg(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        sock: SockId,
+        to: Option<(Ipv4Addr, u16)>,
+        payload: &[u8],
+    ) -> Result<usize, Errno> {
+        let r = self.udp_sendmsg_inner(s, node, sock, to, payload);
+        if let Err(e) = r {
+            self.trace_sock_err_to(node, sock, "sendmsg", e, to);
+        }
+        r
+    }
+
+    /// The call itself; the public function traces its error.
+    fn udp_sendmsg_inner(
         &mut self,
         s: &mut Scheduler<Event>,
         node: usize,
@@ -279,6 +319,8 @@ impl World {
                 } else {
                     "udp_rcv(bad_header)"
                 };
+                let mut skb = skb;
+                skb.push(ip_header.len());
                 self.drop_skb(now, node, dev, why, skb);
                 return;
             }
@@ -301,6 +343,8 @@ impl World {
         if u.sk.rmem_alloc + truesize > u.sk.rcvbuf {
             n.snmp.udp.RcvbufErrors += 1;
             n.snmp.udp.InErrors += 1;
+            let mut skb = skb;
+            skb.push(ip_header.len());
             self.drop_skb(now, node, dev, "udp_rcv(rcvbuf_full)", skb);
             return;
         }
@@ -358,6 +402,7 @@ impl World {
         let matches = !u.connected || (u.sk.daddr == daddr && u.sk.dport == dport);
         if matches && (u.connected || u.recverr) {
             u.sk.err = Some(err);
+            self.trace_sock_err(node, sock, "icmp error", err);
             self.sk_wake(node, sock);
         }
     }

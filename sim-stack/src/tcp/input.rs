@@ -46,6 +46,9 @@ impl World {
                 if e == crate::wire::Error::BadChecksum {
                     n.snmp.tcp.InCsumErrors += 1;
                 }
+                // The trace shows the packet from its IP header (still in front of the
+                // data: ip_local_deliver pulled it; the model's packets carry no options).
+                skb.push(20);
                 self.drop_skb(now, node, dev, "tcp_v4_rcv(bad_segment)", skb);
                 return;
             }
@@ -69,6 +72,7 @@ impl World {
         }
         // No socket: RST (unless it is one).
         self.tcp_v4_send_reset(s, node, ip.src_addr, ip.dst_addr, &th, payload.len());
+        skb.push(20);
         self.drop_skb(now, node, dev, "tcp_v4_rcv(no_socket)", skb);
     }
 
@@ -325,6 +329,7 @@ impl World {
                 // Connection refused.
                 n.snmp.tcp.AttemptFails += 1;
                 t.sk.err = Some(Errno::ConnRefused);
+                self.trace_sock_err(node, sock, "rst", Errno::ConnRefused);
                 self.tcp_done(s, node, sock);
             }
             return;
@@ -422,14 +427,16 @@ impl World {
     fn tcp_reset(&mut self, s: &mut Scheduler<Event>, node: usize, sock: SockId) {
         let n = &mut self.nodes[node];
         let Some(t) = n.socks.tcp(sock) else { return };
-        t.sk.err = Some(match t.state {
+        let err = match t.state {
             TcpState::SynSent => Errno::ConnRefused,
             TcpState::CloseWait => Errno::Pipe,
             _ => Errno::ConnReset,
-        });
+        };
+        t.sk.err = Some(err);
         if matches!(t.state, TcpState::Established | TcpState::CloseWait) {
             n.snmp.tcp.EstabResets += 1;
         }
+        self.trace_sock_err(node, sock, "rst", err);
         self.tcp_done(s, node, sock);
     }
 

@@ -626,6 +626,21 @@ impl World {
         port: u16,
         backlog: u32,
     ) -> Result<(), Errno> {
+        let r = self.tcp_listen_inner(node, sock, port, backlog);
+        if let Err(e) = r {
+            self.trace_sock_err(node, sock, "listen", e);
+        }
+        r
+    }
+
+    /// The call itself; the public function traces its error.
+    fn tcp_listen_inner(
+        &mut self,
+        node: usize,
+        sock: SockId,
+        port: u16,
+        backlog: u32,
+    ) -> Result<(), Errno> {
         let socks = &mut self.nodes[node].socks;
         if socks.tcp_listen.contains_key(&port) {
             return Err(Errno::AddrInUse);
@@ -665,6 +680,22 @@ impl World {
         daddr: Ipv4Addr,
         dport: u16,
     ) -> Result<(), Errno> {
+        let r = self.tcp_connect_inner(s, node, sock, daddr, dport);
+        if let Err(e) = r {
+            self.trace_sock_err_to(node, sock, "connect", e, Some((daddr, dport)));
+        }
+        r
+    }
+
+    /// The call itself; the public function traces its error.
+    fn tcp_connect_inner(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        sock: SockId,
+        daddr: Ipv4Addr,
+        dport: u16,
+    ) -> Result<(), Errno> {
         let dst = self
             .ip_route_output_flow(node, daddr)
             .map_err(|_| Errno::NetUnreach)?;
@@ -694,6 +725,23 @@ impl World {
     /// `tcp_sendmsg`: queue up to `data.len()` bytes; returns how many fit (`EAGAIN` when
     /// none did), then pushes what may be sent.
     pub fn tcp_sendmsg(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        sock: SockId,
+        data: &[u8],
+    ) -> Result<usize, Errno> {
+        let r = self.tcp_sendmsg_inner(s, node, sock, data);
+        if let Err(e) = r
+            && e != Errno::Again
+        {
+            self.trace_sock_err(node, sock, "sendmsg", e);
+        }
+        r
+    }
+
+    /// The call itself; the public function traces its error.
+    fn tcp_sendmsg_inner(
         &mut self,
         s: &mut Scheduler<Event>,
         node: usize,

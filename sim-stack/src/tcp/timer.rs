@@ -272,6 +272,7 @@ impl World {
                 n.snmp.tcp.EstabResets += 1;
             }
             t.sk.err = Some(Errno::TimedOut);
+            self.trace_sock_err(node, sock, "retransmit timeout", Errno::TimedOut);
             self.tcp_done(s, node, sock);
             return;
         }
