@@ -10,6 +10,12 @@
 
 use std::collections::VecDeque;
 
+/// Whether every byte of `data` is zero (compared a page at a time: memcmp is vectorized).
+fn is_zero(data: &[u8]) -> bool {
+    static ZEROS: [u8; 4096] = [0; 4096];
+    data.chunks(ZEROS.len()).all(|c| c == &ZEROS[..c.len()])
+}
+
 /// One write's bytes, or a run of zeros.
 #[derive(Debug, Clone)]
 enum Chunk {
@@ -57,7 +63,7 @@ impl ByteQueue {
             return;
         }
         self.len += data.len();
-        if data.iter().all(|&b| b == 0) {
+        if is_zero(data) {
             if let Some(Chunk::Zeros(n)) = self.chunks.back_mut() {
                 *n += data.len();
             } else {

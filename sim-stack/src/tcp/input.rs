@@ -54,24 +54,25 @@ impl World {
             }
         };
         let hlen = th.header_len();
-        let payload: Vec<u8> = skb.data()[hlen..].to_vec();
         let n = &mut self.nodes[node];
         n.snmp.tcp.InSegs += 1;
         let key = (ip.src_addr, th.src_port, th.dst_port);
+        // The payload is read in place; the skb is freed once the segment is processed.
         if let Some(&sock) = n.socks.tcp_estab.get(&key) {
             note!(self, skb, "tcp_rcv_state_process");
+            self.tcp_rcv_state_process(s, node, sock, &th, &skb.data()[hlen..]);
             self.kfree_skb(skb);
-            self.tcp_rcv_state_process(s, node, sock, &th, &payload);
             return;
         }
         if let Some(&listener) = n.socks.tcp_listen.get(&th.dst_port) {
             note!(self, skb, "tcp_conn_request");
+            self.tcp_listen_rcv(s, node, listener, &ip, &th, &skb.data()[hlen..]);
             self.kfree_skb(skb);
-            self.tcp_listen_rcv(s, node, listener, &ip, &th, &payload);
             return;
         }
         // No socket: RST (unless it is one).
-        self.tcp_v4_send_reset(s, node, ip.src_addr, ip.dst_addr, &th, payload.len());
+        let len = skb.len() - hlen;
+        self.tcp_v4_send_reset(s, node, ip.src_addr, ip.dst_addr, &th, len);
         skb.push(20);
         self.drop_skb(now, node, dev, "tcp_v4_rcv(no_socket)", skb);
     }
