@@ -489,13 +489,17 @@ impl World {
         if t.sack_ok
             && let Some(blocks) = th.options.sack()
         {
+            let sent = t.sent_segs();
             for &(start, end) in blocks.as_slice() {
-                for seg in t.wq.iter_mut().take_while(|x| x.sent_at.is_some()) {
-                    if !seg.sacked
-                        && !before(seg.seq, start)
-                        && !after(seg.end_seq(), end)
-                        && after(seg.end_seq(), prior_una)
-                    {
+                // The queue is in sequence order: find the block's first segment by binary
+                // search, then walk while segments end inside it.
+                let lo =
+                    t.wq.partition_point(|x| x.sent_at.is_some() && before(x.seq, start));
+                for seg in t.wq.range_mut(lo..sent.max(lo)) {
+                    if after(seg.end_seq(), end) {
+                        break;
+                    }
+                    if !seg.sacked && after(seg.end_seq(), prior_una) {
                         seg.sacked = true;
                         newly_sacked += 1;
                         // tcp_sacktag_one: the oldest newly SACKed never-retransmitted

@@ -536,7 +536,17 @@ impl TcpSock {
 
     /// Segments in the retransmit queue (sent, not acknowledged).
     pub fn sent_segs(&self) -> usize {
-        self.wq.iter().take_while(|s| s.sent_at.is_some()).count()
+        // Segments go out in sequence order, so the sent ones are the first `packets_out`
+        // of the queue; checked, with a scan as the fallback.
+        let i = self.packets_out as usize;
+        let fits = i <= self.wq.len()
+            && (i == 0 || self.wq[i - 1].sent_at.is_some())
+            && self.wq.get(i).is_none_or(|w| w.sent_at.is_none());
+        if fits {
+            i
+        } else {
+            self.wq.iter().take_while(|s| s.sent_at.is_some()).count()
+        }
     }
 
     /// Bytes the app may still read.

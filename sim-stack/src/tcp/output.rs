@@ -345,10 +345,11 @@ impl World {
             let Some(t) = self.nodes[node].socks.tcp(sock) else {
                 return;
             };
-            let Some(idx) = t.wq.iter().position(|x| x.sent_at.is_none()) else {
+            let idx = t.sent_segs();
+            if idx == t.wq.len() {
                 t.is_cwnd_limited = false;
                 break;
-            };
+            }
             let seg = t.wq[idx].clone();
             let is_last = idx + 1 == t.wq.len();
             if !seg.syn {
