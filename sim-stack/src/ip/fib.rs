@@ -42,10 +42,9 @@ pub struct FibResult {
 /// A routing table.
 #[derive(Debug, Clone)]
 pub struct Fib {
-    /// By prefix length (index 0..=32): network address → route.
-    by_len: Vec<AddrTable<Route>>,
-    /// Prefix lengths present, longest first.
-    lens: Vec<u8>,
+    /// One table per prefix length present, longest first: network address → route. (A
+    /// host has two: its subnet and the default route.)
+    by_len: Vec<(u8, AddrTable<Route>)>,
     /// The node's own addresses and its subnets' broadcast addresses.
     local: AddrTable<()>,
 }
@@ -69,7 +68,7 @@ struct AddrTable<V> {
 }
 
 impl<V: Copy> AddrTable<V> {
-    const MIN_BITS: u32 = 3;
+    const MIN_BITS: u32 = 1;
 
     const fn new() -> Self {
         Self {
@@ -156,8 +155,7 @@ impl Fib {
     /// An empty table.
     pub fn new() -> Self {
         Self {
-            by_len: vec![AddrTable::new(); 33],
-            lens: Vec::new(),
+            by_len: Vec::new(),
             local: AddrTable::new(),
         }
     }
@@ -180,22 +178,22 @@ impl Fib {
     pub fn add(&mut self, route: Route) -> bool {
         let len = route.prefix_len.min(32);
         let key = u32::from(route.dst) & mask(len);
-        if !self.by_len[len as usize].insert(key, route) {
-            return false;
-        }
-        if !self.lens.contains(&len) {
-            self.lens.push(len);
-            self.lens.sort_unstable_by(|a, b| b.cmp(a));
-        }
-        true
+        let at = match self.by_len.binary_search_by(|(l, _)| len.cmp(l)) {
+            Ok(at) => at,
+            Err(at) => {
+                self.by_len.insert(at, (len, AddrTable::new()));
+                at
+            }
+        };
+        self.by_len[at].1.insert(key, route)
     }
 
     /// Longest prefix match for `dst`.
     #[inline]
     pub fn lookup(&self, dst: Ipv4Addr) -> Option<FibResult> {
         let a = u32::from(dst);
-        for &len in &self.lens {
-            if let Some(r) = self.by_len[len as usize].get(a & mask(len)) {
+        for (len, table) in &self.by_len {
+            if let Some(r) = table.get(a & mask(*len)) {
                 return Some(FibResult {
                     dev: r.dev,
                     nexthop: r.gateway.unwrap_or(dst),
@@ -207,9 +205,9 @@ impl Fib {
 
     /// All routes, longest prefix first then by address (as `ip route` lists them, roughly).
     pub fn routes(&self) -> Vec<Route> {
-        self.lens
+        self.by_len
             .iter()
-            .flat_map(|&l| self.by_len[l as usize].sorted().into_iter().map(|(_, r)| r))
+            .flat_map(|(_, t)| t.sorted().into_iter().map(|(_, r)| r))
             .collect()
     }
 }
