@@ -262,7 +262,8 @@ mod tests {
                 nexthop: [10, 0, 0, 1].into()
             }
         );
-        let listed: Vec<(u8, Ipv4Addr)> = f.routes().iter().map(|r| (r.prefix_len, r.dst)).collect();
+        let listed: Vec<(u8, Ipv4Addr)> =
+            f.routes().iter().map(|r| (r.prefix_len, r.dst)).collect();
         assert_eq!(
             listed,
             [

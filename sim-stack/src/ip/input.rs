@@ -50,8 +50,7 @@ impl World {
         // Strip Ethernet padding beyond the IP total length (pskb_trim_rcsum).
         skb.trim(usize::from(total));
         note!(self, skb, Hook::PreRouting.trace_name());
-        if self.nf_hook_drops(node, Hook::PreRouting, &skb)
-        {
+        if self.nf_hook_drops(node, Hook::PreRouting, &skb) {
             self.drop_skb(now, node, dev, "nf_drop(PRE_ROUTING)", skb);
             return;
         }

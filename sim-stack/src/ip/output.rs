@@ -159,8 +159,7 @@ impl World {
     ) {
         note!(self, skb, "ip_output");
         note!(self, skb, Hook::PostRouting.trace_name());
-        if self.nf_hook_drops(node, Hook::PostRouting, &skb)
-        {
+        if self.nf_hook_drops(node, Hook::PostRouting, &skb) {
             let now = s.now();
             self.drop_skb(now, node, dst.dev, "nf_drop(POST_ROUTING)", skb);
             return;
