@@ -40,12 +40,15 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let loaded = args.scenario.load(err);
     let errors = loaded.errors().count();
     let Some(scenario) = loaded.scenario.as_ref().filter(|_| errors == 0) else {
-        let _ = writeln!(
-            err,
-            "error: {} has {errors} error{}",
-            args.scenario.file.display(),
-            if errors == 1 { "" } else { "s" }
-        );
+        // One error is its own message; the count only helps when there are several (as
+        // `sim run` does it).
+        if errors > 1 {
+            let _ = writeln!(
+                err,
+                "error: {} has {errors} errors",
+                args.scenario.file.display()
+            );
+        }
         return EXIT_ERRORS;
     };
     match args.dump {
