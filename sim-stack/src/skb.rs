@@ -157,7 +157,13 @@ impl SkbData {
     /// Appends a copy of `bytes` (`skb_put_data`).
     #[inline]
     pub fn put_data(&mut self, bytes: &[u8]) {
-        self.put(bytes.len()).copy_from_slice(bytes);
+        if self.tail == self.buf.len() {
+            // Appending at the end of the buffer: copy once, without zeroing first.
+            self.buf.extend_from_slice(bytes);
+            self.tail = self.buf.len();
+        } else {
+            self.put(bytes.len()).copy_from_slice(bytes);
+        }
     }
 
     /// Records that the packet went through the modeled function `f` (path tracing).
