@@ -175,9 +175,110 @@ fn arm_neigh_timer(
 #[derive(Debug, Default)]
 pub struct NeighTable {
     /// Entries by next-hop address (ordered, so dumps are deterministic).
-    pub entries: BTreeMap<Ipv4Addr, NeighEntry>,
+    pub entries: NeighMap,
     /// `parms->reachable_time`: random 0.5–1.5 × base, drawn when the table is made.
     pub reachable_time: SimDuration,
+}
+
+/// A neighbour table's entries by address, in address order. Most interfaces know one or two
+/// neighbours (a host its gateway, a router port the host behind it), so up to
+/// [`NeighMap::SMALL`] entries are a sorted vector (one allocation of a few hundred bytes);
+/// beyond that, a B-tree. A B-tree from the first entry costs about a kilobyte per interface
+/// (a leaf node has room for eleven), 1.7 KB a host in a 10^4-host tree.
+#[derive(Debug)]
+pub enum NeighMap {
+    /// Sorted by address.
+    Small(Vec<(Ipv4Addr, NeighEntry)>),
+    /// Many entries.
+    Large(BTreeMap<Ipv4Addr, NeighEntry>),
+}
+
+impl Default for NeighMap {
+    fn default() -> Self {
+        Self::Small(Vec::new())
+    }
+}
+
+impl NeighMap {
+    /// Entries kept in the sorted vector.
+    pub const SMALL: usize = 16;
+
+    /// The entry for `ip`.
+    #[inline]
+    pub fn get(&self, ip: &Ipv4Addr) -> Option<&NeighEntry> {
+        match self {
+            Self::Small(v) => v.iter().find(|(a, _)| a == ip).map(|(_, e)| e),
+            Self::Large(m) => m.get(ip),
+        }
+    }
+
+    /// The entry for `ip`, writable.
+    #[inline]
+    pub fn get_mut(&mut self, ip: &Ipv4Addr) -> Option<&mut NeighEntry> {
+        match self {
+            // At most 16 entries, usually one: a scan beats a binary search.
+            Self::Small(v) => v.iter_mut().find(|(a, _)| a == ip).map(|(_, e)| e),
+            Self::Large(m) => m.get_mut(ip),
+        }
+    }
+
+    /// Whether there is an entry for `ip`.
+    pub fn contains_key(&self, ip: &Ipv4Addr) -> bool {
+        self.get(ip).is_some()
+    }
+
+    /// Sets the entry for `ip`; returns the one it replaces.
+    pub fn insert(&mut self, ip: Ipv4Addr, entry: NeighEntry) -> Option<NeighEntry> {
+        match self {
+            Self::Small(v) => match v.binary_search_by_key(&ip, |(a, _)| *a) {
+                Ok(i) => Some(std::mem::replace(&mut v[i].1, entry)),
+                Err(i) => {
+                    if v.len() < Self::SMALL {
+                        v.insert(i, (ip, entry));
+                    } else {
+                        let mut m: BTreeMap<Ipv4Addr, NeighEntry> = v.drain(..).collect();
+                        m.insert(ip, entry);
+                        *self = Self::Large(m);
+                    }
+                    None
+                }
+            },
+            Self::Large(m) => m.insert(ip, entry),
+        }
+    }
+
+    /// The entry for `ip`, created with `make` if missing.
+    pub fn get_or_insert_with(
+        &mut self,
+        ip: Ipv4Addr,
+        make: impl FnOnce() -> NeighEntry,
+    ) -> &mut NeighEntry {
+        if !self.contains_key(&ip) {
+            self.insert(ip, make());
+        }
+        self.get_mut(&ip).expect("just inserted")
+    }
+
+    /// Entries in address order.
+    pub fn iter(&self) -> Box<dyn Iterator<Item = (&Ipv4Addr, &NeighEntry)> + '_> {
+        match self {
+            Self::Small(v) => Box::new(v.iter().map(|(a, e)| (a, e))),
+            Self::Large(m) => Box::new(m.iter()),
+        }
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Small(v) => v.len(),
+            Self::Large(m) => m.len(),
+        }
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 impl World {
@@ -210,7 +311,7 @@ impl World {
             return;
         }
         let params = n.neigh_params.clone();
-        let entry = d.neigh.entries.entry(nexthop).or_insert_with(|| {
+        let entry = d.neigh.entries.get_or_insert_with(nexthop, || {
             n.neigh_stats.allocs += 1;
             NeighEntry::alloc(s.new_timer(), now)
         });
@@ -567,5 +668,43 @@ impl World {
                 self.neigh_update(s, node, dev, sip, sha, NudState::Stale, false);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn neigh_map_keeps_address_order_across_its_two_forms() {
+        let mut m = NeighMap::default();
+        let mut timers = sim_core::Scheduler::<()>::new();
+        // Insert 40 addresses in a scrambled order; the map turns into a B-tree on the 17th.
+        let addrs: Vec<Ipv4Addr> = (0..40u32)
+            .map(|i| Ipv4Addr::from(0x0a00_0000 + (i * 17) % 40))
+            .collect();
+        for (k, &a) in addrs.iter().enumerate() {
+            assert!(!m.contains_key(&a));
+            let e =
+                m.get_or_insert_with(a, || NeighEntry::alloc(timers.new_timer(), SimTime::ZERO));
+            e.probes = k as u32;
+            assert!(matches!(m, NeighMap::Small(_)) == (k < NeighMap::SMALL));
+        }
+        assert_eq!(m.len(), 40);
+        let listed: Vec<Ipv4Addr> = m.iter().map(|(a, _)| *a).collect();
+        let mut sorted = addrs.clone();
+        sorted.sort();
+        assert_eq!(listed, sorted);
+        for (k, a) in addrs.iter().enumerate() {
+            assert_eq!(m.get(a).map(|e| e.probes), Some(k as u32));
+        }
+        // Replacing keeps one entry per address.
+        let old = m.insert(
+            addrs[3],
+            NeighEntry::alloc(timers.new_timer(), SimTime::ZERO),
+        );
+        assert_eq!(old.map(|e| e.probes), Some(3));
+        assert_eq!(m.len(), 40);
+        assert!(!m.contains_key(&Ipv4Addr::new(10, 0, 0, 99)));
     }
 }
