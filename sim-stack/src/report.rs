@@ -125,6 +125,10 @@ impl World {
     pub fn stats(&self, sim_time_ns: u64, events: u64) -> RunStats {
         let mut drops = Drops::default();
         let mut nodes = BTreeMap::new();
+        let mut apps_of: Vec<Vec<usize>> = vec![Vec::new(); self.nodes.len()];
+        for (i, a) in self.apps.iter().enumerate() {
+            apps_of[a.node].push(i);
+        }
         for (ni, n) in self.nodes.iter().enumerate() {
             let mut ifaces = BTreeMap::new();
             for d in &n.devs {
@@ -163,10 +167,9 @@ impl World {
                 + ip.InCsumErrors
                 + ip.InTruncatedPkts;
             let mut apps = BTreeMap::new();
-            for (app, report) in self
-                .apps
+            for (app, report) in apps_of[ni]
                 .iter()
-                .filter(|a| a.node == ni)
+                .map(|&i| &self.apps[i])
                 .map(|a| (a, self.app_report(a)))
             {
                 let base = app_key(&app.kind);
