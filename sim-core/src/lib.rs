@@ -56,7 +56,7 @@ mod run;
 mod scheduler;
 pub mod time;
 
-pub use rng::{RngStreams, SimRng};
+pub use rng::{RngPosition, RngStreams, SimRng};
 pub use run::{Limits, Model, Progress, RunReport, StopReason, run};
 pub use scheduler::{Scheduler, TimerId};
 pub use time::{SimDuration, SimTime, TimeParseError};

@@ -77,7 +77,52 @@ impl RngStreams {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimRng(ChaCha12Rng);
 
+/// Where a [`SimRng`] stands in its stream, in 56 bytes (the generator itself holds a 256-byte
+/// block buffer): enough to resume it there later ([`RngPosition::resume`]), or to read the
+/// word at any offset from there ([`RngPosition::word_at`]) without drawing the ones before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RngPosition {
+    key: [u8; 32],
+    stream: u64,
+    word: u128,
+}
+
+impl RngPosition {
+    /// A generator that draws what the snapshotted one would have drawn next.
+    pub fn resume(&self) -> SimRng {
+        let mut rng = ChaCha12Rng::from_seed(self.key);
+        rng.set_stream(self.stream);
+        rng.set_word_pos(self.word);
+        SimRng(rng)
+    }
+
+    /// The `k`-th 32-bit word the snapshotted generator would have drawn next (`k = 0` is what
+    /// its next `next_u32` gives), computed directly.
+    pub fn word_at(&self, k: u64) -> u32 {
+        let mut rng = ChaCha12Rng::from_seed(self.key);
+        rng.set_stream(self.stream);
+        rng.set_word_pos(self.word + u128::from(k));
+        rng.next_u32()
+    }
+}
+
 impl SimRng {
+    /// A snapshot of where this generator stands (see [`RngPosition`]).
+    pub fn position(&self) -> RngPosition {
+        RngPosition {
+            key: self.0.get_seed(),
+            stream: self.0.get_stream(),
+            word: self.0.get_word_pos(),
+        }
+    }
+
+    /// Moves on as if `n` calls of [`next_u32`](Self::next_u32) had been made, without
+    /// computing them.
+    pub fn skip_u32(&mut self, n: u64) {
+        let w = self.0.get_word_pos() + u128::from(n);
+        self.0.set_word_pos(w);
+    }
+
     /// 32 uniformly random bits.
     pub fn next_u32(&mut self) -> u32 {
         self.0.next_u32()
@@ -247,5 +292,36 @@ mod tests {
         assert!(r.chance(1.0));
         let hits = (0..100_000).filter(|_| r.chance_ppm(250_000)).count();
         assert!((24_000..26_000).contains(&hits), "{hits}");
+    }
+}
+
+#[cfg(test)]
+mod position_tests {
+    use super::*;
+
+    #[test]
+    fn skipping_and_seeking_match_drawing() {
+        let streams = RngStreams::new(7);
+        for prefix in [0usize, 1, 3, 63, 64, 65, 200] {
+            let mut a = streams.stream_named("node", "H1");
+            // Mixed draws before the snapshot, as setup makes them.
+            for i in 0..prefix {
+                if i % 3 == 0 {
+                    a.next_u64();
+                } else {
+                    a.next_u32();
+                }
+            }
+            let mut b = a.clone();
+            let pos = a.position();
+            let drawn: Vec<u32> = (0..300).map(|_| a.next_u32()).collect();
+            for (k, &w) in drawn.iter().enumerate() {
+                assert_eq!(pos.word_at(k as u64), w, "prefix {prefix}, word {k}");
+            }
+            let mut r = pos.resume();
+            assert_eq!(r.next_u32(), drawn[0]);
+            b.skip_u32(300);
+            assert_eq!(b.next_u64(), a.next_u64(), "prefix {prefix}");
+        }
     }
 }

@@ -134,10 +134,9 @@ pub struct Node {
     pub frags: Reassembly,
     /// Per-destination IP ID generator state (`ip_idents`), seeded per node.
     pub ip_ident_key: u64,
-    /// Buckets of the hashed IP ID generator.
-    pub ip_idents: Vec<u32>,
-    /// The jiffy each bucket was last used (`ip_tstamps`).
-    pub ip_ident_stamps: Vec<u32>,
+    /// Buckets of the hashed IP ID generator and the jiffy each was last used (`ip_idents`,
+    /// `ip_tstamps`), materialized as used.
+    pub ip_idents: crate::ip::output::IpIdents,
     /// Sockets.
     pub socks: crate::sock::SocketTable,
     /// The node's sysctls (TCP and UDP defaults, port range, buffers).

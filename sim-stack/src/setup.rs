@@ -263,7 +263,7 @@ impl World {
                             });
                         }
                     }
-                    let ip_idents = (0..2048).map(|_| rng.next_u32()).collect();
+                    let ip_idents = crate::ip::output::IpIdents::new(&mut rng);
                     nodes.push(Node {
                         name: nc.name.clone(),
                         kind: if nc.kind == CfgKind::Router {
@@ -280,7 +280,6 @@ impl World {
                         neigh_stats: NeighStats::default(),
                         ip_ident_key: rng.next_u64(),
                         ip_idents,
-                        ip_ident_stamps: vec![0; 2048],
                         jiffies_phase: jrng.below(crate::jiffies::JIFFY_NS),
                         rng,
                         netfilter: Netfilter {

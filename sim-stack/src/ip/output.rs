@@ -215,20 +215,117 @@ impl World {
                 ^ u64::from(u32::from(src))
                 ^ (u64::from(u8::from(protocol)) << 56),
         );
-        let bucket = (h as usize) % n.ip_idents.len();
+        let bucket = (h % u64::from(IpIdents::BUCKETS)) as u32;
         let jiffies = ((now.as_nanos() + n.jiffies_phase) / crate::jiffies::JIFFY_NS) as u32;
-        let old = n.ip_ident_stamps[bucket];
+        let b = n.ip_idents.bucket(bucket);
+        let old = b.stamp;
         let mut delta = 0;
         if old != jiffies {
-            n.ip_ident_stamps[bucket] = jiffies;
+            b.stamp = jiffies;
             let span = jiffies.wrapping_sub(old);
             if span > 0 {
                 delta = n.rng.below(u64::from(span)) as u32;
             }
         }
-        let id = n.ip_idents[bucket].wrapping_add(delta);
-        n.ip_idents[bucket] = id.wrapping_add(segs);
+        let b = n.ip_idents.bucket(bucket);
+        let id = b.ident.wrapping_add(delta);
+        b.ident = id.wrapping_add(segs);
         id as u16
+    }
+}
+
+/// One bucket of the hashed IP ID generator: its next ID and the jiffy it was last used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdentBucket {
+    /// `ip_idents[bucket]`.
+    pub ident: u32,
+    /// `ip_tstamps[bucket]`.
+    pub stamp: u32,
+}
+
+/// A node's `ip_idents` / `ip_tstamps` (2048 buckets, each starting at a random value and
+/// stamp 0), materialized bucket by bucket on first use: a bucket's random start is the word
+/// the node's generator would have drawn for it at setup, read directly from the generator's
+/// stream position, so the values are the ones a table filled up front would hold, but a
+/// node that sends to a handful of destinations holds a handful of buckets, not 16 KiB.
+#[derive(Debug, Clone)]
+pub struct IpIdents {
+    /// Where bucket 0's start is drawn from (bucket `k`'s is the `k`-th word after it).
+    init: sim_core::RngPosition,
+    /// The buckets used so far: sorted by bucket while few, then every bucket.
+    used: IdentTable,
+}
+
+#[derive(Debug, Clone)]
+enum IdentTable {
+    Sparse(Vec<(u32, IdentBucket)>),
+    Dense(Box<[IdentBucket]>),
+}
+
+impl IpIdents {
+    /// Buckets (`IP_IDENTS_SZ`).
+    pub const BUCKETS: u32 = 2048;
+    /// Buckets in use beyond which all are materialized.
+    const SPARSE_MAX: usize = 64;
+
+    /// The generator state for a node whose random stream is at `rng`: takes the 2048 words
+    /// the table's starts would have consumed (without computing them) and remembers where
+    /// they were.
+    pub fn new(rng: &mut sim_core::SimRng) -> Self {
+        let init = rng.position();
+        rng.skip_u32(u64::from(Self::BUCKETS));
+        Self {
+            init,
+            used: IdentTable::Sparse(Vec::new()),
+        }
+    }
+
+    fn fresh(&self, bucket: u32) -> IdentBucket {
+        IdentBucket {
+            ident: self.init.word_at(u64::from(bucket)),
+            stamp: 0,
+        }
+    }
+
+    /// Bucket `bucket` (below [`Self::BUCKETS`]), materialized if new.
+    pub fn bucket(&mut self, bucket: u32) -> &mut IdentBucket {
+        if let IdentTable::Sparse(v) = &self.used
+            && v.binary_search_by_key(&bucket, |&(k, _)| k).is_err()
+            && v.len() >= Self::SPARSE_MAX
+        {
+            let mut all: Vec<IdentBucket> = {
+                let mut r = self.init.resume();
+                (0..Self::BUCKETS)
+                    .map(|_| IdentBucket {
+                        ident: r.next_u32(),
+                        stamp: 0,
+                    })
+                    .collect()
+            };
+            for &(k, b) in v {
+                all[k as usize] = b;
+            }
+            self.used = IdentTable::Dense(all.into_boxed_slice());
+        }
+        let fresh = match &self.used {
+            IdentTable::Sparse(v) if v.binary_search_by_key(&bucket, |&(k, _)| k).is_err() => {
+                Some(self.fresh(bucket))
+            }
+            _ => None,
+        };
+        match &mut self.used {
+            IdentTable::Sparse(v) => {
+                let at = match v.binary_search_by_key(&bucket, |&(k, _)| k) {
+                    Ok(at) => at,
+                    Err(at) => {
+                        v.insert(at, (bucket, fresh.expect("computed above")));
+                        at
+                    }
+                };
+                &mut v[at].1
+            }
+            IdentTable::Dense(t) => &mut t[bucket as usize],
+        }
     }
 }
 
