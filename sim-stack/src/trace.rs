@@ -112,22 +112,11 @@ impl Trace {
         self.record(time, node, iface, dir, frame, path, false);
     }
 
-    /// Records a line for an IPv4 packet without its link-layer header (dropped above the
-    /// device): the length and summary are the IP packet's.
-    pub fn packet(
-        &mut self,
-        time: SimTime,
-        node: &str,
-        iface: &str,
-        dir: &str,
-        packet: &[u8],
-        path: &[&'static str],
-    ) {
-        self.record(time, node, iface, dir, packet, path, true);
-    }
-
+    /// Records a line for `bytes`, which start at the Ethernet header, or (for a packet
+    /// dropped above the device) at the IP header: then the length and summary are the IP
+    /// packet's.
     #[allow(clippy::too_many_arguments)]
-    fn record(
+    pub fn record(
         &mut self,
         time: SimTime,
         node: &str,

@@ -160,25 +160,9 @@ impl World {
                 what,
                 "no_carrier" | "qdisc_drop" | "qdisc_codel_drop" | "rx_runt" | "unknown_ethertype"
             );
-            if frame {
-                self.trace.frame(
-                    now,
-                    &n.name,
-                    &n.devs[dev].name,
-                    &dir,
-                    skb.data(),
-                    skb.path(),
-                );
-            } else {
-                self.trace.packet(
-                    now,
-                    &n.name,
-                    &n.devs[dev].name,
-                    &dir,
-                    skb.data(),
-                    skb.path(),
-                );
-            }
+            let (name, iface) = (&n.name, &n.devs[dev].name);
+            self.trace
+                .record(now, name, iface, &dir, skb.data(), skb.path(), !frame);
         }
         self.kfree_skb(skb);
     }

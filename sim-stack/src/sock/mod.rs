@@ -268,6 +268,22 @@ impl World {
         self.trace_sock_err_to(node, sock, call, e, None);
     }
 
+    /// Passes a socket call's result through, tracing it if it is an error (`to`: the
+    /// destination the call named, for a socket without one yet).
+    pub(crate) fn sock_result<T>(
+        &mut self,
+        node: usize,
+        sock: SockId,
+        call: &str,
+        to: Option<(Ipv4Addr, u16)>,
+        r: Result<T, Errno>,
+    ) -> Result<T, Errno> {
+        if let Err(e) = &r {
+            self.trace_sock_err_to(node, sock, call, *e, to);
+        }
+        r
+    }
+
     /// [`Self::trace_sock_err`] for a call naming its destination (`connect`, `sendto`),
     /// shown when the socket has none of its own yet.
     pub(crate) fn trace_sock_err_to(

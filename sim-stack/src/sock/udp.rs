@@ -71,10 +71,7 @@ impl World {
     /// `bind()` to `port` (0 = an ephemeral port).
     pub fn udp_bind(&mut self, node: usize, sock: SockId, port: u16) -> Result<u16, Errno> {
         let r = self.udp_bind_inner(node, sock, port);
-        if let Err(e) = r {
-            self.trace_sock_err(node, sock, "bind", e);
-        }
-        r
+        self.sock_result(node, sock, "bind", None, r)
     }
 
     /// The call itself; the public function traces its error.
@@ -102,10 +99,7 @@ impl World {
         dport: u16,
     ) -> Result<(), Errno> {
         let r = self.udp_connect_inner(node, sock, daddr, dport);
-        if let Err(e) = r {
-            self.trace_sock_err_to(node, sock, "connect", e, Some((daddr, dport)));
-        }
-        r
+        self.sock_result(node, sock, "connect", Some((daddr, dport)), r)
     }
 
     /// The call itself; the public function traces its error.
@@ -144,10 +138,7 @@ impl World {
         payload: &[u8],
     ) -> Result<usize, Errno> {
         let r = self.udp_sendmsg_inner(s, node, sock, to, payload);
-        if let Err(e) = r {
-            self.trace_sock_err_to(node, sock, "sendmsg", e, to);
-        }
-        r
+        self.sock_result(node, sock, "sendmsg", to, r)
     }
 
     /// The call itself; the public function traces its error.

@@ -637,10 +637,7 @@ impl World {
         backlog: u32,
     ) -> Result<(), Errno> {
         let r = self.tcp_listen_inner(node, sock, port, backlog);
-        if let Err(e) = r {
-            self.trace_sock_err(node, sock, "listen", e);
-        }
-        r
+        self.sock_result(node, sock, "listen", None, r)
     }
 
     /// The call itself; the public function traces its error.
@@ -691,10 +688,7 @@ impl World {
         dport: u16,
     ) -> Result<(), Errno> {
         let r = self.tcp_connect_inner(s, node, sock, daddr, dport);
-        if let Err(e) = r {
-            self.trace_sock_err_to(node, sock, "connect", e, Some((daddr, dport)));
-        }
-        r
+        self.sock_result(node, sock, "connect", Some((daddr, dport)), r)
     }
 
     /// The call itself; the public function traces its error.
@@ -742,12 +736,11 @@ impl World {
         data: &[u8],
     ) -> Result<usize, Errno> {
         let r = self.tcp_sendmsg_inner(s, node, sock, data);
-        if let Err(e) = r
-            && e != Errno::Again
-        {
-            self.trace_sock_err(node, sock, "sendmsg", e);
+        // A full send buffer is flow control here, not an error worth a trace line.
+        if r == Err(Errno::Again) {
+            return r;
         }
-        r
+        self.sock_result(node, sock, "sendmsg", None, r)
     }
 
     /// The call itself; the public function traces its error.

@@ -424,16 +424,6 @@ impl World {
         }
     }
 
-    /// `tcp_write_xmit(sk, mss, TCP_NAGLE_OFF, 2, ...)`: one new segment as a loss probe.
-    pub(crate) fn tcp_write_xmit_probe(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        sock: SockId,
-    ) {
-        self.tcp_write_xmit(s, node, sock, XmitMode::Probe);
-    }
-
     /// Arms the retransmit timer if it is not running and something is in flight.
     pub(crate) fn tcp_arm_rtx_if_idle(
         &mut self,

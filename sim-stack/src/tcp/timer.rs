@@ -216,7 +216,8 @@ impl World {
             });
             let mut probed = false;
             if fits {
-                self.tcp_write_xmit_probe(s, node, sock);
+                // tcp_write_xmit(sk, mss, TCP_NAGLE_OFF, 2, ...): one segment, cwnd or not.
+                self.tcp_write_xmit(s, node, sock, super::output::XmitMode::Probe);
                 probed = self.nodes[node]
                     .socks
                     .tcp(sock)
