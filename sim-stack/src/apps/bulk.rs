@@ -15,6 +15,9 @@ use crate::world::{Event, World};
 /// Bytes per `send()`.
 const CHUNK: usize = 64 * 1024;
 
+/// What the sender writes: zeros, from one static buffer rather than a fresh one per wake.
+static ZEROS: [u8; CHUNK] = [0; CHUNK];
+
 /// A bulk sender.
 #[derive(Debug)]
 pub struct TcpBulk {
@@ -163,7 +166,6 @@ impl World {
         app: usize,
         sock: SockId,
     ) {
-        let chunk = vec![0u8; CHUNK];
         loop {
             let super::AppKind::TcpBulk(b) = &mut self.apps[app].kind else {
                 return;
@@ -180,7 +182,7 @@ impl World {
                 self.tcp_close(s, node, sock);
                 return;
             }
-            match self.tcp_sendmsg(s, node, sock, &chunk[..want]) {
+            match self.tcp_sendmsg(s, node, sock, &ZEROS[..want]) {
                 Ok(n) => {
                     if let super::AppKind::TcpBulk(b) = &mut self.apps[app].kind {
                         b.written += n as u64;
@@ -237,16 +239,17 @@ impl World {
             return;
         }
         loop {
-            match self.tcp_recvmsg(s, node, sock, 1 << 20) {
-                Ok(d) if d.is_empty() => {
+            // recv(MSG_TRUNC), as `iperf -s` would if it could: the sink only counts.
+            match self.tcp_recvmsg_trunc(s, node, sock, 1 << 20) {
+                Ok(0) => {
                     self.tcp_close(s, node, sock);
                     return;
                 }
-                Ok(d) => {
+                Ok(len) => {
                     if let super::AppKind::TcpSink(k) = &mut self.apps[app].kind {
                         k.first.get_or_insert(now);
                         k.last = Some(now);
-                        k.report.bytes += d.len() as u64;
+                        k.report.bytes += len as u64;
                     }
                 }
                 Err(_) => return,

@@ -798,6 +798,34 @@ impl World {
         sock: SockId,
         max: usize,
     ) -> Result<Vec<u8>, Errno> {
+        let mut out = Vec::new();
+        self.tcp_recv(s, node, sock, max, Some(&mut out))
+            .map(|_| out)
+    }
+
+    /// `recv(fd, NULL, max, MSG_TRUNC)`: on TCP, Linux discards up to `max` received bytes
+    /// without copying them and returns how many (0 at end of stream). What a sink that
+    /// only counts bytes (iperf's server, `tcp_sink`) needs; the socket's state (window,
+    /// ACKs, memory accounting) moves exactly as with a copying read.
+    pub fn tcp_recvmsg_trunc(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        sock: SockId,
+        max: usize,
+    ) -> Result<usize, Errno> {
+        self.tcp_recv(s, node, sock, max, None)
+    }
+
+    /// `tcp_recvmsg_locked`: takes up to `max` bytes, into `out` or (MSG_TRUNC) nowhere.
+    fn tcp_recv(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        sock: SockId,
+        max: usize,
+        out: Option<&mut Vec<u8>>,
+    ) -> Result<usize, Errno> {
         let now = s.now();
         let n = &mut self.nodes[node];
         let Some(t) = n.socks.tcp(sock) else {
@@ -808,12 +836,15 @@ impl World {
                 return Err(e);
             }
             if t.fin_received || t.state == TcpState::Closed {
-                return Ok(Vec::new());
+                return Ok(0);
             }
             return Err(Errno::Again);
         }
         let k = max.min(t.rcvq.len());
-        let out = t.rcvq.read(k);
+        match out {
+            Some(out) => *out = t.rcvq.read(k),
+            None => t.rcvq.consume(k),
+        }
         t.copied_seq = t.copied_seq.wrapping_add(k as u32);
         // skb_consume: every skb read to its end gives its truesize back.
         while let Some(&(end, truesize)) = t.rcvq_skbs.front() {
@@ -828,7 +859,7 @@ impl World {
         if output::should_ack_after_read(t) {
             self.tcp_send_ack(s, node, sock);
         }
-        Ok(out)
+        Ok(k)
     }
 
     /// `shutdown(SHUT_WR)`: queue a FIN after the data.
