@@ -477,6 +477,7 @@ impl World {
             io_error: None,
             frames_on_links: 0,
             dropped_scratch: Vec::new(),
+            recv_buf: Vec::new(),
             record_paths: outputs.record_paths,
             wakes: Vec::new(),
             xmit_dropped: None,

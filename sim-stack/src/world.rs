@@ -138,6 +138,9 @@ pub struct World {
     /// Frames serialized onto links (for performance figures).
     pub frames_on_links: u64,
     pub(crate) dropped_scratch: Vec<Skb>,
+    /// The apps' user-space buffer for `recvfrom()` (apps run one at a time, so one serves
+    /// all; see [`World::take_recv_buf`]).
+    pub(crate) recv_buf: Vec<u8>,
     /// Whether packets record their function path (trace level `path`, or pcapng comments).
     pub record_paths: bool,
     /// App wake-ups asked for while handling the current event (scheduled when it ends).
@@ -165,6 +168,21 @@ impl World {
                 .record(now, name, iface, &dir, skb.data(), skb.path(), !frame);
         }
         self.kfree_skb(skb);
+    }
+
+    /// Borrows the apps' 64 KiB receive buffer (give it back with [`World::put_recv_buf`]):
+    /// one allocation for the run instead of one per datagram read.
+    pub(crate) fn take_recv_buf(&mut self) -> Vec<u8> {
+        let mut buf = std::mem::take(&mut self.recv_buf);
+        if buf.is_empty() {
+            buf = vec![0; 1 << 16];
+        }
+        buf
+    }
+
+    /// Returns the buffer [`World::take_recv_buf`] lent.
+    pub(crate) fn put_recv_buf(&mut self, buf: Vec<u8>) {
+        self.recv_buf = buf;
     }
 
     /// Names of a port, for traces: (node or switch, interface or port).

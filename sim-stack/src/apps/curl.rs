@@ -250,7 +250,7 @@ impl World {
     fn curl_dns_rx(&mut self, s: &mut Scheduler<Event>, node: usize, app: usize, sock: SockId) {
         let now = s.now();
         loop {
-            let dg = match self.udp_recvmsg(node, sock) {
+            let (_, dg) = match self.udp_recv_vec(node, sock) {
                 Ok(d) => d,
                 Err(Errno::Again) => break,
                 Err(e) => {
@@ -259,7 +259,7 @@ impl World {
                 }
             };
             let Some(c) = self.curl(app) else { return };
-            let Ok(r) = DnsRepr::parse(&dg.data) else {
+            let Ok(r) = DnsRepr::parse(&dg) else {
                 continue;
             };
             let Some(i) = c.ids.iter().position(|&id| id == r.id) else {

@@ -61,12 +61,12 @@ impl World {
             return;
         };
         let Some(sock) = d.sock else { return };
-        while let Ok(dg) = self.udp_recvmsg(node, sock) {
+        while let Ok((dg, query)) = self.udp_recv_vec(node, sock) {
             let super::AppKind::DnsServer(d) = &mut self.apps[app].kind else {
                 return;
             };
             d.report.queries += 1;
-            let Ok(q) = DnsRepr::parse(&dg.data) else {
+            let Ok(q) = DnsRepr::parse(&query) else {
                 d.report.malformed += 1;
                 continue;
             };

@@ -183,14 +183,15 @@ impl World {
 
     /// Datagrams arrived.
     pub(crate) fn udp_sink_wake(&mut self, node: usize, app: usize, sock: SockId) {
-        while let Ok(d) = self.udp_recvmsg(node, sock) {
+        let mut buf = self.take_recv_buf();
+        while let Ok(d) = self.udp_recvmsg(node, sock, &mut buf) {
             let super::AppKind::UdpSink(k) = &mut self.apps[app].kind else {
-                return;
+                break;
             };
             k.report.received += 1;
-            k.report.bytes += d.data.len() as u64;
-            if d.data.len() >= 8 {
-                let seq = u64::from_be_bytes(d.data[..8].try_into().expect("8 bytes"));
+            k.report.bytes += d.len as u64;
+            if d.len >= 8 {
+                let seq = u64::from_be_bytes(buf[..8].try_into().expect("8 bytes"));
                 match k.max_seq {
                     Some(m) if seq < m => {
                         k.report.out_of_order += 1;
@@ -207,5 +208,6 @@ impl World {
                 }
             }
         }
+        self.put_recv_buf(buf);
     }
 }

@@ -28,17 +28,36 @@ use crate::world::{Event, World};
 /// UDP header length.
 const UDP_HLEN: usize = 8;
 
-/// A received datagram waiting to be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A received datagram waiting to be read: the skb itself, pulled to the payload, as
+/// `sk_receive_queue` holds it (reading copies it out and frees it; nothing is allocated per
+/// datagram).
+#[derive(Debug)]
 pub struct Datagram {
     /// Sender address.
     pub src: Ipv4Addr,
     /// Sender port.
     pub sport: u16,
-    /// Payload.
-    pub data: Vec<u8>,
-    /// Its receive-buffer charge.
-    truesize: u32,
+    /// The payload, in its skb (whose `truesize` is the receive-buffer charge).
+    skb: Skb,
+}
+
+impl Datagram {
+    /// The payload.
+    pub fn data(&self) -> &[u8] {
+        self.skb.data()
+    }
+}
+
+/// What `recvfrom()` returns besides the bytes it copied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecvFrom {
+    /// Sender address.
+    pub src: Ipv4Addr,
+    /// Sender port.
+    pub sport: u16,
+    /// The datagram's length. Longer than the caller's buffer means it was truncated (the
+    /// rest is lost, as `MSG_TRUNC` in `msg_flags` tells a real caller).
+    pub len: usize,
 }
 
 /// A UDP socket.
@@ -256,20 +275,49 @@ impl World {
         Ok(sent)
     }
 
-    /// `recvfrom()`: the next datagram, `Err(EAGAIN)` when none is waiting, or a pending
-    /// error (`ECONNREFUSED` after a port unreachable).
-    pub fn udp_recvmsg(&mut self, node: usize, sock: SockId) -> Result<Datagram, Errno> {
+    /// `recvfrom()`: copies the next datagram into `buf` (as much as fits; the rest of a
+    /// longer one is discarded, as Linux does) and frees it. `Err(EAGAIN)` when none is
+    /// waiting, or a pending error (`ECONNREFUSED` after a port unreachable).
+    pub fn udp_recvmsg(
+        &mut self,
+        node: usize,
+        sock: SockId,
+        buf: &mut [u8],
+    ) -> Result<RecvFrom, Errno> {
         let n = &mut self.nodes[node];
         let u = n.socks.udp(sock);
         if let Some(d) = u.rx.pop_front() {
-            u.sk.rmem_alloc -= d.truesize;
+            u.sk.rmem_alloc -= d.skb.truesize;
             n.snmp.udp.InDatagrams += 1;
-            return Ok(d);
+            let data = d.skb.data();
+            let k = data.len().min(buf.len());
+            buf[..k].copy_from_slice(&data[..k]);
+            let r = RecvFrom {
+                src: d.src,
+                sport: d.sport,
+                len: data.len(),
+            };
+            self.kfree_skb(d.skb);
+            return Ok(r);
         }
         if let Some(e) = u.sk.err.take() {
             return Err(e);
         }
         Err(Errno::Again)
+    }
+
+    /// [`World::udp_recvmsg`] into the apps' buffer, returning the datagram as a `Vec` (for
+    /// apps that parse what they read: DNS).
+    pub fn udp_recv_vec(
+        &mut self,
+        node: usize,
+        sock: SockId,
+    ) -> Result<(RecvFrom, Vec<u8>), Errno> {
+        let mut buf = self.take_recv_buf();
+        let r = self.udp_recvmsg(node, sock, &mut buf);
+        let out = r.map(|d| (d, buf[..d.len.min(buf.len())].to_vec()));
+        self.put_recv_buf(buf);
+        out
     }
 
     /// `close()`.
@@ -279,7 +327,12 @@ impl World {
         if socks.udp_ports.get(&port) == Some(&sock) {
             socks.udp_ports.remove(&port);
         }
+        // skb_queue_purge of the receive queue.
+        let unread = std::mem::take(&mut socks.udp(sock).rx);
         socks.remove(sock);
+        for d in unread {
+            self.kfree_skb(d.skb);
+        }
     }
 
     /// `udp_rcv`: checksum, socket lookup, receive-buffer check, queue and wake the reader.
@@ -340,13 +393,14 @@ impl World {
             return;
         }
         u.sk.rmem_alloc += truesize;
+        let mut skb = skb;
+        skb.trim(len);
+        skb.pull(UDP_HLEN);
         u.rx.push_back(Datagram {
             src: ip.src_addr,
             sport: repr.src_port,
-            data: skb.data()[UDP_HLEN..len].to_vec(),
-            truesize,
+            skb,
         });
-        self.kfree_skb(skb);
         self.sk_wake(node, sock);
     }
 
