@@ -478,6 +478,7 @@ impl World {
             frames_on_links: 0,
             dropped_scratch: Vec::new(),
             recv_buf: Vec::new(),
+            tcp_delivered_scratch: Vec::new(),
             record_paths: outputs.record_paths,
             wakes: Vec::new(),
             xmit_dropped: None,

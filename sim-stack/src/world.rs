@@ -141,6 +141,9 @@ pub struct World {
     /// The apps' user-space buffer for `recvfrom()` (apps run one at a time, so one serves
     /// all; see [`World::take_recv_buf`]).
     pub(crate) recv_buf: Vec<u8>,
+    /// `tcp_ack`'s list of (send time, end_seq, retransmitted) of the segments an ACK
+    /// delivers, kept between calls so that no ACK allocates.
+    pub(crate) tcp_delivered_scratch: Vec<(Option<SimTime>, u32, bool)>,
     /// Whether packets record their function path (trace level `path`, or pcapng comments).
     pub record_paths: bool,
     /// App wake-ups asked for while handling the current event (scheduled when it ends).

@@ -485,7 +485,9 @@ impl World {
         let mut newly_sacked = 0u32;
         let mut first_sackt: Option<SimTime> = None;
         // (send time, end_seq, retransmitted) of every segment this ACK delivers, for RACK.
-        let mut delivered_sends: Vec<(Option<SimTime>, u32, bool)> = Vec::new();
+        // (A buffer kept in the world: nothing is allocated per ACK.)
+        let mut delivered_sends = std::mem::take(&mut self.tcp_delivered_scratch);
+        delivered_sends.clear();
         if t.sack_ok
             && let Some(blocks) = th.options.sack()
         {
@@ -631,6 +633,7 @@ impl World {
                 t.rack_rtt_us = rtt;
             }
         }
+        self.tcp_delivered_scratch = delivered_sends;
         // Loss detection. With SACK, RACK (tcp_rack_detect_loss, net.ipv4.tcp_recovery=1):
         // a segment sent before one already delivered is lost once a RACK RTT and the
         // reordering window have passed since it was sent (the window is 0 in recovery or

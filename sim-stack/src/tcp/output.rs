@@ -681,26 +681,32 @@ impl World {
             }
             TcpOptions::new(&list).expect("SYN options fit")
         } else {
-            let mut list: Vec<TcpOption<'_>> = Vec::new();
+            // tcp_established_options: NOP NOP TS, then NOP NOP SACK with the blocks that
+            // fit. Written straight into the options area (no list, no copy of the blocks).
+            let mut opts = TcpOptions::EMPTY;
+            let mut fits = true;
             if t.ts_ok {
-                list.extend([
+                for o in [
                     TcpOption::NoOp,
                     TcpOption::NoOp,
                     TcpOption::Timestamp {
                         tsval,
                         tsecr: t.ts_recent,
                     },
-                ]);
-            }
-            let blocks = t.sack_blocks.clone();
-            if t.sack_ok && !blocks.is_empty() && !seg.flags.contains(TcpFlags::RST) {
-                let room = (40 - if t.ts_ok { 12 } else { 0 } - 4) / 8;
-                let take = blocks.len().min(room);
-                if let Some(b) = crate::wire::SackBlocks::new(&blocks[..take]) {
-                    list.extend([TcpOption::NoOp, TcpOption::NoOp, TcpOption::Sack(b)]);
+                ] {
+                    fits &= opts.push(&o).is_ok();
                 }
             }
-            TcpOptions::new(&list).unwrap_or_default()
+            if t.sack_ok && !t.sack_blocks.is_empty() && !seg.flags.contains(TcpFlags::RST) {
+                let room = (40 - if t.ts_ok { 12 } else { 0 } - 4) / 8;
+                let take = t.sack_blocks.len().min(room);
+                if let Some(b) = crate::wire::SackBlocks::new(&t.sack_blocks[..take]) {
+                    for o in [TcpOption::NoOp, TcpOption::NoOp, TcpOption::Sack(b)] {
+                        fits &= opts.push(&o).is_ok();
+                    }
+                }
+            }
+            if fits { opts } else { TcpOptions::EMPTY }
         };
         let window = if syn {
             // Windows in SYN and SYN-ACK are never scaled.
