@@ -86,6 +86,15 @@ pub struct SkbData {
     /// Scratch flag set by the receive path: 1 when the frame was addressed to this host's
     /// MAC (`PACKET_HOST`), 0 for broadcast.
     pub network_offset: u16,
+    /// The transport checksum in the bytes is right: set where the stack computes it (UDP,
+    /// TCP), kept while only the IP header changes (forwarding), false on anything built
+    /// otherwise. The simulator's stand-in for what a receiving NIC's checksum engine would
+    /// find, so that it need not re-read the payload (see `csum_unnecessary`).
+    pub l4_csum_good: bool,
+    /// `skb->ip_summed == CHECKSUM_UNNECESSARY`: the receiving NIC verified the transport
+    /// checksum (RX checksum offload, on by default on Linux NICs), so UDP and TCP skip the
+    /// software check. Set in `netif_receive_skb` from `l4_csum_good`.
+    pub csum_unnecessary: bool,
     /// The modeled kernel functions this packet went through (only with `--trace path`).
     path: Vec<&'static str>,
 }
@@ -255,6 +264,8 @@ impl SkbPool {
                 enqueue_time: SimTime::ZERO,
                 id,
                 network_offset: 0,
+                l4_csum_good: false,
+                csum_unnecessary: false,
                 path: Vec::new(),
             }));
         };
@@ -270,6 +281,8 @@ impl SkbPool {
         d.enqueue_time = SimTime::ZERO;
         d.id = id;
         d.network_offset = 0;
+        d.l4_csum_good = false;
+        d.csum_unnecessary = false;
         d.path.clear();
         Skb(d)
     }

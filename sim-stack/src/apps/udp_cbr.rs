@@ -2,7 +2,8 @@
 //! carry a 64-bit sequence number in their first 8 bytes (the rest is zeros), sent from a
 //! connected socket at a fixed interval; a send the socket refuses (`EAGAIN`, a full send
 //! buffer) is counted and skipped. The sink counts what arrives, and from the sequence
-//! numbers what was lost.
+//! numbers what was lost; it reads each datagram's first 8 bytes with `recv(MSG_TRUNC)`,
+//! which returns the whole length, as a counting receiver does.
 
 use std::net::Ipv4Addr;
 
@@ -183,7 +184,9 @@ impl World {
 
     /// Datagrams arrived.
     pub(crate) fn udp_sink_wake(&mut self, node: usize, app: usize, sock: SockId) {
-        let mut buf = self.take_recv_buf();
+        // recv(fd, seq, 8, MSG_TRUNC): the sequence number is all the sink looks at, and
+        // MSG_TRUNC makes recv return the datagram's whole length.
+        let mut buf = [0u8; 8];
         while let Ok(d) = self.udp_recvmsg(node, sock, &mut buf) {
             let super::AppKind::UdpSink(k) = &mut self.apps[app].kind else {
                 break;
@@ -191,7 +194,7 @@ impl World {
             k.report.received += 1;
             k.report.bytes += d.len as u64;
             if d.len >= 8 {
-                let seq = u64::from_be_bytes(buf[..8].try_into().expect("8 bytes"));
+                let seq = u64::from_be_bytes(buf);
                 match k.max_seq {
                     Some(m) if seq < m => {
                         k.report.out_of_order += 1;
@@ -208,6 +211,5 @@ impl World {
                 }
             }
         }
-        self.put_recv_buf(buf);
     }
 }

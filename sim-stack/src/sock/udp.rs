@@ -214,6 +214,7 @@ impl World {
             daddr,
             payload.len(),
         );
+        skb.l4_csum_good = true;
         for f in ["udp_sendmsg", "ip_route_output_flow", "ip_make_skb"] {
             note!(self, skb, f);
         }
@@ -348,8 +349,9 @@ impl World {
     ) {
         let now = s.now();
         note!(self, skb, "udp_rcv");
+        let offloaded = skb.csum_unnecessary;
         let parsed = UdpPacket::new_checked(skb.data()).and_then(|p| {
-            let r = UdpRepr::parse(&p, ip.src_addr, ip.dst_addr)?;
+            let r = UdpRepr::parse_rx(&p, ip.src_addr, ip.dst_addr, offloaded)?;
             Ok((r, usize::from(p.len())))
         });
         let (repr, len) = match parsed {

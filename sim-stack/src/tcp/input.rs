@@ -36,8 +36,9 @@ impl World {
         let now = s.now();
         let mut skb = skb;
         note!(self, skb, "tcp_v4_rcv");
+        let offloaded = skb.csum_unnecessary;
         let parsed = TcpPacket::new_checked(skb.data())
-            .and_then(|p| TcpRepr::parse(&p, ip.src_addr, ip.dst_addr));
+            .and_then(|p| TcpRepr::parse_rx(&p, ip.src_addr, ip.dst_addr, offloaded));
         let th = match parsed {
             Ok(th) => th,
             Err(e) => {

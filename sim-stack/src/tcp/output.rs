@@ -765,6 +765,7 @@ impl World {
             daddr,
             seg.len as usize,
         );
+        skb.l4_csum_good = true;
         skb.sock = Some(SockRef {
             node: node as u32,
             sock,

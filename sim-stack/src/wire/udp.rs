@@ -173,8 +173,22 @@ impl UdpRepr {
         src: Ipv4Addr,
         dst: Ipv4Addr,
     ) -> Result<Self> {
+        Self::parse_rx(packet, src, dst, false)
+    }
+
+    /// [`UdpRepr::parse`] of a received datagram; `csum_unnecessary` (the NIC verified the
+    /// checksum: `CHECKSUM_UNNECESSARY`) skips the software check.
+    ///
+    /// # Errors
+    /// As [`UdpRepr::parse`].
+    pub fn parse_rx<T: AsRef<[u8]>>(
+        packet: &UdpPacket<T>,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        csum_unnecessary: bool,
+    ) -> Result<Self> {
         packet.check_len()?;
-        if !packet.verify_checksum(src, dst) {
+        if !csum_unnecessary && !packet.verify_checksum(src, dst) {
             return Err(Error::BadChecksum);
         }
         Ok(Self {
