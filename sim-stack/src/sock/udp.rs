@@ -203,16 +203,20 @@ impl World {
         let len = UDP_HLEN + payload.len();
         let mut skb = self.pool.alloc(len);
         skb.put(UDP_HLEN);
+        // ip_generic_getfrag → csum_and_copy_from_iter: the payload is summed from the
+        // sender's buffer as it is copied, not read back from the skb afterwards.
+        let payload_sum = crate::wire::checksum::data(payload);
         skb.put_data(payload);
         UdpRepr {
             src_port: sport,
             dst_port: dport,
         }
-        .emit(
+        .emit_with_payload_sum(
             &mut UdpPacket::new_unchecked(skb.data_mut()),
             saddr,
             daddr,
             payload.len(),
+            payload_sum,
         );
         skb.l4_csum_good = true;
         for f in ["udp_sendmsg", "ip_route_output_flow", "ip_make_skb"] {

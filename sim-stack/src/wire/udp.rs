@@ -146,6 +146,25 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> UdpPacket<T> {
         self.set_checksum(if csum == 0 { 0xffff } else { csum });
     }
 
+    /// [`UdpPacket::fill_checksum`] given the one's-complement sum of the payload
+    /// ([`checksum::data`]), summed as it was copied in (`csum_and_copy_from_user`): only the
+    /// header is read here. The payload must hold those bytes, up to the length field.
+    pub fn fill_checksum_with_payload_sum(
+        &mut self,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        payload_sum: u16,
+    ) {
+        self.set_checksum(0);
+        let len = self.len();
+        let csum = checksum::finish(&[
+            checksum::pseudo_header_v4(src, dst, PROTOCOL, u32::from(len)),
+            checksum::data(&self.buffer.as_ref()[..HEADER_LEN]),
+            payload_sum,
+        ]);
+        self.set_checksum(if csum == 0 { 0xffff } else { csum });
+    }
+
     /// The payload, writable.
     pub fn payload_mut(&mut self) -> &mut [u8] {
         let end = usize::from(self.len());
@@ -225,6 +244,24 @@ impl UdpRepr {
         packet.set_len(len as u16);
         packet.fill_checksum(src, dst);
     }
+
+    /// [`UdpRepr::emit`] with the payload's sum already known (summed while it was copied
+    /// in, as Linux's `ip_generic_getfrag` does): the same bytes, one pass less over them.
+    pub fn emit_with_payload_sum<T: AsRef<[u8]> + AsMut<[u8]>>(
+        &self,
+        packet: &mut UdpPacket<T>,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        payload_len: usize,
+        payload_sum: u16,
+    ) {
+        let len = HEADER_LEN + payload_len;
+        debug_assert!(len <= usize::from(u16::MAX), "UDP datagram too long");
+        packet.set_src_port(self.src_port);
+        packet.set_dst_port(self.dst_port);
+        packet.set_len(len as u16);
+        packet.fill_checksum_with_payload_sum(src, dst, payload_sum);
+    }
 }
 
 #[cfg(test)]
@@ -235,6 +272,27 @@ mod tests {
 
     const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
     const NS: Ipv4Addr = Ipv4Addr::new(10, 0, 1, 53);
+
+    proptest! {
+        /// Summing the payload as it is copied in gives the same datagram as summing it in
+        /// place afterwards.
+        #[test]
+        fn emit_with_payload_sum_is_emit(payload in proptest::collection::vec(any::<u8>(), 0..1500), sp: u16, dp: u16) {
+            let repr = UdpRepr { src_port: sp, dst_port: dp };
+            let mut a = vec![0u8; HEADER_LEN + payload.len()];
+            a[HEADER_LEN..].copy_from_slice(&payload);
+            let mut b = a.clone();
+            repr.emit(&mut UdpPacket::new_unchecked(&mut a[..]), CLIENT, NS, payload.len());
+            repr.emit_with_payload_sum(
+                &mut UdpPacket::new_unchecked(&mut b[..]),
+                CLIENT,
+                NS,
+                payload.len(),
+                checksum::data(&payload),
+            );
+            prop_assert_eq!(a, b);
+        }
+    }
 
     #[test]
     fn reference_dns_query_datagram() {
