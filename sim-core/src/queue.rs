@@ -271,6 +271,13 @@ impl<T> RadixQueue<T> {
 }
 
 impl<T> RadixQueue<T> {
+    /// Whether an entry is pending at the time of the last one popped (the clock): those
+    /// all wait in the `now` bucket, behind which a push for that time would go.
+    #[inline]
+    pub fn has_entry_at_last(&self) -> bool {
+        !self.now_bucket.is_empty()
+    }
+
     /// When the queue is empty, allows pushes from `floor` on again (the scheduler discards
     /// stale timer entries that may lie later than its clock). Does nothing otherwise.
     pub fn rewind_if_empty(&mut self, floor: SimTime) {

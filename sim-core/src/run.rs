@@ -133,8 +133,9 @@ pub fn run<M: Model>(
         let Some(event) = entry else {
             continue; // a stale arming of a moved or cancelled timer
         };
+        sched.set_now_budget(limits.max_events - events - 1);
         model.handle(sched, event);
-        events += 1;
+        events += 1 + sched.take_handled_now();
         if sched.take_stop_request() {
             break StopReason::ModelStopped;
         }

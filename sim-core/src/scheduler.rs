@@ -52,6 +52,11 @@ pub struct Scheduler<E> {
     live: usize,
     scheduled: u64,
     stop_requested: bool,
+    /// Events the model may still handle on the spot (see [`Scheduler::may_handle_now`]):
+    /// what is left of the run's event limit.
+    now_budget: u64,
+    /// Events handled on the spot during the current one.
+    handled_now: u64,
 }
 
 impl<E> std::fmt::Debug for Scheduler<E> {
@@ -81,6 +86,8 @@ impl<E> Scheduler<E> {
             live: 0,
             scheduled: 0,
             stop_requested: false,
+            now_budget: 0,
+            handled_now: 0,
         }
     }
 
@@ -198,6 +205,34 @@ impl<E> Scheduler<E> {
     /// Asks the run loop to stop after the current event (e.g. all apps are done).
     pub fn request_stop(&mut self) {
         self.stop_requested = true;
+    }
+
+    /// Whether an event the model is about to schedule for *now* would be the very next
+    /// one the run handles — nothing else is pending for this instant, no stop was asked
+    /// for, the event limit allows one more — so the model may handle it right away
+    /// instead, with exactly the same result and one trip through the queue less. When it
+    /// answers yes, the event is counted as handled (in [`RunReport::events`](crate::RunReport)
+    /// and against the limit), and the model must handle it before returning.
+    #[inline]
+    pub fn may_handle_now(&mut self) -> bool {
+        if self.stop_requested || self.now_budget == 0 || self.queue.has_entry_at_last() {
+            return false;
+        }
+        self.now_budget -= 1;
+        self.handled_now += 1;
+        true
+    }
+
+    /// Before handling an event: how many more the model may handle on the spot.
+    #[inline]
+    pub(crate) fn set_now_budget(&mut self, budget: u64) {
+        self.now_budget = budget;
+    }
+
+    /// After handling an event: how many the model handled on the spot.
+    #[inline]
+    pub(crate) fn take_handled_now(&mut self) -> u64 {
+        std::mem::take(&mut self.handled_now)
     }
 
     pub(crate) fn take_stop_request(&mut self) -> bool {

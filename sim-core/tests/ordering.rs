@@ -253,3 +253,77 @@ fn freed_timer_slots_are_reused_without_ghost_firings() {
     });
     assert_eq!(m.fired, vec![(20, Ev::Plain(2))]);
 }
+
+/// A model whose events ask for follow-ups at the same instant and later ones; with
+/// `on_the_spot` it handles a follow-up right away whenever `may_handle_now` allows.
+struct Chain {
+    rng: sim_core::SimRng,
+    on_the_spot: bool,
+    trace: Vec<(u64, u32)>,
+    next_id: u32,
+}
+
+impl Chain {
+    fn run_one(&mut self, sched: &mut Scheduler<u32>, id: u32) {
+        self.trace.push((sched.now().as_nanos(), id));
+        let mut follow_ups = Vec::new();
+        for _ in 0..self.rng.range(0, 3) {
+            self.next_id += 1;
+            let delay = if self.rng.range(0, 2) == 0 {
+                0
+            } else {
+                self.rng.range(1, 50)
+            };
+            if delay == 0 {
+                follow_ups.push(self.next_id);
+            } else {
+                sched.schedule_in(SimDuration::from_nanos(delay), self.next_id);
+            }
+        }
+        if follow_ups.len() == 1 && self.on_the_spot && sched.may_handle_now() {
+            self.run_one(sched, follow_ups[0]);
+        } else {
+            for f in follow_ups {
+                sched.schedule_in(SimDuration::ZERO, f);
+            }
+        }
+    }
+}
+
+impl Model for Chain {
+    type Event = u32;
+    fn handle(&mut self, sched: &mut Scheduler<u32>, id: u32) {
+        self.run_one(sched, id);
+    }
+}
+
+fn chain_run(seed: u64, on_the_spot: bool, max_events: u64) -> (Vec<(u64, u32)>, u64, StopReason) {
+    let mut m = Chain {
+        rng: RngStreams::new(seed).stream("chain", 0),
+        on_the_spot,
+        trace: Vec::new(),
+        next_id: 100,
+    };
+    let mut sched = Scheduler::new();
+    for id in 0..5 {
+        sched.schedule_at(SimTime::from_nanos(u64::from(id) % 2), id);
+    }
+    let limits = Limits {
+        until: SimTime::from_nanos(2_000),
+        max_events,
+        ..Limits::default()
+    };
+    let r = run(&mut m, &mut sched, limits, |_| ControlFlow::Continue(()));
+    (m.trace, r.events, r.reason)
+}
+
+proptest! {
+    /// Handling an event on the spot when `may_handle_now` allows gives the same run —
+    /// the same events in the same order, the same count, the same stop — as scheduling it.
+    #[test]
+    fn handling_now_is_scheduling_now(seed in any::<u64>(), max_events in prop_oneof![Just(u64::MAX), 1u64..400]) {
+        let queued = chain_run(seed, false, max_events);
+        let spot = chain_run(seed, true, max_events);
+        prop_assert_eq!(queued, spot);
+    }
+}

@@ -226,6 +226,26 @@ impl Model for World {
 
     fn handle(&mut self, s: &mut Scheduler<Event>, event: Event) {
         self.now = s.now();
+        self.dispatch(s, event);
+        // App wake-ups run at this instant after everything already pending for it. A single
+        // one with nothing else pending would be the next event anyway: handle it here.
+        while self.wakes.len() == 1 && self.io_error.is_none() && s.may_handle_now() {
+            let w = self.wakes.pop().expect("one wake-up");
+            self.dispatch(s, w);
+        }
+        for w in self.wakes.drain(..) {
+            s.schedule_in(sim_core::SimDuration::ZERO, w);
+        }
+        if self.io_error.is_some() {
+            s.request_stop();
+        }
+    }
+}
+
+impl World {
+    /// Runs one event's handler.
+    #[inline]
+    fn dispatch(&mut self, s: &mut Scheduler<Event>, event: Event) {
         match event {
             Event::Arrive { link, dir, frame } => {
                 let skb = self.inflight.take(frame);
@@ -257,12 +277,6 @@ impl Model for World {
             }
             Event::AppStep { app, sock } => self.app_step(s, app as usize, sock),
             Event::TcpTimer { node, sock, which } => self.tcp_timer(s, node as usize, sock, which),
-        }
-        for w in self.wakes.drain(..) {
-            s.schedule_in(sim_core::SimDuration::ZERO, w);
-        }
-        if self.io_error.is_some() {
-            s.request_stop();
         }
     }
 }
