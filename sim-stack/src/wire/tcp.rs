@@ -308,6 +308,10 @@ impl<'a> TcpOption<'a> {
     }
 }
 
+/// NOP, NOP, then the kind and length of a timestamp option: the word Linux tests for the
+/// usual layout of an established connection's options (`TCPOLEN_TSTAMP_ALIGNED`).
+const ALIGNED_TS: [u8; 4] = [kind::NOP, kind::NOP, kind::TS, 10];
+
 /// The options of one segment, in order, as the bytes they occupy (up to 40, unpadded).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TcpOptions {
@@ -364,7 +368,13 @@ impl TcpOptions {
         if area.len() > MAX_OPTIONS_LEN {
             return Err(Error::OptionsTooLong);
         }
-        let mut at = 0;
+        // tcp_parse_aligned_timestamp: NOP NOP TS first, as every Linux segment after the
+        // handshake has it, is valid as a whole word test.
+        let mut at = if area.starts_with(&ALIGNED_TS) && area.len() >= 12 {
+            12
+        } else {
+            0
+        };
         while at < area.len() {
             let (option, len) = TcpOption::parse(&area[at..])?;
             if option == TcpOption::EndOfList {
@@ -437,6 +447,9 @@ impl TcpOptions {
     /// The timestamps `(tsval, tsecr)`, if present.
     #[must_use]
     pub fn timestamp(&self) -> Option<(u32, u32)> {
+        if self.bytes.starts_with(&ALIGNED_TS) && self.len >= 12 {
+            return Some((be32(&self.bytes[4..8]), be32(&self.bytes[8..12])));
+        }
         self.iter().find_map(|o| match o {
             TcpOption::Timestamp { tsval, tsecr } => Some((tsval, tsecr)),
             _ => None,
@@ -446,7 +459,16 @@ impl TcpOptions {
     /// The SACK blocks, if present.
     #[must_use]
     pub fn sack(&self) -> Option<SackBlocks> {
-        self.iter().find_map(|o| match o {
+        // After an aligned timestamp (see `parse`), the rest holds whatever else there is.
+        let from = if self.bytes.starts_with(&ALIGNED_TS) && self.len >= 12 {
+            12
+        } else {
+            0
+        };
+        TcpOptionsIter {
+            rest: &self.as_bytes()[from..],
+        }
+        .find_map(|o| match o {
             TcpOption::Sack(b) => Some(b),
             _ => None,
         })
@@ -1070,6 +1092,40 @@ mod tests {
     }
 
     proptest! {
+        /// The aligned-timestamp fast paths of `parse`, `timestamp` and `sack` answer as a
+        /// walk over every option does, with and without NOP NOP TS in front.
+        #[test]
+        fn aligned_timestamp_fast_path(
+            aligned in any::<bool>(), ts in any::<(u32, u32)>(),
+            parts in proptest::collection::vec(arb_option(), 0..5),
+        ) {
+            let mut list: Vec<TcpOption<'_>> = Vec::new();
+            if aligned {
+                list.extend([
+                    TcpOption::NoOp,
+                    TcpOption::NoOp,
+                    TcpOption::Timestamp { tsval: ts.0, tsecr: ts.1 },
+                ]);
+            }
+            list.extend(parts.iter().map(make_option));
+            let mut options = TcpOptions::EMPTY;
+            for o in &list {
+                let _ = options.push(o);
+            }
+            let parsed = TcpOptions::parse(options.as_bytes()).unwrap();
+            prop_assert_eq!(parsed, options);
+            let walk_ts = options.iter().find_map(|o| match o {
+                TcpOption::Timestamp { tsval, tsecr } => Some((tsval, tsecr)),
+                _ => None,
+            });
+            let walk_sack = options.iter().find_map(|o| match o {
+                TcpOption::Sack(b) => Some(b),
+                _ => None,
+            });
+            prop_assert_eq!(options.timestamp(), walk_ts);
+            prop_assert_eq!(options.sack(), walk_sack);
+        }
+
         #[test]
         fn roundtrip_and_etherparse(
             sp in any::<u16>(), dp in any::<u16>(), seq in any::<u32>(), ack in any::<u32>(),
