@@ -1044,10 +1044,15 @@ pub(crate) fn tcp_rack_detect_loss(t: &mut TcpSock, now: SimTime) -> (u32, Optio
     let mut wait_us: Option<u64> = None;
     for seg in t.wq.iter_mut() {
         let Some(xt) = seg.sent_at else { break };
-        if seg.sacked || seg.lost {
-            continue;
+        let sent_after = xt > rack_xt || (xt == rack_xt && !before(seg.end_seq(), t.rack_end_seq));
+        if sent_after && seg.retrans == 0 {
+            // Linux walks the queue in send order and stops at the first segment sent after
+            // the RACK one. The queue here is in sequence order, where first transmissions
+            // are also in send order and a retransmission is later than its first: past a
+            // never-retransmitted segment sent after, every segment was sent after too.
+            break;
         }
-        if xt > rack_xt || (xt == rack_xt && !before(seg.end_seq(), t.rack_end_seq)) {
+        if seg.sacked || seg.lost || sent_after {
             continue;
         }
         let waited = now.saturating_since(xt).as_nanos() / 1000;
