@@ -227,7 +227,6 @@ impl World {
                 delta = n.rng.below(u64::from(span)) as u32;
             }
         }
-        let b = n.ip_idents.bucket(bucket);
         let id = b.ident.wrapping_add(delta);
         b.ident = id.wrapping_add(segs);
         id as u16

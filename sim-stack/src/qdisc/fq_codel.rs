@@ -357,7 +357,9 @@ impl FqCodel {
 
     /// `fq_codel_dequeue`: deficit round robin over new then old flows, CoDel per flow.
     pub fn dequeue(&mut self, now: SimTime, dropped: &mut Vec<Skb>) -> Dequeue {
-        dropped.append(&mut self.enqueue_drops);
+        if !self.enqueue_drops.is_empty() {
+            dropped.append(&mut self.enqueue_drops);
+        }
         if let Some(skb) = self.core.take_requeued() {
             return Dequeue::Packet(skb);
         }
