@@ -33,48 +33,70 @@
 //!
 //! Every file is written little-endian whatever the host, and the bytes depend only on the
 //! sequence of calls: the same calls give byte-identical files. (Write-out order to the file
-//! system depends on buffer sizes, the content of each file never does.)
+//! system depends on buffer sizes, the content of each file never does; neither depends on
+//! the timing of the writer thread.)
 //!
-//! # Buffering, open files and memory
+//! # Buffering, the writer thread, open files and memory
 //!
-//! Runs may have 2×10^5 interfaces, so the pcap writer does not keep a file open per interface.
-//! Each interface has an in-memory buffer; a buffer is written out (one `write_all`) when it
-//! reaches its full size (64 KiB, or the budget if smaller), when the buffers together hold
-//! more than [`CaptureConfig::memory_budget`] (16 MiB by default: then the largest buffers are
-//! written out and freed until at most half the budget is held), and at [`Capture::flush`] /
-//! [`Capture::finish`]. The files most recently written stay open, at most 128 of them (the
-//! least recently written is closed to make room), so a run with up to 128 captured
-//! interfaces opens each file once, and a larger one stays well inside the usual limit of
-//! 1024 descriptors. A file is created (truncating any old one) at its first write-out and
-//! reopened in append mode after being closed; interfaces that never saw a frame get their
-//! header-only file at `flush`/`finish`, as tcpdump leaves on an idle interface. `finish`
-//! closes everything.
+//! The simulation thread only fills in-memory buffers; every write to a file is done by one
+//! background thread (`capture-writer`), started by [`Capture::new`] and joined by
+//! [`Capture::finish`] (or when the [`Capture`] is dropped). A buffer is handed to it whole,
+//! through a queue, with the file it goes to; the thread appends the buffers to their files
+//! in the order they were handed over and sends each one back emptied, to be reused. The
+//! bytes of every file, and the order in which buffers are handed over, depend only on the
+//! calls made, never on how fast the thread goes: the simulation waits for the thread only
+//! when the bounds below are reached.
 //!
-//! Why 64 KiB: the write-outs of 64 KiB cost no more than bigger ones (the time goes into
-//! copying the bytes into the page cache either way), and the buffers of a 66-interface
-//! dumbbell then hold 4 MiB instead of 33 MiB; the memory target is ns-3's, which writes
-//! through small stream buffers.
+//! Pcap: runs may have 2×10^5 interfaces, so the writer does not keep a file open per
+//! interface. Each interface has an in-memory buffer; a buffer is handed over when it reaches
+//! its full size (64 KiB, or the budget if smaller: the interface goes on at once with an
+//! empty spare of the same size), when the buffers together hold more than
+//! [`CaptureConfig::memory_budget`] (16 MiB by default: then the largest buffers are handed
+//! over until at most half the budget is held), and at [`Capture::flush`] /
+//! [`Capture::finish`], which then wait until the thread has written everything. The thread
+//! keeps the files most recently written open, at most 128 of them (the least recently
+//! written is closed to make room), so a run with up to 128 captured interfaces opens each
+//! file once, and a larger one stays well inside the usual limit of 1024 descriptors. A file
+//! is created (truncating any old one) at its first write and reopened in append mode after
+//! being closed; interfaces that never saw a frame get their header-only file at
+//! `flush`/`finish`, as tcpdump leaves on an idle interface. `finish` closes everything.
 //!
-//! Memory bound, pcap: buffers hold at most `memory_budget + 64 KiB + snaplen` bytes, plus
-//! per interface about 100 bytes and twice the name (the name set that keeps names unique).
-//! Pcapng: one 1 MiB write buffer, plus per interface about 200 bytes and twice the name
-//! (pcap-file's writer keeps a copy of every Interface Description Block).
+//! Pcapng: the blocks are written into 64 KiB buffers, each handed over when the next block
+//! would not fit (the file itself is created by [`Capture::new`]).
+//!
+//! Why 64 KiB: the writes of 64 KiB cost no more than bigger ones (the time goes into copying
+//! the bytes into the page cache either way), and the buffers of a 66-interface dumbbell then
+//! hold 4 MiB instead of 33 MiB; the memory target is ns-3's, which writes through small
+//! stream buffers.
+//!
+//! Memory bound, pcap: buffers hold at most `memory_budget + 64 KiB + snaplen` bytes, and the
+//! buffers they handed over without a replacement (evicted or flushed) and not yet written
+//! count in that bound too, with 512 KiB of slack; add at most 32 full buffers in the queue
+//! and 8 spares (2.5 MiB), plus per interface about 100 bytes and three times the name (the
+//! name set that keeps names unique, and the file name). Pcapng: at most 41 buffers of 64 KiB
+//! (one in use, 32 in the queue, 8 spares: about 2.6 MiB), plus per interface about 200 bytes
+//! and twice the name (pcap-file's writer keeps a copy of every Interface Description Block).
+//! The queue is that deep because interfaces carrying the same traffic fill their buffers at
+//! the same time, and hand them over in bursts.
 //!
 //! The per-frame path makes no system call and, in steady state, no allocation: buffers are
 //! reused, and a pcap buffer is only (re)allocated when it grows (doubling from 2 KiB up to its
-//! full size) or starts again after the budget had it written out and freed. A system call
-//! happens once per buffer written out (pcap) or per 1 MiB (pcapng).
+//! full size) or starts again after the budget had it handed over and taken away. The writer
+//! makes one system call per buffer handed over.
 //!
 //! # Errors
 //!
 //! Every I/O error comes back as an [`io::Error`] whose message names the file. An I/O failure
 //! makes the capture fail for good: later calls to [`Capture::record`] return the same error,
-//! and [`Capture::finish`] still writes out every other file and then returns it. Invalid
-//! input for one frame (a timestamp out of range) fails that call only. `finish` (or `flush`)
-//! leaves every file complete and valid, so a run interrupted with Ctrl-C that still calls
-//! `finish` has usable captures; dropping a [`Capture`] without `finish` does the same on a best
-//! effort basis, ignoring errors. Atomicity is the caller's: it writes into a temporary folder
-//! and renames it.
+//! and [`Capture::finish`] still writes out every other file and then returns it. As the
+//! writes are done on the writer thread, the error of a write comes back from the first
+//! `record` after the thread met it, or from `flush`/`finish` (which wait for the thread); a
+//! file whose write failed is not written again (a retry could duplicate a partial write).
+//! Invalid input for one frame (a timestamp out of range) fails that call only. `finish` (or
+//! `flush`) leaves every file complete and valid, so a run interrupted with Ctrl-C that still
+//! calls `finish` has usable captures; dropping a [`Capture`] without `finish` does the same
+//! on a best effort basis, ignoring errors. Atomicity is the caller's: it writes into a
+//! temporary folder and renames it.
 //!
 //! # Use of `pcap-file` 2.0.0
 //!
@@ -90,11 +112,14 @@
 
 use std::borrow::Cow;
 use std::cmp::Reverse;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::mem;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use pcap_file::pcap::PcapHeader;
@@ -119,14 +144,33 @@ pub const TIMESTAMP_BASE_SECS: u64 = 0;
 /// The longest interface name accepted (a file name is at most 255 bytes on most systems).
 pub const MAX_NAME_LEN: usize = 200;
 
-/// Full size of one interface's buffer in pcap mode: reaching it writes the buffer out.
+/// Full size of one interface's buffer in pcap mode: reaching it hands the buffer over.
 const FILE_BUFFER: usize = 64 << 10;
-/// Most pcap files kept open between write-outs.
+/// Most pcap files kept open by the writer thread.
 const MAX_OPEN: usize = 128;
 /// Smallest allocation of an interface buffer.
 const MIN_BUFFER: usize = 2 << 10;
-/// Size of the pcapng file's write buffer.
-const PCAPNG_BUFFER: usize = 1 << 20;
+/// Size of the pcapng file's buffers (each handed over when full).
+const PCAPNG_BUFFER: usize = 64 << 10;
+/// Most buffers handed over full (each replaced at once by a spare) that the writer thread
+/// may not have written yet; the simulation waits for it beyond. Interfaces of the same
+/// traffic fill their buffers in step, so they come in bursts: 8 made the simulation wait
+/// for the writer, and took a third of the gain on the UDP dumbbell.
+const MAX_IN_FLIGHT: usize = 32;
+/// How many buffers' worth of bytes handed over without a replacement (evicted or flushed)
+/// may be in the queue beyond the pcap budget.
+const DRAIN_SLACK: usize = 8;
+/// Most written buffers kept for reuse.
+const MAX_SPARE: usize = 8;
+/// How many jobs (or buffers given back) wake the writer (or the simulation) when it sleeps.
+const WAKE_BATCH: usize = 4;
+/// How long a side spins before it sleeps (see [`spin_until`]).
+const SPIN_ROUNDS: usize = 400;
+/// Memory each buffer handed over without a replacement is counted for besides its bytes
+/// (the job in the queue), so that a flush of many header-only files stays bounded too.
+const JOB_COST: usize = 64;
+/// The writer's id of the pcapng file (pcap files are numbered by interface).
+const PCAPNG_FILE: u32 = u32::MAX;
 /// Classic pcap global header and per-record header lengths.
 const PCAP_HEADER_LEN: usize = 24;
 const PCAP_RECORD_HEADER_LEN: usize = 16;
@@ -220,22 +264,34 @@ pub struct Capture {
     total_frames: u64,
     /// The first I/O error; once set, the capture is failed for good.
     failed: Option<(io::ErrorKind, String)>,
+    /// Where the writer thread reports its first I/O error.
+    writer_failure: Arc<Failure>,
     finished: bool,
     sink: Sink,
 }
 
 #[derive(Debug)]
 enum Sink {
-    Pcap(PcapFiles),
+    Pcap(Box<PcapFiles>),
     PcapNg(Box<PcapNgFile>),
+}
+
+impl Sink {
+    fn writer(&mut self) -> &mut Writer {
+        match self {
+            Self::Pcap(p) => &mut p.io,
+            Self::PcapNg(n) => &mut n.writer.get_mut().inner.io,
+        }
+    }
 }
 
 impl Capture {
     /// Prepares a capture into `config.dir`, creating the folder if needed (and, for pcapng,
-    /// the file with its section header).
+    /// the file with its section header), and starts the writer thread.
     ///
     /// # Errors
-    /// The folder or file cannot be created, or `snaplen` is 0 or above [`DEFAULT_SNAPLEN`].
+    /// The folder or file cannot be created, the thread cannot be started, or `snaplen` is 0
+    /// or above [`DEFAULT_SNAPLEN`].
     pub fn new(config: CaptureConfig) -> io::Result<Self> {
         if config.snaplen == 0 || config.snaplen > DEFAULT_SNAPLEN {
             return Err(io::Error::new(
@@ -248,16 +304,18 @@ impl Capture {
         }
         fs::create_dir_all(&config.dir)
             .map_err(|e| path_error(&config.dir, "cannot create capture folder", e))?;
-        let sink = match config.format {
-            CaptureFormat::Pcap => Sink::Pcap(PcapFiles::new(&config)),
+        let mut sink = match config.format {
+            CaptureFormat::Pcap => Sink::Pcap(Box::new(PcapFiles::new(&config)?)),
             CaptureFormat::PcapNg => Sink::PcapNg(Box::new(PcapNgFile::create(&config)?)),
         };
+        let writer_failure = Arc::clone(&sink.writer().failure);
         Ok(Self {
             dir: config.dir,
             snaplen: config.snaplen,
             names: BTreeSet::new(),
             total_frames: 0,
             failed: None,
+            writer_failure,
             finished: false,
             sink,
         })
@@ -299,7 +357,7 @@ impl Capture {
     ///
     /// # Errors
     /// `ifc` is not a handle of this capture, the timestamp does not fit the format, or
-    /// writing failed (now or earlier: see the module doc).
+    /// writing failed (here, or earlier on the writer thread: see the module doc).
     pub fn record(
         &mut self,
         ifc: &CaptureIf,
@@ -332,14 +390,15 @@ impl Capture {
         }
     }
 
-    /// Writes every buffered byte out, so that every file, including the header-only file of
-    /// an interface without frames, is complete and valid as of now. Keeps the capture open.
+    /// Writes every buffered byte out and waits for the writer thread to have written it, so
+    /// that every file, including the header-only file of an interface without frames, is
+    /// complete and valid as of now. Keeps the capture open.
     ///
     /// # Errors
     /// Writing failed (now or earlier); the other files are still written.
     pub fn flush(&mut self) -> io::Result<()> {
         let result = match &mut self.sink {
-            Sink::Pcap(p) => p.flush_all(&self.dir),
+            Sink::Pcap(p) => p.flush_all(),
             Sink::PcapNg(n) => n.flush(),
         };
         if let Err(e) = result {
@@ -348,22 +407,24 @@ impl Capture {
         self.check_failed()
     }
 
-    /// Flushes and closes everything; returns per-file sizes and frame counts, and the total.
+    /// Flushes and closes everything (the writer thread ends); returns per-file sizes and
+    /// frame counts, and the total.
     ///
     /// # Errors
     /// Writing failed (now or earlier); every other file is still written out.
     pub fn finish(mut self) -> io::Result<CaptureSummary> {
         self.finished = true;
         self.flush()?;
-        if let Sink::Pcap(p) = &mut self.sink {
-            p.close_all();
+        if let Err(e) = self.sink.writer().stop() {
+            self.fail(e);
         }
+        self.check_failed()?;
         let files = match &self.sink {
             Sink::Pcap(p) => p
                 .ifaces
                 .iter()
                 .map(|i| CaptureFile {
-                    path: pcap_path(&self.dir, &i.name),
+                    path: self.dir.join(&*i.file_name),
                     bytes: i.bytes,
                     frames: i.frames,
                 })
@@ -392,13 +453,24 @@ impl Capture {
 
     /// Records the first I/O error, after which the capture is failed; returns `e`.
     fn fail(&mut self, e: io::Error) -> io::Error {
+        self.pick_up_writer_failure();
         if self.failed.is_none() {
             self.failed = Some((e.kind(), e.to_string()));
         }
         e
     }
 
-    fn check_failed(&self) -> io::Result<()> {
+    /// Adopts the writer thread's error, if it had one and the capture had not failed before.
+    fn pick_up_writer_failure(&mut self) {
+        if self.failed.is_none()
+            && let Some(e) = self.writer_failure.get()
+        {
+            self.failed = Some(e);
+        }
+    }
+
+    fn check_failed(&mut self) -> io::Result<()> {
+        self.pick_up_writer_failure();
         match &self.failed {
             None => Ok(()),
             Some((kind, msg)) => Err(io::Error::new(*kind, msg.clone())),
@@ -407,7 +479,8 @@ impl Capture {
 }
 
 impl Drop for Capture {
-    /// Without [`finish`](Capture::finish), still writes everything out, ignoring errors.
+    /// Without [`finish`](Capture::finish), still writes everything out, ignoring errors
+    /// (the writer thread is then joined as the sink is dropped).
     fn drop(&mut self) {
         if !self.finished {
             let _ = self.flush();
@@ -439,34 +512,28 @@ struct PcapFiles {
     holders: Vec<u32>,
     /// Sum of the files' sizes once flushed.
     total_bytes: u64,
-    /// Files kept open: (interface, file, last write-out), at most [`MAX_OPEN`].
-    open: Vec<(u32, File, u64)>,
-    /// Counts write-outs, to find the least recently written open file.
-    clock: u64,
-    stats: IoStats,
+    /// The writer thread, which owns the files.
+    io: Writer,
+    /// Most bytes `held` reached (checked by the tests).
+    max_held: usize,
 }
 
 #[derive(Debug)]
 struct PcapIface {
-    name: Box<str>,
-    /// Bytes not yet in the file; starts with the global header while the file is not created.
+    /// `<name>.pcap`, shared with the writer's jobs.
+    file_name: Arc<str>,
+    /// Bytes not yet handed to the writer; starts with the global header while the file is
+    /// not created.
     buf: Vec<u8>,
-    /// The file exists and holds the header and every byte recorded before `buf`.
+    /// The writer was told to create the file, with the header and every byte recorded
+    /// before `buf`.
     created: bool,
     bytes: u64,
     frames: u64,
 }
 
-/// Counters of file activity, checked by the tests.
-#[derive(Debug, Default, Clone, Copy)]
-struct IoStats {
-    max_open: u32,
-    opens: u64,
-    max_held: usize,
-}
-
 impl PcapFiles {
-    fn new(config: &CaptureConfig) -> Self {
+    fn new(config: &CaptureConfig) -> io::Result<Self> {
         let header = PcapHeader {
             version_major: 2,
             version_minor: 4,
@@ -483,25 +550,25 @@ impl PcapFiles {
             .expect("a pcap header is 24 bytes");
         debug_assert_eq!(written, PCAP_HEADER_LEN);
         let budget = config.memory_budget.max(MIN_BUFFER);
-        Self {
+        let file_buffer = FILE_BUFFER.min(budget);
+        Ok(Self {
             header,
             header_bytes,
             ifaces: Vec::new(),
-            file_buffer: FILE_BUFFER.min(budget),
+            file_buffer,
             budget,
             held: 0,
             holders: Vec::new(),
             total_bytes: 0,
-            open: Vec::new(),
-            clock: 0,
-            stats: IoStats::default(),
-        }
+            io: Writer::spawn(&config.dir, file_buffer)?,
+            max_held: 0,
+        })
     }
 
     fn add_interface(&mut self, name: &str) -> CaptureIf {
         let index = u32::try_from(self.ifaces.len()).expect("fewer than 2^32 interfaces");
         self.ifaces.push(PcapIface {
-            name: name.into(),
+            file_name: format!("{name}.pcap").into(),
             buf: Vec::new(),
             created: false,
             bytes: PCAP_HEADER_LEN as u64,
@@ -526,7 +593,7 @@ impl PcapFiles {
         let record_len = PCAP_RECORD_HEADER_LEN + data.len();
         let iface = &self.ifaces[i];
         if iface.buf.len() + record_len > self.file_buffer && !iface.buf.is_empty() {
-            self.write_out(dir, i).map_err(WriteError::Io)?;
+            self.write_out(i, true).map_err(WriteError::Io)?;
         }
         let iface = &mut self.ifaces[i];
         let header_len = if iface.created || !iface.buf.is_empty() {
@@ -543,7 +610,11 @@ impl PcapFiles {
                 .next_power_of_two()
                 .min(self.file_buffer)
                 .max(len + need);
-            iface.buf.reserve_exact(target - len);
+            if capacity == 0 && target == self.file_buffer {
+                iface.buf = self.io.buffer();
+            } else {
+                iface.buf.reserve_exact(target - len);
+            }
             self.held += iface.buf.capacity() - capacity;
             if capacity == 0 {
                 self.holders.push(index);
@@ -553,7 +624,7 @@ impl PcapFiles {
         let header = match record_header(timestamp, orig_len, data.len(), self.header.snaplen) {
             Ok(h) => h,
             Err(e) => {
-                let path = pcap_path(dir, &iface.name);
+                let path = dir.join(&*iface.file_name);
                 return Err(WriteError::Input(pcap_error(&path, e)));
             }
         };
@@ -570,15 +641,16 @@ impl PcapFiles {
         iface.bytes += record_len as u64;
         iface.frames += 1;
         self.total_bytes += record_len as u64;
-        self.stats.max_held = self.stats.max_held.max(self.held);
+        self.max_held = self.max_held.max(self.held);
         if self.held > self.budget {
-            self.evict(dir).map_err(WriteError::Io)?;
+            self.evict().map_err(WriteError::Io)?;
         }
-        Ok(())
+        self.bound_draining().map_err(WriteError::Io)
     }
 
-    /// Writes out and frees the largest buffers until at most half the budget is held.
-    fn evict(&mut self, dir: &Path) -> io::Result<()> {
+    /// Hands the largest buffers to the writer (without replacing them) until at most half
+    /// the budget is held.
+    fn evict(&mut self) -> io::Result<()> {
         let mut holders = mem::take(&mut self.holders);
         holders.sort_unstable_by_key(|&i| (Reverse(self.ifaces[i as usize].buf.capacity()), i));
         let mut result = Ok(());
@@ -586,86 +658,78 @@ impl PcapFiles {
             if self.held <= self.budget / 2 {
                 break;
             }
-            result = self.write_out(dir, i as usize);
+            result = self.write_out(i as usize, false);
             if result.is_err() {
                 break;
             }
-            let freed = mem::take(&mut self.ifaces[i as usize].buf);
-            self.held -= freed.capacity();
         }
         holders.retain(|&i| self.ifaces[i as usize].buf.capacity() > 0);
         self.holders = holders;
         result
     }
 
-    /// Writes every buffer out and creates the files not yet created; returns the first error
-    /// after trying every interface.
-    fn flush_all(&mut self, dir: &Path) -> io::Result<()> {
+    /// Waits for the writer until the buffers held and those handed over without a
+    /// replacement (evicted or flushed) together stay within the budget plus a few buffers:
+    /// the memory they take is bounded as if they had been written out at once.
+    fn bound_draining(&mut self) -> io::Result<()> {
+        let limit = (self.budget + DRAIN_SLACK * self.file_buffer).saturating_sub(self.held);
+        self.io.bound_draining(limit)
+    }
+
+    /// Hands every buffer to the writer (and has it create the files not yet created), waits
+    /// for it to have written them, and returns the first error.
+    fn flush_all(&mut self) -> io::Result<()> {
         let mut result = Ok(());
         for i in 0..self.ifaces.len() {
-            let r = self.write_out(dir, i);
+            let mut r = self.write_out(i, false);
+            if r.is_ok() {
+                r = self.bound_draining();
+            }
             if result.is_ok() {
                 result = r;
             }
         }
-        result
+        self.holders.clear();
+        let synced = self.io.sync();
+        result.and(synced)
     }
 
-    /// Appends interface `i`'s buffer to its file (creating the file with its header if it
-    /// does not exist yet), then empties the buffer, keeping its allocation.
+    /// Hands interface `i`'s buffer to the writer, to be appended to its file (created first,
+    /// with its header, if the writer was not told to create it yet). If `keep`, the
+    /// interface goes on with an empty buffer of the same capacity (a spare when it is a full
+    /// one, so a busy interface allocates nothing); otherwise it holds no buffer any more.
     ///
-    /// On failure the buffered bytes are dropped all the same and the file is not tried
-    /// again: the capture has failed for good, and a retry could duplicate a partial write.
-    fn write_out(&mut self, dir: &Path, i: usize) -> io::Result<()> {
+    /// An I/O error of the write is the writer's (see [`Writer`]); this fails only if the
+    /// writer thread is gone.
+    fn write_out(&mut self, i: usize, keep: bool) -> io::Result<()> {
         let iface = &mut self.ifaces[i];
-        let bytes: &[u8] = match (iface.created, iface.buf.is_empty()) {
-            (true, true) => return Ok(()),
-            (false, true) => &self.header_bytes,
-            (_, false) => &iface.buf,
-        };
-        self.clock += 1;
-        let result = match self.open.iter_mut().find(|(f, _, _)| *f as usize == i) {
-            Some((_, file, used)) => {
-                *used = self.clock;
-                file.write_all(bytes)
-                    .map_err(|e| path_error(&pcap_path(dir, &iface.name), "cannot write", e))
+        let capacity = iface.buf.capacity();
+        let (buf, replaced) = if iface.buf.is_empty() {
+            if !keep {
+                self.held -= capacity;
+                iface.buf = Vec::new();
             }
-            None => {
-                let path = pcap_path(dir, &iface.name);
-                let file = if iface.created {
-                    OpenOptions::new().append(true).open(&path)
-                } else {
-                    File::create(&path)
-                };
-                match file {
-                    Err(e) => Err(path_error(&path, "cannot open", e)),
-                    Ok(mut file) => {
-                        self.stats.opens += 1;
-                        let written = file
-                            .write_all(bytes)
-                            .map_err(|e| path_error(&path, "cannot write", e));
-                        if self.open.len() >= MAX_OPEN {
-                            // Close the least recently written.
-                            let lru = (0..self.open.len())
-                                .min_by_key(|&k| self.open[k].2)
-                                .expect("MAX_OPEN > 0");
-                            self.open.swap_remove(lru);
-                        }
-                        self.open.push((i as u32, file, self.clock));
-                        self.stats.max_open = self.stats.max_open.max(self.open.len() as u32);
-                        written
-                    }
-                }
+            if iface.created {
+                return Ok(());
             }
+            (self.header_bytes.to_vec(), false)
+        } else if keep {
+            let spare = if capacity == self.file_buffer {
+                self.io.buffer()
+            } else {
+                Vec::with_capacity(capacity)
+            };
+            self.held = self.held - capacity + spare.capacity();
+            (mem::replace(&mut iface.buf, spare), true)
+        } else {
+            self.held -= capacity;
+            (mem::take(&mut iface.buf), false)
         };
+        let create = !iface.created;
         iface.created = true;
-        iface.buf.clear();
-        result
-    }
-
-    /// Closes every file kept open.
-    fn close_all(&mut self) {
-        self.open.clear();
+        let file = u32::try_from(i).expect("fewer than 2^32 interfaces");
+        self.io
+            .hand_over(file, &iface.file_name, create, buf, replaced)
     }
 }
 
@@ -702,7 +766,7 @@ fn record_header(
 
 struct PcapNgFile {
     path: PathBuf,
-    writer: PcapNgWriter<CountingWriter<BufWriter<File>>>,
+    writer: PcapNgWriter<CountingWriter<ChunkWriter>>,
     interfaces: u32,
     /// Reused for every Enhanced Packet Block so that writing one allocates nothing: the
     /// frame bytes (copied, as the block must own them to keep these buffers `'static`), its
@@ -725,9 +789,15 @@ impl std::fmt::Debug for PcapNgFile {
 impl PcapNgFile {
     fn create(config: &CaptureConfig) -> io::Result<Self> {
         let path = config.dir.join(&config.pcapng_name);
-        let file = File::create(&path).map_err(|e| path_error(&path, "cannot create", e))?;
+        // Created here so that an error comes back from `Capture::new`; the writer thread
+        // then only appends to it.
+        File::create(&path).map_err(|e| path_error(&path, "cannot create", e))?;
         let sink = CountingWriter {
-            inner: BufWriter::with_capacity(PCAPNG_BUFFER, file),
+            inner: ChunkWriter {
+                name: config.pcapng_name.as_str().into(),
+                chunk: Vec::new(),
+                io: Writer::spawn(&config.dir, PCAPNG_BUFFER)?,
+            },
             bytes: 0,
         };
         let section = SectionHeaderBlock {
@@ -825,10 +895,13 @@ impl PcapNgFile {
         }
     }
 
+    /// Hands the buffered bytes to the writer and waits for it to have written them.
     fn flush(&mut self) -> io::Result<()> {
-        self.writer
-            .get_mut()
-            .flush()
+        let chunks = &mut self.writer.get_mut().inner;
+        let handed = chunks.hand_over(false);
+        let synced = chunks.io.sync();
+        handed
+            .and(synced)
             .map_err(|e| path_error(&self.path, "cannot write", e))
     }
 }
@@ -857,12 +930,554 @@ impl<W: Write> Write for CountingWriter<W> {
     }
 }
 
+/// The pcapng file's buffer: fills a buffer and hands it to the writer thread when the next
+/// write would not fit (a write larger than a buffer grows it).
+struct ChunkWriter {
+    name: Arc<str>,
+    chunk: Vec<u8>,
+    io: Writer,
+}
+
+impl ChunkWriter {
+    /// Hands the buffered bytes to the writer; if `replace`, takes a spare for what follows.
+    fn hand_over(&mut self, replace: bool) -> io::Result<()> {
+        if self.chunk.is_empty() {
+            return Ok(());
+        }
+        let next = if replace {
+            self.io.buffer()
+        } else {
+            Vec::new()
+        };
+        let chunk = mem::replace(&mut self.chunk, next);
+        self.io
+            .hand_over(PCAPNG_FILE, &self.name, false, chunk, replace)
+    }
+}
+
+impl Write for ChunkWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.write_all(data)?;
+        Ok(data.len())
+    }
+
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        if self.chunk.len() + data.len() > self.chunk.capacity() && !self.chunk.is_empty() {
+            self.hand_over(true)?;
+        }
+        if self.chunk.capacity() == 0 {
+            self.chunk = self.io.buffer();
+        }
+        self.chunk.extend_from_slice(data);
+        Ok(())
+    }
+
+    /// Does nothing: [`PcapNgFile::flush`] hands the bytes over and waits for the writer.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The writer thread: owns the files and does every write to them, in the order handed over.
+
+/// The simulation's end of the writer thread. Buffers are handed over whole (no copy) through
+/// a [`Queue`]; the thread appends each to its file, in order, and gives it back emptied, to
+/// be reused. The thread keeps the files most recently written open (at most [`MAX_OPEN`]).
+///
+/// Memory in the queue is bounded two ways: buffers handed over full and replaced at once
+/// by a spare (`replaced`) are at most [`MAX_IN_FLIGHT`]; buffers handed over without a
+/// replacement (evicted or flushed) are counted in `draining`, which the pcap files keep
+/// within their budget. Beyond either bound the simulation waits for the thread.
+///
+/// The thread records its first I/O error in [`Failure`] and carries on with the other
+/// files (a file that failed is not written again: a retry could duplicate a partial
+/// write); the capture picks the error up at its next call.
+#[derive(Debug)]
+struct Writer {
+    queue: Arc<Queue>,
+    thread: Option<JoinHandle<()>>,
+    failure: Arc<Failure>,
+    /// Size of the buffers kept for reuse.
+    buffer_size: usize,
+    spare: Vec<Vec<u8>>,
+    /// What came back, taken out of the queue in one go (kept for its allocation).
+    returned: Vec<Back>,
+    /// Buffers handed over with a replacement, not yet back.
+    replaced: usize,
+    /// Cost (capacity plus [`JOB_COST`]) of the buffers handed over without a replacement,
+    /// not yet back.
+    draining: usize,
+    /// The last [`Job::Sync`] was answered.
+    synced: bool,
+    /// Buffers handed over so far (checked by the tests).
+    handed: u64,
+    /// The thread's file activity as of the last [`sync`](Self::sync) (checked by the tests).
+    stats: IoStats,
+}
+
+/// What the writer thread is asked to do, in order.
+#[derive(Debug)]
+enum Job {
+    /// Append `buf` to the file `<dir>/<name>` (whose id is `file`), creating it first
+    /// (truncating any old one) if `create`.
+    Write {
+        file: u32,
+        name: Arc<str>,
+        create: bool,
+        buf: Vec<u8>,
+        replaced: bool,
+    },
+    /// Answer [`Back::Synced`]: every job before it is done.
+    Sync,
+}
+
+/// What the writer thread gives back.
+#[derive(Debug)]
+enum Back {
+    /// A buffer written (or dropped after an error), emptied, with its `replaced` flag.
+    Buffer { buf: Vec<u8>, replaced: bool },
+    /// Every job before the [`Job::Sync`] is done.
+    Synced(IoStats),
+}
+
+/// The jobs for the writer thread and what it gives back, under one lock. A side with
+/// nothing to do spins a little watching the other's counter ([`spin_until`]), then sleeps
+/// on its condition variable; the other wakes it only when there is enough for it
+/// ([`WAKE_BATCH`] items, or the other is about to wait, or a sync): a futex call per few
+/// buffers at most rather than per buffer.
+#[derive(Debug, Default)]
+struct Queue {
+    state: Mutex<QueueState>,
+    /// Jobs pushed so far: what the writer watches while it spins before sleeping.
+    pushed: AtomicU64,
+    /// Items given back so far: what the simulation watches while it spins before sleeping.
+    given: AtomicU64,
+    /// The writer waits here for jobs.
+    jobs_ready: Condvar,
+    /// The simulation waits here for buffers to come back, or for a sync's answer.
+    back_ready: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct QueueState {
+    jobs: VecDeque<Job>,
+    back: Vec<Back>,
+    /// The writer waits on `jobs_ready`.
+    writer_asleep: bool,
+    /// The simulation waits on `back_ready`.
+    sim_asleep: bool,
+    /// No more jobs will come: the writer ends once `jobs` is empty.
+    closed: bool,
+    /// The writer thread has ended (or is unwinding from a panic).
+    writer_gone: bool,
+}
+
+impl Queue {
+    fn lock(&self) -> MutexGuard<'_, QueueState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Counters of the writer thread's file activity, checked by the tests.
+#[derive(Debug, Default, Clone, Copy)]
+struct IoStats {
+    max_open: u32,
+    opens: u64,
+    open: u32,
+}
+
+/// The writer thread's first I/O error, as the capture keeps it.
+#[derive(Debug, Default)]
+struct Failure {
+    failed: AtomicBool,
+    first: Mutex<Option<(io::ErrorKind, String)>>,
+}
+
+impl Failure {
+    fn set(&self, e: &io::Error) {
+        let mut first = self.first.lock().unwrap_or_else(PoisonError::into_inner);
+        if first.is_none() {
+            *first = Some((e.kind(), e.to_string()));
+        }
+        self.failed.store(true, Ordering::Release);
+    }
+
+    /// The error, if any (one atomic load when there is none).
+    fn get(&self) -> Option<(io::ErrorKind, String)> {
+        if !self.failed.load(Ordering::Acquire) {
+            return None;
+        }
+        self.first
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl Writer {
+    /// Starts the thread, writing into `dir`; spare buffers are of `buffer_size` bytes.
+    fn spawn(dir: &Path, buffer_size: usize) -> io::Result<Self> {
+        let queue = Arc::new(Queue::default());
+        let failure = Arc::new(Failure::default());
+        let thread = {
+            let dir = dir.to_owned();
+            let queue = Arc::clone(&queue);
+            let failure = Arc::clone(&failure);
+            thread::Builder::new()
+                .name("capture-writer".into())
+                .spawn(move || write_files(&dir, &queue, &failure))
+                .map_err(|e| {
+                    io::Error::new(e.kind(), format!("cannot start capture writer: {e}"))
+                })?
+        };
+        Ok(Self {
+            queue,
+            thread: Some(thread),
+            failure,
+            buffer_size,
+            spare: Vec::new(),
+            returned: Vec::new(),
+            replaced: 0,
+            draining: 0,
+            synced: false,
+            handed: 0,
+            stats: IoStats::default(),
+        })
+    }
+
+    /// An empty buffer of `buffer_size` bytes: a spare if there is one.
+    fn buffer(&mut self) -> Vec<u8> {
+        if self.spare.is_empty() {
+            self.collect();
+        }
+        self.spare
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(self.buffer_size))
+    }
+
+    /// Queues `buf` to be appended to file `file` (`<dir>/<name>`), created first if
+    /// `create`. `replaced`: the buffer was replaced by a spare (at most [`MAX_IN_FLIGHT`]
+    /// such in flight: waits for the thread beyond); else it counts in `draining`.
+    fn hand_over(
+        &mut self,
+        file: u32,
+        name: &Arc<str>,
+        create: bool,
+        buf: Vec<u8>,
+        replaced: bool,
+    ) -> io::Result<()> {
+        while replaced && self.replaced >= MAX_IN_FLIGHT {
+            self.wait()?;
+        }
+        let cost = buf.capacity() + JOB_COST;
+        self.push(Job::Write {
+            file,
+            name: Arc::clone(name),
+            create,
+            buf,
+            replaced,
+        })?;
+        if replaced {
+            self.replaced += 1;
+        } else {
+            self.draining += cost;
+        }
+        self.handed += 1;
+        Ok(())
+    }
+
+    /// Waits for the thread until at most `limit` bytes are draining.
+    fn bound_draining(&mut self, limit: usize) -> io::Result<()> {
+        if self.draining > limit {
+            self.collect();
+            while self.draining > limit {
+                self.wait()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits for the thread to have done every job queued so far.
+    fn sync(&mut self) -> io::Result<()> {
+        self.synced = false;
+        self.push(Job::Sync)?;
+        while !self.synced {
+            self.wait()?;
+        }
+        Ok(())
+    }
+
+    /// Tells the thread to stop once its queue is done, and waits for it: every file is then
+    /// written and closed.
+    fn stop(&mut self) -> io::Result<()> {
+        let Some(thread) = self.thread.take() else {
+            return Ok(());
+        };
+        let mut state = self.queue.lock();
+        state.closed = true;
+        // Ends the writer's spin, if it spins.
+        self.queue.pushed.fetch_add(1, Ordering::Release);
+        let wake = mem::take(&mut state.writer_asleep);
+        drop(state);
+        if wake {
+            self.queue.jobs_ready.notify_one();
+        }
+        thread.join().map_err(|_| writer_gone())
+    }
+
+    /// Queues `job`, waking the writer if it sleeps and there is enough to do.
+    fn push(&mut self, job: Job) -> io::Result<()> {
+        let urgent = matches!(job, Job::Sync);
+        let mut state = self.queue.lock();
+        if state.writer_gone || state.closed {
+            return Err(writer_gone());
+        }
+        state.jobs.push_back(job);
+        self.queue.pushed.fetch_add(1, Ordering::Release);
+        let wake = state.writer_asleep && (urgent || state.jobs.len() >= WAKE_BATCH);
+        if wake {
+            state.writer_asleep = false;
+        }
+        drop(state);
+        if wake {
+            self.queue.jobs_ready.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Takes back what the thread gave back, without waiting.
+    fn collect(&mut self) {
+        let mut returned = mem::take(&mut self.returned);
+        mem::swap(&mut self.queue.lock().back, &mut returned);
+        self.take_back(&mut returned);
+        self.returned = returned;
+    }
+
+    /// Waits for something to come back (waking the writer first if it sleeps on jobs), and
+    /// takes it.
+    fn wait(&mut self) -> io::Result<()> {
+        let mut returned = mem::take(&mut self.returned);
+        {
+            let mut state = self.queue.lock();
+            if state.writer_asleep && !state.jobs.is_empty() {
+                state.writer_asleep = false;
+                self.queue.jobs_ready.notify_one();
+            }
+            let mut spun = false;
+            while state.back.is_empty() {
+                if state.writer_gone {
+                    return Err(writer_gone());
+                }
+                if !spun {
+                    spun = true;
+                    let seen = self.queue.given.load(Ordering::Acquire);
+                    drop(state);
+                    spin_until(|| self.queue.given.load(Ordering::Acquire) != seen);
+                    state = self.queue.lock();
+                    continue;
+                }
+                state.sim_asleep = true;
+                state = self
+                    .queue
+                    .back_ready
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+            state.sim_asleep = false;
+            mem::swap(&mut state.back, &mut returned);
+        }
+        self.take_back(&mut returned);
+        self.returned = returned;
+        Ok(())
+    }
+
+    fn take_back(&mut self, returned: &mut Vec<Back>) {
+        for back in returned.drain(..) {
+            match back {
+                Back::Buffer { buf, replaced } => {
+                    if replaced {
+                        self.replaced -= 1;
+                    } else {
+                        self.draining -= buf.capacity() + JOB_COST;
+                    }
+                    if buf.capacity() == self.buffer_size && self.spare.len() < MAX_SPARE {
+                        self.spare.push(buf);
+                    }
+                }
+                Back::Synced(stats) => {
+                    self.stats = stats;
+                    self.synced = true;
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Writer {
+    /// Lets the thread finish its queue and waits for it.
+    fn drop(&mut self) {
+        let _ = self.stop();
+    }
+}
+
+/// Spins until `done`, for at most [`SPIN_ROUNDS`] rounds of a few pause instructions and a
+/// `yield_now` (about 200 µs on an idle machine; on a busy one, the yields let other threads
+/// run). A thread that would sleep spins first: waking a sleeping thread costs a system call
+/// on the other side, and on a virtual machine an interrupt to an idle CPU, each about as
+/// long as writing a buffer.
+fn spin_until(done: impl Fn() -> bool) {
+    for _ in 0..SPIN_ROUNDS {
+        for _ in 0..16 {
+            std::hint::spin_loop();
+        }
+        if done() {
+            return;
+        }
+        thread::yield_now();
+    }
+}
+
+/// Marks the writer thread gone when it ends, even by a panic, and wakes the simulation so
+/// that it never waits for a thread that is not there.
+struct Gone<'a>(&'a Queue);
+
+impl Drop for Gone<'_> {
+    fn drop(&mut self) {
+        let mut state = self.0.lock();
+        state.writer_gone = true;
+        state.sim_asleep = false;
+        self.0.given.fetch_add(1, Ordering::Release);
+        drop(state);
+        self.0.back_ready.notify_all();
+    }
+}
+
+/// The writer thread: does the jobs in order until the queue is closed and empty, then
+/// closes the files. Reports I/O errors in `failure` and never panics on one.
+fn write_files(dir: &Path, queue: &Queue, failure: &Failure) {
+    let _gone = Gone(queue);
+    let mut files = OpenFiles {
+        dir,
+        open: Vec::new(),
+        clock: 0,
+        stats: IoStats::default(),
+    };
+    // Files whose write failed: not written again.
+    let mut broken = BTreeSet::new();
+    let mut done = None;
+    loop {
+        // Give back what was done and take the next job, under one lock.
+        let job = {
+            let mut spun = false;
+            let mut state = queue.lock();
+            let mut wake = false;
+            if let Some(back) = done.take() {
+                wake = matches!(back, Back::Synced(_));
+                state.back.push(back);
+                queue.given.fetch_add(1, Ordering::Release);
+            }
+            wake = state.sim_asleep
+                && (wake || state.back.len() >= WAKE_BATCH || state.jobs.is_empty());
+            if wake {
+                state.sim_asleep = false;
+                queue.back_ready.notify_one();
+            }
+            loop {
+                if let Some(job) = state.jobs.pop_front() {
+                    break job;
+                }
+                if state.closed {
+                    return;
+                }
+                if !spun {
+                    spun = true;
+                    let seen = queue.pushed.load(Ordering::Acquire);
+                    drop(state);
+                    spin_until(|| queue.pushed.load(Ordering::Acquire) != seen);
+                    state = queue.lock();
+                    continue;
+                }
+                state.writer_asleep = true;
+                state = queue
+                    .jobs_ready
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner);
+                state.writer_asleep = false;
+            }
+        };
+        done = Some(match job {
+            Job::Write {
+                file,
+                name,
+                create,
+                mut buf,
+                replaced,
+            } => {
+                if !broken.contains(&file)
+                    && let Err(e) = files.append(file, &name, create, &buf)
+                {
+                    broken.insert(file);
+                    failure.set(&e);
+                }
+                buf.clear();
+                Back::Buffer { buf, replaced }
+            }
+            Job::Sync => {
+                files.stats.open = files.open.len() as u32;
+                Back::Synced(files.stats)
+            }
+        });
+    }
+}
+
+/// The writer thread's files: the most recently written kept open.
+struct OpenFiles<'a> {
+    dir: &'a Path,
+    /// Files kept open: (id, file, last write), at most [`MAX_OPEN`].
+    open: Vec<(u32, File, u64)>,
+    /// Counts writes, to find the least recently written open file.
+    clock: u64,
+    stats: IoStats,
+}
+
+impl OpenFiles<'_> {
+    /// Appends `bytes` to file `id` (`<dir>/<name>`), creating it first if `create`, else
+    /// reopening it for appending if it was closed to make room.
+    fn append(&mut self, id: u32, name: &str, create: bool, bytes: &[u8]) -> io::Result<()> {
+        self.clock += 1;
+        if let Some((_, file, used)) = self.open.iter_mut().find(|(f, _, _)| *f == id) {
+            *used = self.clock;
+            return file
+                .write_all(bytes)
+                .map_err(|e| path_error(&self.dir.join(name), "cannot write", e));
+        }
+        let path = self.dir.join(name);
+        let mut file = if create {
+            File::create(&path)
+        } else {
+            OpenOptions::new().append(true).open(&path)
+        }
+        .map_err(|e| path_error(&path, "cannot open", e))?;
+        self.stats.opens += 1;
+        let written = file
+            .write_all(bytes)
+            .map_err(|e| path_error(&path, "cannot write", e));
+        if self.open.len() >= MAX_OPEN {
+            // Close the least recently written.
+            let lru = (0..self.open.len())
+                .min_by_key(|&k| self.open[k].2)
+                .expect("MAX_OPEN > 0");
+            self.open.swap_remove(lru);
+        }
+        self.open.push((id, file, self.clock));
+        self.stats.max_open = self.stats.max_open.max(self.open.len() as u32);
+        written
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Helpers.
-
-fn pcap_path(dir: &Path, name: &str) -> PathBuf {
-    dir.join(format!("{name}.pcap"))
-}
 
 fn check_name(name: &str) -> Result<(), &'static str> {
     if name.is_empty() {
@@ -909,6 +1524,11 @@ fn unknown_interface(index: u32) -> io::Error {
         io::ErrorKind::InvalidInput,
         format!("capture interface #{index} is not registered"),
     )
+}
+
+/// The writer thread stopped before it was told to (it panicked): nothing more is written.
+fn writer_gone() -> io::Error {
+    io::Error::other("the capture writer thread stopped unexpectedly")
 }
 
 #[cfg(test)]
@@ -974,7 +1594,9 @@ mod tests {
     #[test]
     fn record_headers_are_the_bytes_pcap_file_writes() {
         use pcap_file::pcap::{PcapPacket, PcapWriter};
-        let header = PcapFiles::new(&CaptureConfig::new("unused", CaptureFormat::Pcap)).header;
+        let header = PcapFiles::new(&CaptureConfig::new("unused", CaptureFormat::Pcap))
+            .unwrap()
+            .header;
         for (t, orig, incl) in [
             (0u64, 60u32, 60usize),
             (1, 1514, 1514),
@@ -1030,14 +1652,15 @@ mod tests {
                 .unwrap();
             expected[i].push((Duration::from_nanos(u64::from(k)), f.len() as u32, f));
         }
+        cap.flush().unwrap();
         let Sink::Pcap(p) = &cap.sink else {
             unreachable!()
         };
         assert!(
-            p.stats.opens > n as u64,
+            p.io.stats.opens > n as u64,
             "some files were closed and reopened"
         );
-        assert!(p.stats.max_open as usize <= MAX_OPEN);
+        assert!(p.io.stats.max_open as usize <= MAX_OPEN);
         cap.finish().unwrap();
         for (i, want) in expected.iter().enumerate() {
             let (_, frames) = read_pcap(&tmp.path(&format!("h{i}.pcap")));
@@ -1282,14 +1905,14 @@ mod tests {
         let Sink::Pcap(p) = &cap.sink else {
             unreachable!()
         };
-        // Nothing written yet: 15,000 small frames fit in the budget.
-        assert_eq!(p.stats.opens, 0);
+        // Nothing handed to the writer yet: 15,000 small frames fit in the budget.
+        assert_eq!(p.io.handed, 0);
         cap.flush().unwrap();
         let Sink::Pcap(p) = &cap.sink else {
             unreachable!()
         };
-        assert_eq!(p.stats.max_open as usize, MAX_OPEN);
-        assert_eq!(p.stats.opens, n as u64);
+        assert_eq!(p.io.stats.max_open as usize, MAX_OPEN);
+        assert_eq!(p.io.stats.opens, n as u64);
         let summary = cap.finish().unwrap();
         assert_eq!(summary.files.len(), n);
         for (i, file) in summary.files.iter().enumerate() {
@@ -1314,9 +1937,9 @@ mod tests {
         let Sink::Pcap(p) = &cap.sink else {
             unreachable!()
         };
-        assert_eq!(p.stats.max_open as usize, MAX_OPEN);
-        assert_eq!(p.stats.opens, 300);
-        assert_eq!(p.open.len(), MAX_OPEN);
+        assert_eq!(p.io.stats.max_open as usize, MAX_OPEN);
+        assert_eq!(p.io.stats.opens, 300);
+        assert_eq!(p.io.stats.open as usize, MAX_OPEN);
         cap.finish().unwrap();
     }
 
@@ -1345,13 +1968,18 @@ mod tests {
         let Sink::Pcap(p) = &cap.sink else {
             unreachable!()
         };
-        assert!(p.stats.opens > 0, "the budget forced write-outs");
-        assert!(p.stats.max_open as usize <= MAX_OPEN);
+        assert!(p.io.handed > 0, "the budget forced write-outs");
         assert!(
-            p.stats.max_held <= (16 << 10) + (16 << 10) + 2_000,
+            p.max_held <= (16 << 10) + (16 << 10) + 2_000,
             "{}",
-            p.stats.max_held
+            p.max_held
         );
+        cap.flush().unwrap();
+        let Sink::Pcap(p) = &cap.sink else {
+            unreachable!()
+        };
+        assert!(p.io.stats.opens > 0);
+        assert!(p.io.stats.max_open as usize <= MAX_OPEN);
         cap.finish().unwrap();
         for (i, want) in expected.iter().enumerate() {
             let (_, frames) = read_pcap(&tmp.path(&format!("h{i}.pcap")));
@@ -1449,6 +2077,52 @@ mod tests {
             let err = Capture::new(CaptureConfig::new(tmp.path("file"), format)).unwrap_err();
             assert!(err.to_string().contains("file"), "{err}");
         }
+    }
+
+    #[test]
+    fn a_write_error_on_the_writer_thread_comes_back_from_a_later_record() {
+        let tmp = TempDir::new("thread-errors");
+        fs::create_dir_all(tmp.path("bad.pcap")).unwrap();
+        let mut cap = Capture::new(CaptureConfig::new(&tmp.0, CaptureFormat::Pcap)).unwrap();
+        let good = cap.add_interface("good");
+        let bad = cap.add_interface("bad");
+        cap.record(&good, SimTime::ZERO, &frame(0, 60), None)
+            .unwrap();
+        // The first full buffer of `bad` fails on the thread. At the latest, the record that
+        // hands over one buffer more than may be in flight waits for that first one to come
+        // back, after its error was recorded: the record after it fails.
+        let per_buffer = FILE_BUFFER / (PCAP_RECORD_HEADER_LEN + 1500);
+        let most = per_buffer * (MAX_IN_FLIGHT + 2) + 2;
+        let mut failed_at = None;
+        for k in 0..most {
+            let t = SimTime::from_nanos(k as u64);
+            if let Err(e) = cap.record(&bad, t, &frame(k as u32, 1500), None) {
+                assert!(e.to_string().contains("bad.pcap"), "{e}");
+                failed_at = Some(k);
+                break;
+            }
+        }
+        let k = failed_at.expect("the error came back");
+        assert!(k > per_buffer, "not before a buffer was handed over: {k}");
+        // It sticks, for every interface, and `finish` returns it.
+        let err = cap
+            .record(&good, SimTime::ZERO, &frame(1, 60), None)
+            .unwrap_err();
+        assert!(err.to_string().contains("bad.pcap"), "{err}");
+        let err = cap.finish().unwrap_err();
+        assert!(err.to_string().contains("bad.pcap"), "{err}");
+        assert_eq!(read_pcap(&tmp.path("good.pcap")).1.len(), 1);
+
+        // Pcapng: the file is replaced by a folder after `new` created it.
+        let mut config = CaptureConfig::new(tmp.path("ng"), CaptureFormat::PcapNg);
+        config.pcapng_name = "x.pcapng".into();
+        let mut cap = Capture::new(config).unwrap();
+        let a = cap.add_interface("a");
+        fs::remove_file(tmp.path("ng/x.pcapng")).unwrap();
+        fs::create_dir(tmp.path("ng/x.pcapng")).unwrap();
+        cap.record(&a, SimTime::ZERO, &frame(0, 60), None).unwrap();
+        let err = cap.finish().unwrap_err();
+        assert!(err.to_string().contains("x.pcapng"), "{err}");
     }
 
     #[test]
