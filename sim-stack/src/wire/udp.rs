@@ -136,14 +136,9 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> UdpPacket<T> {
     /// Computes the checksum over the header and the payload (up to the length field) and
     /// writes it; a result of 0 is written as `0xffff`.
     pub fn fill_checksum(&mut self, src: Ipv4Addr, dst: Ipv4Addr) {
-        self.set_checksum(0);
-        let len = self.len();
-        let data = &self.buffer.as_ref()[..usize::from(len)];
-        let csum = checksum::finish(&[
-            checksum::pseudo_header_v4(src, dst, PROTOCOL, u32::from(len)),
-            checksum::data(data),
-        ]);
-        self.set_checksum(if csum == 0 { 0xffff } else { csum });
+        let payload_sum =
+            checksum::data(&self.buffer.as_ref()[HEADER_LEN..usize::from(self.len())]);
+        self.fill_checksum_with_payload_sum(src, dst, payload_sum);
     }
 
     /// [`UdpPacket::fill_checksum`] given the one's-complement sum of the payload
@@ -237,11 +232,7 @@ impl UdpRepr {
         dst: Ipv4Addr,
         payload_len: usize,
     ) {
-        let len = HEADER_LEN + payload_len;
-        debug_assert!(len <= usize::from(u16::MAX), "UDP datagram too long");
-        packet.set_src_port(self.src_port);
-        packet.set_dst_port(self.dst_port);
-        packet.set_len(len as u16);
+        self.emit_header(packet, payload_len);
         packet.fill_checksum(src, dst);
     }
 
@@ -255,12 +246,21 @@ impl UdpRepr {
         payload_len: usize,
         payload_sum: u16,
     ) {
+        self.emit_header(packet, payload_len);
+        packet.fill_checksum_with_payload_sum(src, dst, payload_sum);
+    }
+
+    /// Ports and length; the checksum is the caller's.
+    fn emit_header<T: AsRef<[u8]> + AsMut<[u8]>>(
+        &self,
+        packet: &mut UdpPacket<T>,
+        payload_len: usize,
+    ) {
         let len = HEADER_LEN + payload_len;
         debug_assert!(len <= usize::from(u16::MAX), "UDP datagram too long");
         packet.set_src_port(self.src_port);
         packet.set_dst_port(self.dst_port);
         packet.set_len(len as u16);
-        packet.fill_checksum_with_payload_sum(src, dst, payload_sum);
     }
 }
 
