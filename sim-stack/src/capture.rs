@@ -2048,28 +2048,39 @@ mod tests {
         assert_eq!(blocks, 3); // 2 IDBs, 1 EPB (the SHB is read by `new`)
     }
 
-    #[test]
-    fn io_errors_name_the_file_and_stick() {
-        let tmp = TempDir::new("errors");
-        // A directory where an interface's file should go.
+    /// A capture of two interfaces in a fresh folder where `bad.pcap` is a directory, so
+    /// that writing `bad` fails; `good` has recorded one frame.
+    fn good_and_bad(name: &str) -> (TempDir, Capture, CaptureIf, CaptureIf) {
+        let tmp = TempDir::new(name);
         fs::create_dir_all(tmp.path("bad.pcap")).unwrap();
         let mut cap = Capture::new(CaptureConfig::new(&tmp.0, CaptureFormat::Pcap)).unwrap();
         let good = cap.add_interface("good");
         let bad = cap.add_interface("bad");
         cap.record(&good, SimTime::ZERO, &frame(0, 60), None)
             .unwrap();
-        cap.record(&bad, SimTime::ZERO, &frame(1, 60), None)
-            .unwrap();
-        let err = cap.flush().unwrap_err();
-        assert!(err.to_string().contains("bad.pcap"), "{err}");
+        (tmp, cap, good, bad)
+    }
+
+    /// After `bad.pcap` failed: the error sticks for every interface, `finish` returns it,
+    /// and the other file was still written whole.
+    fn error_sticks(tmp: &TempDir, mut cap: Capture, good: &CaptureIf) {
         let err = cap
-            .record(&good, SimTime::ZERO, &frame(2, 60), None)
+            .record(good, SimTime::ZERO, &frame(2, 60), None)
             .unwrap_err();
         assert!(err.to_string().contains("bad.pcap"), "{err}");
         let err = cap.finish().unwrap_err();
         assert!(err.to_string().contains("bad.pcap"), "{err}");
-        // The other file was still written.
         assert_eq!(read_pcap(&tmp.path("good.pcap")).1.len(), 1);
+    }
+
+    #[test]
+    fn io_errors_name_the_file_and_stick() {
+        let (tmp, mut cap, good, bad) = good_and_bad("errors");
+        cap.record(&bad, SimTime::ZERO, &frame(1, 60), None)
+            .unwrap();
+        let err = cap.flush().unwrap_err();
+        assert!(err.to_string().contains("bad.pcap"), "{err}");
+        error_sticks(&tmp, cap, &good);
 
         // A file where the capture folder should go.
         fs::write(tmp.path("file"), b"x").unwrap();
@@ -2081,13 +2092,7 @@ mod tests {
 
     #[test]
     fn a_write_error_on_the_writer_thread_comes_back_from_a_later_record() {
-        let tmp = TempDir::new("thread-errors");
-        fs::create_dir_all(tmp.path("bad.pcap")).unwrap();
-        let mut cap = Capture::new(CaptureConfig::new(&tmp.0, CaptureFormat::Pcap)).unwrap();
-        let good = cap.add_interface("good");
-        let bad = cap.add_interface("bad");
-        cap.record(&good, SimTime::ZERO, &frame(0, 60), None)
-            .unwrap();
+        let (tmp, mut cap, good, bad) = good_and_bad("thread-errors");
         // The first full buffer of `bad` fails on the thread. At the latest, the record that
         // hands over one buffer more than may be in flight waits for that first one to come
         // back, after its error was recorded: the record after it fails.
@@ -2104,14 +2109,7 @@ mod tests {
         }
         let k = failed_at.expect("the error came back");
         assert!(k > per_buffer, "not before a buffer was handed over: {k}");
-        // It sticks, for every interface, and `finish` returns it.
-        let err = cap
-            .record(&good, SimTime::ZERO, &frame(1, 60), None)
-            .unwrap_err();
-        assert!(err.to_string().contains("bad.pcap"), "{err}");
-        let err = cap.finish().unwrap_err();
-        assert!(err.to_string().contains("bad.pcap"), "{err}");
-        assert_eq!(read_pcap(&tmp.path("good.pcap")).1.len(), 1);
+        error_sticks(&tmp, cap, &good);
 
         // Pcapng: the file is replaced by a folder after `new` created it.
         let mut config = CaptureConfig::new(tmp.path("ng"), CaptureFormat::PcapNg);
