@@ -59,6 +59,17 @@ impl World {
             self.drop_skb(now, node, dev, "no_carrier", skb);
             return;
         }
+        if !d.queue_stopped && !d.ring.is_full() {
+            // An idle qdisc in front of a ring with room: the packet goes straight through.
+            match d.qdisc.pass_through_idle(skb, now) {
+                Ok(skb) => {
+                    let sent = self.sch_direct_xmit(s, node, dev, skb);
+                    debug_assert!(sent, "the ring had room");
+                    return;
+                }
+                Err(back) => skb = back,
+            }
+        }
         let verdict = d.qdisc.enqueue(skb, now);
         // fq_codel makes room by dropping from the fattest flow; free those now.
         d.qdisc.drain_enqueue_drops(&mut self.dropped_scratch);

@@ -307,6 +307,53 @@ impl FqCodel {
         Enqueue::Queued
     }
 
+    /// Sends `skb` straight through an idle qdisc: `Ok(skb)` after making exactly the
+    /// changes that [`enqueue`](Self::enqueue), the [`dequeue`](Self::dequeue) that returns
+    /// the packet and the one that then finds the qdisc empty make together; `Err(skb)`,
+    /// untouched, when the qdisc holds anything (a packet, a listed flow, a pending drop) or
+    /// the packet would be over a limit by itself. The caller must hand the packet to the
+    /// driver at once (the ring has room). Linux runs the full enqueue and dequeues here
+    /// (fq_codel has no `TCQ_F_CAN_BYPASS`); this is the same result without the list and
+    /// CoDel round trips, and the common case on any interface that is not a bottleneck.
+    #[inline]
+    pub fn pass_through_idle(&mut self, mut skb: Skb, now: SimTime) -> Result<Skb, Skb> {
+        let idle = self.core.stats.qlen == 0
+            && self.new_flows.is_empty()
+            && self.old_flows.is_empty()
+            && self.enqueue_drops.is_empty();
+        if !idle || self.limit == 0 || u64::from(skb.truesize) > u64::from(self.memory_limit) {
+            return Err(skb);
+        }
+        debug_assert_eq!(self.memory_usage, 0);
+        debug_assert_eq!(self.core.requeued_len(), 0);
+        let idx = self.slot(self.flow_of(skb.hash) as u32);
+        let len = pkt_len(&skb);
+        skb.enqueue_time = now;
+        // Enqueue: the flow becomes new with a fresh quantum.
+        self.new_flow_count += 1;
+        // First dequeue: CoDel sees a sojourn of 0 with nothing left behind the packet
+        // (below target, so no drop, and the dropping state ends), and the flow pays `len`.
+        let maxpacket = u32::try_from(skb.len()).unwrap_or(u32::MAX);
+        if maxpacket > self.cstats.maxpacket {
+            self.cstats.maxpacket = maxpacket;
+        }
+        self.core.sent(len);
+        let flow = &mut self.flows[idx];
+        debug_assert!(!flow.listed && flow.queue.is_empty());
+        flow.cvars.ldelay = SimDuration::ZERO;
+        flow.cvars.first_above_time = None;
+        // Second dequeue: an exhausted deficit is topped up, a quantum per pass through the
+        // old list, until positive; then CoDel finds the flow empty (leaving the dropping
+        // state) and the flow leaves the lists.
+        let mut deficit = i64::from(self.quantum) - len as i64;
+        while deficit <= 0 {
+            deficit += i64::from(self.quantum);
+        }
+        flow.deficit = deficit;
+        flow.cvars.dropping = false;
+        Ok(skb)
+    }
+
     /// `fq_codel_drop`: drops from the head of the flow with the largest backlog (the lowest
     /// flow number on ties; flow 0 when nothing is queued) until half of its backlog is gone
     /// or `drop_batch_size` packets are. Returns the flow's slot.
@@ -477,6 +524,8 @@ impl CodelQueue for FlowQueue<'_> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
     use crate::qdisc::test_util::pkt;
     use crate::skb::SkbPool;
@@ -844,5 +893,168 @@ mod tests {
         let res = q.dequeue(SimTime::ZERO, &mut dropped);
         assert_eq!(dropped.len(), 1);
         assert!(matches!(res, Dequeue::Packet(ref s) if s.len() == 50));
+    }
+
+    #[test]
+    fn pass_through_needs_the_lists_empty_not_just_the_queue() {
+        // After the dequeue that takes a flow's last packet, the flow is still listed until
+        // the next dequeue finds it empty: not idle yet. Three 1000-byte packets: the third
+        // comes after a top-up, from the old list.
+        let mut pool = SkbPool::new();
+        let mut q = FqCodel::new(params()).unwrap();
+        let mut dropped = Vec::new();
+        for _ in 0..3 {
+            let _ = q.enqueue(pkt(&mut pool, 1000, 1, 0), SimTime::ZERO);
+        }
+        assert!(matches!(
+            q.dequeue(SimTime::ZERO, &mut dropped),
+            Dequeue::Packet(_)
+        ));
+        assert!(
+            q.pass_through_idle(pkt(&mut pool, 100, 2, 0), SimTime::ZERO)
+                .is_err()
+        );
+        for _ in 0..2 {
+            assert!(matches!(
+                q.dequeue(SimTime::ZERO, &mut dropped),
+                Dequeue::Packet(_)
+            ));
+        }
+        let x = q.xstats();
+        assert_eq!(
+            (q.stats().qlen, x.new_flows_len, x.old_flows_len),
+            (0, 0, 1)
+        );
+        assert!(
+            q.pass_through_idle(pkt(&mut pool, 100, 2, 0), SimTime::ZERO)
+                .is_err()
+        );
+        assert!(matches!(
+            q.dequeue(SimTime::ZERO, &mut dropped),
+            Dequeue::Empty
+        ));
+        assert!(
+            q.pass_through_idle(pkt(&mut pool, 100, 2, 0), SimTime::ZERO)
+                .is_ok()
+        );
+    }
+
+    /// A driver ring of `room` free descriptors in front of the qdisc, run as `dev.rs` runs
+    /// it; `fast` takes [`FqCodel::pass_through_idle`] whenever `dev_queue_xmit` would.
+    struct Dev {
+        q: FqCodel,
+        pool: SkbPool,
+        room: u32,
+        stopped: bool,
+        fast: bool,
+        sent: Vec<(u64, SimTime)>,
+        dropped: Vec<u64>,
+    }
+
+    impl Dev {
+        fn run(&mut self, now: SimTime) {
+            let mut dropped = Vec::new();
+            while !self.stopped {
+                let out = self.q.dequeue(now, &mut dropped);
+                self.dropped.extend(dropped.drain(..).map(|p| p.id));
+                match out {
+                    Dequeue::Packet(p) if self.room == 0 => {
+                        self.q.requeue(p);
+                        self.stopped = true;
+                    }
+                    Dequeue::Packet(p) => {
+                        self.room -= 1;
+                        self.sent.push((p.id, p.enqueue_time));
+                    }
+                    Dequeue::Empty => return,
+                    Dequeue::Throttled(_) => unreachable!("fq_codel does not throttle"),
+                }
+            }
+        }
+
+        fn send(&mut self, len: usize, hash: u32, truesize: u32, now: SimTime) {
+            let mut skb = pkt(&mut self.pool, len, hash, 0);
+            skb.truesize = truesize;
+            if self.fast && !self.stopped && self.room > 0 {
+                match self.q.pass_through_idle(skb, now) {
+                    Ok(p) => {
+                        self.room -= 1;
+                        self.sent.push((p.id, p.enqueue_time));
+                        return;
+                    }
+                    Err(back) => skb = back,
+                }
+            }
+            let verdict = self.q.enqueue(skb, now);
+            let mut dropped = Vec::new();
+            self.q.drain_enqueue_drops(&mut dropped);
+            self.dropped.extend(dropped.iter().map(|p| p.id));
+            if let Enqueue::Dropped(p) = verdict {
+                self.dropped.push(p.id);
+                return;
+            }
+            self.run(now);
+        }
+
+        fn tx_done(&mut self, n: u32, now: SimTime) {
+            self.room += n;
+            if self.stopped && self.room > 0 {
+                self.stopped = false;
+                self.run(now);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        /// The shortcut through an idle qdisc leaves every bit of state (flows, deficits,
+        /// CoDel variables, counters, the packets' enqueue times) as the full enqueue and
+        /// dequeues do, whatever came before: backlogs, drops, a stopped queue.
+        #[test]
+        fn pass_through_idle_is_enqueue_then_dequeue_until_empty(
+            quantum in prop_oneof![Just(300u32), Just(1514u32)],
+            limit in 1u32..8,
+            memory_limit in prop_oneof![Just(1u32 << 31), 1000u32..12_000],
+            room in 0u32..4,
+            ops in prop::collection::vec(
+                (0u64..3000, 0u32..3, 40usize..1600, 0u32..6, 0u32..4, 200u32..4000),
+                1..150,
+            ),
+        ) {
+            let p = FqCodelParams {
+                limit,
+                flows: 4,
+                quantum,
+                memory_limit,
+                drop_batch_size: 2,
+                target: SimDuration::from_micros(500),
+                interval: SimDuration::from_millis(3),
+                ..params()
+            };
+            let dev = |fast| Dev {
+                q: FqCodel::new(p).unwrap(),
+                pool: SkbPool::new(),
+                room,
+                stopped: false,
+                fast,
+                sent: Vec::new(),
+                dropped: Vec::new(),
+            };
+            let (mut slow, mut fast) = (dev(false), dev(true));
+            let mut now = SimTime::ZERO;
+            for &(advance_us, kind, len, hash, done, truesize) in &ops {
+                now += SimDuration::from_micros(advance_us);
+                for d in [&mut slow, &mut fast] {
+                    if kind == 0 {
+                        d.tx_done(done, now);
+                    } else {
+                        d.send(len, hash, truesize, now);
+                    }
+                }
+                prop_assert_eq!(format!("{:?}", slow.q), format!("{:?}", fast.q));
+                prop_assert_eq!((&slow.sent, &slow.dropped), (&fast.sent, &fast.dropped));
+                prop_assert_eq!((slow.room, slow.stopped), (fast.room, fast.stopped));
+            }
+        }
     }
 }

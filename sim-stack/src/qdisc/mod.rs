@@ -222,6 +222,17 @@ impl Qdisc {
     /// `dropped`, already counted in `drops`, for the caller to free and trace. fq_codel also
     /// flushes into it any overlimit drops from earlier enqueues not yet collected with
     /// [`Qdisc::drain_enqueue_drops`].
+    /// Sends `skb` straight through when the qdisc is idle, with the effects of enqueueing it
+    /// and dequeueing until empty (see [`FqCodel::pass_through_idle`]); `Err(skb)` when it is
+    /// not idle or has no such shortcut, and the caller enqueues as usual.
+    #[inline]
+    pub fn pass_through_idle(&mut self, skb: Skb, now: SimTime) -> Result<Skb, Skb> {
+        match self {
+            Self::FqCodel(q) => q.pass_through_idle(skb, now),
+            _ => Err(skb),
+        }
+    }
+
     #[inline]
     pub fn dequeue(&mut self, now: SimTime, dropped: &mut Vec<Skb>) -> Dequeue {
         dispatch!(self, q => q.dequeue(now, dropped))
