@@ -135,6 +135,23 @@ impl ByteQueue {
     /// # Panics
     /// If the range is not held.
     pub fn copy_to(&self, off: usize, out: &mut [u8]) {
+        self.copy_to_zeros(off, out);
+    }
+
+    /// [`copy_to`](Self::copy_to), returning the one's-complement sum of the bytes copied
+    /// ([`checksum::data`](crate::wire::checksum::data) of `out`) as `csum_and_copy` does.
+    /// A range made only of zero runs sums to 0 without being read back.
+    pub fn copy_and_sum(&self, off: usize, out: &mut [u8]) -> u16 {
+        if self.copy_to_zeros(off, out) {
+            0
+        } else {
+            crate::wire::checksum::data(out)
+        }
+    }
+
+    /// The copy; returns whether every byte copied came from a run of zeros.
+    fn copy_to_zeros(&self, off: usize, out: &mut [u8]) -> bool {
+        let mut zeros = true;
         assert!(off + out.len() <= self.len, "range beyond the buffer");
         let mut skip = off + self.head;
         let mut done = 0;
@@ -149,12 +166,16 @@ impl ByteQueue {
             }
             let take = (l - skip).min(out.len() - done);
             match c {
-                Chunk::Bytes(b) => out[done..done + take].copy_from_slice(&b[skip..skip + take]),
+                Chunk::Bytes(b) => {
+                    out[done..done + take].copy_from_slice(&b[skip..skip + take]);
+                    zeros = false;
+                }
                 Chunk::Zeros(_) => out[done..done + take].fill(0),
             }
             done += take;
             skip = 0;
         }
+        zeros
     }
 }
 
@@ -207,6 +228,10 @@ mod tests {
                             let mut out = vec![9u8; len];
                             q.copy_to(off, &mut out);
                             let want: Vec<u8> = model.iter().skip(off).take(len).copied().collect();
+                            let mut summed = vec![9u8; len];
+                            let sum = q.copy_and_sum(off, &mut summed);
+                            prop_assert_eq!(sum, crate::wire::checksum::data(&want));
+                            prop_assert_eq!(&summed, &want);
                             prop_assert_eq!(out, want);
                         }
                     }

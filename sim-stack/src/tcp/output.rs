@@ -756,14 +756,19 @@ impl World {
         let off = seg.data_seq.wrapping_sub(t.sndq_seq) as usize;
         let mut skb = self.pool.alloc(hlen + seg.len as usize);
         skb.put(hlen);
-        if seg.len > 0 {
-            t.sndq.copy_to(off, skb.put(seg.len as usize));
-        }
-        repr.emit(
+        // The payload is summed as it is copied from the send queue (for a run of zeros:
+        // not at all).
+        let payload_sum = if seg.len > 0 {
+            t.sndq.copy_and_sum(off, skb.put(seg.len as usize))
+        } else {
+            0
+        };
+        repr.emit_with_payload_sum(
             &mut TcpPacket::new_unchecked(skb.data_mut()),
             saddr,
             daddr,
             seg.len as usize,
+            payload_sum,
         );
         skb.l4_csum_good = true;
         skb.sock = Some(SockRef {

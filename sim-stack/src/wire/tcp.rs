@@ -716,11 +716,30 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> TcpPacket<T> {
 
     /// Computes the checksum over the whole buffer and the pseudo-header, and writes it.
     pub fn fill_checksum(&mut self, src: Ipv4Addr, dst: Ipv4Addr) {
+        let data = self.data();
+        let header_len = usize::from(self.header_len()).min(data.len());
+        let payload_sum = checksum::data(&data[header_len..]);
+        self.fill_checksum_with_payload_sum(src, dst, payload_sum);
+    }
+
+    /// [`fill_checksum`](Self::fill_checksum) with the payload's sum already known
+    /// ([`checksum::data`] of the bytes after the header, which has an even length): only
+    /// the header is read.
+    pub fn fill_checksum_with_payload_sum(
+        &mut self,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        payload_sum: u16,
+    ) {
         self.set_checksum(0);
         let data = self.data();
+        // (A multiple of 4, so the payload's sum starts at an even offset; clamped for a
+        // header that claims more than the buffer holds.)
+        let header_len = usize::from(self.header_len()).min(data.len());
         let csum = checksum::finish(&[
             checksum::pseudo_header_v4(src, dst, PROTOCOL, data.len() as u32),
-            checksum::data(data),
+            checksum::data(&data[..header_len]),
+            payload_sum,
         ]);
         self.set_checksum(csum);
     }
@@ -809,6 +828,23 @@ impl TcpRepr {
         payload_len: usize,
     ) {
         let header_len = self.header_len();
+        let payload = &packet.buffer.as_ref()[header_len..header_len + payload_len];
+        let payload_sum = checksum::data(payload);
+        self.emit_with_payload_sum(packet, src, dst, payload_len, payload_sum);
+    }
+
+    /// [`emit`](Self::emit) with the payload's sum already known ([`checksum::data`] of the
+    /// `payload_len` bytes after the header): the payload is not read again
+    /// (`csum_and_copy_from_iter`, or nothing to read for a run of zeros).
+    pub fn emit_with_payload_sum<T: AsRef<[u8]> + AsMut<[u8]>>(
+        &self,
+        packet: &mut TcpPacket<T>,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        payload_len: usize,
+        payload_sum: u16,
+    ) {
+        let header_len = self.header_len();
         let mut p =
             TcpPacket::new_unchecked(&mut packet.buffer.as_mut()[..header_len + payload_len]);
         p.set_src_port(self.src_port);
@@ -822,7 +858,7 @@ impl TcpRepr {
         let area = &mut p.data_mut()[HEADER_LEN..header_len];
         area[..options.len()].copy_from_slice(options);
         area[options.len()..].fill(0);
-        p.fill_checksum(src, dst);
+        p.fill_checksum_with_payload_sum(src, dst, payload_sum);
     }
 
     /// The sequence space this segment occupies: payload length, plus one each for SYN and
