@@ -71,10 +71,10 @@
 //!
 //! Memory bound, pcap: buffers hold at most `memory_budget + 64 KiB + snaplen` bytes, and the
 //! buffers they handed over without a replacement (evicted or flushed) and not yet written
-//! count in that bound too, with 512 KiB of slack; add at most 32 full buffers in the queue
-//! and 8 spares (2.5 MiB), plus per interface about 100 bytes and three times the name (the
-//! name set that keeps names unique, and the file name). Pcapng: at most 41 buffers of 64 KiB
-//! (one in use, 32 in the queue, 8 spares: about 2.6 MiB), plus per interface about 200 bytes
+//! count in that bound too, with 512 KiB of slack; add at most 24 full buffers in the queue
+//! and 8 spares (2 MiB), plus per interface about 100 bytes and three times the name (the
+//! name set that keeps names unique, and the file name). Pcapng: at most 33 buffers of 64 KiB
+//! (one in use, 24 in the queue, 8 spares: about 2.1 MiB), plus per interface about 200 bytes
 //! and twice the name (pcap-file's writer keeps a copy of every Interface Description Block).
 //! The queue is that deep because interfaces carrying the same traffic fill their buffers at
 //! the same time, and hand them over in bursts.
@@ -155,8 +155,10 @@ const PCAPNG_BUFFER: usize = 64 << 10;
 /// Most buffers handed over full (each replaced at once by a spare) that the writer thread
 /// may not have written yet; the simulation waits for it beyond. Interfaces of the same
 /// traffic fill their buffers in step, so they come in bursts: 8 made the simulation wait
-/// for the writer, and took a third of the gain on the UDP dumbbell.
-const MAX_IN_FLIGHT: usize = 32;
+/// for the writer, and took a third of the gain on the UDP dumbbell. 32 put dumbbell_udp's
+/// peak RSS with pcap on level with ns-3's (24.8 MB both); 24 keeps it 0.5 MB below for
+/// 6% more wall time (0.49 -> 0.52 s), 16 saved another 0.5 MB for 20% more.
+const MAX_IN_FLIGHT: usize = 24;
 /// How many buffers' worth of bytes handed over without a replacement (evicted or flushed)
 /// may be in the queue beyond the pcap budget.
 const DRAIN_SLACK: usize = 8;
