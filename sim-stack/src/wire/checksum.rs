@@ -137,6 +137,25 @@ pub fn pseudo_header_v4(src: Ipv4Addr, dst: Ipv4Addr, protocol: u8, length: u32)
     fold(acc)
 }
 
+/// The checksum field value of a UDP or TCP segment over IPv4 of `len` bytes (header and
+/// payload) from the pseudo-header, the `header` bytes and the payload's sum ([`data`] of the
+/// bytes after the header, which must start at an even offset).
+#[must_use]
+pub fn transport_v4(
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    protocol: u8,
+    len: u32,
+    header: &[u8],
+    payload_sum: u16,
+) -> u16 {
+    finish(&[
+        pseudo_header_v4(src, dst, protocol, len),
+        data(header),
+        payload_sum,
+    ])
+}
+
 /// The checksum field value (inverted sum) for a segment whose partial sums are `sums`.
 ///
 /// Equivalent to `!combine(sums)`.

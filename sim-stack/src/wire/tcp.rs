@@ -736,11 +736,14 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> TcpPacket<T> {
         // (A multiple of 4, so the payload's sum starts at an even offset; clamped for a
         // header that claims more than the buffer holds.)
         let header_len = usize::from(self.header_len()).min(data.len());
-        let csum = checksum::finish(&[
-            checksum::pseudo_header_v4(src, dst, PROTOCOL, data.len() as u32),
-            checksum::data(&data[..header_len]),
+        let csum = checksum::transport_v4(
+            src,
+            dst,
+            PROTOCOL,
+            data.len() as u32,
+            &data[..header_len],
             payload_sum,
-        ]);
+        );
         self.set_checksum(csum);
     }
 }

@@ -152,11 +152,14 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> UdpPacket<T> {
     ) {
         self.set_checksum(0);
         let len = self.len();
-        let csum = checksum::finish(&[
-            checksum::pseudo_header_v4(src, dst, PROTOCOL, u32::from(len)),
-            checksum::data(&self.buffer.as_ref()[..HEADER_LEN]),
+        let csum = checksum::transport_v4(
+            src,
+            dst,
+            PROTOCOL,
+            u32::from(len),
+            &self.buffer.as_ref()[..HEADER_LEN],
             payload_sum,
-        ]);
+        );
         self.set_checksum(if csum == 0 { 0xffff } else { csum });
     }
 
