@@ -175,6 +175,19 @@ impl SkbData {
         }
     }
 
+    /// Appends `n` zero bytes (`skb_put_zero`): the bytes beyond the buffer's current end
+    /// are zeroed once, by growing it.
+    #[inline]
+    pub fn put_zeros(&mut self, n: usize) {
+        let end = self.tail + n;
+        let reused = self.buf.len().min(end);
+        self.buf[self.tail..reused].fill(0);
+        if end > self.buf.len() {
+            self.buf.resize(end, 0);
+        }
+        self.tail = end;
+    }
+
     /// Records that the packet went through the modeled function `f` (path tracing).
     #[inline]
     pub fn note(&mut self, f: &'static str) {
@@ -374,6 +387,27 @@ mod tests {
         assert!(big.buf.capacity() >= HEADROOM + 1500);
         assert!(small.buf.capacity() <= SkbPool::SMALL);
         assert_eq!(big.data(), &[0u8; 1500][..]);
+    }
+
+    #[test]
+    fn put_zeros_zeroes_reused_bytes_and_grows() {
+        let mut pool = SkbPool::new();
+        let mut skb = pool.alloc(64);
+        skb.put(64).fill(0xAB);
+        pool.free(skb);
+        let mut skb = pool.alloc(64);
+        skb.put_data(b"seq");
+        skb.put_zeros(61);
+        skb.put_zeros(100);
+        assert_eq!(&skb.data()[..3], b"seq");
+        assert_eq!(skb.len(), 164);
+        assert!(skb.data()[3..].iter().all(|&b| b == 0));
+        // Zeros after data written further on (a trim leaves stale bytes behind the tail).
+        skb.trim(10);
+        skb.data_mut()[9] = 1;
+        skb.put_zeros(20);
+        assert_eq!(skb.data()[9], 1);
+        assert!(skb.data()[10..].iter().all(|&b| b == 0));
     }
 
     #[test]

@@ -30,9 +30,6 @@ pub struct UdpCbr {
     pub timer: TimerId,
     sock: Option<SockId>,
     seq: u64,
-    /// The datagram being sent: the sequence number, then zeros. Kept between sends, so a
-    /// send allocates nothing.
-    buf: Vec<u8>,
     /// The report.
     pub report: UdpCbrReport,
 }
@@ -71,7 +68,6 @@ impl UdpCbr {
             timer,
             sock: None,
             seq: 0,
-            buf: Vec::new(),
             report: UdpCbrReport {
                 dst: format!("{dst}:{port}"),
                 ..UdpCbrReport::default()
@@ -146,17 +142,15 @@ impl World {
         let super::AppKind::UdpCbr(c) = &mut self.apps[app].kind else {
             return;
         };
-        let mut data = std::mem::take(&mut c.buf);
-        data.resize(c.payload, 0);
+        // The datagram: the sequence number (as much of it as fits), then zeros.
         let seq = c.seq.to_be_bytes();
-        let k = data.len().min(8);
-        data[..k].copy_from_slice(&seq[..k]);
+        let k = c.payload.min(seq.len());
+        let zeros = c.payload - k;
         s.arm(&c.timer, now + c.interval, Event::App { app: app as u32 });
-        let r = self.udp_sendmsg(s, node, sock, None, &data);
+        let r = self.udp_sendmsg_zero_padded(s, node, sock, None, &seq[..k], zeros);
         let super::AppKind::UdpCbr(c) = &mut self.apps[app].kind else {
             return;
         };
-        c.buf = data;
         match r {
             Ok(n) => {
                 c.seq += 1;

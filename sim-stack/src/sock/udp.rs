@@ -156,7 +156,25 @@ impl World {
         to: Option<(Ipv4Addr, u16)>,
         payload: &[u8],
     ) -> Result<usize, Errno> {
-        let r = self.udp_sendmsg_inner(s, node, sock, to, payload);
+        let r = self.udp_sendmsg_inner(s, node, sock, to, payload, 0);
+        self.sock_result(node, sock, "sendmsg", to, r)
+    }
+
+    /// `sendto()` / `send()` of a datagram whose payload is `head` followed by `zeros` zero
+    /// bytes, as from two iovecs, the second over a buffer of zeros (what a traffic
+    /// generator sends). The same datagram as [`udp_sendmsg`](Self::udp_sendmsg) with the
+    /// zeros written out, byte for byte; the zeros are copied into the skb but, like TCP's
+    /// runs of zeros, add nothing to the checksum, so they are not summed.
+    pub fn udp_sendmsg_zero_padded(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        node: usize,
+        sock: SockId,
+        to: Option<(Ipv4Addr, u16)>,
+        head: &[u8],
+        zeros: usize,
+    ) -> Result<usize, Errno> {
+        let r = self.udp_sendmsg_inner(s, node, sock, to, head, zeros);
         self.sock_result(node, sock, "sendmsg", to, r)
     }
 
@@ -167,8 +185,10 @@ impl World {
         node: usize,
         sock: SockId,
         to: Option<(Ipv4Addr, u16)>,
-        payload: &[u8],
+        head: &[u8],
+        zeros: usize,
     ) -> Result<usize, Errno> {
+        let payload_len = head.len() + zeros;
         let u = self.nodes[node].socks.udp(sock);
         if let Some(e) = u.sk.err.take() {
             return Err(e);
@@ -178,7 +198,7 @@ impl World {
             None if u.connected => (u.sk.daddr, u.sk.dport),
             None => return Err(Errno::NotConn),
         };
-        if UDP_HLEN + payload.len() > usize::from(u16::MAX) - 20 {
+        if UDP_HLEN + payload_len > usize::from(u16::MAX) - 20 {
             return Err(Errno::MsgSize);
         }
         // sock_alloc_send_pskb: block (EAGAIN here) while the socket's skbs in flight fill
@@ -200,13 +220,15 @@ impl World {
             u.sk.saddr
         };
         let sport = u.sk.sport;
-        let len = UDP_HLEN + payload.len();
+        let len = UDP_HLEN + payload_len;
         let mut skb = self.pool.alloc(len);
         skb.put(UDP_HLEN);
         // ip_generic_getfrag → csum_and_copy_from_iter: the payload is summed from the
-        // sender's buffer as it is copied, not read back from the skb afterwards.
-        let payload_sum = crate::wire::checksum::data(payload);
-        skb.put_data(payload);
+        // sender's buffer as it is copied, not read back from the skb afterwards. Zeros
+        // after the head sum to 0 whatever their offset.
+        let payload_sum = crate::wire::checksum::data(head);
+        skb.put_data(head);
+        skb.put_zeros(zeros);
         UdpRepr {
             src_port: sport,
             dst_port: dport,
@@ -215,7 +237,7 @@ impl World {
             &mut UdpPacket::new_unchecked(skb.data_mut()),
             saddr,
             daddr,
-            payload.len(),
+            payload_len,
             payload_sum,
         );
         skb.l4_csum_good = true;
@@ -257,7 +279,7 @@ impl World {
         } else {
             n.snmp.udp.OutDatagrams += 1;
         }
-        Ok(payload.len())
+        Ok(payload_len)
     }
 
     /// `sendmmsg()`: several datagrams in one call, sent back to back at the same instant.
