@@ -47,6 +47,9 @@ pub struct Fib {
     by_len: Vec<(u8, AddrTable<Route>)>,
     /// The node's own addresses and its subnets' broadcast addresses.
     local: AddrTable<()>,
+    /// Bumped by every change (Linux's `rt_genid`): a socket's cached route is valid
+    /// while it is unchanged.
+    genid: u32,
 }
 
 impl Default for Fib {
@@ -157,6 +160,7 @@ impl Fib {
         Self {
             by_len: Vec::new(),
             local: AddrTable::new(),
+            genid: 0,
         }
     }
 
@@ -164,7 +168,21 @@ impl Fib {
     /// address of a subnet of one of its interfaces (the local table's `RTN_LOCAL` and
     /// `RTN_BROADCAST` entries).
     pub fn add_local(&mut self, addr: Ipv4Addr) {
+        self.flush_cache();
         self.local.insert(u32::from(addr), ());
+    }
+
+    /// Invalidates every route cached from this table (`rt_cache_flush`). Changing the
+    /// table does it; so must changing an interface's address or MTU during a run, as
+    /// Linux's `NETDEV_CHANGEADDR`/`NETDEV_CHANGEMTU` handlers do.
+    pub fn flush_cache(&mut self) {
+        self.genid = self.genid.wrapping_add(1);
+    }
+
+    /// The generation of the table's contents ([`flush_cache`](Self::flush_cache)).
+    #[inline]
+    pub fn genid(&self) -> u32 {
+        self.genid
     }
 
     /// Whether a packet to `addr` is for this node: the limited broadcast address, or one
@@ -176,6 +194,7 @@ impl Fib {
 
     /// Adds a route; returns false (and changes nothing) if one for the same prefix exists.
     pub fn add(&mut self, route: Route) -> bool {
+        self.flush_cache();
         let len = route.prefix_len.min(32);
         let key = u32::from(route.dst) & mask(len);
         let at = match self.by_len.binary_search_by(|(l, _)| len.cmp(l)) {

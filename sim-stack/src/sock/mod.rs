@@ -102,6 +102,21 @@ pub struct SockCommon {
     pub nospace: bool,
     /// `inet_id`: the IP ID counter of a connected socket.
     pub inet_id: u16,
+    /// `sk_dst_cache`: the route last looked up for this socket, to `daddr`, valid while
+    /// the node's table has the generation it was taken at.
+    pub dst_cache: Option<DstCache>,
+}
+
+/// A socket's cached route (`sk_dst_cache`), checked as `__sk_dst_check` does: against the
+/// destination it was looked up for and the routing table's generation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DstCache {
+    /// [`Fib::genid`](crate::ip::fib::Fib::genid) at the lookup.
+    pub genid: u32,
+    /// The destination looked up.
+    pub daddr: Ipv4Addr,
+    /// The route.
+    pub dst: crate::ip::output::Dst,
 }
 
 impl SockCommon {
@@ -121,6 +136,7 @@ impl SockCommon {
             wake_pending: false,
             nospace: false,
             inet_id: 0,
+            dst_cache: None,
         }
     }
 }

@@ -210,7 +210,13 @@ impl World {
         if u.sk.sport == 0 {
             self.udp_bind(node, sock, 0)?;
         }
-        let Ok(dst) = self.ip_route_output_flow(node, daddr) else {
+        // A connected socket keeps its route (sk_dst_check); sendto() looks it up.
+        let route = if to.is_none() {
+            self.sk_dst_route(node, sock, daddr)
+        } else {
+            self.ip_route_output_flow(node, daddr)
+        };
+        let Ok(dst) = route else {
             return Err(Errno::NetUnreach);
         };
         let u = self.nodes[node].socks.udp(sock);

@@ -781,7 +781,7 @@ impl World {
         for f in ["tcp_transmit_skb", "ip_queue_xmit"] {
             note!(self, skb, f);
         }
-        let Ok(dst) = self.ip_route_output_flow(node, daddr) else {
+        let Ok(dst) = self.sk_dst_route(node, sock, daddr) else {
             self.kfree_skb(skb);
             return;
         };
