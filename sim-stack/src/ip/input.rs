@@ -56,7 +56,10 @@ impl World {
         }
         note!(self, skb, "ip_rcv_finish");
         let n = &mut self.nodes[node];
-        if n.fib.is_local(repr.dst_addr) {
+        // The local table holds every interface's address; a packet to the receiving
+        // interface's own (the usual case) needs no lookup in it.
+        let to_dev = n.devs[dev].addr.is_some_and(|c| c.address() == repr.dst_addr);
+        if to_dev || n.fib.is_local(repr.dst_addr) {
             self.ip_local_deliver(s, node, dev, skb, repr);
         } else if n.forwarding {
             self.ip_forward(s, node, dev, skb, repr);
