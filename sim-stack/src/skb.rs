@@ -68,9 +68,16 @@ impl std::fmt::Debug for Skb {
 /// A packet buffer with headroom, and the metadata that travels with it.
 #[derive(Debug, Clone)]
 pub struct SkbData {
+    /// The buffer. A recycled skb keeps its bytes (the pool does not clear them): what lies
+    /// outside `head..tail` is stale, and every way of adding bytes writes them first.
     buf: Vec<u8>,
     head: usize,
     tail: usize,
+    /// `buf[zeros.0..zeros.1]` is known to hold zeros: written by
+    /// [`put_zeros`](Self::put_zeros) and not written since. The next packet in a recycled
+    /// buffer that puts zeros over the same bytes (a traffic generator's padding) need not
+    /// write them again: a kilobyte less to pull into the cache per datagram.
+    zeros: (usize, usize),
     /// Memory charged to the owning socket while the skb is alive (`skb->truesize`).
     pub truesize: u32,
     /// `skb->priority`, from the socket or the TOS byte; picks the pfifo_fast band.
@@ -109,7 +116,26 @@ impl SkbData {
     /// The bytes, writable.
     #[inline]
     pub fn data_mut(&mut self) -> &mut [u8] {
+        self.writing(self.head, self.tail);
         &mut self.buf[self.head..self.tail]
+    }
+
+    /// The first `n` bytes (a header), writable; the rest of the packet is left as it is.
+    /// Panics if `n > len()`.
+    #[inline]
+    pub fn head_mut(&mut self, n: usize) -> &mut [u8] {
+        assert!(n <= self.len(), "header beyond the data");
+        self.writing(self.head, self.head + n);
+        &mut self.buf[self.head..self.head + n]
+    }
+
+    /// Bytes `start..end` of the buffer are about to be written: they may no longer be
+    /// zeros.
+    #[inline]
+    fn writing(&mut self, start: usize, end: usize) {
+        if start < self.zeros.1 && self.zeros.0 < end {
+            self.zeros = (0, 0);
+        }
     }
 
     /// Length of the packet in bytes (`skb->len`).
@@ -139,8 +165,10 @@ impl SkbData {
             self.buf.splice(0..0, std::iter::repeat_n(0u8, extra));
             self.head += extra;
             self.tail += extra;
+            self.zeros = (0, 0);
         }
         self.head -= n;
+        self.writing(self.head, self.head + n);
         &mut self.buf[self.head..self.head + n]
     }
 
@@ -151,14 +179,18 @@ impl SkbData {
         self.head += n;
     }
 
-    /// Appends `n` bytes and returns them for the caller to fill (`skb_put`).
+    /// Appends `n` bytes, zeroed, and returns them for the caller to fill (`skb_put`).
     #[inline]
     pub fn put(&mut self, n: usize) -> &mut [u8] {
-        let end = self.tail + n;
+        let (start, end) = (self.tail, self.tail + n);
+        self.writing(start, end);
+        let reused = self.buf.len().min(end);
+        if start < reused {
+            self.buf[start..reused].fill(0);
+        }
         if end > self.buf.len() {
             self.buf.resize(end, 0);
         }
-        let start = self.tail;
         self.tail = end;
         &mut self.buf[start..end]
     }
@@ -166,24 +198,34 @@ impl SkbData {
     /// Appends a copy of `bytes` (`skb_put_data`).
     #[inline]
     pub fn put_data(&mut self, bytes: &[u8]) {
-        if self.tail == self.buf.len() {
-            // Appending at the end of the buffer: copy once, without zeroing first.
-            self.buf.extend_from_slice(bytes);
-            self.tail = self.buf.len();
+        let (start, end) = (self.tail, self.tail + bytes.len());
+        self.writing(start, end);
+        if end <= self.buf.len() {
+            self.buf[start..end].copy_from_slice(bytes);
         } else {
-            self.put(bytes.len()).copy_from_slice(bytes);
+            // Copy what fits over stale bytes, append the rest: once, without zeroing first.
+            let fits = self.buf.len() - start;
+            self.buf[start..].copy_from_slice(&bytes[..fits]);
+            self.buf.extend_from_slice(&bytes[fits..]);
         }
+        self.tail = end;
     }
 
-    /// Appends `n` zero bytes (`skb_put_zero`): the bytes beyond the buffer's current end
-    /// are zeroed once, by growing it.
+    /// Appends `n` zero bytes (`skb_put_zero`). Bytes known to be zeros already (see
+    /// `zeros`) are not written again; those beyond the buffer's end are zeroed once, by
+    /// growing it.
     #[inline]
     pub fn put_zeros(&mut self, n: usize) {
-        let end = self.tail + n;
-        let reused = self.buf.len().min(end);
-        self.buf[self.tail..reused].fill(0);
-        if end > self.buf.len() {
-            self.buf.resize(end, 0);
+        let (start, end) = (self.tail, self.tail + n);
+        if n > 0 && !(self.zeros.0 <= start && end <= self.zeros.1) {
+            let reused = self.buf.len().min(end);
+            if start < reused {
+                self.buf[start..reused].fill(0);
+            }
+            if end > self.buf.len() {
+                self.buf.resize(end, 0);
+            }
+            self.zeros = (start, end);
         }
         self.tail = end;
     }
@@ -270,6 +312,7 @@ impl SkbPool {
                 buf,
                 head: HEADROOM,
                 tail: HEADROOM,
+                zeros: (0, 0),
                 truesize,
                 priority: 0,
                 sock: None,
@@ -282,9 +325,11 @@ impl SkbPool {
                 path: Vec::new(),
             }));
         };
-        d.buf.clear();
-        d.buf.resize(HEADROOM, 0);
-        d.buf.reserve(payload);
+        // The bytes stay as the last packet left them (see `SkbData::buf`).
+        if d.buf.len() < HEADROOM {
+            d.buf.resize(HEADROOM, 0);
+        }
+        d.buf.reserve(want.saturating_sub(d.buf.len()));
         d.head = HEADROOM;
         d.tail = HEADROOM;
         d.truesize = truesize;
@@ -408,6 +453,123 @@ mod tests {
         skb.put_zeros(20);
         assert_eq!(skb.data()[9], 1);
         assert!(skb.data()[10..].iter().all(|&b| b == 0));
+    }
+
+    /// What a packet's bytes must be, kept as a plain vector, against the skb's calls.
+    #[derive(Debug, Clone)]
+    enum Op {
+        /// Free the skb and allocate a new one for this many payload bytes.
+        Realloc(usize),
+        Put(usize),
+        PutData(Vec<u8>),
+        PutZeros(usize),
+        Push(usize),
+        Pull(usize),
+        Trim(usize),
+        /// Write a byte through `data_mut` (at an index modulo the length).
+        Write(usize, u8),
+        /// Write a byte through `head_mut` over the first bytes.
+        WriteHead(usize, u8),
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (0usize..1500).prop_map(Op::Realloc),
+            (0usize..64).prop_map(Op::Put),
+            proptest::collection::vec(1u8..=255, 0..64).prop_map(Op::PutData),
+            prop_oneof![0usize..64, 900usize..1100].prop_map(Op::PutZeros),
+            (0usize..40).prop_map(Op::Push),
+            (0usize..40).prop_map(Op::Pull),
+            (0usize..1200).prop_map(Op::Trim),
+            (any::<usize>(), 1u8..=255).prop_map(|(i, b)| Op::Write(i, b)),
+            (0usize..20, 1u8..=255).prop_map(|(i, b)| Op::WriteHead(i, b)),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Recycled buffers keep stale bytes, and zeros known to be there are not written
+        /// again: whatever the calls, the packet's bytes are what they should be.
+        #[test]
+        fn recycled_buffers_hold_exactly_the_bytes_put(
+            ops in proptest::collection::vec(op(), 0..80),
+        ) {
+            let mut pool = SkbPool::new();
+            let mut skb = pool.alloc(0);
+            let mut model: Vec<u8> = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Realloc(n) => {
+                        pool.free(skb);
+                        skb = pool.alloc(n);
+                        model.clear();
+                    }
+                    Op::Put(n) => {
+                        skb.put(n);
+                        model.resize(model.len() + n, 0);
+                    }
+                    Op::PutData(b) => {
+                        skb.put_data(&b);
+                        model.extend_from_slice(&b);
+                    }
+                    Op::PutZeros(n) => {
+                        skb.put_zeros(n);
+                        model.resize(model.len() + n, 0);
+                    }
+                    Op::Push(n) => {
+                        skb.push(n).fill(0x5a);
+                        model.splice(0..0, std::iter::repeat_n(0x5a, n));
+                    }
+                    Op::Pull(n) => {
+                        let n = n.min(model.len());
+                        skb.pull(n);
+                        model.drain(..n);
+                    }
+                    Op::Trim(n) => {
+                        skb.trim(n);
+                        model.truncate(n);
+                    }
+                    Op::Write(i, b) if !model.is_empty() => {
+                        let i = i % model.len();
+                        skb.data_mut()[i] = b;
+                        model[i] = b;
+                    }
+                    Op::WriteHead(i, b) if i < model.len() => {
+                        skb.head_mut(i + 1)[i] = b;
+                        model[i] = b;
+                    }
+                    Op::Write(..) | Op::WriteHead(..) => {}
+                }
+                proptest::prop_assert_eq!(skb.data(), &model[..]);
+            }
+        }
+    }
+
+    #[test]
+    fn zeros_already_there_are_not_written_again() {
+        let mut pool = SkbPool::new();
+        let mut skb = pool.alloc(1008);
+        skb.put(8);
+        skb.put_data(b"seq");
+        skb.put_zeros(997);
+        let zeros = skb.zeros;
+        assert_eq!(zeros, (HEADROOM + 11, HEADROOM + 1008));
+        pool.free(skb);
+        // The same layout again: the zeros are still there, so the range is unchanged and
+        // the bytes are not rewritten; a write into them forgets it.
+        let mut skb = pool.alloc(1008);
+        skb.put(8);
+        skb.put_data(b"SEQ");
+        skb.put_zeros(997);
+        assert_eq!(skb.zeros, zeros);
+        assert!(skb.data()[11..].iter().all(|&b| b == 0));
+        skb.head_mut(8)[0] = 1;
+        assert_eq!(
+            skb.zeros, zeros,
+            "a header write leaves the payload's zeros alone"
+        );
+        skb.data_mut()[500] = 1;
+        assert_eq!(skb.zeros, (0, 0));
     }
 
     #[test]

@@ -70,7 +70,8 @@ impl World {
             return;
         }
         // ip_decrease_ttl: TTL - 1 with an incremental checksum update.
-        Ipv4Packet::new_unchecked(skb.data_mut()).decrement_ttl();
+        // (The TTL and the checksum lie in the first 20 bytes, whatever the options.)
+        Ipv4Packet::new_unchecked(skb.head_mut(20)).decrement_ttl();
         note!(self, skb, Hook::Forward.trace_name());
         if self.nf_hook_drops(node, Hook::Forward, &skb) {
             self.drop_skb(now, node, dev, "nf_drop(FORWARD)", skb);

@@ -240,7 +240,7 @@ impl World {
             dst_port: dport,
         }
         .emit_with_payload_sum(
-            &mut UdpPacket::new_unchecked(skb.data_mut()),
+            &mut UdpPacket::new_unchecked(skb.head_mut(UDP_HLEN)),
             saddr,
             daddr,
             payload_len,
