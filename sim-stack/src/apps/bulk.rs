@@ -15,8 +15,9 @@ use crate::world::{Event, World};
 /// Bytes per `send()`.
 const CHUNK: usize = 64 * 1024;
 
-/// What the sender writes: zeros, from one static buffer rather than a fresh one per wake.
-static ZEROS: [u8; CHUNK] = [0; CHUNK];
+/// What the sender writes: zeros, from the zero page rather than a fresh buffer per wake
+/// (the send queue then knows them for zeros without comparing them).
+static ZEROS: &[u8; CHUNK] = &crate::tcp::byteq::ZERO_PAGE;
 
 /// A bulk sender.
 #[derive(Debug)]
