@@ -365,6 +365,9 @@ impl World {
         t.snd_wl1 = th.seq;
         // The SYN is acknowledged: RTT sample from it (if never retransmitted).
         let syn = t.wq.pop_front().expect("SYN queued");
+        if syn.retrans > 0 {
+            t.ever_retrans_in_wq -= 1;
+        }
         t.packets_out -= 1;
         if syn.retrans_out {
             t.retrans_out -= 1;
@@ -533,6 +536,9 @@ impl World {
                 break;
             }
             let seg = t.wq.pop_front().expect("front");
+            if seg.retrans > 0 {
+                t.ever_retrans_in_wq -= 1;
+            }
             acked_pkts += 1;
             if !seg.sacked {
                 delivered_sends.push((seg.sent_at, seg.end_seq(), seg.retrans > 0));
@@ -571,7 +577,11 @@ impl World {
         t.snd_una = ack;
         // tcp_any_retrans_done: once no retransmitted segment is outstanding, the episode
         // that retrans_stamp times is over.
-        if advanced && t.wq.iter().all(|w| w.retrans == 0) {
+        debug_assert_eq!(
+            t.ever_retrans_in_wq as usize,
+            t.wq.iter().filter(|w| w.retrans > 0).count()
+        );
+        if advanced && t.ever_retrans_in_wq == 0 {
             t.retrans_stamp = None;
         }
         // RTT sample: from the oldest newly acknowledged segment never retransmitted

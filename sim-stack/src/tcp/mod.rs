@@ -331,6 +331,10 @@ pub struct TcpSock {
     pub lost_out: u32,
     /// `retrans_out`.
     pub retrans_out: u32,
+    /// Segments in `wq` retransmitted at least once (`TCPCB_EVER_RETRANS`), kept as they
+    /// are retransmitted and acknowledged, so that `tcp_any_retrans_done` need not walk the
+    /// queue on every ACK.
+    pub ever_retrans_in_wq: u32,
     /// The most packets in flight in the current round (`max_packets_out`).
     pub max_packets_out: u32,
     /// Whether the last send was limited by cwnd (`is_cwnd_limited`).
@@ -500,6 +504,7 @@ impl TcpSock {
             sacked_out: 0,
             lost_out: 0,
             retrans_out: 0,
+            ever_retrans_in_wq: 0,
             max_packets_out: 0,
             is_cwnd_limited: false,
             lsndtime: SimTime::ZERO,

@@ -490,6 +490,9 @@ impl World {
         }
         let w = &mut t.wq[idx];
         w.sent_at = Some(now);
+        if w.retrans == 0 {
+            t.ever_retrans_in_wq += 1;
+        }
         w.retrans += 1;
         if !w.retrans_out {
             w.retrans_out = true;
