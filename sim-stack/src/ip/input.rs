@@ -58,7 +58,9 @@ impl World {
         let n = &mut self.nodes[node];
         // The local table holds every interface's address; a packet to the receiving
         // interface's own (the usual case) needs no lookup in it.
-        let to_dev = n.devs[dev].addr.is_some_and(|c| c.address() == repr.dst_addr);
+        let to_dev = n.devs[dev]
+            .addr
+            .is_some_and(|c| c.address() == repr.dst_addr);
         if to_dev || n.fib.is_local(repr.dst_addr) {
             self.ip_local_deliver(s, node, dev, skb, repr);
         } else if n.forwarding {
