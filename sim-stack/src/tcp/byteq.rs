@@ -157,6 +157,30 @@ impl ByteQueue {
         }
     }
 
+    /// Whether bytes `off..off + len` all lie in runs of zeros (what a bulk sender writes),
+    /// so a segment of them can be built without copying anything.
+    pub fn is_zeros(&self, off: usize, len: usize) -> bool {
+        assert!(off + len <= self.len, "range beyond the buffer");
+        let mut skip = off + self.head;
+        let mut left = len;
+        for c in &self.chunks {
+            if left == 0 {
+                break;
+            }
+            let l = c.len();
+            if skip >= l {
+                skip -= l;
+                continue;
+            }
+            if let Chunk::Bytes(_) = c {
+                return false;
+            }
+            left -= (l - skip).min(left);
+            skip = 0;
+        }
+        true
+    }
+
     /// The copy; returns whether every byte copied came from a run of zeros.
     fn copy_to_zeros(&self, off: usize, out: &mut [u8]) -> bool {
         let mut zeros = true;
@@ -201,6 +225,23 @@ mod tests {
         assert!(!is_zero(&v));
         assert!(!is_zero(&v[9_000..]));
         assert!(is_zero(&v[..9_999]));
+    }
+
+    #[test]
+    fn a_range_of_zero_runs_is_known_as_zeros() {
+        let mut q = ByteQueue::new();
+        q.extend(&ZERO_PAGE[..1000]);
+        q.extend(&ZERO_PAGE[..1000]);
+        q.extend(b"data");
+        q.extend(&ZERO_PAGE[..100]);
+        assert!(q.is_zeros(0, 2000));
+        assert!(q.is_zeros(500, 1000));
+        assert!(!q.is_zeros(1990, 20));
+        assert!(q.is_zeros(2004, 100));
+        assert!(q.is_zeros(2104, 0));
+        q.consume(1998);
+        assert!(q.is_zeros(0, 2));
+        assert!(!q.is_zeros(0, 3));
     }
 
     #[test]
@@ -251,6 +292,10 @@ mod tests {
                             let sum = q.copy_and_sum(off, &mut summed);
                             prop_assert_eq!(sum, crate::wire::checksum::data(&want));
                             prop_assert_eq!(&summed, &want);
+                            // A range said to be zeros is zeros; a range of one zero write is.
+                            if q.is_zeros(off, len) {
+                                prop_assert!(want.iter().all(|&b| b == 0));
+                            }
                             prop_assert_eq!(out, want);
                         }
                     }

@@ -759,15 +759,19 @@ impl World {
         let off = seg.data_seq.wrapping_sub(t.sndq_seq) as usize;
         let mut skb = self.pool.alloc(hlen + seg.len as usize);
         skb.put(hlen);
-        // The payload is summed as it is copied from the send queue (for a run of zeros:
-        // not at all).
-        let payload_sum = if seg.len > 0 {
-            t.sndq.copy_and_sum(off, skb.put(seg.len as usize))
-        } else {
+        // The payload is summed as it is copied from the send queue. A run of zeros is not
+        // summed, and not even written where the recycled buffer still holds its zeros.
+        let len = seg.len as usize;
+        let payload_sum = if len == 0 {
             0
+        } else if t.sndq.is_zeros(off, len) {
+            skb.put_zeros(len);
+            0
+        } else {
+            t.sndq.copy_and_sum(off, skb.put(len))
         };
         repr.emit_with_payload_sum(
-            &mut TcpPacket::new_unchecked(skb.data_mut()),
+            &mut TcpPacket::new_unchecked(skb.head_mut(hlen)),
             saddr,
             daddr,
             seg.len as usize,

@@ -731,16 +731,30 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> TcpPacket<T> {
         dst: Ipv4Addr,
         payload_sum: u16,
     ) {
+        let len = self.data().len();
+        self.fill_checksum_with_len(src, dst, len, payload_sum);
+    }
+
+    /// [`fill_checksum_with_payload_sum`](Self::fill_checksum_with_payload_sum) for a
+    /// segment of `len` bytes of which the buffer need only hold the header: the payload
+    /// is not touched.
+    pub fn fill_checksum_with_len(
+        &mut self,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        len: usize,
+        payload_sum: u16,
+    ) {
         self.set_checksum(0);
         let data = self.data();
         // (A multiple of 4, so the payload's sum starts at an even offset; clamped for a
         // header that claims more than the buffer holds.)
-        let header_len = usize::from(self.header_len()).min(data.len());
+        let header_len = usize::from(self.header_len()).min(data.len()).min(len);
         let csum = checksum::transport_v4(
             src,
             dst,
             PROTOCOL,
-            data.len() as u32,
+            len as u32,
             &data[..header_len],
             payload_sum,
         );
@@ -838,7 +852,8 @@ impl TcpRepr {
 
     /// [`emit`](Self::emit) with the payload's sum already known ([`checksum::data`] of the
     /// `payload_len` bytes after the header): the payload is not read again
-    /// (`csum_and_copy_from_iter`, or nothing to read for a run of zeros).
+    /// (`csum_and_copy_from_iter`, or nothing to read for a run of zeros). Only the header
+    /// is written, so the buffer may also end with it.
     pub fn emit_with_payload_sum<T: AsRef<[u8]> + AsMut<[u8]>>(
         &self,
         packet: &mut TcpPacket<T>,
@@ -848,8 +863,8 @@ impl TcpRepr {
         payload_sum: u16,
     ) {
         let header_len = self.header_len();
-        let mut p =
-            TcpPacket::new_unchecked(&mut packet.buffer.as_mut()[..header_len + payload_len]);
+        // Only the header is written: the buffer may hold the payload or end with the header.
+        let mut p = TcpPacket::new_unchecked(&mut packet.buffer.as_mut()[..header_len]);
         p.set_src_port(self.src_port);
         p.set_dst_port(self.dst_port);
         p.set_seq_number(self.seq);
@@ -861,7 +876,7 @@ impl TcpRepr {
         let area = &mut p.data_mut()[HEADER_LEN..header_len];
         area[..options.len()].copy_from_slice(options);
         area[options.len()..].fill(0);
-        p.fill_checksum_with_payload_sum(src, dst, payload_sum);
+        p.fill_checksum_with_len(src, dst, header_len + payload_len, payload_sum);
     }
 
     /// The sequence space this segment occupies: payload length, plus one each for SYN and
