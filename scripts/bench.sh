@@ -145,6 +145,11 @@ dd_floor() {
   python3 -c "print(($t1 - $t0) / 1e9)"
 }
 
+# Before each timed run: write back what earlier runs left in the page cache (a pcap-on run
+# and its dd leave gigabytes dirty), so that the kernel's writeback does not share the cores
+# with the run being timed. Untimed; the same before ours and ns-3's.
+settle() { sync; }
+
 run_ours() { # scenario pcap rep
   local s=$1 pcap=$2 rep=$3 out=$WORK/ours
   rm -rf "$out"
@@ -152,6 +157,7 @@ run_ours() { # scenario pcap rep
   [ "$pcap" = 1 ] && args+=(--pcap all) || args+=(--pcap none)
   [ -n "$UNTIL" ] && args+=(--until "${UNTIL}s")
   local t0 t1
+  settle
   t0=$(now_ns)
   /usr/bin/time -f '%M' -o "$WORK/time.txt" "$SIM" "${args[@]}" > "$WORK/summary.txt" \
     || die "sim run failed: $SIM ${args[*]} (summary: $(cat "$WORK/summary.txt"))"
@@ -192,6 +198,7 @@ run_ns3() { # scenario pcap rep
   [ "$s" = dumbbell_tcp ] && args+=(--segSize=1448)
   [ -n "$UNTIL" ] && args+=(--simTime="$UNTIL")
   local t0 t1
+  settle
   t0=$(now_ns)
   /usr/bin/time -f '%M' -o "$WORK/time.txt" "$ANCHOR" "${args[@]}" > "$WORK/ns3.json" \
     || die "ns-3 anchor failed: ${args[*]}"
