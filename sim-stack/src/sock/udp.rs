@@ -156,8 +156,7 @@ impl World {
         to: Option<(Ipv4Addr, u16)>,
         payload: &[u8],
     ) -> Result<usize, Errno> {
-        let r = self.udp_sendmsg_inner(s, node, sock, to, payload, 0);
-        self.sock_result(node, sock, "sendmsg", to, r)
+        self.udp_sendmsg_zero_padded(s, node, sock, to, payload, 0)
     }
 
     /// `sendto()` / `send()` of a datagram whose payload is `head` followed by `zeros` zero
