@@ -17,7 +17,7 @@
 //! ```
 //!
 //! The pipeline, one module a stage:
-//! 1. [`parser`]: a bracket pre-scan (bounded nesting, chunking per top-level statement for
+//! 1. `parser`: a bracket pre-scan (bounded nesting, chunking per top-level statement for
 //!    error recovery), then the pest grammar (`grammar.pest`) into an `ast`;
 //! 2. includes are spliced here ([`load_with`]), relative to the including file, each file
 //!    once, cycles refused;

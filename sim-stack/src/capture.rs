@@ -105,7 +105,7 @@
 //! Description Block (else Wireshark reads them as microseconds, 1000× off).
 //!
 //! A classic pcap *record* is four little-endian `u32`s and the bytes, and we write it
-//! ourselves ([`record_header`], with the checks of pcap-file's `PcapPacket::write_to` and the
+//! ourselves (`record_header`, with the checks of pcap-file's `PcapPacket::write_to` and the
 //! same error messages): pcap-file 2.0.0 can only encode one through a `PcapWriter` that owns
 //! its sink, which cost a writer per frame and took a quarter of a run's time with capture
 //! on. A test checks the bytes against pcap-file's encoder.

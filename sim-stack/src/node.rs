@@ -83,9 +83,11 @@ pub struct NetDevice {
     pub name: String,
     /// Hardware address.
     pub mac: EthernetAddress,
-    /// IPv4 address and prefix, if configured.
+    /// IPv4 address and prefix, if configured. Changing it during a run must be followed by
+    /// [`Fib::flush_cache`] (sockets keep routes that name it).
     pub addr: Option<Ipv4Cidr>,
-    /// MTU in bytes (IP packet size).
+    /// MTU in bytes (IP packet size). Changing it during a run must be followed by
+    /// [`Fib::flush_cache`].
     pub mtu: u32,
     /// The root qdisc.
     pub qdisc: Qdisc,

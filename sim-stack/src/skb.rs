@@ -1,9 +1,9 @@
 //! The packet buffer, modeled on the kernel's `struct sk_buff`.
 //!
 //! An [`Skb`] owns a byte buffer with *headroom*: the transport layer writes its header and
-//! payload, then each lower layer [`push`](Skb::push)es its header in front (IP, then
+//! payload, then each lower layer [`push`](SkbData::push)es its header in front (IP, then
 //! Ethernet), as `skb_push` does, without copying what is already there. On receive each
-//! layer [`pull`](Skb::pull)s its header off the front.
+//! layer [`pull`](SkbData::pull)s its header off the front.
 //!
 //! Besides the bytes it carries the metadata the stack needs on the way down: `truesize` (what
 //! the buffer costs the owning socket's memory accounting, charged until TX completion frees
