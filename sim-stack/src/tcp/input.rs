@@ -364,7 +364,7 @@ impl World {
         t.max_window = t.snd_wnd;
         t.snd_wl1 = th.seq;
         // The SYN is acknowledged: RTT sample from it (if never retransmitted).
-        let syn = t.wq.pop_front().expect("SYN queued");
+        let syn = t.wq_pop_front().expect("SYN queued");
         if syn.retrans > 0 {
             t.ever_retrans_in_wq -= 1;
         }
@@ -535,7 +535,7 @@ impl World {
             if seg.sent_at.is_none() || after(seg.end_seq(), ack) {
                 break;
             }
-            let seg = t.wq.pop_front().expect("front");
+            let seg = t.wq_pop_front().expect("front");
             if seg.retrans > 0 {
                 t.ever_retrans_in_wq -= 1;
             }
@@ -666,6 +666,7 @@ impl World {
             {
                 seg.lost = true;
                 newly_lost += 1;
+                t.note_rtx_candidate(0);
             }
             t.lost_out += newly_lost;
         }
@@ -1050,19 +1051,38 @@ pub(crate) fn tcp_rack_detect_loss(t: &mut TcpSock, now: SimTime) -> (u32, Optio
         u64::from(t.min_rtt_us / 4).min(u64::from(t.srtt_us >> 3))
     };
     let deadline_us = t.rack_rtt_us + reo_wnd;
+    #[cfg(debug_assertions)]
+    let expect = {
+        let mut wq = t.wq.clone();
+        rack_detect_loss_walk_all(&mut wq, (rack_xt, t.rack_end_seq), deadline_us, now)
+    };
+    debug_assert!(t.wq.iter().take(t.rack_hint).all(|w| w.sacked || w.lost));
     let (mut lost, mut retrans_lost) = (0u32, 0u32);
     let mut wait_us: Option<u64> = None;
-    for seg in t.wq.iter_mut() {
+    // Linux walks `tsorted_sent_queue`, which holds neither SACKed segments nor lost ones
+    // not yet retransmitted, in send order, and stops at the first segment sent after the
+    // RACK one. The queue here is in sequence order, where first transmissions are also in
+    // send order and a retransmission is later than its first: past a never-retransmitted
+    // segment sent after, every segment was sent after too. The walk starts at
+    // `rack_hint`, past the SACKed and lost segments earlier walks have seen.
+    let mut i = t.rack_hint;
+    let mut advance_hint = true;
+    while let Some(seg) = t.wq.get_mut(i) {
         let Some(xt) = seg.sent_at else { break };
         let sent_after = xt > rack_xt || (xt == rack_xt && !before(seg.end_seq(), t.rack_end_seq));
         if sent_after && seg.retrans == 0 {
-            // Linux walks the queue in send order and stops at the first segment sent after
-            // the RACK one. The queue here is in sequence order, where first transmissions
-            // are also in send order and a retransmission is later than its first: past a
-            // never-retransmitted segment sent after, every segment was sent after too.
             break;
         }
-        if seg.sacked || seg.lost || sent_after {
+        i += 1;
+        if seg.sacked || seg.lost {
+            if advance_hint {
+                t.rack_hint = i;
+            }
+            continue;
+        }
+        if sent_after {
+            // A retransmission sent after the RACK one: it may be judged on a later ACK.
+            advance_hint = false;
             continue;
         }
         let waited = now.saturating_since(xt).as_nanos() / 1000;
@@ -1073,13 +1093,66 @@ pub(crate) fn tcp_rack_detect_loss(t: &mut TcpSock, now: SimTime) -> (u32, Optio
                 seg.retrans_out = false;
                 retrans_lost += 1;
             }
+            t.rtx_hint = t.rtx_hint.min(i - 1);
+            if advance_hint {
+                t.rack_hint = i;
+            }
+        } else {
+            let left = deadline_us - waited;
+            wait_us = Some(wait_us.map_or(left, |w| w.min(left)));
+            if seg.retrans == 0 {
+                // Every segment after this one was sent (or retransmitted) after this
+                // one's first transmission: none has waited longer, none is lost yet, and
+                // none has less time left.
+                break;
+            }
+            advance_hint = false;
+        }
+    }
+    t.retrans_out -= retrans_lost;
+    #[cfg(debug_assertions)]
+    {
+        debug_assert_eq!((lost, wait_us), expect.0);
+        debug_assert!(t.wq.iter().map(|w| (w.lost, w.retrans_out)).eq(expect.1));
+    }
+    (lost, wait_us.map(SimDuration::from_micros))
+}
+
+/// The whole RACK walk, as it was before the hints, to check them against in debug builds:
+/// the losses, the shortest wait left, and the segments' (lost, retransmitting) after it.
+#[cfg(debug_assertions)]
+#[allow(clippy::type_complexity)]
+fn rack_detect_loss_walk_all(
+    wq: &mut std::collections::VecDeque<TxSeg>,
+    (rack_xt, rack_end_seq): (SimTime, u32),
+    deadline_us: u64,
+    now: SimTime,
+) -> ((u32, Option<u64>), Vec<(bool, bool)>) {
+    let mut lost = 0u32;
+    let mut wait_us: Option<u64> = None;
+    for seg in wq.iter_mut() {
+        let Some(xt) = seg.sent_at else { break };
+        let sent_after = xt > rack_xt || (xt == rack_xt && !before(seg.end_seq(), rack_end_seq));
+        if sent_after && seg.retrans == 0 {
+            break;
+        }
+        if seg.sacked || seg.lost || sent_after {
+            continue;
+        }
+        let waited = now.saturating_since(xt).as_nanos() / 1000;
+        if waited >= deadline_us {
+            seg.lost = true;
+            lost += 1;
+            seg.retrans_out = false;
         } else {
             let left = deadline_us - waited;
             wait_us = Some(wait_us.map_or(left, |w| w.min(left)));
         }
     }
-    t.retrans_out -= retrans_lost;
-    (lost, wait_us.map(SimDuration::from_micros))
+    (
+        (lost, wait_us),
+        wq.iter().map(|w| (w.lost, w.retrans_out)).collect(),
+    )
 }
 
 /// `tcp_enter_recovery`: ssthresh from the congestion control, PRR from here.

@@ -335,6 +335,14 @@ pub struct TcpSock {
     /// are retransmitted and acknowledged, so that `tcp_any_retrans_done` need not walk the
     /// queue on every ACK.
     pub ever_retrans_in_wq: u32,
+    /// Where RACK's walk starts (the role of Linux's `tsorted_sent_queue`, which drops
+    /// SACKed and lost segments): every segment of `wq` before this index is SACKed or
+    /// marked lost, for good, so `tcp_rack_detect_loss` need not pass them again.
+    pub rack_hint: usize,
+    /// Where the search for a segment to retransmit starts (`retransmit_skb_hint`): no
+    /// segment of `wq` before this index is lost, unSACKed and not being retransmitted.
+    /// Marking a segment lost, or forgetting a retransmission, moves it back.
+    pub rtx_hint: usize,
     /// The most packets in flight in the current round (`max_packets_out`).
     pub max_packets_out: u32,
     /// Whether the last send was limited by cwnd (`is_cwnd_limited`).
@@ -505,6 +513,8 @@ impl TcpSock {
             lost_out: 0,
             retrans_out: 0,
             ever_retrans_in_wq: 0,
+            rack_hint: 0,
+            rtx_hint: 0,
             max_packets_out: 0,
             is_cwnd_limited: false,
             lsndtime: SimTime::ZERO,
@@ -537,6 +547,21 @@ impl TcpSock {
     /// `tcp_packets_in_flight`.
     pub fn in_flight(&self) -> u32 {
         (self.packets_out + self.retrans_out).saturating_sub(self.sacked_out + self.lost_out)
+    }
+
+    /// Removes the head of the write queue (acknowledged), keeping the walk hints on the
+    /// segments they pointed at.
+    pub(crate) fn wq_pop_front(&mut self) -> Option<TxSeg> {
+        let seg = self.wq.pop_front()?;
+        self.rack_hint = self.rack_hint.saturating_sub(1);
+        self.rtx_hint = self.rtx_hint.saturating_sub(1);
+        Some(seg)
+    }
+
+    /// Notes that the segment at `idx` became a candidate for retransmission (marked lost,
+    /// or its retransmission forgotten): the search for one must not start after it.
+    pub(crate) fn note_rtx_candidate(&mut self, idx: usize) {
+        self.rtx_hint = self.rtx_hint.min(idx);
     }
 
     /// Segments in the retransmit queue (sent, not acknowledged).

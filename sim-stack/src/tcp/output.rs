@@ -317,6 +317,8 @@ impl World {
             return;
         };
         t.wq.push_front(TxSeg::new(t.iss, 0, true, false));
+        t.rack_hint = 0;
+        t.rtx_hint = 0;
         self.tcp_write_xmit(s, node, sock, XmitMode::One);
     }
 
@@ -533,13 +535,23 @@ impl World {
             if t.in_flight() >= t.cwnd {
                 return;
             }
-            let Some(idx) =
+            // From `rtx_hint` (Linux's `retransmit_skb_hint`): nothing before it qualifies.
+            debug_assert!(
                 t.wq.iter()
+                    .take(t.rtx_hint)
+                    .all(|x| !(x.lost && !x.retrans_out && !x.sacked))
+            );
+            let from = t.rtx_hint.min(t.wq.len());
+            let found =
+                t.wq.range(from..)
                     .take_while(|x| x.sent_at.is_some())
-                    .position(|x| x.lost && !x.retrans_out && !x.sacked)
-            else {
+                    .position(|x| x.lost && !x.retrans_out && !x.sacked);
+            let Some(idx) = found.map(|i| from + i) else {
+                t.rtx_hint = t.sent_segs();
                 return;
             };
+            // The segment is retransmitted below, so the next search starts after it.
+            t.rtx_hint = idx + 1;
             if t.ca_state == CaState::Recovery {
                 t.prr_out += 1;
             }

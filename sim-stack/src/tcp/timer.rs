@@ -301,6 +301,7 @@ impl World {
             }
             t.lost_out = lost;
             t.retrans_out = 0;
+            t.rtx_hint = 0;
         }
         t.retransmits += 1;
         // Backoff: SYNs keep 1 s for the first linear retries; the rest double.
@@ -312,6 +313,7 @@ impl World {
         if syn {
             let w = &mut t.wq[0];
             w.lost = true;
+            t.rtx_hint = 0;
             self.tcp_retransmit_seg(s, node, sock, 0);
         } else {
             // Retransmit the head now; the rest follow as the window reopens.
