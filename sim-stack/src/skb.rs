@@ -138,6 +138,15 @@ impl SkbData {
         }
     }
 
+    /// Whether packet bytes `off..off + len` are known to be zeros (put by
+    /// [`put_zeros`](Self::put_zeros) and not written since), so a receiver can take them as
+    /// zeros without reading them. False means unknown, not non-zero.
+    #[inline]
+    pub fn known_zeros(&self, off: usize, len: usize) -> bool {
+        let start = self.head + off;
+        self.zeros.0 <= start && start + len <= self.zeros.1 && start + len <= self.tail
+    }
+
     /// Length of the packet in bytes (`skb->len`).
     #[inline]
     pub fn len(&self) -> usize {
@@ -568,8 +577,14 @@ mod tests {
             skb.zeros, zeros,
             "a header write leaves the payload's zeros alone"
         );
+        // What a receiver may take as zeros: inside the zeros put, wherever the head is.
+        assert!(skb.known_zeros(11, 997));
+        assert!(!skb.known_zeros(10, 997), "b\"SEQ\" is not zeros");
+        skb.pull(8);
+        assert!(skb.known_zeros(3, 997) && !skb.known_zeros(3, 998));
         skb.data_mut()[500] = 1;
         assert_eq!(skb.zeros, (0, 0));
+        assert!(!skb.known_zeros(3, 10));
     }
 
     #[test]

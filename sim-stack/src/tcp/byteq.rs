@@ -70,19 +70,31 @@ impl ByteQueue {
         if data.is_empty() {
             return;
         }
-        self.len += data.len();
         if is_zero(data) {
-            if let Some(Chunk::Zeros(n)) = self.chunks.back_mut() {
-                *n += data.len();
-            } else {
-                self.chunks.push_back(Chunk::Zeros(data.len()));
-            }
-        } else if let Some(Chunk::Bytes(b)) = self.chunks.back_mut()
+            self.extend_zeros(data.len());
+            return;
+        }
+        self.len += data.len();
+        if let Some(Chunk::Bytes(b)) = self.chunks.back_mut()
             && b.len() < 64 * 1024
         {
             b.extend_from_slice(data);
         } else {
             self.chunks.push_back(Chunk::Bytes(data.to_vec()));
+        }
+    }
+
+    /// Appends `n` zero bytes, as a run (bytes the caller knows to be zeros without
+    /// reading them: a received segment's payload that the sender built from zeros).
+    pub fn extend_zeros(&mut self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        self.len += n;
+        if let Some(Chunk::Zeros(z)) = self.chunks.back_mut() {
+            *z += n;
+        } else {
+            self.chunks.push_back(Chunk::Zeros(n));
         }
     }
 
@@ -273,7 +285,11 @@ mod tests {
                         } else {
                             (0..n).map(|i| (i as u8).wrapping_add(byte)).collect()
                         };
-                        q.extend(&data);
+                        if byte % 4 == 2 {
+                            q.extend_zeros(n);
+                        } else {
+                            q.extend(&data);
+                        }
                         model.extend(&data);
                     }
                     1 => {

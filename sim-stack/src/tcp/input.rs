@@ -61,7 +61,9 @@ impl World {
         // The payload is read in place; the skb is freed once the segment is processed.
         if let Some(&sock) = n.socks.tcp_estab.get(&key) {
             note!(self, skb, "tcp_rcv_state_process");
-            self.tcp_rcv_state_process(s, node, sock, &th, &skb.data()[hlen..]);
+            // A payload the sender built from zeros is queued as a run, without reading it.
+            let zeros = skb.known_zeros(hlen, skb.len() - hlen);
+            self.tcp_rcv_state_process(s, node, sock, &th, &skb.data()[hlen..], zeros);
             self.kfree_skb(skb);
             return;
         }
@@ -177,7 +179,8 @@ impl World {
     }
 
     /// `tcp_rcv_state_process` (with `tcp_rcv_synsent_state_process` and the established
-    /// fast path folded in).
+    /// fast path folded in). `payload_zeros`: the payload is known to be zeros (see
+    /// `SkbData::known_zeros`).
     pub(crate) fn tcp_rcv_state_process(
         &mut self,
         s: &mut Scheduler<Event>,
@@ -185,6 +188,7 @@ impl World {
         sock: SockId,
         th: &TcpRepr,
         payload: &[u8],
+        payload_zeros: bool,
     ) {
         let now = s.now();
         let Some(t) = self.nodes[node].socks.tcp(sock) else {
@@ -284,7 +288,7 @@ impl World {
             TcpState::Established | TcpState::FinWait1 | TcpState::FinWait2
         );
         if accepts_data && (!payload.is_empty() || th.flags.contains(TcpFlags::FIN)) {
-            self.tcp_data_queue(s, node, sock, th, payload, now);
+            self.tcp_data_queue(s, node, sock, th, (payload, payload_zeros), now);
         }
         // tcp_data_snd_check and tcp_ack_snd_check.
         self.tcp_push_pending_frames(s, node, sock);
@@ -765,16 +769,18 @@ impl World {
     }
 
     /// `tcp_data_queue`: in-order data to the receive queue (and what the out-of-order queue
-    /// can now follow), out-of-order data kept with SACK blocks, FIN.
+    /// can now follow), out-of-order data kept with SACK blocks, FIN. The payload comes with
+    /// whether it is known to be zeros.
     fn tcp_data_queue(
         &mut self,
         s: &mut Scheduler<Event>,
         node: usize,
         sock: SockId,
         th: &TcpRepr,
-        payload: &[u8],
+        (payload, zeros): (&[u8], bool),
         now: SimTime,
     ) {
+        debug_assert!(!zeros || payload.iter().all(|&b| b == 0));
         let n = &mut self.nodes[node];
         let rmem_max = n.sysctl.tcp_rmem[2];
         let Some(t) = n.socks.tcp(sock) else { return };
@@ -807,7 +813,11 @@ impl World {
                     t.ack_now = true;
                     return;
                 }
-                t.rcvq.extend(data);
+                if zeros {
+                    t.rcvq.extend_zeros(data.len());
+                } else {
+                    t.rcvq.extend(data);
+                }
                 t.rcv_nxt = t.rcv_nxt.wrapping_add(data.len() as u32);
                 t.rmem_alloc += truesize;
                 t.rcvq_skbs.push_back((t.rcv_nxt, truesize));
@@ -860,7 +870,11 @@ impl World {
                 let end = seq.wrapping_add(data.len() as u32);
                 if let std::collections::btree_map::Entry::Vacant(e) = t.ofo.entry(off) {
                     let mut q = super::byteq::ByteQueue::new();
-                    q.extend(data);
+                    if zeros {
+                        q.extend_zeros(data.len());
+                    } else {
+                        q.extend(data);
+                    }
                     e.insert((q, truesize));
                     t.rmem_alloc += truesize;
                 }
