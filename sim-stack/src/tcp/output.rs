@@ -698,30 +698,13 @@ impl World {
         } else {
             // tcp_established_options: NOP NOP TS, then NOP NOP SACK with the blocks that
             // fit. Written straight into the options area (no list, no copy of the blocks).
-            let mut opts = TcpOptions::EMPTY;
-            let mut fits = true;
-            if t.ts_ok {
-                for o in [
-                    TcpOption::NoOp,
-                    TcpOption::NoOp,
-                    TcpOption::Timestamp {
-                        tsval,
-                        tsecr: t.ts_recent,
-                    },
-                ] {
-                    fits &= opts.push(&o).is_ok();
-                }
-            }
-            if t.sack_ok && !t.sack_blocks.is_empty() && !seg.flags.contains(TcpFlags::RST) {
+            let ts = t.ts_ok.then_some((tsval, t.ts_recent));
+            let mut blocks: &[(u32, u32)] = &[];
+            if t.sack_ok && !seg.flags.contains(TcpFlags::RST) {
                 let room = (40 - if t.ts_ok { 12 } else { 0 } - 4) / 8;
-                let take = t.sack_blocks.len().min(room);
-                if let Some(b) = crate::wire::SackBlocks::new(&t.sack_blocks[..take]) {
-                    for o in [TcpOption::NoOp, TcpOption::NoOp, TcpOption::Sack(b)] {
-                        fits &= opts.push(&o).is_ok();
-                    }
-                }
+                blocks = &t.sack_blocks[..t.sack_blocks.len().min(room)];
             }
-            if fits { opts } else { TcpOptions::EMPTY }
+            TcpOptions::established(ts, blocks)
         };
         let window = if syn {
             // Windows in SYN and SYN-ACK are never scaled.
