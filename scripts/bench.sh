@@ -7,10 +7,14 @@
 #   scripts/bench.sh --vs-ns3 --star-runs 1   # star_udp_1000 takes ns-3 ~2 min per run
 #   scripts/bench.sh --only dumbbell_tcp --runs 5 --pcap off
 #   scripts/bench.sh --vs-ns3 --markdown --json bench.json   # tables for docs/performance.md
+#   scripts/bench.sh --vs-ns3 --pgo           # also a PGO build of ours, in the same runs
 #
 # Options:
 #   --vs-ns3          also build and run ns-3's `anchor` (../shared/bench/ns3); installs
 #                     Debian's ns-3 (apt-get install -y libns3-dev ns3) if it is missing
+#   --pgo             also build sim with profile-guided optimisation (scripts/build-pgo.sh,
+#                     trained on other runs than these) and measure it as a third side,
+#                     "netsim PGO", run by run alongside the plain release build
 #   --runs N          runs per scenario and pcap setting, each side (default 3)
 #   --star-runs N     runs for star_udp_1000 (default: --runs)
 #   --only NAME       only this scenario (repeatable; dumbbell_udp, dumbbell_tcp, star_udp_1000)
@@ -38,6 +42,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 
 VS_NS3=0
+PGO=0
 RUNS=3
 STAR_RUNS=
 ONLY=()
@@ -52,6 +57,7 @@ die() { echo "bench.sh: $*" >&2; exit 1; }
 while [ $# -gt 0 ]; do
   case $1 in
     --vs-ns3) VS_NS3=1 ;;
+    --pgo) PGO=1 ;;
     --runs) RUNS=${2:?--runs needs a number}; shift ;;
     --star-runs) STAR_RUNS=${2:?--star-runs needs a number}; shift ;;
     --only) ONLY+=("${2:?--only needs a scenario}"); shift ;;
@@ -92,6 +98,11 @@ echo "== building sim (release)" >&2
 cargo build --release -q -p sim-cli
 SIM=${CARGO_TARGET_DIR:-$ROOT/target}/release/sim
 [ -x "$SIM" ] || die "no binary at $SIM"
+if [ "$PGO" = 1 ]; then
+  echo "== building sim with PGO (scripts/build-pgo.sh)" >&2
+  SIM_PGO=$("$ROOT/scripts/build-pgo.sh") || die "the PGO build failed"
+  [ -x "$SIM_PGO" ] || die "no PGO binary at $SIM_PGO"
+fi
 
 if [ "$VS_NS3" = 1 ]; then
   if ! [ -e /usr/include/ns3.37/ns3/core-module.h ] && ! [ -e /usr/include/ns3/core-module.h ] &&
@@ -150,8 +161,8 @@ dd_floor() {
 # with the run being timed. Untimed; the same before ours and ns-3's.
 settle() { sync; }
 
-run_ours() { # scenario pcap rep
-  local s=$1 pcap=$2 rep=$3 out=$WORK/ours
+run_ours() { # scenario pcap rep [side binary]
+  local s=$1 pcap=$2 rep=$3 side=${4:-ours} sim=${5:-$SIM} out=$WORK/ours
   rm -rf "$out"
   local args=(run "scenarios/bench/$s.net" --trace none --out "$out")
   [ "$pcap" = 1 ] && args+=(--pcap all) || args+=(--pcap none)
@@ -159,8 +170,8 @@ run_ours() { # scenario pcap rep
   local t0 t1
   settle
   t0=$(now_ns)
-  /usr/bin/time -f '%M' -o "$WORK/time.txt" "$SIM" "${args[@]}" > "$WORK/summary.txt" \
-    || die "sim run failed: $SIM ${args[*]} (summary: $(cat "$WORK/summary.txt"))"
+  /usr/bin/time -f '%M' -o "$WORK/time.txt" "$sim" "${args[@]}" > "$WORK/summary.txt" \
+    || die "sim run failed: $sim ${args[*]} (summary: $(cat "$WORK/summary.txt"))"
   t1=$(now_ns)
   local rss loop pbytes=0 dd_s=
   rss=$(tail -n1 "$WORK/time.txt")
@@ -184,11 +195,11 @@ PY
   read -r events frames dpk dby <<<"$counts"
   rm -rf "$out"
   [ "$pcap" = 1 ] && dd_s=$(dd_floor "$pbytes")
-  record side=ours scenario="$s" pcap="$pcap" rep="$rep" \
+  record side="$side" scenario="$s" pcap="$pcap" rep="$rep" \
     wall_s="$(python3 -c "print(($t1 - $t0) / 1e9)")" loop_s="$loop" rss_kb="$rss" \
     events="$events" frames="$frames" pcap_bytes="$pbytes" \
     delivered_pkts="$dpk" delivered_bytes="$dby" ${dd_s:+dd_s=$dd_s}
-  echo "   ours  $s pcap=$pcap run $rep: $(tail -n1 "$RUNS_FILE")" >&2
+  echo "   $side  $s pcap=$pcap run $rep: $(tail -n1 "$RUNS_FILE")" >&2
 }
 
 run_ns3() { # scenario pcap rep
@@ -230,11 +241,12 @@ for s in "${SCENARIOS[@]}"; do
   for rep in $(seq 1 "$n"); do
     for pcap in "${PCAPS[@]}"; do
       run_ours "$s" "$pcap" "$rep"
+      [ "$PGO" = 1 ] && run_ours "$s" "$pcap" "$rep" ours_pgo "$SIM_PGO"
       [ "$VS_NS3" = 1 ] && run_ns3 "$s" "$pcap" "$rep"
     done
   done
 done
 
-META="{\"date\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\",\"commit\":\"$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- sim-core sim-stack sim-dsl sim-cli 2>/dev/null || echo +dirty)\",\"cores\":$(nproc),\"kernel\":\"$(uname -r)\",\"ns3\":\"${NS3_VERSION:-}\",\"until\":\"${UNTIL:-10}\",\"runs\":$RUNS,\"star_runs\":$STAR_RUNS}"
+META="{\"date\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\",\"commit\":\"$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- sim-core sim-stack sim-dsl sim-cli 2>/dev/null || echo +dirty)\",\"cores\":$(nproc),\"kernel\":\"$(uname -r)\",\"ns3\":\"${NS3_VERSION:-}\",\"until\":\"${UNTIL:-10}\",\"runs\":$RUNS,\"star_runs\":$STAR_RUNS,\"pgo\":$PGO}"
 python3 "$ROOT/scripts/bench/summarize.py" "$RUNS_FILE" --meta "$META" \
   ${JSON_OUT:+--json "$JSON_OUT"} $([ "$MARKDOWN" = 1 ] && echo --markdown)

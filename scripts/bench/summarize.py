@@ -3,7 +3,8 @@
 
     summarize.py RUNS.jsonl [--meta JSON] [--json OUT] [--markdown]
 
-Per scenario and capture setting, per side (ours, ns-3): wall seconds (median, min, max),
+Per scenario and capture setting, per side (ours; ours built with PGO, when bench.sh --pgo
+measured it; ns-3): wall seconds (median, min, max),
 the event loop's seconds, events and events/s, frames onto links and frames/s, peak RSS,
 pcap bytes and pcap bytes/s (rates per wall second of the median); then the ratios ns-3 /
 ours and the targets of shared/bench/README.md.
@@ -21,6 +22,9 @@ TARGETS = {  # scenario -> ratio of ns-3's time to ours, pcap off
 }
 PCAP_TARGET = 10  # ratio with pcap on, or ...
 DD_TARGET = 0.60  # ... pcap bytes/s at least this share of dd's
+ORDER = {"dumbbell_udp": 0, "dumbbell_tcp": 1, "star_udp_1000": 2}
+SIDES = ["ours", "ours_pgo", "ns3"]  # ours_pgo: built with PGO (bench.sh --pgo)
+SIDE_NAMES = {"ours": "netsim", "ours_pgo": "netsim PGO", "ns3": "ns-3"}
 
 
 def med(xs):
@@ -60,8 +64,7 @@ def summarize(runs):
             "dd_bytes_per_s": (pbytes / med(dds)) if dds and med(dds) > 0 else None,
         }
         out.append(row)
-    order = {"dumbbell_udp": 0, "dumbbell_tcp": 1, "star_udp_1000": 2}
-    out.sort(key=lambda r: (order.get(r["scenario"], 9), r["pcap"], r["side"] != "ours"))
+    out.sort(key=lambda r: (ORDER.get(r["scenario"], 9), r["pcap"], SIDES.index(r["side"])))
     return out
 
 
@@ -69,10 +72,10 @@ def ratios(rows):
     by = {(r["scenario"], r["pcap"], r["side"]): r for r in rows}
     res = []
     for (scen, pcap, side), ours in by.items():
-        if side != "ours":
+        if side == "ns3":
             continue
         ns3 = by.get((scen, pcap, "ns3"))
-        r = {"scenario": scen, "pcap": pcap}
+        r = {"scenario": scen, "pcap": pcap, "side": side}
         if ns3:
             r["wall_ratio"] = ns3["wall_s"]["median"] / ours["wall_s"]["median"]
             r["loop_ratio"] = ns3["loop_s"] / ours["wall_s"]["median"]
@@ -80,6 +83,7 @@ def ratios(rows):
         if pcap and ours.get("dd_bytes_per_s"):
             r["pcap_vs_dd"] = ours["pcap_bytes_per_s"] / ours["dd_bytes_per_s"]
         res.append(r)
+    res.sort(key=lambda r: (ORDER.get(r["scenario"], 9), r["pcap"], SIDES.index(r["side"])))
     return res
 
 
@@ -89,20 +93,21 @@ def targets(rows, rats):
     for r in rats:
         if "loop_ratio" not in r:
             continue
-        scen, pcap = r["scenario"], r["pcap"]
+        scen, pcap, side = r["scenario"], r["pcap"], r["side"]
+        who = SIDE_NAMES[side]
         if not pcap:
             want = TARGETS.get(scen)
             if want:
-                res.append((f"{scen}, pcap off: ns-3 run_s / our wall >= {want}x",
+                res.append((f"{who}: {scen}, pcap off: ns-3 run_s / our wall >= {want}x",
                             f"{r['loop_ratio']:.1f}x", r["loop_ratio"] >= want))
         else:
             dd = r.get("pcap_vs_dd")
             ok = r["loop_ratio"] >= PCAP_TARGET or (dd is not None and dd >= DD_TARGET)
             got = f"{r['loop_ratio']:.1f}x" + (f", {100 * dd:.0f}% of dd" if dd is not None else "")
-            res.append((f"{scen}, pcap on: >= {PCAP_TARGET}x or pcap B/s >= {DD_TARGET:.0%} of dd",
+            res.append((f"{who}: {scen}, pcap on: >= {PCAP_TARGET}x or pcap B/s >= {DD_TARGET:.0%} of dd",
                         got, ok))
-        ours, ns3 = by[(scen, pcap, "ours")], by[(scen, pcap, "ns3")]
-        res.append((f"{scen}, pcap {'on' if pcap else 'off'}: peak RSS <= ns-3's "
+        ours, ns3 = by[(scen, pcap, side)], by[(scen, pcap, "ns3")]
+        res.append((f"{who}: {scen}, pcap {'on' if pcap else 'off'}: peak RSS <= ns-3's "
                      f"({ns3['peak_rss_mib']:.1f} MiB)",
                      f"{ours['peak_rss_mib']:.1f} MiB", ours["peak_rss_mib"] <= ns3["peak_rss_mib"]))
     return res
@@ -126,7 +131,7 @@ HEAD = ["scenario", "pcap", "side", "runs", "wall s med (min-max)", "loop s", "e
 
 
 def cells(r):
-    side = "ns-3" if r["side"] == "ns3" else "netsim"
+    side = SIDE_NAMES[r["side"]]
     delivered = (f"{r['delivered_pkts']:,} pkts" if r["scenario"] != "dumbbell_tcp"
                  else f"{r['delivered_bytes'] / 1e6:.1f} MB")
     return [r["scenario"], "on" if r["pcap"] else "off", side, str(r["runs"]), fmt_wall(r["wall_s"]),
@@ -139,11 +144,11 @@ def cells(r):
 def ratio_cells(r):
     fmt = lambda k, suf="x": f"{r[k]:.1f}{suf}" if k in r else "-"
     dd = f"{100 * r['pcap_vs_dd']:.0f}%" if "pcap_vs_dd" in r else "-"
-    return [r["scenario"], "on" if r["pcap"] else "off", fmt("wall_ratio"), fmt("loop_ratio"),
-            fmt("rss_ratio"), dd]
+    return [r["scenario"], "on" if r["pcap"] else "off", SIDE_NAMES[r["side"]], fmt("wall_ratio"),
+            fmt("loop_ratio"), fmt("rss_ratio"), dd]
 
 
-RHEAD = ["scenario", "pcap", "wall ns-3/ours", "ns-3 run_s / our wall", "RSS ns-3/ours",
+RHEAD = ["scenario", "pcap", "ours", "wall ns-3/ours", "ns-3 run_s / our wall", "RSS ns-3/ours",
          "our pcap B/s vs dd"]
 
 
