@@ -11,332 +11,381 @@
 //! skb (releasing the socket's memory) and wakes a stopped queue. Byte queue limits (BQL),
 //! interrupt coalescing and NAPI budgets are not modeled: completions are immediate.
 
-use sim_core::Scheduler;
-
-use crate::link::{ETH_HLEN, ETH_ZLEN, Port};
-use crate::node::TxDesc;
+use crate::link::Port;
 use crate::qdisc::{Dequeue, Enqueue};
-use crate::skb::Skb;
-use crate::wire::{EtherType, EthernetAddress, EthernetFrame, EthernetRepr};
-use crate::world::{Event, World};
+use std::collections::VecDeque;
 
-impl World {
-    /// Pushes an Ethernet header (from `dev`'s address to `dst`) in front of an IP packet and
-    /// hands the frame to `dev_queue_xmit` (what `neigh_hh_output` does with the cached header).
-    pub(crate) fn eth_output(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        dev: usize,
-        dst: EthernetAddress,
-        mut skb: Skb,
-    ) {
-        let eth = EthernetRepr {
-            src_addr: self.nodes[node].devs[dev].mac,
-            dst_addr: dst,
-            ethertype: EtherType::Ipv4,
-        };
-        eth.emit(&mut EthernetFrame::new_unchecked(
-            skb.push(eth.buffer_len()),
-        ));
-        self.dev_queue_xmit(s, node, dev, skb);
+use sim_core::TimerId;
+
+use crate::capture::CaptureIf;
+use crate::ctx::NetCtx;
+use crate::event::Event;
+use crate::ip::input::ip_rcv;
+use crate::neigh::NeighTable;
+use crate::neigh::arp_rcv;
+use crate::node::Node;
+use crate::qdisc::Qdisc;
+use crate::skb::{Skb, SockRef};
+use crate::sock::{kfree_skb, kfree_skb_reason, sock_wfree};
+use crate::stats::{DevStats, RingStats};
+use crate::wire::Ipv4Cidr;
+use crate::wire::{EtherType, EthernetAddress, EthernetFrame, EthernetRepr};
+
+/// A descriptor in use in the TX ring: what TX completion must release.
+#[derive(Debug, Clone, Copy)]
+pub struct TxDesc {
+    /// Bytes of the frame.
+    pub len: u32,
+    /// The owning socket's memory to release (`sock_wfree`).
+    pub sock: Option<SockRef>,
+    /// `skb->truesize` charged to that socket.
+    pub truesize: u32,
+}
+
+/// The driver's TX ring: frames handed over by `ndo_start_xmit`, serialized one at a time.
+#[derive(Debug)]
+pub struct TxRing {
+    /// Descriptors in the ring.
+    pub size: u32,
+    /// Frames waiting for the wire, in order.
+    pub waiting: VecDeque<Skb>,
+    /// The frame being serialized (its bytes are already on the link).
+    pub on_wire: Option<TxDesc>,
+    /// Counters.
+    pub stats: RingStats,
+}
+
+impl TxRing {
+    /// An empty ring of `size` descriptors.
+    pub fn new(size: u32) -> Self {
+        Self {
+            size,
+            waiting: VecDeque::new(),
+            on_wire: None,
+            stats: RingStats {
+                size,
+                ..RingStats::default()
+            },
+        }
     }
 
-    /// `dev_queue_xmit` → `__dev_xmit_skb`: enqueue on the root qdisc, then run it.
-    pub(crate) fn dev_queue_xmit(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        dev: usize,
-        mut skb: Skb,
-    ) {
-        note!(self, skb, "dev_queue_xmit");
-        let now = s.now();
-        let d = &mut self.nodes[node].devs[dev];
-        if d.link.is_none() {
-            // No carrier: the packet goes nowhere (a down interface drops it).
-            d.stats.tx_dropped += 1;
-            self.drop_skb(now, node, dev, "no_carrier", skb);
+    /// Descriptors in use.
+    #[inline]
+    pub fn used(&self) -> u32 {
+        self.waiting.len() as u32 + u32::from(self.on_wire.is_some())
+    }
+
+    /// Whether no descriptor is free.
+    #[inline]
+    pub fn is_full(&self) -> bool {
+        self.used() >= self.size
+    }
+}
+
+/// A network interface (`struct net_device`) with its root qdisc and TX ring.
+#[derive(Debug)]
+pub struct NetDevice {
+    /// Interface name (`eth0`).
+    pub name: String,
+    /// Hardware address.
+    pub mac: EthernetAddress,
+    /// IPv4 address and prefix, if configured. Changing it during a run must be followed by
+    /// [`Fib::flush_cache`] (sockets keep routes that name it).
+    pub addr: Option<Ipv4Cidr>,
+    /// MTU in bytes (IP packet size). Changing it during a run must be followed by
+    /// [`Fib::flush_cache`].
+    pub mtu: u32,
+    /// The root qdisc.
+    pub qdisc: Qdisc,
+    /// The driver's TX ring.
+    pub ring: TxRing,
+    /// `netif_stop_queue` was called and TX completion has not woken the queue yet.
+    pub queue_stopped: bool,
+    /// The qdisc watchdog (tbf): armed while the qdisc is throttled.
+    pub watchdog: TimerId,
+    /// The link this interface is attached to: (link index, direction we transmit on).
+    pub link: Option<(u32, u8)>,
+    /// Neighbour (ARP) table of this interface.
+    pub neigh: NeighTable,
+    /// `ip -s link` counters.
+    pub stats: DevStats,
+    /// Capture handle, when this interface is captured.
+    pub capture: Option<CaptureIf>,
+    /// What the qdisc dropped during the call being made (the kernel's `to_free` list),
+    /// freed by the device layer when the call returns.
+    pub(crate) to_free: Vec<Skb>,
+}
+
+/// What `dev_queue_xmit` says of a packet handed to it (`NET_XMIT_*`), passed back up
+/// through `neigh_output`, `ip_finish_output2` … `ip_send_skb` to the socket, as the kernel
+/// returns it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum NetXmit {
+    /// `NET_XMIT_SUCCESS`: queued or sent.
+    Success,
+    /// `NET_XMIT_DROP`: the qdisc refused it (`-ENOBUFS` to the sender).
+    Drop,
+    /// `NET_XMIT_CN`: dropped by congestion notification, or by a device that cannot send
+    /// (the sender sees success).
+    Cn,
+}
+
+/// Pushes an Ethernet header (from `dev`'s address to `dst`) in front of an IP packet and
+/// hands the frame to `dev_queue_xmit` (what `neigh_hh_output` does with the cached header).
+pub(crate) fn eth_output(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    dev: usize,
+    dst: EthernetAddress,
+    mut skb: Skb,
+) -> NetXmit {
+    let eth = EthernetRepr {
+        src_addr: n.devs[dev].mac,
+        dst_addr: dst,
+        ethertype: EtherType::Ipv4,
+    };
+    eth.emit(&mut EthernetFrame::new_unchecked(
+        skb.push(eth.buffer_len()),
+    ));
+    dev_queue_xmit(n, cx, dev, skb)
+}
+
+/// `dev_queue_xmit` → `__dev_xmit_skb`: enqueue on the root qdisc, then run it.
+pub(crate) fn dev_queue_xmit(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    dev: usize,
+    mut skb: Skb,
+) -> NetXmit {
+    note!(cx, skb, "dev_queue_xmit");
+    let now = cx.now;
+    let d = &mut n.devs[dev];
+    if d.link.is_none() {
+        // No carrier: the packet goes nowhere (a down interface drops it).
+        d.stats.tx_dropped += 1;
+        // A device without carrier has the noop qdisc, which drops and says NET_XMIT_CN.
+        kfree_skb_reason(n, cx, dev, "no_carrier", skb);
+        return NetXmit::Cn;
+    }
+    if !d.queue_stopped && !d.ring.is_full() {
+        // An idle qdisc in front of a ring with room: the packet goes straight through.
+        match d.qdisc.pass_through_idle(skb, now) {
+            Ok(skb) => {
+                let sent = sch_direct_xmit(n, cx, dev, skb);
+                debug_assert!(sent, "the ring had room");
+                return NetXmit::Success;
+            }
+            Err(back) => skb = back,
+        }
+    }
+    let verdict = d.qdisc.enqueue(skb, now);
+    // fq_codel makes room by dropping from the fattest flow; free those now.
+    d.qdisc.drain_enqueue_drops(&mut d.to_free);
+    free_list(n, cx, dev, "qdisc_drop");
+    if let Enqueue::Dropped(skb) = verdict {
+        // NET_XMIT_DROP: the skb is freed (its socket memory released) and counted; the
+        // sender learns it from the return value (ip_send_skb → OutDiscards, UDP's
+        // SndbufErrors).
+        kfree_skb_reason(n, cx, dev, "qdisc_drop", skb);
+        return NetXmit::Drop;
+    }
+    qdisc_run(n, cx, dev);
+    NetXmit::Success
+}
+
+/// `kfree_skb_list(to_free)`: frees what the qdisc dropped during the last call, each with
+/// a trace line `drop what`.
+fn free_list(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, what: &str) {
+    if n.devs[dev].to_free.is_empty() {
+        return;
+    }
+    let mut dropped = std::mem::take(&mut n.devs[dev].to_free);
+    for skb in dropped.drain(..) {
+        kfree_skb_reason(n, cx, dev, what, skb);
+    }
+    n.devs[dev].to_free = dropped;
+}
+
+/// `__qdisc_run`: dequeue and transmit while the queue is not stopped.
+pub(crate) fn qdisc_run(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize) {
+    let now = cx.now;
+    loop {
+        let d = &mut n.devs[dev];
+        if d.queue_stopped {
             return;
         }
-        if !d.queue_stopped && !d.ring.is_full() {
-            // An idle qdisc in front of a ring with room: the packet goes straight through.
-            match d.qdisc.pass_through_idle(skb, now) {
-                Ok(skb) => {
-                    let sent = self.sch_direct_xmit(s, node, dev, skb);
-                    debug_assert!(sent, "the ring had room");
+        let out = d.qdisc.dequeue(now, &mut d.to_free);
+        free_list(n, cx, dev, "qdisc_codel_drop");
+        match out {
+            Dequeue::Packet(skb) => {
+                if !sch_direct_xmit(n, cx, dev, skb) {
                     return;
                 }
-                Err(back) => skb = back,
             }
-        }
-        let verdict = d.qdisc.enqueue(skb, now);
-        // fq_codel makes room by dropping from the fattest flow; free those now.
-        d.qdisc.drain_enqueue_drops(&mut self.dropped_scratch);
-        if !self.dropped_scratch.is_empty() {
-            let mut dropped = std::mem::take(&mut self.dropped_scratch);
-            for skb in dropped.drain(..) {
-                self.drop_skb(now, node, dev, "qdisc_drop", skb);
-            }
-            self.dropped_scratch = dropped;
-        }
-        if let Enqueue::Dropped(skb) = verdict {
-            // NET_XMIT_DROP: the skb is freed (its socket memory released) and counted; the
-            // sender learns it (ip_send_skb → OutDiscards, UDP's SndbufErrors).
-            self.xmit_dropped = Some(skb.id);
-            self.drop_skb(now, node, dev, "qdisc_drop", skb);
-            return;
-        }
-        self.qdisc_run(s, node, dev);
-    }
-
-    /// `__qdisc_run`: dequeue and transmit while the queue is not stopped.
-    pub(crate) fn qdisc_run(&mut self, s: &mut Scheduler<Event>, node: usize, dev: usize) {
-        let now = s.now();
-        loop {
-            let d = &mut self.nodes[node].devs[dev];
-            if d.queue_stopped {
+            Dequeue::Empty => return,
+            Dequeue::Throttled(until) => {
+                let d = &n.devs[dev];
+                if cx.sched.deadline(&d.watchdog) != Some(until) {
+                    cx.sched.arm(
+                        &d.watchdog,
+                        until,
+                        Event::QdiscWatchdog {
+                            node: n.id,
+                            dev: dev as u16,
+                        },
+                    );
+                }
                 return;
             }
-            let out = d.qdisc.dequeue(now, &mut self.dropped_scratch);
-            if !self.dropped_scratch.is_empty() {
-                let mut dropped = std::mem::take(&mut self.dropped_scratch);
-                for skb in dropped.drain(..) {
-                    self.drop_skb(now, node, dev, "qdisc_codel_drop", skb);
-                }
-                self.dropped_scratch = dropped;
-            }
-            match out {
-                Dequeue::Packet(skb) => {
-                    if !self.sch_direct_xmit(s, node, dev, skb) {
-                        return;
-                    }
-                }
-                Dequeue::Empty => return,
-                Dequeue::Throttled(until) => {
-                    let d = &self.nodes[node].devs[dev];
-                    if s.deadline(&d.watchdog) != Some(until) {
-                        s.arm(
-                            &d.watchdog,
-                            until,
-                            Event::QdiscWatchdog {
-                                node: node as u32,
-                                dev: dev as u16,
-                            },
-                        );
-                    }
-                    return;
-                }
-            }
         }
     }
+}
 
-    /// `sch_direct_xmit` → `dev_hard_start_xmit` → `ndo_start_xmit`. Returns false when the
-    /// driver refused the frame (ring full): the qdisc got it back and the queue is stopped.
-    fn sch_direct_xmit(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        dev: usize,
-        mut skb: Skb,
-    ) -> bool {
-        let now = s.now();
-        let d = &mut self.nodes[node].devs[dev];
-        if d.ring.is_full() {
-            // ndo_start_xmit → NETDEV_TX_BUSY: netif_stop_queue, dev_requeue_skb.
-            d.ring.stats.busy += 1;
-            d.queue_stopped = true;
-            d.qdisc.requeue(skb);
-            return false;
-        }
-        note!(self, skb, "sch_direct_xmit");
-        note!(self, skb, "dev_hard_start_xmit");
-        // The AF_PACKET tap (dev_queue_xmit_nit): tcpdump sees the frame here.
-        self.tap(now, node, dev, "tx", &skb);
-        let d = &mut self.nodes[node].devs[dev];
-        d.stats.tx_packets += 1;
-        d.stats.tx_bytes += skb.len() as u64;
-        d.ring.waiting.push_back(skb);
-        let used = d.ring.used();
-        d.ring.stats.max_used = d.ring.stats.max_used.max(used);
-        if d.ring.on_wire.is_none() {
-            self.nic_start_tx(s, node, dev);
-        }
-        true
+/// `sch_direct_xmit` → `dev_hard_start_xmit` → `ndo_start_xmit`. Returns false when the
+/// driver refused the frame (ring full): the qdisc got it back and the queue is stopped.
+fn sch_direct_xmit(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: Skb) -> bool {
+    let d = &mut n.devs[dev];
+    if d.ring.is_full() {
+        // ndo_start_xmit → NETDEV_TX_BUSY: netif_stop_queue, dev_requeue_skb.
+        d.ring.stats.busy += 1;
+        d.queue_stopped = true;
+        d.qdisc.requeue(skb);
+        return false;
     }
+    note!(cx, skb, "sch_direct_xmit");
+    note!(cx, skb, "dev_hard_start_xmit");
+    // The AF_PACKET tap (dev_queue_xmit_nit): tcpdump sees the frame here.
+    tap(n, cx, dev, "tx", &skb);
+    let d = &mut n.devs[dev];
+    d.stats.tx_packets += 1;
+    d.stats.tx_bytes += skb.len() as u64;
+    d.ring.waiting.push_back(skb);
+    let used = d.ring.used();
+    d.ring.stats.max_used = d.ring.stats.max_used.max(used);
+    if d.ring.on_wire.is_none() {
+        nic_start_tx(n, cx, dev);
+    }
+    true
+}
 
-    /// The NIC takes the next frame from its ring and puts it on the wire.
-    fn nic_start_tx(&mut self, s: &mut Scheduler<Event>, node: usize, dev: usize) {
-        let d = &mut self.nodes[node].devs[dev];
-        let Some(mut skb) = d.ring.waiting.pop_front() else {
-            return;
-        };
-        let (link, dir) = d.link.expect("attached");
-        d.ring.on_wire = Some(TxDesc {
-            len: skb.len() as u32,
-            sock: skb.sock.take(),
-            truesize: skb.truesize,
-        });
-        let done = self.wire_transmit(s, link as usize, dir as usize, skb);
-        s.schedule_at(
-            done,
-            Event::TxDone {
-                port: Port::Nic {
-                    node: node as u32,
-                    dev: dev as u16,
-                },
+/// The NIC takes the next frame from its ring and puts it on the wire.
+fn nic_start_tx(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize) {
+    let d = &mut n.devs[dev];
+    let Some(mut skb) = d.ring.waiting.pop_front() else {
+        return;
+    };
+    let (link, dir) = d.link.expect("attached");
+    d.ring.on_wire = Some(TxDesc {
+        len: skb.len() as u32,
+        sock: skb.sock.take(),
+        truesize: skb.truesize,
+    });
+    let done = crate::link::link_transmit(
+        cx,
+        link as usize,
+        dir as usize,
+        skb,
+        (&n.name, &n.devs[dev].name),
+    );
+    cx.sched.schedule_at(
+        done,
+        Event::TxDone {
+            port: Port::Nic {
+                node: n.id,
+                dev: dev as u16,
             },
-        );
-    }
+        },
+    );
+}
 
-    /// Serializes a frame onto direction `dir` of `link` starting now: pads it to the
-    /// Ethernet minimum, schedules its arrival at the far end (unless the link loses it), and
-    /// returns when the last bit has left.
-    pub(crate) fn wire_transmit(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        link: usize,
-        dir: usize,
-        mut skb: Skb,
-    ) -> sim_core::SimTime {
-        let now = s.now();
-        if skb.len() < ETH_ZLEN {
-            let pad = ETH_ZLEN - skb.len();
-            skb.put(pad).fill(0);
-        }
-        let l = &mut self.links[link];
-        let ser = l.serialization_time(skb.len());
-        let done = now + ser;
-        l.stats[dir].frames += 1;
-        l.stats[dir].bytes += skb.len() as u64;
-        self.frames_on_links += 1;
-        // (Padding never matters here: the 60-byte minimum is below any MTU, at least 68.)
-        let oversize = l.mtu.is_some_and(|mtu| skb.len() > ETH_HLEN + mtu as usize);
-        let lost = !oversize && l.loss_ppm > 0 && l.rng.chance_ppm(l.loss_ppm);
-        if oversize || lost {
-            let what = if oversize {
-                l.stats[dir].oversize += 1;
-                "drop link_mtu"
-            } else {
-                l.stats[dir].lost += 1;
-                "drop link_loss"
-            };
-            let end = l.ends[dir];
-            if self.trace.frames() {
-                let (node, devname) = self.port_names(end);
-                let (node, devname) = (node.to_string(), devname.to_string());
-                self.trace
-                    .frame(now, &node, &devname, what, skb.data(), &[]);
-            }
-            self.kfree_skb(skb);
-        } else {
-            let arrive = done + l.delay;
-            let slot = self.inflight.insert(skb);
-            s.schedule_at(
-                arrive,
-                Event::Arrive {
-                    link: link as u32,
-                    dir: dir as u8,
-                    frame: slot,
-                },
-            );
-        }
-        done
+/// TX completion of a NIC: free the descriptor and the skb's socket memory, wake the
+/// queue, start the next frame.
+pub(crate) fn nic_tx_done(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize) {
+    let d = &mut n.devs[dev];
+    let desc = d.ring.on_wire.take().expect("a frame was on the wire");
+    // The skb is consumed: its destructor releases the socket's send-buffer memory.
+    if let Some(owner) = desc.sock {
+        debug_assert_eq!(owner.node, n.id);
+        sock_wfree(n, cx, owner.sock, desc.truesize);
     }
+    let d = &mut n.devs[dev];
+    if !d.ring.waiting.is_empty() {
+        nic_start_tx(n, cx, dev);
+    }
+    let d = &mut n.devs[dev];
+    if d.queue_stopped && !d.ring.is_full() {
+        // netif_wake_queue → __netif_schedule → net_tx_action → qdisc_run
+        d.queue_stopped = false;
+        d.ring.stats.wakes += 1;
+        qdisc_run(n, cx, dev);
+    }
+}
 
-    /// TX completion of a NIC: free the descriptor and the skb's socket memory, wake the
-    /// queue, start the next frame.
-    pub(crate) fn nic_tx_done(&mut self, s: &mut Scheduler<Event>, node: usize, dev: usize) {
-        let d = &mut self.nodes[node].devs[dev];
-        let desc = d.ring.on_wire.take().expect("a frame was on the wire");
-        // The skb is consumed: its destructor releases the socket's send-buffer memory.
-        if let Some(owner) = desc.sock {
-            self.sock_wfree(owner, desc.truesize);
+/// A frame's last bit arrived at a NIC: `netif_receive_skb`.
+pub(crate) fn netif_receive_skb(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: Skb) {
+    skb.clear_path();
+    // RX checksum offload (ethtool's rx-checksumming, on by default): the NIC checks the
+    // UDP/TCP checksum and marks the skb CHECKSUM_UNNECESSARY when it is right. Nothing
+    // on a modeled link alters a frame's bytes, so the verdict is the sender's.
+    skb.csum_unnecessary = skb.l4_csum_good;
+    note!(cx, skb, "netif_receive_skb");
+    tap(n, cx, dev, "rx", &skb);
+    let d = &mut n.devs[dev];
+    d.stats.rx_packets += 1;
+    d.stats.rx_bytes += skb.len() as u64;
+    let Ok(frame) = EthernetFrame::new_checked(skb.data()) else {
+        d.stats.rx_errors += 1;
+        kfree_skb_reason(n, cx, dev, "rx_runt", skb);
+        return;
+    };
+    let dst = frame.dst_addr();
+    let ethertype = frame.ethertype();
+    // eth_type_trans: PACKET_HOST / BROADCAST / OTHERHOST.
+    let host = dst == d.mac;
+    if !host && !dst.is_broadcast() && !dst.is_multicast() {
+        // PACKET_OTHERHOST: not for us; dropped silently by the IP layer.
+        kfree_skb(n, cx, skb);
+        return;
+    }
+    skb.pull(14);
+    skb.network_offset = u16::from(host);
+    match ethertype {
+        EtherType::Arp => {
+            note!(cx, skb, "arp_rcv");
+            arp_rcv(n, cx, dev, skb);
         }
-        let d = &mut self.nodes[node].devs[dev];
-        if !d.ring.waiting.is_empty() {
-            self.nic_start_tx(s, node, dev);
+        EtherType::Ipv4 => {
+            ip_rcv(n, cx, dev, skb, host);
         }
-        let d = &mut self.nodes[node].devs[dev];
-        if d.queue_stopped && !d.ring.is_full() {
-            // netif_wake_queue → __netif_schedule → net_tx_action → qdisc_run
-            d.queue_stopped = false;
-            d.ring.stats.wakes += 1;
-            self.qdisc_run(s, node, dev);
+        _ => {
+            let d = &mut n.devs[dev];
+            d.stats.rx_dropped += 1;
+            kfree_skb_reason(n, cx, dev, "unknown_ethertype", skb);
         }
     }
+}
 
-    /// A frame's last bit arrived at a NIC: `netif_receive_skb`.
-    pub(crate) fn netif_receive_skb(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        dev: usize,
-        mut skb: Skb,
-    ) {
-        let now = s.now();
-        skb.clear_path();
-        // RX checksum offload (ethtool's rx-checksumming, on by default): the NIC checks the
-        // UDP/TCP checksum and marks the skb CHECKSUM_UNNECESSARY when it is right. Nothing
-        // on a modeled link alters a frame's bytes, so the verdict is the sender's.
-        skb.csum_unnecessary = skb.l4_csum_good;
-        note!(self, skb, "netif_receive_skb");
-        self.tap(now, node, dev, "rx", &skb);
-        let d = &mut self.nodes[node].devs[dev];
-        d.stats.rx_packets += 1;
-        d.stats.rx_bytes += skb.len() as u64;
-        let Ok(frame) = EthernetFrame::new_checked(skb.data()) else {
-            d.stats.rx_errors += 1;
-            self.drop_skb(now, node, dev, "rx_runt", skb);
-            return;
-        };
-        let dst = frame.dst_addr();
-        let ethertype = frame.ethertype();
-        // eth_type_trans: PACKET_HOST / BROADCAST / OTHERHOST.
-        let host = dst == d.mac;
-        if !host && !dst.is_broadcast() && !dst.is_multicast() {
-            // PACKET_OTHERHOST: not for us; dropped silently by the IP layer.
-            self.kfree_skb(skb);
-            return;
-        }
-        skb.pull(14);
-        skb.network_offset = u16::from(host);
-        match ethertype {
-            EtherType::Arp => {
-                note!(self, skb, "arp_rcv");
-                self.arp_rcv(s, node, dev, skb);
-            }
-            EtherType::Ipv4 => {
-                self.ip_rcv(s, node, dev, skb, host);
-            }
-            _ => {
-                let d = &mut self.nodes[node].devs[dev];
-                d.stats.rx_dropped += 1;
-                self.drop_skb(now, node, dev, "unknown_ethertype", skb);
-            }
-        }
+/// The AF_PACKET tap: trace line and pcap record of the frame as it is now. (Inlined
+/// always: with capture and frame tracing off it is one test, on every frame.)
+#[inline(always)]
+fn tap(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, dir: &str, skb: &Skb) {
+    if cx.capture.is_some() || cx.trace.frames() {
+        tap_slow(n, cx, dev, dir, skb);
     }
+}
 
-    /// The AF_PACKET tap: trace line and pcap record of the frame as it is now. (Inlined
-    /// always: with capture and frame tracing off it is one test, on every frame.)
-    #[inline(always)]
-    fn tap(&mut self, now: sim_core::SimTime, node: usize, dev: usize, dir: &str, skb: &Skb) {
-        if self.capture.is_some() || self.trace.frames() {
-            self.tap_slow(now, node, dev, dir, skb);
-        }
+fn tap_slow(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, dir: &str, skb: &Skb) {
+    let now = cx.now;
+
+    let d = &n.devs[dev];
+    if let (Some(cap), Some(ifc)) = (cx.capture.as_mut(), d.capture.as_ref())
+        && let Err(e) = cap.record(ifc, now, skb.data(), skb.path_comment().as_deref())
+    {
+        cx.io_error.get_or_insert(e);
     }
-
-    fn tap_slow(&mut self, now: sim_core::SimTime, node: usize, dev: usize, dir: &str, skb: &Skb) {
-        let d = &self.nodes[node].devs[dev];
-        if let (Some(cap), Some(ifc)) = (self.capture.as_mut(), d.capture.as_ref())
-            && let Err(e) = cap.record(ifc, now, skb.data(), skb.path_comment().as_deref())
-        {
-            self.io_error.get_or_insert(e);
-        }
-        if self.trace.frames() {
-            let n = &self.nodes[node];
-            self.trace
-                .frame(now, &n.name, &n.devs[dev].name, dir, skb.data(), skb.path());
-        }
+    if cx.trace.frames() {
+        cx.trace
+            .frame(now, &n.name, &n.devs[dev].name, dir, skb.data(), skb.path());
     }
 }

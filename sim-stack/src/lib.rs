@@ -1,11 +1,11 @@
 //! The modeled Linux network stack.
 
-/// Notes that a packet went through the modeled kernel function `$f`, when the world records
-/// paths (`--trace path`, pcapng comments). A macro rather than a method so that it borrows
-/// only the `record_paths` field.
+/// Notes that a packet went through the modeled kernel function `$f`, when the run records
+/// paths (`--trace path`, pcapng comments): `note!(cx, skb, "ip_rcv")`. A macro rather than a
+/// method so that it borrows only the context's `record_paths` field.
 macro_rules! note {
-    ($world:expr, $skb:expr, $f:expr) => {
-        if $world.record_paths {
+    ($cx:expr, $skb:expr, $f:expr) => {
+        if $cx.record_paths {
             $skb.note($f)
         }
     };
@@ -13,7 +13,9 @@ macro_rules! note {
 pub mod apps;
 pub mod capture;
 pub mod config;
+pub mod ctx;
 pub mod dev;
+pub mod event;
 pub mod ip;
 pub mod jiffies;
 pub mod link;

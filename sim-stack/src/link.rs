@@ -17,8 +17,12 @@
 //! frame still occupies the wire (it was sent) but never arrives.
 
 use serde::Serialize;
-use sim_core::{SimDuration, SimRng};
+use sim_core::{SimDuration, SimRng, SimTime};
 
+use crate::ctx::NetCtx;
+use crate::event::Event;
+
+use crate::skb::Skb;
 use crate::stats::LinkStats;
 
 /// Bytes on the wire besides the frame: preamble and SFD (8), FCS (4), inter-frame gap (12).
@@ -89,6 +93,91 @@ pub fn serialization_time(len: usize, rate_bps: u64) -> SimDuration {
             let bits = u128::from(bytes) * 8 * 1_000_000_000;
             SimDuration::from_nanos(bits.div_ceil(u128::from(rate)) as u64)
         }
+    }
+}
+
+/// Serializes a frame onto direction `dir` of `link` starting now: pads it to the Ethernet
+/// minimum, schedules its arrival at the far end (unless the link loses it), and returns when
+/// the last bit has left. `from` names the transmitting port (node or switch, interface or
+/// port) for the trace line of a frame the link loses.
+pub(crate) fn link_transmit(
+    cx: &mut NetCtx<'_>,
+    link: usize,
+    dir: usize,
+    mut skb: Skb,
+    from: (&str, &str),
+) -> SimTime {
+    let now = cx.now;
+    if skb.len() < ETH_ZLEN {
+        let pad = ETH_ZLEN - skb.len();
+        skb.put(pad).fill(0);
+    }
+    let l = &mut cx.links[link];
+    let ser = l.serialization_time(skb.len());
+    let done = now + ser;
+    l.stats[dir].frames += 1;
+    l.stats[dir].bytes += skb.len() as u64;
+    *cx.frames_on_links += 1;
+    // (Padding never matters here: the 60-byte minimum is below any MTU, at least 68.)
+    let oversize = l.mtu.is_some_and(|mtu| skb.len() > ETH_HLEN + mtu as usize);
+    let lost = !oversize && l.loss_ppm > 0 && l.rng.chance_ppm(l.loss_ppm);
+    if oversize || lost {
+        let what = if oversize {
+            l.stats[dir].oversize += 1;
+            "drop link_mtu"
+        } else {
+            l.stats[dir].lost += 1;
+            "drop link_loss"
+        };
+        if cx.trace.frames() {
+            cx.trace.frame(now, from.0, from.1, what, skb.data(), &[]);
+        }
+        debug_assert!(
+            skb.sock.is_none(),
+            "a frame on the wire belongs to no socket"
+        );
+        cx.pool.free(skb);
+    } else {
+        let arrive = done + l.delay;
+        let slot = cx.inflight.insert(skb);
+        cx.sched.schedule_at(
+            arrive,
+            Event::Arrive {
+                link: link as u32,
+                dir: dir as u8,
+                frame: slot,
+            },
+        );
+    }
+    done
+}
+
+/// Frames in flight on links, by slot.
+#[derive(Debug, Default)]
+pub struct InFlight {
+    slots: Vec<Option<Skb>>,
+    free: Vec<u32>,
+}
+
+impl InFlight {
+    /// Stores a frame; returns its slot.
+    pub fn insert(&mut self, skb: Skb) -> u32 {
+        match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = Some(skb);
+                i
+            }
+            None => {
+                self.slots.push(Some(skb));
+                (self.slots.len() - 1) as u32
+            }
+        }
+    }
+    /// Takes the frame out of its slot.
+    pub fn take(&mut self, slot: u32) -> Skb {
+        let skb = self.slots[slot as usize].take().expect("frame in flight");
+        self.free.push(slot);
+        skb
     }
 }
 

@@ -30,11 +30,17 @@ use std::net::Ipv4Addr;
 
 use sim_core::{Scheduler, SimDuration, SimTime, TimerId};
 
+use crate::ctx::NetCtx;
+use crate::dev::{NetXmit, dev_queue_xmit, eth_output};
+use crate::event::Event;
+use crate::ip::icmp::{icmp_send, icmp_socket_deliver};
+use crate::node::Node;
 use crate::skb::Skb;
+use crate::sock::{kfree_skb, kfree_skb_reason};
 use crate::wire::{
     ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetAddress, EthernetFrame, EthernetRepr,
 };
-use crate::world::{Event, World};
+use crate::wire::{DstUnreachable, Icmpv4Message, Icmpv4Repr};
 
 /// `net.ipv4.neigh.<dev>.*` parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,7 +162,7 @@ fn arm_neigh_timer(
     s: &mut Scheduler<Event>,
     timer: &TimerId,
     at: SimTime,
-    node: usize,
+    node: u32,
     dev: usize,
     ip: Ipv4Addr,
 ) {
@@ -164,7 +170,7 @@ fn arm_neigh_timer(
         timer,
         at,
         Event::NeighTimer {
-            node: node as u32,
+            node,
             dev: dev as u16,
             ip,
         },
@@ -304,394 +310,395 @@ impl NeighMap {
     }
 }
 
-impl World {
-    /// `neigh_output` / `neigh_resolve_output`: sends `skb` (an IP packet) to `nexthop` on
-    /// interface `dev`, resolving the hardware address first if needed.
-    pub(crate) fn neigh_output(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        dev: usize,
-        nexthop: Ipv4Addr,
-        mut skb: Skb,
-    ) {
-        let now = s.now();
-        let n = &mut self.nodes[node];
-        let d = &mut n.devs[dev];
-        if nexthop.is_broadcast() || d.addr.is_some_and(|c| c.broadcast() == Some(nexthop)) {
-            note!(self, skb, "neigh_hh_output");
-            self.eth_output(s, node, dev, EthernetAddress::BROADCAST, skb);
-            return;
-        }
-        // The common case first: a REACHABLE entry (neigh_hh_output with the cached header).
-        if let Some(entry) = d.neigh.entries.get_mut(&nexthop)
-            && entry.state == NudState::Reachable
-        {
-            entry.used = now;
-            let ha = entry.ha.expect("valid entry");
-            note!(self, skb, "neigh_hh_output");
-            self.eth_output(s, node, dev, ha, skb);
-            return;
-        }
-        let params = n.neigh_params.clone();
-        let entry = d.neigh.entries.get_or_insert_with(nexthop, || {
-            n.neigh_stats.allocs += 1;
-            NeighEntry::alloc(s.new_timer(), now)
-        });
+/// `neigh_output` / `neigh_resolve_output`: sends `skb` (an IP packet) to `nexthop` on
+/// interface `dev`, resolving the hardware address first if needed.
+pub(crate) fn neigh_output(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    dev: usize,
+    nexthop: Ipv4Addr,
+    mut skb: Skb,
+) -> NetXmit {
+    let now = cx.now;
+    let d = &mut n.devs[dev];
+    if nexthop.is_broadcast() || d.addr.is_some_and(|c| c.broadcast() == Some(nexthop)) {
+        note!(cx, skb, "neigh_hh_output");
+        return eth_output(n, cx, dev, EthernetAddress::BROADCAST, skb);
+    }
+    // The common case first: a REACHABLE entry (neigh_hh_output with the cached header).
+    if let Some(entry) = d.neigh.entries.get_mut(&nexthop)
+        && entry.state == NudState::Reachable
+    {
         entry.used = now;
-        let mut immediate_probe = false;
-        let ha = match entry.state {
-            NudState::Reachable | NudState::Delay | NudState::Probe => {
-                entry.ha.expect("valid entry")
-            }
-            NudState::Stale => {
-                entry.state = NudState::Delay;
-                let at =
-                    crate::jiffies::round_expiry(now, params.delay_probe_time, n.jiffies_phase);
-                arm_neigh_timer(s, &entry.timer, at, node, dev, nexthop);
-                entry.ha.expect("valid entry")
-            }
-            NudState::None | NudState::Failed | NudState::Incomplete => {
-                if entry.state != NudState::Incomplete {
-                    // __neigh_event_send: a new resolution.
-                    entry.probes = params.ucast_probes;
-                    entry.state = NudState::Incomplete;
-                    let at = crate::jiffies::round_expiry(
-                        now,
-                        params.retrans_time.max(SimDuration::from_millis(10)),
-                        n.jiffies_phase,
-                    );
-                    arm_neigh_timer(s, &entry.timer, at, node, dev, nexthop);
-                    immediate_probe = true;
-                }
-                // Queue, dropping the oldest while over unres_qlen_bytes.
-                let mut discarded = Vec::new();
-                while !entry.queue.is_empty()
-                    && entry.queue_bytes + skb.truesize > params.unres_qlen_bytes
-                {
-                    let old = entry.queue.pop_front().expect("non-empty");
-                    entry.queue_bytes -= old.truesize;
-                    discarded.push(old);
-                }
-                let refused = skb.truesize > params.unres_qlen_bytes;
-                if !refused {
-                    note!(self, skb, "neigh_resolve_output");
-                    let entry = self.nodes[node].devs[dev]
-                        .neigh
-                        .entries
-                        .get_mut(&nexthop)
-                        .expect("entry");
-                    entry.queue_bytes += skb.truesize;
-                    entry.queue.push_back(skb);
-                } else {
-                    discarded.push(skb);
-                }
-                for old in discarded {
-                    self.nodes[node].neigh_stats.unresolved_discards += 1;
-                    self.drop_skb(now, node, dev, "neigh_unres_discard", old);
-                }
-                if immediate_probe {
-                    self.neigh_probe(s, node, dev, nexthop);
-                }
-                return;
-            }
-        };
-        note!(self, skb, "neigh_hh_output");
-        self.eth_output(s, node, dev, ha, skb);
+        let ha = entry.ha.expect("valid entry");
+        note!(cx, skb, "neigh_hh_output");
+        return eth_output(n, cx, dev, ha, skb);
     }
-
-    /// `neigh_probe` → `arp_solicit`: sends one ARP request for the entry, broadcast while
-    /// resolving, unicast to the cached address while probing a known one.
-    fn neigh_probe(&mut self, s: &mut Scheduler<Event>, node: usize, dev: usize, ip: Ipv4Addr) {
-        let n = &mut self.nodes[node];
-        let params = n.neigh_params.clone();
-        let d = &mut n.devs[dev];
-        let Some(entry) = d.neigh.entries.get_mut(&ip) else {
-            return;
-        };
-        let probes = entry.probes;
-        // arp_solicit: fewer than ucast_probes so far → unicast to the cached address.
-        let unicast = if probes < params.ucast_probes {
-            entry.ha
-        } else {
-            None
-        };
-        // The source address: that of the queued packet if it is ours, else the device's.
-        let queued_src = entry.queue.back().and_then(|q| {
-            crate::wire::Ipv4Packet::new_checked(q.data())
-                .ok()
-                .map(|p| p.src_addr())
-        });
-        entry.probes += 1;
-        let saddr = queued_src
-            .filter(|a| n.is_local_addr(*a))
-            .unwrap_or_else(|| n.dev_addr(dev));
-        let d = &n.devs[dev];
-        let dst_mac = unicast.unwrap_or(EthernetAddress::BROADCAST);
-        let arp = ArpRepr {
-            operation: ArpOperation::Request,
-            source_hardware_addr: d.mac,
-            source_protocol_addr: saddr,
-            target_hardware_addr: EthernetAddress([0; 6]),
-            target_protocol_addr: ip,
-        };
-        n.neigh_stats.requests_sent += 1;
-        let mut skb = self.pool.alloc(arp.buffer_len());
-        arp.emit(&mut ArpPacket::new_unchecked(skb.put(arp.buffer_len())));
-        note!(self, skb, "arp_solicit");
-        note!(self, skb, "arp_send_dst");
-        self.eth_send_arp(s, node, dev, dst_mac, skb);
-    }
-
-    /// Pushes the Ethernet header of an ARP packet and hands it to `dev_queue_xmit`.
-    fn eth_send_arp(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        dev: usize,
-        dst: EthernetAddress,
-        mut skb: Skb,
-    ) {
-        let src = self.nodes[node].devs[dev].mac;
-        let eth = EthernetRepr {
-            src_addr: src,
-            dst_addr: dst,
-            ethertype: EtherType::Arp,
-        };
-        eth.emit(&mut EthernetFrame::new_unchecked(
-            skb.push(eth.buffer_len()),
-        ));
-        self.dev_queue_xmit(s, node, dev, skb);
-    }
-
-    /// `neigh_timer_handler`: the entry's timer fired.
-    pub(crate) fn neigh_timer_handler(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        dev: usize,
-        ip: Ipv4Addr,
-    ) {
-        let now = s.now();
-        let n = &mut self.nodes[node];
-        let params = n.neigh_params.clone();
-        let phase = n.jiffies_phase;
-        let reach = n.devs[dev].neigh.reachable_time;
-        let Some(entry) = n.devs[dev].neigh.entries.get_mut(&ip) else {
-            return;
-        };
-        let retrans = params.retrans_time.max(SimDuration::from_millis(10));
-        let mut next: Option<SimTime> = None;
-        let old = entry.state;
-        match entry.state {
-            NudState::Reachable => {
-                if now <= entry.confirmed + reach {
-                    next = Some(entry.confirmed + reach);
-                } else if now <= entry.used + params.delay_probe_time {
-                    entry.state = NudState::Delay;
-                    next = Some(now + params.delay_probe_time);
-                } else {
-                    entry.state = NudState::Stale;
-                }
-            }
-            NudState::Delay => {
-                if now <= entry.confirmed + params.delay_probe_time {
-                    entry.state = NudState::Reachable;
-                    next = Some(entry.confirmed + reach);
-                } else {
-                    entry.state = NudState::Probe;
-                    entry.probes = 0;
-                    next = Some(now + retrans);
-                }
-            }
-            NudState::Incomplete | NudState::Probe => next = Some(now + retrans),
-            NudState::None | NudState::Stale | NudState::Failed => return,
+    let params = n.neigh_params.clone();
+    let entry = d.neigh.entries.get_or_insert_with(nexthop, || {
+        n.neigh_stats.allocs += 1;
+        NeighEntry::alloc(cx.sched.new_timer(), now)
+    });
+    entry.used = now;
+    let mut immediate_probe = false;
+    let ha = match entry.state {
+        NudState::Reachable | NudState::Delay | NudState::Probe => entry.ha.expect("valid entry"),
+        NudState::Stale => {
+            entry.state = NudState::Delay;
+            let at = crate::jiffies::round_expiry(now, params.delay_probe_time, n.jiffies_phase);
+            arm_neigh_timer(cx.sched, &entry.timer, at, n.id, dev, nexthop);
+            entry.ha.expect("valid entry")
         }
-        let max_probes = params.ucast_probes
-            + params.app_probes
-            + if entry.state == NudState::Probe {
-                params.mcast_reprobes
+        NudState::None | NudState::Failed | NudState::Incomplete => {
+            if entry.state != NudState::Incomplete {
+                // __neigh_event_send: a new resolution.
+                entry.probes = params.ucast_probes;
+                entry.state = NudState::Incomplete;
+                let at = crate::jiffies::round_expiry(
+                    now,
+                    params.retrans_time.max(SimDuration::from_millis(10)),
+                    n.jiffies_phase,
+                );
+                arm_neigh_timer(cx.sched, &entry.timer, at, n.id, dev, nexthop);
+                immediate_probe = true;
+            }
+            // Queue, dropping the oldest while over unres_qlen_bytes.
+            let mut discarded = Vec::new();
+            while !entry.queue.is_empty()
+                && entry.queue_bytes + skb.truesize > params.unres_qlen_bytes
+            {
+                let old = entry.queue.pop_front().expect("non-empty");
+                entry.queue_bytes -= old.truesize;
+                discarded.push(old);
+            }
+            let refused = skb.truesize > params.unres_qlen_bytes;
+            if !refused {
+                note!(cx, skb, "neigh_resolve_output");
+                let entry = n.devs[dev].neigh.entries.get_mut(&nexthop).expect("entry");
+                entry.queue_bytes += skb.truesize;
+                entry.queue.push_back(skb);
             } else {
-                params.mcast_probes
-            };
-        if matches!(entry.state, NudState::Incomplete | NudState::Probe)
-            && entry.probes >= max_probes
-        {
-            entry.state = NudState::Failed;
-            s.cancel(&entry.timer);
-            n.neigh_stats.res_failed += 1;
-            let queue: Vec<Skb> = entry.queue.drain(..).collect();
-            entry.queue_bytes = 0;
-            self.trace_neigh(now, node, dev, ip, old, NudState::Failed);
-            // neigh_invalidate: error report to each queued packet's sender.
-            for skb in queue {
-                self.neigh_failed_packet(s, node, dev, skb);
+                discarded.push(skb);
             }
+            for old in discarded {
+                n.neigh_stats.unresolved_discards += 1;
+                kfree_skb_reason(n, cx, dev, "neigh_unres_discard", old);
+            }
+            if immediate_probe {
+                neigh_probe(n, cx, dev, nexthop);
+            }
+            // Queued (or dropped from the queue): neigh_resolve_output returns 0.
+            return NetXmit::Success;
+        }
+    };
+    note!(cx, skb, "neigh_hh_output");
+    eth_output(n, cx, dev, ha, skb)
+}
+
+/// `neigh_probe` → `arp_solicit`: sends one ARP request for the entry, broadcast while
+/// resolving, unicast to the cached address while probing a known one.
+fn neigh_probe(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, ip: Ipv4Addr) {
+    let params = n.neigh_params.clone();
+    let d = &mut n.devs[dev];
+    let Some(entry) = d.neigh.entries.get_mut(&ip) else {
+        return;
+    };
+    let probes = entry.probes;
+    // arp_solicit: fewer than ucast_probes so far → unicast to the cached address.
+    let unicast = if probes < params.ucast_probes {
+        entry.ha
+    } else {
+        None
+    };
+    // The source address: that of the queued packet if it is ours, else the device's.
+    let queued_src = entry.queue.back().and_then(|q| {
+        crate::wire::Ipv4Packet::new_checked(q.data())
+            .ok()
+            .map(|p| p.src_addr())
+    });
+    entry.probes += 1;
+    let saddr = queued_src
+        .filter(|a| n.is_local_addr(*a))
+        .unwrap_or_else(|| n.dev_addr(dev));
+    let d = &n.devs[dev];
+    let dst_mac = unicast.unwrap_or(EthernetAddress::BROADCAST);
+    let arp = ArpRepr {
+        operation: ArpOperation::Request,
+        source_hardware_addr: d.mac,
+        source_protocol_addr: saddr,
+        target_hardware_addr: EthernetAddress([0; 6]),
+        target_protocol_addr: ip,
+    };
+    n.neigh_stats.requests_sent += 1;
+    let mut skb = cx.pool.alloc(arp.buffer_len());
+    arp.emit(&mut ArpPacket::new_unchecked(skb.put(arp.buffer_len())));
+    note!(cx, skb, "arp_solicit");
+    note!(cx, skb, "arp_send_dst");
+    eth_send_arp(n, cx, dev, dst_mac, skb);
+}
+
+/// Pushes the Ethernet header of an ARP packet and hands it to `dev_queue_xmit`.
+fn eth_send_arp(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, dst: EthernetAddress, mut skb: Skb) {
+    let src = n.devs[dev].mac;
+    let eth = EthernetRepr {
+        src_addr: src,
+        dst_addr: dst,
+        ethertype: EtherType::Arp,
+    };
+    eth.emit(&mut EthernetFrame::new_unchecked(
+        skb.push(eth.buffer_len()),
+    ));
+    // ARP's own packets: arp_xmit ignores what the device says.
+    let _ = dev_queue_xmit(n, cx, dev, skb);
+}
+
+/// `neigh_timer_handler`: the entry's timer fired.
+pub(crate) fn neigh_timer_handler(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, ip: Ipv4Addr) {
+    let now = cx.now;
+    let params = n.neigh_params.clone();
+    let phase = n.jiffies_phase;
+    let reach = n.devs[dev].neigh.reachable_time;
+    let Some(entry) = n.devs[dev].neigh.entries.get_mut(&ip) else {
+        return;
+    };
+    let retrans = params.retrans_time.max(SimDuration::from_millis(10));
+    let mut next: Option<SimTime> = None;
+    let old = entry.state;
+    match entry.state {
+        NudState::Reachable => {
+            if now <= entry.confirmed + reach {
+                next = Some(entry.confirmed + reach);
+            } else if now <= entry.used + params.delay_probe_time {
+                entry.state = NudState::Delay;
+                next = Some(now + params.delay_probe_time);
+            } else {
+                entry.state = NudState::Stale;
+            }
+        }
+        NudState::Delay => {
+            if now <= entry.confirmed + params.delay_probe_time {
+                entry.state = NudState::Reachable;
+                next = Some(entry.confirmed + reach);
+            } else {
+                entry.state = NudState::Probe;
+                entry.probes = 0;
+                next = Some(now + retrans);
+            }
+        }
+        NudState::Incomplete | NudState::Probe => next = Some(now + retrans),
+        NudState::None | NudState::Stale | NudState::Failed => return,
+    }
+    let max_probes = params.ucast_probes
+        + params.app_probes
+        + if entry.state == NudState::Probe {
+            params.mcast_reprobes
+        } else {
+            params.mcast_probes
+        };
+    if matches!(entry.state, NudState::Incomplete | NudState::Probe) && entry.probes >= max_probes {
+        entry.state = NudState::Failed;
+        cx.sched.cancel(&entry.timer);
+        n.neigh_stats.res_failed += 1;
+        let queue: Vec<Skb> = entry.queue.drain(..).collect();
+        entry.queue_bytes = 0;
+        trace_neigh(n, cx, dev, ip, old, NudState::Failed);
+        // neigh_invalidate: error report to each queued packet's sender.
+        for skb in queue {
+            neigh_failed_packet(n, cx, dev, skb);
+        }
+        return;
+    }
+    if let Some(t) = next {
+        let delay = t.saturating_since(now).max(SimDuration::from_millis(4));
+        let at = crate::jiffies::round_expiry(now, delay, phase);
+        arm_neigh_timer(cx.sched, &entry.timer, at, n.id, dev, ip);
+    } else {
+        cx.sched.cancel(&entry.timer);
+    }
+    let new = entry.state;
+    if new != old {
+        trace_neigh(n, cx, dev, ip, old, new);
+    }
+    if matches!(new, NudState::Incomplete | NudState::Probe) {
+        neigh_probe(n, cx, dev, ip);
+    }
+}
+
+fn trace_neigh(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    dev: usize,
+    ip: Ipv4Addr,
+    old: NudState,
+    new: NudState,
+) {
+    let now = cx.now;
+
+    if cx.trace.frames() {
+        cx.trace.event(
+            now,
+            &n.name,
+            format_args!(
+                "{} neigh {ip} {} -> {}",
+                n.devs[dev].name,
+                old.name(),
+                new.name()
+            ),
+        );
+    }
+}
+
+/// `neigh_update`: new information about `ip` on `dev` (from ARP).
+#[allow(clippy::too_many_arguments, clippy::map_entry)]
+pub(crate) fn neigh_update(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    dev: usize,
+    ip: Ipv4Addr,
+    lladdr: EthernetAddress,
+    new: NudState,
+    create: bool,
+) {
+    let now = cx.now;
+    let phase = n.jiffies_phase;
+    let reach = n.devs[dev].neigh.reachable_time;
+    let d = &mut n.devs[dev];
+    if !d.neigh.entries.contains_key(&ip) {
+        if !create {
             return;
         }
-        if let Some(t) = next {
-            let delay = t.saturating_since(now).max(SimDuration::from_millis(4));
-            let at = crate::jiffies::round_expiry(now, delay, phase);
-            arm_neigh_timer(s, &entry.timer, at, node, dev, ip);
-        } else {
-            s.cancel(&entry.timer);
+        n.neigh_stats.allocs += 1;
+        d.neigh
+            .entries
+            .insert(ip, NeighEntry::alloc(cx.sched.new_timer(), SimTime::ZERO));
+    }
+    let entry = d.neigh.entries.get_mut(&ip).expect("present");
+    let old = entry.state;
+    let mut new = new;
+    if new == NudState::Reachable {
+        entry.confirmed = now;
+    }
+    if old.valid() && entry.ha == Some(lladdr) && new == NudState::Stale {
+        new = old; // same address, no news
+    }
+    entry.ha = Some(lladdr);
+    if new != old {
+        entry.state = new;
+        match new {
+            NudState::Reachable => {
+                let at = crate::jiffies::round_expiry(now, reach, phase);
+                arm_neigh_timer(cx.sched, &entry.timer, at, n.id, dev, ip);
+            }
+            _ => cx.sched.cancel(&entry.timer),
         }
-        let new = entry.state;
-        if new != old {
-            self.trace_neigh(now, node, dev, ip, old, new);
-        }
-        if matches!(new, NudState::Incomplete | NudState::Probe) {
-            self.neigh_probe(s, node, dev, ip);
+        trace_neigh(n, cx, dev, ip, old, new);
+    }
+    // Became valid: send what waited (neigh_update flushes arp_queue).
+    let entry = n.devs[dev].neigh.entries.get_mut(&ip).expect("present");
+    if new.valid() && !entry.queue.is_empty() {
+        let queue: Vec<Skb> = entry.queue.drain(..).collect();
+        entry.queue_bytes = 0;
+        for mut skb in queue {
+            note!(cx, skb, "neigh_update");
+            // The senders were told success when their packets were queued.
+            let _ = eth_output(n, cx, dev, lladdr, skb);
         }
     }
+}
 
-    fn trace_neigh(
-        &mut self,
-        now: SimTime,
-        node: usize,
-        dev: usize,
-        ip: Ipv4Addr,
-        old: NudState,
-        new: NudState,
-    ) {
-        if self.trace.frames() {
-            let n = &self.nodes[node];
-            self.trace.event(
-                now,
-                &n.name,
-                format_args!(
-                    "{} neigh {ip} {} -> {}",
-                    n.devs[dev].name,
-                    old.name(),
-                    new.name()
-                ),
+/// Upper-layer confirmation of reachability (`neigh_confirm`, from TCP forward progress).
+pub fn neigh_confirm(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, ip: Ipv4Addr) {
+    let now = cx.now;
+
+    if let Some(e) = n.devs[dev].neigh.entries.get_mut(&ip) {
+        e.confirmed = now;
+    }
+}
+
+/// `arp_rcv` → `arp_process`: an ARP packet arrived on `dev`.
+pub(crate) fn arp_rcv(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, skb: Skb) {
+    let now = cx.now;
+    let parsed = ArpPacket::new_checked(skb.data()).and_then(|p| ArpRepr::parse(&p));
+    let for_us_unicast = skb.network_offset == 1; // set by netif_receive_skb: PACKET_HOST
+    kfree_skb(n, cx, skb);
+    let Ok(arp) = parsed else {
+        n.devs[dev].stats.rx_errors += 1;
+        return;
+    };
+    n.neigh_stats.rcv_probes += 1;
+    let my_ip = n.dev_addr(dev);
+    let sip = arp.source_protocol_addr;
+    let sha = arp.source_hardware_addr;
+    if sip.is_unspecified() || sha.is_broadcast() {
+        return; // DAD probes and nonsense are not learned from
+    }
+    match arp.operation {
+        ArpOperation::Request if arp.target_protocol_addr == my_ip && !my_ip.is_unspecified() => {
+            // neigh_event_ns: learn the sender as STALE, then answer.
+            neigh_update(n, cx, dev, sip, sha, NudState::Stale, true);
+            let d = &n.devs[dev];
+            let reply = ArpRepr {
+                operation: ArpOperation::Reply,
+                source_hardware_addr: d.mac,
+                source_protocol_addr: my_ip,
+                target_hardware_addr: sha,
+                target_protocol_addr: sip,
+            };
+            n.neigh_stats.replies_sent += 1;
+            let mut out = cx.pool.alloc(reply.buffer_len());
+            reply.emit(&mut ArpPacket::new_unchecked(out.put(reply.buffer_len())));
+            note!(cx, out, "arp_process");
+            note!(cx, out, "arp_send_dst");
+            eth_send_arp(n, cx, dev, sha, out);
+        }
+        ArpOperation::Reply => {
+            // Only a unicast reply asserts reachability; no entry is created from it.
+            let state = if for_us_unicast {
+                NudState::Reachable
+            } else {
+                NudState::Stale
+            };
+            neigh_update(n, cx, dev, sip, sha, state, false);
+        }
+        _ => {
+            // A request for someone else: update an existing entry only.
+            let _ = now;
+            neigh_update(n, cx, dev, sip, sha, NudState::Stale, false);
+        }
+    }
+}
+
+/// `arp_error_report`: a packet dropped by a FAILED neighbour entry. A forwarded packet's
+/// sender is told by ICMP host unreachable; a local sender's socket gets the error directly.
+fn neigh_failed_packet(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, skb: Skb) {
+    n.neigh_stats.unresolved_discards += 1;
+    let src = crate::wire::Ipv4Packet::new_checked(skb.data()).map(|p| p.src_addr());
+    if let Ok(src) = src {
+        if n.is_local_addr(src) {
+            let me = n.dev_addr(dev);
+            let quoted = crate::wire::icmp::linux_quote(skb.data()).to_vec();
+            icmp_socket_deliver(
+                n,
+                cx,
+                me,
+                Icmpv4Message::DstUnreachable,
+                DstUnreachable::HostUnreachable.into(),
+                &quoted,
+            );
+        } else {
+            icmp_send(
+                n,
+                cx,
+                &skb,
+                Icmpv4Repr::DstUnreachable {
+                    reason: DstUnreachable::HostUnreachable,
+                    next_hop_mtu: 0,
+                    data: &[],
+                },
             );
         }
     }
-
-    /// `neigh_update`: new information about `ip` on `dev` (from ARP).
-    #[allow(clippy::too_many_arguments, clippy::map_entry)]
-    pub(crate) fn neigh_update(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        dev: usize,
-        ip: Ipv4Addr,
-        lladdr: EthernetAddress,
-        new: NudState,
-        create: bool,
-    ) {
-        let now = s.now();
-        let n = &mut self.nodes[node];
-        let phase = n.jiffies_phase;
-        let reach = n.devs[dev].neigh.reachable_time;
-        let d = &mut n.devs[dev];
-        if !d.neigh.entries.contains_key(&ip) {
-            if !create {
-                return;
-            }
-            n.neigh_stats.allocs += 1;
-            d.neigh
-                .entries
-                .insert(ip, NeighEntry::alloc(s.new_timer(), SimTime::ZERO));
-        }
-        let entry = d.neigh.entries.get_mut(&ip).expect("present");
-        let old = entry.state;
-        let mut new = new;
-        if new == NudState::Reachable {
-            entry.confirmed = now;
-        }
-        if old.valid() && entry.ha == Some(lladdr) && new == NudState::Stale {
-            new = old; // same address, no news
-        }
-        entry.ha = Some(lladdr);
-        if new != old {
-            entry.state = new;
-            match new {
-                NudState::Reachable => {
-                    let at = crate::jiffies::round_expiry(now, reach, phase);
-                    arm_neigh_timer(s, &entry.timer, at, node, dev, ip);
-                }
-                _ => s.cancel(&entry.timer),
-            }
-            self.trace_neigh(now, node, dev, ip, old, new);
-        }
-        // Became valid: send what waited (neigh_update flushes arp_queue).
-        let n = &mut self.nodes[node];
-        let entry = n.devs[dev].neigh.entries.get_mut(&ip).expect("present");
-        if new.valid() && !entry.queue.is_empty() {
-            let queue: Vec<Skb> = entry.queue.drain(..).collect();
-            entry.queue_bytes = 0;
-            for mut skb in queue {
-                note!(self, skb, "neigh_update");
-                self.eth_output(s, node, dev, lladdr, skb);
-            }
-        }
-    }
-
-    /// Upper-layer confirmation of reachability (`neigh_confirm`, from TCP forward progress).
-    pub fn neigh_confirm(&mut self, now: SimTime, node: usize, dev: usize, ip: Ipv4Addr) {
-        if let Some(e) = self.nodes[node].devs[dev].neigh.entries.get_mut(&ip) {
-            e.confirmed = now;
-        }
-    }
-
-    /// `arp_rcv` → `arp_process`: an ARP packet arrived on `dev`.
-    pub(crate) fn arp_rcv(&mut self, s: &mut Scheduler<Event>, node: usize, dev: usize, skb: Skb) {
-        let now = s.now();
-        let parsed = ArpPacket::new_checked(skb.data()).and_then(|p| ArpRepr::parse(&p));
-        let for_us_unicast = skb.network_offset == 1; // set by netif_receive_skb: PACKET_HOST
-        self.kfree_skb(skb);
-        let Ok(arp) = parsed else {
-            self.nodes[node].devs[dev].stats.rx_errors += 1;
-            return;
-        };
-        let n = &mut self.nodes[node];
-        n.neigh_stats.rcv_probes += 1;
-        let my_ip = n.dev_addr(dev);
-        let sip = arp.source_protocol_addr;
-        let sha = arp.source_hardware_addr;
-        if sip.is_unspecified() || sha.is_broadcast() {
-            return; // DAD probes and nonsense are not learned from
-        }
-        match arp.operation {
-            ArpOperation::Request
-                if arp.target_protocol_addr == my_ip && !my_ip.is_unspecified() =>
-            {
-                // neigh_event_ns: learn the sender as STALE, then answer.
-                self.neigh_update(s, node, dev, sip, sha, NudState::Stale, true);
-                let n = &mut self.nodes[node];
-                let d = &n.devs[dev];
-                let reply = ArpRepr {
-                    operation: ArpOperation::Reply,
-                    source_hardware_addr: d.mac,
-                    source_protocol_addr: my_ip,
-                    target_hardware_addr: sha,
-                    target_protocol_addr: sip,
-                };
-                n.neigh_stats.replies_sent += 1;
-                let mut out = self.pool.alloc(reply.buffer_len());
-                reply.emit(&mut ArpPacket::new_unchecked(out.put(reply.buffer_len())));
-                note!(self, out, "arp_process");
-                note!(self, out, "arp_send_dst");
-                self.eth_send_arp(s, node, dev, sha, out);
-            }
-            ArpOperation::Reply => {
-                // Only a unicast reply asserts reachability; no entry is created from it.
-                let state = if for_us_unicast {
-                    NudState::Reachable
-                } else {
-                    NudState::Stale
-                };
-                self.neigh_update(s, node, dev, sip, sha, state, false);
-            }
-            _ => {
-                // A request for someone else: update an existing entry only.
-                let _ = now;
-                self.neigh_update(s, node, dev, sip, sha, NudState::Stale, false);
-            }
-        }
-    }
+    kfree_skb_reason(n, cx, dev, "neigh_failed", skb);
 }
 
 #[cfg(test)]

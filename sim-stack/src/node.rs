@@ -1,20 +1,16 @@
 //! A simulated host or router: its interfaces (`net_device`s), routing table, neighbour
 //! tables, counters, random stream and apps.
 
-use std::collections::VecDeque;
 use std::net::Ipv4Addr;
 
-use sim_core::{SimRng, SimTime, TimerId};
+use sim_core::{SimRng, SimTime};
 
-use crate::capture::CaptureIf;
+use crate::dev::NetDevice;
 use crate::ip::fib::Fib;
 use crate::ip::frag::Reassembly;
 use crate::ip::netfilter::Netfilter;
-use crate::neigh::{NeighParams, NeighTable};
-use crate::qdisc::Qdisc;
-use crate::skb::{Skb, SockRef};
-use crate::stats::{DevStats, NeighStats, RingStats, Snmp};
-use crate::wire::{EthernetAddress, Ipv4Cidr};
+use crate::neigh::NeighParams;
+use crate::stats::{NeighStats, Snmp};
 
 /// What a node is: a host does not forward; a router has `ip_forward = 1`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -25,91 +21,11 @@ pub enum NodeKind {
     Router,
 }
 
-/// A descriptor in use in the TX ring: what TX completion must release.
-#[derive(Debug, Clone, Copy)]
-pub struct TxDesc {
-    /// Bytes of the frame.
-    pub len: u32,
-    /// The owning socket's memory to release (`sock_wfree`).
-    pub sock: Option<SockRef>,
-    /// `skb->truesize` charged to that socket.
-    pub truesize: u32,
-}
-
-/// The driver's TX ring: frames handed over by `ndo_start_xmit`, serialized one at a time.
-#[derive(Debug)]
-pub struct TxRing {
-    /// Descriptors in the ring.
-    pub size: u32,
-    /// Frames waiting for the wire, in order.
-    pub waiting: VecDeque<Skb>,
-    /// The frame being serialized (its bytes are already on the link).
-    pub on_wire: Option<TxDesc>,
-    /// Counters.
-    pub stats: RingStats,
-}
-
-impl TxRing {
-    /// An empty ring of `size` descriptors.
-    pub fn new(size: u32) -> Self {
-        Self {
-            size,
-            waiting: VecDeque::new(),
-            on_wire: None,
-            stats: RingStats {
-                size,
-                ..RingStats::default()
-            },
-        }
-    }
-
-    /// Descriptors in use.
-    #[inline]
-    pub fn used(&self) -> u32 {
-        self.waiting.len() as u32 + u32::from(self.on_wire.is_some())
-    }
-
-    /// Whether no descriptor is free.
-    #[inline]
-    pub fn is_full(&self) -> bool {
-        self.used() >= self.size
-    }
-}
-
-/// A network interface (`struct net_device`) with its root qdisc and TX ring.
-#[derive(Debug)]
-pub struct NetDevice {
-    /// Interface name (`eth0`).
-    pub name: String,
-    /// Hardware address.
-    pub mac: EthernetAddress,
-    /// IPv4 address and prefix, if configured. Changing it during a run must be followed by
-    /// [`Fib::flush_cache`] (sockets keep routes that name it).
-    pub addr: Option<Ipv4Cidr>,
-    /// MTU in bytes (IP packet size). Changing it during a run must be followed by
-    /// [`Fib::flush_cache`].
-    pub mtu: u32,
-    /// The root qdisc.
-    pub qdisc: Qdisc,
-    /// The driver's TX ring.
-    pub ring: TxRing,
-    /// `netif_stop_queue` was called and TX completion has not woken the queue yet.
-    pub queue_stopped: bool,
-    /// The qdisc watchdog (tbf): armed while the qdisc is throttled.
-    pub watchdog: TimerId,
-    /// The link this interface is attached to: (link index, direction we transmit on).
-    pub link: Option<(u32, u8)>,
-    /// Neighbour (ARP) table of this interface.
-    pub neigh: NeighTable,
-    /// `ip -s link` counters.
-    pub stats: DevStats,
-    /// Capture handle, when this interface is captured.
-    pub capture: Option<CaptureIf>,
-}
-
 /// A host or router.
 #[derive(Debug)]
 pub struct Node {
+    /// Index in the world's nodes (what events and socket references carry).
+    pub id: u32,
     /// Name from the scenario.
     pub name: String,
     /// Host or router.

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::apps::{AppKind, AppReport};
+use crate::apps::AppReport;
 use crate::qdisc::{FqCodelStats, QdiscStats};
 use crate::stats::{
     DevStats, IcmpStats, IpStats, LinkStats, NeighStats, RingStats, TcpStats, UdpStats,
@@ -167,12 +167,11 @@ impl World {
                 + ip.InCsumErrors
                 + ip.InTruncatedPkts;
             let mut apps = BTreeMap::new();
-            for (app, report) in apps_of[ni]
+            for report in apps_of[ni]
                 .iter()
-                .map(|&i| &self.apps[i])
-                .map(|a| (a, self.app_report(a)))
+                .map(|&i| self.apps[i].app.report(n, self.now))
             {
-                let base = app_key(&app.kind);
+                let base = report.kind().to_string();
                 let mut key = base.to_string();
                 let mut k = 1;
                 while apps.contains_key(&key) || ifaces.contains_key(&key) {
@@ -256,19 +255,5 @@ impl World {
             switches,
             links,
         }
-    }
-}
-
-/// The key an app's report has under its node.
-fn app_key(kind: &AppKind) -> &'static str {
-    match kind {
-        AppKind::Ping(_) => "ping",
-        AppKind::DnsServer(_) => "dns_server",
-        AppKind::Curl(_) => "curl",
-        AppKind::HttpServer(_) => "http_server",
-        AppKind::TcpBulk(_) => "tcp_bulk",
-        AppKind::TcpSink(_) => "tcp_sink",
-        AppKind::UdpCbr(_) => "udp_cbr",
-        AppKind::UdpSink(_) => "udp_sink",
     }
 }

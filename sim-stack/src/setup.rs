@@ -6,22 +6,25 @@ use std::net::Ipv4Addr;
 
 use sim_core::{RngStreams, Scheduler, SimDuration};
 
-use crate::apps::{App, AppKind, ping::Ping};
+use crate::apps::{App, AppSlot, ping::Ping};
 use crate::capture::{Capture, CaptureConfig};
 use crate::config::{self, AppKind as AppConfigKind, NodeKind as CfgKind, QdiscConfig, Scenario};
+use crate::dev::{NetDevice, TxRing};
+use crate::event::Event;
 use crate::ip::fib::{Fib, Route};
 use crate::ip::frag::Reassembly;
 use crate::ip::netfilter::{Hook, Netfilter, Nth, Rule, Verdict};
+use crate::link::InFlight;
 use crate::link::{Link, Port};
 use crate::neigh::{NeighParams, NeighTable};
-use crate::node::{NetDevice, Node, NodeKind, TxRing};
+use crate::node::{Node, NodeKind};
 use crate::qdisc::{FqCodel, FqCodelParams, Pfifo, PfifoFast, Qdisc, Tbf};
 use crate::skb::SkbPool;
 use crate::stats::{NeighStats, Snmp};
 use crate::switch::{Switch, SwitchPort};
 use crate::trace::Trace;
 use crate::wire::{EthernetAddress, Ipv4Cidr};
-use crate::world::{Event, InFlight, World};
+use crate::world::World;
 
 /// How a run records what happens.
 #[derive(Debug)]
@@ -180,6 +183,7 @@ impl World {
                 CfgKind::Switch => {
                     places.push(Place::Switch(switches.len()));
                     switches.push(Switch {
+                        id: switches.len() as u32,
                         name: nc.name.clone(),
                         ports: Vec::new(),
                         fdb: Default::default(),
@@ -228,6 +232,7 @@ impl World {
                             },
                             stats: Default::default(),
                             capture: cap,
+                            to_free: Vec::new(),
                         });
                     }
                     let mut fib = Fib::new();
@@ -265,6 +270,7 @@ impl World {
                     }
                     let ip_idents = crate::ip::output::IpIdents::new(&mut rng);
                     nodes.push(Node {
+                        id: nodes.len() as u32,
                         name: nc.name.clone(),
                         kind: if nc.kind == CfgKind::Router {
                             NodeKind::Router
@@ -350,7 +356,7 @@ impl World {
             let Place::Node(node) = places[ac.node.index()] else {
                 continue;
             };
-            let kind = match &ac.kind {
+            let app: Box<dyn App> = match &ac.kind {
                 AppConfigKind::Ping {
                     dst,
                     count,
@@ -358,7 +364,7 @@ impl World {
                     size,
                 } => {
                     let ident = nodes[node].rng.below(1 << 16) as u16;
-                    AppKind::Ping(Ping::new(
+                    Box::new(Ping::new(
                         *dst,
                         *count,
                         *interval,
@@ -372,7 +378,7 @@ impl World {
                     records,
                     ttl,
                     other_types,
-                } => AppKind::DnsServer(crate::apps::dns_server::DnsServer {
+                } => Box::new(crate::apps::dns_server::DnsServer {
                     records: records.iter().map(|r| (r.name.clone(), r.addr)).collect(),
                     ttl: *ttl,
                     other_types: *other_types,
@@ -383,7 +389,7 @@ impl World {
                     port,
                     body,
                     think_time,
-                } => AppKind::HttpServer(crate::apps::http_server::HttpServer::new(
+                } => Box::new(crate::apps::http_server::HttpServer::new(
                     *port,
                     body.get() as usize,
                     *think_time,
@@ -393,20 +399,18 @@ impl World {
                     host,
                     port,
                     path,
-                } => AppKind::Curl(Box::new(crate::apps::curl::Curl::new(
+                } => Box::new(crate::apps::curl::Curl::new(
                     url.clone(),
                     host.clone(),
                     *port,
                     path.clone(),
                     cfg_node.resolver,
                     sched.new_timer(),
-                ))),
-                AppConfigKind::TcpBulk { dst, port, bytes } => AppKind::TcpBulk(
+                )),
+                AppConfigKind::TcpBulk { dst, port, bytes } => Box::new(
                     crate::apps::bulk::TcpBulk::new(*dst, *port, bytes.map(|b| b.get()), ac.stop),
                 ),
-                AppConfigKind::TcpSink { port } => {
-                    AppKind::TcpSink(crate::apps::bulk::TcpSink::new(*port))
-                }
+                AppConfigKind::TcpSink { port } => Box::new(crate::apps::bulk::TcpSink::new(*port)),
                 AppConfigKind::UdpCbr {
                     dst,
                     port,
@@ -421,7 +425,7 @@ impl World {
                             .max(1) as u64,
                         ),
                     };
-                    AppKind::UdpCbr(crate::apps::udp_cbr::UdpCbr::new(
+                    Box::new(crate::apps::udp_cbr::UdpCbr::new(
                         *dst,
                         *port,
                         payload.get() as usize,
@@ -431,39 +435,23 @@ impl World {
                     ))
                 }
                 AppConfigKind::UdpSink { port } => {
-                    AppKind::UdpSink(crate::apps::udp_cbr::UdpSink::new(*port))
+                    Box::new(crate::apps::udp_cbr::UdpSink::new(*port))
                 }
             };
-            let idx = apps.len();
-            // Apps that keep no stop time of their own are stopped by the world: every
-            // socket they own is closed at `until`, as killing the process would.
-            let self_stopping = matches!(
-                kind,
-                AppKind::Ping(_) | AppKind::TcpBulk(_) | AppKind::UdpCbr(_)
-            );
+            let idx = apps.len() as u32;
+            // Apps that keep no stop time of their own are stopped by the world at `until`:
+            // every socket they own is closed, as killing the process would.
             if let Some(stop) = ac.stop
-                && !self_stopping
+                && !app.stops_itself()
             {
-                sched.schedule_at(
-                    stop,
-                    Event::AppStep {
-                        app: idx as u32,
-                        sock: crate::apps::APP_STOP,
-                    },
-                );
+                sched.schedule_at(stop, Event::AppStop { app: idx });
             }
-            apps.push(App {
+            apps.push(AppSlot {
                 node,
-                kind,
+                app,
                 stopped: false,
             });
-            let ev = Event::App { app: idx as u32 };
-            match &apps[idx].kind {
-                AppKind::Ping(p) => sched.arm(&p.timer, ac.start, ev),
-                AppKind::Curl(c) => sched.arm(&c.timer, ac.start, ev),
-                AppKind::UdpCbr(c) => sched.arm(&c.timer, ac.start, ev),
-                _ => sched.schedule_at(ac.start, ev),
-            }
+            sched.schedule_at(ac.start, Event::AppStart { app: idx });
         }
         let world = Self {
             nodes,
@@ -476,12 +464,8 @@ impl World {
             capture: capture.map(|(c, _)| c),
             io_error: None,
             frames_on_links: 0,
-            dropped_scratch: Vec::new(),
-            recv_buf: Vec::new(),
-            tcp_delivered_scratch: Vec::new(),
             record_paths: outputs.record_paths,
             wakes: Vec::new(),
-            xmit_dropped: None,
             now: sim_core::SimTime::ZERO,
         };
         Ok((world, sched))

@@ -9,13 +9,12 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use serde::Serialize;
-use sim_core::Scheduler;
-
-use crate::link::Port;
+use crate::ctx::NetCtx;
+use crate::event::Event;
+use crate::link::{Port, link_transmit};
 use crate::skb::Skb;
 use crate::wire::{EthernetAddress, EthernetFrame};
-use crate::world::{Event, World};
+use serde::Serialize;
 
 /// Counters of one switch port.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
@@ -50,6 +49,8 @@ pub struct SwitchPort {
 /// A learning switch.
 #[derive(Debug)]
 pub struct Switch {
+    /// Index in the world's switches (what events carry).
+    pub id: u32,
     /// Name from the scenario.
     pub name: String,
     /// Ports, by index.
@@ -58,106 +59,98 @@ pub struct Switch {
     pub fdb: BTreeMap<EthernetAddress, u16>,
 }
 
-impl World {
-    /// A frame arrived on `port` of switch `sw`.
-    pub(crate) fn switch_rcv(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        sw: usize,
-        port: usize,
-        skb: Skb,
-    ) {
-        let Ok(frame) = EthernetFrame::new_checked(skb.data()) else {
-            self.pool.free(skb);
-            return;
-        };
-        let (src, dst) = (frame.src_addr(), frame.dst_addr());
-        let w = &mut self.switches[sw];
-        w.ports[port].stats.rx_frames += 1;
-        if src.is_unicast() {
-            w.fdb.insert(src, port as u16);
-        }
-        let out = if dst.is_unicast() {
-            w.fdb.get(&dst).copied()
-        } else {
-            None
-        };
-        match out {
-            Some(p) if p as usize == port => self.pool.free(skb), // filtered: same segment
-            Some(p) => self.switch_enqueue(s, sw, p as usize, skb),
-            None => {
-                let n = self.switches[sw].ports.len();
-                let targets: Vec<usize> = (0..n).filter(|&p| p != port).collect();
-                for (i, p) in targets.iter().enumerate() {
-                    self.switches[sw].ports[*p].stats.flooded += 1;
-                    let copy = if i + 1 == targets.len() {
-                        None
-                    } else {
-                        Some(self.pool.alloc_copy(skb.data()))
-                    };
-                    match copy {
-                        Some(c) => self.switch_enqueue(s, sw, *p, c),
-                        None => {
-                            self.switch_enqueue(s, sw, *p, skb);
-                            return;
-                        }
+/// A frame arrived on `port` of the switch.
+pub(crate) fn switch_rcv(w: &mut Switch, cx: &mut NetCtx<'_>, port: usize, skb: Skb) {
+    let Ok(frame) = EthernetFrame::new_checked(skb.data()) else {
+        cx.pool.free(skb);
+        return;
+    };
+    let (src, dst) = (frame.src_addr(), frame.dst_addr());
+    w.ports[port].stats.rx_frames += 1;
+    if src.is_unicast() {
+        w.fdb.insert(src, port as u16);
+    }
+    let out = if dst.is_unicast() {
+        w.fdb.get(&dst).copied()
+    } else {
+        None
+    };
+    match out {
+        Some(p) if p as usize == port => cx.pool.free(skb), // filtered: same segment
+        Some(p) => switch_enqueue(w, cx, p as usize, skb),
+        None => {
+            let n = w.ports.len();
+            let targets: Vec<usize> = (0..n).filter(|&p| p != port).collect();
+            for (i, p) in targets.iter().enumerate() {
+                w.ports[*p].stats.flooded += 1;
+                let copy = if i + 1 == targets.len() {
+                    None
+                } else {
+                    Some(cx.pool.alloc_copy(skb.data()))
+                };
+                match copy {
+                    Some(c) => switch_enqueue(w, cx, *p, c),
+                    None => {
+                        switch_enqueue(w, cx, *p, skb);
+                        return;
                     }
                 }
-                if targets.is_empty() {
-                    self.pool.free(skb);
-                }
+            }
+            if targets.is_empty() {
+                cx.pool.free(skb);
             }
         }
     }
+}
 
-    fn switch_enqueue(&mut self, s: &mut Scheduler<Event>, sw: usize, port: usize, skb: Skb) {
-        let p = &mut self.switches[sw].ports[port];
-        if p.queue.len() >= p.limit {
-            p.stats.drops += 1;
-            if self.trace.frames() {
-                let now = s.now();
-                let (a, b) = (
-                    self.switches[sw].name.clone(),
-                    self.switches[sw].ports[port].name.clone(),
-                );
-                self.trace
-                    .frame(now, &a, &b, "drop switch_queue_full", skb.data(), &[]);
-            }
-            self.pool.free(skb);
-            return;
+fn switch_enqueue(w: &mut Switch, cx: &mut NetCtx<'_>, port: usize, skb: Skb) {
+    let p = &mut w.ports[port];
+    if p.queue.len() >= p.limit {
+        p.stats.drops += 1;
+        if cx.trace.frames() {
+            cx.trace.frame(
+                cx.now,
+                &w.name,
+                &p.name,
+                "drop switch_queue_full",
+                skb.data(),
+                &[],
+            );
         }
-        p.queue.push_back(skb);
-        if !p.busy {
-            self.switch_start_tx(s, sw, port);
-        }
+        cx.pool.free(skb);
+        return;
     }
+    p.queue.push_back(skb);
+    if !p.busy {
+        switch_start_tx(w, cx, port);
+    }
+}
 
-    fn switch_start_tx(&mut self, s: &mut Scheduler<Event>, sw: usize, port: usize) {
-        let p = &mut self.switches[sw].ports[port];
-        let Some(skb) = p.queue.pop_front() else {
-            return;
-        };
-        p.busy = true;
-        p.stats.tx_frames += 1;
-        let (link, dir) = p.link;
-        let done = self.wire_transmit(s, link as usize, dir as usize, skb);
-        s.schedule_at(
-            done,
-            Event::TxDone {
-                port: Port::Switch {
-                    sw: sw as u32,
-                    port: port as u16,
-                },
+fn switch_start_tx(w: &mut Switch, cx: &mut NetCtx<'_>, port: usize) {
+    let p = &mut w.ports[port];
+    let Some(skb) = p.queue.pop_front() else {
+        return;
+    };
+    p.busy = true;
+    p.stats.tx_frames += 1;
+    let (link, dir) = p.link;
+    let done = link_transmit(cx, link as usize, dir as usize, skb, (&w.name, &p.name));
+    cx.sched.schedule_at(
+        done,
+        Event::TxDone {
+            port: Port::Switch {
+                sw: w.id,
+                port: port as u16,
             },
-        );
-    }
+        },
+    );
+}
 
-    /// A switch port finished serializing a frame.
-    pub(crate) fn switch_tx_done(&mut self, s: &mut Scheduler<Event>, sw: usize, port: usize) {
-        let p = &mut self.switches[sw].ports[port];
-        p.busy = false;
-        if !p.queue.is_empty() {
-            self.switch_start_tx(s, sw, port);
-        }
+/// A switch port finished serializing a frame.
+pub(crate) fn switch_tx_done(w: &mut Switch, cx: &mut NetCtx<'_>, port: usize) {
+    let p = &mut w.ports[port];
+    p.busy = false;
+    if !p.queue.is_empty() {
+        switch_start_tx(w, cx, port);
     }
 }

@@ -1,118 +1,18 @@
-//! The World: every node, switch, link and app of a run in index-addressed arenas, the event
-//! enum, and its dispatch. Events carry indices, never pointers or names.
+//! The World: every node, switch, link and app of a run in index-addressed arenas, and the
+//! dispatch of events to them. It holds no layer logic: an event is handed to the node (or
+//! switch, or app) it names, with a [`NetCtx`] for what the layers share.
 
-use std::net::Ipv4Addr;
+use sim_core::{Model, Scheduler};
 
-use sim_core::{Model, Scheduler, SimTime};
-
-use crate::apps::App;
+use crate::apps::{App, AppCtx, AppReport, AppSlot};
 use crate::capture::Capture;
-use crate::link::{Link, Port};
+use crate::ctx::NetCtx;
+use crate::event::Event;
+use crate::link::{InFlight, Link, Port};
 use crate::node::Node;
-use crate::skb::{Skb, SkbPool};
+use crate::skb::SkbPool;
 use crate::switch::Switch;
 use crate::trace::Trace;
-
-/// Everything that can happen in a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Event {
-    /// The last bit of a frame reached the far end of direction `dir` of `link`.
-    Arrive {
-        /// Link index.
-        link: u32,
-        /// Direction: 0 from `ends[0]` to `ends[1]`.
-        dir: u8,
-        /// The frame, in the in-flight arena.
-        frame: u32,
-    },
-    /// A port finished serializing a frame (TX completion).
-    TxDone {
-        /// The transmitting port.
-        port: Port,
-    },
-    /// A throttled qdisc (tbf) may send again.
-    QdiscWatchdog {
-        /// Node index.
-        node: u32,
-        /// Interface index.
-        dev: u16,
-    },
-    /// A neighbour entry's timer.
-    NeighTimer {
-        /// Node index.
-        node: u32,
-        /// Interface index.
-        dev: u16,
-        /// The neighbour.
-        ip: Ipv4Addr,
-    },
-    /// An IP reassembly queue timed out (`ip_expire`).
-    FragTimer {
-        /// Node index.
-        node: u32,
-        /// The reassembly queue's key.
-        key: u64,
-    },
-    /// An application's timer.
-    App {
-        /// App index in the world.
-        app: u32,
-    },
-    /// A socket an app owns became readable, writable, connected or failed.
-    SockWake {
-        /// App index.
-        app: u32,
-        /// Node index.
-        node: u32,
-        /// Socket.
-        sock: u32,
-    },
-    /// A step an app scheduled for one of its sockets (think time, a stop).
-    AppStep {
-        /// App index.
-        app: u32,
-        /// Socket.
-        sock: u32,
-    },
-    /// A TCP connection's timer.
-    TcpTimer {
-        /// Node index.
-        node: u32,
-        /// Socket.
-        sock: u32,
-        /// Which timer.
-        which: crate::tcp::timer::TcpTimerKind,
-    },
-}
-
-/// Frames in flight on links, by slot.
-#[derive(Debug, Default)]
-pub struct InFlight {
-    slots: Vec<Option<Skb>>,
-    free: Vec<u32>,
-}
-
-impl InFlight {
-    /// Stores a frame; returns its slot.
-    pub fn insert(&mut self, skb: Skb) -> u32 {
-        match self.free.pop() {
-            Some(i) => {
-                self.slots[i as usize] = Some(skb);
-                i
-            }
-            None => {
-                self.slots.push(Some(skb));
-                (self.slots.len() - 1) as u32
-            }
-        }
-    }
-    /// Takes the frame out of its slot.
-    pub fn take(&mut self, slot: u32) -> Skb {
-        let skb = self.slots[slot as usize].take().expect("frame in flight");
-        self.free.push(slot);
-        skb
-    }
-}
 
 /// The simulated network.
 #[derive(Debug)]
@@ -124,7 +24,7 @@ pub struct World {
     /// Links.
     pub links: Vec<Link>,
     /// Applications.
-    pub apps: Vec<App>,
+    pub apps: Vec<AppSlot>,
     /// Packet buffers for reuse.
     pub pool: SkbPool,
     /// Frames on the wire.
@@ -137,58 +37,62 @@ pub struct World {
     pub io_error: Option<std::io::Error>,
     /// Frames serialized onto links (for performance figures).
     pub frames_on_links: u64,
-    pub(crate) dropped_scratch: Vec<Skb>,
-    /// The apps' user-space buffer for `recvfrom()` (apps run one at a time, so one serves
-    /// all; see [`World::take_recv_buf`]).
-    pub(crate) recv_buf: Vec<u8>,
-    /// `tcp_ack`'s list of (send time, end_seq, retransmitted) of the segments an ACK
-    /// delivers, kept between calls so that no ACK allocates.
-    pub(crate) tcp_delivered_scratch: Vec<(Option<SimTime>, u32, bool)>,
     /// Whether packets record their function path (trace level `path`, or pcapng comments).
     pub record_paths: bool,
     /// App wake-ups asked for while handling the current event (scheduled when it ends).
     pub(crate) wakes: Vec<Event>,
-    /// The id of the last packet a qdisc refused (`NET_XMIT_DROP`), for its sender.
-    pub(crate) xmit_dropped: Option<u64>,
     /// The time of the event being handled (for reports read between events).
     pub now: sim_core::SimTime,
 }
 
 impl World {
-    /// Frees a packet that dies at `what` on `node`/`dev`, with a trace line.
-    pub(crate) fn drop_skb(&mut self, now: SimTime, node: usize, dev: usize, what: &str, skb: Skb) {
-        if self.trace.frames() {
-            let n = &self.nodes[node];
-            let dir = format!("drop {what}");
-            // Drops at the device hold a whole frame; everything above it (IP, netfilter,
-            // the neighbour queue, the transports) holds an IP packet.
-            let frame = matches!(
-                what,
-                "no_carrier" | "qdisc_drop" | "qdisc_codel_drop" | "rx_runt" | "unknown_ethertype"
-            );
-            let (name, iface) = (&n.name, &n.devs[dev].name);
-            self.trace
-                .record(now, name, iface, &dir, skb.data(), skb.path(), !frame);
-        }
-        self.kfree_skb(skb);
+    /// Node `node` and the shared context its layers are called with.
+    #[inline]
+    pub(crate) fn net<'a>(
+        &'a mut self,
+        s: &'a mut Scheduler<Event>,
+        node: usize,
+    ) -> (&'a mut Node, NetCtx<'a>) {
+        let cx = NetCtx {
+            now: s.now(),
+            sched: s,
+            pool: &mut self.pool,
+            trace: &mut self.trace,
+            capture: &mut self.capture,
+            io_error: &mut self.io_error,
+            record_paths: self.record_paths,
+            wakes: &mut self.wakes,
+            links: &mut self.links,
+            inflight: &mut self.inflight,
+            frames_on_links: &mut self.frames_on_links,
+        };
+        (&mut self.nodes[node], cx)
     }
 
-    /// Borrows the apps' 64 KiB receive buffer (give it back with [`World::put_recv_buf`]):
-    /// one allocation for the run instead of one per datagram read.
-    pub(crate) fn take_recv_buf(&mut self) -> Vec<u8> {
-        let mut buf = std::mem::take(&mut self.recv_buf);
-        if buf.is_empty() {
-            buf = vec![0; 1 << 16];
-        }
-        buf
+    /// Switch `sw` and the shared context.
+    #[inline]
+    fn switch_net<'a>(
+        &'a mut self,
+        s: &'a mut Scheduler<Event>,
+        sw: usize,
+    ) -> (&'a mut Switch, NetCtx<'a>) {
+        let cx = NetCtx {
+            now: s.now(),
+            sched: s,
+            pool: &mut self.pool,
+            trace: &mut self.trace,
+            capture: &mut self.capture,
+            io_error: &mut self.io_error,
+            record_paths: self.record_paths,
+            wakes: &mut self.wakes,
+            links: &mut self.links,
+            inflight: &mut self.inflight,
+            frames_on_links: &mut self.frames_on_links,
+        };
+        (&mut self.switches[sw], cx)
     }
 
-    /// Returns the buffer [`World::take_recv_buf`] lent.
-    pub(crate) fn put_recv_buf(&mut self, buf: Vec<u8>) {
-        self.recv_buf = buf;
-    }
-
-    /// Names of a port, for traces: (node or switch, interface or port).
+    /// Names of a port, for traces and reports: (node or switch, interface or port).
     pub(crate) fn port_names(&self, port: Port) -> (&str, &str) {
         match port {
             Port::Nic { node, dev } => {
@@ -243,6 +147,49 @@ impl Model for World {
 }
 
 impl World {
+    /// Runs `f` on app `app` with its node and the shared context, unless it was stopped.
+    fn run_app(
+        &mut self,
+        s: &mut Scheduler<Event>,
+        app: u32,
+        f: impl FnOnce(&mut dyn App, &mut AppCtx<'_>),
+    ) {
+        let slot = &mut self.apps[app as usize];
+        if slot.stopped {
+            return;
+        }
+        let net = NetCtx {
+            now: s.now(),
+            sched: s,
+            pool: &mut self.pool,
+            trace: &mut self.trace,
+            capture: &mut self.capture,
+            io_error: &mut self.io_error,
+            record_paths: self.record_paths,
+            wakes: &mut self.wakes,
+            links: &mut self.links,
+            inflight: &mut self.inflight,
+            frames_on_links: &mut self.frames_on_links,
+        };
+        let mut cx = AppCtx {
+            n: &mut self.nodes[slot.node],
+            net,
+            id: app,
+        };
+        f(slot.app.as_mut(), &mut cx);
+    }
+
+    /// The report of every app, in scenario order, with the name of its node.
+    pub fn app_reports(&self) -> Vec<(String, AppReport)> {
+        self.apps
+            .iter()
+            .map(|a| {
+                let n = &self.nodes[a.node];
+                (n.name.clone(), a.app.report(n, self.now))
+            })
+            .collect()
+    }
+
     /// Runs one event's handler.
     #[inline]
     fn dispatch(&mut self, s: &mut Scheduler<Event>, event: Event) {
@@ -252,31 +199,53 @@ impl World {
                 let to = self.links[link as usize].ends[1 - dir as usize];
                 match to {
                     Port::Nic { node, dev } => {
-                        self.netif_receive_skb(s, node as usize, dev as usize, skb)
+                        let (n, mut cx) = self.net(s, node as usize);
+                        crate::dev::netif_receive_skb(n, &mut cx, dev as usize, skb);
                     }
                     Port::Switch { sw, port } => {
-                        self.switch_rcv(s, sw as usize, port as usize, skb)
+                        let (w, mut cx) = self.switch_net(s, sw as usize);
+                        crate::switch::switch_rcv(w, &mut cx, port as usize, skb);
                     }
                 }
             }
             Event::TxDone { port } => match port {
-                Port::Nic { node, dev } => self.nic_tx_done(s, node as usize, dev as usize),
-                Port::Switch { sw, port } => self.switch_tx_done(s, sw as usize, port as usize),
+                Port::Nic { node, dev } => {
+                    let (n, mut cx) = self.net(s, node as usize);
+                    crate::dev::nic_tx_done(n, &mut cx, dev as usize);
+                }
+                Port::Switch { sw, port } => {
+                    let (w, mut cx) = self.switch_net(s, sw as usize);
+                    crate::switch::switch_tx_done(w, &mut cx, port as usize);
+                }
             },
-            Event::QdiscWatchdog { node, dev } => self.qdisc_run(s, node as usize, dev as usize),
-            Event::NeighTimer { node, dev, ip } => {
-                self.neigh_timer_handler(s, node as usize, dev as usize, ip)
+            Event::QdiscWatchdog { node, dev } => {
+                let (n, mut cx) = self.net(s, node as usize);
+                crate::dev::qdisc_run(n, &mut cx, dev as usize);
             }
-            Event::FragTimer { node, key } => self.ip_expire(s, node as usize, key),
-            Event::App { app } => self.app_timer(s, app as usize),
+            Event::NeighTimer { node, dev, ip } => {
+                let (n, mut cx) = self.net(s, node as usize);
+                crate::neigh::neigh_timer_handler(n, &mut cx, dev as usize, ip);
+            }
+            Event::FragTimer { node, key } => {
+                let (n, mut cx) = self.net(s, node as usize);
+                crate::ip::frag::ip_expire(n, &mut cx, key);
+            }
+            Event::AppStart { app } => self.run_app(s, app, |a, cx| a.start(cx)),
+            Event::AppTimer { app, token } => self.run_app(s, app, |a, cx| a.timer(cx, token)),
+            Event::AppStop { app } => {
+                self.run_app(s, app, |a, cx| a.stop(cx));
+                self.apps[app as usize].stopped = true;
+            }
             Event::SockWake { app, node, sock } => {
                 if let Some(sk) = self.nodes[node as usize].socks.get_mut(sock) {
                     sk.common_mut().wake_pending = false;
                 }
-                self.app_wake(s, app as usize, sock);
+                self.run_app(s, app, |a, cx| a.wake(cx, sock));
             }
-            Event::AppStep { app, sock } => self.app_step(s, app as usize, sock),
-            Event::TcpTimer { node, sock, which } => self.tcp_timer(s, node as usize, sock, which),
+            Event::TcpTimer { node, sock, which } => {
+                let (n, mut cx) = self.net(s, node as usize);
+                crate::tcp::timer::tcp_timer(n, &mut cx, sock, which);
+            }
         }
     }
 }

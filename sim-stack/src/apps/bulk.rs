@@ -7,10 +7,14 @@
 use std::net::Ipv4Addr;
 
 use serde::Serialize;
-use sim_core::{Scheduler, SimTime};
+use sim_core::SimTime;
 
+use crate::apps::{App, AppCtx, AppReport};
+use crate::node::Node;
 use crate::sock::{Errno, SockId};
-use crate::world::{Event, World};
+use crate::tcp::{
+    tcp_accept, tcp_close, tcp_connect, tcp_listen, tcp_recvmsg_trunc, tcp_sendmsg, tcp_socket,
+};
 
 /// Bytes per `send()`.
 const CHUNK: usize = 64 * 1024;
@@ -115,87 +119,64 @@ impl TcpSink {
     }
 }
 
-impl World {
-    /// The sender's timer: start (connect), or stop.
-    pub(crate) fn tcp_bulk_timer(&mut self, s: &mut Scheduler<Event>, node: usize, app: usize) {
-        let now = s.now();
-        let super::AppKind::TcpBulk(b) = &mut self.apps[app].kind else {
-            return;
-        };
-        if b.sock.is_none() {
-            b.started = now;
-            let (dst, port, stop) = (b.dst, b.port, b.stop);
-            let sock = self.tcp_socket(s, node, Some(app as u32));
-            if let super::AppKind::TcpBulk(b) = &mut self.apps[app].kind {
-                b.sock = Some(sock);
-            }
-            if let Err(e) = self.tcp_connect(s, node, sock, dst, port)
-                && let super::AppKind::TcpBulk(b) = &mut self.apps[app].kind
-            {
-                b.report.error = Some(format!("connect: {e}"));
-            }
-            if let Some(stop) = stop {
-                s.schedule_at(
-                    stop,
-                    Event::AppStep {
-                        app: app as u32,
-                        sock,
-                    },
-                );
-            }
-        }
-    }
+/// The token of the bulk sender's stop.
+const STOP: u32 = 0;
 
-    /// Stop time reached: close.
-    pub(crate) fn tcp_bulk_stop(&mut self, s: &mut Scheduler<Event>, node: usize, app: usize) {
-        let super::AppKind::TcpBulk(b) = &mut self.apps[app].kind else {
-            return;
-        };
-        if let Some(sock) = b.sock
-            && !b.closed
+impl TcpBulk {
+    /// Stop time reached (or all written): close.
+    fn close(&mut self, cx: &mut AppCtx<'_>) {
+        if let Some(sock) = self.sock
+            && !self.closed
         {
-            b.closed = true;
-            self.tcp_close(s, node, sock);
+            self.closed = true;
+            tcp_close(cx.n, &mut cx.net, sock);
+        }
+    }
+}
+
+impl App for TcpBulk {
+    /// Connect, and schedule the stop.
+    fn start(&mut self, cx: &mut AppCtx<'_>) {
+        self.started = cx.now();
+        let owner = cx.owner();
+        let sock = tcp_socket(cx.n, &mut cx.net, owner);
+        self.sock = Some(sock);
+        if let Err(e) = tcp_connect(cx.n, &mut cx.net, sock, self.dst, self.port) {
+            self.report.error = Some(format!("connect: {e}"));
+        }
+        if let Some(stop) = self.stop {
+            cx.schedule(stop, STOP);
         }
     }
 
-    /// The sender's socket woke: write while writable.
-    pub(crate) fn tcp_bulk_wake(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        app: usize,
-        sock: SockId,
-    ) {
+    fn timer(&mut self, cx: &mut AppCtx<'_>, _token: u32) {
+        self.close(cx);
+    }
+
+    /// The socket woke: write while writable.
+    fn wake(&mut self, cx: &mut AppCtx<'_>, sock: SockId) {
         loop {
-            let super::AppKind::TcpBulk(b) = &mut self.apps[app].kind else {
-                return;
-            };
-            if b.closed {
+            if self.closed {
                 return;
             }
-            let want = match b.limit {
-                Some(l) => (l - b.written).min(CHUNK as u64) as usize,
+            let want = match self.limit {
+                Some(l) => (l - self.written).min(CHUNK as u64) as usize,
                 None => CHUNK,
             };
             if want == 0 {
-                b.closed = true;
-                self.tcp_close(s, node, sock);
+                self.closed = true;
+                tcp_close(cx.n, &mut cx.net, sock);
                 return;
             }
-            match self.tcp_sendmsg(s, node, sock, &ZEROS[..want]) {
+            match tcp_sendmsg(cx.n, &mut cx.net, sock, &ZEROS[..want]) {
                 Ok(n) => {
-                    if let super::AppKind::TcpBulk(b) = &mut self.apps[app].kind {
-                        b.written += n as u64;
-                        b.report.bytes_written = b.written;
-                    }
+                    self.written += n as u64;
+                    self.report.bytes_written = self.written;
                 }
                 Err(Errno::Again) => return,
                 Err(e) => {
-                    if let super::AppKind::TcpBulk(b) = &mut self.apps[app].kind
-                        && b.report.error.is_none()
-                    {
-                        b.report.error = Some(e.to_string());
+                    if self.report.error.is_none() {
+                        self.report.error = Some(e.to_string());
                     }
                     return;
                 }
@@ -203,106 +184,88 @@ impl World {
         }
     }
 
-    /// Start the sink: listen.
-    pub(crate) fn tcp_sink_start(&mut self, s: &mut Scheduler<Event>, node: usize, app: usize) {
-        let super::AppKind::TcpSink(k) = &self.apps[app].kind else {
-            return;
-        };
-        let port = k.port;
-        let sock = self.tcp_socket(s, node, Some(app as u32));
-        if self.tcp_listen(node, sock, port, 4096).is_ok()
-            && let super::AppKind::TcpSink(k) = &mut self.apps[app].kind
-        {
-            k.listener = Some(sock);
+    fn stops_itself(&self) -> bool {
+        true
+    }
+
+    fn report(&self, n: &Node, now: SimTime) -> AppReport {
+        let mut r = self.report.clone();
+        let mut end = now;
+        if let Some(sock) = self.sock {
+            let conn = n
+                .socks
+                .get(sock)
+                .and_then(|s| match s {
+                    crate::sock::Socket::Tcp(t) => Some(t.report()),
+                    _ => None,
+                })
+                .or_else(|| n.tcp_closed.iter().find(|c| c.remote == r.dst).cloned());
+            if let Some(c) = conn {
+                r.bytes_acked = c.stats.bytes_acked;
+                r.retransmits = c.stats.retrans;
+                r.state = c.state.to_string();
+                // A finished transfer's goodput runs to its last acknowledged byte, not to
+                // the end of the run.
+                if self.limit.is_some_and(|want| r.bytes_acked >= want)
+                    && let Some(at) = c.last_acked_at
+                {
+                    end = at;
+                }
+            }
+        }
+        let secs = (end - self.started).as_nanos() as f64 / 1e9;
+        if secs > 0.0 {
+            r.goodput_bps = r.bytes_acked as f64 * 8.0 / secs;
+        }
+        AppReport::TcpBulk(r)
+    }
+}
+
+impl App for TcpSink {
+    /// Listen.
+    fn start(&mut self, cx: &mut AppCtx<'_>) {
+        let owner = cx.owner();
+        let sock = tcp_socket(cx.n, &mut cx.net, owner);
+        if tcp_listen(cx.n, &mut cx.net, sock, self.port, 4096).is_ok() {
+            self.listener = Some(sock);
         }
     }
 
-    /// The sink's sockets woke: accept and read.
-    pub(crate) fn tcp_sink_wake(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        app: usize,
-        sock: SockId,
-    ) {
-        let now = s.now();
-        let super::AppKind::TcpSink(k) = &self.apps[app].kind else {
-            return;
-        };
-        if k.listener == Some(sock) {
-            while let Ok(c) = self.tcp_accept(node, sock, Some(app as u32)) {
-                if let super::AppKind::TcpSink(k) = &mut self.apps[app].kind {
-                    k.conns.push(c);
-                    k.report.connections += 1;
-                }
-                self.tcp_sink_wake(s, node, app, c);
+    /// Accept and read.
+    fn wake(&mut self, cx: &mut AppCtx<'_>, sock: SockId) {
+        let now = cx.now();
+        if self.listener == Some(sock) {
+            while let Ok(c) = tcp_accept(cx.n, sock, cx.owner()) {
+                self.conns.push(c);
+                self.report.connections += 1;
+                self.wake(cx, c);
             }
             return;
         }
         loop {
             // recv(MSG_TRUNC), as `iperf -s` would if it could: the sink only counts.
-            match self.tcp_recvmsg_trunc(s, node, sock, 1 << 20) {
+            match tcp_recvmsg_trunc(cx.n, &mut cx.net, sock, 1 << 20) {
                 Ok(0) => {
-                    self.tcp_close(s, node, sock);
+                    tcp_close(cx.n, &mut cx.net, sock);
                     return;
                 }
                 Ok(len) => {
-                    if let super::AppKind::TcpSink(k) = &mut self.apps[app].kind {
-                        k.first.get_or_insert(now);
-                        k.last = Some(now);
-                        k.report.bytes += len as u64;
-                    }
+                    self.first.get_or_insert(now);
+                    self.last = Some(now);
+                    self.report.bytes += len as u64;
                 }
                 Err(_) => return,
             }
         }
     }
 
-    /// Final figures of the bulk apps.
-    pub(crate) fn bulk_reports(&self, app: &super::App, now: SimTime) -> Option<super::AppReport> {
-        match &app.kind {
-            super::AppKind::TcpBulk(b) => {
-                let mut r = b.report.clone();
-                let mut end = now;
-                if let Some(sock) = b.sock {
-                    let n = &self.nodes[app.node];
-                    let conn = n
-                        .socks
-                        .get(sock)
-                        .and_then(|s| match s {
-                            crate::sock::Socket::Tcp(t) => Some(t.report()),
-                            _ => None,
-                        })
-                        .or_else(|| n.tcp_closed.iter().find(|c| c.remote == r.dst).cloned());
-                    if let Some(c) = conn {
-                        r.bytes_acked = c.stats.bytes_acked;
-                        r.retransmits = c.stats.retrans;
-                        r.state = c.state.to_string();
-                        // A finished transfer's goodput runs to its last acknowledged byte,
-                        // not to the end of the run.
-                        if b.limit.is_some_and(|want| r.bytes_acked >= want)
-                            && let Some(at) = c.last_acked_at
-                        {
-                            end = at;
-                        }
-                    }
-                }
-                let secs = (end - b.started).as_nanos() as f64 / 1e9;
-                if secs > 0.0 {
-                    r.goodput_bps = r.bytes_acked as f64 * 8.0 / secs;
-                }
-                Some(super::AppReport::TcpBulk(r))
-            }
-            super::AppKind::TcpSink(k) => {
-                let mut r = k.report.clone();
-                if let (Some(a), Some(b)) = (k.first, k.last)
-                    && b > a
-                {
-                    r.goodput_bps = r.bytes as f64 * 8.0 / ((b - a).as_nanos() as f64 / 1e9);
-                }
-                Some(super::AppReport::TcpSink(r))
-            }
-            _ => None,
+    fn report(&self, _node: &Node, _now: SimTime) -> AppReport {
+        let mut r = self.report.clone();
+        if let (Some(a), Some(b)) = (self.first, self.last)
+            && b > a
+        {
+            r.goodput_bps = r.bytes as f64 * 8.0 / ((b - a).as_nanos() as f64 / 1e9);
         }
+        AppReport::TcpSink(r)
     }
 }

@@ -11,11 +11,14 @@
 use std::net::Ipv4Addr;
 
 use serde::Serialize;
-use sim_core::{Scheduler, SimDuration, SimTime, TimerId};
+use sim_core::{SimDuration, SimTime, TimerId};
 
+use crate::apps::{App, AppCtx, AppReport};
+use crate::node::Node;
+use crate::sock::udp::{udp_close, udp_connect, udp_recv_vec, udp_sendmmsg, udp_socket};
 use crate::sock::{Errno, SockId};
+use crate::tcp::{tcp_close, tcp_connect, tcp_recvmsg, tcp_sendmsg, tcp_socket};
 use crate::wire::{DnsName, DnsRepr, DnsType, RData};
-use crate::world::{Event, World};
 
 /// resolv.conf `timeout` default.
 pub const RES_TIMEOUT: SimDuration = SimDuration::from_secs(5);
@@ -145,74 +148,34 @@ fn secs(d: SimDuration) -> f64 {
     d.as_nanos() as f64 / 1e9
 }
 
-impl World {
-    fn curl(&mut self, app: usize) -> Option<&mut Curl> {
-        match &mut self.apps[app].kind {
-            super::AppKind::Curl(c) => Some(c),
-            _ => None,
-        }
-    }
-
-    /// The app's timer: start, or a resolver timeout.
-    pub(crate) fn curl_timer(&mut self, s: &mut Scheduler<Event>, node: usize, app: usize) {
-        let now = s.now();
-        let Some(c) = self.curl(app) else { return };
-        match c.phase {
-            Phase::NotStarted => {
-                c.start = now;
-                if let Ok(ip) = c.host.parse::<Ipv4Addr>() {
-                    c.addr = Some(ip);
-                    c.report.remote_ip = Some(ip);
-                    c.report.time_namelookup = Some(0.0);
-                    self.curl_connect(s, node, app);
-                } else {
-                    c.phase = Phase::Resolving;
-                    self.curl_resolve(s, node, app);
-                }
-            }
-            Phase::Resolving => {
-                if c.attempt >= RES_ATTEMPTS {
-                    let host = c.host.clone();
-                    self.curl_fail(s, node, app, format!("Could not resolve host: {host}"));
-                } else {
-                    self.curl_send_queries(s, node, app);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn curl_resolve(&mut self, s: &mut Scheduler<Event>, node: usize, app: usize) {
-        let Some(c) = self.curl(app) else { return };
-        let Some(ns) = c.resolver else {
-            let host = c.host.clone();
-            self.curl_fail(s, node, app, format!("Could not resolve host: {host}"));
+impl Curl {
+    fn resolve(&mut self, cx: &mut AppCtx<'_>) {
+        let Some(ns) = self.resolver else {
+            let host = self.host.clone();
+            self.fail(cx, format!("Could not resolve host: {host}"));
             return;
         };
-        let sock = self.udp_socket(node, Some(app as u32));
-        if let Err(e) = self.udp_connect(node, sock, ns, 53) {
-            self.udp_close(node, sock);
-            self.curl_fail(s, node, app, format!("resolver: {e}"));
+        let sock = udp_socket(cx.n, cx.owner());
+        if let Err(e) = udp_connect(cx.n, &mut cx.net, sock, ns, 53) {
+            udp_close(cx.n, &mut cx.net, sock);
+            self.fail(cx, format!("resolver: {e}"));
             return;
         }
-        if let Some(c) = self.curl(app) {
-            c.dns_sock = Some(sock);
-        }
-        self.curl_send_queries(s, node, app);
+        self.dns_sock = Some(sock);
+        self.send_queries(cx);
     }
 
     /// One attempt: A and AAAA in one `sendmmsg`, new random IDs, then wait.
-    fn curl_send_queries(&mut self, s: &mut Scheduler<Event>, node: usize, app: usize) {
-        let id_a = self.nodes[node].rng.next_u32() as u16;
-        let id_aaaa = self.nodes[node].rng.next_u32() as u16;
-        let Some(c) = self.curl(app) else { return };
-        let Some(sock) = c.dns_sock else { return };
-        c.attempt += 1;
-        c.ids = [id_a, id_aaaa];
-        c.answered = [false; 2];
-        let Ok(name) = DnsName::from_dotted(&c.host) else {
-            let host = c.host.clone();
-            self.curl_fail(s, node, app, format!("Could not resolve host: {host}"));
+    fn send_queries(&mut self, cx: &mut AppCtx<'_>) {
+        let id_a = cx.rng().next_u32() as u16;
+        let id_aaaa = cx.rng().next_u32() as u16;
+        let Some(sock) = self.dns_sock else { return };
+        self.attempt += 1;
+        self.ids = [id_a, id_aaaa];
+        self.answered = [false; 2];
+        let Ok(name) = DnsName::from_dotted(&self.host) else {
+            let host = self.host.clone();
+            self.fail(cx, format!("Could not resolve host: {host}"));
             return;
         };
         let mut msgs = Vec::new();
@@ -224,97 +187,73 @@ impl World {
             }
         }
         let refs: Vec<&[u8]> = msgs.iter().map(Vec::as_slice).collect();
-        let _ = self.udp_sendmmsg(s, node, sock, &refs);
-        let now = s.now();
-        if let Some(c) = self.curl(app) {
-            s.arm(&c.timer, now + RES_TIMEOUT, Event::App { app: app as u32 });
-        }
+        let _ = udp_sendmmsg(cx.n, &mut cx.net, sock, &refs);
+        let at = cx.now() + RES_TIMEOUT;
+        cx.arm(&self.timer, at, 0);
     }
 
-    /// A socket of curl's woke.
-    pub(crate) fn curl_wake(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        app: usize,
-        sock: SockId,
-    ) {
-        let Some(c) = self.curl(app) else { return };
-        if c.dns_sock == Some(sock) && c.phase == Phase::Resolving {
-            self.curl_dns_rx(s, node, app, sock);
-        } else if c.tcp == Some(sock) {
-            self.curl_tcp(s, node, app, sock);
-        }
-    }
-
-    fn curl_dns_rx(&mut self, s: &mut Scheduler<Event>, node: usize, app: usize, sock: SockId) {
-        let now = s.now();
+    fn dns_rx(&mut self, cx: &mut AppCtx<'_>, sock: SockId) {
+        let now = cx.now();
         loop {
-            let (_, dg) = match self.udp_recv_vec(node, sock) {
+            let (_, dg) = match udp_recv_vec(cx.n, &mut cx.net, sock) {
                 Ok(d) => d,
                 Err(Errno::Again) => break,
                 Err(e) => {
-                    self.curl_fail(s, node, app, format!("Could not resolve host ({e})"));
+                    self.fail(cx, format!("Could not resolve host ({e})"));
                     return;
                 }
             };
-            let Some(c) = self.curl(app) else { return };
             let Ok(r) = DnsRepr::parse(&dg) else {
                 continue;
             };
-            let Some(i) = c.ids.iter().position(|&id| id == r.id) else {
+            let Some(i) = self.ids.iter().position(|&id| id == r.id) else {
                 continue;
             };
-            c.answered[i] = true;
+            self.answered[i] = true;
             if i == 0 {
-                c.addr = r.answers.iter().find_map(|a| match a.data {
+                self.addr = r.answers.iter().find_map(|a| match a.data {
                     RData::A(ip) => Some(ip),
                     _ => None,
                 });
             }
         }
-        let Some(c) = self.curl(app) else { return };
-        if c.answered == [true, true] {
-            s.cancel(&c.timer);
-            c.report.time_namelookup = Some(secs(now - c.start));
-            c.report.remote_ip = c.addr;
-            self.udp_close(node, sock);
-            let Some(c) = self.curl(app) else { return };
-            c.dns_sock = None;
-            if c.addr.is_some() {
-                self.curl_connect(s, node, app);
+        if self.answered == [true, true] {
+            cx.cancel(&self.timer);
+            self.report.time_namelookup = Some(secs(now - self.start));
+            self.report.remote_ip = self.addr;
+            udp_close(cx.n, &mut cx.net, sock);
+            self.dns_sock = None;
+            if self.addr.is_some() {
+                self.connect(cx);
             } else {
-                let host = c.host.clone();
-                self.curl_fail(s, node, app, format!("Could not resolve host: {host}"));
+                let host = self.host.clone();
+                self.fail(cx, format!("Could not resolve host: {host}"));
             }
         }
     }
 
-    fn curl_connect(&mut self, s: &mut Scheduler<Event>, node: usize, app: usize) {
-        let Some(c) = self.curl(app) else { return };
-        let (Some(addr), port) = (c.addr, c.port) else {
+    fn connect(&mut self, cx: &mut AppCtx<'_>) {
+        let (Some(addr), port) = (self.addr, self.port) else {
             return;
         };
-        c.phase = Phase::Connecting;
-        let sock = self.tcp_socket(s, node, Some(app as u32));
-        if let Some(c) = self.curl(app) {
-            c.tcp = Some(sock);
-        }
-        if let Err(e) = self.tcp_connect(s, node, sock, addr, port) {
-            self.curl_fail(s, node, app, format!("Failed to connect: {e}"));
+        self.phase = Phase::Connecting;
+        let owner = cx.owner();
+        let sock = tcp_socket(cx.n, &mut cx.net, owner);
+        self.tcp = Some(sock);
+        if let Err(e) = tcp_connect(cx.n, &mut cx.net, sock, addr, port) {
+            self.fail(cx, format!("Failed to connect: {e}"));
         }
     }
 
-    fn curl_tcp(&mut self, s: &mut Scheduler<Event>, node: usize, app: usize, sock: SockId) {
-        let now = s.now();
-        let Some(c) = self.curl(app) else { return };
-        if c.phase == Phase::Connecting {
-            let (state, err) = match self.nodes[node].socks.tcp(sock) {
+    fn on_tcp(&mut self, cx: &mut AppCtx<'_>, sock: SockId) {
+        let now = cx.now();
+        if self.phase == Phase::Connecting {
+            let (state, err) = match cx.n.socks.tcp(sock) {
                 Some(t) => (t.state, t.sk.err),
                 None => return,
             };
             if let Some(e) = err {
-                let port = self.curl(app).map_or(0, |c| c.port);
+                let port = self.port;
                 let msg = match e {
                     Errno::ConnRefused => {
                         format!("Failed to connect to port {port}: Connection refused")
@@ -324,7 +263,7 @@ impl World {
                     }
                     other => format!("Failed to connect: {other}"),
                 };
-                self.curl_fail(s, node, app, msg);
+                self.fail(cx, msg);
                 return;
             }
             if state != crate::tcp::TcpState::Established
@@ -332,87 +271,129 @@ impl World {
             {
                 return;
             }
-            let Some(c) = self.curl(app) else { return };
-            c.phase = Phase::Transfer;
-            c.report.time_connect = Some(secs(now - c.start));
-            let req = c.request();
-            let _ = self.tcp_sendmsg(s, node, sock, req.as_bytes());
+            self.phase = Phase::Transfer;
+            self.report.time_connect = Some(secs(now - self.start));
+            let req = self.request();
+            let _ = tcp_sendmsg(cx.n, &mut cx.net, sock, req.as_bytes());
         }
         // Read what arrived.
         loop {
-            match self.tcp_recvmsg(s, node, sock, 1 << 16) {
+            match tcp_recvmsg(cx.n, &mut cx.net, sock, 1 << 16) {
                 Ok(data) if data.is_empty() => {
-                    self.curl_finish(s, node, app, sock);
+                    self.finish(cx, sock);
                     return;
                 }
                 Ok(data) => {
-                    let Some(c) = self.curl(app) else { return };
-                    if c.report.time_starttransfer.is_none() {
-                        c.report.time_starttransfer = Some(secs(now - c.start));
+                    if self.report.time_starttransfer.is_none() {
+                        self.report.time_starttransfer = Some(secs(now - self.start));
                     }
-                    c.response.extend_from_slice(&data);
-                    if c.header_len.is_none()
-                        && let Some(p) = find(&c.response, b"\r\n\r\n")
+                    self.response.extend_from_slice(&data);
+                    if self.header_len.is_none()
+                        && let Some(p) = find(&self.response, b"\r\n\r\n")
                     {
-                        c.header_len = Some(p + 4);
-                        let head = String::from_utf8_lossy(&c.response[..p]).into_owned();
-                        c.report.http_code = head
+                        self.header_len = Some(p + 4);
+                        let head = String::from_utf8_lossy(&self.response[..p]).into_owned();
+                        self.report.http_code = head
                             .lines()
                             .next()
                             .and_then(|l| l.split_whitespace().nth(1))
                             .and_then(|x| x.parse().ok());
-                        c.content_length = head.lines().find_map(|l| {
+                        self.content_length = head.lines().find_map(|l| {
                             let (k, v) = l.split_once(':')?;
                             k.trim()
                                 .eq_ignore_ascii_case("content-length")
                                 .then(|| v.trim().parse().ok())?
                         });
                     }
-                    if let (Some(h), Some(cl)) = (c.header_len, c.content_length)
-                        && c.response.len() >= h + cl
+                    if let (Some(h), Some(cl)) = (self.header_len, self.content_length)
+                        && self.response.len() >= h + cl
                     {
-                        self.curl_finish(s, node, app, sock);
+                        self.finish(cx, sock);
                         return;
                     }
                 }
                 Err(Errno::Again) => return,
                 Err(e) => {
-                    self.curl_fail(s, node, app, format!("Recv failure: {e}"));
+                    self.fail(cx, format!("Recv failure: {e}"));
                     return;
                 }
             }
         }
     }
 
-    fn curl_finish(&mut self, s: &mut Scheduler<Event>, node: usize, app: usize, sock: SockId) {
-        let now = s.now();
-        let Some(c) = self.curl(app) else { return };
-        if c.phase == Phase::Done {
+    fn finish(&mut self, cx: &mut AppCtx<'_>, sock: SockId) {
+        let now = cx.now();
+        if self.phase == Phase::Done {
             return;
         }
-        c.phase = Phase::Done;
-        let h = c.header_len.unwrap_or(c.response.len());
-        c.report.size_header = h as u64;
-        c.report.size_download = (c.response.len() - h) as u64;
-        c.report.time_total = Some(secs(now - c.start));
-        c.tcp = None;
-        self.tcp_close(s, node, sock);
+        self.phase = Phase::Done;
+        let h = self.header_len.unwrap_or(self.response.len());
+        self.report.size_header = h as u64;
+        self.report.size_download = (self.response.len() - h) as u64;
+        self.report.time_total = Some(secs(now - self.start));
+        self.tcp = None;
+        tcp_close(cx.n, &mut cx.net, sock);
     }
 
-    fn curl_fail(&mut self, s: &mut Scheduler<Event>, node: usize, app: usize, msg: String) {
-        let now = s.now();
-        let Some(c) = self.curl(app) else { return };
-        c.phase = Phase::Done;
-        c.report.error = Some(msg);
-        c.report.time_total = Some(secs(now - c.start));
-        s.cancel(&c.timer);
-        let (dns, tcp) = (c.dns_sock.take(), c.tcp.take());
-        if let Some(d) = dns {
-            self.udp_close(node, d);
+    fn fail(&mut self, cx: &mut AppCtx<'_>, msg: String) {
+        let now = cx.now();
+        self.phase = Phase::Done;
+        self.report.error = Some(msg);
+        self.report.time_total = Some(secs(now - self.start));
+        cx.cancel(&self.timer);
+        if let Some(d) = self.dns_sock.take() {
+            udp_close(cx.n, &mut cx.net, d);
         }
-        if let Some(t) = tcp {
-            self.tcp_close(s, node, t);
+        if let Some(t) = self.tcp.take() {
+            tcp_close(cx.n, &mut cx.net, t);
         }
+    }
+}
+
+impl App for Curl {
+    fn start(&mut self, cx: &mut AppCtx<'_>) {
+        self.start = cx.now();
+        if let Ok(ip) = self.host.parse::<Ipv4Addr>() {
+            self.addr = Some(ip);
+            self.report.remote_ip = Some(ip);
+            self.report.time_namelookup = Some(0.0);
+            self.connect(cx);
+        } else {
+            self.phase = Phase::Resolving;
+            self.resolve(cx);
+        }
+    }
+
+    /// A resolver timeout.
+    fn timer(&mut self, cx: &mut AppCtx<'_>, _token: u32) {
+        if self.phase == Phase::Resolving {
+            if self.attempt >= RES_ATTEMPTS {
+                let host = self.host.clone();
+                self.fail(cx, format!("Could not resolve host: {host}"));
+            } else {
+                self.send_queries(cx);
+            }
+        }
+    }
+
+    fn wake(&mut self, cx: &mut AppCtx<'_>, sock: SockId) {
+        if self.dns_sock == Some(sock) && self.phase == Phase::Resolving {
+            self.dns_rx(cx, sock);
+        } else if self.tcp == Some(sock) {
+            self.on_tcp(cx, sock);
+        }
+    }
+
+    /// `until` came: close, and say so if the transfer had not finished.
+    fn stop(&mut self, cx: &mut AppCtx<'_>) {
+        cx.close_all();
+        if self.report.error.is_none() && !self.finished() {
+            self.report.error = Some("stopped (until) before the transfer finished".into());
+        }
+    }
+
+    fn report(&self, _node: &Node, _now: SimTime) -> AppReport {
+        AppReport::Curl(self.report.clone())
     }
 }
 

@@ -7,11 +7,13 @@
 //! replies), as in the reference.
 
 use serde::Serialize;
-use sim_core::Scheduler;
+use sim_core::SimTime;
 
+use crate::apps::{App, AppCtx, AppReport};
+use crate::node::Node;
 use crate::sock::SockId;
+use crate::sock::udp::{udp_bind, udp_recv_vec, udp_sendmsg, udp_socket};
 use crate::wire::{DnsFlags, DnsName, DnsRcode, DnsRecord, DnsRepr, DnsType};
-use crate::world::{Event, World};
 
 /// A running DNS server.
 #[derive(Debug)]
@@ -45,73 +47,69 @@ pub struct DnsServerReport {
     pub malformed: u64,
 }
 
-impl World {
-    /// Start: bind port 53.
-    pub(crate) fn dns_server_start(&mut self, node: usize, app: usize) {
-        let sock = self.udp_socket(node, Some(app as u32));
-        let ok = self.udp_bind(node, sock, 53).is_ok();
-        if let super::AppKind::DnsServer(d) = &mut self.apps[app].kind {
-            d.sock = ok.then_some(sock);
-        }
+impl App for DnsServer {
+    /// Bind port 53.
+    fn start(&mut self, cx: &mut AppCtx<'_>) {
+        let sock = udp_socket(cx.n, cx.owner());
+        let ok = udp_bind(cx.n, &mut cx.net, sock, 53).is_ok();
+        self.sock = ok.then_some(sock);
     }
 
     /// Queries arrived: answer each.
-    pub(crate) fn dns_server_wake(&mut self, s: &mut Scheduler<Event>, node: usize, app: usize) {
-        let super::AppKind::DnsServer(d) = &self.apps[app].kind else {
-            return;
-        };
-        let Some(sock) = d.sock else { return };
-        while let Ok((dg, query)) = self.udp_recv_vec(node, sock) {
-            let super::AppKind::DnsServer(d) = &mut self.apps[app].kind else {
-                return;
-            };
-            d.report.queries += 1;
+    fn wake(&mut self, cx: &mut AppCtx<'_>, _sock: SockId) {
+        let Some(sock) = self.sock else { return };
+        while let Ok((dg, query)) = udp_recv_vec(cx.n, &mut cx.net, sock) {
+            self.report.queries += 1;
             let Ok(q) = DnsRepr::parse(&query) else {
-                d.report.malformed += 1;
+                self.report.malformed += 1;
                 continue;
             };
             let Some(question) = q.questions.first().cloned() else {
-                d.report.malformed += 1;
+                self.report.malformed += 1;
                 continue;
             };
             if q.flags.qr() {
-                d.report.malformed += 1;
+                self.report.malformed += 1;
                 continue;
             }
             let name = dotted(&question.name);
-            let found = d
+            let found = self
                 .records
                 .iter()
                 .filter(|(n, _)| n.eq_ignore_ascii_case(&name))
                 .map(|(_, a)| *a)
                 .collect::<Vec<_>>();
             let resp = if found.is_empty() {
-                d.report.nxdomain += 1;
+                self.report.nxdomain += 1;
                 DnsRepr::response(
                     &q,
                     DnsFlags::RESPONSE_AUTHORITATIVE.with_rcode(DnsRcode::NxDomain),
                     vec![],
                 )
             } else if question.qtype == DnsType::A {
-                d.report.answered += 1;
+                self.report.answered += 1;
                 let answers = found
                     .iter()
-                    .map(|a| DnsRecord::a(question.name.clone(), d.ttl, *a))
+                    .map(|a| DnsRecord::a(question.name.clone(), self.ttl, *a))
                     .collect();
                 DnsRepr::response(&q, DnsFlags::RESPONSE_AUTHORITATIVE, answers)
-            } else if d.other_types == crate::config::DnsOtherTypes::Refused {
-                d.report.refused += 1;
+            } else if self.other_types == crate::config::DnsOtherTypes::Refused {
+                self.report.refused += 1;
                 DnsRepr::response(&q, DnsFlags::RESPONSE.with_rcode(DnsRcode::Refused), vec![])
             } else {
-                d.report.nodata += 1;
+                self.report.nodata += 1;
                 DnsRepr::response(&q, DnsFlags::RESPONSE, vec![])
             };
             let mut buf = vec![0u8; resp.buffer_len()];
             if resp.emit(&mut buf).is_err() {
                 continue;
             }
-            let _ = self.udp_sendmsg(s, node, sock, Some((dg.src, dg.sport)), &buf);
+            let _ = udp_sendmsg(cx.n, &mut cx.net, sock, Some((dg.src, dg.sport)), &buf);
         }
+    }
+
+    fn report(&self, _node: &Node, _now: SimTime) -> AppReport {
+        AppReport::DnsServer(self.report.clone())
     }
 }
 

@@ -9,10 +9,12 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use sim_core::{Scheduler, SimDuration, SimTime};
+use sim_core::{SimDuration, SimTime};
 
-use crate::sock::{Errno, SockId};
-use crate::world::{Event, World};
+use crate::apps::{App, AppCtx, AppReport};
+use crate::node::Node;
+use crate::sock::SockId;
+use crate::tcp::{tcp_accept, tcp_close, tcp_listen, tcp_recvmsg, tcp_sendmsg, tcp_socket};
 
 /// Between the header's `send()` and the body's (Python's `copyfile`; 45–140 µs in the
 /// reference).
@@ -123,70 +125,15 @@ pub fn body_bytes(len: usize) -> Vec<u8> {
     v
 }
 
-impl World {
-    fn http(&mut self, app: usize) -> Option<&mut HttpServer> {
-        match &mut self.apps[app].kind {
-            super::AppKind::HttpServer(h) => Some(h),
-            _ => None,
-        }
-    }
-
-    /// Start: listen.
-    pub(crate) fn http_server_start(&mut self, s: &mut Scheduler<Event>, node: usize, app: usize) {
-        let Some(h) = self.http(app) else { return };
-        let port = h.port;
-        let sock = self.tcp_socket(s, node, Some(app as u32));
-        if self.tcp_listen(node, sock, port, 128).is_ok()
-            && let Some(h) = self.http(app)
-        {
-            h.listener = Some(sock);
-        }
-    }
-
-    /// A socket woke: accept, or read a request.
-    pub(crate) fn http_server_wake(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        app: usize,
-        sock: SockId,
-    ) {
-        let Some(h) = self.http(app) else { return };
-        if h.listener == Some(sock) {
-            while let Ok(child) = self.tcp_accept(node, sock, Some(app as u32)) {
-                if let Some(h) = self.http(app) {
-                    h.report.connections += 1;
-                    h.conns.insert(
-                        child,
-                        Conn {
-                            phase: ConnPhase::Request,
-                            request: Vec::new(),
-                            pending: Vec::new(),
-                        },
-                    );
-                }
-                self.http_server_read(s, node, app, child);
-            }
-            return;
-        }
-        self.http_server_read(s, node, app, sock);
-    }
-
-    fn http_server_read(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        app: usize,
-        sock: SockId,
-    ) {
-        let now = s.now();
+impl HttpServer {
+    /// Reads what the connection sent; a complete request starts the think time.
+    fn read(&mut self, cx: &mut AppCtx<'_>, sock: SockId) {
+        let now = cx.now();
         loop {
-            match self.tcp_recvmsg(s, node, sock, 1 << 16) {
+            match tcp_recvmsg(cx.n, &mut cx.net, sock, 1 << 16) {
                 Ok(d) if d.is_empty() => break,
                 Ok(d) => {
-                    let Some(h) = self.http(app) else { return };
-                    let think = h.think_time;
-                    let Some(c) = h.conns.get_mut(&sock) else {
+                    let Some(c) = self.conns.get_mut(&sock) else {
                         return;
                     };
                     c.request.extend_from_slice(&d);
@@ -194,106 +141,98 @@ impl World {
                         && c.request.windows(4).any(|w| w == b"\r\n\r\n")
                     {
                         c.phase = ConnPhase::Thinking;
-                        s.schedule_at(
-                            now + think,
-                            Event::AppStep {
-                                app: app as u32,
-                                sock,
-                            },
-                        );
+                        cx.schedule(now + self.think_time, sock);
                     }
                 }
-                Err(Errno::Again) => break,
                 Err(_) => break,
             }
         }
         // Writable again: continue a body that did not fit the send buffer.
-        self.http_server_flush(s, node, app, sock);
+        self.flush(cx, sock);
     }
 
-    fn http_server_flush(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        app: usize,
-        sock: SockId,
-    ) {
-        let Some(h) = self.http(app) else { return };
-        let Some(c) = h.conns.get_mut(&sock) else {
+    /// Writes as much of the pending body as the socket takes.
+    fn flush(&mut self, cx: &mut AppCtx<'_>, sock: SockId) {
+        let Some(c) = self.conns.get_mut(&sock) else {
             return;
         };
         if c.pending.is_empty() {
             return;
         }
         let data = std::mem::take(&mut c.pending);
-        let sent = self.tcp_sendmsg(s, node, sock, &data).unwrap_or(0);
-        if let Some(h) = self.http(app)
-            && let Some(c) = h.conns.get_mut(&sock)
-        {
-            c.pending = data[sent..].to_vec();
-            h.report.bytes_sent += sent as u64;
-            if c.pending.is_empty() && c.phase == ConnPhase::Body {
-                c.phase = ConnPhase::Closing;
-                s.schedule_in(
-                    CLOSE_GAP,
-                    Event::AppStep {
-                        app: app as u32,
-                        sock,
-                    },
-                );
-            }
+        let sent = tcp_sendmsg(cx.n, &mut cx.net, sock, &data).unwrap_or(0);
+        c.pending = data[sent..].to_vec();
+        self.report.bytes_sent += sent as u64;
+        if c.pending.is_empty() && c.phase == ConnPhase::Body {
+            c.phase = ConnPhase::Closing;
+            let at = cx.now() + CLOSE_GAP;
+            cx.schedule(at, sock);
+        }
+    }
+}
+
+impl App for HttpServer {
+    fn start(&mut self, cx: &mut AppCtx<'_>) {
+        let owner = cx.owner();
+        let sock = tcp_socket(cx.n, &mut cx.net, owner);
+        if tcp_listen(cx.n, &mut cx.net, sock, self.port, 128).is_ok() {
+            self.listener = Some(sock);
         }
     }
 
-    /// The next step of a connection: header, body, close.
-    pub(crate) fn http_server_step(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        app: usize,
-        sock: SockId,
-    ) {
-        let now = s.now();
-        let Some(h) = self.http(app) else { return };
-        let body = h.body;
-        let Some(c) = h.conns.get_mut(&sock) else {
+    fn wake(&mut self, cx: &mut AppCtx<'_>, sock: SockId) {
+        if self.listener == Some(sock) {
+            while let Ok(child) = tcp_accept(cx.n, sock, cx.owner()) {
+                self.report.connections += 1;
+                self.conns.insert(
+                    child,
+                    Conn {
+                        phase: ConnPhase::Request,
+                        request: Vec::new(),
+                        pending: Vec::new(),
+                    },
+                );
+                self.read(cx, child);
+            }
+            return;
+        }
+        self.read(cx, sock);
+    }
+
+    /// The next step of connection `sock`: header, body, close.
+    fn timer(&mut self, cx: &mut AppCtx<'_>, sock: u32) {
+        let now = cx.now();
+        let body = self.body;
+        let Some(c) = self.conns.get_mut(&sock) else {
             return;
         };
         match c.phase {
             ConnPhase::Thinking => {
                 c.phase = ConnPhase::Body;
-                h.report.requests += 1;
+                self.report.requests += 1;
                 let head = response_header(now, body);
-                let _ = self.tcp_sendmsg(s, node, sock, head.as_bytes());
-                s.schedule_in(
-                    BODY_GAP,
-                    Event::AppStep {
-                        app: app as u32,
-                        sock,
-                    },
-                );
+                let _ = tcp_sendmsg(cx.n, &mut cx.net, sock, head.as_bytes());
+                cx.schedule(now + BODY_GAP, sock);
             }
             ConnPhase::Body => {
                 c.pending = body_bytes(body);
                 if c.pending.is_empty() {
                     c.phase = ConnPhase::Closing;
-                    s.schedule_in(
-                        CLOSE_GAP,
-                        Event::AppStep {
-                            app: app as u32,
-                            sock,
-                        },
-                    );
+                    cx.schedule(now + CLOSE_GAP, sock);
                 } else {
-                    self.http_server_flush(s, node, app, sock);
+                    self.flush(cx, sock);
                 }
             }
             ConnPhase::Closing => {
                 c.phase = ConnPhase::Done;
-                self.tcp_close(s, node, sock);
+                tcp_close(cx.n, &mut cx.net, sock);
             }
             ConnPhase::Request | ConnPhase::Done => {}
         }
+    }
+
+    fn report(&self, _node: &Node, _now: SimTime) -> AppReport {
+        AppReport::HttpServer(self.report.clone())
     }
 }
 

@@ -1,10 +1,13 @@
-//! Applications: what runs on the hosts. Each app is a small state machine driven by its own
-//! timer events and by the packets the stack hands it.
+//! Applications: what runs on the hosts. Every app — built in or a user's own — implements
+//! [`App`]: it is started at its start time, woken when one of its sockets becomes
+//! readable, writable, connected or failed, called back by the timers it arms, stopped at its
+//! `until`, and asked for its report at the end. It acts on its node only through the socket
+//! calls of [`crate::sock`] (and [`crate::tcp`]), with an [`AppCtx`], as a process acts on
+//! its kernel through system calls.
 //!
-//! Implemented: `ping` (ICMP echo over a raw socket, like iputils ping), `dns_server`,
-//! `curl` (with its glibc-like resolver), `http_server`, `tcp_bulk` / `tcp_sink` and
-//! `udp_cbr` / `udp_sink`. Apps use the socket calls of [`crate::sock`] and [`crate::tcp`]
-//! and are woken by `SockWake` events.
+//! Built in: `ping` (ICMP echo over a ping socket, like iputils ping), `dns_server`, `curl`
+//! (with its glibc-like resolver), `http_server`, `tcp_bulk` / `tcp_sink` and `udp_cbr` /
+//! `udp_sink`.
 
 pub mod bulk;
 pub mod curl;
@@ -14,44 +17,150 @@ pub mod ping;
 pub mod udp_cbr;
 
 use serde::Serialize;
-use sim_core::Scheduler;
+use sim_core::{SimRng, SimTime, TimerId};
 
-use crate::sock::SockId;
-use crate::world::{Event, World};
+use crate::ctx::NetCtx;
+use crate::event::Event;
+use crate::node::Node;
+use crate::sock::{SockId, Socket};
 
-/// An application instance on a node.
-#[derive(Debug)]
-pub struct App {
-    /// The node it runs on.
-    pub node: usize,
-    /// What it is, with its state.
-    pub kind: AppKind,
-    /// Stopped at its `until`: its sockets are closed and it acts no more.
-    pub stopped: bool,
+/// An application: a state machine driven by its start, its timers and its sockets.
+pub trait App: std::fmt::Debug {
+    /// Its start time came.
+    fn start(&mut self, cx: &mut AppCtx<'_>);
+
+    /// A timer it set with [`AppCtx::arm`] or [`AppCtx::schedule`] fired; `token` is the
+    /// value it gave.
+    fn timer(&mut self, cx: &mut AppCtx<'_>, token: u32) {
+        let _ = (cx, token);
+    }
+
+    /// Socket `sock`, which it owns, became readable, writable, connected or failed
+    /// (`sk_data_ready`, `sk_write_space`, `sk_state_change`, `sk_error_report`).
+    fn wake(&mut self, cx: &mut AppCtx<'_>, sock: SockId) {
+        let _ = (cx, sock);
+    }
+
+    /// Its `until` came. The default closes every socket it owns (TCP ones with `close()`:
+    /// FIN, or RST with unread data; a listener resets its unaccepted children); it acts
+    /// no more afterwards either way.
+    fn stop(&mut self, cx: &mut AppCtx<'_>) {
+        cx.close_all();
+    }
+
+    /// Whether it stops itself at its `until` (then [`App::stop`] is not called for it).
+    fn stops_itself(&self) -> bool {
+        false
+    }
+
+    /// Its results for the summary and `stats.json`, at time `now` (the end of the run).
+    fn report(&self, node: &Node, now: SimTime) -> AppReport;
 }
 
-/// The `sock` of the [`Event::AppStep`] that stops an app at its `until`.
-pub const APP_STOP: u32 = u32::MAX;
-
-/// The kinds of app.
+/// What an app is given when it runs: its node, the shared context, and its own index.
 #[derive(Debug)]
-pub enum AppKind {
-    /// ICMP echo.
-    Ping(ping::Ping),
-    /// DNS server.
-    DnsServer(dns_server::DnsServer),
-    /// HTTP client.
-    Curl(Box<curl::Curl>),
-    /// HTTP server.
-    HttpServer(http_server::HttpServer),
-    /// Bulk TCP sender.
-    TcpBulk(bulk::TcpBulk),
-    /// TCP sink.
-    TcpSink(bulk::TcpSink),
-    /// Constant-bit-rate UDP sender.
-    UdpCbr(udp_cbr::UdpCbr),
-    /// UDP sink.
-    UdpSink(udp_cbr::UdpSink),
+pub struct AppCtx<'a> {
+    /// The node it runs on.
+    pub n: &'a mut Node,
+    /// The shared context.
+    pub net: NetCtx<'a>,
+    /// The app's index in the world (what its sockets and timers name).
+    pub id: u32,
+}
+
+impl AppCtx<'_> {
+    /// The current time.
+    #[inline]
+    pub fn now(&self) -> SimTime {
+        self.net.now
+    }
+
+    /// The owner to give the sockets it opens.
+    #[inline]
+    pub fn owner(&self) -> Option<u32> {
+        Some(self.id)
+    }
+
+    /// A cancellable timer of its own.
+    pub fn new_timer(&mut self) -> TimerId {
+        self.net.sched.new_timer()
+    }
+
+    /// Arms `timer` to fire at `at` with `token` (re-arming moves it).
+    pub fn arm(&mut self, timer: &TimerId, at: SimTime, token: u32) {
+        self.net.sched.arm(
+            timer,
+            at,
+            Event::AppTimer {
+                app: self.id,
+                token,
+            },
+        );
+    }
+
+    /// Cancels `timer`.
+    pub fn cancel(&mut self, timer: &TimerId) {
+        self.net.sched.cancel(timer);
+    }
+
+    /// A one-shot callback at `at` with `token`.
+    pub fn schedule(&mut self, at: SimTime, token: u32) {
+        self.net.sched.schedule_at(
+            at,
+            Event::AppTimer {
+                app: self.id,
+                token,
+            },
+        );
+    }
+
+    /// The node's random stream (what the kernel's `get_random_u32` draws from there).
+    pub fn rng(&mut self) -> &mut SimRng {
+        &mut self.n.rng
+    }
+
+    /// Writes a line `TIME NODE what` to the trace (when frames are traced).
+    pub fn trace(&mut self, what: std::fmt::Arguments<'_>) {
+        if self.net.trace.frames() {
+            self.net.trace.event(self.net.now, &self.n.name, what);
+        }
+    }
+
+    /// Closes every socket the app owns (see [`App::stop`]).
+    pub fn close_all(&mut self) {
+        let owned: Vec<(SockId, &'static str)> = self
+            .n
+            .socks
+            .iter()
+            .filter(|(_, sk)| sk.common().app == Some(self.id))
+            .map(|(id, sk)| {
+                let kind = match sk {
+                    Socket::Tcp(_) => "tcp",
+                    Socket::Udp(_) => "udp",
+                    Socket::Ping(_) => "ping",
+                };
+                (id, kind)
+            })
+            .collect();
+        for (sock, kind) in owned {
+            match kind {
+                "tcp" => crate::tcp::tcp_close(self.n, &mut self.net, sock),
+                "udp" => crate::sock::udp::udp_close(self.n, &mut self.net, sock),
+                _ => crate::sock::ping::ping_close(self.n, sock),
+            }
+        }
+    }
+}
+
+/// An app of the world: which node it runs on, and whether it was stopped.
+#[derive(Debug)]
+pub struct AppSlot {
+    /// The node it runs on.
+    pub node: usize,
+    /// The app.
+    pub app: Box<dyn App>,
+    /// Stopped at its `until`: it acts no more.
+    pub stopped: bool,
 }
 
 /// The results of an app, for the summary and `stats.json`.
@@ -76,110 +185,19 @@ pub enum AppReport {
     UdpSink(udp_cbr::UdpSinkReport),
 }
 
-impl World {
-    /// An app's timer fired.
-    pub(crate) fn app_timer(&mut self, s: &mut Scheduler<Event>, app: usize) {
-        if self.apps[app].stopped {
-            return;
-        }
-        let node = self.apps[app].node;
-        match &self.apps[app].kind {
-            AppKind::Ping(_) => self.ping_tick(s, app),
-            AppKind::DnsServer(_) => self.dns_server_start(node, app),
-            AppKind::Curl(_) => self.curl_timer(s, node, app),
-            AppKind::HttpServer(_) => self.http_server_start(s, node, app),
-            AppKind::TcpBulk(_) => self.tcp_bulk_timer(s, node, app),
-            AppKind::TcpSink(_) => self.tcp_sink_start(s, node, app),
-            AppKind::UdpCbr(_) => self.udp_cbr_tick(s, node, app),
-            AppKind::UdpSink(_) => self.udp_sink_start(node, app),
-        }
-    }
-
-    /// One of an app's sockets woke.
-    pub(crate) fn app_wake(&mut self, s: &mut Scheduler<Event>, app: usize, sock: u32) {
-        if self.apps[app].stopped {
-            return;
-        }
-        let node = self.apps[app].node;
-        match &self.apps[app].kind {
-            AppKind::DnsServer(_) => self.dns_server_wake(s, node, app),
-            AppKind::Curl(_) => self.curl_wake(s, node, app, sock),
-            AppKind::HttpServer(_) => self.http_server_wake(s, node, app, sock),
-            AppKind::TcpBulk(_) => self.tcp_bulk_wake(s, node, app, sock),
-            AppKind::TcpSink(_) => self.tcp_sink_wake(s, node, app, sock),
-            AppKind::UdpSink(_) => self.udp_sink_wake(node, app, sock),
-            AppKind::Ping(_) | AppKind::UdpCbr(_) => {}
-        }
-    }
-
-    /// A step an app scheduled for one of its connections.
-    pub(crate) fn app_step(&mut self, s: &mut Scheduler<Event>, app: usize, sock: u32) {
-        if sock == APP_STOP {
-            self.app_stop(s, app);
-            return;
-        }
-        if self.apps[app].stopped {
-            return;
-        }
-        let node = self.apps[app].node;
-        match &self.apps[app].kind {
-            AppKind::HttpServer(_) => self.http_server_step(s, node, app, sock),
-            AppKind::TcpBulk(_) => self.tcp_bulk_stop(s, node, app),
-            _ => {}
-        }
-    }
-
-    /// `until` reached for an app without a stop of its own (servers, sinks, curl): close
-    /// every socket it owns — TCP ones with `close()` (FIN, or RST with unread data; a
-    /// listener resets its unaccepted children), UDP ones at once — and ignore it from now
-    /// on. A curl stopped before it finished reports so.
-    fn app_stop(&mut self, s: &mut Scheduler<Event>, app: usize) {
-        if self.apps[app].stopped {
-            return;
-        }
-        self.apps[app].stopped = true;
-        let node = self.apps[app].node;
-        let owned: Vec<(SockId, bool)> = self.nodes[node]
-            .socks
-            .iter()
-            .filter(|(_, sk)| sk.common().app == Some(app as u32))
-            .map(|(id, sk)| (id, matches!(sk, crate::sock::Socket::Tcp(_))))
-            .collect();
-        for (sock, tcp) in owned {
-            if tcp {
-                self.tcp_close(s, node, sock);
-            } else {
-                self.udp_close(node, sock);
-            }
-        }
-        if let AppKind::Curl(c) = &mut self.apps[app].kind
-            && c.report.error.is_none()
-            && !c.finished()
-        {
-            c.report.error = Some("stopped (until) before the transfer finished".into());
-        }
-    }
-
-    /// The report of every app, in scenario order, with the name of its node.
-    pub fn app_reports(&self) -> Vec<(String, AppReport)> {
-        self.apps
-            .iter()
-            .map(|a| (self.nodes[a.node].name.clone(), self.app_report(a)))
-            .collect()
-    }
-
-    /// One app's report.
-    pub fn app_report(&self, app: &App) -> AppReport {
-        match &app.kind {
-            AppKind::Ping(p) => AppReport::Ping(p.report()),
-            AppKind::DnsServer(d) => AppReport::DnsServer(d.report.clone()),
-            AppKind::Curl(c) => AppReport::Curl(c.report.clone()),
-            AppKind::HttpServer(h) => AppReport::HttpServer(h.report.clone()),
-            AppKind::TcpBulk(_) | AppKind::TcpSink(_) => self
-                .bulk_reports(app, self.now)
-                .expect("a bulk app has a report"),
-            AppKind::UdpCbr(c) => AppReport::UdpCbr(c.report.clone()),
-            AppKind::UdpSink(k) => AppReport::UdpSink(k.report.clone()),
+impl AppReport {
+    /// The app's kind as the language names it (`ping`, `tcp_bulk`, …): the key of its
+    /// report in `stats.json`.
+    pub fn kind(&self) -> &str {
+        match self {
+            Self::Ping(_) => "ping",
+            Self::DnsServer(_) => "dns_server",
+            Self::Curl(_) => "curl",
+            Self::HttpServer(_) => "http_server",
+            Self::TcpBulk(_) => "tcp_bulk",
+            Self::TcpSink(_) => "tcp_sink",
+            Self::UdpCbr(_) => "udp_cbr",
+            Self::UdpSink(_) => "udp_sink",
         }
     }
 }

@@ -8,10 +8,12 @@
 use std::net::Ipv4Addr;
 
 use serde::Serialize;
-use sim_core::{Scheduler, SimDuration, SimTime, TimerId};
+use sim_core::{SimDuration, SimTime, TimerId};
 
+use crate::apps::{App, AppCtx, AppReport};
+use crate::node::Node;
 use crate::sock::SockId;
-use crate::world::{Event, World};
+use crate::sock::udp::{udp_bind, udp_connect, udp_recvmsg, udp_sendmsg_zero_padded, udp_socket};
 
 /// A CBR sender.
 #[derive(Debug)]
@@ -112,98 +114,92 @@ impl UdpSink {
     }
 }
 
-impl World {
-    /// The sender's timer: open the socket the first time, then send one datagram.
-    pub(crate) fn udp_cbr_tick(&mut self, s: &mut Scheduler<Event>, node: usize, app: usize) {
-        let now = s.now();
-        let super::AppKind::UdpCbr(c) = &mut self.apps[app].kind else {
-            return;
-        };
-        if c.stop.is_some_and(|t| now >= t) {
+impl App for UdpCbr {
+    fn start(&mut self, cx: &mut AppCtx<'_>) {
+        self.timer(cx, 0);
+    }
+
+    /// Open the socket the first time, then send one datagram.
+    fn timer(&mut self, cx: &mut AppCtx<'_>, _token: u32) {
+        let now = cx.now();
+        if self.stop.is_some_and(|t| now >= t) {
             return;
         }
-        let sock = match c.sock {
+        let sock = match self.sock {
             Some(x) => x,
             None => {
-                let (dst, port) = (c.dst, c.port);
-                let sock = self.udp_socket(node, Some(app as u32));
-                if self.udp_connect(node, sock, dst, port).is_err() {
-                    if let super::AppKind::UdpCbr(c) = &mut self.apps[app].kind {
-                        c.report.errors += 1;
-                    }
+                let sock = udp_socket(cx.n, cx.owner());
+                if udp_connect(cx.n, &mut cx.net, sock, self.dst, self.port).is_err() {
+                    self.report.errors += 1;
                     return;
                 }
-                if let super::AppKind::UdpCbr(c) = &mut self.apps[app].kind {
-                    c.sock = Some(sock);
-                }
+                self.sock = Some(sock);
                 sock
             }
         };
-        let super::AppKind::UdpCbr(c) = &mut self.apps[app].kind else {
-            return;
-        };
         // The datagram: the sequence number (as much of it as fits), then zeros.
-        let seq = c.seq.to_be_bytes();
-        let k = c.payload.min(seq.len());
-        let zeros = c.payload - k;
-        s.arm(&c.timer, now + c.interval, Event::App { app: app as u32 });
-        let r = self.udp_sendmsg_zero_padded(s, node, sock, None, &seq[..k], zeros);
-        let super::AppKind::UdpCbr(c) = &mut self.apps[app].kind else {
-            return;
-        };
-        match r {
+        let seq = self.seq.to_be_bytes();
+        let k = self.payload.min(seq.len());
+        let zeros = self.payload - k;
+        cx.arm(&self.timer, now + self.interval, 0);
+        match udp_sendmsg_zero_padded(cx.n, &mut cx.net, sock, None, &seq[..k], zeros) {
             Ok(n) => {
-                c.seq += 1;
-                c.report.sent += 1;
-                c.report.bytes += n as u64;
+                self.seq += 1;
+                self.report.sent += 1;
+                self.report.bytes += n as u64;
             }
-            Err(crate::sock::Errno::Again) => c.report.eagain += 1,
-            Err(_) => c.report.errors += 1,
+            Err(crate::sock::Errno::Again) => self.report.eagain += 1,
+            Err(_) => self.report.errors += 1,
         }
     }
 
-    /// Start the sink: bind.
-    pub(crate) fn udp_sink_start(&mut self, node: usize, app: usize) {
-        let super::AppKind::UdpSink(k) = &self.apps[app].kind else {
-            return;
-        };
-        let port = k.port;
-        let sock = self.udp_socket(node, Some(app as u32));
-        if self.udp_bind(node, sock, port).is_ok()
-            && let super::AppKind::UdpSink(k) = &mut self.apps[app].kind
-        {
-            k.sock = Some(sock);
+    fn stops_itself(&self) -> bool {
+        true
+    }
+
+    fn report(&self, _node: &Node, _now: SimTime) -> AppReport {
+        AppReport::UdpCbr(self.report.clone())
+    }
+}
+
+impl App for UdpSink {
+    /// Bind.
+    fn start(&mut self, cx: &mut AppCtx<'_>) {
+        let sock = udp_socket(cx.n, cx.owner());
+        if udp_bind(cx.n, &mut cx.net, sock, self.port).is_ok() {
+            self.sock = Some(sock);
         }
     }
 
     /// Datagrams arrived.
-    pub(crate) fn udp_sink_wake(&mut self, node: usize, app: usize, sock: SockId) {
+    fn wake(&mut self, cx: &mut AppCtx<'_>, sock: SockId) {
         // recv(fd, seq, 8, MSG_TRUNC): the sequence number is all the sink looks at, and
         // MSG_TRUNC makes recv return the datagram's whole length.
         let mut buf = [0u8; 8];
-        while let Ok(d) = self.udp_recvmsg(node, sock, &mut buf) {
-            let super::AppKind::UdpSink(k) = &mut self.apps[app].kind else {
-                break;
-            };
-            k.report.received += 1;
-            k.report.bytes += d.len as u64;
+        while let Ok(d) = udp_recvmsg(cx.n, &mut cx.net, sock, &mut buf) {
+            self.report.received += 1;
+            self.report.bytes += d.len as u64;
             if d.len >= 8 {
                 let seq = u64::from_be_bytes(buf);
-                match k.max_seq {
+                match self.max_seq {
                     Some(m) if seq < m => {
-                        k.report.out_of_order += 1;
-                        k.report.lost = k.report.lost.saturating_sub(1);
+                        self.report.out_of_order += 1;
+                        self.report.lost = self.report.lost.saturating_sub(1);
                     }
                     Some(m) => {
-                        k.report.lost += seq - m - 1;
-                        k.max_seq = Some(seq);
+                        self.report.lost += seq - m - 1;
+                        self.max_seq = Some(seq);
                     }
                     None => {
-                        k.report.lost += seq;
-                        k.max_seq = Some(seq);
+                        self.report.lost += seq;
+                        self.max_seq = Some(seq);
                     }
                 }
             }
         }
+    }
+
+    fn report(&self, _node: &Node, _now: SimTime) -> AppReport {
+        AppReport::UdpSink(self.report.clone())
     }
 }

@@ -8,240 +8,280 @@
 //! ICMP socket uses `IP_PMTUDISC_DONT`). Not modeled: `icmp_ratelimit` and
 //! `icmp_msgs_per_sec` rate limiting, redirects, timestamps and parameter problems.
 
-use sim_core::Scheduler;
-
+use crate::ctx::NetCtx;
 use crate::ip::output::{IdentMode, IpSend};
+use crate::ip::output::{ip_route_output_flow, ip_send_skb};
+use crate::node::Node;
 use crate::skb::Skb;
+use crate::sock::Errno;
+use crate::sock::kfree_skb_reason;
+use crate::sock::ping::{PingMsg, ping_err, ping_rcv};
+use crate::sock::udp::udp_err;
+use crate::wire::DstUnreachable;
 use crate::wire::{
     Icmpv4Message, Icmpv4Packet, Icmpv4Repr, IpProtocol, Ipv4Packet, Ipv4Repr, icmp::linux_quote,
 };
-use crate::world::{Event, World};
+use std::net::Ipv4Addr;
 
 /// `IPTOS_PREC_INTERNETCONTROL`: the precedence Linux gives ICMP errors.
 const IPTOS_PREC_INTERNETCONTROL: u8 = 0xc0;
 
-impl World {
-    /// `icmp_rcv`: `skb` holds the ICMP message (IP header pulled; `ip_header` is it).
-    #[allow(clippy::manual_let_else)]
-    pub(crate) fn icmp_rcv(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        dev: usize,
-        mut skb: Skb,
-        ip: Ipv4Repr,
-        ip_header: &[u8],
-    ) {
-        let now = s.now();
-        note!(self, skb, "icmp_rcv");
-        let n = &mut self.nodes[node];
-        n.snmp.icmp.InMsgs += 1;
-        let pkt = match Icmpv4Packet::new_checked(skb.data()) {
-            Ok(p) => p,
-            Err(_) => {
-                n.snmp.icmp.InErrors += 1;
-                skb.push(ip_header.len());
-                self.drop_skb(now, node, dev, "icmp_rcv(truncated)", skb);
-                return;
-            }
-        };
-        if !pkt.verify_checksum() {
+/// `icmp_rcv`: `skb` holds the ICMP message (IP header pulled; `ip_header` is it).
+#[allow(clippy::manual_let_else)]
+pub(crate) fn icmp_rcv(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    dev: usize,
+    mut skb: Skb,
+    ip: Ipv4Repr,
+    ip_header: &[u8],
+) {
+    note!(cx, skb, "icmp_rcv");
+    n.snmp.icmp.InMsgs += 1;
+    let pkt = match Icmpv4Packet::new_checked(skb.data()) {
+        Ok(p) => p,
+        Err(_) => {
             n.snmp.icmp.InErrors += 1;
-            n.snmp.icmp.InCsumErrors += 1;
             skb.push(ip_header.len());
-            self.drop_skb(now, node, dev, "icmp_rcv(bad_checksum)", skb);
+            kfree_skb_reason(n, cx, dev, "icmp_rcv(truncated)", skb);
             return;
         }
-        match pkt.msg_type() {
-            Icmpv4Message::EchoRequest => {
-                n.snmp.icmp.InEchos += 1;
-                // icmp_echo_ignore_broadcasts = 1 (limited or directed broadcast), and
-                // icmp_echo: net.ipv4.icmp_echo_ignore_all.
-                if n.is_broadcast_addr(ip.dst_addr) || n.sysctl.icmp_echo_ignore_all {
-                    self.pool.free(skb);
-                    return;
-                }
-                let reply = Icmpv4Repr::EchoReply {
-                    ident: pkt.echo_ident(),
-                    seq_no: pkt.echo_seq_no(),
-                    data: pkt.data(),
-                };
-                let mut out = self.pool.alloc(reply.buffer_len());
-                reply.emit(&mut Icmpv4Packet::new_unchecked(
-                    out.put(reply.buffer_len()),
-                ));
-                for f in skb
-                    .path()
-                    .iter()
-                    .copied()
-                    .chain(["icmp_echo", "icmp_reply"])
-                {
-                    note!(self, out, f);
-                }
-                self.pool.free(skb);
-                self.icmp_push_reply(s, node, out, ip.dst_addr, ip.src_addr, ip.dscp_ecn, true);
-                let n = &mut self.nodes[node];
-                n.snmp.icmp.OutEchoReps += 1;
-            }
-            Icmpv4Message::EchoReply => {
-                n.snmp.icmp.InEchoReps += 1;
-                let (ident, seq) = (pkt.echo_ident(), pkt.echo_seq_no());
-                let len = pkt.data().len();
-                note!(self, skb, "ping_rcv");
-                self.trace_deliver(now, node, dev, ip_header, &skb);
-                self.pool.free(skb);
-                self.ping_reply(s, node, ip.src_addr, ident, seq, len, ip.ttl);
-            }
-            Icmpv4Message::DstUnreachable | Icmpv4Message::TimeExceeded => {
-                if pkt.msg_type() == Icmpv4Message::DstUnreachable {
-                    n.snmp.icmp.InDestUnreachs += 1;
-                } else {
-                    n.snmp.icmp.InTimeExcds += 1;
-                }
-                let (ty, code) = (pkt.msg_type(), pkt.msg_code());
-                let quoted = pkt.data().to_vec();
-                note!(self, skb, "icmp_unreach");
-                self.trace_deliver(now, node, dev, ip_header, &skb);
-                self.pool.free(skb);
-                self.icmp_err(s, node, ip.src_addr, ty, code, &quoted);
-            }
-            _ => self.pool.free(skb),
-        }
+    };
+    if !pkt.verify_checksum() {
+        n.snmp.icmp.InErrors += 1;
+        n.snmp.icmp.InCsumErrors += 1;
+        skb.push(ip_header.len());
+        kfree_skb_reason(n, cx, dev, "icmp_rcv(bad_checksum)", skb);
+        return;
     }
-
-    /// A trace line for a packet consumed by this host, with its receive path.
-    pub(crate) fn trace_deliver(
-        &mut self,
-        now: sim_core::SimTime,
-        node: usize,
-        dev: usize,
-        ip_header: &[u8],
-        skb: &Skb,
-    ) {
-        if !self.trace.paths() {
-            return;
-        }
-        let mut frame = vec![0u8; 14];
-        frame[12] = 0x08;
-        frame.extend_from_slice(ip_header);
-        frame.extend_from_slice(skb.data());
-        let n = &self.nodes[node];
-        self.trace.frame(
-            now,
-            &n.name,
-            &n.devs[dev].name,
-            "deliver",
-            &frame,
-            skb.path(),
-        );
-    }
-
-    /// Sends an ICMP message built by the kernel (`icmp_push_reply`): no DF, hashed IP ID.
-    #[allow(clippy::too_many_arguments)]
-    fn icmp_push_reply(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        skb: Skb,
-        src: std::net::Ipv4Addr,
-        dst: std::net::Ipv4Addr,
-        tos: u8,
-        _reply: bool,
-    ) {
-        let now = s.now();
-        let Ok(route) = self.ip_route_output_flow(node, dst) else {
-            self.nodes[node].snmp.icmp.OutErrors += 1;
-            self.pool.free(skb);
-            return;
-        };
-        let src = if src.is_unspecified() || src.is_broadcast() {
-            route.src
-        } else {
-            src
-        };
-        let n = &mut self.nodes[node];
-        n.snmp.icmp.OutMsgs += 1;
-        let ttl = n.default_ttl;
-        let _ = now;
-        self.ip_send_skb(
-            s,
-            node,
-            skb,
-            IpSend {
-                src,
-                dst,
-                protocol: IpProtocol::Icmp,
-                ttl,
-                tos,
-                dont_frag: false,
-                ident: IdentMode::Unconnected,
-            },
-            route,
-        );
-    }
-
-    /// `icmp_send`: an ICMP error about the datagram in `orig` (IP header first). `msg`'s
-    /// quoted data is ignored and replaced by the quote of `orig`.
-    pub(crate) fn icmp_send(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        orig: &Skb,
-        msg: Icmpv4Repr<'_>,
-    ) {
-        let Ok(p) = Ipv4Packet::new_checked(orig.data()) else {
-            return;
-        };
-        // Never about a non-first fragment, a broadcast, or an ICMP error.
-        if p.frag_offset() != 0 || p.dst_addr().is_broadcast() || p.src_addr().is_unspecified() {
-            return;
-        }
-        if p.protocol() == IpProtocol::Icmp {
-            let inner = p.payload();
-            if let Ok(ic) = Icmpv4Packet::new_checked(inner)
-                && !matches!(
-                    ic.msg_type(),
-                    Icmpv4Message::EchoRequest | Icmpv4Message::EchoReply
-                )
-            {
+    match pkt.msg_type() {
+        Icmpv4Message::EchoRequest => {
+            n.snmp.icmp.InEchos += 1;
+            // icmp_echo_ignore_broadcasts = 1 (limited or directed broadcast), and
+            // icmp_echo: net.ipv4.icmp_echo_ignore_all.
+            if n.is_broadcast_addr(ip.dst_addr) || n.sysctl.icmp_echo_ignore_all {
+                cx.pool.free(skb);
                 return;
             }
+            let reply = Icmpv4Repr::EchoReply {
+                ident: pkt.echo_ident(),
+                seq_no: pkt.echo_seq_no(),
+                data: pkt.data(),
+            };
+            let mut out = cx.pool.alloc(reply.buffer_len());
+            reply.emit(&mut Icmpv4Packet::new_unchecked(
+                out.put(reply.buffer_len()),
+            ));
+            for f in skb
+                .path()
+                .iter()
+                .copied()
+                .chain(["icmp_echo", "icmp_reply"])
+            {
+                note!(cx, out, f);
+            }
+            cx.pool.free(skb);
+            icmp_push_reply(n, cx, out, ip.dst_addr, ip.src_addr, ip.dscp_ecn, true);
+            n.snmp.icmp.OutEchoReps += 1;
         }
-        let quote =
-            linux_quote(&orig.data()[..usize::from(p.total_len()).min(orig.len())]).to_vec();
-        let msg = match msg {
-            Icmpv4Repr::DstUnreachable {
-                reason,
-                next_hop_mtu,
-                ..
-            } => Icmpv4Repr::DstUnreachable {
-                reason,
-                next_hop_mtu,
-                data: &quote,
-            },
-            Icmpv4Repr::TimeExceeded { reason, .. } => Icmpv4Repr::TimeExceeded {
-                reason,
-                data: &quote,
-            },
-            other => other,
-        };
-        let n = &mut self.nodes[node];
-        match msg {
-            Icmpv4Repr::DstUnreachable { .. } => n.snmp.icmp.OutDestUnreachs += 1,
-            Icmpv4Repr::TimeExceeded { .. } => n.snmp.icmp.OutTimeExcds += 1,
-            _ => {}
+        Icmpv4Message::EchoReply => {
+            n.snmp.icmp.InEchoReps += 1;
+            let (ident, seq) = (pkt.echo_ident(), pkt.echo_seq_no());
+            let len = pkt.data().len();
+            note!(cx, skb, "ping_rcv");
+            trace_deliver(n, cx, dev, ip_header, &skb);
+            cx.pool.free(skb);
+            let reply = PingMsg::Reply {
+                from: ip.src_addr,
+                seq,
+                len,
+                ttl: ip.ttl,
+            };
+            ping_rcv(n, cx, ident, reply);
         }
-        let (orig_src, orig_dst, orig_tos) = (p.src_addr(), p.dst_addr(), p.dscp_ecn());
-        // Source: the original destination if it is ours, else the output interface's address.
-        let src = if n.is_local_addr(orig_dst) && !orig_dst.is_broadcast() {
-            orig_dst
-        } else {
-            std::net::Ipv4Addr::UNSPECIFIED
-        };
-        let mut out = self.pool.alloc(msg.buffer_len());
-        msg.emit(&mut Icmpv4Packet::new_unchecked(out.put(msg.buffer_len())));
-        note!(self, out, "icmp_send");
-        let tos = (orig_tos & 0x1e) | IPTOS_PREC_INTERNETCONTROL;
-        self.icmp_push_reply(s, node, out, src, orig_src, tos, false);
+        Icmpv4Message::DstUnreachable | Icmpv4Message::TimeExceeded => {
+            if pkt.msg_type() == Icmpv4Message::DstUnreachable {
+                n.snmp.icmp.InDestUnreachs += 1;
+            } else {
+                n.snmp.icmp.InTimeExcds += 1;
+            }
+            let (ty, code) = (pkt.msg_type(), pkt.msg_code());
+            let quoted = pkt.data().to_vec();
+            note!(cx, skb, "icmp_unreach");
+            trace_deliver(n, cx, dev, ip_header, &skb);
+            cx.pool.free(skb);
+            icmp_socket_deliver(n, cx, ip.src_addr, ty, code, &quoted);
+        }
+        _ => cx.pool.free(skb),
     }
+}
+
+/// `icmp_socket_deliver`: an ICMP error about a datagram this node sent (`quoted`: its IP
+/// header and start) goes to the protocol's error handler (`__udp4_lib_err`, `ping_err`);
+/// TCP treats ICMP errors as soft errors that its timers recover from.
+pub(crate) fn icmp_socket_deliver(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    from: Ipv4Addr,
+    ty: Icmpv4Message,
+    code: u8,
+    quoted: &[u8],
+) {
+    let Ok(q) = crate::wire::icmp::parse_quoted(quoted) else {
+        return;
+    };
+    if q.header.protocol == IpProtocol::Udp && q.transport.len() >= 4 {
+        let sport = u16::from_be_bytes([q.transport[0], q.transport[1]]);
+        let dport = u16::from_be_bytes([q.transport[2], q.transport[3]]);
+        let err = match (ty, DstUnreachable::from(code)) {
+            (Icmpv4Message::DstUnreachable, DstUnreachable::PortUnreachable) => Errno::ConnRefused,
+            (Icmpv4Message::DstUnreachable, DstUnreachable::NetUnreachable) => Errno::NetUnreach,
+            (Icmpv4Message::DstUnreachable, DstUnreachable::FragRequired) => Errno::MsgSize,
+            (Icmpv4Message::DstUnreachable, _) => Errno::HostUnreach,
+            _ => return, // time exceeded is only reported with IP_RECVERR
+        };
+        udp_err(n, cx, sport, q.header.dst_addr, dport, err);
+        return;
+    }
+    if q.header.protocol != IpProtocol::Icmp || q.transport.len() < 8 || q.transport[0] != 8 {
+        return;
+    }
+    let ident = u16::from_be_bytes([q.transport[4], q.transport[5]]);
+    let seq = u16::from_be_bytes([q.transport[6], q.transport[7]]);
+    ping_err(
+        n,
+        cx,
+        ident,
+        PingMsg::Error {
+            from,
+            seq,
+            ty,
+            code,
+        },
+    );
+}
+
+/// A trace line for a packet consumed by this host, with its receive path.
+pub(crate) fn trace_deliver(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    dev: usize,
+    ip_header: &[u8],
+    skb: &Skb,
+) {
+    let now = cx.now;
+
+    if !cx.trace.paths() {
+        return;
+    }
+    let mut frame = vec![0u8; 14];
+    frame[12] = 0x08;
+    frame.extend_from_slice(ip_header);
+    frame.extend_from_slice(skb.data());
+    cx.trace.frame(
+        now,
+        &n.name,
+        &n.devs[dev].name,
+        "deliver",
+        &frame,
+        skb.path(),
+    );
+}
+
+/// Sends an ICMP message built by the kernel (`icmp_push_reply`): no DF, hashed IP ID.
+#[allow(clippy::too_many_arguments)]
+fn icmp_push_reply(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    skb: Skb,
+    src: std::net::Ipv4Addr,
+    dst: std::net::Ipv4Addr,
+    tos: u8,
+    _reply: bool,
+) {
+    let Ok(route) = ip_route_output_flow(n, dst) else {
+        n.snmp.icmp.OutErrors += 1;
+        cx.pool.free(skb);
+        return;
+    };
+    let src = if src.is_unspecified() || src.is_broadcast() {
+        route.src
+    } else {
+        src
+    };
+    n.snmp.icmp.OutMsgs += 1;
+    let ttl = n.default_ttl;
+    // icmp_push_reply does not look at what the device said.
+    let _ = ip_send_skb(
+        n,
+        cx,
+        skb,
+        IpSend {
+            src,
+            dst,
+            protocol: IpProtocol::Icmp,
+            ttl,
+            tos,
+            dont_frag: false,
+            ident: IdentMode::Unconnected,
+        },
+        route,
+    );
+}
+
+/// `icmp_send`: an ICMP error about the datagram in `orig` (IP header first). `msg`'s
+/// quoted data is ignored and replaced by the quote of `orig`.
+pub(crate) fn icmp_send(n: &mut Node, cx: &mut NetCtx<'_>, orig: &Skb, msg: Icmpv4Repr<'_>) {
+    let Ok(p) = Ipv4Packet::new_checked(orig.data()) else {
+        return;
+    };
+    // Never about a non-first fragment, a broadcast, or an ICMP error.
+    if p.frag_offset() != 0 || p.dst_addr().is_broadcast() || p.src_addr().is_unspecified() {
+        return;
+    }
+    if p.protocol() == IpProtocol::Icmp {
+        let inner = p.payload();
+        if let Ok(ic) = Icmpv4Packet::new_checked(inner)
+            && !matches!(
+                ic.msg_type(),
+                Icmpv4Message::EchoRequest | Icmpv4Message::EchoReply
+            )
+        {
+            return;
+        }
+    }
+    let quote = linux_quote(&orig.data()[..usize::from(p.total_len()).min(orig.len())]).to_vec();
+    let msg = match msg {
+        Icmpv4Repr::DstUnreachable {
+            reason,
+            next_hop_mtu,
+            ..
+        } => Icmpv4Repr::DstUnreachable {
+            reason,
+            next_hop_mtu,
+            data: &quote,
+        },
+        Icmpv4Repr::TimeExceeded { reason, .. } => Icmpv4Repr::TimeExceeded {
+            reason,
+            data: &quote,
+        },
+        other => other,
+    };
+    match msg {
+        Icmpv4Repr::DstUnreachable { .. } => n.snmp.icmp.OutDestUnreachs += 1,
+        Icmpv4Repr::TimeExceeded { .. } => n.snmp.icmp.OutTimeExcds += 1,
+        _ => {}
+    }
+    let (orig_src, orig_dst, orig_tos) = (p.src_addr(), p.dst_addr(), p.dscp_ecn());
+    // Source: the original destination if it is ours, else the output interface's address.
+    let src = if n.is_local_addr(orig_dst) && !orig_dst.is_broadcast() {
+        orig_dst
+    } else {
+        std::net::Ipv4Addr::UNSPECIFIED
+    };
+    let mut out = cx.pool.alloc(msg.buffer_len());
+    msg.emit(&mut Icmpv4Packet::new_unchecked(out.put(msg.buffer_len())));
+    note!(cx, out, "icmp_send");
+    let tos = (orig_tos & 0x1e) | IPTOS_PREC_INTERNETCONTROL;
+    icmp_push_reply(n, cx, out, src, orig_src, tos, false);
 }

@@ -2,139 +2,129 @@
 //! `ip_rcv_finish` (route input) → `ip_local_deliver` (reassembly) → `nf_hook(LOCAL_IN)` →
 //! `ip_local_deliver_finish` → the protocol handler; or `ip_forward` on a router.
 
-use sim_core::Scheduler;
-
+use crate::ctx::NetCtx;
+use crate::ip::forward::ip_forward;
+use crate::ip::frag::ip_defrag;
+use crate::ip::icmp::{icmp_rcv, icmp_send};
 use crate::ip::netfilter::Hook;
+use crate::ip::output::nf_hook_drops;
+use crate::node::Node;
 use crate::skb::Skb;
+use crate::sock::kfree_skb_reason;
+use crate::sock::udp::udp_rcv;
+use crate::tcp::input::tcp_v4_rcv;
 use crate::wire::{Error as WireError, IpProtocol, Ipv4Packet, Ipv4Repr};
-use crate::world::{Event, World};
 
-impl World {
-    /// `ip_rcv`: validate the header, then `PRE_ROUTING` and `ip_rcv_finish`.
-    pub(crate) fn ip_rcv(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        dev: usize,
-        mut skb: Skb,
-        _host: bool,
-    ) {
-        let now = s.now();
-        note!(self, skb, "ip_rcv");
-        let n = &mut self.nodes[node];
-        n.snmp.ip.InReceives += 1;
-        let parsed = Ipv4Packet::new_checked(skb.data())
-            .and_then(|p| Ipv4Repr::parse(&p).map(|r| (r, p.total_len())));
-        let (repr, total) = match parsed {
-            Ok(x) => x,
-            Err(e) => {
-                let why = match e {
-                    WireError::Truncated => {
-                        n.snmp.ip.InTruncatedPkts += 1;
-                        "ip_rcv(truncated)"
-                    }
-                    WireError::BadChecksum => {
-                        n.snmp.ip.InCsumErrors += 1;
-                        n.snmp.ip.InHdrErrors += 1;
-                        "ip_rcv(bad_checksum)"
-                    }
-                    _ => {
-                        n.snmp.ip.InHdrErrors += 1;
-                        "ip_rcv(bad_header)"
-                    }
-                };
-                self.drop_skb(now, node, dev, why, skb);
-                return;
-            }
-        };
-        // Strip Ethernet padding beyond the IP total length (pskb_trim_rcsum).
-        skb.trim(usize::from(total));
-        note!(self, skb, Hook::PreRouting.trace_name());
-        if self.nf_hook_drops(node, Hook::PreRouting, &skb) {
-            self.drop_skb(now, node, dev, "nf_drop(PRE_ROUTING)", skb);
+/// `ip_rcv`: validate the header, then `PRE_ROUTING` and `ip_rcv_finish`.
+pub(crate) fn ip_rcv(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: Skb, _host: bool) {
+    note!(cx, skb, "ip_rcv");
+    n.snmp.ip.InReceives += 1;
+    let parsed = Ipv4Packet::new_checked(skb.data())
+        .and_then(|p| Ipv4Repr::parse(&p).map(|r| (r, p.total_len())));
+    let (repr, total) = match parsed {
+        Ok(x) => x,
+        Err(e) => {
+            let why = match e {
+                WireError::Truncated => {
+                    n.snmp.ip.InTruncatedPkts += 1;
+                    "ip_rcv(truncated)"
+                }
+                WireError::BadChecksum => {
+                    n.snmp.ip.InCsumErrors += 1;
+                    n.snmp.ip.InHdrErrors += 1;
+                    "ip_rcv(bad_checksum)"
+                }
+                _ => {
+                    n.snmp.ip.InHdrErrors += 1;
+                    "ip_rcv(bad_header)"
+                }
+            };
+            kfree_skb_reason(n, cx, dev, why, skb);
             return;
         }
-        note!(self, skb, "ip_rcv_finish");
-        let n = &mut self.nodes[node];
-        // The local table holds every interface's address; a packet to the receiving
-        // interface's own (the usual case) needs no lookup in it.
-        let to_dev = n.devs[dev]
-            .addr
-            .is_some_and(|c| c.address() == repr.dst_addr);
-        if to_dev || n.fib.is_local(repr.dst_addr) {
-            self.ip_local_deliver(s, node, dev, skb, repr);
-        } else if n.forwarding {
-            self.ip_forward(s, node, dev, skb, repr);
-        } else {
-            n.snmp.ip.InAddrErrors += 1;
-            self.drop_skb(now, node, dev, "ip_rcv_finish(not_for_us)", skb);
-        }
+    };
+    // Strip Ethernet padding beyond the IP total length (pskb_trim_rcsum).
+    skb.trim(usize::from(total));
+    note!(cx, skb, Hook::PreRouting.trace_name());
+    if nf_hook_drops(n, Hook::PreRouting, &skb) {
+        kfree_skb_reason(n, cx, dev, "nf_drop(PRE_ROUTING)", skb);
+        return;
     }
+    note!(cx, skb, "ip_rcv_finish");
+    // The local table holds every interface's address; a packet to the receiving
+    // interface's own (the usual case) needs no lookup in it.
+    let to_dev = n.devs[dev]
+        .addr
+        .is_some_and(|c| c.address() == repr.dst_addr);
+    if to_dev || n.fib.is_local(repr.dst_addr) {
+        ip_local_deliver(n, cx, dev, skb, repr);
+    } else if n.forwarding {
+        ip_forward(n, cx, dev, skb, repr);
+    } else {
+        n.snmp.ip.InAddrErrors += 1;
+        kfree_skb_reason(n, cx, dev, "ip_rcv_finish(not_for_us)", skb);
+    }
+}
 
-    /// `ip_local_deliver`: reassemble fragments, run `LOCAL_IN`, and hand the payload to the
-    /// protocol (`ip_local_deliver_finish`).
-    pub(crate) fn ip_local_deliver(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        dev: usize,
-        mut skb: Skb,
-        repr: Ipv4Repr,
-    ) {
-        let now = s.now();
-        note!(self, skb, "ip_local_deliver");
-        let (mut skb, repr) = if repr.more_frags || repr.frag_offset != 0 {
-            match self.ip_defrag(s, node, dev, skb, repr) {
-                Some(whole) => whole,
-                None => return,
-            }
-        } else {
-            (skb, repr)
-        };
-        note!(self, skb, Hook::LocalIn.trace_name());
-        if self.nf_hook_drops(node, Hook::LocalIn, &skb) {
-            self.drop_skb(now, node, dev, "nf_drop(LOCAL_IN)", skb);
-            return;
+/// `ip_local_deliver`: reassemble fragments, run `LOCAL_IN`, and hand the payload to the
+/// protocol (`ip_local_deliver_finish`).
+pub(crate) fn ip_local_deliver(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    dev: usize,
+    mut skb: Skb,
+    repr: Ipv4Repr,
+) {
+    note!(cx, skb, "ip_local_deliver");
+    let (mut skb, repr) = if repr.more_frags || repr.frag_offset != 0 {
+        match ip_defrag(n, cx, dev, skb, repr) {
+            Some(whole) => whole,
+            None => return,
         }
-        note!(self, skb, "ip_local_deliver_finish");
-        let hlen = Ipv4Packet::new_unchecked(skb.data()).header_len() as usize;
-        // A copy of the header for the protocol's error replies (at most 60 bytes: no
-        // allocation per packet).
-        let mut header_buf = [0u8; 60];
-        header_buf[..hlen].copy_from_slice(&skb.data()[..hlen]);
-        let ip_header = &header_buf[..hlen];
-        skb.pull(hlen);
-        let n = &mut self.nodes[node];
-        n.snmp.ip.InDelivers += 1;
-        match repr.protocol {
-            IpProtocol::Icmp => self.icmp_rcv(s, node, dev, skb, repr, ip_header),
-            IpProtocol::Udp => self.udp_rcv(s, node, dev, skb, repr, ip_header),
-            IpProtocol::Tcp => self.tcp_v4_rcv(s, node, dev, skb, repr),
-            _ => {
-                let n = &mut self.nodes[node];
-                n.snmp.ip.InDelivers -= 1;
-                n.snmp.ip.InUnknownProtos += 1;
-                // ICMP protocol unreachable, as ip_local_deliver_finish does for a raw-less protocol.
-                let mut whole = skb;
-                whole.push(ip_header.len()).copy_from_slice(ip_header);
-                self.icmp_send(
-                    s,
-                    node,
-                    &whole,
-                    crate::wire::Icmpv4Repr::DstUnreachable {
-                        reason: crate::wire::DstUnreachable::ProtoUnreachable,
-                        next_hop_mtu: 0,
-                        data: &[],
-                    },
-                );
-                self.drop_skb(
-                    now,
-                    node,
-                    dev,
-                    "ip_local_deliver_finish(unknown_protocol)",
-                    whole,
-                );
-            }
+    } else {
+        (skb, repr)
+    };
+    note!(cx, skb, Hook::LocalIn.trace_name());
+    if nf_hook_drops(n, Hook::LocalIn, &skb) {
+        kfree_skb_reason(n, cx, dev, "nf_drop(LOCAL_IN)", skb);
+        return;
+    }
+    note!(cx, skb, "ip_local_deliver_finish");
+    let hlen = Ipv4Packet::new_unchecked(skb.data()).header_len() as usize;
+    // A copy of the header for the protocol's error replies (at most 60 bytes: no
+    // allocation per packet).
+    let mut header_buf = [0u8; 60];
+    header_buf[..hlen].copy_from_slice(&skb.data()[..hlen]);
+    let ip_header = &header_buf[..hlen];
+    skb.pull(hlen);
+    n.snmp.ip.InDelivers += 1;
+    match repr.protocol {
+        IpProtocol::Icmp => icmp_rcv(n, cx, dev, skb, repr, ip_header),
+        IpProtocol::Udp => udp_rcv(n, cx, dev, skb, repr, ip_header),
+        IpProtocol::Tcp => tcp_v4_rcv(n, cx, dev, skb, repr),
+        _ => {
+            n.snmp.ip.InDelivers -= 1;
+            n.snmp.ip.InUnknownProtos += 1;
+            // ICMP protocol unreachable, as ip_local_deliver_finish does for a raw-less protocol.
+            let mut whole = skb;
+            whole.push(ip_header.len()).copy_from_slice(ip_header);
+            icmp_send(
+                n,
+                cx,
+                &whole,
+                crate::wire::Icmpv4Repr::DstUnreachable {
+                    reason: crate::wire::DstUnreachable::ProtoUnreachable,
+                    next_hop_mtu: 0,
+                    data: &[],
+                },
+            );
+            kfree_skb_reason(
+                n,
+                cx,
+                dev,
+                "ip_local_deliver_finish(unknown_protocol)",
+                whole,
+            );
         }
     }
 }

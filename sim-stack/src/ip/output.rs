@@ -9,13 +9,18 @@
 
 use std::net::Ipv4Addr;
 
-use sim_core::{Scheduler, SimTime};
+use sim_core::SimTime;
 
+use crate::ctx::NetCtx;
+use crate::dev::NetXmit;
+use crate::ip::frag::ip_fragment;
 use crate::ip::netfilter::{Hook, Verdict};
+use crate::neigh::neigh_output;
+use crate::node::Node;
 use crate::qdisc::rt_tos2priority;
 use crate::skb::Skb;
+use crate::sock::kfree_skb_reason;
 use crate::wire::{IpProtocol, Ipv4Packet, Ipv4Repr};
-use crate::world::{Event, World};
 
 /// A route chosen for output: the device and the next hop on it (`struct rtable`'s essentials).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,191 +77,168 @@ pub struct IpSend {
     pub ident: IdentMode,
 }
 
-impl World {
-    /// `ip_route_output_flow`: the route to `dst` from `node`.
-    #[inline]
-    pub fn ip_route_output_flow(&mut self, node: usize, dst: Ipv4Addr) -> Result<Dst, OutputError> {
-        let n = &mut self.nodes[node];
-        match n.fib.lookup(dst) {
-            Some(r) => {
-                let dev = r.dev as usize;
-                Ok(Dst {
-                    dev,
-                    nexthop: r.nexthop,
-                    src: n.dev_addr(dev),
-                    mtu: n.devs[dev].mtu,
-                })
-            }
-            None => {
-                n.snmp.ip.OutNoRoutes += 1;
-                Err(OutputError::NetUnreach)
-            }
+/// `ip_route_output_flow`: the route to `dst` from `node`.
+#[inline]
+pub fn ip_route_output_flow(n: &mut Node, dst: Ipv4Addr) -> Result<Dst, OutputError> {
+    match n.fib.lookup(dst) {
+        Some(r) => {
+            let dev = r.dev as usize;
+            Ok(Dst {
+                dev,
+                nexthop: r.nexthop,
+                src: n.dev_addr(dev),
+                mtu: n.devs[dev].mtu,
+            })
+        }
+        None => {
+            n.snmp.ip.OutNoRoutes += 1;
+            Err(OutputError::NetUnreach)
         }
     }
+}
 
-    /// The route for a socket's packet to `daddr`: the socket's cached one while it is for
-    /// `daddr` and the node's routing table has not changed since (`__sk_dst_check`), else
-    /// [`ip_route_output_flow`](Self::ip_route_output_flow), cached (`sk_setup_caps`). A
-    /// connected socket thus looks its route up once, not per packet, as on Linux.
-    #[inline]
-    pub(crate) fn sk_dst_route(
-        &mut self,
-        node: usize,
-        sock: crate::sock::SockId,
-        daddr: Ipv4Addr,
-    ) -> Result<Dst, OutputError> {
-        let n = &mut self.nodes[node];
-        let genid = n.fib.genid();
-        let sk = n.socks.get_mut(sock).expect("a live socket").common_mut();
-        if let Some(c) = sk.dst_cache
-            && c.genid == genid
-            && c.daddr == daddr
-        {
-            return Ok(c.dst);
+/// The route for a socket's packet to `daddr`: the socket's cached one while it is for
+/// `daddr` and the node's routing table has not changed since (`__sk_dst_check`), else
+/// [`ip_route_output_flow`](Self::ip_route_output_flow), cached (`sk_setup_caps`). A
+/// connected socket thus looks its route up once, not per packet, as on Linux.
+#[inline]
+pub(crate) fn sk_dst_route(
+    n: &mut Node,
+    sock: crate::sock::SockId,
+    daddr: Ipv4Addr,
+) -> Result<Dst, OutputError> {
+    let genid = n.fib.genid();
+    let sk = n.socks.get_mut(sock).expect("a live socket").common_mut();
+    if let Some(c) = sk.dst_cache
+        && c.genid == genid
+        && c.daddr == daddr
+    {
+        return Ok(c.dst);
+    }
+    let dst = ip_route_output_flow(n, daddr)?;
+    let sk = n.socks.get_mut(sock).expect("a live socket");
+    sk.common_mut().dst_cache = Some(crate::sock::DstCache { genid, daddr, dst });
+    Ok(dst)
+}
+
+/// Builds the IPv4 header in front of `skb` (which holds the transport header and
+/// payload) and sends it along the output path (`__ip_make_skb` + `ip_send_skb`).
+pub fn ip_send_skb(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    mut skb: Skb,
+    send: IpSend,
+    dst: Dst,
+) -> NetXmit {
+    let now = cx.now;
+    let ident = match send.ident {
+        IdentMode::Socket(id) => id,
+        IdentMode::Unconnected if send.dont_frag => 0,
+        IdentMode::Unconnected | IdentMode::Hashed => {
+            ip_idents_reserve(n, now, send.src, send.dst, send.protocol, 1)
         }
-        let dst = self.ip_route_output_flow(node, daddr)?;
-        let sk = self.nodes[node].socks.get_mut(sock).expect("a live socket");
-        sk.common_mut().dst_cache = Some(crate::sock::DstCache { genid, daddr, dst });
-        Ok(dst)
-    }
+    };
+    let repr = Ipv4Repr {
+        src_addr: send.src,
+        dst_addr: send.dst,
+        protocol: send.protocol,
+        payload_len: skb.len(),
+        ttl: send.ttl,
+        dscp_ecn: send.tos,
+        ident,
+        dont_frag: send.dont_frag,
+        more_frags: false,
+        frag_offset: 0,
+    };
+    repr.emit(&mut Ipv4Packet::new_unchecked(skb.push(repr.buffer_len())));
+    skb.priority = rt_tos2priority(send.tos);
+    note!(cx, skb, "ip_send_skb");
+    n.snmp.ip.OutRequests += 1;
+    ip_local_out(n, cx, skb, dst)
+}
 
-    /// Builds the IPv4 header in front of `skb` (which holds the transport header and
-    /// payload) and sends it along the output path (`__ip_make_skb` + `ip_send_skb`).
-    pub fn ip_send_skb(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        mut skb: Skb,
-        send: IpSend,
-        dst: Dst,
-    ) {
-        let now = s.now();
-        let ident = match send.ident {
-            IdentMode::Socket(id) => id,
-            IdentMode::Unconnected if send.dont_frag => 0,
-            IdentMode::Unconnected | IdentMode::Hashed => {
-                self.ip_idents_reserve(node, now, send.src, send.dst, send.protocol, 1)
-            }
-        };
-        let repr = Ipv4Repr {
-            src_addr: send.src,
-            dst_addr: send.dst,
-            protocol: send.protocol,
-            payload_len: skb.len(),
-            ttl: send.ttl,
-            dscp_ecn: send.tos,
-            ident,
-            dont_frag: send.dont_frag,
-            more_frags: false,
-            frag_offset: 0,
-        };
-        repr.emit(&mut Ipv4Packet::new_unchecked(skb.push(repr.buffer_len())));
-        skb.priority = rt_tos2priority(send.tos);
-        note!(self, skb, "ip_send_skb");
-        self.nodes[node].snmp.ip.OutRequests += 1;
-        self.ip_local_out(s, node, skb, dst);
+/// `ip_local_out` → `nf_hook(LOCAL_OUT)` → `dst_output`.
+pub(crate) fn ip_local_out(n: &mut Node, cx: &mut NetCtx<'_>, mut skb: Skb, dst: Dst) -> NetXmit {
+    note!(cx, skb, "ip_local_out");
+    note!(cx, skb, Hook::LocalOut.trace_name());
+    if nf_hook_drops(n, Hook::LocalOut, &skb) {
+        kfree_skb_reason(n, cx, dst.dev, "nf_drop(LOCAL_OUT)", skb);
+        return NetXmit::Success;
     }
+    ip_output(n, cx, skb, dst)
+}
 
-    /// `ip_local_out` → `nf_hook(LOCAL_OUT)` → `dst_output`.
-    pub(crate) fn ip_local_out(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        mut skb: Skb,
-        dst: Dst,
-    ) {
-        note!(self, skb, "ip_local_out");
-        note!(self, skb, Hook::LocalOut.trace_name());
-        if self.nf_hook_drops(node, Hook::LocalOut, &skb) {
-            let now = s.now();
-            self.drop_skb(now, node, dst.dev, "nf_drop(LOCAL_OUT)", skb);
-            return;
+/// `ip_output` → `nf_hook(POST_ROUTING)` → `ip_finish_output`.
+pub(crate) fn ip_output(n: &mut Node, cx: &mut NetCtx<'_>, mut skb: Skb, dst: Dst) -> NetXmit {
+    note!(cx, skb, "ip_output");
+    note!(cx, skb, Hook::PostRouting.trace_name());
+    if nf_hook_drops(n, Hook::PostRouting, &skb) {
+        kfree_skb_reason(n, cx, dst.dev, "nf_drop(POST_ROUTING)", skb);
+        return NetXmit::Success;
+    }
+    ip_finish_output(n, cx, skb, dst)
+}
+
+/// `ip_finish_output`: fragment if larger than the MTU, then `ip_finish_output2`.
+fn ip_finish_output(n: &mut Node, cx: &mut NetCtx<'_>, mut skb: Skb, dst: Dst) -> NetXmit {
+    note!(cx, skb, "ip_finish_output");
+    if skb.len() > dst.mtu as usize {
+        ip_fragment(n, cx, skb, dst);
+        return NetXmit::Success;
+    }
+    ip_finish_output2(n, cx, skb, dst)
+}
+
+/// `ip_finish_output2`: hand the packet to the neighbour layer for the next hop.
+pub(crate) fn ip_finish_output2(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    mut skb: Skb,
+    dst: Dst,
+) -> NetXmit {
+    note!(cx, skb, "ip_finish_output2");
+    neigh_output(n, cx, dst.dev, dst.nexthop, skb)
+}
+
+/// `nf_hook`: runs `node`'s rules for `hook` over the packet; whether they drop it. A node
+/// without rules (the common case) costs one test, as the kernel's static key skips
+/// hooks nobody registered.
+#[inline]
+pub(crate) fn nf_hook_drops(n: &mut Node, hook: Hook, skb: &Skb) -> bool {
+    let nf = &mut n.netfilter;
+    !nf.rules.is_empty() && nf.hook(hook, skb.data()) == Verdict::Drop
+}
+
+/// `ip_idents_reserve`: the hashed per-destination IP ID generator.
+pub(crate) fn ip_idents_reserve(
+    n: &mut Node,
+    now: SimTime,
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    protocol: IpProtocol,
+    segs: u32,
+) -> u16 {
+    let h = mix64(
+        n.ip_ident_key
+            ^ (u64::from(u32::from(dst)) << 32)
+            ^ u64::from(u32::from(src))
+            ^ (u64::from(u8::from(protocol)) << 56),
+    );
+    let bucket = (h % u64::from(IpIdents::BUCKETS)) as u32;
+    let jiffies = ((now.as_nanos() + n.jiffies_phase) / crate::jiffies::JIFFY_NS) as u32;
+    let b = n.ip_idents.bucket(bucket);
+    let old = b.stamp;
+    let mut delta = 0;
+    if old != jiffies {
+        b.stamp = jiffies;
+        let span = jiffies.wrapping_sub(old);
+        if span > 0 {
+            delta = n.rng.below(u64::from(span)) as u32;
         }
-        self.ip_output(s, node, skb, dst);
     }
-
-    /// `ip_output` → `nf_hook(POST_ROUTING)` → `ip_finish_output`.
-    pub(crate) fn ip_output(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        mut skb: Skb,
-        dst: Dst,
-    ) {
-        note!(self, skb, "ip_output");
-        note!(self, skb, Hook::PostRouting.trace_name());
-        if self.nf_hook_drops(node, Hook::PostRouting, &skb) {
-            let now = s.now();
-            self.drop_skb(now, node, dst.dev, "nf_drop(POST_ROUTING)", skb);
-            return;
-        }
-        self.ip_finish_output(s, node, skb, dst);
-    }
-
-    /// `ip_finish_output`: fragment if larger than the MTU, then `ip_finish_output2`.
-    fn ip_finish_output(&mut self, s: &mut Scheduler<Event>, node: usize, mut skb: Skb, dst: Dst) {
-        note!(self, skb, "ip_finish_output");
-        if skb.len() > dst.mtu as usize {
-            self.ip_fragment(s, node, skb, dst);
-            return;
-        }
-        self.ip_finish_output2(s, node, skb, dst);
-    }
-
-    /// `ip_finish_output2`: hand the packet to the neighbour layer for the next hop.
-    pub(crate) fn ip_finish_output2(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        mut skb: Skb,
-        dst: Dst,
-    ) {
-        note!(self, skb, "ip_finish_output2");
-        self.neigh_output(s, node, dst.dev, dst.nexthop, skb);
-    }
-
-    /// `nf_hook`: runs `node`'s rules for `hook` over the packet; whether they drop it. A node
-    /// without rules (the common case) costs one test, as the kernel's static key skips
-    /// hooks nobody registered.
-    #[inline]
-    pub(crate) fn nf_hook_drops(&mut self, node: usize, hook: Hook, skb: &Skb) -> bool {
-        let nf = &mut self.nodes[node].netfilter;
-        !nf.rules.is_empty() && nf.hook(hook, skb.data()) == Verdict::Drop
-    }
-
-    /// `ip_idents_reserve`: the hashed per-destination IP ID generator.
-    pub(crate) fn ip_idents_reserve(
-        &mut self,
-        node: usize,
-        now: SimTime,
-        src: Ipv4Addr,
-        dst: Ipv4Addr,
-        protocol: IpProtocol,
-        segs: u32,
-    ) -> u16 {
-        let n = &mut self.nodes[node];
-        let h = mix64(
-            n.ip_ident_key
-                ^ (u64::from(u32::from(dst)) << 32)
-                ^ u64::from(u32::from(src))
-                ^ (u64::from(u8::from(protocol)) << 56),
-        );
-        let bucket = (h % u64::from(IpIdents::BUCKETS)) as u32;
-        let jiffies = ((now.as_nanos() + n.jiffies_phase) / crate::jiffies::JIFFY_NS) as u32;
-        let b = n.ip_idents.bucket(bucket);
-        let old = b.stamp;
-        let mut delta = 0;
-        if old != jiffies {
-            b.stamp = jiffies;
-            let span = jiffies.wrapping_sub(old);
-            if span > 0 {
-                delta = n.rng.below(u64::from(span)) as u32;
-            }
-        }
-        let id = b.ident.wrapping_add(delta);
-        b.ident = id.wrapping_add(segs);
-        id as u16
-    }
+    let id = b.ident.wrapping_add(delta);
+    b.ident = id.wrapping_add(segs);
+    id as u16
 }
 
 /// One bucket of the hashed IP ID generator: its next ID and the jiffy it was last used.

@@ -8,14 +8,17 @@
 //! the stack, so an app always acts on a consistent stack, as a process woken by the kernel
 //! does.
 
+pub mod ping;
 pub mod udp;
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-use crate::skb::SockRef;
+use crate::ctx::NetCtx;
+use crate::event::Event;
+use crate::node::Node;
+use crate::skb::Skb;
 use crate::tcp::TcpSock;
-use crate::world::{Event, World};
 pub use udp::UdpSock;
 
 /// A socket's index in its node's table.
@@ -62,6 +65,9 @@ pub enum Errno {
     /// The socket is not connected.
     #[error("ENOTCONN")]
     NotConn,
+    /// The descriptor is not a socket of the kind the call needs.
+    #[error("ENOTSOCK")]
+    NotSock,
 }
 
 /// A socket of either protocol.
@@ -71,6 +77,8 @@ pub enum Socket {
     Udp(UdpSock),
     /// A TCP socket (boxed: it is much larger).
     Tcp(Box<TcpSock>),
+    /// An ICMP echo ("ping") socket.
+    Ping(ping::PingSock),
 }
 
 /// What every socket has whatever its protocol (`struct sock`'s common part).
@@ -147,6 +155,7 @@ impl Socket {
         match self {
             Self::Udp(u) => &u.sk,
             Self::Tcp(t) => &t.sk,
+            Self::Ping(p) => &p.sk,
         }
     }
     /// The common part, writable.
@@ -154,6 +163,7 @@ impl Socket {
         match self {
             Self::Udp(u) => &mut u.sk,
             Self::Tcp(t) => &mut t.sk,
+            Self::Ping(p) => &mut p.sk,
         }
     }
 }
@@ -175,6 +185,8 @@ pub struct SocketTable {
     pub tcp_estab: BTreeMap<TcpKey, SockId>,
     /// Local TCP ports in use by connections, with how many use each (bind conflicts).
     pub tcp_ports: BTreeMap<u16, u32>,
+    /// Ping sockets by ident.
+    pub ping_idents: BTreeMap<u16, SockId>,
 }
 
 impl SocketTable {
@@ -230,155 +242,188 @@ impl SocketTable {
     }
 }
 
-impl World {
-    /// Asks for `app` to be woken about socket `sock` of `node` (`sk_data_ready`,
-    /// `sk_write_space`, `sk_state_change`, `sk_error_report`): one `SockWake` event at the
-    /// current instant, scheduled when the event being handled ends, however many times this
-    /// is called before the app runs.
-    pub(crate) fn sk_wake(&mut self, node: usize, sock: SockId) {
-        let Some(sk) = self.nodes[node].socks.get_mut(sock) else {
-            return;
-        };
-        let c = sk.common_mut();
-        if let Some(app) = c.app
-            && !c.wake_pending
-        {
-            c.wake_pending = true;
-            self.wakes.push(Event::SockWake {
-                app,
-                node: node as u32,
-                sock,
-            });
-        }
+/// Asks for `app` to be woken about socket `sock` of `node` (`sk_data_ready`,
+/// `sk_write_space`, `sk_state_change`, `sk_error_report`): one `SockWake` event at the
+/// current instant, scheduled when the event being handled ends, however many times this
+/// is called before the app runs.
+pub(crate) fn sk_wake(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
+    let Some(sk) = n.socks.get_mut(sock) else {
+        return;
+    };
+    let c = sk.common_mut();
+    if let Some(app) = c.app
+        && !c.wake_pending
+    {
+        c.wake_pending = true;
+        cx.wakes.push(Event::SockWake {
+            app,
+            node: n.id,
+            sock,
+        });
     }
+}
 
-    /// `kfree_skb` / `consume_skb`: frees a packet, running its destructor (`sock_wfree`)
-    /// when a socket's send buffer is charged for it.
-    pub(crate) fn kfree_skb(&mut self, skb: crate::skb::Skb) {
-        if let Some(owner) = skb.sock {
-            self.sock_wfree(owner, skb.truesize);
-        }
-        self.pool.free(skb);
+/// `kfree_skb` / `consume_skb`: frees a packet, running its destructor (`sock_wfree`)
+/// when a socket of `n`'s is charged for it.
+pub(crate) fn kfree_skb(n: &mut Node, cx: &mut NetCtx<'_>, skb: Skb) {
+    if let Some(owner) = skb.sock {
+        debug_assert_eq!(
+            owner.node, n.id,
+            "an skb is charged to a socket of its own node"
+        );
+        sock_wfree(n, cx, owner.sock, skb.truesize);
     }
+    cx.pool.free(skb);
+}
 
-    /// `sock_wfree`: the skb charged to `owner` was freed (TX completion or a drop): release
-    /// its memory and wake a datagram writer waiting for space.
-    pub(crate) fn sock_wfree(&mut self, owner: SockRef, truesize: u32) {
-        let node = owner.node as usize;
-        let Some(sk) = self.nodes[node].socks.get_mut(owner.sock) else {
-            return;
-        };
-        let is_udp = matches!(sk, Socket::Udp(_));
-        let c = sk.common_mut();
-        c.wmem_alloc = c.wmem_alloc.saturating_sub(truesize);
-        // sock_def_write_space: wake when at least half the buffer is free.
-        if is_udp && c.nospace && c.wmem_alloc << 1 <= c.sndbuf {
-            c.nospace = false;
-            self.sk_wake(node, owner.sock);
-        }
-    }
-
-    /// Writes an error a socket call returned, or a socket took asynchronously (a RST, a
-    /// timeout, an ICMP error), to the trace: `time node sock PROTO LOCAL > REMOTE CALL: ERRNO`.
-    pub(crate) fn trace_sock_err(&mut self, node: usize, sock: SockId, call: &str, e: Errno) {
-        self.trace_sock_err_to(node, sock, call, e, None);
-    }
-
-    /// Passes a socket call's result through, tracing it if it is an error (`to`: the
-    /// destination the call named, for a socket without one yet).
-    pub(crate) fn sock_result<T>(
-        &mut self,
-        node: usize,
-        sock: SockId,
-        call: &str,
-        to: Option<(Ipv4Addr, u16)>,
-        r: Result<T, Errno>,
-    ) -> Result<T, Errno> {
-        if let Err(e) = &r {
-            self.trace_sock_err_to(node, sock, call, *e, to);
-        }
-        r
-    }
-
-    /// [`Self::trace_sock_err`] for a call naming its destination (`connect`, `sendto`),
-    /// shown when the socket has none of its own yet.
-    pub(crate) fn trace_sock_err_to(
-        &mut self,
-        node: usize,
-        sock: SockId,
-        call: &str,
-        e: Errno,
-        to: Option<(Ipv4Addr, u16)>,
-    ) {
-        if !self.trace.frames() {
-            return;
-        }
-        let n = &self.nodes[node];
-        let (proto, sk) = match n.socks.get(sock) {
-            Some(Socket::Udp(u)) => ("udp", &u.sk),
-            Some(Socket::Tcp(t)) => ("tcp", &t.sk),
-            None => return,
-        };
-        let (saddr, sport) = (sk.saddr, sk.sport);
-        let (daddr, dport) = match to {
-            Some(t) if sk.daddr.is_unspecified() => t,
-            _ => (sk.daddr, sk.dport),
-        };
-        let now = self.now;
-        self.trace.event(
-            now,
+/// `kfree_skb_reason`: frees a packet that dies at `what` on interface `dev`, with a trace
+/// line (`drop what`).
+pub(crate) fn kfree_skb_reason(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    dev: usize,
+    what: &str,
+    skb: Skb,
+) {
+    if cx.trace.frames() {
+        let dir = format!("drop {what}");
+        // Drops at the device hold a whole frame; everything above it (IP, netfilter,
+        // the neighbour queue, the transports) holds an IP packet.
+        let frame = matches!(
+            what,
+            "no_carrier" | "qdisc_drop" | "qdisc_codel_drop" | "rx_runt" | "unknown_ethertype"
+        );
+        cx.trace.record(
+            cx.now,
             &n.name,
-            format_args!("sock {proto} {saddr}:{sport} > {daddr}:{dport} {call}: {e}"),
+            &n.devs[dev].name,
+            &dir,
+            skb.data(),
+            skb.path(),
+            !frame,
         );
     }
+    kfree_skb(n, cx, skb);
+}
 
-    /// `inet_csk_get_port` / `udp_lib_get_port` with port 0: an ephemeral port for a socket
-    /// that binds implicitly. The first candidate is uniform in `ip_local_port_range` (either
-    /// parity), then the next free one.
-    pub(crate) fn inet_autobind_port(
-        &mut self,
-        node: usize,
-        used: impl Fn(&SocketTable, u16) -> bool,
-    ) -> Result<u16, Errno> {
-        let n = &mut self.nodes[node];
-        let (low, high) = n.sysctl.ip_local_port_range;
-        let remaining = u32::from(high - low) + 1;
-        let first = n.rng.below(u64::from(remaining)) as u32;
-        for i in 0..remaining {
-            let port = low + ((first + i) % remaining) as u16;
-            if !used(&n.socks, port) {
-                return Ok(port);
-            }
-        }
-        Err(Errno::AddrNotAvail)
+/// `sock_wfree`: an skb charged to socket `sock` was freed (TX completion or a drop):
+/// release its memory and wake a datagram writer waiting for space.
+pub(crate) fn sock_wfree(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, truesize: u32) {
+    let Some(sk) = n.socks.get_mut(sock) else {
+        return;
+    };
+    let is_udp = matches!(sk, Socket::Udp(_));
+    let c = sk.common_mut();
+    c.wmem_alloc = c.wmem_alloc.saturating_sub(truesize);
+    // sock_def_write_space: wake when at least half the buffer is free.
+    if is_udp && c.nospace && c.wmem_alloc << 1 <= c.sndbuf {
+        c.nospace = false;
+        sk_wake(n, cx, sock);
     }
+}
 
-    /// `__inet_hash_connect`: the local port of a connecting TCP socket. Linux starts at an
-    /// even offset and steps by two, so connections get even ports while odd ones are left
-    /// for `bind()`; only when every even port is taken does it try the odd ones.
-    pub(crate) fn inet_hash_connect_port(
-        &mut self,
-        node: usize,
-        daddr: Ipv4Addr,
-        dport: u16,
-    ) -> Result<u16, Errno> {
-        let n = &mut self.nodes[node];
-        let (low, high) = n.sysctl.ip_local_port_range;
-        let remaining = u32::from(high - low) + 1;
-        let offset = (n.rng.below(u64::from(remaining)) as u32) & !1;
-        for parity in 0..2 {
-            let mut i = 0;
-            while i < remaining {
-                let port = low + ((offset + parity + i) % remaining) as u16;
-                i += 2;
-                if n.socks.tcp_listen.contains_key(&port)
-                    || n.socks.tcp_estab.contains_key(&(daddr, dport, port))
-                {
-                    continue;
-                }
-                return Ok(port);
-            }
-        }
-        Err(Errno::AddrNotAvail)
+/// Writes an error a socket call returned, or a socket took asynchronously (a RST, a
+/// timeout, an ICMP error), to the trace: `time node sock PROTO LOCAL > REMOTE CALL: ERRNO`.
+pub(crate) fn trace_sock_err(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    call: &str,
+    e: Errno,
+) {
+    trace_sock_err_to(n, cx, sock, call, e, None);
+}
+
+/// Passes a socket call's result through, tracing it if it is an error (`to`: the
+/// destination the call named, for a socket without one yet).
+pub(crate) fn sock_result<T>(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    call: &str,
+    to: Option<(Ipv4Addr, u16)>,
+    r: Result<T, Errno>,
+) -> Result<T, Errno> {
+    if let Err(e) = &r {
+        trace_sock_err_to(n, cx, sock, call, *e, to);
     }
+    r
+}
+
+/// [`Self::trace_sock_err`] for a call naming its destination (`connect`, `sendto`),
+/// shown when the socket has none of its own yet.
+pub(crate) fn trace_sock_err_to(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    call: &str,
+    e: Errno,
+    to: Option<(Ipv4Addr, u16)>,
+) {
+    if !cx.trace.frames() {
+        return;
+    }
+    let (proto, sk) = match n.socks.get(sock) {
+        Some(Socket::Udp(u)) => ("udp", &u.sk),
+        Some(Socket::Tcp(t)) => ("tcp", &t.sk),
+        Some(Socket::Ping(p)) => ("icmp", &p.sk),
+        None => return,
+    };
+    let (saddr, sport) = (sk.saddr, sk.sport);
+    let (daddr, dport) = match to {
+        Some(t) if sk.daddr.is_unspecified() => t,
+        _ => (sk.daddr, sk.dport),
+    };
+    let now = cx.now;
+    cx.trace.event(
+        now,
+        &n.name,
+        format_args!("sock {proto} {saddr}:{sport} > {daddr}:{dport} {call}: {e}"),
+    );
+}
+
+/// `inet_csk_get_port` / `udp_lib_get_port` with port 0: an ephemeral port for a socket
+/// that binds implicitly. The first candidate is uniform in `ip_local_port_range` (either
+/// parity), then the next free one.
+pub(crate) fn inet_autobind_port(
+    n: &mut Node,
+    used: impl Fn(&SocketTable, u16) -> bool,
+) -> Result<u16, Errno> {
+    let (low, high) = n.sysctl.ip_local_port_range;
+    let remaining = u32::from(high - low) + 1;
+    let first = n.rng.below(u64::from(remaining)) as u32;
+    for i in 0..remaining {
+        let port = low + ((first + i) % remaining) as u16;
+        if !used(&n.socks, port) {
+            return Ok(port);
+        }
+    }
+    Err(Errno::AddrNotAvail)
+}
+
+/// `__inet_hash_connect`: the local port of a connecting TCP socket. Linux starts at an
+/// even offset and steps by two, so connections get even ports while odd ones are left
+/// for `bind()`; only when every even port is taken does it try the odd ones.
+pub(crate) fn inet_hash_connect_port(
+    n: &mut Node,
+    daddr: Ipv4Addr,
+    dport: u16,
+) -> Result<u16, Errno> {
+    let (low, high) = n.sysctl.ip_local_port_range;
+    let remaining = u32::from(high - low) + 1;
+    let offset = (n.rng.below(u64::from(remaining)) as u32) & !1;
+    for parity in 0..2 {
+        let mut i = 0;
+        while i < remaining {
+            let port = low + ((offset + parity + i) % remaining) as u16;
+            i += 2;
+            if n.socks.tcp_listen.contains_key(&port)
+                || n.socks.tcp_estab.contains_key(&(daddr, dport, port))
+            {
+                continue;
+            }
+            return Ok(port);
+        }
+    }
+    Err(Errno::AddrNotAvail)
 }

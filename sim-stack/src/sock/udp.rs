@@ -17,13 +17,17 @@
 use std::collections::VecDeque;
 use std::net::Ipv4Addr;
 
-use sim_core::Scheduler;
-
+use crate::ctx::NetCtx;
+use crate::dev::NetXmit;
+use crate::ip::icmp::icmp_send;
 use crate::ip::output::{IdentMode, IpSend};
+use crate::ip::output::{ip_route_output_flow, ip_send_skb, sk_dst_route};
+use crate::node::Node;
 use crate::skb::{Skb, SockRef};
 use crate::sock::{Errno, SockCommon, SockId, Socket};
+use crate::sock::{inet_autobind_port, sk_wake, sock_result, trace_sock_err};
+use crate::sock::{kfree_skb, kfree_skb_reason};
 use crate::wire::{IpProtocol, Ipv4Repr, UdpPacket, UdpRepr};
-use crate::world::{Event, World};
 
 /// UDP header length.
 const UDP_HLEN: usize = 8;
@@ -73,416 +77,393 @@ pub struct UdpSock {
     pub connected: bool,
 }
 
-impl World {
-    /// `socket(AF_INET, SOCK_DGRAM)`, owned by `app`.
-    pub fn udp_socket(&mut self, node: usize, app: Option<u32>) -> SockId {
-        let n = &mut self.nodes[node];
-        let mut sk = SockCommon::new(n.sysctl.wmem_default, n.sysctl.rmem_default);
-        sk.app = app;
-        n.socks.insert(Socket::Udp(UdpSock {
-            sk,
-            rx: VecDeque::new(),
-            recverr: false,
-            connected: false,
-        }))
-    }
+/// `socket(AF_INET, SOCK_DGRAM)`, owned by `app`.
+pub fn udp_socket(n: &mut Node, app: Option<u32>) -> SockId {
+    let mut sk = SockCommon::new(n.sysctl.wmem_default, n.sysctl.rmem_default);
+    sk.app = app;
+    n.socks.insert(Socket::Udp(UdpSock {
+        sk,
+        rx: VecDeque::new(),
+        recverr: false,
+        connected: false,
+    }))
+}
 
-    /// `bind()` to `port` (0 = an ephemeral port).
-    pub fn udp_bind(&mut self, node: usize, sock: SockId, port: u16) -> Result<u16, Errno> {
-        let r = self.udp_bind_inner(node, sock, port);
-        self.sock_result(node, sock, "bind", None, r)
-    }
+/// `bind()` to `port` (0 = an ephemeral port).
+pub fn udp_bind(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, port: u16) -> Result<u16, Errno> {
+    let r = udp_bind_inner(n, sock, port);
+    sock_result(n, cx, sock, "bind", None, r)
+}
 
-    /// The call itself; the public function traces its error.
-    fn udp_bind_inner(&mut self, node: usize, sock: SockId, port: u16) -> Result<u16, Errno> {
-        let port = if port == 0 {
-            self.inet_autobind_port(node, |t, p| t.udp_ports.contains_key(&p))?
-        } else if self.nodes[node].socks.udp_ports.contains_key(&port) {
-            return Err(Errno::AddrInUse);
-        } else {
-            port
+/// The call itself; the public function traces its error.
+fn udp_bind_inner(n: &mut Node, sock: SockId, port: u16) -> Result<u16, Errno> {
+    let port = if port == 0 {
+        inet_autobind_port(n, |t, p| t.udp_ports.contains_key(&p))?
+    } else if n.socks.udp_ports.contains_key(&port) {
+        return Err(Errno::AddrInUse);
+    } else {
+        port
+    };
+    let socks = &mut n.socks;
+    socks.udp_ports.insert(port, sock);
+    socks.udp(sock).sk.sport = port;
+    Ok(port)
+}
+
+/// `connect()`: fix the peer, choose the source address from the route, autobind, and
+/// draw the socket's IP ID start (`ip4_datagram_connect`).
+pub fn udp_connect(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    daddr: Ipv4Addr,
+    dport: u16,
+) -> Result<(), Errno> {
+    let r = udp_connect_inner(n, cx, sock, daddr, dport);
+    sock_result(n, cx, sock, "connect", Some((daddr, dport)), r)
+}
+
+/// The call itself; the public function traces its error.
+fn udp_connect_inner(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    daddr: Ipv4Addr,
+    dport: u16,
+) -> Result<(), Errno> {
+    let dst = ip_route_output_flow(n, daddr).map_err(|_| Errno::NetUnreach)?;
+    if n.socks.udp(sock).sk.sport == 0 {
+        udp_bind(n, cx, sock, 0)?;
+    }
+    let id = n.rng.next_u32() as u16;
+    let u = n.socks.udp(sock);
+    u.sk.saddr = dst.src;
+    u.sk.daddr = daddr;
+    u.sk.dport = dport;
+    u.sk.inet_id = id;
+    u.connected = true;
+    Ok(())
+}
+
+/// `sendto()` / `send()`: one datagram to `to` (or the connected peer). Returns the bytes
+/// sent.
+pub fn udp_sendmsg(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    to: Option<(Ipv4Addr, u16)>,
+    payload: &[u8],
+) -> Result<usize, Errno> {
+    udp_sendmsg_zero_padded(n, cx, sock, to, payload, 0)
+}
+
+/// `sendto()` / `send()` of a datagram whose payload is `head` followed by `zeros` zero
+/// bytes, as from two iovecs, the second over a buffer of zeros (what a traffic
+/// generator sends). The same datagram as [`udp_sendmsg`](Self::udp_sendmsg) with the
+/// zeros written out, byte for byte; the zeros are copied into the skb but, like TCP's
+/// runs of zeros, add nothing to the checksum, so they are not summed.
+pub fn udp_sendmsg_zero_padded(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    to: Option<(Ipv4Addr, u16)>,
+    head: &[u8],
+    zeros: usize,
+) -> Result<usize, Errno> {
+    let r = udp_sendmsg_inner(n, cx, sock, to, head, zeros);
+    sock_result(n, cx, sock, "sendmsg", to, r)
+}
+
+/// The call itself; the public function traces its error.
+fn udp_sendmsg_inner(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    to: Option<(Ipv4Addr, u16)>,
+    head: &[u8],
+    zeros: usize,
+) -> Result<usize, Errno> {
+    let payload_len = head.len() + zeros;
+    let u = n.socks.udp(sock);
+    if let Some(e) = u.sk.err.take() {
+        return Err(e);
+    }
+    let (daddr, dport) = match to {
+        Some(t) => t,
+        None if u.connected => (u.sk.daddr, u.sk.dport),
+        None => return Err(Errno::NotConn),
+    };
+    if UDP_HLEN + payload_len > usize::from(u16::MAX) - 20 {
+        return Err(Errno::MsgSize);
+    }
+    // sock_alloc_send_pskb: block (EAGAIN here) while the socket's skbs in flight fill
+    // the send buffer.
+    if u.sk.wmem_alloc >= u.sk.sndbuf {
+        u.sk.nospace = true;
+        return Err(Errno::Again);
+    }
+    if u.sk.sport == 0 {
+        udp_bind(n, cx, sock, 0)?;
+    }
+    // A connected socket keeps its route (sk_dst_check); sendto() looks it up.
+    let route = if to.is_none() {
+        sk_dst_route(n, sock, daddr)
+    } else {
+        ip_route_output_flow(n, daddr)
+    };
+    let Ok(dst) = route else {
+        return Err(Errno::NetUnreach);
+    };
+    let u = n.socks.udp(sock);
+    let saddr = if u.sk.saddr.is_unspecified() {
+        dst.src
+    } else {
+        u.sk.saddr
+    };
+    let sport = u.sk.sport;
+    let len = UDP_HLEN + payload_len;
+    let mut skb = cx.pool.alloc(len);
+    skb.put(UDP_HLEN);
+    // ip_generic_getfrag → csum_and_copy_from_iter: the payload is summed from the
+    // sender's buffer as it is copied, not read back from the skb afterwards. Zeros
+    // after the head sum to 0 whatever their offset.
+    let payload_sum = crate::wire::checksum::data(head);
+    skb.put_data(head);
+    skb.put_zeros(zeros);
+    UdpRepr {
+        src_port: sport,
+        dst_port: dport,
+    }
+    .emit_with_payload_sum(
+        &mut UdpPacket::new_unchecked(skb.head_mut(UDP_HLEN)),
+        saddr,
+        daddr,
+        payload_len,
+        payload_sum,
+    );
+    skb.l4_csum_good = true;
+    for f in ["udp_sendmsg", "ip_route_output_flow", "ip_make_skb"] {
+        note!(cx, skb, f);
+    }
+    skb.sock = Some(SockRef { node: n.id, sock });
+    skb.hash = flow_hash(saddr, daddr, sport, dport, 17);
+    let u = n.socks.udp(sock);
+    u.sk.wmem_alloc += skb.truesize;
+    let recverr = u.recverr;
+    let fits = len + 20 <= dst.mtu as usize;
+    let send = IpSend {
+        src: saddr,
+        dst: daddr,
+        protocol: IpProtocol::Udp,
+        ttl: n.default_ttl,
+        tos: 0,
+        dont_frag: fits,
+        ident: IdentMode::Hashed,
+    };
+    note!(cx, skb, "udp_send_skb");
+    if ip_send_skb(n, cx, skb, send, dst) == NetXmit::Drop {
+        // NET_XMIT_DROP → -ENOBUFS: counted (and not as sent: udp_send_skb counts
+        // OutDatagrams only on success), and hidden from the app without IP_RECVERR.
+        n.snmp.ip.OutDiscards += 1;
+        n.snmp.udp.SndbufErrors += 1;
+        if recverr {
+            return Err(Errno::NoBufs);
+        }
+    } else {
+        n.snmp.udp.OutDatagrams += 1;
+    }
+    Ok(payload_len)
+}
+
+/// `sendmmsg()`: several datagrams in one call, sent back to back at the same instant.
+/// Returns how many were sent; stops at the first error (returned when nothing was sent).
+pub fn udp_sendmmsg(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    msgs: &[&[u8]],
+) -> Result<usize, Errno> {
+    let mut sent = 0;
+    for m in msgs {
+        match udp_sendmsg(n, cx, sock, None, m) {
+            Ok(_) => sent += 1,
+            Err(e) if sent == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    Ok(sent)
+}
+
+/// `recvfrom()`: copies the next datagram into `buf` (as much as fits; the rest of a
+/// longer one is discarded, as Linux does) and frees it. `Err(EAGAIN)` when none is
+/// waiting, or a pending error (`ECONNREFUSED` after a port unreachable).
+pub fn udp_recvmsg(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    buf: &mut [u8],
+) -> Result<RecvFrom, Errno> {
+    let u = n.socks.udp(sock);
+    if let Some(d) = u.rx.pop_front() {
+        u.sk.rmem_alloc -= d.skb.truesize;
+        n.snmp.udp.InDatagrams += 1;
+        let data = d.skb.data();
+        let k = data.len().min(buf.len());
+        buf[..k].copy_from_slice(&data[..k]);
+        let r = RecvFrom {
+            src: d.src,
+            sport: d.sport,
+            len: data.len(),
         };
-        let socks = &mut self.nodes[node].socks;
-        socks.udp_ports.insert(port, sock);
-        socks.udp(sock).sk.sport = port;
-        Ok(port)
+        kfree_skb(n, cx, d.skb);
+        return Ok(r);
     }
-
-    /// `connect()`: fix the peer, choose the source address from the route, autobind, and
-    /// draw the socket's IP ID start (`ip4_datagram_connect`).
-    pub fn udp_connect(
-        &mut self,
-        node: usize,
-        sock: SockId,
-        daddr: Ipv4Addr,
-        dport: u16,
-    ) -> Result<(), Errno> {
-        let r = self.udp_connect_inner(node, sock, daddr, dport);
-        self.sock_result(node, sock, "connect", Some((daddr, dport)), r)
+    if let Some(e) = u.sk.err.take() {
+        return Err(e);
     }
+    Err(Errno::Again)
+}
 
-    /// The call itself; the public function traces its error.
-    fn udp_connect_inner(
-        &mut self,
-        node: usize,
-        sock: SockId,
-        daddr: Ipv4Addr,
-        dport: u16,
-    ) -> Result<(), Errno> {
-        let dst = self
-            .ip_route_output_flow(node, daddr)
-            .map_err(|_| Errno::NetUnreach)?;
-        if self.nodes[node].socks.udp(sock).sk.sport == 0 {
-            self.udp_bind(node, sock, 0)?;
-        }
-        let n = &mut self.nodes[node];
-        let id = n.rng.next_u32() as u16;
-        let u = n.socks.udp(sock);
-        u.sk.saddr = dst.src;
-        u.sk.daddr = daddr;
-        u.sk.dport = dport;
-        u.sk.inet_id = id;
-        u.connected = true;
-        Ok(())
+/// [`World::udp_recvmsg`] into the apps' buffer, returning the datagram as a `Vec` (for
+/// apps that parse what they read: DNS).
+pub fn udp_recv_vec(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+) -> Result<(RecvFrom, Vec<u8>), Errno> {
+    let len = match n.socks.udp(sock).rx.front() {
+        Some(d) => d.data().len(),
+        None => 0,
+    };
+    let mut buf = vec![0; len];
+    let d = udp_recvmsg(n, cx, sock, &mut buf)?;
+    Ok((d, buf))
+}
+
+/// `close()`.
+pub fn udp_close(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
+    let socks = &mut n.socks;
+    let port = socks.udp(sock).sk.sport;
+    if socks.udp_ports.get(&port) == Some(&sock) {
+        socks.udp_ports.remove(&port);
     }
-
-    /// `sendto()` / `send()`: one datagram to `to` (or the connected peer). Returns the bytes
-    /// sent.
-    pub fn udp_sendmsg(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        sock: SockId,
-        to: Option<(Ipv4Addr, u16)>,
-        payload: &[u8],
-    ) -> Result<usize, Errno> {
-        self.udp_sendmsg_zero_padded(s, node, sock, to, payload, 0)
+    // skb_queue_purge of the receive queue.
+    let unread = std::mem::take(&mut socks.udp(sock).rx);
+    socks.remove(sock);
+    for d in unread {
+        kfree_skb(n, cx, d.skb);
     }
+}
 
-    /// `sendto()` / `send()` of a datagram whose payload is `head` followed by `zeros` zero
-    /// bytes, as from two iovecs, the second over a buffer of zeros (what a traffic
-    /// generator sends). The same datagram as [`udp_sendmsg`](Self::udp_sendmsg) with the
-    /// zeros written out, byte for byte; the zeros are copied into the skb but, like TCP's
-    /// runs of zeros, add nothing to the checksum, so they are not summed.
-    pub fn udp_sendmsg_zero_padded(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        sock: SockId,
-        to: Option<(Ipv4Addr, u16)>,
-        head: &[u8],
-        zeros: usize,
-    ) -> Result<usize, Errno> {
-        let r = self.udp_sendmsg_inner(s, node, sock, to, head, zeros);
-        self.sock_result(node, sock, "sendmsg", to, r)
-    }
-
-    /// The call itself; the public function traces its error.
-    fn udp_sendmsg_inner(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        sock: SockId,
-        to: Option<(Ipv4Addr, u16)>,
-        head: &[u8],
-        zeros: usize,
-    ) -> Result<usize, Errno> {
-        let payload_len = head.len() + zeros;
-        let u = self.nodes[node].socks.udp(sock);
-        if let Some(e) = u.sk.err.take() {
-            return Err(e);
-        }
-        let (daddr, dport) = match to {
-            Some(t) => t,
-            None if u.connected => (u.sk.daddr, u.sk.dport),
-            None => return Err(Errno::NotConn),
-        };
-        if UDP_HLEN + payload_len > usize::from(u16::MAX) - 20 {
-            return Err(Errno::MsgSize);
-        }
-        // sock_alloc_send_pskb: block (EAGAIN here) while the socket's skbs in flight fill
-        // the send buffer.
-        if u.sk.wmem_alloc >= u.sk.sndbuf {
-            u.sk.nospace = true;
-            return Err(Errno::Again);
-        }
-        if u.sk.sport == 0 {
-            self.udp_bind(node, sock, 0)?;
-        }
-        // A connected socket keeps its route (sk_dst_check); sendto() looks it up.
-        let route = if to.is_none() {
-            self.sk_dst_route(node, sock, daddr)
-        } else {
-            self.ip_route_output_flow(node, daddr)
-        };
-        let Ok(dst) = route else {
-            return Err(Errno::NetUnreach);
-        };
-        let u = self.nodes[node].socks.udp(sock);
-        let saddr = if u.sk.saddr.is_unspecified() {
-            dst.src
-        } else {
-            u.sk.saddr
-        };
-        let sport = u.sk.sport;
-        let len = UDP_HLEN + payload_len;
-        let mut skb = self.pool.alloc(len);
-        skb.put(UDP_HLEN);
-        // ip_generic_getfrag → csum_and_copy_from_iter: the payload is summed from the
-        // sender's buffer as it is copied, not read back from the skb afterwards. Zeros
-        // after the head sum to 0 whatever their offset.
-        let payload_sum = crate::wire::checksum::data(head);
-        skb.put_data(head);
-        skb.put_zeros(zeros);
-        UdpRepr {
-            src_port: sport,
-            dst_port: dport,
-        }
-        .emit_with_payload_sum(
-            &mut UdpPacket::new_unchecked(skb.head_mut(UDP_HLEN)),
-            saddr,
-            daddr,
-            payload_len,
-            payload_sum,
-        );
-        skb.l4_csum_good = true;
-        for f in ["udp_sendmsg", "ip_route_output_flow", "ip_make_skb"] {
-            note!(self, skb, f);
-        }
-        skb.sock = Some(SockRef {
-            node: node as u32,
-            sock,
-        });
-        skb.hash = flow_hash(saddr, daddr, sport, dport, 17);
-        let n = &mut self.nodes[node];
-        let u = n.socks.udp(sock);
-        u.sk.wmem_alloc += skb.truesize;
-        let recverr = u.recverr;
-        let fits = len + 20 <= dst.mtu as usize;
-        let send = IpSend {
-            src: saddr,
-            dst: daddr,
-            protocol: IpProtocol::Udp,
-            ttl: n.default_ttl,
-            tos: 0,
-            dont_frag: fits,
-            ident: IdentMode::Hashed,
-        };
-        note!(self, skb, "udp_send_skb");
-        let id = skb.id;
-        self.xmit_dropped = None;
-        self.ip_send_skb(s, node, skb, send, dst);
-        let n = &mut self.nodes[node];
-        if self.xmit_dropped == Some(id) {
-            // NET_XMIT_DROP → -ENOBUFS: counted (and not as sent: udp_send_skb counts
-            // OutDatagrams only on success), and hidden from the app without IP_RECVERR.
-            n.snmp.ip.OutDiscards += 1;
-            n.snmp.udp.SndbufErrors += 1;
-            if recverr {
-                return Err(Errno::NoBufs);
-            }
-        } else {
-            n.snmp.udp.OutDatagrams += 1;
-        }
-        Ok(payload_len)
-    }
-
-    /// `sendmmsg()`: several datagrams in one call, sent back to back at the same instant.
-    /// Returns how many were sent; stops at the first error (returned when nothing was sent).
-    pub fn udp_sendmmsg(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        sock: SockId,
-        msgs: &[&[u8]],
-    ) -> Result<usize, Errno> {
-        let mut sent = 0;
-        for m in msgs {
-            match self.udp_sendmsg(s, node, sock, None, m) {
-                Ok(_) => sent += 1,
-                Err(e) if sent == 0 => return Err(e),
-                Err(_) => break,
-            }
-        }
-        Ok(sent)
-    }
-
-    /// `recvfrom()`: copies the next datagram into `buf` (as much as fits; the rest of a
-    /// longer one is discarded, as Linux does) and frees it. `Err(EAGAIN)` when none is
-    /// waiting, or a pending error (`ECONNREFUSED` after a port unreachable).
-    pub fn udp_recvmsg(
-        &mut self,
-        node: usize,
-        sock: SockId,
-        buf: &mut [u8],
-    ) -> Result<RecvFrom, Errno> {
-        let n = &mut self.nodes[node];
-        let u = n.socks.udp(sock);
-        if let Some(d) = u.rx.pop_front() {
-            u.sk.rmem_alloc -= d.skb.truesize;
-            n.snmp.udp.InDatagrams += 1;
-            let data = d.skb.data();
-            let k = data.len().min(buf.len());
-            buf[..k].copy_from_slice(&data[..k]);
-            let r = RecvFrom {
-                src: d.src,
-                sport: d.sport,
-                len: data.len(),
-            };
-            self.kfree_skb(d.skb);
-            return Ok(r);
-        }
-        if let Some(e) = u.sk.err.take() {
-            return Err(e);
-        }
-        Err(Errno::Again)
-    }
-
-    /// [`World::udp_recvmsg`] into the apps' buffer, returning the datagram as a `Vec` (for
-    /// apps that parse what they read: DNS).
-    pub fn udp_recv_vec(
-        &mut self,
-        node: usize,
-        sock: SockId,
-    ) -> Result<(RecvFrom, Vec<u8>), Errno> {
-        let mut buf = self.take_recv_buf();
-        let r = self.udp_recvmsg(node, sock, &mut buf);
-        let out = r.map(|d| (d, buf[..d.len.min(buf.len())].to_vec()));
-        self.put_recv_buf(buf);
-        out
-    }
-
-    /// `close()`.
-    pub fn udp_close(&mut self, node: usize, sock: SockId) {
-        let socks = &mut self.nodes[node].socks;
-        let port = socks.udp(sock).sk.sport;
-        if socks.udp_ports.get(&port) == Some(&sock) {
-            socks.udp_ports.remove(&port);
-        }
-        // skb_queue_purge of the receive queue.
-        let unread = std::mem::take(&mut socks.udp(sock).rx);
-        socks.remove(sock);
-        for d in unread {
-            self.kfree_skb(d.skb);
-        }
-    }
-
-    /// `udp_rcv`: checksum, socket lookup, receive-buffer check, queue and wake the reader.
-    /// `skb` holds the UDP header and payload.
-    pub(crate) fn udp_rcv(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        dev: usize,
-        mut skb: Skb,
-        ip: Ipv4Repr,
-        ip_header: &[u8],
-    ) {
-        let now = s.now();
-        note!(self, skb, "udp_rcv");
-        let offloaded = skb.csum_unnecessary;
-        let parsed = UdpPacket::new_checked(skb.data()).and_then(|p| {
-            let r = UdpRepr::parse_rx(&p, ip.src_addr, ip.dst_addr, offloaded)?;
-            Ok((r, usize::from(p.len())))
-        });
-        let (repr, len) = match parsed {
-            Ok(x) => x,
-            Err(e) => {
-                let n = &mut self.nodes[node];
-                n.snmp.udp.InErrors += 1;
-                let why = if e == crate::wire::Error::BadChecksum {
-                    n.snmp.udp.InCsumErrors += 1;
-                    "udp_rcv(bad_checksum)"
-                } else {
-                    "udp_rcv(bad_header)"
-                };
-                let mut skb = skb;
-                skb.push(ip_header.len());
-                self.drop_skb(now, node, dev, why, skb);
-                return;
-            }
-        };
-        // __udp4_lib_lookup: the socket bound to the port; a connected one only takes
-        // datagrams from its peer.
-        let socks = &mut self.nodes[node].socks;
-        let found = socks.udp_ports.get(&repr.dst_port).copied().filter(|&id| {
-            let u = socks.udp(id);
-            !u.connected || (u.sk.daddr == ip.src_addr && u.sk.dport == repr.src_port)
-        });
-        let Some(sock) = found else {
-            self.udp_rcv_noport(s, node, dev, skb, ip_header);
-            return;
-        };
-        note!(self, skb, "__udp_queue_rcv_skb");
-        let truesize = skb.truesize;
-        let n = &mut self.nodes[node];
-        let u = n.socks.udp(sock);
-        if u.sk.rmem_alloc + truesize > u.sk.rcvbuf {
-            n.snmp.udp.RcvbufErrors += 1;
+/// `udp_rcv`: checksum, socket lookup, receive-buffer check, queue and wake the reader.
+/// `skb` holds the UDP header and payload.
+pub(crate) fn udp_rcv(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    dev: usize,
+    mut skb: Skb,
+    ip: Ipv4Repr,
+    ip_header: &[u8],
+) {
+    note!(cx, skb, "udp_rcv");
+    let offloaded = skb.csum_unnecessary;
+    let parsed = UdpPacket::new_checked(skb.data()).and_then(|p| {
+        let r = UdpRepr::parse_rx(&p, ip.src_addr, ip.dst_addr, offloaded)?;
+        Ok((r, usize::from(p.len())))
+    });
+    let (repr, len) = match parsed {
+        Ok(x) => x,
+        Err(e) => {
             n.snmp.udp.InErrors += 1;
+            let why = if e == crate::wire::Error::BadChecksum {
+                n.snmp.udp.InCsumErrors += 1;
+                "udp_rcv(bad_checksum)"
+            } else {
+                "udp_rcv(bad_header)"
+            };
             let mut skb = skb;
             skb.push(ip_header.len());
-            self.drop_skb(now, node, dev, "udp_rcv(rcvbuf_full)", skb);
+            kfree_skb_reason(n, cx, dev, why, skb);
             return;
         }
-        u.sk.rmem_alloc += truesize;
+    };
+    // __udp4_lib_lookup: the socket bound to the port; a connected one only takes
+    // datagrams from its peer.
+    let socks = &mut n.socks;
+    let found = socks.udp_ports.get(&repr.dst_port).copied().filter(|&id| {
+        let u = socks.udp(id);
+        !u.connected || (u.sk.daddr == ip.src_addr && u.sk.dport == repr.src_port)
+    });
+    let Some(sock) = found else {
+        udp_rcv_noport(n, cx, dev, skb, ip_header);
+        return;
+    };
+    note!(cx, skb, "__udp_queue_rcv_skb");
+    let truesize = skb.truesize;
+    let u = n.socks.udp(sock);
+    if u.sk.rmem_alloc + truesize > u.sk.rcvbuf {
+        n.snmp.udp.RcvbufErrors += 1;
+        n.snmp.udp.InErrors += 1;
         let mut skb = skb;
-        skb.trim(len);
-        skb.pull(UDP_HLEN);
-        u.rx.push_back(Datagram {
-            src: ip.src_addr,
-            sport: repr.src_port,
-            skb,
-        });
-        self.sk_wake(node, sock);
+        skb.push(ip_header.len());
+        kfree_skb_reason(n, cx, dev, "udp_rcv(rcvbuf_full)", skb);
+        return;
     }
+    u.sk.rmem_alloc += truesize;
+    let mut skb = skb;
+    skb.trim(len);
+    skb.pull(UDP_HLEN);
+    u.rx.push_back(Datagram {
+        src: ip.src_addr,
+        sport: repr.src_port,
+        skb,
+    });
+    sk_wake(n, cx, sock);
+}
 
-    /// `udp_rcv` with no socket bound to the port: `NoPorts`, ICMP port unreachable.
-    pub(crate) fn udp_rcv_noport(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        dev: usize,
-        mut skb: Skb,
-        ip_header: &[u8],
-    ) {
-        let now = s.now();
-        self.nodes[node].snmp.udp.NoPorts += 1;
-        skb.push(ip_header.len()).copy_from_slice(ip_header);
-        self.icmp_send(
-            s,
-            node,
-            &skb,
-            crate::wire::Icmpv4Repr::DstUnreachable {
-                reason: crate::wire::DstUnreachable::PortUnreachable,
-                next_hop_mtu: 0,
-                data: &[],
-            },
-        );
-        self.drop_skb(now, node, dev, "udp_rcv(no_port)", skb);
-    }
+/// `udp_rcv` with no socket bound to the port: `NoPorts`, ICMP port unreachable.
+pub(crate) fn udp_rcv_noport(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    dev: usize,
+    mut skb: Skb,
+    ip_header: &[u8],
+) {
+    n.snmp.udp.NoPorts += 1;
+    skb.push(ip_header.len()).copy_from_slice(ip_header);
+    icmp_send(
+        n,
+        cx,
+        &skb,
+        crate::wire::Icmpv4Repr::DstUnreachable {
+            reason: crate::wire::DstUnreachable::PortUnreachable,
+            next_hop_mtu: 0,
+            data: &[],
+        },
+    );
+    kfree_skb_reason(n, cx, dev, "udp_rcv(no_port)", skb);
+}
 
-    /// `__udp4_lib_err`: an ICMP error about a datagram we sent from `sport` to
-    /// `daddr:dport`. A connected socket (or one with `IP_RECVERR`) gets the error.
-    pub(crate) fn udp_err(
-        &mut self,
-        node: usize,
-        sport: u16,
-        daddr: Ipv4Addr,
-        dport: u16,
-        err: Errno,
-    ) {
-        let socks = &mut self.nodes[node].socks;
-        let Some(&sock) = socks.udp_ports.get(&sport) else {
-            return;
-        };
-        let u = socks.udp(sock);
-        let matches = !u.connected || (u.sk.daddr == daddr && u.sk.dport == dport);
-        if matches && (u.connected || u.recverr) {
-            u.sk.err = Some(err);
-            self.trace_sock_err(node, sock, "icmp error", err);
-            self.sk_wake(node, sock);
-        }
+/// `__udp4_lib_err`: an ICMP error about a datagram we sent from `sport` to
+/// `daddr:dport`. A connected socket (or one with `IP_RECVERR`) gets the error.
+pub(crate) fn udp_err(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sport: u16,
+    daddr: Ipv4Addr,
+    dport: u16,
+    err: Errno,
+) {
+    let socks = &mut n.socks;
+    let Some(&sock) = socks.udp_ports.get(&sport) else {
+        return;
+    };
+    let u = socks.udp(sock);
+    let matches = !u.connected || (u.sk.daddr == daddr && u.sk.dport == dport);
+    if matches && (u.connected || u.recverr) {
+        u.sk.err = Some(err);
+        trace_sock_err(n, cx, sock, "icmp error", err);
+        sk_wake(n, cx, sock);
     }
 }
 

@@ -7,7 +7,7 @@
 
 use std::net::Ipv4Addr;
 
-use sim_core::{Scheduler, SimDuration, SimTime};
+use sim_core::{SimDuration, SimTime};
 
 use super::cong::CaCtx;
 use super::output::{self, full_space, space, space_from_win, win_from_space};
@@ -15,981 +15,945 @@ use super::{
     CaState, TCP_ATO_MIN, TCP_MAX_QUICKACKS, TCP_RTO_MAX, TCP_RTO_MIN_US, TCP_TIMEWAIT_LEN,
     TcpSock, TcpState, TxSeg, after, before,
 };
+use crate::ctx::NetCtx;
+use crate::ip::output::ip_route_output_flow;
+use crate::node::Node;
 use crate::skb::Skb;
 use crate::sock::{Errno, SockCommon, SockId, Socket};
+use crate::sock::{kfree_skb, kfree_skb_reason};
+use crate::sock::{sk_wake, trace_sock_err};
+use crate::tcp::output::{
+    tcp_push_pending_frames, tcp_reset_rtx_timer, tcp_send_ack, tcp_send_delayed_ack,
+    tcp_send_synack, tcp_v4_send_reset, tcp_xmit_retransmit_queue,
+};
+use crate::tcp::tcp_done;
+use crate::tcp::timer::{tcp_arm_reo_timer, tcp_arm_timer, tcp_schedule_loss_probe};
 use crate::wire::{IpProtocol, Ipv4Repr, TcpFlags, TcpPacket, TcpRepr};
-use crate::world::{Event, World};
 
 /// `TCP_FASTRETRANS_THRESH`.
 const DUPTHRESH: u32 = 3;
 
-impl World {
-    /// `tcp_v4_rcv`: `skb` holds the TCP header and payload.
-    pub(crate) fn tcp_v4_rcv(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        dev: usize,
-        skb: Skb,
-        ip: Ipv4Repr,
-    ) {
-        let now = s.now();
-        let mut skb = skb;
-        note!(self, skb, "tcp_v4_rcv");
-        let offloaded = skb.csum_unnecessary;
-        let parsed = TcpPacket::new_checked(skb.data())
-            .and_then(|p| TcpRepr::parse_rx(&p, ip.src_addr, ip.dst_addr, offloaded));
-        let th = match parsed {
-            Ok(th) => th,
-            Err(e) => {
-                let n = &mut self.nodes[node];
-                n.snmp.tcp.InErrs += 1;
-                if e == crate::wire::Error::BadChecksum {
-                    n.snmp.tcp.InCsumErrors += 1;
-                }
-                // The trace shows the packet from its IP header (still in front of the
-                // data: ip_local_deliver pulled it; the model's packets carry no options).
-                skb.push(20);
-                self.drop_skb(now, node, dev, "tcp_v4_rcv(bad_segment)", skb);
-                return;
+/// `tcp_v4_rcv`: `skb` holds the TCP header and payload.
+pub(crate) fn tcp_v4_rcv(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, skb: Skb, ip: Ipv4Repr) {
+    let mut skb = skb;
+    note!(cx, skb, "tcp_v4_rcv");
+    let offloaded = skb.csum_unnecessary;
+    let parsed = TcpPacket::new_checked(skb.data())
+        .and_then(|p| TcpRepr::parse_rx(&p, ip.src_addr, ip.dst_addr, offloaded));
+    let th = match parsed {
+        Ok(th) => th,
+        Err(e) => {
+            n.snmp.tcp.InErrs += 1;
+            if e == crate::wire::Error::BadChecksum {
+                n.snmp.tcp.InCsumErrors += 1;
             }
-        };
-        let hlen = th.header_len();
-        let n = &mut self.nodes[node];
-        n.snmp.tcp.InSegs += 1;
-        let key = (ip.src_addr, th.src_port, th.dst_port);
-        // The payload is read in place; the skb is freed once the segment is processed.
-        if let Some(&sock) = n.socks.tcp_estab.get(&key) {
-            note!(self, skb, "tcp_rcv_state_process");
-            // A payload the sender built from zeros is queued as a run, without reading it.
-            let zeros = skb.known_zeros(hlen, skb.len() - hlen);
-            self.tcp_rcv_state_process(s, node, sock, &th, &skb.data()[hlen..], zeros);
-            self.kfree_skb(skb);
+            // The trace shows the packet from its IP header (still in front of the
+            // data: ip_local_deliver pulled it; the model's packets carry no options).
+            skb.push(20);
+            kfree_skb_reason(n, cx, dev, "tcp_v4_rcv(bad_segment)", skb);
             return;
         }
-        if let Some(&listener) = n.socks.tcp_listen.get(&th.dst_port) {
-            note!(self, skb, "tcp_conn_request");
-            self.tcp_listen_rcv(s, node, listener, &ip, &th, &skb.data()[hlen..]);
-            self.kfree_skb(skb);
-            return;
-        }
-        // No socket: RST (unless it is one).
-        let len = skb.len() - hlen;
-        self.tcp_v4_send_reset(s, node, ip.src_addr, ip.dst_addr, &th, len);
-        skb.push(20);
-        self.drop_skb(now, node, dev, "tcp_v4_rcv(no_socket)", skb);
+    };
+    let hlen = th.header_len();
+    n.snmp.tcp.InSegs += 1;
+    let key = (ip.src_addr, th.src_port, th.dst_port);
+    // The payload is read in place; the skb is freed once the segment is processed.
+    if let Some(&sock) = n.socks.tcp_estab.get(&key) {
+        note!(cx, skb, "tcp_rcv_state_process");
+        // A payload the sender built from zeros is queued as a run, without reading it.
+        let zeros = skb.known_zeros(hlen, skb.len() - hlen);
+        tcp_rcv_state_process(n, cx, sock, &th, &skb.data()[hlen..], zeros);
+        kfree_skb(n, cx, skb);
+        return;
     }
+    if let Some(&listener) = n.socks.tcp_listen.get(&th.dst_port) {
+        note!(cx, skb, "tcp_conn_request");
+        tcp_listen_rcv(n, cx, listener, &ip, &th, &skb.data()[hlen..]);
+        kfree_skb(n, cx, skb);
+        return;
+    }
+    // No socket: RST (unless it is one).
+    let len = skb.len() - hlen;
+    tcp_v4_send_reset(n, cx, ip.src_addr, ip.dst_addr, &th, len);
+    skb.push(20);
+    kfree_skb_reason(n, cx, dev, "tcp_v4_rcv(no_socket)", skb);
+}
 
-    /// A segment for a listener: a SYN makes a child in SYN_RECV and gets a SYN-ACK
-    /// (`tcp_conn_request`); anything else gets a RST.
-    fn tcp_listen_rcv(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        listener: SockId,
-        ip: &Ipv4Repr,
-        th: &TcpRepr,
-        payload: &[u8],
-    ) {
-        if th.flags.contains(TcpFlags::RST) {
+/// A segment for a listener: a SYN makes a child in SYN_RECV and gets a SYN-ACK
+/// (`tcp_conn_request`); anything else gets a RST.
+fn tcp_listen_rcv(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    listener: SockId,
+    ip: &Ipv4Repr,
+    th: &TcpRepr,
+    payload: &[u8],
+) {
+    if th.flags.contains(TcpFlags::RST) {
+        return;
+    }
+    if th.flags.contains(TcpFlags::ACK) || !th.flags.contains(TcpFlags::SYN) {
+        tcp_v4_send_reset(n, cx, ip.src_addr, ip.dst_addr, th, payload.len());
+        return;
+    }
+    let Ok(dst) = ip_route_output_flow(n, ip.src_addr) else {
+        return;
+    };
+    let sys = n.sysctl.clone();
+    let (backlog, pending) = {
+        let l = n.socks.tcp(listener).expect("listener");
+        (l.backlog, l.accept_queue.len() as u32)
+    };
+    if pending >= backlog.max(1) {
+        return; // accept queue full: the SYN is dropped (ListenOverflows)
+    }
+    let mut sk = SockCommon::new(sys.tcp_wmem[1], sys.tcp_rmem[1]);
+    sk.saddr = ip.dst_addr;
+    sk.sport = th.dst_port;
+    sk.daddr = ip.src_addr;
+    sk.dport = th.src_port;
+    let iss = n.rng.next_u32();
+    let ts_off = n.rng.next_u32();
+    let inet_id = n.rng.next_u32() as u16;
+    sk.inet_id = inet_id;
+    let cong = super::cong::Cong::new(matches!(
+        sys.tcp_congestion_control,
+        crate::config::CongestionControl::Cubic
+    ));
+    let timers = [
+        cx.sched.new_timer(),
+        cx.sched.new_timer(),
+        cx.sched.new_timer(),
+    ];
+    let mut t = TcpSock::new(sk, cong, timers);
+    t.parent = Some(listener);
+    t.iss = iss;
+    t.ts_off = ts_off;
+    t.irs = th.seq;
+    t.rcv_nxt = th.seq.wrapping_add(1);
+    t.rcv_wup = t.rcv_nxt;
+    t.copied_seq = t.rcv_nxt;
+    t.advmss = dst.mtu - 40;
+    let peer_mss = th.options.mss().map_or(536, u32::from);
+    t.mss_clamp = peer_mss.min(t.advmss);
+    t.ts_ok = sys.tcp_timestamps && th.options.timestamp().is_some();
+    t.sack_ok = sys.tcp_sack && th.options.sack_permitted();
+    t.wscale_ok = sys.tcp_window_scaling && th.options.window_scale().is_some();
+    t.snd_wscale = if t.wscale_ok {
+        th.options.window_scale().unwrap_or(0).min(14)
+    } else {
+        0
+    };
+    if let Some((tsval, _)) = th.options.timestamp() {
+        t.ts_recent = tsval;
+    }
+    t.mss_cache = t.mss_clamp - if t.ts_ok { 12 } else { 0 };
+    // tcp_openreq_init_rwin: the window in segments of the MSS less the TS option.
+    let mss = t.advmss - if t.ts_ok { 12 } else { 0 };
+    let (wnd, clamp, ws) = output::select_initial_window(full_space(&t), mss, t.wscale_ok, &sys);
+    t.rcv_wnd = wnd;
+    t.window_clamp = clamp;
+    t.rcv_wscale = if t.wscale_ok { ws } else { 0 };
+    t.rcv_ssthresh = wnd;
+    t.snd_wnd = u32::from(th.window);
+    t.snd_wl1 = th.seq;
+    t.snd_una = iss;
+    t.snd_nxt = iss.wrapping_add(1);
+    t.write_seq = iss.wrapping_add(1);
+    t.pushed_seq = t.write_seq;
+    t.sndq_seq = t.write_seq;
+    t.snd_sml = iss;
+    t.rcv_mss = t.advmss.min(536);
+    t.state = TcpState::SynRecv;
+    t.wq.push_back(TxSeg {
+        sent_at: Some(cx.now),
+        ..TxSeg::new(iss, 0, true, false)
+    });
+    t.packets_out = 1;
+    let key = (ip.src_addr, th.src_port, th.dst_port);
+    let sock = n.socks.insert(Socket::Tcp(Box::new(t)));
+    n.socks.tcp_estab.insert(key, sock);
+    *n.socks.tcp_ports.entry(th.dst_port).or_default() += 1;
+    tcp_send_synack(n, cx, sock);
+    tcp_reset_rtx_timer(n, cx, sock);
+}
+
+/// `tcp_rcv_state_process` (with `tcp_rcv_synsent_state_process` and the established
+/// fast path folded in). `payload_zeros`: the payload is known to be zeros (see
+/// `SkbData::known_zeros`).
+pub(crate) fn tcp_rcv_state_process(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    th: &TcpRepr,
+    payload: &[u8],
+    payload_zeros: bool,
+) {
+    let now = cx.now;
+    let Some(t) = n.socks.tcp(sock) else {
+        return;
+    };
+    t.stats.segs_in += 1;
+    if t.state == TcpState::SynSent {
+        tcp_rcv_synsent(n, cx, sock, th);
+        return;
+    }
+    // tcp_validate_incoming: sequence check (tcp_sequence), RST, SYN.
+    let seg_len = th.segment_len(payload.len()) as u32;
+    let rcv_wnd_end = t.rcv_nxt.wrapping_add(t.rcv_wnd.max(1));
+    let acceptable = if seg_len == 0 {
+        !before(th.seq, t.rcv_nxt.wrapping_sub(0)) && before(th.seq, rcv_wnd_end)
+            || th.seq == t.rcv_nxt
+    } else {
+        before(th.seq, rcv_wnd_end) && after(th.seq.wrapping_add(seg_len), t.rcv_nxt)
+    };
+    if th.flags.contains(TcpFlags::RST) {
+        if th.seq == t.rcv_nxt || (t.state == TcpState::SynRecv && acceptable) {
+            tcp_reset(n, cx, sock);
+        }
+        return;
+    }
+    if !acceptable && t.state != TcpState::SynRecv {
+        // Out of window (a retransmission we already have): ACK it at once (DSACK-less).
+        if !th.flags.contains(TcpFlags::RST) {
+            t.quick = t.quick.max(2);
+            tcp_send_ack(n, cx, sock);
+        }
+        return;
+    }
+    if th.flags.contains(TcpFlags::SYN) && t.state != TcpState::SynRecv {
+        // A SYN in window on a synchronized connection: challenge ACK.
+        tcp_send_ack(n, cx, sock);
+        return;
+    }
+    if !th.flags.contains(TcpFlags::ACK) {
+        return;
+    }
+    // Timestamps: remember the peer's TSval to echo (tcp_store_ts_recent).
+    if let Some((tsval, _)) = th.options.timestamp()
+        && t.ts_ok
+        && !after(th.seq, t.rcv_wup)
+    {
+        t.ts_recent = tsval;
+    }
+    if t.state == TcpState::SynRecv {
+        if !after(th.ack, t.snd_una) || after(th.ack, t.snd_nxt) {
+            tcp_v4_send_reset_for(n, cx, sock, th, payload.len());
             return;
         }
-        if th.flags.contains(TcpFlags::ACK) || !th.flags.contains(TcpFlags::SYN) {
-            self.tcp_v4_send_reset(s, node, ip.src_addr, ip.dst_addr, th, payload.len());
+        tcp_synrecv_to_established(n, cx, sock, th);
+    }
+    let ok = tcp_ack(n, cx, sock, th, payload.len());
+    if !ok {
+        return;
+    }
+    let Some(t) = n.socks.tcp(sock) else {
+        return;
+    };
+    let fin_acked = t.fin_queued && t.snd_una == t.write_seq;
+    match t.state {
+        TcpState::FinWait1 if fin_acked => {
+            t.state = TcpState::FinWait2;
+            if t.orphan {
+                // tcp_fin_timeout for an orphan in FIN_WAIT_2.
+                let to = n.sysctl.tcp_fin_timeout;
+                tcp_arm_tw(n, cx, sock, to);
+            }
+            sk_wake(n, cx, sock);
+        }
+        TcpState::Closing if fin_acked => {
+            tcp_time_wait(n, cx, sock);
             return;
         }
-        let Ok(dst) = self.ip_route_output_flow(node, ip.src_addr) else {
+        TcpState::LastAck if fin_acked => {
+            tcp_done(n, cx, sock);
             return;
-        };
-        let n = &mut self.nodes[node];
-        let sys = n.sysctl.clone();
-        let (backlog, pending) = {
-            let l = n.socks.tcp(listener).expect("listener");
-            (l.backlog, l.accept_queue.len() as u32)
-        };
-        if pending >= backlog.max(1) {
-            return; // accept queue full: the SYN is dropped (ListenOverflows)
         }
-        let mut sk = SockCommon::new(sys.tcp_wmem[1], sys.tcp_rmem[1]);
-        sk.saddr = ip.dst_addr;
-        sk.sport = th.dst_port;
-        sk.daddr = ip.src_addr;
-        sk.dport = th.src_port;
-        let iss = n.rng.next_u32();
-        let ts_off = n.rng.next_u32();
-        let inet_id = n.rng.next_u32() as u16;
-        sk.inet_id = inet_id;
-        let cong = super::cong::Cong::new(matches!(
-            sys.tcp_congestion_control,
-            crate::config::CongestionControl::Cubic
-        ));
-        let timers = [s.new_timer(), s.new_timer(), s.new_timer()];
-        let mut t = TcpSock::new(sk, cong, timers);
-        t.parent = Some(listener);
-        t.iss = iss;
-        t.ts_off = ts_off;
-        t.irs = th.seq;
-        t.rcv_nxt = th.seq.wrapping_add(1);
-        t.rcv_wup = t.rcv_nxt;
-        t.copied_seq = t.rcv_nxt;
-        t.advmss = dst.mtu - 40;
-        let peer_mss = th.options.mss().map_or(536, u32::from);
-        t.mss_clamp = peer_mss.min(t.advmss);
-        t.ts_ok = sys.tcp_timestamps && th.options.timestamp().is_some();
-        t.sack_ok = sys.tcp_sack && th.options.sack_permitted();
-        t.wscale_ok = sys.tcp_window_scaling && th.options.window_scale().is_some();
-        t.snd_wscale = if t.wscale_ok {
-            th.options.window_scale().unwrap_or(0).min(14)
-        } else {
-            0
-        };
-        if let Some((tsval, _)) = th.options.timestamp() {
-            t.ts_recent = tsval;
+        TcpState::TimeWait => {
+            if th.flags.contains(TcpFlags::FIN) {
+                tcp_send_ack(n, cx, sock);
+                tcp_arm_tw(n, cx, sock, TCP_TIMEWAIT_LEN);
+            }
+            return;
         }
-        t.mss_cache = t.mss_clamp - if t.ts_ok { 12 } else { 0 };
-        // tcp_openreq_init_rwin: the window in segments of the MSS less the TS option.
-        let mss = t.advmss - if t.ts_ok { 12 } else { 0 };
-        let (wnd, clamp, ws) =
-            output::select_initial_window(full_space(&t), mss, t.wscale_ok, &sys);
-        t.rcv_wnd = wnd;
-        t.window_clamp = clamp;
-        t.rcv_wscale = if t.wscale_ok { ws } else { 0 };
-        t.rcv_ssthresh = wnd;
-        t.snd_wnd = u32::from(th.window);
+        _ => {}
+    }
+    // Data and FIN.
+    let Some(t) = n.socks.tcp(sock) else {
+        return;
+    };
+    let accepts_data = matches!(
+        t.state,
+        TcpState::Established | TcpState::FinWait1 | TcpState::FinWait2
+    );
+    if accepts_data && (!payload.is_empty() || th.flags.contains(TcpFlags::FIN)) {
+        tcp_data_queue(n, cx, sock, th, (payload, payload_zeros), now);
+    }
+    // tcp_data_snd_check and tcp_ack_snd_check.
+    tcp_push_pending_frames(n, cx, sock);
+    tcp_ack_snd_check(n, cx, sock);
+}
+
+/// A RST for a bad ACK in SYN_RECV.
+fn tcp_v4_send_reset_for(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    th: &TcpRepr,
+    len: usize,
+) {
+    let Some(t) = n.socks.tcp(sock) else {
+        return;
+    };
+    let (src, dst) = (t.sk.daddr, t.sk.saddr);
+    tcp_v4_send_reset(n, cx, src, dst, th, len);
+}
+
+/// SYN-SENT: the SYN-ACK completes the handshake (`tcp_rcv_synsent_state_process`).
+fn tcp_rcv_synsent(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, th: &TcpRepr) {
+    let now = cx.now;
+    let sys = n.sysctl.clone();
+    let Some(t) = n.socks.tcp(sock) else { return };
+    if th.flags.contains(TcpFlags::ACK) && (!after(th.ack, t.iss) || after(th.ack, t.snd_nxt)) {
+        if !th.flags.contains(TcpFlags::RST) {
+            let (src, dst) = (t.sk.daddr, t.sk.saddr);
+            tcp_v4_send_reset(n, cx, src, dst, th, 0);
+        }
+        return;
+    }
+    if th.flags.contains(TcpFlags::RST) {
+        if th.flags.contains(TcpFlags::ACK) {
+            // Connection refused.
+            n.snmp.tcp.AttemptFails += 1;
+            t.sk.err = Some(Errno::ConnRefused);
+            trace_sock_err(n, cx, sock, "rst", Errno::ConnRefused);
+            tcp_done(n, cx, sock);
+        }
+        return;
+    }
+    if !th.flags.contains(TcpFlags::SYN) || !th.flags.contains(TcpFlags::ACK) {
+        return; // simultaneous open is not modeled
+    }
+    t.irs = th.seq;
+    t.rcv_nxt = th.seq.wrapping_add(1);
+    t.rcv_wup = t.rcv_nxt;
+    t.copied_seq = t.rcv_nxt;
+    t.ts_ok = t.ts_ok && th.options.timestamp().is_some();
+    t.sack_ok = t.sack_ok && th.options.sack_permitted();
+    t.wscale_ok = t.wscale_ok && th.options.window_scale().is_some();
+    if t.wscale_ok {
+        t.snd_wscale = th.options.window_scale().unwrap_or(0).min(14);
+    } else {
+        t.snd_wscale = 0;
+        t.rcv_wscale = 0;
+        t.window_clamp = t.window_clamp.min(65535);
+    }
+    if let Some((tsval, _)) = th.options.timestamp() {
+        t.ts_recent = tsval;
+    }
+    let peer_mss = th.options.mss().map_or(536, u32::from);
+    t.mss_clamp = peer_mss.min(t.advmss);
+    t.mss_cache = t.mss_clamp - if t.ts_ok { 12 } else { 0 };
+    // The SYN-ACK's window is not scaled.
+    t.snd_wnd = u32::from(th.window);
+    t.max_window = t.snd_wnd;
+    t.snd_wl1 = th.seq;
+    // The SYN is acknowledged: RTT sample from it (if never retransmitted).
+    let syn = t.wq_pop_front().expect("SYN queued");
+    if syn.retrans > 0 {
+        t.ever_retrans_in_wq -= 1;
+    }
+    t.packets_out -= 1;
+    if syn.retrans_out {
+        t.retrans_out -= 1;
+    }
+    t.snd_una = th.ack;
+    if syn.retrans == 0
+        && let Some(at) = syn.sent_at
+    {
+        tcp_rtt_estimator(t, (now - at).as_nanos() / 1000);
+    } else if t.rto > super::TCP_TIMEOUT_INIT {
+        t.rto = super::TCP_TIMEOUT_INIT;
+    }
+    t.retransmits = 0;
+    t.backoff = 0;
+    cx.sched.cancel(&t.rtx_timer);
+    t.state = TcpState::Established;
+    n.snmp.tcp.CurrEstab += 1;
+    output::tcp_init_buffer_space(t, now, &sys);
+    // tcp_finish_connect → tcp_init_transfer. No quick-ACK credit yet: the first data
+    // segment gives it (icsk_ack starts zeroed).
+    tcp_initialize_rcv_mss(t);
+    t.cwnd = super::TCP_INIT_CWND;
+    t.lsndtime = now;
+    t.connected_reported = true;
+    // Send the ACK now (no data queued yet that could carry it).
+    tcp_send_ack(n, cx, sock);
+    sk_wake(n, cx, sock);
+    tcp_push_pending_frames(n, cx, sock);
+}
+
+/// SYN_RECV → ESTABLISHED on the handshake's ACK; the child joins the accept queue.
+fn tcp_synrecv_to_established(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, th: &TcpRepr) {
+    let now = cx.now;
+    let sys = n.sysctl.clone();
+    let Some(t) = n.socks.tcp(sock) else { return };
+    t.state = TcpState::Established;
+    n.snmp.tcp.PassiveOpens += 1;
+    n.snmp.tcp.CurrEstab += 1;
+    t.snd_wnd = u32::from(th.window) << t.snd_wscale;
+    t.max_window = t.snd_wnd;
+    t.snd_wl1 = th.seq;
+    output::tcp_init_buffer_space(t, now, &sys);
+    tcp_initialize_rcv_mss(t);
+    t.lsndtime = now;
+    let parent = t.parent;
+    if let Some(l) = parent
+        && let Some(lt) = n.socks.tcp(l)
+    {
+        lt.accept_queue.push_back(sock);
+        sk_wake(n, cx, l);
+    }
+}
+
+/// `tcp_reset`: the peer reset the connection.
+fn tcp_reset(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
+    let Some(t) = n.socks.tcp(sock) else { return };
+    let err = match t.state {
+        TcpState::SynSent => Errno::ConnRefused,
+        TcpState::CloseWait => Errno::Pipe,
+        _ => Errno::ConnReset,
+    };
+    t.sk.err = Some(err);
+    if matches!(t.state, TcpState::Established | TcpState::CloseWait) {
+        n.snmp.tcp.EstabResets += 1;
+    }
+    trace_sock_err(n, cx, sock, "rst", err);
+    tcp_done(n, cx, sock);
+}
+
+/// `tcp_ack`: process the acknowledgment of an incoming segment. Returns false when the
+/// segment must be dropped (an ACK of data never sent).
+fn tcp_ack(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    th: &TcpRepr,
+    payload_len: usize,
+) -> bool {
+    let now = cx.now;
+    let sys_wmem2 = n.sysctl.tcp_wmem[2];
+    let Some(t) = n.socks.tcp(sock) else {
+        return false;
+    };
+    let ack = th.ack;
+    if after(ack, t.snd_nxt) {
+        // tcp_ack: an ACK for something not yet sent — send an ACK and drop.
+        tcp_send_ack(n, cx, sock);
+        return false;
+    }
+    if before(ack, t.snd_una) {
+        // Old ACK: ignore it (but the segment's data is still processed).
+        return true;
+    }
+    let prior_una = t.snd_una;
+    let prior_in_flight = t.in_flight();
+    // Window update (tcp_ack_update_window).
+    let nwin = u32::from(th.window) << t.snd_wscale;
+    let may_update = after(ack, t.snd_una)
+        || after(th.seq, t.snd_wl1)
+        || (th.seq == t.snd_wl1 && (nwin > t.snd_wnd || nwin == 0));
+    let mut window_changed = false;
+    if may_update {
+        window_changed = t.snd_wnd != nwin;
         t.snd_wl1 = th.seq;
-        t.snd_una = iss;
-        t.snd_nxt = iss.wrapping_add(1);
-        t.write_seq = iss.wrapping_add(1);
-        t.pushed_seq = t.write_seq;
-        t.sndq_seq = t.write_seq;
-        t.snd_sml = iss;
-        t.rcv_mss = t.advmss.min(536);
-        t.state = TcpState::SynRecv;
-        t.wq.push_back(TxSeg {
-            sent_at: Some(s.now()),
-            ..TxSeg::new(iss, 0, true, false)
-        });
-        t.packets_out = 1;
-        let key = (ip.src_addr, th.src_port, th.dst_port);
-        let sock = n.socks.insert(Socket::Tcp(Box::new(t)));
-        n.socks.tcp_estab.insert(key, sock);
-        *n.socks.tcp_ports.entry(th.dst_port).or_default() += 1;
-        self.tcp_send_synack(s, node, sock);
-        self.tcp_reset_rtx_timer(s, node, sock);
+        t.snd_wnd = nwin;
+        t.max_window = t.max_window.max(nwin);
     }
-
-    /// `tcp_rcv_state_process` (with `tcp_rcv_synsent_state_process` and the established
-    /// fast path folded in). `payload_zeros`: the payload is known to be zeros (see
-    /// `SkbData::known_zeros`).
-    pub(crate) fn tcp_rcv_state_process(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        sock: SockId,
-        th: &TcpRepr,
-        payload: &[u8],
-        payload_zeros: bool,
-    ) {
-        let now = s.now();
-        let Some(t) = self.nodes[node].socks.tcp(sock) else {
-            return;
-        };
-        t.stats.segs_in += 1;
-        if t.state == TcpState::SynSent {
-            self.tcp_rcv_synsent(s, node, sock, th);
-            return;
-        }
-        // tcp_validate_incoming: sequence check (tcp_sequence), RST, SYN.
-        let seg_len = th.segment_len(payload.len()) as u32;
-        let rcv_wnd_end = t.rcv_nxt.wrapping_add(t.rcv_wnd.max(1));
-        let acceptable = if seg_len == 0 {
-            !before(th.seq, t.rcv_nxt.wrapping_sub(0)) && before(th.seq, rcv_wnd_end)
-                || th.seq == t.rcv_nxt
-        } else {
-            before(th.seq, rcv_wnd_end) && after(th.seq.wrapping_add(seg_len), t.rcv_nxt)
-        };
-        if th.flags.contains(TcpFlags::RST) {
-            if th.seq == t.rcv_nxt || (t.state == TcpState::SynRecv && acceptable) {
-                self.tcp_reset(s, node, sock);
-            }
-            return;
-        }
-        if !acceptable && t.state != TcpState::SynRecv {
-            // Out of window (a retransmission we already have): ACK it at once (DSACK-less).
-            if !th.flags.contains(TcpFlags::RST) {
-                t.quick = t.quick.max(2);
-                self.tcp_send_ack(s, node, sock);
-            }
-            return;
-        }
-        if th.flags.contains(TcpFlags::SYN) && t.state != TcpState::SynRecv {
-            // A SYN in window on a synchronized connection: challenge ACK.
-            self.tcp_send_ack(s, node, sock);
-            return;
-        }
-        if !th.flags.contains(TcpFlags::ACK) {
-            return;
-        }
-        // Timestamps: remember the peer's TSval to echo (tcp_store_ts_recent).
-        if let Some((tsval, _)) = th.options.timestamp()
-            && t.ts_ok
-            && !after(th.seq, t.rcv_wup)
-        {
-            t.ts_recent = tsval;
-        }
-        if t.state == TcpState::SynRecv {
-            if !after(th.ack, t.snd_una) || after(th.ack, t.snd_nxt) {
-                self.tcp_v4_send_reset_for(s, node, sock, th, payload.len());
-                return;
-            }
-            self.tcp_synrecv_to_established(s, node, sock, th);
-        }
-        let ok = self.tcp_ack(s, node, sock, th, payload.len());
-        if !ok {
-            return;
-        }
-        let Some(t) = self.nodes[node].socks.tcp(sock) else {
-            return;
-        };
-        let fin_acked = t.fin_queued && t.snd_una == t.write_seq;
-        match t.state {
-            TcpState::FinWait1 if fin_acked => {
-                t.state = TcpState::FinWait2;
-                if t.orphan {
-                    // tcp_fin_timeout for an orphan in FIN_WAIT_2.
-                    let to = self.nodes[node].sysctl.tcp_fin_timeout;
-                    self.tcp_arm_tw(s, node, sock, to);
+    // SACK tagging (tcp_sacktag_write_queue).
+    let mut newly_sacked = 0u32;
+    let mut first_sackt: Option<SimTime> = None;
+    // (send time, end_seq, retransmitted) of every segment this ACK delivers, for RACK.
+    // (A buffer kept in the socket: nothing is allocated per ACK.)
+    let mut delivered_sends = std::mem::take(&mut t.delivered_scratch);
+    delivered_sends.clear();
+    if t.sack_ok
+        && let Some(blocks) = th.options.sack()
+    {
+        let sent = t.sent_segs();
+        for &(start, end) in blocks.as_slice() {
+            // The queue is in sequence order: find the block's first segment by binary
+            // search, then walk while segments end inside it.
+            let lo =
+                t.wq.partition_point(|x| x.sent_at.is_some() && before(x.seq, start));
+            for seg in t.wq.range_mut(lo..sent.max(lo)) {
+                if after(seg.end_seq(), end) {
+                    break;
                 }
-                self.sk_wake(node, sock);
-            }
-            TcpState::Closing if fin_acked => {
-                self.tcp_time_wait(s, node, sock);
-                return;
-            }
-            TcpState::LastAck if fin_acked => {
-                self.tcp_done(s, node, sock);
-                return;
-            }
-            TcpState::TimeWait => {
-                if th.flags.contains(TcpFlags::FIN) {
-                    self.tcp_send_ack(s, node, sock);
-                    self.tcp_arm_tw(s, node, sock, TCP_TIMEWAIT_LEN);
+                if !seg.sacked && after(seg.end_seq(), prior_una) {
+                    seg.sacked = true;
+                    newly_sacked += 1;
+                    // tcp_sacktag_one: the oldest newly SACKed never-retransmitted
+                    // segment gives an RTT sample (first_sackt).
+                    if seg.retrans == 0 && first_sackt.is_none() {
+                        first_sackt = seg.sent_at;
+                    }
+                    delivered_sends.push((seg.sent_at, seg.end_seq(), seg.retrans > 0));
+                    if seg.lost {
+                        seg.lost = false;
+                        t.lost_out -= 1;
+                    }
+                    if seg.retrans_out {
+                        seg.retrans_out = false;
+                        t.retrans_out -= 1;
+                    }
                 }
-                return;
             }
-            _ => {}
         }
-        // Data and FIN.
-        let Some(t) = self.nodes[node].socks.tcp(sock) else {
-            return;
-        };
-        let accepts_data = matches!(
-            t.state,
-            TcpState::Established | TcpState::FinWait1 | TcpState::FinWait2
-        );
-        if accepts_data && (!payload.is_empty() || th.flags.contains(TcpFlags::FIN)) {
-            self.tcp_data_queue(s, node, sock, th, (payload, payload_zeros), now);
-        }
-        // tcp_data_snd_check and tcp_ack_snd_check.
-        self.tcp_push_pending_frames(s, node, sock);
-        self.tcp_ack_snd_check(s, node, sock);
+        t.sacked_out += newly_sacked;
     }
-
-    /// A RST for a bad ACK in SYN_RECV.
-    fn tcp_v4_send_reset_for(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        sock: SockId,
-        th: &TcpRepr,
-        len: usize,
-    ) {
-        let Some(t) = self.nodes[node].socks.tcp(sock) else {
-            return;
-        };
-        let (src, dst) = (t.sk.daddr, t.sk.saddr);
-        self.tcp_v4_send_reset(s, node, src, dst, th, len);
-    }
-
-    /// SYN-SENT: the SYN-ACK completes the handshake (`tcp_rcv_synsent_state_process`).
-    fn tcp_rcv_synsent(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        sock: SockId,
-        th: &TcpRepr,
-    ) {
-        let now = s.now();
-        let n = &mut self.nodes[node];
-        let sys = n.sysctl.clone();
-        let Some(t) = n.socks.tcp(sock) else { return };
-        if th.flags.contains(TcpFlags::ACK) && (!after(th.ack, t.iss) || after(th.ack, t.snd_nxt)) {
-            if !th.flags.contains(TcpFlags::RST) {
-                let (src, dst) = (t.sk.daddr, t.sk.saddr);
-                self.tcp_v4_send_reset(s, node, src, dst, th, 0);
-            }
-            return;
+    // Clean the retransmit queue (tcp_clean_rtx_queue).
+    let mut acked_pkts = 0u32;
+    let mut first_ackt: Option<SimTime> = None;
+    let mut retrans_acked = false;
+    while let Some(seg) = t.wq.front() {
+        if seg.sent_at.is_none() || after(seg.end_seq(), ack) {
+            break;
         }
-        if th.flags.contains(TcpFlags::RST) {
-            if th.flags.contains(TcpFlags::ACK) {
-                // Connection refused.
-                n.snmp.tcp.AttemptFails += 1;
-                t.sk.err = Some(Errno::ConnRefused);
-                self.trace_sock_err(node, sock, "rst", Errno::ConnRefused);
-                self.tcp_done(s, node, sock);
-            }
-            return;
-        }
-        if !th.flags.contains(TcpFlags::SYN) || !th.flags.contains(TcpFlags::ACK) {
-            return; // simultaneous open is not modeled
-        }
-        t.irs = th.seq;
-        t.rcv_nxt = th.seq.wrapping_add(1);
-        t.rcv_wup = t.rcv_nxt;
-        t.copied_seq = t.rcv_nxt;
-        t.ts_ok = t.ts_ok && th.options.timestamp().is_some();
-        t.sack_ok = t.sack_ok && th.options.sack_permitted();
-        t.wscale_ok = t.wscale_ok && th.options.window_scale().is_some();
-        if t.wscale_ok {
-            t.snd_wscale = th.options.window_scale().unwrap_or(0).min(14);
-        } else {
-            t.snd_wscale = 0;
-            t.rcv_wscale = 0;
-            t.window_clamp = t.window_clamp.min(65535);
-        }
-        if let Some((tsval, _)) = th.options.timestamp() {
-            t.ts_recent = tsval;
-        }
-        let peer_mss = th.options.mss().map_or(536, u32::from);
-        t.mss_clamp = peer_mss.min(t.advmss);
-        t.mss_cache = t.mss_clamp - if t.ts_ok { 12 } else { 0 };
-        // The SYN-ACK's window is not scaled.
-        t.snd_wnd = u32::from(th.window);
-        t.max_window = t.snd_wnd;
-        t.snd_wl1 = th.seq;
-        // The SYN is acknowledged: RTT sample from it (if never retransmitted).
-        let syn = t.wq_pop_front().expect("SYN queued");
-        if syn.retrans > 0 {
+        let seg = t.wq_pop_front().expect("front");
+        if seg.retrans > 0 {
             t.ever_retrans_in_wq -= 1;
         }
+        acked_pkts += 1;
+        if !seg.sacked {
+            delivered_sends.push((seg.sent_at, seg.end_seq(), seg.retrans > 0));
+        }
         t.packets_out -= 1;
-        if syn.retrans_out {
+        if seg.sacked {
+            t.sacked_out -= 1;
+        }
+        if seg.lost {
+            t.lost_out -= 1;
+        }
+        if seg.retrans_out {
             t.retrans_out -= 1;
         }
-        t.snd_una = th.ack;
-        if syn.retrans == 0
-            && let Some(at) = syn.sent_at
-        {
-            tcp_rtt_estimator(t, (now - at).as_nanos() / 1000);
-        } else if t.rto > super::TCP_TIMEOUT_INIT {
-            t.rto = super::TCP_TIMEOUT_INIT;
+        // tcp_clean_rtx_queue: a retransmitted segment voids the sample (Karn); one
+        // SACKed earlier gave its sample then.
+        if seg.retrans > 0 {
+            retrans_acked = true;
+        } else if !seg.sacked && first_ackt.is_none() {
+            first_ackt = seg.sent_at;
         }
-        t.retransmits = 0;
-        t.backoff = 0;
-        s.cancel(&t.rtx_timer);
-        t.state = TcpState::Established;
-        n.snmp.tcp.CurrEstab += 1;
-        output::tcp_init_buffer_space(t, now, &sys);
-        // tcp_finish_connect → tcp_init_transfer. No quick-ACK credit yet: the first data
-        // segment gives it (icsk_ack starts zeroed).
-        tcp_initialize_rcv_mss(t);
-        t.cwnd = super::TCP_INIT_CWND;
-        t.lsndtime = now;
-        t.connected_reported = true;
-        // Send the ACK now (no data queued yet that could carry it).
-        self.tcp_send_ack(s, node, sock);
-        self.sk_wake(node, sock);
-        self.tcp_push_pending_frames(s, node, sock);
-    }
-
-    /// SYN_RECV → ESTABLISHED on the handshake's ACK; the child joins the accept queue.
-    fn tcp_synrecv_to_established(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        sock: SockId,
-        th: &TcpRepr,
-    ) {
-        let now = s.now();
-        let n = &mut self.nodes[node];
-        let sys = n.sysctl.clone();
-        let Some(t) = n.socks.tcp(sock) else { return };
-        t.state = TcpState::Established;
-        n.snmp.tcp.PassiveOpens += 1;
-        n.snmp.tcp.CurrEstab += 1;
-        t.snd_wnd = u32::from(th.window) << t.snd_wscale;
-        t.max_window = t.snd_wnd;
-        t.snd_wl1 = th.seq;
-        output::tcp_init_buffer_space(t, now, &sys);
-        tcp_initialize_rcv_mss(t);
-        t.lsndtime = now;
-        let parent = t.parent;
-        if let Some(l) = parent
-            && let Some(lt) = n.socks.tcp(l)
-        {
-            lt.accept_queue.push_back(sock);
-            self.sk_wake(node, l);
+        t.stats.bytes_acked += u64::from(seg.len);
+        if seg.len > 0 {
+            t.last_acked_at = Some(now);
+        }
+        t.wmem_queued = t
+            .wmem_queued
+            .saturating_sub(seg.len + if seg.len > 0 || seg.fin { 768 } else { 0 });
+        if seg.len > 0 {
+            let drop = (seg.len as usize).min(t.sndq.len());
+            t.sndq.consume(drop);
+            t.sndq_seq = t.sndq_seq.wrapping_add(drop as u32);
         }
     }
-
-    /// `tcp_reset`: the peer reset the connection.
-    fn tcp_reset(&mut self, s: &mut Scheduler<Event>, node: usize, sock: SockId) {
-        let n = &mut self.nodes[node];
-        let Some(t) = n.socks.tcp(sock) else { return };
-        let err = match t.state {
-            TcpState::SynSent => Errno::ConnRefused,
-            TcpState::CloseWait => Errno::Pipe,
-            _ => Errno::ConnReset,
-        };
-        t.sk.err = Some(err);
-        if matches!(t.state, TcpState::Established | TcpState::CloseWait) {
-            n.snmp.tcp.EstabResets += 1;
-        }
-        self.trace_sock_err(node, sock, "rst", err);
-        self.tcp_done(s, node, sock);
+    let advanced = after(ack, prior_una);
+    t.snd_una = ack;
+    // tcp_any_retrans_done: once no retransmitted segment is outstanding, the episode
+    // that retrans_stamp times is over.
+    debug_assert_eq!(
+        t.ever_retrans_in_wq as usize,
+        t.wq.iter().filter(|w| w.retrans > 0).count()
+    );
+    if advanced && t.ever_retrans_in_wq == 0 {
+        t.retrans_stamp = None;
     }
-
-    /// `tcp_ack`: process the acknowledgment of an incoming segment. Returns false when the
-    /// segment must be dropped (an ACK of data never sent).
-    fn tcp_ack(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        sock: SockId,
-        th: &TcpRepr,
-        payload_len: usize,
-    ) -> bool {
-        let now = s.now();
-        let n = &mut self.nodes[node];
-        let sys_wmem2 = n.sysctl.tcp_wmem[2];
-        let Some(t) = n.socks.tcp(sock) else {
-            return false;
-        };
-        let ack = th.ack;
-        if after(ack, t.snd_nxt) {
-            // tcp_ack: an ACK for something not yet sent — send an ACK and drop.
-            self.tcp_send_ack(s, node, sock);
-            return false;
+    // RTT sample: from the oldest newly acknowledged segment never retransmitted
+    // (Karn), else from the timestamp echo.
+    let mut rtt_us: Option<u64> = first_ackt
+        .filter(|_| !retrans_acked)
+        .or(first_sackt)
+        .map(|at| (now - at).as_nanos() / 1000);
+    if rtt_us.is_none()
+        && advanced
+        && t.ts_ok
+        && let Some((_, tsecr)) = th.options.timestamp()
+        && tsecr != 0
+    {
+        let ms = output::tcp_time_stamp(now)
+            .wrapping_add(t.ts_off)
+            .wrapping_sub(tsecr);
+        if ms < 1 << 30 {
+            rtt_us = Some(u64::from(ms) * 1000);
         }
-        if before(ack, t.snd_una) {
-            // Old ACK: ignore it (but the segment's data is still processed).
-            return true;
-        }
-        let prior_una = t.snd_una;
-        let prior_in_flight = t.in_flight();
-        // Window update (tcp_ack_update_window).
-        let nwin = u32::from(th.window) << t.snd_wscale;
-        let may_update = after(ack, t.snd_una)
-            || after(th.seq, t.snd_wl1)
-            || (th.seq == t.snd_wl1 && (nwin > t.snd_wnd || nwin == 0));
-        let mut window_changed = false;
-        if may_update {
-            window_changed = t.snd_wnd != nwin;
-            t.snd_wl1 = th.seq;
-            t.snd_wnd = nwin;
-            t.max_window = t.max_window.max(nwin);
-        }
-        // SACK tagging (tcp_sacktag_write_queue).
-        let mut newly_sacked = 0u32;
-        let mut first_sackt: Option<SimTime> = None;
-        // (send time, end_seq, retransmitted) of every segment this ACK delivers, for RACK.
-        // (A buffer kept in the world: nothing is allocated per ACK.)
-        let mut delivered_sends = std::mem::take(&mut self.tcp_delivered_scratch);
-        delivered_sends.clear();
-        if t.sack_ok
-            && let Some(blocks) = th.options.sack()
-        {
-            let sent = t.sent_segs();
-            for &(start, end) in blocks.as_slice() {
-                // The queue is in sequence order: find the block's first segment by binary
-                // search, then walk while segments end inside it.
-                let lo =
-                    t.wq.partition_point(|x| x.sent_at.is_some() && before(x.seq, start));
-                for seg in t.wq.range_mut(lo..sent.max(lo)) {
-                    if after(seg.end_seq(), end) {
-                        break;
-                    }
-                    if !seg.sacked && after(seg.end_seq(), prior_una) {
-                        seg.sacked = true;
-                        newly_sacked += 1;
-                        // tcp_sacktag_one: the oldest newly SACKed never-retransmitted
-                        // segment gives an RTT sample (first_sackt).
-                        if seg.retrans == 0 && first_sackt.is_none() {
-                            first_sackt = seg.sent_at;
-                        }
-                        delivered_sends.push((seg.sent_at, seg.end_seq(), seg.retrans > 0));
-                        if seg.lost {
-                            seg.lost = false;
-                            t.lost_out -= 1;
-                        }
-                        if seg.retrans_out {
-                            seg.retrans_out = false;
-                            t.retrans_out -= 1;
-                        }
-                    }
-                }
-            }
-            t.sacked_out += newly_sacked;
-        }
-        // Clean the retransmit queue (tcp_clean_rtx_queue).
-        let mut acked_pkts = 0u32;
-        let mut first_ackt: Option<SimTime> = None;
-        let mut retrans_acked = false;
-        while let Some(seg) = t.wq.front() {
-            if seg.sent_at.is_none() || after(seg.end_seq(), ack) {
-                break;
-            }
-            let seg = t.wq_pop_front().expect("front");
-            if seg.retrans > 0 {
-                t.ever_retrans_in_wq -= 1;
-            }
-            acked_pkts += 1;
-            if !seg.sacked {
-                delivered_sends.push((seg.sent_at, seg.end_seq(), seg.retrans > 0));
-            }
-            t.packets_out -= 1;
-            if seg.sacked {
-                t.sacked_out -= 1;
-            }
-            if seg.lost {
-                t.lost_out -= 1;
-            }
-            if seg.retrans_out {
-                t.retrans_out -= 1;
-            }
-            // tcp_clean_rtx_queue: a retransmitted segment voids the sample (Karn); one
-            // SACKed earlier gave its sample then.
-            if seg.retrans > 0 {
-                retrans_acked = true;
-            } else if !seg.sacked && first_ackt.is_none() {
-                first_ackt = seg.sent_at;
-            }
-            t.stats.bytes_acked += u64::from(seg.len);
-            if seg.len > 0 {
-                t.last_acked_at = Some(now);
-            }
-            t.wmem_queued = t
-                .wmem_queued
-                .saturating_sub(seg.len + if seg.len > 0 || seg.fin { 768 } else { 0 });
-            if seg.len > 0 {
-                let drop = (seg.len as usize).min(t.sndq.len());
-                t.sndq.consume(drop);
-                t.sndq_seq = t.sndq_seq.wrapping_add(drop as u32);
-            }
-        }
-        let advanced = after(ack, prior_una);
-        t.snd_una = ack;
-        // tcp_any_retrans_done: once no retransmitted segment is outstanding, the episode
-        // that retrans_stamp times is over.
-        debug_assert_eq!(
-            t.ever_retrans_in_wq as usize,
-            t.wq.iter().filter(|w| w.retrans > 0).count()
-        );
-        if advanced && t.ever_retrans_in_wq == 0 {
-            t.retrans_stamp = None;
-        }
-        // RTT sample: from the oldest newly acknowledged segment never retransmitted
-        // (Karn), else from the timestamp echo.
-        let mut rtt_us: Option<u64> = first_ackt
-            .filter(|_| !retrans_acked)
-            .or(first_sackt)
-            .map(|at| (now - at).as_nanos() / 1000);
-        if rtt_us.is_none()
-            && advanced
-            && t.ts_ok
-            && let Some((_, tsecr)) = th.options.timestamp()
-            && tsecr != 0
-        {
-            let ms = output::tcp_time_stamp(now)
-                .wrapping_add(t.ts_off)
-                .wrapping_sub(tsecr);
-            if ms < 1 << 30 {
-                rtt_us = Some(u64::from(ms) * 1000);
-            }
-        }
-        if let Some(r) = rtt_us {
-            tcp_rtt_estimator(t, r);
-            if advanced {
-                t.retransmits = 0;
-                t.backoff = 0;
-            }
-            let ctx = ca_ctx(t, now);
-            if let Some(ss) = t.cong.pkts_acked(
-                &ctx,
-                r.min(u64::from(u32::MAX)) as u32,
-                t.snd_una,
-                t.snd_nxt,
-            ) {
-                t.ssthresh = ss;
-            }
-        }
-        // Duplicate ACK detection (for non-SACK peers and the Disorder state).
-        let is_dupack = !advanced && payload_len == 0 && !window_changed && t.packets_out > 0;
-        if is_dupack {
-            t.dupacks += 1;
-        } else if advanced {
-            t.dupacks = 0;
-        }
-        // tcp_rack_advance: the most recently sent segment this ACK delivered (a
-        // retransmission acked faster than min_rtt may be the original's ACK: skipped).
-        for &(sent, end, retrans) in &delivered_sends {
-            let Some(xt) = sent else { continue };
-            let rtt = now.saturating_since(xt).as_nanos() / 1000;
-            if retrans && rtt < u64::from(t.min_rtt_us) {
-                continue;
-            }
-            let newer = match t.rack_mstamp {
-                None => true,
-                Some(m) => xt > m || (xt == m && after(end, t.rack_end_seq)),
-            };
-            if newer {
-                t.rack_mstamp = Some(xt);
-                t.rack_end_seq = end;
-                t.rack_rtt_us = rtt;
-            }
-        }
-        self.tcp_delivered_scratch = delivered_sends;
-        // Loss detection. With SACK, RACK (tcp_rack_detect_loss, net.ipv4.tcp_recovery=1):
-        // a segment sent before one already delivered is lost once a RACK RTT and the
-        // reordering window have passed since it was sent (the window is 0 in recovery or
-        // with DUPTHRESH segments SACKed, min_rtt/4 otherwise). This also finds lost
-        // retransmissions. Without SACK, the third duplicate ACK marks the head lost.
-        let mut newly_lost = 0u32;
-        let mut reo_wait: Option<SimDuration> = None;
-        if t.packets_out > 0 {
-            if t.sack_ok {
-                let (lost, wait) = tcp_rack_detect_loss(t, now);
-                newly_lost = lost;
-                reo_wait = wait;
-            } else if !t.sack_ok
-                && t.dupacks >= DUPTHRESH
-                && t.ca_state != CaState::Recovery
-                && let Some(seg) = t.wq.front_mut()
-                && seg.sent_at.is_some()
-                && !seg.lost
-            {
-                seg.lost = true;
-                newly_lost += 1;
-                t.note_rtx_candidate(0);
-            }
-            t.lost_out += newly_lost;
-        }
-        // Recovery state machine (tcp_fastretrans_alert).
-        let delivered = acked_pkts + newly_sacked;
-        match t.ca_state {
-            CaState::Recovery | CaState::Loss if !before(t.snd_una, t.high_seq) => {
-                // Recovery is over (tcp_end_cwnd_reduction / loss undo not modeled).
-                if t.ca_state == CaState::Recovery {
-                    t.cwnd = t.ssthresh.max(2);
-                }
-                t.ca_state = CaState::Open;
-            }
-            _ => {}
-        }
-        if newly_lost > 0 && matches!(t.ca_state, CaState::Open | CaState::Disorder) {
-            tcp_enter_recovery(t);
-        } else if t.ca_state == CaState::Open && (t.sacked_out > 0 || t.dupacks > 0) {
-            t.ca_state = CaState::Disorder;
-        } else if t.ca_state == CaState::Disorder && t.sacked_out == 0 && t.dupacks == 0 {
-            t.ca_state = CaState::Open;
-        }
-        if t.ca_state == CaState::Recovery {
-            // tcp_cwnd_reduction (PRR).
-            t.prr_delivered += delivered;
-            let in_flight = t.in_flight();
-            let sndcnt = if in_flight > t.ssthresh {
-                let dividend = u64::from(t.ssthresh) * u64::from(t.prr_delivered)
-                    + u64::from(t.prior_cwnd)
-                    - 1;
-                ((dividend / u64::from(t.prior_cwnd.max(1))) as u32).saturating_sub(t.prr_out)
-            } else if advanced && newly_lost == 0 {
-                (t.ssthresh - in_flight)
-                    .min(t.prr_delivered.saturating_sub(t.prr_out).max(delivered) + 1)
-            } else {
-                (t.ssthresh - in_flight).min(delivered)
-            };
-            let sndcnt = sndcnt.max(u32::from(t.prr_out == 0));
-            t.cwnd = in_flight + sndcnt;
-        } else if advanced && acked_pkts > 0 {
-            // tcp_cong_avoid when cwnd-limited (tcp_is_cwnd_limited).
-            let limited = if t.cwnd < t.ssthresh {
-                t.cwnd < 2 * t.max_packets_out
-            } else {
-                t.is_cwnd_limited || prior_in_flight >= t.cwnd
-            };
-            if limited {
-                let ctx = ca_ctx(t, now);
-                let (c, cnt) = t.cong.cong_avoid(&ctx, acked_pkts);
-                t.cwnd = c.min(u32::from(u16::MAX) * 4);
-                t.cwnd_cnt = cnt;
-                let sys = crate::config::Sysctls {
-                    tcp_wmem: [0, 0, sys_wmem2],
-                    ..Default::default()
-                };
-                output::sndbuf_expand(t, &sys);
-            }
-        }
+    }
+    if let Some(r) = rtt_us {
+        tcp_rtt_estimator(t, r);
         if advanced {
-            t.max_packets_out = t.packets_out;
+            t.retransmits = 0;
+            t.backoff = 0;
         }
-        let writable_again =
-            t.sk.nospace && t.sk.sndbuf.saturating_sub(t.wmem_queued) >= t.wmem_queued / 2;
-        if writable_again {
-            t.sk.nospace = false;
+        let ctx = ca_ctx(t, now);
+        if let Some(ss) = t.cong.pkts_acked(
+            &ctx,
+            r.min(u64::from(u32::MAX)) as u32,
+            t.snd_una,
+            t.snd_nxt,
+        ) {
+            t.ssthresh = ss;
         }
-        // tcp_process_tlp_ack: the ACK covers the probe. If the probe was a retransmission
-        // and the ACK moved, it repaired a loss: reduce cwnd once (CWR).
-        if let Some(high) = t.tlp_high_seq
-            && after(ack, high)
+    }
+    // Duplicate ACK detection (for non-SACK peers and the Disorder state).
+    let is_dupack = !advanced && payload_len == 0 && !window_changed && t.packets_out > 0;
+    if is_dupack {
+        t.dupacks += 1;
+    } else if advanced {
+        t.dupacks = 0;
+    }
+    // tcp_rack_advance: the most recently sent segment this ACK delivered (a
+    // retransmission acked faster than min_rtt may be the original's ACK: skipped).
+    for &(sent, end, retrans) in &delivered_sends {
+        let Some(xt) = sent else { continue };
+        let rtt = now.saturating_since(xt).as_nanos() / 1000;
+        if retrans && rtt < u64::from(t.min_rtt_us) {
+            continue;
+        }
+        let newer = match t.rack_mstamp {
+            None => true,
+            Some(m) => xt > m || (xt == m && after(end, t.rack_end_seq)),
+        };
+        if newer {
+            t.rack_mstamp = Some(xt);
+            t.rack_end_seq = end;
+            t.rack_rtt_us = rtt;
+        }
+    }
+    t.delivered_scratch = delivered_sends;
+    // Loss detection. With SACK, RACK (tcp_rack_detect_loss, net.ipv4.tcp_recovery=1):
+    // a segment sent before one already delivered is lost once a RACK RTT and the
+    // reordering window have passed since it was sent (the window is 0 in recovery or
+    // with DUPTHRESH segments SACKed, min_rtt/4 otherwise). This also finds lost
+    // retransmissions. Without SACK, the third duplicate ACK marks the head lost.
+    let mut newly_lost = 0u32;
+    let mut reo_wait: Option<SimDuration> = None;
+    if t.packets_out > 0 {
+        if t.sack_ok {
+            let (lost, wait) = tcp_rack_detect_loss(t, now);
+            newly_lost = lost;
+            reo_wait = wait;
+        } else if !t.sack_ok
+            && t.dupacks >= DUPTHRESH
+            && t.ca_state != CaState::Recovery
+            && let Some(seg) = t.wq.front_mut()
+            && seg.sent_at.is_some()
+            && !seg.lost
         {
-            t.tlp_high_seq = None;
-            if t.tlp_retrans && t.ca_state == CaState::Open {
-                t.ssthresh = t.cong.ssthresh(t.cwnd);
+            seg.lost = true;
+            newly_lost += 1;
+            t.note_rtx_candidate(0);
+        }
+        t.lost_out += newly_lost;
+    }
+    // Recovery state machine (tcp_fastretrans_alert).
+    let delivered = acked_pkts + newly_sacked;
+    match t.ca_state {
+        CaState::Recovery | CaState::Loss if !before(t.snd_una, t.high_seq) => {
+            // Recovery is over (tcp_end_cwnd_reduction / loss undo not modeled).
+            if t.ca_state == CaState::Recovery {
                 t.cwnd = t.ssthresh.max(2);
             }
+            t.ca_state = CaState::Open;
         }
-        let recovery = matches!(t.ca_state, CaState::Recovery | CaState::Loss);
-        if let Some(wait) = reo_wait {
-            // RACK's reordering timer takes the retransmission timer (and then no
-            // TLP/RTO reset: FLAG_SET_XMIT_TIMER is cleared).
-            self.tcp_arm_reo_timer(s, node, sock, wait);
-        } else if advanced {
-            // tcp_set_xmit_timer: a loss probe if it may, else the RTO.
-            if !self.tcp_schedule_loss_probe(s, node, sock, true) {
-                self.tcp_reset_rtx_timer(s, node, sock);
-            }
-        }
-        if recovery {
-            self.tcp_xmit_retransmit_queue(s, node, sock);
-        }
-        if writable_again {
-            self.sk_wake(node, sock);
-        }
-        true
+        _ => {}
     }
-
-    /// `tcp_data_queue`: in-order data to the receive queue (and what the out-of-order queue
-    /// can now follow), out-of-order data kept with SACK blocks, FIN. The payload comes with
-    /// whether it is known to be zeros.
-    fn tcp_data_queue(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        sock: SockId,
-        th: &TcpRepr,
-        (payload, zeros): (&[u8], bool),
-        now: SimTime,
-    ) {
-        debug_assert!(!zeros || payload.iter().all(|&b| b == 0));
-        let n = &mut self.nodes[node];
-        let rmem_max = n.sysctl.tcp_rmem[2];
-        let Some(t) = n.socks.tcp(sock) else { return };
-        // The skb the NIC built for this segment, and its timestamp RTT sample.
-        let truesize = tcp_rx_truesize(payload.len() as u32);
-        if !payload.is_empty() {
-            tcp_rcv_rtt_measure_ts(t, th, payload.len() as u32, now);
+    if newly_lost > 0 && matches!(t.ca_state, CaState::Open | CaState::Disorder) {
+        tcp_enter_recovery(t);
+    } else if t.ca_state == CaState::Open && (t.sacked_out > 0 || t.dupacks > 0) {
+        t.ca_state = CaState::Disorder;
+    } else if t.ca_state == CaState::Disorder && t.sacked_out == 0 && t.dupacks == 0 {
+        t.ca_state = CaState::Open;
+    }
+    if t.ca_state == CaState::Recovery {
+        // tcp_cwnd_reduction (PRR).
+        t.prr_delivered += delivered;
+        let in_flight = t.in_flight();
+        let sndcnt = if in_flight > t.ssthresh {
+            let dividend =
+                u64::from(t.ssthresh) * u64::from(t.prr_delivered) + u64::from(t.prior_cwnd) - 1;
+            ((dividend / u64::from(t.prior_cwnd.max(1))) as u32).saturating_sub(t.prr_out)
+        } else if advanced && newly_lost == 0 {
+            (t.ssthresh - in_flight)
+                .min(t.prr_delivered.saturating_sub(t.prr_out).max(delivered) + 1)
+        } else {
+            (t.ssthresh - in_flight).min(delivered)
+        };
+        let sndcnt = sndcnt.max(u32::from(t.prr_out == 0));
+        t.cwnd = in_flight + sndcnt;
+    } else if advanced && acked_pkts > 0 {
+        // tcp_cong_avoid when cwnd-limited (tcp_is_cwnd_limited).
+        let limited = if t.cwnd < t.ssthresh {
+            t.cwnd < 2 * t.max_packets_out
+        } else {
+            t.is_cwnd_limited || prior_in_flight >= t.cwnd
+        };
+        if limited {
+            let ctx = ca_ctx(t, now);
+            let (c, cnt) = t.cong.cong_avoid(&ctx, acked_pkts);
+            t.cwnd = c.min(u32::from(u16::MAX) * 4);
+            t.cwnd_cnt = cnt;
+            let sys = crate::config::Sysctls {
+                tcp_wmem: [0, 0, sys_wmem2],
+                ..Default::default()
+            };
+            output::sndbuf_expand(t, &sys);
         }
-        let mut seq = th.seq;
-        let mut data = payload;
-        // Trim what we already have.
-        if before(seq, t.rcv_nxt) {
-            let dup = t.rcv_nxt.wrapping_sub(seq) as usize;
-            if dup >= data.len() && !th.flags.contains(TcpFlags::FIN) {
-                // A pure duplicate: ACK at once (tcp_enter_quickack_mode + schedule).
-                tcp_enter_quickack(t);
+    }
+    if advanced {
+        t.max_packets_out = t.packets_out;
+    }
+    let writable_again =
+        t.sk.nospace && t.sk.sndbuf.saturating_sub(t.wmem_queued) >= t.wmem_queued / 2;
+    if writable_again {
+        t.sk.nospace = false;
+    }
+    // tcp_process_tlp_ack: the ACK covers the probe. If the probe was a retransmission
+    // and the ACK moved, it repaired a loss: reduce cwnd once (CWR).
+    if let Some(high) = t.tlp_high_seq
+        && after(ack, high)
+    {
+        t.tlp_high_seq = None;
+        if t.tlp_retrans && t.ca_state == CaState::Open {
+            t.ssthresh = t.cong.ssthresh(t.cwnd);
+            t.cwnd = t.ssthresh.max(2);
+        }
+    }
+    let recovery = matches!(t.ca_state, CaState::Recovery | CaState::Loss);
+    if let Some(wait) = reo_wait {
+        // RACK's reordering timer takes the retransmission timer (and then no
+        // TLP/RTO reset: FLAG_SET_XMIT_TIMER is cleared).
+        tcp_arm_reo_timer(n, cx, sock, wait);
+    } else if advanced {
+        // tcp_set_xmit_timer: a loss probe if it may, else the RTO.
+        if !tcp_schedule_loss_probe(n, cx, sock, true) {
+            tcp_reset_rtx_timer(n, cx, sock);
+        }
+    }
+    if recovery {
+        tcp_xmit_retransmit_queue(n, cx, sock);
+    }
+    if writable_again {
+        sk_wake(n, cx, sock);
+    }
+    true
+}
+
+/// `tcp_data_queue`: in-order data to the receive queue (and what the out-of-order queue
+/// can now follow), out-of-order data kept with SACK blocks, FIN. The payload comes with
+/// whether it is known to be zeros.
+fn tcp_data_queue(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    th: &TcpRepr,
+    (payload, zeros): (&[u8], bool),
+    now: SimTime,
+) {
+    debug_assert!(!zeros || payload.iter().all(|&b| b == 0));
+    let rmem_max = n.sysctl.tcp_rmem[2];
+    let Some(t) = n.socks.tcp(sock) else { return };
+    // The skb the NIC built for this segment, and its timestamp RTT sample.
+    let truesize = tcp_rx_truesize(payload.len() as u32);
+    if !payload.is_empty() {
+        tcp_rcv_rtt_measure_ts(t, th, payload.len() as u32, now);
+    }
+    let mut seq = th.seq;
+    let mut data = payload;
+    // Trim what we already have.
+    if before(seq, t.rcv_nxt) {
+        let dup = t.rcv_nxt.wrapping_sub(seq) as usize;
+        if dup >= data.len() && !th.flags.contains(TcpFlags::FIN) {
+            // A pure duplicate: ACK at once (tcp_enter_quickack_mode + schedule).
+            tcp_enter_quickack(t);
+            t.ack_pending = true;
+            t.ack_now = true;
+            return;
+        }
+        data = &data[dup.min(data.len())..];
+        seq = t.rcv_nxt;
+    }
+    let fin = th.flags.contains(TcpFlags::FIN);
+    if seq == t.rcv_nxt {
+        if !data.is_empty() {
+            // tcp_try_rmem_schedule: no room left in the receive buffer → drop.
+            if t.rmem_alloc > t.sk.rcvbuf {
                 t.ack_pending = true;
                 t.ack_now = true;
                 return;
             }
-            data = &data[dup.min(data.len())..];
-            seq = t.rcv_nxt;
-        }
-        let fin = th.flags.contains(TcpFlags::FIN);
-        if seq == t.rcv_nxt {
-            if !data.is_empty() {
-                // tcp_try_rmem_schedule: no room left in the receive buffer → drop.
-                if t.rmem_alloc > t.sk.rcvbuf {
-                    t.ack_pending = true;
-                    t.ack_now = true;
-                    return;
-                }
-                if zeros {
-                    t.rcvq.extend_zeros(data.len());
-                } else {
-                    t.rcvq.extend(data);
-                }
-                t.rcv_nxt = t.rcv_nxt.wrapping_add(data.len() as u32);
-                t.rmem_alloc += truesize;
-                t.rcvq_skbs.push_back((t.rcv_nxt, truesize));
-                t.stats.bytes_received += data.len() as u64;
-                let rx = RxSeg {
-                    len: payload.len() as u32,
-                    truesize,
-                    hdr_len: th.header_len() as u32,
-                    flags: th.flags,
-                };
-                tcp_event_data_recv(t, &rx, now, rmem_max);
-                // tcp_ofo_queue: what the hole was holding back.
-                let had_ofo = !t.ofo.is_empty();
-                while let Some((&k, _)) = t.ofo.iter().next() {
-                    let kseq = t.irs.wrapping_add(k as u32);
-                    if after(kseq, t.rcv_nxt) {
-                        break;
-                    }
-                    let (chunk, ts) = t.ofo.remove(&k).expect("present");
-                    let skip = t.rcv_nxt.wrapping_sub(kseq) as usize;
-                    if skip < chunk.len() {
-                        let n = chunk.len() - skip;
-                        t.rcvq.append(chunk, skip);
-                        t.rcv_nxt = t.rcv_nxt.wrapping_add(n as u32);
-                        t.rcvq_skbs.push_back((t.rcv_nxt, ts));
-                        t.stats.bytes_received += n as u64;
-                    } else {
-                        t.rmem_alloc -= ts;
-                    }
-                }
-                t.sack_blocks.retain(|&(_, e)| after(e, t.rcv_nxt));
-                if had_ofo && t.ofo.is_empty() {
-                    t.ack_now = true;
-                }
-                self.sk_wake(node, sock);
+            if zeros {
+                t.rcvq.extend_zeros(data.len());
+            } else {
+                t.rcvq.extend(data);
             }
-            let Some(t) = self.nodes[node].socks.tcp(sock) else {
-                return;
+            t.rcv_nxt = t.rcv_nxt.wrapping_add(data.len() as u32);
+            t.rmem_alloc += truesize;
+            t.rcvq_skbs.push_back((t.rcv_nxt, truesize));
+            t.stats.bytes_received += data.len() as u64;
+            let rx = RxSeg {
+                len: payload.len() as u32,
+                truesize,
+                hdr_len: th.header_len() as u32,
+                flags: th.flags,
             };
-            if fin && t.ofo.is_empty() {
-                self.tcp_fin(s, node, sock);
-            } else if fin {
-                // FIN beyond a hole is not kept (the peer retransmits it).
-            }
-        } else {
-            // Out of order: keep it (if the buffer has room), SACK it, ACK at once.
-            t.ack_pending = true;
-            if !data.is_empty() && t.rmem_alloc <= t.sk.rcvbuf {
-                let off = u64::from(seq.wrapping_sub(t.irs));
-                let end = seq.wrapping_add(data.len() as u32);
-                if let std::collections::btree_map::Entry::Vacant(e) = t.ofo.entry(off) {
-                    let mut q = super::byteq::ByteQueue::new();
-                    if zeros {
-                        q.extend_zeros(data.len());
-                    } else {
-                        q.extend(data);
-                    }
-                    e.insert((q, truesize));
-                    t.rmem_alloc += truesize;
+            tcp_event_data_recv(t, &rx, now, rmem_max);
+            // tcp_ofo_queue: what the hole was holding back.
+            let had_ofo = !t.ofo.is_empty();
+            while let Some((&k, _)) = t.ofo.iter().next() {
+                let kseq = t.irs.wrapping_add(k as u32);
+                if after(kseq, t.rcv_nxt) {
+                    break;
                 }
-                // Most recent block first, merged with neighbours.
-                let mut blk = (seq, end);
-                t.sack_blocks.retain(|&(a, b)| {
-                    if !after(a, blk.1) && !before(b, blk.0) {
-                        blk = (
-                            if before(a, blk.0) { a } else { blk.0 },
-                            if after(b, blk.1) { b } else { blk.1 },
-                        );
-                        false
-                    } else {
-                        true
-                    }
-                });
-                t.sack_blocks.insert(0, blk);
-                t.sack_blocks.truncate(4);
-            }
-            t.ack_now = t.dup_ack_counter < DUPTHRESH;
-            t.dup_ack_counter += 1;
-            if !t.ack_now {
-                // Compressed SACK: one ACK after min(srtt/20, 1 ms).
-                let delay = SimDuration::from_micros(u64::from((t.srtt_us >> 3) / 20).min(1000));
-                t.ack_pending = true;
-                if !s.is_armed(&t.delack_timer) {
-                    self.tcp_arm_timer(
-                        s,
-                        node,
-                        sock,
-                        super::timer::TcpTimerKind::DelAck,
-                        now + delay,
-                    );
+                let (chunk, ts) = t.ofo.remove(&k).expect("present");
+                let skip = t.rcv_nxt.wrapping_sub(kseq) as usize;
+                if skip < chunk.len() {
+                    let n = chunk.len() - skip;
+                    t.rcvq.append(chunk, skip);
+                    t.rcv_nxt = t.rcv_nxt.wrapping_add(n as u32);
+                    t.rcvq_skbs.push_back((t.rcv_nxt, ts));
+                    t.stats.bytes_received += n as u64;
+                } else {
+                    t.rmem_alloc -= ts;
                 }
             }
+            t.sack_blocks.retain(|&(_, e)| after(e, t.rcv_nxt));
+            if had_ofo && t.ofo.is_empty() {
+                t.ack_now = true;
+            }
+            sk_wake(n, cx, sock);
         }
-    }
-
-    /// `tcp_fin`: the peer's FIN arrived in order.
-    fn tcp_fin(&mut self, s: &mut Scheduler<Event>, node: usize, sock: SockId) {
-        let Some(t) = self.nodes[node].socks.tcp(sock) else {
+        let Some(t) = n.socks.tcp(sock) else {
             return;
         };
-        t.rcv_nxt = t.rcv_nxt.wrapping_add(1);
-        t.fin_received = true;
+        if fin && t.ofo.is_empty() {
+            tcp_fin(n, cx, sock);
+        } else if fin {
+            // FIN beyond a hole is not kept (the peer retransmits it).
+        }
+    } else {
+        // Out of order: keep it (if the buffer has room), SACK it, ACK at once.
         t.ack_pending = true;
-        match t.state {
-            TcpState::SynRecv | TcpState::Established => {
-                t.state = TcpState::CloseWait;
-                // inet_csk_enter_pingpong_mode: the ACK of the FIN is delayed.
-                t.pingpong = t.pingpong.max(1);
-            }
-            TcpState::FinWait1 => {
-                // Simultaneous close.
-                self.tcp_send_ack(s, node, sock);
-                if let Some(t) = self.nodes[node].socks.tcp(sock) {
-                    t.state = TcpState::Closing;
+        if !data.is_empty() && t.rmem_alloc <= t.sk.rcvbuf {
+            let off = u64::from(seq.wrapping_sub(t.irs));
+            let end = seq.wrapping_add(data.len() as u32);
+            if let std::collections::btree_map::Entry::Vacant(e) = t.ofo.entry(off) {
+                let mut q = super::byteq::ByteQueue::new();
+                if zeros {
+                    q.extend_zeros(data.len());
+                } else {
+                    q.extend(data);
                 }
+                e.insert((q, truesize));
+                t.rmem_alloc += truesize;
             }
-            TcpState::FinWait2 => {
-                self.tcp_send_ack(s, node, sock);
-                self.tcp_time_wait(s, node, sock);
-                return;
-            }
-            _ => {}
-        }
-        self.sk_wake(node, sock);
-    }
-
-    /// `tcp_time_wait`: linger in TIME_WAIT for 60 s, then go.
-    fn tcp_time_wait(&mut self, s: &mut Scheduler<Event>, node: usize, sock: SockId) {
-        let Some(t) = self.nodes[node].socks.tcp(sock) else {
-            return;
-        };
-        t.state = TcpState::TimeWait;
-        s.cancel(&t.rtx_timer);
-        s.cancel(&t.delack_timer);
-        self.tcp_arm_tw(s, node, sock, TCP_TIMEWAIT_LEN);
-        self.sk_wake(node, sock);
-    }
-
-    /// Arms the TIME_WAIT / FIN_WAIT_2 timer.
-    pub(crate) fn tcp_arm_tw(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        sock: SockId,
-        after_: SimDuration,
-    ) {
-        let now = s.now();
-        let n = &mut self.nodes[node];
-        let at = crate::jiffies::round_expiry(now, after_, n.jiffies_phase);
-        self.tcp_arm_timer(s, node, sock, super::timer::TcpTimerKind::TimeWait, at);
-    }
-
-    /// `__tcp_ack_snd_check`: ACK now, or arm the delayed-ACK timer.
-    fn tcp_ack_snd_check(&mut self, s: &mut Scheduler<Event>, node: usize, sock: SockId) {
-        let Some(t) = self.nodes[node].socks.tcp(sock) else {
-            return;
-        };
-        if !t.ack_pending && !t.ack_now {
-            return;
-        }
-        let rcv_mss = t.rcv_mss;
-        let more_than_one = t.rcv_nxt.wrapping_sub(t.rcv_wup) > rcv_mss
-            && (t.rcv_nxt == t.copied_seq || {
-                let wnd = t.rcv_wnd;
-                output::raw_select_window(t) >= wnd
+            // Most recent block first, merged with neighbours.
+            let mut blk = (seq, end);
+            t.sack_blocks.retain(|&(a, b)| {
+                if !after(a, blk.1) && !before(b, blk.0) {
+                    blk = (
+                        if before(a, blk.0) { a } else { blk.0 },
+                        if after(b, blk.1) { b } else { blk.1 },
+                    );
+                    false
+                } else {
+                    true
+                }
             });
-        let quick = t.quick > 0 && t.pingpong == 0;
-        if more_than_one || quick || t.ack_now {
-            self.tcp_send_ack(s, node, sock);
-        } else if !s.is_armed(&t.delack_timer) || t.ofo.is_empty() {
-            self.tcp_send_delayed_ack(s, node, sock);
+            t.sack_blocks.insert(0, blk);
+            t.sack_blocks.truncate(4);
         }
+        t.ack_now = t.dup_ack_counter < DUPTHRESH;
+        t.dup_ack_counter += 1;
+        if !t.ack_now {
+            // Compressed SACK: one ACK after min(srtt/20, 1 ms).
+            let delay = SimDuration::from_micros(u64::from((t.srtt_us >> 3) / 20).min(1000));
+            t.ack_pending = true;
+            if !cx.sched.is_armed(&t.delack_timer) {
+                tcp_arm_timer(n, cx, sock, super::timer::TcpTimerKind::DelAck, now + delay);
+            }
+        }
+    }
+}
+
+/// `tcp_fin`: the peer's FIN arrived in order.
+fn tcp_fin(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
+    let Some(t) = n.socks.tcp(sock) else {
+        return;
+    };
+    t.rcv_nxt = t.rcv_nxt.wrapping_add(1);
+    t.fin_received = true;
+    t.ack_pending = true;
+    match t.state {
+        TcpState::SynRecv | TcpState::Established => {
+            t.state = TcpState::CloseWait;
+            // inet_csk_enter_pingpong_mode: the ACK of the FIN is delayed.
+            t.pingpong = t.pingpong.max(1);
+        }
+        TcpState::FinWait1 => {
+            // Simultaneous close.
+            tcp_send_ack(n, cx, sock);
+            if let Some(t) = n.socks.tcp(sock) {
+                t.state = TcpState::Closing;
+            }
+        }
+        TcpState::FinWait2 => {
+            tcp_send_ack(n, cx, sock);
+            tcp_time_wait(n, cx, sock);
+            return;
+        }
+        _ => {}
+    }
+    sk_wake(n, cx, sock);
+}
+
+/// `tcp_time_wait`: linger in TIME_WAIT for 60 s, then go.
+fn tcp_time_wait(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
+    let Some(t) = n.socks.tcp(sock) else {
+        return;
+    };
+    t.state = TcpState::TimeWait;
+    cx.sched.cancel(&t.rtx_timer);
+    cx.sched.cancel(&t.delack_timer);
+    tcp_arm_tw(n, cx, sock, TCP_TIMEWAIT_LEN);
+    sk_wake(n, cx, sock);
+}
+
+/// Arms the TIME_WAIT / FIN_WAIT_2 timer.
+pub(crate) fn tcp_arm_tw(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, after_: SimDuration) {
+    let now = cx.now;
+    let at = crate::jiffies::round_expiry(now, after_, n.jiffies_phase);
+    tcp_arm_timer(n, cx, sock, super::timer::TcpTimerKind::TimeWait, at);
+}
+
+/// `__tcp_ack_snd_check`: ACK now, or arm the delayed-ACK timer.
+fn tcp_ack_snd_check(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
+    let Some(t) = n.socks.tcp(sock) else {
+        return;
+    };
+    if !t.ack_pending && !t.ack_now {
+        return;
+    }
+    let rcv_mss = t.rcv_mss;
+    let more_than_one = t.rcv_nxt.wrapping_sub(t.rcv_wup) > rcv_mss
+        && (t.rcv_nxt == t.copied_seq || {
+            let wnd = t.rcv_wnd;
+            output::raw_select_window(t) >= wnd
+        });
+    let quick = t.quick > 0 && t.pingpong == 0;
+    if more_than_one || quick || t.ack_now {
+        tcp_send_ack(n, cx, sock);
+    } else if !cx.sched.is_armed(&t.delack_timer) || t.ofo.is_empty() {
+        tcp_send_delayed_ack(n, cx, sock);
     }
 }
 

@@ -23,10 +23,16 @@ use std::collections::{BTreeMap, VecDeque};
 use std::net::Ipv4Addr;
 
 use serde::Serialize;
-use sim_core::{Scheduler, SimTime, TimerId};
+use sim_core::{SimTime, TimerId};
 
+use crate::ctx::NetCtx;
+use crate::ip::output::ip_route_output_flow;
+use crate::node::Node;
 use crate::sock::{Errno, SockCommon, SockId, Socket};
-use crate::world::{Event, World};
+use crate::sock::{inet_hash_connect_port, sk_wake, sock_result};
+use crate::tcp::output::{
+    tcp_push_pending_frames, tcp_send_ack, tcp_send_active_reset, tcp_send_syn,
+};
 use cong::Cong;
 
 /// TCP states (`enum tcp_state`), named as `ss` prints them.
@@ -400,6 +406,9 @@ pub struct TcpSock {
     pub connected_reported: bool,
     /// Closed by the app (`close()`): an orphan the stack finishes alone.
     pub orphan: bool,
+    /// `tcp_ack`'s list of (send time, end_seq, retransmitted) of the segments an ACK
+    /// delivers, kept between ACKs so that none allocates.
+    pub(crate) delivered_scratch: Vec<(Option<SimTime>, u32, bool)>,
 }
 
 /// Sequence comparisons, as `before()` / `after()`.
@@ -541,6 +550,7 @@ impl TcpSock {
             stats: TcpConnStats::default(),
             connected_reported: false,
             orphan: false,
+            delivered_scratch: Vec::new(),
         }
     }
 
@@ -638,355 +648,326 @@ impl TcpSock {
     }
 }
 
-impl World {
-    /// `socket(AF_INET, SOCK_STREAM)`, owned by `app`.
-    pub fn tcp_socket(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        app: Option<u32>,
-    ) -> SockId {
-        let n = &mut self.nodes[node];
-        let mut sk = SockCommon::new(n.sysctl.tcp_wmem[1], n.sysctl.tcp_rmem[1]);
-        sk.app = app;
-        let cong = Cong::new(matches!(
-            n.sysctl.tcp_congestion_control,
-            crate::config::CongestionControl::Cubic
-        ));
-        let timers = [s.new_timer(), s.new_timer(), s.new_timer()];
-        n.socks
-            .insert(Socket::Tcp(Box::new(TcpSock::new(sk, cong, timers))))
-    }
+/// `socket(AF_INET, SOCK_STREAM)`, owned by `app`.
+pub fn tcp_socket(n: &mut Node, cx: &mut NetCtx<'_>, app: Option<u32>) -> SockId {
+    let mut sk = SockCommon::new(n.sysctl.tcp_wmem[1], n.sysctl.tcp_rmem[1]);
+    sk.app = app;
+    let cong = Cong::new(matches!(
+        n.sysctl.tcp_congestion_control,
+        crate::config::CongestionControl::Cubic
+    ));
+    let timers = [
+        cx.sched.new_timer(),
+        cx.sched.new_timer(),
+        cx.sched.new_timer(),
+    ];
+    n.socks
+        .insert(Socket::Tcp(Box::new(TcpSock::new(sk, cong, timers))))
+}
 
-    /// `listen()` on `port`.
-    pub fn tcp_listen(
-        &mut self,
-        node: usize,
-        sock: SockId,
-        port: u16,
-        backlog: u32,
-    ) -> Result<(), Errno> {
-        let r = self.tcp_listen_inner(node, sock, port, backlog);
-        self.sock_result(node, sock, "listen", None, r)
-    }
+/// `listen()` on `port`.
+pub fn tcp_listen(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    port: u16,
+    backlog: u32,
+) -> Result<(), Errno> {
+    let r = tcp_listen_inner(n, sock, port, backlog);
+    sock_result(n, cx, sock, "listen", None, r)
+}
 
-    /// The call itself; the public function traces its error.
-    fn tcp_listen_inner(
-        &mut self,
-        node: usize,
-        sock: SockId,
-        port: u16,
-        backlog: u32,
-    ) -> Result<(), Errno> {
-        let socks = &mut self.nodes[node].socks;
-        if socks.tcp_listen.contains_key(&port) {
-            return Err(Errno::AddrInUse);
-        }
-        socks.tcp_listen.insert(port, sock);
-        let t = socks.tcp(sock).ok_or(Errno::NotConn)?;
-        t.sk.sport = port;
-        t.state = TcpState::Listen;
-        t.backlog = backlog;
-        Ok(())
+/// The call itself; the public function traces its error.
+fn tcp_listen_inner(n: &mut Node, sock: SockId, port: u16, backlog: u32) -> Result<(), Errno> {
+    let socks = &mut n.socks;
+    if socks.tcp_listen.contains_key(&port) {
+        return Err(Errno::AddrInUse);
     }
+    socks.tcp_listen.insert(port, sock);
+    let t = socks.tcp(sock).ok_or(Errno::NotConn)?;
+    t.sk.sport = port;
+    t.state = TcpState::Listen;
+    t.backlog = backlog;
+    Ok(())
+}
 
-    /// `accept()`: the next established connection, or `EAGAIN`.
-    pub fn tcp_accept(
-        &mut self,
-        node: usize,
-        listener: SockId,
-        app: Option<u32>,
-    ) -> Result<SockId, Errno> {
-        let socks = &mut self.nodes[node].socks;
-        let l = socks.tcp(listener).ok_or(Errno::NotConn)?;
-        let child = l.accept_queue.pop_front().ok_or(Errno::Again)?;
-        if let Some(c) = socks.tcp(child) {
-            c.parent = None;
-            c.sk.app = app;
-        }
-        Ok(child)
+/// `accept()`: the next established connection, or `EAGAIN`.
+pub fn tcp_accept(n: &mut Node, listener: SockId, app: Option<u32>) -> Result<SockId, Errno> {
+    let socks = &mut n.socks;
+    let l = socks.tcp(listener).ok_or(Errno::NotConn)?;
+    let child = l.accept_queue.pop_front().ok_or(Errno::Again)?;
+    if let Some(c) = socks.tcp(child) {
+        c.parent = None;
+        c.sk.app = app;
     }
+    Ok(child)
+}
 
-    /// `connect()`: choose the route, an even ephemeral port, the ISN, the timestamp offset
-    /// and the IP ID start, then send the SYN (`tcp_v4_connect` → `tcp_connect`).
-    pub fn tcp_connect(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        sock: SockId,
-        daddr: Ipv4Addr,
-        dport: u16,
-    ) -> Result<(), Errno> {
-        let r = self.tcp_connect_inner(s, node, sock, daddr, dport);
-        self.sock_result(node, sock, "connect", Some((daddr, dport)), r)
+/// `connect()`: choose the route, an even ephemeral port, the ISN, the timestamp offset
+/// and the IP ID start, then send the SYN (`tcp_v4_connect` → `tcp_connect`).
+pub fn tcp_connect(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    daddr: Ipv4Addr,
+    dport: u16,
+) -> Result<(), Errno> {
+    let r = tcp_connect_inner(n, cx, sock, daddr, dport);
+    sock_result(n, cx, sock, "connect", Some((daddr, dport)), r)
+}
+
+/// The call itself; the public function traces its error.
+fn tcp_connect_inner(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    daddr: Ipv4Addr,
+    dport: u16,
+) -> Result<(), Errno> {
+    let dst = ip_route_output_flow(n, daddr).map_err(|_| Errno::NetUnreach)?;
+    let sport = inet_hash_connect_port(n, daddr, dport)?;
+    let iss = n.rng.next_u32();
+    let ts_off = n.rng.next_u32();
+    let inet_id = n.rng.next_u32() as u16;
+    let sys = n.sysctl.clone();
+    n.socks.tcp_estab.insert((daddr, dport, sport), sock);
+    *n.socks.tcp_ports.entry(sport).or_default() += 1;
+    let t = n.socks.tcp(sock).ok_or(Errno::NotConn)?;
+    t.sk.saddr = dst.src;
+    t.sk.sport = sport;
+    t.sk.daddr = daddr;
+    t.sk.dport = dport;
+    t.sk.inet_id = inet_id;
+    t.ts_off = ts_off;
+    t.iss = iss;
+    output::tcp_connect_init(t, &sys, dst.mtu);
+    t.state = TcpState::SynSent;
+    n.snmp.tcp.ActiveOpens += 1;
+    tcp_send_syn(n, cx, sock);
+    Ok(())
+}
+
+/// `tcp_sendmsg`: queue up to `data.len()` bytes; returns how many fit (`EAGAIN` when
+/// none did), then pushes what may be sent.
+pub fn tcp_sendmsg(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    data: &[u8],
+) -> Result<usize, Errno> {
+    let r = tcp_sendmsg_inner(n, cx, sock, data);
+    // A full send buffer is flow control here, not an error worth a trace line.
+    if r == Err(Errno::Again) {
+        return r;
     }
+    sock_result(n, cx, sock, "sendmsg", None, r)
+}
 
-    /// The call itself; the public function traces its error.
-    fn tcp_connect_inner(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        sock: SockId,
-        daddr: Ipv4Addr,
-        dport: u16,
-    ) -> Result<(), Errno> {
-        let dst = self
-            .ip_route_output_flow(node, daddr)
-            .map_err(|_| Errno::NetUnreach)?;
-        let sport = self.inet_hash_connect_port(node, daddr, dport)?;
-        let n = &mut self.nodes[node];
-        let iss = n.rng.next_u32();
-        let ts_off = n.rng.next_u32();
-        let inet_id = n.rng.next_u32() as u16;
-        let sys = n.sysctl.clone();
-        n.socks.tcp_estab.insert((daddr, dport, sport), sock);
-        *n.socks.tcp_ports.entry(sport).or_default() += 1;
-        let t = n.socks.tcp(sock).ok_or(Errno::NotConn)?;
-        t.sk.saddr = dst.src;
-        t.sk.sport = sport;
-        t.sk.daddr = daddr;
-        t.sk.dport = dport;
-        t.sk.inet_id = inet_id;
-        t.ts_off = ts_off;
-        t.iss = iss;
-        output::tcp_connect_init(t, &sys, dst.mtu);
-        t.state = TcpState::SynSent;
-        n.snmp.tcp.ActiveOpens += 1;
-        self.tcp_send_syn(s, node, sock);
-        Ok(())
+/// The call itself; the public function traces its error.
+fn tcp_sendmsg_inner(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    data: &[u8],
+) -> Result<usize, Errno> {
+    let Some(t) = n.socks.tcp(sock) else {
+        return Err(Errno::NotConn);
+    };
+    if let Some(e) = t.sk.err.take() {
+        return Err(e);
     }
-
-    /// `tcp_sendmsg`: queue up to `data.len()` bytes; returns how many fit (`EAGAIN` when
-    /// none did), then pushes what may be sent.
-    pub fn tcp_sendmsg(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        sock: SockId,
-        data: &[u8],
-    ) -> Result<usize, Errno> {
-        let r = self.tcp_sendmsg_inner(s, node, sock, data);
-        // A full send buffer is flow control here, not an error worth a trace line.
-        if r == Err(Errno::Again) {
-            return r;
-        }
-        self.sock_result(node, sock, "sendmsg", None, r)
+    match t.state {
+        TcpState::Established | TcpState::CloseWait => {}
+        TcpState::SynSent | TcpState::SynRecv => return Err(Errno::Again),
+        _ => return Err(Errno::Pipe),
     }
+    if t.fin_queued {
+        return Err(Errno::Pipe);
+    }
+    // tcp_slow_start_after_idle_check (tcp_skb_entail): nothing in flight and idle for
+    // more than an RTO → tcp_cwnd_restart halves cwnd per RTO idle, down to the initial
+    // window.
+    let now = cx.now;
+    let idle = now.saturating_since(t.lsndtime);
+    if n.sysctl.tcp_slow_start_after_idle && t.packets_out == 0 && idle > t.rto {
+        output::tcp_cwnd_restart(t, idle);
+    }
+    let copied = output::tcp_queue_data(t, data);
+    if copied == 0 {
+        t.sk.nospace = true;
+        return Err(Errno::Again);
+    }
+    if copied < data.len() {
+        t.sk.nospace = true;
+    }
+    // tcp_push: PSH on the last segment of the write, then send what may go.
+    output::tcp_mark_push(t);
+    tcp_push_pending_frames(n, cx, sock);
+    Ok(copied)
+}
 
-    /// The call itself; the public function traces its error.
-    fn tcp_sendmsg_inner(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        sock: SockId,
-        data: &[u8],
-    ) -> Result<usize, Errno> {
-        let n = &mut self.nodes[node];
-        let Some(t) = n.socks.tcp(sock) else {
-            return Err(Errno::NotConn);
-        };
+/// `tcp_recvmsg`: up to `max` bytes in order; `Ok(empty)` at end of stream, `EAGAIN`
+/// when nothing is waiting. Reading may open the window (an ACK goes out when it grew
+/// a lot) and feeds receive-buffer auto-tuning.
+pub fn tcp_recvmsg(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    max: usize,
+) -> Result<Vec<u8>, Errno> {
+    let mut out = Vec::new();
+    tcp_recv(n, cx, sock, max, Some(&mut out)).map(|_| out)
+}
+
+/// `recv(fd, NULL, max, MSG_TRUNC)`: on TCP, Linux discards up to `max` received bytes
+/// without copying them and returns how many (0 at end of stream). What a sink that
+/// only counts bytes (iperf's server, `tcp_sink`) needs; the socket's state (window,
+/// ACKs, memory accounting) moves exactly as with a copying read.
+pub fn tcp_recvmsg_trunc(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    max: usize,
+) -> Result<usize, Errno> {
+    tcp_recv(n, cx, sock, max, None)
+}
+
+/// `tcp_recvmsg_locked`: takes up to `max` bytes, into `out` or (MSG_TRUNC) nowhere.
+fn tcp_recv(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    max: usize,
+    out: Option<&mut Vec<u8>>,
+) -> Result<usize, Errno> {
+    let now = cx.now;
+    let Some(t) = n.socks.tcp(sock) else {
+        return Err(Errno::NotConn);
+    };
+    if t.rcvq.is_empty() {
         if let Some(e) = t.sk.err.take() {
             return Err(e);
         }
-        match t.state {
-            TcpState::Established | TcpState::CloseWait => {}
-            TcpState::SynSent | TcpState::SynRecv => return Err(Errno::Again),
-            _ => return Err(Errno::Pipe),
+        if t.fin_received || t.state == TcpState::Closed {
+            return Ok(0);
         }
-        if t.fin_queued {
-            return Err(Errno::Pipe);
-        }
-        // tcp_slow_start_after_idle_check (tcp_skb_entail): nothing in flight and idle for
-        // more than an RTO → tcp_cwnd_restart halves cwnd per RTO idle, down to the initial
-        // window.
-        let now = s.now();
-        let idle = now.saturating_since(t.lsndtime);
-        if n.sysctl.tcp_slow_start_after_idle && t.packets_out == 0 && idle > t.rto {
-            output::tcp_cwnd_restart(t, idle);
-        }
-        let copied = output::tcp_queue_data(t, data);
-        if copied == 0 {
-            t.sk.nospace = true;
-            return Err(Errno::Again);
-        }
-        if copied < data.len() {
-            t.sk.nospace = true;
-        }
-        // tcp_push: PSH on the last segment of the write, then send what may go.
-        output::tcp_mark_push(t);
-        self.tcp_push_pending_frames(s, node, sock);
-        Ok(copied)
+        return Err(Errno::Again);
     }
-
-    /// `tcp_recvmsg`: up to `max` bytes in order; `Ok(empty)` at end of stream, `EAGAIN`
-    /// when nothing is waiting. Reading may open the window (an ACK goes out when it grew
-    /// a lot) and feeds receive-buffer auto-tuning.
-    pub fn tcp_recvmsg(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        sock: SockId,
-        max: usize,
-    ) -> Result<Vec<u8>, Errno> {
-        let mut out = Vec::new();
-        self.tcp_recv(s, node, sock, max, Some(&mut out))
-            .map(|_| out)
+    let k = max.min(t.rcvq.len());
+    match out {
+        Some(out) => *out = t.rcvq.read(k),
+        None => t.rcvq.consume(k),
     }
-
-    /// `recv(fd, NULL, max, MSG_TRUNC)`: on TCP, Linux discards up to `max` received bytes
-    /// without copying them and returns how many (0 at end of stream). What a sink that
-    /// only counts bytes (iperf's server, `tcp_sink`) needs; the socket's state (window,
-    /// ACKs, memory accounting) moves exactly as with a copying read.
-    pub fn tcp_recvmsg_trunc(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        sock: SockId,
-        max: usize,
-    ) -> Result<usize, Errno> {
-        self.tcp_recv(s, node, sock, max, None)
+    t.copied_seq = t.copied_seq.wrapping_add(k as u32);
+    // skb_consume: every skb read to its end gives its truesize back.
+    while let Some(&(end, truesize)) = t.rcvq_skbs.front() {
+        if after(end, t.copied_seq) {
+            break;
+        }
+        t.rcvq_skbs.pop_front();
+        t.rmem_alloc -= truesize;
     }
-
-    /// `tcp_recvmsg_locked`: takes up to `max` bytes, into `out` or (MSG_TRUNC) nowhere.
-    fn tcp_recv(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        sock: SockId,
-        max: usize,
-        out: Option<&mut Vec<u8>>,
-    ) -> Result<usize, Errno> {
-        let now = s.now();
-        let n = &mut self.nodes[node];
-        let Some(t) = n.socks.tcp(sock) else {
-            return Err(Errno::NotConn);
-        };
-        if t.rcvq.is_empty() {
-            if let Some(e) = t.sk.err.take() {
-                return Err(e);
-            }
-            if t.fin_received || t.state == TcpState::Closed {
-                return Ok(0);
-            }
-            return Err(Errno::Again);
-        }
-        let k = max.min(t.rcvq.len());
-        match out {
-            Some(out) => *out = t.rcvq.read(k),
-            None => t.rcvq.consume(k),
-        }
-        t.copied_seq = t.copied_seq.wrapping_add(k as u32);
-        // skb_consume: every skb read to its end gives its truesize back.
-        while let Some(&(end, truesize)) = t.rcvq_skbs.front() {
-            if after(end, t.copied_seq) {
-                break;
-            }
-            t.rcvq_skbs.pop_front();
-            t.rmem_alloc -= truesize;
-        }
-        input::tcp_rcv_space_adjust(t, now, &n.sysctl);
-        // tcp_cleanup_rbuf: ACK now if the window we could advertise doubled.
-        if output::should_ack_after_read(t) {
-            self.tcp_send_ack(s, node, sock);
-        }
-        Ok(k)
+    input::tcp_rcv_space_adjust(t, now, &n.sysctl);
+    // tcp_cleanup_rbuf: ACK now if the window we could advertise doubled.
+    if output::should_ack_after_read(t) {
+        tcp_send_ack(n, cx, sock);
     }
+    Ok(k)
+}
 
-    /// `shutdown(SHUT_WR)`: queue a FIN after the data.
-    pub fn tcp_shutdown(&mut self, s: &mut Scheduler<Event>, node: usize, sock: SockId) {
-        let Some(t) = self.nodes[node].socks.tcp(sock) else {
-            return;
-        };
-        let next = match t.state {
-            TcpState::Established => TcpState::FinWait1,
-            TcpState::CloseWait => TcpState::LastAck,
-            TcpState::SynRecv => TcpState::FinWait1,
-            _ => return,
-        };
-        if t.fin_queued {
-            return;
-        }
-        // tcp_set_state: leaving ESTABLISHED or CLOSE_WAIT ends the CurrEstab count.
-        let was_estab = matches!(t.state, TcpState::Established | TcpState::CloseWait);
-        t.state = next;
-        output::tcp_queue_fin(t);
-        if was_estab {
-            let c = &mut self.nodes[node].snmp.tcp.CurrEstab;
-            *c = c.saturating_sub(1);
-        }
-        self.tcp_push_pending_frames(s, node, sock);
+/// `shutdown(SHUT_WR)`: queue a FIN after the data.
+pub fn tcp_shutdown(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
+    let Some(t) = n.socks.tcp(sock) else {
+        return;
+    };
+    let next = match t.state {
+        TcpState::Established => TcpState::FinWait1,
+        TcpState::CloseWait => TcpState::LastAck,
+        TcpState::SynRecv => TcpState::FinWait1,
+        _ => return,
+    };
+    if t.fin_queued {
+        return;
     }
+    // tcp_set_state: leaving ESTABLISHED or CLOSE_WAIT ends the CurrEstab count.
+    let was_estab = matches!(t.state, TcpState::Established | TcpState::CloseWait);
+    t.state = next;
+    output::tcp_queue_fin(t);
+    if was_estab {
+        let c = &mut n.snmp.tcp.CurrEstab;
+        *c = c.saturating_sub(1);
+    }
+    tcp_push_pending_frames(n, cx, sock);
+}
 
-    /// `close()`: FIN after the data (or RST if unread data remains, as Linux does); the
-    /// socket becomes an orphan the stack finishes alone.
-    pub fn tcp_close(&mut self, s: &mut Scheduler<Event>, node: usize, sock: SockId) {
-        let Some(t) = self.nodes[node].socks.tcp(sock) else {
-            return;
-        };
-        t.orphan = true;
-        t.sk.app = None;
-        match t.state {
-            TcpState::Listen => {
-                let port = t.sk.sport;
-                let children: Vec<SockId> = t.accept_queue.drain(..).collect();
-                let socks = &mut self.nodes[node].socks;
-                socks.tcp_listen.remove(&port);
-                socks.remove(sock);
-                for c in children {
-                    self.tcp_send_active_reset(s, node, c);
-                    self.tcp_done(s, node, c);
-                }
+/// `close()`: FIN after the data (or RST if unread data remains, as Linux does); the
+/// socket becomes an orphan the stack finishes alone.
+pub fn tcp_close(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
+    let Some(t) = n.socks.tcp(sock) else {
+        return;
+    };
+    t.orphan = true;
+    t.sk.app = None;
+    match t.state {
+        TcpState::Listen => {
+            let port = t.sk.sport;
+            let children: Vec<SockId> = t.accept_queue.drain(..).collect();
+            let socks = &mut n.socks;
+            socks.tcp_listen.remove(&port);
+            socks.remove(sock);
+            for c in children {
+                tcp_send_active_reset(n, cx, c);
+                tcp_done(n, cx, c);
             }
-            TcpState::SynSent | TcpState::Closed => self.tcp_done(s, node, sock),
-            _ if !t.rcvq.is_empty() => {
-                // Unread data: tcp_close sends RST (RFC 2525) and the connection is gone.
-                self.nodes[node].snmp.tcp.EstabResets += u64::from(matches!(
-                    t.state,
-                    TcpState::Established | TcpState::CloseWait
-                ));
-                self.tcp_send_active_reset(s, node, sock);
-                self.tcp_done(s, node, sock);
+        }
+        TcpState::SynSent | TcpState::Closed => tcp_done(n, cx, sock),
+        _ if !t.rcvq.is_empty() => {
+            // Unread data: tcp_close sends RST (RFC 2525) and the connection is gone.
+            n.snmp.tcp.EstabResets += u64::from(matches!(
+                t.state,
+                TcpState::Established | TcpState::CloseWait
+            ));
+            tcp_send_active_reset(n, cx, sock);
+            tcp_done(n, cx, sock);
+        }
+        _ => tcp_shutdown(n, cx, sock),
+    }
+}
+
+/// `tcp_done`: the connection is over; free the socket and its lookups.
+pub(crate) fn tcp_done(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
+    let Some(t) = n.socks.tcp(sock) else {
+        return;
+    };
+    if matches!(t.state, TcpState::Established | TcpState::CloseWait) {
+        n.snmp.tcp.CurrEstab = n.snmp.tcp.CurrEstab.saturating_sub(1);
+    }
+    t.state = TcpState::Closed;
+    for timer in [&t.rtx_timer, &t.delack_timer, &t.tw_timer] {
+        cx.sched.cancel(timer);
+    }
+    let key = (t.sk.daddr, t.sk.dport, t.sk.sport);
+    let orphan = t.orphan;
+    let sport = t.sk.sport;
+    let final_report = t.report();
+    if n.socks.tcp_estab.get(&key) == Some(&sock) {
+        n.socks.tcp_estab.remove(&key);
+        if let Some(c) = n.socks.tcp_ports.get_mut(&sport) {
+            *c -= 1;
+            if *c == 0 {
+                n.socks.tcp_ports.remove(&sport);
             }
-            _ => self.tcp_shutdown(s, node, sock),
         }
     }
-
-    /// `tcp_done`: the connection is over; free the socket and its lookups.
-    pub(crate) fn tcp_done(&mut self, s: &mut Scheduler<Event>, node: usize, sock: SockId) {
-        let n = &mut self.nodes[node];
-        let Some(t) = n.socks.tcp(sock) else {
-            return;
-        };
-        if matches!(t.state, TcpState::Established | TcpState::CloseWait) {
-            n.snmp.tcp.CurrEstab = n.snmp.tcp.CurrEstab.saturating_sub(1);
+    if orphan {
+        n.tcp_closed.push(final_report);
+        if let Some(Socket::Tcp(t)) = n.socks.remove(sock) {
+            let t = *t;
+            cx.sched.free_timer(t.rtx_timer);
+            cx.sched.free_timer(t.delack_timer);
+            cx.sched.free_timer(t.tw_timer);
         }
-        t.state = TcpState::Closed;
-        for timer in [&t.rtx_timer, &t.delack_timer, &t.tw_timer] {
-            s.cancel(timer);
-        }
-        let key = (t.sk.daddr, t.sk.dport, t.sk.sport);
-        let orphan = t.orphan;
-        let sport = t.sk.sport;
-        let final_report = t.report();
-        if n.socks.tcp_estab.get(&key) == Some(&sock) {
-            n.socks.tcp_estab.remove(&key);
-            if let Some(c) = n.socks.tcp_ports.get_mut(&sport) {
-                *c -= 1;
-                if *c == 0 {
-                    n.socks.tcp_ports.remove(&sport);
-                }
-            }
-        }
-        if orphan {
-            n.tcp_closed.push(final_report);
-            if let Some(Socket::Tcp(t)) = n.socks.remove(sock) {
-                let t = *t;
-                s.free_timer(t.rtx_timer);
-                s.free_timer(t.delack_timer);
-                s.free_timer(t.tw_timer);
-            }
-        } else {
-            self.sk_wake(node, sock);
-        }
+    } else {
+        sk_wake(n, cx, sock);
     }
 }

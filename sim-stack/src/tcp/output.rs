@@ -6,15 +6,19 @@
 
 use std::net::Ipv4Addr;
 
-use sim_core::{Scheduler, SimDuration, SimTime};
+use sim_core::{SimDuration, SimTime};
 
 use super::{CaState, TcpSock, TcpState, TxSeg, after, before};
 use crate::config::Sysctls;
+use crate::ctx::NetCtx;
 use crate::ip::output::{IdentMode, IpSend};
+use crate::ip::output::{ip_route_output_flow, ip_send_skb, sk_dst_route};
+use crate::node::Node;
 use crate::skb::SockRef;
 use crate::sock::SockId;
+use crate::sock::kfree_skb;
+use crate::tcp::timer::{tcp_arm_timer, tcp_schedule_loss_probe};
 use crate::wire::{IpProtocol, TcpFlags, TcpOption, TcpOptions, TcpPacket, TcpRepr};
-use crate::world::{Event, World};
 
 /// IPv4 + TCP headers without options.
 const HDRS: u32 = 40;
@@ -310,175 +314,63 @@ struct Seg {
     data_seq: u32,
 }
 
-impl World {
-    /// The SYN (`tcp_connect`): queued as the first segment, sent, retransmit timer armed.
-    pub(crate) fn tcp_send_syn(&mut self, s: &mut Scheduler<Event>, node: usize, sock: SockId) {
-        let Some(t) = self.nodes[node].socks.tcp(sock) else {
+/// The SYN (`tcp_connect`): queued as the first segment, sent, retransmit timer armed.
+pub(crate) fn tcp_send_syn(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
+    let Some(t) = n.socks.tcp(sock) else {
+        return;
+    };
+    t.wq.push_front(TxSeg::new(t.iss, 0, true, false));
+    t.rack_hint = 0;
+    t.rtx_hint = 0;
+    tcp_write_xmit(n, cx, sock, XmitMode::One);
+}
+
+/// `tcp_push_pending_frames`.
+pub(crate) fn tcp_push_pending_frames(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
+    tcp_write_xmit(n, cx, sock, XmitMode::All);
+}
+
+/// `tcp_write_xmit`: send unsent segments while cwnd, the peer's window and Nagle allow.
+pub(crate) fn tcp_write_xmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, mode: XmitMode) {
+    let now = cx.now;
+    let push_one = mode != XmitMode::All;
+    let mut sent_any = false;
+    loop {
+        let Some(t) = n.socks.tcp(sock) else {
             return;
         };
-        t.wq.push_front(TxSeg::new(t.iss, 0, true, false));
-        t.rack_hint = 0;
-        t.rtx_hint = 0;
-        self.tcp_write_xmit(s, node, sock, XmitMode::One);
-    }
-
-    /// `tcp_push_pending_frames`.
-    pub(crate) fn tcp_push_pending_frames(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        sock: SockId,
-    ) {
-        self.tcp_write_xmit(s, node, sock, XmitMode::All);
-    }
-
-    /// `tcp_write_xmit`: send unsent segments while cwnd, the peer's window and Nagle allow.
-    pub(crate) fn tcp_write_xmit(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        sock: SockId,
-        mode: XmitMode,
-    ) {
-        let now = s.now();
-        let push_one = mode != XmitMode::All;
-        let mut sent_any = false;
-        loop {
-            let Some(t) = self.nodes[node].socks.tcp(sock) else {
-                return;
-            };
-            let idx = t.sent_segs();
-            if idx == t.wq.len() {
-                t.is_cwnd_limited = false;
-                break;
-            }
-            let seg = t.wq[idx].clone();
-            let is_last = idx + 1 == t.wq.len();
-            if !seg.syn {
-                let in_flight = t.in_flight();
-                // A loss probe goes out whatever cwnd says (push_one == 2).
-                if in_flight >= t.cwnd && mode != XmitMode::Probe {
-                    t.is_cwnd_limited = true;
-                    break;
-                }
-                // tcp_snd_wnd_test: the segment's data must fit the offered window.
-                let wnd_end = t.snd_una.wrapping_add(t.snd_wnd);
-                if after(seg.seq.wrapping_add(seg.len), wnd_end) && seg.len > 0 {
-                    break;
-                }
-                // tcp_nagle_test (only the last segment can be held back).
-                if is_last && !seg.fin && seg.len < t.mss_cache && !t.nodelay && !push_one {
-                    let minshall = after(t.snd_sml, t.snd_una) && !after(t.snd_sml, t.snd_nxt);
-                    if t.packets_out > 0 && minshall {
-                        break;
-                    }
-                }
-            }
-            let t = self.nodes[node].socks.tcp(sock).expect("socket");
-            let mut flags = TcpFlags::NONE;
-            if seg.syn {
-                flags |= TcpFlags::SYN;
-            } else {
-                flags |= TcpFlags::ACK;
-            }
-            if seg.psh && seg.len > 0 {
-                flags |= TcpFlags::PSH;
-            }
-            if seg.fin {
-                flags |= TcpFlags::FIN;
-            }
-            let w = &mut t.wq[idx];
-            w.sent_at = Some(now);
-            t.snd_nxt = seg.end_seq();
-            t.packets_out += 1;
-            t.max_packets_out = t.max_packets_out.max(t.packets_out);
-            if seg.len < t.mss_cache && seg.len > 0 {
-                t.snd_sml = seg.end_seq();
-            }
-            if seg.len > 0 {
-                t.lsndtime = now;
-                t.stats.bytes_sent += u64::from(seg.len);
-                // tcp_event_data_sent: sending soon after receiving means interactive.
-                if now.saturating_since(t.lrcvtime) < t.ato {
-                    t.pingpong += 1;
-                }
-            }
-            self.tcp_transmit(
-                s,
-                node,
-                sock,
-                Seg {
-                    seq: seg.seq,
-                    len: seg.len,
-                    flags,
-                    data_seq: seg.seq,
-                },
-            );
-            sent_any = true;
-            self.tcp_arm_rtx_if_idle(s, node, sock);
-            if push_one {
-                break;
-            }
+        let idx = t.sent_segs();
+        if idx == t.wq.len() {
+            t.is_cwnd_limited = false;
+            break;
         }
-        // New data went out: a tail loss probe replaces the RTO when it may.
-        if sent_any && mode != XmitMode::Probe {
-            self.tcp_schedule_loss_probe(s, node, sock, false);
-        }
-    }
-
-    /// Arms the retransmit timer if it is not running and something is in flight.
-    pub(crate) fn tcp_arm_rtx_if_idle(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        sock: SockId,
-    ) {
-        let idle = self.nodes[node]
-            .socks
-            .tcp(sock)
-            .is_some_and(|t| t.packets_out > 0 && !s.is_armed(&t.rtx_timer));
-        if idle {
-            self.tcp_reset_rtx_timer(s, node, sock);
-        }
-    }
-
-    /// (Re)arms the retransmit timer for a full RTO from now.
-    pub(crate) fn tcp_reset_rtx_timer(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        sock: SockId,
-    ) {
-        let now = s.now();
-        let n = &mut self.nodes[node];
-        let phase = n.jiffies_phase;
-        let Some(t) = n.socks.tcp(sock) else { return };
-        if t.packets_out == 0 {
-            s.cancel(&t.rtx_timer);
-            return;
-        }
-        let at = crate::jiffies::round_expiry(now, t.rto, phase);
-        self.tcp_arm_timer(s, node, sock, super::timer::TcpTimerKind::Retransmit, at);
-    }
-
-    /// `tcp_retransmit_skb` for write-queue segment `idx`.
-    pub(crate) fn tcp_retransmit_seg(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        sock: SockId,
-        idx: usize,
-    ) {
-        let now = s.now();
-        let n = &mut self.nodes[node];
-        let Some(t) = n.socks.tcp(sock) else { return };
         let seg = t.wq[idx].clone();
-        let mut flags = if seg.syn {
-            TcpFlags::SYN
+        let is_last = idx + 1 == t.wq.len();
+        if !seg.syn {
+            let in_flight = t.in_flight();
+            // A loss probe goes out whatever cwnd says (push_one == 2).
+            if in_flight >= t.cwnd && mode != XmitMode::Probe {
+                t.is_cwnd_limited = true;
+                break;
+            }
+            // tcp_snd_wnd_test: the segment's data must fit the offered window.
+            let wnd_end = t.snd_una.wrapping_add(t.snd_wnd);
+            if after(seg.seq.wrapping_add(seg.len), wnd_end) && seg.len > 0 {
+                break;
+            }
+            // tcp_nagle_test (only the last segment can be held back).
+            if is_last && !seg.fin && seg.len < t.mss_cache && !t.nodelay && !push_one {
+                let minshall = after(t.snd_sml, t.snd_una) && !after(t.snd_sml, t.snd_nxt);
+                if t.packets_out > 0 && minshall {
+                    break;
+                }
+            }
+        }
+        let t = n.socks.tcp(sock).expect("socket");
+        let mut flags = TcpFlags::NONE;
+        if seg.syn {
+            flags |= TcpFlags::SYN;
         } else {
-            TcpFlags::ACK
-        };
-        if seg.syn && t.state == TcpState::SynRecv {
             flags |= TcpFlags::ACK;
         }
         if seg.psh && seg.len > 0 {
@@ -487,30 +379,25 @@ impl World {
         if seg.fin {
             flags |= TcpFlags::FIN;
         }
-        if t.retrans_stamp.is_none() {
-            t.retrans_stamp = Some(now);
-        }
         let w = &mut t.wq[idx];
         w.sent_at = Some(now);
-        if w.retrans == 0 {
-            t.ever_retrans_in_wq += 1;
+        t.snd_nxt = seg.end_seq();
+        t.packets_out += 1;
+        t.max_packets_out = t.max_packets_out.max(t.packets_out);
+        if seg.len < t.mss_cache && seg.len > 0 {
+            t.snd_sml = seg.end_seq();
         }
-        w.retrans += 1;
-        if !w.retrans_out {
-            w.retrans_out = true;
-            t.retrans_out += 1;
+        if seg.len > 0 {
+            t.lsndtime = now;
+            t.stats.bytes_sent += u64::from(seg.len);
+            // tcp_event_data_sent: sending soon after receiving means interactive.
+            if now.saturating_since(t.lrcvtime) < t.ato {
+                t.pingpong += 1;
+            }
         }
-        t.stats.retrans += 1;
-        t.stats.bytes_retrans += u64::from(seg.len);
-        t.stats.bytes_sent += u64::from(seg.len);
-        n.snmp.tcp.RetransSegs += 1;
-        if seg.syn && t.state == TcpState::SynRecv {
-            self.tcp_send_synack(s, node, sock);
-            return;
-        }
-        self.tcp_transmit(
-            s,
-            node,
+        tcp_transmit(
+            n,
+            cx,
             sock,
             Seg {
                 seq: seg.seq,
@@ -519,347 +406,412 @@ impl World {
                 data_seq: seg.seq,
             },
         );
-    }
-
-    /// `tcp_xmit_retransmit_queue`: resend segments marked lost while cwnd allows.
-    pub(crate) fn tcp_xmit_retransmit_queue(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        sock: SockId,
-    ) {
-        loop {
-            let Some(t) = self.nodes[node].socks.tcp(sock) else {
-                return;
-            };
-            if t.in_flight() >= t.cwnd {
-                return;
-            }
-            // From `rtx_hint` (Linux's `retransmit_skb_hint`): nothing before it qualifies.
-            debug_assert!(
-                t.wq.iter()
-                    .take(t.rtx_hint)
-                    .all(|x| !(x.lost && !x.retrans_out && !x.sacked))
-            );
-            let from = t.rtx_hint.min(t.wq.len());
-            let found =
-                t.wq.range(from..)
-                    .take_while(|x| x.sent_at.is_some())
-                    .position(|x| x.lost && !x.retrans_out && !x.sacked);
-            let Some(idx) = found.map(|i| from + i) else {
-                t.rtx_hint = t.sent_segs();
-                return;
-            };
-            // The segment is retransmitted below, so the next search starts after it.
-            t.rtx_hint = idx + 1;
-            if t.ca_state == CaState::Recovery {
-                t.prr_out += 1;
-            }
-            self.tcp_retransmit_seg(s, node, sock, idx);
+        sent_any = true;
+        tcp_arm_rtx_if_idle(n, cx, sock);
+        if push_one {
+            break;
         }
     }
-
-    /// `tcp_send_ack`: a pure ACK now.
-    pub(crate) fn tcp_send_ack(&mut self, s: &mut Scheduler<Event>, node: usize, sock: SockId) {
-        let Some(t) = self.nodes[node].socks.tcp(sock) else {
-            return;
-        };
-        if t.state == TcpState::Closed {
-            return;
-        }
-        let seq = t.snd_nxt;
-        self.tcp_transmit(
-            s,
-            node,
-            sock,
-            Seg {
-                seq,
-                len: 0,
-                flags: TcpFlags::ACK,
-                data_seq: seq,
-            },
-        );
+    // New data went out: a tail loss probe replaces the RTO when it may.
+    if sent_any && mode != XmitMode::Probe {
+        tcp_schedule_loss_probe(n, cx, sock, false);
     }
+}
 
-    /// `tcp_send_delayed_ack`: arm the delayed-ACK timer (`ato`, bounded by the RTT), or
-    /// ACK now if the timer was about to fire anyway.
-    pub(crate) fn tcp_send_delayed_ack(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        sock: SockId,
-    ) {
-        let now = s.now();
-        let n = &mut self.nodes[node];
-        let phase = n.jiffies_phase;
-        let Some(t) = n.socks.tcp(sock) else { return };
-        let mut ato = t.ato;
-        if ato > super::TCP_ATO_MIN {
-            let mut max_ato = SimDuration::from_millis(500);
-            if t.pingpong > 0 || t.ack_pushed {
-                max_ato = super::TCP_DELACK_MAX;
-            }
-            if t.srtt_us > 0 {
-                let rtt =
-                    SimDuration::from_micros(u64::from(t.srtt_us >> 3)).max(super::TCP_ATO_MIN);
-                max_ato = max_ato.min(rtt);
-            }
-            ato = ato.min(max_ato);
-        }
-        // Jiffies granularity: the timer fires on a tick.
-        let mut at = crate::jiffies::round_expiry(now, ato, phase);
-        if let Some(old) = s.deadline(&t.delack_timer) {
-            if old <= now + ato / 4 {
-                self.tcp_send_ack(s, node, sock);
-                return;
-            }
-            at = at.min(old);
-        }
-        t.ack_pending = true;
-        self.tcp_arm_timer(s, node, sock, super::timer::TcpTimerKind::DelAck, at);
+/// Arms the retransmit timer if it is not running and something is in flight.
+pub(crate) fn tcp_arm_rtx_if_idle(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
+    let idle = n
+        .socks
+        .tcp(sock)
+        .is_some_and(|t| t.packets_out > 0 && !cx.sched.is_armed(&t.rtx_timer));
+    if idle {
+        tcp_reset_rtx_timer(n, cx, sock);
     }
+}
 
-    /// `tcp_send_synack`: SYN-ACK from a connection in SYN_RECV (`ip_build_and_send_pkt`:
-    /// IP ID 0 with DF).
-    pub(crate) fn tcp_send_synack(&mut self, s: &mut Scheduler<Event>, node: usize, sock: SockId) {
-        let Some(t) = self.nodes[node].socks.tcp(sock) else {
-            return;
-        };
-        let seq = t.iss;
-        self.tcp_transmit(
-            s,
-            node,
-            sock,
-            Seg {
-                seq,
-                len: 0,
-                flags: TcpFlags::SYN | TcpFlags::ACK,
-                data_seq: seq,
-            },
-        );
+/// (Re)arms the retransmit timer for a full RTO from now.
+pub(crate) fn tcp_reset_rtx_timer(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
+    let now = cx.now;
+    let phase = n.jiffies_phase;
+    let Some(t) = n.socks.tcp(sock) else { return };
+    if t.packets_out == 0 {
+        cx.sched.cancel(&t.rtx_timer);
+        return;
     }
+    let at = crate::jiffies::round_expiry(now, t.rto, phase);
+    tcp_arm_timer(n, cx, sock, super::timer::TcpTimerKind::Retransmit, at);
+}
 
-    /// `tcp_send_active_reset`: RST from a connection the app aborted.
-    pub(crate) fn tcp_send_active_reset(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        sock: SockId,
-    ) {
-        let Some(t) = self.nodes[node].socks.tcp(sock) else {
-            return;
-        };
-        let seq = t.snd_nxt;
-        self.nodes[node].snmp.tcp.OutRsts += 1;
-        self.tcp_transmit(
-            s,
-            node,
-            sock,
-            Seg {
-                seq,
-                len: 0,
-                flags: TcpFlags::RST | TcpFlags::ACK,
-                data_seq: seq,
-            },
-        );
+/// `tcp_retransmit_skb` for write-queue segment `idx`.
+pub(crate) fn tcp_retransmit_seg(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, idx: usize) {
+    let now = cx.now;
+    let Some(t) = n.socks.tcp(sock) else { return };
+    let seg = t.wq[idx].clone();
+    let mut flags = if seg.syn {
+        TcpFlags::SYN
+    } else {
+        TcpFlags::ACK
+    };
+    if seg.syn && t.state == TcpState::SynRecv {
+        flags |= TcpFlags::ACK;
     }
-
-    /// `tcp_transmit_skb` → `ip_queue_xmit`: build the segment (options, window, checksum)
-    /// and send it.
-    fn tcp_transmit(&mut self, s: &mut Scheduler<Event>, node: usize, sock: SockId, seg: Seg) {
-        let now = s.now();
-        let n = &mut self.nodes[node];
-        let ttl = n.default_ttl;
-        let Some(t) = n.socks.tcp(sock) else { return };
-        let syn = seg.flags.contains(TcpFlags::SYN);
-        let tsval = tcp_time_stamp(now).wrapping_add(t.ts_off);
-        let options = if syn {
-            // tcp_syn_options / tcp_synack_options: MSS, SACK_PERM, TS, NOP, WS.
-            let mut list: Vec<TcpOption<'_>> = vec![TcpOption::MaxSegmentSize(t.advmss as u16)];
-            let synack = seg.flags.contains(TcpFlags::ACK);
-            if t.sack_ok {
-                list.push(TcpOption::SackPermitted);
-            }
-            if t.ts_ok {
-                list.push(TcpOption::Timestamp {
-                    tsval,
-                    tsecr: if synack { t.ts_recent } else { 0 },
-                });
-            } else if t.sack_ok && t.wscale_ok {
-                // Without timestamps Linux pads SACK_PERM with two NOPs instead.
-                list.insert(1, TcpOption::NoOp);
-                list.insert(1, TcpOption::NoOp);
-            }
-            if t.wscale_ok {
-                list.push(TcpOption::NoOp);
-                list.push(TcpOption::WindowScale(t.rcv_wscale));
-            }
-            TcpOptions::new(&list).expect("SYN options fit")
-        } else {
-            // tcp_established_options: NOP NOP TS, then NOP NOP SACK with the blocks that
-            // fit. Written straight into the options area (no list, no copy of the blocks).
-            let ts = t.ts_ok.then_some((tsval, t.ts_recent));
-            let mut blocks: &[(u32, u32)] = &[];
-            if t.sack_ok && !seg.flags.contains(TcpFlags::RST) {
-                let room = (40 - if t.ts_ok { 12 } else { 0 } - 4) / 8;
-                blocks = &t.sack_blocks[..t.sack_blocks.len().min(room)];
-            }
-            TcpOptions::established(ts, blocks)
-        };
-        let window = if syn {
-            // Windows in SYN and SYN-ACK are never scaled.
-            t.rcv_wnd.min(u32::from(u16::MAX)) as u16
-        } else {
-            tcp_select_window(t)
-        };
-        let ack_flag = seg.flags.contains(TcpFlags::ACK);
-        let repr = TcpRepr {
-            src_port: t.sk.sport,
-            dst_port: t.sk.dport,
+    if seg.psh && seg.len > 0 {
+        flags |= TcpFlags::PSH;
+    }
+    if seg.fin {
+        flags |= TcpFlags::FIN;
+    }
+    if t.retrans_stamp.is_none() {
+        t.retrans_stamp = Some(now);
+    }
+    let w = &mut t.wq[idx];
+    w.sent_at = Some(now);
+    if w.retrans == 0 {
+        t.ever_retrans_in_wq += 1;
+    }
+    w.retrans += 1;
+    if !w.retrans_out {
+        w.retrans_out = true;
+        t.retrans_out += 1;
+    }
+    t.stats.retrans += 1;
+    t.stats.bytes_retrans += u64::from(seg.len);
+    t.stats.bytes_sent += u64::from(seg.len);
+    n.snmp.tcp.RetransSegs += 1;
+    if seg.syn && t.state == TcpState::SynRecv {
+        tcp_send_synack(n, cx, sock);
+        return;
+    }
+    tcp_transmit(
+        n,
+        cx,
+        sock,
+        Seg {
             seq: seg.seq,
-            ack: if ack_flag { t.rcv_nxt } else { 0 },
-            flags: seg.flags,
-            window,
-            urgent: 0,
-            options,
-        };
-        let hlen = repr.header_len();
-        let (saddr, daddr) = (t.sk.saddr, t.sk.daddr);
-        let synack = syn && ack_flag;
-        let ident = if synack {
-            IdentMode::Unconnected
-        } else {
-            let id = t.sk.inet_id;
-            t.sk.inet_id = id.wrapping_add(1);
-            IdentMode::Socket(id)
-        };
-        if ack_flag {
-            // tcp_event_ack_sent: tcp_dec_quickack_mode counts the ACK only if one was
-            // owed; inet_csk_clear_xmit_timer clears every pending-ACK bit.
-            if t.quick > 0 && t.ack_pending {
-                if t.quick == 1 {
-                    t.quick = 0;
-                    t.ato = super::TCP_ATO_MIN;
-                } else {
-                    t.quick -= 1;
-                }
-            }
-            t.ack_pending = false;
-            t.ack_now = false;
-            t.ack_pushed = false;
-            t.ack_pushed2 = false;
-            s.cancel(&t.delack_timer);
-        }
-        t.stats.segs_out += 1;
-        let off = seg.data_seq.wrapping_sub(t.sndq_seq) as usize;
-        let mut skb = self.pool.alloc(hlen + seg.len as usize);
-        skb.put(hlen);
-        // The payload is summed as it is copied from the send queue. A run of zeros is not
-        // summed, and not even written where the recycled buffer still holds its zeros.
-        let len = seg.len as usize;
-        let payload_sum = if len == 0 {
-            0
-        } else if t.sndq.is_zeros(off, len) {
-            skb.put_zeros(len);
-            0
-        } else {
-            t.sndq.copy_and_sum(off, skb.put(len))
-        };
-        repr.emit_with_payload_sum(
-            &mut TcpPacket::new_unchecked(skb.head_mut(hlen)),
-            saddr,
-            daddr,
-            seg.len as usize,
-            payload_sum,
-        );
-        skb.l4_csum_good = true;
-        skb.sock = Some(SockRef {
-            node: node as u32,
-            sock,
-        });
-        skb.hash = crate::sock::udp::flow_hash(saddr, daddr, repr.src_port, repr.dst_port, 6);
-        t.sk.wmem_alloc += skb.truesize;
-        n.snmp.tcp.OutSegs += 1;
-        for f in ["tcp_transmit_skb", "ip_queue_xmit"] {
-            note!(self, skb, f);
-        }
-        let Ok(dst) = self.sk_dst_route(node, sock, daddr) else {
-            self.kfree_skb(skb);
-            return;
-        };
-        let send = IpSend {
-            src: saddr,
-            dst: daddr,
-            protocol: IpProtocol::Tcp,
-            ttl,
-            tos: 0,
-            dont_frag: true,
-            ident,
-        };
-        self.ip_send_skb(s, node, skb, send, dst);
-    }
-
-    /// `tcp_v4_send_reset`: RST in answer to a segment no socket wants.
-    pub(crate) fn tcp_v4_send_reset(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        ip_src: Ipv4Addr,
-        ip_dst: Ipv4Addr,
-        th: &TcpRepr,
-        payload_len: usize,
-    ) {
-        if th.flags.contains(TcpFlags::RST) {
-            return;
-        }
-        let (seq, ack, flags) = if th.flags.contains(TcpFlags::ACK) {
-            (th.ack, 0, TcpFlags::RST)
-        } else {
-            (
-                0,
-                th.seq.wrapping_add(th.segment_len(payload_len) as u32),
-                TcpFlags::RST | TcpFlags::ACK,
-            )
-        };
-        let repr = TcpRepr {
-            src_port: th.dst_port,
-            dst_port: th.src_port,
-            seq,
-            ack,
+            len: seg.len,
             flags,
-            window: 0,
-            urgent: 0,
-            options: TcpOptions::default(),
-        };
-        let hlen = repr.header_len();
-        let mut skb = self.pool.alloc(hlen);
-        skb.put(hlen);
-        repr.emit(
-            &mut TcpPacket::new_unchecked(skb.data_mut()),
-            ip_dst,
-            ip_src,
-            0,
-        );
-        note!(self, skb, "tcp_v4_send_reset");
-        let n = &mut self.nodes[node];
-        n.snmp.tcp.OutRsts += 1;
-        n.snmp.tcp.OutSegs += 1;
-        let ttl = n.default_ttl;
-        let Ok(dst) = self.ip_route_output_flow(node, ip_src) else {
-            self.kfree_skb(skb);
+            data_seq: seg.seq,
+        },
+    );
+}
+
+/// `tcp_xmit_retransmit_queue`: resend segments marked lost while cwnd allows.
+pub(crate) fn tcp_xmit_retransmit_queue(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
+    loop {
+        let Some(t) = n.socks.tcp(sock) else {
             return;
         };
-        let send = IpSend {
-            src: ip_dst,
-            dst: ip_src,
-            protocol: IpProtocol::Tcp,
-            ttl,
-            tos: 0,
-            dont_frag: true,
-            ident: IdentMode::Unconnected,
+        if t.in_flight() >= t.cwnd {
+            return;
+        }
+        // From `rtx_hint` (Linux's `retransmit_skb_hint`): nothing before it qualifies.
+        debug_assert!(
+            t.wq.iter()
+                .take(t.rtx_hint)
+                .all(|x| !(x.lost && !x.retrans_out && !x.sacked))
+        );
+        let from = t.rtx_hint.min(t.wq.len());
+        let found =
+            t.wq.range(from..)
+                .take_while(|x| x.sent_at.is_some())
+                .position(|x| x.lost && !x.retrans_out && !x.sacked);
+        let Some(idx) = found.map(|i| from + i) else {
+            t.rtx_hint = t.sent_segs();
+            return;
         };
-        self.ip_send_skb(s, node, skb, send, dst);
+        // The segment is retransmitted below, so the next search starts after it.
+        t.rtx_hint = idx + 1;
+        if t.ca_state == CaState::Recovery {
+            t.prr_out += 1;
+        }
+        tcp_retransmit_seg(n, cx, sock, idx);
     }
+}
+
+/// `tcp_send_ack`: a pure ACK now.
+pub(crate) fn tcp_send_ack(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
+    let Some(t) = n.socks.tcp(sock) else {
+        return;
+    };
+    if t.state == TcpState::Closed {
+        return;
+    }
+    let seq = t.snd_nxt;
+    tcp_transmit(
+        n,
+        cx,
+        sock,
+        Seg {
+            seq,
+            len: 0,
+            flags: TcpFlags::ACK,
+            data_seq: seq,
+        },
+    );
+}
+
+/// `tcp_send_delayed_ack`: arm the delayed-ACK timer (`ato`, bounded by the RTT), or
+/// ACK now if the timer was about to fire anyway.
+pub(crate) fn tcp_send_delayed_ack(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
+    let now = cx.now;
+    let phase = n.jiffies_phase;
+    let Some(t) = n.socks.tcp(sock) else { return };
+    let mut ato = t.ato;
+    if ato > super::TCP_ATO_MIN {
+        let mut max_ato = SimDuration::from_millis(500);
+        if t.pingpong > 0 || t.ack_pushed {
+            max_ato = super::TCP_DELACK_MAX;
+        }
+        if t.srtt_us > 0 {
+            let rtt = SimDuration::from_micros(u64::from(t.srtt_us >> 3)).max(super::TCP_ATO_MIN);
+            max_ato = max_ato.min(rtt);
+        }
+        ato = ato.min(max_ato);
+    }
+    // Jiffies granularity: the timer fires on a tick.
+    let mut at = crate::jiffies::round_expiry(now, ato, phase);
+    if let Some(old) = cx.sched.deadline(&t.delack_timer) {
+        if old <= now + ato / 4 {
+            tcp_send_ack(n, cx, sock);
+            return;
+        }
+        at = at.min(old);
+    }
+    t.ack_pending = true;
+    tcp_arm_timer(n, cx, sock, super::timer::TcpTimerKind::DelAck, at);
+}
+
+/// `tcp_send_synack`: SYN-ACK from a connection in SYN_RECV (`ip_build_and_send_pkt`:
+/// IP ID 0 with DF).
+pub(crate) fn tcp_send_synack(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
+    let Some(t) = n.socks.tcp(sock) else {
+        return;
+    };
+    let seq = t.iss;
+    tcp_transmit(
+        n,
+        cx,
+        sock,
+        Seg {
+            seq,
+            len: 0,
+            flags: TcpFlags::SYN | TcpFlags::ACK,
+            data_seq: seq,
+        },
+    );
+}
+
+/// `tcp_send_active_reset`: RST from a connection the app aborted.
+pub(crate) fn tcp_send_active_reset(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
+    let Some(t) = n.socks.tcp(sock) else {
+        return;
+    };
+    let seq = t.snd_nxt;
+    n.snmp.tcp.OutRsts += 1;
+    tcp_transmit(
+        n,
+        cx,
+        sock,
+        Seg {
+            seq,
+            len: 0,
+            flags: TcpFlags::RST | TcpFlags::ACK,
+            data_seq: seq,
+        },
+    );
+}
+
+/// `tcp_transmit_skb` → `ip_queue_xmit`: build the segment (options, window, checksum)
+/// and send it.
+fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) {
+    let now = cx.now;
+    let ttl = n.default_ttl;
+    let Some(t) = n.socks.tcp(sock) else { return };
+    let syn = seg.flags.contains(TcpFlags::SYN);
+    let tsval = tcp_time_stamp(now).wrapping_add(t.ts_off);
+    let options = if syn {
+        // tcp_syn_options / tcp_synack_options: MSS, SACK_PERM, TS, NOP, WS.
+        let mut list: Vec<TcpOption<'_>> = vec![TcpOption::MaxSegmentSize(t.advmss as u16)];
+        let synack = seg.flags.contains(TcpFlags::ACK);
+        if t.sack_ok {
+            list.push(TcpOption::SackPermitted);
+        }
+        if t.ts_ok {
+            list.push(TcpOption::Timestamp {
+                tsval,
+                tsecr: if synack { t.ts_recent } else { 0 },
+            });
+        } else if t.sack_ok && t.wscale_ok {
+            // Without timestamps Linux pads SACK_PERM with two NOPs instead.
+            list.insert(1, TcpOption::NoOp);
+            list.insert(1, TcpOption::NoOp);
+        }
+        if t.wscale_ok {
+            list.push(TcpOption::NoOp);
+            list.push(TcpOption::WindowScale(t.rcv_wscale));
+        }
+        TcpOptions::new(&list).expect("SYN options fit")
+    } else {
+        // tcp_established_options: NOP NOP TS, then NOP NOP SACK with the blocks that
+        // fit. Written straight into the options area (no list, no copy of the blocks).
+        let ts = t.ts_ok.then_some((tsval, t.ts_recent));
+        let mut blocks: &[(u32, u32)] = &[];
+        if t.sack_ok && !seg.flags.contains(TcpFlags::RST) {
+            let room = (40 - if t.ts_ok { 12 } else { 0 } - 4) / 8;
+            blocks = &t.sack_blocks[..t.sack_blocks.len().min(room)];
+        }
+        TcpOptions::established(ts, blocks)
+    };
+    let window = if syn {
+        // Windows in SYN and SYN-ACK are never scaled.
+        t.rcv_wnd.min(u32::from(u16::MAX)) as u16
+    } else {
+        tcp_select_window(t)
+    };
+    let ack_flag = seg.flags.contains(TcpFlags::ACK);
+    let repr = TcpRepr {
+        src_port: t.sk.sport,
+        dst_port: t.sk.dport,
+        seq: seg.seq,
+        ack: if ack_flag { t.rcv_nxt } else { 0 },
+        flags: seg.flags,
+        window,
+        urgent: 0,
+        options,
+    };
+    let hlen = repr.header_len();
+    let (saddr, daddr) = (t.sk.saddr, t.sk.daddr);
+    let synack = syn && ack_flag;
+    let ident = if synack {
+        IdentMode::Unconnected
+    } else {
+        let id = t.sk.inet_id;
+        t.sk.inet_id = id.wrapping_add(1);
+        IdentMode::Socket(id)
+    };
+    if ack_flag {
+        // tcp_event_ack_sent: tcp_dec_quickack_mode counts the ACK only if one was
+        // owed; inet_csk_clear_xmit_timer clears every pending-ACK bit.
+        if t.quick > 0 && t.ack_pending {
+            if t.quick == 1 {
+                t.quick = 0;
+                t.ato = super::TCP_ATO_MIN;
+            } else {
+                t.quick -= 1;
+            }
+        }
+        t.ack_pending = false;
+        t.ack_now = false;
+        t.ack_pushed = false;
+        t.ack_pushed2 = false;
+        cx.sched.cancel(&t.delack_timer);
+    }
+    t.stats.segs_out += 1;
+    let off = seg.data_seq.wrapping_sub(t.sndq_seq) as usize;
+    let mut skb = cx.pool.alloc(hlen + seg.len as usize);
+    skb.put(hlen);
+    // The payload is summed as it is copied from the send queue. A run of zeros is not
+    // summed, and not even written where the recycled buffer still holds its zeros.
+    let len = seg.len as usize;
+    let payload_sum = if len == 0 {
+        0
+    } else if t.sndq.is_zeros(off, len) {
+        skb.put_zeros(len);
+        0
+    } else {
+        t.sndq.copy_and_sum(off, skb.put(len))
+    };
+    repr.emit_with_payload_sum(
+        &mut TcpPacket::new_unchecked(skb.head_mut(hlen)),
+        saddr,
+        daddr,
+        seg.len as usize,
+        payload_sum,
+    );
+    skb.l4_csum_good = true;
+    skb.sock = Some(SockRef { node: n.id, sock });
+    skb.hash = crate::sock::udp::flow_hash(saddr, daddr, repr.src_port, repr.dst_port, 6);
+    t.sk.wmem_alloc += skb.truesize;
+    n.snmp.tcp.OutSegs += 1;
+    for f in ["tcp_transmit_skb", "ip_queue_xmit"] {
+        note!(cx, skb, f);
+    }
+    let Ok(dst) = sk_dst_route(n, sock, daddr) else {
+        kfree_skb(n, cx, skb);
+        return;
+    };
+    let send = IpSend {
+        src: saddr,
+        dst: daddr,
+        protocol: IpProtocol::Tcp,
+        ttl,
+        tos: 0,
+        dont_frag: true,
+        ident,
+    };
+    // What the device said is not acted on (tcp_transmit_skb's NET_XMIT_CN/DROP handling
+    // is not modeled).
+    let _ = ip_send_skb(n, cx, skb, send, dst);
+}
+
+/// `tcp_v4_send_reset`: RST in answer to a segment no socket wants.
+pub(crate) fn tcp_v4_send_reset(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    ip_src: Ipv4Addr,
+    ip_dst: Ipv4Addr,
+    th: &TcpRepr,
+    payload_len: usize,
+) {
+    if th.flags.contains(TcpFlags::RST) {
+        return;
+    }
+    let (seq, ack, flags) = if th.flags.contains(TcpFlags::ACK) {
+        (th.ack, 0, TcpFlags::RST)
+    } else {
+        (
+            0,
+            th.seq.wrapping_add(th.segment_len(payload_len) as u32),
+            TcpFlags::RST | TcpFlags::ACK,
+        )
+    };
+    let repr = TcpRepr {
+        src_port: th.dst_port,
+        dst_port: th.src_port,
+        seq,
+        ack,
+        flags,
+        window: 0,
+        urgent: 0,
+        options: TcpOptions::default(),
+    };
+    let hlen = repr.header_len();
+    let mut skb = cx.pool.alloc(hlen);
+    skb.put(hlen);
+    repr.emit(
+        &mut TcpPacket::new_unchecked(skb.data_mut()),
+        ip_dst,
+        ip_src,
+        0,
+    );
+    note!(cx, skb, "tcp_v4_send_reset");
+    n.snmp.tcp.OutRsts += 1;
+    n.snmp.tcp.OutSegs += 1;
+    let ttl = n.default_ttl;
+    let Ok(dst) = ip_route_output_flow(n, ip_src) else {
+        kfree_skb(n, cx, skb);
+        return;
+    };
+    let send = IpSend {
+        src: ip_dst,
+        dst: ip_src,
+        protocol: IpProtocol::Tcp,
+        ttl,
+        tos: 0,
+        dont_frag: true,
+        ident: IdentMode::Unconnected,
+    };
+    let _ = ip_send_skb(n, cx, skb, send, dst);
 }
 
 /// The TCP timestamp clock: milliseconds (`tcp_clock_ms`).
@@ -877,6 +829,8 @@ mod tests {
     use super::*;
     use crate::sock::SockCommon;
     use crate::tcp::cong::Cong;
+    use crate::event::Event;
+    use sim_core::Scheduler;
 
     fn sock() -> TcpSock {
         let mut s: Scheduler<Event> = Scheduler::new();

@@ -2,11 +2,19 @@
 //! linear SYN timeouts of recent kernels), the delayed-ACK timer (`tcp_delack_timer`), and
 //! the TIME_WAIT / orphaned FIN_WAIT_2 timer.
 
-use sim_core::{Scheduler, SimDuration};
+use sim_core::SimDuration;
 
 use super::{CaState, TCP_RTO_MAX, TcpState};
+use crate::ctx::NetCtx;
+use crate::event::Event;
+use crate::node::Node;
+use crate::sock::trace_sock_err;
 use crate::sock::{Errno, SockId};
-use crate::world::{Event, World};
+use crate::tcp::output::{
+    tcp_reset_rtx_timer, tcp_retransmit_seg, tcp_send_ack, tcp_write_xmit,
+    tcp_xmit_retransmit_queue,
+};
+use crate::tcp::tcp_done;
 
 /// Which of a connection's timers fired.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,290 +50,277 @@ pub fn tcp_model_timeout(boundary: u8) -> SimDuration {
 /// `tcp_syn_linear_timeouts`: the first retries of a SYN keep the initial timeout.
 const SYN_LINEAR_TIMEOUTS: u32 = 4;
 
-impl World {
-    /// Arms timer `which` of connection `sock` on `node` to fire at `at`: the one place a
-    /// `TcpTimer` event is built.
-    pub(crate) fn tcp_arm_timer(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        sock: SockId,
-        which: TcpTimerKind,
-        at: sim_core::SimTime,
-    ) {
-        let Some(t) = self.nodes[node].socks.tcp(sock) else {
-            return;
-        };
-        let timer = match which {
-            TcpTimerKind::Retransmit | TcpTimerKind::LossProbe | TcpTimerKind::ReoTimeout => {
-                &t.rtx_timer
-            }
-            TcpTimerKind::DelAck => &t.delack_timer,
-            TcpTimerKind::TimeWait => &t.tw_timer,
-        };
-        s.arm(
-            timer,
-            at,
-            Event::TcpTimer {
-                node: node as u32,
-                sock,
-                which,
-            },
-        );
-    }
-
-    /// A TCP timer fired.
-    pub(crate) fn tcp_timer(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        sock: SockId,
-        which: TcpTimerKind,
-    ) {
-        match which {
-            TcpTimerKind::Retransmit => self.tcp_retransmit_timer(s, node, sock),
-            TcpTimerKind::DelAck => {
-                let Some(t) = self.nodes[node].socks.tcp(sock) else {
-                    return;
-                };
-                if t.ack_pending {
-                    // Inflate ato and leave ping-pong mode, as tcp_delack_timer_handler does.
-                    if t.pingpong == 0 {
-                        t.ato = (t.ato * 2).min(t.rto);
-                    } else {
-                        t.pingpong = 0;
-                        t.ato = super::TCP_ATO_MIN;
-                    }
-                    t.stats.delayed_acks += 1;
-                    self.tcp_send_ack(s, node, sock);
-                }
-            }
-            TcpTimerKind::TimeWait => self.tcp_done(s, node, sock),
-            TcpTimerKind::LossProbe => self.tcp_send_loss_probe(s, node, sock),
-            TcpTimerKind::ReoTimeout => self.tcp_rack_reo_timeout(s, node, sock),
+/// Arms timer `which` of connection `sock` on `node` to fire at `at`: the one place a
+/// `TcpTimer` event is built.
+pub(crate) fn tcp_arm_timer(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    which: TcpTimerKind,
+    at: sim_core::SimTime,
+) {
+    let Some(t) = n.socks.tcp(sock) else {
+        return;
+    };
+    let timer = match which {
+        TcpTimerKind::Retransmit | TcpTimerKind::LossProbe | TcpTimerKind::ReoTimeout => {
+            &t.rtx_timer
         }
-    }
+        TcpTimerKind::DelAck => &t.delack_timer,
+        TcpTimerKind::TimeWait => &t.tw_timer,
+    };
+    cx.sched.arm(
+        timer,
+        at,
+        Event::TcpTimer {
+            node: n.id,
+            sock,
+            which,
+        },
+    );
+}
 
-    /// Arms RACK's reordering timer `wait` from now, plus two jiffies (`TCP_TIMEOUT_MIN`),
-    /// on the wheel.
-    pub(crate) fn tcp_arm_reo_timer(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        sock: SockId,
-        wait: SimDuration,
-    ) {
-        let now = s.now();
-        let phase = self.nodes[node].jiffies_phase;
-        let jiffy = crate::jiffies::JIFFY_NS;
-        let timeout = SimDuration::from_nanos(wait.as_nanos().div_ceil(jiffy) * jiffy + 2 * jiffy);
-        let at = crate::jiffies::round_expiry(now, timeout, phase);
-        self.tcp_arm_timer(s, node, sock, TcpTimerKind::ReoTimeout, at);
-    }
-
-    /// `tcp_rack_reo_timeout`: the reordering window has passed; mark what RACK now finds
-    /// lost, enter recovery if not in it (with PRR's first send: cwnd = in flight + 1),
-    /// retransmit, and rearm the RTO.
-    fn tcp_rack_reo_timeout(&mut self, s: &mut Scheduler<Event>, node: usize, sock: SockId) {
-        let now = s.now();
-        let Some(t) = self.nodes[node].socks.tcp(sock) else {
-            return;
-        };
-        let (lost, _) = super::input::tcp_rack_detect_loss(t, now);
-        t.lost_out += lost;
-        if lost > 0 {
-            if matches!(t.ca_state, CaState::Open | CaState::Disorder) {
-                super::input::tcp_enter_recovery(t);
-                t.prr_delivered = 1;
-                t.cwnd = t.in_flight() + 1;
-            }
-            self.tcp_xmit_retransmit_queue(s, node, sock);
-        }
-        self.tcp_reset_rtx_timer(s, node, sock);
-    }
-
-    /// `tcp_schedule_loss_probe`: with SACK, in the Open state and data in flight, arm a
-    /// tail loss probe instead of the RTO: two smoothed RTTs (plus `tcp_rto_min` when a
-    /// single segment is out, for the peer's delayed ACK; plus two jiffies otherwise), but
-    /// never later than the RTO would fire. Returns whether it armed one.
-    pub(crate) fn tcp_schedule_loss_probe(
-        &mut self,
-        s: &mut Scheduler<Event>,
-        node: usize,
-        sock: SockId,
-        advancing_rto: bool,
-    ) -> bool {
-        let now = s.now();
-        let n = &mut self.nodes[node];
-        let phase = n.jiffies_phase;
-        let early_retrans = n.sysctl.tcp_early_retrans;
-        let Some(t) = n.socks.tcp(sock) else {
-            return false;
-        };
-        if !matches!(early_retrans, 3 | 4)
-            || t.packets_out == 0
-            || !t.sack_ok
-            || t.ca_state != CaState::Open
-            || !matches!(t.state, TcpState::Established | TcpState::CloseWait)
-        {
-            return false;
-        }
-        let mut timeout = if t.srtt_us > 0 {
-            // usecs_to_jiffies(srtt_us >> 2): two smoothed RTTs, in whole jiffies.
-            let jiffy = crate::jiffies::JIFFY_NS;
-            let two_srtt =
-                SimDuration::from_nanos((u64::from(t.srtt_us >> 2) * 1000).div_ceil(jiffy) * jiffy);
-            two_srtt
-                + if t.packets_out == 1 {
-                    SimDuration::from_micros(u64::from(super::TCP_RTO_MIN_US))
+/// A TCP timer fired.
+pub(crate) fn tcp_timer(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, which: TcpTimerKind) {
+    match which {
+        TcpTimerKind::Retransmit => tcp_retransmit_timer(n, cx, sock),
+        TcpTimerKind::DelAck => {
+            let Some(t) = n.socks.tcp(sock) else {
+                return;
+            };
+            if t.ack_pending {
+                // Inflate ato and leave ping-pong mode, as tcp_delack_timer_handler does.
+                if t.pingpong == 0 {
+                    t.ato = (t.ato * 2).min(t.rto);
                 } else {
-                    SimDuration::from_nanos(2 * crate::jiffies::JIFFY_NS)
+                    t.pingpong = 0;
+                    t.ato = super::TCP_ATO_MIN;
                 }
-        } else {
-            super::TCP_TIMEOUT_INIT
-        };
-        // tcp_rto_delta_us: no later than the RTO of the oldest outstanding segment.
-        let rto_left = if advancing_rto {
-            t.rto
-        } else {
-            t.wq.front()
-                .and_then(|w| w.sent_at)
-                .map_or(t.rto, |at| (at + t.rto).saturating_since(now))
-        };
-        if !rto_left.is_zero() {
-            timeout = timeout.min(rto_left);
+                t.stats.delayed_acks += 1;
+                tcp_send_ack(n, cx, sock);
+            }
         }
-        let at = crate::jiffies::round_expiry(now, timeout, phase);
-        self.tcp_arm_timer(s, node, sock, TcpTimerKind::LossProbe, at);
-        true
+        TcpTimerKind::TimeWait => tcp_done(n, cx, sock),
+        TcpTimerKind::LossProbe => tcp_send_loss_probe(n, cx, sock),
+        TcpTimerKind::ReoTimeout => tcp_rack_reo_timeout(n, cx, sock),
     }
+}
 
-    /// `tcp_send_loss_probe`: send one new segment if the peer's window allows (whatever
-    /// cwnd says), else retransmit the last segment sent, so that a tail loss is found by
-    /// the probe's SACK (RACK) rather than by the RTO; then arm the RTO.
-    fn tcp_send_loss_probe(&mut self, s: &mut Scheduler<Event>, node: usize, sock: SockId) {
-        let Some(t) = self.nodes[node].socks.tcp(sock) else {
-            return;
-        };
-        if t.tlp_high_seq.is_none() && t.packets_out > 0 {
-            let before_out = t.packets_out;
-            let unsent = t.wq.iter().position(|w| w.sent_at.is_none());
-            let fits = unsent.is_some_and(|i| {
-                let w = &t.wq[i];
-                !super::after(w.seq.wrapping_add(w.len), t.snd_una.wrapping_add(t.snd_wnd))
-            });
-            let mut probed = false;
-            if fits {
-                // tcp_write_xmit(sk, mss, TCP_NAGLE_OFF, 2, ...): one segment, cwnd or not.
-                self.tcp_write_xmit(s, node, sock, super::output::XmitMode::Probe);
-                probed = self.nodes[node]
-                    .socks
-                    .tcp(sock)
-                    .is_some_and(|t| t.packets_out > before_out);
-            }
-            if !probed {
-                let Some(t) = self.nodes[node].socks.tcp(sock) else {
-                    return;
-                };
-                let tail = t.wq.iter().rposition(|w| w.sent_at.is_some());
-                if let Some(i) = tail
-                    && !t.wq[i].sacked
-                {
-                    t.tlp_retrans = true;
-                    self.tcp_retransmit_seg(s, node, sock, i);
-                    probed = true;
-                }
-            } else if let Some(t) = self.nodes[node].socks.tcp(sock) {
-                t.tlp_retrans = false;
-            }
-            if probed && let Some(t) = self.nodes[node].socks.tcp(sock) {
-                t.tlp_high_seq = Some(t.snd_nxt);
-                t.stats.loss_probes += 1;
-            }
-        }
-        self.tcp_reset_rtx_timer(s, node, sock);
-    }
+/// Arms RACK's reordering timer `wait` from now, plus two jiffies (`TCP_TIMEOUT_MIN`),
+/// on the wheel.
+pub(crate) fn tcp_arm_reo_timer(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    wait: SimDuration,
+) {
+    let now = cx.now;
+    let phase = n.jiffies_phase;
+    let jiffy = crate::jiffies::JIFFY_NS;
+    let timeout = SimDuration::from_nanos(wait.as_nanos().div_ceil(jiffy) * jiffy + 2 * jiffy);
+    let at = crate::jiffies::round_expiry(now, timeout, phase);
+    tcp_arm_timer(n, cx, sock, TcpTimerKind::ReoTimeout, at);
+}
 
-    /// `tcp_retransmit_timer`: back off, enter Loss, retransmit the head; give up after
-    /// `tcp_syn_retries` / `tcp_synack_retries` / `tcp_retries2`.
-    fn tcp_retransmit_timer(&mut self, s: &mut Scheduler<Event>, node: usize, sock: SockId) {
-        let n = &mut self.nodes[node];
-        let sys = n.sysctl.clone();
-        let Some(t) = n.socks.tcp(sock) else { return };
-        if t.packets_out == 0 {
-            return;
+/// `tcp_rack_reo_timeout`: the reordering window has passed; mark what RACK now finds
+/// lost, enter recovery if not in it (with PRR's first send: cwnd = in flight + 1),
+/// retransmit, and rearm the RTO.
+fn tcp_rack_reo_timeout(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
+    let now = cx.now;
+    let Some(t) = n.socks.tcp(sock) else {
+        return;
+    };
+    let (lost, _) = super::input::tcp_rack_detect_loss(t, now);
+    t.lost_out += lost;
+    if lost > 0 {
+        if matches!(t.ca_state, CaState::Open | CaState::Disorder) {
+            super::input::tcp_enter_recovery(t);
+            t.prr_delivered = 1;
+            t.cwnd = t.in_flight() + 1;
         }
-        // tcp_write_timeout: a SYN or SYN-ACK gives up after a number of retries; an
-        // established connection after the time tcp_retries2 retries would take from the
-        // first retransmission with a 200 ms RTO (retransmits_timed_out).
-        let expired = match t.state {
-            TcpState::SynSent => t.retransmits >= u32::from(sys.tcp_syn_retries),
-            TcpState::SynRecv => t.retransmits >= u32::from(sys.tcp_synack_retries),
-            _ => t.retrans_stamp.is_some_and(|first| {
-                t.retransmits > 0
-                    && s.now().saturating_since(first) >= tcp_model_timeout(sys.tcp_retries2)
-            }),
-        };
-        if expired {
-            if t.state == TcpState::SynSent {
-                n.snmp.tcp.AttemptFails += 1;
-            } else if matches!(t.state, TcpState::Established | TcpState::CloseWait) {
-                n.snmp.tcp.EstabResets += 1;
-            }
-            t.sk.err = Some(Errno::TimedOut);
-            self.trace_sock_err(node, sock, "retransmit timeout", Errno::TimedOut);
-            self.tcp_done(s, node, sock);
-            return;
-        }
-        t.stats.rto_events += 1;
-        let syn = matches!(t.state, TcpState::SynSent | TcpState::SynRecv);
-        if !syn {
-            // tcp_enter_loss.
-            if !matches!(t.ca_state, CaState::Loss) || t.retransmits == 0 {
-                t.ssthresh = t.cong.ssthresh(t.cwnd);
-            }
-            t.cwnd = 1;
-            t.cwnd_cnt = 0;
-            t.cong.reset();
-            t.ca_state = CaState::Loss;
-            t.high_seq = t.snd_nxt;
-            let mut lost = 0;
-            for seg in t.wq.iter_mut().take_while(|x| x.sent_at.is_some()) {
-                seg.retrans_out = false;
-                if !seg.sacked {
-                    if !seg.lost {
-                        seg.lost = true;
-                    }
-                    lost += 1;
-                }
-            }
-            t.lost_out = lost;
-            t.retrans_out = 0;
-            t.rtx_hint = 0;
-        }
-        t.retransmits += 1;
-        // Backoff: SYNs keep 1 s for the first linear retries; the rest double.
-        let linear = syn && t.retransmits <= SYN_LINEAR_TIMEOUTS;
-        if !linear {
-            t.backoff += 1;
-            t.rto = (t.rto * 2).min(TCP_RTO_MAX);
-        }
-        if syn {
-            let w = &mut t.wq[0];
-            w.lost = true;
-            t.rtx_hint = 0;
-            self.tcp_retransmit_seg(s, node, sock, 0);
-        } else {
-            // Retransmit the head now; the rest follow as the window reopens.
-            let idx =
-                t.wq.iter()
-                    .take_while(|x| x.sent_at.is_some())
-                    .position(|x| !x.sacked)
-                    .unwrap_or(0);
-            self.tcp_retransmit_seg(s, node, sock, idx);
-        }
-        self.tcp_reset_rtx_timer(s, node, sock);
+        tcp_xmit_retransmit_queue(n, cx, sock);
     }
+    tcp_reset_rtx_timer(n, cx, sock);
+}
+
+/// `tcp_schedule_loss_probe`: with SACK, in the Open state and data in flight, arm a
+/// tail loss probe instead of the RTO: two smoothed RTTs (plus `tcp_rto_min` when a
+/// single segment is out, for the peer's delayed ACK; plus two jiffies otherwise), but
+/// never later than the RTO would fire. Returns whether it armed one.
+pub(crate) fn tcp_schedule_loss_probe(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    advancing_rto: bool,
+) -> bool {
+    let now = cx.now;
+    let phase = n.jiffies_phase;
+    let early_retrans = n.sysctl.tcp_early_retrans;
+    let Some(t) = n.socks.tcp(sock) else {
+        return false;
+    };
+    if !matches!(early_retrans, 3 | 4)
+        || t.packets_out == 0
+        || !t.sack_ok
+        || t.ca_state != CaState::Open
+        || !matches!(t.state, TcpState::Established | TcpState::CloseWait)
+    {
+        return false;
+    }
+    let mut timeout = if t.srtt_us > 0 {
+        // usecs_to_jiffies(srtt_us >> 2): two smoothed RTTs, in whole jiffies.
+        let jiffy = crate::jiffies::JIFFY_NS;
+        let two_srtt =
+            SimDuration::from_nanos((u64::from(t.srtt_us >> 2) * 1000).div_ceil(jiffy) * jiffy);
+        two_srtt
+            + if t.packets_out == 1 {
+                SimDuration::from_micros(u64::from(super::TCP_RTO_MIN_US))
+            } else {
+                SimDuration::from_nanos(2 * crate::jiffies::JIFFY_NS)
+            }
+    } else {
+        super::TCP_TIMEOUT_INIT
+    };
+    // tcp_rto_delta_us: no later than the RTO of the oldest outstanding segment.
+    let rto_left = if advancing_rto {
+        t.rto
+    } else {
+        t.wq.front()
+            .and_then(|w| w.sent_at)
+            .map_or(t.rto, |at| (at + t.rto).saturating_since(now))
+    };
+    if !rto_left.is_zero() {
+        timeout = timeout.min(rto_left);
+    }
+    let at = crate::jiffies::round_expiry(now, timeout, phase);
+    tcp_arm_timer(n, cx, sock, TcpTimerKind::LossProbe, at);
+    true
+}
+
+/// `tcp_send_loss_probe`: send one new segment if the peer's window allows (whatever
+/// cwnd says), else retransmit the last segment sent, so that a tail loss is found by
+/// the probe's SACK (RACK) rather than by the RTO; then arm the RTO.
+fn tcp_send_loss_probe(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
+    let Some(t) = n.socks.tcp(sock) else {
+        return;
+    };
+    if t.tlp_high_seq.is_none() && t.packets_out > 0 {
+        let before_out = t.packets_out;
+        let unsent = t.wq.iter().position(|w| w.sent_at.is_none());
+        let fits = unsent.is_some_and(|i| {
+            let w = &t.wq[i];
+            !super::after(w.seq.wrapping_add(w.len), t.snd_una.wrapping_add(t.snd_wnd))
+        });
+        let mut probed = false;
+        if fits {
+            // tcp_write_xmit(sk, mss, TCP_NAGLE_OFF, 2, ...): one segment, cwnd or not.
+            tcp_write_xmit(n, cx, sock, super::output::XmitMode::Probe);
+            probed = n
+                .socks
+                .tcp(sock)
+                .is_some_and(|t| t.packets_out > before_out);
+        }
+        if !probed {
+            let Some(t) = n.socks.tcp(sock) else {
+                return;
+            };
+            let tail = t.wq.iter().rposition(|w| w.sent_at.is_some());
+            if let Some(i) = tail
+                && !t.wq[i].sacked
+            {
+                t.tlp_retrans = true;
+                tcp_retransmit_seg(n, cx, sock, i);
+                probed = true;
+            }
+        } else if let Some(t) = n.socks.tcp(sock) {
+            t.tlp_retrans = false;
+        }
+        if probed && let Some(t) = n.socks.tcp(sock) {
+            t.tlp_high_seq = Some(t.snd_nxt);
+            t.stats.loss_probes += 1;
+        }
+    }
+    tcp_reset_rtx_timer(n, cx, sock);
+}
+
+/// `tcp_retransmit_timer`: back off, enter Loss, retransmit the head; give up after
+/// `tcp_syn_retries` / `tcp_synack_retries` / `tcp_retries2`.
+fn tcp_retransmit_timer(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
+    let sys = n.sysctl.clone();
+    let Some(t) = n.socks.tcp(sock) else { return };
+    if t.packets_out == 0 {
+        return;
+    }
+    // tcp_write_timeout: a SYN or SYN-ACK gives up after a number of retries; an
+    // established connection after the time tcp_retries2 retries would take from the
+    // first retransmission with a 200 ms RTO (retransmits_timed_out).
+    let expired = match t.state {
+        TcpState::SynSent => t.retransmits >= u32::from(sys.tcp_syn_retries),
+        TcpState::SynRecv => t.retransmits >= u32::from(sys.tcp_synack_retries),
+        _ => t.retrans_stamp.is_some_and(|first| {
+            t.retransmits > 0
+                && cx.now.saturating_since(first) >= tcp_model_timeout(sys.tcp_retries2)
+        }),
+    };
+    if expired {
+        if t.state == TcpState::SynSent {
+            n.snmp.tcp.AttemptFails += 1;
+        } else if matches!(t.state, TcpState::Established | TcpState::CloseWait) {
+            n.snmp.tcp.EstabResets += 1;
+        }
+        t.sk.err = Some(Errno::TimedOut);
+        trace_sock_err(n, cx, sock, "retransmit timeout", Errno::TimedOut);
+        tcp_done(n, cx, sock);
+        return;
+    }
+    t.stats.rto_events += 1;
+    let syn = matches!(t.state, TcpState::SynSent | TcpState::SynRecv);
+    if !syn {
+        // tcp_enter_loss.
+        if !matches!(t.ca_state, CaState::Loss) || t.retransmits == 0 {
+            t.ssthresh = t.cong.ssthresh(t.cwnd);
+        }
+        t.cwnd = 1;
+        t.cwnd_cnt = 0;
+        t.cong.reset();
+        t.ca_state = CaState::Loss;
+        t.high_seq = t.snd_nxt;
+        let mut lost = 0;
+        for seg in t.wq.iter_mut().take_while(|x| x.sent_at.is_some()) {
+            seg.retrans_out = false;
+            if !seg.sacked {
+                if !seg.lost {
+                    seg.lost = true;
+                }
+                lost += 1;
+            }
+        }
+        t.lost_out = lost;
+        t.retrans_out = 0;
+        t.rtx_hint = 0;
+    }
+    t.retransmits += 1;
+    // Backoff: SYNs keep 1 s for the first linear retries; the rest double.
+    let linear = syn && t.retransmits <= SYN_LINEAR_TIMEOUTS;
+    if !linear {
+        t.backoff += 1;
+        t.rto = (t.rto * 2).min(TCP_RTO_MAX);
+    }
+    if syn {
+        let w = &mut t.wq[0];
+        w.lost = true;
+        t.rtx_hint = 0;
+        tcp_retransmit_seg(n, cx, sock, 0);
+    } else {
+        // Retransmit the head now; the rest follow as the window reopens.
+        let idx =
+            t.wq.iter()
+                .take_while(|x| x.sent_at.is_some())
+                .position(|x| !x.sacked)
+                .unwrap_or(0);
+        tcp_retransmit_seg(n, cx, sock, idx);
+    }
+    tcp_reset_rtx_timer(n, cx, sock);
 }
 
 /// The RTO after `n` backoffs of `base` (for tests and docs).
