@@ -19,9 +19,9 @@ use sim_core::{Limits, SimTime, StopReason};
 use sim_stack::apps::AppReport;
 use sim_stack::capture::{CaptureConfig, CaptureFormat, CaptureSummary};
 use sim_stack::config::Scenario;
-use sim_stack::report::RunStats;
-use sim_stack::setup::Outputs;
 use sim_stack::trace::{Trace, TraceLevel};
+use sim_stack::world::Outputs;
+use sim_stack::world::RunStats;
 use sim_stack::world::World;
 
 use crate::progress::Progress;

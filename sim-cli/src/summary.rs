@@ -9,7 +9,7 @@ use std::time::Duration;
 use sim_stack::apps::AppReport;
 use sim_stack::capture::CaptureSummary;
 use sim_stack::config::Scenario;
-use sim_stack::report::{Drops, RunStats};
+use sim_stack::world::{Drops, RunStats};
 
 use crate::progress::si;
 

@@ -22,8 +22,6 @@ pub mod link;
 pub mod neigh;
 pub mod node;
 pub mod qdisc;
-pub mod report;
-pub mod setup;
 pub mod skb;
 pub mod sock;
 pub mod stats;

@@ -7,9 +7,9 @@ use std::ops::ControlFlow;
 use sim_core::{Limits, SimDuration, SimTime, run};
 use sim_stack::config::*;
 use sim_stack::ip::fib::Route;
-use sim_stack::setup::Outputs;
 use sim_stack::trace::{MemorySink, Trace, TraceLevel};
 use sim_stack::units::{Bytes, Rate};
+use sim_stack::world::Outputs;
 use sim_stack::world::World;
 
 fn iface(name: &str, ip: [u8; 4], mac: u8) -> IfaceConfig {

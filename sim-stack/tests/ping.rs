@@ -8,9 +8,9 @@ use sim_core::{Limits, SimDuration, SimTime, run};
 use sim_stack::apps::AppReport;
 use sim_stack::config::*;
 use sim_stack::link::serialization_time;
-use sim_stack::setup::Outputs;
 use sim_stack::trace::{MemorySink, Trace, TraceLevel};
 use sim_stack::units::{Bytes, Rate};
+use sim_stack::world::Outputs;
 use sim_stack::world::World;
 
 fn iface(name: &str, ip: [u8; 4], prefix: u8, mac: u8) -> IfaceConfig {

@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 use common::{capture_into, temp_dir};
 use sim_core::{Limits, SimTime, run};
 use sim_stack::capture::CaptureFormat;
-use sim_stack::setup::Outputs;
 use sim_stack::trace::{MemorySink, Trace, TraceLevel};
+use sim_stack::world::Outputs;
 use sim_stack::world::World;
 
 /// Where the benchmark scenarios stop.

@@ -17,7 +17,7 @@ use common::{load, run_scenario};
 use sim_core::{RngStreams, SimDuration};
 use sim_stack::capture::CaptureFormat;
 use sim_stack::link::serialization_time;
-use sim_stack::report::Drops;
+use sim_stack::world::Drops;
 
 /// IP payload carried by each fragment of a datagram over MTU 1500: 1500 − 20, a multiple of 8.
 const FRAG_PAYLOAD: u64 = 1480;

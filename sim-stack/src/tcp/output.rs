@@ -827,9 +827,9 @@ pub fn seq_in(seq: u32, lo: u32, hi: u32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::Event;
     use crate::sock::SockCommon;
     use crate::tcp::cong::Cong;
-    use crate::event::Event;
     use sim_core::Scheduler;
 
     fn sock() -> TcpSock {

@@ -16,9 +16,9 @@ use pcap_file::pcapng::{Block, PcapNgReader};
 use sim_core::{Limits, run};
 use sim_dsl::{Options, Scenario, load_str};
 use sim_stack::capture::{CaptureConfig, CaptureFormat, CaptureSummary};
-use sim_stack::report::RunStats;
-use sim_stack::setup::Outputs;
 use sim_stack::trace::{MemorySink, Trace, TraceLevel};
+use sim_stack::world::Outputs;
+use sim_stack::world::RunStats;
 use sim_stack::world::World;
 
 /// A finished run.
@@ -42,7 +42,7 @@ impl Ran {
     }
 
     /// The interface stats of `node`.`iface`.
-    pub fn iface(&self, node: &str, iface: &str) -> &sim_stack::report::IfaceStats {
+    pub fn iface(&self, node: &str, iface: &str) -> &sim_stack::world::IfaceStats {
         &self.stats.nodes[node].ifaces[iface]
     }
 

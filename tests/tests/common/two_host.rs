@@ -11,9 +11,9 @@ use std::ops::ControlFlow;
 use etherparse::{NetSlice, SlicedPacket, TcpOptionElement, TransportSlice};
 use sim_core::{Limits, run};
 use sim_stack::capture::CaptureFormat;
-use sim_stack::report::RunStats;
-use sim_stack::setup::Outputs;
 use sim_stack::trace::{MemorySink, Trace, TraceLevel};
+use sim_stack::world::Outputs;
+use sim_stack::world::RunStats;
 use sim_stack::world::World;
 
 use super::{Ran, capture_into, load, read_pcap, run_scenario, temp_dir};

@@ -11,13 +11,13 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::World;
 use crate::apps::AppReport;
 use crate::qdisc::{FqCodelStats, QdiscStats};
 use crate::stats::{
     DevStats, IcmpStats, IpStats, LinkStats, NeighStats, RingStats, TcpStats, UdpStats,
 };
 use crate::switch::SwitchPortStats;
-use crate::world::World;
 
 /// Everything counted in a run.
 #[derive(Debug, Clone, Serialize)]
@@ -121,6 +121,17 @@ pub struct LinkReport {
 }
 
 impl World {
+    /// The report of every app, in scenario order, with the name of its node.
+    pub fn app_reports(&self) -> Vec<(String, AppReport)> {
+        self.apps
+            .iter()
+            .map(|a| {
+                let n = &self.nodes[a.node];
+                (n.name.clone(), a.app.report(n, self.now))
+            })
+            .collect()
+    }
+
     /// The statistics of the run so far.
     pub fn stats(&self, sim_time_ns: u64, events: u64) -> RunStats {
         let mut drops = Drops::default();

@@ -6,6 +6,7 @@ use std::net::Ipv4Addr;
 
 use sim_core::{RngStreams, Scheduler, SimDuration};
 
+use super::World;
 use crate::apps::{App, AppSlot, ping::Ping};
 use crate::capture::{Capture, CaptureConfig};
 use crate::config::{self, AppKind as AppConfigKind, NodeKind as CfgKind, QdiscConfig, Scenario};
@@ -24,7 +25,6 @@ use crate::stats::{NeighStats, Snmp};
 use crate::switch::{Switch, SwitchPort};
 use crate::trace::Trace;
 use crate::wire::{EthernetAddress, Ipv4Cidr};
-use crate::world::World;
 
 /// How a run records what happens.
 #[derive(Debug)]

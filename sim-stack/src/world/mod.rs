@@ -1,0 +1,133 @@
+//! The World: every node, switch, link and app of a run in index-addressed arenas, and the
+//! dispatch of events to them. It holds no layer logic: an event is handed to the node (or
+//! switch, or app) it names, with a [`NetCtx`] for what the layers share.
+
+use sim_core::Scheduler;
+
+use crate::apps::AppSlot;
+use crate::capture::Capture;
+use crate::ctx::NetCtx;
+use crate::event::Event;
+use crate::link::{InFlight, Link, Port};
+use crate::node::Node;
+use crate::skb::SkbPool;
+use crate::switch::Switch;
+use crate::trace::Trace;
+
+mod build;
+mod dispatch;
+mod report;
+
+pub use build::{BuildError, Outputs, iface_addr};
+pub use report::*;
+
+/// The simulated network.
+#[derive(Debug)]
+pub struct World {
+    /// Hosts and routers.
+    pub nodes: Vec<Node>,
+    /// Learning switches.
+    pub switches: Vec<Switch>,
+    /// Links.
+    pub links: Vec<Link>,
+    /// Applications.
+    pub apps: Vec<AppSlot>,
+    /// Packet buffers for reuse.
+    pub pool: SkbPool,
+    /// Frames on the wire.
+    pub inflight: InFlight,
+    /// The text trace.
+    pub trace: Trace,
+    /// Packet capture, when enabled.
+    pub capture: Option<Capture>,
+    /// The first I/O error met while writing outputs (the run stops at the next event).
+    pub io_error: Option<std::io::Error>,
+    /// Frames serialized onto links (for performance figures).
+    pub frames_on_links: u64,
+    /// Whether packets record their function path (trace level `path`, or pcapng comments).
+    pub record_paths: bool,
+    /// App wake-ups asked for while handling the current event (scheduled when it ends).
+    pub(crate) wakes: Vec<Event>,
+    /// The time of the event being handled (for reports read between events).
+    pub now: sim_core::SimTime,
+}
+
+impl World {
+    /// Node `node` and the shared context its layers are called with.
+    #[inline]
+    pub(super) fn net<'a>(
+        &'a mut self,
+        s: &'a mut Scheduler<Event>,
+        node: usize,
+    ) -> (&'a mut Node, NetCtx<'a>) {
+        let cx = NetCtx {
+            now: s.now(),
+            sched: s,
+            pool: &mut self.pool,
+            trace: &mut self.trace,
+            capture: &mut self.capture,
+            io_error: &mut self.io_error,
+            record_paths: self.record_paths,
+            wakes: &mut self.wakes,
+            links: &mut self.links,
+            inflight: &mut self.inflight,
+            frames_on_links: &mut self.frames_on_links,
+        };
+        (&mut self.nodes[node], cx)
+    }
+
+    /// Switch `sw` and the shared context.
+    #[inline]
+    pub(super) fn switch_net<'a>(
+        &'a mut self,
+        s: &'a mut Scheduler<Event>,
+        sw: usize,
+    ) -> (&'a mut Switch, NetCtx<'a>) {
+        let cx = NetCtx {
+            now: s.now(),
+            sched: s,
+            pool: &mut self.pool,
+            trace: &mut self.trace,
+            capture: &mut self.capture,
+            io_error: &mut self.io_error,
+            record_paths: self.record_paths,
+            wakes: &mut self.wakes,
+            links: &mut self.links,
+            inflight: &mut self.inflight,
+            frames_on_links: &mut self.frames_on_links,
+        };
+        (&mut self.switches[sw], cx)
+    }
+
+    /// Names of a port, for traces and reports: (node or switch, interface or port).
+    pub(crate) fn port_names(&self, port: Port) -> (&str, &str) {
+        match port {
+            Port::Nic { node, dev } => {
+                let n = &self.nodes[node as usize];
+                (&n.name, &n.devs[dev as usize].name)
+            }
+            Port::Switch { sw, port } => {
+                let s = &self.switches[sw as usize];
+                (&s.name, &s.ports[port as usize].name)
+            }
+        }
+    }
+
+    /// Index of the node named `name`.
+    pub fn node_index(&self, name: &str) -> Option<usize> {
+        self.nodes.iter().position(|n| n.name == name)
+    }
+
+    /// Flushes the trace and the capture files. Call once, at the end of the run (also
+    /// after an interruption: what was simulated so far is written out completely).
+    pub fn finish_outputs(&mut self) -> std::io::Result<Option<crate::capture::CaptureSummary>> {
+        if let Some(e) = self.io_error.take() {
+            return Err(e);
+        }
+        self.trace.finish()?;
+        match self.capture.take() {
+            Some(c) => c.finish().map(Some),
+            None => Ok(None),
+        }
+    }
+}
