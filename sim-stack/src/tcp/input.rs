@@ -5,16 +5,16 @@
 //! `tcp_data_queue` (in order, out of order with SACK blocks, FIN), and the ACK policy
 //! (`tcp_event_data_recv`, `__tcp_ack_snd_check`).
 
-use std::net::Ipv4Addr;
+use super::ack::{RxSeg, tcp_enter_quickack, tcp_event_data_recv, tcp_initialize_rcv_mss};
+use super::rcv_window::{full_space, tcp_rcv_rtt_measure_ts, tcp_rx_truesize};
+use super::recovery::{tcp_enter_recovery, tcp_rack_detect_loss};
+use super::rtt::tcp_rtt_estimator;
 
 use sim_core::{SimDuration, SimTime};
 
 use super::cong::CaCtx;
-use super::output::{self, full_space, space, space_from_win, win_from_space};
-use super::{
-    CaState, TCP_ATO_MIN, TCP_MAX_QUICKACKS, TCP_RTO_MAX, TCP_RTO_MIN_US, TCP_TIMEWAIT_LEN,
-    TcpSock, TcpState, TxSeg, after, before,
-};
+use super::output;
+use super::{CaState, TCP_TIMEWAIT_LEN, TcpSock, TcpState, TxSeg, after, before};
 use crate::ctx::NetCtx;
 use crate::ip::output::ip_route_output_flow;
 use crate::node::Node;
@@ -28,10 +28,10 @@ use crate::tcp::output::{
 };
 use crate::tcp::tcp_done;
 use crate::tcp::timer::{tcp_arm_reo_timer, tcp_arm_timer, tcp_schedule_loss_probe};
-use crate::wire::{IpProtocol, Ipv4Repr, TcpFlags, TcpPacket, TcpRepr};
+use crate::wire::{Ipv4Repr, TcpFlags, TcpPacket, TcpRepr};
 
 /// `TCP_FASTRETRANS_THRESH`.
-const DUPTHRESH: u32 = 3;
+pub(crate) const DUPTHRESH: u32 = 3;
 
 /// `tcp_v4_rcv`: `skb` holds the TCP header and payload.
 pub(crate) fn tcp_v4_rcv(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, skb: Skb, ip: Ipv4Repr) {
@@ -131,7 +131,7 @@ fn tcp_listen_rcv(
     t.ts_off = ts_off;
     t.irs = th.seq;
     t.rcv_nxt = th.seq.wrapping_add(1);
-    t.rcv_wup = t.rcv_nxt;
+    t.rwin.rcv_wup = t.rcv_nxt;
     t.copied_seq = t.rcv_nxt;
     t.advmss = dst.mtu - 40;
     let peer_mss = th.options.mss().map_or(536, u32::from);
@@ -150,11 +150,12 @@ fn tcp_listen_rcv(
     t.mss_cache = t.mss_clamp - if t.ts_ok { 12 } else { 0 };
     // tcp_openreq_init_rwin: the window in segments of the MSS less the TS option.
     let mss = t.advmss - if t.ts_ok { 12 } else { 0 };
-    let (wnd, clamp, ws) = output::select_initial_window(full_space(&t), mss, t.wscale_ok, &sys);
-    t.rcv_wnd = wnd;
-    t.window_clamp = clamp;
+    let (wnd, clamp, ws) =
+        super::rcv_window::select_initial_window(full_space(&t), mss, t.wscale_ok, &sys);
+    t.rwin.rcv_wnd = wnd;
+    t.rwin.window_clamp = clamp;
     t.rcv_wscale = if t.wscale_ok { ws } else { 0 };
-    t.rcv_ssthresh = wnd;
+    t.rwin.rcv_ssthresh = wnd;
     t.snd_wnd = u32::from(th.window);
     t.snd_wl1 = th.seq;
     t.snd_una = iss;
@@ -163,7 +164,7 @@ fn tcp_listen_rcv(
     t.pushed_seq = t.write_seq;
     t.sndq_seq = t.write_seq;
     t.snd_sml = iss;
-    t.rcv_mss = t.advmss.min(536);
+    t.ack.rcv_mss = t.advmss.min(536);
     t.state = TcpState::SynRecv;
     t.wq.push_back(TxSeg {
         sent_at: Some(cx.now),
@@ -200,7 +201,7 @@ pub(crate) fn tcp_rcv_state_process(
     }
     // tcp_validate_incoming: sequence check (tcp_sequence), RST, SYN.
     let seg_len = th.segment_len(payload.len()) as u32;
-    let rcv_wnd_end = t.rcv_nxt.wrapping_add(t.rcv_wnd.max(1));
+    let rcv_wnd_end = t.rcv_nxt.wrapping_add(t.rwin.rcv_wnd.max(1));
     let acceptable = if seg_len == 0 {
         !before(th.seq, t.rcv_nxt.wrapping_sub(0)) && before(th.seq, rcv_wnd_end)
             || th.seq == t.rcv_nxt
@@ -216,7 +217,7 @@ pub(crate) fn tcp_rcv_state_process(
     if !acceptable && t.state != TcpState::SynRecv {
         // Out of window (a retransmission we already have): ACK it at once (DSACK-less).
         if !th.flags.contains(TcpFlags::RST) {
-            t.quick = t.quick.max(2);
+            t.ack.quick = t.ack.quick.max(2);
             tcp_send_ack(n, cx, sock);
         }
         return;
@@ -232,7 +233,7 @@ pub(crate) fn tcp_rcv_state_process(
     // Timestamps: remember the peer's TSval to echo (tcp_store_ts_recent).
     if let Some((tsval, _)) = th.options.timestamp()
         && t.ts_ok
-        && !after(th.seq, t.rcv_wup)
+        && !after(th.seq, t.rwin.rcv_wup)
     {
         t.ts_recent = tsval;
     }
@@ -336,7 +337,7 @@ fn tcp_rcv_synsent(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, th: &TcpRepr
     }
     t.irs = th.seq;
     t.rcv_nxt = th.seq.wrapping_add(1);
-    t.rcv_wup = t.rcv_nxt;
+    t.rwin.rcv_wup = t.rcv_nxt;
     t.copied_seq = t.rcv_nxt;
     t.ts_ok = t.ts_ok && th.options.timestamp().is_some();
     t.sack_ok = t.sack_ok && th.options.sack_permitted();
@@ -346,7 +347,7 @@ fn tcp_rcv_synsent(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, th: &TcpRepr
     } else {
         t.snd_wscale = 0;
         t.rcv_wscale = 0;
-        t.window_clamp = t.window_clamp.min(65535);
+        t.rwin.window_clamp = t.rwin.window_clamp.min(65535);
     }
     if let Some((tsval, _)) = th.options.timestamp() {
         t.ts_recent = tsval;
@@ -372,15 +373,15 @@ fn tcp_rcv_synsent(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, th: &TcpRepr
         && let Some(at) = syn.sent_at
     {
         tcp_rtt_estimator(t, (now - at).as_nanos() / 1000);
-    } else if t.rto > super::TCP_TIMEOUT_INIT {
-        t.rto = super::TCP_TIMEOUT_INIT;
+    } else if t.rtt.rto > super::TCP_TIMEOUT_INIT {
+        t.rtt.rto = super::TCP_TIMEOUT_INIT;
     }
-    t.retransmits = 0;
-    t.backoff = 0;
-    cx.sched.cancel(&t.rtx_timer);
+    t.timers.retransmits = 0;
+    t.timers.backoff = 0;
+    cx.sched.cancel(&t.timers.rtx_timer);
     t.state = TcpState::Established;
     n.snmp.tcp.CurrEstab += 1;
-    output::tcp_init_buffer_space(t, now, &sys);
+    super::rcv_window::tcp_init_buffer_space(t, now, &sys);
     // tcp_finish_connect → tcp_init_transfer. No quick-ACK credit yet: the first data
     // segment gives it (icsk_ack starts zeroed).
     tcp_initialize_rcv_mss(t);
@@ -404,7 +405,7 @@ fn tcp_synrecv_to_established(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, t
     t.snd_wnd = u32::from(th.window) << t.snd_wscale;
     t.max_window = t.snd_wnd;
     t.snd_wl1 = th.seq;
-    output::tcp_init_buffer_space(t, now, &sys);
+    super::rcv_window::tcp_init_buffer_space(t, now, &sys);
     tcp_initialize_rcv_mss(t);
     t.lsndtime = now;
     let parent = t.parent;
@@ -567,7 +568,7 @@ fn tcp_ack(
         t.wq.iter().filter(|w| w.retrans > 0).count()
     );
     if advanced && t.ever_retrans_in_wq == 0 {
-        t.retrans_stamp = None;
+        t.recovery.retrans_stamp = None;
     }
     // RTT sample: from the oldest newly acknowledged segment never retransmitted
     // (Karn), else from the timestamp echo.
@@ -591,8 +592,8 @@ fn tcp_ack(
     if let Some(r) = rtt_us {
         tcp_rtt_estimator(t, r);
         if advanced {
-            t.retransmits = 0;
-            t.backoff = 0;
+            t.timers.retransmits = 0;
+            t.timers.backoff = 0;
         }
         let ctx = ca_ctx(t, now);
         if let Some(ss) = t.cong.pkts_acked(
@@ -607,26 +608,26 @@ fn tcp_ack(
     // Duplicate ACK detection (for non-SACK peers and the Disorder state).
     let is_dupack = !advanced && payload_len == 0 && !window_changed && t.packets_out > 0;
     if is_dupack {
-        t.dupacks += 1;
+        t.recovery.dupacks += 1;
     } else if advanced {
-        t.dupacks = 0;
+        t.recovery.dupacks = 0;
     }
     // tcp_rack_advance: the most recently sent segment this ACK delivered (a
     // retransmission acked faster than min_rtt may be the original's ACK: skipped).
     for &(sent, end, retrans) in &delivered_sends {
         let Some(xt) = sent else { continue };
         let rtt = now.saturating_since(xt).as_nanos() / 1000;
-        if retrans && rtt < u64::from(t.min_rtt_us) {
+        if retrans && rtt < u64::from(t.rtt.min_rtt_us) {
             continue;
         }
-        let newer = match t.rack_mstamp {
+        let newer = match t.recovery.rack_mstamp {
             None => true,
-            Some(m) => xt > m || (xt == m && after(end, t.rack_end_seq)),
+            Some(m) => xt > m || (xt == m && after(end, t.recovery.rack_end_seq)),
         };
         if newer {
-            t.rack_mstamp = Some(xt);
-            t.rack_end_seq = end;
-            t.rack_rtt_us = rtt;
+            t.recovery.rack_mstamp = Some(xt);
+            t.recovery.rack_end_seq = end;
+            t.recovery.rack_rtt_us = rtt;
         }
     }
     t.delivered_scratch = delivered_sends;
@@ -643,8 +644,8 @@ fn tcp_ack(
             newly_lost = lost;
             reo_wait = wait;
         } else if !t.sack_ok
-            && t.dupacks >= DUPTHRESH
-            && t.ca_state != CaState::Recovery
+            && t.recovery.dupacks >= DUPTHRESH
+            && t.recovery.ca_state != CaState::Recovery
             && let Some(seg) = t.wq.front_mut()
             && seg.sent_at.is_some()
             && !seg.lost
@@ -657,38 +658,48 @@ fn tcp_ack(
     }
     // Recovery state machine (tcp_fastretrans_alert).
     let delivered = acked_pkts + newly_sacked;
-    match t.ca_state {
-        CaState::Recovery | CaState::Loss if !before(t.snd_una, t.high_seq) => {
+    match t.recovery.ca_state {
+        CaState::Recovery | CaState::Loss if !before(t.snd_una, t.recovery.high_seq) => {
             // Recovery is over (tcp_end_cwnd_reduction / loss undo not modeled).
-            if t.ca_state == CaState::Recovery {
+            if t.recovery.ca_state == CaState::Recovery {
                 t.cwnd = t.ssthresh.max(2);
             }
-            t.ca_state = CaState::Open;
+            t.recovery.ca_state = CaState::Open;
         }
         _ => {}
     }
-    if newly_lost > 0 && matches!(t.ca_state, CaState::Open | CaState::Disorder) {
+    if newly_lost > 0 && matches!(t.recovery.ca_state, CaState::Open | CaState::Disorder) {
         tcp_enter_recovery(t);
-    } else if t.ca_state == CaState::Open && (t.sacked_out > 0 || t.dupacks > 0) {
-        t.ca_state = CaState::Disorder;
-    } else if t.ca_state == CaState::Disorder && t.sacked_out == 0 && t.dupacks == 0 {
-        t.ca_state = CaState::Open;
+    } else if t.recovery.ca_state == CaState::Open && (t.sacked_out > 0 || t.recovery.dupacks > 0) {
+        t.recovery.ca_state = CaState::Disorder;
+    } else if t.recovery.ca_state == CaState::Disorder
+        && t.sacked_out == 0
+        && t.recovery.dupacks == 0
+    {
+        t.recovery.ca_state = CaState::Open;
     }
-    if t.ca_state == CaState::Recovery {
+    if t.recovery.ca_state == CaState::Recovery {
         // tcp_cwnd_reduction (PRR).
-        t.prr_delivered += delivered;
+        t.recovery.prr_delivered += delivered;
         let in_flight = t.in_flight();
         let sndcnt = if in_flight > t.ssthresh {
-            let dividend =
-                u64::from(t.ssthresh) * u64::from(t.prr_delivered) + u64::from(t.prior_cwnd) - 1;
-            ((dividend / u64::from(t.prior_cwnd.max(1))) as u32).saturating_sub(t.prr_out)
+            let dividend = u64::from(t.ssthresh) * u64::from(t.recovery.prr_delivered)
+                + u64::from(t.recovery.prior_cwnd)
+                - 1;
+            ((dividend / u64::from(t.recovery.prior_cwnd.max(1))) as u32)
+                .saturating_sub(t.recovery.prr_out)
         } else if advanced && newly_lost == 0 {
-            (t.ssthresh - in_flight)
-                .min(t.prr_delivered.saturating_sub(t.prr_out).max(delivered) + 1)
+            (t.ssthresh - in_flight).min(
+                t.recovery
+                    .prr_delivered
+                    .saturating_sub(t.recovery.prr_out)
+                    .max(delivered)
+                    + 1,
+            )
         } else {
             (t.ssthresh - in_flight).min(delivered)
         };
-        let sndcnt = sndcnt.max(u32::from(t.prr_out == 0));
+        let sndcnt = sndcnt.max(u32::from(t.recovery.prr_out == 0));
         t.cwnd = in_flight + sndcnt;
     } else if advanced && acked_pkts > 0 {
         // tcp_cong_avoid when cwnd-limited (tcp_is_cwnd_limited).
@@ -719,16 +730,16 @@ fn tcp_ack(
     }
     // tcp_process_tlp_ack: the ACK covers the probe. If the probe was a retransmission
     // and the ACK moved, it repaired a loss: reduce cwnd once (CWR).
-    if let Some(high) = t.tlp_high_seq
+    if let Some(high) = t.recovery.tlp_high_seq
         && after(ack, high)
     {
-        t.tlp_high_seq = None;
-        if t.tlp_retrans && t.ca_state == CaState::Open {
+        t.recovery.tlp_high_seq = None;
+        if t.recovery.tlp_retrans && t.recovery.ca_state == CaState::Open {
             t.ssthresh = t.cong.ssthresh(t.cwnd);
             t.cwnd = t.ssthresh.max(2);
         }
     }
-    let recovery = matches!(t.ca_state, CaState::Recovery | CaState::Loss);
+    let recovery = matches!(t.recovery.ca_state, CaState::Recovery | CaState::Loss);
     if let Some(wait) = reo_wait {
         // RACK's reordering timer takes the retransmission timer (and then no
         // TLP/RTO reset: FLAG_SET_XMIT_TIMER is cleared).
@@ -775,8 +786,8 @@ fn tcp_data_queue(
         if dup >= data.len() && !th.flags.contains(TcpFlags::FIN) {
             // A pure duplicate: ACK at once (tcp_enter_quickack_mode + schedule).
             tcp_enter_quickack(t);
-            t.ack_pending = true;
-            t.ack_now = true;
+            t.ack.pending = true;
+            t.ack.ack_now = true;
             return;
         }
         data = &data[dup.min(data.len())..];
@@ -787,8 +798,8 @@ fn tcp_data_queue(
         if !data.is_empty() {
             // tcp_try_rmem_schedule: no room left in the receive buffer → drop.
             if t.rmem_alloc > t.sk.rcvbuf {
-                t.ack_pending = true;
-                t.ack_now = true;
+                t.ack.pending = true;
+                t.ack.ack_now = true;
                 return;
             }
             if zeros {
@@ -828,7 +839,7 @@ fn tcp_data_queue(
             }
             t.sack_blocks.retain(|&(_, e)| after(e, t.rcv_nxt));
             if had_ofo && t.ofo.is_empty() {
-                t.ack_now = true;
+                t.ack.ack_now = true;
             }
             sk_wake(n, cx, sock);
         }
@@ -842,7 +853,7 @@ fn tcp_data_queue(
         }
     } else {
         // Out of order: keep it (if the buffer has room), SACK it, ACK at once.
-        t.ack_pending = true;
+        t.ack.pending = true;
         if !data.is_empty() && t.rmem_alloc <= t.sk.rcvbuf {
             let off = u64::from(seq.wrapping_sub(t.irs));
             let end = seq.wrapping_add(data.len() as u32);
@@ -872,13 +883,13 @@ fn tcp_data_queue(
             t.sack_blocks.insert(0, blk);
             t.sack_blocks.truncate(4);
         }
-        t.ack_now = t.dup_ack_counter < DUPTHRESH;
-        t.dup_ack_counter += 1;
-        if !t.ack_now {
+        t.ack.ack_now = t.ack.dup_ack_counter < DUPTHRESH;
+        t.ack.dup_ack_counter += 1;
+        if !t.ack.ack_now {
             // Compressed SACK: one ACK after min(srtt/20, 1 ms).
-            let delay = SimDuration::from_micros(u64::from((t.srtt_us >> 3) / 20).min(1000));
-            t.ack_pending = true;
-            if !cx.sched.is_armed(&t.delack_timer) {
+            let delay = SimDuration::from_micros(u64::from((t.rtt.srtt_us >> 3) / 20).min(1000));
+            t.ack.pending = true;
+            if !cx.sched.is_armed(&t.timers.delack_timer) {
                 tcp_arm_timer(n, cx, sock, super::timer::TcpTimerKind::DelAck, now + delay);
             }
         }
@@ -892,12 +903,12 @@ fn tcp_fin(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
     };
     t.rcv_nxt = t.rcv_nxt.wrapping_add(1);
     t.fin_received = true;
-    t.ack_pending = true;
+    t.ack.pending = true;
     match t.state {
         TcpState::SynRecv | TcpState::Established => {
             t.state = TcpState::CloseWait;
             // inet_csk_enter_pingpong_mode: the ACK of the FIN is delayed.
-            t.pingpong = t.pingpong.max(1);
+            t.ack.pingpong = t.ack.pingpong.max(1);
         }
         TcpState::FinWait1 => {
             // Simultaneous close.
@@ -922,8 +933,8 @@ fn tcp_time_wait(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
         return;
     };
     t.state = TcpState::TimeWait;
-    cx.sched.cancel(&t.rtx_timer);
-    cx.sched.cancel(&t.delack_timer);
+    cx.sched.cancel(&t.timers.rtx_timer);
+    cx.sched.cancel(&t.timers.delack_timer);
     tcp_arm_tw(n, cx, sock, TCP_TIMEWAIT_LEN);
     sk_wake(n, cx, sock);
 }
@@ -940,19 +951,19 @@ fn tcp_ack_snd_check(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
     let Some(t) = n.socks.tcp(sock) else {
         return;
     };
-    if !t.ack_pending && !t.ack_now {
+    if !t.ack.pending && !t.ack.ack_now {
         return;
     }
-    let rcv_mss = t.rcv_mss;
-    let more_than_one = t.rcv_nxt.wrapping_sub(t.rcv_wup) > rcv_mss
+    let rcv_mss = t.ack.rcv_mss;
+    let more_than_one = t.rcv_nxt.wrapping_sub(t.rwin.rcv_wup) > rcv_mss
         && (t.rcv_nxt == t.copied_seq || {
-            let wnd = t.rcv_wnd;
-            output::raw_select_window(t) >= wnd
+            let wnd = t.rwin.rcv_wnd;
+            super::rcv_window::raw_select_window(t) >= wnd
         });
-    let quick = t.quick > 0 && t.pingpong == 0;
-    if more_than_one || quick || t.ack_now {
+    let quick = t.ack.quick > 0 && t.ack.pingpong == 0;
+    if more_than_one || quick || t.ack.ack_now {
         tcp_send_ack(n, cx, sock);
-    } else if !cx.sched.is_armed(&t.delack_timer) || t.ofo.is_empty() {
+    } else if !cx.sched.is_armed(&t.timers.delack_timer) || t.ofo.is_empty() {
         tcp_send_delayed_ack(n, cx, sock);
     }
 }
@@ -964,434 +975,12 @@ fn ca_ctx(t: &TcpSock, now: SimTime) -> CaCtx {
         ssthresh: t.ssthresh,
         cwnd_cnt: t.cwnd_cnt,
         now_us: now.as_nanos() / 1000,
-        min_rtt_us: t.min_rtt_us,
-        srtt_us: t.srtt_us >> 3,
-    }
-}
-
-/// `tcp_rtt_estimator` and `tcp_set_rto`: Jacobson/Karels in Linux's fixed point, with
-/// `rttvar` kept at least `TCP_RTO_MIN`.
-pub fn tcp_rtt_estimator(t: &mut TcpSock, rtt_us: u64) {
-    let m = rtt_us.clamp(1, u64::from(u32::MAX >> 4)) as i64;
-    if t.min_rtt_us == 0 || (m as u32) < t.min_rtt_us {
-        t.min_rtt_us = m as u32;
-    }
-    if t.srtt_us != 0 {
-        let mut m = m - i64::from(t.srtt_us >> 3);
-        t.srtt_us = (i64::from(t.srtt_us) + m) as u32;
-        if m < 0 {
-            m = -m;
-            m -= i64::from(t.mdev_us >> 2);
-            if m > 0 {
-                m >>= 3;
-            }
-        } else {
-            m -= i64::from(t.mdev_us >> 2);
-        }
-        t.mdev_us = (i64::from(t.mdev_us) + m) as u32;
-        if t.mdev_us > t.mdev_max_us {
-            t.mdev_max_us = t.mdev_us;
-            if t.mdev_max_us > t.rttvar_us {
-                t.rttvar_us = t.mdev_max_us;
-            }
-        }
-        if after(t.snd_una, t.rtt_seq) {
-            if t.mdev_max_us < t.rttvar_us {
-                t.rttvar_us -= (t.rttvar_us - t.mdev_max_us) >> 2;
-            }
-            t.rtt_seq = t.snd_nxt;
-            t.mdev_max_us = TCP_RTO_MIN_US;
-        }
-    } else {
-        t.srtt_us = (m << 3) as u32;
-        t.mdev_us = (m << 1) as u32;
-        t.rttvar_us = t.mdev_us.max(TCP_RTO_MIN_US);
-        t.mdev_max_us = t.rttvar_us;
-        t.rtt_seq = t.snd_nxt;
-    }
-    t.srtt_us = t.srtt_us.max(1);
-    let rto_us = u64::from(t.srtt_us >> 3) + u64::from(t.rttvar_us);
-    t.rto = SimDuration::from_micros(rto_us).min(TCP_RTO_MAX);
-}
-
-/// `tcp_rack_detect_loss`: every unSACKed segment sent before the most recently delivered
-/// one (RACK's `mstamp`) is lost once the RACK RTT plus the reordering window has passed
-/// since it was sent. The window is 0 in recovery or with `DUPTHRESH` segments SACKed,
-/// min_rtt/4 (at most srtt) otherwise. Returns how many it marked, and how long until the
-/// next candidate would be lost, for the reordering timer.
-pub(crate) fn tcp_rack_detect_loss(t: &mut TcpSock, now: SimTime) -> (u32, Option<SimDuration>) {
-    let Some(rack_xt) = t.rack_mstamp else {
-        return (0, None);
-    };
-    let reo_wnd = if t.ca_state == CaState::Recovery || t.sacked_out >= DUPTHRESH {
-        0
-    } else {
-        u64::from(t.min_rtt_us / 4).min(u64::from(t.srtt_us >> 3))
-    };
-    let deadline_us = t.rack_rtt_us + reo_wnd;
-    #[cfg(debug_assertions)]
-    let expect = {
-        let mut wq = t.wq.clone();
-        rack_detect_loss_walk_all(&mut wq, (rack_xt, t.rack_end_seq), deadline_us, now)
-    };
-    debug_assert!(t.wq.iter().take(t.rack_hint).all(|w| w.sacked || w.lost));
-    let (mut lost, mut retrans_lost) = (0u32, 0u32);
-    let mut wait_us: Option<u64> = None;
-    // Linux walks `tsorted_sent_queue`, which holds neither SACKed segments nor lost ones
-    // not yet retransmitted, in send order, and stops at the first segment sent after the
-    // RACK one. The queue here is in sequence order, where first transmissions are also in
-    // send order and a retransmission is later than its first: past a never-retransmitted
-    // segment sent after, every segment was sent after too. The walk starts at
-    // `rack_hint`, past the SACKed and lost segments earlier walks have seen.
-    let mut i = t.rack_hint;
-    let mut advance_hint = true;
-    while let Some(seg) = t.wq.get_mut(i) {
-        let Some(xt) = seg.sent_at else { break };
-        let sent_after = xt > rack_xt || (xt == rack_xt && !before(seg.end_seq(), t.rack_end_seq));
-        if sent_after && seg.retrans == 0 {
-            break;
-        }
-        i += 1;
-        if seg.sacked || seg.lost {
-            if advance_hint {
-                t.rack_hint = i;
-            }
-            continue;
-        }
-        if sent_after {
-            // A retransmission sent after the RACK one: it may be judged on a later ACK.
-            advance_hint = false;
-            continue;
-        }
-        let waited = now.saturating_since(xt).as_nanos() / 1000;
-        if waited >= deadline_us {
-            seg.lost = true;
-            lost += 1;
-            if seg.retrans_out {
-                seg.retrans_out = false;
-                retrans_lost += 1;
-            }
-            t.rtx_hint = t.rtx_hint.min(i - 1);
-            if advance_hint {
-                t.rack_hint = i;
-            }
-        } else {
-            let left = deadline_us - waited;
-            wait_us = Some(wait_us.map_or(left, |w| w.min(left)));
-            if seg.retrans == 0 {
-                // Every segment after this one was sent (or retransmitted) after this
-                // one's first transmission: none has waited longer, none is lost yet, and
-                // none has less time left.
-                break;
-            }
-            advance_hint = false;
-        }
-    }
-    t.retrans_out -= retrans_lost;
-    #[cfg(debug_assertions)]
-    {
-        debug_assert_eq!((lost, wait_us), expect.0);
-        debug_assert!(t.wq.iter().map(|w| (w.lost, w.retrans_out)).eq(expect.1));
-    }
-    (lost, wait_us.map(SimDuration::from_micros))
-}
-
-/// The whole RACK walk, as it was before the hints, to check them against in debug builds:
-/// the losses, the shortest wait left, and the segments' (lost, retransmitting) after it.
-#[cfg(debug_assertions)]
-#[allow(clippy::type_complexity)]
-fn rack_detect_loss_walk_all(
-    wq: &mut std::collections::VecDeque<TxSeg>,
-    (rack_xt, rack_end_seq): (SimTime, u32),
-    deadline_us: u64,
-    now: SimTime,
-) -> ((u32, Option<u64>), Vec<(bool, bool)>) {
-    let mut lost = 0u32;
-    let mut wait_us: Option<u64> = None;
-    for seg in wq.iter_mut() {
-        let Some(xt) = seg.sent_at else { break };
-        let sent_after = xt > rack_xt || (xt == rack_xt && !before(seg.end_seq(), rack_end_seq));
-        if sent_after && seg.retrans == 0 {
-            break;
-        }
-        if seg.sacked || seg.lost || sent_after {
-            continue;
-        }
-        let waited = now.saturating_since(xt).as_nanos() / 1000;
-        if waited >= deadline_us {
-            seg.lost = true;
-            lost += 1;
-            seg.retrans_out = false;
-        } else {
-            let left = deadline_us - waited;
-            wait_us = Some(wait_us.map_or(left, |w| w.min(left)));
-        }
-    }
-    (
-        (lost, wait_us),
-        wq.iter().map(|w| (w.lost, w.retrans_out)).collect(),
-    )
-}
-
-/// `tcp_enter_recovery`: ssthresh from the congestion control, PRR from here.
-pub(crate) fn tcp_enter_recovery(t: &mut TcpSock) {
-    t.ca_state = CaState::Recovery;
-    t.high_seq = t.snd_nxt;
-    t.prior_cwnd = t.cwnd;
-    t.ssthresh = t.cong.ssthresh(t.cwnd);
-    t.prr_delivered = 0;
-    t.prr_out = 0;
-    t.stats.fast_recoveries += 1;
-}
-
-/// `tcp_incr_quickack`: allow quick ACKs for about half a window of full segments.
-fn tcp_incr_quickack(t: &mut TcpSock, max: u32, rcv_wnd: u32, rcv_mss: u32) {
-    let mut quickacks = rcv_wnd / (2 * rcv_mss.max(1));
-    if quickacks == 0 {
-        quickacks = 2;
-    }
-    quickacks = quickacks.min(max);
-    if quickacks > t.quick {
-        t.quick = quickacks;
-    }
-}
-
-/// `tcp_enter_quickack_mode`.
-fn tcp_enter_quickack(t: &mut TcpSock) {
-    let (w, m) = (t.rcv_wnd, t.rcv_mss);
-    tcp_incr_quickack(t, TCP_MAX_QUICKACKS, w, m);
-    t.pingpong = 0;
-    t.ato = TCP_ATO_MIN;
-}
-
-/// The truesize of a received data skb carrying `len` payload bytes. Each frame becomes
-/// one linear skb whose head comes from kmalloc: room for the payload and
-/// `MAX_TCP_HEADER` (192), cache-aligned, plus `skb_shared_info` (320), rounded up to the
-/// slab (the 576-byte small-head cache, then powers of two), plus `struct sk_buff` (256).
-/// These are the reference kernel's numbers for segments split from a GSO write (1448 →
-/// 2304, so `scaling_ratio` 160); see docs/research/linux-tcp-window-ack.md §1.15.
-pub fn tcp_rx_truesize(len: u32) -> u32 {
-    let req = (len + 192).div_ceil(64) * 64 + 320;
-    let slab = if req <= 576 {
-        576
-    } else if req <= 8192 {
-        req.next_power_of_two()
-    } else {
-        req.div_ceil(4096) * 4096
-    };
-    slab + 256
-}
-
-/// `tcp_measure_rcv_mss`: learn the peer's segment size, and from a full segment the
-/// payload/truesize `scaling_ratio`, which re-derives the window clamp.
-fn tcp_measure_rcv_mss(t: &mut TcpSock, len: u32, truesize: u32, hdr_len: u32, flags: TcpFlags) {
-    let lss = t.last_seg_size;
-    t.last_seg_size = 0;
-    if len >= t.rcv_mss {
-        if len != t.rcv_mss {
-            let ratio = ((u64::from(len) << 8) / u64::from(truesize.max(1))).clamp(1, 255) as u32;
-            let old = t.scaling_ratio;
-            t.scaling_ratio = ratio;
-            if old != ratio {
-                let val = win_from_space(ratio, t.sk.rcvbuf);
-                output::tcp_set_window_clamp(t, val);
-                if t.window_clamp < t.rcvq_space {
-                    t.rcvq_space = t.window_clamp;
-                }
-            }
-        }
-        t.rcv_mss = len.min(t.advmss);
-        if flags.contains(TcpFlags::PSH) {
-            t.ack_pushed = true;
-        }
-    } else {
-        // Short segment: a stable size below the MSS (without the fixed header) becomes
-        // the estimate; a pushed or odd one marks the ACK as pushed.
-        let full = len + hdr_len;
-        // TCP_REMNANT.
-        let remnant = flags.bits() & 0x2b != 0;
-        if full >= 536 + 20 || (full >= 88 + 20 && !remnant) {
-            let l = full - tcp_header_len(t);
-            t.last_seg_size = l;
-            if l == lss {
-                t.rcv_mss = l;
-                return;
-            }
-        }
-        if t.ack_pushed {
-            t.ack_pushed2 = true;
-        }
-        t.ack_pushed = true;
+        min_rtt_us: t.rtt.min_rtt_us,
+        srtt_us: t.rtt.srtt_us >> 3,
     }
 }
 
 /// `tp->tcp_header_len`: the fixed header our peer's segments carry (with timestamps).
-fn tcp_header_len(t: &TcpSock) -> u32 {
+pub(crate) fn tcp_header_len(t: &TcpSock) -> u32 {
     20 + if t.ts_ok { 12 } else { 0 }
 }
-
-/// `tcp_rcv_rtt_update`: the receiver's RTT (×8), the minimum of per-window samples, or
-/// smoothed 1/8 per timestamp sample.
-fn tcp_rcv_rtt_update(t: &mut TcpSock, sample_us: u32, win_dep: bool) {
-    let old = t.rcv_rtt_us;
-    let m = sample_us.saturating_mul(8);
-    let new = if old == 0 || m < old {
-        m
-    } else {
-        if win_dep {
-            return;
-        }
-        old - (old >> 3) + sample_us
-    };
-    t.rcv_rtt_us = new;
-}
-
-/// `tcp_rcv_rtt_measure`: without timestamps, one sample per window of data received.
-fn tcp_rcv_rtt_measure(t: &mut TcpSock, now: SimTime) {
-    if let Some(start) = t.rcv_rtt_time {
-        if before(t.rcv_nxt, t.rcv_rtt_seq) {
-            return;
-        }
-        let us = (now.saturating_since(start).as_nanos() / 1000).max(1);
-        tcp_rcv_rtt_update(t, us.min(u64::from(u32::MAX)) as u32, true);
-    }
-    t.rcv_rtt_seq = t.rcv_nxt.wrapping_add(t.rcv_wnd);
-    t.rcv_rtt_time = Some(now);
-}
-
-/// `tcp_rcv_rtt_measure_ts`: a sample from the timestamp echo of a full segment (none
-/// when the millisecond clock has not ticked: sub-millisecond paths get no sample).
-pub(crate) fn tcp_rcv_rtt_measure_ts(t: &mut TcpSock, th: &TcpRepr, len: u32, now: SimTime) {
-    let Some((_, tsecr)) = th.options.timestamp() else {
-        return;
-    };
-    if !t.ts_ok || tsecr == 0 || tsecr == t.rcv_rtt_last_tsecr {
-        return;
-    }
-    t.rcv_rtt_last_tsecr = tsecr;
-    if len >= t.rcv_mss {
-        let ms = output::tcp_time_stamp(now)
-            .wrapping_add(t.ts_off)
-            .wrapping_sub(tsecr);
-        if ms > 0 && ms < 1 << 30 {
-            tcp_rcv_rtt_update(t, ms.saturating_mul(1000), false);
-        }
-    }
-}
-
-/// `tcp_event_data_recv`, after the skb was queued: the segment-size estimate and scaling
-/// ratio, the receiver RTT, the delayed-ACK estimator (`ato`) with the first data's
-/// quick-ACK credit, and receive-window growth (`tcp_grow_window`).
-fn tcp_event_data_recv(t: &mut TcpSock, seg: &RxSeg, now: SimTime, rmem_max: u32) {
-    t.ack_pending = true;
-    tcp_measure_rcv_mss(t, seg.len, seg.truesize, seg.hdr_len, seg.flags);
-    tcp_rcv_rtt_measure(t, now);
-    if t.ato.is_zero() {
-        let (w, m) = (t.rcv_wnd, t.rcv_mss);
-        tcp_incr_quickack(t, TCP_MAX_QUICKACKS, w, m);
-        t.ato = TCP_ATO_MIN;
-    } else {
-        let m = now.saturating_since(t.lrcvtime);
-        if m <= TCP_ATO_MIN / 2 {
-            t.ato = t.ato / 2 + TCP_ATO_MIN / 2;
-        } else if m < t.ato {
-            t.ato = (t.ato / 2 + m).min(t.rto);
-        } else if m > t.rto {
-            let (w, mss) = (t.rcv_wnd, t.rcv_mss);
-            tcp_incr_quickack(t, TCP_MAX_QUICKACKS, w, mss);
-        }
-    }
-    t.lrcvtime = now;
-    if seg.len >= 128 {
-        tcp_grow_window(t, seg.len, seg.truesize, rmem_max);
-    }
-}
-
-/// What `tcp_event_data_recv` needs of a received data segment.
-struct RxSeg {
-    len: u32,
-    truesize: u32,
-    hdr_len: u32,
-    flags: TcpFlags,
-}
-
-/// `tcp_grow_window`: raise `rcv_ssthresh` (the window's growth limit) by two segments
-/// when the skb's truesize says the buffer can hold what such a window brings.
-fn tcp_grow_window(t: &mut TcpSock, len: u32, truesize: u32, rmem_max: u32) {
-    let room = i64::from(t.window_clamp.min(space(t))) - i64::from(t.rcv_ssthresh);
-    if room <= 0 {
-        return;
-    }
-    let ratio = t.scaling_ratio;
-    let incr = if win_from_space(ratio, truesize) <= len {
-        2 * t.advmss
-    } else {
-        // __tcp_grow_window.
-        let mut ts = win_from_space(ratio, truesize) >> 1;
-        let mut window = win_from_space(ratio, rmem_max) >> 1;
-        let mut incr = 0;
-        while t.rcv_ssthresh <= window {
-            if ts <= len {
-                incr = 2 * t.rcv_mss;
-                break;
-            }
-            ts >>= 1;
-            window >>= 1;
-        }
-        incr
-    };
-    if incr > 0 {
-        let incr = incr.max(2 * len);
-        t.rcv_ssthresh += (room as u32).min(incr);
-        // icsk_ack.quick |= 1.
-        t.quick |= 1;
-    }
-}
-
-/// `tcp_initialize_rcv_mss`: the first guess of the peer's segment size (536, in practice).
-pub(crate) fn tcp_initialize_rcv_mss(t: &mut TcpSock) {
-    let hint = t.advmss.min(t.mss_cache).min(t.rcv_wnd / 2).clamp(88, 536);
-    t.rcv_mss = hint;
-}
-
-/// `tcp_rcv_space_adjust`: once per receiver RTT, if the app read more than last time,
-/// grow the receive buffer so the window covers twice that and more in slow start
-/// (dynamic right-sizing, `tcp_rcvbuf_grow`).
-pub fn tcp_rcv_space_adjust(t: &mut TcpSock, now: SimTime, sys: &crate::config::Sysctls) {
-    if t.rcv_rtt_us == 0 {
-        return;
-    }
-    let rtt = SimDuration::from_micros(u64::from(t.rcv_rtt_us >> 3));
-    if now.saturating_since(t.rcvq_time) < rtt {
-        return;
-    }
-    let inq = t.rcv_nxt.wrapping_sub(t.copied_seq);
-    let copied = t.copied_seq.wrapping_sub(t.rcvq_seq).saturating_sub(inq);
-    if copied > t.rcvq_space {
-        let old = t.rcvq_space.max(1);
-        t.rcvq_space = copied;
-        if sys.tcp_moderate_rcvbuf {
-            let mut rcvwin = u64::from(copied) << 1;
-            let grow = rcvwin * u64::from(copied - old.min(copied)) / u64::from(old);
-            rcvwin += grow << 1;
-            if let Some((&k, (chunk, _))) = t.ofo.iter().next_back() {
-                let end = t
-                    .irs
-                    .wrapping_add(k as u32)
-                    .wrapping_add(chunk.len() as u32);
-                rcvwin += u64::from(end.wrapping_sub(t.rcv_nxt));
-            }
-            let rcvwin = rcvwin.min(u64::from(u32::MAX)) as u32;
-            let rcvbuf = space_from_win(t.scaling_ratio, rcvwin).min(sys.tcp_rmem[2]);
-            if rcvbuf > t.sk.rcvbuf {
-                t.sk.rcvbuf = rcvbuf;
-                t.window_clamp = win_from_space(t.scaling_ratio, rcvbuf);
-            }
-        }
-    }
-    t.rcvq_seq = t.copied_seq;
-    t.rcvq_time = now;
-}
-
-#[allow(dead_code)]
-fn _unused(_: Ipv4Addr, _: IpProtocol) {}

@@ -13,10 +13,14 @@
 //! off), TCP small queues, pacing, RACK/TLP, F-RTO, ECN, keepalive, urgent data, SYN cookies,
 //! Fast Open.
 
+pub mod ack;
 pub mod byteq;
 pub mod cong;
 pub mod input;
 pub mod output;
+pub mod rcv_window;
+pub mod recovery;
+pub mod rtt;
 pub mod timer;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -223,14 +227,6 @@ pub struct TcpSock {
     pub irs: u32,
     /// Next sequence number expected.
     pub rcv_nxt: u32,
-    /// The window last advertised (bytes).
-    pub rcv_wnd: u32,
-    /// `rcv_nxt` when the window was last advertised.
-    pub rcv_wup: u32,
-    /// `rcv_ssthresh`: the window's current growth limit.
-    pub rcv_ssthresh: u32,
-    /// `window_clamp`.
-    pub window_clamp: u32,
     /// Bytes received in order, not yet read.
     pub rcvq: byteq::ByteQueue,
     /// The skbs behind `rcvq`: (end sequence, truesize), freed when the app has read past
@@ -241,29 +237,10 @@ pub struct TcpSock {
     pub ofo: BTreeMap<u64, (byteq::ByteQueue, u32)>,
     /// `sk_rmem_alloc`: truesize of every skb held in the receive and out-of-order queues.
     pub rmem_alloc: u32,
-    /// `scaling_ratio`: the window a byte of receive buffer is worth, in 1/256ths, learned
-    /// from the payload/truesize of full segments (128 until then).
-    pub scaling_ratio: u32,
-    /// `icsk_ack.last_seg_size`: the size of the last short segment (`tcp_measure_rcv_mss`).
-    pub last_seg_size: u32,
-    /// `rcv_rtt_est.rtt_us` (×8): the receiver's RTT estimate that paces DRS.
-    pub rcv_rtt_us: u32,
-    /// `rcv_rtt_est.seq` / `.time`: the per-window RTT measurement without timestamps.
-    pub rcv_rtt_seq: u32,
-    /// Start of that measurement (`None` before the first).
-    pub rcv_rtt_time: Option<SimTime>,
-    /// `rcv_rtt_last_tsecr`: the echo last used for a timestamp RTT sample.
-    pub rcv_rtt_last_tsecr: u32,
     /// The peer's FIN arrived (in order).
     pub fin_received: bool,
     /// `copied_seq`: next sequence number the app reads.
     pub copied_seq: u32,
-    /// DRS (`rcvq_space`): bytes per RTT the app read, when, from where.
-    pub rcvq_space: u32,
-    /// Start of the current DRS measurement.
-    pub rcvq_time: SimTime,
-    /// `copied_seq` at its start.
-    pub rcvq_seq: u32,
     /// SACK blocks to send (most recent first), as sequence ranges.
     pub sack_blocks: Vec<(u32, u32)>,
 
@@ -288,47 +265,18 @@ pub struct TcpSock {
     pub ts_recent: u32,
     /// Our timestamp offset (`tsoffset`).
     pub ts_off: u32,
-    /// `icsk_ack.rcv_mss`: estimate of the peer's segment size.
-    pub rcv_mss: u32,
 
     // Congestion control and recovery.
     /// `snd_cwnd`, packets.
     pub cwnd: u32,
     /// `snd_ssthresh`.
     pub ssthresh: u32,
-    /// RACK (`tp->rack`): send time, end sequence and RTT of the most recently sent
-    /// segment known delivered.
-    pub rack_mstamp: Option<SimTime>,
-    /// `rack.end_seq`.
-    pub rack_end_seq: u32,
-    /// `rack.rtt_us`.
-    pub rack_rtt_us: u64,
-    /// `tlp_high_seq`: `snd_nxt` when the outstanding tail loss probe went out.
-    pub tlp_high_seq: Option<u32>,
-    /// `tlp_retrans`: that probe was a retransmission.
-    pub tlp_retrans: bool,
-    /// `retrans_stamp`: when the first retransmission of the current episode went out.
-    pub retrans_stamp: Option<SimTime>,
     /// When data was last acknowledged.
     pub last_acked_at: Option<SimTime>,
     /// `snd_cwnd_cnt`.
     pub cwnd_cnt: u32,
     /// The algorithm.
     pub cong: Cong,
-    /// Recovery state.
-    pub ca_state: CaState,
-    /// `high_seq`: recovery ends when this is acknowledged.
-    pub high_seq: u32,
-    /// Duplicate ACKs in a row (when SACK is off).
-    pub dupacks: u32,
-    /// PRR: packets delivered since recovery began.
-    pub prr_delivered: u32,
-    /// PRR: packets sent since recovery began.
-    pub prr_out: u32,
-    /// cwnd when recovery began.
-    pub prior_cwnd: u32,
-    /// Compressed-SACK state: duplicate ACKs sent at once for the current `rcv_nxt`.
-    pub dup_ack_counter: u32,
     /// `packets_out`: segments sent and not acknowledged.
     pub packets_out: u32,
     /// `sacked_out`.
@@ -341,14 +289,6 @@ pub struct TcpSock {
     /// are retransmitted and acknowledged, so that `tcp_any_retrans_done` need not walk the
     /// queue on every ACK.
     pub ever_retrans_in_wq: u32,
-    /// Where RACK's walk starts (the role of Linux's `tsorted_sent_queue`, which drops
-    /// SACKed and lost segments): every segment of `wq` before this index is SACKed or
-    /// marked lost, for good, so `tcp_rack_detect_loss` need not pass them again.
-    pub rack_hint: usize,
-    /// Where the search for a segment to retransmit starts (`retransmit_skb_hint`): no
-    /// segment of `wq` before this index is lost, unSACKed and not being retransmitted.
-    /// Marking a segment lost, or forgetting a retransmission, moves it back.
-    pub rtx_hint: usize,
     /// The most packets in flight in the current round (`max_packets_out`).
     pub max_packets_out: u32,
     /// Whether the last send was limited by cwnd (`is_cwnd_limited`).
@@ -357,49 +297,18 @@ pub struct TcpSock {
     pub lsndtime: SimTime,
 
     // RTT and timers.
-    /// Smoothed RTT ×8, µs (`srtt_us`).
-    pub srtt_us: u32,
-    /// `mdev_us`.
-    pub mdev_us: u32,
-    /// `mdev_max_us`.
-    pub mdev_max_us: u32,
-    /// `rttvar_us`.
-    pub rttvar_us: u32,
-    /// `rtt_seq`.
-    pub rtt_seq: u32,
-    /// Minimum RTT, µs.
-    pub min_rtt_us: u32,
-    /// Current RTO.
-    pub rto: sim_core::SimDuration,
-    /// Consecutive timeouts (`icsk_retransmits`).
-    pub retransmits: u32,
-    /// Backoff exponent (`icsk_backoff`).
-    pub backoff: u32,
-    /// The retransmit / SYN / zero-window probe timer.
-    pub rtx_timer: TimerId,
-    /// The delayed-ACK timer.
-    pub delack_timer: TimerId,
-    /// The TIME_WAIT / FIN_WAIT_2 timer.
-    pub tw_timer: TimerId,
 
     // ACK state (`icsk_ack`).
-    /// An ACK is owed.
-    pub ack_pending: bool,
-    /// Quick ACKs left (`icsk_ack.quick`).
-    pub quick: u32,
-    /// Interactive (ping-pong) mode counter.
-    pub pingpong: u32,
-    /// Delayed-ACK timeout estimate (`ato`).
-    pub ato: sim_core::SimDuration,
-    /// When data was last received (`lrcvtime`).
-    pub lrcvtime: SimTime,
-    /// ACK immediately (`ICSK_ACK_NOW`).
-    pub ack_now: bool,
-    /// `ICSK_ACK_PUSHED`: a pushed or short segment arrived since the last ACK.
-    pub ack_pushed: bool,
-    /// `ICSK_ACK_PUSHED2`: a second one did.
-    pub ack_pushed2: bool,
-
+    /// RttEstimator.
+    pub rtt: rtt::RttEstimator,
+    /// RcvWindow.
+    pub rwin: rcv_window::RcvWindow,
+    /// AckState.
+    pub ack: ack::AckState,
+    /// Recovery.
+    pub recovery: recovery::Recovery,
+    /// TcpTimers.
+    pub timers: timer::TcpTimers,
     /// Statistics.
     pub stats: TcpConnStats,
     /// The connection was reported to the app as established.
@@ -444,7 +353,6 @@ pub const TCP_DEFAULT_SCALING_RATIO: u32 = 128;
 
 impl TcpSock {
     pub(crate) fn new(sk: SockCommon, cong: Cong, timers: [TimerId; 3]) -> Self {
-        let [rtx_timer, delack_timer, tw_timer] = timers;
         Self {
             sk,
             state: TcpState::Closed,
@@ -468,25 +376,12 @@ impl TcpSock {
             fin_queued: false,
             irs: 0,
             rcv_nxt: 0,
-            rcv_wnd: 0,
-            rcv_wup: 0,
-            rcv_ssthresh: 0,
-            window_clamp: 0,
             rcvq: byteq::ByteQueue::new(),
             rcvq_skbs: VecDeque::new(),
             ofo: BTreeMap::new(),
             rmem_alloc: 0,
-            scaling_ratio: TCP_DEFAULT_SCALING_RATIO,
-            last_seg_size: 0,
-            rcv_rtt_us: 0,
-            rcv_rtt_seq: 0,
-            rcv_rtt_time: None,
-            rcv_rtt_last_tsecr: 0,
             fin_received: false,
             copied_seq: 0,
-            rcvq_space: 0,
-            rcvq_time: SimTime::ZERO,
-            rcvq_seq: 0,
             sack_blocks: Vec::new(),
             advmss: 1460,
             mss_clamp: 536,
@@ -498,55 +393,24 @@ impl TcpSock {
             snd_wscale: 0,
             ts_recent: 0,
             ts_off: 0,
-            rcv_mss: 536,
             cwnd: TCP_INIT_CWND,
             ssthresh: u32::MAX >> 1,
-            rack_mstamp: None,
-            rack_end_seq: 0,
-            rack_rtt_us: 0,
-            tlp_high_seq: None,
-            tlp_retrans: false,
-            retrans_stamp: None,
             last_acked_at: None,
             cwnd_cnt: 0,
             cong,
-            ca_state: CaState::Open,
-            high_seq: 0,
-            dupacks: 0,
-            prr_delivered: 0,
-            prr_out: 0,
-            prior_cwnd: 0,
-            dup_ack_counter: 0,
             packets_out: 0,
             sacked_out: 0,
             lost_out: 0,
             retrans_out: 0,
             ever_retrans_in_wq: 0,
-            rack_hint: 0,
-            rtx_hint: 0,
             max_packets_out: 0,
             is_cwnd_limited: false,
             lsndtime: SimTime::ZERO,
-            srtt_us: 0,
-            mdev_us: 0,
-            mdev_max_us: 0,
-            rttvar_us: 0,
-            rtt_seq: 0,
-            min_rtt_us: 0,
-            rto: TCP_TIMEOUT_INIT,
-            retransmits: 0,
-            backoff: 0,
-            rtx_timer,
-            delack_timer,
-            tw_timer,
-            ack_pending: false,
-            quick: 0,
-            pingpong: 0,
-            ato: sim_core::SimDuration::ZERO,
-            lrcvtime: SimTime::ZERO,
-            ack_now: false,
-            ack_pushed: false,
-            ack_pushed2: false,
+            rtt: rtt::RttEstimator::new(),
+            rwin: rcv_window::RcvWindow::new(),
+            ack: ack::AckState::new(),
+            recovery: recovery::Recovery::new(),
+            timers: timer::TcpTimers::new(timers),
             stats: TcpConnStats::default(),
             connected_reported: false,
             orphan: false,
@@ -563,15 +427,15 @@ impl TcpSock {
     /// segments they pointed at.
     pub(crate) fn wq_pop_front(&mut self) -> Option<TxSeg> {
         let seg = self.wq.pop_front()?;
-        self.rack_hint = self.rack_hint.saturating_sub(1);
-        self.rtx_hint = self.rtx_hint.saturating_sub(1);
+        self.recovery.rack_hint = self.recovery.rack_hint.saturating_sub(1);
+        self.recovery.rtx_hint = self.recovery.rtx_hint.saturating_sub(1);
         Some(seg)
     }
 
     /// Notes that the segment at `idx` became a candidate for retransmission (marked lost,
     /// or its retransmission forgotten): the search for one must not start after it.
     pub(crate) fn note_rtx_candidate(&mut self, idx: usize) {
-        self.rtx_hint = self.rtx_hint.min(idx);
+        self.recovery.rtx_hint = self.recovery.rtx_hint.min(idx);
     }
 
     /// Segments in the retransmit queue (sent, not acknowledged).
@@ -639,8 +503,8 @@ impl TcpSock {
             cong: self.cong.name(),
             cwnd: self.cwnd,
             ssthresh: (self.ssthresh < u32::MAX >> 1).then_some(self.ssthresh),
-            srtt_us: self.srtt_us >> 3,
-            rto_ms: self.rto.as_nanos() / 1_000_000,
+            srtt_us: self.rtt.srtt_us >> 3,
+            rto_ms: self.rtt.rto.as_nanos() / 1_000_000,
             mss: self.mss_cache,
             stats: self.stats.clone(),
             last_acked_at: self.last_acked_at,
@@ -789,7 +653,7 @@ fn tcp_sendmsg_inner(
     // window.
     let now = cx.now;
     let idle = now.saturating_since(t.lsndtime);
-    if n.sysctl.tcp_slow_start_after_idle && t.packets_out == 0 && idle > t.rto {
+    if n.sysctl.tcp_slow_start_after_idle && t.packets_out == 0 && idle > t.rtt.rto {
         output::tcp_cwnd_restart(t, idle);
     }
     let copied = output::tcp_queue_data(t, data);
@@ -867,9 +731,9 @@ fn tcp_recv(
         t.rcvq_skbs.pop_front();
         t.rmem_alloc -= truesize;
     }
-    input::tcp_rcv_space_adjust(t, now, &n.sysctl);
+    rcv_window::tcp_rcv_space_adjust(t, now, &n.sysctl);
     // tcp_cleanup_rbuf: ACK now if the window we could advertise doubled.
-    if output::should_ack_after_read(t) {
+    if ack::should_ack_after_read(t) {
         tcp_send_ack(n, cx, sock);
     }
     Ok(k)
@@ -943,7 +807,11 @@ pub(crate) fn tcp_done(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
         n.snmp.tcp.CurrEstab = n.snmp.tcp.CurrEstab.saturating_sub(1);
     }
     t.state = TcpState::Closed;
-    for timer in [&t.rtx_timer, &t.delack_timer, &t.tw_timer] {
+    for timer in [
+        &t.timers.rtx_timer,
+        &t.timers.delack_timer,
+        &t.timers.tw_timer,
+    ] {
         cx.sched.cancel(timer);
     }
     let key = (t.sk.daddr, t.sk.dport, t.sk.sport);
@@ -963,9 +831,9 @@ pub(crate) fn tcp_done(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
         n.tcp_closed.push(final_report);
         if let Some(Socket::Tcp(t)) = n.socks.remove(sock) {
             let t = *t;
-            cx.sched.free_timer(t.rtx_timer);
-            cx.sched.free_timer(t.delack_timer);
-            cx.sched.free_timer(t.tw_timer);
+            cx.sched.free_timer(t.timers.rtx_timer);
+            cx.sched.free_timer(t.timers.delack_timer);
+            cx.sched.free_timer(t.timers.tw_timer);
         }
     } else {
         sk_wake(n, cx, sock);

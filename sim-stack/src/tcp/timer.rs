@@ -2,7 +2,7 @@
 //! linear SYN timeouts of recent kernels), the delayed-ACK timer (`tcp_delack_timer`), and
 //! the TIME_WAIT / orphaned FIN_WAIT_2 timer.
 
-use sim_core::SimDuration;
+use sim_core::{SimDuration, TimerId};
 
 use super::{CaState, TCP_RTO_MAX, TcpState};
 use crate::ctx::NetCtx;
@@ -64,10 +64,10 @@ pub(crate) fn tcp_arm_timer(
     };
     let timer = match which {
         TcpTimerKind::Retransmit | TcpTimerKind::LossProbe | TcpTimerKind::ReoTimeout => {
-            &t.rtx_timer
+            &t.timers.rtx_timer
         }
-        TcpTimerKind::DelAck => &t.delack_timer,
-        TcpTimerKind::TimeWait => &t.tw_timer,
+        TcpTimerKind::DelAck => &t.timers.delack_timer,
+        TcpTimerKind::TimeWait => &t.timers.tw_timer,
     };
     cx.sched.arm(
         timer,
@@ -88,13 +88,13 @@ pub(crate) fn tcp_timer(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, which: 
             let Some(t) = n.socks.tcp(sock) else {
                 return;
             };
-            if t.ack_pending {
+            if t.ack.pending {
                 // Inflate ato and leave ping-pong mode, as tcp_delack_timer_handler does.
-                if t.pingpong == 0 {
-                    t.ato = (t.ato * 2).min(t.rto);
+                if t.ack.pingpong == 0 {
+                    t.ack.ato = (t.ack.ato * 2).min(t.rtt.rto);
                 } else {
-                    t.pingpong = 0;
-                    t.ato = super::TCP_ATO_MIN;
+                    t.ack.pingpong = 0;
+                    t.ack.ato = super::TCP_ATO_MIN;
                 }
                 t.stats.delayed_acks += 1;
                 tcp_send_ack(n, cx, sock);
@@ -130,12 +130,12 @@ fn tcp_rack_reo_timeout(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
     let Some(t) = n.socks.tcp(sock) else {
         return;
     };
-    let (lost, _) = super::input::tcp_rack_detect_loss(t, now);
+    let (lost, _) = super::recovery::tcp_rack_detect_loss(t, now);
     t.lost_out += lost;
     if lost > 0 {
-        if matches!(t.ca_state, CaState::Open | CaState::Disorder) {
-            super::input::tcp_enter_recovery(t);
-            t.prr_delivered = 1;
+        if matches!(t.recovery.ca_state, CaState::Open | CaState::Disorder) {
+            super::recovery::tcp_enter_recovery(t);
+            t.recovery.prr_delivered = 1;
             t.cwnd = t.in_flight() + 1;
         }
         tcp_xmit_retransmit_queue(n, cx, sock);
@@ -162,16 +162,16 @@ pub(crate) fn tcp_schedule_loss_probe(
     if !matches!(early_retrans, 3 | 4)
         || t.packets_out == 0
         || !t.sack_ok
-        || t.ca_state != CaState::Open
+        || t.recovery.ca_state != CaState::Open
         || !matches!(t.state, TcpState::Established | TcpState::CloseWait)
     {
         return false;
     }
-    let mut timeout = if t.srtt_us > 0 {
+    let mut timeout = if t.rtt.srtt_us > 0 {
         // usecs_to_jiffies(srtt_us >> 2): two smoothed RTTs, in whole jiffies.
         let jiffy = crate::jiffies::JIFFY_NS;
         let two_srtt =
-            SimDuration::from_nanos((u64::from(t.srtt_us >> 2) * 1000).div_ceil(jiffy) * jiffy);
+            SimDuration::from_nanos((u64::from(t.rtt.srtt_us >> 2) * 1000).div_ceil(jiffy) * jiffy);
         two_srtt
             + if t.packets_out == 1 {
                 SimDuration::from_micros(u64::from(super::TCP_RTO_MIN_US))
@@ -183,11 +183,11 @@ pub(crate) fn tcp_schedule_loss_probe(
     };
     // tcp_rto_delta_us: no later than the RTO of the oldest outstanding segment.
     let rto_left = if advancing_rto {
-        t.rto
+        t.rtt.rto
     } else {
         t.wq.front()
             .and_then(|w| w.sent_at)
-            .map_or(t.rto, |at| (at + t.rto).saturating_since(now))
+            .map_or(t.rtt.rto, |at| (at + t.rtt.rto).saturating_since(now))
     };
     if !rto_left.is_zero() {
         timeout = timeout.min(rto_left);
@@ -204,7 +204,7 @@ fn tcp_send_loss_probe(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
     let Some(t) = n.socks.tcp(sock) else {
         return;
     };
-    if t.tlp_high_seq.is_none() && t.packets_out > 0 {
+    if t.recovery.tlp_high_seq.is_none() && t.packets_out > 0 {
         let before_out = t.packets_out;
         let unsent = t.wq.iter().position(|w| w.sent_at.is_none());
         let fits = unsent.is_some_and(|i| {
@@ -228,15 +228,15 @@ fn tcp_send_loss_probe(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
             if let Some(i) = tail
                 && !t.wq[i].sacked
             {
-                t.tlp_retrans = true;
+                t.recovery.tlp_retrans = true;
                 tcp_retransmit_seg(n, cx, sock, i);
                 probed = true;
             }
         } else if let Some(t) = n.socks.tcp(sock) {
-            t.tlp_retrans = false;
+            t.recovery.tlp_retrans = false;
         }
         if probed && let Some(t) = n.socks.tcp(sock) {
-            t.tlp_high_seq = Some(t.snd_nxt);
+            t.recovery.tlp_high_seq = Some(t.snd_nxt);
             t.stats.loss_probes += 1;
         }
     }
@@ -255,10 +255,10 @@ fn tcp_retransmit_timer(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
     // established connection after the time tcp_retries2 retries would take from the
     // first retransmission with a 200 ms RTO (retransmits_timed_out).
     let expired = match t.state {
-        TcpState::SynSent => t.retransmits >= u32::from(sys.tcp_syn_retries),
-        TcpState::SynRecv => t.retransmits >= u32::from(sys.tcp_synack_retries),
-        _ => t.retrans_stamp.is_some_and(|first| {
-            t.retransmits > 0
+        TcpState::SynSent => t.timers.retransmits >= u32::from(sys.tcp_syn_retries),
+        TcpState::SynRecv => t.timers.retransmits >= u32::from(sys.tcp_synack_retries),
+        _ => t.recovery.retrans_stamp.is_some_and(|first| {
+            t.timers.retransmits > 0
                 && cx.now.saturating_since(first) >= tcp_model_timeout(sys.tcp_retries2)
         }),
     };
@@ -277,14 +277,14 @@ fn tcp_retransmit_timer(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
     let syn = matches!(t.state, TcpState::SynSent | TcpState::SynRecv);
     if !syn {
         // tcp_enter_loss.
-        if !matches!(t.ca_state, CaState::Loss) || t.retransmits == 0 {
+        if !matches!(t.recovery.ca_state, CaState::Loss) || t.timers.retransmits == 0 {
             t.ssthresh = t.cong.ssthresh(t.cwnd);
         }
         t.cwnd = 1;
         t.cwnd_cnt = 0;
         t.cong.reset();
-        t.ca_state = CaState::Loss;
-        t.high_seq = t.snd_nxt;
+        t.recovery.ca_state = CaState::Loss;
+        t.recovery.high_seq = t.snd_nxt;
         let mut lost = 0;
         for seg in t.wq.iter_mut().take_while(|x| x.sent_at.is_some()) {
             seg.retrans_out = false;
@@ -297,19 +297,19 @@ fn tcp_retransmit_timer(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
         }
         t.lost_out = lost;
         t.retrans_out = 0;
-        t.rtx_hint = 0;
+        t.recovery.rtx_hint = 0;
     }
-    t.retransmits += 1;
+    t.timers.retransmits += 1;
     // Backoff: SYNs keep 1 s for the first linear retries; the rest double.
-    let linear = syn && t.retransmits <= SYN_LINEAR_TIMEOUTS;
+    let linear = syn && t.timers.retransmits <= SYN_LINEAR_TIMEOUTS;
     if !linear {
-        t.backoff += 1;
-        t.rto = (t.rto * 2).min(TCP_RTO_MAX);
+        t.timers.backoff += 1;
+        t.rtt.rto = (t.rtt.rto * 2).min(TCP_RTO_MAX);
     }
     if syn {
         let w = &mut t.wq[0];
         w.lost = true;
-        t.rtx_hint = 0;
+        t.recovery.rtx_hint = 0;
         tcp_retransmit_seg(n, cx, sock, 0);
     } else {
         // Retransmit the head now; the rest follow as the window reopens.
@@ -326,6 +326,36 @@ fn tcp_retransmit_timer(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
 /// The RTO after `n` backoffs of `base` (for tests and docs).
 pub fn backed_off(base: SimDuration, n: u32) -> SimDuration {
     (base * 2u64.saturating_pow(n)).min(TCP_RTO_MAX)
+}
+
+/// A connection's timers (`icsk_retransmit_timer`, `icsk_delack_timer`, the TIME_WAIT
+/// timer) and the retransmission backoff (`icsk_retransmits`, `icsk_backoff`).
+#[derive(Debug)]
+pub struct TcpTimers {
+    /// The retransmit / SYN / zero-window probe timer.
+    pub rtx_timer: TimerId,
+    /// The delayed-ACK timer.
+    pub delack_timer: TimerId,
+    /// The TIME_WAIT / FIN_WAIT_2 timer.
+    pub tw_timer: TimerId,
+    /// Consecutive timeouts (`icsk_retransmits`).
+    pub retransmits: u32,
+    /// Backoff exponent (`icsk_backoff`).
+    pub backoff: u32,
+}
+
+impl TcpTimers {
+    /// The state of a new socket.
+    pub fn new(timers: [TimerId; 3]) -> Self {
+        let [rtx_timer, delack_timer, tw_timer] = timers;
+        Self {
+            rtx_timer,
+            delack_timer,
+            tw_timer,
+            retransmits: 0,
+            backoff: 0,
+        }
+    }
 }
 
 #[cfg(test)]

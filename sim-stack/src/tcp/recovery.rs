@@ -1,0 +1,213 @@
+//! Loss recovery: the congestion state machine (`icsk_ca_state`), fast recovery with PRR,
+//! RACK's most recently delivered segment and its walk hints, tail loss probes.
+
+use sim_core::{SimDuration, SimTime};
+
+use super::input::DUPTHRESH;
+use super::{CaState, TcpSock, TxSeg, before};
+
+/// Loss-recovery state.
+#[derive(Debug, Clone)]
+pub struct Recovery {
+    /// Recovery state.
+    pub ca_state: CaState,
+    /// `high_seq`: recovery ends when this is acknowledged.
+    pub high_seq: u32,
+    /// Duplicate ACKs in a row (when SACK is off).
+    pub dupacks: u32,
+    /// PRR: packets delivered since recovery began.
+    pub prr_delivered: u32,
+    /// PRR: packets sent since recovery began.
+    pub prr_out: u32,
+    /// cwnd when recovery began.
+    pub prior_cwnd: u32,
+    /// RACK (`tp->rack`): send time, end sequence and RTT of the most recently sent
+    /// segment known delivered.
+    pub rack_mstamp: Option<SimTime>,
+    /// `rack.end_seq`.
+    pub rack_end_seq: u32,
+    /// `rack.rtt_us`.
+    pub rack_rtt_us: u64,
+    /// Where RACK's walk starts (the role of Linux's `tsorted_sent_queue`, which drops
+    /// SACKed and lost segments): every segment of `wq` before this index is SACKed or
+    /// marked lost, for good, so `tcp_rack_detect_loss` need not pass them again.
+    pub rack_hint: usize,
+    /// Where the search for a segment to retransmit starts (`retransmit_skb_hint`): no
+    /// segment of `wq` before this index is lost, unSACKed and not being retransmitted.
+    /// Marking a segment lost, or forgetting a retransmission, moves it back.
+    pub rtx_hint: usize,
+    /// `tlp_high_seq`: `snd_nxt` when the outstanding tail loss probe went out.
+    pub tlp_high_seq: Option<u32>,
+    /// `tlp_retrans`: that probe was a retransmission.
+    pub tlp_retrans: bool,
+    /// `retrans_stamp`: when the first retransmission of the current episode went out.
+    pub retrans_stamp: Option<SimTime>,
+}
+
+impl Default for Recovery {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Recovery {
+    /// The state of a new socket.
+    pub fn new() -> Self {
+        Self {
+            ca_state: CaState::Open,
+            high_seq: 0,
+            dupacks: 0,
+            prr_delivered: 0,
+            prr_out: 0,
+            prior_cwnd: 0,
+            rack_mstamp: None,
+            rack_end_seq: 0,
+            rack_rtt_us: 0,
+            rack_hint: 0,
+            rtx_hint: 0,
+            tlp_high_seq: None,
+            tlp_retrans: false,
+            retrans_stamp: None,
+        }
+    }
+}
+
+/// `tcp_rack_detect_loss`: every unSACKed segment sent before the most recently delivered
+/// one (RACK's `mstamp`) is lost once the RACK RTT plus the reordering window has passed
+/// since it was sent. The window is 0 in recovery or with `DUPTHRESH` segments SACKed,
+/// min_rtt/4 (at most srtt) otherwise. Returns how many it marked, and how long until the
+/// next candidate would be lost, for the reordering timer.
+pub(crate) fn tcp_rack_detect_loss(t: &mut TcpSock, now: SimTime) -> (u32, Option<SimDuration>) {
+    let Some(rack_xt) = t.recovery.rack_mstamp else {
+        return (0, None);
+    };
+    let reo_wnd = if t.recovery.ca_state == CaState::Recovery || t.sacked_out >= DUPTHRESH {
+        0
+    } else {
+        u64::from(t.rtt.min_rtt_us / 4).min(u64::from(t.rtt.srtt_us >> 3))
+    };
+    let deadline_us = t.recovery.rack_rtt_us + reo_wnd;
+    #[cfg(debug_assertions)]
+    let expect = {
+        let mut wq = t.wq.clone();
+        rack_detect_loss_walk_all(
+            &mut wq,
+            (rack_xt, t.recovery.rack_end_seq),
+            deadline_us,
+            now,
+        )
+    };
+    debug_assert!(
+        t.wq.iter()
+            .take(t.recovery.rack_hint)
+            .all(|w| w.sacked || w.lost)
+    );
+    let (mut lost, mut retrans_lost) = (0u32, 0u32);
+    let mut wait_us: Option<u64> = None;
+    // Linux walks `tsorted_sent_queue`, which holds neither SACKed segments nor lost ones
+    // not yet retransmitted, in send order, and stops at the first segment sent after the
+    // RACK one. The queue here is in sequence order, where first transmissions are also in
+    // send order and a retransmission is later than its first: past a never-retransmitted
+    // segment sent after, every segment was sent after too. The walk starts at
+    // `rack_hint`, past the SACKed and lost segments earlier walks have seen.
+    let mut i = t.recovery.rack_hint;
+    let mut advance_hint = true;
+    while let Some(seg) = t.wq.get_mut(i) {
+        let Some(xt) = seg.sent_at else { break };
+        let sent_after =
+            xt > rack_xt || (xt == rack_xt && !before(seg.end_seq(), t.recovery.rack_end_seq));
+        if sent_after && seg.retrans == 0 {
+            break;
+        }
+        i += 1;
+        if seg.sacked || seg.lost {
+            if advance_hint {
+                t.recovery.rack_hint = i;
+            }
+            continue;
+        }
+        if sent_after {
+            // A retransmission sent after the RACK one: it may be judged on a later ACK.
+            advance_hint = false;
+            continue;
+        }
+        let waited = now.saturating_since(xt).as_nanos() / 1000;
+        if waited >= deadline_us {
+            seg.lost = true;
+            lost += 1;
+            if seg.retrans_out {
+                seg.retrans_out = false;
+                retrans_lost += 1;
+            }
+            t.recovery.rtx_hint = t.recovery.rtx_hint.min(i - 1);
+            if advance_hint {
+                t.recovery.rack_hint = i;
+            }
+        } else {
+            let left = deadline_us - waited;
+            wait_us = Some(wait_us.map_or(left, |w| w.min(left)));
+            if seg.retrans == 0 {
+                // Every segment after this one was sent (or retransmitted) after this
+                // one's first transmission: none has waited longer, none is lost yet, and
+                // none has less time left.
+                break;
+            }
+            advance_hint = false;
+        }
+    }
+    t.retrans_out -= retrans_lost;
+    #[cfg(debug_assertions)]
+    {
+        debug_assert_eq!((lost, wait_us), expect.0);
+        debug_assert!(t.wq.iter().map(|w| (w.lost, w.retrans_out)).eq(expect.1));
+    }
+    (lost, wait_us.map(SimDuration::from_micros))
+}
+
+/// The whole RACK walk, as it was before the hints, to check them against in debug builds:
+/// the losses, the shortest wait left, and the segments' (lost, retransmitting) after it.
+#[cfg(debug_assertions)]
+#[allow(clippy::type_complexity)]
+pub(crate) fn rack_detect_loss_walk_all(
+    wq: &mut std::collections::VecDeque<TxSeg>,
+    (rack_xt, rack_end_seq): (SimTime, u32),
+    deadline_us: u64,
+    now: SimTime,
+) -> ((u32, Option<u64>), Vec<(bool, bool)>) {
+    let mut lost = 0u32;
+    let mut wait_us: Option<u64> = None;
+    for seg in wq.iter_mut() {
+        let Some(xt) = seg.sent_at else { break };
+        let sent_after = xt > rack_xt || (xt == rack_xt && !before(seg.end_seq(), rack_end_seq));
+        if sent_after && seg.retrans == 0 {
+            break;
+        }
+        if seg.sacked || seg.lost || sent_after {
+            continue;
+        }
+        let waited = now.saturating_since(xt).as_nanos() / 1000;
+        if waited >= deadline_us {
+            seg.lost = true;
+            lost += 1;
+            seg.retrans_out = false;
+        } else {
+            let left = deadline_us - waited;
+            wait_us = Some(wait_us.map_or(left, |w| w.min(left)));
+        }
+    }
+    (
+        (lost, wait_us),
+        wq.iter().map(|w| (w.lost, w.retrans_out)).collect(),
+    )
+}
+
+/// `tcp_enter_recovery`: ssthresh from the congestion control, PRR from here.
+pub(crate) fn tcp_enter_recovery(t: &mut TcpSock) {
+    t.recovery.ca_state = CaState::Recovery;
+    t.recovery.high_seq = t.snd_nxt;
+    t.recovery.prior_cwnd = t.cwnd;
+    t.ssthresh = t.cong.ssthresh(t.cwnd);
+    t.recovery.prr_delivered = 0;
+    t.recovery.prr_out = 0;
+    t.stats.fast_recoveries += 1;
+}
