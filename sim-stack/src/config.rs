@@ -477,6 +477,12 @@ pub struct Sysctls {
     pub tcp_early_retrans: u8,
     /// `net.ipv4.tcp_ecn` (2: accept ECN when the peer asks, never ask).
     pub tcp_ecn: u8,
+    /// `net.ipv4.tcp_pacing_ss_ratio` (200): pacing rate in slow start, % of cwnd/srtt.
+    pub tcp_pacing_ss_ratio: u32,
+    /// `net.ipv4.tcp_pacing_ca_ratio` (120): pacing rate in congestion avoidance.
+    pub tcp_pacing_ca_ratio: u32,
+    /// `net.ipv4.tcp_notsent_lowat` (4294967295): a new socket's `TCP_NOTSENT_LOWAT`.
+    pub tcp_notsent_lowat: u32,
     /// `net.core.wmem_default` (212992): default send buffer of non-TCP sockets.
     pub wmem_default: u32,
     /// `net.core.rmem_default` (212992): default receive buffer of non-TCP sockets.
@@ -513,6 +519,9 @@ impl Default for Sysctls {
             tcp_moderate_rcvbuf: true,
             tcp_early_retrans: 3,
             tcp_ecn: 2,
+            tcp_pacing_ss_ratio: 200,
+            tcp_pacing_ca_ratio: 120,
+            tcp_notsent_lowat: u32::MAX,
             wmem_default: 212_992,
             rmem_default: 212_992,
             wmem_max: 212_992,

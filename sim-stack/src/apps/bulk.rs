@@ -4,17 +4,15 @@
 //! everything. Goodput is payload bytes delivered in order per second, from the first to the
 //! last byte.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddrV4};
 
 use serde::Serialize;
 use sim_core::SimTime;
 
 use crate::apps::{App, AppCtx, AppReport};
 use crate::node::Node;
-use crate::sock::{Errno, SockId};
-use crate::tcp::{
-    tcp_accept, tcp_close, tcp_connect, tcp_listen, tcp_recvmsg_trunc, tcp_sendmsg, tcp_socket,
-};
+use crate::sock::syscall::SockType;
+use crate::sock::{Errno, MsgFlags, SockId};
 
 /// Bytes per `send()`.
 const CHUNK: usize = 64 * 1024;
@@ -129,7 +127,7 @@ impl TcpBulk {
             && !self.closed
         {
             self.closed = true;
-            tcp_close(cx.n, &mut cx.net, sock);
+            let _ = cx.close(sock);
         }
     }
 }
@@ -138,11 +136,17 @@ impl App for TcpBulk {
     /// Connect, and schedule the stop.
     fn start(&mut self, cx: &mut AppCtx<'_>) {
         self.started = cx.now();
-        let owner = cx.owner();
-        let sock = tcp_socket(cx.n, &mut cx.net, owner);
+        let sock = match cx.socket_nonblock(SockType::Stream, 0) {
+            Ok(s) => s,
+            Err(e) => {
+                self.report.error = Some(format!("socket: {e}"));
+                return;
+            }
+        };
         self.sock = Some(sock);
-        if let Err(e) = tcp_connect(cx.n, &mut cx.net, sock, self.dst, self.port) {
-            self.report.error = Some(format!("connect: {e}"));
+        match cx.connect(sock, SocketAddrV4::new(self.dst, self.port)) {
+            Ok(()) | Err(Errno::InProgress) => {}
+            Err(e) => self.report.error = Some(format!("connect: {e}")),
         }
         if let Some(stop) = self.stop {
             cx.schedule(stop, STOP);
@@ -165,10 +169,10 @@ impl App for TcpBulk {
             };
             if want == 0 {
                 self.closed = true;
-                tcp_close(cx.n, &mut cx.net, sock);
+                let _ = cx.close(sock);
                 return;
             }
-            match tcp_sendmsg(cx.n, &mut cx.net, sock, &ZEROS[..want]) {
+            match cx.send(sock, &ZEROS[..want], MsgFlags::NONE) {
                 Ok(n) => {
                     self.written += n as u64;
                     self.report.bytes_written = self.written;
@@ -224,9 +228,11 @@ impl App for TcpBulk {
 impl App for TcpSink {
     /// Listen.
     fn start(&mut self, cx: &mut AppCtx<'_>) {
-        let owner = cx.owner();
-        let sock = tcp_socket(cx.n, &mut cx.net, owner);
-        if tcp_listen(cx.n, &mut cx.net, sock, self.port, 4096).is_ok() {
+        let Ok(sock) = cx.socket_nonblock(SockType::Stream, 0) else {
+            return;
+        };
+        let addr = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, self.port);
+        if cx.bind(sock, addr).is_ok() && cx.listen(sock, 4096).is_ok() {
             self.listener = Some(sock);
         }
     }
@@ -235,7 +241,7 @@ impl App for TcpSink {
     fn wake(&mut self, cx: &mut AppCtx<'_>, sock: SockId) {
         let now = cx.now();
         if self.listener == Some(sock) {
-            while let Ok(c) = tcp_accept(cx.n, sock, cx.owner()) {
+            while let Ok((c, _)) = cx.accept(sock) {
                 self.conns.push(c);
                 self.report.connections += 1;
                 self.wake(cx, c);
@@ -244,9 +250,9 @@ impl App for TcpSink {
         }
         loop {
             // recv(MSG_TRUNC), as `iperf -s` would if it could: the sink only counts.
-            match tcp_recvmsg_trunc(cx.n, &mut cx.net, sock, 1 << 20) {
+            match cx.recv_discard(sock, 1 << 20).map(|m| m.len) {
                 Ok(0) => {
-                    tcp_close(cx.n, &mut cx.net, sock);
+                    let _ = cx.close(sock);
                     return;
                 }
                 Ok(len) => {

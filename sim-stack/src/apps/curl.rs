@@ -8,16 +8,15 @@
 //! for both answers; with no answer it resends after `timeout` (5 s), `attempts` times (2),
 //! as resolv.conf's defaults say.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddrV4};
 
 use serde::Serialize;
 use sim_core::{SimDuration, SimTime, TimerId};
 
 use crate::apps::{App, AppCtx, AppReport};
 use crate::node::Node;
-use crate::sock::udp::{udp_close, udp_connect, udp_recv_vec, udp_sendmmsg, udp_socket};
-use crate::sock::{Errno, SockId};
-use crate::tcp::{tcp_close, tcp_connect, tcp_recvmsg, tcp_sendmsg, tcp_socket};
+use crate::sock::syscall::{PollEvents, SockType};
+use crate::sock::{Errno, MsgFlags, SockId};
 use crate::wire::{DnsName, DnsRepr, DnsType, RData};
 
 /// resolv.conf `timeout` default.
@@ -61,6 +60,8 @@ pub struct Curl {
     response: Vec<u8>,
     header_len: Option<usize>,
     content_length: Option<usize>,
+    /// The buffer it reads into.
+    buf: Vec<u8>,
     /// The report.
     pub report: CurlReport,
 }
@@ -127,6 +128,7 @@ impl Curl {
             response: Vec::new(),
             header_len: None,
             content_length: None,
+            buf: vec![0; 1 << 16],
         }
     }
 
@@ -155,9 +157,15 @@ impl Curl {
             self.fail(cx, format!("Could not resolve host: {host}"));
             return;
         };
-        let sock = udp_socket(cx.n, cx.owner());
-        if let Err(e) = udp_connect(cx.n, &mut cx.net, sock, ns, 53) {
-            udp_close(cx.n, &mut cx.net, sock);
+        let sock = match cx.socket_nonblock(SockType::Dgram, 0) {
+            Ok(s) => s,
+            Err(e) => {
+                self.fail(cx, format!("resolver: {e}"));
+                return;
+            }
+        };
+        if let Err(e) = cx.connect(sock, SocketAddrV4::new(ns, 53)) {
+            let _ = cx.close(sock);
             self.fail(cx, format!("resolver: {e}"));
             return;
         }
@@ -187,7 +195,7 @@ impl Curl {
             }
         }
         let refs: Vec<&[u8]> = msgs.iter().map(Vec::as_slice).collect();
-        let _ = udp_sendmmsg(cx.n, &mut cx.net, sock, &refs);
+        let _ = cx.sendmmsg(sock, &refs);
         let at = cx.now() + RES_TIMEOUT;
         cx.arm(&self.timer, at, 0);
     }
@@ -195,8 +203,8 @@ impl Curl {
     fn dns_rx(&mut self, cx: &mut AppCtx<'_>, sock: SockId) {
         let now = cx.now();
         loop {
-            let (_, dg) = match udp_recv_vec(cx.n, &mut cx.net, sock) {
-                Ok(d) => d,
+            let dg = match cx.recv(sock, &mut self.buf, MsgFlags::NONE) {
+                Ok(m) => self.buf[..m.len].to_vec(),
                 Err(Errno::Again) => break,
                 Err(e) => {
                     self.fail(cx, format!("Could not resolve host ({e})"));
@@ -221,7 +229,7 @@ impl Curl {
             cx.cancel(&self.timer);
             self.report.time_namelookup = Some(secs(now - self.start));
             self.report.remote_ip = self.addr;
-            udp_close(cx.n, &mut cx.net, sock);
+            let _ = cx.close(sock);
             self.dns_sock = None;
             if self.addr.is_some() {
                 self.connect(cx);
@@ -237,22 +245,25 @@ impl Curl {
             return;
         };
         self.phase = Phase::Connecting;
-        let owner = cx.owner();
-        let sock = tcp_socket(cx.n, &mut cx.net, owner);
+        let sock = match cx.socket_nonblock(SockType::Stream, 0) {
+            Ok(s) => s,
+            Err(e) => {
+                self.fail(cx, format!("Failed to connect: {e}"));
+                return;
+            }
+        };
         self.tcp = Some(sock);
-        if let Err(e) = tcp_connect(cx.n, &mut cx.net, sock, addr, port) {
-            self.fail(cx, format!("Failed to connect: {e}"));
+        match cx.connect(sock, SocketAddrV4::new(addr, port)) {
+            Ok(()) | Err(Errno::InProgress) => {}
+            Err(e) => self.fail(cx, format!("Failed to connect: {e}")),
         }
     }
 
     fn on_tcp(&mut self, cx: &mut AppCtx<'_>, sock: SockId) {
         let now = cx.now();
         if self.phase == Phase::Connecting {
-            let (state, err) = match cx.n.socks.tcp(sock) {
-                Some(t) => (t.state, t.sk.err),
-                None => return,
-            };
-            if let Some(e) = err {
+            // The non-blocking connect finished: SO_ERROR says how; writable means done.
+            if let Some(e) = cx.take_error(sock) {
                 let port = self.port;
                 let msg = match e {
                     Errno::ConnRefused => {
@@ -266,28 +277,27 @@ impl Curl {
                 self.fail(cx, msg);
                 return;
             }
-            if state != crate::tcp::TcpState::Established
-                && state != crate::tcp::TcpState::CloseWait
-            {
+            if !cx.poll(sock).is_ok_and(|ev| ev.contains(PollEvents::OUT)) {
                 return;
             }
             self.phase = Phase::Transfer;
             self.report.time_connect = Some(secs(now - self.start));
             let req = self.request();
-            let _ = tcp_sendmsg(cx.n, &mut cx.net, sock, req.as_bytes());
+            let _ = cx.send(sock, req.as_bytes(), MsgFlags::NONE);
         }
         // Read what arrived.
         loop {
-            match tcp_recvmsg(cx.n, &mut cx.net, sock, 1 << 16) {
-                Ok(data) if data.is_empty() => {
+            match cx.recv(sock, &mut self.buf, MsgFlags::NONE) {
+                Ok(m) if m.len == 0 => {
                     self.finish(cx, sock);
                     return;
                 }
-                Ok(data) => {
+                Ok(m) => {
+                    let data = &self.buf[..m.len];
                     if self.report.time_starttransfer.is_none() {
                         self.report.time_starttransfer = Some(secs(now - self.start));
                     }
-                    self.response.extend_from_slice(&data);
+                    self.response.extend_from_slice(data);
                     if self.header_len.is_none()
                         && let Some(p) = find(&self.response, b"\r\n\r\n")
                     {
@@ -332,7 +342,7 @@ impl Curl {
         self.report.size_download = (self.response.len() - h) as u64;
         self.report.time_total = Some(secs(now - self.start));
         self.tcp = None;
-        tcp_close(cx.n, &mut cx.net, sock);
+        let _ = cx.close(sock);
     }
 
     fn fail(&mut self, cx: &mut AppCtx<'_>, msg: String) {
@@ -342,10 +352,10 @@ impl Curl {
         self.report.time_total = Some(secs(now - self.start));
         cx.cancel(&self.timer);
         if let Some(d) = self.dns_sock.take() {
-            udp_close(cx.n, &mut cx.net, d);
+            let _ = cx.close(d);
         }
         if let Some(t) = self.tcp.take() {
-            tcp_close(cx.n, &mut cx.net, t);
+            let _ = cx.close(t);
         }
     }
 }

@@ -11,8 +11,10 @@ use sim_core::SimTime;
 
 use crate::apps::{App, AppCtx, AppReport};
 use crate::node::Node;
-use crate::sock::SockId;
-use crate::sock::udp::{udp_bind, udp_recv_vec, udp_sendmsg, udp_socket};
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use crate::sock::syscall::SockType;
+use crate::sock::{MsgFlags, SockId};
 use crate::wire::{DnsFlags, DnsName, DnsRcode, DnsRecord, DnsRepr, DnsType};
 
 /// A running DNS server.
@@ -50,17 +52,23 @@ pub struct DnsServerReport {
 impl App for DnsServer {
     /// Bind port 53.
     fn start(&mut self, cx: &mut AppCtx<'_>) {
-        let sock = udp_socket(cx.n, cx.owner());
-        let ok = udp_bind(cx.n, &mut cx.net, sock, 53).is_ok();
+        let Ok(sock) = cx.socket_nonblock(SockType::Dgram, 0) else {
+            return;
+        };
+        let ok = cx
+            .bind(sock, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 53))
+            .is_ok();
         self.sock = ok.then_some(sock);
     }
 
     /// Queries arrived: answer each.
     fn wake(&mut self, cx: &mut AppCtx<'_>, _sock: SockId) {
         let Some(sock) = self.sock else { return };
-        while let Ok((dg, query)) = udp_recv_vec(cx.n, &mut cx.net, sock) {
+        let mut buf = vec![0u8; 65_536];
+        while let Ok(m) = cx.recv(sock, &mut buf, MsgFlags::NONE) {
+            let (query, from) = (&buf[..m.len], m.from.expect("a datagram has a sender"));
             self.report.queries += 1;
-            let Ok(q) = DnsRepr::parse(&query) else {
+            let Ok(q) = DnsRepr::parse(query) else {
                 self.report.malformed += 1;
                 continue;
             };
@@ -100,11 +108,11 @@ impl App for DnsServer {
                 self.report.nodata += 1;
                 DnsRepr::response(&q, DnsFlags::RESPONSE, vec![])
             };
-            let mut buf = vec![0u8; resp.buffer_len()];
-            if resp.emit(&mut buf).is_err() {
+            let mut out = vec![0u8; resp.buffer_len()];
+            if resp.emit(&mut out).is_err() {
                 continue;
             }
-            let _ = udp_sendmsg(cx.n, &mut cx.net, sock, Some((dg.src, dg.sport)), &buf);
+            let _ = cx.sendto(sock, &out, from, MsgFlags::NONE);
         }
     }
 

@@ -13,8 +13,10 @@ use sim_core::{SimDuration, SimTime};
 
 use crate::apps::{App, AppCtx, AppReport};
 use crate::node::Node;
-use crate::sock::SockId;
-use crate::tcp::{tcp_accept, tcp_close, tcp_listen, tcp_recvmsg, tcp_sendmsg, tcp_socket};
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use crate::sock::syscall::SockType;
+use crate::sock::{MsgFlags, SockId};
 
 /// Between the header's `send()` and the body's (Python's `copyfile`; 45–140 µs in the
 /// reference).
@@ -51,6 +53,8 @@ pub struct HttpServer {
     /// The listening socket.
     pub listener: Option<SockId>,
     conns: BTreeMap<SockId, Conn>,
+    /// The buffer requests are read into.
+    buf: Vec<u8>,
     /// Counters.
     pub report: HttpServerReport,
 }
@@ -75,6 +79,7 @@ impl HttpServer {
             think_time,
             listener: None,
             conns: BTreeMap::new(),
+            buf: vec![0; 1 << 16],
             report: HttpServerReport::default(),
         }
     }
@@ -130,13 +135,13 @@ impl HttpServer {
     fn read(&mut self, cx: &mut AppCtx<'_>, sock: SockId) {
         let now = cx.now();
         loop {
-            match tcp_recvmsg(cx.n, &mut cx.net, sock, 1 << 16) {
-                Ok(d) if d.is_empty() => break,
-                Ok(d) => {
+            match cx.recv(sock, &mut self.buf, MsgFlags::NONE) {
+                Ok(m) if m.len == 0 => break,
+                Ok(m) => {
                     let Some(c) = self.conns.get_mut(&sock) else {
                         return;
                     };
-                    c.request.extend_from_slice(&d);
+                    c.request.extend_from_slice(&self.buf[..m.len]);
                     if c.phase == ConnPhase::Request
                         && c.request.windows(4).any(|w| w == b"\r\n\r\n")
                     {
@@ -160,7 +165,7 @@ impl HttpServer {
             return;
         }
         let data = std::mem::take(&mut c.pending);
-        let sent = tcp_sendmsg(cx.n, &mut cx.net, sock, &data).unwrap_or(0);
+        let sent = cx.send(sock, &data, MsgFlags::NONE).unwrap_or(0);
         c.pending = data[sent..].to_vec();
         self.report.bytes_sent += sent as u64;
         if c.pending.is_empty() && c.phase == ConnPhase::Body {
@@ -173,16 +178,18 @@ impl HttpServer {
 
 impl App for HttpServer {
     fn start(&mut self, cx: &mut AppCtx<'_>) {
-        let owner = cx.owner();
-        let sock = tcp_socket(cx.n, &mut cx.net, owner);
-        if tcp_listen(cx.n, &mut cx.net, sock, self.port, 128).is_ok() {
+        let Ok(sock) = cx.socket_nonblock(SockType::Stream, 0) else {
+            return;
+        };
+        let addr = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, self.port);
+        if cx.bind(sock, addr).is_ok() && cx.listen(sock, 128).is_ok() {
             self.listener = Some(sock);
         }
     }
 
     fn wake(&mut self, cx: &mut AppCtx<'_>, sock: SockId) {
         if self.listener == Some(sock) {
-            while let Ok(child) = tcp_accept(cx.n, sock, cx.owner()) {
+            while let Ok((child, _)) = cx.accept(sock) {
                 self.report.connections += 1;
                 self.conns.insert(
                     child,
@@ -211,7 +218,7 @@ impl App for HttpServer {
                 c.phase = ConnPhase::Body;
                 self.report.requests += 1;
                 let head = response_header(now, body);
-                let _ = tcp_sendmsg(cx.n, &mut cx.net, sock, head.as_bytes());
+                let _ = cx.send(sock, head.as_bytes(), MsgFlags::NONE);
                 cx.schedule(now + BODY_GAP, sock);
             }
             ConnPhase::Body => {
@@ -225,7 +232,7 @@ impl App for HttpServer {
             }
             ConnPhase::Closing => {
                 c.phase = ConnPhase::Done;
-                tcp_close(cx.n, &mut cx.net, sock);
+                let _ = cx.close(sock);
             }
             ConnPhase::Request | ConnPhase::Done => {}
         }

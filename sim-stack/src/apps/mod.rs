@@ -22,7 +22,12 @@ use sim_core::{SimRng, SimTime, TimerId};
 use crate::ctx::NetCtx;
 use crate::event::Event;
 use crate::node::Node;
-use crate::sock::{SockId, Socket};
+use std::net::SocketAddrV4;
+
+use crate::sock::syscall::{
+    self, Fd, Ioctl, PollEvents, RecvMsg, Shutdown, SockOpt, SockOptName, SockOptValue, SockType,
+};
+use crate::sock::{Errno, MsgFlags, SockId, Socket};
 
 /// An application: a state machine driven by its start, its timers and its sockets.
 pub trait App: std::fmt::Debug {
@@ -124,6 +129,113 @@ impl AppCtx<'_> {
         if self.net.trace.frames() {
             self.net.trace.event(self.net.now, &self.n.name, what);
         }
+    }
+
+    /// `socket(AF_INET, ty, protocol)`, owned by this app (see [`syscall::socket`]).
+    pub fn socket(&mut self, ty: SockType, protocol: u8) -> Result<Fd, Errno> {
+        syscall::socket(self.n, &mut self.net, ty, protocol, Some(self.id))
+    }
+
+    /// A non-blocking socket: `socket(AF_INET, ty | SOCK_NONBLOCK, protocol)`.
+    pub fn socket_nonblock(&mut self, ty: SockType, protocol: u8) -> Result<Fd, Errno> {
+        let fd = self.socket(ty, protocol)?;
+        syscall::fcntl_set_nonblock(self.n, fd, true)?;
+        Ok(fd)
+    }
+
+    /// `bind()`.
+    pub fn bind(&mut self, fd: Fd, addr: SocketAddrV4) -> Result<(), Errno> {
+        syscall::bind(self.n, &mut self.net, fd, addr)
+    }
+
+    /// `listen()`.
+    pub fn listen(&mut self, fd: Fd, backlog: u32) -> Result<(), Errno> {
+        syscall::listen(self.n, &mut self.net, fd, backlog)
+    }
+
+    /// `accept4(fd, …, SOCK_NONBLOCK)`: the next connection, non-blocking like its
+    /// listener's children usually are in an event loop.
+    pub fn accept(&mut self, fd: Fd) -> Result<(Fd, SocketAddrV4), Errno> {
+        syscall::accept(self.n, fd, true)
+    }
+
+    /// `connect()` (`EINPROGRESS` for TCP: completion shows as a wake with the socket
+    /// writable, or an error in `SO_ERROR`).
+    pub fn connect(&mut self, fd: Fd, addr: SocketAddrV4) -> Result<(), Errno> {
+        syscall::connect(self.n, &mut self.net, fd, addr)
+    }
+
+    /// `send()`.
+    pub fn send(&mut self, fd: Fd, data: &[u8], flags: MsgFlags) -> Result<usize, Errno> {
+        syscall::send(self.n, &mut self.net, fd, data, flags)
+    }
+
+    /// `sendto()`.
+    pub fn sendto(
+        &mut self,
+        fd: Fd,
+        data: &[u8],
+        to: SocketAddrV4,
+        flags: MsgFlags,
+    ) -> Result<usize, Errno> {
+        syscall::sendto(self.n, &mut self.net, fd, data, Some(to), flags)
+    }
+
+    /// `sendmsg()` of `head` then `zeros` zero bytes (see [`syscall::sendmsg_zeros`]).
+    pub fn send_zeros(&mut self, fd: Fd, head: &[u8], zeros: usize) -> Result<usize, Errno> {
+        syscall::sendmsg_zeros(self.n, &mut self.net, fd, head, zeros, None)
+    }
+
+    /// `sendmmsg()` (see [`syscall::sendmmsg`]).
+    pub fn sendmmsg(&mut self, fd: Fd, msgs: &[&[u8]]) -> Result<usize, Errno> {
+        syscall::sendmmsg(self.n, &mut self.net, fd, msgs)
+    }
+
+    /// `recv()` into `buf`.
+    pub fn recv(&mut self, fd: Fd, buf: &mut [u8], flags: MsgFlags) -> Result<RecvMsg, Errno> {
+        let len = buf.len();
+        syscall::recv(self.n, &mut self.net, fd, Some(buf), len, flags)
+    }
+
+    /// `recv(fd, NULL, len, MSG_TRUNC)`: on TCP, discards up to `len` bytes and says how
+    /// many; on UDP, drops the next datagram and says its length.
+    pub fn recv_discard(&mut self, fd: Fd, len: usize) -> Result<RecvMsg, Errno> {
+        syscall::recv(self.n, &mut self.net, fd, None, len, MsgFlags::TRUNC)
+    }
+
+    /// `shutdown()`.
+    pub fn shutdown(&mut self, fd: Fd, how: Shutdown) -> Result<(), Errno> {
+        syscall::shutdown(self.n, &mut self.net, fd, how)
+    }
+
+    /// `close()`.
+    pub fn close(&mut self, fd: Fd) -> Result<(), Errno> {
+        syscall::close(self.n, &mut self.net, fd)
+    }
+
+    /// `setsockopt()`.
+    pub fn setsockopt(&mut self, fd: Fd, opt: SockOpt) -> Result<(), Errno> {
+        syscall::setsockopt(self.n, &mut self.net, fd, opt)
+    }
+
+    /// `getsockopt()`.
+    pub fn getsockopt(&mut self, fd: Fd, name: SockOptName) -> Result<SockOptValue, Errno> {
+        syscall::getsockopt(self.n, &self.net, fd, name)
+    }
+
+    /// `ioctl()`.
+    pub fn ioctl(&mut self, fd: Fd, req: Ioctl) -> Result<u32, Errno> {
+        syscall::ioctl(self.n, fd, req)
+    }
+
+    /// `poll()` of one socket.
+    pub fn poll(&mut self, fd: Fd) -> Result<PollEvents, Errno> {
+        syscall::poll(self.n, fd)
+    }
+
+    /// `SO_ERROR`: the socket's pending error, cleared by reading it.
+    pub fn take_error(&mut self, fd: Fd) -> Option<Errno> {
+        self.n.socks.get_mut(fd)?.common_mut().err.take()
     }
 
     /// Closes every socket the app owns (see [`App::stop`]).

@@ -9,15 +9,16 @@
 //! flood modes, and TTL/TOS options.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddrV4};
 
 use serde::Serialize;
 use sim_core::{SimDuration, SimTime, TimerId};
 
 use crate::apps::{App, AppCtx, AppReport};
 use crate::node::Node;
-use crate::sock::SockId;
-use crate::sock::ping::{PingMsg, ping_recvmsg, ping_sendmsg, ping_socket};
+use crate::sock::ping::{PingMsg, ping_recvmsg};
+use crate::sock::syscall::{IPPROTO_ICMP, SockType};
+use crate::sock::{MsgFlags, SockId};
 
 /// A running ping.
 #[derive(Debug)]
@@ -145,8 +146,13 @@ impl Ping {
         let Some(sock) = self.sock else {
             return;
         };
-        let data: Vec<u8> = (0..self.size).map(|i| (0x10 + i) as u8).collect();
-        if let Err(e) = ping_sendmsg(cx.n, &mut cx.net, sock, self.dst, seq, &data) {
+        // The echo request as ping hands it to its socket: type 8, code 0, the checksum and
+        // ident filled by the kernel, the sequence number, then the data.
+        let mut msg = vec![8, 0, 0, 0, 0, 0];
+        msg.extend_from_slice(&seq.to_be_bytes());
+        msg.extend((0..self.size).map(|i| (0x10 + i) as u8));
+        let to = SocketAddrV4::new(self.dst, 0);
+        if let Err(e) = cx.sendto(sock, &msg, to, MsgFlags::NONE) {
             self.errors += 1;
             self.last_error = Some(format!("sendto: {e}"));
         }
@@ -196,8 +202,10 @@ impl Ping {
 
 impl App for Ping {
     fn start(&mut self, cx: &mut AppCtx<'_>) {
-        let owner = cx.owner();
-        self.sock = ping_socket(cx.n, self.ident, owner).ok();
+        if let Ok(sock) = cx.socket_nonblock(SockType::Dgram, IPPROTO_ICMP) {
+            let bound = cx.bind(sock, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, self.ident));
+            self.sock = bound.is_ok().then_some(sock);
+        }
         self.tick(cx);
     }
 

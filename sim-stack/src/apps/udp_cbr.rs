@@ -5,15 +5,15 @@
 //! numbers what was lost; it reads each datagram's first 8 bytes with `recv(MSG_TRUNC)`,
 //! which returns the whole length, as a counting receiver does.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddrV4};
 
 use serde::Serialize;
 use sim_core::{SimDuration, SimTime, TimerId};
 
 use crate::apps::{App, AppCtx, AppReport};
 use crate::node::Node;
-use crate::sock::SockId;
-use crate::sock::udp::{udp_bind, udp_connect, udp_recvmsg, udp_sendmsg_zero_padded, udp_socket};
+use crate::sock::syscall::SockType;
+use crate::sock::{MsgFlags, SockId};
 
 /// A CBR sender.
 #[derive(Debug)]
@@ -128,8 +128,14 @@ impl App for UdpCbr {
         let sock = match self.sock {
             Some(x) => x,
             None => {
-                let sock = udp_socket(cx.n, cx.owner());
-                if udp_connect(cx.n, &mut cx.net, sock, self.dst, self.port).is_err() {
+                let Ok(sock) = cx.socket_nonblock(SockType::Dgram, 0) else {
+                    self.report.errors += 1;
+                    return;
+                };
+                if cx
+                    .connect(sock, SocketAddrV4::new(self.dst, self.port))
+                    .is_err()
+                {
                     self.report.errors += 1;
                     return;
                 }
@@ -142,7 +148,7 @@ impl App for UdpCbr {
         let k = self.payload.min(seq.len());
         let zeros = self.payload - k;
         cx.arm(&self.timer, now + self.interval, 0);
-        match udp_sendmsg_zero_padded(cx.n, &mut cx.net, sock, None, &seq[..k], zeros) {
+        match cx.send_zeros(sock, &seq[..k], zeros) {
             Ok(n) => {
                 self.seq += 1;
                 self.report.sent += 1;
@@ -165,8 +171,13 @@ impl App for UdpCbr {
 impl App for UdpSink {
     /// Bind.
     fn start(&mut self, cx: &mut AppCtx<'_>) {
-        let sock = udp_socket(cx.n, cx.owner());
-        if udp_bind(cx.n, &mut cx.net, sock, self.port).is_ok() {
+        let Ok(sock) = cx.socket_nonblock(SockType::Dgram, 0) else {
+            return;
+        };
+        if cx
+            .bind(sock, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, self.port))
+            .is_ok()
+        {
             self.sock = Some(sock);
         }
     }
@@ -176,7 +187,7 @@ impl App for UdpSink {
         // recv(fd, seq, 8, MSG_TRUNC): the sequence number is all the sink looks at, and
         // MSG_TRUNC makes recv return the datagram's whole length.
         let mut buf = [0u8; 8];
-        while let Ok(d) = udp_recvmsg(cx.n, &mut cx.net, sock, &mut buf) {
+        while let Ok(d) = cx.recv(sock, &mut buf, MsgFlags::TRUNC) {
             self.report.received += 1;
             self.report.bytes += d.len as u64;
             if d.len >= 8 {

@@ -9,6 +9,7 @@
 //! does.
 
 pub mod ping;
+pub mod syscall;
 pub mod udp;
 
 use std::collections::BTreeMap;
@@ -68,6 +69,115 @@ pub enum Errno {
     /// The descriptor is not a socket of the kind the call needs.
     #[error("ENOTSOCK")]
     NotSock,
+    /// An argument is invalid for this socket or its state.
+    #[error("EINVAL")]
+    Inval,
+    /// A connection attempt is already under way.
+    #[error("EALREADY")]
+    Already,
+    /// The socket is already connected.
+    #[error("EISCONN")]
+    IsConn,
+    /// A non-blocking connect started; completion is signalled by writability.
+    #[error("EINPROGRESS")]
+    InProgress,
+    /// The operation is not supported by this kind of socket.
+    #[error("EOPNOTSUPP")]
+    OpNotSupp,
+    /// The protocol is not supported for this socket type.
+    #[error("EPROTONOSUPPORT")]
+    ProtoNoSupport,
+    /// The option is not known at that level.
+    #[error("ENOPROTOOPT")]
+    NoProtoOpt,
+    /// No such thing (an unknown congestion control).
+    #[error("ENOENT")]
+    NoEnt,
+    /// Not permitted (a netfilter rule dropped the packet on output).
+    #[error("EPERM")]
+    Perm,
+    /// Not an open descriptor.
+    #[error("EBADF")]
+    BadF,
+    /// A bad address for the data.
+    #[error("EFAULT")]
+    Fault,
+    /// No destination for a send on an unconnected socket.
+    #[error("EDESTADDRREQ")]
+    DestAddrReq,
+}
+
+impl Errno {
+    /// Linux's number for it (x86-64).
+    pub fn number(self) -> i32 {
+        match self {
+            Self::Perm => 1,
+            Self::NoEnt => 2,
+            Self::BadF => 9,
+            Self::Again => 11,
+            Self::Fault => 14,
+            Self::Inval => 22,
+            Self::Pipe => 32,
+            Self::NotSock => 88,
+            Self::DestAddrReq => 89,
+            Self::MsgSize => 90,
+            Self::NoProtoOpt => 92,
+            Self::ProtoNoSupport => 93,
+            Self::OpNotSupp => 95,
+            Self::AddrInUse => 98,
+            Self::AddrNotAvail => 99,
+            Self::NetUnreach => 101,
+            Self::ConnReset => 104,
+            Self::NoBufs => 105,
+            Self::IsConn => 106,
+            Self::NotConn => 107,
+            Self::TimedOut => 110,
+            Self::ConnRefused => 111,
+            Self::HostUnreach => 113,
+            Self::Already => 114,
+            Self::InProgress => 115,
+        }
+    }
+}
+
+/// `MSG_*` flags of `send`/`recv` calls, with Linux's values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct MsgFlags(pub u32);
+
+impl MsgFlags {
+    /// No flag.
+    pub const NONE: Self = Self(0);
+    /// `MSG_OOB`.
+    pub const OOB: Self = Self(0x1);
+    /// `MSG_PEEK`: read without consuming.
+    pub const PEEK: Self = Self(0x2);
+    /// `MSG_TRUNC`: return the real length of a datagram; on TCP, discard what is read.
+    pub const TRUNC: Self = Self(0x20);
+    /// `MSG_DONTWAIT`: this call does not block.
+    pub const DONTWAIT: Self = Self(0x40);
+    /// `MSG_EOR`: end of record.
+    pub const EOR: Self = Self(0x80);
+    /// `MSG_WAITALL`.
+    pub const WAITALL: Self = Self(0x100);
+    /// `MSG_ERRQUEUE`: read the error queue.
+    pub const ERRQUEUE: Self = Self(0x2000);
+    /// `MSG_NOSIGNAL`.
+    pub const NOSIGNAL: Self = Self(0x4000);
+    /// `MSG_MORE`: more data follows.
+    pub const MORE: Self = Self(0x8000);
+
+    /// Whether every flag of `other` is set.
+    #[inline]
+    pub fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl std::ops::BitOr for MsgFlags {
+    type Output = Self;
+    fn bitor(self, rhs: Self) -> Self {
+        Self(self.0 | rhs.0)
+    }
 }
 
 /// A socket of either protocol.
@@ -113,6 +223,25 @@ pub struct SockCommon {
     /// `sk_dst_cache`: the route last looked up for this socket, to `daddr`, valid while
     /// the node's table has the generation it was taken at.
     pub dst_cache: Option<DstCache>,
+    /// `O_NONBLOCK`: calls that would block return `EAGAIN` (`EINPROGRESS` for connect).
+    pub nonblock: bool,
+    /// `SO_REUSEADDR`.
+    pub reuseaddr: bool,
+    /// `IP_TOS`: the TOS byte of its packets (`inet->tos`).
+    pub tos: u8,
+    /// `IP_TTL`: the TTL of its packets, or the node's `ip_default_ttl` (`-1`).
+    pub ttl: Option<u8>,
+    /// `IP_RECVERR`: report local errors (`ENOBUFS`) and ICMP errors at once.
+    pub recverr: bool,
+    /// `SO_SNDBUF` / `SO_RCVBUF` set by the app (`SOCK_SNDBUF_LOCK`, `SOCK_RCVBUF_LOCK`):
+    /// the stack no longer tunes that buffer.
+    pub sndbuf_locked: bool,
+    /// See [`SockCommon::sndbuf_locked`].
+    pub rcvbuf_locked: bool,
+    /// `SO_LINGER`: `Some(seconds)` when on.
+    pub linger: Option<u32>,
+    /// `shutdown(SHUT_RD)` was called: reads return end of stream.
+    pub shut_rd: bool,
 }
 
 /// A socket's cached route (`sk_dst_cache`), checked as `__sk_dst_check` does: against the
@@ -145,6 +274,15 @@ impl SockCommon {
             nospace: false,
             inet_id: 0,
             dst_cache: None,
+            nonblock: false,
+            reuseaddr: false,
+            tos: 0,
+            ttl: None,
+            recverr: false,
+            sndbuf_locked: false,
+            rcvbuf_locked: false,
+            linger: None,
+            shut_rd: false,
         }
     }
 }

@@ -75,18 +75,41 @@ pub struct PingSock {
 
 /// `socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP)` bound to `ident`, owned by `app`.
 pub fn ping_socket(n: &mut Node, ident: u16, app: Option<u32>) -> Result<SockId, Errno> {
+    let id = ping_socket_unbound(n, app);
+    if let Err(e) = ping_bind(n, id, ident) {
+        n.socks.remove(id);
+        return Err(e);
+    }
+    Ok(id)
+}
+
+/// `socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP)`, not bound yet (its ident is 0).
+pub fn ping_socket_unbound(n: &mut Node, app: Option<u32>) -> SockId {
+    let mut sk = SockCommon::new(n.sysctl.wmem_default, n.sysctl.rmem_default);
+    sk.app = app;
+    n.socks.insert(Socket::Ping(PingSock {
+        sk,
+        ident: 0,
+        rx: VecDeque::new(),
+    }))
+}
+
+/// `bind()` of a ping socket: its ident (`ping_get_port`); `EADDRINUSE` when another
+/// socket of the node has it, `EINVAL` when it is bound already.
+pub fn ping_bind(n: &mut Node, sock: SockId, ident: u16) -> Result<(), Errno> {
     if n.socks.ping_idents.contains_key(&ident) {
         return Err(Errno::AddrInUse);
     }
-    let mut sk = SockCommon::new(n.sysctl.wmem_default, n.sysctl.rmem_default);
-    sk.app = app;
-    let id = n.socks.insert(Socket::Ping(PingSock {
-        sk,
-        ident,
-        rx: VecDeque::new(),
-    }));
-    n.socks.ping_idents.insert(ident, id);
-    Ok(id)
+    let Some(Socket::Ping(p)) = n.socks.get_mut(sock) else {
+        return Err(Errno::NotSock);
+    };
+    if p.sk.sport != 0 {
+        return Err(Errno::Inval);
+    }
+    p.ident = ident;
+    p.sk.sport = ident;
+    n.socks.ping_idents.insert(ident, sock);
+    Ok(())
 }
 
 /// `ping_v4_sendmsg`: an echo request to `dst` with sequence number `seq` and `data`.
@@ -159,7 +182,9 @@ pub(crate) fn ping_err(n: &mut Node, cx: &mut NetCtx<'_>, ident: u16, msg: PingM
 
 /// `close()` of a ping socket.
 pub fn ping_close(n: &mut Node, sock: SockId) {
-    if let Some(Socket::Ping(p)) = n.socks.remove(sock) {
+    if let Some(Socket::Ping(p)) = n.socks.remove(sock)
+        && n.socks.ping_idents.get(&p.ident) == Some(&sock)
+    {
         n.socks.ping_idents.remove(&p.ident);
     }
 }

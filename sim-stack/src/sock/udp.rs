@@ -15,7 +15,7 @@
 //!   error, coming back to a connected socket, is reported as `ECONNREFUSED`.
 
 use std::collections::VecDeque;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddrV4};
 
 use crate::ctx::NetCtx;
 use crate::dev::NetXmit;
@@ -24,7 +24,8 @@ use crate::ip::output::{IdentMode, IpSend};
 use crate::ip::output::{ip_route_output_flow, ip_send_skb, sk_dst_route};
 use crate::node::Node;
 use crate::skb::{Skb, SockRef};
-use crate::sock::{Errno, SockCommon, SockId, Socket};
+use crate::sock::syscall::RecvMsg;
+use crate::sock::{Errno, MsgFlags, SockCommon, SockId, Socket};
 use crate::sock::{inet_autobind_port, sk_wake, sock_result, trace_sock_err};
 use crate::sock::{kfree_skb, kfree_skb_reason};
 use crate::wire::{IpProtocol, Ipv4Repr, UdpPacket, UdpRepr};
@@ -71,8 +72,6 @@ pub struct UdpSock {
     pub sk: SockCommon,
     /// Datagrams waiting to be read.
     pub rx: VecDeque<Datagram>,
-    /// `IP_RECVERR`: report qdisc drops (`ENOBUFS`) and ICMP errors on unconnected sockets.
-    pub recverr: bool,
     /// Whether `connect()` was called.
     pub connected: bool,
 }
@@ -84,7 +83,6 @@ pub fn udp_socket(n: &mut Node, app: Option<u32>) -> SockId {
     n.socks.insert(Socket::Udp(UdpSock {
         sk,
         rx: VecDeque::new(),
-        recverr: false,
         connected: false,
     }))
 }
@@ -249,14 +247,14 @@ fn udp_sendmsg_inner(
     skb.hash = flow_hash(saddr, daddr, sport, dport, 17);
     let u = n.socks.udp(sock);
     u.sk.wmem_alloc += skb.truesize;
-    let recverr = u.recverr;
+    let recverr = u.sk.recverr;
     let fits = len + 20 <= dst.mtu as usize;
     let send = IpSend {
         src: saddr,
         dst: daddr,
         protocol: IpProtocol::Udp,
-        ttl: n.default_ttl,
-        tos: 0,
+        ttl: u.sk.ttl.unwrap_or(n.default_ttl),
+        tos: u.sk.tos,
         dont_frag: fits,
         ident: IdentMode::Hashed,
     };
@@ -303,28 +301,60 @@ pub fn udp_recvmsg(
     sock: SockId,
     buf: &mut [u8],
 ) -> Result<RecvFrom, Errno> {
-    let u = n.socks.udp(sock);
-    if let Some(d) = u.rx.pop_front() {
-        u.sk.rmem_alloc -= d.skb.truesize;
-        n.snmp.udp.InDatagrams += 1;
-        let data = d.skb.data();
-        let k = data.len().min(buf.len());
-        buf[..k].copy_from_slice(&data[..k]);
-        let r = RecvFrom {
-            src: d.src,
-            sport: d.sport,
-            len: data.len(),
-        };
-        kfree_skb(n, cx, d.skb);
-        return Ok(r);
-    }
-    if let Some(e) = u.sk.err.take() {
-        return Err(e);
-    }
-    Err(Errno::Again)
+    let len = buf.len();
+    let m = udp_recvmsg_flags(n, cx, sock, Some(buf), len, MsgFlags::TRUNC)?;
+    let from = m.from.expect("a datagram has a sender");
+    Ok(RecvFrom {
+        src: *from.ip(),
+        sport: from.port(),
+        len: m.len,
+    })
 }
 
-/// [`World::udp_recvmsg`] into the apps' buffer, returning the datagram as a `Vec` (for
+/// `udp_recvmsg`: the next datagram into `buf` (at most `len` bytes; `None`: nowhere).
+/// The call returns the bytes copied, or with `MSG_TRUNC` the datagram's whole length;
+/// `MSG_PEEK` leaves the datagram queued.
+pub(crate) fn udp_recvmsg_flags(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    buf: Option<&mut [u8]>,
+    len: usize,
+    flags: MsgFlags,
+) -> Result<RecvMsg, Errno> {
+    let u = n.socks.udp(sock);
+    let Some(d) = u.rx.front() else {
+        if let Some(e) = u.sk.err.take() {
+            return Err(e);
+        }
+        return Err(Errno::Again);
+    };
+    let data = d.skb.data();
+    let mut k = data.len().min(len);
+    if let Some(buf) = buf {
+        k = k.min(buf.len());
+        buf[..k].copy_from_slice(&data[..k]);
+    }
+    let m = RecvMsg {
+        len: if flags.contains(MsgFlags::TRUNC) {
+            data.len()
+        } else {
+            k
+        },
+        from: Some(SocketAddrV4::new(d.src, d.sport)),
+        truncated: data.len() > k,
+    };
+    if flags.contains(MsgFlags::PEEK) {
+        return Ok(m);
+    }
+    let d = u.rx.pop_front().expect("front");
+    u.sk.rmem_alloc -= d.skb.truesize;
+    n.snmp.udp.InDatagrams += 1;
+    kfree_skb(n, cx, d.skb);
+    Ok(m)
+}
+
+/// [`udp_recvmsg`] into the apps' buffer, returning the datagram as a `Vec` (for
 /// apps that parse what they read: DNS).
 pub fn udp_recv_vec(
     n: &mut Node,
@@ -460,7 +490,7 @@ pub(crate) fn udp_err(
     };
     let u = socks.udp(sock);
     let matches = !u.connected || (u.sk.daddr == daddr && u.sk.dport == dport);
-    if matches && (u.connected || u.recverr) {
+    if matches && (u.connected || u.sk.recverr) {
         u.sk.err = Some(err);
         trace_sock_err(n, cx, sock, "icmp error", err);
         sk_wake(n, cx, sock);

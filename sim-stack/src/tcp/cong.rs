@@ -27,6 +27,18 @@ impl Cong {
         }
     }
 
+    /// A fresh instance of the algorithm named `name` (`TCP_CONGESTION`), if it exists.
+    pub fn by_name(name: &str) -> Option<Self> {
+        match name {
+            "cubic" => Some(Self::new(true)),
+            "reno" => Some(Self::new(false)),
+            _ => None,
+        }
+    }
+
+    /// The names of the algorithms there are (`tcp_available_congestion_control`).
+    pub const AVAILABLE: [&'static str; 2] = ["reno", "cubic"];
+
     /// The algorithm's name.
     pub fn name(&self) -> &'static str {
         match self {

@@ -195,6 +195,9 @@ pub(crate) fn tcp_rcv_state_process(
         return;
     };
     t.stats.segs_in += 1;
+    if !payload.is_empty() {
+        t.stats.data_segs_in += 1;
+    }
     if t.state == TcpState::SynSent {
         tcp_rcv_synsent(n, cx, sock, th);
         return;
@@ -457,6 +460,7 @@ fn tcp_ack(
         // Old ACK: ignore it (but the segment's data is still processed).
         return true;
     }
+    t.rcv_tstamp = now;
     let prior_una = t.snd_una;
     let prior_in_flight = t.in_flight();
     // Window update (tcp_ack_update_window).
@@ -658,6 +662,7 @@ fn tcp_ack(
     }
     // Recovery state machine (tcp_fastretrans_alert).
     let delivered = acked_pkts + newly_sacked;
+    t.stats.delivered += u64::from(delivered);
     match t.recovery.ca_state {
         CaState::Recovery | CaState::Loss if !before(t.snd_una, t.recovery.high_seq) => {
             // Recovery is over (tcp_end_cwnd_reduction / loss undo not modeled).
@@ -866,6 +871,7 @@ fn tcp_data_queue(
                 }
                 e.insert((q, truesize));
                 t.rmem_alloc += truesize;
+                t.stats.rcv_ooopack += 1;
             }
             // Most recent block first, merged with neighbours.
             let mut blk = (seq, end);

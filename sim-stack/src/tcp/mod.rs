@@ -16,6 +16,7 @@
 pub mod ack;
 pub mod byteq;
 pub mod cong;
+pub mod info;
 pub mod input;
 pub mod output;
 pub mod rcv_window;
@@ -32,8 +33,8 @@ use sim_core::{SimTime, TimerId};
 use crate::ctx::NetCtx;
 use crate::ip::output::ip_route_output_flow;
 use crate::node::Node;
-use crate::sock::{Errno, SockCommon, SockId, Socket};
-use crate::sock::{inet_hash_connect_port, sk_wake, sock_result};
+use crate::sock::{Errno, MsgFlags, SockCommon, SockId, Socket};
+use crate::sock::{inet_autobind_port, inet_hash_connect_port, sk_wake, sock_result};
 use crate::tcp::output::{
     tcp_push_pending_frames, tcp_send_ack, tcp_send_active_reset, tcp_send_syn,
 };
@@ -122,6 +123,8 @@ pub struct TxSeg {
     pub lost: bool,
     /// A retransmission of it is in flight (`TCPCB_SACKED_RETRANS`).
     pub retrans_out: bool,
+    /// `MSG_EOR` ended a write here: later writes never join this segment (`tcb->eor`).
+    pub eor: bool,
 }
 
 impl TxSeg {
@@ -138,6 +141,7 @@ impl TxSeg {
             sacked: false,
             lost: false,
             retrans_out: false,
+            eor: false,
         }
     }
 
@@ -174,6 +178,18 @@ pub struct TcpConnStats {
     pub delayed_acks: u64,
     /// Tail loss probes sent (`TcpExtTCPLossProbes`).
     pub loss_probes: u64,
+    /// Segments sent with data (`tcpi_data_segs_out`).
+    #[serde(skip)]
+    pub data_segs_out: u64,
+    /// Segments received with data (`tcpi_data_segs_in`).
+    #[serde(skip)]
+    pub data_segs_in: u64,
+    /// Segments the peer acknowledged or SACKed (`tp->delivered`).
+    #[serde(skip)]
+    pub delivered: u64,
+    /// Segments queued out of order (`tcpi_rcv_ooopack`).
+    #[serde(skip)]
+    pub rcv_ooopack: u64,
 }
 
 /// A TCP socket (`struct tcp_sock` and what it inherits).
@@ -217,8 +233,18 @@ pub struct TcpSock {
     pub sndq_seq: u32,
     /// `sk_wmem_queued`: truesize of the queued segments.
     pub wmem_queued: u32,
-    /// `TCP_NODELAY`.
-    pub nodelay: bool,
+    /// `tp->nonagle`: [`TCP_NAGLE_OFF`] (`TCP_NODELAY`), [`TCP_NAGLE_CORK`] (`TCP_CORK`),
+    /// [`TCP_NAGLE_PUSH`] (push what is queued at the next chance).
+    pub nonagle: u8,
+    /// `TCP_MAXSEG` (`rx_opt.user_mss`): a cap on the MSS, 0 when unset.
+    pub user_mss: u32,
+    /// `TCP_NOTSENT_LOWAT`: the socket is writable only while fewer bytes than this wait
+    /// unsent (`net.ipv4.tcp_notsent_lowat` by default).
+    pub notsent_lowat: u32,
+    /// `TCP_USER_TIMEOUT` in ms (`icsk_user_timeout`), 0 when unset.
+    pub user_timeout_ms: u32,
+    /// `rcv_tstamp`: when the last ACK arrived (`tcpi_last_ack_recv`).
+    pub rcv_tstamp: SimTime,
     /// Shut down for writing (FIN queued).
     pub fin_queued: bool,
 
@@ -331,6 +357,13 @@ pub fn after(a: u32, b: u32) -> bool {
     before(b, a)
 }
 
+/// `TCP_NAGLE_OFF`: Nagle off (`TCP_NODELAY`).
+pub const TCP_NAGLE_OFF: u8 = 1;
+/// `TCP_NAGLE_CORK`: hold partial segments back (`TCP_CORK`, `MSG_MORE`).
+pub const TCP_NAGLE_CORK: u8 = 2;
+/// `TCP_NAGLE_PUSH`: send what is queued at the next chance, once.
+pub const TCP_NAGLE_PUSH: u8 = 4;
+
 /// `TCP_INIT_CWND`.
 pub const TCP_INIT_CWND: u32 = 10;
 /// `TCP_TIMEOUT_INIT`: 1 s.
@@ -372,7 +405,11 @@ impl TcpSock {
             sndq: byteq::ByteQueue::new(),
             sndq_seq: 0,
             wmem_queued: 0,
-            nodelay: false,
+            nonagle: 0,
+            user_mss: 0,
+            notsent_lowat: u32::MAX,
+            user_timeout_ms: 0,
+            rcv_tstamp: SimTime::ZERO,
             fin_queued: false,
             irs: 0,
             rcv_nxt: 0,
@@ -525,34 +562,129 @@ pub fn tcp_socket(n: &mut Node, cx: &mut NetCtx<'_>, app: Option<u32>) -> SockId
         cx.sched.new_timer(),
         cx.sched.new_timer(),
     ];
-    n.socks
-        .insert(Socket::Tcp(Box::new(TcpSock::new(sk, cong, timers))))
+    let mut t = TcpSock::new(sk, cong, timers);
+    t.notsent_lowat = n.sysctl.tcp_notsent_lowat;
+    n.socks.insert(Socket::Tcp(Box::new(t)))
 }
 
-/// `listen()` on `port`.
+/// `tcp_push_pending_frames`, for the socket calls (`TCP_NODELAY`, `TCP_CORK`).
+pub(crate) fn tcp_push_pending(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
+    tcp_push_pending_frames(n, cx, sock);
+}
+
+/// `tcp_abort` as `close()` with `SO_LINGER` {on, 0} does it (`tcp_disconnect`): a RST to
+/// the peer unless the connection is not synchronized, and the socket is gone.
+pub fn tcp_abort(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
+    let Some(t) = n.socks.tcp(sock) else {
+        return;
+    };
+    t.orphan = true;
+    t.sk.app = None;
+    match t.state {
+        TcpState::Listen | TcpState::Closed => tcp_close(n, cx, sock),
+        TcpState::SynSent => tcp_done(n, cx, sock),
+        state => {
+            if matches!(state, TcpState::Established | TcpState::CloseWait) {
+                n.snmp.tcp.EstabResets += 1;
+            }
+            tcp_send_active_reset(n, cx, sock);
+            tcp_done(n, cx, sock);
+        }
+    }
+}
+
+/// `bind()` (`inet_bind` → `inet_csk_get_port`): the local address (0.0.0.0 or one of the
+/// node's) and port (0 = an ephemeral one) of a socket not yet bound. A port a listener
+/// holds is refused (`EADDRINUSE`); one that connections use is refused unless the socket
+/// set `SO_REUSEADDR` (the model does not keep the other sockets' own `SO_REUSEADDR`).
+pub fn tcp_bind(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    addr: Ipv4Addr,
+    port: u16,
+) -> Result<u16, Errno> {
+    let r = tcp_bind_inner(n, sock, addr, port);
+    sock_result(n, cx, sock, "bind", None, r)
+}
+
+/// The call itself; the public function traces its error.
+fn tcp_bind_inner(n: &mut Node, sock: SockId, addr: Ipv4Addr, port: u16) -> Result<u16, Errno> {
+    if !addr.is_unspecified() && !n.fib.is_local(addr) {
+        return Err(Errno::AddrNotAvail);
+    }
+    let t = n.socks.tcp(sock).ok_or(Errno::NotSock)?;
+    if t.state != TcpState::Closed || t.sk.sport != 0 {
+        return Err(Errno::Inval);
+    }
+    let reuse = t.sk.reuseaddr;
+    let port = if port == 0 {
+        inet_autobind_port(n, |s, p| {
+            s.tcp_listen.contains_key(&p) || s.tcp_ports.contains_key(&p)
+        })?
+    } else if n.socks.tcp_listen.contains_key(&port)
+        || (n.socks.tcp_ports.contains_key(&port) && !reuse)
+    {
+        return Err(Errno::AddrInUse);
+    } else {
+        port
+    };
+    *n.socks.tcp_ports.entry(port).or_default() += 1;
+    let t = n.socks.tcp(sock).ok_or(Errno::NotSock)?;
+    t.sk.saddr = addr;
+    t.sk.sport = port;
+    Ok(port)
+}
+
+/// `listen()` (`inet_listen`): a bound socket (or one bound now to an ephemeral port)
+/// starts accepting connections; `backlog` bounds its accept queue. On a listening socket
+/// it only changes the backlog.
 pub fn tcp_listen(
     n: &mut Node,
     cx: &mut NetCtx<'_>,
     sock: SockId,
-    port: u16,
     backlog: u32,
 ) -> Result<(), Errno> {
-    let r = tcp_listen_inner(n, sock, port, backlog);
+    let r = tcp_listen_inner(n, sock, backlog);
     sock_result(n, cx, sock, "listen", None, r)
 }
 
 /// The call itself; the public function traces its error.
-fn tcp_listen_inner(n: &mut Node, sock: SockId, port: u16, backlog: u32) -> Result<(), Errno> {
+fn tcp_listen_inner(n: &mut Node, sock: SockId, backlog: u32) -> Result<(), Errno> {
+    let t = n.socks.tcp(sock).ok_or(Errno::NotSock)?;
+    match t.state {
+        TcpState::Listen => {
+            t.backlog = backlog;
+            return Ok(());
+        }
+        TcpState::Closed => {}
+        _ => return Err(Errno::Inval),
+    }
+    let mut port = t.sk.sport;
+    if port == 0 {
+        port = tcp_bind_inner(n, sock, Ipv4Addr::UNSPECIFIED, 0)?;
+    }
     let socks = &mut n.socks;
     if socks.tcp_listen.contains_key(&port) {
         return Err(Errno::AddrInUse);
     }
+    // The bind's hold on the port passes to the listener.
+    release_port(socks, port);
     socks.tcp_listen.insert(port, sock);
-    let t = socks.tcp(sock).ok_or(Errno::NotConn)?;
-    t.sk.sport = port;
+    let t = socks.tcp(sock).ok_or(Errno::NotSock)?;
     t.state = TcpState::Listen;
     t.backlog = backlog;
     Ok(())
+}
+
+/// One user fewer of local port `port` (a bound socket, or a connection).
+fn release_port(socks: &mut crate::sock::SocketTable, port: u16) {
+    if let Some(c) = socks.tcp_ports.get_mut(&port) {
+        *c -= 1;
+        if *c == 0 {
+            socks.tcp_ports.remove(&port);
+        }
+    }
 }
 
 /// `accept()`: the next established connection, or `EAGAIN`.
@@ -588,16 +720,36 @@ fn tcp_connect_inner(
     daddr: Ipv4Addr,
     dport: u16,
 ) -> Result<(), Errno> {
+    let t = n.socks.tcp(sock).ok_or(Errno::NotSock)?;
+    match t.state {
+        TcpState::Closed => {}
+        TcpState::SynSent | TcpState::SynRecv => return Err(Errno::Already),
+        TcpState::Listen => return Err(Errno::Inval),
+        _ => return Err(Errno::IsConn),
+    }
+    let bound = (t.sk.saddr, t.sk.sport);
     let dst = ip_route_output_flow(n, daddr).map_err(|_| Errno::NetUnreach)?;
-    let sport = inet_hash_connect_port(n, daddr, dport)?;
+    let sport = if bound.1 != 0 {
+        if n.socks.tcp_estab.contains_key(&(daddr, dport, bound.1)) {
+            return Err(Errno::AddrNotAvail);
+        }
+        bound.1
+    } else {
+        let p = inet_hash_connect_port(n, daddr, dport)?;
+        *n.socks.tcp_ports.entry(p).or_default() += 1;
+        p
+    };
     let iss = n.rng.next_u32();
     let ts_off = n.rng.next_u32();
     let inet_id = n.rng.next_u32() as u16;
     let sys = n.sysctl.clone();
     n.socks.tcp_estab.insert((daddr, dport, sport), sock);
-    *n.socks.tcp_ports.entry(sport).or_default() += 1;
     let t = n.socks.tcp(sock).ok_or(Errno::NotConn)?;
-    t.sk.saddr = dst.src;
+    t.sk.saddr = if bound.0.is_unspecified() {
+        dst.src
+    } else {
+        bound.0
+    };
     t.sk.sport = sport;
     t.sk.daddr = daddr;
     t.sk.dport = dport;
@@ -612,14 +764,16 @@ fn tcp_connect_inner(
 }
 
 /// `tcp_sendmsg`: queue up to `data.len()` bytes; returns how many fit (`EAGAIN` when
-/// none did), then pushes what may be sent.
+/// none did), then pushes what may be sent. `flags`: `MSG_MORE` holds a partial segment
+/// back (more is coming), `MSG_EOR` ends a record (later writes never join its segment).
 pub fn tcp_sendmsg(
     n: &mut Node,
     cx: &mut NetCtx<'_>,
     sock: SockId,
     data: &[u8],
+    flags: MsgFlags,
 ) -> Result<usize, Errno> {
-    let r = tcp_sendmsg_inner(n, cx, sock, data);
+    let r = tcp_sendmsg_inner(n, cx, sock, data, flags);
     // A full send buffer is flow control here, not an error worth a trace line.
     if r == Err(Errno::Again) {
         return r;
@@ -633,6 +787,7 @@ fn tcp_sendmsg_inner(
     cx: &mut NetCtx<'_>,
     sock: SockId,
     data: &[u8],
+    flags: MsgFlags,
 ) -> Result<usize, Errno> {
     let Some(t) = n.socks.tcp(sock) else {
         return Err(Errno::NotConn);
@@ -656,7 +811,10 @@ fn tcp_sendmsg_inner(
     if n.sysctl.tcp_slow_start_after_idle && t.packets_out == 0 && idle > t.rtt.rto {
         output::tcp_cwnd_restart(t, idle);
     }
-    let copied = output::tcp_queue_data(t, data);
+    if data.is_empty() {
+        return Ok(0);
+    }
+    let copied = output::tcp_queue_data(t, data, flags.contains(MsgFlags::EOR));
     if copied == 0 {
         t.sk.nospace = true;
         return Err(Errno::Again);
@@ -664,9 +822,16 @@ fn tcp_sendmsg_inner(
     if copied < data.len() {
         t.sk.nospace = true;
     }
-    // tcp_push: PSH on the last segment of the write, then send what may go.
-    output::tcp_mark_push(t);
-    tcp_push_pending_frames(n, cx, sock);
+    // tcp_push: PSH on the last segment of the write (unless more is coming and no push
+    // is forced: forced_push, half the peer's largest window unpushed), then send what
+    // may go, corked for MSG_MORE.
+    let more = flags.contains(MsgFlags::MORE);
+    let forced_push = after(t.write_seq, t.pushed_seq.wrapping_add(t.max_window >> 1));
+    if !more || forced_push {
+        output::tcp_mark_push(t);
+    }
+    let nonagle = if more { TCP_NAGLE_CORK } else { t.nonagle };
+    output::tcp_push_nonagle(n, cx, sock, nonagle);
     Ok(copied)
 }
 
@@ -679,8 +844,11 @@ pub fn tcp_recvmsg(
     sock: SockId,
     max: usize,
 ) -> Result<Vec<u8>, Errno> {
-    let mut out = Vec::new();
-    tcp_recv(n, cx, sock, max, Some(&mut out)).map(|_| out)
+    let readable = n.socks.tcp(sock).map_or(0, |t| t.rcvq.len());
+    let mut out = vec![0; max.min(readable)];
+    let k = tcp_recv_flags(n, cx, sock, Some(&mut out), max, MsgFlags::NONE)?;
+    out.truncate(k);
+    Ok(out)
 }
 
 /// `recv(fd, NULL, max, MSG_TRUNC)`: on TCP, Linux discards up to `max` received bytes
@@ -693,16 +861,18 @@ pub fn tcp_recvmsg_trunc(
     sock: SockId,
     max: usize,
 ) -> Result<usize, Errno> {
-    tcp_recv(n, cx, sock, max, None)
+    tcp_recv_flags(n, cx, sock, None, max, MsgFlags::TRUNC)
 }
 
-/// `tcp_recvmsg_locked`: takes up to `max` bytes, into `out` or (MSG_TRUNC) nowhere.
-fn tcp_recv(
+/// `tcp_recvmsg_locked`: takes up to `max` bytes into `out` (`None`: nowhere, as
+/// `MSG_TRUNC` on TCP does), or with `MSG_PEEK` copies them and leaves them queued.
+pub(crate) fn tcp_recv_flags(
     n: &mut Node,
     cx: &mut NetCtx<'_>,
     sock: SockId,
+    out: Option<&mut [u8]>,
     max: usize,
-    out: Option<&mut Vec<u8>>,
+    flags: MsgFlags,
 ) -> Result<usize, Errno> {
     let now = cx.now;
     let Some(t) = n.socks.tcp(sock) else {
@@ -717,9 +887,21 @@ fn tcp_recv(
         }
         return Err(Errno::Again);
     }
-    let k = max.min(t.rcvq.len());
+    let mut k = max.min(t.rcvq.len());
+    if let Some(out) = &out {
+        k = k.min(out.len());
+    }
+    if flags.contains(MsgFlags::PEEK) {
+        if let Some(out) = out {
+            t.rcvq.copy_to(0, &mut out[..k]);
+        }
+        return Ok(k);
+    }
     match out {
-        Some(out) => *out = t.rcvq.read(k),
+        Some(out) => {
+            t.rcvq.copy_to(0, &mut out[..k]);
+            t.rcvq.consume(k);
+        }
         None => t.rcvq.consume(k),
     }
     t.copied_seq = t.copied_seq.wrapping_add(k as u32);
@@ -784,7 +966,15 @@ pub fn tcp_close(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
                 tcp_done(n, cx, c);
             }
         }
-        TcpState::SynSent | TcpState::Closed => tcp_done(n, cx, sock),
+        TcpState::Closed => {
+            // Bound but never connected: its hold on the port goes with it.
+            let port = t.sk.sport;
+            if port != 0 {
+                release_port(&mut n.socks, port);
+            }
+            tcp_done(n, cx, sock);
+        }
+        TcpState::SynSent => tcp_done(n, cx, sock),
         _ if !t.rcvq.is_empty() => {
             // Unread data: tcp_close sends RST (RFC 2525) and the connection is gone.
             n.snmp.tcp.EstabResets += u64::from(matches!(
@@ -820,12 +1010,7 @@ pub(crate) fn tcp_done(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
     let final_report = t.report();
     if n.socks.tcp_estab.get(&key) == Some(&sock) {
         n.socks.tcp_estab.remove(&key);
-        if let Some(c) = n.socks.tcp_ports.get_mut(&sport) {
-            *c -= 1;
-            if *c == 0 {
-                n.socks.tcp_ports.remove(&sport);
-            }
-        }
+        release_port(&mut n.socks, sport);
     }
     if orphan {
         n.tcp_closed.push(final_report);

@@ -31,6 +31,9 @@ const SKB_TCP_OVERHEAD: u32 = 768;
 /// `tcp_connect_init`: MSS, options wanted, initial window, sequence numbers.
 pub fn tcp_connect_init(t: &mut TcpSock, sys: &Sysctls, mtu: u32) {
     t.advmss = mtu - HDRS;
+    if t.user_mss > 0 {
+        t.advmss = t.advmss.min(t.user_mss);
+    }
     t.mss_clamp = t.advmss;
     t.ts_ok = sys.tcp_timestamps;
     t.sack_ok = sys.tcp_sack;
@@ -81,12 +84,14 @@ pub fn sndbuf_expand(t: &mut TcpSock, sys: &Sysctls) {
 /// Copies `data` into the write queue: into the unsent tail segment while it is shorter
 /// than the MSS, then into new segments, while the send buffer has room. Returns the bytes
 /// taken.
-pub fn tcp_queue_data(t: &mut TcpSock, data: &[u8]) -> usize {
+pub fn tcp_queue_data(t: &mut TcpSock, data: &[u8], eor: bool) -> usize {
     let mss = t.mss_cache;
     let mut copied = 0usize;
     while copied < data.len() {
         let tail_room = match t.wq.back() {
-            Some(seg) if seg.sent_at.is_none() && !seg.fin && !seg.syn && seg.len < mss => {
+            Some(seg)
+                if seg.sent_at.is_none() && !seg.fin && !seg.syn && !seg.eor && seg.len < mss =>
+            {
                 mss - seg.len
             }
             _ => 0,
@@ -102,12 +107,21 @@ pub fn tcp_queue_data(t: &mut TcpSock, data: &[u8]) -> usize {
                 break;
             }
             take = mss.min((data.len() - copied) as u32);
+            // skb_entail: a new segment, and a pending push is done with.
             t.wq.push_back(TxSeg::new(t.write_seq, take, false, false));
             t.wmem_queued += take + SKB_TCP_OVERHEAD;
+            t.nonagle &= !super::TCP_NAGLE_PUSH;
         }
         t.sndq.extend(&data[copied..copied + take as usize]);
         t.write_seq = t.write_seq.wrapping_add(take);
         copied += take as usize;
+    }
+    if eor
+        && copied == data.len()
+        && let Some(seg) = t.wq.back_mut()
+        && seg.sent_at.is_none()
+    {
+        seg.eor = true;
     }
     copied
 }
@@ -169,11 +183,31 @@ pub(crate) fn tcp_send_syn(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
 
 /// `tcp_push_pending_frames`.
 pub(crate) fn tcp_push_pending_frames(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
-    tcp_write_xmit(n, cx, sock, XmitMode::All);
+    let Some(t) = n.socks.tcp(sock) else { return };
+    let nonagle = t.nonagle;
+    tcp_push_nonagle(n, cx, sock, nonagle);
+}
+
+/// `__tcp_push_pending_frames` with the Nagle mode `nonagle` (the socket's, or
+/// [`TCP_NAGLE_CORK`](super::TCP_NAGLE_CORK) for a write with `MSG_MORE`).
+pub(crate) fn tcp_push_nonagle(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, nonagle: u8) {
+    tcp_write_xmit_nagle(n, cx, sock, XmitMode::All, nonagle);
 }
 
 /// `tcp_write_xmit`: send unsent segments while cwnd, the peer's window and Nagle allow.
 pub(crate) fn tcp_write_xmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, mode: XmitMode) {
+    let nonagle = n.socks.tcp(sock).map_or(0, |t| t.nonagle);
+    tcp_write_xmit_nagle(n, cx, sock, mode, nonagle);
+}
+
+/// `tcp_write_xmit` with the Nagle mode `nonagle`.
+fn tcp_write_xmit_nagle(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    mode: XmitMode,
+    nonagle: u8,
+) {
     let now = cx.now;
     let push_one = mode != XmitMode::All;
     let mut sent_any = false;
@@ -200,10 +234,16 @@ pub(crate) fn tcp_write_xmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, mo
             if after(seg.seq.wrapping_add(seg.len), wnd_end) && seg.len > 0 {
                 break;
             }
-            // tcp_nagle_test (only the last segment can be held back).
-            if is_last && !seg.fin && seg.len < t.mss_cache && !t.nodelay && !push_one {
+            // tcp_nagle_test (only the last segment can be held back): a partial segment
+            // waits while corked, or, with Nagle on, while a small one is unacknowledged
+            // (Minshall's variant).
+            if is_last && !seg.fin && !push_one && nonagle & super::TCP_NAGLE_PUSH == 0 {
+                let partial = seg.len < t.mss_cache;
                 let minshall = after(t.snd_sml, t.snd_una) && !after(t.snd_sml, t.snd_nxt);
-                if t.packets_out > 0 && minshall {
+                let hold = partial
+                    && (nonagle & super::TCP_NAGLE_CORK != 0
+                        || (nonagle == 0 && t.packets_out > 0 && minshall));
+                if hold {
                     break;
                 }
             }
@@ -468,8 +508,9 @@ pub(crate) fn tcp_send_active_reset(n: &mut Node, cx: &mut NetCtx<'_>, sock: Soc
 /// and send it.
 fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) {
     let now = cx.now;
-    let ttl = n.default_ttl;
+    let default_ttl = n.default_ttl;
     let Some(t) = n.socks.tcp(sock) else { return };
+    let (ttl, tos) = (t.sk.ttl.unwrap_or(default_ttl), t.sk.tos);
     let syn = seg.flags.contains(TcpFlags::SYN);
     let tsval = tcp_time_stamp(now).wrapping_add(t.ts_off);
     let options = if syn {
@@ -550,6 +591,9 @@ fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) {
         cx.sched.cancel(&t.timers.delack_timer);
     }
     t.stats.segs_out += 1;
+    if seg.len > 0 {
+        t.stats.data_segs_out += 1;
+    }
     let off = seg.data_seq.wrapping_sub(t.sndq_seq) as usize;
     let mut skb = cx.pool.alloc(hlen + seg.len as usize);
     skb.put(hlen);
@@ -588,7 +632,7 @@ fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) {
         dst: daddr,
         protocol: IpProtocol::Tcp,
         ttl,
-        tos: 0,
+        tos,
         dont_frag: true,
         ident,
     };

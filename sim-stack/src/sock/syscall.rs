@@ -1,0 +1,755 @@
+//! The socket calls an application makes, with Linux's semantics and errno values
+//! (`net/socket.c` and the `inet_*`, `tcp_*`, `udp_*` and `ping_*` operations behind it):
+//! [`socket`], [`bind`], [`listen`], [`accept`], [`connect`], [`send`]/[`sendto`],
+//! [`recv`]/[`recvfrom`], [`shutdown`], [`close`], [`setsockopt`], [`getsockopt`],
+//! [`ioctl`], [`fcntl_set_nonblock`], [`getsockname`], [`getpeername`] and [`poll`].
+//!
+//! A descriptor is the socket's id in its node's table ([`Fd`]). The calls never block: a
+//! call that would block returns `EAGAIN` (`EINPROGRESS` for `connect`), as on a
+//! non-blocking socket. A caller with a blocking socket parks until [`poll`] says the
+//! socket is ready — it is woken ([`crate::apps::App::wake`]) at the instant the kernel
+//! would wake a sleeping process (`sk_data_ready`, `sk_write_space`, `sk_state_change`,
+//! `sk_error_report`) — and makes the call again, as the kernel's `sk_wait_event` loop
+//! does.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use crate::ctx::NetCtx;
+use crate::node::Node;
+use crate::sock::ping::{ping_close, ping_socket_unbound};
+use crate::sock::udp::{udp_bind, udp_close, udp_connect, udp_recvmsg_flags, udp_sendmsg};
+use crate::sock::{Errno, MsgFlags, SockId, Socket};
+use crate::tcp::info::{TcpInfo, tcp_get_info};
+use crate::tcp::{
+    TCP_NAGLE_CORK, TCP_NAGLE_OFF, TCP_NAGLE_PUSH, TcpState, tcp_accept, tcp_bind, tcp_close,
+    tcp_connect, tcp_listen, tcp_recv_flags, tcp_sendmsg, tcp_shutdown,
+};
+
+/// A socket descriptor: the socket's id in its node's table.
+pub type Fd = SockId;
+
+/// `IPPROTO_ICMP`.
+pub const IPPROTO_ICMP: u8 = 1;
+/// `IPPROTO_TCP`.
+pub const IPPROTO_TCP: u8 = 6;
+/// `IPPROTO_UDP`.
+pub const IPPROTO_UDP: u8 = 17;
+
+/// `SOCK_*` types of `AF_INET` sockets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SockType {
+    /// `SOCK_STREAM`: TCP.
+    Stream,
+    /// `SOCK_DGRAM`: UDP, or ICMP echo (`IPPROTO_ICMP`, a ping socket).
+    Dgram,
+    /// `SOCK_RAW`: not modeled (`EPROTONOSUPPORT`).
+    Raw,
+}
+
+/// `shutdown()`'s `how`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shutdown {
+    /// `SHUT_RD`.
+    Read,
+    /// `SHUT_WR`.
+    Write,
+    /// `SHUT_RDWR`.
+    Both,
+}
+
+/// `poll()` events, with Linux's values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PollEvents(pub u16);
+
+impl PollEvents {
+    /// `POLLIN`.
+    pub const IN: Self = Self(0x1);
+    /// `POLLPRI`.
+    pub const PRI: Self = Self(0x2);
+    /// `POLLOUT`.
+    pub const OUT: Self = Self(0x4);
+    /// `POLLERR`.
+    pub const ERR: Self = Self(0x8);
+    /// `POLLHUP`.
+    pub const HUP: Self = Self(0x10);
+    /// `POLLRDNORM`.
+    pub const RDNORM: Self = Self(0x40);
+    /// `POLLWRNORM`.
+    pub const WRNORM: Self = Self(0x100);
+    /// `POLLRDHUP`.
+    pub const RDHUP: Self = Self(0x2000);
+
+    /// Whether every event of `other` is set.
+    pub fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Whether any event of `other` is set.
+    pub fn intersects(self, other: Self) -> bool {
+        self.0 & other.0 != 0
+    }
+}
+
+impl std::ops::BitOr for PollEvents {
+    type Output = Self;
+    fn bitor(self, rhs: Self) -> Self {
+        Self(self.0 | rhs.0)
+    }
+}
+
+impl std::ops::BitOrAssign for PollEvents {
+    fn bitor_assign(&mut self, rhs: Self) {
+        self.0 |= rhs.0;
+    }
+}
+
+/// What `recvmsg` returns besides the bytes copied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecvMsg {
+    /// The call's return value: bytes copied (with `MSG_TRUNC` on a datagram socket, the
+    /// datagram's whole length); 0 at end of stream.
+    pub len: usize,
+    /// The sender (datagram sockets).
+    pub from: Option<SocketAddrV4>,
+    /// `MSG_TRUNC` in `msg_flags`: the datagram was longer than the buffer.
+    pub truncated: bool,
+}
+
+/// A socket option to set (`setsockopt`), with its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SockOpt {
+    /// `SO_SNDBUF` (bytes asked for; the kernel doubles it).
+    SndBuf(u32),
+    /// `SO_RCVBUF`.
+    RcvBuf(u32),
+    /// `SO_REUSEADDR`.
+    ReuseAddr(bool),
+    /// `SO_LINGER`: `Some(seconds)` on.
+    Linger(Option<u32>),
+    /// `TCP_NODELAY`.
+    NoDelay(bool),
+    /// `TCP_CORK`.
+    Cork(bool),
+    /// `TCP_MAXSEG`.
+    MaxSeg(u32),
+    /// `TCP_CONGESTION`.
+    Congestion(String),
+    /// `TCP_NOTSENT_LOWAT`.
+    NotSentLowat(u32),
+    /// `TCP_USER_TIMEOUT`, ms.
+    UserTimeout(u32),
+    /// `IP_TOS`.
+    Tos(u8),
+    /// `IP_TTL` (`None`: -1, the default).
+    Ttl(Option<u8>),
+    /// `IP_RECVERR`.
+    RecvErr(bool),
+}
+
+/// A socket option to read (`getsockopt`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SockOptName {
+    /// `SO_TYPE`.
+    Type,
+    /// `SO_ERROR` (reading clears it).
+    Error,
+    /// `SO_SNDBUF`.
+    SndBuf,
+    /// `SO_RCVBUF`.
+    RcvBuf,
+    /// `SO_REUSEADDR`.
+    ReuseAddr,
+    /// `SO_LINGER`.
+    Linger,
+    /// `TCP_NODELAY`.
+    NoDelay,
+    /// `TCP_CORK`.
+    Cork,
+    /// `TCP_MAXSEG`.
+    MaxSeg,
+    /// `TCP_INFO`.
+    Info,
+    /// `TCP_CONGESTION`.
+    Congestion,
+    /// `TCP_NOTSENT_LOWAT`.
+    NotSentLowat,
+    /// `TCP_USER_TIMEOUT`.
+    UserTimeout,
+    /// `IP_TOS`.
+    Tos,
+    /// `IP_TTL`.
+    Ttl,
+    /// `IP_RECVERR`.
+    RecvErr,
+}
+
+/// A value `getsockopt` returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SockOptValue {
+    /// An `int` option.
+    Int(i64),
+    /// `SO_LINGER`: `Some(seconds)` when on.
+    Linger(Option<u32>),
+    /// `TCP_CONGESTION`.
+    Name(String),
+    /// `TCP_INFO`.
+    Info(Box<TcpInfo>),
+}
+
+/// `ioctl` requests on sockets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ioctl {
+    /// `SIOCINQ` (`FIONREAD`): bytes waiting to be read (a datagram socket: the next
+    /// datagram's length).
+    InQ,
+    /// `SIOCOUTQ` (`TIOCOUTQ`): bytes not yet acknowledged (TCP) or not yet sent (UDP).
+    OutQ,
+    /// `SIOCOUTQNSD`: bytes not yet sent (TCP).
+    OutQNotSent,
+}
+
+/// `SOCK_MIN_SNDBUF`: `2 × (2048 + sizeof(struct sk_buff))` on x86-64.
+pub const SOCK_MIN_SNDBUF: u32 = 4608;
+/// `SOCK_MIN_RCVBUF`: `2048 + sizeof(struct sk_buff)`.
+pub const SOCK_MIN_RCVBUF: u32 = 2304;
+
+/// `socket(AF_INET, ty, protocol)` owned by `owner` (an app index): a TCP, UDP or ping
+/// socket. `protocol` 0 picks the type's protocol.
+pub fn socket(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    ty: SockType,
+    protocol: u8,
+    owner: Option<u32>,
+) -> Result<Fd, Errno> {
+    match (ty, protocol) {
+        (SockType::Stream, 0 | IPPROTO_TCP) => Ok(crate::tcp::tcp_socket(n, cx, owner)),
+        (SockType::Dgram, 0 | IPPROTO_UDP) => Ok(crate::sock::udp::udp_socket(n, owner)),
+        (SockType::Dgram, IPPROTO_ICMP) => Ok(ping_socket_unbound(n, owner)),
+        _ => Err(Errno::ProtoNoSupport),
+    }
+}
+
+/// `fcntl(F_SETFL, O_NONBLOCK)` (or without it).
+pub fn fcntl_set_nonblock(n: &mut Node, fd: Fd, on: bool) -> Result<(), Errno> {
+    sock(n, fd)?.common_mut().nonblock = on;
+    Ok(())
+}
+
+fn sock(n: &mut Node, fd: Fd) -> Result<&mut Socket, Errno> {
+    n.socks.get_mut(fd).ok_or(Errno::BadF)
+}
+
+/// `bind()`.
+pub fn bind(n: &mut Node, cx: &mut NetCtx<'_>, fd: Fd, addr: SocketAddrV4) -> Result<(), Errno> {
+    match sock(n, fd)? {
+        Socket::Tcp(_) => tcp_bind(n, cx, fd, *addr.ip(), addr.port()).map(|_| ()),
+        Socket::Udp(u) => {
+            if u.sk.sport != 0 {
+                return Err(Errno::Inval);
+            }
+            if !addr.ip().is_unspecified() && !n.fib.is_local(*addr.ip()) {
+                return Err(Errno::AddrNotAvail);
+            }
+            udp_bind(n, cx, fd, addr.port())?;
+            n.socks.udp(fd).sk.saddr = *addr.ip();
+            Ok(())
+        }
+        Socket::Ping(_) => crate::sock::ping::ping_bind(n, fd, addr.port()),
+    }
+}
+
+/// `listen()`.
+pub fn listen(n: &mut Node, cx: &mut NetCtx<'_>, fd: Fd, backlog: u32) -> Result<(), Errno> {
+    match sock(n, fd)? {
+        Socket::Tcp(_) => tcp_listen(n, cx, fd, backlog),
+        _ => Err(Errno::OpNotSupp),
+    }
+}
+
+/// `accept()`: the next established connection and its peer, or `EAGAIN`. The new socket
+/// belongs to the same owner and is non-blocking when `nonblock` (`accept4`'s
+/// `SOCK_NONBLOCK`).
+pub fn accept(n: &mut Node, fd: Fd, nonblock: bool) -> Result<(Fd, SocketAddrV4), Errno> {
+    let owner = match sock(n, fd)? {
+        Socket::Tcp(t) if t.state == TcpState::Listen => t.sk.app,
+        Socket::Tcp(_) => return Err(Errno::Inval),
+        _ => return Err(Errno::OpNotSupp),
+    };
+    let child = tcp_accept(n, fd, owner)?;
+    let t = n.socks.tcp(child).ok_or(Errno::BadF)?;
+    t.sk.nonblock = nonblock;
+    Ok((child, SocketAddrV4::new(t.sk.daddr, t.sk.dport)))
+}
+
+/// `connect()`. TCP: the SYN goes out and the call answers `EINPROGRESS` (completion
+/// shows as writability, the outcome in `SO_ERROR`). UDP and ping: the peer is fixed.
+pub fn connect(n: &mut Node, cx: &mut NetCtx<'_>, fd: Fd, addr: SocketAddrV4) -> Result<(), Errno> {
+    match sock(n, fd)? {
+        Socket::Tcp(t) => {
+            if let Some(e) = t.sk.err.take() {
+                return Err(e);
+            }
+            tcp_connect(n, cx, fd, *addr.ip(), addr.port())?;
+            Err(Errno::InProgress)
+        }
+        Socket::Udp(_) => udp_connect(n, cx, fd, *addr.ip(), addr.port()),
+        Socket::Ping(p) => {
+            p.sk.daddr = *addr.ip();
+            Ok(())
+        }
+    }
+}
+
+/// `send()`: on a connected socket.
+pub fn send(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    fd: Fd,
+    data: &[u8],
+    flags: MsgFlags,
+) -> Result<usize, Errno> {
+    sendto(n, cx, fd, data, None, flags)
+}
+
+/// `sendto()`: to `to`, or the connected peer. A ping socket takes the ICMP echo header
+/// and data, as Linux's does (its type must be 8, echo request; the ident is the socket's).
+pub fn sendto(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    fd: Fd,
+    data: &[u8],
+    to: Option<SocketAddrV4>,
+    flags: MsgFlags,
+) -> Result<usize, Errno> {
+    match sock(n, fd)? {
+        Socket::Tcp(t) => {
+            if to.is_some() && t.state != TcpState::Closed {
+                return Err(Errno::IsConn);
+            }
+            tcp_sendmsg(n, cx, fd, data, flags)
+        }
+        Socket::Udp(_) => udp_sendmsg(n, cx, fd, to.map(|a| (*a.ip(), a.port())), data),
+        Socket::Ping(p) => {
+            if data.len() < 8 || data[0] != 8 || data[1] != 0 {
+                return Err(Errno::Inval);
+            }
+            let dst = match to {
+                Some(a) => *a.ip(),
+                None if !p.sk.daddr.is_unspecified() => p.sk.daddr,
+                None => return Err(Errno::DestAddrReq),
+            };
+            let seq = u16::from_be_bytes([data[6], data[7]]);
+            crate::sock::ping::ping_sendmsg(n, cx, fd, dst, seq, &data[8..])?;
+            Ok(data.len())
+        }
+    }
+}
+
+/// `sendmsg()` with two iovecs, `head` and then `zeros` zero bytes (what a traffic
+/// generator sends): the same datagram or stream bytes as [`sendto`] with the zeros written
+/// out, which the stack copies but does not sum (zeros add nothing to a checksum).
+pub fn sendmsg_zeros(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    fd: Fd,
+    head: &[u8],
+    zeros: usize,
+    to: Option<SocketAddrV4>,
+) -> Result<usize, Errno> {
+    match sock(n, fd)? {
+        Socket::Udp(_) => crate::sock::udp::udp_sendmsg_zero_padded(
+            n,
+            cx,
+            fd,
+            to.map(|a| (*a.ip(), a.port())),
+            head,
+            zeros,
+        ),
+        _ => {
+            let mut data = head.to_vec();
+            data.resize(head.len() + zeros, 0);
+            sendto(n, cx, fd, &data, to, MsgFlags::NONE)
+        }
+    }
+}
+
+/// `sendmmsg()` on a connected UDP socket: the datagrams back to back at the same instant
+/// (as glibc's resolver sends its A and AAAA queries). Returns how many were sent.
+pub fn sendmmsg(n: &mut Node, cx: &mut NetCtx<'_>, fd: Fd, msgs: &[&[u8]]) -> Result<usize, Errno> {
+    match sock(n, fd)? {
+        Socket::Udp(_) => crate::sock::udp::udp_sendmmsg(n, cx, fd, msgs),
+        _ => Err(Errno::OpNotSupp),
+    }
+}
+
+/// `recv()`.
+pub fn recv(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    fd: Fd,
+    buf: Option<&mut [u8]>,
+    len: usize,
+    flags: MsgFlags,
+) -> Result<RecvMsg, Errno> {
+    recvfrom(n, cx, fd, buf, len, flags)
+}
+
+/// `recvfrom()` into `buf` (or nowhere: `None` with `MSG_TRUNC` on TCP discards), up to
+/// `len` bytes. `MSG_PEEK` leaves the data in place. End of stream is `Ok` with length 0.
+pub fn recvfrom(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    fd: Fd,
+    buf: Option<&mut [u8]>,
+    len: usize,
+    flags: MsgFlags,
+) -> Result<RecvMsg, Errno> {
+    match sock(n, fd)? {
+        Socket::Tcp(t) => {
+            if t.state == TcpState::Listen {
+                return Err(Errno::NotConn);
+            }
+            if t.sk.shut_rd && t.rcvq.is_empty() {
+                return Ok(RecvMsg {
+                    len: 0,
+                    from: None,
+                    truncated: false,
+                });
+            }
+            let k = tcp_recv_flags(n, cx, fd, buf, len, flags)?;
+            Ok(RecvMsg {
+                len: k,
+                from: None,
+                truncated: false,
+            })
+        }
+        Socket::Udp(u) => {
+            if u.sk.shut_rd && u.rx.is_empty() {
+                return Ok(RecvMsg {
+                    len: 0,
+                    from: None,
+                    truncated: false,
+                });
+            }
+            udp_recvmsg_flags(n, cx, fd, buf, len, flags)
+        }
+        Socket::Ping(_) => Err(Errno::OpNotSupp),
+    }
+}
+
+/// `shutdown()`.
+pub fn shutdown(n: &mut Node, cx: &mut NetCtx<'_>, fd: Fd, how: Shutdown) -> Result<(), Errno> {
+    match sock(n, fd)? {
+        Socket::Tcp(t) => {
+            if matches!(
+                t.state,
+                TcpState::Closed | TcpState::SynSent | TcpState::Listen
+            ) {
+                // inet_shutdown on an unconnected socket: ENOTCONN (a listener is closed,
+                // as Linux does for SHUT_RD, which the model does not distinguish).
+                return Err(Errno::NotConn);
+            }
+            if matches!(how, Shutdown::Read | Shutdown::Both) {
+                t.sk.shut_rd = true;
+            }
+            if matches!(how, Shutdown::Write | Shutdown::Both) {
+                tcp_shutdown(n, cx, fd);
+            }
+            crate::sock::sk_wake(n, cx, fd);
+            Ok(())
+        }
+        Socket::Udp(u) => {
+            if !u.connected {
+                return Err(Errno::NotConn);
+            }
+            if matches!(how, Shutdown::Read | Shutdown::Both) {
+                u.sk.shut_rd = true;
+            }
+            Ok(())
+        }
+        Socket::Ping(_) => Err(Errno::NotConn),
+    }
+}
+
+/// `close()`. TCP with `SO_LINGER` on and a zero timeout aborts the connection (RST),
+/// as `tcp_close` does; otherwise it closes gracefully (a lingering close's wait for the
+/// peer's ACK, which would block the caller, is not modeled: the call returns at once).
+pub fn close(n: &mut Node, cx: &mut NetCtx<'_>, fd: Fd) -> Result<(), Errno> {
+    match sock(n, fd)? {
+        Socket::Tcp(t) => {
+            if t.sk.linger == Some(0) {
+                crate::tcp::tcp_abort(n, cx, fd);
+            } else {
+                tcp_close(n, cx, fd);
+            }
+        }
+        Socket::Udp(_) => udp_close(n, cx, fd),
+        Socket::Ping(_) => ping_close(n, fd),
+    }
+    Ok(())
+}
+
+/// `getsockname()`.
+pub fn getsockname(n: &mut Node, fd: Fd) -> Result<SocketAddrV4, Errno> {
+    let c = sock(n, fd)?.common();
+    Ok(SocketAddrV4::new(c.saddr, c.sport))
+}
+
+/// `getpeername()`: `ENOTCONN` without a peer.
+pub fn getpeername(n: &mut Node, fd: Fd) -> Result<SocketAddrV4, Errno> {
+    let s = sock(n, fd)?;
+    let connected = match s {
+        Socket::Tcp(t) => !matches!(t.state, TcpState::Closed | TcpState::Listen),
+        Socket::Udp(u) => u.connected,
+        Socket::Ping(p) => !p.sk.daddr.is_unspecified(),
+    };
+    if !connected {
+        return Err(Errno::NotConn);
+    }
+    let c = s.common();
+    Ok(SocketAddrV4::new(c.daddr, c.dport))
+}
+
+/// `setsockopt()`.
+pub fn setsockopt(n: &mut Node, cx: &mut NetCtx<'_>, fd: Fd, opt: SockOpt) -> Result<(), Errno> {
+    let wmem_max = n.sysctl.wmem_max;
+    let rmem_max = n.sysctl.rmem_max;
+    let is_tcp = matches!(sock(n, fd)?, Socket::Tcp(_));
+    let tcp_only = |ok: bool| if ok { Ok(()) } else { Err(Errno::NoProtoOpt) };
+    match opt {
+        SockOpt::SndBuf(v) => {
+            // sk_setsockopt: min(val, wmem_max) doubled, at least SOCK_MIN_SNDBUF; the
+            // stack stops tuning it.
+            let c = sock(n, fd)?.common_mut();
+            c.sndbuf = v.min(wmem_max).saturating_mul(2).max(SOCK_MIN_SNDBUF);
+            c.sndbuf_locked = true;
+        }
+        SockOpt::RcvBuf(v) => {
+            let c = sock(n, fd)?.common_mut();
+            c.rcvbuf = v.min(rmem_max).saturating_mul(2).max(SOCK_MIN_RCVBUF);
+            c.rcvbuf_locked = true;
+        }
+        SockOpt::ReuseAddr(on) => sock(n, fd)?.common_mut().reuseaddr = on,
+        SockOpt::Linger(l) => sock(n, fd)?.common_mut().linger = l,
+        SockOpt::Tos(v) => {
+            let s = sock(n, fd)?;
+            let c = s.common_mut();
+            // __ip_sock_set_tos: a stream socket keeps its ECN bits (TCP owns them).
+            c.tos = if is_tcp { (v & !3) | (c.tos & 3) } else { v };
+            c.dst_cache = None;
+        }
+        SockOpt::Ttl(v) => {
+            if v == Some(0) {
+                return Err(Errno::Inval);
+            }
+            sock(n, fd)?.common_mut().ttl = v;
+        }
+        SockOpt::RecvErr(on) => sock(n, fd)?.common_mut().recverr = on,
+        SockOpt::NoDelay(on) => {
+            tcp_only(is_tcp)?;
+            let t = n.socks.tcp(fd).ok_or(Errno::NoProtoOpt)?;
+            if on {
+                // __tcp_sock_set_nodelay: Nagle off, and push what waits.
+                t.nonagle |= TCP_NAGLE_OFF | TCP_NAGLE_PUSH;
+                crate::tcp::tcp_push_pending(n, cx, fd);
+            } else {
+                t.nonagle &= !TCP_NAGLE_OFF;
+            }
+        }
+        SockOpt::Cork(on) => {
+            tcp_only(is_tcp)?;
+            let t = n.socks.tcp(fd).ok_or(Errno::NoProtoOpt)?;
+            if on {
+                t.nonagle |= TCP_NAGLE_CORK;
+            } else {
+                // __tcp_sock_set_cork(false): uncork and push what is queued.
+                t.nonagle &= !TCP_NAGLE_CORK;
+                if t.nonagle & TCP_NAGLE_OFF != 0 {
+                    t.nonagle |= TCP_NAGLE_PUSH;
+                }
+                crate::tcp::tcp_push_pending(n, cx, fd);
+            }
+        }
+        SockOpt::MaxSeg(v) => {
+            tcp_only(is_tcp)?;
+            // do_tcp_setsockopt: TCP_MIN_MSS (88) .. MAX_TCP_WINDOW, or 0.
+            if v != 0 && !(88..=32_767).contains(&v) {
+                return Err(Errno::Inval);
+            }
+            n.socks.tcp(fd).ok_or(Errno::NoProtoOpt)?.user_mss = v;
+        }
+        SockOpt::Congestion(name) => {
+            tcp_only(is_tcp)?;
+            let cong = crate::tcp::cong::Cong::by_name(&name).ok_or(Errno::NoEnt)?;
+            n.socks.tcp(fd).ok_or(Errno::NoProtoOpt)?.cong = cong;
+        }
+        SockOpt::NotSentLowat(v) => {
+            tcp_only(is_tcp)?;
+            n.socks.tcp(fd).ok_or(Errno::NoProtoOpt)?.notsent_lowat = v;
+            crate::sock::sk_wake(n, cx, fd);
+        }
+        SockOpt::UserTimeout(v) => {
+            tcp_only(is_tcp)?;
+            n.socks.tcp(fd).ok_or(Errno::NoProtoOpt)?.user_timeout_ms = v;
+        }
+    }
+    Ok(())
+}
+
+/// `getsockopt()`.
+pub fn getsockopt(
+    n: &mut Node,
+    cx: &NetCtx<'_>,
+    fd: Fd,
+    name: SockOptName,
+) -> Result<SockOptValue, Errno> {
+    let pacing = (n.sysctl.tcp_pacing_ss_ratio, n.sysctl.tcp_pacing_ca_ratio);
+    let s = sock(n, fd)?;
+    let is_tcp = matches!(s, Socket::Tcp(_));
+    let int = |v: u64| Ok(SockOptValue::Int(v as i64));
+    match name {
+        SockOptName::Type => int(if is_tcp { 1 } else { 2 }),
+        SockOptName::Error => {
+            let e = s.common_mut().err.take();
+            Ok(SockOptValue::Int(e.map_or(0, |e| i64::from(e.number()))))
+        }
+        SockOptName::SndBuf => int(u64::from(s.common().sndbuf)),
+        SockOptName::RcvBuf => int(u64::from(s.common().rcvbuf)),
+        SockOptName::ReuseAddr => int(u64::from(s.common().reuseaddr)),
+        SockOptName::Linger => Ok(SockOptValue::Linger(s.common().linger)),
+        SockOptName::Tos => int(u64::from(s.common().tos)),
+        SockOptName::Ttl => int(u64::from(s.common().ttl.unwrap_or(64))),
+        SockOptName::RecvErr => int(u64::from(s.common().recverr)),
+        SockOptName::NoDelay
+        | SockOptName::Cork
+        | SockOptName::MaxSeg
+        | SockOptName::Info
+        | SockOptName::Congestion
+        | SockOptName::NotSentLowat
+        | SockOptName::UserTimeout => {
+            let Socket::Tcp(t) = s else {
+                return Err(Errno::NoProtoOpt);
+            };
+            match name {
+                SockOptName::NoDelay => int(u64::from(t.nonagle & TCP_NAGLE_OFF != 0)),
+                SockOptName::Cork => int(u64::from(t.nonagle & TCP_NAGLE_CORK != 0)),
+                SockOptName::MaxSeg => int(u64::from(if t.state == TcpState::Closed {
+                    if t.user_mss != 0 { t.user_mss } else { 536 }
+                } else {
+                    t.mss_cache
+                })),
+                SockOptName::Congestion => Ok(SockOptValue::Name(t.cong.name().to_string())),
+                SockOptName::NotSentLowat => int(u64::from(t.notsent_lowat)),
+                SockOptName::UserTimeout => int(u64::from(t.user_timeout_ms)),
+                _ => {
+                    let pmtu = t.sk.dst_cache.map_or(0, |d| d.dst.mtu);
+                    Ok(SockOptValue::Info(Box::new(tcp_get_info(
+                        t, cx.now, pmtu, pacing,
+                    ))))
+                }
+            }
+        }
+    }
+}
+
+/// `ioctl()`.
+pub fn ioctl(n: &mut Node, fd: Fd, req: Ioctl) -> Result<u32, Errno> {
+    match sock(n, fd)? {
+        Socket::Tcp(t) => {
+            if t.state == TcpState::Listen {
+                return Err(Errno::Inval);
+            }
+            Ok(match req {
+                Ioctl::InQ => {
+                    if matches!(t.state, TcpState::SynSent | TcpState::SynRecv) {
+                        0
+                    } else {
+                        t.rcvq.len() as u32
+                    }
+                }
+                Ioctl::OutQ => t.write_seq.wrapping_sub(t.snd_una),
+                Ioctl::OutQNotSent => t.write_seq.wrapping_sub(t.snd_nxt),
+            })
+        }
+        Socket::Udp(u) => Ok(match req {
+            Ioctl::InQ => u.rx.front().map_or(0, |d| d.data().len() as u32),
+            Ioctl::OutQ => u.sk.wmem_alloc,
+            Ioctl::OutQNotSent => return Err(Errno::NoProtoOpt),
+        }),
+        Socket::Ping(p) => Ok(match req {
+            Ioctl::InQ => u32::from(!p.rx.is_empty()),
+            _ => p.sk.wmem_alloc,
+        }),
+    }
+}
+
+/// `poll()`: the socket's readiness, as `tcp_poll` and `datagram_poll` compute it.
+pub fn poll(n: &mut Node, fd: Fd) -> Result<PollEvents, Errno> {
+    let mut ev = PollEvents::default();
+    match sock(n, fd)? {
+        Socket::Tcp(t) => {
+            if t.state == TcpState::Listen {
+                if !t.accept_queue.is_empty() {
+                    ev |= PollEvents::IN | PollEvents::RDNORM;
+                }
+                return Ok(ev);
+            }
+            let send_shut = t.fin_queued;
+            let rcv_shut = t.fin_received || t.sk.shut_rd;
+            if (send_shut && rcv_shut) || t.state == TcpState::Closed {
+                ev |= PollEvents::HUP;
+            }
+            if rcv_shut {
+                ev |= PollEvents::IN | PollEvents::RDNORM | PollEvents::RDHUP;
+            }
+            if !matches!(t.state, TcpState::SynSent | TcpState::SynRecv) {
+                if !t.rcvq.is_empty() {
+                    ev |= PollEvents::IN | PollEvents::RDNORM;
+                }
+                if send_shut || tcp_stream_writeable(t) {
+                    ev |= PollEvents::OUT | PollEvents::WRNORM;
+                }
+            }
+            if t.sk.err.is_some() {
+                ev |= PollEvents::ERR;
+            }
+        }
+        Socket::Udp(u) => {
+            if !u.rx.is_empty() {
+                ev |= PollEvents::IN | PollEvents::RDNORM;
+            }
+            if u.sk.shut_rd {
+                ev |= PollEvents::IN | PollEvents::RDNORM | PollEvents::RDHUP;
+            }
+            // sock_writeable: at most half the send buffer in use.
+            if u.sk.wmem_alloc << 1 < u.sk.sndbuf {
+                ev |= PollEvents::OUT | PollEvents::WRNORM;
+            }
+            if u.sk.err.is_some() {
+                ev |= PollEvents::ERR;
+            }
+        }
+        Socket::Ping(p) => {
+            if !p.rx.is_empty() {
+                ev |= PollEvents::IN | PollEvents::RDNORM;
+            }
+            ev |= PollEvents::OUT | PollEvents::WRNORM;
+        }
+    }
+    Ok(ev)
+}
+
+/// `sk_stream_is_writeable`: free space at least a third of the buffer's use
+/// (`sk_stream_wspace ≥ sk_stream_min_wspace`), and fewer unsent bytes than
+/// `TCP_NOTSENT_LOWAT`.
+fn tcp_stream_writeable(t: &crate::tcp::TcpSock) -> bool {
+    let wspace = t.sk.sndbuf.saturating_sub(t.wmem_queued);
+    let notsent = t.write_seq.wrapping_sub(t.snd_nxt);
+    wspace >= t.wmem_queued / 2 && t.wmem_queued < t.sk.sndbuf && notsent < t.notsent_lowat
+}
+
+/// The address a call names, for traces and messages.
+pub fn addr(ip: Ipv4Addr, port: u16) -> SocketAddrV4 {
+    SocketAddrV4::new(ip, port)
+}
