@@ -27,6 +27,8 @@ pub mod sock;
 pub mod stats;
 pub mod switch;
 pub mod tcp;
+#[cfg(test)]
+mod testing;
 pub mod trace;
 pub mod units;
 pub mod wire;

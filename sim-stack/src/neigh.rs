@@ -705,6 +705,84 @@ fn neigh_failed_packet(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, skb: Skb) 
 mod tests {
     use super::*;
 
+    use crate::sock::syscall::{self, SockType};
+    use crate::sock::{Errno, MsgFlags};
+    use crate::testing::{OneHost, PEER};
+    use std::net::SocketAddrV4;
+
+    /// The neighbour layer of one host, alone: resolution by ARP, the queue while
+    /// INCOMPLETE, the three broadcast probes a second apart, FAILED, and the error the
+    /// local sender gets.
+    #[test]
+    fn an_unanswered_neighbour_fails_after_three_probes_and_the_sender_hears_of_it() {
+        let mut h = OneHost::new(crate::config::Sysctls::default());
+        let nobody = Ipv4Addr::new(192, 168, 0, 9);
+        let fd = h
+            .with(|n, cx| {
+                let fd = syscall::socket(n, cx, SockType::Dgram, 0, Some(0))?;
+                syscall::connect(n, cx, fd, SocketAddrV4::new(nobody, 9))?;
+                syscall::send(n, cx, fd, b"hello", MsgFlags::NONE).map(|_| fd)
+            })
+            .expect("sent");
+        assert_eq!(
+            h.n.devs[0].neigh.entries.get(&nobody).map(|e| e.state),
+            Some(NudState::Incomplete)
+        );
+        h.advance(SimDuration::from_secs(5));
+        let probes: Vec<_> = h
+            .arp
+            .iter()
+            .filter(|(_, a)| a.target_protocol_addr == nobody)
+            .collect();
+        assert_eq!(probes.len(), 3, "mcast_solicit broadcast requests");
+        // retrans_time (1 s) apart, as the kernel's timer wheel rounds it: 250 jiffies lie
+        // in level 1, whose slots are 8 jiffies (32 ms) wide, so each probe is 1.024 s
+        // after the previous one on this host's jiffies grid.
+        for w in probes.windows(2) {
+            let sent = SimTime::from_nanos(w[0].0.as_nanos() - 672); // 84 B at 1 Gbit/s
+            let due = crate::jiffies::round_expiry(sent, SimDuration::from_secs(1), 0);
+            assert_eq!(due.as_nanos(), 1_024_000_000 + sent.as_nanos());
+            assert_eq!((w[1].0 - w[0].0).as_nanos(), 1_024_000_000);
+        }
+        assert_eq!(
+            h.n.devs[0].neigh.entries.get(&nobody).map(|e| e.state),
+            Some(NudState::Failed)
+        );
+        assert_eq!(h.n.neigh_stats.res_failed, 1);
+        assert!(h.take_ip().is_empty(), "the queued datagram never left");
+        let err = h.with(|n, cx| syscall::send(n, cx, fd, b"again", MsgFlags::NONE));
+        assert_eq!(
+            err,
+            Err(Errno::HostUnreach),
+            "arp_error_report reached the socket"
+        );
+    }
+
+    /// A resolved neighbour: the queued packet goes out once the reply comes.
+    #[test]
+    fn a_reply_releases_the_queued_packet() {
+        let mut h = OneHost::new(crate::config::Sysctls::default());
+        h.with(|n, cx| {
+            let fd = syscall::socket(n, cx, SockType::Dgram, 0, None)?;
+            syscall::sendto(
+                n,
+                cx,
+                fd,
+                b"x",
+                Some(SocketAddrV4::new(PEER, 9)),
+                MsgFlags::NONE,
+            )
+        })
+        .expect("sent");
+        h.advance(SimDuration::from_millis(1));
+        assert_eq!(h.arp.len(), 1, "one request, answered by the peer");
+        assert_eq!(h.take_ip().len(), 1, "the datagram followed the reply");
+        assert_eq!(
+            h.n.devs[0].neigh.entries.get(&PEER).map(|e| e.state),
+            Some(NudState::Reachable)
+        );
+    }
+
     #[test]
     fn neigh_map_keeps_address_order_across_its_two_forms() {
         let mut m = NeighMap::default();

@@ -343,3 +343,63 @@ pub(crate) fn mix64(x: u64) -> u64 {
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddrV4;
+
+    use crate::sock::MsgFlags;
+    use crate::sock::syscall::{self, SockOpt, SockType};
+    use crate::testing::{HOST, OneHost, PEER};
+    use crate::wire::{IpProtocol, Ipv4Packet, Ipv4Repr};
+
+    /// IP output alone: a datagram larger than the MTU leaves in fragments cut as
+    /// `ip_fragment` cuts them (1480-byte payloads, offsets in 8-byte units, MF on all but
+    /// the last, one IP ID), each with the socket's `IP_TOS` and `IP_TTL`, without DF.
+    #[test]
+    fn a_large_datagram_leaves_in_fragments_with_the_sockets_tos_and_ttl() {
+        let mut h = OneHost::new(crate::config::Sysctls::default());
+        h.with(|n, cx| {
+            let fd = syscall::socket(n, cx, SockType::Dgram, 0, None)?;
+            syscall::setsockopt(n, cx, fd, SockOpt::Tos(0x10))?;
+            syscall::setsockopt(n, cx, fd, SockOpt::Ttl(Some(5)))?;
+            syscall::sendto(
+                n,
+                cx,
+                fd,
+                &[0xab; 3000],
+                Some(SocketAddrV4::new(PEER, 9)),
+                MsgFlags::NONE,
+            )
+        })
+        .expect("sent");
+        h.advance(sim_core::SimDuration::from_millis(1));
+        let frags: Vec<Ipv4Repr> = h
+            .take_ip()
+            .iter()
+            .map(|(_, p)| Ipv4Repr::parse(&Ipv4Packet::new_checked(&p[..]).unwrap()).unwrap())
+            .collect();
+        assert_eq!(frags.len(), 3, "3008 bytes of UDP: 1480 + 1480 + 48");
+        let lens: Vec<usize> = frags.iter().map(|f| f.payload_len).collect();
+        assert_eq!(lens, [1480, 1480, 48]);
+        let offs: Vec<u16> = frags.iter().map(|f| f.frag_offset).collect();
+        assert_eq!(offs, [0, 1480, 2960]);
+        assert_eq!(
+            frags.iter().map(|f| f.more_frags).collect::<Vec<_>>(),
+            [true, true, false]
+        );
+        for f in &frags {
+            assert_eq!((f.src_addr, f.dst_addr), (HOST, PEER));
+            assert_eq!(f.protocol, IpProtocol::Udp);
+            assert_eq!(f.dscp_ecn, 0x10, "IP_TOS");
+            assert_eq!(f.ttl, 5, "IP_TTL");
+            assert!(
+                !f.dont_frag,
+                "a datagram larger than the MTU goes without DF"
+            );
+            assert_eq!(f.ident, frags[0].ident, "one ID for the datagram");
+        }
+        assert_eq!(h.n.snmp.ip.FragCreates, 3);
+        assert_eq!(h.n.snmp.ip.FragOKs, 1);
+    }
+}

@@ -728,8 +728,11 @@ fn tcp_ack(
     if advanced {
         t.max_packets_out = t.packets_out;
     }
-    let writable_again =
-        t.sk.nospace && t.sk.sndbuf.saturating_sub(t.wmem_queued) >= t.wmem_queued / 2;
+    // sk_stream_write_space: room for a third more than is queued, and (tcp_stream_memory_free)
+    // fewer unsent bytes than TCP_NOTSENT_LOWAT.
+    let writable_again = t.sk.nospace
+        && t.sk.sndbuf.saturating_sub(t.wmem_queued) >= t.wmem_queued / 2
+        && t.write_seq.wrapping_sub(t.snd_nxt) < t.notsent_lowat;
     if writable_again {
         t.sk.nospace = false;
     }

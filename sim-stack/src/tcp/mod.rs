@@ -22,6 +22,8 @@ pub mod output;
 pub mod rcv_window;
 pub mod recovery;
 pub mod rtt;
+#[cfg(test)]
+mod tests;
 pub mod timer;
 
 use std::collections::{BTreeMap, VecDeque};

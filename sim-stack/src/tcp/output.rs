@@ -73,6 +73,10 @@ pub fn tcp_cwnd_restart(t: &mut TcpSock, idle: SimDuration) {
 
 /// `tcp_sndbuf_expand`: room for twice the congestion window of worst-case skbs.
 pub fn sndbuf_expand(t: &mut TcpSock, sys: &Sysctls) {
+    // SO_SNDBUF set by the app (SOCK_SNDBUF_LOCK): the stack leaves it alone.
+    if t.sk.sndbuf_locked {
+        return;
+    }
     let per_mss = (t.mss_clamp.max(t.mss_cache) + 320 + 320).next_power_of_two() + 256;
     let nr = t.cwnd.max(super::TCP_INIT_CWND).max(4);
     let sndmem = 2 * nr * per_mss;
@@ -103,7 +107,9 @@ pub fn tcp_queue_data(t: &mut TcpSock, data: &[u8], eor: bool) -> usize {
             seg.len += take;
             t.wmem_queued += take;
         } else {
-            if t.wmem_queued >= t.sk.sndbuf {
+            // sk_stream_memory_free: the buffer, and TCP_NOTSENT_LOWAT's unsent bytes.
+            let notsent = t.write_seq.wrapping_sub(t.snd_nxt);
+            if t.wmem_queued >= t.sk.sndbuf || notsent >= t.notsent_lowat {
                 break;
             }
             take = mss.min((data.len() - copied) as u32);

@@ -258,7 +258,8 @@ pub fn tcp_rcv_space_adjust(t: &mut TcpSock, now: SimTime, sys: &crate::config::
     if copied > t.rwin.rcvq_space {
         let old = t.rwin.rcvq_space.max(1);
         t.rwin.rcvq_space = copied;
-        if sys.tcp_moderate_rcvbuf {
+        // SO_RCVBUF set by the app (SOCK_RCVBUF_LOCK) turns auto-tuning off.
+        if sys.tcp_moderate_rcvbuf && !t.sk.rcvbuf_locked {
             let mut rcvwin = u64::from(copied) << 1;
             let grow = rcvwin * u64::from(copied - old.min(copied)) / u64::from(old);
             rcvwin += grow << 1;

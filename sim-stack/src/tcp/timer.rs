@@ -252,14 +252,20 @@ fn tcp_retransmit_timer(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
         return;
     }
     // tcp_write_timeout: a SYN or SYN-ACK gives up after a number of retries; an
-    // established connection after the time tcp_retries2 retries would take from the
-    // first retransmission with a 200 ms RTO (retransmits_timed_out).
+    // established connection after TCP_USER_TIMEOUT from the first retransmission, or
+    // without one after the time tcp_retries2 retries would take with a 200 ms RTO
+    // (retransmits_timed_out).
+    let user_timeout = SimDuration::from_millis(u64::from(t.user_timeout_ms));
     let expired = match t.state {
         TcpState::SynSent => t.timers.retransmits >= u32::from(sys.tcp_syn_retries),
         TcpState::SynRecv => t.timers.retransmits >= u32::from(sys.tcp_synack_retries),
         _ => t.recovery.retrans_stamp.is_some_and(|first| {
-            t.timers.retransmits > 0
-                && cx.now.saturating_since(first) >= tcp_model_timeout(sys.tcp_retries2)
+            let limit = if t.user_timeout_ms > 0 {
+                user_timeout
+            } else {
+                tcp_model_timeout(sys.tcp_retries2)
+            };
+            t.timers.retransmits > 0 && cx.now.saturating_since(first) >= limit
         }),
     };
     if expired {
@@ -320,7 +326,21 @@ fn tcp_retransmit_timer(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
                 .unwrap_or(0);
         tcp_retransmit_seg(n, cx, sock, idx);
     }
-    tcp_reset_rtx_timer(n, cx, sock);
+    // tcp_clamp_rto_to_user_timeout: never wait past the user timeout.
+    let Some(t) = n.socks.tcp(sock) else { return };
+    match t.recovery.retrans_stamp {
+        Some(first) if t.user_timeout_ms > 0 && t.packets_out > 0 => {
+            let remaining = user_timeout.saturating_sub(cx.now.saturating_since(first));
+            let wait = if remaining.is_zero() {
+                SimDuration::from_nanos(crate::jiffies::JIFFY_NS)
+            } else {
+                t.rtt.rto.min(remaining)
+            };
+            let at = crate::jiffies::round_expiry(cx.now, wait, n.jiffies_phase);
+            tcp_arm_timer(n, cx, sock, TcpTimerKind::Retransmit, at);
+        }
+        _ => tcp_reset_rtx_timer(n, cx, sock),
+    }
 }
 
 /// The RTO after `n` backoffs of `base` (for tests and docs).

@@ -1,0 +1,351 @@
+//! One TCP socket driven alone: the test plays the peer with hand-built segments on a bare
+//! host ([`crate::testing::OneHost`]) and reads what the socket sends, through the socket
+//! calls an application makes. No World, no second stack.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use sim_core::{SimDuration, SimTime};
+
+use crate::config::Sysctls;
+use crate::sock::syscall::{self, Ioctl, PollEvents, SockOpt, SockOptName, SockOptValue, SockType};
+use crate::sock::{Errno, MsgFlags};
+use crate::testing::{HOST, OneHost, PEER};
+use crate::wire::{
+    IpProtocol, Ipv4Packet, Ipv4Repr, TcpFlags, TcpOption, TcpOptions, TcpPacket, TcpRepr,
+};
+
+const PEER_PORT: u16 = 40_000;
+const PORT: u16 = 8080;
+
+/// A segment as the test's peer sends it.
+fn seg(
+    seq: u32,
+    ack: u32,
+    flags: TcpFlags,
+    win: u16,
+    options: &[TcpOption<'_>],
+    data: &[u8],
+) -> Vec<u8> {
+    let tcp = TcpRepr {
+        src_port: PEER_PORT,
+        dst_port: PORT,
+        seq,
+        ack,
+        flags,
+        window: win,
+        urgent: 0,
+        options: TcpOptions::new(options).expect("options fit"),
+    };
+    let tlen = tcp.header_len() + data.len();
+    let ip = Ipv4Repr {
+        src_addr: PEER,
+        dst_addr: HOST,
+        protocol: IpProtocol::Tcp,
+        payload_len: tlen,
+        ttl: 64,
+        dscp_ecn: 0,
+        ident: 0,
+        dont_frag: true,
+        more_frags: false,
+        frag_offset: 0,
+    };
+    let mut p = vec![0u8; 20 + tlen];
+    ip.emit(&mut Ipv4Packet::new_unchecked(&mut p[..]));
+    p[20 + tcp.header_len()..].copy_from_slice(data);
+    tcp.emit(
+        &mut TcpPacket::new_unchecked(&mut p[20..]),
+        PEER,
+        HOST,
+        data.len(),
+    );
+    p
+}
+
+/// A segment the socket sent: (IP header, TCP header, payload length).
+fn parse(p: &[u8]) -> (Ipv4Repr, TcpRepr, usize) {
+    let ipp = Ipv4Packet::new_checked(p).expect("an IPv4 packet");
+    let ip = Ipv4Repr::parse(&ipp).expect("a valid header");
+    let hl = usize::from(ipp.header_len());
+    let t = &p[hl..hl + ip.payload_len];
+    let tp = TcpPacket::new_checked(t).expect("a TCP segment");
+    let tcp = TcpRepr::parse(&tp, ip.src_addr, ip.dst_addr).expect("a valid segment");
+    let len = ip.payload_len - usize::from(tp.header_len());
+    (ip, tcp, len)
+}
+
+/// A host listening on 8080, a connection accepted from the peer (ISN 1000, window 65535
+/// with scale 7, MSS 1460, SACK, timestamps), and the socket's ISN.
+fn accepted(h: &mut OneHost) -> (u32, u32) {
+    let l = h
+        .with(|n, cx| {
+            // Owned by "app 0", whose wake-ups the harness records.
+            let l = syscall::socket(n, cx, SockType::Stream, 0, Some(0))?;
+            syscall::bind(n, cx, l, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, PORT))?;
+            syscall::listen(n, cx, l, 1)?;
+            Ok::<_, Errno>(l)
+        })
+        .expect("listens");
+    let syn = seg(
+        1000,
+        0,
+        TcpFlags::SYN,
+        65_535,
+        &[
+            TcpOption::MaxSegmentSize(1460),
+            TcpOption::SackPermitted,
+            TcpOption::Timestamp {
+                tsval: 100,
+                tsecr: 0,
+            },
+            TcpOption::NoOp,
+            TcpOption::WindowScale(7),
+        ],
+        &[],
+    );
+    h.inject_ip(&syn);
+    h.advance(SimDuration::from_millis(1));
+    let out = h.take_ip();
+    assert_eq!(out.len(), 1, "one SYN-ACK");
+    let (_, synack, _) = parse(&out[0].1);
+    assert_eq!(synack.flags, TcpFlags::SYN | TcpFlags::ACK);
+    assert_eq!(synack.ack, 1001);
+    let iss = synack.seq;
+    h.inject_ip(&seg(
+        1001,
+        iss.wrapping_add(1),
+        TcpFlags::ACK,
+        1000,
+        &[TcpOption::Timestamp {
+            tsval: 101,
+            tsecr: 0,
+        }],
+        &[],
+    ));
+    let (c, peer) = h
+        .with(|n, _| syscall::accept(n, l, true))
+        .expect("a connection to accept");
+    assert_eq!(peer, SocketAddrV4::new(PEER, PEER_PORT));
+    (c, iss)
+}
+
+#[test]
+fn a_passive_open_answers_with_linux_options_and_accept_returns_the_child() {
+    let mut h = OneHost::new(Sysctls::default());
+    let (c, _) = accepted(&mut h);
+    let info = match h.with(|n, cx| syscall::getsockopt(n, cx, c, SockOptName::Info)) {
+        Ok(SockOptValue::Info(i)) => i,
+        other => panic!("TCP_INFO: {other:?}"),
+    };
+    assert_eq!(info.tcpi_state, 1, "ESTABLISHED");
+    assert_eq!(info.tcpi_snd_wscale, 7);
+    assert_eq!(info.tcpi_options & 7, 7, "timestamps, SACK, window scaling");
+    assert_eq!(
+        info.tcpi_snd_mss, 1448,
+        "1460 minus the 12-byte timestamp option"
+    );
+    assert_eq!(info.tcpi_snd_cwnd, 10);
+}
+
+#[test]
+fn a_write_goes_out_with_psh_and_the_ack_frees_the_queue() {
+    let mut h = OneHost::new(Sysctls::default());
+    let (c, iss) = accepted(&mut h);
+    let sent = h.with(|n, cx| syscall::send(n, cx, c, &[7u8; 3000], MsgFlags::NONE));
+    assert_eq!(sent, Ok(3000));
+    h.advance(SimDuration::from_millis(1));
+    let out = h.take_ip();
+    let segs: Vec<(TcpRepr, usize)> = out
+        .iter()
+        .map(|(_, p)| parse(p))
+        .map(|(_, t, l)| (t, l))
+        .collect();
+    assert_eq!(segs.len(), 3, "1448 + 1448 + 104");
+    assert_eq!(segs[0].0.seq, iss.wrapping_add(1));
+    assert_eq!(
+        segs.iter().map(|s| s.1).collect::<Vec<_>>(),
+        [1448, 1448, 104]
+    );
+    assert!(
+        segs[2].0.flags.contains(TcpFlags::PSH),
+        "PSH ends the write"
+    );
+    assert!(!segs[0].0.flags.contains(TcpFlags::PSH));
+    assert_eq!(h.with(|n, _| syscall::ioctl(n, c, Ioctl::OutQ)), Ok(3000));
+    h.inject_ip(&seg(
+        1001,
+        iss.wrapping_add(3001),
+        TcpFlags::ACK,
+        1000,
+        &[],
+        &[],
+    ));
+    assert_eq!(h.with(|n, _| syscall::ioctl(n, c, Ioctl::OutQ)), Ok(0));
+}
+
+#[test]
+fn cork_holds_a_partial_segment_until_uncorked() {
+    let mut h = OneHost::new(Sysctls::default());
+    let (c, _) = accepted(&mut h);
+    h.with(|n, cx| syscall::setsockopt(n, cx, c, SockOpt::Cork(true)))
+        .expect("TCP_CORK");
+    h.with(|n, cx| syscall::send(n, cx, c, b"hello", MsgFlags::NONE))
+        .expect("written");
+    h.advance(SimDuration::from_millis(10));
+    assert!(h.take_ip().is_empty(), "corked: nothing leaves");
+    assert_eq!(
+        h.with(|n, _| syscall::ioctl(n, c, Ioctl::OutQNotSent)),
+        Ok(5)
+    );
+    h.with(|n, cx| syscall::setsockopt(n, cx, c, SockOpt::Cork(false)))
+        .expect("uncork");
+    h.advance(SimDuration::from_millis(1));
+    let out = h.take_ip();
+    assert_eq!(out.len(), 1);
+    assert_eq!(parse(&out[0].1).2, 5);
+}
+
+#[test]
+fn msg_more_corks_one_write_and_the_next_pushes_both() {
+    let mut h = OneHost::new(Sysctls::default());
+    let (c, _) = accepted(&mut h);
+    h.with(|n, cx| syscall::send(n, cx, c, b"GET ", MsgFlags::MORE))
+        .expect("written");
+    h.advance(SimDuration::from_millis(5));
+    assert!(h.take_ip().is_empty(), "MSG_MORE: held back");
+    h.with(|n, cx| syscall::send(n, cx, c, b"/\r\n", MsgFlags::NONE))
+        .expect("written");
+    h.advance(SimDuration::from_millis(1));
+    let out = h.take_ip();
+    assert_eq!(out.len(), 1, "one segment with both writes");
+    let (_, t, len) = parse(&out[0].1);
+    assert_eq!(len, 7);
+    assert!(t.flags.contains(TcpFlags::PSH));
+}
+
+#[test]
+fn received_data_is_readable_peekable_and_acknowledged() {
+    let mut h = OneHost::new(Sysctls::default());
+    let (c, iss) = accepted(&mut h);
+    h.inject_ip(&seg(
+        1001,
+        iss.wrapping_add(1),
+        TcpFlags::ACK | TcpFlags::PSH,
+        1000,
+        &[],
+        b"abcdef",
+    ));
+    assert!(h.woken.contains(&c), "the reader is woken");
+    assert_eq!(h.with(|n, _| syscall::ioctl(n, c, Ioctl::InQ)), Ok(6));
+    let ev = h.with(|n, _| syscall::poll(n, c)).expect("polls");
+    assert!(ev.contains(PollEvents::IN | PollEvents::OUT));
+    let mut buf = [0u8; 4];
+    let m = h
+        .with(|n, cx| syscall::recv(n, cx, c, Some(&mut buf), 4, MsgFlags::PEEK))
+        .expect("peeks");
+    assert_eq!((m.len, &buf), (4, b"abcd"));
+    assert_eq!(
+        h.with(|n, _| syscall::ioctl(n, c, Ioctl::InQ)),
+        Ok(6),
+        "peek consumes nothing"
+    );
+    let m = h
+        .with(|n, cx| syscall::recv(n, cx, c, Some(&mut buf), 4, MsgFlags::NONE))
+        .expect("reads");
+    assert_eq!((m.len, &buf), (4, b"abcd"));
+    assert_eq!(h.with(|n, _| syscall::ioctl(n, c, Ioctl::InQ)), Ok(2));
+    // The first data segment is acknowledged at once (quick-ACK mode after the handshake).
+    h.advance(SimDuration::from_millis(1));
+    let acks = h.take_ip();
+    assert_eq!(acks.len(), 1);
+    assert_eq!(parse(&acks[0].1).1.ack, 1007);
+}
+
+#[test]
+fn linger_zero_close_resets_and_user_timeout_gives_up() {
+    let mut h = OneHost::new(Sysctls::default());
+    let (c, _) = accepted(&mut h);
+    h.with(|n, cx| syscall::setsockopt(n, cx, c, SockOpt::Linger(Some(0))))
+        .expect("SO_LINGER");
+    h.with(|n, cx| syscall::close(n, cx, c)).expect("closes");
+    h.advance(SimDuration::from_millis(1));
+    let out = h.take_ip();
+    assert_eq!(out.len(), 1);
+    assert!(
+        parse(&out[0].1).1.flags.contains(TcpFlags::RST),
+        "an abort sends RST"
+    );
+
+    let mut h = OneHost::new(Sysctls::default());
+    let (c, _) = accepted(&mut h);
+    h.with(|n, cx| syscall::setsockopt(n, cx, c, SockOpt::UserTimeout(1500)))
+        .expect("TCP_USER_TIMEOUT");
+    h.with(|n, cx| syscall::send(n, cx, c, b"x", MsgFlags::NONE))
+        .expect("written");
+    // Nothing is ever acknowledged: the connection gives up 1.5 s after the first
+    // retransmission, not after tcp_retries2's ~15 minutes.
+    h.run_until(SimTime::from_nanos(10_000_000_000));
+    // The socket stays until the app closes it, with ETIMEDOUT pending (SO_ERROR).
+    let err = h.with(|n, cx| syscall::getsockopt(n, cx, c, SockOptName::Error));
+    assert_eq!(err, Ok(SockOptValue::Int(110)), "ETIMEDOUT");
+    let ev = h.with(|n, _| syscall::poll(n, c)).expect("polls");
+    assert!(
+        ev.contains(PollEvents::HUP),
+        "a dead connection polls HUP: {ev:?}"
+    );
+    let sent = h.take_ip();
+    let last = sent.last().expect("retransmissions").0;
+    assert!(
+        last < SimTime::from_nanos(3_000_000_000),
+        "no retransmission after the user timeout (last at {last:?})"
+    );
+}
+
+#[test]
+fn options_read_back_as_linux_reports_them() {
+    let mut h = OneHost::new(Sysctls::default());
+    let fd = h
+        .with(|n, cx| syscall::socket(n, cx, SockType::Stream, 0, None))
+        .expect("socket");
+    h.with(|n, cx| syscall::setsockopt(n, cx, fd, SockOpt::SndBuf(10_000)))
+        .expect("SO_SNDBUF");
+    assert_eq!(
+        h.with(|n, cx| syscall::getsockopt(n, cx, fd, SockOptName::SndBuf)),
+        Ok(SockOptValue::Int(20_000)),
+        "the kernel doubles it"
+    );
+    h.with(|n, cx| syscall::setsockopt(n, cx, fd, SockOpt::SndBuf(1)))
+        .expect("SO_SNDBUF");
+    assert_eq!(
+        h.with(|n, cx| syscall::getsockopt(n, cx, fd, SockOptName::SndBuf)),
+        Ok(SockOptValue::Int(4608)),
+        "SOCK_MIN_SNDBUF"
+    );
+    assert_eq!(
+        h.with(|n, cx| syscall::setsockopt(n, cx, fd, SockOpt::Congestion("vegas".into()))),
+        Err(Errno::NoEnt)
+    );
+    h.with(|n, cx| syscall::setsockopt(n, cx, fd, SockOpt::Congestion("reno".into())))
+        .expect("reno exists");
+    assert_eq!(
+        h.with(|n, cx| syscall::getsockopt(n, cx, fd, SockOptName::Congestion)),
+        Ok(SockOptValue::Name("reno".into()))
+    );
+    assert_eq!(
+        h.with(|n, cx| syscall::setsockopt(n, cx, fd, SockOpt::MaxSeg(10))),
+        Err(Errno::Inval),
+        "below TCP_MIN_MSS"
+    );
+    assert_eq!(
+        h.with(|n, cx| syscall::connect(n, cx, fd, SocketAddrV4::new(PEER, 80))),
+        Err(Errno::InProgress)
+    );
+    assert_eq!(
+        h.with(|n, cx| syscall::connect(n, cx, fd, SocketAddrV4::new(PEER, 80))),
+        Err(Errno::Already)
+    );
+    assert_eq!(
+        h.with(|n, cx| syscall::listen(n, cx, fd, 5)),
+        Err(Errno::Inval),
+        "a connecting socket cannot listen"
+    );
+}
