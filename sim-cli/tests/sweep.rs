@@ -468,6 +468,9 @@ fn help_shows_an_example_per_option() {
         "`--trace frames`",
         "`--emit-commands > commands.txt`",
         "`--collect`",
+        "`--max-events 1000000`",
+        "`--max-wall 10m`",
+        "`--runs out/sweep1 --force`",
     ] {
         assert!(help.contains(example), "{example} missing from:\n{help}");
     }
