@@ -243,7 +243,7 @@ fn refusal(found: &Found, shown: &str, force: bool) -> Option<String> {
         _ if force => None,
         Found::Foreign(n) => Some(format!(
             "{shown} exists and was not written by sim (no run's params.json in it): refusing \
-             to replace it and the {n} entr{} in it; choose another --out, or add --force to \
+             to replace it and the {n} entr{} in it; choose another folder, or add --force to \
              delete it and write the run there",
             if *n == 1 { "y" } else { "ies" }
         )),
@@ -336,8 +336,9 @@ fn human(bytes: u64) -> String {
 /// left when they were killed: those whose lock is free and whose PID no process has (or is
 /// this process's own, whose live partial folders are all locked). Call with the parent's
 /// lock held, so that no run is between creating its partial folder and locking it. Returns
-/// the line to print, if anything was removed.
-fn clean_stale(parent: &Path) -> Option<String> {
+/// the line to print, if anything was removed, naming them under `shown` (`parent` as the
+/// user wrote it).
+fn clean_stale(parent: &Path, shown: &Path) -> Option<String> {
     let own = std::process::id() as i32;
     let mut removed = Vec::new();
     for e in fs::read_dir(parent).ok()?.filter_map(Result::ok) {
@@ -359,7 +360,11 @@ fn clean_stale(parent: &Path) -> Option<String> {
             fs::remove_file(&path)
         };
         if gone.is_ok() {
-            removed.push(format!("{} ({})", path.display(), human(bytes)));
+            removed.push(format!(
+                "{} ({})",
+                shown.join(&name).display(),
+                human(bytes)
+            ));
         }
     }
     removed.sort();
@@ -380,14 +385,14 @@ fn clean_stale(parent: &Path) -> Option<String> {
 static CLEANED: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
 
 /// Cleans `parent`'s abandoned partial folders, once per process and parent (a sweep writes
-/// thousands of folders into one parent), and prints what was removed on `notes`. Call with
-/// the parent's lock held.
-fn clean_once(parent: &Path, notes: &mut dyn Write) {
+/// thousands of folders into one parent), and prints what was removed on `notes`, under
+/// `shown`. Call with the parent's lock held.
+fn clean_once(parent: &Path, shown: &Path, notes: &mut dyn Write) {
     let key = fs::canonicalize(parent).unwrap_or_else(|_| parent.to_path_buf());
     if !CLEANED.lock().map_or(true, |mut c| c.insert(key)) {
         return;
     }
-    if let Some(line) = clean_stale(parent) {
+    if let Some(line) = clean_stale(parent, shown) {
         let _ = writeln!(notes, "{line}");
     }
 }
@@ -397,7 +402,7 @@ fn clean_once(parent: &Path, notes: &mut dyn Write) {
 pub fn clean_parent(parent: &Path, notes: &mut dyn Write) {
     if parent.is_dir() {
         let _lock = Lock::wait(parent);
-        clean_once(parent, notes);
+        clean_once(parent, parent, notes);
     }
 }
 
@@ -447,7 +452,13 @@ impl OutDir {
             .ok_or_else(|| cannot(&"it names no folder"))?;
         let tmp = parent.join(format!(".{name}.partial-{}", std::process::id()));
         let parent_lock = Lock::wait(&parent);
-        clean_once(&parent, notes);
+        // Named as the user named the destination, unless a link or `..` led elsewhere.
+        let shown_parent = if shown == dest.display().to_string() {
+            parent_of(dest)
+        } else {
+            parent.clone()
+        };
+        clean_once(&parent, &shown_parent, notes);
         fs::create_dir(&tmp).map_err(|e| cannot(&e))?;
         // Without it (no flock here) the folder is still known alive by its PID.
         let alive = Lock::try_take(&tmp).ok().flatten();
@@ -624,13 +635,13 @@ mod tests {
         let _held = Lock::try_take(&locked).unwrap().unwrap();
         let live = root.join(".c.partial-1"); // init: alive
         fs::create_dir(&live).unwrap();
-        let line = clean_stale(&root).unwrap();
+        let line = clean_stale(&root, &root).unwrap();
         assert!(
             line.contains(".a.partial-") && line.contains("2.0 KB"),
             "{line}"
         );
         assert!(!own.exists() && locked.exists() && live.exists());
-        assert_eq!(clean_stale(&root), None);
+        assert_eq!(clean_stale(&root, &root), None);
         fs::remove_dir_all(&root).unwrap();
     }
 

@@ -207,7 +207,7 @@ pub struct RunArgs {
     pub seed: Option<u64>,
     /// Output folder [default: out/<scenario name>]: `--out /tmp/run1`.
     ///
-    /// It must not exist, be empty, or hold an earlier run (which is replaced); any other
+    /// It must be absent, empty, or an earlier run's folder (which is replaced); any other
     /// folder is refused before the run starts.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -522,7 +522,7 @@ fn check_inputs(
                 )
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                format!("{name}, an input of the run, is missing ({e})")
+                format!("{name}, an input of the run, is missing")
             }
             Err(e) => format!("{name}, an input of the run, cannot be read: {e}"),
         };

@@ -441,3 +441,28 @@ fn replay_reads_a_params_json_of_an_older_sim() {
     let o = sim_in(&dir, &["run", ping.to_str().unwrap(), "--out", "old", "-q"]);
     assert_eq!(o.status.code(), Some(0), "{}", said(&o));
 }
+
+/// The `--help` text that a page of docs/ embeds verbatim, in its `<details>` block.
+fn embedded_help(page: &str, command: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../docs")
+        .join(page);
+    let text = fs::read_to_string(&path).unwrap();
+    let key = format!("<summary><code>sim {command} --help</code>, verbatim</summary>\n\n```\n");
+    let start = text.find(&key).expect("the help block") + key.len();
+    let end = start + text[start..].find("```\n").expect("its end");
+    text[start..end].to_string()
+}
+
+#[test]
+fn the_docs_embed_the_help_as_it_is() {
+    let dir = scratch("help-docs");
+    for (page, command) in [("outputs.md", "run"), ("sweeps.md", "sweep")] {
+        let o = sim_in(&dir, &[command, "--help"]);
+        assert_eq!(
+            embedded_help(page, command),
+            stdout(&o),
+            "docs/{page} embeds another `sim {command} --help`"
+        );
+    }
+}
