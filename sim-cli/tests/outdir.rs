@@ -9,20 +9,9 @@ use std::fs;
 use std::path::Path;
 
 use common::{
-    json, listing, long_scenario, partials, said, scenario, scratch, send_signal, sim_in, spawn_in,
-    stderr, wait_at_most, wait_for_file,
+    PING_FILES, json, listing, long_scenario, partials, said, scenario, scratch, send_signal,
+    sim_in, spawn_in, start_long, stderr, wait_at_most,
 };
-
-/// The files of a default run of ping.net.
-const PING_FILES: [&str; 7] = [
-    "a-eth0.pcap",
-    "b-eth0.pcap",
-    "params.json",
-    "r-eth0.pcap",
-    "r-eth1.pcap",
-    "stats.json",
-    "trace.txt",
-];
 
 /// Runs the day-long flood into `out` and expects a refusal: exit 2, nothing on stdout, an
 /// error naming `names`, and no simulation (the flood would run for hours, so a refusal that
@@ -209,29 +198,20 @@ fn concurrent_runs_into_one_folder_all_succeed() {
 #[test]
 fn a_killed_runs_partial_folder_is_cleaned_by_the_next_run_and_a_live_ones_is_not() {
     let dir = scratch("stale");
-    let long = long_scenario(&dir);
     let ping = scenario("ping.net");
     let ping = ping.to_str().unwrap();
     fs::create_dir(dir.join("out")).unwrap();
 
     // A live run's partial folder, and one of a live process that is not sim's.
-    let live = spawn_in(
-        &dir,
-        &["run", long.to_str().unwrap(), "--out", "out/live", "-q"],
-    );
+    let live = start_long(&dir, "out/live", &["-q"]);
     let live_partial = dir.join(format!("out/.live.partial-{}", live.id()));
-    wait_for_file(&live_partial.join("trace.txt"), 1);
     let mine = dir.join(format!("out/.x.partial-{}", std::process::id()));
     fs::create_dir(&mine).unwrap();
 
     // A run killed with SIGKILL leaves its partial folder.
-    let child = spawn_in(
-        &dir,
-        &["run", long.to_str().unwrap(), "--out", "out/long", "-q"],
-    );
+    let child = start_long(&dir, "out/long", &["-q"]);
     let pid = child.id();
     let partial = dir.join(format!("out/.long.partial-{pid}"));
-    wait_for_file(&partial.join("trace.txt"), 1);
     send_signal(pid, "KILL");
     let o = wait_at_most(child, 60, "a killed run");
     assert_eq!(o.status.code(), None, "killed: {}", said(&o));

@@ -6,7 +6,7 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::{listing, said, scenario, scratch, sim_in, stderr, stdout};
+use common::{PING_FILES, listing, said, scenario, scratch, sim_in, stderr, stdout};
 
 /// The error lines of stderr: `error: …`, or a diagnostic's `file:line:col: error: …`.
 fn error_lines(s: &str) -> Vec<&str> {
@@ -26,18 +26,7 @@ fn run_writes_pcaps_trace_stats_and_params_and_a_summary() {
     let o = sim_in(&dir, &["run", ping.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", said(&o));
     let out = dir.join("out/ping");
-    assert_eq!(
-        listing(&out),
-        [
-            "a-eth0.pcap",
-            "b-eth0.pcap",
-            "params.json",
-            "r-eth0.pcap",
-            "r-eth1.pcap",
-            "stats.json",
-            "trace.txt"
-        ]
-    );
+    assert_eq!(listing(&out), PING_FILES);
     assert_eq!(
         listing(&dir.join("out")),
         ["ping"],

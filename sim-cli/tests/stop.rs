@@ -8,8 +8,8 @@ use std::fs;
 use std::path::Path;
 
 use common::{
-    json, listing, long_scenario, partials, pcap_records, said, scenario, scratch, send_signal,
-    sim_in, spawn_in, stdout, wait_at_most, wait_for_file,
+    assert_same_files, json, listing, long_scenario, partials, pcap_records, said, scenario,
+    scratch, send_signal, sim_in, spawn_in, start_long, stdout, wait_at_most,
 };
 
 /// Checks a folder of an early-ended flood: the capture and trace whole, stats.json marked
@@ -38,16 +38,10 @@ fn complete_and_marked(out: &Path, reason: &str) -> serde_json::Value {
 #[test]
 fn sigterm_sighup_and_sigint_end_a_run_with_complete_outputs() {
     let dir = scratch("signals");
-    let long = long_scenario(&dir);
     for (signal, code) in [("TERM", 143), ("HUP", 129), ("INT", 130)] {
         let out = format!("out-{signal}");
-        let child = spawn_in(
-            &dir,
-            &["run", long.to_str().unwrap(), "--out", &out, "--pcap", "a"],
-        );
-        let pid = child.id();
-        wait_for_file(&dir.join(format!(".{out}.partial-{pid}/trace.txt")), 1);
-        send_signal(pid, signal);
+        let child = start_long(&dir, &out, &["--pcap", "a"]);
+        send_signal(child.id(), signal);
         let o = wait_at_most(child, 120, &format!("a run after SIG{signal}"));
         assert_eq!(o.status.code(), Some(code), "SIG{signal}: {}", said(&o));
         let text = stdout(&o);
@@ -67,21 +61,8 @@ fn sigterm_sighup_and_sigint_end_a_run_with_complete_outputs() {
 #[test]
 fn signals_that_keep_coming_while_outputs_are_written_do_not_spoil_them() {
     let dir = scratch("signals-again");
-    let long = long_scenario(&dir);
-    let child = spawn_in(
-        &dir,
-        &[
-            "run",
-            long.to_str().unwrap(),
-            "--out",
-            "o",
-            "--pcap",
-            "a",
-            "-q",
-        ],
-    );
+    let child = start_long(&dir, "o", &["--pcap", "a", "-q"]);
     let pid = child.id();
-    wait_for_file(&dir.join(format!(".o.partial-{pid}/trace.txt")), 1);
     for _ in 0..5 {
         send_signal(pid, "TERM");
         std::thread::sleep(std::time::Duration::from_millis(5));
@@ -133,13 +114,11 @@ fn max_events_stops_a_run_cleanly_with_exit_3() {
     // Deterministic: the same limit gives the same files.
     let o = sim_in(&dir, &["run", "--replay", "o", "--out", "again", "-q"]);
     assert_eq!(o.status.code(), Some(3), "{}", said(&o));
-    for f in ["a-eth0.pcap", "stats.json", "trace.txt"] {
-        assert!(
-            fs::read(dir.join("o").join(f)).unwrap()
-                == fs::read(dir.join("again").join(f)).unwrap(),
-            "{f} differs"
-        );
-    }
+    assert_same_files(
+        &dir.join("o"),
+        &dir.join("again"),
+        &["a-eth0.pcap", "stats.json", "trace.txt"],
+    );
 }
 
 #[test]

@@ -194,3 +194,47 @@ pub fn json(path: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
+
+/// The files of a default run of ping.net.
+pub const PING_FILES: [&str; 7] = [
+    "a-eth0.pcap",
+    "b-eth0.pcap",
+    "params.json",
+    "r-eth0.pcap",
+    "r-eth1.pcap",
+    "stats.json",
+    "trace.txt",
+];
+
+/// Starts `sim run LONG --out OUT ARGS…` in `cwd` (LONG: [`long_scenario`]) and returns once
+/// it is simulating (its partial folder has trace lines on disk).
+pub fn start_long(cwd: &Path, out: &str, args: &[&str]) -> std::process::Child {
+    let long = long_scenario(cwd);
+    let mut all = vec!["run", long.to_str().unwrap(), "--out", out];
+    all.extend_from_slice(args);
+    let child = spawn_in(cwd, &all);
+    let out = Path::new(out);
+    let partial = cwd
+        .join(out.parent().unwrap_or(Path::new("")))
+        .join(format!(
+            ".{}.partial-{}",
+            out.file_name().unwrap().to_string_lossy(),
+            child.id()
+        ));
+    wait_for_file(&partial.join("trace.txt"), 1);
+    child
+}
+
+/// Asserts that `files` are the same bytes in folders `a` and `b`.
+pub fn assert_same_files(a: &Path, b: &Path, files: &[&str]) {
+    for f in files {
+        let x = std::fs::read(a.join(f)).unwrap_or_else(|e| panic!("{}: {e}", a.join(f).display()));
+        let y = std::fs::read(b.join(f)).unwrap_or_else(|e| panic!("{}: {e}", b.join(f).display()));
+        assert!(
+            x == y,
+            "{f} differs between {} and {}",
+            a.display(),
+            b.display()
+        );
+    }
+}
