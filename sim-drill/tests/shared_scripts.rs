@@ -1,0 +1,70 @@
+//! The kernel's packetdrill scripts in `../shared/packetdrill/`: every one parses and loads
+//! into a program (every command, call and code block interpreted).
+
+use std::path::{Path, PathBuf};
+
+use sim_drill::config::DrillConfig;
+use sim_drill::model;
+use sim_drill::parse;
+use sim_dsl::diag::SourceMap;
+
+/// The shared folder, beside the workspace (CI clones at the same depth).
+fn shared() -> PathBuf {
+    let dir = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/packetdrill"
+    ));
+    assert!(
+        dir.is_dir(),
+        "the kernel's packetdrill scripts are expected in {} (the workspace's ../shared/packetdrill)",
+        dir.display()
+    );
+    dir.to_path_buf()
+}
+
+fn scripts() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(shared())
+        .expect("read the scripts folder")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "pkt"))
+        .collect();
+    v.sort();
+    assert_eq!(v.len(), 36, "36 scripts in the shared folder");
+    v
+}
+
+#[test]
+fn all_36_scripts_parse() {
+    let defines = DrillConfig::ksft_ipv4().defines;
+    for path in scripts() {
+        let text = std::fs::read_to_string(&path).expect("read script");
+        let mut sm = SourceMap::new();
+        let f = sm.add(path.clone(), text.clone());
+        if let Err(d) = parse::parse(f, &text, &defines) {
+            let r: String = d.iter().map(|d| d.render(&sm)).collect();
+            panic!("{} does not parse:\n{r}", path.display());
+        }
+    }
+}
+
+#[test]
+fn every_script_loads() {
+    let mut unsupported = Vec::new();
+    for path in scripts() {
+        match model::load(&path, DrillConfig::ksft_ipv4(), &[]) {
+            Ok(p) => assert!(!p.events.is_empty()),
+            Err(e) => {
+                assert!(
+                    e.is_unsupported(),
+                    "{} fails to load:\n{}",
+                    path.display(),
+                    e.render()
+                );
+                unsupported.push(e.render());
+            }
+        }
+    }
+    let report = unsupported.join("\n");
+    eprintln!("{report}");
+    assert!(unsupported.is_empty(), "{report}");
+}
