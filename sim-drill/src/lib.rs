@@ -10,7 +10,7 @@
 //!    calls as typed [`host::Syscall`]s with their expected results, backtick commands as
 //!    [`command::HostAction`]s, `%{ }%` blocks as [`code::CodeBlock`]s; anything the runner
 //!    cannot carry out is reported here as unsupported, before anything runs;
-//! 3. `runner`: the events in time order against a [`host::DrillHost`], with packetdrill's
+//! 3. [`runner`]: the events in time order against a [`host::DrillHost`], with packetdrill's
 //!    semantics — relative times anchored as `adjust_relative_event_times` anchors them,
 //!    `verify_time` with its tolerance and ranges, blocking calls returning later, script
 //!    sequence numbers and timestamps mapped to and from live ones, outbound packets
@@ -28,4 +28,5 @@ pub mod host;
 pub mod model;
 pub mod packet;
 pub mod parse;
+pub mod runner;
 pub mod symbols;
