@@ -15,7 +15,7 @@
 //!    `verify_time` with its tolerance and ranges, blocking calls returning later, script
 //!    sequence numbers and timestamps mapped to and from live ones, outbound packets
 //!    matched with `verify_outbound_live_packet`'s checks in its order and words;
-//! 4. `report`: a verdict per script and a summary table; the exchange as a pcap.
+//! 4. [`report`]: a verdict per script and a summary table; the exchange as a pcap.
 //!
 //! The host is a trait: the simulated Linux host implements it once the stack's socket API
 //! exists; the tests here drive a small fake kernel.
@@ -28,5 +28,6 @@ pub mod host;
 pub mod model;
 pub mod packet;
 pub mod parse;
+pub mod report;
 pub mod runner;
 pub mod symbols;
