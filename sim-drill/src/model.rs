@@ -1032,8 +1032,14 @@ impl Lx<'_> {
                         ExpectOptval::Bytes(b)
                     }
                     _ => {
+                        // packetdrill also compares GRE headers and in6_addrs; anything else
+                        // it refuses too.
                         let t = type_name(&a[3]);
-                        self.unsupported(a[3].span, format!("getsockopt value type: {t}"));
+                        if t == "in6_addr" {
+                            self.unsupported(a[3].span, format!("getsockopt value type: {t}"));
+                        } else {
+                            self.err(a[3].span, format!("unsupported getsockopt value type: {t}"));
+                        }
                         return None;
                     }
                 };
@@ -1067,8 +1073,12 @@ impl Lx<'_> {
                             linger: self.s32(f[1].0)?,
                         }
                     }
-                    t => {
+                    t @ "in6_addr" => {
                         self.unsupported(a[3].span, format!("setsockopt value type: {t}"));
+                        return None;
+                    }
+                    t => {
+                        self.err(a[3].span, format!("unsupported setsockopt value type: {t}"));
                         return None;
                     }
                 };

@@ -212,13 +212,20 @@ fn describe(rule: Rule) -> &'static [&'static str] {
 }
 
 fn syntax_error(e: &pest::error::Error<Rule>, file: FileId, text: &str) -> Diagnostic {
-    let pos = match e.location {
+    let mut pos = match e.location {
         pest::error::InputLocation::Pos(p) => p,
         pest::error::InputLocation::Span((s, _)) => s,
     };
+    // A line that ends early: point just after its last token, not at the next line.
+    let before = text[..pos].trim_end();
+    let ended_line = text[before.len()..pos].contains('\n');
+    if ended_line {
+        pos = before.len();
+    }
     let rest = &text[pos..];
     let (found, len) = match rest.chars().next() {
         None => ("end of file".to_string(), 0),
+        _ if ended_line => ("end of line".to_string(), 0),
         Some('\n' | '\r') => ("end of line".to_string(), 0),
         Some(c) if c.is_alphanumeric() || c == '_' => {
             let w: String = rest
@@ -1336,9 +1343,16 @@ mod tests {
             "{e}"
         );
         assert!(e.contains("an event time"), "{e}");
-        let e = parse_err("0 close(3)\n");
+        // A line that ends early is reported at its end, not at the next line.
+        let e = parse_err("0 close(3)\n\n+0 close(4) = 0\n");
         assert!(
-            e.starts_with("t.pkt:2:1: error: syntax error: unexpected end of file"),
+            e.starts_with("t.pkt:1:11: error: syntax error: unexpected end of line"),
+            "{e}"
+        );
+        assert!(e.contains("expected `=` and the expected result"), "{e}");
+        let e = parse_err("0 close(3) =");
+        assert!(
+            e.starts_with("t.pkt:1:13: error: syntax error: unexpected end of file"),
             "{e}"
         );
     }

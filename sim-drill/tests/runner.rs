@@ -406,3 +406,31 @@ fn runs_are_deterministic() {
     let b = runner::run(&p, &mut FakeHost::new(Quirks::default()));
     assert_eq!(a, b);
 }
+
+/// All 36 scripts run to a verdict against the fake kernel: nothing panics, nothing hangs.
+#[test]
+fn every_kernel_script_runs_to_a_verdict() {
+    let mut names: Vec<_> = std::fs::read_dir(shared())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "pkt"))
+        .collect();
+    names.sort();
+    let mut table = Vec::new();
+    for path in names {
+        let p = model::load(&path, DrillConfig::ksft_ipv4(), &[]).unwrap();
+        let r = runner::run(&p, &mut FakeHost::new(Quirks::default()));
+        table.push((
+            path.file_name().unwrap().to_string_lossy().into_owned(),
+            sim_drill::report::Outcome::of_run(&r),
+        ));
+    }
+    eprintln!("{}", sim_drill::report::summary_table(&table));
+    // Whatever the fake kernel gets wrong, every message cites its script and line.
+    for (name, o) in &table {
+        if let sim_drill::report::Outcome::Fail(m) | sim_drill::report::Outcome::Unsupported(m) = o
+        {
+            assert!(m.contains(&format!("{name}:")), "{m}");
+        }
+    }
+}
