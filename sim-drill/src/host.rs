@@ -349,16 +349,17 @@ impl Syscall {
     }
 }
 
-/// Output parameters of a call that packetdrill checks.
+/// Output parameters of a call that packetdrill checks: what a host returns, and (with
+/// `V` the script's form of a `getsockopt` value) what a script expects.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Output {
+pub enum Output<V = Vec<u8>> {
     /// Nothing beyond the return value.
     #[default]
     None,
     /// `getsockopt`: the value and the returned `optlen`.
     Optval {
-        /// The bytes written to `optval`.
-        value: Vec<u8>,
+        /// The value written to `optval`.
+        value: V,
         /// The returned length.
         optlen: u32,
     },
@@ -373,7 +374,7 @@ pub enum Output {
     },
     /// `poll`: the `revents` of each pollfd.
     Revents(Vec<i16>),
-    /// `pipe`: the two descriptors.
+    /// `pipe`: the two descriptors (the script's names for them, in an expectation).
     Pipe([Fd; 2]),
 }
 

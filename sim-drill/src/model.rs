@@ -18,7 +18,7 @@ use crate::code::{CodeBlock, CodeError};
 use crate::command::CommandBlock;
 use crate::config::{DrillConfig, IpVersion};
 use crate::host::{
-    Buffer, Cmsg, CmsgData, ExtendedErr, OptVal, PollFd, SockAddr, Syscall, Timespec,
+    Buffer, Cmsg, CmsgData, ExtendedErr, OptVal, Output, PollFd, SockAddr, Syscall, Timespec,
 };
 use crate::packet::Segment;
 use crate::parse::{self, Defines};
@@ -96,33 +96,10 @@ pub enum ExpectOptval {
     Bytes(Vec<u8>),
 }
 
-/// Output parameters the script expects.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum ExpectOut {
-    /// Nothing.
-    #[default]
-    None,
-    /// `getsockopt(…, [value], [optlen])`.
-    Optval {
-        /// The value.
-        value: ExpectOptval,
-        /// `optlen`.
-        optlen: u32,
-    },
-    /// `ioctl(fd, REQ, [value])`.
-    Ioctl(i32),
-    /// `recvmsg`: `msg_flags` and the control messages.
-    Msg {
-        /// `msg_flags`.
-        flags: i32,
-        /// The control messages.
-        control: Vec<Cmsg>,
-    },
-    /// `poll`: `revents` per pollfd.
-    Revents(Vec<i16>),
-    /// `pipe([a, b])`: the script's names for the two descriptors.
-    Pipe([i32; 2]),
-}
+/// Output parameters the script expects (`getsockopt(…, [value], [optlen])`,
+/// `ioctl(fd, REQ, [value])`, `recvmsg`'s `msg_flags` and control messages, `poll`'s
+/// `revents`, `pipe([a, b])`).
+pub type ExpectOut = Output<ExpectOptval>;
 
 /// What the script expects a call to return.
 #[derive(Debug, Clone, PartialEq, Eq)]

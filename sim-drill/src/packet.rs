@@ -648,17 +648,17 @@ impl Segment {
     /// followed by a space, as packetdrill prints it.
     pub fn dump(&self) -> Result<String, (String, String)> {
         let mut s = String::new();
-        for (flag, c) in [
-            (TcpFlags::FIN, 'F'),
-            (TcpFlags::SYN, 'S'),
-            (TcpFlags::RST, 'R'),
-            (TcpFlags::PSH, 'P'),
-            (TcpFlags::ACK, '.'),
-            (TcpFlags::URG, 'U'),
-        ] {
-            if self.flags.contains(flag) {
-                s.push(c);
-            }
+        // The six classic flags as tcpdump prints them (`TcpFlags`'s Display); the ECN
+        // ones in packetdrill's letters below.
+        let classic = self.flags
+            & (TcpFlags::FIN
+                | TcpFlags::SYN
+                | TcpFlags::RST
+                | TcpFlags::PSH
+                | TcpFlags::ACK
+                | TcpFlags::URG);
+        if !classic.is_empty() {
+            let _ = write!(s, "{classic}");
         }
         if self.ace {
             s.push(char::from(b'0' + self.ace_count()));

@@ -1,9 +1,8 @@
 //! The runner against a fake kernel: kernel scripts that pass, and a script that must fail
 //! failing with packetdrill's message, in each of packetdrill's ways.
 
+mod common;
 mod fake;
-
-use std::path::{Path, PathBuf};
 
 use sim_core::SimDuration;
 use sim_drill::command::HostAction;
@@ -11,20 +10,8 @@ use sim_drill::config::DrillConfig;
 use sim_drill::model::{self, Program};
 use sim_drill::runner::{self, Verdict};
 
+use common::shared;
 use fake::{FakeHost, Quirks};
-
-fn shared() -> PathBuf {
-    let dir = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/packetdrill"
-    ));
-    assert!(
-        dir.is_dir(),
-        "the kernel's packetdrill scripts are expected in {}",
-        dir.display()
-    );
-    dir.to_path_buf()
-}
 
 /// A script given as text, located in the shared folder (for `./defaults.sh`).
 fn program(name: &str, text: &str) -> Program {
@@ -410,12 +397,7 @@ fn runs_are_deterministic() {
 /// All 36 scripts run to a verdict against the fake kernel: nothing panics, nothing hangs.
 #[test]
 fn every_kernel_script_runs_to_a_verdict() {
-    let mut names: Vec<_> = std::fs::read_dir(shared())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "pkt"))
-        .collect();
-    names.sort();
+    let names = common::scripts();
     let mut table = Vec::new();
     for path in names {
         let p = model::load(&path, DrillConfig::ksft_ipv4(), &[]).unwrap();

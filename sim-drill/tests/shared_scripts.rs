@@ -1,34 +1,17 @@
 //! The kernel's packetdrill scripts in `../shared/packetdrill/`: every one parses and loads
 //! into a program (every command, call and code block interpreted).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 
 use sim_drill::config::DrillConfig;
 use sim_drill::model;
 use sim_drill::parse;
 use sim_dsl::diag::SourceMap;
 
-/// The shared folder, beside the workspace (CI clones at the same depth).
-fn shared() -> PathBuf {
-    let dir = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/packetdrill"
-    ));
-    assert!(
-        dir.is_dir(),
-        "the kernel's packetdrill scripts are expected in {} (the workspace's ../shared/packetdrill)",
-        dir.display()
-    );
-    dir.to_path_buf()
-}
-
 fn scripts() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(shared())
-        .expect("read the scripts folder")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "pkt"))
-        .collect();
-    v.sort();
+    let v = common::scripts();
     assert_eq!(v.len(), 36, "36 scripts in the shared folder");
     v
 }
