@@ -564,18 +564,32 @@ impl<'a> Runner<'a> {
     /// Runs the host until live time `target` (µs), collecting what it sends and what
     /// returns.
     fn advance_until(&mut self, target: Usecs) -> Result<(), Stop> {
-        let target_ns = to_ns(target);
-        loop {
-            let step = match self.host.next_event() {
-                Some(t) if t < target_ns => t,
-                _ => target_ns,
-            };
-            if step >= self.host.now() {
-                self.host.advance_to(step);
+        let target = to_ns(target);
+        while self.step(target)? {}
+        Ok(())
+    }
+
+    /// Runs the host to its next event if that is no later than `limit` (true), else to
+    /// `limit` (false), and collects what happened.
+    fn step(&mut self, limit: SimTime) -> Result<bool, Stop> {
+        let now = self.host.now();
+        match self.host.next_event() {
+            Some(t) if t <= limit => {
+                self.host.advance_to(t.max(now));
+                self.poll()?;
+                // A host still busy at this instant after running it breaks the trait's
+                // contract; moving on to the limit keeps the run finite.
+                if self.host.next_event().is_some_and(|n| n <= self.host.now()) {
+                    self.host.advance_to(limit.max(self.host.now()));
+                    self.poll()?;
+                    return Ok(false);
+                }
+                Ok(true)
             }
-            self.poll()?;
-            if step >= target_ns || self.host.now() >= target_ns {
-                return Ok(());
+            _ => {
+                self.host.advance_to(limit.max(now));
+                self.poll()?;
+                Ok(false)
             }
         }
     }
@@ -781,24 +795,8 @@ impl<'a> Runner<'a> {
                     return Ok((seg, (o.time.as_nanos() / 1000) as Usecs));
                 }
             }
-            let now = self.host.now();
-            let deadline_ns = to_ns(deadline);
-            match self.host.next_event() {
-                Some(t) if t <= deadline_ns && now < deadline_ns => {
-                    self.host.advance_to(t.max(now));
-                    self.poll()?;
-                }
-                _ => {
-                    // Nothing will leave before the timeout.
-                    if now < deadline_ns && self.host.next_event().is_some() {
-                        self.host.advance_to(deadline_ns);
-                        self.poll()?;
-                        if !self.queue.is_empty() {
-                            continue;
-                        }
-                    }
-                    return Err("Timed out waiting for packet".to_string().into());
-                }
+            if !self.step(to_ns(deadline))? && self.queue.is_empty() {
+                return Err("Timed out waiting for packet".to_string().into());
             }
         }
     }
@@ -1156,16 +1154,15 @@ impl<'a> Runner<'a> {
                         self.stuck = None;
                         return self.finish_call(ev, &ret).map_err(|m| framed(self, m));
                     }
-                    match self.host.next_event() {
-                        Some(t) if (t.as_nanos() / 1000) as Usecs <= limit => {
-                            self.host.advance_to(t.max(self.host.now()))
+                    if !self.step(to_ns(limit))? {
+                        self.poll()?;
+                        if self.stuck.as_ref().is_some_and(|s| s.1.is_some()) {
+                            continue;
                         }
-                        _ => {
-                            return Err(framed(
-                                self,
-                                "the call blocks and never returns; a call the script expects to block needs `...` and its return time".into(),
-                            ));
-                        }
+                        return Err(framed(
+                            self,
+                            "the call blocks and never returns; a call the script expects to block needs `...` and its return time".into(),
+                        ));
                     }
                 }
             }
@@ -1174,20 +1171,8 @@ impl<'a> Runner<'a> {
 
     /// Waits (up to 1 s of host time) for the pending blocking call to return.
     fn await_idle(&mut self) -> Result<(), Stop> {
-        let limit = self.now_us() + AWAIT_IDLE_USECS;
-        while self.pending.is_some() {
-            match self.host.next_event() {
-                Some(t) if (t.as_nanos() / 1000) as Usecs <= limit => {
-                    self.host.advance_to(t.max(self.host.now()));
-                    self.poll()?;
-                }
-                _ => {
-                    self.host.advance_to(to_ns(limit).max(self.host.now()));
-                    self.poll()?;
-                    return Ok(());
-                }
-            }
-        }
+        let limit = to_ns(self.now_us() + AWAIT_IDLE_USECS);
+        while self.pending.is_some() && self.step(limit)? {}
         Ok(())
     }
 

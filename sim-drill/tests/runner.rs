@@ -416,3 +416,31 @@ fn every_kernel_script_runs_to_a_verdict() {
         }
     }
 }
+
+#[test]
+fn calls_that_block_when_the_script_says_they_do_not() {
+    let listen = "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n\
+                  +0 bind(3, ..., ...) = 0\n\
+                  +0 listen(3, 1) = 0\n";
+    let p = program("t.pkt", &format!("{listen}+0 accept(3, ..., ...) = 4\n"));
+    assert_eq!(
+        failure(&p, Quirks::default()),
+        "t.pkt:4: runtime error in accept call: the call blocks and never returns; a call the script expects to block needs `...` and its return time"
+    );
+    let p = program(
+        "t.pkt",
+        &format!("{listen}+0...0.1 accept(3, ..., ...) = 4\n+0...0.1 accept(3, ..., ...) = 5\n"),
+    );
+    assert_eq!(
+        failure(&p, Quirks::default()),
+        "t.pkt:5: runtime error in accept call: blocking system call while another blocking system call is already in progress"
+    );
+    let p = program(
+        "t.pkt",
+        &format!("{listen}+0...0.1 accept(3, ..., ...) = 4\n"),
+    );
+    assert_eq!(
+        failure(&p, Quirks::default()),
+        "t.pkt:4: runtime error: exiting while a blocking system call is in progress"
+    );
+}
