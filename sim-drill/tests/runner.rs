@@ -444,3 +444,25 @@ fn calls_that_block_when_the_script_says_they_do_not() {
         "t.pkt:4: runtime error: exiting while a blocking system call is in progress"
     );
 }
+
+#[test]
+fn non_fatal_packet_mismatches_are_warnings() {
+    let cli = [("non_fatal".to_string(), Some("packet".to_string()))];
+    let p = model::load(&shared().join(BASIC_CLIENT), DrillConfig::ksft_ipv4(), &cli).unwrap();
+    let quirks = Quirks {
+        data_fin: true,
+        ..Quirks::default()
+    };
+    let r = runner::run(&p, &mut FakeHost::new(quirks));
+    assert_eq!(r.verdict, Verdict::Pass);
+    assert_eq!(r.warnings.len(), 1);
+    assert!(
+        r.warnings[0].ends_with(
+            "tcp_basic_client.pkt:18: warning handling packet: live packet field tcp_fin: expected: 0 (0x0) vs actual: 1 (0x1)\n\
+             script packet:  0.000000 P. 1:1001(1000) ack 1 \n\
+             actual packet:  0.000000 FP. 1:1001(1000) ack 1 win 1050 "
+        ),
+        "{}",
+        r.warnings[0]
+    );
+}
