@@ -1,19 +1,23 @@
 //! `sim`: the command-line front end of netsim.
 //!
 //! ```text
-//! sim run FILE [--set NAME=VALUE]... [--seed N] [--out DIR] [--until TIME]
+//! sim run FILE [--set NAME=VALUE]... [--seed N] [--out DIR] [--force] [--until TIME]
+//!              [--max-events N] [--max-wall DURATION]
 //!              [--pcap all|none|NODE,…] [--pcapng] [--trace none|frames|path]
-//!              [--stats json|ron] [--quiet] [--replay DIR]
+//!              [--stats json|ron] [--quiet] [--replay DIR [--allow-changed]]
 //! sim sweep FILE --vary NAME=VALUES... [--set NAME=VALUE]... [--metric PATH]... [--jobs N]
-//!                [--out results.csv|results.json] [--until TIME] [--runs DIR]
+//!                [--out results.csv|results.json] [--until TIME] [--runs DIR [--force]]
+//!                [--max-events N] [--max-wall DURATION]
 //!                [--emit-commands | --collect] [--quiet]
 //! sim check FILE [--set NAME=VALUE]... [--dump ron]
 //! ```
 //!
 //! Each subcommand is a variant of [`Command`] with its arguments in its own module; `main`
 //! only parses the command line and maps the outcome to an exit code (0 success, 2 the
-//! scenario has errors or cannot be read; clap uses 2 for usage errors too; 130 when Ctrl-C
-//! stopped a run; `sim sweep` exits 1 when some of its rows hold an error).
+//! scenario has errors or cannot be read, or the output folder cannot be used; clap uses 2
+//! for usage errors too; 3 when `--max-events` or `--max-wall` stopped a run; 128 + the
+//! signal when SIGINT, SIGTERM or SIGHUP stopped it; `sim sweep` exits 1 when some of its
+//! rows hold an error).
 
 use std::process::ExitCode;
 

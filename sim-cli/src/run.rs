@@ -2,20 +2,27 @@
 //! outputs — pcaps, `trace.txt`, `stats.json`, `params.json` — into `out/<scenario>/`.
 //!
 //! Outputs are written into a temporary folder that replaces the destination only once they
-//! are complete ([`crate::outdir`]); on any error nothing is left behind and the exit code
-//! is 2. Ctrl-C stops the simulation at the next progress check; the outputs then hold
-//! everything simulated so far, complete and valid, and the exit code is 130.
+//! are complete ([`crate::outdir`], which also refuses a destination sim did not write); on
+//! any error nothing is left behind and the exit code is 2. SIGINT (Ctrl-C), SIGTERM and
+//! SIGHUP stop the simulation at the next progress check, and so do `--max-events` and
+//! `--max-wall`; the outputs then hold everything simulated so far, complete and valid,
+//! `stats.json` says why the run stopped, and the exit code is 128 + the signal (3 for a
+//! limit).
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
-use serde::{Deserialize, Serialize};
-use sim_core::{Limits, SimTime, StopReason};
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Serialize, Serializer};
+use sha2::{Digest, Sha256};
+use sim_core::time::scale_decimal;
+use sim_core::{Limits, SimDuration, SimTime, StopReason};
+use sim_dsl::FileLoader;
 use sim_stack::apps::AppReport;
 use sim_stack::capture::{CaptureConfig, CaptureFormat, CaptureSummary};
 use sim_stack::config::Scenario;
@@ -30,8 +37,149 @@ use crate::{outdir::OutDir, summary};
 
 /// Exit code for bad input of any kind.
 pub const EXIT_ERRORS: u8 = 2;
-/// Exit code after Ctrl-C (128 + SIGINT, as shells report it).
-pub const EXIT_INTERRUPTED: u8 = 130;
+/// Exit code when `--max-events` or `--max-wall` stopped the run (its outputs are complete).
+pub const EXIT_LIMIT: u8 = 3;
+
+/// The signals that end a run as Ctrl-C does: what `timeout`, Slurm, systemd and a closed
+/// terminal send.
+pub const STOP_SIGNALS: [i32; 3] = [
+    signal_hook::consts::SIGINT,
+    signal_hook::consts::SIGTERM,
+    signal_hook::consts::SIGHUP,
+];
+
+/// The value of a stop flag when the caller (a sweep) stops its runs, not a signal.
+pub const STOP_BY_CALLER: usize = usize::MAX;
+
+/// Makes each of [`STOP_SIGNALS`] store its number in `flag` (instead of killing the
+/// process): runs check it at their progress points. Further signals only store again, so
+/// once a run has stopped they change nothing while its outputs are written.
+pub fn catch_stop_signals(flag: &Arc<AtomicUsize>) {
+    for sig in STOP_SIGNALS {
+        let _ = signal_hook::flag::register_usize(sig, Arc::clone(flag), sig as usize);
+    }
+}
+
+/// A signal's name.
+pub fn signal_name(sig: i32) -> &'static str {
+    match sig {
+        signal_hook::consts::SIGINT => "SIGINT",
+        signal_hook::consts::SIGTERM => "SIGTERM",
+        signal_hook::consts::SIGHUP => "SIGHUP",
+        _ => "a signal",
+    }
+}
+
+/// Why a run ended before its end time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EarlyStop {
+    /// One of [`STOP_SIGNALS`].
+    Signal(i32),
+    /// The caller stopped it (a sweep that ends early).
+    Caller,
+    /// `--max-events N` events ran.
+    MaxEvents(u64),
+    /// `--max-wall` of simulation went by.
+    MaxWall(Duration),
+}
+
+impl EarlyStop {
+    /// `interrupted by SIGTERM`, `stopped by --max-events 5000`.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Signal(s) if *s == signal_hook::consts::SIGINT => {
+                "interrupted by SIGINT (Ctrl-C)".into()
+            }
+            Self::Signal(s) => format!("interrupted by {}", signal_name(*s)),
+            Self::Caller => "stopped with the sweep".into(),
+            Self::MaxEvents(n) => format!("stopped by --max-events {n}"),
+            Self::MaxWall(d) => format!("stopped by --max-wall {}", wall_word(*d)),
+        }
+    }
+
+    /// The exit code of `sim run` after it.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Signal(s) => (128 + *s).clamp(0, 255) as u8,
+            Self::Caller => 128 + signal_hook::consts::SIGINT as u8,
+            Self::MaxEvents(_) | Self::MaxWall(_) => EXIT_LIMIT,
+        }
+    }
+
+    /// What stats.json records, the run having stopped at `at_ns`.
+    fn record(&self, at_ns: u64) -> Interrupted {
+        let mut r = Interrupted {
+            reason: "signal",
+            signal: None,
+            max_events: None,
+            max_wall_ns: None,
+            at_ns,
+        };
+        match *self {
+            Self::Signal(s) => r.signal = Some(signal_name(s)),
+            Self::Caller => r.reason = "stopped",
+            Self::MaxEvents(n) => {
+                r.reason = "max_events";
+                r.max_events = Some(n);
+            }
+            Self::MaxWall(d) => {
+                r.reason = "max_wall";
+                r.max_wall_ns = Some(d.as_nanos().try_into().unwrap_or(u64::MAX));
+            }
+        }
+        r
+    }
+}
+
+/// `stats.json`'s `interrupted` object: why and where a run stopped before its end.
+#[derive(Debug, Clone, Serialize)]
+struct Interrupted {
+    /// `signal`, `max_events` or `max_wall`.
+    reason: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signal: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_events: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_wall_ns: Option<u64>,
+    /// The simulated time reached (stats.json's `sim_time_ns`).
+    at_ns: u64,
+}
+
+/// What `stats.json` holds: the run's statistics, led by `interrupted` when it stopped
+/// early. Without it, exactly `RunStats`' own serialization.
+struct StatsFile<'a> {
+    interrupted: Option<Interrupted>,
+    stats: &'a RunStats,
+}
+
+impl Serialize for StatsFile<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let Some(why) = &self.interrupted else {
+            return self.stats.serialize(s);
+        };
+        // Every field, by name: a field added to RunStats fails to compile here.
+        let RunStats {
+            sim_time_ns,
+            events,
+            frames,
+            drops,
+            nodes,
+            switches,
+            links,
+        } = self.stats;
+        let mut st = s.serialize_struct("RunStats", 8)?;
+        st.serialize_field("interrupted", why)?;
+        st.serialize_field("sim_time_ns", sim_time_ns)?;
+        st.serialize_field("events", events)?;
+        st.serialize_field("frames", frames)?;
+        st.serialize_field("drops", drops)?;
+        st.serialize_field("nodes", nodes)?;
+        st.serialize_field("switches", switches)?;
+        st.serialize_field("links", links)?;
+        st.end()
+    }
+}
 
 /// Arguments of `sim run`.
 #[derive(Debug, Clone, Args)]
@@ -42,7 +190,11 @@ Examples:
   sim run scenarios/bench/dumbbell_udp.net --pcap none --trace none --quiet
   sim run scenarios/ping.net --pcap a,r --trace path --out /tmp/ping
   sim run scenarios/ping.net --pcapng --trace path   # one file, paths as packet comments
-  sim run --replay out/ping/                          # rerun exactly, from a run's folder")]
+  sim run --replay out/ping/                          # rerun exactly, from a run's folder
+  sim run long.net --max-wall 30m                     # a runaway stops cleanly (exit 3)
+
+--out must be absent, empty, or an earlier run's folder (see --force). SIGINT, SIGTERM
+and SIGHUP stop the run with complete outputs (exit 128 + signal). See docs/outputs.md.")]
 pub struct RunArgs {
     /// The scenario file (`.net`).
     #[arg(required_unless_present = "replay")]
@@ -54,11 +206,27 @@ pub struct RunArgs {
     #[arg(long)]
     pub seed: Option<u64>,
     /// Output folder [default: out/<scenario name>]: `--out /tmp/run1`.
+    ///
+    /// It must be absent, empty, or an earlier run's folder (which is replaced); any other
+    /// folder is refused before the run starts.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Replace the --out folder even if sim did not write it, deleting what is in it (never
+    /// `/`, the home or current folder or one holding them, a mount point, or a folder
+    /// holding the scenario): `--out results --force`.
+    #[arg(long)]
+    pub force: bool,
     /// Stop at this simulated time instead of the scenario's `end`: `--until 2.5s`.
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub until: Option<SimTime>,
+    /// Stop after this many events, with complete outputs, exit code 3:
+    /// `--max-events 1000000`.
+    #[arg(long, value_name = "N")]
+    pub max_events: Option<u64>,
+    /// Stop after this much wall-clock time of simulation, with complete outputs, exit code
+    /// 3: `--max-wall 30s`, `--max-wall 1m`, `--max-wall 2h`.
+    #[arg(long, value_name = "DURATION", value_parser = parse_wall)]
+    pub max_wall: Option<Duration>,
     /// Which nodes' interfaces are captured: `all`, `none`, or names: `--pcap client,r1`.
     #[arg(long, value_name = "all|none|NODE,…", default_value = "all")]
     pub pcap: String,
@@ -82,6 +250,10 @@ pub struct RunArgs {
     /// `--replay out/ping/ --out /tmp/again`.
     #[arg(long, value_name = "DIR", conflicts_with = "file")]
     pub replay: Option<PathBuf>,
+    /// With --replay: run even if an input file changed since the recorded run (a warning
+    /// names it): `--replay out/ping/ --allow-changed`.
+    #[arg(long, requires = "replay")]
+    pub allow_changed: bool,
 }
 
 /// `--trace` levels.
@@ -110,15 +282,68 @@ fn parse_time(s: &str) -> Result<SimTime, String> {
     s.parse::<SimTime>().map_err(|e| e.to_string())
 }
 
-/// What `params.json` records: enough to rerun the run from its folder alone.
+/// A wall-clock duration: the language's durations (`30s`, `1.5min`, `2h`, `500ms`), and
+/// `m` for minutes as `timeout(1)` writes them (`1m`).
+pub fn parse_wall(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let ns = match t
+        .strip_suffix('m')
+        .filter(|n| n.ends_with(|c: char| c.is_ascii_digit()))
+    {
+        Some(minutes) => scale_decimal(minutes, 60_000_000_000)
+            .map_err(|_| format!("`{s}`: expected a duration such as 30s, 1m or 2h"))?,
+        None => t
+            .parse::<SimDuration>()
+            .map_err(|e| e.to_string())?
+            .as_nanos(),
+    };
+    Ok(Duration::from_nanos(ns))
+}
+
+/// A wall-clock duration as a command-line word: `1s`, `90s`, `1500ms`.
+pub fn wall_word(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{}s", d.as_secs())
+    } else if d.as_nanos() % 1_000_000 == 0 {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{}ns", d.as_nanos())
+    }
+}
+
+/// The SHA-256 of `bytes`, in hex.
+fn sha256_hex(bytes: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(bytes))
+}
+
+/// One input file of a run, as `params.json` records it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InputFile {
+    /// The path as the run read it (as given, or as an include resolved it).
+    pub file: PathBuf,
+    /// Its absolute path then.
+    #[serde(default)]
+    pub file_abs: Option<PathBuf>,
+    /// The SHA-256 of its bytes, in hex.
+    pub sha256: String,
+}
+
+/// What `params.json` records: enough to rerun the run from its folder alone. The keys
+/// added since the first version are optional, so that `--replay` reads an older sim's file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunParams {
+    /// [`crate::outdir::FORMAT`]: marks the folder as a run's.
+    #[serde(default)]
+    pub format: Option<String>,
     /// The tool and its version.
     pub tool: String,
     /// The scenario file as given on the command line.
     pub file: PathBuf,
     /// The scenario file's absolute path at the time of the run.
     pub file_abs: Option<PathBuf>,
+    /// Every file the run read, the scenario first, then its includes, with their SHA-256.
+    #[serde(default)]
+    pub inputs: Option<Vec<InputFile>>,
     /// The scenario's name.
     pub scenario: String,
     /// The seed used.
@@ -127,8 +352,18 @@ pub struct RunParams {
     pub params: Vec<(String, String)>,
     /// The `--set` overrides given.
     pub set: Vec<(String, String)>,
-    /// Where the run stopped, in ns (the scenario's `end` or `--until`).
+    /// Where the run was told to stop, in ns (the scenario's `end` or `--until`).
     pub until_ns: u64,
+    /// `--max-events`, if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_events: Option<u64>,
+    /// `--max-wall`, if given, in ns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_wall_ns: Option<u64>,
+    /// When a signal or `--max-wall` stopped the run (where depends on timing): the events
+    /// it ran, which `--replay` uses as `--max-events` to stop at the same place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay_max_events: Option<u64>,
     /// `--pcap`.
     pub pcap: String,
     /// `--pcapng`.
@@ -137,6 +372,10 @@ pub struct RunParams {
     pub trace: TraceArg,
     /// `--stats`.
     pub stats: StatsFormat,
+    /// Every file the run wrote into its folder, this one included: what a later run may
+    /// replace.
+    #[serde(default)]
+    pub files: Option<Vec<String>>,
     /// The command that reproduces this run.
     pub command: String,
 }
@@ -188,8 +427,9 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     }
 }
 
-/// Applies a recorded run's parameters under the options given now.
-fn with_replay(args: &RunArgs) -> Result<RunArgs, Failure> {
+/// Applies a recorded run's parameters under the options given now, after checking that
+/// its input files are unchanged (warnings go to `err`).
+fn with_replay(args: &RunArgs, err: &mut dyn Write) -> Result<RunArgs, Failure> {
     let Some(dir) = &args.replay else {
         return Ok(args.clone());
     };
@@ -202,6 +442,17 @@ fn with_replay(args: &RunArgs) -> Result<RunArgs, Failure> {
             path.display()
         ))
     })?;
+    match &p.inputs {
+        Some(inputs) => check_inputs(dir, inputs, args.allow_changed, err)?,
+        None => {
+            let _ = writeln!(
+                err,
+                "warning: {} records no input hashes (an older sim wrote it): the replay \
+                 cannot check that the scenario is unchanged",
+                path.display()
+            );
+        }
+    }
     let file = match &p.file_abs {
         Some(abs) if abs.exists() => abs.clone(),
         _ => p.file.clone(),
@@ -213,7 +464,14 @@ fn with_replay(args: &RunArgs) -> Result<RunArgs, Failure> {
         set,
         seed: args.seed.or(Some(p.seed)),
         out: args.out.clone(),
+        force: args.force,
         until: args.until.or(Some(SimTime::from_nanos(p.until_ns))),
+        // A run a signal or the wall clock stopped is replayed to the same event.
+        max_events: args.max_events.or(p.replay_max_events).or(p.max_events),
+        max_wall: args.max_wall.or(p
+            .max_wall_ns
+            .filter(|_| p.replay_max_events.is_none())
+            .map(Duration::from_nanos)),
         pcap: if args.pcap == "all" {
             p.pcap
         } else {
@@ -232,22 +490,73 @@ fn with_replay(args: &RunArgs) -> Result<RunArgs, Failure> {
         },
         quiet: args.quiet,
         replay: None,
+        allow_changed: false,
     })
 }
 
+/// Checks each recorded input against the file now (found by its absolute path, else the
+/// recorded one): a changed or missing file is an error, or with `allow` a warning on `err`.
+fn check_inputs(
+    dir: &Path,
+    inputs: &[InputFile],
+    allow: bool,
+    err: &mut dyn Write,
+) -> Result<(), Failure> {
+    for input in inputs {
+        let path = match &input.file_abs {
+            Some(abs) if abs.exists() => abs.as_path(),
+            _ => input.file.as_path(),
+        };
+        let name = input.file.display();
+        // Read as the language reads it, so the hash is of the text a run parses.
+        let problem = match sim_dsl::FsLoader.read(path) {
+            Ok(text) => {
+                let now = sha256_hex(text.as_bytes());
+                if now == input.sha256 {
+                    continue;
+                }
+                format!(
+                    "{name} has changed since the run (SHA-256 {}… then, {}… now)",
+                    input.sha256.get(..12).unwrap_or(&input.sha256),
+                    &now[..12]
+                )
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                format!("{name}, an input of the run, is missing")
+            }
+            Err(e) => format!("{name}, an input of the run, cannot be read: {e}"),
+        };
+        if !allow {
+            return Err(Failure::msg(format!(
+                "--replay {}: {problem}; the replay would not rerun the same scenario: add \
+                 --allow-changed to run it as it is now",
+                dir.display()
+            )));
+        }
+        let _ = writeln!(
+            err,
+            "warning: --replay {}: {problem}; running it as it is now (--allow-changed)",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
 fn run_inner(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Failure> {
-    let args = &with_replay(args)?;
-    let interrupted = Arc::new(AtomicBool::new(false));
-    // Ctrl-C sets the flag; the run stops at the next progress check (a few ms at most).
-    let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&interrupted));
-    let done = execute(args, Keep::Folder, err, &interrupted, !args.quiet)?;
+    // Caught before anything else, so that a signal during loading also ends the run
+    // cleanly (at its first progress check).
+    let stop = Arc::new(AtomicUsize::new(0));
+    catch_stop_signals(&stop);
+    let args = &with_replay(args, err)?;
+    let done = execute(args, Keep::Folder, err, &stop, !args.quiet)?;
     if !args.quiet {
+        let stopped = done.stopped.map(|s| s.describe());
         let s = summary::Summary {
             scenario: &done.scenario,
             stats: &done.stats,
             apps: &done.apps,
             wall: done.wall,
-            interrupted: done.interrupted,
+            stopped: stopped.as_deref(),
             trace_lines: done.trace_lines,
             capture: done.captured.as_ref(),
             stats_file: done.stats_file,
@@ -255,11 +564,16 @@ fn run_inner(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
         };
         let _ = write!(out, "{s}");
     }
-    Ok(if done.interrupted {
-        EXIT_INTERRUPTED
-    } else {
-        0
-    })
+    Ok(done.stopped.map_or(0, |s| s.exit_code()))
+}
+
+/// A scenario loaded and checked, with the files it was read from.
+#[derive(Debug)]
+pub struct LoadedScenario {
+    /// The scenario (after `--set`, `--seed`, `--until`).
+    pub scenario: Scenario,
+    /// The files read: the scenario first, then each include.
+    pub inputs: Vec<InputFile>,
 }
 
 /// Loads and checks the scenario `file` with `--set` overrides, writing every diagnostic to
@@ -270,7 +584,7 @@ pub fn load_scenario(
     seed: Option<u64>,
     until: Option<SimTime>,
     diag: &mut dyn Write,
-) -> Result<Scenario, Failure> {
+) -> Result<LoadedScenario, Failure> {
     let sargs = ScenarioArgs {
         file: file.to_path_buf(),
         set: set.to_vec(),
@@ -295,7 +609,17 @@ pub fn load_scenario(
     if let Some(until) = until {
         scenario.end_time = until;
     }
-    Ok(scenario)
+    let inputs = loaded
+        .sources
+        .files()
+        .iter()
+        .map(|f| InputFile {
+            file: f.path.clone(),
+            file_abs: std::fs::canonicalize(&f.path).ok(),
+            sha256: sha256_hex(f.text.as_bytes()),
+        })
+        .collect();
+    Ok(LoadedScenario { scenario, inputs })
 }
 
 /// What a run keeps on disk.
@@ -318,8 +642,8 @@ pub struct Executed {
     pub apps: Vec<(String, AppReport)>,
     /// Wall-clock time of the simulation proper.
     pub wall: Duration,
-    /// Whether Ctrl-C (or a sweep's stop) ended it before its end time.
-    pub interrupted: bool,
+    /// Why it ended before its end time, if it did.
+    pub stopped: Option<EarlyStop>,
     /// Records written to `trace.txt`, if one was written.
     pub trace_lines: Option<u64>,
     /// The capture files, if any.
@@ -330,22 +654,59 @@ pub struct Executed {
     pub dest: Option<PathBuf>,
 }
 
+/// A writer whose errors name its file.
+struct Named<W> {
+    inner: W,
+    path: PathBuf,
+}
+
+impl<W> Named<W> {
+    fn err(&self, e: io::Error) -> io::Error {
+        named_error(&self.path, e)
+    }
+}
+
+/// `e`, saying that it happened writing `path`.
+fn named_error(path: &Path, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display()))
+}
+
+impl<W: Write> Write for Named<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf).map_err(|e| self.err(e))
+    }
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.inner.write_all(buf).map_err(|e| self.err(e))
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush().map_err(|e| self.err(e))
+    }
+}
+
+/// Creates `path` for writing, buffered; errors name it.
+fn create_named(path: PathBuf, capacity: usize) -> io::Result<BufWriter<Named<File>>> {
+    let f = File::create(&path).map_err(|e| named_error(&path, e))?;
+    Ok(BufWriter::with_capacity(capacity, Named { inner: f, path }))
+}
+
 /// One run, as `sim run` does it and as `sim sweep` does each point: load the scenario,
-/// build the world, run it (until its end, or until `stop` is set), and, with
-/// [`Keep::Folder`], write its outputs atomically into its folder. Diagnostics of the
-/// scenario go to `diag`; `progress` draws the bar (when stderr is a terminal).
+/// build the world, run it (until its end, a limit, or until `stop` holds a signal or
+/// [`STOP_BY_CALLER`]), and, with [`Keep::Folder`], write its outputs atomically into its
+/// folder. Diagnostics of the scenario, and the note of abandoned partial folders removed,
+/// go to `diag`; `progress` draws the bar (when stderr is a terminal).
 pub fn execute(
     args: &RunArgs,
     keep: Keep,
     diag: &mut dyn Write,
-    stop: &AtomicBool,
+    stop: &AtomicUsize,
     progress: bool,
 ) -> Result<Executed, Failure> {
     let file = args
         .file
         .clone()
         .expect("clap requires FILE unless --replay");
-    let scenario = load_scenario(&file, &args.set, args.seed, args.until, diag)?;
+    let LoadedScenario { scenario, inputs } =
+        load_scenario(&file, &args.set, args.seed, args.until, diag)?;
     let pcap_nodes = pcap_selection(&args.pcap, &scenario)?;
 
     let (dest, dir) = match keep {
@@ -354,12 +715,9 @@ pub fn execute(
                 .out
                 .clone()
                 .unwrap_or_else(|| Path::new("out").join(&scenario.name));
-            let dir = OutDir::create(&dest).map_err(|e| {
-                Failure::msg(format!(
-                    "cannot create the output folder {}: {e}",
-                    dest.display()
-                ))
-            })?;
+            let input_paths: Vec<PathBuf> = inputs.iter().map(|i| i.file.clone()).collect();
+            let dir =
+                OutDir::create(&dest, args.force, &input_paths, diag).map_err(Failure::msg)?;
             (Some(dest), Some(dir))
         }
         Keep::Nothing => (None, None),
@@ -371,10 +729,10 @@ pub fn execute(
         (_, TraceArg::Path) => TraceLevel::Path,
     };
     let trace = match &dir {
-        Some(dir) if level != TraceLevel::None => {
-            let f = File::create(dir.file("trace.txt"))?;
-            Trace::new(level, Box::new(BufWriter::with_capacity(1 << 20, f)))
-        }
+        Some(dir) if level != TraceLevel::None => Trace::new(
+            level,
+            Box::new(create_named(dir.file("trace.txt"), 1 << 20)?),
+        ),
         _ => Trace::disabled(),
     };
     let capture = dir.as_ref().and_then(|dir| {
@@ -398,18 +756,31 @@ pub fn execute(
     )?;
 
     let mut bar = Progress::new(scenario.end_time, !progress);
+    let mut stopped = None;
     let wall = Instant::now();
     let report = sim_core::run(
         &mut world,
         &mut sched,
         Limits {
             until: scenario.end_time,
+            max_events: args.max_events.unwrap_or(u64::MAX),
             progress_every: 1 << 14,
-            ..Limits::default()
         },
         |p| {
             bar.update(p.now, p.events);
-            if stop.load(Ordering::Relaxed) {
+            if stopped.is_some() {
+                // The closing call after a stop.
+                return std::ops::ControlFlow::Break(());
+            }
+            stopped = match stop.load(Ordering::Relaxed) {
+                0 => args
+                    .max_wall
+                    .filter(|&w| wall.elapsed() >= w)
+                    .map(EarlyStop::MaxWall),
+                STOP_BY_CALLER => Some(EarlyStop::Caller),
+                sig => Some(EarlyStop::Signal(sig as i32)),
+            };
+            if stopped.is_some() {
                 std::ops::ControlFlow::Break(())
             } else {
                 std::ops::ControlFlow::Continue(())
@@ -418,15 +789,15 @@ pub fn execute(
     );
     let wall = wall.elapsed();
     bar.finish();
-    let interrupted = report.reason == StopReason::Interrupted;
+    let stopped = match report.reason {
+        StopReason::Interrupted => stopped,
+        StopReason::EventLimit => args.max_events.map(EarlyStop::MaxEvents),
+        _ => None,
+    };
 
     let trace_lines = world.trace.lines;
-    let captured = world.finish_outputs().map_err(|e| {
-        Failure::msg(format!(
-            "writing outputs into {}: {e}",
-            dir.as_ref().map_or(Path::new(""), |d| &d.tmp).display()
-        ))
-    })?;
+    // Errors name their file (the capture's, and the trace's through `Named`).
+    let captured = world.finish_outputs()?;
     let stats = world.stats(report.now.as_nanos(), report.events);
     let stats_file = match args.stats {
         StatsFormat::Json => "stats.json",
@@ -434,54 +805,88 @@ pub fn execute(
     };
     let mut committed = None;
     if let (Some(dir), Some(dest)) = (dir, &dest) {
-        // JSON is streamed into the file (a 10^5-host stats.json is 354 MB: never held
-        // whole in memory); the same bytes as to_string_pretty plus a newline.
-        let mut f = std::io::BufWriter::new(std::fs::File::create(dir.file(stats_file))?);
-        match args.stats {
-            StatsFormat::Json => serde_json::to_writer_pretty(&mut f, &stats)?,
-            StatsFormat::Ron => {
-                let text = ron::ser::to_string_pretty(&stats, ron::ser::PrettyConfig::default())?;
-                std::io::Write::write_all(&mut f, text.as_bytes())?;
-            }
-        }
-        std::io::Write::write_all(&mut f, b"\n")?;
-        std::io::Write::flush(&mut f)?;
+        let contents = StatsFile {
+            interrupted: stopped.map(|s| s.record(report.now.as_nanos())),
+            stats: &stats,
+        };
+        write_stats(&dir.file(stats_file), args.stats, &contents)?;
+        let params_path = dir.file("params.json");
+        let mut files = std::fs::read_dir(&dir.tmp)
+            .and_then(|rd| {
+                rd.map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+                    .collect::<io::Result<Vec<String>>>()
+            })
+            .map_err(|e| Failure::msg(format!("cannot list {}: {e}", dir.tmp.display())))?;
+        files.push("params.json".into());
+        files.sort();
+        // Where a signal or the wall clock stopped the run depends on timing: the replay
+        // stops after as many events instead.
+        let replay_max_events = matches!(
+            stopped,
+            Some(EarlyStop::Signal(_) | EarlyStop::MaxWall(_) | EarlyStop::Caller)
+        )
+        .then_some(report.events);
         let params = RunParams {
+            format: Some(crate::outdir::FORMAT.into()),
             tool: format!("netsim {}", env!("CARGO_PKG_VERSION")),
             file_abs: std::fs::canonicalize(&file).ok(),
             file: file.clone(),
+            inputs: Some(inputs),
             scenario: scenario.name.clone(),
             seed: scenario.seed,
             params: scenario.params.clone(),
             set: args.set.clone(),
             until_ns: scenario.end_time.as_nanos(),
+            max_events: args.max_events,
+            max_wall_ns: args
+                .max_wall
+                .map(|d| d.as_nanos().try_into().unwrap_or(u64::MAX)),
+            replay_max_events,
             pcap: args.pcap.clone(),
             pcapng: args.pcapng,
             trace: args.trace,
             stats: args.stats,
-            command: command_line(args, &file, &scenario, dest),
+            files: Some(files),
+            command: command_line(args, &file, &scenario, dest, replay_max_events),
         };
         let mut p = serde_json::to_string_pretty(&params)?;
         p.push('\n');
-        std::fs::write(dir.file("params.json"), p)?;
-        committed = Some(dir.commit().map_err(|e| {
-            Failure::msg(format!(
-                "cannot move the outputs to {}: {e}",
-                dest.display()
-            ))
-        })?);
+        std::fs::write(&params_path, p).map_err(|e| named_error(&params_path, e))?;
+        committed = Some(dir.commit().map_err(Failure::msg)?);
     }
     Ok(Executed {
         apps: world.app_reports(),
         scenario,
         stats,
         wall,
-        interrupted,
+        stopped,
         trace_lines: (level != TraceLevel::None).then_some(trace_lines),
         captured,
         stats_file,
         dest: committed,
     })
+}
+
+/// Writes the statistics file. JSON is streamed into the file (a 10^5-host stats.json is
+/// 354 MB: never held whole in memory); the same bytes as to_string_pretty plus a newline.
+fn write_stats(path: &Path, format: StatsFormat, contents: &StatsFile<'_>) -> io::Result<()> {
+    let mut f = create_named(path.to_path_buf(), 1 << 16)?;
+    match format {
+        StatsFormat::Json => serde_json::to_writer_pretty(&mut f, contents).map_err(|e| {
+            // serde_json wraps the writer's error (which names the file) in its own.
+            match e.io_error_kind() {
+                Some(kind) => io::Error::new(kind, e.to_string()),
+                None => named_error(path, io::Error::other(e)),
+            }
+        })?,
+        StatsFormat::Ron => {
+            let text = ron::ser::to_string_pretty(contents, ron::ser::PrettyConfig::default())
+                .map_err(|e| named_error(path, io::Error::other(e)))?;
+            f.write_all(text.as_bytes())?;
+        }
+    }
+    f.write_all(b"\n")?;
+    f.flush()
 }
 
 /// `--pcap`: `None` = no capture; `Some(None)` = every node; `Some(Some(names))`.
@@ -515,7 +920,14 @@ pub fn pcap_selection(
 }
 
 /// The `sim run` command line that reproduces a run.
-fn command_line(args: &RunArgs, file: &Path, scenario: &Scenario, dest: &Path) -> String {
+/// `replay_max_events` stands for the limits when a signal or the wall clock stopped the run.
+fn command_line(
+    args: &RunArgs,
+    file: &Path,
+    scenario: &Scenario,
+    dest: &Path,
+    replay_max_events: Option<u64>,
+) -> String {
     let mut c = format!("sim run {}", shell_quote(&file.display().to_string()));
     for (n, v) in &args.set {
         c.push_str(&format!(" --set {}", shell_quote(&format!("{n}={v}"))));
@@ -523,6 +935,12 @@ fn command_line(args: &RunArgs, file: &Path, scenario: &Scenario, dest: &Path) -
     c.push_str(&format!(" --seed {}", scenario.seed));
     if args.until.is_some() {
         c.push_str(&format!(" --until {}ns", scenario.end_time.as_nanos()));
+    }
+    if let Some(n) = replay_max_events.or(args.max_events) {
+        c.push_str(&format!(" --max-events {n}"));
+    }
+    if let (None, Some(w)) = (replay_max_events, args.max_wall) {
+        c.push_str(&format!(" --max-wall {}", wall_word(w)));
     }
     if args.pcap != "all" {
         c.push_str(&format!(" --pcap {}", shell_quote(&args.pcap)));

@@ -24,8 +24,8 @@ pub struct Summary<'a> {
     pub apps: &'a [(String, AppReport)],
     /// Wall-clock time of the simulation proper.
     pub wall: Duration,
-    /// Whether Ctrl-C stopped it.
-    pub interrupted: bool,
+    /// Why it stopped before its end (`interrupted by SIGTERM`), if it did.
+    pub stopped: Option<&'a str>,
     /// Lines in `trace.txt`, if written.
     pub trace_lines: Option<u64>,
     /// The capture files, if any.
@@ -41,17 +41,11 @@ impl fmt::Display for Summary<'_> {
         let s = self.stats;
         let wall = self.wall.as_secs_f64().max(1e-9);
         let sim = s.sim_time_ns as f64 / 1e9;
-        writeln!(
-            f,
-            "{} (seed {}){}",
-            self.scenario.name,
-            self.scenario.seed,
-            if self.interrupted {
-                "  — interrupted by Ctrl-C; outputs hold what was simulated"
-            } else {
-                ""
-            }
-        )?;
+        write!(f, "{} (seed {})", self.scenario.name, self.scenario.seed)?;
+        if let Some(why) = self.stopped {
+            write!(f, "  — {why}; outputs hold what was simulated")?;
+        }
+        writeln!(f)?;
         writeln!(
             f,
             "  simulated  {sim:.6} s in {wall:.3} s wall ({}× real time)",

@@ -12,8 +12,10 @@
 //! (one per point, each with its own `--out` folder) for GNU parallel or a Slurm job array,
 //! and `--collect` builds the table from the folders those commands wrote.
 //!
-//! Exit codes: 0 every run succeeded; 1 some rows hold an error; 2 bad input (nothing is
-//! run, or the sweep stops at the first finished run that lacks a metric); 130 Ctrl-C.
+//! Exit codes: 0 every run succeeded; 1 some rows hold an error (a run stopped by
+//! `--max-events` or `--max-wall` among them); 2 bad input (nothing is run, or the sweep
+//! stops at the first finished run that lacks a metric); 128 + the signal after SIGINT,
+//! SIGTERM or SIGHUP (130, 143, 129).
 
 use std::fmt::Write as _;
 use std::fs;
@@ -21,9 +23,9 @@ use std::io::Write;
 use std::num::NonZeroUsize;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
 use serde_json::Value;
@@ -31,10 +33,11 @@ use sim_core::SimTime;
 use sim_stack::config::Scenario;
 
 use crate::metric;
+use crate::outdir;
 use crate::progress::SweepProgress;
 use crate::run::{
-    self, EXIT_ERRORS, EXIT_INTERRUPTED, Keep, RunArgs, RunParams, StatsFormat, TraceArg,
-    shell_quote,
+    self, EXIT_ERRORS, EarlyStop, Executed, Keep, RunArgs, RunParams, STOP_BY_CALLER, StatsFormat,
+    TraceArg, parse_wall, shell_quote, wall_word,
 };
 use crate::scenario_args::parse_set;
 
@@ -74,7 +77,8 @@ Examples:
 
 Rows are in the order of the product (the first --vary changes slowest), the same bytes
 whatever --jobs is. Exit status: 0 all runs succeeded, 1 some rows hold an error, 2 bad
-input (nothing is run), 130 Ctrl-C. See docs/sweeps.md.")]
+input (nothing is run), 128 + signal after SIGINT (130), SIGTERM (143) or SIGHUP (129).
+See docs/sweeps.md.")]
 pub struct SweepArgs {
     /// The scenario file (`.net`).
     pub file: PathBuf,
@@ -111,12 +115,23 @@ pub struct SweepArgs {
     /// Stop every run at this simulated time instead of the scenario's `end`: `--until 2s`.
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub until: Option<SimTime>,
+    /// Stop each run after this many events; its row then holds an error: `--max-events 1000000`.
+    #[arg(long, value_name = "N")]
+    pub max_events: Option<u64>,
+    /// Stop each run after this much wall-clock time of simulation; its row then holds an
+    /// error: `--max-wall 10m`.
+    #[arg(long, value_name = "DURATION", value_parser = parse_wall)]
+    pub max_wall: Option<Duration>,
     /// Give each run an output folder under DIR (stats.json, params.json, and what --pcap and
     /// --trace ask for), named after its row: `--runs out/sweep1` → out/sweep1/03_seed=3/.
     /// Default: runs keep nothing on disk; with --emit-commands or --collect:
     /// out/<scenario>-sweep.
     #[arg(long, value_name = "DIR")]
     pub runs: Option<PathBuf>,
+    /// Replace run folders under --runs that sim did not write (as `sim run --force`):
+    /// `--runs out/sweep1 --force`.
+    #[arg(long)]
+    pub force: bool,
     /// Capture in each run's folder (needs --runs): `--pcap all`, `--pcap client,r1`.
     #[arg(long, value_name = "all|none|NODE,…", default_value = "none")]
     pub pcap: String,
@@ -235,7 +250,10 @@ struct Plan {
     set: Vec<(String, String)>,
     metrics: Vec<String>,
     until: Option<SimTime>,
+    max_events: Option<u64>,
+    max_wall: Option<Duration>,
     runs: Option<PathBuf>,
+    force: bool,
     pcap: String,
     pcapng: bool,
     trace: TraceArg,
@@ -293,13 +311,17 @@ impl Plan {
             set,
             seed,
             out: self.runs.as_ref().map(|d| d.join(self.folder(i))),
+            force: self.force,
             until: self.until,
+            max_events: self.max_events,
+            max_wall: self.max_wall,
             pcap: self.pcap.clone(),
             pcapng: self.pcapng,
             trace: self.trace,
             stats: StatsFormat::Json,
             quiet: true,
             replay: None,
+            allow_changed: false,
         }
     }
 
@@ -316,6 +338,12 @@ impl Plan {
         if let Some(t) = a.until {
             let _ = write!(c, " --until {}", time_word(t));
         }
+        if let Some(n) = a.max_events {
+            let _ = write!(c, " --max-events {n}");
+        }
+        if let Some(w) = a.max_wall {
+            let _ = write!(c, " --max-wall {}", wall_word(w));
+        }
         let _ = write!(c, " --pcap {}", shell_quote(&a.pcap));
         if a.pcapng {
             c.push_str(" --pcapng");
@@ -326,6 +354,9 @@ impl Plan {
             TraceArg::Path => "path",
         };
         let _ = write!(c, " --trace {trace} --quiet");
+        if a.force {
+            c.push_str(" --force");
+        }
         if let Some(out) = &a.out {
             let _ = write!(c, " --out {}", shell_quote(&out.display().to_string()));
         }
@@ -333,7 +364,7 @@ impl Plan {
     }
 
     /// Runs point `i` in this thread.
-    fn run_point(&self, i: usize, stop: &AtomicBool) -> Outcome {
+    fn run_point(&self, i: usize, stop: &AtomicUsize) -> Outcome {
         let args = self.run_args(i);
         let keep = if self.runs.is_some() {
             Keep::Folder
@@ -354,9 +385,14 @@ impl Plan {
                 Outcome::Failed(format!("the simulator panicked: {what}"))
             }
             Ok(Err(f)) => Outcome::Failed(f.row_message().to_string()),
-            Ok(Ok(done)) if done.interrupted => Outcome::Failed(format!(
-                "interrupted at {} s",
-                SimTime::from_nanos(done.stats.sim_time_ns)
+            Ok(Ok(Executed {
+                stopped: Some(why),
+                stats,
+                ..
+            })) => Outcome::Failed(format!(
+                "{} at {} s",
+                why.describe(),
+                SimTime::from_nanos(stats.sim_time_ns)
             )),
             Ok(Ok(done)) => match serde_json::to_value(&done.stats) {
                 Ok(stats) => self.read_metrics(&stats),
@@ -416,6 +452,17 @@ impl Plan {
             Err(e) => return Outcome::Failed(format!("{}/stats.json: {e}", dir.display())),
         };
         let reached = stats.get("sim_time_ns").and_then(Value::as_u64);
+        if let Some(why) = stats.get("interrupted") {
+            return Outcome::Failed(format!(
+                "stopped early ({}) at {} s",
+                why.get("signal")
+                    .or_else(|| why.get("reason"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("?"),
+                SimTime::from_nanos(reached.unwrap_or(0))
+            ));
+        }
+        // An older sim's folder has no `interrupted`: compare the times.
         if reached.is_some_and(|t| t < p.until_ns) {
             return Outcome::Failed(format!(
                 "interrupted at {} s",
@@ -444,8 +491,9 @@ pub fn run(args: &SweepArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
 
 /// Checks the command line against the scenario; returns the plan.
 fn plan(args: &SweepArgs, err: &mut dyn Write) -> Result<Plan, Fatal> {
-    let base = run::load_scenario(&args.file, &args.set, None, args.until, err)
+    let loaded = run::load_scenario(&args.file, &args.set, None, args.until, err)
         .map_err(|f| Fatal(f.msg))?;
+    let base = loaded.scenario;
     let mut seen: Vec<&str> = Vec::new();
     for v in &args.vary {
         if seen.contains(&v.name.as_str()) {
@@ -509,19 +557,32 @@ fn plan(args: &SweepArgs, err: &mut dyn Write) -> Result<Plan, Fatal> {
             "--pcap, --pcapng and --trace write into each run's folder: add --runs DIR".into(),
         ));
     }
-    Ok(Plan {
+    let plan = Plan {
         file: args.file.clone(),
         varies: args.vary.clone(),
         set: args.set.clone(),
         metrics,
         until: args.until,
+        max_events: args.max_events,
+        max_wall: args.max_wall,
         runs,
+        force: args.force,
         pcap: args.pcap.clone(),
         pcapng: args.pcapng,
         trace: args.trace,
         points,
         base,
-    })
+    };
+    // The runs' folders obey `sim run --out`'s rules: checked for every point before any
+    // run starts, after cleaning what killed runs left.
+    if let (Some(runs), false, false) = (&plan.runs, args.emit_commands, args.collect) {
+        outdir::clean_parent(runs, err);
+        let inputs: Vec<PathBuf> = loaded.inputs.iter().map(|i| i.file.clone()).collect();
+        for i in 0..plan.points {
+            outdir::check(&runs.join(plan.folder(i)), plan.force, &inputs).map_err(Fatal)?;
+        }
+    }
+    Ok(plan)
 }
 
 fn sweep(args: &SweepArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Fatal> {
@@ -543,10 +604,13 @@ fn sweep(args: &SweepArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u
             TableFormat::Csv
         },
     );
+    if let Some(table) = &args.out {
+        outdir::clean_parent(&outdir::parent_of(table), err);
+    }
     let mut table_file = args.out.as_deref().map(TableFile::create).transpose()?;
 
     let wall = Instant::now();
-    let stop = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(AtomicUsize::new(0));
     let mut check = MetricCheck::default();
     let mut progress = SweepProgress::new(plan.points as u64, args.quiet);
     let mut outcomes: Vec<Option<Outcome>> = vec![None; plan.points];
@@ -566,9 +630,9 @@ fn sweep(args: &SweepArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u
         }
         fatal = check.advance(&outcomes, &plan).err();
     } else {
-        // Ctrl-C sets the flag: running runs stop at their next progress check, no new one
+        // A signal sets the flag: running runs stop at their next progress check, no new one
         // starts, and the rows say so.
-        let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&stop));
+        run::catch_stop_signals(&stop);
         let next = AtomicUsize::new(0);
         std::thread::scope(|s| -> Result<(), Fatal> {
             let (tx, rx) = mpsc::channel::<(usize, Outcome)>();
@@ -579,7 +643,7 @@ fn sweep(args: &SweepArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u
                     .name(format!("sweep-{w}"))
                     .stack_size(WORKER_STACK)
                     .spawn_scoped(s, move || {
-                        while !stop.load(Ordering::Relaxed) {
+                        while stop.load(Ordering::Relaxed) == 0 {
                             let i = next.fetch_add(1, Ordering::Relaxed);
                             if i >= plan.points {
                                 break;
@@ -598,7 +662,7 @@ fn sweep(args: &SweepArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u
                 if fatal.is_none() {
                     if let Err(e) = check.advance(&outcomes, &plan) {
                         fatal = Some(e);
-                        stop.store(true, Ordering::Relaxed);
+                        stop.store(STOP_BY_CALLER, Ordering::Relaxed);
                     }
                 }
             }
@@ -609,7 +673,10 @@ fn sweep(args: &SweepArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u
     if let Some(Fatal(msg)) = fatal {
         return Err(Fatal(msg));
     }
-    let interrupted = stop.load(Ordering::Relaxed);
+    let interrupted = match stop.load(Ordering::Relaxed) {
+        0 | STOP_BY_CALLER => None,
+        sig => Some(EarlyStop::Signal(sig as i32)),
+    };
     let outcomes: Vec<Outcome> = outcomes
         .into_iter()
         .map(|o| o.unwrap_or_else(|| Outcome::Failed("not run: the sweep was interrupted".into())))
@@ -645,15 +712,11 @@ fn sweep(args: &SweepArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u
             args.out
                 .as_ref()
                 .map_or_else(String::new, |o| format!(" → {}", o.display())),
-            if interrupted {
-                " (interrupted by Ctrl-C)"
-            } else {
-                ""
-            },
+            interrupted.map_or_else(String::new, |why| format!(" ({})", why.describe())),
         );
     }
-    Ok(if interrupted {
-        EXIT_INTERRUPTED
+    Ok(if let Some(why) = interrupted {
+        why.exit_code()
     } else if failed > 0 {
         EXIT_FAILED_RUNS
     } else {

@@ -6,7 +6,7 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::{listing, said, scenario, scratch, sim_in, stderr, stdout};
+use common::{PING_FILES, listing, said, scenario, scratch, sim_in, stderr, stdout};
 
 /// The error lines of stderr: `error: …`, or a diagnostic's `file:line:col: error: …`.
 fn error_lines(s: &str) -> Vec<&str> {
@@ -26,18 +26,7 @@ fn run_writes_pcaps_trace_stats_and_params_and_a_summary() {
     let o = sim_in(&dir, &["run", ping.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", said(&o));
     let out = dir.join("out/ping");
-    assert_eq!(
-        listing(&out),
-        [
-            "a-eth0.pcap",
-            "b-eth0.pcap",
-            "params.json",
-            "r-eth0.pcap",
-            "r-eth1.pcap",
-            "stats.json",
-            "trace.txt"
-        ]
-    );
+    assert_eq!(listing(&out), PING_FILES);
     assert_eq!(
         listing(&dir.join("out")),
         ["ping"],
@@ -295,7 +284,174 @@ fn help_shows_an_example_per_option() {
         "`--stats ron`",
         "`-q`",
         "`--replay out/ping/",
+        "`--out results --force`",
+        "`--max-events 1000000`",
+        "`--max-wall 30s`",
+        "`--replay out/ping/ --allow-changed`",
     ] {
         assert!(help.contains(example), "{example} missing from:\n{help}");
+    }
+}
+
+/// `sha256sum FILE`'s hash.
+fn sha256sum(path: &Path) -> String {
+    let o = std::process::Command::new("sha256sum")
+        .arg(path)
+        .output()
+        .expect("sha256sum runs");
+    stdout(&o).split_whitespace().next().unwrap().to_string()
+}
+
+#[test]
+fn params_json_records_the_sha256_of_every_input_and_replay_refuses_a_changed_one() {
+    let dir = scratch("replay-inputs");
+    // ping.net with its app moved into an included file.
+    let ping = fs::read_to_string(scenario("ping.net")).unwrap();
+    let app = ping
+        .lines()
+        .find(|l| l.starts_with("app "))
+        .unwrap()
+        .to_string();
+    fs::create_dir(dir.join("inc")).unwrap();
+    fs::write(
+        dir.join("main.net"),
+        ping.replace(&app, "include \"inc/apps.net\""),
+    )
+    .unwrap();
+    fs::write(dir.join("inc/apps.net"), format!("{app}\n")).unwrap();
+    let o = sim_in(&dir, &["run", "main.net", "--out", "r1", "-q"]);
+    assert_eq!(o.status.code(), Some(0), "{}", said(&o));
+    let p: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.join("r1/params.json")).unwrap()).unwrap();
+    assert_eq!(p["format"], "netsim-run/1");
+    let inputs = p["inputs"].as_array().expect("inputs");
+    assert_eq!(inputs.len(), 2, "{p}");
+    assert_eq!(inputs[0]["file"], "main.net");
+    assert_eq!(inputs[0]["sha256"], sha256sum(&dir.join("main.net")));
+    assert_eq!(inputs[1]["file"], "inc/apps.net");
+    assert_eq!(inputs[1]["sha256"], sha256sum(&dir.join("inc/apps.net")));
+
+    // Unchanged: the replay runs, silently.
+    let o = sim_in(&dir, &["run", "--replay", "r1", "--out", "r2", "-q"]);
+    assert_eq!(o.status.code(), Some(0), "{}", said(&o));
+    assert!(o.stderr.is_empty(), "{}", said(&o));
+
+    // An included file changed: exit 2 naming it, nothing written.
+    fs::write(
+        dir.join("inc/apps.net"),
+        app.replace("count 4", "count 3") + "\n",
+    )
+    .unwrap();
+    let o = sim_in(&dir, &["run", "--replay", "r1", "--out", "r3", "-q"]);
+    assert_eq!(o.status.code(), Some(2), "{}", said(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("inc/apps.net") && err.contains("changed") && err.contains("--allow-changed"),
+        "{}",
+        said(&o)
+    );
+    assert!(!dir.join("r3").exists());
+    // --allow-changed runs it as it is now, with a warning.
+    let o = sim_in(
+        &dir,
+        &[
+            "run",
+            "--replay",
+            "r1",
+            "--allow-changed",
+            "--out",
+            "r3",
+            "-q",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", said(&o));
+    let err = stderr(&o);
+    assert!(
+        err.starts_with("warning: ") && err.contains("inc/apps.net"),
+        "{}",
+        said(&o)
+    );
+    let stats: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.join("r3/stats.json")).unwrap()).unwrap();
+    assert_eq!(stats["nodes"]["a"]["ping"]["transmitted"], 3);
+
+    // A missing input is named too.
+    fs::remove_file(dir.join("inc/apps.net")).unwrap();
+    let o = sim_in(&dir, &["run", "--replay", "r1", "--out", "r4", "-q"]);
+    assert_eq!(o.status.code(), Some(2), "{}", said(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("inc/apps.net") && err.contains("missing"),
+        "{}",
+        said(&o)
+    );
+    assert!(!dir.join("r4").exists());
+}
+
+#[test]
+fn replay_reads_a_params_json_of_an_older_sim() {
+    let dir = scratch("replay-old");
+    let ping = scenario("ping.net");
+    // params.json as sim wrote it before it recorded its format, inputs and files.
+    fs::create_dir(dir.join("old")).unwrap();
+    let old = format!(
+        r#"{{
+  "tool": "netsim 0.1.0",
+  "file": "{p}",
+  "file_abs": "{p}",
+  "scenario": "ping",
+  "seed": 3,
+  "params": [],
+  "set": [],
+  "until_ns": 2000000000,
+  "pcap": "all",
+  "pcapng": false,
+  "trace": "frames",
+  "stats": "json",
+  "command": "sim run {p} --seed 3 --out old"
+}}
+"#,
+        p = ping.display()
+    );
+    fs::write(dir.join("old/params.json"), old).unwrap();
+    fs::write(dir.join("old/stats.json"), "{}\n").unwrap();
+    let o = sim_in(&dir, &["run", "--replay", "old", "--out", "new", "-q"]);
+    assert_eq!(o.status.code(), Some(0), "{}", said(&o));
+    assert!(
+        stderr(&o).contains("no input hashes"),
+        "says it cannot check: {}",
+        said(&o)
+    );
+    let p: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.join("new/params.json")).unwrap()).unwrap();
+    assert_eq!(p["seed"], 3);
+    assert_eq!(p["until_ns"], 2_000_000_000u64);
+    // And an older sim's folder counts as a run's folder: it is replaced, not refused.
+    let o = sim_in(&dir, &["run", ping.to_str().unwrap(), "--out", "old", "-q"]);
+    assert_eq!(o.status.code(), Some(0), "{}", said(&o));
+}
+
+/// The `--help` text that a page of docs/ embeds verbatim, in its `<details>` block.
+fn embedded_help(page: &str, command: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../docs")
+        .join(page);
+    let text = fs::read_to_string(&path).unwrap();
+    let key = format!("<summary><code>sim {command} --help</code>, verbatim</summary>\n\n```\n");
+    let start = text.find(&key).expect("the help block") + key.len();
+    let end = start + text[start..].find("```\n").expect("its end");
+    text[start..end].to_string()
+}
+
+#[test]
+fn the_docs_embed_the_help_as_it_is() {
+    let dir = scratch("help-docs");
+    for (page, command) in [("outputs.md", "run"), ("sweeps.md", "sweep")] {
+        let o = sim_in(&dir, &[command, "--help"]);
+        assert_eq!(
+            embedded_help(page, command),
+            stdout(&o),
+            "docs/{page} embeds another `sim {command} --help`"
+        );
     }
 }

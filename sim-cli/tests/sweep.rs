@@ -8,7 +8,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use common::{SIM, listing, said, scenario, scratch, sim_in, stderr, stdout};
+use common::{SIM, assert_same_files, listing, said, scenario, scratch, sim_in, stderr, stdout};
 use serde_json::Value;
 
 /// A dumbbell small enough for a debug build: two UDP pairs for 300 ms.
@@ -437,13 +437,11 @@ fn runs_keeps_each_runs_folder_like_sim_run() {
         ],
     );
     assert_eq!(r.status.code(), Some(0), "{}", said(&r));
-    for f in ["a-eth0.pcap", "stats.json", "trace.txt"] {
-        assert!(
-            fs::read(dir.join("runs/2_seed=2").join(f)).unwrap()
-                == fs::read(dir.join("single").join(f)).unwrap(),
-            "{f}: the sweep's run and sim run differ"
-        );
-    }
+    assert_same_files(
+        &dir.join("runs/2_seed=2"),
+        &dir.join("single"),
+        &["a-eth0.pcap", "stats.json", "trace.txt"],
+    );
 }
 
 #[test]
@@ -468,6 +466,9 @@ fn help_shows_an_example_per_option() {
         "`--trace frames`",
         "`--emit-commands > commands.txt`",
         "`--collect`",
+        "`--max-events 1000000`",
+        "`--max-wall 10m`",
+        "`--runs out/sweep1 --force`",
     ] {
         assert!(help.contains(example), "{example} missing from:\n{help}");
     }

@@ -134,6 +134,11 @@ impl SourceMap {
     pub fn line_col(&self, span: Span) -> (usize, usize) {
         self.file(span.file).line_col(span.start)
     }
+    /// Every file read, in the order read: the main file first, then each included file
+    /// once (what a run's `params.json` records the SHA-256 of).
+    pub fn files(&self) -> &[SourceFile] {
+        &self.files
+    }
     /// The path of a file, for messages.
     pub fn path(&self, id: FileId) -> &Path {
         &self.file(id).path

@@ -498,6 +498,35 @@ fn include_is_relative_and_once() {
 }
 
 #[test]
+fn the_source_map_lists_every_file_read_once_main_first() {
+    let loader = MemLoader::default()
+        .with(
+            "dir/main.net",
+            "include \"lib/a.net\"\ninclude \"lib/b.net\"\n",
+        )
+        .with(
+            "dir/lib/a.net",
+            "include \"b.net\"\nhost a { iface eth0 { ip 10.0.0.1/24 } }\n",
+        )
+        .with(
+            "dir/lib/b.net",
+            "host b { iface eth0 { ip 10.0.0.2/24 } }\n",
+        );
+    let l = load_with(&loader, "dir/main.net".as_ref(), &Options::default());
+    assert!(!l.has_errors(), "{}", l.render_diagnostics());
+    let files: Vec<_> = l.sources.files().iter().map(|f| f.path.clone()).collect();
+    assert_eq!(
+        files,
+        [
+            std::path::PathBuf::from("dir/main.net"),
+            "dir/lib/a.net".into(),
+            "dir/lib/b.net".into()
+        ]
+    );
+    assert!(l.sources.files()[2].text.starts_with("host b"));
+}
+
+#[test]
 fn netfilter_rules() {
     let s = ok("
 host a {
