@@ -25,7 +25,7 @@ use crate::neigh::NeighTable;
 use crate::neigh::arp_rcv;
 use crate::node::Node;
 use crate::qdisc::Qdisc;
-use crate::skb::{Skb, SockRef};
+use crate::skb::{PacketType, Skb, SockRef};
 use crate::sock::{kfree_skb, kfree_skb_reason, sock_wfree};
 use crate::stats::{DevStats, RingStats};
 use crate::wire::Ipv4Cidr;
@@ -341,15 +341,23 @@ pub(crate) fn netif_receive_skb(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, m
     };
     let dst = frame.dst_addr();
     let ethertype = frame.ethertype();
-    // eth_type_trans: PACKET_HOST / BROADCAST / OTHERHOST.
-    let host = dst == d.mac;
-    if !host && !dst.is_broadcast() && !dst.is_multicast() {
-        // PACKET_OTHERHOST: not for us; dropped silently by the IP layer.
+    // eth_type_trans: PACKET_HOST / BROADCAST / MULTICAST / OTHERHOST.
+    skb.pkt_type = if dst == d.mac {
+        PacketType::Host
+    } else if dst.is_broadcast() {
+        PacketType::Broadcast
+    } else if dst.is_multicast() {
+        PacketType::Multicast
+    } else {
+        PacketType::OtherHost
+    };
+    if skb.pkt_type == PacketType::OtherHost {
+        // Not for us; dropped silently by the IP layer.
         kfree_skb(n, cx, skb);
         return;
     }
+    let host = skb.pkt_type == PacketType::Host;
     skb.pull(14);
-    skb.network_offset = u16::from(host);
     match ethertype {
         EtherType::Arp => {
             note!(cx, skb, "arp_rcv");

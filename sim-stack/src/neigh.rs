@@ -619,7 +619,7 @@ pub fn neigh_confirm(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, ip: Ipv4Addr
 pub(crate) fn arp_rcv(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, skb: Skb) {
     let now = cx.now;
     let parsed = ArpPacket::new_checked(skb.data()).and_then(|p| ArpRepr::parse(&p));
-    let for_us_unicast = skb.network_offset == 1; // set by netif_receive_skb: PACKET_HOST
+    let for_us_unicast = skb.pkt_type == crate::skb::PacketType::Host;
     kfree_skb(n, cx, skb);
     let Ok(arp) = parsed else {
         n.devs[dev].stats.rx_errors += 1;

@@ -65,6 +65,34 @@ impl std::fmt::Debug for Skb {
     }
 }
 
+/// `PACKET_*`: whom a received frame was addressed to (`skb->pkt_type`, set by
+/// `eth_type_trans`). Sent packets are `Host`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PacketType {
+    /// `PACKET_HOST`: to this interface's MAC.
+    Host,
+    /// `PACKET_BROADCAST`: to ff:ff:ff:ff:ff:ff.
+    Broadcast,
+    /// `PACKET_MULTICAST`: to a group address.
+    Multicast,
+    /// `PACKET_OTHERHOST`: to someone else (seen in promiscuous mode only).
+    OtherHost,
+}
+
+/// A hash of a flow's addresses, ports and protocol (`skb_get_hash`, Linux's
+/// `__skb_get_hash` over the flow keys), for qdiscs that sort packets by flow (fq_codel).
+pub fn flow_hash(
+    saddr: std::net::Ipv4Addr,
+    daddr: std::net::Ipv4Addr,
+    sport: u16,
+    dport: u16,
+    proto: u8,
+) -> u32 {
+    let x = (u64::from(u32::from(saddr)) << 32 | u64::from(u32::from(daddr)))
+        ^ (u64::from(sport) << 48 | u64::from(dport) << 32 | u64::from(proto));
+    crate::ip::output::mix64(x) as u32
+}
+
 /// A packet buffer with headroom, and the metadata that travels with it.
 #[derive(Debug, Clone)]
 pub struct SkbData {
@@ -90,9 +118,8 @@ pub struct SkbData {
     pub enqueue_time: SimTime,
     /// A run-unique number for following one packet through the trace.
     pub id: u64,
-    /// Scratch flag set by the receive path: 1 when the frame was addressed to this host's
-    /// MAC (`PACKET_HOST`), 0 for broadcast.
-    pub network_offset: u16,
+    /// `skb->pkt_type`: whom a received frame was addressed to, as `eth_type_trans` says.
+    pub pkt_type: PacketType,
     /// The transport checksum in the bytes is right: set where the stack computes it (UDP,
     /// TCP), kept while only the IP header changes (forwarding), false on anything built
     /// otherwise. The simulator's stand-in for what a receiving NIC's checksum engine would
@@ -328,7 +355,7 @@ impl SkbPool {
                 hash: 0,
                 enqueue_time: SimTime::ZERO,
                 id,
-                network_offset: 0,
+                pkt_type: PacketType::Host,
                 l4_csum_good: false,
                 csum_unnecessary: false,
                 path: Vec::new(),
@@ -347,7 +374,7 @@ impl SkbPool {
         d.hash = 0;
         d.enqueue_time = SimTime::ZERO;
         d.id = id;
-        d.network_offset = 0;
+        d.pkt_type = PacketType::Host;
         d.l4_csum_good = false;
         d.csum_unnecessary = false;
         d.path.clear();

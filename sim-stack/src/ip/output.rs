@@ -97,30 +97,6 @@ pub fn ip_route_output_flow(n: &mut Node, dst: Ipv4Addr) -> Result<Dst, OutputEr
     }
 }
 
-/// The route for a socket's packet to `daddr`: the socket's cached one while it is for
-/// `daddr` and the node's routing table has not changed since (`__sk_dst_check`), else
-/// [`ip_route_output_flow`](Self::ip_route_output_flow), cached (`sk_setup_caps`). A
-/// connected socket thus looks its route up once, not per packet, as on Linux.
-#[inline]
-pub(crate) fn sk_dst_route(
-    n: &mut Node,
-    sock: crate::sock::SockId,
-    daddr: Ipv4Addr,
-) -> Result<Dst, OutputError> {
-    let genid = n.fib.genid();
-    let sk = n.socks.get_mut(sock).expect("a live socket").common_mut();
-    if let Some(c) = sk.dst_cache
-        && c.genid == genid
-        && c.daddr == daddr
-    {
-        return Ok(c.dst);
-    }
-    let dst = ip_route_output_flow(n, daddr)?;
-    let sk = n.socks.get_mut(sock).expect("a live socket");
-    sk.common_mut().dst_cache = Some(crate::sock::DstCache { genid, daddr, dst });
-    Ok(dst)
-}
-
 /// Builds the IPv4 header in front of `skb` (which holds the transport header and
 /// payload) and sends it along the output path (`__ip_make_skb` + `ip_send_skb`).
 pub fn ip_send_skb(

@@ -401,6 +401,30 @@ pub(crate) fn sk_wake(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
     }
 }
 
+/// The route for a socket's packet to `daddr`: the socket's cached one while it is for
+/// `daddr` and the node's routing table has not changed since (`__sk_dst_check`), else
+/// [`ip_route_output_flow`](crate::ip::output::ip_route_output_flow), cached (`sk_setup_caps`). A
+/// connected socket thus looks its route up once, not per packet, as on Linux.
+#[inline]
+pub(crate) fn sk_dst_route(
+    n: &mut Node,
+    sock: SockId,
+    daddr: Ipv4Addr,
+) -> Result<crate::ip::output::Dst, crate::ip::output::OutputError> {
+    let genid = n.fib.genid();
+    let sk = n.socks.get_mut(sock).expect("a live socket").common_mut();
+    if let Some(c) = sk.dst_cache
+        && c.genid == genid
+        && c.daddr == daddr
+    {
+        return Ok(c.dst);
+    }
+    let dst = crate::ip::output::ip_route_output_flow(n, daddr)?;
+    let sk = n.socks.get_mut(sock).expect("a live socket");
+    sk.common_mut().dst_cache = Some(DstCache { genid, daddr, dst });
+    Ok(dst)
+}
+
 /// `kfree_skb` / `consume_skb`: frees a packet, running its destructor (`sock_wfree`)
 /// when a socket of `n`'s is charged for it.
 pub(crate) fn kfree_skb(n: &mut Node, cx: &mut NetCtx<'_>, skb: Skb) {

@@ -21,9 +21,10 @@ use crate::ctx::NetCtx;
 use crate::dev::NetXmit;
 use crate::ip::icmp::icmp_send;
 use crate::ip::output::{IdentMode, IpSend};
-use crate::ip::output::{ip_route_output_flow, ip_send_skb, sk_dst_route};
+use crate::ip::output::{ip_route_output_flow, ip_send_skb};
 use crate::node::Node;
 use crate::skb::{Skb, SockRef};
+use crate::sock::sk_dst_route;
 use crate::sock::syscall::RecvMsg;
 use crate::sock::{Errno, MsgFlags, SockCommon, SockId, Socket};
 use crate::sock::{inet_autobind_port, sk_wake, sock_result, trace_sock_err};
@@ -244,7 +245,7 @@ fn udp_sendmsg_inner(
         note!(cx, skb, f);
     }
     skb.sock = Some(SockRef { node: n.id, sock });
-    skb.hash = flow_hash(saddr, daddr, sport, dport, 17);
+    skb.hash = crate::skb::flow_hash(saddr, daddr, sport, dport, 17);
     let u = n.socks.udp(sock);
     u.sk.wmem_alloc += skb.truesize;
     let recverr = u.sk.recverr;
@@ -495,17 +496,4 @@ pub(crate) fn udp_err(
         trace_sock_err(n, cx, sock, "icmp error", err);
         sk_wake(n, cx, sock);
     }
-}
-
-/// A flow hash over the 5-tuple (`skb_get_hash`), for fq_codel.
-pub(crate) fn flow_hash(
-    saddr: Ipv4Addr,
-    daddr: Ipv4Addr,
-    sport: u16,
-    dport: u16,
-    proto: u8,
-) -> u32 {
-    let x = (u64::from(u32::from(saddr)) << 32 | u64::from(u32::from(daddr)))
-        ^ (u64::from(sport) << 48 | u64::from(dport) << 32 | u64::from(proto));
-    crate::ip::output::mix64(x) as u32
 }

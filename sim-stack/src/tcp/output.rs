@@ -13,11 +13,12 @@ use super::{CaState, TcpSock, TcpState, TxSeg, after, before};
 use crate::config::Sysctls;
 use crate::ctx::NetCtx;
 use crate::ip::output::{IdentMode, IpSend};
-use crate::ip::output::{ip_route_output_flow, ip_send_skb, sk_dst_route};
+use crate::ip::output::{ip_route_output_flow, ip_send_skb};
 use crate::node::Node;
 use crate::skb::SockRef;
 use crate::sock::SockId;
 use crate::sock::kfree_skb;
+use crate::sock::sk_dst_route;
 use crate::tcp::timer::{tcp_arm_timer, tcp_schedule_loss_probe};
 use crate::wire::{IpProtocol, TcpFlags, TcpOption, TcpOptions, TcpPacket, TcpRepr};
 
@@ -623,7 +624,7 @@ fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) {
     );
     skb.l4_csum_good = true;
     skb.sock = Some(SockRef { node: n.id, sock });
-    skb.hash = crate::sock::udp::flow_hash(saddr, daddr, repr.src_port, repr.dst_port, 6);
+    skb.hash = crate::skb::flow_hash(saddr, daddr, repr.src_port, repr.dst_port, 6);
     t.sk.wmem_alloc += skb.truesize;
     n.snmp.tcp.OutSegs += 1;
     for f in ["tcp_transmit_skb", "ip_queue_xmit"] {
