@@ -230,8 +230,9 @@ pub fn summary(s: &Scenario, path: &Path, warnings: usize) -> String {
     o
 }
 
-fn app_kind(k: &AppKind) -> &'static str {
+fn app_kind(k: &AppKind) -> &str {
     match k {
+        AppKind::User { name, .. } => name,
         AppKind::DnsServer { .. } => "dns_server",
         AppKind::HttpServer { .. } => "http_server",
         AppKind::Curl { .. } => "curl",
@@ -245,6 +246,10 @@ fn app_kind(k: &AppKind) -> &'static str {
 
 fn describe_app(k: &AppKind) -> String {
     match k {
+        AppKind::User { name, props } => {
+            let p: Vec<String> = props.0.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            format!("{name}  {}", p.join("  "))
+        }
         AppKind::DnsServer { records, ttl, .. } => {
             let r: Vec<String> = records
                 .iter()

@@ -118,6 +118,7 @@ fn ms(ns: u64) -> String {
 /// One line per app, in the words of the real tool.
 fn app_line(app: &AppReport) -> String {
     match app {
+        AppReport::User(u) => u.summary.clone(),
         AppReport::Ping(p) => {
             let mut l = format!(
                 "ping {}: {} transmitted, {} received, {}% packet loss",

@@ -2050,10 +2050,14 @@ impl Lower<'_> {
         ];
         let node = self.lookup_node(&a.node, "the host or router the app runs on", ctx);
         let kind = a.kind.name.as_str();
-        if !KINDS.contains(&kind) {
+        let user = sim_stack::apps::registry::find(kind);
+        if !KINDS.contains(&kind) && user.is_none() {
+            let mut known: Vec<&str> = KINDS.to_vec();
+            let users = sim_stack::apps::registry::names();
+            known.extend(users.iter().copied());
             let d = Diagnostic::error("unknown-app", a.kind.span, format!("unknown app `{kind}`"))
-                .label(format!("expected {}", crate::diag::one_of(KINDS)))
-                .suggest(suggest(kind, KINDS.iter().copied()));
+                .label(format!("expected {}", crate::diag::one_of(&known)))
+                .suggest(suggest(kind, known.iter().copied()));
             self.push(d, ctx);
             return None;
         }
@@ -2153,6 +2157,7 @@ impl Lower<'_> {
         }
         let mut dst_span = None;
         let app_kind = match kind {
+            _ if let Some(spec) = user => self.user_app(a, &spec, ctx)?,
             "dns_server" => {
                 let mut records = Vec::new();
                 let mut ttl = 0u32;
@@ -2413,6 +2418,88 @@ impl Lower<'_> {
                 dst_span,
             },
         ))
+    }
+
+    /// A user app's properties, checked against its spec ([`sim_stack::apps::registry`]),
+    /// then handed to its maker, whose refusal is reported against the statement.
+    fn user_app(
+        &mut self,
+        a: &IrApp,
+        spec: &sim_stack::apps::registry::AppSpec,
+        ctx: &Ctx,
+    ) -> Option<AppKind> {
+        use sim_stack::apps::registry::{AppProps, PropKind, PropValue};
+        let names: Vec<&str> = spec.props.iter().map(|p| p.name).collect();
+        let mut props = AppProps::default();
+        let mut given: Vec<&str> = Vec::new();
+        let mut ok = true;
+        for (k, v) in self.plain(&a.props, &names, spec.name, ctx) {
+            given.push(&k.name);
+            let p = spec
+                .props
+                .iter()
+                .find(|p| p.name == k.name)
+                .expect("plain() keeps known names");
+            let what = format!("`{}`", p.name);
+            let value = match p.kind {
+                PropKind::Int => self
+                    .int(v, i64::MIN, i64::MAX, &what, ctx)
+                    .map(PropValue::Int),
+                PropKind::Text => Some(PropValue::Text(v.text.clone())),
+                PropKind::Time => self.duration(v, &what, ctx).map(PropValue::Time),
+                PropKind::Size => self.size(v, &what, ctx).map(|b| PropValue::Size(b.get())),
+                PropKind::Rate => self
+                    .rate(v, &what, ctx)
+                    .map(|r| PropValue::Rate(r.bits_per_sec())),
+                PropKind::Addr => self.ip(v, &what, ctx).map(PropValue::Addr),
+                PropKind::Endpoint => self.typed(v, ParamType::Word, &what, ctx, |t| {
+                    values::addr_port(t)
+                        .map(|(ip, port)| {
+                            PropValue::Endpoint(std::net::SocketAddrV4::new(ip, port))
+                        })
+                        .map_err(|m| ValErr {
+                            label: Some(format!(
+                                "{what} takes ADDRESS:PORT, such as `{}`",
+                                p.example
+                            )),
+                            ..ValErr::from(m)
+                        })
+                }),
+                PropKind::Bool => self.typed(v, ParamType::Word, &what, ctx, |t| {
+                    values::boolean(t)
+                        .map(PropValue::Bool)
+                        .map_err(ValErr::from)
+                }),
+            };
+            match value {
+                Some(v) => props.0.push((p.name.to_string(), v)),
+                None => ok = false,
+            }
+        }
+        for p in spec.props.iter().filter(|p| p.required) {
+            if !given.contains(&p.name) {
+                let example = format!("{{ {} {} }}", p.name, p.example);
+                let _: Option<()> = self.missing(a, p.name, &example);
+                ok = false;
+            }
+        }
+        if !ok {
+            return None;
+        }
+        if let Err(message) = (spec.make)(&props) {
+            let d = Diagnostic::error(
+                "bad-app",
+                a.kind.span,
+                format!("`{}`: {message}", spec.name),
+            )
+            .label(spec.about);
+            self.push(d, ctx);
+            return None;
+        }
+        Some(AppKind::User {
+            name: spec.name.to_string(),
+            props,
+        })
     }
 
     fn missing<T>(&mut self, a: &IrApp, what: &str, example: &str) -> Option<T> {

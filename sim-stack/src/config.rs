@@ -741,6 +741,13 @@ pub enum AppKind {
         /// ICMP payload bytes (default 56B).
         size: Bytes,
     },
+    /// A user's own app ([`crate::apps::registry`]), with its checked properties.
+    User {
+        /// Its name in the language.
+        name: String,
+        /// Its properties.
+        props: crate::apps::registry::AppProps,
+    },
 }
 
 /// What a `dns_server` answers to a non-A query for a name it has an A record for.

@@ -14,6 +14,7 @@ pub mod curl;
 pub mod dns_server;
 pub mod http_server;
 pub mod ping;
+pub mod registry;
 pub mod udp_cbr;
 
 use serde::Serialize;
@@ -295,6 +296,70 @@ pub enum AppReport {
     UdpCbr(udp_cbr::UdpCbrReport),
     /// The UDP sink's counters.
     UdpSink(udp_cbr::UdpSinkReport),
+    /// A user app's figures.
+    #[serde(untagged)]
+    User(UserReport),
+}
+
+/// What a user app reports: its figures in `stats.json` (under its name, after an `app`
+/// key as the built-in apps' reports have), and one line for the run's summary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserReport {
+    /// The app's name in the language.
+    pub app: String,
+    /// The summary's line (after the node's name).
+    pub summary: String,
+    /// The figures, in order.
+    pub fields: Vec<(String, ReportValue)>,
+}
+
+/// A figure of a [`UserReport`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReportValue {
+    /// A count.
+    UInt(u64),
+    /// A signed number.
+    Int(i64),
+    /// A measurement.
+    Float(f64),
+    /// Text.
+    Text(String),
+    /// A list (a histogram's buckets, samples).
+    List(Vec<Self>),
+    /// Named figures.
+    Map(Vec<(String, Self)>),
+}
+
+impl Serialize for UserReport {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.fields.len() + 1))?;
+        m.serialize_entry("app", &self.app)?;
+        for (k, v) in &self.fields {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+impl Serialize for ReportValue {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            Self::UInt(v) => s.serialize_u64(*v),
+            Self::Int(v) => s.serialize_i64(*v),
+            Self::Float(v) => s.serialize_f64(*v),
+            Self::Text(v) => s.serialize_str(v),
+            Self::List(v) => v.serialize(s),
+            Self::Map(v) => {
+                let mut m = s.serialize_map(Some(v.len()))?;
+                for (k, x) in v {
+                    m.serialize_entry(k, x)?;
+                }
+                m.end()
+            }
+        }
+    }
 }
 
 impl AppReport {
@@ -310,6 +375,7 @@ impl AppReport {
             Self::TcpSink(_) => "tcp_sink",
             Self::UdpCbr(_) => "udp_cbr",
             Self::UdpSink(_) => "udp_sink",
+            Self::User(u) => &u.app,
         }
     }
 }

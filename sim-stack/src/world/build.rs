@@ -60,6 +60,16 @@ pub enum BuildError {
         /// What is wrong.
         message: String,
     },
+    /// A user app could not be made from its properties.
+    #[error("app {app} on {node}: {message}")]
+    App {
+        /// Node.
+        node: String,
+        /// The app's name.
+        app: String,
+        /// What its maker said.
+        message: String,
+    },
     /// The capture folder could not be prepared.
     #[error("capture: {0}")]
     Capture(#[from] std::io::Error),
@@ -436,6 +446,21 @@ impl World {
                 }
                 AppConfigKind::UdpSink { port } => {
                     Box::new(crate::apps::udp_cbr::UdpSink::new(*port))
+                }
+                AppConfigKind::User { name, props } => {
+                    let made = crate::apps::registry::find(name)
+                        .ok_or_else(|| format!("no app named `{name}` is registered"))
+                        .and_then(|spec| (spec.make)(props));
+                    match made {
+                        Ok(app) => app,
+                        Err(message) => {
+                            return Err(BuildError::App {
+                                node: cfg_node.name.clone(),
+                                app: name.clone(),
+                                message,
+                            });
+                        }
+                    }
                 }
             };
             let idx = apps.len() as u32;
