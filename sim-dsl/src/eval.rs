@@ -19,7 +19,7 @@ use sim_stack::config::Ipv4Cidr;
 use sim_stack::units::{Bytes, Rate};
 
 use crate::ast::*;
-use crate::diag::{Diagnostic, Span, suggest};
+use crate::diag::{Diagnostic, Diags, Span};
 use crate::values;
 
 /// Most loop iterations one file may expand to, in all (a guard against `0..10^12`).
@@ -340,7 +340,7 @@ pub(crate) fn elaborate(
     stmts: &[Stmt],
     overrides: &[(String, String)],
     broken_names: &[String],
-    diags: &mut Vec<Diagnostic>,
+    diags: &mut Diags,
 ) -> Program {
     let mut e = Elab {
         params: BTreeMap::new(),
@@ -364,7 +364,7 @@ pub(crate) fn elaborate(
                 "unknown-param",
                 format!("--set {name}=…: the scenario has no param `{name}`"),
             );
-            let d = match suggest(name, known.iter().copied()) {
+            let d = match e.diags.suggest(name, known.iter().copied()) {
                 Some(s) => d.help(format!("did you mean `{s}`?")),
                 None if known.is_empty() => d.help("the scenario declares no params"),
                 None => d.help(format!("its params are: {}", known.join(", "))),
@@ -383,7 +383,7 @@ struct Elab<'a> {
     ctx: Ctx,
     budget: u64,
     out: Program,
-    diags: &'a mut Vec<Diagnostic>,
+    diags: &'a mut Diags,
     broken_names: &'a [String],
     /// Params whose declaration had an error: uses of them are not reported again.
     failed_params: Vec<String>,
@@ -779,6 +779,9 @@ impl Elab<'_> {
             Some(t) => match ParamType::from_name(&t.name) {
                 Some(pt) => Some(pt),
                 None => {
+                    let hint = self
+                        .diags
+                        .suggest(&t.name, ParamType::NAMES.iter().copied());
                     self.error(
                         Diagnostic::error(
                             "unknown-type",
@@ -786,7 +789,7 @@ impl Elab<'_> {
                             format!("unknown param type `{}`", t.name),
                         )
                         .label(format!("expected one of: {}", ParamType::NAMES.join(", ")))
-                        .suggest(suggest(&t.name, ParamType::NAMES.iter().copied())),
+                        .suggest(hint),
                     );
                     return false;
                 }
@@ -918,6 +921,9 @@ impl Elab<'_> {
         {
             return None;
         }
+        if self.diags.repeated("unknown-param", span) {
+            return None; // an earlier loop iteration reported it, with its suggestion
+        }
         let mut d = Diagnostic::error("unknown-param", span, format!("unknown param `${name}`"))
             .label("no param of this name is declared above");
         if self.vars.iter().any(|(v, _)| v == name) {
@@ -925,7 +931,10 @@ impl Elab<'_> {
                 "`{name}` is a loop variable; inside `{{…}}` write it without `$`: `{{{name}}}`"
             ));
         } else {
-            d = d.suggest(suggest(name, self.params.keys().map(String::as_str)));
+            d = d.suggest(
+                self.diags
+                    .suggest(name, self.params.keys().map(String::as_str)),
+            );
         }
         self.error(d);
         None
@@ -995,6 +1004,9 @@ impl Elab<'_> {
                 if let Some((_, v)) = self.vars.iter().rev().find(|(n, _)| n == name) {
                     return Some(EVal::Int(*v));
                 }
+                if self.diags.repeated("unknown-var", e.span) {
+                    return None; // an earlier loop iteration reported it
+                }
                 let mut d =
                     Diagnostic::error("unknown-var", e.span, format!("unknown variable `{name}`"))
                         .label("not a loop variable in scope");
@@ -1002,7 +1014,7 @@ impl Elab<'_> {
                     d = d.help(format!("params are written with `$`: `${name}`"));
                 } else {
                     let vars: Vec<&str> = self.vars.iter().map(|(n, _)| n.as_str()).collect();
-                    d = d.suggest(suggest(name, vars));
+                    d = d.suggest(self.diags.suggest(name, vars));
                 }
                 self.error(d);
                 None

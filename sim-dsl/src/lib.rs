@@ -42,6 +42,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use diag::Diags;
 pub use diag::{Diagnostic, FileId, Severity, SourceMap, Span};
 pub use eval::{MAX_ITERATIONS, ParamType};
 pub use parser::MAX_DEPTH;
@@ -66,6 +67,10 @@ pub struct Loaded {
     pub diagnostics: Vec<Diagnostic>,
     /// The lowered scenario, `None` if any error was found.
     pub scenario: Option<Scenario>,
+    /// How many names the did-you-mean suggestions compared a misspelt one with: a measure
+    /// of the checking work, which stays linear in the size of the expanded scenario however
+    /// many loop iterations repeat a mistake (each place gets one suggestion).
+    pub names_compared: u64,
 }
 
 impl Loaded {
@@ -202,6 +207,7 @@ pub fn load_with(loader: &dyn FileLoader, path: &Path, opts: &Options) -> Loaded
                 format!("cannot read `{}`: {e}", path.display()),
             )],
             scenario: None,
+            names_compared: 0,
         },
     }
 }
@@ -318,7 +324,8 @@ fn run(loader: &dyn FileLoader, sources: SourceMap, main: FileId, opts: &Options
     };
     let mut stmts = Vec::new();
     inc.file(main, &mut stmts);
-    let mut diags = inc.diags;
+    let mut diags = Diags::default();
+    diags.extend(inc.diags);
     let program = eval::elaborate(&stmts, &opts.overrides, &inc.broken_names, &mut diags);
     let default_name = main_path.file_stem().map_or_else(
         || "scenario".to_string(),
@@ -331,7 +338,8 @@ fn run(loader: &dyn FileLoader, sources: SourceMap, main: FileId, opts: &Options
         inc.broken_loop,
         &mut diags,
     );
-    let mut diagnostics = fold_repeats(diags);
+    let names_compared = diags.compared();
+    let mut diagnostics = diags.into_vec();
     // In file order (command-line problems first), each file's problems top to bottom.
     diagnostics.sort_by_key(|d| d.span.map(|s| (s.file, s.start)));
     let scenario = if diagnostics.iter().any(Diagnostic::is_error) {
@@ -343,36 +351,6 @@ fn run(loader: &dyn FileLoader, sources: SourceMap, main: FileId, opts: &Options
         sources: inc.sources,
         diagnostics,
         scenario,
+        names_compared,
     }
-}
-
-/// Keeps the first of diagnostics that repeat at the same place for the same reason (one
-/// per loop iteration), noting how many more there were.
-fn fold_repeats(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
-    let mut first: BTreeMap<(Span, &'static str), usize> = BTreeMap::new();
-    let mut out: Vec<Diagnostic> = Vec::new();
-    let mut extra: Vec<usize> = Vec::new();
-    for d in diags {
-        if let Some(span) = d.span {
-            if let Some(&i) = first.get(&(span, d.code)) {
-                extra[i] += 1;
-                continue;
-            }
-            first.insert((span, d.code), out.len());
-        }
-        out.push(d);
-        extra.push(0);
-    }
-    for (d, n) in out.iter_mut().zip(extra) {
-        if n > 0 {
-            d.notes.push(diag::Note {
-                message: format!(
-                    "the same problem occurs {n} more time{} here (other loop iterations)",
-                    if n == 1 { "" } else { "s" }
-                ),
-                span: None,
-            });
-        }
-    }
-    out
 }

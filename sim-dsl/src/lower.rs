@@ -17,7 +17,7 @@ use sim_stack::config::*;
 use sim_stack::units::{Bytes, Rate, UnitParseError};
 
 use crate::ast::{Ident, Kind};
-use crate::diag::{Diagnostic, Span, suggest};
+use crate::diag::{Diagnostic, Diags, Span};
 use crate::eval::{
     Ctx, IrApp, IrEnd, IrItem, IrLink, IrNode, IrProp, IrSysctl, ParamType, Program, Val,
 };
@@ -158,7 +158,7 @@ struct AppMeta {
 }
 
 pub(crate) struct Lower<'a> {
-    diags: &'a mut Vec<Diagnostic>,
+    diags: &'a mut Diags,
     /// Names that failed to parse, and whether a whole loop did: mute unknown-name errors.
     broken_names: &'a [String],
     broken_loop: bool,
@@ -175,7 +175,7 @@ pub(crate) fn lower(
     default_name: &str,
     broken_names: &[String],
     broken_loop: bool,
-    diags: &mut Vec<Diagnostic>,
+    diags: &mut Diags,
 ) -> Option<Scenario> {
     let mut l = Lower {
         diags,
@@ -206,11 +206,29 @@ fn with_ctx(d: Diagnostic, ctx: &Ctx) -> Diagnostic {
 
 impl Lower<'_> {
     fn errors(&self) -> usize {
-        self.diags.iter().filter(|d| d.is_error()).count()
+        self.diags.errors()
     }
 
     fn push(&mut self, d: Diagnostic, ctx: &Ctx) {
         self.diags.push(with_ctx(d, ctx));
+    }
+
+    /// Reports the `code` problem at `span` with the diagnostic `build` makes, unless it was
+    /// reported there already (by an earlier loop iteration): then it is only counted, and
+    /// `build`, which may look through every name of the scenario for a suggestion, is not
+    /// run. This keeps a mistake repeated by every iteration of a loop linear in total.
+    fn report(
+        &mut self,
+        code: &'static str,
+        span: Span,
+        ctx: &Ctx,
+        build: impl FnOnce(&mut Self) -> Diagnostic,
+    ) {
+        if !self.diags.repeated(code, span) {
+            let d = build(self);
+            debug_assert_eq!((d.code, d.span), (code, Some(span)));
+            self.push(d, ctx);
+        }
     }
 
     fn muted(&self, name: &str) -> bool {
@@ -313,7 +331,7 @@ impl Lower<'_> {
         }
         let d = Diagnostic::error("bad-value", v.span, format!("unknown {what} `{}`", v.text))
             .label(format!("expected {}", crate::diag::one_of(choices)))
-            .suggest(suggest(&v.text, choices.iter().copied()));
+            .suggest(self.diags.suggest(&v.text, choices.iter().copied()));
         self.push(d, ctx);
         None
     }
@@ -342,7 +360,7 @@ impl Lower<'_> {
                         } else {
                             format!("expected {}", crate::diag::one_of(allowed))
                         })
-                        .suggest(suggest(&key.name, allowed.iter().copied()));
+                        .suggest(self.diags.suggest(&key.name, allowed.iter().copied()));
                         self.push(d, ctx);
                         continue;
                     }
@@ -580,7 +598,7 @@ impl Lower<'_> {
                         format!("no defaults for `{other}`"),
                     )
                     .label("expected `iface` or `link`")
-                    .suggest(suggest(other, ["iface", "link"]));
+                    .suggest(self.diags.suggest(other, ["iface", "link"]));
                     self.push(d, &None);
                 }
             }
@@ -1220,8 +1238,7 @@ impl Lower<'_> {
                     match self.meta[ni].iface_index.get(&dv.text) {
                         Some(&i) => p.route.dev = Some(IfaceId(i)),
                         None => {
-                            let d = self.unknown_iface(ni, dv);
-                            self.push(d, &p.ctx);
+                            self.unknown_iface(ni, dv, &p.ctx);
                             continue;
                         }
                     }
@@ -1233,26 +1250,37 @@ impl Lower<'_> {
         }
     }
 
-    fn unknown_iface(&self, ni: usize, v: &Val) -> Diagnostic {
-        let node = &self.nodes[ni];
-        let names: Vec<&str> = node.ifaces.iter().map(|i| i.name.as_str()).collect();
-        let d = Diagnostic::error(
-            "unknown-iface",
-            v.span,
-            format!("unknown interface `{}.{}`", node.name, v.text),
-        );
-        let label = match names.len() {
-            0 => format!("`{}` has no interfaces", node.name),
-            1..=6 => format!("`{}` has {}", node.name, crate::diag::one_of(&names)),
-            n => format!(
-                "`{}` has {n} interfaces: {}, …, {}",
-                node.name,
-                names[..3].join(", "),
-                names[n - 1]
-            ),
-        };
-        d.label(label)
-            .suggest(suggest(&v.text, names.iter().copied()))
+    /// Reports `v` as an unknown interface of node `ni`.
+    fn unknown_iface(&mut self, ni: usize, v: &Val, ctx: &Ctx) {
+        self.report("unknown-iface", v.span, ctx, |l| {
+            let node = &l.nodes[ni];
+            let hint = l
+                .diags
+                .suggest(&v.text, node.ifaces.iter().map(|i| i.name.as_str()));
+            let name = |i: usize| node.ifaces[i].name.as_str();
+            let label = match node.ifaces.len() {
+                0 => format!("`{}` has no interfaces", node.name),
+                n @ 1..=6 => {
+                    let names: Vec<&str> = (0..n).map(name).collect();
+                    format!("`{}` has {}", node.name, crate::diag::one_of(&names))
+                }
+                n => format!(
+                    "`{}` has {n} interfaces: {}, {}, {}, …, {}",
+                    node.name,
+                    name(0),
+                    name(1),
+                    name(2),
+                    name(n - 1)
+                ),
+            };
+            Diagnostic::error(
+                "unknown-iface",
+                v.span,
+                format!("unknown interface `{}.{}`", node.name, v.text),
+            )
+            .label(label)
+            .suggest(hint)
+        });
     }
 
     fn netfilter(
@@ -1277,7 +1305,7 @@ impl Lower<'_> {
                     format!("unknown netfilter hook `{}`", hook.name),
                 )
                 .label(format!("expected {}", crate::diag::one_of(HOOKS)))
-                .suggest(suggest(&h, HOOKS.iter().copied()));
+                .suggest(self.diags.suggest(&h, HOOKS.iter().copied()));
                 self.push(d, ctx);
                 return None;
             }
@@ -1292,7 +1320,7 @@ impl Lower<'_> {
                     format!("unknown netfilter action `{}`", action.name),
                 )
                 .label("expected `accept` or `drop`")
-                .suggest(suggest(&action.name, ["accept", "drop"]));
+                .suggest(self.diags.suggest(&action.name, ["accept", "drop"]));
                 self.push(d, ctx);
                 return None;
             }
@@ -1393,7 +1421,7 @@ impl Lower<'_> {
                         format!("unknown netfilter match `{}`", k.name),
                     )
                     .label(format!("expected {}", crate::diag::one_of(KEYS)))
-                    .suggest(suggest(&k.name, KEYS.iter().copied()));
+                    .suggest(self.diags.suggest(&k.name, KEYS.iter().copied()));
                     self.push(d, ctx);
                     ok = false;
                 }
@@ -1442,10 +1470,14 @@ impl Lower<'_> {
             return Some(id);
         }
         if !self.muted(&v.text) {
-            let d = Diagnostic::error("unknown-node", v.span, format!("unknown node `{}`", v.text))
-                .label(format!("expected {what}"))
-                .suggest(suggest(&v.text, self.by_name.keys().map(String::as_str)));
-            self.push(d, ctx);
+            self.report("unknown-node", v.span, ctx, |l| {
+                let hint = l
+                    .diags
+                    .suggest(&v.text, l.by_name.keys().map(String::as_str));
+                Diagnostic::error("unknown-node", v.span, format!("unknown node `{}`", v.text))
+                    .label(format!("expected {what}"))
+                    .suggest(hint)
+            });
         }
         None
     }
@@ -1468,11 +1500,6 @@ impl Lower<'_> {
             }
             (None, NodeKind::Switch) => Some((ni, None)),
             (None, _) => {
-                let names: Vec<String> = node
-                    .ifaces
-                    .iter()
-                    .map(|i| format!("{}.{}", node.name, i.name))
-                    .collect();
                 let mut d = Diagnostic::error(
                     "missing-iface",
                     e.node.span,
@@ -1483,8 +1510,8 @@ impl Lower<'_> {
                     ),
                 )
                 .label("expected `node.iface`");
-                if let Some(first) = names.first() {
-                    d = d.help(format!("did you mean `{first}`?"));
+                if let Some(first) = node.ifaces.first() {
+                    d = d.help(format!("did you mean `{}.{}`?", node.name, first.name));
                 }
                 self.push(d, ctx);
                 None
@@ -1492,8 +1519,7 @@ impl Lower<'_> {
             (Some(i), _) => match self.meta[ni as usize].iface_index.get(&i.text) {
                 Some(&ii) => Some((ni, Some(ii))),
                 None => {
-                    let d = self.unknown_iface(ni as usize, i);
-                    self.push(d, ctx);
+                    self.unknown_iface(ni as usize, i, ctx);
                     None
                 }
             },
@@ -2053,7 +2079,7 @@ impl Lower<'_> {
         if !KINDS.contains(&kind) {
             let d = Diagnostic::error("unknown-app", a.kind.span, format!("unknown app `{kind}`"))
                 .label(format!("expected {}", crate::diag::one_of(KINDS)))
-                .suggest(suggest(kind, KINDS.iter().copied()));
+                .suggest(self.diags.suggest(kind, KINDS.iter().copied()));
             self.push(d, ctx);
             return None;
         }
