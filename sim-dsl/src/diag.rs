@@ -554,7 +554,10 @@ mod tests {
         ds.push(Diagnostic::error("unknown-node", a, "first").note("in loop iteration i = 0"));
         ds.push(Diagnostic::error("unknown-node", a, "second"));
         assert!(ds.repeated("unknown-node", a));
-        assert!(!ds.repeated("unknown-iface", a), "another reason at the same place");
+        assert!(
+            !ds.repeated("unknown-iface", a),
+            "another reason at the same place"
+        );
         ds.push(Diagnostic::warning("unlinked", b, "a warning"));
         ds.push(Diagnostic::global("io", "no place"));
         ds.push(Diagnostic::global("io", "no place"));
@@ -576,7 +579,10 @@ mod tests {
     #[test]
     fn suggestions_count_the_names_compared() {
         let mut ds = Diags::default();
-        assert_eq!(ds.suggest("rouer", ["client", "router1", "dns"]), Some("router1"));
+        assert_eq!(
+            ds.suggest("rouer", ["client", "router1", "dns"]),
+            Some("router1")
+        );
         assert_eq!(ds.compared(), 3);
         assert_eq!(ds.suggest("CLIENT", ["client", "router1"]), Some("client"));
         assert_eq!(ds.compared(), 4, "an exact match ends the search");

@@ -14,7 +14,9 @@ use std::net::Ipv4Addr;
 use petgraph::unionfind::UnionFind;
 use sim_core::{SimDuration, SimTime, TimeParseError};
 use sim_stack::config::*;
+use sim_stack::ip::netfilter::NthError;
 use sim_stack::units::{Bytes, Rate, UnitParseError};
+use sim_stack::validate;
 
 use crate::ast::{Ident, Kind};
 use crate::diag::{Diagnostic, Diags, Span};
@@ -304,7 +306,12 @@ impl Lower<'_> {
     }
     fn duration(&mut self, v: &Val, what: &str, ctx: &Ctx) -> Option<SimDuration> {
         self.typed(v, ParamType::Duration, what, ctx, |t| {
-            t.parse::<SimDuration>().map_err(time_err)
+            let d = t.parse::<SimDuration>().map_err(time_err)?;
+            validate::duration(d).map_err(|e| ValErr {
+                label: Some("at most 1000000h".into()),
+                ..ValErr::from(format!("`{t}` is {e}"))
+            })?;
+            Ok(d)
         })
     }
     fn int(&mut self, v: &Val, min: i64, max: i64, what: &str, ctx: &Ctx) -> Option<i64> {
@@ -443,7 +450,7 @@ impl Lower<'_> {
         if self.errors() > 0 {
             return None;
         }
-        Some(Scenario {
+        let scenario = Scenario {
             name,
             seed,
             end_time: end,
@@ -452,7 +459,18 @@ impl Lower<'_> {
             nodes: std::mem::take(&mut self.nodes),
             links: std::mem::take(&mut self.links),
             apps,
-        })
+        };
+        // Every rule `World::build` holds a scenario to was checked above, where the text
+        // could be pointed at; this makes sure of it, so that `sim run` never refuses what
+        // `sim check` passed. An error here is a check missing above.
+        if let Err(e) = scenario.validate() {
+            self.diags.push(
+                Diagnostic::global("invalid", format!("the scenario cannot run: {e}"))
+                    .note("`sim check` should have shown where; please report this"),
+            );
+            return None;
+        }
+        Some(scenario)
     }
 
     fn settings(
@@ -761,7 +779,7 @@ impl Lower<'_> {
                             }
                             "flows" => {
                                 c.flows = self
-                                    .int(v, 1, 65536, &what, ctx)
+                                    .int(v, 0, u32::MAX.into(), &what, ctx)
                                     .map_or(c.flows, |x| x as u32)
                             }
                             "quantum" => {
@@ -781,6 +799,19 @@ impl Lower<'_> {
                     Some(QSpec::Done(QdiscConfig::FqCodel(c)))
                 }
             };
+            // The kernel's own checks, as `World::build` makes them, pointed at the parameter.
+            if let Some(QSpec::Done(q)) = &spec
+                && let Err(e) = q.validate()
+            {
+                let span = got
+                    .get(e.param())
+                    .and_then(|v| v.as_ref())
+                    .map_or(kind.span, |v| v.span);
+                let d = Diagnostic::error("bad-value", span, e.to_string())
+                    .label(format!("Linux refuses this `{}`", e.param()));
+                self.push(d, ctx);
+                ok = false;
+            }
             if let (true, Some(s)) = (ok, spec) {
                 found = Some((*kw, s));
             } else {
@@ -1341,7 +1372,7 @@ impl Lower<'_> {
         ];
         let mut ok = true;
         // `every N packet P`: N, and P with where it was written, checked together below.
-        let mut every: Option<u32> = None;
+        let mut every: Option<(u32, &Val)> = None;
         let mut packet: Option<(u32, &Ident, &Val)> = None;
         for (k, v) in matches {
             let what = format!("`{}`", k.name);
@@ -1406,11 +1437,11 @@ impl Lower<'_> {
                         rule.proto = Some(NfProto::Tcp);
                     }
                 }
-                "every" => match self.int(v, 1, i64::from(u32::MAX), &what, ctx) {
-                    Some(n) => every = Some(n as u32),
+                "every" => match self.int(v, 0, i64::from(u32::MAX), &what, ctx) {
+                    Some(n) => every = Some((n as u32, v)),
                     None => ok = false,
                 },
-                "packet" => match self.int(v, 0, i64::from(u32::MAX) - 1, &what, ctx) {
+                "packet" => match self.int(v, 0, i64::from(u32::MAX), &what, ctx) {
                     Some(p) => packet = Some((p as u32, k, v)),
                     None => ok = false,
                 },
@@ -1427,27 +1458,35 @@ impl Lower<'_> {
                 }
             }
         }
-        // iptables: `--packet can only be used with --every`, and `0 <= p <= n-1`.
+        // iptables: `--packet can only be used with --every`; the rest is `Nth`'s to say.
         match (every, packet) {
-            (Some(n), Some((p, _, v))) if p >= n => {
-                let d = Diagnostic::error(
-                    "bad-value",
-                    v.span,
-                    format!("`packet {p}` is not below `every {n}`"),
-                )
-                .label(format!(
-                    "the packets of each group of {n} are numbered from 0 to {}",
-                    n - 1
-                ))
-                .help("`every N packet P` matches packets P, P + N, P + 2N, … counting from 0");
-                self.push(d, ctx);
-                ok = false;
-            }
-            (Some(n), p) => {
-                rule.nth = Some(NfNth {
+            (Some((n, every_val)), p) => {
+                let nth = NfNth {
                     every: n,
                     packet: p.map_or(0, |(p, _, _)| p),
-                });
+                };
+                match nth.validate() {
+                    Ok(()) => rule.nth = Some(nth),
+                    Err(e) => {
+                        let d = match (e, p) {
+                            (NthError::PacketNotBelow { every, .. }, Some((_, _, v))) => {
+                                Diagnostic::error("bad-value", v.span, e.to_string()).label(
+                                    format!(
+                                        "the packets of each group of {every} are numbered from 0 to {}",
+                                        every - 1
+                                    ),
+                                )
+                            }
+                            _ => Diagnostic::error("bad-value", every_val.span, e.to_string())
+                                .label("`every N` matches one packet of every N"),
+                        };
+                        let d = d.help(
+                            "`every N packet P` matches packets P, P + N, P + 2N, … counting from 0",
+                        );
+                        self.push(d, ctx);
+                        ok = false;
+                    }
+                }
             }
             (None, Some((_, k, _))) => {
                 let d = Diagnostic::error("bad-value", k.span, "`packet` without `every`")

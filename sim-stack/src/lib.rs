@@ -29,5 +29,6 @@ pub mod switch;
 pub mod tcp;
 pub mod trace;
 pub mod units;
+pub mod validate;
 pub mod wire;
 pub mod world;

@@ -1,0 +1,279 @@
+//! `sim check` through the real binary: it passes exactly what `sim run` accepts, and refuses
+//! the rest with the place in the file, as `sim run` does.
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+
+use common::{said, scratch, sim_in, stderr};
+
+/// A scenario using every construct with a number in it; each `@NAME@` is a hole a case fills.
+const BASE: &str = r#"end @END@
+host a {
+    iface eth0 { ip 10.0.0.2/24 @IFACE@ }
+    route default via 10.0.0.1
+    resolver 10.0.1.53
+    netfilter input accept proto udp @NTH@
+    sysctl @SYSCTL@
+}
+router r {
+    iface eth0 { ip 10.0.0.1/24 }
+    iface eth1 { ip 10.0.1.1/24 }
+}
+host b { iface eth0 { ip 10.0.1.53/24 }  route default via 10.0.1.1 }
+link a.eth0 -- r.eth0 { rate 1Gbit  delay @DELAY@ }
+link r.eth1 -- b.eth0 { rate 1Gbit  delay 10us }
+app b: dns_server { record x.com A 10.0.1.53 }
+app b: http_server { port 80  body 4KiB  think_time @THINK@ }
+app b: udp_sink { port 9 }
+app a: curl "http://x.com/"
+app a: udp_cbr { to 10.0.1.53:9  payload 100B  @PACE@ }
+app a: ping 10.0.1.53 { interval @PING@ } @WHEN@
+"#;
+
+/// What each hole holds when a case does not fill it.
+const HOLES: &[(&str, &str)] = &[
+    ("END", "20ms"),
+    ("IFACE", ""),
+    ("NTH", "every 1"),
+    ("SYSCTL", "net.ipv4.tcp_sack = 1"),
+    ("DELAY", "10us"),
+    ("THINK", "2ms"),
+    ("PACE", "interval 1ms"),
+    ("PING", "1ms"),
+    ("WHEN", ""),
+];
+
+/// The scenario with `hole` filled by `text`, and the byte offset where `text` starts.
+fn fill(hole: &str, text: &str) -> (String, usize) {
+    let mut src = BASE.to_string();
+    for (name, default) in HOLES {
+        if *name != hole {
+            src = src.replace(&format!("@{name}@"), default);
+        }
+    }
+    let at = src.find(&format!("@{hole}@")).expect("a hole of BASE");
+    (src.replace(&format!("@{hole}@"), text), at)
+}
+
+/// 1-based line and column of byte `offset` of `src`.
+fn line_col(src: &str, offset: usize) -> (usize, usize) {
+    let before = &src[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    (line, col)
+}
+
+/// What `sim check` and `sim run` must both do with a case.
+enum Want {
+    /// Accept it.
+    Accept,
+    /// Refuse it with an error at the first `needle` of the filled text, whose message
+    /// contains `message`.
+    Refuse {
+        needle: &'static str,
+        message: &'static str,
+    },
+}
+use Want::{Accept, Refuse};
+
+const fn refuse(needle: &'static str, message: &'static str) -> Want {
+    Refuse { needle, message }
+}
+
+/// Extreme values for every numeric parameter: 0, the largest values the fields hold, one
+/// more, and times near the longest a scenario may use (1000000h).
+fn cases() -> Vec<(&'static str, &'static str, Want)> {
+    vec![
+        ("END", "1000000h", Accept),
+        ("END", "1000001h", refuse("1000001h", "1000000h")),
+        // tbf
+        (
+            "IFACE",
+            "qdisc tbf rate 10Mbit burst 0B latency 50ms",
+            refuse("0B", "burst"),
+        ),
+        (
+            "IFACE",
+            "qdisc tbf rate 0bit burst 32KiB latency 50ms",
+            refuse("0bit", "rate"),
+        ),
+        (
+            "IFACE",
+            "qdisc tbf rate 10Mbit burst 4GiB latency 50ms",
+            refuse("4GiB", "burst"),
+        ),
+        (
+            "IFACE",
+            "qdisc tbf rate 10Mbit burst 4294967295B latency 50ms",
+            Accept,
+        ),
+        (
+            "IFACE",
+            "qdisc tbf rate 18446744073709551615bit burst 1B latency 1000000h",
+            Accept,
+        ),
+        ("IFACE", "qdisc tbf rate 1bit burst 1B latency 0s", Accept),
+        (
+            "IFACE",
+            "qdisc tbf rate 10Mbit burst 32KiB latency 1000001h",
+            refuse("1000001h", "1000000h"),
+        ),
+        // fq_codel
+        (
+            "IFACE",
+            "qdisc fq_codel quantum 4294967295",
+            refuse("4294967295", "quantum"),
+        ),
+        ("IFACE", "qdisc fq_codel quantum 1048576", Accept),
+        ("IFACE", "qdisc fq_codel quantum 1", Accept),
+        ("IFACE", "qdisc fq_codel flows 0", refuse("0", "flows")),
+        ("IFACE", "qdisc fq_codel flows 65536", Accept),
+        (
+            "IFACE",
+            "qdisc fq_codel flows 65537",
+            refuse("65537", "flows"),
+        ),
+        (
+            "IFACE",
+            "qdisc fq_codel memory_limit 4GiB",
+            refuse("4GiB", "memory_limit"),
+        ),
+        ("IFACE", "qdisc fq_codel memory_limit 4294967295B", Accept),
+        (
+            "IFACE",
+            "qdisc fq_codel limit 4294967295 target 1000000h interval 1000000h",
+            Accept,
+        ),
+        (
+            "IFACE",
+            "qdisc fq_codel interval 1000001h",
+            refuse("1000001h", "1000000h"),
+        ),
+        // pfifo and the interface
+        ("IFACE", "qdisc pfifo limit 4294967295", Accept),
+        ("IFACE", "qdisc pfifo limit 0", refuse("0", "out of range")),
+        (
+            "IFACE",
+            "txqueuelen 4294967295  tx_ring 65536  mtu 65535",
+            Accept,
+        ),
+        ("IFACE", "txqueuelen 0", Accept),
+        ("IFACE", "tx_ring 0", refuse("0", "out of range")),
+        // netfilter `every N packet P`
+        ("NTH", "every 0", refuse("0", "every")),
+        ("NTH", "every 5 packet 7", refuse("7", "every")),
+        ("NTH", "every 4294967295 packet 4294967294", Accept),
+        (
+            "NTH",
+            "every 4294967296",
+            refuse("4294967296", "out of range"),
+        ),
+        ("NTH", "packet 0", refuse("packet", "every")),
+        // times in sysctls
+        ("SYSCTL", "net.ipv4.tcp_fin_timeout = 3600000000", Accept),
+        (
+            "SYSCTL",
+            "net.ipv4.tcp_fin_timeout = 3600000001",
+            refuse("3600000001", "1000000h"),
+        ),
+        (
+            "SYSCTL",
+            "net.ipv4.neigh.default.base_reachable_time_ms = 18446744073709551615ns",
+            refuse("18446744073709551615ns", "1000000h"),
+        ),
+        (
+            "SYSCTL",
+            "net.ipv4.neigh.default.retrans_time_ms = 1000000h",
+            Accept,
+        ),
+        // link, app times
+        ("DELAY", "0s", Accept),
+        ("DELAY", "1000000h", Accept),
+        (
+            "DELAY",
+            "18446744073709551615ns",
+            refuse("18446744073709551615ns", "1000000h"),
+        ),
+        ("THINK", "1000000h", Accept),
+        (
+            "THINK",
+            "18446744073709551615ns",
+            refuse("18446744073709551615ns", "1000000h"),
+        ),
+        ("PACE", "interval 1000000h", Accept),
+        (
+            "PACE",
+            "interval 18446744073709551615ns",
+            refuse("18446744073709551615ns", "1000000h"),
+        ),
+        ("PACE", "rate 1bit", Accept),
+        ("PACE", "rate 18446744073709551615bit", Accept),
+        ("PING", "1000000h", Accept),
+        ("PING", "1000001h", refuse("1000001h", "1000000h")),
+        ("WHEN", "at 1000000h", Accept),
+        ("WHEN", "at 1ms until 1000000h", Accept),
+        ("WHEN", "at 1000001h", refuse("1000001h", "1000000h")),
+        ("WHEN", "until 1000001h", refuse("1000001h", "1000000h")),
+    ]
+}
+
+fn code(o: &Output) -> Option<i32> {
+    o.status.code()
+}
+
+/// `sim check` and `sim run` (the first 20 ms, nothing written but the folder) of `file`.
+fn check_and_run(dir: &Path, file: &str) -> (Output, Output) {
+    let check = sim_in(dir, &["check", file]);
+    let run = sim_in(
+        dir,
+        &[
+            "run", file, "--until", "20ms", "--pcap", "none", "--trace", "none", "--quiet",
+            "--out", "out",
+        ],
+    );
+    (check, run)
+}
+
+#[test]
+fn check_passes_exactly_what_run_accepts_with_the_same_located_errors() {
+    let dir = scratch("agree");
+    let mut wrong = Vec::new();
+    for (hole, text, want) in cases() {
+        let (src, at) = fill(hole, text);
+        std::fs::write(dir.join("case.net"), &src).unwrap();
+        let (check, run) = check_and_run(&dir, "case.net");
+        let case = format!("{hole} = `{text}`");
+        match want {
+            Accept => {
+                if code(&check) != Some(0) || code(&run) != Some(0) {
+                    wrong.push(format!(
+                        "{case}: both should accept\ncheck: {}\nrun: {}",
+                        said(&check),
+                        said(&run)
+                    ));
+                }
+            }
+            Refuse { needle, message } => {
+                let (line, col) = line_col(&src, at + text.find(needle).expect("needle"));
+                let place = format!("case.net:{line}:{col}: error: ");
+                let located = |o: &Output| {
+                    code(o) == Some(2)
+                        && stderr(o)
+                            .lines()
+                            .any(|l| l.starts_with(&place) && l.contains(message))
+                };
+                if !located(&check) || !located(&run) {
+                    wrong.push(format!(
+                        "{case}: both should refuse with `{place}…{message}…`\ncheck: {}\nrun: {}",
+                        said(&check),
+                        said(&run)
+                    ));
+                }
+            }
+        }
+        let _ = std::fs::remove_dir_all(dir.join("out"));
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
+}
