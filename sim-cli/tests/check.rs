@@ -277,3 +277,85 @@ fn check_passes_exactly_what_run_accepts_with_the_same_located_errors() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
 }
+
+/// `sim check`, `sim run` and `sim sweep` of `file` in `dir`.
+fn every_command(dir: &Path, file: &str) -> [(&'static str, Output); 3] {
+    [
+        ("check", sim_in(dir, &["check", file])),
+        (
+            "run",
+            sim_in(dir, &["run", file, "--quiet", "--out", "out"]),
+        ),
+        (
+            "sweep",
+            sim_in(
+                dir,
+                &["sweep", file, "--vary", "seed=1..2", "--out", "rows.csv"],
+            ),
+        ),
+    ]
+}
+
+/// Input that is not text: each command exits 2 with one error at the first bad byte, saying
+/// what it found, and writes nothing.
+#[test]
+fn input_that_is_not_text_is_refused_at_its_first_bad_byte() {
+    let dir = scratch("not-text");
+    let pcap_header: &[u8] = &[
+        0xd4, 0xc3, 0xb2, 0xa1, 0x02, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0xff, 0xff, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
+    ];
+    let cases: &[(&str, &[u8], &str, &str)] = &[
+        // Latin-1 `é` in a comment.
+        (
+            "latin1.net",
+            b"host a { iface eth0 { ip 10.0.0.1/24 } }\n# caf\xe9 au lait\n",
+            "latin1.net:2:6: error: ",
+            "byte 0xe9",
+        ),
+        // A UTF-8 character cut short at the end of the file.
+        (
+            "cut.net",
+            b"host a { iface eth0 { ip 10.0.0.1/24 } }\n# \xe2\x82",
+            "cut.net:2:3: error: ",
+            "0xe2 0x82",
+        ),
+        // A capture file given as a scenario.
+        (
+            "capture.net",
+            pcap_header,
+            "capture.net:1:1: error: ",
+            "byte 0xd4",
+        ),
+        // A NUL byte in otherwise valid text.
+        (
+            "nul.net",
+            b"host a\x00 { iface eth0 { ip 10.0.0.1/24 } }\n",
+            "nul.net:1:7: error: ",
+            "NUL",
+        ),
+        // Through an include: the place is in the included file.
+        (
+            "main.net",
+            b"include \"latin1.net\"\n",
+            "latin1.net:2:6: error: ",
+            "byte 0xe9",
+        ),
+    ];
+    for (name, bytes, ..) in cases {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+    for (name, _, place, found) in cases {
+        for (command, o) in every_command(&dir, name) {
+            let err = stderr(&o);
+            let errors: Vec<&str> = err.lines().filter(|l| l.contains("error: ")).collect();
+            assert_eq!(code(&o), Some(2), "{command} {name}: {}", said(&o));
+            assert!(
+                errors.len() == 1 && errors[0].starts_with(place) && errors[0].contains(found),
+                "{command} {name}: want one error `{place}…{found}…`, got {}",
+                said(&o)
+            );
+            assert!(!dir.join("out").exists() && !dir.join("rows.csv").exists());
+        }
+    }
+}

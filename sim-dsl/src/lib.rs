@@ -36,6 +36,7 @@ mod lower;
 mod parser;
 mod routing;
 mod sysctl;
+mod text;
 mod values;
 
 use std::collections::BTreeMap;
@@ -102,8 +103,9 @@ impl Loaded {
 
 /// Where files come from: the file system, or memory (tests, fuzzing).
 pub trait FileLoader {
-    /// Reads a file.
-    fn read(&self, path: &Path) -> io::Result<String>;
+    /// Reads a file's bytes (whether they are text is checked by the caller, which can then
+    /// say where they stop being text).
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
     /// A canonical name for `path`, to recognise a file included twice or in a cycle.
     fn canonical(&self, path: &Path) -> PathBuf;
 }
@@ -113,7 +115,7 @@ pub trait FileLoader {
 pub struct FsLoader;
 
 impl FileLoader for FsLoader {
-    fn read(&self, path: &Path) -> io::Result<String> {
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
         let meta = std::fs::metadata(path)?;
         if !meta.is_file() {
             return Err(io::Error::other("not a regular file"));
@@ -124,7 +126,7 @@ impl FileLoader for FsLoader {
                 MAX_FILE_BYTES >> 20
             )));
         }
-        std::fs::read_to_string(path)
+        std::fs::read(path)
     }
     fn canonical(&self, path: &Path) -> PathBuf {
         std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
@@ -134,21 +136,21 @@ impl FileLoader for FsLoader {
 /// Files held in memory, keyed by path.
 #[derive(Debug, Clone, Default)]
 pub struct MemLoader {
-    /// Path → text.
-    pub files: BTreeMap<PathBuf, String>,
+    /// Path → contents.
+    pub files: BTreeMap<PathBuf, Vec<u8>>,
 }
 
 impl MemLoader {
-    /// Adds a file.
+    /// Adds a file: text (`&str`, `String`) or any bytes.
     #[must_use]
-    pub fn with(mut self, path: impl Into<PathBuf>, text: impl Into<String>) -> Self {
-        self.files.insert(path.into(), text.into());
+    pub fn with(mut self, path: impl Into<PathBuf>, contents: impl Into<Vec<u8>>) -> Self {
+        self.files.insert(path.into(), contents.into());
         self
     }
 }
 
 impl FileLoader for MemLoader {
-    fn read(&self, path: &Path) -> io::Result<String> {
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
         self.files
             .get(&normalize(path))
             .cloned()
@@ -187,29 +189,73 @@ pub fn load_file(path: &Path, opts: &Options) -> Loaded {
 /// Loads and checks a scenario given as text; `name` stands for its path (includes resolve
 /// against the file system relative to it).
 pub fn load_str(name: &str, text: &str, opts: &Options) -> Loaded {
-    let mut sources = SourceMap::new();
-    let id = sources.add(PathBuf::from(name), text.to_string());
-    run(&FsLoader, sources, id, opts)
+    load_bytes(
+        &FsLoader,
+        Path::new(name),
+        Ok(text.as_bytes().to_vec()),
+        opts,
+    )
 }
 
 /// Loads and checks a scenario with a given [`FileLoader`].
 pub fn load_with(loader: &dyn FileLoader, path: &Path, opts: &Options) -> Loaded {
+    load_bytes(loader, path, loader.read(path), opts)
+}
+
+fn load_bytes(
+    loader: &dyn FileLoader,
+    path: &Path,
+    bytes: io::Result<Vec<u8>>,
+    opts: &Options,
+) -> Loaded {
     let mut sources = SourceMap::new();
-    match loader.read(path) {
-        Ok(text) => {
-            let id = sources.add(path.to_path_buf(), text);
-            run(loader, sources, id, opts)
-        }
-        Err(e) => Loaded {
-            sources,
-            diagnostics: vec![Diagnostic::global(
-                "io",
-                format!("cannot read `{}`: {e}", path.display()),
-            )],
-            scenario: None,
-            names_compared: 0,
+    let failed = |sources, d| Loaded {
+        sources,
+        diagnostics: vec![d],
+        scenario: None,
+        names_compared: 0,
+    };
+    match bytes {
+        Ok(bytes) => match add_text(&mut sources, path.to_path_buf(), bytes) {
+            (id, None) => run(loader, sources, id, opts),
+            (_, Some(d)) => failed(sources, d),
         },
+        Err(e) => failed(
+            sources,
+            Diagnostic::global("io", format!("cannot read `{}`: {e}", path.display())),
+        ),
     }
+}
+
+/// Adds the file `path` with contents `bytes` to `sources`, and returns its id and, when the
+/// contents are not text, the error at the first bad byte. The file is then added as a
+/// printable stand-in (the same lines and columns), so the error shows its line.
+fn add_text(
+    sources: &mut SourceMap,
+    path: PathBuf,
+    bytes: Vec<u8>,
+) -> (FileId, Option<Diagnostic>) {
+    let e = match text::decode(bytes) {
+        Ok(t) => return (sources.add(path, t), None),
+        Err(e) => e,
+    };
+    let id = sources.add(path, e.shown);
+    let span = Span::new(id, e.offset, e.offset + e.len);
+    let d = match e.kind {
+        text::Kind::Binary => {
+            Diagnostic::error("not-text", span, format!("not a text file: {}", e.found))
+                .label("a scenario is UTF-8 text")
+                .help("is this the scenario you meant? it looks like a binary file")
+        }
+        text::Kind::Encoding => Diagnostic::error("not-text", span, e.found)
+            .label("a scenario is UTF-8 text")
+            .help(
+                "save the file as UTF-8 (it may be in Latin-1 or another encoding, or cut short)",
+            ),
+        text::Kind::Control => Diagnostic::error("not-text", span, e.found)
+            .label("a scenario has no control characters but tab and line breaks"),
+    };
+    (id, Some(d))
 }
 
 struct Includer<'a> {
@@ -287,13 +333,18 @@ impl Includer<'_> {
             return;
         }
         match self.loader.read(&path) {
-            Ok(text) => {
-                let id = self.sources.add(path, text);
-                self.stack.push(canon.clone());
-                self.file(id, out);
-                self.stack.pop();
-                self.done.push(canon);
-            }
+            Ok(bytes) => match add_text(&mut self.sources, path, bytes) {
+                (id, None) => {
+                    self.stack.push(canon.clone());
+                    self.file(id, out);
+                    self.stack.pop();
+                    self.done.push(canon);
+                }
+                (_, Some(d)) => {
+                    self.diags.push(d.note_at(word.span, "included here"));
+                    self.broken_loop = true;
+                }
+            },
             Err(e) => {
                 self.diags.push(
                     Diagnostic::error(
