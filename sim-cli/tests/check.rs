@@ -359,3 +359,80 @@ fn input_that_is_not_text_is_refused_at_its_first_bad_byte() {
         }
     }
 }
+
+/// A param whose default cannot be represented is an error at its definition, used or not;
+/// so is a `--set` value that cannot.
+#[test]
+fn a_param_that_cannot_be_represented_is_an_error_where_it_is_defined() {
+    let dir = scratch("param");
+    let defs: &[(&str, &str)] = &[
+        (
+            "param rate = 99999999999999999999999999999999999Gbit",
+            "too large",
+        ),
+        ("param size = 99999999999999999999TiB", "too large"),
+        ("param wait = 99999999999999999999h", "too large"),
+        ("param n = 99999999999999999999", "too large"),
+        ("param half = 1.5bit", "whole number of bits"),
+        ("param tiny = 0.5ns", "1 ns"),
+        ("param share = 200%", "100%"),
+        ("param addr = 10.0.0.300", "10.0.0.300"),
+        ("param net = 10.0.0.0/33", "33"),
+        ("param long = 2000000h", "1000000h"),
+    ];
+    let mut src = String::new();
+    for (def, _) in defs {
+        src.push_str(def);
+        src.push('\n');
+    }
+    src.push_str(
+        "host a { iface eth0 { ip 10.0.0.1/24 } }\nhost b { iface eth0 { ip 10.0.0.2/24 } }\n",
+    );
+    src.push_str("link a.eth0 -- b.eth0 { rate 1Gbit  delay 1ms }\n");
+    std::fs::write(dir.join("params.net"), &src).unwrap();
+    for args in [
+        &["check", "params.net"][..],
+        &["run", "params.net", "--quiet", "--out", "out"][..],
+    ] {
+        let o = sim_in(&dir, args);
+        let err = stderr(&o);
+        assert_eq!(code(&o), Some(2), "{}", said(&o));
+        for (line, (def, message)) in defs.iter().enumerate() {
+            let col = def.find(" = ").unwrap() + 4;
+            let place = format!("params.net:{}:{col}: error: ", line + 1);
+            assert!(
+                err.lines()
+                    .any(|l| l.starts_with(&place) && l.contains(message)),
+                "{:?}: want `{place}…{message}…` for `{def}`, got {}",
+                args[0],
+                said(&o)
+            );
+        }
+        assert!(
+            err.contains(&format!("has {} errors", defs.len())),
+            "{}",
+            said(&o)
+        );
+    }
+    // A `--set` that cannot be represented, for a param that can.
+    std::fs::write(
+        dir.join("set.net"),
+        "param rate = 1Gbit\nhost a { iface eth0 { ip 10.0.0.1/24 } }\n",
+    )
+    .unwrap();
+    let o = sim_in(
+        &dir,
+        &[
+            "check",
+            "set.net",
+            "--set",
+            "rate=99999999999999999999999Gbit",
+        ],
+    );
+    assert_eq!(code(&o), Some(2), "{}", said(&o));
+    assert!(
+        stderr(&o).contains("error: --set rate=99999999999999999999999Gbit: param type mismatch"),
+        "{}",
+        said(&o)
+    );
+}
