@@ -1356,17 +1356,7 @@ impl Lower<'_> {
                 return None;
             }
         };
-        let mut rule = NetfilterRule {
-            hook: hook_v,
-            action: action_v,
-            proto: None,
-            src: None,
-            dst: None,
-            sport: None,
-            dport: None,
-            tcp_flags: 0,
-            nth: None,
-        };
+        let mut rule = NetfilterRule::new(hook_v, action_v);
         const KEYS: &[&str] = &[
             "proto", "src", "dst", "sport", "dport", "flags", "every", "packet",
         ];

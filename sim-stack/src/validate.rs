@@ -288,18 +288,14 @@ mod tests {
         assert!(matches!(s.validate(), Err(Invalid::Time { .. })));
         let mut s = one_host();
         s.nodes[0].netfilter.push(crate::config::NetfilterRule {
-            hook: crate::config::NfHook::Input,
-            action: crate::config::NfAction::Drop,
-            proto: None,
-            src: None,
-            dst: None,
-            sport: None,
-            dport: None,
-            tcp_flags: 0,
             nth: Some(NfNth {
                 every: 0,
                 packet: 0,
             }),
+            ..crate::config::NetfilterRule::new(
+                crate::config::NfHook::Input,
+                crate::config::NfAction::Drop,
+            )
         });
         assert_eq!(
             s.validate().map_err(|e| e.to_string()),
