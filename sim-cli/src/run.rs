@@ -511,7 +511,7 @@ fn check_inputs(
         // Read as the language reads it, so the hash is of the text a run parses.
         let problem = match sim_dsl::FsLoader.read(path) {
             Ok(text) => {
-                let now = sha256_hex(text.as_bytes());
+                let now = sha256_hex(&text);
                 if now == input.sha256 {
                     continue;
                 }

@@ -15,6 +15,7 @@
 //! underlined, the label saying what was expected, and notes and a suggestion. Columns count
 //! characters, from 1.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -367,6 +368,97 @@ fn snippet(
     }
 }
 
+/// The diagnostics of one load, as they are found.
+///
+/// A problem reported again at the same place for the same reason (one report per loop
+/// iteration) is folded into the first report as it comes, and counted: the first report
+/// keeps its "in loop iteration" note and gains one saying how many more there were. So
+/// memory stays bounded by the number of distinct places, and a caller about to build a
+/// costly report (a did-you-mean over every node of the scenario) asks [`Diags::repeated`]
+/// first and skips the work for all but the first iteration.
+#[derive(Debug, Default)]
+pub(crate) struct Diags {
+    list: Vec<Diagnostic>,
+    /// `(span, code)` of each report with a span → its index in `list`.
+    first: BTreeMap<(Span, &'static str), usize>,
+    /// Per entry of `list`, how many more times it was reported.
+    repeats: Vec<u64>,
+    errors: usize,
+    /// Candidates the did-you-mean suggestions compared a word with.
+    compared: u64,
+}
+
+impl Diags {
+    /// Records `d`, or counts it when the same problem was reported at the same place.
+    pub(crate) fn push(&mut self, d: Diagnostic) {
+        if let Some(span) = d.span {
+            if self.repeated(d.code, span) {
+                return;
+            }
+            self.first.insert((span, d.code), self.list.len());
+        }
+        if d.is_error() {
+            self.errors += 1;
+        }
+        self.list.push(d);
+        self.repeats.push(0);
+    }
+
+    /// Whether a `code` problem was reported at `span` already; if so, it is counted as one
+    /// more repeat, and the caller need not build the report.
+    pub(crate) fn repeated(&mut self, code: &'static str, span: Span) -> bool {
+        match self.first.get(&(span, code)) {
+            Some(&i) => {
+                self.repeats[i] += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Appends diagnostics found elsewhere (the parser's).
+    pub(crate) fn extend(&mut self, ds: impl IntoIterator<Item = Diagnostic>) {
+        for d in ds {
+            self.push(d);
+        }
+    }
+
+    /// The errors recorded so far (each place once).
+    pub(crate) fn errors(&self) -> usize {
+        self.errors
+    }
+
+    /// [`suggest`], counting the candidates compared.
+    pub(crate) fn suggest<'a, I>(&mut self, word: &str, candidates: I) -> Option<&'a str>
+    where
+        I: IntoIterator<Item = &'a str>,
+    {
+        suggest_counting(word, candidates, &mut self.compared)
+    }
+
+    /// Candidates the did-you-mean suggestions have compared a word with so far.
+    pub(crate) fn compared(&self) -> u64 {
+        self.compared
+    }
+
+    /// The diagnostics, each noting how many times it repeated.
+    pub(crate) fn into_vec(self) -> Vec<Diagnostic> {
+        let mut out = self.list;
+        for (d, n) in out.iter_mut().zip(self.repeats) {
+            if n > 0 {
+                d.notes.push(Note {
+                    message: format!(
+                        "the same problem occurs {n} more time{} here (other loop iterations)",
+                        if n == 1 { "" } else { "s" }
+                    ),
+                    span: None,
+                });
+            }
+        }
+        out
+    }
+}
+
 /// Levenshtein distance between two strings (characters), capped work: O(|a|·|b|).
 pub fn levenshtein(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
@@ -392,6 +484,14 @@ pub fn suggest<'a, I>(word: &str, candidates: I) -> Option<&'a str>
 where
     I: IntoIterator<Item = &'a str>,
 {
+    suggest_counting(word, candidates, &mut 0)
+}
+
+/// [`suggest`], adding the number of candidates looked at to `compared`.
+fn suggest_counting<'a, I>(word: &str, candidates: I, compared: &mut u64) -> Option<&'a str>
+where
+    I: IntoIterator<Item = &'a str>,
+{
     let len = word.chars().count();
     if len == 0 || len > 200 {
         return None;
@@ -400,6 +500,7 @@ where
     let lower = word.to_lowercase();
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
+        *compared += 1;
         if c == word {
             continue;
         }
@@ -448,6 +549,48 @@ mod tests {
         assert_eq!(suggest("WEB", names), Some("web"));
         assert_eq!(suggest("xyz", names), None);
         assert_eq!(suggest("h1", ["h2", "h10"]), Some("h2"));
+    }
+
+    #[test]
+    fn repeats_fold_into_the_first_report_as_they_come() {
+        let f = FileId(0);
+        let (a, b) = (Span::new(f, 0, 3), Span::new(f, 5, 8));
+        let mut ds = Diags::default();
+        ds.push(Diagnostic::error("unknown-node", a, "first").note("in loop iteration i = 0"));
+        ds.push(Diagnostic::error("unknown-node", a, "second"));
+        assert!(ds.repeated("unknown-node", a));
+        assert!(
+            !ds.repeated("unknown-iface", a),
+            "another reason at the same place"
+        );
+        ds.push(Diagnostic::warning("unlinked", b, "a warning"));
+        ds.push(Diagnostic::global("io", "no place"));
+        ds.push(Diagnostic::global("io", "no place"));
+        assert_eq!(ds.errors(), 3);
+        let out = ds.into_vec();
+        let messages: Vec<&str> = out.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(messages, ["first", "a warning", "no place", "no place"]);
+        let notes: Vec<&str> = out[0].notes.iter().map(|n| n.message.as_str()).collect();
+        assert_eq!(
+            notes,
+            [
+                "in loop iteration i = 0",
+                "the same problem occurs 2 more times here (other loop iterations)"
+            ]
+        );
+        assert!(out[1].notes.is_empty());
+    }
+
+    #[test]
+    fn suggestions_count_the_names_compared() {
+        let mut ds = Diags::default();
+        assert_eq!(
+            ds.suggest("rouer", ["client", "router1", "dns"]),
+            Some("router1")
+        );
+        assert_eq!(ds.compared(), 3);
+        assert_eq!(ds.suggest("CLIENT", ["client", "router1"]), Some("client"));
+        assert_eq!(ds.compared(), 4, "an exact match ends the search");
     }
 
     #[test]

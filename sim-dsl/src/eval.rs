@@ -19,7 +19,7 @@ use sim_stack::config::Ipv4Cidr;
 use sim_stack::units::{Bytes, Rate};
 
 use crate::ast::*;
-use crate::diag::{Diagnostic, Span, suggest};
+use crate::diag::{Diagnostic, Diags, Span};
 use crate::values;
 
 /// Most loop iterations one file may expand to, in all (a guard against `0..10^12`).
@@ -118,10 +118,12 @@ impl ParamType {
                 .parse::<Bytes>()
                 .map(|v| v.to_string())
                 .map_err(|e| e.to_string()),
-            Self::Duration => text
-                .parse::<SimDuration>()
-                .map(|v| v.to_string())
-                .map_err(|e| e.to_string()),
+            // No place takes a time beyond the longest a scenario may use.
+            Self::Duration => {
+                let d = text.parse::<SimDuration>().map_err(|e| e.to_string())?;
+                sim_stack::validate::duration(d).map_err(|e| format!("`{text}` is {e}"))?;
+                Ok(d.to_string())
+            }
             Self::Ip => values::ip(text).map(|v| v.to_string()),
             Self::Cidr => text
                 .parse::<Ipv4Cidr>()
@@ -174,6 +176,65 @@ impl ParamType {
             && Self::Word.check(t).is_ok()
         {
             return Some(Self::Word);
+        }
+        Self::shape(t)
+    }
+
+    /// The type a default is written as when its value is not one of the type (it is out of
+    /// range, too large to represent, or too fine): digits are an int, four dotted numbers an
+    /// address, a number with a rate, size or time unit that unit's type, a number with `%`
+    /// or `ppm` a ratio. So `param rate = 99999999999999999999Gbit` is a rate whose value is
+    /// an error at its definition, not a word that fails only where it is used.
+    fn shape(t: &str) -> Option<Self> {
+        use sim_core::TimeParseError;
+        use sim_stack::units::UnitParseError;
+        let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || c == '_');
+        let quad = |s: &str| {
+            let parts: Vec<&str> = s.split('.').collect();
+            parts.len() == 4 && parts.iter().all(|p| digits(p))
+        };
+        if digits(t.strip_prefix('-').unwrap_or(t)) {
+            return Some(Self::Int);
+        }
+        if quad(t) {
+            return Some(Self::Ip);
+        }
+        if let Some((a, len)) = t.split_once('/')
+            && quad(a)
+            && digits(len)
+        {
+            return Some(Self::Cidr);
+        }
+        let unit_known = |e: UnitParseError| {
+            matches!(
+                e,
+                UnitParseError::TooPrecise { .. } | UnitParseError::Overflow(_)
+            )
+        };
+        if t.parse::<Rate>().is_err_and(unit_known) {
+            return Some(Self::Rate);
+        }
+        if t.parse::<Bytes>().is_err_and(unit_known) {
+            return Some(Self::Size);
+        }
+        if t.parse::<SimDuration>().is_err_and(|e| {
+            matches!(
+                e,
+                TimeParseError::TooPrecise(_) | TimeParseError::Overflow(_)
+            )
+        }) {
+            return Some(Self::Duration);
+        }
+        let number = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_digit() || c == '.' || c == '_')
+        };
+        if t.strip_suffix('%')
+            .or_else(|| t.strip_suffix("ppm"))
+            .is_some_and(number)
+        {
+            return Some(Self::Ratio);
         }
         None
     }
@@ -340,7 +401,7 @@ pub(crate) fn elaborate(
     stmts: &[Stmt],
     overrides: &[(String, String)],
     broken_names: &[String],
-    diags: &mut Vec<Diagnostic>,
+    diags: &mut Diags,
 ) -> Program {
     let mut e = Elab {
         params: BTreeMap::new(),
@@ -364,7 +425,7 @@ pub(crate) fn elaborate(
                 "unknown-param",
                 format!("--set {name}=…: the scenario has no param `{name}`"),
             );
-            let d = match suggest(name, known.iter().copied()) {
+            let d = match e.diags.suggest(name, known.iter().copied()) {
                 Some(s) => d.help(format!("did you mean `{s}`?")),
                 None if known.is_empty() => d.help("the scenario declares no params"),
                 None => d.help(format!("its params are: {}", known.join(", "))),
@@ -383,7 +444,7 @@ struct Elab<'a> {
     ctx: Ctx,
     budget: u64,
     out: Program,
-    diags: &'a mut Vec<Diagnostic>,
+    diags: &'a mut Diags,
     broken_names: &'a [String],
     /// Params whose declaration had an error: uses of them are not reported again.
     failed_params: Vec<String>,
@@ -779,6 +840,9 @@ impl Elab<'_> {
             Some(t) => match ParamType::from_name(&t.name) {
                 Some(pt) => Some(pt),
                 None => {
+                    let hint = self
+                        .diags
+                        .suggest(&t.name, ParamType::NAMES.iter().copied());
                     self.error(
                         Diagnostic::error(
                             "unknown-type",
@@ -786,7 +850,7 @@ impl Elab<'_> {
                             format!("unknown param type `{}`", t.name),
                         )
                         .label(format!("expected one of: {}", ParamType::NAMES.join(", ")))
-                        .suggest(suggest(&t.name, ParamType::NAMES.iter().copied())),
+                        .suggest(hint),
                     );
                     return false;
                 }
@@ -849,7 +913,7 @@ impl Elab<'_> {
         };
         let default = match ty.check(&text) {
             Ok(c) => c,
-            Err(msg) => {
+            Err(msg) if annotated.is_some() => {
                 self.error(
                     Diagnostic::error(
                         "param-type",
@@ -866,6 +930,23 @@ impl Elab<'_> {
                         ty.name(),
                         ty.describe()
                     )),
+                );
+                return false;
+            }
+            Err(msg) => {
+                // Written as a value of `ty`, but not one it can hold.
+                self.error(
+                    Diagnostic::error("bad-value", value.span, msg)
+                        .label(format!(
+                            "the default of `{}`, {} param",
+                            name.name,
+                            article(ty.name())
+                        ))
+                        .help(format!(
+                            "{} param takes {}",
+                            article(ty.name()),
+                            ty.describe()
+                        )),
                 );
                 return false;
             }
@@ -918,6 +999,9 @@ impl Elab<'_> {
         {
             return None;
         }
+        if self.diags.repeated("unknown-param", span) {
+            return None; // an earlier loop iteration reported it, with its suggestion
+        }
         let mut d = Diagnostic::error("unknown-param", span, format!("unknown param `${name}`"))
             .label("no param of this name is declared above");
         if self.vars.iter().any(|(v, _)| v == name) {
@@ -925,7 +1009,10 @@ impl Elab<'_> {
                 "`{name}` is a loop variable; inside `{{…}}` write it without `$`: `{{{name}}}`"
             ));
         } else {
-            d = d.suggest(suggest(name, self.params.keys().map(String::as_str)));
+            d = d.suggest(
+                self.diags
+                    .suggest(name, self.params.keys().map(String::as_str)),
+            );
         }
         self.error(d);
         None
@@ -995,6 +1082,9 @@ impl Elab<'_> {
                 if let Some((_, v)) = self.vars.iter().rev().find(|(n, _)| n == name) {
                     return Some(EVal::Int(*v));
                 }
+                if self.diags.repeated("unknown-var", e.span) {
+                    return None; // an earlier loop iteration reported it
+                }
                 let mut d =
                     Diagnostic::error("unknown-var", e.span, format!("unknown variable `{name}`"))
                         .label("not a loop variable in scope");
@@ -1002,7 +1092,7 @@ impl Elab<'_> {
                     d = d.help(format!("params are written with `$`: `${name}`"));
                 } else {
                     let vars: Vec<&str> = self.vars.iter().map(|(n, _)| n.as_str()).collect();
-                    d = d.suggest(suggest(name, vars));
+                    d = d.suggest(self.diags.suggest(name, vars));
                 }
                 self.error(d);
                 None
@@ -1160,5 +1250,70 @@ fn article(word: &str) -> String {
         format!("an {word}")
     } else {
         format!("a {word}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ParamType::{self, *};
+
+    fn infer(t: &str) -> Option<ParamType> {
+        ParamType::infer(t, false)
+    }
+
+    #[test]
+    fn a_default_is_typed_by_how_it_is_written() {
+        for (text, ty) in [
+            ("16", Int),
+            ("10.0.0.1", Ip),
+            ("10.0.0.0/24", Cidr),
+            ("100Mbit", Rate),
+            ("1500B", Size),
+            ("10ms", Duration),
+            ("1%", Ratio),
+            ("fq_codel", Word),
+        ] {
+            assert_eq!(infer(text), Some(ty), "{text}");
+            assert!(ty.check(text).is_ok(), "{text}");
+        }
+    }
+
+    /// Values of a type that the type cannot hold keep the type, so that checking the default
+    /// against it reports them where the param is defined.
+    #[test]
+    fn out_of_range_values_keep_their_type() {
+        for (text, ty) in [
+            ("99999999999999999999", Int),
+            ("-99999999999999999999", Int),
+            ("10.0.0.300", Ip),
+            ("10.0.0.0/33", Cidr),
+            ("99999999999999999999999Gbit", Rate),
+            ("1.5bit", Rate),
+            ("99999999999999999999TiB", Size),
+            ("0.5B", Size),
+            ("99999999999999999999h", Duration),
+            ("0.5ns", Duration),
+            ("1000001h", Duration),
+            ("200%", Ratio),
+            ("1000001ppm", Ratio),
+        ] {
+            assert_eq!(infer(text), Some(ty), "{text}");
+            assert!(ty.check(text).is_err(), "{text}");
+        }
+        // Not written as any type: text (a word, if it is one), checked where it is used.
+        for text in [
+            "1.2.3",
+            "100Mbits",
+            "%",
+            "1e5",
+            "02:00:00:00:00:07",
+            "10.2.3.2:9",
+        ] {
+            assert!(
+                infer(text).is_none_or(|t| t == Word),
+                "{text}: {:?}",
+                infer(text)
+            );
+        }
     }
 }

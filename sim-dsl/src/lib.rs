@@ -36,12 +36,14 @@ mod lower;
 mod parser;
 mod routing;
 mod sysctl;
+mod text;
 mod values;
 
 use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use diag::Diags;
 pub use diag::{Diagnostic, FileId, Severity, SourceMap, Span};
 pub use eval::{MAX_ITERATIONS, ParamType};
 pub use parser::MAX_DEPTH;
@@ -66,6 +68,10 @@ pub struct Loaded {
     pub diagnostics: Vec<Diagnostic>,
     /// The lowered scenario, `None` if any error was found.
     pub scenario: Option<Scenario>,
+    /// How many names the did-you-mean suggestions compared a misspelt one with: a measure
+    /// of the checking work, which stays linear in the size of the expanded scenario however
+    /// many loop iterations repeat a mistake (each place gets one suggestion).
+    pub names_compared: u64,
 }
 
 impl Loaded {
@@ -97,8 +103,9 @@ impl Loaded {
 
 /// Where files come from: the file system, or memory (tests, fuzzing).
 pub trait FileLoader {
-    /// Reads a file.
-    fn read(&self, path: &Path) -> io::Result<String>;
+    /// Reads a file's bytes (whether they are text is checked by the caller, which can then
+    /// say where they stop being text).
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
     /// A canonical name for `path`, to recognise a file included twice or in a cycle.
     fn canonical(&self, path: &Path) -> PathBuf;
 }
@@ -108,7 +115,7 @@ pub trait FileLoader {
 pub struct FsLoader;
 
 impl FileLoader for FsLoader {
-    fn read(&self, path: &Path) -> io::Result<String> {
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
         let meta = std::fs::metadata(path)?;
         if !meta.is_file() {
             return Err(io::Error::other("not a regular file"));
@@ -119,7 +126,7 @@ impl FileLoader for FsLoader {
                 MAX_FILE_BYTES >> 20
             )));
         }
-        std::fs::read_to_string(path)
+        std::fs::read(path)
     }
     fn canonical(&self, path: &Path) -> PathBuf {
         std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
@@ -129,21 +136,21 @@ impl FileLoader for FsLoader {
 /// Files held in memory, keyed by path.
 #[derive(Debug, Clone, Default)]
 pub struct MemLoader {
-    /// Path → text.
-    pub files: BTreeMap<PathBuf, String>,
+    /// Path → contents.
+    pub files: BTreeMap<PathBuf, Vec<u8>>,
 }
 
 impl MemLoader {
-    /// Adds a file.
+    /// Adds a file: text (`&str`, `String`) or any bytes.
     #[must_use]
-    pub fn with(mut self, path: impl Into<PathBuf>, text: impl Into<String>) -> Self {
-        self.files.insert(path.into(), text.into());
+    pub fn with(mut self, path: impl Into<PathBuf>, contents: impl Into<Vec<u8>>) -> Self {
+        self.files.insert(path.into(), contents.into());
         self
     }
 }
 
 impl FileLoader for MemLoader {
-    fn read(&self, path: &Path) -> io::Result<String> {
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
         self.files
             .get(&normalize(path))
             .cloned()
@@ -182,28 +189,73 @@ pub fn load_file(path: &Path, opts: &Options) -> Loaded {
 /// Loads and checks a scenario given as text; `name` stands for its path (includes resolve
 /// against the file system relative to it).
 pub fn load_str(name: &str, text: &str, opts: &Options) -> Loaded {
-    let mut sources = SourceMap::new();
-    let id = sources.add(PathBuf::from(name), text.to_string());
-    run(&FsLoader, sources, id, opts)
+    load_bytes(
+        &FsLoader,
+        Path::new(name),
+        Ok(text.as_bytes().to_vec()),
+        opts,
+    )
 }
 
 /// Loads and checks a scenario with a given [`FileLoader`].
 pub fn load_with(loader: &dyn FileLoader, path: &Path, opts: &Options) -> Loaded {
+    load_bytes(loader, path, loader.read(path), opts)
+}
+
+fn load_bytes(
+    loader: &dyn FileLoader,
+    path: &Path,
+    bytes: io::Result<Vec<u8>>,
+    opts: &Options,
+) -> Loaded {
     let mut sources = SourceMap::new();
-    match loader.read(path) {
-        Ok(text) => {
-            let id = sources.add(path.to_path_buf(), text);
-            run(loader, sources, id, opts)
-        }
-        Err(e) => Loaded {
-            sources,
-            diagnostics: vec![Diagnostic::global(
-                "io",
-                format!("cannot read `{}`: {e}", path.display()),
-            )],
-            scenario: None,
+    let failed = |sources, d| Loaded {
+        sources,
+        diagnostics: vec![d],
+        scenario: None,
+        names_compared: 0,
+    };
+    match bytes {
+        Ok(bytes) => match add_text(&mut sources, path.to_path_buf(), bytes) {
+            (id, None) => run(loader, sources, id, opts),
+            (_, Some(d)) => failed(sources, d),
         },
+        Err(e) => failed(
+            sources,
+            Diagnostic::global("io", format!("cannot read `{}`: {e}", path.display())),
+        ),
     }
+}
+
+/// Adds the file `path` with contents `bytes` to `sources`, and returns its id and, when the
+/// contents are not text, the error at the first bad byte. The file is then added as a
+/// printable stand-in (the same lines and columns), so the error shows its line.
+fn add_text(
+    sources: &mut SourceMap,
+    path: PathBuf,
+    bytes: Vec<u8>,
+) -> (FileId, Option<Diagnostic>) {
+    let e = match text::decode(bytes) {
+        Ok(t) => return (sources.add(path, t), None),
+        Err(e) => e,
+    };
+    let id = sources.add(path, e.shown);
+    let span = Span::new(id, e.offset, e.offset + e.len);
+    let d = match e.kind {
+        text::Kind::Binary => {
+            Diagnostic::error("not-text", span, format!("not a text file: {}", e.found))
+                .label("a scenario is UTF-8 text")
+                .help("is this the scenario you meant? it looks like a binary file")
+        }
+        text::Kind::Encoding => Diagnostic::error("not-text", span, e.found)
+            .label("a scenario is UTF-8 text")
+            .help(
+                "save the file as UTF-8 (it may be in Latin-1 or another encoding, or cut short)",
+            ),
+        text::Kind::Control => Diagnostic::error("not-text", span, e.found)
+            .label("a scenario has no control characters but tab and line breaks"),
+    };
+    (id, Some(d))
 }
 
 struct Includer<'a> {
@@ -281,13 +333,18 @@ impl Includer<'_> {
             return;
         }
         match self.loader.read(&path) {
-            Ok(text) => {
-                let id = self.sources.add(path, text);
-                self.stack.push(canon.clone());
-                self.file(id, out);
-                self.stack.pop();
-                self.done.push(canon);
-            }
+            Ok(bytes) => match add_text(&mut self.sources, path, bytes) {
+                (id, None) => {
+                    self.stack.push(canon.clone());
+                    self.file(id, out);
+                    self.stack.pop();
+                    self.done.push(canon);
+                }
+                (_, Some(d)) => {
+                    self.diags.push(d.note_at(word.span, "included here"));
+                    self.broken_loop = true;
+                }
+            },
             Err(e) => {
                 self.diags.push(
                     Diagnostic::error(
@@ -318,7 +375,8 @@ fn run(loader: &dyn FileLoader, sources: SourceMap, main: FileId, opts: &Options
     };
     let mut stmts = Vec::new();
     inc.file(main, &mut stmts);
-    let mut diags = inc.diags;
+    let mut diags = Diags::default();
+    diags.extend(inc.diags);
     let program = eval::elaborate(&stmts, &opts.overrides, &inc.broken_names, &mut diags);
     let default_name = main_path.file_stem().map_or_else(
         || "scenario".to_string(),
@@ -331,7 +389,8 @@ fn run(loader: &dyn FileLoader, sources: SourceMap, main: FileId, opts: &Options
         inc.broken_loop,
         &mut diags,
     );
-    let mut diagnostics = fold_repeats(diags);
+    let names_compared = diags.compared();
+    let mut diagnostics = diags.into_vec();
     // In file order (command-line problems first), each file's problems top to bottom.
     diagnostics.sort_by_key(|d| d.span.map(|s| (s.file, s.start)));
     let scenario = if diagnostics.iter().any(Diagnostic::is_error) {
@@ -343,36 +402,6 @@ fn run(loader: &dyn FileLoader, sources: SourceMap, main: FileId, opts: &Options
         sources: inc.sources,
         diagnostics,
         scenario,
+        names_compared,
     }
-}
-
-/// Keeps the first of diagnostics that repeat at the same place for the same reason (one
-/// per loop iteration), noting how many more there were.
-fn fold_repeats(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
-    let mut first: BTreeMap<(Span, &'static str), usize> = BTreeMap::new();
-    let mut out: Vec<Diagnostic> = Vec::new();
-    let mut extra: Vec<usize> = Vec::new();
-    for d in diags {
-        if let Some(span) = d.span {
-            if let Some(&i) = first.get(&(span, d.code)) {
-                extra[i] += 1;
-                continue;
-            }
-            first.insert((span, d.code), out.len());
-        }
-        out.push(d);
-        extra.push(0);
-    }
-    for (d, n) in out.iter_mut().zip(extra) {
-        if n > 0 {
-            d.notes.push(diag::Note {
-                message: format!(
-                    "the same problem occurs {n} more time{} here (other loop iterations)",
-                    if n == 1 { "" } else { "s" }
-                ),
-                span: None,
-            });
-        }
-    }
-    out
 }

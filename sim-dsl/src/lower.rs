@@ -14,10 +14,12 @@ use std::net::Ipv4Addr;
 use petgraph::unionfind::UnionFind;
 use sim_core::{SimDuration, SimTime, TimeParseError};
 use sim_stack::config::*;
+use sim_stack::ip::netfilter::NthError;
 use sim_stack::units::{Bytes, Rate, UnitParseError};
+use sim_stack::validate;
 
 use crate::ast::{Ident, Kind};
-use crate::diag::{Diagnostic, Span, suggest};
+use crate::diag::{Diagnostic, Diags, Span};
 use crate::eval::{
     Ctx, IrApp, IrEnd, IrItem, IrLink, IrNode, IrProp, IrSysctl, ParamType, Program, Val,
 };
@@ -158,7 +160,7 @@ struct AppMeta {
 }
 
 pub(crate) struct Lower<'a> {
-    diags: &'a mut Vec<Diagnostic>,
+    diags: &'a mut Diags,
     /// Names that failed to parse, and whether a whole loop did: mute unknown-name errors.
     broken_names: &'a [String],
     broken_loop: bool,
@@ -175,7 +177,7 @@ pub(crate) fn lower(
     default_name: &str,
     broken_names: &[String],
     broken_loop: bool,
-    diags: &mut Vec<Diagnostic>,
+    diags: &mut Diags,
 ) -> Option<Scenario> {
     let mut l = Lower {
         diags,
@@ -206,11 +208,29 @@ fn with_ctx(d: Diagnostic, ctx: &Ctx) -> Diagnostic {
 
 impl Lower<'_> {
     fn errors(&self) -> usize {
-        self.diags.iter().filter(|d| d.is_error()).count()
+        self.diags.errors()
     }
 
     fn push(&mut self, d: Diagnostic, ctx: &Ctx) {
         self.diags.push(with_ctx(d, ctx));
+    }
+
+    /// Reports the `code` problem at `span` with the diagnostic `build` makes, unless it was
+    /// reported there already (by an earlier loop iteration): then it is only counted, and
+    /// `build`, which may look through every name of the scenario for a suggestion, is not
+    /// run. This keeps a mistake repeated by every iteration of a loop linear in total.
+    fn report(
+        &mut self,
+        code: &'static str,
+        span: Span,
+        ctx: &Ctx,
+        build: impl FnOnce(&mut Self) -> Diagnostic,
+    ) {
+        if !self.diags.repeated(code, span) {
+            let d = build(self);
+            debug_assert_eq!((d.code, d.span), (code, Some(span)));
+            self.push(d, ctx);
+        }
     }
 
     fn muted(&self, name: &str) -> bool {
@@ -286,7 +306,12 @@ impl Lower<'_> {
     }
     fn duration(&mut self, v: &Val, what: &str, ctx: &Ctx) -> Option<SimDuration> {
         self.typed(v, ParamType::Duration, what, ctx, |t| {
-            t.parse::<SimDuration>().map_err(time_err)
+            let d = t.parse::<SimDuration>().map_err(time_err)?;
+            validate::duration(d).map_err(|e| ValErr {
+                label: Some("at most 1000000h".into()),
+                ..ValErr::from(format!("`{t}` is {e}"))
+            })?;
+            Ok(d)
         })
     }
     fn int(&mut self, v: &Val, min: i64, max: i64, what: &str, ctx: &Ctx) -> Option<i64> {
@@ -313,7 +338,7 @@ impl Lower<'_> {
         }
         let d = Diagnostic::error("bad-value", v.span, format!("unknown {what} `{}`", v.text))
             .label(format!("expected {}", crate::diag::one_of(choices)))
-            .suggest(suggest(&v.text, choices.iter().copied()));
+            .suggest(self.diags.suggest(&v.text, choices.iter().copied()));
         self.push(d, ctx);
         None
     }
@@ -342,7 +367,7 @@ impl Lower<'_> {
                         } else {
                             format!("expected {}", crate::diag::one_of(allowed))
                         })
-                        .suggest(suggest(&key.name, allowed.iter().copied()));
+                        .suggest(self.diags.suggest(&key.name, allowed.iter().copied()));
                         self.push(d, ctx);
                         continue;
                     }
@@ -425,7 +450,7 @@ impl Lower<'_> {
         if self.errors() > 0 {
             return None;
         }
-        Some(Scenario {
+        let scenario = Scenario {
             name,
             seed,
             end_time: end,
@@ -434,7 +459,18 @@ impl Lower<'_> {
             nodes: std::mem::take(&mut self.nodes),
             links: std::mem::take(&mut self.links),
             apps,
-        })
+        };
+        // Every rule `World::build` holds a scenario to was checked above, where the text
+        // could be pointed at; this makes sure of it, so that `sim run` never refuses what
+        // `sim check` passed. An error here is a check missing above.
+        if let Err(e) = scenario.validate() {
+            self.diags.push(
+                Diagnostic::global("invalid", format!("the scenario cannot run: {e}"))
+                    .note("`sim check` should have shown where; please report this"),
+            );
+            return None;
+        }
+        Some(scenario)
     }
 
     fn settings(
@@ -580,7 +616,7 @@ impl Lower<'_> {
                         format!("no defaults for `{other}`"),
                     )
                     .label("expected `iface` or `link`")
-                    .suggest(suggest(other, ["iface", "link"]));
+                    .suggest(self.diags.suggest(other, ["iface", "link"]));
                     self.push(d, &None);
                 }
             }
@@ -743,7 +779,7 @@ impl Lower<'_> {
                             }
                             "flows" => {
                                 c.flows = self
-                                    .int(v, 1, 65536, &what, ctx)
+                                    .int(v, 0, u32::MAX.into(), &what, ctx)
                                     .map_or(c.flows, |x| x as u32)
                             }
                             "quantum" => {
@@ -763,6 +799,19 @@ impl Lower<'_> {
                     Some(QSpec::Done(QdiscConfig::FqCodel(c)))
                 }
             };
+            // The kernel's own checks, as `World::build` makes them, pointed at the parameter.
+            if let Some(QSpec::Done(q)) = &spec
+                && let Err(e) = q.validate()
+            {
+                let span = got
+                    .get(e.param())
+                    .and_then(|v| v.as_ref())
+                    .map_or(kind.span, |v| v.span);
+                let d = Diagnostic::error("bad-value", span, e.to_string())
+                    .label(format!("Linux refuses this `{}`", e.param()));
+                self.push(d, ctx);
+                ok = false;
+            }
             if let (true, Some(s)) = (ok, spec) {
                 found = Some((*kw, s));
             } else {
@@ -1220,8 +1269,7 @@ impl Lower<'_> {
                     match self.meta[ni].iface_index.get(&dv.text) {
                         Some(&i) => p.route.dev = Some(IfaceId(i)),
                         None => {
-                            let d = self.unknown_iface(ni, dv);
-                            self.push(d, &p.ctx);
+                            self.unknown_iface(ni, dv, &p.ctx);
                             continue;
                         }
                     }
@@ -1233,26 +1281,37 @@ impl Lower<'_> {
         }
     }
 
-    fn unknown_iface(&self, ni: usize, v: &Val) -> Diagnostic {
-        let node = &self.nodes[ni];
-        let names: Vec<&str> = node.ifaces.iter().map(|i| i.name.as_str()).collect();
-        let d = Diagnostic::error(
-            "unknown-iface",
-            v.span,
-            format!("unknown interface `{}.{}`", node.name, v.text),
-        );
-        let label = match names.len() {
-            0 => format!("`{}` has no interfaces", node.name),
-            1..=6 => format!("`{}` has {}", node.name, crate::diag::one_of(&names)),
-            n => format!(
-                "`{}` has {n} interfaces: {}, …, {}",
-                node.name,
-                names[..3].join(", "),
-                names[n - 1]
-            ),
-        };
-        d.label(label)
-            .suggest(suggest(&v.text, names.iter().copied()))
+    /// Reports `v` as an unknown interface of node `ni`.
+    fn unknown_iface(&mut self, ni: usize, v: &Val, ctx: &Ctx) {
+        self.report("unknown-iface", v.span, ctx, |l| {
+            let node = &l.nodes[ni];
+            let hint = l
+                .diags
+                .suggest(&v.text, node.ifaces.iter().map(|i| i.name.as_str()));
+            let name = |i: usize| node.ifaces[i].name.as_str();
+            let label = match node.ifaces.len() {
+                0 => format!("`{}` has no interfaces", node.name),
+                n @ 1..=6 => {
+                    let names: Vec<&str> = (0..n).map(name).collect();
+                    format!("`{}` has {}", node.name, crate::diag::one_of(&names))
+                }
+                n => format!(
+                    "`{}` has {n} interfaces: {}, {}, {}, …, {}",
+                    node.name,
+                    name(0),
+                    name(1),
+                    name(2),
+                    name(n - 1)
+                ),
+            };
+            Diagnostic::error(
+                "unknown-iface",
+                v.span,
+                format!("unknown interface `{}.{}`", node.name, v.text),
+            )
+            .label(label)
+            .suggest(hint)
+        });
     }
 
     fn netfilter(
@@ -1277,7 +1336,7 @@ impl Lower<'_> {
                     format!("unknown netfilter hook `{}`", hook.name),
                 )
                 .label(format!("expected {}", crate::diag::one_of(HOOKS)))
-                .suggest(suggest(&h, HOOKS.iter().copied()));
+                .suggest(self.diags.suggest(&h, HOOKS.iter().copied()));
                 self.push(d, ctx);
                 return None;
             }
@@ -1292,28 +1351,18 @@ impl Lower<'_> {
                     format!("unknown netfilter action `{}`", action.name),
                 )
                 .label("expected `accept` or `drop`")
-                .suggest(suggest(&action.name, ["accept", "drop"]));
+                .suggest(self.diags.suggest(&action.name, ["accept", "drop"]));
                 self.push(d, ctx);
                 return None;
             }
         };
-        let mut rule = NetfilterRule {
-            hook: hook_v,
-            action: action_v,
-            proto: None,
-            src: None,
-            dst: None,
-            sport: None,
-            dport: None,
-            tcp_flags: 0,
-            nth: None,
-        };
+        let mut rule = NetfilterRule::new(hook_v, action_v);
         const KEYS: &[&str] = &[
             "proto", "src", "dst", "sport", "dport", "flags", "every", "packet",
         ];
         let mut ok = true;
         // `every N packet P`: N, and P with where it was written, checked together below.
-        let mut every: Option<u32> = None;
+        let mut every: Option<(u32, &Val)> = None;
         let mut packet: Option<(u32, &Ident, &Val)> = None;
         for (k, v) in matches {
             let what = format!("`{}`", k.name);
@@ -1378,11 +1427,11 @@ impl Lower<'_> {
                         rule.proto = Some(NfProto::Tcp);
                     }
                 }
-                "every" => match self.int(v, 1, i64::from(u32::MAX), &what, ctx) {
-                    Some(n) => every = Some(n as u32),
+                "every" => match self.int(v, 0, i64::from(u32::MAX), &what, ctx) {
+                    Some(n) => every = Some((n as u32, v)),
                     None => ok = false,
                 },
-                "packet" => match self.int(v, 0, i64::from(u32::MAX) - 1, &what, ctx) {
+                "packet" => match self.int(v, 0, i64::from(u32::MAX), &what, ctx) {
                     Some(p) => packet = Some((p as u32, k, v)),
                     None => ok = false,
                 },
@@ -1393,33 +1442,41 @@ impl Lower<'_> {
                         format!("unknown netfilter match `{}`", k.name),
                     )
                     .label(format!("expected {}", crate::diag::one_of(KEYS)))
-                    .suggest(suggest(&k.name, KEYS.iter().copied()));
+                    .suggest(self.diags.suggest(&k.name, KEYS.iter().copied()));
                     self.push(d, ctx);
                     ok = false;
                 }
             }
         }
-        // iptables: `--packet can only be used with --every`, and `0 <= p <= n-1`.
+        // iptables: `--packet can only be used with --every`; the rest is `Nth`'s to say.
         match (every, packet) {
-            (Some(n), Some((p, _, v))) if p >= n => {
-                let d = Diagnostic::error(
-                    "bad-value",
-                    v.span,
-                    format!("`packet {p}` is not below `every {n}`"),
-                )
-                .label(format!(
-                    "the packets of each group of {n} are numbered from 0 to {}",
-                    n - 1
-                ))
-                .help("`every N packet P` matches packets P, P + N, P + 2N, … counting from 0");
-                self.push(d, ctx);
-                ok = false;
-            }
-            (Some(n), p) => {
-                rule.nth = Some(NfNth {
+            (Some((n, every_val)), p) => {
+                let nth = NfNth {
                     every: n,
                     packet: p.map_or(0, |(p, _, _)| p),
-                });
+                };
+                match nth.validate() {
+                    Ok(()) => rule.nth = Some(nth),
+                    Err(e) => {
+                        let d = match (e, p) {
+                            (NthError::PacketNotBelow { every, .. }, Some((_, _, v))) => {
+                                Diagnostic::error("bad-value", v.span, e.to_string()).label(
+                                    format!(
+                                        "the packets of each group of {every} are numbered from 0 to {}",
+                                        every - 1
+                                    ),
+                                )
+                            }
+                            _ => Diagnostic::error("bad-value", every_val.span, e.to_string())
+                                .label("`every N` matches one packet of every N"),
+                        };
+                        let d = d.help(
+                            "`every N packet P` matches packets P, P + N, P + 2N, … counting from 0",
+                        );
+                        self.push(d, ctx);
+                        ok = false;
+                    }
+                }
             }
             (None, Some((_, k, _))) => {
                 let d = Diagnostic::error("bad-value", k.span, "`packet` without `every`")
@@ -1442,10 +1499,14 @@ impl Lower<'_> {
             return Some(id);
         }
         if !self.muted(&v.text) {
-            let d = Diagnostic::error("unknown-node", v.span, format!("unknown node `{}`", v.text))
-                .label(format!("expected {what}"))
-                .suggest(suggest(&v.text, self.by_name.keys().map(String::as_str)));
-            self.push(d, ctx);
+            self.report("unknown-node", v.span, ctx, |l| {
+                let hint = l
+                    .diags
+                    .suggest(&v.text, l.by_name.keys().map(String::as_str));
+                Diagnostic::error("unknown-node", v.span, format!("unknown node `{}`", v.text))
+                    .label(format!("expected {what}"))
+                    .suggest(hint)
+            });
         }
         None
     }
@@ -1468,11 +1529,6 @@ impl Lower<'_> {
             }
             (None, NodeKind::Switch) => Some((ni, None)),
             (None, _) => {
-                let names: Vec<String> = node
-                    .ifaces
-                    .iter()
-                    .map(|i| format!("{}.{}", node.name, i.name))
-                    .collect();
                 let mut d = Diagnostic::error(
                     "missing-iface",
                     e.node.span,
@@ -1483,8 +1539,8 @@ impl Lower<'_> {
                     ),
                 )
                 .label("expected `node.iface`");
-                if let Some(first) = names.first() {
-                    d = d.help(format!("did you mean `{first}`?"));
+                if let Some(first) = node.ifaces.first() {
+                    d = d.help(format!("did you mean `{}.{}`?", node.name, first.name));
                 }
                 self.push(d, ctx);
                 None
@@ -1492,8 +1548,7 @@ impl Lower<'_> {
             (Some(i), _) => match self.meta[ni as usize].iface_index.get(&i.text) {
                 Some(&ii) => Some((ni, Some(ii))),
                 None => {
-                    let d = self.unknown_iface(ni as usize, i);
-                    self.push(d, ctx);
+                    self.unknown_iface(ni as usize, i, ctx);
                     None
                 }
             },
@@ -2057,7 +2112,7 @@ impl Lower<'_> {
             known.extend(users.iter().copied());
             let d = Diagnostic::error("unknown-app", a.kind.span, format!("unknown app `{kind}`"))
                 .label(format!("expected {}", crate::diag::one_of(&known)))
-                .suggest(suggest(kind, known.iter().copied()));
+                .suggest(self.diags.suggest(kind, known.iter().copied()));
             self.push(d, ctx);
             return None;
         }

@@ -216,6 +216,8 @@ pub(crate) fn apply(s: &mut Sysctls, name: &str, vals: &[&str]) -> Result<(), Sy
                 "s"
             };
             let d = duration(vals[0], unit).map_err(|m| value(0, m))?;
+            sim_stack::validate::duration(d)
+                .map_err(|e| value(0, format!("`{}` is {e}", vals[0])))?;
             let n = &mut s.neigh;
             match name {
                 "net.ipv4.tcp_fin_timeout" => s.tcp_fin_timeout = d,

@@ -549,9 +549,14 @@ fn netfilter_every_and_packet_out_of_range() {
     let l = load(
         "host a {\n    iface eth0 { ip 10.0.0.1/24 }\n    netfilter output drop flags syn every 0\n    netfilter input drop every 5 packet 5\n    netfilter input drop packet 1\n    netfilter input drop every 4294967296\n    netfilter input drop every 2 packet -1\n    netfilter input drop every ten\n}\n",
     );
-    let r = expect(&l, 3, 43, "0 is out of range; expected 1 to 4294967295");
+    let r = expect(
+        &l,
+        3,
+        43,
+        "`every 0` matches no packet; N must be at least 1",
+    );
     assert!(
-        r.contains("^ `every` takes an integer from 1 to 4294967295"),
+        r.contains("^ `every N` matches one packet of every N"),
         "{r}"
     );
     let r = expect(&l, 4, 41, "`packet 5` is not below `every 5`");
@@ -563,7 +568,7 @@ fn netfilter_every_and_packet_out_of_range() {
     let r = expect(&l, 5, 26, "`packet` without `every`");
     assert!(r.contains("^^^^^^ `packet P` numbers a packet"), "{r}");
     expect(&l, 6, 32, "4294967296 is out of range");
-    expect(&l, 7, 41, "-1 is out of range; expected 0 to 4294967294");
+    expect(&l, 7, 41, "-1 is out of range; expected 0 to 4294967295");
     expect(&l, 8, 32, "`ten` is not an integer");
     assert_eq!(error_count(&l), 6, "{}", show(&l));
 }

@@ -643,6 +643,23 @@ pub struct NetfilterRule {
     pub nth: Option<NfNth>,
 }
 
+impl NetfilterRule {
+    /// A rule at `hook` that matches every packet, for the matches to narrow.
+    pub fn new(hook: NfHook, action: NfAction) -> Self {
+        Self {
+            hook,
+            action,
+            proto: None,
+            src: None,
+            dst: None,
+            sport: None,
+            dport: None,
+            tcp_flags: 0,
+            nth: None,
+        }
+    }
+}
+
 /// `every N packet P` (`-m statistic --mode nth --every N --packet P`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NfNth {

@@ -31,5 +31,6 @@ pub mod tcp;
 mod testing;
 pub mod trace;
 pub mod units;
+pub mod validate;
 pub mod wire;
 pub mod world;

@@ -91,11 +91,32 @@ pub struct Nth {
     count: u32,
 }
 
+/// Why `every N packet P` cannot be evaluated (iptables refuses both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NthError {
+    /// `--every 0`.
+    #[error("`every 0` matches no packet; N must be at least 1")]
+    ZeroEvery,
+    /// `--packet P` with P ≥ N.
+    #[error("`packet {packet}` is not below `every {every}`")]
+    PacketNotBelow {
+        /// N.
+        every: u32,
+        /// P.
+        packet: u32,
+    },
+}
+
 impl Nth {
-    /// The match for `every` ≥ 1 and `packet` < `every` (what iptables accepts); `None`
-    /// otherwise.
-    pub fn new(every: u32, packet: u32) -> Option<Self> {
-        (every >= 1 && packet < every).then(|| Self {
+    /// The match for `every` ≥ 1 and `packet` < `every` (what iptables accepts).
+    pub fn new(every: u32, packet: u32) -> Result<Self, NthError> {
+        if every == 0 {
+            return Err(NthError::ZeroEvery);
+        }
+        if packet >= every {
+            return Err(NthError::PacketNotBelow { every, packet });
+        }
+        Ok(Self {
             every,
             packet,
             count: every - 1 - packet,
@@ -274,16 +295,27 @@ mod tests {
 
     #[test]
     fn nth_refuses_what_iptables_refuses() {
-        assert_eq!(Nth::new(0, 0), None, "--every 0");
-        assert_eq!(Nth::new(5, 5), None, "--packet must be 0..=every-1");
-        assert!(Nth::new(u32::MAX, u32::MAX - 1).is_some());
+        assert_eq!(Nth::new(0, 0), Err(NthError::ZeroEvery), "--every 0");
+        assert_eq!(
+            Nth::new(5, 5),
+            Err(NthError::PacketNotBelow {
+                every: 5,
+                packet: 5
+            }),
+            "--packet must be 0..=every-1"
+        );
+        assert!(Nth::new(u32::MAX, u32::MAX - 1).is_ok());
     }
 
     #[test]
     fn nth_counts_only_packets_that_pass_the_other_matches() {
         // Drop the 2nd SYN (packet 1 of every 1000): ACKs in between do not move the counter.
         let mut nf = Netfilter {
-            rules: vec![rule(Hook::LocalOut, Some((0x02, 0x02)), Nth::new(1000, 1))],
+            rules: vec![rule(
+                Hook::LocalOut,
+                Some((0x02, 0x02)),
+                Nth::new(1000, 1).ok(),
+            )],
         };
         let (syn, ack) = (tcp(TcpFlags::SYN), tcp(TcpFlags::ACK));
         let got = verdicts(
@@ -304,7 +336,7 @@ mod tests {
         // packet that reaches it, so packets 0 and 1 pass, then everything is dropped.
         let accept_first = || Rule {
             verdict: Verdict::Accept,
-            ..rule(Hook::LocalIn, None, Nth::new(1_000_000, 0))
+            ..rule(Hook::LocalIn, None, Nth::new(1_000_000, 0).ok())
         };
         let mut nf = Netfilter {
             rules: vec![

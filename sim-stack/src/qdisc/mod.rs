@@ -41,6 +41,7 @@ use std::collections::VecDeque;
 use serde::Serialize;
 use sim_core::SimTime;
 
+use crate::config::QdiscConfig;
 use crate::skb::Skb;
 
 pub mod codel;
@@ -65,6 +66,44 @@ pub enum Qdisc {
     Tbf(Tbf),
     /// Fair queueing with CoDel per flow.
     FqCodel(FqCodel),
+}
+
+impl Qdisc {
+    /// The qdisc `cfg` describes, on a device with `txqueuelen` (`tc qdisc add … root`), or
+    /// why the kernel would refuse it. [`QdiscConfig::validate`] is this, so the checks live
+    /// in one place: the constructors.
+    pub fn from_config(cfg: &QdiscConfig, txqueuelen: u32) -> Result<Self, QdiscError> {
+        Ok(match cfg {
+            QdiscConfig::PfifoFast => Self::PfifoFast(PfifoFast::new(txqueuelen)),
+            // noqueue: nothing is held back; the driver's ring is the only queue. Modeled as a
+            // FIFO holding at most what the driver refuses (one packet), as close as we get.
+            QdiscConfig::Noqueue => Self::Pfifo(Pfifo::new(1)),
+            QdiscConfig::Pfifo { limit } => Self::Pfifo(Pfifo::new(*limit)),
+            QdiscConfig::Tbf {
+                rate,
+                burst,
+                latency,
+            } => {
+                let burst = u32::try_from(burst.get())
+                    .map_err(|_| QdiscError::BurstTooLarge(burst.get()))?;
+                Self::Tbf(Tbf::new(rate.bits_per_sec(), burst, *latency)?)
+            }
+            QdiscConfig::FqCodel(f) => {
+                let memory_limit = u32::try_from(f.memory_limit.get())
+                    .map_err(|_| QdiscError::MemoryLimitTooLarge(f.memory_limit.get()))?;
+                Self::FqCodel(FqCodel::new(FqCodelParams {
+                    limit: f.limit,
+                    flows: f.flows,
+                    target: f.target,
+                    interval: f.interval,
+                    quantum: f.quantum,
+                    memory_limit,
+                    ecn: f.ecn,
+                    ..FqCodelParams::default()
+                })?)
+            }
+        })
+    }
 }
 
 /// The answer to [`Qdisc::enqueue`].
@@ -120,6 +159,9 @@ pub enum QdiscError {
     /// tbf whose bucket cannot hold a single byte (`max_size` 0).
     #[error("tbf: burst must be at least 1 byte")]
     ZeroBurst,
+    /// tbf bucket larger than its 32-bit size (`TCA_TBF_BURST` is a `u32`; tc refuses more).
+    #[error("tbf: burst must be at most 4294967295 bytes, got {0}")]
+    BurstTooLarge(u64),
     /// tbf peak rate not above the rate.
     #[error("tbf: peakrate {peak} bit/s must be higher than rate {rate} bit/s")]
     PeakNotAboveRate {
@@ -137,6 +179,25 @@ pub enum QdiscError {
     /// fq_codel quantum above `FQ_CODEL_QUANTUM_MAX`.
     #[error("fq_codel: quantum must be at most 1048576 bytes, got {0}")]
     QuantumTooLarge(u32),
+    /// fq_codel memory limit larger than its 32-bit size (`TCA_FQ_CODEL_MEMORY_LIMIT` is a
+    /// `u32`; tc refuses more).
+    #[error("fq_codel: memory_limit must be at most 4294967295 bytes, got {0}")]
+    MemoryLimitTooLarge(u64),
+}
+
+impl QdiscError {
+    /// The tc parameter at fault (`burst`, `flows`, …), for pointing at it.
+    pub fn param(&self) -> &'static str {
+        match self {
+            Self::ZeroRate => "rate",
+            Self::ZeroBurst | Self::BurstTooLarge(_) => "burst",
+            Self::PeakNotAboveRate { .. } => "peakrate",
+            Self::ZeroMtu => "mtu",
+            Self::FlowCount(_) => "flows",
+            Self::QuantumTooLarge(_) => "quantum",
+            Self::MemoryLimitTooLarge(_) => "memory_limit",
+        }
+    }
 }
 
 /// `qdisc_pkt_len`: the length a qdisc accounts for a packet.

@@ -9,21 +9,21 @@ use sim_core::{RngStreams, Scheduler, SimDuration};
 use super::World;
 use crate::apps::{App, AppSlot, ping::Ping};
 use crate::capture::{Capture, CaptureConfig};
-use crate::config::{self, AppKind as AppConfigKind, NodeKind as CfgKind, QdiscConfig, Scenario};
+use crate::config::{self, AppKind as AppConfigKind, NodeKind as CfgKind, Scenario};
 use crate::dev::{NetDevice, TxRing};
 use crate::event::Event;
 use crate::ip::fib::{Fib, Route};
 use crate::ip::frag::Reassembly;
-use crate::ip::netfilter::{Hook, Netfilter, Nth, Rule, Verdict};
-use crate::link::InFlight;
-use crate::link::{Link, Port};
+use crate::ip::netfilter::{Hook, Netfilter, Nth, NthError, Rule, Verdict};
+use crate::link::{InFlight, Link, Port};
 use crate::neigh::{NeighParams, NeighTable};
 use crate::node::{Node, NodeKind};
-use crate::qdisc::{FqCodel, FqCodelParams, Pfifo, PfifoFast, Qdisc, Tbf};
+use crate::qdisc::Qdisc;
 use crate::skb::SkbPool;
 use crate::stats::{NeighStats, Snmp};
 use crate::switch::{Switch, SwitchPort};
 use crate::trace::Trace;
+use crate::validate::Invalid;
 use crate::wire::{EthernetAddress, Ipv4Cidr};
 
 /// How a run records what happens.
@@ -40,26 +40,10 @@ pub struct Outputs {
 /// Why a scenario cannot be built into a runnable world.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
-    /// A qdisc's parameters are out of range.
-    #[error("qdisc on {node}.{iface}: {message}")]
-    Qdisc {
-        /// Node.
-        node: String,
-        /// Interface.
-        iface: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// A netfilter rule cannot be evaluated (`every 0`, or `packet` not below `every`).
-    #[error("netfilter rule {rule} on {node}: {message}")]
-    Netfilter {
-        /// Node.
-        node: String,
-        /// The rule's position among the node's rules, from 1.
-        rule: usize,
-        /// What is wrong.
-        message: String,
-    },
+    /// The scenario breaks a rule of [`crate::validate`] (`sim check` reports these with
+    /// their place in the file, so a checked `.net` scenario never gets here).
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
     /// A user app could not be made from its properties.
     #[error("app {app} on {node}: {message}")]
     App {
@@ -73,37 +57,6 @@ pub enum BuildError {
     /// The capture folder could not be prepared.
     #[error("capture: {0}")]
     Capture(#[from] std::io::Error),
-}
-
-fn qdisc_for(cfg: &QdiscConfig, txqueuelen: u32) -> Result<Qdisc, String> {
-    Ok(match cfg {
-        QdiscConfig::PfifoFast => Qdisc::PfifoFast(PfifoFast::new(txqueuelen)),
-        // noqueue: nothing is held back; the driver's ring is the only queue. Modeled as a
-        // FIFO holding at most what the driver refuses (one packet), as close as we get.
-        QdiscConfig::Noqueue => Qdisc::Pfifo(Pfifo::new(1)),
-        QdiscConfig::Pfifo { limit } => Qdisc::Pfifo(Pfifo::new(*limit)),
-        QdiscConfig::Tbf {
-            rate,
-            burst,
-            latency,
-        } => Qdisc::Tbf(
-            Tbf::new(rate.bits_per_sec(), burst.get() as u32, *latency)
-                .map_err(|e| e.to_string())?,
-        ),
-        QdiscConfig::FqCodel(f) => Qdisc::FqCodel(
-            FqCodel::new(FqCodelParams {
-                limit: f.limit,
-                flows: f.flows,
-                target: f.target,
-                interval: f.interval,
-                quantum: f.quantum,
-                memory_limit: f.memory_limit.get() as u32,
-                ecn: f.ecn,
-                ..FqCodelParams::default()
-            })
-            .map_err(|e| e.to_string())?,
-        ),
-    })
 }
 
 fn neigh_params(n: &config::NeighSysctls) -> NeighParams {
@@ -131,7 +84,7 @@ fn link_name(sc: &Scenario, lc: &config::LinkConfig) -> String {
     format!("{}--{}", end(&lc.a), end(&lc.b))
 }
 
-fn rule_for(r: &config::NetfilterRule) -> Result<Rule, String> {
+fn rule_for(r: &config::NetfilterRule) -> Result<Rule, NthError> {
     Ok(Rule {
         hook: match r.hook {
             config::NfHook::PreRouting => Hook::PreRouting,
@@ -151,12 +104,7 @@ fn rule_for(r: &config::NetfilterRule) -> Result<Rule, String> {
         dport: r.dport,
         tcp_flags: (r.tcp_flags != 0).then_some((r.tcp_flags, r.tcp_flags)),
         nth: match r.nth {
-            Some(n) => Some(Nth::new(n.every, n.packet).ok_or_else(|| {
-                format!(
-                    "`every {} packet {}`: every must be at least 1 and packet below it",
-                    n.every, n.packet
-                )
-            })?),
+            Some(n) => Some(Nth::new(n.every, n.packet)?),
             None => None,
         },
         verdict: match r.action {
@@ -174,6 +122,7 @@ impl World {
         scenario: &Scenario,
         mut outputs: Outputs,
     ) -> Result<(Self, Scheduler<Event>), BuildError> {
+        scenario.validate()?;
         let streams = RngStreams::new(scenario.seed);
         let mut sched = Scheduler::new();
         let mut capture = match outputs.capture.take() {
@@ -211,13 +160,14 @@ impl World {
                     for ic in &nc.ifaces {
                         let base = params.base_reachable_time.as_nanos();
                         let reach = SimDuration::from_nanos(base / 2 + rng.below(base.max(1)));
-                        let qdisc = qdisc_for(&ic.qdisc, ic.txqueuelen).map_err(|message| {
-                            BuildError::Qdisc {
-                                node: nc.name.clone(),
-                                iface: ic.name.clone(),
-                                message,
-                            }
-                        })?;
+                        let qdisc =
+                            Qdisc::from_config(&ic.qdisc, ic.txqueuelen).map_err(|error| {
+                                Invalid::Qdisc {
+                                    node: nc.name.clone(),
+                                    iface: ic.name.clone(),
+                                    error,
+                                }
+                            })?;
                         let cap = match capture.as_mut() {
                             Some((c, which))
                                 if which.as_ref().is_none_or(|w| w.contains(&nc.name)) =>
@@ -304,10 +254,10 @@ impl World {
                                 .iter()
                                 .enumerate()
                                 .map(|(i, r)| {
-                                    rule_for(r).map_err(|message| BuildError::Netfilter {
+                                    rule_for(r).map_err(|error| Invalid::Nth {
                                         node: nc.name.clone(),
                                         rule: i + 1,
-                                        message,
+                                        error,
                                     })
                                 })
                                 .collect::<Result<_, _>>()?,
