@@ -121,7 +121,7 @@ impl World {
                             until,
                             Event::QdiscWatchdog {
                                 node: node as u32,
-                                dev: dev as u16,
+                                dev: dev as u32,
                             },
                         );
                     }
@@ -183,7 +183,7 @@ impl World {
             Event::TxDone {
                 port: Port::Nic {
                     node: node as u32,
-                    dev: dev as u16,
+                    dev: dev as u32,
                 },
             },
         );

@@ -165,7 +165,7 @@ fn arm_neigh_timer(
         at,
         Event::NeighTimer {
             node: node as u32,
-            dev: dev as u16,
+            dev: dev as u32,
             ip,
         },
     );

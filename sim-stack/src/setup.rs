@@ -242,7 +242,7 @@ impl World {
                                 dst: net.address(),
                                 prefix_len: c.prefix_len(),
                                 gateway: None,
-                                dev: di as u16,
+                                dev: di as u32,
                             });
                         }
                     }
@@ -259,7 +259,7 @@ impl World {
                                 dst: r.dest,
                                 prefix_len: r.prefix_len,
                                 gateway: r.gateway,
-                                dev: dev as u16,
+                                dev: dev as u32,
                             });
                         }
                     }
@@ -314,7 +314,7 @@ impl World {
                         nodes[n].devs[end.iface.index()].link = Some((li as u32, dir as u8));
                         Port::Nic {
                             node: n as u32,
-                            dev: end.iface.index() as u16,
+                            dev: end.iface.index() as u32,
                         }
                     }
                     Place::Switch(sw) => {
@@ -329,7 +329,7 @@ impl World {
                         });
                         Port::Switch {
                             sw: sw as u32,
-                            port: port as u16,
+                            port: port as u32,
                         }
                     }
                 };

@@ -55,7 +55,7 @@ pub struct Switch {
     /// Ports, by index.
     pub ports: Vec<SwitchPort>,
     /// Learned addresses: MAC → port.
-    pub fdb: BTreeMap<EthernetAddress, u16>,
+    pub fdb: BTreeMap<EthernetAddress, u32>,
 }
 
 impl World {
@@ -75,7 +75,7 @@ impl World {
         let w = &mut self.switches[sw];
         w.ports[port].stats.rx_frames += 1;
         if src.is_unicast() {
-            w.fdb.insert(src, port as u16);
+            w.fdb.insert(src, port as u32);
         }
         let out = if dst.is_unicast() {
             w.fdb.get(&dst).copied()
@@ -146,7 +146,7 @@ impl World {
             Event::TxDone {
                 port: Port::Switch {
                     sw: sw as u32,
-                    port: port as u16,
+                    port: port as u32,
                 },
             },
         );

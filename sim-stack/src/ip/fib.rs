@@ -27,14 +27,14 @@ pub struct Route {
     /// Gateway, or `None` for a directly connected network.
     pub gateway: Option<Ipv4Addr>,
     /// Output interface.
-    pub dev: u16,
+    pub dev: u32,
 }
 
 /// The result of a lookup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FibResult {
     /// Output interface.
-    pub dev: u16,
+    pub dev: u32,
     /// The next hop on that interface: the gateway, or the destination itself.
     pub nexthop: Ipv4Addr,
 }
@@ -235,7 +235,7 @@ impl Fib {
 mod tests {
     use super::*;
 
-    fn r(dst: [u8; 4], len: u8, gw: Option<[u8; 4]>, dev: u16) -> Route {
+    fn r(dst: [u8; 4], len: u8, gw: Option<[u8; 4]>, dev: u32) -> Route {
         Route {
             dst: dst.into(),
             prefix_len: len,
