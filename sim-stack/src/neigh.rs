@@ -416,7 +416,8 @@ impl World {
         } else {
             None
         };
-        // The source address: that of the queued packet if it is ours, else the device's.
+        // The source address: that of the queued packet if it is one of ours (RTN_LOCAL in
+        // the local table: one probe, whatever the number of interfaces), else the device's.
         let queued_src = entry.queue.back().and_then(|q| {
             crate::wire::Ipv4Packet::new_checked(q.data())
                 .ok()
@@ -424,7 +425,7 @@ impl World {
         });
         entry.probes += 1;
         let saddr = queued_src
-            .filter(|a| n.is_local_addr(*a))
+            .filter(|a| n.fib.addr_type(*a) == crate::ip::fib::AddrType::Local)
             .unwrap_or_else(|| n.dev_addr(dev));
         let d = &n.devs[dev];
         let dst_mac = unicast.unwrap_or(EthernetAddress::BROADCAST);

@@ -235,7 +235,7 @@ impl World {
                         if let Some(c) = d.addr {
                             fib.add_local(c.address());
                             if let Some(b) = c.broadcast() {
-                                fib.add_local(b);
+                                fib.add_broadcast(b);
                             }
                             let net = c.network();
                             fib.add(Route {
@@ -272,7 +272,7 @@ impl World {
                             NodeKind::Host
                         },
                         forwarding: nc.sysctls.ip_forward || nc.kind == CfgKind::Router,
-                        devs,
+                        devs: crate::node::Devices::new(devs),
                         fib,
                         neigh_params: params,
                         default_ttl: nc.sysctls.ip_default_ttl,
