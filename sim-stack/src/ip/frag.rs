@@ -14,7 +14,7 @@ use std::net::Ipv4Addr;
 use sim_core::{Scheduler, SimDuration, TimerId};
 
 use crate::ip::output::Dst;
-use crate::skb::Skb;
+use crate::skb::{Skb, truesize_for};
 use crate::wire::{DstUnreachable, Icmpv4Repr, Ipv4Packet, Ipv4Repr, TimeExceeded};
 use crate::world::{Event, World};
 
@@ -50,8 +50,30 @@ fn frag_key(r: &Ipv4Repr) -> u64 {
     )
 }
 
+/// The IP payload sizes of the fragments of a `len`-byte payload sent with an `hlen`-byte
+/// header over `mtu` (`ip_frag_next`): each as large as fits, a multiple of 8 unless it is
+/// the last. `__ip_append_data` cuts a datagram the same way.
+pub(crate) fn frag_sizes(len: usize, hlen: usize, mtu: usize) -> impl Iterator<Item = usize> {
+    let room = mtu.saturating_sub(hlen).max(8);
+    let mut left = len;
+    std::iter::from_fn(move || {
+        if left == 0 {
+            return None;
+        }
+        let n = if left <= room { left } else { room & !7 };
+        left -= n;
+        Some(n)
+    })
+}
+
 impl World {
     /// `ip_fragment`: splits `skb` (an IP datagram larger than `dst.mtu`) into fragments.
+    ///
+    /// Fragments of a socket's datagram carry its send-buffer charge, each its own
+    /// `truesize` (as those of `ip_make_skb`'s frag list do), released at each one's TX
+    /// completion or drop. A fragment the qdisc refuses (`NET_XMIT_DROP`) ends the datagram
+    /// as in `ip_do_fragment`: the rest are not sent, `FragFails` instead of `FragOKs`, and
+    /// the sender learns of the drop.
     pub(crate) fn ip_fragment(
         &mut self,
         s: &mut Scheduler<Event>,
@@ -88,27 +110,54 @@ impl World {
         let base_off = usize::from(p.frag_offset());
         let base_mf = p.more_frags();
         let payload = skb.data()[hlen..usize::from(p.total_len()).min(skb.len())].to_vec();
-        let per = ((dst.mtu as usize - hlen) / 8) * 8;
-        let mut off = 0;
+        let sizes: Vec<usize> = frag_sizes(payload.len(), hlen, dst.mtu as usize).collect();
         let priority = skb.priority;
         let path = skb.path().to_vec();
+        // The fragments take over the datagram's charge: each is charged its own truesize.
+        let owner = skb.sock.take();
+        let mut uncharged = 0;
+        if let Some(o) = owner {
+            let total: u32 = sizes.iter().map(|&n| truesize_for(n)).sum();
+            self.sock_wmem_transfer(o, skb.truesize, total);
+            uncharged = total;
+        }
+        let whole = skb.id;
         self.kfree_skb(skb);
-        while off < payload.len() {
-            let end = (off + per).min(payload.len());
-            let last = end == payload.len();
-            let mut f = self.pool.alloc(hlen + end - off);
+        let mut off = 0;
+        for (i, &n) in sizes.iter().enumerate() {
+            let end = off + n;
+            let last = i + 1 == sizes.len();
+            let mut f = self.pool.alloc(hlen + n);
             f.put_data(&header);
             f.put_data(&payload[off..end]);
             f.priority = priority;
+            if owner.is_some() {
+                f.sock = owner;
+                f.truesize = truesize_for(n);
+                uncharged -= f.truesize;
+            }
             for p in &path {
                 f.note(p);
             }
             let mut ip = Ipv4Packet::new_unchecked(f.data_mut());
-            ip.set_total_len((hlen + end - off) as u16);
+            ip.set_total_len((hlen + n) as u16);
             ip.set_flags_and_offset(false, !last || base_mf, (base_off + off) as u16);
             ip.fill_checksum();
-            self.nodes[node].snmp.ip.FragCreates += 1;
+            let id = f.id;
             self.ip_finish_output2(s, node, f, dst);
+            if self.xmit_dropped == Some(id) {
+                // The output returned NET_XMIT_DROP: the fragments not sent are freed (their
+                // charge released) and the datagram's sender sees the drop.
+                self.nodes[node].snmp.ip.FragFails += 1;
+                if let Some(o) = owner
+                    && uncharged > 0
+                {
+                    self.sock_wfree(o, uncharged);
+                }
+                self.xmit_dropped = Some(whole);
+                return;
+            }
+            self.nodes[node].snmp.ip.FragCreates += 1;
             off = end;
         }
         self.nodes[node].snmp.ip.FragOKs += 1;
@@ -236,5 +285,25 @@ impl World {
             );
             self.drop_skb(now, node, q.dev, "ip_expire", orig);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fragments_are_cut_as_ip_frag_next_cuts() {
+        let cut = |len, mtu| frag_sizes(len, 20, mtu).collect::<Vec<_>>();
+        // 1473 bytes of UDP (1465 of payload + the header) over 1500: 1480 + 1 is too much
+        // for one, so 1480 and what is left.
+        assert_eq!(cut(1481, 1500), [1480, 1]);
+        assert_eq!(cut(1480, 1500), [1480]);
+        assert_eq!(cut(20_008, 1500), [&[1480; 13][..], &[768]].concat());
+        // MTU 1400: 1380 bytes of room, 1376 in a fragment that is not the last; the last
+        // takes up to the whole room.
+        assert_eq!(cut(2754, 1400), [1376, 1378]);
+        assert_eq!(cut(2757, 1400), [1376, 1376, 5]);
+        assert_eq!(cut(0, 1500), Vec::<usize>::new());
     }
 }

@@ -278,6 +278,15 @@ impl World {
         }
     }
 
+    /// Moves `owner`'s send-buffer charge of `from` bytes of truesize to `to` (an skb replaced
+    /// by others that take over its charge: fragments), without the wake-up a free would give.
+    pub(crate) fn sock_wmem_transfer(&mut self, owner: SockRef, from: u32, to: u32) {
+        if let Some(sk) = self.nodes[owner.node as usize].socks.get_mut(owner.sock) {
+            let c = sk.common_mut();
+            c.wmem_alloc = (c.wmem_alloc + to).saturating_sub(from);
+        }
+    }
+
     /// Writes an error a socket call returned, or a socket took asynchronously (a RST, a
     /// timeout, an ICMP error), to the trace: `time node sock PROTO LOCAL > REMOTE CALL: ERRNO`.
     pub(crate) fn trace_sock_err(&mut self, node: usize, sock: SockId, call: &str, e: Errno) {
