@@ -145,3 +145,32 @@ fn fragmenting_udp_gets_eagain_and_its_backlog_stays_bounded_like_unfragmented()
     let long = one("1473B", "2s");
     assert_flat("1473-byte datagrams", &short, &long, 16, 200);
 }
+
+// ---------------------------------------------------------------------------------------------
+// IP reassembly memory is bounded by net.ipv4.ipfrag_high_thresh.
+
+/// Two-fragment datagrams over a link that loses 30% of frames: four in ten datagrams leave
+/// a reassembly queue waiting for a fragment that never comes (for `ipfrag_time`, 30 s).
+const FRAG_LOSS: &str = "\
+end 60s
+host a { iface eth0 { ip 10.0.0.1/24 } }
+host b { iface eth0 { ip 10.0.0.2/24 } }
+link a.eth0 -- b.eth0 { rate 1Gbit  delay 10us  loss 30% }
+app b: udp_sink { port 9 }
+app a: udp_cbr { to 10.0.0.2:9  payload 1473B  interval 10us }
+";
+
+#[test]
+fn incomplete_reassembly_queues_stay_under_ipfrag_high_thresh() {
+    let dir = scratch("reasm");
+    fs::write(dir.join("loss.net"), FRAG_LOSS).unwrap();
+    let one = |until: &str| run_measured(&dir, "loss.net", &["--until", until, "--pcap", "none"]);
+    let short = one("1s");
+    let long = one("2s");
+    let ip = &long.stats()["nodes"]["b"]["Ip"];
+    // Once the queues hold 4 MiB (some 2000 incomplete datagrams, 60 ms in), every fragment
+    // is refused until the first queue times out, 30 s later.
+    assert!(ip["ReasmOKs"].as_u64().unwrap() > 1_000, "{ip}");
+    assert!(ip["ReasmFails"].as_u64().unwrap() > 100_000, "{ip}");
+    assert_flat("incomplete reassembly", &short, &long, 16, 200);
+}
