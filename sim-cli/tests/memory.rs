@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{SIM, scratch};
+use common::{SIM, said, scratch, sim_in, stderr};
 use serde_json::Value;
 
 /// What a measured run left: its exit code, peak RSS in KiB, stats.json and stderr.
@@ -173,4 +173,49 @@ fn incomplete_reassembly_queues_stay_under_ipfrag_high_thresh() {
     assert!(ip["ReasmOKs"].as_u64().unwrap() > 1_000, "{ip}");
     assert!(ip["ReasmFails"].as_u64().unwrap() > 100_000, "{ip}");
     assert_flat("incomplete reassembly", &short, &long, 16, 200);
+}
+
+// ---------------------------------------------------------------------------------------------
+// An http_server body is generated as it is sent.
+
+const HUGE_BODY: &str = "\
+end 60s
+host client { iface eth0 { ip 10.0.0.2/24 } }
+host web { iface eth0 { ip 10.0.0.80/24 } }
+link client.eth0 -- web.eth0 { rate 1Gbit  delay 100us }
+app web: http_server { port 80  body 1TiB }
+app client: curl \"http://10.0.0.80/\" at 10ms
+";
+
+#[test]
+fn a_one_tebibyte_body_runs_in_memory_that_does_not_grow() {
+    let dir = scratch("http-body");
+    fs::write(dir.join("body.net"), HUGE_BODY).unwrap();
+    let one = |until: &str| run_measured(&dir, "body.net", &["--until", until, "--pcap", "none"]);
+    let short = one("200ms");
+    let long = one("400ms");
+    let st = long.stats();
+    let sent = st["nodes"]["web"]["http_server"]["bytes_sent"]
+        .as_u64()
+        .unwrap();
+    // About 1 Gbit/s from 13 ms on (118 MB in the first second).
+    assert!(sent > 30_000_000, "{}", st["nodes"]["web"]["http_server"]);
+    assert_flat("body 1TiB", &short, &long, 16, 200);
+}
+
+#[test]
+fn a_body_beyond_what_a_byte_count_holds_is_refused_where_it_is_written() {
+    let dir = scratch("http-body-check");
+    let text = HUGE_BODY.replace("body 1TiB", "body 16777216TiB");
+    fs::write(dir.join("body.net"), text).unwrap();
+    let o = sim_in(&dir, &["check", "body.net"]);
+    assert_eq!(o.status.code(), Some(2), "{}", said(&o));
+    let err = stderr(&o);
+    assert!(err.contains("body.net:5:"), "located: {err}");
+    assert!(err.contains("16777216TiB"), "quotes the text: {err}");
+    // The largest size is accepted.
+    let max = HUGE_BODY.replace("body 1TiB", "body 18446744073709551615B");
+    fs::write(dir.join("max.net"), max).unwrap();
+    let o = sim_in(&dir, &["check", "max.net"]);
+    assert_eq!(o.status.code(), Some(0), "{}", said(&o));
 }

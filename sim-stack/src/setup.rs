@@ -385,7 +385,7 @@ impl World {
                     think_time,
                 } => AppKind::HttpServer(crate::apps::http_server::HttpServer::new(
                     *port,
-                    body.get() as usize,
+                    body.get(),
                     *think_time,
                 )),
                 AppConfigKind::Curl {

@@ -55,9 +55,13 @@ pub struct Curl {
     addr: Option<Ipv4Addr>,
     tcp: Option<SockId>,
     start: SimTime,
-    response: Vec<u8>,
+    /// The response as it arrives, up to the end of its header (`\r\n\r\n`); the body is
+    /// counted, not kept (curl writes it out as it comes), so a body of any size costs
+    /// nothing here.
+    head: Vec<u8>,
     header_len: Option<usize>,
-    content_length: Option<usize>,
+    body_received: u64,
+    content_length: Option<u64>,
     /// The report.
     pub report: CurlReport,
 }
@@ -121,8 +125,9 @@ impl Curl {
             addr: None,
             tcp: None,
             start: SimTime::ZERO,
-            response: Vec::new(),
+            head: Vec::new(),
             header_len: None,
+            body_received: 0,
             content_length: None,
         }
     }
@@ -350,26 +355,32 @@ impl World {
                     if c.report.time_starttransfer.is_none() {
                         c.report.time_starttransfer = Some(secs(now - c.start));
                     }
-                    c.response.extend_from_slice(&data);
-                    if c.header_len.is_none()
-                        && let Some(p) = find(&c.response, b"\r\n\r\n")
-                    {
-                        c.header_len = Some(p + 4);
-                        let head = String::from_utf8_lossy(&c.response[..p]).into_owned();
-                        c.report.http_code = head
-                            .lines()
-                            .next()
-                            .and_then(|l| l.split_whitespace().nth(1))
-                            .and_then(|x| x.parse().ok());
-                        c.content_length = head.lines().find_map(|l| {
-                            let (k, v) = l.split_once(':')?;
-                            k.trim()
-                                .eq_ignore_ascii_case("content-length")
-                                .then(|| v.trim().parse().ok())?
-                        });
+                    if c.header_len.is_some() {
+                        c.body_received += data.len() as u64;
+                    } else {
+                        // The end of the header may straddle two reads.
+                        let from = c.head.len().saturating_sub(3);
+                        c.head.extend_from_slice(&data);
+                        if let Some(p) = find(&c.head[from..], b"\r\n\r\n").map(|p| from + p) {
+                            c.header_len = Some(p + 4);
+                            c.body_received = (c.head.len() - (p + 4)) as u64;
+                            c.head.truncate(p + 4);
+                            let head = String::from_utf8_lossy(&c.head[..p]).into_owned();
+                            c.report.http_code = head
+                                .lines()
+                                .next()
+                                .and_then(|l| l.split_whitespace().nth(1))
+                                .and_then(|x| x.parse().ok());
+                            c.content_length = head.lines().find_map(|l| {
+                                let (k, v) = l.split_once(':')?;
+                                k.trim()
+                                    .eq_ignore_ascii_case("content-length")
+                                    .then(|| v.trim().parse().ok())?
+                            });
+                        }
                     }
-                    if let (Some(h), Some(cl)) = (c.header_len, c.content_length)
-                        && c.response.len() >= h + cl
+                    if let (Some(_), Some(cl)) = (c.header_len, c.content_length)
+                        && c.body_received >= cl
                     {
                         self.curl_finish(s, node, app, sock);
                         return;
@@ -391,9 +402,8 @@ impl World {
             return;
         }
         c.phase = Phase::Done;
-        let h = c.header_len.unwrap_or(c.response.len());
-        c.report.size_header = h as u64;
-        c.report.size_download = (c.response.len() - h) as u64;
+        c.report.size_header = c.header_len.unwrap_or(c.head.len()) as u64;
+        c.report.size_download = c.body_received;
         c.report.time_total = Some(secs(now - c.start));
         c.tcp = None;
         self.tcp_close(s, node, sock);

@@ -773,6 +773,15 @@ impl World {
         self.sock_result(node, sock, "sendmsg", None, r)
     }
 
+    /// How many bytes a `send()` on `sock` would take now from a longer buffer
+    /// ([`output::tcp_send_space`]); 0 for a socket that takes none.
+    pub fn tcp_send_space(&mut self, node: usize, sock: SockId) -> usize {
+        self.nodes[node]
+            .socks
+            .tcp(sock)
+            .map_or(0, |t| output::tcp_send_space(t))
+    }
+
     /// The call itself; the public function traces its error.
     fn tcp_sendmsg_inner(
         &mut self,
