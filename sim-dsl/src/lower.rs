@@ -826,7 +826,13 @@ impl Lower<'_> {
     fn sysctl_values(&mut self, s: &IrSysctl) -> Option<(String, Vec<String>)> {
         let name = sysctl::normalize(&s.name.name);
         let vals: Vec<&str> = s.values.iter().map(|v| v.text.as_str()).collect();
-        let mut probe = Sysctls::default();
+        // The name, the count and each value alone; the fragment thresholds' order against
+        // each other is checked where they are applied, against the values they meet there.
+        let mut probe = Sysctls {
+            ipfrag_low_thresh: 0,
+            ipfrag_high_thresh: u64::MAX,
+            ..Sysctls::default()
+        };
         match sysctl::apply(&mut probe, &name, &vals) {
             Ok(()) => Some((name, vals.iter().map(|v| (*v).to_string()).collect())),
             Err(SysErr::Unknown) => {
@@ -865,10 +871,30 @@ impl Lower<'_> {
     }
 
     fn check_global_sysctls(&mut self, list: &[IrSysctl]) {
+        let mut applied = Sysctls::default();
         for s in list {
-            if let Some(v) = self.sysctl_values(s) {
+            if let Some(v) = self.sysctl_values(s)
+                && self.sysctl_apply(&mut applied, s, &v)
+            {
                 self.global_sysctls.push(v);
             }
+        }
+    }
+
+    /// Applies a checked sysctl to `to`, reporting a value refused there (a fragment
+    /// threshold on the wrong side of the other); whether it applied.
+    fn sysctl_apply(&mut self, to: &mut Sysctls, s: &IrSysctl, v: &(String, Vec<String>)) -> bool {
+        let vals: Vec<&str> = v.1.iter().map(String::as_str).collect();
+        match sysctl::apply(to, &v.0, &vals) {
+            Ok(()) => true,
+            Err(SysErr::Value { index, msg }) => {
+                let span = s.values.get(index).map_or(s.span, |x| x.span);
+                let d =
+                    Diagnostic::error("bad-value", span, msg).label(format!("value of `{}`", v.0));
+                self.push(d, &s.ctx);
+                false
+            }
+            Err(_) => false,
         }
     }
 
@@ -988,9 +1014,8 @@ impl Lower<'_> {
                     }
                 }
                 IrItem::Sysctl(s) => {
-                    if let Some((k, v)) = self.sysctl_values(s) {
-                        let vals: Vec<&str> = v.iter().map(String::as_str).collect();
-                        let _ = sysctl::apply(&mut node.sysctls, &k, &vals);
+                    if let Some(v) = self.sysctl_values(s) {
+                        self.sysctl_apply(&mut node.sysctls, s, &v);
                     }
                 }
                 IrItem::Netfilter {

@@ -53,6 +53,10 @@ const TABLE: &[(&str, Shape)] = &[
     ("net.core.rmem_max", Shape::Int(2304, i32::MAX as i64)),
     ("net.ipv4.icmp_echo_ignore_all", Shape::Bool),
     ("net.ipv4.icmp_ratelimit", Shape::Millis),
+    ("net.ipv4.ipfrag_high_thresh", Shape::Int(0, i64::MAX)),
+    ("net.ipv4.ipfrag_low_thresh", Shape::Int(0, i64::MAX)),
+    ("net.ipv4.ipfrag_time", Shape::Secs),
+    ("net.ipv4.ipfrag_max_dist", Shape::Int(0, i32::MAX as i64)),
     ("net.ipv4.neigh.default.retrans_time_ms", Shape::Millis),
     ("net.ipv4.neigh.default.mcast_solicit", Shape::Int(0, 255)),
     ("net.ipv4.neigh.default.ucast_solicit", Shape::Int(0, 255)),
@@ -170,6 +174,34 @@ pub(crate) fn apply(s: &mut Sysctls, name: &str, vals: &[&str]) -> Result<(), Sy
                 "net.ipv4.neigh.default.ucast_solicit" => n.ucast_solicit = v as u32,
                 "net.ipv4.neigh.default.app_solicit" => n.app_solicit = v as u32,
                 "net.ipv4.neigh.default.unres_qlen_bytes" => n.unres_qlen_bytes = v as u32,
+                "net.ipv4.ipfrag_max_dist" => s.ipfrag_max_dist = v as u32,
+                // Each threshold is checked against the other's current value, as Linux's
+                // proc_doulongvec_minmax does with extra1/extra2: lowering both means
+                // lowering the low one first.
+                "net.ipv4.ipfrag_high_thresh" => {
+                    let low = s.ipfrag_low_thresh;
+                    if (v as u64) < low {
+                        return Err(value(
+                            0,
+                            format!(
+                                "below net.ipv4.ipfrag_low_thresh ({low}); Linux refuses it (EINVAL): set the low threshold first"
+                            ),
+                        ));
+                    }
+                    s.ipfrag_high_thresh = v as u64;
+                }
+                "net.ipv4.ipfrag_low_thresh" => {
+                    let high = s.ipfrag_high_thresh;
+                    if v as u64 > high {
+                        return Err(value(
+                            0,
+                            format!(
+                                "above net.ipv4.ipfrag_high_thresh ({high}); Linux refuses it (EINVAL): set the high threshold first"
+                            ),
+                        ));
+                    }
+                    s.ipfrag_low_thresh = v as u64;
+                }
                 _ => unreachable!("int sysctl {name}"),
             }
         }
@@ -222,6 +254,7 @@ pub(crate) fn apply(s: &mut Sysctls, name: &str, vals: &[&str]) -> Result<(), Sy
             match name {
                 "net.ipv4.tcp_fin_timeout" => s.tcp_fin_timeout = d,
                 "net.ipv4.icmp_ratelimit" => s.icmp_ratelimit = d,
+                "net.ipv4.ipfrag_time" => s.ipfrag_time = d,
                 "net.ipv4.neigh.default.retrans_time_ms" => n.retrans_time = d,
                 "net.ipv4.neigh.default.base_reachable_time_ms" => n.base_reachable_time = d,
                 "net.ipv4.neigh.default.delay_first_probe_time" => n.delay_first_probe_time = d,
@@ -245,6 +278,8 @@ mod tests {
                 Shape::Bool if name.ends_with("ip_forward") || name.ends_with("ignore_all") => {
                     &["1"]
                 }
+                // At least the low threshold (3 MiB).
+                _ if name.ends_with("ipfrag_high_thresh") => &["8388608"],
                 Shape::Bool => &["0"],
                 Shape::Int(min, _) => &[if min > 1 { "1000000" } else { "1" }],
                 Shape::Triple => &["4096", "8192", "16384"],
@@ -286,5 +321,32 @@ mod tests {
             Some("net.ipv4.tcp_sack")
         );
         assert_eq!(suggest_name("net.core.tcp_sack"), Some("net.ipv4.tcp_sack"));
+    }
+
+    #[test]
+    fn ipfrag_thresholds_are_checked_against_each_other_as_linux_does() {
+        let mut s = Sysctls::default();
+        // 1 MiB is below the low threshold (3 MiB): refused until that is lowered.
+        let high = "net.ipv4.ipfrag_high_thresh";
+        let low = "net.ipv4.ipfrag_low_thresh";
+        assert!(matches!(
+            apply(&mut s, high, &["1048576"]),
+            Err(SysErr::Value { index: 0, .. })
+        ));
+        assert_eq!(s.ipfrag_high_thresh, 4 << 20);
+        apply(&mut s, low, &["524288"]).unwrap();
+        apply(&mut s, high, &["1048576"]).unwrap();
+        assert_eq!(
+            (s.ipfrag_low_thresh, s.ipfrag_high_thresh),
+            (524_288, 1 << 20)
+        );
+        assert!(matches!(
+            apply(&mut s, low, &["2097152"]),
+            Err(SysErr::Value { index: 0, .. })
+        ));
+        apply(&mut s, "net.ipv4.ipfrag_time", &["5"]).unwrap();
+        assert_eq!(s.ipfrag_time, SimDuration::from_secs(5));
+        apply(&mut s, "net.ipv4.ipfrag_max_dist", &["0"]).unwrap();
+        assert_eq!(s.ipfrag_max_dist, 0);
     }
 }

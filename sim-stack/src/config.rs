@@ -495,6 +495,17 @@ pub struct Sysctls {
     pub icmp_echo_ignore_all: bool,
     /// `net.ipv4.icmp_ratelimit` (1000ms): minimum spacing of rate-limited ICMP errors.
     pub icmp_ratelimit: SimDuration,
+    /// `net.ipv4.ipfrag_high_thresh` (4 MiB): fragment memory above which reassembly refuses
+    /// every fragment; 0 disables reassembly.
+    pub ipfrag_high_thresh: u64,
+    /// `net.ipv4.ipfrag_low_thresh` (3 MiB): no longer used by Linux (since 4.17) but as the
+    /// lower bound of `ipfrag_high_thresh`, which it may not exceed.
+    pub ipfrag_low_thresh: u64,
+    /// `net.ipv4.ipfrag_time` (30s): how long a datagram may take to reassemble.
+    pub ipfrag_time: SimDuration,
+    /// `net.ipv4.ipfrag_max_dist` (64): fragments from one source that may go to other
+    /// datagrams before an incomplete one is presumed lost; 0 turns the check off.
+    pub ipfrag_max_dist: u32,
     /// `net.ipv4.neigh.default.*`: neighbour (ARP) settings of every interface.
     pub neigh: NeighSysctls,
 }
@@ -528,6 +539,10 @@ impl Default for Sysctls {
             rmem_max: 212_992,
             icmp_echo_ignore_all: false,
             icmp_ratelimit: SimDuration::from_millis(1000),
+            ipfrag_high_thresh: 4 << 20,
+            ipfrag_low_thresh: 3 << 20,
+            ipfrag_time: SimDuration::from_secs(30),
+            ipfrag_max_dist: 64,
             neigh: NeighSysctls::default(),
         }
     }

@@ -89,8 +89,9 @@ pub struct NetDevice {
     pub name: String,
     /// Hardware address.
     pub mac: EthernetAddress,
-    /// IPv4 address and prefix, if configured. Changing it during a run must be followed by
-    /// [`Fib::flush_cache`] (sockets keep routes that name it).
+    /// IPv4 address and prefix, if configured. Changing it during a run must update the
+    /// node's FIB as Linux's `fib_add_ifaddr`/`fib_del_ifaddr` do (its local table answers
+    /// "is this address ours?", and sockets keep routes that name it).
     pub addr: Option<Ipv4Cidr>,
     /// MTU in bytes (IP packet size). Changing it during a run must be followed by
     /// [`Fib::flush_cache`].
@@ -232,7 +233,7 @@ pub(crate) fn qdisc_run(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize) {
                         until,
                         Event::QdiscWatchdog {
                             node: n.id,
-                            dev: dev as u16,
+                            dev: dev as u32,
                         },
                     );
                 }
@@ -293,7 +294,7 @@ fn nic_start_tx(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize) {
         Event::TxDone {
             port: Port::Nic {
                 node: n.id,
-                dev: dev as u16,
+                dev: dev as u32,
             },
         },
     );

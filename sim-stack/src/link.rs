@@ -42,14 +42,14 @@ pub enum Port {
         /// Node index.
         node: u32,
         /// Interface index within the node.
-        dev: u16,
+        dev: u32,
     },
     /// Port `port` of switch `sw`.
     Switch {
         /// Switch index.
         sw: u32,
         /// Port index within the switch.
-        port: u16,
+        port: u32,
     },
 }
 

@@ -171,7 +171,7 @@ fn arm_neigh_timer(
         at,
         Event::NeighTimer {
             node,
-            dev: dev as u16,
+            dev: dev as u32,
             ip,
         },
     );

@@ -1,7 +1,9 @@
 //! A simulated host or router: its interfaces (`net_device`s), routing table, neighbour
 //! tables, counters, random stream and apps.
 
+use std::cell::Cell;
 use std::net::Ipv4Addr;
+use std::ops::{Index, IndexMut};
 
 use sim_core::{SimRng, SimTime};
 
@@ -21,6 +23,75 @@ pub enum NodeKind {
     Router,
 }
 
+/// A node's interfaces, by index (`dev`, as the kernel's `ifindex` names a device).
+///
+/// Indexing is free; walking the whole list ([`iter`](Self::iter)) is counted
+/// ([`walks`](Self::walks)), because nothing on a packet's path may walk it: a router with
+/// 10^5 interfaces would pay 10^5 steps per packet. Setup and reports walk it; a packet finds
+/// what it needs through the FIB's tables instead (its own addresses, the route's device),
+/// as Linux's receive path asks the local table rather than each `in_device`.
+#[derive(Debug, Default)]
+pub struct Devices {
+    list: Vec<NetDevice>,
+    walks: Cell<u64>,
+}
+
+impl Devices {
+    /// The interfaces, in index order.
+    pub fn new(list: Vec<NetDevice>) -> Self {
+        Self {
+            list,
+            walks: Cell::new(0),
+        }
+    }
+
+    /// How many interfaces.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// Whether there are none.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// Every interface in index order (counted as one walk).
+    pub fn iter(&self) -> std::slice::Iter<'_, NetDevice> {
+        self.walks.set(self.walks.get() + 1);
+        self.list.iter()
+    }
+
+    /// How many times the whole list has been walked since the node was built.
+    pub fn walks(&self) -> u64 {
+        self.walks.get()
+    }
+}
+
+impl Index<usize> for Devices {
+    type Output = NetDevice;
+    #[inline]
+    fn index(&self, dev: usize) -> &NetDevice {
+        &self.list[dev]
+    }
+}
+
+impl IndexMut<usize> for Devices {
+    #[inline]
+    fn index_mut(&mut self, dev: usize) -> &mut NetDevice {
+        &mut self.list[dev]
+    }
+}
+
+impl<'a> IntoIterator for &'a Devices {
+    type Item = &'a NetDevice;
+    type IntoIter = std::slice::Iter<'a, NetDevice>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
 /// A host or router.
 #[derive(Debug)]
 pub struct Node {
@@ -33,7 +104,7 @@ pub struct Node {
     /// `net.ipv4.ip_forward`.
     pub forwarding: bool,
     /// Interfaces, by index.
-    pub devs: Vec<NetDevice>,
+    pub devs: Devices,
     /// The routing table.
     pub fib: Fib,
     /// Neighbour parameters (`net.ipv4.neigh.default.*`).
@@ -67,30 +138,18 @@ pub struct Node {
 }
 
 impl Node {
-    /// The interface whose subnet holds `ip`, if any.
-    pub fn dev_for_subnet(&self, ip: Ipv4Addr) -> Option<usize> {
-        self.devs
-            .iter()
-            .position(|d| d.addr.is_some_and(|c| c.contains(ip)))
-    }
-
-    /// Whether `ip` is one of this node's addresses (or a broadcast of one of its subnets).
+    /// Whether `ip` is one of this node's addresses (or a broadcast of one of its subnets,
+    /// or the limited broadcast): one probe of the FIB's local table.
+    #[inline]
     pub fn is_local_addr(&self, ip: Ipv4Addr) -> bool {
-        ip.is_broadcast()
-            || self.devs.iter().any(|d| {
-                d.addr
-                    .is_some_and(|c| c.address() == ip || c.broadcast() == Some(ip))
-            })
+        self.fib.is_local(ip)
     }
 
     /// Whether `ip` is a broadcast address here: the limited broadcast or the directed
     /// broadcast of one of this node's subnets (`RTCF_BROADCAST`).
+    #[inline]
     pub fn is_broadcast_addr(&self, ip: Ipv4Addr) -> bool {
-        ip.is_broadcast()
-            || self
-                .devs
-                .iter()
-                .any(|d| d.addr.is_some_and(|c| c.broadcast() == Some(ip)))
+        self.fib.is_broadcast(ip)
     }
 
     /// The primary address of interface `dev`, or 0.0.0.0.

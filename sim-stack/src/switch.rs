@@ -56,7 +56,7 @@ pub struct Switch {
     /// Ports, by index.
     pub ports: Vec<SwitchPort>,
     /// Learned addresses: MAC → port.
-    pub fdb: BTreeMap<EthernetAddress, u16>,
+    pub fdb: BTreeMap<EthernetAddress, u32>,
 }
 
 /// A frame arrived on `port` of the switch.
@@ -68,7 +68,7 @@ pub(crate) fn switch_rcv(w: &mut Switch, cx: &mut NetCtx<'_>, port: usize, skb: 
     let (src, dst) = (frame.src_addr(), frame.dst_addr());
     w.ports[port].stats.rx_frames += 1;
     if src.is_unicast() {
-        w.fdb.insert(src, port as u16);
+        w.fdb.insert(src, port as u32);
     }
     let out = if dst.is_unicast() {
         w.fdb.get(&dst).copied()
@@ -140,7 +140,7 @@ fn switch_start_tx(w: &mut Switch, cx: &mut NetCtx<'_>, port: usize) {
         Event::TxDone {
             port: Port::Switch {
                 sw: w.id,
-                port: port as u16,
+                port: port as u32,
             },
         },
     );

@@ -102,7 +102,7 @@ impl OneHost {
             name: "host".into(),
             kind: NodeKind::Host,
             forwarding: false,
-            devs: vec![dev],
+            devs: crate::node::Devices::new(vec![dev]),
             fib,
             neigh_params: NeighParams::default(),
             default_ttl: sysctl.ip_default_ttl,

@@ -57,9 +57,13 @@ pub struct Curl {
     addr: Option<Ipv4Addr>,
     tcp: Option<SockId>,
     start: SimTime,
-    response: Vec<u8>,
+    /// The response as it arrives, up to the end of its header (`\r\n\r\n`); the body is
+    /// counted, not kept (curl writes it out as it comes), so a body of any size costs
+    /// nothing here.
+    head: Vec<u8>,
     header_len: Option<usize>,
-    content_length: Option<usize>,
+    body_received: u64,
+    content_length: Option<u64>,
     /// The buffer it reads into.
     buf: Vec<u8>,
     /// The report.
@@ -125,8 +129,9 @@ impl Curl {
             addr: None,
             tcp: None,
             start: SimTime::ZERO,
-            response: Vec::new(),
+            head: Vec::new(),
             header_len: None,
+            body_received: 0,
             content_length: None,
             buf: vec![0; 1 << 16],
         }
@@ -297,26 +302,32 @@ impl Curl {
                     if self.report.time_starttransfer.is_none() {
                         self.report.time_starttransfer = Some(secs(now - self.start));
                     }
-                    self.response.extend_from_slice(data);
-                    if self.header_len.is_none()
-                        && let Some(p) = find(&self.response, b"\r\n\r\n")
-                    {
-                        self.header_len = Some(p + 4);
-                        let head = String::from_utf8_lossy(&self.response[..p]).into_owned();
-                        self.report.http_code = head
-                            .lines()
-                            .next()
-                            .and_then(|l| l.split_whitespace().nth(1))
-                            .and_then(|x| x.parse().ok());
-                        self.content_length = head.lines().find_map(|l| {
-                            let (k, v) = l.split_once(':')?;
-                            k.trim()
-                                .eq_ignore_ascii_case("content-length")
-                                .then(|| v.trim().parse().ok())?
-                        });
+                    if self.header_len.is_some() {
+                        self.body_received += data.len() as u64;
+                    } else {
+                        // The end of the header may straddle two reads.
+                        let from = self.head.len().saturating_sub(3);
+                        self.head.extend_from_slice(data);
+                        if let Some(p) = find(&self.head[from..], b"\r\n\r\n").map(|p| from + p) {
+                            self.header_len = Some(p + 4);
+                            self.body_received = (self.head.len() - (p + 4)) as u64;
+                            self.head.truncate(p + 4);
+                            let head = String::from_utf8_lossy(&self.head[..p]).into_owned();
+                            self.report.http_code = head
+                                .lines()
+                                .next()
+                                .and_then(|l| l.split_whitespace().nth(1))
+                                .and_then(|x| x.parse().ok());
+                            self.content_length = head.lines().find_map(|l| {
+                                let (k, v) = l.split_once(':')?;
+                                k.trim()
+                                    .eq_ignore_ascii_case("content-length")
+                                    .then(|| v.trim().parse().ok())?
+                            });
+                        }
                     }
-                    if let (Some(h), Some(cl)) = (self.header_len, self.content_length)
-                        && self.response.len() >= h + cl
+                    if let (Some(_), Some(cl)) = (self.header_len, self.content_length)
+                        && self.body_received >= cl
                     {
                         self.finish(cx, sock);
                         return;
@@ -337,9 +348,8 @@ impl Curl {
             return;
         }
         self.phase = Phase::Done;
-        let h = self.header_len.unwrap_or(self.response.len());
-        self.report.size_header = h as u64;
-        self.report.size_download = (self.response.len() - h) as u64;
+        self.report.size_header = self.header_len.unwrap_or(self.head.len()) as u64;
+        self.report.size_download = self.body_received;
         self.report.time_total = Some(secs(now - self.start));
         self.tcp = None;
         let _ = cx.close(sock);

@@ -7,11 +7,12 @@
 //! address, as the kernel adds them with `scope link`) and static routes live in the same
 //! table; among equal prefixes the first added wins, like `ip route add` refusing a duplicate.
 //!
-//! Beside the routes, the table knows the node's own addresses — every interface address and
-//! the broadcast address of every subnet — as the kernel's local table does
-//! (`fib_add_ifaddr`), so that the receive path decides "for us or to forward" with one
-//! hash probe ([`Fib::is_local`]) instead of a scan over the interfaces (a router with 1000
-//! interfaces receives every packet through this test).
+//! Beside the routes, the table knows the node's own addresses — every interface address
+//! (`RTN_LOCAL`) and the broadcast address of every subnet (`RTN_BROADCAST`) — as the
+//! kernel's local table does (`fib_add_ifaddr`), so that every question "is this address
+//! ours?" on a packet's path is one hash probe ([`Fib::is_local`], [`Fib::addr_type`], as
+//! `inet_addr_type`), never a scan over the interfaces: a router with 10^5 interfaces
+//! receives every packet through this test, and asks it again for every ARP probe.
 
 use std::net::Ipv4Addr;
 
@@ -27,17 +28,34 @@ pub struct Route {
     /// Gateway, or `None` for a directly connected network.
     pub gateway: Option<Ipv4Addr>,
     /// Output interface.
-    pub dev: u16,
+    pub dev: u32,
 }
 
 /// The result of a lookup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FibResult {
     /// Output interface.
-    pub dev: u16,
+    pub dev: u32,
     /// The next hop on that interface: the gateway, or the destination itself.
     pub nexthop: Ipv4Addr,
 }
+
+/// What an address is to a node (`inet_addr_type`'s answers that matter here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddrType {
+    /// One of its interface addresses (`RTN_LOCAL`).
+    Local,
+    /// The limited broadcast address or the broadcast address of one of its subnets
+    /// (`RTN_BROADCAST`), and not also one of its own addresses.
+    Broadcast,
+    /// Anything else (`RTN_UNICAST`: to be routed).
+    Unicast,
+}
+
+/// An interface address, in the local table.
+const LOCAL: u8 = 1;
+/// A subnet's broadcast address, in the local table.
+const BROADCAST: u8 = 2;
 
 /// A routing table.
 #[derive(Debug, Clone)]
@@ -45,8 +63,9 @@ pub struct Fib {
     /// One table per prefix length present, longest first: network address → route. (A
     /// host has two: its subnet and the default route.)
     by_len: Vec<(u8, AddrTable<Route>)>,
-    /// The node's own addresses and its subnets' broadcast addresses.
-    local: AddrTable<()>,
+    /// The node's own addresses and its subnets' broadcast addresses: [`LOCAL`] and
+    /// [`BROADCAST`] bits (an address may be both, with overlapping subnets).
+    local: AddrTable<u8>,
     /// Bumped by every change (Linux's `rt_genid`): a socket's cached route is valid
     /// while it is unchanged.
     genid: u32,
@@ -100,6 +119,22 @@ impl<V: Copy> AddrTable<V> {
                 None => return None,
             }
         }
+    }
+
+    /// The value of `key`, inserted as `V::default()` if absent.
+    fn entry(&mut self, key: u32) -> &mut V
+    where
+        V: Default,
+    {
+        if self.get(key).is_none() {
+            self.insert(key, V::default());
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = self.slot(key);
+        while !matches!(self.slots[i], Some((k, _)) if k == key) {
+            i = (i + 1) & mask;
+        }
+        &mut self.slots[i].as_mut().expect("found above").1
     }
 
     /// Inserts `key` unless present; returns whether it was inserted.
@@ -164,12 +199,18 @@ impl Fib {
         }
     }
 
-    /// Records `addr` as one of the node's own: an interface address, or the broadcast
-    /// address of a subnet of one of its interfaces (the local table's `RTN_LOCAL` and
-    /// `RTN_BROADCAST` entries).
+    /// Records `addr` as one of the node's interface addresses (the local table's
+    /// `RTN_LOCAL` entry).
     pub fn add_local(&mut self, addr: Ipv4Addr) {
         self.flush_cache();
-        self.local.insert(u32::from(addr), ());
+        *self.local.entry(u32::from(addr)) |= LOCAL;
+    }
+
+    /// Records `addr` as the broadcast address of a subnet of one of the node's interfaces
+    /// (the local table's `RTN_BROADCAST` entry).
+    pub fn add_broadcast(&mut self, addr: Ipv4Addr) {
+        self.flush_cache();
+        *self.local.entry(u32::from(addr)) |= BROADCAST;
     }
 
     /// Invalidates every route cached from this table (`rt_cache_flush`). Changing the
@@ -186,10 +227,34 @@ impl Fib {
     }
 
     /// Whether a packet to `addr` is for this node: the limited broadcast address, or one
-    /// recorded with [`add_local`](Self::add_local).
+    /// recorded with [`add_local`](Self::add_local) or [`add_broadcast`](Self::add_broadcast).
     #[inline]
     pub fn is_local(&self, addr: Ipv4Addr) -> bool {
         addr.is_broadcast() || self.local.get(u32::from(addr)).is_some()
+    }
+
+    /// `inet_addr_type`: whether `addr` is one of this node's addresses, a broadcast address
+    /// here, or neither.
+    #[inline]
+    pub fn addr_type(&self, addr: Ipv4Addr) -> AddrType {
+        match self.local.get(u32::from(addr)) {
+            Some(&k) if k & LOCAL != 0 => AddrType::Local,
+            Some(_) => AddrType::Broadcast,
+            None if addr.is_broadcast() => AddrType::Broadcast,
+            None => AddrType::Unicast,
+        }
+    }
+
+    /// Whether `addr` is a broadcast address here: the limited broadcast, or the broadcast
+    /// address of one of this node's subnets (`RTCF_BROADCAST`), even if it is also one of
+    /// its addresses.
+    #[inline]
+    pub fn is_broadcast(&self, addr: Ipv4Addr) -> bool {
+        addr.is_broadcast()
+            || self
+                .local
+                .get(u32::from(addr))
+                .is_some_and(|k| k & BROADCAST != 0)
     }
 
     /// Adds a route; returns false (and changes nothing) if one for the same prefix exists.
@@ -235,7 +300,7 @@ impl Fib {
 mod tests {
     use super::*;
 
-    fn r(dst: [u8; 4], len: u8, gw: Option<[u8; 4]>, dev: u16) -> Route {
+    fn r(dst: [u8; 4], len: u8, gw: Option<[u8; 4]>, dev: u32) -> Route {
         Route {
             dst: dst.into(),
             prefix_len: len,
@@ -302,14 +367,28 @@ mod tests {
         // Enough addresses to grow the table a few times, spread like /30 subnets.
         for i in 0..1000u32 {
             f.add_local(Ipv4Addr::from(0x0a00_0000 + 4 * i + 2));
-            f.add_local(Ipv4Addr::from(0x0a00_0000 + 4 * i + 3));
+            f.add_broadcast(Ipv4Addr::from(0x0a00_0000 + 4 * i + 3));
         }
         f.add_local([10, 0, 0, 2].into()); // again: no change
         for i in 0..1000u32 {
-            assert!(f.is_local(Ipv4Addr::from(0x0a00_0000 + 4 * i + 2)));
-            assert!(f.is_local(Ipv4Addr::from(0x0a00_0000 + 4 * i + 3)));
-            assert!(!f.is_local(Ipv4Addr::from(0x0a00_0000 + 4 * i + 1)));
+            let (own, bcast, other) = (
+                Ipv4Addr::from(0x0a00_0000 + 4 * i + 2),
+                Ipv4Addr::from(0x0a00_0000 + 4 * i + 3),
+                Ipv4Addr::from(0x0a00_0000 + 4 * i + 1),
+            );
+            assert!(f.is_local(own) && f.is_local(bcast) && !f.is_local(other));
+            assert_eq!(f.addr_type(own), AddrType::Local);
+            assert_eq!(f.addr_type(bcast), AddrType::Broadcast);
+            assert_eq!(f.addr_type(other), AddrType::Unicast);
+            assert!(f.is_broadcast(bcast) && !f.is_broadcast(own) && !f.is_broadcast(other));
         }
+        assert_eq!(f.local.len, 2000);
+        assert_eq!(f.addr_type(Ipv4Addr::BROADCAST), AddrType::Broadcast);
+        assert!(f.is_broadcast(Ipv4Addr::BROADCAST));
+        // An address that is both (overlapping subnets) is ours, and a broadcast address.
+        f.add_broadcast([10, 0, 0, 2].into());
+        assert_eq!(f.addr_type([10, 0, 0, 2].into()), AddrType::Local);
+        assert!(f.is_broadcast([10, 0, 0, 2].into()));
         assert_eq!(f.local.len, 2000);
     }
 

@@ -159,8 +159,7 @@ pub(crate) fn ip_output(n: &mut Node, cx: &mut NetCtx<'_>, mut skb: Skb, dst: Ds
 fn ip_finish_output(n: &mut Node, cx: &mut NetCtx<'_>, mut skb: Skb, dst: Dst) -> NetXmit {
     note!(cx, skb, "ip_finish_output");
     if skb.len() > dst.mtu as usize {
-        ip_fragment(n, cx, skb, dst);
-        return NetXmit::Success;
+        return ip_fragment(n, cx, skb, dst);
     }
     ip_finish_output2(n, cx, skb, dst)
 }

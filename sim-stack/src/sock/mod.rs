@@ -484,6 +484,16 @@ pub(crate) fn sock_wfree(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, truesi
     }
 }
 
+/// Moves socket `sock`'s send-buffer charge of `from` bytes of truesize to `to` (an skb
+/// replaced by others that take over its charge: fragments), without the wake-up a free would
+/// give.
+pub(crate) fn sock_wmem_transfer(n: &mut Node, sock: SockId, from: u32, to: u32) {
+    if let Some(sk) = n.socks.get_mut(sock) {
+        let c = sk.common_mut();
+        c.wmem_alloc = (c.wmem_alloc + to).saturating_sub(from);
+    }
+}
+
 /// Writes an error a socket call returned, or a socket took asynchronously (a RST, a
 /// timeout, an ICMP error), to the trace: `time node sock PROTO LOCAL > REMOTE CALL: ERRNO`.
 pub(crate) fn trace_sock_err(

@@ -4,7 +4,12 @@
 //!
 //! * every datagram's skb charges its `truesize` to `sk_wmem_alloc` until TX completion (or a
 //!   drop) frees it; a send finding `sk_wmem_alloc ≥ sk_sndbuf` would block, so a
-//!   non-blocking app gets `EAGAIN` (and is woken when half the buffer is free again);
+//!   non-blocking app gets `EAGAIN` (and is woken when half the buffer is free again),
+//!   counted in `Ip OutDiscards` and `Udp SndbufErrors` as Linux counts it;
+//! * a datagram above the MTU charges one skb per fragment, as `__ip_append_data` allocates
+//!   them: the first must find `sk_wmem_alloc < sk_sndbuf`, each later one may take the
+//!   charge up to twice the send buffer, beyond which the send fails with `ENOBUFS`; each
+//!   fragment gives its charge back at its own TX completion;
 //! * a datagram the qdisc drops (`NET_XMIT_DROP`) counts `Udp SndbufErrors` and
 //!   `Ip OutDiscards`; the app sees `ENOBUFS` only with `IP_RECVERR`, else the send succeeds;
 //! * DF is set ("want" PMTU mode) and, since UDP sets `ignore_df`, the IP ID always comes from
@@ -19,11 +24,12 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use crate::ctx::NetCtx;
 use crate::dev::NetXmit;
+use crate::ip::frag::frag_sizes;
 use crate::ip::icmp::icmp_send;
 use crate::ip::output::{IdentMode, IpSend};
 use crate::ip::output::{ip_route_output_flow, ip_send_skb};
 use crate::node::Node;
-use crate::skb::{Skb, SockRef};
+use crate::skb::{Skb, SockRef, truesize_for};
 use crate::sock::sk_dst_route;
 use crate::sock::syscall::RecvMsg;
 use crate::sock::{Errno, MsgFlags, SockCommon, SockId, Socket};
@@ -196,9 +202,12 @@ fn udp_sendmsg_inner(
         return Err(Errno::MsgSize);
     }
     // sock_alloc_send_pskb: block (EAGAIN here) while the socket's skbs in flight fill
-    // the send buffer.
+    // the send buffer. __ip_append_data counts the failure (OutDiscards) and, the socket
+    // being marked SOCK_NOSPACE, so does udp_sendmsg (SndbufErrors).
     if u.sk.wmem_alloc >= u.sk.sndbuf {
         u.sk.nospace = true;
+        n.snmp.ip.OutDiscards += 1;
+        n.snmp.udp.SndbufErrors += 1;
         return Err(Errno::Again);
     }
     if u.sk.sport == 0 {
@@ -221,7 +230,28 @@ fn udp_sendmsg_inner(
     };
     let sport = u.sk.sport;
     let len = UDP_HLEN + payload_len;
+    let fits = len + 20 <= dst.mtu as usize;
+    // __ip_append_data: a datagram above the MTU is built as one skb per fragment, the
+    // first charged by sock_alloc_send_skb (checked above), each later one allowed while
+    // the charge stays within twice the send buffer, else ENOBUFS. ip_make_skb joins
+    // them into one skb whose truesize is their sum (ip_fragment splits it again).
+    let truesize = if fits {
+        truesize_for(len)
+    } else {
+        let (wmem, limit) = (u64::from(u.sk.wmem_alloc), 2 * u64::from(u.sk.sndbuf));
+        let mut charged = 0u64;
+        for (i, size) in frag_sizes(len, 20, dst.mtu as usize).enumerate() {
+            if i > 0 && wmem + charged > limit {
+                n.snmp.ip.OutDiscards += 1;
+                n.snmp.udp.SndbufErrors += 1;
+                return Err(Errno::NoBufs);
+            }
+            charged += u64::from(truesize_for(size));
+        }
+        u32::try_from(charged).unwrap_or(u32::MAX)
+    };
     let mut skb = cx.pool.alloc(len);
+    skb.truesize = truesize;
     skb.put(UDP_HLEN);
     // ip_generic_getfrag → csum_and_copy_from_iter: the payload is summed from the
     // sender's buffer as it is copied, not read back from the skb afterwards. Zeros
@@ -249,7 +279,6 @@ fn udp_sendmsg_inner(
     let u = n.socks.udp(sock);
     u.sk.wmem_alloc += skb.truesize;
     let recverr = u.sk.recverr;
-    let fits = len + 20 <= dst.mtu as usize;
     let send = IpSend {
         src: saddr,
         dst: daddr,

@@ -783,6 +783,12 @@ pub fn tcp_sendmsg(
     sock_result(n, cx, sock, "sendmsg", None, r)
 }
 
+/// How many bytes a `send()` on `sock` would take now from a longer buffer
+/// ([`output::tcp_send_space`]); 0 for a socket that takes none.
+pub fn tcp_send_space(n: &mut Node, sock: SockId) -> usize {
+    n.socks.tcp(sock).map_or(0, |t| output::tcp_send_space(t))
+}
+
 /// The call itself; the public function traces its error.
 fn tcp_sendmsg_inner(
     n: &mut Node,

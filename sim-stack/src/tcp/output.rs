@@ -133,6 +133,34 @@ pub fn tcp_queue_data(t: &mut TcpSock, data: &[u8], eor: bool) -> usize {
     copied
 }
 
+/// How many bytes [`tcp_queue_data`] would take now from a write longer than that: the room
+/// in the unsent tail segment, then whole segments while the send buffer has room (the last
+/// may overshoot it, as `tcp_queue_data`'s does). An app that makes its data as it goes (an
+/// HTTP body of a known pattern) makes no more than this, plus one byte so that the socket
+/// still learns the write was cut short and wakes it when space frees.
+pub fn tcp_send_space(t: &TcpSock) -> usize {
+    let mss = t.mss_cache;
+    let tail_room = match t.wq.back() {
+        Some(seg) if seg.sent_at.is_none() && !seg.fin && !seg.syn && !seg.eor && seg.len < mss => {
+            mss - seg.len
+        }
+        _ => 0,
+    };
+    let mut queued = u64::from(t.wmem_queued) + u64::from(tail_room);
+    let mut space = u64::from(tail_room);
+    if mss > 0 {
+        let sndbuf = u64::from(t.sk.sndbuf);
+        // The unsent bytes, for TCP_NOTSENT_LOWAT, as tcp_queue_data counts them.
+        let mut notsent = u64::from(t.write_seq.wrapping_sub(t.snd_nxt)) + u64::from(tail_room);
+        while queued < sndbuf && notsent < u64::from(t.notsent_lowat) {
+            space += u64::from(mss);
+            queued += u64::from(mss + SKB_TCP_OVERHEAD);
+            notsent += u64::from(mss);
+        }
+    }
+    usize::try_from(space).unwrap_or(usize::MAX)
+}
+
 /// `tcp_mark_push`: PSH on the tail segment (the end of a write).
 pub fn tcp_mark_push(t: &mut TcpSock) {
     if let Some(seg) = t.wq.back_mut()
@@ -730,6 +758,33 @@ mod tests {
         let mut s: Scheduler<Event> = Scheduler::new();
         let timers = [s.new_timer(), s.new_timer(), s.new_timer()];
         TcpSock::new(SockCommon::new(16384, 131_072), Cong::new(true), timers)
+    }
+
+    #[test]
+    fn send_space_is_what_a_long_write_queues() {
+        let big = vec![7u8; 8 << 20];
+        for (mss, sndbuf, first) in [
+            (1448, 16384, 0),
+            (1448, 16384, 100),
+            (1448, 16384, 1448),
+            (536, 87_040, 5000),
+            (1448, 4_194_304, 3),
+            (1448, 700, 0),
+        ] {
+            let mut t = sock();
+            t.mss_cache = mss;
+            t.sk.sndbuf = sndbuf;
+            tcp_queue_data(&mut t, &big[..first], false);
+            let space = tcp_send_space(&t);
+            let mut copy = sock();
+            copy.mss_cache = mss;
+            copy.sk.sndbuf = sndbuf;
+            tcp_queue_data(&mut copy, &big[..first], false);
+            let taken = tcp_queue_data(&mut t, &big, false);
+            assert_eq!(space, taken, "mss {mss} sndbuf {sndbuf} after {first}");
+            // A write of exactly that much is taken whole, one byte more is cut short.
+            assert_eq!(tcp_queue_data(&mut copy, &big[..=space], false), space);
+        }
     }
 
     #[test]

@@ -200,14 +200,14 @@ impl World {
                         if let Some(c) = d.addr {
                             fib.add_local(c.address());
                             if let Some(b) = c.broadcast() {
-                                fib.add_local(b);
+                                fib.add_broadcast(b);
                             }
                             let net = c.network();
                             fib.add(Route {
                                 dst: net.address(),
                                 prefix_len: c.prefix_len(),
                                 gateway: None,
-                                dev: di as u16,
+                                dev: di as u32,
                             });
                         }
                     }
@@ -224,7 +224,7 @@ impl World {
                                 dst: r.dest,
                                 prefix_len: r.prefix_len,
                                 gateway: r.gateway,
-                                dev: dev as u16,
+                                dev: dev as u32,
                             });
                         }
                     }
@@ -238,7 +238,7 @@ impl World {
                             NodeKind::Host
                         },
                         forwarding: nc.sysctls.ip_forward || nc.kind == CfgKind::Router,
-                        devs,
+                        devs: crate::node::Devices::new(devs),
                         fib,
                         neigh_params: params,
                         default_ttl: nc.sysctls.ip_default_ttl,
@@ -280,7 +280,7 @@ impl World {
                         nodes[n].devs[end.iface.index()].link = Some((li as u32, dir as u8));
                         Port::Nic {
                             node: n as u32,
-                            dev: end.iface.index() as u16,
+                            dev: end.iface.index() as u32,
                         }
                     }
                     Place::Switch(sw) => {
@@ -295,7 +295,7 @@ impl World {
                         });
                         Port::Switch {
                             sw: sw as u32,
-                            port: port as u16,
+                            port: port as u32,
                         }
                     }
                 };
@@ -351,7 +351,7 @@ impl World {
                     think_time,
                 } => Box::new(crate::apps::http_server::HttpServer::new(
                     *port,
-                    body.get() as usize,
+                    body.get(),
                     *think_time,
                 )),
                 AppConfigKind::Curl {
