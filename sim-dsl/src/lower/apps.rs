@@ -1,0 +1,533 @@
+//! Apps: the built-in ones and users' own (their properties checked against their spec).
+
+use super::*;
+
+impl Lower<'_> {
+    pub(super) fn apps(
+        &mut self,
+        apps: &[IrApp],
+        end: SimTime,
+        checks: Option<(&Net, &[Fib])>,
+    ) -> Vec<AppConfig> {
+        let mut out: Vec<AppConfig> = Vec::new();
+        let mut metas: Vec<AppMeta> = Vec::new();
+        let mut listeners: BTreeMap<(u32, u8, u16), Span> = BTreeMap::new();
+        for a in apps {
+            if let Some((cfg, meta)) = self.app(a, end) {
+                let listen = match &cfg.kind {
+                    AppKind::DnsServer { .. } => Some((17u8, 53u16)),
+                    AppKind::HttpServer { port, .. } | AppKind::TcpSink { port } => {
+                        Some((6, *port))
+                    }
+                    AppKind::UdpSink { port } => Some((17, *port)),
+                    _ => None,
+                };
+                if let Some((proto, port)) = listen {
+                    let key = (cfg.node.0, proto, port);
+                    if let Some(first) = listeners.get(&key) {
+                        let d = Diagnostic::error(
+                            "port-in-use",
+                            a.span,
+                            format!(
+                                "{} port {port} of `{}` is already taken by another app",
+                                if proto == 6 { "TCP" } else { "UDP" },
+                                self.nodes[cfg.node.index()].name
+                            ),
+                        )
+                        .label("bind() would fail with EADDRINUSE")
+                        .note_at(*first, "first app on this port");
+                        self.push(d, &a.ctx);
+                        continue;
+                    }
+                    listeners.insert(key, a.span);
+                }
+                out.push(cfg);
+                metas.push(meta);
+            }
+        }
+        if let Some((net, fibs)) = checks {
+            self.check_destinations(&out, &metas, &listeners, net, fibs);
+        }
+        out
+    }
+
+    pub(super) fn app(&mut self, a: &IrApp, end: SimTime) -> Option<(AppConfig, AppMeta)> {
+        let ctx = &a.ctx;
+        const KINDS: &[&str] = &[
+            "dns_server",
+            "http_server",
+            "curl",
+            "tcp_bulk",
+            "tcp_sink",
+            "udp_cbr",
+            "udp_sink",
+            "ping",
+        ];
+        let node = self.lookup_node(&a.node, "the host or router the app runs on", ctx);
+        let kind = a.kind.name.as_str();
+        let user = sim_stack::apps::registry::find(kind);
+        if !KINDS.contains(&kind) && user.is_none() {
+            let mut known: Vec<&str> = KINDS.to_vec();
+            let users = sim_stack::apps::registry::names();
+            known.extend(users.iter().copied());
+            let d = Diagnostic::error("unknown-app", a.kind.span, format!("unknown app `{kind}`"))
+                .label(format!("expected {}", crate::diag::one_of(&known)))
+                .suggest(self.diags.suggest(kind, known.iter().copied()));
+            self.push(d, ctx);
+            return None;
+        }
+        let node = node?;
+        if self.nodes[node as usize].kind == NodeKind::Switch {
+            let d = Diagnostic::error(
+                "app-on-switch",
+                a.node.span,
+                format!("`{}` is a switch and cannot run apps", a.node.text),
+            )
+            .label("apps run on hosts and routers");
+            self.push(d, ctx);
+            return None;
+        }
+        // Timing.
+        let mut start = SimTime::ZERO;
+        let mut stop = None;
+        let mut seen: Vec<&str> = Vec::new();
+        for (kw, v) in &a.timings {
+            if seen.contains(&kw.name.as_str()) {
+                let d = Diagnostic::error(
+                    "duplicate-property",
+                    kw.span,
+                    format!("`{}` is given twice", kw.name),
+                );
+                self.push(d, ctx);
+                continue;
+            }
+            seen.push(&kw.name);
+            let Some(d) = self.duration(v, &format!("`{}`", kw.name), ctx) else {
+                continue;
+            };
+            let t = SimTime::from_nanos(d.as_nanos());
+            if kw.name == "at" {
+                start = t;
+            } else {
+                stop = Some((t, v.span));
+            }
+        }
+        if let Some((t, span)) = stop
+            && t <= start
+        {
+            let d = Diagnostic::error(
+                "bad-timing",
+                span,
+                format!(
+                    "the app stops at {} but starts at {}",
+                    t.since_start(),
+                    start.since_start()
+                ),
+            )
+            .label("`until` must be after `at`");
+            self.push(d, ctx);
+        }
+        if start >= end {
+            let d = Diagnostic::warning(
+                "late-app",
+                a.span,
+                format!(
+                    "the app starts at {}, at or after the end of the run ({})",
+                    start.since_start(),
+                    end.since_start()
+                ),
+            )
+            .label("it will never run");
+            self.push(d, ctx);
+        }
+        // The positional argument.
+        let needs_arg = matches!(kind, "curl" | "ping");
+        match (&a.arg, needs_arg) {
+            (Some(v), false) => {
+                let d = Diagnostic::error(
+                    "bad-app",
+                    v.span,
+                    format!("`{kind}` takes no argument here"),
+                )
+                .label("put settings inside `{ … }`");
+                self.push(d, ctx);
+                return None;
+            }
+            (None, true) => {
+                let example = if kind == "curl" {
+                    "curl \"http://baidu.com/\""
+                } else {
+                    "ping 10.0.0.1"
+                };
+                let d = Diagnostic::error(
+                    "bad-app",
+                    a.kind.span,
+                    format!("`{kind}` needs a destination"),
+                )
+                .label(format!("e.g. `{example}`"));
+                self.push(d, ctx);
+                return None;
+            }
+            _ => {}
+        }
+        let mut dst_span = None;
+        let app_kind = match kind {
+            _ if let Some(spec) = user => self.user_app(a, &spec, ctx)?,
+            "dns_server" => {
+                let mut records = Vec::new();
+                let mut ttl = 0u32;
+                let mut other_types = DnsOtherTypes::NoData;
+                for (k, v) in self.plain(
+                    &a.props,
+                    &["ttl", "record", "other_types"],
+                    "dns_server",
+                    ctx,
+                ) {
+                    if k.name == "ttl" {
+                        ttl = self.int(v, 0, i64::from(i32::MAX), "`ttl`", ctx)? as u32;
+                    } else if k.name == "other_types" {
+                        other_types =
+                            match self.word(v, &["nodata", "refused"], "`other_types` answer", ctx)
+                            {
+                                Some("refused") => DnsOtherTypes::Refused,
+                                _ => DnsOtherTypes::NoData,
+                            };
+                    }
+                }
+                for p in &a.props {
+                    if let IrProp::Record(r) = p {
+                        let (name, rtype, addr) = (&r.name, &r.rtype, &r.addr);
+                        if !rtype.text.eq_ignore_ascii_case("a") {
+                            let d = Diagnostic::error(
+                                "bad-value",
+                                rtype.span,
+                                format!("unsupported record type `{}`", rtype.text),
+                            )
+                            .label("only A records are modeled");
+                            self.push(d, ctx);
+                            continue;
+                        }
+                        let n = self.typed(name, ParamType::String, "`record`", ctx, |t| {
+                            values::dns_name(t).map_err(ValErr::from)
+                        });
+                        let ip = self.ip(addr, "`record`", ctx);
+                        if let (Some(name), Some(addr)) = (n, ip) {
+                            records.push(DnsRecord { name, addr });
+                        }
+                    }
+                }
+                AppKind::DnsServer {
+                    records,
+                    ttl,
+                    other_types,
+                }
+            }
+            "http_server" => {
+                let mut port = 80;
+                let mut body = None;
+                let mut think = SimDuration::from_millis(2);
+                for (k, v) in self.plain(
+                    &a.props,
+                    &["port", "body", "think_time"],
+                    "http_server",
+                    ctx,
+                ) {
+                    match k.name.as_str() {
+                        "port" => port = self.port(v, ctx)?,
+                        "body" => body = Some(self.size(v, "`body`", ctx)?),
+                        _ => think = self.duration(v, "`think_time`", ctx)?,
+                    }
+                }
+                let Some(body) = body else {
+                    return self.missing(a, "body", "{ port 80  body 4KiB }");
+                };
+                AppKind::HttpServer {
+                    port,
+                    body,
+                    think_time: think,
+                }
+            }
+            "curl" => {
+                self.plain(&a.props, &[], "curl", ctx);
+                let v = a.arg.as_ref().expect("checked");
+                let u = self.typed(v, ParamType::String, "`curl`", ctx, |t| {
+                    values::url(t).map_err(ValErr::from)
+                })?;
+                dst_span = Some(v.span);
+                AppKind::Curl {
+                    url: v.text.clone(),
+                    host: u.host,
+                    port: u.port,
+                    path: u.path,
+                }
+            }
+            "tcp_bulk" => {
+                let mut to = None;
+                let mut bytes = None;
+                for (k, v) in self.plain(&a.props, &["to", "bytes"], "tcp_bulk", ctx) {
+                    if k.name == "to" {
+                        to = Some((self.addr_port(v, ctx)?, v.span));
+                    } else if v.text == "unlimited" {
+                        bytes = None;
+                    } else {
+                        bytes = Some(self.size(v, "`bytes`", ctx)?);
+                    }
+                }
+                let Some(((dst, port), span)) = to else {
+                    return self.missing(a, "to", "{ to 10.0.0.2:9 }");
+                };
+                dst_span = Some(span);
+                AppKind::TcpBulk { dst, port, bytes }
+            }
+            "tcp_sink" | "udp_sink" => {
+                let mut port = None;
+                for (_, v) in self.plain(&a.props, &["port"], kind, ctx) {
+                    port = Some(self.port(v, ctx)?);
+                }
+                let Some(port) = port else {
+                    return self.missing(a, "port", "{ port 9 }");
+                };
+                if kind == "tcp_sink" {
+                    AppKind::TcpSink { port }
+                } else {
+                    AppKind::UdpSink { port }
+                }
+            }
+            "udp_cbr" => {
+                let mut to = None;
+                let mut payload = None;
+                let mut pace = None;
+                for (k, v) in self.plain(
+                    &a.props,
+                    &["to", "payload", "rate", "interval"],
+                    "udp_cbr",
+                    ctx,
+                ) {
+                    match k.name.as_str() {
+                        "to" => to = Some((self.addr_port(v, ctx)?, v.span)),
+                        "payload" => {
+                            let p = self.size(v, "`payload`", ctx)?;
+                            if p.get() > 65507 {
+                                let d = Diagnostic::error(
+                                    "bad-value",
+                                    v.span,
+                                    format!("a UDP payload of {p} does not fit an IPv4 datagram"),
+                                )
+                                .label("at most 65507 bytes");
+                                self.push(d, ctx);
+                                return None;
+                            }
+                            payload = Some(p);
+                        }
+                        "rate" | "interval" => {
+                            if pace.is_some() {
+                                let d = Diagnostic::error(
+                                    "bad-app",
+                                    k.span,
+                                    "give either `rate` or `interval`, not both",
+                                )
+                                .label("the other one follows from the payload size");
+                                self.push(d, ctx);
+                                return None;
+                            }
+                            pace = Some(if k.name == "rate" {
+                                let r = self.rate(v, "`rate`", ctx)?;
+                                if r.bits_per_sec() == 0 {
+                                    let d = Diagnostic::error(
+                                        "bad-value",
+                                        v.span,
+                                        "a rate of 0 sends nothing",
+                                    )
+                                    .label("must be above 0");
+                                    self.push(d, ctx);
+                                    return None;
+                                }
+                                UdpPace::Rate(r)
+                            } else {
+                                let i = self.duration(v, "`interval`", ctx)?;
+                                if i == SimDuration::ZERO {
+                                    let d = Diagnostic::error(
+                                        "bad-value",
+                                        v.span,
+                                        "an interval of 0 would send forever at one instant",
+                                    )
+                                    .label("must be above 0");
+                                    self.push(d, ctx);
+                                    return None;
+                                }
+                                UdpPace::Interval(i)
+                            });
+                        }
+                        _ => unreachable!(),
+                    }
+                }
+                let (Some(((dst, port), span)), Some(payload), Some(pace)) = (to, payload, pace)
+                else {
+                    return self.missing(
+                        a,
+                        "to`, `payload` and `rate` or `interval",
+                        "{ to 10.0.0.2:9  payload 1000B  interval 400us }",
+                    );
+                };
+                dst_span = Some(span);
+                AppKind::UdpCbr {
+                    dst,
+                    port,
+                    payload,
+                    pace,
+                }
+            }
+            _ => {
+                // ping
+                let v = a.arg.as_ref().expect("checked");
+                let dst = self.ip(v, "`ping`", ctx)?;
+                dst_span = Some(v.span);
+                let mut count = None;
+                let mut interval = SimDuration::from_secs(1);
+                let mut size = Bytes(56);
+                for (k, v) in self.plain(&a.props, &["count", "interval", "size"], "ping", ctx) {
+                    match k.name.as_str() {
+                        "count" => {
+                            count = Some(self.int(v, 1, u32::MAX.into(), "`count`", ctx)? as u32)
+                        }
+                        "interval" => {
+                            interval = self.duration(v, "`interval`", ctx)?;
+                            if interval == SimDuration::ZERO {
+                                let d =
+                                    Diagnostic::error("bad-value", v.span, "a ping interval of 0")
+                                        .label("must be above 0");
+                                self.push(d, ctx);
+                                return None;
+                            }
+                        }
+                        _ => {
+                            size = self.size(v, "`size`", ctx)?;
+                            if size.get() > 65507 {
+                                let d =
+                                    Diagnostic::error("bad-value", v.span, "ping size too large")
+                                        .label("at most 65507 bytes");
+                                self.push(d, ctx);
+                                return None;
+                            }
+                        }
+                    }
+                }
+                AppKind::Ping {
+                    dst,
+                    count,
+                    interval,
+                    size,
+                }
+            }
+        };
+        Some((
+            AppConfig {
+                node: NodeId(node),
+                start,
+                stop: stop.map(|(t, _)| t),
+                kind: app_kind,
+            },
+            AppMeta {
+                span: a.span,
+                ctx: ctx.clone(),
+                dst_span,
+            },
+        ))
+    }
+
+    /// A user app's properties, checked against its spec ([`sim_stack::apps::registry`]),
+    /// then handed to its maker, whose refusal is reported against the statement.
+    pub(super) fn user_app(
+        &mut self,
+        a: &IrApp,
+        spec: &sim_stack::apps::registry::AppSpec,
+        ctx: &Ctx,
+    ) -> Option<AppKind> {
+        use sim_stack::apps::registry::{AppProps, PropKind, PropValue};
+        let names: Vec<&str> = spec.props.iter().map(|p| p.name).collect();
+        let mut props = AppProps::default();
+        let mut given: Vec<&str> = Vec::new();
+        let mut ok = true;
+        for (k, v) in self.plain(&a.props, &names, spec.name, ctx) {
+            given.push(&k.name);
+            let p = spec
+                .props
+                .iter()
+                .find(|p| p.name == k.name)
+                .expect("plain() keeps known names");
+            let what = format!("`{}`", p.name);
+            let value = match p.kind {
+                PropKind::Int => self
+                    .int(v, i64::MIN, i64::MAX, &what, ctx)
+                    .map(PropValue::Int),
+                PropKind::Text => Some(PropValue::Text(v.text.clone())),
+                PropKind::Time => self.duration(v, &what, ctx).map(PropValue::Time),
+                PropKind::Size => self.size(v, &what, ctx).map(|b| PropValue::Size(b.get())),
+                PropKind::Rate => self
+                    .rate(v, &what, ctx)
+                    .map(|r| PropValue::Rate(r.bits_per_sec())),
+                PropKind::Addr => self.ip(v, &what, ctx).map(PropValue::Addr),
+                PropKind::Endpoint => self.typed(v, ParamType::Word, &what, ctx, |t| {
+                    values::addr_port(t)
+                        .map(|(ip, port)| {
+                            PropValue::Endpoint(std::net::SocketAddrV4::new(ip, port))
+                        })
+                        .map_err(|m| ValErr {
+                            label: Some(format!(
+                                "{what} takes ADDRESS:PORT, such as `{}`",
+                                p.example
+                            )),
+                            ..ValErr::from(m)
+                        })
+                }),
+                PropKind::Bool => self.typed(v, ParamType::Word, &what, ctx, |t| {
+                    values::boolean(t)
+                        .map(PropValue::Bool)
+                        .map_err(ValErr::from)
+                }),
+            };
+            match value {
+                Some(v) => props.0.push((p.name.to_string(), v)),
+                None => ok = false,
+            }
+        }
+        for p in spec.props.iter().filter(|p| p.required) {
+            if !given.contains(&p.name) {
+                let example = format!("{{ {} {} }}", p.name, p.example);
+                let _: Option<()> = self.missing(a, p.name, &example);
+                ok = false;
+            }
+        }
+        if !ok {
+            return None;
+        }
+        if let Err(message) = (spec.make)(&props) {
+            let d = Diagnostic::error(
+                "bad-app",
+                a.kind.span,
+                format!("`{}`: {message}", spec.name),
+            )
+            .label(spec.about);
+            self.push(d, ctx);
+            return None;
+        }
+        Some(AppKind::User {
+            name: spec.name.to_string(),
+            props,
+        })
+    }
+
+    pub(super) fn missing<T>(&mut self, a: &IrApp, what: &str, example: &str) -> Option<T> {
+        let d = Diagnostic::error(
+            "missing-property",
+            a.kind.span,
+            format!("`{}` needs `{what}`", a.kind.name),
+        )
+        .label(format!(
+            "e.g. `app {}: {} {example}`",
+            a.node.text, a.kind.name
+        ));
+        self.push(d, &a.ctx);
+        None
+    }
+}
