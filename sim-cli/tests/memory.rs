@@ -73,6 +73,14 @@ impl Measured {
     }
 }
 
+/// Runs the scenario `text` to `short` and to `long` (twice `short`), pcap off.
+fn short_and_long(tag: &str, text: &str, short: &str, long: &str) -> (Measured, Measured) {
+    let dir = scratch(tag);
+    fs::write(dir.join("s.net"), text).unwrap();
+    let one = |until: &str| run_measured(&dir, "s.net", &["--until", until, "--pcap", "none"]);
+    (one(short), one(long))
+}
+
 /// Asserts that doubling the simulated time left the peak RSS where it was (within
 /// `slack_mib`), and that it stayed under `max_mib`.
 fn assert_flat(what: &str, short: &Measured, long: &Measured, slack_mib: u64, max_mib: u64) {
@@ -162,11 +170,7 @@ app a: udp_cbr { to 10.0.0.2:9  payload 1473B  interval 10us }
 
 #[test]
 fn incomplete_reassembly_queues_stay_under_ipfrag_high_thresh() {
-    let dir = scratch("reasm");
-    fs::write(dir.join("loss.net"), FRAG_LOSS).unwrap();
-    let one = |until: &str| run_measured(&dir, "loss.net", &["--until", until, "--pcap", "none"]);
-    let short = one("1s");
-    let long = one("2s");
+    let (short, long) = short_and_long("reasm", FRAG_LOSS, "1s", "2s");
     let ip = &long.stats()["nodes"]["b"]["Ip"];
     // Once the queues hold 4 MiB (some 2000 incomplete datagrams, 60 ms in), every fragment
     // is refused until the first queue times out, 30 s later.
@@ -189,11 +193,7 @@ app client: curl \"http://10.0.0.80/\" at 10ms
 
 #[test]
 fn a_one_tebibyte_body_runs_in_memory_that_does_not_grow() {
-    let dir = scratch("http-body");
-    fs::write(dir.join("body.net"), HUGE_BODY).unwrap();
-    let one = |until: &str| run_measured(&dir, "body.net", &["--until", until, "--pcap", "none"]);
-    let short = one("200ms");
-    let long = one("400ms");
+    let (short, long) = short_and_long("http-body", HUGE_BODY, "200ms", "400ms");
     let st = long.stats();
     let sent = st["nodes"]["web"]["http_server"]["bytes_sent"]
         .as_u64()

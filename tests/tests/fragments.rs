@@ -3,13 +3,8 @@
 
 mod common;
 
-use std::ops::ControlFlow;
-
+use common::two_host::run_watching;
 use common::{load, run_scenario};
-use sim_core::{Limits, run};
-use sim_stack::trace::{MemorySink, Trace, TraceLevel};
-use sim_stack::world::Outputs;
-use sim_stack::world::World;
 
 /// One 4000-byte datagram (three fragments) into a TX ring of one descriptor and a pfifo of
 /// one packet: the first fragment goes to the ring, the second waits in the qdisc, the third
@@ -76,39 +71,16 @@ app a: udp_cbr {{ to 10.0.0.2:9  payload 1473B  interval 200us }} until {until}
     )
 }
 
-/// Runs `src` in steps of a few hundred events, calling `watch` on the receiver's
-/// reassembly state after each; returns the run's statistics.
+/// Runs `src`, calling `watch` on the receiver's reassembly state after each event; returns
+/// the run's statistics.
 fn run_watching_reassembly(
     src: &str,
     mut watch: impl FnMut(&sim_stack::ip::frag::Reassembly),
 ) -> sim_stack::world::RunStats {
-    let sc = load(src, &[]);
-    let outputs = Outputs {
-        trace: Trace::new(TraceLevel::Frames, Box::new(MemorySink::default())),
-        capture: None,
-        record_paths: false,
-    };
-    let (mut world, mut sched) = World::build(&sc, outputs).expect("builds");
-    let b = world.node_index("b").expect("b");
-    let mut events = 0;
-    loop {
-        let limits = Limits {
-            until: sc.end_time,
-            max_events: 500,
-            progress_every: u64::MAX,
-        };
-        let r = run(
-            &mut world,
-            &mut sched,
-            limits,
-            |_| ControlFlow::Continue(()),
-        );
-        events += r.events;
-        watch(&world.nodes[b].frags);
-        if r.events == 0 {
-            return world.stats(r.now.as_nanos(), events);
-        }
-    }
+    run_watching(src, |w| {
+        watch(&w.nodes[w.node_index("b").expect("b")].frags)
+    })
+    .1
 }
 
 #[test]

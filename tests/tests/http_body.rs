@@ -1,5 +1,6 @@
 //! The http_server's body on the wire: made as it is sent, window by window, it must still be
-//! the page byte for byte, checked from the capture with an independent decoder.
+//! the page byte for byte (`body_bytes`, itself checked against the page's construction in
+//! its unit test), read from the capture with an independent decoder.
 
 mod common;
 
@@ -7,21 +8,8 @@ use std::collections::BTreeMap;
 
 use common::{capture_into, load, read_pcap, run_scenario, temp_dir};
 use etherparse::{SlicedPacket, TransportSlice};
+use sim_stack::apps::http_server::body_bytes;
 use sim_stack::capture::CaptureFormat;
-
-/// The page of `len` bytes as the server's documentation describes it: its head, lines of
-/// 63 `x` and a newline counted from the start of the page, its tail.
-fn page(len: usize) -> Vec<u8> {
-    let head = b"<!DOCTYPE html>\n<html><head><title>netsim</title></head><body>\n";
-    let tail = b"</body></html>\n";
-    let mut v: Vec<u8> = head.iter().copied().take(len).collect();
-    while v.len() + tail.len() < len {
-        v.push(if v.len() % 64 == 63 { b'\n' } else { b'x' });
-    }
-    let rest = len - v.len();
-    v.extend_from_slice(&tail[tail.len() - rest..]);
-    v
-}
 
 #[test]
 fn a_body_sent_over_many_windows_is_the_page() {
@@ -83,7 +71,8 @@ app a: curl \"http://10.0.0.2/\" at 10ms
     assert!(String::from_utf8_lossy(&stream[..header_end]).contains("Content-Length: 2000000\r\n"));
     let body = &stream[header_end..];
     assert_eq!(body.len(), len);
-    assert!(body == page(len).as_slice(), "the body is the page");
+    assert!(body == body_bytes(len).as_slice(), "the body is the page");
+    assert!(body.starts_with(b"<!DOCTYPE html>\n") && body.ends_with(b"</body></html>\n"));
     assert!(
         ran.stats.nodes["b"].tcp.RetransSegs > 0,
         "the loss made b resend"
