@@ -172,9 +172,9 @@ pub fn summary(s: &Scenario, path: &Path, warnings: usize) -> String {
         for i in &n.ifaces {
             if let Some(a) = i.addr {
                 subnets
-                    .entry((a.network().to_bits(), a.prefix_len))
+                    .entry((a.network().address().to_bits(), a.prefix_len()))
                     .or_default()
-                    .push(format!("{}.{} {}", n.name, i.name, a.addr));
+                    .push(format!("{}.{} {}", n.name, i.name, a.address()));
             }
         }
     }

@@ -83,7 +83,7 @@ impl Net {
                     }
                     if let Some(a) = iface.addr {
                         net.owner
-                            .entry(a.addr.to_bits())
+                            .entry(a.address().to_bits())
                             .or_insert((ni as u32, ii as u32));
                     }
                 }
@@ -103,8 +103,8 @@ fn forwards(n: &NodeConfig) -> bool {
 fn addr_in(nodes: &[NodeConfig], (n, i): (u32, u32), subnet: Ipv4Cidr) -> Option<Ipv4Addr> {
     nodes[n as usize].ifaces[i as usize]
         .addr
-        .filter(|a| subnet.contains(a.addr))
-        .map(|a| a.addr)
+        .filter(|a| subnet.contains(a.address()))
+        .map(|a| a.address())
 }
 
 /// Adds shortest-path routes to every host and router (see the module docs). Routes the
@@ -119,10 +119,7 @@ pub(crate) fn auto_routes(nodes: &mut [NodeConfig], net: &Net) {
             let mut s: Vec<Ipv4Cidr> = Vec::new();
             for &(n, i) in m {
                 if let Some(a) = nodes[n as usize].ifaces[i as usize].addr {
-                    let c = Ipv4Cidr {
-                        addr: a.network(),
-                        prefix_len: a.prefix_len,
-                    };
+                    let c = a.network();
                     if !s.contains(&c) {
                         s.push(c);
                     }
@@ -251,18 +248,18 @@ fn bfs_routes(
         .ifaces
         .iter()
         .filter_map(|i| i.addr)
-        .map(|a| (a.network().to_bits(), a.prefix_len))
+        .map(|a| (a.network().address().to_bits(), a.prefix_len()))
         .collect();
     let mut routes: Vec<RouteConfig> = Vec::new();
     for (seg, h) in seg_hop.iter().enumerate() {
         let Some((gw, ii)) = *h else { continue };
         for s in &seg_subnets[seg] {
-            if connected.contains(&(s.addr.to_bits(), s.prefix_len)) {
+            if connected.contains(&(s.address().to_bits(), s.prefix_len())) {
                 continue;
             }
             routes.push(RouteConfig {
-                dest: s.addr,
-                prefix_len: s.prefix_len,
+                dest: s.address(),
+                prefix_len: s.prefix_len(),
                 gateway: Some(gw),
                 dev: Some(sim_stack::config::IfaceId(ii)),
             });
@@ -294,15 +291,12 @@ impl Fib {
         for (i, iface) in node.ifaces.iter().enumerate() {
             if let Some(a) = iface.addr {
                 f.map
-                    .entry((a.prefix_len, a.network().to_bits()))
+                    .entry((a.prefix_len(), a.network().address().to_bits()))
                     .or_insert(Entry::Connected(i as u32));
             }
         }
         for r in &node.routes {
-            let mask = Ipv4Cidr {
-                addr: r.dest,
-                prefix_len: r.prefix_len,
-            };
+            let mask = Ipv4Cidr::new(r.dest, r.prefix_len);
             let e = match r.gateway {
                 Some(g) => Entry::Via(g, r.dev.map(|d| d.0)),
                 None => match r.dev {
@@ -311,7 +305,7 @@ impl Fib {
                 },
             };
             f.map
-                .entry((r.prefix_len, mask.network().to_bits()))
+                .entry((r.prefix_len, mask.network().address().to_bits()))
                 .or_insert(e);
         }
         let mut lens: Vec<u8> = f.map.keys().map(|(l, _)| *l).collect();
@@ -431,7 +425,7 @@ pub(crate) fn trace(
         };
         if src.is_none() {
             match node.ifaces[out as usize].addr {
-                Some(a) => src = Some(a.addr),
+                Some(a) => src = Some(a.address()),
                 None => return Err(Lost::NoSource { at }),
             }
         }

@@ -95,7 +95,7 @@ host b { iface eth0 { ip 10.0.0.2/24 } }
 link a.eth0 -- b.eth0 { rate 1Gbit  delay 1ms }
 ");
     let a = iface(&s, "a", "eth0");
-    assert_eq!(a.addr, Some(Ipv4Cidr::new(ip("10.0.0.1"), 24).unwrap()));
+    assert_eq!(a.addr, Some(Ipv4Cidr::new(ip("10.0.0.1"), 24)));
     assert_eq!(a.mac, MacAddr([2, 0, 0, 0, 0, 0xaa]));
     assert_eq!((a.mtu, a.txqueuelen, a.tx_ring), (9000, 500, 64));
     let b = iface(&s, "b", "eth0");
@@ -543,7 +543,7 @@ host a {
             action: NfAction::Drop,
             proto: Some(NfProto::Tcp),
             src: None,
-            dst: Some(Ipv4Cidr::new(ip("10.0.0.2"), 32).unwrap()),
+            dst: Some(Ipv4Cidr::new(ip("10.0.0.2"), 32)),
             sport: None,
             dport: None,
             tcp_flags: 0x04,

@@ -245,7 +245,10 @@ fn star_matches_the_benchmark_definition() {
         };
         assert_eq!(*iv, SimDuration::from_millis(10));
         let j = (i + 500) % 1000;
-        assert_eq!(*dst, iface(&s, &format!("H{j}"), "eth0").addr.unwrap().addr);
+        assert_eq!(
+            *dst,
+            iface(&s, &format!("H{j}"), "eth0").addr.unwrap().address()
+        );
     }
     assert_eq!(
         iface(&s, "H999", "eth0").addr.unwrap().to_string(),

@@ -264,96 +264,7 @@ pub struct RouteConfig {
     pub dev: Option<IfaceId>,
 }
 
-/// An IPv4 address with a prefix length: `10.0.0.2/24`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Ipv4Cidr {
-    /// The address (host bits may be set: this is an interface address).
-    pub addr: Ipv4Addr,
-    /// Prefix length, 0..=32.
-    pub prefix_len: u8,
-}
-
-impl Ipv4Cidr {
-    /// `addr/prefix_len`; `None` if the prefix length exceeds 32.
-    pub const fn new(addr: Ipv4Addr, prefix_len: u8) -> Option<Self> {
-        if prefix_len > 32 {
-            None
-        } else {
-            Some(Self { addr, prefix_len })
-        }
-    }
-    /// The netmask as an integer (`/24` → `0xffff_ff00`).
-    pub const fn mask(self) -> u32 {
-        if self.prefix_len == 0 {
-            0
-        } else {
-            u32::MAX << (32 - self.prefix_len)
-        }
-    }
-    /// The network address (host bits cleared).
-    pub const fn network(self) -> Ipv4Addr {
-        Ipv4Addr::from_bits(self.addr.to_bits() & self.mask())
-    }
-    /// The broadcast address of the subnet.
-    pub const fn broadcast(self) -> Ipv4Addr {
-        Ipv4Addr::from_bits(self.addr.to_bits() | !self.mask())
-    }
-    /// Whether `ip` is inside the subnet.
-    pub const fn contains(self, ip: Ipv4Addr) -> bool {
-        ip.to_bits() & self.mask() == self.addr.to_bits() & self.mask()
-    }
-}
-
-impl fmt::Display for Ipv4Cidr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.addr, self.prefix_len)
-    }
-}
-
-/// Why an `a.b.c.d/n` text is not a CIDR.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CidrParseError {
-    /// No `/`.
-    #[error("`{0}` has no prefix length; expected an address and a prefix such as `10.0.0.1/24`")]
-    MissingPrefix(String),
-    /// The address part is not an IPv4 address.
-    #[error("`{0}` is not an IPv4 address")]
-    BadAddr(String),
-    /// The prefix is not a number in 0..=32.
-    #[error("prefix length `{0}` is not a number from 0 to 32")]
-    BadPrefix(String),
-}
-
-impl FromStr for Ipv4Cidr {
-    type Err = CidrParseError;
-    fn from_str(s: &str) -> Result<Self, CidrParseError> {
-        let (a, p) = s
-            .split_once('/')
-            .ok_or_else(|| CidrParseError::MissingPrefix(s.to_string()))?;
-        let addr = a
-            .parse::<Ipv4Addr>()
-            .map_err(|_| CidrParseError::BadAddr(a.to_string()))?;
-        let prefix_len = p
-            .parse::<u8>()
-            .ok()
-            .filter(|p| *p <= 32)
-            .ok_or_else(|| CidrParseError::BadPrefix(p.to_string()))?;
-        Ok(Self { addr, prefix_len })
-    }
-}
-
-impl Serialize for Ipv4Cidr {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Ipv4Cidr {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+pub use crate::wire::{CidrParseError, Ipv4Cidr};
 
 /// An Ethernet address.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -815,21 +726,6 @@ pub enum UdpPace {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cidr_math() {
-        let c: Ipv4Cidr = "10.0.1.80/24".parse().unwrap();
-        assert_eq!(c.network(), Ipv4Addr::new(10, 0, 1, 0));
-        assert_eq!(c.broadcast(), Ipv4Addr::new(10, 0, 1, 255));
-        assert!(c.contains(Ipv4Addr::new(10, 0, 1, 1)));
-        assert!(!c.contains(Ipv4Addr::new(10, 0, 2, 1)));
-        assert_eq!(c.to_string(), "10.0.1.80/24");
-        let d: Ipv4Cidr = "0.0.0.0/0".parse().unwrap();
-        assert_eq!(d.mask(), 0);
-        assert!(d.contains(Ipv4Addr::new(1, 2, 3, 4)));
-        assert!("10.0.0.1/33".parse::<Ipv4Cidr>().is_err());
-        assert!("10.0.0.1".parse::<Ipv4Cidr>().is_err());
-    }
 
     #[test]
     fn mac_parse_print() {

@@ -15,10 +15,7 @@ use sim_stack::world::World;
 fn iface(name: &str, ip: [u8; 4], mac: u8) -> IfaceConfig {
     IfaceConfig {
         name: name.into(),
-        addr: Some(Ipv4Cidr {
-            addr: ip.into(),
-            prefix_len: 24,
-        }),
+        addr: Some(Ipv4Cidr::new(ip.into(), 24)),
         mac: MacAddr([2, 0, 0, 0, 0, mac]),
         mtu: 1500,
         txqueuelen: 1000,

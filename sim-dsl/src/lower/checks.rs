@@ -14,7 +14,7 @@ impl Lower<'_> {
                     continue;
                 };
                 let span = self.meta[ni].ifaces[ii].addr_span.expect("address span");
-                if let Some(&(fn_, fi)) = seen.get(&a.addr.to_bits()) {
+                if let Some(&(fn_, fi)) = seen.get(&a.address().to_bits()) {
                     let first = self.meta[fn_ as usize].ifaces[fi as usize]
                         .addr_span
                         .expect("span");
@@ -24,7 +24,7 @@ impl Lower<'_> {
                         span,
                         format!(
                             "address {} is already used by `{}`",
-                            a.addr,
+                            a.address(),
                             self.port_name(fn_, fi)
                         ),
                     )
@@ -33,13 +33,13 @@ impl Lower<'_> {
                     self.push(d, &ctx);
                     continue;
                 }
-                seen.insert(a.addr.to_bits(), (ni as u32, ii as u32));
+                seen.insert(a.address().to_bits(), (ni as u32, ii as u32));
                 if self.meta[ni].ifaces[ii].link.is_none() {
                     continue; // not on any link: cannot clash with anything
                 }
                 subnets.push((
-                    a.network().to_bits(),
-                    a.prefix_len,
+                    a.network().address().to_bits(),
+                    a.prefix_len(),
                     net.seg[ni][ii],
                     ni as u32,
                     ii as u32,
@@ -80,7 +80,7 @@ impl Lower<'_> {
                         format!(
                             "subnet {}/{len} overlaps {}/{olen} of `{}`, which is on another link",
                             Ipv4Addr::from_bits(netw),
-                            other.network(),
+                            other.network().address(),
                             self.port_name(on, oi)
                         )
                     };
@@ -114,7 +114,7 @@ impl Lower<'_> {
                 match first {
                     None => first = Some((a, n, i)),
                     Some((f, fn_, fi))
-                        if f.network() != a.network() || f.prefix_len != a.prefix_len =>
+                        if f.network() != a.network() || f.prefix_len() != a.prefix_len() =>
                     {
                         let span = self.meta[n as usize].ifaces[i as usize]
                             .addr_span
@@ -148,7 +148,7 @@ impl Lower<'_> {
                 if node
                     .ifaces
                     .iter()
-                    .any(|i| i.addr.is_some_and(|a| a.addr == gw))
+                    .any(|i| i.addr.is_some_and(|a| a.address() == gw))
                 {
                     let d = Diagnostic::error(
                         "bad-gateway",
@@ -173,8 +173,9 @@ impl Lower<'_> {
                     .ifaces
                     .iter()
                     .filter_map(|i| {
-                        i.addr
-                            .map(|a| format!("{} ({}/{})", i.name, a.network(), a.prefix_len))
+                        i.addr.map(|a| {
+                            format!("{} ({}/{})", i.name, a.network().address(), a.prefix_len())
+                        })
                     })
                     .collect();
                 let msg = match p.route.dev {

@@ -69,10 +69,7 @@ impl Lower<'_> {
                                 .map_err(|e| ValErr::from(e.to_string()))
                         } else {
                             values::ip(t)
-                                .map(|a| Ipv4Cidr {
-                                    addr: a,
-                                    prefix_len: 32,
-                                })
+                                .map(|a| Ipv4Cidr::new(a, 32))
                                 .map_err(ValErr::from)
                         }
                     });

@@ -346,27 +346,27 @@ impl Lower<'_> {
             }
             t.parse::<Ipv4Cidr>().map_err(|e| cidr_err(t, &e))
         })?;
-        let bad = if c.prefix_len == 0 {
+        let bad = if c.prefix_len() == 0 {
             Some("a /0 prefix makes every address on-link".to_string())
-        } else if c.prefix_len <= 30 && c.addr == c.network() {
+        } else if c.prefix_len() <= 30 && c.address() == c.network().address() {
             Some(format!(
                 "{} is the network address of {}/{}",
-                c.addr,
-                c.network(),
-                c.prefix_len
+                c.address(),
+                c.network().address(),
+                c.prefix_len()
             ))
-        } else if c.prefix_len <= 30 && c.addr == c.broadcast() {
+        } else if c.prefix_len() <= 30 && Some(c.address()) == c.broadcast() {
             Some(format!(
                 "{} is the broadcast address of {}/{}",
-                c.addr,
-                c.network(),
-                c.prefix_len
+                c.address(),
+                c.network().address(),
+                c.prefix_len()
             ))
         } else {
             None
         };
         if let Some(msg) = bad {
-            let first_host = Ipv4Addr::from_bits(c.network().to_bits() | 1);
+            let first_host = Ipv4Addr::from_bits(c.network().address().to_bits() | 1);
             let d = Diagnostic::error(
                 "bad-cidr",
                 v.span,
@@ -375,7 +375,7 @@ impl Lower<'_> {
             .label("not a host address")
             .help(format!(
                 "use a host address such as {first_host}/{}",
-                c.prefix_len
+                c.prefix_len()
             ));
             self.push(d, ctx);
             return None;
@@ -395,23 +395,21 @@ impl Lower<'_> {
         ctx: &Ctx,
     ) {
         let cidr = match dest {
-            None => Some(Ipv4Cidr {
-                addr: Ipv4Addr::UNSPECIFIED,
-                prefix_len: 0,
-            }),
+            None => Some(Ipv4Cidr::new(Ipv4Addr::UNSPECIFIED, 0)),
             Some(v) => self.typed(v, ParamType::Cidr, "`route`", ctx, |t| {
                 if !t.contains('/') {
                     return values::ip(t)
-                        .map(|a| Ipv4Cidr {
-                            addr: a,
-                            prefix_len: 32,
-                        })
+                        .map(|a| Ipv4Cidr::new(a, 32))
                         .map_err(ValErr::from);
                 }
                 let c = t.parse::<Ipv4Cidr>().map_err(|e| cidr_err(t, &e))?;
-                if c.addr != c.network() {
+                if c.address() != c.network().address() {
                     return Err(ValErr {
-                        help: Some(format!("did you mean `{}/{}`?", c.network(), c.prefix_len)),
+                        help: Some(format!(
+                            "did you mean `{}/{}`?",
+                            c.network().address(),
+                            c.prefix_len()
+                        )),
                         ..ValErr::from(format!("bad CIDR `{t}`: the address has host bits set"))
                     });
                 }
@@ -439,14 +437,15 @@ impl Lower<'_> {
         if let Some(first) = meta
             .routes
             .iter()
-            .find(|r| r.route.dest == cidr.addr && r.route.prefix_len == cidr.prefix_len)
+            .find(|r| r.route.dest == cidr.address() && r.route.prefix_len == cidr.prefix_len())
         {
             let d = Diagnostic::error(
                 "duplicate-route",
                 dest_span,
                 format!(
                     "a route to {}/{} is already set",
-                    cidr.addr, cidr.prefix_len
+                    cidr.address(),
+                    cidr.prefix_len()
                 ),
             )
             .note_at(first.span, "first route");
@@ -455,8 +454,8 @@ impl Lower<'_> {
         }
         meta.routes.push(PendingRoute {
             route: RouteConfig {
-                dest: cidr.addr,
-                prefix_len: cidr.prefix_len,
+                dest: cidr.address(),
+                prefix_len: cidr.prefix_len(),
                 gateway,
                 dev: None,
             },

@@ -431,6 +431,16 @@ impl Ipv4Cidr {
         }
     }
 
+    /// `address/prefix_len`, or `None` if the prefix length is over 32.
+    #[must_use]
+    pub const fn try_new(address: Ipv4Addr, prefix_len: u8) -> Option<Self> {
+        if prefix_len > 32 {
+            None
+        } else {
+            Some(Self::new(address, prefix_len))
+        }
+    }
+
     /// The address.
     #[must_use]
     pub const fn address(&self) -> Ipv4Addr {
@@ -504,25 +514,37 @@ impl fmt::Debug for Ipv4Cidr {
     }
 }
 
-/// The error of parsing an [`Ipv4Cidr`] from text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("invalid IPv4 prefix: expected an address and a length 0-32 like 10.0.0.2/24")]
-pub struct ParseCidrError;
+/// Why an `a.b.c.d/n` text is not a CIDR.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CidrParseError {
+    /// No `/`.
+    #[error("`{0}` has no prefix length; expected an address and a prefix such as `10.0.0.1/24`")]
+    MissingPrefix(String),
+    /// The address part is not an IPv4 address.
+    #[error("`{0}` is not an IPv4 address")]
+    BadAddr(String),
+    /// The prefix is not a number in 0..=32.
+    #[error("prefix length `{0}` is not a number from 0 to 32")]
+    BadPrefix(String),
+}
 
 impl FromStr for Ipv4Cidr {
-    type Err = ParseCidrError;
+    type Err = CidrParseError;
 
-    /// Accepts `10.0.0.2/24`; a bare address means `/32`.
+    /// Accepts `10.0.0.2/24` (the prefix length is required).
     fn from_str(s: &str) -> core::result::Result<Self, Self::Err> {
-        let (addr, len) = s.split_once('/').unwrap_or((s, "32"));
-        let address: Ipv4Addr = addr.parse().map_err(|_| ParseCidrError)?;
-        if len.is_empty() || len.len() > 2 || !len.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ParseCidrError);
-        }
-        let prefix_len: u8 = len.parse().map_err(|_| ParseCidrError)?;
-        if prefix_len > 32 {
-            return Err(ParseCidrError);
-        }
+        let (a, p) = s
+            .split_once('/')
+            .ok_or_else(|| CidrParseError::MissingPrefix(s.to_string()))?;
+        let address = a
+            .parse::<Ipv4Addr>()
+            .map_err(|_| CidrParseError::BadAddr(a.to_string()))?;
+        let digits = !p.is_empty() && p.len() <= 2 && p.bytes().all(|b| b.is_ascii_digit());
+        let prefix_len = p
+            .parse::<u8>()
+            .ok()
+            .filter(|len| digits && *len <= 32)
+            .ok_or_else(|| CidrParseError::BadPrefix(p.to_string()))?;
         Ok(Self::new(address, prefix_len))
     }
 }
@@ -647,7 +669,12 @@ mod tests {
         assert!(all.contains(Ipv4Addr::new(8, 8, 8, 8)));
         assert_eq!(all.netmask(), Ipv4Addr::UNSPECIFIED);
         assert!(all.contains_subnet(&c) && !c.contains_subnet(&all));
-        let host: Ipv4Cidr = "10.0.1.53".parse().unwrap();
+        let host: Ipv4Cidr = "10.0.1.53/32".parse().unwrap();
+        assert!(
+            "10.0.1.53".parse::<Ipv4Cidr>().is_err(),
+            "the prefix length is required"
+        );
+        assert!("10.0.0.1/33".parse::<Ipv4Cidr>().is_err());
         assert_eq!(host.prefix_len(), 32);
         assert_eq!(host.broadcast(), None);
         assert!(host.contains(Ipv4Addr::new(10, 0, 1, 53)));

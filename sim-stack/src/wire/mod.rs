@@ -113,7 +113,7 @@ pub use dns::{
 };
 pub use ethernet::{EtherType, EthernetAddress, EthernetFrame, EthernetRepr};
 pub use icmp::{DstUnreachable, Icmpv4Message, Icmpv4Packet, Icmpv4Repr, TimeExceeded};
-pub use ipv4::{IpProtocol, Ipv4Cidr, Ipv4Packet, Ipv4Repr};
+pub use ipv4::{CidrParseError, IpProtocol, Ipv4Cidr, Ipv4Packet, Ipv4Repr};
 pub use summary::{summarize, summary, write_ip_summary, write_summary};
 pub use tcp::{SackBlocks, TcpFlags, TcpOption, TcpOptions, TcpOptionsIter, TcpPacket, TcpRepr};
 pub use udp::{UdpPacket, UdpRepr};

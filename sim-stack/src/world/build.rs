@@ -24,7 +24,7 @@ use crate::stats::{NeighStats, Snmp};
 use crate::switch::{Switch, SwitchPort};
 use crate::trace::Trace;
 use crate::validate::Invalid;
-use crate::wire::{EthernetAddress, Ipv4Cidr};
+use crate::wire::EthernetAddress;
 
 /// How a run records what happens.
 #[derive(Debug)]
@@ -98,8 +98,8 @@ fn rule_for(r: &config::NetfilterRule) -> Result<Rule, NthError> {
             config::NfProto::Tcp => 6,
             config::NfProto::Udp => 17,
         }),
-        src: r.src.map(|c| (c.addr, c.prefix_len)),
-        dst: r.dst.map(|c| (c.addr, c.prefix_len)),
+        src: r.src.map(|c| (c.address(), c.prefix_len())),
+        dst: r.dst.map(|c| (c.address(), c.prefix_len())),
         sport: r.sport,
         dport: r.dport,
         tcp_flags: (r.tcp_flags != 0).then_some((r.tcp_flags, r.tcp_flags)),
@@ -179,7 +179,7 @@ impl World {
                         devs.push(NetDevice {
                             name: ic.name.clone(),
                             mac: EthernetAddress(ic.mac.0),
-                            addr: ic.addr.map(|a| Ipv4Cidr::new(a.addr, a.prefix_len)),
+                            addr: ic.addr,
                             mtu: ic.mtu,
                             qdisc,
                             ring: TxRing::new(ic.tx_ring.max(1)),
