@@ -122,12 +122,15 @@ fn survey(real: &Path) -> io::Result<Found> {
 fn resolve(dest: &Path) -> Result<(PathBuf, String), String> {
     let shown = dest.display().to_string();
     match fs::symlink_metadata(dest) {
-        Ok(_) => match fs::canonicalize(dest) {
+        Ok(meta) => match fs::canonicalize(dest) {
             Ok(real) if names_itself(dest, &real) => Ok((real, shown)),
             Ok(real) => {
                 let both = format!("{shown} ({})", real.display());
                 Ok((real, both))
             }
+            // Not a link, and gone since: another run was moving its outputs in (it renames
+            // the folder aside for an instant). The destination is what it was named.
+            Err(_) if !meta.file_type().is_symlink() => Ok((dest.to_path_buf(), shown)),
             Err(e) => {
                 let target =
                     fs::read_link(dest).map_or_else(|_| "?".into(), |t| t.display().to_string());
@@ -226,6 +229,10 @@ fn some_names(names: &[String]) -> String {
 /// Done before any simulation, and again (without the protections) when the outputs move in.
 pub fn check(dest: &Path, force: bool, inputs: &[PathBuf]) -> Result<(PathBuf, String), String> {
     let (real, shown) = resolve(dest)?;
+    // With the parent's lock, so that no other run is halfway through moving its outputs in
+    // (the folder gone for an instant, or renamed while it is read). Never called with it
+    // held: flock(2) locks of two opens conflict even within one process.
+    let _lock = Lock::wait(&parent_of(&real));
     let found = survey(&real).map_err(|e| format!("cannot read the output folder {shown}: {e}"))?;
     if found != Found::Absent && found != Found::NotAFolder {
         if let Some(why) = protected(&real, &shown, inputs) {
