@@ -4,7 +4,7 @@
 use sim_core::{SimDuration, SimTime};
 
 use super::input::DUPTHRESH;
-use super::{CaState, TcpSock, TxSeg, before};
+use super::{CaState, TcpSock, before};
 
 /// Loss-recovery state.
 #[derive(Debug, Clone)]
@@ -169,7 +169,7 @@ pub(crate) fn tcp_rack_detect_loss(t: &mut TcpSock, now: SimTime) -> (u32, Optio
 #[cfg(debug_assertions)]
 #[allow(clippy::type_complexity)]
 pub(crate) fn rack_detect_loss_walk_all(
-    wq: &mut std::collections::VecDeque<TxSeg>,
+    wq: &mut std::collections::VecDeque<super::TxSeg>,
     (rack_xt, rack_end_seq): (SimTime, u32),
     deadline_us: u64,
     now: SimTime,
