@@ -24,6 +24,7 @@ use std::net::Ipv4Addr;
 
 use petgraph::unionfind::UnionFind;
 use sim_stack::config::{Ipv4Cidr, NodeConfig, NodeKind, RouteConfig};
+pub(crate) use sim_stack::ip::fib::Fib;
 
 /// A `(node, iface)` pair.
 pub(crate) type Port = (u32, u32);
@@ -270,74 +271,6 @@ fn bfs_routes(
     routes
 }
 
-/// A node's forwarding table for reachability checks: connected subnets and routes, looked
-/// up by longest prefix.
-#[derive(Debug, Default)]
-pub(crate) struct Fib {
-    lens: Vec<u8>,
-    map: BTreeMap<(u8, u32), Entry>,
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Entry {
-    Connected(u32),
-    Via(Ipv4Addr, Option<u32>),
-    Dev(u32),
-}
-
-impl Fib {
-    pub fn new(node: &NodeConfig) -> Self {
-        let mut f = Self::default();
-        for (i, iface) in node.ifaces.iter().enumerate() {
-            if let Some(a) = iface.addr {
-                f.map
-                    .entry((a.prefix_len(), a.network().address().to_bits()))
-                    .or_insert(Entry::Connected(i as u32));
-            }
-        }
-        for r in &node.routes {
-            let mask = Ipv4Cidr::new(r.dest, r.prefix_len);
-            let e = match r.gateway {
-                Some(g) => Entry::Via(g, r.dev.map(|d| d.0)),
-                None => match r.dev {
-                    Some(d) => Entry::Dev(d.0),
-                    None => continue,
-                },
-            };
-            f.map
-                .entry((r.prefix_len, mask.network().address().to_bits()))
-                .or_insert(e);
-        }
-        let mut lens: Vec<u8> = f.map.keys().map(|(l, _)| *l).collect();
-        lens.sort_unstable_by(|a, b| b.cmp(a));
-        lens.dedup();
-        f.lens = lens;
-        f
-    }
-
-    fn lookup(&self, dst: u32) -> Option<Entry> {
-        for &l in &self.lens {
-            let mask = if l == 0 { 0 } else { u32::MAX << (32 - l) };
-            if let Some(e) = self.map.get(&(l, dst & mask)) {
-                return Some(*e);
-            }
-        }
-        None
-    }
-
-    /// The connected interface whose subnet holds `a` (longest prefix first).
-    fn connected(&self, a: Ipv4Addr) -> Option<u32> {
-        let a = a.to_bits();
-        self.lens.iter().find_map(|&l| {
-            let mask = if l == 0 { 0 } else { u32::MAX << (32 - l) };
-            match self.map.get(&(l, a & mask)) {
-                Some(Entry::Connected(i)) => Some(*i),
-                _ => None,
-            }
-        })
-    }
-}
-
 /// Why a packet would not arrive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Lost {
@@ -345,8 +278,6 @@ pub(crate) enum Lost {
     NoRoute { at: u32 },
     /// Nobody on the link of `(at, iface)` has `addr`.
     NoNeighbour { at: u32, iface: u32, addr: Ipv4Addr },
-    /// `at` has no interface on its gateway's subnet.
-    GatewayOffLink { at: u32, gw: Ipv4Addr },
     /// `at` would have to forward but does not.
     NotForwarding { at: u32 },
     /// The path revisits a node.
@@ -365,10 +296,6 @@ impl Lost {
                 "no interface on the link of `{}.{}` has address {addr}",
                 name(at),
                 nodes[*at as usize].ifaces[*iface as usize].name
-            ),
-            Self::GatewayOffLink { at, gw } => format!(
-                "`{}` has no interface on the subnet of its gateway {gw}",
-                name(at)
             ),
             Self::NotForwarding { at } => format!(
                 "`{}` would have to forward it, but it does not route (ip_forward is off)",
@@ -408,20 +335,9 @@ pub(crate) fn trace(
         if at != from && !forwards(node) {
             return Err(Lost::NotForwarding { at });
         }
-        let fib = &fibs[at as usize];
-        let (out, next_addr) = match fib.lookup(d) {
+        let (out, next_addr) = match fibs[at as usize].lookup(dst) {
             None => return Err(Lost::NoRoute { at }),
-            Some(Entry::Connected(i) | Entry::Dev(i)) => (i, dst),
-            Some(Entry::Via(gw, dev)) => {
-                let out = match dev {
-                    Some(i) => i,
-                    None => match fib.connected(gw) {
-                        Some(i) => i,
-                        None => return Err(Lost::GatewayOffLink { at, gw }),
-                    },
-                };
-                (out, gw)
-            }
+            Some(r) => (r.dev, r.nexthop),
         };
         if src.is_none() {
             match node.ifaces[out as usize].addr {

@@ -61,6 +61,7 @@ const TABLE: &[(&str, Shape)] = &[
     ("net.ipv4.neigh.default.mcast_solicit", Shape::Int(0, 255)),
     ("net.ipv4.neigh.default.ucast_solicit", Shape::Int(0, 255)),
     ("net.ipv4.neigh.default.app_solicit", Shape::Int(0, 255)),
+    ("net.ipv4.neigh.default.mcast_resolicit", Shape::Int(0, 255)),
     (
         "net.ipv4.neigh.default.unres_qlen_bytes",
         Shape::Int(0, i32::MAX as i64),
@@ -173,6 +174,7 @@ pub(crate) fn apply(s: &mut Sysctls, name: &str, vals: &[&str]) -> Result<(), Sy
                 "net.ipv4.neigh.default.mcast_solicit" => n.mcast_solicit = v as u32,
                 "net.ipv4.neigh.default.ucast_solicit" => n.ucast_solicit = v as u32,
                 "net.ipv4.neigh.default.app_solicit" => n.app_solicit = v as u32,
+                "net.ipv4.neigh.default.mcast_resolicit" => n.mcast_resolicit = v as u32,
                 "net.ipv4.neigh.default.unres_qlen_bytes" => n.unres_qlen_bytes = v as u32,
                 "net.ipv4.ipfrag_max_dist" => s.ipfrag_max_dist = v as u32,
                 // Each threshold is checked against the other's current value, as Linux's

@@ -96,7 +96,7 @@ link a.eth0 -- b.eth0 { rate 1Gbit  delay 1ms }
 ");
     let a = iface(&s, "a", "eth0");
     assert_eq!(a.addr, Some(Ipv4Cidr::new(ip("10.0.0.1"), 24)));
-    assert_eq!(a.mac, MacAddr([2, 0, 0, 0, 0, 0xaa]));
+    assert_eq!(a.mac, EthernetAddress([2, 0, 0, 0, 0, 0xaa]));
     assert_eq!((a.mtu, a.txqueuelen, a.tx_ring), (9000, 500, 64));
     let b = iface(&s, "b", "eth0");
     assert_eq!((b.mtu, b.txqueuelen, b.tx_ring), (1500, 1000, 256));
@@ -108,7 +108,7 @@ fn derived_macs_are_local_unique_and_stable() {
     let src = format!("{PAIR}\nrouter r {{ iface x {{ }} iface y {{ }} }}\nlink r.x -- a.eth1 {{ rate 1Gbit delay 1ms }}\n")
         .replace("host a { iface eth0 { ip 10.0.0.1/24 } }", "host a { iface eth0 { ip 10.0.0.1/24 } iface eth1 { } }");
     let s1 = ok(&src);
-    let mut macs: Vec<MacAddr> = s1
+    let mut macs: Vec<EthernetAddress> = s1
         .nodes
         .iter()
         .flat_map(|n| n.ifaces.iter().map(|i| i.mac))
@@ -538,19 +538,14 @@ host a {
     let r = &node(&s, "a").netfilter;
     assert_eq!(
         r[0],
-        NetfilterRule {
-            hook: NfHook::Output,
-            action: NfAction::Drop,
-            proto: Some(NfProto::Tcp),
-            src: None,
+        Rule {
+            proto: Some(Proto::Tcp),
             dst: Some(Ipv4Cidr::new(ip("10.0.0.2"), 32)),
-            sport: None,
-            dport: None,
             tcp_flags: 0x04,
-            nth: None,
+            ..Rule::new(Hook::LocalOut, Verdict::Drop)
         }
     );
-    assert_eq!(r[1].hook, NfHook::Input);
+    assert_eq!(r[1].hook, Hook::LocalIn);
     assert_eq!(r[1].dport, Some(53));
 }
 
@@ -569,15 +564,15 @@ host a {
     let r = &node(&s, "a").netfilter;
     assert_eq!(
         r[0].nth,
-        Some(NfNth {
+        Some(Nth {
             every: 1_000_000,
             packet: 0
         })
     );
-    assert_eq!((r[0].proto, r[0].tcp_flags), (Some(NfProto::Tcp), 0x02));
+    assert_eq!((r[0].proto, r[0].tcp_flags), (Some(Proto::Tcp), 0x02));
     assert_eq!(
         r[1].nth,
-        Some(NfNth {
+        Some(Nth {
             every: 5,
             packet: 4
         })
@@ -585,7 +580,7 @@ host a {
     // `packet` defaults to 0, as iptables' `--packet`.
     assert_eq!(
         r[2].nth,
-        Some(NfNth {
+        Some(Nth {
             every: 3,
             packet: 0
         })

@@ -23,11 +23,9 @@
 //! Every type derives `Serialize`/`Deserialize`; `sim check --dump ron` prints a
 //! [`Scenario`] as RON, and reading that RON back gives an equal value.
 
-use std::fmt;
 use std::net::Ipv4Addr;
-use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use sim_core::{SimDuration, SimTime};
 
 use crate::units::{Bytes, Rate};
@@ -124,6 +122,18 @@ pub enum NodeKind {
     Switch,
 }
 
+impl NodeKind {
+    /// The word a scenario and `stats.json` use: `host`, `router`, `switch`.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Host => "host",
+            Self::Router => "router",
+            Self::Switch => "switch",
+        }
+    }
+}
+
 /// One host, router or switch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NodeConfig {
@@ -141,7 +151,7 @@ pub struct NodeConfig {
     /// The DNS server the node's resolver asks (`nameserver` of resolv.conf), if any.
     pub resolver: Option<Ipv4Addr>,
     /// Netfilter rules, evaluated in order at their hook; the first match decides.
-    pub netfilter: Vec<NetfilterRule>,
+    pub netfilter: Vec<Rule>,
 }
 
 /// A network interface (or a switch port).
@@ -153,7 +163,7 @@ pub struct IfaceConfig {
     pub addr: Option<Ipv4Cidr>,
     /// Hardware address: as written, or derived from the node and interface names
     /// (locally administered, `02:…`).
-    pub mac: MacAddr,
+    pub mac: EthernetAddress,
     /// Largest IP packet the interface sends, in bytes (68..=65535; default 1500).
     pub mtu: u32,
     /// Device queue length in packets (`ip link set txqueuelen`; default 1000); the limit of
@@ -266,78 +276,7 @@ pub struct RouteConfig {
 
 pub use crate::wire::{CidrParseError, Ipv4Cidr};
 
-/// An Ethernet address.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct MacAddr(pub [u8; 6]);
-
-impl MacAddr {
-    /// ff:ff:ff:ff:ff:ff.
-    pub const BROADCAST: Self = Self([0xff; 6]);
-
-    /// Whether the locally-administered bit is set (`02:…`).
-    pub const fn is_local(self) -> bool {
-        self.0[0] & 0x02 != 0
-    }
-    /// Whether the group (multicast) bit is set.
-    pub const fn is_multicast(self) -> bool {
-        self.0[0] & 0x01 != 0
-    }
-}
-
-impl fmt::Display for MacAddr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let m = self.0;
-        write!(
-            f,
-            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-            m[0], m[1], m[2], m[3], m[4], m[5]
-        )
-    }
-}
-
-impl fmt::Debug for MacAddr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
-/// Why a text is not a MAC address.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a MAC address; expected six hex bytes such as `02:00:00:00:00:01`")]
-pub struct MacParseError(pub String);
-
-impl FromStr for MacAddr {
-    type Err = MacParseError;
-    fn from_str(s: &str) -> Result<Self, MacParseError> {
-        let err = || MacParseError(s.to_string());
-        let mut out = [0u8; 6];
-        let mut parts = s.split([':', '-']);
-        for b in &mut out {
-            let p = parts.next().ok_or_else(err)?;
-            if p.len() != 2 {
-                return Err(err());
-            }
-            *b = u8::from_str_radix(p, 16).map_err(|_| err())?;
-        }
-        if parts.next().is_some() {
-            return Err(err());
-        }
-        Ok(Self(out))
-    }
-}
-
-impl Serialize for MacAddr {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for MacAddr {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+pub use crate::wire::{EthernetAddress, ParseEthernetAddressError};
 
 /// TCP congestion control algorithm (`net.ipv4.tcp_congestion_control`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -418,7 +357,7 @@ pub struct Sysctls {
     /// datagrams before an incomplete one is presumed lost; 0 turns the check off.
     pub ipfrag_max_dist: u32,
     /// `net.ipv4.neigh.default.*`: neighbour (ARP) settings of every interface.
-    pub neigh: NeighSysctls,
+    pub neigh: NeighParams,
 }
 
 impl Default for Sysctls {
@@ -454,7 +393,7 @@ impl Default for Sysctls {
             ipfrag_low_thresh: 3 << 20,
             ipfrag_time: SimDuration::from_secs(30),
             ipfrag_max_dist: 64,
-            neigh: NeighSysctls::default(),
+            neigh: NeighParams::default(),
         }
     }
 }
@@ -469,131 +408,9 @@ impl Sysctls {
     }
 }
 
-/// `net.ipv4.neigh.default.*`; `Default` gives Linux's defaults.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct NeighSysctls {
-    /// `retrans_time_ms` (1000): time between ARP requests for one neighbour.
-    pub retrans_time: SimDuration,
-    /// `mcast_solicit` (3): broadcast requests before giving up.
-    pub mcast_solicit: u32,
-    /// `ucast_solicit` (3): unicast probes in PROBE state before falling back.
-    pub ucast_solicit: u32,
-    /// `app_solicit` (0): requests through a user-space daemon (unused; kept for completeness).
-    pub app_solicit: u32,
-    /// `unres_qlen_bytes` (212992): bytes queued per unresolved neighbour.
-    pub unres_qlen_bytes: u32,
-    /// `base_reachable_time_ms` (30000): mean time an entry stays REACHABLE
-    /// (the actual value is drawn uniformly from 0.5..1.5 × this).
-    pub base_reachable_time: SimDuration,
-    /// `delay_first_probe_time` (5s): time in DELAY before the first unicast probe.
-    pub delay_first_probe_time: SimDuration,
-    /// `gc_stale_time` (60s): when an unused STALE entry may be collected.
-    pub gc_stale_time: SimDuration,
-}
+pub use crate::neigh::NeighParams;
 
-impl Default for NeighSysctls {
-    fn default() -> Self {
-        Self {
-            retrans_time: SimDuration::from_millis(1000),
-            mcast_solicit: 3,
-            ucast_solicit: 3,
-            app_solicit: 0,
-            unres_qlen_bytes: 212_992,
-            base_reachable_time: SimDuration::from_millis(30_000),
-            delay_first_probe_time: SimDuration::from_secs(5),
-            gc_stale_time: SimDuration::from_secs(60),
-        }
-    }
-}
-
-/// A netfilter hook, named as iptables names its chains.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum NfHook {
-    /// `PREROUTING`: every received packet, before routing.
-    PreRouting,
-    /// `INPUT`: packets for this node, before the socket.
-    Input,
-    /// `FORWARD`: packets being routed through.
-    Forward,
-    /// `OUTPUT`: locally generated packets, after routing.
-    Output,
-    /// `POSTROUTING`: every packet leaving, after routing.
-    PostRouting,
-}
-
-/// What a matching netfilter rule does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum NfAction {
-    /// Let the packet through (and stop evaluating rules).
-    Accept,
-    /// Discard the packet silently.
-    Drop,
-}
-
-/// The protocol a rule matches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum NfProto {
-    /// TCP.
-    Tcp,
-    /// UDP.
-    Udp,
-    /// ICMP.
-    Icmp,
-}
-
-/// A small netfilter rule: `netfilter output drop proto tcp flags rst dst 10.0.0.2`.
-/// Unset fields match anything.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NetfilterRule {
-    /// Where the rule is evaluated.
-    pub hook: NfHook,
-    /// What a match does.
-    pub action: NfAction,
-    /// Protocol to match.
-    pub proto: Option<NfProto>,
-    /// Source subnet to match.
-    pub src: Option<Ipv4Cidr>,
-    /// Destination subnet to match.
-    pub dst: Option<Ipv4Cidr>,
-    /// TCP/UDP source port to match.
-    pub sport: Option<u16>,
-    /// TCP/UDP destination port to match.
-    pub dport: Option<u16>,
-    /// TCP flags that must all be set (bits as in the header: FIN 0x01, SYN 0x02, RST 0x04,
-    /// PSH 0x08, ACK 0x10, URG 0x20); 0 matches any segment.
-    pub tcp_flags: u8,
-    /// `every N packet P`: of the packets that satisfy the other matches, only the P-th of
-    /// every N (counting from 0) matches, as iptables' `-m statistic --mode nth`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nth: Option<NfNth>,
-}
-
-impl NetfilterRule {
-    /// A rule at `hook` that matches every packet, for the matches to narrow.
-    pub fn new(hook: NfHook, action: NfAction) -> Self {
-        Self {
-            hook,
-            action,
-            proto: None,
-            src: None,
-            dst: None,
-            sport: None,
-            dport: None,
-            tcp_flags: 0,
-            nth: None,
-        }
-    }
-}
-
-/// `every N packet P` (`-m statistic --mode nth --every N --packet P`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NfNth {
-    /// N, at least 1.
-    pub every: u32,
-    /// P, below N.
-    pub packet: u32,
-}
+pub use crate::ip::netfilter::{Hook, Nth, NthError, Proto, Rule, Verdict};
 
 /// An application on a node, with the time it starts and (optionally) stops.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -729,13 +546,13 @@ mod tests {
 
     #[test]
     fn mac_parse_print() {
-        let m: MacAddr = "02:00:00:00:01:53".parse().unwrap();
+        let m: EthernetAddress = "02:00:00:00:01:53".parse().unwrap();
         assert_eq!(m.0, [2, 0, 0, 0, 1, 0x53]);
         assert_eq!(m.to_string(), "02:00:00:00:01:53");
         assert!(m.is_local() && !m.is_multicast());
-        assert!("02:00:00:00:01".parse::<MacAddr>().is_err());
-        assert!("02:00:00:00:01:5g".parse::<MacAddr>().is_err());
-        assert!("02:00:00:00:01:53:00".parse::<MacAddr>().is_err());
+        assert!("02:00:00:00:01".parse::<EthernetAddress>().is_err());
+        assert!("02:00:00:00:01:5g".parse::<EthernetAddress>().is_err());
+        assert!("02:00:00:00:01:53:00".parse::<EthernetAddress>().is_err());
     }
 
     #[test]

@@ -42,39 +42,45 @@ use crate::wire::{
 };
 use crate::wire::{DstUnreachable, Icmpv4Message, Icmpv4Repr};
 
-/// `net.ipv4.neigh.<dev>.*` parameters.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `net.ipv4.neigh.default.*` (the kernel's `struct neigh_parms`), fields named as the
+/// sysctls; `Default` gives Linux's defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct NeighParams {
-    /// `retrans_time_ms`: between ARP requests while resolving or probing.
+    /// `retrans_time_ms` (1000): time between ARP requests for one neighbour.
     pub retrans_time: SimDuration,
-    /// `base_reachable_time_ms`.
-    pub base_reachable_time: SimDuration,
-    /// `delay_first_probe_time`.
-    pub delay_probe_time: SimDuration,
-    /// `mcast_solicit`: broadcast requests before giving up on an INCOMPLETE entry.
-    pub mcast_probes: u32,
-    /// `ucast_solicit`: unicast requests in PROBE.
-    pub ucast_probes: u32,
-    /// `app_solicit`.
-    pub app_probes: u32,
-    /// `mcast_resolicit`: broadcast requests after the unicast ones in PROBE.
-    pub mcast_reprobes: u32,
-    /// `unres_qlen_bytes`: truesize of packets an unresolved entry may hold.
+    /// `mcast_solicit` (3): broadcast requests before giving up on an INCOMPLETE entry.
+    pub mcast_solicit: u32,
+    /// `ucast_solicit` (3): unicast probes in PROBE state.
+    pub ucast_solicit: u32,
+    /// `app_solicit` (0): requests through a user-space daemon (none is modeled, so these
+    /// only lengthen the probe budget, as they do in `neigh_max_probes`).
+    pub app_solicit: u32,
+    /// `mcast_resolicit` (0): broadcast requests after the unicast ones in PROBE.
+    pub mcast_resolicit: u32,
+    /// `unres_qlen_bytes` (212992): truesize of packets an unresolved entry may hold.
     pub unres_qlen_bytes: u32,
+    /// `base_reachable_time_ms` (30000): mean time an entry stays REACHABLE
+    /// (the actual value is drawn uniformly from 0.5..1.5 × this).
+    pub base_reachable_time: SimDuration,
+    /// `delay_first_probe_time` (5s): time in DELAY before the first unicast probe.
+    pub delay_first_probe_time: SimDuration,
+    /// `gc_stale_time` (60s): when an unused STALE entry may be collected.
+    pub gc_stale_time: SimDuration,
 }
 
 impl Default for NeighParams {
-    /// Linux's defaults.
     fn default() -> Self {
         Self {
             retrans_time: SimDuration::from_millis(1000),
-            base_reachable_time: SimDuration::from_millis(30_000),
-            delay_probe_time: SimDuration::from_secs(5),
-            mcast_probes: 3,
-            ucast_probes: 3,
-            app_probes: 0,
-            mcast_reprobes: 0,
+            mcast_solicit: 3,
+            ucast_solicit: 3,
+            app_solicit: 0,
+            mcast_resolicit: 0,
             unres_qlen_bytes: 212_992,
+            base_reachable_time: SimDuration::from_millis(30_000),
+            delay_first_probe_time: SimDuration::from_secs(5),
+            gc_stale_time: SimDuration::from_secs(60),
         }
     }
 }
@@ -334,7 +340,7 @@ pub(crate) fn neigh_output(
         note!(cx, skb, "neigh_hh_output");
         return eth_output(n, cx, dev, ha, skb);
     }
-    let params = n.neigh_params.clone();
+    let params = n.sysctl.neigh;
     let entry = d.neigh.entries.get_or_insert_with(nexthop, || {
         n.neigh_stats.allocs += 1;
         NeighEntry::alloc(cx.sched.new_timer(), now)
@@ -345,14 +351,15 @@ pub(crate) fn neigh_output(
         NudState::Reachable | NudState::Delay | NudState::Probe => entry.ha.expect("valid entry"),
         NudState::Stale => {
             entry.state = NudState::Delay;
-            let at = crate::jiffies::round_expiry(now, params.delay_probe_time, n.jiffies_phase);
+            let at =
+                crate::jiffies::round_expiry(now, params.delay_first_probe_time, n.jiffies_phase);
             arm_neigh_timer(cx.sched, &entry.timer, at, n.id, dev, nexthop);
             entry.ha.expect("valid entry")
         }
         NudState::None | NudState::Failed | NudState::Incomplete => {
             if entry.state != NudState::Incomplete {
                 // __neigh_event_send: a new resolution.
-                entry.probes = params.ucast_probes;
+                entry.probes = params.ucast_solicit;
                 entry.state = NudState::Incomplete;
                 let at = crate::jiffies::round_expiry(
                     now,
@@ -398,14 +405,14 @@ pub(crate) fn neigh_output(
 /// `neigh_probe` → `arp_solicit`: sends one ARP request for the entry, broadcast while
 /// resolving, unicast to the cached address while probing a known one.
 fn neigh_probe(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, ip: Ipv4Addr) {
-    let params = n.neigh_params.clone();
+    let params = n.sysctl.neigh;
     let d = &mut n.devs[dev];
     let Some(entry) = d.neigh.entries.get_mut(&ip) else {
         return;
     };
     let probes = entry.probes;
     // arp_solicit: fewer than ucast_probes so far → unicast to the cached address.
-    let unicast = if probes < params.ucast_probes {
+    let unicast = if probes < params.ucast_solicit {
         entry.ha
     } else {
         None
@@ -455,7 +462,7 @@ fn eth_send_arp(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, dst: EthernetAddr
 /// `neigh_timer_handler`: the entry's timer fired.
 pub(crate) fn neigh_timer_handler(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, ip: Ipv4Addr) {
     let now = cx.now;
-    let params = n.neigh_params.clone();
+    let params = n.sysctl.neigh;
     let phase = n.jiffies_phase;
     let reach = n.devs[dev].neigh.reachable_time;
     let Some(entry) = n.devs[dev].neigh.entries.get_mut(&ip) else {
@@ -468,15 +475,15 @@ pub(crate) fn neigh_timer_handler(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize,
         NudState::Reachable => {
             if now <= entry.confirmed + reach {
                 next = Some(entry.confirmed + reach);
-            } else if now <= entry.used + params.delay_probe_time {
+            } else if now <= entry.used + params.delay_first_probe_time {
                 entry.state = NudState::Delay;
-                next = Some(now + params.delay_probe_time);
+                next = Some(now + params.delay_first_probe_time);
             } else {
                 entry.state = NudState::Stale;
             }
         }
         NudState::Delay => {
-            if now <= entry.confirmed + params.delay_probe_time {
+            if now <= entry.confirmed + params.delay_first_probe_time {
                 entry.state = NudState::Reachable;
                 next = Some(entry.confirmed + reach);
             } else {
@@ -488,12 +495,12 @@ pub(crate) fn neigh_timer_handler(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize,
         NudState::Incomplete | NudState::Probe => next = Some(now + retrans),
         NudState::None | NudState::Stale | NudState::Failed => return,
     }
-    let max_probes = params.ucast_probes
-        + params.app_probes
+    let max_probes = params.ucast_solicit
+        + params.app_solicit
         + if entry.state == NudState::Probe {
-            params.mcast_reprobes
+            params.mcast_resolicit
         } else {
-            params.mcast_probes
+            params.mcast_solicit
         };
     if matches!(entry.state, NudState::Incomplete | NudState::Probe) && entry.probes >= max_probes {
         entry.state = NudState::Failed;

@@ -11,17 +11,9 @@ use crate::dev::NetDevice;
 use crate::ip::fib::Fib;
 use crate::ip::frag::Reassembly;
 use crate::ip::netfilter::Netfilter;
-use crate::neigh::NeighParams;
 use crate::stats::{NeighStats, Snmp};
 
-/// What a node is: a host does not forward; a router has `ip_forward = 1`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub enum NodeKind {
-    /// An end host.
-    Host,
-    /// A router (`net.ipv4.ip_forward = 1`).
-    Router,
-}
+pub use crate::config::NodeKind;
 
 /// A node's interfaces, by index (`dev`, as the kernel's `ifindex` names a device).
 ///
@@ -107,8 +99,6 @@ pub struct Node {
     pub devs: Devices,
     /// The routing table.
     pub fib: Fib,
-    /// Neighbour parameters (`net.ipv4.neigh.default.*`).
-    pub neigh_params: NeighParams,
     /// `net.ipv4.ip_default_ttl`.
     pub default_ttl: u8,
     /// SNMP counters.

@@ -19,7 +19,7 @@ use crate::ip::fib::{Fib, Route};
 use crate::ip::frag::Reassembly;
 use crate::ip::netfilter::Netfilter;
 use crate::link::{InFlight, Link, Port};
-use crate::neigh::{NeighParams, NeighTable};
+use crate::neigh::NeighTable;
 use crate::node::{Node, NodeKind};
 use crate::qdisc::{PfifoFast, Qdisc};
 use crate::skb::SkbPool;
@@ -104,7 +104,6 @@ impl OneHost {
             forwarding: false,
             devs: crate::node::Devices::new(vec![dev]),
             fib,
-            neigh_params: NeighParams::default(),
             default_ttl: sysctl.ip_default_ttl,
             snmp: Snmp::default(),
             neigh_stats: NeighStats::default(),

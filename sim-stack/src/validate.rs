@@ -2,7 +2,7 @@
 //!
 //! Each rule is a function of the piece of configuration it is about:
 //! [`QdiscConfig::validate`] (the qdisc constructors' own checks, as the kernel's `change`
-//! functions make them), [`NfNth::validate`] (the netfilter match's), [`duration`] (the
+//! functions make them), [`Nth::validate`](crate::ip::netfilter::Nth::validate) (the netfilter match's), [`duration`] (the
 //! longest time a scenario may use). The `.net` lowering calls them on each piece as it types
 //! it, so `sim check` reports a violation at the text that caused it; [`Scenario::validate`]
 //! calls them all, and `World::build` calls that first. So a scenario that passed `sim check`
@@ -10,8 +10,8 @@
 
 use sim_core::SimDuration;
 
-use crate::config::{AppKind, NfNth, QdiscConfig, Scenario, Sysctls, UdpPace};
-use crate::ip::netfilter::{Nth, NthError};
+use crate::config::{AppKind, QdiscConfig, Scenario, Sysctls, UdpPace};
+use crate::ip::netfilter::NthError;
 use crate::qdisc::{Qdisc, QdiscError};
 
 /// The longest time or duration a scenario may use: 1 000 000 hours (about 114 years).
@@ -40,13 +40,6 @@ impl QdiscConfig {
     /// builds it (cheaply: no queue memory is allocated before packets arrive).
     pub fn validate(&self) -> Result<(), QdiscError> {
         Qdisc::from_config(self, 1).map(drop)
-    }
-}
-
-impl NfNth {
-    /// Whether iptables would take `every N packet P`: the checks of [`Nth::new`].
-    pub fn validate(&self) -> Result<(), NthError> {
-        Nth::new(self.every, self.packet).map(drop)
     }
 }
 
@@ -295,15 +288,12 @@ mod tests {
         s.end_time = SimTime::from_nanos(u64::MAX);
         assert!(matches!(s.validate(), Err(Invalid::Time { .. })));
         let mut s = one_host();
-        s.nodes[0].netfilter.push(crate::config::NetfilterRule {
-            nth: Some(NfNth {
+        s.nodes[0].netfilter.push(crate::config::Rule {
+            nth: Some(crate::config::Nth {
                 every: 0,
                 packet: 0,
             }),
-            ..crate::config::NetfilterRule::new(
-                crate::config::NfHook::Input,
-                crate::config::NfAction::Drop,
-            )
+            ..crate::config::Rule::new(crate::config::Hook::LocalIn, crate::config::Verdict::Drop)
         });
         assert_eq!(
             s.validate().map_err(|e| e.to_string()),

@@ -16,7 +16,7 @@ fn iface(name: &str, ip: [u8; 4], mac: u8) -> IfaceConfig {
     IfaceConfig {
         name: name.into(),
         addr: Some(Ipv4Cidr::new(ip.into(), 24)),
-        mac: MacAddr([2, 0, 0, 0, 0, mac]),
+        mac: EthernetAddress([2, 0, 0, 0, 0, mac]),
         mtu: 1500,
         txqueuelen: 1000,
         qdisc: QdiscConfig::PfifoFast,

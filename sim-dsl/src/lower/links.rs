@@ -48,7 +48,7 @@ impl Lower<'_> {
                     format!(
                         "`{}` is a {}: a link connects one of its interfaces",
                         node.name,
-                        kind_name(node.kind)
+                        node.kind.name()
                     ),
                 )
                 .label("expected `node.iface`");
@@ -185,7 +185,7 @@ impl Lower<'_> {
                     sw.ifaces.push(IfaceConfig {
                         name: format!("p{}", idx + 1),
                         addr: None,
-                        mac: MacAddr([0; 6]),
+                        mac: EthernetAddress([0; 6]),
                         mtu: props.mtu.or(idefs.mtu).unwrap_or(1500),
                         txqueuelen: idefs.txqueuelen.unwrap_or(1000),
                         qdisc: match &idefs.qdisc {
@@ -280,7 +280,7 @@ impl Lower<'_> {
                     let b = v.to_be_bytes();
                     let mac = [0x02, b[3], b[4], b[5], b[6], b[7]];
                     if used.insert(mac) {
-                        self.nodes[ni].ifaces[ii].mac = MacAddr(mac);
+                        self.nodes[ni].ifaces[ii].mac = EthernetAddress(mac);
                         break;
                     }
                     v = (v + 1) & 0xff_ffff_ffff;

@@ -276,7 +276,7 @@ impl Lower<'_> {
             routing::auto_routes(&mut self.nodes, &net);
         }
         let fibs: Vec<Fib> = if topology_ok {
-            self.nodes.iter().map(Fib::new).collect()
+            self.nodes.iter().map(Fib::from_config).collect()
         } else {
             Vec::new()
         };
@@ -459,14 +459,6 @@ impl Lower<'_> {
             }
         }
         (idefs, ldefs)
-    }
-}
-
-fn kind_name(k: NodeKind) -> &'static str {
-    match k {
-        NodeKind::Host => "host",
-        NodeKind::Router => "router",
-        NodeKind::Switch => "switch",
     }
 }
 

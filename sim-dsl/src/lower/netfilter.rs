@@ -9,15 +9,15 @@ impl Lower<'_> {
         action: &Ident,
         matches: &[(Ident, Val)],
         ctx: &Ctx,
-    ) -> Option<NetfilterRule> {
+    ) -> Option<Rule> {
         const HOOKS: &[&str] = &["prerouting", "input", "forward", "output", "postrouting"];
         let h = hook.name.to_ascii_lowercase();
         let hook_v = match h.as_str() {
-            "prerouting" => NfHook::PreRouting,
-            "input" => NfHook::Input,
-            "forward" => NfHook::Forward,
-            "output" => NfHook::Output,
-            "postrouting" => NfHook::PostRouting,
+            "prerouting" => Hook::PreRouting,
+            "input" => Hook::LocalIn,
+            "forward" => Hook::Forward,
+            "output" => Hook::LocalOut,
+            "postrouting" => Hook::PostRouting,
             _ => {
                 let d = Diagnostic::error(
                     "bad-value",
@@ -31,8 +31,8 @@ impl Lower<'_> {
             }
         };
         let action_v = match action.name.to_ascii_lowercase().as_str() {
-            "accept" => NfAction::Accept,
-            "drop" => NfAction::Drop,
+            "accept" => Verdict::Accept,
+            "drop" => Verdict::Drop,
             _ => {
                 let d = Diagnostic::error(
                     "bad-value",
@@ -45,7 +45,7 @@ impl Lower<'_> {
                 return None;
             }
         };
-        let mut rule = NetfilterRule::new(hook_v, action_v);
+        let mut rule = Rule::new(hook_v, action_v);
         const KEYS: &[&str] = &[
             "proto", "src", "dst", "sport", "dport", "flags", "every", "packet",
         ];
@@ -57,9 +57,9 @@ impl Lower<'_> {
             let what = format!("`{}`", k.name);
             match k.name.as_str() {
                 "proto" => match self.word(v, &["tcp", "udp", "icmp"], "protocol", ctx) {
-                    Some("tcp") => rule.proto = Some(NfProto::Tcp),
-                    Some("udp") => rule.proto = Some(NfProto::Udp),
-                    Some(_) => rule.proto = Some(NfProto::Icmp),
+                    Some("tcp") => rule.proto = Some(Proto::Tcp),
+                    Some("udp") => rule.proto = Some(Proto::Udp),
+                    Some(_) => rule.proto = Some(Proto::Icmp),
                     None => ok = false,
                 },
                 "src" | "dst" => {
@@ -110,7 +110,7 @@ impl Lower<'_> {
                         rule.tcp_flags |= bit;
                     }
                     if rule.proto.is_none() {
-                        rule.proto = Some(NfProto::Tcp);
+                        rule.proto = Some(Proto::Tcp);
                     }
                 }
                 "every" => match self.int(v, 0, i64::from(u32::MAX), &what, ctx) {
@@ -137,7 +137,7 @@ impl Lower<'_> {
         // iptables: `--packet can only be used with --every`; the rest is `Nth`'s to say.
         match (every, packet) {
             (Some((n, every_val)), p) => {
-                let nth = NfNth {
+                let nth = Nth {
                     every: n,
                     packet: p.map_or(0, |(p, _, _)| p),
                 };

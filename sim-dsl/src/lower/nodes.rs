@@ -256,7 +256,7 @@ impl Lower<'_> {
         let mut cfg = IfaceConfig {
             name: name.text.clone(),
             addr: None,
-            mac: MacAddr([0; 6]),
+            mac: EthernetAddress([0; 6]),
             mtu: idefs.mtu.unwrap_or(1500),
             txqueuelen: idefs.txqueuelen.unwrap_or(1000),
             qdisc: QdiscConfig::PfifoFast,
@@ -285,7 +285,7 @@ impl Lower<'_> {
                 }
                 "mac" => {
                     if let Some(m) = self.typed(v, ParamType::Word, "`mac`", ctx, |t| {
-                        t.parse::<MacAddr>().map_err(|e| ValErr {
+                        t.parse::<EthernetAddress>().map_err(|e| ValErr {
                             label: Some(
                                 "`mac` takes six hex bytes such as `02:00:00:00:00:01`".into(),
                             ),

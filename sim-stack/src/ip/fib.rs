@@ -190,6 +190,49 @@ fn mask(len: u8) -> u32 {
 }
 
 impl Fib {
+    /// A node's table as the kernel holds it once its interfaces are up and its routes
+    /// added: the local and broadcast entries and the connected route of every interface
+    /// address (`fib_add_ifaddr`), then the written routes in order. A route without a
+    /// device goes out of the interface whose subnet holds its gateway, as `ip route add …
+    /// via GW` picks it (`fib_check_nh`); one whose gateway is on no such subnet is refused,
+    /// as the kernel refuses it (scenarios are checked for those before they get here).
+    pub fn from_config(node: &crate::config::NodeConfig) -> Self {
+        let mut fib = Self::new();
+        for (di, c) in node.ifaces.iter().enumerate() {
+            if let Some(c) = c.addr {
+                fib.add_local(c.address());
+                if let Some(b) = c.broadcast() {
+                    fib.add_broadcast(b);
+                }
+                fib.add(Route {
+                    dst: c.network().address(),
+                    prefix_len: c.prefix_len(),
+                    gateway: None,
+                    dev: di as u32,
+                });
+            }
+        }
+        for r in &node.routes {
+            let dev = match r.dev {
+                Some(d) => Some(d.index()),
+                None => r.gateway.and_then(|g| {
+                    node.ifaces
+                        .iter()
+                        .position(|i| i.addr.is_some_and(|c| c.contains(g)))
+                }),
+            };
+            if let Some(dev) = dev {
+                fib.add(Route {
+                    dst: r.dest,
+                    prefix_len: r.prefix_len,
+                    gateway: r.gateway,
+                    dev: dev as u32,
+                });
+            }
+        }
+        fib
+    }
+
     /// An empty table.
     pub fn new() -> Self {
         Self {

@@ -8,24 +8,25 @@
 //! policy of every chain is ACCEPT. Not modeled: NAT, conntrack, REJECT targets, marks, the
 //! statistic match's `random` mode, and user-defined chains.
 
-use std::net::Ipv4Addr;
-
 use serde::{Deserialize, Serialize};
 
 use crate::wire::{IpProtocol, Ipv4Cidr, Ipv4Packet, TcpPacket, UdpPacket};
 
-/// A hook point (`NF_INET_*`).
+/// A hook point (`NF_INET_*`). A scenario names it as iptables names the chain
+/// (`Input`, `Output`, …).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Hook {
-    /// `NF_INET_PRE_ROUTING`
+    /// `NF_INET_PRE_ROUTING`, chain `PREROUTING`: every received packet, before routing.
     PreRouting,
-    /// `NF_INET_LOCAL_IN`
+    /// `NF_INET_LOCAL_IN`, chain `INPUT`: packets for this node, before the socket.
+    #[serde(rename = "Input")]
     LocalIn,
-    /// `NF_INET_FORWARD`
+    /// `NF_INET_FORWARD`, chain `FORWARD`: packets being routed through.
     Forward,
-    /// `NF_INET_LOCAL_OUT`
+    /// `NF_INET_LOCAL_OUT`, chain `OUTPUT`: locally generated packets, after routing.
+    #[serde(rename = "Output")]
     LocalOut,
-    /// `NF_INET_POST_ROUTING`
+    /// `NF_INET_POST_ROUTING`, chain `POSTROUTING`: every packet leaving, after routing.
     PostRouting,
 }
 
@@ -42,7 +43,7 @@ impl Hook {
     }
 }
 
-/// What a rule does to a matching packet.
+/// What a rule does to a matching packet (its target, `-j ACCEPT|DROP`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Verdict {
     /// `NF_ACCEPT`: stop evaluating, let the packet through.
@@ -51,44 +52,94 @@ pub enum Verdict {
     Drop,
 }
 
-/// One rule. Unset fields match anything.
+/// The protocol a rule matches (`-p tcp|udp|icmp`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Proto {
+    /// TCP.
+    Tcp,
+    /// UDP.
+    Udp,
+    /// ICMP.
+    Icmp,
+}
+
+impl Proto {
+    /// The IP protocol it names.
+    pub fn ip_protocol(self) -> IpProtocol {
+        match self {
+            Self::Tcp => IpProtocol::Tcp,
+            Self::Udp => IpProtocol::Udp,
+            Self::Icmp => IpProtocol::Icmp,
+        }
+    }
+}
+
+/// One rule, as a scenario writes it (`netfilter output drop proto tcp flags rst dst
+/// 10.0.0.2`) and as the node evaluates it, with its counters. Unset matches match anything.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rule {
     /// The chain.
     pub hook: Hook,
-    /// IP protocol number (1 ICMP, 6 TCP, 17 UDP).
-    pub protocol: Option<u8>,
-    /// Source prefix.
-    pub src: Option<(Ipv4Addr, u8)>,
-    /// Destination prefix.
-    pub dst: Option<(Ipv4Addr, u8)>,
-    /// Source port (TCP/UDP).
-    pub sport: Option<u16>,
-    /// Destination port (TCP/UDP).
-    pub dport: Option<u16>,
-    /// TCP flags: `(mask, value)`, as `--tcp-flags MASK COMP`.
-    pub tcp_flags: Option<(u8, u8)>,
-    /// `-m statistic --mode nth`: evaluated after every other match.
-    pub nth: Option<Nth>,
     /// The target.
+    #[serde(rename = "action")]
     pub verdict: Verdict,
+    /// Protocol to match.
+    pub proto: Option<Proto>,
+    /// Source prefix to match.
+    pub src: Option<Ipv4Cidr>,
+    /// Destination prefix to match.
+    pub dst: Option<Ipv4Cidr>,
+    /// TCP/UDP source port to match.
+    pub sport: Option<u16>,
+    /// TCP/UDP destination port to match.
+    pub dport: Option<u16>,
+    /// TCP flags that must all be set (bits as in the header: FIN 0x01, SYN 0x02, RST 0x04,
+    /// PSH 0x08, ACK 0x10, URG 0x20), as `--tcp-flags F F`; 0 matches any segment.
+    pub tcp_flags: u8,
+    /// `-m statistic --mode nth`: evaluated after every other match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nth: Option<Nth>,
     /// Packets that matched (`iptables -v`).
     #[serde(skip)]
     pub packets: u64,
+    /// Packets that reached the `nth` match.
+    #[serde(skip)]
+    pub nth_seen: u64,
+}
+
+impl Rule {
+    /// A rule at `hook` that matches every packet, for the matches to narrow.
+    pub fn new(hook: Hook, verdict: Verdict) -> Self {
+        Self {
+            hook,
+            verdict,
+            proto: None,
+            src: None,
+            dst: None,
+            sport: None,
+            dport: None,
+            tcp_flags: 0,
+            nth: None,
+            packets: 0,
+            nth_seen: 0,
+        }
+    }
 }
 
 /// `-m statistic --mode nth --every N --packet P` (`xt_statistic`): of the packets that reach
 /// this match — the rule's other matches satisfied — the P-th of every N matches, counting
 /// from 0: packets P, P + N, P + 2N, …
 ///
-/// The state is the kernel's: iptables stores `every − 1` and starts the counter at
-/// `every − 1 − packet`; each packet advances it (wrapping from `every − 1` to 0) and matches
-/// when it lands on 0. The counter belongs to the rule, so it is per rule and per node.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The kernel keeps a counter starting at `every − 1 − packet`, advancing modulo N and
+/// matching on 0; that is the packet whose 0-based index `i` has `i mod N = P`, which is what
+/// the rule's count of packets reaching the match computes. The count belongs to the rule,
+/// so it is per rule and per node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Nth {
-    every: u32,
-    packet: u32,
-    count: u32,
+    /// N, at least 1.
+    pub every: u32,
+    /// P, below N.
+    pub packet: u32,
 }
 
 /// Why `every N packet P` cannot be evaluated (iptables refuses both).
@@ -110,37 +161,28 @@ pub enum NthError {
 impl Nth {
     /// The match for `every` ≥ 1 and `packet` < `every` (what iptables accepts).
     pub fn new(every: u32, packet: u32) -> Result<Self, NthError> {
-        if every == 0 {
+        let n = Self { every, packet };
+        n.validate().map(|()| n)
+    }
+
+    /// Whether iptables would take it.
+    pub fn validate(&self) -> Result<(), NthError> {
+        if self.every == 0 {
             return Err(NthError::ZeroEvery);
         }
-        if packet >= every {
-            return Err(NthError::PacketNotBelow { every, packet });
+        if self.packet >= self.every {
+            return Err(NthError::PacketNotBelow {
+                every: self.every,
+                packet: self.packet,
+            });
         }
-        Ok(Self {
-            every,
-            packet,
-            count: every - 1 - packet,
-        })
+        Ok(())
     }
 
-    /// N.
-    pub fn every(&self) -> u32 {
-        self.every
-    }
-
-    /// P.
-    pub fn packet(&self) -> u32 {
-        self.packet
-    }
-
-    /// Counts one packet; whether it is one of the matching ones (`statistic_mt`).
-    pub fn count_packet(&mut self) -> bool {
-        self.count = if self.count == self.every - 1 {
-            0
-        } else {
-            self.count + 1
-        };
-        self.count == 0
+    /// Whether the packet with 0-based index `seen` among those reaching the match matches
+    /// (`statistic_mt`).
+    pub fn matches(&self, seen: u64) -> bool {
+        seen % u64::from(self.every) == u64::from(self.packet)
     }
 }
 
@@ -160,7 +202,7 @@ impl Netfilter {
         let Ok(p) = Ipv4Packet::new_checked(ip) else {
             return Verdict::Accept;
         };
-        let proto = u8::from(p.protocol());
+        let proto = p.protocol();
         let (src, dst) = (p.src_addr(), p.dst_addr());
         let payload = p.payload();
         let first_frag = p.frag_offset() == 0;
@@ -179,24 +221,24 @@ impl Netfilter {
             _ => (None, None),
         };
         for rule in self.rules.iter_mut().filter(|r| r.hook == hook) {
-            let in_prefix = |want: Option<(Ipv4Addr, u8)>, a: Ipv4Addr| {
-                want.is_none_or(|(net, len)| Ipv4Cidr::new(net, len).contains(a))
-            };
-            let ok = rule.protocol.is_none_or(|x| x == proto)
-                && in_prefix(rule.src, src)
-                && in_prefix(rule.dst, dst)
+            let ok = rule.proto.is_none_or(|x| x.ip_protocol() == proto)
+                && rule.src.is_none_or(|c| c.contains(src))
+                && rule.dst.is_none_or(|c| c.contains(dst))
                 && rule
                     .sport
                     .is_none_or(|x| ports.is_some_and(|(s, _)| s == x))
                 && rule
                     .dport
                     .is_none_or(|x| ports.is_some_and(|(_, d)| d == x))
-                && rule
-                    .tcp_flags
-                    .is_none_or(|(m, v)| flags.is_some_and(|f| f & m == v))
+                && (rule.tcp_flags == 0
+                    || flags.is_some_and(|f| f & rule.tcp_flags == rule.tcp_flags))
                 // Last, as iptables evaluates matches in order: only packets that satisfy
                 // everything else move the counter.
-                && rule.nth.as_mut().is_none_or(Nth::count_packet);
+                && rule.nth.is_none_or(|n| {
+                    let seen = rule.nth_seen;
+                    rule.nth_seen += 1;
+                    n.matches(seen)
+                });
             if ok {
                 rule.packets += 1;
                 return rule.verdict;
@@ -210,6 +252,7 @@ impl Netfilter {
 mod tests {
     use super::*;
     use crate::wire::{Ipv4Repr, TcpFlags, TcpOptions, TcpRepr};
+    use std::net::Ipv4Addr;
 
     const A: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
     const B: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
@@ -244,18 +287,12 @@ mod tests {
         buf
     }
 
-    fn rule(hook: Hook, tcp_flags: Option<(u8, u8)>, nth: Option<Nth>) -> Rule {
+    fn rule(hook: Hook, tcp_flags: u8, nth: Option<Nth>) -> Rule {
         Rule {
-            hook,
-            protocol: Some(6),
-            src: None,
-            dst: None,
-            sport: None,
-            dport: None,
+            proto: Some(Proto::Tcp),
             tcp_flags,
             nth,
-            verdict: Verdict::Drop,
-            packets: 0,
+            ..Rule::new(hook, Verdict::Drop)
         }
     }
 
@@ -272,25 +309,22 @@ mod tests {
     #[test]
     fn nth_matches_packet_p_of_every_n_counting_from_zero() {
         // --every 3 --packet 1: packets 1, 4, 7, …
-        let mut n = Nth::new(3, 1).expect("valid");
-        let got: Vec<bool> = (0..9).map(|_| n.count_packet()).collect();
+        let n = Nth::new(3, 1).expect("valid");
+        let got: Vec<bool> = (0..9).map(|i| n.matches(i)).collect();
         assert_eq!(
             got,
             [false, true, false, false, true, false, false, true, false]
         );
         // --every 1: every packet; --packet 0 of a huge N: only the first.
-        let mut all = Nth::new(1, 0).expect("valid");
-        assert!((0..5).all(|_| all.count_packet()));
-        let mut first = Nth::new(1_000_000, 0).expect("valid");
-        let hits: Vec<usize> = (0..2_000_001)
-            .filter(|_| first.count_packet())
-            .collect::<Vec<_>>();
+        let all = Nth::new(1, 0).expect("valid");
+        assert!((0..5).all(|i| all.matches(i)));
+        let first = Nth::new(1_000_000, 0).expect("valid");
+        let hits: Vec<u64> = (0..2_000_001).filter(|&i| first.matches(i)).collect();
         assert_eq!(hits, [0, 1_000_000, 2_000_000]);
         // The last packet of a cycle.
-        let mut last = Nth::new(4, 3).expect("valid");
-        let got: Vec<bool> = (0..8).map(|_| last.count_packet()).collect();
+        let last = Nth::new(4, 3).expect("valid");
+        let got: Vec<bool> = (0..8).map(|i| last.matches(i)).collect();
         assert_eq!(got, [false, false, false, true, false, false, false, true]);
-        assert_eq!((last.every(), last.packet()), (4, 3));
     }
 
     #[test]
@@ -311,11 +345,7 @@ mod tests {
     fn nth_counts_only_packets_that_pass_the_other_matches() {
         // Drop the 2nd SYN (packet 1 of every 1000): ACKs in between do not move the counter.
         let mut nf = Netfilter {
-            rules: vec![rule(
-                Hook::LocalOut,
-                Some((0x02, 0x02)),
-                Nth::new(1000, 1).ok(),
-            )],
+            rules: vec![rule(Hook::LocalOut, 0x02, Nth::new(1000, 1).ok())],
         };
         let (syn, ack) = (tcp(TcpFlags::SYN), tcp(TcpFlags::ACK));
         let got = verdicts(
@@ -336,14 +366,10 @@ mod tests {
         // packet that reaches it, so packets 0 and 1 pass, then everything is dropped.
         let accept_first = || Rule {
             verdict: Verdict::Accept,
-            ..rule(Hook::LocalIn, None, Nth::new(1_000_000, 0).ok())
+            ..rule(Hook::LocalIn, 0, Nth::new(1_000_000, 0).ok())
         };
         let mut nf = Netfilter {
-            rules: vec![
-                accept_first(),
-                accept_first(),
-                rule(Hook::LocalIn, None, None),
-            ],
+            rules: vec![accept_first(), accept_first(), rule(Hook::LocalIn, 0, None)],
         };
         let p = tcp(TcpFlags::ACK);
         let got = verdicts(&mut nf, Hook::LocalIn, &[&p, &p, &p, &p, &p]);
@@ -355,7 +381,7 @@ mod tests {
     #[test]
     fn without_nth_every_matching_packet_matches() {
         let mut nf = Netfilter {
-            rules: vec![rule(Hook::PreRouting, Some((0x04, 0x04)), None)],
+            rules: vec![rule(Hook::PreRouting, 0x04, None)],
         };
         let (rst, ack) = (tcp(TcpFlags::RST), tcp(TcpFlags::ACK));
         assert_eq!(

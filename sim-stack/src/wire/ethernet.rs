@@ -77,26 +77,27 @@ impl fmt::Debug for EthernetAddress {
 }
 
 /// The error of parsing a MAC address from text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("invalid MAC address: expected six hex bytes separated by ':' like 02:00:00:00:00:01")]
-pub struct ParseEthernetAddressError;
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a MAC address; expected six hex bytes such as `02:00:00:00:00:01`")]
+pub struct ParseEthernetAddressError(pub String);
 
 impl FromStr for EthernetAddress {
     type Err = ParseEthernetAddressError;
 
     /// Accepts `02:00:00:00:00:01` (or with `-` separators), each byte one or two hex digits.
     fn from_str(s: &str) -> core::result::Result<Self, Self::Err> {
+        let err = || ParseEthernetAddressError(s.to_string());
         let mut out = [0u8; 6];
         let mut parts = s.split([':', '-']);
         for byte in &mut out {
-            let part = parts.next().ok_or(ParseEthernetAddressError)?;
+            let part = parts.next().ok_or_else(err)?;
             if part.is_empty() || part.len() > 2 {
-                return Err(ParseEthernetAddressError);
+                return Err(err());
             }
-            *byte = u8::from_str_radix(part, 16).map_err(|_| ParseEthernetAddressError)?;
+            *byte = u8::from_str_radix(part, 16).map_err(|_| err())?;
         }
         if parts.next().is_some() {
-            return Err(ParseEthernetAddressError);
+            return Err(err());
         }
         Ok(Self(out))
     }

@@ -111,7 +111,9 @@ pub use arp::{ArpOperation, ArpPacket, ArpRepr};
 pub use dns::{
     DnsFlags, DnsName, DnsOpcode, DnsQuestion, DnsRcode, DnsRecord, DnsRepr, DnsType, RData,
 };
-pub use ethernet::{EtherType, EthernetAddress, EthernetFrame, EthernetRepr};
+pub use ethernet::{
+    EtherType, EthernetAddress, EthernetFrame, EthernetRepr, ParseEthernetAddressError,
+};
 pub use icmp::{DstUnreachable, Icmpv4Message, Icmpv4Packet, Icmpv4Repr, TimeExceeded};
 pub use ipv4::{CidrParseError, IpProtocol, Ipv4Cidr, Ipv4Packet, Ipv4Repr};
 pub use summary::{summarize, summary, write_ip_summary, write_summary};

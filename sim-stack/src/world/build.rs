@@ -9,22 +9,21 @@ use sim_core::{RngStreams, Scheduler, SimDuration};
 use super::World;
 use crate::apps::{App, AppSlot, ping::Ping};
 use crate::capture::{Capture, CaptureConfig};
-use crate::config::{self, AppKind as AppConfigKind, NodeKind as CfgKind, Scenario};
+use crate::config::{self, AppKind as AppConfigKind, NodeKind, Scenario};
 use crate::dev::{NetDevice, TxRing};
 use crate::event::Event;
-use crate::ip::fib::{Fib, Route};
+use crate::ip::fib::Fib;
 use crate::ip::frag::Reassembly;
-use crate::ip::netfilter::{Hook, Netfilter, Nth, NthError, Rule, Verdict};
+use crate::ip::netfilter::Netfilter;
 use crate::link::{InFlight, Link, Port};
-use crate::neigh::{NeighParams, NeighTable};
-use crate::node::{Node, NodeKind};
+use crate::neigh::NeighTable;
+use crate::node::Node;
 use crate::qdisc::Qdisc;
 use crate::skb::SkbPool;
 use crate::stats::{NeighStats, Snmp};
 use crate::switch::{Switch, SwitchPort};
 use crate::trace::Trace;
 use crate::validate::Invalid;
-use crate::wire::EthernetAddress;
 
 /// How a run records what happens.
 #[derive(Debug)]
@@ -59,19 +58,6 @@ pub enum BuildError {
     Capture(#[from] std::io::Error),
 }
 
-fn neigh_params(n: &config::NeighSysctls) -> NeighParams {
-    NeighParams {
-        retrans_time: n.retrans_time,
-        base_reachable_time: n.base_reachable_time,
-        delay_probe_time: n.delay_first_probe_time,
-        mcast_probes: n.mcast_solicit,
-        ucast_probes: n.ucast_solicit,
-        app_probes: n.app_solicit,
-        mcast_reprobes: 0,
-        unres_qlen_bytes: n.unres_qlen_bytes,
-    }
-}
-
 /// A link's name for its random stream: `node.iface--node.iface`, as the scenario wrote it.
 fn link_name(sc: &Scenario, lc: &config::LinkConfig) -> String {
     let end = |e: &config::LinkEnd| {
@@ -82,37 +68,6 @@ fn link_name(sc: &Scenario, lc: &config::LinkConfig) -> String {
         }
     };
     format!("{}--{}", end(&lc.a), end(&lc.b))
-}
-
-fn rule_for(r: &config::NetfilterRule) -> Result<Rule, NthError> {
-    Ok(Rule {
-        hook: match r.hook {
-            config::NfHook::PreRouting => Hook::PreRouting,
-            config::NfHook::Input => Hook::LocalIn,
-            config::NfHook::Forward => Hook::Forward,
-            config::NfHook::Output => Hook::LocalOut,
-            config::NfHook::PostRouting => Hook::PostRouting,
-        },
-        protocol: r.proto.map(|p| match p {
-            config::NfProto::Icmp => 1,
-            config::NfProto::Tcp => 6,
-            config::NfProto::Udp => 17,
-        }),
-        src: r.src.map(|c| (c.address(), c.prefix_len())),
-        dst: r.dst.map(|c| (c.address(), c.prefix_len())),
-        sport: r.sport,
-        dport: r.dport,
-        tcp_flags: (r.tcp_flags != 0).then_some((r.tcp_flags, r.tcp_flags)),
-        nth: match r.nth {
-            Some(n) => Some(Nth::new(n.every, n.packet)?),
-            None => None,
-        },
-        verdict: match r.action {
-            config::NfAction::Accept => Verdict::Accept,
-            config::NfAction::Drop => Verdict::Drop,
-        },
-        packets: 0,
-    })
 }
 
 impl World {
@@ -139,7 +94,7 @@ impl World {
         let mut switches = Vec::new();
         for nc in &scenario.nodes {
             match nc.kind {
-                CfgKind::Switch => {
+                NodeKind::Switch => {
                     places.push(Place::Switch(switches.len()));
                     switches.push(Switch {
                         id: switches.len() as u32,
@@ -148,14 +103,14 @@ impl World {
                         fdb: Default::default(),
                     });
                 }
-                CfgKind::Host | CfgKind::Router => {
+                NodeKind::Host | NodeKind::Router => {
                     let idx = nodes.len();
                     places.push(Place::Node(idx));
                     // Streams keyed by the node's name: adding or moving a node changes no
                     // other node's numbers.
                     let mut rng = streams.stream_named("node", &nc.name);
                     let mut jrng = streams.stream_named("jiffies", &nc.name);
-                    let params = neigh_params(&nc.sysctls.neigh);
+                    let params = nc.sysctls.neigh;
                     let mut devs = Vec::with_capacity(nc.ifaces.len());
                     for ic in &nc.ifaces {
                         let base = params.base_reachable_time.as_nanos();
@@ -178,7 +133,7 @@ impl World {
                         };
                         devs.push(NetDevice {
                             name: ic.name.clone(),
-                            mac: EthernetAddress(ic.mac.0),
+                            mac: ic.mac,
                             addr: ic.addr,
                             mtu: ic.mtu,
                             qdisc,
@@ -195,52 +150,15 @@ impl World {
                             to_free: Vec::new(),
                         });
                     }
-                    let mut fib = Fib::new();
-                    for (di, d) in devs.iter().enumerate() {
-                        if let Some(c) = d.addr {
-                            fib.add_local(c.address());
-                            if let Some(b) = c.broadcast() {
-                                fib.add_broadcast(b);
-                            }
-                            let net = c.network();
-                            fib.add(Route {
-                                dst: net.address(),
-                                prefix_len: c.prefix_len(),
-                                gateway: None,
-                                dev: di as u32,
-                            });
-                        }
-                    }
-                    for r in &nc.routes {
-                        let dev = match r.dev {
-                            Some(d) => Some(d.index()),
-                            None => r.gateway.and_then(|g| {
-                                devs.iter()
-                                    .position(|d| d.addr.is_some_and(|c| c.contains(g)))
-                            }),
-                        };
-                        if let Some(dev) = dev {
-                            fib.add(Route {
-                                dst: r.dest,
-                                prefix_len: r.prefix_len,
-                                gateway: r.gateway,
-                                dev: dev as u32,
-                            });
-                        }
-                    }
+                    let fib = Fib::from_config(nc);
                     let ip_idents = crate::ip::output::IpIdents::new(&mut rng);
                     nodes.push(Node {
                         id: nodes.len() as u32,
                         name: nc.name.clone(),
-                        kind: if nc.kind == CfgKind::Router {
-                            NodeKind::Router
-                        } else {
-                            NodeKind::Host
-                        },
-                        forwarding: nc.sysctls.ip_forward || nc.kind == CfgKind::Router,
+                        kind: nc.kind,
+                        forwarding: nc.sysctls.ip_forward || nc.kind == NodeKind::Router,
                         devs: crate::node::Devices::new(devs),
                         fib,
-                        neigh_params: params,
                         default_ttl: nc.sysctls.ip_default_ttl,
                         snmp: Snmp::default(),
                         neigh_stats: NeighStats::default(),
@@ -249,18 +167,7 @@ impl World {
                         jiffies_phase: jrng.below(crate::jiffies::JIFFY_NS),
                         rng,
                         netfilter: Netfilter {
-                            rules: nc
-                                .netfilter
-                                .iter()
-                                .enumerate()
-                                .map(|(i, r)| {
-                                    rule_for(r).map_err(|error| Invalid::Nth {
-                                        node: nc.name.clone(),
-                                        rule: i + 1,
-                                        error,
-                                    })
-                                })
-                                .collect::<Result<_, _>>()?,
+                            rules: nc.netfilter.clone(),
                         },
                         frags: Reassembly::default(),
                         socks: Default::default(),

@@ -194,10 +194,7 @@ impl World {
             nodes.insert(
                 n.name.clone(),
                 NodeStats {
-                    kind: match n.kind {
-                        crate::node::NodeKind::Host => "host",
-                        crate::node::NodeKind::Router => "router",
-                    },
+                    kind: n.kind.name(),
                     // /proc/net/snmp's Forwarding (1 forwarding, 2 not) and DefaultTTL are
                     // the sysctls, read when the file is.
                     ip: IpStats {
