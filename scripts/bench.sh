@@ -8,6 +8,7 @@
 #   scripts/bench.sh --only dumbbell_tcp --runs 5 --pcap off
 #   scripts/bench.sh --vs-ns3 --markdown --json bench.json   # tables for docs/performance.md
 #   scripts/bench.sh --vs-ns3 --pgo           # also a PGO build of ours, in the same runs
+#   scripts/bench.sh --against main --pgo     # this tree against commit `main`, plain and PGO
 #
 # Options:
 #   --vs-ns3          also build and run ns-3's `anchor` (../shared/bench/ns3); installs
@@ -15,6 +16,10 @@
 #   --pgo             also build sim with profile-guided optimisation (scripts/build-pgo.sh,
 #                     trained on other runs than these) and measure it as a third side,
 #                     "netsim PGO", run by run alongside the plain release build
+#   --against REV     also build commit REV (git archive into the work folder, its own target
+#                     folder target/against) and run it alternately with this tree, on REV's
+#                     own scenarios/bench files: the "before" of a change, side by side; with
+#                     --pgo both are also built with PGO. The summary gives this tree / REV.
 #   --runs N          runs per scenario and pcap setting, each side (default 3)
 #   --star-runs N     runs for star_udp_1000 (default: --runs)
 #   --only NAME       only this scenario (repeatable; dumbbell_udp, dumbbell_tcp, star_udp_1000)
@@ -43,6 +48,7 @@ cd "$ROOT"
 
 VS_NS3=0
 PGO=0
+AGAINST=
 RUNS=3
 STAR_RUNS=
 ONLY=()
@@ -58,6 +64,7 @@ while [ $# -gt 0 ]; do
   case $1 in
     --vs-ns3) VS_NS3=1 ;;
     --pgo) PGO=1 ;;
+    --against) AGAINST=${2:?--against needs a commit}; shift ;;
     --runs) RUNS=${2:?--runs needs a number}; shift ;;
     --star-runs) STAR_RUNS=${2:?--star-runs needs a number}; shift ;;
     --only) ONLY+=("${2:?--only needs a scenario}"); shift ;;
@@ -102,6 +109,23 @@ if [ "$PGO" = 1 ]; then
   echo "== building sim with PGO (scripts/build-pgo.sh)" >&2
   SIM_PGO=$("$ROOT/scripts/build-pgo.sh") || die "the PGO build failed"
   [ -x "$SIM_PGO" ] || die "no PGO binary at $SIM_PGO"
+fi
+
+if [ -n "$AGAINST" ]; then
+  AGAINST_REV=$(git rev-parse --short "$AGAINST^{commit}" 2>/dev/null) || die "--against: no commit $AGAINST"
+  echo "== building $AGAINST ($AGAINST_REV) in $WORK/base, target folder target/against" >&2
+  mkdir -p "$WORK/base"
+  git archive "$AGAINST_REV" | tar -x -C "$WORK/base"
+  BASE_TARGET=${CARGO_TARGET_DIR:-$ROOT/target}/against
+  (cd "$WORK/base" && CARGO_TARGET_DIR=$BASE_TARGET cargo build --release -q -p sim-cli) \
+    || die "building $AGAINST failed"
+  SIM_BASE=$BASE_TARGET/release/sim
+  if [ "$PGO" = 1 ]; then
+    [ -x "$WORK/base/scripts/build-pgo.sh" ] || die "$AGAINST has no scripts/build-pgo.sh for --pgo"
+    echo "== building $AGAINST with PGO" >&2
+    SIM_BASE_PGO=$(CARGO_TARGET_DIR=$BASE_TARGET "$WORK/base/scripts/build-pgo.sh") \
+      || die "the PGO build of $AGAINST failed"
+  fi
 fi
 
 if [ "$VS_NS3" = 1 ]; then
@@ -161,10 +185,10 @@ dd_floor() {
 # with the run being timed. Untimed; the same before ours and ns-3's.
 settle() { sync; }
 
-run_ours() { # scenario pcap rep [side binary]
-  local s=$1 pcap=$2 rep=$3 side=${4:-ours} sim=${5:-$SIM} out=$WORK/ours
+run_ours() { # scenario pcap rep [side binary scenario-folder]
+  local s=$1 pcap=$2 rep=$3 side=${4:-ours} sim=${5:-$SIM} dir=${6:-scenarios/bench} out=$WORK/ours
   rm -rf "$out"
-  local args=(run "scenarios/bench/$s.net" --trace none --out "$out")
+  local args=(run "$dir/$s.net" --trace none --out "$out")
   [ "$pcap" = 1 ] && args+=(--pcap all) || args+=(--pcap none)
   [ -n "$UNTIL" ] && args+=(--until "${UNTIL}s")
   local t0 t1
@@ -241,12 +265,15 @@ for s in "${SCENARIOS[@]}"; do
   for rep in $(seq 1 "$n"); do
     for pcap in "${PCAPS[@]}"; do
       run_ours "$s" "$pcap" "$rep"
+      [ -n "$AGAINST" ] && run_ours "$s" "$pcap" "$rep" base "$SIM_BASE" "$WORK/base/scenarios/bench"
       [ "$PGO" = 1 ] && run_ours "$s" "$pcap" "$rep" ours_pgo "$SIM_PGO"
+      [ -n "$AGAINST" ] && [ "$PGO" = 1 ] &&
+        run_ours "$s" "$pcap" "$rep" base_pgo "$SIM_BASE_PGO" "$WORK/base/scenarios/bench"
       [ "$VS_NS3" = 1 ] && run_ns3 "$s" "$pcap" "$rep"
     done
   done
 done
 
-META="{\"date\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\",\"commit\":\"$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- sim-core sim-stack sim-dsl sim-cli 2>/dev/null || echo +dirty)\",\"cores\":$(nproc),\"kernel\":\"$(uname -r)\",\"ns3\":\"${NS3_VERSION:-}\",\"until\":\"${UNTIL:-10}\",\"runs\":$RUNS,\"star_runs\":$STAR_RUNS,\"pgo\":$PGO}"
+META="{\"date\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\",\"commit\":\"$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- sim-core sim-stack sim-dsl sim-cli 2>/dev/null || echo +dirty)\",\"cores\":$(nproc),\"kernel\":\"$(uname -r)\",\"ns3\":\"${NS3_VERSION:-}\",\"until\":\"${UNTIL:-10}\",\"runs\":$RUNS,\"star_runs\":$STAR_RUNS,\"pgo\":$PGO,\"against\":\"${AGAINST_REV:-}\"}"
 python3 "$ROOT/scripts/bench/summarize.py" "$RUNS_FILE" --meta "$META" \
   ${JSON_OUT:+--json "$JSON_OUT"} $([ "$MARKDOWN" = 1 ] && echo --markdown)

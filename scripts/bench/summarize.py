@@ -7,7 +7,9 @@ Per scenario and capture setting, per side (ours; ours built with PGO, when benc
 measured it; ns-3): wall seconds (median, min, max),
 the event loop's seconds, events and events/s, frames onto links and frames/s, peak RSS,
 pcap bytes and pcap bytes/s (rates per wall second of the median); then the ratios ns-3 /
-ours and the targets of shared/bench/README.md.
+ours and the targets of shared/bench/README.md; with bench.sh --against REV, the wall time
+of this tree against REV's (plain against plain, PGO against PGO) and whether the two
+ranges overlap (a change within noise).
 """
 
 import argparse
@@ -23,8 +25,10 @@ TARGETS = {  # scenario -> ratio of ns-3's time to ours, pcap off
 PCAP_TARGET = 10  # ratio with pcap on, or ...
 DD_TARGET = 0.60  # ... pcap bytes/s at least this share of dd's
 ORDER = {"dumbbell_udp": 0, "dumbbell_tcp": 1, "star_udp_1000": 2}
-SIDES = ["ours", "ours_pgo", "ns3"]  # ours_pgo: built with PGO (bench.sh --pgo)
-SIDE_NAMES = {"ours": "netsim", "ours_pgo": "netsim PGO", "ns3": "ns-3"}
+# ours_pgo: built with PGO (bench.sh --pgo); base, base_pgo: the commit of --against.
+SIDES = ["ours", "base", "ours_pgo", "base_pgo", "ns3"]
+SIDE_NAMES = {"ours": "netsim", "ours_pgo": "netsim PGO", "ns3": "ns-3",
+              "base": "base", "base_pgo": "base PGO"}
 
 
 def med(xs):
@@ -72,7 +76,7 @@ def ratios(rows):
     by = {(r["scenario"], r["pcap"], r["side"]): r for r in rows}
     res = []
     for (scen, pcap, side), ours in by.items():
-        if side == "ns3":
+        if side in ("ns3", "base", "base_pgo"):
             continue
         ns3 = by.get((scen, pcap, "ns3"))
         r = {"scenario": scen, "pcap": pcap, "side": side}
@@ -85,6 +89,31 @@ def ratios(rows):
         res.append(r)
     res.sort(key=lambda r: (ORDER.get(r["scenario"], 9), r["pcap"], SIDES.index(r["side"])))
     return res
+
+
+def against(rows):
+    """This tree's wall time against the --against commit's, plain and PGO."""
+    by = {(r["scenario"], r["pcap"], r["side"]): r for r in rows}
+    res = []
+    for (scen, pcap, side), ours in by.items():
+        base = by.get((scen, pcap, {"ours": "base", "ours_pgo": "base_pgo"}.get(side)))
+        if not base:
+            continue
+        o, b = ours["wall_s"], base["wall_s"]
+        res.append({"scenario": scen, "pcap": pcap, "side": side,
+                    "base_wall_s": b, "wall_s": o, "ratio": o["median"] / b["median"],
+                    "overlap": o["min"] <= b["max"] and b["min"] <= o["max"]})
+    res.sort(key=lambda r: (ORDER.get(r["scenario"], 9), r["pcap"], SIDES.index(r["side"])))
+    return res
+
+
+AHEAD = ["scenario", "pcap", "build", "base wall s", "this wall s", "this / base", "ranges overlap"]
+
+
+def against_cells(r):
+    return [r["scenario"], "on" if r["pcap"] else "off", "PGO" if r["side"] == "ours_pgo" else "plain",
+            fmt_wall(r["base_wall_s"]), fmt_wall(r["wall_s"]), f"{r['ratio']:.3f}",
+            "yes" if r["overlap"] else "NO"]
 
 
 def targets(rows, rats):
@@ -175,6 +204,7 @@ def main():
     meta = json.loads(a.meta)
     rows = summarize(runs)
     rats = ratios(rows)
+    vs = against(rows)
     tgts = targets(rows, rats)
     md = a.markdown
     print()
@@ -184,12 +214,16 @@ def main():
     if any(len(c) > 0 for c in rats) and any("wall_ratio" in r or "pcap_vs_dd" in r for r in rats):
         print()
         print(table(RHEAD, [ratio_cells(r) for r in rats], md))
+    if vs:
+        print()
+        print(table(AHEAD, [against_cells(r) for r in vs], md))
     if tgts:
         print()
         print(table(["target", "measured", "met"], [[t, g, "yes" if ok else "NO"] for t, g, ok in tgts], md))
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"meta": meta, "summary": rows, "ratios": rats,
+                       "against": vs,
                        "targets": [{"target": t, "measured": g, "met": ok} for t, g, ok in tgts],
                        "runs": runs}, f, indent=1)
             f.write("\n")
