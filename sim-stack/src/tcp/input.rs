@@ -409,6 +409,7 @@ fn tcp_synrecv_to_established(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, t
     t.max_window = t.snd_wnd;
     t.snd_wl1 = th.seq;
     super::rcv_window::tcp_init_buffer_space(t, now, &sys);
+    super::info::tcp_update_pacing_rate(t, &sys);
     tcp_initialize_rcv_mss(t);
     t.lsndtime = now;
     let parent = t.parent;
@@ -728,6 +729,7 @@ fn tcp_ack(
     if advanced {
         t.max_packets_out = t.packets_out;
     }
+    super::info::tcp_update_pacing_rate(t, &n.sysctl);
     // sk_stream_write_space: room for a third more than is queued, and (tcp_stream_memory_free)
     // fewer unsent bytes than TCP_NOTSENT_LOWAT.
     let writable_again = t.sk.nospace

@@ -323,6 +323,12 @@ pub struct TcpSock {
     pub is_cwnd_limited: bool,
     /// When the connection last sent data (slow start after idle).
     pub lsndtime: SimTime,
+    /// `tcp_wstamp_ns`: when the connection last handed a segment to IP (data or not);
+    /// `tcp_tso_should_defer` holds a GSO packet back only within 1 ms of it.
+    pub tcp_wstamp: SimTime,
+    /// `sk_pacing_rate`, bytes/s, as `tcp_update_pacing_rate` left it (`~0` until then):
+    /// what `tcp_tso_autosize` sizes GSO packets from. Nothing is paced.
+    pub pacing_rate: u64,
 
     // RTT and timers.
 
@@ -445,6 +451,8 @@ impl TcpSock {
             max_packets_out: 0,
             is_cwnd_limited: false,
             lsndtime: SimTime::ZERO,
+            tcp_wstamp: SimTime::ZERO,
+            pacing_rate: u64::MAX,
             rtt: rtt::RttEstimator::new(),
             rwin: rcv_window::RcvWindow::new(),
             ack: ack::AckState::new(),

@@ -181,6 +181,7 @@ impl World {
                             mac: EthernetAddress(ic.mac.0),
                             addr: ic.addr.map(|a| Ipv4Cidr::new(a.addr, a.prefix_len)),
                             mtu: ic.mtu,
+                            tso: ic.tso,
                             qdisc,
                             ring: TxRing::new(ic.tx_ring.max(1)),
                             queue_stopped: false,
