@@ -393,7 +393,7 @@ pub const TCP_MAX_QUICKACKS: u32 = 16;
 pub const TCP_DEFAULT_SCALING_RATIO: u32 = 128;
 
 impl TcpSock {
-    pub(crate) fn new(sk: SockCommon, cong: Cong, timers: [TimerId; 3]) -> Self {
+    pub(crate) fn new(sk: SockCommon, cong: Cong, timers: [TimerId; 4]) -> Self {
         Self {
             sk,
             state: TcpState::Closed,
@@ -568,6 +568,7 @@ pub fn tcp_socket(n: &mut Node, cx: &mut NetCtx<'_>, app: Option<u32>) -> SockId
         crate::config::CongestionControl::Cubic
     ));
     let timers = [
+        cx.sched.new_timer(),
         cx.sched.new_timer(),
         cx.sched.new_timer(),
         cx.sched.new_timer(),
@@ -1017,6 +1018,7 @@ pub(crate) fn tcp_done(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
         &t.timers.rtx_timer,
         &t.timers.delack_timer,
         &t.timers.tw_timer,
+        &t.timers.comp_sack_timer,
     ] {
         cx.sched.cancel(timer);
     }
@@ -1035,6 +1037,7 @@ pub(crate) fn tcp_done(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
             cx.sched.free_timer(t.timers.rtx_timer);
             cx.sched.free_timer(t.timers.delack_timer);
             cx.sched.free_timer(t.timers.tw_timer);
+            cx.sched.free_timer(t.timers.comp_sack_timer);
         }
     } else {
         sk_wake(n, cx, sock);

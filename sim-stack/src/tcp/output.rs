@@ -924,6 +924,11 @@ fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) {
         t.ack.pushed = false;
         t.ack.pushed2 = false;
         cx.sched.cancel(&t.timers.delack_timer);
+        // tcp_event_ack_sent: this ACK carries the compressed SACKs.
+        if t.ack.compressed_ack > 0 {
+            t.ack.compressed_ack = 0;
+            cx.sched.cancel(&t.timers.comp_sack_timer);
+        }
     }
     t.stats.segs_out += u64::from(gso_segs);
     if seg.len > 0 {
@@ -1064,7 +1069,7 @@ mod tests {
 
     fn sock() -> TcpSock {
         let mut s: Scheduler<Event> = Scheduler::new();
-        let timers = [s.new_timer(), s.new_timer(), s.new_timer()];
+        let timers = [s.new_timer(), s.new_timer(), s.new_timer(), s.new_timer()];
         TcpSock::new(SockCommon::new(16384, 131_072), Cong::new(true), timers)
     }
 
