@@ -173,6 +173,11 @@ pub struct IfaceConfig {
     pub qdisc: QdiscConfig,
     /// Number of TX ring descriptors of the NIC (default 256); a full ring stops the queue.
     pub tx_ring: u32,
+    /// TCP segmentation offload (`ethtool -K dev tso on`; default off, as on a veth with
+    /// offloads off): the NIC, not `validate_xmit_skb`, cuts TCP's GSO packets, so the
+    /// capture shows them whole.
+    #[serde(default)]
+    pub tso: bool,
 }
 
 /// An interface's root qdisc, with its parameters (Linux's defaults where unset).
@@ -333,6 +338,21 @@ pub struct Sysctls {
     pub tcp_pacing_ca_ratio: u32,
     /// `net.ipv4.tcp_notsent_lowat` (4294967295): a new socket's `TCP_NOTSENT_LOWAT`.
     pub tcp_notsent_lowat: u32,
+    /// `net.ipv4.tcp_min_tso_segs` (2): the fewest segments `tcp_tso_autosize` puts in a GSO
+    /// packet.
+    pub tcp_min_tso_segs: u32,
+    /// `net.ipv4.tcp_tso_win_divisor` (3): a GSO packet is not held back for more data once
+    /// this fraction of the window (the smaller of cwnd and the peer's) may go now.
+    pub tcp_tso_win_divisor: u32,
+    /// `net.ipv4.tcp_tso_rtt_log` (9): below 2^9 µs of minimum RTT, GSO packets grow towards
+    /// 64 KiB whatever the pacing rate.
+    pub tcp_tso_rtt_log: u32,
+    /// `net.ipv4.tcp_comp_sack_delay_ns` (1 ms): the longest a compressed SACK waits.
+    pub tcp_comp_sack_delay_ns: u64,
+    /// `net.ipv4.tcp_comp_sack_slack_ns` (100 µs): the slack of the compressed-SACK timer.
+    pub tcp_comp_sack_slack_ns: u64,
+    /// `net.ipv4.tcp_comp_sack_nr` (44): SACKs that may be compressed into one; 0 sends each.
+    pub tcp_comp_sack_nr: u32,
     /// `net.core.wmem_default` (212992): default send buffer of non-TCP sockets.
     pub wmem_default: u32,
     /// `net.core.rmem_default` (212992): default receive buffer of non-TCP sockets.
@@ -383,6 +403,12 @@ impl Default for Sysctls {
             tcp_pacing_ss_ratio: 200,
             tcp_pacing_ca_ratio: 120,
             tcp_notsent_lowat: u32::MAX,
+            tcp_min_tso_segs: 2,
+            tcp_tso_win_divisor: 3,
+            tcp_tso_rtt_log: 9,
+            tcp_comp_sack_delay_ns: 1_000_000,
+            tcp_comp_sack_slack_ns: 100_000,
+            tcp_comp_sack_nr: 44,
             wmem_default: 212_992,
             rmem_default: 212_992,
             wmem_max: 212_992,

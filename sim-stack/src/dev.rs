@@ -4,6 +4,11 @@
 //! and on receive `netif_receive_skb` (where tcpdump sees incoming frames) → `arp_rcv` /
 //! `ip_rcv`.
 //!
+//! GSO packets (TCP's super-packets, see [`crate::gso`]) are cut after the qdisc by
+//! `validate_xmit_skb` when the device has no TSO, so tcpdump sees MSS-sized frames and each
+//! takes a ring descriptor; with TSO (`tso on`) the super-packet reaches the tap and the ring
+//! whole, and the NIC cuts it as it serializes, one segment after another on the wire.
+//!
 //! The driver is modeled as a simple NIC: `ndo_start_xmit` places the frame in the ring and
 //! answers `NETDEV_TX_BUSY` when no descriptor is free, which stops the queue; the qdisc
 //! keeps the packet (`dev_requeue_skb`, counted as a requeue). The NIC serializes frames from
@@ -51,6 +56,9 @@ pub struct TxRing {
     pub waiting: VecDeque<Skb>,
     /// The frame being serialized (its bytes are already on the link).
     pub on_wire: Option<TxDesc>,
+    /// The segments of a TSO packet the NIC is cutting that are still to be serialized: the
+    /// packet holds one descriptor until the last of them is on the wire.
+    pub tso_rest: VecDeque<Skb>,
     /// Counters.
     pub stats: RingStats,
 }
@@ -62,6 +70,7 @@ impl TxRing {
             size,
             waiting: VecDeque::new(),
             on_wire: None,
+            tso_rest: VecDeque::new(),
             stats: RingStats {
                 size,
                 ..RingStats::default()
@@ -96,6 +105,8 @@ pub struct NetDevice {
     /// MTU in bytes (IP packet size). Changing it during a run must be followed by
     /// [`Fib::flush_cache`].
     pub mtu: u32,
+    /// `NETIF_F_TSO` (`ethtool -K dev tso on`): the NIC cuts GSO packets itself.
+    pub tso: bool,
     /// The root qdisc.
     pub qdisc: Qdisc,
     /// The driver's TX ring.
@@ -169,7 +180,10 @@ pub(crate) fn dev_queue_xmit(
         kfree_skb_reason(n, cx, dev, "no_carrier", skb);
         return NetXmit::Cn;
     }
-    if !d.queue_stopped && !d.ring.is_full() {
+    crate::gso::qdisc_pkt_len_init(&mut skb);
+    // Descriptors the packet takes: one per segment, unless the NIC cuts it (TSO).
+    let descs = if d.tso { 1 } else { u32::from(skb.gso_segs) };
+    if !d.queue_stopped && d.ring.used() + descs <= d.ring.size {
         // An idle qdisc in front of a ring with room: the packet goes straight through.
         match d.qdisc.pass_through_idle(skb, now) {
             Ok(skb) => {
@@ -180,7 +194,14 @@ pub(crate) fn dev_queue_xmit(
             Err(back) => skb = back,
         }
     }
-    let verdict = d.qdisc.enqueue(skb, now);
+    let verdict = match &mut d.qdisc {
+        Qdisc::Tbf(q) if q.must_segment(&skb) => {
+            let note = cx.record_paths.then_some("tbf_segment");
+            let segs = crate::gso::skb_gso_segment(cx.pool, skb, note);
+            q.enqueue_segments(segs, now, &mut d.to_free)
+        }
+        q => q.enqueue(skb, now),
+    };
     // fq_codel makes room by dropping from the fattest flow; free those now.
     d.qdisc.drain_enqueue_drops(&mut d.to_free);
     free_list(n, cx, dev, "qdisc_drop");
@@ -243,8 +264,9 @@ pub(crate) fn qdisc_run(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize) {
     }
 }
 
-/// `sch_direct_xmit` → `dev_hard_start_xmit` → `ndo_start_xmit`. Returns false when the
-/// driver refused the frame (ring full): the qdisc got it back and the queue is stopped.
+/// `sch_direct_xmit` → `validate_xmit_skb` → `dev_hard_start_xmit` → `ndo_start_xmit`.
+/// Returns false when the driver refused a frame (ring full): the qdisc got it back (with
+/// the segments after it) and the queue is stopped.
 fn sch_direct_xmit(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: Skb) -> bool {
     let d = &mut n.devs[dev];
     if d.ring.is_full() {
@@ -255,27 +277,82 @@ fn sch_direct_xmit(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: Skb) 
         return false;
     }
     note!(cx, skb, "sch_direct_xmit");
+    if skb.is_gso() && !d.tso {
+        let segs = validate_xmit_skb(cx, skb);
+        return dev_hard_start_xmit_list(n, cx, dev, segs);
+    }
+    dev_hard_start_xmit(n, cx, dev, skb);
+    true
+}
+
+/// `validate_xmit_skb`: a GSO packet for a device without TSO is cut here, after the qdisc
+/// (`skb_gso_segment`).
+fn validate_xmit_skb(cx: &mut NetCtx<'_>, skb: Skb) -> Vec<Skb> {
+    let note = cx.record_paths.then_some("validate_xmit_skb");
+    crate::gso::skb_gso_segment(cx.pool, skb, note)
+}
+
+/// `dev_hard_start_xmit` over the segments of a GSO packet, one `xmit_one` each: when the
+/// ring fills, the segments not yet sent go back to the qdisc (`dev_requeue_skb` takes the
+/// rest of the list), the queue stops, and this returns false.
+fn dev_hard_start_xmit_list(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, segs: Vec<Skb>) -> bool {
+    let mut segs = segs.into_iter();
+    while let Some(seg) = segs.next() {
+        let d = &mut n.devs[dev];
+        if d.ring.is_full() {
+            d.ring.stats.busy += 1;
+            d.queue_stopped = true;
+            d.qdisc.requeue(seg);
+            for rest in segs {
+                d.qdisc.requeue(rest);
+            }
+            return false;
+        }
+        dev_hard_start_xmit(n, cx, dev, seg);
+    }
+    true
+}
+
+/// `dev_hard_start_xmit` → `xmit_one`: the tap, then `ndo_start_xmit` into the ring (which
+/// has room).
+fn dev_hard_start_xmit(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: Skb) {
     note!(cx, skb, "dev_hard_start_xmit");
     // The AF_PACKET tap (dev_queue_xmit_nit): tcpdump sees the frame here.
     tap(n, cx, dev, "tx", &skb);
     let d = &mut n.devs[dev];
-    d.stats.tx_packets += 1;
-    d.stats.tx_bytes += skb.len() as u64;
+    // A TSO packet counts as the frames the NIC makes of it.
+    d.stats.tx_packets += u64::from(skb.gso_segs);
+    d.stats.tx_bytes += skb.len() as u64 + u64::from(skb.gso_hdr_extra);
     d.ring.waiting.push_back(skb);
     let used = d.ring.used();
     d.ring.stats.max_used = d.ring.stats.max_used.max(used);
     if d.ring.on_wire.is_none() {
         nic_start_tx(n, cx, dev);
     }
-    true
 }
 
 /// The NIC takes the next frame from its ring and puts it on the wire.
 fn nic_start_tx(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize) {
     let d = &mut n.devs[dev];
-    let Some(mut skb) = d.ring.waiting.pop_front() else {
-        return;
+    let mut skb = match d.ring.tso_rest.pop_front() {
+        Some(seg) => seg,
+        None => {
+            let Some(skb) = d.ring.waiting.pop_front() else {
+                return;
+            };
+            if skb.is_gso() {
+                // TSO: the NIC cuts the packet and serializes its segments back to back.
+                let mut segs = crate::gso::skb_gso_segment(cx.pool, skb, None).into_iter();
+                let first = segs.next().expect("a GSO packet has segments");
+                let d = &mut n.devs[dev];
+                d.ring.tso_rest.extend(segs);
+                first
+            } else {
+                skb
+            }
+        }
     };
+    let d = &mut n.devs[dev];
     let (link, dir) = d.link.expect("attached");
     d.ring.on_wire = Some(TxDesc {
         len: skb.len() as u32,
@@ -311,7 +388,7 @@ pub(crate) fn nic_tx_done(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize) {
         sock_wfree(n, cx, owner.sock, desc.truesize);
     }
     let d = &mut n.devs[dev];
-    if !d.ring.waiting.is_empty() {
+    if !d.ring.waiting.is_empty() || !d.ring.tso_rest.is_empty() {
         nic_start_tx(n, cx, dev);
     }
     let d = &mut n.devs[dev];

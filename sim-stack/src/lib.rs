@@ -16,6 +16,7 @@ pub mod config;
 pub mod ctx;
 pub mod dev;
 pub mod event;
+pub mod gso;
 pub mod ip;
 pub mod jiffies;
 pub mod link;

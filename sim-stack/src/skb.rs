@@ -129,6 +129,15 @@ pub struct SkbData {
     /// checksum (RX checksum offload, on by default on Linux NICs), so UDP and TCP skip the
     /// software check. Set in `netif_receive_skb` from `l4_csum_good`.
     pub csum_unnecessary: bool,
+    /// `skb_shinfo(skb)->gso_size`: the payload of each segment of a GSO packet (TCP's
+    /// MSS), 0 for a packet that is not one.
+    pub gso_size: u16,
+    /// `skb_shinfo(skb)->gso_segs`: the segments a GSO packet stands for (1 otherwise).
+    pub gso_segs: u16,
+    /// What `qdisc_pkt_len_init` adds to a GSO packet's length for the headers of its
+    /// segments after the first (`(gso_segs - 1) × hdr_len`), so that a qdisc accounts the
+    /// bytes the segments take on the wire.
+    pub gso_hdr_extra: u32,
     /// The modeled kernel functions this packet went through (only with `--trace path`).
     path: Vec<&'static str>,
 }
@@ -266,6 +275,19 @@ impl SkbData {
         self.tail = end;
     }
 
+    /// `skb_is_gso`: the packet stands for several segments, cut below the qdisc
+    /// (`skb_gso_segment`) or by the NIC (TSO).
+    #[inline]
+    pub fn is_gso(&self) -> bool {
+        self.gso_segs > 1
+    }
+
+    /// A copy of the recorded path, for a packet made from this one (a GSO segment).
+    pub(crate) fn path_from(&mut self, other: &Self) {
+        self.path.clear();
+        self.path.extend_from_slice(&other.path);
+    }
+
     /// Records that the packet went through the modeled function `f` (path tracing).
     #[inline]
     pub fn note(&mut self, f: &'static str) {
@@ -358,6 +380,9 @@ impl SkbPool {
                 pkt_type: PacketType::Host,
                 l4_csum_good: false,
                 csum_unnecessary: false,
+                gso_size: 0,
+                gso_segs: 1,
+                gso_hdr_extra: 0,
                 path: Vec::new(),
             }));
         };
@@ -377,6 +402,9 @@ impl SkbPool {
         d.pkt_type = PacketType::Host;
         d.l4_csum_good = false;
         d.csum_unnecessary = false;
+        d.gso_size = 0;
+        d.gso_segs = 1;
+        d.gso_hdr_extra = 0;
         d.path.clear();
         Skb(d)
     }

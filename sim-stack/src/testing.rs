@@ -74,6 +74,7 @@ impl OneHost {
             mac: HOST_MAC,
             addr: Some(Ipv4Cidr::new(HOST, 24)),
             mtu: 1500,
+            tso: false,
             qdisc: Qdisc::PfifoFast(PfifoFast::new(1000)),
             ring: TxRing::new(256),
             queue_stopped: false,

@@ -21,6 +21,7 @@ fn iface(name: &str, ip: [u8; 4], mac: u8) -> IfaceConfig {
         txqueuelen: 1000,
         qdisc: QdiscConfig::PfifoFast,
         tx_ring: 256,
+        tso: false,
     }
 }
 

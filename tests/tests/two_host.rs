@@ -603,15 +603,16 @@ fn quick_acks_then_every_second_segment_then_a_lone_segment_waits_for_the_delack
     );
     let conn = &p.ran.stats.nodes["b"].tcp_connections[0];
     assert!(conn.stats.delayed_acks >= 1);
-    // The next ACK is immediate again, for two full segments, at the second one's arrival.
+    // The next ACK is immediate again, for the next two segments, at the second one's
+    // arrival. (The second may be short: a's GSO packet fills the window to its edge,
+    // `tcp_mss_split_point` keeping a partial last segment that Nagle does not hold.)
     let got = tcp_from(&p.b, A);
     let next = &acks[5];
-    assert_eq!(
-        next.1.ack.wrapping_sub(lone.1.ack),
-        2 * SMSS,
-        "{}",
-        show(&acks)
-    );
+    let after_lone: Vec<_> = got
+        .iter()
+        .filter(|(_, s)| s.len > 0 && s.seq.wrapping_sub(lone.1.ack) < 1 << 31)
+        .collect();
+    assert_eq!(next.1.ack, after_lone[1].1.end_seq(), "{}", show(&acks));
     let arrived = got
         .iter()
         .find(|(_, s)| s.end_seq() == next.1.ack)

@@ -196,6 +196,7 @@ impl Lower<'_> {
                             },
                         },
                         tx_ring: idefs.tx_ring.unwrap_or(256),
+                        tso: false,
                     });
                     self.meta[n as usize].ifaces.push(IfaceMeta {
                         name_span: l.span,

@@ -261,6 +261,7 @@ impl Lower<'_> {
             txqueuelen: idefs.txqueuelen.unwrap_or(1000),
             qdisc: QdiscConfig::PfifoFast,
             tx_ring: idefs.tx_ring.unwrap_or(256),
+            tso: false,
         };
         let mut im = IfaceMeta {
             name_span: name.span,
@@ -272,7 +273,7 @@ impl Lower<'_> {
         };
         for (k, v) in self.plain(
             props,
-            &["ip", "mac", "mtu", "txqueuelen", "qdisc", "tx_ring"],
+            &["ip", "mac", "mtu", "txqueuelen", "qdisc", "tx_ring", "tso"],
             "interface",
             ctx,
         ) {
@@ -312,6 +313,17 @@ impl Lower<'_> {
                 "txqueuelen" => {
                     if let Some(q) = self.int(v, 0, u32::MAX.into(), "`txqueuelen`", ctx) {
                         cfg.txqueuelen = q as u32;
+                    }
+                }
+                "tso" => {
+                    let on = self.typed(v, ParamType::Word, "`tso`", ctx, |t| {
+                        crate::values::boolean(t).map_err(|m| ValErr {
+                            label: Some("`tso` takes `on` or `off`".into()),
+                            ..ValErr::from(m)
+                        })
+                    });
+                    if let Some(on) = on {
+                        cfg.tso = on;
                     }
                 }
                 _ => {

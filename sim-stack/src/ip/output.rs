@@ -155,10 +155,12 @@ pub(crate) fn ip_output(n: &mut Node, cx: &mut NetCtx<'_>, mut skb: Skb, dst: Ds
     ip_finish_output(n, cx, skb, dst)
 }
 
-/// `ip_finish_output`: fragment if larger than the MTU, then `ip_finish_output2`.
+/// `ip_finish_output`: fragment if larger than the MTU, then `ip_finish_output2`. A GSO
+/// packet goes on whole (`ip_finish_output_gso`: its segments fit the MTU; TCP sizes them
+/// from it).
 fn ip_finish_output(n: &mut Node, cx: &mut NetCtx<'_>, mut skb: Skb, dst: Dst) -> NetXmit {
     note!(cx, skb, "ip_finish_output");
-    if skb.len() > dst.mtu as usize {
+    if skb.len() > dst.mtu as usize && !skb.is_gso() {
         return ip_fragment(n, cx, skb, dst);
     }
     ip_finish_output2(n, cx, skb, dst)

@@ -333,11 +333,11 @@ impl FqCodel {
         self.new_flow_count += 1;
         // First dequeue: CoDel sees a sojourn of 0 with nothing left behind the packet
         // (below target, so no drop, and the dropping state ends), and the flow pays `len`.
-        let maxpacket = u32::try_from(skb.len()).unwrap_or(u32::MAX);
+        let maxpacket = u32::try_from(len).unwrap_or(u32::MAX);
         if maxpacket > self.cstats.maxpacket {
             self.cstats.maxpacket = maxpacket;
         }
-        self.core.sent(len);
+        self.core.sent(len, skb.gso_segs);
         let flow = &mut self.flows[idx];
         debug_assert!(!flow.listed && flow.queue.is_empty());
         flow.cvars.ldelay = SimDuration::ZERO;
@@ -448,7 +448,7 @@ impl FqCodel {
                 continue;
             };
             let len = pkt_len(&skb);
-            self.core.sent(len);
+            self.core.sent(len, skb.gso_segs);
             self.flows[idx].deficit -= len as i64;
             return Dequeue::Packet(skb);
         }

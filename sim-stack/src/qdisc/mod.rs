@@ -14,7 +14,8 @@
 //! # Counters
 //!
 //! [`QdiscStats`] holds what `tc -s qdisc` shows, counted where Linux counts it:
-//! * `bytes`/`packets` ("Sent") at dequeue (`qdisc_bstats_update`), **once per packet**: a
+//! * `bytes`/`packets` ("Sent") at dequeue (`qdisc_bstats_update`), **once per packet**, a
+//!   GSO packet counting as its `gso_segs` segments and `qdisc_pkt_len` bytes: a
 //!   requeued packet was already counted when it was first dequeued and is not counted again
 //!   when it leaves the requeue slot (as in `dequeue_skb`). So while a packet waits in the
 //!   requeue slot it is counted both in `packets` and in `qlen`; once everything has left,
@@ -23,7 +24,8 @@
 //!   CoDel drops at dequeue, fq_codel overlimit drops).
 //! * `overlimits` when tbf throttles (each dequeue that schedules the watchdog).
 //! * `requeues` on every [`Qdisc::requeue`].
-//! * `backlog` (bytes, `qdisc_pkt_len` = `skb.len()`) and `qlen` (packets) currently held,
+//! * `backlog` (bytes, `qdisc_pkt_len`: `skb.len()`, plus for a GSO packet the headers of
+//!   its segments after the first) and `qlen` (packets: a GSO packet is one) currently held,
 //!   including packets in the requeue slot (`dev_requeue_skb` increments both).
 //!
 //! Every qdisc stamps `skb.enqueue_time` with the enqueue instant (fq_codel needs it for the
@@ -31,7 +33,7 @@
 //!
 //! # What is left out
 //!
-//! Classful qdiscs and filters, multiqueue (`mq`), GSO segmentation, size tables (`stab`),
+//! Classful qdiscs and filters, multiqueue (`mq`), size tables (`stab`),
 //! `noqueue`, and the empty-qdisc bypass (`TCQ_F_CAN_BYPASS`: Linux sends straight to the
 //! driver when the qdisc is empty; calling enqueue then dequeue gives the same counters).
 //! Per-kind omissions are listed in each module.
@@ -200,10 +202,11 @@ impl QdiscError {
     }
 }
 
-/// `qdisc_pkt_len`: the length a qdisc accounts for a packet.
+/// `qdisc_pkt_len`: the length a qdisc accounts for a packet; for a GSO packet, the bytes
+/// of all its segments (`qdisc_pkt_len_init`).
 #[inline]
 pub(crate) fn pkt_len(skb: &Skb) -> u64 {
-    skb.len() as u64
+    skb.len() as u64 + u64::from(skb.gso_hdr_extra)
 }
 
 /// What every qdisc has in Linux's `struct Qdisc`: the counters, and the requeue slot
@@ -230,11 +233,11 @@ impl QdiscCore {
         self.stats.backlog -= len;
     }
 
-    /// `qdisc_bstats_update`.
+    /// `qdisc_bstats_update`: a GSO packet counts as its segments (`bstats_update`).
     #[inline]
-    fn sent(&mut self, len: u64) {
+    fn sent(&mut self, len: u64, segs: u16) {
         self.stats.bytes += len;
-        self.stats.packets += 1;
+        self.stats.packets += u64::from(segs);
     }
 
     /// `dev_requeue_skb`: park at the tail of the requeue slot, count it.

@@ -56,7 +56,7 @@ impl Pfifo {
             Some(skb) => {
                 let len = pkt_len(&skb);
                 self.core.remove(len);
-                self.core.sent(len);
+                self.core.sent(len, skb.gso_segs);
                 Dequeue::Packet(skb)
             }
             None => Dequeue::Empty,

@@ -137,7 +137,7 @@ impl PfifoFast {
             if let Some(skb) = band.pop_front() {
                 let len = pkt_len(&skb);
                 self.core.remove(len);
-                self.core.sent(len);
+                self.core.sent(len, skb.gso_segs);
                 return Dequeue::Packet(skb);
             }
         }

@@ -21,8 +21,9 @@
 //! Differences from Linux: the token cost is computed by exact integer division (truncated
 //! to the nanosecond) rather than the kernel's precomputed `mult`/`shift` reciprocal
 //! (`psched_l2t_ns`), which agree to within a nanosecond for realistic rates; rates are in
-//! bit/s rather than the kernel's byte/s. Not modeled: GSO segmentation of oversize packets
-//! (`tbf_segment`), link-layer ATM cell accounting, `overhead`/`mpu`, replacing the inner
+//! bit/s rather than the kernel's byte/s. A GSO packet larger than the bucket is cut into its
+//! segments, each queued or dropped on its own ([`Tbf::enqueue_segments`], `tbf_segment`).
+//! Not modeled: link-layer ATM cell accounting, `overhead`/`mpu`, replacing the inner
 //! qdisc (tbf as a classful parent).
 
 use std::collections::VecDeque;
@@ -229,6 +230,46 @@ impl Tbf {
         Enqueue::Queued
     }
 
+    /// Whether `tbf_enqueue` would cut `skb` before queueing it (`tbf_segment`): a GSO
+    /// packet larger than the bucket whose every segment fits it
+    /// (`skb_gso_validate_mac_len`). The caller cuts it and hands the segments to
+    /// [`Tbf::enqueue_segments`].
+    pub fn must_segment(&self, skb: &Skb) -> bool {
+        if !skb.is_gso() || pkt_len(skb) <= u64::from(self.max_size) {
+            return false;
+        }
+        let hdr_len = skb.gso_hdr_extra / (u32::from(skb.gso_segs) - 1);
+        hdr_len + u32::from(skb.gso_size) <= self.max_size
+    }
+
+    /// `tbf_segment`: the segments of a GSO packet too large for the bucket, each queued (or
+    /// dropped, counted, and put in `dropped`) on its own. It is `NET_XMIT_SUCCESS` when at
+    /// least one was queued, so the sender learns nothing of the others, which are lost as on
+    /// the path; when none was, the last one comes back as the refused packet.
+    pub fn enqueue_segments(
+        &mut self,
+        segs: Vec<Skb>,
+        now: SimTime,
+        dropped: &mut Vec<Skb>,
+    ) -> Enqueue {
+        let mut queued = 0;
+        for seg in segs {
+            if let Enqueue::Dropped(seg) = self.enqueue(seg, now) {
+                dropped.push(seg);
+            } else {
+                queued += 1;
+            }
+        }
+        match (queued, dropped.pop()) {
+            (0, Some(last)) => Enqueue::Dropped(last),
+            (_, Some(seg)) => {
+                dropped.push(seg);
+                Enqueue::Queued
+            }
+            (_, None) => Enqueue::Queued,
+        }
+    }
+
     /// `tbf_dequeue`: send the head packet if both buckets cover it, else say when they will.
     pub fn dequeue(&mut self, now: SimTime, _dropped: &mut Vec<Skb>) -> Dequeue {
         if let Some(skb) = self.core.take_requeued() {
@@ -255,7 +296,7 @@ impl Tbf {
             self.ptokens = ptoks as u64;
             self.queue_bytes -= len;
             self.core.remove(len);
-            self.core.sent(len);
+            self.core.sent(len, skb.gso_segs);
             return Dequeue::Packet(skb);
         }
         self.core.stats.overlimits += 1;

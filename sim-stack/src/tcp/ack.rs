@@ -29,8 +29,13 @@ pub struct AckState {
     pub pushed: bool,
     /// `ICSK_ACK_PUSHED2`: a second one did.
     pub pushed2: bool,
-    /// Compressed-SACK state: duplicate ACKs sent at once for the current `rcv_nxt`.
+    /// Compressed-SACK state: duplicate ACKs sent at once for the current `rcv_nxt`
+    /// (`dup_ack_counter`).
     pub dup_ack_counter: u32,
+    /// `compressed_ack_rcv_nxt`: the `rcv_nxt` that budget is for.
+    pub compressed_ack_rcv_nxt: u32,
+    /// `compressed_ack`: SACKs held back behind the compressed-SACK timer.
+    pub compressed_ack: u32,
     /// `icsk_ack.rcv_mss`: estimate of the peer's segment size.
     pub rcv_mss: u32,
     /// `icsk_ack.last_seg_size`: the size of the last short segment (`tcp_measure_rcv_mss`).
@@ -56,6 +61,8 @@ impl AckState {
             pushed: false,
             pushed2: false,
             dup_ack_counter: 0,
+            compressed_ack_rcv_nxt: 0,
+            compressed_ack: 0,
             rcv_mss: 536,
             last_seg_size: 0,
         }

@@ -205,6 +205,12 @@ pub fn pacing_rate(t: &TcpSock, ss_ratio: u32, ca_ratio: u32) -> u64 {
     rate / u64::from(t.rtt.srtt_us)
 }
 
+/// `tcp_update_pacing_rate`: `sk_pacing_rate` after an ACK (and at a passive open), which
+/// sizes GSO packets (`tcp_tso_autosize`).
+pub(crate) fn tcp_update_pacing_rate(t: &mut TcpSock, sys: &crate::config::Sysctls) {
+    t.pacing_rate = pacing_rate(t, sys.tcp_pacing_ss_ratio, sys.tcp_pacing_ca_ratio);
+}
+
 /// `tcp_get_info`: the connection's `struct tcp_info` at `now`.
 pub fn tcp_get_info(t: &TcpSock, now: SimTime, pmtu: u32, pacing: (u32, u32)) -> TcpInfo {
     let ms_since = |at: SimTime| (now.saturating_since(at).as_nanos() / 1_000_000) as u32;

@@ -124,6 +124,7 @@ fn tcp_listen_rcv(
         cx.sched.new_timer(),
         cx.sched.new_timer(),
         cx.sched.new_timer(),
+        cx.sched.new_timer(),
     ];
     let mut t = TcpSock::new(sk, cong, timers);
     t.parent = Some(listener);
@@ -409,6 +410,7 @@ fn tcp_synrecv_to_established(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, t
     t.max_window = t.snd_wnd;
     t.snd_wl1 = th.seq;
     super::rcv_window::tcp_init_buffer_space(t, now, &sys);
+    super::info::tcp_update_pacing_rate(t, &sys);
     tcp_initialize_rcv_mss(t);
     t.lsndtime = now;
     let parent = t.parent;
@@ -728,6 +730,7 @@ fn tcp_ack(
     if advanced {
         t.max_packets_out = t.packets_out;
     }
+    super::info::tcp_update_pacing_rate(t, &n.sysctl);
     // sk_stream_write_space: room for a third more than is queued, and (tcp_stream_memory_free)
     // fewer unsent bytes than TCP_NOTSENT_LOWAT.
     let writable_again = t.sk.nospace
@@ -892,16 +895,6 @@ fn tcp_data_queue(
             t.sack_blocks.insert(0, blk);
             t.sack_blocks.truncate(4);
         }
-        t.ack.ack_now = t.ack.dup_ack_counter < DUPTHRESH;
-        t.ack.dup_ack_counter += 1;
-        if !t.ack.ack_now {
-            // Compressed SACK: one ACK after min(srtt/20, 1 ms).
-            let delay = SimDuration::from_micros(u64::from((t.rtt.srtt_us >> 3) / 20).min(1000));
-            t.ack.pending = true;
-            if !cx.sched.is_armed(&t.timers.delack_timer) {
-                tcp_arm_timer(n, cx, sock, super::timer::TcpTimerKind::DelAck, now + delay);
-            }
-        }
     }
 }
 
@@ -972,9 +965,41 @@ fn tcp_ack_snd_check(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
     let quick = t.ack.quick > 0 && t.ack.pingpong == 0;
     if more_than_one || quick || t.ack.ack_now {
         tcp_send_ack(n, cx, sock);
-    } else if !cx.sched.is_armed(&t.timers.delack_timer) || t.ofo.is_empty() {
-        tcp_send_delayed_ack(n, cx, sock);
+        return;
     }
+    if t.ofo.is_empty() {
+        tcp_send_delayed_ack(n, cx, sock);
+        return;
+    }
+    // Out-of-order data is queued: SACK at once, or compress (tcp_comp_sack_*).
+    if !t.sack_ok || t.ack.compressed_ack >= n.sysctl.tcp_comp_sack_nr {
+        tcp_send_ack(n, cx, sock);
+        return;
+    }
+    // The budget of immediate duplicate ACKs starts again whenever rcv_nxt moves.
+    if t.ack.compressed_ack_rcv_nxt != t.rcv_nxt {
+        t.ack.compressed_ack_rcv_nxt = t.rcv_nxt;
+        t.ack.dup_ack_counter = 0;
+    }
+    if t.ack.dup_ack_counter < DUPTHRESH {
+        t.ack.dup_ack_counter += 1;
+        tcp_send_ack(n, cx, sock);
+        return;
+    }
+    t.ack.compressed_ack += 1;
+    if cx.sched.is_armed(&t.timers.comp_sack_timer) {
+        return;
+    }
+    // 5 % of the RTT (the receiver's estimate, or srtt when smaller), at most
+    // tcp_comp_sack_delay_ns; both are kept ×8.
+    let mut rtt = u64::from(t.rwin.rcv_rtt_us);
+    let srtt = u64::from(t.rtt.srtt_us);
+    if srtt > 0 && srtt < rtt {
+        rtt = srtt;
+    }
+    let delay = n.sysctl.tcp_comp_sack_delay_ns.min(rtt * 125 / 20);
+    let at = cx.now + SimDuration::from_nanos(delay);
+    tcp_arm_timer(n, cx, sock, super::timer::TcpTimerKind::CompressedAck, at);
 }
 
 /// The congestion-control view of a connection.

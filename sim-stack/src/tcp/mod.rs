@@ -323,6 +323,12 @@ pub struct TcpSock {
     pub is_cwnd_limited: bool,
     /// When the connection last sent data (slow start after idle).
     pub lsndtime: SimTime,
+    /// `tcp_wstamp_ns`: when the connection last handed a segment to IP (data or not);
+    /// `tcp_tso_should_defer` holds a GSO packet back only within 1 ms of it.
+    pub tcp_wstamp: SimTime,
+    /// `sk_pacing_rate`, bytes/s, as `tcp_update_pacing_rate` left it (`~0` until then):
+    /// what `tcp_tso_autosize` sizes GSO packets from. Nothing is paced.
+    pub pacing_rate: u64,
 
     // RTT and timers.
 
@@ -387,7 +393,7 @@ pub const TCP_MAX_QUICKACKS: u32 = 16;
 pub const TCP_DEFAULT_SCALING_RATIO: u32 = 128;
 
 impl TcpSock {
-    pub(crate) fn new(sk: SockCommon, cong: Cong, timers: [TimerId; 3]) -> Self {
+    pub(crate) fn new(sk: SockCommon, cong: Cong, timers: [TimerId; 4]) -> Self {
         Self {
             sk,
             state: TcpState::Closed,
@@ -445,6 +451,8 @@ impl TcpSock {
             max_packets_out: 0,
             is_cwnd_limited: false,
             lsndtime: SimTime::ZERO,
+            tcp_wstamp: SimTime::ZERO,
+            pacing_rate: u64::MAX,
             rtt: rtt::RttEstimator::new(),
             rwin: rcv_window::RcvWindow::new(),
             ack: ack::AckState::new(),
@@ -560,6 +568,7 @@ pub fn tcp_socket(n: &mut Node, cx: &mut NetCtx<'_>, app: Option<u32>) -> SockId
         crate::config::CongestionControl::Cubic
     ));
     let timers = [
+        cx.sched.new_timer(),
         cx.sched.new_timer(),
         cx.sched.new_timer(),
         cx.sched.new_timer(),
@@ -1009,6 +1018,7 @@ pub(crate) fn tcp_done(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
         &t.timers.rtx_timer,
         &t.timers.delack_timer,
         &t.timers.tw_timer,
+        &t.timers.comp_sack_timer,
     ] {
         cx.sched.cancel(timer);
     }
@@ -1027,6 +1037,7 @@ pub(crate) fn tcp_done(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
             cx.sched.free_timer(t.timers.rtx_timer);
             cx.sched.free_timer(t.timers.delack_timer);
             cx.sched.free_timer(t.timers.tw_timer);
+            cx.sched.free_timer(t.timers.comp_sack_timer);
         }
     } else {
         sk_wake(n, cx, sock);

@@ -195,7 +195,7 @@ pub enum XmitMode {
     Probe,
 }
 
-/// What a segment to transmit is.
+/// What a segment (or GSO packet) to transmit is.
 #[derive(Debug, Clone, Copy)]
 struct Seg {
     seq: u32,
@@ -203,6 +203,9 @@ struct Seg {
     flags: TcpFlags,
     /// Data offset in the send buffer.
     data_seq: u32,
+    /// The segment size of a GSO packet (its `len` is cut into segments of this many
+    /// bytes below IP), 0 for a single segment.
+    gso_size: u32,
 }
 
 /// The SYN (`tcp_connect`): queued as the first segment, sent, retransmit timer armed.
@@ -235,7 +238,232 @@ pub(crate) fn tcp_write_xmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, mo
     tcp_write_xmit_nagle(n, cx, sock, mode, nonagle);
 }
 
-/// `tcp_write_xmit` with the Nagle mode `nonagle`.
+/// `sk_gso_max_size` of a TCP socket: the device's `gso_max_size` (65536,
+/// `GSO_LEGACY_MAX_SIZE`) less `MAX_TCP_HEADER + 1` (320 + 1), as `sk_setup_caps` sets it.
+pub const TCP_GSO_MAX_SIZE: u32 = 65536 - (320 + 1);
+
+/// `tcp_tso_segs` → `tcp_tso_autosize`: how many segments a GSO packet may hold, about 1 ms
+/// at the pacing rate (`sk_pacing_rate >> sk_pacing_shift`, shift 10), plus up to
+/// `TCP_GSO_MAX_SIZE` on paths whose minimum RTT is below 2^`tcp_tso_rtt_log` µs, at most
+/// `TCP_GSO_MAX_SIZE` and at least `tcp_min_tso_segs`.
+pub fn tcp_tso_segs(t: &TcpSock, sys: &Sysctls) -> u32 {
+    let mss = u64::from(t.mss_cache.max(1));
+    let mut bytes = t.pacing_rate >> 10;
+    // tcp_min_rtt: ~0U until the first sample.
+    let min_rtt = if t.rtt.min_rtt_us == 0 {
+        u32::MAX
+    } else {
+        t.rtt.min_rtt_us
+    };
+    let r = min_rtt.checked_shr(sys.tcp_tso_rtt_log).unwrap_or(0);
+    if r < u32::BITS {
+        bytes = bytes.saturating_add(u64::from(TCP_GSO_MAX_SIZE >> r));
+    }
+    bytes = bytes.min(u64::from(TCP_GSO_MAX_SIZE));
+    ((bytes / mss) as u32).max(sys.tcp_min_tso_segs)
+}
+
+/// `tcp_cwnd_test`: how many segments cwnd lets go now, at most half of it per packet
+/// ("at least 2 GSO packets in flight").
+fn tcp_cwnd_test(t: &TcpSock) -> u32 {
+    let in_flight = t.in_flight();
+    if in_flight >= t.cwnd {
+        return 0;
+    }
+    (t.cwnd >> 1).max(1).min(t.cwnd - in_flight)
+}
+
+/// `tcp_grow_skb`, on the write queue's segments: the unsent segment at `idx` (the send
+/// head) is filled up from the ones after it, and so on for the `quota` segments a packet may
+/// hold, so that its segments are full-sized from its start. Only a head left short by
+/// [`tso_fragment`] at the edge of the peer's window needs it; segments written after an
+/// `MSG_EOR`, a FIN alone, and the SYN are never joined.
+fn tcp_grow_skb(t: &mut TcpSock, idx: usize, quota: u32) {
+    let mss = t.mss_cache;
+    let mut i = idx;
+    while i + 1 < t.wq.len() && i < idx + quota as usize {
+        let (cur, next) = (&t.wq[i], &t.wq[i + 1]);
+        if cur.len >= mss || cur.eor || cur.fin || cur.syn || next.len == 0 || next.syn {
+            i += 1;
+            continue;
+        }
+        let k = (mss - cur.len).min(next.len);
+        t.wq[i].len += k;
+        let next = &mut t.wq[i + 1];
+        next.seq = next.seq.wrapping_add(k);
+        next.len -= k;
+        if next.len == 0 {
+            let gone = t.wq.remove(i + 1).expect("next");
+            let cur = &mut t.wq[i];
+            cur.psh |= gone.psh;
+            cur.fin = gone.fin;
+            cur.eor = gone.eor;
+            t.wmem_queued = t.wmem_queued.saturating_sub(SKB_TCP_OVERHEAD);
+        }
+    }
+}
+
+/// `tso_fragment`: splits the unsent segment at `idx` after `len` bytes; the second part
+/// keeps PSH, FIN and the end of record.
+fn tso_fragment(t: &mut TcpSock, idx: usize, len: u32) {
+    let seg = &mut t.wq[idx];
+    debug_assert!(seg.sent_at.is_none() && len > 0 && len < seg.len);
+    let mut rest = TxSeg::new(seg.seq.wrapping_add(len), seg.len - len, false, seg.fin);
+    rest.psh = seg.psh;
+    rest.eor = seg.eor;
+    seg.len = len;
+    seg.psh = false;
+    seg.fin = false;
+    seg.eor = false;
+    t.wq.insert(idx + 1, rest);
+    t.wmem_queued += SKB_TCP_OVERHEAD;
+}
+
+/// The segments from the send head `idx` that one GSO packet of at most `quota` segments
+/// holds once grown (`tcp_grow_skb`): (segments, bytes). PSH set on any of them moves to the
+/// last, as the skb's flag would show on its last segment.
+fn tcp_skb_extent(t: &mut TcpSock, idx: usize, quota: u32) -> (usize, u32) {
+    let first = &t.wq[idx];
+    let (mut count, mut bytes) = (1, first.len);
+    if !(first.len == 0 || first.eor || first.fin || first.syn) {
+        for seg in t.wq.range(idx + 1..) {
+            if count == quota as usize || seg.len == 0 || seg.syn {
+                break;
+            }
+            count += 1;
+            bytes += seg.len;
+            if seg.eor || seg.fin {
+                break;
+            }
+        }
+    }
+    if count > 1 && t.wq.range(idx..idx + count - 1).any(|w| w.psh) {
+        for w in t.wq.range_mut(idx..idx + count) {
+            w.psh = false;
+        }
+        t.wq[idx + count - 1].psh = true;
+    }
+    (count, bytes)
+}
+
+/// `tcp_nagle_check`: a partial segment waits while corked, or, with Nagle on, while a small
+/// one is unacknowledged (Minshall's variant).
+fn tcp_nagle_check(partial: bool, t: &TcpSock, nonagle: u8) -> bool {
+    let minshall = after(t.snd_sml, t.snd_una) && !after(t.snd_sml, t.snd_nxt);
+    partial
+        && (nonagle & super::TCP_NAGLE_CORK != 0 || (nonagle == 0 && t.packets_out > 0 && minshall))
+}
+
+/// Why `tcp_tso_should_defer` held a packet back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Defer {
+    /// Send now.
+    No,
+    /// Wait for the next ACK, cwnd-limited.
+    CwndLimited,
+    /// Wait for the next ACK (window- or application-limited).
+    Yes,
+}
+
+/// `tcp_tso_should_defer`: whether a GSO packet of `bytes` from the send head `idx` should
+/// wait for the ACK expected soon, so that it can go out larger. Never in recovery, nor more
+/// than 1 ms after the last transmission; not when a full packet, or the whole of a packet
+/// that gets no more data, or a `tcp_tso_win_divisor`-th of the window may go; not when the
+/// next ACK is further off than min(srtt/2, 1 ms).
+fn tcp_tso_should_defer(
+    t: &TcpSock,
+    now: SimTime,
+    (idx, segs, bytes, is_tail): (usize, usize, u32, bool),
+    max_segs: u32,
+    win_divisor: u32,
+) -> Defer {
+    if matches!(t.recovery.ca_state, CaState::Recovery | CaState::Loss) {
+        return Defer::No;
+    }
+    if now.saturating_since(t.tcp_wstamp) > SimDuration::from_millis(1) {
+        return Defer::No;
+    }
+    let mss = u64::from(t.mss_cache);
+    let seq = t.wq[idx].seq;
+    let in_flight = t.in_flight();
+    let send_win = u64::from(t.snd_una.wrapping_add(t.snd_wnd).wrapping_sub(seq));
+    let cong_win = u64::from(t.cwnd.saturating_sub(in_flight)) * mss;
+    let limit = send_win.min(cong_win);
+    let bytes = u64::from(bytes);
+    if limit >= u64::from(max_segs) * mss {
+        return Defer::No;
+    }
+    if !is_tail && limit >= bytes {
+        return Defer::No;
+    }
+    if win_divisor > 0 {
+        let chunk = u64::from(t.snd_wnd).min(u64::from(t.cwnd) * mss) / u64::from(win_divisor);
+        if limit >= chunk {
+            return Defer::No;
+        }
+    } else if limit > 3 * mss {
+        // tcp_max_tso_deferred_mss
+        return Defer::No;
+    }
+    let Some(head_sent) = t.wq.front().and_then(|w| w.sent_at) else {
+        return Defer::No;
+    };
+    let srtt_ns = 125 * u64::from(t.rtt.srtt_us);
+    let expected_ack = head_sent.as_nanos() + srtt_ns;
+    let how_far = expected_ack as i128 - now.as_nanos() as i128;
+    let threshold = (srtt_ns >> 1).min(1_000_000);
+    if how_far - threshold as i128 > 0 {
+        return Defer::No;
+    }
+    if cong_win < send_win {
+        if cong_win <= bytes {
+            return Defer::CwndLimited;
+        }
+    } else if send_win <= bytes {
+        return Defer::Yes;
+    }
+    // A packet that will get no more data is not held back.
+    let last = &t.wq[idx + segs - 1];
+    if last.fin || last.eor {
+        return Defer::No;
+    }
+    Defer::Yes
+}
+
+/// `tcp_mss_split_point`: how many bytes of the packet go now: `quota` full segments if the
+/// window allows and the packet has more behind it, else what the window allows, without a
+/// trailing partial segment that Nagle would hold back.
+fn tcp_mss_split_point(
+    t: &TcpSock,
+    (idx, bytes, is_tail): (usize, u32, bool),
+    quota: u32,
+    nonagle: u8,
+) -> u32 {
+    let mss = t.mss_cache;
+    let window = t
+        .snd_una
+        .wrapping_add(t.snd_wnd)
+        .wrapping_sub(t.wq[idx].seq);
+    let max_len = mss * quota;
+    if max_len <= window && !is_tail {
+        return max_len;
+    }
+    let needed = bytes.min(window);
+    if max_len <= needed {
+        return max_len;
+    }
+    let partial = needed % mss;
+    if tcp_nagle_check(partial != 0, t, nonagle) {
+        return needed - partial;
+    }
+    needed
+}
+
+/// `tcp_write_xmit` with the Nagle mode `nonagle`: while cwnd (`tcp_cwnd_test`), the peer's
+/// window (`tcp_snd_wnd_test`), Nagle (a single segment) or TSO deferral (a GSO packet)
+/// allow, the send head grows to what may go (`tcp_grow_skb`), is cut there
+/// (`tcp_mss_split_point`, `tso_fragment`) and goes out as one packet of up to
+/// `tcp_tso_segs` segments.
 fn tcp_write_xmit_nagle(
     n: &mut Node,
     cx: &mut NetCtx<'_>,
@@ -245,7 +473,12 @@ fn tcp_write_xmit_nagle(
 ) {
     let now = cx.now;
     let push_one = mode != XmitMode::All;
+    let win_divisor = n.sysctl.tcp_tso_win_divisor;
     let mut sent_any = false;
+    let Some(t) = n.socks.tcp(sock) else {
+        return;
+    };
+    let max_segs = tcp_tso_segs(t, &n.sysctl);
     loop {
         let Some(t) = n.socks.tcp(sock) else {
             return;
@@ -255,74 +488,78 @@ fn tcp_write_xmit_nagle(
             t.is_cwnd_limited = false;
             break;
         }
-        let seg = t.wq[idx].clone();
-        let is_last = idx + 1 == t.wq.len();
-        if !seg.syn {
-            let in_flight = t.in_flight();
-            // A loss probe goes out whatever cwnd says (push_one == 2).
-            if in_flight >= t.cwnd && mode != XmitMode::Probe {
-                t.is_cwnd_limited = true;
-                break;
-            }
-            // tcp_snd_wnd_test: the segment's data must fit the offered window.
-            let wnd_end = t.snd_una.wrapping_add(t.snd_wnd);
-            if after(seg.seq.wrapping_add(seg.len), wnd_end) && seg.len > 0 {
-                break;
-            }
-            // tcp_nagle_test (only the last segment can be held back): a partial segment
-            // waits while corked, or, with Nagle on, while a small one is unacknowledged
-            // (Minshall's variant).
-            if is_last && !seg.fin && !push_one && nonagle & super::TCP_NAGLE_PUSH == 0 {
-                let partial = seg.len < t.mss_cache;
-                let minshall = after(t.snd_sml, t.snd_una) && !after(t.snd_sml, t.snd_nxt);
-                let hold = partial
-                    && (nonagle & super::TCP_NAGLE_CORK != 0
-                        || (nonagle == 0 && t.packets_out > 0 && minshall));
-                if hold {
+        let mss = t.mss_cache;
+        let mut count = 1;
+        if !t.wq[idx].syn {
+            let mut quota = tcp_cwnd_test(t);
+            if quota == 0 {
+                // A loss probe goes out whatever cwnd says (push_one == 2).
+                if mode != XmitMode::Probe {
+                    t.is_cwnd_limited = true;
                     break;
+                }
+                quota = 1;
+            }
+            let quota = quota.min(max_segs);
+            tcp_grow_skb(t, idx, quota);
+            let (segs, bytes) = tcp_skb_extent(t, idx, quota);
+            let is_tail = idx + segs == t.wq.len();
+            // tcp_snd_wnd_test: the packet's first segment must fit the offered window.
+            let head = &t.wq[idx];
+            let wnd_end = t.snd_una.wrapping_add(t.snd_wnd);
+            if head.len > 0 && after(head.seq.wrapping_add(head.len.min(mss)), wnd_end) {
+                break;
+            }
+            if segs == 1 {
+                // tcp_nagle_test (only the last segment can be held back).
+                let nonagle = if is_tail {
+                    nonagle
+                } else {
+                    super::TCP_NAGLE_PUSH
+                };
+                if !head.fin
+                    && !push_one
+                    && nonagle & super::TCP_NAGLE_PUSH == 0
+                    && tcp_nagle_check(head.len < mss, t, nonagle)
+                {
+                    break;
+                }
+            } else {
+                if !push_one {
+                    match tcp_tso_should_defer(
+                        t,
+                        now,
+                        (idx, segs, bytes, is_tail),
+                        max_segs,
+                        win_divisor,
+                    ) {
+                        Defer::No => {}
+                        Defer::CwndLimited => {
+                            t.is_cwnd_limited = true;
+                            break;
+                        }
+                        Defer::Yes => break,
+                    }
+                }
+                let limit = tcp_mss_split_point(t, (idx, bytes, is_tail), quota, nonagle);
+                // tso_fragment: the packet ends at `limit`, inside a segment if need be.
+                let mut acc = 0;
+                count = 0;
+                while count < segs {
+                    let len = t.wq[idx + count].len;
+                    if acc + len > limit {
+                        if acc < limit {
+                            tso_fragment(t, idx + count, limit - acc);
+                            count += 1;
+                        }
+                        break;
+                    }
+                    acc += len;
+                    count += 1;
                 }
             }
         }
-        let t = n.socks.tcp(sock).expect("socket");
-        let mut flags = TcpFlags::NONE;
-        if seg.syn {
-            flags |= TcpFlags::SYN;
-        } else {
-            flags |= TcpFlags::ACK;
-        }
-        if seg.psh && seg.len > 0 {
-            flags |= TcpFlags::PSH;
-        }
-        if seg.fin {
-            flags |= TcpFlags::FIN;
-        }
-        let w = &mut t.wq[idx];
-        w.sent_at = Some(now);
-        t.snd_nxt = seg.end_seq();
-        t.packets_out += 1;
-        t.max_packets_out = t.max_packets_out.max(t.packets_out);
-        if seg.len < t.mss_cache && seg.len > 0 {
-            t.snd_sml = seg.end_seq();
-        }
-        if seg.len > 0 {
-            t.lsndtime = now;
-            t.stats.bytes_sent += u64::from(seg.len);
-            // tcp_event_data_sent: sending soon after receiving means interactive.
-            if now.saturating_since(t.ack.lrcvtime) < t.ack.ato {
-                t.ack.pingpong += 1;
-            }
-        }
-        tcp_transmit(
-            n,
-            cx,
-            sock,
-            Seg {
-                seq: seg.seq,
-                len: seg.len,
-                flags,
-                data_seq: seg.seq,
-            },
-        );
+        tcp_send_new_skb(n, cx, sock, idx, count);
         sent_any = true;
         tcp_arm_rtx_if_idle(n, cx, sock);
         if push_one {
@@ -333,6 +570,57 @@ fn tcp_write_xmit_nagle(
     if sent_any && mode != XmitMode::Probe {
         tcp_schedule_loss_probe(n, cx, sock, false);
     }
+}
+
+/// Sends the `count` unsent segments from `idx` as one packet and moves the send head past
+/// them (`tcp_transmit_skb`, `tcp_event_new_data_sent`, `tcp_minshall_update`).
+fn tcp_send_new_skb(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, idx: usize, count: usize) {
+    let now = cx.now;
+    let Some(t) = n.socks.tcp(sock) else {
+        return;
+    };
+    let first = &t.wq[idx];
+    let last = &t.wq[idx + count - 1];
+    let (seq, syn, psh, fin) = (first.seq, first.syn, last.psh, last.fin);
+    let end_seq = last.end_seq();
+    let len: u32 = t.wq.range(idx..idx + count).map(|w| w.len).sum();
+    let mut flags = if syn { TcpFlags::SYN } else { TcpFlags::ACK };
+    if psh && len > 0 {
+        flags |= TcpFlags::PSH;
+    }
+    if fin {
+        flags |= TcpFlags::FIN;
+    }
+    for w in t.wq.range_mut(idx..idx + count) {
+        w.sent_at = Some(now);
+    }
+    t.snd_nxt = end_seq;
+    t.packets_out += count as u32;
+    t.max_packets_out = t.max_packets_out.max(t.packets_out);
+    let mss = t.mss_cache;
+    if len > 0 && len < count as u32 * mss {
+        t.snd_sml = end_seq;
+    }
+    if len > 0 {
+        t.lsndtime = now;
+        t.stats.bytes_sent += u64::from(len);
+        // tcp_event_data_sent: sending soon after receiving means interactive.
+        if now.saturating_since(t.ack.lrcvtime) < t.ack.ato {
+            t.ack.pingpong += 1;
+        }
+    }
+    tcp_transmit(
+        n,
+        cx,
+        sock,
+        Seg {
+            seq,
+            len,
+            flags,
+            data_seq: seq,
+            gso_size: if count > 1 { mss } else { 0 },
+        },
+    );
 }
 
 /// Arms the retransmit timer if it is not running and something is in flight.
@@ -408,6 +696,7 @@ pub(crate) fn tcp_retransmit_seg(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId
             len: seg.len,
             flags,
             data_seq: seg.seq,
+            gso_size: 0,
         },
     );
 }
@@ -463,6 +752,7 @@ pub(crate) fn tcp_send_ack(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
             len: 0,
             flags: TcpFlags::ACK,
             data_seq: seq,
+            gso_size: 0,
         },
     );
 }
@@ -515,6 +805,7 @@ pub(crate) fn tcp_send_synack(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
             len: 0,
             flags: TcpFlags::SYN | TcpFlags::ACK,
             data_seq: seq,
+            gso_size: 0,
         },
     );
 }
@@ -535,6 +826,7 @@ pub(crate) fn tcp_send_active_reset(n: &mut Node, cx: &mut NetCtx<'_>, sock: Soc
             len: 0,
             flags: TcpFlags::RST | TcpFlags::ACK,
             data_seq: seq,
+            gso_size: 0,
         },
     );
 }
@@ -601,13 +893,21 @@ fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) {
     let hlen = repr.header_len();
     let (saddr, daddr) = (t.sk.saddr, t.sk.daddr);
     let synack = syn && ack_flag;
+    // tcp_set_skb_tso_segs: a packet longer than one segment is a GSO packet.
+    let gso_segs = if seg.gso_size > 0 && seg.len > seg.gso_size {
+        seg.len.div_ceil(seg.gso_size)
+    } else {
+        1
+    };
     let ident = if synack {
         IdentMode::Unconnected
     } else {
+        // ip_select_ident_segs: one ID per segment.
         let id = t.sk.inet_id;
-        t.sk.inet_id = id.wrapping_add(1);
+        t.sk.inet_id = id.wrapping_add(gso_segs as u16);
         IdentMode::Socket(id)
     };
+    t.tcp_wstamp = now;
     if ack_flag {
         // tcp_event_ack_sent: tcp_dec_quickack_mode counts the ACK only if one was
         // owed; inet_csk_clear_xmit_timer clears every pending-ACK bit.
@@ -624,10 +924,15 @@ fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) {
         t.ack.pushed = false;
         t.ack.pushed2 = false;
         cx.sched.cancel(&t.timers.delack_timer);
+        // tcp_event_ack_sent: this ACK carries the compressed SACKs.
+        if t.ack.compressed_ack > 0 {
+            t.ack.compressed_ack = 0;
+            cx.sched.cancel(&t.timers.comp_sack_timer);
+        }
     }
-    t.stats.segs_out += 1;
+    t.stats.segs_out += u64::from(gso_segs);
     if seg.len > 0 {
-        t.stats.data_segs_out += 1;
+        t.stats.data_segs_out += u64::from(gso_segs);
     }
     let off = seg.data_seq.wrapping_sub(t.sndq_seq) as usize;
     let mut skb = cx.pool.alloc(hlen + seg.len as usize);
@@ -651,10 +956,18 @@ fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) {
         payload_sum,
     );
     skb.l4_csum_good = true;
+    if gso_segs > 1 {
+        skb.gso_size = seg.gso_size as u16;
+        skb.gso_segs = gso_segs as u16;
+        // Each segment's share, as the segments will hold it (see crate::gso).
+        let full = crate::gso::seg_truesize(hlen, seg.gso_size as usize);
+        let last = seg.len - (gso_segs - 1) * seg.gso_size;
+        skb.truesize = full * (gso_segs - 1) + crate::gso::seg_truesize(hlen, last as usize);
+    }
     skb.sock = Some(SockRef { node: n.id, sock });
     skb.hash = crate::skb::flow_hash(saddr, daddr, repr.src_port, repr.dst_port, 6);
     t.sk.wmem_alloc += skb.truesize;
-    n.snmp.tcp.OutSegs += 1;
+    n.snmp.tcp.OutSegs += u64::from(gso_segs);
     for f in ["tcp_transmit_skb", "ip_queue_xmit"] {
         note!(cx, skb, f);
     }
@@ -756,7 +1069,7 @@ mod tests {
 
     fn sock() -> TcpSock {
         let mut s: Scheduler<Event> = Scheduler::new();
-        let timers = [s.new_timer(), s.new_timer(), s.new_timer()];
+        let timers = [s.new_timer(), s.new_timer(), s.new_timer(), s.new_timer()];
         TcpSock::new(SockCommon::new(16384, 131_072), Cong::new(true), timers)
     }
 

@@ -29,6 +29,8 @@ pub enum TcpTimerKind {
     LossProbe,
     /// RACK's reordering timeout (`ICSK_TIME_REO_TIMEOUT`), on the retransmission timer.
     ReoTimeout,
+    /// The compressed-SACK timer (`compressed_ack_timer`, an hrtimer of its own).
+    CompressedAck,
 }
 
 /// `tcp_model_timeout(sk, boundary, TCP_RTO_MIN)`: how long `boundary` retransmissions take
@@ -68,6 +70,7 @@ pub(crate) fn tcp_arm_timer(
         }
         TcpTimerKind::DelAck => &t.timers.delack_timer,
         TcpTimerKind::TimeWait => &t.timers.tw_timer,
+        TcpTimerKind::CompressedAck => &t.timers.comp_sack_timer,
     };
     cx.sched.arm(
         timer,
@@ -103,6 +106,15 @@ pub(crate) fn tcp_timer(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, which: 
         TcpTimerKind::TimeWait => tcp_done(n, cx, sock),
         TcpTimerKind::LossProbe => tcp_send_loss_probe(n, cx, sock),
         TcpTimerKind::ReoTimeout => tcp_rack_reo_timeout(n, cx, sock),
+        TcpTimerKind::CompressedAck => {
+            // tcp_compressed_ack_kick: the compressed SACKs go out as one ACK.
+            if let Some(t) = n.socks.tcp(sock)
+                && t.ack.compressed_ack > 0
+            {
+                t.ack.compressed_ack -= 1;
+                tcp_send_ack(n, cx, sock);
+            }
+        }
     }
 }
 
@@ -358,6 +370,8 @@ pub struct TcpTimers {
     pub delack_timer: TimerId,
     /// The TIME_WAIT / FIN_WAIT_2 timer.
     pub tw_timer: TimerId,
+    /// The compressed-SACK timer.
+    pub comp_sack_timer: TimerId,
     /// Consecutive timeouts (`icsk_retransmits`).
     pub retransmits: u32,
     /// Backoff exponent (`icsk_backoff`).
@@ -366,12 +380,13 @@ pub struct TcpTimers {
 
 impl TcpTimers {
     /// The state of a new socket.
-    pub fn new(timers: [TimerId; 3]) -> Self {
-        let [rtx_timer, delack_timer, tw_timer] = timers;
+    pub fn new(timers: [TimerId; 4]) -> Self {
+        let [rtx_timer, delack_timer, tw_timer, comp_sack_timer] = timers;
         Self {
             rtx_timer,
             delack_timer,
             tw_timer,
+            comp_sack_timer,
             retransmits: 0,
             backoff: 0,
         }

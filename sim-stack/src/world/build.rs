@@ -136,6 +136,7 @@ impl World {
                             mac: ic.mac,
                             addr: ic.addr,
                             mtu: ic.mtu,
+                            tso: ic.tso,
                             qdisc,
                             ring: TxRing::new(ic.tx_ring.max(1)),
                             queue_stopped: false,

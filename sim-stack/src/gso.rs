@@ -1,0 +1,243 @@
+//! Generic segmentation offload: cutting a TCP super-packet (a GSO skb, built by TCP with
+//! `gso_segs` segments of `gso_size` payload bytes each) into the frames that go on the wire,
+//! as `skb_gso_segment` → `inet_gso_segment` → `tcp_gso_segment` do.
+//!
+//! Linux's TCP always builds GSO skbs (`sk_setup_caps` gives every TCP socket `NETIF_F_GSO`,
+//! whatever the device offers), so the qdisc holds and counts super-packets. Where they are
+//! cut depends on the device:
+//! - without TSO (`ethtool -K dev tso off`, the default here), `validate_xmit_skb` segments
+//!   each one after the qdisc and before `dev_hard_start_xmit`, so tcpdump sees MSS-sized
+//!   frames;
+//! - with TSO, the super-packet reaches `dev_hard_start_xmit` whole (tcpdump shows it so) and
+//!   the NIC cuts it as it serializes ([`crate::dev`]);
+//! - tbf cuts one that is larger than its bucket before queueing it (`tbf_segment`).
+//!
+//! Each segment gets a copy of the Ethernet, IPv4 and TCP headers: the IP ID goes up by one
+//! per segment (`inet_gso_segment`), the sequence number by `gso_size`, PSH and FIN stay on
+//! the last segment only and CWR on the first (`tcp_gso_segment`), and the IP and TCP
+//! checksums are computed for each. The socket's send-buffer charge is split among the
+//! segments (each holds what a segment of its size would cost), so TX completion of the
+//! segments releases exactly what the super-packet held.
+
+use crate::skb::{Skb, SkbPool, truesize_for};
+use crate::wire::checksum;
+use crate::wire::{Ipv4Packet, TcpFlags, TcpPacket};
+
+/// Ethernet header length (every GSO skb here is an Ethernet frame by the time it is cut).
+const ETH_HLEN: usize = 14;
+
+/// `(IP header length, TCP header length)` of an Ethernet frame carrying IPv4 and TCP.
+fn header_lens(frame: &[u8]) -> (usize, usize) {
+    let ihl = usize::from(frame[ETH_HLEN] & 0x0f) * 4;
+    let doff = usize::from(frame[ETH_HLEN + ihl + 12] >> 4) * 4;
+    (ihl, doff)
+}
+
+/// `qdisc_pkt_len_init`: a GSO frame is accounted by qdiscs as its segments would be, its
+/// length plus the headers of every segment after the first.
+pub(crate) fn qdisc_pkt_len_init(skb: &mut Skb) {
+    if !skb.is_gso() {
+        skb.gso_hdr_extra = 0;
+        return;
+    }
+    let (ihl, doff) = header_lens(skb.data());
+    let hdr_len = (ETH_HLEN + ihl + doff) as u32;
+    skb.gso_hdr_extra = (u32::from(skb.gso_segs) - 1) * hdr_len;
+}
+
+/// The truesize of one segment of `payload` bytes behind a `tcp_hlen`-byte TCP header: what
+/// TCP charges for each segment of a GSO skb (see the module doc).
+pub(crate) fn seg_truesize(tcp_hlen: usize, payload: usize) -> u32 {
+    truesize_for(tcp_hlen + payload)
+}
+
+/// `skb_gso_segment` for an Ethernet frame holding a TCP/IPv4 GSO packet: the segments in
+/// order, each an ordinary frame. The super-packet is consumed (its buffer goes back to the
+/// pool). A packet that is not GSO comes back as it is.
+pub(crate) fn skb_gso_segment(
+    pool: &mut SkbPool,
+    mut skb: Skb,
+    note: Option<&'static str>,
+) -> Vec<Skb> {
+    if !skb.is_gso() {
+        return vec![skb];
+    }
+    let frame_len = skb.len();
+    let (ihl, doff) = header_lens(skb.data());
+    let hdr_len = ETH_HLEN + ihl + doff;
+    let mss = usize::from(skb.gso_size);
+    let payload_len = frame_len - hdr_len;
+    let nsegs = payload_len.div_ceil(mss);
+    let (ident, seq, flags, src, dst) = {
+        let d = skb.data();
+        let ip = Ipv4Packet::new_unchecked(&d[ETH_HLEN..]);
+        let tcp = TcpPacket::new_unchecked(&d[ETH_HLEN + ihl..]);
+        (
+            ip.ident(),
+            tcp.seq_number(),
+            tcp.flags(),
+            ip.src_addr(),
+            ip.dst_addr(),
+        )
+    };
+    let mut segs = Vec::with_capacity(nsegs);
+    for i in 0..nsegs {
+        let off = i * mss;
+        let len = mss.min(payload_len - off);
+        let last = i + 1 == nsegs;
+        let mut seg = pool.alloc(hdr_len + len);
+        seg.put_data(&skb.data()[..hdr_len]);
+        let at = hdr_len + off;
+        let payload_sum = if skb.known_zeros(at, len) {
+            seg.put_zeros(len);
+            0
+        } else {
+            seg.put_data(&skb.data()[at..at + len]);
+            checksum::data(&seg.data()[hdr_len..])
+        };
+        let d = seg.head_mut(hdr_len);
+        let mut ip = Ipv4Packet::new_unchecked(&mut d[ETH_HLEN..ETH_HLEN + ihl]);
+        ip.set_total_len((ihl + doff + len) as u16);
+        ip.set_ident(ident.wrapping_add(i as u16));
+        ip.fill_checksum();
+        let mut f = flags;
+        if !last {
+            f.remove(TcpFlags::PSH | TcpFlags::FIN);
+        }
+        if i > 0 {
+            f.remove(TcpFlags::CWR);
+        }
+        let mut tcp = TcpPacket::new_unchecked(&mut d[ETH_HLEN + ihl..]);
+        tcp.set_seq_number(seq.wrapping_add(off as u32));
+        tcp.set_header_len_and_flags(doff as u8, f);
+        tcp.fill_checksum_with_len(src, dst, doff + len, payload_sum);
+        seg.truesize = seg_truesize(doff, len);
+        seg.priority = skb.priority;
+        seg.sock = skb.sock;
+        seg.hash = skb.hash;
+        seg.enqueue_time = skb.enqueue_time;
+        seg.pkt_type = skb.pkt_type;
+        seg.l4_csum_good = true;
+        seg.path_from(&skb);
+        if let Some(f) = note {
+            seg.note(f);
+        }
+        segs.push(seg);
+    }
+    // The segments took over the socket's charge.
+    skb.sock = None;
+    pool.free(skb);
+    segs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{EtherType, EthernetAddress, EthernetFrame, EthernetRepr};
+    use crate::wire::{IpProtocol, Ipv4Repr, TcpOptions, TcpRepr};
+    use std::net::Ipv4Addr;
+
+    const SRC: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+    const DST: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+
+    /// A GSO frame of `payload` behind a 32-byte TCP header (timestamps), segments of `mss`.
+    fn gso_frame(pool: &mut SkbPool, payload: &[u8], mss: u16, flags: TcpFlags) -> Skb {
+        let tcp = TcpRepr {
+            src_port: 80,
+            dst_port: 5000,
+            seq: 0xffff_f000,
+            ack: 7,
+            flags,
+            window: 100,
+            urgent: 0,
+            options: TcpOptions::established(Some((1, 2)), &[]),
+        };
+        let hl = tcp.header_len();
+        let mut skb = pool.alloc(hl + payload.len());
+        skb.put(hl);
+        skb.put_data(payload);
+        tcp.emit(
+            &mut TcpPacket::new_unchecked(skb.data_mut()),
+            SRC,
+            DST,
+            payload.len(),
+        );
+        let ip = Ipv4Repr {
+            src_addr: SRC,
+            dst_addr: DST,
+            protocol: IpProtocol::Tcp,
+            payload_len: skb.len(),
+            ttl: 64,
+            dscp_ecn: 0,
+            ident: 0xfffe,
+            dont_frag: true,
+            more_frags: false,
+            frag_offset: 0,
+        };
+        ip.emit(&mut Ipv4Packet::new_unchecked(skb.push(20)));
+        EthernetRepr {
+            src_addr: EthernetAddress([2, 0, 0, 0, 0, 1]),
+            dst_addr: EthernetAddress([2, 0, 0, 0, 0, 2]),
+            ethertype: EtherType::Ipv4,
+        }
+        .emit(&mut EthernetFrame::new_unchecked(skb.push(14)));
+        skb.gso_size = mss;
+        skb.gso_segs = payload.len().div_ceil(usize::from(mss)) as u16;
+        skb
+    }
+
+    #[test]
+    fn segments_carry_their_share_with_headers_fixed_up() {
+        let mut pool = SkbPool::new();
+        let payload: Vec<u8> = (0..3500u32).map(|i| (i * 7) as u8).collect();
+        let mut skb = gso_frame(&mut pool, &payload, 1448, TcpFlags::ACK | TcpFlags::PSH);
+        qdisc_pkt_len_init(&mut skb);
+        assert_eq!(skb.gso_hdr_extra, 2 * (14 + 20 + 32));
+        let segs = skb_gso_segment(&mut pool, skb, None);
+        assert_eq!(segs.len(), 3);
+        let mut got = Vec::new();
+        for (i, s) in segs.iter().enumerate() {
+            let ip = Ipv4Packet::new_checked(&s.data()[14..]).unwrap();
+            assert!(ip.verify_checksum());
+            assert_eq!(ip.ident(), 0xfffeu16.wrapping_add(i as u16));
+            let tcp = TcpPacket::new_checked(ip.payload()).unwrap();
+            assert!(tcp.verify_checksum(SRC, DST));
+            assert_eq!(
+                tcp.seq_number(),
+                0xffff_f000u32.wrapping_add(1448 * i as u32)
+            );
+            assert_eq!(
+                tcp.flags().contains(TcpFlags::PSH),
+                i == 2,
+                "PSH on the last only"
+            );
+            assert_eq!(tcp.payload().len(), [1448, 1448, 604][i]);
+            got.extend_from_slice(tcp.payload());
+            assert_eq!(s.truesize, seg_truesize(32, tcp.payload().len()));
+        }
+        assert_eq!(got, payload);
+    }
+
+    #[test]
+    fn zero_payloads_are_cut_without_being_read() {
+        let mut pool = SkbPool::new();
+        let mut skb = gso_frame(&mut pool, &[], 1000, TcpFlags::ACK | TcpFlags::FIN);
+        skb.put_zeros(2500);
+        // Fix the lengths and checksums for the zeros appended after the header.
+        let len = skb.len() - 14;
+        let mut ip = Ipv4Packet::new_unchecked(&mut skb.head_mut(34)[14..]);
+        ip.set_total_len(len as u16);
+        ip.fill_checksum();
+        skb.gso_size = 1000;
+        skb.gso_segs = 3;
+        let segs = skb_gso_segment(&mut pool, skb, None);
+        assert_eq!(segs.len(), 3);
+        for (i, s) in segs.iter().enumerate() {
+            let ip = Ipv4Packet::new_checked(&s.data()[14..]).unwrap();
+            let tcp = TcpPacket::new_checked(ip.payload()).unwrap();
+            assert!(tcp.verify_checksum(SRC, DST));
+            assert_eq!(tcp.flags().contains(TcpFlags::FIN), i == 2);
+            assert!(s.known_zeros(14 + 20 + 32, tcp.payload().len()));
+        }
+    }
+}
