@@ -552,7 +552,7 @@ pub fn setsockopt(n: &mut Node, cx: &mut NetCtx<'_>, fd: Fd, opt: SockOpt) -> Re
             if on {
                 // __tcp_sock_set_nodelay: Nagle off, and push what waits.
                 t.nonagle |= TCP_NAGLE_OFF | TCP_NAGLE_PUSH;
-                crate::tcp::tcp_push_pending(n, cx, fd);
+                crate::tcp::output::tcp_push_pending_frames(n, cx, fd);
             } else {
                 t.nonagle &= !TCP_NAGLE_OFF;
             }
@@ -568,7 +568,7 @@ pub fn setsockopt(n: &mut Node, cx: &mut NetCtx<'_>, fd: Fd, opt: SockOpt) -> Re
                 if t.nonagle & TCP_NAGLE_OFF != 0 {
                     t.nonagle |= TCP_NAGLE_PUSH;
                 }
-                crate::tcp::tcp_push_pending(n, cx, fd);
+                crate::tcp::output::tcp_push_pending_frames(n, cx, fd);
             }
         }
         SockOpt::MaxSeg(v) => {

@@ -116,17 +116,7 @@ fn tcp_listen_rcv(
     let ts_off = n.rng.next_u32();
     let inet_id = n.rng.next_u32() as u16;
     sk.inet_id = inet_id;
-    let cong = super::cong::Cong::new(matches!(
-        sys.tcp_congestion_control,
-        crate::config::CongestionControl::Cubic
-    ));
-    let timers = [
-        cx.sched.new_timer(),
-        cx.sched.new_timer(),
-        cx.sched.new_timer(),
-        cx.sched.new_timer(),
-    ];
-    let mut t = TcpSock::new(sk, cong, timers);
+    let mut t = super::tcp_init_sock(sk, &sys, cx);
     t.parent = Some(listener);
     t.iss = iss;
     t.ts_off = ts_off;

@@ -559,12 +559,15 @@ impl TcpSock {
     }
 }
 
-/// `socket(AF_INET, SOCK_STREAM)`, owned by `app`.
-pub fn tcp_socket(n: &mut Node, cx: &mut NetCtx<'_>, app: Option<u32>) -> SockId {
-    let mut sk = SockCommon::new(n.sysctl.tcp_wmem[1], n.sysctl.tcp_rmem[1]);
-    sk.app = app;
+/// A TCP socket over `sk`: the node's congestion control and the socket's timers
+/// (`tcp_init_sock`). For new sockets and for a listener's children alike.
+pub(crate) fn tcp_init_sock(
+    sk: SockCommon,
+    sys: &crate::config::Sysctls,
+    cx: &mut NetCtx<'_>,
+) -> TcpSock {
     let cong = Cong::new(matches!(
-        n.sysctl.tcp_congestion_control,
+        sys.tcp_congestion_control,
         crate::config::CongestionControl::Cubic
     ));
     let timers = [
@@ -573,14 +576,16 @@ pub fn tcp_socket(n: &mut Node, cx: &mut NetCtx<'_>, app: Option<u32>) -> SockId
         cx.sched.new_timer(),
         cx.sched.new_timer(),
     ];
-    let mut t = TcpSock::new(sk, cong, timers);
-    t.notsent_lowat = n.sysctl.tcp_notsent_lowat;
-    n.socks.insert(Socket::Tcp(Box::new(t)))
+    TcpSock::new(sk, cong, timers)
 }
 
-/// `tcp_push_pending_frames`, for the socket calls (`TCP_NODELAY`, `TCP_CORK`).
-pub(crate) fn tcp_push_pending(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
-    tcp_push_pending_frames(n, cx, sock);
+/// `socket(AF_INET, SOCK_STREAM)`, owned by `app`.
+pub fn tcp_socket(n: &mut Node, cx: &mut NetCtx<'_>, app: Option<u32>) -> SockId {
+    let mut sk = SockCommon::new(n.sysctl.tcp_wmem[1], n.sysctl.tcp_rmem[1]);
+    sk.app = app;
+    let mut t = tcp_init_sock(sk, &n.sysctl, cx);
+    t.notsent_lowat = n.sysctl.tcp_notsent_lowat;
+    n.socks.insert(Socket::Tcp(Box::new(t)))
 }
 
 /// `tcp_abort` as `close()` with `SO_LINGER` {on, 0} does it (`tcp_disconnect`): a RST to

@@ -43,19 +43,7 @@ impl World {
         if slot.stopped {
             return;
         }
-        let net = NetCtx {
-            now: s.now(),
-            sched: s,
-            pool: &mut self.pool,
-            trace: &mut self.trace,
-            capture: &mut self.capture,
-            io_error: &mut self.io_error,
-            record_paths: self.record_paths,
-            wakes: &mut self.wakes,
-            links: &mut self.links,
-            inflight: &mut self.inflight,
-            frames_on_links: &mut self.frames_on_links,
-        };
+        let net = super::net_ctx!(self, s);
         let mut cx = AppCtx {
             n: &mut self.nodes[slot.node],
             net,

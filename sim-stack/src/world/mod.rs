@@ -52,6 +52,28 @@ pub struct World {
     pub now: sim_core::SimTime,
 }
 
+/// The shared context of `$world`'s layers for the event `$sched` is handling, borrowing
+/// only the world's shared fields, so that a node, a switch or an app slot can be borrowed
+/// beside it.
+macro_rules! net_ctx {
+    ($world:ident, $sched:ident) => {
+        NetCtx {
+            now: $sched.now(),
+            sched: $sched,
+            pool: &mut $world.pool,
+            trace: &mut $world.trace,
+            capture: &mut $world.capture,
+            io_error: &mut $world.io_error,
+            record_paths: $world.record_paths,
+            wakes: &mut $world.wakes,
+            links: &mut $world.links,
+            inflight: &mut $world.inflight,
+            frames_on_links: &mut $world.frames_on_links,
+        }
+    };
+}
+pub(super) use net_ctx;
+
 impl World {
     /// Node `node` and the shared context its layers are called with.
     #[inline]
@@ -60,19 +82,7 @@ impl World {
         s: &'a mut Scheduler<Event>,
         node: usize,
     ) -> (&'a mut Node, NetCtx<'a>) {
-        let cx = NetCtx {
-            now: s.now(),
-            sched: s,
-            pool: &mut self.pool,
-            trace: &mut self.trace,
-            capture: &mut self.capture,
-            io_error: &mut self.io_error,
-            record_paths: self.record_paths,
-            wakes: &mut self.wakes,
-            links: &mut self.links,
-            inflight: &mut self.inflight,
-            frames_on_links: &mut self.frames_on_links,
-        };
+        let cx = net_ctx!(self, s);
         (&mut self.nodes[node], cx)
     }
 
@@ -83,19 +93,7 @@ impl World {
         s: &'a mut Scheduler<Event>,
         sw: usize,
     ) -> (&'a mut Switch, NetCtx<'a>) {
-        let cx = NetCtx {
-            now: s.now(),
-            sched: s,
-            pool: &mut self.pool,
-            trace: &mut self.trace,
-            capture: &mut self.capture,
-            io_error: &mut self.io_error,
-            record_paths: self.record_paths,
-            wakes: &mut self.wakes,
-            links: &mut self.links,
-            inflight: &mut self.inflight,
-            frames_on_links: &mut self.frames_on_links,
-        };
+        let cx = net_ctx!(self, s);
         (&mut self.switches[sw], cx)
     }
 
