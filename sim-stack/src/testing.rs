@@ -16,14 +16,10 @@ use crate::ctx::NetCtx;
 use crate::dev::{NetDevice, TxRing};
 use crate::event::Event;
 use crate::ip::fib::{Fib, Route};
-use crate::ip::frag::Reassembly;
-use crate::ip::netfilter::Netfilter;
 use crate::link::{InFlight, Link, Port};
-use crate::neigh::{NeighParams, NeighTable};
-use crate::node::{Node, NodeKind};
+use crate::node::Node;
 use crate::qdisc::{PfifoFast, Qdisc};
 use crate::skb::SkbPool;
-use crate::stats::{NeighStats, Snmp};
 use crate::trace::Trace;
 use crate::wire::{
     ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetAddress, EthernetFrame, EthernetRepr,
@@ -66,27 +62,45 @@ pub struct OneHost {
 impl OneHost {
     /// A host 192.168.0.1/24 with `sysctl` on a 1 Gbit/s link (no delay) to the test.
     pub fn new(sysctl: crate::config::Sysctls) -> Self {
+        Self::build(sysctl, |sched| {
+            let mut dev = NetDevice::ether(
+                "eth0",
+                HOST_MAC,
+                Some(Ipv4Cidr::new(HOST, 24)),
+                1500,
+                Qdisc::PfifoFast(PfifoFast::new(1000)),
+                TxRing::new(256),
+                sched.new_timer(),
+                SimDuration::from_secs(30),
+            );
+            dev.link = Some((0, 0));
+            dev
+        })
+    }
+
+    /// A host 192.168.0.1/24 whose interface is a tun device (`tun0`, no link, no ARP):
+    /// the test writes IP packets into it ([`Self::write_tun`]) and reads what it sent
+    /// ([`Self::read_tun`]).
+    pub fn tun(sysctl: crate::config::Sysctls) -> Self {
+        Self::build(sysctl, |sched| {
+            NetDevice::tun(
+                "tun0",
+                Ipv4Cidr::new(HOST, 24),
+                1500,
+                Qdisc::Pfifo(crate::qdisc::Pfifo::new(crate::dev::TUN_READQ_SIZE)),
+                sched.new_timer(),
+            )
+        })
+    }
+
+    fn build(
+        sysctl: crate::config::Sysctls,
+        dev: impl FnOnce(&mut Scheduler<Event>) -> NetDevice,
+    ) -> Self {
         let streams = RngStreams::new(1);
-        let mut rng = streams.stream_named("node", "host");
+        let rng = streams.stream_named("node", "host");
         let mut sched = Scheduler::new();
-        let dev = NetDevice {
-            name: "eth0".into(),
-            mac: HOST_MAC,
-            addr: Some(Ipv4Cidr::new(HOST, 24)),
-            mtu: 1500,
-            qdisc: Qdisc::PfifoFast(PfifoFast::new(1000)),
-            ring: TxRing::new(256),
-            queue_stopped: false,
-            watchdog: sched.new_timer(),
-            link: Some((0, 0)),
-            neigh: NeighTable {
-                entries: Default::default(),
-                reachable_time: SimDuration::from_secs(30),
-            },
-            stats: Default::default(),
-            capture: None,
-            to_free: Vec::new(),
-        };
+        let dev = dev(&mut sched);
         let mut fib = Fib::new();
         fib.add_local(HOST);
         fib.add_local(Ipv4Addr::new(192, 168, 0, 255));
@@ -96,28 +110,7 @@ impl OneHost {
             gateway: None,
             dev: 0,
         });
-        let ip_idents = crate::ip::output::IpIdents::new(&mut rng);
-        let n = Node {
-            id: 0,
-            name: "host".into(),
-            kind: NodeKind::Host,
-            forwarding: false,
-            devs: crate::node::Devices::new(vec![dev]),
-            fib,
-            neigh_params: NeighParams::default(),
-            default_ttl: sysctl.ip_default_ttl,
-            snmp: Snmp::default(),
-            neigh_stats: NeighStats::default(),
-            ip_ident_key: rng.next_u64(),
-            rng,
-            netfilter: Netfilter::default(),
-            frags: Reassembly::default(),
-            ip_idents,
-            socks: Default::default(),
-            sysctl,
-            tcp_closed: Vec::new(),
-            jiffies_phase: 0,
-        };
+        let n = Node::host("host", vec![dev], fib, sysctl, rng);
         let link = Link {
             ends: [Port::Nic { node: 0, dev: 0 }, Port::Nic { node: 1, dev: 0 }],
             rate_bps: 1_000_000_000,
@@ -243,6 +236,22 @@ impl OneHost {
             .collect()
     }
 
+    /// Writes an IPv4 packet into the tun device now (`tun_get_user`).
+    pub fn write_tun(&mut self, packet: &[u8]) {
+        let skb = self.pool.alloc_copy(packet);
+        self.with(|n, cx| crate::dev::tun_get_user(n, cx, 0, skb));
+    }
+
+    /// The IPv4 packets the tun device sent since the last call, with the instant each left.
+    pub fn read_tun(&mut self) -> Vec<(SimTime, Vec<u8>)> {
+        let mut out = Vec::new();
+        while let Some((t, skb)) = crate::dev::tun_read(&mut self.n, 0) {
+            out.push((t, skb.data().to_vec()));
+            self.pool.free(skb);
+        }
+        out
+    }
+
     fn answer_arp(&mut self, frame: &[u8]) -> bool {
         let Ok(eth) = EthernetFrame::new_checked(frame) else {
             return false;
@@ -294,21 +303,11 @@ impl Model for OneHost {
                     self.sent.push((now, bytes));
                 }
             }
-            Event::TxDone { .. } => self.with(|n, cx| crate::dev::nic_tx_done(n, cx, 0)),
-            Event::QdiscWatchdog { dev, .. } => {
-                self.with(|n, cx| crate::dev::qdisc_run(n, cx, dev as usize));
-            }
-            Event::NeighTimer { dev, ip, .. } => {
-                self.with(|n, cx| crate::neigh::neigh_timer_handler(n, cx, dev as usize, ip));
-            }
-            Event::FragTimer { key, .. } => {
-                self.with(|n, cx| crate::ip::frag::ip_expire(n, cx, key));
-            }
-            Event::TcpTimer { sock, which, .. } => {
-                self.with(|n, cx| crate::tcp::timer::tcp_timer(n, cx, sock, which));
-            }
             Event::SockWake { sock, .. } => self.woken.push(sock),
-            Event::AppStart { .. } | Event::AppTimer { .. } | Event::AppStop { .. } => {}
+            other => {
+                // The node's own events; app events have no app to go to here.
+                let _ = self.with(|n, cx| crate::node::node_event(n, cx, other));
+            }
         }
         std::mem::swap(&mut self.sched, s);
     }

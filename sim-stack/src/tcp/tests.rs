@@ -26,9 +26,22 @@ fn seg(
     options: &[TcpOption<'_>],
     data: &[u8],
 ) -> Vec<u8> {
+    seg_to(PORT, seq, ack, flags, win, options, data)
+}
+
+/// A segment from the test's peer to local port `port`.
+fn seg_to(
+    port: u16,
+    seq: u32,
+    ack: u32,
+    flags: TcpFlags,
+    win: u16,
+    options: &[TcpOption<'_>],
+    data: &[u8],
+) -> Vec<u8> {
     let tcp = TcpRepr {
         src_port: PEER_PORT,
-        dst_port: PORT,
+        dst_port: port,
         seq,
         ack,
         flags,
@@ -348,4 +361,50 @@ fn options_read_back_as_linux_reports_them() {
         Err(Errno::Inval),
         "a connecting socket cannot listen"
     );
+}
+
+#[test]
+fn a_tun_device_carries_bare_ip_packets_without_arp_and_frees_the_sender_at_once() {
+    let mut h = OneHost::tun(Sysctls::default());
+    let c = h
+        .with(|n, cx| {
+            let c = syscall::socket(n, cx, SockType::Stream, 0, Some(0))?;
+            match syscall::connect(n, cx, c, SocketAddrV4::new(PEER, PEER_PORT)) {
+                Err(Errno::InProgress) => Ok(c),
+                other => other.map(|()| c),
+            }
+        })
+        .expect("connecting");
+    let start = h.sched.now();
+    let out = h.read_tun();
+    assert_eq!(out.len(), 1, "the SYN, with no ARP request before it");
+    assert!(h.arp.is_empty());
+    let (t, syn) = &out[0];
+    assert_eq!(*t, start, "read as it left dev_hard_start_xmit");
+    let (ip, tcp, _) = parse(syn);
+    assert_eq!((ip.src_addr, ip.dst_addr), (HOST, PEER));
+    assert_eq!(tcp.flags, TcpFlags::SYN);
+    assert_eq!(
+        h.n.socks.get(c).expect("socket").common().wmem_alloc,
+        0,
+        "tun_net_xmit orphans the skb"
+    );
+    // The peer's SYN-ACK, written into the device, completes the connection.
+    let synack = seg_to(
+        tcp.src_port,
+        5000,
+        tcp.seq.wrapping_add(1),
+        TcpFlags::SYN | TcpFlags::ACK,
+        65_535,
+        &[TcpOption::MaxSegmentSize(1460)],
+        &[],
+    );
+    h.write_tun(&synack);
+    let out = h.read_tun();
+    assert_eq!(out.len(), 1, "the handshake's ACK");
+    assert_eq!(parse(&out[0].1).1.ack, 5001);
+    let ev = h.with(|n, _| syscall::poll(n, c)).expect("poll");
+    assert!(ev.contains(PollEvents::OUT), "connected");
+    assert_eq!(h.n.devs[0].stats.rx_packets, 1);
+    assert_eq!(h.n.devs[0].stats.tx_packets, 2);
 }

@@ -16,7 +16,7 @@ use crate::ip::fib::{Fib, Route};
 use crate::ip::frag::Reassembly;
 use crate::ip::netfilter::{Hook, Netfilter, Nth, NthError, Rule, Verdict};
 use crate::link::{InFlight, Link, Port};
-use crate::neigh::{NeighParams, NeighTable};
+use crate::neigh::NeighParams;
 use crate::node::{Node, NodeKind};
 use crate::qdisc::Qdisc;
 use crate::skb::SkbPool;
@@ -176,24 +176,18 @@ impl World {
                             }
                             _ => None,
                         };
-                        devs.push(NetDevice {
-                            name: ic.name.clone(),
-                            mac: EthernetAddress(ic.mac.0),
-                            addr: ic.addr.map(|a| Ipv4Cidr::new(a.addr, a.prefix_len)),
-                            mtu: ic.mtu,
+                        let mut dev = NetDevice::ether(
+                            &ic.name,
+                            EthernetAddress(ic.mac.0),
+                            ic.addr.map(|a| Ipv4Cidr::new(a.addr, a.prefix_len)),
+                            ic.mtu,
                             qdisc,
-                            ring: TxRing::new(ic.tx_ring.max(1)),
-                            queue_stopped: false,
-                            watchdog: sched.new_timer(),
-                            link: None,
-                            neigh: NeighTable {
-                                entries: Default::default(),
-                                reachable_time: reach,
-                            },
-                            stats: Default::default(),
-                            capture: cap,
-                            to_free: Vec::new(),
-                        });
+                            TxRing::new(ic.tx_ring.max(1)),
+                            sched.new_timer(),
+                            reach,
+                        );
+                        dev.capture = cap;
+                        devs.push(dev);
                     }
                     let mut fib = Fib::new();
                     for (di, d) in devs.iter().enumerate() {
