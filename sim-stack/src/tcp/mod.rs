@@ -346,6 +346,9 @@ pub struct TcpSock {
     /// `tcp_ack`'s list of (send time, end_seq, retransmitted) of the segments an ACK
     /// delivers, kept between ACKs so that none allocates.
     pub(crate) delivered_scratch: Vec<(Option<SimTime>, u32, bool)>,
+    /// `TCP_INQ` (`tp->recvmsg_inq`): `recvmsg` reports the bytes left to read
+    /// ([`crate::sock::syscall::tcp_inq`]).
+    pub recvmsg_inq: bool,
 }
 
 /// Sequence comparisons, as `before()` / `after()`.
@@ -454,6 +457,7 @@ impl TcpSock {
             connected_reported: false,
             orphan: false,
             delivered_scratch: Vec::new(),
+            recvmsg_inq: false,
         }
     }
 
@@ -612,7 +616,8 @@ pub fn tcp_bind(
 
 /// The call itself; the public function traces its error.
 fn tcp_bind_inner(n: &mut Node, sock: SockId, addr: Ipv4Addr, port: u16) -> Result<u16, Errno> {
-    if !addr.is_unspecified() && !n.fib.is_local(addr) {
+    let t = n.socks.tcp(sock).ok_or(Errno::NotSock)?;
+    if !addr.is_unspecified() && !t.sk.freebind && !n.fib.is_local(addr) {
         return Err(Errno::AddrNotAvail);
     }
     let t = n.socks.tcp(sock).ok_or(Errno::NotSock)?;
