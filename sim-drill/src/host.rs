@@ -465,7 +465,11 @@ pub trait DrillHost {
     /// (`t` is never before [`now`](Self::now)).
     fn advance_to(&mut self, t: SimTime);
     /// A datagram arrives on the tun device now.
-    fn inject(&mut self, packet: &Inbound);
+    ///
+    /// # Errors
+    /// Why the host cannot carry this packet (something in it the stack does not model):
+    /// the script is unsupported.
+    fn inject(&mut self, packet: &Inbound) -> Result<(), String>;
     /// The datagrams sent out of the tun device since the last call, oldest first.
     fn take_outbound(&mut self) -> Vec<Outbound>;
     /// Starts a system call now.

@@ -742,10 +742,14 @@ impl<'a> Runner<'a> {
             direction: Direction::Inbound,
             bytes: bytes.clone(),
         });
-        self.host.inject(&Inbound {
+        if let Err(why) = self.host.inject(&Inbound {
             bytes,
             gso_size: self.p.config.mss,
-        });
+        }) {
+            return Err(Fault::Stop(
+                self.unsupported(self.ev.line, format!("inbound packet: {why}")),
+            ));
+        }
         self.poll()?;
         Ok(())
     }
@@ -975,9 +979,17 @@ impl<'a> Runner<'a> {
             };
             last = self.host.run_action(action);
             if let ActionOutcome::Unsupported(why) = &last {
+                // The block on one line (`;` between commands, continuations joined), so
+                // that the reason stays on the message's first line.
+                let text = block.text.replace("\\\n", " ");
+                let text: Vec<String> = text
+                    .lines()
+                    .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                    .filter(|l| !l.is_empty())
+                    .collect();
                 return Err(Fault::Stop(self.unsupported(
                     line,
-                    format!("command `{}`: {why}", block.text.trim()),
+                    format!("command `{}`: {why}", text.join("; ")),
                 )));
             }
             self.poll()?;
