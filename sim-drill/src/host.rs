@@ -47,6 +47,22 @@ pub struct TunSetup {
     pub offloads: bool,
 }
 
+impl TunSetup {
+    /// `tun0` as a run's configuration sets it up, offloads on.
+    pub fn of(c: &crate::config::DrillConfig) -> Self {
+        Self {
+            name: "tun0".into(),
+            local_ip: c.local_ip,
+            prefix_len: c.prefix_len,
+            gateway_ip: c.gateway_ip,
+            remote_ip: c.remote_ip,
+            mtu: c.mtu,
+            speed_mbps: c.speed_mbps,
+            offloads: true,
+        }
+    }
+}
+
 /// A datagram injected into the tun device.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inbound {

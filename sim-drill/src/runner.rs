@@ -341,18 +341,7 @@ impl<'a> Runner<'a> {
     // ------------------------------------------------------------ the loop
 
     fn run_script(&mut self) -> Result<(), Stop> {
-        let c = &self.p.config;
-        let tun = TunSetup {
-            name: "tun0".into(),
-            local_ip: c.local_ip,
-            prefix_len: c.prefix_len,
-            gateway_ip: c.gateway_ip,
-            remote_ip: c.remote_ip,
-            mtu: c.mtu,
-            speed_mbps: c.speed_mbps,
-            offloads: true,
-        };
-        if let Err(e) = self.host.setup(&tun) {
+        if let Err(e) = self.host.setup(&TunSetup::of(&self.p.config)) {
             return Err(Stop::Unsupported(format!(
                 "{}: unsupported: setting up tun0: {e}",
                 self.path()

@@ -196,17 +196,7 @@ fn done(o: SyscallOutcome) -> SyscallReturn {
 fn a_blocking_write_copies_what_fits_waits_for_room_and_returns_with_the_last_byte() {
     let mut h = SimHost::new();
     let c = DrillConfig::ksft_ipv4();
-    h.setup(&TunSetup {
-        name: "tun0".into(),
-        local_ip: c.local_ip,
-        prefix_len: c.prefix_len,
-        gateway_ip: c.gateway_ip,
-        remote_ip: c.remote_ip,
-        mtu: 1500,
-        speed_mbps: None,
-        offloads: true,
-    })
-    .expect("set up");
+    h.setup(&TunSetup::of(&c)).expect("set up");
     let l = done(h.syscall(&Syscall::Socket {
         domain: 2,
         ty: 1,

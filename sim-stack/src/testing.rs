@@ -11,16 +11,13 @@ use std::net::Ipv4Addr;
 
 use sim_core::{Model, RngStreams, Scheduler, SimDuration, SimTime};
 
-use crate::capture::Capture;
-use crate::ctx::NetCtx;
+use crate::ctx::{NetCtx, Solo};
 use crate::dev::{NetDevice, TxRing};
 use crate::event::Event;
 use crate::ip::fib::{Fib, Route};
-use crate::link::{InFlight, Link, Port};
+use crate::link::{Link, Port};
 use crate::node::Node;
 use crate::qdisc::{PfifoFast, Qdisc};
-use crate::skb::SkbPool;
-use crate::trace::Trace;
 use crate::wire::{
     ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetAddress, EthernetFrame, EthernetRepr,
     Ipv4Cidr,
@@ -40,16 +37,8 @@ pub const PEER_MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 2]);
 pub struct OneHost {
     /// The host.
     pub n: Node,
-    /// Its clock and events.
-    pub sched: Scheduler<Event>,
-    pool: SkbPool,
-    trace: Trace,
-    capture: Option<Capture>,
-    io_error: Option<std::io::Error>,
-    wakes: Vec<Event>,
-    links: Vec<Link>,
-    inflight: InFlight,
-    frames: u64,
+    /// Its clock, events, buffers and link.
+    pub net: Solo,
     /// Frames the host transmitted (Ethernet, as they reached the far end), with the
     /// time they arrived there; ARP for the peer is answered and not listed.
     pub sent: Vec<(SimTime, Vec<u8>)>,
@@ -122,15 +111,11 @@ impl OneHost {
         };
         Self {
             n,
-            sched,
-            pool: SkbPool::new(),
-            trace: Trace::disabled(),
-            capture: None,
-            io_error: None,
-            wakes: Vec::new(),
-            links: vec![link],
-            inflight: InFlight::default(),
-            frames: 0,
+            net: Solo {
+                sched,
+                links: vec![link],
+                ..Solo::new()
+            },
             sent: Vec::new(),
             woken: Vec::new(),
             arp: Vec::new(),
@@ -139,38 +124,15 @@ impl OneHost {
 
     /// Runs `f` on the host with a context, as an event handler would.
     pub fn with<R>(&mut self, f: impl FnOnce(&mut Node, &mut NetCtx<'_>) -> R) -> R {
-        let mut cx = NetCtx {
-            now: self.sched.now(),
-            sched: &mut self.sched,
-            pool: &mut self.pool,
-            trace: &mut self.trace,
-            capture: &mut self.capture,
-            io_error: &mut self.io_error,
-            record_paths: false,
-            wakes: &mut self.wakes,
-            links: &mut self.links,
-            inflight: &mut self.inflight,
-            frames_on_links: &mut self.frames,
-        };
-        let r = f(&mut self.n, &mut cx);
-        self.collect_wakes();
+        let r = self.net.with(&mut self.n, f);
+        let woken = self.net.take_woken(&mut self.n);
+        self.woken.extend(woken);
         r
-    }
-
-    fn collect_wakes(&mut self) {
-        for w in self.wakes.drain(..) {
-            if let Event::SockWake { sock, .. } = w {
-                if let Some(s) = self.n.socks.get_mut(sock) {
-                    s.common_mut().wake_pending = false;
-                }
-                self.woken.push(sock);
-            }
-        }
     }
 
     /// Delivers an Ethernet frame from the peer to the host now.
     pub fn inject(&mut self, frame: &[u8]) {
-        let skb = self.pool.alloc_copy(frame);
+        let skb = self.net.pool.alloc_copy(frame);
         self.with(|n, cx| crate::dev::netif_receive_skb(n, cx, 0, skb));
     }
 
@@ -192,8 +154,8 @@ impl OneHost {
         // A marker event at `until`, and a stop as soon as the clock reaches it: the run
         // never looks past `until` (the radix queue accepts no time before the last it
         // took, and the test schedules from `until` on afterwards).
-        if until >= self.sched.now() {
-            self.sched.schedule_at(
+        if until >= self.net.sched.now() {
+            self.net.sched.schedule_at(
                 until,
                 Event::AppTimer {
                     app: u32::MAX,
@@ -201,7 +163,7 @@ impl OneHost {
                 },
             );
         }
-        let mut sched = std::mem::take(&mut self.sched);
+        let mut sched = std::mem::take(&mut self.net.sched);
         sim_core::run(
             self,
             &mut sched,
@@ -217,12 +179,12 @@ impl OneHost {
                 }
             },
         );
-        self.sched = sched;
+        self.net.sched = sched;
     }
 
     /// Advances the clock by `d`.
     pub fn advance(&mut self, d: SimDuration) {
-        let until = self.sched.now() + d;
+        let until = self.net.sched.now() + d;
         self.run_until(until);
     }
 
@@ -238,7 +200,7 @@ impl OneHost {
 
     /// Writes an IPv4 packet into the tun device now (`tun_get_user`).
     pub fn write_tun(&mut self, packet: &[u8]) {
-        let skb = self.pool.alloc_copy(packet);
+        let skb = self.net.pool.alloc_copy(packet);
         self.with(|n, cx| crate::dev::tun_get_user(n, cx, 0, skb));
     }
 
@@ -247,7 +209,7 @@ impl OneHost {
         let mut out = Vec::new();
         while let Some((t, skb)) = crate::dev::tun_read(&mut self.n, 0) {
             out.push((t, skb.data().to_vec()));
-            self.pool.free(skb);
+            self.net.pool.free(skb);
         }
         out
     }
@@ -262,7 +224,7 @@ impl OneHost {
         let Ok(arp) = ArpPacket::new_checked(eth.payload()).and_then(|p| ArpRepr::parse(&p)) else {
             return true;
         };
-        let now = self.sched.now();
+        let now = self.net.sched.now();
         self.arp.push((now, arp));
         if arp.operation == ArpOperation::Request && arp.target_protocol_addr == PEER {
             let reply = ArpRepr {
@@ -290,16 +252,16 @@ impl Model for OneHost {
     type Event = Event;
 
     fn handle(&mut self, s: &mut Scheduler<Event>, event: Event) {
-        // The events are the host's; `s` is the harness's own scheduler (self.sched was
+        // The events are the host's; `s` is the harness's own scheduler (self.net.sched was
         // moved into it by run_until).
-        std::mem::swap(&mut self.sched, s);
+        std::mem::swap(&mut self.net.sched, s);
         match event {
             Event::Arrive { frame, .. } => {
-                let skb = self.inflight.take(frame);
+                let skb = self.net.inflight.take(frame);
                 let bytes = skb.data().to_vec();
-                self.pool.free(skb);
+                self.net.pool.free(skb);
                 if !self.answer_arp(&bytes) {
-                    let now = self.sched.now();
+                    let now = self.net.sched.now();
                     self.sent.push((now, bytes));
                 }
             }
@@ -309,6 +271,6 @@ impl Model for OneHost {
                 let _ = self.with(|n, cx| crate::node::node_event(n, cx, other));
             }
         }
-        std::mem::swap(&mut self.sched, s);
+        std::mem::swap(&mut self.net.sched, s);
     }
 }

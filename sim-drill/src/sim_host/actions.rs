@@ -492,19 +492,9 @@ mod tests {
     use crate::host::DrillHost;
 
     fn host() -> SimHost {
-        let c = DrillConfig::ksft_ipv4();
         let mut h = SimHost::new();
-        h.setup(&TunSetup {
-            name: "tun0".into(),
-            local_ip: c.local_ip,
-            prefix_len: c.prefix_len,
-            gateway_ip: c.gateway_ip,
-            remote_ip: c.remote_ip,
-            mtu: c.mtu,
-            speed_mbps: None,
-            offloads: true,
-        })
-        .expect("set up");
+        h.setup(&TunSetup::of(&DrillConfig::ksft_ipv4()))
+            .expect("set up");
         h
     }
 

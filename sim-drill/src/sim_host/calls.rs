@@ -344,31 +344,40 @@ fn connect(h: &mut SimHost, s: SockId, addr: Option<SockAddr>, retry: bool) -> E
     }
 }
 
-/// The flags of a receive the stack takes, the rest refused with a reason.
-fn recv_flags(flags: i32) -> Result<MsgFlags, String> {
-    if flags & sym32("MSG_ERRQUEUE") != 0 {
-        return Err(
-            "MSG_ERRQUEUE: the socket error queue (extended errors, timestamps, \
-                    zerocopy notifications) is not modeled"
-                .into(),
-        );
+/// The flags of a call the stack takes: any of `refused` makes the call unsupported with
+/// its reason, the `known` ones go to the stack, any other is unsupported.
+fn msg_flags(flags: i32, refused: &[(&str, &str)], known: &[&str]) -> Result<u32, String> {
+    if let Some((name, why)) = refused.iter().find(|(n, _)| flags & sym32(n) != 0) {
+        return Err(format!("{name}: {why}"));
     }
-    if flags & sym32("MSG_OOB") != 0 {
-        return Err("MSG_OOB: urgent data is not modeled".into());
-    }
-    let known = [
-        "MSG_PEEK",
-        "MSG_TRUNC",
-        "MSG_DONTWAIT",
-        "MSG_WAITALL",
-        "MSG_NOSIGNAL",
-    ]
-    .iter()
-    .fold(0, |m, n| m | sym32(n));
+    let known = known.iter().fold(0, |m, n| m | sym32(n));
     if flags & !known != 0 {
-        return Err(format!("receive flags {:#x}", flags & !known));
+        return Err(format!("flags {:#x}", flags & !known));
     }
-    Ok(MsgFlags(flags as u32))
+    Ok(flags as u32)
+}
+
+/// The flags of a receive.
+fn recv_flags(flags: i32) -> Result<MsgFlags, String> {
+    msg_flags(
+        flags,
+        &[
+            (
+                "MSG_ERRQUEUE",
+                "the socket error queue (extended errors, timestamps, zerocopy \
+                 notifications) is not modeled",
+            ),
+            ("MSG_OOB", "urgent data is not modeled"),
+        ],
+        &[
+            "MSG_PEEK",
+            "MSG_TRUNC",
+            "MSG_DONTWAIT",
+            "MSG_WAITALL",
+            "MSG_NOSIGNAL",
+        ],
+    )
+    .map(MsgFlags)
 }
 
 /// `read`, `readv`, `recv`, `recvfrom`, `recvmsg` (`msg`: report `msg_flags` and control
@@ -428,27 +437,23 @@ fn recv_cmsgs(h: &mut SimHost, s: SockId) -> Vec<Cmsg> {
     }
 }
 
-/// The flags of a send the stack takes, the rest refused with a reason.
+/// The flags of a send (`MSG_ZEROCOPY` is taken by the caller).
 fn send_flags(flags: i32) -> Result<MsgFlags, String> {
-    if flags & sym32("MSG_FASTOPEN") != 0 {
-        return Err("MSG_FASTOPEN: TCP Fast Open is not modeled".into());
-    }
-    if flags & sym32("MSG_OOB") != 0 {
-        return Err("MSG_OOB: urgent data is not modeled".into());
-    }
-    let known = [
-        "MSG_EOR",
-        "MSG_MORE",
-        "MSG_DONTWAIT",
-        "MSG_NOSIGNAL",
-        "MSG_ZEROCOPY",
-    ]
-    .iter()
-    .fold(0, |m, n| m | sym32(n));
-    if flags & !known != 0 {
-        return Err(format!("send flags {:#x}", flags & !known));
-    }
-    Ok(MsgFlags(flags as u32 & !(sym32("MSG_ZEROCOPY") as u32)))
+    msg_flags(
+        flags,
+        &[
+            ("MSG_FASTOPEN", "TCP Fast Open is not modeled"),
+            ("MSG_OOB", "urgent data is not modeled"),
+        ],
+        &[
+            "MSG_EOR",
+            "MSG_MORE",
+            "MSG_DONTWAIT",
+            "MSG_NOSIGNAL",
+            "MSG_ZEROCOPY",
+        ],
+    )
+    .map(|f| MsgFlags(f & !(sym32("MSG_ZEROCOPY") as u32)))
 }
 
 /// `write`, `writev`, `send`, `sendto`, `sendmsg`: zeros from the buffers (packetdrill's
@@ -806,8 +811,8 @@ fn poll(h: &mut SimHost, fds: &[PollFd], timeout_ms: i32) -> Exec {
 pub(super) fn arm_timeout(h: &mut SimHost, id: CallId, call: &Syscall) {
     if let Syscall::Poll { timeout_ms, .. } = call {
         if *timeout_ms > 0 {
-            let at = h.sched.now() + SimDuration::from_millis(*timeout_ms as u64);
-            h.sched.schedule_at(
+            let at = h.net.sched.now() + SimDuration::from_millis(*timeout_ms as u64);
+            h.net.sched.schedule_at(
                 at,
                 sim_stack::event::Event::AppTimer {
                     app: PROCESS,
@@ -831,7 +836,7 @@ pub(super) fn timeout(h: &mut SimHost, token: u32) {
     };
     h.completions.push(crate::host::Completion {
         id: p.id,
-        time: h.sched.now(),
+        time: h.net.sched.now(),
         ret: SyscallReturn {
             ret: 0,
             errno: 0,

@@ -26,19 +26,15 @@ mod calls;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sim_core::{RngStreams, Scheduler, SimTime};
-use sim_stack::capture::Capture;
+use sim_core::{RngStreams, SimTime};
 use sim_stack::config::Sysctls;
-use sim_stack::ctx::NetCtx;
+use sim_stack::ctx::{NetCtx, Solo};
 use sim_stack::dev::{NetDevice, TUN_READQ_SIZE};
 use sim_stack::event::Event;
 use sim_stack::ip::fib::{Fib, Route};
-use sim_stack::link::InFlight;
 use sim_stack::node::Node;
 use sim_stack::qdisc::{PfifoFast, Qdisc};
-use sim_stack::skb::SkbPool;
 use sim_stack::sock::SockId;
-use sim_stack::trace::Trace;
 use sim_stack::wire::{Ipv4Cidr, TcpFlags};
 
 use crate::code::InfoVars;
@@ -77,14 +73,8 @@ struct Parked {
 #[derive(Debug)]
 pub struct SimHost {
     n: Node,
-    sched: Scheduler<Event>,
-    pool: SkbPool,
-    trace: Trace,
-    capture: Option<Capture>,
-    io_error: Option<std::io::Error>,
-    wakes: Vec<Event>,
-    inflight: InFlight,
-    frames: u64,
+    /// Its clock, events and buffers.
+    net: Solo,
     /// Open descriptors.
     fds: BTreeMap<Fd, FdObj>,
     /// Sockets with `SO_ZEROCOPY` set.
@@ -121,14 +111,7 @@ impl SimHost {
         );
         Self {
             n,
-            sched: Scheduler::new(),
-            pool: SkbPool::new(),
-            trace: Trace::disabled(),
-            capture: None,
-            io_error: None,
-            wakes: Vec::new(),
-            inflight: InFlight::default(),
-            frames: 0,
+            net: Solo::new(),
             fds: BTreeMap::new(),
             zerocopy: BTreeSet::new(),
             zerocopy_sent: BTreeSet::new(),
@@ -144,28 +127,9 @@ impl SimHost {
     /// Runs `f` on the node with a context, as an event handler would; then collects the
     /// wake-ups it asked for.
     fn with<R>(&mut self, f: impl FnOnce(&mut Node, &mut NetCtx<'_>) -> R) -> R {
-        let mut cx = NetCtx {
-            now: self.sched.now(),
-            sched: &mut self.sched,
-            pool: &mut self.pool,
-            trace: &mut self.trace,
-            capture: &mut self.capture,
-            io_error: &mut self.io_error,
-            record_paths: false,
-            wakes: &mut self.wakes,
-            links: &mut [],
-            inflight: &mut self.inflight,
-            frames_on_links: &mut self.frames,
-        };
-        let r = f(&mut self.n, &mut cx);
-        for w in self.wakes.drain(..) {
-            if let Event::SockWake { sock, .. } = w {
-                if let Some(s) = self.n.socks.get_mut(sock) {
-                    s.common_mut().wake_pending = false;
-                }
-                self.woken.insert(sock);
-            }
-        }
+        let r = self.net.with(&mut self.n, f);
+        let woken = self.net.take_woken(&mut self.n);
+        self.woken.extend(woken);
         r
     }
 
@@ -176,7 +140,7 @@ impl SimHost {
                 time,
                 bytes: skb.data().to_vec(),
             });
-            self.pool.free(skb);
+            self.net.pool.free(skb);
         }
     }
 
@@ -195,7 +159,7 @@ impl SimHost {
                 match self.exec(&p.call, p.done, true) {
                     calls::Exec::Done(ret) => self.completions.push(Completion {
                         id: p.id,
-                        time: self.sched.now(),
+                        time: self.net.sched.now(),
                         ret,
                     }),
                     calls::Exec::Block { socks, done } => {
@@ -275,7 +239,7 @@ impl DrillHost for SimHost {
             cidr,
             tun.mtu,
             Qdisc::PfifoFast(PfifoFast::new(TUN_READQ_SIZE)),
-            self.sched.new_timer(),
+            self.net.sched.new_timer(),
         );
         dev.features.tso = tun.offloads;
         dev.features.gso = tun.offloads;
@@ -310,15 +274,15 @@ impl DrillHost for SimHost {
     }
 
     fn now(&self) -> SimTime {
-        self.sched.now()
+        self.net.sched.now()
     }
 
     fn next_event(&self) -> Option<SimTime> {
-        self.sched.next_time()
+        self.net.sched.next_time()
     }
 
     fn advance_to(&mut self, t: SimTime) {
-        while let Some(event) = self.sched.pop_due(t) {
+        while let Some(event) = self.net.sched.pop_due(t) {
             match event {
                 Event::AppTimer {
                     app: PROCESS,
@@ -330,15 +294,15 @@ impl DrillHost for SimHost {
             }
             self.settle();
         }
-        let now = self.sched.now();
-        self.sched.advance_idle(t.max(now));
+        let now = self.net.sched.now();
+        self.net.sched.advance_idle(t.max(now));
     }
 
     fn inject(&mut self, packet: &Inbound) -> Result<(), String> {
         if let Some(why) = Self::inbound_unsupported(packet) {
             return Err(why);
         }
-        let skb = self.pool.alloc_copy(&packet.bytes);
+        let skb = self.net.pool.alloc_copy(&packet.bytes);
         self.with(|n, cx| sim_stack::dev::tun_get_user(n, cx, 0, skb));
         self.settle();
         Ok(())

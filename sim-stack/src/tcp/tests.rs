@@ -86,18 +86,40 @@ fn parse(p: &[u8]) -> (Ipv4Repr, TcpRepr, usize) {
     (ip, tcp, len)
 }
 
+/// A socket of "app 0" (whose wake-ups the harness records) with `opts` set, listening on
+/// 8080.
+fn listening(h: &mut OneHost, opts: &[SockOpt]) -> u32 {
+    h.with(|n, cx| {
+        let l = syscall::socket(n, cx, SockType::Stream, 0, Some(0))?;
+        for o in opts {
+            syscall::setsockopt(n, cx, l, o.clone())?;
+        }
+        syscall::bind(n, cx, l, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, PORT))?;
+        syscall::listen(n, cx, l, 1)?;
+        Ok::<_, Errno>(l)
+    })
+    .expect("listens")
+}
+
+/// A socket of "app 0" with `opts` set, its SYN to the peer sent.
+fn connecting(h: &mut OneHost, opts: &[SockOpt]) -> u32 {
+    h.with(|n, cx| {
+        let c = syscall::socket(n, cx, SockType::Stream, 0, Some(0))?;
+        for o in opts {
+            syscall::setsockopt(n, cx, c, o.clone())?;
+        }
+        match syscall::connect(n, cx, c, SocketAddrV4::new(PEER, PEER_PORT)) {
+            Err(Errno::InProgress) => Ok(c),
+            other => other.map(|()| c),
+        }
+    })
+    .expect("connecting")
+}
+
 /// A host listening on 8080, a connection accepted from the peer (ISN 1000, window 65535
 /// with scale 7, MSS 1460, SACK, timestamps), and the socket's ISN.
 fn accepted(h: &mut OneHost) -> (u32, u32) {
-    let l = h
-        .with(|n, cx| {
-            // Owned by "app 0", whose wake-ups the harness records.
-            let l = syscall::socket(n, cx, SockType::Stream, 0, Some(0))?;
-            syscall::bind(n, cx, l, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, PORT))?;
-            syscall::listen(n, cx, l, 1)?;
-            Ok::<_, Errno>(l)
-        })
-        .expect("listens");
+    let l = listening(h, &[]);
     let syn = seg(
         1000,
         0,
@@ -366,16 +388,8 @@ fn options_read_back_as_linux_reports_them() {
 #[test]
 fn a_tun_device_carries_bare_ip_packets_without_arp_and_frees_the_sender_at_once() {
     let mut h = OneHost::tun(Sysctls::default());
-    let c = h
-        .with(|n, cx| {
-            let c = syscall::socket(n, cx, SockType::Stream, 0, Some(0))?;
-            match syscall::connect(n, cx, c, SocketAddrV4::new(PEER, PEER_PORT)) {
-                Err(Errno::InProgress) => Ok(c),
-                other => other.map(|()| c),
-            }
-        })
-        .expect("connecting");
-    let start = h.sched.now();
+    let c = connecting(&mut h, &[]);
+    let start = h.net.sched.now();
     let out = h.read_tun();
     assert_eq!(out.len(), 1, "the SYN, with no ARP request before it");
     assert!(h.arp.is_empty());
@@ -412,16 +426,7 @@ fn a_tun_device_carries_bare_ip_packets_without_arp_and_frees_the_sender_at_once
 #[test]
 fn ip_pmtudisc_dont_sends_tcp_segments_without_df() {
     let mut h = OneHost::tun(Sysctls::default());
-    let c = h
-        .with(|n, cx| {
-            let c = syscall::socket(n, cx, SockType::Stream, 0, Some(0))?;
-            syscall::setsockopt(n, cx, c, SockOpt::MtuDiscover(syscall::PmtuDisc::Dont))?;
-            match syscall::connect(n, cx, c, SocketAddrV4::new(PEER, PEER_PORT)) {
-                Err(Errno::InProgress) => Ok(c),
-                other => other.map(|()| c),
-            }
-        })
-        .expect("connecting");
+    let c = connecting(&mut h, &[SockOpt::MtuDiscover(syscall::PmtuDisc::Dont)]);
     let out = h.read_tun();
     let (ip, _, _) = parse(&out[0].1);
     assert!(
@@ -437,15 +442,14 @@ fn ip_pmtudisc_dont_sends_tcp_segments_without_df() {
 #[test]
 fn a_child_inherits_the_listeners_options_and_a_locked_rcvbuf_sets_its_window_scale() {
     let mut h = OneHost::new(Sysctls::default());
-    h.with(|n, cx| {
-        let l = syscall::socket(n, cx, SockType::Stream, 0, Some(0))?;
-        syscall::setsockopt(n, cx, l, SockOpt::RcvBuf(10_000))?;
-        syscall::setsockopt(n, cx, l, SockOpt::NoDelay(true))?;
-        syscall::setsockopt(n, cx, l, SockOpt::Tos(0x10))?;
-        syscall::bind(n, cx, l, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, PORT))?;
-        syscall::listen(n, cx, l, 1)
-    })
-    .expect("listens");
+    let l = listening(
+        &mut h,
+        &[
+            SockOpt::RcvBuf(10_000),
+            SockOpt::NoDelay(true),
+            SockOpt::Tos(0x10),
+        ],
+    );
     h.inject_ip(&seg(
         1000,
         0,
@@ -473,7 +477,6 @@ fn a_child_inherits_the_listeners_options_and_a_locked_rcvbuf_sets_its_window_sc
         &[],
         &[],
     ));
-    let l = h.n.socks.tcp_listen[&PORT];
     let (c, _) = h
         .with(|n, _| syscall::accept(n, l, false))
         .expect("accepted");
@@ -501,12 +504,7 @@ fn sendto_on_a_connected_tcp_socket_ignores_the_address() {
 /// The raw option bytes of the SYN-ACK answering a SYN with `options`.
 fn synack_options(options: &[TcpOption<'_>]) -> Vec<u8> {
     let mut h = OneHost::new(Sysctls::default());
-    h.with(|n, cx| {
-        let l = syscall::socket(n, cx, SockType::Stream, 0, Some(0))?;
-        syscall::bind(n, cx, l, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, PORT))?;
-        syscall::listen(n, cx, l, 1)
-    })
-    .expect("listens");
+    listening(&mut h, &[]);
     h.inject_ip(&seg(1000, 0, TcpFlags::SYN, 32_792, options, &[]));
     h.advance(SimDuration::from_millis(1));
     let out = h.take_ip();
@@ -538,15 +536,7 @@ fn syn_ack_options_are_laid_out_as_tcp_options_write_lays_them() {
 fn last_data_recv_counts_from_the_handshake_until_data_comes() {
     // tcp_finish_connect (and tcp_create_openreq_child) start lrcvtime at the handshake.
     let mut h = OneHost::tun(Sysctls::default());
-    let c = h
-        .with(|n, cx| {
-            let c = syscall::socket(n, cx, SockType::Stream, 0, Some(0))?;
-            match syscall::connect(n, cx, c, SocketAddrV4::new(PEER, PEER_PORT)) {
-                Err(Errno::InProgress) => Ok(c),
-                other => other.map(|()| c),
-            }
-        })
-        .expect("connecting");
+    let c = connecting(&mut h, &[]);
     let syn = parse(&h.read_tun()[0].1).1;
     h.advance(SimDuration::from_millis(30));
     h.write_tun(&seg_to(
@@ -570,14 +560,7 @@ fn last_data_recv_counts_from_the_handshake_until_data_comes() {
 fn a_segment_with_an_unexpected_md5_signature_is_dropped() {
     // tcp_inbound_md5_hash: no key for the peer, yet an MD5 option: TCPMD5Unexpected.
     let mut h = OneHost::new(Sysctls::default());
-    let l = h
-        .with(|n, cx| {
-            let l = syscall::socket(n, cx, SockType::Stream, 0, Some(0))?;
-            syscall::bind(n, cx, l, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, PORT))?;
-            syscall::listen(n, cx, l, 1)?;
-            Ok::<_, Errno>(l)
-        })
-        .expect("listens");
+    let l = listening(&mut h, &[]);
     h.inject_ip(&seg(
         1000,
         0,
