@@ -900,6 +900,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_symbol_the_host_names_has_a_value() {
+        // `sym` panics on a name symbols.rs lacks: check every one this file uses (the
+        // SK_MEMINFO_ names are code variables, not symbols).
+        let src = include_str!("calls.rs");
+        let mut names = 0;
+        for quoted in src.split('"').skip(1).step_by(2) {
+            let is_symbol = quoted.len() > 2
+                && quoted
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+                && quoted.contains('_')
+                && !quoted.ends_with('_')
+                && !quoted.starts_with("SK_MEMINFO_")
+                || ["ENOENT", "ECONNABORTED", "EAFNOSUPPORT"].contains(&quoted);
+            if is_symbol {
+                assert!(symbols::lookup(quoted).is_some(), "{quoted} has no value");
+                names += 1;
+            }
+        }
+        assert!(names > 40, "{names} names checked");
+    }
+
+    #[test]
     fn option_names_are_found_at_their_level() {
         assert_eq!(opt_name(1, 2), "SO_REUSEADDR");
         assert_eq!(opt_name(0, 2), "IP_TTL");
