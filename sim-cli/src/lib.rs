@@ -10,6 +10,7 @@
 //!                [--max-events N] [--max-wall DURATION]
 //!                [--emit-commands | --collect] [--quiet]
 //! sim check FILE [--set NAME=VALUE]... [--dump ron]
+//! sim drill SCRIPT.pkt... [--tolerance-usecs N] [--pcap DIR [--force]] [--expect-pass FILE]
 //! ```
 //!
 //! The binary's `main` is [`main_with`] with no user apps; a user's own binary calls it
@@ -18,7 +19,7 @@
 //! scenario has errors or cannot be read, or the output folder cannot be used; clap uses 2
 //! for usage errors too; 3 when `--max-events` or `--max-wall` stopped a run; 128 + the
 //! signal when SIGINT, SIGTERM or SIGHUP stopped it; `sim sweep` exits 1 when some of its
-//! rows hold an error).
+//! rows hold an error; `sim drill` exits 1 when a script did not pass).
 
 use std::process::ExitCode;
 
@@ -26,6 +27,7 @@ use clap::{Parser, Subcommand};
 pub use sim_stack::apps::registry::AppSpec;
 
 mod check;
+mod drill;
 mod metric;
 mod outdir;
 mod progress;
@@ -51,6 +53,8 @@ enum Command {
     Sweep(sweep::SweepArgs),
     /// Check a scenario: report every error, or print a summary of the topology.
     Check(check::CheckArgs),
+    /// Run Linux's packetdrill scripts against the simulated host: pass, or the first mismatch.
+    Drill(drill::DrillArgs),
 }
 
 /// Runs the `sim` command line with the user apps `apps` registered beside the built-in
@@ -70,6 +74,11 @@ pub fn main_with(apps: Vec<AppSpec>) -> ExitCode {
         // Unlocked handles: worker threads may write to stderr (a panic message).
         Command::Sweep(args) => sweep::run(args, &mut std::io::stdout(), &mut std::io::stderr()),
         Command::Check(args) => check::run(
+            args,
+            &mut std::io::stdout().lock(),
+            &mut std::io::stderr().lock(),
+        ),
+        Command::Drill(args) => drill::run(
             args,
             &mut std::io::stdout().lock(),
             &mut std::io::stderr().lock(),

@@ -278,6 +278,22 @@ impl<T> RadixQueue<T> {
         !self.now_bucket.is_empty()
     }
 
+    /// The time of the earliest item, without moving anything: unlike
+    /// [`peek_time`](PendingQueue::peek_time), it leaves every time from the last popped one
+    /// on open to pushes. (The lowest occupied bucket holds the earliest items, and each
+    /// bucket's minimum is kept as items arrive.)
+    #[inline]
+    pub fn min_time(&self) -> Option<SimTime> {
+        if !self.now_bucket.is_empty() {
+            return Some(SimTime(self.last));
+        }
+        if self.occupied == 0 {
+            return None;
+        }
+        let b = self.occupied.trailing_zeros() as usize & 63;
+        Some(SimTime(self.bucket_min[b]))
+    }
+
     /// When the queue is empty, allows pushes from `floor` on again (the scheduler discards
     /// stale timer entries that may lie later than its clock). Does nothing otherwise.
     pub fn rewind_if_empty(&mut self, floor: SimTime) {
@@ -412,6 +428,31 @@ mod tests {
         #[test]
         fn radix_queue_pops_in_time_then_push_order(ops in ops()) {
             check_order::<RadixQueue<u64>>(&ops);
+        }
+        #[test]
+        fn radix_queue_min_time_is_the_next_pop_and_leaves_the_past_open(ops in ops()) {
+            // `min_time` says when the next item is due, and pushing anywhere from the last
+            // popped time on stays allowed after it (a model stepping to an instant before
+            // the next item schedules there).
+            let mut q = RadixQueue::default();
+            let mut pending: Vec<u64> = Vec::new();
+            let mut now = 0u64;
+            for &(is_push, delay) in &ops {
+                prop_assert_eq!(q.min_time().map(|t| t.0), pending.iter().min().copied());
+                if is_push {
+                    // Due between the clock and the next item (or anywhere when `delay` is odd).
+                    let at = match pending.iter().min() {
+                        Some(&m) if delay % 2 == 0 => now + delay % (m - now + 1),
+                        _ => now + delay,
+                    };
+                    q.push(SimTime(at), 0u64);
+                    pending.push(at);
+                } else if let Some((t, _)) = q.pop() {
+                    now = t.0;
+                    let i = pending.iter().position(|&p| p == now).expect("was pending");
+                    pending.swap_remove(i);
+                }
+            }
         }
         #[test]
         fn radix_queue_knows_what_is_pending_at_the_clock(ops in ops()) {

@@ -202,6 +202,39 @@ impl<E> Scheduler<E> {
         self.deadline(timer).is_some()
     }
 
+    /// The time of the earliest pending entry, without disturbing the queue: that of the next
+    /// event or timer, or earlier, that of an arming since moved or cancelled (discarded
+    /// unseen when reached). For a model driven one step at a time from outside
+    /// [`run`](crate::run), such as `sim drill`'s host, which must know when its next event
+    /// is without looking past it.
+    pub fn next_time(&self) -> Option<SimTime> {
+        self.queue.min_time()
+    }
+
+    /// Takes the next event due at or before `until` (the clock moves to its time), or
+    /// `None` when nothing is due by then. Unlike [`run`](crate::run), it never looks past
+    /// `until`, so events may still be scheduled anywhere from the clock on: a model driven
+    /// step by step from outside handles what is due, then [`advance_idle`](Self::advance_idle)s.
+    pub fn pop_due(&mut self, until: SimTime) -> Option<E> {
+        loop {
+            if self.queue.min_time()? > until {
+                return None;
+            }
+            if let Some(event) = self.pop_entry()? {
+                return Some(event);
+            }
+        }
+    }
+
+    /// Moves the clock forward to `t` (never back) across a stretch where nothing is due.
+    /// Panics if an entry is due before `t`: [`pop_due`](Self::pop_due) takes those first.
+    pub fn advance_idle(&mut self, t: SimTime) {
+        if let Some(next) = self.queue.min_time() {
+            assert!(next >= t, "advance_idle to {t} past an entry due at {next}");
+        }
+        self.advance_to(t);
+    }
+
     /// Asks the run loop to stop after the current event (e.g. all apps are done).
     pub fn request_stop(&mut self) {
         self.stop_requested = true;
@@ -275,5 +308,41 @@ impl<E> Scheduler<E> {
         if t > self.now {
             self.now = t;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_model_stepped_from_outside_may_schedule_before_the_next_event() {
+        let mut s: Scheduler<u32> = Scheduler::new();
+        let ms = SimTime::from_nanos(1_000_000);
+        s.schedule_at(ms + SimDuration::from_millis(9), 1);
+        let t = s.new_timer();
+        s.arm(&t, ms + SimDuration::from_millis(4), 2);
+        s.cancel(&t);
+        assert_eq!(s.next_time(), Some(ms + SimDuration::from_millis(4)));
+        // Nothing live is due by 5 ms: the stale arming is discarded, the clock stays.
+        assert_eq!(s.pop_due(ms + SimDuration::from_millis(5)), None);
+        s.advance_idle(ms + SimDuration::from_millis(5));
+        assert_eq!(s.now(), ms + SimDuration::from_millis(5));
+        // Still open from the clock on, before the pending event.
+        s.schedule_at(ms + SimDuration::from_millis(6), 3);
+        assert_eq!(s.next_time(), Some(ms + SimDuration::from_millis(6)));
+        assert_eq!(s.pop_due(ms + SimDuration::from_millis(20)), Some(3));
+        assert_eq!(s.now(), ms + SimDuration::from_millis(6));
+        assert_eq!(s.pop_due(ms + SimDuration::from_millis(20)), Some(1));
+        assert_eq!(s.pop_due(ms + SimDuration::from_millis(20)), None);
+        assert_eq!(s.next_time(), None);
+    }
+
+    #[test]
+    #[should_panic(expected = "past an entry")]
+    fn advance_idle_refuses_to_skip_an_event() {
+        let mut s: Scheduler<u32> = Scheduler::new();
+        s.schedule_at(SimTime::from_nanos(10), 1);
+        s.advance_idle(SimTime::from_nanos(11));
     }
 }

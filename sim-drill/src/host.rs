@@ -47,6 +47,22 @@ pub struct TunSetup {
     pub offloads: bool,
 }
 
+impl TunSetup {
+    /// `tun0` as a run's configuration sets it up, offloads on.
+    pub fn of(c: &crate::config::DrillConfig) -> Self {
+        Self {
+            name: "tun0".into(),
+            local_ip: c.local_ip,
+            prefix_len: c.prefix_len,
+            gateway_ip: c.gateway_ip,
+            remote_ip: c.remote_ip,
+            mtu: c.mtu,
+            speed_mbps: c.speed_mbps,
+            offloads: true,
+        }
+    }
+}
+
 /// A datagram injected into the tun device.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inbound {
@@ -465,7 +481,11 @@ pub trait DrillHost {
     /// (`t` is never before [`now`](Self::now)).
     fn advance_to(&mut self, t: SimTime);
     /// A datagram arrives on the tun device now.
-    fn inject(&mut self, packet: &Inbound);
+    ///
+    /// # Errors
+    /// Why the host cannot carry this packet (something in it the stack does not model):
+    /// the script is unsupported.
+    fn inject(&mut self, packet: &Inbound) -> Result<(), String>;
     /// The datagrams sent out of the tun device since the last call, oldest first.
     fn take_outbound(&mut self) -> Vec<Outbound>;
     /// Starts a system call now.

@@ -17,8 +17,8 @@
 //!    matched with `verify_outbound_live_packet`'s checks in its order and words;
 //! 4. [`report`]: a verdict per script and a summary table; the exchange as a pcap.
 //!
-//! The host is a trait: the simulated Linux host implements it once the stack's socket API
-//! exists; the tests here drive a small fake kernel.
+//! The host is a trait, [`host::DrillHost`]; [`sim_host::SimHost`] implements it over the
+//! modeled stack, and the tests also drive a small fake kernel.
 
 pub mod ast;
 pub mod code;
@@ -30,4 +30,5 @@ pub mod packet;
 pub mod parse;
 pub mod report;
 pub mod runner;
+pub mod sim_host;
 pub mod symbols;

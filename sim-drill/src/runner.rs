@@ -341,18 +341,7 @@ impl<'a> Runner<'a> {
     // ------------------------------------------------------------ the loop
 
     fn run_script(&mut self) -> Result<(), Stop> {
-        let c = &self.p.config;
-        let tun = TunSetup {
-            name: "tun0".into(),
-            local_ip: c.local_ip,
-            prefix_len: c.prefix_len,
-            gateway_ip: c.gateway_ip,
-            remote_ip: c.remote_ip,
-            mtu: c.mtu,
-            speed_mbps: c.speed_mbps,
-            offloads: true,
-        };
-        if let Err(e) = self.host.setup(&tun) {
+        if let Err(e) = self.host.setup(&TunSetup::of(&self.p.config)) {
             return Err(Stop::Unsupported(format!(
                 "{}: unsupported: setting up tun0: {e}",
                 self.path()
@@ -742,10 +731,14 @@ impl<'a> Runner<'a> {
             direction: Direction::Inbound,
             bytes: bytes.clone(),
         });
-        self.host.inject(&Inbound {
+        if let Err(why) = self.host.inject(&Inbound {
             bytes,
             gso_size: self.p.config.mss,
-        });
+        }) {
+            return Err(Fault::Stop(
+                self.unsupported(self.ev.line, format!("inbound packet: {why}")),
+            ));
+        }
         self.poll()?;
         Ok(())
     }
@@ -975,9 +968,17 @@ impl<'a> Runner<'a> {
             };
             last = self.host.run_action(action);
             if let ActionOutcome::Unsupported(why) = &last {
+                // The block on one line (`;` between commands, continuations joined), so
+                // that the reason stays on the message's first line.
+                let text = block.text.replace("\\\n", " ");
+                let text: Vec<String> = text
+                    .lines()
+                    .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                    .filter(|l| !l.is_empty())
+                    .collect();
                 return Err(Fault::Stop(self.unsupported(
                     line,
-                    format!("command `{}`: {why}", block.text.trim()),
+                    format!("command `{}`: {why}", text.join("; ")),
                 )));
             }
             self.poll()?;

@@ -51,6 +51,47 @@ pub use sim_stack::config::Scenario;
 
 use ast::Stmt;
 
+/// Why [`set_sysctl`] refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SysctlError {
+    /// The model has no sysctl of that name.
+    Unknown,
+    /// The value is wrong for it: why.
+    Value(String),
+}
+
+/// Sets sysctl `name` (dotted, or with `/` as under `/proc/sys`) to `value` as `sysctl -w`
+/// writes it (a vector's values separated by spaces), with the checks a scenario's `sysctl`
+/// statement gets: what `sim drill` does with `sysctl -q net.ipv4.tcp_sack=1`.
+///
+/// ```
+/// use sim_dsl::{set_sysctl, SysctlError};
+/// let mut s = sim_stack::config::Sysctls::default();
+/// set_sysctl(&mut s, "net/ipv4/tcp_wmem", "4096 262144 4194304").unwrap();
+/// assert_eq!(s.tcp_wmem, [4096, 262144, 4194304]);
+/// assert_eq!(set_sysctl(&mut s, "net.ipv4.tcp_sacks", "1"), Err(SysctlError::Unknown));
+/// assert!(matches!(set_sysctl(&mut s, "net.ipv4.tcp_sack", "maybe"), Err(SysctlError::Value(_))));
+/// ```
+///
+/// # Errors
+/// An unknown name, or a value the sysctl does not take.
+pub fn set_sysctl(
+    s: &mut sim_stack::config::Sysctls,
+    name: &str,
+    value: &str,
+) -> Result<(), SysctlError> {
+    let vals: Vec<&str> = value.split_whitespace().collect();
+    sysctl::apply(s, &sysctl::normalize(name), &vals).map_err(|e| match e {
+        sysctl::SysErr::Unknown => SysctlError::Unknown,
+        sysctl::SysErr::Arity { expected, example } => SysctlError::Value(format!(
+            "takes {expected} value{} (e.g. `{example}`), found {}",
+            if expected == 1 { "" } else { "s" },
+            vals.len()
+        )),
+        sysctl::SysErr::Value { msg, .. } => SysctlError::Value(msg),
+    })
+}
+
 /// How to load a scenario.
 #[derive(Debug, Clone, Default)]
 pub struct Options {

@@ -9,6 +9,9 @@
 
 use sim_core::{Scheduler, SimTime};
 
+use crate::node::Node;
+use crate::sock::SockId;
+
 use crate::capture::Capture;
 use crate::event::Event;
 use crate::link::{InFlight, Link};
@@ -40,4 +43,86 @@ pub struct NetCtx<'a> {
     pub inflight: &'a mut InFlight,
     /// Frames serialized onto links so far.
     pub frames_on_links: &'a mut u64,
+}
+
+/// What a node driven alone — by a unit test's harness, or by `sim drill`'s host, without a
+/// World — owns beside it: the clock and event queue, the skb pool, the sinks (a disabled
+/// trace, no capture), its links, and the wake-ups asked for.
+#[derive(Debug)]
+pub struct Solo {
+    /// The clock and the node's events.
+    pub sched: Scheduler<Event>,
+    /// Packet buffers.
+    pub pool: SkbPool,
+    /// The text trace (disabled).
+    pub trace: Trace,
+    /// No capture.
+    pub capture: Option<Capture>,
+    /// The first output error (none: nothing is written).
+    pub io_error: Option<std::io::Error>,
+    /// Wake-ups asked for during the last call.
+    pub wakes: Vec<Event>,
+    /// The node's links.
+    pub links: Vec<Link>,
+    /// Frames on them.
+    pub inflight: InFlight,
+    /// Frames serialized onto them.
+    pub frames: u64,
+}
+
+impl Solo {
+    /// An empty clock at zero and no links.
+    pub fn new() -> Self {
+        Self {
+            sched: Scheduler::new(),
+            pool: SkbPool::new(),
+            trace: Trace::disabled(),
+            capture: None,
+            io_error: None,
+            wakes: Vec::new(),
+            links: Vec::new(),
+            inflight: InFlight::default(),
+            frames: 0,
+        }
+    }
+
+    /// Runs `f` on node `n` with a context at the current instant, as an event handler
+    /// would.
+    pub fn with<R>(&mut self, n: &mut Node, f: impl FnOnce(&mut Node, &mut NetCtx<'_>) -> R) -> R {
+        let mut cx = NetCtx {
+            now: self.sched.now(),
+            sched: &mut self.sched,
+            pool: &mut self.pool,
+            trace: &mut self.trace,
+            capture: &mut self.capture,
+            io_error: &mut self.io_error,
+            record_paths: false,
+            wakes: &mut self.wakes,
+            links: &mut self.links,
+            inflight: &mut self.inflight,
+            frames_on_links: &mut self.frames,
+        };
+        f(n, &mut cx)
+    }
+
+    /// The sockets woken since the last call, in order, each ready to be woken again (what a
+    /// World does when it delivers a `SockWake`).
+    pub fn take_woken(&mut self, n: &mut Node) -> Vec<SockId> {
+        let mut out = Vec::new();
+        for w in self.wakes.drain(..) {
+            if let Event::SockWake { sock, .. } = w {
+                if let Some(s) = n.socks.get_mut(sock) {
+                    s.common_mut().wake_pending = false;
+                }
+                out.push(sock);
+            }
+        }
+        out
+    }
+}
+
+impl Default for Solo {
+    fn default() -> Self {
+        Self::new()
+    }
 }

@@ -15,12 +15,18 @@
 //! the ring one at a time; TX completion after the last bit left frees the descriptor and the
 //! skb (releasing the socket's memory) and wakes a stopped queue. Byte queue limits (BQL),
 //! interrupt coalescing and NAPI budgets are not modeled: completions are immediate.
+//!
+//! A device is an Ethernet NIC on a link, or a tun device ([`DevKind::Tun`], as packetdrill
+//! opens it: `IFF_TUN | IFF_NO_PI`, `IFF_NOARP`): IP packets with no link-layer header and
+//! no neighbour resolution, whose `ndo_start_xmit` (`tun_net_xmit`) hands each packet to
+//! the process reading the tun descriptor ([`tun_read`]), and into which that process writes
+//! packets ([`tun_get_user`]).
 
 use crate::link::Port;
 use crate::qdisc::{Dequeue, Enqueue};
 use std::collections::VecDeque;
 
-use sim_core::TimerId;
+use sim_core::{SimTime, TimerId};
 
 use crate::capture::CaptureIf;
 use crate::ctx::NetCtx;
@@ -91,6 +97,41 @@ impl TxRing {
     }
 }
 
+/// What kind of device an interface is.
+#[derive(Debug)]
+pub enum DevKind {
+    /// An Ethernet NIC: ARP, an Ethernet header, a TX ring serialized onto its link.
+    Ether,
+    /// A tun device (`IFF_TUN | IFF_NO_PI`, `IFF_NOARP`): IP packets without a link-layer
+    /// header, no neighbour resolution; what it transmits waits for the reader of its
+    /// descriptor.
+    Tun(TunQueue),
+}
+
+/// What a tun device transmitted and its reader has not read yet (the tun file's
+/// `ptr_ring`, `tx_queue_len` long).
+#[derive(Debug)]
+pub struct TunQueue {
+    /// Each packet with the instant it left (`dev_hard_start_xmit`), oldest first.
+    pub packets: VecDeque<(SimTime, Skb)>,
+    /// Capacity; a packet beyond it is dropped (`tun_net_xmit`: `tx_dropped`).
+    pub limit: u32,
+}
+
+/// `TUN_READQ_SIZE`: a tun device's `tx_queue_len`, the length of its read queue and of the
+/// `pfifo` a `tc qdisc add … pfifo` gives it.
+pub const TUN_READQ_SIZE: u32 = 500;
+
+/// A device's offloads, as `ethtool -k` names them (`netdev_features_t`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NetdevFeatures {
+    /// `tcp-segmentation-offload` (`NETIF_F_TSO`, `ethtool -K dev tso on`): the NIC cuts
+    /// GSO packets itself.
+    pub tso: bool,
+    /// `generic-segmentation-offload` (`NETIF_F_GSO`).
+    pub gso: bool,
+}
+
 /// A network interface (`struct net_device`) with its root qdisc and TX ring.
 #[derive(Debug)]
 pub struct NetDevice {
@@ -105,8 +146,6 @@ pub struct NetDevice {
     /// MTU in bytes (IP packet size). Changing it during a run must be followed by
     /// [`Fib::flush_cache`].
     pub mtu: u32,
-    /// `NETIF_F_TSO` (`ethtool -K dev tso on`): the NIC cuts GSO packets itself.
-    pub tso: bool,
     /// The root qdisc.
     pub qdisc: Qdisc,
     /// The driver's TX ring.
@@ -126,6 +165,89 @@ pub struct NetDevice {
     /// What the qdisc dropped during the call being made (the kernel's `to_free` list),
     /// freed by the device layer when the call returns.
     pub(crate) to_free: Vec<Skb>,
+    /// An Ethernet NIC or a tun device.
+    pub kind: DevKind,
+    /// Its offloads: GSO on and TSO off on a NIC unless its `tso on` says otherwise (the
+    /// reference's veth cuts GSO packets in `validate_xmit_skb`); both on for tun, as
+    /// packetdrill's `TUNSETOFFLOAD` sets them.
+    pub features: NetdevFeatures,
+}
+
+impl NetDevice {
+    /// An Ethernet NIC, not yet attached to a link, with an empty neighbour table whose
+    /// entries stay REACHABLE for `reachable_time`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn ether(
+        name: &str,
+        mac: EthernetAddress,
+        addr: Option<Ipv4Cidr>,
+        mtu: u32,
+        qdisc: Qdisc,
+        ring: TxRing,
+        watchdog: TimerId,
+        reachable_time: sim_core::SimDuration,
+    ) -> Self {
+        Self {
+            name: name.to_string(),
+            mac,
+            addr,
+            mtu,
+            qdisc,
+            ring,
+            queue_stopped: false,
+            watchdog,
+            link: None,
+            neigh: NeighTable {
+                entries: Default::default(),
+                reachable_time,
+            },
+            stats: DevStats::default(),
+            capture: None,
+            to_free: Vec::new(),
+            kind: DevKind::Ether,
+            features: NetdevFeatures {
+                tso: false,
+                gso: true,
+            },
+        }
+    }
+
+    /// A tun device as packetdrill makes it: `IFF_TUN | IFF_NO_PI`, `IFF_NOARP`, its
+    /// `tx_queue_len` of [`TUN_READQ_SIZE`], TSO and GSO on.
+    pub fn tun(name: &str, addr: Ipv4Cidr, mtu: u32, qdisc: Qdisc, watchdog: TimerId) -> Self {
+        let mut d = Self::ether(
+            name,
+            EthernetAddress([0; 6]),
+            Some(addr),
+            mtu,
+            qdisc,
+            TxRing::new(1),
+            watchdog,
+            sim_core::SimDuration::ZERO,
+        );
+        d.kind = DevKind::Tun(TunQueue {
+            packets: VecDeque::new(),
+            limit: TUN_READQ_SIZE,
+        });
+        d.features = NetdevFeatures {
+            tso: true,
+            gso: true,
+        };
+        d
+    }
+
+    /// Whether the device resolves its neighbours (ARP): not an `IFF_NOARP` one.
+    #[inline]
+    pub fn arp(&self) -> bool {
+        matches!(self.kind, DevKind::Ether)
+    }
+
+    /// Whether the device can transmit: a NIC on a link, or a tun device (whose descriptor
+    /// the drill host holds open).
+    #[inline]
+    fn carrier(&self) -> bool {
+        self.link.is_some() || matches!(self.kind, DevKind::Tun(_))
+    }
 }
 
 /// What `dev_queue_xmit` says of a packet handed to it (`NET_XMIT_*`), passed back up
@@ -173,7 +295,7 @@ pub(crate) fn dev_queue_xmit(
     note!(cx, skb, "dev_queue_xmit");
     let now = cx.now;
     let d = &mut n.devs[dev];
-    if d.link.is_none() {
+    if !d.carrier() {
         // No carrier: the packet goes nowhere (a down interface drops it).
         d.stats.tx_dropped += 1;
         // A device without carrier has the noop qdisc, which drops and says NET_XMIT_CN.
@@ -182,7 +304,11 @@ pub(crate) fn dev_queue_xmit(
     }
     crate::gso::qdisc_pkt_len_init(&mut skb);
     // Descriptors the packet takes: one per segment, unless the NIC cuts it (TSO).
-    let descs = if d.tso { 1 } else { u32::from(skb.gso_segs) };
+    let descs = if d.features.tso {
+        1
+    } else {
+        u32::from(skb.gso_segs)
+    };
     if !d.queue_stopped && d.ring.used() + descs <= d.ring.size {
         // An idle qdisc in front of a ring with room: the packet goes straight through.
         match d.qdisc.pass_through_idle(skb, now) {
@@ -214,6 +340,24 @@ pub(crate) fn dev_queue_xmit(
     }
     qdisc_run(n, cx, dev);
     NetXmit::Success
+}
+
+/// `dev_graft_qdisc` (`tc qdisc add|replace|del … root`): `qdisc` becomes the device's root
+/// qdisc; what the old one held is dropped (`qdisc_reset`), its watchdog disarmed.
+pub fn dev_graft_qdisc(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, qdisc: Qdisc) {
+    let d = &mut n.devs[dev];
+    cx.sched.cancel(&d.watchdog);
+    let mut old = std::mem::replace(&mut d.qdisc, qdisc);
+    // Everything it holds comes out: a shaper's packets at the instant it would let them.
+    let mut at = cx.now;
+    loop {
+        match old.dequeue(at, &mut d.to_free) {
+            Dequeue::Packet(skb) => d.to_free.push(skb),
+            Dequeue::Empty => break,
+            Dequeue::Throttled(until) => at = until,
+        }
+    }
+    free_list(n, cx, dev, "qdisc_reset");
 }
 
 /// `kfree_skb_list(to_free)`: frees what the qdisc dropped during the last call, each with
@@ -277,7 +421,7 @@ fn sch_direct_xmit(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: Skb) 
         return false;
     }
     note!(cx, skb, "sch_direct_xmit");
-    if skb.is_gso() && !d.tso {
+    if skb.is_gso() && !d.features.tso {
         let segs = validate_xmit_skb(cx, skb);
         return dev_hard_start_xmit_list(n, cx, dev, segs);
     }
@@ -323,6 +467,10 @@ fn dev_hard_start_xmit(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: S
     // A TSO packet counts as the frames the NIC makes of it.
     d.stats.tx_packets += u64::from(skb.gso_segs);
     d.stats.tx_bytes += skb.len() as u64 + u64::from(skb.gso_hdr_extra);
+    if !d.arp() {
+        tun_net_xmit(n, cx, dev, skb);
+        return;
+    }
     d.ring.waiting.push_back(skb);
     let used = d.ring.used();
     d.ring.stats.max_used = d.ring.stats.max_used.max(used);
@@ -400,6 +548,46 @@ pub(crate) fn nic_tx_done(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize) {
     }
 }
 
+/// `tun_net_xmit`, a tun device's `ndo_start_xmit`: the packet is orphaned from its socket
+/// (`skb_orphan`: a tun may hold it indefinitely, so the sender's memory is released now)
+/// and queued for the reader of the tun descriptor; a full queue drops it.
+fn tun_net_xmit(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: Skb) {
+    if let Some(owner) = skb.sock.take() {
+        sock_wfree(n, cx, owner.sock, skb.truesize);
+    }
+    let now = cx.now;
+    let d = &mut n.devs[dev];
+    let DevKind::Tun(q) = &mut d.kind else {
+        unreachable!("tun_net_xmit on a tun device");
+    };
+    if q.packets.len() >= q.limit as usize {
+        d.stats.tx_dropped += 1;
+        kfree_skb_reason(n, cx, dev, "tun_ring_full", skb);
+        return;
+    }
+    q.packets.push_back((now, skb));
+}
+
+/// `tun_do_read`: the oldest packet tun device `dev` transmitted, with the instant it left,
+/// for the reader of its descriptor (who frees it).
+pub fn tun_read(n: &mut Node, dev: usize) -> Option<(SimTime, Skb)> {
+    match &mut n.devs[dev].kind {
+        DevKind::Tun(q) => q.packets.pop_front(),
+        DevKind::Ether => None,
+    }
+}
+
+/// `tun_get_user`: the reader of tun device `dev`'s descriptor writes an IP packet into it
+/// (`IFF_NO_PI`: the protocol is the IP version's), which the device receives.
+pub fn tun_get_user(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, skb: Skb) {
+    if skb.data().first().map(|b| b >> 4) != Some(4) {
+        n.devs[dev].stats.rx_dropped += 1;
+        kfree_skb_reason(n, cx, dev, "tun_not_ipv4", skb);
+        return;
+    }
+    netif_receive_skb(n, cx, dev, skb);
+}
+
 /// A frame's last bit arrived at a NIC: `netif_receive_skb`.
 pub(crate) fn netif_receive_skb(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: Skb) {
     skb.clear_path();
@@ -412,6 +600,12 @@ pub(crate) fn netif_receive_skb(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, m
     let d = &mut n.devs[dev];
     d.stats.rx_packets += 1;
     d.stats.rx_bytes += skb.len() as u64;
+    if !d.arp() {
+        // No link-layer header: an IP packet for this host.
+        skb.pkt_type = PacketType::Host;
+        ip_rcv(n, cx, dev, skb, true);
+        return;
+    }
     let Ok(frame) = EthernetFrame::new_checked(skb.data()) else {
         d.stats.rx_errors += 1;
         kfree_skb_reason(n, cx, dev, "rx_runt", skb);

@@ -325,6 +325,12 @@ pub(crate) fn neigh_output(
     nexthop: Ipv4Addr,
     mut skb: Skb,
 ) -> NetXmit {
+    if !n.devs[dev].arp() {
+        // IFF_NOARP without a header (tun): the entry is NUD_NOARP and its output
+        // neigh_direct_output.
+        note!(cx, skb, "neigh_direct_output");
+        return dev_queue_xmit(n, cx, dev, skb);
+    }
     let now = cx.now;
     let d = &mut n.devs[dev];
     if nexthop.is_broadcast() || d.addr.is_some_and(|c| c.broadcast() == Some(nexthop)) {

@@ -128,6 +128,39 @@ pub struct Node {
 }
 
 impl Node {
+    /// A host alone (node 0): `devs` and the routes of `fib`, Linux's neighbour defaults,
+    /// no netfilter rules, its jiffies clock in phase with simulated time; `rng` is its
+    /// random stream. What a unit test or `sim drill` drives without a World.
+    pub fn host(
+        name: &str,
+        devs: Vec<NetDevice>,
+        fib: Fib,
+        sysctl: crate::config::Sysctls,
+        mut rng: SimRng,
+    ) -> Self {
+        let ip_idents = crate::ip::output::IpIdents::new(&mut rng);
+        Self {
+            id: 0,
+            name: name.to_string(),
+            kind: NodeKind::Host,
+            forwarding: sysctl.ip_forward,
+            devs: Devices::new(devs),
+            fib,
+            default_ttl: sysctl.ip_default_ttl,
+            snmp: Snmp::default(),
+            neigh_stats: NeighStats::default(),
+            ip_ident_key: rng.next_u64(),
+            rng,
+            netfilter: Netfilter::default(),
+            frags: Reassembly::default(),
+            ip_idents,
+            socks: Default::default(),
+            sysctl,
+            tcp_closed: Vec::new(),
+            jiffies_phase: 0,
+        }
+    }
+
     /// Whether `ip` is one of this node's addresses (or a broadcast of one of its subnets,
     /// or the limited broadcast): one probe of the FIB's local table.
     #[inline]
@@ -153,4 +186,33 @@ impl Node {
     pub fn timer_expiry(&self, now: SimTime, delay: sim_core::SimDuration) -> SimTime {
         crate::jiffies::round_expiry(now, delay, self.jiffies_phase)
     }
+}
+
+/// Runs `event` on node `n` when it is the node's own — one of its timers (TCP, neighbour,
+/// reassembly, qdisc watchdog) or a NIC's TX completion — as the World's dispatch does for
+/// every node; otherwise (a frame arriving, an app's event, a socket wake-up) gives it
+/// back. What a harness driving one node without a World dispatches with.
+///
+/// # Errors
+/// The event, when it is not the node's own.
+pub fn node_event(
+    n: &mut Node,
+    cx: &mut crate::ctx::NetCtx<'_>,
+    event: crate::event::Event,
+) -> Result<(), crate::event::Event> {
+    use crate::event::Event;
+    use crate::link::Port;
+    match event {
+        Event::TxDone {
+            port: Port::Nic { dev, .. },
+        } => crate::dev::nic_tx_done(n, cx, dev as usize),
+        Event::QdiscWatchdog { dev, .. } => crate::dev::qdisc_run(n, cx, dev as usize),
+        Event::NeighTimer { dev, ip, .. } => {
+            crate::neigh::neigh_timer_handler(n, cx, dev as usize, ip);
+        }
+        Event::FragTimer { key, .. } => crate::ip::frag::ip_expire(n, cx, key),
+        Event::TcpTimer { sock, which, .. } => crate::tcp::timer::tcp_timer(n, cx, sock, which),
+        other => return Err(other),
+    }
+    Ok(())
 }

@@ -11,20 +11,13 @@ use std::net::Ipv4Addr;
 
 use sim_core::{Model, RngStreams, Scheduler, SimDuration, SimTime};
 
-use crate::capture::Capture;
-use crate::ctx::NetCtx;
+use crate::ctx::{NetCtx, Solo};
 use crate::dev::{NetDevice, TxRing};
 use crate::event::Event;
 use crate::ip::fib::{Fib, Route};
-use crate::ip::frag::Reassembly;
-use crate::ip::netfilter::Netfilter;
-use crate::link::{InFlight, Link, Port};
-use crate::neigh::NeighTable;
-use crate::node::{Node, NodeKind};
+use crate::link::{Link, Port};
+use crate::node::Node;
 use crate::qdisc::{PfifoFast, Qdisc};
-use crate::skb::SkbPool;
-use crate::stats::{NeighStats, Snmp};
-use crate::trace::Trace;
 use crate::wire::{
     ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetAddress, EthernetFrame, EthernetRepr,
     Ipv4Cidr,
@@ -44,16 +37,8 @@ pub const PEER_MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 2]);
 pub struct OneHost {
     /// The host.
     pub n: Node,
-    /// Its clock and events.
-    pub sched: Scheduler<Event>,
-    pool: SkbPool,
-    trace: Trace,
-    capture: Option<Capture>,
-    io_error: Option<std::io::Error>,
-    wakes: Vec<Event>,
-    links: Vec<Link>,
-    inflight: InFlight,
-    frames: u64,
+    /// Its clock, events, buffers and link.
+    pub net: Solo,
     /// Frames the host transmitted (Ethernet, as they reached the far end), with the
     /// time they arrived there; ARP for the peer is answered and not listed.
     pub sent: Vec<(SimTime, Vec<u8>)>,
@@ -66,28 +51,45 @@ pub struct OneHost {
 impl OneHost {
     /// A host 192.168.0.1/24 with `sysctl` on a 1 Gbit/s link (no delay) to the test.
     pub fn new(sysctl: crate::config::Sysctls) -> Self {
+        Self::build(sysctl, |sched| {
+            let mut dev = NetDevice::ether(
+                "eth0",
+                HOST_MAC,
+                Some(Ipv4Cidr::new(HOST, 24)),
+                1500,
+                Qdisc::PfifoFast(PfifoFast::new(1000)),
+                TxRing::new(256),
+                sched.new_timer(),
+                SimDuration::from_secs(30),
+            );
+            dev.link = Some((0, 0));
+            dev
+        })
+    }
+
+    /// A host 192.168.0.1/24 whose interface is a tun device (`tun0`, no link, no ARP):
+    /// the test writes IP packets into it ([`Self::write_tun`]) and reads what it sent
+    /// ([`Self::read_tun`]).
+    pub fn tun(sysctl: crate::config::Sysctls) -> Self {
+        Self::build(sysctl, |sched| {
+            NetDevice::tun(
+                "tun0",
+                Ipv4Cidr::new(HOST, 24),
+                1500,
+                Qdisc::Pfifo(crate::qdisc::Pfifo::new(crate::dev::TUN_READQ_SIZE)),
+                sched.new_timer(),
+            )
+        })
+    }
+
+    fn build(
+        sysctl: crate::config::Sysctls,
+        dev: impl FnOnce(&mut Scheduler<Event>) -> NetDevice,
+    ) -> Self {
         let streams = RngStreams::new(1);
-        let mut rng = streams.stream_named("node", "host");
+        let rng = streams.stream_named("node", "host");
         let mut sched = Scheduler::new();
-        let dev = NetDevice {
-            name: "eth0".into(),
-            mac: HOST_MAC,
-            addr: Some(Ipv4Cidr::new(HOST, 24)),
-            mtu: 1500,
-            tso: false,
-            qdisc: Qdisc::PfifoFast(PfifoFast::new(1000)),
-            ring: TxRing::new(256),
-            queue_stopped: false,
-            watchdog: sched.new_timer(),
-            link: Some((0, 0)),
-            neigh: NeighTable {
-                entries: Default::default(),
-                reachable_time: SimDuration::from_secs(30),
-            },
-            stats: Default::default(),
-            capture: None,
-            to_free: Vec::new(),
-        };
+        let dev = dev(&mut sched);
         let mut fib = Fib::new();
         fib.add_local(HOST);
         fib.add_local(Ipv4Addr::new(192, 168, 0, 255));
@@ -97,27 +99,7 @@ impl OneHost {
             gateway: None,
             dev: 0,
         });
-        let ip_idents = crate::ip::output::IpIdents::new(&mut rng);
-        let n = Node {
-            id: 0,
-            name: "host".into(),
-            kind: NodeKind::Host,
-            forwarding: false,
-            devs: crate::node::Devices::new(vec![dev]),
-            fib,
-            default_ttl: sysctl.ip_default_ttl,
-            snmp: Snmp::default(),
-            neigh_stats: NeighStats::default(),
-            ip_ident_key: rng.next_u64(),
-            rng,
-            netfilter: Netfilter::default(),
-            frags: Reassembly::default(),
-            ip_idents,
-            socks: Default::default(),
-            sysctl,
-            tcp_closed: Vec::new(),
-            jiffies_phase: 0,
-        };
+        let n = Node::host("host", vec![dev], fib, sysctl, rng);
         let link = Link {
             ends: [Port::Nic { node: 0, dev: 0 }, Port::Nic { node: 1, dev: 0 }],
             rate_bps: 1_000_000_000,
@@ -129,15 +111,11 @@ impl OneHost {
         };
         Self {
             n,
-            sched,
-            pool: SkbPool::new(),
-            trace: Trace::disabled(),
-            capture: None,
-            io_error: None,
-            wakes: Vec::new(),
-            links: vec![link],
-            inflight: InFlight::default(),
-            frames: 0,
+            net: Solo {
+                sched,
+                links: vec![link],
+                ..Solo::new()
+            },
             sent: Vec::new(),
             woken: Vec::new(),
             arp: Vec::new(),
@@ -146,38 +124,15 @@ impl OneHost {
 
     /// Runs `f` on the host with a context, as an event handler would.
     pub fn with<R>(&mut self, f: impl FnOnce(&mut Node, &mut NetCtx<'_>) -> R) -> R {
-        let mut cx = NetCtx {
-            now: self.sched.now(),
-            sched: &mut self.sched,
-            pool: &mut self.pool,
-            trace: &mut self.trace,
-            capture: &mut self.capture,
-            io_error: &mut self.io_error,
-            record_paths: false,
-            wakes: &mut self.wakes,
-            links: &mut self.links,
-            inflight: &mut self.inflight,
-            frames_on_links: &mut self.frames,
-        };
-        let r = f(&mut self.n, &mut cx);
-        self.collect_wakes();
+        let r = self.net.with(&mut self.n, f);
+        let woken = self.net.take_woken(&mut self.n);
+        self.woken.extend(woken);
         r
-    }
-
-    fn collect_wakes(&mut self) {
-        for w in self.wakes.drain(..) {
-            if let Event::SockWake { sock, .. } = w {
-                if let Some(s) = self.n.socks.get_mut(sock) {
-                    s.common_mut().wake_pending = false;
-                }
-                self.woken.push(sock);
-            }
-        }
     }
 
     /// Delivers an Ethernet frame from the peer to the host now.
     pub fn inject(&mut self, frame: &[u8]) {
-        let skb = self.pool.alloc_copy(frame);
+        let skb = self.net.pool.alloc_copy(frame);
         self.with(|n, cx| crate::dev::netif_receive_skb(n, cx, 0, skb));
     }
 
@@ -199,8 +154,8 @@ impl OneHost {
         // A marker event at `until`, and a stop as soon as the clock reaches it: the run
         // never looks past `until` (the radix queue accepts no time before the last it
         // took, and the test schedules from `until` on afterwards).
-        if until >= self.sched.now() {
-            self.sched.schedule_at(
+        if until >= self.net.sched.now() {
+            self.net.sched.schedule_at(
                 until,
                 Event::AppTimer {
                     app: u32::MAX,
@@ -208,7 +163,7 @@ impl OneHost {
                 },
             );
         }
-        let mut sched = std::mem::take(&mut self.sched);
+        let mut sched = std::mem::take(&mut self.net.sched);
         sim_core::run(
             self,
             &mut sched,
@@ -224,12 +179,12 @@ impl OneHost {
                 }
             },
         );
-        self.sched = sched;
+        self.net.sched = sched;
     }
 
     /// Advances the clock by `d`.
     pub fn advance(&mut self, d: SimDuration) {
-        let until = self.sched.now() + d;
+        let until = self.net.sched.now() + d;
         self.run_until(until);
     }
 
@@ -243,6 +198,22 @@ impl OneHost {
             .collect()
     }
 
+    /// Writes an IPv4 packet into the tun device now (`tun_get_user`).
+    pub fn write_tun(&mut self, packet: &[u8]) {
+        let skb = self.net.pool.alloc_copy(packet);
+        self.with(|n, cx| crate::dev::tun_get_user(n, cx, 0, skb));
+    }
+
+    /// The IPv4 packets the tun device sent since the last call, with the instant each left.
+    pub fn read_tun(&mut self) -> Vec<(SimTime, Vec<u8>)> {
+        let mut out = Vec::new();
+        while let Some((t, skb)) = crate::dev::tun_read(&mut self.n, 0) {
+            out.push((t, skb.data().to_vec()));
+            self.net.pool.free(skb);
+        }
+        out
+    }
+
     fn answer_arp(&mut self, frame: &[u8]) -> bool {
         let Ok(eth) = EthernetFrame::new_checked(frame) else {
             return false;
@@ -253,7 +224,7 @@ impl OneHost {
         let Ok(arp) = ArpPacket::new_checked(eth.payload()).and_then(|p| ArpRepr::parse(&p)) else {
             return true;
         };
-        let now = self.sched.now();
+        let now = self.net.sched.now();
         self.arp.push((now, arp));
         if arp.operation == ArpOperation::Request && arp.target_protocol_addr == PEER {
             let reply = ArpRepr {
@@ -281,35 +252,25 @@ impl Model for OneHost {
     type Event = Event;
 
     fn handle(&mut self, s: &mut Scheduler<Event>, event: Event) {
-        // The events are the host's; `s` is the harness's own scheduler (self.sched was
+        // The events are the host's; `s` is the harness's own scheduler (self.net.sched was
         // moved into it by run_until).
-        std::mem::swap(&mut self.sched, s);
+        std::mem::swap(&mut self.net.sched, s);
         match event {
             Event::Arrive { frame, .. } => {
-                let skb = self.inflight.take(frame);
+                let skb = self.net.inflight.take(frame);
                 let bytes = skb.data().to_vec();
-                self.pool.free(skb);
+                self.net.pool.free(skb);
                 if !self.answer_arp(&bytes) {
-                    let now = self.sched.now();
+                    let now = self.net.sched.now();
                     self.sent.push((now, bytes));
                 }
             }
-            Event::TxDone { .. } => self.with(|n, cx| crate::dev::nic_tx_done(n, cx, 0)),
-            Event::QdiscWatchdog { dev, .. } => {
-                self.with(|n, cx| crate::dev::qdisc_run(n, cx, dev as usize));
-            }
-            Event::NeighTimer { dev, ip, .. } => {
-                self.with(|n, cx| crate::neigh::neigh_timer_handler(n, cx, dev as usize, ip));
-            }
-            Event::FragTimer { key, .. } => {
-                self.with(|n, cx| crate::ip::frag::ip_expire(n, cx, key));
-            }
-            Event::TcpTimer { sock, which, .. } => {
-                self.with(|n, cx| crate::tcp::timer::tcp_timer(n, cx, sock, which));
-            }
             Event::SockWake { sock, .. } => self.woken.push(sock),
-            Event::AppStart { .. } | Event::AppTimer { .. } | Event::AppStop { .. } => {}
+            other => {
+                // The node's own events; app events have no app to go to here.
+                let _ = self.with(|n, cx| crate::node::node_event(n, cx, other));
+            }
         }
-        std::mem::swap(&mut self.sched, s);
+        std::mem::swap(&mut self.net.sched, s);
     }
 }

@@ -459,9 +459,10 @@ impl DrillHost for FakeHost {
         self.now = t;
     }
 
-    fn inject(&mut self, packet: &Inbound) {
+    fn inject(&mut self, packet: &Inbound) -> Result<(), String> {
         let seg = Segment::parse(&packet.bytes).expect("the runner injects valid TCP");
         self.receive(&seg);
+        Ok(())
     }
 
     fn take_outbound(&mut self) -> Vec<Outbound> {

@@ -315,6 +315,29 @@ impl Fib {
         self.by_len[at].1.insert(key, route)
     }
 
+    /// Removes the route for the prefix `dst/prefix_len` (`ip route del`); returns it, or
+    /// `None` when there is none. Rare (commands, never a packet's path): the prefix
+    /// length's table is rebuilt.
+    pub fn remove(&mut self, dst: Ipv4Addr, prefix_len: u8) -> Option<Route> {
+        let len = prefix_len.min(32);
+        let key = u32::from(dst) & mask(len);
+        let at = self.by_len.binary_search_by(|(l, _)| len.cmp(l)).ok()?;
+        let old = *self.by_len[at].1.get(key)?;
+        let mut table = AddrTable::new();
+        for (k, r) in self.by_len[at].1.sorted() {
+            if k != key {
+                table.insert(k, r);
+            }
+        }
+        if table.len == 0 {
+            self.by_len.remove(at);
+        } else {
+            self.by_len[at].1 = table;
+        }
+        self.flush_cache();
+        Some(old)
+    }
+
     /// Longest prefix match for `dst`.
     #[inline]
     pub fn lookup(&self, dst: Ipv4Addr) -> Option<FibResult> {
@@ -350,6 +373,28 @@ mod tests {
             gateway: gw.map(Into::into),
             dev,
         }
+    }
+
+    #[test]
+    fn a_removed_route_leaves_the_others_and_changes_the_generation() {
+        let mut f = Fib::new();
+        assert!(f.add(r([0, 0, 0, 0], 0, Some([10, 0, 0, 1]), 0)));
+        assert!(f.add(r([192, 0, 2, 1], 32, Some([10, 0, 0, 2]), 0)));
+        assert!(f.add(r([192, 0, 2, 7], 32, None, 1)));
+        let before = f.genid();
+        assert_eq!(f.remove([192, 0, 2, 9].into(), 32), None);
+        assert_eq!(
+            f.remove([192, 0, 2, 1].into(), 32),
+            Some(r([192, 0, 2, 1], 32, Some([10, 0, 0, 2]), 0))
+        );
+        assert_ne!(f.genid(), before, "cached routes are stale");
+        assert_eq!(
+            f.lookup([192, 0, 2, 1].into()).unwrap().nexthop,
+            Ipv4Addr::new(10, 0, 0, 1)
+        );
+        assert_eq!(f.lookup([192, 0, 2, 7].into()).unwrap().dev, 1);
+        assert!(f.remove([192, 0, 2, 7].into(), 32).is_some());
+        assert_eq!(f.routes(), vec![r([0, 0, 0, 0], 0, Some([10, 0, 0, 1]), 0)]);
     }
 
     #[test]

@@ -242,6 +242,10 @@ pub struct SockCommon {
     pub linger: Option<u32>,
     /// `shutdown(SHUT_RD)` was called: reads return end of stream.
     pub shut_rd: bool,
+    /// `IP_MTU_DISCOVER`: whether its packets carry DF (`inet->pmtudisc`).
+    pub pmtudisc: crate::sock::syscall::PmtuDisc,
+    /// `IP_FREEBIND`: it may bind an address the node does not have.
+    pub freebind: bool,
 }
 
 /// A socket's cached route (`sk_dst_cache`), checked as `__sk_dst_check` does: against the
@@ -283,6 +287,8 @@ impl SockCommon {
             rcvbuf_locked: false,
             linger: None,
             shut_rd: false,
+            pmtudisc: crate::sock::syscall::PmtuDisc::Want,
+            freebind: false,
         }
     }
 }

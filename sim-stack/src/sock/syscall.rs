@@ -144,6 +144,62 @@ pub enum SockOpt {
     Ttl(Option<u8>),
     /// `IP_RECVERR`.
     RecvErr(bool),
+    /// `IP_MTU_DISCOVER`.
+    MtuDiscover(PmtuDisc),
+    /// `IP_FREEBIND`.
+    FreeBind(bool),
+    /// `TCP_INQ`.
+    Inq(bool),
+}
+
+/// `IP_MTU_DISCOVER`'s modes (`IP_PMTUDISC_*`): whether a socket's packets carry DF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PmtuDisc {
+    /// `IP_PMTUDISC_DONT` (0): never DF.
+    Dont,
+    /// `IP_PMTUDISC_WANT` (1, the default): DF, as path MTU discovery wants.
+    Want,
+    /// `IP_PMTUDISC_DO` (2): always DF.
+    Do,
+    /// `IP_PMTUDISC_PROBE` (3): DF on datagrams, ignoring the path MTU.
+    Probe,
+    /// `IP_PMTUDISC_INTERFACE` (4).
+    Interface,
+    /// `IP_PMTUDISC_OMIT` (5).
+    Omit,
+}
+
+impl PmtuDisc {
+    /// The mode of Linux's value, if it is one.
+    pub fn from_linux(v: i32) -> Option<Self> {
+        Some(match v {
+            0 => Self::Dont,
+            1 => Self::Want,
+            2 => Self::Do,
+            3 => Self::Probe,
+            4 => Self::Interface,
+            5 => Self::Omit,
+            _ => return None,
+        })
+    }
+
+    /// Linux's value.
+    pub fn linux(self) -> i32 {
+        match self {
+            Self::Dont => 0,
+            Self::Want => 1,
+            Self::Do => 2,
+            Self::Probe => 3,
+            Self::Interface => 4,
+            Self::Omit => 5,
+        }
+    }
+
+    /// `ip_dont_fragment`: whether a TCP socket's packets carry DF (routes here never lock
+    /// their MTU).
+    pub fn dont_fragment(self) -> bool {
+        matches!(self, Self::Do | Self::Want)
+    }
 }
 
 /// A socket option to read (`getsockopt`).
@@ -181,6 +237,10 @@ pub enum SockOptName {
     Ttl,
     /// `IP_RECVERR`.
     RecvErr,
+    /// `IP_MTU_DISCOVER`.
+    MtuDiscover,
+    /// `TCP_INQ`.
+    Inq,
 }
 
 /// A value `getsockopt` returns.
@@ -248,7 +308,7 @@ pub fn bind(n: &mut Node, cx: &mut NetCtx<'_>, fd: Fd, addr: SocketAddrV4) -> Re
             if u.sk.sport != 0 {
                 return Err(Errno::Inval);
             }
-            if !addr.ip().is_unspecified() && !n.fib.is_local(*addr.ip()) {
+            if !addr.ip().is_unspecified() && !u.sk.freebind && !n.fib.is_local(*addr.ip()) {
                 return Err(Errno::AddrNotAvail);
             }
             udp_bind(n, cx, fd, addr.port())?;
@@ -312,7 +372,7 @@ pub fn send(
     sendto(n, cx, fd, data, None, flags)
 }
 
-/// `sendto()`: to `to`, or the connected peer. A ping socket takes the ICMP echo header
+/// `sendto()`: to `to`, or the connected peer (TCP ignores `to`). A ping socket takes the ICMP echo header
 /// and data, as Linux's does (its type must be 8, echo request; the ident is the socket's).
 pub fn sendto(
     n: &mut Node,
@@ -323,12 +383,9 @@ pub fn sendto(
     flags: MsgFlags,
 ) -> Result<usize, Errno> {
     match sock(n, fd)? {
-        Socket::Tcp(t) => {
-            if to.is_some() && t.state != TcpState::Closed {
-                return Err(Errno::IsConn);
-            }
-            tcp_sendmsg(n, cx, fd, data, flags)
-        }
+        // tcp_sendmsg never reads the address (outside Fast Open): a connected socket
+        // sends to its peer, an unconnected one fails as a send does (EPIPE).
+        Socket::Tcp(_) => tcp_sendmsg(n, cx, fd, data, flags),
         Socket::Udp(_) => udp_sendmsg(n, cx, fd, to.map(|a| (*a.ip(), a.port())), data),
         Socket::Ping(p) => {
             if data.len() < 8 || data[0] != 8 || data[1] != 0 {
@@ -546,6 +603,16 @@ pub fn setsockopt(n: &mut Node, cx: &mut NetCtx<'_>, fd: Fd, opt: SockOpt) -> Re
             sock(n, fd)?.common_mut().ttl = v;
         }
         SockOpt::RecvErr(on) => sock(n, fd)?.common_mut().recverr = on,
+        SockOpt::MtuDiscover(m) => {
+            let c = sock(n, fd)?.common_mut();
+            c.pmtudisc = m;
+            c.dst_cache = None;
+        }
+        SockOpt::FreeBind(on) => sock(n, fd)?.common_mut().freebind = on,
+        SockOpt::Inq(on) => {
+            tcp_only(is_tcp)?;
+            n.socks.tcp(fd).ok_or(Errno::NoProtoOpt)?.recvmsg_inq = on;
+        }
         SockOpt::NoDelay(on) => {
             tcp_only(is_tcp)?;
             let t = n.socks.tcp(fd).ok_or(Errno::NoProtoOpt)?;
@@ -621,13 +688,15 @@ pub fn getsockopt(
         SockOptName::Tos => int(u64::from(s.common().tos)),
         SockOptName::Ttl => int(u64::from(s.common().ttl.unwrap_or(64))),
         SockOptName::RecvErr => int(u64::from(s.common().recverr)),
+        SockOptName::MtuDiscover => int(s.common().pmtudisc.linux() as u64),
         SockOptName::NoDelay
         | SockOptName::Cork
         | SockOptName::MaxSeg
         | SockOptName::Info
         | SockOptName::Congestion
         | SockOptName::NotSentLowat
-        | SockOptName::UserTimeout => {
+        | SockOptName::UserTimeout
+        | SockOptName::Inq => {
             let Socket::Tcp(t) = s else {
                 return Err(Errno::NoProtoOpt);
             };
@@ -642,6 +711,7 @@ pub fn getsockopt(
                 SockOptName::Congestion => Ok(SockOptValue::Name(t.cong.name().to_string())),
                 SockOptName::NotSentLowat => int(u64::from(t.notsent_lowat)),
                 SockOptName::UserTimeout => int(u64::from(t.user_timeout_ms)),
+                SockOptName::Inq => int(u64::from(t.recvmsg_inq)),
                 _ => {
                     let pmtu = t.sk.dst_cache.map_or(0, |d| d.dst.mtu);
                     Ok(SockOptValue::Info(Box::new(tcp_get_info(
@@ -682,6 +752,56 @@ pub fn ioctl(n: &mut Node, fd: Fd, req: Ioctl) -> Result<u32, Errno> {
             _ => p.sk.wmem_alloc,
         }),
     }
+}
+
+/// `tcp_inq_hint`: with `TCP_INQ` on, what `recvmsg` reports in its `TCP_CM_INQ` control
+/// message — the bytes received and not read (the peer's FIN counting as one), or 1 at
+/// end of stream so that the reader reads on; `None` without `TCP_INQ`.
+pub fn tcp_inq(n: &mut Node, fd: Fd) -> Option<u32> {
+    let t = n.socks.tcp(fd)?;
+    if !t.recvmsg_inq {
+        return None;
+    }
+    let inq = t.rcv_nxt.wrapping_sub(t.copied_seq);
+    // SOCK_DONE: the peer's FIN came, or the connection is over.
+    let done = t.fin_received || t.state == TcpState::Closed;
+    Some(if inq == 0 && done { 1 } else { inq })
+}
+
+/// `sk_get_meminfo` (`SO_MEMINFO`), the entries the stack keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemInfo {
+    /// `SK_MEMINFO_RMEM_ALLOC`.
+    pub rmem_alloc: u32,
+    /// `SK_MEMINFO_RCVBUF`.
+    pub rcvbuf: u32,
+    /// `SK_MEMINFO_WMEM_ALLOC`.
+    pub wmem_alloc: u32,
+    /// `SK_MEMINFO_SNDBUF`.
+    pub sndbuf: u32,
+    /// `SK_MEMINFO_WMEM_QUEUED`.
+    pub wmem_queued: u32,
+    /// `SK_MEMINFO_BACKLOG`: always 0, as no process holds the socket locked while packets
+    /// arrive.
+    pub backlog: u32,
+}
+
+/// `SO_MEMINFO` of socket `fd`.
+pub fn meminfo(n: &mut Node, fd: Fd) -> Option<MemInfo> {
+    let s = n.socks.get(fd)?;
+    let c = s.common();
+    let (rmem_alloc, wmem_queued) = match s {
+        Socket::Tcp(t) => (t.rmem_alloc, t.wmem_queued),
+        _ => (c.rmem_alloc, 0),
+    };
+    Some(MemInfo {
+        rmem_alloc,
+        rcvbuf: c.rcvbuf,
+        wmem_alloc: c.wmem_alloc,
+        sndbuf: c.sndbuf,
+        wmem_queued,
+        backlog: 0,
+    })
 }
 
 /// `poll()`: the socket's readiness, as `tcp_poll` and `datagram_poll` compute it.

@@ -57,6 +57,15 @@ pub(crate) fn tcp_v4_rcv(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, skb: Skb
     let hlen = th.header_len();
     n.snmp.tcp.InSegs += 1;
     let key = (ip.src_addr, th.src_port, th.dst_port);
+    if th.options.md5_sig()
+        && (n.socks.tcp_estab.contains_key(&key) || n.socks.tcp_listen.contains_key(&th.dst_port))
+    {
+        // tcp_inbound_md5_hash: no socket has an MD5 key (TCP_MD5SIG is not modeled), so a
+        // signed segment is unexpected (TCPMD5Unexpected) and dropped.
+        skb.push(20);
+        kfree_skb_reason(n, cx, dev, "tcp_v4_rcv(md5_unexpected)", skb);
+        return;
+    }
     // The payload is read in place; the skb is freed once the segment is processed.
     if let Some(&sock) = n.socks.tcp_estab.get(&key) {
         note!(cx, skb, "tcp_rcv_state_process");
@@ -100,23 +109,51 @@ fn tcp_listen_rcv(
         return;
     };
     let sys = n.sysctl.clone();
-    let (backlog, pending) = {
-        let l = n.socks.tcp(listener).expect("listener");
-        (l.backlog, l.accept_queue.len() as u32)
-    };
-    if pending >= backlog.max(1) {
+    let l = n.socks.tcp(listener).expect("listener");
+    if l.accept_queue.len() as u32 >= l.backlog.max(1) {
         return; // accept queue full: the SYN is dropped (ListenOverflows)
     }
-    let mut sk = SockCommon::new(sys.tcp_wmem[1], sys.tcp_rmem[1]);
-    sk.saddr = ip.dst_addr;
-    sk.sport = th.dst_port;
-    sk.daddr = ip.src_addr;
-    sk.dport = th.src_port;
+    // sk_clone_lock: the child starts as a copy of the listener — its buffers and their
+    // locks, IP and socket options, Nagle and cork, TCP_MAXSEG, TCP_NOTSENT_LOWAT,
+    // TCP_USER_TIMEOUT, TCP_INQ, its congestion control — with the connection's own state.
+    let sk = SockCommon {
+        saddr: ip.dst_addr,
+        sport: th.dst_port,
+        daddr: ip.src_addr,
+        dport: th.src_port,
+        ..SockCommon::new(l.sk.sndbuf, l.sk.rcvbuf)
+    };
+    let sk = SockCommon {
+        sndbuf_locked: l.sk.sndbuf_locked,
+        rcvbuf_locked: l.sk.rcvbuf_locked,
+        reuseaddr: l.sk.reuseaddr,
+        tos: l.sk.tos,
+        ttl: l.sk.ttl,
+        recverr: l.sk.recverr,
+        linger: l.sk.linger,
+        pmtudisc: l.sk.pmtudisc,
+        freebind: l.sk.freebind,
+        app: l.sk.app,
+        ..sk
+    };
+    let (nonagle, user_mss, notsent_lowat, user_timeout_ms, recvmsg_inq) = (
+        l.nonagle,
+        l.user_mss,
+        l.notsent_lowat,
+        l.user_timeout_ms,
+        l.recvmsg_inq,
+    );
+    let cong = super::cong::Cong::by_name(l.cong.name()).expect("a known algorithm");
     let iss = n.rng.next_u32();
     let ts_off = n.rng.next_u32();
     let inet_id = n.rng.next_u32() as u16;
-    sk.inet_id = inet_id;
-    let mut t = super::tcp_init_sock(sk, &sys, cx);
+    let sk = SockCommon { inet_id, ..sk };
+    let mut t = super::tcp_init_sock(sk, cong, cx);
+    t.nonagle = nonagle;
+    t.user_mss = user_mss;
+    t.notsent_lowat = notsent_lowat;
+    t.user_timeout_ms = user_timeout_ms;
+    t.recvmsg_inq = recvmsg_inq;
     t.parent = Some(listener);
     t.iss = iss;
     t.ts_off = ts_off;
@@ -124,7 +161,11 @@ fn tcp_listen_rcv(
     t.rcv_nxt = th.seq.wrapping_add(1);
     t.rwin.rcv_wup = t.rcv_nxt;
     t.copied_seq = t.rcv_nxt;
+    // tcp_mss_clamp: the listener's TCP_MAXSEG caps what we announce.
     t.advmss = dst.mtu - 40;
+    if t.user_mss > 0 {
+        t.advmss = t.advmss.min(t.user_mss);
+    }
     let peer_mss = th.options.mss().map_or(536, u32::from);
     t.mss_clamp = peer_mss.min(t.advmss);
     t.ts_ok = sys.tcp_timestamps && th.options.timestamp().is_some();
@@ -141,8 +182,9 @@ fn tcp_listen_rcv(
     t.mss_cache = t.mss_clamp - if t.ts_ok { 12 } else { 0 };
     // tcp_openreq_init_rwin: the window in segments of the MSS less the TS option.
     let mss = t.advmss - if t.ts_ok { 12 } else { 0 };
+    let clamp = super::rcv_window::initial_window_clamp(&t);
     let (wnd, clamp, ws) =
-        super::rcv_window::select_initial_window(full_space(&t), mss, t.wscale_ok, &sys);
+        super::rcv_window::select_initial_window(full_space(&t), mss, t.wscale_ok, clamp, &sys);
     t.rwin.rcv_wnd = wnd;
     t.rwin.window_clamp = clamp;
     t.rcv_wscale = if t.wscale_ok { ws } else { 0 };
@@ -380,6 +422,8 @@ fn tcp_rcv_synsent(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, th: &TcpRepr
     // segment gives it (icsk_ack starts zeroed).
     tcp_initialize_rcv_mss(t);
     t.cwnd = super::TCP_INIT_CWND;
+    // tcp_finish_connect: the clocks of the last receive and send start here.
+    t.ack.lrcvtime = now;
     t.lsndtime = now;
     t.connected_reported = true;
     // Send the ACK now (no data queued yet that could carry it).
@@ -402,6 +446,8 @@ fn tcp_synrecv_to_established(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, t
     super::rcv_window::tcp_init_buffer_space(t, now, &sys);
     super::info::tcp_update_pacing_rate(t, &sys);
     tcp_initialize_rcv_mss(t);
+    // tcp_create_openreq_child, when the handshake's ACK makes the child.
+    t.ack.lrcvtime = now;
     t.lsndtime = now;
     let parent = t.parent;
     if let Some(l) = parent

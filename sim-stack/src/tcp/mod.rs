@@ -352,6 +352,9 @@ pub struct TcpSock {
     /// `tcp_ack`'s list of (send time, end_seq, retransmitted) of the segments an ACK
     /// delivers, kept between ACKs so that none allocates.
     pub(crate) delivered_scratch: Vec<(Option<SimTime>, u32, bool)>,
+    /// `TCP_INQ` (`tp->recvmsg_inq`): `recvmsg` reports the bytes left to read
+    /// ([`crate::sock::syscall::tcp_inq`]).
+    pub recvmsg_inq: bool,
 }
 
 /// Sequence comparisons, as `before()` / `after()`.
@@ -462,6 +465,7 @@ impl TcpSock {
             connected_reported: false,
             orphan: false,
             delivered_scratch: Vec::new(),
+            recvmsg_inq: false,
         }
     }
 
@@ -559,17 +563,9 @@ impl TcpSock {
     }
 }
 
-/// A TCP socket over `sk`: the node's congestion control and the socket's timers
+/// A TCP socket over `sk` with congestion control `cong` and its own timers
 /// (`tcp_init_sock`). For new sockets and for a listener's children alike.
-pub(crate) fn tcp_init_sock(
-    sk: SockCommon,
-    sys: &crate::config::Sysctls,
-    cx: &mut NetCtx<'_>,
-) -> TcpSock {
-    let cong = Cong::new(matches!(
-        sys.tcp_congestion_control,
-        crate::config::CongestionControl::Cubic
-    ));
+pub(crate) fn tcp_init_sock(sk: SockCommon, cong: Cong, cx: &mut NetCtx<'_>) -> TcpSock {
     let timers = [
         cx.sched.new_timer(),
         cx.sched.new_timer(),
@@ -583,7 +579,11 @@ pub(crate) fn tcp_init_sock(
 pub fn tcp_socket(n: &mut Node, cx: &mut NetCtx<'_>, app: Option<u32>) -> SockId {
     let mut sk = SockCommon::new(n.sysctl.tcp_wmem[1], n.sysctl.tcp_rmem[1]);
     sk.app = app;
-    let mut t = tcp_init_sock(sk, &n.sysctl, cx);
+    let cong = Cong::new(matches!(
+        n.sysctl.tcp_congestion_control,
+        crate::config::CongestionControl::Cubic
+    ));
+    let mut t = tcp_init_sock(sk, cong, cx);
     t.notsent_lowat = n.sysctl.tcp_notsent_lowat;
     n.socks.insert(Socket::Tcp(Box::new(t)))
 }
@@ -626,7 +626,8 @@ pub fn tcp_bind(
 
 /// The call itself; the public function traces its error.
 fn tcp_bind_inner(n: &mut Node, sock: SockId, addr: Ipv4Addr, port: u16) -> Result<u16, Errno> {
-    if !addr.is_unspecified() && !n.fib.is_local(addr) {
+    let t = n.socks.tcp(sock).ok_or(Errno::NotSock)?;
+    if !addr.is_unspecified() && !t.sk.freebind && !n.fib.is_local(addr) {
         return Err(Errno::AddrNotAvail);
     }
     let t = n.socks.tcp(sock).ok_or(Errno::NotSock)?;

@@ -40,7 +40,8 @@ pub fn tcp_connect_init(t: &mut TcpSock, sys: &Sysctls, mtu: u32) {
     t.sack_ok = sys.tcp_sack;
     t.wscale_ok = sys.tcp_window_scaling;
     t.mss_cache = t.advmss - if t.ts_ok { TS_LEN } else { 0 };
-    let (wnd, clamp, ws) = select_initial_window(full_space(t), t.advmss, t.wscale_ok, sys);
+    let clamp = super::rcv_window::initial_window_clamp(t);
+    let (wnd, clamp, ws) = select_initial_window(full_space(t), t.advmss, t.wscale_ok, clamp, sys);
     t.rwin.rcv_wnd = wnd;
     t.rwin.window_clamp = clamp;
     t.rcv_wscale = ws;
@@ -478,7 +479,17 @@ fn tcp_write_xmit_nagle(
     let Some(t) = n.socks.tcp(sock) else {
         return;
     };
-    let max_segs = tcp_tso_segs(t, &n.sysctl);
+    // sk_can_gso: a route through a device with neither GSO nor TSO gets one segment per
+    // packet (tcp_xmit_size_goal is the MSS).
+    let can_gso = t.sk.dst_cache.is_none_or(|c| {
+        let f = n.devs[c.dst.dev].features;
+        f.gso || f.tso
+    });
+    let max_segs = if can_gso {
+        tcp_tso_segs(t, &n.sysctl)
+    } else {
+        1
+    };
     loop {
         let Some(t) = n.socks.tcp(sock) else {
             return;
@@ -841,21 +852,24 @@ fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) {
     let syn = seg.flags.contains(TcpFlags::SYN);
     let tsval = tcp_time_stamp(now).wrapping_add(t.ts_off);
     let options = if syn {
-        // tcp_syn_options / tcp_synack_options: MSS, SACK_PERM, TS, NOP, WS.
+        // tcp_syn_options / tcp_synack_options, laid out as tcp_options_write lays them
+        // out in 32-bit words: MSS; SACK_PERM with TS, or NOP NOP TS, or NOP NOP SACK_PERM;
+        // NOP WS.
         let mut list: Vec<TcpOption<'_>> = vec![TcpOption::MaxSegmentSize(t.advmss as u16)];
         let synack = seg.flags.contains(TcpFlags::ACK);
-        if t.sack_ok {
-            list.push(TcpOption::SackPermitted);
+        if t.sack_ok || t.ts_ok {
+            if !(t.sack_ok && t.ts_ok) {
+                list.extend([TcpOption::NoOp, TcpOption::NoOp]);
+            }
+            if t.sack_ok {
+                list.push(TcpOption::SackPermitted);
+            }
         }
         if t.ts_ok {
             list.push(TcpOption::Timestamp {
                 tsval,
                 tsecr: if synack { t.ts_recent } else { 0 },
             });
-        } else if t.sack_ok && t.wscale_ok {
-            // Without timestamps Linux pads SACK_PERM with two NOPs instead.
-            list.insert(1, TcpOption::NoOp);
-            list.insert(1, TcpOption::NoOp);
         }
         if t.wscale_ok {
             list.push(TcpOption::NoOp);
@@ -899,7 +913,12 @@ fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) {
     } else {
         1
     };
-    let ident = if synack {
+    // ip_dont_fragment, then ip_select_ident_segs: without DF the ID is the hashed
+    // generator's and the socket's counter stays.
+    let df = t.sk.pmtudisc.dont_fragment();
+    let ident = if !df {
+        IdentMode::Hashed
+    } else if synack {
         IdentMode::Unconnected
     } else {
         // ip_select_ident_segs: one ID per segment.
@@ -981,7 +1000,7 @@ fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) {
         protocol: IpProtocol::Tcp,
         ttl,
         tos,
-        dont_frag: true,
+        dont_frag: df,
         ident,
     };
     // What the device said is not acted on (tcp_transmit_skb's NET_XMIT_CN/DROP handling

@@ -106,14 +106,27 @@ pub fn tcp_set_window_clamp(t: &mut TcpSock, val: u32) {
     }
 }
 
-/// `tcp_select_initial_window`: (window, window_clamp, wscale).
+/// The window clamp a connection starts with: none (0), unless the app fixed the receive
+/// buffer (`SO_RCVBUF`, `SOCK_RCVBUF_LOCK`), which limits the window to what that buffer
+/// holds (`tcp_connect_init`, `tcp_openreq_init_rwin`).
+pub fn initial_window_clamp(t: &TcpSock) -> u32 {
+    if t.sk.rcvbuf_locked { full_space(t) } else { 0 }
+}
+
+/// `tcp_select_initial_window`: (window, window_clamp, wscale), for a clamp of
+/// `window_clamp` (0: none, the largest scaled window).
 pub fn select_initial_window(
     space: u32,
     mss: u32,
     wscale_ok: bool,
+    window_clamp: u32,
     sys: &Sysctls,
 ) -> (u32, u32, u8) {
-    let window_clamp = u32::from(u16::MAX) << 14;
+    let window_clamp = if window_clamp == 0 {
+        u32::from(u16::MAX) << 14
+    } else {
+        window_clamp
+    };
     let mut space = space.min(window_clamp);
     if space > mss {
         space = space / mss * mss;

@@ -26,9 +26,22 @@ fn seg(
     options: &[TcpOption<'_>],
     data: &[u8],
 ) -> Vec<u8> {
+    seg_to(PORT, seq, ack, flags, win, options, data)
+}
+
+/// A segment from the test's peer to local port `port`.
+fn seg_to(
+    port: u16,
+    seq: u32,
+    ack: u32,
+    flags: TcpFlags,
+    win: u16,
+    options: &[TcpOption<'_>],
+    data: &[u8],
+) -> Vec<u8> {
     let tcp = TcpRepr {
         src_port: PEER_PORT,
-        dst_port: PORT,
+        dst_port: port,
         seq,
         ack,
         flags,
@@ -73,18 +86,40 @@ fn parse(p: &[u8]) -> (Ipv4Repr, TcpRepr, usize) {
     (ip, tcp, len)
 }
 
+/// A socket of "app 0" (whose wake-ups the harness records) with `opts` set, listening on
+/// 8080.
+fn listening(h: &mut OneHost, opts: &[SockOpt]) -> u32 {
+    h.with(|n, cx| {
+        let l = syscall::socket(n, cx, SockType::Stream, 0, Some(0))?;
+        for o in opts {
+            syscall::setsockopt(n, cx, l, o.clone())?;
+        }
+        syscall::bind(n, cx, l, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, PORT))?;
+        syscall::listen(n, cx, l, 1)?;
+        Ok::<_, Errno>(l)
+    })
+    .expect("listens")
+}
+
+/// A socket of "app 0" with `opts` set, its SYN to the peer sent.
+fn connecting(h: &mut OneHost, opts: &[SockOpt]) -> u32 {
+    h.with(|n, cx| {
+        let c = syscall::socket(n, cx, SockType::Stream, 0, Some(0))?;
+        for o in opts {
+            syscall::setsockopt(n, cx, c, o.clone())?;
+        }
+        match syscall::connect(n, cx, c, SocketAddrV4::new(PEER, PEER_PORT)) {
+            Err(Errno::InProgress) => Ok(c),
+            other => other.map(|()| c),
+        }
+    })
+    .expect("connecting")
+}
+
 /// A host listening on 8080, a connection accepted from the peer (ISN 1000, window 65535
 /// with scale 7, MSS 1460, SACK, timestamps), and the socket's ISN.
 fn accepted(h: &mut OneHost) -> (u32, u32) {
-    let l = h
-        .with(|n, cx| {
-            // Owned by "app 0", whose wake-ups the harness records.
-            let l = syscall::socket(n, cx, SockType::Stream, 0, Some(0))?;
-            syscall::bind(n, cx, l, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, PORT))?;
-            syscall::listen(n, cx, l, 1)?;
-            Ok::<_, Errno>(l)
-        })
-        .expect("listens");
+    let l = listening(h, &[]);
     let syn = seg(
         1000,
         0,
@@ -348,4 +383,278 @@ fn options_read_back_as_linux_reports_them() {
         Err(Errno::Inval),
         "a connecting socket cannot listen"
     );
+}
+
+#[test]
+fn a_tun_device_carries_bare_ip_packets_without_arp_and_frees_the_sender_at_once() {
+    let mut h = OneHost::tun(Sysctls::default());
+    let c = connecting(&mut h, &[]);
+    let start = h.net.sched.now();
+    let out = h.read_tun();
+    assert_eq!(out.len(), 1, "the SYN, with no ARP request before it");
+    assert!(h.arp.is_empty());
+    let (t, syn) = &out[0];
+    assert_eq!(*t, start, "read as it left dev_hard_start_xmit");
+    let (ip, tcp, _) = parse(syn);
+    assert_eq!((ip.src_addr, ip.dst_addr), (HOST, PEER));
+    assert_eq!(tcp.flags, TcpFlags::SYN);
+    assert_eq!(
+        h.n.socks.get(c).expect("socket").common().wmem_alloc,
+        0,
+        "tun_net_xmit orphans the skb"
+    );
+    // The peer's SYN-ACK, written into the device, completes the connection.
+    let synack = seg_to(
+        tcp.src_port,
+        5000,
+        tcp.seq.wrapping_add(1),
+        TcpFlags::SYN | TcpFlags::ACK,
+        65_535,
+        &[TcpOption::MaxSegmentSize(1460)],
+        &[],
+    );
+    h.write_tun(&synack);
+    let out = h.read_tun();
+    assert_eq!(out.len(), 1, "the handshake's ACK");
+    assert_eq!(parse(&out[0].1).1.ack, 5001);
+    let ev = h.with(|n, _| syscall::poll(n, c)).expect("poll");
+    assert!(ev.contains(PollEvents::OUT), "connected");
+    assert_eq!(h.n.devs[0].stats.rx_packets, 1);
+    assert_eq!(h.n.devs[0].stats.tx_packets, 2);
+}
+
+#[test]
+fn ip_pmtudisc_dont_sends_tcp_segments_without_df() {
+    let mut h = OneHost::tun(Sysctls::default());
+    let c = connecting(&mut h, &[SockOpt::MtuDiscover(syscall::PmtuDisc::Dont)]);
+    let out = h.read_tun();
+    let (ip, _, _) = parse(&out[0].1);
+    assert!(
+        !ip.dont_frag,
+        "ip_dont_fragment is false for IP_PMTUDISC_DONT"
+    );
+    assert_eq!(
+        h.with(|n, cx| syscall::getsockopt(n, cx, c, SockOptName::MtuDiscover)),
+        Ok(SockOptValue::Int(0))
+    );
+}
+
+#[test]
+fn a_child_inherits_the_listeners_options_and_a_locked_rcvbuf_sets_its_window_scale() {
+    let mut h = OneHost::new(Sysctls::default());
+    let l = listening(
+        &mut h,
+        &[
+            SockOpt::RcvBuf(10_000),
+            SockOpt::NoDelay(true),
+            SockOpt::Tos(0x10),
+        ],
+    );
+    h.inject_ip(&seg(
+        1000,
+        0,
+        TcpFlags::SYN,
+        32_792,
+        &[
+            TcpOption::MaxSegmentSize(1000),
+            TcpOption::NoOp,
+            TcpOption::WindowScale(7),
+        ],
+        &[],
+    ));
+    h.advance(SimDuration::from_millis(1));
+    let out = h.take_ip();
+    let (ip, synack, _) = parse(&out[0].1);
+    // tcp_openreq_init_rwin: a locked receive buffer clamps the window, and the scale is
+    // chosen for that clamp (20000 bytes of buffer, 10000 of window: no scaling).
+    assert_eq!(synack.options.window_scale(), Some(0));
+    assert_eq!(ip.dscp_ecn, 0x10, "the listener's IP_TOS");
+    h.inject_ip(&seg(
+        1001,
+        synack.seq.wrapping_add(1),
+        TcpFlags::ACK,
+        257,
+        &[],
+        &[],
+    ));
+    let (c, _) = h
+        .with(|n, _| syscall::accept(n, l, false))
+        .expect("accepted");
+    assert_eq!(
+        h.with(|n, cx| syscall::getsockopt(n, cx, c, SockOptName::RcvBuf)),
+        Ok(SockOptValue::Int(20_000))
+    );
+    assert_eq!(
+        h.with(|n, cx| syscall::getsockopt(n, cx, c, SockOptName::NoDelay)),
+        Ok(SockOptValue::Int(1))
+    );
+}
+
+#[test]
+fn sendto_on_a_connected_tcp_socket_ignores_the_address() {
+    // tcp_sendmsg never reads msg_name (outside Fast Open): the data goes to the peer.
+    let mut h = OneHost::new(Sysctls::default());
+    let (c, _) = accepted(&mut h);
+    let elsewhere = SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, 9), 9);
+    let sent =
+        h.with(|n, cx| syscall::sendto(n, cx, c, &[0u8; 100], Some(elsewhere), MsgFlags::NONE));
+    assert_eq!(sent, Ok(100));
+}
+
+/// The raw option bytes of the SYN-ACK answering a SYN with `options`.
+fn synack_options(options: &[TcpOption<'_>]) -> Vec<u8> {
+    let mut h = OneHost::new(Sysctls::default());
+    listening(&mut h, &[]);
+    h.inject_ip(&seg(1000, 0, TcpFlags::SYN, 32_792, options, &[]));
+    h.advance(SimDuration::from_millis(1));
+    let out = h.take_ip();
+    let p = &out[0].1;
+    let tp = TcpPacket::new_checked(&p[20..]).expect("TCP");
+    p[40..20 + usize::from(tp.header_len())].to_vec()
+}
+
+#[test]
+fn syn_ack_options_are_laid_out_as_tcp_options_write_lays_them() {
+    // SACK without timestamps: NOP NOP SACK_PERM, with or without a window scale after.
+    assert_eq!(
+        synack_options(&[TcpOption::MaxSegmentSize(1000), TcpOption::SackPermitted]),
+        [2, 4, 0x05, 0xb4, 1, 1, 4, 2]
+    );
+    // Timestamps without SACK: NOP NOP TS.
+    let o = synack_options(&[
+        TcpOption::MaxSegmentSize(1000),
+        TcpOption::Timestamp {
+            tsval: 100,
+            tsecr: 0,
+        },
+    ]);
+    assert_eq!(o[..8], [2, 4, 0x05, 0xb4, 1, 1, 8, 10]);
+    assert_eq!(o.len(), 16);
+}
+
+#[test]
+fn last_data_recv_counts_from_the_handshake_until_data_comes() {
+    // tcp_finish_connect (and tcp_create_openreq_child) start lrcvtime at the handshake.
+    let mut h = OneHost::tun(Sysctls::default());
+    let c = connecting(&mut h, &[]);
+    let syn = parse(&h.read_tun()[0].1).1;
+    h.advance(SimDuration::from_millis(30));
+    h.write_tun(&seg_to(
+        syn.src_port,
+        5000,
+        syn.seq.wrapping_add(1),
+        TcpFlags::SYN | TcpFlags::ACK,
+        10_000,
+        &[TcpOption::MaxSegmentSize(1000)],
+        &[],
+    ));
+    h.advance(SimDuration::from_secs(1));
+    let info = match h.with(|n, cx| syscall::getsockopt(n, cx, c, SockOptName::Info)) {
+        Ok(SockOptValue::Info(i)) => i,
+        other => panic!("TCP_INFO: {other:?}"),
+    };
+    assert_eq!(info.tcpi_last_data_recv, 1000);
+}
+
+#[test]
+fn a_segment_with_an_unexpected_md5_signature_is_dropped() {
+    // tcp_inbound_md5_hash: no key for the peer, yet an MD5 option: TCPMD5Unexpected.
+    let mut h = OneHost::new(Sysctls::default());
+    let l = listening(&mut h, &[]);
+    h.inject_ip(&seg(
+        1000,
+        0,
+        TcpFlags::SYN,
+        32_792,
+        &[TcpOption::MaxSegmentSize(1000)],
+        &[],
+    ));
+    h.advance(SimDuration::from_millis(1));
+    let iss = parse(&h.take_ip()[0].1).1.seq;
+    let md5 = [TcpOption::Unknown {
+        kind: 19,
+        data: &[7; 16],
+    }];
+    h.inject_ip(&seg(
+        1001,
+        iss.wrapping_add(1),
+        TcpFlags::ACK,
+        514,
+        &md5,
+        &[],
+    ));
+    assert_eq!(
+        h.with(|n, _| syscall::accept(n, l, true)).map(|_| ()),
+        Err(Errno::Again),
+        "the signed ACK does not complete the handshake"
+    );
+    h.inject_ip(&seg(
+        1001,
+        iss.wrapping_add(1),
+        TcpFlags::ACK,
+        514,
+        &[],
+        &[],
+    ));
+    assert!(h.with(|n, _| syscall::accept(n, l, true)).is_ok());
+}
+
+#[test]
+fn tcp_inq_reports_what_is_left_to_read_and_the_fin() {
+    let mut h = OneHost::new(Sysctls::default());
+    let (c, iss) = accepted(&mut h);
+    assert_eq!(
+        h.with(|n, _| syscall::tcp_inq(n, c)),
+        None,
+        "TCP_INQ is off"
+    );
+    h.with(|n, cx| syscall::setsockopt(n, cx, c, SockOpt::Inq(true)))
+        .expect("TCP_INQ");
+    let ack = iss.wrapping_add(1);
+    h.inject_ip(&seg(
+        1001,
+        ack,
+        TcpFlags::ACK | TcpFlags::PSH,
+        1000,
+        &[],
+        &[0; 1000],
+    ));
+    let mut buf = [0u8; 400];
+    h.with(|n, cx| syscall::recv(n, cx, c, Some(&mut buf), 400, MsgFlags::NONE))
+        .expect("read");
+    assert_eq!(h.with(|n, _| syscall::tcp_inq(n, c)), Some(600));
+    h.inject_ip(&seg(
+        2001,
+        ack,
+        TcpFlags::ACK | TcpFlags::FIN,
+        1000,
+        &[],
+        &[],
+    ));
+    let mut buf = [0u8; 600];
+    h.with(|n, cx| syscall::recv(n, cx, c, Some(&mut buf), 600, MsgFlags::NONE))
+        .expect("read");
+    assert_eq!(
+        h.with(|n, _| syscall::tcp_inq(n, c)),
+        Some(1),
+        "the FIN: read on, to the end of the stream"
+    );
+    assert_eq!(
+        h.with(|n, cx| syscall::getsockopt(n, cx, c, SockOptName::Inq)),
+        Ok(SockOptValue::Int(1))
+    );
+}
+
+#[test]
+fn ip_freebind_lets_a_socket_bind_an_address_the_host_lacks() {
+    let mut h = OneHost::new(Sysctls::default());
+    let elsewhere = SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, 9), PORT);
+    let r = h.with(|n, cx| {
+        let a = syscall::socket(n, cx, SockType::Stream, 0, None)?;
+        let refused = syscall::bind(n, cx, a, elsewhere);
+        let b = syscall::socket(n, cx, SockType::Stream, 0, None)?;
+        syscall::setsockopt(n, cx, b, SockOpt::FreeBind(true))?;
+        Ok::<_, Errno>((refused, syscall::bind(n, cx, b, elsewhere)))
+    });
+    assert_eq!(r, Ok((Err(Errno::AddrNotAvail), Ok(()))));
 }

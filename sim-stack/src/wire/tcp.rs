@@ -489,6 +489,17 @@ impl TcpOptions {
         })
     }
 
+    /// Whether a TCP MD5 signature (kind 19, RFC 2385) is present.
+    #[must_use]
+    pub fn md5_sig(&self) -> bool {
+        // The usual layouts first: no options, or timestamps alone.
+        if self.len == 0 || (self.len == 12 && self.bytes.starts_with(&ALIGNED_TS)) {
+            return false;
+        }
+        self.iter()
+            .any(|o| matches!(o, TcpOption::Unknown { kind: 19, .. }))
+    }
+
     /// The SACK blocks, if present.
     #[must_use]
     pub fn sack(&self) -> Option<SackBlocks> {

@@ -16,7 +16,6 @@ use crate::ip::fib::Fib;
 use crate::ip::frag::Reassembly;
 use crate::ip::netfilter::Netfilter;
 use crate::link::{InFlight, Link, Port};
-use crate::neigh::NeighTable;
 use crate::node::Node;
 use crate::qdisc::Qdisc;
 use crate::skb::SkbPool;
@@ -131,25 +130,19 @@ impl World {
                             }
                             _ => None,
                         };
-                        devs.push(NetDevice {
-                            name: ic.name.clone(),
-                            mac: ic.mac,
-                            addr: ic.addr,
-                            mtu: ic.mtu,
-                            tso: ic.tso,
+                        let mut dev = NetDevice::ether(
+                            &ic.name,
+                            ic.mac,
+                            ic.addr,
+                            ic.mtu,
                             qdisc,
-                            ring: TxRing::new(ic.tx_ring.max(1)),
-                            queue_stopped: false,
-                            watchdog: sched.new_timer(),
-                            link: None,
-                            neigh: NeighTable {
-                                entries: Default::default(),
-                                reachable_time: reach,
-                            },
-                            stats: Default::default(),
-                            capture: cap,
-                            to_free: Vec::new(),
-                        });
+                            TxRing::new(ic.tx_ring.max(1)),
+                            sched.new_timer(),
+                            reach,
+                        );
+                        dev.capture = cap;
+                        dev.features.tso = ic.tso;
+                        devs.push(dev);
                     }
                     let fib = Fib::from_config(nc);
                     let ip_idents = crate::ip::output::IpIdents::new(&mut rng);

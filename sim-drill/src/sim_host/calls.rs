@@ -1,0 +1,935 @@
+//! The system calls of a script, made on the simulated host: each maps onto
+//! `sim_stack::sock::syscall` with Linux's argument checks, errno values and blocking
+//! semantics; what the stack cannot carry is unsupported, with the reason.
+
+use core::net::SocketAddrV4;
+
+use sim_core::SimDuration;
+use sim_stack::sock::syscall::{
+    self as sc, Ioctl, PollEvents, Shutdown, SockOpt, SockOptName, SockOptValue, SockType,
+};
+use sim_stack::sock::{Errno, MsgFlags, SockId, Socket};
+use sim_stack::tcp::TcpState;
+
+use super::{FdObj, PROCESS, SimHost};
+use crate::code::InfoVars;
+use crate::host::{
+    Buffer, CallId, Cmsg, CmsgData, Fd, OptVal, Output, PollFd, SockAddr, Syscall, SyscallReturn,
+};
+use crate::symbols::{self, CODE_VARIABLES};
+
+/// How a call went this time.
+#[derive(Debug)]
+pub(super) enum Exec {
+    /// It returned.
+    Done(SyscallReturn),
+    /// It blocks until one of `socks` wakes; a write has copied `done` bytes so far.
+    Block { socks: Vec<SockId>, done: usize },
+    /// The stack cannot carry it.
+    Unsupported(String),
+}
+
+/// Linux's value of a symbol the host names (`symbols.rs` holds them all).
+fn sym(name: &str) -> i64 {
+    symbols::lookup(name).unwrap_or_else(|| panic!("{name} is in symbols.rs"))
+}
+
+fn sym32(name: &str) -> i32 {
+    sym(name) as i32
+}
+
+fn err(e: Errno) -> Exec {
+    Exec::Done(SyscallReturn::err(e.number()))
+}
+
+fn errno(name: &str) -> Exec {
+    Exec::Done(SyscallReturn::err(sym32(name)))
+}
+
+fn ok(v: i64) -> Exec {
+    Exec::Done(SyscallReturn::ok(v))
+}
+
+fn done_with(ret: i64, out: Output) -> Exec {
+    Exec::Done(SyscallReturn { ret, errno: 0, out })
+}
+
+fn unsupported(why: impl Into<String>) -> Exec {
+    Exec::Unsupported(why.into())
+}
+
+/// The name of a `(level, option)` pair, as the headers spell it (`SO_TIMESTAMPING`), or
+/// the numbers.
+fn opt_name(level: i32, name: i32) -> String {
+    let (level_name, prefix) = match level {
+        1 => ("SOL_SOCKET", "SO_"),
+        0 => ("SOL_IP", "IP_"),
+        6 => ("SOL_TCP", "TCP_"),
+        17 => ("SOL_UDP", "UDP_"),
+        _ => return format!("level {level} option {name}"),
+    };
+    OPTION_NAMES
+        .iter()
+        .find(|n| n.starts_with(prefix) && symbols::lookup(n) == Some(i64::from(name)))
+        .map_or_else(
+            || format!("{level_name} option {name}"),
+            |n| (*n).to_string(),
+        )
+}
+
+/// Option names, for [`opt_name`] (the ones a message may need to name).
+const OPTION_NAMES: &[&str] = &[
+    "SO_REUSEADDR",
+    "SO_TYPE",
+    "SO_ERROR",
+    "SO_SNDBUF",
+    "SO_RCVBUF",
+    "SO_KEEPALIVE",
+    "SO_OOBINLINE",
+    "SO_PRIORITY",
+    "SO_LINGER",
+    "SO_REUSEPORT",
+    "SO_RCVLOWAT",
+    "SO_SNDLOWAT",
+    "SO_RCVTIMEO",
+    "SO_SNDTIMEO",
+    "SO_BINDTODEVICE",
+    "SO_TIMESTAMP",
+    "SO_TIMESTAMPING",
+    "SO_MEMINFO",
+    "SO_ZEROCOPY",
+    "SO_MAX_PACING_RATE",
+    "SO_INCOMING_CPU",
+    "SO_TXTIME",
+    "IP_TOS",
+    "IP_TTL",
+    "IP_RECVERR",
+    "IP_MTU_DISCOVER",
+    "IP_FREEBIND",
+    "IP_TRANSPARENT",
+    "IP_BIND_ADDRESS_NO_PORT",
+    "TCP_NODELAY",
+    "TCP_MAXSEG",
+    "TCP_CORK",
+    "TCP_KEEPIDLE",
+    "TCP_KEEPINTVL",
+    "TCP_KEEPCNT",
+    "TCP_SYNCNT",
+    "TCP_LINGER2",
+    "TCP_DEFER_ACCEPT",
+    "TCP_WINDOW_CLAMP",
+    "TCP_INFO",
+    "TCP_QUICKACK",
+    "TCP_CONGESTION",
+    "TCP_MD5SIG",
+    "TCP_THIN_LINEAR_TIMEOUTS",
+    "TCP_THIN_DUPACK",
+    "TCP_USER_TIMEOUT",
+    "TCP_REPAIR",
+    "TCP_FASTOPEN",
+    "TCP_TIMESTAMP",
+    "TCP_NOTSENT_LOWAT",
+    "TCP_CC_INFO",
+    "TCP_SAVE_SYN",
+    "TCP_SAVED_SYN",
+    "TCP_FASTOPEN_CONNECT",
+    "TCP_ULP",
+    "TCP_MD5SIG_EXT",
+    "TCP_FASTOPEN_KEY",
+    "TCP_FASTOPEN_NO_COOKIE",
+    "TCP_ZEROCOPY_RECEIVE",
+    "TCP_INQ",
+    "TCP_TX_DELAY",
+];
+
+/// `sym(name)` when `name` is a symbol the host knows; for `matches!`-free comparisons.
+fn is(v: i32, name: &str) -> bool {
+    i64::from(v) == sym(name)
+}
+
+/// Makes `call`; `done` is what a parked write copied before, `retry` whether the call was
+/// parked (a `connect` is not made twice: its retry looks at how the handshake went).
+pub(super) fn exec(h: &mut SimHost, call: &Syscall, done: usize, retry: bool) -> Exec {
+    match call {
+        Syscall::Socket {
+            domain,
+            ty,
+            protocol,
+        } => socket(h, *domain, *ty, *protocol),
+        Syscall::Bind { fd, addr } => on_sock(h, *fd, |h, s| {
+            let a = v4(*addr);
+            result(h.with(|n, cx| sc::bind(n, cx, s, a)))
+        }),
+        Syscall::Listen { fd, backlog } => on_sock(h, *fd, |h, s| {
+            // __sys_listen: a backlog above net.core.somaxconn (4096) is cut to it.
+            let backlog = (*backlog as u32).min(4096);
+            result(h.with(|n, cx| sc::listen(n, cx, s, backlog)))
+        }),
+        Syscall::Accept { fd } => on_sock(h, *fd, accept),
+        Syscall::Connect { fd, addr } => on_sock(h, *fd, |h, s| connect(h, s, *addr, retry)),
+        Syscall::Read { fd, buf } => on_sock(h, *fd, |h, s| recv(h, s, &[*buf], 0, None)),
+        Syscall::Readv { fd, iov } => on_sock(h, *fd, |h, s| recv(h, s, iov, 0, None)),
+        Syscall::Recv { fd, buf, flags } | Syscall::Recvfrom { fd, buf, flags } => {
+            on_sock(h, *fd, |h, s| recv(h, s, &[*buf], *flags, None))
+        }
+        Syscall::Recvmsg { fd, iov, flags } => {
+            on_sock(h, *fd, |h, s| recv(h, s, iov, *flags, Some(())))
+        }
+        Syscall::Write { fd, buf } => on_sock(h, *fd, |h, s| send(h, s, &[*buf], 0, None, done)),
+        Syscall::Writev { fd, iov } => on_sock(h, *fd, |h, s| send(h, s, iov, 0, None, done)),
+        Syscall::Send { fd, buf, flags } => {
+            on_sock(h, *fd, |h, s| send(h, s, &[*buf], *flags, None, done))
+        }
+        Syscall::Sendto {
+            fd,
+            buf,
+            flags,
+            addr,
+        } => on_sock(h, *fd, |h, s| send(h, s, &[*buf], *flags, *addr, done)),
+        Syscall::Sendmsg {
+            fd,
+            iov,
+            flags,
+            addr,
+            control,
+        } => {
+            if let Some(c) = control.first() {
+                return unsupported(format!(
+                    "sendmsg with a control message (level {}, type {}): none is modeled",
+                    c.level, c.ty
+                ));
+            }
+            on_sock(h, *fd, |h, s| send(h, s, iov, *flags, *addr, done))
+        }
+        Syscall::Sendfile {
+            out_fd,
+            in_fd,
+            offset,
+            count,
+        } => sendfile(h, *out_fd, *in_fd, *offset, *count, done),
+        Syscall::Splice { .. } => unsupported(
+            "splice: pipes and splicing socket data into them are not modeled by the host",
+        ),
+        Syscall::Pipe => unsupported("pipe: pipes are not modeled by the host"),
+        Syscall::Setsockopt {
+            fd,
+            level,
+            name,
+            value,
+            optlen,
+        } => on_sock(h, *fd, |h, s| {
+            setsockopt(h, s, *level, *name, value, *optlen)
+        }),
+        Syscall::Getsockopt {
+            fd,
+            level,
+            name,
+            optlen,
+        } => on_sock(h, *fd, |h, s| getsockopt(h, s, *level, *name, *optlen)),
+        Syscall::Fcntl { fd, cmd, arg } => fcntl(h, *fd, *cmd, *arg),
+        Syscall::Ioctl { fd, request, arg } => on_sock(h, *fd, |h, s| ioctl(h, s, *request, *arg)),
+        Syscall::Close { fd } => close(h, *fd),
+        Syscall::Shutdown { fd, how } => on_sock(h, *fd, |h, s| {
+            let how = match how {
+                0 => Shutdown::Read,
+                1 => Shutdown::Write,
+                2 => Shutdown::Both,
+                _ => return err(Errno::Inval),
+            };
+            result(h.with(|n, cx| sc::shutdown(n, cx, s, how)))
+        }),
+        Syscall::Poll { fds, timeout_ms } => poll(h, fds, *timeout_ms),
+        Syscall::Open { path, flags } => open(h, path, *flags),
+    }
+}
+
+fn v4(a: SockAddr) -> SocketAddrV4 {
+    SocketAddrV4::new(a.ip, a.port)
+}
+
+/// A call returning 0 or an errno.
+fn result(r: Result<(), Errno>) -> Exec {
+    match r {
+        Ok(()) => ok(0),
+        Err(e) => err(e),
+    }
+}
+
+/// A call on the socket behind `fd`: `EBADF` for no descriptor, `ENOTSOCK` for a file.
+fn on_sock(h: &mut SimHost, fd: Fd, f: impl FnOnce(&mut SimHost, SockId) -> Exec) -> Exec {
+    match h.fds.get(&fd) {
+        None => err(Errno::BadF),
+        Some(FdObj::File { .. }) => err(Errno::NotSock),
+        Some(FdObj::Sock(s)) => {
+            let s = *s;
+            f(h, s)
+        }
+    }
+}
+
+fn nonblocking(h: &SimHost, s: SockId) -> bool {
+    h.n.socks.get(s).is_some_and(|k| k.common().nonblock)
+}
+
+fn socket(h: &mut SimHost, domain: i32, ty: i32, protocol: i32) -> Exec {
+    if is(domain, "AF_INET6") {
+        return unsupported("an AF_INET6 socket: the stack has no IPv6");
+    }
+    if !is(domain, "AF_INET") {
+        return err_raw(sym32("EAFNOSUPPORT"));
+    }
+    let nonblock = ty & sym32("SOCK_NONBLOCK") != 0;
+    let rest = ty & !(sym32("SOCK_NONBLOCK") | sym32("SOCK_CLOEXEC"));
+    let ty = match rest {
+        1 => SockType::Stream,
+        2 => SockType::Dgram,
+        3 => return unsupported("a SOCK_RAW socket: raw sockets are not modeled"),
+        _ => return err(Errno::Inval),
+    };
+    let Ok(protocol) = u8::try_from(protocol) else {
+        return err(Errno::ProtoNoSupport);
+    };
+    match h.with(|n, cx| sc::socket(n, cx, ty, protocol, Some(PROCESS))) {
+        Ok(s) => {
+            if nonblock {
+                let _ = sc::fcntl_set_nonblock(&mut h.n, s, true);
+            }
+            ok(i64::from(h.new_fd(FdObj::Sock(s))))
+        }
+        Err(e) => err(e),
+    }
+}
+
+fn err_raw(errno: i32) -> Exec {
+    Exec::Done(SyscallReturn::err(errno))
+}
+
+fn accept(h: &mut SimHost, s: SockId) -> Exec {
+    match sc::accept(&mut h.n, s, false) {
+        Ok((child, _)) => ok(i64::from(h.new_fd(FdObj::Sock(child)))),
+        Err(Errno::Again) if !nonblocking(h, s) => Exec::Block {
+            socks: vec![s],
+            done: 0,
+        },
+        Err(e) => err(e),
+    }
+}
+
+fn connect(h: &mut SimHost, s: SockId, addr: Option<SockAddr>, retry: bool) -> Exec {
+    let Some(addr) = addr else {
+        return unsupported("connect(AF_UNSPEC): dissolving a connection is not modeled");
+    };
+    if !retry {
+        let a = v4(addr);
+        match h.with(|n, cx| sc::connect(n, cx, s, a)) {
+            Ok(()) => return ok(0),
+            Err(Errno::InProgress) if !nonblocking(h, s) => {}
+            Err(e) => return err(e),
+        }
+    }
+    // inet_wait_for_connect: sleep while the handshake is under way; then a socket back in
+    // CLOSE reports its error.
+    match h.n.socks.tcp(s).map(|t| t.state) {
+        Some(TcpState::SynSent | TcpState::SynRecv) => Exec::Block {
+            socks: vec![s],
+            done: 0,
+        },
+        Some(TcpState::Closed) | None => {
+            match h.with(|n, cx| sc::getsockopt(n, cx, s, SockOptName::Error)) {
+                Ok(SockOptValue::Int(e)) if e != 0 => err_raw(e as i32),
+                _ => errno("ECONNABORTED"),
+            }
+        }
+        Some(_) => ok(0),
+    }
+}
+
+/// The flags of a call the stack takes: any of `refused` makes the call unsupported with
+/// its reason, the `known` ones go to the stack, any other is unsupported.
+fn msg_flags(flags: i32, refused: &[(&str, &str)], known: &[&str]) -> Result<u32, String> {
+    if let Some((name, why)) = refused.iter().find(|(n, _)| flags & sym32(n) != 0) {
+        return Err(format!("{name}: {why}"));
+    }
+    let known = known.iter().fold(0, |m, n| m | sym32(n));
+    if flags & !known != 0 {
+        return Err(format!("flags {:#x}", flags & !known));
+    }
+    Ok(flags as u32)
+}
+
+/// The flags of a receive.
+fn recv_flags(flags: i32) -> Result<MsgFlags, String> {
+    msg_flags(
+        flags,
+        &[
+            (
+                "MSG_ERRQUEUE",
+                "the socket error queue (extended errors, timestamps, zerocopy \
+                 notifications) is not modeled",
+            ),
+            ("MSG_OOB", "urgent data is not modeled"),
+        ],
+        &[
+            "MSG_PEEK",
+            "MSG_TRUNC",
+            "MSG_DONTWAIT",
+            "MSG_WAITALL",
+            "MSG_NOSIGNAL",
+        ],
+    )
+    .map(MsgFlags)
+}
+
+/// `read`, `readv`, `recv`, `recvfrom`, `recvmsg` (`msg`: report `msg_flags` and control
+/// messages).
+fn recv(h: &mut SimHost, s: SockId, iov: &[Buffer], flags: i32, msg: Option<()>) -> Exec {
+    let flags = match recv_flags(flags) {
+        Ok(f) => f,
+        Err(why) => return unsupported(why),
+    };
+    let len: usize = iov.iter().map(|b| b.len).sum();
+    let nonblock = nonblocking(h, s) || flags.contains(MsgFlags::DONTWAIT);
+    if flags.contains(MsgFlags::WAITALL) && !nonblock {
+        return unsupported("MSG_WAITALL on a blocking socket");
+    }
+    // A NULL buffer: the copy faults once there is something to copy; the data stays
+    // queued (tcp_recvmsg returns -EFAULT before consuming). A length of 0 copies nothing.
+    let null = iov.iter().any(|b| b.null && b.len > 0);
+    let r = if null {
+        let mut one = [0u8; 1];
+        match h.with(|n, cx| sc::recv(n, cx, s, Some(&mut one), 1, flags | MsgFlags::PEEK)) {
+            Ok(m) if m.len > 0 => return err(Errno::Fault),
+            other => other,
+        }
+    } else {
+        let mut buf = vec![0u8; len];
+        h.with(|n, cx| sc::recv(n, cx, s, Some(&mut buf), len, flags))
+    };
+    match r {
+        Ok(m) => {
+            let out = if msg.is_some() {
+                Output::Msg {
+                    flags: if m.truncated { sym32("MSG_TRUNC") } else { 0 },
+                    control: recv_cmsgs(h, s),
+                }
+            } else {
+                Output::None
+            };
+            done_with(m.len as i64, out)
+        }
+        Err(Errno::Again) if !nonblock => Exec::Block {
+            socks: vec![s],
+            done: 0,
+        },
+        Err(e) => err(e),
+    }
+}
+
+/// The control messages a read returns: `TCP_CM_INQ` with `TCP_INQ` on.
+fn recv_cmsgs(h: &mut SimHost, s: SockId) -> Vec<Cmsg> {
+    match sc::tcp_inq(&mut h.n, s) {
+        Some(inq) => vec![Cmsg {
+            level: sym32("SOL_TCP"),
+            ty: sym32("TCP_CM_INQ"),
+            data: CmsgData::Int(inq as i32),
+        }],
+        None => Vec::new(),
+    }
+}
+
+/// The flags of a send (`MSG_ZEROCOPY` is taken by the caller).
+fn send_flags(flags: i32) -> Result<MsgFlags, String> {
+    msg_flags(
+        flags,
+        &[
+            ("MSG_FASTOPEN", "TCP Fast Open is not modeled"),
+            ("MSG_OOB", "urgent data is not modeled"),
+        ],
+        &[
+            "MSG_EOR",
+            "MSG_MORE",
+            "MSG_DONTWAIT",
+            "MSG_NOSIGNAL",
+            "MSG_ZEROCOPY",
+        ],
+    )
+    .map(|f| MsgFlags(f & !(sym32("MSG_ZEROCOPY") as u32)))
+}
+
+/// `write`, `writev`, `send`, `sendto`, `sendmsg`: zeros from the buffers (packetdrill's
+/// payloads are zeros). A blocking socket copies what fits, waits for room and copies on
+/// (`tcp_sendmsg`), returning only when all is copied or an error stops it after some was.
+fn send(
+    h: &mut SimHost,
+    s: SockId,
+    iov: &[Buffer],
+    flags: i32,
+    to: Option<SockAddr>,
+    mut done: usize,
+) -> Exec {
+    let zerocopy = flags & sym32("MSG_ZEROCOPY") != 0;
+    let flags = match send_flags(flags) {
+        Ok(f) => f,
+        Err(why) => return unsupported(why),
+    };
+    let nonblock = nonblocking(h, s) || flags.contains(MsgFlags::DONTWAIT);
+    // The bytes before the first NULL buffer can be copied; the copy faults there.
+    let mut len = 0;
+    let mut fault = false;
+    for b in iov {
+        if b.null && b.len > 0 {
+            fault = true;
+            break;
+        }
+        len += b.len;
+    }
+    if zerocopy && h.zerocopy.contains(&s) && len > 0 {
+        // The bytes go out as a copy would send them; the completion notifications on the
+        // error queue are not modeled, and reading that queue, or polling the socket (its
+        // POLLERR), is refused.
+        if h.polled(s) {
+            return unsupported(
+                "MSG_ZEROCOPY on a socket a blocked poll waits on: its completion \
+                 notifications (POLLERR) are not modeled",
+            );
+        }
+        h.zerocopy_sent.insert(s);
+    }
+    let to = to.map(v4);
+    loop {
+        let data = vec![0u8; len - done];
+        let r = h.with(|n, cx| sc::sendto(n, cx, s, &data, to, flags));
+        match r {
+            Ok(k) => {
+                done += k;
+                if done == len {
+                    if fault {
+                        if done > 0 {
+                            return ok(done as i64);
+                        }
+                        return err(Errno::Fault);
+                    }
+                    return ok(done as i64);
+                }
+                if k > 0 && !nonblock {
+                    // Room for more may already have come: try again before sleeping.
+                    continue;
+                }
+                if nonblock {
+                    return ok(done as i64);
+                }
+                return Exec::Block {
+                    socks: vec![s],
+                    done,
+                };
+            }
+            Err(Errno::Again) if !nonblock => {
+                return Exec::Block {
+                    socks: vec![s],
+                    done,
+                };
+            }
+            Err(_) if done > 0 => return ok(done as i64),
+            Err(e) => return err(e),
+        }
+    }
+}
+
+fn sendfile(
+    h: &mut SimHost,
+    out_fd: Fd,
+    in_fd: Fd,
+    offset: i64,
+    count: usize,
+    done: usize,
+) -> Exec {
+    let len = match h.fds.get(&in_fd) {
+        None => return err(Errno::BadF),
+        Some(FdObj::Sock(_)) => return err(Errno::Inval),
+        Some(FdObj::File { len, .. }) => *len,
+    };
+    let Ok(offset) = u64::try_from(offset) else {
+        return err(Errno::Inval);
+    };
+    let avail = len.saturating_sub(offset).min(count as u64) as usize;
+    if avail == 0 {
+        return ok(0);
+    }
+    on_sock(h, out_fd, |h, s| {
+        send(
+            h,
+            s,
+            &[Buffer {
+                null: false,
+                len: avail,
+            }],
+            0,
+            None,
+            done,
+        )
+    })
+}
+
+fn setsockopt(h: &mut SimHost, s: SockId, level: i32, name: i32, v: &OptVal, optlen: u32) -> Exec {
+    let opt = opt_name(level, name);
+    let int = match v {
+        OptVal::Int(i) => Some(*i),
+        _ => None,
+    };
+    // sock_setsockopt and do_tcp_setsockopt need a whole int; ip_setsockopt takes a
+    // char as well.
+    let min_len = if level == 0 { 1 } else { 4 };
+    if int.is_some() && optlen < min_len {
+        return err(Errno::Inval);
+    }
+    let i = int.unwrap_or(0);
+    let set = |h: &mut SimHost, o: SockOpt| result(h.with(|n, cx| sc::setsockopt(n, cx, s, o)));
+    match (opt.as_str(), v) {
+        ("SO_REUSEADDR", OptVal::Int(_)) => set(h, SockOpt::ReuseAddr(i != 0)),
+        ("SO_SNDBUF", OptVal::Int(_)) => set(h, SockOpt::SndBuf(i as u32)),
+        ("SO_RCVBUF", OptVal::Int(_)) => set(h, SockOpt::RcvBuf(i as u32)),
+        ("SO_LINGER", OptVal::Linger { onoff, linger }) => set(
+            h,
+            SockOpt::Linger((*onoff != 0).then_some((*linger).max(0) as u32)),
+        ),
+        ("SO_ZEROCOPY", OptVal::Int(_)) => {
+            // sk_setsockopt: TCP and UDP sockets only, 0 or 1.
+            if !matches!(h.n.socks.get(s), Some(Socket::Tcp(_) | Socket::Udp(_))) {
+                return err(Errno::OpNotSupp);
+            }
+            match i {
+                0 => {
+                    h.zerocopy.remove(&s);
+                }
+                1 => {
+                    h.zerocopy.insert(s);
+                }
+                _ => return err(Errno::Inval),
+            }
+            ok(0)
+        }
+        ("SO_TIMESTAMPING", _) => unsupported(
+            "setsockopt SO_TIMESTAMPING: transmit timestamps, and the error queue that \
+             returns them, are not modeled",
+        ),
+        ("TCP_NODELAY", OptVal::Int(_)) => set(h, SockOpt::NoDelay(i != 0)),
+        ("TCP_CORK", OptVal::Int(_)) => set(h, SockOpt::Cork(i != 0)),
+        ("TCP_MAXSEG", OptVal::Int(_)) => {
+            if i < 0 {
+                return err(Errno::Inval);
+            }
+            set(h, SockOpt::MaxSeg(i as u32))
+        }
+        ("TCP_USER_TIMEOUT", OptVal::Int(_)) => {
+            if i < 0 {
+                return err(Errno::Inval);
+            }
+            set(h, SockOpt::UserTimeout(i as u32))
+        }
+        ("TCP_NOTSENT_LOWAT", OptVal::Int(_)) => set(h, SockOpt::NotSentLowat(i as u32)),
+        ("TCP_INQ", OptVal::Int(_)) => set(h, SockOpt::Inq(i != 0)),
+        ("TCP_CONGESTION", OptVal::Bytes(b)) => {
+            let name = String::from_utf8_lossy(b)
+                .trim_end_matches('\0')
+                .to_string();
+            set(h, SockOpt::Congestion(name))
+        }
+        ("TCP_FASTOPEN_CONNECT" | "TCP_FASTOPEN" | "TCP_FASTOPEN_NO_COOKIE", _) => {
+            unsupported(format!("setsockopt {opt}: TCP Fast Open is not modeled"))
+        }
+        ("TCP_MD5SIG" | "TCP_MD5SIG_EXT", _) => unsupported(format!(
+            "setsockopt {opt}: TCP MD5 signatures are not modeled"
+        )),
+        ("IP_TOS", OptVal::Int(_)) => set(h, SockOpt::Tos(i as u8)),
+        ("IP_TTL", OptVal::Int(_)) => set(
+            h,
+            SockOpt::Ttl(match i {
+                -1 => None,
+                1..=255 => Some(i as u8),
+                _ => return err(Errno::Inval),
+            }),
+        ),
+        ("IP_RECVERR", OptVal::Int(_)) => set(h, SockOpt::RecvErr(i != 0)),
+        ("IP_MTU_DISCOVER", OptVal::Int(_)) => match sc::PmtuDisc::from_linux(i) {
+            Some(m) => set(h, SockOpt::MtuDiscover(m)),
+            None => err(Errno::Inval),
+        },
+        ("IP_FREEBIND", OptVal::Int(_)) => set(h, SockOpt::FreeBind(i != 0)),
+        _ => unsupported(format!("setsockopt {opt} with {v:?}")),
+    }
+}
+
+fn getsockopt(h: &mut SimHost, s: SockId, level: i32, name: i32, optlen: u32) -> Exec {
+    let opt = opt_name(level, name);
+    let which = match opt.as_str() {
+        "SO_TYPE" => SockOptName::Type,
+        "SO_ERROR" => SockOptName::Error,
+        "SO_SNDBUF" => SockOptName::SndBuf,
+        "SO_RCVBUF" => SockOptName::RcvBuf,
+        "SO_REUSEADDR" => SockOptName::ReuseAddr,
+        "SO_LINGER" => SockOptName::Linger,
+        "TCP_NODELAY" => SockOptName::NoDelay,
+        "TCP_CORK" => SockOptName::Cork,
+        "TCP_MAXSEG" => SockOptName::MaxSeg,
+        "TCP_CONGESTION" => SockOptName::Congestion,
+        "TCP_NOTSENT_LOWAT" => SockOptName::NotSentLowat,
+        "TCP_USER_TIMEOUT" => SockOptName::UserTimeout,
+        "TCP_INQ" => SockOptName::Inq,
+        "IP_TOS" => SockOptName::Tos,
+        "IP_TTL" => SockOptName::Ttl,
+        "IP_RECVERR" => SockOptName::RecvErr,
+        "IP_MTU_DISCOVER" => SockOptName::MtuDiscover,
+        "SO_ZEROCOPY" => {
+            let v = i32::from(h.zerocopy.contains(&s));
+            return int_optval(v, optlen);
+        }
+        _ => return unsupported(format!("getsockopt {opt}")),
+    };
+    match h.with(|n, cx| sc::getsockopt(n, cx, s, which)) {
+        Err(e) => err(e),
+        Ok(SockOptValue::Int(v)) => int_optval(v as i32, optlen),
+        Ok(SockOptValue::Linger(l)) => {
+            let mut b = Vec::with_capacity(8);
+            b.extend_from_slice(&i32::from(l.is_some()).to_le_bytes());
+            b.extend_from_slice(&(l.unwrap_or(0) as i32).to_le_bytes());
+            bytes_optval(b, optlen)
+        }
+        Ok(SockOptValue::Name(name)) => {
+            // TCP_CA_NAME_MAX bytes, zero-padded.
+            let mut b = name.into_bytes();
+            b.resize(16, 0);
+            bytes_optval(b, optlen)
+        }
+        Ok(SockOptValue::Info(_)) => unsupported(format!("getsockopt {opt}")),
+    }
+}
+
+/// An int option's value: `min(optlen, sizeof(int))` bytes of it.
+fn int_optval(v: i32, optlen: u32) -> Exec {
+    bytes_optval(v.to_le_bytes().to_vec(), optlen)
+}
+
+fn bytes_optval(mut b: Vec<u8>, optlen: u32) -> Exec {
+    let len = (optlen as usize).min(b.len());
+    b.truncate(len);
+    done_with(
+        0,
+        Output::Optval {
+            value: b,
+            optlen: len as u32,
+        },
+    )
+}
+
+fn fcntl(h: &mut SimHost, fd: Fd, cmd: i32, arg: Option<i64>) -> Exec {
+    let Some(obj) = h.fds.get(&fd).cloned() else {
+        return err(Errno::BadF);
+    };
+    let o_nonblock = sym("O_NONBLOCK");
+    if is(cmd, "F_GETFL") {
+        return match obj {
+            FdObj::Sock(s) => {
+                let nb = if nonblocking(h, s) { o_nonblock } else { 0 };
+                ok(sym("O_RDWR") | nb)
+            }
+            FdObj::File { .. } => ok(sym("O_RDONLY")),
+        };
+    }
+    if is(cmd, "F_SETFL") {
+        let on = arg.unwrap_or(0) & o_nonblock != 0;
+        return match obj {
+            FdObj::Sock(s) => result(sc::fcntl_set_nonblock(&mut h.n, s, on)),
+            FdObj::File { .. } => ok(0),
+        };
+    }
+    unsupported(format!("fcntl command {cmd}"))
+}
+
+fn ioctl(h: &mut SimHost, s: SockId, request: u64, arg: Option<i32>) -> Exec {
+    let req = request as i64;
+    let which = if req == sym("SIOCINQ") || req == sym("FIONREAD") {
+        Ioctl::InQ
+    } else if req == sym("SIOCOUTQ") {
+        Ioctl::OutQ
+    } else if req == sym("SIOCOUTQNSD") {
+        Ioctl::OutQNotSent
+    } else {
+        return unsupported(format!("ioctl request {request:#x}"));
+    };
+    if arg.is_none() {
+        return err(Errno::Fault);
+    }
+    match sc::ioctl(&mut h.n, s, which) {
+        Ok(v) => done_with(0, Output::Ioctl(v as i32)),
+        Err(e) => err(e),
+    }
+}
+
+fn close(h: &mut SimHost, fd: Fd) -> Exec {
+    match h.fds.remove(&fd) {
+        None => err(Errno::BadF),
+        Some(FdObj::File { .. }) => ok(0),
+        Some(FdObj::Sock(s)) => {
+            h.zerocopy.remove(&s);
+            h.zerocopy_sent.remove(&s);
+            result(h.with(|n, cx| sc::close(n, cx, s)))
+        }
+    }
+}
+
+fn poll(h: &mut SimHost, fds: &[PollFd], timeout_ms: i32) -> Exec {
+    let always = PollEvents::ERR.0 | PollEvents::HUP.0;
+    let nval = sym("POLLNVAL") as u16;
+    let mut revents = Vec::with_capacity(fds.len());
+    let mut socks = Vec::new();
+    for p in fds {
+        let mask = match h.fds.get(&p.fd) {
+            None => nval,
+            Some(FdObj::File { .. }) => PollEvents::IN.0 | PollEvents::OUT.0,
+            Some(FdObj::Sock(s)) => {
+                let s = *s;
+                if h.zerocopy_sent.contains(&s) {
+                    return unsupported(
+                        "poll on a socket that sent with MSG_ZEROCOPY: its completion \
+                         notifications (POLLERR) are not modeled",
+                    );
+                }
+                socks.push(s);
+                sc::poll(&mut h.n, s).map_or(nval, |e| e.0)
+            }
+        };
+        revents.push((mask & (p.events as u16 | always | nval)) as i16);
+    }
+    let ready = revents.iter().filter(|r| **r != 0).count();
+    if ready > 0 || timeout_ms == 0 {
+        return done_with(ready as i64, Output::Revents(revents));
+    }
+    Exec::Block { socks, done: 0 }
+}
+
+/// Arms the timeout of a blocked `poll`.
+pub(super) fn arm_timeout(h: &mut SimHost, id: CallId, call: &Syscall) {
+    if let Syscall::Poll { timeout_ms, .. } = call {
+        if *timeout_ms > 0 {
+            let at = h.net.sched.now() + SimDuration::from_millis(*timeout_ms as u64);
+            h.net.sched.schedule_at(
+                at,
+                sim_stack::event::Event::AppTimer {
+                    app: PROCESS,
+                    token: id.0 as u32,
+                },
+            );
+        }
+    }
+}
+
+/// A blocked `poll`'s timeout expired: it returns 0 with no events, unless it returned
+/// already.
+pub(super) fn timeout(h: &mut SimHost, token: u32) {
+    let Some(i) = h.parked.iter().position(|p| p.id.0 as u32 == token) else {
+        return;
+    };
+    let p = h.parked.remove(i);
+    let n = match &p.call {
+        Syscall::Poll { fds, .. } => fds.len(),
+        _ => 0,
+    };
+    h.completions.push(crate::host::Completion {
+        id: p.id,
+        time: h.net.sched.now(),
+        ret: SyscallReturn {
+            ret: 0,
+            errno: 0,
+            out: Output::Revents(vec![0; n]),
+        },
+    });
+}
+
+fn open(h: &mut SimHost, path: &str, flags: i32) -> Exec {
+    let access = flags & 3;
+    if access != sym32("O_RDONLY") {
+        return unsupported(format!(
+            "open of {path} for writing: the host's files are made by the script's commands"
+        ));
+    }
+    match h.env.file_len(path) {
+        Some(len) => {
+            let fd = h.new_fd(FdObj::File { len });
+            ok(i64::from(fd))
+        }
+        None => errno("ENOENT"),
+    }
+}
+
+/// The values of a `%{ }%` block for socket `fd`: `getsockopt(TCP_INFO)`'s fields by
+/// packetdrill's names, and `SO_MEMINFO`'s that the stack keeps.
+pub(super) fn code_vars(h: &mut SimHost, fd: Fd) -> Result<InfoVars, i32> {
+    let s = match h.fds.get(&fd) {
+        Some(FdObj::Sock(s)) => *s,
+        Some(FdObj::File { .. }) => return Err(Errno::NotSock.number()),
+        None => return Err(Errno::BadF.number()),
+    };
+    let info = match h.with(|n, cx| sc::getsockopt(n, cx, s, SockOptName::Info)) {
+        Ok(SockOptValue::Info(i)) => i,
+        Ok(_) => return Err(Errno::NoProtoOpt.number()),
+        Err(e) => return Err(e.number()),
+    };
+    let mut vars = InfoVars::new();
+    for name in CODE_VARIABLES {
+        if let Some(v) = info.field(name) {
+            vars.insert((*name).to_string(), v as i64);
+        }
+    }
+    if let Some(m) = sc::meminfo(&mut h.n, s) {
+        for (name, v) in [
+            ("SK_MEMINFO_RMEM_ALLOC", m.rmem_alloc),
+            ("SK_MEMINFO_RCVBUF", m.rcvbuf),
+            ("SK_MEMINFO_WMEM_ALLOC", m.wmem_alloc),
+            ("SK_MEMINFO_SNDBUF", m.sndbuf),
+            ("SK_MEMINFO_WMEM_QUEUED", m.wmem_queued),
+            ("SK_MEMINFO_BACKLOG", m.backlog),
+        ] {
+            vars.insert(name.to_string(), i64::from(v));
+        }
+    }
+    Ok(vars)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_symbol_the_host_names_has_a_value() {
+        // `sym` panics on a name symbols.rs lacks: check every one this file uses (the
+        // SK_MEMINFO_ names are code variables, not symbols).
+        let src = include_str!("calls.rs");
+        let mut names = 0;
+        for quoted in src.split('"').skip(1).step_by(2) {
+            let is_symbol = quoted.len() > 2
+                && quoted
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+                && quoted.contains('_')
+                && !quoted.ends_with('_')
+                && !quoted.starts_with("SK_MEMINFO_")
+                || ["ENOENT", "ECONNABORTED", "EAFNOSUPPORT"].contains(&quoted);
+            if is_symbol {
+                assert!(symbols::lookup(quoted).is_some(), "{quoted} has no value");
+                names += 1;
+            }
+        }
+        assert!(names > 40, "{names} names checked");
+    }
+
+    #[test]
+    fn option_names_are_found_at_their_level() {
+        assert_eq!(opt_name(1, 2), "SO_REUSEADDR");
+        assert_eq!(opt_name(0, 2), "IP_TTL");
+        assert_eq!(opt_name(6, 36), "TCP_INQ");
+        assert_eq!(opt_name(1, 9999), "SOL_SOCKET option 9999");
+        for n in OPTION_NAMES {
+            assert!(symbols::lookup(n).is_some(), "{n} has a value");
+        }
+    }
+}

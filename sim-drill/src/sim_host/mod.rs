@@ -1,0 +1,378 @@
+//! The simulated Linux host `sim drill` runs scripts against: one [`Node`] of the modeled
+//! stack whose only interface is a tun device, driven without a World.
+//!
+//! * **The device** is set up as packetdrill's `netdev.c` sets up `tun0` for the kernel's
+//!   selftests: `IFF_TUN | IFF_NO_PI`, no ARP, the local address and prefix, MTU 1500, TSO
+//!   and GSO on, the route to the remote peer through the gateway, Linux's default root
+//!   qdisc (`pfifo_fast`) until `defaults.sh` replaces it. Outbound packets are read from the
+//!   device's queue with the instant they passed `dev_hard_start_xmit`; inbound ones are
+//!   written into it (`tun_get_user` → `netif_receive_skb` → `ip_rcv`).
+//! * **Time** is the node's own scheduler: [`DrillHost::advance_to`] runs the node's events
+//!   (TCP timers, the qdisc watchdog) up to an instant and never looks past it, so a packet
+//!   may still be injected anywhere from the clock on.
+//! * **System calls** go to `sim_stack::sock::syscall` ([`calls`]). Descriptors are
+//!   numbered as Linux numbers them (the lowest free one from 3). A call on a blocking
+//!   descriptor that would block is parked, and made again when the stack wakes one of the
+//!   sockets it waits for (`sk_data_ready`, `sk_write_space`, `sk_state_change`,
+//!   `sk_error_report`: the stack's `sk_wake`), at that instant; a blocking write keeps what
+//!   it copied and waits for room for the rest, as `tcp_sendmsg` does.
+//! * **Commands** (`sysctl`, `tc`, `ethtool`, `ip`, `nstat`, files) are in [`actions`].
+//!
+//! Anything the stack cannot carry is reported as unsupported with the reason, never
+//! skipped.
+
+mod actions;
+mod calls;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sim_core::{RngStreams, SimTime};
+use sim_stack::config::Sysctls;
+use sim_stack::ctx::{NetCtx, Solo};
+use sim_stack::dev::{NetDevice, TUN_READQ_SIZE};
+use sim_stack::event::Event;
+use sim_stack::ip::fib::{Fib, Route};
+use sim_stack::node::Node;
+use sim_stack::qdisc::{PfifoFast, Qdisc};
+use sim_stack::sock::SockId;
+use sim_stack::wire::{Ipv4Cidr, TcpFlags};
+
+use crate::code::InfoVars;
+use crate::command::HostAction;
+use crate::host::{
+    ActionOutcome, CallId, Completion, DrillHost, Fd, Inbound, Outbound, Syscall, SyscallOutcome,
+    TunSetup,
+};
+use crate::packet::Segment;
+
+/// The owner the stack wakes for every socket of the host (the script's process).
+const PROCESS: u32 = 0;
+
+/// What a descriptor refers to.
+#[derive(Debug, Clone)]
+enum FdObj {
+    /// A socket of the node.
+    Sock(SockId),
+    /// A regular file opened for reading: its length (files hold zeros, as the scripts'
+    /// `dd if=/dev/zero` makes them).
+    File { len: u64 },
+}
+
+/// A blocking call waiting for one of its sockets to wake.
+#[derive(Debug, Clone)]
+struct Parked {
+    id: CallId,
+    call: Syscall,
+    /// The sockets whose wake-up makes the call try again.
+    socks: Vec<SockId>,
+    /// Bytes a blocking write has copied so far.
+    done: usize,
+}
+
+/// The simulated host.
+#[derive(Debug)]
+pub struct SimHost {
+    n: Node,
+    /// Its clock, events and buffers.
+    net: Solo,
+    /// Open descriptors.
+    fds: BTreeMap<Fd, FdObj>,
+    /// Sockets with `SO_ZEROCOPY` set.
+    zerocopy: BTreeSet<SockId>,
+    /// Sockets that sent with `MSG_ZEROCOPY` (completion notifications are not modeled).
+    zerocopy_sent: BTreeSet<SockId>,
+    parked: Vec<Parked>,
+    completions: Vec<Completion>,
+    next_call: u64,
+    outbound: Vec<Outbound>,
+    /// Sockets woken since blocked calls were last retried.
+    woken: BTreeSet<SockId>,
+    /// Commands' state (sysctls as set, files, nstat history, the qdisc).
+    env: actions::Env,
+}
+
+impl Default for SimHost {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SimHost {
+    /// A host with Linux's defaults and no interface yet ([`DrillHost::setup`] adds tun0).
+    pub fn new() -> Self {
+        let streams = RngStreams::new(1);
+        let sysctl = Sysctls::default();
+        let n = Node::host(
+            "drill",
+            Vec::new(),
+            Fib::new(),
+            sysctl.clone(),
+            streams.stream_named("node", "drill"),
+        );
+        Self {
+            n,
+            net: Solo::new(),
+            fds: BTreeMap::new(),
+            zerocopy: BTreeSet::new(),
+            zerocopy_sent: BTreeSet::new(),
+            parked: Vec::new(),
+            completions: Vec::new(),
+            next_call: 0,
+            outbound: Vec::new(),
+            woken: BTreeSet::new(),
+            env: actions::Env::new(sysctl),
+        }
+    }
+
+    /// Runs `f` on the node with a context, as an event handler would; then collects the
+    /// wake-ups it asked for.
+    fn with<R>(&mut self, f: impl FnOnce(&mut Node, &mut NetCtx<'_>) -> R) -> R {
+        let r = self.net.with(&mut self.n, f);
+        let woken = self.net.take_woken(&mut self.n);
+        self.woken.extend(woken);
+        r
+    }
+
+    /// The packets the device sent since last read, with the instants they left.
+    fn read_device(&mut self) {
+        while let Some((time, skb)) = sim_stack::dev::tun_read(&mut self.n, 0) {
+            self.outbound.push(Outbound {
+                time,
+                bytes: skb.data().to_vec(),
+            });
+            self.net.pool.free(skb);
+        }
+    }
+
+    /// After anything happened: the packets the device sent, then the blocked calls whose
+    /// sockets woke are made again, at this instant (which may wake others).
+    fn settle(&mut self) {
+        self.read_device();
+        while !self.woken.is_empty() {
+            let woken = std::mem::take(&mut self.woken);
+            let parked = std::mem::take(&mut self.parked);
+            for p in parked {
+                if !p.socks.iter().any(|s| woken.contains(s)) {
+                    self.parked.push(p);
+                    continue;
+                }
+                match self.exec(&p.call, p.done, true) {
+                    calls::Exec::Done(ret) => self.completions.push(Completion {
+                        id: p.id,
+                        time: self.net.sched.now(),
+                        ret,
+                    }),
+                    calls::Exec::Block { socks, done } => {
+                        self.parked.push(Parked { socks, done, ..p })
+                    }
+                    // What makes a call unsupported is checked when it is first made, and
+                    // nothing done meanwhile changes it (see `calls::send` for MSG_ZEROCOPY).
+                    calls::Exec::Unsupported(why) => {
+                        unreachable!("a parked call became unsupported: {why}")
+                    }
+                }
+            }
+            self.read_device();
+        }
+    }
+
+    /// Whether a blocked `poll` waits on socket `s`.
+    fn polled(&self, s: SockId) -> bool {
+        self.parked
+            .iter()
+            .any(|p| matches!(p.call, Syscall::Poll { .. }) && p.socks.contains(&s))
+    }
+
+    /// The lowest free descriptor from 3, as Linux allocates them (0–2 are the process's
+    /// standard streams).
+    fn new_fd(&mut self, obj: FdObj) -> Fd {
+        let fd = (3..)
+            .find(|f| !self.fds.contains_key(f))
+            .expect("a free descriptor");
+        self.fds.insert(fd, obj);
+        fd
+    }
+
+    /// Makes a call, or a parked one again; `retry` when the call was parked before.
+    fn exec(&mut self, call: &Syscall, done: usize, retry: bool) -> calls::Exec {
+        calls::exec(self, call, done, retry)
+    }
+
+    /// The reason an inbound packet cannot be carried by the stack, if any.
+    fn inbound_unsupported(p: &Inbound) -> Option<String> {
+        let seg = Segment::parse(&p.bytes).ok()?;
+        if seg.flags.contains(TcpFlags::URG) {
+            return Some(
+                "an inbound segment with URG: urgent data (the urgent pointer, out-of-band \
+                 bytes) is not modeled by the stack"
+                    .into(),
+            );
+        }
+        if p.gso_size
+            .is_some_and(|g| seg.payload.len() > usize::from(g))
+        {
+            return Some(
+                "an inbound GRO packet (--mss): the stack's skbs carry no gso_size, so a \
+                 coalesced packet would be taken for one segment (its rcv_mss, truesize and \
+                 segment count)"
+                    .into(),
+            );
+        }
+        None
+    }
+}
+
+impl DrillHost for SimHost {
+    fn setup(&mut self, tun: &TunSetup) -> Result<(), String> {
+        if !self.n.devs.is_empty() {
+            return Err("the host is already set up".into());
+        }
+        if tun.speed_mbps.is_some() {
+            return Err("--speed: a tun device has no link speed in the model".into());
+        }
+        if !(68..=65535).contains(&tun.mtu) {
+            return Err(format!("MTU {} is outside 68..=65535", tun.mtu));
+        }
+        let cidr = Ipv4Cidr::new(tun.local_ip, tun.prefix_len);
+        let mut dev = NetDevice::tun(
+            &tun.name,
+            cidr,
+            tun.mtu,
+            Qdisc::PfifoFast(PfifoFast::new(TUN_READQ_SIZE)),
+            self.net.sched.new_timer(),
+        );
+        dev.features.tso = tun.offloads;
+        dev.features.gso = tun.offloads;
+        let mut fib = Fib::new();
+        fib.add_local(tun.local_ip);
+        if let Some(b) = cidr.broadcast() {
+            fib.add_broadcast(b);
+        }
+        fib.add(Route {
+            dst: cidr.network().address(),
+            prefix_len: tun.prefix_len,
+            gateway: None,
+            dev: 0,
+        });
+        // netdev.c: `ip route add REMOTE via GATEWAY dev tun0`.
+        fib.add(Route {
+            dst: tun.remote_ip,
+            prefix_len: 32,
+            gateway: Some(tun.gateway_ip),
+            dev: 0,
+        });
+        let streams = RngStreams::new(1);
+        self.n = Node::host(
+            "drill",
+            vec![dev],
+            fib,
+            self.env.sysctl(),
+            streams.stream_named("node", "drill"),
+        );
+        self.env.setup(tun);
+        Ok(())
+    }
+
+    fn now(&self) -> SimTime {
+        self.net.sched.now()
+    }
+
+    fn next_event(&self) -> Option<SimTime> {
+        self.net.sched.next_time()
+    }
+
+    fn advance_to(&mut self, t: SimTime) {
+        while let Some(event) = self.net.sched.pop_due(t) {
+            match event {
+                Event::AppTimer {
+                    app: PROCESS,
+                    token,
+                } => calls::timeout(self, token),
+                other => {
+                    let _ = self.with(|n, cx| sim_stack::node::node_event(n, cx, other));
+                }
+            }
+            self.settle();
+        }
+        let now = self.net.sched.now();
+        self.net.sched.advance_idle(t.max(now));
+    }
+
+    fn inject(&mut self, packet: &Inbound) -> Result<(), String> {
+        if let Some(why) = Self::inbound_unsupported(packet) {
+            return Err(why);
+        }
+        let skb = self.net.pool.alloc_copy(&packet.bytes);
+        self.with(|n, cx| sim_stack::dev::tun_get_user(n, cx, 0, skb));
+        self.settle();
+        Ok(())
+    }
+
+    fn take_outbound(&mut self) -> Vec<Outbound> {
+        self.settle();
+        std::mem::take(&mut self.outbound)
+    }
+
+    fn syscall(&mut self, call: &Syscall) -> SyscallOutcome {
+        let out = match self.exec(call, 0, false) {
+            calls::Exec::Done(ret) => SyscallOutcome::Done(ret),
+            calls::Exec::Block { socks, done } => {
+                self.next_call += 1;
+                let id = CallId(self.next_call);
+                self.parked.push(Parked {
+                    id,
+                    call: call.clone(),
+                    socks,
+                    done,
+                });
+                calls::arm_timeout(self, id, call);
+                SyscallOutcome::Blocked(id)
+            }
+            calls::Exec::Unsupported(why) => SyscallOutcome::Unsupported(why),
+        };
+        self.settle();
+        out
+    }
+
+    fn take_completions(&mut self) -> Vec<Completion> {
+        std::mem::take(&mut self.completions)
+    }
+
+    fn code_vars(&mut self, fd: Fd) -> Result<InfoVars, i32> {
+        calls::code_vars(self, fd)
+    }
+
+    fn run_action(&mut self, action: &HostAction) -> ActionOutcome {
+        let out = actions::run(self, action);
+        self.settle();
+        out
+    }
+}
+
+/// What running one script gave.
+#[derive(Debug)]
+pub struct ScriptRun {
+    /// Pass, the first mismatch, unsupported, or the script's own errors.
+    pub outcome: crate::report::Outcome,
+    /// The run, when the script loaded (its exchange, for `--pcap`).
+    pub report: Option<crate::runner::RunReport>,
+}
+
+/// Loads the script at `path` with the kernel selftests' IPv4 setup and the command-line
+/// options `cli` (`tolerance_usecs`, …), and runs it against a fresh simulated host.
+pub fn run_script(path: &std::path::Path, cli: &[(String, Option<String>)]) -> ScriptRun {
+    match crate::model::load(path, crate::config::DrillConfig::ksft_ipv4(), cli) {
+        Ok(program) => {
+            let mut host = SimHost::new();
+            let report = crate::runner::run(&program, &mut host);
+            ScriptRun {
+                outcome: crate::report::Outcome::of_run(&report),
+                report: Some(report),
+            }
+        }
+        Err(e) => ScriptRun {
+            outcome: crate::report::Outcome::of_load_error(&e),
+            report: None,
+        },
+    }
+}

@@ -1,0 +1,261 @@
+//! The kernel's scripts against the simulated host: the ones listed in
+//! `expected-pass.txt` pass, a broken copy of one fails in packetdrill's words, what the
+//! host does not model is unsupported with its reason, and blocking calls return at the
+//! instant Linux would return them.
+
+mod common;
+
+use std::path::Path;
+
+use core::net::Ipv4Addr;
+
+use sim_core::{SimDuration, SimTime};
+use sim_drill::ast::{IpInfo, TcpOptionSpec, TcpSpec};
+use sim_drill::config::DrillConfig;
+use sim_drill::host::{
+    Buffer, DrillHost, Inbound, OptVal, SockAddr, Syscall, SyscallOutcome, SyscallReturn, TunSetup,
+};
+use sim_drill::model;
+use sim_drill::packet::Segment;
+use sim_drill::report::Outcome;
+use sim_drill::runner::{self, Verdict};
+use sim_drill::sim_host::{SimHost, run_script};
+use sim_dsl::diag::{FileId, Span};
+
+use common::{scripts, shared};
+
+/// The names `expected-pass.txt` lists.
+fn expected_pass() -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("expected-pass.txt");
+    std::fs::read_to_string(path)
+        .expect("read expected-pass.txt")
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+#[test]
+fn every_kernel_script_runs_and_the_expected_ones_pass() {
+    let expected = expected_pass();
+    assert!(expected.len() >= 16, "the list holds what passes");
+    let mut rows = Vec::new();
+    for path in scripts() {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let r = run_script(&path, &[]);
+        assert!(
+            !matches!(r.outcome, Outcome::Invalid(_)),
+            "{name}: {:?}",
+            r.outcome
+        );
+        if expected.contains(&name) {
+            assert_eq!(r.outcome, Outcome::Pass, "{name}");
+            let report = r.report.expect("it ran");
+            assert!(
+                !report.exchange.is_empty(),
+                "{name}: packets were exchanged"
+            );
+        }
+        rows.push((name, r.outcome));
+    }
+    for name in &expected {
+        assert!(
+            rows.iter().any(|(n, _)| n == name),
+            "{name} is a kernel script"
+        );
+    }
+    // The same run twice gives the same exchange, byte for byte and instant for instant.
+    let p = shared().join("tcp_blocking_blocking-read.pkt");
+    let a = run_script(&p, &[]).report.expect("ran").exchange;
+    let b = run_script(&p, &[]).report.expect("ran").exchange;
+    assert_eq!(a, b);
+}
+
+/// `tcp_basic_client.pkt` with `from` replaced by `to`, run against the simulated host.
+fn broken_basic_client(from: &str, to: &str) -> Verdict {
+    let path = shared().join("tcp_basic_client.pkt");
+    let text = std::fs::read_to_string(&path).expect("read the script");
+    assert!(text.contains(from), "{from:?} is in the script");
+    let p = model::load_str(
+        &path,
+        &text.replacen(from, to, 1),
+        DrillConfig::ksft_ipv4(),
+        &[],
+    )
+    .unwrap_or_else(|e| panic!("{}", e.render()));
+    runner::run(&p, &mut SimHost::new()).verdict
+}
+
+#[test]
+fn a_broken_copy_of_a_passing_script_fails_in_packetdrills_words() {
+    let dir = format!("{}/", shared().display());
+    let fail = |v: Verdict| match v {
+        Verdict::Fail(m) => m.replace(&dir, ""),
+        other => panic!("expected a failure, got {other:?}"),
+    };
+    // The host pushes its data (PSH); the script says it does not.
+    let m = fail(broken_basic_client(
+        "+0 > P. 1:1001(1000) ack 1",
+        "+0 > . 1:1001(1000) ack 1",
+    ));
+    assert_eq!(
+        m.lines().next(),
+        Some(
+            "tcp_basic_client.pkt:18: error handling packet: live packet field tcp_psh: expected: 0 (0x0) vs actual: 1 (0x1)"
+        ),
+        "{m}"
+    );
+    assert!(
+        m.contains("script packet:  0.000000 . 1:1001(1000) ack 1"),
+        "{m}"
+    );
+    // The send returns what it copied.
+    let m = fail(broken_basic_client(
+        "send(4, ..., 1000, 0) = 1000",
+        "send(4, ..., 1000, 0) = 999",
+    ));
+    assert_eq!(
+        m,
+        "tcp_basic_client.pkt:17: runtime error in send call: Expected result 999 but got 1000 with errno 0 (Success)"
+    );
+    // The SYN announces the MSS the route allows.
+    let m = fail(broken_basic_client("<mss 1460,sackOK", "<mss 1400,sackOK"));
+    assert!(
+        m.starts_with(
+            "tcp_basic_client.pkt:12: error handling packet: bad value in outbound TCP option (kind=2): expected: mss 1400 actual: mss 1460"
+        ),
+        "{m}"
+    );
+    // A packet the host never sends: what comes next is the FIN again, when the
+    // retransmission timer (200 ms, on the timer wheel) fires.
+    let m = fail(broken_basic_client(
+        "+0 > F. 1001:1001(0) ack 1",
+        "+0 > F. 1001:1001(0) ack 1\n   +0 > . 1002:1002(0) ack 1",
+    ));
+    assert!(
+        m.starts_with(
+            "tcp_basic_client.pkt:23: error handling packet: live packet field tcp_fin: expected: 0 (0x0) vs actual: 1 (0x1)"
+        ),
+        "{m}"
+    );
+    assert!(
+        m.contains("actual packet:  0.208000 F. 1001:1001(0) ack 1"),
+        "{m}"
+    );
+}
+
+#[test]
+fn what_the_host_does_not_model_is_unsupported_with_the_reason() {
+    let r = run_script(&shared().join("tcp_ecn_ecn-uses-ect0.pkt"), &[]);
+    match r.outcome {
+        Outcome::Unsupported(m) => assert!(
+            m.contains("sysctl net.ipv4.tcp_ecn=1: ECN is not modeled"),
+            "{m}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    let r = run_script(&shared().join("tcp_timestamping_partial.pkt"), &[]);
+    match r.outcome {
+        Outcome::Unsupported(m) => assert!(m.contains("SO_TIMESTAMPING"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A TCP segment from the peer (192.0.2.1:40000) to the host's port 8080.
+fn from_peer(flags: &str, seq: u32, ack: u32, options: Vec<TcpOptionSpec>) -> Inbound {
+    let spec = TcpSpec {
+        ports: Some((40000, 8080)),
+        flags: flags.into(),
+        flags_span: Span::new(FileId(0), 0, 0),
+        seq,
+        len: 0,
+        ack,
+        win: Some(65535),
+        urg: 0,
+        options: Some(options),
+        options_span: None,
+    };
+    let mut s = Segment::from_script(&spec, &IpInfo::default());
+    s.src = Ipv4Addr::new(192, 0, 2, 1);
+    s.dst = Ipv4Addr::new(192, 168, 0, 1);
+    s.ttl = 64;
+    Inbound {
+        bytes: s.emit(),
+        gso_size: None,
+    }
+}
+
+fn done(o: SyscallOutcome) -> SyscallReturn {
+    match o {
+        SyscallOutcome::Done(r) => r,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_blocking_write_copies_what_fits_waits_for_room_and_returns_with_the_last_byte() {
+    let mut h = SimHost::new();
+    let c = DrillConfig::ksft_ipv4();
+    h.setup(&TunSetup::of(&c)).expect("set up");
+    let l = done(h.syscall(&Syscall::Socket {
+        domain: 2,
+        ty: 1,
+        protocol: 6,
+    }))
+    .ret as i32;
+    assert_eq!(l, 3, "the lowest free descriptor from 3");
+    let local = SockAddr {
+        ip: c.local_ip,
+        port: 8080,
+    };
+    done(h.syscall(&Syscall::Bind { fd: l, addr: local }));
+    done(h.syscall(&Syscall::Listen { fd: l, backlog: 1 }));
+    h.inject(&from_peer("S", 0, 0, vec![TcpOptionSpec::Mss(1000)]))
+        .expect("carried");
+    let synack = Segment::parse(&h.take_outbound()[0].bytes).expect("a SYN-ACK");
+    let mut acked = synack.seq.wrapping_add(1);
+    h.inject(&from_peer(".", 1, acked, vec![]))
+        .expect("carried");
+    let fd = done(h.syscall(&Syscall::Accept { fd: l })).ret as i32;
+    // The smallest send buffer: 4608 bytes, doubled.
+    let r = done(h.syscall(&Syscall::Setsockopt {
+        fd,
+        level: 1,
+        name: 7,
+        value: OptVal::Int(1),
+        optlen: 4,
+    }));
+    assert_eq!(r.ret, 0);
+    let id = match h.syscall(&Syscall::Write {
+        fd,
+        buf: Buffer {
+            null: false,
+            len: 30_000,
+        },
+    }) {
+        SyscallOutcome::Blocked(id) => id,
+        other => panic!("the write must block: {other:?}"),
+    };
+    // The peer ACKs all it got every 10 ms; the write returns when its last byte is
+    // queued, at the instant of the ACK that made room for it.
+    let mut sent = 0usize;
+    for round in 1..=100 {
+        for o in h.take_outbound() {
+            sent += Segment::parse(&o.bytes).expect("TCP").payload.len();
+        }
+        let t = SimTime::from_nanos(0) + SimDuration::from_millis(10 * round);
+        h.advance_to(t);
+        acked = synack.seq.wrapping_add(1).wrapping_add(sent as u32);
+        h.inject(&from_peer(".", 1, acked, vec![]))
+            .expect("carried");
+        let c = h.take_completions();
+        if let Some(c) = c.first() {
+            assert_eq!(c.id, id);
+            assert_eq!(c.ret.ret, 30_000, "all of it, copied in parts");
+            assert_eq!(c.time, t, "returns at the ACK that made room");
+            assert!(round > 1, "it waited for room more than once");
+            return;
+        }
+    }
+    panic!("the write never returned ({sent} bytes sent)");
+}
