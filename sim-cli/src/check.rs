@@ -288,10 +288,26 @@ fn describe_app(k: &AppKind) -> String {
             count,
             interval,
             size,
-        } => format!(
-            "ping {dst}  {}every {interval}  size {size}",
-            count.map_or_else(String::new, |c| format!("×{c} "))
-        ),
+            options,
+        } => {
+            let mut s = format!(
+                "ping {dst}  {}every {interval}  size {size}",
+                count.map_or_else(String::new, |c| format!("×{c} "))
+            );
+            if let Some(t) = options.ttl {
+                let _ = write!(s, "  ttl {t}");
+            }
+            if let Some(m) = options.pmtudisc {
+                let _ = write!(s, "  pmtudisc {}", m.name());
+            }
+            if let Some(t) = options.timeout {
+                let _ = write!(s, "  timeout {t}");
+            }
+            if let Some(t) = options.deadline {
+                let _ = write!(s, "  deadline {t}");
+            }
+            s
+        }
     }
 }
 

@@ -500,6 +500,9 @@ pub enum AppKind {
         interval: SimDuration,
         /// ICMP payload bytes (default 56B).
         size: Bytes,
+        /// `-t`, `-M`, `-W`, `-w`.
+        #[serde(default)]
+        options: PingOptions,
     },
     /// A user's own app ([`crate::apps::registry`]), with its checked properties.
     User {
@@ -509,6 +512,27 @@ pub enum AppKind {
         props: crate::apps::registry::AppProps,
     },
 }
+
+/// The options of a [`AppKind::Ping`] beyond count, interval and size, as iputils `ping`
+/// takes them; `Default` is ping without them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PingOptions {
+    /// `-t TTL`: `IP_TTL` on the socket (else `net.ipv4.ip_default_ttl`).
+    pub ttl: Option<u8>,
+    /// `-M do|dont|want`: `IP_MTU_DISCOVER` on the socket (else the socket's default, "want").
+    pub pmtudisc: Option<PmtuDisc>,
+    /// `-W TIMEOUT`: after the last request, how long ping waits for replies when none has
+    /// come (iputils' linger time, 10 s by default); once one has, it waits two of the
+    /// longest RTTs (at least one interval) instead.
+    pub timeout: Option<SimDuration>,
+    /// `-w DEADLINE`: ping exits this long after it started, whatever was sent or received;
+    /// with a count, it keeps sending until that many replies (or errors) came or the
+    /// deadline passed, and any error ends it at once.
+    pub deadline: Option<SimDuration>,
+}
+
+pub use crate::sock::PmtuDisc;
 
 /// What a `dns_server` answers to a non-A query for a name it has an A record for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

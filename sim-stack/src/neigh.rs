@@ -690,6 +690,7 @@ fn neigh_failed_packet(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, skb: Skb) 
                 me,
                 Icmpv4Message::DstUnreachable,
                 DstUnreachable::HostUnreachable.into(),
+                0,
                 &quoted,
             );
         } else {

@@ -385,20 +385,54 @@ impl Lower<'_> {
                 let mut count = None;
                 let mut interval = SimDuration::from_secs(1);
                 let mut size = Bytes(56);
-                for (k, v) in self.plain(&a.props, &["count", "interval", "size"], "ping", ctx) {
+                let mut options = PingOptions::default();
+                for (k, v) in self.plain(
+                    &a.props,
+                    &[
+                        "count", "interval", "size", "ttl", "pmtudisc", "timeout", "deadline",
+                    ],
+                    "ping",
+                    ctx,
+                ) {
                     match k.name.as_str() {
                         "count" => {
                             count = Some(self.int(v, 1, u32::MAX.into(), "`count`", ctx)? as u32)
                         }
                         "interval" => {
-                            interval = self.duration(v, "`interval`", ctx)?;
-                            if interval == SimDuration::ZERO {
-                                let d =
-                                    Diagnostic::error("bad-value", v.span, "a ping interval of 0")
-                                        .label("must be above 0");
-                                self.push(d, ctx);
-                                return None;
-                            }
+                            interval =
+                                self.positive_duration(v, "interval", "a ping interval", ctx)?;
+                        }
+                        // IP_TTL refuses 0 (ping: "cannot set unicast time-to-live").
+                        "ttl" => options.ttl = Some(self.int(v, 1, 255, "`ttl`", ctx)? as u8),
+                        "pmtudisc" => {
+                            options.pmtudisc = Some(
+                                match self.word(
+                                    v,
+                                    &["do", "dont", "want"],
+                                    "`pmtudisc` mode",
+                                    ctx,
+                                )? {
+                                    "do" => PmtuDisc::Do,
+                                    "dont" => PmtuDisc::Dont,
+                                    _ => PmtuDisc::Want,
+                                },
+                            );
+                        }
+                        "timeout" => {
+                            options.timeout = Some(self.positive_duration(
+                                v,
+                                "timeout",
+                                "a ping timeout",
+                                ctx,
+                            )?);
+                        }
+                        "deadline" => {
+                            options.deadline = Some(self.positive_duration(
+                                v,
+                                "deadline",
+                                "a ping deadline",
+                                ctx,
+                            )?);
                         }
                         _ => {
                             size = self.size(v, "`size`", ctx)?;
@@ -417,6 +451,7 @@ impl Lower<'_> {
                     count,
                     interval,
                     size,
+                    options,
                 }
             }
         };
@@ -515,6 +550,25 @@ impl Lower<'_> {
             name: spec.name.to_string(),
             props,
         })
+    }
+
+    /// The duration of property `name`, which must be above zero (`what` names it in the
+    /// message: "a ping interval of 0").
+    pub(super) fn positive_duration(
+        &mut self,
+        v: &Val,
+        name: &str,
+        what: &str,
+        ctx: &Ctx,
+    ) -> Option<SimDuration> {
+        let d = self.duration(v, &format!("`{name}`"), ctx)?;
+        if d == SimDuration::ZERO {
+            let d = Diagnostic::error("bad-value", v.span, format!("{what} of 0"))
+                .label("must be above 0");
+            self.push(d, ctx);
+            return None;
+        }
+        Some(d)
     }
 
     pub(super) fn missing<T>(&mut self, a: &IrApp, what: &str, example: &str) -> Option<T> {

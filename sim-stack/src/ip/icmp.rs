@@ -106,11 +106,19 @@ pub(crate) fn icmp_rcv(
                 n.snmp.icmp.InTimeExcds += 1;
             }
             let (ty, code) = (pkt.msg_type(), pkt.msg_code());
+            // `info`: the next-hop MTU of a "fragmentation needed".
+            let info = if ty == Icmpv4Message::DstUnreachable
+                && DstUnreachable::from(code) == DstUnreachable::FragRequired
+            {
+                u32::from(pkt.next_hop_mtu())
+            } else {
+                0
+            };
             let quoted = pkt.data().to_vec();
             note!(cx, skb, "icmp_unreach");
             trace_deliver(n, cx, dev, ip_header, &skb);
             cx.pool.free(skb);
-            icmp_socket_deliver(n, cx, ip.src_addr, ty, code, &quoted);
+            icmp_socket_deliver(n, cx, ip.src_addr, ty, code, info, &quoted);
         }
         _ => cx.pool.free(skb),
     }
@@ -125,6 +133,7 @@ pub(crate) fn icmp_socket_deliver(
     from: Ipv4Addr,
     ty: Icmpv4Message,
     code: u8,
+    info: u32,
     quoted: &[u8],
 ) {
     let Ok(q) = crate::wire::icmp::parse_quoted(quoted) else {
@@ -157,6 +166,7 @@ pub(crate) fn icmp_socket_deliver(
             seq,
             ty,
             code,
+            info,
         },
     );
 }

@@ -233,6 +233,9 @@ pub struct SockCommon {
     pub ttl: Option<u8>,
     /// `IP_RECVERR`: report local errors (`ENOBUFS`) and ICMP errors at once.
     pub recverr: bool,
+    /// `IP_MTU_DISCOVER` (`inet->pmtudisc`): whether datagrams carry DF and may be
+    /// fragmented locally.
+    pub pmtudisc: PmtuDisc,
     /// `SO_SNDBUF` / `SO_RCVBUF` set by the app (`SOCK_SNDBUF_LOCK`, `SOCK_RCVBUF_LOCK`):
     /// the stack no longer tunes that buffer.
     pub sndbuf_locked: bool,
@@ -242,6 +245,64 @@ pub struct SockCommon {
     pub linger: Option<u32>,
     /// `shutdown(SHUT_RD)` was called: reads return end of stream.
     pub shut_rd: bool,
+}
+
+/// `IP_MTU_DISCOVER`'s modes (`IP_PMTUDISC_*`, with Linux's values), as `ping -M` sets them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PmtuDisc {
+    /// `IP_PMTUDISC_DONT` (0): never DF; a datagram above the MTU is fragmented.
+    Dont,
+    /// `IP_PMTUDISC_WANT` (1), the default (`ip_no_pmtu_disc` = 0): DF when the datagram fits
+    /// the route's MTU, fragmented otherwise (`ignore_df`).
+    #[default]
+    Want,
+    /// `IP_PMTUDISC_DO` (2): always DF; a datagram above the MTU fails with `EMSGSIZE`
+    /// before anything is built (`__ip_append_data`).
+    Do,
+    /// `IP_PMTUDISC_PROBE` (3): as `Do` here (it differs from it only in ignoring the
+    /// route's learned PMTU, which this model does not learn).
+    Probe,
+}
+
+impl PmtuDisc {
+    /// `ip_sk_ignore_df`: whether the socket's datagrams may be fragmented locally (and then
+    /// draw their IP ID from the hashed generator even with DF).
+    #[inline]
+    pub fn ignore_df(self) -> bool {
+        matches!(self, Self::Dont | Self::Want)
+    }
+
+    /// Whether a datagram of `len` bytes of IP on a route of `mtu` carries DF
+    /// (`__ip_make_skb`: always for `Do`/`Probe`, when it fits for `Want`).
+    #[inline]
+    pub fn dont_frag(self, len: usize, mtu: u32) -> bool {
+        match self {
+            Self::Dont => false,
+            Self::Want => len <= mtu as usize,
+            Self::Do | Self::Probe => true,
+        }
+    }
+
+    /// The word `ping -M` takes for it (`probe` for `IP_PMTUDISC_PROBE`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Dont => "dont",
+            Self::Want => "want",
+            Self::Do => "do",
+            Self::Probe => "probe",
+        }
+    }
+
+    /// The option's value as `setsockopt` takes it.
+    pub fn value(self) -> i64 {
+        match self {
+            Self::Dont => 0,
+            Self::Want => 1,
+            Self::Do => 2,
+            Self::Probe => 3,
+        }
+    }
 }
 
 /// A socket's cached route (`sk_dst_cache`), checked as `__sk_dst_check` does: against the
@@ -279,6 +340,7 @@ impl SockCommon {
             tos: 0,
             ttl: None,
             recverr: false,
+            pmtudisc: PmtuDisc::Want,
             sndbuf_locked: false,
             rcvbuf_locked: false,
             linger: None,

@@ -18,7 +18,7 @@ use crate::ctx::NetCtx;
 use crate::node::Node;
 use crate::sock::ping::{ping_close, ping_socket_unbound};
 use crate::sock::udp::{udp_bind, udp_close, udp_connect, udp_recvmsg_flags, udp_sendmsg};
-use crate::sock::{Errno, MsgFlags, SockId, Socket};
+use crate::sock::{Errno, MsgFlags, PmtuDisc, SockId, Socket};
 use crate::tcp::info::{TcpInfo, tcp_get_info};
 use crate::tcp::{
     TCP_NAGLE_CORK, TCP_NAGLE_OFF, TCP_NAGLE_PUSH, TcpState, tcp_accept, tcp_bind, tcp_close,
@@ -144,6 +144,9 @@ pub enum SockOpt {
     Ttl(Option<u8>),
     /// `IP_RECVERR`.
     RecvErr(bool),
+    /// `IP_MTU_DISCOVER` (UDP and ping sockets honour it; TCP keeps it but sends with DF
+    /// whatever it says).
+    MtuDiscover(PmtuDisc),
 }
 
 /// A socket option to read (`getsockopt`).
@@ -181,6 +184,8 @@ pub enum SockOptName {
     Ttl,
     /// `IP_RECVERR`.
     RecvErr,
+    /// `IP_MTU_DISCOVER`.
+    MtuDiscover,
 }
 
 /// A value `getsockopt` returns.
@@ -546,6 +551,7 @@ pub fn setsockopt(n: &mut Node, cx: &mut NetCtx<'_>, fd: Fd, opt: SockOpt) -> Re
             sock(n, fd)?.common_mut().ttl = v;
         }
         SockOpt::RecvErr(on) => sock(n, fd)?.common_mut().recverr = on,
+        SockOpt::MtuDiscover(m) => sock(n, fd)?.common_mut().pmtudisc = m,
         SockOpt::NoDelay(on) => {
             tcp_only(is_tcp)?;
             let t = n.socks.tcp(fd).ok_or(Errno::NoProtoOpt)?;
@@ -621,6 +627,7 @@ pub fn getsockopt(
         SockOptName::Tos => int(u64::from(s.common().tos)),
         SockOptName::Ttl => int(u64::from(s.common().ttl.unwrap_or(64))),
         SockOptName::RecvErr => int(u64::from(s.common().recverr)),
+        SockOptName::MtuDiscover => Ok(SockOptValue::Int(s.common().pmtudisc.value())),
         SockOptName::NoDelay
         | SockOptName::Cork
         | SockOptName::MaxSeg

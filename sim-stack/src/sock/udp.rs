@@ -12,8 +12,11 @@
 //!   fragment gives its charge back at its own TX completion;
 //! * a datagram the qdisc drops (`NET_XMIT_DROP`) counts `Udp SndbufErrors` and
 //!   `Ip OutDiscards`; the app sees `ENOBUFS` only with `IP_RECVERR`, else the send succeeds;
-//! * DF is set ("want" PMTU mode) and, since UDP sets `ignore_df`, the IP ID always comes from
-//!   the hashed generator — consecutive for back-to-back datagrams to one destination;
+//! * DF is set when the datagram fits the MTU (the default "want" PMTU mode) and, since the
+//!   socket then sets `ignore_df`, the IP ID comes from the hashed generator — consecutive for
+//!   back-to-back datagrams to one destination; `IP_MTU_DISCOVER` "dont" never sets DF, "do"
+//!   always does (ID 0 from an unconnected socket) and refuses a datagram above the MTU with
+//!   `EMSGSIZE`;
 //! * received datagrams charge `sk_rmem_alloc`; beyond `sk_rcvbuf` they are dropped and
 //!   counted (`RcvbufErrors`, `InErrors`); `InDatagrams` counts datagrams read;
 //! * a datagram to a port without a socket gets ICMP port unreachable (`NoPorts`), and that
@@ -230,7 +233,13 @@ fn udp_sendmsg_inner(
     };
     let sport = u.sk.sport;
     let len = UDP_HLEN + payload_len;
+    let pmtudisc = u.sk.pmtudisc;
     let fits = len + 20 <= dst.mtu as usize;
+    // __ip_append_data: a socket in PMTU "do" mode cannot send more than the MTU (no
+    // counter moves: the error return comes before the ones that count).
+    if !fits && !pmtudisc.ignore_df() {
+        return Err(Errno::MsgSize);
+    }
     // __ip_append_data: a datagram above the MTU is built as one skb per fragment, the
     // first charged by sock_alloc_send_skb (checked above), each later one allowed while
     // the charge stays within twice the send buffer, else ENOBUFS. ip_make_skb joins
@@ -285,8 +294,16 @@ fn udp_sendmsg_inner(
         protocol: IpProtocol::Udp,
         ttl: u.sk.ttl.unwrap_or(n.default_ttl),
         tos: u.sk.tos,
-        dont_frag: fits,
-        ident: IdentMode::Hashed,
+        dont_frag: pmtudisc.dont_frag(len + 20, dst.mtu),
+        // A socket that ignores DF (the "want" and "dont" modes) draws hashed IDs even
+        // with DF; one in "do" mode sends ID 0 with DF from an unconnected socket.
+        // (Linux numbers a connected socket's datagrams from its own `inet_id`; the model
+        // draws hashed IDs for them too.)
+        ident: if pmtudisc.ignore_df() || u.connected {
+            IdentMode::Hashed
+        } else {
+            IdentMode::Unconnected
+        },
     };
     note!(cx, skb, "udp_send_skb");
     if ip_send_skb(n, cx, skb, send, dst) == NetXmit::Drop {
@@ -524,5 +541,57 @@ pub(crate) fn udp_err(
         u.sk.err = Some(err);
         trace_sock_err(n, cx, sock, "icmp error", err);
         sk_wake(n, cx, sock);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddrV4;
+
+    use sim_core::SimDuration;
+
+    use crate::sock::syscall::{self, SockOpt, SockType};
+    use crate::sock::{Errno, MsgFlags, PmtuDisc};
+    use crate::testing::{OneHost, PEER};
+
+    /// `IP_MTU_DISCOVER` on an unconnected UDP socket: what `udp_sendmsg` says and the DF
+    /// and IP ID of what leaves (`__ip_append_data`, `__ip_make_skb`, `ip_select_ident_segs`).
+    fn send(mode: Option<PmtuDisc>, payload: usize) -> (Result<usize, Errno>, Vec<(bool, u16)>) {
+        let mut h = OneHost::new(crate::config::Sysctls::default());
+        let r = h.with(|n, cx| {
+            let fd = syscall::socket(n, cx, SockType::Dgram, 0, None)?;
+            if let Some(m) = mode {
+                syscall::setsockopt(n, cx, fd, SockOpt::MtuDiscover(m))?;
+            }
+            let to = Some(SocketAddrV4::new(PEER, 9));
+            syscall::sendto(n, cx, fd, &vec![7; payload], to, MsgFlags::NONE)
+        });
+        h.advance(SimDuration::from_millis(1));
+        let ip = h
+            .take_ip()
+            .iter()
+            .map(|(_, p)| (p[6] & 0x40 != 0, u16::from_be_bytes([p[4], p[5]])))
+            .collect();
+        (r, ip)
+    }
+
+    #[test]
+    fn mtu_discover_modes() {
+        // "want" (the default): DF when it fits, hashed ID; fragments without DF above.
+        let (r, ip) = send(None, 100);
+        assert_eq!(r, Ok(100));
+        assert!(ip[0].0 && ip[0].1 != 0, "{ip:?}");
+        let (r, ip) = send(None, 2000);
+        assert_eq!(r, Ok(2000));
+        assert_eq!(ip.len(), 2);
+        assert!(ip.iter().all(|&(df, _)| !df), "{ip:?}");
+        // "dont": never DF.
+        let (_, ip) = send(Some(PmtuDisc::Dont), 100);
+        assert!(!ip[0].0, "{ip:?}");
+        // "do": DF and ID 0; above the MTU, EMSGSIZE and nothing leaves.
+        let (r, ip) = send(Some(PmtuDisc::Do), 100);
+        assert_eq!((r, ip), (Ok(100), vec![(true, 0)]));
+        let (r, ip) = send(Some(PmtuDisc::Do), 1473);
+        assert_eq!((r, ip.len()), (Err(Errno::MsgSize), 0));
     }
 }

@@ -229,6 +229,7 @@ impl World {
                     count,
                     interval,
                     size,
+                    options,
                 } => {
                     let ident = nodes[node].rng.below(1 << 16) as u16;
                     Box::new(Ping::new(
@@ -239,6 +240,7 @@ impl World {
                         ac.stop,
                         ident,
                         sched.new_timer(),
+                        *options,
                     ))
                 }
                 AppConfigKind::DnsServer {
