@@ -343,8 +343,16 @@ pub struct Sysctls {
     pub rmem_max: u32,
     /// `net.ipv4.icmp_echo_ignore_all` (0).
     pub icmp_echo_ignore_all: bool,
-    /// `net.ipv4.icmp_ratelimit` (1000ms): minimum spacing of rate-limited ICMP errors.
+    /// `net.ipv4.icmp_ratelimit` (1000ms): what one rate-limited ICMP message costs in a
+    /// destination's token bucket, which refills one jiffy a jiffy and holds six of them.
     pub icmp_ratelimit: SimDuration,
+    /// `net.ipv4.icmp_ratemask` (0x1818): bit N set rate-limits ICMP type N (default:
+    /// destination unreachable, source quench, time exceeded, parameter problem).
+    pub icmp_ratemask: u32,
+    /// `net.ipv4.icmp_msgs_per_sec` (1000): the host-wide limit on rate-limited ICMP messages.
+    pub icmp_msgs_per_sec: u32,
+    /// `net.ipv4.icmp_msgs_burst` (50): the host-wide bucket's size.
+    pub icmp_msgs_burst: u32,
     /// `net.ipv4.ipfrag_high_thresh` (4 MiB): fragment memory above which reassembly refuses
     /// every fragment; 0 disables reassembly.
     pub ipfrag_high_thresh: u64,
@@ -389,6 +397,9 @@ impl Default for Sysctls {
             rmem_max: 212_992,
             icmp_echo_ignore_all: false,
             icmp_ratelimit: SimDuration::from_millis(1000),
+            icmp_ratemask: 0x1818,
+            icmp_msgs_per_sec: 1000,
+            icmp_msgs_burst: 50,
             ipfrag_high_thresh: 4 << 20,
             ipfrag_low_thresh: 3 << 20,
             ipfrag_time: SimDuration::from_secs(30),

@@ -122,6 +122,8 @@ pub struct Node {
     pub sysctl: crate::config::Sysctls,
     /// Reports of connections that closed during the run.
     pub tcp_closed: Vec<crate::tcp::TcpConnReport>,
+    /// ICMP rate limiting: the host-wide bucket and the destinations' buckets.
+    pub icmp_limits: crate::ip::icmp_limit::IcmpLimits,
     /// Offset of this node's jiffies clock from the simulation's zero, in ns: the kernel's
     /// timer wheel rounds expiries on its own grid, whose phase differs per machine.
     pub jiffies_phase: u64,
@@ -147,6 +149,12 @@ impl Node {
         self.devs[dev]
             .addr
             .map_or(Ipv4Addr::UNSPECIFIED, |c| c.address())
+    }
+
+    /// The node's `jiffies` at `now`.
+    #[inline]
+    pub fn jiffies(&self, now: SimTime) -> u64 {
+        crate::jiffies::jiffies(now, self.jiffies_phase)
     }
 
     /// Linux's timer-wheel rounding of an expiry `delay` after `now` (HZ = 250).

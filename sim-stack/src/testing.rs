@@ -115,6 +115,7 @@ impl OneHost {
             socks: Default::default(),
             sysctl,
             tcp_closed: Vec::new(),
+            icmp_limits: Default::default(),
             jiffies_phase: 0,
         };
         let link = Link {

@@ -5,11 +5,14 @@
 //! As in Linux, errors quote the offending datagram up to 576 bytes in all, carry TOS
 //! `IPTOS_PREC_INTERNETCONTROL` (0xc0), and are never sent about an ICMP error, a fragment
 //! other than the first, or a broadcast. Replies and errors leave without DF (the kernel's
-//! ICMP socket uses `IP_PMTUDISC_DONT`). Not modeled: `icmp_ratelimit` and
-//! `icmp_msgs_per_sec` rate limiting, redirects, timestamps and parameter problems.
+//! ICMP socket uses `IP_PMTUDISC_DONT`). Both go through the rate limits of
+//! [`icmp_limit`](crate::ip::icmp_limit) (`icmp_ratelimit`, `icmp_ratemask`,
+//! `icmp_msgs_per_sec`, `icmp_msgs_burst`), which by default limit errors and never echo
+//! replies. Not modeled: redirects, timestamps and parameter problems.
 
 use crate::ctx::NetCtx;
-use crate::ip::output::{IdentMode, IpSend};
+use crate::ip::icmp_limit::Limits;
+use crate::ip::output::{Dst, IdentMode, IpSend};
 use crate::ip::output::{ip_route_output_flow, ip_send_skb};
 use crate::node::Node;
 use crate::skb::Skb;
@@ -81,8 +84,12 @@ pub(crate) fn icmp_rcv(
                 note!(cx, out, f);
             }
             cx.pool.free(skb);
-            icmp_push_reply(n, cx, out, ip.dst_addr, ip.src_addr, ip.dscp_ecn, true);
-            n.snmp.icmp.OutEchoReps += 1;
+            // icmp_reply: the limits (an echo reply is not in the default mask), the route.
+            let Some(route) = icmp_route(n, cx, ip.src_addr, Icmpv4Message::EchoReply, 0) else {
+                cx.pool.free(out);
+                return;
+            };
+            icmp_push_reply(n, cx, out, ip.dst_addr, ip.src_addr, ip.dscp_ecn, route);
         }
         Icmpv4Message::EchoReply => {
             n.snmp.icmp.InEchoReps += 1;
@@ -198,28 +205,81 @@ pub(crate) fn trace_deliver(
     );
 }
 
-/// Sends an ICMP message built by the kernel (`icmp_push_reply`): no DF, hashed IP ID.
-#[allow(clippy::too_many_arguments)]
+/// The rate-limiting sysctls of `n`, in the units Linux keeps them in.
+fn limits(n: &Node) -> Limits {
+    let s = &n.sysctl;
+    Limits {
+        ratemask: s.icmp_ratemask,
+        // proc_dointvec_ms_jiffies: milliseconds to jiffies, rounded up.
+        ratelimit: s
+            .icmp_ratelimit
+            .as_nanos()
+            .div_ceil(crate::jiffies::JIFFY_NS),
+        msgs_per_sec: s.icmp_msgs_per_sec,
+        msgs_burst: s.icmp_msgs_burst,
+    }
+}
+
+/// The route of an ICMP message the kernel sends to `dst` (`icmp_reply`, `__icmp_send`)
+/// through its rate limits: the host-wide one before the route lookup, the destination's
+/// after it (`icmpv4_global_allow`, `ip_route_output_key`, `icmpv4_xrlim_allow`). `None`: not
+/// sent (refused, counted as `OutRateLimitGlobal` or `OutRateLimitHost`, or no route).
+fn icmp_route(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    dst: Ipv4Addr,
+    ty: Icmpv4Message,
+    code: u8,
+) -> Option<Dst> {
+    let l = limits(n);
+    let jiffies = n.jiffies(cx.now);
+    let Some(apply) = n.icmp_limits.global_allow(l, jiffies, ty, code) else {
+        n.snmp.icmp.OutRateLimitGlobal += 1;
+        return None;
+    };
+    let route = ip_route_output_flow(n, dst).ok()?;
+    if !n
+        .icmp_limits
+        .xrlim_allow(l, jiffies, dst, false, apply, &mut n.rng)
+    {
+        n.snmp.icmp.OutRateLimitHost += 1;
+        return None;
+    }
+    Some(route)
+}
+
+/// `icmp_out_count`: `OutMsgs` and the type's own counter, for a message about to leave
+/// (`__ip_make_skb` counts it there).
+pub(crate) fn icmp_out_count(n: &mut Node, ty: Icmpv4Message) {
+    let c = &mut n.snmp.icmp;
+    c.OutMsgs += 1;
+    match ty {
+        Icmpv4Message::EchoReply => c.OutEchoReps += 1,
+        Icmpv4Message::EchoRequest => c.OutEchos += 1,
+        Icmpv4Message::DstUnreachable => c.OutDestUnreachs += 1,
+        Icmpv4Message::TimeExceeded => c.OutTimeExcds += 1,
+        _ => {}
+    }
+}
+
+/// Sends an ICMP message built by the kernel (`icmp_push_reply`) on `route`: no DF, hashed
+/// IP ID, counted by type.
 fn icmp_push_reply(
     n: &mut Node,
     cx: &mut NetCtx<'_>,
     skb: Skb,
-    src: std::net::Ipv4Addr,
-    dst: std::net::Ipv4Addr,
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
     tos: u8,
-    _reply: bool,
+    route: Dst,
 ) {
-    let Ok(route) = ip_route_output_flow(n, dst) else {
-        n.snmp.icmp.OutErrors += 1;
-        cx.pool.free(skb);
-        return;
-    };
     let src = if src.is_unspecified() || src.is_broadcast() {
         route.src
     } else {
         src
     };
-    n.snmp.icmp.OutMsgs += 1;
+    let ty = Icmpv4Packet::new_unchecked(skb.data()).msg_type();
+    icmp_out_count(n, ty);
     let ttl = n.default_ttl;
     // icmp_push_reply does not look at what the device said.
     let _ = ip_send_skb(
@@ -260,6 +320,17 @@ pub(crate) fn icmp_send(n: &mut Node, cx: &mut NetCtx<'_>, orig: &Skb, msg: Icmp
             return;
         }
     }
+    let (orig_src, orig_dst, orig_tos) = (p.src_addr(), p.dst_addr(), p.dscp_ecn());
+    let (ty, code) = match msg {
+        Icmpv4Repr::DstUnreachable { reason, .. } => {
+            (Icmpv4Message::DstUnreachable, u8::from(reason))
+        }
+        Icmpv4Repr::TimeExceeded { reason, .. } => (Icmpv4Message::TimeExceeded, u8::from(reason)),
+        _ => return,
+    };
+    let Some(route) = icmp_route(n, cx, orig_src, ty, code) else {
+        return;
+    };
     let quote = linux_quote(&orig.data()[..usize::from(p.total_len()).min(orig.len())]).to_vec();
     let msg = match msg {
         Icmpv4Repr::DstUnreachable {
@@ -277,21 +348,15 @@ pub(crate) fn icmp_send(n: &mut Node, cx: &mut NetCtx<'_>, orig: &Skb, msg: Icmp
         },
         other => other,
     };
-    match msg {
-        Icmpv4Repr::DstUnreachable { .. } => n.snmp.icmp.OutDestUnreachs += 1,
-        Icmpv4Repr::TimeExceeded { .. } => n.snmp.icmp.OutTimeExcds += 1,
-        _ => {}
-    }
-    let (orig_src, orig_dst, orig_tos) = (p.src_addr(), p.dst_addr(), p.dscp_ecn());
     // Source: the original destination if it is ours, else the output interface's address.
     let src = if n.is_local_addr(orig_dst) && !orig_dst.is_broadcast() {
         orig_dst
     } else {
-        std::net::Ipv4Addr::UNSPECIFIED
+        Ipv4Addr::UNSPECIFIED
     };
     let mut out = cx.pool.alloc(msg.buffer_len());
     msg.emit(&mut Icmpv4Packet::new_unchecked(out.put(msg.buffer_len())));
     note!(cx, out, "icmp_send");
     let tos = (orig_tos & 0x1e) | IPTOS_PREC_INTERNETCONTROL;
-    icmp_push_reply(n, cx, out, src, orig_src, tos, false);
+    icmp_push_reply(n, cx, out, src, orig_src, tos, route);
 }

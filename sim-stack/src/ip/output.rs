@@ -200,7 +200,7 @@ pub(crate) fn ip_idents_reserve(
             ^ (u64::from(u8::from(protocol)) << 56),
     );
     let bucket = (h % u64::from(IpIdents::BUCKETS)) as u32;
-    let jiffies = ((now.as_nanos() + n.jiffies_phase) / crate::jiffies::JIFFY_NS) as u32;
+    let jiffies = n.jiffies(now) as u32;
     let b = n.ip_idents.bucket(bucket);
     let old = b.stamp;
     let mut delta = 0;

@@ -180,8 +180,7 @@ pub fn ping_sendmsg(
     ] {
         note!(cx, skb, f);
     }
-    n.snmp.icmp.OutMsgs += 1;
-    n.snmp.icmp.OutEchos += 1;
+    crate::ip::icmp::icmp_out_count(n, Icmpv4Message::EchoRequest);
     let dont_frag = pmtudisc.dont_frag(len, route.mtu);
     let send = IpSend {
         src: route.src,

@@ -164,6 +164,7 @@ impl World {
                         neigh_stats: NeighStats::default(),
                         ip_ident_key: rng.next_u64(),
                         ip_idents,
+                        icmp_limits: Default::default(),
                         jiffies_phase: jrng.below(crate::jiffies::JIFFY_NS),
                         rng,
                         netfilter: Netfilter {
