@@ -49,6 +49,13 @@ impl Devices {
         self.list.is_empty()
     }
 
+    /// Interface `dev`, if it is one (the loopback device is not:
+    /// [`LOOPBACK`](crate::ip::output::LOOPBACK)).
+    #[inline]
+    pub fn get(&self, dev: usize) -> Option<&NetDevice> {
+        self.list.get(dev)
+    }
+
     /// Every interface in index order (counted as one walk).
     pub fn iter(&self) -> std::slice::Iter<'_, NetDevice> {
         self.walks.set(self.walks.get() + 1);
@@ -149,6 +156,11 @@ impl Node {
         self.devs[dev]
             .addr
             .map_or(Ipv4Addr::UNSPECIFIED, |c| c.address())
+    }
+
+    /// The name of device `dev` for traces: the interface's, or `lo`.
+    pub fn dev_name(&self, dev: usize) -> &str {
+        self.devs.get(dev).map_or("lo", |d| d.name.as_str())
     }
 
     /// The node's `jiffies` at `now`.

@@ -11,8 +11,9 @@
 //! replies. Not modeled: redirects, timestamps and parameter problems.
 
 use crate::ctx::NetCtx;
+use crate::ip::fib::AddrType;
 use crate::ip::icmp_limit::Limits;
-use crate::ip::output::{Dst, IdentMode, IpSend};
+use crate::ip::output::{Dst, IdentMode, IpSend, LOOPBACK};
 use crate::ip::output::{ip_route_output_flow, ip_send_skb};
 use crate::node::Node;
 use crate::skb::Skb;
@@ -131,6 +132,62 @@ pub(crate) fn icmp_rcv(
     }
 }
 
+/// What an ICMP error about one of its datagrams means to a socket (`icmp_err_convert` and
+/// the rules `__udp4_lib_err` and `ping_err` share).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IcmpErr {
+    /// This errno; `hard` (`icmp_err_convert[].fatal`, or a parameter problem): reported to
+    /// a connected socket even without `IP_RECVERR`.
+    Report {
+        /// The errno.
+        errno: Errno,
+        /// Whether it is a "hard" error.
+        hard: bool,
+    },
+    /// "Fragmentation needed": `EMSGSIZE`, hard, unless the socket's PMTU mode is "dont"
+    /// (then nothing).
+    FragNeeded,
+}
+
+/// `icmp_err_convert`, for the types `icmp_rcv` hands to the sockets.
+pub(crate) fn icmp_err_convert(ty: Icmpv4Message, code: u8) -> IcmpErr {
+    let report = |errno, hard| IcmpErr::Report { errno, hard };
+    if ty != Icmpv4Message::DstUnreachable {
+        // ICMP_TIME_EXCEEDED (and any other): EHOSTUNREACH, soft.
+        return report(Errno::HostUnreach, false);
+    }
+    match code {
+        0 | 11 => report(Errno::NetUnreach, false),
+        1 | 12 => report(Errno::HostUnreach, false),
+        2 => report(Errno::NoProtoOpt, true),
+        3 => report(Errno::ConnRefused, true),
+        4 => IcmpErr::FragNeeded,
+        5 => report(Errno::OpNotSupp, false),
+        6 | 9 => report(Errno::NetUnreach, true),
+        7 => report(Errno::HostDown, true),
+        8 => report(Errno::NoNet, true),
+        10 | 13..=15 => report(Errno::HostUnreach, true),
+        _ => report(Errno::HostUnreach, false),
+    }
+}
+
+/// The error a socket is told of, if any: `err` as its `PMTU` mode, `IP_RECVERR` and
+/// connectedness decide (`__udp4_lib_err`, `ping_err`): with `IP_RECVERR` every error, else
+/// only a hard one, and only to a connected socket.
+pub(crate) fn sk_icmp_error(
+    err: IcmpErr,
+    pmtudisc: crate::sock::PmtuDisc,
+    recverr: bool,
+    connected: bool,
+) -> Option<Errno> {
+    let (errno, hard) = match err {
+        IcmpErr::Report { errno, hard } => (errno, hard),
+        IcmpErr::FragNeeded if pmtudisc != crate::sock::PmtuDisc::Dont => (Errno::MsgSize, true),
+        IcmpErr::FragNeeded => return None,
+    };
+    (recverr || (hard && connected)).then_some(errno)
+}
+
 /// `icmp_socket_deliver`: an ICMP error about a datagram this node sent (`quoted`: its IP
 /// header and start) goes to the protocol's error handler (`__udp4_lib_err`, `ping_err`);
 /// TCP treats ICMP errors as soft errors that its timers recover from.
@@ -149,14 +206,14 @@ pub(crate) fn icmp_socket_deliver(
     if q.header.protocol == IpProtocol::Udp && q.transport.len() >= 4 {
         let sport = u16::from_be_bytes([q.transport[0], q.transport[1]]);
         let dport = u16::from_be_bytes([q.transport[2], q.transport[3]]);
-        let err = match (ty, DstUnreachable::from(code)) {
-            (Icmpv4Message::DstUnreachable, DstUnreachable::PortUnreachable) => Errno::ConnRefused,
-            (Icmpv4Message::DstUnreachable, DstUnreachable::NetUnreachable) => Errno::NetUnreach,
-            (Icmpv4Message::DstUnreachable, DstUnreachable::FragRequired) => Errno::MsgSize,
-            (Icmpv4Message::DstUnreachable, _) => Errno::HostUnreach,
-            _ => return, // time exceeded is only reported with IP_RECVERR
-        };
-        udp_err(n, cx, sport, q.header.dst_addr, dport, err);
+        udp_err(
+            n,
+            cx,
+            sport,
+            q.header.dst_addr,
+            dport,
+            icmp_err_convert(ty, code),
+        );
         return;
     }
     if q.header.protocol != IpProtocol::Icmp || q.transport.len() < 8 || q.transport[0] != 8 {
@@ -168,6 +225,7 @@ pub(crate) fn icmp_socket_deliver(
         n,
         cx,
         ident,
+        icmp_err_convert(ty, code),
         PingMsg::Error {
             from,
             seq,
@@ -195,14 +253,8 @@ pub(crate) fn trace_deliver(
     frame[12] = 0x08;
     frame.extend_from_slice(ip_header);
     frame.extend_from_slice(skb.data());
-    cx.trace.frame(
-        now,
-        &n.name,
-        &n.devs[dev].name,
-        "deliver",
-        &frame,
-        skb.path(),
-    );
+    cx.trace
+        .frame(now, &n.name, n.dev_name(dev), "deliver", &frame, skb.path());
 }
 
 /// The rate-limiting sysctls of `n`, in the units Linux keeps them in.
@@ -237,10 +289,16 @@ fn icmp_route(
         n.snmp.icmp.OutRateLimitGlobal += 1;
         return None;
     };
-    let route = ip_route_output_flow(n, dst).ok()?;
+    // To one of its own addresses (an error about a packet this host sent): over loopback.
+    let route = if n.fib.addr_type(dst) == AddrType::Local {
+        Dst::local(dst)
+    } else {
+        ip_route_output_flow(n, dst).ok()?
+    };
+    let lo = route.dev == LOOPBACK;
     if !n
         .icmp_limits
-        .xrlim_allow(l, jiffies, dst, false, apply, &mut n.rng)
+        .xrlim_allow(l, jiffies, dst, lo, apply, &mut n.rng)
     {
         n.snmp.icmp.OutRateLimitHost += 1;
         return None;
@@ -359,4 +417,117 @@ pub(crate) fn icmp_send(n: &mut Node, cx: &mut NetCtx<'_>, orig: &Skb, msg: Icmp
     note!(cx, out, "icmp_send");
     let tos = (orig_tos & 0x1e) | IPTOS_PREC_INTERNETCONTROL;
     icmp_push_reply(n, cx, out, src, orig_src, tos, route);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{Ipv4Addr, SocketAddrV4};
+
+    use super::*;
+    use crate::sock::MsgFlags;
+    use crate::sock::syscall::{self, SockOpt, SockType};
+    use crate::testing::{HOST, OneHost, PEER};
+    use crate::wire::{IpProtocol, Ipv4Packet, Ipv4Repr};
+
+    /// An IPv4 packet from `src` to `dst` carrying `payload` of `protocol`.
+    fn ip(src: Ipv4Addr, dst: Ipv4Addr, protocol: IpProtocol, payload: &[u8]) -> Vec<u8> {
+        let repr = Ipv4Repr {
+            src_addr: src,
+            dst_addr: dst,
+            protocol,
+            payload_len: payload.len(),
+            ttl: 64,
+            dscp_ecn: 0,
+            ident: 1,
+            dont_frag: false,
+            more_frags: false,
+            frag_offset: 0,
+        };
+        let mut p = vec![0; repr.buffer_len() + payload.len()];
+        repr.emit(&mut Ipv4Packet::new_unchecked(&mut p[..]));
+        p[repr.buffer_len()..].copy_from_slice(payload);
+        p
+    }
+
+    /// The peer's ICMP `code` destination unreachable about a UDP datagram the host sent from
+    /// `sport` to the peer's port 9.
+    fn unreachable_from_peer(code: DstUnreachable, sport: u16) -> Vec<u8> {
+        let mut udp = [0u8; 8];
+        udp[..2].copy_from_slice(&sport.to_be_bytes());
+        udp[2..4].copy_from_slice(&9u16.to_be_bytes());
+        let quoted = ip(HOST, PEER, IpProtocol::Udp, &udp);
+        let msg = Icmpv4Repr::DstUnreachable {
+            reason: code,
+            next_hop_mtu: 0,
+            data: &quoted,
+        };
+        let mut icmp = vec![0; msg.buffer_len()];
+        msg.emit(&mut Icmpv4Packet::new_unchecked(&mut icmp[..]));
+        ip(PEER, HOST, IpProtocol::Icmp, &icmp)
+    }
+
+    /// `__udp4_lib_err`: no socket for the quoted datagram is `Icmp InErrors`; a connected
+    /// socket hears of a port unreachable (hard) but not of a host unreachable (soft) unless
+    /// it set `IP_RECVERR`; an unconnected one only with `IP_RECVERR`.
+    #[test]
+    fn udp_errors_reach_the_sockets_linux_reports_them_to() {
+        let mut h = OneHost::new(crate::config::Sysctls::default());
+        h.inject_ip(&unreachable_from_peer(
+            DstUnreachable::PortUnreachable,
+            5555,
+        ));
+        assert_eq!(
+            (h.n.snmp.icmp.InDestUnreachs, h.n.snmp.icmp.InErrors),
+            (1, 1)
+        );
+        let socket = |h: &mut OneHost, connect: bool, recverr: bool| {
+            h.with(|n, cx| {
+                let fd = syscall::socket(n, cx, SockType::Dgram, 0, None).unwrap();
+                syscall::bind(n, cx, fd, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0)).unwrap();
+                if connect {
+                    syscall::connect(n, cx, fd, SocketAddrV4::new(PEER, 9)).unwrap();
+                }
+                syscall::setsockopt(n, cx, fd, SockOpt::RecvErr(recverr)).unwrap();
+                (fd, n.socks.udp(fd).sk.sport)
+            })
+        };
+        let cases = [
+            (
+                true,
+                false,
+                DstUnreachable::PortUnreachable,
+                Some(Errno::ConnRefused),
+            ),
+            (true, false, DstUnreachable::HostUnreachable, None),
+            (
+                true,
+                true,
+                DstUnreachable::HostUnreachable,
+                Some(Errno::HostUnreach),
+            ),
+            (false, false, DstUnreachable::PortUnreachable, None),
+            (
+                false,
+                true,
+                DstUnreachable::NetUnreachable,
+                Some(Errno::NetUnreach),
+            ),
+        ];
+        for (connect, recverr, code, want) in cases {
+            let (fd, sport) = socket(&mut h, connect, recverr);
+            h.inject_ip(&unreachable_from_peer(code, sport));
+            let got = h.with(|n, cx| {
+                let to = (!connect).then_some(SocketAddrV4::new(PEER, 9));
+                syscall::sendto(n, cx, fd, b"x", to, MsgFlags::NONE).err()
+            });
+            assert_eq!(
+                got, want,
+                "connected {connect}, IP_RECVERR {recverr}, {code:?}"
+            );
+        }
+        assert_eq!(
+            h.n.snmp.icmp.InErrors, 1,
+            "every other error found its socket"
+        );
+    }
 }

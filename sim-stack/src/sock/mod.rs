@@ -42,6 +42,12 @@ pub enum Errno {
     /// The neighbour could not be resolved (ICMP host unreachable).
     #[error("EHOSTUNREACH")]
     HostUnreach,
+    /// ICMP host unknown.
+    #[error("EHOSTDOWN")]
+    HostDown,
+    /// ICMP source host isolated.
+    #[error("ENONET")]
+    NoNet,
     /// The datagram is larger than the path allows.
     #[error("EMSGSIZE")]
     MsgSize,
@@ -134,6 +140,8 @@ impl Errno {
             Self::TimedOut => 110,
             Self::ConnRefused => 111,
             Self::HostUnreach => 113,
+            Self::HostDown => 112,
+            Self::NoNet => 64,
             Self::Already => 114,
             Self::InProgress => 115,
         }
@@ -520,7 +528,7 @@ pub(crate) fn kfree_skb_reason(
         cx.trace.record(
             cx.now,
             &n.name,
-            &n.devs[dev].name,
+            n.dev_name(dev),
             &dir,
             skb.data(),
             skb.path(),

@@ -19,6 +19,7 @@ use std::net::Ipv4Addr;
 
 use crate::ctx::NetCtx;
 use crate::dev::NetXmit;
+use crate::ip::icmp::{icmp_err_convert, sk_icmp_error};
 use crate::ip::output::{IdentMode, IpSend, ip_route_output_flow, ip_send_skb};
 use crate::node::Node;
 use crate::sock::{Errno, SockCommon, SockId, Socket, sk_wake};
@@ -170,6 +171,14 @@ pub fn ping_sendmsg(
         }
         return Err(Errno::MsgSize);
     }
+    // sock_alloc_send_skb → sock_error: a pending error fails the send, counted by
+    // __ip_append_data's error path.
+    if let Some(Socket::Ping(p)) = n.socks.get_mut(sock)
+        && let Some(e) = p.sk.err.take()
+    {
+        n.snmp.ip.OutDiscards += 1;
+        return Err(e);
+    }
     let mut skb = cx.pool.alloc(req.buffer_len());
     req.emit(&mut Icmpv4Packet::new_unchecked(skb.put(req.buffer_len())));
     for f in [
@@ -206,11 +215,32 @@ pub fn ping_sendmsg(
 }
 
 /// `recvmsg` on a ping socket: the next reply or error, or `EAGAIN`.
+/// Reading an error (`sock_dequeue_err_skb`) leaves pending (`sk_err`) the errno of the next
+/// ICMP error queued, or clears it when the one read was an ICMP error and none follows.
 pub fn ping_recvmsg(n: &mut Node, sock: SockId) -> Result<PingMsg, Errno> {
-    match n.socks.get_mut(sock) {
-        Some(Socket::Ping(p)) => p.rx.pop_front().ok_or(Errno::Again),
-        _ => Err(Errno::NotSock),
+    let Some(Socket::Ping(p)) = n.socks.get_mut(sock) else {
+        return Err(Errno::NotSock);
+    };
+    let msg = p.rx.pop_front().ok_or(Errno::Again)?;
+    if !matches!(msg, PingMsg::Reply { .. }) {
+        let pmtudisc = p.sk.pmtudisc;
+        let next = p.rx.iter().find_map(|m| match m {
+            PingMsg::Reply { .. } => None,
+            PingMsg::LocalError { .. } => Some(None),
+            &PingMsg::Error { ty, code, .. } => Some(sk_icmp_error(
+                icmp_err_convert(ty, code),
+                pmtudisc,
+                true,
+                true,
+            )),
+        });
+        match next {
+            Some(Some(e)) => p.sk.err = Some(e),
+            _ if matches!(msg, PingMsg::Error { .. }) => p.sk.err = None,
+            _ => {}
+        }
     }
+    Ok(msg)
 }
 
 /// `ping_rcv`: an echo reply for `ident` arrived; queue it for its socket, if any.
@@ -224,9 +254,32 @@ pub(crate) fn ping_rcv(n: &mut Node, cx: &mut NetCtx<'_>, ident: u16, msg: PingM
     }
 }
 
-/// `ping_err`: an ICMP error about an echo request of `ident`.
-pub(crate) fn ping_err(n: &mut Node, cx: &mut NetCtx<'_>, ident: u16, msg: PingMsg) {
-    ping_rcv(n, cx, ident, msg);
+/// `ping_err`: an ICMP error about an echo request of `ident`. With `IP_RECVERR` it is
+/// queued for `recvmsg(MSG_ERRQUEUE)` (`ip_icmp_error`) and pending (`sk_err`); without, a
+/// connected socket is told of a hard error only (`sk_err`), others of nothing.
+pub(crate) fn ping_err(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    ident: u16,
+    err: crate::ip::icmp::IcmpErr,
+    msg: PingMsg,
+) {
+    let Some(&sock) = n.socks.ping_idents.get(&ident) else {
+        return;
+    };
+    let Some(Socket::Ping(p)) = n.socks.get_mut(sock) else {
+        return;
+    };
+    let connected = !p.sk.daddr.is_unspecified();
+    let Some(e) = crate::ip::icmp::sk_icmp_error(err, p.sk.pmtudisc, p.sk.recverr, connected)
+    else {
+        return;
+    };
+    p.sk.err = Some(e);
+    if p.sk.recverr {
+        p.rx.push_back(msg);
+    }
+    sk_wake(n, cx, sock);
 }
 
 /// `close()` of a ping socket.

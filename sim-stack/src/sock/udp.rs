@@ -193,9 +193,6 @@ fn udp_sendmsg_inner(
 ) -> Result<usize, Errno> {
     let payload_len = head.len() + zeros;
     let u = n.socks.udp(sock);
-    if let Some(e) = u.sk.err.take() {
-        return Err(e);
-    }
     let (daddr, dport) = match to {
         Some(t) => t,
         None if u.connected => (u.sk.daddr, u.sk.dport),
@@ -203,15 +200,6 @@ fn udp_sendmsg_inner(
     };
     if UDP_HLEN + payload_len > usize::from(u16::MAX) - 20 {
         return Err(Errno::MsgSize);
-    }
-    // sock_alloc_send_pskb: block (EAGAIN here) while the socket's skbs in flight fill
-    // the send buffer. __ip_append_data counts the failure (OutDiscards) and, the socket
-    // being marked SOCK_NOSPACE, so does udp_sendmsg (SndbufErrors).
-    if u.sk.wmem_alloc >= u.sk.sndbuf {
-        u.sk.nospace = true;
-        n.snmp.ip.OutDiscards += 1;
-        n.snmp.udp.SndbufErrors += 1;
-        return Err(Errno::Again);
     }
     if u.sk.sport == 0 {
         udp_bind(n, cx, sock, 0)?;
@@ -239,6 +227,24 @@ fn udp_sendmsg_inner(
     // counter moves: the error return comes before the ones that count).
     if !fits && !pmtudisc.ignore_df() {
         return Err(Errno::MsgSize);
+    }
+    // sock_alloc_send_pskb: a pending error (sock_error: ECONNREFUSED after a port
+    // unreachable) fails the send; else it would block (EAGAIN here) while the socket's
+    // skbs in flight fill the send buffer. __ip_append_data's error path counts either
+    // (OutDiscards); udp_sendmsg counts SndbufErrors when the socket is marked SOCK_NOSPACE,
+    // as a full buffer marks it.
+    if let Some(e) = u.sk.err.take() {
+        n.snmp.ip.OutDiscards += 1;
+        if u.sk.nospace {
+            n.snmp.udp.SndbufErrors += 1;
+        }
+        return Err(e);
+    }
+    if u.sk.wmem_alloc >= u.sk.sndbuf {
+        u.sk.nospace = true;
+        n.snmp.ip.OutDiscards += 1;
+        n.snmp.udp.SndbufErrors += 1;
+        return Err(Errno::Again);
     }
     // __ip_append_data: a datagram above the MTU is built as one skb per fragment, the
     // first charged by sock_alloc_send_skb (checked above), each later one allowed while
@@ -522,24 +528,31 @@ pub(crate) fn udp_rcv_noport(
 }
 
 /// `__udp4_lib_err`: an ICMP error about a datagram we sent from `sport` to
-/// `daddr:dport`. A connected socket (or one with `IP_RECVERR`) gets the error.
+/// `daddr:dport`. No such socket: `Icmp InErrors`. A socket with `IP_RECVERR` is told of
+/// every error; without it only a connected one, and only of a hard error (port unreachable
+/// is `ECONNREFUSED`; host and net unreachable and time exceeded are not reported).
 pub(crate) fn udp_err(
     n: &mut Node,
     cx: &mut NetCtx<'_>,
     sport: u16,
     daddr: Ipv4Addr,
     dport: u16,
-    err: Errno,
+    err: crate::ip::icmp::IcmpErr,
 ) {
     let socks = &mut n.socks;
-    let Some(&sock) = socks.udp_ports.get(&sport) else {
+    let found = socks.udp_ports.get(&sport).copied().filter(|&id| {
+        let u = socks.udp(id);
+        !u.connected || (u.sk.daddr == daddr && u.sk.dport == dport)
+    });
+    let Some(sock) = found else {
+        n.snmp.icmp.InErrors += 1;
         return;
     };
-    let u = socks.udp(sock);
-    let matches = !u.connected || (u.sk.daddr == daddr && u.sk.dport == dport);
-    if matches && (u.connected || u.sk.recverr) {
-        u.sk.err = Some(err);
-        trace_sock_err(n, cx, sock, "icmp error", err);
+    let u = n.socks.udp(sock);
+    let told = crate::ip::icmp::sk_icmp_error(err, u.sk.pmtudisc, u.sk.recverr, u.connected);
+    if let Some(e) = told {
+        u.sk.err = Some(e);
+        trace_sock_err(n, cx, sock, "icmp error", e);
         sk_wake(n, cx, sock);
     }
 }
