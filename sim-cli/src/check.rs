@@ -275,12 +275,15 @@ fn describe_app(k: &AppKind) -> String {
             port,
             payload,
             pace,
+            options,
         } => format!(
-            "udp_cbr → {dst}:{port}  {payload} {}",
+            "udp_cbr → {dst}:{port}  {payload} {}{}{}",
             match pace {
                 UdpPace::Rate(r) => format!("at {r}"),
                 UdpPace::Interval(i) => format!("every {i}"),
-            }
+            },
+            if options.connect { "" } else { "  sendto" },
+            if options.recverr { "  IP_RECVERR" } else { "" }
         ),
         AppKind::UdpSink { port } => format!("udp_sink :{port}"),
         AppKind::Ping {

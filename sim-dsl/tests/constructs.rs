@@ -316,6 +316,7 @@ app c: udp_cbr { to 10.0.0.2:9  payload 100B  interval 10ms }
 app c: ping 10.0.0.2 { count 3  interval 200ms  size 1000B } at 5s
 app c: ping 10.0.0.2
 app c: ping 10.0.0.2 { ttl 3  pmtudisc do  timeout 2500ms  deadline 10s }
+app c: udp_cbr { to 10.0.0.2:9  payload 100B  interval 10ms  connect off  recverr on }
 ");
     let k: Vec<&AppKind> = s.apps.iter().map(|a| &a.kind).collect();
     assert_eq!(
@@ -371,7 +372,25 @@ app c: ping 10.0.0.2 { ttl 3  pmtudisc do  timeout 2500ms  deadline 10s }
     ));
     assert!(matches!(
         k[8],
-        AppKind::UdpCbr { pace: UdpPace::Interval(i), .. } if *i == SimDuration::from_millis(10)
+        AppKind::UdpCbr { pace: UdpPace::Interval(i), options, .. }
+            if *i == SimDuration::from_millis(10) && *options == UdpCbrOptions::default()
+    ));
+    assert_eq!(
+        UdpCbrOptions::default(),
+        UdpCbrOptions {
+            connect: true,
+            recverr: false
+        }
+    );
+    assert!(matches!(
+        k[12],
+        AppKind::UdpCbr {
+            options: UdpCbrOptions {
+                connect: false,
+                recverr: true
+            },
+            ..
+        }
     ));
     assert_eq!(
         k[9],

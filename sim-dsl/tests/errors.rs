@@ -408,6 +408,15 @@ fn ping_options_out_of_range() {
 }
 
 #[test]
+fn udp_cbr_socket_options_are_booleans() {
+    let l = load(&format!(
+        "{PAIR}app a: udp_cbr {{ to 10.0.0.2:9  payload 10B  interval 1ms  connect maybe }}\n"
+    ));
+    let r = expect(&l, 4, 68, "`maybe` is not a boolean");
+    assert!(r.contains("`connect`"), "{r}");
+}
+
+#[test]
 fn include_cycle() {
     let loader = MemLoader::default()
         .with("a.net", "include \"b.net\"\n")

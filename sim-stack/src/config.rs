@@ -495,6 +495,9 @@ pub enum AppKind {
         payload: Bytes,
         /// How often to send.
         pace: UdpPace,
+        /// `connect` and `recverr`.
+        #[serde(default)]
+        options: UdpCbrOptions,
     },
     /// Bind a UDP port and discard what arrives.
     UdpSink {
@@ -564,6 +567,29 @@ pub struct DnsRecord {
     pub name: String,
     /// Its address.
     pub addr: Ipv4Addr,
+}
+
+/// How a [`AppKind::UdpCbr`] sender uses its socket; `Default` is iperf's way: a connected
+/// socket without `IP_RECVERR`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UdpCbrOptions {
+    /// `connect()` once and `send()` each datagram (true), or a `sendto()` per datagram from
+    /// an unconnected socket (false): no `ECONNREFUSED` without `IP_RECVERR`, a route lookup
+    /// per datagram.
+    pub connect: bool,
+    /// `IP_RECVERR` on the socket: a qdisc drop is `ENOBUFS` from the send, and ICMP errors
+    /// reach an unconnected socket too.
+    pub recverr: bool,
+}
+
+impl Default for UdpCbrOptions {
+    fn default() -> Self {
+        Self {
+            connect: true,
+            recverr: false,
+        }
+    }
 }
 
 /// The pace of a [`AppKind::UdpCbr`] sender.

@@ -297,14 +297,17 @@ impl Lower<'_> {
                 let mut to = None;
                 let mut payload = None;
                 let mut pace = None;
+                let mut options = UdpCbrOptions::default();
                 for (k, v) in self.plain(
                     &a.props,
-                    &["to", "payload", "rate", "interval"],
+                    &["to", "payload", "rate", "interval", "connect", "recverr"],
                     "udp_cbr",
                     ctx,
                 ) {
                     match k.name.as_str() {
                         "to" => to = Some((self.addr_port(v, ctx)?, v.span)),
+                        "connect" => options.connect = self.boolean(v, "`connect`", ctx)?,
+                        "recverr" => options.recverr = self.boolean(v, "`recverr`", ctx)?,
                         "payload" => {
                             let p = self.size(v, "`payload`", ctx)?;
                             if p.get() > 65507 {
@@ -375,6 +378,7 @@ impl Lower<'_> {
                     port,
                     payload,
                     pace,
+                    options,
                 }
             }
             _ => {
@@ -515,11 +519,7 @@ impl Lower<'_> {
                             ..ValErr::from(m)
                         })
                 }),
-                PropKind::Bool => self.typed(v, ParamType::Word, &what, ctx, |t| {
-                    values::boolean(t)
-                        .map(PropValue::Bool)
-                        .map_err(ValErr::from)
-                }),
+                PropKind::Bool => self.boolean(v, &what, ctx).map(PropValue::Bool),
             };
             match value {
                 Some(v) => props.0.push((p.name.to_string(), v)),

@@ -286,6 +286,7 @@ impl World {
                     port,
                     payload,
                     pace,
+                    options,
                 } => {
                     let interval = match pace {
                         config::UdpPace::Interval(d) => *d,
@@ -302,6 +303,7 @@ impl World {
                         interval,
                         ac.stop,
                         sched.new_timer(),
+                        *options,
                     ))
                 }
                 AppConfigKind::UdpSink { port } => {
