@@ -4,31 +4,11 @@
 
 mod common;
 
-use common::{load, run_scenario};
+use common::{a_r_b, load, run_scenario};
 
-/// a (10.0.0.2) — r — b (10.0.1.2); `$app` runs on a at 1 s, `$sysctl` goes on r.
+/// a (10.0.0.2) — r — b (10.0.1.2): `app` on a, `sysctl` on r.
 fn net(app: &str, sysctl: &str) -> String {
-    format!(
-        "
-end 20s
-host a {{
-    iface eth0 {{ ip 10.0.0.2/24 }}
-    route default via 10.0.0.1
-}}
-router r {{
-    iface eth0 {{ ip 10.0.0.1/24 }}
-    iface eth1 {{ ip 10.0.1.1/24 }}
-    {sysctl}
-}}
-host b {{
-    iface eth0 {{ ip 10.0.1.2/24 }}
-    route default via 10.0.1.1
-}}
-link a.eth0 -- r.eth0 {{ rate 100Mbit  delay 1ms }}
-link r.eth1 -- b.eth0 {{ rate 100Mbit  delay 1ms }}
-app a: {app} at 1s
-"
-    )
+    a_r_b(app, sysctl, "", "1ms", "20s")
 }
 
 /// Linux 6.18, `ping -c 10 -i 0.2 -t 1` through a router (veth, namespaces): seven "Time to
@@ -130,13 +110,12 @@ fn echo_replies_are_not_limited() {
 /// costs it a datagram, so fewer than 10 000 arrive here.
 #[test]
 fn the_host_wide_limit_holds_a_flood_to_about_msgs_per_sec() {
-    let src = net(
+    let src = a_r_b(
         "udp_cbr { to 10.0.1.2:9  payload 1B  interval 100us } until 2s",
         "",
-    )
-    .replace(
-        "route default via 10.0.1.1\n}",
-        "route default via 10.0.1.1\n    sysctl net.ipv4.icmp_ratelimit = 0\n}",
+        "sysctl net.ipv4.icmp_ratelimit = 0",
+        "1ms",
+        "20s",
     );
     let r = run_scenario(&load(&src, &[]), None);
     let b = &r.stats.nodes["b"];

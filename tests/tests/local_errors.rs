@@ -7,17 +7,7 @@
 
 mod common;
 
-use common::{Ran, load, run_scenario};
-use sim_stack::apps::AppReport;
-use sim_stack::apps::udp_cbr::UdpCbrReport;
-
-/// The report of the `i`-th app, a `udp_cbr`.
-fn cbr(r: &Ran, i: usize) -> UdpCbrReport {
-    match &r.world.app_reports()[i].1 {
-        AppReport::UdpCbr(c) => c.clone(),
-        other => panic!("app {i} is not a udp_cbr: {other:?}"),
-    }
-}
+use common::{load, run_scenario};
 
 /// a (10.0.0.2) and b (10.0.0.1) on one link; nobody has 10.0.0.9.
 fn net(app: &str) -> String {
@@ -89,7 +79,7 @@ fn a_connected_udp_socket_does_not_hear_of_host_unreachable() {
     );
     let a = &r.stats.nodes["a"];
     assert_eq!(a.icmp.InDestUnreachs, 5, "{:?}", a.icmp);
-    let cbr = cbr(&r, 0);
+    let cbr = r.udp_cbr(0);
     assert_eq!((cbr.sent, cbr.errors), (5, 0), "{cbr:?}");
 }
 
@@ -133,7 +123,7 @@ fn a_pending_econnrefused_fails_the_next_send_and_counts_out_discards() {
     );
     // Ten sends 100 ms apart; every other one meets the error the one before brought back
     // (2 ms later): 5 sent, 5 refused; b's bucket for a (6 errors) is not yet empty.
-    let cbr = cbr(&r, 0);
+    let cbr = r.udp_cbr(0);
     assert_eq!((cbr.sent, cbr.errors), (5, 5), "{cbr:?}");
     let a = &r.stats.nodes["a"];
     assert_eq!(

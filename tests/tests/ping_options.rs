@@ -4,32 +4,12 @@
 
 mod common;
 
-use common::{capture_into, load, read_pcap, run_scenario, temp_dir};
+use common::{a_r_b, capture_into, load, read_pcap, run_scenario, temp_dir};
 use sim_stack::capture::CaptureFormat;
 
-/// a (10.0.0.2) — r — b (10.0.1.2); `$app` is a's ping, `$extra` anything else.
-fn net(app: &str, extra: &str, link_delay: &str) -> String {
-    format!(
-        "
-end 40s
-host a {{
-    iface eth0 {{ ip 10.0.0.2/24 }}
-    route default via 10.0.0.1
-}}
-router r {{
-    iface eth0 {{ ip 10.0.0.1/24 }}
-    iface eth1 {{ ip 10.0.1.1/24 }}
-}}
-host b {{
-    iface eth0 {{ ip 10.0.1.2/24 }}
-    route default via 10.0.1.1
-    {extra}
-}}
-link a.eth0 -- r.eth0 {{ rate 100Mbit  delay {link_delay} }}
-link r.eth1 -- b.eth0 {{ rate 100Mbit  delay {link_delay} }}
-app a: {app} at 1s
-"
-    )
+/// a (10.0.0.2) — r — b (10.0.1.2): `app` on a, `b_extra` in b's block.
+fn net(app: &str, b_extra: &str, link_delay: &str) -> String {
+    a_r_b(app, "", b_extra, link_delay, "40s")
 }
 
 /// `ping -c 3 -t 1 10.0.1.2`: "From 10.0.0.1 icmp_seq=N Time to live exceeded" three times;

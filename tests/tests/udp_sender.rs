@@ -5,17 +5,7 @@
 
 mod common;
 
-use common::{Ran, load, run_scenario};
-use sim_stack::apps::AppReport;
-use sim_stack::apps::udp_cbr::UdpCbrReport;
-
-/// The report of the `i`-th app, a `udp_cbr`.
-fn cbr(r: &Ran, i: usize) -> UdpCbrReport {
-    match &r.world.app_reports()[i].1 {
-        AppReport::UdpCbr(c) => c.clone(),
-        other => panic!("app {i} is not a udp_cbr: {other:?}"),
-    }
-}
+use common::{load, run_scenario};
 
 /// a sends to b over 1 Mbit/s through a one-packet pfifo and a one-descriptor ring: of 100
 /// datagrams sent 10 µs apart, two are on their way and the rest find the qdisc full.
@@ -48,7 +38,7 @@ fn qdisc_drops_are_enobufs_only_with_ip_recverr() {
             None,
         );
         for (r, recverr) in [(&quiet, false), (&told, true)] {
-            let c = cbr(r, 2);
+            let c = r.udp_cbr(2);
             let a = &r.stats.nodes["a"];
             let dropped = r.iface("a", "eth0").qdisc.stats.drops;
             assert_eq!(c.sent + c.enobufs + c.eagain + c.errors, 100, "{c:?}");
@@ -84,13 +74,13 @@ app a: udp_cbr {{ to 10.0.0.2:9  payload 10B  interval 100ms  {options} }} at 10
     // Ten sends; b has no socket on port 9 and its bucket for a allows 6 errors at once,
     // then one a second.
     let r = run_scenario(&load(&net("connect off"), &[]), None);
-    let c = cbr(&r, 0);
+    let c = r.udp_cbr(0);
     assert_eq!((c.sent, c.errors), (10, 0), "{c:?}");
     assert_eq!(r.stats.nodes["a"].icmp.InDestUnreachs, 6);
     let r = run_scenario(&load(&net("connect off  recverr on"), &[]), None);
-    let c = cbr(&r, 0);
+    let c = r.udp_cbr(0);
     assert_eq!((c.sent, c.errors), (5, 5), "{c:?}");
     let r = run_scenario(&load(&net(""), &[]), None);
-    let c = cbr(&r, 0);
+    let c = r.udp_cbr(0);
     assert_eq!((c.sent, c.errors), (5, 5), "{c:?}");
 }

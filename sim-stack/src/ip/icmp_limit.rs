@@ -46,15 +46,15 @@ const INET_PEER_MAXTTL: u64 = 600 * HZ;
 /// A node's ICMP rate-limiting state: the host-wide bucket and the destinations' buckets.
 #[derive(Debug, Default)]
 pub struct IcmpLimits {
-    /// `icmp_global_credit`.
-    credit: i64,
-    /// `icmp_global_stamp`: the jiffy of the last refill (`None`: never, which Linux's stamp
-    /// of 0 amounts to, a long time ago).
-    stamp: Option<u64>,
+    /// `icmp_global_credit` (an `atomic_t`).
+    credit: i32,
+    /// Table size at which the next sweep runs.
+    next_sweep: u32,
+    /// `icmp_global_stamp`: the (32-bit) jiffy of the last refill (`None`: never, which
+    /// Linux's stamp of 0 amounts to, a long time ago).
+    stamp: Option<u32>,
     /// The destinations' buckets (`inet_peer`s).
     peers: BTreeMap<Ipv4Addr, Peer>,
-    /// Table size at which the next sweep runs.
-    next_sweep: usize,
 }
 
 /// One destination's bucket (`struct inet_peer`'s `rate_tokens`, `rate_last`, `dtime`).
@@ -115,7 +115,11 @@ impl IcmpLimits {
         if self.credit > 0 {
             return true;
         }
-        let delta = self.stamp.map_or(HZ, |s| jiffies.wrapping_sub(s).min(HZ));
+        // `now = jiffies` into a u32, as Linux's stamp is.
+        let now = jiffies as u32;
+        let delta = self
+            .stamp
+            .map_or(HZ, |s| u64::from(now.wrapping_sub(s)).min(HZ));
         if delta < HZ / 50 {
             return false;
         }
@@ -123,8 +127,9 @@ impl IcmpLimits {
         if incr == 0 {
             return false;
         }
-        self.stamp = Some(jiffies);
-        self.credit = (self.credit + incr as i64).min(i64::from(l.msgs_burst));
+        self.stamp = Some(now);
+        let new = (i64::from(self.credit) + incr as i64).min(i64::from(l.msgs_burst));
+        self.credit = new as i32;
         true
     }
 
@@ -146,7 +151,7 @@ impl IcmpLimits {
         let allowed = loopback || self.inet_peer_xrlim_allow(daddr, jiffies, l.ratelimit);
         if allowed {
             // icmp_global_consume: get_random_u32_below(3) credits.
-            self.credit -= rng.below(3) as i64;
+            self.credit -= rng.below(3) as i32;
         }
         allowed
     }
@@ -174,7 +179,7 @@ impl IcmpLimits {
     /// "so that the first calculation of tokens is at its maximum").
     fn getpeer(&mut self, daddr: Ipv4Addr, now: u64) -> &mut Peer {
         if !self.peers.contains_key(&daddr) {
-            if self.peers.len() >= self.next_sweep {
+            if self.peers.len() >= self.next_sweep as usize {
                 self.inet_peer_gc(now);
             }
             self.peers.insert(
@@ -202,7 +207,7 @@ impl IcmpLimits {
             INET_PEER_MAXTTL - (INET_PEER_MAXTTL - INET_PEER_MINTTL) / HZ * total / threshold * HZ
         };
         self.peers.retain(|_, p| now.wrapping_sub(p.dtime) < ttl);
-        self.next_sweep = (2 * self.peers.len()).clamp(64, INET_PEER_THRESHOLD);
+        self.next_sweep = (2 * self.peers.len()).clamp(64, INET_PEER_THRESHOLD) as u32;
     }
 
     /// Destinations with a bucket.
@@ -299,7 +304,7 @@ mod tests {
         }
         // 10 minutes later the sweep (on the next new destination) frees every idle one.
         let later = 2000 + INET_PEER_MAXTTL;
-        for i in 0..(l.next_sweep as u32 + 1) {
+        for i in 0..=l.next_sweep {
             l.inet_peer_xrlim_allow(Ipv4Addr::from(0xff00_0000 | i), later, 250);
         }
         assert!(l.peers.values().all(|p| p.dtime == later), "{}", l.peers());
