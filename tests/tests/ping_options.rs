@@ -213,3 +213,38 @@ fn summary_figures() {
     assert!((mdev - d * 3f64.sqrt() / 4.0).abs() < 2.0, "{p:?}");
     assert_eq!(p.time_ms, 3000);
 }
+
+/// A request the qdisc drops is `ENOBUFS` from the ping socket (`ping_v4_sendmsg` returns what
+/// `ip_push_pending_frames` says, `Ip OutDiscards`); iputils does not count it as sent and
+/// sends the same sequence number again half an interval later (at least 10 ms). Five
+/// 1400-byte requests 1 ms apart into a one-descriptor ring and a one-packet pfifo at 1 Mbit/s
+/// (11.5 ms a frame): every request leaves once, in order, after some refusals.
+#[test]
+fn a_request_the_qdisc_drops_is_sent_again() {
+    let src = "
+end 5s
+host a { iface eth0 { ip 10.0.0.1/24  tx_ring 1  qdisc pfifo limit 1 } }
+host b { iface eth0 { ip 10.0.0.2/24 } }
+link a.eth0 -- b.eth0 { rate 1Mbit  delay 1ms }
+app a: ping 10.0.0.2 { count 1 } at 10ms
+app a: ping 10.0.0.2 { count 5  interval 1ms  size 1400B } at 1s
+";
+    let dir = temp_dir("ping-enobufs");
+    let r = run_scenario(
+        &load(src, &[]),
+        Some(capture_into(&dir, CaptureFormat::Pcap)),
+    );
+    let p = r.ping(1);
+    assert_eq!((p.transmitted, p.received, p.errors), (5, 5, 0), "{p:?}");
+    let drops = r.iface("a", "eth0").qdisc.stats.drops;
+    assert!(drops > 0, "the qdisc refused some");
+    assert_eq!(r.stats.nodes["a"].ip.OutDiscards, drops);
+    // The echo requests of the second ping on the wire: sequence numbers 1 to 5, once each.
+    let seqs: Vec<u16> = read_pcap(&dir.join("a-eth0.pcap"))
+        .iter()
+        .filter(|f| f.data.len() > 1400 && f.data[12..14] == [0x08, 0x00] && f.data[34] == 8)
+        .map(|f| u16::from_be_bytes([f.data[40], f.data[41]]))
+        .collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(seqs, vec![1, 2, 3, 4, 5]);
+}

@@ -245,9 +245,7 @@ impl Ping {
             }
             Err(Errno::NoBufs) if self.oom_retry() => {
                 // Device queue overflow: not sent; try again in half an interval.
-                (self.interval / 2)
-                    .max(MININTERVAL)
-                    .min(SimDuration::from_millis(500))
+                self.nores_interval()
             }
             Err(e) => {
                 // A hard local error: read the error queue (a local EMSGSIZE is there),
@@ -274,11 +272,15 @@ impl Ping {
     /// Whether an `ENOBUFS` is retried: iputils gives up once the retries have waited the
     /// linger time.
     fn oom_retry(&mut self) -> bool {
-        let nores = (self.interval / 2)
-            .max(MININTERVAL)
-            .min(SimDuration::from_millis(500));
         self.oom_count += 1;
-        nores * u64::from(self.oom_count) < self.linger()
+        self.nores_interval() * u64::from(self.oom_count) < self.linger()
+    }
+
+    /// `nores_interval`: half an interval (at least `MININTERVAL`), at most 500 ms.
+    fn nores_interval(&self) -> SimDuration {
+        (self.interval / 2)
+            .max(MININTERVAL)
+            .min(SimDuration::from_millis(500))
     }
 
     /// The linger time (`-W`).
