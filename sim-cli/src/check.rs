@@ -275,12 +275,15 @@ fn describe_app(k: &AppKind) -> String {
             port,
             payload,
             pace,
+            options,
         } => format!(
-            "udp_cbr → {dst}:{port}  {payload} {}",
+            "udp_cbr → {dst}:{port}  {payload} {}{}{}",
             match pace {
                 UdpPace::Rate(r) => format!("at {r}"),
                 UdpPace::Interval(i) => format!("every {i}"),
-            }
+            },
+            if options.connect { "" } else { "  sendto" },
+            if options.recverr { "  IP_RECVERR" } else { "" }
         ),
         AppKind::UdpSink { port } => format!("udp_sink :{port}"),
         AppKind::Ping {
@@ -288,10 +291,26 @@ fn describe_app(k: &AppKind) -> String {
             count,
             interval,
             size,
-        } => format!(
-            "ping {dst}  {}every {interval}  size {size}",
-            count.map_or_else(String::new, |c| format!("×{c} "))
-        ),
+            options,
+        } => {
+            let mut s = format!(
+                "ping {dst}  {}every {interval}  size {size}",
+                count.map_or_else(String::new, |c| format!("×{c} "))
+            );
+            if let Some(t) = options.ttl {
+                let _ = write!(s, "  ttl {t}");
+            }
+            if let Some(m) = options.pmtudisc {
+                let _ = write!(s, "  pmtudisc {}", m.name());
+            }
+            if let Some(t) = options.timeout {
+                let _ = write!(s, "  timeout {t}");
+            }
+            if let Some(t) = options.deadline {
+                let _ = write!(s, "  deadline {t}");
+            }
+            s
+        }
     }
 }
 

@@ -187,10 +187,14 @@ fn app_line(app: &AppReport) -> String {
             k.bytes,
             si(k.goodput_bps)
         ),
-        AppReport::UdpCbr(c) => format!(
-            "udp_cbr → {}: {} sent, {} EAGAIN, {} errors",
-            c.dst, c.sent, c.eagain, c.errors
-        ),
+        AppReport::UdpCbr(c) => {
+            let mut l = format!("udp_cbr → {}: {} sent, {} EAGAIN", c.dst, c.sent, c.eagain);
+            if c.enobufs > 0 {
+                l.push_str(&format!(", {} ENOBUFS", c.enobufs));
+            }
+            l.push_str(&format!(", {} errors", c.errors));
+            l
+        }
         AppReport::UdpSink(k) => format!(
             "udp_sink: {} received, {} lost, {} out of order",
             k.received, k.lost, k.out_of_order

@@ -26,6 +26,9 @@ enum Shape {
     Millis,
     /// A duration; a bare integer is in seconds.
     Secs,
+    /// A bit mask: an integer from 0 to 2^31 − 1, in decimal or with `0x` in hex (as
+    /// `proc_dointvec` reads it).
+    Mask,
 }
 
 /// Every sysctl the language knows, with its shape.
@@ -62,6 +65,9 @@ const TABLE: &[(&str, Shape)] = &[
     ("net.core.rmem_max", Shape::Int(2304, i32::MAX as i64)),
     ("net.ipv4.icmp_echo_ignore_all", Shape::Bool),
     ("net.ipv4.icmp_ratelimit", Shape::Millis),
+    ("net.ipv4.icmp_ratemask", Shape::Mask),
+    ("net.ipv4.icmp_msgs_per_sec", Shape::Int(0, i32::MAX as i64)),
+    ("net.ipv4.icmp_msgs_burst", Shape::Int(0, i32::MAX as i64)),
     ("net.ipv4.ipfrag_high_thresh", Shape::Int(0, i64::MAX)),
     ("net.ipv4.ipfrag_low_thresh", Shape::Int(0, i64::MAX)),
     ("net.ipv4.ipfrag_time", Shape::Secs),
@@ -195,6 +201,8 @@ pub(crate) fn apply(s: &mut Sysctls, name: &str, vals: &[&str]) -> Result<(), Sy
                 "net.ipv4.neigh.default.mcast_resolicit" => n.mcast_resolicit = v as u32,
                 "net.ipv4.neigh.default.unres_qlen_bytes" => n.unres_qlen_bytes = v as u32,
                 "net.ipv4.ipfrag_max_dist" => s.ipfrag_max_dist = v as u32,
+                "net.ipv4.icmp_msgs_per_sec" => s.icmp_msgs_per_sec = v as u32,
+                "net.ipv4.icmp_msgs_burst" => s.icmp_msgs_burst = v as u32,
                 // Each threshold is checked against the other's current value, as Linux's
                 // proc_doulongvec_minmax does with extra1/extra2: lowering both means
                 // lowering the low one first.
@@ -261,6 +269,24 @@ pub(crate) fn apply(s: &mut Sysctls, name: &str, vals: &[&str]) -> Result<(), Sy
                 }
             };
         }
+        Shape::Mask => {
+            let t = vals[0];
+            let v = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+                Some(hex) => i64::from_str_radix(hex, 16)
+                    .map_err(|_| value(0, format!("`{t}` is not a hexadecimal mask")))?,
+                None => values::int(t).map_err(|m| value(0, m))?,
+            };
+            if !(0..=i64::from(i32::MAX)).contains(&v) {
+                return Err(value(
+                    0,
+                    format!("{t} is out of range; expected 0 to 0x7fffffff"),
+                ));
+            }
+            match name {
+                "net.ipv4.icmp_ratemask" => s.icmp_ratemask = v as u32,
+                _ => unreachable!("mask sysctl {name}"),
+            }
+        }
         Shape::Millis | Shape::Secs => {
             let unit = if matches!(shape, Shape::Millis) {
                 "ms"
@@ -306,6 +332,7 @@ mod tests {
                 Shape::PortRange => &["1000", "2000"],
                 Shape::Cc => &["reno"],
                 Shape::Millis | Shape::Secs => &["7"],
+                Shape::Mask => &["0x18"],
             };
             apply(&mut s, name, vals).unwrap_or_else(|e| panic!("{name}: {e:?}"));
             assert_ne!(s, Sysctls::default(), "{name} changed nothing");
@@ -341,6 +368,33 @@ mod tests {
             Some("net.ipv4.tcp_sack")
         );
         assert_eq!(suggest_name("net.core.tcp_sack"), Some("net.ipv4.tcp_sack"));
+    }
+
+    #[test]
+    fn icmp_rate_limits() {
+        let mut s = Sysctls::default();
+        assert_eq!(
+            (s.icmp_ratemask, s.icmp_msgs_per_sec, s.icmp_msgs_burst),
+            (0x1818, 1000, 50)
+        );
+        apply(&mut s, "net.ipv4.icmp_ratemask", &["0x800"]).unwrap();
+        assert_eq!(s.icmp_ratemask, 1 << 11);
+        apply(&mut s, "net.ipv4.icmp_ratemask", &["6168"]).unwrap();
+        assert_eq!(s.icmp_ratemask, 0x1818);
+        for bad in ["0x", "0xg", "-1", "0x80000000", "mask"] {
+            assert!(
+                matches!(
+                    apply(&mut s, "net.ipv4.icmp_ratemask", &[bad]),
+                    Err(SysErr::Value { index: 0, .. })
+                ),
+                "{bad}"
+            );
+        }
+        apply(&mut s, "net.ipv4.icmp_msgs_per_sec", &["0"]).unwrap();
+        apply(&mut s, "net.ipv4.icmp_msgs_burst", &["10000"]).unwrap();
+        assert_eq!((s.icmp_msgs_per_sec, s.icmp_msgs_burst), (0, 10000));
+        apply(&mut s, "net.ipv4.icmp_ratelimit", &["250"]).unwrap();
+        assert_eq!(s.icmp_ratelimit, SimDuration::from_millis(250));
     }
 
     #[test]

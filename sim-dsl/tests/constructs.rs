@@ -315,6 +315,8 @@ app c: udp_cbr { to 10.0.0.2:9  payload 1000B  rate 20Mbit }
 app c: udp_cbr { to 10.0.0.2:9  payload 100B  interval 10ms }
 app c: ping 10.0.0.2 { count 3  interval 200ms  size 1000B } at 5s
 app c: ping 10.0.0.2
+app c: ping 10.0.0.2 { ttl 3  pmtudisc do  timeout 2500ms  deadline 10s }
+app c: udp_cbr { to 10.0.0.2:9  payload 100B  interval 10ms  connect off  recverr on }
 ");
     let k: Vec<&AppKind> = s.apps.iter().map(|a| &a.kind).collect();
     assert_eq!(
@@ -370,7 +372,25 @@ app c: ping 10.0.0.2
     ));
     assert!(matches!(
         k[8],
-        AppKind::UdpCbr { pace: UdpPace::Interval(i), .. } if *i == SimDuration::from_millis(10)
+        AppKind::UdpCbr { pace: UdpPace::Interval(i), options, .. }
+            if *i == SimDuration::from_millis(10) && *options == UdpCbrOptions::default()
+    ));
+    assert_eq!(
+        UdpCbrOptions::default(),
+        UdpCbrOptions {
+            connect: true,
+            recverr: false
+        }
+    );
+    assert!(matches!(
+        k[12],
+        AppKind::UdpCbr {
+            options: UdpCbrOptions {
+                connect: false,
+                recverr: true
+            },
+            ..
+        }
     ));
     assert_eq!(
         k[9],
@@ -378,7 +398,8 @@ app c: ping 10.0.0.2
             dst: ip("10.0.0.2"),
             count: Some(3),
             interval: SimDuration::from_millis(200),
-            size: Bytes(1000)
+            size: Bytes(1000),
+            options: Default::default(),
         }
     );
     assert_eq!(
@@ -387,7 +408,23 @@ app c: ping 10.0.0.2
             dst: ip("10.0.0.2"),
             count: None,
             interval: SimDuration::from_secs(1),
-            size: Bytes(56)
+            size: Bytes(56),
+            options: Default::default(),
+        }
+    );
+    assert_eq!(
+        k[11],
+        &AppKind::Ping {
+            dst: ip("10.0.0.2"),
+            count: None,
+            interval: SimDuration::from_secs(1),
+            size: Bytes(56),
+            options: PingOptions {
+                ttl: Some(3),
+                pmtudisc: Some(PmtuDisc::Do),
+                timeout: Some(SimDuration::from_millis(2500)),
+                deadline: Some(SimDuration::from_secs(10)),
+            },
         }
     );
     assert_eq!(s.apps[0].start, SimTime::ZERO);

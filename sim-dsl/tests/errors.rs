@@ -393,6 +393,30 @@ fn unknown_app_and_property() {
 }
 
 #[test]
+fn ping_options_out_of_range() {
+    let l = load(&format!(
+        "{PAIR}app a: ping 10.0.0.2 {{ ttl 0 }}\napp a: ping 10.0.0.2 {{ pmtudisc dno }}\napp a: ping 10.0.0.2 {{ timeout 0s }}\napp a: ping 10.0.0.2 {{ deadline 0ms }}\n"
+    ));
+    let r = expect(&l, 4, 28, "0 is out of range; expected 1 to 255");
+    assert!(r.contains("`ttl` takes an integer from 1 to 255"), "{r}");
+    let r = expect(&l, 5, 33, "unknown `pmtudisc` mode `dno`");
+    assert!(r.contains("expected `do`, `dont` or `want`"), "{r}");
+    assert!(r.contains("did you mean `do`?"), "{r}");
+    expect(&l, 6, 32, "a ping timeout of 0");
+    expect(&l, 7, 33, "a ping deadline of 0");
+    assert_eq!(error_count(&l), 4, "{}", show(&l));
+}
+
+#[test]
+fn udp_cbr_socket_options_are_booleans() {
+    let l = load(&format!(
+        "{PAIR}app a: udp_cbr {{ to 10.0.0.2:9  payload 10B  interval 1ms  connect maybe }}\n"
+    ));
+    let r = expect(&l, 4, 68, "`maybe` is not a boolean");
+    assert!(r.contains("`connect`"), "{r}");
+}
+
+#[test]
 fn include_cycle() {
     let loader = MemLoader::default()
         .with("a.net", "include \"b.net\"\n")

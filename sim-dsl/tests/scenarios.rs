@@ -188,6 +188,7 @@ fn dumbbells_match_the_benchmark_definition() {
                     port: 9,
                     payload: Bytes(1000),
                     pace: UdpPace::Interval(iv),
+                    ..
                 } => {
                     assert_eq!(*dst, ip(&format!("10.2.{i}.2")));
                     assert_eq!(*iv, SimDuration::from_micros(400));
@@ -239,6 +240,7 @@ fn star_matches_the_benchmark_definition() {
             port: 9,
             payload: Bytes(100),
             pace: UdpPace::Interval(iv),
+            ..
         } = &a.kind
         else {
             panic!("{:?}", a.kind)

@@ -363,8 +363,16 @@ pub struct Sysctls {
     pub rmem_max: u32,
     /// `net.ipv4.icmp_echo_ignore_all` (0).
     pub icmp_echo_ignore_all: bool,
-    /// `net.ipv4.icmp_ratelimit` (1000ms): minimum spacing of rate-limited ICMP errors.
+    /// `net.ipv4.icmp_ratelimit` (1000ms): what one rate-limited ICMP message costs in a
+    /// destination's token bucket, which refills one jiffy a jiffy and holds six of them.
     pub icmp_ratelimit: SimDuration,
+    /// `net.ipv4.icmp_ratemask` (0x1818): bit N set rate-limits ICMP type N (default:
+    /// destination unreachable, source quench, time exceeded, parameter problem).
+    pub icmp_ratemask: u32,
+    /// `net.ipv4.icmp_msgs_per_sec` (1000): the host-wide limit on rate-limited ICMP messages.
+    pub icmp_msgs_per_sec: u32,
+    /// `net.ipv4.icmp_msgs_burst` (50): the host-wide bucket's size.
+    pub icmp_msgs_burst: u32,
     /// `net.ipv4.ipfrag_high_thresh` (4 MiB): fragment memory above which reassembly refuses
     /// every fragment; 0 disables reassembly.
     pub ipfrag_high_thresh: u64,
@@ -415,6 +423,9 @@ impl Default for Sysctls {
             rmem_max: 212_992,
             icmp_echo_ignore_all: false,
             icmp_ratelimit: SimDuration::from_millis(1000),
+            icmp_ratemask: 0x1818,
+            icmp_msgs_per_sec: 1000,
+            icmp_msgs_burst: 50,
             ipfrag_high_thresh: 4 << 20,
             ipfrag_low_thresh: 3 << 20,
             ipfrag_time: SimDuration::from_secs(30),
@@ -510,6 +521,9 @@ pub enum AppKind {
         payload: Bytes,
         /// How often to send.
         pace: UdpPace,
+        /// `connect` and `recverr`.
+        #[serde(default)]
+        options: UdpCbrOptions,
     },
     /// Bind a UDP port and discard what arrives.
     UdpSink {
@@ -526,6 +540,9 @@ pub enum AppKind {
         interval: SimDuration,
         /// ICMP payload bytes (default 56B).
         size: Bytes,
+        /// `-t`, `-M`, `-W`, `-w`.
+        #[serde(default)]
+        options: PingOptions,
     },
     /// A user's own app ([`crate::apps::registry`]), with its checked properties.
     User {
@@ -535,6 +552,27 @@ pub enum AppKind {
         props: crate::apps::registry::AppProps,
     },
 }
+
+/// The options of a [`AppKind::Ping`] beyond count, interval and size, as iputils `ping`
+/// takes them; `Default` is ping without them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PingOptions {
+    /// `-t TTL`: `IP_TTL` on the socket (else `net.ipv4.ip_default_ttl`).
+    pub ttl: Option<u8>,
+    /// `-M do|dont|want`: `IP_MTU_DISCOVER` on the socket (else the socket's default, "want").
+    pub pmtudisc: Option<PmtuDisc>,
+    /// `-W TIMEOUT`: after the last request, how long ping waits for replies when none has
+    /// come (iputils' linger time, 10 s by default); once one has, it waits two of the
+    /// longest RTTs (at least one interval) instead.
+    pub timeout: Option<SimDuration>,
+    /// `-w DEADLINE`: ping exits this long after it started, whatever was sent or received;
+    /// with a count, it keeps sending until that many replies (or errors) came or the
+    /// deadline passed, and any error ends it at once.
+    pub deadline: Option<SimDuration>,
+}
+
+pub use crate::sock::PmtuDisc;
 
 /// What a `dns_server` answers to a non-A query for a name it has an A record for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -555,6 +593,29 @@ pub struct DnsRecord {
     pub name: String,
     /// Its address.
     pub addr: Ipv4Addr,
+}
+
+/// How a [`AppKind::UdpCbr`] sender uses its socket; `Default` is iperf's way: a connected
+/// socket without `IP_RECVERR`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UdpCbrOptions {
+    /// `connect()` once and `send()` each datagram (true), or a `sendto()` per datagram from
+    /// an unconnected socket (false): no `ECONNREFUSED` without `IP_RECVERR`, a route lookup
+    /// per datagram.
+    pub connect: bool,
+    /// `IP_RECVERR` on the socket: a qdisc drop is `ENOBUFS` from the send, and ICMP errors
+    /// reach an unconnected socket too.
+    pub recverr: bool,
+}
+
+impl Default for UdpCbrOptions {
+    fn default() -> Self {
+        Self {
+            connect: true,
+            recverr: false,
+        }
+    }
 }
 
 /// The pace of a [`AppKind::UdpCbr`] sender.

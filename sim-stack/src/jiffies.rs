@@ -26,6 +26,12 @@ const fn lvl_start(n: u32) -> u64 {
     (LVL_SIZE - 1) << ((n - 1) * LVL_CLK_SHIFT)
 }
 
+/// The node's `jiffies` at `now` on a clock offset by `phase_ns`: the ticks so far.
+#[inline]
+pub fn jiffies(now: SimTime, phase_ns: u64) -> u64 {
+    (now.as_nanos() + phase_ns % JIFFY_NS) / JIFFY_NS
+}
+
 /// When a timer armed at `now` for `delay` really fires on a node whose jiffies clock is
 /// offset by `phase_ns`: `jiffies + timeout`, then rounded up to its wheel bucket as
 /// `calc_index()` does (one jiffy at level 0, 8^level jiffies further out).

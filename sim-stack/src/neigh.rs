@@ -33,14 +33,14 @@ use sim_core::{Scheduler, SimDuration, SimTime, TimerId};
 use crate::ctx::NetCtx;
 use crate::dev::{NetXmit, dev_queue_xmit, eth_output};
 use crate::event::Event;
-use crate::ip::icmp::{icmp_send, icmp_socket_deliver};
+use crate::ip::icmp::icmp_send;
 use crate::node::Node;
 use crate::skb::Skb;
 use crate::sock::{kfree_skb, kfree_skb_reason};
 use crate::wire::{
     ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetAddress, EthernetFrame, EthernetRepr,
 };
-use crate::wire::{DstUnreachable, Icmpv4Message, Icmpv4Repr};
+use crate::wire::{DstUnreachable, Icmpv4Repr};
 
 /// `net.ipv4.neigh.default.*` (the kernel's `struct neigh_parms`), fields named as the
 /// sysctls; `Default` gives Linux's defaults.
@@ -681,36 +681,23 @@ pub(crate) fn arp_rcv(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, skb: Skb) {
     }
 }
 
-/// `arp_error_report`: a packet dropped by a FAILED neighbour entry. A forwarded packet's
-/// sender is told by ICMP host unreachable; a local sender's socket gets the error directly.
+/// `arp_error_report` → `ipv4_link_failure`: a packet dropped by a FAILED neighbour entry
+/// makes its source an ICMP host unreachable (`icmp_send`, rate-limited as any error). A
+/// forwarded packet's source gets it over the wire; a packet of this host's own goes out and
+/// back in over loopback to its socket's error handler, as on Linux.
 fn neigh_failed_packet(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, skb: Skb) {
+    // Not Linux's: it counts only queue overflow in unresolved_discards (docs/model.md).
     n.neigh_stats.unresolved_discards += 1;
-    let src = crate::wire::Ipv4Packet::new_checked(skb.data()).map(|p| p.src_addr());
-    if let Ok(src) = src {
-        if n.is_local_addr(src) {
-            let me = n.dev_addr(dev);
-            let quoted = crate::wire::icmp::linux_quote(skb.data()).to_vec();
-            icmp_socket_deliver(
-                n,
-                cx,
-                me,
-                Icmpv4Message::DstUnreachable,
-                DstUnreachable::HostUnreachable.into(),
-                &quoted,
-            );
-        } else {
-            icmp_send(
-                n,
-                cx,
-                &skb,
-                Icmpv4Repr::DstUnreachable {
-                    reason: DstUnreachable::HostUnreachable,
-                    next_hop_mtu: 0,
-                    data: &[],
-                },
-            );
-        }
-    }
+    icmp_send(
+        n,
+        cx,
+        &skb,
+        Icmpv4Repr::DstUnreachable {
+            reason: DstUnreachable::HostUnreachable,
+            next_hop_mtu: 0,
+            data: &[],
+        },
+    );
     kfree_skb_reason(n, cx, dev, "neigh_failed", skb);
 }
 
@@ -725,7 +712,9 @@ mod tests {
 
     /// The neighbour layer of one host, alone: resolution by ARP, the queue while
     /// INCOMPLETE, the three broadcast probes a second apart, FAILED, and the error the
-    /// local sender gets.
+    /// local sender gets: ICMP host unreachable from itself, which a connected socket with
+    /// `IP_RECVERR` reports (without it, host unreachable is a soft error Linux keeps to
+    /// itself).
     #[test]
     fn an_unanswered_neighbour_fails_after_three_probes_and_the_sender_hears_of_it() {
         let mut h = OneHost::new(crate::config::Sysctls::default());
@@ -733,6 +722,7 @@ mod tests {
         let fd = h
             .with(|n, cx| {
                 let fd = syscall::socket(n, cx, SockType::Dgram, 0, Some(0))?;
+                syscall::setsockopt(n, cx, fd, syscall::SockOpt::RecvErr(true))?;
                 syscall::connect(n, cx, fd, SocketAddrV4::new(nobody, 9))?;
                 syscall::send(n, cx, fd, b"hello", MsgFlags::NONE).map(|_| fd)
             })
@@ -768,6 +758,11 @@ mod tests {
             err,
             Err(Errno::HostUnreach),
             "arp_error_report reached the socket"
+        );
+        assert_eq!(
+            (h.n.snmp.icmp.OutDestUnreachs, h.n.snmp.icmp.InDestUnreachs),
+            (1, 1),
+            "over loopback"
         );
     }
 

@@ -49,6 +49,13 @@ impl Devices {
         self.list.is_empty()
     }
 
+    /// Interface `dev`, if it is one (the loopback device is not:
+    /// [`LOOPBACK`](crate::ip::output::LOOPBACK)).
+    #[inline]
+    pub fn get(&self, dev: usize) -> Option<&NetDevice> {
+        self.list.get(dev)
+    }
+
     /// Every interface in index order (counted as one walk).
     pub fn iter(&self) -> std::slice::Iter<'_, NetDevice> {
         self.walks.set(self.walks.get() + 1);
@@ -122,6 +129,8 @@ pub struct Node {
     pub sysctl: crate::config::Sysctls,
     /// Reports of connections that closed during the run.
     pub tcp_closed: Vec<crate::tcp::TcpConnReport>,
+    /// ICMP rate limiting: the host-wide bucket and the destinations' buckets.
+    pub icmp_limits: crate::ip::icmp_limit::IcmpLimits,
     /// Offset of this node's jiffies clock from the simulation's zero, in ns: the kernel's
     /// timer wheel rounds expiries on its own grid, whose phase differs per machine.
     pub jiffies_phase: u64,
@@ -157,6 +166,7 @@ impl Node {
             socks: Default::default(),
             sysctl,
             tcp_closed: Vec::new(),
+            icmp_limits: Default::default(),
             jiffies_phase: 0,
         }
     }
@@ -180,6 +190,17 @@ impl Node {
         self.devs[dev]
             .addr
             .map_or(Ipv4Addr::UNSPECIFIED, |c| c.address())
+    }
+
+    /// The name of device `dev` for traces: the interface's, or `lo`.
+    pub fn dev_name(&self, dev: usize) -> &str {
+        self.devs.get(dev).map_or("lo", |d| d.name.as_str())
+    }
+
+    /// The node's `jiffies` at `now`.
+    #[inline]
+    pub fn jiffies(&self, now: SimTime) -> u64 {
+        crate::jiffies::jiffies(now, self.jiffies_phase)
     }
 
     /// Linux's timer-wheel rounding of an expiry `delay` after `now` (HZ = 250).

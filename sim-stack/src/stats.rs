@@ -53,6 +53,10 @@ pub struct IcmpStats {
     pub InEchoReps: u64,
     pub OutMsgs: u64,
     pub OutErrors: u64,
+    /// Messages the host-wide limit (`icmp_msgs_per_sec`) refused.
+    pub OutRateLimitGlobal: u64,
+    /// Messages a destination's limit (`icmp_ratelimit`) refused.
+    pub OutRateLimitHost: u64,
     pub OutDestUnreachs: u64,
     pub OutTimeExcds: u64,
     pub OutEchos: u64,

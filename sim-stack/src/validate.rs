@@ -135,8 +135,17 @@ fn app_times(k: &AppKind) -> Vec<(&str, SimDuration)> {
         AppKind::UdpCbr {
             pace: UdpPace::Interval(i),
             ..
-        }
-        | AppKind::Ping { interval: i, .. } => vec![("interval", *i)],
+        } => vec![("interval", *i)],
+        AppKind::Ping {
+            interval, options, ..
+        } => [
+            Some(("interval", *interval)),
+            options.timeout.map(|t| ("timeout", t)),
+            options.deadline.map(|t| ("deadline", t)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
         AppKind::DnsServer { .. }
         | AppKind::Curl { .. }
         | AppKind::TcpBulk { .. }
@@ -309,6 +318,7 @@ mod tests {
                 count: None,
                 interval: hour_too_long,
                 size: Bytes(56),
+                options: Default::default(),
             },
         });
         assert_eq!(

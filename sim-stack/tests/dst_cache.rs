@@ -89,6 +89,7 @@ fn scenario() -> Scenario {
                     port: 9,
                     payload: Bytes::new(100),
                     pace: UdpPace::Interval(SimDuration::from_millis(1)),
+                    options: UdpCbrOptions::default(),
                 },
             },
         ],

@@ -114,6 +114,7 @@ fn two_hops(r1: u64, d1: SimDuration, r2: u64, d2: SimDuration, size: u64, count
                 count: Some(count),
                 interval: SimDuration::from_secs(1),
                 size: Bytes::new(size),
+                options: PingOptions::default(),
             },
         }],
     }

@@ -650,10 +650,12 @@ fn setsockopt(h: &mut SimHost, s: SockId, level: i32, name: i32, v: &OptVal, opt
             }),
         ),
         ("IP_RECVERR", OptVal::Int(_)) => set(h, SockOpt::RecvErr(i != 0)),
-        ("IP_MTU_DISCOVER", OptVal::Int(_)) => match sc::PmtuDisc::from_linux(i) {
-            Some(m) => set(h, SockOpt::MtuDiscover(m)),
-            None => err(Errno::Inval),
-        },
+        ("IP_MTU_DISCOVER", OptVal::Int(_)) => {
+            match sim_stack::sock::PmtuDisc::from_value(i64::from(i)) {
+                Some(m) => set(h, SockOpt::MtuDiscover(m)),
+                None => err(Errno::Inval),
+            }
+        }
         ("IP_FREEBIND", OptVal::Int(_)) => set(h, SockOpt::FreeBind(i != 0)),
         _ => unsupported(format!("setsockopt {opt} with {v:?}")),
     }

@@ -297,14 +297,17 @@ impl Lower<'_> {
                 let mut to = None;
                 let mut payload = None;
                 let mut pace = None;
+                let mut options = UdpCbrOptions::default();
                 for (k, v) in self.plain(
                     &a.props,
-                    &["to", "payload", "rate", "interval"],
+                    &["to", "payload", "rate", "interval", "connect", "recverr"],
                     "udp_cbr",
                     ctx,
                 ) {
                     match k.name.as_str() {
                         "to" => to = Some((self.addr_port(v, ctx)?, v.span)),
+                        "connect" => options.connect = self.boolean(v, "`connect`", ctx)?,
+                        "recverr" => options.recverr = self.boolean(v, "`recverr`", ctx)?,
                         "payload" => {
                             let p = self.size(v, "`payload`", ctx)?;
                             if p.get() > 65507 {
@@ -375,6 +378,7 @@ impl Lower<'_> {
                     port,
                     payload,
                     pace,
+                    options,
                 }
             }
             _ => {
@@ -385,20 +389,54 @@ impl Lower<'_> {
                 let mut count = None;
                 let mut interval = SimDuration::from_secs(1);
                 let mut size = Bytes(56);
-                for (k, v) in self.plain(&a.props, &["count", "interval", "size"], "ping", ctx) {
+                let mut options = PingOptions::default();
+                for (k, v) in self.plain(
+                    &a.props,
+                    &[
+                        "count", "interval", "size", "ttl", "pmtudisc", "timeout", "deadline",
+                    ],
+                    "ping",
+                    ctx,
+                ) {
                     match k.name.as_str() {
                         "count" => {
                             count = Some(self.int(v, 1, u32::MAX.into(), "`count`", ctx)? as u32)
                         }
                         "interval" => {
-                            interval = self.duration(v, "`interval`", ctx)?;
-                            if interval == SimDuration::ZERO {
-                                let d =
-                                    Diagnostic::error("bad-value", v.span, "a ping interval of 0")
-                                        .label("must be above 0");
-                                self.push(d, ctx);
-                                return None;
-                            }
+                            interval =
+                                self.positive_duration(v, "interval", "a ping interval", ctx)?;
+                        }
+                        // IP_TTL refuses 0 (ping: "cannot set unicast time-to-live").
+                        "ttl" => options.ttl = Some(self.int(v, 1, 255, "`ttl`", ctx)? as u8),
+                        "pmtudisc" => {
+                            options.pmtudisc = Some(
+                                match self.word(
+                                    v,
+                                    &["do", "dont", "want"],
+                                    "`pmtudisc` mode",
+                                    ctx,
+                                )? {
+                                    "do" => PmtuDisc::Do,
+                                    "dont" => PmtuDisc::Dont,
+                                    _ => PmtuDisc::Want,
+                                },
+                            );
+                        }
+                        "timeout" => {
+                            options.timeout = Some(self.positive_duration(
+                                v,
+                                "timeout",
+                                "a ping timeout",
+                                ctx,
+                            )?);
+                        }
+                        "deadline" => {
+                            options.deadline = Some(self.positive_duration(
+                                v,
+                                "deadline",
+                                "a ping deadline",
+                                ctx,
+                            )?);
                         }
                         _ => {
                             size = self.size(v, "`size`", ctx)?;
@@ -417,6 +455,7 @@ impl Lower<'_> {
                     count,
                     interval,
                     size,
+                    options,
                 }
             }
         };
@@ -480,11 +519,7 @@ impl Lower<'_> {
                             ..ValErr::from(m)
                         })
                 }),
-                PropKind::Bool => self.typed(v, ParamType::Word, &what, ctx, |t| {
-                    values::boolean(t)
-                        .map(PropValue::Bool)
-                        .map_err(ValErr::from)
-                }),
+                PropKind::Bool => self.boolean(v, &what, ctx).map(PropValue::Bool),
             };
             match value {
                 Some(v) => props.0.push((p.name.to_string(), v)),
@@ -515,6 +550,25 @@ impl Lower<'_> {
             name: spec.name.to_string(),
             props,
         })
+    }
+
+    /// The duration of property `name`, which must be above zero (`what` names it in the
+    /// message: "a ping interval of 0").
+    pub(super) fn positive_duration(
+        &mut self,
+        v: &Val,
+        name: &str,
+        what: &str,
+        ctx: &Ctx,
+    ) -> Option<SimDuration> {
+        let d = self.duration(v, &format!("`{name}`"), ctx)?;
+        if d == SimDuration::ZERO {
+            let d = Diagnostic::error("bad-value", v.span, format!("{what} of 0"))
+                .label("must be above 0");
+            self.push(d, ctx);
+            return None;
+        }
+        Some(d)
     }
 
     pub(super) fn missing<T>(&mut self, a: &IrApp, what: &str, example: &str) -> Option<T> {

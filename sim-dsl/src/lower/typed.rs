@@ -110,6 +110,13 @@ impl Lower<'_> {
         })
     }
 
+    /// A boolean (`on`/`off`, `1`/`0`, `yes`/`no`, `true`/`false`).
+    pub(super) fn boolean(&mut self, v: &Val, what: &str, ctx: &Ctx) -> Option<bool> {
+        self.typed(v, ParamType::Word, what, ctx, |t| {
+            values::boolean(t).map_err(ValErr::from)
+        })
+    }
+
     pub(super) fn word<'v>(
         &mut self,
         v: &'v Val,

@@ -184,7 +184,18 @@ impl AppCtx<'_> {
 
     /// `sendmsg()` of `head` then `zeros` zero bytes (see [`syscall::sendmsg_zeros`]).
     pub fn send_zeros(&mut self, fd: Fd, head: &[u8], zeros: usize) -> Result<usize, Errno> {
-        syscall::sendmsg_zeros(self.n, &mut self.net, fd, head, zeros, None)
+        self.sendto_zeros(fd, head, zeros, None)
+    }
+
+    /// The same to `to` (`None`: the connected peer), as `sendmsg()` with `msg_name`.
+    pub fn sendto_zeros(
+        &mut self,
+        fd: Fd,
+        head: &[u8],
+        zeros: usize,
+        to: Option<SocketAddrV4>,
+    ) -> Result<usize, Errno> {
+        syscall::sendmsg_zeros(self.n, &mut self.net, fd, head, zeros, to)
     }
 
     /// `sendmmsg()` (see [`syscall::sendmmsg`]).

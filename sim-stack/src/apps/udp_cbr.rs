@@ -1,7 +1,9 @@
 //! `udp_cbr` / `udp_sink`: constant-bit-rate UDP, like `iperf -u`. The sender's datagrams
-//! carry a 64-bit sequence number in their first 8 bytes (the rest is zeros), sent from a
-//! connected socket at a fixed interval; a send the socket refuses (`EAGAIN`, a full send
-//! buffer) is counted and skipped. The sink counts what arrives, and from the sequence
+//! carry a 64-bit sequence number in their first 8 bytes (the rest is zeros), sent at a fixed
+//! interval from a connected socket (iperf's way), or with `connect off` by a `sendto()` each
+//! from an unconnected one; `recverr on` sets `IP_RECVERR`. A send the socket refuses is
+//! counted and skipped: `EAGAIN` (a full send buffer), `ENOBUFS` (the qdisc dropped it: only
+//! with `IP_RECVERR`), or another error (`ECONNREFUSED` after a port unreachable). The sink counts what arrives, and from the sequence
 //! numbers what was lost; it reads each datagram's first 8 bytes with `recv(MSG_TRUNC)`,
 //! which returns the whole length, as a counting receiver does.
 
@@ -11,9 +13,10 @@ use serde::Serialize;
 use sim_core::{SimDuration, SimTime, TimerId};
 
 use crate::apps::{App, AppCtx, AppReport};
+use crate::config::UdpCbrOptions;
 use crate::node::Node;
-use crate::sock::syscall::SockType;
-use crate::sock::{MsgFlags, SockId};
+use crate::sock::syscall::{SockOpt, SockType};
+use crate::sock::{Errno, MsgFlags, SockId};
 
 /// A CBR sender.
 #[derive(Debug)]
@@ -30,6 +33,8 @@ pub struct UdpCbr {
     pub stop: Option<SimTime>,
     /// The app's timer.
     pub timer: TimerId,
+    /// `connect`, `recverr`.
+    pub options: UdpCbrOptions,
     sock: Option<SockId>,
     seq: u64,
     /// The report.
@@ -45,6 +50,9 @@ pub struct UdpCbrReport {
     pub sent: u64,
     /// Sends refused with EAGAIN (send buffer full).
     pub eagain: u64,
+    /// Sends refused with ENOBUFS: the qdisc dropped the datagram (reported with
+    /// `IP_RECVERR` only; without it such a send counts as sent).
+    pub enobufs: u64,
     /// Sends that failed otherwise (ECONNREFUSED after a port unreachable, …).
     pub errors: u64,
     /// Payload bytes sent.
@@ -60,6 +68,7 @@ impl UdpCbr {
         interval: SimDuration,
         stop: Option<SimTime>,
         timer: TimerId,
+        options: UdpCbrOptions,
     ) -> Self {
         Self {
             dst,
@@ -68,6 +77,7 @@ impl UdpCbr {
             interval,
             stop,
             timer,
+            options,
             sock: None,
             seq: 0,
             report: UdpCbrReport {
@@ -125,6 +135,7 @@ impl App for UdpCbr {
         if self.stop.is_some_and(|t| now >= t) {
             return;
         }
+        let to = SocketAddrV4::new(self.dst, self.port);
         let sock = match self.sock {
             Some(x) => x,
             None => {
@@ -132,10 +143,12 @@ impl App for UdpCbr {
                     self.report.errors += 1;
                     return;
                 };
-                if cx
-                    .connect(sock, SocketAddrV4::new(self.dst, self.port))
-                    .is_err()
-                {
+                let set = if self.options.recverr {
+                    cx.setsockopt(sock, SockOpt::RecvErr(true))
+                } else {
+                    Ok(())
+                };
+                if set.is_err() || (self.options.connect && cx.connect(sock, to).is_err()) {
                     self.report.errors += 1;
                     return;
                 }
@@ -148,13 +161,15 @@ impl App for UdpCbr {
         let k = self.payload.min(seq.len());
         let zeros = self.payload - k;
         cx.arm(&self.timer, now + self.interval, 0);
-        match cx.send_zeros(sock, &seq[..k], zeros) {
+        let dest = (!self.options.connect).then_some(to);
+        match cx.sendto_zeros(sock, &seq[..k], zeros, dest) {
             Ok(n) => {
                 self.seq += 1;
                 self.report.sent += 1;
                 self.report.bytes += n as u64;
             }
-            Err(crate::sock::Errno::Again) => self.report.eagain += 1,
+            Err(Errno::Again) => self.report.eagain += 1,
+            Err(Errno::NoBufs) => self.report.enobufs += 1,
             Err(_) => self.report.errors += 1,
         }
     }

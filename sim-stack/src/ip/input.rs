@@ -53,8 +53,10 @@ pub(crate) fn ip_rcv(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: Skb
     note!(cx, skb, "ip_rcv_finish");
     // The local table holds every interface's address; a packet to the receiving
     // interface's own (the usual case) needs no lookup in it.
-    let to_dev = n.devs[dev]
-        .addr
+    let to_dev = n
+        .devs
+        .get(dev)
+        .and_then(|d| d.addr)
         .is_some_and(|c| c.address() == repr.dst_addr);
     if to_dev || n.fib.is_local(repr.dst_addr) {
         ip_local_deliver(n, cx, dev, skb, repr);

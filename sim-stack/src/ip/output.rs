@@ -35,6 +35,23 @@ pub struct Dst {
     pub mtu: u32,
 }
 
+/// The loopback device (`lo`) as a [`Dst`]'s device and in trace lines: not one of the node's
+/// interfaces, it has no index among them.
+pub const LOOPBACK: usize = usize::MAX;
+
+impl Dst {
+    /// The route to `addr`, one of the node's own addresses (`RTN_LOCAL`): out through the
+    /// loopback device (MTU 65536), from that address itself.
+    pub(crate) fn local(addr: Ipv4Addr) -> Self {
+        Self {
+            dev: LOOPBACK,
+            nexthop: addr,
+            src: addr,
+            mtu: 65536,
+        }
+    }
+}
+
 /// Errors of route lookup and output, as errno names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum OutputError {
@@ -174,7 +191,22 @@ pub(crate) fn ip_finish_output2(
     dst: Dst,
 ) -> NetXmit {
     note!(cx, skb, "ip_finish_output2");
+    if dst.dev == LOOPBACK {
+        return loopback_xmit(n, cx, skb);
+    }
     neigh_output(n, cx, dst.dev, dst.nexthop, skb)
+}
+
+/// `dev_queue_xmit` on `lo` → `loopback_xmit` → `netif_rx`: the packet comes straight back
+/// in (`lo` has no qdisc, no neighbour, no capture here: tcpdump on an interface never sees
+/// it). The backlog's softirq runs it at the same instant, as every stage of this model
+/// takes no time.
+fn loopback_xmit(n: &mut Node, cx: &mut NetCtx<'_>, mut skb: Skb) -> NetXmit {
+    for f in ["dev_queue_xmit", "loopback_xmit", "netif_rx"] {
+        note!(cx, skb, f);
+    }
+    crate::ip::input::ip_rcv(n, cx, LOOPBACK, skb, true);
+    NetXmit::Success
 }
 
 /// `nf_hook`: runs `node`'s rules for `hook` over the packet; whether they drop it. A node
@@ -202,7 +234,7 @@ pub(crate) fn ip_idents_reserve(
             ^ (u64::from(u8::from(protocol)) << 56),
     );
     let bucket = (h % u64::from(IpIdents::BUCKETS)) as u32;
-    let jiffies = ((now.as_nanos() + n.jiffies_phase) / crate::jiffies::JIFFY_NS) as u32;
+    let jiffies = n.jiffies(now) as u32;
     let b = n.ip_idents.bucket(bucket);
     let old = b.stamp;
     let mut delta = 0;

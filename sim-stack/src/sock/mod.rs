@@ -42,6 +42,12 @@ pub enum Errno {
     /// The neighbour could not be resolved (ICMP host unreachable).
     #[error("EHOSTUNREACH")]
     HostUnreach,
+    /// ICMP host unknown.
+    #[error("EHOSTDOWN")]
+    HostDown,
+    /// ICMP source host isolated.
+    #[error("ENONET")]
+    NoNet,
     /// The datagram is larger than the path allows.
     #[error("EMSGSIZE")]
     MsgSize,
@@ -134,6 +140,8 @@ impl Errno {
             Self::TimedOut => 110,
             Self::ConnRefused => 111,
             Self::HostUnreach => 113,
+            Self::HostDown => 112,
+            Self::NoNet => 64,
             Self::Already => 114,
             Self::InProgress => 115,
         }
@@ -233,6 +241,9 @@ pub struct SockCommon {
     pub ttl: Option<u8>,
     /// `IP_RECVERR`: report local errors (`ENOBUFS`) and ICMP errors at once.
     pub recverr: bool,
+    /// `IP_MTU_DISCOVER` (`inet->pmtudisc`): whether datagrams carry DF and may be
+    /// fragmented locally.
+    pub pmtudisc: PmtuDisc,
     /// `SO_SNDBUF` / `SO_RCVBUF` set by the app (`SOCK_SNDBUF_LOCK`, `SOCK_RCVBUF_LOCK`):
     /// the stack no longer tunes that buffer.
     pub sndbuf_locked: bool,
@@ -242,10 +253,94 @@ pub struct SockCommon {
     pub linger: Option<u32>,
     /// `shutdown(SHUT_RD)` was called: reads return end of stream.
     pub shut_rd: bool,
-    /// `IP_MTU_DISCOVER`: whether its packets carry DF (`inet->pmtudisc`).
-    pub pmtudisc: crate::sock::syscall::PmtuDisc,
     /// `IP_FREEBIND`: it may bind an address the node does not have.
     pub freebind: bool,
+}
+
+/// `IP_MTU_DISCOVER`'s modes (`IP_PMTUDISC_*`, with Linux's values), as `ping -M` sets them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PmtuDisc {
+    /// `IP_PMTUDISC_DONT` (0): never DF; a datagram above the MTU is fragmented.
+    Dont,
+    /// `IP_PMTUDISC_WANT` (1), the default (`ip_no_pmtu_disc` = 0): DF when the datagram fits
+    /// the route's MTU, fragmented otherwise (`ignore_df`).
+    #[default]
+    Want,
+    /// `IP_PMTUDISC_DO` (2): always DF; a datagram above the MTU fails with `EMSGSIZE`
+    /// before anything is built (`__ip_append_data`).
+    Do,
+    /// `IP_PMTUDISC_PROBE` (3): as `Do` here (it differs from it only in ignoring the
+    /// route's learned PMTU, which this model does not learn).
+    Probe,
+    /// `IP_PMTUDISC_INTERFACE` (4): the interface's MTU, never DF.
+    Interface,
+    /// `IP_PMTUDISC_OMIT` (5): as `Interface`, and datagrams may be fragmented.
+    Omit,
+}
+
+impl PmtuDisc {
+    /// `ip_sk_ignore_df`: whether the socket's datagrams may be fragmented locally (and then
+    /// draw their IP ID from the hashed generator even with DF).
+    #[inline]
+    pub fn ignore_df(self) -> bool {
+        matches!(self, Self::Dont | Self::Want | Self::Omit)
+    }
+
+    /// `ip_dont_fragment`: whether a TCP socket's packets carry DF (`Do`, or `Want` on a
+    /// route whose MTU is not locked, which no route here is).
+    #[inline]
+    pub fn dont_fragment(self) -> bool {
+        matches!(self, Self::Do | Self::Want)
+    }
+
+    /// Whether a datagram of `len` bytes of IP on a route of `mtu` carries DF
+    /// (`__ip_make_skb`: always for `Do`/`Probe`, when it fits for `Want`).
+    #[inline]
+    pub fn dont_frag(self, len: usize, mtu: u32) -> bool {
+        match self {
+            Self::Dont | Self::Interface | Self::Omit => false,
+            Self::Want => len <= mtu as usize,
+            Self::Do | Self::Probe => true,
+        }
+    }
+
+    /// The word `ping -M` takes for it (`probe` for `IP_PMTUDISC_PROBE`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Dont => "dont",
+            Self::Want => "want",
+            Self::Do => "do",
+            Self::Probe => "probe",
+            Self::Interface => "interface",
+            Self::Omit => "omit",
+        }
+    }
+
+    /// The option's value as `setsockopt` takes it.
+    pub fn value(self) -> i64 {
+        match self {
+            Self::Dont => 0,
+            Self::Want => 1,
+            Self::Do => 2,
+            Self::Probe => 3,
+            Self::Interface => 4,
+            Self::Omit => 5,
+        }
+    }
+
+    /// The mode `setsockopt` takes as `v`, if it is one.
+    pub fn from_value(v: i64) -> Option<Self> {
+        Some(match v {
+            0 => Self::Dont,
+            1 => Self::Want,
+            2 => Self::Do,
+            3 => Self::Probe,
+            4 => Self::Interface,
+            5 => Self::Omit,
+            _ => return None,
+        })
+    }
 }
 
 /// A socket's cached route (`sk_dst_cache`), checked as `__sk_dst_check` does: against the
@@ -283,11 +378,11 @@ impl SockCommon {
             tos: 0,
             ttl: None,
             recverr: false,
+            pmtudisc: PmtuDisc::Want,
             sndbuf_locked: false,
             rcvbuf_locked: false,
             linger: None,
             shut_rd: false,
-            pmtudisc: crate::sock::syscall::PmtuDisc::Want,
             freebind: false,
         }
     }
@@ -464,7 +559,7 @@ pub(crate) fn kfree_skb_reason(
         cx.trace.record(
             cx.now,
             &n.name,
-            &n.devs[dev].name,
+            n.dev_name(dev),
             &dir,
             skb.data(),
             skb.path(),

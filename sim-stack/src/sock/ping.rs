@@ -4,14 +4,22 @@
 //! `ping_err` queues the ICMP errors about its requests (what ping reads from the error
 //! queue with `IP_RECVERR`). Each wakes the owning app.
 //!
-//! The datagram's IP header has DF when it fits the route's MTU (PMTU "want" mode) and is
-//! fragmented otherwise; since the socket sets `ignore_df`, its IP ID comes from the hashed
-//! per-destination generator, as for UDP.
+//! The socket's `IP_TTL`, `IP_TOS` and `IP_MTU_DISCOVER` apply to its requests. In the
+//! default PMTU "want" mode the IP header has DF when the datagram fits the route's MTU and the
+//! datagram is fragmented otherwise; since the socket then sets `ignore_df`, its IP ID comes
+//! from the hashed per-destination generator, as for UDP. In "do" mode every request has DF
+//! and ID 0, and one larger than the MTU fails with `EMSGSIZE` before anything is built (no
+//! counter moves), reported with `IP_RECVERR` as a local error in the error queue
+//! (`ip_local_error`), which is where `ping` reads "message too long, mtu=1500". In "dont"
+//! mode no request has DF. A request the qdisc drops fails with `ENOBUFS` (`Ip OutDiscards`):
+//! `ping_v4_sendmsg` returns what `ip_push_pending_frames` says, `IP_RECVERR` or not.
 
 use std::collections::VecDeque;
 use std::net::Ipv4Addr;
 
 use crate::ctx::NetCtx;
+use crate::dev::NetXmit;
+use crate::ip::icmp::{icmp_err_convert, sk_icmp_error};
 use crate::ip::output::{IdentMode, IpSend, ip_route_output_flow, ip_send_skb};
 use crate::node::Node;
 use crate::sock::{Errno, SockCommon, SockId, Socket, sk_wake};
@@ -31,7 +39,7 @@ pub enum PingMsg {
         /// The reply's TTL.
         ttl: u8,
     },
-    /// An ICMP error about a request (`recvmsg(MSG_ERRQUEUE)`).
+    /// An ICMP error about a request (`recvmsg(MSG_ERRQUEUE)`, `SO_EE_ORIGIN_ICMP`).
     Error {
         /// Who sent the error.
         from: Ipv4Addr,
@@ -41,24 +49,40 @@ pub enum PingMsg {
         ty: Icmpv4Message,
         /// ICMP code.
         code: u8,
+        /// `ee_info`: the next-hop MTU of a "fragmentation needed", else 0.
+        info: u32,
+    },
+    /// A local error of a send (`SO_EE_ORIGIN_LOCAL`, queued by `ip_local_error`).
+    LocalError {
+        /// `ee_errno`.
+        errno: Errno,
+        /// `ee_info`: the MTU for `EMSGSIZE`.
+        info: u32,
     },
 }
 
 impl PingMsg {
-    /// ping's words for an error (`Destination Host Unreachable`, …).
-    pub fn error_text(ty: Icmpv4Message, code: u8) -> &'static str {
-        match (ty, code) {
+    /// ping's words for an ICMP error (`pr_icmph`: `Destination Host Unreachable`, …).
+    pub fn error_text(ty: Icmpv4Message, code: u8, info: u32) -> String {
+        let s = match (ty, code) {
             (Icmpv4Message::DstUnreachable, c) => match DstUnreachable::from(c) {
                 DstUnreachable::NetUnreachable => "Destination Net Unreachable",
                 DstUnreachable::HostUnreachable => "Destination Host Unreachable",
+                DstUnreachable::ProtoUnreachable => "Destination Protocol Unreachable",
                 DstUnreachable::PortUnreachable => "Destination Port Unreachable",
-                DstUnreachable::FragRequired => "Frag needed",
-                _ => "Destination Unreachable",
+                DstUnreachable::FragRequired => {
+                    return format!("Frag needed and DF set (mtu = {info})");
+                }
+                _ => return format!("Dest Unreachable, Bad Code: {code}"),
             },
             (Icmpv4Message::TimeExceeded, 0) => "Time to live exceeded",
-            (Icmpv4Message::TimeExceeded, _) => "Fragment reassembly time exceeded",
-            _ => "ICMP error",
-        }
+            (Icmpv4Message::TimeExceeded, 1) => "Frag reassembly time exceeded",
+            (Icmpv4Message::TimeExceeded, _) => {
+                return format!("Time exceeded, Bad Code: {code}");
+            }
+            _ => "Bad ICMP type",
+        };
+        s.to_string()
     }
 }
 
@@ -124,44 +148,99 @@ pub fn ping_sendmsg(
     let Some(Socket::Ping(p)) = n.socks.get(sock) else {
         return Err(Errno::NotSock);
     };
+    let (ident, ttl, tos, pmtudisc) = (p.ident, p.sk.ttl, p.sk.tos, p.sk.pmtudisc);
     let req = Icmpv4Repr::EchoRequest {
-        ident: p.ident,
+        ident,
         seq_no: seq,
         data,
     };
-    let mut skb = cx.pool.alloc(req.buffer_len());
-    req.emit(&mut Icmpv4Packet::new_unchecked(skb.put(req.buffer_len())));
-    for f in ["sendto", "raw_sendmsg", "ip_route_output_flow"] {
-        note!(cx, skb, f);
-    }
     let Ok(route) = ip_route_output_flow(n, dst) else {
-        cx.pool.free(skb);
         return Err(Errno::NetUnreach);
     };
-    note!(cx, skb, "ip_make_skb");
-    n.snmp.icmp.OutMsgs += 1;
-    n.snmp.icmp.OutEchos += 1;
-    let fits = skb.len() + 20 <= route.mtu as usize;
+    let len = req.buffer_len() + 20;
+    // __ip_append_data: a socket that does not ignore DF cannot send more than the MTU; the
+    // error goes to the error queue too (ip_local_error), before anything is counted.
+    if !pmtudisc.ignore_df() && len > route.mtu as usize {
+        if let Some(Socket::Ping(p)) = n.socks.get_mut(sock)
+            && p.sk.recverr
+        {
+            p.rx.push_back(PingMsg::LocalError {
+                errno: Errno::MsgSize,
+                info: route.mtu,
+            });
+        }
+        return Err(Errno::MsgSize);
+    }
+    // sock_alloc_send_skb → sock_error: a pending error fails the send, counted by
+    // __ip_append_data's error path.
+    if let Some(Socket::Ping(p)) = n.socks.get_mut(sock)
+        && let Some(e) = p.sk.err.take()
+    {
+        n.snmp.ip.OutDiscards += 1;
+        return Err(e);
+    }
+    let mut skb = cx.pool.alloc(req.buffer_len());
+    req.emit(&mut Icmpv4Packet::new_unchecked(skb.put(req.buffer_len())));
+    for f in [
+        "sendto",
+        "raw_sendmsg",
+        "ip_route_output_flow",
+        "ip_make_skb",
+    ] {
+        note!(cx, skb, f);
+    }
+    crate::ip::icmp::icmp_out_count(n, Icmpv4Message::EchoRequest);
+    let dont_frag = pmtudisc.dont_frag(len, route.mtu);
     let send = IpSend {
         src: route.src,
         dst,
         protocol: IpProtocol::Icmp,
-        ttl: n.default_ttl,
-        tos: 0,
-        dont_frag: fits,
-        ident: IdentMode::Hashed,
+        ttl: ttl.unwrap_or(n.default_ttl),
+        tos,
+        dont_frag,
+        // ip_select_ident_segs: DF without ignore_df is ID 0, else the hashed generator.
+        ident: if pmtudisc.ignore_df() {
+            IdentMode::Hashed
+        } else {
+            IdentMode::Unconnected
+        },
     };
-    // A local drop is not reported to ping (no IP_RECVERR for it here).
-    let _ = ip_send_skb(n, cx, skb, send, route);
+    // ip_push_pending_frames → ip_send_skb: a drop is ENOBUFS (net_xmit_errno), counted
+    // in OutDiscards, and ping_v4_sendmsg returns it as it is.
+    if ip_send_skb(n, cx, skb, send, route) == NetXmit::Drop {
+        n.snmp.ip.OutDiscards += 1;
+        return Err(Errno::NoBufs);
+    }
     Ok(())
 }
 
 /// `recvmsg` on a ping socket: the next reply or error, or `EAGAIN`.
+/// Reading an error (`sock_dequeue_err_skb`) leaves pending (`sk_err`) the errno of the next
+/// ICMP error queued, or clears it when the one read was an ICMP error and none follows.
 pub fn ping_recvmsg(n: &mut Node, sock: SockId) -> Result<PingMsg, Errno> {
-    match n.socks.get_mut(sock) {
-        Some(Socket::Ping(p)) => p.rx.pop_front().ok_or(Errno::Again),
-        _ => Err(Errno::NotSock),
+    let Some(Socket::Ping(p)) = n.socks.get_mut(sock) else {
+        return Err(Errno::NotSock);
+    };
+    let msg = p.rx.pop_front().ok_or(Errno::Again)?;
+    if !matches!(msg, PingMsg::Reply { .. }) {
+        let pmtudisc = p.sk.pmtudisc;
+        let next = p.rx.iter().find_map(|m| match m {
+            PingMsg::Reply { .. } => None,
+            PingMsg::LocalError { .. } => Some(None),
+            &PingMsg::Error { ty, code, .. } => Some(sk_icmp_error(
+                icmp_err_convert(ty, code),
+                pmtudisc,
+                true,
+                true,
+            )),
+        });
+        match next {
+            Some(Some(e)) => p.sk.err = Some(e),
+            _ if matches!(msg, PingMsg::Error { .. }) => p.sk.err = None,
+            _ => {}
+        }
     }
+    Ok(msg)
 }
 
 /// `ping_rcv`: an echo reply for `ident` arrived; queue it for its socket, if any.
@@ -175,9 +254,32 @@ pub(crate) fn ping_rcv(n: &mut Node, cx: &mut NetCtx<'_>, ident: u16, msg: PingM
     }
 }
 
-/// `ping_err`: an ICMP error about an echo request of `ident`.
-pub(crate) fn ping_err(n: &mut Node, cx: &mut NetCtx<'_>, ident: u16, msg: PingMsg) {
-    ping_rcv(n, cx, ident, msg);
+/// `ping_err`: an ICMP error about an echo request of `ident`. With `IP_RECVERR` it is
+/// queued for `recvmsg(MSG_ERRQUEUE)` (`ip_icmp_error`) and pending (`sk_err`); without, a
+/// connected socket is told of a hard error only (`sk_err`), others of nothing.
+pub(crate) fn ping_err(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    ident: u16,
+    err: crate::ip::icmp::IcmpErr,
+    msg: PingMsg,
+) {
+    let Some(&sock) = n.socks.ping_idents.get(&ident) else {
+        return;
+    };
+    let Some(Socket::Ping(p)) = n.socks.get_mut(sock) else {
+        return;
+    };
+    let connected = !p.sk.daddr.is_unspecified();
+    let Some(e) = crate::ip::icmp::sk_icmp_error(err, p.sk.pmtudisc, p.sk.recverr, connected)
+    else {
+        return;
+    };
+    p.sk.err = Some(e);
+    if p.sk.recverr {
+        p.rx.push_back(msg);
+    }
+    sk_wake(n, cx, sock);
 }
 
 /// `close()` of a ping socket.

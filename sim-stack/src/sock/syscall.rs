@@ -18,7 +18,7 @@ use crate::ctx::NetCtx;
 use crate::node::Node;
 use crate::sock::ping::{ping_close, ping_socket_unbound};
 use crate::sock::udp::{udp_bind, udp_close, udp_connect, udp_recvmsg_flags, udp_sendmsg};
-use crate::sock::{Errno, MsgFlags, SockId, Socket};
+use crate::sock::{Errno, MsgFlags, PmtuDisc, SockId, Socket};
 use crate::tcp::info::{TcpInfo, tcp_get_info};
 use crate::tcp::{
     TCP_NAGLE_CORK, TCP_NAGLE_OFF, TCP_NAGLE_PUSH, TcpState, tcp_accept, tcp_bind, tcp_close,
@@ -150,56 +150,6 @@ pub enum SockOpt {
     FreeBind(bool),
     /// `TCP_INQ`.
     Inq(bool),
-}
-
-/// `IP_MTU_DISCOVER`'s modes (`IP_PMTUDISC_*`): whether a socket's packets carry DF.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PmtuDisc {
-    /// `IP_PMTUDISC_DONT` (0): never DF.
-    Dont,
-    /// `IP_PMTUDISC_WANT` (1, the default): DF, as path MTU discovery wants.
-    Want,
-    /// `IP_PMTUDISC_DO` (2): always DF.
-    Do,
-    /// `IP_PMTUDISC_PROBE` (3): DF on datagrams, ignoring the path MTU.
-    Probe,
-    /// `IP_PMTUDISC_INTERFACE` (4).
-    Interface,
-    /// `IP_PMTUDISC_OMIT` (5).
-    Omit,
-}
-
-impl PmtuDisc {
-    /// The mode of Linux's value, if it is one.
-    pub fn from_linux(v: i32) -> Option<Self> {
-        Some(match v {
-            0 => Self::Dont,
-            1 => Self::Want,
-            2 => Self::Do,
-            3 => Self::Probe,
-            4 => Self::Interface,
-            5 => Self::Omit,
-            _ => return None,
-        })
-    }
-
-    /// Linux's value.
-    pub fn linux(self) -> i32 {
-        match self {
-            Self::Dont => 0,
-            Self::Want => 1,
-            Self::Do => 2,
-            Self::Probe => 3,
-            Self::Interface => 4,
-            Self::Omit => 5,
-        }
-    }
-
-    /// `ip_dont_fragment`: whether a TCP socket's packets carry DF (routes here never lock
-    /// their MTU).
-    pub fn dont_fragment(self) -> bool {
-        matches!(self, Self::Do | Self::Want)
-    }
 }
 
 /// A socket option to read (`getsockopt`).
@@ -688,7 +638,7 @@ pub fn getsockopt(
         SockOptName::Tos => int(u64::from(s.common().tos)),
         SockOptName::Ttl => int(u64::from(s.common().ttl.unwrap_or(64))),
         SockOptName::RecvErr => int(u64::from(s.common().recverr)),
-        SockOptName::MtuDiscover => int(s.common().pmtudisc.linux() as u64),
+        SockOptName::MtuDiscover => Ok(SockOptValue::Int(s.common().pmtudisc.value())),
         SockOptName::NoDelay
         | SockOptName::Cork
         | SockOptName::MaxSeg

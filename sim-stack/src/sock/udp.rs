@@ -12,8 +12,11 @@
 //!   fragment gives its charge back at its own TX completion;
 //! * a datagram the qdisc drops (`NET_XMIT_DROP`) counts `Udp SndbufErrors` and
 //!   `Ip OutDiscards`; the app sees `ENOBUFS` only with `IP_RECVERR`, else the send succeeds;
-//! * DF is set ("want" PMTU mode) and, since UDP sets `ignore_df`, the IP ID always comes from
-//!   the hashed generator — consecutive for back-to-back datagrams to one destination;
+//! * DF is set when the datagram fits the MTU (the default "want" PMTU mode) and, since the
+//!   socket then sets `ignore_df`, the IP ID comes from the hashed generator — consecutive for
+//!   back-to-back datagrams to one destination; `IP_MTU_DISCOVER` "dont" never sets DF, "do"
+//!   always does (ID 0 from an unconnected socket) and refuses a datagram above the MTU with
+//!   `EMSGSIZE`;
 //! * received datagrams charge `sk_rmem_alloc`; beyond `sk_rcvbuf` they are dropped and
 //!   counted (`RcvbufErrors`, `InErrors`); `InDatagrams` counts datagrams read;
 //! * a datagram to a port without a socket gets ICMP port unreachable (`NoPorts`), and that
@@ -190,9 +193,6 @@ fn udp_sendmsg_inner(
 ) -> Result<usize, Errno> {
     let payload_len = head.len() + zeros;
     let u = n.socks.udp(sock);
-    if let Some(e) = u.sk.err.take() {
-        return Err(e);
-    }
     let (daddr, dport) = match to {
         Some(t) => t,
         None if u.connected => (u.sk.daddr, u.sk.dport),
@@ -200,15 +200,6 @@ fn udp_sendmsg_inner(
     };
     if UDP_HLEN + payload_len > usize::from(u16::MAX) - 20 {
         return Err(Errno::MsgSize);
-    }
-    // sock_alloc_send_pskb: block (EAGAIN here) while the socket's skbs in flight fill
-    // the send buffer. __ip_append_data counts the failure (OutDiscards) and, the socket
-    // being marked SOCK_NOSPACE, so does udp_sendmsg (SndbufErrors).
-    if u.sk.wmem_alloc >= u.sk.sndbuf {
-        u.sk.nospace = true;
-        n.snmp.ip.OutDiscards += 1;
-        n.snmp.udp.SndbufErrors += 1;
-        return Err(Errno::Again);
     }
     if u.sk.sport == 0 {
         udp_bind(n, cx, sock, 0)?;
@@ -230,7 +221,31 @@ fn udp_sendmsg_inner(
     };
     let sport = u.sk.sport;
     let len = UDP_HLEN + payload_len;
+    let pmtudisc = u.sk.pmtudisc;
     let fits = len + 20 <= dst.mtu as usize;
+    // __ip_append_data: a socket in PMTU "do" mode cannot send more than the MTU (no
+    // counter moves: the error return comes before the ones that count).
+    if !fits && !pmtudisc.ignore_df() {
+        return Err(Errno::MsgSize);
+    }
+    // sock_alloc_send_pskb: a pending error (sock_error: ECONNREFUSED after a port
+    // unreachable) fails the send; else it would block (EAGAIN here) while the socket's
+    // skbs in flight fill the send buffer. __ip_append_data's error path counts either
+    // (OutDiscards); udp_sendmsg counts SndbufErrors when the socket is marked SOCK_NOSPACE,
+    // as a full buffer marks it.
+    if let Some(e) = u.sk.err.take() {
+        n.snmp.ip.OutDiscards += 1;
+        if u.sk.nospace {
+            n.snmp.udp.SndbufErrors += 1;
+        }
+        return Err(e);
+    }
+    if u.sk.wmem_alloc >= u.sk.sndbuf {
+        u.sk.nospace = true;
+        n.snmp.ip.OutDiscards += 1;
+        n.snmp.udp.SndbufErrors += 1;
+        return Err(Errno::Again);
+    }
     // __ip_append_data: a datagram above the MTU is built as one skb per fragment, the
     // first charged by sock_alloc_send_skb (checked above), each later one allowed while
     // the charge stays within twice the send buffer, else ENOBUFS. ip_make_skb joins
@@ -285,8 +300,16 @@ fn udp_sendmsg_inner(
         protocol: IpProtocol::Udp,
         ttl: u.sk.ttl.unwrap_or(n.default_ttl),
         tos: u.sk.tos,
-        dont_frag: fits,
-        ident: IdentMode::Hashed,
+        dont_frag: pmtudisc.dont_frag(len + 20, dst.mtu),
+        // A socket that ignores DF (the "want" and "dont" modes) draws hashed IDs even
+        // with DF; one in "do" mode sends ID 0 with DF from an unconnected socket.
+        // (Linux numbers a connected socket's datagrams from its own `inet_id`; the model
+        // draws hashed IDs for them too.)
+        ident: if pmtudisc.ignore_df() || u.connected {
+            IdentMode::Hashed
+        } else {
+            IdentMode::Unconnected
+        },
     };
     note!(cx, skb, "udp_send_skb");
     if ip_send_skb(n, cx, skb, send, dst) == NetXmit::Drop {
@@ -505,24 +528,83 @@ pub(crate) fn udp_rcv_noport(
 }
 
 /// `__udp4_lib_err`: an ICMP error about a datagram we sent from `sport` to
-/// `daddr:dport`. A connected socket (or one with `IP_RECVERR`) gets the error.
+/// `daddr:dport`. No such socket: `Icmp InErrors`. A socket with `IP_RECVERR` is told of
+/// every error; without it only a connected one, and only of a hard error (port unreachable
+/// is `ECONNREFUSED`; host and net unreachable and time exceeded are not reported).
 pub(crate) fn udp_err(
     n: &mut Node,
     cx: &mut NetCtx<'_>,
     sport: u16,
     daddr: Ipv4Addr,
     dport: u16,
-    err: Errno,
+    err: crate::ip::icmp::IcmpErr,
 ) {
     let socks = &mut n.socks;
-    let Some(&sock) = socks.udp_ports.get(&sport) else {
+    let found = socks.udp_ports.get(&sport).copied().filter(|&id| {
+        let u = socks.udp(id);
+        !u.connected || (u.sk.daddr == daddr && u.sk.dport == dport)
+    });
+    let Some(sock) = found else {
+        n.snmp.icmp.InErrors += 1;
         return;
     };
-    let u = socks.udp(sock);
-    let matches = !u.connected || (u.sk.daddr == daddr && u.sk.dport == dport);
-    if matches && (u.connected || u.sk.recverr) {
-        u.sk.err = Some(err);
-        trace_sock_err(n, cx, sock, "icmp error", err);
+    let u = n.socks.udp(sock);
+    let told = crate::ip::icmp::sk_icmp_error(err, u.sk.pmtudisc, u.sk.recverr, u.connected);
+    if let Some(e) = told {
+        u.sk.err = Some(e);
+        trace_sock_err(n, cx, sock, "icmp error", e);
         sk_wake(n, cx, sock);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddrV4;
+
+    use sim_core::SimDuration;
+
+    use crate::sock::syscall::{self, SockOpt, SockType};
+    use crate::sock::{Errno, MsgFlags, PmtuDisc};
+    use crate::testing::{OneHost, PEER};
+
+    /// `IP_MTU_DISCOVER` on an unconnected UDP socket: what `udp_sendmsg` says and the DF
+    /// and IP ID of what leaves (`__ip_append_data`, `__ip_make_skb`, `ip_select_ident_segs`).
+    fn send(mode: Option<PmtuDisc>, payload: usize) -> (Result<usize, Errno>, Vec<(bool, u16)>) {
+        let mut h = OneHost::new(crate::config::Sysctls::default());
+        let r = h.with(|n, cx| {
+            let fd = syscall::socket(n, cx, SockType::Dgram, 0, None)?;
+            if let Some(m) = mode {
+                syscall::setsockopt(n, cx, fd, SockOpt::MtuDiscover(m))?;
+            }
+            let to = Some(SocketAddrV4::new(PEER, 9));
+            syscall::sendto(n, cx, fd, &vec![7; payload], to, MsgFlags::NONE)
+        });
+        h.advance(SimDuration::from_millis(1));
+        let ip = h
+            .take_ip()
+            .iter()
+            .map(|(_, p)| (p[6] & 0x40 != 0, u16::from_be_bytes([p[4], p[5]])))
+            .collect();
+        (r, ip)
+    }
+
+    #[test]
+    fn mtu_discover_modes() {
+        // "want" (the default): DF when it fits, hashed ID; fragments without DF above.
+        let (r, ip) = send(None, 100);
+        assert_eq!(r, Ok(100));
+        assert!(ip[0].0 && ip[0].1 != 0, "{ip:?}");
+        let (r, ip) = send(None, 2000);
+        assert_eq!(r, Ok(2000));
+        assert_eq!(ip.len(), 2);
+        assert!(ip.iter().all(|&(df, _)| !df), "{ip:?}");
+        // "dont": never DF.
+        let (_, ip) = send(Some(PmtuDisc::Dont), 100);
+        assert!(!ip[0].0, "{ip:?}");
+        // "do": DF and ID 0; above the MTU, EMSGSIZE and nothing leaves.
+        let (r, ip) = send(Some(PmtuDisc::Do), 100);
+        assert_eq!((r, ip), (Ok(100), vec![(true, 0)]));
+        let (r, ip) = send(Some(PmtuDisc::Do), 1473);
+        assert_eq!((r, ip.len()), (Err(Errno::MsgSize), 0));
     }
 }

@@ -426,7 +426,7 @@ fn a_tun_device_carries_bare_ip_packets_without_arp_and_frees_the_sender_at_once
 #[test]
 fn ip_pmtudisc_dont_sends_tcp_segments_without_df() {
     let mut h = OneHost::tun(Sysctls::default());
-    let c = connecting(&mut h, &[SockOpt::MtuDiscover(syscall::PmtuDisc::Dont)]);
+    let c = connecting(&mut h, &[SockOpt::MtuDiscover(crate::sock::PmtuDisc::Dont)]);
     let out = h.read_tun();
     let (ip, _, _) = parse(&out[0].1);
     assert!(

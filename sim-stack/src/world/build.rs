@@ -158,6 +158,7 @@ impl World {
                         neigh_stats: NeighStats::default(),
                         ip_ident_key: rng.next_u64(),
                         ip_idents,
+                        icmp_limits: Default::default(),
                         jiffies_phase: jrng.below(crate::jiffies::JIFFY_NS),
                         rng,
                         netfilter: Netfilter {
@@ -223,6 +224,7 @@ impl World {
                     count,
                     interval,
                     size,
+                    options,
                 } => {
                     let ident = nodes[node].rng.below(1 << 16) as u16;
                     Box::new(Ping::new(
@@ -233,6 +235,7 @@ impl World {
                         ac.stop,
                         ident,
                         sched.new_timer(),
+                        *options,
                     ))
                 }
                 AppConfigKind::DnsServer {
@@ -277,6 +280,7 @@ impl World {
                     port,
                     payload,
                     pace,
+                    options,
                 } => {
                     let interval = match pace {
                         config::UdpPace::Interval(d) => *d,
@@ -293,6 +297,7 @@ impl World {
                         interval,
                         ac.stop,
                         sched.new_timer(),
+                        *options,
                     ))
                 }
                 AppConfigKind::UdpSink { port } => {

@@ -53,6 +53,42 @@ impl Ran {
             other => panic!("app {i} is not a ping: {other:?}"),
         }
     }
+
+    /// The report of the `i`-th app of the scenario (must be a `udp_cbr`).
+    pub fn udp_cbr(&self, i: usize) -> sim_stack::apps::udp_cbr::UdpCbrReport {
+        match &self.world.app_reports()[i].1 {
+            sim_stack::apps::AppReport::UdpCbr(c) => c.clone(),
+            other => panic!("app {i} is not a udp_cbr: {other:?}"),
+        }
+    }
+}
+
+/// The routed line of the ICMP tests, as the Linux namespaces were set up: host a
+/// (10.0.0.2) — router r — host b (10.0.1.2), 100 Mbit/s links of `delay`, a run of `end`.
+/// `app` runs on a from 1 s; `r_extra` and `b_extra` go inside r's and b's blocks.
+pub fn a_r_b(app: &str, r_extra: &str, b_extra: &str, delay: &str, end: &str) -> String {
+    format!(
+        "
+end {end}
+host a {{
+    iface eth0 {{ ip 10.0.0.2/24 }}
+    route default via 10.0.0.1
+}}
+router r {{
+    iface eth0 {{ ip 10.0.0.1/24 }}
+    iface eth1 {{ ip 10.0.1.1/24 }}
+    {r_extra}
+}}
+host b {{
+    iface eth0 {{ ip 10.0.1.2/24 }}
+    route default via 10.0.1.1
+    {b_extra}
+}}
+link a.eth0 -- r.eth0 {{ rate 100Mbit  delay {delay} }}
+link r.eth1 -- b.eth0 {{ rate 100Mbit  delay {delay} }}
+app a: {app} at 1s
+"
+    )
 }
 
 /// Loads `.net` text with `--set` overrides; panics with the rendered diagnostics on error.
