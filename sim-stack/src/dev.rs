@@ -128,7 +128,9 @@ pub struct NetdevFeatures {
     /// `tcp-segmentation-offload` (`NETIF_F_TSO`, `ethtool -K dev tso on`): the NIC cuts
     /// GSO packets itself.
     pub tso: bool,
-    /// `generic-segmentation-offload` (`NETIF_F_GSO`).
+    /// `generic-segmentation-offload` (`NETIF_F_GSO`), as `ethtool -k` shows it. TCP builds
+    /// GSO packets whatever it says (`sk_setup_caps` gives TCP sockets `NETIF_F_GSO`);
+    /// without TSO they are cut in `validate_xmit_skb` either way.
     pub gso: bool,
 }
 
@@ -236,6 +238,16 @@ impl NetDevice {
         d
     }
 
+    /// `hard_header_len`: the link-layer header in front of its packets (Ethernet's 14
+    /// bytes; none on tun).
+    #[inline]
+    pub fn hard_header_len(&self) -> usize {
+        match self.kind {
+            DevKind::Ether => 14,
+            DevKind::Tun(_) => 0,
+        }
+    }
+
     /// Whether the device resolves its neighbours (ARP): not an `IFF_NOARP` one.
     #[inline]
     pub fn arp(&self) -> bool {
@@ -302,7 +314,7 @@ pub(crate) fn dev_queue_xmit(
         kfree_skb_reason(n, cx, dev, "no_carrier", skb);
         return NetXmit::Cn;
     }
-    crate::gso::qdisc_pkt_len_init(&mut skb);
+    crate::gso::qdisc_pkt_len_init(&mut skb, d.hard_header_len());
     // Descriptors the packet takes: one per segment, unless the NIC cuts it (TSO).
     let descs = if d.features.tso {
         1
@@ -320,10 +332,11 @@ pub(crate) fn dev_queue_xmit(
             Err(back) => skb = back,
         }
     }
+    let mac_len = d.hard_header_len();
     let verdict = match &mut d.qdisc {
         Qdisc::Tbf(q) if q.must_segment(&skb) => {
             let note = cx.record_paths.then_some("tbf_segment");
-            let segs = crate::gso::skb_gso_segment(cx.pool, skb, note);
+            let segs = crate::gso::skb_gso_segment(cx.pool, skb, mac_len, note);
             q.enqueue_segments(segs, now, &mut d.to_free)
         }
         q => q.enqueue(skb, now),
@@ -422,7 +435,8 @@ fn sch_direct_xmit(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: Skb) 
     }
     note!(cx, skb, "sch_direct_xmit");
     if skb.is_gso() && !d.features.tso {
-        let segs = validate_xmit_skb(cx, skb);
+        let mac_len = d.hard_header_len();
+        let segs = validate_xmit_skb(cx, skb, mac_len);
         return dev_hard_start_xmit_list(n, cx, dev, segs);
     }
     dev_hard_start_xmit(n, cx, dev, skb);
@@ -431,9 +445,9 @@ fn sch_direct_xmit(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: Skb) 
 
 /// `validate_xmit_skb`: a GSO packet for a device without TSO is cut here, after the qdisc
 /// (`skb_gso_segment`).
-fn validate_xmit_skb(cx: &mut NetCtx<'_>, skb: Skb) -> Vec<Skb> {
+fn validate_xmit_skb(cx: &mut NetCtx<'_>, skb: Skb, mac_len: usize) -> Vec<Skb> {
     let note = cx.record_paths.then_some("validate_xmit_skb");
-    crate::gso::skb_gso_segment(cx.pool, skb, note)
+    crate::gso::skb_gso_segment(cx.pool, skb, mac_len, note)
 }
 
 /// `dev_hard_start_xmit` over the segments of a GSO packet, one `xmit_one` each: when the
@@ -482,6 +496,7 @@ fn dev_hard_start_xmit(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: S
 /// The NIC takes the next frame from its ring and puts it on the wire.
 fn nic_start_tx(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize) {
     let d = &mut n.devs[dev];
+    let mac_len = d.hard_header_len();
     let mut skb = match d.ring.tso_rest.pop_front() {
         Some(seg) => seg,
         None => {
@@ -490,7 +505,7 @@ fn nic_start_tx(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize) {
             };
             if skb.is_gso() {
                 // TSO: the NIC cuts the packet and serializes its segments back to back.
-                let mut segs = crate::gso::skb_gso_segment(cx.pool, skb, None).into_iter();
+                let mut segs = crate::gso::skb_gso_segment(cx.pool, skb, mac_len, None).into_iter();
                 let first = segs.next().expect("a GSO packet has segments");
                 let d = &mut n.devs[dev];
                 d.ring.tso_rest.extend(segs);

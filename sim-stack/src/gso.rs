@@ -23,25 +23,24 @@ use crate::skb::{Skb, SkbPool, truesize_for};
 use crate::wire::checksum;
 use crate::wire::{Ipv4Packet, TcpFlags, TcpPacket};
 
-/// Ethernet header length (every GSO skb here is an Ethernet frame by the time it is cut).
-const ETH_HLEN: usize = 14;
-
-/// `(IP header length, TCP header length)` of an Ethernet frame carrying IPv4 and TCP.
-fn header_lens(frame: &[u8]) -> (usize, usize) {
-    let ihl = usize::from(frame[ETH_HLEN] & 0x0f) * 4;
-    let doff = usize::from(frame[ETH_HLEN + ihl + 12] >> 4) * 4;
+/// `(IP header length, TCP header length)` of a frame carrying IPv4 and TCP behind a
+/// link-layer header of `mac_len` bytes.
+fn header_lens(frame: &[u8], mac_len: usize) -> (usize, usize) {
+    let ihl = usize::from(frame[mac_len] & 0x0f) * 4;
+    let doff = usize::from(frame[mac_len + ihl + 12] >> 4) * 4;
     (ihl, doff)
 }
 
 /// `qdisc_pkt_len_init`: a GSO frame is accounted by qdiscs as its segments would be, its
-/// length plus the headers of every segment after the first.
-pub(crate) fn qdisc_pkt_len_init(skb: &mut Skb) {
+/// length plus the headers of every segment after the first (`mac_len` bytes of link-layer
+/// header: 14 on Ethernet, none on tun).
+pub(crate) fn qdisc_pkt_len_init(skb: &mut Skb, mac_len: usize) {
     if !skb.is_gso() {
         skb.gso_hdr_extra = 0;
         return;
     }
-    let (ihl, doff) = header_lens(skb.data());
-    let hdr_len = (ETH_HLEN + ihl + doff) as u32;
+    let (ihl, doff) = header_lens(skb.data(), mac_len);
+    let hdr_len = (mac_len + ihl + doff) as u32;
     skb.gso_hdr_extra = (u32::from(skb.gso_segs) - 1) * hdr_len;
 }
 
@@ -51,27 +50,28 @@ pub(crate) fn seg_truesize(tcp_hlen: usize, payload: usize) -> u32 {
     truesize_for(tcp_hlen + payload)
 }
 
-/// `skb_gso_segment` for an Ethernet frame holding a TCP/IPv4 GSO packet: the segments in
-/// order, each an ordinary frame. The super-packet is consumed (its buffer goes back to the
-/// pool). A packet that is not GSO comes back as it is.
+/// `skb_gso_segment` for a frame holding a TCP/IPv4 GSO packet behind `mac_len` bytes of
+/// link-layer header: the segments in order, each an ordinary frame. The super-packet is
+/// consumed (its buffer goes back to the pool). A packet that is not GSO comes back as it is.
 pub(crate) fn skb_gso_segment(
     pool: &mut SkbPool,
     mut skb: Skb,
+    mac_len: usize,
     note: Option<&'static str>,
 ) -> Vec<Skb> {
     if !skb.is_gso() {
         return vec![skb];
     }
     let frame_len = skb.len();
-    let (ihl, doff) = header_lens(skb.data());
-    let hdr_len = ETH_HLEN + ihl + doff;
+    let (ihl, doff) = header_lens(skb.data(), mac_len);
+    let hdr_len = mac_len + ihl + doff;
     let mss = usize::from(skb.gso_size);
     let payload_len = frame_len - hdr_len;
     let nsegs = payload_len.div_ceil(mss);
     let (ident, seq, flags, src, dst) = {
         let d = skb.data();
-        let ip = Ipv4Packet::new_unchecked(&d[ETH_HLEN..]);
-        let tcp = TcpPacket::new_unchecked(&d[ETH_HLEN + ihl..]);
+        let ip = Ipv4Packet::new_unchecked(&d[mac_len..]);
+        let tcp = TcpPacket::new_unchecked(&d[mac_len + ihl..]);
         (
             ip.ident(),
             tcp.seq_number(),
@@ -96,7 +96,7 @@ pub(crate) fn skb_gso_segment(
             checksum::data(&seg.data()[hdr_len..])
         };
         let d = seg.head_mut(hdr_len);
-        let mut ip = Ipv4Packet::new_unchecked(&mut d[ETH_HLEN..ETH_HLEN + ihl]);
+        let mut ip = Ipv4Packet::new_unchecked(&mut d[mac_len..mac_len + ihl]);
         ip.set_total_len((ihl + doff + len) as u16);
         ip.set_ident(ident.wrapping_add(i as u16));
         ip.fill_checksum();
@@ -107,7 +107,7 @@ pub(crate) fn skb_gso_segment(
         if i > 0 {
             f.remove(TcpFlags::CWR);
         }
-        let mut tcp = TcpPacket::new_unchecked(&mut d[ETH_HLEN + ihl..]);
+        let mut tcp = TcpPacket::new_unchecked(&mut d[mac_len + ihl..]);
         tcp.set_seq_number(seq.wrapping_add(off as u32));
         tcp.set_header_len_and_flags(doff as u8, f);
         tcp.fill_checksum_with_len(src, dst, doff + len, payload_sum);
@@ -191,9 +191,9 @@ mod tests {
         let mut pool = SkbPool::new();
         let payload: Vec<u8> = (0..3500u32).map(|i| (i * 7) as u8).collect();
         let mut skb = gso_frame(&mut pool, &payload, 1448, TcpFlags::ACK | TcpFlags::PSH);
-        qdisc_pkt_len_init(&mut skb);
+        qdisc_pkt_len_init(&mut skb, 14);
         assert_eq!(skb.gso_hdr_extra, 2 * (14 + 20 + 32));
-        let segs = skb_gso_segment(&mut pool, skb, None);
+        let segs = skb_gso_segment(&mut pool, skb, 14, None);
         assert_eq!(segs.len(), 3);
         let mut got = Vec::new();
         for (i, s) in segs.iter().enumerate() {
@@ -219,6 +219,28 @@ mod tests {
     }
 
     #[test]
+    fn packets_without_a_link_header_are_cut_as_tun_sends_them() {
+        let mut pool = SkbPool::new();
+        let payload: Vec<u8> = (0..2500u32).map(|i| (i * 3) as u8).collect();
+        let mut skb = gso_frame(&mut pool, &payload, 1000, TcpFlags::ACK | TcpFlags::PSH);
+        skb.pull(14);
+        qdisc_pkt_len_init(&mut skb, 0);
+        assert_eq!(skb.gso_hdr_extra, 2 * (20 + 32));
+        let segs = skb_gso_segment(&mut pool, skb, 0, None);
+        let mut got = Vec::new();
+        for (i, s) in segs.iter().enumerate() {
+            let ip = Ipv4Packet::new_checked(s.data()).unwrap();
+            assert!(ip.verify_checksum());
+            assert_eq!(usize::from(ip.total_len()), s.len());
+            let tcp = TcpPacket::new_checked(ip.payload()).unwrap();
+            assert!(tcp.verify_checksum(SRC, DST));
+            assert_eq!(tcp.flags().contains(TcpFlags::PSH), i == 2);
+            got.extend_from_slice(tcp.payload());
+        }
+        assert_eq!(got, payload);
+    }
+
+    #[test]
     fn zero_payloads_are_cut_without_being_read() {
         let mut pool = SkbPool::new();
         let mut skb = gso_frame(&mut pool, &[], 1000, TcpFlags::ACK | TcpFlags::FIN);
@@ -230,7 +252,7 @@ mod tests {
         ip.fill_checksum();
         skb.gso_size = 1000;
         skb.gso_segs = 3;
-        let segs = skb_gso_segment(&mut pool, skb, None);
+        let segs = skb_gso_segment(&mut pool, skb, 14, None);
         assert_eq!(segs.len(), 3);
         for (i, s) in segs.iter().enumerate() {
             let ip = Ipv4Packet::new_checked(&s.data()[14..]).unwrap();

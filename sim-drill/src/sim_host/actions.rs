@@ -244,14 +244,6 @@ fn unread_sysctl(name: &str, value: &str) -> Option<Result<(), String>> {
             &[1],
             "loss detection is RACK (1, Linux's default); the other modes are not modeled",
         ),
-        "net.ipv4.tcp_tso_win_divisor" => only(
-            &[3],
-            "TSO deferral (tcp_tso_should_defer) is not modeled; Linux's default 3 is taken",
-        ),
-        "net.ipv4.tcp_min_tso_segs" => only(
-            &[2],
-            "TSO autosizing (tcp_tso_autosize) is not modeled; Linux's default 2 is taken",
-        ),
         "net.ipv4.tcp_syncookies" => only(
             &[0, 1],
             "SYN cookies are not modeled: 0 and 1 (cookies only when the SYN queue \

@@ -479,17 +479,9 @@ fn tcp_write_xmit_nagle(
     let Some(t) = n.socks.tcp(sock) else {
         return;
     };
-    // sk_can_gso: a route through a device with neither GSO nor TSO gets one segment per
-    // packet (tcp_xmit_size_goal is the MSS).
-    let can_gso = t.sk.dst_cache.is_none_or(|c| {
-        let f = n.devs[c.dst.dev].features;
-        f.gso || f.tso
-    });
-    let max_segs = if can_gso {
-        tcp_tso_segs(t, &n.sysctl)
-    } else {
-        1
-    };
+    // TCP always builds GSO packets (sk_setup_caps gives TCP sockets NETIF_F_GSO whatever
+    // the device says); a device without TSO has them cut in validate_xmit_skb.
+    let max_segs = tcp_tso_segs(t, &n.sysctl);
     loop {
         let Some(t) = n.socks.tcp(sock) else {
             return;
