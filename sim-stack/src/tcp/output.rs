@@ -588,7 +588,9 @@ fn tcp_send_new_skb(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, idx: usize,
     let end_seq = last.end_seq();
     let len: u32 = t.wq.range(idx..idx + count).map(|w| w.len).sum();
     let mut flags = if syn { TcpFlags::SYN } else { TcpFlags::ACK };
-    if psh && len > 0 {
+    // __tcp_transmit_skb forces PSH on every GSO packet (tcp_skb_pcount > 1), to expedite
+    // the receiver's GRO flush; the queued segments keep their own flags.
+    if (psh && len > 0) || len > t.mss_cache {
         flags |= TcpFlags::PSH;
     }
     if fin {
