@@ -95,6 +95,9 @@ pub enum CaState {
     Open,
     /// Duplicate ACKs or SACKs seen.
     Disorder,
+    /// Reducing cwnd after a congestion signal that was not a loss: here, the local qdisc
+    /// refused a packet (`tcp_enter_cwr`).
+    Cwr,
     /// Fast recovery after a loss.
     Recovery,
     /// After a retransmission timeout.
