@@ -485,6 +485,7 @@ fn tcp_ack(
 ) -> bool {
     let now = cx.now;
     let sys_wmem2 = n.sysctl.tcp_wmem[2];
+    let idle_restart = n.sysctl.tcp_slow_start_after_idle;
     let Some(t) = n.socks.tcp(sock) else {
         return false;
     };
@@ -515,6 +516,9 @@ fn tcp_ack(
         t.snd_wl1 = th.seq;
         t.snd_wnd = nwin;
         t.max_window = t.max_window.max(nwin);
+        if window_changed && t.sent_segs() < t.wq.len() {
+            output::tcp_slow_start_after_idle_check(t, idle_restart, now);
+        }
     }
     // SACK tagging (tcp_sacktag_write_queue).
     let mut newly_sacked = 0u32;
@@ -560,6 +564,8 @@ fn tcp_ack(
     }
     // Clean the retransmit queue (tcp_clean_rtx_queue).
     let mut acked_pkts = 0u32;
+    // Of them, those not SACKed before: SACKed ones were counted delivered then.
+    let mut acked_unsacked = 0u32;
     let mut first_ackt: Option<SimTime> = None;
     let mut retrans_acked = false;
     while let Some(seg) = t.wq.front() {
@@ -571,6 +577,7 @@ fn tcp_ack(
             t.ever_retrans_in_wq -= 1;
         }
         acked_pkts += 1;
+        acked_unsacked += u32::from(!seg.sacked);
         if !seg.sacked {
             delivered_sends.push((seg.sent_at, seg.end_seq(), seg.retrans > 0));
         }
@@ -658,7 +665,7 @@ fn tcp_ack(
         t.recovery.dupacks = 0;
     }
     // Segments delivered by this ACK (tcp_count_delivered), for PRR and tcpi_delivered.
-    let mut delivered = acked_pkts + newly_sacked;
+    let mut delivered = acked_unsacked + newly_sacked;
     if !t.sack_ok {
         // A peer without SACK: each duplicate ACK stands for a segment that left the network
         // (tcp_add_reno_sack), so new data may go in its place (limited transmit, RFC
@@ -799,7 +806,8 @@ fn tcp_ack(
         };
         if limited {
             let ctx = ca_ctx(t, now);
-            let (c, cnt) = t.cong.cong_avoid(&ctx, acked_pkts);
+            // tcp_cong_avoid(sk, ack, acked_sacked): by what this ACK delivered.
+            let (c, cnt) = t.cong.cong_avoid(&ctx, delivered);
             t.cwnd = c.min(u32::from(u16::MAX) * 4);
             t.cwnd_cnt = cnt;
             let sys = crate::config::Sysctls {

@@ -56,6 +56,17 @@ pub fn tcp_connect_init(t: &mut TcpSock, sys: &Sysctls, mtu: u32) {
     t.ack.rcv_mss = t.advmss.min(536);
 }
 
+/// `tcp_slow_start_after_idle_check`: with `tcp_slow_start_after_idle` (`enabled`), nothing
+/// in flight and no data sent for more than an RTO, the window restarts
+/// ([`tcp_cwnd_restart`]). Checked when a write queues new data (`tcp_skb_entail`) and when
+/// the peer's window changes with data waiting (`tcp_ack_update_window`).
+pub fn tcp_slow_start_after_idle_check(t: &mut TcpSock, enabled: bool, now: SimTime) {
+    let idle = now.saturating_since(t.lsndtime);
+    if enabled && t.packets_out == 0 && idle > t.rtt.rto {
+        tcp_cwnd_restart(t, idle);
+    }
+}
+
 /// `tcp_cwnd_restart`: after `idle` without sending, the congestion window shrinks by
 /// half per RTO of idleness, to no less than the initial window; ssthresh keeps
 /// `tcp_current_ssthresh` (3/4 of the old window when that is more).
