@@ -93,6 +93,24 @@ pub struct TcpStats {
     pub InCsumErrors: u64,
 }
 
+/// `/proc/net/netstat` `TcpExt:`, the counters the model moves (`nstat` shows the
+/// non-zero ones; so does stats.json).
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+#[allow(non_snake_case)]
+pub struct TcpExtStats {
+    /// Retransmissions the local qdisc refused (`NET_XMIT_DROP`).
+    pub TCPRetransFail: u64,
+    /// Zero-window probes sent (bare ACKs below `snd_una`).
+    pub TCPWinProbe: u64,
+}
+
+impl TcpExtStats {
+    /// Whether every counter is 0 (then stats.json leaves the block out).
+    pub fn is_zero(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 /// The SNMP counters of one host.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct Snmp {
@@ -104,6 +122,8 @@ pub struct Snmp {
     pub udp: UdpStats,
     /// `Tcp:`
     pub tcp: TcpStats,
+    /// `TcpExt:`
+    pub tcp_ext: TcpExtStats,
 }
 
 /// `ip -s link` for one interface.

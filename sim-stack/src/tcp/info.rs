@@ -181,6 +181,7 @@ pub fn ca_state_number(s: CaState) -> u8 {
     match s {
         CaState::Open => 0,
         CaState::Disorder => 1,
+        CaState::Cwr => 2,
         CaState::Recovery => 3,
         CaState::Loss => 4,
     }
@@ -229,7 +230,7 @@ pub fn tcp_get_info(t: &TcpSock, now: SimTime, pmtu: u32, pacing: (u32, u32)) ->
         tcpi_state: state_number(t.state),
         tcpi_ca_state: ca_state_number(t.recovery.ca_state),
         tcpi_retransmits: t.timers.retransmits.min(255) as u8,
-        tcpi_probes: 0,
+        tcpi_probes: t.timers.probes_out.min(255) as u8,
         tcpi_backoff: t.timers.backoff.min(255) as u8,
         tcpi_options: options,
         tcpi_snd_wscale: if t.wscale_ok { t.snd_wscale } else { 0 },

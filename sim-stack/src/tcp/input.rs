@@ -485,6 +485,7 @@ fn tcp_ack(
 ) -> bool {
     let now = cx.now;
     let sys_wmem2 = n.sysctl.tcp_wmem[2];
+    let idle_restart = n.sysctl.tcp_slow_start_after_idle;
     let Some(t) = n.socks.tcp(sock) else {
         return false;
     };
@@ -499,6 +500,9 @@ fn tcp_ack(
         return true;
     }
     t.rcv_tstamp = now;
+    // Something worked: the window probes so far are forgotten.
+    t.timers.probes_out = 0;
+    let prior_packets = t.packets_out;
     let prior_una = t.snd_una;
     let prior_in_flight = t.in_flight();
     // Window update (tcp_ack_update_window).
@@ -512,6 +516,9 @@ fn tcp_ack(
         t.snd_wl1 = th.seq;
         t.snd_wnd = nwin;
         t.max_window = t.max_window.max(nwin);
+        if window_changed && t.sent_segs() < t.wq.len() {
+            output::tcp_slow_start_after_idle_check(t, idle_restart, now);
+        }
     }
     // SACK tagging (tcp_sacktag_write_queue).
     let mut newly_sacked = 0u32;
@@ -557,6 +564,8 @@ fn tcp_ack(
     }
     // Clean the retransmit queue (tcp_clean_rtx_queue).
     let mut acked_pkts = 0u32;
+    // Of them, those not SACKed before: SACKed ones were counted delivered then.
+    let mut acked_unsacked = 0u32;
     let mut first_ackt: Option<SimTime> = None;
     let mut retrans_acked = false;
     while let Some(seg) = t.wq.front() {
@@ -568,6 +577,7 @@ fn tcp_ack(
             t.ever_retrans_in_wq -= 1;
         }
         acked_pkts += 1;
+        acked_unsacked += u32::from(!seg.sacked);
         if !seg.sacked {
             delivered_sends.push((seg.sent_at, seg.end_seq(), seg.retrans > 0));
         }
@@ -654,6 +664,31 @@ fn tcp_ack(
     } else if advanced {
         t.recovery.dupacks = 0;
     }
+    // Segments delivered by this ACK (tcp_count_delivered), for PRR and tcpi_delivered.
+    let mut delivered = acked_unsacked + newly_sacked;
+    if !t.sack_ok {
+        // A peer without SACK: each duplicate ACK stands for a segment that left the network
+        // (tcp_add_reno_sack), so new data may go in its place (limited transmit, RFC
+        // 3042); an ACK that advances forgets them in Open and Disorder
+        // (tcp_reset_reno_sack) and takes back all but one per segment acknowledged in
+        // recovery (tcp_remove_reno_sacks).
+        if advanced {
+            // Segments already counted when their duplicate ACKs came are not again.
+            delivered = acked_pkts.saturating_sub(t.sacked_out).max(1);
+            if matches!(t.recovery.ca_state, CaState::Recovery | CaState::Loss) {
+                t.sacked_out = t.sacked_out.saturating_sub(acked_pkts.saturating_sub(1));
+            } else {
+                t.sacked_out = 0;
+            }
+        }
+        if is_dupack && t.recovery.ca_state != CaState::Loss {
+            t.sacked_out += 1;
+            delivered += 1;
+        }
+        // tcp_limit_reno_sacked: at least one hole (the lost segments) stays.
+        let holes = t.lost_out.max(1).min(t.packets_out);
+        t.sacked_out = t.sacked_out.min(t.packets_out - holes);
+    }
     // tcp_rack_advance: the most recently sent segment this ACK delivered (a
     // retransmission acked faster than min_rtt may be the original's ACK: skipped).
     for &(sent, end, retrans) in &delivered_sends {
@@ -686,8 +721,14 @@ fn tcp_ack(
             newly_lost = lost;
             reo_wait = wait;
         } else if !t.sack_ok
-            && t.recovery.dupacks >= DUPTHRESH
-            && t.recovery.ca_state != CaState::Recovery
+            // tcp_newreno_mark_lost: the head, once the duplicate ACKs pass the reordering
+            // degree, or at each partial ACK in recovery.
+            && ((t.sacked_out >= DUPTHRESH
+                && matches!(
+                    t.recovery.ca_state,
+                    CaState::Open | CaState::Disorder | CaState::Cwr
+                ))
+                || (t.recovery.ca_state == CaState::Recovery && advanced))
             && let Some(seg) = t.wq.front_mut()
             && seg.sent_at.is_some()
             && !seg.lost
@@ -699,19 +740,31 @@ fn tcp_ack(
         t.lost_out += newly_lost;
     }
     // Recovery state machine (tcp_fastretrans_alert).
-    let delivered = acked_pkts + newly_sacked;
     t.stats.delivered += u64::from(delivered);
     match t.recovery.ca_state {
+        // CWR ends once something above high_seq is ACKed (tcp_end_cwnd_reduction).
+        CaState::Cwr if after(t.snd_una, t.recovery.high_seq) => {
+            t.cwnd = t.ssthresh;
+            t.recovery.ca_state = CaState::Open;
+        }
         CaState::Recovery | CaState::Loss if !before(t.snd_una, t.recovery.high_seq) => {
             // Recovery is over (tcp_end_cwnd_reduction / loss undo not modeled).
             if t.recovery.ca_state == CaState::Recovery {
                 t.cwnd = t.ssthresh.max(2);
             }
+            if !t.sack_ok {
+                t.sacked_out = 0;
+            }
             t.recovery.ca_state = CaState::Open;
         }
         _ => {}
     }
-    if newly_lost > 0 && matches!(t.recovery.ca_state, CaState::Open | CaState::Disorder) {
+    if newly_lost > 0
+        && matches!(
+            t.recovery.ca_state,
+            CaState::Open | CaState::Disorder | CaState::Cwr
+        )
+    {
         tcp_enter_recovery(t);
     } else if t.recovery.ca_state == CaState::Open && (t.sacked_out > 0 || t.recovery.dupacks > 0) {
         t.recovery.ca_state = CaState::Disorder;
@@ -721,7 +774,7 @@ fn tcp_ack(
     {
         t.recovery.ca_state = CaState::Open;
     }
-    if t.recovery.ca_state == CaState::Recovery {
+    if matches!(t.recovery.ca_state, CaState::Recovery | CaState::Cwr) {
         // tcp_cwnd_reduction (PRR).
         t.recovery.prr_delivered += delivered;
         let in_flight = t.in_flight();
@@ -753,7 +806,8 @@ fn tcp_ack(
         };
         if limited {
             let ctx = ca_ctx(t, now);
-            let (c, cnt) = t.cong.cong_avoid(&ctx, acked_pkts);
+            // tcp_cong_avoid(sk, ack, acked_sacked): by what this ACK delivered.
+            let (c, cnt) = t.cong.cong_avoid(&ctx, delivered);
             t.cwnd = c.min(u32::from(u16::MAX) * 4);
             t.cwnd_cnt = cnt;
             let sys = crate::config::Sysctls {
@@ -799,6 +853,10 @@ fn tcp_ack(
     }
     if recovery {
         tcp_xmit_retransmit_queue(n, cx, sock);
+    }
+    if prior_packets == 0 {
+        // no_queue: nothing was in flight, so this may open a window being probed.
+        super::timer::tcp_ack_probe(n, cx, sock);
     }
     if writable_again {
         sk_wake(n, cx, sock);

@@ -95,6 +95,9 @@ pub enum CaState {
     Open,
     /// Duplicate ACKs or SACKs seen.
     Disorder,
+    /// Reducing cwnd after a congestion signal that was not a loss: here, the local qdisc
+    /// refused a packet (`tcp_enter_cwr`).
+    Cwr,
     /// Fast recovery after a loss.
     Recovery,
     /// After a retransmission timeout.
@@ -826,14 +829,8 @@ fn tcp_sendmsg_inner(
     if t.fin_queued {
         return Err(Errno::Pipe);
     }
-    // tcp_slow_start_after_idle_check (tcp_skb_entail): nothing in flight and idle for
-    // more than an RTO → tcp_cwnd_restart halves cwnd per RTO idle, down to the initial
-    // window.
-    let now = cx.now;
-    let idle = now.saturating_since(t.lsndtime);
-    if n.sysctl.tcp_slow_start_after_idle && t.packets_out == 0 && idle > t.rtt.rto {
-        output::tcp_cwnd_restart(t, idle);
-    }
+    // tcp_skb_entail.
+    output::tcp_slow_start_after_idle_check(t, n.sysctl.tcp_slow_start_after_idle, cx.now);
     if data.is_empty() {
         return Ok(0);
     }

@@ -12,6 +12,7 @@ use sim_core::{SimDuration, SimTime};
 use super::{CaState, TcpSock, TcpState, TxSeg, after, before};
 use crate::config::Sysctls;
 use crate::ctx::NetCtx;
+use crate::dev::NetXmit;
 use crate::ip::output::{IdentMode, IpSend};
 use crate::ip::output::{ip_route_output_flow, ip_send_skb};
 use crate::node::Node;
@@ -53,6 +54,17 @@ pub fn tcp_connect_init(t: &mut TcpSock, sys: &Sysctls, mtu: u32) {
     t.sndq_seq = t.write_seq;
     t.snd_sml = t.iss;
     t.ack.rcv_mss = t.advmss.min(536);
+}
+
+/// `tcp_slow_start_after_idle_check`: with `tcp_slow_start_after_idle` (`enabled`), nothing
+/// in flight and no data sent for more than an RTO, the window restarts
+/// ([`tcp_cwnd_restart`]). Checked when a write queues new data (`tcp_skb_entail`) and when
+/// the peer's window changes with data waiting (`tcp_ack_update_window`).
+pub fn tcp_slow_start_after_idle_check(t: &mut TcpSock, enabled: bool, now: SimTime) {
+    let idle = now.saturating_since(t.lsndtime);
+    if enabled && t.packets_out == 0 && idle > t.rtt.rto {
+        tcp_cwnd_restart(t, idle);
+    }
 }
 
 /// `tcp_cwnd_restart`: after `idle` without sending, the congestion window shrinks by
@@ -562,7 +574,9 @@ fn tcp_write_xmit_nagle(
                 }
             }
         }
-        tcp_send_new_skb(n, cx, sock, idx, count);
+        if !tcp_send_new_skb(n, cx, sock, idx, count) {
+            break;
+        }
         sent_any = true;
         tcp_arm_rtx_if_idle(n, cx, sock);
         if push_one {
@@ -573,14 +587,72 @@ fn tcp_write_xmit_nagle(
     if sent_any && mode != XmitMode::Probe {
         tcp_schedule_loss_probe(n, cx, sock, false);
     }
+    // __tcp_push_pending_frames: nothing in flight and data left that could not go (the
+    // peer's window is closed, or the qdisc refused it): the window probe timer.
+    if mode == XmitMode::All
+        && let Some(t) = n.socks.tcp(sock)
+        && t.packets_out == 0
+        && t.sent_segs() < t.wq.len()
+    {
+        super::timer::tcp_check_probe_timer(n, cx, sock);
+    }
+}
+
+/// `tcp_write_wakeup`: a window probe. If the peer's window takes some of the send head,
+/// that much of it (at most an MSS) goes out with PSH; otherwise a bare ACK one below
+/// `snd_una` (`tcp_xmit_probe_skb`), which the peer must answer with an ACK carrying its
+/// window (`TcpExtTCPWinProbe`). Returns false when the local qdisc refused what was sent.
+pub(crate) fn tcp_write_wakeup(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) -> bool {
+    let Some(t) = n.socks.tcp(sock) else {
+        return false;
+    };
+    if matches!(t.state, TcpState::Closed) {
+        return false;
+    }
+    let idx = t.sent_segs();
+    let wnd_end = t.snd_una.wrapping_add(t.snd_wnd);
+    if idx < t.wq.len() && before(t.wq[idx].seq, wnd_end) {
+        let mss = t.mss_cache;
+        let seg_size = wnd_end.wrapping_sub(t.wq[idx].seq).min(mss);
+        if t.wq[idx].len > seg_size {
+            tso_fragment(t, idx, seg_size);
+        }
+        let end = t.wq[idx].end_seq();
+        if before(t.pushed_seq, end) {
+            t.pushed_seq = end;
+        }
+        t.wq[idx].psh = true;
+        return tcp_send_new_skb(n, cx, sock, idx, 1);
+    }
+    n.snmp.tcp_ext.TCPWinProbe += 1;
+    let seq = t.snd_una.wrapping_sub(1);
+    tcp_transmit(
+        n,
+        cx,
+        sock,
+        Seg {
+            seq,
+            len: 0,
+            flags: TcpFlags::ACK,
+            data_seq: seq,
+            gso_size: 0,
+        },
+    ) != NetXmit::Drop
 }
 
 /// Sends the `count` unsent segments from `idx` as one packet and moves the send head past
-/// them (`tcp_transmit_skb`, `tcp_event_new_data_sent`, `tcp_minshall_update`).
-fn tcp_send_new_skb(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, idx: usize, count: usize) {
+/// them (`tcp_transmit_skb`, `tcp_event_new_data_sent`, `tcp_minshall_update`). Returns
+/// false when the local qdisc refused it: the segments stay unsent.
+fn tcp_send_new_skb(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    idx: usize,
+    count: usize,
+) -> bool {
     let now = cx.now;
     let Some(t) = n.socks.tcp(sock) else {
-        return;
+        return false;
     };
     let first = &t.wq[idx];
     let last = &t.wq[idx + count - 1];
@@ -596,25 +668,14 @@ fn tcp_send_new_skb(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, idx: usize,
     if fin {
         flags |= TcpFlags::FIN;
     }
-    for w in t.wq.range_mut(idx..idx + count) {
-        w.sent_at = Some(now);
-    }
-    t.snd_nxt = end_seq;
-    t.packets_out += count as u32;
-    t.max_packets_out = t.max_packets_out.max(t.packets_out);
     let mss = t.mss_cache;
-    if len > 0 && len < count as u32 * mss {
-        t.snd_sml = end_seq;
-    }
     if len > 0 {
-        t.lsndtime = now;
-        t.stats.bytes_sent += u64::from(len);
         // tcp_event_data_sent: sending soon after receiving means interactive.
         if now.saturating_since(t.ack.lrcvtime) < t.ack.ato {
             t.ack.pingpong += 1;
         }
     }
-    tcp_transmit(
+    let sent = tcp_transmit(
         n,
         cx,
         sock,
@@ -626,6 +687,26 @@ fn tcp_send_new_skb(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, idx: usize,
             gso_size: if count > 1 { mss } else { 0 },
         },
     );
+    let Some(t) = n.socks.tcp(sock) else {
+        return false;
+    };
+    if sent == NetXmit::Drop {
+        return false;
+    }
+    for w in t.wq.range_mut(idx..idx + count) {
+        w.sent_at = Some(now);
+    }
+    t.snd_nxt = end_seq;
+    t.packets_out += count as u32;
+    t.max_packets_out = t.max_packets_out.max(t.packets_out);
+    if len > 0 && len < count as u32 * mss {
+        t.snd_sml = end_seq;
+    }
+    if len > 0 {
+        t.lsndtime = now;
+        t.stats.bytes_sent += u64::from(len);
+    }
+    true
 }
 
 /// Arms the retransmit timer if it is not running and something is in flight.
@@ -652,10 +733,18 @@ pub(crate) fn tcp_reset_rtx_timer(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockI
     tcp_arm_timer(n, cx, sock, super::timer::TcpTimerKind::Retransmit, at);
 }
 
-/// `tcp_retransmit_skb` for write-queue segment `idx`.
-pub(crate) fn tcp_retransmit_seg(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, idx: usize) {
+/// `tcp_retransmit_skb` for write-queue segment `idx`. Returns false when the local qdisc
+/// refused it (`TCPRetransFail`): the segment stays to be retransmitted.
+pub(crate) fn tcp_retransmit_seg(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    idx: usize,
+) -> bool {
     let now = cx.now;
-    let Some(t) = n.socks.tcp(sock) else { return };
+    let Some(t) = n.socks.tcp(sock) else {
+        return false;
+    };
     let seg = t.wq[idx].clone();
     let mut flags = if seg.syn {
         TcpFlags::SYN
@@ -671,6 +760,31 @@ pub(crate) fn tcp_retransmit_seg(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId
     if seg.fin {
         flags |= TcpFlags::FIN;
     }
+    t.stats.retrans += 1;
+    t.stats.bytes_retrans += u64::from(seg.len);
+    t.stats.bytes_sent += u64::from(seg.len);
+    n.snmp.tcp.RetransSegs += 1;
+    if !(seg.syn && t.state == TcpState::SynRecv) {
+        let sent = tcp_transmit(
+            n,
+            cx,
+            sock,
+            Seg {
+                seq: seg.seq,
+                len: seg.len,
+                flags,
+                data_seq: seg.seq,
+                gso_size: 0,
+            },
+        );
+        if sent == NetXmit::Drop {
+            n.snmp.tcp_ext.TCPRetransFail += 1;
+            return false;
+        }
+    }
+    let Some(t) = n.socks.tcp(sock) else {
+        return false;
+    };
     if t.recovery.retrans_stamp.is_none() {
         t.recovery.retrans_stamp = Some(now);
     }
@@ -684,26 +798,10 @@ pub(crate) fn tcp_retransmit_seg(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId
         w.retrans_out = true;
         t.retrans_out += 1;
     }
-    t.stats.retrans += 1;
-    t.stats.bytes_retrans += u64::from(seg.len);
-    t.stats.bytes_sent += u64::from(seg.len);
-    n.snmp.tcp.RetransSegs += 1;
     if seg.syn && t.state == TcpState::SynRecv {
         tcp_send_synack(n, cx, sock);
-        return;
     }
-    tcp_transmit(
-        n,
-        cx,
-        sock,
-        Seg {
-            seq: seg.seq,
-            len: seg.len,
-            flags,
-            data_seq: seg.seq,
-            gso_size: 0,
-        },
-    );
+    true
 }
 
 /// `tcp_xmit_retransmit_queue`: resend segments marked lost while cwnd allows.
@@ -732,10 +830,17 @@ pub(crate) fn tcp_xmit_retransmit_queue(n: &mut Node, cx: &mut NetCtx<'_>, sock:
         };
         // The segment is retransmitted below, so the next search starts after it.
         t.recovery.rtx_hint = idx + 1;
-        if t.recovery.ca_state == CaState::Recovery {
+        if !tcp_retransmit_seg(n, cx, sock, idx) {
+            if let Some(t) = n.socks.tcp(sock) {
+                t.recovery.rtx_hint = idx;
+            }
+            return;
+        }
+        if let Some(t) = n.socks.tcp(sock)
+            && t.recovery.ca_state == CaState::Recovery
+        {
             t.recovery.prr_out += 1;
         }
-        tcp_retransmit_seg(n, cx, sock, idx);
     }
 }
 
@@ -748,7 +853,7 @@ pub(crate) fn tcp_send_ack(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
         return;
     }
     let seq = t.snd_nxt;
-    tcp_transmit(
+    let _ = tcp_transmit(
         n,
         cx,
         sock,
@@ -801,7 +906,7 @@ pub(crate) fn tcp_send_synack(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
         return;
     };
     let seq = t.iss;
-    tcp_transmit(
+    let _ = tcp_transmit(
         n,
         cx,
         sock,
@@ -822,7 +927,7 @@ pub(crate) fn tcp_send_active_reset(n: &mut Node, cx: &mut NetCtx<'_>, sock: Soc
     };
     let seq = t.snd_nxt;
     n.snmp.tcp.OutRsts += 1;
-    tcp_transmit(
+    let _ = tcp_transmit(
         n,
         cx,
         sock,
@@ -838,10 +943,14 @@ pub(crate) fn tcp_send_active_reset(n: &mut Node, cx: &mut NetCtx<'_>, sock: Soc
 
 /// `tcp_transmit_skb` → `ip_queue_xmit`: build the segment (options, window, checksum)
 /// and send it.
-fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) {
+/// What the device said comes back: on `NET_XMIT_DROP` or `NET_XMIT_CN` the socket enters
+/// CWR (`tcp_enter_cwr`); a dropped packet was not sent.
+fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) -> NetXmit {
     let now = cx.now;
     let default_ttl = n.default_ttl;
-    let Some(t) = n.socks.tcp(sock) else { return };
+    let Some(t) = n.socks.tcp(sock) else {
+        return NetXmit::Drop;
+    };
     let (ttl, tos) = (t.sk.ttl.unwrap_or(default_ttl), t.sk.tos);
     let syn = seg.flags.contains(TcpFlags::SYN);
     let tsval = tcp_time_stamp(now).wrapping_add(t.ts_off);
@@ -986,7 +1095,7 @@ fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) {
     }
     let Ok(dst) = sk_dst_route(n, sock, daddr) else {
         kfree_skb(n, cx, skb);
-        return;
+        return NetXmit::Drop;
     };
     let send = IpSend {
         src: saddr,
@@ -997,9 +1106,13 @@ fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) {
         dont_frag: df,
         ident,
     };
-    // What the device said is not acted on (tcp_transmit_skb's NET_XMIT_CN/DROP handling
-    // is not modeled).
-    let _ = ip_send_skb(n, cx, skb, send, dst);
+    let verdict = ip_send_skb(n, cx, skb, send, dst);
+    if verdict != NetXmit::Success
+        && let Some(t) = n.socks.tcp(sock)
+    {
+        super::recovery::tcp_enter_cwr(t);
+    }
+    verdict
 }
 
 /// `tcp_v4_send_reset`: RST in answer to a segment no socket wants.

@@ -201,13 +201,34 @@ pub(crate) fn rack_detect_loss_walk_all(
     )
 }
 
-/// `tcp_enter_recovery`: ssthresh from the congestion control, PRR from here.
+/// `tcp_enter_recovery`: ssthresh from the congestion control, PRR from here; a reduction
+/// already under way (CWR) keeps its ssthresh and PRR counts.
 pub(crate) fn tcp_enter_recovery(t: &mut TcpSock) {
+    if t.recovery.ca_state != CaState::Cwr {
+        tcp_init_cwnd_reduction(t);
+    }
     t.recovery.ca_state = CaState::Recovery;
     t.recovery.high_seq = t.snd_nxt;
+    t.stats.fast_recoveries += 1;
+}
+
+/// `tcp_init_cwnd_reduction`: ssthresh from the congestion control, PRR from here.
+fn tcp_init_cwnd_reduction(t: &mut TcpSock) {
+    t.recovery.high_seq = t.snd_nxt;
+    t.recovery.tlp_high_seq = None;
+    t.cwnd_cnt = 0;
     t.recovery.prior_cwnd = t.cwnd;
-    t.ssthresh = t.cong.ssthresh(t.cwnd);
     t.recovery.prr_delivered = 0;
     t.recovery.prr_out = 0;
-    t.stats.fast_recoveries += 1;
+    t.ssthresh = t.cong.ssthresh(t.cwnd);
+}
+
+/// `tcp_enter_cwr`: the local qdisc refused or congestion-marked a packet
+/// (`NET_XMIT_DROP`/`NET_XMIT_CN` from `tcp_transmit_skb`): reduce cwnd by PRR towards the
+/// congestion control's ssthresh, once per window (until `high_seq` is passed).
+pub(crate) fn tcp_enter_cwr(t: &mut TcpSock) {
+    if matches!(t.recovery.ca_state, CaState::Open | CaState::Disorder) {
+        tcp_init_cwnd_reduction(t);
+        t.recovery.ca_state = CaState::Cwr;
+    }
 }

@@ -658,3 +658,70 @@ fn ip_freebind_lets_a_socket_bind_an_address_the_host_lacks() {
     });
     assert_eq!(r, Ok((Err(Errno::AddrNotAvail), Ok(()))));
 }
+
+#[test]
+fn a_closed_window_is_probed_with_backoff_until_it_opens() {
+    let mut h = OneHost::new(Sysctls::default());
+    let (c, iss) = accepted(&mut h);
+    assert_eq!(
+        h.with(|n, cx| syscall::send(n, cx, c, &[7u8; 1000], MsgFlags::NONE)),
+        Ok(1000)
+    );
+    h.advance(SimDuration::from_millis(1));
+    h.take_ip();
+    // The peer takes it all and closes its window.
+    let una = iss.wrapping_add(1001);
+    h.inject_ip(&seg(1001, una, TcpFlags::ACK, 0, &[], &[]));
+    let t0 = h.with(|_, cx| cx.now);
+    assert_eq!(
+        h.with(|n, cx| syscall::send(n, cx, c, &[7u8; 5000], MsgFlags::NONE)),
+        Ok(5000)
+    );
+    h.advance(SimDuration::from_secs(2));
+    let out = h.take_ip();
+    // tcp_probe0_base (the RTO: 200 ms, the RTT and the timer wheel's rounding) doubled after
+    // each probe: bare ACKs one below snd_una, the gaps doubling.
+    let probes: Vec<(u64, TcpRepr, usize)> = out
+        .iter()
+        .map(|(at, p)| {
+            let (_, t, l) = parse(p);
+            (at.saturating_since(t0).as_nanos() / 1_000_000, t, l)
+        })
+        .collect();
+    assert_eq!(probes.len(), 3, "{probes:?}");
+    let base = probes[0].0;
+    assert!((200..240).contains(&base), "first probe at {base} ms");
+    for (i, (ms, t, len)) in probes.iter().enumerate() {
+        assert_eq!(
+            (t.seq, t.flags, *len),
+            (una.wrapping_sub(1), TcpFlags::ACK, 0)
+        );
+        if i > 0 {
+            // The wheel rounds a longer timeout up to a coarser grain (32 ms from 64
+            // jiffies on).
+            let gap = ms - probes[i - 1].0;
+            let want = base << i;
+            assert!(
+                (want - 8..want + 40).contains(&gap),
+                "probe {i} {gap} ms after the last, not {want}"
+            );
+        }
+    }
+    let info = tcp_info(&mut h, c);
+    assert_eq!((info.tcpi_probes, info.tcpi_backoff), (3, 3));
+    assert_eq!(h.with(|n, _| n.snmp.tcp_ext.TCPWinProbe), 3);
+    // The window opens: the data goes, and the probing is over.
+    h.inject_ip(&seg(1001, una, TcpFlags::ACK, 1000, &[], &[]));
+    h.advance(SimDuration::from_millis(1));
+    let sent: usize = h.take_ip().iter().map(|(_, p)| parse(p).2).sum();
+    assert_eq!(sent, 5000);
+    let info = tcp_info(&mut h, c);
+    assert_eq!((info.tcpi_probes, info.tcpi_backoff), (0, 0));
+}
+
+fn tcp_info(h: &mut OneHost, fd: u32) -> crate::tcp::info::TcpInfo {
+    match h.with(|n, cx| syscall::getsockopt(n, cx, fd, SockOptName::Info)) {
+        Ok(SockOptValue::Info(i)) => *i,
+        other => panic!("TCP_INFO: {other:?}"),
+    }
+}

@@ -2,9 +2,9 @@
 //! linear SYN timeouts of recent kernels), the delayed-ACK timer (`tcp_delack_timer`), and
 //! the TIME_WAIT / orphaned FIN_WAIT_2 timer.
 
-use sim_core::{SimDuration, TimerId};
+use sim_core::{SimDuration, SimTime, TimerId};
 
-use super::{CaState, TCP_RTO_MAX, TcpState};
+use super::{CaState, TCP_RTO_MAX, TcpSock, TcpState, after};
 use crate::ctx::NetCtx;
 use crate::event::Event;
 use crate::node::Node;
@@ -31,6 +31,8 @@ pub enum TcpTimerKind {
     ReoTimeout,
     /// The compressed-SACK timer (`compressed_ack_timer`, an hrtimer of its own).
     CompressedAck,
+    /// The zero-window probe timer (`ICSK_TIME_PROBE0`), on the retransmission timer.
+    Probe0,
 }
 
 /// `tcp_model_timeout(sk, boundary, TCP_RTO_MIN)`: how long `boundary` retransmissions take
@@ -64,10 +66,17 @@ pub(crate) fn tcp_arm_timer(
     let Some(t) = n.socks.tcp(sock) else {
         return;
     };
+    if matches!(
+        which,
+        TcpTimerKind::Retransmit | TcpTimerKind::LossProbe | TcpTimerKind::ReoTimeout
+    ) {
+        t.timers.probe0_pending = false;
+    }
     let timer = match which {
-        TcpTimerKind::Retransmit | TcpTimerKind::LossProbe | TcpTimerKind::ReoTimeout => {
-            &t.timers.rtx_timer
-        }
+        TcpTimerKind::Retransmit
+        | TcpTimerKind::LossProbe
+        | TcpTimerKind::ReoTimeout
+        | TcpTimerKind::Probe0 => &t.timers.rtx_timer,
         TcpTimerKind::DelAck => &t.timers.delack_timer,
         TcpTimerKind::TimeWait => &t.timers.tw_timer,
         TcpTimerKind::CompressedAck => &t.timers.comp_sack_timer,
@@ -106,6 +115,7 @@ pub(crate) fn tcp_timer(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, which: 
         TcpTimerKind::TimeWait => tcp_done(n, cx, sock),
         TcpTimerKind::LossProbe => tcp_send_loss_probe(n, cx, sock),
         TcpTimerKind::ReoTimeout => tcp_rack_reo_timeout(n, cx, sock),
+        TcpTimerKind::Probe0 => tcp_probe_timer(n, cx, sock),
         TcpTimerKind::CompressedAck => {
             // tcp_compressed_ack_kick: the compressed SACKs go out as one ACK.
             if let Some(t) = n.socks.tcp(sock)
@@ -116,6 +126,151 @@ pub(crate) fn tcp_timer(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, which: 
             }
         }
     }
+}
+
+/// `TCP_RESOURCE_PROBE_INTERVAL`: how soon a window probe the local qdisc refused is tried
+/// again.
+const TCP_RESOURCE_PROBE_INTERVAL: SimDuration = SimDuration::from_millis(500);
+
+/// `tcp_probe0_base`: the RTO, at least `TCP_RTO_MIN`.
+fn tcp_probe0_base(t: &TcpSock) -> SimDuration {
+    t.rtt
+        .rto
+        .max(SimDuration::from_micros(u64::from(super::TCP_RTO_MIN_US)))
+}
+
+/// `tcp_probe0_when`: the base doubled once per backoff (at most ilog2(`TCP_RTO_MAX` /
+/// `TCP_RTO_MIN`) + 1 = 10 times), at most `max`.
+fn tcp_probe0_when(t: &TcpSock, max: SimDuration) -> SimDuration {
+    let backoff = t.timers.backoff.min(10);
+    (tcp_probe0_base(t) * (1u64 << backoff)).min(max)
+}
+
+/// `tcp_clamp_probe0_to_user_timeout`: with `TCP_USER_TIMEOUT`, a probe never waits past
+/// it (counted from the first probe), and at least a jiffy.
+fn tcp_clamp_probe0_to_user_timeout(t: &TcpSock, when: SimDuration, now: SimTime) -> SimDuration {
+    let (Some(first), ms) = (t.timers.probes_tstamp, t.user_timeout_ms) else {
+        return when;
+    };
+    if ms == 0 {
+        return when;
+    }
+    let elapsed = now.saturating_since(first);
+    let remaining = SimDuration::from_millis(u64::from(ms)).saturating_sub(elapsed);
+    when.min(remaining.max(SimDuration::from_nanos(crate::jiffies::JIFFY_NS)))
+}
+
+/// Arms the zero-window probe timer `when` from now, on the timer wheel
+/// (`tcp_reset_xmit_timer(sk, ICSK_TIME_PROBE0, …)`).
+fn tcp_arm_probe0(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, when: SimDuration) {
+    let at = crate::jiffies::round_expiry(cx.now, when, n.jiffies_phase);
+    if let Some(t) = n.socks.tcp(sock) {
+        t.timers.probe0_pending = true;
+    }
+    tcp_arm_timer(n, cx, sock, TcpTimerKind::Probe0, at);
+}
+
+/// `tcp_check_probe_timer`: nothing in flight, data waiting that the peer's window does not
+/// let go, and no timer pending: probe the window after `tcp_probe0_base`.
+pub(crate) fn tcp_check_probe_timer(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
+    let Some(t) = n.socks.tcp(sock) else {
+        return;
+    };
+    if t.packets_out == 0 && !cx.sched.is_armed(&t.timers.rtx_timer) {
+        let when = tcp_probe0_base(t);
+        tcp_arm_probe0(n, cx, sock, when);
+    }
+}
+
+/// `tcp_ack_probe`: an ACK while nothing was in flight. If the window now takes the send
+/// head, the probing is over; else the next probe is due after the backed-off interval.
+pub(crate) fn tcp_ack_probe(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
+    let now = cx.now;
+    let Some(t) = n.socks.tcp(sock) else {
+        return;
+    };
+    let idx = t.sent_segs();
+    let Some(head) = t.wq.get(idx) else {
+        return;
+    };
+    let wnd_end = t.snd_una.wrapping_add(t.snd_wnd);
+    if !after(head.end_seq(), wnd_end) {
+        t.timers.backoff = 0;
+        t.timers.probes_tstamp = None;
+        if t.timers.probe0_pending {
+            t.timers.probe0_pending = false;
+            cx.sched.cancel(&t.timers.rtx_timer);
+        }
+    } else {
+        let when = tcp_probe0_when(t, TCP_RTO_MAX);
+        let when = tcp_clamp_probe0_to_user_timeout(t, when, now);
+        tcp_arm_probe0(n, cx, sock, when);
+    }
+}
+
+/// `tcp_probe_timer`: the zero-window probe timer fired. With data in flight or none
+/// waiting there is nothing to probe; past `TCP_USER_TIMEOUT` (counted from the first
+/// probe) or `tcp_retries2` unanswered probes the connection dies (`tcp_write_err`);
+/// otherwise another probe goes out.
+fn tcp_probe_timer(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
+    let now = cx.now;
+    let retries2 = u32::from(n.sysctl.tcp_retries2);
+    let Some(t) = n.socks.tcp(sock) else {
+        return;
+    };
+    t.timers.probe0_pending = false;
+    if t.packets_out > 0 || t.sent_segs() == t.wq.len() {
+        t.timers.probes_out = 0;
+        t.timers.probes_tstamp = None;
+        return;
+    }
+    let expired = match t.timers.probes_tstamp {
+        None => {
+            t.timers.probes_tstamp = Some(now);
+            false
+        }
+        Some(first) => {
+            t.user_timeout_ms > 0
+                && now.saturating_since(first)
+                    >= SimDuration::from_millis(u64::from(t.user_timeout_ms))
+        }
+    };
+    // An orphan's probes (tcp_orphan_retries) are not modeled apart: it has tcp_retries2.
+    if expired || t.timers.probes_out >= retries2 {
+        tcp_write_err(n, cx, sock, "window probe timeout");
+    } else {
+        tcp_send_probe0(n, cx, sock);
+    }
+}
+
+/// `tcp_send_probe0`: a window probe (`tcp_write_wakeup`), then the next one after the
+/// backed-off interval — or after `TCP_RESOURCE_PROBE_INTERVAL` when the local qdisc
+/// refused it.
+fn tcp_send_probe0(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
+    let now = cx.now;
+    let retries2 = u32::from(n.sysctl.tcp_retries2);
+    let sent = super::output::tcp_write_wakeup(n, cx, sock);
+    let Some(t) = n.socks.tcp(sock) else {
+        return;
+    };
+    if t.packets_out > 0 || t.sent_segs() == t.wq.len() {
+        // Cancel the probing: it is not needed.
+        t.timers.probes_out = 0;
+        t.timers.backoff = 0;
+        t.timers.probes_tstamp = None;
+        return;
+    }
+    t.timers.probes_out += 1;
+    let when = if sent {
+        if t.timers.backoff < retries2 {
+            t.timers.backoff += 1;
+        }
+        tcp_probe0_when(t, TCP_RTO_MAX)
+    } else {
+        TCP_RESOURCE_PROBE_INTERVAL
+    };
+    let when = tcp_clamp_probe0_to_user_timeout(t, when, now);
+    tcp_arm_probe0(n, cx, sock, when);
 }
 
 /// Arms RACK's reordering timer `wait` from now, plus two jiffies (`TCP_TIMEOUT_MIN`),
@@ -145,7 +300,10 @@ fn tcp_rack_reo_timeout(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
     let (lost, _) = super::recovery::tcp_rack_detect_loss(t, now);
     t.lost_out += lost;
     if lost > 0 {
-        if matches!(t.recovery.ca_state, CaState::Open | CaState::Disorder) {
+        if matches!(
+            t.recovery.ca_state,
+            CaState::Open | CaState::Disorder | CaState::Cwr
+        ) {
             super::recovery::tcp_enter_recovery(t);
             t.recovery.prr_delivered = 1;
             t.cwnd = t.in_flight() + 1;
@@ -241,8 +399,7 @@ fn tcp_send_loss_probe(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
                 && !t.wq[i].sacked
             {
                 t.recovery.tlp_retrans = true;
-                tcp_retransmit_seg(n, cx, sock, i);
-                probed = true;
+                probed = tcp_retransmit_seg(n, cx, sock, i);
             }
         } else if let Some(t) = n.socks.tcp(sock) {
             t.recovery.tlp_retrans = false;
@@ -253,6 +410,21 @@ fn tcp_send_loss_probe(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
         }
     }
     tcp_reset_rtx_timer(n, cx, sock);
+}
+
+/// `tcp_write_err`: the connection timed out (`why`): `ETIMEDOUT`, and it is done.
+fn tcp_write_err(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, why: &'static str) {
+    let Some(t) = n.socks.tcp(sock) else {
+        return;
+    };
+    if t.state == TcpState::SynSent {
+        n.snmp.tcp.AttemptFails += 1;
+    } else if matches!(t.state, TcpState::Established | TcpState::CloseWait) {
+        n.snmp.tcp.EstabResets += 1;
+    }
+    t.sk.err = Some(Errno::TimedOut);
+    trace_sock_err(n, cx, sock, why, Errno::TimedOut);
+    tcp_done(n, cx, sock);
 }
 
 /// `tcp_retransmit_timer`: back off, enter Loss, retransmit the head; give up after
@@ -281,14 +453,7 @@ fn tcp_retransmit_timer(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
         }),
     };
     if expired {
-        if t.state == TcpState::SynSent {
-            n.snmp.tcp.AttemptFails += 1;
-        } else if matches!(t.state, TcpState::Established | TcpState::CloseWait) {
-            n.snmp.tcp.EstabResets += 1;
-        }
-        t.sk.err = Some(Errno::TimedOut);
-        trace_sock_err(n, cx, sock, "retransmit timeout", Errno::TimedOut);
-        tcp_done(n, cx, sock);
+        tcp_write_err(n, cx, sock, "retransmit timeout");
         return;
     }
     t.stats.rto_events += 1;
@@ -303,6 +468,10 @@ fn tcp_retransmit_timer(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
         t.cong.reset();
         t.recovery.ca_state = CaState::Loss;
         t.recovery.high_seq = t.snd_nxt;
+        if !t.sack_ok {
+            // tcp_reset_reno_sack.
+            t.sacked_out = 0;
+        }
         let mut lost = 0;
         for seg in t.wq.iter_mut().take_while(|x| x.sent_at.is_some()) {
             seg.retrans_out = false;
@@ -328,7 +497,7 @@ fn tcp_retransmit_timer(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
         let w = &mut t.wq[0];
         w.lost = true;
         t.recovery.rtx_hint = 0;
-        tcp_retransmit_seg(n, cx, sock, 0);
+        let _ = tcp_retransmit_seg(n, cx, sock, 0);
     } else {
         // Retransmit the head now; the rest follow as the window reopens.
         let idx =
@@ -336,7 +505,7 @@ fn tcp_retransmit_timer(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
                 .take_while(|x| x.sent_at.is_some())
                 .position(|x| !x.sacked)
                 .unwrap_or(0);
-        tcp_retransmit_seg(n, cx, sock, idx);
+        let _ = tcp_retransmit_seg(n, cx, sock, idx);
     }
     // tcp_clamp_rto_to_user_timeout: never wait past the user timeout.
     let Some(t) = n.socks.tcp(sock) else { return };
@@ -376,6 +545,13 @@ pub struct TcpTimers {
     pub retransmits: u32,
     /// Backoff exponent (`icsk_backoff`).
     pub backoff: u32,
+    /// Window probes sent without an answer (`icsk_probes_out`, `tcpi_probes`).
+    pub probes_out: u32,
+    /// When the first of them went out (`icsk_probes_tstamp`).
+    pub probes_tstamp: Option<SimTime>,
+    /// The retransmission timer is armed as the window probe timer (`icsk_pending` is
+    /// `ICSK_TIME_PROBE0`).
+    pub probe0_pending: bool,
 }
 
 impl TcpTimers {
@@ -389,6 +565,9 @@ impl TcpTimers {
             comp_sack_timer,
             retransmits: 0,
             backoff: 0,
+            probes_out: 0,
+            probes_tstamp: None,
+            probe0_pending: false,
         }
     }
 }

@@ -74,6 +74,12 @@ pub struct NodeStats {
     /// `/proc/net/snmp` `Tcp:`.
     #[serde(rename = "Tcp")]
     pub tcp: TcpStats,
+    /// `/proc/net/netstat` `TcpExt:` (left out while all zero).
+    #[serde(
+        rename = "TcpExt",
+        skip_serializing_if = "crate::stats::TcpExtStats::is_zero"
+    )]
+    pub tcp_ext: crate::stats::TcpExtStats,
     /// `/proc/net/stat/arp_cache`.
     pub arp: NeighStats,
     /// TCP connections (open at the end, then closed ones), like `ss -ti`.
@@ -205,6 +211,7 @@ impl World {
                     icmp: n.snmp.icmp.clone(),
                     udp: n.snmp.udp.clone(),
                     tcp: n.snmp.tcp.clone(),
+                    tcp_ext: n.snmp.tcp_ext.clone(),
                     arp: n.neigh_stats.clone(),
                     tcp_connections: n
                         .socks
