@@ -88,5 +88,21 @@ fn congestive_losses_exercise_rack_and_the_retransmit_queue() {
             received >= acked,
             "{qdisc}: {received} received < {acked} acked"
         );
+        // Tcp OutSegs leaves retransmissions to RetransSegs (RFC 1213, as Linux counts):
+        // together with ARP they are every frame a sender put on its link.
+        for i in 0..4 {
+            let name = format!("S{i}");
+            let node = &ran.stats.nodes[&name];
+            let wire = ran.iface(&name, "eth0").link.tx_packets;
+            let arp = node.arp.requests_sent + node.arp.replies_sent;
+            assert!(node.tcp.RetransSegs > 0, "{qdisc} {name}: no retransmission");
+            assert_eq!(
+                node.tcp.OutSegs + node.tcp.RetransSegs + arp,
+                wire,
+                "{qdisc} {name}: OutSegs {} + RetransSegs {} + ARP {arp} frames",
+                node.tcp.OutSegs,
+                node.tcp.RetransSegs
+            );
+        }
     }
 }

@@ -1089,7 +1089,15 @@ fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) -> Ne
     skb.sock = Some(SockRef { node: n.id, sock });
     skb.hash = crate::skb::flow_hash(saddr, daddr, repr.src_port, repr.dst_port, 6);
     t.sk.wmem_alloc += skb.truesize;
-    n.snmp.tcp.OutSegs += u64::from(gso_segs);
+    // OutSegs counts new data and bare control segments, not retransmissions (RFC 1213:
+    // __tcp_transmit_skb), and every SYN-ACK (tcp_make_synack).
+    let end_seq = seg
+        .seq
+        .wrapping_add(seg.len)
+        .wrapping_add(u32::from(syn) + u32::from(seg.flags.contains(TcpFlags::FIN)));
+    if synack || after(end_seq, t.snd_nxt) || end_seq == seg.seq {
+        n.snmp.tcp.OutSegs += u64::from(gso_segs);
+    }
     for f in ["tcp_transmit_skb", "ip_queue_xmit"] {
         note!(cx, skb, f);
     }
