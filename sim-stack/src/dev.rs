@@ -460,9 +460,10 @@ fn dev_hard_start_xmit_list(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, segs:
         if d.ring.is_full() {
             d.ring.stats.busy += 1;
             d.queue_stopped = true;
-            d.qdisc.requeue(seg);
-            for rest in segs {
-                d.qdisc.requeue(rest);
+            // The rest of the list goes back in front, in its order.
+            let rest: Vec<Skb> = std::iter::once(seg).chain(segs).collect();
+            for skb in rest.into_iter().rev() {
+                d.qdisc.requeue(skb);
             }
             return false;
         }

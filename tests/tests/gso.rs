@@ -56,6 +56,9 @@ fn tcp_sends_gso_packets_that_the_device_cuts_below_the_qdisc() {
         requests * 2 < segs,
         "IP saw {requests} packets for {segs} TCP segments: not GSO packets"
     );
+    // Nothing is lost on this path, and segments the full TX ring gave back to the qdisc
+    // leave in order (requeued at the head): no segment was ever sent twice.
+    assert_eq!(a.tcp.RetransSegs, 0, "spurious retransmissions");
     // Every frame on the wire fits the MTU.
     let lens = tx_lens(&ran.trace, "a");
     assert!(lens.iter().all(|&l| l <= 1514), "a frame above the MTU");

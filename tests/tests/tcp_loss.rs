@@ -95,7 +95,10 @@ fn congestive_losses_exercise_rack_and_the_retransmit_queue() {
             let node = &ran.stats.nodes[&name];
             let wire = ran.iface(&name, "eth0").link.tx_packets;
             let arp = node.arp.requests_sent + node.arp.replies_sent;
-            assert!(node.tcp.RetransSegs > 0, "{qdisc} {name}: no retransmission");
+            assert!(
+                node.tcp.RetransSegs > 0,
+                "{qdisc} {name}: no retransmission"
+            );
             assert_eq!(
                 node.tcp.OutSegs + node.tcp.RetransSegs + arp,
                 wire,

@@ -240,11 +240,14 @@ impl QdiscCore {
         self.stats.packets += u64::from(segs);
     }
 
-    /// `dev_requeue_skb`: park at the tail of the requeue slot, count it.
+    /// `dev_requeue_skb`: back at the head of the requeue slot, whence it (or the packet it
+    /// was cut from) was taken, and counted. Linux never dequeues again from a stopped queue,
+    /// so what it requeues always goes first; here the driver's refusal is the first sign
+    /// of a full ring, so the head is where the packet must go for the order to hold.
     fn requeue(&mut self, skb: Skb) {
         self.stats.requeues += 1;
         self.add(pkt_len(&skb));
-        self.requeued.push_back(skb);
+        self.requeued.push_front(skb);
     }
 
     /// The head of the requeue slot, if any (`dequeue_skb`'s `gso_skb` path).
@@ -303,8 +306,8 @@ impl Qdisc {
     }
 
     /// Gives back a packet the driver refused (TX ring full), to be dequeued first next time
-    /// (`dev_requeue_skb`). Counts a requeue. Several requeued packets leave in the order they
-    /// were requeued.
+    /// (`dev_requeue_skb`). Counts a requeue. Several packets given back leave in the reverse
+    /// order: give back the last first.
     #[inline]
     pub fn requeue(&mut self, skb: Skb) {
         dispatch!(self, q => q.requeue(skb));
