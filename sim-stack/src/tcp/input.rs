@@ -504,7 +504,6 @@ fn tcp_ack(
     t.timers.probes_out = 0;
     let prior_packets = t.packets_out;
     let prior_una = t.snd_una;
-    let prior_in_flight = t.in_flight();
     // Window update (tcp_ack_update_window).
     let nwin = u32::from(th.window) << t.snd_wscale;
     let may_update = after(ack, t.snd_una)
@@ -798,12 +797,10 @@ fn tcp_ack(
         let sndcnt = sndcnt.max(u32::from(t.recovery.prr_out == 0));
         t.cwnd = in_flight + sndcnt;
     } else if advanced && acked_pkts > 0 {
-        // tcp_cong_avoid when cwnd-limited (tcp_is_cwnd_limited).
-        let limited = if t.cwnd < t.ssthresh {
-            t.cwnd < 2 * t.max_packets_out
-        } else {
-            t.is_cwnd_limited || prior_in_flight >= t.cwnd
-        };
+        // tcp_cong_avoid when cwnd-limited (tcp_is_cwnd_limited): the window was full in
+        // its current round, or, in slow start, cwnd is below twice the most packets that
+        // were in flight in it.
+        let limited = t.is_cwnd_limited || (t.cwnd < t.ssthresh && t.cwnd < 2 * t.max_packets_out);
         if limited {
             let ctx = ca_ctx(t, now);
             // tcp_cong_avoid(sk, ack, acked_sacked): by what this ACK delivered.
@@ -816,9 +813,6 @@ fn tcp_ack(
             };
             output::sndbuf_expand(t, &sys);
         }
-    }
-    if advanced {
-        t.max_packets_out = t.packets_out;
     }
     super::info::tcp_update_pacing_rate(t, &n.sysctl);
     // sk_stream_write_space: room for a third more than is queued, and (tcp_stream_memory_free)

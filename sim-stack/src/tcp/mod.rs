@@ -322,8 +322,11 @@ pub struct TcpSock {
     pub ever_retrans_in_wq: u32,
     /// The most packets in flight in the current round (`max_packets_out`).
     pub max_packets_out: u32,
-    /// Whether the last send was limited by cwnd (`is_cwnd_limited`).
+    /// Whether a send in the current round was limited by cwnd (`is_cwnd_limited`).
     pub is_cwnd_limited: bool,
+    /// The round of `max_packets_out` and `is_cwnd_limited` ends when `snd_una` passes this
+    /// (`cwnd_usage_seq`).
+    pub cwnd_usage_seq: u32,
     /// When the connection last sent data (slow start after idle).
     pub lsndtime: SimTime,
     /// `tcp_wstamp_ns`: when the connection last handed a segment to IP (data or not);
@@ -456,6 +459,7 @@ impl TcpSock {
             ever_retrans_in_wq: 0,
             max_packets_out: 0,
             is_cwnd_limited: false,
+            cwnd_usage_seq: 0,
             lsndtime: SimTime::ZERO,
             tcp_wstamp: SimTime::ZERO,
             pacing_rate: u64::MAX,

@@ -488,6 +488,7 @@ fn tcp_write_xmit_nagle(
     let push_one = mode != XmitMode::All;
     let win_divisor = n.sysctl.tcp_tso_win_divisor;
     let mut sent_any = false;
+    let mut is_cwnd_limited = false;
     let Some(t) = n.socks.tcp(sock) else {
         return;
     };
@@ -500,7 +501,6 @@ fn tcp_write_xmit_nagle(
         };
         let idx = t.sent_segs();
         if idx == t.wq.len() {
-            t.is_cwnd_limited = false;
             break;
         }
         let mss = t.mss_cache;
@@ -508,9 +508,9 @@ fn tcp_write_xmit_nagle(
         if !t.wq[idx].syn {
             let mut quota = tcp_cwnd_test(t);
             if quota == 0 {
+                is_cwnd_limited = true;
                 // A loss probe goes out whatever cwnd says (push_one == 2).
                 if mode != XmitMode::Probe {
-                    t.is_cwnd_limited = true;
                     break;
                 }
                 quota = 1;
@@ -550,7 +550,7 @@ fn tcp_write_xmit_nagle(
                     ) {
                         Defer::No => {}
                         Defer::CwndLimited => {
-                            t.is_cwnd_limited = true;
+                            is_cwnd_limited = true;
                             break;
                         }
                         Defer::Yes => break,
@@ -583,6 +583,12 @@ fn tcp_write_xmit_nagle(
             break;
         }
     }
+    if let Some(t) = n.socks.tcp(sock) {
+        is_cwnd_limited |= t.in_flight() >= t.cwnd;
+        if sent_any || is_cwnd_limited {
+            tcp_cwnd_validate(t, is_cwnd_limited);
+        }
+    }
     // New data went out: a tail loss probe replaces the RTO when it may.
     if sent_any && mode != XmitMode::Probe {
         tcp_schedule_loss_probe(n, cx, sock, false);
@@ -595,6 +601,22 @@ fn tcp_write_xmit_nagle(
         && t.sent_segs() < t.wq.len()
     {
         super::timer::tcp_check_probe_timer(n, cx, sock);
+    }
+}
+
+/// `tcp_cwnd_validate`: how fully the window is used, for `tcp_is_cwnd_limited`. A send that
+/// cwnd limited marks the window limited; otherwise the most packets in flight are kept for
+/// the current window, and both start afresh once `snd_una` passes the `snd_nxt` of the
+/// last reset (`cwnd_usage_seq`). (`tcp_cwnd_application_limited`, RFC 2861's shrinking of
+/// an unused window, is not modeled.)
+fn tcp_cwnd_validate(t: &mut TcpSock, is_cwnd_limited: bool) {
+    if !before(t.snd_una, t.cwnd_usage_seq)
+        || is_cwnd_limited
+        || (!t.is_cwnd_limited && t.packets_out > t.max_packets_out)
+    {
+        t.is_cwnd_limited = is_cwnd_limited;
+        t.max_packets_out = t.packets_out;
+        t.cwnd_usage_seq = t.snd_nxt;
     }
 }
 
@@ -698,7 +720,6 @@ fn tcp_send_new_skb(
     }
     t.snd_nxt = end_seq;
     t.packets_out += count as u32;
-    t.max_packets_out = t.max_packets_out.max(t.packets_out);
     if len > 0 && len < count as u32 * mss {
         t.snd_sml = end_seq;
     }
