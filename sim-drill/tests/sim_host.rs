@@ -127,7 +127,8 @@ fn a_broken_copy_of_a_passing_script_fails_in_packetdrills_words() {
         "{m}"
     );
     // A packet the host never sends: what comes next is the FIN again, when the
-    // retransmission timer (200 ms, on the timer wheel) fires.
+    // retransmission timer (200 ms, on the timer wheel, whose ticks fall half a jiffy off
+    // packetdrill's instants) fires.
     let m = fail(broken_basic_client(
         "+0 > F. 1001:1001(0) ack 1",
         "+0 > F. 1001:1001(0) ack 1\n   +0 > . 1002:1002(0) ack 1",
@@ -139,7 +140,7 @@ fn a_broken_copy_of_a_passing_script_fails_in_packetdrills_words() {
         "{m}"
     );
     assert!(
-        m.contains("actual packet:  0.208000 F. 1001:1001(0) ack 1"),
+        m.contains("actual packet:  0.206000 F. 1001:1001(0) ack 1"),
         "{m}"
     );
 }

@@ -269,6 +269,10 @@ impl DrillHost for SimHost {
             self.env.sysctl(),
             streams.stream_named("node", "drill"),
         );
+        // The kernel's jiffies ticks fall anywhere between packetdrill's instants, which are
+        // whole milliseconds from its start: half a jiffy off, a timer armed on one of them
+        // fires in the middle of the span the real kernel's does, not at its late edge.
+        self.n.jiffies_phase = sim_stack::jiffies::JIFFY_NS / 2;
         self.env.setup(tun);
         Ok(())
     }

@@ -526,11 +526,30 @@ fn tcp_ack(
     // (A buffer kept in the socket: nothing is allocated per ACK.)
     let mut delivered_sends = std::mem::take(&mut t.delivered_scratch);
     delivered_sends.clear();
+    // tcp_highest_sack_seq before this ACK (prior_fack), and the lowest newly SACKed or
+    // ACKed never-retransmitted segment below it: reordering (state->reord).
+    let prior_fack = if t.sack_ok {
+        t.highest_sack_seq()
+    } else {
+        t.snd_una
+    };
+    let mut reord = t.snd_nxt;
     if t.sack_ok
         && let Some(blocks) = th.options.sack()
     {
         let sent = t.sent_segs();
-        for &(start, end) in blocks.as_slice() {
+        // tcp_sacktag_write_queue walks the blocks in sequence order.
+        let mut blocks: Vec<(u32, u32)> = blocks.as_slice().to_vec();
+        blocks.sort_by(|a, b| {
+            if a.0 == b.0 {
+                std::cmp::Ordering::Equal
+            } else if before(a.0, b.0) {
+                std::cmp::Ordering::Less
+            } else {
+                std::cmp::Ordering::Greater
+            }
+        });
+        for &(start, end) in &blocks {
             // The queue is in sequence order: find the block's first segment by binary
             // search, then walk while segments end inside it.
             let lo =
@@ -540,6 +559,19 @@ fn tcp_ack(
                     break;
                 }
                 if !seg.sacked && after(seg.end_seq(), prior_una) {
+                    // tcp_sacktag_one: a never-retransmitted segment SACKed below the
+                    // highest SACKed one was reordered, not lost.
+                    let highest = if t.sacked_out + newly_sacked == 0 {
+                        prior_una
+                    } else {
+                        t.highest_sack_end.unwrap_or(t.snd_nxt)
+                    };
+                    if seg.retrans == 0 && before(seg.seq, highest) && before(seg.seq, reord) {
+                        reord = seg.seq;
+                    }
+                    if t.highest_sack_end.is_none_or(|h| after(seg.end_seq(), h)) {
+                        t.highest_sack_end = Some(seg.end_seq());
+                    }
                     seg.sacked = true;
                     newly_sacked += 1;
                     // tcp_sacktag_one: the oldest newly SACKed never-retransmitted
@@ -560,9 +592,14 @@ fn tcp_ack(
             }
         }
         t.sacked_out += newly_sacked;
+        if t.recovery.ca_state != CaState::Loss {
+            tcp_check_sack_reordering(t, reord);
+        }
     }
     // Clean the retransmit queue (tcp_clean_rtx_queue).
     let mut acked_pkts = 0u32;
+    // The lowest acknowledged never-retransmitted segment not SACKed before.
+    let mut acked_reord: Option<u32> = None;
     // Of them, those not SACKed before: SACKed ones were counted delivered then.
     let mut acked_unsacked = 0u32;
     let mut first_ackt: Option<SimTime> = None;
@@ -594,8 +631,11 @@ fn tcp_ack(
         // SACKed earlier gave its sample then.
         if seg.retrans > 0 {
             retrans_acked = true;
-        } else if !seg.sacked && first_ackt.is_none() {
-            first_ackt = seg.sent_at;
+        } else if !seg.sacked {
+            if first_ackt.is_none() {
+                first_ackt = seg.sent_at;
+            }
+            acked_reord = Some(acked_reord.map_or(seg.seq, |r: u32| r));
         }
         t.stats.bytes_acked += u64::from(seg.len);
         if seg.len > 0 {
@@ -620,6 +660,14 @@ fn tcp_ack(
     );
     if advanced && t.ever_retrans_in_wq == 0 {
         t.recovery.retrans_stamp = None;
+    }
+    // tcp_clean_rtx_queue: a hole below the highest SACK filled by a never-retransmitted
+    // segment is reordering too.
+    if t.sack_ok
+        && let Some(r) = acked_reord
+        && before(r, prior_fack)
+    {
+        tcp_check_sack_reordering(t, r);
     }
     // RTT sample: from the oldest newly acknowledged segment never retransmitted
     // (Karn), else from the timestamp echo.
@@ -722,7 +770,7 @@ fn tcp_ack(
         } else if !t.sack_ok
             // tcp_newreno_mark_lost: the head, once the duplicate ACKs pass the reordering
             // degree, or at each partial ACK in recovery.
-            && ((t.sacked_out >= DUPTHRESH
+            && ((t.sacked_out >= t.reordering
                 && matches!(
                     t.recovery.ca_state,
                     CaState::Open | CaState::Disorder | CaState::Cwr
@@ -1088,6 +1136,23 @@ fn tcp_ack_snd_check(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
     let delay = n.sysctl.tcp_comp_sack_delay_ns.min(rtt * 125 / 20);
     let at = cx.now + SimDuration::from_nanos(delay);
     tcp_arm_timer(n, cx, sock, super::timer::TcpTimerKind::CompressedAck, at);
+}
+
+/// `tcp_check_sack_reordering`: a segment delivered out of order from `low_seq`, below the
+/// highest SACK: the reordering degree rises to the distance in segments (at most
+/// `tcp_max_reordering`, 300) and the connection has seen reordering (`reord_seen`, which
+/// keeps RACK's reordering window open in recovery).
+fn tcp_check_sack_reordering(t: &mut TcpSock, low_seq: u32) {
+    let fack = t.highest_sack_seq();
+    if !before(low_seq, fack) {
+        return;
+    }
+    let mss = t.mss_cache.max(1);
+    let metric = fack.wrapping_sub(low_seq);
+    if metric > t.reordering * mss {
+        t.reordering = metric.div_ceil(mss).min(300);
+    }
+    t.reord_seen += 1;
 }
 
 /// The congestion-control view of a connection.

@@ -322,6 +322,13 @@ pub struct TcpSock {
     pub ever_retrans_in_wq: u32,
     /// The most packets in flight in the current round (`max_packets_out`).
     pub max_packets_out: u32,
+    /// The reordering degree (`tp->reordering`): duplicate ACKs or SACKed segments that
+    /// mean a loss; starts at `tcp_reordering` (3) and grows with reordering seen.
+    pub reordering: u32,
+    /// Reorderings seen (`reord_seen`, `tcpi_reord_seen`).
+    pub reord_seen: u32,
+    /// The end of the highest SACKed segment (where `tp->highest_sack` points).
+    pub highest_sack_end: Option<u32>,
     /// Whether a send in the current round was limited by cwnd (`is_cwnd_limited`).
     pub is_cwnd_limited: bool,
     /// The round of `max_packets_out` and `is_cwnd_limited` ends when `snd_una` passes this
@@ -460,6 +467,9 @@ impl TcpSock {
             max_packets_out: 0,
             is_cwnd_limited: false,
             cwnd_usage_seq: 0,
+            reordering: 3,
+            reord_seen: 0,
+            highest_sack_end: None,
             lsndtime: SimTime::ZERO,
             tcp_wstamp: SimTime::ZERO,
             pacing_rate: u64::MAX,
@@ -473,6 +483,16 @@ impl TcpSock {
             orphan: false,
             delivered_scratch: Vec::new(),
             recvmsg_inq: false,
+        }
+    }
+
+    /// `tcp_highest_sack_seq`: `snd_una` with nothing SACKed, else the end of the highest
+    /// SACKed segment.
+    pub fn highest_sack_seq(&self) -> u32 {
+        if self.sacked_out == 0 {
+            self.snd_una
+        } else {
+            self.highest_sack_end.unwrap_or(self.snd_nxt)
         }
     }
 

@@ -3,7 +3,6 @@
 
 use sim_core::{SimDuration, SimTime};
 
-use super::input::DUPTHRESH;
 use super::{CaState, TcpSock, before};
 
 /// Loss-recovery state.
@@ -74,14 +73,19 @@ impl Recovery {
 
 /// `tcp_rack_detect_loss`: every unSACKed segment sent before the most recently delivered
 /// one (RACK's `mstamp`) is lost once the RACK RTT plus the reordering window has passed
-/// since it was sent. The window is 0 in recovery or with `DUPTHRESH` segments SACKed,
-/// min_rtt/4 (at most srtt) otherwise. Returns how many it marked, and how long until the
+/// since it was sent. The window is min_rtt/4 (at most srtt), or 0 in recovery or with the
+/// reordering degree's worth of segments SACKed as long as no reordering was seen. Returns how many it marked, and how long until the
 /// next candidate would be lost, for the reordering timer.
 pub(crate) fn tcp_rack_detect_loss(t: &mut TcpSock, now: SimTime) -> (u32, Option<SimDuration>) {
     let Some(rack_xt) = t.recovery.rack_mstamp else {
         return (0, None);
     };
-    let reo_wnd = if t.recovery.ca_state == CaState::Recovery || t.sacked_out >= DUPTHRESH {
+    // tcp_rack_reo_wnd: until reordering is seen, none in recovery or once the reordering
+    // degree's worth of segments is SACKed.
+    let reo_wnd = if t.reord_seen == 0
+        && (matches!(t.recovery.ca_state, CaState::Recovery | CaState::Loss)
+            || t.sacked_out >= t.reordering)
+    {
         0
     } else {
         u64::from(t.rtt.min_rtt_us / 4).min(u64::from(t.rtt.srtt_us >> 3))

@@ -284,7 +284,8 @@ pub(crate) fn tcp_arm_reo_timer(
     let now = cx.now;
     let phase = n.jiffies_phase;
     let jiffy = crate::jiffies::JIFFY_NS;
-    let timeout = SimDuration::from_nanos(wait.as_nanos().div_ceil(jiffy) * jiffy + 2 * jiffy);
+    // usecs_to_jiffies(timeout + TCP_TIMEOUT_MIN_US): the 2 ms are added before rounding up.
+    let timeout = SimDuration::from_nanos((wait.as_nanos() + 2_000_000).div_ceil(jiffy) * jiffy);
     let at = crate::jiffies::round_expiry(now, timeout, phase);
     tcp_arm_timer(n, cx, sock, TcpTimerKind::ReoTimeout, at);
 }
