@@ -130,6 +130,9 @@ pub struct TxSeg {
     pub retrans_out: bool,
     /// `MSG_EOR` ended a write here: later writes never join this segment (`tcb->eor`).
     pub eor: bool,
+    /// It began a packet when sent: the segments up to the next one that begins a packet
+    /// are one skb of the retransmit queue, which a retransmission sends whole.
+    pub pkt_head: bool,
 }
 
 impl TxSeg {
@@ -147,6 +150,7 @@ impl TxSeg {
             lost: false,
             retrans_out: false,
             eor: false,
+            pkt_head: false,
         }
     }
 

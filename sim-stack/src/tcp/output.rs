@@ -715,8 +715,9 @@ fn tcp_send_new_skb(
     if sent == NetXmit::Drop {
         return false;
     }
-    for w in t.wq.range_mut(idx..idx + count) {
+    for (i, w) in t.wq.range_mut(idx..idx + count).enumerate() {
         w.sent_at = Some(now);
+        w.pkt_head = i == 0;
     }
     t.snd_nxt = end_seq;
     t.packets_out += count as u32;
@@ -762,44 +763,63 @@ pub(crate) fn tcp_retransmit_seg(
     sock: SockId,
     idx: usize,
 ) -> bool {
+    tcp_retransmit_skb(n, cx, sock, idx, 1)
+}
+
+/// `tcp_retransmit_skb` for the `count` write-queue segments from `idx`, one skb of the
+/// retransmit queue (or its first `count` segments, `tcp_fragment` cutting the rest into an
+/// skb of its own): one packet, a GSO packet when it holds several. Returns false when the
+/// local qdisc refused it (`TCPRetransFail`): the segments stay to be retransmitted.
+fn tcp_retransmit_skb(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    idx: usize,
+    count: usize,
+) -> bool {
     let now = cx.now;
     let Some(t) = n.socks.tcp(sock) else {
         return false;
     };
-    let seg = t.wq[idx].clone();
-    let mut flags = if seg.syn {
+    let first = t.wq[idx].clone();
+    let last = &t.wq[idx + count - 1];
+    let (psh, fin) = (last.psh, last.fin);
+    let len: u32 = t.wq.range(idx..idx + count).map(|w| w.len).sum();
+    let mss = t.mss_cache;
+    let mut flags = if first.syn {
         TcpFlags::SYN
     } else {
         TcpFlags::ACK
     };
-    if seg.syn && t.state == TcpState::SynRecv {
+    if first.syn && t.state == TcpState::SynRecv {
         flags |= TcpFlags::ACK;
     }
-    if seg.psh && seg.len > 0 {
+    // PSH as the skb has it, and on every GSO packet (__tcp_transmit_skb).
+    if (psh && len > 0) || count > 1 {
         flags |= TcpFlags::PSH;
     }
-    if seg.fin {
+    if fin {
         flags |= TcpFlags::FIN;
     }
-    t.stats.retrans += 1;
-    t.stats.bytes_retrans += u64::from(seg.len);
-    t.stats.bytes_sent += u64::from(seg.len);
-    n.snmp.tcp.RetransSegs += 1;
-    if !(seg.syn && t.state == TcpState::SynRecv) {
+    t.stats.retrans += count as u64;
+    t.stats.bytes_retrans += u64::from(len);
+    t.stats.bytes_sent += u64::from(len);
+    n.snmp.tcp.RetransSegs += count as u64;
+    if !(first.syn && t.state == TcpState::SynRecv) {
         let sent = tcp_transmit(
             n,
             cx,
             sock,
             Seg {
-                seq: seg.seq,
-                len: seg.len,
+                seq: first.seq,
+                len,
                 flags,
-                data_seq: seg.seq,
-                gso_size: 0,
+                data_seq: first.seq,
+                gso_size: if count > 1 { mss } else { 0 },
             },
         );
         if sent == NetXmit::Drop {
-            n.snmp.tcp_ext.TCPRetransFail += 1;
+            n.snmp.tcp_ext.TCPRetransFail += count as u64;
             return false;
         }
     }
@@ -809,17 +829,25 @@ pub(crate) fn tcp_retransmit_seg(
     if t.recovery.retrans_stamp.is_none() {
         t.recovery.retrans_stamp = Some(now);
     }
-    let w = &mut t.wq[idx];
-    w.sent_at = Some(now);
-    if w.retrans == 0 {
-        t.ever_retrans_in_wq += 1;
+    for i in idx..idx + count {
+        let w = &mut t.wq[i];
+        w.sent_at = Some(now);
+        if w.retrans == 0 {
+            t.ever_retrans_in_wq += 1;
+        }
+        w.retrans += 1;
+        if !w.retrans_out {
+            w.retrans_out = true;
+            t.retrans_out += 1;
+        }
     }
-    w.retrans += 1;
-    if !w.retrans_out {
-        w.retrans_out = true;
-        t.retrans_out += 1;
+    // tcp_fragment: what of the skb was not sent now is an skb of its own.
+    if let Some(w) = t.wq.get_mut(idx + count)
+        && w.sent_at.is_some()
+    {
+        w.pkt_head = true;
     }
-    if seg.syn && t.state == TcpState::SynRecv {
+    if first.syn && t.state == TcpState::SynRecv {
         tcp_send_synack(n, cx, sock);
     }
     true
@@ -849,9 +877,27 @@ pub(crate) fn tcp_xmit_retransmit_queue(n: &mut Node, cx: &mut NetCtx<'_>, sock:
             t.recovery.rtx_hint = t.sent_segs();
             return;
         };
-        // The segment is retransmitted below, so the next search starts after it.
-        t.recovery.rtx_hint = idx + 1;
-        if !tcp_retransmit_seg(n, cx, sock, idx) {
+        // The skb it begins goes whole, as far as cwnd (and the GSO size) lets it: the lost
+        // segments after it up to the next packet's head (tcp_retransmit_skb's `segs`).
+        let quota = (t.cwnd - t.in_flight())
+            .min(tcp_tso_segs(t, &n.sysctl))
+            .max(1) as usize;
+        let mut count = 1;
+        while count < quota
+            && let Some(w) = t.wq.get(idx + count)
+            && w.sent_at.is_some()
+            && !w.pkt_head
+            && w.lost
+            && !w.retrans_out
+            && !w.sacked
+            && !w.syn
+            && !t.wq[idx].syn
+        {
+            count += 1;
+        }
+        // The segments are retransmitted below, so the next search starts after them.
+        t.recovery.rtx_hint = idx + count;
+        if !tcp_retransmit_skb(n, cx, sock, idx, count) {
             if let Some(t) = n.socks.tcp(sock) {
                 t.recovery.rtx_hint = idx;
             }
@@ -860,7 +906,7 @@ pub(crate) fn tcp_xmit_retransmit_queue(n: &mut Node, cx: &mut NetCtx<'_>, sock:
         if let Some(t) = n.socks.tcp(sock)
             && t.recovery.ca_state == CaState::Recovery
         {
-            t.recovery.prr_out += 1;
+            t.recovery.prr_out += count as u32;
         }
     }
 }
