@@ -539,17 +539,13 @@ fn tcp_ack(
     {
         let sent = t.sent_segs();
         // tcp_sacktag_write_queue walks the blocks in sequence order.
-        let mut blocks: Vec<(u32, u32)> = blocks.as_slice().to_vec();
-        blocks.sort_by(|a, b| {
-            if a.0 == b.0 {
-                std::cmp::Ordering::Equal
-            } else if before(a.0, b.0) {
-                std::cmp::Ordering::Less
-            } else {
-                std::cmp::Ordering::Greater
-            }
-        });
-        for &(start, end) in &blocks {
+        // (At most four blocks: sorted in place on the stack, nothing allocated per ACK.)
+        let mut sorted = [(0u32, 0u32); 4];
+        let nblocks = blocks.as_slice().len();
+        sorted[..nblocks].copy_from_slice(blocks.as_slice());
+        let sorted = &mut sorted[..nblocks];
+        sorted.sort_by(|a, b| (a.0.wrapping_sub(b.0) as i32).cmp(&0));
+        for &(start, end) in sorted.iter() {
             // The queue is in sequence order: find the block's first segment by binary
             // search, then walk while segments end inside it.
             let lo =

@@ -682,9 +682,7 @@ fn tcp_send_new_skb(
     let end_seq = last.end_seq();
     let len: u32 = t.wq.range(idx..idx + count).map(|w| w.len).sum();
     let mut flags = if syn { TcpFlags::SYN } else { TcpFlags::ACK };
-    // __tcp_transmit_skb forces PSH on every GSO packet (tcp_skb_pcount > 1), to expedite
-    // the receiver's GRO flush; the queued segments keep their own flags.
-    if (psh && len > 0) || len > t.mss_cache {
+    if psh && len > 0 {
         flags |= TcpFlags::PSH;
     }
     if fin {
@@ -794,8 +792,7 @@ fn tcp_retransmit_skb(
     if first.syn && t.state == TcpState::SynRecv {
         flags |= TcpFlags::ACK;
     }
-    // PSH as the skb has it, and on every GSO packet (__tcp_transmit_skb).
-    if (psh && len > 0) || count > 1 {
+    if psh && len > 0 {
         flags |= TcpFlags::PSH;
     }
     if fin {
@@ -1064,12 +1061,24 @@ fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) -> Ne
         tcp_select_window(t)
     };
     let ack_flag = seg.flags.contains(TcpFlags::ACK);
+    // tcp_set_skb_tso_segs: a packet longer than one segment is a GSO packet.
+    let gso_segs = if seg.gso_size > 0 && seg.len > seg.gso_size {
+        seg.len.div_ceil(seg.gso_size)
+    } else {
+        1
+    };
+    // __tcp_transmit_skb forces PSH on every GSO packet (tcp_skb_pcount > 1), to expedite
+    // the receiver's GRO flush; the queued segments keep their own flags.
+    let mut flags = seg.flags;
+    if gso_segs > 1 {
+        flags |= TcpFlags::PSH;
+    }
     let repr = TcpRepr {
         src_port: t.sk.sport,
         dst_port: t.sk.dport,
         seq: seg.seq,
         ack: if ack_flag { t.rcv_nxt } else { 0 },
-        flags: seg.flags,
+        flags,
         window,
         urgent: 0,
         options,
@@ -1077,12 +1086,6 @@ fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) -> Ne
     let hlen = repr.header_len();
     let (saddr, daddr) = (t.sk.saddr, t.sk.daddr);
     let synack = syn && ack_flag;
-    // tcp_set_skb_tso_segs: a packet longer than one segment is a GSO packet.
-    let gso_segs = if seg.gso_size > 0 && seg.len > seg.gso_size {
-        seg.len.div_ceil(seg.gso_size)
-    } else {
-        1
-    };
     // ip_dont_fragment, then ip_select_ident_segs: without DF the ID is the hashed
     // generator's and the socket's counter stays.
     let df = t.sk.pmtudisc.dont_fragment();
