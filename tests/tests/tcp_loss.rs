@@ -1,4 +1,4 @@
-//! Congestive loss: bulk TCP flows overflowing a deep tail-drop queue, so that every loss
+//! Congestive loss: bulk TCP flows overflowing a short tail-drop queue, so that every loss
 //! path of the sender runs many times — SACK tagging, RACK marking segments lost in and out
 //! of recovery, retransmission of the lost ones as cwnd allows, tail loss probes and
 //! retransmission timeouts.
@@ -20,7 +20,7 @@ param qdisc = pfifo_fast
 seed 7
 end  6s
 routing auto
-defaults iface { qdisc $qdisc  txqueuelen 50  tx_ring 16 }
+defaults iface { qdisc $qdisc  txqueuelen 10  tx_ring 16 }
 router A {
     iface eth0 { ip 10.0.0.1/24 }
     for i in 0..$pairs { iface eth{i + 1} { ip 10.1.{i}.2/24 } }
@@ -56,12 +56,13 @@ fn congestive_losses_exercise_rack_and_the_retransmit_queue() {
             conns.iter().map(|c| f(&c.stats)).sum()
         };
         let (retrans, recoveries) = (sum(|s| s.retrans), sum(|s| s.fast_recoveries));
+        // (A recovery repairs its burst with one to three retransmissions here.)
         assert!(
-            recoveries >= 15 && retrans >= 300,
+            recoveries >= 15 && retrans >= recoveries,
             "{qdisc}: the queue overflowed many times ({recoveries} recoveries, {retrans} \
              segments retransmitted)"
         );
-        // Behind 10 Mbit/s, a 50-packet tail-drop queue (or CoDel) loses whole bursts:
+        // Behind 10 Mbit/s, a 10-packet tail-drop queue (or CoDel) loses whole bursts:
         // some losses are only repaired by a timeout.
         assert!(
             sum(|s| s.rto_events) > 0,

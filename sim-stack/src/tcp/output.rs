@@ -488,6 +488,7 @@ fn tcp_write_xmit_nagle(
     let push_one = mode != XmitMode::All;
     let win_divisor = n.sysctl.tcp_tso_win_divisor;
     let mut sent_any = false;
+    let mut sent_pkts = 0u32;
     let mut is_cwnd_limited = false;
     let Some(t) = n.socks.tcp(sock) else {
         return;
@@ -578,12 +579,17 @@ fn tcp_write_xmit_nagle(
             break;
         }
         sent_any = true;
+        sent_pkts += count as u32;
         tcp_arm_rtx_if_idle(n, cx, sock);
         if push_one {
             break;
         }
     }
     if let Some(t) = n.socks.tcp(sock) {
+        // New data sent while cwnd is being reduced counts for PRR (tcp_in_cwnd_reduction).
+        if matches!(t.recovery.ca_state, CaState::Cwr | CaState::Recovery) {
+            t.recovery.prr_out += sent_pkts;
+        }
         is_cwnd_limited |= t.in_flight() >= t.cwnd;
         if sent_any || is_cwnd_limited {
             tcp_cwnd_validate(t, is_cwnd_limited);
