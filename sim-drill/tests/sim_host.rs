@@ -147,10 +147,22 @@ fn a_broken_copy_of_a_passing_script_fails_in_packetdrills_words() {
 
 #[test]
 fn what_the_host_does_not_model_is_unsupported_with_the_reason() {
-    let r = run_script(&shared().join("tcp_ecn_ecn-uses-ect0.pkt"), &[]);
+    // Accurate ECN: a copy of the kernel's ECN script asking for it.
+    let text = std::fs::read_to_string(shared().join("tcp_ecn_ecn-uses-ect0.pkt"))
+        .expect("read")
+        .replace("tcp_ecn=1", "tcp_ecn=3");
+    let dir = std::env::temp_dir().join(format!("sim-drill-accecn-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::copy(shared().join("defaults.sh"), dir.join("defaults.sh")).expect("copy");
+    let path = dir.join("accecn.pkt");
+    std::fs::write(&path, text).expect("write");
+    let r = run_script(&path, &[]);
+    let _ = std::fs::remove_dir_all(&dir);
     match r.outcome {
         Outcome::Unsupported(m) => assert!(
-            m.contains("sysctl net.ipv4.tcp_ecn=1: ECN is not modeled"),
+            m.contains(
+                "sysctl net.ipv4.tcp_ecn=3: Accurate ECN (AccECN, tcp_ecn 3 to 5) is not modeled"
+            ),
             "{m}"
         ),
         other => panic!("{other:?}"),

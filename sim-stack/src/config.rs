@@ -220,7 +220,8 @@ pub struct FqCodelConfig {
     pub quantum: u32,
     /// Memory limit for queued packets (32MiB).
     pub memory_limit: Bytes,
-    /// Mark ECN-capable packets instead of dropping (off; tc's `ecn`).
+    /// Mark ECN-capable packets instead of dropping (on, as `fq_codel_init` sets it; tc's
+    /// `ecn` / `noecn`).
     pub ecn: bool,
 }
 
@@ -233,7 +234,7 @@ impl Default for FqCodelConfig {
             interval: SimDuration::from_millis(100),
             quantum: 1514,
             memory_limit: Bytes(32 << 20),
-            ecn: false,
+            ecn: true,
         }
     }
 }
@@ -330,8 +331,10 @@ pub struct Sysctls {
     pub tcp_moderate_rcvbuf: bool,
     /// `net.ipv4.tcp_early_retrans` (3): 3 or 4 enable the tail loss probe (TLP).
     pub tcp_early_retrans: u8,
-    /// `net.ipv4.tcp_ecn` (2: accept ECN when the peer asks, never ask).
+    /// `net.ipv4.tcp_ecn` (2: accept ECN when the peer asks, never ask; 1: ask too).
     pub tcp_ecn: u8,
+    /// `net.ipv4.tcp_ecn_fallback` (1): a retransmitted SYN no longer asks for ECN.
+    pub tcp_ecn_fallback: bool,
     /// `net.ipv4.tcp_pacing_ss_ratio` (200): pacing rate in slow start, % of cwnd/srtt.
     pub tcp_pacing_ss_ratio: u32,
     /// `net.ipv4.tcp_pacing_ca_ratio` (120): pacing rate in congestion avoidance.
@@ -408,6 +411,7 @@ impl Default for Sysctls {
             tcp_moderate_rcvbuf: true,
             tcp_early_retrans: 3,
             tcp_ecn: 2,
+            tcp_ecn_fallback: true,
             tcp_pacing_ss_ratio: 200,
             tcp_pacing_ca_ratio: 120,
             tcp_notsent_lowat: u32::MAX,

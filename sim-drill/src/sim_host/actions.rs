@@ -249,11 +249,10 @@ fn unread_sysctl(name: &str, value: &str) -> Option<Result<(), String>> {
             "SYN cookies are not modeled: 0 and 1 (cookies only when the SYN queue \
              overflows, which the model does not bound) behave alike; 2 would send them always",
         ),
-        "net.ipv4.tcp_ecn" => only(
-            &[0, 2],
-            "ECN is not modeled: the host never asks for it (0) and never answers a peer \
-             that asks (Linux's default 2 would)",
-        ),
+        // 0–2 are classic ECN, which the stack reads; 3–5 are Accurate ECN.
+        "net.ipv4.tcp_ecn" if matches!(v, Some(3..=5)) => {
+            Err("Accurate ECN (AccECN, tcp_ecn 3 to 5) is not modeled".into())
+        }
         // Client (1), server (2), no-cookie client (4) and server (0x200) Fast Open act
         // only on sockets that ask for it (MSG_FASTOPEN, TCP_FASTOPEN_CONNECT,
         // TCP_FASTOPEN), which the host refuses; 0x400 would make every listener take it.

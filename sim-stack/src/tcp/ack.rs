@@ -81,10 +81,15 @@ pub(crate) fn tcp_incr_quickack(t: &mut TcpSock, max: u32, rcv_wnd: u32, rcv_mss
     }
 }
 
-/// `tcp_enter_quickack_mode`.
+/// `tcp_enter_quickack_mode(sk, TCP_MAX_QUICKACKS)`.
 pub(crate) fn tcp_enter_quickack(t: &mut TcpSock) {
+    tcp_enter_quickack_mode(t, TCP_MAX_QUICKACKS);
+}
+
+/// `tcp_enter_quickack_mode`: up to `max_quickacks` quick ACKs, out of ping-pong mode.
+pub(crate) fn tcp_enter_quickack_mode(t: &mut TcpSock, max_quickacks: u32) {
     let (w, m) = (t.rwin.rcv_wnd, t.ack.rcv_mss);
-    tcp_incr_quickack(t, TCP_MAX_QUICKACKS, w, m);
+    tcp_incr_quickack(t, max_quickacks, w, m);
     t.ack.pingpong = 0;
     t.ack.ato = TCP_ATO_MIN;
 }

@@ -18,6 +18,10 @@ pub const TCPI_OPT_TIMESTAMPS: u8 = 1;
 pub const TCPI_OPT_SACK: u8 = 2;
 /// `TCPI_OPT_WSCALE`.
 pub const TCPI_OPT_WSCALE: u8 = 4;
+/// `TCPI_OPT_ECN`: ECN was negotiated.
+pub const TCPI_OPT_ECN: u8 = 8;
+/// `TCPI_OPT_ECN_SEEN`: at least one ECT segment arrived.
+pub const TCPI_OPT_ECN_SEEN: u8 = 16;
 
 /// `struct tcp_info`, field for field (units as Linux gives them: times in µs unless the
 /// name says ms, windows in packets or bytes as the kernel's).
@@ -225,6 +229,12 @@ pub fn tcp_get_info(t: &TcpSock, now: SimTime, pmtu: u32, pacing: (u32, u32)) ->
     if t.wscale_ok {
         options |= TCPI_OPT_WSCALE;
     }
+    if t.ecn.ok {
+        options |= TCPI_OPT_ECN;
+    }
+    if t.ecn.seen {
+        options |= TCPI_OPT_ECN_SEEN;
+    }
     let listen = t.state == TcpState::Listen;
     TcpInfo {
         tcpi_state: state_number(t.state),
@@ -274,6 +284,7 @@ pub fn tcp_get_info(t: &TcpSock, now: SimTime, pmtu: u32, pacing: (u32, u32)) ->
         tcpi_data_segs_in: t.stats.data_segs_in as u32,
         tcpi_data_segs_out: t.stats.data_segs_out as u32,
         tcpi_delivered: t.stats.delivered as u32,
+        tcpi_delivered_ce: t.stats.delivered_ce as u32,
         tcpi_bytes_sent: t.stats.bytes_sent,
         tcpi_bytes_retrans: t.stats.bytes_retrans,
         tcpi_rcv_ooopack: t.stats.rcv_ooopack as u32,

@@ -71,7 +71,7 @@ pub(crate) fn tcp_v4_rcv(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, skb: Skb
         note!(cx, skb, "tcp_rcv_state_process");
         // A payload the sender built from zeros is queued as a run, without reading it.
         let zeros = skb.known_zeros(hlen, skb.len() - hlen);
-        tcp_rcv_state_process(n, cx, sock, &th, &skb.data()[hlen..], zeros);
+        tcp_rcv_state_process(n, cx, sock, &th, &skb.data()[hlen..], zeros, ip.dscp_ecn);
         kfree_skb(n, cx, skb);
         return;
     }
@@ -169,6 +169,7 @@ fn tcp_listen_rcv(
     let peer_mss = th.options.mss().map_or(536, u32::from);
     t.mss_clamp = peer_mss.min(t.advmss);
     t.ts_ok = sys.tcp_timestamps && th.options.timestamp().is_some();
+    t.ecn = super::ecn::Ecn::create_request(sys.tcp_ecn, th.flags, ip.dscp_ecn);
     t.sack_ok = sys.tcp_sack && th.options.sack_permitted();
     t.wscale_ok = sys.tcp_window_scaling && th.options.window_scale().is_some();
     t.snd_wscale = if t.wscale_ok {
@@ -214,7 +215,8 @@ fn tcp_listen_rcv(
 
 /// `tcp_rcv_state_process` (with `tcp_rcv_synsent_state_process` and the established
 /// fast path folded in). `payload_zeros`: the payload is known to be zeros (see
-/// `SkbData::known_zeros`).
+/// `SkbData::known_zeros`); `ip_dsfield`: the IP header's TOS byte
+/// (`TCP_SKB_CB(skb)->ip_dsfield`), for ECN.
 pub(crate) fn tcp_rcv_state_process(
     n: &mut Node,
     cx: &mut NetCtx<'_>,
@@ -222,6 +224,7 @@ pub(crate) fn tcp_rcv_state_process(
     th: &TcpRepr,
     payload: &[u8],
     payload_zeros: bool,
+    ip_dsfield: u8,
 ) {
     let now = cx.now;
     let Some(t) = n.socks.tcp(sock) else {
@@ -324,7 +327,7 @@ pub(crate) fn tcp_rcv_state_process(
         TcpState::Established | TcpState::FinWait1 | TcpState::FinWait2
     );
     if accepts_data && (!payload.is_empty() || th.flags.contains(TcpFlags::FIN)) {
-        tcp_data_queue(n, cx, sock, th, (payload, payload_zeros), now);
+        tcp_data_queue(n, cx, sock, th, (payload, payload_zeros), ip_dsfield, now);
     }
     // tcp_data_snd_check and tcp_ack_snd_check.
     tcp_push_pending_frames(n, cx, sock);
@@ -375,6 +378,7 @@ fn tcp_rcv_synsent(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, th: &TcpRepr
     t.rcv_nxt = th.seq.wrapping_add(1);
     t.rwin.rcv_wup = t.rcv_nxt;
     t.copied_seq = t.rcv_nxt;
+    t.ecn.rcv_synack(th.flags);
     t.ts_ok = t.ts_ok && th.options.timestamp().is_some();
     t.sack_ok = t.sack_ok && th.options.sack_permitted();
     t.wscale_ok = t.wscale_ok && th.options.window_scale().is_some();
@@ -500,6 +504,11 @@ fn tcp_ack(
         return true;
     }
     t.rcv_tstamp = now;
+    // FLAG_ECE, and tcp_ecn_accept_cwr (also on pure ACKs, unlike RFC 3168's letter).
+    let ece = t.ecn.rcv_ecn_echo(th.flags);
+    if t.ecn.accept_cwr(th.flags, payload_len > 0) {
+        t.ack.ack_now = true;
+    }
     // Something worked: the window probes so far are forgotten.
     t.timers.probes_out = 0;
     let prior_packets = t.packets_out;
@@ -784,6 +793,9 @@ fn tcp_ack(
     }
     // Recovery state machine (tcp_fastretrans_alert).
     t.stats.delivered += u64::from(delivered);
+    if ece {
+        t.stats.delivered_ce += u64::from(delivered);
+    }
     match t.recovery.ca_state {
         // CWR ends once something above high_seq is ACKed (tcp_end_cwnd_reduction).
         CaState::Cwr if after(t.snd_una, t.recovery.high_seq) => {
@@ -809,6 +821,9 @@ fn tcp_ack(
         )
     {
         tcp_enter_recovery(t);
+    } else if ece && matches!(t.recovery.ca_state, CaState::Open | CaState::Disorder) {
+        // tcp_try_to_open: the peer saw congestion: reduce cwnd once (CWR).
+        super::recovery::tcp_enter_cwr(t);
     } else if t.recovery.ca_state == CaState::Open && (t.sacked_out > 0 || t.recovery.dupacks > 0) {
         t.recovery.ca_state = CaState::Disorder;
     } else if t.recovery.ca_state == CaState::Disorder
@@ -911,6 +926,7 @@ fn tcp_data_queue(
     sock: SockId,
     th: &TcpRepr,
     (payload, zeros): (&[u8], bool),
+    ip_dsfield: u8,
     now: SimTime,
 ) {
     debug_assert!(!zeros || payload.iter().all(|&b| b == 0));
@@ -961,6 +977,7 @@ fn tcp_data_queue(
                 flags: th.flags,
             };
             tcp_event_data_recv(t, &rx, now, rmem_max);
+            tcp_ecn_check_ce(t, ip_dsfield);
             // tcp_ofo_queue: what the hole was holding back.
             let had_ofo = !t.ofo.is_empty();
             while let Some((&k, _)) = t.ofo.iter().next() {
@@ -997,6 +1014,9 @@ fn tcp_data_queue(
     } else {
         // Out of order: keep it (if the buffer has room), SACK it, ACK at once.
         t.ack.pending = true;
+        if !data.is_empty() {
+            tcp_ecn_check_ce(t, ip_dsfield);
+        }
         if !data.is_empty() && t.rmem_alloc <= t.sk.rcvbuf {
             let off = u64::from(seq.wrapping_sub(t.irs));
             let end = seq.wrapping_add(data.len() as u32);
@@ -1027,6 +1047,13 @@ fn tcp_data_queue(
             t.sack_blocks.insert(0, blk);
             t.sack_blocks.truncate(4);
         }
+    }
+}
+
+/// `tcp_ecn_check_ce`: ECN marks of a received data segment (quick ACKs on the first CE).
+fn tcp_ecn_check_ce(t: &mut TcpSock, ip_dsfield: u8) {
+    if t.ecn.check_ce(ip_dsfield) {
+        super::ack::tcp_enter_quickack_mode(t, 2);
     }
 }
 

@@ -16,6 +16,7 @@
 pub mod ack;
 pub mod byteq;
 pub mod cong;
+pub mod ecn;
 pub mod info;
 pub mod input;
 pub mod output;
@@ -199,6 +200,9 @@ pub struct TcpConnStats {
     /// Segments queued out of order (`tcpi_rcv_ooopack`).
     #[serde(skip)]
     pub rcv_ooopack: u64,
+    /// Of `delivered`, those an ACK with ECE delivered (`tp->delivered_ce`).
+    #[serde(skip)]
+    pub delivered_ce: u64,
 }
 
 /// A TCP socket (`struct tcp_sock` and what it inherits).
@@ -372,6 +376,8 @@ pub struct TcpSock {
     /// `TCP_INQ` (`tp->recvmsg_inq`): `recvmsg` reports the bytes left to read
     /// ([`crate::sock::syscall::tcp_inq`]).
     pub recvmsg_inq: bool,
+    /// ECN (`ecn_flags`).
+    pub ecn: ecn::Ecn,
 }
 
 /// Sequence comparisons, as `before()` / `after()`.
@@ -487,6 +493,7 @@ impl TcpSock {
             orphan: false,
             delivered_scratch: Vec::new(),
             recvmsg_inq: false,
+            ecn: ecn::Ecn::default(),
         }
     }
 
@@ -805,6 +812,7 @@ fn tcp_connect_inner(
     t.ts_off = ts_off;
     t.iss = iss;
     output::tcp_connect_init(t, &sys, dst.mtu);
+    t.ecn = ecn::Ecn::send_syn(sys.tcp_ecn);
     t.state = TcpState::SynSent;
     n.snmp.tcp.ActiveOpens += 1;
     tcp_send_syn(n, cx, sock);

@@ -798,6 +798,11 @@ fn tcp_retransmit_skb(
     if first.syn && t.state == TcpState::SynRecv {
         flags |= TcpFlags::ACK;
     }
+    if first.syn && t.state == TcpState::SynSent {
+        // RFC 3168 6.1.1.1: ECN fallback (tcp_ecn_clear_syn).
+        let fallback = n.sysctl.tcp_ecn_fallback;
+        t.ecn.clear_syn(fallback);
+    }
     if psh && len > 0 {
         flags |= TcpFlags::PSH;
     }
@@ -1021,8 +1026,19 @@ fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) -> Ne
     let Some(t) = n.socks.tcp(sock) else {
         return NetXmit::Drop;
     };
-    let (ttl, tos) = (t.sk.ttl.unwrap_or(default_ttl), t.sk.tos);
     let syn = seg.flags.contains(TcpFlags::SYN);
+    let ack_flag = seg.flags.contains(TcpFlags::ACK);
+    // ECN (tcp_ecn_send_syn / tcp_ecn_make_synack / tcp_ecn_send): the flags it adds, and
+    // the socket's ECN bits for this segment. New data is what starts at or past snd_nxt.
+    let ecn_flags = if !syn {
+        let new_data = seg.len > 0 && !before(seg.seq, t.snd_nxt);
+        t.ecn.send(new_data, &mut t.sk.tos)
+    } else if ack_flag {
+        t.ecn.synack_flags()
+    } else {
+        t.ecn.syn_flags
+    };
+    let (ttl, tos) = (t.sk.ttl.unwrap_or(default_ttl), t.sk.tos);
     let tsval = tcp_time_stamp(now).wrapping_add(t.ts_off);
     let options = if syn {
         // tcp_syn_options / tcp_synack_options, laid out as tcp_options_write lays them
@@ -1066,7 +1082,6 @@ fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) -> Ne
     } else {
         tcp_select_window(t)
     };
-    let ack_flag = seg.flags.contains(TcpFlags::ACK);
     // tcp_set_skb_tso_segs: a packet longer than one segment is a GSO packet.
     let gso_segs = if seg.gso_size > 0 && seg.len > seg.gso_size {
         seg.len.div_ceil(seg.gso_size)
@@ -1075,7 +1090,7 @@ fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) -> Ne
     };
     // __tcp_transmit_skb forces PSH on every GSO packet (tcp_skb_pcount > 1), to expedite
     // the receiver's GRO flush; the queued segments keep their own flags.
-    let mut flags = seg.flags;
+    let mut flags = seg.flags | ecn_flags;
     if gso_segs > 1 {
         flags |= TcpFlags::PSH;
     }

@@ -225,6 +225,7 @@ fn tcp_init_cwnd_reduction(t: &mut TcpSock) {
     t.recovery.prr_delivered = 0;
     t.recovery.prr_out = 0;
     t.ssthresh = t.cong.ssthresh(t.cwnd);
+    t.ecn.queue_cwr();
 }
 
 /// `tcp_enter_cwr`: the local qdisc refused or congestion-marked a packet

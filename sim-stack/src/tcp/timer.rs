@@ -469,6 +469,7 @@ fn tcp_retransmit_timer(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
         t.cong.reset();
         t.recovery.ca_state = CaState::Loss;
         t.recovery.high_seq = t.snd_nxt;
+        t.ecn.queue_cwr();
         if !t.sack_ok {
             // tcp_reset_reno_sack.
             t.sacked_out = 0;
