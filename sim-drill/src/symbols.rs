@@ -186,6 +186,11 @@ const SYMBOLS: &[(&str, i64)] = &[
     ("FIONBIO", 0x5421),
     ("SIOCATMARK", 0x8905),
     ("SIOCOUTQNSD", 0x894B),
+    // splice.
+    ("SPLICE_F_MOVE", 1),
+    ("SPLICE_F_NONBLOCK", 2),
+    ("SPLICE_F_MORE", 4),
+    ("SPLICE_F_GIFT", 8),
     // poll.
     ("POLLIN", 0x1),
     ("POLLPRI", 0x2),

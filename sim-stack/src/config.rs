@@ -335,6 +335,9 @@ pub struct Sysctls {
     pub tcp_ecn: u8,
     /// `net.ipv4.tcp_ecn_fallback` (1): a retransmitted SYN no longer asks for ECN.
     pub tcp_ecn_fallback: bool,
+    /// `net.ipv4.tcp_stdurg` (0): the urgent pointer names the byte after the urgent one
+    /// (BSD); 1: the urgent byte itself (RFC 1122).
+    pub tcp_stdurg: bool,
     /// `net.ipv4.tcp_pacing_ss_ratio` (200): pacing rate in slow start, % of cwnd/srtt.
     pub tcp_pacing_ss_ratio: u32,
     /// `net.ipv4.tcp_pacing_ca_ratio` (120): pacing rate in congestion avoidance.
@@ -412,6 +415,7 @@ impl Default for Sysctls {
             tcp_early_retrans: 3,
             tcp_ecn: 2,
             tcp_ecn_fallback: true,
+            tcp_stdurg: false,
             tcp_pacing_ss_ratio: 200,
             tcp_pacing_ca_ratio: 120,
             tcp_notsent_lowat: u32::MAX,

@@ -167,6 +167,7 @@ pub(super) fn exec(h: &mut SimHost, call: &Syscall, done: usize, retry: bool) ->
         }),
         Syscall::Accept { fd } => on_sock(h, *fd, accept),
         Syscall::Connect { fd, addr } => on_sock(h, *fd, |h, s| connect(h, s, *addr, retry)),
+        Syscall::Read { fd, buf } if is_pipe(h, *fd) => pipe_read(h, *fd, buf.len),
         Syscall::Read { fd, buf } => on_sock(h, *fd, |h, s| recv(h, s, &[*buf], 0, None)),
         Syscall::Readv { fd, iov } => on_sock(h, *fd, |h, s| recv(h, s, iov, 0, None)),
         Syscall::Recv { fd, buf, flags } | Syscall::Recvfrom { fd, buf, flags } => {
@@ -175,6 +176,7 @@ pub(super) fn exec(h: &mut SimHost, call: &Syscall, done: usize, retry: bool) ->
         Syscall::Recvmsg { fd, iov, flags } => {
             on_sock(h, *fd, |h, s| recv(h, s, iov, *flags, Some(())))
         }
+        Syscall::Write { fd, buf } if is_pipe(h, *fd) => pipe_write(h, *fd, buf.len),
         Syscall::Write { fd, buf } => on_sock(h, *fd, |h, s| send(h, s, &[*buf], 0, None, done)),
         Syscall::Writev { fd, iov } => on_sock(h, *fd, |h, s| send(h, s, iov, 0, None, done)),
         Syscall::Send { fd, buf, flags } => {
@@ -207,10 +209,26 @@ pub(super) fn exec(h: &mut SimHost, call: &Syscall, done: usize, retry: bool) ->
             offset,
             count,
         } => sendfile(h, *out_fd, *in_fd, *offset, *count, done),
-        Syscall::Splice { .. } => unsupported(
-            "splice: pipes and splicing socket data into them are not modeled by the host",
-        ),
-        Syscall::Pipe => unsupported("pipe: pipes are not modeled by the host"),
+        Syscall::Splice {
+            fd_in,
+            off_in,
+            fd_out,
+            off_out,
+            len,
+            flags,
+        } => splice(h, (*fd_in, *off_in), (*fd_out, *off_out), *len, *flags),
+        Syscall::Pipe => {
+            let id = h.pipes.keys().next_back().map_or(0, |k| k + 1);
+            h.pipes.insert(id, super::pipe::Pipe::new());
+            let end = |write| FdObj::Pipe {
+                id,
+                write,
+                nonblock: false,
+            };
+            let r = h.new_fd(end(false));
+            let w = h.new_fd(end(true));
+            done_with(0, Output::Pipe([r, w]))
+        }
         Syscall::Setsockopt {
             fd,
             level,
@@ -243,6 +261,150 @@ pub(super) fn exec(h: &mut SimHost, call: &Syscall, done: usize, retry: bool) ->
     }
 }
 
+fn is_pipe(h: &SimHost, fd: Fd) -> bool {
+    matches!(h.fds.get(&fd), Some(FdObj::Pipe { .. }))
+}
+
+/// `pipe_read` on a read end: what is queued, up to `len`; 0 once no writer is left;
+/// `EAGAIN` when non-blocking; `EBADF` on the write end.
+fn pipe_read(h: &mut SimHost, fd: Fd, len: usize) -> Exec {
+    let Some(&FdObj::Pipe {
+        id,
+        write: false,
+        nonblock,
+    }) = h.fds.get(&fd)
+    else {
+        return err(Errno::BadF);
+    };
+    let p = h.pipes.get_mut(&id).expect("an open pipe");
+    if len == 0 {
+        return ok(0);
+    }
+    if p.len() > 0 {
+        return ok(p.read(len) as i64);
+    }
+    if p.writers == 0 {
+        return ok(0);
+    }
+    if nonblock {
+        return err(Errno::Again);
+    }
+    unsupported(
+        "a blocking read of an empty pipe: it waits for a writer, and the host runs the \
+         script's calls one after another",
+    )
+}
+
+/// `pipe_write` on a write end: `EPIPE` without a reader (SIGPIPE is not raised), what
+/// fits, `EAGAIN` when full and non-blocking; `EBADF` on the read end.
+fn pipe_write(h: &mut SimHost, fd: Fd, len: usize) -> Exec {
+    let Some(&FdObj::Pipe {
+        id,
+        write: true,
+        nonblock,
+    }) = h.fds.get(&fd)
+    else {
+        return err(Errno::BadF);
+    };
+    let p = h.pipes.get_mut(&id).expect("an open pipe");
+    if p.readers == 0 {
+        return err(Errno::Pipe);
+    }
+    if len == 0 {
+        return ok(0);
+    }
+    match p.write(len) {
+        0 if nonblock => err(Errno::Again),
+        0 => unsupported(
+            "a blocking write to a full pipe: it waits for a reader, and the host runs the \
+             script's calls one after another",
+        ),
+        k => ok(k as i64),
+    }
+}
+
+/// `splice`: from a TCP socket into a pipe (`tcp_splice_read`), one pipe buffer per
+/// received skb moved. A pipe to a socket, or anything with files, is unsupported.
+fn splice(
+    h: &mut SimHost,
+    (fd_in, off_in): (Fd, Option<i64>),
+    (fd_out, off_out): (Fd, Option<i64>),
+    len: usize,
+    flags: i32,
+) -> Exec {
+    let (Some(src), Some(dst)) = (h.fds.get(&fd_in).cloned(), h.fds.get(&fd_out).cloned()) else {
+        return err(Errno::BadF);
+    };
+    let (s, id) = match (src, dst) {
+        (
+            FdObj::Sock(s),
+            FdObj::Pipe {
+                id, write: true, ..
+            },
+        ) => (s, id),
+        (FdObj::Pipe { write: true, .. }, _) | (_, FdObj::Pipe { write: false, .. }) => {
+            return err(Errno::BadF);
+        }
+        (FdObj::Pipe { .. }, FdObj::Sock(_)) => {
+            return unsupported("splice from a pipe into a socket is not modeled by the host");
+        }
+        _ => {
+            return unsupported(
+                "splice between these descriptors: the host splices a TCP socket into a pipe",
+            );
+        }
+    };
+    // An offset on a socket or a pipe: ESPIPE.
+    if off_in.is_some() || off_out.is_some() {
+        return err_raw(29);
+    }
+    if h.n.socks.tcp(s).is_none() {
+        return unsupported("splice from a socket that is not TCP");
+    }
+    let nonblock = nonblocking(h, s) || flags & sym32("SPLICE_F_NONBLOCK") != 0;
+    if h.pipes[&id].readers == 0 {
+        return err(Errno::Pipe);
+    }
+    let mut spliced = 0;
+    while spliced < len && h.pipes[&id].room() > 0 {
+        // The bytes left in the first skb of the receive queue: one pipe buffer.
+        let in_skb = h.n.socks.tcp(s).map_or(0, |t| {
+            t.rcvq_skbs.front().map_or(t.rcvq.len(), |&(end, _)| {
+                end.wrapping_sub(t.copied_seq) as usize
+            })
+        });
+        let want = (len - spliced).min(in_skb.max(1));
+        match h.with(|n, cx| sim_stack::tcp::tcp_read_sock(n, cx, s, want)) {
+            Ok(got) if !got.is_empty() => {
+                h.pipes.get_mut(&id).expect("open").push_chunk(got.len());
+                spliced += got.len();
+            }
+            // End of stream, or an urgent mark with data queued behind it: 0 rather than
+            // loop (tcp_splice_read).
+            Ok(_) => break,
+            // What was spliced is returned; an error waits for the next call.
+            Err(_) if spliced > 0 => break,
+            Err(Errno::Again) if !nonblock => {
+                return Exec::Block {
+                    socks: vec![s],
+                    done: 0,
+                };
+            }
+            Err(e) => return err(e),
+        }
+    }
+    if spliced == 0 && h.pipes[&id].room() == 0 {
+        if nonblock {
+            return err(Errno::Again);
+        }
+        return unsupported(
+            "splice into a full pipe: it waits for a reader, and the host runs the script's \
+             calls one after another",
+        );
+    }
+    ok(spliced as i64)
+}
+
 fn v4(a: SockAddr) -> SocketAddrV4 {
     SocketAddrV4::new(a.ip, a.port)
 }
@@ -259,7 +421,7 @@ fn result(r: Result<(), Errno>) -> Exec {
 fn on_sock(h: &mut SimHost, fd: Fd, f: impl FnOnce(&mut SimHost, SockId) -> Exec) -> Exec {
     match h.fds.get(&fd) {
         None => err(Errno::BadF),
-        Some(FdObj::File { .. }) => err(Errno::NotSock),
+        Some(FdObj::File { .. } | FdObj::Pipe { .. }) => err(Errno::NotSock),
         Some(FdObj::Sock(s)) => {
             let s = *s;
             f(h, s)
@@ -361,15 +523,13 @@ fn msg_flags(flags: i32, refused: &[(&str, &str)], known: &[&str]) -> Result<u32
 fn recv_flags(flags: i32) -> Result<MsgFlags, String> {
     msg_flags(
         flags,
-        &[
-            (
-                "MSG_ERRQUEUE",
-                "the socket error queue (extended errors, timestamps, zerocopy \
+        &[(
+            "MSG_ERRQUEUE",
+            "the socket error queue (extended errors, timestamps, zerocopy \
                  notifications) is not modeled",
-            ),
-            ("MSG_OOB", "urgent data is not modeled"),
-        ],
+        )],
         &[
+            "MSG_OOB",
             "MSG_PEEK",
             "MSG_TRUNC",
             "MSG_DONTWAIT",
@@ -408,8 +568,11 @@ fn recv(h: &mut SimHost, s: SockId, iov: &[Buffer], flags: i32, msg: Option<()>)
     match r {
         Ok(m) => {
             let out = if msg.is_some() {
+                // tcp_recv_urg sets MSG_OOB when it returns the urgent byte.
+                let oob = flags.contains(MsgFlags::OOB) && (m.len > 0 || m.truncated);
                 Output::Msg {
-                    flags: if m.truncated { sym32("MSG_TRUNC") } else { 0 },
+                    flags: if m.truncated { sym32("MSG_TRUNC") } else { 0 }
+                        | if oob { sym32("MSG_OOB") } else { 0 },
                     control: recv_cmsgs(h, s),
                 }
             } else {
@@ -443,7 +606,10 @@ fn send_flags(flags: i32) -> Result<MsgFlags, String> {
         flags,
         &[
             ("MSG_FASTOPEN", "TCP Fast Open is not modeled"),
-            ("MSG_OOB", "urgent data is not modeled"),
+            (
+                "MSG_OOB",
+                "sending urgent data (the urgent pointer) is not modeled",
+            ),
         ],
         &[
             "MSG_EOR",
@@ -545,7 +711,7 @@ fn sendfile(
 ) -> Exec {
     let len = match h.fds.get(&in_fd) {
         None => return err(Errno::BadF),
-        Some(FdObj::Sock(_)) => return err(Errno::Inval),
+        Some(FdObj::Sock(_) | FdObj::Pipe { .. }) => return err(Errno::Inval),
         Some(FdObj::File { len, .. }) => *len,
     };
     let Ok(offset) = u64::try_from(offset) else {
@@ -586,6 +752,7 @@ fn setsockopt(h: &mut SimHost, s: SockId, level: i32, name: i32, v: &OptVal, opt
     let set = |h: &mut SimHost, o: SockOpt| result(h.with(|n, cx| sc::setsockopt(n, cx, s, o)));
     match (opt.as_str(), v) {
         ("SO_REUSEADDR", OptVal::Int(_)) => set(h, SockOpt::ReuseAddr(i != 0)),
+        ("SO_OOBINLINE", OptVal::Int(_)) => set(h, SockOpt::OobInline(i != 0)),
         ("SO_SNDBUF", OptVal::Int(_)) => set(h, SockOpt::SndBuf(i as u32)),
         ("SO_RCVBUF", OptVal::Int(_)) => set(h, SockOpt::RcvBuf(i as u32)),
         ("SO_LINGER", OptVal::Linger { onoff, linger }) => set(
@@ -669,6 +836,7 @@ fn getsockopt(h: &mut SimHost, s: SockId, level: i32, name: i32, optlen: u32) ->
         "SO_SNDBUF" => SockOptName::SndBuf,
         "SO_RCVBUF" => SockOptName::RcvBuf,
         "SO_REUSEADDR" => SockOptName::ReuseAddr,
+        "SO_OOBINLINE" => SockOptName::OobInline,
         "SO_LINGER" => SockOptName::Linger,
         "TCP_NODELAY" => SockOptName::NoDelay,
         "TCP_CORK" => SockOptName::Cork,
@@ -735,6 +903,16 @@ fn fcntl(h: &mut SimHost, fd: Fd, cmd: i32, arg: Option<i64>) -> Exec {
                 ok(sym("O_RDWR") | nb)
             }
             FdObj::File { .. } => ok(sym("O_RDONLY")),
+            FdObj::Pipe {
+                write, nonblock, ..
+            } => {
+                let acc = if write {
+                    sym("O_WRONLY")
+                } else {
+                    sym("O_RDONLY")
+                };
+                ok(acc | if nonblock { o_nonblock } else { 0 })
+            }
         };
     }
     if is(cmd, "F_SETFL") {
@@ -742,6 +920,17 @@ fn fcntl(h: &mut SimHost, fd: Fd, cmd: i32, arg: Option<i64>) -> Exec {
         return match obj {
             FdObj::Sock(s) => result(sc::fcntl_set_nonblock(&mut h.n, s, on)),
             FdObj::File { .. } => ok(0),
+            FdObj::Pipe { id, write, .. } => {
+                h.fds.insert(
+                    fd,
+                    FdObj::Pipe {
+                        id,
+                        write,
+                        nonblock: on,
+                    },
+                );
+                ok(0)
+            }
         };
     }
     unsupported(format!("fcntl command {cmd}"))
@@ -755,6 +944,8 @@ fn ioctl(h: &mut SimHost, s: SockId, request: u64, arg: Option<i32>) -> Exec {
         Ioctl::OutQ
     } else if req == sym("SIOCOUTQNSD") {
         Ioctl::OutQNotSent
+    } else if req == sym("SIOCATMARK") {
+        Ioctl::AtMark
     } else {
         return unsupported(format!("ioctl request {request:#x}"));
     };
@@ -771,6 +962,18 @@ fn close(h: &mut SimHost, fd: Fd) -> Exec {
     match h.fds.remove(&fd) {
         None => err(Errno::BadF),
         Some(FdObj::File { .. }) => ok(0),
+        Some(FdObj::Pipe { id, write, .. }) => {
+            let p = h.pipes.get_mut(&id).expect("an open pipe");
+            if write {
+                p.writers -= 1;
+            } else {
+                p.readers -= 1;
+            }
+            if p.readers == 0 && p.writers == 0 {
+                h.pipes.remove(&id);
+            }
+            ok(0)
+        }
         Some(FdObj::Sock(s)) => {
             h.zerocopy.remove(&s);
             h.zerocopy_sent.remove(&s);
@@ -788,6 +991,27 @@ fn poll(h: &mut SimHost, fds: &[PollFd], timeout_ms: i32) -> Exec {
         let mask = match h.fds.get(&p.fd) {
             None => nval,
             Some(FdObj::File { .. }) => PollEvents::IN.0 | PollEvents::OUT.0,
+            Some(&FdObj::Pipe { id, write, .. }) => {
+                // pipe_poll.
+                let p = &h.pipes[&id];
+                let mut m = 0;
+                if write {
+                    if p.room() > 0 {
+                        m |= PollEvents::OUT.0 | PollEvents::WRNORM.0;
+                    }
+                    if p.readers == 0 {
+                        m |= PollEvents::ERR.0;
+                    }
+                } else {
+                    if p.len() > 0 {
+                        m |= PollEvents::IN.0 | PollEvents::RDNORM.0;
+                    }
+                    if p.writers == 0 {
+                        m |= PollEvents::HUP.0;
+                    }
+                }
+                m
+            }
             Some(FdObj::Sock(s)) => {
                 let s = *s;
                 if h.zerocopy_sent.contains(&s) {
@@ -868,7 +1092,7 @@ fn open(h: &mut SimHost, path: &str, flags: i32) -> Exec {
 pub(super) fn code_vars(h: &mut SimHost, fd: Fd) -> Result<InfoVars, i32> {
     let s = match h.fds.get(&fd) {
         Some(FdObj::Sock(s)) => *s,
-        Some(FdObj::File { .. }) => return Err(Errno::NotSock.number()),
+        Some(FdObj::File { .. } | FdObj::Pipe { .. }) => return Err(Errno::NotSock.number()),
         None => return Err(Errno::BadF.number()),
     };
     let info = match h.with(|n, cx| sc::getsockopt(n, cx, s, SockOptName::Info)) {

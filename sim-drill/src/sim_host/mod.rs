@@ -23,6 +23,7 @@
 
 mod actions;
 mod calls;
+mod pipe;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -35,7 +36,7 @@ use sim_stack::ip::fib::{Fib, Route};
 use sim_stack::node::Node;
 use sim_stack::qdisc::{PfifoFast, Qdisc};
 use sim_stack::sock::SockId;
-use sim_stack::wire::{Ipv4Cidr, TcpFlags};
+use sim_stack::wire::Ipv4Cidr;
 
 use crate::code::InfoVars;
 use crate::command::HostAction;
@@ -56,6 +57,15 @@ enum FdObj {
     /// A regular file opened for reading: its length (files hold zeros, as the scripts'
     /// `dd if=/dev/zero` makes them).
     File { len: u64 },
+    /// One end of a pipe of `SimHost::pipes`.
+    Pipe {
+        /// The pipe.
+        id: u32,
+        /// The write end (else the read end).
+        write: bool,
+        /// `O_NONBLOCK` on this descriptor.
+        nonblock: bool,
+    },
 }
 
 /// A blocking call waiting for one of its sockets to wake.
@@ -89,6 +99,8 @@ pub struct SimHost {
     woken: BTreeSet<SockId>,
     /// Commands' state (sysctls as set, files, nstat history, the qdisc).
     env: actions::Env,
+    /// Pipes, by the id their descriptors name.
+    pipes: BTreeMap<u32, pipe::Pipe>,
 }
 
 impl Default for SimHost {
@@ -112,6 +124,7 @@ impl SimHost {
         Self {
             n,
             net: Solo::new(),
+            pipes: BTreeMap::new(),
             fds: BTreeMap::new(),
             zerocopy: BTreeSet::new(),
             zerocopy_sent: BTreeSet::new(),
@@ -201,13 +214,6 @@ impl SimHost {
     /// The reason an inbound packet cannot be carried by the stack, if any.
     fn inbound_unsupported(p: &Inbound) -> Option<String> {
         let seg = Segment::parse(&p.bytes).ok()?;
-        if seg.flags.contains(TcpFlags::URG) {
-            return Some(
-                "an inbound segment with URG: urgent data (the urgent pointer, out-of-band \
-                 bytes) is not modeled by the stack"
-                    .into(),
-            );
-        }
         if p.gso_size
             .is_some_and(|g| seg.payload.len() > usize::from(g))
         {

@@ -102,6 +102,9 @@ pub enum Errno {
     /// Not permitted (a netfilter rule dropped the packet on output).
     #[error("EPERM")]
     Perm,
+    /// Not a request this kind of file takes (an ioctl).
+    #[error("ENOTTY")]
+    NoTty,
     /// Not an open descriptor.
     #[error("EBADF")]
     BadF,
@@ -118,6 +121,7 @@ impl Errno {
     pub fn number(self) -> i32 {
         match self {
             Self::Perm => 1,
+            Self::NoTty => 25,
             Self::NoEnt => 2,
             Self::BadF => 9,
             Self::Again => 11,
@@ -255,6 +259,8 @@ pub struct SockCommon {
     pub shut_rd: bool,
     /// `IP_FREEBIND`: it may bind an address the node does not have.
     pub freebind: bool,
+    /// `SO_OOBINLINE` (`SOCK_URGINLINE`): TCP's urgent byte stays in the stream.
+    pub oobinline: bool,
 }
 
 /// `IP_MTU_DISCOVER`'s modes (`IP_PMTUDISC_*`, with Linux's values), as `ping -M` sets them.
@@ -384,6 +390,7 @@ impl SockCommon {
             linger: None,
             shut_rd: false,
             freebind: false,
+            oobinline: false,
         }
     }
 }

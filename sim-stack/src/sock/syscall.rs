@@ -150,6 +150,8 @@ pub enum SockOpt {
     FreeBind(bool),
     /// `TCP_INQ`.
     Inq(bool),
+    /// `SO_OOBINLINE`: urgent data stays in the stream.
+    OobInline(bool),
 }
 
 /// A socket option to read (`getsockopt`).
@@ -191,6 +193,8 @@ pub enum SockOptName {
     MtuDiscover,
     /// `TCP_INQ`.
     Inq,
+    /// `SO_OOBINLINE`.
+    OobInline,
 }
 
 /// A value `getsockopt` returns.
@@ -216,6 +220,8 @@ pub enum Ioctl {
     OutQ,
     /// `SIOCOUTQNSD`: bytes not yet sent (TCP).
     OutQNotSent,
+    /// `SIOCATMARK`: 1 when the next byte to read is at the urgent mark (TCP).
+    AtMark,
 }
 
 /// `SOCK_MIN_SNDBUF`: `2 × (2048 + sizeof(struct sk_buff))` on x86-64.
@@ -417,6 +423,36 @@ pub fn recvfrom(
             if t.state == TcpState::Listen {
                 return Err(Errno::NotConn);
             }
+            if flags.contains(MsgFlags::OOB) {
+                // tcp_recv_urg: the urgent byte (msg_flags gets MSG_OOB when it is
+                // returned; with no room for it, MSG_TRUNC).
+                let byte = crate::tcp::tcp_recv_oob(n, fd, flags.contains(MsgFlags::PEEK))?;
+                let room = buf.as_ref().map_or(len, |b| b.len().min(len));
+                return Ok(match byte {
+                    Some(c) if room > 0 => {
+                        if let Some(b) = buf
+                            && !flags.contains(MsgFlags::TRUNC)
+                        {
+                            b[0] = c;
+                        }
+                        RecvMsg {
+                            len: 1,
+                            from: None,
+                            truncated: false,
+                        }
+                    }
+                    Some(_) => RecvMsg {
+                        len: 0,
+                        from: None,
+                        truncated: true,
+                    },
+                    None => RecvMsg {
+                        len: 0,
+                        from: None,
+                        truncated: false,
+                    },
+                });
+            }
             if t.sk.shut_rd && t.rcvq.is_empty() {
                 return Ok(RecvMsg {
                     len: 0,
@@ -559,6 +595,7 @@ pub fn setsockopt(n: &mut Node, cx: &mut NetCtx<'_>, fd: Fd, opt: SockOpt) -> Re
             c.dst_cache = None;
         }
         SockOpt::FreeBind(on) => sock(n, fd)?.common_mut().freebind = on,
+        SockOpt::OobInline(on) => sock(n, fd)?.common_mut().oobinline = on,
         SockOpt::Inq(on) => {
             tcp_only(is_tcp)?;
             n.socks.tcp(fd).ok_or(Errno::NoProtoOpt)?.recvmsg_inq = on;
@@ -634,6 +671,7 @@ pub fn getsockopt(
         SockOptName::SndBuf => int(u64::from(s.common().sndbuf)),
         SockOptName::RcvBuf => int(u64::from(s.common().rcvbuf)),
         SockOptName::ReuseAddr => int(u64::from(s.common().reuseaddr)),
+        SockOptName::OobInline => int(u64::from(s.common().oobinline)),
         SockOptName::Linger => Ok(SockOptValue::Linger(s.common().linger)),
         SockOptName::Tos => int(u64::from(s.common().tos)),
         SockOptName::Ttl => int(u64::from(s.common().ttl.unwrap_or(64))),
@@ -690,12 +728,15 @@ pub fn ioctl(n: &mut Node, fd: Fd, req: Ioctl) -> Result<u32, Errno> {
                 }
                 Ioctl::OutQ => t.write_seq.wrapping_sub(t.snd_una),
                 Ioctl::OutQNotSent => t.write_seq.wrapping_sub(t.snd_nxt),
+                Ioctl::AtMark => u32::from(t.urg_data != 0 && t.urg_seq == t.copied_seq),
             })
         }
         Socket::Udp(u) => Ok(match req {
             Ioctl::InQ => u.rx.front().map_or(0, |d| d.data().len() as u32),
             Ioctl::OutQ => u.sk.wmem_alloc,
             Ioctl::OutQNotSent => return Err(Errno::NoProtoOpt),
+            // sock_ioctl → udp_ioctl: not a UDP request.
+            Ioctl::AtMark => return Err(Errno::NoTty),
         }),
         Socket::Ping(p) => Ok(match req {
             Ioctl::InQ => u32::from(!p.rx.is_empty()),
@@ -774,8 +815,15 @@ pub fn poll(n: &mut Node, fd: Fd) -> Result<PollEvents, Errno> {
                 ev |= PollEvents::IN | PollEvents::RDNORM | PollEvents::RDHUP;
             }
             if !matches!(t.state, TcpState::SynSent | TcpState::SynRecv) {
-                if !t.rcvq.is_empty() {
+                // tcp_stream_is_readable: one byte, or two when the next is an urgent byte
+                // out of the stream.
+                let at_mark = t.urg_data != 0 && t.urg_seq == t.copied_seq && !t.sk.oobinline;
+                if t.rcvq.len() > usize::from(at_mark) {
                     ev |= PollEvents::IN | PollEvents::RDNORM;
+                }
+                // tcp_poll: an urgent byte waiting to be read with MSG_OOB.
+                if t.urg_data & crate::tcp::urg::TCP_URG_VALID != 0 {
+                    ev |= PollEvents::PRI;
                 }
                 if send_shut || tcp_stream_writeable(t) {
                     ev |= PollEvents::OUT | PollEvents::WRNORM;

@@ -133,6 +133,7 @@ fn tcp_listen_rcv(
         linger: l.sk.linger,
         pmtudisc: l.sk.pmtudisc,
         freebind: l.sk.freebind,
+        oobinline: l.sk.oobinline,
         app: l.sk.app,
         ..sk
     };
@@ -317,6 +318,17 @@ pub(crate) fn tcp_rcv_state_process(
             return;
         }
         _ => {}
+    }
+    // Step 6: the URG bit (tcp_urg).
+    let Some(t) = n.socks.tcp(sock) else {
+        return;
+    };
+    if th.flags.contains(TcpFlags::URG) {
+        let stdurg = n.sysctl.tcp_stdurg;
+        super::urg::tcp_check_urg(t, th.seq, th.urgent, stdurg);
+    }
+    if super::urg::tcp_urg(t, th.seq, th.flags.contains(TcpFlags::SYN), payload) {
+        sk_wake(n, cx, sock);
     }
     // Data and FIN.
     let Some(t) = n.socks.tcp(sock) else {

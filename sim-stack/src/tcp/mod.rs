@@ -26,6 +26,7 @@ pub mod rtt;
 #[cfg(test)]
 mod tests;
 pub mod timer;
+pub mod urg;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::Ipv4Addr;
@@ -378,6 +379,10 @@ pub struct TcpSock {
     pub recvmsg_inq: bool,
     /// ECN (`ecn_flags`).
     pub ecn: ecn::Ecn,
+    /// Urgent data (`urg_data`): `urg::TCP_URG_*`, with the byte in the low 8 bits.
+    pub urg_data: u16,
+    /// Where the urgent byte is (`urg_seq`).
+    pub urg_seq: u32,
 }
 
 /// Sequence comparisons, as `before()` / `after()`.
@@ -494,6 +499,8 @@ impl TcpSock {
             delivered_scratch: Vec::new(),
             recvmsg_inq: false,
             ecn: ecn::Ecn::default(),
+            urg_data: 0,
+            urg_seq: 0,
         }
     }
 
@@ -947,12 +954,23 @@ pub(crate) fn tcp_recv_flags(
     if let Some(out) = &out {
         k = k.min(out.len());
     }
+    // Urgent data: stop at the mark; at it, step over the out-of-band byte.
+    let (skip, k) = urg::urg_limit(t, k, true);
+    if skip > 0 && k == 0 && !flags.contains(MsgFlags::PEEK) {
+        // Only the urgent byte was there: it is stepped over, and nothing is read yet.
+        t.rcvq.consume(skip);
+        t.copied_seq = t.copied_seq.wrapping_add(skip as u32);
+        urg::urg_passed(t);
+        tcp_free_read_skbs(t);
+        return Err(Errno::Again);
+    }
     if flags.contains(MsgFlags::PEEK) {
         if let Some(out) = out {
-            t.rcvq.copy_to(0, &mut out[..k]);
+            t.rcvq.copy_to(skip, &mut out[..k]);
         }
         return Ok(k);
     }
+    t.rcvq.consume(skip);
     match out {
         Some(out) => {
             t.rcvq.copy_to(0, &mut out[..k]);
@@ -960,8 +978,19 @@ pub(crate) fn tcp_recv_flags(
         }
         None => t.rcvq.consume(k),
     }
-    t.copied_seq = t.copied_seq.wrapping_add(k as u32);
-    // skb_consume: every skb read to its end gives its truesize back.
+    t.copied_seq = t.copied_seq.wrapping_add((skip + k) as u32);
+    urg::urg_passed(t);
+    tcp_free_read_skbs(t);
+    rcv_window::tcp_rcv_space_adjust(t, now, &n.sysctl);
+    // tcp_cleanup_rbuf: ACK now if the window we could advertise doubled.
+    if ack::should_ack_after_read(t) {
+        tcp_send_ack(n, cx, sock);
+    }
+    Ok(k)
+}
+
+/// `skb_consume` after a read: every skb read to its end gives its truesize back.
+pub(crate) fn tcp_free_read_skbs(t: &mut TcpSock) {
     while let Some(&(end, truesize)) = t.rcvq_skbs.front() {
         if after(end, t.copied_seq) {
             break;
@@ -969,12 +998,59 @@ pub(crate) fn tcp_recv_flags(
         t.rcvq_skbs.pop_front();
         t.rmem_alloc -= truesize;
     }
-    rcv_window::tcp_rcv_space_adjust(t, now, &n.sysctl);
-    // tcp_cleanup_rbuf: ACK now if the window we could advertise doubled.
-    if ack::should_ack_after_read(t) {
-        tcp_send_ack(n, cx, sock);
+}
+
+/// `tcp_splice_read` → `tcp_read_sock`: takes up to `max` received bytes, in order, as
+/// splice moves them into a pipe. Unlike `recv`, it stops at an urgent mark without
+/// stepping over the byte: there it returns nothing while data is queued (Linux's
+/// `tcp_splice_read` gives 0 rather than loop). With nothing queued: the pending error,
+/// 0 at end of stream, else `EAGAIN` (the caller blocks or not).
+pub fn tcp_read_sock(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    max: usize,
+) -> Result<Vec<u8>, Errno> {
+    let now = cx.now;
+    let Some(t) = n.socks.tcp(sock) else {
+        return Err(Errno::NotConn);
+    };
+    if t.state == TcpState::Listen {
+        return Err(Errno::NotConn);
     }
-    Ok(k)
+    if t.rcvq.is_empty() {
+        if let Some(e) = t.sk.err.take() {
+            return Err(e);
+        }
+        if t.fin_received || t.sk.shut_rd || t.state == TcpState::Closed {
+            return Ok(Vec::new());
+        }
+        return Err(Errno::Again);
+    }
+    let (_, k) = urg::urg_limit(t, max.min(t.rcvq.len()), false);
+    let mut out = vec![0; k];
+    t.rcvq.copy_to(0, &mut out);
+    t.rcvq.consume(k);
+    t.copied_seq = t.copied_seq.wrapping_add(k as u32);
+    urg::urg_passed(t);
+    tcp_free_read_skbs(t);
+    if k > 0 {
+        rcv_window::tcp_rcv_space_adjust(t, now, &n.sysctl);
+        if ack::should_ack_after_read(t) {
+            tcp_send_ack(n, cx, sock);
+        }
+    }
+    Ok(out)
+}
+
+/// `recv(MSG_OOB)` on a TCP socket (`tcp_recv_urg`): the urgent byte (`None` after the
+/// peer's FIN). `peek`: `MSG_PEEK` leaves it to read again.
+pub fn tcp_recv_oob(n: &mut Node, sock: SockId, peek: bool) -> Result<Option<u8>, Errno> {
+    let t = n.socks.tcp(sock).ok_or(Errno::NotConn)?;
+    if t.state == TcpState::Listen {
+        return Err(Errno::NotConn);
+    }
+    urg::tcp_recv_urg(t, peek)
 }
 
 /// `shutdown(SHUT_WR)`: queue a FIN after the data.
