@@ -8,6 +8,7 @@
 //! the stack, so an app always acts on a consistent stack, as a process woken by the kernel
 //! does.
 
+pub mod errqueue;
 pub mod ping;
 pub mod syscall;
 pub mod udp;
@@ -102,6 +103,9 @@ pub enum Errno {
     /// Not permitted (a netfilter rule dropped the packet on output).
     #[error("EPERM")]
     Perm,
+    /// No memory for it (an error-queue entry beyond the receive buffer).
+    #[error("ENOMEM")]
+    NoMem,
     /// Not an open descriptor.
     #[error("EBADF")]
     BadF,
@@ -120,6 +124,7 @@ impl Errno {
             Self::Perm => 1,
             Self::NoEnt => 2,
             Self::BadF => 9,
+            Self::NoMem => 12,
             Self::Again => 11,
             Self::Fault => 14,
             Self::Inval => 22,
@@ -255,6 +260,12 @@ pub struct SockCommon {
     pub shut_rd: bool,
     /// `IP_FREEBIND`: it may bind an address the node does not have.
     pub freebind: bool,
+    /// `sk_tsflags`: `SO_TIMESTAMPING`'s `SOF_TIMESTAMPING_*` flags ([`errqueue`]).
+    pub tsflags: u32,
+    /// `sk_tskey`: where `SOF_TIMESTAMPING_OPT_ID` keys count from.
+    pub tskey: u32,
+    /// `sk_error_queue`: transmit timestamps waiting to be read with `MSG_ERRQUEUE`.
+    pub error_queue: std::collections::VecDeque<errqueue::ErrSkb>,
 }
 
 /// `IP_MTU_DISCOVER`'s modes (`IP_PMTUDISC_*`, with Linux's values), as `ping -M` sets them.
@@ -384,6 +395,9 @@ impl SockCommon {
             linger: None,
             shut_rd: false,
             freebind: false,
+            tsflags: 0,
+            tskey: 0,
+            error_queue: std::collections::VecDeque::new(),
         }
     }
 }
