@@ -220,6 +220,7 @@ const SYMBOLS: &[(&str, i64)] = &[
     ("SOF_TIMESTAMPING_OPT_STATS", 1 << 12),
     ("SOF_TIMESTAMPING_OPT_PKTINFO", 1 << 13),
     ("SOF_TIMESTAMPING_OPT_TX_SWHW", 1 << 14),
+    ("SOF_TIMESTAMPING_OPT_ID_TCP", 1 << 16),
     ("SCM_TSTAMP_SND", 0),
     ("SCM_TSTAMP_SCHED", 1),
     ("SCM_TSTAMP_ACK", 2),

@@ -73,7 +73,12 @@ fn every_kernel_script_runs_and_the_expected_ones_pass() {
 
 /// `tcp_basic_client.pkt` with `from` replaced by `to`, run against the simulated host.
 fn broken_basic_client(from: &str, to: &str) -> Verdict {
-    let path = shared().join("tcp_basic_client.pkt");
+    broken_copy("tcp_basic_client.pkt", from, to)
+}
+
+/// Kernel script `name` with `from` replaced by `to`, run against the simulated host.
+fn broken_copy(name: &str, from: &str, to: &str) -> Verdict {
+    let path = shared().join(name);
     let text = std::fs::read_to_string(&path).expect("read the script");
     assert!(text.contains(from), "{from:?} is in the script");
     let p = model::load_str(
@@ -167,11 +172,72 @@ fn what_the_host_does_not_model_is_unsupported_with_the_reason() {
         ),
         other => panic!("{other:?}"),
     }
-    let r = run_script(&shared().join("tcp_timestamping_partial.pkt"), &[]);
-    match r.outcome {
-        Outcome::Unsupported(m) => assert!(m.contains("SO_TIMESTAMPING"), "{m}"),
+    // Receive timestamps are not modeled.
+    let v = broken_copy(
+        "tcp_timestamping_partial.pkt",
+        "SOF_TIMESTAMPING_SOFTWARE |",
+        "SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_RX_SOFTWARE |",
+    );
+    match v {
+        Verdict::Unsupported(m) => assert!(
+            m.contains(
+                "setsockopt SO_TIMESTAMPING: SOF_TIMESTAMPING_RX_SOFTWARE: receive timestamps \
+                 are not modeled"
+            ),
+            "{m}"
+        ),
         other => panic!("{other:?}"),
     }
+}
+
+/// What the real kernel's packetdrill said (Linux 6.18, this machine) for each broken copy
+/// of the timestamping script, but for the wall-clock instants of the timestamp message.
+#[test]
+fn a_wrong_timestamp_expectation_fails_in_packetdrills_words() {
+    let dir = format!("{}/", shared().display());
+    let name = "tcp_timestamping_client-only-last-byte.pkt";
+    let fail = |from: &str, to: &str| match broken_copy(name, from, to) {
+        Verdict::Fail(m) => m.replace(&dir, ""),
+        other => panic!("expected a failure, got {other:?}"),
+    };
+    let first_key = "ee_data=10999}}\n\t\t    ]}, MSG_ERRQUEUE) = 0\n// SCM_TSTAMP_SND";
+    assert_eq!(
+        fail(first_key, &first_key.replace("10999", "11000")),
+        format!(
+            "{name}:42: runtime error in recvmsg call: Bad data in extended err 1: expected=11000 actual=10999"
+        )
+    );
+    assert_eq!(
+        fail("ee_info=SCM_TSTAMP_SCHED", "ee_info=SCM_TSTAMP_SND"),
+        format!(
+            "{name}:42: runtime error in recvmsg call: Bad info in extended err 1: expected=0 actual=1"
+        )
+    );
+    assert_eq!(
+        fail("msg_flags=MSG_ERRQUEUE|MSG_TRUNC", "msg_flags=MSG_ERRQUEUE"),
+        format!(
+            "{name}:42: runtime error in recvmsg call: Expected msg_flags 0x00002000 but got 0x00002020"
+        )
+    );
+    // The SCHED stamp is taken at 20 ms, when the last byte's segment is sent.
+    assert_eq!(
+        fail("scm_nsec=20000000", "scm_nsec=25000000"),
+        format!(
+            "{name}:42: runtime error in recvmsg call: Bad timestamp 0 in scm_timestamping 0: expected=25000 (25000) actual=20000 (20000) start=0"
+        )
+    );
+    // Three stamps, then the queue is empty.
+    let last =
+        "ee_info=SCM_TSTAMP_ACK,\n\t\t\t\t    ee_data=10999}}\n\t\t    ]}, MSG_ERRQUEUE) = 0";
+    let more = format!(
+        "{last}\n   +0 recvmsg(3, {{msg_name(...)=..., msg_iov(1)=[{{...,0}}], msg_flags=0}}, MSG_ERRQUEUE) = 0"
+    );
+    assert_eq!(
+        fail(last, &more),
+        format!(
+            "{name}:93: runtime error in recvmsg call: Expected result 0 but got -1 with errno 11 (Resource temporarily unavailable)"
+        )
+    );
 }
 
 /// A TCP segment from the peer (192.0.2.1:40000) to the host's port 8080.

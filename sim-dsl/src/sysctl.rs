@@ -325,7 +325,11 @@ mod tests {
         for &(name, shape) in TABLE {
             let mut s = Sysctls::default();
             let vals: &[&str] = match shape {
-                Shape::Bool if name.ends_with("ip_forward") || name.ends_with("ignore_all") => {
+                Shape::Bool
+                    if name.ends_with("ip_forward")
+                        || name.ends_with("ignore_all")
+                        || name.ends_with("tcp_stdurg") =>
+                {
                     &["1"]
                 }
                 // At least the low threshold (3 MiB).

@@ -37,6 +37,7 @@ use crate::neigh::arp_rcv;
 use crate::node::Node;
 use crate::qdisc::Qdisc;
 use crate::skb::{PacketType, Skb, SockRef};
+use crate::sock::errqueue::{SKBTX_SCHED_TSTAMP, TstampType, skb_tstamp_tx, skb_tx_timestamp};
 use crate::sock::{kfree_skb, kfree_skb_reason, sock_wfree};
 use crate::stats::{DevStats, RingStats};
 use crate::wire::Ipv4Cidr;
@@ -305,6 +306,9 @@ pub(crate) fn dev_queue_xmit(
     mut skb: Skb,
 ) -> NetXmit {
     note!(cx, skb, "dev_queue_xmit");
+    if skb.tx_flags & SKBTX_SCHED_TSTAMP != 0 {
+        skb_tstamp_tx(n, cx, &skb, TstampType::Sched);
+    }
     let now = cx.now;
     let d = &mut n.devs[dev];
     if !d.carrier() {
@@ -486,6 +490,11 @@ fn dev_hard_start_xmit(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: S
         tun_net_xmit(n, cx, dev, skb);
         return;
     }
+    // The driver's skb_tx_timestamp, as it takes the packet.
+    if skb.tx_flags != 0 {
+        skb_tx_timestamp(n, cx, &skb);
+    }
+    let d = &mut n.devs[dev];
     d.ring.waiting.push_back(skb);
     let used = d.ring.used();
     d.ring.stats.max_used = d.ring.stats.max_used.max(used);
@@ -568,6 +577,9 @@ pub(crate) fn nic_tx_done(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize) {
 /// (`skb_orphan`: a tun may hold it indefinitely, so the sender's memory is released now)
 /// and queued for the reader of the tun descriptor; a full queue drops it.
 fn tun_net_xmit(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: Skb) {
+    if skb.tx_flags != 0 {
+        skb_tx_timestamp(n, cx, &skb);
+    }
     if let Some(owner) = skb.sock.take() {
         sock_wfree(n, cx, owner.sock, skb.truesize);
     }

@@ -80,6 +80,16 @@ pub(crate) fn skb_gso_segment(
             ip.dst_addr(),
         )
     };
+    // tcp_gso_tstamp: a timestamp request goes with the first segment that ends after its
+    // byte.
+    let ts_seg = (skb.tx_flags != 0).then(|| {
+        (0..nsegs)
+            .find(|i| {
+                let end = seq.wrapping_add(((i + 1) * mss) as u32);
+                crate::tcp::before(skb.tskey, end)
+            })
+            .unwrap_or(nsegs)
+    });
     let mut segs = Vec::with_capacity(nsegs);
     for i in 0..nsegs {
         let off = i * mss;
@@ -118,6 +128,10 @@ pub(crate) fn skb_gso_segment(
         seg.enqueue_time = skb.enqueue_time;
         seg.pkt_type = skb.pkt_type;
         seg.l4_csum_good = true;
+        if ts_seg == Some(i) {
+            seg.tx_flags = skb.tx_flags;
+            seg.tskey = skb.tskey;
+        }
         seg.path_from(&skb);
         if let Some(f) = note {
             seg.note(f);

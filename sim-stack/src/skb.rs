@@ -138,6 +138,12 @@ pub struct SkbData {
     /// segments after the first (`(gso_segs - 1) × hdr_len`), so that a qdisc accounts the
     /// bytes the segments take on the wire.
     pub gso_hdr_extra: u32,
+    /// `skb_shinfo(skb)->tx_flags`: the transmit timestamps asked for
+    /// (`SKBTX_*`, [`crate::sock::errqueue`]), 0 for nearly every packet.
+    pub tx_flags: u8,
+    /// `skb_shinfo(skb)->tskey`: the key of those timestamps (for TCP, the sequence number of
+    /// the byte they are for).
+    pub tskey: u32,
     /// The modeled kernel functions this packet went through (only with `--trace path`).
     path: Vec<&'static str>,
 }
@@ -383,6 +389,8 @@ impl SkbPool {
                 gso_size: 0,
                 gso_segs: 1,
                 gso_hdr_extra: 0,
+                tx_flags: 0,
+                tskey: 0,
                 path: Vec::new(),
             }));
         };
@@ -405,6 +413,8 @@ impl SkbPool {
         d.gso_size = 0;
         d.gso_segs = 1;
         d.gso_hdr_extra = 0;
+        d.tx_flags = 0;
+        d.tskey = 0;
         d.path.clear();
         Skb(d)
     }

@@ -14,7 +14,8 @@ use sim_stack::tcp::TcpState;
 use super::{FdObj, PROCESS, SimHost};
 use crate::code::InfoVars;
 use crate::host::{
-    Buffer, CallId, Cmsg, CmsgData, Fd, OptVal, Output, PollFd, SockAddr, Syscall, SyscallReturn,
+    Buffer, CallId, Cmsg, CmsgData, ExtendedErr, Fd, OptVal, Output, PollFd, SockAddr, Syscall,
+    SyscallReturn, Timespec,
 };
 use crate::symbols::{self, CODE_VARIABLES};
 
@@ -523,13 +524,10 @@ fn msg_flags(flags: i32, refused: &[(&str, &str)], known: &[&str]) -> Result<u32
 fn recv_flags(flags: i32) -> Result<MsgFlags, String> {
     msg_flags(
         flags,
-        &[(
-            "MSG_ERRQUEUE",
-            "the socket error queue (extended errors, timestamps, zerocopy \
-                 notifications) is not modeled",
-        )],
+        &[],
         &[
             "MSG_OOB",
+            "MSG_ERRQUEUE",
             "MSG_PEEK",
             "MSG_TRUNC",
             "MSG_DONTWAIT",
@@ -547,6 +545,9 @@ fn recv(h: &mut SimHost, s: SockId, iov: &[Buffer], flags: i32, msg: Option<()>)
         Ok(f) => f,
         Err(why) => return unsupported(why),
     };
+    if flags.contains(MsgFlags::ERRQUEUE) {
+        return recv_error(h, s, iov, msg);
+    }
     let len: usize = iov.iter().map(|b| b.len).sum();
     let nonblock = nonblocking(h, s) || flags.contains(MsgFlags::DONTWAIT);
     if flags.contains(MsgFlags::WAITALL) && !nonblock {
@@ -586,6 +587,66 @@ fn recv(h: &mut SimHost, s: SockId, iov: &[Buffer], flags: i32, msg: Option<()>)
         },
         Err(e) => err(e),
     }
+}
+
+/// A read of the error queue (`MSG_ERRQUEUE`: `ip_recv_error`), which never blocks: the
+/// oldest entry's bytes, and for `recvmsg` `MSG_ERRQUEUE` (and `MSG_TRUNC`) in `msg_flags`
+/// with `SCM_TIMESTAMPING` (when reported) and `IP_RECVERR`.
+fn recv_error(h: &mut SimHost, s: SockId, iov: &[Buffer], msg: Option<()>) -> Exec {
+    if h.zerocopy_sent.contains(&s) {
+        return unsupported(
+            "MSG_ERRQUEUE on a socket that sent with MSG_ZEROCOPY: its completion \
+             notifications are not modeled",
+        );
+    }
+    if h.n.socks.get(s).is_some_and(|k| k.common().recverr) {
+        return unsupported(
+            "MSG_ERRQUEUE on a socket with IP_RECVERR: the ICMP and local errors it would \
+             queue are not modeled (only transmit timestamps are)",
+        );
+    }
+    let len: usize = iov.iter().map(|b| b.len).sum();
+    // skb_copy_datagram_msg faults at the first NULL buffer it has to copy into.
+    let null = iov.iter().any(|b| b.null && b.len > 0);
+    let mut buf = vec![0u8; len];
+    let r = h.with(|n, cx| sc::recv_error(n, cx, s, (!null).then_some(&mut buf[..]), len));
+    let m = match r {
+        Ok(m) => m,
+        Err(e) => return err(e),
+    };
+    if msg.is_none() {
+        return ok(m.len as i64);
+    }
+    let mut flags = sym32("MSG_ERRQUEUE");
+    if m.truncated {
+        flags |= sym32("MSG_TRUNC");
+    }
+    let mut control = Vec::with_capacity(2);
+    if let Some(t) = m.tstamp {
+        let ns = t.as_nanos() as i64;
+        let ts = Timespec {
+            sec: ns / 1_000_000_000,
+            nsec: ns % 1_000_000_000,
+        };
+        control.push(Cmsg {
+            level: sym32("SOL_SOCKET"),
+            ty: sym32("SCM_TIMESTAMPING"),
+            data: CmsgData::Timestamping([ts, Timespec::default(), Timespec::default()]),
+        });
+    }
+    control.push(Cmsg {
+        level: sym32("SOL_IP"),
+        ty: sym32("IP_RECVERR"),
+        data: CmsgData::ExtendedErr(ExtendedErr {
+            errno: m.ee.ee_errno,
+            origin: m.ee.ee_origin,
+            ty: m.ee.ee_type,
+            code: m.ee.ee_code,
+            info: m.ee.ee_info,
+            data: m.ee.ee_data,
+        }),
+    });
+    done_with(m.len as i64, Output::Msg { flags, control })
 }
 
 /// The control messages a read returns: `TCP_CM_INQ` with `TCP_INQ` on.
@@ -664,7 +725,11 @@ fn send(
     let to = to.map(v4);
     loop {
         let data = vec![0u8; len - done];
-        let r = h.with(|n, cx| sc::sendto(n, cx, s, &data, to, flags));
+        let r = if nonblock {
+            h.with(|n, cx| sc::sendto(n, cx, s, &data, to, flags))
+        } else {
+            h.with(|n, cx| sc::sendto_wait(n, cx, s, &data, to, flags))
+        };
         match r {
             Ok(k) => {
                 done += k;
@@ -695,7 +760,12 @@ fn send(
                     done,
                 };
             }
-            Err(_) if done > 0 => return ok(done as i64),
+            Err(_) if done > 0 => {
+                if !nonblock {
+                    sc::send_wait_end(&mut h.n, s);
+                }
+                return ok(done as i64);
+            }
             Err(e) => return err(e),
         }
     }
@@ -775,10 +845,12 @@ fn setsockopt(h: &mut SimHost, s: SockId, level: i32, name: i32, v: &OptVal, opt
             }
             ok(0)
         }
-        ("SO_TIMESTAMPING", _) => unsupported(
-            "setsockopt SO_TIMESTAMPING: transmit timestamps, and the error queue that \
-             returns them, are not modeled",
-        ),
+        ("SO_TIMESTAMPING", OptVal::Int(_)) => {
+            if let Some(why) = timestamping_unsupported(h, s, i as u32) {
+                return unsupported(format!("setsockopt SO_TIMESTAMPING: {why}"));
+            }
+            set(h, SockOpt::Timestamping(i as u32))
+        }
         ("TCP_NODELAY", OptVal::Int(_)) => set(h, SockOpt::NoDelay(i != 0)),
         ("TCP_CORK", OptVal::Int(_)) => set(h, SockOpt::Cork(i != 0)),
         ("TCP_MAXSEG", OptVal::Int(_)) => {
@@ -828,6 +900,57 @@ fn setsockopt(h: &mut SimHost, s: SockId, level: i32, name: i32, v: &OptVal, opt
     }
 }
 
+/// Why `SO_TIMESTAMPING` with `flags` asks for what the host does not model, if it does.
+/// Flags Linux refuses (`EINVAL`) are left to the stack.
+fn timestamping_unsupported(h: &SimHost, s: SockId, flags: u32) -> Option<String> {
+    use sim_stack::sock::errqueue as eq;
+    let refused = [
+        (
+            eq::SOF_TIMESTAMPING_RX_SOFTWARE,
+            "SOF_TIMESTAMPING_RX_SOFTWARE: receive timestamps are not modeled",
+        ),
+        (
+            eq::SOF_TIMESTAMPING_RX_HARDWARE,
+            "SOF_TIMESTAMPING_RX_HARDWARE: receive timestamps are not modeled",
+        ),
+        (
+            eq::SOF_TIMESTAMPING_OPT_CMSG,
+            "SOF_TIMESTAMPING_OPT_CMSG: IP_PKTINFO with the error queue's timestamps is not \
+             modeled",
+        ),
+        (
+            eq::SOF_TIMESTAMPING_OPT_PKTINFO,
+            "SOF_TIMESTAMPING_OPT_PKTINFO: IP_PKTINFO with the error queue's timestamps is \
+             not modeled",
+        ),
+        (
+            eq::SOF_TIMESTAMPING_OPT_STATS,
+            "SOF_TIMESTAMPING_OPT_STATS: SCM_TIMESTAMPING_OPT_STATS (TCP statistics with each \
+             timestamp) is not modeled",
+        ),
+        (
+            eq::SOF_TIMESTAMPING_BIND_PHC,
+            "SOF_TIMESTAMPING_BIND_PHC: PTP hardware clocks are not modeled",
+        ),
+        (
+            eq::SOF_TIMESTAMPING_TX_COMPLETION,
+            "SOF_TIMESTAMPING_TX_COMPLETION: transmit completion timestamps are not modeled",
+        ),
+    ];
+    if let Some((_, why)) = refused.iter().find(|(f, _)| flags & f != 0) {
+        return Some((*why).to_string());
+    }
+    let record = eq::SOF_TIMESTAMPING_TX_SOFTWARE
+        | eq::SOF_TIMESTAMPING_TX_SCHED
+        | eq::SOF_TIMESTAMPING_TX_ACK;
+    if flags & record != 0 && !matches!(h.n.socks.get(s), Some(Socket::Tcp(_))) {
+        return Some(
+            "transmit timestamps are modeled for TCP sockets only (a datagram's are not)".into(),
+        );
+    }
+    None
+}
+
 fn getsockopt(h: &mut SimHost, s: SockId, level: i32, name: i32, optlen: u32) -> Exec {
     let opt = opt_name(level, name);
     let which = match opt.as_str() {
@@ -849,6 +972,17 @@ fn getsockopt(h: &mut SimHost, s: SockId, level: i32, name: i32, optlen: u32) ->
         "IP_TTL" => SockOptName::Ttl,
         "IP_RECVERR" => SockOptName::RecvErr,
         "IP_MTU_DISCOVER" => SockOptName::MtuDiscover,
+        "SO_TIMESTAMPING" => {
+            // struct so_timestamping: the flags, then bind_phc (the model binds no PHC).
+            let flags = match h.with(|n, cx| sc::getsockopt(n, cx, s, SockOptName::Timestamping)) {
+                Ok(SockOptValue::Int(v)) => v as i32,
+                Ok(_) => return unsupported("getsockopt SO_TIMESTAMPING"),
+                Err(e) => return err(e),
+            };
+            let mut b = flags.to_le_bytes().to_vec();
+            b.extend_from_slice(&0i32.to_le_bytes());
+            return bytes_optval(b, optlen);
+        }
         "SO_ZEROCOPY" => {
             let v = i32::from(h.zerocopy.contains(&s));
             return int_optval(v, optlen);

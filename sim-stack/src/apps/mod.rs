@@ -215,6 +215,17 @@ impl AppCtx<'_> {
         syscall::recv(self.n, &mut self.net, fd, None, len, MsgFlags::TRUNC)
     }
 
+    /// `recvmsg(fd, buf, MSG_ERRQUEUE)`: the oldest entry of the socket's error queue (a
+    /// transmit timestamp, see [`syscall::recv_error`]), or `EAGAIN`.
+    pub fn recv_error(
+        &mut self,
+        fd: Fd,
+        buf: &mut [u8],
+    ) -> Result<crate::sock::errqueue::ErrMsg, Errno> {
+        let len = buf.len();
+        syscall::recv_error(self.n, &mut self.net, fd, Some(buf), len)
+    }
+
     /// `shutdown()`.
     pub fn shutdown(&mut self, fd: Fd, how: Shutdown) -> Result<(), Errno> {
         syscall::shutdown(self.n, &mut self.net, fd, how)

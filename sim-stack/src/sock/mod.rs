@@ -8,6 +8,7 @@
 //! the stack, so an app always acts on a consistent stack, as a process woken by the kernel
 //! does.
 
+pub mod errqueue;
 pub mod ping;
 pub mod syscall;
 pub mod udp;
@@ -105,6 +106,9 @@ pub enum Errno {
     /// Not a request this kind of file takes (an ioctl).
     #[error("ENOTTY")]
     NoTty,
+    /// No memory for it (an error-queue entry beyond the receive buffer).
+    #[error("ENOMEM")]
+    NoMem,
     /// Not an open descriptor.
     #[error("EBADF")]
     BadF,
@@ -124,6 +128,7 @@ impl Errno {
             Self::NoTty => 25,
             Self::NoEnt => 2,
             Self::BadF => 9,
+            Self::NoMem => 12,
             Self::Again => 11,
             Self::Fault => 14,
             Self::Inval => 22,
@@ -261,6 +266,12 @@ pub struct SockCommon {
     pub freebind: bool,
     /// `SO_OOBINLINE` (`SOCK_URGINLINE`): TCP's urgent byte stays in the stream.
     pub oobinline: bool,
+    /// `sk_tsflags`: `SO_TIMESTAMPING`'s `SOF_TIMESTAMPING_*` flags ([`errqueue`]).
+    pub tsflags: u32,
+    /// `sk_tskey`: where `SOF_TIMESTAMPING_OPT_ID` keys count from.
+    pub tskey: u32,
+    /// `sk_error_queue`: transmit timestamps waiting to be read with `MSG_ERRQUEUE`.
+    pub error_queue: std::collections::VecDeque<errqueue::ErrSkb>,
 }
 
 /// `IP_MTU_DISCOVER`'s modes (`IP_PMTUDISC_*`, with Linux's values), as `ping -M` sets them.
@@ -391,6 +402,9 @@ impl SockCommon {
             shut_rd: false,
             freebind: false,
             oobinline: false,
+            tsflags: 0,
+            tskey: 0,
+            error_queue: std::collections::VecDeque::new(),
         }
     }
 }

@@ -22,7 +22,8 @@ use crate::sock::{Errno, MsgFlags, PmtuDisc, SockId, Socket};
 use crate::tcp::info::{TcpInfo, tcp_get_info};
 use crate::tcp::{
     TCP_NAGLE_CORK, TCP_NAGLE_OFF, TCP_NAGLE_PUSH, TcpState, tcp_accept, tcp_bind, tcp_close,
-    tcp_connect, tcp_listen, tcp_recv_flags, tcp_sendmsg, tcp_shutdown,
+    tcp_connect, tcp_listen, tcp_recv_flags, tcp_sendmsg, tcp_sendmsg_end, tcp_sendmsg_wait,
+    tcp_shutdown,
 };
 
 /// A socket descriptor: the socket's id in its node's table.
@@ -152,6 +153,8 @@ pub enum SockOpt {
     Inq(bool),
     /// `SO_OOBINLINE`: urgent data stays in the stream.
     OobInline(bool),
+    /// `SO_TIMESTAMPING`: `SOF_TIMESTAMPING_*` flags ([`crate::sock::errqueue`]).
+    Timestamping(u32),
 }
 
 /// A socket option to read (`getsockopt`).
@@ -195,6 +198,8 @@ pub enum SockOptName {
     Inq,
     /// `SO_OOBINLINE`.
     OobInline,
+    /// `SO_TIMESTAMPING`: the flags.
+    Timestamping,
 }
 
 /// A value `getsockopt` returns.
@@ -359,6 +364,32 @@ pub fn sendto(
     }
 }
 
+/// One step of `sendto()` on a blocking TCP socket ([`tcp_sendmsg_wait`]): a write not all
+/// taken will sleep for room and be made again for the rest, so the work of the call's end
+/// waits for the step that takes the last byte (or for [`send_wait_end`]). Other sockets
+/// send as [`sendto`] does.
+pub fn sendto_wait(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    fd: Fd,
+    data: &[u8],
+    to: Option<SocketAddrV4>,
+    flags: MsgFlags,
+) -> Result<usize, Errno> {
+    match sock(n, fd)? {
+        Socket::Tcp(_) => tcp_sendmsg_wait(n, cx, fd, data, flags),
+        _ => sendto(n, cx, fd, data, to, flags),
+    }
+}
+
+/// A blocking send on `fd` that copied some bytes returns early, stopped by an error while
+/// it waited ([`tcp_sendmsg_end`]).
+pub fn send_wait_end(n: &mut Node, fd: Fd) {
+    if matches!(n.socks.get(fd), Some(Socket::Tcp(_))) {
+        tcp_sendmsg_end(n, fd);
+    }
+}
+
 /// `sendmsg()` with two iovecs, `head` and then `zeros` zero bytes (what a traffic
 /// generator sends): the same datagram or stream bytes as [`sendto`] with the zeros written
 /// out, which the stack copies but does not sum (zeros add nothing to a checksum).
@@ -418,6 +449,17 @@ pub fn recvfrom(
     len: usize,
     flags: MsgFlags,
 ) -> Result<RecvMsg, Errno> {
+    if flags.contains(MsgFlags::ERRQUEUE) {
+        // The error queue, without the control messages a plain receive has no room for
+        // (see recv_error).
+        let len = len.min(buf.as_ref().map_or(len, |b| b.len()));
+        let m = recv_error(n, cx, fd, buf, len)?;
+        return Ok(RecvMsg {
+            len: m.len,
+            from: None,
+            truncated: m.truncated,
+        });
+    }
     match sock(n, fd)? {
         Socket::Tcp(t) => {
             if t.state == TcpState::Listen {
@@ -479,6 +521,22 @@ pub fn recvfrom(
         }
         Socket::Ping(_) => Err(Errno::OpNotSupp),
     }
+}
+
+/// `recvmsg(MSG_ERRQUEUE)` into `buf` (`None`: a bad address) of `len` bytes
+/// (`inet_recv_error` → [`ip_recv_error`](crate::sock::errqueue::ip_recv_error)): the
+/// oldest entry of the socket's error queue — its packet's bytes, whether they were cut
+/// (`MSG_TRUNC`), the software timestamp to report in `SCM_TIMESTAMPING` and the
+/// `IP_RECVERR` error — or `EAGAIN`. Never blocks.
+pub fn recv_error(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    fd: Fd,
+    buf: Option<&mut [u8]>,
+    len: usize,
+) -> Result<crate::sock::errqueue::ErrMsg, Errno> {
+    sock(n, fd)?;
+    crate::sock::errqueue::ip_recv_error(n, cx, fd, buf, len)
 }
 
 /// `shutdown()`.
@@ -596,6 +654,7 @@ pub fn setsockopt(n: &mut Node, cx: &mut NetCtx<'_>, fd: Fd, opt: SockOpt) -> Re
         }
         SockOpt::FreeBind(on) => sock(n, fd)?.common_mut().freebind = on,
         SockOpt::OobInline(on) => sock(n, fd)?.common_mut().oobinline = on,
+        SockOpt::Timestamping(v) => crate::sock::errqueue::sock_set_timestamping(n, fd, v)?,
         SockOpt::Inq(on) => {
             tcp_only(is_tcp)?;
             n.socks.tcp(fd).ok_or(Errno::NoProtoOpt)?.recvmsg_inq = on;
@@ -677,6 +736,7 @@ pub fn getsockopt(
         SockOptName::Ttl => int(u64::from(s.common().ttl.unwrap_or(64))),
         SockOptName::RecvErr => int(u64::from(s.common().recverr)),
         SockOptName::MtuDiscover => Ok(SockOptValue::Int(s.common().pmtudisc.value())),
+        SockOptName::Timestamping => int(u64::from(s.common().tsflags)),
         SockOptName::NoDelay
         | SockOptName::Cork
         | SockOptName::MaxSeg
@@ -829,7 +889,7 @@ pub fn poll(n: &mut Node, fd: Fd) -> Result<PollEvents, Errno> {
                     ev |= PollEvents::OUT | PollEvents::WRNORM;
                 }
             }
-            if t.sk.err.is_some() {
+            if t.sk.err.is_some() || !t.sk.error_queue.is_empty() {
                 ev |= PollEvents::ERR;
             }
         }
@@ -844,7 +904,7 @@ pub fn poll(n: &mut Node, fd: Fd) -> Result<PollEvents, Errno> {
             if u.sk.wmem_alloc << 1 < u.sk.sndbuf {
                 ev |= PollEvents::OUT | PollEvents::WRNORM;
             }
-            if u.sk.err.is_some() {
+            if u.sk.err.is_some() || !u.sk.error_queue.is_empty() {
                 ev |= PollEvents::ERR;
             }
         }
@@ -853,6 +913,9 @@ pub fn poll(n: &mut Node, fd: Fd) -> Result<PollEvents, Errno> {
                 ev |= PollEvents::IN | PollEvents::RDNORM;
             }
             ev |= PollEvents::OUT | PollEvents::WRNORM;
+            if !p.sk.error_queue.is_empty() {
+                ev |= PollEvents::ERR;
+            }
         }
     }
     Ok(ev)

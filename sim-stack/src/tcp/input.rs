@@ -14,6 +14,7 @@ use sim_core::{SimDuration, SimTime};
 
 use super::cong::CaCtx;
 use super::output;
+use super::tstamp;
 use super::{CaState, TCP_TIMEWAIT_LEN, TcpSock, TcpState, TxSeg, after, before};
 use crate::ctx::NetCtx;
 use crate::ip::output::ip_route_output_flow;
@@ -621,11 +622,28 @@ fn tcp_ack(
     let mut acked_unsacked = 0u32;
     let mut first_ackt: Option<SimTime> = None;
     let mut retrans_acked = false;
+    // Segments asking for SCM_TSTAMP_ACK (tcp_ack_tstamp), and the bytes of the
+    // retransmit-queue skb being acknowledged so far (an skb begins at a packet head).
+    let mut ack_stamps: Vec<tstamp::AckStamp> = Vec::new();
+    let mut skb_bytes = 0u32;
+    let mut acked_bytes = 0usize;
     while let Some(seg) = t.wq.front() {
         if seg.sent_at.is_none() || after(seg.end_seq(), ack) {
             break;
         }
         let seg = t.wq_pop_front().expect("front");
+        if seg.pkt_head {
+            skb_bytes = 0;
+        }
+        skb_bytes += seg.len;
+        if seg.txstamp_ack {
+            ack_stamps.push(tstamp::AckStamp {
+                tskey: seg.tskey,
+                seq: seg.seq.wrapping_add(seg.len).wrapping_sub(skb_bytes),
+                len: skb_bytes,
+                data: Vec::new(),
+            });
+        }
         if seg.retrans > 0 {
             t.ever_retrans_in_wq -= 1;
         }
@@ -661,14 +679,44 @@ fn tcp_ack(
         t.wmem_queued = t
             .wmem_queued
             .saturating_sub(seg.len + if seg.len > 0 || seg.fin { 768 } else { 0 });
-        if seg.len > 0 {
-            let drop = (seg.len as usize).min(t.sndq.len());
-            t.sndq.consume(drop);
-            t.sndq_seq = t.sndq_seq.wrapping_add(drop as u32);
-        }
+        acked_bytes += seg.len as usize;
+    }
+    // The acknowledged bytes leave the send buffer, once the stamps have their copies.
+    for st in &mut ack_stamps {
+        let off = st.seq.wrapping_sub(t.sndq_seq) as usize;
+        st.data = vec![0; st.len as usize];
+        t.sndq.copy_to(off, &mut st.data);
+    }
+    let drop = acked_bytes.min(t.sndq.len());
+    if drop > 0 {
+        t.sndq.consume(drop);
+        t.sndq_seq = t.sndq_seq.wrapping_add(drop as u32);
     }
     let advanced = after(ack, prior_una);
     t.snd_una = ack;
+    // tcp_ack_tstamp, on each acknowledged skb and on the first one left.
+    if let Some(seg) = t.wq.front()
+        && seg.txstamp_ack
+        && seg.sent_at.is_some()
+    {
+        let mut data = vec![0; seg.len as usize];
+        t.sndq
+            .copy_to(seg.seq.wrapping_sub(t.sndq_seq) as usize, &mut data);
+        ack_stamps.push(tstamp::AckStamp {
+            tskey: seg.tskey,
+            seq: seg.seq,
+            len: seg.len,
+            data,
+        });
+    }
+    let t = if ack_stamps.is_empty() {
+        t
+    } else {
+        for s in &ack_stamps {
+            tstamp::tcp_ack_tstamp(n, cx, sock, s, prior_una, ack);
+        }
+        n.socks.tcp(sock).expect("the socket being acknowledged")
+    };
     // tcp_any_retrans_done: once no retransmitted segment is outstanding, the episode
     // that retrans_stamp times is over.
     debug_assert_eq!(

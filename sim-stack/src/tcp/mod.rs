@@ -26,6 +26,7 @@ pub mod rtt;
 #[cfg(test)]
 mod tests;
 pub mod timer;
+pub mod tstamp;
 pub mod urg;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -135,6 +136,13 @@ pub struct TxSeg {
     /// It began a packet when sent: the segments up to the next one that begins a packet
     /// are one skb of the retransmit queue, which a retransmission sends whole.
     pub pkt_head: bool,
+    /// `skb_shinfo(skb)->tx_flags`: transmit timestamps its byte `tskey` asks for
+    /// ([`tstamp`]).
+    pub tx_flags: u8,
+    /// `txstamp_ack`: a stamp when the peer acknowledges byte `tskey`.
+    pub txstamp_ack: bool,
+    /// `skb_shinfo(skb)->tskey`: the byte the timestamps are for.
+    pub tskey: u32,
 }
 
 impl TxSeg {
@@ -153,6 +161,9 @@ impl TxSeg {
             retrans_out: false,
             eor: false,
             pkt_head: false,
+            tx_flags: 0,
+            txstamp_ack: false,
+            tskey: 0,
         }
     }
 
@@ -836,12 +847,40 @@ pub fn tcp_sendmsg(
     data: &[u8],
     flags: MsgFlags,
 ) -> Result<usize, Errno> {
-    let r = tcp_sendmsg_inner(n, cx, sock, data, flags);
+    let r = tcp_sendmsg_inner(n, cx, sock, data, flags, false);
     // A full send buffer is flow control here, not an error worth a trace line.
     if r == Err(Errno::Again) {
         return r;
     }
     sock_result(n, cx, sock, "sendmsg", None, r)
+}
+
+/// `tcp_sendmsg` on a blocking socket, one step: as [`tcp_sendmsg`], except that a write
+/// not all taken sleeps for room (`sk_stream_wait_memory`) and is made again for the rest
+/// rather than return, so what is done as the call returns — the transmit timestamp request
+/// on its last byte (`tcp_tx_timestamp`) — is left to the step that takes the last byte, or
+/// to [`tcp_sendmsg_end`] when an error ends the call early.
+pub fn tcp_sendmsg_wait(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    data: &[u8],
+    flags: MsgFlags,
+) -> Result<usize, Errno> {
+    let r = tcp_sendmsg_inner(n, cx, sock, data, flags, true);
+    if r == Err(Errno::Again) {
+        return r;
+    }
+    sock_result(n, cx, sock, "sendmsg", None, r)
+}
+
+/// A blocking `tcp_sendmsg` that copied some bytes returns early (an error met while it
+/// waited for room): `tcp_sendmsg_locked`'s `out:`, the transmit timestamp request on the
+/// last byte written.
+pub fn tcp_sendmsg_end(n: &mut Node, sock: SockId) {
+    if let Some(t) = n.socks.tcp(sock) {
+        tstamp::tcp_tx_timestamp(t);
+    }
 }
 
 /// How many bytes a `send()` on `sock` would take now from a longer buffer
@@ -857,6 +896,7 @@ fn tcp_sendmsg_inner(
     sock: SockId,
     data: &[u8],
     flags: MsgFlags,
+    wait: bool,
 ) -> Result<usize, Errno> {
     let Some(t) = n.socks.tcp(sock) else {
         return Err(Errno::NotConn);
@@ -894,7 +934,21 @@ fn tcp_sendmsg_inner(
         output::tcp_mark_push(t);
     }
     let nonagle = if more { TCP_NAGLE_CORK } else { t.nonagle };
+    // tcp_tx_timestamp at `out:`: before the last push when the write was all taken; a
+    // write cut short pushed first (`wait_for_space`), and one that sleeps for room does
+    // not get there yet.
+    let stamp = t.sk.tsflags != 0;
+    if stamp && copied == data.len() {
+        tstamp::tcp_tx_timestamp(t);
+    }
     output::tcp_push_nonagle(n, cx, sock, nonagle);
+    if stamp
+        && copied < data.len()
+        && !wait
+        && let Some(t) = n.socks.tcp(sock)
+    {
+        tstamp::tcp_tx_timestamp(t);
+    }
     Ok(copied)
 }
 

@@ -28,7 +28,7 @@ const HDRS: u32 = 40;
 /// `TCPOLEN_TSTAMP_ALIGNED`.
 const TS_LEN: u32 = 12;
 /// Truesize overhead of a write-queue skb beyond its data (`SKB_TRUESIZE(MAX_TCP_HEADER)`).
-const SKB_TCP_OVERHEAD: u32 = 768;
+pub(crate) const SKB_TCP_OVERHEAD: u32 = 768;
 
 /// `tcp_connect_init`: MSS, options wanted, initial window, sequence numbers.
 pub fn tcp_connect_init(t: &mut TcpSock, sys: &Sysctls, mtu: u32) {
@@ -219,6 +219,10 @@ struct Seg {
     /// The segment size of a GSO packet (its `len` is cut into segments of this many
     /// bytes below IP), 0 for a single segment.
     gso_size: u32,
+    /// The transmit timestamps it asks for (`SKBTX_*`) and their byte ([`super::tstamp`]).
+    tx_flags: u8,
+    /// See `tx_flags`.
+    tskey: u32,
 }
 
 /// The SYN (`tcp_connect`): queued as the first segment, sent, retransmit timer armed.
@@ -311,6 +315,7 @@ fn tcp_grow_skb(t: &mut TcpSock, idx: usize, quota: u32) {
             cur.psh |= gone.psh;
             cur.fin = gone.fin;
             cur.eor = gone.eor;
+            super::tstamp::tcp_skb_collapse_tstamp(cur, &gone);
             t.wmem_queued = t.wmem_queued.saturating_sub(SKB_TCP_OVERHEAD);
         }
     }
@@ -328,6 +333,7 @@ fn tso_fragment(t: &mut TcpSock, idx: usize, len: u32) {
     seg.psh = false;
     seg.fin = false;
     seg.eor = false;
+    super::tstamp::tcp_fragment_tstamp(seg, &mut rest);
     t.wq.insert(idx + 1, rest);
     t.wmem_queued += SKB_TCP_OVERHEAD;
 }
@@ -664,6 +670,8 @@ pub(crate) fn tcp_write_wakeup(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) 
             flags: TcpFlags::ACK,
             data_seq: seq,
             gso_size: 0,
+            tx_flags: 0,
+            tskey: 0,
         },
     ) != NetXmit::Drop
 }
@@ -687,6 +695,7 @@ fn tcp_send_new_skb(
     let (seq, syn, psh, fin) = (first.seq, first.syn, last.psh, last.fin);
     let end_seq = last.end_seq();
     let len: u32 = t.wq.range(idx..idx + count).map(|w| w.len).sum();
+    let (tx_flags, tskey) = super::tstamp::tcp_skb_tx_tstamp(t.wq.range(idx..idx + count));
     let mut flags = if syn { TcpFlags::SYN } else { TcpFlags::ACK };
     if psh && len > 0 {
         flags |= TcpFlags::PSH;
@@ -711,6 +720,8 @@ fn tcp_send_new_skb(
             flags,
             data_seq: seq,
             gso_size: if count > 1 { mss } else { 0 },
+            tx_flags,
+            tskey,
         },
     );
     let Some(t) = n.socks.tcp(sock) else {
@@ -789,6 +800,7 @@ fn tcp_retransmit_skb(
     let last = &t.wq[idx + count - 1];
     let (psh, fin) = (last.psh, last.fin);
     let len: u32 = t.wq.range(idx..idx + count).map(|w| w.len).sum();
+    let (tx_flags, tskey) = super::tstamp::tcp_skb_tx_tstamp(t.wq.range(idx..idx + count));
     let mss = t.mss_cache;
     let mut flags = if first.syn {
         TcpFlags::SYN
@@ -824,6 +836,8 @@ fn tcp_retransmit_skb(
                 flags,
                 data_seq: first.seq,
                 gso_size: if count > 1 { mss } else { 0 },
+                tx_flags,
+                tskey,
             },
         );
         if sent == NetXmit::Drop {
@@ -938,6 +952,8 @@ pub(crate) fn tcp_send_ack(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
             flags: TcpFlags::ACK,
             data_seq: seq,
             gso_size: 0,
+            tx_flags: 0,
+            tskey: 0,
         },
     );
 }
@@ -991,6 +1007,8 @@ pub(crate) fn tcp_send_synack(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
             flags: TcpFlags::SYN | TcpFlags::ACK,
             data_seq: seq,
             gso_size: 0,
+            tx_flags: 0,
+            tskey: 0,
         },
     );
 }
@@ -1012,6 +1030,8 @@ pub(crate) fn tcp_send_active_reset(n: &mut Node, cx: &mut NetCtx<'_>, sock: Soc
             flags: TcpFlags::RST | TcpFlags::ACK,
             data_seq: seq,
             gso_size: 0,
+            tx_flags: 0,
+            tskey: 0,
         },
     );
 }
@@ -1178,6 +1198,8 @@ fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) -> Ne
         skb.truesize = full * (gso_segs - 1) + crate::gso::seg_truesize(hlen, last as usize);
     }
     skb.sock = Some(SockRef { node: n.id, sock });
+    skb.tx_flags = seg.tx_flags;
+    skb.tskey = seg.tskey;
     skb.hash = crate::skb::flow_hash(saddr, daddr, repr.src_port, repr.dst_port, 6);
     t.sk.wmem_alloc += skb.truesize;
     // OutSegs counts new data and bare control segments, not retransmissions (RFC 1213:

@@ -725,3 +725,154 @@ fn tcp_info(h: &mut OneHost, fd: u32) -> crate::tcp::info::TcpInfo {
         other => panic!("TCP_INFO: {other:?}"),
     }
 }
+
+#[test]
+fn each_write_asks_for_timestamps_on_its_last_byte_and_finds_them_on_the_error_queue() {
+    use crate::sock::errqueue::*;
+    let mut h = OneHost::new(Sysctls::default());
+    let (c, iss) = accepted(&mut h);
+    let flags = SOF_TIMESTAMPING_TX_SCHED
+        | SOF_TIMESTAMPING_TX_SOFTWARE
+        | SOF_TIMESTAMPING_TX_ACK
+        | SOF_TIMESTAMPING_SOFTWARE
+        | SOF_TIMESTAMPING_OPT_ID;
+    let set = SockOpt::Timestamping(flags);
+    h.with(|n, cx| syscall::setsockopt(n, cx, c, set)).unwrap();
+    let got = h.with(|n, cx| syscall::getsockopt(n, cx, c, SockOptName::Timestamping));
+    assert_eq!(got, Ok(SockOptValue::Int(i64::from(flags))));
+    assert_eq!(
+        h.with(|n, cx| syscall::send(n, cx, c, &[7u8; 3000], MsgFlags::NONE)),
+        Ok(3000)
+    );
+    assert_eq!(
+        h.with(|n, cx| syscall::send(n, cx, c, &[7u8; 1000], MsgFlags::NONE)),
+        Ok(1000)
+    );
+    h.advance(SimDuration::from_millis(1));
+    assert_eq!(
+        h.take_ip().len(),
+        3,
+        "1448 + 1448 + 104; Nagle holds the 1000 back"
+    );
+    assert!(
+        syscall::poll(&mut h.n, c)
+            .unwrap()
+            .contains(PollEvents::ERR)
+    );
+    // The peer acknowledges the first write, then the second, a millisecond apart.
+    for ack in [3001, 4001] {
+        h.advance(SimDuration::from_millis(1));
+        h.inject_ip(&seg(
+            1001,
+            iss.wrapping_add(ack),
+            TcpFlags::ACK,
+            1000,
+            &[],
+            &[],
+        ));
+    }
+    let mut stamps = Vec::new();
+    loop {
+        let mut buf = [0u8; 64];
+        match h.with(|n, cx| syscall::recv_error(n, cx, c, Some(&mut buf), 64)) {
+            Ok(m) => stamps.push((
+                m.ee.ee_info,
+                m.ee.ee_data,
+                m.tstamp.unwrap().as_nanos(),
+                m.len,
+            )),
+            Err(e) => {
+                assert_eq!(e, Errno::Again);
+                break;
+            }
+        }
+    }
+    // Keys count from snd_una when OPT_ID was set; SCHED and SND come as each packet goes
+    // (the second write's when the first ACK lets Nagle send it), ACK as the peer
+    // acknowledges the byte.
+    let ms = 1_000_000;
+    assert_eq!(
+        stamps,
+        [
+            (1, 2999, ms, 64),
+            (0, 2999, ms, 64),
+            (2, 2999, 3 * ms, 64),
+            (1, 3999, 3 * ms, 64),
+            (0, 3999, 3 * ms, 64),
+            (2, 3999, 4 * ms, 64),
+        ]
+    );
+    assert!(
+        !syscall::poll(&mut h.n, c)
+            .unwrap()
+            .contains(PollEvents::ERR)
+    );
+    assert_eq!(
+        h.n.socks.tcp(c).unwrap().rmem_alloc,
+        0,
+        "the queue's charge is given back"
+    );
+}
+
+#[test]
+fn a_write_cut_short_asks_on_its_last_byte_after_sending_what_it_could() {
+    use crate::sock::errqueue::*;
+    let mut h = OneHost::new(Sysctls::default());
+    let (c, iss) = accepted(&mut h);
+    let flags = SOF_TIMESTAMPING_TX_SCHED
+        | SOF_TIMESTAMPING_TX_SOFTWARE
+        | SOF_TIMESTAMPING_TX_ACK
+        | SOF_TIMESTAMPING_SOFTWARE
+        | SOF_TIMESTAMPING_OPT_ID
+        | SOF_TIMESTAMPING_OPT_TSONLY;
+    h.with(|n, cx| {
+        syscall::setsockopt(n, cx, c, SockOpt::SndBuf(1000))?;
+        syscall::setsockopt(n, cx, c, SockOpt::Timestamping(flags))
+    })
+    .unwrap();
+    // Three segments fit the 4608-byte buffer; they all go at once (wait_for_space's push),
+    // and only then does the write ask for stamps on its last byte: the packet carrying it
+    // has left, so only the ACK stamp comes (tcp_tx_timestamp on the retransmit queue).
+    let sent = h.with(|n, cx| syscall::send(n, cx, c, &[0u8; 10_000], MsgFlags::NONE));
+    assert_eq!(sent, Ok(3 * 1448));
+    h.advance(SimDuration::from_millis(1));
+    assert_eq!(h.take_ip().len(), 3);
+    let e = h.with(|n, cx| syscall::recv_error(n, cx, c, None, 0));
+    assert_eq!(e, Err(Errno::Again));
+    h.inject_ip(&seg(
+        1001,
+        iss.wrapping_add(1 + 3 * 1448),
+        TcpFlags::ACK,
+        1000,
+        &[],
+        &[],
+    ));
+    let m = h
+        .with(|n, cx| syscall::recv_error(n, cx, c, None, 0))
+        .unwrap();
+    assert_eq!((m.ee.ee_info, m.ee.ee_data, m.len), (2, 3 * 1448 - 1, 0));
+    assert_eq!(m.tstamp, Some(SimTime::from_nanos(2_000_000)));
+}
+
+#[test]
+fn a_retransmission_is_stamped_again() {
+    use crate::sock::errqueue::*;
+    let mut h = OneHost::new(Sysctls::default());
+    let (c, _) = accepted(&mut h);
+    let flags = SOF_TIMESTAMPING_TX_SCHED | SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_ID;
+    let set = SockOpt::Timestamping(flags);
+    h.with(|n, cx| syscall::setsockopt(n, cx, c, set)).unwrap();
+    assert_eq!(
+        h.with(|n, cx| syscall::send(n, cx, c, &[1u8; 100], MsgFlags::NONE)),
+        Ok(100)
+    );
+    // No ACK: the retransmission timer sends the segment again.
+    h.advance(SimDuration::from_secs(2));
+    assert!(h.take_ip().len() >= 2, "sent, then retransmitted");
+    let mut keys = Vec::new();
+    while let Ok(m) = h.with(|n, cx| syscall::recv_error(n, cx, c, None, 0)) {
+        keys.push((m.ee.ee_info, m.ee.ee_data));
+    }
+    assert!(keys.len() >= 2, "{keys:?}");
+    assert!(keys.iter().all(|k| *k == (1, 99)), "{keys:?}");
+}
