@@ -588,19 +588,36 @@ fn quick_acks_then_every_second_segment_then_a_lone_segment_waits_for_the_delack
     // Then __tcp_ack_snd_check ACKs at once only when more than one full segment is unACKed
     // (rcv_nxt − rcv_wup > rcv_mss): segment 4 waits, segment 5 is ACKed with it.
     assert_eq!((acks[3].0, acks[3].1.ack), (at(4), ack_of(4)));
-    // Segment 6 is alone: tcp_send_delayed_ack arms the delayed-ACK timer for ato = 40 ms
-    // (TCP_ATO_MIN = HZ/25; back-to-back arrivals keep ato at its minimum), 10 jiffies, which
-    // fires on the jiffy tick after it: 40–44 ms later.
+    // Segment 6 is alone, but it ends the skb that a's tcp_sendmsg pushed with PSH
+    // (forced_push: half the peer's window unpushed; the size goal is half that window, 3
+    // segments): tcp_measure_rcv_mss sets ICSK_ACK_PUSHED, and once the sink has read
+    // everything tcp_cleanup_rbuf ACKs at once.
+    assert!(flight[5].1.psh && !flight[3].1.psh, "{flight:?}");
     let lone = &acks[4];
-    assert_eq!(lone.1.ack, ack_of(5));
-    let delay = lone.0 - at(5);
-    assert!(
-        (ms(40)..=ms(44)).contains(&delay),
-        "the lone segment was ACKed {delay} ns after it arrived\n{}",
-        show(&acks)
-    );
+    assert_eq!((lone.0, lone.1.ack), (at(5), ack_of(5)), "{}", show(&acks));
+    // A lone segment without PSH waits: tcp_send_delayed_ack arms the delayed-ACK timer for
+    // ato = 40 ms (TCP_ATO_MIN = HZ/25; back-to-back arrivals keep ato at its minimum),
+    // 10 jiffies, which fires on the jiffy tick after it: 40–44 ms later. The second flight
+    // has one.
+    let got = tcp_from(&p.b, A);
+    let all_acks: Vec<_> = tcp_from(&p.b, B)
+        .into_iter()
+        .filter(|(_, s)| s.is_pure_ack())
+        .collect();
+    let delayed: Vec<_> = all_acks
+        .iter()
+        .filter_map(|(t, a)| {
+            let (at, seg) = got.iter().find(|(_, s)| s.len > 0 && s.end_seq() == a.ack)?;
+            (t - at > ms(1)).then_some((t - at, seg.psh))
+        })
+        .collect();
+    assert!(!delayed.is_empty(), "{}", show(&all_acks));
+    for (delay, psh) in &delayed {
+        assert!((ms(40)..=ms(44)).contains(delay), "ACKed {delay} ns after");
+        assert!(!psh, "a pushed segment is ACKed once read");
+    }
     let conn = &p.ran.stats.nodes["b"].tcp_connections[0];
-    assert!(conn.stats.delayed_acks >= 1);
+    assert_eq!(conn.stats.delayed_acks, delayed.len() as u64);
     // The next ACK is immediate again, for the next two segments, at the second one's
     // arrival. (The second may be short: a's GSO packet fills the window to its edge,
     // `tcp_mss_split_point` keeping a partial last segment that Nagle does not hold.)
@@ -625,7 +642,8 @@ fn growing_the_window_ors_one_into_the_quick_ack_credit() {
     // segment gives a credit of 7240 / 2896 = 2 quick ACKs. The same segment lets
     // tcp_grow_window raise rcv_ssthresh (the learned scaling ratio, 62.5%, leaves room above
     // the initial 7240), which does `inet_csk(sk)->icsk_ack.quick |= 1`: 2 | 1 = 3. So
-    // segments 1–3 are ACKed one by one, then 4 and 5 together.
+    // segments 1–3 are ACKed one by one; segment 4 ends a 2-segment skb of a's (the size
+    // goal is half the window) and carries PSH, so it is ACKed once the sink has read it.
     let p = run_pair(&delack(16_384), &[]);
     assert_eq!(tcp_from(&p.b, B)[0].1.win, 7240);
     let (flight, acks) = first_flight(&p, 5);
@@ -637,9 +655,10 @@ fn growing_the_window_ors_one_into_the_quick_ack_credit() {
             show(&acks)
         );
     }
+    assert!(flight[3].1.psh);
     assert_eq!(
         (acks[3].0, acks[3].1.ack),
-        (flight[4].0, flight[4].1.end_seq())
+        (flight[3].0, flight[3].1.end_seq())
     );
 }
 

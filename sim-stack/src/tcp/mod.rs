@@ -250,6 +250,9 @@ pub struct TcpSock {
     pub snd_sml: u32,
     /// Where the last PSH was marked (`pushed_seq`).
     pub pushed_seq: u32,
+    /// Where the write queue's tail skb starts (`tcp_write_queue_tail`'s `seq`): writes
+    /// fill it up to the size goal before a new one is begun (`tcp_sendmsg_locked`).
+    pub tail_skb_seq: u32,
     /// The write and retransmit queue.
     pub wq: VecDeque<TxSeg>,
     /// Data bytes from `sndq_seq` on (acknowledged bytes are dropped from the front).
@@ -451,6 +454,7 @@ impl TcpSock {
             snd_wl1: 0,
             snd_sml: 0,
             pushed_seq: 0,
+            tail_skb_seq: 0,
             wq: VecDeque::new(),
             sndq: byteq::ByteQueue::new(),
             sndq_seq: 0,
@@ -917,7 +921,43 @@ fn tcp_sendmsg_inner(
     if data.is_empty() {
         return Ok(0);
     }
-    let copied = output::tcp_queue_data(t, data, flags.contains(MsgFlags::EOR));
+    // tcp_sendmsg_locked: the write fills the tail skb up to the size goal, then new ones;
+    // each skb filled mid-write is pushed at once — all that waits when half the peer's
+    // largest window is unpushed (forced_push, with PSH), else that skb alone if it is
+    // the send head (tcp_push_one).
+    let eor = flags.contains(MsgFlags::EOR);
+    let size_goal = output::tcp_xmit_size_goal(t);
+    let mut copied = 0;
+    loop {
+        let Some(t) = n.socks.tcp(sock) else {
+            return Err(Errno::NotConn);
+        };
+        let tail_len = output::tcp_tail_skb_len(t);
+        if tail_len == 0 || tail_len >= size_goal {
+            t.tail_skb_seq = t.write_seq;
+        }
+        let room = size_goal - output::tcp_tail_skb_len(t);
+        let chunk = room.min((data.len() - copied) as u32) as usize;
+        let last = copied + chunk == data.len();
+        let k = output::tcp_queue_data(t, &data[copied..copied + chunk], eor && last);
+        copied += k;
+        if k < chunk || copied == data.len() {
+            break;
+        }
+        if output::tcp_tail_skb_len(t) < size_goal {
+            continue;
+        }
+        if after(t.write_seq, t.pushed_seq.wrapping_add(t.max_window >> 1)) {
+            output::tcp_mark_push(t);
+            let nonagle = t.nonagle | TCP_NAGLE_PUSH;
+            output::tcp_push_nonagle(n, cx, sock, nonagle);
+        } else if t.tail_skb_seq == t.snd_nxt {
+            output::tcp_write_xmit(n, cx, sock, output::XmitMode::One);
+        }
+    }
+    let Some(t) = n.socks.tcp(sock) else {
+        return Err(Errno::NotConn);
+    };
     if copied == 0 {
         t.sk.nospace = true;
         return Err(Errno::Again);

@@ -259,6 +259,38 @@ pub(crate) fn tcp_write_xmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, mo
 /// `GSO_LEGACY_MAX_SIZE`) less `MAX_TCP_HEADER + 1` (320 + 1), as `sk_setup_caps` sets it.
 pub const TCP_GSO_MAX_SIZE: u32 = 65536 - (320 + 1);
 
+/// `tcp_xmit_size_goal`: how big `tcp_sendmsg` makes an skb: `TCP_GSO_MAX_SIZE`, at most
+/// half the peer's largest window (`tcp_bound_to_half_wnd`), in whole segments, at least one.
+pub fn tcp_xmit_size_goal(t: &TcpSock) -> u32 {
+    let mss = t.mss_cache.max(1);
+    let cutoff = if t.max_window > 536 {
+        t.max_window >> 1
+    } else {
+        t.max_window
+    };
+    let mut goal = TCP_GSO_MAX_SIZE;
+    if cutoff > 0 && goal > cutoff {
+        goal = cutoff.max(68 - super::input::tcp_header_len(t));
+    }
+    (goal / mss * mss).max(mss)
+}
+
+/// The unsent bytes of the write queue's tail skb (0 when there is none, or it ends a
+/// record or carries the FIN, so that nothing more joins it).
+pub fn tcp_tail_skb_len(t: &TcpSock) -> u32 {
+    match t.wq.back() {
+        Some(seg) if seg.sent_at.is_none() && !seg.eor && !seg.fin && !seg.syn => {
+            let start = if after(t.snd_nxt, t.tail_skb_seq) {
+                t.snd_nxt
+            } else {
+                t.tail_skb_seq
+            };
+            t.write_seq.wrapping_sub(start)
+        }
+        _ => 0,
+    }
+}
+
 /// `tcp_tso_segs` → `tcp_tso_autosize`: how many segments a GSO packet may hold, about 1 ms
 /// at the pacing rate (`sk_pacing_rate >> sk_pacing_shift`, shift 10), plus up to
 /// `TCP_GSO_MAX_SIZE` on paths whose minimum RTT is below 2^`tcp_tso_rtt_log` µs, at most
