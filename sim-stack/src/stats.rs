@@ -98,6 +98,43 @@ pub struct TcpStats {
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 #[allow(non_snake_case)]
 pub struct TcpExtStats {
+    /// ACKs sent by the delayed-ACK timer (`tcp_delack_timer_handler`).
+    pub DelayedACKs: u64,
+    /// Recoveries entered with SACK (`tcp_enter_recovery`).
+    pub TCPSackRecovery: u64,
+    /// Recoveries entered without SACK (NewReno).
+    pub TCPRenoRecovery: u64,
+    /// Reordering seen in SACKs (`tcp_check_sack_reordering`).
+    pub TCPSACKReorder: u64,
+    /// First retransmission timeouts in Recovery with SACK (`tcp_retransmit_timer`).
+    pub TCPSackRecoveryFail: u64,
+    /// … in Recovery without SACK.
+    pub TCPRenoRecoveryFail: u64,
+    /// … in Disorder (or with segments SACKed) with SACK.
+    pub TCPSackFailures: u64,
+    /// … in Disorder without SACK.
+    pub TCPRenoFailures: u64,
+    /// … in Loss.
+    pub TCPLossFailures: u64,
+    /// Segments retransmitted outside the Loss state (`tcp_xmit_retransmit_queue`).
+    pub TCPFastRetrans: u64,
+    /// Segments retransmitted in the Loss state (after a timeout).
+    pub TCPSlowStartRetrans: u64,
+    /// Retransmission timer expiries (SYN and SYN-ACK ones included; not while probing a
+    /// zero window).
+    pub TCPTimeouts: u64,
+    /// Tail loss probes sent (`tcp_send_loss_probe`).
+    pub TCPLossProbes: u64,
+    /// Losses a retransmitted tail loss probe repaired (`tcp_process_tlp_ack`).
+    pub TCPLossProbeRecovery: u64,
+    /// Slow starts HyStart's delay test ended (cubic).
+    pub TCPHystartDelayDetect: u64,
+    /// The sum of cwnd at those exits.
+    pub TCPHystartDelayCwnd: u64,
+    /// Segments delivered to the peer, acknowledged or SACKed (`tcp_count_delivered`).
+    pub TCPDelivered: u64,
+    /// Of them, those delivered by ACKs with ECE.
+    pub TCPDeliveredCE: u64,
     /// Retransmissions the local qdisc refused (`NET_XMIT_DROP`).
     pub TCPRetransFail: u64,
     /// Zero-window probes sent (bare ACKs below `snd_una`).

@@ -607,7 +607,9 @@ fn quick_acks_then_every_second_segment_then_a_lone_segment_waits_for_the_delack
     let delayed: Vec<_> = all_acks
         .iter()
         .filter_map(|(t, a)| {
-            let (at, seg) = got.iter().find(|(_, s)| s.len > 0 && s.end_seq() == a.ack)?;
+            let (at, seg) = got
+                .iter()
+                .find(|(_, s)| s.len > 0 && s.end_seq() == a.ack)?;
             (t - at > ms(1)).then_some((t - at, seg.psh))
         })
         .collect();

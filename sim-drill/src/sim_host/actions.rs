@@ -439,6 +439,7 @@ fn counters(h: &SimHost) -> Result<BTreeMap<String, u64>, String> {
         ("icmp", "Icmp"),
         ("udp", "Udp"),
         ("tcp", "Tcp"),
+        ("tcp_ext", "TcpExt"),
     ];
     for (key, prefix) in groups {
         if let Some(m) = v.get(key).and_then(|g| g.as_object()) {
@@ -619,6 +620,12 @@ mod tests {
             value: n,
         };
         assert_eq!(run(&mut h, &check(3)), ActionOutcome::Ok);
+        h.n.snmp.tcp_ext.TCPTimeouts += 2;
+        let ext = HostAction::NstatCheck {
+            counter: "TcpExtTCPTimeouts".into(),
+            value: 2,
+        };
+        assert_eq!(run(&mut h, &ext), ActionOutcome::Ok, "TcpExt is kept too");
         assert!(
             matches!(run(&mut h, &check(3)), ActionOutcome::Failed { .. }),
             "history moved"

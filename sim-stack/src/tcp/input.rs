@@ -611,7 +611,7 @@ fn tcp_ack(
         }
         t.sacked_out += newly_sacked;
         if t.recovery.ca_state != CaState::Loss {
-            tcp_check_sack_reordering(t, reord);
+            tcp_check_sack_reordering(t, reord, &mut n.snmp.tcp_ext);
         }
     }
     // Clean the retransmit queue (tcp_clean_rtx_queue).
@@ -732,7 +732,7 @@ fn tcp_ack(
         && let Some(r) = acked_reord
         && before(r, prior_fack)
     {
-        tcp_check_sack_reordering(t, r);
+        tcp_check_sack_reordering(t, r, &mut n.snmp.tcp_ext);
     }
     // RTT sample: from the oldest newly acknowledged segment never retransmitted
     // (Karn), else from the timestamp echo.
@@ -766,7 +766,10 @@ fn tcp_ack(
             t.snd_una,
             t.snd_nxt,
         ) {
+            // HyStart's delay test ended slow start (the only exit it models).
             t.ssthresh = ss;
+            n.snmp.tcp_ext.TCPHystartDelayDetect += 1;
+            n.snmp.tcp_ext.TCPHystartDelayCwnd += u64::from(t.cwnd);
         }
     }
     // Duplicate ACK detection (for non-SACK peers and the Disorder state).
@@ -853,8 +856,10 @@ fn tcp_ack(
     }
     // Recovery state machine (tcp_fastretrans_alert).
     t.stats.delivered += u64::from(delivered);
+    n.snmp.tcp_ext.TCPDelivered += u64::from(delivered);
     if ece {
         t.stats.delivered_ce += u64::from(delivered);
+        n.snmp.tcp_ext.TCPDeliveredCE += u64::from(delivered);
     }
     match t.recovery.ca_state {
         // CWR ends once something above high_seq is ACKed (tcp_end_cwnd_reduction).
@@ -880,7 +885,7 @@ fn tcp_ack(
             CaState::Open | CaState::Disorder | CaState::Cwr
         )
     {
-        tcp_enter_recovery(t);
+        tcp_enter_recovery(t, &mut n.snmp.tcp_ext);
     } else if ece && matches!(t.recovery.ca_state, CaState::Open | CaState::Disorder) {
         // tcp_try_to_open: the peer saw congestion: reduce cwnd once (CWR).
         super::recovery::tcp_enter_cwr(t);
@@ -951,6 +956,7 @@ fn tcp_ack(
         if t.recovery.tlp_retrans && t.recovery.ca_state == CaState::Open {
             t.ssthresh = t.cong.ssthresh(t.cwnd);
             t.cwnd = t.ssthresh.max(2);
+            n.snmp.tcp_ext.TCPLossProbeRecovery += 1;
         }
     }
     let recovery = matches!(t.recovery.ca_state, CaState::Recovery | CaState::Loss);
@@ -1225,7 +1231,7 @@ fn tcp_ack_snd_check(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
 /// highest SACK: the reordering degree rises to the distance in segments (at most
 /// `tcp_max_reordering`, 300) and the connection has seen reordering (`reord_seen`, which
 /// keeps RACK's reordering window open in recovery).
-fn tcp_check_sack_reordering(t: &mut TcpSock, low_seq: u32) {
+fn tcp_check_sack_reordering(t: &mut TcpSock, low_seq: u32, ext: &mut crate::stats::TcpExtStats) {
     let fack = t.highest_sack_seq();
     if !before(low_seq, fack) {
         return;
@@ -1236,6 +1242,7 @@ fn tcp_check_sack_reordering(t: &mut TcpSock, low_seq: u32) {
         t.reordering = metric.div_ceil(mss).min(300);
     }
     t.reord_seen += 1;
+    ext.TCPSACKReorder += 1;
 }
 
 /// The congestion-control view of a connection.

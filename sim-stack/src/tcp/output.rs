@@ -957,10 +957,15 @@ pub(crate) fn tcp_xmit_retransmit_queue(n: &mut Node, cx: &mut NetCtx<'_>, sock:
             }
             return;
         }
-        if let Some(t) = n.socks.tcp(sock)
-            && t.recovery.ca_state == CaState::Recovery
-        {
-            t.recovery.prr_out += count as u32;
+        if let Some(t) = n.socks.tcp(sock) {
+            if matches!(t.recovery.ca_state, CaState::Cwr | CaState::Recovery) {
+                t.recovery.prr_out += count as u32;
+            }
+            if t.recovery.ca_state == CaState::Loss {
+                n.snmp.tcp_ext.TCPSlowStartRetrans += count as u64;
+            } else {
+                n.snmp.tcp_ext.TCPFastRetrans += count as u64;
+            }
         }
     }
 }

@@ -207,7 +207,12 @@ pub(crate) fn rack_detect_loss_walk_all(
 
 /// `tcp_enter_recovery`: ssthresh from the congestion control, PRR from here; a reduction
 /// already under way (CWR) keeps its ssthresh and PRR counts.
-pub(crate) fn tcp_enter_recovery(t: &mut TcpSock) {
+pub(crate) fn tcp_enter_recovery(t: &mut TcpSock, ext: &mut crate::stats::TcpExtStats) {
+    if t.sack_ok {
+        ext.TCPSackRecovery += 1;
+    } else {
+        ext.TCPRenoRecovery += 1;
+    }
     if t.recovery.ca_state != CaState::Cwr {
         tcp_init_cwnd_reduction(t);
     }

@@ -109,6 +109,7 @@ pub(crate) fn tcp_timer(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, which: 
                     t.ack.ato = super::TCP_ATO_MIN;
                 }
                 t.stats.delayed_acks += 1;
+                n.snmp.tcp_ext.DelayedACKs += 1;
                 tcp_send_ack(n, cx, sock);
             }
         }
@@ -305,7 +306,7 @@ fn tcp_rack_reo_timeout(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
             t.recovery.ca_state,
             CaState::Open | CaState::Disorder | CaState::Cwr
         ) {
-            super::recovery::tcp_enter_recovery(t);
+            super::recovery::tcp_enter_recovery(t, &mut n.snmp.tcp_ext);
             t.recovery.prr_delivered = 1;
             t.cwnd = t.in_flight() + 1;
         }
@@ -408,6 +409,7 @@ fn tcp_send_loss_probe(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
         if probed && let Some(t) = n.socks.tcp(sock) {
             t.recovery.tlp_high_seq = Some(t.snd_nxt);
             t.stats.loss_probes += 1;
+            n.snmp.tcp_ext.TCPLossProbes += 1;
         }
     }
     tcp_reset_rtx_timer(n, cx, sock);
@@ -441,6 +443,11 @@ fn tcp_retransmit_timer(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
     // without one after the time tcp_retries2 retries would take with a 200 ms RTO
     // (retransmits_timed_out).
     let user_timeout = SimDuration::from_millis(u64::from(t.user_timeout_ms));
+    // A timeout while the peer's window is closed is a probe of it, not counted.
+    let zero_window = t.snd_wnd == 0 && !matches!(t.state, TcpState::SynSent | TcpState::SynRecv);
+    if !zero_window {
+        n.snmp.tcp_ext.TCPTimeouts += 1;
+    }
     let expired = match t.state {
         TcpState::SynSent => t.timers.retransmits >= u32::from(sys.tcp_syn_retries),
         TcpState::SynRecv => t.timers.retransmits >= u32::from(sys.tcp_synack_retries),
@@ -456,6 +463,23 @@ fn tcp_retransmit_timer(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
     if expired {
         tcp_write_err(n, cx, sock, "retransmit timeout");
         return;
+    }
+    if !zero_window && t.timers.retransmits == 0 {
+        // The state the first timeout found the connection in.
+        let ext = &mut n.snmp.tcp_ext;
+        match t.recovery.ca_state {
+            CaState::Recovery if t.sack_ok => ext.TCPSackRecoveryFail += 1,
+            CaState::Recovery => ext.TCPRenoRecoveryFail += 1,
+            CaState::Loss => ext.TCPLossFailures += 1,
+            _ if t.recovery.ca_state == CaState::Disorder || t.sacked_out > 0 => {
+                if t.sack_ok {
+                    ext.TCPSackFailures += 1;
+                } else {
+                    ext.TCPRenoFailures += 1;
+                }
+            }
+            _ => {}
+        }
     }
     t.stats.rto_events += 1;
     let syn = matches!(t.state, TcpState::SynSent | TcpState::SynRecv);
