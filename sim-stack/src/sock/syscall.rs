@@ -680,14 +680,13 @@ pub fn ioctl(n: &mut Node, fd: Fd, req: Ioctl) -> Result<u32, Errno> {
             if t.state == TcpState::Listen {
                 return Err(Errno::Inval);
             }
+            // tcp_ioctl: nothing is counted before the handshake is done (a Fast Open SYN's
+            // data included).
+            if matches!(t.state, TcpState::SynSent | TcpState::SynRecv) {
+                return Ok(0);
+            }
             Ok(match req {
-                Ioctl::InQ => {
-                    if matches!(t.state, TcpState::SynSent | TcpState::SynRecv) {
-                        0
-                    } else {
-                        t.rcvq.len() as u32
-                    }
-                }
+                Ioctl::InQ => t.rcvq.len() as u32,
                 Ioctl::OutQ => t.write_seq.wrapping_sub(t.snd_una),
                 Ioctl::OutQNotSent => t.write_seq.wrapping_sub(t.snd_nxt),
             })
