@@ -332,6 +332,10 @@ pub struct Sysctls {
     pub tcp_early_retrans: u8,
     /// `net.ipv4.tcp_ecn` (2: accept ECN when the peer asks, never ask).
     pub tcp_ecn: u8,
+    /// `net.ipv4.tcp_fastopen` (1): Fast Open bits; 1 (`TFO_CLIENT_ENABLE`) lets clients
+    /// use it, 4 (`TFO_CLIENT_NO_COOKIE`) send data without a cookie (the server bits are not
+    /// modeled).
+    pub tcp_fastopen: u32,
     /// `net.ipv4.tcp_pacing_ss_ratio` (200): pacing rate in slow start, % of cwnd/srtt.
     pub tcp_pacing_ss_ratio: u32,
     /// `net.ipv4.tcp_pacing_ca_ratio` (120): pacing rate in congestion avoidance.
@@ -408,6 +412,7 @@ impl Default for Sysctls {
             tcp_moderate_rcvbuf: true,
             tcp_early_retrans: 3,
             tcp_ecn: 2,
+            tcp_fastopen: 1,
             tcp_pacing_ss_ratio: 200,
             tcp_pacing_ca_ratio: 120,
             tcp_notsent_lowat: u32::MAX,

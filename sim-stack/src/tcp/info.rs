@@ -18,6 +18,8 @@ pub const TCPI_OPT_TIMESTAMPS: u8 = 1;
 pub const TCPI_OPT_SACK: u8 = 2;
 /// `TCPI_OPT_WSCALE`.
 pub const TCPI_OPT_WSCALE: u8 = 4;
+/// `TCPI_OPT_SYN_DATA`: the SYN's Fast Open data was acknowledged.
+pub const TCPI_OPT_SYN_DATA: u8 = 32;
 
 /// `struct tcp_info`, field for field (units as Linux gives them: times in µs unless the
 /// name says ms, windows in packets or bytes as the kernel's).
@@ -225,6 +227,9 @@ pub fn tcp_get_info(t: &TcpSock, now: SimTime, pmtu: u32, pacing: (u32, u32)) ->
     if t.wscale_ok {
         options |= TCPI_OPT_WSCALE;
     }
+    if t.fo.syn_data_acked {
+        options |= TCPI_OPT_SYN_DATA;
+    }
     let listen = t.state == TcpState::Listen;
     TcpInfo {
         tcpi_state: state_number(t.state),
@@ -280,6 +285,7 @@ pub fn tcp_get_info(t: &TcpSock, now: SimTime, pmtu: u32, pacing: (u32, u32)) ->
         tcpi_snd_wnd: t.snd_wnd,
         tcpi_rcv_wnd: t.rwin.rcv_wnd,
         tcpi_total_rto: t.stats.rto_events.min(u64::from(u16::MAX)) as u16,
+        tcpi_fastopen_client_fail: t.fo.client_fail,
         ..TcpInfo::default()
     }
 }

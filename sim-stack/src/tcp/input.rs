@@ -405,6 +405,10 @@ fn tcp_rcv_synsent(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, th: &TcpRepr
         t.retrans_out -= 1;
     }
     t.snd_una = th.ack;
+    // A Fast Open SYN's data: what the SYN-ACK acknowledges of it.
+    if t.packets_out > 0 {
+        super::fastopen::tcp_ack_syn_data(t, th.ack, now);
+    }
     if syn.retrans == 0
         && let Some(at) = syn.sent_at
     {
@@ -426,6 +430,26 @@ fn tcp_rcv_synsent(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, th: &TcpRepr
     t.ack.lrcvtime = now;
     t.lsndtime = now;
     t.connected_reported = true;
+    // tcp_rcv_fastopen_synack: data of the SYN not acknowledged goes again now, and that
+    // retransmission acknowledges the SYN-ACK.
+    let fo = t.fo.syn_fastopen || t.fo.syn_data;
+    if fo && super::fastopen::tcp_rcv_fastopen_synack(n, cx, sock, th) {
+        sk_wake(n, cx, sock);
+        tcp_push_pending_frames(n, cx, sock);
+        return;
+    }
+    let Some(t) = n.socks.tcp(sock) else { return };
+    if t.fo.waiting.is_some_and(|w| w.write_pending) {
+        // sk_write_pending: a blocked Fast Open write has data to send now; it carries
+        // the ACK, which waits (quick-ACK mode, the delayed-ACK timer at TCP_DELACK_MAX).
+        t.ack.pending = true;
+        super::ack::tcp_enter_quickack(t);
+        let at = crate::jiffies::round_expiry(now, super::TCP_DELACK_MAX, n.jiffies_phase);
+        super::timer::tcp_arm_timer(n, cx, sock, super::timer::TcpTimerKind::DelAck, at);
+        sk_wake(n, cx, sock);
+        tcp_push_pending_frames(n, cx, sock);
+        return;
+    }
     // Send the ACK now (no data queued yet that could carry it).
     tcp_send_ack(n, cx, sock);
     sk_wake(n, cx, sock);
