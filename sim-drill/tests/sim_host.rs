@@ -145,6 +145,60 @@ fn a_broken_copy_of_a_passing_script_fails_in_packetdrills_words() {
     );
 }
 
+/// The kernel script `name` with `from` replaced by `to`, run against the simulated host.
+fn broken_script(name: &str, from: &str, to: &str) -> Verdict {
+    let path = shared().join(name);
+    let text = std::fs::read_to_string(&path).expect("read the script");
+    assert!(text.contains(from), "{from:?} is in the script");
+    let p = model::load_str(
+        &path,
+        &text.replacen(from, to, 1),
+        DrillConfig::ksft_ipv4(),
+        &[],
+    )
+    .unwrap_or_else(|e| panic!("{}", e.render()));
+    runner::run(&p, &mut SimHost::new()).verdict
+}
+
+#[test]
+fn a_broken_fast_open_script_fails_in_packetdrills_words() {
+    // Both messages are the real packetdrill's against Linux 6.18 on the same edits.
+    let name = "tcp_syscall_bad_arg_fastopen-invalid-buf-ptr.pkt";
+    let dir = format!("{}/", shared().display());
+    let fail = |v: Verdict| match v {
+        Verdict::Fail(m) => m.replace(&dir, ""),
+        other => panic!("expected a failure, got {other:?}"),
+    };
+    // The first SYN asks for a cookie (an empty option); the script wants one sent.
+    let m = fail(broken_script(
+        name,
+        "wscale 8,FO,nop,nop>",
+        "wscale 8,FO abcd1234,nop,nop>",
+    ));
+    assert!(
+        m.starts_with(&format!(
+            "{name}:12: error handling packet: live packet field ipv4_total_length: expected: 60 (0x3c) vs actual: 56 (0x38)"
+        )),
+        "{m}"
+    );
+    assert!(
+        m.contains("actual packet:  0.000000 S 0:0(0) win 65535 <mss 1460,nop,nop,sackOK,nop,wscale 8,FO,nop,nop>"),
+        "{m}"
+    );
+    // Nothing can be read from NULL: the SYN goes without data, the call is under way.
+    let m = fail(broken_script(
+        name,
+        "sendto(4, NULL, 1, MSG_FASTOPEN, ..., ...) = -1",
+        "sendto(4, NULL, 1, MSG_FASTOPEN, ..., ...) = -1 EFAULT (Bad address)",
+    ));
+    assert_eq!(
+        m,
+        format!(
+            "{name}:23: runtime error in sendto call: Expected errno 14 (Bad address) but got 115 (Operation now in progress)"
+        )
+    );
+}
+
 #[test]
 fn what_the_host_does_not_model_is_unsupported_with_the_reason() {
     let r = run_script(&shared().join("tcp_ecn_ecn-uses-ect0.pkt"), &[]);
@@ -153,6 +207,29 @@ fn what_the_host_does_not_model_is_unsupported_with_the_reason() {
             m.contains("sysctl net.ipv4.tcp_ecn=1: ECN is not modeled"),
             "{m}"
         ),
+        other => panic!("{other:?}"),
+    }
+    // Server-side Fast Open.
+    let name = "tcp_syscall_bad_arg_fastopen-invalid-buf-ptr.pkt";
+    let v = broken_script(
+        name,
+        "+0 setsockopt(3, SOL_TCP, TCP_FASTOPEN_CONNECT, [1], 4) = 0",
+        "+0 setsockopt(3, SOL_TCP, TCP_FASTOPEN, [1], 4) = 0",
+    );
+    match v {
+        Verdict::Unsupported(m) => assert!(
+            m.contains("setsockopt TCP_FASTOPEN: server-side TCP Fast Open"),
+            "{m}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    let v = broken_script(
+        name,
+        "/proc/sys/net/ipv4/tcp_timestamps=0",
+        "/proc/sys/net/ipv4/tcp_timestamps=0 /proc/sys/net/ipv4/tcp_fastopen=0x401",
+    );
+    match v {
+        Verdict::Unsupported(m) => assert!(m.contains("server-side TCP Fast Open"), "{m}"),
         other => panic!("{other:?}"),
     }
     let r = run_script(&shared().join("tcp_timestamping_partial.pkt"), &[]);
