@@ -369,14 +369,9 @@ pub(crate) fn tcp_rcv_fastopen_synack(
     };
     let mut cookie = tcp_parse_fastopen_option(&th.options, true);
     let data = t.fo.syn_data && t.wq.front().is_some_and(|w| w.sent_at.is_some());
-    // The MSS the server announced (rx_opt.mss_clamp before our own bound).
-    let mss = th.options.mss().map_or(0, |m| {
-        if t.user_mss > 0 {
-            m.min(t.user_mss as u16)
-        } else {
-            m
-        }
-    });
+    // The MSS the server announced, whatever TCP_MAXSEG says (Linux parses the SYN-ACK
+    // again without it when it bounded rx_opt.mss_clamp).
+    let mss = th.options.mss().unwrap_or(0);
     let total_retrans = t.stats.retrans;
     let mut syn_drop = false;
     let mut try_exp = 0;
@@ -673,6 +668,19 @@ mod tests {
         let (syn, _) = sent_one(&mut h);
         assert_eq!(syn.options.fast_open(), Some((&[][..], false)));
         assert_eq!(sendto(&mut h, s, 10), Err(Errno::Already));
+    }
+
+    #[test]
+    fn the_cache_keeps_the_servers_mss_whatever_tcp_maxseg_says() {
+        let mut h = OneHost::new(Sysctls::default());
+        let s = socket(&mut h, false);
+        let o = SockOpt::MaxSeg(1000);
+        assert_eq!(h.with(|n, cx| syscall::setsockopt(n, cx, s, o)), Ok(()));
+        assert_eq!(sendto(&mut h, s, 10), Err(Errno::InProgress));
+        let (syn, _) = sent_one(&mut h);
+        synack(&mut h, &syn, syn.seq.wrapping_add(1), Some(&COOKIE));
+        let m = h.with(|n, _| *n.tcp_metrics.get(HOST, PEER).expect("cached"));
+        assert_eq!(m.mss, 1460);
     }
 
     #[test]
