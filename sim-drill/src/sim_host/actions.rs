@@ -271,6 +271,10 @@ fn unread_sysctl(name: &str, value: &str) -> Option<Result<(), String>> {
         },
         // Used only by a Fast Open server, which the host refuses.
         "net.ipv4.tcp_fastopen_key" => Ok(()),
+        "net.ipv4.tcp_fastopen_blackhole_timeout_sec" => only(
+            &[0],
+            "Fast Open's blackhole pause is not modeled (the host takes 0, Linux's default)",
+        ),
         _ => return None,
     })
 }
@@ -547,6 +551,10 @@ mod tests {
             ActionOutcome::Unsupported(m) if m.contains("server-side TCP Fast Open")
         ));
         assert_eq!(h.n.sysctl.tcp_fastopen, 5);
+        assert!(matches!(
+            run(&mut h, &sysctl("net.ipv4.tcp_fastopen_blackhole_timeout_sec", "3600")),
+            ActionOutcome::Unsupported(m) if m.contains("blackhole pause is not modeled")
+        ));
         assert!(matches!(
             run(&mut h, &sysctl("net.ipv4.tcp_nonexistent", "1")),
             ActionOutcome::Unsupported(m) if m.contains("no sysctl net.ipv4.tcp_nonexistent")
