@@ -200,6 +200,27 @@ fn a_broken_fast_open_script_fails_in_packetdrills_words() {
 }
 
 #[test]
+fn fast_open_client_scripts_checked_against_linux_pass() {
+    // tests/fastopen: scripts that pass against Linux 6.18.44 with the real packetdrill. Run
+    // from the kernel scripts' folder, for their `./defaults.sh`.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fastopen");
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/fastopen")
+        .map(|e| e.expect("an entry").path())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 10);
+    for script in names {
+        let name = script.file_name().unwrap().to_owned();
+        let text = std::fs::read_to_string(&script).expect("read the script");
+        let p = model::load_str(&shared().join(&name), &text, DrillConfig::ksft_ipv4(), &[])
+            .unwrap_or_else(|e| panic!("{}", e.render()));
+        let v = runner::run(&p, &mut SimHost::new()).verdict;
+        assert_eq!(v, Verdict::Pass, "{}", script.display());
+    }
+}
+
+#[test]
 fn what_the_host_does_not_model_is_unsupported_with_the_reason() {
     let r = run_script(&shared().join("tcp_ecn_ecn-uses-ect0.pkt"), &[]);
     match r.outcome {
