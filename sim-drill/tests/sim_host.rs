@@ -209,7 +209,7 @@ fn fast_open_client_scripts_checked_against_linux_pass() {
         .map(|e| e.expect("an entry").path())
         .collect();
     names.sort();
-    assert_eq!(names.len(), 10);
+    assert_eq!(names.len(), 11);
     for script in names {
         let name = script.file_name().unwrap().to_owned();
         let text = std::fs::read_to_string(&script).expect("read the script");

@@ -16,7 +16,7 @@
 //! (`TFO_CLIENT_NO_COOKIE`) sends data without any cookie. Not modeled: the server side (a
 //! listener's `TCP_FASTOPEN` queue, bits 0x2, 0x200, 0x400: a listener never takes data from
 //! a SYN), the blackhole pause (`tcp_fastopen_blackhole_timeout_sec`, 0 by default), the
-//! route's `fastopen_no_cookie` metric, data on a SYN-ACK (a Linux server sends none).
+//! route's `fastopen_no_cookie` metric.
 
 use std::net::Ipv4Addr;
 
@@ -362,6 +362,7 @@ pub(crate) fn tcp_rcv_fastopen_synack(
     cx: &mut NetCtx<'_>,
     sock: SockId,
     th: &TcpRepr,
+    payload: (&[u8], bool),
 ) -> bool {
     let now = cx.now;
     let Some(t) = n.socks.tcp(sock) else {
@@ -420,7 +421,42 @@ pub(crate) fn tcp_rcv_fastopen_synack(
     if t.fo.syn_data_acked {
         n.snmp.tcp_ext.TCPFastOpenActive += 1;
     }
+    tcp_fastopen_add_skb(n, cx, sock, th, payload);
     false
+}
+
+/// `tcp_fastopen_add_skb`: data on the SYN-ACK (RFC 7413 4.2.2 lets a server send some) goes
+/// to the receive queue, and a FIN on it is taken.
+fn tcp_fastopen_add_skb(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    th: &TcpRepr,
+    (data, zeros): (&[u8], bool),
+) {
+    let Some(t) = n.socks.tcp(sock) else {
+        return;
+    };
+    let fin = th.flags.contains(crate::wire::TcpFlags::FIN);
+    if data.is_empty() && !fin {
+        return;
+    }
+    if !data.is_empty() {
+        let truesize = super::rcv_window::tcp_rx_truesize(data.len() as u32);
+        if zeros {
+            t.rcvq.extend_zeros(data.len());
+        } else {
+            t.rcvq.extend(data);
+        }
+        t.rcv_nxt = t.rcv_nxt.wrapping_add(data.len() as u32);
+        t.rmem_alloc += truesize;
+        t.rcvq_skbs.push_back((t.rcv_nxt, truesize));
+        t.stats.bytes_received += data.len() as u64;
+    }
+    t.fo.syn_data_acked = true;
+    if fin {
+        super::input::tcp_fin(n, cx, sock);
+    }
 }
 
 /// `tcp_fastopen_active_detect_blackhole`, at a retransmission timeout (`expired`: the
@@ -681,6 +717,35 @@ mod tests {
         synack(&mut h, &syn, syn.seq.wrapping_add(1), Some(&COOKIE));
         let m = h.with(|n, _| *n.tcp_metrics.get(HOST, PEER).expect("cached"));
         assert_eq!(m.mss, 1460);
+    }
+
+    #[test]
+    fn data_on_the_syn_ack_is_taken() {
+        let mut h = OneHost::new(Sysctls::default());
+        cached(&mut h);
+        let s = socket(&mut h, false);
+        assert_eq!(sendto(&mut h, s, 10), Ok(10));
+        let (syn, _) = sent_one(&mut h);
+        let list = [TcpOption::MaxSegmentSize(1460)];
+        let flags = TcpFlags::SYN | TcpFlags::ACK;
+        let ack = syn.seq.wrapping_add(11);
+        h.inject_ip(&seg_to(
+            syn.src_port,
+            5000,
+            ack,
+            flags,
+            14_600,
+            &list,
+            &[9; 50],
+        ));
+        let (a, _) = sent_one(&mut h);
+        assert_eq!(
+            (a.flags, a.ack),
+            (TcpFlags::ACK, 5051),
+            "the ACK covers the data"
+        );
+        let got = h.with(|n, cx| crate::tcp::tcp_recvmsg(n, cx, s, 100));
+        assert_eq!(got, Ok(vec![9; 50]));
     }
 
     #[test]

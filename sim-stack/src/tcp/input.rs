@@ -232,7 +232,7 @@ pub(crate) fn tcp_rcv_state_process(
         t.stats.data_segs_in += 1;
     }
     if t.state == TcpState::SynSent {
-        tcp_rcv_synsent(n, cx, sock, th);
+        tcp_rcv_synsent(n, cx, sock, th, (payload, payload_zeros));
         return;
     }
     // tcp_validate_incoming: sequence check (tcp_sequence), RST, SYN.
@@ -346,8 +346,15 @@ fn tcp_v4_send_reset_for(
     tcp_v4_send_reset(n, cx, src, dst, th, len);
 }
 
-/// SYN-SENT: the SYN-ACK completes the handshake (`tcp_rcv_synsent_state_process`).
-fn tcp_rcv_synsent(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, th: &TcpRepr) {
+/// SYN-SENT: the SYN-ACK completes the handshake (`tcp_rcv_synsent_state_process`). Its
+/// payload is taken only by a Fast Open client.
+fn tcp_rcv_synsent(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    th: &TcpRepr,
+    payload: (&[u8], bool),
+) {
     let now = cx.now;
     let sys = n.sysctl.clone();
     let Some(t) = n.socks.tcp(sock) else { return };
@@ -433,15 +440,16 @@ fn tcp_rcv_synsent(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, th: &TcpRepr
     // tcp_rcv_fastopen_synack: data of the SYN not acknowledged goes again now, and that
     // retransmission acknowledges the SYN-ACK.
     let fo = t.fo.syn_fastopen || t.fo.syn_data;
-    if fo && super::fastopen::tcp_rcv_fastopen_synack(n, cx, sock, th) {
+    if fo && super::fastopen::tcp_rcv_fastopen_synack(n, cx, sock, th, payload) {
         sk_wake(n, cx, sock);
         tcp_push_pending_frames(n, cx, sock);
         return;
     }
     let Some(t) = n.socks.tcp(sock) else { return };
-    if t.fo.waiting.is_some_and(|w| w.write_pending) {
+    if t.fo.waiting.is_some_and(|w| w.write_pending) || (fo && t.ack.pingpong > 0) {
         // sk_write_pending: a blocked Fast Open write has data to send now; it carries
         // the ACK, which waits (quick-ACK mode, the delayed-ACK timer at TCP_DELACK_MAX).
+        // So does the ACK of a FIN on a Fast Open SYN-ACK (tcp_fin: ping-pong mode).
         t.ack.pending = true;
         super::ack::tcp_enter_quickack(t);
         let at = crate::jiffies::round_expiry(now, super::TCP_DELACK_MAX, n.jiffies_phase);
@@ -1055,7 +1063,7 @@ fn tcp_data_queue(
 }
 
 /// `tcp_fin`: the peer's FIN arrived in order.
-fn tcp_fin(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
+pub(crate) fn tcp_fin(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
     let Some(t) = n.socks.tcp(sock) else {
         return;
     };
