@@ -150,6 +150,81 @@ fn a_broken_copy_of_a_passing_script_fails_in_packetdrills_words() {
     );
 }
 
+/// The kernel script `name` with `from` replaced by `to`, run against the simulated host.
+fn broken_script(name: &str, from: &str, to: &str) -> Verdict {
+    let path = shared().join(name);
+    let text = std::fs::read_to_string(&path).expect("read the script");
+    assert!(text.contains(from), "{from:?} is in the script");
+    let p = model::load_str(
+        &path,
+        &text.replacen(from, to, 1),
+        DrillConfig::ksft_ipv4(),
+        &[],
+    )
+    .unwrap_or_else(|e| panic!("{}", e.render()));
+    runner::run(&p, &mut SimHost::new()).verdict
+}
+
+#[test]
+fn a_broken_fast_open_script_fails_in_packetdrills_words() {
+    // Both messages are the real packetdrill's against Linux 6.18 on the same edits.
+    let name = "tcp_syscall_bad_arg_fastopen-invalid-buf-ptr.pkt";
+    let dir = format!("{}/", shared().display());
+    let fail = |v: Verdict| match v {
+        Verdict::Fail(m) => m.replace(&dir, ""),
+        other => panic!("expected a failure, got {other:?}"),
+    };
+    // The first SYN asks for a cookie (an empty option); the script wants one sent.
+    let m = fail(broken_script(
+        name,
+        "wscale 8,FO,nop,nop>",
+        "wscale 8,FO abcd1234,nop,nop>",
+    ));
+    assert!(
+        m.starts_with(&format!(
+            "{name}:12: error handling packet: live packet field ipv4_total_length: expected: 60 (0x3c) vs actual: 56 (0x38)"
+        )),
+        "{m}"
+    );
+    assert!(
+        m.contains("actual packet:  0.000000 S 0:0(0) win 65535 <mss 1460,nop,nop,sackOK,nop,wscale 8,FO,nop,nop>"),
+        "{m}"
+    );
+    // Nothing can be read from NULL: the SYN goes without data, the call is under way.
+    let m = fail(broken_script(
+        name,
+        "sendto(4, NULL, 1, MSG_FASTOPEN, ..., ...) = -1",
+        "sendto(4, NULL, 1, MSG_FASTOPEN, ..., ...) = -1 EFAULT (Bad address)",
+    ));
+    assert_eq!(
+        m,
+        format!(
+            "{name}:23: runtime error in sendto call: Expected errno 14 (Bad address) but got 115 (Operation now in progress)"
+        )
+    );
+}
+
+#[test]
+fn fast_open_client_scripts_checked_against_linux_pass() {
+    // tests/fastopen: scripts that pass against Linux 6.18.44 with the real packetdrill. Run
+    // from the kernel scripts' folder, for their `./defaults.sh`.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fastopen");
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/fastopen")
+        .map(|e| e.expect("an entry").path())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 11);
+    for script in names {
+        let name = script.file_name().unwrap().to_owned();
+        let text = std::fs::read_to_string(&script).expect("read the script");
+        let p = model::load_str(&shared().join(&name), &text, DrillConfig::ksft_ipv4(), &[])
+            .unwrap_or_else(|e| panic!("{}", e.render()));
+        let v = runner::run(&p, &mut SimHost::new()).verdict;
+        assert_eq!(v, Verdict::Pass, "{}", script.display());
+    }
+}
+
 #[test]
 fn what_the_host_does_not_model_is_unsupported_with_the_reason() {
     // Accurate ECN: a copy of the kernel's ECN script asking for it.
@@ -170,6 +245,29 @@ fn what_the_host_does_not_model_is_unsupported_with_the_reason() {
             ),
             "{m}"
         ),
+        other => panic!("{other:?}"),
+    }
+    // Server-side Fast Open.
+    let name = "tcp_syscall_bad_arg_fastopen-invalid-buf-ptr.pkt";
+    let v = broken_script(
+        name,
+        "+0 setsockopt(3, SOL_TCP, TCP_FASTOPEN_CONNECT, [1], 4) = 0",
+        "+0 setsockopt(3, SOL_TCP, TCP_FASTOPEN, [1], 4) = 0",
+    );
+    match v {
+        Verdict::Unsupported(m) => assert!(
+            m.contains("setsockopt TCP_FASTOPEN: server-side TCP Fast Open"),
+            "{m}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    let v = broken_script(
+        name,
+        "/proc/sys/net/ipv4/tcp_timestamps=0",
+        "/proc/sys/net/ipv4/tcp_timestamps=0 /proc/sys/net/ipv4/tcp_fastopen=0x401",
+    );
+    match v {
+        Verdict::Unsupported(m) => assert!(m.contains("server-side TCP Fast Open"), "{m}"),
         other => panic!("{other:?}"),
     }
     // Receive timestamps are not modeled.

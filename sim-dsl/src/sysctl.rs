@@ -52,6 +52,7 @@ const TABLE: &[(&str, Shape)] = &[
     ("net.ipv4.tcp_ecn", Shape::Int(0, 2)),
     ("net.ipv4.tcp_ecn_fallback", Shape::Bool),
     ("net.ipv4.tcp_stdurg", Shape::Bool),
+    ("net.ipv4.tcp_fastopen", Shape::Mask),
     ("net.ipv4.tcp_min_tso_segs", Shape::Int(1, i32::MAX as i64)),
     ("net.ipv4.tcp_tso_win_divisor", Shape::Int(0, 255)),
     ("net.ipv4.tcp_tso_rtt_log", Shape::Int(0, 255)),
@@ -288,6 +289,22 @@ pub(crate) fn apply(s: &mut Sysctls, name: &str, vals: &[&str]) -> Result<(), Sy
             }
             match name {
                 "net.ipv4.icmp_ratemask" => s.icmp_ratemask = v as u32,
+                "net.ipv4.tcp_fastopen" => {
+                    // The server bits other than 0x2 and 0x200 (which act only on listeners
+                    // asking for Fast Open, and none can) would make listeners take it.
+                    let known = 0x1 | 0x2 | 0x4 | 0x200;
+                    if v & !known != 0 {
+                        return Err(value(
+                            0,
+                            format!(
+                                "{t}: server-side Fast Open is not modeled; the bits taken are \
+                                 0x1 (client), 0x4 (client without cookie), 0x2 and 0x200 \
+                                 (which act only on listeners asking for Fast Open, and none can)"
+                            ),
+                        ));
+                    }
+                    s.tcp_fastopen = v as u32;
+                }
                 _ => unreachable!("mask sysctl {name}"),
             }
         }
@@ -340,11 +357,25 @@ mod tests {
                 Shape::PortRange => &["1000", "2000"],
                 Shape::Cc => &["reno"],
                 Shape::Millis | Shape::Secs => &["7"],
+                _ if name.ends_with("tcp_fastopen") => &["0x5"],
                 Shape::Mask => &["0x18"],
             };
             apply(&mut s, name, vals).unwrap_or_else(|e| panic!("{name}: {e:?}"));
             assert_ne!(s, Sysctls::default(), "{name} changed nothing");
         }
+    }
+
+    #[test]
+    fn tcp_fastopen_takes_the_client_bits_and_refuses_server_fast_open() {
+        let mut s = Sysctls::default();
+        apply(&mut s, "net.ipv4.tcp_fastopen", &["5"]).unwrap();
+        assert_eq!(s.tcp_fastopen, 5);
+        let e = apply(&mut s, "net.ipv4.tcp_fastopen", &["0x401"]).unwrap_err();
+        assert!(
+            matches!(&e, SysErr::Value { msg, .. } if msg.contains("server-side Fast Open is not modeled")),
+            "{e:?}"
+        );
+        assert_eq!(s.tcp_fastopen, 5);
     }
 
     #[test]

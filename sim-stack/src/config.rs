@@ -338,6 +338,10 @@ pub struct Sysctls {
     /// `net.ipv4.tcp_stdurg` (0): the urgent pointer names the byte after the urgent one
     /// (BSD); 1: the urgent byte itself (RFC 1122).
     pub tcp_stdurg: bool,
+    /// `net.ipv4.tcp_fastopen` (1): Fast Open bits; 1 (`TFO_CLIENT_ENABLE`) lets clients
+    /// use it, 4 (`TFO_CLIENT_NO_COOKIE`) send data without a cookie (the server bits are not
+    /// modeled).
+    pub tcp_fastopen: u32,
     /// `net.ipv4.tcp_pacing_ss_ratio` (200): pacing rate in slow start, % of cwnd/srtt.
     pub tcp_pacing_ss_ratio: u32,
     /// `net.ipv4.tcp_pacing_ca_ratio` (120): pacing rate in congestion avoidance.
@@ -416,6 +420,7 @@ impl Default for Sysctls {
             tcp_ecn: 2,
             tcp_ecn_fallback: true,
             tcp_stdurg: false,
+            tcp_fastopen: 1,
             tcp_pacing_ss_ratio: 200,
             tcp_pacing_ca_ratio: 120,
             tcp_notsent_lowat: u32::MAX,

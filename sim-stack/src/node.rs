@@ -129,6 +129,8 @@ pub struct Node {
     pub sysctl: crate::config::Sysctls,
     /// Reports of connections that closed during the run.
     pub tcp_closed: Vec<crate::tcp::TcpConnReport>,
+    /// The TCP metrics cache: Fast Open cookies per destination.
+    pub tcp_metrics: crate::tcp::metrics::TcpMetrics,
     /// ICMP rate limiting: the host-wide bucket and the destinations' buckets.
     pub icmp_limits: crate::ip::icmp_limit::IcmpLimits,
     /// Offset of this node's jiffies clock from the simulation's zero, in ns: the kernel's
@@ -166,6 +168,7 @@ impl Node {
             socks: Default::default(),
             sysctl,
             tcp_closed: Vec::new(),
+            tcp_metrics: Default::default(),
             icmp_limits: Default::default(),
             jiffies_phase: 0,
         }

@@ -139,6 +139,10 @@ pub struct TcpExtStats {
     pub TCPRetransFail: u64,
     /// Zero-window probes sent (bare ACKs below `snd_una`).
     pub TCPWinProbe: u64,
+    /// Fast Open SYNs whose data the SYN-ACK acknowledged.
+    pub TCPFastOpenActive: u64,
+    /// Fast Open SYNs whose data the SYN-ACK did not acknowledge, or that timed out thrice.
+    pub TCPFastOpenActiveFail: u64,
 }
 
 impl TcpExtStats {

@@ -126,9 +126,12 @@ pub(super) fn run(h: &mut SimHost, action: &HostAction) -> ActionOutcome {
             ActionOutcome::Ok
         }
         HostAction::Route(words) => route(h, words),
-        // The stack keeps no TCP metrics (no cached RTTs, cwnds or Fast Open cookies per
-        // destination): there is nothing to flush.
-        HostAction::TcpMetricsFlush => ActionOutcome::Ok,
+        // The stack's TCP metrics are the Fast Open cookies per destination (no cached RTTs
+        // or cwnds): gone.
+        HostAction::TcpMetricsFlush => {
+            h.n.tcp_metrics.flush();
+            ActionOutcome::Ok
+        }
         HostAction::NstatReset => match counters(h) {
             Ok(now) => {
                 h.env.nstat = now;
@@ -253,19 +256,24 @@ fn unread_sysctl(name: &str, value: &str) -> Option<Result<(), String>> {
         "net.ipv4.tcp_ecn" if matches!(v, Some(3..=5)) => {
             Err("Accurate ECN (AccECN, tcp_ecn 3 to 5) is not modeled".into())
         }
-        // Client (1), server (2), no-cookie client (4) and server (0x200) Fast Open act
-        // only on sockets that ask for it (MSG_FASTOPEN, TCP_FASTOPEN_CONNECT,
-        // TCP_FASTOPEN), which the host refuses; 0x400 would make every listener take it.
+        // The stack reads the client bits (0x1, 0x4); the server ones (0x2, 0x200) act only
+        // on listeners asking for Fast Open (TCP_FASTOPEN), which the host refuses; 0x400
+        // would make every listener take it.
         "net.ipv4.tcp_fastopen" => match v {
-            Some(v) if v >= 0 && v & !(0x1 | 0x2 | 0x4 | 0x200) == 0 => Ok(()),
+            Some(v) if v >= 0 && v & !(0x1 | 0x2 | 0x4 | 0x200) == 0 => return None,
             _ => Err(
-                "TCP Fast Open is not modeled; only the bits that act on sockets asking for \
-                 it (0x1, 0x2, 0x4, 0x200) are taken, as those sockets are refused"
+                "server-side TCP Fast Open is not modeled; the bits taken are the client's \
+                 (0x1, 0x4) and the server's that act only on listeners asking for it \
+                 (0x2, 0x200), which the host refuses"
                     .into(),
             ),
         },
         // Used only by a Fast Open server, which the host refuses.
         "net.ipv4.tcp_fastopen_key" => Ok(()),
+        "net.ipv4.tcp_fastopen_blackhole_timeout_sec" => only(
+            &[0],
+            "Fast Open's blackhole pause is not modeled (the host takes 0, Linux's default)",
+        ),
         _ => return None,
     })
 }
@@ -533,12 +541,18 @@ mod tests {
             ActionOutcome::Unsupported(m) if m.contains("F-RTO is not modeled")
         ));
         assert_eq!(
-            run(&mut h, &sysctl("net.ipv4.tcp_fastopen", "0x3")),
+            run(&mut h, &sysctl("net.ipv4.tcp_fastopen", "0x5")),
             ActionOutcome::Ok
         );
+        assert_eq!(h.n.sysctl.tcp_fastopen, 5, "the stack reads it");
         assert!(matches!(
             run(&mut h, &sysctl("net.ipv4.tcp_fastopen", "0x403")),
-            ActionOutcome::Unsupported(_)
+            ActionOutcome::Unsupported(m) if m.contains("server-side TCP Fast Open")
+        ));
+        assert_eq!(h.n.sysctl.tcp_fastopen, 5);
+        assert!(matches!(
+            run(&mut h, &sysctl("net.ipv4.tcp_fastopen_blackhole_timeout_sec", "3600")),
+            ActionOutcome::Unsupported(m) if m.contains("blackhole pause is not modeled")
         ));
         assert!(matches!(
             run(&mut h, &sysctl("net.ipv4.tcp_nonexistent", "1")),

@@ -665,19 +665,17 @@ fn recv_cmsgs(h: &mut SimHost, s: SockId) -> Vec<Cmsg> {
 fn send_flags(flags: i32) -> Result<MsgFlags, String> {
     msg_flags(
         flags,
-        &[
-            ("MSG_FASTOPEN", "TCP Fast Open is not modeled"),
-            (
-                "MSG_OOB",
-                "sending urgent data (the urgent pointer) is not modeled",
-            ),
-        ],
+        &[(
+            "MSG_OOB",
+            "sending urgent data (the urgent pointer) is not modeled",
+        )],
         &[
             "MSG_EOR",
             "MSG_MORE",
             "MSG_DONTWAIT",
             "MSG_NOSIGNAL",
             "MSG_ZEROCOPY",
+            "MSG_FASTOPEN",
         ],
     )
     .map(|f| MsgFlags(f & !(sym32("MSG_ZEROCOPY") as u32)))
@@ -686,6 +684,8 @@ fn send_flags(flags: i32) -> Result<MsgFlags, String> {
 /// `write`, `writev`, `send`, `sendto`, `sendmsg`: zeros from the buffers (packetdrill's
 /// payloads are zeros). A blocking socket copies what fits, waits for room and copies on
 /// (`tcp_sendmsg`), returning only when all is copied or an error stops it after some was.
+/// The stack is told the write's whole length, past a NULL buffer too: a Fast Open SYN that
+/// can read none of it goes without data.
 fn send(
     h: &mut SimHost,
     s: SockId,
@@ -723,12 +723,14 @@ fn send(
         h.zerocopy_sent.insert(s);
     }
     let to = to.map(v4);
+    let size: usize = iov.iter().map(|b| b.len).sum();
     loop {
         let data = vec![0u8; len - done];
+        let size = size - done;
         let r = if nonblock {
-            h.with(|n, cx| sc::sendto(n, cx, s, &data, to, flags))
+            h.with(|n, cx| sc::sendto_size(n, cx, s, (&data, size), to, flags))
         } else {
-            h.with(|n, cx| sc::sendto_wait(n, cx, s, &data, to, flags))
+            h.with(|n, cx| sc::sendto_wait(n, cx, s, (&data, size), to, flags))
         };
         match r {
             Ok(k) => {
@@ -873,9 +875,12 @@ fn setsockopt(h: &mut SimHost, s: SockId, level: i32, name: i32, v: &OptVal, opt
                 .to_string();
             set(h, SockOpt::Congestion(name))
         }
-        ("TCP_FASTOPEN_CONNECT" | "TCP_FASTOPEN" | "TCP_FASTOPEN_NO_COOKIE", _) => {
-            unsupported(format!("setsockopt {opt}: TCP Fast Open is not modeled"))
-        }
+        ("TCP_FASTOPEN_CONNECT", OptVal::Int(_)) => set(h, SockOpt::FastOpenConnect(i)),
+        ("TCP_FASTOPEN_NO_COOKIE", OptVal::Int(_)) => set(h, SockOpt::FastOpenNoCookie(i)),
+        ("TCP_FASTOPEN" | "TCP_FASTOPEN_KEY", _) => unsupported(format!(
+            "setsockopt {opt}: server-side TCP Fast Open (a listener taking data from SYNs) \
+             is not modeled; the host has the client side only"
+        )),
         ("TCP_MD5SIG" | "TCP_MD5SIG_EXT", _) => unsupported(format!(
             "setsockopt {opt}: TCP MD5 signatures are not modeled"
         )),
@@ -968,6 +973,8 @@ fn getsockopt(h: &mut SimHost, s: SockId, level: i32, name: i32, optlen: u32) ->
         "TCP_NOTSENT_LOWAT" => SockOptName::NotSentLowat,
         "TCP_USER_TIMEOUT" => SockOptName::UserTimeout,
         "TCP_INQ" => SockOptName::Inq,
+        "TCP_FASTOPEN_CONNECT" => SockOptName::FastOpenConnect,
+        "TCP_FASTOPEN_NO_COOKIE" => SockOptName::FastOpenNoCookie,
         "IP_TOS" => SockOptName::Tos,
         "IP_TTL" => SockOptName::Ttl,
         "IP_RECVERR" => SockOptName::RecvErr,

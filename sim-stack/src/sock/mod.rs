@@ -182,6 +182,8 @@ impl MsgFlags {
     pub const NOSIGNAL: Self = Self(0x4000);
     /// `MSG_MORE`: more data follows.
     pub const MORE: Self = Self(0x8000);
+    /// `MSG_FASTOPEN`: TCP Fast Open, connecting to the call's address with the data.
+    pub const FASTOPEN: Self = Self(0x2000_0000);
 
     /// Whether every flag of `other` is set.
     #[inline]

@@ -22,7 +22,7 @@ use crate::sock::{Errno, MsgFlags, PmtuDisc, SockId, Socket};
 use crate::tcp::info::{TcpInfo, tcp_get_info};
 use crate::tcp::{
     TCP_NAGLE_CORK, TCP_NAGLE_OFF, TCP_NAGLE_PUSH, TcpState, tcp_accept, tcp_bind, tcp_close,
-    tcp_connect, tcp_listen, tcp_recv_flags, tcp_sendmsg, tcp_sendmsg_end, tcp_sendmsg_wait,
+    tcp_connect, tcp_listen, tcp_recv_flags, tcp_sendmsg_end, tcp_sendmsg_to, tcp_sendmsg_wait,
     tcp_shutdown,
 };
 
@@ -155,6 +155,12 @@ pub enum SockOpt {
     OobInline(bool),
     /// `SO_TIMESTAMPING`: `SOF_TIMESTAMPING_*` flags ([`crate::sock::errqueue`]).
     Timestamping(u32),
+    /// `TCP_FASTOPEN_CONNECT` (0 or 1; other values are `EINVAL`): `connect()` defers the
+    /// SYN to the first write when a Fast Open cookie is cached, and the SYN carries the
+    /// write's data.
+    FastOpenConnect(i32),
+    /// `TCP_FASTOPEN_NO_COOKIE` (0 or 1): Fast Open data in the SYN without a cookie.
+    FastOpenNoCookie(i32),
 }
 
 /// A socket option to read (`getsockopt`).
@@ -200,6 +206,10 @@ pub enum SockOptName {
     OobInline,
     /// `SO_TIMESTAMPING`: the flags.
     Timestamping,
+    /// `TCP_FASTOPEN_CONNECT`.
+    FastOpenConnect,
+    /// `TCP_FASTOPEN_NO_COOKIE`.
+    FastOpenNoCookie,
 }
 
 /// A value `getsockopt` returns.
@@ -304,7 +314,9 @@ pub fn accept(n: &mut Node, fd: Fd, nonblock: bool) -> Result<(Fd, SocketAddrV4)
 }
 
 /// `connect()`. TCP: the SYN goes out and the call answers `EINPROGRESS` (completion
-/// shows as writability, the outcome in `SO_ERROR`). UDP and ping: the peer is fixed.
+/// shows as writability, the outcome in `SO_ERROR`); with `TCP_FASTOPEN_CONNECT` and a
+/// Fast Open cookie cached it answers 0 and the SYN waits for the first write. UDP and
+/// ping: the peer is fixed.
 pub fn connect(n: &mut Node, cx: &mut NetCtx<'_>, fd: Fd, addr: SocketAddrV4) -> Result<(), Errno> {
     match sock(n, fd)? {
         Socket::Tcp(t) => {
@@ -312,6 +324,9 @@ pub fn connect(n: &mut Node, cx: &mut NetCtx<'_>, fd: Fd, addr: SocketAddrV4) ->
                 return Err(e);
             }
             tcp_connect(n, cx, fd, *addr.ip(), addr.port())?;
+            if n.socks.tcp(fd).is_some_and(|t| t.fo.defer_connect) {
+                return Ok(());
+            }
             Err(Errno::InProgress)
         }
         Socket::Udp(_) => udp_connect(n, cx, fd, *addr.ip(), addr.port()),
@@ -333,8 +348,9 @@ pub fn send(
     sendto(n, cx, fd, data, None, flags)
 }
 
-/// `sendto()`: to `to`, or the connected peer (TCP ignores `to`). A ping socket takes the ICMP echo header
-/// and data, as Linux's does (its type must be 8, echo request; the ident is the socket's).
+/// `sendto()`: to `to`, or the connected peer (TCP ignores `to`, but with `MSG_FASTOPEN`,
+/// which connects to it). A ping socket takes the ICMP echo header and data, as Linux's
+/// does (its type must be 8, echo request; the ident is the socket's).
 pub fn sendto(
     n: &mut Node,
     cx: &mut NetCtx<'_>,
@@ -343,10 +359,29 @@ pub fn sendto(
     to: Option<SocketAddrV4>,
     flags: MsgFlags,
 ) -> Result<usize, Errno> {
+    sendto_size(n, cx, fd, (data, data.len()), to, flags)
+}
+
+/// [`sendto`] of a buffer of `size` bytes of which only the first `data.len()` can be read
+/// (the copy faults after them, as with a NULL or unmapped pointer). The stack copies
+/// `data`; the faulting rest matters only to a Fast Open SYN, which takes none of a write
+/// it cannot read from, and sends a plain SYN instead. Whether the call then fails with
+/// `EFAULT` is the caller's to say (the bytes copied, if any, are returned first).
+pub fn sendto_size(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    fd: Fd,
+    (data, size): (&[u8], usize),
+    to: Option<SocketAddrV4>,
+    flags: MsgFlags,
+) -> Result<usize, Errno> {
     match sock(n, fd)? {
         // tcp_sendmsg never reads the address (outside Fast Open): a connected socket
         // sends to its peer, an unconnected one fails as a send does (EPIPE).
-        Socket::Tcp(_) => tcp_sendmsg(n, cx, fd, data, flags),
+        Socket::Tcp(_) => {
+            let to = to.map(|a| (*a.ip(), a.port()));
+            tcp_sendmsg_to(n, cx, fd, (data, size), to, flags)
+        }
         Socket::Udp(_) => udp_sendmsg(n, cx, fd, to.map(|a| (*a.ip(), a.port())), data),
         Socket::Ping(p) => {
             if data.len() < 8 || data[0] != 8 || data[1] != 0 {
@@ -372,13 +407,16 @@ pub fn sendto_wait(
     n: &mut Node,
     cx: &mut NetCtx<'_>,
     fd: Fd,
-    data: &[u8],
+    (data, size): (&[u8], usize),
     to: Option<SocketAddrV4>,
     flags: MsgFlags,
 ) -> Result<usize, Errno> {
     match sock(n, fd)? {
-        Socket::Tcp(_) => tcp_sendmsg_wait(n, cx, fd, data, flags),
-        _ => sendto(n, cx, fd, data, to, flags),
+        Socket::Tcp(_) => {
+            let to = to.map(|a| (*a.ip(), a.port()));
+            tcp_sendmsg_wait(n, cx, fd, (data, size), to, flags)
+        }
+        _ => sendto_size(n, cx, fd, (data, size), to, flags),
     }
 }
 
@@ -706,6 +744,29 @@ pub fn setsockopt(n: &mut Node, cx: &mut NetCtx<'_>, fd: Fd, opt: SockOpt) -> Re
             tcp_only(is_tcp)?;
             n.socks.tcp(fd).ok_or(Errno::NoProtoOpt)?.user_timeout_ms = v;
         }
+        SockOpt::FastOpenConnect(v) => {
+            tcp_only(is_tcp)?;
+            let client = n.sysctl.tcp_fastopen & crate::tcp::fastopen::TFO_CLIENT_ENABLE != 0;
+            let t = n.socks.tcp(fd).ok_or(Errno::NoProtoOpt)?;
+            if !(0..=1).contains(&v) {
+                return Err(Errno::Inval);
+            }
+            if !client {
+                return Err(Errno::OpNotSupp);
+            }
+            if t.state != TcpState::Closed {
+                return Err(Errno::Inval);
+            }
+            t.fo.connect = v == 1;
+        }
+        SockOpt::FastOpenNoCookie(v) => {
+            tcp_only(is_tcp)?;
+            let t = n.socks.tcp(fd).ok_or(Errno::NoProtoOpt)?;
+            if !(0..=1).contains(&v) || !matches!(t.state, TcpState::Closed | TcpState::Listen) {
+                return Err(Errno::Inval);
+            }
+            t.fo.no_cookie = v == 1;
+        }
     }
     Ok(())
 }
@@ -744,7 +805,9 @@ pub fn getsockopt(
         | SockOptName::Congestion
         | SockOptName::NotSentLowat
         | SockOptName::UserTimeout
-        | SockOptName::Inq => {
+        | SockOptName::Inq
+        | SockOptName::FastOpenConnect
+        | SockOptName::FastOpenNoCookie => {
             let Socket::Tcp(t) = s else {
                 return Err(Errno::NoProtoOpt);
             };
@@ -760,6 +823,8 @@ pub fn getsockopt(
                 SockOptName::NotSentLowat => int(u64::from(t.notsent_lowat)),
                 SockOptName::UserTimeout => int(u64::from(t.user_timeout_ms)),
                 SockOptName::Inq => int(u64::from(t.recvmsg_inq)),
+                SockOptName::FastOpenConnect => int(u64::from(t.fo.connect)),
+                SockOptName::FastOpenNoCookie => int(u64::from(t.fo.no_cookie)),
                 _ => {
                     let pmtu = t.sk.dst_cache.map_or(0, |d| d.dst.mtu);
                     Ok(SockOptValue::Info(Box::new(tcp_get_info(
@@ -778,14 +843,13 @@ pub fn ioctl(n: &mut Node, fd: Fd, req: Ioctl) -> Result<u32, Errno> {
             if t.state == TcpState::Listen {
                 return Err(Errno::Inval);
             }
+            // tcp_ioctl: nothing is counted before the handshake is done (a Fast Open SYN's
+            // data included).
+            if matches!(t.state, TcpState::SynSent | TcpState::SynRecv) {
+                return Ok(0);
+            }
             Ok(match req {
-                Ioctl::InQ => {
-                    if matches!(t.state, TcpState::SynSent | TcpState::SynRecv) {
-                        0
-                    } else {
-                        t.rcvq.len() as u32
-                    }
-                }
+                Ioctl::InQ => t.rcvq.len() as u32,
                 Ioctl::OutQ => t.write_seq.wrapping_sub(t.snd_una),
                 Ioctl::OutQNotSent => t.write_seq.wrapping_sub(t.snd_nxt),
                 Ioctl::AtMark => u32::from(t.urg_data != 0 && t.urg_seq == t.copied_seq),
@@ -888,6 +952,9 @@ pub fn poll(n: &mut Node, fd: Fd) -> Result<PollEvents, Errno> {
                 if send_shut || tcp_stream_writeable(t) {
                     ev |= PollEvents::OUT | PollEvents::WRNORM;
                 }
+            } else if t.fo.defer_connect {
+                // A deferred Fast Open connect: writable, for the write that sends the SYN.
+                ev |= PollEvents::OUT | PollEvents::WRNORM;
             }
             if t.sk.err.is_some() || !t.sk.error_queue.is_empty() {
                 ev |= PollEvents::ERR;

@@ -22,6 +22,8 @@ pub const TCPI_OPT_WSCALE: u8 = 4;
 pub const TCPI_OPT_ECN: u8 = 8;
 /// `TCPI_OPT_ECN_SEEN`: at least one ECT segment arrived.
 pub const TCPI_OPT_ECN_SEEN: u8 = 16;
+/// `TCPI_OPT_SYN_DATA`: the SYN's Fast Open data was acknowledged.
+pub const TCPI_OPT_SYN_DATA: u8 = 32;
 
 /// `struct tcp_info`, field for field (units as Linux gives them: times in µs unless the
 /// name says ms, windows in packets or bytes as the kernel's).
@@ -235,6 +237,9 @@ pub fn tcp_get_info(t: &TcpSock, now: SimTime, pmtu: u32, pacing: (u32, u32)) ->
     if t.ecn.seen {
         options |= TCPI_OPT_ECN_SEEN;
     }
+    if t.fo.syn_data_acked {
+        options |= TCPI_OPT_SYN_DATA;
+    }
     let listen = t.state == TcpState::Listen;
     TcpInfo {
         tcpi_state: state_number(t.state),
@@ -291,6 +296,7 @@ pub fn tcp_get_info(t: &TcpSock, now: SimTime, pmtu: u32, pacing: (u32, u32)) ->
         tcpi_snd_wnd: t.snd_wnd,
         tcpi_rcv_wnd: t.rwin.rcv_wnd,
         tcpi_total_rto: t.stats.rto_events.min(u64::from(u16::MAX)) as u16,
+        tcpi_fastopen_client_fail: t.fo.client_fail,
         ..TcpInfo::default()
     }
 }

@@ -237,7 +237,7 @@ pub(crate) fn tcp_rcv_state_process(
         t.stats.data_segs_in += 1;
     }
     if t.state == TcpState::SynSent {
-        tcp_rcv_synsent(n, cx, sock, th);
+        tcp_rcv_synsent(n, cx, sock, th, (payload, payload_zeros));
         return;
     }
     // tcp_validate_incoming: sequence check (tcp_sequence), RST, SYN.
@@ -362,8 +362,15 @@ fn tcp_v4_send_reset_for(
     tcp_v4_send_reset(n, cx, src, dst, th, len);
 }
 
-/// SYN-SENT: the SYN-ACK completes the handshake (`tcp_rcv_synsent_state_process`).
-fn tcp_rcv_synsent(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, th: &TcpRepr) {
+/// SYN-SENT: the SYN-ACK completes the handshake (`tcp_rcv_synsent_state_process`). Its
+/// payload is taken only by a Fast Open client.
+fn tcp_rcv_synsent(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    th: &TcpRepr,
+    payload: (&[u8], bool),
+) {
     let now = cx.now;
     let sys = n.sysctl.clone();
     let Some(t) = n.socks.tcp(sock) else { return };
@@ -422,6 +429,10 @@ fn tcp_rcv_synsent(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, th: &TcpRepr
         t.retrans_out -= 1;
     }
     t.snd_una = th.ack;
+    // A Fast Open SYN's data: what the SYN-ACK acknowledges of it.
+    if t.packets_out > 0 {
+        super::fastopen::tcp_ack_syn_data(t, th.ack, now);
+    }
     if syn.retrans == 0
         && let Some(at) = syn.sent_at
     {
@@ -443,6 +454,27 @@ fn tcp_rcv_synsent(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, th: &TcpRepr
     t.ack.lrcvtime = now;
     t.lsndtime = now;
     t.connected_reported = true;
+    // tcp_rcv_fastopen_synack: data of the SYN not acknowledged goes again now, and that
+    // retransmission acknowledges the SYN-ACK.
+    let fo = t.fo.syn_fastopen || t.fo.syn_data;
+    if fo && super::fastopen::tcp_rcv_fastopen_synack(n, cx, sock, th, payload) {
+        sk_wake(n, cx, sock);
+        tcp_push_pending_frames(n, cx, sock);
+        return;
+    }
+    let Some(t) = n.socks.tcp(sock) else { return };
+    if t.fo.waiting.is_some_and(|w| w.write_pending) || (fo && t.ack.pingpong > 0) {
+        // sk_write_pending: a blocked Fast Open write has data to send now; it carries
+        // the ACK, which waits (quick-ACK mode, the delayed-ACK timer at TCP_DELACK_MAX).
+        // So does the ACK of a FIN on a Fast Open SYN-ACK (tcp_fin: ping-pong mode).
+        t.ack.pending = true;
+        super::ack::tcp_enter_quickack(t);
+        let at = crate::jiffies::round_expiry(now, super::TCP_DELACK_MAX, n.jiffies_phase);
+        super::timer::tcp_arm_timer(n, cx, sock, super::timer::TcpTimerKind::DelAck, at);
+        sk_wake(n, cx, sock);
+        tcp_push_pending_frames(n, cx, sock);
+        return;
+    }
     // Send the ACK now (no data queued yet that could carry it).
     tcp_send_ack(n, cx, sock);
     sk_wake(n, cx, sock);
@@ -1124,7 +1156,7 @@ fn tcp_ecn_check_ce(t: &mut TcpSock, ip_dsfield: u8) {
 }
 
 /// `tcp_fin`: the peer's FIN arrived in order.
-fn tcp_fin(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
+pub(crate) fn tcp_fin(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
     let Some(t) = n.socks.tcp(sock) else {
         return;
     };

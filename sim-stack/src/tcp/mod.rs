@@ -9,16 +9,18 @@
 //! doubling backoff, rounded on the timer wheel); SACK-based loss recovery entered on the
 //! third duplicate ACK; quick-ACK mode and delayed ACKs; receive-window growth
 //! (`tcp_grow_window`) and receive-buffer auto-tuning (`tcp_rcv_space_adjust`); FIN in every
-//! state, TIME_WAIT, RST. Not modeled: TSO/GSO (the device is non-TSO, as veth with offloads
-//! off), TCP small queues, pacing, RACK/TLP, F-RTO, ECN, keepalive, urgent data, SYN cookies,
-//! Fast Open.
+//! state, TIME_WAIT, RST; Fast Open's client side ([`fastopen`]). Not modeled: TSO/GSO (the
+//! device is non-TSO, as veth with offloads off), TCP small queues, pacing, RACK/TLP, F-RTO,
+//! ECN, keepalive, urgent data, SYN cookies, Fast Open's server side.
 
 pub mod ack;
 pub mod byteq;
 pub mod cong;
 pub mod ecn;
+pub mod fastopen;
 pub mod info;
 pub mod input;
+pub mod metrics;
 pub mod output;
 pub mod rcv_window;
 pub mod recovery;
@@ -397,6 +399,8 @@ pub struct TcpSock {
     pub urg_data: u16,
     /// Where the urgent byte is (`urg_seq`).
     pub urg_seq: u32,
+    /// Fast Open (client side).
+    pub fo: fastopen::TcpFastOpen,
 }
 
 /// Sequence comparisons, as `before()` / `after()`.
@@ -516,6 +520,7 @@ impl TcpSock {
             ecn: ecn::Ecn::default(),
             urg_data: 0,
             urg_seq: 0,
+            fo: fastopen::TcpFastOpen::default(),
         }
     }
 
@@ -785,21 +790,27 @@ pub fn tcp_connect(
     daddr: Ipv4Addr,
     dport: u16,
 ) -> Result<(), Errno> {
-    let r = tcp_connect_inner(n, cx, sock, daddr, dport);
+    let r = tcp_connect_with(n, cx, sock, daddr, dport, &[]);
     sock_result(n, cx, sock, "connect", Some((daddr, dport)), r)
 }
 
-/// The call itself; the public function traces its error.
-fn tcp_connect_inner(
+/// The call itself (`tcp_v4_connect`); the public function traces its error. A Fast Open
+/// SYN takes what it can of `data`, the write that connects ([`fastopen`]). On a
+/// `TCP_FASTOPEN_CONNECT` socket with a cookie cached, the SYN waits for the first write
+/// (`tcp_fastopen_defer_connect`).
+pub(crate) fn tcp_connect_with(
     n: &mut Node,
     cx: &mut NetCtx<'_>,
     sock: SockId,
     daddr: Ipv4Addr,
     dport: u16,
+    data: &[u8],
 ) -> Result<(), Errno> {
     let t = n.socks.tcp(sock).ok_or(Errno::NotSock)?;
     match t.state {
         TcpState::Closed => {}
+        // __inet_stream_connect: a deferred connect is as good as connected.
+        TcpState::SynSent if t.fo.defer_connect => return Err(Errno::IsConn),
         TcpState::SynSent | TcpState::SynRecv => return Err(Errno::Already),
         TcpState::Listen => return Err(Errno::Inval),
         _ => return Err(Errno::IsConn),
@@ -833,11 +844,58 @@ fn tcp_connect_inner(
     t.sk.inet_id = inet_id;
     t.ts_off = ts_off;
     t.iss = iss;
-    output::tcp_connect_init(t, &sys, dst.mtu);
-    t.ecn = ecn::Ecn::send_syn(sys.tcp_ecn);
     t.state = TcpState::SynSent;
+    if t.fo.connect && fastopen::tcp_fastopen_defer_connect(n, sock) {
+        return Ok(());
+    }
+    tcp_connect_syn(n, cx, sock, &sys, dst.mtu, data);
+    Ok(())
+}
+
+/// `tcp_connect`: MSS and windows (`tcp_connect_init`), then the SYN (with Fast Open's
+/// option and data when the socket asks for them).
+fn tcp_connect_syn(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    sys: &crate::config::Sysctls,
+    mtu: u32,
+    data: &[u8],
+) {
+    let Some(t) = n.socks.tcp(sock) else {
+        return;
+    };
+    output::tcp_connect_init(t, sys, mtu);
+    t.ecn = ecn::Ecn::send_syn(sys.tcp_ecn);
     n.snmp.tcp.ActiveOpens += 1;
-    tcp_send_syn(n, cx, sock);
+    tcp_send_syn(n, cx, sock, data);
+}
+
+/// The `tcp_connect` of a deferred connect, at the first write (`tcp_sendmsg_fastopen`);
+/// a route gone meanwhile is `EHOSTUNREACH` and the socket is closed again.
+pub(crate) fn tcp_connect_deferred(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    data: &[u8],
+) -> Result<(), Errno> {
+    let t = n.socks.tcp(sock).ok_or(Errno::NotSock)?;
+    let daddr = t.sk.daddr;
+    let Ok(dst) = ip_route_output_flow(n, daddr) else {
+        let t = n.socks.tcp(sock).ok_or(Errno::NotSock)?;
+        let key = (t.sk.daddr, t.sk.dport, t.sk.sport);
+        let sport = t.sk.sport;
+        t.state = TcpState::Closed;
+        t.sk.dport = 0;
+        t.fo.defer_connect = false;
+        if n.socks.tcp_estab.get(&key) == Some(&sock) {
+            n.socks.tcp_estab.remove(&key);
+            release_port(&mut n.socks, sport);
+        }
+        return Err(Errno::HostUnreach);
+    };
+    let sys = n.sysctl.clone();
+    tcp_connect_syn(n, cx, sock, &sys, dst.mtu, data);
     Ok(())
 }
 
@@ -851,12 +909,27 @@ pub fn tcp_sendmsg(
     data: &[u8],
     flags: MsgFlags,
 ) -> Result<usize, Errno> {
-    let r = tcp_sendmsg_inner(n, cx, sock, data, flags, false);
-    // A full send buffer is flow control here, not an error worth a trace line.
-    if r == Err(Errno::Again) {
+    tcp_sendmsg_to(n, cx, sock, (data, data.len()), None, flags)
+}
+
+/// [`tcp_sendmsg`] of a write of `size` bytes whose first `data.len()` can be read (the
+/// rest faults, as behind a bad pointer: only Fast Open's SYN looks at them), to `to`
+/// (`sendto`'s address, read only by Fast Open: `MSG_FASTOPEN` connects to it).
+pub fn tcp_sendmsg_to(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    (data, size): (&[u8], usize),
+    to: Option<(Ipv4Addr, u16)>,
+    flags: MsgFlags,
+) -> Result<usize, Errno> {
+    let r = tcp_sendmsg_inner(n, cx, sock, (data, size.max(data.len())), to, flags, false);
+    // A full send buffer is flow control here, not an error worth a trace line; neither is
+    // a Fast Open write's handshake under way.
+    if matches!(r, Err(Errno::Again | Errno::InProgress)) {
         return r;
     }
-    sock_result(n, cx, sock, "sendmsg", None, r)
+    sock_result(n, cx, sock, "sendmsg", to, r)
 }
 
 /// `tcp_sendmsg` on a blocking socket, one step: as [`tcp_sendmsg`], except that a write
@@ -868,14 +941,15 @@ pub fn tcp_sendmsg_wait(
     n: &mut Node,
     cx: &mut NetCtx<'_>,
     sock: SockId,
-    data: &[u8],
+    (data, size): (&[u8], usize),
+    to: Option<(Ipv4Addr, u16)>,
     flags: MsgFlags,
 ) -> Result<usize, Errno> {
-    let r = tcp_sendmsg_inner(n, cx, sock, data, flags, true);
-    if r == Err(Errno::Again) {
+    let r = tcp_sendmsg_inner(n, cx, sock, (data, size.max(data.len())), to, flags, true);
+    if matches!(r, Err(Errno::Again | Errno::InProgress)) {
         return r;
     }
-    sock_result(n, cx, sock, "sendmsg", None, r)
+    sock_result(n, cx, sock, "sendmsg", to, r)
 }
 
 /// A blocking `tcp_sendmsg` that copied some bytes returns early (an error met while it
@@ -898,10 +972,41 @@ fn tcp_sendmsg_inner(
     n: &mut Node,
     cx: &mut NetCtx<'_>,
     sock: SockId,
-    data: &[u8],
+    (mut data, size): (&[u8], usize),
+    to: Option<(Ipv4Addr, u16)>,
     flags: MsgFlags,
     wait: bool,
 ) -> Result<usize, Errno> {
+    let Some(t) = n.socks.tcp(sock) else {
+        return Err(Errno::NotConn);
+    };
+    let mut copied_syn = 0;
+    if let Some(w) = t.fo.waiting {
+        // A blocking Fast Open write made again after waiting for the handshake: what its
+        // SYN took counts, and the rest goes as any write (or the connection's error).
+        match t.state {
+            TcpState::SynSent | TcpState::SynRecv => return Err(Errno::Again),
+            TcpState::Closed => {
+                t.fo.waiting = None;
+                return Err(t.sk.err.take().unwrap_or(Errno::Pipe));
+            }
+            _ => {
+                t.fo.waiting = None;
+                copied_syn = w.copied;
+            }
+        }
+        data = &data[copied_syn.min(data.len())..];
+    } else if flags.contains(MsgFlags::FASTOPEN) || t.fo.defer_connect {
+        let nonblock = t.sk.nonblock || flags.contains(MsgFlags::DONTWAIT);
+        let (r, copied) = fastopen::tcp_sendmsg_fastopen(n, cx, sock, (data, size), to, nonblock);
+        match r {
+            Ok(()) => copied_syn = copied,
+            // A non-blocking write whose SYN took some returns that.
+            Err(Errno::InProgress) if copied > 0 => return Ok(copied),
+            Err(e) => return Err(e),
+        }
+        data = &data[copied_syn.min(data.len())..];
+    }
     let Some(t) = n.socks.tcp(sock) else {
         return Err(Errno::NotConn);
     };
@@ -919,7 +1024,7 @@ fn tcp_sendmsg_inner(
     // tcp_skb_entail.
     output::tcp_slow_start_after_idle_check(t, n.sysctl.tcp_slow_start_after_idle, cx.now);
     if data.is_empty() {
-        return Ok(0);
+        return Ok(copied_syn);
     }
     // tcp_sendmsg_locked: the write fills the tail skb up to the size goal, then new ones;
     // each skb filled mid-write is pushed at once — all that waits when half the peer's
@@ -960,6 +1065,9 @@ fn tcp_sendmsg_inner(
     };
     if copied == 0 {
         t.sk.nospace = true;
+        if copied_syn > 0 {
+            return Ok(copied_syn);
+        }
         return Err(Errno::Again);
     }
     if copied < data.len() {
@@ -989,7 +1097,7 @@ fn tcp_sendmsg_inner(
     {
         tstamp::tcp_tx_timestamp(t);
     }
-    Ok(copied)
+    Ok(copied + copied_syn)
 }
 
 /// `tcp_recvmsg`: up to `max` bytes in order; `Ok(empty)` at end of stream, `EAGAIN`

@@ -9,6 +9,7 @@ use std::net::Ipv4Addr;
 
 use sim_core::{SimDuration, SimTime};
 
+use super::fastopen::FastOpenRequest;
 use super::{CaState, TcpSock, TcpState, TxSeg, after, before};
 use crate::config::Sysctls;
 use crate::ctx::NetCtx;
@@ -225,15 +226,142 @@ struct Seg {
     tskey: u32,
 }
 
-/// The SYN (`tcp_connect`): queued as the first segment, sent, retransmit timer armed.
-pub(crate) fn tcp_send_syn(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
+/// The SYN (`tcp_connect`): queued as the first segment, sent, retransmit timer armed. A
+/// Fast Open connect sends it with [`tcp_send_syn_data`], which may take some of `data`.
+pub(crate) fn tcp_send_syn(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, data: &[u8]) {
     let Some(t) = n.socks.tcp(sock) else {
         return;
     };
     t.wq.push_front(TxSeg::new(t.iss, 0, true, false));
     t.recovery.rack_hint = 0;
     t.recovery.rtx_hint = 0;
+    if t.fo.req.is_some() {
+        tcp_send_syn_data(n, cx, sock, data);
+        return;
+    }
     tcp_write_xmit(n, cx, sock, XmitMode::One);
+}
+
+/// `tcp_send_syn_data`: the SYN of a Fast Open connect. With a cookie cached (or none
+/// needed) it carries the cookie and the first bytes of the write — up to the MSS less 40
+/// bytes (`MAX_TCP_OPTION_SPACE`, room for middleboxes' options), the cached MSS bounding
+/// it — as one packet; the data is then a segment of its own in the retransmit queue, after
+/// the SYN. Otherwise, or when not a byte of the write can be read (a bad buffer), a plain
+/// SYN goes with a cookie request. Retransmitted SYNs carry neither option nor data.
+pub(crate) fn tcp_send_syn_data(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, data: &[u8]) {
+    let tcp_fastopen = n.sysctl.tcp_fastopen;
+    let Some(t) = n.socks.tcp(sock) else {
+        return;
+    };
+    let Some(mut req) = t.fo.req else {
+        return;
+    };
+    // The MSS when none is cached.
+    let mut mss = t.advmss.min(u32::from(u16::MAX)) as u16;
+    let ok = super::fastopen::tcp_fastopen_cookie_check(
+        &n.tcp_metrics,
+        tcp_fastopen,
+        t,
+        &mut mss,
+        &mut req.cookie,
+    );
+    let mut sent = false;
+    if ok {
+        // tcp_mss_clamp, then tcp_sync_mss and __tcp_mtu_to_mss (the path's MSS is advmss
+        // or above it).
+        t.mss_clamp = u32::from(mss);
+        if t.user_mss > 0 {
+            t.mss_clamp = t.mss_clamp.min(t.user_mss);
+        }
+        let mtu_mss = t.advmss.min(t.mss_clamp).max(48);
+        t.mss_cache = mtu_mss - if t.ts_ok { TS_LEN } else { 0 };
+        let space = ((mtu_mss - 40) as usize).min(req.size);
+        // copy_page_from_iter: what can be read of it; nothing read of something is the
+        // fallback.
+        let copy = space.min(data.len());
+        if space == 0 || copy > 0 {
+            req.copied = copy;
+            req.data_pending = copy != req.size;
+            t.fo.req = Some(req);
+            sent = send_syn_with_data(n, cx, sock, &data[..copy]);
+        }
+    }
+    let Some(t) = n.socks.tcp(sock) else {
+        return;
+    };
+    if !sent {
+        // fallback: a plain SYN, asking for a cookie.
+        if req.cookie.len > 0 {
+            req.cookie.len = 0;
+        }
+        let copied = t.fo.req.map_or(0, |r| r.copied);
+        t.fo.req = Some(FastOpenRequest { copied, ..req });
+        tcp_write_xmit(n, cx, sock, XmitMode::One);
+    }
+    let Some(t) = n.socks.tcp(sock) else {
+        return;
+    };
+    if let Some(r) = &mut t.fo.req {
+        // Excluded from SYN retransmissions.
+        r.cookie.len = -1;
+    }
+}
+
+/// The SYN and `data` as one packet (`tcp_transmit_skb` of `syn_data`), the cookie of the
+/// socket's request in its options; the data is queued as the segment after the SYN
+/// (`tcp_connect_queue_skb`). Returns false when the qdisc refused it: the data stays
+/// queued, unsent, and the SYN is to go alone.
+fn send_syn_with_data(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, data: &[u8]) -> bool {
+    let now = cx.now;
+    let Some(t) = n.socks.tcp(sock) else {
+        return false;
+    };
+    let len = data.len() as u32;
+    let iss = t.iss;
+    let seq = iss.wrapping_add(1);
+    if len > 0 {
+        let mut seg = TxSeg::new(seq, len, false, false);
+        seg.psh = true;
+        t.wq.push_back(seg);
+        t.sndq.extend(data);
+        t.write_seq = seq.wrapping_add(len);
+        t.pushed_seq = t.write_seq;
+        t.wmem_queued += len + SKB_TCP_OVERHEAD;
+    }
+    let sent = tcp_transmit(
+        n,
+        cx,
+        sock,
+        Seg {
+            seq: iss,
+            len,
+            flags: TcpFlags::SYN,
+            data_seq: seq,
+            gso_size: 0,
+            tx_flags: 0,
+            tskey: 0,
+        },
+    );
+    let Some(t) = n.socks.tcp(sock) else {
+        return false;
+    };
+    if sent == NetXmit::Drop {
+        return false;
+    }
+    let count = 1 + usize::from(len > 0);
+    for w in t.wq.range_mut(..count) {
+        w.sent_at = Some(now);
+        w.pkt_head = true;
+    }
+    t.packets_out += count as u32;
+    t.snd_nxt = t.write_seq;
+    t.fo.syn_data = len > 0;
+    if len > 0 {
+        t.lsndtime = now;
+        t.stats.bytes_sent += u64::from(len);
+    }
+    tcp_arm_rtx_if_idle(n, cx, sock);
+    true
 }
 
 /// `tcp_push_pending_frames`.
@@ -1121,7 +1249,11 @@ fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) -> Ne
             list.push(TcpOption::NoOp);
             list.push(TcpOption::WindowScale(t.rcv_wscale));
         }
-        TcpOptions::new(&list).expect("SYN options fit")
+        let mut opts = TcpOptions::new(&list).expect("SYN options fit");
+        if !synack && t.fo.req.is_some() {
+            super::fastopen::tcp_syn_options_fastopen(t, &mut opts);
+        }
+        opts
     } else {
         // tcp_established_options: NOP NOP TS, then NOP NOP SACK with the blocks that
         // fit. Written straight into the options area (no list, no copy of the blocks).

@@ -14,7 +14,7 @@ use crate::wire::{
     IpProtocol, Ipv4Packet, Ipv4Repr, TcpFlags, TcpOption, TcpOptions, TcpPacket, TcpRepr,
 };
 
-const PEER_PORT: u16 = 40_000;
+pub(super) const PEER_PORT: u16 = 40_000;
 const PORT: u16 = 8080;
 
 /// A segment as the test's peer sends it.
@@ -30,7 +30,7 @@ fn seg(
 }
 
 /// A segment from the test's peer to local port `port`.
-fn seg_to(
+pub(super) fn seg_to(
     port: u16,
     seq: u32,
     ack: u32,
@@ -75,7 +75,7 @@ fn seg_to(
 }
 
 /// A segment the socket sent: (IP header, TCP header, payload length).
-fn parse(p: &[u8]) -> (Ipv4Repr, TcpRepr, usize) {
+pub(super) fn parse(p: &[u8]) -> (Ipv4Repr, TcpRepr, usize) {
     let ipp = Ipv4Packet::new_checked(p).expect("an IPv4 packet");
     let ip = Ipv4Repr::parse(&ipp).expect("a valid header");
     let hl = usize::from(ipp.header_len());
@@ -719,7 +719,7 @@ fn a_closed_window_is_probed_with_backoff_until_it_opens() {
     assert_eq!((info.tcpi_probes, info.tcpi_backoff), (0, 0));
 }
 
-fn tcp_info(h: &mut OneHost, fd: u32) -> crate::tcp::info::TcpInfo {
+pub(super) fn tcp_info(h: &mut OneHost, fd: u32) -> crate::tcp::info::TcpInfo {
     match h.with(|n, cx| syscall::getsockopt(n, cx, fd, SockOptName::Info)) {
         Ok(SockOptValue::Info(i)) => *i,
         other => panic!("TCP_INFO: {other:?}"),

@@ -460,10 +460,14 @@ fn tcp_retransmit_timer(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
             t.timers.retransmits > 0 && cx.now.saturating_since(first) >= limit
         }),
     };
+    if t.fo.syn_fastopen || t.fo.syn_data {
+        super::fastopen::tcp_fastopen_active_detect_blackhole(n, sock, expired);
+    }
     if expired {
         tcp_write_err(n, cx, sock, "retransmit timeout");
         return;
     }
+    let Some(t) = n.socks.tcp(sock) else { return };
     if !zero_window && t.timers.retransmits == 0 {
         // The state the first timeout found the connection in.
         let ext = &mut n.snmp.tcp_ext;

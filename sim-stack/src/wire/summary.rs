@@ -207,6 +207,17 @@ fn write_tcp(out: &mut impl fmt::Write, src: Ipv4Addr, dst: Ipv4Addr, data: &[u8
     write!(out, ", length {len}")
 }
 
+fn write_tfo(out: &mut impl fmt::Write, cookie: &[u8]) -> fmt::Result {
+    if cookie.is_empty() {
+        return out.write_str("tfo  cookiereq");
+    }
+    out.write_str("tfo  cookie ")?;
+    for b in cookie {
+        write!(out, "{b:02x}")?;
+    }
+    Ok(())
+}
+
 fn write_tcp_option(out: &mut impl fmt::Write, option: &TcpOption<'_>) -> fmt::Result {
     match *option {
         TcpOption::EndOfList => out.write_str("eol"),
@@ -222,6 +233,14 @@ fn write_tcp_option(out: &mut impl fmt::Write, option: &TcpOption<'_>) -> fmt::R
             Ok(())
         }
         TcpOption::Timestamp { tsval, tsecr } => write!(out, "TS val {tsval} ecr {tsecr}"),
+        // Fast Open, as tcpdump prints it: "tfo  cookiereq", "tfo  cookie HEX" (the
+        // experimental option with its magic: "tfo" too).
+        TcpOption::Unknown { kind: 34, data } => write_tfo(out, data),
+        TcpOption::Unknown { kind: 254, data }
+            if data.len() >= 2 && u16::from_be_bytes([data[0], data[1]]) == 0xf989 =>
+        {
+            write_tfo(out, &data[2..])
+        }
         TcpOption::Unknown { kind, data } => {
             write!(out, "unknown-{kind}")?;
             if !data.is_empty() {
@@ -326,6 +345,31 @@ mod tests {
     use super::*;
     use crate::wire::tests::hex;
     use proptest::prelude::*;
+
+    #[test]
+    fn fast_open_options_print_as_tcpdump_prints_them() {
+        let show = |o: TcpOption<'_>| {
+            let mut s = String::new();
+            write_tcp_option(&mut s, &o).expect("writes");
+            s
+        };
+        let req = TcpOption::Unknown {
+            kind: 34,
+            data: &[],
+        };
+        assert_eq!(show(req), "tfo  cookiereq");
+        let data = [0xab, 0xcd, 0x12, 0x34];
+        let cookie = TcpOption::Unknown {
+            kind: 34,
+            data: &data,
+        };
+        assert_eq!(show(cookie), "tfo  cookie abcd1234");
+        let exp = TcpOption::Unknown {
+            kind: 254,
+            data: &[0xf9, 0x89, 1, 2, 3, 4],
+        };
+        assert_eq!(show(exp), "tfo  cookie 01020304");
+    }
 
     /// client.pcap, as `(frame number, bytes)`: ARP both ways, DNS both ways, the handshake,
     /// the GET, a FIN.

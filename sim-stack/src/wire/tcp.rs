@@ -213,7 +213,13 @@ mod kind {
     pub(super) const SACK_PERM: u8 = 4;
     pub(super) const SACK: u8 = 5;
     pub(super) const TS: u8 = 8;
+    pub(super) const FASTOPEN: u8 = 34;
+    pub(super) const EXP: u8 = 254;
 }
+
+/// The magic that makes an experimental option (kind 254) a Fast Open one
+/// (`TCPOPT_FASTOPEN_MAGIC`).
+pub const FASTOPEN_MAGIC: u16 = 0xF989;
 
 impl<'a> TcpOption<'a> {
     /// The bytes this option takes.
@@ -498,6 +504,56 @@ impl TcpOptions {
         }
         self.iter()
             .any(|o| matches!(o, TcpOption::Unknown { kind: 19, .. }))
+    }
+
+    /// The Fast Open option (kind 34, RFC 7413, or the experimental kind 254 with magic
+    /// 0xF989), if present: the bytes after its kind and length (after the magic for the
+    /// experimental one; none for a cookie request), and whether it is the experimental one.
+    #[must_use]
+    pub fn fast_open(&self) -> Option<(&[u8], bool)> {
+        // The usual layouts first: no options, or timestamps alone.
+        if self.len == 0 || (self.len == 12 && self.bytes.starts_with(&ALIGNED_TS)) {
+            return None;
+        }
+        self.iter().find_map(|o| match o {
+            TcpOption::Unknown {
+                kind: kind::FASTOPEN,
+                data,
+            } => Some((data, false)),
+            TcpOption::Unknown {
+                kind: kind::EXP,
+                data,
+            } if data.len() >= 2 && be16(data) == FASTOPEN_MAGIC => Some((&data[2..], true)),
+            _ => None,
+        })
+    }
+
+    /// Appends a Fast Open option carrying `cookie` (empty: a cookie request) as
+    /// `tcp_options_write` writes it (`OPTION_FAST_OPEN_COOKIE`): kind 34 and its length, or
+    /// with `exp` the experimental kind 254, its length and the magic 0xF989; the cookie;
+    /// then NOP NOP when that leaves the option two bytes short of a 32-bit word.
+    ///
+    /// # Errors
+    /// [`Error::OptionsTooLong`] if it does not fit in 40 bytes (the list is unchanged).
+    pub fn push_fast_open(&mut self, cookie: &[u8], exp: bool) -> Result<()> {
+        let base = if exp { 4 } else { 2 };
+        let len = base + cookie.len();
+        let padded = if len & 3 == 2 { len + 2 } else { len };
+        let at = usize::from(self.len);
+        if at + padded > MAX_OPTIONS_LEN || len > 255 {
+            return Err(Error::OptionsTooLong);
+        }
+        let buf = &mut self.bytes[at..at + padded];
+        if exp {
+            buf[..2].copy_from_slice(&[kind::EXP, len as u8]);
+            put16(&mut buf[2..], FASTOPEN_MAGIC);
+        } else {
+            buf[..2].copy_from_slice(&[kind::FASTOPEN, len as u8]);
+        }
+        buf[base..len].copy_from_slice(cookie);
+        buf[len..].fill(kind::NOP);
+        self.len += padded as u8;
+        Ok(())
     }
 
     /// The SACK blocks, if present.
@@ -941,6 +997,35 @@ mod tests {
 
     const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
     const WEB: Ipv4Addr = Ipv4Addr::new(10, 0, 1, 80);
+
+    #[test]
+    fn fast_open_options_are_written_as_tcp_options_write_writes_them() {
+        let mut o = TcpOptions::EMPTY;
+        o.push_fast_open(&[], false).expect("fits");
+        assert_eq!(o.as_bytes(), [34, 2, 1, 1], "a request, then NOP NOP");
+        assert_eq!(o.fast_open(), Some((&[][..], false)));
+        let mut o = TcpOptions::EMPTY;
+        o.push_fast_open(&[0xab, 0xcd, 0x12, 0x34], false)
+            .expect("fits");
+        assert_eq!(o.as_bytes(), [34, 6, 0xab, 0xcd, 0x12, 0x34, 1, 1]);
+        let mut o = TcpOptions::EMPTY;
+        o.push_fast_open(&[], true).expect("fits");
+        assert_eq!(o.as_bytes(), [254, 4, 0xf9, 0x89], "no padding needed");
+        assert_eq!(o.fast_open(), Some((&[][..], true)));
+        let mut o = TcpOptions::EMPTY;
+        o.push_fast_open(&[1; 8], true).expect("fits");
+        assert_eq!(o.len(), 12);
+        assert_eq!(o.fast_open(), Some((&[1; 8][..], true)));
+        // A 20-byte SYN (MSS, SACK_PERM, TS, NOP WS) leaves room for the longest cookie.
+        let mut o = TcpOptions::new(&[TcpOption::Unknown {
+            kind: 99,
+            data: &[0; 18],
+        }])
+        .expect("fits");
+        assert!(o.push_fast_open(&[1; 16], false).is_ok());
+        assert_eq!(o.len(), 40);
+        assert_eq!(o.push_fast_open(&[], false), Err(Error::OptionsTooLong));
+    }
 
     proptest! {
         /// `established` writes what pushing NOP NOP TS and NOP NOP SACK one by one writes.

@@ -168,6 +168,7 @@ impl World {
                         socks: Default::default(),
                         sysctl: nc.sysctls.clone(),
                         tcp_closed: Vec::new(),
+                        tcp_metrics: Default::default(),
                     });
                 }
             }
