@@ -107,6 +107,26 @@ fn congestive_losses_exercise_rack_and_the_retransmit_queue() {
                 node.tcp.OutSegs,
                 node.tcp.RetransSegs
             );
+            // The TcpExt counters tell the same story as the connection's own: recoveries
+            // entered (with SACK), timeouts, loss probes; and every retransmitted segment
+            // was resent by tcp_xmit_retransmit_queue (Fast/SlowStartRetrans), by the
+            // retransmission timer (one head segment per timeout) or as a loss probe.
+            let ext = &node.tcp_ext;
+            let c = &node.tcp_connections[0].stats;
+            assert_eq!(ext.TCPSackRecovery, c.fast_recoveries, "{qdisc} {name}");
+            assert_eq!(ext.TCPRenoRecovery, 0, "{qdisc} {name}: SACK is on");
+            assert_eq!(ext.TCPTimeouts, c.rto_events, "{qdisc} {name}");
+            assert_eq!(ext.TCPLossProbes, c.loss_probes, "{qdisc} {name}");
+            let resent = ext.TCPFastRetrans + ext.TCPSlowStartRetrans;
+            assert!(
+                resent <= node.tcp.RetransSegs
+                    && node.tcp.RetransSegs <= resent + c.rto_events + c.loss_probes,
+                "{qdisc} {name}: RetransSegs {} from {resent} + {} RTOs + {} probes",
+                node.tcp.RetransSegs,
+                c.rto_events,
+                c.loss_probes
+            );
+            assert!(ext.TCPDelivered > 0 && ext.TCPDeliveredCE == 0);
         }
     }
 }
