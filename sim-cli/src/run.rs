@@ -239,6 +239,11 @@ pub struct RunArgs {
     /// `--trace path`.
     #[arg(long, value_enum, default_value = "frames")]
     pub trace: TraceArg,
+    /// Also write `tcp_probe.txt`: the kernel's `tcp:tcp_probe` tracepoint, a line per
+    /// segment each established TCP socket receives (cwnd, ssthresh, srtt, snd_nxt, snd_una,
+    /// windows), before it is processed: `--tcp-probe`.
+    #[arg(long)]
+    pub tcp_probe: bool,
     /// Format of the statistics file (`stats.json` or `stats.ron`): `--stats ron`.
     #[arg(long, value_enum, default_value = "json")]
     pub stats: StatsFormat,
@@ -370,6 +375,9 @@ pub struct RunParams {
     pub pcapng: bool,
     /// `--trace`.
     pub trace: TraceArg,
+    /// `--tcp-probe`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tcp_probe: bool,
     /// `--stats`.
     pub stats: StatsFormat,
     /// Every file the run wrote into its folder, this one included: what a later run may
@@ -483,6 +491,7 @@ fn with_replay(args: &RunArgs, err: &mut dyn Write) -> Result<RunArgs, Failure> 
         } else {
             args.trace
         },
+        tcp_probe: args.tcp_probe || p.tcp_probe,
         stats: if args.stats == StatsFormat::Json {
             p.stats
         } else {
@@ -558,6 +567,7 @@ fn run_inner(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
             wall: done.wall,
             stopped: stopped.as_deref(),
             trace_lines: done.trace_lines,
+            probe_lines: done.probe_lines,
             capture: done.captured.as_ref(),
             stats_file: done.stats_file,
             out_dir: done.dest.as_deref().unwrap_or(Path::new("")),
@@ -646,6 +656,8 @@ pub struct Executed {
     pub stopped: Option<EarlyStop>,
     /// Records written to `trace.txt`, if one was written.
     pub trace_lines: Option<u64>,
+    /// Lines written to `tcp_probe.txt`, if one was written.
+    pub probe_lines: Option<u64>,
     /// The capture files, if any.
     pub captured: Option<CaptureSummary>,
     /// Name of the statistics file.
@@ -728,13 +740,18 @@ pub fn execute(
         (_, TraceArg::Frames) => TraceLevel::Frames,
         (_, TraceArg::Path) => TraceLevel::Path,
     };
-    let trace = match &dir {
+    let mut trace = match &dir {
         Some(dir) if level != TraceLevel::None => Trace::new(
             level,
             Box::new(create_named(dir.file("trace.txt"), 1 << 20)?),
         ),
         _ => Trace::disabled(),
     };
+    if let Some(dir) = &dir
+        && args.tcp_probe
+    {
+        trace = trace.with_tcp_probe(Box::new(create_named(dir.file("tcp_probe.txt"), 1 << 20)?));
+    }
     let capture = dir.as_ref().and_then(|dir| {
         pcap_nodes.map(|nodes| {
             let format = if args.pcapng {
@@ -796,6 +813,10 @@ pub fn execute(
     };
 
     let trace_lines = world.trace.lines;
+    let probe_lines = world
+        .trace
+        .tcp_probe_on()
+        .then_some(world.trace.probe_lines);
     // Errors name their file (the capture's, and the trace's through `Named`).
     let captured = world.finish_outputs()?;
     let stats = world.stats(report.now.as_nanos(), report.events);
@@ -845,6 +866,7 @@ pub fn execute(
             pcap: args.pcap.clone(),
             pcapng: args.pcapng,
             trace: args.trace,
+            tcp_probe: args.tcp_probe,
             stats: args.stats,
             files: Some(files),
             command: command_line(args, &file, &scenario, dest, replay_max_events),
@@ -861,6 +883,7 @@ pub fn execute(
         wall,
         stopped,
         trace_lines: (level != TraceLevel::None).then_some(trace_lines),
+        probe_lines,
         captured,
         stats_file,
         dest: committed,
@@ -952,6 +975,9 @@ fn command_line(
         TraceArg::Frames => {}
         TraceArg::None => c.push_str(" --trace none"),
         TraceArg::Path => c.push_str(" --trace path"),
+    }
+    if args.tcp_probe {
+        c.push_str(" --tcp-probe");
     }
     if args.stats == StatsFormat::Ron {
         c.push_str(" --stats ron");

@@ -28,6 +28,8 @@ pub struct Summary<'a> {
     pub stopped: Option<&'a str>,
     /// Lines in `trace.txt`, if written.
     pub trace_lines: Option<u64>,
+    /// Lines in `tcp_probe.txt`, if written.
+    pub probe_lines: Option<u64>,
     /// The capture files, if any.
     pub capture: Option<&'a CaptureSummary>,
     /// Name of the statistics file.
@@ -65,6 +67,9 @@ impl fmt::Display for Summary<'_> {
         let mut files = Vec::new();
         if let Some(n) = self.trace_lines {
             files.push(format!("trace.txt ({n} lines)"));
+        }
+        if let Some(n) = self.probe_lines {
+            files.push(format!("tcp_probe.txt ({n} lines)"));
         }
         if let Some(c) = self.capture {
             let kind = if c.files.len() == 1

@@ -318,6 +318,7 @@ impl Plan {
             pcap: self.pcap.clone(),
             pcapng: self.pcapng,
             trace: self.trace,
+            tcp_probe: false,
             stats: StatsFormat::Json,
             quiet: true,
             replay: None,

@@ -238,6 +238,7 @@ fn replay_reproduces_a_run_byte_for_byte() {
             "3s",
             "--trace",
             "path",
+            "--tcp-probe",
             "--out",
             "r1",
             "-q",
@@ -259,12 +260,46 @@ fn replay_reproduces_a_run_byte_for_byte() {
     assert_eq!(p["seed"], 7);
     assert_eq!(p["until_ns"], 3_000_000_000u64);
     assert_eq!(p["trace"], "path");
+    assert_eq!(p["tcp_probe"], true);
     // The recorded command reproduces it too.
     let cmd = p["command"].as_str().unwrap();
     assert!(
-        cmd.contains("--set delay=2ms") && cmd.contains("--seed 7"),
+        cmd.contains("--set delay=2ms") && cmd.contains("--seed 7") && cmd.contains("--tcp-probe"),
         "{cmd}"
     );
+    // tcp_probe.txt: the tracepoint's line for every segment an established socket got,
+    // the curl client's and the web server's.
+    let probe = fs::read_to_string(dir.join("r1/tcp_probe.txt")).unwrap();
+    let lines: Vec<&str> = probe.lines().collect();
+    assert!(lines.len() >= 6, "{probe}");
+    for l in &lines {
+        let (_, fields) = l.split_once(" tcp_probe: ").expect("a tcp_probe line");
+        let names: Vec<&str> = fields
+            .split(' ')
+            .map(|f| f.split_once('=').expect("name=value").0)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "family",
+                "src",
+                "dest",
+                "mark",
+                "data_len",
+                "snd_nxt",
+                "snd_una",
+                "snd_cwnd",
+                "ssthresh",
+                "snd_wnd",
+                "srtt",
+                "rcv_wnd",
+                "sock_cookie"
+            ],
+            "{l}"
+        );
+    }
+    assert!(lines.iter().any(|l| l.contains(" client tcp_probe: ")));
+    assert!(lines.iter().any(|l| l.contains(" web tcp_probe: ")));
 }
 
 #[test]

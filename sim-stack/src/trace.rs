@@ -49,6 +49,10 @@ pub struct Trace {
     error: Option<io::Error>,
     /// Lines written.
     pub lines: u64,
+    /// The `tcp:tcp_probe` tracepoint's lines (`sim run --tcp-probe`), when asked for.
+    probe: Option<Box<dyn Write>>,
+    /// Its lines written.
+    pub probe_lines: u64,
 }
 
 impl std::fmt::Debug for Trace {
@@ -69,6 +73,8 @@ impl Trace {
             line: String::new(),
             error: None,
             lines: 0,
+            probe: None,
+            probe_lines: 0,
         }
     }
 
@@ -84,6 +90,35 @@ impl Trace {
             line: String::with_capacity(256),
             error: None,
             lines: 0,
+            probe: None,
+            probe_lines: 0,
+        }
+    }
+
+    /// Also records the `tcp:tcp_probe` tracepoint, one line per segment an established
+    /// TCP socket receives, into `out` (buffer it).
+    pub fn with_tcp_probe(mut self, out: Box<dyn Write>) -> Self {
+        self.probe = Some(out);
+        self
+    }
+
+    /// Whether `tcp_probe` lines are recorded.
+    #[inline]
+    pub fn tcp_probe_on(&self) -> bool {
+        self.probe.is_some()
+    }
+
+    /// Records a `tcp_probe` line: `time node tcp_probe: fields`.
+    pub fn tcp_probe(&mut self, time: SimTime, node: &str, fields: std::fmt::Arguments<'_>) {
+        let Some(out) = self.probe.as_mut() else {
+            return;
+        };
+        self.line.clear();
+        let _ = writeln!(self.line, "{time} {node} tcp_probe: {fields}");
+        self.probe_lines += 1;
+        if let Err(e) = out.write_all(self.line.as_bytes()) {
+            self.error.get_or_insert(e);
+            self.probe = None;
         }
     }
 
@@ -177,6 +212,9 @@ impl Trace {
             return Err(e);
         }
         if let Some(out) = self.out.as_mut() {
+            out.flush()?;
+        }
+        if let Some(out) = self.probe.as_mut() {
             out.flush()?;
         }
         Ok(())

@@ -300,3 +300,43 @@ pub fn tcp_get_info(t: &TcpSock, now: SimTime, pmtu: u32, pacing: (u32, u32)) ->
         ..TcpInfo::default()
     }
 }
+
+/// The `tcp:tcp_probe` tracepoint (include/trace/events/tcp.h) as `TP_printk` prints it,
+/// for a segment of `data_len` payload bytes arriving on `sock` (its cookie: the socket's
+/// number on the node; no `skbaddr`, a kernel pointer). `ssthresh` is
+/// `tcp_current_ssthresh`, `srtt` in µs.
+pub(crate) fn trace_tcp_probe(
+    t: &TcpSock,
+    node: &str,
+    sock: crate::sock::SockId,
+    data_len: usize,
+    now: SimTime,
+    trace: &mut crate::trace::Trace,
+) {
+    let reducing = matches!(t.recovery.ca_state, CaState::Cwr | CaState::Recovery);
+    let ssthresh = if reducing {
+        t.ssthresh
+    } else {
+        t.ssthresh.max((t.cwnd >> 1) + (t.cwnd >> 2))
+    };
+    trace.tcp_probe(
+        now,
+        node,
+        format_args!(
+            "family=AF_INET src={}:{} dest={}:{} mark=0x0 data_len={data_len} snd_nxt={:#x} \
+             snd_una={:#x} snd_cwnd={} ssthresh={ssthresh} snd_wnd={} srtt={} rcv_wnd={} \
+             sock_cookie={:x}",
+            t.sk.saddr,
+            t.sk.sport,
+            t.sk.daddr,
+            t.sk.dport,
+            t.snd_nxt,
+            t.snd_una,
+            t.cwnd,
+            t.snd_wnd,
+            t.rtt.srtt_us >> 3,
+            t.rwin.rcv_wnd,
+            sock,
+        ),
+    );
+}
