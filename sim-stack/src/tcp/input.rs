@@ -72,7 +72,11 @@ pub(crate) fn tcp_v4_rcv(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, skb: Skb
         note!(cx, skb, "tcp_rcv_state_process");
         // A payload the sender built from zeros is queued as a run, without reading it.
         let zeros = skb.known_zeros(hlen, skb.len() - hlen);
-        tcp_rcv_state_process(n, cx, sock, &th, &skb.data()[hlen..], zeros, ip.dscp_ecn);
+        let meta = RxMeta {
+            ip_dsfield: ip.dscp_ecn,
+            gso_size: skb.gso_size,
+        };
+        tcp_rcv_state_process(n, cx, sock, &th, &skb.data()[hlen..], zeros, meta);
         kfree_skb(n, cx, skb);
         return;
     }
@@ -215,10 +219,18 @@ fn tcp_listen_rcv(
     tcp_reset_rtx_timer(n, cx, sock);
 }
 
+/// What the receive path reads of a segment's skb besides its bytes.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RxMeta {
+    /// The IP header's TOS byte (`TCP_SKB_CB(skb)->ip_dsfield`), for ECN.
+    pub(crate) ip_dsfield: u8,
+    /// `skb_shinfo(skb)->gso_size`: the segment size of a GRO packet (0: one segment).
+    pub(crate) gso_size: u16,
+}
+
 /// `tcp_rcv_state_process` (with `tcp_rcv_synsent_state_process` and the established
 /// fast path folded in). `payload_zeros`: the payload is known to be zeros (see
-/// `SkbData::known_zeros`); `ip_dsfield`: the IP header's TOS byte
-/// (`TCP_SKB_CB(skb)->ip_dsfield`), for ECN.
+/// `SkbData::known_zeros`).
 pub(crate) fn tcp_rcv_state_process(
     n: &mut Node,
     cx: &mut NetCtx<'_>,
@@ -226,7 +238,7 @@ pub(crate) fn tcp_rcv_state_process(
     th: &TcpRepr,
     payload: &[u8],
     payload_zeros: bool,
-    ip_dsfield: u8,
+    meta: RxMeta,
 ) {
     let now = cx.now;
     let Some(t) = n.socks.tcp(sock) else {
@@ -340,7 +352,7 @@ pub(crate) fn tcp_rcv_state_process(
         TcpState::Established | TcpState::FinWait1 | TcpState::FinWait2
     );
     if accepts_data && (!payload.is_empty() || th.flags.contains(TcpFlags::FIN)) {
-        tcp_data_queue(n, cx, sock, th, (payload, payload_zeros), ip_dsfield, now);
+        tcp_data_queue(n, cx, sock, th, (payload, payload_zeros), meta, now);
     }
     // tcp_data_snd_check and tcp_ack_snd_check.
     tcp_push_pending_frames(n, cx, sock);
@@ -1024,9 +1036,10 @@ fn tcp_data_queue(
     sock: SockId,
     th: &TcpRepr,
     (payload, zeros): (&[u8], bool),
-    ip_dsfield: u8,
+    meta: RxMeta,
     now: SimTime,
 ) {
+    let ip_dsfield = meta.ip_dsfield;
     debug_assert!(!zeros || payload.iter().all(|&b| b == 0));
     let rmem_max = n.sysctl.tcp_rmem[2];
     let Some(t) = n.socks.tcp(sock) else { return };
@@ -1070,6 +1083,7 @@ fn tcp_data_queue(
             t.stats.bytes_received += data.len() as u64;
             let rx = RxSeg {
                 len: payload.len() as u32,
+                gso_size: u32::from(meta.gso_size),
                 truesize,
                 hdr_len: th.header_len() as u32,
                 flags: th.flags,

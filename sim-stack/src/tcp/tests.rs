@@ -876,3 +876,25 @@ fn a_retransmission_is_stamped_again() {
     assert!(keys.len() >= 2, "{keys:?}");
     assert!(keys.iter().all(|k| *k == (1, 99)), "{keys:?}");
 }
+
+#[test]
+fn a_gro_packet_teaches_its_segment_size_not_its_length() {
+    let data = vec![0u8; 4000];
+    let mut h = OneHost::new(Sysctls::default());
+    let (c, iss) = accepted(&mut h);
+    let s = seg(
+        1001,
+        iss.wrapping_add(1),
+        TcpFlags::ACK | TcpFlags::PSH,
+        1000,
+        &[],
+        &data,
+    );
+    h.inject_ip_gro(&s, 1000);
+    assert_eq!(tcp_info(&mut h, c).tcpi_rcv_mss, 1000, "gso_size");
+    // The same bytes taken for one segment: its length, capped at advmss.
+    let mut h = OneHost::new(Sysctls::default());
+    let (c, _) = accepted(&mut h);
+    h.inject_ip(&s);
+    assert_eq!(tcp_info(&mut h, c).tcpi_rcv_mss, 1460);
+}
