@@ -269,10 +269,23 @@ pub(crate) fn tcp_rcv_state_process(
     }
     if !acceptable && t.state != TcpState::SynRecv {
         // Out of window (a retransmission we already have): ACK it at once (DSACK-less).
+        // One that starts beyond the window is SKB_DROP_REASON_TCP_INVALID_SEQUENCE.
         if !th.flags.contains(TcpFlags::RST) {
+            if !th.flags.contains(TcpFlags::SYN) && after(th.seq, tcp_window_end(t)) {
+                n.snmp.tcp_ext.BeyondWindow += 1;
+            }
             t.ack.quick = t.ack.quick.max(2);
             tcp_send_ack(n, cx, sock);
         }
+        return;
+    }
+    if t.state != TcpState::SynRecv && tcp_beyond_window_end(t, th, payload.len()) {
+        // SKB_DROP_REASON_TCP_INVALID_END_SEQUENCE: tcp_send_dupack.
+        n.snmp.tcp_ext.BeyondWindow += 1;
+        if before(th.seq, t.rcv_nxt) {
+            tcp_enter_quickack(t);
+        }
+        tcp_send_ack(n, cx, sock);
         return;
     }
     if th.flags.contains(TcpFlags::SYN) && t.state != TcpState::SynRecv {
@@ -357,6 +370,31 @@ pub(crate) fn tcp_rcv_state_process(
     // tcp_data_snd_check and tcp_ack_snd_check.
     tcp_push_pending_frames(n, cx, sock);
     tcp_ack_snd_check(n, cx, sock);
+}
+
+/// `tcp_receive_window` added to `rcv_nxt`: where the window last advertised ends
+/// (`rcv_wup + rcv_wnd`, never before `rcv_nxt`).
+fn tcp_window_end(t: &TcpSock) -> u32 {
+    let wnd = t
+        .rwin
+        .rcv_wup
+        .wrapping_add(t.rwin.rcv_wnd)
+        .wrapping_sub(t.rcv_nxt) as i32;
+    t.rcv_nxt.wrapping_add(wnd.max(0) as u32)
+}
+
+/// The test Linux 6.17 added to `tcp_sequence` ("tcp: do not accept packets beyond
+/// window"): a segment that starts in the window but whose data ends beyond it is taken
+/// only when the receive queue is empty (a GRO packet can carry far more than the
+/// window). A FIN does not count (a peer that sends FINs into a closed window must not
+/// be answered with a FIN/ACK loop): on 6.18, `F. 7001:9001(2000)` into a 2000-byte
+/// window at 7001 is taken, `F. 7001:9002(2001)` is not.
+fn tcp_beyond_window_end(t: &TcpSock, th: &TcpRepr, payload_len: usize) -> bool {
+    if th.flags.contains(TcpFlags::RST) || th.flags.contains(TcpFlags::SYN) {
+        return false;
+    }
+    let end = th.seq.wrapping_add(payload_len as u32);
+    after(end, tcp_window_end(t)) && !t.rcvq_skbs.is_empty()
 }
 
 /// A RST for a bad ACK in SYN_RECV.
@@ -1114,6 +1152,11 @@ fn tcp_data_queue(
                 t.ack.ack_now = true;
             }
             sk_wake(n, cx, sock);
+        } else if fin && payload.is_empty() && t.rmem_alloc > t.sk.rcvbuf {
+            // tcp_try_rmem_schedule failed (ICSK_ACK_NOMEM | ICSK_ACK_NOW), but a bare FIN
+            // is queued anyway: the FIN is acknowledged at once.
+            t.ack.pending = true;
+            t.ack.ack_now = true;
         }
         let Some(t) = n.socks.tcp(sock) else {
             return;
