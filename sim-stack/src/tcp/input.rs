@@ -1201,6 +1201,13 @@ fn tcp_data_queue(
             });
             t.sack_blocks.insert(0, blk);
             t.sack_blocks.truncate(4);
+            // tcp_data_queue_ofo's end: provision the buffer for what the out-of-order
+            // queue spans, but not for a socket not yet accepted (a listener's queue must
+            // not hold more than tcp_rmem[1] each) nor for an orphan (`sk->sk_socket`).
+            if t.parent.is_none() && !t.orphan {
+                let space = t.rwin.rcvq_space;
+                super::rcv_window::tcp_rcvbuf_grow(t, space, &n.sysctl);
+            }
         }
     }
 }

@@ -959,3 +959,28 @@ fn a_segment_whose_data_ends_beyond_the_window_is_taken_into_an_empty_queue() {
         Ok(len as u32)
     );
 }
+
+#[test]
+fn out_of_order_data_grows_the_receive_buffer_of_an_accepted_socket() {
+    let mut h = OneHost::new(Sysctls::default());
+    let (c, iss) = accepted(&mut h);
+    let before = h.with(|n, _| n.socks.tcp(c).expect("the socket").sk.rcvbuf);
+    // A hole at 1001..3001, then 60000 bytes: tcp_rcvbuf_grow provisions for twice
+    // rcvq_space plus what the out-of-order queue spans.
+    let s = seg(
+        3001,
+        iss.wrapping_add(1),
+        TcpFlags::ACK,
+        1000,
+        &[],
+        &vec![0u8; 60_000],
+    );
+    h.inject_ip_gro(&s, 1000);
+    let (rcvbuf, space, ratio) = h.with(|n, _| {
+        let t = n.socks.tcp(c).expect("the socket");
+        (t.sk.rcvbuf, t.rwin.rcvq_space, t.rwin.scaling_ratio)
+    });
+    let want = super::rcv_window::space_from_win(ratio, 2 * space + 62_000);
+    assert!(want > before, "{want} > {before}");
+    assert_eq!(rcvbuf, want);
+}
