@@ -33,5 +33,6 @@ mod testing;
 pub mod trace;
 pub mod units;
 pub mod validate;
+pub mod virtio_net;
 pub mod wire;
 pub mod world;

@@ -143,6 +143,10 @@ pub struct TcpExtStats {
     pub TCPFastOpenActive: u64,
     /// Fast Open SYNs whose data the SYN-ACK did not acknowledge, or that timed out thrice.
     pub TCPFastOpenActiveFail: u64,
+    /// Segments dropped by `tcp_sequence` for lying beyond the receive window: starting
+    /// beyond it, or ending beyond it while the receive queue holds data
+    /// (`LINUX_MIB_BEYOND_WINDOW`).
+    pub BeyondWindow: u64,
 }
 
 impl TcpExtStats {

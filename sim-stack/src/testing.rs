@@ -149,6 +149,22 @@ impl OneHost {
         self.inject(&frame);
     }
 
+    /// Delivers an IPv4 packet from the peer as a GRO packet of `gso_size`-byte segments
+    /// (`skb_shinfo(skb)->gso_size`), as a NIC's LRO or the GRO engine hands one up.
+    pub fn inject_ip_gro(&mut self, packet: &[u8], gso_size: u16) {
+        let mut frame = vec![0u8; 14 + packet.len()];
+        EthernetRepr {
+            src_addr: PEER_MAC,
+            dst_addr: HOST_MAC,
+            ethertype: EtherType::Ipv4,
+        }
+        .emit(&mut EthernetFrame::new_unchecked(&mut frame[..]));
+        frame[14..].copy_from_slice(packet);
+        let mut skb = self.net.pool.alloc_copy(&frame);
+        skb.gso_size = gso_size;
+        self.with(|n, cx| crate::dev::netif_receive_skb(n, cx, 0, skb));
+    }
+
     /// Advances the clock to `until`, handling the host's events on the way.
     pub fn run_until(&mut self, until: SimTime) {
         // A marker event at `until`, and a stop as soon as the clock reaches it: the run

@@ -648,7 +648,7 @@ mod tests {
             run(
                 &mut h,
                 &HostAction::NstatCheck {
-                    counter: "TcpExtBeyondWindow".into(),
+                    counter: "TcpExtTCPRcvQDrop".into(),
                     value: 3
                 }
             ),

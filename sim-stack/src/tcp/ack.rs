@@ -94,20 +94,27 @@ pub(crate) fn tcp_enter_quickack_mode(t: &mut TcpSock, max_quickacks: u32) {
     t.ack.ato = TCP_ATO_MIN;
 }
 
-/// `tcp_measure_rcv_mss`: learn the peer's segment size, and from a full segment the
-/// payload/truesize `scaling_ratio`, which re-derives the window clamp.
-pub(crate) fn tcp_measure_rcv_mss(
-    t: &mut TcpSock,
-    len: u32,
-    truesize: u32,
-    hdr_len: u32,
-    flags: TcpFlags,
-) {
+/// `tcp_measure_rcv_mss`: learn the peer's segment size (a GRO packet's `gso_size`, else
+/// the payload), and from a full segment the payload/truesize `scaling_ratio` (of the
+/// whole skb), which re-derives the window clamp.
+pub(crate) fn tcp_measure_rcv_mss(t: &mut TcpSock, seg: &RxSeg) {
+    let RxSeg {
+        truesize,
+        hdr_len,
+        flags,
+        ..
+    } = *seg;
     let lss = t.ack.last_seg_size;
     t.ack.last_seg_size = 0;
+    let len = if seg.gso_size > 0 {
+        seg.gso_size
+    } else {
+        seg.len
+    };
     if len >= t.ack.rcv_mss {
         if len != t.ack.rcv_mss {
-            let ratio = ((u64::from(len) << 8) / u64::from(truesize.max(1))).clamp(1, 255) as u32;
+            let ratio =
+                ((u64::from(seg.len) << 8) / u64::from(truesize.max(1))).clamp(1, 255) as u32;
             let old = t.rwin.scaling_ratio;
             t.rwin.scaling_ratio = ratio;
             if old != ratio {
@@ -148,7 +155,7 @@ pub(crate) fn tcp_measure_rcv_mss(
 /// quick-ACK credit, and receive-window growth (`tcp_grow_window`).
 pub(crate) fn tcp_event_data_recv(t: &mut TcpSock, seg: &RxSeg, now: SimTime, rmem_max: u32) {
     t.ack.pending = true;
-    tcp_measure_rcv_mss(t, seg.len, seg.truesize, seg.hdr_len, seg.flags);
+    tcp_measure_rcv_mss(t, seg);
     tcp_rcv_rtt_measure(t, now);
     if t.ack.ato.is_zero() {
         let (w, m) = (t.rwin.rcv_wnd, t.ack.rcv_mss);
@@ -212,8 +219,11 @@ pub fn should_ack_after_read(t: &mut TcpSock) -> bool {
 }
 
 /// What `tcp_event_data_recv` needs of a received data segment.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct RxSeg {
     pub(crate) len: u32,
+    /// `skb_shinfo(skb)->gso_size` (0: not a GRO packet).
+    pub(crate) gso_size: u32,
     pub(crate) truesize: u32,
     pub(crate) hdr_len: u32,
     pub(crate) flags: TcpFlags,

@@ -72,7 +72,11 @@ pub(crate) fn tcp_v4_rcv(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, skb: Skb
         note!(cx, skb, "tcp_rcv_state_process");
         // A payload the sender built from zeros is queued as a run, without reading it.
         let zeros = skb.known_zeros(hlen, skb.len() - hlen);
-        tcp_rcv_state_process(n, cx, sock, &th, &skb.data()[hlen..], zeros, ip.dscp_ecn);
+        let meta = RxMeta {
+            ip_dsfield: ip.dscp_ecn,
+            gso_size: skb.gso_size,
+        };
+        tcp_rcv_state_process(n, cx, sock, &th, &skb.data()[hlen..], zeros, meta);
         kfree_skb(n, cx, skb);
         return;
     }
@@ -215,10 +219,18 @@ fn tcp_listen_rcv(
     tcp_reset_rtx_timer(n, cx, sock);
 }
 
+/// What the receive path reads of a segment's skb besides its bytes.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RxMeta {
+    /// The IP header's TOS byte (`TCP_SKB_CB(skb)->ip_dsfield`), for ECN.
+    pub(crate) ip_dsfield: u8,
+    /// `skb_shinfo(skb)->gso_size`: the segment size of a GRO packet (0: one segment).
+    pub(crate) gso_size: u16,
+}
+
 /// `tcp_rcv_state_process` (with `tcp_rcv_synsent_state_process` and the established
 /// fast path folded in). `payload_zeros`: the payload is known to be zeros (see
-/// `SkbData::known_zeros`); `ip_dsfield`: the IP header's TOS byte
-/// (`TCP_SKB_CB(skb)->ip_dsfield`), for ECN.
+/// `SkbData::known_zeros`).
 pub(crate) fn tcp_rcv_state_process(
     n: &mut Node,
     cx: &mut NetCtx<'_>,
@@ -226,7 +238,7 @@ pub(crate) fn tcp_rcv_state_process(
     th: &TcpRepr,
     payload: &[u8],
     payload_zeros: bool,
-    ip_dsfield: u8,
+    meta: RxMeta,
 ) {
     let now = cx.now;
     let Some(t) = n.socks.tcp(sock) else {
@@ -261,10 +273,23 @@ pub(crate) fn tcp_rcv_state_process(
     }
     if !acceptable && t.state != TcpState::SynRecv {
         // Out of window (a retransmission we already have): ACK it at once (DSACK-less).
+        // One that starts beyond the window is SKB_DROP_REASON_TCP_INVALID_SEQUENCE.
         if !th.flags.contains(TcpFlags::RST) {
+            if !th.flags.contains(TcpFlags::SYN) && after(th.seq, tcp_window_end(t)) {
+                n.snmp.tcp_ext.BeyondWindow += 1;
+            }
             t.ack.quick = t.ack.quick.max(2);
             tcp_send_ack(n, cx, sock);
         }
+        return;
+    }
+    if t.state != TcpState::SynRecv && tcp_beyond_window_end(t, th, payload.len()) {
+        // SKB_DROP_REASON_TCP_INVALID_END_SEQUENCE: tcp_send_dupack.
+        n.snmp.tcp_ext.BeyondWindow += 1;
+        if before(th.seq, t.rcv_nxt) {
+            tcp_enter_quickack(t);
+        }
+        tcp_send_ack(n, cx, sock);
         return;
     }
     if th.flags.contains(TcpFlags::SYN) && t.state != TcpState::SynRecv {
@@ -344,11 +369,36 @@ pub(crate) fn tcp_rcv_state_process(
         TcpState::Established | TcpState::FinWait1 | TcpState::FinWait2
     );
     if accepts_data && (!payload.is_empty() || th.flags.contains(TcpFlags::FIN)) {
-        tcp_data_queue(n, cx, sock, th, (payload, payload_zeros), ip_dsfield, now);
+        tcp_data_queue(n, cx, sock, th, (payload, payload_zeros), meta, now);
     }
     // tcp_data_snd_check and tcp_ack_snd_check.
     tcp_push_pending_frames(n, cx, sock);
     tcp_ack_snd_check(n, cx, sock);
+}
+
+/// `tcp_receive_window` added to `rcv_nxt`: where the window last advertised ends
+/// (`rcv_wup + rcv_wnd`, never before `rcv_nxt`).
+fn tcp_window_end(t: &TcpSock) -> u32 {
+    let wnd = t
+        .rwin
+        .rcv_wup
+        .wrapping_add(t.rwin.rcv_wnd)
+        .wrapping_sub(t.rcv_nxt) as i32;
+    t.rcv_nxt.wrapping_add(wnd.max(0) as u32)
+}
+
+/// The test Linux 6.17 added to `tcp_sequence` ("tcp: do not accept packets beyond
+/// window"): a segment that starts in the window but whose data ends beyond it is taken
+/// only when the receive queue is empty (a GRO packet can carry far more than the
+/// window). A FIN does not count (a peer that sends FINs into a closed window must not
+/// be answered with a FIN/ACK loop): on 6.18, `F. 7001:9001(2000)` into a 2000-byte
+/// window at 7001 is taken, `F. 7001:9002(2001)` is not.
+fn tcp_beyond_window_end(t: &TcpSock, th: &TcpRepr, payload_len: usize) -> bool {
+    if th.flags.contains(TcpFlags::RST) || th.flags.contains(TcpFlags::SYN) {
+        return false;
+    }
+    let end = th.seq.wrapping_add(payload_len as u32);
+    after(end, tcp_window_end(t)) && !t.rcvq_skbs.is_empty()
 }
 
 /// A RST for a bad ACK in SYN_RECV.
@@ -1028,9 +1078,10 @@ fn tcp_data_queue(
     sock: SockId,
     th: &TcpRepr,
     (payload, zeros): (&[u8], bool),
-    ip_dsfield: u8,
+    meta: RxMeta,
     now: SimTime,
 ) {
+    let ip_dsfield = meta.ip_dsfield;
     debug_assert!(!zeros || payload.iter().all(|&b| b == 0));
     let rmem_max = n.sysctl.tcp_rmem[2];
     let Some(t) = n.socks.tcp(sock) else { return };
@@ -1074,6 +1125,7 @@ fn tcp_data_queue(
             t.stats.bytes_received += data.len() as u64;
             let rx = RxSeg {
                 len: payload.len() as u32,
+                gso_size: u32::from(meta.gso_size),
                 truesize,
                 hdr_len: th.header_len() as u32,
                 flags: th.flags,
@@ -1104,6 +1156,11 @@ fn tcp_data_queue(
                 t.ack.ack_now = true;
             }
             sk_wake(n, cx, sock);
+        } else if fin && payload.is_empty() && t.rmem_alloc > t.sk.rcvbuf {
+            // tcp_try_rmem_schedule failed (ICSK_ACK_NOMEM | ICSK_ACK_NOW), but a bare FIN
+            // is queued anyway: the FIN is acknowledged at once.
+            t.ack.pending = true;
+            t.ack.ack_now = true;
         }
         let Some(t) = n.socks.tcp(sock) else {
             return;
@@ -1148,6 +1205,13 @@ fn tcp_data_queue(
             });
             t.sack_blocks.insert(0, blk);
             t.sack_blocks.truncate(4);
+            // tcp_data_queue_ofo's end: provision the buffer for what the out-of-order
+            // queue spans, but not for a socket not yet accepted (a listener's queue must
+            // not hold more than tcp_rmem[1] each) nor for an orphan (`sk->sk_socket`).
+            if t.parent.is_none() && !t.orphan {
+                let space = t.rwin.rcvq_space;
+                super::rcv_window::tcp_rcvbuf_grow(t, space, &n.sysctl);
+            }
         }
     }
 }

@@ -269,30 +269,41 @@ pub fn tcp_rcv_space_adjust(t: &mut TcpSock, now: SimTime, sys: &crate::config::
         .wrapping_sub(t.rwin.rcvq_seq)
         .saturating_sub(inq);
     if copied > t.rwin.rcvq_space {
-        let old = t.rwin.rcvq_space.max(1);
-        t.rwin.rcvq_space = copied;
-        // SO_RCVBUF set by the app (SOCK_RCVBUF_LOCK) turns auto-tuning off.
-        if sys.tcp_moderate_rcvbuf && !t.sk.rcvbuf_locked {
-            let mut rcvwin = u64::from(copied) << 1;
-            let grow = rcvwin * u64::from(copied - old.min(copied)) / u64::from(old);
-            rcvwin += grow << 1;
-            if let Some((&k, (chunk, _))) = t.ofo.iter().next_back() {
-                let end = t
-                    .irs
-                    .wrapping_add(k as u32)
-                    .wrapping_add(chunk.len() as u32);
-                rcvwin += u64::from(end.wrapping_sub(t.rcv_nxt));
-            }
-            let rcvwin = rcvwin.min(u64::from(u32::MAX)) as u32;
-            let rcvbuf = space_from_win(t.rwin.scaling_ratio, rcvwin).min(sys.tcp_rmem[2]);
-            if rcvbuf > t.sk.rcvbuf {
-                t.sk.rcvbuf = rcvbuf;
-                t.rwin.window_clamp = win_from_space(t.rwin.scaling_ratio, rcvbuf);
-            }
-        }
+        tcp_rcvbuf_grow(t, copied, sys);
     }
     t.rwin.rcvq_seq = t.copied_seq;
     t.rwin.rcvq_time = now;
+}
+
+/// `tcp_rcvbuf_grow`: take `newval` as the bytes per RTT to provision for, and grow the
+/// receive buffer so the window covers twice that, more in slow start (what it grew by
+/// since the last time, twice over), and whatever the out-of-order queue already spans
+/// beyond `rcv_nxt`; the window clamp follows. `tcp_rcv_space_adjust` calls it with what
+/// the app read in the last RTT, `tcp_data_queue_ofo` with the current value (so only the
+/// out-of-order span can grow the buffer).
+pub(crate) fn tcp_rcvbuf_grow(t: &mut TcpSock, newval: u32, sys: &crate::config::Sysctls) {
+    let old = t.rwin.rcvq_space.max(1);
+    t.rwin.rcvq_space = newval;
+    // SO_RCVBUF set by the app (SOCK_RCVBUF_LOCK) turns auto-tuning off.
+    if !sys.tcp_moderate_rcvbuf || t.sk.rcvbuf_locked {
+        return;
+    }
+    let mut rcvwin = u64::from(newval) << 1;
+    let grow = rcvwin * u64::from(newval - old.min(newval)) / u64::from(old);
+    rcvwin += grow << 1;
+    if let Some((&k, (chunk, _))) = t.ofo.iter().next_back() {
+        let end = t
+            .irs
+            .wrapping_add(k as u32)
+            .wrapping_add(chunk.len() as u32);
+        rcvwin += u64::from(end.wrapping_sub(t.rcv_nxt));
+    }
+    let rcvwin = rcvwin.min(u64::from(u32::MAX)) as u32;
+    let rcvbuf = space_from_win(t.rwin.scaling_ratio, rcvwin).min(sys.tcp_rmem[2]);
+    if rcvbuf > t.sk.rcvbuf {
+        t.sk.rcvbuf = rcvbuf;
+        t.rwin.window_clamp = win_from_space(t.rwin.scaling_ratio, rcvbuf);
+    }
 }
 
 /// `tcp_rcv_rtt_update`: the receiver's RTT (×8), the minimum of per-window samples, or

@@ -876,3 +876,111 @@ fn a_retransmission_is_stamped_again() {
     assert!(keys.len() >= 2, "{keys:?}");
     assert!(keys.iter().all(|k| *k == (1, 99)), "{keys:?}");
 }
+
+#[test]
+fn a_gro_packet_teaches_its_segment_size_not_its_length() {
+    let data = vec![0u8; 4000];
+    let mut h = OneHost::new(Sysctls::default());
+    let (c, iss) = accepted(&mut h);
+    let s = seg(
+        1001,
+        iss.wrapping_add(1),
+        TcpFlags::ACK | TcpFlags::PSH,
+        1000,
+        &[],
+        &data,
+    );
+    h.inject_ip_gro(&s, 1000);
+    assert_eq!(tcp_info(&mut h, c).tcpi_rcv_mss, 1000, "gso_size");
+    // The same bytes taken for one segment: its length, capped at advmss.
+    let mut h = OneHost::new(Sysctls::default());
+    let (c, _) = accepted(&mut h);
+    h.inject_ip(&s);
+    assert_eq!(tcp_info(&mut h, c).tcpi_rcv_mss, 1460);
+}
+
+#[test]
+fn a_segment_whose_data_ends_beyond_the_window_is_dropped_while_data_waits_unread() {
+    let mut h = OneHost::new(Sysctls::default());
+    let (c, iss) = accepted(&mut h);
+    let ack = iss.wrapping_add(1);
+    h.inject_ip(&seg(1001, ack, TcpFlags::ACK, 1000, &[], &[1u8; 1000]));
+    h.advance(SimDuration::from_millis(50));
+    let _ = h.take_ip();
+    let end = h.with(|n, _| {
+        let t = n.socks.tcp(c).expect("the socket");
+        t.rwin.rcv_wup.wrapping_add(t.rwin.rcv_wnd)
+    });
+    // From rcv_nxt to one byte past the window: dropped, rcv_nxt acknowledged again.
+    let len = end.wrapping_sub(2001) as usize + 1;
+    assert!(len < 65_400, "{len}");
+    let beyond = seg(2001, ack, TcpFlags::ACK, 1000, &[], &vec![2u8; len]);
+    h.inject_ip_gro(&beyond, 1000);
+    h.advance(SimDuration::from_millis(1));
+    let out = h.take_ip();
+    assert_eq!(out.len(), 1, "a duplicate ACK");
+    assert_eq!(parse(&out[0].1).1.ack, 2001);
+    assert_eq!(h.n.snmp.tcp_ext.BeyondWindow, 1);
+    // Its FIN does not count: data up to the window's end with a FIN is taken.
+    let upto = seg(
+        2001,
+        ack,
+        TcpFlags::ACK | TcpFlags::FIN,
+        1000,
+        &[],
+        &vec![3u8; len - 1],
+    );
+    h.inject_ip_gro(&upto, 1000);
+    assert_eq!(h.n.snmp.tcp_ext.BeyondWindow, 1);
+    assert_eq!(
+        h.with(|n, _| syscall::ioctl(n, c, Ioctl::InQ)),
+        Ok(1000 + len as u32 - 1)
+    );
+}
+
+#[test]
+fn a_segment_whose_data_ends_beyond_the_window_is_taken_into_an_empty_queue() {
+    let mut h = OneHost::new(Sysctls::default());
+    let (c, iss) = accepted(&mut h);
+    let ack = iss.wrapping_add(1);
+    let end = h.with(|n, _| {
+        let t = n.socks.tcp(c).expect("the socket");
+        t.rwin.rcv_wup.wrapping_add(t.rwin.rcv_wnd)
+    });
+    let len = end.wrapping_sub(1001) as usize + 1;
+    assert!(len < 65_400, "{len}");
+    h.inject_ip_gro(
+        &seg(1001, ack, TcpFlags::ACK, 1000, &[], &vec![1u8; len]),
+        1000,
+    );
+    assert_eq!(h.n.snmp.tcp_ext.BeyondWindow, 0);
+    assert_eq!(
+        h.with(|n, _| syscall::ioctl(n, c, Ioctl::InQ)),
+        Ok(len as u32)
+    );
+}
+
+#[test]
+fn out_of_order_data_grows_the_receive_buffer_of_an_accepted_socket() {
+    let mut h = OneHost::new(Sysctls::default());
+    let (c, iss) = accepted(&mut h);
+    let before = h.with(|n, _| n.socks.tcp(c).expect("the socket").sk.rcvbuf);
+    // A hole at 1001..3001, then 60000 bytes: tcp_rcvbuf_grow provisions for twice
+    // rcvq_space plus what the out-of-order queue spans.
+    let s = seg(
+        3001,
+        iss.wrapping_add(1),
+        TcpFlags::ACK,
+        1000,
+        &[],
+        &vec![0u8; 60_000],
+    );
+    h.inject_ip_gro(&s, 1000);
+    let (rcvbuf, space, ratio) = h.with(|n, _| {
+        let t = n.socks.tcp(c).expect("the socket");
+        (t.sk.rcvbuf, t.rwin.rcvq_space, t.rwin.scaling_ratio)
+    });
+    let want = super::rcv_window::space_from_win(ratio, 2 * space + 62_000);
+    assert!(want > before, "{want} > {before}");
+    assert_eq!(rcvbuf, want);
+}
