@@ -150,21 +150,6 @@ fn a_broken_copy_of_a_passing_script_fails_in_packetdrills_words() {
     );
 }
 
-/// The kernel script `name` with `from` replaced by `to`, run against the simulated host.
-fn broken_script(name: &str, from: &str, to: &str) -> Verdict {
-    let path = shared().join(name);
-    let text = std::fs::read_to_string(&path).expect("read the script");
-    assert!(text.contains(from), "{from:?} is in the script");
-    let p = model::load_str(
-        &path,
-        &text.replacen(from, to, 1),
-        DrillConfig::ksft_ipv4(),
-        &[],
-    )
-    .unwrap_or_else(|e| panic!("{}", e.render()));
-    runner::run(&p, &mut SimHost::new()).verdict
-}
-
 #[test]
 fn a_broken_fast_open_script_fails_in_packetdrills_words() {
     // Both messages are the real packetdrill's against Linux 6.18 on the same edits.
@@ -175,7 +160,7 @@ fn a_broken_fast_open_script_fails_in_packetdrills_words() {
         other => panic!("expected a failure, got {other:?}"),
     };
     // The first SYN asks for a cookie (an empty option); the script wants one sent.
-    let m = fail(broken_script(
+    let m = fail(broken_copy(
         name,
         "wscale 8,FO,nop,nop>",
         "wscale 8,FO abcd1234,nop,nop>",
@@ -191,7 +176,7 @@ fn a_broken_fast_open_script_fails_in_packetdrills_words() {
         "{m}"
     );
     // Nothing can be read from NULL: the SYN goes without data, the call is under way.
-    let m = fail(broken_script(
+    let m = fail(broken_copy(
         name,
         "sendto(4, NULL, 1, MSG_FASTOPEN, ..., ...) = -1",
         "sendto(4, NULL, 1, MSG_FASTOPEN, ..., ...) = -1 EFAULT (Bad address)",
@@ -249,7 +234,7 @@ fn what_the_host_does_not_model_is_unsupported_with_the_reason() {
     }
     // Server-side Fast Open.
     let name = "tcp_syscall_bad_arg_fastopen-invalid-buf-ptr.pkt";
-    let v = broken_script(
+    let v = broken_copy(
         name,
         "+0 setsockopt(3, SOL_TCP, TCP_FASTOPEN_CONNECT, [1], 4) = 0",
         "+0 setsockopt(3, SOL_TCP, TCP_FASTOPEN, [1], 4) = 0",
@@ -261,7 +246,7 @@ fn what_the_host_does_not_model_is_unsupported_with_the_reason() {
         ),
         other => panic!("{other:?}"),
     }
-    let v = broken_script(
+    let v = broken_copy(
         name,
         "/proc/sys/net/ipv4/tcp_timestamps=0",
         "/proc/sys/net/ipv4/tcp_timestamps=0 /proc/sys/net/ipv4/tcp_fastopen=0x401",

@@ -138,29 +138,13 @@ impl OneHost {
 
     /// Delivers an IPv4 packet from the peer (an Ethernet header is put in front).
     pub fn inject_ip(&mut self, packet: &[u8]) {
-        let mut frame = vec![0u8; 14 + packet.len()];
-        EthernetRepr {
-            src_addr: PEER_MAC,
-            dst_addr: HOST_MAC,
-            ethertype: EtherType::Ipv4,
-        }
-        .emit(&mut EthernetFrame::new_unchecked(&mut frame[..]));
-        frame[14..].copy_from_slice(packet);
-        self.inject(&frame);
+        self.inject(&peer_frame(packet));
     }
 
     /// Delivers an IPv4 packet from the peer as a GRO packet of `gso_size`-byte segments
     /// (`skb_shinfo(skb)->gso_size`), as a NIC's LRO or the GRO engine hands one up.
     pub fn inject_ip_gro(&mut self, packet: &[u8], gso_size: u16) {
-        let mut frame = vec![0u8; 14 + packet.len()];
-        EthernetRepr {
-            src_addr: PEER_MAC,
-            dst_addr: HOST_MAC,
-            ethertype: EtherType::Ipv4,
-        }
-        .emit(&mut EthernetFrame::new_unchecked(&mut frame[..]));
-        frame[14..].copy_from_slice(packet);
-        let mut skb = self.net.pool.alloc_copy(&frame);
+        let mut skb = self.net.pool.alloc_copy(&peer_frame(packet));
         skb.gso_size = gso_size;
         self.with(|n, cx| crate::dev::netif_receive_skb(n, cx, 0, skb));
     }
@@ -289,4 +273,17 @@ impl Model for OneHost {
         }
         std::mem::swap(&mut self.net.sched, s);
     }
+}
+
+/// An IPv4 `packet` from the peer to the host, with its Ethernet header in front.
+fn peer_frame(packet: &[u8]) -> Vec<u8> {
+    let mut frame = vec![0u8; 14 + packet.len()];
+    EthernetRepr {
+        src_addr: PEER_MAC,
+        dst_addr: HOST_MAC,
+        ethertype: EtherType::Ipv4,
+    }
+    .emit(&mut EthernetFrame::new_unchecked(&mut frame[..]));
+    frame[14..].copy_from_slice(packet);
+    frame
 }

@@ -375,12 +375,29 @@ pub fn sendto_size(
     to: Option<SocketAddrV4>,
     flags: MsgFlags,
 ) -> Result<usize, Errno> {
+    sendto_step(n, cx, fd, (data, size), to, flags, false)
+}
+
+/// [`sendto_size`], or with `wait` one step of a blocking TCP send ([`sendto_wait`]).
+fn sendto_step(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    fd: Fd,
+    (data, size): (&[u8], usize),
+    to: Option<SocketAddrV4>,
+    flags: MsgFlags,
+    wait: bool,
+) -> Result<usize, Errno> {
     match sock(n, fd)? {
         // tcp_sendmsg never reads the address (outside Fast Open): a connected socket
         // sends to its peer, an unconnected one fails as a send does (EPIPE).
         Socket::Tcp(_) => {
             let to = to.map(|a| (*a.ip(), a.port()));
-            tcp_sendmsg_to(n, cx, fd, (data, size), to, flags)
+            if wait {
+                tcp_sendmsg_wait(n, cx, fd, (data, size), to, flags)
+            } else {
+                tcp_sendmsg_to(n, cx, fd, (data, size), to, flags)
+            }
         }
         Socket::Udp(_) => udp_sendmsg(n, cx, fd, to.map(|a| (*a.ip(), a.port())), data),
         Socket::Ping(p) => {
@@ -411,13 +428,7 @@ pub fn sendto_wait(
     to: Option<SocketAddrV4>,
     flags: MsgFlags,
 ) -> Result<usize, Errno> {
-    match sock(n, fd)? {
-        Socket::Tcp(_) => {
-            let to = to.map(|a| (*a.ip(), a.port()));
-            tcp_sendmsg_wait(n, cx, fd, (data, size), to, flags)
-        }
-        _ => sendto_size(n, cx, fd, (data, size), to, flags),
-    }
+    sendto_step(n, cx, fd, (data, size), to, flags, true)
 }
 
 /// A blocking send on `fd` that copied some bytes returns early, stopped by an error while

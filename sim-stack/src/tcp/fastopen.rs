@@ -443,15 +443,7 @@ fn tcp_fastopen_add_skb(
     }
     if !data.is_empty() {
         let truesize = super::rcv_window::tcp_rx_truesize(data.len() as u32);
-        if zeros {
-            t.rcvq.extend_zeros(data.len());
-        } else {
-            t.rcvq.extend(data);
-        }
-        t.rcv_nxt = t.rcv_nxt.wrapping_add(data.len() as u32);
-        t.rmem_alloc += truesize;
-        t.rcvq_skbs.push_back((t.rcv_nxt, truesize));
-        t.stats.bytes_received += data.len() as u64;
+        super::input::tcp_queue_rcv(t, (data, zeros), truesize);
     }
     t.fo.syn_data_acked = true;
     if fin {

@@ -1114,15 +1114,7 @@ fn tcp_data_queue(
                 t.ack.ack_now = true;
                 return;
             }
-            if zeros {
-                t.rcvq.extend_zeros(data.len());
-            } else {
-                t.rcvq.extend(data);
-            }
-            t.rcv_nxt = t.rcv_nxt.wrapping_add(data.len() as u32);
-            t.rmem_alloc += truesize;
-            t.rcvq_skbs.push_back((t.rcv_nxt, truesize));
-            t.stats.bytes_received += data.len() as u64;
+            tcp_queue_rcv(t, (data, zeros), truesize);
             let rx = RxSeg {
                 len: payload.len() as u32,
                 gso_size: u32::from(meta.gso_size),
@@ -1214,6 +1206,19 @@ fn tcp_data_queue(
             }
         }
     }
+}
+
+/// `tcp_queue_rcv`: in-order data onto the receive queue, as an skb of `truesize`.
+pub(crate) fn tcp_queue_rcv(t: &mut TcpSock, (data, zeros): (&[u8], bool), truesize: u32) {
+    if zeros {
+        t.rcvq.extend_zeros(data.len());
+    } else {
+        t.rcvq.extend(data);
+    }
+    t.rcv_nxt = t.rcv_nxt.wrapping_add(data.len() as u32);
+    t.rmem_alloc += truesize;
+    t.rcvq_skbs.push_back((t.rcv_nxt, truesize));
+    t.stats.bytes_received += data.len() as u64;
 }
 
 /// `tcp_ecn_check_ce`: ECN marks of a received data segment (quick ACKs on the first CE).

@@ -923,13 +923,7 @@ pub fn tcp_sendmsg_to(
     to: Option<(Ipv4Addr, u16)>,
     flags: MsgFlags,
 ) -> Result<usize, Errno> {
-    let r = tcp_sendmsg_inner(n, cx, sock, (data, size.max(data.len())), to, flags, false);
-    // A full send buffer is flow control here, not an error worth a trace line; neither is
-    // a Fast Open write's handshake under way.
-    if matches!(r, Err(Errno::Again | Errno::InProgress)) {
-        return r;
-    }
-    sock_result(n, cx, sock, "sendmsg", to, r)
+    tcp_sendmsg_traced(n, cx, sock, (data, size), to, flags, false)
 }
 
 /// `tcp_sendmsg` on a blocking socket, one step: as [`tcp_sendmsg`], except that a write
@@ -945,7 +939,21 @@ pub fn tcp_sendmsg_wait(
     to: Option<(Ipv4Addr, u16)>,
     flags: MsgFlags,
 ) -> Result<usize, Errno> {
-    let r = tcp_sendmsg_inner(n, cx, sock, (data, size.max(data.len())), to, flags, true);
+    tcp_sendmsg_traced(n, cx, sock, (data, size), to, flags, true)
+}
+
+/// [`tcp_sendmsg_inner`] with its error traced: a full send buffer is flow control here,
+/// not an error worth a trace line; neither is a Fast Open write's handshake under way.
+fn tcp_sendmsg_traced(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    (data, size): (&[u8], usize),
+    to: Option<(Ipv4Addr, u16)>,
+    flags: MsgFlags,
+    wait: bool,
+) -> Result<usize, Errno> {
+    let r = tcp_sendmsg_inner(n, cx, sock, (data, size.max(data.len())), to, flags, wait);
     if matches!(r, Err(Errno::Again | Errno::InProgress)) {
         return r;
     }
@@ -1037,11 +1045,13 @@ fn tcp_sendmsg_inner(
         let Some(t) = n.socks.tcp(sock) else {
             return Err(Errno::NotConn);
         };
-        let tail_len = output::tcp_tail_skb_len(t);
+        let mut tail_len = output::tcp_tail_skb_len(t);
         if tail_len == 0 || tail_len >= size_goal {
+            // A new skb begins.
             t.tail_skb_seq = t.write_seq;
+            tail_len = 0;
         }
-        let room = size_goal - output::tcp_tail_skb_len(t);
+        let room = size_goal - tail_len;
         let chunk = room.min((data.len() - copied) as u32) as usize;
         let last = copied + chunk == data.len();
         let k = output::tcp_queue_data(t, &data[copied..copied + chunk], eor && last);

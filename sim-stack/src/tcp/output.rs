@@ -226,6 +226,21 @@ struct Seg {
     tskey: u32,
 }
 
+impl Seg {
+    /// A segment without data (an ACK, a SYN, a RST, a window probe) at `seq`.
+    fn bare(seq: u32, flags: TcpFlags) -> Self {
+        Self {
+            seq,
+            len: 0,
+            flags,
+            data_seq: seq,
+            gso_size: 0,
+            tx_flags: 0,
+            tskey: 0,
+        }
+    }
+}
+
 /// The SYN (`tcp_connect`): queued as the first segment, sent, retransmit timer armed. A
 /// Fast Open connect sends it with [`tcp_send_syn_data`], which may take some of `data`.
 pub(crate) fn tcp_send_syn(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, data: &[u8]) {
@@ -820,20 +835,7 @@ pub(crate) fn tcp_write_wakeup(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) 
     }
     n.snmp.tcp_ext.TCPWinProbe += 1;
     let seq = t.snd_una.wrapping_sub(1);
-    tcp_transmit(
-        n,
-        cx,
-        sock,
-        Seg {
-            seq,
-            len: 0,
-            flags: TcpFlags::ACK,
-            data_seq: seq,
-            gso_size: 0,
-            tx_flags: 0,
-            tskey: 0,
-        },
-    ) != NetXmit::Drop
+    tcp_transmit(n, cx, sock, Seg::bare(seq, TcpFlags::ACK)) != NetXmit::Drop
 }
 
 /// Sends the `count` unsent segments from `idx` as one packet and moves the send head past
@@ -1107,20 +1109,7 @@ pub(crate) fn tcp_send_ack(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
         return;
     }
     let seq = t.snd_nxt;
-    let _ = tcp_transmit(
-        n,
-        cx,
-        sock,
-        Seg {
-            seq,
-            len: 0,
-            flags: TcpFlags::ACK,
-            data_seq: seq,
-            gso_size: 0,
-            tx_flags: 0,
-            tskey: 0,
-        },
-    );
+    let _ = tcp_transmit(n, cx, sock, Seg::bare(seq, TcpFlags::ACK));
 }
 
 /// `tcp_send_delayed_ack`: arm the delayed-ACK timer (`ato`, bounded by the RTT), or
@@ -1162,20 +1151,7 @@ pub(crate) fn tcp_send_synack(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
         return;
     };
     let seq = t.iss;
-    let _ = tcp_transmit(
-        n,
-        cx,
-        sock,
-        Seg {
-            seq,
-            len: 0,
-            flags: TcpFlags::SYN | TcpFlags::ACK,
-            data_seq: seq,
-            gso_size: 0,
-            tx_flags: 0,
-            tskey: 0,
-        },
-    );
+    let _ = tcp_transmit(n, cx, sock, Seg::bare(seq, TcpFlags::SYN | TcpFlags::ACK));
 }
 
 /// `tcp_send_active_reset`: RST from a connection the app aborted.
@@ -1185,20 +1161,7 @@ pub(crate) fn tcp_send_active_reset(n: &mut Node, cx: &mut NetCtx<'_>, sock: Soc
     };
     let seq = t.snd_nxt;
     n.snmp.tcp.OutRsts += 1;
-    let _ = tcp_transmit(
-        n,
-        cx,
-        sock,
-        Seg {
-            seq,
-            len: 0,
-            flags: TcpFlags::RST | TcpFlags::ACK,
-            data_seq: seq,
-            gso_size: 0,
-            tx_flags: 0,
-            tskey: 0,
-        },
-    );
+    let _ = tcp_transmit(n, cx, sock, Seg::bare(seq, TcpFlags::RST | TcpFlags::ACK));
 }
 
 /// `tcp_transmit_skb` → `ip_queue_xmit`: build the segment (options, window, checksum)
