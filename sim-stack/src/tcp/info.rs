@@ -303,7 +303,7 @@ pub fn tcp_get_info(t: &TcpSock, now: SimTime, pmtu: u32, pacing: (u32, u32)) ->
 
 /// The `tcp:tcp_probe` tracepoint (include/trace/events/tcp.h) as `TP_printk` prints it,
 /// for a segment of `data_len` payload bytes arriving on `sock` (its cookie: the socket's
-/// number on the node; no `skbaddr`, a kernel pointer). `ssthresh` is
+/// number on the node; no `skbaddr` or `skaddr`, kernel pointers). `ssthresh` is
 /// `tcp_current_ssthresh`, `srtt` in µs.
 pub(crate) fn trace_tcp_probe(
     t: &TcpSock,
