@@ -127,6 +127,10 @@ pub struct TcpExtStats {
     pub TCPLossProbes: u64,
     /// Losses a retransmitted tail loss probe repaired (`tcp_process_tlp_ack`).
     pub TCPLossProbeRecovery: u64,
+    /// Slow starts HyStart's ACK-train test ended (cubic).
+    pub TCPHystartTrainDetect: u64,
+    /// The sum of cwnd at those exits.
+    pub TCPHystartTrainCwnd: u64,
     /// Slow starts HyStart's delay test ended (cubic).
     pub TCPHystartDelayDetect: u64,
     /// The sum of cwnd at those exits.

@@ -744,7 +744,15 @@ pub fn setsockopt(n: &mut Node, cx: &mut NetCtx<'_>, fd: Fd, opt: SockOpt) -> Re
         SockOpt::Congestion(name) => {
             tcp_only(is_tcp)?;
             let cong = crate::tcp::cong::Cong::by_name(&name).ok_or(Errno::NoEnt)?;
-            n.socks.tcp(fd).ok_or(Errno::NoProtoOpt)?.cong = cong;
+            let t = n.socks.tcp(fd).ok_or(Errno::NoProtoOpt)?;
+            // tcp_set_congestion_control: the same algorithm keeps its state; another starts
+            // afresh, initialized at once on a connection (tcp_reinit_congestion_control).
+            if t.cong.name() != cong.name() {
+                t.cong = cong;
+                if !matches!(t.state, TcpState::Closed | TcpState::Listen) {
+                    t.cong.init(cx.now.as_nanos() / 1000, t.snd_nxt);
+                }
+            }
         }
         SockOpt::NotSentLowat(v) => {
             tcp_only(is_tcp)?;

@@ -1,9 +1,11 @@
 //! Congestion control, pluggable as in Linux (`struct tcp_congestion_ops`): `reno`
-//! (`tcp_reno_cong_avoid`, `tcp_reno_ssthresh`) and `cubic` (`tcp_cubic.c`: the cubic
-//! window growth function, fast convergence, TCP friendliness, and HyStart's delay
-//! detection to leave slow start before the queue overflows).
+//! (`tcp_reno_cong_avoid`, `tcp_reno_ssthresh`) and `cubic` (`tcp_cubic.c` of Linux 6.18
+//! with its default module parameters: the cubic window growth function on jiffies with the
+//! kernel's `cubic_root`, fast convergence, TCP friendliness, and HyStart's ACK-train and
+//! delay-increase tests, which leave slow start before the bottleneck's queue overflows).
 //!
-//! Windows are in packets, as `snd_cwnd` is. Times are in microseconds (`tcp_mstamp`).
+//! Windows are in packets, as `snd_cwnd` is. HyStart's clock is `tcp_mstamp` in µs, the
+//! cubic function's `tcp_jiffies32`.
 
 use serde::Serialize;
 
@@ -57,54 +59,101 @@ pub struct CaCtx {
     pub ssthresh: u32,
     /// `snd_cwnd_cnt`.
     pub cwnd_cnt: u32,
-    /// Now, in µs.
+    /// `tcp_mstamp`: now, in µs.
     pub now_us: u64,
-    /// Minimum RTT seen, in µs (0 = none yet).
-    pub min_rtt_us: u32,
-    /// The smoothed RTT in µs.
-    pub srtt_us: u32,
+    /// `tcp_jiffies32`: the node's jiffies now (the cubic function's clock).
+    pub jiffies: u32,
 }
 
-/// CUBIC's state (`struct bictcp`).
+/// Which of HyStart's tests ended slow start on an ACK, for the `TcpExt` counters. Both
+/// may fire on the same ACK: `hystart_update` runs the delay test after the train test
+/// has fired, and Linux then counts both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HystartExit {
+    /// The ACK-train test (`TCPHystartTrainDetect`, `TCPHystartTrainCwnd`).
+    pub train: bool,
+    /// The delay-increase test (`TCPHystartDelayDetect`, `TCPHystartDelayCwnd`).
+    pub delay: bool,
+}
+
+impl HystartExit {
+    /// Only the ACK-train test.
+    pub const TRAIN: Self = Self {
+        train: true,
+        delay: false,
+    };
+    /// Only the delay test.
+    pub const DELAY: Self = Self {
+        train: false,
+        delay: true,
+    };
+}
+
+/// CUBIC's state (`struct bictcp`). Times kept as the kernel keeps them: `last_time` and
+/// `epoch_start` in jiffies, `round_start` and `last_ack` in µs truncated to 32 bits
+/// (`bictcp_clock_us`), all compared with wrapping arithmetic.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Cubic {
     cnt: u32,
     last_max_cwnd: u32,
     last_cwnd: u32,
-    last_time: u64,
+    last_time: u32,
     bic_origin_point: u32,
     bic_k: u32,
     delay_min: u32,
-    epoch_start: u64,
+    epoch_start: u32,
     ack_cnt: u32,
     tcp_cwnd: u32,
-    found: bool,
-    round_start: u64,
-    end_seq: u32,
-    last_ack: u64,
-    curr_rtt: u32,
     sample_cnt: u8,
+    found: bool,
+    round_start: u32,
+    end_seq: u32,
+    last_ack: u32,
+    curr_rtt: u32,
 }
 
 const BICTCP_BETA_SCALE: u32 = 1024;
-const BETA: u32 = 717; // 0.7 × 1024
+/// `beta`: the window after a loss is 717/1024 of the one before.
+const BETA: u32 = 717;
+/// `bic_scale`: the cubic function's C is 41/1024 (0.04).
 const BIC_SCALE: u64 = 41;
+/// `hystart_low_window`: HyStart looks at no window below 16 segments.
 const HYSTART_LOW_WINDOW: u32 = 16;
+/// `HYSTART_MIN_SAMPLES`: the delay test takes a round's minimum over at least 8 ACKs.
 const HYSTART_MIN_SAMPLES: u8 = 8;
+/// `HYSTART_DELAY_MIN`/`MAX`: the delay increase that ends slow start, clamped, µs.
 const HYSTART_DELAY_MIN_US: u32 = 4000;
 const HYSTART_DELAY_MAX_US: u32 = 16000;
+/// `hystart_ack_delta_us`: ACKs closer than this are one train.
+const HYSTART_ACK_DELTA_US: u32 = 2000;
 const BICTCP_HZ: u32 = 10;
+/// `HZ`: the cubic function counts time in jiffies.
+const HZ: u32 = crate::jiffies::HZ as u32;
+/// `sk_gso_max_size` of a TCP socket, for `hystart_ack_delay`.
+const GSO_MAX_SIZE: u64 = super::output::TCP_GSO_MAX_SIZE as u64;
 
 /// `cube_rtt_scale = bic_scale × 10`; `cube_factor = 2^(10+3×BICTCP_HZ) / cube_rtt_scale`.
 const CUBE_RTT_SCALE: u64 = BIC_SCALE * 10;
 const CUBE_FACTOR: u64 = (1u64 << (10 + 3 * BICTCP_HZ)) / CUBE_RTT_SCALE;
+/// `beta_scale = 8 × (1024 + 717) / 3 / (1024 − 717)` = 15: the Reno-friendly region.
+const BETA_SCALE: u32 = 8 * (BICTCP_BETA_SCALE + BETA) / 3 / (BICTCP_BETA_SCALE - BETA);
 
 impl Cong {
+    /// `init` (`cubictcp_init`), when the connection is established (`tcp_init_transfer`)
+    /// or gets a new algorithm: all state forgotten, a HyStart round from `snd_nxt`.
+    pub fn init(&mut self, now_us: u64, snd_nxt: u32) {
+        if let Self::Cubic(c) = self {
+            *c = Cubic::default();
+            c.hystart_reset(now_us, snd_nxt);
+        }
+    }
+
     /// `ssthresh`: the window after a loss.
     pub fn ssthresh(&mut self, cwnd: u32) -> u32 {
         match self {
             Self::Reno => (cwnd >> 1).max(2),
             Self::Cubic(c) => {
+                // cubictcp_recalc_ssthresh: the end of an epoch.
                 c.epoch_start = 0;
                 // Fast convergence: release more bandwidth if the flow is shrinking.
                 if cwnd < c.last_max_cwnd {
@@ -117,62 +166,52 @@ impl Cong {
         }
     }
 
-    /// A retransmission timeout or a new connection: reset the algorithm (`cwnd_event`
-    /// `CA_EVENT_LOSS`, `init`).
-    pub fn reset(&mut self) {
+    /// `set_state(TCP_CA_Loss)` (`cubictcp_state`): a retransmission timeout forgets
+    /// everything (`bictcp_reset` zeroes the struct up to `unused`: the last maximum and
+    /// the minimum delay too) and starts a HyStart round from `snd_nxt`.
+    pub fn enter_loss(&mut self, now_us: u64, snd_nxt: u32) {
+        self.init(now_us, snd_nxt);
+    }
+
+    /// `cwnd_event(CA_EVENT_TX_START)` (`cubictcp_cwnd_event`): the first data sent with
+    /// nothing in flight, at jiffy `now` after sending last at jiffy `lsndtime`. An
+    /// application-limited pause moves the epoch so the window keeps to the cubic curve.
+    pub fn tx_start(&mut self, now: u32, lsndtime: u32) {
         if let Self::Cubic(c) = self {
-            *c = Cubic {
-                last_max_cwnd: c.last_max_cwnd,
-                ..Cubic::default()
-            };
+            let delta = now.wrapping_sub(lsndtime) as i32;
+            if c.epoch_start != 0 && delta > 0 {
+                c.epoch_start = c.epoch_start.wrapping_add(delta as u32);
+                if (c.epoch_start.wrapping_sub(now) as i32) > 0 {
+                    c.epoch_start = now;
+                }
+            }
         }
     }
 
-    /// Start of a new round of HyStart (`bictcp_hystart_reset`).
-    pub fn new_round(&mut self, now_us: u64, snd_nxt: u32) {
-        if let Self::Cubic(c) = self {
-            c.round_start = now_us;
-            c.last_ack = now_us;
-            c.end_seq = snd_nxt;
-            c.curr_rtt = u32::MAX;
-            c.sample_cnt = 0;
-        }
-    }
-
-    /// An RTT sample (`pkts_acked`): HyStart's delay test in slow start. Returns a new
-    /// ssthresh when HyStart decides slow start should end.
+    /// `pkts_acked` (`cubictcp_acked`): an ACK's `rtt_us` (`ca_rtt_us`, the RTT of the
+    /// most recently sent segment it acknowledged or SACKed) with `snd_una` after it and
+    /// `snd_nxt`, and the socket's `sk_pacing_rate` (bytes/s). Keeps the minimum delay and
+    /// runs HyStart in slow start (`hystart_update`); returns how HyStart ended slow start
+    /// if it did (the caller then sets ssthresh to cwnd and counts it).
     pub fn pkts_acked(
         &mut self,
         ctx: &CaCtx,
         rtt_us: u32,
-        snd_una: u32,
-        snd_nxt: u32,
-    ) -> Option<u32> {
+        (snd_una, snd_nxt): (u32, u32),
+        pacing_rate: u64,
+    ) -> Option<HystartExit> {
         let Self::Cubic(c) = self else { return None };
-        if c.delay_min == 0 || c.delay_min > rtt_us {
-            c.delay_min = rtt_us;
-        }
-        if c.found || ctx.cwnd >= ctx.ssthresh || ctx.cwnd < HYSTART_LOW_WINDOW {
+        // Discard delay samples right after fast recovery.
+        if c.epoch_start != 0 && (ctx.jiffies.wrapping_sub(c.epoch_start) as i32) < HZ as i32 {
             return None;
         }
-        if !seq_before(c.end_seq, snd_una) && c.round_start != 0 {
-            // Same round.
-        } else {
-            c.round_start = ctx.now_us;
-            c.end_seq = snd_nxt;
-            c.curr_rtt = u32::MAX;
-            c.sample_cnt = 0;
+        let delay = rtt_us.max(1);
+        // First call, or the path's delay went down.
+        if c.delay_min == 0 || c.delay_min > delay {
+            c.delay_min = delay;
         }
-        if c.sample_cnt < HYSTART_MIN_SAMPLES {
-            c.curr_rtt = c.curr_rtt.min(rtt_us);
-            c.sample_cnt += 1;
-            if c.sample_cnt == HYSTART_MIN_SAMPLES {
-                let thresh = (c.delay_min >> 3).clamp(HYSTART_DELAY_MIN_US, HYSTART_DELAY_MAX_US);
-                if c.curr_rtt > c.delay_min + thresh {
-                    c.found = true;
-                    return Some(ctx.cwnd);
-                }
-            }
+        if !c.found && ctx.cwnd < ctx.ssthresh {
+            return c.hystart_update(ctx, delay, (snd_una, snd_nxt), pacing_rate);
         }
         None
     }
@@ -192,7 +231,7 @@ impl Cong {
         }
         let w = match self {
             Self::Reno => cwnd,
-            Self::Cubic(c) => c.update(cwnd, acked, ctx),
+            Self::Cubic(c) => c.update(cwnd, acked, ctx.jiffies),
         };
         // tcp_cong_avoid_ai
         if cnt_acc >= w {
@@ -210,81 +249,158 @@ impl Cong {
 }
 
 impl Cubic {
-    /// `bictcp_update`: how many ACKed packets make the window grow by one.
-    fn update(&mut self, cwnd: u32, acked: u32, ctx: &CaCtx) -> u32 {
-        self.ack_cnt += acked;
-        let now = ctx.now_us;
-        if self.last_cwnd == cwnd && now.saturating_sub(self.last_time) <= 1_000_000 / 32 {
-            return self.cnt.max(2);
+    /// `bictcp_hystart_reset`: a round starts now and ends when `snd_nxt` is acknowledged.
+    fn hystart_reset(&mut self, now_us: u64, snd_nxt: u32) {
+        self.round_start = now_us as u32;
+        self.last_ack = now_us as u32;
+        self.end_seq = snd_nxt;
+        self.curr_rtt = u32::MAX;
+        self.sample_cnt = 0;
+    }
+
+    /// `hystart_update`: HyStart's two tests, on each ACK in slow start.
+    fn hystart_update(
+        &mut self,
+        ctx: &CaCtx,
+        delay: u32,
+        (snd_una, snd_nxt): (u32, u32),
+        pacing_rate: u64,
+    ) -> Option<HystartExit> {
+        if seq_before(self.end_seq, snd_una) {
+            self.hystart_reset(ctx.now_us, snd_nxt);
         }
-        self.last_cwnd = cwnd;
-        self.last_time = now;
-        if self.epoch_start == 0 {
-            self.epoch_start = now.max(1);
-            self.ack_cnt = acked;
-            self.tcp_cwnd = cwnd;
-            if self.last_max_cwnd <= cwnd {
-                self.bic_k = 0;
-                self.bic_origin_point = cwnd;
-            } else {
-                self.bic_k = cubic_root(CUBE_FACTOR * u64::from(self.last_max_cwnd - cwnd)) as u32;
-                self.bic_origin_point = self.last_max_cwnd;
+        if ctx.cwnd < HYSTART_LOW_WINDOW {
+            return None;
+        }
+        // The ACK train: ACKs no more than hystart_ack_delta_us apart for longer than half
+        // the minimum delay (plus the TSO/GRO cushion) since the round began. (Without
+        // pacing, sk_pacing_status is SK_PACING_NONE: the threshold is halved.)
+        let now = ctx.now_us as u32;
+        let mut exit = HystartExit::default();
+        if (now.wrapping_sub(self.last_ack) as i32) <= HYSTART_ACK_DELTA_US as i32 {
+            self.last_ack = now;
+            let threshold = (self.delay_min + hystart_ack_delay(pacing_rate)) >> 1;
+            if (now.wrapping_sub(self.round_start) as i32) > threshold as i32 {
+                self.found = true;
+                exit.train = true;
             }
         }
-        // t = time since the epoch + min RTT, in 2^-BICTCP_HZ seconds.
-        let t_us = now - self.epoch_start + u64::from(self.delay_min);
-        let t = (t_us << BICTCP_HZ) / 1_000_000;
-        let k = u64::from(self.bic_k);
-        let offs = t.abs_diff(k);
-        let delta = (CUBE_RTT_SCALE * offs * offs * offs) >> (10 + 3 * BICTCP_HZ);
-        let origin = u64::from(self.bic_origin_point);
-        let target = if t < k {
-            origin.saturating_sub(delta)
+        // The delay increase: the round's minimum over at least HYSTART_MIN_SAMPLES ACKs,
+        // checked on every ACK once there are that many.
+        self.curr_rtt = self.curr_rtt.min(delay);
+        if self.sample_cnt < HYSTART_MIN_SAMPLES {
+            self.sample_cnt += 1;
         } else {
-            origin + delta
-        };
-        let cwnd64 = u64::from(cwnd);
-        let mut cnt = if target > cwnd64 {
-            (cwnd64 / (target - cwnd64)) as u32
-        } else {
-            100 * cwnd
-        };
-        if self.last_max_cwnd == 0 && cnt > 20 {
-            cnt = 20;
+            let thresh = (self.delay_min >> 3).clamp(HYSTART_DELAY_MIN_US, HYSTART_DELAY_MAX_US);
+            if self.curr_rtt > self.delay_min + thresh {
+                self.found = true;
+                exit.delay = true;
+            }
+        }
+        (exit != HystartExit::default()).then_some(exit)
+    }
+
+    /// `bictcp_update`: how many ACKed packets make the window grow by one. The cubic
+    /// function runs on jiffies (`tcp_jiffies32`), at most once per jiffy, as Linux's does.
+    fn update(&mut self, cwnd: u32, acked: u32, now: u32) -> u32 {
+        self.ack_cnt += acked;
+        if self.last_cwnd == cwnd && (now.wrapping_sub(self.last_time) as i32) <= (HZ / 32) as i32 {
+            return self.cnt.max(2);
+        }
+        // The cubic function updates cnt at most once per jiffy; every window reduction
+        // zeroes epoch_start, which forces a recalculation.
+        if !(self.epoch_start != 0 && now == self.last_time) {
+            self.last_cwnd = cwnd;
+            self.last_time = now;
+            if self.epoch_start == 0 {
+                self.epoch_start = now;
+                self.ack_cnt = acked;
+                self.tcp_cwnd = cwnd;
+                if self.last_max_cwnd <= cwnd {
+                    self.bic_k = 0;
+                    self.bic_origin_point = cwnd;
+                } else {
+                    self.bic_k = cubic_root(CUBE_FACTOR * u64::from(self.last_max_cwnd - cwnd));
+                    self.bic_origin_point = self.last_max_cwnd;
+                }
+            }
+            // t = jiffies since the epoch + the minimum delay, in 2^-BICTCP_HZ seconds.
+            let mut t = u64::from(now.wrapping_sub(self.epoch_start) as i32 as u32);
+            t += u64::from(usecs_to_jiffies(self.delay_min));
+            t = (t << BICTCP_HZ) / u64::from(HZ);
+            let k = u64::from(self.bic_k);
+            let offs = t.abs_diff(k);
+            // c/rtt × (t − K)^3, truncated to u32 as the kernel's `delta` is.
+            let delta = ((CUBE_RTT_SCALE * offs * offs * offs) >> (10 + 3 * BICTCP_HZ)) as u32;
+            let target = if t < k {
+                self.bic_origin_point.wrapping_sub(delta)
+            } else {
+                self.bic_origin_point.wrapping_add(delta)
+            };
+            self.cnt = if target > cwnd {
+                cwnd / (target - cwnd)
+            } else {
+                // A very small increment.
+                100 * cwnd
+            };
+            // The first growth may be too cautious while the bandwidth is unknown.
+            if self.last_max_cwnd == 0 && self.cnt > 20 {
+                self.cnt = 20;
+            }
         }
         // TCP friendliness: grow at least as fast as Reno would.
-        // beta_scale = 8 × (1024 + 717) / 3 / (1024 − 717) = 15.
-        const BETA_SCALE: u32 = 8 * (BICTCP_BETA_SCALE + BETA) / 3 / (BICTCP_BETA_SCALE - BETA);
-        let delta = ((cwnd * BETA_SCALE) >> 3).max(1);
+        let delta = (cwnd * BETA_SCALE) >> 3;
         while self.ack_cnt > delta {
             self.ack_cnt -= delta;
             self.tcp_cwnd += 1;
         }
         if self.tcp_cwnd > cwnd {
-            let d = self.tcp_cwnd - cwnd;
-            let max_cnt = cwnd / d;
-            if cnt > max_cnt {
-                cnt = max_cnt;
+            let max_cnt = cwnd / (self.tcp_cwnd - cwnd);
+            if self.cnt > max_cnt {
+                self.cnt = max_cnt;
             }
         }
-        self.cnt = cnt.max(2);
+        // At most one packet per two ACKed: 1.5× per RTT.
+        self.cnt = self.cnt.max(2);
         self.cnt
     }
 }
 
-/// Integer cube root (`cubic_root`), exact enough for the window arithmetic.
-fn cubic_root(a: u64) -> u64 {
-    if a == 0 {
+/// `hystart_ack_delay`: the cushion for TSO/GRO aggregation, the time to send four
+/// maximum-size GSO packets at the pacing rate, at most 1 ms (0 without a rate).
+fn hystart_ack_delay(pacing_rate: u64) -> u32 {
+    if pacing_rate == 0 {
         return 0;
     }
-    let mut x = (a as f64).cbrt() as u64;
-    while x * x * x > a {
-        x -= 1;
+    (GSO_MAX_SIZE * 4 * 1_000_000 / pacing_rate).min(1000) as u32
+}
+
+/// `usecs_to_jiffies`: rounded up.
+fn usecs_to_jiffies(us: u32) -> u32 {
+    us.div_ceil(1_000_000 / HZ)
+}
+
+/// `cubic_root`: the kernel's cube root, a table lookup then one Newton-Raphson step
+/// (average error 0.195%; it sets cubic's K, so it is the kernel's, not an exact root).
+fn cubic_root(a: u64) -> u32 {
+    // cbrt(x) MSB values for x MSB values in [0..63]: v = cbrt(x << 18) - 1.
+    const V: [u8; 64] = [
+        0, 54, 54, 54, 118, 118, 118, 118, 123, 129, 134, 138, 143, 147, 151, 156, 157, 161, 164,
+        168, 170, 173, 176, 179, 181, 185, 187, 190, 192, 194, 197, 199, 200, 202, 204, 206, 209,
+        211, 213, 215, 217, 219, 221, 222, 224, 225, 227, 229, 231, 232, 234, 236, 237, 239, 240,
+        242, 244, 245, 246, 248, 250, 251, 252, 254,
+    ];
+    // fls64
+    let b = 64 - a.leading_zeros();
+    if b < 7 {
+        return (u32::from(V[a as usize]) + 35) >> 6;
     }
-    while (x + 1) * (x + 1) * (x + 1) <= a {
-        x += 1;
-    }
-    x
+    let b = ((b * 84) >> 8) - 1;
+    let shift = (a >> (b * 3)) as usize;
+    let mut x = ((u32::from(V[shift]) + 10) << b) >> 6;
+    // x = (2x + a / x²) / 3, with x(x − 1) for x², as the kernel writes it.
+    x = 2 * x + (a / (u64::from(x) * u64::from(x - 1))) as u32;
+    (x * 341) >> 10
 }
 
 /// `before(a, b)` in sequence space.
@@ -303,8 +419,7 @@ mod tests {
             ssthresh,
             cwnd_cnt: 0,
             now_us,
-            min_rtt_us: 10_000,
-            srtt_us: 10_000,
+            jiffies: (now_us / 4000) as u32,
         }
     }
 
@@ -339,6 +454,168 @@ mod tests {
             now += 1000;
         }
         assert!(cwnd > 90, "cubic regrew to {cwnd}");
+    }
+
+    /// Slow start at `cwnd` (ssthresh unbounded), ACKs at `now_us`.
+    fn ss(cwnd: u32, now_us: u64) -> CaCtx {
+        ctx(cwnd, u32::MAX, now_us)
+    }
+
+    #[test]
+    fn hystart_ack_train_ends_slow_start_after_half_the_minimum_delay() {
+        let mut c = Cong::new(true);
+        c.init(0, 1000);
+        // A first round: the minimum delay is 10 ms.
+        let pace = 0;
+        assert_eq!(
+            c.pkts_acked(&ss(10, 10_000), 10_000, (2000, 5000), pace),
+            None
+        );
+        // A new round (snd_una passed 1000) starts at 10 ms; below hystart_low_window
+        // nothing is tested.
+        assert_eq!(
+            c.pkts_acked(&ss(15, 10_500), 10_000, (2500, 5000), pace),
+            None
+        );
+        // From cwnd 16, ACKs 1 ms apart: the train must outlast delay_min / 2 = 5 ms from
+        // the round's start (10 ms), so it fires on the ACK after 15 ms.
+        let mut fired = None;
+        for i in 1..=10u64 {
+            let now = 10_000 + i * 1000;
+            if let Some(x) = c.pkts_acked(&ss(16, now), 10_000, (3000, 5000), pace) {
+                fired = Some((x, now));
+                break;
+            }
+        }
+        assert_eq!(fired, Some((HystartExit::TRAIN, 16_000)));
+        // Found: no more tests until a loss resets it.
+        assert_eq!(
+            c.pkts_acked(&ss(40, 30_000), 50_000, (3000, 5000), pace),
+            None
+        );
+    }
+
+    #[test]
+    fn hystart_ack_train_breaks_on_a_gap_longer_than_ack_delta() {
+        let mut c = Cong::new(true);
+        c.init(0, 1000);
+        assert_eq!(c.pkts_acked(&ss(16, 100), 10_000, (2000, 9000), 0), None);
+        // ACKs 3 ms apart never form a train; with the delay flat, nothing fires.
+        for i in 1..=20u64 {
+            assert_eq!(
+                c.pkts_acked(&ss(16, 100 + i * 3000), 10_000, (2000 + i as u32, 9000), 0),
+                None
+            );
+        }
+    }
+
+    #[test]
+    fn hystart_delay_test_checks_every_ack_after_eight_samples() {
+        let mut c = Cong::new(true);
+        c.init(0, 1000);
+        // delay_min 20 ms (from an ACK below hystart_low_window, which takes no sample):
+        // the threshold is clamp(20/8 ms, 4, 16) = 4 ms.
+        assert_eq!(c.pkts_acked(&ss(10, 0), 20_000, (2000, 9000), 0), None);
+        // Eight samples at 30 ms (3 ms apart: no train) make curr_rtt 30 ms > 24 ms, but
+        // the decision comes on the ninth sample, the first checked.
+        let mut now = 0;
+        for i in 0..8u32 {
+            now += 3000;
+            let r = c.pkts_acked(&ss(16, now), 30_000, (2001 + i, 9000), 0);
+            assert_eq!(r, None, "sample {i}");
+        }
+        now += 3000;
+        assert_eq!(
+            c.pkts_acked(&ss(17, now), 30_000, (2010, 9000), 0),
+            Some(HystartExit::DELAY)
+        );
+    }
+
+    #[test]
+    fn hystart_delay_test_keeps_checking_as_the_round_goes_on() {
+        let mut c = Cong::new(true);
+        c.init(0, 1000);
+        assert_eq!(c.pkts_acked(&ss(16, 0), 20_000, (2000, 90_000), 0), None);
+        let mut now = 0;
+        // Eight samples at the minimum, then the queue builds within the same round: the
+        // round's minimum stays 20 ms, so nothing fires (the minimum of the round is what
+        // counts).
+        for i in 0..20u32 {
+            now += 3000;
+            let rtt = if i < 8 { 20_000 } else { 40_000 };
+            let r = c.pkts_acked(&ss(16, now), rtt, (2001 + i, 90_000), 0);
+            assert_eq!(r, None, "sample {i}");
+        }
+        // The next round (snd_una past 90 000) has only high samples: it fires on its
+        // ninth.
+        let mut fired = 0;
+        for i in 0..9u32 {
+            now += 3000;
+            if c.pkts_acked(&ss(16, now), 40_000, (90_001 + i, 190_000), 0)
+                .is_some()
+            {
+                fired = i + 1;
+                break;
+            }
+        }
+        assert_eq!(fired, 9);
+    }
+
+    #[test]
+    fn both_tests_may_fire_on_the_same_ack() {
+        // As a real 6.18 kernel does under packetdrill: delay_min 20 ms, ACKs 1.25 ms apart
+        // with RTTs of 26 ms. On the ninth ACK of the round the train has lasted 11.25 ms
+        // (> (20 + 1) / 2 ms) and the delay test has its ninth sample (26 > 20 + 4 ms):
+        // both count.
+        let mut c = Cong::new(true);
+        c.init(0, 1000);
+        assert_eq!(c.pkts_acked(&ss(10, 0), 20_000, (2000, 9000), 1), None);
+        let mut now = 0;
+        for i in 0..8u32 {
+            now += 1250;
+            let r = c.pkts_acked(&ss(16 + i, now), 26_000, (2001 + i, 9000), 1);
+            assert_eq!(r, None, "ACK {i}");
+        }
+        now += 1250;
+        let both = HystartExit {
+            train: true,
+            delay: true,
+        };
+        assert_eq!(
+            c.pkts_acked(&ss(24, now), 26_000, (2010, 9000), 1),
+            Some(both)
+        );
+    }
+
+    #[test]
+    fn hystart_ack_delay_is_four_gso_packets_at_the_pacing_rate_capped_at_1ms() {
+        assert_eq!(hystart_ack_delay(0), 0);
+        // 1 GB/s: 4 × 65 215 B takes 260 µs.
+        assert_eq!(hystart_ack_delay(1_000_000_000), 260);
+        assert_eq!(hystart_ack_delay(1_000_000), 1000);
+    }
+
+    #[test]
+    fn entering_loss_forgets_the_last_maximum() {
+        let mut c = Cong::new(true);
+        c.init(0, 1);
+        assert_eq!(c.ssthresh(100), 70);
+        c.enter_loss(1_000, 5000);
+        let Cong::Cubic(cu) = &c else { unreachable!() };
+        assert_eq!((cu.last_max_cwnd, cu.delay_min, cu.end_seq), (0, 0, 5000));
+    }
+
+    #[test]
+    fn tx_start_moves_the_epoch_by_the_idle_time() {
+        let mut c = Cong::new(true);
+        c.init(0, 1);
+        c.ssthresh(100);
+        // An epoch starts at jiffy 1000 in congestion avoidance.
+        c.cong_avoid(&ctx(70, 70, 4_000_000), 1);
+        // Idle from jiffy 1100 to 1150: the epoch moves 50 jiffies.
+        c.tx_start(1150, 1100);
+        let Cong::Cubic(cu) = &c else { unreachable!() };
+        assert_eq!(cu.epoch_start, 1050);
     }
 
     #[test]

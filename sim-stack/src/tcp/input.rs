@@ -504,6 +504,7 @@ fn tcp_rcv_synsent(
     // segment gives it (icsk_ack starts zeroed).
     tcp_initialize_rcv_mss(t);
     t.cwnd = super::TCP_INIT_CWND;
+    t.cong.init(now.as_nanos() / 1000, t.snd_nxt);
     // tcp_finish_connect: the clocks of the last receive and send start here.
     t.ack.lrcvtime = now;
     t.lsndtime = now;
@@ -549,6 +550,8 @@ fn tcp_synrecv_to_established(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, t
     super::rcv_window::tcp_init_buffer_space(t, now, &sys);
     super::info::tcp_update_pacing_rate(t, &sys);
     tcp_initialize_rcv_mss(t);
+    // tcp_init_transfer → tcp_init_congestion_control.
+    t.cong.init(now.as_nanos() / 1000, t.snd_nxt);
     // tcp_create_openreq_child, when the handshake's ACK makes the child.
     t.ack.lrcvtime = now;
     t.lsndtime = now;
@@ -612,6 +615,7 @@ fn tcp_ack(
     t.timers.probes_out = 0;
     let prior_packets = t.packets_out;
     let prior_una = t.snd_una;
+    let prior_sacked = t.sacked_out;
     // Window update (tcp_ack_update_window).
     let nwin = u32::from(th.window) << t.snd_wscale;
     let may_update = after(ack, t.snd_una)
@@ -629,7 +633,9 @@ fn tcp_ack(
     }
     // SACK tagging (tcp_sacktag_write_queue).
     let mut newly_sacked = 0u32;
+    // The send times of the oldest and newest newly SACKed never-retransmitted segments.
     let mut first_sackt: Option<SimTime> = None;
+    let mut last_sackt: Option<SimTime> = None;
     // (send time, end_seq, retransmitted) of every segment this ACK delivers, for RACK.
     // (A buffer kept in the socket: nothing is allocated per ACK.)
     let mut delivered_sends = std::mem::take(&mut t.delivered_scratch);
@@ -679,9 +685,13 @@ fn tcp_ack(
                     seg.sacked = true;
                     newly_sacked += 1;
                     // tcp_sacktag_one: the oldest newly SACKed never-retransmitted
-                    // segment gives an RTT sample (first_sackt).
-                    if seg.retrans == 0 && first_sackt.is_none() {
-                        first_sackt = seg.sent_at;
+                    // segment gives an RTT sample (first_sackt), the newest one the
+                    // congestion control's (last_sackt).
+                    if seg.retrans == 0 {
+                        if first_sackt.is_none() {
+                            first_sackt = seg.sent_at;
+                        }
+                        last_sackt = seg.sent_at;
                     }
                     delivered_sends.push((seg.sent_at, seg.end_seq(), seg.retrans > 0));
                     if seg.lost {
@@ -707,7 +717,9 @@ fn tcp_ack(
     // Of them, those not SACKed before: SACKed ones were counted delivered then.
     let mut acked_unsacked = 0u32;
     let mut first_ackt: Option<SimTime> = None;
+    let mut last_ackt: Option<SimTime> = None;
     let mut retrans_acked = false;
+    let mut syn_acked = false;
     // Segments asking for SCM_TSTAMP_ACK (tcp_ack_tstamp), and the bytes of the
     // retransmit-queue skb being acknowledged so far (an skb begins at a packet head).
     let mut ack_stamps: Vec<tstamp::AckStamp> = Vec::new();
@@ -734,6 +746,7 @@ fn tcp_ack(
             t.ever_retrans_in_wq -= 1;
         }
         acked_pkts += 1;
+        syn_acked |= seg.syn;
         acked_unsacked += u32::from(!seg.sacked);
         if !seg.sacked {
             delivered_sends.push((seg.sent_at, seg.end_seq(), seg.retrans > 0));
@@ -756,6 +769,7 @@ fn tcp_ack(
             if first_ackt.is_none() {
                 first_ackt = seg.sent_at;
             }
+            last_ackt = seg.sent_at;
             acked_reord = Some(acked_reord.map_or(seg.seq, |r: u32| r));
         }
         t.stats.bytes_acked += u64::from(seg.len);
@@ -820,42 +834,71 @@ fn tcp_ack(
     {
         tcp_check_sack_reordering(t, r, &mut n.snmp.tcp_ext);
     }
-    // RTT sample: from the oldest newly acknowledged segment never retransmitted
-    // (Karn), else from the timestamp echo.
-    let mut rtt_us: Option<u64> = first_ackt
-        .filter(|_| !retrans_acked)
-        .or(first_sackt)
-        .map(|at| (now - at).as_nanos() / 1000);
-    if rtt_us.is_none()
+    // RTT samples (tcp_clean_rtx_queue, tcp_ack_update_rtt): seq_rtt from the oldest newly
+    // acknowledged segment never retransmitted (Karn), else the oldest newly SACKed one,
+    // else the timestamp echo of an ACK that advances; ca_rtt (for the minimum RTT and the
+    // congestion control) from the newest such segment, SACKed ones first.
+    let rtt_of = |at: Option<SimTime>| at.map(|at| (now - at).as_nanos() / 1000);
+    let (mut seq_rtt, mut ca_rtt) = if retrans_acked {
+        (None, None)
+    } else {
+        (rtt_of(first_ackt), rtt_of(last_ackt))
+    };
+    // FLAG_ACK_MAYBE_DELAYED: one lone short segment acknowledged, nothing else learned.
+    let maybe_delayed = seq_rtt.is_some()
+        && acked_pkts == 1
+        && prior_sacked == 0
+        && ack.wrapping_sub(prior_una) < t.mss_cache
+        && acked_unsacked + newly_sacked == 1
+        && newly_sacked == 0
+        && !ece
+        && !syn_acked;
+    if first_sackt.is_some() {
+        seq_rtt = seq_rtt.or(rtt_of(first_sackt));
+        ca_rtt = rtt_of(last_sackt);
+    }
+    if seq_rtt.is_none()
         && advanced
         && t.ts_ok
         && let Some((_, tsecr)) = th.options.timestamp()
         && tsecr != 0
     {
+        // tcp_rtt_tsopt_us: whole milliseconds, at least one.
         let ms = output::tcp_time_stamp(now)
             .wrapping_add(t.ts_off)
             .wrapping_sub(tsecr);
-        if ms < 1 << 30 {
-            rtt_us = Some(u64::from(ms) * 1000);
+        if ms < i32::MAX as u32 / 1000 {
+            seq_rtt = Some(u64::from(ms.max(1)) * 1000);
+            ca_rtt = seq_rtt;
         }
     }
-    if let Some(r) = rtt_us {
+    if let (Some(r), Some(ca)) = (seq_rtt, ca_rtt) {
+        super::rtt::tcp_update_rtt_min(t, ca, maybe_delayed);
         tcp_rtt_estimator(t, r);
         if advanced {
             t.timers.retransmits = 0;
             t.timers.backoff = 0;
         }
-        let ctx = ca_ctx(t, now);
-        if let Some(ss) = t.cong.pkts_acked(
-            &ctx,
-            r.min(u64::from(u32::MAX)) as u32,
-            t.snd_una,
-            t.snd_nxt,
-        ) {
-            // HyStart's delay test ended slow start (the only exit it models).
-            t.ssthresh = ss;
-            n.snmp.tcp_ext.TCPHystartDelayDetect += 1;
-            n.snmp.tcp_ext.TCPHystartDelayCwnd += u64::from(t.cwnd);
+    }
+    // pkts_acked (cubictcp_acked), with the rate sample's rtt_us = ca_rtt.
+    if let Some(ca) = ca_rtt {
+        let ctx = ca_ctx(t, now, n.jiffies_phase);
+        let rtt = ca.min(u64::from(u32::MAX)) as u32;
+        let ext = &mut n.snmp.tcp_ext;
+        let exit = t
+            .cong
+            .pkts_acked(&ctx, rtt, (t.snd_una, t.snd_nxt), t.pacing_rate);
+        if let Some(exit) = exit {
+            // HyStart ended slow start here: ssthresh = cwnd (by either test, or both).
+            t.ssthresh = t.cwnd;
+            if exit.train {
+                ext.TCPHystartTrainDetect += 1;
+                ext.TCPHystartTrainCwnd += u64::from(t.cwnd);
+            }
+            if exit.delay {
+                ext.TCPHystartDelayDetect += 1;
+                ext.TCPHystartDelayCwnd += u64::from(t.cwnd);
+            }
         }
     }
     // Duplicate ACK detection (for non-SACK peers and the Disorder state).
@@ -1012,7 +1055,7 @@ fn tcp_ack(
         // were in flight in it.
         let limited = t.is_cwnd_limited || (t.cwnd < t.ssthresh && t.cwnd < 2 * t.max_packets_out);
         if limited {
-            let ctx = ca_ctx(t, now);
+            let ctx = ca_ctx(t, now, n.jiffies_phase);
             // tcp_cong_avoid(sk, ack, acked_sacked): by what this ACK delivered.
             let (c, cnt) = t.cong.cong_avoid(&ctx, delivered);
             t.cwnd = c.min(u32::from(u16::MAX) * 4);
@@ -1351,14 +1394,13 @@ fn tcp_check_sack_reordering(t: &mut TcpSock, low_seq: u32, ext: &mut crate::sta
 }
 
 /// The congestion-control view of a connection.
-fn ca_ctx(t: &TcpSock, now: SimTime) -> CaCtx {
+pub(crate) fn ca_ctx(t: &TcpSock, now: SimTime, jiffies_phase: u64) -> CaCtx {
     CaCtx {
         cwnd: t.cwnd,
         ssthresh: t.ssthresh,
         cwnd_cnt: t.cwnd_cnt,
         now_us: now.as_nanos() / 1000,
-        min_rtt_us: t.rtt.min_rtt_us,
-        srtt_us: t.rtt.srtt_us >> 3,
+        jiffies: crate::jiffies::jiffies(now, jiffies_phase) as u32,
     }
 }
 

@@ -372,7 +372,6 @@ fn send_syn_with_data(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, data: &[u
     t.snd_nxt = t.write_seq;
     t.fo.syn_data = len > 0;
     if len > 0 {
-        t.lsndtime = now;
         t.stats.bytes_sent += u64::from(len);
     }
     tcp_arm_rtx_if_idle(n, cx, sock);
@@ -902,7 +901,6 @@ fn tcp_send_new_skb(
         t.snd_sml = end_seq;
     }
     if len > 0 {
-        t.lsndtime = now;
         t.stats.bytes_sent += u64::from(len);
     }
     true
@@ -1298,6 +1296,14 @@ fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) -> Ne
     t.stats.segs_out += u64::from(gso_segs);
     if seg.len > 0 {
         t.stats.data_segs_out += u64::from(gso_segs);
+        // tcp_event_data_sent, for new data and retransmissions alike: the first data
+        // with nothing in flight is CA_EVENT_TX_START; lsndtime is this send.
+        if t.in_flight() == 0 {
+            let phase = n.jiffies_phase;
+            let j = |at: SimTime| crate::jiffies::jiffies(at, phase) as u32;
+            t.cong.tx_start(j(now), j(t.lsndtime));
+        }
+        t.lsndtime = now;
     }
     let off = seg.data_seq.wrapping_sub(t.sndq_seq) as usize;
     let mut skb = cx.pool.alloc(hlen + seg.len as usize);

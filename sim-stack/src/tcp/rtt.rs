@@ -45,13 +45,30 @@ impl RttEstimator {
     }
 }
 
+/// `tcp_update_rtt_min`: the minimum RTT, from `ca_rtt_us` (the RTT of the most recently
+/// sent segment an ACK covers). A lone segment's ACK that may have been delayed
+/// (`FLAG_ACK_MAYBE_DELAYED`) does not raise it. (Linux keeps a windowed minimum over
+/// `tcp_min_rtt_wlen`, 300 s; over a shorter run that is the plain minimum.) A 0 µs sample
+/// counts as one jiffy, as `jiffies_to_usecs(1)`.
+pub fn tcp_update_rtt_min(t: &mut TcpSock, ca_rtt_us: u64, maybe_delayed: bool) {
+    let min = t.rtt.min_rtt_us;
+    if maybe_delayed && min != 0 && ca_rtt_us > u64::from(min) {
+        return;
+    }
+    let r = if ca_rtt_us == 0 {
+        1_000_000 / crate::jiffies::HZ
+    } else {
+        ca_rtt_us.min(u64::from(u32::MAX))
+    } as u32;
+    if min == 0 || r < min {
+        t.rtt.min_rtt_us = r;
+    }
+}
+
 /// `tcp_rtt_estimator` and `tcp_set_rto`: Jacobson/Karels in Linux's fixed point, with
 /// `rttvar` kept at least `TCP_RTO_MIN`.
 pub fn tcp_rtt_estimator(t: &mut TcpSock, rtt_us: u64) {
     let m = rtt_us.clamp(1, u64::from(u32::MAX >> 4)) as i64;
-    if t.rtt.min_rtt_us == 0 || (m as u32) < t.rtt.min_rtt_us {
-        t.rtt.min_rtt_us = m as u32;
-    }
     if t.rtt.srtt_us != 0 {
         let mut m = m - i64::from(t.rtt.srtt_us >> 3);
         t.rtt.srtt_us = (i64::from(t.rtt.srtt_us) + m) as u32;

@@ -494,7 +494,7 @@ fn tcp_retransmit_timer(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
         }
         t.cwnd = 1;
         t.cwnd_cnt = 0;
-        t.cong.reset();
+        t.cong.enter_loss(cx.now.as_nanos() / 1000, t.snd_nxt);
         t.recovery.ca_state = CaState::Loss;
         t.recovery.high_seq = t.snd_nxt;
         t.ecn.queue_cwr();
