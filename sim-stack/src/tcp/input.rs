@@ -278,7 +278,16 @@ pub(crate) fn tcp_rcv_state_process(
             if !th.flags.contains(TcpFlags::SYN) && after(th.seq, tcp_window_end(t)) {
                 n.snmp.tcp_ext.BeyondWindow += 1;
             }
-            t.ack.quick = t.ack.quick.max(2);
+            if seg_len > 0 && before(th.seq, t.rcv_nxt) {
+                // A duplicate of data we have: tcp_send_dupack (end_seq before rcv_wup,
+                // DelayedACKLost) or tcp_data_queue's out_of_window; both D-SACK it.
+                if before(th.seq.wrapping_add(seg_len), t.rwin.rcv_wup) {
+                    n.snmp.tcp_ext.DelayedACKLost += 1;
+                }
+                tcp_send_dupack_dsack(t, th.seq, seg_len, n.sysctl.tcp_dsack, &mut n.snmp.tcp_ext);
+            } else {
+                t.ack.quick = t.ack.quick.max(2);
+            }
             tcp_send_ack(n, cx, sock);
         }
         return;
@@ -287,7 +296,9 @@ pub(crate) fn tcp_rcv_state_process(
         // SKB_DROP_REASON_TCP_INVALID_END_SEQUENCE: tcp_send_dupack.
         n.snmp.tcp_ext.BeyondWindow += 1;
         if before(th.seq, t.rcv_nxt) {
-            tcp_enter_quickack(t);
+            n.snmp.tcp_ext.DelayedACKLost += 1;
+            let seg_len = th.segment_len(payload.len()) as u32;
+            tcp_send_dupack_dsack(t, th.seq, seg_len, n.sysctl.tcp_dsack, &mut n.snmp.tcp_ext);
         }
         tcp_send_ack(n, cx, sock);
         return;
@@ -374,6 +385,25 @@ pub(crate) fn tcp_rcv_state_process(
     // tcp_data_snd_check and tcp_ack_snd_check.
     tcp_push_pending_frames(n, cx, sock);
     tcp_ack_snd_check(n, cx, sock);
+}
+
+/// `tcp_send_dupack`'s (and `tcp_data_queue` out_of_window's) answer to a segment starting
+/// below `rcv_nxt`: quick ACKs, and a D-SACK for the part below `rcv_nxt`.
+fn tcp_send_dupack_dsack(
+    t: &mut TcpSock,
+    seq: u32,
+    seg_len: u32,
+    tcp_dsack: bool,
+    ext: &mut crate::stats::TcpExtStats,
+) {
+    tcp_enter_quickack(t);
+    let end = seq.wrapping_add(seg_len);
+    let end = if after(end, t.rcv_nxt) {
+        t.rcv_nxt
+    } else {
+        end
+    };
+    super::dsack::tcp_dsack_set(t, seq, end, tcp_dsack, ext);
 }
 
 /// `tcp_receive_window` added to `rcv_nxt`: where the window last advertised ends
@@ -642,18 +672,41 @@ fn tcp_ack(
         t.snd_una
     };
     let mut reord = t.snd_nxt;
+    // D-SACK (tcp_check_dsack) and FLAG_ORIG_SACK_ACKED: a never-retransmitted segment up
+    // to high_seq (S)ACKed, F-RTO's proof of a spurious timeout.
+    let mut dsack = super::dsack::DsackFound::default();
+    let mut orig_sack_acked = false;
     if t.sack_ok
         && let Some(blocks) = th.options.sack()
     {
         let sent = t.sent_segs();
-        // tcp_sacktag_write_queue walks the blocks in sequence order.
+        let blocks = blocks.as_slice();
+        dsack = super::dsack::tcp_check_dsack(t, blocks, ack, prior_una, &mut n.snmp.tcp_ext);
+        // tcp_sacktag_write_queue walks the blocks in sequence order, the D-SACK one
+        // (if valid and not below snd_una) among them.
         // (At most four blocks: sorted in place on the stack, nothing allocated per ACK.)
-        let mut sorted = [(0u32, 0u32); 4];
-        let nblocks = blocks.as_slice().len();
-        sorted[..nblocks].copy_from_slice(blocks.as_slice());
+        let mut sorted = [(0u32, 0u32, false); 4];
+        let mut nblocks = 0;
+        for (i, &(start, end)) in blocks.iter().enumerate() {
+            let dup = i == 0 && dsack.dup;
+            if dup && let Some(why) = super::dsack::tcp_dsack_block_invalid(t, start, end) {
+                match why {
+                    super::dsack::DsackIgnored::NoUndo => {
+                        n.snmp.tcp_ext.TCPDSACKIgnoredNoUndo += 1;
+                    }
+                    super::dsack::DsackIgnored::Old => n.snmp.tcp_ext.TCPDSACKIgnoredOld += 1,
+                }
+                continue;
+            }
+            if dup && !after(end, prior_una) {
+                continue;
+            }
+            sorted[nblocks] = (start, end, dup);
+            nblocks += 1;
+        }
         let sorted = &mut sorted[..nblocks];
         sorted.sort_by(|a, b| (a.0.wrapping_sub(b.0) as i32).cmp(&0));
-        for &(start, end) in sorted.iter() {
+        for &(start, end, dup) in sorted.iter() {
             // The queue is in sequence order: find the block's first segment by binary
             // search, then walk while segments end inside it.
             let lo =
@@ -662,7 +715,20 @@ fn tcp_ack(
                 if after(seg.end_seq(), end) {
                     break;
                 }
+                // tcp_sacktag_one: a D-SACKed retransmission was spurious.
+                if dup
+                    && seg.retrans > 0
+                    && t.recovery.undo_retrans > 0
+                    && t.recovery
+                        .undo_marker
+                        .is_some_and(|m| after(seg.end_seq(), m))
+                {
+                    t.recovery.undo_retrans -= 1;
+                }
                 if !seg.sacked && after(seg.end_seq(), prior_una) {
+                    if seg.retrans == 0 && !after(seg.end_seq(), t.recovery.high_seq) {
+                        orig_sack_acked = true;
+                    }
                     // tcp_sacktag_one: a never-retransmitted segment SACKed below the
                     // highest SACKed one was reordered, not lost.
                     let highest = if t.sacked_out + newly_sacked == 0 {
@@ -753,6 +819,9 @@ fn tcp_ack(
         if seg.retrans > 0 {
             retrans_acked = true;
         } else if !seg.sacked {
+            if !after(seg.end_seq(), t.recovery.high_seq) {
+                orig_sack_acked = true;
+            }
             if first_ackt.is_none() {
                 first_ackt = seg.sent_at;
             }
@@ -803,15 +872,10 @@ fn tcp_ack(
         }
         n.socks.tcp(sock).expect("the socket being acknowledged")
     };
-    // tcp_any_retrans_done: once no retransmitted segment is outstanding, the episode
-    // that retrans_stamp times is over.
     debug_assert_eq!(
         t.ever_retrans_in_wq as usize,
         t.wq.iter().filter(|w| w.retrans > 0).count()
     );
-    if advanced && t.ever_retrans_in_wq == 0 {
-        t.recovery.retrans_stamp = None;
-    }
     // tcp_clean_rtx_queue: a hole below the highest SACK filled by a never-retransmitted
     // segment is reordering too.
     if t.sack_ok
@@ -866,7 +930,7 @@ fn tcp_ack(
         t.recovery.dupacks = 0;
     }
     // Segments delivered by this ACK (tcp_count_delivered), for PRR and tcpi_delivered.
-    let mut delivered = acked_unsacked + newly_sacked;
+    let mut delivered = acked_unsacked + newly_sacked + dsack.dup_segs;
     if !t.sack_ok {
         // A peer without SACK: each duplicate ACK stands for a segment that left the network
         // (tcp_add_reno_sack), so new data may go in its place (limited transmit, RFC
@@ -947,42 +1011,35 @@ fn tcp_ack(
         t.stats.delivered_ce += u64::from(delivered);
         n.snmp.tcp_ext.TCPDeliveredCE += u64::from(delivered);
     }
-    match t.recovery.ca_state {
-        // CWR ends once something above high_seq is ACKed (tcp_end_cwnd_reduction).
-        CaState::Cwr if after(t.snd_una, t.recovery.high_seq) => {
-            t.cwnd = t.ssthresh;
-            t.recovery.ca_state = CaState::Open;
-        }
-        CaState::Recovery | CaState::Loss if !before(t.snd_una, t.recovery.high_seq) => {
-            // Recovery is over (tcp_end_cwnd_reduction / loss undo not modeled).
-            if t.recovery.ca_state == CaState::Recovery {
-                t.cwnd = t.ssthresh.max(2);
-            }
-            if !t.sack_ok {
-                t.sacked_out = 0;
-            }
-            t.recovery.ca_state = CaState::Open;
-        }
-        _ => {}
-    }
-    if newly_lost > 0
-        && matches!(
-            t.recovery.ca_state,
-            CaState::Open | CaState::Disorder | CaState::Cwr
-        )
-    {
-        tcp_enter_recovery(t, &mut n.snmp.tcp_ext);
-    } else if ece && matches!(t.recovery.ca_state, CaState::Open | CaState::Disorder) {
-        // tcp_try_to_open: the peer saw congestion: reduce cwnd once (CWR).
-        super::recovery::tcp_enter_cwr(t);
-    } else if t.recovery.ca_state == CaState::Open && (t.sacked_out > 0 || t.recovery.dupacks > 0) {
-        t.recovery.ca_state = CaState::Disorder;
-    } else if t.recovery.ca_state == CaState::Disorder
-        && t.sacked_out == 0
-        && t.recovery.dupacks == 0
-    {
-        t.recovery.ca_state = CaState::Open;
-    }
+    // The ACK's timestamp echo on our clock (rx_opt.rcv_tsecr less tsoffset), for Eifel.
+    let tsecr = th
+        .options
+        .timestamp()
+        .filter(|_| t.ts_ok)
+        .map(|(_, ecr)| ecr.wrapping_sub(t.ts_off));
+    let dubious = !(advanced || may_update || payload_len > 0)
+        || newly_sacked > 0
+        || ece
+        || dsack.dup
+        || t.recovery.ca_state != CaState::Open;
+    let rexmit = tcp_fastretrans_alert(
+        t,
+        &mut n.snmp.tcp_ext,
+        AlertAck {
+            advanced,
+            dubious,
+            ece,
+            loss: super::undo::LossAck {
+                advanced,
+                orig_sack_acked,
+                data_sacked: newly_sacked > 0,
+                dupack: is_dupack,
+                can_send_new: t.sent_segs() < t.wq.len()
+                    && after(t.snd_una.wrapping_add(t.snd_wnd), t.snd_nxt),
+                tsecr,
+            },
+        },
+    );
     if matches!(t.recovery.ca_state, CaState::Recovery | CaState::Cwr) {
         // tcp_cwnd_reduction (PRR).
         t.recovery.prr_delivered += delivered;
@@ -1045,7 +1102,6 @@ fn tcp_ack(
             n.snmp.tcp_ext.TCPLossProbeRecovery += 1;
         }
     }
-    let recovery = matches!(t.recovery.ca_state, CaState::Recovery | CaState::Loss);
     if let Some(wait) = reo_wait {
         // RACK's reordering timer takes the retransmission timer (and then no
         // TLP/RTO reset: FLAG_SET_XMIT_TIMER is cleared).
@@ -1056,9 +1112,7 @@ fn tcp_ack(
             tcp_reset_rtx_timer(n, cx, sock);
         }
     }
-    if recovery {
-        tcp_xmit_retransmit_queue(n, cx, sock);
-    }
+    tcp_xmit_recovery(n, cx, sock, rexmit);
     if prior_packets == 0 {
         // no_queue: nothing was in flight, so this may open a window being probed.
         super::timer::tcp_ack_probe(n, cx, sock);
@@ -1067,6 +1121,128 @@ fn tcp_ack(
         sk_wake(n, cx, sock);
     }
     true
+}
+
+/// What `tcp_fastretrans_alert` reads of an ACK (its `flag` bits).
+struct AlertAck {
+    /// `FLAG_SND_UNA_ADVANCED`.
+    advanced: bool,
+    /// `tcp_ack_is_dubious`: a duplicate, SACK, D-SACK or ECE, or not Open.
+    dubious: bool,
+    /// `FLAG_ECE`.
+    ece: bool,
+    /// What `tcp_process_loss` reads.
+    loss: super::undo::LossAck,
+}
+
+/// `tcp_fastretrans_alert`, after loss detection (RACK, or NewReno's head marking) and
+/// the ACK's scoreboard: ends CWR and Recovery once `high_seq` is acknowledged (undoing
+/// when it may, `tcp_try_undo_recovery`), tries the undos where Linux does (partial and
+/// D-SACK in Recovery, D-SACK in Open/Disorder, `tcp_process_loss` in Loss), enters
+/// Recovery when something is lost, else `tcp_try_to_open`. Returns what to send.
+fn tcp_fastretrans_alert(
+    t: &mut TcpSock,
+    ext: &mut crate::stats::TcpExtStats,
+    a: AlertAck,
+) -> super::undo::Rexmit {
+    use super::undo::{self, PartialUndo, Rexmit};
+    let tsecr = a.loss.tsecr;
+    // A. ECE: the reduction must stand.
+    if a.ece {
+        t.recovery.prior_ssthresh = 0;
+    }
+    // D. State exits once high_seq is acknowledged.
+    match t.recovery.ca_state {
+        CaState::Open if a.dubious => t.recovery.retrans_stamp = None,
+        // CWR holds until something above high_seq is ACKed (tcp_end_cwnd_reduction).
+        CaState::Cwr if after(t.snd_una, t.recovery.high_seq) => {
+            t.cwnd = t.ssthresh;
+            t.recovery.ca_state = CaState::Open;
+        }
+        CaState::Recovery if !before(t.snd_una, t.recovery.high_seq) => {
+            if !t.sack_ok {
+                // tcp_reset_reno_sack.
+                t.sacked_out = 0;
+            }
+            if undo::tcp_try_undo_recovery(t, tsecr, ext) {
+                return Rexmit::None;
+            }
+            // tcp_end_cwnd_reduction (unless undone).
+            if t.recovery.undo_marker.is_some() {
+                t.cwnd = t.ssthresh;
+            }
+        }
+        _ => {}
+    }
+    // E. Process the state.
+    match t.recovery.ca_state {
+        CaState::Recovery => {
+            if a.advanced {
+                match undo::tcp_try_undo_partial(t, tsecr, ext) {
+                    PartialUndo::Hold => return Rexmit::None,
+                    PartialUndo::Undone | PartialUndo::No => {}
+                }
+            }
+            if undo::tcp_try_undo_dsack(t, ext) {
+                undo::tcp_try_to_open(t, a.ece);
+            }
+            if t.recovery.ca_state != CaState::Recovery {
+                // tcp_time_to_recover: the undo reverted the state; a loss still marked
+                // starts a new recovery.
+                if t.lost_out == 0 {
+                    return Rexmit::None;
+                }
+                tcp_enter_recovery(t, a.ece, ext);
+            }
+            Rexmit::Lost
+        }
+        CaState::Loss => {
+            let rexmit = undo::tcp_process_loss(t, a.loss, ext);
+            if t.recovery.ca_state != CaState::Open {
+                return rexmit;
+            }
+            tcp_fastretrans_alert_default(t, ext, a.ece)
+        }
+        _ => tcp_fastretrans_alert_default(t, ext, a.ece),
+    }
+}
+
+/// `tcp_fastretrans_alert`'s default case (Open, Disorder, CWR, or just out of Loss): a
+/// D-SACK undo, then Recovery if something is lost (`tcp_time_to_recover`), else
+/// `tcp_try_to_open`.
+fn tcp_fastretrans_alert_default(
+    t: &mut TcpSock,
+    ext: &mut crate::stats::TcpExtStats,
+    ece: bool,
+) -> super::undo::Rexmit {
+    if matches!(t.recovery.ca_state, CaState::Open | CaState::Disorder) {
+        super::undo::tcp_try_undo_dsack(t, ext);
+    }
+    if t.lost_out == 0 {
+        super::undo::tcp_try_to_open(t, ece);
+        return super::undo::Rexmit::None;
+    }
+    tcp_enter_recovery(t, ece, ext);
+    super::undo::Rexmit::Lost
+}
+
+/// `tcp_xmit_recovery`: retransmit what is lost, or (F-RTO step 2b) new data first, and
+/// the retransmissions only if none could go.
+fn tcp_xmit_recovery(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, rexmit: super::undo::Rexmit) {
+    use super::undo::Rexmit;
+    match rexmit {
+        Rexmit::None => return,
+        Rexmit::New => {
+            tcp_push_pending_frames(n, cx, sock);
+            let Some(t) = n.socks.tcp(sock) else { return };
+            if after(t.snd_nxt, t.recovery.high_seq) {
+                return;
+            }
+            t.recovery.frto = false;
+        }
+        Rexmit::Lost => {}
+    }
+    tcp_xmit_retransmit_queue(n, cx, sock);
 }
 
 /// `tcp_data_queue`: in-order data to the receive queue (and what the out-of-order queue
@@ -1084,6 +1260,8 @@ fn tcp_data_queue(
     let ip_dsfield = meta.ip_dsfield;
     debug_assert!(!zeros || payload.iter().all(|&b| b == 0));
     let rmem_max = n.sysctl.tcp_rmem[2];
+    let tcp_dsack = n.sysctl.tcp_dsack;
+    let ext = &mut n.snmp.tcp_ext;
     let Some(t) = n.socks.tcp(sock) else { return };
     // The skb the NIC built for this segment, and its timestamp RTT sample.
     let truesize = tcp_rx_truesize(payload.len() as u32);
@@ -1096,12 +1274,17 @@ fn tcp_data_queue(
     if before(seq, t.rcv_nxt) {
         let dup = t.rcv_nxt.wrapping_sub(seq) as usize;
         if dup >= data.len() && !th.flags.contains(TcpFlags::FIN) {
-            // A pure duplicate: ACK at once (tcp_enter_quickack_mode + schedule).
+            // A pure duplicate (out_of_window): D-SACK it, ACK at once
+            // (tcp_enter_quickack_mode + schedule).
+            let end = seq.wrapping_add(data.len() as u32);
+            super::dsack::tcp_dsack_set(t, seq, end, tcp_dsack, ext);
             tcp_enter_quickack(t);
             t.ack.pending = true;
             t.ack.ack_now = true;
             return;
         }
+        // A partial duplicate: D-SACK its head.
+        super::dsack::tcp_dsack_set(t, seq, t.rcv_nxt, tcp_dsack, ext);
         data = &data[dup.min(data.len())..];
         seq = t.rcv_nxt;
     }
@@ -1126,12 +1309,22 @@ fn tcp_data_queue(
             tcp_ecn_check_ce(t, ip_dsfield);
             // tcp_ofo_queue: what the hole was holding back.
             let had_ofo = !t.ofo.is_empty();
+            let mut dsack_high = t.rcv_nxt;
             while let Some((&k, _)) = t.ofo.iter().next() {
                 let kseq = t.irs.wrapping_add(k as u32);
                 if after(kseq, t.rcv_nxt) {
                     break;
                 }
                 let (chunk, ts) = t.ofo.remove(&k).expect("present");
+                if before(kseq, dsack_high) {
+                    // What the queue held twice: tcp_ofo_queue's D-SACK.
+                    let dsack = dsack_high;
+                    let kend = kseq.wrapping_add(chunk.len() as u32);
+                    if before(kend, dsack_high) {
+                        dsack_high = kend;
+                    }
+                    super::dsack::tcp_dsack_extend(t, kseq, dsack, tcp_dsack, ext);
+                }
                 let skip = t.rcv_nxt.wrapping_sub(kseq) as usize;
                 if skip < chunk.len() {
                     let n = chunk.len() - skip;
@@ -1171,14 +1364,14 @@ fn tcp_data_queue(
         if !data.is_empty() && t.rmem_alloc <= t.sk.rcvbuf {
             let off = u64::from(seq.wrapping_sub(t.irs));
             let end = seq.wrapping_add(data.len() as u32);
-            if let std::collections::btree_map::Entry::Vacant(e) = t.ofo.entry(off) {
+            if tcp_ofo_overlap(t, off, data.len() as u64, tcp_dsack, ext) {
                 let mut q = super::byteq::ByteQueue::new();
                 if zeros {
                     q.extend_zeros(data.len());
                 } else {
                     q.extend(data);
                 }
-                e.insert((q, truesize));
+                t.ofo.insert(off, (q, truesize));
                 t.rmem_alloc += truesize;
                 t.stats.rcv_ooopack += 1;
             }
@@ -1206,6 +1399,60 @@ fn tcp_data_queue(
             }
         }
     }
+}
+
+/// `tcp_data_queue_ofo`'s overlap handling for out-of-order data at `off` (relative to
+/// `irs`) of `len` bytes: data the queue holds already is D-SACKed (`tcp_dsack_set` for
+/// the first overlap, `tcp_dsack_extend` for chunks the new one covers, which leave the
+/// queue). Returns whether the new data is to be queued (not when one chunk holds it all).
+fn tcp_ofo_overlap(
+    t: &mut TcpSock,
+    off: u64,
+    len: u64,
+    tcp_dsack: bool,
+    ext: &mut crate::stats::TcpExtStats,
+) -> bool {
+    let seq_of = |t: &TcpSock, o: u64| t.irs.wrapping_add(o as u32);
+    let end = off + len;
+    if let Some((&p, (q, _))) = t.ofo.range(..=off).next_back() {
+        let pend = p + q.len() as u64;
+        if pend > off {
+            if end <= pend {
+                // All the bits are present (TCPOFOMerge).
+                let (s, e) = (seq_of(t, off), seq_of(t, end));
+                super::dsack::tcp_dsack_set(t, s, e, tcp_dsack, ext);
+                return false;
+            }
+            if off > p {
+                // Partial overlap.
+                let (s, e) = (seq_of(t, off), seq_of(t, pend));
+                super::dsack::tcp_dsack_set(t, s, e, tcp_dsack, ext);
+            } else {
+                // Same start, and the new data covers it: it replaces the chunk.
+                let (_, ts) = t.ofo.remove(&p).expect("present");
+                t.rmem_alloc -= ts;
+                let (s, e) = (seq_of(t, p), seq_of(t, pend));
+                super::dsack::tcp_dsack_extend(t, s, e, tcp_dsack, ext);
+            }
+        }
+    }
+    // merge_right: chunks the new data covers leave the queue.
+    while let Some((&k, (q, _))) = t.ofo.range(off + 1..).next() {
+        if end <= k {
+            break;
+        }
+        let kend = k + q.len() as u64;
+        if end < kend {
+            let (s, e) = (seq_of(t, k), seq_of(t, end));
+            super::dsack::tcp_dsack_extend(t, s, e, tcp_dsack, ext);
+            break;
+        }
+        let (_, ts) = t.ofo.remove(&k).expect("present");
+        t.rmem_alloc -= ts;
+        let (s, e) = (seq_of(t, k), seq_of(t, kend));
+        super::dsack::tcp_dsack_extend(t, s, e, tcp_dsack, ext);
+    }
+    true
 }
 
 /// `tcp_queue_rcv`: in-order data onto the receive queue, as an skb of `truesize`.

@@ -41,6 +41,17 @@ pub struct Recovery {
     pub tlp_retrans: bool,
     /// `retrans_stamp`: when the first retransmission of the current episode went out.
     pub retrans_stamp: Option<SimTime>,
+    /// `undo_marker`: `snd_una` when the current reduction began, while it may still be
+    /// undone (`None`: Linux's 0), see [`super::undo`].
+    pub undo_marker: Option<u32>,
+    /// `undo_retrans`: retransmissions of the episode not yet shown spurious by D-SACK
+    /// (0: all were; -1: none were sent yet).
+    pub undo_retrans: i32,
+    /// `prior_ssthresh`: ssthresh before the reduction, restored by an undo (0: the
+    /// reduction must stand, e.g. after ECE).
+    pub prior_ssthresh: u32,
+    /// `tp->frto`: F-RTO (RFC 5682) is running after this retransmission timeout.
+    pub frto: bool,
 }
 
 impl Default for Recovery {
@@ -67,6 +78,10 @@ impl Recovery {
             tlp_high_seq: None,
             tlp_retrans: false,
             retrans_stamp: None,
+            undo_marker: None,
+            undo_retrans: 0,
+            prior_ssthresh: 0,
+            frto: false,
         }
     }
 }
@@ -206,14 +221,24 @@ pub(crate) fn rack_detect_loss_walk_all(
 }
 
 /// `tcp_enter_recovery`: ssthresh from the congestion control, PRR from here; a reduction
-/// already under way (CWR) keeps its ssthresh and PRR counts.
-pub(crate) fn tcp_enter_recovery(t: &mut TcpSock, ext: &mut crate::stats::TcpExtStats) {
+/// already under way (CWR) keeps its ssthresh and PRR counts. The undo state starts
+/// (`tcp_init_undo`), with `prior_ssthresh` unless the ACK carried ECE or CWR was on.
+pub(crate) fn tcp_enter_recovery(
+    t: &mut TcpSock,
+    ece_ack: bool,
+    ext: &mut crate::stats::TcpExtStats,
+) {
     if t.sack_ok {
         ext.TCPSackRecovery += 1;
     } else {
         ext.TCPRenoRecovery += 1;
     }
+    t.recovery.prior_ssthresh = 0;
+    super::undo::tcp_init_undo(t);
     if t.recovery.ca_state != CaState::Cwr {
+        if !ece_ack {
+            t.recovery.prior_ssthresh = super::undo::tcp_current_ssthresh(t);
+        }
         tcp_init_cwnd_reduction(t);
     }
     t.recovery.ca_state = CaState::Recovery;
@@ -237,7 +262,9 @@ fn tcp_init_cwnd_reduction(t: &mut TcpSock) {
 /// (`NET_XMIT_DROP`/`NET_XMIT_CN` from `tcp_transmit_skb`): reduce cwnd by PRR towards the
 /// congestion control's ssthresh, once per window (until `high_seq` is passed).
 pub(crate) fn tcp_enter_cwr(t: &mut TcpSock) {
+    t.recovery.prior_ssthresh = 0;
     if matches!(t.recovery.ca_state, CaState::Open | CaState::Disorder) {
+        t.recovery.undo_marker = None;
         tcp_init_cwnd_reduction(t);
         t.recovery.ca_state = CaState::Cwr;
     }
