@@ -657,6 +657,12 @@ fn tcp_ack(
             output::tcp_slow_start_after_idle_check(t, idle_restart, now);
         }
     }
+    // The ACK's timestamp echo on our clock (rx_opt.rcv_tsecr less tsoffset), for Eifel.
+    let tsecr = th
+        .options
+        .timestamp()
+        .filter(|_| t.ts_ok)
+        .map(|(_, ecr)| ecr.wrapping_sub(t.ts_off));
     // SACK tagging (tcp_sacktag_write_queue).
     let mut newly_sacked = 0u32;
     let mut first_sackt: Option<SimTime> = None;
@@ -801,7 +807,13 @@ fn tcp_ack(
         }
         acked_pkts += 1;
         acked_unsacked += u32::from(!seg.sacked);
-        if !seg.sacked {
+        // tcp_skb_spurious_retrans: a retransmitted segment whose ACK echoes a timestamp
+        // older than the retransmission was delivered by its original: not a RACK sample.
+        let spurious = seg.retrans > 0
+            && seg.sent_at.is_some_and(|at| {
+                tsecr.is_some_and(|e| e != 0 && before(e, output::tcp_time_stamp(at)))
+            });
+        if !seg.sacked && !spurious {
             delivered_sends.push((seg.sent_at, seg.end_seq(), seg.retrans > 0));
         }
         t.packets_out -= 1;
@@ -1011,12 +1023,6 @@ fn tcp_ack(
         t.stats.delivered_ce += u64::from(delivered);
         n.snmp.tcp_ext.TCPDeliveredCE += u64::from(delivered);
     }
-    // The ACK's timestamp echo on our clock (rx_opt.rcv_tsecr less tsoffset), for Eifel.
-    let tsecr = th
-        .options
-        .timestamp()
-        .filter(|_| t.ts_ok)
-        .map(|(_, ecr)| ecr.wrapping_sub(t.ts_off));
     let dubious = !(advanced || may_update || payload_len > 0)
         || newly_sacked > 0
         || ece
@@ -1090,8 +1096,16 @@ fn tcp_ack(
     if writable_again {
         t.sk.nospace = false;
     }
-    // tcp_process_tlp_ack: the ACK covers the probe. If the probe was a retransmission
-    // and the ACK moved, it repaired a loss: reduce cwnd once (CWR).
+    // tcp_process_tlp_ack: the ACK covers the probe. A D-SACK of the probe
+    // (FLAG_DSACK_TLP) says both it and the original arrived: no loss.
+    if dsack.tlp
+        && t.recovery.tlp_retrans
+        && t.recovery.tlp_high_seq.is_some_and(|h| !before(ack, h))
+    {
+        t.recovery.tlp_high_seq = None;
+    }
+    // If the probe was a retransmission and the ACK moved, it repaired a loss: reduce
+    // cwnd once (CWR).
     if let Some(high) = t.recovery.tlp_high_seq
         && after(ack, high)
     {
