@@ -176,6 +176,8 @@ pub struct TcpExtStats {
     pub TCPLossUndo: u64,
     /// Timeouts F-RTO found spurious (`tcp_try_undo_loss`).
     pub TCPSpuriousRTOs: u64,
+    /// Reordering found by a timestamp echo (`tcp_try_undo_partial`).
+    pub TCPTSReorder: u64,
 }
 
 impl TcpExtStats {

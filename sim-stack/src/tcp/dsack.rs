@@ -72,6 +72,11 @@ fn tcp_dsack_seen(t: &mut TcpSock, start: u32, end: u32, dsack_tlp: &mut bool) -
     if u64::from(t.dsack_dups) > t.stats.retrans {
         return 0;
     }
+    // RACK widens its reordering window for D-SACKs that may come from reordering: not
+    // without reordering seen, nor for the tail loss probe's (timer-driven).
+    if t.reord_seen > 0 && !*dsack_tlp {
+        t.recovery.rack_dsack_seen = true;
+    }
     dup_segs
 }
 

@@ -681,6 +681,9 @@ fn tcp_ack(
     // D-SACK (tcp_check_dsack) and FLAG_ORIG_SACK_ACKED: a never-retransmitted segment up
     // to high_seq (S)ACKed, F-RTO's proof of a spurious timeout.
     let mut dsack = super::dsack::DsackFound::default();
+    // The rate sample's most recently sent delivered segment: (send time, end_seq,
+    // tx.delivered), for rs->prior_delivered.
+    let mut rate_prior: Option<(SimTime, u32, u64)> = None;
     let mut orig_sack_acked = false;
     if t.sack_ok
         && let Some(blocks) = th.options.sack()
@@ -756,6 +759,7 @@ fn tcp_ack(
                         first_sackt = seg.sent_at;
                     }
                     delivered_sends.push((seg.sent_at, seg.end_seq(), seg.retrans > 0));
+                    tcp_rate_skb_delivered(&mut rate_prior, seg);
                     if seg.lost {
                         seg.lost = false;
                         t.lost_out -= 1;
@@ -769,7 +773,7 @@ fn tcp_ack(
         }
         t.sacked_out += newly_sacked;
         if t.recovery.ca_state != CaState::Loss {
-            tcp_check_sack_reordering(t, reord, &mut n.snmp.tcp_ext);
+            tcp_check_sack_reordering(t, reord, &mut n.snmp.tcp_ext, false);
         }
     }
     // Clean the retransmit queue (tcp_clean_rtx_queue).
@@ -815,6 +819,9 @@ fn tcp_ack(
             });
         if !seg.sacked && !spurious {
             delivered_sends.push((seg.sent_at, seg.end_seq(), seg.retrans > 0));
+        }
+        if !seg.sacked {
+            tcp_rate_skb_delivered(&mut rate_prior, &seg);
         }
         t.packets_out -= 1;
         if seg.sacked {
@@ -894,7 +901,7 @@ fn tcp_ack(
         && let Some(r) = acked_reord
         && before(r, prior_fack)
     {
-        tcp_check_sack_reordering(t, r, &mut n.snmp.tcp_ext);
+        tcp_check_sack_reordering(t, r, &mut n.snmp.tcp_ext, false);
     }
     // RTT sample: from the oldest newly acknowledged segment never retransmitted
     // (Karn), else from the timestamp echo.
@@ -966,6 +973,11 @@ fn tcp_ack(
         let holes = t.lost_out.max(1).min(t.packets_out);
         t.sacked_out = t.sacked_out.min(t.packets_out - holes);
     }
+    super::recovery::tcp_rack_update_reo_wnd(
+        t,
+        rate_prior.map_or(0, |r| r.2),
+        t.stats.delivered + u64::from(delivered),
+    );
     // tcp_rack_advance: the most recently sent segment this ACK delivered (a
     // retransmission acked faster than min_rtt may be the original's ACK: skipped).
     for &(sent, end, retrans) in &delivered_sends {
@@ -1033,6 +1045,7 @@ fn tcp_ack(
         &mut n.snmp.tcp_ext,
         AlertAck {
             advanced,
+            prior_una,
             dubious,
             ece,
             loss: super::undo::LossAck {
@@ -1137,10 +1150,22 @@ fn tcp_ack(
     true
 }
 
+/// `tcp_rate_skb_delivered`'s choice of `prior_delivered`: the delivered segment sent
+/// last (by send time, then end_seq) gives it.
+fn tcp_rate_skb_delivered(rs: &mut Option<(SimTime, u32, u64)>, seg: &TxSeg) {
+    let Some(xt) = seg.sent_at else { return };
+    let end = seg.end_seq();
+    if rs.is_none_or(|(t, e, _)| xt > t || (xt == t && after(end, e))) {
+        *rs = Some((xt, end, seg.tx_delivered));
+    }
+}
+
 /// What `tcp_fastretrans_alert` reads of an ACK (its `flag` bits).
 struct AlertAck {
     /// `FLAG_SND_UNA_ADVANCED`.
     advanced: bool,
+    /// `prior_snd_una`.
+    prior_una: u32,
     /// `tcp_ack_is_dubious`: a duplicate, SACK, D-SACK or ECE, or not Open.
     dubious: bool,
     /// `FLAG_ECE`.
@@ -1192,9 +1217,13 @@ fn tcp_fastretrans_alert(
     match t.recovery.ca_state {
         CaState::Recovery => {
             if a.advanced {
-                match undo::tcp_try_undo_partial(t, tsecr, ext) {
-                    PartialUndo::Hold => return Rexmit::None,
-                    PartialUndo::Undone | PartialUndo::No => {}
+                let partial = undo::tcp_try_undo_partial(t, tsecr, ext);
+                if partial != PartialUndo::No {
+                    // Plain luck: the hole was filled by a delayed packet.
+                    tcp_check_sack_reordering(t, a.prior_una, ext, true);
+                }
+                if partial == PartialUndo::Hold {
+                    return Rexmit::None;
                 }
             }
             if undo::tcp_try_undo_dsack(t, ext) {
@@ -1596,8 +1625,14 @@ fn tcp_ack_snd_check(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
 /// `tcp_check_sack_reordering`: a segment delivered out of order from `low_seq`, below the
 /// highest SACK: the reordering degree rises to the distance in segments (at most
 /// `tcp_max_reordering`, 300) and the connection has seen reordering (`reord_seen`, which
-/// keeps RACK's reordering window open in recovery).
-fn tcp_check_sack_reordering(t: &mut TcpSock, low_seq: u32, ext: &mut crate::stats::TcpExtStats) {
+/// keeps RACK's reordering window open in recovery). `ts`: found by a timestamp echo
+/// (`tcp_try_undo_partial`: TCPTSReorder) rather than by SACK (TCPSACKReorder).
+fn tcp_check_sack_reordering(
+    t: &mut TcpSock,
+    low_seq: u32,
+    ext: &mut crate::stats::TcpExtStats,
+    ts: bool,
+) {
     let fack = t.highest_sack_seq();
     if !before(low_seq, fack) {
         return;
@@ -1608,7 +1643,11 @@ fn tcp_check_sack_reordering(t: &mut TcpSock, low_seq: u32, ext: &mut crate::sta
         t.reordering = metric.div_ceil(mss).min(300);
     }
     t.reord_seen += 1;
-    ext.TCPSACKReorder += 1;
+    if ts {
+        ext.TCPTSReorder += 1;
+    } else {
+        ext.TCPSACKReorder += 1;
+    }
 }
 
 /// The congestion-control view of a connection.

@@ -147,6 +147,9 @@ pub struct TxSeg {
     pub txstamp_ack: bool,
     /// `skb_shinfo(skb)->tskey`: the byte the timestamps are for.
     pub tskey: u32,
+    /// `tx.delivered`: the connection's delivered count when it was last sent (the rate
+    /// sample's `prior_delivered`, which RACK's reordering window reads).
+    pub tx_delivered: u64,
 }
 
 impl TxSeg {
@@ -168,6 +171,7 @@ impl TxSeg {
             tx_flags: 0,
             txstamp_ack: false,
             tskey: 0,
+            tx_delivered: 0,
         }
     }
 

@@ -364,8 +364,10 @@ fn send_syn_with_data(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, data: &[u
         return false;
     }
     let count = 1 + usize::from(len > 0);
+    let delivered_now = t.stats.delivered;
     for w in t.wq.range_mut(..count) {
         w.sent_at = Some(now);
+        w.tx_delivered = delivered_now;
         w.pkt_head = true;
     }
     t.packets_out += count as u32;
@@ -892,8 +894,10 @@ fn tcp_send_new_skb(
     if sent == NetXmit::Drop {
         return false;
     }
+    let delivered_now = t.stats.delivered;
     for (i, w) in t.wq.range_mut(idx..idx + count).enumerate() {
         w.sent_at = Some(now);
+        w.tx_delivered = delivered_now;
         w.pkt_head = i == 0;
     }
     t.snd_nxt = end_seq;
@@ -1029,9 +1033,11 @@ fn tcp_retransmit_skb(
         }
         super::undo::tcp_undo_count_retrans(t, count as u32);
     }
+    let delivered_now = t.stats.delivered;
     for i in idx..idx + count {
         let w = &mut t.wq[i];
         w.sent_at = Some(now);
+        w.tx_delivered = delivered_now;
         if w.retrans == 0 {
             t.ever_retrans_in_wq += 1;
         }

@@ -52,6 +52,15 @@ pub struct Recovery {
     pub prior_ssthresh: u32,
     /// `tp->frto`: F-RTO (RFC 5682) is running after this retransmission timeout.
     pub frto: bool,
+    /// `rack.reo_wnd_steps`: RACK's reordering window in quarters of min_rtt, grown by
+    /// D-SACKs (`tcp_rack_update_reo_wnd`).
+    pub reo_wnd_steps: u32,
+    /// `rack.reo_wnd_persist`: recoveries the grown window is kept for.
+    pub reo_wnd_persist: u32,
+    /// `rack.dsack_seen`: a D-SACK since the window last grew (with reordering seen).
+    pub rack_dsack_seen: bool,
+    /// `rack.last_delivered`: the delivered count when the window last grew.
+    pub rack_last_delivered: u64,
 }
 
 impl Default for Recovery {
@@ -82,13 +91,17 @@ impl Recovery {
             undo_retrans: 0,
             prior_ssthresh: 0,
             frto: false,
+            reo_wnd_steps: 1,
+            reo_wnd_persist: 0,
+            rack_dsack_seen: false,
+            rack_last_delivered: 0,
         }
     }
 }
 
 /// `tcp_rack_detect_loss`: every unSACKed segment sent before the most recently delivered
 /// one (RACK's `mstamp`) is lost once the RACK RTT plus the reordering window has passed
-/// since it was sent. The window is min_rtt/4 (at most srtt), or 0 in recovery or with the
+/// since it was sent. The window is min_rtt/4 times `reo_wnd_steps` (at most srtt), or 0 in recovery or with the
 /// reordering degree's worth of segments SACKed as long as no reordering was seen. Returns how many it marked, and how long until the
 /// next candidate would be lost, for the reordering timer.
 pub(crate) fn tcp_rack_detect_loss(t: &mut TcpSock, now: SimTime) -> (u32, Option<SimDuration>) {
@@ -103,7 +116,8 @@ pub(crate) fn tcp_rack_detect_loss(t: &mut TcpSock, now: SimTime) -> (u32, Optio
     {
         0
     } else {
-        u64::from(t.rtt.min_rtt_us / 4).min(u64::from(t.rtt.srtt_us >> 3))
+        (u64::from(t.rtt.min_rtt_us >> 2) * u64::from(t.recovery.reo_wnd_steps))
+            .min(u64::from(t.rtt.srtt_us >> 3))
     };
     let deadline_us = t.recovery.rack_rtt_us + reo_wnd;
     #[cfg(debug_assertions)]
@@ -218,6 +232,32 @@ pub(crate) fn rack_detect_loss_walk_all(
         (lost, wait_us),
         wq.iter().map(|w| (w.lost, w.retrans_out)).collect(),
     )
+}
+
+/// `TCP_RACK_RECOVERY_THRESH`: recoveries a grown reordering window persists.
+pub(crate) const TCP_RACK_RECOVERY_THRESH: u32 = 16;
+
+/// `tcp_rack_update_reo_wnd`: after an ACK that delivered something sent when the
+/// connection had delivered `prior_delivered`, a D-SACK seen since the window last grew
+/// (and not older than that) widens it by a quarter min_rtt (up to 255 steps) for
+/// [`TCP_RACK_RECOVERY_THRESH`] recoveries; once they are spent it is one step again.
+/// `delivered`: the delivered count with this ACK's.
+pub(crate) fn tcp_rack_update_reo_wnd(t: &mut TcpSock, prior_delivered: u64, delivered: u64) {
+    if prior_delivered == 0 {
+        return;
+    }
+    let r = &mut t.recovery;
+    if prior_delivered < r.rack_last_delivered {
+        r.rack_dsack_seen = false;
+    }
+    if r.rack_dsack_seen {
+        r.reo_wnd_steps = (r.reo_wnd_steps + 1).min(0xFF);
+        r.rack_dsack_seen = false;
+        r.rack_last_delivered = delivered;
+        r.reo_wnd_persist = TCP_RACK_RECOVERY_THRESH;
+    } else if r.reo_wnd_persist == 0 {
+        r.reo_wnd_steps = 1;
+    }
 }
 
 /// `tcp_enter_recovery`: ssthresh from the congestion control, PRR from here; a reduction

@@ -1115,3 +1115,39 @@ fn check_dsack_tells_old_ofo_and_dubious_blocks_apart() {
         assert!(!tcp_check_dsack(t, &[(6000, 7000)], 5000, 5000, ext).dup);
     });
 }
+
+#[test]
+fn dsacks_widen_rack_reordering_window_for_sixteen_recoveries() {
+    use super::recovery::tcp_rack_update_reo_wnd;
+    let mut h = OneHost::new(Sysctls::default());
+    let (c, _) = accepted(&mut h);
+    h.with(|n, _| {
+        let ext = &mut n.snmp.tcp_ext;
+        let t = n.socks.tcp(c).expect("the socket");
+        t.stats.retrans = 4;
+        t.max_window = 65_535;
+        t.mss_cache = 1000;
+        assert_eq!(t.recovery.reo_wnd_steps, 1);
+        // Without reordering seen a D-SACK does not count for RACK.
+        super::dsack::tcp_check_dsack(t, &[(1000, 2000)], 5000, 5000, ext);
+        assert!(!t.recovery.rack_dsack_seen);
+        t.reord_seen = 1;
+        super::dsack::tcp_check_dsack(t, &[(1000, 2000)], 5000, 5000, ext);
+        assert!(t.recovery.rack_dsack_seen);
+        // No delivery: nothing to judge by.
+        tcp_rack_update_reo_wnd(t, 0, 30);
+        assert_eq!(t.recovery.reo_wnd_steps, 1);
+        tcp_rack_update_reo_wnd(t, 10, 30);
+        assert_eq!(t.recovery.reo_wnd_steps, 2);
+        assert_eq!((t.recovery.reo_wnd_persist, t.recovery.rack_last_delivered), (16, 30));
+        // A D-SACK for data sent before the last widening is disregarded.
+        t.recovery.rack_dsack_seen = true;
+        tcp_rack_update_reo_wnd(t, 29, 40);
+        assert_eq!(t.recovery.reo_wnd_steps, 2);
+        assert!(!t.recovery.rack_dsack_seen);
+        // Once the recoveries it persists for are spent, one step again.
+        t.recovery.reo_wnd_persist = 0;
+        tcp_rack_update_reo_wnd(t, 35, 41);
+        assert_eq!(t.recovery.reo_wnd_steps, 1);
+    });
+}

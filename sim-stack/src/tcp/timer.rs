@@ -495,6 +495,11 @@ fn tcp_retransmit_timer(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
         );
         let retransmits = t.timers.retransmits;
         let reduce = super::undo::tcp_enter_loss_undo(t, retransmits);
+        // A timeout in Disorder after the reordering degree's worth of SACKs: the degree
+        // was overestimated (back to tcp_reordering, 3).
+        if matches!(t.recovery.ca_state, CaState::Open | CaState::Disorder) && t.sacked_out >= 3 {
+            t.reordering = t.reordering.min(3);
+        }
         if reduce {
             t.ssthresh = t.cong.ssthresh(t.cwnd);
         }

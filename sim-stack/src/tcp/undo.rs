@@ -134,6 +134,9 @@ pub(crate) fn tcp_try_undo_recovery(
         } else {
             ext.TCPFullUndo += 1;
         }
+    } else if t.recovery.reo_wnd_persist > 0 {
+        // A recovery not undone spends one of the widened window's.
+        t.recovery.reo_wnd_persist -= 1;
     }
     if tcp_is_non_sack_preventing_reopen(t) {
         return true;
@@ -145,6 +148,8 @@ pub(crate) fn tcp_try_undo_recovery(
 /// `tcp_try_undo_dsack`: D-SACKs covered every retransmission: undo (TCPDSACKUndo).
 pub(crate) fn tcp_try_undo_dsack(t: &mut TcpSock, ext: &mut TcpExtStats) -> bool {
     if t.recovery.undo_marker.is_some() && t.recovery.undo_retrans == 0 {
+        t.recovery.reo_wnd_persist =
+            (t.recovery.reo_wnd_persist + 1).min(super::recovery::TCP_RACK_RECOVERY_THRESH);
         tcp_undo_cwnd_reduction(t, false);
         ext.TCPDSACKUndo += 1;
         return true;
@@ -219,7 +224,8 @@ pub(crate) enum PartialUndo {
 
 /// `tcp_try_undo_partial`: a partial ACK in Recovery echoing a timestamp from before the
 /// first retransmission: the hole was filled by a delayed original. (Its reordering
-/// update, `tcp_check_sack_reordering`, is the caller's.)
+/// update, `tcp_check_sack_reordering` with TCPTSReorder, is the caller's, on Hold and
+/// Undone.)
 pub(crate) fn tcp_try_undo_partial(
     t: &mut TcpSock,
     tsecr: Option<u32>,
