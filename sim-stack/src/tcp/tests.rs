@@ -1139,7 +1139,10 @@ fn dsacks_widen_rack_reordering_window_for_sixteen_recoveries() {
         assert_eq!(t.recovery.reo_wnd_steps, 1);
         tcp_rack_update_reo_wnd(t, 10, 30);
         assert_eq!(t.recovery.reo_wnd_steps, 2);
-        assert_eq!((t.recovery.reo_wnd_persist, t.recovery.rack_last_delivered), (16, 30));
+        assert_eq!(
+            (t.recovery.reo_wnd_persist, t.recovery.rack_last_delivered),
+            (16, 30)
+        );
         // A D-SACK for data sent before the last widening is disregarded.
         t.recovery.rack_dsack_seen = true;
         tcp_rack_update_reo_wnd(t, 29, 40);
