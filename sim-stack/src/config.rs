@@ -309,6 +309,12 @@ pub struct Sysctls {
     pub tcp_congestion_control: CongestionControl,
     /// `net.ipv4.tcp_sack` (1).
     pub tcp_sack: bool,
+    /// `net.ipv4.tcp_dsack` (1): send D-SACK blocks (RFC 2883) for duplicate segments
+    /// when SACK was negotiated.
+    pub tcp_dsack: bool,
+    /// `net.ipv4.tcp_frto` (2): F-RTO (RFC 5682) after a retransmission timeout; any
+    /// value but 0 enables it (`tcp_enter_loss`).
+    pub tcp_frto: u32,
     /// `net.ipv4.tcp_timestamps` (1).
     pub tcp_timestamps: bool,
     /// `net.ipv4.tcp_window_scaling` (1).
@@ -406,6 +412,8 @@ impl Default for Sysctls {
             ip_local_port_range: (32768, 60999),
             tcp_congestion_control: CongestionControl::Cubic,
             tcp_sack: true,
+            tcp_dsack: true,
+            tcp_frto: 2,
             tcp_timestamps: true,
             tcp_window_scaling: true,
             tcp_wmem: [4096, 16384, 4_194_304],

@@ -151,6 +151,37 @@ pub struct TcpExtStats {
     /// beyond it, or ending beyond it while the receive queue holds data
     /// (`LINUX_MIB_BEYOND_WINDOW`).
     pub BeyondWindow: u64,
+    /// Duplicates of old data answered by `tcp_send_dupack`.
+    pub DelayedACKLost: u64,
+    /// D-SACKs sent for data below `rcv_nxt` (`tcp_dsack_set`).
+    pub TCPDSACKOldSent: u64,
+    /// D-SACKs sent for out-of-order data received twice.
+    pub TCPDSACKOfoSent: u64,
+    /// D-SACKs received below the ACK (`tcp_check_dsack`).
+    pub TCPDSACKRecv: u64,
+    /// D-SACKs received inside the second SACK block.
+    pub TCPDSACKOfoRecv: u64,
+    /// Duplicate segments the D-SACKs received reported (`tcp_dsack_seen`).
+    pub TCPDSACKRecvSegs: u64,
+    /// D-SACKs ignored as dubious (`tcp_dsack_seen` found no retransmission for them).
+    pub TCPDSACKIgnoredDubious: u64,
+    /// D-SACK blocks ignored as older than the reduction (`tcp_is_sackblock_valid`).
+    pub TCPDSACKIgnoredOld: u64,
+    /// D-SACK blocks ignored with no reduction to undo.
+    pub TCPDSACKIgnoredNoUndo: u64,
+    /// Reductions undone because D-SACKs covered every retransmission
+    /// (`tcp_try_undo_dsack`).
+    pub TCPDSACKUndo: u64,
+    /// Recoveries undone when they ended (`tcp_try_undo_recovery`).
+    pub TCPFullUndo: u64,
+    /// Recoveries undone on a partial ACK (`tcp_try_undo_partial`).
+    pub TCPPartialUndo: u64,
+    /// Timeouts undone (`tcp_try_undo_loss`, `tcp_try_undo_recovery` in Loss).
+    pub TCPLossUndo: u64,
+    /// Timeouts F-RTO found spurious (`tcp_try_undo_loss`).
+    pub TCPSpuriousRTOs: u64,
+    /// Reordering found by a timestamp echo (`tcp_try_undo_partial`).
+    pub TCPTSReorder: u64,
 }
 
 impl TcpExtStats {

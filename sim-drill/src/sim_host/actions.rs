@@ -229,14 +229,6 @@ fn unread_sysctl(name: &str, value: &str) -> Option<Result<(), String>> {
         }
     };
     Some(match name {
-        "net.ipv4.tcp_frto" => only(
-            &[0, 2],
-            "F-RTO is not modeled (the host takes 0, and Linux's default 2)",
-        ),
-        "net.ipv4.tcp_dsack" => only(
-            &[0, 1],
-            "DSACK is not modeled (the host takes 0, and Linux's default 1)",
-        ),
         // ip-sysctl.rst: "a legacy option, it has no effect anymore".
         "net.ipv4.tcp_fack" => only(&[0, 1], "a boolean"),
         "net.ipv4.tcp_reordering" => only(
@@ -533,13 +525,10 @@ mod tests {
     fn sysctls_the_stack_does_not_read_are_taken_only_where_they_mean_the_model() {
         let mut h = host();
         assert_eq!(
-            run(&mut h, &sysctl("net.ipv4.tcp_frto", "2")),
+            run(&mut h, &sysctl("net.ipv4.tcp_frto", "0")),
             ActionOutcome::Ok
         );
-        assert!(matches!(
-            run(&mut h, &sysctl("net.ipv4.tcp_frto", "1")),
-            ActionOutcome::Unsupported(m) if m.contains("F-RTO is not modeled")
-        ));
+        assert_eq!(h.n.sysctl.tcp_frto, 0, "the stack reads it");
         assert_eq!(
             run(&mut h, &sysctl("net.ipv4.tcp_fastopen", "0x5")),
             ActionOutcome::Ok

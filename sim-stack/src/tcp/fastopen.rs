@@ -409,7 +409,10 @@ pub(crate) fn tcp_rcv_fastopen_synack(
         // tcp_non_congestion_loss_retransmit.
         if t.recovery.ca_state != super::CaState::Loss {
             t.recovery.high_seq = t.snd_nxt;
-            t.ssthresh = t.ssthresh.max((t.cwnd >> 1) + (t.cwnd >> 2));
+            t.ssthresh = super::undo::tcp_current_ssthresh(t);
+            // Not a congestion loss: nothing to undo.
+            t.recovery.prior_ssthresh = 0;
+            t.recovery.undo_marker = None;
             t.recovery.ca_state = super::CaState::Loss;
         }
         n.snmp.tcp_ext.TCPFastOpenActiveFail += 1;
@@ -627,7 +630,9 @@ mod tests {
             &[],
         ));
         assert_eq!(h.with(|n, _| syscall::ioctl(n, s, Ioctl::OutQ)), Ok(0));
-        assert_eq!(tcp_info(&mut h, s).tcpi_ca_state, 0, "Open again");
+        // Without SACK, Loss holds until something above high_seq is acknowledged
+        // (tcp_is_non_sack_preventing_reopen): the ACK of snd_nxt is not enough.
+        assert_eq!(tcp_info(&mut h, s).tcpi_ca_state, 4, "Loss held (no SACK)");
     }
 
     #[test]

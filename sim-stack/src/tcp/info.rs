@@ -5,7 +5,7 @@
 //! moved: `tcpi_fackets` and `tcpi_last_ack_sent` (always 0 on Linux too), the
 //! delivery-rate sample (`tcpi_delivery_rate`, `tcpi_delivery_rate_app_limited`), the
 //! chrono timers (`tcpi_busy_time`, `tcpi_rwnd_limited`, `tcpi_sndbuf_limited`),
-//! `tcpi_dsack_dups`, `tcpi_rehash` and the ECN counters.
+//! `tcpi_rehash` and the ECN counters.
 
 use serde::Serialize;
 use sim_core::SimTime;
@@ -275,6 +275,7 @@ pub fn tcp_get_info(t: &TcpSock, now: SimTime, pmtu: u32, pacing: (u32, u32)) ->
         tcpi_advmss: t.advmss,
         tcpi_reordering: t.reordering,
         tcpi_reord_seen: t.reord_seen,
+        tcpi_dsack_dups: t.dsack_dups,
         tcpi_rcv_rtt: t.rwin.rcv_rtt_us >> 3,
         tcpi_rcv_space: t.rwin.rcvq_space,
         tcpi_total_retrans: t.stats.retrans as u32,

@@ -278,7 +278,16 @@ pub(crate) fn tcp_rcv_state_process(
             if !th.flags.contains(TcpFlags::SYN) && after(th.seq, tcp_window_end(t)) {
                 n.snmp.tcp_ext.BeyondWindow += 1;
             }
-            t.ack.quick = t.ack.quick.max(2);
+            if seg_len > 0 && before(th.seq, t.rcv_nxt) {
+                // A duplicate of data we have: tcp_send_dupack (end_seq before rcv_wup,
+                // DelayedACKLost) or tcp_data_queue's out_of_window; both D-SACK it.
+                if before(th.seq.wrapping_add(seg_len), t.rwin.rcv_wup) {
+                    n.snmp.tcp_ext.DelayedACKLost += 1;
+                }
+                tcp_send_dupack_dsack(t, th.seq, seg_len, n.sysctl.tcp_dsack, &mut n.snmp.tcp_ext);
+            } else {
+                t.ack.quick = t.ack.quick.max(2);
+            }
             tcp_send_ack(n, cx, sock);
         }
         return;
@@ -287,7 +296,9 @@ pub(crate) fn tcp_rcv_state_process(
         // SKB_DROP_REASON_TCP_INVALID_END_SEQUENCE: tcp_send_dupack.
         n.snmp.tcp_ext.BeyondWindow += 1;
         if before(th.seq, t.rcv_nxt) {
-            tcp_enter_quickack(t);
+            n.snmp.tcp_ext.DelayedACKLost += 1;
+            let seg_len = th.segment_len(payload.len()) as u32;
+            tcp_send_dupack_dsack(t, th.seq, seg_len, n.sysctl.tcp_dsack, &mut n.snmp.tcp_ext);
         }
         tcp_send_ack(n, cx, sock);
         return;
@@ -374,6 +385,25 @@ pub(crate) fn tcp_rcv_state_process(
     // tcp_data_snd_check and tcp_ack_snd_check.
     tcp_push_pending_frames(n, cx, sock);
     tcp_ack_snd_check(n, cx, sock);
+}
+
+/// `tcp_send_dupack`'s (and `tcp_data_queue` out_of_window's) answer to a segment starting
+/// below `rcv_nxt`: quick ACKs, and a D-SACK for the part below `rcv_nxt`.
+fn tcp_send_dupack_dsack(
+    t: &mut TcpSock,
+    seq: u32,
+    seg_len: u32,
+    tcp_dsack: bool,
+    ext: &mut crate::stats::TcpExtStats,
+) {
+    tcp_enter_quickack(t);
+    let end = seq.wrapping_add(seg_len);
+    let end = if after(end, t.rcv_nxt) {
+        t.rcv_nxt
+    } else {
+        end
+    };
+    super::dsack::tcp_dsack_set(t, seq, end, tcp_dsack, ext);
 }
 
 /// `tcp_receive_window` added to `rcv_nxt`: where the window last advertised ends
@@ -631,6 +661,12 @@ fn tcp_ack(
             output::tcp_slow_start_after_idle_check(t, idle_restart, now);
         }
     }
+    // The ACK's timestamp echo on our clock (rx_opt.rcv_tsecr less tsoffset), for Eifel.
+    let tsecr = th
+        .options
+        .timestamp()
+        .filter(|_| t.ts_ok)
+        .map(|(_, ecr)| ecr.wrapping_sub(t.ts_off));
     // SACK tagging (tcp_sacktag_write_queue).
     let mut newly_sacked = 0u32;
     // The send times of the oldest and newest newly SACKed never-retransmitted segments.
@@ -648,18 +684,44 @@ fn tcp_ack(
         t.snd_una
     };
     let mut reord = t.snd_nxt;
+    // D-SACK (tcp_check_dsack) and FLAG_ORIG_SACK_ACKED: a never-retransmitted segment up
+    // to high_seq (S)ACKed, F-RTO's proof of a spurious timeout.
+    let mut dsack = super::dsack::DsackFound::default();
+    // The rate sample's most recently sent delivered segment: (send time, end_seq,
+    // tx.delivered), for rs->prior_delivered.
+    let mut rate_prior: Option<(SimTime, u32, u64)> = None;
+    let mut orig_sack_acked = false;
     if t.sack_ok
         && let Some(blocks) = th.options.sack()
     {
         let sent = t.sent_segs();
-        // tcp_sacktag_write_queue walks the blocks in sequence order.
+        let blocks = blocks.as_slice();
+        dsack = super::dsack::tcp_check_dsack(t, blocks, ack, prior_una, &mut n.snmp.tcp_ext);
+        // tcp_sacktag_write_queue walks the blocks in sequence order, the D-SACK one
+        // (if valid and not below snd_una) among them.
         // (At most four blocks: sorted in place on the stack, nothing allocated per ACK.)
-        let mut sorted = [(0u32, 0u32); 4];
-        let nblocks = blocks.as_slice().len();
-        sorted[..nblocks].copy_from_slice(blocks.as_slice());
+        let mut sorted = [(0u32, 0u32, false); 4];
+        let mut nblocks = 0;
+        for (i, &(start, end)) in blocks.iter().enumerate() {
+            let dup = i == 0 && dsack.dup;
+            if dup && let Some(why) = super::dsack::tcp_dsack_block_invalid(t, start, end) {
+                match why {
+                    super::dsack::DsackIgnored::NoUndo => {
+                        n.snmp.tcp_ext.TCPDSACKIgnoredNoUndo += 1;
+                    }
+                    super::dsack::DsackIgnored::Old => n.snmp.tcp_ext.TCPDSACKIgnoredOld += 1,
+                }
+                continue;
+            }
+            if dup && !after(end, prior_una) {
+                continue;
+            }
+            sorted[nblocks] = (start, end, dup);
+            nblocks += 1;
+        }
         let sorted = &mut sorted[..nblocks];
         sorted.sort_by(|a, b| (a.0.wrapping_sub(b.0) as i32).cmp(&0));
-        for &(start, end) in sorted.iter() {
+        for &(start, end, dup) in sorted.iter() {
             // The queue is in sequence order: find the block's first segment by binary
             // search, then walk while segments end inside it.
             let lo =
@@ -668,7 +730,20 @@ fn tcp_ack(
                 if after(seg.end_seq(), end) {
                     break;
                 }
+                // tcp_sacktag_one: a D-SACKed retransmission was spurious.
+                if dup
+                    && seg.retrans > 0
+                    && t.recovery.undo_retrans > 0
+                    && t.recovery
+                        .undo_marker
+                        .is_some_and(|m| after(seg.end_seq(), m))
+                {
+                    t.recovery.undo_retrans -= 1;
+                }
                 if !seg.sacked && after(seg.end_seq(), prior_una) {
+                    if seg.retrans == 0 && !after(seg.end_seq(), t.recovery.high_seq) {
+                        orig_sack_acked = true;
+                    }
                     // tcp_sacktag_one: a never-retransmitted segment SACKed below the
                     // highest SACKed one was reordered, not lost.
                     let highest = if t.sacked_out + newly_sacked == 0 {
@@ -694,6 +769,7 @@ fn tcp_ack(
                         last_sackt = seg.sent_at;
                     }
                     delivered_sends.push((seg.sent_at, seg.end_seq(), seg.retrans > 0));
+                    tcp_rate_skb_delivered(&mut rate_prior, seg);
                     if seg.lost {
                         seg.lost = false;
                         t.lost_out -= 1;
@@ -707,7 +783,7 @@ fn tcp_ack(
         }
         t.sacked_out += newly_sacked;
         if t.recovery.ca_state != CaState::Loss {
-            tcp_check_sack_reordering(t, reord, &mut n.snmp.tcp_ext);
+            tcp_check_sack_reordering(t, reord, &mut n.snmp.tcp_ext, false);
         }
     }
     // Clean the retransmit queue (tcp_clean_rtx_queue).
@@ -748,8 +824,17 @@ fn tcp_ack(
         acked_pkts += 1;
         syn_acked |= seg.syn;
         acked_unsacked += u32::from(!seg.sacked);
-        if !seg.sacked {
+        // tcp_skb_spurious_retrans: a retransmitted segment whose ACK echoes a timestamp
+        // older than the retransmission was delivered by its original: not a RACK sample.
+        let spurious = seg.retrans > 0
+            && seg.sent_at.is_some_and(|at| {
+                tsecr.is_some_and(|e| e != 0 && before(e, output::tcp_time_stamp(at)))
+            });
+        if !seg.sacked && !spurious {
             delivered_sends.push((seg.sent_at, seg.end_seq(), seg.retrans > 0));
+        }
+        if !seg.sacked {
+            tcp_rate_skb_delivered(&mut rate_prior, &seg);
         }
         t.packets_out -= 1;
         if seg.sacked {
@@ -766,6 +851,9 @@ fn tcp_ack(
         if seg.retrans > 0 {
             retrans_acked = true;
         } else if !seg.sacked {
+            if !after(seg.end_seq(), t.recovery.high_seq) {
+                orig_sack_acked = true;
+            }
             if first_ackt.is_none() {
                 first_ackt = seg.sent_at;
             }
@@ -817,22 +905,17 @@ fn tcp_ack(
         }
         n.socks.tcp(sock).expect("the socket being acknowledged")
     };
-    // tcp_any_retrans_done: once no retransmitted segment is outstanding, the episode
-    // that retrans_stamp times is over.
     debug_assert_eq!(
         t.ever_retrans_in_wq as usize,
         t.wq.iter().filter(|w| w.retrans > 0).count()
     );
-    if advanced && t.ever_retrans_in_wq == 0 {
-        t.recovery.retrans_stamp = None;
-    }
     // tcp_clean_rtx_queue: a hole below the highest SACK filled by a never-retransmitted
     // segment is reordering too.
     if t.sack_ok
         && let Some(r) = acked_reord
         && before(r, prior_fack)
     {
-        tcp_check_sack_reordering(t, r, &mut n.snmp.tcp_ext);
+        tcp_check_sack_reordering(t, r, &mut n.snmp.tcp_ext, false);
     }
     // RTT samples (tcp_clean_rtx_queue, tcp_ack_update_rtt): seq_rtt from the oldest newly
     // acknowledged segment never retransmitted (Karn), else the oldest newly SACKed one,
@@ -909,7 +992,7 @@ fn tcp_ack(
         t.recovery.dupacks = 0;
     }
     // Segments delivered by this ACK (tcp_count_delivered), for PRR and tcpi_delivered.
-    let mut delivered = acked_unsacked + newly_sacked;
+    let mut delivered = acked_unsacked + newly_sacked + dsack.dup_segs;
     if !t.sack_ok {
         // A peer without SACK: each duplicate ACK stands for a segment that left the network
         // (tcp_add_reno_sack), so new data may go in its place (limited transmit, RFC
@@ -933,6 +1016,11 @@ fn tcp_ack(
         let holes = t.lost_out.max(1).min(t.packets_out);
         t.sacked_out = t.sacked_out.min(t.packets_out - holes);
     }
+    super::recovery::tcp_rack_update_reo_wnd(
+        t,
+        rate_prior.map_or(0, |r| r.2),
+        t.stats.delivered + u64::from(delivered),
+    );
     // tcp_rack_advance: the most recently sent segment this ACK delivered (a
     // retransmission acked faster than min_rtt may be the original's ACK: skipped).
     for &(sent, end, retrans) in &delivered_sends {
@@ -990,42 +1078,30 @@ fn tcp_ack(
         t.stats.delivered_ce += u64::from(delivered);
         n.snmp.tcp_ext.TCPDeliveredCE += u64::from(delivered);
     }
-    match t.recovery.ca_state {
-        // CWR ends once something above high_seq is ACKed (tcp_end_cwnd_reduction).
-        CaState::Cwr if after(t.snd_una, t.recovery.high_seq) => {
-            t.cwnd = t.ssthresh;
-            t.recovery.ca_state = CaState::Open;
-        }
-        CaState::Recovery | CaState::Loss if !before(t.snd_una, t.recovery.high_seq) => {
-            // Recovery is over (tcp_end_cwnd_reduction / loss undo not modeled).
-            if t.recovery.ca_state == CaState::Recovery {
-                t.cwnd = t.ssthresh.max(2);
-            }
-            if !t.sack_ok {
-                t.sacked_out = 0;
-            }
-            t.recovery.ca_state = CaState::Open;
-        }
-        _ => {}
-    }
-    if newly_lost > 0
-        && matches!(
-            t.recovery.ca_state,
-            CaState::Open | CaState::Disorder | CaState::Cwr
-        )
-    {
-        tcp_enter_recovery(t, &mut n.snmp.tcp_ext);
-    } else if ece && matches!(t.recovery.ca_state, CaState::Open | CaState::Disorder) {
-        // tcp_try_to_open: the peer saw congestion: reduce cwnd once (CWR).
-        super::recovery::tcp_enter_cwr(t);
-    } else if t.recovery.ca_state == CaState::Open && (t.sacked_out > 0 || t.recovery.dupacks > 0) {
-        t.recovery.ca_state = CaState::Disorder;
-    } else if t.recovery.ca_state == CaState::Disorder
-        && t.sacked_out == 0
-        && t.recovery.dupacks == 0
-    {
-        t.recovery.ca_state = CaState::Open;
-    }
+    let dubious = !(advanced || may_update || payload_len > 0)
+        || newly_sacked > 0
+        || ece
+        || dsack.dup
+        || t.recovery.ca_state != CaState::Open;
+    let rexmit = tcp_fastretrans_alert(
+        t,
+        &mut n.snmp.tcp_ext,
+        AlertAck {
+            advanced,
+            prior_una,
+            dubious,
+            ece,
+            loss: super::undo::LossAck {
+                advanced,
+                orig_sack_acked,
+                data_sacked: newly_sacked > 0,
+                dupack: is_dupack,
+                can_send_new: t.sent_segs() < t.wq.len()
+                    && after(t.snd_una.wrapping_add(t.snd_wnd), t.snd_nxt),
+                tsecr,
+            },
+        },
+    );
     if matches!(t.recovery.ca_state, CaState::Recovery | CaState::Cwr) {
         // tcp_cwnd_reduction (PRR).
         t.recovery.prr_delivered += delivered;
@@ -1076,8 +1152,16 @@ fn tcp_ack(
     if writable_again {
         t.sk.nospace = false;
     }
-    // tcp_process_tlp_ack: the ACK covers the probe. If the probe was a retransmission
-    // and the ACK moved, it repaired a loss: reduce cwnd once (CWR).
+    // tcp_process_tlp_ack: the ACK covers the probe. A D-SACK of the probe
+    // (FLAG_DSACK_TLP) says both it and the original arrived: no loss.
+    if dsack.tlp
+        && t.recovery.tlp_retrans
+        && t.recovery.tlp_high_seq.is_some_and(|h| !before(ack, h))
+    {
+        t.recovery.tlp_high_seq = None;
+    }
+    // If the probe was a retransmission and the ACK moved, it repaired a loss: reduce
+    // cwnd once (CWR).
     if let Some(high) = t.recovery.tlp_high_seq
         && after(ack, high)
     {
@@ -1088,7 +1172,6 @@ fn tcp_ack(
             n.snmp.tcp_ext.TCPLossProbeRecovery += 1;
         }
     }
-    let recovery = matches!(t.recovery.ca_state, CaState::Recovery | CaState::Loss);
     if let Some(wait) = reo_wait {
         // RACK's reordering timer takes the retransmission timer (and then no
         // TLP/RTO reset: FLAG_SET_XMIT_TIMER is cleared).
@@ -1099,9 +1182,7 @@ fn tcp_ack(
             tcp_reset_rtx_timer(n, cx, sock);
         }
     }
-    if recovery {
-        tcp_xmit_retransmit_queue(n, cx, sock);
-    }
+    tcp_xmit_recovery(n, cx, sock, rexmit);
     if prior_packets == 0 {
         // no_queue: nothing was in flight, so this may open a window being probed.
         super::timer::tcp_ack_probe(n, cx, sock);
@@ -1110,6 +1191,144 @@ fn tcp_ack(
         sk_wake(n, cx, sock);
     }
     true
+}
+
+/// `tcp_rate_skb_delivered`'s choice of `prior_delivered`: the delivered segment sent
+/// last (by send time, then end_seq) gives it.
+fn tcp_rate_skb_delivered(rs: &mut Option<(SimTime, u32, u64)>, seg: &TxSeg) {
+    let Some(xt) = seg.sent_at else { return };
+    let end = seg.end_seq();
+    if rs.is_none_or(|(t, e, _)| xt > t || (xt == t && after(end, e))) {
+        *rs = Some((xt, end, seg.tx_delivered));
+    }
+}
+
+/// What `tcp_fastretrans_alert` reads of an ACK (its `flag` bits).
+struct AlertAck {
+    /// `FLAG_SND_UNA_ADVANCED`.
+    advanced: bool,
+    /// `prior_snd_una`.
+    prior_una: u32,
+    /// `tcp_ack_is_dubious`: a duplicate, SACK, D-SACK or ECE, or not Open.
+    dubious: bool,
+    /// `FLAG_ECE`.
+    ece: bool,
+    /// What `tcp_process_loss` reads.
+    loss: super::undo::LossAck,
+}
+
+/// `tcp_fastretrans_alert`, after loss detection (RACK, or NewReno's head marking) and
+/// the ACK's scoreboard: ends CWR and Recovery once `high_seq` is acknowledged (undoing
+/// when it may, `tcp_try_undo_recovery`), tries the undos where Linux does (partial and
+/// D-SACK in Recovery, D-SACK in Open/Disorder, `tcp_process_loss` in Loss), enters
+/// Recovery when something is lost, else `tcp_try_to_open`. Returns what to send.
+fn tcp_fastretrans_alert(
+    t: &mut TcpSock,
+    ext: &mut crate::stats::TcpExtStats,
+    a: AlertAck,
+) -> super::undo::Rexmit {
+    use super::undo::{self, PartialUndo, Rexmit};
+    let tsecr = a.loss.tsecr;
+    // A. ECE: the reduction must stand.
+    if a.ece {
+        t.recovery.prior_ssthresh = 0;
+    }
+    // D. State exits once high_seq is acknowledged.
+    match t.recovery.ca_state {
+        CaState::Open if a.dubious => t.recovery.retrans_stamp = None,
+        // CWR holds until something above high_seq is ACKed (tcp_end_cwnd_reduction).
+        CaState::Cwr if after(t.snd_una, t.recovery.high_seq) => {
+            t.cwnd = t.ssthresh;
+            t.recovery.ca_state = CaState::Open;
+        }
+        CaState::Recovery if !before(t.snd_una, t.recovery.high_seq) => {
+            if !t.sack_ok {
+                // tcp_reset_reno_sack.
+                t.sacked_out = 0;
+            }
+            if undo::tcp_try_undo_recovery(t, tsecr, ext) {
+                return Rexmit::None;
+            }
+            // tcp_end_cwnd_reduction (unless undone).
+            if t.recovery.undo_marker.is_some() {
+                t.cwnd = t.ssthresh;
+            }
+        }
+        _ => {}
+    }
+    // E. Process the state.
+    match t.recovery.ca_state {
+        CaState::Recovery => {
+            if a.advanced {
+                let partial = undo::tcp_try_undo_partial(t, tsecr, ext);
+                if partial != PartialUndo::No {
+                    // Plain luck: the hole was filled by a delayed packet.
+                    tcp_check_sack_reordering(t, a.prior_una, ext, true);
+                }
+                if partial == PartialUndo::Hold {
+                    return Rexmit::None;
+                }
+            }
+            if undo::tcp_try_undo_dsack(t, ext) {
+                undo::tcp_try_to_open(t, a.ece);
+            }
+            if t.recovery.ca_state != CaState::Recovery {
+                // tcp_time_to_recover: the undo reverted the state; a loss still marked
+                // starts a new recovery.
+                if t.lost_out == 0 {
+                    return Rexmit::None;
+                }
+                tcp_enter_recovery(t, a.ece, ext);
+            }
+            Rexmit::Lost
+        }
+        CaState::Loss => {
+            let rexmit = undo::tcp_process_loss(t, a.loss, ext);
+            if t.recovery.ca_state != CaState::Open {
+                return rexmit;
+            }
+            tcp_fastretrans_alert_default(t, ext, a.ece)
+        }
+        _ => tcp_fastretrans_alert_default(t, ext, a.ece),
+    }
+}
+
+/// `tcp_fastretrans_alert`'s default case (Open, Disorder, CWR, or just out of Loss): a
+/// D-SACK undo, then Recovery if something is lost (`tcp_time_to_recover`), else
+/// `tcp_try_to_open`.
+fn tcp_fastretrans_alert_default(
+    t: &mut TcpSock,
+    ext: &mut crate::stats::TcpExtStats,
+    ece: bool,
+) -> super::undo::Rexmit {
+    if matches!(t.recovery.ca_state, CaState::Open | CaState::Disorder) {
+        super::undo::tcp_try_undo_dsack(t, ext);
+    }
+    if t.lost_out == 0 {
+        super::undo::tcp_try_to_open(t, ece);
+        return super::undo::Rexmit::None;
+    }
+    tcp_enter_recovery(t, ece, ext);
+    super::undo::Rexmit::Lost
+}
+
+/// `tcp_xmit_recovery`: retransmit what is lost, or (F-RTO step 2b) new data first, and
+/// the retransmissions only if none could go.
+fn tcp_xmit_recovery(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, rexmit: super::undo::Rexmit) {
+    use super::undo::Rexmit;
+    match rexmit {
+        Rexmit::None => return,
+        Rexmit::New => {
+            tcp_push_pending_frames(n, cx, sock);
+            let Some(t) = n.socks.tcp(sock) else { return };
+            if after(t.snd_nxt, t.recovery.high_seq) {
+                return;
+            }
+            t.recovery.frto = false;
+        }
+        Rexmit::Lost => {}
+    }
+    tcp_xmit_retransmit_queue(n, cx, sock);
 }
 
 /// `tcp_data_queue`: in-order data to the receive queue (and what the out-of-order queue
@@ -1127,6 +1346,8 @@ fn tcp_data_queue(
     let ip_dsfield = meta.ip_dsfield;
     debug_assert!(!zeros || payload.iter().all(|&b| b == 0));
     let rmem_max = n.sysctl.tcp_rmem[2];
+    let tcp_dsack = n.sysctl.tcp_dsack;
+    let ext = &mut n.snmp.tcp_ext;
     let Some(t) = n.socks.tcp(sock) else { return };
     // The skb the NIC built for this segment, and its timestamp RTT sample.
     let truesize = tcp_rx_truesize(payload.len() as u32);
@@ -1139,12 +1360,17 @@ fn tcp_data_queue(
     if before(seq, t.rcv_nxt) {
         let dup = t.rcv_nxt.wrapping_sub(seq) as usize;
         if dup >= data.len() && !th.flags.contains(TcpFlags::FIN) {
-            // A pure duplicate: ACK at once (tcp_enter_quickack_mode + schedule).
+            // A pure duplicate (out_of_window): D-SACK it, ACK at once
+            // (tcp_enter_quickack_mode + schedule).
+            let end = seq.wrapping_add(data.len() as u32);
+            super::dsack::tcp_dsack_set(t, seq, end, tcp_dsack, ext);
             tcp_enter_quickack(t);
             t.ack.pending = true;
             t.ack.ack_now = true;
             return;
         }
+        // A partial duplicate: D-SACK its head.
+        super::dsack::tcp_dsack_set(t, seq, t.rcv_nxt, tcp_dsack, ext);
         data = &data[dup.min(data.len())..];
         seq = t.rcv_nxt;
     }
@@ -1169,12 +1395,22 @@ fn tcp_data_queue(
             tcp_ecn_check_ce(t, ip_dsfield);
             // tcp_ofo_queue: what the hole was holding back.
             let had_ofo = !t.ofo.is_empty();
+            let mut dsack_high = t.rcv_nxt;
             while let Some((&k, _)) = t.ofo.iter().next() {
                 let kseq = t.irs.wrapping_add(k as u32);
                 if after(kseq, t.rcv_nxt) {
                     break;
                 }
                 let (chunk, ts) = t.ofo.remove(&k).expect("present");
+                if before(kseq, dsack_high) {
+                    // What the queue held twice: tcp_ofo_queue's D-SACK.
+                    let dsack = dsack_high;
+                    let kend = kseq.wrapping_add(chunk.len() as u32);
+                    if before(kend, dsack_high) {
+                        dsack_high = kend;
+                    }
+                    super::dsack::tcp_dsack_extend(t, kseq, dsack, tcp_dsack, ext);
+                }
                 let skip = t.rcv_nxt.wrapping_sub(kseq) as usize;
                 if skip < chunk.len() {
                     let n = chunk.len() - skip;
@@ -1214,14 +1450,14 @@ fn tcp_data_queue(
         if !data.is_empty() && t.rmem_alloc <= t.sk.rcvbuf {
             let off = u64::from(seq.wrapping_sub(t.irs));
             let end = seq.wrapping_add(data.len() as u32);
-            if let std::collections::btree_map::Entry::Vacant(e) = t.ofo.entry(off) {
+            if tcp_ofo_overlap(t, off, data.len() as u64, tcp_dsack, ext) {
                 let mut q = super::byteq::ByteQueue::new();
                 if zeros {
                     q.extend_zeros(data.len());
                 } else {
                     q.extend(data);
                 }
-                e.insert((q, truesize));
+                t.ofo.insert(off, (q, truesize));
                 t.rmem_alloc += truesize;
                 t.stats.rcv_ooopack += 1;
             }
@@ -1249,6 +1485,60 @@ fn tcp_data_queue(
             }
         }
     }
+}
+
+/// `tcp_data_queue_ofo`'s overlap handling for out-of-order data at `off` (relative to
+/// `irs`) of `len` bytes: data the queue holds already is D-SACKed (`tcp_dsack_set` for
+/// the first overlap, `tcp_dsack_extend` for chunks the new one covers, which leave the
+/// queue). Returns whether the new data is to be queued (not when one chunk holds it all).
+fn tcp_ofo_overlap(
+    t: &mut TcpSock,
+    off: u64,
+    len: u64,
+    tcp_dsack: bool,
+    ext: &mut crate::stats::TcpExtStats,
+) -> bool {
+    let seq_of = |t: &TcpSock, o: u64| t.irs.wrapping_add(o as u32);
+    let end = off + len;
+    if let Some((&p, (q, _))) = t.ofo.range(..=off).next_back() {
+        let pend = p + q.len() as u64;
+        if pend > off {
+            if end <= pend {
+                // All the bits are present (TCPOFOMerge).
+                let (s, e) = (seq_of(t, off), seq_of(t, end));
+                super::dsack::tcp_dsack_set(t, s, e, tcp_dsack, ext);
+                return false;
+            }
+            if off > p {
+                // Partial overlap.
+                let (s, e) = (seq_of(t, off), seq_of(t, pend));
+                super::dsack::tcp_dsack_set(t, s, e, tcp_dsack, ext);
+            } else {
+                // Same start, and the new data covers it: it replaces the chunk.
+                let (_, ts) = t.ofo.remove(&p).expect("present");
+                t.rmem_alloc -= ts;
+                let (s, e) = (seq_of(t, p), seq_of(t, pend));
+                super::dsack::tcp_dsack_extend(t, s, e, tcp_dsack, ext);
+            }
+        }
+    }
+    // merge_right: chunks the new data covers leave the queue.
+    while let Some((&k, (q, _))) = t.ofo.range(off + 1..).next() {
+        if end <= k {
+            break;
+        }
+        let kend = k + q.len() as u64;
+        if end < kend {
+            let (s, e) = (seq_of(t, k), seq_of(t, end));
+            super::dsack::tcp_dsack_extend(t, s, e, tcp_dsack, ext);
+            break;
+        }
+        let (_, ts) = t.ofo.remove(&k).expect("present");
+        t.rmem_alloc -= ts;
+        let (s, e) = (seq_of(t, k), seq_of(t, kend));
+        super::dsack::tcp_dsack_extend(t, s, e, tcp_dsack, ext);
+    }
+    true
 }
 
 /// `tcp_queue_rcv`: in-order data onto the receive queue, as an skb of `truesize`.
@@ -1378,8 +1668,14 @@ fn tcp_ack_snd_check(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
 /// `tcp_check_sack_reordering`: a segment delivered out of order from `low_seq`, below the
 /// highest SACK: the reordering degree rises to the distance in segments (at most
 /// `tcp_max_reordering`, 300) and the connection has seen reordering (`reord_seen`, which
-/// keeps RACK's reordering window open in recovery).
-fn tcp_check_sack_reordering(t: &mut TcpSock, low_seq: u32, ext: &mut crate::stats::TcpExtStats) {
+/// keeps RACK's reordering window open in recovery). `ts`: found by a timestamp echo
+/// (`tcp_try_undo_partial`: TCPTSReorder) rather than by SACK (TCPSACKReorder).
+fn tcp_check_sack_reordering(
+    t: &mut TcpSock,
+    low_seq: u32,
+    ext: &mut crate::stats::TcpExtStats,
+    ts: bool,
+) {
     let fack = t.highest_sack_seq();
     if !before(low_seq, fack) {
         return;
@@ -1390,7 +1686,11 @@ fn tcp_check_sack_reordering(t: &mut TcpSock, low_seq: u32, ext: &mut crate::sta
         t.reordering = metric.div_ceil(mss).min(300);
     }
     t.reord_seen += 1;
-    ext.TCPSACKReorder += 1;
+    if ts {
+        ext.TCPTSReorder += 1;
+    } else {
+        ext.TCPSACKReorder += 1;
+    }
 }
 
 /// The congestion-control view of a connection.

@@ -16,6 +16,7 @@
 pub mod ack;
 pub mod byteq;
 pub mod cong;
+pub mod dsack;
 pub mod ecn;
 pub mod fastopen;
 pub mod info;
@@ -29,6 +30,7 @@ pub mod rtt;
 mod tests;
 pub mod timer;
 pub mod tstamp;
+pub mod undo;
 pub mod urg;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -145,6 +147,9 @@ pub struct TxSeg {
     pub txstamp_ack: bool,
     /// `skb_shinfo(skb)->tskey`: the byte the timestamps are for.
     pub tskey: u32,
+    /// `tx.delivered`: the connection's delivered count when it was last sent (the rate
+    /// sample's `prior_delivered`, which RACK's reordering window reads).
+    pub tx_delivered: u64,
 }
 
 impl TxSeg {
@@ -166,6 +171,7 @@ impl TxSeg {
             tx_flags: 0,
             txstamp_ack: false,
             tskey: 0,
+            tx_delivered: 0,
         }
     }
 
@@ -299,6 +305,9 @@ pub struct TcpSock {
     pub copied_seq: u32,
     /// SACK blocks to send (most recent first), as sequence ranges.
     pub sack_blocks: Vec<(u32, u32)>,
+    /// The D-SACK block the next segment reports first (`rx_opt.dsack` with
+    /// `duplicate_sack[0]`), see [`dsack`].
+    pub dsack: Option<(u32, u32)>,
 
     // Options.
     /// Our MSS for the peer's data (`advmss`).
@@ -352,6 +361,9 @@ pub struct TcpSock {
     pub reordering: u32,
     /// Reorderings seen (`reord_seen`, `tcpi_reord_seen`).
     pub reord_seen: u32,
+    /// Segments the peer reported received twice by D-SACK (`dsack_dups`,
+    /// `tcpi_dsack_dups`).
+    pub dsack_dups: u32,
     /// The end of the highest SACKed segment (where `tp->highest_sack` points).
     pub highest_sack_end: Option<u32>,
     /// Whether a send in the current round was limited by cwnd (`is_cwnd_limited`).
@@ -478,6 +490,7 @@ impl TcpSock {
             fin_received: false,
             copied_seq: 0,
             sack_blocks: Vec::new(),
+            dsack: None,
             advmss: 1460,
             mss_clamp: 536,
             mss_cache: 536,
@@ -503,6 +516,7 @@ impl TcpSock {
             cwnd_usage_seq: 0,
             reordering: 3,
             reord_seen: 0,
+            dsack_dups: 0,
             highest_sack_end: None,
             lsndtime: SimTime::ZERO,
             tcp_wstamp: SimTime::ZERO,

@@ -364,8 +364,10 @@ fn send_syn_with_data(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, data: &[u
         return false;
     }
     let count = 1 + usize::from(len > 0);
+    let delivered_now = t.stats.delivered;
     for w in t.wq.range_mut(..count) {
         w.sent_at = Some(now);
+        w.tx_delivered = delivered_now;
         w.pkt_head = true;
     }
     t.packets_out += count as u32;
@@ -891,8 +893,10 @@ fn tcp_send_new_skb(
     if sent == NetXmit::Drop {
         return false;
     }
+    let delivered_now = t.stats.delivered;
     for (i, w) in t.wq.range_mut(idx..idx + count).enumerate() {
         w.sent_at = Some(now);
+        w.tx_delivered = delivered_now;
         w.pkt_head = i == 0;
     }
     t.snd_nxt = end_seq;
@@ -938,7 +942,19 @@ pub(crate) fn tcp_retransmit_seg(
     sock: SockId,
     idx: usize,
 ) -> bool {
-    tcp_retransmit_skb(n, cx, sock, idx, 1)
+    tcp_retransmit_skb(n, cx, sock, idx, 1, false)
+}
+
+/// `__tcp_retransmit_skb` for the tail loss probe: segment `idx` again, without starting
+/// the episode's clock (`retrans_stamp`) or counting it for undo (`undo_retrans`), which
+/// only `tcp_retransmit_skb` does.
+pub(crate) fn tcp_retransmit_probe(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    idx: usize,
+) -> bool {
+    tcp_retransmit_skb(n, cx, sock, idx, 1, true)
 }
 
 /// `tcp_retransmit_skb` for the `count` write-queue segments from `idx`, one skb of the
@@ -951,6 +967,7 @@ fn tcp_retransmit_skb(
     sock: SockId,
     idx: usize,
     count: usize,
+    probe: bool,
 ) -> bool {
     let now = cx.now;
     let Some(t) = n.socks.tcp(sock) else {
@@ -1008,12 +1025,17 @@ fn tcp_retransmit_skb(
     let Some(t) = n.socks.tcp(sock) else {
         return false;
     };
-    if t.recovery.retrans_stamp.is_none() {
-        t.recovery.retrans_stamp = Some(now);
+    if !probe {
+        if t.recovery.retrans_stamp.is_none() {
+            t.recovery.retrans_stamp = Some(now);
+        }
+        super::undo::tcp_undo_count_retrans(t, count as u32);
     }
+    let delivered_now = t.stats.delivered;
     for i in idx..idx + count {
         let w = &mut t.wq[i];
         w.sent_at = Some(now);
+        w.tx_delivered = delivered_now;
         if w.retrans == 0 {
             t.ever_retrans_in_wq += 1;
         }
@@ -1079,7 +1101,7 @@ pub(crate) fn tcp_xmit_retransmit_queue(n: &mut Node, cx: &mut NetCtx<'_>, sock:
         }
         // The segments are retransmitted below, so the next search starts after them.
         t.recovery.rtx_hint = idx + count;
-        if !tcp_retransmit_skb(n, cx, sock, idx, count) {
+        if !tcp_retransmit_skb(n, cx, sock, idx, count, false) {
             if let Some(t) = n.socks.tcp(sock) {
                 t.recovery.rtx_hint = idx;
             }
@@ -1218,13 +1240,22 @@ fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) -> Ne
     } else {
         // tcp_established_options: NOP NOP TS, then NOP NOP SACK with the blocks that
         // fit. Written straight into the options area (no list, no copy of the blocks).
+        // A pending D-SACK block goes first (tp->duplicate_sack before selective_acks)
+        // and is sent once (tcp_options_write clears rx_opt.dsack).
         let ts = t.ts_ok.then_some((tsval, t.ts_recent));
-        let mut blocks: &[(u32, u32)] = &[];
+        let mut buf = [(0u32, 0u32); 4];
+        let mut nblocks = 0;
         if t.sack_ok && !seg.flags.contains(TcpFlags::RST) {
             let room = (40 - if t.ts_ok { 12 } else { 0 } - 4) / 8;
-            blocks = &t.sack_blocks[..t.sack_blocks.len().min(room)];
+            for &b in t.dsack.iter().chain(t.sack_blocks.iter()).take(room) {
+                buf[nblocks] = b;
+                nblocks += 1;
+            }
+            if nblocks > 0 {
+                t.dsack = None;
+            }
         }
-        TcpOptions::established(ts, blocks)
+        TcpOptions::established(ts, &buf[..nblocks])
     };
     let window = if syn {
         // Windows in SYN and SYN-ACK are never scaled.

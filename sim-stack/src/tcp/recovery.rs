@@ -41,6 +41,26 @@ pub struct Recovery {
     pub tlp_retrans: bool,
     /// `retrans_stamp`: when the first retransmission of the current episode went out.
     pub retrans_stamp: Option<SimTime>,
+    /// `undo_marker`: `snd_una` when the current reduction began, while it may still be
+    /// undone (`None`: Linux's 0), see [`super::undo`].
+    pub undo_marker: Option<u32>,
+    /// `undo_retrans`: retransmissions of the episode not yet shown spurious by D-SACK
+    /// (0: all were; -1: none were sent yet).
+    pub undo_retrans: i32,
+    /// `prior_ssthresh`: ssthresh before the reduction, restored by an undo (0: the
+    /// reduction must stand, e.g. after ECE).
+    pub prior_ssthresh: u32,
+    /// `tp->frto`: F-RTO (RFC 5682) is running after this retransmission timeout.
+    pub frto: bool,
+    /// `rack.reo_wnd_steps`: RACK's reordering window in quarters of min_rtt, grown by
+    /// D-SACKs (`tcp_rack_update_reo_wnd`).
+    pub reo_wnd_steps: u32,
+    /// `rack.reo_wnd_persist`: recoveries the grown window is kept for.
+    pub reo_wnd_persist: u32,
+    /// `rack.dsack_seen`: a D-SACK since the window last grew (with reordering seen).
+    pub rack_dsack_seen: bool,
+    /// `rack.last_delivered`: the delivered count when the window last grew.
+    pub rack_last_delivered: u64,
 }
 
 impl Default for Recovery {
@@ -67,13 +87,21 @@ impl Recovery {
             tlp_high_seq: None,
             tlp_retrans: false,
             retrans_stamp: None,
+            undo_marker: None,
+            undo_retrans: 0,
+            prior_ssthresh: 0,
+            frto: false,
+            reo_wnd_steps: 1,
+            reo_wnd_persist: 0,
+            rack_dsack_seen: false,
+            rack_last_delivered: 0,
         }
     }
 }
 
 /// `tcp_rack_detect_loss`: every unSACKed segment sent before the most recently delivered
 /// one (RACK's `mstamp`) is lost once the RACK RTT plus the reordering window has passed
-/// since it was sent. The window is min_rtt/4 (at most srtt), or 0 in recovery or with the
+/// since it was sent. The window is min_rtt/4 times `reo_wnd_steps` (at most srtt), or 0 in recovery or with the
 /// reordering degree's worth of segments SACKed as long as no reordering was seen. Returns how many it marked, and how long until the
 /// next candidate would be lost, for the reordering timer.
 pub(crate) fn tcp_rack_detect_loss(t: &mut TcpSock, now: SimTime) -> (u32, Option<SimDuration>) {
@@ -88,7 +116,8 @@ pub(crate) fn tcp_rack_detect_loss(t: &mut TcpSock, now: SimTime) -> (u32, Optio
     {
         0
     } else {
-        u64::from(t.rtt.min_rtt_us / 4).min(u64::from(t.rtt.srtt_us >> 3))
+        (u64::from(t.rtt.min_rtt_us >> 2) * u64::from(t.recovery.reo_wnd_steps))
+            .min(u64::from(t.rtt.srtt_us >> 3))
     };
     let deadline_us = t.recovery.rack_rtt_us + reo_wnd;
     #[cfg(debug_assertions)]
@@ -205,15 +234,51 @@ pub(crate) fn rack_detect_loss_walk_all(
     )
 }
 
+/// `TCP_RACK_RECOVERY_THRESH`: recoveries a grown reordering window persists.
+pub(crate) const TCP_RACK_RECOVERY_THRESH: u32 = 16;
+
+/// `tcp_rack_update_reo_wnd`: after an ACK that delivered something sent when the
+/// connection had delivered `prior_delivered`, a D-SACK seen since the window last grew
+/// (and not older than that) widens it by a quarter min_rtt (up to 255 steps) for
+/// [`TCP_RACK_RECOVERY_THRESH`] recoveries; once they are spent it is one step again.
+/// `delivered`: the delivered count with this ACK's.
+pub(crate) fn tcp_rack_update_reo_wnd(t: &mut TcpSock, prior_delivered: u64, delivered: u64) {
+    if prior_delivered == 0 {
+        return;
+    }
+    let r = &mut t.recovery;
+    if prior_delivered < r.rack_last_delivered {
+        r.rack_dsack_seen = false;
+    }
+    if r.rack_dsack_seen {
+        r.reo_wnd_steps = (r.reo_wnd_steps + 1).min(0xFF);
+        r.rack_dsack_seen = false;
+        r.rack_last_delivered = delivered;
+        r.reo_wnd_persist = TCP_RACK_RECOVERY_THRESH;
+    } else if r.reo_wnd_persist == 0 {
+        r.reo_wnd_steps = 1;
+    }
+}
+
 /// `tcp_enter_recovery`: ssthresh from the congestion control, PRR from here; a reduction
-/// already under way (CWR) keeps its ssthresh and PRR counts.
-pub(crate) fn tcp_enter_recovery(t: &mut TcpSock, ext: &mut crate::stats::TcpExtStats) {
+/// already under way (CWR) keeps its ssthresh and PRR counts. The undo state starts
+/// (`tcp_init_undo`), with `prior_ssthresh` unless the ACK carried ECE or CWR was on.
+pub(crate) fn tcp_enter_recovery(
+    t: &mut TcpSock,
+    ece_ack: bool,
+    ext: &mut crate::stats::TcpExtStats,
+) {
     if t.sack_ok {
         ext.TCPSackRecovery += 1;
     } else {
         ext.TCPRenoRecovery += 1;
     }
+    t.recovery.prior_ssthresh = 0;
+    super::undo::tcp_init_undo(t);
     if t.recovery.ca_state != CaState::Cwr {
+        if !ece_ack {
+            t.recovery.prior_ssthresh = super::undo::tcp_current_ssthresh(t);
+        }
         tcp_init_cwnd_reduction(t);
     }
     t.recovery.ca_state = CaState::Recovery;
@@ -237,7 +302,9 @@ fn tcp_init_cwnd_reduction(t: &mut TcpSock) {
 /// (`NET_XMIT_DROP`/`NET_XMIT_CN` from `tcp_transmit_skb`): reduce cwnd by PRR towards the
 /// congestion control's ssthresh, once per window (until `high_seq` is passed).
 pub(crate) fn tcp_enter_cwr(t: &mut TcpSock) {
+    t.recovery.prior_ssthresh = 0;
     if matches!(t.recovery.ca_state, CaState::Open | CaState::Disorder) {
+        t.recovery.undo_marker = None;
         tcp_init_cwnd_reduction(t);
         t.recovery.ca_state = CaState::Cwr;
     }

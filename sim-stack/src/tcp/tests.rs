@@ -984,3 +984,173 @@ fn out_of_order_data_grows_the_receive_buffer_of_an_accepted_socket() {
     assert!(want > before, "{want} > {before}");
     assert_eq!(rcvbuf, want);
 }
+
+/// The SACK blocks of the one segment the socket sent since the last look.
+fn sent_sack_blocks(h: &mut OneHost) -> Vec<(u32, u32)> {
+    h.advance(SimDuration::from_millis(1));
+    let out = h.take_ip();
+    assert_eq!(out.len(), 1, "one segment");
+    let (_, tcp, _) = parse(&out[0].1);
+    tcp.options
+        .sack()
+        .map_or_else(Vec::new, |b| b.as_slice().to_vec())
+}
+
+#[test]
+fn a_duplicate_is_dsacked_once_first_in_the_sack_option() {
+    let mut h = OneHost::new(Sysctls::default());
+    let (_, iss) = accepted(&mut h);
+    let ack = iss.wrapping_add(1);
+    h.inject_ip(&seg(1001, ack, TcpFlags::ACK, 1000, &[], &[1u8; 1000]));
+    h.advance(SimDuration::from_millis(50));
+    let _ = h.take_ip();
+    // The whole segment again: a D-SACK for it, at once (tcp_data_queue's out_of_window).
+    h.inject_ip(&seg(1001, ack, TcpFlags::ACK, 1000, &[], &[1u8; 1000]));
+    assert_eq!(sent_sack_blocks(&mut h), [(1001, 2001)]);
+    assert_eq!(h.n.snmp.tcp_ext.TCPDSACKOldSent, 1);
+    // Out of order: the SACK block alone (the D-SACK went once).
+    h.inject_ip(&seg(3001, ack, TcpFlags::ACK, 1000, &[], &[3u8; 1000]));
+    assert_eq!(sent_sack_blocks(&mut h), [(3001, 4001)]);
+    // Out-of-order data covering the queued chunk from the same start replaces it: the
+    // chunk is D-SACKed (tcp_dsack_extend), first, then the SACK block.
+    h.inject_ip(&seg(3001, ack, TcpFlags::ACK, 1000, &[], &[3u8; 1500]));
+    assert_eq!(sent_sack_blocks(&mut h), [(3001, 4001), (3001, 4501)]);
+    assert_eq!(h.n.snmp.tcp_ext.TCPDSACKOfoSent, 1);
+    // A partial duplicate of in-order data: its head below rcv_nxt.
+    h.inject_ip(&seg(1501, ack, TcpFlags::ACK, 1000, &[], &[1u8; 1000]));
+    assert_eq!(sent_sack_blocks(&mut h), [(1501, 2001), (3001, 4501)]);
+    assert_eq!(h.n.snmp.tcp_ext.TCPDSACKOldSent, 2);
+}
+
+#[test]
+fn tcp_dsack_0_sends_no_dsack() {
+    let mut h = OneHost::new(Sysctls {
+        tcp_dsack: false,
+        ..Sysctls::default()
+    });
+    let (_, iss) = accepted(&mut h);
+    let ack = iss.wrapping_add(1);
+    h.inject_ip(&seg(1001, ack, TcpFlags::ACK, 1000, &[], &[1u8; 1000]));
+    h.advance(SimDuration::from_millis(50));
+    let _ = h.take_ip();
+    h.inject_ip(&seg(1001, ack, TcpFlags::ACK, 1000, &[], &[1u8; 1000]));
+    assert_eq!(sent_sack_blocks(&mut h), []);
+    assert_eq!(h.n.snmp.tcp_ext.TCPDSACKOldSent, 0);
+}
+
+#[test]
+fn undo_restores_cwnd_and_ssthresh_only_with_prior_ssthresh() {
+    use super::undo;
+    let mut h = OneHost::new(Sysctls::default());
+    let (c, _) = accepted(&mut h);
+    h.with(|n, _| {
+        let t = n.socks.tcp(c).expect("the socket");
+        t.cwnd = 20;
+        t.ssthresh = u32::MAX >> 1;
+        // tcp_enter_recovery from Open: prior_ssthresh is at least 3/4 of cwnd.
+        super::recovery::tcp_enter_recovery(t, false, &mut n.snmp.tcp_ext);
+        assert_eq!(t.recovery.undo_marker, Some(t.snd_una));
+        assert_eq!(t.recovery.undo_retrans, -1, "nothing retransmitted yet");
+        assert_eq!(t.recovery.prior_ssthresh, u32::MAX >> 1);
+        assert_eq!((t.recovery.prior_cwnd, t.ssthresh), (20, 14));
+        t.cwnd = 9;
+        assert!(!undo::tcp_try_undo_dsack(t, &mut n.snmp.tcp_ext));
+        t.recovery.undo_retrans = 0;
+        assert!(undo::tcp_try_undo_dsack(t, &mut n.snmp.tcp_ext));
+        assert_eq!((t.cwnd, t.ssthresh), (20, u32::MAX >> 1));
+        assert_eq!(t.recovery.undo_marker, None);
+        assert_eq!(n.snmp.tcp_ext.TCPDSACKUndo, 1);
+        // With ECE (prior_ssthresh 0) the reduction stands; only the marker goes.
+        t.recovery.ca_state = super::CaState::Open;
+        super::recovery::tcp_enter_recovery(t, true, &mut n.snmp.tcp_ext);
+        assert_eq!(t.recovery.prior_ssthresh, 0);
+        let (cwnd, ssthresh) = (t.cwnd, t.ssthresh);
+        t.recovery.undo_retrans = 0;
+        assert!(undo::tcp_try_undo_dsack(t, &mut n.snmp.tcp_ext));
+        assert_eq!((t.cwnd, t.ssthresh), (cwnd, ssthresh));
+    });
+}
+
+#[test]
+fn eifel_compares_the_echo_with_the_first_retransmission() {
+    use super::undo::tcp_packet_delayed;
+    let mut h = OneHost::new(Sysctls::default());
+    let (c, _) = accepted(&mut h);
+    h.with(|n, _| {
+        let t = n.socks.tcp(c).expect("the socket");
+        // No retransmission yet, with SACK: a delayed packet.
+        t.recovery.retrans_stamp = None;
+        assert!(tcp_packet_delayed(t, None));
+        t.recovery.retrans_stamp = Some(SimTime::from_nanos(500_000_000));
+        assert!(tcp_packet_delayed(t, Some(499)), "echo older than 500 ms");
+        assert!(!tcp_packet_delayed(t, Some(500)));
+        assert!(!tcp_packet_delayed(t, Some(0)), "0 echoes nothing");
+        assert!(!tcp_packet_delayed(t, None), "no timestamp");
+    });
+}
+
+#[test]
+fn check_dsack_tells_old_ofo_and_dubious_blocks_apart() {
+    use super::dsack::tcp_check_dsack;
+    let mut h = OneHost::new(Sysctls::default());
+    let (c, _) = accepted(&mut h);
+    h.with(|n, _| {
+        let ext = &mut n.snmp.tcp_ext;
+        let t = n.socks.tcp(c).expect("the socket");
+        t.stats.retrans = 2;
+        t.max_window = 65_535;
+        t.mss_cache = 1000;
+        // Below the ACK: TCPDSACKRecv; two segments reported.
+        let f = tcp_check_dsack(t, &[(1000, 3000)], 5000, 5000, ext);
+        assert!(f.dup);
+        assert_eq!(f.dup_segs, 2);
+        assert_eq!((ext.TCPDSACKRecv, ext.TCPDSACKRecvSegs), (1, 2));
+        // Above it, inside the second block: TCPDSACKOfoRecv, but more duplicates than
+        // retransmissions now: dubious.
+        let f = tcp_check_dsack(t, &[(6000, 7000), (6000, 8000)], 5000, 5000, ext);
+        assert!(!f.dup);
+        assert_eq!((ext.TCPDSACKOfoRecv, ext.TCPDSACKIgnoredDubious), (1, 1));
+        assert_eq!(t.dsack_dups, 3);
+        // A plain SACK block is no D-SACK.
+        assert!(!tcp_check_dsack(t, &[(6000, 7000)], 5000, 5000, ext).dup);
+    });
+}
+
+#[test]
+fn dsacks_widen_rack_reordering_window_for_sixteen_recoveries() {
+    use super::recovery::tcp_rack_update_reo_wnd;
+    let mut h = OneHost::new(Sysctls::default());
+    let (c, _) = accepted(&mut h);
+    h.with(|n, _| {
+        let ext = &mut n.snmp.tcp_ext;
+        let t = n.socks.tcp(c).expect("the socket");
+        t.stats.retrans = 4;
+        t.max_window = 65_535;
+        t.mss_cache = 1000;
+        assert_eq!(t.recovery.reo_wnd_steps, 1);
+        // Without reordering seen a D-SACK does not count for RACK.
+        super::dsack::tcp_check_dsack(t, &[(1000, 2000)], 5000, 5000, ext);
+        assert!(!t.recovery.rack_dsack_seen);
+        t.reord_seen = 1;
+        super::dsack::tcp_check_dsack(t, &[(1000, 2000)], 5000, 5000, ext);
+        assert!(t.recovery.rack_dsack_seen);
+        // No delivery: nothing to judge by.
+        tcp_rack_update_reo_wnd(t, 0, 30);
+        assert_eq!(t.recovery.reo_wnd_steps, 1);
+        tcp_rack_update_reo_wnd(t, 10, 30);
+        assert_eq!(t.recovery.reo_wnd_steps, 2);
+        assert_eq!(
+            (t.recovery.reo_wnd_persist, t.recovery.rack_last_delivered),
+            (16, 30)
+        );
+        // A D-SACK for data sent before the last widening is disregarded.
+        t.recovery.rack_dsack_seen = true;
+        tcp_rack_update_reo_wnd(t, 29, 40);
+        assert_eq!(t.recovery.reo_wnd_steps, 2);
+        assert!(!t.recovery.rack_dsack_seen);
+        // Once the recoveries it persists for are spent, one step again.
+        t.recovery.reo_wnd_persist = 0;
+        tcp_rack_update_reo_wnd(t, 35, 41);
+        assert_eq!(t.recovery.reo_wnd_steps, 1);
+    });
+}

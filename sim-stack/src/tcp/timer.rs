@@ -306,7 +306,7 @@ fn tcp_rack_reo_timeout(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
             t.recovery.ca_state,
             CaState::Open | CaState::Disorder | CaState::Cwr
         ) {
-            super::recovery::tcp_enter_recovery(t, &mut n.snmp.tcp_ext);
+            super::recovery::tcp_enter_recovery(t, false, &mut n.snmp.tcp_ext);
             t.recovery.prr_delivered = 1;
             t.cwnd = t.in_flight() + 1;
         }
@@ -401,7 +401,7 @@ fn tcp_send_loss_probe(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
                 && !t.wq[i].sacked
             {
                 t.recovery.tlp_retrans = true;
-                probed = tcp_retransmit_seg(n, cx, sock, i);
+                probed = super::output::tcp_retransmit_probe(n, cx, sock, i);
             }
         } else if let Some(t) = n.socks.tcp(sock) {
             t.recovery.tlp_retrans = false;
@@ -488,8 +488,19 @@ fn tcp_retransmit_timer(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
     t.stats.rto_events += 1;
     let syn = matches!(t.state, TcpState::SynSent | TcpState::SynRecv);
     if !syn {
-        // tcp_enter_loss.
-        if !matches!(t.recovery.ca_state, CaState::Loss) || t.timers.retransmits == 0 {
+        // tcp_enter_loss: ssthresh once per window, remembered for an undo.
+        let new_recovery = matches!(
+            t.recovery.ca_state,
+            CaState::Open | CaState::Disorder | CaState::Cwr
+        );
+        let retransmits = t.timers.retransmits;
+        let reduce = super::undo::tcp_enter_loss_undo(t, retransmits);
+        // A timeout in Disorder after the reordering degree's worth of SACKs: the degree
+        // was overestimated (back to tcp_reordering, 3).
+        if matches!(t.recovery.ca_state, CaState::Open | CaState::Disorder) && t.sacked_out >= 3 {
+            t.reordering = t.reordering.min(3);
+        }
+        if reduce {
             t.ssthresh = t.cong.ssthresh(t.cwnd);
         }
         t.cwnd = 1;
@@ -515,6 +526,11 @@ fn tcp_retransmit_timer(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
         t.lost_out = lost;
         t.retrans_out = 0;
         t.recovery.rtx_hint = 0;
+        if reduce {
+            super::undo::tcp_init_undo(t);
+        }
+        t.recovery.tlp_high_seq = None;
+        super::undo::tcp_enter_loss_frto(t, sys.tcp_frto, new_recovery);
     }
     t.timers.retransmits += 1;
     // Backoff: SYNs keep 1 s for the first linear retries; the rest double.
