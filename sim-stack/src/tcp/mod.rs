@@ -137,8 +137,10 @@ pub struct TxSeg {
     pub retrans_out: bool,
     /// `MSG_EOR` ended a write here: later writes never join this segment (`tcb->eor`).
     pub eor: bool,
-    /// It began a packet when sent: the segments up to the next one that begins a packet
-    /// are one skb of the retransmit queue, which a retransmission sends whole.
+    /// It heads an skb: of the write queue while unsent (the skb `tcp_sendmsg` began, or
+    /// what `tso_fragment` left after a packet), of the retransmit queue once sent (it began
+    /// a packet). The segments up to the next head are that skb; a retransmission sends a
+    /// sent one whole.
     pub pkt_head: bool,
     /// `skb_shinfo(skb)->tx_flags`: transmit timestamps its byte `tskey` asks for
     /// ([`tstamp`]).

@@ -128,8 +128,11 @@ pub fn tcp_queue_data(t: &mut TcpSock, data: &[u8], eor: bool) -> usize {
                 break;
             }
             take = mss.min((data.len() - copied) as u32);
-            // skb_entail: a new segment, and a pending push is done with.
-            t.wq.push_back(TxSeg::new(t.write_seq, take, false, false));
+            // skb_entail: a new segment, and a pending push is done with. The first segment
+            // of the skb tcp_sendmsg began (at tail_skb_seq) heads it.
+            let mut seg = TxSeg::new(t.write_seq, take, false, false);
+            seg.pkt_head = t.write_seq == t.tail_skb_seq;
+            t.wq.push_back(seg);
             t.wmem_queued += take + SKB_TCP_OVERHEAD;
             t.nonagle &= !super::TCP_NAGLE_PUSH;
         }
@@ -191,7 +194,10 @@ pub fn tcp_queue_fin(t: &mut TcpSock) {
     match t.wq.back_mut() {
         Some(seg) if seg.sent_at.is_none() && !seg.syn => seg.fin = true,
         _ => {
-            t.wq.push_back(TxSeg::new(t.write_seq, 0, false, true));
+            let mut seg = TxSeg::new(t.write_seq, 0, false, true);
+            seg.pkt_head = true;
+            t.tail_skb_seq = t.write_seq;
+            t.wq.push_back(seg);
             t.wmem_queued += SKB_TCP_OVERHEAD;
         }
     }
@@ -337,6 +343,9 @@ fn send_syn_with_data(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, data: &[u
     if len > 0 {
         let mut seg = TxSeg::new(seq, len, false, false);
         seg.psh = true;
+        // An skb of its own (tcp_connect_queue_skb), the write queue's tail.
+        seg.pkt_head = true;
+        t.tail_skb_seq = seq;
         t.wq.push_back(seg);
         t.sndq.extend(data);
         t.write_seq = seq.wrapping_add(len);
@@ -541,6 +550,27 @@ fn tcp_skb_extent(t: &mut TcpSock, idx: usize, quota: u32) -> (usize, u32) {
     (count, bytes)
 }
 
+/// The send head skb at `idx` as Linux's write queue holds it: (segments, bytes). The
+/// segments up to the next one that heads an skb (all the rest when it is the tail, `is_tail`)
+/// are the skb `tcp_sendmsg` built, or what `tso_fragment` left of it; when that is shorter
+/// than the packet `tcp_grow_skb` makes of it (`grown`), the grown one.
+fn tcp_send_head_skb(t: &TcpSock, idx: usize, grown: (usize, u32), is_tail: bool) -> (usize, u32) {
+    let own = if is_tail {
+        (t.wq.len() - idx, t.write_seq.wrapping_sub(t.wq[idx].seq))
+    } else {
+        let mut own = (1, t.wq[idx].len);
+        for w in t.wq.range(idx + 1..) {
+            if w.pkt_head {
+                break;
+            }
+            own.0 += 1;
+            own.1 += w.len;
+        }
+        own
+    };
+    if own.1 > grown.1 { own } else { grown }
+}
+
 /// `tcp_nagle_check`: a partial segment waits while corked, or, with Nagle on, while a small
 /// one is unacknowledged (Minshall's variant).
 fn tcp_nagle_check(partial: bool, t: &TcpSock, nonagle: u8) -> bool {
@@ -560,15 +590,15 @@ enum Defer {
     Yes,
 }
 
-/// `tcp_tso_should_defer`: whether a GSO packet of `bytes` from the send head `idx` should
-/// wait for the ACK expected soon, so that it can go out larger. Never in recovery, nor more
+/// `tcp_tso_should_defer`: whether the send head skb at `idx` (`segs` segments, `bytes`
+/// long) should wait for the ACK expected soon, so that it can go out larger. Never in recovery, nor more
 /// than 1 ms after the last transmission; not when a full packet, or the whole of a packet
 /// that gets no more data, or a `tcp_tso_win_divisor`-th of the window may go; not when the
 /// next ACK is further off than min(srtt/2, 1 ms).
 fn tcp_tso_should_defer(
     t: &TcpSock,
     now: SimTime,
-    (idx, segs, bytes, is_tail): (usize, usize, u32, bool),
+    (idx, grown, is_tail): (usize, (usize, u32), bool),
     max_segs: u32,
     win_divisor: u32,
 ) -> Defer {
@@ -584,10 +614,12 @@ fn tcp_tso_should_defer(
     let send_win = u64::from(t.snd_una.wrapping_add(t.snd_wnd).wrapping_sub(seq));
     let cong_win = u64::from(t.cwnd.saturating_sub(in_flight)) * mss;
     let limit = send_win.min(cong_win);
-    let bytes = u64::from(bytes);
     if limit >= u64::from(max_segs) * mss {
         return Defer::No;
     }
+    // The skb's length (found only now: the tests above settle most calls).
+    let (segs, bytes) = tcp_send_head_skb(t, idx, grown, is_tail);
+    let bytes = u64::from(bytes);
     if !is_tail && limit >= bytes {
         return Defer::No;
     }
@@ -701,14 +733,20 @@ fn tcp_write_xmit_nagle(
             let quota = quota.min(max_segs);
             tcp_grow_skb(t, idx, quota);
             let (segs, bytes) = tcp_skb_extent(t, idx, quota);
-            let is_tail = idx + segs == t.wq.len();
+            // The send head skb is as tcp_sendmsg built it (to the next skb head), or as
+            // tcp_grow_skb made it when that was shorter than the quota. It is the queue's
+            // tail if it lies in the tail skb or the grown packet reaches the end; whether
+            // it has more than one segment (tcp_init_tso_segs) decides between Nagle and
+            // tcp_tso_should_defer.
+            let is_tail = idx + segs == t.wq.len() || !before(t.wq[idx].seq, t.tail_skb_seq);
+            let multi = segs > 1 || t.wq.get(idx + 1).is_some_and(|w| !w.pkt_head && w.len > 0);
             // tcp_snd_wnd_test: the packet's first segment must fit the offered window.
             let head = &t.wq[idx];
             let wnd_end = t.snd_una.wrapping_add(t.snd_wnd);
             if head.len > 0 && after(head.seq.wrapping_add(head.len.min(mss)), wnd_end) {
                 break;
             }
-            if segs == 1 {
+            if !multi {
                 // tcp_nagle_test (only the last segment can be held back).
                 let nonagle = if is_tail {
                     nonagle
@@ -727,7 +765,7 @@ fn tcp_write_xmit_nagle(
                     match tcp_tso_should_defer(
                         t,
                         now,
-                        (idx, segs, bytes, is_tail),
+                        (idx, (segs, bytes), is_tail),
                         max_segs,
                         win_divisor,
                     ) {
@@ -853,6 +891,10 @@ fn tcp_send_new_skb(
     let Some(t) = n.socks.tcp(sock) else {
         return false;
     };
+    // tso_fragment: what follows the packet is an skb of its own (sent or not).
+    if let Some(next) = t.wq.get_mut(idx + count) {
+        next.pkt_head = true;
+    }
     let first = &t.wq[idx];
     let last = &t.wq[idx + count - 1];
     let (seq, syn, psh, fin) = (first.seq, first.syn, last.psh, last.fin);
