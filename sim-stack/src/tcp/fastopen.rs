@@ -335,9 +335,7 @@ pub(crate) fn tcp_ack_syn_data(t: &mut TcpSock, ack: u32, now: sim_core::SimTime
             t.retrans_out -= u32::from(seg.retrans_out);
             t.sacked_out -= u32::from(seg.sacked);
             t.ever_retrans_in_wq -= u32::from(seg.retrans > 0);
-            t.wmem_queued = t
-                .wmem_queued
-                .saturating_sub(seg.len + super::output::SKB_TCP_OVERHEAD);
+            t.wmem_queued = t.wmem_queued.saturating_sub(TcpSock::wmem_of(&seg));
         } else {
             acked = ack.wrapping_sub(seg.seq);
             seg.seq = ack;

@@ -864,9 +864,7 @@ fn tcp_ack(
         if seg.len > 0 {
             t.last_acked_at = Some(now);
         }
-        t.wmem_queued = t
-            .wmem_queued
-            .saturating_sub(seg.len + if seg.len > 0 || seg.fin { 768 } else { 0 });
+        t.wmem_queued = t.wmem_queued.saturating_sub(TcpSock::wmem_of(&seg));
         acked_bytes += seg.len as usize;
     }
     // The acknowledged bytes leave the send buffer, once the stamps have their copies.

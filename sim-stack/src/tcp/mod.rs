@@ -269,7 +269,8 @@ pub struct TcpSock {
     pub sndq: byteq::ByteQueue,
     /// Sequence number of `sndq[0]`.
     pub sndq_seq: u32,
-    /// `sk_wmem_queued`: truesize of the queued segments.
+    /// `sk_wmem_queued`: the queued bytes, and one truesize overhead per skb (per segment
+    /// that heads one, see [`TcpSock::set_skb_head`]).
     pub wmem_queued: u32,
     /// `tp->nonagle`: [`TCP_NAGLE_OFF`] (`TCP_NODELAY`), [`TCP_NAGLE_CORK`] (`TCP_CORK`),
     /// [`TCP_NAGLE_PUSH`] (push what is queued at the next chance).
@@ -553,6 +554,37 @@ impl TcpSock {
     /// `tcp_packets_in_flight`.
     pub fn in_flight(&self) -> u32 {
         (self.packets_out + self.retrans_out).saturating_sub(self.sacked_out + self.lost_out)
+    }
+
+    /// Marks (`head`) or unmarks the segment at `i` as the start of an skb, charging or
+    /// freeing that skb's truesize overhead in `sk_wmem_queued`: an skb carries one, whatever
+    /// its segment count. (The SYN is not charged.)
+    pub(crate) fn set_skb_head(&mut self, i: usize, head: bool) {
+        let w = &mut self.wq[i];
+        if w.pkt_head == head {
+            return;
+        }
+        w.pkt_head = head;
+        if w.syn {
+            return;
+        }
+        let o = output::SKB_TCP_OVERHEAD;
+        self.wmem_queued = if head {
+            self.wmem_queued + o
+        } else {
+            self.wmem_queued.saturating_sub(o)
+        };
+    }
+
+    /// What freeing `seg` (acknowledged, or merged into the one before) gives back of
+    /// `sk_wmem_queued`: its bytes, and the skb's overhead if it headed one.
+    pub(crate) fn wmem_of(seg: &TxSeg) -> u32 {
+        seg.len
+            + if seg.pkt_head && !seg.syn {
+                output::SKB_TCP_OVERHEAD
+            } else {
+                0
+            }
     }
 
     /// Removes the head of the write queue (acknowledged), keeping the walk hints on the

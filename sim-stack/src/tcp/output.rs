@@ -128,12 +128,18 @@ pub fn tcp_queue_data(t: &mut TcpSock, data: &[u8], eor: bool) -> usize {
                 break;
             }
             take = mss.min((data.len() - copied) as u32);
-            // skb_entail: a new segment, and a pending push is done with. The first segment
-            // of the skb tcp_sendmsg began (at tail_skb_seq) heads it.
+            // skb_entail: a new segment, and a pending push is done with. A full tail skb
+            // (the size goal reached, or nothing unsent) makes this segment begin a new one,
+            // as tcp_sendmsg_locked does; the first segment of an skb heads it.
+            let tail_len = tcp_tail_skb_len(t);
+            if tail_len == 0 || tail_len >= tcp_xmit_size_goal(t) {
+                t.tail_skb_seq = t.write_seq;
+            }
             let mut seg = TxSeg::new(t.write_seq, take, false, false);
             seg.pkt_head = t.write_seq == t.tail_skb_seq;
+            // sk_wmem_queued: the bytes, and the overhead once per skb.
+            t.wmem_queued += TcpSock::wmem_of(&seg);
             t.wq.push_back(seg);
-            t.wmem_queued += take + SKB_TCP_OVERHEAD;
             t.nonagle &= !super::TCP_NAGLE_PUSH;
         }
         t.sndq.extend(&data[copied..copied + take as usize]);
@@ -169,10 +175,18 @@ pub fn tcp_send_space(t: &TcpSock) -> usize {
         let sndbuf = u64::from(t.sk.sndbuf);
         // The unsent bytes, for TCP_NOTSENT_LOWAT, as tcp_queue_data counts them.
         let mut notsent = u64::from(t.write_seq.wrapping_sub(t.snd_nxt)) + u64::from(tail_room);
+        // The tail skb's unsent bytes: a new skb (one more overhead) begins at the size goal.
+        let size_goal = tcp_xmit_size_goal(t);
+        let mut tail = tcp_tail_skb_len(t) + tail_room;
         while queued < sndbuf && notsent < u64::from(t.notsent_lowat) {
+            if tail == 0 || tail >= size_goal {
+                queued += u64::from(SKB_TCP_OVERHEAD);
+                tail = 0;
+            }
             space += u64::from(mss);
-            queued += u64::from(mss + SKB_TCP_OVERHEAD);
+            queued += u64::from(mss);
             notsent += u64::from(mss);
+            tail += mss;
         }
     }
     usize::try_from(space).unwrap_or(usize::MAX)
@@ -501,7 +515,9 @@ fn tcp_grow_skb(t: &mut TcpSock, idx: usize, quota: u32) {
             cur.fin = gone.fin;
             cur.eor = gone.eor;
             super::tstamp::tcp_skb_collapse_tstamp(cur, &gone);
-            t.wmem_queued = t.wmem_queued.saturating_sub(SKB_TCP_OVERHEAD);
+            // Its bytes stay (in `cur`); the skb it headed, if any, is freed.
+            let freed = TcpSock::wmem_of(&gone) - gone.len;
+            t.wmem_queued = t.wmem_queued.saturating_sub(freed);
         }
     }
 }
@@ -519,8 +535,8 @@ fn tso_fragment(t: &mut TcpSock, idx: usize, len: u32) {
     seg.fin = false;
     seg.eor = false;
     super::tstamp::tcp_fragment_tstamp(seg, &mut rest);
+    // The rest's skb is charged when it is marked as one, after the packet goes.
     t.wq.insert(idx + 1, rest);
-    t.wmem_queued += SKB_TCP_OVERHEAD;
 }
 
 /// The segments from the send head `idx` that one GSO packet of at most `quota` segments
@@ -892,8 +908,8 @@ fn tcp_send_new_skb(
         return false;
     };
     // tso_fragment: what follows the packet is an skb of its own (sent or not).
-    if let Some(next) = t.wq.get_mut(idx + count) {
-        next.pkt_head = true;
+    if idx + count < t.wq.len() {
+        t.set_skb_head(idx + count, true);
     }
     let first = &t.wq[idx];
     let last = &t.wq[idx + count - 1];
@@ -936,10 +952,12 @@ fn tcp_send_new_skb(
         return false;
     }
     let delivered_now = t.stats.delivered;
-    for (i, w) in t.wq.range_mut(idx..idx + count).enumerate() {
+    for i in 0..count {
+        // The packet is one skb: those tcp_grow_skb emptied into it are freed.
+        t.set_skb_head(idx + i, i == 0);
+        let w = &mut t.wq[idx + i];
         w.sent_at = Some(now);
         w.tx_delivered = delivered_now;
-        w.pkt_head = i == 0;
     }
     t.snd_nxt = end_seq;
     t.packets_out += count as u32;
@@ -1088,10 +1106,8 @@ fn tcp_retransmit_skb(
         }
     }
     // tcp_fragment: what of the skb was not sent now is an skb of its own.
-    if let Some(w) = t.wq.get_mut(idx + count)
-        && w.sent_at.is_some()
-    {
-        w.pkt_head = true;
+    if t.wq.get(idx + count).is_some_and(|w| w.sent_at.is_some()) {
+        t.set_skb_head(idx + count, true);
     }
     if first.syn && t.state == TcpState::SynRecv {
         tcp_send_synack(n, cx, sock);
