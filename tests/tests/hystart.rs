@@ -37,7 +37,8 @@ fn an_ack_train_longer_than_half_the_minimum_delay_ends_slow_start() {
     assert_eq!(a.tcp.RetransSegs, 0);
 }
 
-/// A 10 Mbit/s token bucket on a fast link: the ACKs come back in pairs 2.4 ms apart.
+/// A 10 Mbit/s token bucket on a fast link: the ACKs come back in bursts, one per GSO packet
+/// the bucket lets go, several milliseconds apart.
 const TBF: &str = r#"
 end 5s
 host a { iface eth0 { ip 10.0.0.1/24  qdisc tbf rate 10Mbit burst 15KiB latency 50ms } }
@@ -52,15 +53,16 @@ fn a_growing_queue_ends_slow_start_by_the_delay_test() {
     let ran = run_scenario(&load(TBF, &[]), None);
     let a = &ran.stats.nodes["a"];
     let ext = &a.tcp_ext;
-    // Gaps of 2.4 ms between ACK pairs exceed hystart_ack_delta_us: no train ever lasts. The
-    // minimum delay is tens of µs (the first ten segments leave at once on the bucket's
-    // burst); once the bucket paces the rest, every sample of a round carries the queue,
-    // more than 4 ms (HYSTART_DELAY_MIN) above that minimum, and the delay test fires on
-    // the ninth sample of a round with cwnd ≥ 16.
+    // The gaps between bursts exceed hystart_ack_delta_us and a burst lasts microseconds:
+    // no train. The minimum delay is tens of µs (the first ten segments leave at once on
+    // the bucket's burst); once the bucket paces the rest, every sample of a round carries
+    // the queue, more than 4 ms (HYSTART_DELAY_MIN) above that minimum, and the delay test
+    // fires on the ninth sample of the round that starts at cwnd 20.
     assert_eq!(ext.TCPHystartTrainDetect, 0, "{ext:?}");
     assert_eq!(ext.TCPHystartDelayDetect, 1, "{ext:?}");
-    let cwnd = ext.TCPHystartDelayCwnd;
-    assert!((16..64).contains(&cwnd), "left slow start at cwnd {cwnd}");
+    // Linux 6.18 on a veth pair with the same tbf (four runs of a 2 MiB transfer) left slow
+    // start by this test at cwnd 28 every time; so does the model.
+    assert_eq!(ext.TCPHystartDelayCwnd, 28, "{ext:?}");
     // Before the bucket's queue (50 ms at 10 Mbit/s: about 41 frames) overflowed.
     assert_eq!(a.tcp.RetransSegs, 0);
 }
