@@ -325,11 +325,11 @@ app c: udp_cbr { to 10.0.0.2:9  payload 100B  interval 10ms  connect off  recver
             records: vec![
                 DnsRecord {
                     name: "example.com".into(),
-                    addr: ip("10.0.0.2")
+                    addr: ip("10.0.0.2").into()
                 },
                 DnsRecord {
                     name: "b.example".into(),
-                    addr: ip("10.0.0.9")
+                    addr: ip("10.0.0.9").into()
                 }
             ],
             ttl: 30,
@@ -395,7 +395,7 @@ app c: udp_cbr { to 10.0.0.2:9  payload 100B  interval 10ms  connect off  recver
     assert_eq!(
         k[9],
         &AppKind::Ping {
-            dst: ip("10.0.0.2"),
+            dst: ip("10.0.0.2").into(),
             count: Some(3),
             interval: SimDuration::from_millis(200),
             size: Bytes(1000),
@@ -405,7 +405,7 @@ app c: udp_cbr { to 10.0.0.2:9  payload 100B  interval 10ms  connect off  recver
     assert_eq!(
         k[10],
         &AppKind::Ping {
-            dst: ip("10.0.0.2"),
+            dst: ip("10.0.0.2").into(),
             count: None,
             interval: SimDuration::from_secs(1),
             size: Bytes(56),
@@ -415,7 +415,7 @@ app c: udp_cbr { to 10.0.0.2:9  payload 100B  interval 10ms  connect off  recver
     assert_eq!(
         k[11],
         &AppKind::Ping {
-            dst: ip("10.0.0.2"),
+            dst: ip("10.0.0.2").into(),
             count: None,
             interval: SimDuration::from_secs(1),
             size: Bytes(56),

@@ -108,7 +108,7 @@ fn flagship_has_the_reference_topology() {
         kinds
             .iter()
             .any(|k| matches!(k, AppKind::DnsServer { records, ttl: 0, .. }
-        if records == &[DnsRecord { name: "baidu.com".into(), addr: ip("10.0.1.80") }]))
+        if records == &[DnsRecord { name: "baidu.com".into(), addr: ip("10.0.1.80").into() }]))
     );
     assert!(kinds.iter().any(|k| matches!(
         k,

@@ -23,7 +23,7 @@
 //! Every type derives `Serialize`/`Deserialize`; `sim check --dump ron` prints a
 //! [`Scenario`] as RON, and reading that RON back gives an equal value.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
 use sim_core::{SimDuration, SimTime};
@@ -146,6 +146,10 @@ pub struct NodeConfig {
     /// Static routes, in the order the kernel would list them; connected subnets are
     /// implicit (see the module docs). Empty for switches.
     pub routes: Vec<RouteConfig>,
+    /// IPv6 routes (`ip -6 route`), as `routes`: connected prefixes and link-local
+    /// `fe80::/64` are implicit.
+    #[serde(default)]
+    pub routes6: Vec<Route6Config>,
     /// Kernel settings, with Linux's defaults where the scenario sets nothing.
     pub sysctls: Sysctls,
     /// The DNS server the node's resolver asks (`nameserver` of resolv.conf), if any.
@@ -161,6 +165,13 @@ pub struct IfaceConfig {
     pub name: String,
     /// IPv4 address and prefix length, if the interface has one.
     pub addr: Option<Ipv4Cidr>,
+    /// Static IPv6 addresses (`ip -6 addr add`), in the order written. The link-local
+    /// address is not listed: the stack makes it from the MAC when IPv6 is enabled.
+    #[serde(default)]
+    pub addrs6: Vec<Ipv6Cidr>,
+    /// `net.ipv6.conf.IFACE.*`, with `all` and `default` already applied.
+    #[serde(default)]
+    pub ipv6: Ipv6DevConf,
     /// Hardware address: as written, or derived from the node and interface names
     /// (locally administered, `02:…`).
     pub mac: EthernetAddress,
@@ -280,6 +291,85 @@ pub struct RouteConfig {
     pub dev: Option<IfaceId>,
 }
 
+/// An IPv6 route in a node's table (`ip -6 route add DEST via GW dev IFACE`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Route6Config {
+    /// Destination prefix (host bits zero); `::` with `prefix_len` 0 is the default route.
+    pub dest: Ipv6Addr,
+    /// Prefix length, 0..=128.
+    pub prefix_len: u8,
+    /// Next hop, or `None` for a route straight out of `dev`. A link-local gateway always
+    /// comes with its `dev`.
+    pub gateway: Option<Ipv6Addr>,
+    /// Output interface, if given (when `None`, the interface whose prefix holds the gateway).
+    pub dev: Option<IfaceId>,
+}
+
+/// An interface's IPv6 settings, named as `net.ipv6.conf.IFACE.*`; `Default` gives Linux's
+/// defaults for a host's interface.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Ipv6DevConf {
+    /// `disable_ipv6` (0): no IPv6 at all on the interface (no link-local, no MLD, no NDP).
+    /// A scenario that configures no IPv6 anywhere runs with it set, as the IPv4 reference
+    /// machine did.
+    pub disable_ipv6: bool,
+    /// `forwarding` (0; 1 on routers, from `all.forwarding`): the interface forwards, answers
+    /// NS with the Router flag, joins ff02::2 and sends no Router Solicitations.
+    pub forwarding: bool,
+    /// `hop_limit` (64): the hop limit of unicast packets sent out of this interface.
+    pub hop_limit: u8,
+    /// `accept_ra` (1): accept Router Advertisements (when not forwarding).
+    pub accept_ra: u8,
+    /// `autoconf` (1): configure addresses from advertised prefixes.
+    pub autoconf: bool,
+    /// `accept_dad` (1): run Duplicate Address Detection on new addresses.
+    pub accept_dad: u8,
+    /// `dad_transmits` (1): Neighbour Solicitations sent per address by DAD.
+    pub dad_transmits: u32,
+    /// `enhanced_dad` (1): a Nonce option in DAD solicitations (RFC 7527).
+    pub enhanced_dad: bool,
+    /// `router_solicitations` (-1: without limit): Router Solicitations sent after link-up.
+    pub router_solicitations: i32,
+    /// `router_solicitation_delay` (1 s): the most DAD and the first RS wait, at random.
+    pub router_solicitation_delay: SimDuration,
+    /// `router_solicitation_interval` (4 s): time between the first solicitations.
+    pub router_solicitation_interval: SimDuration,
+    /// `router_solicitation_max_interval` (3600 s): the back-off's ceiling.
+    pub router_solicitation_max_interval: SimDuration,
+    /// `mldv2_unsolicited_report_interval` (1 s): the most an unsolicited report's
+    /// retransmission waits.
+    pub mldv2_unsolicited_report_interval: SimDuration,
+    /// `addr_gen_mode` (0: EUI-64 link-local; 1: none).
+    pub addr_gen_mode: u8,
+    /// `ndisc_notify` (0): send an unsolicited NA when an address is added or the link
+    /// changes.
+    pub ndisc_notify: bool,
+}
+
+impl Default for Ipv6DevConf {
+    fn default() -> Self {
+        Self {
+            disable_ipv6: false,
+            forwarding: false,
+            hop_limit: 64,
+            accept_ra: 1,
+            autoconf: true,
+            accept_dad: 1,
+            dad_transmits: 1,
+            enhanced_dad: true,
+            router_solicitations: -1,
+            router_solicitation_delay: SimDuration::from_secs(1),
+            router_solicitation_interval: SimDuration::from_secs(4),
+            router_solicitation_max_interval: SimDuration::from_secs(3600),
+            mldv2_unsolicited_report_interval: SimDuration::from_secs(1),
+            addr_gen_mode: 0,
+            ndisc_notify: false,
+        }
+    }
+}
+
+pub use crate::wire::{Cidr6ParseError, Ipv6Cidr};
 pub use crate::wire::{CidrParseError, Ipv4Cidr};
 
 pub use crate::wire::{EthernetAddress, ParseEthernetAddressError};
@@ -402,6 +492,15 @@ pub struct Sysctls {
     pub ipfrag_max_dist: u32,
     /// `net.ipv4.neigh.default.*`: neighbour (ARP) settings of every interface.
     pub neigh: NeighParams,
+    /// `net.ipv6.neigh.default.*`: the NDP table's parameters (the same defaults as ARP's).
+    pub neigh6: NeighParams,
+    /// `net.ipv6.auto_flowlabels` (1): a random flow label per socket on sent packets.
+    pub ipv6_auto_flowlabels: u8,
+    /// `net.ipv6.icmp.ratelimit` (1000 ms): what one rate-limited ICMPv6 error costs in a
+    /// destination's token bucket.
+    pub icmpv6_ratelimit: SimDuration,
+    /// `net.ipv6.icmp.echo_ignore_all` (0).
+    pub icmpv6_echo_ignore_all: bool,
 }
 
 impl Default for Sysctls {
@@ -452,6 +551,10 @@ impl Default for Sysctls {
             ipfrag_time: SimDuration::from_secs(30),
             ipfrag_max_dist: 64,
             neigh: NeighParams::default(),
+            neigh6: NeighParams::default(),
+            ipv6_auto_flowlabels: 1,
+            icmpv6_ratelimit: SimDuration::from_millis(1000),
+            icmpv6_echo_ignore_all: false,
         }
     }
 }
@@ -553,8 +656,8 @@ pub enum AppKind {
     },
     /// ICMP echo requests, like `ping -c count -i interval -s size dst`.
     Ping {
-        /// Destination address.
-        dst: Ipv4Addr,
+        /// Destination address (IPv6: `ping -6`).
+        dst: IpAddr,
         /// Number of requests; `None` = until the app stops.
         count: Option<u32>,
         /// Time between requests (default 1s).
@@ -607,13 +710,13 @@ pub enum DnsOtherTypes {
     Refused,
 }
 
-/// One A record of a [`AppKind::DnsServer`].
+/// One A (IPv4 address) or AAAA (IPv6 address) record of a [`AppKind::DnsServer`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DnsRecord {
     /// The name, lower case, without a trailing dot (`baidu.com`).
     pub name: String,
-    /// Its address.
-    pub addr: Ipv4Addr,
+    /// Its address: an A record for IPv4, AAAA for IPv6.
+    pub addr: IpAddr,
 }
 
 /// How a [`AppKind::UdpCbr`] sender uses its socket; `Default` is iperf's way: a connected

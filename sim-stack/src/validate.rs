@@ -270,6 +270,7 @@ mod tests {
                 kind: NodeKind::Host,
                 ifaces: Vec::new(),
                 routes: Vec::new(),
+                routes6: Vec::new(),
                 sysctls: Sysctls::default(),
                 resolver: None,
                 netfilter: Vec::new(),
@@ -314,7 +315,7 @@ mod tests {
             start: SimTime::ZERO,
             stop: None,
             kind: AppKind::Ping {
-                dst: Ipv4Addr::LOCALHOST,
+                dst: Ipv4Addr::LOCALHOST.into(),
                 count: None,
                 interval: hour_too_long,
                 size: Bytes(56),

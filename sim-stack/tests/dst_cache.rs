@@ -16,6 +16,8 @@ fn iface(name: &str, ip: [u8; 4], mac: u8) -> IfaceConfig {
     IfaceConfig {
         name: name.into(),
         addr: Some(Ipv4Cidr::new(ip.into(), 24)),
+        addrs6: Vec::new(),
+        ipv6: Default::default(),
         mac: EthernetAddress([2, 0, 0, 0, 0, mac]),
         mtu: 1500,
         txqueuelen: 1000,
@@ -31,6 +33,7 @@ fn host(name: &str, ifaces: Vec<IfaceConfig>) -> NodeConfig {
         kind: NodeKind::Host,
         ifaces,
         routes: Vec::new(),
+        routes6: Vec::new(),
         sysctls: Sysctls::default(),
         resolver: None,
         netfilter: Vec::new(),

@@ -17,6 +17,8 @@ fn iface(name: &str, ip: [u8; 4], prefix: u8, mac: u8) -> IfaceConfig {
     IfaceConfig {
         name: name.into(),
         addr: Some(Ipv4Cidr::new(ip.into(), prefix)),
+        addrs6: Vec::new(),
+        ipv6: Default::default(),
         mac: EthernetAddress([2, 0, 0, 0, 0, mac]),
         mtu: 1500,
         txqueuelen: 1000,
@@ -40,6 +42,7 @@ fn node(name: &str, kind: NodeKind, ifaces: Vec<IfaceConfig>, gw: Option<[u8; 4]
             })
             .into_iter()
             .collect(),
+        routes6: Vec::new(),
         sysctls: Sysctls {
             ip_forward: kind == NodeKind::Router,
             ..Sysctls::default()

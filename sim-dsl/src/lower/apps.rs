@@ -212,7 +212,10 @@ impl Lower<'_> {
                         });
                         let ip = self.ip(addr, "`record`", ctx);
                         if let (Some(name), Some(addr)) = (n, ip) {
-                            records.push(DnsRecord { name, addr });
+                            records.push(DnsRecord {
+                                name,
+                                addr: addr.into(),
+                            });
                         }
                     }
                 }
@@ -451,7 +454,7 @@ impl Lower<'_> {
                     }
                 }
                 AppKind::Ping {
-                    dst,
+                    dst: dst.into(),
                     count,
                     interval,
                     size,

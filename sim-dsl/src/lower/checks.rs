@@ -283,7 +283,11 @@ impl Lower<'_> {
             let (dst, listen) = match &app.kind {
                 AppKind::TcpBulk { dst, port, .. } => (*dst, Some((6u8, *port))),
                 AppKind::UdpCbr { dst, port, .. } => (*dst, Some((17u8, *port))),
-                AppKind::Ping { dst, .. } => (*dst, None),
+                AppKind::Ping {
+                    dst: std::net::IpAddr::V4(dst),
+                    ..
+                } => (*dst, None),
+                AppKind::Ping { .. } => continue,
                 AppKind::Curl { host, port, .. } => {
                     if let Ok(a) = host.parse::<Ipv4Addr>() {
                         (a, Some((6, *port)))
@@ -309,10 +313,12 @@ impl Lower<'_> {
                         let server = net.owner.get(&r.to_bits()).map(|&(n, _)| n);
                         let record = server.and_then(|s| {
                             apps.iter().find_map(|x| match &x.kind {
-                                AppKind::DnsServer { records, .. } if x.node.0 == s => records
-                                    .iter()
-                                    .find(|rec| rec.name == *host)
-                                    .map(|rec| rec.addr),
+                                AppKind::DnsServer { records, .. } if x.node.0 == s => {
+                                    records.iter().find_map(|rec| match rec.addr {
+                                        std::net::IpAddr::V4(a) if rec.name == *host => Some(a),
+                                        _ => None,
+                                    })
+                                }
                                 _ => None,
                             })
                         });

@@ -185,6 +185,8 @@ impl Lower<'_> {
                     sw.ifaces.push(IfaceConfig {
                         name: format!("p{}", idx + 1),
                         addr: None,
+                        addrs6: Vec::new(),
+                        ipv6: Ipv6DevConf::default(),
                         mac: EthernetAddress([0; 6]),
                         mtu: props.mtu.or(idefs.mtu).unwrap_or(1500),
                         txqueuelen: idefs.txqueuelen.unwrap_or(1000),

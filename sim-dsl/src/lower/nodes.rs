@@ -119,6 +119,7 @@ impl Lower<'_> {
             kind,
             ifaces: Vec::new(),
             routes: Vec::new(),
+            routes6: Vec::new(),
             sysctls: Sysctls::for_kind(kind),
             resolver: None,
             netfilter: Vec::new(),
@@ -256,6 +257,8 @@ impl Lower<'_> {
         let mut cfg = IfaceConfig {
             name: name.text.clone(),
             addr: None,
+            addrs6: Vec::new(),
+            ipv6: Ipv6DevConf::default(),
             mac: EthernetAddress([0; 6]),
             mtu: idefs.mtu.unwrap_or(1500),
             txqueuelen: idefs.txqueuelen.unwrap_or(1000),

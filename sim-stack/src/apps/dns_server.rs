@@ -21,7 +21,7 @@ use crate::wire::{DnsFlags, DnsName, DnsRcode, DnsRecord, DnsRepr, DnsType};
 #[derive(Debug)]
 pub struct DnsServer {
     /// Name → address.
-    pub records: Vec<(String, std::net::Ipv4Addr)>,
+    pub records: Vec<(String, std::net::IpAddr)>,
     /// TTL of answers.
     pub ttl: u32,
     /// The answer to other types for a known name.
@@ -86,6 +86,13 @@ impl App for DnsServer {
                 .iter()
                 .filter(|(n, _)| n.eq_ignore_ascii_case(&name))
                 .map(|(_, a)| *a)
+                .collect::<Vec<_>>();
+            let found = found
+                .iter()
+                .filter_map(|a| match a {
+                    std::net::IpAddr::V4(a) => Some(*a),
+                    std::net::IpAddr::V6(_) => None,
+                })
                 .collect::<Vec<_>>();
             let resp = if found.is_empty() {
                 self.report.nxdomain += 1;

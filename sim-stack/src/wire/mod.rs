@@ -103,6 +103,7 @@ pub mod dns;
 pub mod ethernet;
 pub mod icmp;
 pub mod ipv4;
+pub mod ipv6;
 mod summary;
 pub mod tcp;
 pub mod udp;
@@ -116,6 +117,7 @@ pub use ethernet::{
 };
 pub use icmp::{DstUnreachable, Icmpv4Message, Icmpv4Packet, Icmpv4Repr, TimeExceeded};
 pub use ipv4::{CidrParseError, IpProtocol, Ipv4Cidr, Ipv4Packet, Ipv4Repr};
+pub use ipv6::{Cidr6ParseError, Ipv6Cidr};
 pub use summary::{summarize, summary, write_ip_summary, write_summary};
 pub use tcp::{SackBlocks, TcpFlags, TcpOption, TcpOptions, TcpOptionsIter, TcpPacket, TcpRepr};
 pub use udp::{UdpPacket, UdpRepr};
