@@ -10,15 +10,28 @@ use core::str::FromStr;
 
 use super::{Error, Result, be16, checksum, ipv4_addr, put16};
 
-/// The protocol carried in an IPv4 payload.
+/// The protocol carried in an IPv4 payload, or the next header of an IPv6 header
+/// (IANA "Assigned Internet Protocol Numbers": one number space for both).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum IpProtocol {
+    /// IPv6 Hop-by-Hop Options, 0 (RFC 8200 §4.3).
+    HopByHop,
     /// ICMP, 1.
     Icmp,
     /// TCP, 6.
     Tcp,
     /// UDP, 17.
     Udp,
+    /// IPv6 Routing header, 43 (RFC 8200 §4.4).
+    Ipv6Route,
+    /// IPv6 Fragment header, 44 (RFC 8200 §4.5).
+    Ipv6Frag,
+    /// ICMPv6, 58 (RFC 4443).
+    Icmpv6,
+    /// IPv6 No Next Header, 59 (RFC 8200 §4.7): nothing follows.
+    Ipv6NoNxt,
+    /// IPv6 Destination Options, 60 (RFC 8200 §4.6).
+    Ipv6Opts,
     /// Any other protocol number.
     Unknown(u8),
 }
@@ -26,9 +39,15 @@ pub enum IpProtocol {
 impl From<u8> for IpProtocol {
     fn from(v: u8) -> Self {
         match v {
+            0 => Self::HopByHop,
             1 => Self::Icmp,
             6 => Self::Tcp,
             17 => Self::Udp,
+            43 => Self::Ipv6Route,
+            44 => Self::Ipv6Frag,
+            58 => Self::Icmpv6,
+            59 => Self::Ipv6NoNxt,
+            60 => Self::Ipv6Opts,
             other => Self::Unknown(other),
         }
     }
@@ -37,9 +56,15 @@ impl From<u8> for IpProtocol {
 impl From<IpProtocol> for u8 {
     fn from(v: IpProtocol) -> Self {
         match v {
+            IpProtocol::HopByHop => 0,
             IpProtocol::Icmp => 1,
             IpProtocol::Tcp => 6,
             IpProtocol::Udp => 17,
+            IpProtocol::Ipv6Route => 43,
+            IpProtocol::Ipv6Frag => 44,
+            IpProtocol::Icmpv6 => 58,
+            IpProtocol::Ipv6NoNxt => 59,
+            IpProtocol::Ipv6Opts => 60,
             IpProtocol::Unknown(other) => other,
         }
     }
@@ -765,6 +790,13 @@ mod tests {
             let incremental = p.checksum();
             p.fill_checksum();
             prop_assert_eq!(incremental, p.checksum());
+        }
+
+        #[test]
+        fn protocol_numbers_round_trip(n in any::<u8>()) {
+            let p = IpProtocol::from(n);
+            prop_assert_eq!(u8::from(p), n);
+            prop_assert_eq!(matches!(p, IpProtocol::Unknown(_)), !matches!(n, 0 | 1 | 6 | 17 | 43 | 44 | 58..=60));
         }
 
         #[test]

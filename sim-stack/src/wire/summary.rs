@@ -126,7 +126,12 @@ fn write_ipv4(out: &mut impl fmt::Write, payload: &[u8]) -> fmt::Result {
             write!(out, "IP {src} > {dst}: ")?;
             write_icmp(out, data)
         }
-        IpProtocol::Unknown(n) => write!(out, "IP {src} > {dst}: ip-proto-{n} {}", data.len()),
+        other => write!(
+            out,
+            "IP {src} > {dst}: ip-proto-{} {}",
+            u8::from(other),
+            data.len()
+        ),
     }
 }
 
@@ -135,7 +140,7 @@ fn write_protocol_name(out: &mut impl fmt::Write, protocol: IpProtocol) -> fmt::
         IpProtocol::Tcp => out.write_str("tcp"),
         IpProtocol::Udp => out.write_str("udp"),
         IpProtocol::Icmp => out.write_str("icmp"),
-        IpProtocol::Unknown(n) => write!(out, "ip-proto-{n}"),
+        other => write!(out, "ip-proto-{}", u8::from(other)),
     }
 }
 
