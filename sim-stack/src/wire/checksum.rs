@@ -1,5 +1,10 @@
-//! The Internet checksum (RFC 1071), the IPv4 pseudo-header sum used by UDP and TCP, and
-//! the incremental update of RFC 1624 that a router uses when it decrements the TTL.
+//! The Internet checksum (RFC 1071), the IPv4 and IPv6 pseudo-header sums used by UDP, TCP
+//! and ICMPv6, and the incremental update of RFC 1624 that a router uses when it decrements
+//! the TTL.
+//!
+//! [`PseudoHeader`] lets UDP and TCP take either address family: it is implemented for
+//! [`Ipv4Addr`] and [`Ipv6Addr`] only (sealed), and every use is monomorphized, so the IPv4
+//! path compiles to the code it had before IPv6 existed.
 //!
 //! All sums here are *one's-complement sums folded to 16 bits, not yet inverted*; the value
 //! written into a header is `!sum`. A received header verifies when the sum over it
@@ -13,7 +18,7 @@
 //! one's-complement sum (RFC 1071 §2.B) so the words are read in native order and the folded
 //! result is swapped once.
 
-use core::net::Ipv4Addr;
+use core::net::{Ipv4Addr, Ipv6Addr};
 
 /// Folds a 64-bit accumulator of 16-bit-aligned partial sums into a 16-bit one's-complement sum.
 #[inline]
@@ -135,6 +140,99 @@ pub fn pseudo_header_v4(src: Ipv4Addr, dst: Ipv4Addr, protocol: u8, length: u32)
         + u64::from(length >> 16)
         + u64::from(length & 0xffff);
     fold(acc)
+}
+
+/// The sum of the IPv6 pseudo-header (RFC 8200 §8.1) that UDP, TCP and ICMPv6 include in
+/// their checksums: source and destination address, the upper-layer packet length as 32
+/// bits, three zero bytes and the next header value (`csum_ipv6_magic`).
+#[must_use]
+pub fn pseudo_header_v6(src: Ipv6Addr, dst: Ipv6Addr, next_header: u8, length: u32) -> u16 {
+    let (s, d) = (src.to_bits(), dst.to_bits());
+    let words = |a: u128| -> u64 {
+        (0..8)
+            .map(|i| ((a >> (16 * i)) & 0xffff) as u64)
+            .sum::<u64>()
+    };
+    fold(
+        words(s)
+            + words(d)
+            + u64::from(length >> 16)
+            + u64::from(length & 0xffff)
+            + u64::from(next_header),
+    )
+}
+
+/// The checksum field value of a segment over IPv6 of `len` bytes (header and payload):
+/// [`transport_v4`] with the IPv6 pseudo-header.
+#[must_use]
+pub fn transport_v6(
+    src: Ipv6Addr,
+    dst: Ipv6Addr,
+    next_header: u8,
+    len: u32,
+    header: &[u8],
+    payload_sum: u16,
+) -> u16 {
+    finish(&[
+        pseudo_header_v6(src, dst, next_header, len),
+        data(header),
+        payload_sum,
+    ])
+}
+
+mod sealed {
+    /// Keeps [`super::PseudoHeader`] to the two address families.
+    pub trait Sealed {}
+    impl Sealed for core::net::Ipv4Addr {}
+    impl Sealed for core::net::Ipv6Addr {}
+}
+
+/// An address family whose pseudo-header UDP and TCP checksums cover: [`Ipv4Addr`]
+/// ([`pseudo_header_v4`]) or [`Ipv6Addr`] ([`pseudo_header_v6`]). Sealed; the transport
+/// parsers and emitters are generic over it and monomorphize, with no dispatch at run time.
+pub trait PseudoHeader: sealed::Sealed + Copy {
+    /// Whether a UDP checksum field of 0 means "no checksum" (IPv4, RFC 768) rather than
+    /// an error (IPv6, RFC 8200 §8.1: a receiver discards such a datagram, `udp6_csum_init`).
+    const UDP_ZERO_CHECKSUM_OK: bool;
+
+    /// The pseudo-header sum from `self` to `dst` for `protocol` over `len` bytes.
+    fn pseudo_header(self, dst: Self, protocol: u8, len: u32) -> u16;
+}
+
+impl PseudoHeader for Ipv4Addr {
+    const UDP_ZERO_CHECKSUM_OK: bool = true;
+
+    #[inline]
+    fn pseudo_header(self, dst: Self, protocol: u8, len: u32) -> u16 {
+        pseudo_header_v4(self, dst, protocol, len)
+    }
+}
+
+impl PseudoHeader for Ipv6Addr {
+    const UDP_ZERO_CHECKSUM_OK: bool = false;
+
+    #[inline]
+    fn pseudo_header(self, dst: Self, protocol: u8, len: u32) -> u16 {
+        pseudo_header_v6(self, dst, protocol, len)
+    }
+}
+
+/// [`transport_v4`] or [`transport_v6`], by the address family of `src` and `dst`.
+#[inline]
+#[must_use]
+pub fn transport<A: PseudoHeader>(
+    src: A,
+    dst: A,
+    protocol: u8,
+    len: u32,
+    header: &[u8],
+    payload_sum: u16,
+) -> u16 {
+    finish(&[
+        src.pseudo_header(dst, protocol, len),
+        data(header),
+        payload_sum,
+    ])
 }
 
 /// The checksum field value of a UDP or TCP segment over IPv4 of `len` bytes (header and
@@ -272,7 +370,36 @@ mod tests {
         assert_eq!(pseudo_header_v4(src, dst, 17, 35), data(&bytes));
     }
 
+    #[test]
+    fn pseudo_header_v6_matches_bytes() {
+        let src: Ipv6Addr = "2001:db8::2".parse().unwrap();
+        let dst: Ipv6Addr = "ff02::1:ff00:1".parse().unwrap();
+        let mut bytes = Vec::new();
+        bytes.extend_from_slice(&src.octets());
+        bytes.extend_from_slice(&dst.octets());
+        bytes.extend_from_slice(&0x0001_0020u32.to_be_bytes());
+        bytes.extend_from_slice(&[0, 0, 0, 58]);
+        assert_eq!(pseudo_header_v6(src, dst, 58, 0x0001_0020), data(&bytes));
+        assert_eq!(src.pseudo_header(dst, 58, 0x0001_0020), data(&bytes));
+    }
+
     proptest! {
+        #[test]
+        fn pseudo_header_v6_is_the_sum_of_its_bytes(
+            s in any::<u128>(), d in any::<u128>(), nh in any::<u8>(), len in any::<u32>(),
+        ) {
+            let mut bytes = Vec::new();
+            bytes.extend_from_slice(&s.to_be_bytes());
+            bytes.extend_from_slice(&d.to_be_bytes());
+            bytes.extend_from_slice(&len.to_be_bytes());
+            bytes.extend_from_slice(&[0, 0, 0, nh]);
+            let (s, d) = (Ipv6Addr::from_bits(s), Ipv6Addr::from_bits(d));
+            // Equal as one's-complement values (0 and 0xffff are both zero).
+            let ours = pseudo_header_v6(s, d, nh, len);
+            let theirs = data(&bytes);
+            prop_assert!(ours == theirs || (ours % 0xffff == 0 && theirs % 0xffff == 0));
+        }
+
         #[test]
         fn matches_reference(buf in proptest::collection::vec(any::<u8>(), 0..3000)) {
             prop_assert_eq!(data(&buf), reference(&buf));

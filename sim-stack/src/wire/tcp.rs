@@ -1,4 +1,5 @@
-//! TCP segments (RFC 9293) with their options, over IPv4.
+//! TCP segments (RFC 9293) with their options, over IPv4 or IPv6 (the checksum's
+//! pseudo-header is generic over the address family: [`PseudoHeader`]).
 //!
 //! Options are kept as the bytes they occupy, in order, in a fixed 40-byte [`TcpOptions`]
 //! (no allocation, `Copy`). The stack builds them from a list in exactly the order Linux
@@ -16,9 +17,9 @@
 //! framing (below 2, or past the header) is [`Error::BadOption`].
 
 use core::fmt;
-use core::net::Ipv4Addr;
 use core::ops;
 
+use super::checksum::PseudoHeader;
 use super::{Error, Result, be16, be32, checksum, put16, put32};
 
 /// The TCP header length without options.
@@ -750,10 +751,10 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
     }
 
     /// Whether the checksum over the whole buffer and the pseudo-header verifies.
-    pub fn verify_checksum(&self, src: Ipv4Addr, dst: Ipv4Addr) -> bool {
+    pub fn verify_checksum<A: PseudoHeader>(&self, src: A, dst: A) -> bool {
         let data = self.data();
         checksum::combine(&[
-            checksum::pseudo_header_v4(src, dst, PROTOCOL, data.len() as u32),
+            src.pseudo_header(dst, PROTOCOL, data.len() as u32),
             checksum::data(data),
         ]) == 0xffff
     }
@@ -815,7 +816,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> TcpPacket<T> {
     }
 
     /// Computes the checksum over the whole buffer and the pseudo-header, and writes it.
-    pub fn fill_checksum(&mut self, src: Ipv4Addr, dst: Ipv4Addr) {
+    pub fn fill_checksum<A: PseudoHeader>(&mut self, src: A, dst: A) {
         let data = self.data();
         let header_len = usize::from(self.header_len()).min(data.len());
         let payload_sum = checksum::data(&data[header_len..]);
@@ -825,10 +826,10 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> TcpPacket<T> {
     /// [`fill_checksum`](Self::fill_checksum) with the payload's sum already known
     /// ([`checksum::data`] of the bytes after the header, which has an even length): only
     /// the header is read.
-    pub fn fill_checksum_with_payload_sum(
+    pub fn fill_checksum_with_payload_sum<A: PseudoHeader>(
         &mut self,
-        src: Ipv4Addr,
-        dst: Ipv4Addr,
+        src: A,
+        dst: A,
         payload_sum: u16,
     ) {
         let len = self.data().len();
@@ -838,10 +839,10 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> TcpPacket<T> {
     /// [`fill_checksum_with_payload_sum`](Self::fill_checksum_with_payload_sum) for a
     /// segment of `len` bytes of which the buffer need only hold the header: the payload
     /// is not touched.
-    pub fn fill_checksum_with_len(
+    pub fn fill_checksum_with_len<A: PseudoHeader>(
         &mut self,
-        src: Ipv4Addr,
-        dst: Ipv4Addr,
+        src: A,
+        dst: A,
         len: usize,
         payload_sum: u16,
     ) {
@@ -850,7 +851,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> TcpPacket<T> {
         // (A multiple of 4, so the payload's sum starts at an even offset; clamped for a
         // header that claims more than the buffer holds.)
         let header_len = usize::from(self.header_len()).min(data.len()).min(len);
-        let csum = checksum::transport_v4(
+        let csum = checksum::transport(
             src,
             dst,
             PROTOCOL,
@@ -890,10 +891,10 @@ impl TcpRepr {
     /// # Errors
     /// The errors of [`TcpPacket::check_len`], [`Error::BadChecksum`], and
     /// [`Error::BadOption`].
-    pub fn parse<T: AsRef<[u8]>>(
+    pub fn parse<T: AsRef<[u8]>, A: PseudoHeader>(
         packet: &TcpPacket<T>,
-        src: Ipv4Addr,
-        dst: Ipv4Addr,
+        src: A,
+        dst: A,
     ) -> Result<Self> {
         Self::parse_rx(packet, src, dst, false)
     }
@@ -903,10 +904,10 @@ impl TcpRepr {
     ///
     /// # Errors
     /// As [`TcpRepr::parse`].
-    pub fn parse_rx<T: AsRef<[u8]>>(
+    pub fn parse_rx<T: AsRef<[u8]>, A: PseudoHeader>(
         packet: &TcpPacket<T>,
-        src: Ipv4Addr,
-        dst: Ipv4Addr,
+        src: A,
+        dst: A,
         csum_unnecessary: bool,
     ) -> Result<Self> {
         packet.check_len()?;
@@ -937,11 +938,11 @@ impl TcpRepr {
     ///
     /// # Panics
     /// If the buffer is shorter than `header_len() + payload_len`.
-    pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(
+    pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>, A: PseudoHeader>(
         &self,
         packet: &mut TcpPacket<T>,
-        src: Ipv4Addr,
-        dst: Ipv4Addr,
+        src: A,
+        dst: A,
         payload_len: usize,
     ) {
         let header_len = self.header_len();
@@ -954,11 +955,11 @@ impl TcpRepr {
     /// `payload_len` bytes after the header): the payload is not read again
     /// (`csum_and_copy_from_iter`, or nothing to read for a run of zeros). Only the header
     /// is written, so the buffer may also end with it.
-    pub fn emit_with_payload_sum<T: AsRef<[u8]> + AsMut<[u8]>>(
+    pub fn emit_with_payload_sum<T: AsRef<[u8]> + AsMut<[u8]>, A: PseudoHeader>(
         &self,
         packet: &mut TcpPacket<T>,
-        src: Ipv4Addr,
-        dst: Ipv4Addr,
+        src: A,
+        dst: A,
         payload_len: usize,
         payload_sum: u16,
     ) {
@@ -993,6 +994,7 @@ impl TcpRepr {
 mod tests {
     use super::*;
     use crate::wire::tests::hex;
+    use core::net::Ipv4Addr;
     use proptest::prelude::*;
 
     const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
@@ -1056,6 +1058,66 @@ mod tests {
             TcpOption::WindowScale(10),
         ])
         .unwrap()
+    }
+
+    /// The IPv6 reference (client.pcap of reference-ipv6): the SYN (frame 24) and the HTTP
+    /// response header segment (frame 29, 187 bytes of payload) re-emit byte for byte with
+    /// the IPv6 pseudo-header, and fail to verify against the wrong addresses.
+    #[test]
+    fn reference_ipv6_segments_are_byte_identical() {
+        use core::net::Ipv6Addr;
+        let client: Ipv6Addr = "2001:db8::2".parse().unwrap();
+        let web: Ipv6Addr = "2001:db8:1::80".parse().unwrap();
+        let syn = hex(
+            "d5a60050edcf7d5d00000000a002fd20f8760000 020405a00402080aa5b30fad000000000103030a",
+        );
+        let repr = TcpRepr {
+            src_port: 54694,
+            dst_port: 80,
+            seq: 3_989_798_237,
+            ack: 0,
+            flags: TcpFlags::SYN,
+            window: 64800,
+            urgent: 0,
+            options: TcpOptions::new(&[
+                TcpOption::MaxSegmentSize(1440),
+                TcpOption::SackPermitted,
+                TcpOption::Timestamp {
+                    tsval: 2_779_975_597,
+                    tsecr: 0,
+                },
+                TcpOption::NoOp,
+                TcpOption::WindowScale(10),
+            ])
+            .unwrap(),
+        };
+        let mut out = [0u8; 40];
+        repr.emit(&mut TcpPacket::new_unchecked(&mut out[..]), client, web, 0);
+        assert_eq!(&out[..], &syn[..]);
+        let p = TcpPacket::new_checked(&syn[..]).unwrap();
+        assert_eq!(TcpRepr::parse(&p, client, web), Ok(repr));
+        assert_eq!(
+            TcpRepr::parse(&p, web, client),
+            Ok(repr),
+            "the sum is symmetric"
+        );
+        assert_eq!(TcpRepr::parse(&p, client, client), Err(Error::BadChecksum));
+
+        let seg = hex(
+            "0050d5a60a5d860eedcf7da78018003fb57900000101080afe340847a5b30fad            485454502f312e3020323030204f4b0d0a5365727665723a2053696d706c65485454502f302e36            20507974686f6e2f332e31312e320d0a446174653a2053756e2c2030362044656320323032362030            333a31373a353720474d540d0a436f6e74656e742d747970653a20746578742f68746d6c0d0a436f            6e74656e742d4c656e6774683a20343039360d0a4c6173742d4d6f6469666965643a204d6f6e2c20            3031204a616e20323032342030303a30303a303020474d540d0a0d0a",
+        );
+        let p = TcpPacket::new_checked(&seg[..]).unwrap();
+        let repr = TcpRepr::parse(&p, web, client).unwrap();
+        assert_eq!(p.payload().len(), 187);
+        let mut out = seg.clone();
+        out[..32].fill(0);
+        repr.emit(
+            &mut TcpPacket::new_unchecked(&mut out[..]),
+            web,
+            client,
+            187,
+        );
+        assert_eq!(out, seg);
     }
 
     #[test]
@@ -1381,6 +1443,24 @@ mod tests {
                 // Their iterator also yields the zero padding as nothing: EOL ends it.
                 prop_assert_eq!(theirs, ours);
             }
+        }
+
+        #[test]
+        fn ipv6_checksum_agrees_with_etherparse(
+            src in any::<[u8; 16]>(), dst in any::<[u8; 16]>(), sp in any::<u16>(),
+            payload in proptest::collection::vec(any::<u8>(), 0..300),
+        ) {
+            let (s6, d6) = (core::net::Ipv6Addr::from(src), core::net::Ipv6Addr::from(dst));
+            let repr = TcpRepr {
+                src_port: sp, dst_port: 80, seq: 1, ack: 2, flags: TcpFlags::ACK,
+                window: 9, urgent: 0, options: TcpOptions::EMPTY,
+            };
+            let mut buf = vec![0u8; HEADER_LEN + payload.len()];
+            buf[HEADER_LEN..].copy_from_slice(&payload);
+            repr.emit(&mut TcpPacket::new_unchecked(&mut buf[..]), s6, d6, payload.len());
+            prop_assert_eq!(TcpRepr::parse(&TcpPacket::new_checked(&buf[..]).unwrap(), s6, d6), Ok(repr));
+            let (h, rest) = etherparse::TcpHeader::from_slice(&buf).unwrap();
+            prop_assert_eq!(h.checksum, h.calc_checksum_ipv6_raw(src, dst, rest).unwrap());
         }
 
         #[test]

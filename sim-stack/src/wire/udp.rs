@@ -1,10 +1,12 @@
-//! UDP (RFC 768) over IPv4, with the pseudo-header checksum.
+//! UDP (RFC 768) over IPv4 and IPv6, with the pseudo-header checksum.
 //!
-//! A computed checksum of 0 is sent as `0xffff` (0 on the wire means "no checksum", which a
-//! receiver accepts without verifying, as Linux does for IPv4).
+//! Checksumming is generic over the address family ([`PseudoHeader`]): the same calls take
+//! two [`Ipv4Addr`](core::net::Ipv4Addr)s or two [`Ipv6Addr`](core::net::Ipv6Addr)s. A
+//! computed checksum of 0 is sent as `0xffff` in both. A received 0 means "no checksum" over
+//! IPv4, which is accepted without verifying as Linux does; over IPv6 the checksum is
+//! mandatory (RFC 8200 §8.1) and a 0 fails verification, as in `udp6_csum_init`.
 
-use core::net::Ipv4Addr;
-
+use super::checksum::PseudoHeader;
 use super::{Error, Result, be16, checksum, put16};
 
 /// The UDP header length.
@@ -98,15 +100,16 @@ impl<T: AsRef<[u8]>> UdpPacket<T> {
         &self.buffer.as_ref()[HEADER_LEN..usize::from(self.len())]
     }
 
-    /// Whether the checksum verifies (always true when the field is 0).
-    pub fn verify_checksum(&self, src: Ipv4Addr, dst: Ipv4Addr) -> bool {
+    /// Whether the checksum verifies. A field of 0 always verifies over IPv4 (no checksum)
+    /// and never over IPv6 (RFC 8200 §8.1).
+    pub fn verify_checksum<A: PseudoHeader>(&self, src: A, dst: A) -> bool {
         if self.checksum() == 0 {
-            return true;
+            return A::UDP_ZERO_CHECKSUM_OK;
         }
         let len = self.len();
         let data = &self.buffer.as_ref()[..usize::from(len)];
         checksum::combine(&[
-            checksum::pseudo_header_v4(src, dst, PROTOCOL, u32::from(len)),
+            src.pseudo_header(dst, PROTOCOL, u32::from(len)),
             checksum::data(data),
         ]) == 0xffff
     }
@@ -135,7 +138,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> UdpPacket<T> {
 
     /// Computes the checksum over the header and the payload (up to the length field) and
     /// writes it; a result of 0 is written as `0xffff`.
-    pub fn fill_checksum(&mut self, src: Ipv4Addr, dst: Ipv4Addr) {
+    pub fn fill_checksum<A: PseudoHeader>(&mut self, src: A, dst: A) {
         let payload_sum =
             checksum::data(&self.buffer.as_ref()[HEADER_LEN..usize::from(self.len())]);
         self.fill_checksum_with_payload_sum(src, dst, payload_sum);
@@ -144,15 +147,15 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> UdpPacket<T> {
     /// [`UdpPacket::fill_checksum`] given the one's-complement sum of the payload
     /// ([`checksum::data`]), summed as it was copied in (`csum_and_copy_from_user`): only the
     /// header is read here. The payload must hold those bytes, up to the length field.
-    pub fn fill_checksum_with_payload_sum(
+    pub fn fill_checksum_with_payload_sum<A: PseudoHeader>(
         &mut self,
-        src: Ipv4Addr,
-        dst: Ipv4Addr,
+        src: A,
+        dst: A,
         payload_sum: u16,
     ) {
         self.set_checksum(0);
         let len = self.len();
-        let csum = checksum::transport_v4(
+        let csum = checksum::transport(
             src,
             dst,
             PROTOCOL,
@@ -180,15 +183,15 @@ pub struct UdpRepr {
 }
 
 impl UdpRepr {
-    /// Parses a datagram carried from `src` to `dst` and verifies its checksum (unless it is
-    /// 0). The payload is `packet.payload()`.
+    /// Parses a datagram carried from `src` to `dst` (IPv4 or IPv6) and verifies its checksum
+    /// (unless it is 0 over IPv4; a 0 over IPv6 is [`Error::BadChecksum`]). The payload is `packet.payload()`.
     ///
     /// # Errors
     /// The errors of [`UdpPacket::check_len`], and [`Error::BadChecksum`].
-    pub fn parse<T: AsRef<[u8]>>(
+    pub fn parse<T: AsRef<[u8]>, A: PseudoHeader>(
         packet: &UdpPacket<T>,
-        src: Ipv4Addr,
-        dst: Ipv4Addr,
+        src: A,
+        dst: A,
     ) -> Result<Self> {
         Self::parse_rx(packet, src, dst, false)
     }
@@ -198,10 +201,10 @@ impl UdpRepr {
     ///
     /// # Errors
     /// As [`UdpRepr::parse`].
-    pub fn parse_rx<T: AsRef<[u8]>>(
+    pub fn parse_rx<T: AsRef<[u8]>, A: PseudoHeader>(
         packet: &UdpPacket<T>,
-        src: Ipv4Addr,
-        dst: Ipv4Addr,
+        src: A,
+        dst: A,
         csum_unnecessary: bool,
     ) -> Result<Self> {
         packet.check_len()?;
@@ -228,11 +231,11 @@ impl UdpRepr {
     /// # Panics
     /// If the buffer is shorter than `8 + payload_len`, or (debug builds) if that exceeds
     /// 65535.
-    pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(
+    pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>, A: PseudoHeader>(
         &self,
         packet: &mut UdpPacket<T>,
-        src: Ipv4Addr,
-        dst: Ipv4Addr,
+        src: A,
+        dst: A,
         payload_len: usize,
     ) {
         self.emit_header(packet, payload_len);
@@ -241,11 +244,11 @@ impl UdpRepr {
 
     /// [`UdpRepr::emit`] with the payload's sum already known (summed while it was copied
     /// in, as Linux's `ip_generic_getfrag` does): the same bytes, one pass less over them.
-    pub fn emit_with_payload_sum<T: AsRef<[u8]> + AsMut<[u8]>>(
+    pub fn emit_with_payload_sum<T: AsRef<[u8]> + AsMut<[u8]>, A: PseudoHeader>(
         &self,
         packet: &mut UdpPacket<T>,
-        src: Ipv4Addr,
-        dst: Ipv4Addr,
+        src: A,
+        dst: A,
         payload_len: usize,
         payload_sum: u16,
     ) {
@@ -271,6 +274,7 @@ impl UdpRepr {
 mod tests {
     use super::*;
     use crate::wire::tests::hex;
+    use core::net::{Ipv4Addr, Ipv6Addr};
     use proptest::prelude::*;
 
     const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
@@ -347,6 +351,37 @@ mod tests {
         assert!(UdpPacket::new_unchecked(&buf[..]).verify_checksum(CLIENT, NS));
     }
 
+    /// A UDP datagram over IPv6 whose checksum field is 0 is refused; one whose computed
+    /// sum is 0 is sent as 0xffff; the IPv4 rule for a zero field is unchanged.
+    #[test]
+    fn ipv6_zero_checksum_is_an_error() {
+        let (a, b): (Ipv6Addr, Ipv6Addr) = (
+            "2001:db8::2".parse().unwrap(),
+            "2001:db8:1::53".parse().unwrap(),
+        );
+        let repr = UdpRepr {
+            src_port: 1,
+            dst_port: 2,
+        };
+        let mut buf = [0u8; 10];
+        repr.emit(&mut UdpPacket::new_unchecked(&mut buf[..]), a, b, 2);
+        let w = UdpPacket::new_unchecked(&buf[..]).checksum();
+        buf[8..].copy_from_slice(&w.to_be_bytes());
+        repr.emit(&mut UdpPacket::new_unchecked(&mut buf[..]), a, b, 2);
+        assert_eq!(UdpPacket::new_unchecked(&buf[..]).checksum(), 0xffff);
+        assert_eq!(
+            UdpRepr::parse(&UdpPacket::new_unchecked(&buf[..]), a, b),
+            Ok(repr)
+        );
+        buf[6] = 0;
+        buf[7] = 0;
+        assert_eq!(
+            UdpRepr::parse(&UdpPacket::new_unchecked(&buf[..]), a, b),
+            Err(Error::BadChecksum)
+        );
+        assert!(UdpRepr::parse(&UdpPacket::new_unchecked(&buf[..]), CLIENT, NS).is_ok());
+    }
+
     #[test]
     fn length_errors() {
         let parse = |b: &[u8]| UdpRepr::parse(&UdpPacket::new_unchecked(b), CLIENT, NS);
@@ -380,6 +415,23 @@ mod tests {
             prop_assert_eq!(rest, &payload[..]);
             let expected = h.calc_checksum_ipv4_raw(src.octets(), dst.octets(), rest).unwrap();
             prop_assert_eq!(h.checksum, expected);
+        }
+
+        #[test]
+        fn ipv6_roundtrip_and_etherparse(
+            src in any::<[u8; 16]>(), dst in any::<[u8; 16]>(), sp: u16, dp: u16,
+            payload in proptest::collection::vec(any::<u8>(), 0..300),
+        ) {
+            let (s6, d6) = (Ipv6Addr::from(src), Ipv6Addr::from(dst));
+            let repr = UdpRepr { src_port: sp, dst_port: dp };
+            let mut buf = vec![0u8; HEADER_LEN + payload.len()];
+            buf[HEADER_LEN..].copy_from_slice(&payload);
+            repr.emit(&mut UdpPacket::new_unchecked(&mut buf[..]), s6, d6, payload.len());
+            let p = UdpPacket::new_checked(&buf[..]).unwrap();
+            prop_assert_eq!(UdpRepr::parse(&p, s6, d6), Ok(repr));
+            prop_assert_ne!(p.checksum(), 0);
+            let (h, rest) = etherparse::UdpHeader::from_slice(&buf).unwrap();
+            prop_assert_eq!(h.checksum, h.calc_checksum_ipv6_raw(src, dst, rest).unwrap());
         }
 
         #[test]
