@@ -8,12 +8,13 @@
 //! | [`ethernet`]  | [`EthernetFrame`]       | [`EthernetRepr`], [`EthernetAddress`] |
 //! | [`arp`]       | [`ArpPacket`]           | [`ArpRepr`]                        |
 //! | [`ipv4`]      | [`Ipv4Packet`]          | [`Ipv4Repr`], [`Ipv4Cidr`], [`IpProtocol`] |
+//! | [`ipv6`]      | [`Ipv6Packet`]          | [`Ipv6Repr`], [`Ipv6FragRepr`], [`ExtWalk`], [`Ipv6Cidr`] |
 //! | [`icmp`]      | [`Icmpv4Packet`]        | [`Icmpv4Repr`]                     |
 //! | [`udp`]       | [`UdpPacket`]           | [`UdpRepr`]                        |
 //! | [`tcp`]       | [`TcpPacket`]           | [`TcpRepr`], [`TcpOption`], [`TcpOptions`], [`TcpFlags`] |
 //! | [`dns`]       | —                       | [`DnsRepr`] (with the builders [`DnsRepr::query`], [`DnsRepr::response`]), [`DnsName`] |
 //!
-//! plus [`checksum`] (RFC 1071 sums, the pseudo-header, RFC 1624 updates) and [`summarize`]
+//! plus [`checksum`] (RFC 1071 sums, the IPv4 and IPv6 pseudo-headers, RFC 1624 updates) and [`summarize`]
 //! (a tcpdump-like one-line description of a frame, for the text trace).
 //!
 //! # Views, and when they panic
@@ -117,7 +118,7 @@ pub use ethernet::{
 };
 pub use icmp::{DstUnreachable, Icmpv4Message, Icmpv4Packet, Icmpv4Repr, TimeExceeded};
 pub use ipv4::{CidrParseError, IpProtocol, Ipv4Cidr, Ipv4Packet, Ipv4Repr};
-pub use ipv6::{Cidr6ParseError, Ipv6Cidr};
+pub use ipv6::{Cidr6ParseError, ExtWalk, Ipv6Cidr, Ipv6FragRepr, Ipv6Packet, Ipv6Repr};
 pub use summary::{summarize, summary, write_ip_summary, write_summary};
 pub use tcp::{SackBlocks, TcpFlags, TcpOption, TcpOptions, TcpOptionsIter, TcpPacket, TcpRepr};
 pub use udp::{UdpPacket, UdpRepr};
@@ -128,8 +129,8 @@ pub enum Error {
     /// The buffer is shorter than a fixed header, or than a length field says.
     #[error("truncated: the buffer is shorter than the header or its length field")]
     Truncated,
-    /// The IPv4 version field is not 4.
-    #[error("IP version is not 4")]
+    /// The IP version field is wrong: not 4 in an IPv4 header, not 6 in an IPv6 header.
+    #[error("IP version field is wrong")]
     BadVersion,
     /// A header-length field (IPv4 IHL, TCP data offset) is below the minimum. (One beyond
     /// the buffer is [`Error::Truncated`].)
@@ -145,8 +146,10 @@ pub enum Error {
     /// A checksum does not verify.
     #[error("bad checksum")]
     BadChecksum,
-    /// TCP options are malformed (an option length below 2 or past the header).
-    #[error("malformed TCP option")]
+    /// Options are malformed: a TCP option length below 2 or past the header, an IPv6
+    /// Hop-by-Hop option past its header, a neighbour discovery option of length 0 or past
+    /// the message (RFC 4861 §4.6).
+    #[error("malformed option")]
     BadOption,
     /// TCP options to emit need more than 40 bytes.
     #[error("TCP options need more than 40 bytes")]
