@@ -123,7 +123,7 @@ pub enum EtherType {
     Ipv4,
     /// ARP, `0x0806`.
     Arp,
-    /// IPv6, `0x86dd` (recognised for summaries; the stack is IPv4-only).
+    /// IPv6, `0x86dd` (RFC 2464): see [`super::ipv6`].
     Ipv6,
     /// Any other value.
     Unknown(u16),

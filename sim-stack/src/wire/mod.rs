@@ -10,6 +10,7 @@
 //! | [`ipv4`]      | [`Ipv4Packet`]          | [`Ipv4Repr`], [`Ipv4Cidr`], [`IpProtocol`] |
 //! | [`ipv6`]      | [`Ipv6Packet`]          | [`Ipv6Repr`], [`Ipv6FragRepr`], [`ExtWalk`], [`Ipv6Cidr`] |
 //! | [`icmp`]      | [`Icmpv4Packet`]        | [`Icmpv4Repr`]                     |
+//! | [`icmpv6`]    | [`Icmpv6Packet`]        | [`Icmpv6Repr`], [`NdiscRepr`], [`MldRepr`], [`MldRecord`] |
 //! | [`udp`]       | [`UdpPacket`]           | [`UdpRepr`]                        |
 //! | [`tcp`]       | [`TcpPacket`]           | [`TcpRepr`], [`TcpOption`], [`TcpOptions`], [`TcpFlags`] |
 //! | [`dns`]       | —                       | [`DnsRepr`] (with the builders [`DnsRepr::query`], [`DnsRepr::response`]), [`DnsName`] |
@@ -103,6 +104,7 @@ pub mod checksum;
 pub mod dns;
 pub mod ethernet;
 pub mod icmp;
+pub mod icmpv6;
 pub mod ipv4;
 pub mod ipv6;
 mod summary;
@@ -117,6 +119,10 @@ pub use ethernet::{
     EtherType, EthernetAddress, EthernetFrame, EthernetRepr, ParseEthernetAddressError,
 };
 pub use icmp::{DstUnreachable, Icmpv4Message, Icmpv4Packet, Icmpv4Repr, TimeExceeded};
+pub use icmpv6::{
+    Icmpv6Message, Icmpv6Packet, Icmpv6Repr, MldRecord, MldRecords, MldRepr, NdiscNeighborFlags,
+    NdiscPrefixInfo, NdiscRepr,
+};
 pub use ipv4::{CidrParseError, IpProtocol, Ipv4Cidr, Ipv4Packet, Ipv4Repr};
 pub use ipv6::{Cidr6ParseError, ExtWalk, Ipv6Cidr, Ipv6FragRepr, Ipv6Packet, Ipv6Repr};
 pub use summary::{summarize, summary, write_ip_summary, write_summary};
