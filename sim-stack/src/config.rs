@@ -169,8 +169,9 @@ pub struct IfaceConfig {
     /// address is not listed: the stack makes it from the MAC when IPv6 is enabled.
     #[serde(default)]
     pub addrs6: Vec<Ipv6Cidr>,
-    /// `net.ipv6.conf.IFACE.*`, with `all` and `default` already applied.
-    #[serde(default)]
+    /// `net.ipv6.conf.IFACE.*`, with `all` and `default` already applied. A configuration
+    /// that does not say has IPv6 off (see [`Ipv6DevConf::disabled`]).
+    #[serde(default = "Ipv6DevConf::disabled")]
     pub ipv6: Ipv6DevConf,
     /// Hardware address: as written, or derived from the node and interface names
     /// (locally administered, `02:…`).
@@ -345,6 +346,18 @@ pub struct Ipv6DevConf {
     /// `ndisc_notify` (0): send an unsolicited NA when an address is added or the link
     /// changes.
     pub ndisc_notify: bool,
+}
+
+impl Ipv6DevConf {
+    /// Linux's defaults with `disable_ipv6` set: what an interface of a scenario without
+    /// any IPv6 configuration gets, as the IPv4 reference machine had IPv6 disabled.
+    #[must_use]
+    pub fn disabled() -> Self {
+        Self {
+            disable_ipv6: true,
+            ..Self::default()
+        }
+    }
 }
 
 impl Default for Ipv6DevConf {

@@ -42,6 +42,7 @@ use crate::sock::{kfree_skb, kfree_skb_reason, sock_wfree};
 use crate::stats::{DevStats, RingStats};
 use crate::wire::Ipv4Cidr;
 use crate::wire::{EtherType, EthernetAddress, EthernetFrame, EthernetRepr};
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// A descriptor in use in the TX ring: what TX completion must release.
 #[derive(Debug, Clone, Copy)]
@@ -160,7 +161,12 @@ pub struct NetDevice {
     /// The link this interface is attached to: (link index, direction we transmit on).
     pub link: Option<(u32, u8)>,
     /// Neighbour (ARP) table of this interface.
-    pub neigh: NeighTable,
+    pub neigh: NeighTable<Ipv4Addr>,
+    /// Neighbour Discovery table of this interface (`nd_tbl`); its reachable time is drawn
+    /// when IPv6 starts on the interface.
+    pub ndisc: NeighTable<Ipv6Addr>,
+    /// The interface's IPv6 state (`struct inet6_dev`), when IPv6 is on.
+    pub inet6: Option<Box<crate::ipv6::addrconf::Inet6Dev>>,
     /// `ip -s link` counters.
     pub stats: DevStats,
     /// Capture handle, when this interface is captured.
@@ -200,10 +206,9 @@ impl NetDevice {
             queue_stopped: false,
             watchdog,
             link: None,
-            neigh: NeighTable {
-                entries: Default::default(),
-                reachable_time,
-            },
+            neigh: NeighTable::new(reachable_time),
+            ndisc: NeighTable::default(),
+            inet6: None,
             stats: DevStats::default(),
             capture: None,
             to_free: Vec::new(),
@@ -278,19 +283,22 @@ pub enum NetXmit {
     Cn,
 }
 
-/// Pushes an Ethernet header (from `dev`'s address to `dst`) in front of an IP packet and
-/// hands the frame to `dev_queue_xmit` (what `neigh_hh_output` does with the cached header).
-pub(crate) fn eth_output(
+/// Pushes an Ethernet header (from `dev`'s address to `dst`, of protocol `ethertype`: IPv4
+/// or IPv6) in front of an IP packet and hands the frame to `dev_queue_xmit` (what
+/// `neigh_hh_output` does with the cached header).
+#[inline]
+pub(crate) fn eth_output_type(
     n: &mut Node,
     cx: &mut NetCtx<'_>,
     dev: usize,
     dst: EthernetAddress,
+    ethertype: EtherType,
     mut skb: Skb,
 ) -> NetXmit {
     let eth = EthernetRepr {
         src_addr: n.devs[dev].mac,
         dst_addr: dst,
-        ethertype: EtherType::Ipv4,
+        ethertype,
     };
     eth.emit(&mut EthernetFrame::new_unchecked(
         skb.push(eth.buffer_len()),
@@ -665,6 +673,9 @@ pub(crate) fn netif_receive_skb(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, m
         }
         EtherType::Ipv4 => {
             ip_rcv(n, cx, dev, skb, host);
+        }
+        EtherType::Ipv6 => {
+            crate::ipv6::input::ipv6_rcv(n, cx, dev, skb);
         }
         _ => {
             let d = &mut n.devs[dev];

@@ -38,6 +38,25 @@ pub enum Event {
         /// The neighbour.
         ip: Ipv4Addr,
     },
+    /// A Neighbour Discovery entry's timer; the entry is named by its number in the
+    /// interface's table (an IPv6 address would not fit an event).
+    NdiscTimer {
+        /// Node index.
+        node: u32,
+        /// Interface index.
+        dev: u32,
+        /// The entry's number ([`crate::neigh::NeighTable::addr_of`]).
+        id: u32,
+    },
+    /// One of an interface's IPv6 timers (address configuration, MLD).
+    Ipv6Timer {
+        /// Node index.
+        node: u32,
+        /// Interface index.
+        dev: u32,
+        /// Which.
+        which: crate::ipv6::addrconf::Ipv6TimerKind,
+    },
     /// An IP reassembly queue timed out (`ip_expire`).
     FragTimer {
         /// Node index.

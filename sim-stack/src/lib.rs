@@ -18,6 +18,7 @@ pub mod dev;
 pub mod event;
 pub mod gso;
 pub mod ip;
+pub mod ipv6;
 pub mod jiffies;
 pub mod link;
 pub mod neigh;

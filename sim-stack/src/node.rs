@@ -56,6 +56,12 @@ impl Devices {
         self.list.get(dev)
     }
 
+    /// Interface `dev`, writable, if it is one.
+    #[inline]
+    pub fn get_mut(&mut self, dev: usize) -> Option<&mut NetDevice> {
+        self.list.get_mut(dev)
+    }
+
     /// Every interface in index order (counted as one walk).
     pub fn iter(&self) -> std::slice::Iter<'_, NetDevice> {
         self.walks.set(self.walks.get() + 1);
@@ -112,6 +118,12 @@ pub struct Node {
     pub snmp: Snmp,
     /// ARP cache statistics.
     pub neigh_stats: NeighStats,
+    /// Neighbour Discovery cache statistics (`/proc/net/stat/ndisc_cache`).
+    pub ndisc_stats: NeighStats,
+    /// IPv6 counters (`/proc/net/snmp6`).
+    pub snmp6: crate::stats::Snmp6,
+    /// The IPv6 routing table and local addresses.
+    pub fib6: crate::ipv6::route::Fib6,
     /// The node's random stream (ephemeral ports, reachable times, ISNs, IDs).
     pub rng: SimRng,
     /// Netfilter rules.
@@ -160,6 +172,9 @@ impl Node {
             default_ttl: sysctl.ip_default_ttl,
             snmp: Snmp::default(),
             neigh_stats: NeighStats::default(),
+            ndisc_stats: NeighStats::default(),
+            snmp6: Default::default(),
+            fib6: Default::default(),
             ip_ident_key: rng.next_u64(),
             rng,
             netfilter: Netfilter::default(),
@@ -232,7 +247,13 @@ pub fn node_event(
         } => crate::dev::nic_tx_done(n, cx, dev as usize),
         Event::QdiscWatchdog { dev, .. } => crate::dev::qdisc_run(n, cx, dev as usize),
         Event::NeighTimer { dev, ip, .. } => {
-            crate::neigh::neigh_timer_handler(n, cx, dev as usize, ip);
+            crate::neigh::neigh_timer_handler::<crate::neigh::Arp>(n, cx, dev as usize, ip);
+        }
+        Event::NdiscTimer { dev, id, .. } => {
+            crate::ipv6::ndisc::ndisc_timer(n, cx, dev as usize, id)
+        }
+        Event::Ipv6Timer { dev, which, .. } => {
+            crate::ipv6::addrconf::ipv6_timer(n, cx, dev as usize, which);
         }
         Event::FragTimer { key, .. } => crate::ip::frag::ip_expire(n, cx, key),
         Event::TcpTimer { sock, which, .. } => crate::tcp::timer::tcp_timer(n, cx, sock, which),

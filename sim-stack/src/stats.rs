@@ -206,6 +206,160 @@ pub struct Snmp {
     pub tcp_ext: TcpExtStats,
 }
 
+/// `/proc/net/snmp6` `Ip6*` (per node) and `/proc/net/dev_snmp6/IFACE` (per interface):
+/// the counters this model moves, named as the kernel prints them.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+#[allow(non_snake_case)]
+pub struct Ip6Stats {
+    pub Ip6InReceives: u64,
+    pub Ip6InHdrErrors: u64,
+    pub Ip6InTooBigErrors: u64,
+    pub Ip6InNoRoutes: u64,
+    pub Ip6InAddrErrors: u64,
+    pub Ip6InUnknownProtos: u64,
+    pub Ip6InTruncatedPkts: u64,
+    pub Ip6InDiscards: u64,
+    pub Ip6InDelivers: u64,
+    pub Ip6OutForwDatagrams: u64,
+    pub Ip6OutRequests: u64,
+    pub Ip6OutDiscards: u64,
+    pub Ip6OutNoRoutes: u64,
+    pub Ip6FragOKs: u64,
+    pub Ip6FragFails: u64,
+    pub Ip6FragCreates: u64,
+    pub Ip6InMcastPkts: u64,
+    pub Ip6OutMcastPkts: u64,
+    pub Ip6InOctets: u64,
+    pub Ip6OutOctets: u64,
+    pub Ip6InMcastOctets: u64,
+    pub Ip6OutMcastOctets: u64,
+    pub Ip6OutTransmits: u64,
+}
+
+/// `/proc/net/snmp6` `Icmp6*`: totals, the named message counters, and one counter per
+/// message type (`Icmp6InType135`, …; only types seen are printed, as the kernel does).
+/// Serialized as [`Icmp6Stats::lines`] lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(non_snake_case)]
+pub struct Icmp6Stats {
+    pub Icmp6InMsgs: u64,
+    pub Icmp6InErrors: u64,
+    pub Icmp6OutMsgs: u64,
+    pub Icmp6OutErrors: u64,
+    pub Icmp6InCsumErrors: u64,
+    pub Icmp6OutRateLimitHost: u64,
+    /// Messages received, by type.
+    pub in_type: Box<[u64; 256]>,
+    /// Messages sent, by type.
+    pub out_type: Box<[u64; 256]>,
+}
+
+impl Serialize for Icmp6Stats {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let lines = self.lines();
+        let mut m = s.serialize_map(Some(lines.len()))?;
+        for (k, v) in &lines {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+impl Default for Icmp6Stats {
+    fn default() -> Self {
+        Self {
+            Icmp6InMsgs: 0,
+            Icmp6InErrors: 0,
+            Icmp6OutMsgs: 0,
+            Icmp6OutErrors: 0,
+            Icmp6InCsumErrors: 0,
+            Icmp6OutRateLimitHost: 0,
+            in_type: Box::new([0; 256]),
+            out_type: Box::new([0; 256]),
+        }
+    }
+}
+
+/// The names `/proc/net/snmp6` gives the ICMPv6 types it counts by name (`icmp6_list`).
+const ICMP6_NAMES: [(u8, &str); 15] = [
+    (1, "DestUnreachs"),
+    (2, "PktTooBigs"),
+    (3, "TimeExcds"),
+    (4, "ParmProblems"),
+    (128, "Echos"),
+    (129, "EchoReplies"),
+    (130, "GroupMembQueries"),
+    (131, "GroupMembResponses"),
+    (132, "GroupMembReductions"),
+    (133, "RouterSolicits"),
+    (134, "RouterAdvertisements"),
+    (135, "NeighborSolicits"),
+    (136, "NeighborAdvertisements"),
+    (137, "Redirects"),
+    (143, "MLDv2Reports"),
+];
+
+impl Icmp6Stats {
+    /// Every counter as `/proc/net/snmp6` lists it, in its order: the totals, the named
+    /// counters of both directions (`Icmp6InNeighborSolicits`, …, zero or not), then the
+    /// per-type counters that are not zero (`Icmp6InType135`, …).
+    pub fn lines(&self) -> Vec<(String, u64)> {
+        let mut v = vec![
+            ("Icmp6InMsgs".to_string(), self.Icmp6InMsgs),
+            ("Icmp6InErrors".to_string(), self.Icmp6InErrors),
+            ("Icmp6OutMsgs".to_string(), self.Icmp6OutMsgs),
+            ("Icmp6OutErrors".to_string(), self.Icmp6OutErrors),
+            ("Icmp6InCsumErrors".to_string(), self.Icmp6InCsumErrors),
+            (
+                "Icmp6OutRateLimitHost".to_string(),
+                self.Icmp6OutRateLimitHost,
+            ),
+        ];
+        for (dir, counts) in [("In", &self.in_type), ("Out", &self.out_type)] {
+            for &(t, name) in &ICMP6_NAMES {
+                v.push((format!("Icmp6{dir}{name}"), counts[usize::from(t)]));
+            }
+        }
+        for (dir, counts) in [("In", &self.in_type), ("Out", &self.out_type)] {
+            for (t, &c) in counts.iter().enumerate() {
+                if c != 0 {
+                    v.push((format!("Icmp6{dir}Type{t}"), c));
+                }
+            }
+        }
+        v
+    }
+}
+
+/// `/proc/net/snmp6` `Udp6*`.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+#[allow(non_snake_case)]
+pub struct Udp6Stats {
+    pub Udp6InDatagrams: u64,
+    pub Udp6NoPorts: u64,
+    pub Udp6InErrors: u64,
+    pub Udp6OutDatagrams: u64,
+    pub Udp6RcvbufErrors: u64,
+    pub Udp6SndbufErrors: u64,
+    pub Udp6InCsumErrors: u64,
+}
+
+/// The IPv6 counters of a node or an interface (`/proc/net/snmp6`, `dev_snmp6/IFACE`),
+/// serialized as one map in the file's order.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct Snmp6 {
+    /// `Ip6*`.
+    #[serde(flatten)]
+    pub ip6: Ip6Stats,
+    /// `Icmp6*`.
+    #[serde(flatten)]
+    pub icmp6: Icmp6Stats,
+    /// `Udp6*`.
+    #[serde(flatten)]
+    pub udp6: Udp6Stats,
+}
+
 /// `ip -s link` for one interface.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct DevStats {

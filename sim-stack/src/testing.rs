@@ -7,7 +7,7 @@
 
 #![cfg(test)]
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use sim_core::{Model, RngStreams, Scheduler, SimDuration, SimTime};
 
@@ -32,6 +32,11 @@ pub const HOST_MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 1]);
 /// The peer's MAC.
 pub const PEER_MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 2]);
 
+/// The host's global IPv6 address (with [`OneHost::dual`]).
+pub const HOST6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1);
+/// The peer's global IPv6 address.
+pub const PEER6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2);
+
 /// One host, its link, and what it sent.
 #[derive(Debug)]
 pub struct OneHost {
@@ -46,6 +51,8 @@ pub struct OneHost {
     pub woken: Vec<u32>,
     /// ARP packets the host sent, with the time they reached the far end.
     pub arp: Vec<(SimTime, ArpRepr)>,
+    /// Whether the peer answers Neighbour Solicitations (on by default).
+    pub answer_nd: bool,
 }
 
 impl OneHost {
@@ -65,6 +72,36 @@ impl OneHost {
             dev.link = Some((0, 0));
             dev
         })
+    }
+
+    /// A dual-stack host: 192.168.0.1/24 and 2001:db8::1/64 (its link-local made from the
+    /// MAC when the link comes up, at the harness's time zero), with the IPv6 settings
+    /// `ipv6` (Linux's host defaults: `Ipv6DevConf::default()`). The peer answers Neighbour
+    /// Solicitations for [`PEER6`] and its link-local address, as it answers ARP.
+    pub fn dual(sysctl: crate::config::Sysctls, ipv6: crate::config::Ipv6DevConf) -> Self {
+        let mut h = Self::new(sysctl);
+        let cfg = crate::config::IfaceConfig {
+            name: "eth0".into(),
+            addr: Some(Ipv4Cidr::new(HOST, 24)),
+            addrs6: vec![crate::wire::Ipv6Cidr::new(HOST6, 64)],
+            ipv6,
+            mac: HOST_MAC,
+            mtu: 1500,
+            txqueuelen: 1000,
+            qdisc: crate::config::QdiscConfig::PfifoFast,
+            tx_ring: 256,
+            tso: false,
+        };
+        crate::ipv6::addrconf::ipv6_add_dev(&mut h.n, &mut h.net.sched, 0, &cfg);
+        h.net.sched.schedule_at(
+            SimTime::ZERO,
+            Event::Ipv6Timer {
+                node: 0,
+                dev: 0,
+                which: crate::ipv6::addrconf::Ipv6TimerKind::Up,
+            },
+        );
+        h
     }
 
     /// A host 192.168.0.1/24 whose interface is a tun device (`tun0`, no link, no ARP):
@@ -119,6 +156,7 @@ impl OneHost {
             sent: Vec::new(),
             woken: Vec::new(),
             arp: Vec::new(),
+            answer_nd: true,
         }
     }
 
@@ -198,6 +236,95 @@ impl OneHost {
             .collect()
     }
 
+    /// The IPv6 packets sent so far (Ethernet header removed), with their destination MAC,
+    /// and forgets them (the IPv4 ones stay).
+    pub fn take_ip6(&mut self) -> Vec<(SimTime, EthernetAddress, Vec<u8>)> {
+        let (v6, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.sent)
+            .into_iter()
+            .partition(|(_, f)| f.len() > 14 && f[12..14] == [0x86, 0xdd]);
+        self.sent = rest;
+        v6.into_iter()
+            .map(|(t, f)| (t, EthernetAddress::from_bytes(&f[..6]), f[14..].to_vec()))
+            .collect()
+    }
+
+    /// Delivers an IPv6 packet from the peer to `dst_mac` (an Ethernet header is put in
+    /// front).
+    pub fn inject_ip6(&mut self, dst_mac: EthernetAddress, packet: &[u8]) {
+        let mut frame = vec![0u8; 14 + packet.len()];
+        EthernetRepr {
+            src_addr: PEER_MAC,
+            dst_addr: dst_mac,
+            ethertype: EtherType::Ipv6,
+        }
+        .emit(&mut EthernetFrame::new_unchecked(&mut frame[..]));
+        frame[14..].copy_from_slice(packet);
+        self.inject(&frame);
+    }
+
+    /// An IPv6 packet from `src` to `dst` carrying the ICMPv6 message `msg`, hop limit
+    /// `hop_limit`.
+    pub fn icmp6_packet(
+        src: Ipv6Addr,
+        dst: Ipv6Addr,
+        hop_limit: u8,
+        msg: &crate::wire::icmpv6::Icmpv6Repr<'_>,
+    ) -> Vec<u8> {
+        let len = msg.buffer_len();
+        let mut p = vec![0u8; 40 + len];
+        crate::wire::Ipv6Repr {
+            src_addr: src,
+            dst_addr: dst,
+            next_header: crate::wire::IpProtocol::Icmpv6,
+            payload_len: len,
+            hop_limit,
+            traffic_class: 0,
+            flow_label: 0,
+        }
+        .emit(&mut crate::wire::Ipv6Packet::new_unchecked(&mut p[..]));
+        msg.emit(
+            src,
+            dst,
+            &mut crate::wire::icmpv6::Icmpv6Packet::new_unchecked(&mut p[40..]),
+        );
+        p
+    }
+
+    /// Answers a Neighbour Solicitation for the peer's addresses with a solicited NA (S, O,
+    /// TLLAO), as a Linux peer does; whether the frame was one.
+    fn answer_ns(&mut self, frame: &[u8]) -> bool {
+        use crate::wire::icmpv6::{Icmpv6Packet, Icmpv6Repr, NdiscNeighborFlags, NdiscRepr};
+        if frame.len() < 54 || frame[12..14] != [0x86, 0xdd] {
+            return false;
+        }
+        let Ok(ip) = crate::wire::Ipv6Packet::new_checked(&frame[14..]) else {
+            return false;
+        };
+        let (src, dst) = (ip.src_addr(), ip.dst_addr());
+        let Ok(msg) = Icmpv6Packet::new_checked(ip.payload()) else {
+            return false;
+        };
+        let Ok(Icmpv6Repr::Ndisc(NdiscRepr::NeighborSolicit { target, .. })) =
+            Icmpv6Repr::parse(src, dst, &msg)
+        else {
+            return false;
+        };
+        let peer_ll = crate::wire::ipv6::link_local_eui64(PEER_MAC);
+        if (target != PEER6 && target != peer_ll) || src.is_unspecified() || !self.answer_nd {
+            return false;
+        }
+        let na = Icmpv6Repr::Ndisc(NdiscRepr::NeighborAdvert {
+            flags: NdiscNeighborFlags::SOLICITED | NdiscNeighborFlags::OVERRIDE,
+            target,
+            lladdr: Some(PEER_MAC),
+        });
+        let p = Self::icmp6_packet(target, src, 255, &na);
+        let mac = EthernetAddress::from_bytes(&frame[6..12]);
+        self.sent.push((self.net.sched.now(), frame.to_vec()));
+        self.inject_ip6(mac, &p);
+        true
+    }
+
     /// Writes an IPv4 packet into the tun device now (`tun_get_user`).
     pub fn write_tun(&mut self, packet: &[u8]) {
         let skb = self.net.pool.alloc_copy(packet);
@@ -260,7 +387,7 @@ impl Model for OneHost {
                 let skb = self.net.inflight.take(frame);
                 let bytes = skb.data().to_vec();
                 self.net.pool.free(skb);
-                if !self.answer_arp(&bytes) {
+                if !self.answer_arp(&bytes) && !self.answer_ns(&bytes) {
                     let now = self.net.sched.now();
                     self.sent.push((now, bytes));
                 }

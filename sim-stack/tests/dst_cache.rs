@@ -17,7 +17,7 @@ fn iface(name: &str, ip: [u8; 4], mac: u8) -> IfaceConfig {
         name: name.into(),
         addr: Some(Ipv4Cidr::new(ip.into(), 24)),
         addrs6: Vec::new(),
-        ipv6: Default::default(),
+        ipv6: Ipv6DevConf::disabled(),
         mac: EthernetAddress([2, 0, 0, 0, 0, mac]),
         mtu: 1500,
         txqueuelen: 1000,

@@ -18,7 +18,7 @@ fn iface(name: &str, ip: [u8; 4], prefix: u8, mac: u8) -> IfaceConfig {
         name: name.into(),
         addr: Some(Ipv4Cidr::new(ip.into(), prefix)),
         addrs6: Vec::new(),
-        ipv6: Default::default(),
+        ipv6: Ipv6DevConf::disabled(),
         mac: EthernetAddress([2, 0, 0, 0, 0, mac]),
         mtu: 1500,
         txqueuelen: 1000,

@@ -186,7 +186,7 @@ impl Lower<'_> {
                         name: format!("p{}", idx + 1),
                         addr: None,
                         addrs6: Vec::new(),
-                        ipv6: Ipv6DevConf::default(),
+                        ipv6: Ipv6DevConf::disabled(),
                         mac: EthernetAddress([0; 6]),
                         mtu: props.mtu.or(idefs.mtu).unwrap_or(1500),
                         txqueuelen: idefs.txqueuelen.unwrap_or(1000),

@@ -258,7 +258,7 @@ impl Lower<'_> {
             name: name.text.clone(),
             addr: None,
             addrs6: Vec::new(),
-            ipv6: Ipv6DevConf::default(),
+            ipv6: Ipv6DevConf::disabled(),
             mac: EthernetAddress([0; 6]),
             mtu: idefs.mtu.unwrap_or(1500),
             txqueuelen: idefs.txqueuelen.unwrap_or(1000),

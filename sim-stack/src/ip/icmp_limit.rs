@@ -26,7 +26,7 @@
 //! freeing it changes nothing unless `icmp_ratelimit` is above 20 s.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use sim_core::SimRng;
 
@@ -55,6 +55,10 @@ pub struct IcmpLimits {
     stamp: Option<u32>,
     /// The destinations' buckets (`inet_peer`s).
     peers: BTreeMap<Ipv4Addr, Peer>,
+    /// The IPv6 destinations' buckets (the IPv6 `inet_peer` base).
+    peers6: BTreeMap<Ipv6Addr, Peer>,
+    /// Table size at which the next sweep of `peers6` runs.
+    next_sweep6: u32,
 }
 
 /// One destination's bucket (`struct inet_peer`'s `rate_tokens`, `rate_last`, `dtime`).
@@ -156,64 +160,108 @@ impl IcmpLimits {
         allowed
     }
 
+    /// `icmpv6_global_allow`: `None` when the host-wide limit (shared with IPv4, as Linux's
+    /// `icmp_global` is) denies the message, else whether the other limits apply to it
+    /// (`icmpv6_mask_allow`: errors other than Packet Too Big, with the default
+    /// `net.ipv6.icmp.ratemask` "0-1,3-127").
+    pub(crate) fn global_allow6(&mut self, l: Limits, jiffies: u64, ty: u8) -> Option<bool> {
+        if ty >= 128 || ty == 2 {
+            return Some(false);
+        }
+        self.icmp_global_allow(l, jiffies).then_some(true)
+    }
+
+    /// `icmpv6_xrlim_allow` once the route is known: the destination's bucket, whose
+    /// message cost `l.ratelimit` is shifted right by `(128 - prefix_len) / 32` of the route
+    /// to it ("more bandwidth to wider prefixes"), skipped over loopback; then
+    /// `icmp_global_consume`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn xrlim_allow6(
+        &mut self,
+        l: Limits,
+        jiffies: u64,
+        daddr: Ipv6Addr,
+        route_plen: u8,
+        loopback: bool,
+        apply: bool,
+        rng: &mut SimRng,
+    ) -> bool {
+        if !apply {
+            return true;
+        }
+        let mut tmo = l.ratelimit;
+        if route_plen < 128 {
+            tmo >>= (128 - u32::from(route_plen)) >> 5;
+        }
+        let allowed = loopback || {
+            if !self.peers6.contains_key(&daddr) && self.peers6.len() >= self.next_sweep6 as usize {
+                self.next_sweep6 = inet_peer_gc(&mut self.peers6, jiffies);
+            }
+            xrlim(getpeer(&mut self.peers6, daddr, jiffies), jiffies, tmo)
+        };
+        if allowed {
+            self.credit -= rng.below(3) as i32;
+        }
+        allowed
+    }
+
     /// `inet_getpeer_v4` + `inet_peer_xrlim_allow`: the token bucket of `daddr`.
     fn inet_peer_xrlim_allow(&mut self, daddr: Ipv4Addr, now: u64, timeout: u64) -> bool {
-        let p = self.getpeer(daddr, now);
-        let mut token = p.rate_tokens;
-        let delta = now.wrapping_sub(p.rate_last);
-        if delta != 0 {
-            p.rate_last = now;
-            token = token
-                .saturating_add(delta)
-                .min(XRLIM_BURST_FACTOR * timeout);
+        if !self.peers.contains_key(&daddr) && self.peers.len() >= self.next_sweep as usize {
+            self.next_sweep = inet_peer_gc(&mut self.peers, now);
         }
-        let ok = token >= timeout;
-        if ok {
-            token -= timeout;
-        }
-        p.rate_tokens = token;
-        ok
-    }
-
-    /// `inet_getpeer`: the peer of `daddr`, created if new (tokens 0, last refill 60 s ago,
-    /// "so that the first calculation of tokens is at its maximum").
-    fn getpeer(&mut self, daddr: Ipv4Addr, now: u64) -> &mut Peer {
-        if !self.peers.contains_key(&daddr) {
-            if self.peers.len() >= self.next_sweep as usize {
-                self.inet_peer_gc(now);
-            }
-            self.peers.insert(
-                daddr,
-                Peer {
-                    rate_tokens: 0,
-                    rate_last: now.wrapping_sub(60 * HZ),
-                    dtime: now,
-                },
-            );
-        }
-        let p = self.peers.get_mut(&daddr).expect("present");
-        p.dtime = now;
-        p
-    }
-
-    /// `inet_peer_gc` over the whole table: frees the peers idle for the time-to-live Linux
-    /// gives a table of this size (none left once it reaches the threshold).
-    fn inet_peer_gc(&mut self, now: u64) {
-        let total = self.peers.len() as u64;
-        let threshold = INET_PEER_THRESHOLD as u64;
-        let ttl = if total >= threshold {
-            0
-        } else {
-            INET_PEER_MAXTTL - (INET_PEER_MAXTTL - INET_PEER_MINTTL) / HZ * total / threshold * HZ
-        };
-        self.peers.retain(|_, p| now.wrapping_sub(p.dtime) < ttl);
-        self.next_sweep = (2 * self.peers.len()).clamp(64, INET_PEER_THRESHOLD) as u32;
+        xrlim(getpeer(&mut self.peers, daddr, now), now, timeout)
     }
 
     /// Destinations with a bucket.
     pub fn peers(&self) -> usize {
         self.peers.len()
     }
+}
+
+/// `inet_peer_xrlim_allow`: one message from `p`'s bucket, which refills a token a jiffy.
+fn xrlim(p: &mut Peer, now: u64, timeout: u64) -> bool {
+    let mut token = p.rate_tokens;
+    let delta = now.wrapping_sub(p.rate_last);
+    if delta != 0 {
+        p.rate_last = now;
+        token = token
+            .saturating_add(delta)
+            .min(XRLIM_BURST_FACTOR * timeout);
+    }
+    let ok = token >= timeout;
+    if ok {
+        token -= timeout;
+    }
+    p.rate_tokens = token;
+    ok
+}
+
+/// `inet_getpeer`: the peer of `daddr`, created if new (tokens 0, last refill 60 s ago,
+/// "so that the first calculation of tokens is at its maximum").
+fn getpeer<K: Ord + Copy>(peers: &mut BTreeMap<K, Peer>, daddr: K, now: u64) -> &mut Peer {
+    let p = peers.entry(daddr).or_insert(Peer {
+        rate_tokens: 0,
+        rate_last: now.wrapping_sub(60 * HZ),
+        dtime: now,
+    });
+    p.dtime = now;
+    p
+}
+
+/// `inet_peer_gc` over a whole table: frees the peers idle for the time-to-live Linux gives
+/// a table of this size (none left once it reaches the threshold); the size at which the
+/// next sweep runs.
+fn inet_peer_gc<K: Ord>(peers: &mut BTreeMap<K, Peer>, now: u64) -> u32 {
+    let total = peers.len() as u64;
+    let threshold = INET_PEER_THRESHOLD as u64;
+    let ttl = if total >= threshold {
+        0
+    } else {
+        INET_PEER_MAXTTL - (INET_PEER_MAXTTL - INET_PEER_MINTTL) / HZ * total / threshold * HZ
+    };
+    peers.retain(|_, p| now.wrapping_sub(p.dtime) < ttl);
+    (2 * peers.len()).clamp(64, INET_PEER_THRESHOLD) as u32
 }
 
 #[cfg(test)]

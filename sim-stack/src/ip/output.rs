@@ -15,7 +15,7 @@ use crate::ctx::NetCtx;
 use crate::dev::NetXmit;
 use crate::ip::frag::ip_fragment;
 use crate::ip::netfilter::{Hook, Verdict};
-use crate::neigh::neigh_output;
+use crate::neigh::{Arp, neigh_output};
 use crate::node::Node;
 use crate::qdisc::rt_tos2priority;
 use crate::skb::Skb;
@@ -194,7 +194,7 @@ pub(crate) fn ip_finish_output2(
     if dst.dev == LOOPBACK {
         return loopback_xmit(n, cx, skb);
     }
-    neigh_output(n, cx, dst.dev, dst.nexthop, skb)
+    neigh_output::<Arp>(n, cx, dst.dev, dst.nexthop, skb)
 }
 
 /// `dev_queue_xmit` on `lo` → `loopback_xmit` → `netif_rx`: the packet comes straight back

@@ -169,7 +169,42 @@ impl World {
                         sysctl: nc.sysctls.clone(),
                         tcp_closed: Vec::new(),
                         tcp_metrics: Default::default(),
+                        ndisc_stats: NeighStats::default(),
+                        snmp6: Default::default(),
+                        fib6: Default::default(),
                     });
+                    let n = nodes.last_mut().expect("just pushed");
+                    for (dev, ic) in nc.ifaces.iter().enumerate() {
+                        if !ic.ipv6.disable_ipv6 {
+                            crate::ipv6::addrconf::ipv6_add_dev(n, &mut sched, dev, ic);
+                            // Every link is up with carrier from the start.
+                            sched.schedule_at(
+                                sim_core::SimTime::ZERO,
+                                Event::Ipv6Timer {
+                                    node: n.id,
+                                    dev: dev as u32,
+                                    which: crate::ipv6::addrconf::Ipv6TimerKind::Up,
+                                },
+                            );
+                        }
+                    }
+                    for r in &nc.routes6 {
+                        let dev = r.dev.map(|d| d.0).or_else(|| {
+                            r.gateway.and_then(|g| {
+                                nc.ifaces
+                                    .iter()
+                                    .position(|i| i.addrs6.iter().any(|c| c.contains(g)))
+                                    .map(|i| i as u32)
+                            })
+                        });
+                        if let Some(dev) = dev {
+                            n.fib6.add_static(
+                                crate::wire::Ipv6Cidr::new(r.dest, r.prefix_len),
+                                r.gateway,
+                                dev,
+                            );
+                        }
+                    }
                 }
             }
         }

@@ -86,7 +86,20 @@ impl World {
             }
             Event::NeighTimer { node, dev, ip } => {
                 let (n, mut cx) = self.net(s, node as usize);
-                crate::neigh::neigh_timer_handler(n, &mut cx, dev as usize, ip);
+                crate::neigh::neigh_timer_handler::<crate::neigh::Arp>(
+                    n,
+                    &mut cx,
+                    dev as usize,
+                    ip,
+                );
+            }
+            Event::NdiscTimer { node, dev, id } => {
+                let (n, mut cx) = self.net(s, node as usize);
+                crate::ipv6::ndisc::ndisc_timer(n, &mut cx, dev as usize, id);
+            }
+            Event::Ipv6Timer { node, dev, which } => {
+                let (n, mut cx) = self.net(s, node as usize);
+                crate::ipv6::addrconf::ipv6_timer(n, &mut cx, dev as usize, which);
             }
             Event::FragTimer { node, key } => {
                 let (n, mut cx) = self.net(s, node as usize);

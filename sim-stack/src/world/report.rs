@@ -82,6 +82,12 @@ pub struct NodeStats {
     pub tcp_ext: crate::stats::TcpExtStats,
     /// `/proc/net/stat/arp_cache`.
     pub arp: NeighStats,
+    /// `/proc/net/snmp6` (nodes with IPv6 on some interface).
+    #[serde(rename = "Snmp6", skip_serializing_if = "Option::is_none")]
+    pub snmp6: Option<crate::stats::Snmp6>,
+    /// `/proc/net/stat/ndisc_cache` (nodes with IPv6 on some interface).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ndisc: Option<NeighStats>,
     /// TCP connections (open at the end, then closed ones), like `ss -ti`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tcp_connections: Vec<crate::tcp::TcpConnReport>,
@@ -102,6 +108,19 @@ pub struct IfaceStats {
     pub qdisc: QdiscReport,
     /// The driver's TX ring.
     pub ring: RingStats,
+    /// IPv6 on the interface, when on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipv6: Option<Iface6Stats>,
+}
+
+/// An interface's IPv6 state at the end of the run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Iface6Stats {
+    /// Its addresses as `ip -6 addr` lists them (`2001:db8::2/64 scope global`, with
+    /// `tentative` or `dadfailed` when so).
+    pub addrs: Vec<String>,
+    /// `/proc/net/dev_snmp6/IFACE`.
+    pub snmp6: crate::stats::Snmp6,
 }
 
 /// A root qdisc.
@@ -148,7 +167,33 @@ impl World {
         }
         for (ni, n) in self.nodes.iter().enumerate() {
             let mut ifaces = BTreeMap::new();
+            let mut ipv6_on = false;
             for d in &n.devs {
+                let ipv6 = d.inet6.as_deref().map(|i| {
+                    ipv6_on = true;
+                    Iface6Stats {
+                        addrs: i
+                            .addrs
+                            .iter()
+                            .map(|a| {
+                                let scope = if crate::wire::ipv6::is_link_local(a.addr()) {
+                                    "link"
+                                } else {
+                                    "global"
+                                };
+                                let flag = if a.dad_failed {
+                                    " tentative dadfailed"
+                                } else if a.tentative {
+                                    " tentative"
+                                } else {
+                                    ""
+                                };
+                                format!("{} scope {scope}{flag}", a.cidr)
+                            })
+                            .collect(),
+                        snmp6: i.stats.clone(),
+                    }
+                });
                 let q = d.qdisc.stats();
                 drops.qdisc += q.drops;
                 ifaces.insert(
@@ -161,10 +206,12 @@ impl World {
                             fq_codel: d.qdisc.fq_codel_stats(),
                         },
                         ring: d.ring.stats.clone(),
+                        ipv6,
                     },
                 );
             }
-            drops.arp_queue += n.neigh_stats.unresolved_discards;
+            drops.arp_queue +=
+                n.neigh_stats.unresolved_discards + n.ndisc_stats.unresolved_discards;
             drops.netfilter += n
                 .netfilter
                 .rules
@@ -183,6 +230,17 @@ impl World {
                 + ip.FragFails
                 + ip.InCsumErrors
                 + ip.InTruncatedPkts;
+            let ip6 = &n.snmp6.ip6;
+            drops.ip += ip6.Ip6InHdrErrors
+                + ip6.Ip6InAddrErrors
+                + ip6.Ip6InUnknownProtos
+                + ip6.Ip6InDiscards
+                + ip6.Ip6InNoRoutes
+                + ip6.Ip6InTooBigErrors
+                + ip6.Ip6InTruncatedPkts
+                + ip6.Ip6OutDiscards
+                + ip6.Ip6OutNoRoutes
+                + ip6.Ip6FragFails;
             let mut apps = BTreeMap::new();
             for report in apps_of[ni]
                 .iter()
@@ -213,6 +271,8 @@ impl World {
                     tcp: n.snmp.tcp.clone(),
                     tcp_ext: n.snmp.tcp_ext.clone(),
                     arp: n.neigh_stats.clone(),
+                    snmp6: ipv6_on.then(|| n.snmp6.clone()),
+                    ndisc: ipv6_on.then(|| n.ndisc_stats.clone()),
                     tcp_connections: n
                         .socks
                         .iter()

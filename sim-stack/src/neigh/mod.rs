@@ -1,6 +1,10 @@
-//! The neighbour subsystem and ARP, following `net/core/neighbour.c` and `net/ipv4/arp.c`.
+//! The neighbour core, following `net/core/neighbour.c`: one implementation of the NUD state
+//! machine serving two protocols, as Linux's `neigh_table` serves `arp_tbl` and `nd_tbl`.
+//! A protocol ([`NeighProto`]: [`arp::Arp`] for IPv4, [`crate::ipv6::ndisc::Ndisc`] for
+//! IPv6) supplies what `neigh_ops` does in the kernel: how to solicit, how to report a
+//! failure, where its table lives, and its parameters.
 //!
-//! Each interface has a table of entries keyed by the next hop's IPv4 address, with Linux's
+//! Each interface has a table per protocol, keyed by the next hop's address, with Linux's
 //! NUD states:
 //!
 //! * **INCOMPLETE** — created by the first packet to an unknown neighbour
@@ -8,7 +12,8 @@
 //!   `unres_qlen_bytes` of `truesize` (the oldest is dropped first, counted as
 //!   `unresolved_discards`); an ARP request is broadcast at once and every `retrans_time`;
 //!   after `mcast_solicit` requests without an answer the entry is **FAILED**, its queue is
-//!   dropped and each local sender gets an ICMP host unreachable.
+//!   dropped and each local sender gets an ICMP host unreachable (ICMPv6 address
+//!   unreachable).
 //! * **REACHABLE** — a unicast ARP reply confirmed the address; lasts a random
 //!   0.5–1.5 × `base_reachable_time` (drawn once per table, as `neigh_rand_reach_time`).
 //! * **STALE** — reachability expired, or the entry was learned passively (an ARP request
@@ -17,7 +22,7 @@
 //!   `delay_first_probe_time` (5 s) it goes to **PROBE**, which sends up to `ucast_solicit`
 //!   *unicast* requests `retrans_time` apart before FAILED.
 //!
-//! Confirmation comes from ARP replies and from upper layers (`neigh_confirm`, what TCP's
+//! Confirmation comes from ARP replies and solicited Neighbour Advertisements, and from upper layers (`neigh_confirm`, what TCP's
 //! forward progress does through `dst_confirm`). Timers are rounded on the kernel's timer
 //! wheel ([`crate::jiffies`]), which is why probes leave 5.0–5.25 s after first use.
 //!
@@ -25,22 +30,57 @@
 //! proxy ARP, gratuitous ARP, `arp_accept`/`arp_announce`/`arp_ignore` variants other than
 //! the defaults, and the `locktime` rule for competing replies.
 
+pub mod arp;
+
 use std::collections::{BTreeMap, VecDeque};
-use std::net::Ipv4Addr;
+use std::fmt;
 
 use sim_core::{Scheduler, SimDuration, SimTime, TimerId};
 
 use crate::ctx::NetCtx;
-use crate::dev::{NetXmit, dev_queue_xmit, eth_output};
+use crate::dev::{NetDevice, NetXmit, dev_queue_xmit, eth_output_type};
 use crate::event::Event;
-use crate::ip::icmp::icmp_send;
 use crate::node::Node;
 use crate::skb::Skb;
-use crate::sock::{kfree_skb, kfree_skb_reason};
-use crate::wire::{
-    ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetAddress, EthernetFrame, EthernetRepr,
-};
-use crate::wire::{DstUnreachable, Icmpv4Repr};
+use crate::sock::kfree_skb_reason;
+use crate::stats::NeighStats;
+use crate::wire::{EtherType, EthernetAddress};
+
+pub use arp::Arp;
+pub(crate) use arp::arp_rcv;
+
+/// A neighbour protocol: what `struct neigh_table` and its `neigh_ops` give the core.
+pub trait NeighProto {
+    /// The address the table is keyed by.
+    type Addr: Copy + Ord + fmt::Display + fmt::Debug;
+    /// The protocol of the packets the table resolves for.
+    const ETHERTYPE: EtherType;
+    /// This protocol's table of interface `d` (`arp_tbl` or `nd_tbl`'s share of it).
+    fn table(d: &mut NetDevice) -> &mut NeighTable<Self::Addr>;
+    /// The table's parameters (`net.ipv4.neigh.*` or `net.ipv6.neigh.*`).
+    fn params(n: &Node) -> NeighParams;
+    /// The cache statistics (`/proc/net/stat/arp_cache` or `ndisc_cache`).
+    fn stats(n: &mut Node) -> &mut NeighStats;
+    /// The event that fires entry `id` (for `addr`) of interface `dev`'s table.
+    fn timer_event(node: u32, dev: usize, addr: Self::Addr, id: u32) -> Event;
+    /// A destination whose hardware address needs no resolution (`NUD_NOARP`: the broadcast,
+    /// a multicast group), and that address.
+    fn fixed_ha(d: &NetDevice, addr: Self::Addr) -> Option<EthernetAddress>;
+    /// The source address of a queued packet (the one a solicitation should come from).
+    fn packet_src(skb: &Skb) -> Option<Self::Addr>;
+    /// `neigh_ops->solicit`: one solicitation for `target`, to `unicast` when probing a known
+    /// address, else multicast or broadcast; `queued_src` is the newest queued packet's source.
+    fn solicit(
+        n: &mut Node,
+        cx: &mut NetCtx<'_>,
+        dev: usize,
+        target: Self::Addr,
+        unicast: Option<EthernetAddress>,
+        queued_src: Option<Self::Addr>,
+    );
+    /// `neigh_ops->error_report`: a queued packet whose neighbour failed.
+    fn error_report(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, skb: Skb);
+}
 
 /// `net.ipv4.neigh.default.*` (the kernel's `struct neigh_parms`), fields named as the
 /// sysctls; `Default` gives Linux's defaults.
@@ -144,12 +184,14 @@ pub struct NeighEntry {
     pub used: SimTime,
     /// The entry's timer.
     pub timer: TimerId,
+    /// The entry's number in its table ([`NeighTable::addr_of`]), what its timer event names.
+    pub id: u32,
 }
 
 impl NeighEntry {
     /// `neigh_alloc`: a new entry with nothing known and "confirmed" long ago, so nothing
     /// counts as a confirmation until one arrives.
-    fn alloc(timer: TimerId, used: SimTime) -> Self {
+    fn alloc(timer: TimerId, used: SimTime, id: u32) -> Self {
         Self {
             state: NudState::None,
             ha: None,
@@ -159,37 +201,76 @@ impl NeighEntry {
             confirmed: SimTime::ZERO,
             used,
             timer,
+            id,
         }
     }
 }
 
-/// Arms an entry's timer for `at`: the one place the `NeighTimer` event is built.
-fn arm_neigh_timer(
+/// Arms an entry's timer for `at`: the one place its event is built.
+fn arm_neigh_timer<P: NeighProto>(
     s: &mut Scheduler<Event>,
-    timer: &TimerId,
+    entry: &NeighEntry,
     at: SimTime,
     node: u32,
     dev: usize,
-    ip: Ipv4Addr,
+    ip: P::Addr,
 ) {
-    s.arm(
-        timer,
-        at,
-        Event::NeighTimer {
-            node,
-            dev: dev as u32,
-            ip,
-        },
-    );
+    s.arm(&entry.timer, at, P::timer_event(node, dev, ip, entry.id));
 }
 
-/// The neighbour table of one interface.
-#[derive(Debug, Default)]
-pub struct NeighTable {
+/// One protocol's neighbour table of one interface.
+#[derive(Debug)]
+pub struct NeighTable<K> {
     /// Entries by next-hop address (ordered, so dumps are deterministic).
-    pub entries: NeighMap,
+    pub entries: NeighMap<K>,
     /// `parms->reachable_time`: random 0.5–1.5 × base, drawn when the table is made.
     pub reachable_time: SimDuration,
+    /// The address of each entry by its number (entries are never freed: no garbage
+    /// collection is modeled), for timer events too small to carry an IPv6 address.
+    addrs: Vec<K>,
+}
+
+impl<K> Default for NeighTable<K> {
+    fn default() -> Self {
+        Self {
+            entries: NeighMap::default(),
+            reachable_time: SimDuration::ZERO,
+            addrs: Vec::new(),
+        }
+    }
+}
+
+impl<K: Copy + Ord> NeighTable<K> {
+    /// An empty table whose entries stay REACHABLE `reachable_time`.
+    pub fn new(reachable_time: SimDuration) -> Self {
+        Self {
+            reachable_time,
+            ..Self::default()
+        }
+    }
+
+    /// The address of entry number `id`.
+    pub fn addr_of(&self, id: u32) -> Option<K> {
+        self.addrs.get(id as usize).copied()
+    }
+
+    /// `neigh_alloc` + insertion: the entry for `ip`, created (numbered, its timer made) if
+    /// missing; the flag says whether it was.
+    fn lookup_or_create(
+        &mut self,
+        ip: K,
+        timer: impl FnOnce() -> TimerId,
+        used: SimTime,
+    ) -> (&mut NeighEntry, bool) {
+        let created = !self.entries.contains_key(&ip);
+        if created {
+            let id = self.addrs.len() as u32;
+            self.addrs.push(ip);
+            self.entries
+                .insert(ip, NeighEntry::alloc(timer(), used, id));
+        }
+        (self.entries.get_mut(&ip).expect("present"), created)
+    }
 }
 
 /// A neighbour table's entries by address, in address order. Most interfaces know one
@@ -200,28 +281,28 @@ pub struct NeighTable {
 /// entry costs about a kilobyte per interface (a leaf node has room for eleven), 1.7 KB a
 /// host in a 10^4-host tree.
 #[derive(Debug)]
-pub enum NeighMap {
+pub enum NeighMap<K> {
     /// Exactly one entry.
-    One(Ipv4Addr, NeighEntry),
+    One(K, NeighEntry),
     /// Sorted by address (none, or two and more).
-    Small(Vec<(Ipv4Addr, NeighEntry)>),
+    Small(Vec<(K, NeighEntry)>),
     /// Many entries.
-    Large(BTreeMap<Ipv4Addr, NeighEntry>),
+    Large(BTreeMap<K, NeighEntry>),
 }
 
-impl Default for NeighMap {
+impl<K> Default for NeighMap<K> {
     fn default() -> Self {
         Self::Small(Vec::new())
     }
 }
 
-impl NeighMap {
+impl<K: Copy + Ord> NeighMap<K> {
     /// Entries kept in the sorted vector.
     pub const SMALL: usize = 16;
 
     /// The entry for `ip`.
     #[inline]
-    pub fn get(&self, ip: &Ipv4Addr) -> Option<&NeighEntry> {
+    pub fn get(&self, ip: &K) -> Option<&NeighEntry> {
         match self {
             Self::One(a, e) => (a == ip).then_some(e),
             Self::Small(v) => v.iter().find(|(a, _)| a == ip).map(|(_, e)| e),
@@ -231,7 +312,7 @@ impl NeighMap {
 
     /// The entry for `ip`, writable.
     #[inline]
-    pub fn get_mut(&mut self, ip: &Ipv4Addr) -> Option<&mut NeighEntry> {
+    pub fn get_mut(&mut self, ip: &K) -> Option<&mut NeighEntry> {
         match self {
             Self::One(a, e) => (a == ip).then_some(e),
             // At most 16 entries: a scan beats a binary search.
@@ -241,12 +322,12 @@ impl NeighMap {
     }
 
     /// Whether there is an entry for `ip`.
-    pub fn contains_key(&self, ip: &Ipv4Addr) -> bool {
+    pub fn contains_key(&self, ip: &K) -> bool {
         self.get(ip).is_some()
     }
 
     /// Sets the entry for `ip`; returns the one it replaces.
-    pub fn insert(&mut self, ip: Ipv4Addr, entry: NeighEntry) -> Option<NeighEntry> {
+    pub fn insert(&mut self, ip: K, entry: NeighEntry) -> Option<NeighEntry> {
         match self {
             Self::One(a, e) if *a == ip => Some(std::mem::replace(e, entry)),
             Self::One(..) => {
@@ -269,7 +350,7 @@ impl NeighMap {
                     if v.len() < Self::SMALL {
                         v.insert(i, (ip, entry));
                     } else {
-                        let mut m: BTreeMap<Ipv4Addr, NeighEntry> = v.drain(..).collect();
+                        let mut m: BTreeMap<K, NeighEntry> = v.drain(..).collect();
                         m.insert(ip, entry);
                         *self = Self::Large(m);
                     }
@@ -283,7 +364,7 @@ impl NeighMap {
     /// The entry for `ip`, created with `make` if missing.
     pub fn get_or_insert_with(
         &mut self,
-        ip: Ipv4Addr,
+        ip: K,
         make: impl FnOnce() -> NeighEntry,
     ) -> &mut NeighEntry {
         if !self.contains_key(&ip) {
@@ -293,7 +374,7 @@ impl NeighMap {
     }
 
     /// Entries in address order.
-    pub fn iter(&self) -> Box<dyn Iterator<Item = (&Ipv4Addr, &NeighEntry)> + '_> {
+    pub fn iter(&self) -> Box<dyn Iterator<Item = (&K, &NeighEntry)> + '_> {
         match self {
             Self::One(a, e) => Box::new(std::iter::once((a, e))),
             Self::Small(v) => Box::new(v.iter().map(|(a, e)| (a, e))),
@@ -318,11 +399,11 @@ impl NeighMap {
 
 /// `neigh_output` / `neigh_resolve_output`: sends `skb` (an IP packet) to `nexthop` on
 /// interface `dev`, resolving the hardware address first if needed.
-pub(crate) fn neigh_output(
+pub(crate) fn neigh_output<P: NeighProto>(
     n: &mut Node,
     cx: &mut NetCtx<'_>,
     dev: usize,
-    nexthop: Ipv4Addr,
+    nexthop: P::Addr,
     mut skb: Skb,
 ) -> NetXmit {
     if !n.devs[dev].arp() {
@@ -332,34 +413,34 @@ pub(crate) fn neigh_output(
         return dev_queue_xmit(n, cx, dev, skb);
     }
     let now = cx.now;
-    let d = &mut n.devs[dev];
-    if nexthop.is_broadcast() || d.addr.is_some_and(|c| c.broadcast() == Some(nexthop)) {
+    if let Some(ha) = P::fixed_ha(&n.devs[dev], nexthop) {
         note!(cx, skb, "neigh_hh_output");
-        return eth_output(n, cx, dev, EthernetAddress::BROADCAST, skb);
+        return eth_output_type(n, cx, dev, ha, P::ETHERTYPE, skb);
     }
+    let d = &mut n.devs[dev];
     // The common case first: a REACHABLE entry (neigh_hh_output with the cached header).
-    if let Some(entry) = d.neigh.entries.get_mut(&nexthop)
+    if let Some(entry) = P::table(d).entries.get_mut(&nexthop)
         && entry.state == NudState::Reachable
     {
         entry.used = now;
         let ha = entry.ha.expect("valid entry");
         note!(cx, skb, "neigh_hh_output");
-        return eth_output(n, cx, dev, ha, skb);
+        return eth_output_type(n, cx, dev, ha, P::ETHERTYPE, skb);
     }
-    let params = n.sysctl.neigh;
-    let entry = d.neigh.entries.get_or_insert_with(nexthop, || {
-        n.neigh_stats.allocs += 1;
-        NeighEntry::alloc(cx.sched.new_timer(), now)
-    });
+    let params = P::params(n);
+    let phase = n.jiffies_phase;
+    let node = n.id;
+    let sched = &mut *cx.sched;
+    let (entry, created) =
+        P::table(&mut n.devs[dev]).lookup_or_create(nexthop, || sched.new_timer(), now);
     entry.used = now;
     let mut immediate_probe = false;
     let ha = match entry.state {
         NudState::Reachable | NudState::Delay | NudState::Probe => entry.ha.expect("valid entry"),
         NudState::Stale => {
             entry.state = NudState::Delay;
-            let at =
-                crate::jiffies::round_expiry(now, params.delay_first_probe_time, n.jiffies_phase);
-            arm_neigh_timer(cx.sched, &entry.timer, at, n.id, dev, nexthop);
+            let at = crate::jiffies::round_expiry(now, params.delay_first_probe_time, phase);
+            arm_neigh_timer::<P>(cx.sched, entry, at, node, dev, nexthop);
             entry.ha.expect("valid entry")
         }
         NudState::None | NudState::Failed | NudState::Incomplete => {
@@ -370,9 +451,9 @@ pub(crate) fn neigh_output(
                 let at = crate::jiffies::round_expiry(
                     now,
                     params.retrans_time.max(SimDuration::from_millis(10)),
-                    n.jiffies_phase,
+                    phase,
                 );
-                arm_neigh_timer(cx.sched, &entry.timer, at, n.id, dev, nexthop);
+                arm_neigh_timer::<P>(cx.sched, entry, at, node, dev, nexthop);
                 immediate_probe = true;
             }
             // Queue, dropping the oldest while over unres_qlen_bytes.
@@ -387,91 +468,64 @@ pub(crate) fn neigh_output(
             let refused = skb.truesize > params.unres_qlen_bytes;
             if !refused {
                 note!(cx, skb, "neigh_resolve_output");
-                let entry = n.devs[dev].neigh.entries.get_mut(&nexthop).expect("entry");
                 entry.queue_bytes += skb.truesize;
                 entry.queue.push_back(skb);
             } else {
                 discarded.push(skb);
             }
+            if created {
+                P::stats(n).allocs += 1;
+            }
             for old in discarded {
-                n.neigh_stats.unresolved_discards += 1;
+                P::stats(n).unresolved_discards += 1;
                 kfree_skb_reason(n, cx, dev, "neigh_unres_discard", old);
             }
             if immediate_probe {
-                neigh_probe(n, cx, dev, nexthop);
+                neigh_probe::<P>(n, cx, dev, nexthop);
             }
             // Queued (or dropped from the queue): neigh_resolve_output returns 0.
             return NetXmit::Success;
         }
     };
+    if created {
+        P::stats(n).allocs += 1;
+    }
     note!(cx, skb, "neigh_hh_output");
-    eth_output(n, cx, dev, ha, skb)
+    eth_output_type(n, cx, dev, ha, P::ETHERTYPE, skb)
 }
 
-/// `neigh_probe` → `arp_solicit`: sends one ARP request for the entry, broadcast while
-/// resolving, unicast to the cached address while probing a known one.
-fn neigh_probe(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, ip: Ipv4Addr) {
-    let params = n.sysctl.neigh;
-    let d = &mut n.devs[dev];
-    let Some(entry) = d.neigh.entries.get_mut(&ip) else {
+/// `neigh_probe`: one solicitation for the entry (`neigh_ops->solicit`), to the cached
+/// address while fewer than `ucast_solicit` have gone (probing a known neighbour), else
+/// broadcast or multicast.
+fn neigh_probe<P: NeighProto>(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, ip: P::Addr) {
+    let params = P::params(n);
+    let Some(entry) = P::table(&mut n.devs[dev]).entries.get_mut(&ip) else {
         return;
     };
-    let probes = entry.probes;
-    // arp_solicit: fewer than ucast_probes so far → unicast to the cached address.
-    let unicast = if probes < params.ucast_solicit {
+    let unicast = if entry.probes < params.ucast_solicit {
         entry.ha
     } else {
         None
     };
-    // The source address: that of the queued packet if it is ours, else the device's.
-    let queued_src = entry.queue.back().and_then(|q| {
-        crate::wire::Ipv4Packet::new_checked(q.data())
-            .ok()
-            .map(|p| p.src_addr())
-    });
+    let queued_src = entry.queue.back().and_then(P::packet_src);
     entry.probes += 1;
-    let saddr = queued_src
-        .filter(|a| n.is_local_addr(*a))
-        .unwrap_or_else(|| n.dev_addr(dev));
-    let d = &n.devs[dev];
-    let dst_mac = unicast.unwrap_or(EthernetAddress::BROADCAST);
-    let arp = ArpRepr {
-        operation: ArpOperation::Request,
-        source_hardware_addr: d.mac,
-        source_protocol_addr: saddr,
-        target_hardware_addr: EthernetAddress([0; 6]),
-        target_protocol_addr: ip,
-    };
-    n.neigh_stats.requests_sent += 1;
-    let mut skb = cx.pool.alloc(arp.buffer_len());
-    arp.emit(&mut ArpPacket::new_unchecked(skb.put(arp.buffer_len())));
-    note!(cx, skb, "arp_solicit");
-    note!(cx, skb, "arp_send_dst");
-    eth_send_arp(n, cx, dev, dst_mac, skb);
-}
-
-/// Pushes the Ethernet header of an ARP packet and hands it to `dev_queue_xmit`.
-fn eth_send_arp(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, dst: EthernetAddress, mut skb: Skb) {
-    let src = n.devs[dev].mac;
-    let eth = EthernetRepr {
-        src_addr: src,
-        dst_addr: dst,
-        ethertype: EtherType::Arp,
-    };
-    eth.emit(&mut EthernetFrame::new_unchecked(
-        skb.push(eth.buffer_len()),
-    ));
-    // ARP's own packets: arp_xmit ignores what the device says.
-    let _ = dev_queue_xmit(n, cx, dev, skb);
+    P::solicit(n, cx, dev, ip, unicast, queued_src);
 }
 
 /// `neigh_timer_handler`: the entry's timer fired.
-pub(crate) fn neigh_timer_handler(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, ip: Ipv4Addr) {
+pub(crate) fn neigh_timer_handler<P: NeighProto>(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    dev: usize,
+    ip: P::Addr,
+) {
     let now = cx.now;
-    let params = n.sysctl.neigh;
+    let params = P::params(n);
     let phase = n.jiffies_phase;
-    let reach = n.devs[dev].neigh.reachable_time;
-    let Some(entry) = n.devs[dev].neigh.entries.get_mut(&ip) else {
+    let node = n.id;
+    let table = P::table(&mut n.devs[dev]);
+    let reach = table.reachable_time;
+    let Some(entry) = table.entries.get_mut(&ip) else {
         return;
     };
     let retrans = params.retrans_time.max(SimDuration::from_millis(10));
@@ -511,20 +565,23 @@ pub(crate) fn neigh_timer_handler(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize,
     if matches!(entry.state, NudState::Incomplete | NudState::Probe) && entry.probes >= max_probes {
         entry.state = NudState::Failed;
         cx.sched.cancel(&entry.timer);
-        n.neigh_stats.res_failed += 1;
         let queue: Vec<Skb> = entry.queue.drain(..).collect();
         entry.queue_bytes = 0;
+        P::stats(n).res_failed += 1;
         trace_neigh(n, cx, dev, ip, old, NudState::Failed);
         // neigh_invalidate: error report to each queued packet's sender.
         for skb in queue {
-            neigh_failed_packet(n, cx, dev, skb);
+            // Not Linux's: it counts only queue overflow in unresolved_discards
+            // (docs/model.md).
+            P::stats(n).unresolved_discards += 1;
+            P::error_report(n, cx, dev, skb);
         }
         return;
     }
     if let Some(t) = next {
         let delay = t.saturating_since(now).max(SimDuration::from_millis(4));
         let at = crate::jiffies::round_expiry(now, delay, phase);
-        arm_neigh_timer(cx.sched, &entry.timer, at, n.id, dev, ip);
+        arm_neigh_timer::<P>(cx.sched, entry, at, node, dev, ip);
     } else {
         cx.sched.cancel(&entry.timer);
     }
@@ -533,7 +590,7 @@ pub(crate) fn neigh_timer_handler(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize,
         trace_neigh(n, cx, dev, ip, old, new);
     }
     if matches!(new, NudState::Incomplete | NudState::Probe) {
-        neigh_probe(n, cx, dev, ip);
+        neigh_probe::<P>(n, cx, dev, ip);
     }
 }
 
@@ -541,12 +598,11 @@ fn trace_neigh(
     n: &mut Node,
     cx: &mut NetCtx<'_>,
     dev: usize,
-    ip: Ipv4Addr,
+    ip: impl fmt::Display,
     old: NudState,
     new: NudState,
 ) {
     let now = cx.now;
-
     if cx.trace.frames() {
         cx.trace.event(
             now,
@@ -561,33 +617,60 @@ fn trace_neigh(
     }
 }
 
-/// `neigh_update`: new information about `ip` on `dev` (from ARP).
-#[allow(clippy::too_many_arguments, clippy::map_entry)]
-pub(crate) fn neigh_update(
+/// `neigh_update`: new information about `ip` on `dev` (from ARP or NDP). `lladdr` `None`
+/// (a Neighbour Advertisement without a target link-layer option) keeps the known address,
+/// and is ignored when none is known. Without `override_ha`, a different address does not
+/// replace a known one (`NEIGH_UPDATE_F_OVERRIDE` unset): a connected entry then only
+/// goes STALE, as with `NEIGH_UPDATE_F_WEAK_OVERRIDE`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn neigh_update<P: NeighProto>(
     n: &mut Node,
     cx: &mut NetCtx<'_>,
     dev: usize,
-    ip: Ipv4Addr,
-    lladdr: EthernetAddress,
+    ip: P::Addr,
+    lladdr: Option<EthernetAddress>,
     new: NudState,
     create: bool,
+    override_ha: bool,
 ) {
     let now = cx.now;
     let phase = n.jiffies_phase;
-    let reach = n.devs[dev].neigh.reachable_time;
-    let d = &mut n.devs[dev];
-    if !d.neigh.entries.contains_key(&ip) {
-        if !create {
-            return;
-        }
-        n.neigh_stats.allocs += 1;
-        d.neigh
-            .entries
-            .insert(ip, NeighEntry::alloc(cx.sched.new_timer(), SimTime::ZERO));
+    let node = n.id;
+    let sched = &mut *cx.sched;
+    let table = P::table(&mut n.devs[dev]);
+    let reach = table.reachable_time;
+    if !create && !table.entries.contains_key(&ip) {
+        return;
     }
-    let entry = d.neigh.entries.get_mut(&ip).expect("present");
+    let (entry, created) = table.lookup_or_create(ip, || sched.new_timer(), SimTime::ZERO);
     let old = entry.state;
     let mut new = new;
+    let lladdr = match (lladdr, entry.ha) {
+        (Some(a), Some(known)) if a != known && !override_ha && old.valid() => {
+            // A different address without override: a connected entry is only suspected.
+            if matches!(old, NudState::Reachable) {
+                new = NudState::Stale;
+            } else {
+                new = old;
+            }
+            known
+        }
+        (Some(a), _) => a,
+        (None, Some(known)) if old.valid() => known,
+        (None, _) => {
+            if created {
+                P::stats(n).allocs += 1;
+            }
+            return;
+        }
+    };
+    if created {
+        P::stats(n).allocs += 1;
+    }
+    let entry = P::table(&mut n.devs[dev])
+        .entries
+        .get_mut(&ip)
+        .expect("present");
     if new == NudState::Reachable {
         entry.confirmed = now;
     }
@@ -600,105 +683,34 @@ pub(crate) fn neigh_update(
         match new {
             NudState::Reachable => {
                 let at = crate::jiffies::round_expiry(now, reach, phase);
-                arm_neigh_timer(cx.sched, &entry.timer, at, n.id, dev, ip);
+                arm_neigh_timer::<P>(cx.sched, entry, at, node, dev, ip);
             }
             _ => cx.sched.cancel(&entry.timer),
         }
         trace_neigh(n, cx, dev, ip, old, new);
     }
     // Became valid: send what waited (neigh_update flushes arp_queue).
-    let entry = n.devs[dev].neigh.entries.get_mut(&ip).expect("present");
+    let entry = P::table(&mut n.devs[dev])
+        .entries
+        .get_mut(&ip)
+        .expect("present");
     if new.valid() && !entry.queue.is_empty() {
         let queue: Vec<Skb> = entry.queue.drain(..).collect();
         entry.queue_bytes = 0;
         for mut skb in queue {
             note!(cx, skb, "neigh_update");
             // The senders were told success when their packets were queued.
-            let _ = eth_output(n, cx, dev, lladdr, skb);
+            let _ = eth_output_type(n, cx, dev, lladdr, P::ETHERTYPE, skb);
         }
     }
 }
 
 /// Upper-layer confirmation of reachability (`neigh_confirm`, from TCP forward progress).
-pub fn neigh_confirm(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, ip: Ipv4Addr) {
+pub fn neigh_confirm<P: NeighProto>(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, ip: P::Addr) {
     let now = cx.now;
-
-    if let Some(e) = n.devs[dev].neigh.entries.get_mut(&ip) {
+    if let Some(e) = P::table(&mut n.devs[dev]).entries.get_mut(&ip) {
         e.confirmed = now;
     }
-}
-
-/// `arp_rcv` → `arp_process`: an ARP packet arrived on `dev`.
-pub(crate) fn arp_rcv(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, skb: Skb) {
-    let now = cx.now;
-    let parsed = ArpPacket::new_checked(skb.data()).and_then(|p| ArpRepr::parse(&p));
-    let for_us_unicast = skb.pkt_type == crate::skb::PacketType::Host;
-    kfree_skb(n, cx, skb);
-    let Ok(arp) = parsed else {
-        n.devs[dev].stats.rx_errors += 1;
-        return;
-    };
-    n.neigh_stats.rcv_probes += 1;
-    let my_ip = n.dev_addr(dev);
-    let sip = arp.source_protocol_addr;
-    let sha = arp.source_hardware_addr;
-    if sip.is_unspecified() || sha.is_broadcast() {
-        return; // DAD probes and nonsense are not learned from
-    }
-    match arp.operation {
-        ArpOperation::Request if arp.target_protocol_addr == my_ip && !my_ip.is_unspecified() => {
-            // neigh_event_ns: learn the sender as STALE, then answer.
-            neigh_update(n, cx, dev, sip, sha, NudState::Stale, true);
-            let d = &n.devs[dev];
-            let reply = ArpRepr {
-                operation: ArpOperation::Reply,
-                source_hardware_addr: d.mac,
-                source_protocol_addr: my_ip,
-                target_hardware_addr: sha,
-                target_protocol_addr: sip,
-            };
-            n.neigh_stats.replies_sent += 1;
-            let mut out = cx.pool.alloc(reply.buffer_len());
-            reply.emit(&mut ArpPacket::new_unchecked(out.put(reply.buffer_len())));
-            note!(cx, out, "arp_process");
-            note!(cx, out, "arp_send_dst");
-            eth_send_arp(n, cx, dev, sha, out);
-        }
-        ArpOperation::Reply => {
-            // Only a unicast reply asserts reachability; no entry is created from it.
-            let state = if for_us_unicast {
-                NudState::Reachable
-            } else {
-                NudState::Stale
-            };
-            neigh_update(n, cx, dev, sip, sha, state, false);
-        }
-        _ => {
-            // A request for someone else: update an existing entry only.
-            let _ = now;
-            neigh_update(n, cx, dev, sip, sha, NudState::Stale, false);
-        }
-    }
-}
-
-/// `arp_error_report` → `ipv4_link_failure`: a packet dropped by a FAILED neighbour entry
-/// makes its source an ICMP host unreachable (`icmp_send`, rate-limited as any error). A
-/// forwarded packet's source gets it over the wire; a packet of this host's own goes out and
-/// back in over loopback to its socket's error handler, as on Linux.
-fn neigh_failed_packet(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, skb: Skb) {
-    // Not Linux's: it counts only queue overflow in unresolved_discards (docs/model.md).
-    n.neigh_stats.unresolved_discards += 1;
-    icmp_send(
-        n,
-        cx,
-        &skb,
-        Icmpv4Repr::DstUnreachable {
-            reason: DstUnreachable::HostUnreachable,
-            next_hop_mtu: 0,
-            data: &[],
-        },
-    );
-    kfree_skb_reason(n, cx, dev, "neigh_failed", skb);
 }
 
 #[cfg(test)]
@@ -708,7 +720,7 @@ mod tests {
     use crate::sock::syscall::{self, SockType};
     use crate::sock::{Errno, MsgFlags};
     use crate::testing::{OneHost, PEER};
-    use std::net::SocketAddrV4;
+    use std::net::{Ipv4Addr, SocketAddrV4};
 
     /// The neighbour layer of one host, alone: resolution by ARP, the queue while
     /// INCOMPLETE, the three broadcast probes a second apart, FAILED, and the error the
@@ -793,7 +805,7 @@ mod tests {
 
     #[test]
     fn neigh_map_keeps_address_order_across_its_two_forms() {
-        let mut m = NeighMap::default();
+        let mut m = NeighMap::<Ipv4Addr>::default();
         let mut timers = sim_core::Scheduler::<()>::new();
         // Insert 40 addresses in a scrambled order; the map turns into a B-tree on the 17th.
         let addrs: Vec<Ipv4Addr> = (0..40u32)
@@ -801,8 +813,9 @@ mod tests {
             .collect();
         for (k, &a) in addrs.iter().enumerate() {
             assert!(!m.contains_key(&a));
-            let e =
-                m.get_or_insert_with(a, || NeighEntry::alloc(timers.new_timer(), SimTime::ZERO));
+            let e = m.get_or_insert_with(a, || {
+                NeighEntry::alloc(timers.new_timer(), SimTime::ZERO, 0)
+            });
             e.probes = k as u32;
             let form = match m {
                 NeighMap::One(..) => "one",
@@ -811,7 +824,7 @@ mod tests {
             };
             let want = match k {
                 0 => "one",
-                k if k < NeighMap::SMALL => "small",
+                k if k < NeighMap::<Ipv4Addr>::SMALL => "small",
                 _ => "large",
             };
             assert_eq!(form, want, "after {} entries", k + 1);
@@ -827,7 +840,7 @@ mod tests {
         // Replacing keeps one entry per address.
         let old = m.insert(
             addrs[3],
-            NeighEntry::alloc(timers.new_timer(), SimTime::ZERO),
+            NeighEntry::alloc(timers.new_timer(), SimTime::ZERO, 0),
         );
         assert_eq!(old.map(|e| e.probes), Some(3));
         assert_eq!(m.len(), 40);
@@ -839,14 +852,20 @@ mod tests {
         let mut timers = sim_core::Scheduler::<()>::new();
         let (lo, hi) = (Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2));
         for (first, second) in [(lo, hi), (hi, lo)] {
-            let mut m = NeighMap::default();
+            let mut m = NeighMap::<Ipv4Addr>::default();
             assert!(m.is_empty() && m.get(&first).is_none());
-            m.insert(first, NeighEntry::alloc(timers.new_timer(), SimTime::ZERO));
+            m.insert(
+                first,
+                NeighEntry::alloc(timers.new_timer(), SimTime::ZERO, 0),
+            );
             m.get_mut(&first).expect("inserted").probes = 7;
             assert!(matches!(m, NeighMap::One(..)) && m.get(&second).is_none());
             assert!(
-                m.insert(second, NeighEntry::alloc(timers.new_timer(), SimTime::ZERO))
-                    .is_none()
+                m.insert(
+                    second,
+                    NeighEntry::alloc(timers.new_timer(), SimTime::ZERO, 0)
+                )
+                .is_none()
             );
             let listed: Vec<Ipv4Addr> = m.iter().map(|(a, _)| *a).collect();
             assert_eq!(listed, vec![lo, hi]);

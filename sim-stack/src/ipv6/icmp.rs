@@ -1,0 +1,266 @@
+//! ICMPv6 (`net/ipv6/icmp.c`): the receive side (`icmpv6_rcv`: checksum, counters, echo
+//! replies, Neighbour Discovery, MLD) and the errors the kernel sends (`icmp6_send`) with
+//! Linux's rules and rate limits.
+//!
+//! An error is never sent about an ICMPv6 error, about a packet to a multicast address
+//! (except Packet Too Big), or about one from `::` or a multicast source. Its source is the
+//! address the offending packet was sent to when that is ours, else the address chosen for
+//! the route back; it quotes as much of the packet as fits in 1280 bytes. Errors other than
+//! Packet Too Big are rate limited: the host-wide bucket shared with ICMP, then the
+//! destination's bucket, whose cost (`net.ipv6.icmp.ratelimit`, 1 s) shrinks for wide
+//! routes (`icmpv6_xrlim_allow`). Echo replies and errors carry a flow label from the flow's
+//! hash (`auto_flowlabels`), echo replies the request's traffic class.
+
+use std::net::Ipv6Addr;
+
+use crate::ctx::NetCtx;
+use crate::ip::icmp_limit::Limits;
+use crate::ip::output::LOOPBACK;
+use crate::ipv6::addrconf::ipv6_dev_get_saddr;
+use crate::ipv6::ndisc;
+use crate::ipv6::output::{Ip6Send, ip6_make_flowlabel, ip6_route_output, ip6_xmit};
+use crate::node::Node;
+use crate::skb::Skb;
+use crate::sock::kfree_skb;
+use crate::wire::icmpv6::{Icmpv6Packet, Icmpv6Repr, linux_quote6};
+use crate::wire::{Error as WireError, IpProtocol, Ipv6Packet};
+
+/// Destination Unreachable code 0: no route to destination.
+pub const ICMPV6_NOROUTE: u8 = 0;
+/// Destination Unreachable code 2: beyond scope of source address.
+pub const ICMPV6_NOT_NEIGHBOUR: u8 = 2;
+/// Destination Unreachable code 3: address unreachable (neighbour resolution failed).
+pub const ICMPV6_ADDR_UNREACH: u8 = 3;
+/// Destination Unreachable code 4: port unreachable.
+pub const ICMPV6_PORT_UNREACH: u8 = 4;
+/// Time Exceeded code 0: hop limit exceeded in transit.
+pub const ICMPV6_EXC_HOPLIMIT: u8 = 0;
+/// Parameter Problem code 1: unrecognized Next Header.
+pub const ICMPV6_UNK_NEXTHDR: u8 = 1;
+
+/// What the IPv6 header of a received ICMPv6 message said.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rcv6 {
+    pub src: Ipv6Addr,
+    pub dst: Ipv6Addr,
+    pub hop_limit: u8,
+    pub tclass: u8,
+}
+
+/// `icmpv6_rcv`: `skb` holds the ICMPv6 message (the IPv6 header pulled).
+pub(crate) fn icmpv6_rcv(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: Skb, h: Rcv6) {
+    note!(cx, skb, "icmpv6_rcv");
+    bump_in(n, dev, |s| s.Icmp6InMsgs += 1);
+    let parsed = Icmpv6Packet::new_checked(skb.data())
+        .and_then(|p| Icmpv6Repr::parse(h.src, h.dst, &p).map(|r| (r, u8::from(p.msg_type()))));
+    let (repr, ty) = match parsed {
+        Ok((r, t)) => (r, t),
+        Err(e) => {
+            if e == WireError::BadChecksum {
+                bump_in(n, dev, |s| s.Icmp6InCsumErrors += 1);
+            }
+            bump_in(n, dev, |s| s.Icmp6InErrors += 1);
+            kfree_skb(n, cx, skb);
+            return;
+        }
+    };
+    n.snmp6.icmp6.in_type[usize::from(ty)] += 1;
+    if let Some(idev) = n.devs.get_mut(dev).and_then(|d| d.inet6.as_deref_mut()) {
+        idev.stats.icmp6.in_type[usize::from(ty)] += 1;
+    }
+    match repr {
+        Icmpv6Repr::EchoRequest {
+            ident,
+            seq_no,
+            data,
+        } if !n.sysctl.icmpv6_echo_ignore_all => {
+            let data = data.to_vec();
+            icmpv6_echo_reply(n, cx, dev, h, ident, seq_no, &data);
+        }
+        Icmpv6Repr::Ndisc(msg) => {
+            ndisc::ndisc_rcv(n, cx, dev, &msg, h.src, h.dst, h.hop_limit);
+        }
+        _ => {}
+    }
+    kfree_skb(n, cx, skb);
+}
+
+fn bump_in(n: &mut Node, dev: usize, f: impl Fn(&mut crate::stats::Icmp6Stats)) {
+    f(&mut n.snmp6.icmp6);
+    if let Some(idev) = n.devs.get_mut(dev).and_then(|d| d.inet6.as_deref_mut()) {
+        f(&mut idev.stats.icmp6);
+    }
+}
+
+/// `icmpv6_echo_reply`: the request's data back, from the address it was sent to (or, for
+/// a multicast request, the address chosen for the way back).
+#[allow(clippy::too_many_arguments)]
+fn icmpv6_echo_reply(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    dev: usize,
+    h: Rcv6,
+    ident: u16,
+    seq_no: u16,
+    data: &[u8],
+) {
+    let oif = scoped(h.src).then_some(dev);
+    let Ok(route) = ip6_route_output(n, h.src, oif) else {
+        return;
+    };
+    let src = if h.dst.is_multicast() {
+        match ipv6_dev_get_saddr(n, route.dev, h.src) {
+            Some(a) => a,
+            None => return,
+        }
+    } else {
+        h.dst
+    };
+    let repr = Icmpv6Repr::EchoReply {
+        ident,
+        seq_no,
+        data,
+    };
+    let len = repr.buffer_len();
+    let mut skb = cx.pool.alloc(len);
+    repr.emit(src, h.src, &mut Icmpv6Packet::new_unchecked(skb.put(len)));
+    note!(cx, skb, "icmpv6_echo_reply");
+    let send = Ip6Send {
+        src,
+        dst: h.src,
+        next_header: IpProtocol::Icmpv6,
+        hop_limit: hop_limit(n, route.dev),
+        tclass: h.tclass,
+        flow_label: ip6_make_flowlabel(n, src, h.src, 58, 0),
+    };
+    let _ = ip6_xmit(n, cx, skb, send, route);
+}
+
+/// The unicast hop limit of interface `dev` (`ip6_dst_hoplimit`).
+pub(crate) fn hop_limit(n: &Node, dev: usize) -> u8 {
+    n.devs
+        .get(dev)
+        .and_then(|d| d.inet6.as_deref())
+        .map_or(64, |i| i.cnf.hop_limit)
+}
+
+/// Whether a destination needs an interface to be routed (link-local or multicast).
+pub(crate) fn scoped(a: Ipv6Addr) -> bool {
+    crate::wire::ipv6::is_link_local(a) || a.is_multicast()
+}
+
+/// The rate-limiting sysctls (`net.ipv6.icmp.ratelimit`, and the host-wide ones shared
+/// with IPv4), in jiffies.
+fn limits(n: &Node) -> Limits {
+    let s = &n.sysctl;
+    Limits {
+        ratemask: 0,
+        ratelimit: s
+            .icmpv6_ratelimit
+            .as_nanos()
+            .div_ceil(crate::jiffies::JIFFY_NS),
+        msgs_per_sec: s.icmp_msgs_per_sec,
+        msgs_burst: s.icmp_msgs_burst,
+    }
+}
+
+/// `icmp6_send`: the error `msg` (its `data` is ignored: the quote of `orig` is used) about
+/// `orig`, an IPv6 packet this node received or tried to send.
+pub(crate) fn icmp6_send(n: &mut Node, cx: &mut NetCtx<'_>, orig: &Skb, msg: &Icmpv6Repr<'_>) {
+    let Ok(p) = Ipv6Packet::new_checked(orig.data()) else {
+        return;
+    };
+    let (osrc, odst) = (p.src_addr(), p.dst_addr());
+    let ty = match msg {
+        Icmpv6Repr::DstUnreachable { .. } => 1u8,
+        Icmpv6Repr::PacketTooBig { .. } => 2,
+        Icmpv6Repr::TimeExceeded { .. } => 3,
+        Icmpv6Repr::ParamProblem { .. } => 4,
+        _ => return,
+    };
+    // Not about a multicast destination (but Packet Too Big), nor to a source that is
+    // unspecified or multicast.
+    if (odst.is_multicast() && ty != 2) || osrc.is_unspecified() || osrc.is_multicast() {
+        return;
+    }
+    // Never about an ICMPv6 error (is_ineligible).
+    if p.next_header() == IpProtocol::Icmpv6
+        && let Some(&t) = p.payload().first()
+        && t < 128
+    {
+        return;
+    }
+    let l = limits(n);
+    let jiffies = n.jiffies(cx.now);
+    let Some(apply) = n.icmp_limits.global_allow6(l, jiffies, ty) else {
+        n.snmp.icmp.OutRateLimitGlobal += 1;
+        return;
+    };
+    let oif = scoped(osrc).then(|| orig_dev(n, odst));
+    let Ok(route) = ip6_route_output(n, osrc, oif.flatten()) else {
+        return;
+    };
+    let plen = route_plen(n, osrc);
+    let loopback = route.dev == LOOPBACK;
+    if !n
+        .icmp_limits
+        .xrlim_allow6(l, jiffies, osrc, plen, loopback, apply, &mut n.rng)
+    {
+        n.snmp6.icmp6.Icmp6OutRateLimitHost += 1;
+        return;
+    }
+    let src = if n.fib6.is_local(odst) {
+        odst
+    } else if loopback {
+        osrc
+    } else {
+        match ipv6_dev_get_saddr(n, route.dev, osrc) {
+            Some(a) => a,
+            None => return,
+        }
+    };
+    let total = (40 + usize::from(p.payload_len())).min(orig.len());
+    let quote = linux_quote6(&orig.data()[..total]).to_vec();
+    let repr = match *msg {
+        Icmpv6Repr::DstUnreachable { code, .. } => {
+            Icmpv6Repr::DstUnreachable { code, data: &quote }
+        }
+        Icmpv6Repr::PacketTooBig { mtu, .. } => Icmpv6Repr::PacketTooBig { mtu, data: &quote },
+        Icmpv6Repr::TimeExceeded { code, .. } => Icmpv6Repr::TimeExceeded { code, data: &quote },
+        Icmpv6Repr::ParamProblem { code, pointer, .. } => Icmpv6Repr::ParamProblem {
+            code,
+            pointer,
+            data: &quote,
+        },
+        _ => return,
+    };
+    let len = repr.buffer_len();
+    let mut skb = cx.pool.alloc(len);
+    repr.emit(src, osrc, &mut Icmpv6Packet::new_unchecked(skb.put(len)));
+    note!(cx, skb, "icmp6_send");
+    let send = Ip6Send {
+        src,
+        dst: osrc,
+        next_header: IpProtocol::Icmpv6,
+        hop_limit: hop_limit(n, route.dev),
+        tclass: 0,
+        flow_label: ip6_make_flowlabel(n, src, osrc, 58, 0),
+    };
+    let _ = ip6_xmit(n, cx, skb, send, route);
+}
+
+/// The prefix length of the route to `dst` (for the rate limit's scaling).
+fn route_plen(n: &Node, dst: Ipv6Addr) -> u8 {
+    n.fib6
+        .routes()
+        .iter()
+        .filter(|r| r.dst.contains(dst))
+        .map(|r| r.dst.prefix_len())
+        .max()
+        .unwrap_or(128)
+}
+
+/// The interface that owns local address `a` (the way back to a link-local source).
+fn orig_dev(n: &Node, a: Ipv6Addr) -> Option<usize> {
+    n.fib6.local_dev(a).map(|d| d as usize)
+}
