@@ -567,14 +567,16 @@ pub(crate) fn auto_routes6(nodes: &mut [NodeConfig], net: &Net) {
             s
         })
         .collect();
+    // Computed once: a router's interfaces are many, and every neighbour asks.
+    let fwd: Vec<bool> = nodes.iter().map(forwards6).collect();
     let mut computed: Vec<(usize, Vec<Route6Config>)> = Vec::new();
     for u in 0..nodes.len() {
         if nodes[u].kind == NodeKind::Switch || !nodes[u].ifaces.iter().any(on6) {
             continue;
         }
-        let routes = match default_only6(nodes, net, u) {
+        let routes = match default_only6(nodes, net, &fwd, u) {
             Some(r) => vec![r],
-            None => bfs_routes6(nodes, net, &seg_prefixes, u),
+            None => bfs_routes6(nodes, net, &fwd, &seg_prefixes, u),
         };
         computed.push((u, routes));
     }
@@ -594,9 +596,9 @@ pub(crate) fn auto_routes6(nodes: &mut [NodeConfig], net: &Net) {
 
 /// The default route of a node with one IPv6 interface whose link has exactly one IPv6
 /// router.
-fn default_only6(nodes: &[NodeConfig], net: &Net, u: usize) -> Option<Route6Config> {
+fn default_only6(nodes: &[NodeConfig], net: &Net, fwd: &[bool], u: usize) -> Option<Route6Config> {
     let node = &nodes[u];
-    if forwards6(node) {
+    if fwd[u] {
         return None;
     }
     let mut enabled = node.ifaces.iter().enumerate().filter(|(_, i)| on6(i));
@@ -607,7 +609,7 @@ fn default_only6(nodes: &[NodeConfig], net: &Net, u: usize) -> Option<Route6Conf
     let seg = net.seg[u][ii] as usize;
     let mut gws = net.members[seg]
         .iter()
-        .filter(|&&(n, _)| n as usize != u && forwards6(&nodes[n as usize]))
+        .filter(|&&(n, _)| n as usize != u && fwd[n as usize])
         .filter_map(|&(n, i)| nexthop6(iface, &nodes[n as usize].ifaces[i as usize]));
     let gw = gws.next()?;
     if gws.next().is_some() {
@@ -624,6 +626,7 @@ fn default_only6(nodes: &[NodeConfig], net: &Net, u: usize) -> Option<Route6Conf
 fn bfs_routes6(
     nodes: &[NodeConfig],
     net: &Net,
+    fwd: &[bool],
     seg_prefixes: &[Vec<Ipv6Cidr>],
     u: usize,
 ) -> Vec<Route6Config> {
@@ -654,7 +657,7 @@ fn bfs_routes6(
         if !visited[v as usize] {
             visited[v as usize] = true;
             hop[v as usize] = Some((gw, ii));
-            if forwards6(&nodes[v as usize]) {
+            if fwd[v as usize] {
                 queue.push_back(v);
             }
         }
@@ -674,7 +677,7 @@ fn bfs_routes6(
                 if !visited[w as usize] && on6(&nodes[w as usize].ifaces[wi as usize]) {
                     visited[w as usize] = true;
                     hop[w as usize] = h;
-                    if forwards6(&nodes[w as usize]) {
+                    if fwd[w as usize] {
                         queue.push_back(w);
                     }
                 }

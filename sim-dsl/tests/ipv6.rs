@@ -403,6 +403,29 @@ link a.eth1 -- c.eth0 { rate 1Gbit  delay 1ms }
         "prefix 2001:db8::/48 of `a.eth1` overlaps 2001:db8::/64 of `a.eth0`",
     );
     assert!(r.contains("the other prefix"), "{r}");
+    assert_eq!(l.warnings().count(), 1, "{}", show(&l));
+    // The same prefix on two interfaces: reported once, at the later one.
+    let l = load(
+        "host a {
+    iface eth0 { ip6 2001:db8:7::1/64 }
+    iface eth1 { ip6 2001:db8:7::2/64  ip6 2001:db8:8::2/64 }
+}
+",
+    );
+    expect_warning(
+        &l,
+        3,
+        22,
+        "prefix 2001:db8:7::/64 of `a.eth1` overlaps 2001:db8:7::/64 of `a.eth0`",
+    );
+    assert_eq!(
+        l.warnings()
+            .filter(|d| d.code == "overlapping-prefixes")
+            .count(),
+        1,
+        "{}",
+        show(&l)
+    );
 }
 
 #[test]

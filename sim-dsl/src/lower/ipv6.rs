@@ -456,9 +456,12 @@ impl Lower<'_> {
             let vals: Vec<&str> = e.vals.iter().map(String::as_str).collect();
             let _ = sysctl::apply_neigh6_dev(&mut node.sysctls, &e.name.key, &vals);
         }
+        // Grouped by interface, in the order written within each.
+        per_iface.sort_by_key(|&(i, _)| i);
+        let mut next = per_iface.iter().peekable();
         for (ii, iface) in node.ifaces.iter_mut().enumerate() {
             let mut c = dflt.clone();
-            for (_, e) in per_iface.iter().filter(|(i, _)| *i as usize == ii) {
+            while let Some((_, e)) = next.next_if(|(i, _)| *i as usize == ii) {
                 let vals: Vec<&str> = e.vals.iter().map(String::as_str).collect();
                 let _ = sysctl::apply_conf6(&mut c, &e.name.key, &vals);
             }
@@ -474,42 +477,57 @@ impl Lower<'_> {
     /// them, and routes by the longest prefix).
     pub(super) fn check_addresses6(&mut self) {
         for ni in 0..self.nodes.len() {
-            let mut seen: Vec<(Ipv6Cidr, usize, usize)> = Vec::new();
-            for ii in 0..self.nodes[ni].ifaces.len() {
-                for (k, a) in self.nodes[ni].ifaces[ii]
-                    .addrs6
-                    .clone()
-                    .into_iter()
-                    .enumerate()
-                {
-                    let clash = seen.iter().find(|(o, oi, _)| {
-                        *oi != ii
-                            && (o.contains_subnet(&a.network()) || a.contains_subnet(&o.network()))
-                    });
-                    if let Some(&(o, oi, ok)) = clash {
-                        let span = self.meta[ni].ifaces[ii].addr6_spans[k];
-                        let ospan = self.meta[ni].ifaces[oi].addr6_spans[ok];
-                        let ctx = self.meta[ni].ifaces[ii].ctx.clone();
-                        let d = Diagnostic::warning(
-                            "overlapping-prefixes",
-                            span,
-                            format!(
-                                "prefix {} of `{}` overlaps {} of `{}`",
-                                a.network(),
-                                self.port_name(ni as u32, ii as u32),
-                                o.network(),
-                                self.port_name(ni as u32, oi as u32)
-                            ),
-                        )
-                        .label("two interfaces of one node claim these addresses")
-                        .note_at(ospan, "the other prefix")
-                        .help(
-                            "give every link its own prefix; the kernel sends to the longest match",
-                        );
-                        self.push(d, &ctx);
-                    }
-                    seen.push((a, ii, k));
+            // The node's prefixes in address order, swept with the chain of enclosing ones
+            // (as the IPv4 check does across the scenario): linear after the sort, so a
+            // router with thousands of interfaces stays cheap.
+            let mut all: Vec<(u128, u8, usize, usize)> = Vec::new();
+            for (ii, i) in self.nodes[ni].ifaces.iter().enumerate() {
+                for (k, a) in i.addrs6.iter().enumerate() {
+                    let n = a.network();
+                    all.push((n.address().to_bits(), n.prefix_len(), ii, k));
                 }
+            }
+            all.sort_unstable();
+            let mut stack: Vec<(u128, u8, usize, usize)> = Vec::new(); // (last address, len, ii, k)
+            let mut clashes: Vec<((usize, usize), (usize, usize))> = Vec::new();
+            for &(start, len, ii, k) in &all {
+                let end = start | (u128::MAX.checked_shr(u32::from(len)).unwrap_or(0));
+                while stack.last().is_some_and(|&(e, ..)| e < start) {
+                    stack.pop();
+                }
+                match stack.last() {
+                    Some(&(_, _, oi, ok)) if oi != ii => {
+                        // Reported at the one written later.
+                        clashes.push(((ii, k).max((oi, ok)), (ii, k).min((oi, ok))));
+                    }
+                    Some(&(e, l, oi, _)) if oi == ii && e == end && l == len => continue,
+                    _ => {}
+                }
+                stack.push((end, len, ii, k));
+            }
+            clashes.sort_unstable();
+            clashes.dedup_by_key(|c| c.0);
+            for ((ii, k), (oi, ok)) in clashes {
+                let a = self.nodes[ni].ifaces[ii].addrs6[k];
+                let o = self.nodes[ni].ifaces[oi].addrs6[ok];
+                let span = self.meta[ni].ifaces[ii].addr6_spans[k];
+                let ospan = self.meta[ni].ifaces[oi].addr6_spans[ok];
+                let ctx = self.meta[ni].ifaces[ii].ctx.clone();
+                let d = Diagnostic::warning(
+                    "overlapping-prefixes",
+                    span,
+                    format!(
+                        "prefix {} of `{}` overlaps {} of `{}`",
+                        a.network(),
+                        self.port_name(ni as u32, ii as u32),
+                        o.network(),
+                        self.port_name(ni as u32, oi as u32)
+                    ),
+                )
+                .label("two interfaces of one node claim these addresses")
+                .note_at(ospan, "the other prefix")
+                .help("give every link its own prefix; the kernel sends to the longest match");
+                self.push(d, &ctx);
             }
         }
     }
