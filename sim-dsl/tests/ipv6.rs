@@ -602,6 +602,7 @@ app b: curl \"http://[2001:db8::1]/\"
 app b: tcp_bulk { to 2001:db8::1:9 }
 app b: ping fe80::1
 app b: ping [10.0.0.1]
+host c { resolver 2001:db8::2 }
 ",
     );
     let r = expect(&l, 4, 39, "`10.0.0.1` is an IPv4 address");
@@ -636,6 +637,11 @@ app b: ping [10.0.0.1]
     let r = expect(&l, 9, 13, "`fe80::1` is not a unicast global address");
     assert!(r.contains("need an interface"), "{r}");
     expect(&l, 10, 13, "`10.0.0.1` is not an IPv6 address");
+    let r = expect(&l, 11, 19, "`2001:db8::2` is an IPv6 address");
+    assert!(
+        r.contains("`resolver` takes the DNS server's IPv4 address"),
+        "{r}"
+    );
 }
 
 #[test]
