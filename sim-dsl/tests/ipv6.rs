@@ -209,6 +209,8 @@ fn ipv6_is_off_until_the_scenario_configures_some() {
         "sysctl net.ipv6.conf.default.hop_limit = 64\n",
         "sysctl net.ipv6.icmp.echo_ignore_all = 0\n",
         "app a: dns_server { record x.org AAAA 2001:db8::9 }\n",
+        "app a: ping 2001:db8::2\n",
+        "host c { route6 default dev eth0  iface eth0 }\n",
     ] {
         let s = ok(&format!("{PAIR4}{extra}"));
         assert!(
