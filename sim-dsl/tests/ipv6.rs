@@ -470,6 +470,13 @@ fn address_errors() {
     let r = expect(&l, 5, 44, "address 2001:db8:3::1 is already on `eth3`");
     assert!(r.contains("first given here"), "{r}");
     assert_eq!(l.errors().count(), 9, "{}", show(&l));
+    // With a written MAC, the help names the interface's own link-local.
+    let l = load("host a { iface eth0 { ip6 fe80::1/64  mac 02:00:00:00:01:53 } }\n");
+    let r = expect(&l, 1, 27, "fe80::1 is a link-local address");
+    assert!(
+        r.contains("this interface's is fe80::ff:fe00:153 (02:00:00:00:01:53)"),
+        "{r}"
+    );
 }
 
 #[test]

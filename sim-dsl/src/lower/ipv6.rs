@@ -111,7 +111,12 @@ pub(super) fn uses_ipv6(prog: &Program) -> bool {
 impl Lower<'_> {
     /// An interface address `2001:db8::2/64` that Linux would add and the stack does not
     /// make itself.
-    pub(super) fn iface_addr6(&mut self, v: &Val, ctx: &Ctx) -> Option<Ipv6Cidr> {
+    pub(super) fn iface_addr6(
+        &mut self,
+        v: &Val,
+        mac: Option<EthernetAddress>,
+        ctx: &Ctx,
+    ) -> Option<Ipv6Cidr> {
         let c = self.typed(v, ParamType::Word, "`ip6`", ctx, |t| {
             let label =
                 Some("`ip6` takes an IPv6 address and prefix such as `2001:db8::2/64`".into());
@@ -159,7 +164,13 @@ impl Lower<'_> {
         } else if is_link_local(a) {
             Some((
                 format!("{a} is a link-local address"),
-                "the link-local address is made automatically from the MAC (EUI-64: 02:00:00:00:00:02 → fe80::ff:fe00:2); give only global addresses".into(),
+                match mac {
+                    Some(m) => format!(
+                        "the link-local address is made automatically from the MAC (EUI-64): this interface's is {} ({m}); give only global addresses",
+                        link_local_eui64(m)
+                    ),
+                    None => "the link-local address is made automatically from the MAC (EUI-64: 02:00:00:00:00:02 → fe80::ff:fe00:2); give only global addresses".into(),
+                },
             ))
         } else if c.prefix_len() == 0 {
             Some((

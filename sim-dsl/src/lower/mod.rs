@@ -4,7 +4,8 @@
 //! creates switch ports, assigns MACs, computes automatic routes, and checks the topology:
 //! duplicate and unknown names, links to missing interfaces, interfaces in two links,
 //! duplicate and overlapping addresses, gateways off every connected subnet, unreachable
-//! resolvers, app destinations. Every problem is collected; lowering goes on after an error
+//! resolvers, app destinations. IPv6 (`ip6`, `route6`, `net.ipv6.conf.*`, and the rule that
+//! decides whether IPv6 is on at all) is the `ipv6` module's. Every problem is collected; lowering goes on after an error
 //! wherever the rest can still be checked meaningfully. The reachability checks need a
 //! consistent topology, so they run only when the earlier checks found no error.
 

@@ -353,7 +353,15 @@ impl Lower<'_> {
                     }
                 }
                 "ip6" => {
-                    if let Some(c) = self.iface_addr6(v, ctx) {
+                    // The written MAC, if any, names this interface's link-local in the
+                    // link-local error.
+                    let mac = props.iter().find_map(|p| match p {
+                        IrProp::Plain { key, value } if key.name == "mac" => {
+                            value.text.parse::<EthernetAddress>().ok()
+                        }
+                        _ => None,
+                    });
+                    if let Some(c) = self.iface_addr6(v, mac, ctx) {
                         let pos = cfg.addrs6.iter().position(|a| a.address() == c.address());
                         if let Some(first) = pos {
                             let d = Diagnostic::error(
