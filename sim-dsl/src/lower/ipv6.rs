@@ -409,7 +409,7 @@ impl Lower<'_> {
                     let _ = sysctl::apply_conf6(&mut dflt, key, &vals);
                 }
                 Scope6::Iface(i) => match meta.iface_index.get(i) {
-                    Some(&ii) if e.name.neigh => {
+                    Some(_) if e.name.neigh => {
                         if node.ifaces.len() > 1 {
                             let d = Diagnostic::error(
                                 "bad-sysctl-scope",
@@ -424,7 +424,6 @@ impl Lower<'_> {
                             .help(format!("use `net.ipv6.neigh.default.{key}`, which means exactly that"));
                             self.push(d, &e.ctx);
                         } else {
-                            let _ = ii;
                             neigh.push(e);
                         }
                     }
