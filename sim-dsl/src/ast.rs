@@ -158,9 +158,11 @@ pub(crate) struct IfaceDecl {
     pub span: Span,
 }
 
-/// `route (default | CIDR) [via ADDR] [dev IFACE]`.
+/// `route (default | CIDR) [via ADDR] [dev IFACE]`, or `route6 …` (`ip -6 route`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RouteDecl {
+    /// Written `route6`: an IPv6 route.
+    pub v6: bool,
     /// `None` for `default`.
     pub dest: Option<Word>,
     pub dest_span: Span,

@@ -308,6 +308,8 @@ pub(crate) enum IrItem {
         ctx: Ctx,
     },
     Route {
+        /// `route6`.
+        v6: bool,
         dest: Option<Val>,
         dest_span: Span,
         via: Option<Val>,
@@ -622,6 +624,7 @@ impl Elab<'_> {
                     return;
                 }
                 out.push(IrItem::Route {
+                    v6: r.v6,
                     dest,
                     dest_span: r.dest_span,
                     via,

@@ -367,6 +367,7 @@ fn describe(rule: Rule) -> Vec<&'static str> {
         Rule::kw_in => one("`in`"),
         Rule::kw_iface => one("`iface`"),
         Rule::kw_route => one("`route`"),
+        Rule::kw_route6 => one("`route6`"),
         Rule::kw_via => one("`via`"),
         Rule::kw_dev => one("`dev`"),
         Rule::kw_default => one("`default`"),
@@ -463,7 +464,7 @@ fn syntax_error(
     let keywords: Vec<&str> = expected
         .iter()
         .filter_map(|d| d.strip_prefix('`').and_then(|d| d.strip_suffix('`')))
-        .filter(|k| k.chars().all(|c| c.is_ascii_alphabetic() || c == '_'))
+        .filter(|k| k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
         .collect();
     let word = found.trim_matches('`');
     let hint = suggest(word, keywords.iter().copied());
@@ -730,8 +731,8 @@ impl Cx {
                 let props = it.next().map(|q| self.props(q)).unwrap_or_default();
                 NodeItem::Iface(IfaceDecl { name, props, span })
             }
-            Rule::route => {
-                it.next();
+            Rule::route | Rule::route6 => {
+                let v6 = it.next().expect("kw").as_rule() == Rule::kw_route6;
                 let d = it.next().expect("dest");
                 let dest_span = self.span(&d);
                 let dest = (d.as_rule() != Rule::kw_default).then(|| self.word(d));
@@ -746,6 +747,7 @@ impl Cx {
                     }
                 }
                 NodeItem::Route(RouteDecl {
+                    v6,
                     dest,
                     dest_span,
                     via,

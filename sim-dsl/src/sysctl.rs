@@ -6,7 +6,7 @@
 //! (`5s`, `250ms`). Names may use `/` instead of `.` (`net/ipv4/tcp_sack`), as sysctl does.
 
 use sim_core::SimDuration;
-use sim_stack::config::{CongestionControl, Sysctls};
+use sim_stack::config::{CongestionControl, Ipv6DevConf, Sysctls};
 
 use crate::values;
 
@@ -92,12 +92,217 @@ const TABLE: &[(&str, Shape)] = &[
     ),
     ("net.ipv4.neigh.default.delay_first_probe_time", Shape::Secs),
     ("net.ipv4.neigh.default.gc_stale_time", Shape::Secs),
+    ("net.ipv6.neigh.default.retrans_time_ms", Shape::Millis),
+    ("net.ipv6.neigh.default.mcast_solicit", Shape::Int(0, 255)),
+    ("net.ipv6.neigh.default.ucast_solicit", Shape::Int(0, 255)),
+    ("net.ipv6.neigh.default.app_solicit", Shape::Int(0, 255)),
+    ("net.ipv6.neigh.default.mcast_resolicit", Shape::Int(0, 255)),
+    (
+        "net.ipv6.neigh.default.unres_qlen_bytes",
+        Shape::Int(0, i32::MAX as i64),
+    ),
+    (
+        "net.ipv6.neigh.default.base_reachable_time_ms",
+        Shape::Millis,
+    ),
+    ("net.ipv6.neigh.default.delay_first_probe_time", Shape::Secs),
+    ("net.ipv6.neigh.default.gc_stale_time", Shape::Secs),
+    // 0 off, 1 on (may be turned off per socket), 2 off but allowed per socket, 3 forced on.
+    ("net.ipv6.auto_flowlabels", Shape::Int(0, 3)),
+    ("net.ipv6.icmp.ratelimit", Shape::Millis),
+    ("net.ipv6.icmp.echo_ignore_all", Shape::Bool),
 ];
+
+/// The keys of `net.ipv6.conf.{all,default,IFACE}.*`, with their shapes (the ranges
+/// `addrconf.c`'s sysctl table checks; `addr_gen_mode` is narrowed to the modes modeled).
+const CONF6: &[(&str, Shape)] = &[
+    ("forwarding", Shape::Bool),
+    ("disable_ipv6", Shape::Bool),
+    ("hop_limit", Shape::Int(1, 255)),
+    ("accept_ra", Shape::Int(0, 2)),
+    ("autoconf", Shape::Bool),
+    ("accept_dad", Shape::Int(0, 2)),
+    ("dad_transmits", Shape::Int(0, i32::MAX as i64)),
+    ("enhanced_dad", Shape::Bool),
+    ("router_solicitations", Shape::Int(-1, i32::MAX as i64)),
+    ("router_solicitation_delay", Shape::Secs),
+    ("router_solicitation_interval", Shape::Secs),
+    ("router_solicitation_max_interval", Shape::Secs),
+    ("mldv2_unsolicited_report_interval", Shape::Millis),
+    ("addr_gen_mode", Shape::Int(0, 3)),
+    ("ndisc_notify", Shape::Bool),
+];
+
+/// The keys of `net.ipv6.conf.*.KEY`, for suggestions and docs.
+pub(crate) fn conf6_keys() -> impl Iterator<Item = &'static str> {
+    CONF6.iter().map(|(n, _)| *n)
+}
+
+/// Which `net.ipv6.conf` or `net.ipv6.neigh` entry a name is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Scope6 {
+    /// `all`.
+    All,
+    /// `default`.
+    Default,
+    /// An interface name.
+    Iface(String),
+}
+
+/// A per-interface IPv6 name: `net.ipv6.conf.SCOPE.KEY` (`neigh` false) or
+/// `net.ipv6.neigh.IFACE.KEY` (`neigh` true, never `all`/`default`: those are node-wide).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Dev6Name {
+    pub neigh: bool,
+    pub scope: Scope6,
+    pub key: String,
+}
+
+/// Splits `net.ipv6.conf.X.KEY` and `net.ipv6.neigh.IFACE.KEY` (IFACE not `default`); `None`
+/// for every other name. The key is not checked here (see [`apply_conf6`]).
+pub(crate) fn dev6_name(name: &str) -> Option<Dev6Name> {
+    let (neigh, rest) = if let Some(r) = name.strip_prefix("net.ipv6.conf.") {
+        (false, r)
+    } else {
+        (true, name.strip_prefix("net.ipv6.neigh.")?)
+    };
+    let (scope, key) = rest.rsplit_once('.')?;
+    if scope.is_empty() || key.is_empty() {
+        return None;
+    }
+    let scope = match scope {
+        "all" if !neigh => Scope6::All,
+        "default" if !neigh => Scope6::Default,
+        "default" => return None,
+        s => Scope6::Iface(s.to_string()),
+    };
+    Some(Dev6Name {
+        neigh,
+        scope,
+        key: key.to_string(),
+    })
+}
+
+/// Checks a `net.ipv6.neigh.IFACE.KEY` value against what `net.ipv6.neigh.default.KEY`
+/// takes, and applies it to `s` (the node's one NDP table).
+pub(crate) fn apply_neigh6_dev(s: &mut Sysctls, key: &str, vals: &[&str]) -> Result<(), SysErr> {
+    apply(s, &format!("net.ipv6.neigh.default.{key}"), vals)
+}
+
+/// Sets `net.ipv6.conf.*.KEY` to `vals` in `c`.
+pub(crate) fn apply_conf6(c: &mut Ipv6DevConf, key: &str, vals: &[&str]) -> Result<(), SysErr> {
+    let Some(&(_, shape)) = CONF6.iter().find(|(n, _)| *n == key) else {
+        return Err(SysErr::Unknown);
+    };
+    let value = |index: usize, msg: String| SysErr::Value { index, msg };
+    if vals.len() != 1 {
+        return Err(SysErr::Arity {
+            expected: 1,
+            example: if matches!(shape, Shape::Bool) {
+                "1"
+            } else {
+                "…"
+            },
+        });
+    }
+    match shape {
+        Shape::Bool => {
+            let b = values::boolean(vals[0]).map_err(|m| value(0, m))?;
+            match key {
+                "forwarding" => c.forwarding = b,
+                "disable_ipv6" => c.disable_ipv6 = b,
+                "autoconf" => c.autoconf = b,
+                "enhanced_dad" => c.enhanced_dad = b,
+                "ndisc_notify" => c.ndisc_notify = b,
+                _ => unreachable!("bool conf {key}"),
+            }
+        }
+        Shape::Int(min, max) => {
+            let v = values::int_in(vals[0], min, max).map_err(|m| value(0, m))?;
+            match key {
+                "hop_limit" => c.hop_limit = v as u8,
+                "accept_ra" => c.accept_ra = v as u8,
+                "accept_dad" => c.accept_dad = v as u8,
+                "dad_transmits" => c.dad_transmits = v as u32,
+                "router_solicitations" => c.router_solicitations = v as i32,
+                "addr_gen_mode" => {
+                    if v > 1 {
+                        return Err(value(
+                            0,
+                            format!(
+                                "addr_gen_mode {v} ({}) is not modeled; 0 (EUI-64 link-local from the MAC) and 1 (no link-local) are",
+                                if v == 2 { "stable privacy" } else { "random" }
+                            ),
+                        ));
+                    }
+                    c.addr_gen_mode = v as u8;
+                }
+                _ => unreachable!("int conf {key}"),
+            }
+        }
+        Shape::Millis | Shape::Secs => {
+            let unit = if matches!(shape, Shape::Millis) {
+                "ms"
+            } else {
+                "s"
+            };
+            let d = duration(vals[0], unit).map_err(|m| value(0, m))?;
+            sim_stack::validate::duration(d)
+                .map_err(|e| value(0, format!("`{}` is {e}", vals[0])))?;
+            match key {
+                "router_solicitation_delay" => c.router_solicitation_delay = d,
+                "router_solicitation_interval" => c.router_solicitation_interval = d,
+                "router_solicitation_max_interval" => c.router_solicitation_max_interval = d,
+                "mldv2_unsolicited_report_interval" => c.mldv2_unsolicited_report_interval = d,
+                _ => unreachable!("time conf {key}"),
+            }
+        }
+        _ => unreachable!("conf shape"),
+    }
+    Ok(())
+}
 
 /// The names, for suggestions and docs.
 pub(crate) fn names() -> impl Iterator<Item = &'static str> {
-    TABLE.iter().map(|(n, _)| *n)
+    TABLE
+        .iter()
+        .map(|(n, _)| *n)
+        .chain(CONF6_NAMES.iter().copied())
 }
+
+/// `net.ipv6.conf.{all,default}.KEY` for every key, for suggestions.
+const CONF6_NAMES: &[&str] = &[
+    "net.ipv6.conf.all.forwarding",
+    "net.ipv6.conf.all.disable_ipv6",
+    "net.ipv6.conf.all.hop_limit",
+    "net.ipv6.conf.all.accept_ra",
+    "net.ipv6.conf.all.autoconf",
+    "net.ipv6.conf.all.accept_dad",
+    "net.ipv6.conf.all.dad_transmits",
+    "net.ipv6.conf.all.enhanced_dad",
+    "net.ipv6.conf.all.router_solicitations",
+    "net.ipv6.conf.all.router_solicitation_delay",
+    "net.ipv6.conf.all.router_solicitation_interval",
+    "net.ipv6.conf.all.router_solicitation_max_interval",
+    "net.ipv6.conf.all.mldv2_unsolicited_report_interval",
+    "net.ipv6.conf.all.addr_gen_mode",
+    "net.ipv6.conf.all.ndisc_notify",
+    "net.ipv6.conf.default.forwarding",
+    "net.ipv6.conf.default.disable_ipv6",
+    "net.ipv6.conf.default.hop_limit",
+    "net.ipv6.conf.default.accept_ra",
+    "net.ipv6.conf.default.autoconf",
+    "net.ipv6.conf.default.accept_dad",
+    "net.ipv6.conf.default.dad_transmits",
+    "net.ipv6.conf.default.enhanced_dad",
+    "net.ipv6.conf.default.router_solicitations",
+    "net.ipv6.conf.default.router_solicitation_delay",
+    "net.ipv6.conf.default.router_solicitation_interval",
+    "net.ipv6.conf.default.router_solicitation_max_interval",
+    "net.ipv6.conf.default.mldv2_unsolicited_report_interval",
+    "net.ipv6.conf.default.addr_gen_mode",
+    "net.ipv6.conf.default.ndisc_notify",
+];
 
 /// A sysctl name in canonical (dotted) form.
 pub(crate) fn normalize(name: &str) -> String {
@@ -105,15 +310,37 @@ pub(crate) fn normalize(name: &str) -> String {
 }
 
 /// A near miss for an unknown name: same last component elsewhere, or a typo.
-pub(crate) fn suggest_name(name: &str) -> Option<&'static str> {
+pub(crate) fn suggest_name(name: &str) -> Option<String> {
+    // A per-interface IPv6 name with a misspelt key: keep the scope, fix the key.
+    if let Some(d) = dev6_name(name) {
+        let (prefix, keys): (&str, Vec<&str>) = if d.neigh {
+            (
+                "net.ipv6.neigh",
+                TABLE
+                    .iter()
+                    .filter_map(|(n, _)| n.strip_prefix("net.ipv6.neigh.default."))
+                    .collect(),
+            )
+        } else {
+            ("net.ipv6.conf", conf6_keys().collect())
+        };
+        let scope = match &d.scope {
+            Scope6::All => "all",
+            Scope6::Default => "default",
+            Scope6::Iface(i) => i.as_str(),
+        };
+        if let Some(k) = crate::diag::suggest(&d.key, keys.iter().copied()) {
+            return Some(format!("{prefix}.{scope}.{k}"));
+        }
+    }
     let last = name.rsplit('.').next().unwrap_or(name);
     let same_last: Vec<&str> = names()
         .filter(|n| n.rsplit('.').next() == Some(last))
         .collect();
     if let [one] = same_last.as_slice() {
-        return Some(one);
+        return Some((*one).to_string());
     }
-    crate::diag::suggest(name, names())
+    crate::diag::suggest(name, names()).map(str::to_string)
 }
 
 /// Why a sysctl could not be applied.
@@ -177,13 +404,21 @@ pub(crate) fn apply(s: &mut Sysctls, name: &str, vals: &[&str]) -> Result<(), Sy
                 "net.ipv4.tcp_slow_start_after_idle" => s.tcp_slow_start_after_idle = b,
                 "net.ipv4.tcp_moderate_rcvbuf" => s.tcp_moderate_rcvbuf = b,
                 "net.ipv4.icmp_echo_ignore_all" => s.icmp_echo_ignore_all = b,
+                "net.ipv6.icmp.echo_ignore_all" => s.icmpv6_echo_ignore_all = b,
                 _ => unreachable!("bool sysctl {name}"),
             }
         }
         Shape::Int(min, max) => {
             let v = values::int_in(vals[0], min, max).map_err(|m| value(0, m))?;
-            let n = &mut s.neigh;
+            let n = if name.starts_with("net.ipv6.neigh.") {
+                &mut s.neigh6
+            } else {
+                &mut s.neigh
+            };
+            let name = name.replace("net.ipv6.neigh.", "net.ipv4.neigh.");
+            let name = name.as_str();
             match name {
+                "net.ipv6.auto_flowlabels" => s.ipv6_auto_flowlabels = v as u8,
                 "net.ipv4.ip_default_ttl" => s.ip_default_ttl = v as u8,
                 "net.ipv4.tcp_syn_retries" => s.tcp_syn_retries = v as u8,
                 "net.ipv4.tcp_synack_retries" => s.tcp_synack_retries = v as u8,
@@ -321,8 +556,15 @@ pub(crate) fn apply(s: &mut Sysctls, name: &str, vals: &[&str]) -> Result<(), Sy
             let d = duration(vals[0], unit).map_err(|m| value(0, m))?;
             sim_stack::validate::duration(d)
                 .map_err(|e| value(0, format!("`{}` is {e}", vals[0])))?;
-            let n = &mut s.neigh;
+            let n = if name.starts_with("net.ipv6.neigh.") {
+                &mut s.neigh6
+            } else {
+                &mut s.neigh
+            };
+            let name = name.replace("net.ipv6.neigh.", "net.ipv4.neigh.");
+            let name = name.as_str();
             match name {
+                "net.ipv6.icmp.ratelimit" => s.icmpv6_ratelimit = d,
                 "net.ipv4.tcp_fin_timeout" => s.tcp_fin_timeout = d,
                 "net.ipv4.icmp_ratelimit" => s.icmp_ratelimit = d,
                 "net.ipv4.ipfrag_time" => s.ipfrag_time = d,
@@ -353,6 +595,7 @@ mod tests {
                 {
                     &["1"]
                 }
+                _ if name.ends_with("auto_flowlabels") => &["2"],
                 // At least the low threshold (3 MiB).
                 _ if name.ends_with("ipfrag_high_thresh") => &["8388608"],
                 Shape::Bool => &["0"],
@@ -367,6 +610,91 @@ mod tests {
             apply(&mut s, name, vals).unwrap_or_else(|e| panic!("{name}: {e:?}"));
             assert_ne!(s, Sysctls::default(), "{name} changed nothing");
         }
+    }
+
+    #[test]
+    fn ipv6_names_and_units() {
+        let mut s = Sysctls::default();
+        apply(&mut s, "net.ipv6.neigh.default.retrans_time_ms", &["250"]).unwrap();
+        assert_eq!(s.neigh6.retrans_time, SimDuration::from_millis(250));
+        assert_eq!(s.neigh, Sysctls::default().neigh, "IPv4's table is apart");
+        apply(
+            &mut s,
+            "net.ipv6.neigh.default.delay_first_probe_time",
+            &["2"],
+        )
+        .unwrap();
+        assert_eq!(s.neigh6.delay_first_probe_time, SimDuration::from_secs(2));
+        apply(&mut s, "net.ipv6.icmp.ratelimit", &["100"]).unwrap();
+        assert_eq!(s.icmpv6_ratelimit, SimDuration::from_millis(100));
+        assert!(apply(&mut s, "net.ipv6.auto_flowlabels", &["4"]).is_err());
+
+        let mut c = Ipv6DevConf::default();
+        for (key, v) in [
+            ("forwarding", "1"),
+            ("disable_ipv6", "1"),
+            ("hop_limit", "32"),
+            ("accept_ra", "2"),
+            ("autoconf", "0"),
+            ("accept_dad", "0"),
+            ("dad_transmits", "3"),
+            ("enhanced_dad", "0"),
+            ("router_solicitations", "3"),
+            ("router_solicitation_delay", "2"),
+            ("router_solicitation_interval", "8"),
+            ("router_solicitation_max_interval", "60"),
+            ("mldv2_unsolicited_report_interval", "500"),
+            ("addr_gen_mode", "1"),
+            ("ndisc_notify", "1"),
+        ] {
+            let before = c.clone();
+            apply_conf6(&mut c, key, &[v]).unwrap_or_else(|e| panic!("{key}: {e:?}"));
+            assert_ne!(c, before, "{key} changed nothing");
+        }
+        assert_eq!(c.router_solicitation_delay, SimDuration::from_secs(2));
+        assert_eq!(
+            c.mldv2_unsolicited_report_interval,
+            SimDuration::from_millis(500)
+        );
+        assert_eq!(conf6_keys().count(), CONF6.len());
+        for (key, bad) in [
+            ("hop_limit", "0"),
+            ("hop_limit", "256"),
+            ("router_solicitations", "-2"),
+            ("addr_gen_mode", "2"),
+            ("addr_gen_mode", "3"),
+            ("addr_gen_mode", "4"),
+            ("accept_dad", "3"),
+        ] {
+            assert!(
+                matches!(
+                    apply_conf6(&mut c, key, &[bad]),
+                    Err(SysErr::Value { index: 0, .. })
+                ),
+                "{key} = {bad}"
+            );
+        }
+        assert_eq!(
+            apply_conf6(&mut c, "acept_dad", &["1"]),
+            Err(SysErr::Unknown)
+        );
+        assert_eq!(
+            dev6_name("net.ipv6.conf.eth0.accept_dad"),
+            Some(Dev6Name {
+                neigh: false,
+                scope: Scope6::Iface("eth0".into()),
+                key: "accept_dad".into()
+            })
+        );
+        assert_eq!(dev6_name("net.ipv6.neigh.default.retrans_time_ms"), None);
+        assert_eq!(
+            suggest_name("net.ipv6.conf.eth0.acept_dad").as_deref(),
+            Some("net.ipv6.conf.eth0.accept_dad")
+        );
+        assert_eq!(
+            suggest_name("net.ipv6.conf.all.forwardin").as_deref(),
+            Some("net.ipv6.conf.all.forwarding")
+        );
     }
 
     #[test]
@@ -407,10 +735,13 @@ mod tests {
             Err(SysErr::Value { index: 0, .. })
         ));
         assert_eq!(
-            suggest_name("net.ipv4.tcp_sacks"),
+            suggest_name("net.ipv4.tcp_sacks").as_deref(),
             Some("net.ipv4.tcp_sack")
         );
-        assert_eq!(suggest_name("net.core.tcp_sack"), Some("net.ipv4.tcp_sack"));
+        assert_eq!(
+            suggest_name("net.core.tcp_sack").as_deref(),
+            Some("net.ipv4.tcp_sack")
+        );
     }
 
     #[test]

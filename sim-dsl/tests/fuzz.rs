@@ -13,6 +13,28 @@ const EXAMPLES: &[&str] = &[
     include_str!("../../scenarios/bench/dumbbell_udp.net"),
     include_str!("../../scenarios/bench/dumbbell_tcp.net"),
     include_str!("../../scenarios/bench/star_udp_1000.net"),
+    // Dual stack (no shipped scenario has IPv6 yet).
+    "routing auto
+host client {
+    iface eth0 { ip 10.0.0.2/24  ip6 2001:db8::2/64  mac 02:00:00:00:00:02 }
+    route6 default via 2001:db8::1
+    resolver 10.0.1.53
+    sysctl net.ipv6.conf.eth0.accept_dad = 0
+}
+router r1 {
+    iface eth0 { ip 10.0.0.1/24  ip6 2001:db8::1/64 }
+    iface eth1 { ip 10.0.1.1/24 }
+    sysctl net.ipv6.conf.all.forwarding = 1
+}
+host web {
+    iface eth0 { ip 10.0.1.80/24  ip6 2001:db8:1::80/64 }
+    route6 default via fe80::ff:fe00:101 dev eth0
+}
+link client.eth0 -- r1.eth0 { rate 1Gbit  delay 10us }
+link r1.eth1 -- web.eth0 { rate 1Gbit  delay 10us }
+app web: dns_server { record baidu.com A 10.0.1.80  record baidu.com AAAA 2001:db8:1::80 }
+app client: ping [2001:db8:1::80] { count 3 } at 1s
+",
 ];
 
 /// Pieces of the language (and of things that are not), for insertions.
@@ -84,6 +106,19 @@ const TOKENS: &[&str] = &[
     "for i in 0..3 {",
     "%",
     "*",
+    "ip6",
+    "route6",
+    "2001:db8::1",
+    "[2001:db8::1]",
+    "2001:db8::/64",
+    "2001:db8::1/129",
+    "fe80::1",
+    "::",
+    "::/0",
+    "AAAA",
+    "net.ipv6.conf.eth0.accept_dad",
+    "net.ipv6.conf.all.forwarding",
+    "net.ipv6.neigh.eth0.retrans_time_ms",
 ];
 
 fn check(text: &str) {

@@ -7,7 +7,7 @@ impl Lower<'_> {
         &mut self,
         apps: &[IrApp],
         end: SimTime,
-        checks: Option<(&Net, &[Fib])>,
+        checks: Option<(&Net, &[Fib], &routing::Net6)>,
     ) -> Vec<AppConfig> {
         let mut out: Vec<AppConfig> = Vec::new();
         let mut metas: Vec<AppMeta> = Vec::new();
@@ -45,8 +45,8 @@ impl Lower<'_> {
                 metas.push(meta);
             }
         }
-        if let Some((net, fibs)) = checks {
-            self.check_destinations(&out, &metas, &listeners, net, fibs);
+        if let Some(c) = checks {
+            self.check_destinations(&out, &metas, &listeners, c);
         }
         out
     }
@@ -197,25 +197,53 @@ impl Lower<'_> {
                 for p in &a.props {
                     if let IrProp::Record(r) = p {
                         let (name, rtype, addr) = (&r.name, &r.rtype, &r.addr);
-                        if !rtype.text.eq_ignore_ascii_case("a") {
+                        let aaaa = rtype.text.eq_ignore_ascii_case("aaaa");
+                        if !aaaa && !rtype.text.eq_ignore_ascii_case("a") {
                             let d = Diagnostic::error(
                                 "bad-value",
                                 rtype.span,
                                 format!("unsupported record type `{}`", rtype.text),
                             )
-                            .label("only A records are modeled");
+                            .label("only A and AAAA records are modeled")
+                            .suggest(self.diags.suggest(&rtype.text, ["A", "AAAA"]));
                             self.push(d, ctx);
                             continue;
                         }
                         let n = self.typed(name, ParamType::String, "`record`", ctx, |t| {
                             values::dns_name(t).map_err(ValErr::from)
                         });
-                        let ip = self.ip(addr, "`record`", ctx);
+                        let ip: Option<std::net::IpAddr> = if aaaa {
+                            self.typed(addr, ParamType::Word, "an AAAA `record`", ctx, |t| {
+                                if values::ip(t).is_ok() {
+                                    return Err(ValErr {
+                                        help: Some(format!("an IPv4 address is an A record: `record {} A {t}`", name.text)),
+                                        label: Some("an AAAA record holds an IPv6 address".into()),
+                                        ..ValErr::from(format!("`{t}` is an IPv4 address"))
+                                    });
+                                }
+                                t.parse::<std::net::Ipv6Addr>().map(Into::into).map_err(|_| ValErr {
+                                    label: Some("an AAAA record holds an IPv6 address such as `2001:db8:1::80`".into()),
+                                    ..ValErr::from(format!("`{t}` is not an IPv6 address"))
+                                })
+                            })
+                        } else if ipv6::looks_v6(&addr.text) {
+                            let d = Diagnostic::error(
+                                "bad-value",
+                                addr.span,
+                                format!("`{}` is an IPv6 address", addr.text),
+                            )
+                            .label("an A record holds an IPv4 address")
+                            .help(format!(
+                                "an IPv6 address is an AAAA record: `record {} AAAA {}`",
+                                name.text, addr.text
+                            ));
+                            self.push(d, ctx);
+                            None
+                        } else {
+                            self.ip(addr, "`record`", ctx).map(Into::into)
+                        };
                         if let (Some(name), Some(addr)) = (n, ip) {
-                            records.push(DnsRecord {
-                                name,
-                                addr: addr.into(),
-                            });
+                            records.push(DnsRecord { name, addr });
                         }
                     }
                 }
@@ -253,6 +281,9 @@ impl Lower<'_> {
             "curl" => {
                 self.plain(&a.props, &[], "curl", ctx);
                 let v = a.arg.as_ref().expect("checked");
+                if let Some(addr) = ipv6::bracketed_v6(&v.text) {
+                    return self.v6_not_yet(v, "curl", addr, ctx);
+                }
                 let u = self.typed(v, ParamType::String, "`curl`", ctx, |t| {
                     values::url(t).map_err(ValErr::from)
                 })?;
@@ -269,6 +300,9 @@ impl Lower<'_> {
                 let mut bytes = None;
                 for (k, v) in self.plain(&a.props, &["to", "bytes"], "tcp_bulk", ctx) {
                     if k.name == "to" {
+                        if let Some(addr) = ipv6::v6_endpoint(&v.text) {
+                            return self.v6_not_yet(v, "tcp_bulk", addr, ctx);
+                        }
                         to = Some((self.addr_port(v, ctx)?, v.span));
                     } else if v.text == "unlimited" {
                         bytes = None;
@@ -308,7 +342,12 @@ impl Lower<'_> {
                     ctx,
                 ) {
                     match k.name.as_str() {
-                        "to" => to = Some((self.addr_port(v, ctx)?, v.span)),
+                        "to" => {
+                            if let Some(addr) = ipv6::v6_endpoint(&v.text) {
+                                return self.v6_not_yet(v, "udp_cbr", addr, ctx);
+                            }
+                            to = Some((self.addr_port(v, ctx)?, v.span));
+                        }
                         "connect" => options.connect = self.boolean(v, "`connect`", ctx)?,
                         "recverr" => options.recverr = self.boolean(v, "`recverr`", ctx)?,
                         "payload" => {
@@ -387,7 +426,7 @@ impl Lower<'_> {
             _ => {
                 // ping
                 let v = a.arg.as_ref().expect("checked");
-                let dst = self.ip(v, "`ping`", ctx)?;
+                let dst = self.ping_dst(v, ctx)?;
                 dst_span = Some(v.span);
                 let mut count = None;
                 let mut interval = SimDuration::from_secs(1);
@@ -454,7 +493,7 @@ impl Lower<'_> {
                     }
                 }
                 AppKind::Ping {
-                    dst: dst.into(),
+                    dst,
                     count,
                     interval,
                     size,
@@ -508,6 +547,11 @@ impl Lower<'_> {
                 PropKind::Rate => self
                     .rate(v, &what, ctx)
                     .map(|r| PropValue::Rate(r.bits_per_sec())),
+                PropKind::Addr | PropKind::Endpoint
+                    if let Some(addr) = ipv6::v6_endpoint(&v.text) =>
+                {
+                    self.v6_not_yet(v, spec.name, addr, ctx)
+                }
                 PropKind::Addr => self.ip(v, &what, ctx).map(PropValue::Addr),
                 PropKind::Endpoint => self.typed(v, ParamType::Word, &what, ctx, |t| {
                     values::addr_port(t)
@@ -553,6 +597,49 @@ impl Lower<'_> {
             name: spec.name.to_string(),
             props,
         })
+    }
+
+    /// `ping`'s destination: an IPv4 address, or an IPv6 one (`ping -6`), bare or in `[…]`.
+    pub(super) fn ping_dst(&mut self, v: &Val, ctx: &Ctx) -> Option<std::net::IpAddr> {
+        let t = v.text.trim();
+        let inner = t.strip_prefix('[').and_then(|x| x.strip_suffix(']'));
+        if inner.is_some() || t.contains(':') {
+            let a = self.typed(v, ParamType::Word, "`ping`", ctx, |t| {
+                let t = inner.unwrap_or(t);
+                t.parse::<std::net::Ipv6Addr>().map_err(|_| ValErr {
+                    label: Some(
+                        "`ping` takes an address such as `10.0.0.1` or `2001:db8::1`".into(),
+                    ),
+                    ..ValErr::from(format!("`{t}` is not an IPv6 address"))
+                })
+            })?;
+            if sim_stack::wire::ipv6::is_link_local(a) || a.is_multicast() || a.is_unspecified() {
+                let d = Diagnostic::error(
+                    "bad-value",
+                    v.span,
+                    format!("`{a}` is not a unicast global address"),
+                )
+                .label("`ping` here takes a global IPv6 address")
+                .help("link-local and multicast destinations need an interface (`ping fe80::1%eth0`), which the language does not take; ping the neighbour's global address");
+                self.push(d, ctx);
+                return None;
+            }
+            return Some(a.into());
+        }
+        self.ip(v, "`ping`", ctx).map(Into::into)
+    }
+
+    /// An IPv6 destination given to an app that has only IPv4 sockets yet.
+    pub(super) fn v6_not_yet<T>(&mut self, v: &Val, app: &str, addr: &str, ctx: &Ctx) -> Option<T> {
+        let d = Diagnostic::error(
+            "ipv6-not-yet",
+            v.span,
+            format!("`{app}` cannot send to IPv6 address {addr} yet"),
+        )
+        .label("IPv6 destinations work with `ping` only at present")
+        .help("TCP and UDP over IPv6 come with issue 19's stack work; use an IPv4 address here, or `ping` for IPv6");
+        self.push(d, ctx);
+        None
     }
 
     /// The duration of property `name`, which must be above zero (`what` names it in the

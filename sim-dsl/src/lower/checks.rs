@@ -255,14 +255,40 @@ impl Lower<'_> {
             return Some(format!("no interface has address {to}"));
         }
         match routing::trace(&self.nodes, fibs, net, from, to) {
-            Err(lost) => Some(lost.describe(&self.nodes, to)),
+            Err(lost) => Some(lost.describe(&self.nodes, to.into())),
             Ok((src, path)) => {
                 let back_from = *path.last().expect("path");
                 match routing::trace(&self.nodes, fibs, net, back_from, src) {
                     Ok(_) => None,
                     Err(lost) => Some(format!(
                         "replies to {src} are lost: {}",
-                        lost.describe(&self.nodes, src)
+                        lost.describe(&self.nodes, src.into())
+                    )),
+                }
+            }
+        }
+    }
+
+    /// [`Self::unreachable`] for IPv6.
+    pub(super) fn unreachable6(
+        &self,
+        net: &Net,
+        net6: &routing::Net6,
+        from: u32,
+        to: std::net::Ipv6Addr,
+    ) -> Option<String> {
+        if !net6.owner.contains_key(&to.to_bits()) {
+            return Some(format!("no interface has address {to}"));
+        }
+        match routing::trace6(&self.nodes, net, net6, from, to) {
+            Err(lost) => Some(lost.describe(&self.nodes, to.into())),
+            Ok((src, path)) => {
+                let back_from = *path.last().expect("path");
+                match routing::trace6(&self.nodes, net, net6, back_from, src) {
+                    Ok(_) => None,
+                    Err(lost) => Some(format!(
+                        "replies to {src} are lost: {}",
+                        lost.describe(&self.nodes, src.into())
                     )),
                 }
             }
@@ -274,8 +300,7 @@ impl Lower<'_> {
         apps: &[AppConfig],
         metas: &[AppMeta],
         listeners: &BTreeMap<(u32, u8, u16), Span>,
-        net: &Net,
-        fibs: &[Fib],
+        (net, fibs, net6): (&Net, &[Fib], &routing::Net6),
     ) {
         for (app, meta) in apps.iter().zip(metas) {
             let from = app.node.0;
@@ -287,7 +312,24 @@ impl Lower<'_> {
                     dst: std::net::IpAddr::V4(dst),
                     ..
                 } => (*dst, None),
-                AppKind::Ping { .. } => continue,
+                AppKind::Ping {
+                    dst: std::net::IpAddr::V6(dst),
+                    ..
+                } => {
+                    if let Some(why) = self.unreachable6(net, net6, from, *dst) {
+                        let d = Diagnostic::warning(
+                            "unreachable",
+                            span,
+                            format!(
+                                "{dst} is unreachable from `{}`: {why}",
+                                self.nodes[from as usize].name
+                            ),
+                        )
+                        .label("packets to it will be lost");
+                        self.push(d, &meta.ctx);
+                    }
+                    continue;
+                }
                 AppKind::Curl { host, port, .. } => {
                     if let Ok(a) = host.parse::<Ipv4Addr>() {
                         (a, Some((6, *port)))
@@ -325,10 +367,22 @@ impl Lower<'_> {
                         match record {
                             Some(a) => (a, Some((6, *port))),
                             None => {
+                                let only_aaaa = server.is_some_and(|s| {
+                                    apps.iter().any(|x| match &x.kind {
+                                        AppKind::DnsServer { records, .. } if x.node.0 == s => {
+                                            records.iter().any(|rec| rec.name == *host)
+                                        }
+                                        _ => false,
+                                    })
+                                });
                                 let d = Diagnostic::warning(
                                     "no-record",
                                     span,
-                                    format!("no dns_server at the resolver {r} has a record for `{host}`"),
+                                    if only_aaaa {
+                                        format!("the dns_server at the resolver {r} has only AAAA records for `{host}`, and curl connects over IPv4 only at present")
+                                    } else {
+                                        format!("no dns_server at the resolver {r} has a record for `{host}`")
+                                    },
                                 )
                                 .label("the lookup will fail");
                                 self.push(d, &meta.ctx);

@@ -186,7 +186,12 @@ impl Lower<'_> {
                         name: format!("p{}", idx + 1),
                         addr: None,
                         addrs6: Vec::new(),
-                        ipv6: Ipv6DevConf::disabled(),
+                        // A bridge port never has IPv6 (the reference's switch namespace
+                        // sets disable_ipv6): the switch stays silent.
+                        ipv6: Ipv6DevConf {
+                            disable_ipv6: true,
+                            ..Ipv6DevConf::default()
+                        },
                         mac: EthernetAddress([0; 6]),
                         mtu: props.mtu.or(idefs.mtu).unwrap_or(1500),
                         txqueuelen: idefs.txqueuelen.unwrap_or(1000),
@@ -201,6 +206,7 @@ impl Lower<'_> {
                         tso: false,
                     });
                     self.meta[n as usize].ifaces.push(IfaceMeta {
+                        addr6_spans: Vec::new(),
                         name_span: l.span,
                         addr_span: None,
                         mac_span: None,

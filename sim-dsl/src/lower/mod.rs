@@ -4,7 +4,8 @@
 //! creates switch ports, assigns MACs, computes automatic routes, and checks the topology:
 //! duplicate and unknown names, links to missing interfaces, interfaces in two links,
 //! duplicate and overlapping addresses, gateways off every connected subnet, unreachable
-//! resolvers, app destinations. Every problem is collected; lowering goes on after an error
+//! resolvers, app destinations. IPv6 (`ip6`, `route6`, `net.ipv6.conf.*`, and the rule that
+//! decides whether IPv6 is on at all) is the `ipv6` module's. Every problem is collected; lowering goes on after an error
 //! wherever the rest can still be checked meaningfully. The reachability checks need a
 //! consistent topology, so they run only when the earlier checks found no error.
 
@@ -29,6 +30,7 @@ use crate::values;
 
 mod apps;
 mod checks;
+mod ipv6;
 mod links;
 mod netfilter;
 mod nodes;
@@ -136,6 +138,8 @@ enum QSpec {
 struct IfaceMeta {
     name_span: Span,
     addr_span: Option<Span>,
+    /// The span of each `ip6`, in the order of `IfaceConfig::addrs6`.
+    addr6_spans: Vec<Span>,
     mac_span: Option<Span>,
     mtu_set: bool,
     link: Option<Span>,
@@ -158,6 +162,10 @@ struct NodeMeta {
     iface_index: BTreeMap<String, u32>,
     ifaces: Vec<IfaceMeta>,
     routes: Vec<PendingRoute>,
+    routes6: Vec<ipv6::PendingRoute6>,
+    /// `net.ipv6.conf.*` and `net.ipv6.neigh.IFACE.*` of the node, in order, applied once
+    /// its interfaces are known.
+    conf6: Vec<ipv6::Conf6Entry>,
     resolver: Option<(Span, Ctx)>,
 }
 
@@ -179,6 +187,11 @@ pub(crate) struct Lower<'a> {
     by_name: BTreeMap<String, u32>,
     links: Vec<LinkConfig>,
     global_sysctls: Vec<(String, Vec<String>)>,
+    /// Top-level `net.ipv6.conf.{all,default}.*`, applied to every node before its own.
+    global_conf6: Vec<ipv6::Conf6Entry>,
+    /// Whether the scenario configures IPv6 anywhere (see `ipv6::uses_ipv6`): if not, every
+    /// interface lowers with `disable_ipv6`.
+    ipv6_on: bool,
 }
 
 /// Lowers a program; `None` when there were errors.
@@ -198,6 +211,8 @@ pub(crate) fn lower(
         by_name: BTreeMap::new(),
         links: Vec::new(),
         global_sysctls: Vec::new(),
+        global_conf6: Vec::new(),
+        ipv6_on: ipv6::uses_ipv6(prog),
     };
     l.run(prog, default_name)
 }
@@ -259,6 +274,7 @@ impl Lower<'_> {
             self.link(l, &ldefs, &idefs, &mut uf);
         }
         self.resolve_routes_dev();
+        self.resolve_routes6_dev();
         let link_pairs: Vec<_> = self
             .links
             .iter()
@@ -267,23 +283,31 @@ impl Lower<'_> {
         let net = Net::build(&self.nodes, &link_pairs);
         self.assign_macs(&net);
         self.check_addresses(&net);
+        self.check_addresses6();
         self.check_gateways();
+        self.check_gateways6();
         let topology_ok = self.errors() == 0;
         if topology_ok {
             self.unlinked_warnings();
         }
         if topology_ok && routing_mode == RoutingMode::Auto {
             routing::auto_routes(&mut self.nodes, &net);
+            routing::auto_routes6(&mut self.nodes, &net);
         }
         let fibs: Vec<Fib> = if topology_ok {
             self.nodes.iter().map(Fib::from_config).collect()
         } else {
             Vec::new()
         };
+        let net6 = topology_ok.then(|| routing::Net6::build(&self.nodes, &net));
         if topology_ok {
             self.check_resolvers(&net, &fibs);
         }
-        let apps = self.apps(&prog.apps, end, topology_ok.then_some((&net, &fibs[..])));
+        let apps = self.apps(
+            &prog.apps,
+            end,
+            net6.as_ref().map(|n6| (&net, &fibs[..], n6)),
+        );
         if self.errors() > 0 {
             return None;
         }

@@ -13,7 +13,12 @@ impl Lower<'_> {
             ipfrag_high_thresh: u64::MAX,
             ..Sysctls::default()
         };
-        match sysctl::apply(&mut probe, &name, &vals) {
+        let probed = match sysctl::dev6_name(&name) {
+            Some(d) if d.neigh => sysctl::apply_neigh6_dev(&mut probe, &d.key, &vals),
+            Some(d) => sysctl::apply_conf6(&mut Ipv6DevConf::default(), &d.key, &vals),
+            None => sysctl::apply(&mut probe, &name, &vals),
+        };
+        match probed {
             Ok(()) => Some((name, vals.iter().map(|v| (*v).to_string()).collect())),
             Err(SysErr::Unknown) => {
                 let d = Diagnostic::error(
@@ -22,7 +27,7 @@ impl Lower<'_> {
                     format!("unknown sysctl `{}`", s.name.name),
                 )
                 .label("not a setting the model knows")
-                .suggest(sysctl::suggest_name(&name));
+                .suggest(sysctl::suggest_name(&name).as_deref());
                 self.push(d, &s.ctx);
                 None
             }
@@ -53,9 +58,14 @@ impl Lower<'_> {
     pub(super) fn check_global_sysctls(&mut self, list: &[IrSysctl]) {
         let mut applied = Sysctls::default();
         for s in list {
-            if let Some(v) = self.sysctl_values(s)
-                && self.sysctl_apply(&mut applied, s, &v)
-            {
+            let Some(v) = self.sysctl_values(s) else {
+                continue;
+            };
+            if let Some(d) = sysctl::dev6_name(&v.0) {
+                self.global_conf6(s, d, v.1);
+                continue;
+            }
+            if self.sysctl_apply(&mut applied, s, &v) {
                 self.global_sysctls.push(v);
             }
         }
@@ -129,6 +139,8 @@ impl Lower<'_> {
             iface_index: BTreeMap::new(),
             ifaces: Vec::new(),
             routes: Vec::new(),
+            routes6: Vec::new(),
+            conf6: Vec::new(),
             resolver: None,
         };
         if kind != NodeKind::Switch {
@@ -166,6 +178,26 @@ impl Lower<'_> {
                     self.iface(&mut node, &mut meta, iname, props, idefs, ctx);
                 }
                 IrItem::Route {
+                    v6: true,
+                    dest,
+                    dest_span,
+                    via,
+                    dev,
+                    span,
+                    ctx,
+                } => {
+                    self.route6(
+                        &mut meta,
+                        dest.as_ref(),
+                        *dest_span,
+                        via.as_ref(),
+                        dev.as_ref(),
+                        *span,
+                        ctx,
+                    );
+                }
+                IrItem::Route {
+                    v6: false,
                     dest,
                     dest_span,
                     via,
@@ -192,6 +224,15 @@ impl Lower<'_> {
                         )
                         .note_at(first, "first set here");
                         self.push(d, ctx);
+                    } else if ipv6::looks_v6(&value.text) {
+                        let d = Diagnostic::error(
+                            "bad-value",
+                            value.span,
+                            format!("`{}` is an IPv6 address", value.text),
+                        )
+                        .label("`resolver` takes the DNS server's IPv4 address")
+                        .help("the resolver asks over IPv4, as in the dual-stack reference (`nameserver 10.0.1.53`); its AAAA questions still go out");
+                        self.push(d, ctx);
                     } else if let Some(a) = self.ip(value, "`resolver`", ctx) {
                         node.resolver = Some(a);
                         meta.resolver = Some((value.span, ctx.clone()));
@@ -199,7 +240,17 @@ impl Lower<'_> {
                 }
                 IrItem::Sysctl(s) => {
                     if let Some(v) = self.sysctl_values(s) {
-                        self.sysctl_apply(&mut node.sysctls, s, &v);
+                        match sysctl::dev6_name(&v.0) {
+                            Some(d) => meta.conf6.push(ipv6::Conf6Entry {
+                                name: d,
+                                vals: v.1,
+                                span: s.name.span,
+                                ctx: s.ctx.clone(),
+                            }),
+                            None => {
+                                self.sysctl_apply(&mut node.sysctls, s, &v);
+                            }
+                        }
                     }
                 }
                 IrItem::Netfilter {
@@ -214,6 +265,9 @@ impl Lower<'_> {
                     }
                 }
             }
+        }
+        if kind != NodeKind::Switch {
+            self.finish_ipv6(&mut node, &meta);
         }
         node.ifaces.shrink_to_fit();
         meta.ifaces.shrink_to_fit();
@@ -269,14 +323,25 @@ impl Lower<'_> {
         let mut im = IfaceMeta {
             name_span: name.span,
             addr_span: None,
+            addr6_spans: Vec::new(),
             mac_span: None,
             mtu_set: false,
             link: None,
             ctx: ctx.clone(),
         };
-        for (k, v) in self.plain(
+        for (k, v) in self.plain_rep(
             props,
-            &["ip", "mac", "mtu", "txqueuelen", "qdisc", "tx_ring", "tso"],
+            &[
+                "ip",
+                "ip6",
+                "mac",
+                "mtu",
+                "txqueuelen",
+                "qdisc",
+                "tx_ring",
+                "tso",
+            ],
+            &["ip6"],
             "interface",
             ctx,
         ) {
@@ -285,6 +350,33 @@ impl Lower<'_> {
                     if let Some(c) = self.iface_addr(v, ctx) {
                         cfg.addr = Some(c);
                         im.addr_span = Some(v.span);
+                    }
+                }
+                "ip6" => {
+                    // The written MAC, if any, names this interface's link-local in the
+                    // link-local error.
+                    let mac = props.iter().find_map(|p| match p {
+                        IrProp::Plain { key, value } if key.name == "mac" => {
+                            value.text.parse::<EthernetAddress>().ok()
+                        }
+                        _ => None,
+                    });
+                    if let Some(c) = self.iface_addr6(v, mac, ctx) {
+                        let pos = cfg.addrs6.iter().position(|a| a.address() == c.address());
+                        if let Some(first) = pos {
+                            let d = Diagnostic::error(
+                                "duplicate-address",
+                                v.span,
+                                format!("address {} is already on `{}`", c.address(), cfg.name),
+                            )
+                            .label("duplicate address")
+                            .note_at(im.addr6_spans[first], "first given here")
+                            .help("Linux refuses it: `ip -6 addr add` says \"RTNETLINK answers: File exists\"");
+                            self.push(d, ctx);
+                        } else {
+                            cfg.addrs6.push(c);
+                            im.addr6_spans.push(v.span);
+                        }
                     }
                 }
                 "mac" => {
@@ -353,6 +445,13 @@ impl Lower<'_> {
     /// An interface address `a.b.c.d/n` that is a usable host address.
     pub(super) fn iface_addr(&mut self, v: &Val, ctx: &Ctx) -> Option<Ipv4Cidr> {
         let c = self.typed(v, ParamType::Cidr, "`ip`", ctx, |t| {
+            if ipv6::looks_v6(t) {
+                return Err(ValErr {
+                    help: Some(format!("IPv6 addresses are given with `ip6`: `ip6 {t}`")),
+                    label: Some("`ip` takes an IPv4 address and prefix".into()),
+                    ..ValErr::from(format!("`{t}` is an IPv6 address"))
+                });
+            }
             if !t.contains('/') && values::ip(t).is_ok() {
                 return Err(ValErr {
                     help: Some(format!("write the subnet size too, e.g. `{t}/24`")),
@@ -409,6 +508,19 @@ impl Lower<'_> {
         span: Span,
         ctx: &Ctx,
     ) {
+        for v in dest.into_iter().chain(via) {
+            if ipv6::looks_v6(&v.text) {
+                let d = Diagnostic::error(
+                    "bad-value",
+                    v.span,
+                    format!("`{}` is an IPv6 address", v.text),
+                )
+                .label("`route` takes IPv4 destinations and gateways")
+                .help("IPv6 routes are written `route6` (`ip -6 route`)");
+                self.push(d, ctx);
+                return;
+            }
+        }
         let cidr = match dest {
             None => Some(Ipv4Cidr::new(Ipv4Addr::UNSPECIFIED, 0)),
             Some(v) => self.typed(v, ParamType::Cidr, "`route`", ctx, |t| {

@@ -143,6 +143,18 @@ impl Lower<'_> {
         block: &str,
         ctx: &Ctx,
     ) -> Vec<(&'p Ident, &'p Val)> {
+        self.plain_rep(props, allowed, &[], block, ctx)
+    }
+
+    /// [`Self::plain`], where the keys in `repeatable` may be given more than once (`ip6`).
+    pub(super) fn plain_rep<'p>(
+        &mut self,
+        props: &'p [IrProp],
+        allowed: &[&str],
+        repeatable: &[&str],
+        block: &str,
+        ctx: &Ctx,
+    ) -> Vec<(&'p Ident, &'p Val)> {
         let mut out: Vec<(&Ident, &Val)> = Vec::new();
         for p in props {
             match p {
@@ -162,7 +174,11 @@ impl Lower<'_> {
                         self.push(d, ctx);
                         continue;
                     }
-                    if let Some((first, _)) = out.iter().find(|(k, _)| k.name == key.name) {
+                    if let Some((first, _)) = out
+                        .iter()
+                        .find(|(k, _)| k.name == key.name)
+                        .filter(|_| !repeatable.contains(&key.name.as_str()))
+                    {
                         let d = Diagnostic::error(
                             "duplicate-property",
                             key.span,

@@ -1,17 +1,19 @@
 //! `dns_server`: an authoritative DNS server on UDP port 53, like dnsmasq with
-//! `--address=/name/addr` entries: A queries for a known name get the address (flags
-//! `0x8580`, TTL 0 by default), other types for a known name get NODATA (`0x8180`, no
-//! answer) or, with `other_types refused`, REFUSED (`0x8185`) as dnsmasq without an upstream
-//! answered AAAA in the reference, and unknown names NXDOMAIN. It answers from its unconnected socket, so the IP ID
-//! of the replies comes from the kernel's hashed generator (consecutive for back-to-back
-//! replies), as in the reference.
+//! `--address=/name/addr` entries: A queries for a known name get its IPv4 addresses and
+//! AAAA queries its IPv6 ones (flags `0x8580`, TTL 0 by default; the dual-stack reference's
+//! AAAA answer is [`DnsServer::answer`]'s test). A type the name has no record of (AAAA for
+//! a name with only A records, MX, …) gets NODATA (`0x8180`, no answer) or, with
+//! `other_types refused`, REFUSED (`0x8185`) as dnsmasq without an upstream answered AAAA in
+//! the IPv4 reference, and unknown names NXDOMAIN. It answers from its unconnected socket,
+//! so the IP ID of the replies comes from the kernel's hashed generator (consecutive for
+//! back-to-back replies), as in the reference.
 
 use serde::Serialize;
 use sim_core::SimTime;
 
 use crate::apps::{App, AppCtx, AppReport};
 use crate::node::Node;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
 
 use crate::sock::syscall::SockType;
 use crate::sock::{MsgFlags, SockId};
@@ -20,8 +22,8 @@ use crate::wire::{DnsFlags, DnsName, DnsRcode, DnsRecord, DnsRepr, DnsType};
 /// A running DNS server.
 #[derive(Debug)]
 pub struct DnsServer {
-    /// Name → address.
-    pub records: Vec<(String, std::net::IpAddr)>,
+    /// Name → address: A records (IPv4) and AAAA records (IPv6).
+    pub records: Vec<(String, IpAddr)>,
     /// TTL of answers.
     pub ttl: u32,
     /// The answer to other types for a known name.
@@ -67,58 +69,9 @@ impl App for DnsServer {
         let mut buf = vec![0u8; 65_536];
         while let Ok(m) = cx.recv(sock, &mut buf, MsgFlags::NONE) {
             let (query, from) = (&buf[..m.len], m.from.expect("a datagram has a sender"));
-            self.report.queries += 1;
-            let Ok(q) = DnsRepr::parse(query) else {
-                self.report.malformed += 1;
+            let Some(out) = self.answer(query) else {
                 continue;
             };
-            let Some(question) = q.questions.first().cloned() else {
-                self.report.malformed += 1;
-                continue;
-            };
-            if q.flags.qr() {
-                self.report.malformed += 1;
-                continue;
-            }
-            let name = dotted(&question.name);
-            let found = self
-                .records
-                .iter()
-                .filter(|(n, _)| n.eq_ignore_ascii_case(&name))
-                .map(|(_, a)| *a)
-                .collect::<Vec<_>>();
-            let found = found
-                .iter()
-                .filter_map(|a| match a {
-                    std::net::IpAddr::V4(a) => Some(*a),
-                    std::net::IpAddr::V6(_) => None,
-                })
-                .collect::<Vec<_>>();
-            let resp = if found.is_empty() {
-                self.report.nxdomain += 1;
-                DnsRepr::response(
-                    &q,
-                    DnsFlags::RESPONSE_AUTHORITATIVE.with_rcode(DnsRcode::NxDomain),
-                    vec![],
-                )
-            } else if question.qtype == DnsType::A {
-                self.report.answered += 1;
-                let answers = found
-                    .iter()
-                    .map(|a| DnsRecord::a(question.name.clone(), self.ttl, *a))
-                    .collect();
-                DnsRepr::response(&q, DnsFlags::RESPONSE_AUTHORITATIVE, answers)
-            } else if self.other_types == crate::config::DnsOtherTypes::Refused {
-                self.report.refused += 1;
-                DnsRepr::response(&q, DnsFlags::RESPONSE.with_rcode(DnsRcode::Refused), vec![])
-            } else {
-                self.report.nodata += 1;
-                DnsRepr::response(&q, DnsFlags::RESPONSE, vec![])
-            };
-            let mut out = vec![0u8; resp.buffer_len()];
-            if resp.emit(&mut out).is_err() {
-                continue;
-            }
             let _ = cx.sendto(sock, &out, from, MsgFlags::NONE);
         }
     }
@@ -128,10 +81,156 @@ impl App for DnsServer {
     }
 }
 
+impl DnsServer {
+    /// The reply to one query datagram, counted in the report; `None` for a message that is
+    /// not a query (counted as malformed, and not answered, as dnsmasq drops it).
+    pub fn answer(&mut self, query: &[u8]) -> Option<Vec<u8>> {
+        self.report.queries += 1;
+        let Ok(q) = DnsRepr::parse(query) else {
+            self.report.malformed += 1;
+            return None;
+        };
+        let Some(question) = q.questions.first().cloned() else {
+            self.report.malformed += 1;
+            return None;
+        };
+        if q.flags.qr() {
+            self.report.malformed += 1;
+            return None;
+        }
+        let name = dotted(&question.name);
+        let found = self
+            .records
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(&name))
+            .map(|(_, a)| *a)
+            .collect::<Vec<_>>();
+        let answers: Vec<DnsRecord> = found
+            .iter()
+            .filter_map(|a| match (question.qtype, a) {
+                (DnsType::A, IpAddr::V4(a)) => {
+                    Some(DnsRecord::a(question.name.clone(), self.ttl, *a))
+                }
+                (DnsType::Aaaa, IpAddr::V6(a)) => {
+                    Some(DnsRecord::aaaa(question.name.clone(), self.ttl, *a))
+                }
+                _ => None,
+            })
+            .collect();
+        let resp = if found.is_empty() {
+            self.report.nxdomain += 1;
+            DnsRepr::response(
+                &q,
+                DnsFlags::RESPONSE_AUTHORITATIVE.with_rcode(DnsRcode::NxDomain),
+                vec![],
+            )
+        } else if !answers.is_empty() {
+            self.report.answered += 1;
+            DnsRepr::response(&q, DnsFlags::RESPONSE_AUTHORITATIVE, answers)
+        } else if self.other_types == crate::config::DnsOtherTypes::Refused {
+            self.report.refused += 1;
+            DnsRepr::response(&q, DnsFlags::RESPONSE.with_rcode(DnsRcode::Refused), vec![])
+        } else {
+            self.report.nodata += 1;
+            DnsRepr::response(&q, DnsFlags::RESPONSE, vec![])
+        };
+        let mut out = vec![0u8; resp.buffer_len()];
+        resp.emit(&mut out).ok()?;
+        Some(out)
+    }
+}
+
 /// `baidu.com` from a wire name.
 pub fn dotted(name: &DnsName) -> String {
     name.labels()
         .map(|l| String::from_utf8_lossy(l).into_owned())
         .collect::<Vec<_>>()
         .join(".")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DnsOtherTypes;
+
+    /// The client's AAAA query of the dual-stack reference (`client.pcap` frame 20, the UDP
+    /// payload).
+    const AAAA_QUERY: &[u8] = &[
+        0x22, 0xc5, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05, b'b', b'a',
+        b'i', b'd', b'u', 0x03, b'c', b'o', b'm', 0x00, 0x00, 0x1c, 0x00, 0x01,
+    ];
+
+    /// dnsmasq's answer (frame 21: a 97-byte frame, flags 0x8580, one answer, TTL 0).
+    const AAAA_RESPONSE: &[u8] = &[
+        0x22, 0xc5, 0x85, 0x80, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x05, b'b', b'a',
+        b'i', b'd', b'u', 0x03, b'c', b'o', b'm', 0x00, 0x00, 0x1c, 0x00, 0x01, 0xc0, 0x0c, 0x00,
+        0x1c, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80,
+    ];
+
+    fn server(records: &[(&str, &str)], other_types: DnsOtherTypes) -> DnsServer {
+        DnsServer {
+            records: records
+                .iter()
+                .map(|(n, a)| ((*n).to_string(), a.parse().unwrap()))
+                .collect(),
+            ttl: 0,
+            other_types,
+            sock: None,
+            report: DnsServerReport::default(),
+        }
+    }
+
+    fn with_qtype(qtype: u8) -> Vec<u8> {
+        let mut q = AAAA_QUERY.to_vec();
+        q[24] = qtype;
+        q
+    }
+
+    #[test]
+    fn answers_aaaa_as_dnsmasq_in_the_reference() {
+        let mut s = server(
+            &[("baidu.com", "10.0.1.80"), ("baidu.com", "2001:db8:1::80")],
+            DnsOtherTypes::NoData,
+        );
+        let out = s.answer(AAAA_QUERY).unwrap();
+        assert_eq!(out, AAAA_RESPONSE);
+        // Ethernet 14 + IPv4 20 + UDP 8 + DNS: the reference's 97-byte frame.
+        assert_eq!(14 + 20 + 8 + out.len(), 97);
+        // The A question of the same name gets only the A record.
+        let a = s.answer(&with_qtype(1)).unwrap();
+        let r = DnsRepr::parse(&a).unwrap();
+        assert_eq!(r.answers.len(), 1);
+        assert_eq!(
+            r.answers[0].data,
+            crate::wire::RData::A("10.0.1.80".parse().unwrap())
+        );
+        assert_eq!(s.report.answered, 2);
+    }
+
+    #[test]
+    fn a_name_without_aaaa_answers_nodata_or_refused() {
+        let mut s = server(&[("baidu.com", "10.0.1.80")], DnsOtherTypes::NoData);
+        let r = DnsRepr::parse(&s.answer(AAAA_QUERY).unwrap()).unwrap();
+        assert_eq!(r.flags, DnsFlags::RESPONSE);
+        assert!(r.answers.is_empty());
+        assert_eq!(s.report.nodata, 1);
+        let mut s = server(&[("baidu.com", "10.0.1.80")], DnsOtherTypes::Refused);
+        let r = DnsRepr::parse(&s.answer(AAAA_QUERY).unwrap()).unwrap();
+        assert_eq!(r.flags, DnsFlags::RESPONSE.with_rcode(DnsRcode::Refused));
+        // A name with only AAAA records answers an A question with NODATA too.
+        let mut s = server(&[("baidu.com", "2001:db8:1::80")], DnsOtherTypes::NoData);
+        let r = DnsRepr::parse(&s.answer(&with_qtype(1)).unwrap()).unwrap();
+        assert_eq!((r.flags, r.answers.len()), (DnsFlags::RESPONSE, 0));
+        // MX (15) of a known name: NODATA.
+        let r = DnsRepr::parse(&s.answer(&with_qtype(15)).unwrap()).unwrap();
+        assert_eq!((r.flags, r.answers.len()), (DnsFlags::RESPONSE, 0));
+        // An unknown name: NXDOMAIN.
+        let mut s = server(&[("example.com", "2001:db8:1::80")], DnsOtherTypes::NoData);
+        let r = DnsRepr::parse(&s.answer(AAAA_QUERY).unwrap()).unwrap();
+        assert_eq!(
+            r.flags,
+            DnsFlags::RESPONSE_AUTHORITATIVE.with_rcode(DnsRcode::NxDomain)
+        );
+    }
 }

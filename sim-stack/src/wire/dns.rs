@@ -496,6 +496,18 @@ impl DnsRecord {
         }
     }
 
+    /// An `IN AAAA` record (type 28, 16 bytes of data).
+    #[must_use]
+    pub const fn aaaa(name: DnsName, ttl: u32, addr: Ipv6Addr) -> Self {
+        Self {
+            name,
+            rtype: DnsType::Aaaa,
+            class: CLASS_IN,
+            ttl,
+            data: RData::Aaaa(addr),
+        }
+    }
+
     fn rdata_len(&self) -> usize {
         match &self.data {
             RData::A(_) => 4,
