@@ -144,8 +144,21 @@ impl AppCtx<'_> {
         Ok(fd)
     }
 
-    /// `bind()`.
-    pub fn bind(&mut self, fd: Fd, addr: SocketAddrV4) -> Result<(), Errno> {
+    /// `socket(domain, ty | SOCK_NONBLOCK, protocol)` (see [`syscall::socket_domain`]).
+    pub fn socket_domain_nonblock(
+        &mut self,
+        domain: syscall::Domain,
+        ty: SockType,
+        protocol: u8,
+    ) -> Result<Fd, Errno> {
+        let fd =
+            syscall::socket_domain(self.n, &mut self.net, domain, ty, protocol, Some(self.id))?;
+        syscall::fcntl_set_nonblock(self.n, fd, true)?;
+        Ok(fd)
+    }
+
+    /// `bind()`, to an address of the socket's family.
+    pub fn bind(&mut self, fd: Fd, addr: impl Into<std::net::SocketAddr>) -> Result<(), Errno> {
         syscall::bind(self.n, &mut self.net, fd, addr)
     }
 
@@ -171,15 +184,15 @@ impl AppCtx<'_> {
         syscall::send(self.n, &mut self.net, fd, data, flags)
     }
 
-    /// `sendto()`.
+    /// `sendto()`, to an address of the socket's family.
     pub fn sendto(
         &mut self,
         fd: Fd,
         data: &[u8],
-        to: SocketAddrV4,
+        to: impl Into<std::net::SocketAddr>,
         flags: MsgFlags,
     ) -> Result<usize, Errno> {
-        syscall::sendto(self.n, &mut self.net, fd, data, Some(to), flags)
+        syscall::sendto_addr(self.n, &mut self.net, fd, data, Some(to.into()), flags)
     }
 
     /// `sendmsg()` of `head` then `zeros` zero bytes (see [`syscall::sendmsg_zeros`]).

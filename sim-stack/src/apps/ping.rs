@@ -21,7 +21,7 @@
 //! …), adaptive, flood and preload modes, TOS and pattern options, duplicate detection.
 
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
 use serde::Serialize;
 use sim_core::{SimDuration, SimTime, TimerId};
@@ -30,7 +30,7 @@ use crate::apps::{App, AppCtx, AppReport};
 use crate::config::PingOptions;
 use crate::node::Node;
 use crate::sock::ping::{PingMsg, ping_recvmsg};
-use crate::sock::syscall::{IPPROTO_ICMP, SockOpt, SockType};
+use crate::sock::syscall::{Domain, IPPROTO_ICMP, IPPROTO_ICMPV6, SockOpt, SockType};
 use crate::sock::{Errno, MsgFlags, SockId};
 
 /// iputils' `MAXWAIT`: the default linger time, seconds.
@@ -44,8 +44,8 @@ const TOKEN_EXIT: u32 = 1;
 /// A running ping.
 #[derive(Debug)]
 pub struct Ping {
-    /// Destination.
-    pub dst: Ipv4Addr,
+    /// Destination (IPv6: `ping -6`, over an `AF_INET6` ping socket).
+    pub dst: IpAddr,
     /// Requests to send (`None`: until stopped).
     pub count: Option<u32>,
     /// Between requests.
@@ -92,7 +92,7 @@ pub struct Ping {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PingReport {
     /// Destination.
-    pub dst: Ipv4Addr,
+    pub dst: IpAddr,
     /// Requests sent ("packets transmitted", local failures included as iputils counts them).
     pub transmitted: u32,
     /// Replies received.
@@ -124,7 +124,7 @@ impl Ping {
     /// A ping that will send from its start time on.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
-        dst: Ipv4Addr,
+        dst: IpAddr,
         count: Option<u32>,
         interval: SimDuration,
         size: usize,
@@ -230,12 +230,13 @@ impl Ping {
         let seq = (self.transmitted + 1) as u16;
         self.first_send.get_or_insert(now);
         self.last_send = Some(now);
-        // The echo request as ping hands it to its socket: type 8, code 0, the checksum and
-        // ident filled by the kernel, the sequence number, then the data.
-        let mut msg = vec![8, 0, 0, 0, 0, 0];
+        // The echo request as ping hands it to its socket: type 8 (ICMPv6: 128), code 0,
+        // the checksum and ident filled by the kernel, the sequence number, then the data.
+        let ty = if self.dst.is_ipv6() { 128 } else { 8 };
+        let mut msg = vec![ty, 0, 0, 0, 0, 0];
         msg.extend_from_slice(&seq.to_be_bytes());
         msg.extend((0..self.size).map(|i| (0x10 + i) as u8));
-        let to = SocketAddrV4::new(self.dst, 0);
+        let to = SocketAddr::new(self.dst, 0);
         let next = match cx.sendto(sock, &msg, to, MsgFlags::NONE) {
             Ok(_) => {
                 self.oom_count = 0;
@@ -381,6 +382,21 @@ impl Ping {
                     rtt.as_nanos() / 1_000 % 1_000
                 ));
             }
+            PingMsg::Error6 {
+                from,
+                seq,
+                ty,
+                code,
+                info,
+            } => {
+                let what = PingMsg::error_text6(ty, code, info);
+                self.acknowledge(seq);
+                self.errors += 1;
+                self.sent.remove(&seq);
+                let text = format!("From {from} icmp_seq={seq} {what}");
+                cx.trace(format_args!("ping {text}"));
+                self.last_error = Some(text);
+            }
             PingMsg::Error {
                 from,
                 seq,
@@ -424,8 +440,21 @@ fn errno_text(e: Errno) -> String {
 
 impl App for Ping {
     fn start(&mut self, cx: &mut AppCtx<'_>) {
-        if let Ok(sock) = cx.socket_nonblock(SockType::Dgram, IPPROTO_ICMP) {
-            let bound = cx.bind(sock, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, self.ident));
+        // ping6_run / ping4_run: the socket of the destination's family.
+        let (domain, proto, any) = match self.dst {
+            IpAddr::V4(_) => (
+                Domain::Inet,
+                IPPROTO_ICMP,
+                SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, self.ident)),
+            ),
+            IpAddr::V6(_) => (
+                Domain::Inet6,
+                IPPROTO_ICMPV6,
+                SocketAddr::V6(SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, self.ident, 0, 0)),
+            ),
+        };
+        if let Ok(sock) = cx.socket_domain_nonblock(domain, SockType::Dgram, proto) {
+            let bound = cx.bind(sock, any);
             // ping4_run: IP_MTU_DISCOVER when -M is given, IP_RECVERR, IP_TTL for -t.
             let mut ok = bound.is_ok();
             if let Some(m) = self.options.pmtudisc {

@@ -100,12 +100,12 @@ pub(crate) fn icmp_rcv(
             trace_deliver(n, cx, dev, ip_header, &skb);
             cx.pool.free(skb);
             let reply = PingMsg::Reply {
-                from: ip.src_addr,
+                from: ip.src_addr.into(),
                 seq,
                 len,
                 ttl: ip.ttl,
             };
-            ping_rcv(n, cx, ident, reply);
+            ping_rcv(n, cx, ident, false, reply);
         }
         Icmpv4Message::DstUnreachable | Icmpv4Message::TimeExceeded => {
             if pkt.msg_type() == Icmpv4Message::DstUnreachable {

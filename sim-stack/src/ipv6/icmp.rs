@@ -14,6 +14,7 @@
 use std::net::Ipv6Addr;
 
 use crate::ctx::NetCtx;
+use crate::ip::icmp::IcmpErr;
 use crate::ip::icmp_limit::Limits;
 use crate::ip::output::LOOPBACK;
 use crate::ipv6::addrconf::ipv6_dev_get_saddr;
@@ -21,7 +22,8 @@ use crate::ipv6::ndisc;
 use crate::ipv6::output::{Ip6Send, ip6_make_flowlabel, ip6_route_output, ip6_xmit};
 use crate::node::Node;
 use crate::skb::Skb;
-use crate::sock::kfree_skb;
+use crate::sock::ping::{PingMsg, ping_err, ping_rcv};
+use crate::sock::{Errno, kfree_skb};
 use crate::wire::icmpv6::{Icmpv6Packet, Icmpv6Repr, linux_quote6};
 use crate::wire::{Error as WireError, IpProtocol, Ipv6Packet};
 
@@ -77,12 +79,117 @@ pub(crate) fn icmpv6_rcv(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb:
             let data = data.to_vec();
             icmpv6_echo_reply(n, cx, dev, h, ident, seq_no, &data);
         }
+        Icmpv6Repr::EchoReply {
+            ident,
+            seq_no,
+            data,
+        } => {
+            let reply = PingMsg::Reply {
+                from: h.src.into(),
+                seq: seq_no,
+                len: data.len(),
+                ttl: h.hop_limit,
+            };
+            note!(cx, skb, "ping_rcv");
+            kfree_skb(n, cx, skb);
+            ping_rcv(n, cx, ident, true, reply);
+            return;
+        }
+        Icmpv6Repr::DstUnreachable { code, data } | Icmpv6Repr::TimeExceeded { code, data } => {
+            let quoted = data.to_vec();
+            note!(cx, skb, "icmpv6_notify");
+            kfree_skb(n, cx, skb);
+            icmpv6_notify(n, cx, h.src, ty, code, 0, &quoted);
+            return;
+        }
+        Icmpv6Repr::PacketTooBig { mtu, data } => {
+            let quoted = data.to_vec();
+            note!(cx, skb, "icmpv6_notify");
+            kfree_skb(n, cx, skb);
+            icmpv6_notify(n, cx, h.src, ty, 0, mtu, &quoted);
+            return;
+        }
+        Icmpv6Repr::ParamProblem {
+            code,
+            pointer,
+            data,
+        } => {
+            let quoted = data.to_vec();
+            note!(cx, skb, "icmpv6_notify");
+            kfree_skb(n, cx, skb);
+            icmpv6_notify(n, cx, h.src, ty, code, pointer, &quoted);
+            return;
+        }
         Icmpv6Repr::Ndisc(msg) => {
             ndisc::ndisc_rcv(n, cx, dev, &msg, h.src, h.dst, h.hop_limit);
         }
         _ => {}
     }
     kfree_skb(n, cx, skb);
+}
+
+/// `icmpv6_notify`: an ICMPv6 error about a packet this node sent (`quoted`: its IPv6 header
+/// and start) goes to the upper protocol's error handler: for an echo request, its ping
+/// socket (`icmpv6_err` → `ping_err`).
+fn icmpv6_notify(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    from: Ipv6Addr,
+    ty: u8,
+    code: u8,
+    info: u32,
+    quoted: &[u8],
+) {
+    let Ok(ip) = Ipv6Packet::new_checked(quoted).or_else(|_| {
+        // A quote may be cut short of its payload length.
+        if quoted.len() >= 40 {
+            Ok(Ipv6Packet::new_unchecked(quoted))
+        } else {
+            Err(WireError::Truncated)
+        }
+    }) else {
+        return;
+    };
+    let body = &quoted[40..];
+    let Ok(walk) = crate::wire::ipv6::skip_ext_headers(body, ip.next_header()) else {
+        return;
+    };
+    let t = &body[walk.offset.min(body.len())..];
+    if walk.protocol != IpProtocol::Icmpv6 || t.len() < 8 || t[0] != 128 {
+        return;
+    }
+    let ident = u16::from_be_bytes([t[4], t[5]]);
+    let seq = u16::from_be_bytes([t[6], t[7]]);
+    ping_err(
+        n,
+        cx,
+        ident,
+        icmpv6_err_convert(ty, code),
+        PingMsg::Error6 {
+            from,
+            seq,
+            ty,
+            code,
+            info,
+        },
+    );
+}
+
+/// `icmpv6_err_convert`: the errno an ICMPv6 error means to a socket, and whether it is
+/// "fatal" (reported to a connected socket without `IPV6_RECVERR`).
+pub(crate) fn icmpv6_err_convert(ty: u8, code: u8) -> IcmpErr {
+    let report = |errno, hard| IcmpErr::Report { errno, hard };
+    match (ty, code) {
+        (1, 0) => report(Errno::NetUnreach, false),
+        (1, 1 | 5 | 6) => report(Errno::Acces, true),
+        (1, 2 | 3) => report(Errno::HostUnreach, false),
+        (1, 4) => report(Errno::ConnRefused, true),
+        (1, _) => report(Errno::Proto, true),
+        (2, _) => report(Errno::MsgSize, false),
+        (3, _) => report(Errno::HostUnreach, false),
+        (4, _) => report(Errno::Proto, true),
+        _ => report(Errno::Proto, false),
+    }
 }
 
 fn bump_in(n: &mut Node, dev: usize, f: impl Fn(&mut crate::stats::Icmp6Stats)) {

@@ -7,8 +7,9 @@
 //! iptables rules see IPv4 only (as on Linux, where ip6tables is a separate table set):
 //! the hooks are in the path trace, and no rule of the node applies to IPv6 packets.
 //! IPv6 routers never fragment; a source fragments only what its own socket sends larger
-//! than the path MTU — the sockets over IPv6 that could do so are not modeled yet, so a
-//! packet over the MTU is dropped here and counted in `Ip6FragFails`.
+//! than the path MTU. Source fragmentation is not modeled yet: the ping socket refuses such
+//! a request with `EMSGSIZE` before it is built, and a packet over the MTU that reaches this
+//! path anyway is dropped and counted in `Ip6FragFails`.
 
 use std::net::Ipv6Addr;
 
@@ -165,6 +166,13 @@ pub(crate) fn ip6_send_kernel_to(
     }
     note!(cx, skb, Hook::PostRouting.trace_name());
     note!(cx, skb, "ip6_finish_output2");
+    let len = skb.len() as u64;
+    n.snmp6.ip6.Ip6OutOctets += len;
+    n.snmp6.ip6.Ip6OutTransmits += 1;
+    if let Some(idev) = n.devs[dev].inet6.as_deref_mut() {
+        idev.stats.ip6.Ip6OutOctets += len;
+        idev.stats.ip6.Ip6OutTransmits += 1;
+    }
     eth_output_type(n, cx, dev, ha, EtherType::Ipv6, skb)
 }
 

@@ -76,6 +76,15 @@ pub enum Errno {
     /// The descriptor is not a socket of the kind the call needs.
     #[error("ENOTSOCK")]
     NotSock,
+    /// The address is of a family the socket does not take.
+    #[error("EAFNOSUPPORT")]
+    AfNoSupport,
+    /// Permission denied (ICMPv6 administratively prohibited).
+    #[error("EACCES")]
+    Acces,
+    /// Protocol error (ICMPv6 parameter problem).
+    #[error("EPROTO")]
+    Proto,
     /// An argument is invalid for this socket or its state.
     #[error("EINVAL")]
     Inval,
@@ -125,6 +134,9 @@ impl Errno {
     pub fn number(self) -> i32 {
         match self {
             Self::Perm => 1,
+            Self::AfNoSupport => 97,
+            Self::Acces => 13,
+            Self::Proto => 71,
             Self::NoTty => 25,
             Self::NoEnt => 2,
             Self::BadF => 9,

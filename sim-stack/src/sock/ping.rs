@@ -1,8 +1,19 @@
-//! ICMP echo sockets, what `ping` sends through (Linux's "ping sockets", `net/ipv4/ping.c`:
-//! `socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP)`): `ping_v4_sendmsg` sends an echo request
-//! whose ident is the socket's, `ping_rcv` queues the echo replies carrying that ident, and
-//! `ping_err` queues the ICMP errors about its requests (what ping reads from the error
-//! queue with `IP_RECVERR`). Each wakes the owning app.
+//! ICMP echo sockets, what `ping` sends through (Linux's "ping sockets", `net/ipv4/ping.c`
+//! and `net/ipv6/ping.c`: `socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP)` and
+//! `socket(AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6)`): `ping_v4_sendmsg` / `ping_v6_sendmsg`
+//! send an echo request whose ident is the socket's, `ping_rcv` queues the echo replies
+//! carrying that ident (of the socket's family), and `ping_err` queues the ICMP or ICMPv6
+//! errors about its requests (what ping reads from the error queue with `IP_RECVERR` /
+//! `IPV6_RECVERR`). Each wakes the owning app. Idents are one space for both families, as
+//! `ping_get_port` keeps them.
+//!
+//! Over IPv6 the socket's `IPV6_UNICAST_HOPS` (the hop limit; `IP_TTL` in [`SockOpt`]
+//! terms) applies, the source is chosen by `ipv6_dev_get_saddr`, and the flow label comes
+//! from the flow's hash (`auto_flowlabels`). IPv6 fragmentation at the source is not
+//! modeled: a request larger than the path MTU fails with `EMSGSIZE`, queued as a local
+//! error as in "do" mode.
+//!
+//! [`SockOpt`]: crate::sock::syscall::SockOpt
 //!
 //! The socket's `IP_TTL`, `IP_TOS` and `IP_MTU_DISCOVER` apply to its requests. In the
 //! default PMTU "want" mode the IP header has DF when the datagram fits the route's MTU and the
@@ -15,7 +26,7 @@
 //! `ping_v4_sendmsg` returns what `ip_push_pending_frames` says, `IP_RECVERR` or not.
 
 use std::collections::VecDeque;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::ctx::NetCtx;
 use crate::dev::NetXmit;
@@ -31,7 +42,7 @@ pub enum PingMsg {
     /// An echo reply (`recvmsg` on the socket).
     Reply {
         /// Who answered.
-        from: Ipv4Addr,
+        from: IpAddr,
         /// Its sequence number.
         seq: u16,
         /// ICMP data bytes.
@@ -50,6 +61,19 @@ pub enum PingMsg {
         /// ICMP code.
         code: u8,
         /// `ee_info`: the next-hop MTU of a "fragmentation needed", else 0.
+        info: u32,
+    },
+    /// An ICMPv6 error about a request (`SO_EE_ORIGIN_ICMP6`).
+    Error6 {
+        /// Who sent the error.
+        from: Ipv6Addr,
+        /// The request's sequence number.
+        seq: u16,
+        /// ICMPv6 type.
+        ty: u8,
+        /// ICMPv6 code.
+        code: u8,
+        /// `ee_info`: the MTU of a Packet Too Big, the pointer of a Parameter Problem.
         info: u32,
     },
     /// A local error of a send (`SO_EE_ORIGIN_LOCAL`, queued by `ip_local_error`).
@@ -86,11 +110,48 @@ impl PingMsg {
     }
 }
 
+impl PingMsg {
+    /// ping's words for an ICMPv6 error (iputils' `print_icmp` for IPv6).
+    pub fn error_text6(ty: u8, code: u8, info: u32) -> String {
+        match ty {
+            1 => {
+                let why = match code {
+                    0 => "No route".to_string(),
+                    1 => "Administratively prohibited".to_string(),
+                    2 => "Beyond scope of source address".to_string(),
+                    3 => "Address unreachable".to_string(),
+                    4 => "Port unreachable".to_string(),
+                    c => format!("Unknown code {c}"),
+                };
+                format!("Destination unreachable: {why}")
+            }
+            2 => format!("Packet too big: mtu={info}"),
+            3 => match code {
+                0 => "Time exceeded: Hop limit".to_string(),
+                1 => "Time exceeded: Defragmentation failure".to_string(),
+                c => format!("Time exceeded: code {c}"),
+            },
+            4 => {
+                let what = match code {
+                    0 => "Wrong header field ".to_string(),
+                    1 => "Unknown header ".to_string(),
+                    2 => "Unknown option ".to_string(),
+                    c => format!("code {c} "),
+                };
+                format!("Parameter problem: {what}at {info}")
+            }
+            t => format!("Unknown icmp type: {t}"),
+        }
+    }
+}
+
 /// An ICMP echo socket.
 #[derive(Debug)]
 pub struct PingSock {
     /// Addresses, buffers, owner.
     pub sk: SockCommon,
+    /// An `AF_INET6` socket (ICMPv6 echo).
+    pub v6: bool,
     /// The ident of its requests (its "port").
     pub ident: u16,
     /// Replies and errors waiting to be read.
@@ -109,10 +170,16 @@ pub fn ping_socket(n: &mut Node, ident: u16, app: Option<u32>) -> Result<SockId,
 
 /// `socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP)`, not bound yet (its ident is 0).
 pub fn ping_socket_unbound(n: &mut Node, app: Option<u32>) -> SockId {
+    ping_socket_family(n, app, false)
+}
+
+/// `socket(AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6)` (`v6`) or its IPv4 twin, not bound yet.
+pub fn ping_socket_family(n: &mut Node, app: Option<u32>, v6: bool) -> SockId {
     let mut sk = SockCommon::new(n.sysctl.wmem_default, n.sysctl.rmem_default);
     sk.app = app;
     n.socks.insert(Socket::Ping(PingSock {
         sk,
+        v6,
         ident: 0,
         rx: VecDeque::new(),
     }))
@@ -214,6 +281,85 @@ pub fn ping_sendmsg(
     Ok(())
 }
 
+/// `ping_v6_sendmsg`: an ICMPv6 echo request to `dst` with sequence number `seq` and `data`.
+pub fn ping_v6_sendmsg(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    dst: Ipv6Addr,
+    seq: u16,
+    data: &[u8],
+) -> Result<(), Errno> {
+    use crate::ipv6::output::{Ip6Send, ip6_make_flowlabel, ip6_route_output, ip6_xmit};
+    use crate::wire::icmpv6::{Icmpv6Packet, Icmpv6Repr};
+    let Some(Socket::Ping(p)) = n.socks.get(sock) else {
+        return Err(Errno::NotSock);
+    };
+    let (ident, hops, tclass) = (p.ident, p.sk.ttl, p.sk.tos);
+    if crate::ipv6::icmp::scoped(dst) {
+        // A link-local or multicast destination needs an interface (sin6_scope_id).
+        return Err(Errno::Inval);
+    }
+    let Ok(route) = ip6_route_output(n, dst, None) else {
+        return Err(Errno::NetUnreach);
+    };
+    let src = if route.dev == crate::ip::output::LOOPBACK {
+        dst
+    } else {
+        crate::ipv6::addrconf::ipv6_dev_get_saddr(n, route.dev, dst).ok_or(Errno::AddrNotAvail)?
+    };
+    let req = Icmpv6Repr::EchoRequest {
+        ident,
+        seq_no: seq,
+        data,
+    };
+    let len = req.buffer_len() + 40;
+    if len > route.mtu as usize {
+        if let Some(Socket::Ping(p)) = n.socks.get_mut(sock)
+            && p.sk.recverr
+        {
+            p.rx.push_back(PingMsg::LocalError {
+                errno: Errno::MsgSize,
+                info: route.mtu,
+            });
+        }
+        return Err(Errno::MsgSize);
+    }
+    if let Some(Socket::Ping(p)) = n.socks.get_mut(sock)
+        && let Some(e) = p.sk.err.take()
+    {
+        n.snmp6.ip6.Ip6OutDiscards += 1;
+        return Err(e);
+    }
+    let mut skb = cx.pool.alloc(req.buffer_len());
+    req.emit(
+        src,
+        dst,
+        &mut Icmpv6Packet::new_unchecked(skb.put(req.buffer_len())),
+    );
+    for f in [
+        "sendto",
+        "ping_v6_sendmsg",
+        "ip6_dst_lookup_flow",
+        "ip6_append_data",
+    ] {
+        note!(cx, skb, f);
+    }
+    let send = Ip6Send {
+        src,
+        dst,
+        next_header: IpProtocol::Icmpv6,
+        hop_limit: hops.unwrap_or_else(|| crate::ipv6::icmp::hop_limit(n, route.dev)),
+        tclass,
+        flow_label: ip6_make_flowlabel(n, src, dst, 58, u32::from(ident)),
+    };
+    if ip6_xmit(n, cx, skb, send, route) == NetXmit::Drop {
+        n.snmp6.ip6.Ip6OutDiscards += 1;
+        return Err(Errno::NoBufs);
+    }
+    Ok(())
+}
+
 /// `recvmsg` on a ping socket: the next reply or error, or `EAGAIN`.
 /// Reading an error (`sock_dequeue_err_skb`) leaves pending (`sk_err`) the errno of the next
 /// ICMP error queued, or clears it when the one read was an ICMP error and none follows.
@@ -233,22 +379,33 @@ pub fn ping_recvmsg(n: &mut Node, sock: SockId) -> Result<PingMsg, Errno> {
                 true,
                 true,
             )),
+            &PingMsg::Error6 { ty, code, .. } => Some(sk_icmp_error(
+                crate::ipv6::icmp::icmpv6_err_convert(ty, code),
+                pmtudisc,
+                true,
+                true,
+            )),
         });
         match next {
             Some(Some(e)) => p.sk.err = Some(e),
-            _ if matches!(msg, PingMsg::Error { .. }) => p.sk.err = None,
+            _ if matches!(msg, PingMsg::Error { .. } | PingMsg::Error6 { .. }) => {
+                p.sk.err = None;
+            }
             _ => {}
         }
     }
     Ok(msg)
 }
 
-/// `ping_rcv`: an echo reply for `ident` arrived; queue it for its socket, if any.
-pub(crate) fn ping_rcv(n: &mut Node, cx: &mut NetCtx<'_>, ident: u16, msg: PingMsg) {
+/// `ping_rcv`: an echo reply for `ident` arrived (over IPv6 when `v6`); queue it for its
+/// socket of that family, if any.
+pub(crate) fn ping_rcv(n: &mut Node, cx: &mut NetCtx<'_>, ident: u16, v6: bool, msg: PingMsg) {
     let Some(&sock) = n.socks.ping_idents.get(&ident) else {
         return;
     };
-    if let Some(Socket::Ping(p)) = n.socks.get_mut(sock) {
+    if let Some(Socket::Ping(p)) = n.socks.get_mut(sock)
+        && p.v6 == v6
+    {
         p.rx.push_back(msg);
         sk_wake(n, cx, sock);
     }
@@ -264,12 +421,16 @@ pub(crate) fn ping_err(
     err: crate::ip::icmp::IcmpErr,
     msg: PingMsg,
 ) {
+    let v6 = matches!(msg, PingMsg::Error6 { .. });
     let Some(&sock) = n.socks.ping_idents.get(&ident) else {
         return;
     };
     let Some(Socket::Ping(p)) = n.socks.get_mut(sock) else {
         return;
     };
+    if p.v6 != v6 {
+        return;
+    }
     let connected = !p.sk.daddr.is_unspecified();
     let Some(e) = crate::ip::icmp::sk_icmp_error(err, p.sk.pmtudisc, p.sk.recverr, connected)
     else {

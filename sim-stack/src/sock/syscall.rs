@@ -12,7 +12,7 @@
 //! `sk_error_report`) — and makes the call again, as the kernel's `sk_wait_event` loop
 //! does.
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
 use crate::ctx::NetCtx;
 use crate::node::Node;
@@ -31,8 +31,20 @@ pub type Fd = SockId;
 
 /// `IPPROTO_ICMP`.
 pub const IPPROTO_ICMP: u8 = 1;
+/// `IPPROTO_ICMPV6`.
+pub const IPPROTO_ICMPV6: u8 = 58;
 /// `IPPROTO_TCP`.
 pub const IPPROTO_TCP: u8 = 6;
+
+/// A socket's address family (`AF_*`, the `domain` of `socket()`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Domain {
+    /// `AF_INET`.
+    Inet,
+    /// `AF_INET6`: ICMPv6 echo sockets (`IPPROTO_ICMPV6`); TCP and UDP over IPv6 are not
+    /// modeled yet and fail with `EAFNOSUPPORT`.
+    Inet6,
+}
 /// `IPPROTO_UDP`.
 pub const IPPROTO_UDP: u8 = 17;
 
@@ -261,6 +273,26 @@ pub fn socket(
     }
 }
 
+/// `socket(domain, ty, protocol)`: [`socket`] for `AF_INET`; for `AF_INET6`, an ICMPv6
+/// echo socket.
+pub fn socket_domain(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    domain: Domain,
+    ty: SockType,
+    protocol: u8,
+    owner: Option<u32>,
+) -> Result<Fd, Errno> {
+    match (domain, ty, protocol) {
+        (Domain::Inet, ..) => socket(n, cx, ty, protocol, owner),
+        (Domain::Inet6, SockType::Dgram, IPPROTO_ICMPV6) => {
+            Ok(crate::sock::ping::ping_socket_family(n, owner, true))
+        }
+        (Domain::Inet6, SockType::Dgram, IPPROTO_ICMP) => Err(Errno::ProtoNoSupport),
+        (Domain::Inet6, ..) => Err(Errno::AfNoSupport),
+    }
+}
+
 /// `fcntl(F_SETFL, O_NONBLOCK)` (or without it).
 pub fn fcntl_set_nonblock(n: &mut Node, fd: Fd, on: bool) -> Result<(), Errno> {
     sock(n, fd)?.common_mut().nonblock = on;
@@ -271,8 +303,31 @@ fn sock(n: &mut Node, fd: Fd) -> Result<&mut Socket, Errno> {
     n.socks.get_mut(fd).ok_or(Errno::BadF)
 }
 
-/// `bind()`.
-pub fn bind(n: &mut Node, cx: &mut NetCtx<'_>, fd: Fd, addr: SocketAddrV4) -> Result<(), Errno> {
+/// `bind()`: an address of the socket's family (else `EAFNOSUPPORT`).
+pub fn bind(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    fd: Fd,
+    addr: impl Into<SocketAddr>,
+) -> Result<(), Errno> {
+    let addr = match addr.into() {
+        SocketAddr::V4(a) => a,
+        SocketAddr::V6(a) => {
+            return match sock(n, fd)? {
+                Socket::Ping(p) if p.v6 => {
+                    if !a.ip().is_unspecified() && !n.fib6.is_local(*a.ip()) {
+                        return Err(Errno::AddrNotAvail);
+                    }
+                    crate::sock::ping::ping_bind(n, fd, a.port())
+                }
+                _ => Err(Errno::AfNoSupport),
+            };
+        }
+    };
+    match sock(n, fd)? {
+        Socket::Ping(p) if p.v6 => return Err(Errno::AfNoSupport),
+        _ => {}
+    }
     match sock(n, fd)? {
         Socket::Tcp(_) => tcp_bind(n, cx, fd, *addr.ip(), addr.port()).map(|_| ()),
         Socket::Udp(u) => {
@@ -375,7 +430,28 @@ pub fn sendto_size(
     to: Option<SocketAddrV4>,
     flags: MsgFlags,
 ) -> Result<usize, Errno> {
-    sendto_step(n, cx, fd, (data, size), to, flags, false)
+    sendto_step(
+        n,
+        cx,
+        fd,
+        (data, size),
+        to.map(SocketAddr::V4),
+        flags,
+        false,
+    )
+}
+
+/// `sendto()` with an address of either family (`sockaddr_in` or `sockaddr_in6`): one of
+/// the other family than the socket's fails with `EAFNOSUPPORT`.
+pub fn sendto_addr(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    fd: Fd,
+    data: &[u8],
+    to: Option<SocketAddr>,
+    flags: MsgFlags,
+) -> Result<usize, Errno> {
+    sendto_step(n, cx, fd, (data, data.len()), to, flags, false)
 }
 
 /// [`sendto_size`], or with `wait` one step of a blocking TCP send ([`sendto_wait`]).
@@ -384,10 +460,28 @@ fn sendto_step(
     cx: &mut NetCtx<'_>,
     fd: Fd,
     (data, size): (&[u8], usize),
-    to: Option<SocketAddrV4>,
+    to: Option<SocketAddr>,
     flags: MsgFlags,
     wait: bool,
 ) -> Result<usize, Errno> {
+    let to = match (to, sock(n, fd)?) {
+        (Some(SocketAddr::V6(a)), Socket::Ping(p)) if p.v6 => {
+            if data.len() < 8 || data[0] != 128 || data[1] != 0 {
+                return Err(Errno::Inval);
+            }
+            let seq = u16::from_be_bytes([data[6], data[7]]);
+            crate::sock::ping::ping_v6_sendmsg(n, cx, fd, *a.ip(), seq, &data[8..])?;
+            return Ok(data.len());
+        }
+        (None, Socket::Ping(p)) if p.v6 => return Err(Errno::DestAddrReq),
+        (Some(SocketAddr::V4(_)), Socket::Ping(p)) if p.v6 => return Err(Errno::AfNoSupport),
+        (Some(SocketAddr::V6(_)), Socket::Udp(_) | Socket::Ping(_)) => {
+            return Err(Errno::AfNoSupport);
+        }
+        (Some(SocketAddr::V6(_)), Socket::Tcp(_)) => None,
+        (Some(SocketAddr::V4(a)), _) => Some(a),
+        (None, _) => None,
+    };
     match sock(n, fd)? {
         // tcp_sendmsg never reads the address (outside Fast Open): a connected socket
         // sends to its peer, an unconnected one fails as a send does (EPIPE).
@@ -428,7 +522,7 @@ pub fn sendto_wait(
     to: Option<SocketAddrV4>,
     flags: MsgFlags,
 ) -> Result<usize, Errno> {
-    sendto_step(n, cx, fd, (data, size), to, flags, true)
+    sendto_step(n, cx, fd, (data, size), to.map(SocketAddr::V4), flags, true)
 }
 
 /// A blocking send on `fd` that copied some bytes returns early, stopped by an error while

@@ -263,9 +263,6 @@ impl World {
                     options,
                 } => {
                     let ident = nodes[node].rng.below(1 << 16) as u16;
-                    let std::net::IpAddr::V4(dst) = dst else {
-                        unreachable!("ping -6: the IPv6 ping socket comes with the IPv6 stack")
-                    };
                     Box::new(Ping::new(
                         *dst,
                         *count,
