@@ -1097,7 +1097,8 @@ impl<'a> Icmpv6Repr<'a> {
     /// [`Error::Truncated`] if shorter than its type's fixed part (or an MLD record or
     /// source list runs past the end), [`Error::BadChecksum`], [`Error::BadOption`] for
     /// malformed neighbour discovery options, and [`Error::Unsupported`] for a type not
-    /// modeled here (node information, MLD-less multicast router discovery, …).
+    /// modeled here (node information, inverse neighbour discovery, multicast router
+    /// discovery, …).
     pub fn parse<T: AsRef<[u8]> + ?Sized>(
         src: Ipv6Addr,
         dst: Ipv6Addr,
@@ -1160,7 +1161,7 @@ impl<'a> Icmpv6Repr<'a> {
     }
 
     /// Whether this is an error message (types below 128, RFC 4443 §2.1): never sent in
-    /// answer to another error (`icmpv6_err_convert`'s rule in `icmp6_send`).
+    /// answer to another error (RFC 4443 §2.4 (e), `is_ineligible` in `icmp6_send`).
     #[must_use]
     pub const fn is_error(&self) -> bool {
         matches!(

@@ -529,7 +529,9 @@ pub struct ExtWalk {
 /// (0), Routing (43), Fragment (44) and Destination Options (60) are skipped by their
 /// lengths, and the walk stops at anything else. It also stops after a Fragment header
 /// whose offset is not 0: the rest is fragment data. Hop-by-Hop options are read for a
-/// Router Alert (`ip6_parse_tlv`); other options are skipped.
+/// Router Alert (`ip6_parse_tlv`); other options are skipped. Like `ipv6_skip_exthdr`, the
+/// walk does not insist that Hop-by-Hop comes first: rejecting a later one (with a
+/// parameter problem) is the receive path's job, as in `ip6_protocol_deliver_rcu`.
 ///
 /// # Errors
 /// [`Error::Truncated`] if a header runs past `buf`; [`Error::BadOption`] if a Hop-by-Hop
