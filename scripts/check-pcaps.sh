@@ -7,15 +7,19 @@
 #                                                      into a temporary folder, check its pcaps,
 #                                                      run it again with --pcapng and check that
 #   scripts/check-pcaps.sh --self-test [GOOD.pcap]     prove the checker catches broken files
+#                                                      (IPv4 from GOOD.pcap or a ping run, and
+#                                                      IPv6 from frames built into this script)
 #
 # A file passes when
 #   1. `tshark -r FILE -q` succeeds (the file reads to the end),
 #   2. it holds at least one frame,
 #   3. with IP/UDP/TCP checksum validation on, no frame matches
 #        _ws.malformed or _ws.expert.severity >= "Error"
-#        or a *.checksum.status == "Bad" (ip, icmp, udp, tcp)
-#      The explicit checksum clauses are there because Wireshark 4.0 files a bad ICMP
-#      checksum under severity Warning, not Error, so the expert filter alone misses it.
+#        or a *.checksum.status == "Bad" (ip, icmp, icmpv6, udp, tcp)
+#      The explicit checksum clauses are there because Wireshark 4.0 files a bad ICMP or
+#      ICMPv6 checksum under severity Warning, not Error, so the expert filter alone misses
+#      it. UDP and TCP are checked over IPv4 and IPv6 alike (the udp/tcp check_checksum
+#      preferences cover both families; ICMPv6 checksums are always checked).
 #      A file holding several interfaces (pcapng) gets this check one interface at a time:
 #      the same TCP segment seen at successive hops would otherwise look like a
 #      retransmission overlapping old data, which Wireshark reports as malformed.
@@ -41,6 +45,7 @@ TSHARK="${TSHARK:-tshark}"
 # The display filter of check 3.
 FILTER='_ws.malformed or _ws.expert.severity >= "Error"'
 FILTER+=' or ip.checksum.status == "Bad" or icmp.checksum.status == "Bad"'
+FILTER+=' or icmpv6.checksum.status == "Bad"'
 FILTER+=' or udp.checksum.status == "Bad" or tcp.checksum.status == "Bad"'
 # Checksum validation is off by default in Wireshark (offloading makes it noisy on real
 # captures); our frames carry real checksums, so turn it on.
@@ -313,6 +318,55 @@ first_ipv4() {
     done
 }
 
+# hex_bytes HEX: writes the bytes a string of hex digits spells.
+hex_bytes() {
+    # shellcheck disable=SC2059  # the format is the escapes themselves
+    printf "$(sed 's/../\\x&/g' <<<"$1")"
+}
+
+# le32 N: writes N as a little-endian u32.
+le32() {
+    local h
+    h=$(printf '%08x' "$1")
+    hex_bytes "${h:6:2}${h:4:2}${h:2:2}${h:0:2}"
+}
+
+# write_pcap OUT FRAME_HEX...: a little-endian microsecond pcap (Ethernet) of the frames.
+write_pcap() {
+    local out=$1 f
+    shift
+    hex_bytes d4c3b2a1020004000000000000000000ffff000001000000 >"$out"
+    for f in "$@"; do
+        { le32 0; le32 0; le32 $((${#f} / 2)); le32 $((${#f} / 2)); hex_bytes "$f"; } >>"$out"
+    done
+}
+
+# IPv6 frames with correct checksums for the self-test: the client's router solicitation
+# (ICMPv6) and TCP SYN from the IPv6 Linux reference (reference-ipv6/client.pcap), and an
+# AAAA query over UDP/IPv6 built for this test (flow label 0x12345).
+V6_ICMP=33330000000202000000000286dd6000000000103afffe80000000000000000000fffe000002ff02000000000000000000000000000285007b2a000000000101020000000002
+V6_TCP=02000000000102000000000286dd600358720028064020010db800000000000000000000000220010db8000100000000000000000080d5a60050edcf7d5d00000000a002fd20f8760000020405a00402080aa5b30fad000000000103030a
+V6_UDP=02000000000102000000000286dd600123450023114020010db800000000000000000000000220010db80001000000000000000000539c40003500233f986bc00100000100000000000005626169647503636f6d00001c0001
+
+# self_test_ipv6 DIR: the IPv6 frames pass; each with one checksum byte flipped is caught
+# (ICMPv6 at +2, TCP at +16, UDP at +6 after the 54 bytes of Ethernet and IPv6 headers).
+self_test_ipv6() {
+    local dir=$1 frames=("$V6_ICMP" "$V6_TCP" "$V6_UDP") names=(ICMPv6 TCP UDP) at=(2 16 6)
+    local i off pos=24 f
+    echo "==> self-test on IPv6 frames (ICMPv6, TCP and UDP over IPv6)"
+    write_pcap "$dir/good6.pcap" "${frames[@]}"
+    expect "IPv6 frames pass" ok "$dir/good6.pcap"
+    for i in 0 1 2; do
+        off=$((pos + 16 + 54 + at[i]))
+        f="$dir/bad-${names[i],,}-over-ipv6-checksum.pcap"
+        cp "$dir/good6.pcap" "$f"
+        put_byte "$f" "$off" $(($(u8 "$f" "$off") ^ 0xff))
+        expect "flipped ${names[i]}-over-IPv6 checksum byte is caught" BAD "$f" \
+            "frame $((i + 1)): .*Bad checksum \[should be"
+        pos=$((pos + 16 + ${#frames[i]} / 2))
+    done
+}
+
 # expect LABEL WANT FILE [REGEX]: runs check_file on FILE in a subshell; WANT is ok or BAD;
 # REGEX (grep basic regex), if given, must match a line of the checker's report.
 SELFTEST_FAILS=0
@@ -376,6 +430,7 @@ self_test() {
     fi
     expect "truncated file is caught" BAD "$dir/truncated.pcap" "cut short"
     expect "file without frames is caught" BAD "$dir/no-frames.pcap" "no frames"
+    self_test_ipv6 "$dir"
     if [[ $SELFTEST_FAILS -gt 0 ]]; then
         echo "self-test: $SELFTEST_FAILS expectation(s) failed: the checker cannot be trusted"
         exit 1

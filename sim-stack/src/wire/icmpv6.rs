@@ -19,10 +19,13 @@
 //! Options are read as RFC 4861 §4.6 and Linux's `ndisc_parse_options` read them: a length
 //! of 0, or an option running past the message, is [`Error::BadOption`]; unknown options
 //! are skipped; of a repeated option the first counts. A link-layer address option must be
-//! one 8-byte unit (Ethernet), an MTU option one unit and a prefix information option four
-//! (otherwise [`Error::BadOption`], as `ndisc_recv_ns` drops a bad address length); a Nonce
-//! option (RFC 3971 §5.3.2, type 14, as Linux's enhanced DAD sends it: 6 bytes) of another
-//! length is ignored, as `ndisc_recv_ns` ignores it. Options are emitted in Linux's order
+//! one 8-byte unit (Ethernet; otherwise [`Error::BadOption`], as `ndisc_recv_ns` and
+//! `ndisc_router_discovery` drop a bad address length). A first Nonce option (RFC 3971
+//! §5.3.2, type 14, as Linux's enhanced DAD sends it: 6 bytes) of another length is
+//! ignored, as `ndisc_recv_ns` ignores it; an MTU option's value is read whatever its
+//! length, as `ndisc_router_discovery` reads it; a prefix information option shorter than
+//! four units is skipped (`addrconf_prefix_rcv`: "prefix option too short") and the first
+//! long enough is kept. Options are emitted in Linux's order
 //! (`ndisc_send_ns`: source link-layer address, then nonce). The code-0 and hop-limit-255
 //! checks of `ndisc_rcv` need the IPv6 header and are the caller's.
 //!
@@ -460,7 +463,8 @@ struct NdiscOptions<'a> {
     target_lladdr: Option<EthernetAddress>,
     mtu: Option<u32>,
     prefix_info: Option<NdiscPrefixInfo>,
-    nonce: Option<[u8; 6]>,
+    /// The first Nonce option: its value if it has the right length.
+    nonce: Option<Option<[u8; 6]>>,
     redirected: Option<&'a [u8]>,
 }
 
@@ -493,15 +497,9 @@ impl<'a> NdiscOptions<'a> {
                     slot.get_or_insert(EthernetAddress(mac));
                 }
                 opt::MTU => {
-                    if units != 1 {
-                        return Err(Error::BadOption);
-                    }
                     o.mtu.get_or_insert(be32(&body[2..6]));
                 }
-                opt::PREFIX_INFO => {
-                    if units != 4 {
-                        return Err(Error::BadOption);
-                    }
+                opt::PREFIX_INFO if units >= 4 => {
                     o.prefix_info.get_or_insert(NdiscPrefixInfo {
                         prefix_len: body[0],
                         flags: body[1],
@@ -510,10 +508,12 @@ impl<'a> NdiscOptions<'a> {
                         prefix: ipv6_addr(&body[14..30]),
                     });
                 }
-                opt::NONCE if units == 1 && o.nonce.is_none() => {
-                    let mut nonce = [0u8; 6];
-                    nonce.copy_from_slice(&body[..6]);
-                    o.nonce = Some(nonce);
+                opt::NONCE => {
+                    o.nonce.get_or_insert((units == 1).then(|| {
+                        let mut nonce = [0u8; 6];
+                        nonce.copy_from_slice(&body[..6]);
+                        nonce
+                    }));
                 }
                 opt::REDIRECTED_HDR => {
                     o.redirected.get_or_insert(&body[6..]);
@@ -616,7 +616,7 @@ impl<'a> NdiscRepr<'a> {
             Icmpv6Message::NeighborSolicit => Self::NeighborSolicit {
                 target: packet.target_addr(),
                 lladdr: options.source_lladdr,
-                nonce: options.nonce,
+                nonce: options.nonce.flatten(),
             },
             Icmpv6Message::NeighborAdvert => Self::NeighborAdvert {
                 flags: packet.neighbor_flags(),
@@ -1097,7 +1097,8 @@ impl<'a> Icmpv6Repr<'a> {
     /// [`Error::Truncated`] if shorter than its type's fixed part (or an MLD record or
     /// source list runs past the end), [`Error::BadChecksum`], [`Error::BadOption`] for
     /// malformed neighbour discovery options, and [`Error::Unsupported`] for a type not
-    /// modeled here (node information, MLD-less multicast router discovery, …).
+    /// modeled here (node information, inverse neighbour discovery, multicast router
+    /// discovery, …).
     pub fn parse<T: AsRef<[u8]> + ?Sized>(
         src: Ipv6Addr,
         dst: Ipv6Addr,
@@ -1160,7 +1161,7 @@ impl<'a> Icmpv6Repr<'a> {
     }
 
     /// Whether this is an error message (types below 128, RFC 4443 §2.1): never sent in
-    /// answer to another error (`icmpv6_err_convert`'s rule in `icmp6_send`).
+    /// answer to another error (RFC 4443 §2.4 (e), `is_ineligible` in `icmp6_send`).
     #[must_use]
     pub const fn is_error(&self) -> bool {
         matches!(
@@ -1502,9 +1503,10 @@ mod tests {
             )),
             Err(Error::BadOption)
         );
-        // A Nonce of the wrong length is ignored.
+        // A first Nonce of the wrong length is ignored, and so is a second one after it.
         let ns = hex(
-            "8700 0000 00000000 fe800000000000000000000000000001 0e02 000000000000 0000000000000000",
+            "8700 0000 00000000 fe800000000000000000000000000001 0e02 000000000000 0000000000000000
+             0e01 010203040506",
         );
         assert!(matches!(
             check(&ns),
@@ -1513,6 +1515,23 @@ mod tests {
                 ..
             }))
         ));
+        // An RA whose MTU option is two units long still gives its MTU; a prefix option of
+        // three units is skipped and the next one is kept.
+        let ra = hex("8600 0000 40000708 00000000 00000000
+             0502 0000 000005dc 0000000000000000
+             0303 40c0 00000001 00000002 00000000 2001 0db8 0000 0000
+             0304 40c0 00000001 00000002 00000000 20010db8000100000000000000000000");
+        let Ok(Icmpv6Repr::Ndisc(NdiscRepr::RouterAdvert {
+            mtu,
+            prefix_info,
+            router_lifetime,
+            ..
+        })) = check(&ra)
+        else {
+            panic!("{:?}", check(&ra));
+        };
+        assert_eq!((mtu, router_lifetime), (Some(1500), 1800));
+        assert_eq!(prefix_info.map(|p| p.prefix), Some(addr("2001:db8:1::")));
         // Truncated fixed parts, unknown types.
         assert_eq!(
             check(&hex("8700 0000 00000000 fe80")),

@@ -529,7 +529,9 @@ pub struct ExtWalk {
 /// (0), Routing (43), Fragment (44) and Destination Options (60) are skipped by their
 /// lengths, and the walk stops at anything else. It also stops after a Fragment header
 /// whose offset is not 0: the rest is fragment data. Hop-by-Hop options are read for a
-/// Router Alert (`ip6_parse_tlv`); other options are skipped.
+/// Router Alert (`ip6_parse_tlv`); other options are skipped. Like `ipv6_skip_exthdr`, the
+/// walk does not insist that Hop-by-Hop comes first: rejecting a later one (with a
+/// parameter problem) is the receive path's job, as in `ip6_protocol_deliver_rcu`.
 ///
 /// # Errors
 /// [`Error::Truncated`] if a header runs past `buf`; [`Error::BadOption`] if a Hop-by-Hop
@@ -811,7 +813,133 @@ mod tests {
             })
     }
 
+    /// A whole frame built as the stack builds it: payload first, then each header pushed in
+    /// front — UDP (0), TCP (1), an ICMPv6 echo (2), or an MLDv2 report behind the
+    /// Hop-by-Hop Router Alert header (3).
+    fn build_frame(kind: u8, payload: &[u8], ports: (u16, u16), flow: u32) -> Vec<u8> {
+        use crate::wire::{
+            EtherType, EthernetFrame, EthernetRepr, Icmpv6Packet, Icmpv6Repr, MldRecord, MldRepr,
+            TcpFlags, TcpOptions, TcpPacket, TcpRepr, UdpPacket, UdpRepr, udp,
+        };
+        let (src, dst) = (
+            Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2),
+            Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 0x80),
+        );
+        let tcp = TcpRepr {
+            src_port: ports.0,
+            dst_port: ports.1,
+            seq: flow,
+            ack: !flow,
+            flags: TcpFlags::ACK | TcpFlags::PSH,
+            window: 64,
+            urgent: 0,
+            options: TcpOptions::established(Some((flow, 1)), &[]),
+        };
+        let echo = Icmpv6Repr::EchoRequest {
+            ident: ports.0,
+            seq_no: ports.1,
+            data: payload,
+        };
+        let records = [MldRecord {
+            record_type: MldRecord::CHANGE_TO_EXCLUDE,
+            group: solicited_node(src),
+        }];
+        let mld = Icmpv6Repr::Mld(MldRepr::ReportV2 { records: &records });
+        let (next_header, l4_len) = match kind {
+            0 => (IpProtocol::Udp, udp::HEADER_LEN + payload.len()),
+            1 => (IpProtocol::Tcp, tcp.header_len() + payload.len()),
+            2 => (IpProtocol::Icmpv6, echo.buffer_len()),
+            _ => (
+                IpProtocol::HopByHop,
+                HBH_ROUTER_ALERT_LEN + mld.buffer_len(),
+            ),
+        };
+        let headroom = 14 + HEADER_LEN;
+        let mut buf = vec![0u8; headroom + l4_len];
+        let l4 = &mut buf[headroom..];
+        match kind {
+            0 => {
+                l4[udp::HEADER_LEN..].copy_from_slice(payload);
+                let r = UdpRepr {
+                    src_port: ports.0,
+                    dst_port: ports.1,
+                };
+                r.emit(&mut UdpPacket::new_unchecked(l4), src, dst, payload.len());
+            }
+            1 => {
+                l4[tcp.header_len()..].copy_from_slice(payload);
+                tcp.emit(&mut TcpPacket::new_unchecked(l4), src, dst, payload.len());
+            }
+            2 => echo.emit(src, dst, &mut Icmpv6Packet::new_unchecked(l4)),
+            _ => {
+                let (hbh, msg) = l4.split_at_mut(HBH_ROUTER_ALERT_LEN);
+                mld.emit(
+                    src,
+                    ALL_MLDV2_ROUTERS,
+                    &mut Icmpv6Packet::new_unchecked(msg),
+                );
+                emit_hbh_router_alert(hbh, IpProtocol::Icmpv6);
+            }
+        }
+        let ip = Ipv6Repr {
+            src_addr: src,
+            dst_addr: if kind == 3 { ALL_MLDV2_ROUTERS } else { dst },
+            next_header,
+            payload_len: l4_len,
+            hop_limit: if kind == 3 { 1 } else { 64 },
+            traffic_class: 0,
+            flow_label: flow & 0xf_ffff,
+        };
+        ip.emit(&mut Ipv6Packet::new_unchecked(&mut buf[14..]));
+        EthernetRepr {
+            src_addr: EthernetAddress([2, 0, 0, 0, 0, 2]),
+            dst_addr: EthernetAddress([2, 0, 0, 0, 0, 1]),
+            ethertype: EtherType::Ipv6,
+        }
+        .emit(&mut crate::wire::EthernetFrame::new_unchecked(&mut buf[..]));
+        let _ = EthernetFrame::new_checked(&buf[..]).unwrap();
+        buf
+    }
+
     proptest! {
+        /// Whole IPv6 frames decode in etherparse with the same fields and every checksum
+        /// verifying, and their summaries are complete.
+        #[test]
+        fn frames_decode_in_etherparse(
+            kind in 0u8..4, payload in proptest::collection::vec(any::<u8>(), 0..100),
+            ports in any::<(u16, u16)>(), flow in any::<u32>(),
+        ) {
+            use etherparse::{NetHeaders, TransportHeader};
+            let ports = (ports.0 | 0x8000, ports.1 | 0x8000);
+            let frame = build_frame(kind, &payload, ports, flow);
+            let h = etherparse::PacketHeaders::from_ethernet_slice(&frame).unwrap();
+            let Some(NetHeaders::Ipv6(ip, exts)) = h.net else { panic!("no IPv6 header") };
+            prop_assert_eq!(ip.flow_label.value(), flow & 0xf_ffff);
+            prop_assert_eq!(exts.hop_by_hop_options.is_some(), kind == 3);
+            let body = h.payload.slice();
+            match h.transport {
+                Some(TransportHeader::Udp(u)) => {
+                    prop_assert_eq!(kind, 0);
+                    prop_assert_eq!((u.source_port, u.destination_port), ports);
+                    prop_assert_eq!(u.checksum, u.calc_checksum_ipv6(&ip, body).unwrap());
+                    prop_assert_eq!(body, &payload[..]);
+                }
+                Some(TransportHeader::Tcp(t)) => {
+                    prop_assert_eq!(kind, 1);
+                    prop_assert_eq!(t.checksum, t.calc_checksum_ipv6(&ip, body).unwrap());
+                    prop_assert_eq!(body, &payload[..]);
+                }
+                Some(TransportHeader::Icmpv6(i)) => {
+                    prop_assert!(kind >= 2);
+                    let sum = i.icmp_type.calc_checksum(ip.source, ip.destination, body).unwrap();
+                    prop_assert_eq!(i.checksum, sum);
+                }
+                other => panic!("unexpected transport {other:?}"),
+            }
+            let line = crate::wire::summary(&frame);
+            prop_assert!(line.starts_with("IP6 ") && !line.contains("[|"), "{}", line);
+        }
+
         #[test]
         fn roundtrip_and_etherparse(repr in arb_repr()) {
             let mut buf = vec![0xa5u8; repr.total_len()];

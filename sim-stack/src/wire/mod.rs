@@ -112,6 +112,7 @@ pub mod tcp;
 pub mod udp;
 
 pub use arp::{ArpOperation, ArpPacket, ArpRepr};
+pub use checksum::PseudoHeader;
 pub use dns::{
     DnsFlags, DnsName, DnsOpcode, DnsQuestion, DnsRcode, DnsRecord, DnsRepr, DnsType, RData,
 };
