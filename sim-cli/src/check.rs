@@ -166,27 +166,37 @@ pub fn summary(s: &Scenario, path: &Path, warnings: usize) -> String {
     }
     more(&mut o, s.links.len());
 
-    // Subnets: every addressed interface, grouped by network.
-    let mut subnets: BTreeMap<(u32, u8), Vec<String>> = BTreeMap::new();
+    // Subnets: every addressed interface, grouped by network, IPv4 ones first.
+    let mut subnets: BTreeMap<(u8, u128, u8), Vec<String>> = BTreeMap::new();
     for n in &s.nodes {
         for i in &n.ifaces {
             if let Some(a) = i.addr {
                 subnets
-                    .entry((a.network().address().to_bits(), a.prefix_len()))
+                    .entry((4, a.network().address().to_bits().into(), a.prefix_len()))
+                    .or_default()
+                    .push(format!("{}.{} {}", n.name, i.name, a.address()));
+            }
+            for a in &i.addrs6 {
+                subnets
+                    .entry((6, a.network().address().to_bits(), a.prefix_len()))
                     .or_default()
                     .push(format!("{}.{} {}", n.name, i.name, a.address()));
             }
         }
     }
     let _ = writeln!(o, "  subnets {}", subnets.len());
-    for ((net, len), members) in subnets.iter().take(SHOW) {
+    for ((family, net, len), members) in subnets.iter().take(SHOW) {
         let shown: Vec<&str> = members.iter().map(String::as_str).collect();
         let list = if shown.len() <= 4 {
             shown.join(", ")
         } else {
             format!("{}, … ({} interfaces)", shown[..3].join(", "), shown.len())
         };
-        let cidr = format!("{}/{len}", std::net::Ipv4Addr::from_bits(*net));
+        let cidr = if *family == 4 {
+            format!("{}/{len}", std::net::Ipv4Addr::from_bits(*net as u32))
+        } else {
+            format!("{}/{len}", std::net::Ipv6Addr::from_bits(*net))
+        };
         let _ = writeln!(o, "    {cidr:18} {list}");
     }
     more(&mut o, subnets.len());
@@ -254,7 +264,10 @@ fn describe_app(k: &AppKind) -> String {
             let r: Vec<String> = records
                 .iter()
                 .take(3)
-                .map(|r| format!("{} A {}", r.name, r.addr))
+                .map(|r| {
+                    let ty = if r.addr.is_ipv6() { "AAAA" } else { "A" };
+                    format!("{} {ty} {}", r.name, r.addr)
+                })
                 .collect();
             let more = if records.len() > 3 { ", …" } else { "" };
             format!("dns_server  {}{more} (ttl {ttl})", r.join(", "))
