@@ -263,7 +263,7 @@ impl NetDevice {
     /// Whether the device can transmit: a NIC on a link, or a tun device (whose descriptor
     /// the drill host holds open).
     #[inline]
-    fn carrier(&self) -> bool {
+    pub(crate) fn carrier(&self) -> bool {
         self.link.is_some() || matches!(self.kind, DevKind::Tun(_))
     }
 }

@@ -48,6 +48,13 @@ pub enum Event {
         /// The entry's number ([`crate::neigh::NeighTable::addr_of`]).
         id: u32,
     },
+    /// An IPv6 reassembly queue timed out (`ip6_frag_expire`).
+    Frag6Timer {
+        /// Node index.
+        node: u32,
+        /// The queue's number.
+        id: u32,
+    },
     /// One of an interface's IPv6 timers (address configuration, MLD).
     Ipv6Timer {
         /// Node index.

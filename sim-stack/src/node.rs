@@ -124,6 +124,8 @@ pub struct Node {
     pub snmp6: crate::stats::Snmp6,
     /// The IPv6 routing table and local addresses.
     pub fib6: crate::ipv6::route::Fib6,
+    /// IPv6 reassembly queues.
+    pub frags6: crate::ipv6::reassembly::Frag6Queues,
     /// The node's random stream (ephemeral ports, reachable times, ISNs, IDs).
     pub rng: SimRng,
     /// Netfilter rules.
@@ -175,6 +177,7 @@ impl Node {
             ndisc_stats: NeighStats::default(),
             snmp6: Default::default(),
             fib6: Default::default(),
+            frags6: Default::default(),
             ip_ident_key: rng.next_u64(),
             rng,
             netfilter: Netfilter::default(),
@@ -256,6 +259,7 @@ pub fn node_event(
             crate::ipv6::addrconf::ipv6_timer(n, cx, dev as usize, which);
         }
         Event::FragTimer { key, .. } => crate::ip::frag::ip_expire(n, cx, key),
+        Event::Frag6Timer { id, .. } => crate::ipv6::reassembly::ip6_frag_expire(n, cx, id),
         Event::TcpTimer { sock, which, .. } => crate::tcp::timer::tcp_timer(n, cx, sock, which),
         other => return Err(other),
     }

@@ -447,3 +447,67 @@ fn an_ipv4_only_scenario_sends_no_ipv6() {
         }
     }
 }
+
+/// `ping -6 -s 2000` over a path whose second link has an MTU of 1400: the first request
+/// leaves in two fragments cut for 1500 (1448 + 560 bytes, as Linux cuts them), the router
+/// cannot forward the first and answers Packet Too Big (ping: "Packet too big: mtu=1400");
+/// the host learns the path MTU, so the second request leaves cut for 1400 (1352 + 656);
+/// the far host reassembles it and its fragmented reply is reassembled in turn.
+#[test]
+fn ping6_fragments_at_the_source_and_learns_the_path_mtu() {
+    let src = "end 5s\n\
+        host a { iface eth0 { ip6 2001:db8::2/64 } route6 default via 2001:db8::1 }\n\
+        router r { iface eth0 { ip6 2001:db8::1/64 } iface eth1 { ip6 2001:db8:1::1/64 } }\n\
+        host b { iface eth0 { ip6 2001:db8:1::2/64 } route6 default via 2001:db8:1::1 }\n\
+        link a.eth0 -- r.eth0 { rate 1Gbit delay 10us }\n\
+        link r.eth1 -- b.eth0 { rate 1Gbit delay 10us mtu 1400 }\n\
+        app a: ping 2001:db8:1::2 { count 2 size 2000B } at 3s\n";
+    let sc = common::load(src, &[]);
+    let dir = common::temp_dir("frag6");
+    let ran = common::run_scenario(&sc, Some(common::capture_into(&dir, CaptureFormat::Pcap)));
+    assert!(
+        ran.trace
+            .contains("ping From 2001:db8::1 icmp_seq=1 Packet too big: mtu=1400"),
+        "{}",
+        ran.trace
+    );
+    assert!(
+        ran.trace
+            .contains("ping 2008 bytes from 2001:db8:1::2: icmp_seq=2 ttl=63"),
+        "{}",
+        ran.trace
+    );
+    // The fragments a sent: (fragment offset, data length) of each.
+    let mut frags = Vec::new();
+    for (_, f) in read_pcap(&dir.join("a-eth0.pcap")) {
+        let Ok(eth) = Ethernet2Slice::from_slice_without_fcs(&f) else {
+            continue;
+        };
+        if eth.ether_type().0 != 0x86dd || eth.source() != sc_mac(&sc, "a") {
+            continue;
+        }
+        let ip = Ipv6Slice::from_slice(eth.payload_slice()).expect("IPv6");
+        if ip.header().next_header().0 == 44 {
+            let p = &eth.payload_slice()[40..];
+            let off = usize::from(u16::from_be_bytes([p[2], p[3]]) >> 3) * 8;
+            frags.push((off, usize::from(ip.header().payload_length()) - 8));
+        }
+    }
+    assert_eq!(frags, vec![(0, 1448), (1448, 560), (0, 1352), (1352, 656)]);
+    let a = ran.stats.nodes["a"].snmp6.as_ref().expect("IPv6");
+    assert_eq!((a.ip6.Ip6FragOKs, a.ip6.Ip6FragCreates), (2, 4));
+    assert_eq!((a.ip6.Ip6ReasmReqds, a.ip6.Ip6ReasmOKs), (2, 1));
+    let r = ran.stats.nodes["r"].snmp6.as_ref().expect("IPv6");
+    assert_eq!(r.ip6.Ip6InTooBigErrors, 1);
+    // b also got the second fragment of the first request, whose first the router could
+    // not forward: it waits in a queue (ip6frag_time is 60 s).
+    let b = ran.stats.nodes["b"].snmp6.as_ref().expect("IPv6");
+    assert_eq!((b.ip6.Ip6ReasmReqds, b.ip6.Ip6ReasmOKs), (3, 1));
+    assert_eq!(ran.world.nodes[2].frags6.len(), 1);
+}
+
+/// The MAC a node's first interface got.
+fn sc_mac(sc: &sim_stack::config::Scenario, node: &str) -> [u8; 6] {
+    let id = sc.node_by_name(node).expect("node");
+    sc.node(id).ifaces[0].mac.0
+}

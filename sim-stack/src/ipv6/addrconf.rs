@@ -269,6 +269,11 @@ pub(crate) fn ipv6_add_dev(
 /// `addrconf_notify(NETDEV_UP)` on a link with carrier: the link-local address, DAD for
 /// every address, and `ipv6_mc_up`.
 pub(crate) fn addrconf_dev_up(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize) {
+    // addrconf_link_ready: without carrier (no link) nothing starts; the addresses stay
+    // tentative.
+    if !n.devs[dev].carrier() || !n.devs[dev].arp() {
+        return;
+    }
     let mac = n.devs[dev].mac;
     let timer = cx.sched.new_timer();
     let Some(idev) = n.devs[dev].inet6.as_deref_mut() else {
@@ -319,8 +324,8 @@ fn addrconf_dad_begin(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, i: usize) {
     };
     let ifa = &mut idev.addrs[i];
     ifa.state = AddrState::Dad;
-    if idev.cnf.accept_dad == 0 || idev.cnf.dad_transmits == 0 {
-        // No DAD: valid at once (and an unsolicited NA, as send_na says).
+    if idev.cnf.accept_dad == 0 {
+        // No DAD: valid at once.
         ifa.tentative = false;
         addrconf_dad_completed(n, cx, dev, i);
         return;

@@ -53,23 +53,32 @@ pub(crate) struct Rcv6 {
 pub(crate) fn icmpv6_rcv(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: Skb, h: Rcv6) {
     note!(cx, skb, "icmpv6_rcv");
     bump_in(n, dev, |s| s.Icmp6InMsgs += 1);
-    let parsed = Icmpv6Packet::new_checked(skb.data())
-        .and_then(|p| Icmpv6Repr::parse(h.src, h.dst, &p).map(|r| (r, u8::from(p.msg_type()))));
-    let (repr, ty) = match parsed {
-        Ok((r, t)) => (r, t),
-        Err(e) => {
-            if e == WireError::BadChecksum {
-                bump_in(n, dev, |s| s.Icmp6InCsumErrors += 1);
-            }
-            bump_in(n, dev, |s| s.Icmp6InErrors += 1);
-            kfree_skb(n, cx, skb);
-            return;
+    // The checksum and the 4-byte header first (`csum_error`, `discard_it`): the only
+    // failures counted in Icmp6InErrors.
+    let data = skb.data();
+    let header_ok =
+        data.len() >= 4 && Icmpv6Packet::new_unchecked(data).verify_checksum(h.src, h.dst);
+    if !header_ok {
+        if data.len() >= 4 {
+            bump_in(n, dev, |s| s.Icmp6InCsumErrors += 1);
         }
-    };
+        bump_in(n, dev, |s| s.Icmp6InErrors += 1);
+        kfree_skb(n, cx, skb);
+        return;
+    }
+    let (ty, code) = (data[0], data[1]);
     n.snmp6.icmp6.in_type[usize::from(ty)] += 1;
     if let Some(idev) = n.devs.get_mut(dev).and_then(|d| d.inet6.as_deref_mut()) {
         idev.stats.icmp6.in_type[usize::from(ty)] += 1;
     }
+    // A message too short for its type, or with malformed options, is dropped by its
+    // handler without another count.
+    let Ok(repr) =
+        Icmpv6Packet::new_checked(skb.data()).and_then(|p| Icmpv6Repr::parse(h.src, h.dst, &p))
+    else {
+        kfree_skb(n, cx, skb);
+        return;
+    };
     match repr {
         Icmpv6Repr::EchoRequest {
             ident,
@@ -104,6 +113,14 @@ pub(crate) fn icmpv6_rcv(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb:
         }
         Icmpv6Repr::PacketTooBig { mtu, data } => {
             let quoted = data.to_vec();
+            // ip6_update_pmtu: the path to the quoted packet's destination is narrower.
+            if quoted.len() >= 40 {
+                let to = Ipv6Packet::new_unchecked(&quoted[..40]).dst_addr();
+                if let Ok(route) = ip6_route_output(n, to, None, cx.now) {
+                    let dev_mtu = n.devs.get(route.dev).map_or(route.mtu, |d| d.mtu);
+                    n.fib6.update_pmtu(to, mtu, dev_mtu, cx.now);
+                }
+            }
             note!(cx, skb, "icmpv6_notify");
             kfree_skb(n, cx, skb);
             icmpv6_notify(n, cx, h.src, ty, 0, mtu, &quoted);
@@ -120,7 +137,8 @@ pub(crate) fn icmpv6_rcv(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb:
             icmpv6_notify(n, cx, h.src, ty, code, pointer, &quoted);
             return;
         }
-        Icmpv6Repr::Ndisc(msg) => {
+        // ndisc_rcv: only code 0 is Neighbour Discovery.
+        Icmpv6Repr::Ndisc(msg) if code == 0 => {
             ndisc::ndisc_rcv(n, cx, dev, &msg, h.src, h.dst, h.hop_limit);
         }
         _ => {}
@@ -212,7 +230,7 @@ fn icmpv6_echo_reply(
     data: &[u8],
 ) {
     let oif = scoped(h.src).then_some(dev);
-    let Ok(route) = ip6_route_output(n, h.src, oif) else {
+    let Ok(route) = ip6_route_output(n, h.src, oif, cx.now) else {
         return;
     };
     let src = if h.dst.is_multicast() {
@@ -238,7 +256,7 @@ fn icmpv6_echo_reply(
         next_header: IpProtocol::Icmpv6,
         hop_limit: hop_limit(n, route.dev),
         tclass: h.tclass,
-        flow_label: ip6_make_flowlabel(n, src, h.src, 58, 0),
+        flow_label: ip6_make_flowlabel(n, src, h.src, 58, icmp_flow(129, 0)),
     };
     let _ = ip6_xmit(n, cx, skb, send, route);
 }
@@ -272,8 +290,17 @@ fn limits(n: &Node) -> Limits {
 }
 
 /// `icmp6_send`: the error `msg` (its `data` is ignored: the quote of `orig` is used) about
-/// `orig`, an IPv6 packet this node received or tried to send.
-pub(crate) fn icmp6_send(n: &mut Node, cx: &mut NetCtx<'_>, orig: &Skb, msg: &Icmpv6Repr<'_>) {
+/// `orig`, an IPv6 packet this node received on interface `dev` (or tried to send out of
+/// it). A link-local or multicast source is answered out of `dev` (`icmp6_iif`); the source
+/// address is the one the packet was sent to when `dev` has it, else the address chosen
+/// for the route back.
+pub(crate) fn icmp6_send(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    dev: usize,
+    orig: &Skb,
+    msg: &Icmpv6Repr<'_>,
+) {
     let Ok(p) = Ipv6Packet::new_checked(orig.data()) else {
         return;
     };
@@ -285,26 +312,39 @@ pub(crate) fn icmp6_send(n: &mut Node, cx: &mut NetCtx<'_>, orig: &Skb, msg: &Ic
         Icmpv6Repr::ParamProblem { .. } => 4,
         _ => return,
     };
-    // Not about a multicast destination (but Packet Too Big), nor to a source that is
+    // Not about a packet to a multicast address or not addressed to this host at L2
+    // (but Packet Too Big and Parameter Problem code 2), nor to a source that is
     // unspecified or multicast.
-    if (odst.is_multicast() && ty != 2) || osrc.is_unspecified() || osrc.is_multicast() {
+    let l2_other = orig.pkt_type != crate::skb::PacketType::Host && dev != LOOPBACK;
+    let exempt = ty == 2 || matches!(msg, Icmpv6Repr::ParamProblem { code: 2, .. });
+    if ((odst.is_multicast() || l2_other) && !exempt)
+        || osrc.is_unspecified()
+        || osrc.is_multicast()
+    {
         return;
     }
-    // Never about an ICMPv6 error (is_ineligible).
-    if p.next_header() == IpProtocol::Icmpv6
-        && let Some(&t) = p.payload().first()
-        && t < 128
+    // is_ineligible: never about an ICMPv6 error (or a packet too short to tell).
+    if let Ok(w) = crate::wire::ipv6::skip_ext_headers(p.payload(), p.next_header())
+        && w.protocol == IpProtocol::Icmpv6
+        && w.frag.is_none_or(|f| f.offset == 0)
+        && p.payload().get(w.offset).is_none_or(|&t| t < 128)
     {
         return;
     }
     let l = limits(n);
     let jiffies = n.jiffies(cx.now);
-    let Some(apply) = n.icmp_limits.global_allow6(l, jiffies, ty) else {
-        n.snmp.icmp.OutRateLimitGlobal += 1;
-        return;
+    let apply = if dev == LOOPBACK {
+        // icmpv6_global_allow is skipped for a packet that came over lo.
+        ty < 128 && ty != 2
+    } else {
+        let Some(apply) = n.icmp_limits.global_allow6(l, jiffies, ty) else {
+            n.snmp.icmp.OutRateLimitGlobal += 1;
+            return;
+        };
+        apply
     };
-    let oif = scoped(osrc).then(|| orig_dev(n, odst));
-    let Ok(route) = ip6_route_output(n, osrc, oif.flatten()) else {
+    let oif = (scoped(osrc) && dev != LOOPBACK).then_some(dev);
+    let Ok(route) = ip6_route_output(n, osrc, oif, cx.now) else {
         return;
     };
     let plen = route_plen(n, osrc);
@@ -316,7 +356,14 @@ pub(crate) fn icmp6_send(n: &mut Node, cx: &mut NetCtx<'_>, orig: &Skb, msg: &Ic
         n.snmp6.icmp6.Icmp6OutRateLimitHost += 1;
         return;
     }
-    let src = if n.fib6.is_local(odst) {
+    let on_dev = n
+        .devs
+        .get(dev)
+        .and_then(|d| d.inet6.as_deref())
+        .and_then(|i| i.ifaddr(odst))
+        .is_some_and(crate::ipv6::addrconf::Inet6Ifaddr::valid)
+        || (dev == LOOPBACK && n.fib6.is_local(odst));
+    let src = if on_dev {
         odst
     } else if loopback {
         osrc
@@ -328,17 +375,22 @@ pub(crate) fn icmp6_send(n: &mut Node, cx: &mut NetCtx<'_>, orig: &Skb, msg: &Ic
     };
     let total = (40 + usize::from(p.payload_len())).min(orig.len());
     let quote = linux_quote6(&orig.data()[..total]).to_vec();
-    let repr = match *msg {
+    let (repr, code) = match *msg {
         Icmpv6Repr::DstUnreachable { code, .. } => {
-            Icmpv6Repr::DstUnreachable { code, data: &quote }
+            (Icmpv6Repr::DstUnreachable { code, data: &quote }, code)
         }
-        Icmpv6Repr::PacketTooBig { mtu, .. } => Icmpv6Repr::PacketTooBig { mtu, data: &quote },
-        Icmpv6Repr::TimeExceeded { code, .. } => Icmpv6Repr::TimeExceeded { code, data: &quote },
-        Icmpv6Repr::ParamProblem { code, pointer, .. } => Icmpv6Repr::ParamProblem {
+        Icmpv6Repr::PacketTooBig { mtu, .. } => (Icmpv6Repr::PacketTooBig { mtu, data: &quote }, 0),
+        Icmpv6Repr::TimeExceeded { code, .. } => {
+            (Icmpv6Repr::TimeExceeded { code, data: &quote }, code)
+        }
+        Icmpv6Repr::ParamProblem { code, pointer, .. } => (
+            Icmpv6Repr::ParamProblem {
+                code,
+                pointer,
+                data: &quote,
+            },
             code,
-            pointer,
-            data: &quote,
-        },
+        ),
         _ => return,
     };
     let len = repr.buffer_len();
@@ -351,9 +403,15 @@ pub(crate) fn icmp6_send(n: &mut Node, cx: &mut NetCtx<'_>, orig: &Skb, msg: &Ic
         next_header: IpProtocol::Icmpv6,
         hop_limit: hop_limit(n, route.dev),
         tclass: 0,
-        flow_label: ip6_make_flowlabel(n, src, osrc, 58, 0),
+        flow_label: ip6_make_flowlabel(n, src, osrc, 58, icmp_flow(ty, code)),
     };
     let _ = ip6_xmit(n, cx, skb, send, route);
+}
+
+/// The ICMPv6 type and code as the flow keys carry them (`fl6_icmp_type`/`fl6_icmp_code`),
+/// in the place of the ports of the flow hash.
+pub(crate) const fn icmp_flow(ty: u8, code: u8) -> u32 {
+    ((ty as u32) << 8) | code as u32
 }
 
 /// The prefix length of the route to `dst` (for the rate limit's scaling).
@@ -365,9 +423,4 @@ fn route_plen(n: &Node, dst: Ipv6Addr) -> u8 {
         .map(|r| r.dst.prefix_len())
         .max()
         .unwrap_or(128)
-}
-
-/// The interface that owns local address `a` (the way back to a link-local source).
-fn orig_dev(n: &Node, a: Ipv6Addr) -> Option<usize> {
-    n.fib6.local_dev(a).map(|d| d as usize)
 }

@@ -1,10 +1,14 @@
 //! The IPv6 receive path (`net/ipv6/ip6_input.c`, `ip6_output.c`'s forwarding half):
 //! `ipv6_rcv` (header checks, counters) → `nf_hook(PRE_ROUTING)` → `ip6_rcv_finish` (route
 //! input) → `ip6_mc_input` for a joined group / `ip6_input` for one of our addresses →
-//! `nf_hook(LOCAL_IN)` → `ip6_input_finish` (extension headers, then the protocol); or
-//! `ip6_forward` on a forwarding interface, with Linux's checks: hop limit (ICMPv6 Time
-//! Exceeded), link-local scope, route (Destination Unreachable), MTU (Packet Too Big —
-//! IPv6 routers never fragment), then `nf_hook(FORWARD)` and the output path.
+//! `nf_hook(LOCAL_IN)` → `ip6_input_finish` (extension headers, reassembly, then the
+//! protocol); or, for another node's address, the route lookup (none: Destination
+//! Unreachable "no route" and `Ip6InNoRoutes`, hosts included, as `ip6_pkt_drop`) and
+//! `ip6_forward` with Linux's checks in its order: forwarding on, hop limit (Time Exceeded),
+//! the source (unspecified, multicast or loopback dropped; link-local: Destination
+//! Unreachable "beyond scope", unless the packet goes back out the interface it came in
+//! on), the MTU (Packet Too Big — IPv6 routers never fragment), then `nf_hook(FORWARD)` and
+//! the output path.
 
 use crate::ctx::NetCtx;
 use crate::ip::netfilter::Hook;
@@ -13,7 +17,8 @@ use crate::ipv6::icmp::{
     ICMPV6_EXC_HOPLIMIT, ICMPV6_NOROUTE, ICMPV6_NOT_NEIGHBOUR, ICMPV6_UNK_NEXTHDR, Rcv6,
     icmp6_send, icmpv6_rcv,
 };
-use crate::ipv6::output::{ip6_output, ip6_route_output};
+use crate::ipv6::output::ip6_output;
+use crate::ipv6::reassembly;
 use crate::node::Node;
 use crate::skb::{PacketType, Skb};
 use crate::sock::kfree_skb_reason;
@@ -33,24 +38,30 @@ fn bump(n: &mut Node, dev: usize, f: impl Fn(&mut Ip6Stats)) {
 /// `ipv6_rcv`: an IPv6 packet arrived on `dev` (or over `lo`).
 pub(crate) fn ipv6_rcv(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: Skb) {
     note!(cx, skb, "ipv6_rcv");
+    let len = skb.len() as u64;
     if dev != LOOPBACK
         && n.devs[dev]
             .inet6
             .as_deref()
             .is_none_or(|i| i.cnf.disable_ipv6)
     {
-        n.snmp6.ip6.Ip6InDiscards += 1;
+        bump(n, dev, |s| {
+            s.Ip6InReceives += 1;
+            s.Ip6InOctets += len;
+            s.Ip6InDiscards += 1;
+        });
         kfree_skb_reason(n, cx, dev, "ipv6_rcv(ipv6_disabled)", skb);
         return;
     }
-    let len = skb.len() as u64;
     bump(n, dev, |s| {
         s.Ip6InReceives += 1;
         s.Ip6InOctets += len;
     });
     let repr = match Ipv6Packet::new_checked(skb.data()).and_then(|p| Ipv6Repr::parse(&p)) {
         Ok(r) => r,
-        Err(crate::wire::Error::Truncated) => {
+        // Shorter than the fixed header: a header error; a payload length past the end:
+        // truncated (ip6_rcv_core).
+        Err(crate::wire::Error::Truncated) if skb.len() >= 40 => {
             bump(n, dev, |s| s.Ip6InTruncatedPkts += 1);
             kfree_skb_reason(n, cx, dev, "ipv6_rcv(truncated)", skb);
             return;
@@ -63,15 +74,14 @@ pub(crate) fn ipv6_rcv(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: S
     };
     // Strip Ethernet padding beyond the payload length.
     skb.trim(40 + repr.payload_len);
-    if repr.dst_addr.is_multicast() {
-        bump(n, dev, |s| {
-            s.Ip6InMcastPkts += 1;
-            s.Ip6InMcastOctets += len;
-        });
-    }
-    // RFC 4291 2.7: a multicast source is invalid; so is loopback on the wire.
+    // RFC 4291 2.7: a multicast source is invalid; so is loopback on the wire, and a
+    // multicast destination of scope 0 or interface-local scope from the wire.
+    let mc_scope = repr.dst_addr.octets()[1] & 0x0f;
     if repr.src_addr.is_multicast()
-        || (dev != LOOPBACK && (repr.src_addr.is_loopback() || repr.dst_addr.is_loopback()))
+        || (dev != LOOPBACK
+            && (repr.src_addr.is_loopback()
+                || repr.dst_addr.is_loopback()
+                || (repr.dst_addr.is_multicast() && mc_scope <= 1)))
     {
         bump(n, dev, |s| s.Ip6InHdrErrors += 1);
         kfree_skb_reason(n, cx, dev, "ipv6_rcv(bad_address)", skb);
@@ -82,6 +92,10 @@ pub(crate) fn ipv6_rcv(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: S
     let dst = repr.dst_addr;
     if dst.is_multicast() {
         note!(cx, skb, "ip6_mc_input");
+        bump(n, dev, |s| {
+            s.Ip6InMcastPkts += 1;
+            s.Ip6InMcastOctets += len;
+        });
         let joined = dev == LOOPBACK
             || n.devs[dev]
                 .inet6
@@ -99,11 +113,16 @@ pub(crate) fn ipv6_rcv(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: S
     }
 }
 
-/// `ip6_input` → `nf_hook(LOCAL_IN)` → `ip6_input_finish`: skips the extension headers and
-/// hands the payload to its protocol.
+/// `ip6_input` → `nf_hook(LOCAL_IN)` → `ip6_input_finish`.
 fn ip6_input(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: Skb, repr: Ipv6Repr) {
     note!(cx, skb, "ip6_input");
     note!(cx, skb, Hook::LocalIn.trace_name());
+    ip6_input_finish(n, cx, dev, skb, repr);
+}
+
+/// `ip6_input_finish`: skips the extension headers and hands the payload to its protocol;
+/// a fragment goes to reassembly, and the datagram it completes comes back here.
+fn ip6_input_finish(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: Skb, repr: Ipv6Repr) {
     note!(cx, skb, "ip6_input_finish");
     let Ok(walk) = skip_ext_headers(&skb.data()[40..], repr.next_header) else {
         bump(n, dev, |s| s.Ip6InHdrErrors += 1);
@@ -111,9 +130,9 @@ fn ip6_input(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: Skb, repr: 
         return;
     };
     if walk.frag.is_some() {
-        // Nothing in this model sends IPv6 fragments (only sockets over IPv6 would).
-        bump(n, dev, |s| s.Ip6InDiscards += 1);
-        kfree_skb_reason(n, cx, dev, "ipv6_frag_rcv(no_reassembly)", skb);
+        if let Some((whole, repr)) = reassembly::ipv6_frag_rcv(n, cx, dev, skb, &repr) {
+            ip6_input_finish(n, cx, dev, whole, repr);
+        }
         return;
     }
     let h = Rcv6 {
@@ -141,6 +160,7 @@ fn ip6_input(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: Skb, repr: 
                 icmp6_send(
                     n,
                     cx,
+                    dev,
                     &skb,
                     &Icmpv6Repr::ParamProblem {
                         code: ICMPV6_UNK_NEXTHDR,
@@ -154,8 +174,37 @@ fn ip6_input(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: Skb, repr: 
     }
 }
 
-/// `ip6_forward`: a packet for someone else.
+/// `ip6_route_input` for a packet not addressed to this node, then `ip6_forward`, with
+/// Linux's checks in its order.
 fn ip6_forward(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: Skb, repr: Ipv6Repr) {
+    note!(cx, skb, "ip6_route_input");
+    // No route: ip6_pkt_drop (Ip6InNoRoutes and Destination Unreachable, hosts too).
+    let oif = (is_link_local(repr.dst_addr) && dev != LOOPBACK).then_some(dev as u32);
+    let Some(r) = n.fib6.lookup(repr.dst_addr, oif) else {
+        bump(n, dev, |s| s.Ip6InNoRoutes += 1);
+        icmp6_send(
+            n,
+            cx,
+            dev,
+            &skb,
+            &Icmpv6Repr::DstUnreachable {
+                code: ICMPV6_NOROUTE,
+                data: &[],
+            },
+        );
+        kfree_skb_reason(n, cx, dev, "ip6_pkt_drop(no_route)", skb);
+        return;
+    };
+    let out = r.dev as usize;
+    let dev_mtu = n.devs[out].mtu;
+    let route = crate::ipv6::output::Dst6 {
+        dev: out,
+        nexthop: r.nexthop,
+        mtu: n
+            .fib6
+            .pmtu(repr.dst_addr, cx.now)
+            .map_or(dev_mtu, |p| p.min(dev_mtu)),
+    };
     note!(cx, skb, "ip6_forward");
     let forwarding = n
         .devs
@@ -175,6 +224,7 @@ fn ip6_forward(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: Skb, repr
         icmp6_send(
             n,
             cx,
+            dev,
             &skb,
             &Icmpv6Repr::TimeExceeded {
                 code: ICMPV6_EXC_HOPLIMIT,
@@ -185,56 +235,44 @@ fn ip6_forward(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: Skb, repr
         kfree_skb_reason(n, cx, dev, "ip6_forward(hop_limit)", skb);
         return;
     }
-    if is_link_local(repr.dst_addr) {
-        bump(n, dev, |s| s.Ip6InAddrErrors += 1);
-        kfree_skb_reason(n, cx, dev, "ip6_forward(link_local_dst)", skb);
-        return;
+    // Out the interface it came in on, Linux would also send a Redirect (not modeled);
+    // otherwise the source is checked ("security critical").
+    if out != dev {
+        let s = repr.src_addr;
+        if s.is_unspecified() || s.is_multicast() || s.is_loopback() {
+            bump(n, dev, |st| st.Ip6InAddrErrors += 1);
+            kfree_skb_reason(n, cx, dev, "ip6_forward(bad_source)", skb);
+            return;
+        }
+        if is_link_local(s) {
+            // A link-local source may not leave its link.
+            icmp6_send(
+                n,
+                cx,
+                dev,
+                &skb,
+                &Icmpv6Repr::DstUnreachable {
+                    code: ICMPV6_NOT_NEIGHBOUR,
+                    data: &[],
+                },
+            );
+            bump(n, dev, |st| st.Ip6InAddrErrors += 1);
+            kfree_skb_reason(n, cx, dev, "ip6_forward(link_local_src)", skb);
+            return;
+        }
     }
-    let Ok(route) = ip6_route_output(n, repr.dst_addr, None) else {
-        // The lookup counted Ip6OutNoRoutes; a forwarded packet counts InNoRoutes.
-        n.snmp6.ip6.Ip6OutNoRoutes -= 1;
-        bump(n, dev, |s| s.Ip6InNoRoutes += 1);
+    bump(n, out, |s| s.Ip6OutForwDatagrams += 1);
+    let mtu = route.mtu.max(crate::ipv6::route::IPV6_MIN_MTU);
+    if skb.len() > mtu as usize && !skb.is_gso() {
         icmp6_send(
             n,
             cx,
+            dev,
             &skb,
-            &Icmpv6Repr::DstUnreachable {
-                code: ICMPV6_NOROUTE,
-                data: &[],
-            },
+            &Icmpv6Repr::PacketTooBig { mtu, data: &[] },
         );
-        kfree_skb_reason(n, cx, dev, "ip6_forward(no_route)", skb);
-        return;
-    };
-    if is_link_local(repr.src_addr) {
-        // A link-local source may not leave its link.
-        icmp6_send(
-            n,
-            cx,
-            &skb,
-            &Icmpv6Repr::DstUnreachable {
-                code: ICMPV6_NOT_NEIGHBOUR,
-                data: &[],
-            },
-        );
-        bump(n, dev, |s| s.Ip6InAddrErrors += 1);
-        kfree_skb_reason(n, cx, dev, "ip6_forward(link_local_src)", skb);
-        return;
-    }
-    if skb.len() > route.mtu as usize && !skb.is_gso() {
-        icmp6_send(
-            n,
-            cx,
-            &skb,
-            &Icmpv6Repr::PacketTooBig {
-                mtu: route.mtu,
-                data: &[],
-            },
-        );
-        bump(n, dev, |s| {
-            s.Ip6InTooBigErrors += 1;
-            s.Ip6FragFails += 1;
-        });
+        bump(n, dev, |s| s.Ip6InTooBigErrors += 1);
+        bump(n, out, |s| s.Ip6FragFails += 1);
         kfree_skb_reason(n, cx, dev, "ip6_forward(too_big)", skb);
         return;
     }
@@ -242,7 +280,6 @@ fn ip6_forward(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: Skb, repr
     skb.data_mut()[7] = repr.hop_limit - 1;
     note!(cx, skb, Hook::Forward.trace_name());
     note!(cx, skb, "ip6_forward_finish");
-    bump(n, route.dev, |s| s.Ip6OutForwDatagrams += 1);
     let _ = ip6_output(n, cx, skb, route);
 }
 
@@ -340,8 +377,9 @@ mod tests {
         assert_eq!(h.n.snmp6.ip6.Ip6InHdrErrors, 1);
     }
 
-    /// A host (not forwarding) drops a packet for someone else (Ip6InAddrErrors); a packet
-    /// for an unknown upper protocol gets Parameter Problem pointing at its Next Header.
+    /// A host with no route to a packet's destination answers Destination Unreachable "no
+    /// route" (`ip6_pkt_drop`, Ip6InNoRoutes); a packet for an unknown upper protocol gets
+    /// Parameter Problem pointing at its Next Header.
     #[test]
     fn a_host_neither_forwards_nor_accepts_unknown_protocols() {
         let mut h = OneHost::dual(Default::default(), Default::default());
@@ -349,8 +387,17 @@ mod tests {
         let _ = h.take_ip6();
         h.inject_ip6(HOST_MAC, &echo(5));
         h.advance(SimDuration::from_millis(1));
-        assert!(h.take_ip6().is_empty());
-        assert_eq!(h.n.snmp6.ip6.Ip6InAddrErrors, 1);
+        let sent = h.take_ip6();
+        let ip = Ipv6Packet::new_checked(&sent.last().expect("an error").2[..]).expect("IPv6");
+        let icmp = Icmpv6Packet::new_checked(ip.payload()).expect("ICMPv6");
+        assert!(matches!(
+            Icmpv6Repr::parse(HOST6, PEER6, &icmp),
+            Ok(Icmpv6Repr::DstUnreachable {
+                code: ICMPV6_NOROUTE,
+                ..
+            })
+        ));
+        assert_eq!(h.n.snmp6.ip6.Ip6InNoRoutes, 1);
         let mut p = vec![0u8; 48];
         crate::wire::Ipv6Repr {
             src_addr: PEER6,

@@ -9,4 +9,5 @@ pub mod input;
 pub mod mld;
 pub mod ndisc;
 pub mod output;
+pub mod reassembly;
 pub mod route;

@@ -118,6 +118,7 @@ impl NeighProto for Ndisc {
         icmp6_send(
             n,
             cx,
+            dev,
             &skb,
             &Icmpv6Repr::DstUnreachable {
                 code: crate::ipv6::icmp::ICMPV6_ADDR_UNREACH,
@@ -273,7 +274,6 @@ pub(crate) fn ndisc_rcv(
     if hop_limit != 255 {
         return; // RFC 4861 §7.1.1: not from a neighbour
     }
-    n.ndisc_stats.rcv_probes += 1;
     match *msg {
         NdiscRepr::NeighborSolicit {
             target,
@@ -352,6 +352,8 @@ fn ndisc_recv_ns(
         );
         return;
     }
+    // rcv_probes_mcast / rcv_probes_ucast: solicitations for us, not DAD.
+    n.ndisc_stats.rcv_probes += 1;
     if !inc || lladdr.is_some() {
         neigh_update::<Ndisc>(n, cx, dev, src, lladdr, NudState::Stale, true, true);
     }

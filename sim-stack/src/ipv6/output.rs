@@ -6,10 +6,15 @@
 //!
 //! iptables rules see IPv4 only (as on Linux, where ip6tables is a separate table set):
 //! the hooks are in the path trace, and no rule of the node applies to IPv6 packets.
-//! IPv6 routers never fragment; a source fragments only what its own socket sends larger
-//! than the path MTU. Source fragmentation is not modeled yet: the ping socket refuses such
-//! a request with `EMSGSIZE` before it is built, and a packet over the MTU that reaches this
-//! path anyway is dropped and counted in `Ip6FragFails`.
+//!
+//! IPv6 routers never fragment (`ip6_forward` answers Packet Too Big); a source fragments
+//! what it sends larger than the path MTU (`ip6_fragment`): the headers that must stay
+//! unfragmented (the fixed header, Hop-by-Hop, Routing) in front of every fragment, then a
+//! Fragment header with a random non-zero 32-bit identification (`ipv6_select_ident`, which
+//! is `get_random_u32_above(0)` since Linux 6.x), then at most
+//! `(mtu − unfragmentable − 8) & ~7` bytes: a 2000-byte ping at MTU 1500 leaves as 1448 + 560
+//! bytes, as the real kernel sends it. `Ip6FragOKs` counts the packets, `Ip6FragCreates` the
+//! fragments.
 
 use std::net::Ipv6Addr;
 
@@ -22,7 +27,9 @@ use crate::neigh::neigh_output;
 use crate::node::Node;
 use crate::skb::Skb;
 use crate::sock::kfree_skb_reason;
-use crate::wire::ipv6::{HBH_ROUTER_ALERT_LEN, emit_hbh_router_alert, multicast_mac};
+use crate::wire::ipv6::{
+    FRAG_HEADER_LEN, HBH_ROUTER_ALERT_LEN, Ipv6FragRepr, emit_hbh_router_alert, multicast_mac,
+};
 use crate::wire::{EtherType, EthernetAddress, IpProtocol, Ipv6Packet, Ipv6Repr};
 
 /// A route chosen for output (`struct rt6_info`'s essentials).
@@ -54,11 +61,13 @@ pub struct Ip6Send {
 }
 
 /// `ip6_route_output`: the route to `dst`, out of `oif` if given (required for link-local
-/// and multicast destinations).
+/// and multicast destinations), with the path MTU learned for `dst` if one is current at
+/// `now`.
 pub fn ip6_route_output(
     n: &mut Node,
     dst: Ipv6Addr,
     oif: Option<usize>,
+    now: sim_core::SimTime,
 ) -> Result<Dst6, OutputError> {
     if n.fib6.is_local(dst) {
         return Ok(Dst6 {
@@ -70,10 +79,11 @@ pub fn ip6_route_output(
     match n.fib6.lookup(dst, oif.map(|d| d as u32)) {
         Some(r) => {
             let dev = r.dev as usize;
+            let mtu = n.devs[dev].mtu;
             Ok(Dst6 {
                 dev,
                 nexthop: r.nexthop,
-                mtu: n.devs[dev].mtu,
+                mtu: n.fib6.pmtu(dst, now).map_or(mtu, |p| p.min(mtu)),
             })
         }
         None => {
@@ -243,11 +253,84 @@ pub(crate) fn ip6_output(n: &mut Node, cx: &mut NetCtx<'_>, mut skb: Skb, dst: D
     note!(cx, skb, Hook::PostRouting.trace_name());
     note!(cx, skb, "ip6_finish_output");
     if skb.len() > dst.mtu as usize && !skb.is_gso() {
-        n.snmp6.ip6.Ip6FragFails += 1;
-        kfree_skb_reason(n, cx, dst.dev, "ip6_finish_output(too_big)", skb);
-        return NetXmit::Drop;
+        return ip6_fragment(n, cx, skb, dst);
     }
     ip6_finish_output2(n, cx, skb, dst)
+}
+
+/// `ip6_fragment`: `skb` (a whole IPv6 packet) as fragments that fit `dst.mtu`, each sent
+/// by `ip6_finish_output2`.
+fn ip6_fragment(n: &mut Node, cx: &mut NetCtx<'_>, mut skb: Skb, dst: Dst6) -> NetXmit {
+    note!(cx, skb, "ip6_fragment");
+    let data = skb.data();
+    // ip6_find_1stfragopt: the fixed header, then Hop-by-Hop and Routing (with the
+    // Destination Options before a Routing header) stay in front of every fragment.
+    let (mut unfrag, mut nh_at) = (40usize, 6usize);
+    loop {
+        let nh = IpProtocol::from(data[nh_at]);
+        let routing_follows = nh == IpProtocol::Ipv6Opts
+            && data.get(unfrag).map(|&b| IpProtocol::from(b)) == Some(IpProtocol::Ipv6Route);
+        if !(nh == IpProtocol::HopByHop || nh == IpProtocol::Ipv6Route || routing_follows) {
+            break;
+        }
+        let Some(&l) = data.get(unfrag + 1) else {
+            break;
+        };
+        nh_at = unfrag;
+        unfrag += (usize::from(l) + 1) * 8;
+    }
+    let mtu = dst.mtu as usize;
+    if mtu < unfrag + 8 + 8 || unfrag > data.len() {
+        n.snmp6.ip6.Ip6FragFails += 1;
+        kfree_skb_reason(n, cx, dst.dev, "ip6_fragment(too_small)", skb);
+        return NetXmit::Drop;
+    }
+    let frag_size = (mtu - unfrag - FRAG_HEADER_LEN) & !7;
+    let next_header = IpProtocol::from(data[nh_at]);
+    let ident = loop {
+        let v = n.rng.next_u32();
+        if v != 0 {
+            break v;
+        }
+    };
+    let (head, body) = (data[..unfrag].to_vec(), data[unfrag..].to_vec());
+    let mut verdict = NetXmit::Success;
+    let mut offset = 0usize;
+    while offset < body.len() {
+        let len = frag_size.min(body.len() - offset);
+        let more = offset + len < body.len();
+        let mut frag = cx.pool.alloc(unfrag + FRAG_HEADER_LEN + len);
+        let buf = frag.put(unfrag + FRAG_HEADER_LEN + len);
+        buf[..unfrag].copy_from_slice(&head);
+        buf[nh_at] = u8::from(IpProtocol::Ipv6Frag);
+        let payload_len = (unfrag - 40 + FRAG_HEADER_LEN + len) as u16;
+        buf[4..6].copy_from_slice(&payload_len.to_be_bytes());
+        Ipv6FragRepr {
+            next_header,
+            offset: (offset / 8) as u16,
+            more_frags: more,
+            ident,
+        }
+        .emit(&mut buf[unfrag..unfrag + FRAG_HEADER_LEN]);
+        buf[unfrag + FRAG_HEADER_LEN..].copy_from_slice(&body[offset..offset + len]);
+        frag.priority = skb.priority;
+        frag.hash = skb.hash;
+        note!(cx, frag, "ip6_fragment");
+        n.snmp6.ip6.Ip6FragCreates += 1;
+        if let Some(idev) = n.devs.get_mut(dst.dev).and_then(|d| d.inet6.as_deref_mut()) {
+            idev.stats.ip6.Ip6FragCreates += 1;
+        }
+        if ip6_finish_output2(n, cx, frag, dst) == NetXmit::Drop {
+            verdict = NetXmit::Drop;
+        }
+        offset += len;
+    }
+    n.snmp6.ip6.Ip6FragOKs += 1;
+    if let Some(idev) = n.devs.get_mut(dst.dev).and_then(|d| d.inet6.as_deref_mut()) {
+        idev.stats.ip6.Ip6FragOKs += 1;
+    }
+    crate::sock::kfree_skb(n, cx, skb);
+    verdict
 }
 
 /// `ip6_finish_output2`: multicast to its group address; our own address back in through

@@ -11,6 +11,8 @@
 use std::collections::BTreeMap;
 use std::net::Ipv6Addr;
 
+use sim_core::{SimDuration, SimTime};
+
 use crate::wire::Ipv6Cidr;
 use crate::wire::ipv6::is_link_local;
 
@@ -41,7 +43,15 @@ pub struct Rt6 {
 pub struct Fib6 {
     routes: Vec<Rt6>,
     local: BTreeMap<Ipv6Addr, u32>,
+    /// Path MTUs learned from Packet Too Big, per destination (`rt6_exception`s), with when
+    /// each expires.
+    pmtu: BTreeMap<Ipv6Addr, (u32, SimTime)>,
 }
+
+/// `net.ipv6.route.mtu_expires` (600 s): how long a learned path MTU lasts.
+pub const MTU_EXPIRES: SimDuration = SimDuration::from_secs(600);
+/// `IPV6_MIN_MTU`: no path MTU is below it.
+pub const IPV6_MIN_MTU: u32 = 1280;
 
 /// The result of a lookup: the interface and the next hop on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +104,26 @@ impl Fib6 {
     #[inline]
     pub fn is_local(&self, addr: Ipv6Addr) -> bool {
         self.local.contains_key(&addr)
+    }
+
+    /// The path MTU learned for `dst`, if one is current at `now`.
+    pub fn pmtu(&self, dst: Ipv6Addr, now: SimTime) -> Option<u32> {
+        self.pmtu
+            .get(&dst)
+            .filter(|(_, expires)| now < *expires)
+            .map(|(mtu, _)| *mtu)
+    }
+
+    /// `rt6_update_pmtu` for a Packet Too Big about a packet to `dst` on a route of MTU
+    /// `route_mtu`: a smaller MTU (at least 1280) is kept for `MTU_EXPIRES`; whether it was.
+    pub fn update_pmtu(&mut self, dst: Ipv6Addr, mtu: u32, route_mtu: u32, now: SimTime) -> bool {
+        let mtu = mtu.max(IPV6_MIN_MTU);
+        let current = self.pmtu(dst, now).unwrap_or(route_mtu);
+        if mtu >= current {
+            return false;
+        }
+        self.pmtu.insert(dst, (mtu, now + MTU_EXPIRES));
+        true
     }
 
     /// The interface that owns local address `addr`.

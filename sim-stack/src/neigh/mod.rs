@@ -645,6 +645,9 @@ pub(crate) fn neigh_update<P: NeighProto>(
     let (entry, created) = table.lookup_or_create(ip, || sched.new_timer(), SimTime::ZERO);
     let old = entry.state;
     let mut new = new;
+    // A connected state asked for confirms the entry once an address is known, before
+    // the override rules decide anything else.
+    let asked_connected = new == NudState::Reachable;
     let lladdr = match (lladdr, entry.ha) {
         (Some(a), Some(known)) if a != known && !override_ha && old.valid() => {
             // A different address without override: a connected entry is only suspected.
@@ -667,12 +670,17 @@ pub(crate) fn neigh_update<P: NeighProto>(
     if created {
         P::stats(n).allocs += 1;
     }
+    let base = P::params(n).base_reachable_time;
     let entry = P::table(&mut n.devs[dev])
         .entries
         .get_mut(&ip)
         .expect("present");
-    if new == NudState::Reachable {
+    if asked_connected {
         entry.confirmed = now;
+    }
+    if entry.ha.is_some_and(|h| h != lladdr) && new != NudState::Reachable {
+        // A new address not confirmed: "confirmed" long enough ago to need a probe.
+        entry.confirmed = SimTime::from_nanos(now.as_nanos().saturating_sub(2 * base.as_nanos()));
     }
     if old.valid() && entry.ha == Some(lladdr) && new == NudState::Stale {
         new = old; // same address, no news
@@ -699,8 +707,9 @@ pub(crate) fn neigh_update<P: NeighProto>(
         entry.queue_bytes = 0;
         for mut skb in queue {
             note!(cx, skb, "neigh_update");
-            // The senders were told success when their packets were queued.
-            let _ = eth_output_type(n, cx, dev, lladdr, P::ETHERTYPE, skb);
+            // Through the entry's output, as `n1->output`: a STALE entry goes DELAY. The
+            // senders were told success when their packets were queued.
+            let _ = neigh_output::<P>(n, cx, dev, ip, skb);
         }
     }
 }

@@ -9,9 +9,9 @@
 //!
 //! Over IPv6 the socket's `IPV6_UNICAST_HOPS` (the hop limit; `IP_TTL` in [`SockOpt`]
 //! terms) applies, the source is chosen by `ipv6_dev_get_saddr`, and the flow label comes
-//! from the flow's hash (`auto_flowlabels`). IPv6 fragmentation at the source is not
-//! modeled: a request larger than the path MTU fails with `EMSGSIZE`, queued as a local
-//! error as in "do" mode.
+//! from the flow's hash (`auto_flowlabels`). A request larger than the path MTU is
+//! fragmented by `ip6_fragment`, except with `IPV6_MTU_DISCOVER` "do" or "probe", where it
+//! fails with `EMSGSIZE`, queued as a local error.
 //!
 //! [`SockOpt`]: crate::sock::syscall::SockOpt
 //!
@@ -295,12 +295,13 @@ pub fn ping_v6_sendmsg(
     let Some(Socket::Ping(p)) = n.socks.get(sock) else {
         return Err(Errno::NotSock);
     };
-    let (ident, hops, tclass) = (p.ident, p.sk.ttl, p.sk.tos);
-    if crate::ipv6::icmp::scoped(dst) {
-        // A link-local or multicast destination needs an interface (sin6_scope_id).
+    let (ident, hops, tclass, pmtudisc) = (p.ident, p.sk.ttl, p.sk.tos, p.sk.pmtudisc);
+    if crate::ipv6::icmp::scoped(dst) || dst.to_ipv4_mapped().is_some() {
+        // A link-local or multicast destination needs an interface (sin6_scope_id, not
+        // modeled); a v4-mapped one is refused (ping_v6_sendmsg).
         return Err(Errno::Inval);
     }
-    let Ok(route) = ip6_route_output(n, dst, None) else {
+    let Ok(route) = ip6_route_output(n, dst, None, cx.now) else {
         return Err(Errno::NetUnreach);
     };
     let src = if route.dev == crate::ip::output::LOOPBACK {
@@ -314,7 +315,19 @@ pub fn ping_v6_sendmsg(
         data,
     };
     let len = req.buffer_len() + 40;
-    if len > route.mtu as usize {
+    // IPV6_MTU_DISCOVER "do" or "probe": no fragmenting at the source (ip6_sk_ignore_df is
+    // false), the send fails; otherwise ip6_fragment cuts the request.
+    let out_error = |n: &mut Node| {
+        n.snmp6.icmp6.Icmp6OutErrors += 1;
+        if let Some(idev) = n
+            .devs
+            .get_mut(route.dev)
+            .and_then(|d| d.inet6.as_deref_mut())
+        {
+            idev.stats.icmp6.Icmp6OutErrors += 1;
+        }
+    };
+    if !pmtudisc.ignore_df() && len > route.mtu as usize {
         if let Some(Socket::Ping(p)) = n.socks.get_mut(sock)
             && p.sk.recverr
         {
@@ -323,12 +336,13 @@ pub fn ping_v6_sendmsg(
                 info: route.mtu,
             });
         }
+        out_error(n);
         return Err(Errno::MsgSize);
     }
     if let Some(Socket::Ping(p)) = n.socks.get_mut(sock)
         && let Some(e) = p.sk.err.take()
     {
-        n.snmp6.ip6.Ip6OutDiscards += 1;
+        out_error(n);
         return Err(e);
     }
     let mut skb = cx.pool.alloc(req.buffer_len());
@@ -351,11 +365,19 @@ pub fn ping_v6_sendmsg(
         next_header: IpProtocol::Icmpv6,
         hop_limit: hops.unwrap_or_else(|| crate::ipv6::icmp::hop_limit(n, route.dev)),
         tclass,
-        flow_label: ip6_make_flowlabel(n, src, dst, 58, u32::from(ident)),
+        flow_label: ip6_make_flowlabel(n, src, dst, 58, crate::ipv6::icmp::icmp_flow(128, 0)),
     };
+    // ping_v6_sendmsg returns the length whatever icmpv6_push_pending_frames says; a drop
+    // is only counted.
     if ip6_xmit(n, cx, skb, send, route) == NetXmit::Drop {
         n.snmp6.ip6.Ip6OutDiscards += 1;
-        return Err(Errno::NoBufs);
+        if let Some(idev) = n
+            .devs
+            .get_mut(route.dev)
+            .and_then(|d| d.inet6.as_deref_mut())
+        {
+            idev.stats.ip6.Ip6OutDiscards += 1;
+        }
     }
     Ok(())
 }

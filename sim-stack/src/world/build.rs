@@ -172,6 +172,7 @@ impl World {
                         ndisc_stats: NeighStats::default(),
                         snmp6: Default::default(),
                         fib6: Default::default(),
+                        frags6: Default::default(),
                     });
                     let n = nodes.last_mut().expect("just pushed");
                     for (dev, ic) in nc.ifaces.iter().enumerate() {

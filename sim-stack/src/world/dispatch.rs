@@ -101,6 +101,10 @@ impl World {
                 let (n, mut cx) = self.net(s, node as usize);
                 crate::ipv6::addrconf::ipv6_timer(n, &mut cx, dev as usize, which);
             }
+            Event::Frag6Timer { node, id } => {
+                let (n, mut cx) = self.net(s, node as usize);
+                crate::ipv6::reassembly::ip6_frag_expire(n, &mut cx, id);
+            }
             Event::FragTimer { node, key } => {
                 let (n, mut cx) = self.net(s, node as usize);
                 crate::ip::frag::ip_expire(n, &mut cx, key);
