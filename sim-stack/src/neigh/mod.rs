@@ -707,9 +707,14 @@ pub(crate) fn neigh_update<P: NeighProto>(
         entry.queue_bytes = 0;
         for mut skb in queue {
             note!(cx, skb, "neigh_update");
-            // Through the entry's output, as `n1->output`: a STALE entry goes DELAY. The
-            // senders were told success when their packets were queued.
-            let _ = neigh_output::<P>(n, cx, dev, ip, skb);
+            // Through the entry's output, as `n1->output`: a connected entry's sends at once,
+            // a STALE entry's goes DELAY first. The senders were told success when their
+            // packets were queued.
+            let _ = if new == NudState::Reachable {
+                eth_output_type(n, cx, dev, lladdr, P::ETHERTYPE, skb)
+            } else {
+                neigh_output::<P>(n, cx, dev, ip, skb)
+            };
         }
     }
 }
