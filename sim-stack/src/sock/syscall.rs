@@ -585,6 +585,9 @@ pub fn sendmsg_zeros(
     to: Option<SocketAddrV4>,
 ) -> Result<usize, Errno> {
     match sock(n, fd)? {
+        Socket::Udp(u) if u.sk.pinet6.is_some() => {
+            udpv6_sendmsg(n, cx, fd, to.map(SocketAddr::V4), head, zeros)
+        }
         Socket::Udp(_) => crate::sock::udp::udp_sendmsg_zero_padded(
             n,
             cx,

@@ -318,6 +318,17 @@ pub fn udp_sendmsg_zero_padded(
     head: &[u8],
     zeros: usize,
 ) -> Result<usize, Errno> {
+    // An AF_INET6 socket without an IPv4 peer sends over IPv6.
+    if to.is_none()
+        && n.socks
+            .udp(sock)
+            .sk
+            .pinet6
+            .as_deref()
+            .is_some_and(|np| np.daddr.to_ipv4_mapped().is_none())
+    {
+        return crate::sock::udp6::udpv6_sendmsg(n, cx, sock, None, head, zeros);
+    }
     let r = udp_sendmsg_inner(n, cx, sock, to, head, zeros);
     sock_result(n, cx, sock, "sendmsg", to, r)
 }

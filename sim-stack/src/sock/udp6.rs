@@ -717,6 +717,41 @@ mod tests {
         assert_eq!(bad, Err(Errno::Inval));
     }
 
+    /// A connected socket's sends without an address, by every call that makes them (`send`,
+    /// `sendmsg` of head and zeros, `sendmmsg`), go over IPv6 to the peer, from the source
+    /// `connect` chose.
+    #[test]
+    fn a_connected_socket_sends_to_its_peer() {
+        let mut h = host();
+        let fd = socket6(&mut h);
+        h.with(|n, cx| syscall::connect(n, cx, fd, v6(PEER6, 9)))
+            .expect("connect");
+        assert_eq!(
+            h.with(|n, cx| syscall::send(n, cx, fd, b"a", MsgFlags::NONE)),
+            Ok(1)
+        );
+        assert_eq!(
+            h.with(|n, cx| syscall::sendmsg_zeros(n, cx, fd, b"b", 9, None)),
+            Ok(10)
+        );
+        assert_eq!(
+            h.with(|n, cx| syscall::sendmmsg(n, cx, fd, &[b"c", b"d"])),
+            Ok(2)
+        );
+        h.advance(SimDuration::from_millis(1));
+        let udp: Vec<_> = h
+            .take_ip6()
+            .into_iter()
+            .filter(|(_, _, p)| p[6] == 17)
+            .collect();
+        assert_eq!(udp.len(), 4);
+        for (_, _, p) in &udp {
+            let ip = Ipv6Packet::new_checked(&p[..]).expect("IPv6");
+            assert_eq!((ip.src_addr(), ip.dst_addr()), (HOST6, PEER6));
+        }
+        assert!(h.take_ip().is_empty(), "nothing over IPv4");
+    }
+
     /// A socket bound to `[::]:5000` gets IPv6 datagrams (sender as sent) and, not being
     /// v6-only, IPv4 ones (sender v4-mapped); each counts in its family's MIB when read.
     /// A v6-only socket leaves the IPv4 one to port unreachable.
