@@ -2,7 +2,8 @@
 //! (`net/socket.c` and the `inet_*`, `tcp_*`, `udp_*` and `ping_*` operations behind it):
 //! [`socket`], [`bind`], [`listen`], [`accept`], [`connect`], [`send`]/[`sendto`],
 //! [`recv`]/[`recvfrom`], [`shutdown`], [`close`], [`setsockopt`], [`getsockopt`],
-//! [`ioctl`], [`fcntl_set_nonblock`], [`getsockname`], [`getpeername`] and [`poll`].
+//! [`ioctl`], [`fcntl_set_nonblock`], [`getsockname`], [`getpeername`] (and their
+//! `_addr` forms for either family) and [`poll`].
 //!
 //! A descriptor is the socket's id in its node's table ([`Fd`]). The calls never block: a
 //! call that would block returns `EAGAIN` (`EINPROGRESS` for `connect`), as on a
@@ -803,6 +804,26 @@ pub fn close(n: &mut Node, cx: &mut NetCtx<'_>, fd: Fd) -> Result<(), Errno> {
 pub fn getsockname(n: &mut Node, fd: Fd) -> Result<SocketAddrV4, Errno> {
     let c = sock(n, fd)?.common();
     Ok(SocketAddrV4::new(c.saddr, c.sport))
+}
+
+/// `getsockname()` of a socket of either family: an `AF_INET6` socket's `sockaddr_in6`
+/// (`inet6_getname`: its bound address, `::` before a bind or connect chose one).
+pub fn getsockname_addr(n: &mut Node, fd: Fd) -> Result<SocketAddr, Errno> {
+    let c = sock(n, fd)?.common();
+    Ok(match c.pinet6.as_deref() {
+        Some(np) => SocketAddr::V6(std::net::SocketAddrV6::new(np.rcv_saddr, c.sport, 0, 0)),
+        None => SocketAddr::V4(SocketAddrV4::new(c.saddr, c.sport)),
+    })
+}
+
+/// `getpeername()` of a socket of either family (`ENOTCONN` without a peer).
+pub fn getpeername_addr(n: &mut Node, fd: Fd) -> Result<SocketAddr, Errno> {
+    let v4 = getpeername(n, fd)?;
+    let c = sock(n, fd)?.common();
+    Ok(match c.pinet6.as_deref() {
+        Some(np) => SocketAddr::V6(std::net::SocketAddrV6::new(np.daddr, c.dport, 0, 0)),
+        None => SocketAddr::V4(v4),
+    })
 }
 
 /// `getpeername()`: `ENOTCONN` without a peer.

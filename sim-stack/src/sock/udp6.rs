@@ -578,7 +578,7 @@ pub(crate) fn udpv6_err(
 
 #[cfg(test)]
 mod tests {
-    use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
     use sim_core::SimDuration;
 
@@ -750,6 +750,12 @@ mod tests {
             assert_eq!((ip.src_addr(), ip.dst_addr()), (HOST6, PEER6));
         }
         assert!(h.take_ip().is_empty(), "nothing over IPv4");
+        let local = h
+            .with(|n, _| syscall::getsockname_addr(n, fd))
+            .expect("name");
+        assert_eq!(local.ip(), IpAddr::V6(HOST6), "connect chose the source");
+        let peer = h.with(|n, _| syscall::getpeername_addr(n, fd));
+        assert_eq!(peer, Ok(v6(PEER6, 9)));
     }
 
     /// A socket bound to `[::]:5000` gets IPv6 datagrams (sender as sent) and, not being
