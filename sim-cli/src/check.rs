@@ -290,7 +290,8 @@ fn describe_app(k: &AppKind) -> String {
             pace,
             options,
         } => format!(
-            "udp_cbr → {dst}:{port}  {payload} {}{}{}",
+            "udp_cbr → {}  {payload} {}{}{}",
+            std::net::SocketAddr::new(*dst, *port),
             match pace {
                 UdpPace::Rate(r) => format!("at {r}"),
                 UdpPace::Interval(i) => format!("every {i}"),

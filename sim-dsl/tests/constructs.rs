@@ -277,7 +277,7 @@ link a.eth0 -- b.eth0 { rate 1Gbit delay 1ms }
 app b: dns_server { }
 ");
     let a = node(&s, "a");
-    assert_eq!(a.resolver, Some(ip("10.0.0.2")));
+    assert_eq!(a.resolver, Some(ip("10.0.0.2").into()));
     let c = &a.sysctls;
     assert!(!c.tcp_sack);
     assert_eq!(c.ip_local_port_range, (40000, 40100));

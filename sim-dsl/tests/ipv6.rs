@@ -606,12 +606,13 @@ host b { iface eth0 { ip 10.0.0.2/24  ip6 2001:db8::2/64 } }
 link a.eth0 -- b.eth0 { rate 1Gbit  delay 1ms }
 app a: dns_server { record x.com AAAA 10.0.0.1  record y.com A 2001:db8::1  record z.com AAA 2001:db8::1 }
 app b: tcp_bulk { to [2001:db8::1]:9 }
-app b: udp_cbr { to [2001:db8::1]:9  payload 100B  interval 1ms }
+app b: udp_cbr { to 2001:db8::1:9  payload 100B  interval 1ms }
 app b: curl \"http://[2001:db8::1]/\"
 app b: tcp_bulk { to 2001:db8::1:9 }
 app b: ping fe80::1
 app b: ping [10.0.0.1]
-host c { resolver 2001:db8::2 }
+host c { resolver fe80::2 }
+app b: udp_cbr { to [ff02::1]:9  payload 100B  interval 1ms }
 ",
     );
     let r = expect(&l, 4, 39, "`10.0.0.1` is an IPv4 address");
@@ -627,7 +628,6 @@ host c { resolver 2001:db8::2 }
     // Without brackets, `2001:db8::1:9` is one IPv6 address.
     for (line, col, app, addr) in [
         (5, 22, "tcp_bulk", "2001:db8::1"),
-        (6, 21, "udp_cbr", "2001:db8::1"),
         (7, 13, "curl", "2001:db8::1"),
         (8, 22, "tcp_bulk", "2001:db8::1:9"),
     ] {
@@ -638,19 +638,66 @@ host c { resolver 2001:db8::2 }
             &format!("`{app}` cannot send to IPv6 address {addr} yet"),
         );
         assert!(
-            r.contains("IPv6 destinations work with `ping` only at present"),
+            r.contains(
+                "IPv6 destinations work with `ping`, `udp_cbr` and `udp_sink` only at present"
+            ),
             "{r}"
         );
-        assert!(r.contains("issue 19"), "{r}");
+        assert!(r.contains("TCP over IPv6 is not modeled yet"), "{r}");
     }
+    // udp_cbr takes IPv6 destinations, in brackets.
+    let r = expect(&l, 6, 21, "`2001:db8::1:9` is not an IPv6 address and port");
+    assert!(
+        r.contains("write the address in brackets: `[2001:db8::1]:9`"),
+        "{r}"
+    );
+    let r = expect(&l, 12, 21, "`ff02::1` is not a unicast global address");
+    assert!(
+        r.contains("`udp_cbr` here takes a global IPv6 address"),
+        "{r}"
+    );
     let r = expect(&l, 9, 13, "`fe80::1` is not a unicast global address");
     assert!(r.contains("need an interface"), "{r}");
     expect(&l, 10, 13, "`10.0.0.1` is not an IPv6 address");
-    let r = expect(&l, 11, 19, "`2001:db8::2` is an IPv6 address");
+    let r = expect(&l, 11, 19, "`fe80::2` is not a unicast global address");
     assert!(
-        r.contains("`resolver` takes the DNS server's IPv4 address"),
+        r.contains("`resolver` here takes a global IPv6 address"),
         "{r}"
     );
+}
+
+/// `resolver 2001:db8:1::53` asks over IPv6 (and turns IPv6 on); an IPv6 resolver the node
+/// cannot reach is an error as an IPv4 one is; udp_cbr takes `[ADDRESS]:PORT`.
+#[test]
+fn ipv6_resolver_and_udp_cbr_destination() {
+    let l = load(
+        "host a { iface eth0 { ip 10.0.0.1/24  ip6 2001:db8::1/64 }  resolver 2001:db8::2 }
+host b { iface eth0 { ip 10.0.0.2/24  ip6 2001:db8::2/64 } }
+link a.eth0 -- b.eth0 { rate 1Gbit  delay 1ms }
+app b: dns_server { record x.org A 10.0.0.2  record x.org AAAA 2001:db8::2 }
+app a: curl \"http://x.org/\"
+app a: udp_cbr { to [2001:db8::2]:9  payload 100B  interval 1ms }
+app b: udp_sink { port 9 }
+app b: tcp_sink { port 80 }
+",
+    );
+    assert!(!l.has_errors(), "{}", l.render_diagnostics());
+    let s = l.scenario.as_ref().expect("scenario");
+    let a = s.nodes.iter().find(|n| n.name == "a").expect("a");
+    assert_eq!(a.resolver, Some("2001:db8::2".parse().unwrap()));
+    assert!(s.apps.iter().any(|x| matches!(
+        x.kind,
+        sim_stack::config::AppKind::UdpCbr { dst, port: 9, .. } if dst == "2001:db8::2".parse::<std::net::IpAddr>().unwrap()
+    )));
+    // Only the resolver says IPv6: it turns IPv6 on.
+    let l = load(
+        "host a { iface eth0 { ip 10.0.0.1/24 }  resolver 2001:db8::2 }
+host b { iface eth0 { ip 10.0.0.2/24 } }
+link a.eth0 -- b.eth0 { rate 1Gbit  delay 1ms }
+",
+    );
+    let r = expect(&l, 1, 50, "resolver 2001:db8::2 is unreachable from `a`");
+    assert!(r.contains("no interface has address 2001:db8::2"), "{r}");
 }
 
 #[test]

@@ -95,7 +95,7 @@ fn flagship_has_the_reference_topology() {
     check("dns", "eth0", "10.0.1.53/24", "02:00:00:00:01:53");
     check("web", "eth0", "10.0.1.80/24", "02:00:00:00:01:80");
     let client = s.node(s.node_by_name("client").unwrap());
-    assert_eq!(client.resolver, Some(ip("10.0.1.53")));
+    assert_eq!(client.resolver, Some(ip("10.0.1.53").into()));
     assert_eq!(client.routes[0].gateway, Some(ip("10.0.0.1")));
     assert_eq!(s.node(s.node_by_name("r1").unwrap()).kind, NodeKind::Router);
     assert_eq!(

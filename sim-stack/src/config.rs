@@ -152,8 +152,9 @@ pub struct NodeConfig {
     pub routes6: Vec<Route6Config>,
     /// Kernel settings, with Linux's defaults where the scenario sets nothing.
     pub sysctls: Sysctls,
-    /// The DNS server the node's resolver asks (`nameserver` of resolv.conf), if any.
-    pub resolver: Option<Ipv4Addr>,
+    /// The DNS server the node's resolver asks (`nameserver` of resolv.conf), if any: over
+    /// IPv4 or IPv6, as its address is.
+    pub resolver: Option<IpAddr>,
     /// Netfilter rules, evaluated in order at their hook; the first match decides.
     pub netfilter: Vec<Rule>,
 }
@@ -650,8 +651,8 @@ pub enum AppKind {
     },
     /// Send `payload`-byte UDP datagrams to `dst:port` at a constant pace.
     UdpCbr {
-        /// Destination address.
-        dst: Ipv4Addr,
+        /// Destination address (IPv6: from an `AF_INET6` socket).
+        dst: IpAddr,
         /// Destination port.
         port: u16,
         /// UDP payload size of each datagram.

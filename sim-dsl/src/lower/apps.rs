@@ -343,10 +343,14 @@ impl Lower<'_> {
                 ) {
                     match k.name.as_str() {
                         "to" => {
-                            if let Some(addr) = ipv6::v6_endpoint(&v.text) {
-                                return self.v6_not_yet(v, "udp_cbr", addr, ctx);
-                            }
-                            to = Some((self.addr_port(v, ctx)?, v.span));
+                            let dst = if ipv6::v6_endpoint(&v.text).is_some() {
+                                let (a, p) = self.addr_port6(v, "udp_cbr", ctx)?;
+                                (std::net::IpAddr::V6(a), p)
+                            } else {
+                                let (a, p) = self.addr_port(v, ctx)?;
+                                (std::net::IpAddr::V4(a), p)
+                            };
+                            to = Some((dst, v.span));
                         }
                         "connect" => options.connect = self.boolean(v, "`connect`", ctx)?,
                         "recverr" => options.recverr = self.boolean(v, "`recverr`", ctx)?,
@@ -629,6 +633,77 @@ impl Lower<'_> {
         self.ip(v, "`ping`", ctx).map(Into::into)
     }
 
+    /// An IPv6 `to [ADDRESS]:PORT` of `app` (the brackets are required: `2001:db8::2:9` could
+    /// be an address alone): a global unicast address and a port above 0.
+    pub(super) fn addr_port6(
+        &mut self,
+        v: &Val,
+        app: &str,
+        ctx: &Ctx,
+    ) -> Option<(std::net::Ipv6Addr, u16)> {
+        let (a, port) = self.typed(v, ParamType::Word, "`to`", ctx, |t| {
+            let label =
+                Some("`to` takes [ADDRESS]:PORT for IPv6, such as `[2001:db8::2]:9`".into());
+            let parsed = t.parse::<std::net::SocketAddrV6>().map_err(|_| {
+                let help = (!t.starts_with('[')).then(|| {
+                    let (a, p) = t.rsplit_once(':').unwrap_or((t, "9"));
+                    format!("write the address in brackets: `[{a}]:{p}`")
+                });
+                ValErr {
+                    label: label.clone(),
+                    help,
+                    ..ValErr::from(format!("`{t}` is not an IPv6 address and port"))
+                }
+            })?;
+            if parsed.port() == 0 {
+                return Err(ValErr {
+                    label,
+                    ..ValErr::from("port 0 is not a destination".to_string())
+                });
+            }
+            Ok((*parsed.ip(), parsed.port()))
+        })?;
+        if sim_stack::wire::ipv6::is_link_local(a) || a.is_multicast() || a.is_unspecified() {
+            let d = Diagnostic::error(
+                "bad-value",
+                v.span,
+                format!("`{a}` is not a unicast global address"),
+            )
+            .label(format!("`{app}` here takes a global IPv6 address"))
+            .help("link-local and multicast destinations need an interface, which the language does not take; use the peer's global address");
+            self.push(d, ctx);
+            return None;
+        }
+        Some((a, port))
+    }
+
+    /// `resolver 2001:db8:1::53` (or `[2001:db8:1::53]`): the DNS server's global IPv6 address.
+    pub(super) fn resolver6(&mut self, v: &Val, ctx: &Ctx) -> Option<std::net::Ipv6Addr> {
+        let t = v.text.trim();
+        let inner = t.strip_prefix('[').and_then(|x| x.strip_suffix(']'));
+        let a = self.typed(v, ParamType::Word, "`resolver`", ctx, |t| {
+            let t = inner.unwrap_or(t);
+            t.parse::<std::net::Ipv6Addr>().map_err(|_| ValErr {
+                label: Some(
+                    "`resolver` takes an address such as `10.0.1.53` or `2001:db8:1::53`".into(),
+                ),
+                ..ValErr::from(format!("`{t}` is not an IPv6 address"))
+            })
+        })?;
+        if sim_stack::wire::ipv6::is_link_local(a) || a.is_multicast() || a.is_unspecified() {
+            let d = Diagnostic::error(
+                "bad-value",
+                v.span,
+                format!("`{a}` is not a unicast global address"),
+            )
+            .label("`resolver` here takes a global IPv6 address")
+            .help("a link-local nameserver needs an interface (`fe80::1%eth0`), which the language does not take");
+            self.push(d, ctx);
+            return None;
+        }
+        Some(a)
+    }
+
     /// An IPv6 destination given to an app that has only IPv4 sockets yet.
     pub(super) fn v6_not_yet<T>(&mut self, v: &Val, app: &str, addr: &str, ctx: &Ctx) -> Option<T> {
         let d = Diagnostic::error(
@@ -636,8 +711,8 @@ impl Lower<'_> {
             v.span,
             format!("`{app}` cannot send to IPv6 address {addr} yet"),
         )
-        .label("IPv6 destinations work with `ping` only at present")
-        .help("TCP and UDP over IPv6 come with issue 19's stack work; use an IPv4 address here, or `ping` for IPv6");
+        .label("IPv6 destinations work with `ping`, `udp_cbr` and `udp_sink` only at present")
+        .help("TCP over IPv6 is not modeled yet; use an IPv4 address here");
         self.push(d, ctx);
         None
     }

@@ -223,14 +223,18 @@ impl Lower<'_> {
         }
     }
 
-    pub(super) fn check_resolvers(&mut self, net: &Net, fibs: &[Fib]) {
+    pub(super) fn check_resolvers(&mut self, net: &Net, fibs: &[Fib], net6: &routing::Net6) {
         for ni in 0..self.nodes.len() {
             let (Some(r), Some((span, ctx))) =
                 (self.nodes[ni].resolver, self.meta[ni].resolver.clone())
             else {
                 continue;
             };
-            if let Some(msg) = self.unreachable(net, fibs, ni as u32, r) {
+            let why = match r {
+                std::net::IpAddr::V4(r) => self.unreachable(net, fibs, ni as u32, r),
+                std::net::IpAddr::V6(r) => self.unreachable6(net, net6, ni as u32, r),
+            };
+            if let Some(msg) = why {
                 let d = Diagnostic::error(
                     "unreachable-resolver",
                     span,
@@ -307,7 +311,44 @@ impl Lower<'_> {
             let span = meta.dst_span.unwrap_or(meta.span);
             let (dst, listen) = match &app.kind {
                 AppKind::TcpBulk { dst, port, .. } => (*dst, Some((6u8, *port))),
-                AppKind::UdpCbr { dst, port, .. } => (*dst, Some((17u8, *port))),
+                AppKind::UdpCbr {
+                    dst: std::net::IpAddr::V4(dst),
+                    port,
+                    ..
+                } => (*dst, Some((17u8, *port))),
+                AppKind::UdpCbr {
+                    dst: std::net::IpAddr::V6(dst),
+                    port,
+                    ..
+                } => {
+                    if let Some(why) = self.unreachable6(net, net6, from, *dst) {
+                        let d = Diagnostic::warning(
+                            "unreachable",
+                            span,
+                            format!(
+                                "{dst} is unreachable from `{}`: {why}",
+                                self.nodes[from as usize].name
+                            ),
+                        )
+                        .label("packets to it will be lost");
+                        self.push(d, &meta.ctx);
+                    } else {
+                        let owner = net6.owner[&dst.to_bits()].0;
+                        if !listeners.contains_key(&(owner, 17, *port)) {
+                            let d = Diagnostic::warning(
+                                "no-listener",
+                                span,
+                                format!(
+                                    "nothing listens on UDP port {port} of `{}` ({dst})",
+                                    self.nodes[owner as usize].name
+                                ),
+                            )
+                            .label("no udp_sink app there");
+                            self.push(d, &meta.ctx);
+                        }
+                    }
+                    continue;
+                }
                 AppKind::Ping {
                     dst: std::net::IpAddr::V4(dst),
                     ..
@@ -352,7 +393,11 @@ impl Lower<'_> {
                             continue;
                         };
                         // Does the resolver serve this name?
-                        let server = net.owner.get(&r.to_bits()).map(|&(n, _)| n);
+                        let server = match r {
+                            std::net::IpAddr::V4(r) => net.owner.get(&r.to_bits()),
+                            std::net::IpAddr::V6(r) => net6.owner.get(&r.to_bits()),
+                        }
+                        .map(|&(n, _)| n);
                         let record = server.and_then(|s| {
                             apps.iter().find_map(|x| match &x.kind {
                                 AppKind::DnsServer { records, .. } if x.node.0 == s => {

@@ -77,7 +77,7 @@ pub(super) fn bracketed_v6(text: &str) -> Option<&str> {
 }
 
 /// Whether the scenario configures IPv6 anywhere: an `ip6`, a `route6`, a `net.ipv6.*`
-/// sysctl, an AAAA record or an IPv6 address given to an app.
+/// sysctl, an AAAA record, an IPv6 resolver or an IPv6 address given to an app.
 pub(super) fn uses_ipv6(prog: &Program) -> bool {
     let v6_sysctl = |s: &IrSysctl| crate::sysctl::normalize(&s.name.name).starts_with("net.ipv6.");
     if prog.sysctls.iter().any(v6_sysctl) {
@@ -89,6 +89,7 @@ pub(super) fn uses_ipv6(prog: &Program) -> bool {
             .any(|p| matches!(p, IrProp::Plain { key, .. } if key.name == "ip6")),
         IrItem::Route { v6, .. } => *v6,
         IrItem::Sysctl(s) => v6_sysctl(s),
+        IrItem::Resolver { value, .. } => looks_v6(&value.text),
         _ => false,
     });
     if nodes {

@@ -300,8 +300,8 @@ impl Lower<'_> {
             Vec::new()
         };
         let net6 = topology_ok.then(|| routing::Net6::build(&self.nodes, &net));
-        if topology_ok {
-            self.check_resolvers(&net, &fibs);
+        if let Some(net6) = &net6 {
+            self.check_resolvers(&net, &fibs, net6);
         }
         let apps = self.apps(
             &prog.apps,

@@ -224,17 +224,14 @@ impl Lower<'_> {
                         )
                         .note_at(first, "first set here");
                         self.push(d, ctx);
-                    } else if ipv6::looks_v6(&value.text) {
-                        let d = Diagnostic::error(
-                            "bad-value",
-                            value.span,
-                            format!("`{}` is an IPv6 address", value.text),
-                        )
-                        .label("`resolver` takes the DNS server's IPv4 address")
-                        .help("the resolver asks over IPv4, as in the dual-stack reference (`nameserver 10.0.1.53`); its AAAA questions still go out");
-                        self.push(d, ctx);
+                    } else if value.text.contains(':') || value.text.starts_with('[') {
+                        // nameserver 2001:db8:1::53: the resolver asks over IPv6.
+                        if let Some(a) = self.resolver6(value, ctx) {
+                            node.resolver = Some(a.into());
+                            meta.resolver = Some((value.span, ctx.clone()));
+                        }
                     } else if let Some(a) = self.ip(value, "`resolver`", ctx) {
-                        node.resolver = Some(a);
+                        node.resolver = Some(a.into());
                         meta.resolver = Some((value.span, ctx.clone()));
                     }
                 }

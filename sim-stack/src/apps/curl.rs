@@ -6,16 +6,19 @@
 //! socket `connect()`ed to the node's `resolver`, the A and AAAA queries sent in one
 //! `sendmmsg()` from the same port with independent random IDs, RD set, no EDNS; it waits
 //! for both answers; with no answer it resends after `timeout` (5 s), `attempts` times (2),
-//! as resolv.conf's defaults say.
+//! as resolv.conf's defaults say. The socket is of the nameserver's family: to an IPv6
+//! resolver (`nameserver 2001:db8:1::53`) both queries go over IPv6 from one `AF_INET6`
+//! socket, and so share one flow label, as in the dual-stack reference's IPv6-resolver run.
+//! curl then connects over IPv4 to the A answer (TCP over IPv6 is not modeled yet).
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 
 use serde::Serialize;
 use sim_core::{SimDuration, SimTime, TimerId};
 
 use crate::apps::{App, AppCtx, AppReport};
 use crate::node::Node;
-use crate::sock::syscall::{PollEvents, SockType};
+use crate::sock::syscall::{Domain, PollEvents, SockType};
 use crate::sock::{Errno, MsgFlags, SockId};
 use crate::wire::{DnsName, DnsRepr, DnsType, RData};
 
@@ -46,7 +49,7 @@ pub struct Curl {
     /// Path.
     pub path: String,
     /// The node's resolver.
-    pub resolver: Option<Ipv4Addr>,
+    pub resolver: Option<IpAddr>,
     /// Resolver timeout timer.
     pub timer: TimerId,
     phase: Phase,
@@ -107,7 +110,7 @@ impl Curl {
         host: String,
         port: u16,
         path: String,
-        resolver: Option<Ipv4Addr>,
+        resolver: Option<IpAddr>,
         timer: TimerId,
     ) -> Self {
         Self {
@@ -162,14 +165,18 @@ impl Curl {
             self.fail(cx, format!("Could not resolve host: {host}"));
             return;
         };
-        let sock = match cx.socket_nonblock(SockType::Dgram, 0) {
+        let opened = match ns {
+            IpAddr::V4(_) => cx.socket_nonblock(SockType::Dgram, 0),
+            IpAddr::V6(_) => cx.socket_domain_nonblock(Domain::Inet6, SockType::Dgram, 0),
+        };
+        let sock = match opened {
             Ok(s) => s,
             Err(e) => {
                 self.fail(cx, format!("resolver: {e}"));
                 return;
             }
         };
-        if let Err(e) = cx.connect(sock, SocketAddrV4::new(ns, 53)) {
+        if let Err(e) = cx.connect(sock, SocketAddr::new(ns, 53)) {
             let _ = cx.close(sock);
             self.fail(cx, format!("resolver: {e}"));
             return;

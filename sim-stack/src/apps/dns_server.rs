@@ -7,15 +7,21 @@
 //! the IPv4 reference, and unknown names NXDOMAIN. It answers from its unconnected socket,
 //! so the IP ID of the replies comes from the kernel's hashed generator (consecutive for
 //! back-to-back replies), as in the reference.
+//!
+//! It listens on `0.0.0.0:53` and, when its node has IPv6 addresses, on each of them too,
+//! as the dual-stack reference's dnsmasq with `--listen-address` for both families and
+//! `--bind-interfaces`: one `AF_INET6` socket per address, `IPV6_V6ONLY` (as dnsmasq sets
+//! it) and `IP_FREEBIND` (the addresses are still tentative when it starts at t = 0), each
+//! answering the queries sent to its address from that address.
 
 use serde::Serialize;
 use sim_core::SimTime;
 
 use crate::apps::{App, AppCtx, AppReport};
 use crate::node::Node;
-use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, SocketAddrV4, SocketAddrV6};
 
-use crate::sock::syscall::SockType;
+use crate::sock::syscall::{Domain, SockOpt, SockType};
 use crate::sock::{MsgFlags, SockId};
 use crate::wire::{DnsFlags, DnsName, DnsRcode, DnsRecord, DnsRepr, DnsType};
 
@@ -28,7 +34,8 @@ pub struct DnsServer {
     pub ttl: u32,
     /// The answer to other types for a known name.
     pub other_types: crate::config::DnsOtherTypes,
-    /// The bound socket (after start).
+    /// The bound IPv4 socket (after start). The IPv6 ones are woken as it is and need no
+    /// name here.
     pub sock: Option<SockId>,
     /// Counters.
     pub report: DnsServerReport,
@@ -52,20 +59,30 @@ pub struct DnsServerReport {
 }
 
 impl App for DnsServer {
-    /// Bind port 53.
+    /// Bind port 53: of every IPv4 address, and of each IPv6 address of the node.
     fn start(&mut self, cx: &mut AppCtx<'_>) {
-        let Ok(sock) = cx.socket_nonblock(SockType::Dgram, 0) else {
-            return;
-        };
-        let ok = cx
-            .bind(sock, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 53))
-            .is_ok();
-        self.sock = ok.then_some(sock);
+        if let Ok(sock) = cx.socket_nonblock(SockType::Dgram, 0) {
+            let ok = cx
+                .bind(sock, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 53))
+                .is_ok();
+            self.sock = ok.then_some(sock);
+        }
+        for addr in cx.ipv6_addrs() {
+            let Ok(sock) = cx.socket_domain_nonblock(Domain::Inet6, SockType::Dgram, 0) else {
+                continue;
+            };
+            let bound = cx.setsockopt(sock, SockOpt::V6Only(true)).is_ok()
+                && cx.setsockopt(sock, SockOpt::FreeBind(true)).is_ok()
+                && cx.bind(sock, SocketAddrV6::new(addr, 53, 0, 0)).is_ok();
+            if !bound {
+                let _ = cx.close(sock);
+            }
+        }
     }
 
-    /// Queries arrived: answer each.
-    fn wake(&mut self, cx: &mut AppCtx<'_>, _sock: SockId) {
-        let Some(sock) = self.sock else { return };
+    /// Queries arrived on `sock` (one of its own): answer each from it, so from the address
+    /// the query was sent to.
+    fn wake(&mut self, cx: &mut AppCtx<'_>, sock: SockId) {
         let mut buf = vec![0u8; 65_536];
         while let Ok(m) = cx.recv(sock, &mut buf, MsgFlags::NONE) {
             let (query, from) = (&buf[..m.len], m.from.expect("a datagram has a sender"));

@@ -125,6 +125,28 @@ impl AppCtx<'_> {
         &mut self.n.rng
     }
 
+    /// The node's IPv6 addresses other than link-local ones, interface by interface in the
+    /// order `ip -6 addr` lists them (tentative ones too), on interfaces with IPv6 on.
+    pub fn ipv6_addrs(&self) -> Vec<std::net::Ipv6Addr> {
+        self.n
+            .devs
+            .iter()
+            .filter_map(|d| d.inet6.as_deref())
+            .filter(|i| !i.cnf.disable_ipv6)
+            .flat_map(|i| i.addrs.iter().map(|a| a.addr()))
+            .filter(|a| !crate::wire::ipv6::is_link_local(*a) && !a.is_loopback())
+            .collect()
+    }
+
+    /// Whether IPv6 is on on any interface of the node.
+    pub fn has_ipv6(&self) -> bool {
+        self.n
+            .devs
+            .iter()
+            .filter_map(|d| d.inet6.as_deref())
+            .any(|i| !i.cnf.disable_ipv6)
+    }
+
     /// Writes a line `TIME NODE what` to the trace (when frames are traced).
     pub fn trace(&mut self, what: std::fmt::Arguments<'_>) {
         if self.net.trace.frames() {
@@ -175,7 +197,7 @@ impl AppCtx<'_> {
 
     /// `connect()` (`EINPROGRESS` for TCP: completion shows as a wake with the socket
     /// writable, or an error in `SO_ERROR`).
-    pub fn connect(&mut self, fd: Fd, addr: SocketAddrV4) -> Result<(), Errno> {
+    pub fn connect(&mut self, fd: Fd, addr: impl Into<std::net::SocketAddr>) -> Result<(), Errno> {
         syscall::connect(self.n, &mut self.net, fd, addr)
     }
 
@@ -209,6 +231,17 @@ impl AppCtx<'_> {
         to: Option<SocketAddrV4>,
     ) -> Result<usize, Errno> {
         syscall::sendmsg_zeros(self.n, &mut self.net, fd, head, zeros, to)
+    }
+
+    /// The same to an address of either family (see [`syscall::sendmsg_zeros_addr`]).
+    pub fn sendto_zeros_addr(
+        &mut self,
+        fd: Fd,
+        head: &[u8],
+        zeros: usize,
+        to: Option<std::net::SocketAddr>,
+    ) -> Result<usize, Errno> {
+        syscall::sendmsg_zeros_addr(self.n, &mut self.net, fd, head, zeros, to)
     }
 
     /// `sendmmsg()` (see [`syscall::sendmmsg`]).

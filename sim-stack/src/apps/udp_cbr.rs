@@ -6,8 +6,12 @@
 //! with `IP_RECVERR`), or another error (`ECONNREFUSED` after a port unreachable). The sink counts what arrives, and from the sequence
 //! numbers what was lost; it reads each datagram's first 8 bytes with `recv(MSG_TRUNC)`,
 //! which returns the whole length, as a counting receiver does.
+//!
+//! An IPv6 destination is sent to from an `AF_INET6` socket. When its node has IPv6 on, the
+//! sink binds an `AF_INET6` socket to `[::]:port`, which (`IPV6_V6ONLY` off, the default)
+//! takes the datagrams of both families, as `iperf -u -s -V` does; else an `AF_INET` one.
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
 use serde::Serialize;
 use sim_core::{SimDuration, SimTime, TimerId};
@@ -15,14 +19,14 @@ use sim_core::{SimDuration, SimTime, TimerId};
 use crate::apps::{App, AppCtx, AppReport};
 use crate::config::UdpCbrOptions;
 use crate::node::Node;
-use crate::sock::syscall::{SockOpt, SockType};
+use crate::sock::syscall::{Domain, SockOpt, SockType};
 use crate::sock::{Errno, MsgFlags, SockId};
 
 /// A CBR sender.
 #[derive(Debug)]
 pub struct UdpCbr {
     /// Destination.
-    pub dst: Ipv4Addr,
+    pub dst: IpAddr,
     /// Port.
     pub port: u16,
     /// Payload bytes per datagram.
@@ -62,7 +66,7 @@ pub struct UdpCbrReport {
 impl UdpCbr {
     /// A sender that has not started.
     pub fn new(
-        dst: Ipv4Addr,
+        dst: impl Into<IpAddr>,
         port: u16,
         payload: usize,
         interval: SimDuration,
@@ -70,6 +74,7 @@ impl UdpCbr {
         timer: TimerId,
         options: UdpCbrOptions,
     ) -> Self {
+        let dst = dst.into();
         Self {
             dst,
             port,
@@ -81,7 +86,7 @@ impl UdpCbr {
             sock: None,
             seq: 0,
             report: UdpCbrReport {
-                dst: format!("{dst}:{port}"),
+                dst: SocketAddr::new(dst, port).to_string(),
                 ..UdpCbrReport::default()
             },
         }
@@ -135,16 +140,24 @@ impl App for UdpCbr {
         if self.stop.is_some_and(|t| now >= t) {
             return;
         }
-        let to = SocketAddrV4::new(self.dst, self.port);
+        let to = SocketAddr::new(self.dst, self.port);
         let sock = match self.sock {
             Some(x) => x,
             None => {
-                let Ok(sock) = cx.socket_nonblock(SockType::Dgram, 0) else {
+                let opened = match self.dst {
+                    IpAddr::V4(_) => cx.socket_nonblock(SockType::Dgram, 0),
+                    IpAddr::V6(_) => cx.socket_domain_nonblock(Domain::Inet6, SockType::Dgram, 0),
+                };
+                let Ok(sock) = opened else {
                     self.report.errors += 1;
                     return;
                 };
                 let set = if self.options.recverr {
-                    cx.setsockopt(sock, SockOpt::RecvErr(true))
+                    let opt = match self.dst {
+                        IpAddr::V4(_) => SockOpt::RecvErr(true),
+                        IpAddr::V6(_) => SockOpt::RecvErr6(true),
+                    };
+                    cx.setsockopt(sock, opt)
                 } else {
                     Ok(())
                 };
@@ -162,7 +175,12 @@ impl App for UdpCbr {
         let zeros = self.payload - k;
         cx.arm(&self.timer, now + self.interval, 0);
         let dest = (!self.options.connect).then_some(to);
-        match cx.sendto_zeros(sock, &seq[..k], zeros, dest) {
+        let sent = match dest {
+            Some(SocketAddr::V4(a)) => cx.sendto_zeros(sock, &seq[..k], zeros, Some(a)),
+            Some(a) => cx.sendto_zeros_addr(sock, &seq[..k], zeros, Some(a)),
+            None => cx.sendto_zeros(sock, &seq[..k], zeros, None),
+        };
+        match sent {
             Ok(n) => {
                 self.seq += 1;
                 self.report.sent += 1;
@@ -186,13 +204,21 @@ impl App for UdpCbr {
 impl App for UdpSink {
     /// Bind.
     fn start(&mut self, cx: &mut AppCtx<'_>) {
-        let Ok(sock) = cx.socket_nonblock(SockType::Dgram, 0) else {
+        let v6 = cx.has_ipv6();
+        let opened = if v6 {
+            cx.socket_domain_nonblock(Domain::Inet6, SockType::Dgram, 0)
+        } else {
+            cx.socket_nonblock(SockType::Dgram, 0)
+        };
+        let Ok(sock) = opened else {
             return;
         };
-        if cx
-            .bind(sock, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, self.port))
-            .is_ok()
-        {
+        let at: SocketAddr = if v6 {
+            SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, self.port, 0, 0).into()
+        } else {
+            SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, self.port).into()
+        };
+        if cx.bind(sock, at).is_ok() {
             self.sock = Some(sock);
         }
     }

@@ -23,6 +23,7 @@ use crate::ipv6::output::{Ip6Send, ip6_make_flowlabel, ip6_route_output, ip6_xmi
 use crate::node::Node;
 use crate::skb::Skb;
 use crate::sock::ping::{PingMsg, ping_err, ping_rcv};
+use crate::sock::udp6::udpv6_err;
 use crate::sock::{Errno, kfree_skb};
 use crate::wire::icmpv6::{Icmpv6Packet, Icmpv6Repr, linux_quote6};
 use crate::wire::{Error as WireError, IpProtocol, Ipv6Packet};
@@ -148,7 +149,7 @@ pub(crate) fn icmpv6_rcv(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb:
 
 /// `icmpv6_notify`: an ICMPv6 error about a packet this node sent (`quoted`: its IPv6 header
 /// and start) goes to the upper protocol's error handler: for an echo request, its ping
-/// socket (`icmpv6_err` → `ping_err`).
+/// socket (`icmpv6_err` → `ping_err`); for a UDP datagram, its socket (`udpv6_err`).
 fn icmpv6_notify(
     n: &mut Node,
     cx: &mut NetCtx<'_>,
@@ -173,6 +174,13 @@ fn icmpv6_notify(
         return;
     };
     let t = &body[walk.offset.min(body.len())..];
+    if walk.protocol == IpProtocol::Udp && t.len() >= 4 {
+        // udpv6_err: the datagram's socket.
+        let sport = u16::from_be_bytes([t[0], t[1]]);
+        let dport = u16::from_be_bytes([t[2], t[3]]);
+        udpv6_err(n, cx, ip.src_addr(), sport, ip.dst_addr(), dport, ty, code);
+        return;
+    }
     if walk.protocol != IpProtocol::Icmpv6 || t.len() < 8 || t[0] != 128 {
         return;
     }

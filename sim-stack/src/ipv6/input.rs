@@ -22,6 +22,7 @@ use crate::ipv6::reassembly;
 use crate::node::Node;
 use crate::skb::{PacketType, Skb};
 use crate::sock::kfree_skb_reason;
+use crate::sock::udp6::udpv6_rcv;
 use crate::stats::Ip6Stats;
 use crate::wire::icmpv6::Icmpv6Repr;
 use crate::wire::ipv6::{is_link_local, skip_ext_headers};
@@ -146,6 +147,10 @@ fn ip6_input_finish(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: Skb,
             bump(n, dev, |s| s.Ip6InDelivers += 1);
             skb.pull(40 + walk.offset);
             icmpv6_rcv(n, cx, dev, skb, h);
+        }
+        IpProtocol::Udp => {
+            bump(n, dev, |s| s.Ip6InDelivers += 1);
+            udpv6_rcv(n, cx, dev, skb, h, 40 + walk.offset);
         }
         IpProtocol::Ipv6NoNxt => {
             bump(n, dev, |s| s.Ip6InDelivers += 1);

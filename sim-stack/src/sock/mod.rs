@@ -12,9 +12,10 @@ pub mod errqueue;
 pub mod ping;
 pub mod syscall;
 pub mod udp;
+pub mod udp6;
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::ctx::NetCtx;
 use crate::event::Event;
@@ -286,7 +287,36 @@ pub struct SockCommon {
     pub tskey: u32,
     /// `sk_error_queue`: transmit timestamps waiting to be read with `MSG_ERRQUEUE`.
     pub error_queue: std::collections::VecDeque<errqueue::ErrSkb>,
+    /// `inet_sk(sk)->pinet6`: the IPv6 half of an `AF_INET6` socket (UDP), `None` for an
+    /// `AF_INET` one. Its IPv4 fields above then hold what Linux keeps in `inet_sock` for
+    /// the socket's IPv4 traffic (v4-mapped peers): `saddr` is `inet_rcv_saddr` (0.0.0.0
+    /// for `::`, the IPv4 address of a v4-mapped one, `LOOPBACK4_IPV6` for an IPv6 one).
+    pub pinet6: Option<Box<Ipv6Pinfo>>,
 }
+
+/// `struct ipv6_pinfo` and the IPv6 fields of `struct sock`: what an `AF_INET6` socket
+/// has beyond an `AF_INET` one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ipv6Pinfo {
+    /// `sk_v6_rcv_saddr`: the bound address (`::` = any; a v4-mapped address for a socket
+    /// bound or connected over IPv4).
+    pub rcv_saddr: Ipv6Addr,
+    /// `np->saddr`: the source of its packets (`::` = chosen per route).
+    pub saddr: Ipv6Addr,
+    /// `sk_v6_daddr`: the connected peer (`::` = none; v4-mapped for an IPv4 peer).
+    pub daddr: Ipv6Addr,
+    /// `IPV6_V6ONLY` (`sk_ipv6only`): no IPv4 traffic. Starts off (`net.ipv6.bindv6only` = 0);
+    /// binding a (non-v4-mapped) IPv6 address sets it, as `__inet6_bind` does.
+    pub ipv6only: bool,
+    /// `IPV6_UNICAST_HOPS` (`np->hop_limit`): -1 = the route's (`hop_limit` of the interface).
+    pub hop_limit: i16,
+    /// `IPV6_RECVERR`: report ICMPv6 errors and local ones (`ENOBUFS`) at once.
+    pub recverr: bool,
+}
+
+/// `LOOPBACK4_IPV6` (127.0.0.6): the IPv4 address an `AF_INET6` socket bound or connected
+/// to an IPv6 address takes, which no IPv4 packet is ever addressed to.
+pub const LOOPBACK4_IPV6: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 6);
 
 /// `IP_MTU_DISCOVER`'s modes (`IP_PMTUDISC_*`, with Linux's values), as `ping -M` sets them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -419,6 +449,7 @@ impl SockCommon {
             tsflags: 0,
             tskey: 0,
             error_queue: std::collections::VecDeque::new(),
+            pinet6: None,
         }
     }
 }
@@ -451,8 +482,10 @@ pub type TcpKey = (Ipv4Addr, u16, u16);
 pub struct SocketTable {
     slots: Vec<Option<Socket>>,
     free: Vec<SockId>,
-    /// UDP sockets by local port.
-    pub udp_ports: BTreeMap<u16, SockId>,
+    /// UDP sockets by local port (`udp_table`'s slots, one port space for both families),
+    /// in the order they were bound. Sockets of both families may share a port when their
+    /// addresses do not conflict (an `IPV6_V6ONLY` socket on `::` beside one on 0.0.0.0).
+    pub udp_ports: BTreeMap<u16, Vec<SockId>>,
     /// Listening TCP sockets by local port.
     pub tcp_listen: BTreeMap<u16, SockId>,
     /// Connected TCP sockets (SYN_SENT on) by (remote address, remote port, local port).
@@ -668,6 +701,20 @@ pub(crate) fn trace_sock_err_to(
     e: Errno,
     to: Option<(Ipv4Addr, u16)>,
 ) {
+    let to = to.map(|(a, p)| std::net::SocketAddr::from((a, p)));
+    trace_sock_err_at(n, cx, sock, call, e, to);
+}
+
+/// [`trace_sock_err_to`] with a destination of either family. An `AF_INET6` socket shows
+/// its IPv6 addresses (`[2001:db8::2]:40000`), an IPv4 destination v4-mapped.
+pub(crate) fn trace_sock_err_at(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    call: &str,
+    e: Errno,
+    to: Option<std::net::SocketAddr>,
+) {
     if !cx.trace.frames() {
         return;
     }
@@ -676,6 +723,30 @@ pub(crate) fn trace_sock_err_to(
         Some(Socket::Tcp(t)) => ("tcp", &t.sk),
         Some(Socket::Ping(p)) => ("icmp", &p.sk),
         None => return,
+    };
+    if let Some(np) = sk.pinet6.as_deref() {
+        let local = std::net::SocketAddrV6::new(np.rcv_saddr, sk.sport, 0, 0);
+        let v6 = |a: std::net::SocketAddr| match a {
+            std::net::SocketAddr::V4(a) => {
+                std::net::SocketAddrV6::new(a.ip().to_ipv6_mapped(), a.port(), 0, 0)
+            }
+            std::net::SocketAddr::V6(a) => a,
+        };
+        let peer = match to {
+            Some(t) if np.daddr.is_unspecified() => v6(t),
+            _ => std::net::SocketAddrV6::new(np.daddr, sk.dport, 0, 0),
+        };
+        let now = cx.now;
+        cx.trace.event(
+            now,
+            &n.name,
+            format_args!("sock {proto} {local} > {peer} {call}: {e}"),
+        );
+        return;
+    }
+    let to = match to {
+        Some(std::net::SocketAddr::V4(a)) => Some((*a.ip(), a.port())),
+        _ => None,
     };
     let (saddr, sport) = (sk.saddr, sk.sport);
     let (daddr, dport) = match to {

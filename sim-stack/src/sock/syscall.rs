@@ -2,7 +2,8 @@
 //! (`net/socket.c` and the `inet_*`, `tcp_*`, `udp_*` and `ping_*` operations behind it):
 //! [`socket`], [`bind`], [`listen`], [`accept`], [`connect`], [`send`]/[`sendto`],
 //! [`recv`]/[`recvfrom`], [`shutdown`], [`close`], [`setsockopt`], [`getsockopt`],
-//! [`ioctl`], [`fcntl_set_nonblock`], [`getsockname`], [`getpeername`] and [`poll`].
+//! [`ioctl`], [`fcntl_set_nonblock`], [`getsockname`], [`getpeername`] (and their
+//! `_addr` forms for either family) and [`poll`].
 //!
 //! A descriptor is the socket's id in its node's table ([`Fd`]). The calls never block: a
 //! call that would block returns `EAGAIN` (`EINPROGRESS` for `connect`), as on a
@@ -13,6 +14,8 @@
 //! does.
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+
+use crate::sock::udp6::{udpv6_bind, udpv6_connect, udpv6_sendmsg};
 
 use crate::ctx::NetCtx;
 use crate::node::Node;
@@ -41,8 +44,8 @@ pub const IPPROTO_TCP: u8 = 6;
 pub enum Domain {
     /// `AF_INET`.
     Inet,
-    /// `AF_INET6`: ICMPv6 echo sockets (`IPPROTO_ICMPV6`); TCP and UDP over IPv6 are not
-    /// modeled yet and fail with `EAFNOSUPPORT`.
+    /// `AF_INET6`: UDP (`SOCK_DGRAM`, [`crate::sock::udp6`]) and ICMPv6 echo sockets
+    /// (`IPPROTO_ICMPV6`); TCP over IPv6 is not modeled yet and fails with `EAFNOSUPPORT`.
     Inet6,
 }
 /// `IPPROTO_UDP`.
@@ -122,8 +125,9 @@ pub struct RecvMsg {
     /// The call's return value: bytes copied (with `MSG_TRUNC` on a datagram socket, the
     /// datagram's whole length); 0 at end of stream.
     pub len: usize,
-    /// The sender (datagram sockets).
-    pub from: Option<SocketAddrV4>,
+    /// The sender (datagram sockets), in the socket's family: an `AF_INET6` socket sees an
+    /// IPv4 sender v4-mapped (`[::ffff:10.0.0.2]:5000`).
+    pub from: Option<SocketAddr>,
     /// `MSG_TRUNC` in `msg_flags`: the datagram was longer than the buffer.
     pub truncated: bool,
 }
@@ -173,6 +177,13 @@ pub enum SockOpt {
     FastOpenConnect(i32),
     /// `TCP_FASTOPEN_NO_COOKIE` (0 or 1): Fast Open data in the SYN without a cookie.
     FastOpenNoCookie(i32),
+    /// `IPV6_V6ONLY` (before `bind`; `EINVAL` after): no IPv4 traffic on an `AF_INET6`
+    /// socket.
+    V6Only(bool),
+    /// `IPV6_UNICAST_HOPS`: -1 (the route's) to 255.
+    UnicastHops(i32),
+    /// `IPV6_RECVERR`.
+    RecvErr6(bool),
 }
 
 /// A socket option to read (`getsockopt`).
@@ -222,6 +233,12 @@ pub enum SockOptName {
     FastOpenConnect,
     /// `TCP_FASTOPEN_NO_COOKIE`.
     FastOpenNoCookie,
+    /// `IPV6_V6ONLY`.
+    V6Only,
+    /// `IPV6_UNICAST_HOPS` (-1 reads as the hop limit the socket's packets get).
+    UnicastHops,
+    /// `IPV6_RECVERR`.
+    RecvErr6,
 }
 
 /// A value `getsockopt` returns.
@@ -273,8 +290,8 @@ pub fn socket(
     }
 }
 
-/// `socket(domain, ty, protocol)`: [`socket`] for `AF_INET`; for `AF_INET6`, an ICMPv6
-/// echo socket.
+/// `socket(domain, ty, protocol)`: [`socket`] for `AF_INET`; for `AF_INET6`, a UDP or an
+/// ICMPv6 echo socket (`SOCK_STREAM`: `EAFNOSUPPORT`, TCP over IPv6 is not modeled yet).
 pub fn socket_domain(
     n: &mut Node,
     cx: &mut NetCtx<'_>,
@@ -288,7 +305,10 @@ pub fn socket_domain(
         (Domain::Inet6, SockType::Dgram, IPPROTO_ICMPV6) => {
             Ok(crate::sock::ping::ping_socket_family(n, owner, true))
         }
-        (Domain::Inet6, SockType::Dgram, IPPROTO_ICMP) => Err(Errno::ProtoNoSupport),
+        (Domain::Inet6, SockType::Dgram, 0 | IPPROTO_UDP) => {
+            Ok(crate::sock::udp6::udpv6_socket(n, owner))
+        }
+        (Domain::Inet6, SockType::Dgram, _) => Err(Errno::ProtoNoSupport),
         (Domain::Inet6, ..) => Err(Errno::AfNoSupport),
     }
 }
@@ -320,10 +340,17 @@ pub fn bind(
                     }
                     crate::sock::ping::ping_bind(n, fd, a.port())
                 }
+                Socket::Udp(u) if u.sk.pinet6.is_some() => udpv6_bind(n, cx, fd, a),
                 _ => Err(Errno::AfNoSupport),
             };
         }
     };
+    // inet6_bind: a sockaddr_in is shorter than SIN6_LEN_RFC2133.
+    if let Socket::Udp(u) = sock(n, fd)?
+        && u.sk.pinet6.is_some()
+    {
+        return Err(Errno::Inval);
+    }
     match sock(n, fd)? {
         Socket::Ping(p) if p.v6 => return Err(Errno::AfNoSupport),
         _ => {}
@@ -372,7 +399,18 @@ pub fn accept(n: &mut Node, fd: Fd, nonblock: bool) -> Result<(Fd, SocketAddrV4)
 /// shows as writability, the outcome in `SO_ERROR`); with `TCP_FASTOPEN_CONNECT` and a
 /// Fast Open cookie cached it answers 0 and the SYN waits for the first write. UDP and
 /// ping: the peer is fixed.
-pub fn connect(n: &mut Node, cx: &mut NetCtx<'_>, fd: Fd, addr: SocketAddrV4) -> Result<(), Errno> {
+pub fn connect(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    fd: Fd,
+    addr: impl Into<SocketAddr>,
+) -> Result<(), Errno> {
+    let addr = match (addr.into(), sock(n, fd)?) {
+        (a, Socket::Udp(u)) if u.sk.pinet6.is_some() => return udpv6_connect(n, cx, fd, a),
+        (SocketAddr::V4(a), _) => a,
+        // inet_dgram_connect / tcp_v4_connect: not a sockaddr_in.
+        (SocketAddr::V6(_), _) => return Err(Errno::AfNoSupport),
+    };
     match sock(n, fd)? {
         Socket::Tcp(t) => {
             if let Some(e) = t.sk.err.take() {
@@ -465,6 +503,9 @@ fn sendto_step(
     wait: bool,
 ) -> Result<usize, Errno> {
     let to = match (to, sock(n, fd)?) {
+        (to, Socket::Udp(u)) if u.sk.pinet6.is_some() => {
+            return udpv6_sendmsg(n, cx, fd, to, data, 0);
+        }
         (Some(SocketAddr::V6(a)), Socket::Ping(p)) if p.v6 => {
             if data.len() < 8 || data[0] != 128 || data[1] != 0 {
                 return Err(Errno::Inval);
@@ -545,6 +586,9 @@ pub fn sendmsg_zeros(
     to: Option<SocketAddrV4>,
 ) -> Result<usize, Errno> {
     match sock(n, fd)? {
+        Socket::Udp(u) if u.sk.pinet6.is_some() => {
+            udpv6_sendmsg(n, cx, fd, to.map(SocketAddr::V4), head, zeros)
+        }
         Socket::Udp(_) => crate::sock::udp::udp_sendmsg_zero_padded(
             n,
             cx,
@@ -558,6 +602,28 @@ pub fn sendmsg_zeros(
             data.resize(head.len() + zeros, 0);
             sendto(n, cx, fd, &data, to, MsgFlags::NONE)
         }
+    }
+}
+
+/// [`sendmsg_zeros`] to an address of either family (`sockaddr_in` or `sockaddr_in6`).
+pub fn sendmsg_zeros_addr(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    fd: Fd,
+    head: &[u8],
+    zeros: usize,
+    to: Option<SocketAddr>,
+) -> Result<usize, Errno> {
+    match (to, sock(n, fd)?) {
+        (to, Socket::Udp(u)) if u.sk.pinet6.is_some() => udpv6_sendmsg(n, cx, fd, to, head, zeros),
+        (Some(SocketAddr::V6(_)), Socket::Udp(_)) => Err(Errno::AfNoSupport),
+        (Some(SocketAddr::V6(a)), _) => {
+            let mut data = head.to_vec();
+            data.resize(head.len() + zeros, 0);
+            sendto_addr(n, cx, fd, &data, Some(SocketAddr::V6(a)), MsgFlags::NONE)
+        }
+        (Some(SocketAddr::V4(a)), _) => sendmsg_zeros(n, cx, fd, head, zeros, Some(a)),
+        (None, _) => sendmsg_zeros(n, cx, fd, head, zeros, None),
     }
 }
 
@@ -740,6 +806,26 @@ pub fn getsockname(n: &mut Node, fd: Fd) -> Result<SocketAddrV4, Errno> {
     Ok(SocketAddrV4::new(c.saddr, c.sport))
 }
 
+/// `getsockname()` of a socket of either family: an `AF_INET6` socket's `sockaddr_in6`
+/// (`inet6_getname`: its bound address, `::` before a bind or connect chose one).
+pub fn getsockname_addr(n: &mut Node, fd: Fd) -> Result<SocketAddr, Errno> {
+    let c = sock(n, fd)?.common();
+    Ok(match c.pinet6.as_deref() {
+        Some(np) => SocketAddr::V6(std::net::SocketAddrV6::new(np.rcv_saddr, c.sport, 0, 0)),
+        None => SocketAddr::V4(SocketAddrV4::new(c.saddr, c.sport)),
+    })
+}
+
+/// `getpeername()` of a socket of either family (`ENOTCONN` without a peer).
+pub fn getpeername_addr(n: &mut Node, fd: Fd) -> Result<SocketAddr, Errno> {
+    let v4 = getpeername(n, fd)?;
+    let c = sock(n, fd)?.common();
+    Ok(match c.pinet6.as_deref() {
+        Some(np) => SocketAddr::V6(std::net::SocketAddrV6::new(np.daddr, c.dport, 0, 0)),
+        None => SocketAddr::V4(v4),
+    })
+}
+
 /// `getpeername()`: `ENOTCONN` without a peer.
 pub fn getpeername(n: &mut Node, fd: Fd) -> Result<SocketAddrV4, Errno> {
     let s = sock(n, fd)?;
@@ -872,6 +958,41 @@ pub fn setsockopt(n: &mut Node, cx: &mut NetCtx<'_>, fd: Fd, opt: SockOpt) -> Re
             }
             t.fo.connect = v == 1;
         }
+        SockOpt::V6Only(on) => {
+            let s = sock(n, fd)?;
+            let bound = s.common().sport != 0;
+            let Some(np) = s.common_mut().pinet6.as_deref_mut() else {
+                return Err(Errno::NoProtoOpt);
+            };
+            if bound {
+                return Err(Errno::Inval);
+            }
+            np.ipv6only = on;
+        }
+        SockOpt::UnicastHops(v) => {
+            if !(-1..=255).contains(&v) {
+                return Err(Errno::Inval);
+            }
+            match sock(n, fd)? {
+                // The ping socket's hop limit is its TTL field.
+                Socket::Ping(p) if p.v6 => p.sk.ttl = u8::try_from(v).ok(),
+                s => {
+                    let Some(np) = s.common_mut().pinet6.as_deref_mut() else {
+                        return Err(Errno::NoProtoOpt);
+                    };
+                    np.hop_limit = v as i16;
+                }
+            }
+        }
+        SockOpt::RecvErr6(on) => match sock(n, fd)? {
+            Socket::Ping(p) if p.v6 => p.sk.recverr = on,
+            s => {
+                let Some(np) = s.common_mut().pinet6.as_deref_mut() else {
+                    return Err(Errno::NoProtoOpt);
+                };
+                np.recverr = on;
+            }
+        },
         SockOpt::FastOpenNoCookie(v) => {
             tcp_only(is_tcp)?;
             let t = n.socks.tcp(fd).ok_or(Errno::NoProtoOpt)?;
@@ -911,6 +1032,25 @@ pub fn getsockopt(
         SockOptName::RecvErr => int(u64::from(s.common().recverr)),
         SockOptName::MtuDiscover => Ok(SockOptValue::Int(s.common().pmtudisc.value())),
         SockOptName::Timestamping => int(u64::from(s.common().tsflags)),
+        SockOptName::V6Only | SockOptName::UnicastHops | SockOptName::RecvErr6 => {
+            let ping6 = match s {
+                Socket::Ping(p) if p.v6 => Some((p.sk.ttl, p.sk.recverr)),
+                _ => None,
+            };
+            let np = s.common().pinet6.as_deref();
+            match (name, ping6, np) {
+                (SockOptName::V6Only, Some(_), _) => int(0),
+                (SockOptName::UnicastHops, Some((ttl, _)), _) => int(u64::from(ttl.unwrap_or(64))),
+                (SockOptName::RecvErr6, Some((_, r)), _) => int(u64::from(r)),
+                (_, _, None) => Err(Errno::NoProtoOpt),
+                (SockOptName::V6Only, _, Some(np)) => int(u64::from(np.ipv6only)),
+                // -1 reads as what the packets get: the interface's hop_limit (64).
+                (SockOptName::UnicastHops, _, Some(np)) => {
+                    int(u64::try_from(np.hop_limit).unwrap_or(64))
+                }
+                (_, _, Some(np)) => int(u64::from(np.recverr)),
+            }
+        }
         SockOptName::NoDelay
         | SockOptName::Cork
         | SockOptName::MaxSeg

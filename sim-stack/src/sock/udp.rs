@@ -23,7 +23,7 @@
 //!   error, coming back to a connected socket, is reported as `ECONNREFUSED`.
 
 use std::collections::VecDeque;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV6};
 
 use crate::ctx::NetCtx;
 use crate::dev::NetXmit;
@@ -48,8 +48,8 @@ const UDP_HLEN: usize = 8;
 /// datagram).
 #[derive(Debug)]
 pub struct Datagram {
-    /// Sender address.
-    pub src: Ipv4Addr,
+    /// Sender address (IPv4 for a datagram that came over IPv4, to a socket of either family).
+    pub src: IpAddr,
     /// Sender port.
     pub sport: u16,
     /// The payload, in its skb (whose `truesize` is the receive-buffer charge).
@@ -57,6 +57,11 @@ pub struct Datagram {
 }
 
 impl Datagram {
+    /// A datagram from `src:sport` whose payload is `skb`'s data.
+    pub(crate) fn new(src: IpAddr, sport: u16, skb: Skb) -> Self {
+        Self { src, sport, skb }
+    }
+
     /// The payload.
     pub fn data(&self) -> &[u8] {
         self.skb.data()
@@ -66,8 +71,9 @@ impl Datagram {
 /// What `recvfrom()` returns besides the bytes it copied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecvFrom {
-    /// Sender address.
-    pub src: Ipv4Addr,
+    /// Sender address, in the socket's family (v4-mapped on an `AF_INET6` socket for a
+    /// datagram that came over IPv4).
+    pub src: IpAddr,
     /// Sender port.
     pub sport: u16,
     /// The datagram's length. Longer than the caller's buffer means it was truncated (the
@@ -104,18 +110,152 @@ pub fn udp_bind(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, port: u16) -> R
 }
 
 /// The call itself; the public function traces its error.
-fn udp_bind_inner(n: &mut Node, sock: SockId, port: u16) -> Result<u16, Errno> {
+pub(crate) fn udp_bind_inner(n: &mut Node, sock: SockId, port: u16) -> Result<u16, Errno> {
+    let me = Bound::of(n.socks.udp(sock));
     let port = if port == 0 {
-        inet_autobind_port(n, |t, p| t.udp_ports.contains_key(&p))?
-    } else if n.socks.udp_ports.contains_key(&port) {
+        inet_autobind_port(n, |t, p| udp_lib_lport_inuse(t, p, &me))?
+    } else if udp_lib_lport_inuse(&n.socks, port, &me) {
         return Err(Errno::AddrInUse);
     } else {
         port
     };
     let socks = &mut n.socks;
-    socks.udp_ports.insert(port, sock);
+    socks.udp_ports.entry(port).or_default().push(sock);
     socks.udp(sock).sk.sport = port;
     Ok(port)
+}
+
+/// The local address of a UDP socket as the port-conflict rule reads it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Bound {
+    /// `sk_v6_rcv_saddr` of an `AF_INET6` socket; `None` for an `AF_INET` one.
+    v6: Option<std::net::Ipv6Addr>,
+    /// `inet_rcv_saddr`.
+    v4: Ipv4Addr,
+    /// `ipv6_only_sock`.
+    v6only: bool,
+}
+
+impl Bound {
+    pub(crate) fn of(u: &UdpSock) -> Self {
+        Self {
+            v6: u.sk.pinet6.as_deref().map(|np| np.rcv_saddr),
+            v4: u.sk.saddr,
+            v6only: u.sk.pinet6.as_deref().is_some_and(|np| np.ipv6only),
+        }
+    }
+}
+
+/// `inet_rcv_saddr_equal(sk, sk2, true)`: whether a socket with address `a` may not share a
+/// port with one bound to `b`. Two `AF_INET` sockets always conflict (this model keeps one
+/// IPv4 socket per port); with an `AF_INET6` socket in the pair, Linux's rule applies
+/// (`ipv6_rcv_saddr_equal`, `ipv4_rcv_saddr_equal`): a v6-only socket never conflicts
+/// with IPv4, `::` conflicts with any address of its families, equal addresses conflict.
+fn rcv_saddr_equal(a: &Bound, b: &Bound) -> bool {
+    use std::net::Ipv6Addr;
+    let (Some(a6), b6) = (a.v6, b.v6) else {
+        // sk is AF_INET: ipv4_rcv_saddr_equal.
+        return match b.v6 {
+            None => true,
+            Some(_) => {
+                !b.v6only && (a.v4 == b.v4 || a.v4.is_unspecified() || b.v4.is_unspecified())
+            }
+        };
+    };
+    let mapped = |x: Ipv6Addr| x.to_ipv4_mapped().is_some();
+    let a_mapped = mapped(a6);
+    let b_mapped = b6.is_none_or(mapped);
+    if a_mapped && b_mapped {
+        return !b.v6only && (a.v4 == b.v4 || a.v4.is_unspecified() || b.v4.is_unspecified());
+    }
+    let (a_any, b_any) = (a6.is_unspecified(), b6.is_some_and(|x| x.is_unspecified()));
+    if a_any && b_any {
+        return true;
+    }
+    if b_any && !(b.v6only && a_mapped) {
+        return true;
+    }
+    if a_any && !(a.v6only && b_mapped) {
+        return true;
+    }
+    b6 == Some(a6)
+}
+
+/// `udp_lib_lport_inuse`: whether `port` is taken for a socket bound to `me`.
+pub(crate) fn udp_lib_lport_inuse(t: &crate::sock::SocketTable, port: u16, me: &Bound) -> bool {
+    let Some(slot) = t.udp_ports.get(&port) else {
+        return false;
+    };
+    slot.iter().any(|&id| match t.get(id) {
+        Some(Socket::Udp(u)) => rcv_saddr_equal(me, &Bound::of(u)),
+        _ => false,
+    })
+}
+
+/// `__udp4_lib_lookup`: the socket for a datagram from `saddr:sport` to `daddr:dport` that
+/// came over IPv4 (`daddr` `None`: any local address, for an ICMP error's lookup). An
+/// `AF_INET` socket bound to the port takes it unless it is connected to someone else; an
+/// `AF_INET6` one that is not v6-only takes it when it is bound to `::` or to the
+/// v4-mapped `daddr`, scoring below an `AF_INET` one (`compute_score`: 2 against 1), and a
+/// connected or exactly bound socket above an unconnected wildcard one.
+pub(crate) fn udp4_lib_lookup(
+    n: &Node,
+    saddr: Ipv4Addr,
+    sport: u16,
+    daddr: Option<Ipv4Addr>,
+    dport: u16,
+) -> Option<SockId> {
+    let slot = n.socks.udp_ports.get(&dport)?;
+    if let [only] = slot.as_slice() {
+        // The common case, one socket on the port: its score only says whether it matches.
+        return udp4_score(n, *only, saddr, sport, daddr).map(|_| *only);
+    }
+    let mut best: Option<(u32, SockId)> = None;
+    for &id in slot {
+        if let Some(s) = udp4_score(n, id, saddr, sport, daddr)
+            && best.is_none_or(|(b, _)| s > b)
+        {
+            best = Some((s, id));
+        }
+    }
+    best.map(|(_, id)| id)
+}
+
+fn udp4_score(
+    n: &Node,
+    id: SockId,
+    saddr: Ipv4Addr,
+    sport: u16,
+    daddr: Option<Ipv4Addr>,
+) -> Option<u32> {
+    let Some(Socket::Udp(u)) = n.socks.get(id) else {
+        return None;
+    };
+    let peer_ok = !u.connected || (u.sk.daddr == saddr && u.sk.dport == sport);
+    if !peer_ok {
+        return None;
+    }
+    let connected = if u.connected { 4 } else { 0 };
+    match u.sk.pinet6.as_deref() {
+        None => {
+            let exact = if daddr.is_some_and(|d| d == u.sk.saddr) {
+                4
+            } else {
+                0
+            };
+            Some(2 + connected + exact)
+        }
+        Some(np) if np.ipv6only => None,
+        Some(np) => {
+            let exact = match (np.rcv_saddr.to_ipv4_mapped(), daddr) {
+                _ if np.rcv_saddr.is_unspecified() => 0,
+                (Some(a), Some(d)) if a == d => 4,
+                (Some(_), None) => 4,
+                _ => return None,
+            };
+            Some(1 + connected + exact)
+        }
+    }
 }
 
 /// `connect()`: fix the peer, choose the source address from the route, autobind, and
@@ -178,6 +318,17 @@ pub fn udp_sendmsg_zero_padded(
     head: &[u8],
     zeros: usize,
 ) -> Result<usize, Errno> {
+    // An AF_INET6 socket without an IPv4 peer sends over IPv6.
+    if to.is_none()
+        && n.socks
+            .udp(sock)
+            .sk
+            .pinet6
+            .as_deref()
+            .is_some_and(|np| np.daddr.to_ipv4_mapped().is_none())
+    {
+        return crate::sock::udp6::udpv6_sendmsg(n, cx, sock, None, head, zeros);
+    }
     let r = udp_sendmsg_inner(n, cx, sock, to, head, zeros);
     sock_result(n, cx, sock, "sendmsg", to, r)
 }
@@ -335,8 +486,14 @@ pub fn udp_sendmmsg(
     msgs: &[&[u8]],
 ) -> Result<usize, Errno> {
     let mut sent = 0;
+    let v6 = n.socks.udp(sock).sk.pinet6.is_some();
     for m in msgs {
-        match udp_sendmsg(n, cx, sock, None, m) {
+        let r = if v6 {
+            crate::sock::udp6::udpv6_sendmsg(n, cx, sock, None, m, 0)
+        } else {
+            udp_sendmsg(n, cx, sock, None, m)
+        };
+        match r {
             Ok(_) => sent += 1,
             Err(e) if sent == 0 => return Err(e),
             Err(_) => break,
@@ -358,7 +515,7 @@ pub fn udp_recvmsg(
     let m = udp_recvmsg_flags(n, cx, sock, Some(buf), len, MsgFlags::TRUNC)?;
     let from = m.from.expect("a datagram has a sender");
     Ok(RecvFrom {
-        src: *from.ip(),
+        src: from.ip(),
         sport: from.port(),
         len: m.len,
     })
@@ -388,13 +545,20 @@ pub(crate) fn udp_recvmsg_flags(
         k = k.min(buf.len());
         buf[..k].copy_from_slice(&data[..k]);
     }
+    // udpv6_recvmsg: an AF_INET6 socket sees an IPv4 sender v4-mapped.
+    let from = match (d.src, u.sk.pinet6.is_some()) {
+        (IpAddr::V4(a), true) => {
+            SocketAddr::V6(SocketAddrV6::new(a.to_ipv6_mapped(), d.sport, 0, 0))
+        }
+        (a, _) => SocketAddr::new(a, d.sport),
+    };
     let m = RecvMsg {
         len: if flags.contains(MsgFlags::TRUNC) {
             data.len()
         } else {
             k
         },
-        from: Some(SocketAddrV4::new(d.src, d.sport)),
+        from: Some(from),
         truncated: data.len() > k,
     };
     if flags.contains(MsgFlags::PEEK) {
@@ -402,7 +566,12 @@ pub(crate) fn udp_recvmsg_flags(
     }
     let d = u.rx.pop_front().expect("front");
     u.sk.rmem_alloc -= d.skb.truesize;
-    n.snmp.udp.InDatagrams += 1;
+    // The MIB of the datagram's family (udpv6_recvmsg's `is_udp4`).
+    if d.src.is_ipv4() {
+        n.snmp.udp.InDatagrams += 1;
+    } else {
+        n.snmp6.udp6.Udp6InDatagrams += 1;
+    }
     kfree_skb(n, cx, d.skb);
     Ok(m)
 }
@@ -427,8 +596,11 @@ pub fn udp_recv_vec(
 pub fn udp_close(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
     let socks = &mut n.socks;
     let port = socks.udp(sock).sk.sport;
-    if socks.udp_ports.get(&port) == Some(&sock) {
-        socks.udp_ports.remove(&port);
+    if let Some(slot) = socks.udp_ports.get_mut(&port) {
+        slot.retain(|&s| s != sock);
+        if slot.is_empty() {
+            socks.udp_ports.remove(&port);
+        }
     }
     // skb_queue_purge of the receive queue.
     let unread = std::mem::take(&mut socks.udp(sock).rx);
@@ -472,11 +644,13 @@ pub(crate) fn udp_rcv(
     };
     // __udp4_lib_lookup: the socket bound to the port; a connected one only takes
     // datagrams from its peer.
-    let socks = &mut n.socks;
-    let found = socks.udp_ports.get(&repr.dst_port).copied().filter(|&id| {
-        let u = socks.udp(id);
-        !u.connected || (u.sk.daddr == ip.src_addr && u.sk.dport == repr.src_port)
-    });
+    let found = udp4_lib_lookup(
+        n,
+        ip.src_addr,
+        repr.src_port,
+        Some(ip.dst_addr),
+        repr.dst_port,
+    );
     let Some(sock) = found else {
         udp_rcv_noport(n, cx, dev, skb, ip_header);
         return;
@@ -497,7 +671,7 @@ pub(crate) fn udp_rcv(
     skb.trim(len);
     skb.pull(UDP_HLEN);
     u.rx.push_back(Datagram {
-        src: ip.src_addr,
+        src: IpAddr::V4(ip.src_addr),
         sport: repr.src_port,
         skb,
     });
@@ -539,11 +713,7 @@ pub(crate) fn udp_err(
     dport: u16,
     err: crate::ip::icmp::IcmpErr,
 ) {
-    let socks = &mut n.socks;
-    let found = socks.udp_ports.get(&sport).copied().filter(|&id| {
-        let u = socks.udp(id);
-        !u.connected || (u.sk.daddr == daddr && u.sk.dport == dport)
-    });
+    let found = udp4_lib_lookup(n, daddr, dport, None, sport);
     let Some(sock) = found else {
         n.snmp.icmp.InErrors += 1;
         return;
