@@ -252,10 +252,11 @@ pub struct Icmp6Stats {
     pub Icmp6OutErrors: u64,
     pub Icmp6InCsumErrors: u64,
     pub Icmp6OutRateLimitHost: u64,
-    /// Messages received, by type.
-    pub in_type: Box<[u64; 256]>,
-    /// Messages sent, by type.
-    pub out_type: Box<[u64; 256]>,
+    /// Messages received, by type (allocated at the first one: most nodes of a large
+    /// IPv4 topology never hold it).
+    in_type: Vec<u64>,
+    /// Messages sent, by type (likewise).
+    out_type: Vec<u64>,
 }
 
 impl Serialize for Icmp6Stats {
@@ -279,8 +280,8 @@ impl Default for Icmp6Stats {
             Icmp6OutErrors: 0,
             Icmp6InCsumErrors: 0,
             Icmp6OutRateLimitHost: 0,
-            in_type: Box::new([0; 256]),
-            out_type: Box::new([0; 256]),
+            in_type: Vec::new(),
+            out_type: Vec::new(),
         }
     }
 }
@@ -305,6 +306,32 @@ const ICMP6_NAMES: [(u8, &str); 15] = [
 ];
 
 impl Icmp6Stats {
+    /// Counts a message of type `t` received (`ICMP6MSGIN_INC_STATS`).
+    pub fn count_in(&mut self, t: u8) {
+        if self.in_type.is_empty() {
+            self.in_type = vec![0; 256];
+        }
+        self.in_type[usize::from(t)] += 1;
+    }
+
+    /// Counts a message of type `t` sent (`ICMP6MSGOUT_INC_STATS`).
+    pub fn count_out(&mut self, t: u8) {
+        if self.out_type.is_empty() {
+            self.out_type = vec![0; 256];
+        }
+        self.out_type[usize::from(t)] += 1;
+    }
+
+    /// Messages of type `t` received.
+    pub fn in_of(&self, t: u8) -> u64 {
+        self.in_type.get(usize::from(t)).copied().unwrap_or(0)
+    }
+
+    /// Messages of type `t` sent.
+    pub fn out_of(&self, t: u8) -> u64 {
+        self.out_type.get(usize::from(t)).copied().unwrap_or(0)
+    }
+
     /// Every counter as `/proc/net/snmp6` lists it, in its order: the totals, the named
     /// counters of both directions (`Icmp6InNeighborSolicits`, …, zero or not), then the
     /// per-type counters that are not zero (`Icmp6InType135`, …).
@@ -322,7 +349,8 @@ impl Icmp6Stats {
         ];
         for (dir, counts) in [("In", &self.in_type), ("Out", &self.out_type)] {
             for &(t, name) in &ICMP6_NAMES {
-                v.push((format!("Icmp6{dir}{name}"), counts[usize::from(t)]));
+                let c = counts.get(usize::from(t)).copied().unwrap_or(0);
+                v.push((format!("Icmp6{dir}{name}"), c));
             }
         }
         for (dir, counts) in [("In", &self.in_type), ("Out", &self.out_type)] {

@@ -720,10 +720,7 @@ mod tests {
         // Both addresses are valid and local; each was solicited once.
         assert!(h.n.fib6.is_local(ll) && h.n.fib6.is_local(HOST6));
         let s = &h.n.snmp6.icmp6;
-        assert_eq!(
-            (s.out_type[143], s.out_type[135], s.out_type[133]),
-            (4, 2, 3)
-        );
+        assert_eq!((s.out_of(143), s.out_of(135), s.out_of(133)), (4, 2, 3));
         assert_eq!(s.Icmp6OutMsgs, 9);
         assert_eq!(h.n.snmp6.ip6.Ip6OutMcastPkts, 9);
     }

@@ -68,9 +68,9 @@ pub(crate) fn icmpv6_rcv(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb:
         return;
     }
     let (ty, code) = (data[0], data[1]);
-    n.snmp6.icmp6.in_type[usize::from(ty)] += 1;
+    n.snmp6.icmp6.count_in(ty);
     if let Some(idev) = n.devs.get_mut(dev).and_then(|d| d.inet6.as_deref_mut()) {
-        idev.stats.icmp6.in_type[usize::from(ty)] += 1;
+        idev.stats.icmp6.count_in(ty);
     }
     // A message too short for its type, or with malformed options, is dropped by its
     // handler without another count.

@@ -512,7 +512,7 @@ mod tests {
             Some(NudState::Reachable)
         );
         let s = &h.n.snmp6.icmp6;
-        assert_eq!((s.in_type[128], s.out_type[129], s.in_type[136]), (1, 1, 1));
+        assert_eq!((s.in_of(128), s.out_of(129), s.in_of(136)), (1, 1, 1));
     }
 
     /// A multicast NS from a neighbour: answered with S and O and the TLLAO, from the target
@@ -615,7 +615,7 @@ mod tests {
         );
         let s = &h.n.snmp6.icmp6;
         assert_eq!(
-            (s.out_type[1], s.in_type[1]),
+            (s.out_of(1), s.in_of(1)),
             (1, 1),
             "address unreachable, to itself"
         );

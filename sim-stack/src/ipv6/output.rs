@@ -232,10 +232,10 @@ fn count_out(n: &mut Node, dev: usize, skb: &Skb) {
         && let Some(&t) = data.get(off)
     {
         n.snmp6.icmp6.Icmp6OutMsgs += 1;
-        n.snmp6.icmp6.out_type[usize::from(t)] += 1;
+        n.snmp6.icmp6.count_out(t);
         if let Some(idev) = n.devs.get_mut(dev).and_then(|d| d.inet6.as_deref_mut()) {
             idev.stats.icmp6.Icmp6OutMsgs += 1;
-            idev.stats.icmp6.out_type[usize::from(t)] += 1;
+            idev.stats.icmp6.count_out(t);
         }
     }
 }

@@ -186,7 +186,7 @@ pub(crate) fn udp_lib_lport_inuse(t: &crate::sock::SocketTable, port: u16, me: &
     let Some(slot) = t.udp_ports.get(&port) else {
         return false;
     };
-    slot.iter().any(|&id| match t.get(id) {
+    slot.as_slice().iter().any(|&id| match t.get(id) {
         Some(Socket::Udp(u)) => rcv_saddr_equal(me, &Bound::of(u)),
         _ => false,
     })
@@ -205,8 +205,8 @@ pub(crate) fn udp4_lib_lookup(
     daddr: Option<Ipv4Addr>,
     dport: u16,
 ) -> Option<SockId> {
-    let slot = n.socks.udp_ports.get(&dport)?;
-    if let [only] = slot.as_slice() {
+    let slot = n.socks.udp_ports.get(&dport)?.as_slice();
+    if let [only] = slot {
         // The common case, one socket on the port: its score only says whether it matches.
         return udp4_score(n, *only, saddr, sport, daddr).map(|_| *only);
     }

@@ -438,7 +438,7 @@ pub(crate) fn udp6_lib_lookup(
 ) -> Option<SockId> {
     let slot = n.socks.udp_ports.get(&dport)?;
     let mut best: Option<(u32, SockId)> = None;
-    for &id in slot {
+    for &id in slot.as_slice() {
         let Some(Socket::Udp(u)) = n.socks.get(id) else {
             continue;
         };
