@@ -243,7 +243,7 @@ pub struct Ip6Stats {
 /// `/proc/net/snmp6` `Icmp6*`: totals, the named message counters, and one counter per
 /// message type (`Icmp6InType135`, …; only types seen are printed, as the kernel does).
 /// Serialized as [`Icmp6Stats::lines`] lists them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 #[allow(non_snake_case)]
 pub struct Icmp6Stats {
     pub Icmp6InMsgs: u64,
@@ -271,20 +271,6 @@ impl Serialize for Icmp6Stats {
     }
 }
 
-impl Default for Icmp6Stats {
-    fn default() -> Self {
-        Self {
-            Icmp6InMsgs: 0,
-            Icmp6InErrors: 0,
-            Icmp6OutMsgs: 0,
-            Icmp6OutErrors: 0,
-            Icmp6InCsumErrors: 0,
-            Icmp6OutRateLimitHost: 0,
-            in_type: Vec::new(),
-            out_type: Vec::new(),
-        }
-    }
-}
 
 /// The names `/proc/net/snmp6` gives the ICMPv6 types it counts by name (`icmp6_list`).
 const ICMP6_NAMES: [(u8, &str); 15] = [
