@@ -271,7 +271,6 @@ impl Serialize for Icmp6Stats {
     }
 }
 
-
 /// The names `/proc/net/snmp6` gives the ICMPv6 types it counts by name (`icmp6_list`).
 const ICMP6_NAMES: [(u8, &str); 15] = [
     (1, "DestUnreachs"),

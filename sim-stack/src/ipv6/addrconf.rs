@@ -538,25 +538,33 @@ pub(crate) fn addrconf_dad_failure(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize
     }
 }
 
-/// `ipv6_dev_get_saddr` for a destination out of interface `dev`: of its valid addresses,
-/// the one of the smallest scope that covers the destination's (RFC 6724 rule 2), then the
-/// longest prefix shared with it (rule 8); the first listed wins a tie. Addresses of other
-/// interfaces are not considered (rule 5 prefers the outgoing interface's).
+/// `ipv6_dev_get_saddr` for a destination out of interface `dev`, scoring its valid
+/// addresses as `ipv6_get_saddr_eval` does: the destination itself first (RFC 6724 rule 1);
+/// then scope (rule 2: the smallest scope that covers the destination's, else the largest
+/// that does not); then the longest prefix shared with the destination, counted up to the
+/// address's own prefix length (rule 8); the newest address wins a tie, as Linux keeps the
+/// newest first. Addresses of other interfaces are not considered (rule 5 prefers the
+/// outgoing interface's).
 pub fn ipv6_dev_get_saddr(n: &Node, dev: usize, dst: Ipv6Addr) -> Option<Ipv6Addr> {
     let idev = n.devs.get(dev)?.inet6.as_deref()?;
-    let dscope = scope(dst);
+    let dscope = i32::from(scope(dst));
     idev.addrs
         .iter()
-        .filter(|a| a.valid())
-        .map(Inet6Ifaddr::addr)
-        .filter(|a| scope(*a) >= dscope || a == &dst)
-        .min_by_key(|a| {
+        .enumerate()
+        .filter(|(_, a)| a.valid())
+        .max_by_key(|&(i, a)| {
+            let addr = a.addr();
+            let s = i32::from(scope(addr));
+            let scope_score = if s >= dscope { -s } else { s - 128 };
+            let common = (addr.to_bits() ^ dst.to_bits()).leading_zeros();
             (
-                u8::from(*a != dst),
-                scope(*a),
-                128 - (a.to_bits() ^ dst.to_bits()).leading_zeros(),
+                addr == dst,
+                scope_score,
+                common.min(u32::from(a.cidr.prefix_len())),
+                i,
             )
         })
+        .map(|(_, a)| a.addr())
 }
 
 /// An address's scope as RFC 4291 numbers it: link-local 2, global 14 (multicast: its scope
@@ -778,5 +786,29 @@ mod tests {
             h.n.fib6.is_local(link_local_eui64(HOST_MAC)),
             "the link-local is unaffected"
         );
+    }
+
+    /// Source selection: the global address for a global destination, the link-local for a
+    /// link-local one, and — while the global address is not usable — the link-local even
+    /// for a global destination (rule 2 ranks a too-small scope last, it does not exclude it).
+    #[test]
+    fn source_addresses_follow_rfc_6724_as_linux_scores_them() {
+        let mut h = OneHost::dual(Default::default(), Default::default());
+        h.advance(SimDuration::from_secs(3));
+        let ll = link_local_eui64(HOST_MAC);
+        let far: Ipv6Addr = "2001:db8:5::1".parse().expect("address");
+        assert_eq!(ipv6_dev_get_saddr(&h.n, 0, far), Some(HOST6));
+        assert_eq!(
+            ipv6_dev_get_saddr(&h.n, 0, "fe80::9".parse().expect("ll")),
+            Some(ll)
+        );
+        assert_eq!(ipv6_dev_get_saddr(&h.n, 0, HOST6), Some(HOST6), "rule 1");
+        let idev = h.n.devs[0].inet6.as_deref_mut().expect("IPv6 on");
+        idev.addrs
+            .iter_mut()
+            .find(|a| a.addr() == HOST6)
+            .expect("global")
+            .dad_failed = true;
+        assert_eq!(ipv6_dev_get_saddr(&h.n, 0, far), Some(ll));
     }
 }
