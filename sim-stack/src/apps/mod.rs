@@ -191,7 +191,7 @@ impl AppCtx<'_> {
 
     /// `accept4(fd, …, SOCK_NONBLOCK)`: the next connection, non-blocking like its
     /// listener's children usually are in an event loop.
-    pub fn accept(&mut self, fd: Fd) -> Result<(Fd, SocketAddrV4), Errno> {
+    pub fn accept(&mut self, fd: Fd) -> Result<(Fd, std::net::SocketAddr), Errno> {
         syscall::accept(self.n, fd, true)
     }
 
