@@ -536,6 +536,12 @@ fn sendto_step(
         (Some(SocketAddr::V6(_)), Socket::Udp(_) | Socket::Ping(_)) => {
             return Err(Errno::AfNoSupport);
         }
+        // tcp_sendmsg_fastopen → tcp_v6_connect: a sockaddr_in is EAFNOSUPPORT.
+        (Some(SocketAddr::V4(_)), Socket::Tcp(t))
+            if t.sk.pinet6.is_some() && flags.contains(MsgFlags::FASTOPEN) =>
+        {
+            return Err(Errno::AfNoSupport);
+        }
         (Some(SocketAddr::V6(_)), Socket::Tcp(_)) => None,
         (Some(SocketAddr::V4(a)), _) => Some(a),
         (None, _) => None,

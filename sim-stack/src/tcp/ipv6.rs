@@ -279,7 +279,12 @@ fn tcp_v6_connect_inner(
         if v6only {
             return Err(Errno::NetUnreach);
         }
-        super::tcp_connect_with(n, cx, sock, m, to.port(), &[])?;
+        // The peer is v4-mapped before the SYN leaves: its packets go over IPv4.
+        np(n, sock)?.daddr = m.to_ipv6_mapped();
+        if let Err(e) = super::tcp_connect_with(n, cx, sock, m, to.port(), &[]) {
+            np(n, sock)?.daddr = Ipv6Addr::UNSPECIFIED;
+            return Err(e);
+        }
         let t = n.socks.tcp(sock).ok_or(Errno::NotSock)?;
         let (saddr, daddr) = (t.sk.saddr, t.sk.daddr);
         let np = t.sk.pinet6.as_deref_mut().ok_or(Errno::NotSock)?;
@@ -596,7 +601,10 @@ pub(crate) fn tcp_v6_err(
         // tcp_v6_mtu_reduced: never below the IPv6 minimum MTU.
         let mtu = info.max(crate::ipv6::route::IPV6_MIN_MTU);
         let opts = if t.ts_ok { 12 } else { 0 };
-        let mss = mtu.saturating_sub(TCP6_HDRS).min(t.mss_clamp) - opts;
+        let mss = mtu
+            .saturating_sub(TCP6_HDRS)
+            .min(t.mss_clamp)
+            .saturating_sub(opts);
         if mss < t.mss_cache {
             t.mss_cache = mss.max(48);
         }
@@ -994,5 +1002,113 @@ mod tests {
         for w in out.windows(2) {
             assert_eq!(w[1].1.seq, w[0].1.seq.wrapping_add(1428));
         }
+    }
+
+    /// An `AF_INET6` socket connected to a v4-mapped address is an IPv4 connection: its SYN
+    /// leaves over IPv4 with IPv4's MSS (1460), and it reports its peer v4-mapped; a
+    /// v6-only socket refuses (`ENETUNREACH`), a `sockaddr_in` is `EAFNOSUPPORT`.
+    #[test]
+    fn a_v4_mapped_peer_connects_over_ipv4() {
+        let mut h = host();
+        let s = socket6(&mut h);
+        let to = v6(PEER.to_ipv6_mapped(), PORT);
+        assert_eq!(
+            h.with(|n, cx| syscall::connect(n, cx, s, to)),
+            Err(Errno::InProgress)
+        );
+        h.advance(SimDuration::from_millis(1));
+        assert!(sent6(&mut h).is_empty());
+        let syn = h
+            .take_ip()
+            .into_iter()
+            .find(|(_, p)| p[9] == 6)
+            .map(|(_, p)| {
+                let ip = Ipv4Packet::new_checked(&p[..]).expect("IPv4");
+                let tp = TcpPacket::new_checked(ip.payload()).expect("TCP");
+                let th = TcpRepr::parse_rx(&tp, HOST, PEER, false).expect("TCP");
+                (th.flags, th.options.mss(), th.window)
+            })
+            .expect("a SYN over IPv4");
+        assert_eq!(syn, (TcpFlags::SYN, Some(1460), 64240));
+        assert_eq!(h.with(|n, _| syscall::getpeername_addr(n, s)), Ok(to));
+        assert_eq!(h.n.socks.tcp_estab.len(), 1);
+        // A v6-only socket, and a sockaddr_in.
+        let s = socket6(&mut h);
+        h.with(|n, cx| syscall::setsockopt(n, cx, s, SockOpt::V6Only(true)))
+            .expect("v6only");
+        assert_eq!(
+            h.with(|n, cx| syscall::connect(n, cx, s, to)),
+            Err(Errno::NetUnreach)
+        );
+        let s = socket6(&mut h);
+        assert_eq!(
+            h.with(|n, cx| syscall::connect(n, cx, s, SocketAddrV4::new(PEER, PORT))),
+            Err(Errno::AfNoSupport)
+        );
+    }
+
+    /// A retransmission timeout draws a new `sk_txhash` (`sk_rethink_txhash`): the
+    /// retransmitted SYN carries another flow label, as Linux's does.
+    #[test]
+    fn a_timeout_changes_the_flow_label() {
+        let mut h = host();
+        let s = socket6(&mut h);
+        let _ = h.with(|n, cx| syscall::connect(n, cx, s, v6(PEER6, PORT)));
+        h.advance(SimDuration::from_millis(1500));
+        let syns: Vec<u32> = sent6(&mut h)
+            .into_iter()
+            .filter(|o| o.1.flags == TcpFlags::SYN)
+            .map(|o| o.0.flow_label)
+            .collect();
+        assert_eq!(syns.len(), 2, "{syns:?}");
+        assert_ne!(syns[0], syns[1]);
+        assert!(syns.iter().all(|&l| l != 0 && l <= 0xf_ffff));
+    }
+
+    /// Packet Too Big quoting one of the connection's segments lowers its MSS to the new
+    /// path MTU less 60 and the timestamp option (1280 → 1208); an MTU below 1280 counts as
+    /// 1280.
+    #[test]
+    fn packet_too_big_lowers_the_mss() {
+        use crate::wire::icmpv6::Icmpv6Repr;
+        let mut h = host();
+        let s = socket6(&mut h);
+        let _ = h.with(|n, cx| syscall::connect(n, cx, s, v6(PEER6, PORT)));
+        h.advance(SimDuration::from_millis(1));
+        let (_, _, syn) = h
+            .take_ip6()
+            .into_iter()
+            .find(|(_, _, p)| p[6] == 6)
+            .expect("the SYN");
+        let th = TcpPacket::new_unchecked(&syn[40..]);
+        let (sport, iss) = (th.src_port(), th.seq_number());
+        let mut synack = seg6(
+            5000,
+            iss.wrapping_add(1),
+            TcpFlags::SYN | TcpFlags::ACK,
+            &syn_opts(),
+            &[],
+        );
+        {
+            let mut tp = TcpPacket::new_unchecked(&mut synack[40..]);
+            tp.set_src_port(PORT);
+            tp.set_dst_port(sport);
+            tp.fill_checksum(PEER6, HOST6);
+        }
+        h.inject_ip6(HOST_MAC, &synack);
+        h.advance(SimDuration::from_millis(1));
+        assert_eq!(h.n.socks.tcp(s).map(|t| t.mss_cache), Some(1428));
+        let ptb = OneHost::icmp6_packet(
+            PEER6,
+            HOST6,
+            64,
+            &Icmpv6Repr::PacketTooBig {
+                mtu: 1000,
+                data: &syn,
+            },
+        );
+        h.inject_ip6(HOST_MAC, &ptb);
+        h.advance(SimDuration::from_millis(1));
+        assert_eq!(h.n.socks.tcp(s).map(|t| t.mss_cache), Some(1208));
     }
 }
