@@ -282,6 +282,7 @@ pub(crate) struct RxMeta {
 /// `tcp_rcv_state_process` (with `tcp_rcv_synsent_state_process` and the established
 /// fast path folded in). `payload_zeros`: the payload is known to be zeros (see
 /// `SkbData::known_zeros`).
+#[inline(always)]
 pub(crate) fn tcp_rcv_state_process(
     n: &mut Node,
     cx: &mut NetCtx<'_>,
