@@ -181,6 +181,28 @@ pub(crate) fn url(text: &str) -> Result<Url, String> {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     };
+    if let Some(inner) = authority.strip_prefix('[') {
+        // An IPv6 literal (RFC 3986 §3.2.2): `[2001:db8::1]` or `[2001:db8::1]:8080`; the
+        // host keeps its brackets, as curl's Host header has them.
+        let Some((a, rest)) = inner.split_once(']') else {
+            return Err(format!("`{t}`: the `[` of an IPv6 address is not closed"));
+        };
+        if a.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err(format!("`{t}`: `{a}` is not an IPv6 address"));
+        }
+        let port = match rest {
+            "" => 80,
+            r => match r.strip_prefix(':') {
+                Some(p) => port(p)?,
+                None => return Err(format!("`{t}`: expected `:PORT` after `[{a}]`")),
+            },
+        };
+        return Ok(Url {
+            host: format!("[{a}]"),
+            port,
+            path: path.to_string(),
+        });
+    }
     let (host, port) = match authority.rsplit_once(':') {
         Some((h, p)) => (h, port(p)?),
         None => (authority, 80),
@@ -256,6 +278,17 @@ mod tests {
             }
         );
         assert_eq!(url("http://Example.COM").unwrap().path, "/");
+        assert_eq!(
+            url("http://[2001:db8:1::80]/").unwrap(),
+            Url {
+                host: "[2001:db8:1::80]".into(),
+                port: 80,
+                path: "/".into()
+            }
+        );
+        assert_eq!(url("http://[2001:db8::1]:8080/x").unwrap().port, 8080);
+        assert!(url("http://[2001:db8::1/").is_err());
+        assert!(url("http://[10.0.0.1]/").is_err());
         assert!(url("https://x/").is_err());
         assert!(url("ftp://x/").is_err());
         assert!(url("http://:80/").is_err());

@@ -359,7 +359,7 @@ app c: udp_cbr { to 10.0.0.2:9  payload 100B  interval 10ms  connect off  recver
     assert_eq!(
         k[5],
         &AppKind::TcpBulk {
-            dst: ip("10.0.0.2"),
+            dst: std::net::IpAddr::V4(ip("10.0.0.2")),
             port: 9,
             bytes: Some(Bytes(10_000_000))
         }

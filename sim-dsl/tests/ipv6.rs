@@ -625,26 +625,18 @@ app b: udp_cbr { to [ff02::1]:9  payload 100B  interval 1ms }
     let r = expect(&l, 4, 90, "unsupported record type `AAA`");
     assert!(r.contains("only A and AAAA records are modeled"), "{r}");
     assert!(r.contains("did you mean `AAAA`?"), "{r}");
-    // Without brackets, `2001:db8::1:9` is one IPv6 address.
-    for (line, col, app, addr) in [
-        (5, 22, "tcp_bulk", "2001:db8::1"),
-        (7, 13, "curl", "2001:db8::1"),
-        (8, 22, "tcp_bulk", "2001:db8::1:9"),
-    ] {
-        let r = expect(
-            &l,
-            line,
-            col,
-            &format!("`{app}` cannot send to IPv6 address {addr} yet"),
-        );
-        assert!(
-            r.contains(
-                "IPv6 destinations work with `ping`, `udp_cbr` and `udp_sink` only at present"
-            ),
-            "{r}"
-        );
-        assert!(r.contains("TCP over IPv6 is not modeled yet"), "{r}");
-    }
+    // tcp_bulk and curl take IPv6 destinations (in brackets); without them,
+    // `2001:db8::1:9` is one IPv6 address and no port.
+    assert!(
+        !l.errors().any(|d| d.message.contains("[2001:db8::1]")),
+        "{}",
+        show(&l)
+    );
+    let r = expect(&l, 8, 22, "`2001:db8::1:9` is not an IPv6 address and port");
+    assert!(
+        r.contains("write the address in brackets: `[2001:db8::1]:9`"),
+        "{r}"
+    );
     // udp_cbr takes IPv6 destinations, in brackets.
     let r = expect(&l, 6, 21, "`2001:db8::1:9` is not an IPv6 address and port");
     assert!(
@@ -709,7 +701,7 @@ fn syntax_error_knows_route6() {
 }
 
 #[test]
-fn curl_to_a_name_with_only_aaaa_records_warns() {
+fn curl_to_a_name_with_only_aaaa_records_checks_the_ipv6_destination() {
     let l = load(
         "host a { iface eth0 { ip 10.0.0.1/24  ip6 2001:db8::1/64 }  resolver 10.0.0.2 }
 host b { iface eth0 { ip 10.0.0.2/24  ip6 2001:db8::2/64 } }
@@ -719,10 +711,11 @@ app a: curl \"http://six.org/\"
 ",
     );
     assert!(!l.has_errors(), "{}", l.render_diagnostics());
+    // curl connects over IPv6 to the AAAA answer: nothing listens there.
     expect_warning(
         &l,
         5,
         13,
-        "has only AAAA records for `six.org`, and curl connects over IPv4 only at present",
+        "nothing listens on TCP port 80 of `b` (2001:db8::2)",
     );
 }

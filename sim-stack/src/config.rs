@@ -637,8 +637,8 @@ pub enum AppKind {
     },
     /// Connect to `dst:port` and send `bytes` bytes (or until the end of the run).
     TcpBulk {
-        /// Destination address.
-        dst: Ipv4Addr,
+        /// Destination address (IPv6: from an `AF_INET6` socket).
+        dst: IpAddr,
         /// Destination port.
         port: u16,
         /// How much to send; `None` = unlimited.

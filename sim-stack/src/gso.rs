@@ -21,12 +21,16 @@
 
 use crate::skb::{Skb, SkbPool, truesize_for};
 use crate::wire::checksum;
-use crate::wire::{Ipv4Packet, TcpFlags, TcpPacket};
+use crate::wire::{Ipv4Packet, Ipv6Packet, TcpFlags, TcpPacket};
 
-/// `(IP header length, TCP header length)` of a frame carrying IPv4 and TCP behind a
-/// link-layer header of `mac_len` bytes.
+/// `(IP header length, TCP header length)` of a frame carrying IPv4 (or IPv6, without
+/// extension headers) and TCP behind a link-layer header of `mac_len` bytes.
 fn header_lens(frame: &[u8], mac_len: usize) -> (usize, usize) {
-    let ihl = usize::from(frame[mac_len] & 0x0f) * 4;
+    let ihl = if frame[mac_len] >> 4 == 6 {
+        40
+    } else {
+        usize::from(frame[mac_len] & 0x0f) * 4
+    };
     let doff = usize::from(frame[mac_len + ihl + 12] >> 4) * 4;
     (ihl, doff)
 }
@@ -61,6 +65,9 @@ pub(crate) fn skb_gso_segment(
 ) -> Vec<Skb> {
     if !skb.is_gso() {
         return vec![skb];
+    }
+    if skb.data()[mac_len] >> 4 == 6 {
+        return skb_gso_segment6(pool, skb, mac_len, note);
     }
     let frame_len = skb.len();
     let (ihl, doff) = header_lens(skb.data(), mac_len);
@@ -139,6 +146,87 @@ pub(crate) fn skb_gso_segment(
         segs.push(seg);
     }
     // The segments took over the socket's charge.
+    skb.sock = None;
+    pool.free(skb);
+    segs
+}
+
+/// [`skb_gso_segment`] for TCP over IPv6 (`ipv6_gso_segment` → `tcp6_gso_segment`): each
+/// segment's payload length is set and its TCP checksum computed over the IPv6
+/// pseudo-header; IPv6 has no ID and no header checksum, so nothing else of the IP header
+/// changes.
+fn skb_gso_segment6(
+    pool: &mut SkbPool,
+    mut skb: Skb,
+    mac_len: usize,
+    note: Option<&'static str>,
+) -> Vec<Skb> {
+    let frame_len = skb.len();
+    let (ihl, doff) = header_lens(skb.data(), mac_len);
+    let hdr_len = mac_len + ihl + doff;
+    let mss = usize::from(skb.gso_size);
+    let payload_len = frame_len - hdr_len;
+    let nsegs = payload_len.div_ceil(mss);
+    let (seq, flags, src, dst) = {
+        let d = skb.data();
+        let ip = Ipv6Packet::new_unchecked(&d[mac_len..]);
+        let tcp = TcpPacket::new_unchecked(&d[mac_len + ihl..]);
+        (tcp.seq_number(), tcp.flags(), ip.src_addr(), ip.dst_addr())
+    };
+    let ts_seg = (skb.tx_flags != 0).then(|| {
+        (0..nsegs)
+            .find(|i| {
+                let end = seq.wrapping_add(((i + 1) * mss) as u32);
+                crate::tcp::before(skb.tskey, end)
+            })
+            .unwrap_or(nsegs)
+    });
+    let mut segs = Vec::with_capacity(nsegs);
+    for i in 0..nsegs {
+        let off = i * mss;
+        let len = mss.min(payload_len - off);
+        let last = i + 1 == nsegs;
+        let mut seg = pool.alloc(hdr_len + len);
+        seg.put_data(&skb.data()[..hdr_len]);
+        let at = hdr_len + off;
+        let payload_sum = if skb.known_zeros(at, len) {
+            seg.put_zeros(len);
+            0
+        } else {
+            seg.put_data(&skb.data()[at..at + len]);
+            checksum::data(&seg.data()[hdr_len..])
+        };
+        let d = seg.head_mut(hdr_len);
+        let mut ip = Ipv6Packet::new_unchecked(&mut d[mac_len..mac_len + ihl]);
+        ip.set_payload_len((doff + len) as u16);
+        let mut f = flags;
+        if !last {
+            f.remove(TcpFlags::PSH | TcpFlags::FIN);
+        }
+        if i > 0 {
+            f.remove(TcpFlags::CWR);
+        }
+        let mut tcp = TcpPacket::new_unchecked(&mut d[mac_len + ihl..]);
+        tcp.set_seq_number(seq.wrapping_add(off as u32));
+        tcp.set_header_len_and_flags(doff as u8, f);
+        tcp.fill_checksum_with_len(src, dst, doff + len, payload_sum);
+        seg.truesize = seg_truesize(doff, len);
+        seg.priority = skb.priority;
+        seg.sock = skb.sock;
+        seg.hash = skb.hash;
+        seg.enqueue_time = skb.enqueue_time;
+        seg.pkt_type = skb.pkt_type;
+        seg.l4_csum_good = true;
+        if ts_seg == Some(i) {
+            seg.tx_flags = skb.tx_flags;
+            seg.tskey = skb.tskey;
+        }
+        seg.path_from(&skb);
+        if let Some(f) = note {
+            seg.note(f);
+        }
+        segs.push(seg);
+    }
     skb.sock = None;
     pool.free(skb);
     segs

@@ -4,7 +4,7 @@
 //!   `2001:db8:1::53`, the reference's `RESOLVER=v6` run (`shared/reference-ipv6/REFERENCE.md`
 //!   §8): A and AAAA queries from one socket in 89-byte frames sharing one flow label, the
 //!   answers in 105- and 117-byte frames with one label of dnsmasq's; curl then fetches over
-//!   IPv4.
+//!   IPv6.
 //! * A dual-stack socket (`AF_INET6` on `[::]`, `IPV6_V6ONLY` off) in an IPv4 exchange: it
 //!   reads the client's datagrams with the sender v4-mapped and answers to that address,
 //!   which goes out over IPv4.
@@ -133,7 +133,8 @@ app client: curl http://baidu.com/ at 3600ms",
     }
     assert_ne!(answers[0].3, 0);
     assert_ne!(answers[0].3, queries[0].3);
-    // The client read both answers and fetched the page over IPv4.
+    // The client read both answers and fetched the page over IPv6 (RFC 6724: ::/0 above
+    // ::ffff:0:0/96), as the reference's curl did.
     let curl = ran
         .world
         .app_reports()
@@ -147,7 +148,7 @@ app client: curl http://baidu.com/ at 3600ms",
         (curl.http_code, curl.size_download, curl.error),
         (Some(200), 4096, None)
     );
-    assert_eq!(curl.remote_ip, Some("10.0.1.80".parse().unwrap()));
+    assert_eq!(curl.remote_ip, Some("2001:db8:1::80".parse().unwrap()));
     let c6 = ran.stats.nodes["client"].snmp6.clone().expect("IPv6 on");
     assert_eq!((c6.udp6.Udp6OutDatagrams, c6.udp6.Udp6InDatagrams), (2, 2));
     let d6 = ran.stats.nodes["dns"].snmp6.clone().expect("IPv6 on");

@@ -281,9 +281,6 @@ impl Lower<'_> {
             "curl" => {
                 self.plain(&a.props, &[], "curl", ctx);
                 let v = a.arg.as_ref().expect("checked");
-                if let Some(addr) = ipv6::bracketed_v6(&v.text) {
-                    return self.v6_not_yet(v, "curl", addr, ctx);
-                }
                 let u = self.typed(v, ParamType::String, "`curl`", ctx, |t| {
                     values::url(t).map_err(ValErr::from)
                 })?;
@@ -300,10 +297,14 @@ impl Lower<'_> {
                 let mut bytes = None;
                 for (k, v) in self.plain(&a.props, &["to", "bytes"], "tcp_bulk", ctx) {
                     if k.name == "to" {
-                        if let Some(addr) = ipv6::v6_endpoint(&v.text) {
-                            return self.v6_not_yet(v, "tcp_bulk", addr, ctx);
-                        }
-                        to = Some((self.addr_port(v, ctx)?, v.span));
+                        let dst = if ipv6::v6_endpoint(&v.text).is_some() {
+                            let (a, p) = self.addr_port6(v, "tcp_bulk", ctx)?;
+                            (std::net::IpAddr::V6(a), p)
+                        } else {
+                            let (a, p) = self.addr_port(v, ctx)?;
+                            (std::net::IpAddr::V4(a), p)
+                        };
+                        to = Some((dst, v.span));
                     } else if v.text == "unlimited" {
                         bytes = None;
                     } else {
@@ -711,8 +712,8 @@ impl Lower<'_> {
             v.span,
             format!("`{app}` cannot send to IPv6 address {addr} yet"),
         )
-        .label("IPv6 destinations work with `ping`, `udp_cbr` and `udp_sink` only at present")
-        .help("TCP over IPv6 is not modeled yet; use an IPv4 address here");
+        .label("user apps have IPv4 sockets only at present")
+        .help("use an IPv4 address here");
         self.push(d, ctx);
         None
     }

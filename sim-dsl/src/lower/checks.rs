@@ -310,7 +310,28 @@ impl Lower<'_> {
             let from = app.node.0;
             let span = meta.dst_span.unwrap_or(meta.span);
             let (dst, listen) = match &app.kind {
-                AppKind::TcpBulk { dst, port, .. } => (*dst, Some((6u8, *port))),
+                AppKind::TcpBulk {
+                    dst: std::net::IpAddr::V4(dst),
+                    port,
+                    ..
+                } => (*dst, Some((6u8, *port))),
+                AppKind::TcpBulk {
+                    dst: std::net::IpAddr::V6(dst),
+                    port,
+                    ..
+                } => {
+                    self.check_dst6(
+                        net,
+                        net6,
+                        listeners,
+                        from,
+                        *dst,
+                        Some((6, *port)),
+                        span,
+                        &meta.ctx,
+                    );
+                    continue;
+                }
                 AppKind::UdpCbr {
                     dst: std::net::IpAddr::V4(dst),
                     port,
@@ -372,8 +393,24 @@ impl Lower<'_> {
                     continue;
                 }
                 AppKind::Curl { host, port, .. } => {
+                    let literal6 = host
+                        .strip_prefix('[')
+                        .and_then(|h| h.strip_suffix(']'))
+                        .and_then(|h| h.parse::<std::net::Ipv6Addr>().ok());
                     if let Ok(a) = host.parse::<Ipv4Addr>() {
                         (a, Some((6, *port)))
+                    } else if let Some(a) = literal6 {
+                        self.check_dst6(
+                            net,
+                            net6,
+                            listeners,
+                            from,
+                            a,
+                            Some((6, *port)),
+                            span,
+                            &meta.ctx,
+                        );
+                        continue;
                     } else {
                         let Some(r) = self.nodes[from as usize].resolver else {
                             let d = Diagnostic::error(
@@ -409,25 +446,37 @@ impl Lower<'_> {
                                 _ => None,
                             })
                         });
-                        match record {
-                            Some(a) => (a, Some((6, *port))),
-                            None => {
-                                let only_aaaa = server.is_some_and(|s| {
-                                    apps.iter().any(|x| match &x.kind {
-                                        AppKind::DnsServer { records, .. } if x.node.0 == s => {
-                                            records.iter().any(|rec| rec.name == *host)
-                                        }
-                                        _ => false,
+                        let record6 = server.and_then(|s| {
+                            apps.iter().find_map(|x| match &x.kind {
+                                AppKind::DnsServer { records, .. } if x.node.0 == s => {
+                                    records.iter().find_map(|rec| match rec.addr {
+                                        std::net::IpAddr::V6(a) if rec.name == *host => Some(a),
+                                        _ => None,
                                     })
-                                });
+                                }
+                                _ => None,
+                            })
+                        });
+                        match (record, record6) {
+                            (Some(a), _) => (a, Some((6, *port))),
+                            (None, Some(a)) => {
+                                self.check_dst6(
+                                    net,
+                                    net6,
+                                    listeners,
+                                    from,
+                                    a,
+                                    Some((6, *port)),
+                                    span,
+                                    &meta.ctx,
+                                );
+                                continue;
+                            }
+                            (None, None) => {
                                 let d = Diagnostic::warning(
                                     "no-record",
                                     span,
-                                    if only_aaaa {
-                                        format!("the dns_server at the resolver {r} has only AAAA records for `{host}`, and curl connects over IPv4 only at present")
-                                    } else {
-                                        format!("no dns_server at the resolver {r} has a record for `{host}`")
-                                    },
+                                    format!("no dns_server at the resolver {r} has a record for `{host}`"),
                                 )
                                 .label("the lookup will fail");
                                 self.push(d, &meta.ctx);
@@ -471,6 +520,58 @@ impl Lower<'_> {
                     self.push(d, &meta.ctx);
                 }
             }
+        }
+    }
+    /// [`Self::check_destinations`] for an IPv6 destination `dst` of an app on node
+    /// `from`: a warning when it is unreachable, or when nothing listens on
+    /// `listen`'s (protocol, port) at its owner.
+    #[allow(clippy::too_many_arguments)]
+    fn check_dst6(
+        &mut self,
+        net: &Net,
+        net6: &routing::Net6,
+        listeners: &BTreeMap<(u32, u8, u16), Span>,
+        from: u32,
+        dst: std::net::Ipv6Addr,
+        listen: Option<(u8, u16)>,
+        span: Span,
+        ctx: &Ctx,
+    ) {
+        if let Some(why) = self.unreachable6(net, net6, from, dst) {
+            let d = Diagnostic::warning(
+                "unreachable",
+                span,
+                format!(
+                    "{dst} is unreachable from `{}`: {why}",
+                    self.nodes[from as usize].name
+                ),
+            )
+            .label("packets to it will be lost");
+            self.push(d, ctx);
+            return;
+        }
+        let Some((proto, port)) = listen else {
+            return;
+        };
+        let Some(&(owner, _)) = net6.owner.get(&dst.to_bits()) else {
+            return;
+        };
+        if !listeners.contains_key(&(owner, proto, port)) {
+            let (p, sink) = if proto == 6 {
+                ("TCP", "tcp_sink or http_server")
+            } else {
+                ("UDP", "udp_sink")
+            };
+            let d = Diagnostic::warning(
+                "no-listener",
+                span,
+                format!(
+                    "nothing listens on {p} port {port} of `{}` ({dst})",
+                    self.nodes[owner as usize].name
+                ),
+            )
+            .label(format!("no {sink} app there"));
+            self.push(d, ctx);
         }
     }
 }

@@ -4,7 +4,7 @@
 //! everything. Goodput is payload bytes delivered in order per second, from the first to the
 //! last byte.
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 
 use serde::Serialize;
 use sim_core::SimTime;
@@ -24,8 +24,8 @@ static ZEROS: &[u8; CHUNK] = &crate::tcp::byteq::ZERO_PAGE;
 /// A bulk sender.
 #[derive(Debug)]
 pub struct TcpBulk {
-    /// Destination.
-    pub dst: Ipv4Addr,
+    /// Destination (IPv6: from an `AF_INET6` socket).
+    pub dst: IpAddr,
     /// Port.
     pub port: u16,
     /// Bytes to send (`None` = unlimited).
@@ -61,7 +61,7 @@ pub struct TcpBulkReport {
 
 impl TcpBulk {
     /// A sender that has not started.
-    pub fn new(dst: Ipv4Addr, port: u16, limit: Option<u64>, stop: Option<SimTime>) -> Self {
+    pub fn new(dst: IpAddr, port: u16, limit: Option<u64>, stop: Option<SimTime>) -> Self {
         Self {
             dst,
             port,
@@ -72,7 +72,7 @@ impl TcpBulk {
             closed: false,
             started: SimTime::ZERO,
             report: TcpBulkReport {
-                dst: format!("{dst}:{port}"),
+                dst: SocketAddr::new(dst, port).to_string(),
                 ..TcpBulkReport::default()
             },
         }
@@ -85,6 +85,7 @@ pub struct TcpSink {
     /// Port.
     pub port: u16,
     listener: Option<SockId>,
+    listener6: Option<SockId>,
     conns: Vec<SockId>,
     first: Option<SimTime>,
     last: Option<SimTime>,
@@ -109,6 +110,7 @@ impl TcpSink {
         Self {
             port,
             listener: None,
+            listener6: None,
             conns: Vec::new(),
             first: None,
             last: None,
@@ -136,7 +138,13 @@ impl App for TcpBulk {
     /// Connect, and schedule the stop.
     fn start(&mut self, cx: &mut AppCtx<'_>) {
         self.started = cx.now();
-        let sock = match cx.socket_nonblock(SockType::Stream, 0) {
+        let opened = match self.dst {
+            IpAddr::V4(_) => cx.socket_nonblock(SockType::Stream, 0),
+            IpAddr::V6(_) => {
+                cx.socket_domain_nonblock(crate::sock::syscall::Domain::Inet6, SockType::Stream, 0)
+            }
+        };
+        let sock = match opened {
             Ok(s) => s,
             Err(e) => {
                 self.report.error = Some(format!("socket: {e}"));
@@ -144,7 +152,7 @@ impl App for TcpBulk {
             }
         };
         self.sock = Some(sock);
-        match cx.connect(sock, SocketAddrV4::new(self.dst, self.port)) {
+        match cx.connect(sock, SocketAddr::new(self.dst, self.port)) {
             Ok(()) | Err(Errno::InProgress) => {}
             Err(e) => self.report.error = Some(format!("connect: {e}")),
         }
@@ -235,12 +243,13 @@ impl App for TcpSink {
         if cx.bind(sock, addr).is_ok() && cx.listen(sock, 4096).is_ok() {
             self.listener = Some(sock);
         }
+        self.listener6 = cx.listen6(self.port, 4096);
     }
 
     /// Accept and read.
     fn wake(&mut self, cx: &mut AppCtx<'_>, sock: SockId) {
         let now = cx.now();
-        if self.listener == Some(sock) {
+        if self.listener == Some(sock) || self.listener6 == Some(sock) {
             while let Ok((c, _)) = cx.accept(sock) {
                 self.conns.push(c);
                 self.report.connections += 1;

@@ -9,9 +9,23 @@
 //! as resolv.conf's defaults say. The socket is of the nameserver's family: to an IPv6
 //! resolver (`nameserver 2001:db8:1::53`) both queries go over IPv6 from one `AF_INET6`
 //! socket, and so share one flow label, as in the dual-stack reference's IPv6-resolver run.
-//! curl then connects over IPv4 to the A answer (TCP over IPv6 is not modeled yet).
+//!
+//! The answers are sorted as glibc's `getaddrinfo` sorts them (`rfc3484_sort`, RFC 6724 with
+//! glibc's default `gai.conf` tables), [`rfc6724_sort`]: destinations without a usable
+//! source address (no route, or no IPv6 address for an IPv6 one) last, then matching scope,
+//! matching label, higher precedence (`::/0` 40 above `::ffff:0:0/96` 35: a host with a
+//! global IPv6 address and a route prefers IPv6), smaller scope, and the answers' order.
+//!
+//! curl 7.88's connect (`cf_he_connect`, happy eyeballs): a first "baller" on the sorted
+//! list's first address; a second on the other family's first address, started when the
+//! first has failed or `CURLOPT_HAPPY_EYEBALLS_TIMEOUT_MS` (200 ms) after the start if the
+//! first has not connected by then; the first to connect wins and the other is closed.
+//! Each baller here tries its family's first address only (curl would go on to the next
+//! one of the family after a failure); the model's scenarios give one address per family.
+//! A destination without a usable source is not tried (curl's attempt fails at once without
+//! a packet).
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use serde::Serialize;
 use sim_core::{SimDuration, SimTime, TimerId};
@@ -26,6 +40,13 @@ use crate::wire::{DnsName, DnsRepr, DnsType, RData};
 pub const RES_TIMEOUT: SimDuration = SimDuration::from_secs(5);
 /// resolv.conf `attempts` default.
 pub const RES_ATTEMPTS: u32 = 2;
+/// `CURLOPT_HAPPY_EYEBALLS_TIMEOUT_MS`'s default (`CURL_HET_DEFAULT`).
+pub const HAPPY_EYEBALLS_TIMEOUT: SimDuration = SimDuration::from_millis(200);
+
+/// The timer's token for the resolver's timeout.
+const TOKEN_RESOLVER: u32 = 0;
+/// The timer's token for the second family's start.
+const TOKEN_EYEBALLS: u32 = 1;
 
 /// Where curl is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,7 +78,12 @@ pub struct Curl {
     ids: [u16; 2],
     answered: [bool; 2],
     attempt: u32,
-    addr: Option<Ipv4Addr>,
+    /// The A and AAAA answers, in the order the server gave them.
+    answers: [Vec<IpAddr>; 2],
+    /// The connect attempts under way: (socket, address).
+    ballers: Vec<(SockId, IpAddr)>,
+    /// The other family's first address, until its attempt starts.
+    second: Option<IpAddr>,
     tcp: Option<SockId>,
     start: SimTime,
     /// The response as it arrives, up to the end of its header (`\r\n\r\n`); the body is
@@ -78,8 +104,8 @@ pub struct Curl {
 pub struct CurlReport {
     /// The URL.
     pub url: String,
-    /// The address the name resolved to.
-    pub remote_ip: Option<Ipv4Addr>,
+    /// The address curl connected to (the first of the sorted answers until one connects).
+    pub remote_ip: Option<IpAddr>,
     /// `time_namelookup`.
     pub time_namelookup: Option<f64>,
     /// `time_connect`.
@@ -129,7 +155,9 @@ impl Curl {
             ids: [0; 2],
             answered: [false; 2],
             attempt: 0,
-            addr: None,
+            answers: [Vec::new(), Vec::new()],
+            ballers: Vec::new(),
+            second: None,
             tcp: None,
             start: SimTime::ZERO,
             head: Vec::new(),
@@ -140,7 +168,8 @@ impl Curl {
         }
     }
 
-    /// The request, byte for byte as curl 7.88.1 sends it.
+    /// The request, byte for byte as curl 7.88.1 sends it (an IPv6 literal host in
+    /// brackets, as the URL has it).
     pub fn request(&self) -> String {
         let host = if self.port == 80 {
             self.host.clone()
@@ -208,8 +237,9 @@ impl Curl {
         }
         let refs: Vec<&[u8]> = msgs.iter().map(Vec::as_slice).collect();
         let _ = cx.sendmmsg(sock, &refs);
+        self.answers = [Vec::new(), Vec::new()];
         let at = cx.now() + RES_TIMEOUT;
-        cx.arm(&self.timer, at, 0);
+        cx.arm(&self.timer, at, TOKEN_RESOLVER);
     }
 
     fn dns_rx(&mut self, cx: &mut AppCtx<'_>, sock: SockId) {
@@ -230,44 +260,92 @@ impl Curl {
                 continue;
             };
             self.answered[i] = true;
-            if i == 0 {
-                self.addr = r.answers.iter().find_map(|a| match a.data {
-                    RData::A(ip) => Some(ip),
+            self.answers[i] = r
+                .answers
+                .iter()
+                .filter_map(|a| match a.data {
+                    RData::A(ip) if i == 0 => Some(IpAddr::V4(ip)),
+                    RData::Aaaa(ip) if i == 1 => Some(IpAddr::V6(ip)),
                     _ => None,
-                });
-            }
+                })
+                .collect();
         }
         if self.answered == [true, true] {
             cx.cancel(&self.timer);
             self.report.time_namelookup = Some(secs(now - self.start));
-            self.report.remote_ip = self.addr;
             let _ = cx.close(sock);
             self.dns_sock = None;
-            if self.addr.is_some() {
-                self.connect(cx);
+            let [a, aaaa] = std::mem::take(&mut self.answers);
+            let mut addrs = a;
+            addrs.extend(aaaa);
+            // Only both families need sorting (and a source address looked up for each).
+            let sorted = if addrs.iter().any(IpAddr::is_ipv6) {
+                rfc6724_sort(cx.n, &addrs)
             } else {
+                addrs
+            };
+            if sorted.is_empty() {
                 let host = self.host.clone();
                 self.fail(cx, format!("Could not resolve host: {host}"));
+            } else {
+                self.connect(cx, &sorted);
             }
         }
     }
 
-    fn connect(&mut self, cx: &mut AppCtx<'_>) {
-        let (Some(addr), port) = (self.addr, self.port) else {
+    /// `cf_he_connect`: the first address now, the other family's first when the first
+    /// fails or after [`HAPPY_EYEBALLS_TIMEOUT`].
+    fn connect(&mut self, cx: &mut AppCtx<'_>, sorted: &[IpAddr]) {
+        let Some(&first) = sorted.first() else {
             return;
         };
         self.phase = Phase::Connecting;
-        let sock = match cx.socket_nonblock(SockType::Stream, 0) {
+        self.report.remote_ip = Some(first);
+        self.second = sorted
+            .iter()
+            .copied()
+            .find(|a| a.is_ipv6() != first.is_ipv6() && usable_source(cx.n, *a).is_some());
+        if self.second.is_some() {
+            let at = cx.now() + HAPPY_EYEBALLS_TIMEOUT;
+            cx.arm(&self.timer, at, TOKEN_EYEBALLS);
+        }
+        self.start_baller(cx, first);
+    }
+
+    /// One connect attempt (`baller_start`); a failure at once is as a failure later.
+    fn start_baller(&mut self, cx: &mut AppCtx<'_>, addr: IpAddr) {
+        let opened = match addr {
+            IpAddr::V4(_) => cx.socket_nonblock(SockType::Stream, 0),
+            IpAddr::V6(_) => cx.socket_domain_nonblock(Domain::Inet6, SockType::Stream, 0),
+        };
+        let sock = match opened {
             Ok(s) => s,
             Err(e) => {
-                self.fail(cx, format!("Failed to connect: {e}"));
+                self.baller_failed(cx, format!("Failed to connect: {e}"));
                 return;
             }
         };
-        self.tcp = Some(sock);
-        match cx.connect(sock, SocketAddrV4::new(addr, port)) {
+        self.ballers.push((sock, addr));
+        match cx.connect(sock, SocketAddr::new(addr, self.port)) {
             Ok(()) | Err(Errno::InProgress) => {}
-            Err(e) => self.fail(cx, format!("Failed to connect: {e}")),
+            Err(e) => {
+                self.ballers.retain(|b| b.0 != sock);
+                let _ = cx.close(sock);
+                self.baller_failed(cx, format!("Failed to connect: {e}"));
+            }
+        }
+    }
+
+    /// An attempt failed: start the other family's now if it has not started, fail when
+    /// none is left.
+    fn baller_failed(&mut self, cx: &mut AppCtx<'_>, msg: String) {
+        if let Some(next) = self.second.take() {
+            cx.cancel(&self.timer);
+            self.start_baller(cx, next);
+            return;
+        }
+        if self.ballers.is_empty() {
+            self.fail(cx, msg);
         }
     }
 
@@ -286,12 +364,26 @@ impl Curl {
                     }
                     other => format!("Failed to connect: {other}"),
                 };
-                self.fail(cx, msg);
+                self.ballers.retain(|b| b.0 != sock);
+                let _ = cx.close(sock);
+                self.baller_failed(cx, msg);
                 return;
             }
             if !cx.poll(sock).is_ok_and(|ev| ev.contains(PollEvents::OUT)) {
                 return;
             }
+            // The winner: the other attempts end, and the second is not started.
+            for (other, addr) in std::mem::take(&mut self.ballers) {
+                if other == sock {
+                    self.report.remote_ip = Some(addr);
+                    continue;
+                }
+                let _ = cx.close(other);
+            }
+            if self.second.take().is_some() {
+                cx.cancel(&self.timer);
+            }
+            self.tcp = Some(sock);
             self.phase = Phase::Transfer;
             self.report.time_connect = Some(secs(now - self.start));
             let req = self.request();
@@ -374,25 +466,43 @@ impl Curl {
         if let Some(t) = self.tcp.take() {
             let _ = cx.close(t);
         }
+        for (b, _) in std::mem::take(&mut self.ballers) {
+            let _ = cx.close(b);
+        }
     }
 }
 
 impl App for Curl {
     fn start(&mut self, cx: &mut AppCtx<'_>) {
         self.start = cx.now();
-        if let Ok(ip) = self.host.parse::<Ipv4Addr>() {
-            self.addr = Some(ip);
-            self.report.remote_ip = Some(ip);
+        let literal = match self.host.parse::<Ipv4Addr>() {
+            Ok(ip) => Some(IpAddr::V4(ip)),
+            Err(_) => self
+                .host
+                .strip_prefix('[')
+                .and_then(|h| h.strip_suffix(']'))
+                .and_then(|h| h.parse::<Ipv6Addr>().ok())
+                .map(IpAddr::V6),
+        };
+        if let Some(ip) = literal {
             self.report.time_namelookup = Some(0.0);
-            self.connect(cx);
+            self.connect(cx, &[ip]);
         } else {
             self.phase = Phase::Resolving;
             self.resolve(cx);
         }
     }
 
-    /// A resolver timeout.
-    fn timer(&mut self, cx: &mut AppCtx<'_>, _token: u32) {
+    /// A resolver timeout, or the time to start the other family.
+    fn timer(&mut self, cx: &mut AppCtx<'_>, token: u32) {
+        if token == TOKEN_EYEBALLS {
+            if self.phase == Phase::Connecting
+                && let Some(next) = self.second.take()
+            {
+                self.start_baller(cx, next);
+            }
+            return;
+        }
         if self.phase == Phase::Resolving {
             if self.attempt >= RES_ATTEMPTS {
                 let host = self.host.clone();
@@ -406,7 +516,7 @@ impl App for Curl {
     fn wake(&mut self, cx: &mut AppCtx<'_>, sock: SockId) {
         if self.dns_sock == Some(sock) && self.phase == Phase::Resolving {
             self.dns_rx(cx, sock);
-        } else if self.tcp == Some(sock) {
+        } else if self.tcp == Some(sock) || self.ballers.iter().any(|b| b.0 == sock) {
             self.on_tcp(cx, sock);
         }
     }
@@ -424,6 +534,163 @@ impl App for Curl {
     }
 }
 
+/// The source address a connection to `dst` would have (`None`: no route, or no address
+/// to send from): what glibc's `getaddrinfo` learns by `connect()`ing a UDP socket.
+fn usable_source(n: &Node, dst: IpAddr) -> Option<IpAddr> {
+    match dst {
+        IpAddr::V4(d) => {
+            let r = n.fib.lookup(d)?;
+            let src = n.dev_addr(r.dev as usize);
+            (!src.is_unspecified()).then_some(IpAddr::V4(src))
+        }
+        IpAddr::V6(d) => {
+            if n.fib6.is_local(d) {
+                return Some(IpAddr::V6(d));
+            }
+            let r = n.fib6.lookup(d, None)?;
+            crate::ipv6::addrconf::ipv6_dev_get_saddr(n, r.dev as usize, d).map(IpAddr::V6)
+        }
+    }
+}
+
+/// An address as glibc's tables see it: IPv4 as v4-mapped.
+fn as_v6(a: IpAddr) -> Ipv6Addr {
+    match a {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+        IpAddr::V6(v6) => v6,
+    }
+}
+
+/// The value of the longest prefix of `table` that holds `a`.
+fn lookup_table(table: &[(u128, u8, u8)], a: Ipv6Addr) -> u8 {
+    let bits = a.to_bits();
+    table
+        .iter()
+        .filter(|(p, len, _)| {
+            let mask = if *len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - len)
+            };
+            bits & mask == *p
+        })
+        .max_by_key(|(_, len, _)| *len)
+        .map_or(0, |(_, _, v)| *v)
+}
+
+/// glibc's default precedence table (`default_precedence`, RFC 6724 §2.1 with RFC 3484's
+/// site-local and 6bone entries).
+const PRECEDENCE: &[(u128, u8, u8)] = &[
+    (1, 128, 50),
+    (0, 0, 40),
+    (0xffff_0000_0000, 96, 35),
+    (0x2002 << 112, 16, 30),
+    (0x2001 << 112, 32, 5),
+    (0xfc00 << 112, 7, 3),
+    (0, 96, 1),
+    (0xfec0 << 112, 10, 1),
+    (0x3ffe << 112, 16, 1),
+];
+
+/// glibc's default label table (`default_labels`).
+const LABELS: &[(u128, u8, u8)] = &[
+    (1, 128, 0),
+    (0, 0, 1),
+    (0x2002 << 112, 16, 2),
+    (0, 96, 3),
+    (0xffff_0000_0000, 96, 4),
+    (0xfec0 << 112, 10, 5),
+    (0xfc00 << 112, 7, 6),
+    (0x2001 << 112, 32, 7),
+];
+
+/// glibc's scope of an address (`get_scope`): IPv4 loopback and link-local 2, other IPv4
+/// 14; IPv6 by RFC 4291.
+fn gai_scope(a: IpAddr) -> u8 {
+    match a {
+        IpAddr::V4(v4) if v4.is_loopback() || v4.is_link_local() => 2,
+        IpAddr::V4(_) => 14,
+        IpAddr::V6(v6) => crate::ipv6::addrconf::scope(v6),
+    }
+}
+
+/// What [`rfc6724_sort`] orders by, smallest first: unusable, scope mismatch, label
+/// mismatch, inverted precedence, scope.
+type SortKey = (u8, u8, u8, u8, u8);
+
+/// `rfc3484_sort` as glibc's `getaddrinfo` applies it to `addrs` (the A answers, then the
+/// AAAA ones): rules 1 (a usable source), 2 (matching scope), 5 (matching label), 6 (higher
+/// precedence), 8 (smaller scope), then the order given (a stable sort).
+pub fn rfc6724_sort(n: &Node, addrs: &[IpAddr]) -> Vec<IpAddr> {
+    let mut keyed: Vec<(IpAddr, SortKey)> = addrs
+        .iter()
+        .map(|&d| {
+            let src = usable_source(n, d);
+            let dscope = gai_scope(d);
+            let dlabel = lookup_table(LABELS, as_v6(d));
+            let key = (
+                u8::from(src.is_none()),
+                u8::from(src.is_none_or(|s| gai_scope(s) != dscope)),
+                u8::from(src.is_none_or(|s| lookup_table(LABELS, as_v6(s)) != dlabel)),
+                u8::MAX - lookup_table(PRECEDENCE, as_v6(d)),
+                dscope,
+            );
+            (d, key)
+        })
+        .collect();
+    keyed.sort_by_key(|&(_, k)| k);
+    keyed.into_iter().map(|(a, _)| a).collect()
+}
+
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::OneHost;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().expect("an address")
+    }
+
+    /// glibc's order: with a global IPv6 address and a route, IPv6 before IPv4 (precedence
+    /// 40 against 35); a destination without a route or a source goes last, whatever its
+    /// family; the answers' order breaks ties.
+    #[test]
+    fn answers_sort_as_glibc_sorts_them() {
+        let mut h = OneHost::dual(Default::default(), Default::default());
+        h.advance(SimDuration::from_secs(3));
+        let n = &h.n;
+        // Both on-link: IPv6 first.
+        let a = [ip("192.168.0.9"), ip("2001:db8::9")];
+        assert_eq!(rfc6724_sort(n, &a), [a[1], a[0]]);
+        // No route to this IPv6 destination (the host has no default route6): IPv4 first.
+        let b = [ip("192.168.0.9"), ip("2001:db8:99::9")];
+        assert_eq!(rfc6724_sort(n, &b), [b[0], b[1]]);
+        // Two of each family keep their order within it.
+        let c = [
+            ip("192.168.0.9"),
+            ip("192.168.0.8"),
+            ip("2001:db8::9"),
+            ip("2001:db8::8"),
+        ];
+        assert_eq!(rfc6724_sort(n, &c), [c[2], c[3], c[0], c[1]]);
+        // An IPv4-only host (no IPv6 source): IPv4 first.
+        let h4 = OneHost::new(Default::default());
+        assert_eq!(rfc6724_sort(&h4.n, &a), [a[0], a[1]]);
+    }
+
+    #[test]
+    fn precedence_and_labels_are_glibcs() {
+        assert_eq!(lookup_table(PRECEDENCE, "::1".parse().unwrap()), 50);
+        assert_eq!(lookup_table(PRECEDENCE, "2001:db8::1".parse().unwrap()), 40);
+        assert_eq!(lookup_table(PRECEDENCE, as_v6(ip("10.0.1.80"))), 35);
+        assert_eq!(lookup_table(PRECEDENCE, "2002::1".parse().unwrap()), 30);
+        assert_eq!(lookup_table(PRECEDENCE, "2001::1".parse().unwrap()), 5);
+        assert_eq!(lookup_table(PRECEDENCE, "fd00::1".parse().unwrap()), 3);
+        assert_eq!(lookup_table(LABELS, as_v6(ip("10.0.1.80"))), 4);
+        assert_eq!(lookup_table(LABELS, "2001:db8::1".parse().unwrap()), 1);
+    }
 }

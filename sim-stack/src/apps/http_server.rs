@@ -59,6 +59,8 @@ pub struct HttpServer {
     pub think_time: SimDuration,
     /// The listening socket.
     pub listener: Option<SockId>,
+    /// The IPv6 one (v6-only), on a node with IPv6 addresses.
+    pub listener6: Option<SockId>,
     conns: BTreeMap<SockId, Conn>,
     /// The body bytes of the write being made (its `send()` buffer, kept between writes).
     buf: Vec<u8>,
@@ -87,6 +89,7 @@ impl HttpServer {
             body,
             think_time,
             listener: None,
+            listener6: None,
             conns: BTreeMap::new(),
             buf: Vec::new(),
             rbuf: vec![0; 1 << 16],
@@ -247,10 +250,11 @@ impl App for HttpServer {
         if cx.bind(sock, addr).is_ok() && cx.listen(sock, 128).is_ok() {
             self.listener = Some(sock);
         }
+        self.listener6 = cx.listen6(self.port, 128);
     }
 
     fn wake(&mut self, cx: &mut AppCtx<'_>, sock: SockId) {
-        if self.listener == Some(sock) {
+        if self.listener == Some(sock) || self.listener6 == Some(sock) {
             while let Ok((child, _)) = cx.accept(sock) {
                 self.report.connections += 1;
                 self.conns.insert(

@@ -75,6 +75,41 @@ pub struct AppCtx<'a> {
 }
 
 impl AppCtx<'_> {
+    /// Whether the node has a global IPv6 address configured on an interface (tentative or
+    /// not): servers then listen on IPv6 too.
+    pub fn has_global_ipv6(&self) -> bool {
+        self.n
+            .devs
+            .iter()
+            .filter_map(|d| d.inet6.as_deref())
+            .any(|i| {
+                i.addrs.iter().any(|a| {
+                    crate::ipv6::addrconf::scope(a.addr()) == 14 && !a.addr().is_loopback()
+                })
+            })
+    }
+
+    /// The `AF_INET6` listener a server adds beside its IPv4 one on a node with IPv6: on
+    /// `[::]:port`, `IPV6_V6ONLY` (a listener per family, as two servers bound to each
+    /// family's address are); `None` when the node has no IPv6 address or it fails.
+    pub fn listen6(&mut self, port: u16, backlog: u32) -> Option<Fd> {
+        if !self.has_global_ipv6() {
+            return None;
+        }
+        let fd = self
+            .socket_domain_nonblock(syscall::Domain::Inet6, SockType::Stream, 0)
+            .ok()?;
+        let any = std::net::SocketAddrV6::new(std::net::Ipv6Addr::UNSPECIFIED, port, 0, 0);
+        let ok = self.setsockopt(fd, SockOpt::V6Only(true)).is_ok()
+            && self.bind(fd, any).is_ok()
+            && self.listen(fd, backlog).is_ok();
+        if !ok {
+            let _ = self.close(fd);
+            return None;
+        }
+        Some(fd)
+    }
+
     /// The current time.
     #[inline]
     pub fn now(&self) -> SimTime {
@@ -191,7 +226,7 @@ impl AppCtx<'_> {
 
     /// `accept4(fd, …, SOCK_NONBLOCK)`: the next connection, non-blocking like its
     /// listener's children usually are in an event loop.
-    pub fn accept(&mut self, fd: Fd) -> Result<(Fd, SocketAddrV4), Errno> {
+    pub fn accept(&mut self, fd: Fd) -> Result<(Fd, std::net::SocketAddr), Errno> {
         syscall::accept(self.n, fd, true)
     }
 

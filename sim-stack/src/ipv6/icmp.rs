@@ -149,7 +149,8 @@ pub(crate) fn icmpv6_rcv(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb:
 
 /// `icmpv6_notify`: an ICMPv6 error about a packet this node sent (`quoted`: its IPv6 header
 /// and start) goes to the upper protocol's error handler: for an echo request, its ping
-/// socket (`icmpv6_err` → `ping_err`); for a UDP datagram, its socket (`udpv6_err`).
+/// socket (`icmpv6_err` → `ping_err`); for a UDP datagram, its socket (`udpv6_err`); for a
+/// TCP segment, its connection (`tcp_v6_err`).
 fn icmpv6_notify(
     n: &mut Node,
     cx: &mut NetCtx<'_>,
@@ -179,6 +180,13 @@ fn icmpv6_notify(
         let sport = u16::from_be_bytes([t[0], t[1]]);
         let dport = u16::from_be_bytes([t[2], t[3]]);
         udpv6_err(n, cx, ip.src_addr(), sport, ip.dst_addr(), dport, ty, code);
+        return;
+    }
+    if walk.protocol == IpProtocol::Tcp && t.len() >= 4 {
+        // tcp_v6_err: the segment's connection.
+        let sport = u16::from_be_bytes([t[0], t[1]]);
+        let dport = u16::from_be_bytes([t[2], t[3]]);
+        crate::tcp::ipv6::tcp_v6_err(n, cx, ip.dst_addr(), dport, sport, ty, code, info);
         return;
     }
     if walk.protocol != IpProtocol::Icmpv6 || t.len() < 8 || t[0] != 128 {

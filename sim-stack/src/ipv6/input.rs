@@ -152,6 +152,10 @@ fn ip6_input_finish(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: Skb,
             bump(n, dev, |s| s.Ip6InDelivers += 1);
             udpv6_rcv(n, cx, dev, skb, h, 40 + walk.offset);
         }
+        IpProtocol::Tcp => {
+            bump(n, dev, |s| s.Ip6InDelivers += 1);
+            crate::tcp::ipv6::tcp_v6_rcv(n, cx, dev, skb, h, 40 + walk.offset);
+        }
         IpProtocol::Ipv6NoNxt => {
             bump(n, dev, |s| s.Ip6InDelivers += 1);
             kfree_skb_reason(n, cx, dev, "ip6_input_finish(no_next_header)", skb);

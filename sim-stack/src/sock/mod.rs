@@ -312,6 +312,40 @@ pub struct Ipv6Pinfo {
     pub hop_limit: i16,
     /// `IPV6_RECVERR`: report ICMPv6 errors and local ones (`ENOBUFS`) at once.
     pub recverr: bool,
+    /// `sk_txhash`: a TCP socket's random flow hash (`net_tx_rndhash`, never 0), drawn when
+    /// it connects (a child takes its request's), drawn again on a retransmission timeout
+    /// (`sk_rethink_txhash`). Its IPv6 packets' flow label is made from it
+    /// (`ip6_make_flowlabel`: rotated by 16 bits, the low 20). 0 for UDP, whose label comes
+    /// from the flow's addresses and ports. Kept here: only IPv6 output reads it.
+    pub txhash: u32,
+}
+
+impl Ipv6Pinfo {
+    /// A fresh `AF_INET6` socket's IPv6 half: unbound, unconnected, not v6-only.
+    pub fn new() -> Self {
+        Self {
+            rcv_saddr: Ipv6Addr::UNSPECIFIED,
+            saddr: Ipv6Addr::UNSPECIFIED,
+            daddr: Ipv6Addr::UNSPECIFIED,
+            ipv6only: false,
+            hop_limit: -1,
+            recverr: false,
+            txhash: 0,
+        }
+    }
+
+    /// Whether the socket's traffic is IPv6 (its peer is not v4-mapped): what decides the
+    /// family of a connected `AF_INET6` TCP socket's packets.
+    #[inline]
+    pub fn is_v6_flow(&self) -> bool {
+        self.daddr.to_ipv4_mapped().is_none()
+    }
+}
+
+impl Default for Ipv6Pinfo {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// `LOOPBACK4_IPV6` (127.0.0.6): the IPv4 address an `AF_INET6` socket bound or connected
@@ -528,6 +562,10 @@ impl PortSlot {
     }
 }
 
+/// Key of an established TCP connection over IPv6: (remote address, remote port, local
+/// port), beside [`TcpKey`] (`inet6_ehashfn`'s tuple less the local address, as there).
+pub type TcpKey6 = (Ipv6Addr, u16, u16);
+
 /// The sockets of one host, with the lookup maps of the transport protocols.
 #[derive(Debug, Default)]
 pub struct SocketTable {
@@ -541,6 +579,14 @@ pub struct SocketTable {
     pub tcp_listen: BTreeMap<u16, SockId>,
     /// Connected TCP sockets (SYN_SENT on) by (remote address, remote port, local port).
     pub tcp_estab: BTreeMap<TcpKey, SockId>,
+    /// Listening `AF_INET6` TCP sockets by local port: beside an `AF_INET` listener on the
+    /// same port when v6-only (a listener per address, as two servers bound to
+    /// 10.0.1.80:80 and [2001:db8:1::80]:80); one on `::` that is not v6-only takes IPv4
+    /// connections too (v4-mapped) when no `AF_INET` listener has the port.
+    pub tcp_listen6: BTreeMap<u16, SockId>,
+    /// Connected TCP sockets whose traffic is IPv6, by [`TcpKey6`]. An `AF_INET6` socket
+    /// connected to an IPv4 peer (v4-mapped) is in [`SocketTable::tcp_estab`].
+    pub tcp_estab6: BTreeMap<TcpKey6, SockId>,
     /// Local TCP ports in use by connections, with how many use each (bind conflicts).
     pub tcp_ports: BTreeMap<u16, u32>,
     /// Ping sockets by ident.
@@ -848,6 +894,7 @@ pub(crate) fn inet_hash_connect_port(
             let port = low + ((offset + parity + i) % remaining) as u16;
             i += 2;
             if n.socks.tcp_listen.contains_key(&port)
+                || n.socks.tcp_listen6.contains_key(&port)
                 || n.socks.tcp_estab.contains_key(&(daddr, dport, port))
             {
                 continue;

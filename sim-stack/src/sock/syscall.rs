@@ -44,8 +44,8 @@ pub const IPPROTO_TCP: u8 = 6;
 pub enum Domain {
     /// `AF_INET`.
     Inet,
-    /// `AF_INET6`: UDP (`SOCK_DGRAM`, [`crate::sock::udp6`]) and ICMPv6 echo sockets
-    /// (`IPPROTO_ICMPV6`); TCP over IPv6 is not modeled yet and fails with `EAFNOSUPPORT`.
+    /// `AF_INET6`: TCP (`SOCK_STREAM`, [`crate::tcp::ipv6`]), UDP (`SOCK_DGRAM`,
+    /// [`crate::sock::udp6`]) and ICMPv6 echo sockets (`IPPROTO_ICMPV6`).
     Inet6,
 }
 /// `IPPROTO_UDP`.
@@ -290,8 +290,8 @@ pub fn socket(
     }
 }
 
-/// `socket(domain, ty, protocol)`: [`socket`] for `AF_INET`; for `AF_INET6`, a UDP or an
-/// ICMPv6 echo socket (`SOCK_STREAM`: `EAFNOSUPPORT`, TCP over IPv6 is not modeled yet).
+/// `socket(domain, ty, protocol)`: [`socket`] for `AF_INET`; for `AF_INET6`, a TCP
+/// ([`crate::tcp::ipv6`]), UDP or ICMPv6 echo socket.
 pub fn socket_domain(
     n: &mut Node,
     cx: &mut NetCtx<'_>,
@@ -309,6 +309,10 @@ pub fn socket_domain(
             Ok(crate::sock::udp6::udpv6_socket(n, owner))
         }
         (Domain::Inet6, SockType::Dgram, _) => Err(Errno::ProtoNoSupport),
+        (Domain::Inet6, SockType::Stream, 0 | IPPROTO_TCP) => {
+            Ok(crate::tcp::ipv6::tcp_v6_socket(n, cx, owner))
+        }
+        (Domain::Inet6, SockType::Stream, _) => Err(Errno::ProtoNoSupport),
         (Domain::Inet6, ..) => Err(Errno::AfNoSupport),
     }
 }
@@ -341,14 +345,15 @@ pub fn bind(
                     crate::sock::ping::ping_bind(n, fd, a.port())
                 }
                 Socket::Udp(u) if u.sk.pinet6.is_some() => udpv6_bind(n, cx, fd, a),
+                Socket::Tcp(t) if t.sk.pinet6.is_some() => {
+                    crate::tcp::ipv6::tcp_v6_bind(n, cx, fd, a).map(|_| ())
+                }
                 _ => Err(Errno::AfNoSupport),
             };
         }
     };
     // inet6_bind: a sockaddr_in is shorter than SIN6_LEN_RFC2133.
-    if let Socket::Udp(u) = sock(n, fd)?
-        && u.sk.pinet6.is_some()
-    {
+    if sock(n, fd)?.common().pinet6.is_some() {
         return Err(Errno::Inval);
     }
     match sock(n, fd)? {
@@ -383,7 +388,7 @@ pub fn listen(n: &mut Node, cx: &mut NetCtx<'_>, fd: Fd, backlog: u32) -> Result
 /// `accept()`: the next established connection and its peer, or `EAGAIN`. The new socket
 /// belongs to the same owner and is non-blocking when `nonblock` (`accept4`'s
 /// `SOCK_NONBLOCK`).
-pub fn accept(n: &mut Node, fd: Fd, nonblock: bool) -> Result<(Fd, SocketAddrV4), Errno> {
+pub fn accept(n: &mut Node, fd: Fd, nonblock: bool) -> Result<(Fd, SocketAddr), Errno> {
     let owner = match sock(n, fd)? {
         Socket::Tcp(t) if t.state == TcpState::Listen => t.sk.app,
         Socket::Tcp(_) => return Err(Errno::Inval),
@@ -392,7 +397,12 @@ pub fn accept(n: &mut Node, fd: Fd, nonblock: bool) -> Result<(Fd, SocketAddrV4)
     let child = tcp_accept(n, fd, owner)?;
     let t = n.socks.tcp(child).ok_or(Errno::BadF)?;
     t.sk.nonblock = nonblock;
-    Ok((child, SocketAddrV4::new(t.sk.daddr, t.sk.dport)))
+    // The peer in the listener's family: an AF_INET6 child reports an IPv4 peer v4-mapped.
+    let peer = match t.sk.pinet6.as_deref() {
+        Some(np) => SocketAddr::V6(std::net::SocketAddrV6::new(np.daddr, t.sk.dport, 0, 0)),
+        None => SocketAddr::V4(SocketAddrV4::new(t.sk.daddr, t.sk.dport)),
+    };
+    Ok((child, peer))
 }
 
 /// `connect()`. TCP: the SYN goes out and the call answers `EINPROGRESS` (completion
@@ -407,6 +417,13 @@ pub fn connect(
 ) -> Result<(), Errno> {
     let addr = match (addr.into(), sock(n, fd)?) {
         (a, Socket::Udp(u)) if u.sk.pinet6.is_some() => return udpv6_connect(n, cx, fd, a),
+        (a, Socket::Tcp(t)) if t.sk.pinet6.is_some() => {
+            if let Some(e) = t.sk.err.take() {
+                return Err(e);
+            }
+            crate::tcp::ipv6::tcp_v6_connect(n, cx, fd, a)?;
+            return Err(Errno::InProgress);
+        }
         (SocketAddr::V4(a), _) => a,
         // inet_dgram_connect / tcp_v4_connect: not a sockaddr_in.
         (SocketAddr::V6(_), _) => return Err(Errno::AfNoSupport),
@@ -517,6 +534,12 @@ fn sendto_step(
         (None, Socket::Ping(p)) if p.v6 => return Err(Errno::DestAddrReq),
         (Some(SocketAddr::V4(_)), Socket::Ping(p)) if p.v6 => return Err(Errno::AfNoSupport),
         (Some(SocketAddr::V6(_)), Socket::Udp(_) | Socket::Ping(_)) => {
+            return Err(Errno::AfNoSupport);
+        }
+        // tcp_sendmsg_fastopen → tcp_v6_connect: a sockaddr_in is EAFNOSUPPORT.
+        (Some(SocketAddr::V4(_)), Socket::Tcp(t))
+            if t.sk.pinet6.is_some() && flags.contains(MsgFlags::FASTOPEN) =>
+        {
             return Err(Errno::AfNoSupport);
         }
         (Some(SocketAddr::V6(_)), Socket::Tcp(_)) => None,

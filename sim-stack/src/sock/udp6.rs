@@ -51,14 +51,7 @@ const IPV6_MAXPLEN: usize = 65_535;
 pub fn udpv6_socket(n: &mut Node, app: Option<u32>) -> SockId {
     let mut sk = SockCommon::new(n.sysctl.wmem_default, n.sysctl.rmem_default);
     sk.app = app;
-    sk.pinet6 = Some(Box::new(Ipv6Pinfo {
-        rcv_saddr: Ipv6Addr::UNSPECIFIED,
-        saddr: Ipv6Addr::UNSPECIFIED,
-        daddr: Ipv6Addr::UNSPECIFIED,
-        ipv6only: false,
-        hop_limit: -1,
-        recverr: false,
-    }));
+    sk.pinet6 = Some(Box::new(Ipv6Pinfo::new()));
     n.socks.insert(Socket::Udp(UdpSock {
         sk,
         rx: Default::default(),

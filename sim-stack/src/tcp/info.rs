@@ -320,17 +320,28 @@ pub(crate) fn trace_tcp_probe(
     } else {
         t.ssthresh.max((t.cwnd >> 1) + (t.cwnd >> 2))
     };
+    // %pISpc of the socket's family: an AF_INET6 socket's addresses in brackets (an IPv4
+    // peer v4-mapped), as the tracepoint stores them.
+    let (family, src, dest): (_, std::net::SocketAddr, std::net::SocketAddr) =
+        match t.sk.pinet6.as_deref() {
+            None => (
+                "AF_INET",
+                (t.sk.saddr, t.sk.sport).into(),
+                (t.sk.daddr, t.sk.dport).into(),
+            ),
+            Some(np) => (
+                "AF_INET6",
+                (np.rcv_saddr, t.sk.sport).into(),
+                (np.daddr, t.sk.dport).into(),
+            ),
+        };
     trace.tcp_probe(
         now,
         node,
         format_args!(
-            "family=AF_INET src={}:{} dest={}:{} mark=0x0 data_len={data_len} snd_nxt={:#x} \
+            "family={family} src={src} dest={dest} mark=0x0 data_len={data_len} snd_nxt={:#x} \
              snd_una={:#x} snd_cwnd={} ssthresh={ssthresh} snd_wnd={} srtt={} rcv_wnd={} \
              sock_cookie={:x}",
-            t.sk.saddr,
-            t.sk.sport,
-            t.sk.daddr,
-            t.sk.dport,
             t.snd_nxt,
             t.snd_una,
             t.cwnd,

@@ -86,6 +86,18 @@ pub(crate) fn tcp_v4_rcv(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, skb: Skb
         kfree_skb(n, cx, skb);
         return;
     }
+    // An AF_INET6 listener on `::` that is not v6-only takes IPv4 connections (looked up
+    // only when no AF_INET one has the port).
+    if let Some(&listener) = n.socks.tcp_listen6.get(&th.dst_port)
+        && n.socks
+            .tcp(listener)
+            .is_some_and(|l| l.sk.pinet6.as_deref().is_some_and(|np| !np.ipv6only))
+    {
+        note!(cx, skb, "tcp_conn_request");
+        tcp_listen_rcv(n, cx, listener, &ip, &th, &skb.data()[hlen..]);
+        kfree_skb(n, cx, skb);
+        return;
+    }
     // No socket: RST (unless it is one).
     let len = skb.len() - hlen;
     tcp_v4_send_reset(n, cx, ip.src_addr, ip.dst_addr, &th, len);
@@ -113,18 +125,52 @@ fn tcp_listen_rcv(
     let Ok(dst) = ip_route_output_flow(n, ip.src_addr) else {
         return;
     };
+    let addrs = (ip.dst_addr, ip.src_addr);
+    let Some(mut t) = tcp_conn_request(n, cx, listener, th, dst.mtu - 40, ip.dscp_ecn, addrs)
+    else {
+        return;
+    };
+    if t.sk.pinet6.is_some() {
+        // An AF_INET6 listener's child over IPv4: its IPv6 addresses are v4-mapped.
+        let np = t.sk.pinet6.as_deref_mut().expect("AF_INET6");
+        np.rcv_saddr = ip.dst_addr.to_ipv6_mapped();
+        np.saddr = np.rcv_saddr;
+        np.daddr = ip.src_addr.to_ipv6_mapped();
+    }
+    let key = (ip.src_addr, th.src_port, th.dst_port);
+    let sock = n.socks.insert(Socket::Tcp(t));
+    n.socks.tcp_estab.insert(key, sock);
+    *n.socks.tcp_ports.entry(th.dst_port).or_default() += 1;
+    tcp_send_synack(n, cx, sock);
+    tcp_reset_rtx_timer(n, cx, sock);
+}
+
+/// `tcp_conn_request` with `tcp_create_openreq_child`, for either family: the child of
+/// `listener` for the SYN `th`, in SYN_RECV, not yet in any lookup table (the caller hashes
+/// it and sends the SYN-ACK). `mss_base` is the route's MTU less the IP and TCP headers,
+/// `addrs` the child's (local, remote) IPv4 addresses (`LOOPBACK4_IPV6` for an IPv6 one).
+/// `None`: the accept queue is full and the SYN is dropped.
+pub(crate) fn tcp_conn_request(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    listener: SockId,
+    th: &TcpRepr,
+    mss_base: u32,
+    ip_dsfield: u8,
+    addrs: (std::net::Ipv4Addr, std::net::Ipv4Addr),
+) -> Option<Box<TcpSock>> {
     let sys = n.sysctl.clone();
     let l = n.socks.tcp(listener).expect("listener");
     if l.accept_queue.len() as u32 >= l.backlog.max(1) {
-        return; // accept queue full: the SYN is dropped (ListenOverflows)
+        return None; // accept queue full: the SYN is dropped (ListenOverflows)
     }
     // sk_clone_lock: the child starts as a copy of the listener — its buffers and their
     // locks, IP and socket options, Nagle and cork, TCP_MAXSEG, TCP_NOTSENT_LOWAT,
     // TCP_USER_TIMEOUT, TCP_INQ, its congestion control — with the connection's own state.
     let sk = SockCommon {
-        saddr: ip.dst_addr,
+        saddr: addrs.0,
         sport: th.dst_port,
-        daddr: ip.src_addr,
+        daddr: addrs.1,
         dport: th.src_port,
         ..SockCommon::new(l.sk.sndbuf, l.sk.rcvbuf)
     };
@@ -140,6 +186,16 @@ fn tcp_listen_rcv(
         freebind: l.sk.freebind,
         oobinline: l.sk.oobinline,
         app: l.sk.app,
+        // inet6_sk_generic / tcp_v6_syn_recv_sock: an AF_INET6 listener's child is
+        // AF_INET6, with the listener's IPv6 options.
+        pinet6: l.sk.pinet6.as_deref().map(|lp| {
+            Box::new(crate::sock::Ipv6Pinfo {
+                ipv6only: lp.ipv6only,
+                hop_limit: lp.hop_limit,
+                recverr: lp.recverr,
+                ..crate::sock::Ipv6Pinfo::new()
+            })
+        }),
         ..sk
     };
     let (nonagle, user_mss, notsent_lowat, user_timeout_ms, recvmsg_inq) = (
@@ -168,14 +224,14 @@ fn tcp_listen_rcv(
     t.rwin.rcv_wup = t.rcv_nxt;
     t.copied_seq = t.rcv_nxt;
     // tcp_mss_clamp: the listener's TCP_MAXSEG caps what we announce.
-    t.advmss = dst.mtu - 40;
+    t.advmss = mss_base;
     if t.user_mss > 0 {
         t.advmss = t.advmss.min(t.user_mss);
     }
     let peer_mss = th.options.mss().map_or(536, u32::from);
     t.mss_clamp = peer_mss.min(t.advmss);
     t.ts_ok = sys.tcp_timestamps && th.options.timestamp().is_some();
-    t.ecn = super::ecn::Ecn::create_request(sys.tcp_ecn, th.flags, ip.dscp_ecn);
+    t.ecn = super::ecn::Ecn::create_request(sys.tcp_ecn, th.flags, ip_dsfield);
     t.sack_ok = sys.tcp_sack && th.options.sack_permitted();
     t.wscale_ok = sys.tcp_window_scaling && th.options.window_scale().is_some();
     t.snd_wscale = if t.wscale_ok {
@@ -211,12 +267,7 @@ fn tcp_listen_rcv(
         ..TxSeg::new(iss, 0, true, false)
     });
     t.packets_out = 1;
-    let key = (ip.src_addr, th.src_port, th.dst_port);
-    let sock = n.socks.insert(Socket::Tcp(Box::new(t)));
-    n.socks.tcp_estab.insert(key, sock);
-    *n.socks.tcp_ports.entry(th.dst_port).or_default() += 1;
-    tcp_send_synack(n, cx, sock);
-    tcp_reset_rtx_timer(n, cx, sock);
+    Some(Box::new(t))
 }
 
 /// What the receive path reads of a segment's skb besides its bytes.
@@ -231,6 +282,7 @@ pub(crate) struct RxMeta {
 /// `tcp_rcv_state_process` (with `tcp_rcv_synsent_state_process` and the established
 /// fast path folded in). `payload_zeros`: the payload is known to be zeros (see
 /// `SkbData::known_zeros`).
+#[inline(always)]
 pub(crate) fn tcp_rcv_state_process(
     n: &mut Node,
     cx: &mut NetCtx<'_>,
@@ -442,6 +494,11 @@ fn tcp_v4_send_reset_for(
     let Some(t) = n.socks.tcp(sock) else {
         return;
     };
+    if let Some(np) = t.sk.pinet6.as_deref().filter(|np| np.is_v6_flow()) {
+        let (src, dst) = (np.daddr, np.saddr);
+        super::ipv6::tcp_v6_send_reset(n, cx, src, dst, th, len);
+        return;
+    }
     let (src, dst) = (t.sk.daddr, t.sk.saddr);
     tcp_v4_send_reset(n, cx, src, dst, th, len);
 }
@@ -460,8 +517,7 @@ fn tcp_rcv_synsent(
     let Some(t) = n.socks.tcp(sock) else { return };
     if th.flags.contains(TcpFlags::ACK) && (!after(th.ack, t.iss) || after(th.ack, t.snd_nxt)) {
         if !th.flags.contains(TcpFlags::RST) {
-            let (src, dst) = (t.sk.daddr, t.sk.saddr);
-            tcp_v4_send_reset(n, cx, src, dst, th, 0);
+            tcp_v4_send_reset_for(n, cx, sock, th, 0);
         }
         return;
     }

@@ -1,6 +1,7 @@
 //! TCP, as Linux behaves: the socket calls (`tcp_v4_connect`, `inet_listen`,
 //! `inet_accept`, `tcp_sendmsg`, `tcp_recvmsg`, `tcp_close`, `tcp_shutdown`) here; sending in
-//! [`output`], receiving in [`input`], timers in [`timer`], congestion control in [`cong`].
+//! [`output`], receiving in [`input`], timers in [`timer`], congestion control in [`cong`];
+//! the `AF_INET6` side (`tcp_v6_connect`, `tcp_v6_rcv`, `inet6_csk_xmit`) in [`ipv6`].
 //!
 //! What is modeled, after the kernel: the handshake with Linux's options and initial windows;
 //! the write queue of MSS-sized segments (small writes coalesce into the unsent tail),
@@ -21,6 +22,7 @@ pub mod ecn;
 pub mod fastopen;
 pub mod info;
 pub mod input;
+pub mod ipv6;
 pub mod metrics;
 pub mod output;
 pub mod rcv_window;
@@ -661,8 +663,14 @@ impl TcpSock {
     /// The connection's report.
     pub fn report(&self) -> TcpConnReport {
         TcpConnReport {
-            local: format!("{}:{}", self.sk.saddr, self.sk.sport),
-            remote: format!("{}:{}", self.sk.daddr, self.sk.dport),
+            local: match self.sk.pinet6.as_deref() {
+                Some(np) if np.is_v6_flow() => format!("[{}]:{}", np.saddr, self.sk.sport),
+                _ => format!("{}:{}", self.sk.saddr, self.sk.sport),
+            },
+            remote: match self.sk.pinet6.as_deref() {
+                Some(np) if np.is_v6_flow() => format!("[{}]:{}", np.daddr, self.sk.dport),
+                _ => format!("{}:{}", self.sk.daddr, self.sk.dport),
+            },
             state: self.state.name(),
             cong: self.cong.name(),
             cwnd: self.cwnd,
@@ -750,10 +758,13 @@ fn tcp_bind_inner(n: &mut Node, sock: SockId, addr: Ipv4Addr, port: u16) -> Resu
     let reuse = t.sk.reuseaddr;
     let port = if port == 0 {
         inet_autobind_port(n, |s, p| {
-            s.tcp_listen.contains_key(&p) || s.tcp_ports.contains_key(&p)
+            s.tcp_listen.contains_key(&p)
+                || s.tcp_ports.contains_key(&p)
+                || s.tcp_listen6.contains_key(&p)
         })?
     } else if n.socks.tcp_listen.contains_key(&port)
         || (n.socks.tcp_ports.contains_key(&port) && !reuse)
+        || ipv6::dual_listener(&mut n.socks, port)
     {
         return Err(Errno::AddrInUse);
     } else {
@@ -791,11 +802,14 @@ fn tcp_listen_inner(n: &mut Node, sock: SockId, backlog: u32) -> Result<(), Errn
         _ => return Err(Errno::Inval),
     }
     let mut port = t.sk.sport;
+    if t.sk.pinet6.is_some() {
+        return ipv6::inet6_listen(n, sock, backlog);
+    }
     if port == 0 {
         port = tcp_bind_inner(n, sock, Ipv4Addr::UNSPECIFIED, 0)?;
     }
     let socks = &mut n.socks;
-    if socks.tcp_listen.contains_key(&port) {
+    if socks.tcp_listen.contains_key(&port) || ipv6::dual_listener(socks, port) {
         return Err(Errno::AddrInUse);
     }
     // The bind's hold on the port passes to the listener.
@@ -808,7 +822,7 @@ fn tcp_listen_inner(n: &mut Node, sock: SockId, backlog: u32) -> Result<(), Errn
 }
 
 /// One user fewer of local port `port` (a bound socket, or a connection).
-fn release_port(socks: &mut crate::sock::SocketTable, port: u16) {
+pub(crate) fn release_port(socks: &mut crate::sock::SocketTable, port: u16) {
     if let Some(c) = socks.tcp_ports.get_mut(&port) {
         *c -= 1;
         if *c == 0 {
@@ -902,7 +916,7 @@ pub(crate) fn tcp_connect_with(
 
 /// `tcp_connect`: MSS and windows (`tcp_connect_init`), then the SYN (with Fast Open's
 /// option and data when the socket asks for them).
-fn tcp_connect_syn(
+pub(crate) fn tcp_connect_syn(
     n: &mut Node,
     cx: &mut NetCtx<'_>,
     sock: SockId,
@@ -1350,8 +1364,16 @@ pub fn tcp_close(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
         TcpState::Listen => {
             let port = t.sk.sport;
             let children: Vec<SockId> = t.accept_queue.drain(..).collect();
+            let v6 = t.sk.pinet6.is_some();
             let socks = &mut n.socks;
-            socks.tcp_listen.remove(&port);
+            let map = if v6 {
+                &mut socks.tcp_listen6
+            } else {
+                &mut socks.tcp_listen
+            };
+            if map.get(&port) == Some(&sock) {
+                map.remove(&port);
+            }
             socks.remove(sock);
             for c in children {
                 tcp_send_active_reset(n, cx, c);
@@ -1401,7 +1423,16 @@ pub(crate) fn tcp_done(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
     let orphan = t.orphan;
     let sport = t.sk.sport;
     let final_report = t.report();
-    if n.socks.tcp_estab.get(&key) == Some(&sock) {
+    let key6 = match t.sk.pinet6.as_deref() {
+        None => None,
+        Some(np) => np.is_v6_flow().then_some((np.daddr, key.1, key.2)),
+    };
+    if let Some(key6) = key6 {
+        if n.socks.tcp_estab6.get(&key6) == Some(&sock) {
+            n.socks.tcp_estab6.remove(&key6);
+            release_port(&mut n.socks, sport);
+        }
+    } else if n.socks.tcp_estab.get(&key) == Some(&sock) {
         n.socks.tcp_estab.remove(&key);
         release_port(&mut n.socks, sport);
     }

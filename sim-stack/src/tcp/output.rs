@@ -1345,6 +1345,12 @@ fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) -> Ne
     };
     let hlen = repr.header_len();
     let (saddr, daddr) = (t.sk.saddr, t.sk.daddr);
+    // An AF_INET6 socket with an IPv6 peer sends over IPv6 (inet6_csk_xmit); one with a
+    // v4-mapped peer, and every AF_INET one, over IPv4.
+    let v6 = match t.sk.pinet6.as_deref() {
+        None => None,
+        Some(np) => np.is_v6_flow().then(|| super::ipv6::Flow6::of(np)),
+    };
     let synack = syn && ack_flag;
     // ip_dont_fragment, then ip_select_ident_segs: without DF the ID is the hashed
     // generator's and the socket's counter stays.
@@ -1408,13 +1414,23 @@ fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) -> Ne
     } else {
         t.sndq.copy_and_sum(off, skb.put(len))
     };
-    repr.emit_with_payload_sum(
-        &mut TcpPacket::new_unchecked(skb.head_mut(hlen)),
-        saddr,
-        daddr,
-        seg.len as usize,
-        payload_sum,
-    );
+    if let Some(f) = &v6 {
+        repr.emit_with_payload_sum(
+            &mut TcpPacket::new_unchecked(skb.head_mut(hlen)),
+            f.saddr,
+            f.daddr,
+            seg.len as usize,
+            payload_sum,
+        );
+    } else {
+        repr.emit_with_payload_sum(
+            &mut TcpPacket::new_unchecked(skb.head_mut(hlen)),
+            saddr,
+            daddr,
+            seg.len as usize,
+            payload_sum,
+        );
+    }
     skb.l4_csum_good = true;
     if gso_segs > 1 {
         skb.gso_size = seg.gso_size as u16;
@@ -1438,23 +1454,30 @@ fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) -> Ne
     if synack || after(end_seq, t.snd_nxt) || end_seq == seg.seq {
         n.snmp.tcp.OutSegs += u64::from(gso_segs);
     }
-    for f in ["tcp_transmit_skb", "ip_queue_xmit"] {
-        note!(cx, skb, f);
-    }
-    let Ok(dst) = sk_dst_route(n, sock, daddr) else {
-        kfree_skb(n, cx, skb);
-        return NetXmit::Drop;
+    let verdict = if let Some(f) = v6 {
+        // skb_set_hash_from_sk: the packet's hash is the socket's txhash.
+        skb.hash = f.txhash;
+        note!(cx, skb, "tcp_transmit_skb");
+        super::ipv6::inet6_csk_xmit(n, cx, skb, &f, tos)
+    } else {
+        for f in ["tcp_transmit_skb", "ip_queue_xmit"] {
+            note!(cx, skb, f);
+        }
+        let Ok(dst) = sk_dst_route(n, sock, daddr) else {
+            kfree_skb(n, cx, skb);
+            return NetXmit::Drop;
+        };
+        let send = IpSend {
+            src: saddr,
+            dst: daddr,
+            protocol: IpProtocol::Tcp,
+            ttl,
+            tos,
+            dont_frag: df,
+            ident,
+        };
+        ip_send_skb(n, cx, skb, send, dst)
     };
-    let send = IpSend {
-        src: saddr,
-        dst: daddr,
-        protocol: IpProtocol::Tcp,
-        ttl,
-        tos,
-        dont_frag: df,
-        ident,
-    };
-    let verdict = ip_send_skb(n, cx, skb, send, dst);
     if verdict != NetXmit::Success
         && let Some(t) = n.socks.tcp(sock)
     {

@@ -159,7 +159,7 @@ fn accepted(h: &mut OneHost) -> (u32, u32) {
     let (c, peer) = h
         .with(|n, _| syscall::accept(n, l, true))
         .expect("a connection to accept");
-    assert_eq!(peer, SocketAddrV4::new(PEER, PEER_PORT));
+    assert_eq!(peer, SocketAddrV4::new(PEER, PEER_PORT).into());
     (c, iss)
 }
 

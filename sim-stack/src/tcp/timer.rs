@@ -467,6 +467,10 @@ fn tcp_retransmit_timer(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
         tcp_write_err(n, cx, sock, "retransmit timeout");
         return;
     }
+    // tcp_write_timeout: sk_rethink_txhash, a new flow label for an IPv6 connection.
+    if n.socks.tcp(sock).is_some_and(|t| t.sk.pinet6.is_some()) {
+        super::ipv6::sk_rethink_txhash(n, sock);
+    }
     let Some(t) = n.socks.tcp(sock) else { return };
     if !zero_window && t.timers.retransmits == 0 {
         // The state the first timeout found the connection in.

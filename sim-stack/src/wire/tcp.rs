@@ -404,6 +404,7 @@ impl TcpOptions {
     /// # Errors
     /// [`Error::BadOption`] for a malformed option, [`Error::OptionsTooLong`] for more than
     /// 40 bytes.
+    #[inline(always)]
     pub fn parse(area: &[u8]) -> Result<Self> {
         if area.len() > MAX_OPTIONS_LEN {
             return Err(Error::OptionsTooLong);
@@ -498,6 +499,7 @@ impl TcpOptions {
 
     /// Whether a TCP MD5 signature (kind 19, RFC 2385) is present.
     #[must_use]
+    #[inline(always)]
     pub fn md5_sig(&self) -> bool {
         // The usual layouts first: no options, or timestamps alone.
         if self.len == 0 || (self.len == 12 && self.bytes.starts_with(&ALIGNED_TS)) {
@@ -559,6 +561,7 @@ impl TcpOptions {
 
     /// The SACK blocks, if present.
     #[must_use]
+    #[inline(always)]
     pub fn sack(&self) -> Option<SackBlocks> {
         // After an aligned timestamp (see `parse`), the rest holds whatever else there is.
         let from = if self.bytes.starts_with(&ALIGNED_TS) && self.len >= 12 {

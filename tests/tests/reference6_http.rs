@@ -1,0 +1,700 @@
+//! The dual-stack flagship against the real kernel: run `scenarios/dns_then_http_v6.net`,
+//! read our client and router (server side) pcaps and the Linux captures in
+//! `../shared/reference-ipv6/` (`client.pcap`, `router_server_side.pcap`, and the same pair of
+//! every run in `runs/dual-*`), decode both with an independent decoder (etherparse for the
+//! headers, DNS, ND and HTTP by hand here), and compare the curl part frame by frame — from
+//! the ARP request that starts it to the last TCP frame — on every field REFERENCE.md §7 calls
+//! stable: who sent it to whom, frame length, TTL / hop limit, DF, TOS / traffic class, the
+//! flow label's class (0 for ND, one constant non-zero label per TCP direction, checked to stay
+//! constant), TCP flags, relative sequence and ack numbers, window, option kinds and values,
+//! payload sizes and the HTTP bytes, DNS over IPv4 with its A and AAAA questions and answers,
+//! and the NS/NA exchanges at curl time (sources, destinations, targets, flags, options).
+//!
+//! Left out, as REFERENCE.md §7 says they vary: ports, ISNs, TSvals, IP IDs, DNS IDs, flow
+//! label values, checksums and exact times; the DNS wire order and the teardown are accepted
+//! in each of the forms Linux showed. The link-up traffic and the neighbour probes after
+//! the exchange are compared by `tests/ipv6.rs` (dual_stack.net), not here.
+//!
+//! The reference folder is `NETSIM_REFERENCE6_DIR`, or `shared/reference-ipv6` beside the
+//! checkout (or beside a folder above it), or `/work/shared/reference-ipv6`.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::BufReader;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::{Path, PathBuf};
+
+use etherparse::{
+    ArpOperation, ArpPacketSlice, EtherType, Ethernet2Slice, IpNumber, Ipv4Slice, Ipv6Slice,
+    TcpOptionElement, TcpSlice, UdpSlice,
+};
+use pcap_file::pcap::PcapReader;
+use sim_dsl::{Options, load_file};
+use sim_stack::capture::CaptureFormat;
+
+/// The MACs of the reference run, which the scenario reuses.
+fn who(mac: [u8; 6]) -> String {
+    match mac {
+        [0xff, 0xff, 0xff, 0xff, 0xff, 0xff] => "bcast".into(),
+        [2, 0, 0, 0, 0, 2] => "client".into(),
+        [2, 0, 0, 0, 0, 1] => "router.eth0".into(),
+        [2, 0, 0, 0, 1, 1] => "router.eth1".into(),
+        [2, 0, 0, 0, 1, 0x53] => "dns".into(),
+        [2, 0, 0, 0, 1, 0x80] => "web".into(),
+        [0, 0, 0, 0, 0, 0] => "zero".into(),
+        m => format!("{m:02x?}"),
+    }
+}
+
+/// What a frame is, for the order rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Arp,
+    DnsQuery(u16),
+    DnsResponse(u16),
+    Nd,
+    Tcp { fin: bool },
+    Other,
+}
+
+/// One frame, reduced to the fields that must match.
+#[derive(Debug, Clone)]
+struct Frame {
+    t_ns: u64,
+    kind: Kind,
+    /// Every compared field, as text.
+    line: String,
+    /// The same without flags and sequence numbers (for the teardown's variants).
+    attrs: String,
+    /// TCP source port (the client's must be even), or 0.
+    sport: u16,
+    /// TCP flags as text and relative ack, for the teardown patterns.
+    tcp: Option<(String, u32)>,
+}
+
+/// Reads a classic pcap file of any resolution into (ns, bytes).
+fn read_any_pcap(path: &Path) -> Vec<(u64, Vec<u8>)> {
+    let f = BufReader::new(
+        File::open(path).unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display())),
+    );
+    let mut r = PcapReader::new(f).expect("pcap header parses");
+    assert_eq!(r.header().datalink, pcap_file::DataLink::ETHERNET);
+    let mut out = Vec::new();
+    while let Some(p) = r.next_packet() {
+        let p = p.expect("pcap record parses");
+        assert_eq!(
+            p.orig_len as usize,
+            p.data.len(),
+            "{}: truncated",
+            path.display()
+        );
+        out.push((p.timestamp.as_nanos() as u64, p.data.into_owned()));
+    }
+    out
+}
+
+/// DNS by hand: (is response, flags, qtype, qname, answer count, answers as text).
+fn dns(msg: &[u8]) -> (bool, u16, u16, String, u16, Vec<String>) {
+    let be = |i: usize| u16::from_be_bytes([msg[i], msg[i + 1]]);
+    let flags = be(2);
+    let (qd, an) = (be(4), be(6));
+    assert_eq!(qd, 1, "one question");
+    let mut i = 12;
+    let mut labels = Vec::new();
+    while msg[i] != 0 {
+        let n = msg[i] as usize;
+        labels.push(String::from_utf8_lossy(&msg[i + 1..i + 1 + n]).into_owned());
+        i += 1 + n;
+    }
+    i += 1;
+    let qtype = be(i);
+    assert_eq!(be(i + 2), 1, "class IN");
+    i += 4;
+    let mut answers = Vec::new();
+    for _ in 0..an {
+        // Name: a pointer or labels.
+        if msg[i] & 0xc0 == 0xc0 {
+            i += 2;
+        } else {
+            while msg[i] != 0 {
+                i += 1 + msg[i] as usize;
+            }
+            i += 1;
+        }
+        let (ty, class) = (be(i), be(i + 2));
+        let ttl = u32::from_be_bytes([msg[i + 4], msg[i + 5], msg[i + 6], msg[i + 7]]);
+        let rdlen = be(i + 8) as usize;
+        let rdata = &msg[i + 10..i + 10 + rdlen];
+        let data = if ty == 1 && rdlen == 4 {
+            Ipv4Addr::new(rdata[0], rdata[1], rdata[2], rdata[3]).to_string()
+        } else if ty == 28 && rdlen == 16 {
+            Ipv6Addr::from(<[u8; 16]>::try_from(rdata).expect("16")).to_string()
+        } else {
+            format!("{rdata:02x?}")
+        };
+        answers.push(format!("type{ty} class{class} ttl{ttl} {data}"));
+        i += 10 + rdlen;
+    }
+    assert_eq!(i, msg.len(), "no trailing bytes (no EDNS OPT record)");
+    (
+        flags & 0x8000 != 0,
+        flags,
+        qtype,
+        labels.join("."),
+        an,
+        answers,
+    )
+}
+
+fn qtype_name(t: u16) -> String {
+    match t {
+        1 => "A".into(),
+        28 => "AAAA".into(),
+        t => format!("TYPE{t}"),
+    }
+}
+
+/// An IPv6 address as the reference's roles name it.
+fn addr6(a: Ipv6Addr) -> String {
+    a.to_string()
+}
+
+/// The ND options as text: kind and link-layer address's owner.
+fn nd_options(mut b: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    while b.len() >= 8 {
+        let (ty, len) = (b[0], usize::from(b[1]) * 8);
+        if len == 0 || len > b.len() {
+            out.push("bad".into());
+            break;
+        }
+        let mac: [u8; 6] = b[2..8].try_into().expect("6");
+        out.push(match ty {
+            1 => format!("SLLAO {}", who(mac)),
+            2 => format!("TLLAO {}", who(mac)),
+            14 => "Nonce".into(),
+            t => format!("opt{t}"),
+        });
+        b = &b[len..];
+    }
+    out
+}
+
+/// The TCP part of a frame as text (shared by both families): flags, relative numbers,
+/// window, options, payload, HTTP bytes (the `Date:` value masked).
+#[allow(clippy::type_complexity)]
+fn tcp_fields(
+    tcp: &TcpSlice<'_>,
+    isn: &mut BTreeMap<(IpAddr, u16, IpAddr, u16), u32>,
+    src: IpAddr,
+    dst: IpAddr,
+) -> (String, String, String, u32) {
+    let key = (src, tcp.source_port(), dst, tcp.destination_port());
+    if tcp.syn() {
+        isn.insert(key, tcp.sequence_number());
+    }
+    let rev = (dst, tcp.destination_port(), src, tcp.source_port());
+    let base = *isn.get(&key).expect("SYN seen first");
+    let rel_seq = tcp.sequence_number().wrapping_sub(base);
+    let rel_ack = if tcp.ack() {
+        tcp.acknowledgment_number()
+            .wrapping_sub(*isn.get(&rev).expect("peer's SYN seen"))
+    } else {
+        0
+    };
+    let mut fl = String::new();
+    for (on, c) in [
+        (tcp.urg(), 'U'),
+        (tcp.ack(), 'A'),
+        (tcp.psh(), 'P'),
+        (tcp.rst(), 'R'),
+        (tcp.syn(), 'S'),
+        (tcp.fin(), 'F'),
+    ] {
+        if on {
+            fl.push(c);
+        }
+    }
+    let mut opts = Vec::new();
+    for o in tcp.options_iterator() {
+        opts.push(match o.expect("TCP option") {
+            TcpOptionElement::Noop => "NOP".to_owned(),
+            TcpOptionElement::MaximumSegmentSize(m) => format!("MSS{m}"),
+            TcpOptionElement::SelectiveAcknowledgementPermitted => "SACK_PERM".to_owned(),
+            TcpOptionElement::WindowScale(w) => format!("WS{w}"),
+            TcpOptionElement::Timestamp(_, ecr) => {
+                if tcp.syn() && !tcp.ack() {
+                    format!("TS(ecr={ecr})")
+                } else {
+                    "TS".to_owned()
+                }
+            }
+            other => format!("{other:?}"),
+        });
+    }
+    let body = tcp.payload();
+    let content = if body.starts_with(b"GET ") {
+        format!(" {:?}", String::from_utf8_lossy(body))
+    } else if body.starts_with(b"HTTP/") {
+        let text = String::from_utf8_lossy(body);
+        let masked: Vec<String> = text
+            .split("\r\n")
+            .map(|l| {
+                if let Some(v) = l.strip_prefix("Date: ") {
+                    format!("Date: <{} chars>", v.len())
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect();
+        format!(" {:?}", masked.join("\\r\\n"))
+    } else {
+        String::new()
+    };
+    let attrs = format!(
+        "TCP win={} opts=[{}] payload={}",
+        tcp.window_size(),
+        opts.join(","),
+        body.len()
+    );
+    let line = format!(
+        "TCP {fl} seq={rel_seq} ack={rel_ack} win={} opts=[{}] payload={}{content}",
+        tcp.window_size(),
+        opts.join(","),
+        body.len()
+    );
+    (fl, attrs, line, rel_ack)
+}
+
+/// Decodes the curl part of a capture: from the first ARP frame to the last TCP frame.
+/// Flow labels of TCP directions are checked to be non-zero and constant (into `errors`).
+fn decode(frames: &[(u64, Vec<u8>)], errors: &mut Vec<String>, what: &str) -> Vec<Frame> {
+    let is_arp = |d: &[u8]| d.get(12..14) == Some(&[0x08, 0x06][..]);
+    let is_tcp = |d: &[u8]| {
+        (d.get(12..14) == Some(&[0x86, 0xdd][..]) && d.get(20) == Some(&6))
+            || (d.get(12..14) == Some(&[0x08, 0x00][..]) && d.get(23) == Some(&6))
+    };
+    let Some(first) = frames.iter().position(|(_, d)| is_arp(d)) else {
+        errors.push(format!("{what}: no ARP at curl time"));
+        return Vec::new();
+    };
+    let Some(last) = frames.iter().rposition(|(_, d)| is_tcp(d)) else {
+        errors.push(format!("{what}: no TCP"));
+        return Vec::new();
+    };
+    let mut isn = BTreeMap::new();
+    let mut labels: BTreeMap<(Ipv6Addr, Ipv6Addr), u32> = BTreeMap::new();
+    let mut out = Vec::new();
+    for (t_ns, data) in &frames[first..=last] {
+        let eth = Ethernet2Slice::from_slice_without_fcs(data).expect("Ethernet II");
+        let dir = format!("{}>{}", who(eth.source()), who(eth.destination()));
+        let len = data.len();
+        let mut f = Frame {
+            t_ns: *t_ns,
+            kind: Kind::Other,
+            line: String::new(),
+            attrs: String::new(),
+            sport: 0,
+            tcp: None,
+        };
+        match eth.ether_type() {
+            EtherType::ARP => {
+                let arp = ArpPacketSlice::from_slice(eth.payload().payload).expect("ARP");
+                let op = if arp.operation() == ArpOperation::REQUEST {
+                    "request"
+                } else {
+                    "reply"
+                };
+                let ip = |b: &[u8]| Ipv4Addr::new(b[0], b[1], b[2], b[3]);
+                let sha: [u8; 6] = arp.sender_hw_addr().try_into().expect("6");
+                let tha: [u8; 6] = arp.target_hw_addr().try_into().expect("6");
+                f.kind = Kind::Arp;
+                // Frame length left out: ours may pad short received frames to 60 bytes.
+                f.line = format!(
+                    "{dir} ARP {op} sha={} spa={} tha={} tpa={}",
+                    who(sha),
+                    ip(arp.sender_protocol_addr()),
+                    who(tha),
+                    ip(arp.target_protocol_addr()),
+                );
+            }
+            EtherType::IPV4 => {
+                let ip = Ipv4Slice::from_slice(eth.payload().payload).expect("IPv4");
+                let h = ip.header();
+                let iphdr = format!(
+                    "ttl={} df={} tos={:#04x} ihl={}",
+                    h.ttl(),
+                    u8::from(h.dont_fragment()),
+                    (h.dcp().value() << 2) | h.ecn().value(),
+                    h.ihl()
+                );
+                let payload = ip.payload().payload;
+                match h.protocol() {
+                    IpNumber::UDP => {
+                        let udp = UdpSlice::from_slice(payload).expect("UDP");
+                        let (resp, flags, qtype, qname, an, answers) = dns(udp.payload());
+                        let q = qtype_name(qtype);
+                        f.kind = if resp {
+                            Kind::DnsResponse(qtype)
+                        } else {
+                            Kind::DnsQuery(qtype)
+                        };
+                        let port = if resp {
+                            format!("sport={}", udp.source_port())
+                        } else {
+                            format!("dport={}", udp.destination_port())
+                        };
+                        f.line = format!(
+                            "{dir} len={len} {iphdr} UDP {port} DNS {} {q} {qname} flags={flags:#06x} an={an} {}",
+                            if resp { "response" } else { "query" },
+                            answers.join(";")
+                        );
+                    }
+                    IpNumber::TCP => {
+                        let tcp = TcpSlice::from_slice(payload).expect("TCP");
+                        let (src, dst) = (h.source_addr().into(), h.destination_addr().into());
+                        let (fl, attrs, line, ack) = tcp_fields(&tcp, &mut isn, src, dst);
+                        f.sport = if tcp.destination_port() == 80 {
+                            tcp.source_port()
+                        } else {
+                            0
+                        };
+                        f.kind = Kind::Tcp { fin: tcp.fin() };
+                        f.tcp = Some((fl, ack));
+                        f.attrs = format!("{dir} len={len} {iphdr} {attrs}");
+                        f.line = format!("{dir} len={len} {iphdr} {line}");
+                    }
+                    p => f.line = format!("{dir} len={len} {iphdr} protocol {p:?}"),
+                }
+            }
+            EtherType::IPV6 => {
+                let ip = Ipv6Slice::from_slice(eth.payload().payload).expect("IPv6");
+                let h = ip.header();
+                let (src, dst) = (h.source_addr(), h.destination_addr());
+                let label = h.flow_label().value();
+                let hdr = format!(
+                    "{}>{} hlim={} tc={}",
+                    addr6(src),
+                    addr6(dst),
+                    h.hop_limit(),
+                    h.traffic_class()
+                );
+                let payload = ip.payload().payload;
+                match h.next_header() {
+                    IpNumber::IPV6_ICMP => {
+                        let (ty, code) = (payload[0], payload[1]);
+                        let target =
+                            Ipv6Addr::from(<[u8; 16]>::try_from(&payload[8..24]).expect("16"));
+                        let what_nd = match ty {
+                            135 => "NS".to_owned(),
+                            136 => {
+                                let fl = payload[4];
+                                let mut s = String::new();
+                                for (bit, c) in [(0x80, 'R'), (0x40, 'S'), (0x20, 'O')] {
+                                    if fl & bit != 0 {
+                                        s.push(c);
+                                    }
+                                }
+                                format!("NA flags={s}")
+                            }
+                            t => format!("ICMPv6 type {t}"),
+                        };
+                        f.kind = Kind::Nd;
+                        f.line = format!(
+                            "{dir} len={len} {hdr} fl={label:#x} {what_nd} code={code} target={target} opts=[{}]",
+                            nd_options(&payload[24..]).join(",")
+                        );
+                    }
+                    IpNumber::TCP => {
+                        let tcp = TcpSlice::from_slice(payload).expect("TCP");
+                        // One constant non-zero label per direction; its value varies.
+                        let prev = *labels.entry((src, dst)).or_insert(label);
+                        if label == 0 || prev != label {
+                            errors.push(format!(
+                                "{what}: flow label {label:#x} from {src} to {dst} (first {prev:#x}); Linux keeps one non-zero label"
+                            ));
+                        }
+                        let (s, d) = (IpAddr::V6(src), IpAddr::V6(dst));
+                        let (fl, attrs, line, ack) = tcp_fields(&tcp, &mut isn, s, d);
+                        f.sport = if tcp.destination_port() == 80 {
+                            tcp.source_port()
+                        } else {
+                            0
+                        };
+                        f.kind = Kind::Tcp { fin: tcp.fin() };
+                        f.tcp = Some((fl, ack));
+                        f.attrs = format!("{dir} len={len} {hdr} fl=label {attrs}");
+                        f.line = format!("{dir} len={len} {hdr} fl=label {line}");
+                    }
+                    p => f.line = format!("{dir} len={len} {hdr} next header {p:?}"),
+                }
+            }
+            t => f.line = format!("{dir} len={len} ethertype {t:?}"),
+        }
+        if f.attrs.is_empty() {
+            f.attrs = f.line.clone();
+        }
+        out.push(f);
+    }
+    if labels.len() != 2 {
+        errors.push(format!(
+            "{what}: TCP over IPv6 in {} directions, not 2",
+            labels.len()
+        ));
+    }
+    out
+}
+
+/// Puts the DNS block in one canonical order (qA, qAAAA, rA, rAAAA) after checking the rules
+/// real Linux always kept: the A query first, each query before its response, the A response
+/// before the AAAA response.
+fn canonical_dns(frames: &mut [Frame], errors: &mut Vec<String>, what: &str) {
+    let idx: Vec<usize> = (0..frames.len())
+        .filter(|&i| matches!(frames[i].kind, Kind::DnsQuery(_) | Kind::DnsResponse(_)))
+        .collect();
+    if idx.len() != 4 || idx[3] - idx[0] != 3 {
+        errors.push(format!(
+            "{what}: expected 4 consecutive DNS frames, found them at {idx:?}"
+        ));
+        return;
+    }
+    let kinds: Vec<Kind> = idx.iter().map(|&i| frames[i].kind).collect();
+    let pos = |k: Kind| kinds.iter().position(|&x| x == k);
+    let (qa, qaaaa, ra, raaaa) = (
+        pos(Kind::DnsQuery(1)),
+        pos(Kind::DnsQuery(28)),
+        pos(Kind::DnsResponse(1)),
+        pos(Kind::DnsResponse(28)),
+    );
+    match (qa, qaaaa, ra, raaaa) {
+        (Some(0), Some(b), Some(c), Some(d)) if b < d && c < d => {}
+        _ => errors.push(format!("{what}: DNS order {kinds:?} never occurs on Linux")),
+    }
+    let order = [
+        Kind::DnsQuery(1),
+        Kind::DnsQuery(28),
+        Kind::DnsResponse(1),
+        Kind::DnsResponse(28),
+    ];
+    let mut block: Vec<Frame> = idx.iter().map(|&i| frames[i].clone()).collect();
+    block.sort_by_key(|f| order.iter().position(|&k| k == f.kind));
+    for (j, &i) in idx.iter().enumerate() {
+        frames[i] = block[j].clone();
+    }
+}
+
+/// The teardown: from the first FIN to the last TCP frame. Checks it is one of the three
+/// patterns Linux showed and replaces it by one line per distinct (direction, attributes).
+fn canonical_teardown(frames: &mut Vec<Frame>, errors: &mut Vec<String>, what: &str) {
+    let Some(first) = frames
+        .iter()
+        .position(|f| matches!(f.kind, Kind::Tcp { fin: true }))
+    else {
+        errors.push(format!("{what}: no FIN"));
+        return;
+    };
+    let last = frames
+        .iter()
+        .rposition(|f| matches!(f.kind, Kind::Tcp { .. }))
+        .expect("a TCP frame");
+    let pattern: Vec<String> = frames[first..=last]
+        .iter()
+        .map(|f| {
+            let side = if f.sport != 0 { "c" } else { "s" };
+            let (fl, ack) = f.tcp.clone().unwrap_or_default();
+            format!("{side}:{fl}({ack})")
+        })
+        .collect();
+    let p = pattern.join(" ");
+    let allowed = [
+        "s:AF(74) c:AF(4285) s:A(75)",
+        "c:AF(4284) s:AF(75) c:A(4285)",
+        "s:AF(74) c:AF(4284) s:A(75) c:A(4285)",
+        "s:AF(74) c:AF(4284) c:A(4285) s:A(75)",
+        "c:AF(4284) s:AF(74) s:A(75) c:A(4285)",
+        "c:AF(4284) s:AF(74) c:A(4285) s:A(75)",
+    ];
+    if !allowed.contains(&p.as_str()) {
+        errors.push(format!(
+            "{what}: teardown `{p}` is none of Linux's: server first, client first, simultaneous"
+        ));
+    }
+    let mut attrs: Vec<String> = frames[first..=last]
+        .iter()
+        .map(|f| format!("{} (teardown)", f.attrs))
+        .collect();
+    attrs.sort();
+    attrs.dedup();
+    let t_ns = frames[last].t_ns;
+    let repl: Vec<Frame> = attrs
+        .into_iter()
+        .map(|line| Frame {
+            t_ns,
+            kind: Kind::Other,
+            attrs: line.clone(),
+            line,
+            sport: 0,
+            tcp: None,
+        })
+        .collect();
+    frames.splice(first..=last, repl);
+}
+
+/// Compares ours with the reference; returns the side-by-side diff when they differ.
+fn compare(what: &str, reference: &[(u64, Vec<u8>)], ours: &[(u64, Vec<u8>)]) -> Option<String> {
+    let mut errors = Vec::new();
+    let mut r = decode(reference, &mut errors, &format!("{what} (reference)"));
+    let mut o = decode(ours, &mut errors, &format!("{what} (ours)"));
+    for f in &o {
+        if f.sport != 0 && f.sport % 2 != 0 {
+            errors.push(format!(
+                "{what}: client port {} is odd; connect() picks even",
+                f.sport
+            ));
+        }
+    }
+    for (frames, who) in [(&mut r, "reference"), (&mut o, "ours")] {
+        canonical_dns(frames, &mut errors, &format!("{what} ({who})"));
+        canonical_teardown(frames, &mut errors, &format!("{what} ({who})"));
+    }
+    let n = r.len().max(o.len());
+    let mut diff = String::new();
+    let mut bad = !errors.is_empty();
+    for i in 0..n {
+        let a = r.get(i).map_or("(none)", |f| f.line.as_str());
+        let b = o.get(i).map_or("(none)", |f| f.line.as_str());
+        if a == b {
+            let _ = writeln!(diff, "   {:>2}  {a}", i + 1);
+        } else {
+            bad = true;
+            let _ = writeln!(
+                diff,
+                "!! {:>2}  reference: {a}\n          ours:      {b}",
+                i + 1
+            );
+        }
+    }
+    if bad {
+        let mut msg = format!(
+            "{what}: our capture differs from Linux's ({} frames vs {})\n",
+            o.len(),
+            r.len()
+        );
+        for e in errors {
+            let _ = writeln!(msg, "  - {e}");
+        }
+        msg.push_str(&diff);
+        Some(msg)
+    } else {
+        None
+    }
+}
+
+/// `NETSIM_REFERENCE6_DIR`, else `shared/reference-ipv6` beside the checkout or beside any
+/// folder above it, else `/work/shared/reference-ipv6`.
+fn reference_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("NETSIM_REFERENCE6_DIR") {
+        return PathBuf::from(d);
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    root.ancestors()
+        .map(|a| a.join("../shared/reference-ipv6"))
+        .chain([PathBuf::from("/work/shared/reference-ipv6")])
+        .find(|d| d.join("client.pcap").is_file())
+        .unwrap_or_else(|| root.join("../shared/reference-ipv6"))
+}
+
+/// The reference pairs: the top-level copy of `runs/dual-1`, then every `runs/dual-*`.
+fn reference_runs(refdir: &Path) -> Vec<PathBuf> {
+    let mut runs = vec![refdir.to_path_buf()];
+    if let Ok(rd) = std::fs::read_dir(refdir.join("runs")) {
+        let mut more: Vec<PathBuf> = rd
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("dual-"))
+                    && p.join("client.pcap").is_file()
+            })
+            .collect();
+        more.sort();
+        runs.extend(more);
+    }
+    runs
+}
+
+#[test]
+fn dual_stack_flagship_matches_the_linux_reference_field_by_field() {
+    let refdir = reference_dir();
+    assert!(
+        refdir.join("client.pcap").is_file(),
+        "the Linux IPv6 reference captures are not at {} (set NETSIM_REFERENCE6_DIR to the \
+         folder holding client.pcap and router_server_side.pcap)",
+        refdir.display()
+    );
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scenarios/dns_then_http_v6.net"
+    );
+    let loaded = load_file(Path::new(path), &Options::default());
+    assert!(!loaded.has_errors(), "{}", loaded.render_diagnostics());
+    let sc = loaded.scenario.expect("scenario");
+    let dir = common::temp_dir("reference6-http");
+    let _ran = common::run_scenario(&sc, Some(common::capture_into(&dir, CaptureFormat::Pcap)));
+    let mut failures = Vec::new();
+    let runs = reference_runs(&refdir);
+    assert!(
+        runs.len() >= 2,
+        "no runs/dual-* beside {}",
+        refdir.display()
+    );
+    for run in &runs {
+        for (refname, ours) in [
+            ("client.pcap", "client-eth0.pcap"),
+            ("router_server_side.pcap", "r1-eth1.pcap"),
+        ] {
+            let r = read_any_pcap(&run.join(refname));
+            let o = read_any_pcap(&dir.join(ours));
+            let what = format!("{ours} vs {}", run.join(refname).display());
+            // The curl part is all there: ARP, 4 DNS, the NS/NA pairs, 16 or more TCP frames.
+            let mut errs = Vec::new();
+            let frames = decode(&o, &mut errs, &what);
+            let count = |k: fn(&Kind) -> bool| frames.iter().filter(|f| k(&f.kind)).count();
+            assert!(count(|k| matches!(k, Kind::Tcp { .. })) >= 16, "{what}");
+            assert_eq!(
+                count(|k| matches!(k, Kind::DnsQuery(_) | Kind::DnsResponse(_))),
+                4
+            );
+            assert!(count(|k| *k == Kind::Nd) >= 2, "{what}");
+            if let Some(d) = compare(&what, &r, &o) {
+                failures.push(d);
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+/// The comparison must be able to fail: a window changed, or a flow label that moves
+/// within the connection, is caught and the report names the frame.
+#[test]
+fn a_changed_field_is_reported() {
+    let refdir = reference_dir();
+    let r = read_any_pcap(&refdir.join("client.pcap"));
+    assert!(compare("self-test", &r, &r).is_none());
+    // Client frame 32 (index 31): the ACK with window 67 → 68 (TCP window at 14 + 40 + 14).
+    let mut changed = r.clone();
+    let w = &mut changed[31].1;
+    assert_eq!(u16::from_be_bytes([w[68], w[69]]), 67);
+    w[69] = 68;
+    let msg = compare("self-test", &r, &changed).expect("a difference");
+    assert!(msg.contains("win=68"), "{msg}");
+    // The same ACK with another flow label.
+    let mut moved = r.clone();
+    moved[31].1[17] ^= 0x01;
+    let msg = compare("self-test", &r, &moved).expect("a difference");
+    assert!(msg.contains("Linux keeps one non-zero label"), "{msg}");
+}
