@@ -19,38 +19,11 @@
 
 mod common;
 
-use std::fs::File;
-use std::io::BufReader;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use etherparse::{Ethernet2Slice, Icmpv6Slice, Ipv6Slice};
-use pcap_file::pcap::PcapReader;
 use sim_dsl::{Options, load_file};
 use sim_stack::capture::CaptureFormat;
-
-fn reference_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("NETSIM_REFERENCE6_DIR") {
-        return PathBuf::from(d);
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    root.ancestors()
-        .map(|a| a.join("../shared/reference-ipv6"))
-        .chain([PathBuf::from("/work/shared/reference-ipv6")])
-        .find(|d| d.join("client.pcap").is_file())
-        .unwrap_or_else(|| root.join("../shared/reference-ipv6"))
-}
-
-fn who(mac: [u8; 6]) -> String {
-    match mac {
-        [2, 0, 0, 0, 0, 2] => "client".into(),
-        [2, 0, 0, 0, 0, 1] => "router.eth0".into(),
-        [2, 0, 0, 0, 1, 1] => "router.eth1".into(),
-        [2, 0, 0, 0, 1, 0x53] => "dns".into(),
-        [2, 0, 0, 0, 1, 0x80] => "web".into(),
-        [0x33, 0x33, a, b, c, d] => format!("mc:{a:02x}:{b:02x}:{c:02x}:{d:02x}"),
-        m => format!("{m:02x?}"),
-    }
-}
 
 /// One ICMPv6 ND or MLD frame, reduced to what must match.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -66,27 +39,6 @@ struct Nd {
     t_ns: u64,
 }
 
-/// Reads a classic pcap (micro- or nanosecond) into (ns, bytes).
-fn read_pcap(path: &Path) -> Vec<(u64, Vec<u8>)> {
-    let f = BufReader::new(
-        File::open(path).unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display())),
-    );
-    let mut r = PcapReader::new(f).expect("pcap header");
-    let nano = r.header().ts_resolution == pcap_file::TsResolution::NanoSecond;
-    let mut out = Vec::new();
-    while let Some(p) = r.next_packet() {
-        let p = p.expect("pcap record");
-        let ns = p.timestamp.as_secs() * 1_000_000_000
-            + if nano {
-                u64::from(p.timestamp.subsec_nanos())
-            } else {
-                u64::from(p.timestamp.subsec_micros()) * 1000
-            };
-        out.push((ns, p.data.into_owned()));
-    }
-    out
-}
-
 /// The ND options of an NS/NA/RS body as text: `SLLAO client`, `TLLAO web`, `Nonce`.
 fn options(mut b: &[u8]) -> Vec<String> {
     let mut v = Vec::new();
@@ -98,8 +50,8 @@ fn options(mut b: &[u8]) -> Vec<String> {
         }
         let mac = |o: &[u8]| -> [u8; 6] { o[2..8].try_into().expect("6 bytes") };
         v.push(match kind {
-            1 => format!("SLLAO {}", who(mac(b))),
-            2 => format!("TLLAO {}", who(mac(b))),
+            1 => format!("SLLAO {}", common::who(mac(b))),
+            2 => format!("TLLAO {}", common::who(mac(b))),
             14 => "Nonce".into(),
             k => format!("opt{k}"),
         });
@@ -172,12 +124,12 @@ fn decode(frames: &[(u64, Vec<u8>)]) -> Vec<Nd> {
             _ => continue,
         };
         let src = std::net::Ipv6Addr::from(h.source());
-        let sender = who(eth.source());
+        let sender = common::who(eth.source());
         out.push(Nd {
             ty,
             line: format!(
                 "{sender} > {} len={} {src} > {} hlim={} tc={} flow={} {what}",
-                who(eth.destination()),
+                common::who(eth.destination()),
                 f.len(),
                 std::net::Ipv6Addr::from(h.destination()),
                 h.hop_limit(),
@@ -232,7 +184,7 @@ fn side_by_side(what: &str, ours: &[String], theirs: &[String]) -> String {
 
 #[test]
 fn dual_stack_link_up_and_neighbour_discovery_match_the_linux_reference() {
-    let refdir = reference_dir();
+    let refdir = common::reference_dir("reference-ipv6", "NETSIM_REFERENCE6_DIR");
     assert!(
         refdir.join("client.pcap").is_file(),
         "the IPv6 reference captures are not at {} (set NETSIM_REFERENCE6_DIR)",
@@ -249,8 +201,8 @@ fn dual_stack_link_up_and_neighbour_discovery_match_the_linux_reference() {
         ("client-eth0.pcap", "client.pcap"),
         ("r1-eth1.pcap", "router_server_side.pcap"),
     ] {
-        let ours = decode(&read_pcap(&dir.join(ours_file)));
-        let theirs = decode(&read_pcap(&refdir.join(ref_file)));
+        let ours = decode(&common::read_any_pcap(&dir.join(ours_file)));
+        let theirs = decode(&common::read_any_pcap(&refdir.join(ref_file)));
         // Link-up: MLDv2 reports, DAD solicitations, Router Solicitations.
         let checks: [(&str, Vec<String>, Vec<String>); 3] = [
             ("MLDv2 reports", reports(&ours), reports(&theirs)),
@@ -441,7 +393,7 @@ fn an_ipv4_only_scenario_sends_no_ipv6() {
     for f in std::fs::read_dir(&dir).expect("outputs") {
         let p = f.expect("entry").path();
         if p.extension().is_some_and(|e| e == "pcap") {
-            for (_, frame) in read_pcap(&p) {
+            for (_, frame) in common::read_any_pcap(&p) {
                 assert_ne!(&frame[12..14], &[0x86, 0xdd], "{}", p.display());
             }
         }
@@ -479,7 +431,7 @@ fn ping6_fragments_at_the_source_and_learns_the_path_mtu() {
     );
     // The fragments a sent: (fragment offset, data length) of each.
     let mut frags = Vec::new();
-    for (_, f) in read_pcap(&dir.join("a-eth0.pcap")) {
+    for (_, f) in common::read_any_pcap(&dir.join("a-eth0.pcap")) {
         let Ok(eth) = Ethernet2Slice::from_slice_without_fcs(&f) else {
             continue;
         };

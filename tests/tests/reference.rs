@@ -21,32 +21,15 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::fs::File;
-use std::io::BufReader;
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use etherparse::{
     ArpOperation, ArpPacketSlice, EtherType, Ethernet2Slice, IpNumber, Ipv4Slice, TcpOptionElement,
     TcpSlice, UdpSlice,
 };
-use pcap_file::pcap::PcapReader;
 use sim_dsl::{Options, load_file};
 use sim_stack::capture::CaptureFormat;
-
-/// The MACs of the reference run, which the scenario reuses.
-fn who(mac: [u8; 6]) -> String {
-    match mac {
-        [0xff, 0xff, 0xff, 0xff, 0xff, 0xff] => "bcast".into(),
-        [2, 0, 0, 0, 0, 2] => "client".into(),
-        [2, 0, 0, 0, 0, 1] => "router.eth0".into(),
-        [2, 0, 0, 0, 1, 1] => "router.eth1".into(),
-        [2, 0, 0, 0, 1, 0x53] => "dns".into(),
-        [2, 0, 0, 0, 1, 0x80] => "web".into(),
-        [0, 0, 0, 0, 0, 0] => "zero".into(),
-        m => format!("{m:02x?}"),
-    }
-}
 
 /// What a frame is, for the order rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,27 +54,6 @@ struct Frame {
     sport: u16,
     /// TCP flags as text and relative ack, for the teardown patterns.
     tcp: Option<(String, u32)>,
-}
-
-/// Reads a classic pcap file of any resolution into (ns, bytes).
-fn read_any_pcap(path: &Path) -> Vec<(u64, Vec<u8>)> {
-    let f = BufReader::new(
-        File::open(path).unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display())),
-    );
-    let mut r = PcapReader::new(f).expect("pcap header parses");
-    assert_eq!(r.header().datalink, pcap_file::DataLink::ETHERNET);
-    let mut out = Vec::new();
-    while let Some(p) = r.next_packet() {
-        let p = p.expect("pcap record parses");
-        assert_eq!(
-            p.orig_len as usize,
-            p.data.len(),
-            "{}: truncated",
-            path.display()
-        );
-        out.push((p.timestamp.as_nanos() as u64, p.data.into_owned()));
-    }
-    out
 }
 
 /// DNS by hand: (is response, flags, qtype, qname, answer count, answers as text).
@@ -160,7 +122,11 @@ fn decode(frames: &[(u64, Vec<u8>)]) -> Vec<Frame> {
     let mut out = Vec::new();
     for (t_ns, data) in frames {
         let eth = Ethernet2Slice::from_slice_without_fcs(data).expect("Ethernet II");
-        let dir = format!("{}>{}", who(eth.source()), who(eth.destination()));
+        let dir = format!(
+            "{}>{}",
+            common::who(eth.source()),
+            common::who(eth.destination())
+        );
         let len = data.len();
         let mut f = Frame {
             t_ns: *t_ns,
@@ -184,9 +150,9 @@ fn decode(frames: &[(u64, Vec<u8>)]) -> Vec<Frame> {
                 f.kind = Kind::Arp;
                 f.line = format!(
                     "{dir} ARP {op} sha={} spa={} tha={} tpa={}",
-                    who(sha),
+                    common::who(sha),
                     ip(arp.sender_protocol_addr()),
-                    who(tha),
+                    common::who(tha),
                     ip(arp.target_protocol_addr()),
                 );
                 // Frame length: ours may pad short received frames to 60 bytes.
@@ -501,23 +467,9 @@ fn compare(what: &str, reference: &[(u64, Vec<u8>)], ours: &[(u64, Vec<u8>)]) ->
     }
 }
 
-/// `NETSIM_REFERENCE_DIR`, else `shared/reference` beside the checkout or beside any folder
-/// above it, else the workplace's `/work/shared/reference`.
-fn reference_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("NETSIM_REFERENCE_DIR") {
-        return PathBuf::from(d);
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    root.ancestors()
-        .map(|a| a.join("../shared/reference"))
-        .chain([PathBuf::from("/work/shared/reference")])
-        .find(|d| d.join("client.pcap").is_file())
-        .unwrap_or_else(|| root.join("../shared/reference"))
-}
-
 #[test]
 fn flagship_pcaps_match_the_linux_reference_field_by_field() {
-    let refdir = reference_dir();
+    let refdir = common::reference_dir("reference", "NETSIM_REFERENCE_DIR");
     assert!(
         refdir.join("client.pcap").is_file(),
         "the Linux reference captures are not at {} (set NETSIM_REFERENCE_DIR to the folder \
@@ -538,8 +490,8 @@ fn flagship_pcaps_match_the_linux_reference_field_by_field() {
         ("client.pcap", "client-eth0.pcap"),
         ("router_server_side.pcap", "r1-eth1.pcap"),
     ] {
-        let r = read_any_pcap(&refdir.join(refname));
-        let o = read_any_pcap(&dir.join(ours));
+        let r = common::read_any_pcap(&refdir.join(refname));
+        let o = common::read_any_pcap(&dir.join(ours));
         if let Some(d) = compare(&format!("{ours} vs {refname}"), &r, &o) {
             failures.push(d);
         }
@@ -552,8 +504,8 @@ fn flagship_pcaps_match_the_linux_reference_field_by_field() {
 /// caught, and the report names the frame.
 #[test]
 fn a_changed_field_is_reported() {
-    let refdir = reference_dir();
-    let r = read_any_pcap(&refdir.join("client.pcap"));
+    let refdir = common::reference_dir("reference", "NETSIM_REFERENCE_DIR");
+    let r = common::read_any_pcap(&refdir.join("client.pcap"));
     let mut changed = r.clone();
     // Frame 15: the client's ACK with window 66 → 67 (TCP window at 14 + 20 + 14).
     let w = &mut changed[14].1;

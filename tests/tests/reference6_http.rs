@@ -22,8 +22,6 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::fs::File;
-use std::io::BufReader;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
@@ -31,23 +29,8 @@ use etherparse::{
     ArpOperation, ArpPacketSlice, EtherType, Ethernet2Slice, IpNumber, Ipv4Slice, Ipv6Slice,
     TcpOptionElement, TcpSlice, UdpSlice,
 };
-use pcap_file::pcap::PcapReader;
 use sim_dsl::{Options, load_file};
 use sim_stack::capture::CaptureFormat;
-
-/// The MACs of the reference run, which the scenario reuses.
-fn who(mac: [u8; 6]) -> String {
-    match mac {
-        [0xff, 0xff, 0xff, 0xff, 0xff, 0xff] => "bcast".into(),
-        [2, 0, 0, 0, 0, 2] => "client".into(),
-        [2, 0, 0, 0, 0, 1] => "router.eth0".into(),
-        [2, 0, 0, 0, 1, 1] => "router.eth1".into(),
-        [2, 0, 0, 0, 1, 0x53] => "dns".into(),
-        [2, 0, 0, 0, 1, 0x80] => "web".into(),
-        [0, 0, 0, 0, 0, 0] => "zero".into(),
-        m => format!("{m:02x?}"),
-    }
-}
 
 /// What a frame is, for the order rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,27 +56,6 @@ struct Frame {
     sport: u16,
     /// TCP flags as text and relative ack, for the teardown patterns.
     tcp: Option<(String, u32)>,
-}
-
-/// Reads a classic pcap file of any resolution into (ns, bytes).
-fn read_any_pcap(path: &Path) -> Vec<(u64, Vec<u8>)> {
-    let f = BufReader::new(
-        File::open(path).unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display())),
-    );
-    let mut r = PcapReader::new(f).expect("pcap header parses");
-    assert_eq!(r.header().datalink, pcap_file::DataLink::ETHERNET);
-    let mut out = Vec::new();
-    while let Some(p) = r.next_packet() {
-        let p = p.expect("pcap record parses");
-        assert_eq!(
-            p.orig_len as usize,
-            p.data.len(),
-            "{}: truncated",
-            path.display()
-        );
-        out.push((p.timestamp.as_nanos() as u64, p.data.into_owned()));
-    }
-    out
 }
 
 /// DNS by hand: (is response, flags, qtype, qname, answer count, answers as text).
@@ -173,8 +135,8 @@ fn nd_options(mut b: &[u8]) -> Vec<String> {
         }
         let mac: [u8; 6] = b[2..8].try_into().expect("6");
         out.push(match ty {
-            1 => format!("SLLAO {}", who(mac)),
-            2 => format!("TLLAO {}", who(mac)),
+            1 => format!("SLLAO {}", common::who(mac)),
+            2 => format!("TLLAO {}", common::who(mac)),
             14 => "Nonce".into(),
             t => format!("opt{t}"),
         });
@@ -290,7 +252,11 @@ fn decode(frames: &[(u64, Vec<u8>)], errors: &mut Vec<String>, what: &str) -> Ve
     let mut out = Vec::new();
     for (t_ns, data) in &frames[first..=last] {
         let eth = Ethernet2Slice::from_slice_without_fcs(data).expect("Ethernet II");
-        let dir = format!("{}>{}", who(eth.source()), who(eth.destination()));
+        let dir = format!(
+            "{}>{}",
+            common::who(eth.source()),
+            common::who(eth.destination())
+        );
         let len = data.len();
         let mut f = Frame {
             t_ns: *t_ns,
@@ -315,9 +281,9 @@ fn decode(frames: &[(u64, Vec<u8>)], errors: &mut Vec<String>, what: &str) -> Ve
                 // Frame length left out: ours may pad short received frames to 60 bytes.
                 f.line = format!(
                     "{dir} ARP {op} sha={} spa={} tha={} tpa={}",
-                    who(sha),
+                    common::who(sha),
                     ip(arp.sender_protocol_addr()),
-                    who(tha),
+                    common::who(tha),
                     ip(arp.target_protocol_addr()),
                 );
             }
@@ -593,20 +559,6 @@ fn compare(what: &str, reference: &[(u64, Vec<u8>)], ours: &[(u64, Vec<u8>)]) ->
     }
 }
 
-/// `NETSIM_REFERENCE6_DIR`, else `shared/reference-ipv6` beside the checkout or beside any
-/// folder above it, else `/work/shared/reference-ipv6`.
-fn reference_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("NETSIM_REFERENCE6_DIR") {
-        return PathBuf::from(d);
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    root.ancestors()
-        .map(|a| a.join("../shared/reference-ipv6"))
-        .chain([PathBuf::from("/work/shared/reference-ipv6")])
-        .find(|d| d.join("client.pcap").is_file())
-        .unwrap_or_else(|| root.join("../shared/reference-ipv6"))
-}
-
 /// The reference pairs: the top-level copy of `runs/dual-1`, then every `runs/dual-*`.
 fn reference_runs(refdir: &Path) -> Vec<PathBuf> {
     let mut runs = vec![refdir.to_path_buf()];
@@ -628,7 +580,7 @@ fn reference_runs(refdir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn dual_stack_flagship_matches_the_linux_reference_field_by_field() {
-    let refdir = reference_dir();
+    let refdir = common::reference_dir("reference-ipv6", "NETSIM_REFERENCE6_DIR");
     assert!(
         refdir.join("client.pcap").is_file(),
         "the Linux IPv6 reference captures are not at {} (set NETSIM_REFERENCE6_DIR to the \
@@ -656,8 +608,8 @@ fn dual_stack_flagship_matches_the_linux_reference_field_by_field() {
             ("client.pcap", "client-eth0.pcap"),
             ("router_server_side.pcap", "r1-eth1.pcap"),
         ] {
-            let r = read_any_pcap(&run.join(refname));
-            let o = read_any_pcap(&dir.join(ours));
+            let r = common::read_any_pcap(&run.join(refname));
+            let o = common::read_any_pcap(&dir.join(ours));
             let what = format!("{ours} vs {}", run.join(refname).display());
             // The curl part is all there: ARP, 4 DNS, the NS/NA pairs, 16 or more TCP frames.
             let mut errs = Vec::new();
@@ -682,8 +634,8 @@ fn dual_stack_flagship_matches_the_linux_reference_field_by_field() {
 /// within the connection, is caught and the report names the frame.
 #[test]
 fn a_changed_field_is_reported() {
-    let refdir = reference_dir();
-    let r = read_any_pcap(&refdir.join("client.pcap"));
+    let refdir = common::reference_dir("reference-ipv6", "NETSIM_REFERENCE6_DIR");
+    let r = common::read_any_pcap(&refdir.join("client.pcap"));
     assert!(compare("self-test", &r, &r).is_none());
     // Client frame 32 (index 31): the ACK with window 67 → 68 (TCP window at 14 + 40 + 14).
     let mut changed = r.clone();

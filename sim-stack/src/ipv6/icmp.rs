@@ -18,6 +18,7 @@ use crate::ip::icmp::IcmpErr;
 use crate::ip::icmp_limit::Limits;
 use crate::ip::output::LOOPBACK;
 use crate::ipv6::addrconf::ipv6_dev_get_saddr;
+use crate::ipv6::icmp6_stats as bump_in;
 use crate::ipv6::ndisc;
 use crate::ipv6::output::{Ip6Send, ip6_make_flowlabel, ip6_route_output, ip6_xmit};
 use crate::node::Node;
@@ -223,13 +224,6 @@ pub(crate) fn icmpv6_err_convert(ty: u8, code: u8) -> IcmpErr {
         (3, _) => report(Errno::HostUnreach, false),
         (4, _) => report(Errno::Proto, true),
         _ => report(Errno::Proto, false),
-    }
-}
-
-fn bump_in(n: &mut Node, dev: usize, f: impl Fn(&mut crate::stats::Icmp6Stats)) {
-    f(&mut n.snmp6.icmp6);
-    if let Some(idev) = n.devs.get_mut(dev).and_then(|d| d.inet6.as_deref_mut()) {
-        f(&mut idev.stats.icmp6);
     }
 }
 

@@ -23,18 +23,12 @@ use crate::node::Node;
 use crate::skb::{PacketType, Skb};
 use crate::sock::kfree_skb_reason;
 use crate::sock::udp6::udpv6_rcv;
-use crate::stats::Ip6Stats;
 use crate::wire::icmpv6::Icmpv6Repr;
 use crate::wire::ipv6::{is_link_local, skip_ext_headers};
 use crate::wire::{IpProtocol, Ipv6Packet, Ipv6Repr};
 
-/// Bumps an `Ip6*` counter of the node and of interface `dev`.
-fn bump(n: &mut Node, dev: usize, f: impl Fn(&mut Ip6Stats)) {
-    f(&mut n.snmp6.ip6);
-    if let Some(idev) = n.devs.get_mut(dev).and_then(|d| d.inet6.as_deref_mut()) {
-        f(&mut idev.stats.ip6);
-    }
-}
+// Every counter here goes to the node and to the receiving interface.
+use crate::ipv6::ip6_stats as bump;
 
 /// `ipv6_rcv`: an IPv6 packet arrived on `dev` (or over `lo`).
 pub(crate) fn ipv6_rcv(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: Skb) {

@@ -29,6 +29,7 @@ use sim_core::{SimDuration, TimerId};
 use crate::ctx::NetCtx;
 use crate::event::Event;
 use crate::ipv6::icmp::icmp6_send;
+use crate::ipv6::ip6_stats as bump;
 use crate::node::Node;
 use crate::skb::Skb;
 use crate::sock::kfree_skb_reason;
@@ -302,12 +303,5 @@ pub(crate) fn ip6_frag_expire(n: &mut Node, cx: &mut NetCtx<'_>, id: u32) {
             &Icmpv6Repr::TimeExceeded { code: 1, data: &[] },
         );
         cx.pool.free(skb);
-    }
-}
-
-fn bump(n: &mut Node, dev: usize, f: impl Fn(&mut crate::stats::Ip6Stats)) {
-    f(&mut n.snmp6.ip6);
-    if let Some(idev) = n.devs.get_mut(dev).and_then(|d| d.inet6.as_deref_mut()) {
-        f(&mut idev.stats.ip6);
     }
 }

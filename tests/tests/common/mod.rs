@@ -211,3 +211,55 @@ pub fn read_pcapng(path: &Path) -> (Vec<String>, Vec<Record>) {
     }
     (names, out)
 }
+
+/// The folder of a Linux reference capture: `$env` if set, else `shared/NAME` beside the
+/// checkout (or beside a folder above it), else `/work/shared/NAME`; the tests that use it
+/// fail when it holds no `client.pcap`.
+pub fn reference_dir(name: &str, env: &str) -> PathBuf {
+    if let Some(d) = std::env::var_os(env) {
+        return PathBuf::from(d);
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    root.ancestors()
+        .map(|a| a.join("../shared").join(name))
+        .chain([PathBuf::from("/work/shared").join(name)])
+        .find(|d| d.join("client.pcap").is_file())
+        .unwrap_or_else(|| root.join("../shared").join(name))
+}
+
+/// Reads a classic Ethernet pcap of any resolution into (ns, bytes); no frame may be
+/// truncated.
+pub fn read_any_pcap(path: &Path) -> Vec<(u64, Vec<u8>)> {
+    let f = BufReader::new(
+        File::open(path).unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display())),
+    );
+    let mut r = PcapReader::new(f).expect("pcap header parses");
+    assert_eq!(r.header().datalink, pcap_file::DataLink::ETHERNET);
+    let mut out = Vec::new();
+    while let Some(p) = r.next_packet() {
+        let p = p.expect("pcap record parses");
+        assert_eq!(
+            p.orig_len as usize,
+            p.data.len(),
+            "{}: truncated",
+            path.display()
+        );
+        out.push((p.timestamp.as_nanos() as u64, p.data.into_owned()));
+    }
+    out
+}
+
+/// The name of a MAC of the reference runs (which the flagship scenarios reuse).
+pub fn who(mac: [u8; 6]) -> String {
+    match mac {
+        [0xff, 0xff, 0xff, 0xff, 0xff, 0xff] => "bcast".into(),
+        [2, 0, 0, 0, 0, 2] => "client".into(),
+        [2, 0, 0, 0, 0, 1] => "router.eth0".into(),
+        [2, 0, 0, 0, 1, 1] => "router.eth1".into(),
+        [2, 0, 0, 0, 1, 0x53] => "dns".into(),
+        [2, 0, 0, 0, 1, 0x80] => "web".into(),
+        [0, 0, 0, 0, 0, 0] => "zero".into(),
+        [0x33, 0x33, a, b, c, d] => format!("mc:{a:02x}:{b:02x}:{c:02x}:{d:02x}"),
+        m => format!("{m:02x?}"),
+    }
+}
