@@ -600,6 +600,7 @@ pub fn send_wait_end(n: &mut Node, fd: Fd) {
 /// `sendmsg()` with two iovecs, `head` and then `zeros` zero bytes (what a traffic
 /// generator sends): the same datagram or stream bytes as [`sendto`] with the zeros written
 /// out, which the stack copies but does not sum (zeros add nothing to a checksum).
+#[inline]
 pub fn sendmsg_zeros(
     n: &mut Node,
     cx: &mut NetCtx<'_>,
@@ -609,10 +610,7 @@ pub fn sendmsg_zeros(
     to: Option<SocketAddrV4>,
 ) -> Result<usize, Errno> {
     match sock(n, fd)? {
-        Socket::Udp(u) if u.sk.pinet6.is_some() => {
-            udpv6_sendmsg(n, cx, fd, to.map(SocketAddr::V4), head, zeros)
-        }
-        Socket::Udp(_) => crate::sock::udp::udp_sendmsg_zero_padded(
+        Socket::Udp(u) if u.sk.pinet6.is_none() => crate::sock::udp::udp_sendmsg_zero_padded(
             n,
             cx,
             fd,
@@ -620,12 +618,28 @@ pub fn sendmsg_zeros(
             head,
             zeros,
         ),
-        _ => {
-            let mut data = head.to_vec();
-            data.resize(head.len() + zeros, 0);
-            sendto(n, cx, fd, &data, to, MsgFlags::NONE)
-        }
+        _ => sendmsg_zeros_other(n, cx, fd, head, zeros, to),
     }
+}
+
+/// [`sendmsg_zeros`] on anything but an `AF_INET` UDP socket, kept out of line so that the
+/// traffic generators' datagram send stays small enough to inline.
+#[cold]
+#[inline(never)]
+fn sendmsg_zeros_other(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    fd: Fd,
+    head: &[u8],
+    zeros: usize,
+    to: Option<SocketAddrV4>,
+) -> Result<usize, Errno> {
+    if let Socket::Udp(_) = sock(n, fd)? {
+        return udpv6_sendmsg(n, cx, fd, to.map(SocketAddr::V4), head, zeros);
+    }
+    let mut data = head.to_vec();
+    data.resize(head.len() + zeros, 0);
+    sendto(n, cx, fd, &data, to, MsgFlags::NONE)
 }
 
 /// [`sendmsg_zeros`] to an address of either family (`sockaddr_in` or `sockaddr_in6`).

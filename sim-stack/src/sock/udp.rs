@@ -221,6 +221,7 @@ pub(crate) fn udp4_lib_lookup(
     best.map(|(_, id)| id)
 }
 
+#[inline]
 fn udp4_score(
     n: &Node,
     id: SockId,
@@ -310,6 +311,12 @@ pub fn udp_sendmsg(
 /// generator sends). The same datagram as [`udp_sendmsg`](Self::udp_sendmsg) with the
 /// zeros written out, byte for byte; the zeros are copied into the skb but, like TCP's
 /// runs of zeros, add nothing to the checksum, so they are not summed.
+///
+/// The IPv4 path: an `AF_INET` socket, or an `AF_INET6` one sending to an IPv4 (v4-mapped)
+/// peer. Callers route the other `AF_INET6` sends to [`udpv6_sendmsg`] first, so the common
+/// `AF_INET` send decides its family once.
+///
+/// [`udpv6_sendmsg`]: crate::sock::udp6::udpv6_sendmsg
 pub fn udp_sendmsg_zero_padded(
     n: &mut Node,
     cx: &mut NetCtx<'_>,
@@ -318,17 +325,6 @@ pub fn udp_sendmsg_zero_padded(
     head: &[u8],
     zeros: usize,
 ) -> Result<usize, Errno> {
-    // An AF_INET6 socket without an IPv4 peer sends over IPv6.
-    if to.is_none()
-        && n.socks
-            .udp(sock)
-            .sk
-            .pinet6
-            .as_deref()
-            .is_some_and(|np| np.daddr.to_ipv4_mapped().is_none())
-    {
-        return crate::sock::udp6::udpv6_sendmsg(n, cx, sock, None, head, zeros);
-    }
     let r = udp_sendmsg_inner(n, cx, sock, to, head, zeros);
     sock_result(n, cx, sock, "sendmsg", to, r)
 }

@@ -12,61 +12,72 @@ use super::{Error, Result, be16, checksum, ipv4_addr, put16};
 
 /// The protocol carried in an IPv4 payload, or the next header of an IPv6 header
 /// (IANA "Assigned Internet Protocol Numbers": one number space for both).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum IpProtocol {
+///
+/// The number itself, one byte: reading it from a header is a load, with no decoding, and
+/// the named protocols are constants that `match` takes as patterns (`IpProtocol::Tcp`).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(transparent)]
+pub struct IpProtocol(pub u8);
+
+#[allow(non_upper_case_globals)]
+impl IpProtocol {
     /// IPv6 Hop-by-Hop Options, 0 (RFC 8200 §4.3).
-    HopByHop,
+    pub const HopByHop: Self = Self(0);
     /// ICMP, 1.
-    Icmp,
+    pub const Icmp: Self = Self(1);
     /// TCP, 6.
-    Tcp,
+    pub const Tcp: Self = Self(6);
     /// UDP, 17.
-    Udp,
+    pub const Udp: Self = Self(17);
     /// IPv6 Routing header, 43 (RFC 8200 §4.4).
-    Ipv6Route,
+    pub const Ipv6Route: Self = Self(43);
     /// IPv6 Fragment header, 44 (RFC 8200 §4.5).
-    Ipv6Frag,
+    pub const Ipv6Frag: Self = Self(44);
     /// ICMPv6, 58 (RFC 4443).
-    Icmpv6,
+    pub const Icmpv6: Self = Self(58);
     /// IPv6 No Next Header, 59 (RFC 8200 §4.7): nothing follows.
-    Ipv6NoNxt,
+    pub const Ipv6NoNxt: Self = Self(59);
     /// IPv6 Destination Options, 60 (RFC 8200 §4.6).
-    Ipv6Opts,
-    /// Any other protocol number.
-    Unknown(u8),
+    pub const Ipv6Opts: Self = Self(60);
+
+    /// The name of a protocol the stack knows (`"Tcp"`), `None` for any other number.
+    pub const fn name(self) -> Option<&'static str> {
+        Some(match self.0 {
+            0 => "HopByHop",
+            1 => "Icmp",
+            6 => "Tcp",
+            17 => "Udp",
+            43 => "Ipv6Route",
+            44 => "Ipv6Frag",
+            58 => "Icmpv6",
+            59 => "Ipv6NoNxt",
+            60 => "Ipv6Opts",
+            _ => return None,
+        })
+    }
 }
 
-impl From<u8> for IpProtocol {
-    fn from(v: u8) -> Self {
-        match v {
-            0 => Self::HopByHop,
-            1 => Self::Icmp,
-            6 => Self::Tcp,
-            17 => Self::Udp,
-            43 => Self::Ipv6Route,
-            44 => Self::Ipv6Frag,
-            58 => Self::Icmpv6,
-            59 => Self::Ipv6NoNxt,
-            60 => Self::Ipv6Opts,
-            other => Self::Unknown(other),
+/// `Tcp`, `Udp`, … for the named protocols, `Unknown(N)` for the others.
+impl core::fmt::Debug for IpProtocol {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.name() {
+            Some(name) => f.write_str(name),
+            None => write!(f, "Unknown({})", self.0),
         }
     }
 }
 
+impl From<u8> for IpProtocol {
+    #[inline]
+    fn from(v: u8) -> Self {
+        Self(v)
+    }
+}
+
 impl From<IpProtocol> for u8 {
+    #[inline]
     fn from(v: IpProtocol) -> Self {
-        match v {
-            IpProtocol::HopByHop => 0,
-            IpProtocol::Icmp => 1,
-            IpProtocol::Tcp => 6,
-            IpProtocol::Udp => 17,
-            IpProtocol::Ipv6Route => 43,
-            IpProtocol::Ipv6Frag => 44,
-            IpProtocol::Icmpv6 => 58,
-            IpProtocol::Ipv6NoNxt => 59,
-            IpProtocol::Ipv6Opts => 60,
-            IpProtocol::Unknown(other) => other,
-        }
+        v.0
     }
 }
 
@@ -796,7 +807,8 @@ mod tests {
         fn protocol_numbers_round_trip(n in any::<u8>()) {
             let p = IpProtocol::from(n);
             prop_assert_eq!(u8::from(p), n);
-            prop_assert_eq!(matches!(p, IpProtocol::Unknown(_)), !matches!(n, 0 | 1 | 6 | 17 | 43 | 44 | 58..=60));
+            prop_assert_eq!(p.name().is_none(), !matches!(n, 0 | 1 | 6 | 17 | 43 | 44 | 58..=60));
+            prop_assert_eq!(format!("{p:?}").starts_with("Unknown("), p.name().is_none());
         }
 
         #[test]
