@@ -222,11 +222,11 @@ pub(crate) struct AppDecl {
 pub(crate) enum Prop {
     /// `key value`.
     Plain { key: Ident, value: Word },
-    /// `qdisc KIND [key value | flag]…`.
+    /// `qdisc KIND [key value… | flag]…`: a flag has no value, a key one or more.
     Qdisc {
         kw: Span,
         kind: Word,
-        args: Vec<(Ident, Option<Word>)>,
+        args: Vec<(Ident, Vec<Word>)>,
     },
     /// `record NAME TYPE ADDR`.
     Record {

@@ -274,7 +274,7 @@ pub(crate) enum IrProp {
     Qdisc {
         kw: Span,
         kind: Val,
-        args: Vec<(Ident, Option<Val>)>,
+        args: Vec<(Ident, Vec<Val>)>,
     },
     /// Boxed: rare, and three values would triple the size of every property.
     Record(Box<IrRecord>),
@@ -773,13 +773,12 @@ impl Elab<'_> {
                         continue;
                     };
                     let mut a = Vec::new();
-                    for (k, v) in args {
-                        match v {
-                            Some(w) => match self.word(w) {
-                                Some(v) => a.push((k.clone(), Some(v))),
-                                None => ok = false,
-                            },
-                            None => a.push((k.clone(), None)),
+                    for (k, ws) in args {
+                        let vals: Vec<Val> = ws.iter().filter_map(|w| self.word(w)).collect();
+                        if vals.len() == ws.len() {
+                            a.push((k.clone(), vals));
+                        } else {
+                            ok = false;
                         }
                     }
                     out.push(IrProp::Qdisc {

@@ -827,7 +827,7 @@ impl Cx {
                                 let mut a = a.into_inner();
                                 let k = a.next().expect("key");
                                 let key = self.ident(&k);
-                                (key, a.next().map(|v| self.word(v)))
+                                (key, a.map(|v| self.word(v)).collect())
                             })
                             .collect();
                         Prop::Qdisc { kw, kind, args }

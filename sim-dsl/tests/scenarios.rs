@@ -34,6 +34,7 @@ fn load(rel: &str, sets: &[(&str, &str)]) -> Scenario {
 const ALL: &[&str] = &[
     "dns_then_http.net",
     "ping.net",
+    "netem_wan.net",
     "bench/dumbbell_udp.net",
     "bench/dumbbell_tcp.net",
     "bench/star_udp_1000.net",

@@ -216,6 +216,139 @@ pub enum QdiscConfig {
     },
     /// Fair queueing with CoDel (tc `fq_codel`).
     FqCodel(FqCodelConfig),
+    /// The network emulator (tc `netem`): delay, jitter, loss, duplication, corruption,
+    /// reordering, rate and slotting.
+    Netem(NetemConfig),
+}
+
+/// netem's parameters as `tc` hands them to the kernel (`struct tc_netem_qopt` and the
+/// `TCA_NETEM_*` attributes): probabilities and correlations are fractions of
+/// `u32::MAX` (`get_percent`: `rint(percent / 100 × UINT32_MAX)`), times in ns.
+/// `Default` is `tc qdisc add … netem` with no parameter: `limit 1000` and nothing else.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetemConfig {
+    /// Packets held at most (1000).
+    pub limit: u32,
+    /// Mean added delay (`delay TIME`).
+    pub latency: SimDuration,
+    /// Jitter around it (`delay TIME JITTER`).
+    pub jitter: SimDuration,
+    /// Correlation of successive delays (`delay TIME JITTER CORR`).
+    pub delay_corr: u32,
+    /// Shape of the jitter (`distribution`; uniform when unset).
+    pub distribution: NetemDist,
+    /// The loss model (`loss random|state|gemodel …`).
+    pub loss: NetemLoss,
+    /// Mark ECN-capable packets CE instead of dropping them (`ecn`).
+    pub ecn: bool,
+    /// Duplication probability and correlation (`duplicate P [CORR]`).
+    pub duplicate: (u32, u32),
+    /// Corruption probability and correlation (`corrupt P [CORR]`).
+    pub corrupt: (u32, u32),
+    /// Reordering probability and correlation (`reorder P [CORR]`).
+    pub reorder: (u32, u32),
+    /// Reorder gap (`gap N`; tc sets 1 when `reorder` is given without it).
+    pub gap: u32,
+    /// Rate emulation (`rate RATE [PACKETOVERHEAD [CELLSIZE [CELLOVERHEAD]]]`).
+    pub rate: Option<NetemRate>,
+    /// Slotting (`slot MIN [MAX] [packets N] [bytes N]`).
+    pub slot: Option<NetemSlot>,
+}
+
+impl Default for NetemConfig {
+    fn default() -> Self {
+        Self {
+            limit: 1000,
+            latency: SimDuration::ZERO,
+            jitter: SimDuration::ZERO,
+            delay_corr: 0,
+            distribution: NetemDist::Uniform,
+            loss: NetemLoss::Random { p: 0, corr: 0 },
+            ecn: false,
+            duplicate: (0, 0),
+            corrupt: (0, 0),
+            reorder: (0, 0),
+            gap: 0,
+            rate: None,
+            slot: None,
+        }
+    }
+}
+
+/// The delay distribution of netem's jitter (`distribution NAME`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NetemDist {
+    /// No table: uniform over `[delay − jitter, delay + jitter)`.
+    Uniform,
+    /// iproute2's `normal.dist`.
+    Normal,
+    /// iproute2's `pareto.dist`.
+    Pareto,
+    /// iproute2's `paretonormal.dist`.
+    ParetoNormal,
+}
+
+/// netem's loss models, probabilities as fractions of `u32::MAX`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NetemLoss {
+    /// `loss random P [CORR]` (`CLG_RANDOM`).
+    Random {
+        /// Loss probability.
+        p: u32,
+        /// Correlation with the previous draw.
+        corr: u32,
+    },
+    /// `loss state p13 p31 p32 p23 p14` (`CLG_4_STATES`, the GI model).
+    State {
+        /// Gap (1) to burst loss (3).
+        p13: u32,
+        /// Burst loss (3) to gap (1).
+        p31: u32,
+        /// Burst loss (3) to burst transmit (2).
+        p32: u32,
+        /// Burst transmit (2) to burst loss (3).
+        p23: u32,
+        /// Gap (1) to isolated loss (4).
+        p14: u32,
+    },
+    /// `loss gemodel p r 1-h 1-k` (`CLG_GILB_ELL`); `h` as the kernel holds it (tc sends
+    /// `UINT32_MAX − (1-h)`), `k1` = `1-k`.
+    GilbertElliott {
+        /// Good to bad.
+        p: u32,
+        /// Bad to good.
+        r: u32,
+        /// Probability of delivery in the bad state.
+        h: u32,
+        /// Probability of loss in the good state.
+        k1: u32,
+    },
+}
+
+/// netem's rate emulation (`struct tc_netem_rate`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetemRate {
+    /// The rate in bytes per second, as tc sends it (`RATE / 8`).
+    pub bytes_per_sec: u64,
+    /// Bytes added to each packet (may be negative).
+    pub packet_overhead: i32,
+    /// Cell size (0: no cells).
+    pub cell_size: u32,
+    /// Bytes added to each cell (may be negative).
+    pub cell_overhead: i32,
+}
+
+/// netem's slotting (`struct tc_netem_slot`), without the slot distribution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetemSlot {
+    /// Shortest time between slots.
+    pub min_delay: SimDuration,
+    /// Longest time between slots.
+    pub max_delay: SimDuration,
+    /// Packets per slot (0: no limit).
+    pub max_packets: u32,
+    /// Bytes per slot (0: no limit).
+    pub max_bytes: u32,
 }
 
 /// fq_codel's parameters; `Default` gives Linux's defaults.

@@ -345,15 +345,27 @@ pub(crate) fn dev_queue_xmit(
         }
     }
     let mac_len = d.hard_header_len();
+    if let Qdisc::Netem(q) = &d.qdisc
+        && q.orphans()
+        && skb.tx_flags == 0
+        && let Some(owner) = skb.sock.take()
+    {
+        // skb_orphan_partial: the emulated path's delay is not the sender's to pay for (a
+        // packet asking for transmit timestamps keeps its owner for them).
+        sock_wfree(n, cx, owner.sock, skb.truesize);
+    }
+    let d = &mut n.devs[dev];
     let verdict = match &mut d.qdisc {
         Qdisc::Tbf(q) if q.must_segment(&skb) => {
             let note = cx.record_paths.then_some("tbf_segment");
             let segs = crate::gso::skb_gso_segment(cx.pool, skb, mac_len, note);
             q.enqueue_segments(segs, now, &mut d.to_free)
         }
-        q => q.enqueue(skb, now),
+        q => q.enqueue(skb, now, cx.pool, mac_len),
     };
-    // fq_codel makes room by dropping from the fattest flow; free those now.
+    let d = &mut n.devs[dev];
+    // fq_codel makes room by dropping from the fattest flow, netem loses packets; free those
+    // now.
     d.qdisc.drain_enqueue_drops(&mut d.to_free);
     free_list(n, cx, dev, "qdisc_drop");
     if let Enqueue::Dropped(skb) = verdict {

@@ -39,7 +39,7 @@ impl QdiscConfig {
     /// Whether the kernel would take this qdisc: the checks of [`Qdisc::from_config`], which
     /// builds it (cheaply: no queue memory is allocated before packets arrive).
     pub fn validate(&self) -> Result<(), QdiscError> {
-        Qdisc::from_config(self, 1).map(drop)
+        Qdisc::from_config(self, 1, || sim_core::RngStreams::new(0).stream("netem", 0)).map(drop)
     }
 }
 
@@ -92,6 +92,13 @@ fn qdisc_times(q: &QdiscConfig) -> Vec<(&'static str, SimDuration)> {
     match q {
         QdiscConfig::Tbf { latency, .. } => vec![("latency", *latency)],
         QdiscConfig::FqCodel(f) => vec![("target", f.target), ("interval", f.interval)],
+        QdiscConfig::Netem(c) => {
+            let mut v = vec![("delay", c.latency), ("delay", c.jitter)];
+            if let Some(s) = &c.slot {
+                v.extend([("slot", s.min_delay), ("slot", s.max_delay)]);
+            }
+            v
+        }
         QdiscConfig::PfifoFast | QdiscConfig::Noqueue | QdiscConfig::Pfifo { .. } => Vec::new(),
     }
 }

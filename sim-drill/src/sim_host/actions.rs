@@ -343,7 +343,11 @@ fn qdisc_of(kind: &str, params: &[String]) -> Result<Qdisc, String> {
             ));
         }
     };
-    Qdisc::from_config(&cfg, TUN_READQ_SIZE).map_err(|e| e.to_string())
+    // None of these kinds draws random numbers (netem would).
+    Qdisc::from_config(&cfg, TUN_READQ_SIZE, || {
+        sim_core::RngStreams::new(0).stream("netem", 0)
+    })
+    .map_err(|e| e.to_string())
 }
 
 /// `ip route add|replace|change|del PREFIX [via GATEWAY] [dev DEV]`.

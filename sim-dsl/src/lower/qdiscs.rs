@@ -16,7 +16,7 @@ impl Lower<'_> {
                 self.push(d, ctx);
                 continue;
             }
-            const KINDS: &[&str] = &["pfifo_fast", "pfifo", "tbf", "fq_codel", "noqueue"];
+            const KINDS: &[&str] = &["pfifo_fast", "pfifo", "tbf", "fq_codel", "noqueue", "netem"];
             let Some(k) = self.word(kind, KINDS, "qdisc", ctx) else {
                 continue;
             };
@@ -33,9 +33,11 @@ impl Lower<'_> {
                     "ecn",
                     "noecn",
                 ],
+                "netem" => NETEM_KEYS,
                 _ => &[],
             };
-            let mut got: BTreeMap<&str, &Option<Val>> = BTreeMap::new();
+            let mut got: BTreeMap<&str, &[Val]> = BTreeMap::new();
+            let mut keys: BTreeMap<&str, Span> = BTreeMap::new();
             let mut ok = true;
             for (key, val) in args {
                 if !allowed.contains(&key.name.as_str()) {
@@ -54,6 +56,27 @@ impl Lower<'_> {
                     ok = false;
                     continue;
                 }
+                let most = if k == "netem" {
+                    netem_arity(&key.name)
+                } else {
+                    1
+                };
+                if let Some(extra) = val.get(most) {
+                    let d = Diagnostic::error(
+                        "bad-value",
+                        extra.span,
+                        format!(
+                            "`{}` takes at most {most} value{}",
+                            key.name,
+                            if most == 1 { "" } else { "s" }
+                        ),
+                    )
+                    .label("one value too many");
+                    self.push(d, ctx);
+                    ok = false;
+                    continue;
+                }
+                keys.insert(&key.name, key.span);
                 if got.insert(&key.name, val).is_some() {
                     let d = Diagnostic::error(
                         "duplicate-property",
@@ -67,8 +90,11 @@ impl Lower<'_> {
             let spec = match k {
                 "pfifo_fast" => Some(QSpec::Done(QdiscConfig::PfifoFast)),
                 "noqueue" => Some(QSpec::Done(QdiscConfig::Noqueue)),
-                "pfifo" => match got.get("limit") {
-                    Some(Some(v)) => self
+                "netem" => self
+                    .netem(&got, &keys, ctx)
+                    .map(|c| QSpec::Done(QdiscConfig::Netem(c))),
+                "pfifo" => match got.get("limit").and_then(|v| v.first()) {
+                    Some(v) => self
                         .int(v, 1, u32::MAX.into(), "`limit`", ctx)
                         .map(|l| QSpec::Done(QdiscConfig::Pfifo { limit: l as u32 })),
                     _ => Some(QSpec::PfifoTxqueuelen),
@@ -91,7 +117,7 @@ impl Lower<'_> {
                         self.push(d, ctx);
                         None
                     } else {
-                        let get = |k: &str| got.get(k).and_then(|v| v.as_ref());
+                        let get = |k: &str| got.get(k).and_then(|v| v.first());
                         let rate = get("rate").and_then(|v| self.rate(v, "`rate`", ctx));
                         let burst = get("burst").and_then(|v| self.size(v, "`burst`", ctx));
                         let latency =
@@ -111,7 +137,7 @@ impl Lower<'_> {
                 _ => {
                     let mut c = FqCodelConfig::default();
                     for (key, val) in &got {
-                        let Some(v) = val else {
+                        let Some(v) = val.first() else {
                             c.ecn = *key == "ecn";
                             continue;
                         };
@@ -150,7 +176,7 @@ impl Lower<'_> {
             {
                 let span = got
                     .get(e.param())
-                    .and_then(|v| v.as_ref())
+                    .and_then(|v| v.first())
                     .map_or(kind.span, |v| v.span);
                 let d = Diagnostic::error("bad-value", span, e.to_string())
                     .label(format!("Linux refuses this `{}`", e.param()));
@@ -164,5 +190,329 @@ impl Lower<'_> {
             }
         }
         found.map(|(_, s)| s)
+    }
+}
+
+/// The parameters of `netem`, as tc-netem(8) names them (`latency` and `drop` are tc's
+/// other spellings of `delay` and `loss`).
+const NETEM_KEYS: &[&str] = &[
+    "limit",
+    "delay",
+    "latency",
+    "distribution",
+    "loss",
+    "drop",
+    "ecn",
+    "duplicate",
+    "corrupt",
+    "reorder",
+    "gap",
+    "rate",
+    "slot",
+    "packets",
+    "bytes",
+];
+
+/// How many values a netem parameter takes at most.
+fn netem_arity(key: &str) -> usize {
+    match key {
+        "delay" | "latency" => 3,
+        "loss" | "drop" => 6,
+        "duplicate" | "corrupt" | "reorder" | "slot" => 2,
+        "rate" => 4,
+        _ => 1,
+    }
+}
+
+/// tc's `get_percent`: `N%` as a fraction of `u32::MAX`, `rint(N / 100 × UINT32_MAX)`.
+fn percent(text: &str) -> Result<u32, String> {
+    let Some(num) = text.strip_suffix('%') else {
+        return Err(format!(
+            "`{text}` is not a percentage; netem takes `N%` (tc reads a bare `{text}` as {text}%)"
+        ));
+    };
+    match num.parse::<f64>() {
+        Ok(p) if (0.0..=100.0).contains(&p) => {
+            Ok((p / 100.0 * f64::from(u32::MAX)).round_ties_even() as u32)
+        }
+        Ok(_) => Err(format!("`{text}` is not between 0% and 100%")),
+        Err(_) => Err(format!(
+            "`{text}` is not a percentage such as `1%` or `0.1%`"
+        )),
+    }
+}
+
+impl Lower<'_> {
+    fn percent(&mut self, v: &Val, what: &str, ctx: &Ctx) -> Option<u32> {
+        self.typed(v, ParamType::Ratio, what, ctx, |t| {
+            percent(t).map_err(|msg| ValErr {
+                label: Some(format!("{what} takes a percentage from 0% to 100%")),
+                ..ValErr::from(msg)
+            })
+        })
+    }
+
+    /// A netem error about `span`.
+    fn netem_err(&mut self, span: Span, msg: &str, label: &str, ctx: &Ctx) {
+        let d = Diagnostic::error("bad-value", span, msg.to_string()).label(label.to_string());
+        self.push(d, ctx);
+    }
+
+    /// `netem_parse_opt`: the parameters of `qdisc netem …`, with tc's defaults and checks.
+    fn netem(
+        &mut self,
+        got: &BTreeMap<&str, &[Val]>,
+        keys: &BTreeMap<&str, Span>,
+        ctx: &Ctx,
+    ) -> Option<NetemConfig> {
+        let mut c = NetemConfig::default();
+        let mut ok = true;
+        let one = |k: &str| got.get(k).copied().unwrap_or(&[]);
+        // Either spelling, not both.
+        for (a, b) in [("delay", "latency"), ("loss", "drop")] {
+            if got.contains_key(a) && got.contains_key(b) {
+                self.netem_err(keys[b], &format!("`{b}` is `{a}` again"), "set once", ctx);
+                ok = false;
+            }
+        }
+        let delay = if got.contains_key("delay") {
+            one("delay")
+        } else {
+            one("latency")
+        };
+        if let Some(v) = delay.first() {
+            c.latency = self.duration(v, "`delay`", ctx)?;
+        }
+        if let Some(v) = delay.get(1) {
+            c.jitter = self.duration(v, "the jitter", ctx)?;
+        }
+        if let Some(v) = delay.get(2) {
+            c.delay_corr = self.percent(v, "the delay correlation", ctx)?;
+        }
+        if let Some(v) = one("limit").first() {
+            c.limit = self.int(v, 0, u32::MAX.into(), "`limit`", ctx)? as u32;
+        }
+        if let Some(v) = one("distribution").first() {
+            c.distribution = match self.word(
+                v,
+                &["uniform", "normal", "pareto", "paretonormal"],
+                "distribution",
+                ctx,
+            )? {
+                "normal" => NetemDist::Normal,
+                "pareto" => NetemDist::Pareto,
+                "paretonormal" => NetemDist::ParetoNormal,
+                _ => NetemDist::Uniform,
+            };
+            if c.latency.is_zero() || c.jitter.is_zero() {
+                self.netem_err(
+                    v.span,
+                    "distribution specified but no latency and jitter values",
+                    "needs `delay TIME JITTER`",
+                    ctx,
+                );
+                ok = false;
+            }
+        }
+        let loss = if got.contains_key("loss") {
+            one("loss")
+        } else {
+            one("drop")
+        };
+        if let Some(first) = loss.first() {
+            c.loss = self.netem_loss(first, &loss[1..], ctx)?;
+        }
+        for (key, slot) in [
+            ("duplicate", &mut c.duplicate),
+            ("corrupt", &mut c.corrupt),
+            ("reorder", &mut c.reorder),
+        ] {
+            let vals = one(key);
+            if let Some(v) = vals.first() {
+                slot.0 = self.percent(v, &format!("`{key}`"), ctx)?;
+            }
+            if let Some(v) = vals.get(1) {
+                slot.1 = self.percent(v, &format!("the {key} correlation"), ctx)?;
+            }
+        }
+        if let Some(v) = one("gap").first() {
+            c.gap = self.int(v, 0, u32::MAX.into(), "`gap`", ctx)? as u32;
+        }
+        if c.reorder.0 != 0 {
+            if c.latency.is_zero() {
+                let span = one("reorder")[0].span;
+                self.netem_err(
+                    span,
+                    "reordering not possible without specifying some delay",
+                    "needs `delay TIME`",
+                    ctx,
+                );
+                ok = false;
+            }
+            if c.gap == 0 {
+                c.gap = 1;
+            }
+        } else if c.gap > 0 {
+            let span = one("gap")[0].span;
+            self.netem_err(
+                span,
+                "gap specified without reorder probability",
+                "needs `reorder PERCENT`",
+                ctx,
+            );
+            ok = false;
+        }
+        if let Some(&span) = keys.get("ecn")
+            && matches!(c.loss, NetemLoss::Random { p: 0, .. })
+        {
+            self.netem_err(
+                span,
+                "ecn requested without loss model",
+                "needs `loss …`",
+                ctx,
+            );
+            ok = false;
+        }
+        c.ecn = got.contains_key("ecn");
+        let rate = one("rate");
+        if let Some(v) = rate.first() {
+            let r = self.rate(v, "`rate`", ctx)?;
+            let mut nr = NetemRate {
+                bytes_per_sec: r.bits_per_sec() / 8,
+                packet_overhead: 0,
+                cell_size: 0,
+                cell_overhead: 0,
+            };
+            if let Some(v) = rate.get(1) {
+                nr.packet_overhead = self.int(
+                    v,
+                    i32::MIN.into(),
+                    i32::MAX.into(),
+                    "the packet overhead",
+                    ctx,
+                )? as i32;
+            }
+            if let Some(v) = rate.get(2) {
+                nr.cell_size = self.int(v, 0, u32::MAX.into(), "the cell size", ctx)? as u32;
+            }
+            if let Some(v) = rate.get(3) {
+                nr.cell_overhead = self.int(
+                    v,
+                    i32::MIN.into(),
+                    i32::MAX.into(),
+                    "the cell overhead",
+                    ctx,
+                )? as i32;
+            }
+            c.rate = Some(nr);
+        }
+        let slot = one("slot");
+        if let Some(v) = slot.first() {
+            if v.text == "distribution" {
+                self.netem_err(
+                    v.span,
+                    "`slot distribution` is not modeled",
+                    "use `slot MIN [MAX]`",
+                    ctx,
+                );
+                return None;
+            }
+            let min = self.duration(v, "the slot's min delay", ctx)?;
+            let max = match slot.get(1) {
+                Some(v) => self.duration(v, "the slot's max delay", ctx)?,
+                None => min,
+            };
+            let mut s = NetemSlot {
+                min_delay: min,
+                max_delay: max,
+                max_packets: 0,
+                max_bytes: 0,
+            };
+            if let Some(v) = one("packets").first() {
+                s.max_packets = self.int(v, 0, i32::MAX.into(), "`packets`", ctx)? as u32;
+            }
+            if let Some(v) = one("bytes").first() {
+                let b = self.size(v, "`bytes`", ctx)?;
+                s.max_bytes = u32::try_from(b.get())
+                    .unwrap_or(u32::MAX)
+                    .min(i32::MAX as u32);
+            }
+            c.slot = Some(s);
+        } else {
+            for k in ["packets", "bytes"] {
+                if let Some(v) = one(k).first() {
+                    self.netem_err(
+                        v.span,
+                        &format!("`{k}` belongs to `slot`"),
+                        "needs `slot MIN [MAX]`",
+                        ctx,
+                    );
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(c)
+    }
+
+    /// `loss [random] P [CORR]`, `loss state p13 [p31 [p32 [p23 [p14]]]]`,
+    /// `loss gemodel p [r [1-h [1-k]]]`, with tc's defaults for what is left out.
+    fn netem_loss(&mut self, first: &Val, rest: &[Val], ctx: &Ctx) -> Option<NetemLoss> {
+        let (model, vals): (&str, Vec<&Val>) =
+            if first.text.starts_with(|c: char| c.is_ascii_digit()) {
+                ("random", std::iter::once(first).chain(rest).collect())
+            } else {
+                let m = self.word(first, &["random", "state", "gemodel"], "loss model", ctx)?;
+                (m, rest.iter().collect())
+            };
+        let most = match model {
+            "random" => 2,
+            "state" => 5,
+            _ => 4,
+        };
+        if vals.is_empty() {
+            self.netem_err(
+                first.span,
+                &format!("`loss {model}` needs a probability"),
+                "e.g. `1%`",
+                ctx,
+            );
+            return None;
+        }
+        if let Some(extra) = vals.get(most) {
+            self.netem_err(
+                extra.span,
+                &format!("`loss {model}` takes at most {most} values"),
+                "one value too many",
+                ctx,
+            );
+            return None;
+        }
+        let mut p = Vec::with_capacity(vals.len());
+        for v in &vals {
+            p.push(self.percent(v, &format!("`loss {model}`"), ctx)?);
+        }
+        let get = |i: usize, default: u32| p.get(i).copied().unwrap_or(default);
+        Some(match model {
+            "random" => NetemLoss::Random {
+                p: p[0],
+                corr: get(1, 0),
+            },
+            "state" => NetemLoss::State {
+                p13: p[0],
+                // tc's defaults: p31 = 1 − p13, p32 = 0, p23 = 100%, p14 = 0.
+                p31: get(1, u32::MAX - p[0]),
+                p32: get(2, 0),
+                p23: get(3, u32::MAX),
+                p14: get(4, 0),
+            },
+            _ => NetemLoss::GilbertElliott {
+                p: p[0],
+                // tc's defaults: r = 1 − p, 1-h = 100% (h = 0), 1-k = 0.
+                r: get(1, u32::MAX - p[0]),
+                // tc takes 1-h and sends h.
+                h: u32::MAX - get(2, u32::MAX),
+                k1: get(3, 0),
+            },
+        })
     }
 }

@@ -1,11 +1,11 @@
 //! Root queueing disciplines, as Linux implements them: [`PfifoFast`] (the default),
-//! [`Pfifo`], [`Tbf`] and [`FqCodel`].
+//! [`Pfifo`], [`Tbf`], [`FqCodel`] and [`Netem`].
 //!
 //! A device's root qdisc sits between `dev_queue_xmit` and the driver. The device layer calls
 //! [`Qdisc::enqueue`] from `__dev_xmit_skb`, then runs the qdisc (`__qdisc_run`): it calls
 //! [`Qdisc::dequeue`] and hands each packet to the driver (`sch_direct_xmit`); when the driver's
 //! TX ring is full it gives the packet back with [`Qdisc::requeue`] (`dev_requeue_skb`) and
-//! stops until TX completion wakes the queue. A [`Dequeue::Throttled`] answer (tbf only) means
+//! stops until TX completion wakes the queue. A [`Dequeue::Throttled`] answer (tbf, netem) means
 //! "packets are waiting but none may leave before this instant": the caller arms the qdisc
 //! watchdog timer for then and runs the qdisc again when it fires.
 //!
@@ -21,9 +21,11 @@
 //!   requeue slot it is counted both in `packets` and in `qlen`; once everything has left,
 //!   `packets + drops` equals the number of packets enqueued.
 //! * `drops` whenever the qdisc frees a packet instead of sending it (tail drop, tbf oversize,
-//!   CoDel drops at dequeue, fq_codel overlimit drops).
+//!   CoDel drops at dequeue, fq_codel overlimit drops, netem's emulated loss — and netem's
+//!   ECN marks in place of a loss, as Linux counts them).
 //! * `overlimits` when tbf throttles (each dequeue that schedules the watchdog).
-//! * `requeues` on every [`Qdisc::requeue`].
+//! * `requeues` on every [`Qdisc::requeue`], and for each packet netem reorders (sends ahead
+//!   of the others), as `netem_enqueue` counts it.
 //! * `backlog` (bytes, `qdisc_pkt_len`: `skb.len()`, plus for a GSO packet the headers of
 //!   its segments after the first) and `qlen` (packets: a GSO packet is one) currently held,
 //!   including packets in the requeue slot (`dev_requeue_skb` increments both).
@@ -44,15 +46,18 @@ use serde::Serialize;
 use sim_core::SimTime;
 
 use crate::config::QdiscConfig;
-use crate::skb::Skb;
+use crate::skb::{Skb, SkbPool};
 
 pub mod codel;
 pub mod fq_codel;
+pub mod netem;
+pub mod netem_dist;
 pub mod pfifo;
 pub mod pfifo_fast;
 pub mod tbf;
 
 pub use fq_codel::{FqCodel, FqCodelParams, FqCodelStats};
+pub use netem::Netem;
 pub use pfifo::Pfifo;
 pub use pfifo_fast::{PfifoFast, prio2band, rt_tos2priority};
 pub use tbf::{Tbf, TbfLimit};
@@ -68,14 +73,23 @@ pub enum Qdisc {
     Tbf(Tbf),
     /// Fair queueing with CoDel per flow.
     FqCodel(FqCodel),
+    /// The network emulator (boxed: its random stream and queues make it the largest kind,
+    /// and the rare one).
+    Netem(Box<Netem>),
 }
 
 impl Qdisc {
     /// The qdisc `cfg` describes, on a device with `txqueuelen` (`tc qdisc add … root`), or
     /// why the kernel would refuse it. [`QdiscConfig::validate`] is this, so the checks live
-    /// in one place: the constructors.
-    pub fn from_config(cfg: &QdiscConfig, txqueuelen: u32) -> Result<Self, QdiscError> {
+    /// in one place: the constructors. `rng` gives the random stream of a kind that draws
+    /// (netem); it is called only for such a kind.
+    pub fn from_config(
+        cfg: &QdiscConfig,
+        txqueuelen: u32,
+        rng: impl FnOnce() -> sim_core::SimRng,
+    ) -> Result<Self, QdiscError> {
         Ok(match cfg {
+            QdiscConfig::Netem(c) => Self::Netem(Box::new(Netem::new(c, rng())?)),
             QdiscConfig::PfifoFast => Self::PfifoFast(PfifoFast::new(txqueuelen)),
             // noqueue: nothing is held back; the driver's ring is the only queue. Modeled as a
             // FIFO holding at most what the driver refuses (one packet), as close as we get.
@@ -185,6 +199,12 @@ pub enum QdiscError {
     /// `u32`; tc refuses more).
     #[error("fq_codel: memory_limit must be at most 4294967295 bytes, got {0}")]
     MemoryLimitTooLarge(u64),
+    /// netem `rate` of 0.
+    #[error("netem: rate must be at least 8 bit/s")]
+    NetemZeroRate,
+    /// netem `slot` whose minimum exceeds its maximum (`validate_slot`).
+    #[error("netem: slot min delay greater than max delay")]
+    NetemSlotOrder,
 }
 
 impl QdiscError {
@@ -198,6 +218,8 @@ impl QdiscError {
             Self::FlowCount(_) => "flows",
             Self::QuantumTooLarge(_) => "quantum",
             Self::MemoryLimitTooLarge(_) => "memory_limit",
+            Self::NetemZeroRate => "rate",
+            Self::NetemSlotOrder => "slot",
         }
     }
 }
@@ -273,15 +295,30 @@ macro_rules! dispatch {
             Qdisc::Pfifo($q) => $call,
             Qdisc::Tbf($q) => $call,
             Qdisc::FqCodel($q) => $call,
+            Qdisc::Netem($q) => $call,
         }
     };
 }
 
 impl Qdisc {
-    /// Offers a packet to the qdisc at `now` (`q->enqueue`). Sets `skb.enqueue_time`.
+    /// Offers a packet to the qdisc at `now` (`q->enqueue`). Sets `skb.enqueue_time`
+    /// (netem: its own `time_to_send` instead). `pool` and `mac_len` (the link-layer header
+    /// length) serve netem, which copies packets (duplicate) and cuts GSO packets (corrupt).
     #[inline]
-    pub fn enqueue(&mut self, skb: Skb, now: SimTime) -> Enqueue {
-        dispatch!(self, q => q.enqueue(skb, now))
+    pub fn enqueue(
+        &mut self,
+        skb: Skb,
+        now: SimTime,
+        pool: &mut SkbPool,
+        mac_len: usize,
+    ) -> Enqueue {
+        match self {
+            Self::PfifoFast(q) => q.enqueue(skb, now),
+            Self::Pfifo(q) => q.enqueue(skb, now),
+            Self::Tbf(q) => q.enqueue(skb, now),
+            Self::FqCodel(q) => q.enqueue(skb, now),
+            Self::Netem(q) => q.enqueue(skb, now, pool, mac_len),
+        }
     }
 
     /// Takes the next packet to transmit at `now` (`dequeue_skb`: the requeue slot first, then
@@ -314,13 +351,16 @@ impl Qdisc {
     }
 
     /// Moves to `out` the packets an enqueue dropped besides the one it was given: fq_codel's
-    /// overlimit handling drops a batch from the fattest flow (`fq_codel_drop`). They are
-    /// already counted in `drops`. Call after each enqueue to free them at the right instant;
-    /// otherwise the next dequeue hands them over. Other kinds never have any.
+    /// overlimit handling drops a batch from the fattest flow (`fq_codel_drop`); netem's
+    /// emulated losses. They are already counted in `drops`. Call after each enqueue to free
+    /// them at the right instant; otherwise fq_codel's next dequeue hands them over. Other
+    /// kinds never have any.
     #[inline]
     pub fn drain_enqueue_drops(&mut self, out: &mut Vec<Skb>) {
-        if let Self::FqCodel(q) = self {
-            q.drain_enqueue_drops(out);
+        match self {
+            Self::FqCodel(q) => q.drain_enqueue_drops(out),
+            Self::Netem(q) => q.drain_enqueue_drops(out),
+            _ => {}
         }
     }
 
@@ -346,6 +386,7 @@ impl Qdisc {
             Self::Pfifo(_) => "pfifo",
             Self::Tbf(_) => "tbf",
             Self::FqCodel(_) => "fq_codel",
+            Self::Netem(_) => "netem",
         }
     }
 
@@ -396,6 +437,12 @@ impl From<Tbf> for Qdisc {
 impl From<FqCodel> for Qdisc {
     fn from(q: FqCodel) -> Self {
         Self::FqCodel(q)
+    }
+}
+
+impl From<Netem> for Qdisc {
+    fn from(q: Netem) -> Self {
+        Self::Netem(Box::new(q))
     }
 }
 
@@ -464,7 +511,38 @@ mod tests {
                 .unwrap()
                 .into(),
             FqCodel::new(fq).unwrap().into(),
+            Netem::new(
+                &netem_cfg(),
+                sim_core::RngStreams::new(1).stream("netem", 0),
+            )
+            .unwrap()
+            .into(),
         ]
+    }
+
+    /// A netem that loses, jitters (so the tfifo's tree is used), reorders and rate-limits;
+    /// no duplication (it would add packets to the books).
+    fn netem_cfg() -> crate::config::NetemConfig {
+        use crate::config::{NetemConfig, NetemLoss, NetemRate};
+        let pct = |p: u64| (u64::from(u32::MAX) * p / 100) as u32;
+        NetemConfig {
+            limit: 9,
+            latency: SimDuration::from_millis(1),
+            jitter: SimDuration::from_micros(900),
+            loss: NetemLoss::Random {
+                p: pct(10),
+                corr: 0,
+            },
+            reorder: (pct(20), 0),
+            gap: 3,
+            rate: Some(NetemRate {
+                bytes_per_sec: 10_000_000 / 8,
+                packet_overhead: 0,
+                cell_size: 0,
+                cell_overhead: 0,
+            }),
+            ..NetemConfig::default()
+        }
     }
 
     /// Checks the counters against an independent model of what the qdisc holds.
@@ -506,7 +584,7 @@ mod tests {
                             let skb = pkt(&mut pool, len, hash, prio);
                             let id = skb.id;
                             enqueued += 1;
-                            match q.enqueue(skb, now) {
+                            match q.enqueue(skb, now, &mut pool, 14) {
                                 Enqueue::Queued => {
                                     held.insert(id, len as u64);
                                 }
@@ -531,7 +609,7 @@ mod tests {
                                 }
                                 Dequeue::Empty => prop_assert!(held.is_empty()),
                                 Dequeue::Throttled(t) => {
-                                    prop_assert_eq!(q.kind(), "tbf");
+                                    prop_assert!(matches!(q.kind(), "tbf" | "netem"));
                                     prop_assert!(t > now);
                                     prop_assert!(!held.is_empty());
                                 }
@@ -569,7 +647,7 @@ mod tests {
     #[test]
     fn kinds_are_named_as_tc_names_them() {
         let names: Vec<_> = kinds().iter().map(Qdisc::kind).collect();
-        assert_eq!(names, ["pfifo_fast", "pfifo", "tbf", "fq_codel"]);
+        assert_eq!(names, ["pfifo_fast", "pfifo", "tbf", "fq_codel", "netem"]);
         fn serializable<T: Serialize>() {}
         serializable::<QdiscStats>();
         serializable::<FqCodelStats>();

@@ -206,14 +206,17 @@ mod tests {
         for _ in 0..50 {
             let skb = pkt(&mut pool, 1500, 0, rt_tos2priority(IPTOS_THROUGHPUT));
             bulk_ids.push(skb.id);
-            assert!(matches!(q.enqueue(skb, SimTime::ZERO), Enqueue::Queued));
+            assert!(matches!(
+                q.enqueue(skb, SimTime::ZERO, &mut pool, 14),
+                Enqueue::Queued
+            ));
         }
         let best_effort = pkt(&mut pool, 100, 0, rt_tos2priority(0));
         let be_id = best_effort.id;
-        let _ = q.enqueue(best_effort, SimTime::ZERO);
+        let _ = q.enqueue(best_effort, SimTime::ZERO, &mut pool, 14);
         let interactive = pkt(&mut pool, 100, 0, rt_tos2priority(IPTOS_LOWDELAY));
         let int_id = interactive.id;
-        let _ = q.enqueue(interactive, SimTime::ZERO);
+        let _ = q.enqueue(interactive, SimTime::ZERO, &mut pool, 14);
         assert_eq!(q.len(), 52);
         assert_eq!(next_id(&mut q), int_id);
         assert_eq!(next_id(&mut q), be_id);
@@ -235,14 +238,14 @@ mod tests {
         for i in 0..10 {
             let prio = [TC_PRIO_BULK, TC_PRIO_INTERACTIVE][i % 2];
             assert!(matches!(
-                q.enqueue(pkt(&mut pool, 100, 0, prio), SimTime::ZERO),
+                q.enqueue(pkt(&mut pool, 100, 0, prio), SimTime::ZERO, &mut pool, 14),
                 Enqueue::Queued
             ));
         }
         // The limit is shared: even a band-0 packet is dropped.
         let extra = pkt(&mut pool, 100, 0, TC_PRIO_INTERACTIVE);
         let extra_id = extra.id;
-        match q.enqueue(extra, SimTime::ZERO) {
+        match q.enqueue(extra, SimTime::ZERO, &mut pool, 14) {
             Enqueue::Dropped(skb) => assert_eq!(skb.id, extra_id),
             Enqueue::Queued => panic!("enqueued beyond txqueuelen"),
         }
@@ -251,7 +254,7 @@ mod tests {
         // Room again after one dequeue.
         let _ = next_id(&mut q);
         assert!(matches!(
-            q.enqueue(pkt(&mut pool, 100, 0, 0), SimTime::ZERO),
+            q.enqueue(pkt(&mut pool, 100, 0, 0), SimTime::ZERO, &mut pool, 14),
             Enqueue::Queued
         ));
     }
@@ -262,8 +265,13 @@ mod tests {
         let mut q = Pf(PfifoFast::new(3));
         let a = pkt(&mut pool, 300, 0, TC_PRIO_BULK);
         let a_id = a.id;
-        let _ = q.enqueue(a, SimTime::ZERO);
-        let _ = q.enqueue(pkt(&mut pool, 200, 0, TC_PRIO_BULK), SimTime::ZERO);
+        let _ = q.enqueue(a, SimTime::ZERO, &mut pool, 14);
+        let _ = q.enqueue(
+            pkt(&mut pool, 200, 0, TC_PRIO_BULK),
+            SimTime::ZERO,
+            &mut pool,
+            14,
+        );
         let Dequeue::Packet(a) = q.dequeue(SimTime::ZERO, &mut Vec::new()) else {
             panic!("empty")
         };
@@ -275,10 +283,15 @@ mod tests {
         // Sent was counted at the first dequeue and is not rolled back (as Linux).
         assert_eq!((s.packets, s.bytes), (1, 300));
         // A higher-priority packet arriving meanwhile does not overtake the requeued one.
-        let _ = q.enqueue(pkt(&mut pool, 100, 0, TC_PRIO_INTERACTIVE), SimTime::ZERO);
+        let _ = q.enqueue(
+            pkt(&mut pool, 100, 0, TC_PRIO_INTERACTIVE),
+            SimTime::ZERO,
+            &mut pool,
+            14,
+        );
         // The requeued packet still counts towards the limit.
         assert!(matches!(
-            q.enqueue(pkt(&mut pool, 100, 0, 0), SimTime::ZERO),
+            q.enqueue(pkt(&mut pool, 100, 0, 0), SimTime::ZERO, &mut pool, 14),
             Enqueue::Dropped(_)
         ));
         assert_eq!(next_id(&mut q), a_id);

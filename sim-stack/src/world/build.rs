@@ -114,14 +114,15 @@ impl World {
                     for ic in &nc.ifaces {
                         let base = params.base_reachable_time.as_nanos();
                         let reach = SimDuration::from_nanos(base / 2 + rng.below(base.max(1)));
-                        let qdisc =
-                            Qdisc::from_config(&ic.qdisc, ic.txqueuelen).map_err(|error| {
-                                Invalid::Qdisc {
-                                    node: nc.name.clone(),
-                                    iface: ic.name.clone(),
-                                    error,
-                                }
-                            })?;
+                        let qdisc = Qdisc::from_config(&ic.qdisc, ic.txqueuelen, || {
+                            // One stream per qdisc, keyed by node and interface names.
+                            streams.stream_named("netem", &format!("{}.{}", nc.name, ic.name))
+                        })
+                        .map_err(|error| Invalid::Qdisc {
+                            node: nc.name.clone(),
+                            iface: ic.name.clone(),
+                            error,
+                        })?;
                         let cap = match capture.as_mut() {
                             Some((c, which))
                                 if which.as_ref().is_none_or(|w| w.contains(&nc.name)) =>
