@@ -1,13 +1,13 @@
 //! The run configuration: packetdrill's options, from the script's `--name=value` lines and
 //! then the command line (which wins, as in packetdrill), with the kernel selftests'
-//! defaults (`ksft_runner.sh`: the addresses, the `-D` definitions).
+//! defaults (`ksft_runner.sh`: the addresses, the `-D` definitions, for IPv4 and IPv6).
 
-use core::net::Ipv4Addr;
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::parse::Defines;
 
-/// Which IP version the script runs with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which IP version the script runs with (`--ip_version`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum IpVersion {
     /// IPv4.
     V4,
@@ -17,19 +17,48 @@ pub enum IpVersion {
     V6,
 }
 
+impl IpVersion {
+    /// packetdrill's name for it (`ipv4`, `ipv4-mapped-ipv6`, `ipv6`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::V4 => "ipv4",
+            Self::V4MappedV6 => "ipv4-mapped-ipv6",
+            Self::V6 => "ipv6",
+        }
+    }
+
+    /// The version of a name [`Self::name`] gives.
+    pub fn from_name(s: &str) -> Option<Self> {
+        [Self::V4, Self::V4MappedV6, Self::V6]
+            .into_iter()
+            .find(|v| v.name() == s)
+    }
+
+    /// Whether the sockets are `AF_INET6` (`config->socket_domain`).
+    pub fn inet6_sockets(self) -> bool {
+        self != Self::V4
+    }
+
+    /// Whether the packets are IPv6 (`config->wire_protocol`).
+    pub fn ipv6_wire(self) -> bool {
+        self == Self::V6
+    }
+}
+
 /// Everything that shapes a run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DrillConfig {
     /// `--ip_version`.
     pub ip_version: IpVersion,
-    /// `--local_ip`: the tun device's address.
-    pub local_ip: Ipv4Addr,
+    /// `--local_ip`: the tun device's address (of the wire's family).
+    pub local_ip: IpAddr,
     /// `--gateway_ip`.
-    pub gateway_ip: Ipv4Addr,
-    /// `--netmask_ip`, as a prefix length.
+    pub gateway_ip: IpAddr,
+    /// `--netmask_ip`, as a prefix length (IPv6: always 48,
+    /// `DEFAULT_V6_LIVE_PREFIX_LEN`).
     pub prefix_len: u8,
     /// `--remote_ip`: the peer the script plays.
-    pub remote_ip: Ipv4Addr,
+    pub remote_ip: IpAddr,
     /// `--bind_port`: the port `bind()` binds and inbound SYNs are sent to.
     pub bind_port: u16,
     /// `--connect_port`: the port `connect()` connects to.
@@ -60,6 +89,88 @@ pub struct DrillConfig {
 }
 
 impl DrillConfig {
+    /// The kernel selftests' setup for `version` (`ksft_runner.sh`'s `ip_args`): IPv4's for
+    /// `ipv4` and `ipv4-mapped-ipv6` (whose sockets are `AF_INET6`), IPv6's for `ipv6`.
+    pub fn ksft(version: IpVersion) -> Self {
+        match version {
+            IpVersion::V6 => Self::ksft_ipv6(),
+            v => Self {
+                ip_version: v,
+                ..Self::ksft_ipv4()
+            },
+        }
+    }
+
+    /// The kernel selftests' IPv6 setup (`ksft_runner.sh`): `--mtu=1520` (so that the MSS
+    /// is 1460 = 1520 − 40 − 20, as over IPv4), local fd3d:a0b:17d6::1/48, gateway
+    /// fd3d:a0b:17d6:8888::1, remote fd3d:fa7b:d17d::1, the IPv6 Fast Open cookies and
+    /// cmsg names (`SOL_IPV6`, `IPV6_RECVERR`).
+    pub fn ksft_ipv6() -> Self {
+        let mut c = Self::ksft_ipv4();
+        for (k, v) in [
+            ("TFO_COOKIE", "c1d1e9742a47a9bc"),
+            ("TFO_COOKIE_ZERO", "82af1a8f9a205c34"),
+            ("CMSG_LEVEL_IP", "SOL_IPV6"),
+            ("CMSG_TYPE_RECVERR", "IPV6_RECVERR"),
+        ] {
+            c.defines.insert(k.to_string(), v.to_string());
+        }
+        Self {
+            ip_version: IpVersion::V6,
+            local_ip: IpAddr::V6(Ipv6Addr::new(0xfd3d, 0x0a0b, 0x17d6, 0, 0, 0, 0, 1)),
+            gateway_ip: IpAddr::V6(Ipv6Addr::new(0xfd3d, 0x0a0b, 0x17d6, 0x8888, 0, 0, 0, 1)),
+            prefix_len: 48,
+            remote_ip: IpAddr::V6(Ipv6Addr::new(0xfd3d, 0xfa7b, 0xd17d, 0, 0, 0, 0, 1)),
+            mtu: 1520,
+            ..c
+        }
+    }
+
+    /// The address `bind(…, ...)` binds (`live_bind_ip`): the local one, v4-mapped for
+    /// `ipv4-mapped-ipv6`.
+    pub fn bind_ip(&self) -> IpAddr {
+        self.socket_ip(self.local_ip)
+    }
+
+    /// The address `connect(…, ...)` connects to (`live_connect_ip`).
+    pub fn connect_ip(&self) -> IpAddr {
+        self.socket_ip(self.remote_ip)
+    }
+
+    fn socket_ip(&self, a: IpAddr) -> IpAddr {
+        match (self.ip_version, a) {
+            (IpVersion::V4MappedV6, IpAddr::V4(v4)) => IpAddr::V6(v4.to_ipv6_mapped()),
+            _ => a,
+        }
+    }
+
+    /// packetdrill's `finalize_config`: the addresses must be of the wire's family
+    /// (`ipv4_parse` / `ipv6_parse` die on the other); over IPv6 the prefix is 48
+    /// whatever `--netmask_ip` says.
+    ///
+    /// # Errors
+    /// Which option holds an address of the other family.
+    pub fn finalize(&mut self) -> Result<(), String> {
+        let v6 = self.ip_version.ipv6_wire();
+        if v6 {
+            self.prefix_len = 48;
+        }
+        for (name, a) in [
+            ("local_ip", self.local_ip),
+            ("gateway_ip", self.gateway_ip),
+            ("remote_ip", self.remote_ip),
+        ] {
+            if a.is_ipv6() != v6 {
+                return Err(format!(
+                    "bad --{name} for --ip_version={}: {a} is not an IPv{} address",
+                    self.ip_version.name(),
+                    if v6 { 6 } else { 4 }
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The kernel selftests' IPv4 setup (`ksft_runner.sh`): local 192.168.0.1/16, gateway
     /// 192.168.0.1, remote 192.0.2.1, the TFO cookies and cmsg names, packetdrill's
     /// defaults elsewhere (port 8080, MTU 1500, tolerance 4 ms and 12.5 %).
@@ -75,10 +186,10 @@ impl DrillConfig {
         .collect();
         Self {
             ip_version: IpVersion::V4,
-            local_ip: Ipv4Addr::new(192, 168, 0, 1),
-            gateway_ip: Ipv4Addr::new(192, 168, 0, 1),
+            local_ip: IpAddr::V4(Ipv4Addr::new(192, 168, 0, 1)),
+            gateway_ip: IpAddr::V4(Ipv4Addr::new(192, 168, 0, 1)),
             prefix_len: 16,
-            remote_ip: Ipv4Addr::new(192, 0, 2, 1),
+            remote_ip: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
             bind_port: 8080,
             connect_port: 8080,
             mss: None,
@@ -160,15 +271,11 @@ impl DrillConfig {
             Ok(p) if (1..=0xffff).contains(&p) => Ok(p as u16),
             _ => Err(bad()),
         };
-        let ip = || v.parse::<Ipv4Addr>().map_err(|_| bad());
+        let ip = || v.parse::<IpAddr>().map_err(|_| bad());
         match name {
             "ip_version" => {
-                self.ip_version = match v {
-                    "ipv4" => IpVersion::V4,
-                    "ipv4-mapped-ipv6" => IpVersion::V4MappedV6,
-                    "ipv6" => IpVersion::V6,
-                    _ => return Err(format!("bad --ip_version: {v}")),
-                }
+                self.ip_version =
+                    IpVersion::from_name(v).ok_or_else(|| format!("bad --ip_version: {v}"))?;
             }
             "bind_port" => self.bind_port = port()?,
             "connect_port" => self.connect_port = port()?,
@@ -176,7 +283,7 @@ impl DrillConfig {
             "local_ip" => self.local_ip = ip()?,
             "gateway_ip" => self.gateway_ip = ip()?,
             "netmask_ip" => {
-                let m = u32::from(ip()?);
+                let m = u32::from(v.parse::<Ipv4Addr>().map_err(|_| bad())?);
                 if m.leading_ones() + m.trailing_zeros() != 32 {
                     return Err(bad());
                 }

@@ -14,7 +14,7 @@
 //! Time is the host's: integer nanoseconds ([`SimTime`]). The runner moves it only through
 //! [`DrillHost::advance_to`], so a run is deterministic.
 
-use core::net::Ipv4Addr;
+use core::net::IpAddr;
 
 use sim_core::time::SimTime;
 
@@ -30,14 +30,15 @@ pub type Fd = i32;
 pub struct TunSetup {
     /// `tun0`.
     pub name: String,
-    /// The local address and prefix (`192.168.0.1/16`).
-    pub local_ip: Ipv4Addr,
+    /// The local address and prefix (`192.168.0.1/16`, `fd3d:a0b:17d6::1/48`), of the
+    /// wire's family.
+    pub local_ip: IpAddr,
     /// Prefix length of the local subnet.
     pub prefix_len: u8,
     /// The gateway the route to the remote goes through.
-    pub gateway_ip: Ipv4Addr,
+    pub gateway_ip: IpAddr,
     /// The remote peer's address.
-    pub remote_ip: Ipv4Addr,
+    pub remote_ip: IpAddr,
     /// MTU (1500 unless `--mtu`).
     pub mtu: u32,
     /// Link speed in Mbit/s if `--speed` was given.
@@ -66,7 +67,7 @@ impl TunSetup {
 /// A datagram injected into the tun device.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inbound {
-    /// The IPv4 datagram.
+    /// The IPv4 or IPv6 datagram.
     pub bytes: Vec<u8>,
     /// `--mss`: the datagram is a GRO packet of this segment size (tun's
     /// `virtio_net_hdr.gso_size`).
@@ -78,7 +79,7 @@ pub struct Inbound {
 pub struct Outbound {
     /// When it left.
     pub time: SimTime,
-    /// The IPv4 datagram.
+    /// The IP datagram.
     pub bytes: Vec<u8>,
 }
 
@@ -91,11 +92,12 @@ pub struct Buffer {
     pub len: usize,
 }
 
-/// An IPv4 socket address.
+/// A socket address: a `sockaddr_in`, or a `sockaddr_in6` for an IPv6 address (a
+/// v4-mapped one in `ipv4-mapped-ipv6` runs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SockAddr {
     /// Address.
-    pub ip: Ipv4Addr,
+    pub ip: IpAddr,
     /// Port.
     pub port: u16,
 }
@@ -178,6 +180,11 @@ impl Cmsg {
             CmsgData::Bytes(b) => b.len(),
         }
     }
+
+    /// `CMSG_SPACE` of the data: its `cmsg_len` rounded up to 8 bytes.
+    pub fn cmsg_space(&self) -> usize {
+        self.cmsg_len().next_multiple_of(8)
+    }
 }
 
 /// One `struct pollfd`.
@@ -232,10 +239,13 @@ pub enum Syscall {
         buf: Buffer,
         flags: i32,
     },
+    /// `controllen`: the `msg_controllen` packetdrill passes, the `CMSG_SPACE` of each
+    /// control message the script expects (`cmsg_new`).
     Recvmsg {
         fd: Fd,
         iov: Vec<Buffer>,
         flags: i32,
+        controllen: usize,
     },
     Write {
         fd: Fd,

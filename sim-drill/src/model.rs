@@ -16,7 +16,7 @@ use sim_dsl::diag::{Diagnostic, FileId, SourceMap, Span};
 use crate::ast::{self, Action, Direction, EventTime, Expr, ExprKind, PacketBody, Script, Usecs};
 use crate::code::{CodeBlock, CodeError};
 use crate::command::CommandBlock;
-use crate::config::{DrillConfig, IpVersion};
+use crate::config::DrillConfig;
 use crate::host::{
     Buffer, Cmsg, CmsgData, ExtendedErr, OptVal, Output, PollFd, SockAddr, Syscall, Timespec,
 };
@@ -223,11 +223,8 @@ pub fn load_str(
         }
     }
     config.defines = defines;
-    if config.ip_version != IpVersion::V4 {
-        diags.push(Diagnostic::global(
-            UNSUPPORTED,
-            "IPv6 (--ip_version=ipv6 or ipv4-mapped-ipv6): the simulated host has no IPv6 yet",
-        ));
+    if let Err(e) = config.finalize() {
+        diags.push(Diagnostic::global("option", e));
     }
     let dir = path
         .parent()
@@ -430,12 +427,14 @@ impl Lx<'_> {
         }
         match &p.body {
             PacketBody::Tcp(t) => {
-                if p.ip.flow_label != 0 {
-                    self.unsupported(span, "IPv6 flow labels");
-                }
+                // A flow label is IPv6's; over IPv4 packetdrill's set_ipv4_header drops it.
                 Some(EventKind::Packet {
                     direction: p.direction,
-                    segment: Segment::from_script(t, &p.ip),
+                    segment: if self.config.ip_version.ipv6_wire() {
+                        Segment::from_script(t, &p.ip).into_ipv6(&p.ip)
+                    } else {
+                        Segment::from_script(t, &p.ip)
+                    },
                 })
             }
             PacketBody::Udp { .. } => {
@@ -744,14 +743,14 @@ impl Lx<'_> {
 
     fn bind_addr(&self) -> SockAddr {
         SockAddr {
-            ip: self.config.local_ip,
+            ip: self.config.bind_ip(),
             port: self.config.bind_port,
         }
     }
 
     fn connect_addr(&self) -> SockAddr {
         SockAddr {
-            ip: self.config.remote_ip,
+            ip: self.config.connect_ip(),
             port: self.config.connect_port,
         }
     }
@@ -780,8 +779,13 @@ impl Lx<'_> {
             "socket" => {
                 self.check_args(s, 3)?;
                 mode = CheckMode::Fd;
+                // `...`: the run's socket domain (AF_INET, or AF_INET6 = 10).
                 let domain = if a[0].kind == ExprKind::Ellipsis {
-                    2
+                    if self.config.ip_version.inet6_sockets() {
+                        10
+                    } else {
+                        2
+                    }
                 } else {
                     self.s32(&a[0])?
                 };
@@ -900,6 +904,7 @@ impl Lx<'_> {
                     Some(c) => self.cmsgs(c)?,
                     None => Vec::new(),
                 };
+                let controllen = control.iter().map(Cmsg::cmsg_space).sum();
                 out = ExpectOut::Msg {
                     flags: msg_flags,
                     control,
@@ -908,6 +913,7 @@ impl Lx<'_> {
                     fd,
                     iov,
                     flags: self.s32(&a[2])?,
+                    controllen,
                 }
             }
             "sendmsg" => {
@@ -1379,14 +1385,77 @@ mod tests {
             r.contains("unsupported: command `grep x /proc/net/tcp | wc -l`: a shell pipeline"),
             "{r}"
         );
-        let l = load("--ip_version=ipv6\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3").unwrap_err();
-        assert!(
-            l.is_unsupported() && l.render().contains("IPv6"),
-            "{}",
-            l.render()
-        );
         let l = load("0 %{ import os }%").unwrap_err();
         assert!(l.is_unsupported() && l.render().contains("Python `import` statements"));
+    }
+
+    #[test]
+    fn an_ipv6_run_has_af_inet6_sockets_ipv6_addresses_and_ipv6_packets() {
+        use crate::config::IpVersion;
+        use crate::host::Syscall;
+        use core::net::IpAddr;
+        let text = "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n\
+                    +0 bind(3, ..., ...) = 0\n\
+                    +0 connect(3, ..., ...) = 0\n\
+                    +0 > (flowlabel 0x12345) S 0:0(0) <...>\n";
+        let calls = |p: &Program| -> Vec<Syscall> {
+            p.events
+                .iter()
+                .filter_map(|e| match &e.kind {
+                    EventKind::Syscall(s) => Some(s.call.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        let packet = |p: &Program| {
+            p.events
+                .iter()
+                .find_map(|e| match &e.kind {
+                    EventKind::Packet { segment, .. } => Some(segment.clone()),
+                    _ => None,
+                })
+                .expect("a packet")
+        };
+        let v6 = load_str(Path::new("t.pkt"), text, DrillConfig::ksft_ipv6(), &[]).unwrap();
+        let c = calls(&v6);
+        // `...` is AF_INET6 (10); the addresses are the ksft IPv6 ones.
+        assert!(matches!(c[0], Syscall::Socket { domain: 10, .. }), "{c:?}");
+        let Syscall::Bind { addr, .. } = c[1] else {
+            panic!("{c:?}")
+        };
+        assert_eq!(addr.ip, "fd3d:a0b:17d6::1".parse::<IpAddr>().unwrap());
+        let Syscall::Connect { addr: Some(a), .. } = c[2] else {
+            panic!("{c:?}")
+        };
+        assert_eq!(a.ip, "fd3d:fa7b:d17d::1".parse::<IpAddr>().unwrap());
+        let s = packet(&v6);
+        // The SYN's payload length: its 20-byte header, no options given (`<...>`).
+        assert_eq!((s.version, s.total_len, s.flow_label), (6, 20, 0x12345));
+        assert_eq!(v6.config.mtu, 1520);
+        // ipv4-mapped-ipv6: AF_INET6 sockets with v4-mapped addresses, IPv4 packets.
+        let m = load_str(
+            Path::new("t.pkt"),
+            text,
+            DrillConfig::ksft(IpVersion::V4MappedV6),
+            &[],
+        )
+        .unwrap();
+        let c = calls(&m);
+        assert!(matches!(c[0], Syscall::Socket { domain: 10, .. }), "{c:?}");
+        let Syscall::Bind { addr, .. } = c[1] else {
+            panic!("{c:?}")
+        };
+        assert_eq!(addr.ip, "::ffff:192.168.0.1".parse::<IpAddr>().unwrap());
+        assert_eq!(packet(&m).version, 4);
+        // A script asking for IPv6 under the IPv4 addresses: packetdrill's ipv6_parse
+        // refuses them.
+        let e = load(&format!("--ip_version=ipv6\n{text}"))
+            .unwrap_err()
+            .render();
+        assert!(
+            e.contains("bad --local_ip for --ip_version=ipv6: 192.168.0.1 is not an IPv6 address"),
+            "{e}"
+        );
     }
 
     #[test]

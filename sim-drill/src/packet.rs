@@ -1,8 +1,8 @@
 //! Script packets as bytes, live packets as packetdrill sees them, and packetdrill's checks
 //! between the two, with its messages.
 //!
-//! A [`Segment`] is one IPv4+TCP packet as packetdrill's `struct packet` holds it: the IP
-//! header fields it checks, the TCP header, the option bytes and the payload. Script lines
+//! A [`Segment`] is one IPv4 or IPv6 TCP packet as packetdrill's `struct packet` holds it:
+//! the IP header fields it checks, the TCP header, the option bytes and the payload. Script lines
 //! become segments ([`Segment::from_script`]); live packets are parsed into segments
 //! ([`Segment::parse`]) and mapped into script space by the runner; then
 //! [`verify_headers`], [`verify_options`] and [`verify_payload`] compare them the way
@@ -10,14 +10,16 @@
 //! same words (`live packet field tcp_ack_seq: expected: 2 (0x2) vs actual: 1 (0x1)`).
 //! [`Segment::dump`] is packetdrill's `DUMP_SHORT` (`P. 1:1001(1000) ack 1 win 1050`).
 //!
-//! Inbound segments are emitted with `sim_stack::wire` (real IPv4 and TCP checksums).
+//! Inbound segments are emitted with `sim_stack::wire` (real IPv4 and TCP checksums; IPv6
+//! with hop limit 255, the script's traffic class and flow label, as packetdrill's
+//! `set_ipv6_header` writes them).
 
 use core::fmt::Write as _;
-use core::net::Ipv4Addr;
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use sim_stack::wire::{
-    IpProtocol, Ipv4Packet, Ipv4Repr, SackBlocks, TcpFlags, TcpOption, TcpOptions, TcpPacket,
-    TcpRepr,
+    IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr, SackBlocks, TcpFlags, TcpOption,
+    TcpOptions, TcpPacket, TcpRepr,
 };
 
 use crate::ast::{AccEcnField, IpInfo, TcpOptionSpec, TcpSpec, TosSpec};
@@ -386,27 +388,30 @@ pub fn options_to_string(area: &[u8]) -> Result<String, String> {
 
 // ---------------------------------------------------------------- segments
 
-/// One IPv4 TCP packet, script or live, with the fields packetdrill compares.
+/// One IPv4 or IPv6 TCP packet, script or live, with the fields packetdrill compares.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Segment {
-    /// IP version (4).
+    /// IP version (4 or 6).
     pub version: u8,
-    /// IP header length in 32-bit words.
+    /// IPv4 header length in 32-bit words; 0 for IPv6, which has none (so that
+    /// `ihl * 4 + doff * 4 + payload` is the length field either way).
     pub ihl: u8,
-    /// IP total length.
+    /// IPv4 total length, or IPv6 payload length.
     pub total_len: u16,
-    /// TOS byte (DSCP and ECN).
+    /// TOS byte, or IPv6 traffic class (DSCP and ECN).
     pub tos: u8,
-    /// TTL.
+    /// TTL, or IPv6 hop limit.
     pub ttl: u8,
-    /// IP protocol.
+    /// IPv4 protocol, or IPv6 next header.
     pub protocol: u8,
-    /// Whether the IP header checksum verifies (always true for script packets).
+    /// The IPv6 flow label (0 on IPv4; on a script packet, 0 means not checked).
+    pub flow_label: u32,
+    /// Whether the IP header checksum verifies (always true for script packets and IPv6).
     pub ip_checksum_ok: bool,
     /// Source address.
-    pub src: Ipv4Addr,
+    pub src: IpAddr,
     /// Destination address.
-    pub dst: Ipv4Addr,
+    pub dst: IpAddr,
     /// Source port.
     pub src_port: u16,
     /// Destination port.
@@ -442,9 +447,9 @@ pub struct Segment {
 /// Why a live packet is not a TCP segment packetdrill can look at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ParseError {
-    /// Not IPv4, or truncated.
-    NotIpv4,
-    /// IPv4 but not TCP (the protocol number).
+    /// Neither IPv4 nor IPv6, or truncated.
+    NotIp,
+    /// IP but not TCP (the protocol or next header: an ICMPv6 Router Solicitation, …).
     NotTcp(u8),
     /// A TCP header that does not fit.
     BadTcp,
@@ -472,9 +477,10 @@ impl Segment {
             },
             ttl: if ip.ttl == 0 { TTL_CHECK_NONE } else { ip.ttl },
             protocol: 6,
+            flow_label: 0,
             ip_checksum_ok: true,
-            src: Ipv4Addr::UNSPECIFIED,
-            dst: Ipv4Addr::UNSPECIFIED,
+            src: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            dst: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             src_port,
             dst_port,
             seq: spec.seq,
@@ -493,14 +499,31 @@ impl Segment {
         }
     }
 
-    /// Parses an IPv4 datagram carrying TCP.
+    /// The same script packet over IPv6, as `new_tcp_packet` builds it for `AF_INET6`:
+    /// the script's traffic class, hop limit and flow label, the payload length in place
+    /// of the total length.
+    #[must_use]
+    pub fn into_ipv6(mut self, ip: &IpInfo) -> Self {
+        self.version = 6;
+        self.total_len -= u16::from(self.ihl) * 4;
+        self.ihl = 0;
+        self.flow_label = ip.flow_label;
+        self.src = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
+        self.dst = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
+        self
+    }
+
+    /// Parses an IPv4 or IPv6 datagram carrying TCP.
     ///
     /// # Errors
-    /// [`ParseError`] when it is not IPv4+TCP or does not fit its lengths.
+    /// [`ParseError`] when it is not TCP over IP or does not fit its lengths.
     pub fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
-        let ip = Ipv4Packet::new_checked(bytes).map_err(|_| ParseError::NotIpv4)?;
+        if bytes.first().map(|b| b >> 4) == Some(6) {
+            return Self::parse6(bytes);
+        }
+        let ip = Ipv4Packet::new_checked(bytes).map_err(|_| ParseError::NotIp)?;
         if ip.version() != 4 {
-            return Err(ParseError::NotIpv4);
+            return Err(ParseError::NotIp);
         }
         let protocol = u8::from(ip.protocol());
         if protocol != 6 {
@@ -515,9 +538,10 @@ impl Segment {
             tos: ip.dscp_ecn(),
             ttl: ip.ttl(),
             protocol,
+            flow_label: 0,
             ip_checksum_ok: ip.verify_checksum(),
-            src: ip.src_addr(),
-            dst: ip.dst_addr(),
+            src: IpAddr::V4(ip.src_addr()),
+            dst: IpAddr::V4(ip.dst_addr()),
             src_port: tcp.src_port(),
             dst_port: tcp.dst_port(),
             seq: tcp.seq_number(),
@@ -536,8 +560,48 @@ impl Segment {
         })
     }
 
-    /// The bytes of this segment as an IPv4 datagram, checksums filled (the IP ident is 0
-    /// and DF clear, as packetdrill injects them). The reserved bits are not written.
+    /// An IPv6 packet whose next header is TCP (Linux's TCP adds no extension header).
+    fn parse6(bytes: &[u8]) -> Result<Self, ParseError> {
+        let ip = Ipv6Packet::new_checked(bytes).map_err(|_| ParseError::NotIp)?;
+        let repr = Ipv6Repr::parse(&ip).map_err(|_| ParseError::NotIp)?;
+        let protocol = u8::from(repr.next_header);
+        if protocol != 6 {
+            return Err(ParseError::NotTcp(protocol));
+        }
+        let raw = &ip.payload()[..repr.payload_len];
+        let tcp = TcpPacket::new_checked(raw).map_err(|_| ParseError::BadTcp)?;
+        Ok(Self {
+            version: 6,
+            ihl: 0,
+            total_len: repr.payload_len as u16,
+            tos: repr.traffic_class,
+            ttl: repr.hop_limit,
+            protocol,
+            flow_label: repr.flow_label,
+            ip_checksum_ok: true,
+            src: IpAddr::V6(repr.src_addr),
+            dst: IpAddr::V6(repr.dst_addr),
+            src_port: tcp.src_port(),
+            dst_port: tcp.dst_port(),
+            seq: tcp.seq_number(),
+            ack: tcp.ack_number(),
+            flags: tcp.flags(),
+            res1: (raw[12] >> 1) & 0x7,
+            doff: tcp.header_len() / 4,
+            window: tcp.window_len(),
+            urg_ptr: tcp.urgent_at(),
+            options: tcp.options().to_vec(),
+            payload: tcp.payload().to_vec(),
+            win_nocheck: false,
+            options_nocheck: false,
+            ace: false,
+            tos_check: TosSpec::None,
+        })
+    }
+
+    /// The bytes of this segment as an IP datagram, checksums filled: IPv4 with ident 0
+    /// and DF clear, IPv6 with the segment's traffic class, flow label and hop limit, as
+    /// packetdrill injects them. The reserved bits are not written.
     pub fn emit(&self) -> Vec<u8> {
         let mut list = Vec::new();
         for o in split_options(&self.options).unwrap_or_default() {
@@ -561,9 +625,37 @@ impl Segment {
             urgent: self.urg_ptr,
             options,
         };
+        let (src, dst) = match (self.src, self.dst) {
+            (IpAddr::V6(src), IpAddr::V6(dst)) => {
+                let ip = Ipv6Repr {
+                    src_addr: src,
+                    dst_addr: dst,
+                    next_header: IpProtocol::Tcp,
+                    payload_len: tcp.header_len() + self.payload.len(),
+                    hop_limit: self.ttl,
+                    traffic_class: self.tos,
+                    flow_label: self.flow_label,
+                };
+                let mut buf = vec![0u8; ip.total_len()];
+                let at = ip.buffer_len();
+                buf[at + tcp.header_len()..].copy_from_slice(&self.payload);
+                tcp.emit(
+                    &mut TcpPacket::new_unchecked(&mut buf[at..]),
+                    src,
+                    dst,
+                    self.payload.len(),
+                );
+                ip.emit(&mut Ipv6Packet::new_unchecked(&mut buf[..]));
+                return buf;
+            }
+            (IpAddr::V4(src), IpAddr::V4(dst)) => (src, dst),
+            // A script packet whose addresses were never mapped (the runner always maps
+            // both to the run's family).
+            _ => (Ipv4Addr::UNSPECIFIED, Ipv4Addr::UNSPECIFIED),
+        };
         let ip = Ipv4Repr {
-            src_addr: self.src,
-            dst_addr: self.dst,
+            src_addr: src,
+            dst_addr: dst,
             protocol: IpProtocol::Tcp,
             payload_len: tcp.header_len() + self.payload.len(),
             ttl: self.ttl,
@@ -578,8 +670,8 @@ impl Segment {
         buf[at + tcp.header_len()..].copy_from_slice(&self.payload);
         tcp.emit(
             &mut TcpPacket::new_unchecked(&mut buf[at..]),
-            self.src,
-            self.dst,
+            src,
+            dst,
             self.payload.len(),
         );
         ip.emit(&mut Ipv4Packet::new_unchecked(&mut buf[..]));
@@ -747,19 +839,46 @@ fn flag(s: &Segment, f: TcpFlags) -> u32 {
 /// The first field that differs, in packetdrill's words.
 pub fn verify_headers(actual: &Segment, script: &Segment, strict: bool) -> Result<(), String> {
     let allowance = options_allowance(actual, script);
-    check_field("ipv4_version", script.version.into(), actual.version.into())?;
-    check_field(
-        "ipv4_protocol",
-        script.protocol.into(),
-        actual.protocol.into(),
-    )?;
-    check_field("ipv4_header_length", script.ihl.into(), actual.ihl.into())?;
-    if strict {
+    if script.version != actual.version {
+        // verify_header: the layers differ in type.
+        let name = |v: u8| if v == 6 { "ipv6" } else { "ipv4" };
+        return Err(format!(
+            "live packet header layer 0: expected: {} header vs actual: {} header",
+            name(script.version),
+            name(actual.version)
+        ));
+    }
+    if script.version == 6 {
+        // verify_ipv6: version, payload length, next header (the flow label is checked
+        // apart, per socket: verify_outbound_live_ipv6_flowlabel).
+        check_field("ipv6_version", script.version.into(), actual.version.into())?;
+        if strict {
+            check_field(
+                "ipv6_payload_len",
+                u32::from(script.total_len) + allowance,
+                actual.total_len.into(),
+            )?;
+        }
         check_field(
-            "ipv4_total_length",
-            u32::from(script.total_len) + allowance,
-            actual.total_len.into(),
+            "ipv6_next_header",
+            script.protocol.into(),
+            actual.protocol.into(),
         )?;
+    } else {
+        check_field("ipv4_version", script.version.into(), actual.version.into())?;
+        check_field(
+            "ipv4_protocol",
+            script.protocol.into(),
+            actual.protocol.into(),
+        )?;
+        check_field("ipv4_header_length", script.ihl.into(), actual.ihl.into())?;
+        if strict {
+            check_field(
+                "ipv4_total_length",
+                u32::from(script.total_len) + allowance,
+                actual.total_len.into(),
+            )?;
+        }
     }
     let ecn = actual.tos & 0x3;
     match script.tos_check {
@@ -1072,21 +1191,83 @@ mod tests {
                 ..IpInfo::default()
             },
         );
-        s.src = Ipv4Addr::new(192, 0, 2, 1);
-        s.dst = Ipv4Addr::new(192, 168, 0, 1);
+        let (src, dst) = (Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(192, 168, 0, 1));
+        s.src = src.into();
+        s.dst = dst.into();
         s.window = 32792;
         s.win_nocheck = false;
         let bytes = s.emit();
         let p = Segment::parse(&bytes).unwrap();
         assert!(p.ip_checksum_ok);
         let tcp = TcpPacket::new_checked(&bytes[20..]).unwrap();
-        assert!(tcp.verify_checksum(s.src, s.dst));
+        assert!(tcp.verify_checksum(src, dst));
         assert_eq!(p.options, s.options, "EOL and what follows it are kept");
         assert_eq!(
             (p.seq, p.ack, p.window, p.tos, p.ttl),
             (0, 1, 32792, 2, 255)
         );
         assert_eq!(verify_headers(&p, &s, true), Ok(()));
+    }
+
+    #[test]
+    fn ipv6_segments_emit_and_parse_back_as_packetdrill_builds_them() {
+        let ip = IpInfo {
+            tos: TosSpec::Ecn(2),
+            flow_label: 0xabcde,
+            ..IpInfo::default()
+        };
+        let mut s = Segment::from_script(
+            &spec("S.", 0, 10, Some(vec![TcpOptionSpec::Mss(1440)])),
+            &ip,
+        )
+        .into_ipv6(&ip);
+        // No IHL; the payload length is TCP's header (24) and the 10 bytes.
+        assert_eq!((s.version, s.ihl, s.total_len), (6, 0, 34));
+        let src: Ipv6Addr = "fd3d:fa7b:d17d::1".parse().unwrap();
+        let dst: Ipv6Addr = "fd3d:a0b:17d6::1".parse().unwrap();
+        (s.src, s.dst) = (src.into(), dst.into());
+        s.window = 1000;
+        s.win_nocheck = false;
+        let bytes = s.emit();
+        assert_eq!(bytes.len(), 40 + 34);
+        // Version 6, traffic class 0x02 (ECT(0)), the flow label; next header TCP, hop
+        // limit 255 (TTL_CHECK_NONE), as set_ipv6_header writes them.
+        assert_eq!(&bytes[..4], &[0x60, 0x2a, 0xbc, 0xde]);
+        assert_eq!((bytes[6], bytes[7]), (6, 255));
+        let tcp = TcpPacket::new_checked(&bytes[40..]).unwrap();
+        assert!(tcp.verify_checksum(src, dst), "the IPv6 pseudo-header sum");
+        let p = Segment::parse(&bytes).unwrap();
+        assert_eq!(
+            (p.version, p.tos, p.ttl, p.flow_label, p.total_len),
+            (6, 2, 255, 0xabcde, 34)
+        );
+        assert_eq!((p.src, p.dst), (IpAddr::V6(src), IpAddr::V6(dst)));
+        assert_eq!(verify_headers(&p, &s, true), Ok(()));
+        // A packet checked as IPv6 fails on its payload length, and an IPv4 one on the
+        // header's type, in packetdrill's words.
+        let mut longer = p.clone();
+        longer.total_len += 4;
+        assert_eq!(
+            verify_headers(&longer, &s, true).unwrap_err(),
+            "live packet field ipv6_payload_len: expected: 34 (0x22) vs actual: 38 (0x26)"
+        );
+        let v4 = Segment::from_script(&spec("S.", 0, 10, Some(vec![])), &ip);
+        assert_eq!(
+            verify_headers(&v4, &s, true).unwrap_err(),
+            "live packet header layer 0: expected: ipv6 header vs actual: ipv4 header"
+        );
+        // An ICMPv6 Router Solicitation is no TCP segment: the runner passes over it.
+        let mut rs = vec![0u8; 48];
+        rs[0] = 0x60;
+        rs[5] = 8;
+        rs[6] = 58;
+        rs[7] = 255;
+        rs[40] = 133;
+        assert_eq!(Segment::parse(&rs), Err(ParseError::NotTcp(58)));
+        // Aggregated IPv6 fragments keep the payload length right.
+        let a = Segment::from_script(&spec(".", 1, 1000, Some(vec![])), &ip).into_ipv6(&ip);
+        let b = Segment::from_script(&spec("P.", 1001, 500, Some(vec![])), &ip).into_ipv6(&ip);
+        assert_eq!(aggregate(&[a, b]).total_len, 20 + 1500);
     }
 
     #[test]

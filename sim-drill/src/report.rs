@@ -1,5 +1,5 @@
-//! What a drill run tells its user: a line per script and a summary table, the exit status,
-//! and the exchange of a script as a pcap.
+//! What a drill run tells its user: a line per script and IP version and a summary table,
+//! the exit status, and the exchange of a run as a pcap.
 
 use std::fmt::Write as _;
 use std::io;
@@ -9,6 +9,7 @@ use std::time::Duration;
 use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
 use pcap_file::{DataLink, Endianness, TsResolution};
 
+use crate::config::IpVersion;
 use crate::model::LoadError;
 use crate::runner::{Captured, RunReport, Verdict};
 
@@ -64,58 +65,106 @@ impl Outcome {
     }
 }
 
-/// Whether every script passed (the exit status is 0 only then).
-pub fn all_passed(outcomes: &[(String, Outcome)]) -> bool {
-    outcomes.iter().all(|(_, o)| *o == Outcome::Pass)
+/// One run: a script in one IP version, and how it went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// The script's file name.
+    pub script: String,
+    /// The `--ip_version` it ran with.
+    pub ip: IpVersion,
+    /// How it went.
+    pub outcome: Outcome,
 }
 
-/// The summary table: one row per script — its name, the outcome and the first line of
-/// its message — then the counts.
+impl Row {
+    /// A row.
+    pub fn new(script: impl Into<String>, ip: IpVersion, outcome: Outcome) -> Self {
+        Self {
+            script: script.into(),
+            ip,
+            outcome,
+        }
+    }
+}
+
+/// Whether every run passed (the exit status is 0 only then).
+pub fn all_passed(rows: &[Row]) -> bool {
+    rows.iter().all(|r| r.outcome == Outcome::Pass)
+}
+
+/// The summary table: one row per run — the script's name, the IP version, the outcome
+/// and the first line of its message — then the counts.
 ///
 /// ```
-/// use sim_drill::report::{summary_table, Outcome};
+/// use sim_drill::config::IpVersion;
+/// use sim_drill::report::{summary_table, Outcome, Row};
 /// let t = summary_table(&[
-///     ("tcp_basic_client.pkt".into(), Outcome::Pass),
-///     ("tcp_x.pkt".into(), Outcome::Fail("tcp_x.pkt:18: error handling packet: …\nscript packet: …".into())),
+///     Row::new("tcp_basic_client.pkt", IpVersion::V4, Outcome::Pass),
+///     Row::new("tcp_basic_client.pkt", IpVersion::V6, Outcome::Pass),
+///     Row::new("tcp_x.pkt", IpVersion::V4, Outcome::Fail("tcp_x.pkt:18: error handling packet: …\nscript packet: …".into())),
 /// ]);
 /// assert_eq!(t, "\
-/// script                result  first mismatch
-/// tcp_basic_client.pkt  pass
-/// tcp_x.pkt             FAIL    tcp_x.pkt:18: error handling packet: …
-/// 2 scripts: 1 pass, 1 fail, 0 unsupported, 0 invalid
+/// script                ip    result  first mismatch
+/// tcp_basic_client.pkt  ipv4  pass
+/// tcp_basic_client.pkt  ipv6  pass
+/// tcp_x.pkt             ipv4  FAIL    tcp_x.pkt:18: error handling packet: …
+/// 3 runs of 2 scripts: 2 pass, 1 fail, 0 unsupported, 0 invalid
 /// ");
 /// ```
-pub fn summary_table(outcomes: &[(String, Outcome)]) -> String {
-    let width = outcomes
+pub fn summary_table(rows: &[Row]) -> String {
+    let width = rows
         .iter()
-        .map(|(n, _)| n.chars().count())
+        .map(|r| r.script.chars().count())
         .chain(["script".len()])
         .max()
         .unwrap_or(0);
-    let rw = outcomes
+    let iw = rows
         .iter()
-        .map(|(_, o)| o.word().len())
+        .map(|r| r.ip.name().len())
+        .chain(["ip".len()])
+        .max()
+        .unwrap_or(0);
+    let rw = rows
+        .iter()
+        .map(|r| r.outcome.word().len())
         .chain(["result".len()])
         .max()
         .unwrap_or(0);
     let mut out = String::new();
-    let _ = writeln!(out, "{:width$}  {:rw$}  first mismatch", "script", "result");
+    let _ = writeln!(
+        out,
+        "{:width$}  {:iw$}  {:rw$}  first mismatch",
+        "script", "ip", "result"
+    );
     let mut counts = [0usize; 4];
-    for (name, o) in outcomes {
+    for r in rows {
+        let o = &r.outcome;
         counts[match o {
             Outcome::Pass => 0,
             Outcome::Fail(_) => 1,
             Outcome::Unsupported(_) => 2,
             Outcome::Invalid(_) => 3,
         }] += 1;
-        let line = format!("{name:width$}  {:rw$}  {}", o.word(), o.first_line());
+        let line = format!(
+            "{:width$}  {:iw$}  {:rw$}  {}",
+            r.script,
+            r.ip.name(),
+            o.word(),
+            o.first_line()
+        );
         let _ = writeln!(out, "{}", line.trim_end());
     }
+    let mut scripts: Vec<&str> = rows.iter().map(|r| r.script.as_str()).collect();
+    scripts.sort_unstable();
+    scripts.dedup();
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
     let _ = writeln!(
         out,
-        "{} script{}: {} pass, {} fail, {} unsupported, {} invalid",
-        outcomes.len(),
-        if outcomes.len() == 1 { "" } else { "s" },
+        "{} run{} of {} script{}: {} pass, {} fail, {} unsupported, {} invalid",
+        rows.len(),
+        plural(rows.len()),
+        scripts.len(),
+        plural(scripts.len()),
         counts[0],
         counts[1],
         counts[2],
@@ -124,8 +173,9 @@ pub fn summary_table(outcomes: &[(String, Outcome)]) -> String {
     out
 }
 
-/// Writes the exchange as a classic pcap of raw IPv4 datagrams (link type RAW, nanosecond
-/// timestamps), as tcpdump on the tun device would show it. The file is written whole to a
+/// Writes the exchange as a classic pcap of raw IP datagrams (link type RAW: IPv4 or IPv6
+/// by each packet's first nibble; nanosecond timestamps), as tcpdump on the tun device
+/// would show it. The file is written whole to a
 /// temporary name beside it and renamed, so a failure leaves no half-written file.
 ///
 /// # Errors
@@ -203,9 +253,10 @@ mod tests {
     #[test]
     fn table_counts_and_exit_status() {
         let rows = vec![
-            ("a.pkt".to_string(), Outcome::Pass),
-            (
-                "bb.pkt".to_string(),
+            Row::new("a.pkt", IpVersion::V4, Outcome::Pass),
+            Row::new(
+                "bb.pkt",
+                IpVersion::V4MappedV6,
                 Outcome::Unsupported("bb.pkt:3: unsupported: x".into()),
             ),
         ];
@@ -213,10 +264,14 @@ mod tests {
         assert!(all_passed(&rows[..1]));
         assert_eq!(
             summary_table(&rows),
-            "script  result       first mismatch\n\
-             a.pkt   pass\n\
-             bb.pkt  unsupported  bb.pkt:3: unsupported: x\n\
-             2 scripts: 1 pass, 0 fail, 1 unsupported, 0 invalid\n"
+            "script  ip                result       first mismatch\n\
+             a.pkt   ipv4              pass\n\
+             bb.pkt  ipv4-mapped-ipv6  unsupported  bb.pkt:3: unsupported: x\n\
+             2 runs of 2 scripts: 1 pass, 0 fail, 1 unsupported, 0 invalid\n"
+        );
+        assert_eq!(
+            summary_table(&rows[..1]).lines().last(),
+            Some("1 run of 1 script: 1 pass, 0 fail, 0 unsupported, 0 invalid")
         );
     }
 }

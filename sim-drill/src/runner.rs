@@ -30,7 +30,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
 
-use core::net::Ipv4Addr;
+use core::net::IpAddr;
 
 use sim_core::SimTime;
 use sim_stack::wire::TcpFlags;
@@ -155,10 +155,13 @@ struct Socket {
     tcp: bool,
     live_fd: Option<Fd>,
     script_local_isn: u32,
-    live_local: Option<(Ipv4Addr, u16)>,
-    live_remote: Option<(Ipv4Addr, u16)>,
+    live_local: Option<(IpAddr, u16)>,
+    live_remote: Option<(IpAddr, u16)>,
     live_local_isn: u32,
     live_remote_isn: u32,
+    /// `flowlabel_map`: the (script, live) IPv6 flow labels of the last checked packet
+    /// whose script gave one.
+    flowlabels: Option<(u32, u32)>,
     /// Script TS val → the live TS val the host sent for it.
     ts_map: BTreeMap<u32, u32>,
     /// The first (script, live) TS val pair, the baseline of the live → script mapping.
@@ -176,6 +179,7 @@ impl Socket {
             live_remote: None,
             live_local_isn: 0,
             live_remote_isn: 0,
+            flowlabels: None,
             ts_map: BTreeMap::new(),
             first_ts: None,
         }
@@ -692,8 +696,8 @@ impl<'a> Runner<'a> {
         }
         let s = &self.sockets[sock];
         let mut live = script.clone();
-        let (rip, rport) = s.live_remote.unwrap_or((Ipv4Addr::UNSPECIFIED, 0));
-        let (lip, lport) = s.live_local.unwrap_or((Ipv4Addr::UNSPECIFIED, 0));
+        let (rip, rport) = s.live_remote.unwrap_or((script.src, 0));
+        let (lip, lport) = s.live_local.unwrap_or((script.dst, 0));
         live.src = rip;
         live.dst = lip;
         if script.src_port == 0 {
@@ -922,6 +926,10 @@ impl<'a> Runner<'a> {
         }
         let nf = |e: String| (e, true);
         packet::verify_headers(actual, script, true).map_err(nf)?;
+        if script.version == 6 {
+            self.verify_flowlabel(sock, script.flow_label, actual.flow_label)
+                .map_err(nf)?;
+        }
         let c = &self.p.config;
         let dynamic =
             (c.tolerance_percent / 100.0 * (self.ev.usecs - self.script_start) as f64) as i64;
@@ -941,6 +949,35 @@ impl<'a> Runner<'a> {
             "outbound packet",
         )
         .map_err(nf)
+    }
+
+    /// `verify_outbound_live_ipv6_flowlabel`: a script flow label (non-zero) asks that the
+    /// live packet carry one, the same live label as long as the script's stays the same,
+    /// and a different one when the script's changes.
+    fn verify_flowlabel(&mut self, sock: usize, script: u32, live: u32) -> Result<(), String> {
+        if script == 0 {
+            return Ok(());
+        }
+        if live == 0 {
+            return Err("flowlabel unmarked in the live packet".into());
+        }
+        let map = &mut self.sockets[sock].flowlabels;
+        match *map {
+            None => *map = Some((script, live)),
+            Some((s, l)) if s != script => {
+                if live == l {
+                    return Err("expected a different flowlabel but got the same".into());
+                }
+                *map = Some((script, live));
+            }
+            Some((_, l)) if live != l => {
+                return Err(format!(
+                    "inconsistent flowlabels for this packet: expected: {l:#x} vs actual: {live:#x}"
+                ));
+            }
+            Some(_) => {}
+        }
+        Ok(())
     }
 
     // ------------------------------------------------------------ commands and code

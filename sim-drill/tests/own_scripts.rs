@@ -1,6 +1,7 @@
 //! The project's own packetdrill scripts (`tests/scripts/`), each checked against a real
 //! Linux 6.18 kernel with the real packetdrill before it was added (the header of each says
-//! what it pins down): the simulated host must pass every one. They run beside the kernel's
+//! what it pins down), over IPv4 and IPv6 (or the version its `--ip_version` line names):
+//! the simulated host must pass every one in each. They run beside the kernel's
 //! `defaults.sh` (and `set_sysctls.py`), as packetdrill's scripts do: each is copied with
 //! them into a scratch folder.
 
@@ -11,7 +12,7 @@ use std::path::Path;
 use common::shared;
 
 use sim_drill::report::Outcome;
-use sim_drill::sim_host::run_script;
+use sim_drill::sim_host::{run_script, script_versions};
 
 #[test]
 fn every_own_script_passes() {
@@ -31,8 +32,14 @@ fn every_own_script_passes() {
     for p in &paths {
         let copy = scratch.join(p.file_name().expect("a file"));
         std::fs::copy(p, &copy).expect("copy the script");
-        let r = run_script(&copy, &[]);
-        assert_eq!(r.outcome, Outcome::Pass, "{}", p.display());
+        // In the versions ksft_runner.sh runs it in: IPv4 and IPv6 unless its own
+        // --ip_version line says (each was checked in them against Linux 6.18).
+        let versions = script_versions(&copy);
+        assert!(!versions.is_empty());
+        for v in versions {
+            let r = run_script(&copy, v, &[]);
+            assert_eq!(r.outcome, Outcome::Pass, "{} {}", p.display(), v.name());
+        }
     }
     let _ = std::fs::remove_dir_all(&scratch);
 }

@@ -402,14 +402,20 @@ fn every_kernel_script_runs_to_a_verdict() {
     for path in names {
         let p = model::load(&path, DrillConfig::ksft_ipv4(), &[]).unwrap();
         let r = runner::run(&p, &mut FakeHost::new(Quirks::default()));
-        table.push((
-            path.file_name().unwrap().to_string_lossy().into_owned(),
+        table.push(sim_drill::report::Row::new(
+            path.file_name().unwrap().to_string_lossy(),
+            sim_drill::config::IpVersion::V4,
             sim_drill::report::Outcome::of_run(&r),
         ));
     }
     eprintln!("{}", sim_drill::report::summary_table(&table));
     // Whatever the fake kernel gets wrong, every message cites its script and line.
-    for (name, o) in &table {
+    for sim_drill::report::Row {
+        script: name,
+        outcome: o,
+        ..
+    } in &table
+    {
         if let sim_drill::report::Outcome::Fail(m) | sim_drill::report::Outcome::Unsupported(m) = o
         {
             assert!(m.contains(&format!("{name}:")), "{m}");

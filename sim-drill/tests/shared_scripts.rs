@@ -33,8 +33,13 @@ fn all_36_scripts_parse() {
 #[test]
 fn every_script_loads() {
     let mut unsupported = Vec::new();
-    for path in scripts() {
-        match model::load(&path, DrillConfig::ksft_ipv4(), &[]) {
+    for (path, config) in scripts().into_iter().flat_map(|p| {
+        [
+            (p.clone(), DrillConfig::ksft_ipv4()),
+            (p, DrillConfig::ksft_ipv6()),
+        ]
+    }) {
+        match model::load(&path, config, &[]) {
             Ok(p) => assert!(!p.events.is_empty()),
             Err(e) => {
                 assert!(

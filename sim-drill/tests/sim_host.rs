@@ -11,7 +11,7 @@ use core::net::Ipv4Addr;
 
 use sim_core::{SimDuration, SimTime};
 use sim_drill::ast::{IpInfo, TcpOptionSpec, TcpSpec};
-use sim_drill::config::DrillConfig;
+use sim_drill::config::{DrillConfig, IpVersion};
 use sim_drill::host::{
     Buffer, DrillHost, Inbound, OptVal, SockAddr, Syscall, SyscallOutcome, SyscallReturn, TunSetup,
 };
@@ -19,56 +19,80 @@ use sim_drill::model;
 use sim_drill::packet::Segment;
 use sim_drill::report::Outcome;
 use sim_drill::runner::{self, Verdict};
-use sim_drill::sim_host::{SimHost, run_script};
+use sim_drill::sim_host::{SimHost, run_script, script_versions};
 use sim_dsl::diag::{FileId, Span};
 
 use common::{scripts, shared};
 
-/// The names `expected-pass.txt` lists.
-fn expected_pass() -> Vec<String> {
+/// The runs `expected-pass.txt` lists: `SCRIPT VERSION…` a line.
+fn expected_pass() -> Vec<(String, IpVersion)> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("expected-pass.txt");
-    std::fs::read_to_string(path)
+    let mut out = Vec::new();
+    for l in std::fs::read_to_string(path)
         .expect("read expected-pass.txt")
         .lines()
-        .map(|l| l.split('#').next().unwrap_or("").trim().to_string())
-        .filter(|l| !l.is_empty())
-        .collect()
+    {
+        let mut w = l.split('#').next().unwrap_or("").split_whitespace();
+        let Some(name) = w.next() else { continue };
+        for v in w {
+            out.push((
+                name.to_string(),
+                IpVersion::from_name(v).expect("an IP version"),
+            ));
+        }
+    }
+    out
 }
 
 #[test]
 fn every_kernel_script_runs_and_the_expected_ones_pass() {
     let expected = expected_pass();
-    assert!(expected.len() >= 16, "the list holds what passes");
+    assert!(expected.len() >= 72, "the list holds what passes");
     let mut rows = Vec::new();
     for path in scripts() {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let r = run_script(&path, &[]);
-        assert!(
-            !matches!(r.outcome, Outcome::Invalid(_)),
-            "{name}: {:?}",
-            r.outcome
+        assert_eq!(
+            script_versions(&path),
+            [IpVersion::V4, IpVersion::V6],
+            "{name}: no --ip_version line, so both"
         );
-        if expected.contains(&name) {
-            assert_eq!(r.outcome, Outcome::Pass, "{name}");
-            let report = r.report.expect("it ran");
+        for v in [IpVersion::V4, IpVersion::V6] {
+            let r = run_script(&path, v, &[]);
             assert!(
-                !report.exchange.is_empty(),
-                "{name}: packets were exchanged"
+                !matches!(r.outcome, Outcome::Invalid(_)),
+                "{name} {}: {:?}",
+                v.name(),
+                r.outcome
             );
+            if expected.contains(&(name.clone(), v)) {
+                assert_eq!(r.outcome, Outcome::Pass, "{name} {}", v.name());
+                let report = r.report.expect("it ran");
+                assert!(
+                    !report.exchange.is_empty(),
+                    "{name}: packets were exchanged"
+                );
+                // Every TCP packet of the run is of the run's family.
+                let family = if v == IpVersion::V6 { 6 } else { 4 };
+                for c in &report.exchange {
+                    assert_eq!(c.bytes[0] >> 4, family, "{name} {}", v.name());
+                }
+            }
+            rows.push((name.clone(), v, r.outcome));
         }
-        rows.push((name, r.outcome));
     }
-    for name in &expected {
+    for (name, v) in &expected {
         assert!(
-            rows.iter().any(|(n, _)| n == name),
+            rows.iter().any(|(n, rv, _)| n == name && rv == v),
             "{name} is a kernel script"
         );
     }
     // The same run twice gives the same exchange, byte for byte and instant for instant.
     let p = shared().join("tcp_blocking_blocking-read.pkt");
-    let a = run_script(&p, &[]).report.expect("ran").exchange;
-    let b = run_script(&p, &[]).report.expect("ran").exchange;
-    assert_eq!(a, b);
+    for v in [IpVersion::V4, IpVersion::V6] {
+        let a = run_script(&p, v, &[]).report.expect("ran").exchange;
+        let b = run_script(&p, v, &[]).report.expect("ran").exchange;
+        assert_eq!(a, b);
+    }
 }
 
 /// `tcp_basic_client.pkt` with `from` replaced by `to`, run against the simulated host.
@@ -221,7 +245,7 @@ fn what_the_host_does_not_model_is_unsupported_with_the_reason() {
     std::fs::copy(shared().join("defaults.sh"), dir.join("defaults.sh")).expect("copy");
     let path = dir.join("accecn.pkt");
     std::fs::write(&path, text).expect("write");
-    let r = run_script(&path, &[]);
+    let r = run_script(&path, IpVersion::V4, &[]);
     let _ = std::fs::remove_dir_all(&dir);
     match r.outcome {
         Outcome::Unsupported(m) => assert!(
@@ -338,8 +362,8 @@ fn from_peer(flags: &str, seq: u32, ack: u32, options: Vec<TcpOptionSpec>) -> In
         options_span: None,
     };
     let mut s = Segment::from_script(&spec, &IpInfo::default());
-    s.src = Ipv4Addr::new(192, 0, 2, 1);
-    s.dst = Ipv4Addr::new(192, 168, 0, 1);
+    s.src = Ipv4Addr::new(192, 0, 2, 1).into();
+    s.dst = Ipv4Addr::new(192, 168, 0, 1).into();
     s.ttl = 64;
     Inbound {
         bytes: s.emit(),
@@ -420,4 +444,96 @@ fn a_blocking_write_copies_what_fits_waits_for_room_and_returns_with_the_last_by
         }
     }
     panic!("the write never returned ({sent} bytes sent)");
+}
+
+/// The IPv6 host is set up as packetdrill's tun0 is on Linux: a random link-local address
+/// that needs no DAD (`IFF_NOARP`), whose completion sends one Router Solicitation (no
+/// source link-layer address option: tun has none) at once; no Neighbour Solicitation and
+/// no MLD report ever leave. The kernel's client script passes beside it.
+#[test]
+fn the_ipv6_tun_sends_one_router_solicitation_and_no_ndp() {
+    let r = run_script(&shared().join("tcp_basic_client.pkt"), IpVersion::V6, &[]);
+    assert_eq!(r.outcome, Outcome::Pass);
+    let ex = r.report.expect("ran").exchange;
+    let icmp: Vec<_> = ex.iter().filter(|c| c.bytes[6] == 58).collect();
+    assert_eq!(icmp.len(), 1, "one ICMPv6 packet in a run under 4 s");
+    let rs = &icmp[0].bytes;
+    assert_eq!(icmp[0].time, SimTime::ZERO);
+    // 40 + 8 bytes: type 133, no option; hop limit 255; from fe80::/64 to ff02::2.
+    assert_eq!((rs.len(), rs[40], rs[7]), (48, 133, 255));
+    assert_eq!(&rs[8..16], &[0xfe, 0x80, 0, 0, 0, 0, 0, 0]);
+    assert_eq!(
+        &rs[24..40],
+        &"ff02::2".parse::<core::net::Ipv6Addr>().unwrap().octets()
+    );
+    // Every TCP packet goes between the ksft addresses.
+    for c in ex.iter().filter(|c| c.bytes[6] == 6) {
+        let s = Segment::parse(&c.bytes).expect("TCP");
+        let ends = [s.src.to_string(), s.dst.to_string()];
+        assert!(
+            ends.contains(&"fd3d:a0b:17d6::1".to_string())
+                && ends.contains(&"fd3d:fa7b:d17d::1".to_string()),
+            "{ends:?}"
+        );
+    }
+}
+
+/// The runner checks IPv6 flow labels as packetdrill's `verify_outbound_live_ipv6_flowlabel`:
+/// the same live label for the same script label, another for another; the stack keeps one
+/// label per connection, as Linux does (both verdicts checked on Linux 6.18).
+#[test]
+fn flow_labels_are_mapped_per_socket() {
+    let own = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scripts/ipv6-tclass-flowlabel.pkt");
+    let text = std::fs::read_to_string(&own).expect("read");
+    let dir = std::env::temp_dir().join(format!("sim-drill-flowlabel-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::copy(shared().join("defaults.sh"), dir.join("defaults.sh")).expect("copy");
+    let path = dir.join("fl.pkt");
+    std::fs::write(&path, &text).expect("write");
+    assert_eq!(script_versions(&path), [IpVersion::V6]);
+    assert_eq!(run_script(&path, IpVersion::V6, &[]).outcome, Outcome::Pass);
+    let other = text.replace("> (flowlabel 0x1) P. 101", "> (flowlabel 0x2) P. 101");
+    assert_ne!(other, text);
+    std::fs::write(&path, other).expect("write");
+    let r = run_script(&path, IpVersion::V6, &[]);
+    let _ = std::fs::remove_dir_all(&dir);
+    match r.outcome {
+        Outcome::Fail(m) => assert!(
+            m.contains(
+                ":20: error handling packet: expected a different flowlabel but got the same"
+            ),
+            "{m}"
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// packetdrill's `--ip_version=ipv4-mapped-ipv6`: AF_INET6 sockets bound and connected to
+/// v4-mapped addresses, IPv4 on the wire. The kernel's client script passes; a timestamping
+/// script, whose control buffer is sized for `IP_RECVERR`, gets the larger `IPV6_RECVERR`
+/// message truncated (`MSG_CTRUNC`), failing with the words Linux 6.18 fails it with.
+#[test]
+fn ipv4_mapped_ipv6_runs_af_inet6_sockets_over_ipv4() {
+    let r = run_script(
+        &shared().join("tcp_basic_client.pkt"),
+        IpVersion::V4MappedV6,
+        &[],
+    );
+    assert_eq!(r.outcome, Outcome::Pass);
+    let ex = r.report.expect("ran").exchange;
+    assert!(ex.iter().all(|c| c.bytes[0] >> 4 == 4), "IPv4 only, no RS");
+    let r = run_script(
+        &shared().join("tcp_timestamping_partial.pkt"),
+        IpVersion::V4MappedV6,
+        &[],
+    );
+    match r.outcome {
+        Outcome::Fail(m) => assert!(
+            m.ends_with(
+                "tcp_timestamping_partial.pkt:40: runtime error in recvmsg call: Expected msg_flags 0x00002020 but got 0x00002028"
+            ),
+            "{m}"
+        ),
+        other => panic!("{other:?}"),
+    }
 }

@@ -628,9 +628,9 @@ pub fn tun_read(n: &mut Node, dev: usize) -> Option<(SimTime, Skb)> {
 /// `tun_get_user`: the reader of tun device `dev`'s descriptor writes an IP packet into it
 /// (`IFF_NO_PI`: the protocol is the IP version's), which the device receives.
 pub fn tun_get_user(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, skb: Skb) {
-    if skb.data().first().map(|b| b >> 4) != Some(4) {
+    if !matches!(skb.data().first().map(|b| b >> 4), Some(4 | 6)) {
         n.devs[dev].stats.rx_dropped += 1;
-        kfree_skb_reason(n, cx, dev, "tun_not_ipv4", skb);
+        kfree_skb_reason(n, cx, dev, "tun_not_ip", skb);
         return;
     }
     netif_receive_skb(n, cx, dev, skb);
@@ -649,9 +649,14 @@ pub(crate) fn netif_receive_skb(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, m
     d.stats.rx_packets += 1;
     d.stats.rx_bytes += skb.len() as u64;
     if !d.arp() {
-        // No link-layer header: an IP packet for this host.
+        // No link-layer header: an IP packet for this host, of the version its first
+        // nibble says (tun_get_user's protocol without IFF_PI).
         skb.pkt_type = PacketType::Host;
-        ip_rcv(n, cx, dev, skb, true);
+        if skb.data().first().map(|b| b >> 4) == Some(6) {
+            crate::ipv6::input::ipv6_rcv(n, cx, dev, skb);
+        } else {
+            ip_rcv(n, cx, dev, skb, true);
+        }
         return;
     }
     let Ok(frame) = EthernetFrame::new_checked(skb.data()) else {

@@ -2,7 +2,7 @@
 //! `sim_stack::sock::syscall` with Linux's argument checks, errno values and blocking
 //! semantics; what the stack cannot carry is unsupported, with the reason.
 
-use core::net::SocketAddrV4;
+use core::net::SocketAddr;
 
 use sim_core::SimDuration;
 use sim_stack::sock::syscall::{
@@ -158,7 +158,7 @@ pub(super) fn exec(h: &mut SimHost, call: &Syscall, done: usize, retry: bool) ->
             protocol,
         } => socket(h, *domain, *ty, *protocol),
         Syscall::Bind { fd, addr } => on_sock(h, *fd, |h, s| {
-            let a = v4(*addr);
+            let a = sockaddr(*addr);
             result(h.with(|n, cx| sc::bind(n, cx, s, a)))
         }),
         Syscall::Listen { fd, backlog } => on_sock(h, *fd, |h, s| {
@@ -174,9 +174,12 @@ pub(super) fn exec(h: &mut SimHost, call: &Syscall, done: usize, retry: bool) ->
         Syscall::Recv { fd, buf, flags } | Syscall::Recvfrom { fd, buf, flags } => {
             on_sock(h, *fd, |h, s| recv(h, s, &[*buf], *flags, None))
         }
-        Syscall::Recvmsg { fd, iov, flags } => {
-            on_sock(h, *fd, |h, s| recv(h, s, iov, *flags, Some(())))
-        }
+        Syscall::Recvmsg {
+            fd,
+            iov,
+            flags,
+            controllen,
+        } => on_sock(h, *fd, |h, s| recv(h, s, iov, *flags, Some(*controllen))),
         Syscall::Write { fd, buf } if is_pipe(h, *fd) => pipe_write(h, *fd, buf.len),
         Syscall::Write { fd, buf } => on_sock(h, *fd, |h, s| send(h, s, &[*buf], 0, None, done)),
         Syscall::Writev { fd, iov } => on_sock(h, *fd, |h, s| send(h, s, iov, 0, None, done)),
@@ -406,8 +409,9 @@ fn splice(
     ok(spliced as i64)
 }
 
-fn v4(a: SockAddr) -> SocketAddrV4 {
-    SocketAddrV4::new(a.ip, a.port)
+/// The `sockaddr_in` or `sockaddr_in6` the script's address stands for.
+fn sockaddr(a: SockAddr) -> SocketAddr {
+    SocketAddr::new(a.ip, a.port)
 }
 
 /// A call returning 0 or an errno.
@@ -435,12 +439,13 @@ fn nonblocking(h: &SimHost, s: SockId) -> bool {
 }
 
 fn socket(h: &mut SimHost, domain: i32, ty: i32, protocol: i32) -> Exec {
-    if is(domain, "AF_INET6") {
-        return unsupported("an AF_INET6 socket: the stack has no IPv6");
-    }
-    if !is(domain, "AF_INET") {
+    let domain = if is(domain, "AF_INET6") {
+        sc::Domain::Inet6
+    } else if is(domain, "AF_INET") {
+        sc::Domain::Inet
+    } else {
         return err_raw(sym32("EAFNOSUPPORT"));
-    }
+    };
     let nonblock = ty & sym32("SOCK_NONBLOCK") != 0;
     let rest = ty & !(sym32("SOCK_NONBLOCK") | sym32("SOCK_CLOEXEC"));
     let ty = match rest {
@@ -452,7 +457,7 @@ fn socket(h: &mut SimHost, domain: i32, ty: i32, protocol: i32) -> Exec {
     let Ok(protocol) = u8::try_from(protocol) else {
         return err(Errno::ProtoNoSupport);
     };
-    match h.with(|n, cx| sc::socket(n, cx, ty, protocol, Some(PROCESS))) {
+    match h.with(|n, cx| sc::socket_domain(n, cx, domain, ty, protocol, Some(PROCESS))) {
         Ok(s) => {
             if nonblock {
                 let _ = sc::fcntl_set_nonblock(&mut h.n, s, true);
@@ -483,7 +488,7 @@ fn connect(h: &mut SimHost, s: SockId, addr: Option<SockAddr>, retry: bool) -> E
         return unsupported("connect(AF_UNSPEC): dissolving a connection is not modeled");
     };
     if !retry {
-        let a = v4(addr);
+        let a = sockaddr(addr);
         match h.with(|n, cx| sc::connect(n, cx, s, a)) {
             Ok(()) => return ok(0),
             Err(Errno::InProgress) if !nonblocking(h, s) => {}
@@ -540,7 +545,8 @@ fn recv_flags(flags: i32) -> Result<MsgFlags, String> {
 
 /// `read`, `readv`, `recv`, `recvfrom`, `recvmsg` (`msg`: report `msg_flags` and control
 /// messages).
-fn recv(h: &mut SimHost, s: SockId, iov: &[Buffer], flags: i32, msg: Option<()>) -> Exec {
+/// `msg`: a `recvmsg`, with its `msg_controllen`.
+fn recv(h: &mut SimHost, s: SockId, iov: &[Buffer], flags: i32, msg: Option<usize>) -> Exec {
     let flags = match recv_flags(flags) {
         Ok(f) => f,
         Err(why) => return unsupported(why),
@@ -568,13 +574,15 @@ fn recv(h: &mut SimHost, s: SockId, iov: &[Buffer], flags: i32, msg: Option<()>)
     };
     match r {
         Ok(m) => {
-            let out = if msg.is_some() {
+            let out = if let Some(controllen) = msg {
                 // tcp_recv_urg sets MSG_OOB when it returns the urgent byte.
                 let oob = flags.contains(MsgFlags::OOB) && (m.len > 0 || m.truncated);
+                let (control, ctrunc) = put_cmsgs(recv_cmsgs(h, s), controllen);
                 Output::Msg {
                     flags: if m.truncated { sym32("MSG_TRUNC") } else { 0 }
-                        | if oob { sym32("MSG_OOB") } else { 0 },
-                    control: recv_cmsgs(h, s),
+                        | if oob { sym32("MSG_OOB") } else { 0 }
+                        | ctrunc,
+                    control,
                 }
             } else {
                 Output::None
@@ -591,8 +599,9 @@ fn recv(h: &mut SimHost, s: SockId, iov: &[Buffer], flags: i32, msg: Option<()>)
 
 /// A read of the error queue (`MSG_ERRQUEUE`: `ip_recv_error`), which never blocks: the
 /// oldest entry's bytes, and for `recvmsg` `MSG_ERRQUEUE` (and `MSG_TRUNC`) in `msg_flags`
-/// with `SCM_TIMESTAMPING` (when reported) and `IP_RECVERR`.
-fn recv_error(h: &mut SimHost, s: SockId, iov: &[Buffer], msg: Option<()>) -> Exec {
+/// with `SCM_TIMESTAMPING` (when reported) and `IP_RECVERR` (`IPV6_RECVERR` on an
+/// `AF_INET6` socket).
+fn recv_error(h: &mut SimHost, s: SockId, iov: &[Buffer], msg: Option<usize>) -> Exec {
     if h.zerocopy_sent.contains(&s) {
         return unsupported(
             "MSG_ERRQUEUE on a socket that sent with MSG_ZEROCOPY: its completion \
@@ -614,9 +623,9 @@ fn recv_error(h: &mut SimHost, s: SockId, iov: &[Buffer], msg: Option<()>) -> Ex
         Ok(m) => m,
         Err(e) => return err(e),
     };
-    if msg.is_none() {
+    let Some(controllen) = msg else {
         return ok(m.len as i64);
-    }
+    };
     let mut flags = sym32("MSG_ERRQUEUE");
     if m.truncated {
         flags |= sym32("MSG_TRUNC");
@@ -634,9 +643,21 @@ fn recv_error(h: &mut SimHost, s: SockId, iov: &[Buffer], msg: Option<()>) -> Ex
             data: CmsgData::Timestamping([ts, Timespec::default(), Timespec::default()]),
         });
     }
+    // inet_recv_error: ip_recv_error for an AF_INET socket, ipv6_recv_error (SOL_IPV6,
+    // IPV6_RECVERR, a sockaddr_in6 after the error) for an AF_INET6 one, v4-mapped too.
+    let (level, ty) = if h
+        .n
+        .socks
+        .get(s)
+        .is_some_and(|k| k.common().pinet6.is_some())
+    {
+        ("SOL_IPV6", "IPV6_RECVERR")
+    } else {
+        ("SOL_IP", "IP_RECVERR")
+    };
     control.push(Cmsg {
-        level: sym32("SOL_IP"),
-        ty: sym32("IP_RECVERR"),
+        level: sym32(level),
+        ty: sym32(ty),
         data: CmsgData::ExtendedErr(ExtendedErr {
             errno: m.ee.ee_errno,
             origin: m.ee.ee_origin,
@@ -646,7 +667,32 @@ fn recv_error(h: &mut SimHost, s: SockId, iov: &[Buffer], msg: Option<()>) -> Ex
             data: m.ee.ee_data,
         }),
     });
-    done_with(m.len as i64, Output::Msg { flags, control })
+    let (control, ctrunc) = put_cmsgs(control, controllen);
+    done_with(
+        m.len as i64,
+        Output::Msg {
+            flags: flags | ctrunc,
+            control,
+        },
+    )
+}
+
+/// `put_cmsg` of each control message into a buffer of `controllen` bytes: those that fit,
+/// and `MSG_CTRUNC` when one does not (the kernel then copies what room is left of it,
+/// which the runner's checks never reach: `msg_flags` is checked first).
+fn put_cmsgs(control: Vec<Cmsg>, mut controllen: usize) -> (Vec<Cmsg>, i32) {
+    let mut out = Vec::with_capacity(control.len());
+    let mut ctrunc = 0;
+    for c in control {
+        if controllen < c.cmsg_len() {
+            ctrunc = sym32("MSG_CTRUNC");
+            controllen = 0;
+            continue;
+        }
+        controllen -= c.cmsg_space().min(controllen);
+        out.push(c);
+    }
+    (out, ctrunc)
 }
 
 /// The control messages a read returns: `TCP_CM_INQ` with `TCP_INQ` on.
@@ -722,7 +768,7 @@ fn send(
         }
         h.zerocopy_sent.insert(s);
     }
-    let to = to.map(v4);
+    let to = to.map(sockaddr);
     let size: usize = iov.iter().map(|b| b.len).sum();
     loop {
         let data = vec![0u8; len - done];

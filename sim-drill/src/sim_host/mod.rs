@@ -27,6 +27,7 @@ mod pipe;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use core::net::{IpAddr, Ipv4Addr};
 use sim_core::{RngStreams, SimTime};
 use sim_stack::config::Sysctls;
 use sim_stack::ctx::{NetCtx, Solo};
@@ -36,7 +37,9 @@ use sim_stack::ip::fib::{Fib, Route};
 use sim_stack::node::Node;
 use sim_stack::qdisc::{PfifoFast, Qdisc};
 use sim_stack::sock::SockId;
-use sim_stack::wire::Ipv4Cidr;
+
+use sim_stack::config::{IfaceConfig, Ipv6DevConf, QdiscConfig};
+use sim_stack::wire::{Ipv4Cidr, Ipv6Cidr};
 
 use crate::code::InfoVars;
 use crate::command::HostAction;
@@ -206,6 +209,86 @@ impl SimHost {
         fd
     }
 
+    /// `tun0` as `netdev.c` creates it: `IFF_TUN | IFF_NO_PI`, offloads on unless told.
+    fn tun_device(&mut self, tun: &TunSetup, v4: Option<Ipv4Cidr>) -> NetDevice {
+        let mut dev = NetDevice::tun(
+            &tun.name,
+            v4.unwrap_or_else(|| Ipv4Cidr::new(Ipv4Addr::UNSPECIFIED, 0)),
+            tun.mtu,
+            Qdisc::PfifoFast(PfifoFast::new(TUN_READQ_SIZE)),
+            self.net.sched.new_timer(),
+        );
+        if v4.is_none() {
+            dev.addr = None;
+        }
+        dev.features.tso = tun.offloads;
+        dev.features.gso = tun.offloads;
+        dev
+    }
+
+    /// `tun0` over IPv6, as packetdrill sets it up for `--ip_version=ipv6`: the device up
+    /// (`SIOCSIFFLAGS`), then `ip addr add LOCAL/48 dev tun0` and `ip -6 route add
+    /// REMOTE/128 dev tun0 via GATEWAY`. Linux gives the device (`ARPHRD_NONE`,
+    /// `IFF_NOARP`) a random link-local address, skips DAD and joins no solicited-node
+    /// group, so the address is usable at once and no Neighbour Discovery or MLD report
+    /// leaves; the link-local address's completion sends a Router Solicitation, repeated
+    /// with `rtr_solicit_interval`'s back-off (packetdrill skips them: they belong to no
+    /// socket). IPv6 needs an MTU of at least 1280 (`IPV6_MIN_MTU`).
+    fn setup6(&mut self, tun: &TunSetup) -> Result<(), String> {
+        let (IpAddr::V6(local), IpAddr::V6(remote), IpAddr::V6(gateway)) =
+            (tun.local_ip, tun.remote_ip, tun.gateway_ip)
+        else {
+            return Err("the local, remote and gateway addresses mix IPv4 and IPv6".into());
+        };
+        if !(1280..=65535).contains(&tun.mtu) {
+            return Err(format!(
+                "MTU {} is outside 1280..=65535 (IPv6's minimum MTU is 1280)",
+                tun.mtu
+            ));
+        }
+        let dev = self.tun_device(tun, None);
+        let streams = RngStreams::new(1);
+        self.n = Node::host(
+            "drill",
+            vec![dev],
+            Fib::new(),
+            self.env.sysctl(),
+            streams.stream_named("node", "drill"),
+        );
+        let cidr = Ipv6Cidr::new(local, tun.prefix_len);
+        let cfg = IfaceConfig {
+            name: tun.name.clone(),
+            addr: None,
+            addrs6: vec![cidr],
+            ipv6: Ipv6DevConf::default(),
+            mac: self.n.devs[0].mac,
+            mtu: tun.mtu,
+            txqueuelen: TUN_READQ_SIZE,
+            qdisc: QdiscConfig::PfifoFast,
+            tx_ring: 1,
+            tso: tun.offloads,
+        };
+        sim_stack::ipv6::addrconf::ipv6_add_dev(&mut self.n, &mut self.net.sched, 0, &cfg);
+        // netdev.c: `ip -6 route add REMOTE/128 dev tun0 via GATEWAY`.
+        self.n
+            .fib6
+            .add_static(Ipv6Cidr::new(remote, 128), Some(gateway), 0);
+        // The link comes up as the script starts (packetdrill's comes up just before).
+        self.net.sched.schedule_at(
+            SimTime::ZERO,
+            Event::Ipv6Timer {
+                node: 0,
+                dev: 0,
+                which: sim_stack::ipv6::addrconf::Ipv6TimerKind::Up,
+            },
+        );
+        self.n.jiffies_phase = sim_stack::jiffies::JIFFY_NS / 2;
+        self.env.setup(tun);
+        // Bring the link up now, before any call: the address is valid at time zero.
+        self.advance_to(SimTime::ZERO);
+        Ok(())
+    }
+
     /// Makes a call, or a parked one again; `retry` when the call was parked before.
     fn exec(&mut self, call: &Syscall, done: usize, retry: bool) -> calls::Exec {
         calls::exec(self, call, done, retry)
@@ -220,21 +303,18 @@ impl DrillHost for SimHost {
         if tun.speed_mbps.is_some() {
             return Err("--speed: a tun device has no link speed in the model".into());
         }
+        let (IpAddr::V4(local), IpAddr::V4(remote), IpAddr::V4(gateway)) =
+            (tun.local_ip, tun.remote_ip, tun.gateway_ip)
+        else {
+            return self.setup6(tun);
+        };
         if !(68..=65535).contains(&tun.mtu) {
             return Err(format!("MTU {} is outside 68..=65535", tun.mtu));
         }
-        let cidr = Ipv4Cidr::new(tun.local_ip, tun.prefix_len);
-        let mut dev = NetDevice::tun(
-            &tun.name,
-            cidr,
-            tun.mtu,
-            Qdisc::PfifoFast(PfifoFast::new(TUN_READQ_SIZE)),
-            self.net.sched.new_timer(),
-        );
-        dev.features.tso = tun.offloads;
-        dev.features.gso = tun.offloads;
+        let cidr = Ipv4Cidr::new(local, tun.prefix_len);
+        let dev = self.tun_device(tun, Some(cidr));
         let mut fib = Fib::new();
-        fib.add_local(tun.local_ip);
+        fib.add_local(local);
         if let Some(b) = cidr.broadcast() {
             fib.add_broadcast(b);
         }
@@ -246,9 +326,9 @@ impl DrillHost for SimHost {
         });
         // netdev.c: `ip route add REMOTE via GATEWAY dev tun0`.
         fib.add(Route {
-            dst: tun.remote_ip,
+            dst: remote,
             prefix_len: 32,
-            gateway: Some(tun.gateway_ip),
+            gateway: Some(gateway),
             dev: 0,
         });
         let streams = RngStreams::new(1);
@@ -357,10 +437,18 @@ pub struct ScriptRun {
     pub report: Option<crate::runner::RunReport>,
 }
 
-/// Loads the script at `path` with the kernel selftests' IPv4 setup and the command-line
-/// options `cli` (`tolerance_usecs`, …), and runs it against a fresh simulated host.
-pub fn run_script(path: &std::path::Path, cli: &[(String, Option<String>)]) -> ScriptRun {
-    match crate::model::load(path, crate::config::DrillConfig::ksft_ipv4(), cli) {
+/// Loads the script at `path` with the kernel selftests' setup for `version`
+/// (`ksft_runner.sh`'s `ip_args`, its `--ip_version` winning over the script's as a
+/// command-line option does) and the command-line options `cli` (`tolerance_usecs`, …),
+/// and runs it against a fresh simulated host.
+pub fn run_script(
+    path: &std::path::Path,
+    version: crate::config::IpVersion,
+    cli: &[(String, Option<String>)],
+) -> ScriptRun {
+    let mut cli = cli.to_vec();
+    cli.insert(0, ("ip_version".into(), Some(version.name().into())));
+    match crate::model::load(path, crate::config::DrillConfig::ksft(version), &cli) {
         Ok(program) => {
             let mut host = SimHost::new();
             let report = crate::runner::run(&program, &mut host);
@@ -374,4 +462,34 @@ pub fn run_script(path: &std::path::Path, cli: &[(String, Option<String>)]) -> S
             report: None,
         },
     }
+}
+
+/// The versions `ksft_runner.sh` runs a script in: those of its `--ip_version=` lines
+/// (`grep -E '^--ip_version='`), or IPv4 and IPv6. An unreadable script gives both (its
+/// runs then say why it cannot be read).
+pub fn script_versions(path: &std::path::Path) -> Vec<crate::config::IpVersion> {
+    use crate::config::IpVersion;
+    let own = script_own_versions(path);
+    if own.is_empty() {
+        vec![IpVersion::V4, IpVersion::V6]
+    } else {
+        own
+    }
+}
+
+/// The versions a script's own `--ip_version=` lines name, in order, without repeats
+/// (none: the script runs in any).
+pub fn script_own_versions(path: &std::path::Path) -> Vec<crate::config::IpVersion> {
+    use crate::config::IpVersion;
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    let mut out: Vec<IpVersion> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("--ip_version="))
+        .filter_map(|v| IpVersion::from_name(v.trim()))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }

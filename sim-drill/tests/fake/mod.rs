@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use core::net::Ipv4Addr;
+use core::net::{IpAddr, Ipv4Addr};
 
 use sim_core::{SimDuration, SimTime};
 use sim_drill::ast::{IpInfo, TcpOptionSpec, TcpSpec};
@@ -54,8 +54,8 @@ enum State {
 #[derive(Debug, Clone)]
 struct Conn {
     state: State,
-    local: (Ipv4Addr, u16),
-    remote: (Ipv4Addr, u16),
+    local: (IpAddr, u16),
+    remote: (IpAddr, u16),
     snd_nxt: u32,
     rcv_nxt: u32,
     ts: bool,
@@ -90,7 +90,7 @@ enum Waiting {
 #[derive(Debug, Default)]
 pub struct FakeHost {
     now: SimTime,
-    local: Option<Ipv4Addr>,
+    local: Option<IpAddr>,
     fds: BTreeMap<Fd, FdState>,
     sent: Vec<Outbound>,
     later: Vec<(SimTime, Vec<u8>)>,
@@ -510,7 +510,7 @@ impl DrillHost for FakeHost {
                 let c = Conn {
                     state: State::SynSent,
                     local: (
-                        self.local.unwrap_or(Ipv4Addr::UNSPECIFIED),
+                        self.local.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
                         40000 + *fd as u16,
                     ),
                     remote: (addr.ip, addr.port),

@@ -210,7 +210,11 @@ pub(crate) fn arm(
 
 /// `ipv6_add_dev` and the addresses configured while the interface is down: what exists
 /// before the link comes up. Draws the NDP table's reachable time from the node's stream.
-pub(crate) fn ipv6_add_dev(
+///
+/// On an `IFF_NOARP` device (tun) `ipv6_add_dev` sets `accept_dad` to -1, so its
+/// addresses skip DAD, and `addrconf_join_solict` joins no solicited-node group: such a
+/// device sends no Neighbour Solicitation and no MLD report for its addresses.
+pub fn ipv6_add_dev(
     n: &mut Node,
     sched: &mut sim_core::Scheduler<Event>,
     dev: usize,
@@ -221,8 +225,13 @@ pub(crate) fn ipv6_add_dev(
     // neigh_rand_reach_time: uniform in [base/2, 3·base/2).
     let reach = SimDuration::from_nanos(base / 2 + n.rng.below(base.max(1)));
     n.devs[dev].ndisc.reachable_time = reach;
+    let noarp = !n.devs[dev].arp();
+    let mut cnf = cfg.ipv6.clone();
+    if noarp {
+        cnf.accept_dad = 0;
+    }
     let mut idev = Inet6Dev {
-        cnf: cfg.ipv6.clone(),
+        cnf,
         addrs: Vec::new(),
         mc: Vec::new(),
         anycast: Vec::new(),
@@ -252,7 +261,9 @@ pub(crate) fn ipv6_add_dev(
         // inet6_addr_add: the prefix route at once; DAD begins (and joins the
         // solicited-node group) but stops while the link is not ready.
         n.fib6.add_connected(cidr.network(), dev as u32);
-        mld::join(&mut idev, solicited_node(cidr.address()));
+        if !noarp {
+            mld::join(&mut idev, solicited_node(cidr.address()));
+        }
         idev.addrs.push(Inet6Ifaddr {
             cidr,
             tentative: true,
@@ -268,14 +279,33 @@ pub(crate) fn ipv6_add_dev(
 
 /// `addrconf_notify(NETDEV_UP)` on a link with carrier: the link-local address, DAD for
 /// every address, and `ipv6_mc_up`.
+///
+/// A tun device (`ARPHRD_NONE`) has no hardware address to make an EUI-64 from:
+/// `addrconf_dev_config` switches it to `IN6_ADDR_GEN_MODE_RANDOM`, a link-local address
+/// with a random interface identifier (drawn from the node's stream; Linux hashes a random
+/// secret, `ipv6_generate_stable_address`), valid at once since the device skips DAD.
 pub(crate) fn addrconf_dev_up(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize) {
     // addrconf_link_ready: without carrier (no link) nothing starts; the addresses stay
     // tentative.
-    if !n.devs[dev].carrier() || !n.devs[dev].arp() {
+    if !n.devs[dev].carrier() {
         return;
     }
+    let tun = !n.devs[dev].arp();
     let mac = n.devs[dev].mac;
     let timer = cx.sched.new_timer();
+    let random_iid = if tun {
+        loop {
+            // ipv6_generate_stable_address: the reserved identifiers (all zeros, …) are
+            // drawn again.
+            let mut b = [0u8; 8];
+            n.rng.fill_bytes(&mut b);
+            if b != [0; 8] {
+                break Some(u64::from_be_bytes(b));
+            }
+        }
+    } else {
+        None
+    };
     let Some(idev) = n.devs[dev].inet6.as_deref_mut() else {
         return;
     };
@@ -284,7 +314,10 @@ pub(crate) fn addrconf_dev_up(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize) {
     let statics = idev.addrs.len();
     let mut order: Vec<usize> = Vec::with_capacity(statics + 1);
     if idev.cnf.addr_gen_mode == 0 {
-        let ll = link_local_eui64(mac);
+        let ll = match random_iid {
+            Some(iid) => Ipv6Addr::from_bits((0xfe80u128 << 112) | u128::from(iid)),
+            None => link_local_eui64(mac),
+        };
         if idev.ifaddr(ll).is_none() {
             order.push(statics);
             idev.addrs.push(Inet6Ifaddr {
@@ -315,7 +348,9 @@ fn addrconf_dad_begin(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, i: usize) {
         return;
     };
     let addr = idev.addrs[i].addr();
-    if idev.addrs[i].state == AddrState::PreDad && is_link_local(addr) {
+    let noarp = !n.devs[dev].arp();
+    let idev = n.devs[dev].inet6.as_deref_mut().expect("checked");
+    if idev.addrs[i].state == AddrState::PreDad && is_link_local(addr) && !noarp {
         // The static addresses joined when they were added; the link-local joins now.
         mld::join_reporting(n, cx, dev, solicited_node(addr));
     }
@@ -765,6 +800,75 @@ mod tests {
 
     /// Someone else doing DAD for our tentative address (an NS from :: with another
     /// nonce): our DAD fails and the address never becomes usable.
+    /// A tun device (`ARPHRD_NONE`, `IFF_NOARP`), as packetdrill's tun0 on Linux: a random
+    /// link-local address (no MAC to make an EUI-64 from), no DAD, no solicited-node group
+    /// and so no MLD report; the link-local's completion sends a Router Solicitation at once
+    /// without the SLLAO (the device has no link-layer address), then at 4 s ± 10 % and
+    /// 8 s ± 10 % after that.
+    #[test]
+    fn a_tun_device_skips_dad_and_solicits_routers_without_sllao() {
+        let mut h = OneHost::tun(Default::default());
+        let cfg = IfaceConfig {
+            name: "tun0".into(),
+            addr: None,
+            addrs6: vec![Ipv6Cidr::new(HOST6, 64)],
+            ipv6: Ipv6DevConf::default(),
+            mac: crate::wire::EthernetAddress([0; 6]),
+            mtu: 1500,
+            txqueuelen: 500,
+            qdisc: crate::config::QdiscConfig::PfifoFast,
+            tx_ring: 1,
+            tso: false,
+        };
+        ipv6_add_dev(&mut h.n, &mut h.net.sched, 0, &cfg);
+        h.net.sched.schedule_at(
+            SimTime::ZERO,
+            Event::Ipv6Timer {
+                node: 0,
+                dev: 0,
+                which: Ipv6TimerKind::Up,
+            },
+        );
+        h.run_until(SimTime::ZERO);
+        assert!(ipv6_chk_addr(&h.n, HOST6), "valid at once: no DAD");
+        let idev = h.n.devs[0].inet6.as_deref().expect("IPv6 on");
+        let ll = idev.lladdr().expect("a link-local address");
+        assert!(is_link_local(ll) && ll != link_local_eui64(h.n.devs[0].mac));
+        assert!(
+            idev.mc.iter().all(|m| m.noreport),
+            "no solicited-node group: {:?}",
+            idev.mc
+        );
+        h.advance(SimDuration::from_secs(15));
+        let sent = h.read_tun();
+        let rs: Vec<_> = sent
+            .iter()
+            .map(|(t, p)| {
+                let ip = Ipv6Packet::new_checked(&p[..]).expect("IPv6");
+                assert_eq!((ip.src_addr(), ip.dst_addr()), (ll, ALL_ROUTERS));
+                let icmp = Icmpv6Packet::new_checked(ip.payload()).expect("ICMPv6");
+                let m = Icmpv6Repr::parse(ip.src_addr(), ip.dst_addr(), &icmp).expect("valid");
+                assert_eq!(
+                    m,
+                    Icmpv6Repr::Ndisc(NdiscRepr::RouterSolicit { lladdr: None })
+                );
+                assert_eq!(p.len(), 40 + 8);
+                t.as_nanos()
+            })
+            .collect();
+        assert_eq!(rs.len(), 3, "{sent:?}");
+        assert_eq!(rs[0], 0);
+        let gap = |a: u64, b: u64, mid: u64| {
+            let d = b - a;
+            assert!(
+                d >= mid * 9 / 10 - 4_000_000 && d <= mid * 11 / 10 + 4_000_000,
+                "{d}"
+            );
+        };
+        gap(rs[0], rs[1], 4_000_000_000);
+        gap(rs[1], rs[2], 8_000_000_000);
+    }
+
     #[test]
     fn a_duplicate_fails_dad() {
         let mut h = OneHost::dual(Default::default(), Default::default());

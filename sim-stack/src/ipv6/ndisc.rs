@@ -223,10 +223,12 @@ pub(crate) fn ndisc_send_unsol_na(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize,
 }
 
 /// `ndisc_send_rs`: a Router Solicitation from `src` (the link-local) to ff02::2, with the
-/// SLLAO.
+/// SLLAO — none from `::`, nor on a device without a link-layer address (`dev->addr_len`
+/// 0: tun).
 pub(crate) fn ndisc_send_rs(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, src: Ipv6Addr) {
+    let send_sllao = n.devs[dev].arp() && !src.is_unspecified();
     let repr = Icmpv6Repr::Ndisc(NdiscRepr::RouterSolicit {
-        lladdr: (!src.is_unspecified()).then_some(n.devs[dev].mac),
+        lladdr: send_sllao.then_some(n.devs[dev].mac),
     });
     ndisc_send_skb(n, cx, dev, &repr, src, ALL_ROUTERS, None, "ndisc_send_rs");
 }

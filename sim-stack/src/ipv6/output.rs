@@ -363,6 +363,12 @@ pub(crate) fn ip6_finish_output2(
             idev.stats.ip6.Ip6OutMcastPkts += 1;
             idev.stats.ip6.Ip6OutMcastOctets += len;
         }
+        if !n.devs[dst.dev].arp() {
+            // A device without a header (tun): the neighbour is NUD_NOARP, its output
+            // neigh_direct_output.
+            note!(cx, skb, "neigh_direct_output");
+            return crate::dev::dev_queue_xmit(n, cx, dst.dev, skb);
+        }
         note!(cx, skb, "neigh_hh_output");
         return eth_output_type(
             n,

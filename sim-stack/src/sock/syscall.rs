@@ -422,6 +422,9 @@ pub fn connect(
                 return Err(e);
             }
             crate::tcp::ipv6::tcp_v6_connect(n, cx, fd, a)?;
+            if n.socks.tcp(fd).is_some_and(|t| t.fo.defer_connect) {
+                return Ok(());
+            }
             return Err(Errno::InProgress);
         }
         (SocketAddr::V4(a), _) => a,
@@ -469,7 +472,7 @@ pub fn sendto(
     to: Option<SocketAddrV4>,
     flags: MsgFlags,
 ) -> Result<usize, Errno> {
-    sendto_size(n, cx, fd, (data, data.len()), to, flags)
+    sendto_size(n, cx, fd, (data, data.len()), to.map(SocketAddr::V4), flags)
 }
 
 /// [`sendto`] of a buffer of `size` bytes of which only the first `data.len()` can be read
@@ -482,18 +485,10 @@ pub fn sendto_size(
     cx: &mut NetCtx<'_>,
     fd: Fd,
     (data, size): (&[u8], usize),
-    to: Option<SocketAddrV4>,
+    to: Option<SocketAddr>,
     flags: MsgFlags,
 ) -> Result<usize, Errno> {
-    sendto_step(
-        n,
-        cx,
-        fd,
-        (data, size),
-        to.map(SocketAddr::V4),
-        flags,
-        false,
-    )
+    sendto_step(n, cx, fd, (data, size), to, flags, false)
 }
 
 /// `sendto()` with an address of either family (`sockaddr_in` or `sockaddr_in6`): one of
@@ -519,6 +514,7 @@ fn sendto_step(
     flags: MsgFlags,
     wait: bool,
 ) -> Result<usize, Errno> {
+    let to_any = to;
     let to = match (to, sock(n, fd)?) {
         (to, Socket::Udp(u)) if u.sk.pinet6.is_some() => {
             return udpv6_sendmsg(n, cx, fd, to, data, 0);
@@ -547,10 +543,11 @@ fn sendto_step(
         (None, _) => None,
     };
     match sock(n, fd)? {
-        // tcp_sendmsg never reads the address (outside Fast Open): a connected socket
-        // sends to its peer, an unconnected one fails as a send does (EPIPE).
+        // tcp_sendmsg never reads the address (outside Fast Open, which connects to it, of
+        // either family): a connected socket sends to its peer, an unconnected one fails as
+        // a send does (EPIPE).
         Socket::Tcp(_) => {
-            let to = to.map(|a| (*a.ip(), a.port()));
+            let to = to_any;
             if wait {
                 tcp_sendmsg_wait(n, cx, fd, (data, size), to, flags)
             } else {
@@ -583,10 +580,10 @@ pub fn sendto_wait(
     cx: &mut NetCtx<'_>,
     fd: Fd,
     (data, size): (&[u8], usize),
-    to: Option<SocketAddrV4>,
+    to: Option<SocketAddr>,
     flags: MsgFlags,
 ) -> Result<usize, Errno> {
-    sendto_step(n, cx, fd, (data, size), to.map(SocketAddr::V4), flags, true)
+    sendto_step(n, cx, fd, (data, size), to, flags, true)
 }
 
 /// A blocking send on `fd` that copied some bytes returns early, stopped by an error while

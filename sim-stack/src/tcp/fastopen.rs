@@ -18,7 +18,7 @@
 //! a SYN), the blackhole pause (`tcp_fastopen_blackhole_timeout_sec`, 0 by default), the
 //! route's `fastopen_no_cookie` metric.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, SocketAddr};
 
 use super::{TcpSock, TcpState, after};
 use crate::ctx::NetCtx;
@@ -149,7 +149,8 @@ pub(crate) fn tcp_fastopen_cookie_check(
     mss: &mut u16,
     cookie: &mut FastOpenCookie,
 ) -> bool {
-    metrics.tcp_fastopen_cache_get(t.sk.saddr, t.sk.daddr, mss, cookie);
+    let (saddr, daddr) = metrics_key(t);
+    metrics.tcp_fastopen_cache_get(saddr, daddr, mss, cookie);
     // tcp_fastopen_active_should_disable: the blackhole pause is off by default
     // (tcp_fastopen_blackhole_timeout_sec = 0) and not modeled.
     if tcp_fastopen & TFO_CLIENT_NO_COOKIE != 0 || t.fo.no_cookie {
@@ -161,6 +162,17 @@ pub(crate) fn tcp_fastopen_cookie_check(
     }
     t.fo.client_fail = TFO_COOKIE_UNAVAILABLE;
     false
+}
+
+/// The addresses a connection's metrics are kept under (`tcp_get_metrics`): the IPv6
+/// ones of an IPv6 connection, the IPv4 ones of an IPv4 or v4-mapped one.
+fn metrics_key(t: &TcpSock) -> (IpAddr, IpAddr) {
+    match t.sk.pinet6.as_deref() {
+        Some(np) if np.daddr.to_ipv4_mapped().is_none() => {
+            (IpAddr::V6(np.saddr), IpAddr::V6(np.daddr))
+        }
+        _ => (IpAddr::V4(t.sk.saddr), IpAddr::V4(t.sk.daddr)),
+    }
 }
 
 /// `tcp_fastopen_defer_connect`, from `connect()` on a `TCP_FASTOPEN_CONNECT` socket: with
@@ -243,7 +255,7 @@ pub(crate) fn tcp_sendmsg_fastopen(
     cx: &mut NetCtx<'_>,
     sock: SockId,
     (data, size): (&[u8], usize),
-    to: Option<(Ipv4Addr, u16)>,
+    to: Option<SocketAddr>,
     nonblock: bool,
 ) -> (Result<(), Errno>, usize) {
     if n.sysctl.tcp_fastopen & TFO_CLIENT_ENABLE == 0 {
@@ -264,7 +276,16 @@ pub(crate) fn tcp_sendmsg_fastopen(
     });
     let mut r = Ok(());
     if t.fo.defer_connect {
-        r = super::tcp_connect_deferred(n, cx, sock, data);
+        r = if t
+            .sk
+            .pinet6
+            .as_deref()
+            .is_some_and(|np| np.daddr.to_ipv4_mapped().is_none())
+        {
+            super::ipv6::tcp_v6_connect_deferred(n, cx, sock, data)
+        } else {
+            super::tcp_connect_deferred(n, cx, sock, data)
+        };
     }
     if r.is_ok() {
         r = inet_stream_connect(n, cx, sock, data, to, nonblock);
@@ -291,7 +312,7 @@ fn inet_stream_connect(
     cx: &mut NetCtx<'_>,
     sock: SockId,
     data: &[u8],
-    to: Option<(Ipv4Addr, u16)>,
+    to: Option<SocketAddr>,
     nonblock: bool,
 ) -> Result<(), Errno> {
     let Some(t) = n.socks.tcp(sock) else {
@@ -299,9 +320,18 @@ fn inet_stream_connect(
     };
     let err = match t.state {
         TcpState::Closed => {
-            // tcp_v4_connect without an address: EINVAL.
-            let (daddr, dport) = to.ok_or(Errno::Inval)?;
-            super::tcp_connect_with(n, cx, sock, daddr, dport, data)?;
+            // tcp_v4_connect / tcp_v6_connect without an address: EINVAL; an address of
+            // the other family: EAFNOSUPPORT (a v4-mapped one connects over IPv4).
+            let v6 = t.sk.pinet6.is_some();
+            match to.ok_or(Errno::Inval)? {
+                a @ SocketAddr::V6(_) if v6 => {
+                    super::ipv6::tcp_v6_connect_with(n, cx, sock, a, data)?;
+                }
+                SocketAddr::V4(a) if !v6 => {
+                    super::tcp_connect_with(n, cx, sock, *a.ip(), a.port(), data)?;
+                }
+                _ => return Err(Errno::AfNoSupport),
+            }
             Errno::InProgress
         }
         TcpState::Listen => return Err(Errno::IsConn),
@@ -385,7 +415,7 @@ pub(crate) fn tcp_rcv_fastopen_synack(
         // A request got no cookie: next time, the other option format.
         try_exp = if t.fo.syn_fastopen_exp { 2 } else { 1 };
     }
-    let key = (t.sk.saddr, t.sk.daddr);
+    let key = metrics_key(t);
     n.tcp_metrics
         .tcp_fastopen_cache_set(key, mss, &cookie, syn_drop, try_exp, now);
     if data {
@@ -642,7 +672,7 @@ mod tests {
         cached(&mut h);
         let s = socket(&mut h, false);
         let r = h.with(|n, cx| {
-            syscall::sendto_size(n, cx, s, (&[], 1), Some(peer()), MsgFlags::FASTOPEN)
+            syscall::sendto_size(n, cx, s, (&[], 1), Some(peer().into()), MsgFlags::FASTOPEN)
         });
         assert_eq!(r, Err(Errno::InProgress));
         let (syn, len) = sent_one(&mut h);
@@ -651,7 +681,7 @@ mod tests {
         // A write of nothing at all sends the cookie, without data.
         let s = socket(&mut h, false);
         let r = h.with(|n, cx| {
-            syscall::sendto_size(n, cx, s, (&[], 0), Some(peer()), MsgFlags::FASTOPEN)
+            syscall::sendto_size(n, cx, s, (&[], 0), Some(peer().into()), MsgFlags::FASTOPEN)
         });
         assert_eq!(r, Err(Errno::InProgress));
         let (syn, len) = sent_one(&mut h);

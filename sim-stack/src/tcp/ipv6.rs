@@ -247,14 +247,28 @@ pub(crate) fn inet6_listen(n: &mut Node, sock: SockId, backlog: u32) -> Result<(
 /// `tcp_v6_connect`: to an IPv6 peer, the route, the source address (`ipv6_dev_get_saddr`
 /// unless bound), an even ephemeral port, the ISN, the timestamp offset, the socket's
 /// `txhash`, then the SYN. A v4-mapped peer connects over IPv4 (`tcp_v4_connect`; a v6-only
-/// socket refuses with `ENETUNREACH`); a `sockaddr_in` is `EAFNOSUPPORT`.
+/// socket refuses with `ENETUNREACH`); a `sockaddr_in` is `EAFNOSUPPORT`. On a
+/// `TCP_FASTOPEN_CONNECT` socket with a cookie cached the SYN waits for the first write
+/// (`tcp_fastopen_defer_connect`), as over IPv4.
 pub fn tcp_v6_connect(
     n: &mut Node,
     cx: &mut NetCtx<'_>,
     sock: SockId,
     to: SocketAddr,
 ) -> Result<(), Errno> {
-    let r = tcp_v6_connect_inner(n, cx, sock, to);
+    tcp_v6_connect_with(n, cx, sock, to, &[])
+}
+
+/// [`tcp_v6_connect`] from a Fast Open write (`tcp_sendmsg_fastopen`): the SYN takes what
+/// it can of `data`.
+pub(crate) fn tcp_v6_connect_with(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    to: SocketAddr,
+    data: &[u8],
+) -> Result<(), Errno> {
+    let r = tcp_v6_connect_inner(n, cx, sock, to, data);
     traced(n, cx, sock, "connect", Some(to), r)
 }
 
@@ -263,6 +277,7 @@ fn tcp_v6_connect_inner(
     cx: &mut NetCtx<'_>,
     sock: SockId,
     to: SocketAddr,
+    data: &[u8],
 ) -> Result<(), Errno> {
     let SocketAddr::V6(to) = to else {
         return Err(Errno::AfNoSupport);
@@ -270,6 +285,8 @@ fn tcp_v6_connect_inner(
     let t = n.socks.tcp(sock).ok_or(Errno::NotSock)?;
     match t.state {
         TcpState::Closed => {}
+        // __inet_stream_connect: a deferred connect is as good as connected.
+        TcpState::SynSent if t.fo.defer_connect => return Err(Errno::IsConn),
         TcpState::SynSent | TcpState::SynRecv => return Err(Errno::Already),
         TcpState::Listen => return Err(Errno::Inval),
         _ => return Err(Errno::IsConn),
@@ -281,7 +298,7 @@ fn tcp_v6_connect_inner(
         }
         // The peer is v4-mapped before the SYN leaves: its packets go over IPv4.
         np(n, sock)?.daddr = m.to_ipv6_mapped();
-        if let Err(e) = super::tcp_connect_with(n, cx, sock, m, to.port(), &[]) {
+        if let Err(e) = super::tcp_connect_with(n, cx, sock, m, to.port(), data) {
             np(n, sock)?.daddr = Ipv6Addr::UNSPECIFIED;
             return Err(e);
         }
@@ -356,8 +373,39 @@ fn tcp_v6_connect_inner(
         np.rcv_saddr = src;
     }
     np.txhash = txhash;
+    if t.fo.connect && super::fastopen::tcp_fastopen_defer_connect(n, sock) {
+        return Ok(());
+    }
     // tcp_connect_init with the IPv6 headers: MSS = MTU − 60.
-    super::tcp_connect_syn(n, cx, sock, &sys, route.mtu - (TCP6_HDRS - 40), &[]);
+    super::tcp_connect_syn(n, cx, sock, &sys, route.mtu - (TCP6_HDRS - 40), data);
+    Ok(())
+}
+
+/// The `tcp_connect` of a deferred IPv6 connect, at the first write
+/// (`tcp_sendmsg_fastopen`); a route gone meanwhile is `EHOSTUNREACH` and the socket is
+/// closed again.
+pub(crate) fn tcp_v6_connect_deferred(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    data: &[u8],
+) -> Result<(), Errno> {
+    let daddr = np(n, sock)?.daddr;
+    let Ok(route) = ip6_route_output(n, daddr, None, cx.now) else {
+        let t = n.socks.tcp(sock).ok_or(Errno::NotSock)?;
+        let key = (daddr, t.sk.dport, t.sk.sport);
+        let sport = t.sk.sport;
+        t.state = TcpState::Closed;
+        t.sk.dport = 0;
+        t.fo.defer_connect = false;
+        if n.socks.tcp_estab6.get(&key) == Some(&sock) {
+            n.socks.tcp_estab6.remove(&key);
+            super::release_port(&mut n.socks, sport);
+        }
+        return Err(Errno::HostUnreach);
+    };
+    let sys = n.sysctl.clone();
+    super::tcp_connect_syn(n, cx, sock, &sys, route.mtu - (TCP6_HDRS - 40), data);
     Ok(())
 }
 

@@ -3,11 +3,12 @@
 //! the cookie the server gave, its MSS and the SYN-loss bookkeeping, read by
 //! `tcp_fastopen_cache_get` before a Fast Open SYN and written by `tcp_fastopen_cache_set`
 //! when the SYN-ACK comes. Cached RTTs, cwnds and the rest are not modeled. Entries are
-//! keyed, as Linux's are, by (source, destination) address; `ip tcp_metrics flush` empties
-//! the cache.
+//! keyed, as Linux's are, by (source, destination) address — IPv6 addresses for an IPv6
+//! connection, IPv4 ones for IPv4 and v4-mapped ones (`__tcp_get_metrics` with
+//! `inetpeer_set_addr_v4` / `_v6`); `ip tcp_metrics flush` empties the cache.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use sim_core::SimTime;
 
@@ -33,7 +34,7 @@ pub struct TcpFastopenMetrics {
 #[derive(Debug, Clone, Default)]
 pub struct TcpMetrics {
     /// By (source address, destination address).
-    blocks: BTreeMap<(Ipv4Addr, Ipv4Addr), TcpFastopenMetrics>,
+    blocks: BTreeMap<(IpAddr, IpAddr), TcpFastopenMetrics>,
 }
 
 impl TcpMetrics {
@@ -42,12 +43,12 @@ impl TcpMetrics {
     /// with the experimental option. Nothing is touched for an unknown destination.
     pub fn tcp_fastopen_cache_get(
         &self,
-        saddr: Ipv4Addr,
-        daddr: Ipv4Addr,
+        saddr: impl Into<IpAddr>,
+        daddr: impl Into<IpAddr>,
         mss: &mut u16,
         cookie: &mut FastOpenCookie,
     ) {
-        let Some(tfom) = self.blocks.get(&(saddr, daddr)) else {
+        let Some(tfom) = self.blocks.get(&(saddr.into(), daddr.into())) else {
             return;
         };
         if tfom.mss != 0 {
@@ -64,14 +65,14 @@ impl TcpMetrics {
     /// SYN with data was lost (`syn_lost` at `now`; otherwise the count restarts).
     pub fn tcp_fastopen_cache_set(
         &mut self,
-        key: (Ipv4Addr, Ipv4Addr),
+        key: (impl Into<IpAddr>, impl Into<IpAddr>),
         mss: u16,
         cookie: &FastOpenCookie,
         syn_lost: bool,
         try_exp: u8,
         now: SimTime,
     ) {
-        let tfom = self.blocks.entry(key).or_default();
+        let tfom = self.blocks.entry((key.0.into(), key.1.into())).or_default();
         if mss != 0 {
             tfom.mss = mss;
         }
@@ -89,8 +90,12 @@ impl TcpMetrics {
     }
 
     /// The entry for `saddr` → `daddr` (what `ip tcp_metrics show` prints).
-    pub fn get(&self, saddr: Ipv4Addr, daddr: Ipv4Addr) -> Option<&TcpFastopenMetrics> {
-        self.blocks.get(&(saddr, daddr))
+    pub fn get(
+        &self,
+        saddr: impl Into<IpAddr>,
+        daddr: impl Into<IpAddr>,
+    ) -> Option<&TcpFastopenMetrics> {
+        self.blocks.get(&(saddr.into(), daddr.into()))
     }
 
     /// `ip tcp_metrics flush`: every entry is gone.
@@ -102,6 +107,7 @@ impl TcpMetrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
 
     #[test]
     fn a_request_without_answer_tries_the_experimental_option_then_rfc_7413_again() {
@@ -126,7 +132,16 @@ mod tests {
         let e = *m.get(s, d).expect("an entry");
         assert_eq!((e.cookie, e.syn_loss, e.mss), (cookie, 1, 1400));
         assert_eq!(e.last_syn_loss, Some(SimTime::from_nanos(5_000_000)));
+        // An IPv6 connection between other addresses has its own entry.
+        let (s6, d6) = (
+            Ipv6Addr::LOCALHOST,
+            Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2),
+        );
+        assert!(m.get(s6, d6).is_none());
+        m.tcp_fastopen_cache_set((s6, d6), 1440, &cookie, false, 0, SimTime::ZERO);
+        assert_eq!(m.get(s6, d6).map(|e| e.mss), Some(1440));
+        assert_eq!(m.get(s, d).map(|e| e.mss), Some(1400));
         m.flush();
-        assert!(m.get(s, d).is_none());
+        assert!(m.get(s, d).is_none() && m.get(s6, d6).is_none());
     }
 }

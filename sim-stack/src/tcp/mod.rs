@@ -982,7 +982,7 @@ pub fn tcp_sendmsg_to(
     cx: &mut NetCtx<'_>,
     sock: SockId,
     (data, size): (&[u8], usize),
-    to: Option<(Ipv4Addr, u16)>,
+    to: Option<std::net::SocketAddr>,
     flags: MsgFlags,
 ) -> Result<usize, Errno> {
     tcp_sendmsg_traced(n, cx, sock, (data, size), to, flags, false)
@@ -998,7 +998,7 @@ pub fn tcp_sendmsg_wait(
     cx: &mut NetCtx<'_>,
     sock: SockId,
     (data, size): (&[u8], usize),
-    to: Option<(Ipv4Addr, u16)>,
+    to: Option<std::net::SocketAddr>,
     flags: MsgFlags,
 ) -> Result<usize, Errno> {
     tcp_sendmsg_traced(n, cx, sock, (data, size), to, flags, true)
@@ -1011,15 +1011,17 @@ fn tcp_sendmsg_traced(
     cx: &mut NetCtx<'_>,
     sock: SockId,
     (data, size): (&[u8], usize),
-    to: Option<(Ipv4Addr, u16)>,
+    to: Option<std::net::SocketAddr>,
     flags: MsgFlags,
     wait: bool,
 ) -> Result<usize, Errno> {
     let r = tcp_sendmsg_inner(n, cx, sock, (data, size.max(data.len())), to, flags, wait);
-    if matches!(r, Err(Errno::Again | Errno::InProgress)) {
-        return r;
+    if let Err(e) = r
+        && !matches!(e, Errno::Again | Errno::InProgress)
+    {
+        crate::sock::trace_sock_err_at(n, cx, sock, "sendmsg", e, to);
     }
-    sock_result(n, cx, sock, "sendmsg", to, r)
+    r
 }
 
 /// A blocking `tcp_sendmsg` that copied some bytes returns early (an error met while it
@@ -1043,7 +1045,7 @@ fn tcp_sendmsg_inner(
     cx: &mut NetCtx<'_>,
     sock: SockId,
     (mut data, size): (&[u8], usize),
-    to: Option<(Ipv4Addr, u16)>,
+    to: Option<std::net::SocketAddr>,
     flags: MsgFlags,
     wait: bool,
 ) -> Result<usize, Errno> {
