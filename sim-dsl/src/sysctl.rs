@@ -503,11 +503,12 @@ pub(crate) fn apply(s: &mut Sysctls, name: &str, vals: &[&str]) -> Result<(), Sy
             s.tcp_congestion_control = match vals[0] {
                 "cubic" => CongestionControl::Cubic,
                 "reno" => CongestionControl::Reno,
+                "bbr" => CongestionControl::Bbr,
                 other => {
                     return Err(value(
                         0,
                         format!(
-                            "unsupported congestion control `{other}`; the model has `cubic` and `reno`"
+                            "unsupported congestion control `{other}`; the model has `cubic`, `reno` and `bbr`"
                         ),
                     ));
                 }
