@@ -732,9 +732,14 @@ mod tests {
             Err(SysErr::Arity { expected: 3, .. })
         ));
         assert!(matches!(
-            apply(&mut s, "net.ipv4.tcp_congestion_control", &["bbr"]),
+            apply(&mut s, "net.ipv4.tcp_congestion_control", &["vegas"]),
             Err(SysErr::Value { index: 0, .. })
         ));
+        assert_eq!(
+            apply(&mut s, "net.ipv4.tcp_congestion_control", &["bbr"]),
+            Ok(())
+        );
+        assert_eq!(s.tcp_congestion_control, CongestionControl::Bbr);
         assert_eq!(
             suggest_name("net.ipv4.tcp_sacks").as_deref(),
             Some("net.ipv4.tcp_sack")

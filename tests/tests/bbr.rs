@@ -128,7 +128,7 @@ fn bbr_estimates_the_bottleneck_rate_probes_rtt_every_10s_and_keeps_the_queue_sm
             .collect();
         let span = held.last().expect("cwnd 4") - held[0];
         assert!(
-            span >= 0.19 && span < 0.35,
+            (0.19..0.35).contains(&span),
             "ProbeRTT at {entry} ms: {span} s"
         );
     }

@@ -790,7 +790,8 @@ impl Bbr {
             self.min_rtt_stamp.wrapping_add(BBR_MIN_RTT_WIN_SEC * HZ),
         );
         if rs.rtt_us >= 0
-            && (rs.rtt_us < i64::from(self.min_rtt_us) || (filter_expired && !rs.is_ack_delayed))
+            && (i64::from(rs.rtt_us) < i64::from(self.min_rtt_us)
+                || (filter_expired && !rs.is_ack_delayed))
         {
             self.min_rtt_us = rs.rtt_us as u32;
             self.min_rtt_stamp = clock.jiffies;
@@ -996,7 +997,7 @@ mod tests {
         // Before any RTT: TCP_INIT_CWND; pacing 2.885 × 10 segments per ms, less 1 %.
         assert_eq!(b.bdp(1, BBR_UNIT), TCP_INIT_CWND);
         let bw = 10 * BW_UNIT / 1000;
-        let expect = ((((bw * 1448 * 739) >> 8) * 990_000) >> BW_SCALE) as u64;
+        let expect = (((bw * 1448 * 739) >> 8) * 990_000) >> BW_SCALE;
         assert_eq!(t.pacing_rate, expect);
         // 10 Mbit/s of 1448-byte segments = 863.3 segments/s; × 40 ms = 34.5 → 35.
         b.min_rtt_us = 40_000;

@@ -1170,7 +1170,7 @@ fn tcp_ack(
     // tcp_rate_gen, then tcp_cong_control (both skipped when nothing was in flight: the
     // no_queue path).
     rs.is_ack_delayed = maybe_delayed;
-    rs.rtt_us = ca_rtt.map_or(-1, |r| r.min(i64::MAX as u64) as i64);
+    rs.rtt_us = ca_rtt.map_or(-1, |r| r.min(i32::MAX as u64) as i32);
     if prior_packets > 0 {
         let lost = (t.rate.lost - prior_lost) as u32;
         super::rate::tcp_rate_gen(t, delivered, lost, now.as_nanos() / 1000, &mut rs);

@@ -106,7 +106,7 @@ mod tests {
         // Round 11: the maximum of round 0 is 11 rounds old; the best of the later choices
         // (kept from the second quarter and second half of the window) takes over.
         let after = m.running_max(10, 11, 40);
-        assert!(after < 100 && after >= 50, "{after}");
+        assert!((50..100).contains(&after), "{after}");
         // A new maximum resets all three choices.
         assert_eq!(m.running_max(10, 12, 500), 500);
         assert_eq!(m.s, [MinmaxSample { t: 12, v: 500 }; 3]);

@@ -1,6 +1,7 @@
 //! TCP, as Linux behaves: the socket calls (`tcp_v4_connect`, `inet_listen`,
 //! `inet_accept`, `tcp_sendmsg`, `tcp_recvmsg`, `tcp_close`, `tcp_shutdown`) here; sending in
-//! [`output`], receiving in [`input`], timers in [`timer`], congestion control in [`cong`];
+//! [`output`], receiving in [`input`], timers in [`timer`], congestion control in [`cong`]
+//! (BBR in [`bbr`], its delivery-rate samples in [`rate`]);
 //! the `AF_INET6` side (`tcp_v6_connect`, `tcp_v6_rcv`, `inet6_csk_xmit`) in [`ipv6`].
 //!
 //! What is modeled, after the kernel: the handshake with Linux's options and initial windows;
@@ -11,7 +12,7 @@
 //! third duplicate ACK; quick-ACK mode and delayed ACKs; receive-window growth
 //! (`tcp_grow_window`) and receive-buffer auto-tuning (`tcp_rcv_space_adjust`); FIN in every
 //! state, TIME_WAIT, RST; Fast Open's client side ([`fastopen`]). Not modeled: TSO/GSO (the
-//! device is non-TSO, as veth with offloads off), TCP small queues, pacing, RACK/TLP, F-RTO,
+//! device is non-TSO, as veth with offloads off), TCP small queues, RACK/TLP, F-RTO,
 //! ECN, keepalive, urgent data, SYN cookies, Fast Open's server side.
 
 pub mod ack;

@@ -720,6 +720,7 @@ fn tcp_write_xmit_nagle(
     nonagle: u8,
 ) {
     let now = cx.now;
+    let node_id = n.id;
     let push_one = mode != XmitMode::All;
     let win_divisor = n.sysctl.tcp_tso_win_divisor;
     let mut sent_any = false;
@@ -739,12 +740,9 @@ fn tcp_write_xmit_nagle(
         if idx == t.wq.len() {
             break;
         }
-        if t.pacing_status == PacingStatus::Needed && tcp_pacing_check(n, cx, sock) {
+        if t.pacing_status == PacingStatus::Needed && tcp_pacing_check(t, (node_id, sock), cx) {
             break;
         }
-        let Some(t) = n.socks.tcp(sock) else {
-            return;
-        };
         let mss = t.mss_cache;
         let mut count = 1;
         if !t.wq[idx].syn {
@@ -1133,6 +1131,7 @@ fn tcp_retransmit_skb(
 
 /// `tcp_xmit_retransmit_queue`: resend segments marked lost while cwnd allows.
 pub(crate) fn tcp_xmit_retransmit_queue(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
+    let node_id = n.id;
     loop {
         let Some(t) = n.socks.tcp(sock) else {
             return;
@@ -1140,12 +1139,9 @@ pub(crate) fn tcp_xmit_retransmit_queue(n: &mut Node, cx: &mut NetCtx<'_>, sock:
         if t.in_flight() >= t.cwnd {
             return;
         }
-        if t.pacing_status == PacingStatus::Needed && tcp_pacing_check(n, cx, sock) {
+        if t.pacing_status == PacingStatus::Needed && tcp_pacing_check(t, (node_id, sock), cx) {
             return;
         }
-        let Some(t) = n.socks.tcp(sock) else {
-            return;
-        };
         // From `rtx_hint` (Linux's `retransmit_skb_hint`): nothing before it qualifies.
         debug_assert!(
             t.wq.iter()
@@ -1533,28 +1529,35 @@ fn tcp_update_skb_after_send(t: &mut TcpSock, len: u32, prior_wstamp: SimTime) {
         let mut len_ns = u64::from(len) * 1_000_000_000 / rate;
         let credit = t.tcp_wstamp.saturating_since(prior_wstamp).as_nanos();
         len_ns -= (len_ns / 2).min(credit);
-        t.tcp_wstamp = t.tcp_wstamp + SimDuration::from_nanos(len_ns);
+        t.tcp_wstamp += SimDuration::from_nanos(len_ns);
     }
 }
 
 /// `tcp_pacing_check`: a socket TCP paces itself (`tcp_needs_internal_pacing`) may not send
-/// before `tcp_wstamp_ns`; if that is still ahead, the pacing hrtimer is set for it (unless
-/// already) and the sender stops.
-pub(crate) fn tcp_pacing_check(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) -> bool {
-    let Some(t) = n.socks.tcp(sock) else {
-        return false;
-    };
+/// before `tcp_wstamp_ns`; if that is still ahead, the pacing hrtimer (socket `sock` of node
+/// `node`) is set for it (unless already) and the sender stops. (Callers test
+/// `pacing_status` first: unpaced sockets never call it.)
+#[inline(never)]
+pub(crate) fn tcp_pacing_check(
+    t: &mut TcpSock,
+    (node, sock): (u32, SockId),
+    cx: &mut NetCtx<'_>,
+) -> bool {
     if t.pacing_status != PacingStatus::Needed || t.tcp_wstamp <= cx.now {
         return false;
     }
     let at = t.tcp_wstamp;
-    let armed = t
+    let timer = t
         .timers
         .pacing_timer
-        .as_ref()
-        .is_some_and(|p| cx.sched.is_armed(p));
-    if !armed {
-        super::timer::tcp_arm_timer(n, cx, sock, super::timer::TcpTimerKind::Pacing, at);
+        .get_or_insert_with(|| cx.sched.new_timer());
+    if !cx.sched.is_armed(timer) {
+        let which = super::timer::TcpTimerKind::Pacing;
+        cx.sched.arm(
+            timer,
+            at,
+            crate::event::Event::TcpTimer { node, sock, which },
+        );
     }
     true
 }

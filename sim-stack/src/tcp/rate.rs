@@ -49,26 +49,27 @@ pub struct TxRate {
     pub is_app_limited: bool,
 }
 
-/// `struct rate_sample`: what one ACK says about the delivery rate.
+/// `struct rate_sample`: what one ACK says about the delivery rate (in the kernel's widths:
+/// counts and intervals of 32 bits, kept small as it is built on every ACK).
 #[derive(Debug, Clone, Copy)]
 pub struct RateSample {
-    /// `prior_mstamp`: `delivered_mstamp` when the chosen segment was sent (None: no
-    /// segment with timing was delivered).
-    pub prior_mstamp: Option<u64>,
+    /// `prior_mstamp`: `delivered_mstamp` when the chosen segment was sent (meaningful
+    /// once `last` is set: a segment with timing was delivered).
+    pub prior_mstamp: u64,
     /// `prior_delivered`: `delivered` when it was sent.
     pub prior_delivered: u64,
     /// The chosen segment's send time and `end_seq` (`last_end_seq`).
     pub(crate) last: Option<(SimTime, u32)>,
     /// `delivered`: segments delivered over the interval (−1: invalid).
-    pub delivered: i64,
+    pub delivered: i32,
     /// `interval_us`: the interval, µs (−1: invalid).
-    pub interval_us: i64,
+    pub interval_us: i32,
     /// `snd_interval_us`: the send phase.
-    pub snd_interval_us: u64,
+    pub snd_interval_us: u32,
     /// `rcv_interval_us`: the ACK phase.
-    pub rcv_interval_us: u64,
+    pub rcv_interval_us: u32,
     /// `rtt_us`: the RTT of the most recently sent segment the ACK covers (−1: none).
-    pub rtt_us: i64,
+    pub rtt_us: i32,
     /// `losses`: segments newly marked lost by this ACK.
     pub losses: u32,
     /// `acked_sacked`: segments newly acknowledged or SACKed.
@@ -87,7 +88,7 @@ impl RateSample {
     /// `struct rate_sample rs = { .prior_delivered = 0 }` at the start of `tcp_ack`.
     pub fn new(prior_in_flight: u32) -> Self {
         Self {
-            prior_mstamp: None,
+            prior_mstamp: 0,
             prior_delivered: 0,
             last: None,
             delivered: 0,
@@ -141,11 +142,13 @@ pub fn tcp_rate_skb_delivered(rs: &mut RateSample, seg: &super::TxSeg) {
     if newer {
         rs.last = Some((xt, end));
         rs.prior_delivered = seg.tx_delivered;
-        rs.prior_mstamp = Some(seg.tx_rate.delivered_mstamp);
+        rs.prior_mstamp = seg.tx_rate.delivered_mstamp;
         rs.is_app_limited = seg.tx_rate.is_app_limited;
         rs.is_retrans = seg.retrans > 0;
         let tx_us = stamp_us(xt);
-        rs.interval_us = tx_us.saturating_sub(seg.tx_rate.first_tx_mstamp) as i64;
+        rs.interval_us = tx_us
+            .saturating_sub(seg.tx_rate.first_tx_mstamp)
+            .min(i32::MAX as u64) as i32;
     }
 }
 
@@ -164,21 +167,21 @@ pub fn tcp_rate_gen(t: &mut TcpSock, delivered: u32, lost: u32, now_us: u64, rs:
     rs.acked_sacked = delivered;
     rs.losses = lost;
     // No timing information: an invalid sample. (SACK reneging is not modeled.)
-    let Some(prior_mstamp) = rs.prior_mstamp else {
+    if rs.last.is_none() {
         rs.delivered = -1;
         rs.interval_us = -1;
         return;
-    };
-    rs.delivered = (t.stats.delivered - rs.prior_delivered) as i64;
+    }
+    rs.delivered = (t.stats.delivered - rs.prior_delivered).min(i32::MAX as u64) as i32;
     // Sending and ACKing a window are two pipeline phases; the longer is the interval.
-    let snd_us = rs.interval_us as u64;
-    let ack_us = now_us.saturating_sub(prior_mstamp);
-    rs.interval_us = snd_us.max(ack_us) as i64;
+    let snd_us = rs.interval_us as u32;
+    let ack_us = now_us.saturating_sub(rs.prior_mstamp).min(i32::MAX as u64) as u32;
+    rs.interval_us = snd_us.max(ack_us) as i32;
     rs.snd_interval_us = snd_us;
     rs.rcv_interval_us = ack_us;
     // Normally interval_us >= min_rtt; a shorter one (ACK compression of a spurious
     // retransmission, say) is no sample.
-    if rs.interval_us < i64::from(t.rtt.min_rtt_us) {
+    if i64::from(rs.interval_us) < i64::from(t.rtt.min_rtt_us) {
         rs.interval_us = -1;
         return;
     }
@@ -269,10 +272,10 @@ mod tests {
             tcp_rate_gen(&mut t, 1, 0, now, &mut rs);
             // Send phase: segment k's send − the first's (k ms); ACK phase: now − the
             // delivered_mstamp when it was sent (0: nothing delivered yet) = 50 + k ms.
-            assert_eq!(rs.delivered, k as i64 + 1);
-            assert_eq!(rs.snd_interval_us, k as u64 * 1000);
-            assert_eq!(rs.rcv_interval_us, now);
-            assert_eq!(rs.interval_us, now as i64);
+            assert_eq!(rs.delivered, k as i32 + 1);
+            assert_eq!(rs.snd_interval_us, k as u32 * 1000);
+            assert_eq!(u64::from(rs.rcv_interval_us), now);
+            assert_eq!(rs.interval_us, now as i32);
         }
         // Everything delivered: a segment sent at 60 ms starts a new send phase, its
         // delivered_mstamp its own send time...
