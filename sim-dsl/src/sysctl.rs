@@ -503,11 +503,12 @@ pub(crate) fn apply(s: &mut Sysctls, name: &str, vals: &[&str]) -> Result<(), Sy
             s.tcp_congestion_control = match vals[0] {
                 "cubic" => CongestionControl::Cubic,
                 "reno" => CongestionControl::Reno,
+                "bbr" => CongestionControl::Bbr,
                 other => {
                     return Err(value(
                         0,
                         format!(
-                            "unsupported congestion control `{other}`; the model has `cubic` and `reno`"
+                            "unsupported congestion control `{other}`; the model has `cubic`, `reno` and `bbr`"
                         ),
                     ));
                 }
@@ -731,9 +732,14 @@ mod tests {
             Err(SysErr::Arity { expected: 3, .. })
         ));
         assert!(matches!(
-            apply(&mut s, "net.ipv4.tcp_congestion_control", &["bbr"]),
+            apply(&mut s, "net.ipv4.tcp_congestion_control", &["vegas"]),
             Err(SysErr::Value { index: 0, .. })
         ));
+        assert_eq!(
+            apply(&mut s, "net.ipv4.tcp_congestion_control", &["bbr"]),
+            Ok(())
+        );
+        assert_eq!(s.tcp_congestion_control, CongestionControl::Bbr);
         assert_eq!(
             suggest_name("net.ipv4.tcp_sacks").as_deref(),
             Some("net.ipv4.tcp_sack")

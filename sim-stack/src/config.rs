@@ -529,6 +529,8 @@ pub enum CongestionControl {
     Cubic,
     /// NewReno.
     Reno,
+    /// BBR v1 (`tcp_bbr`).
+    Bbr,
 }
 
 /// Kernel settings of one node, named after their `sysctl` names; `Default` gives Linux's

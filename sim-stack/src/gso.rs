@@ -133,6 +133,7 @@ pub(crate) fn skb_gso_segment(
         seg.sock = skb.sock;
         seg.hash = skb.hash;
         seg.enqueue_time = skb.enqueue_time;
+        seg.tstamp = skb.tstamp;
         seg.pkt_type = skb.pkt_type;
         seg.l4_csum_good = true;
         if ts_seg == Some(i) {
@@ -215,6 +216,7 @@ fn skb_gso_segment6(
         seg.sock = skb.sock;
         seg.hash = skb.hash;
         seg.enqueue_time = skb.enqueue_time;
+        seg.tstamp = skb.tstamp;
         seg.pkt_type = skb.pkt_type;
         seg.l4_csum_good = true;
         if ts_seg == Some(i) {

@@ -116,6 +116,9 @@ pub struct SkbData {
     pub hash: u32,
     /// When the skb entered the current queue (CoDel's sojourn time).
     pub enqueue_time: SimTime,
+    /// `skb->tstamp` on transmit: the earliest departure time a pacing TCP socket gave it
+    /// (`tcp_wstamp_ns`, EDT), for a qdisc that honours it (fq); `ZERO` when not paced.
+    pub tstamp: SimTime,
     /// A run-unique number for following one packet through the trace.
     pub id: u64,
     /// `skb->pkt_type`: whom a received frame was addressed to, as `eth_type_trans` says.
@@ -382,6 +385,7 @@ impl SkbPool {
                 sock: None,
                 hash: 0,
                 enqueue_time: SimTime::ZERO,
+                tstamp: SimTime::ZERO,
                 id,
                 pkt_type: PacketType::Host,
                 l4_csum_good: false,
@@ -406,6 +410,7 @@ impl SkbPool {
         d.sock = None;
         d.hash = 0;
         d.enqueue_time = SimTime::ZERO;
+        d.tstamp = SimTime::ZERO;
         d.id = id;
         d.pkt_type = PacketType::Host;
         d.l4_csum_good = false;

@@ -964,7 +964,8 @@ pub fn setsockopt(n: &mut Node, cx: &mut NetCtx<'_>, fd: Fd, opt: SockOpt) -> Re
             if t.cong.name() != cong.name() {
                 t.cong = cong;
                 if !matches!(t.state, TcpState::Closed | TcpState::Listen) {
-                    t.cong.init(cx.now.as_nanos() / 1000, t.snd_nxt);
+                    let j = crate::jiffies::jiffies(cx.now, n.jiffies_phase) as u32;
+                    crate::tcp::cong::tcp_init_congestion_control(t, cx.now, j, &mut n.rng);
                 }
             }
         }

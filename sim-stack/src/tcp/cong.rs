@@ -1,13 +1,26 @@
 //! Congestion control, pluggable as in Linux (`struct tcp_congestion_ops`): `reno`
-//! (`tcp_reno_cong_avoid`, `tcp_reno_ssthresh`) and `cubic` (`tcp_cubic.c` of Linux 6.18
+//! (`tcp_reno_cong_avoid`, `tcp_reno_ssthresh`), `cubic` (`tcp_cubic.c` of Linux 6.18
 //! with its default module parameters: the cubic window growth function on jiffies with the
 //! kernel's `cubic_root`, fast convergence, TCP friendliness, and HyStart's ACK-train and
-//! delay-increase tests, which leave slow start before the bottleneck's queue overflows).
+//! delay-increase tests, which leave slow start before the bottleneck's queue overflows),
+//! and `bbr` ([`super::bbr`], BBR v1), which replaces `cong_avoid` and PRR with its own
+//! `cong_control` on each ACK's rate sample ([`super::rate`]).
+//!
+//! The operations as Linux names them: `init` ([`tcp_init_congestion_control`]),
+//! `ssthresh` ([`tcp_ca_ssthresh`]), `cong_avoid` ([`Cong::cong_avoid`]), `cong_control`
+//! (BBR's, in `tcp_ack`), `set_state(TCP_CA_Loss)` ([`tcp_ca_enter_loss`]), `undo_cwnd`
+//! ([`tcp_ca_undo_cwnd`]), `cwnd_event(CA_EVENT_TX_START)` ([`tcp_ca_tx_start`]),
+//! `pkts_acked` ([`Cong::pkts_acked`]), `min_tso_segs` ([`Cong::min_tso_segs`]) and
+//! `sndbuf_expand` ([`Cong::sndbuf_expand`]).
 //!
 //! Windows are in packets, as `snd_cwnd` is. HyStart's clock is `tcp_mstamp` in µs, the
 //! cubic function's `tcp_jiffies32`.
 
 use serde::Serialize;
+use sim_core::{SimRng, SimTime};
+
+use super::TcpSock;
+use super::bbr::{Bbr, BbrClock};
 
 /// Which algorithm, with its state.
 #[derive(Debug, Clone)]
@@ -16,6 +29,8 @@ pub enum Cong {
     Reno,
     /// CUBIC (Linux's default).
     Cubic(Cubic),
+    /// BBR v1 (boxed: its state is larger than the others').
+    Bbr(Box<Bbr>),
 }
 
 /// The names users write (`net.ipv4.tcp_congestion_control`).
@@ -34,19 +49,145 @@ impl Cong {
         match name {
             "cubic" => Some(Self::new(true)),
             "reno" => Some(Self::new(false)),
+            "bbr" => Some(Self::Bbr(Box::default())),
             _ => None,
         }
     }
 
-    /// The names of the algorithms there are (`tcp_available_congestion_control`).
-    pub const AVAILABLE: [&'static str; 2] = ["reno", "cubic"];
+    /// The algorithm a node's `net.ipv4.tcp_congestion_control` names.
+    pub fn of_sysctl(cc: crate::config::CongestionControl) -> Self {
+        use crate::config::CongestionControl as C;
+        match cc {
+            C::Cubic => Self::new(true),
+            C::Reno => Self::new(false),
+            C::Bbr => Self::Bbr(Box::default()),
+        }
+    }
+
+    /// The names of the algorithms there are (`tcp_available_congestion_control`, in
+    /// registration order as a kernel with bbr loaded lists them).
+    pub const AVAILABLE: [&'static str; 3] = ["reno", "cubic", "bbr"];
 
     /// The algorithm's name.
     pub fn name(&self) -> &'static str {
         match self {
             Self::Reno => "reno",
             Self::Cubic(_) => "cubic",
+            Self::Bbr(_) => "bbr",
         }
+    }
+
+    /// BBR's state, if this is BBR.
+    pub fn bbr(&self) -> Option<&Bbr> {
+        match self {
+            Self::Bbr(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// Whether the algorithm has its own `cong_control` (BBR).
+    #[inline]
+    pub fn has_cong_control(&self) -> bool {
+        matches!(self, Self::Bbr(_))
+    }
+
+    /// `min_tso_segs` (BBR's `bbr_min_tso_segs`), else `net.ipv4.tcp_min_tso_segs`.
+    #[inline]
+    pub fn min_tso_segs(&self, pacing_rate: u64, sysctl: u32) -> u32 {
+        match self {
+            Self::Bbr(_) => super::bbr::bbr_min_tso_segs(pacing_rate),
+            _ => sysctl,
+        }
+    }
+
+    /// `sndbuf_expand`: how many cwnds of skbs the send buffer holds (2, BBR's 3).
+    #[inline]
+    pub fn sndbuf_expand(&self) -> u32 {
+        match self {
+            Self::Bbr(_) => super::bbr::BBR_SNDBUF_EXPAND,
+            _ => 2,
+        }
+    }
+}
+
+/// Runs `f` on BBR's state and the socket together (the state lives in the socket, as
+/// `inet_csk_ca(sk)` does): moved out for the call and back after.
+#[inline]
+pub(crate) fn with_bbr<R>(
+    t: &mut TcpSock,
+    f: impl FnOnce(&mut Bbr, &mut TcpSock) -> R,
+) -> Option<R> {
+    if !matches!(t.cong, Cong::Bbr(_)) {
+        return None;
+    }
+    let mut cong = std::mem::replace(&mut t.cong, Cong::Reno);
+    let Cong::Bbr(b) = &mut cong else {
+        unreachable!("checked above")
+    };
+    let r = f(b, t);
+    t.cong = cong;
+    Some(r)
+}
+
+/// `tcp_init_congestion_control` (from `tcp_init_transfer`, or a new algorithm on a
+/// connection): the algorithm's `init` at `now` (jiffies `jiffies`). BBR seeds its cycle
+/// stream from the node's stream `rng`.
+pub(crate) fn tcp_init_congestion_control(
+    t: &mut TcpSock,
+    now: SimTime,
+    jiffies: u32,
+    rng: &mut SimRng,
+) {
+    let snd_nxt = t.snd_nxt;
+    t.cong.init(now.as_nanos() / 1000, snd_nxt);
+    if t.cong.has_cong_control() {
+        let seed = rng.next_u64();
+        with_bbr(t, |b, t| b.init(t, BbrClock { now, jiffies }, seed));
+    }
+}
+
+/// `icsk_ca_ops->ssthresh`: the slow-start threshold after a congestion signal.
+pub(crate) fn tcp_ca_ssthresh(t: &mut TcpSock) -> u32 {
+    if let Some(s) = with_bbr(t, |b, t| b.ssthresh(t)) {
+        return s;
+    }
+    let cwnd = t.cwnd;
+    t.cong.ssthresh(cwnd)
+}
+
+/// `tcp_enter_loss`'s `tcp_set_ca_state(sk, TCP_CA_Loss)` (`set_state`): CUBIC forgets its
+/// state (`cubictcp_state`), BBR marks a lossy round (`bbr_set_state`).
+pub(crate) fn tcp_ca_enter_loss(t: &mut TcpSock, now: SimTime) {
+    if with_bbr(t, |b, t| b.set_state_loss(t)).is_none() {
+        let snd_nxt = t.snd_nxt;
+        t.cong.enter_loss(now.as_nanos() / 1000, snd_nxt);
+    }
+}
+
+/// `icsk_ca_ops->undo_cwnd`: the cwnd an undo restores (`tcp_reno_undo_cwnd`:
+/// max(cwnd, prior_cwnd); BBR's keeps cwnd and restarts its full-bandwidth test).
+pub(crate) fn tcp_ca_undo_cwnd(t: &mut TcpSock) -> u32 {
+    if let Some(c) = with_bbr(t, |b, t| b.undo_cwnd(t)) {
+        return c;
+    }
+    t.cwnd.max(t.recovery.prior_cwnd)
+}
+
+/// `tcp_ca_event(sk, CA_EVENT_TX_START)`: the first data sent with nothing in flight, at
+/// `now` (jiffy `now_j`), after sending last at jiffy `lsndtime_j`.
+pub(crate) fn tcp_ca_tx_start(t: &mut TcpSock, now: SimTime, now_j: u32, lsndtime_j: u32) {
+    if with_bbr(t, |b, t| {
+        b.cwnd_event_tx_start(
+            t,
+            BbrClock {
+                now,
+                jiffies: now_j,
+            },
+        )
+    })
+    .is_none()
+    {
+        t.cong.tx_start(now_j, lsndtime_j);
     }
 }
 
@@ -151,7 +292,8 @@ impl Cong {
     /// `ssthresh`: the window after a loss.
     pub fn ssthresh(&mut self, cwnd: u32) -> u32 {
         match self {
-            Self::Reno => (cwnd >> 1).max(2),
+            // BBR's ssthresh goes through tcp_ca_ssthresh; a bare call halves as Reno.
+            Self::Reno | Self::Bbr(_) => (cwnd >> 1).max(2),
             Self::Cubic(c) => {
                 // cubictcp_recalc_ssthresh: the end of an epoch.
                 c.epoch_start = 0;
@@ -230,7 +372,8 @@ impl Cong {
             }
         }
         let w = match self {
-            Self::Reno => cwnd,
+            // BBR never gets here (its cong_control replaces cong_avoid).
+            Self::Reno | Self::Bbr(_) => cwnd,
             Self::Cubic(c) => c.update(cwnd, acked, ctx.jiffies),
         };
         // tcp_cong_avoid_ai

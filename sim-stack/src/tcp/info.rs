@@ -3,7 +3,6 @@
 //!
 //! Fields the model does not keep are reported as Linux reports them when they never
 //! moved: `tcpi_fackets` and `tcpi_last_ack_sent` (always 0 on Linux too), the
-//! delivery-rate sample (`tcpi_delivery_rate`, `tcpi_delivery_rate_app_limited`), the
 //! chrono timers (`tcpi_busy_time`, `tcpi_rwnd_limited`, `tcpi_sndbuf_limited`),
 //! `tcpi_rehash` and the ECN counters.
 
@@ -279,7 +278,14 @@ pub fn tcp_get_info(t: &TcpSock, now: SimTime, pmtu: u32, pacing: (u32, u32)) ->
         tcpi_rcv_rtt: t.rwin.rcv_rtt_us >> 3,
         tcpi_rcv_space: t.rwin.rcvq_space,
         tcpi_total_retrans: t.stats.retrans as u32,
-        tcpi_pacing_rate: pacing_rate(t, pacing.0, pacing.1),
+        // BBR sets sk_pacing_rate itself; otherwise the rate tcp_update_pacing_rate gives.
+        tcpi_pacing_rate: if t.cong.has_cong_control() {
+            t.pacing_rate
+        } else {
+            pacing_rate(t, pacing.0, pacing.1)
+        },
+        tcpi_delivery_rate: super::rate::delivery_rate(t),
+        tcpi_delivery_rate_app_limited: u8::from(t.rate.rate_app_limited),
         tcpi_max_pacing_rate: u64::MAX,
         tcpi_bytes_acked: t.stats.bytes_acked,
         tcpi_bytes_received: t.stats.bytes_received,

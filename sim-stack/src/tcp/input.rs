@@ -12,8 +12,10 @@ use super::rtt::tcp_rtt_estimator;
 
 use sim_core::{SimDuration, SimTime};
 
+use super::bbr::BbrClock;
 use super::cong::CaCtx;
 use super::output;
+use super::rate::{RateSample, tcp_rate_skb_delivered};
 use super::tstamp;
 use super::{CaState, TCP_TIMEWAIT_LEN, TcpSock, TcpState, TxSeg, after, before};
 use crate::ctx::NetCtx;
@@ -590,7 +592,8 @@ fn tcp_rcv_synsent(
     // segment gives it (icsk_ack starts zeroed).
     tcp_initialize_rcv_mss(t);
     t.cwnd = super::TCP_INIT_CWND;
-    t.cong.init(now.as_nanos() / 1000, t.snd_nxt);
+    let j = crate::jiffies::jiffies(now, n.jiffies_phase) as u32;
+    super::cong::tcp_init_congestion_control(t, now, j, &mut n.rng);
     // tcp_finish_connect: the clocks of the last receive and send start here.
     t.ack.lrcvtime = now;
     t.lsndtime = now;
@@ -634,10 +637,12 @@ fn tcp_synrecv_to_established(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, t
     t.max_window = t.snd_wnd;
     t.snd_wl1 = th.seq;
     super::rcv_window::tcp_init_buffer_space(t, now, &sys);
+    // tcp_init_transfer → tcp_init_congestion_control, then tcp_update_pacing_rate (which
+    // overwrites the rate bbr_init set, as in Linux).
+    let j = crate::jiffies::jiffies(now, n.jiffies_phase) as u32;
+    super::cong::tcp_init_congestion_control(t, now, j, &mut n.rng);
     super::info::tcp_update_pacing_rate(t, &sys);
     tcp_initialize_rcv_mss(t);
-    // tcp_init_transfer → tcp_init_congestion_control.
-    t.cong.init(now.as_nanos() / 1000, t.snd_nxt);
     // tcp_create_openreq_child, when the handshake's ACK makes the child.
     t.ack.lrcvtime = now;
     t.lsndtime = now;
@@ -692,6 +697,10 @@ fn tcp_ack(
         return true;
     }
     t.rcv_tstamp = now;
+    // The ACK's rate sample (tcp_ack's `rs`), with what was in flight before it and the
+    // loss count to take its fresh losses from.
+    let mut rs = RateSample::new(t.in_flight());
+    let prior_lost = t.rate.lost;
     // FLAG_ECE, and tcp_ecn_accept_cwr (also on pure ACKs, unlike RFC 3168's letter).
     let ece = t.ecn.rcv_ecn_echo(th.flags);
     if t.ecn.accept_cwr(th.flags, payload_len > 0) {
@@ -743,9 +752,6 @@ fn tcp_ack(
     // D-SACK (tcp_check_dsack) and FLAG_ORIG_SACK_ACKED: a never-retransmitted segment up
     // to high_seq (S)ACKed, F-RTO's proof of a spurious timeout.
     let mut dsack = super::dsack::DsackFound::default();
-    // The rate sample's most recently sent delivered segment: (send time, end_seq,
-    // tx.delivered), for rs->prior_delivered.
-    let mut rate_prior: Option<(SimTime, u32, u64)> = None;
     let mut orig_sack_acked = false;
     if t.sack_ok
         && let Some(blocks) = th.options.sack()
@@ -825,7 +831,7 @@ fn tcp_ack(
                         last_sackt = seg.sent_at;
                     }
                     delivered_sends.push((seg.sent_at, seg.end_seq(), seg.retrans > 0));
-                    tcp_rate_skb_delivered(&mut rate_prior, seg);
+                    tcp_rate_skb_delivered(&mut rs, seg);
                     if seg.lost {
                         seg.lost = false;
                         t.lost_out -= 1;
@@ -890,7 +896,7 @@ fn tcp_ack(
             delivered_sends.push((seg.sent_at, seg.end_seq(), seg.retrans > 0));
         }
         if !seg.sacked {
-            tcp_rate_skb_delivered(&mut rate_prior, &seg);
+            tcp_rate_skb_delivered(&mut rs, &seg);
         }
         t.packets_out -= 1;
         if seg.sacked {
@@ -1070,9 +1076,13 @@ fn tcp_ack(
         let holes = t.lost_out.max(1).min(t.packets_out);
         t.sacked_out = t.sacked_out.min(t.packets_out - holes);
     }
+    // tcp_rate_skb_delivered's tp->first_tx_mstamp: the chosen segment's send time.
+    if let Some((xt, _)) = rs.last {
+        t.rate.first_tx_mstamp = super::rate::stamp_us(xt);
+    }
     super::recovery::tcp_rack_update_reo_wnd(
         t,
-        rate_prior.map_or(0, |r| r.2),
+        rs.prior_delivered,
         t.stats.delivered + u64::from(delivered),
     );
     // tcp_rack_advance: the most recently sent segment this ACK delivered (a
@@ -1124,6 +1134,7 @@ fn tcp_ack(
             t.note_rtx_candidate(0);
         }
         t.lost_out += newly_lost;
+        t.rate.lost += u64::from(newly_lost);
     }
     // Recovery state machine (tcp_fastretrans_alert).
     t.stats.delivered += u64::from(delivered);
@@ -1156,7 +1167,34 @@ fn tcp_ack(
             },
         },
     );
-    if matches!(t.recovery.ca_state, CaState::Recovery | CaState::Cwr) {
+    // tcp_rate_gen, then tcp_cong_control (both skipped when nothing was in flight: the
+    // no_queue path).
+    rs.is_ack_delayed = maybe_delayed;
+    rs.rtt_us = ca_rtt.map_or(-1, |r| r.min(i32::MAX as u64) as i32);
+    if prior_packets > 0 {
+        let lost = (t.rate.lost - prior_lost) as u32;
+        super::rate::tcp_rate_gen(t, delivered, lost, now.as_nanos() / 1000, &mut rs);
+    }
+    if t.cong.has_cong_control() {
+        // The algorithm's own cong_control (bbr_main) replaces PRR, cong_avoid and
+        // tcp_update_pacing_rate.
+        if prior_packets > 0 {
+            let clock = BbrClock {
+                now,
+                jiffies: crate::jiffies::jiffies(now, n.jiffies_phase) as u32,
+            };
+            super::cong::with_bbr(t, |b, t| b.main(t, &rs, clock));
+            // tcp_check_space → tcp_new_space: the ACK freed room; with cwnd not full
+            // (tcp_should_expand_sndbuf) the send buffer grows to sndbuf_expand cwnds.
+            if t.in_flight() < t.cwnd {
+                let sys = crate::config::Sysctls {
+                    tcp_wmem: [0, 0, sys_wmem2],
+                    ..Default::default()
+                };
+                output::sndbuf_expand(t, &sys);
+            }
+        }
+    } else if matches!(t.recovery.ca_state, CaState::Recovery | CaState::Cwr) {
         // tcp_cwnd_reduction (PRR).
         t.recovery.prr_delivered += delivered;
         let in_flight = t.in_flight();
@@ -1197,7 +1235,9 @@ fn tcp_ack(
             output::sndbuf_expand(t, &sys);
         }
     }
-    super::info::tcp_update_pacing_rate(t, &n.sysctl);
+    if !t.cong.has_cong_control() {
+        super::info::tcp_update_pacing_rate(t, &n.sysctl);
+    }
     // sk_stream_write_space: room for a third more than is queued, and (tcp_stream_memory_free)
     // fewer unsent bytes than TCP_NOTSENT_LOWAT.
     let writable_again = t.sk.nospace
@@ -1221,8 +1261,11 @@ fn tcp_ack(
     {
         t.recovery.tlp_high_seq = None;
         if t.recovery.tlp_retrans && t.recovery.ca_state == CaState::Open {
-            t.ssthresh = t.cong.ssthresh(t.cwnd);
-            t.cwnd = t.ssthresh.max(2);
+            t.ssthresh = super::cong::tcp_ca_ssthresh(t);
+            // tcp_end_cwnd_reduction: nothing for an algorithm with its own cong_control.
+            if !t.cong.has_cong_control() {
+                t.cwnd = t.ssthresh.max(2);
+            }
             n.snmp.tcp_ext.TCPLossProbeRecovery += 1;
         }
     }
@@ -1245,16 +1288,6 @@ fn tcp_ack(
         sk_wake(n, cx, sock);
     }
     true
-}
-
-/// `tcp_rate_skb_delivered`'s choice of `prior_delivered`: the delivered segment sent
-/// last (by send time, then end_seq) gives it.
-fn tcp_rate_skb_delivered(rs: &mut Option<(SimTime, u32, u64)>, seg: &TxSeg) {
-    let Some(xt) = seg.sent_at else { return };
-    let end = seg.end_seq();
-    if rs.is_none_or(|(t, e, _)| xt > t || (xt == t && after(end, e))) {
-        *rs = Some((xt, end, seg.tx_delivered));
-    }
 }
 
 /// What `tcp_fastretrans_alert` reads of an ACK (its `flag` bits).
@@ -1292,7 +1325,10 @@ fn tcp_fastretrans_alert(
         CaState::Open if a.dubious => t.recovery.retrans_stamp = None,
         // CWR holds until something above high_seq is ACKed (tcp_end_cwnd_reduction).
         CaState::Cwr if after(t.snd_una, t.recovery.high_seq) => {
-            t.cwnd = t.ssthresh;
+            // tcp_end_cwnd_reduction: nothing for an algorithm with its own cong_control.
+            if !t.cong.has_cong_control() {
+                t.cwnd = t.ssthresh;
+            }
             t.recovery.ca_state = CaState::Open;
         }
         CaState::Recovery if !before(t.snd_una, t.recovery.high_seq) => {
@@ -1303,8 +1339,8 @@ fn tcp_fastretrans_alert(
             if undo::tcp_try_undo_recovery(t, tsecr, ext) {
                 return Rexmit::None;
             }
-            // tcp_end_cwnd_reduction (unless undone).
-            if t.recovery.undo_marker.is_some() {
+            // tcp_end_cwnd_reduction (unless undone; nothing for cong_control).
+            if t.recovery.undo_marker.is_some() && !t.cong.has_cong_control() {
                 t.cwnd = t.ssthresh;
             }
         }

@@ -1,6 +1,7 @@
 //! TCP, as Linux behaves: the socket calls (`tcp_v4_connect`, `inet_listen`,
 //! `inet_accept`, `tcp_sendmsg`, `tcp_recvmsg`, `tcp_close`, `tcp_shutdown`) here; sending in
-//! [`output`], receiving in [`input`], timers in [`timer`], congestion control in [`cong`];
+//! [`output`], receiving in [`input`], timers in [`timer`], congestion control in [`cong`]
+//! (BBR in [`bbr`], its delivery-rate samples in [`rate`]);
 //! the `AF_INET6` side (`tcp_v6_connect`, `tcp_v6_rcv`, `inet6_csk_xmit`) in [`ipv6`].
 //!
 //! What is modeled, after the kernel: the handshake with Linux's options and initial windows;
@@ -11,10 +12,11 @@
 //! third duplicate ACK; quick-ACK mode and delayed ACKs; receive-window growth
 //! (`tcp_grow_window`) and receive-buffer auto-tuning (`tcp_rcv_space_adjust`); FIN in every
 //! state, TIME_WAIT, RST; Fast Open's client side ([`fastopen`]). Not modeled: TSO/GSO (the
-//! device is non-TSO, as veth with offloads off), TCP small queues, pacing, RACK/TLP, F-RTO,
+//! device is non-TSO, as veth with offloads off), TCP small queues, RACK/TLP, F-RTO,
 //! ECN, keepalive, urgent data, SYN cookies, Fast Open's server side.
 
 pub mod ack;
+pub mod bbr;
 pub mod byteq;
 pub mod cong;
 pub mod dsack;
@@ -24,7 +26,9 @@ pub mod info;
 pub mod input;
 pub mod ipv6;
 pub mod metrics;
+pub mod minmax;
 pub mod output;
+pub mod rate;
 pub mod rcv_window;
 pub mod recovery;
 pub mod rtt;
@@ -154,6 +158,9 @@ pub struct TxSeg {
     /// `tx.delivered`: the connection's delivered count when it was last sent (the rate
     /// sample's `prior_delivered`, which RACK's reordering window reads).
     pub tx_delivered: u64,
+    /// The rest of what `tcp_rate_skb_sent` snapshots (`tx.first_tx_mstamp`,
+    /// `tx.delivered_mstamp`, `tx.is_app_limited`).
+    pub tx_rate: rate::TxRate,
 }
 
 impl TxSeg {
@@ -176,6 +183,7 @@ impl TxSeg {
             txstamp_ack: false,
             tskey: 0,
             tx_delivered: 0,
+            tx_rate: rate::TxRate::default(),
         }
     }
 
@@ -381,9 +389,14 @@ pub struct TcpSock {
     /// `tcp_wstamp_ns`: when the connection last handed a segment to IP (data or not);
     /// `tcp_tso_should_defer` holds a GSO packet back only within 1 ms of it.
     pub tcp_wstamp: SimTime,
-    /// `sk_pacing_rate`, bytes/s, as `tcp_update_pacing_rate` left it (`~0` until then):
-    /// what `tcp_tso_autosize` sizes GSO packets from. Nothing is paced.
+    /// `sk_pacing_rate`, bytes/s, as `tcp_update_pacing_rate` (or BBR) left it (`~0` until
+    /// then): what `tcp_tso_autosize` sizes GSO packets from, and what TCP paces at when
+    /// `pacing_status` asks it to.
     pub pacing_rate: u64,
+    /// `sk_pacing_status`.
+    pub pacing_status: PacingStatus,
+    /// Delivery-rate sampling (tcp_rate.c's fields of `tcp_sock`).
+    pub rate: rate::TcpRate,
 
     // RTT and timers.
 
@@ -440,6 +453,24 @@ pub const TCP_NAGLE_PUSH: u8 = 4;
 
 /// `TCP_INIT_CWND`.
 pub const TCP_INIT_CWND: u32 = 10;
+/// `TCP_INFINITE_SSTHRESH`.
+pub const TCP_INFINITE_SSTHRESH: u32 = 0x7fff_ffff;
+
+/// `sk_pacing_status`: who paces the socket's packets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PacingStatus {
+    /// `SK_PACING_NONE`: nobody (Reno, CUBIC).
+    #[default]
+    None,
+    /// `SK_PACING_NEEDED`: the congestion control wants pacing and no fq qdisc does it:
+    /// TCP paces itself (`tcp_needs_internal_pacing`), each packet's departure time
+    /// `tcp_wstamp_ns` advanced by its length at `sk_pacing_rate`, the pacing hrtimer
+    /// waking the sender.
+    Needed,
+    /// `SK_PACING_FQ`: an fq qdisc paces by each skb's `tstamp` (set here to
+    /// `tcp_wstamp_ns`, the earliest departure time); TCP does not hold packets back.
+    Fq,
+}
 /// `TCP_TIMEOUT_INIT`: 1 s.
 pub const TCP_TIMEOUT_INIT: sim_core::SimDuration = sim_core::SimDuration::from_secs(1);
 /// `TCP_RTO_MIN`: 200 ms.
@@ -526,6 +557,8 @@ impl TcpSock {
             lsndtime: SimTime::ZERO,
             tcp_wstamp: SimTime::ZERO,
             pacing_rate: u64::MAX,
+            pacing_status: PacingStatus::None,
+            rate: rate::TcpRate::default(),
             rtt: rtt::RttEstimator::new(),
             rwin: rcv_window::RcvWindow::new(),
             ack: ack::AckState::new(),
@@ -654,6 +687,10 @@ pub struct TcpConnReport {
     /// Counters.
     #[serde(flatten)]
     pub stats: TcpConnStats,
+    /// BBR's model, as `ss -ti` shows it (`bbr:(bw:…,mrtt:…,pacing_gain:…,cwnd_gain:…)`),
+    /// for a BBR connection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bbr: Option<bbr::BbrReport>,
     /// When data was last acknowledged (for the apps' goodput; not in stats.json).
     #[serde(skip)]
     pub last_acked_at: Option<SimTime>,
@@ -679,6 +716,7 @@ impl TcpSock {
             rto_ms: self.rtt.rto.as_nanos() / 1_000_000,
             mss: self.mss_cache,
             stats: self.stats.clone(),
+            bbr: self.cong.bbr().map(|b| b.report(self)),
             last_acked_at: self.last_acked_at,
         }
     }
@@ -700,10 +738,7 @@ pub(crate) fn tcp_init_sock(sk: SockCommon, cong: Cong, cx: &mut NetCtx<'_>) -> 
 pub fn tcp_socket(n: &mut Node, cx: &mut NetCtx<'_>, app: Option<u32>) -> SockId {
     let mut sk = SockCommon::new(n.sysctl.tcp_wmem[1], n.sysctl.tcp_rmem[1]);
     sk.app = app;
-    let cong = Cong::new(matches!(
-        n.sysctl.tcp_congestion_control,
-        crate::config::CongestionControl::Cubic
-    ));
+    let cong = Cong::of_sysctl(n.sysctl.tcp_congestion_control);
     let mut t = tcp_init_sock(sk, cong, cx);
     t.notsent_lowat = n.sysctl.tcp_notsent_lowat;
     n.socks.insert(Socket::Tcp(Box::new(t)))
@@ -1082,6 +1117,8 @@ fn tcp_sendmsg_inner(
     let Some(t) = n.socks.tcp(sock) else {
         return Err(Errno::NotConn);
     };
+    // Is sending application-limited?
+    rate::tcp_rate_check_app_limited(t);
     if let Some(e) = t.sk.err.take() {
         return Err(e);
     }
@@ -1446,6 +1483,9 @@ pub(crate) fn tcp_done(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
             cx.sched.free_timer(t.timers.delack_timer);
             cx.sched.free_timer(t.timers.tw_timer);
             cx.sched.free_timer(t.timers.comp_sack_timer);
+            if let Some(p) = t.timers.pacing_timer {
+                cx.sched.free_timer(p);
+            }
         }
     } else {
         sk_wake(n, cx, sock);

@@ -10,7 +10,7 @@ use std::net::Ipv4Addr;
 use sim_core::{SimDuration, SimTime};
 
 use super::fastopen::FastOpenRequest;
-use super::{CaState, TcpSock, TcpState, TxSeg, after, before};
+use super::{CaState, PacingStatus, TcpSock, TcpState, TxSeg, after, before};
 use crate::config::Sysctls;
 use crate::ctx::NetCtx;
 use crate::dev::NetXmit;
@@ -86,7 +86,8 @@ pub fn tcp_cwnd_restart(t: &mut TcpSock, idle: SimDuration) {
     t.cwnd_cnt = 0;
 }
 
-/// `tcp_sndbuf_expand`: room for twice the congestion window of worst-case skbs.
+/// `tcp_sndbuf_expand`: room for twice the congestion window of worst-case skbs (three
+/// times with BBR: `sndbuf_expand`).
 pub fn sndbuf_expand(t: &mut TcpSock, sys: &Sysctls) {
     // SO_SNDBUF set by the app (SOCK_SNDBUF_LOCK): the stack leaves it alone.
     if t.sk.sndbuf_locked {
@@ -94,7 +95,7 @@ pub fn sndbuf_expand(t: &mut TcpSock, sys: &Sysctls) {
     }
     let per_mss = (t.mss_clamp.max(t.mss_cache) + 320 + 320).next_power_of_two() + 256;
     let nr = t.cwnd.max(super::TCP_INIT_CWND).max(4);
-    let sndmem = 2 * nr * per_mss;
+    let sndmem = t.cong.sndbuf_expand() * nr * per_mss;
     if t.sk.sndbuf < sndmem {
         t.sk.sndbuf = sndmem.min(sys.tcp_wmem[2]);
     }
@@ -388,9 +389,11 @@ fn send_syn_with_data(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, data: &[u
     }
     let count = 1 + usize::from(len > 0);
     let delivered_now = t.stats.delivered;
+    let tx_rate = super::rate::tcp_rate_skb_sent(t, super::rate::stamp_us(now));
     for w in t.wq.range_mut(..count) {
         w.sent_at = Some(now);
         w.tx_delivered = delivered_now;
+        w.tx_rate = tx_rate;
         w.pkt_head = true;
     }
     t.packets_out += count as u32;
@@ -461,7 +464,8 @@ pub fn tcp_tail_skb_len(t: &TcpSock) -> u32 {
 /// `tcp_tso_segs` → `tcp_tso_autosize`: how many segments a GSO packet may hold, about 1 ms
 /// at the pacing rate (`sk_pacing_rate >> sk_pacing_shift`, shift 10), plus up to
 /// `TCP_GSO_MAX_SIZE` on paths whose minimum RTT is below 2^`tcp_tso_rtt_log` µs, at most
-/// `TCP_GSO_MAX_SIZE` and at least `tcp_min_tso_segs`.
+/// `TCP_GSO_MAX_SIZE` and at least the congestion control's `min_tso_segs` (else
+/// `tcp_min_tso_segs`).
 pub fn tcp_tso_segs(t: &TcpSock, sys: &Sysctls) -> u32 {
     let mss = u64::from(t.mss_cache.max(1));
     let mut bytes = t.pacing_rate >> 10;
@@ -476,7 +480,8 @@ pub fn tcp_tso_segs(t: &TcpSock, sys: &Sysctls) -> u32 {
         bytes = bytes.saturating_add(u64::from(TCP_GSO_MAX_SIZE >> r));
     }
     bytes = bytes.min(u64::from(TCP_GSO_MAX_SIZE));
-    ((bytes / mss) as u32).max(sys.tcp_min_tso_segs)
+    let min_tso = t.cong.min_tso_segs(t.pacing_rate, sys.tcp_min_tso_segs);
+    ((bytes / mss) as u32).max(min_tso)
 }
 
 /// `tcp_cwnd_test`: how many segments cwnd lets go now, at most half of it per packet
@@ -715,6 +720,7 @@ fn tcp_write_xmit_nagle(
     nonagle: u8,
 ) {
     let now = cx.now;
+    let node_id = n.id;
     let push_one = mode != XmitMode::All;
     let win_divisor = n.sysctl.tcp_tso_win_divisor;
     let mut sent_any = false;
@@ -732,6 +738,9 @@ fn tcp_write_xmit_nagle(
         };
         let idx = t.sent_segs();
         if idx == t.wq.len() {
+            break;
+        }
+        if t.pacing_status == PacingStatus::Needed && tcp_pacing_check(t, (node_id, sock), cx) {
             break;
         }
         let mss = t.mss_cache;
@@ -952,12 +961,15 @@ fn tcp_send_new_skb(
         return false;
     }
     let delivered_now = t.stats.delivered;
+    // tcp_rate_skb_sent, before tcp_event_new_data_sent counts the packet out.
+    let tx_rate = super::rate::tcp_rate_skb_sent(t, super::rate::stamp_us(now));
     for i in 0..count {
         // The packet is one skb: those tcp_grow_skb emptied into it are freed.
         t.set_skb_head(idx + i, i == 0);
         let w = &mut t.wq[idx + i];
         w.sent_at = Some(now);
         w.tx_delivered = delivered_now;
+        w.tx_rate = tx_rate;
     }
     t.snd_nxt = end_seq;
     t.packets_out += count as u32;
@@ -1092,10 +1104,12 @@ fn tcp_retransmit_skb(
         super::undo::tcp_undo_count_retrans(t, count as u32);
     }
     let delivered_now = t.stats.delivered;
+    let tx_rate = super::rate::tcp_rate_skb_sent(t, super::rate::stamp_us(now));
     for i in idx..idx + count {
         let w = &mut t.wq[i];
         w.sent_at = Some(now);
         w.tx_delivered = delivered_now;
+        w.tx_rate = tx_rate;
         if w.retrans == 0 {
             t.ever_retrans_in_wq += 1;
         }
@@ -1117,11 +1131,15 @@ fn tcp_retransmit_skb(
 
 /// `tcp_xmit_retransmit_queue`: resend segments marked lost while cwnd allows.
 pub(crate) fn tcp_xmit_retransmit_queue(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
+    let node_id = n.id;
     loop {
         let Some(t) = n.socks.tcp(sock) else {
             return;
         };
         if t.in_flight() >= t.cwnd {
+            return;
+        }
+        if t.pacing_status == PacingStatus::Needed && tcp_pacing_check(t, (node_id, sock), cx) {
             return;
         }
         // From `rtx_hint` (Linux's `retransmit_skb_hint`): nothing before it qualifies.
@@ -1365,7 +1383,11 @@ fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) -> Ne
         t.sk.inet_id = id.wrapping_add(gso_segs as u16);
         IdentMode::Socket(id)
     };
-    t.tcp_wstamp = now;
+    // The earliest departure time: now, or later if pacing put it ahead (skb->tstamp).
+    let prior_wstamp = t.tcp_wstamp;
+    t.tcp_wstamp = t.tcp_wstamp.max(now);
+    let paced = t.pacing_status != PacingStatus::None;
+    let tstamp = t.tcp_wstamp;
     if ack_flag {
         // tcp_event_ack_sent: tcp_dec_quickack_mode counts the ACK only if one was
         // owed; inet_csk_clear_xmit_timer clears every pending-ACK bit.
@@ -1396,7 +1418,8 @@ fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) -> Ne
         if t.in_flight() == 0 {
             let phase = n.jiffies_phase;
             let j = |at: SimTime| crate::jiffies::jiffies(at, phase) as u32;
-            t.cong.tx_start(j(now), j(t.lsndtime));
+            let lsnd = j(t.lsndtime);
+            super::cong::tcp_ca_tx_start(t, now, j(now), lsnd);
         }
         t.lsndtime = now;
     }
@@ -1441,6 +1464,9 @@ fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) -> Ne
         skb.truesize = full * (gso_segs - 1) + crate::gso::seg_truesize(hlen, last as usize);
     }
     skb.sock = Some(SockRef { node: n.id, sock });
+    if paced {
+        skb.tstamp = tstamp;
+    }
     skb.tx_flags = seg.tx_flags;
     skb.tskey = seg.tskey;
     skb.hash = crate::skb::flow_hash(saddr, daddr, repr.src_port, repr.dst_port, 6);
@@ -1483,7 +1509,57 @@ fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) -> Ne
     {
         super::recovery::tcp_enter_cwr(t);
     }
+    if paced
+        && seg.len > 0
+        && verdict != NetXmit::Drop
+        && let Some(t) = n.socks.tcp(sock)
+    {
+        tcp_update_skb_after_send(t, seg.len, prior_wstamp);
+    }
     verdict
+}
+
+/// `tcp_update_skb_after_send`: a paced socket's next departure time moves on by the
+/// packet's `len` bytes at `sk_pacing_rate` (not for the first 10 segments, as sch_fq
+/// does not pace them), less up to half of it for time the sender lost since
+/// `prior_wstamp` (OS jitter).
+fn tcp_update_skb_after_send(t: &mut TcpSock, len: u32, prior_wstamp: SimTime) {
+    let rate = t.pacing_rate;
+    if rate != u64::MAX && rate != 0 && t.stats.data_segs_out >= 10 {
+        let mut len_ns = u64::from(len) * 1_000_000_000 / rate;
+        let credit = t.tcp_wstamp.saturating_since(prior_wstamp).as_nanos();
+        len_ns -= (len_ns / 2).min(credit);
+        t.tcp_wstamp += SimDuration::from_nanos(len_ns);
+    }
+}
+
+/// `tcp_pacing_check`: a socket TCP paces itself (`tcp_needs_internal_pacing`) may not send
+/// before `tcp_wstamp_ns`; if that is still ahead, the pacing hrtimer (socket `sock` of node
+/// `node`) is set for it (unless already) and the sender stops. (Callers test
+/// `pacing_status` first: unpaced sockets never call it.)
+#[inline(never)]
+pub(crate) fn tcp_pacing_check(
+    t: &mut TcpSock,
+    (node, sock): (u32, SockId),
+    cx: &mut NetCtx<'_>,
+) -> bool {
+    if t.pacing_status != PacingStatus::Needed || t.tcp_wstamp <= cx.now {
+        return false;
+    }
+    let at = t.tcp_wstamp;
+    let timer = t
+        .timers
+        .pacing_timer
+        .get_or_insert_with(|| cx.sched.new_timer());
+    if !cx.sched.is_armed(timer) {
+        let which = super::timer::TcpTimerKind::Pacing;
+        cx.sched.arm(
+            timer,
+            at,
+            crate::event::Event::TcpTimer { node, sock, which },
+        );
+    }
+    true
 }
 
 /// `tcp_v4_send_reset`: RST in answer to a segment no socket wants.

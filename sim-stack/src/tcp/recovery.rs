@@ -294,7 +294,7 @@ fn tcp_init_cwnd_reduction(t: &mut TcpSock) {
     t.recovery.prior_cwnd = t.cwnd;
     t.recovery.prr_delivered = 0;
     t.recovery.prr_out = 0;
-    t.ssthresh = t.cong.ssthresh(t.cwnd);
+    t.ssthresh = super::cong::tcp_ca_ssthresh(t);
     t.ecn.queue_cwr();
 }
 

@@ -33,6 +33,9 @@ pub enum TcpTimerKind {
     CompressedAck,
     /// The zero-window probe timer (`ICSK_TIME_PROBE0`), on the retransmission timer.
     Probe0,
+    /// The pacing hrtimer (`tp->pacing_timer`, `tcp_pace_kernel`): the departure time of
+    /// the next paced packet came.
+    Pacing,
 }
 
 /// `tcp_model_timeout(sk, boundary, TCP_RTO_MIN)`: how long `boundary` retransmissions take
@@ -80,6 +83,10 @@ pub(crate) fn tcp_arm_timer(
         TcpTimerKind::DelAck => &t.timers.delack_timer,
         TcpTimerKind::TimeWait => &t.timers.tw_timer,
         TcpTimerKind::CompressedAck => &t.timers.comp_sack_timer,
+        TcpTimerKind::Pacing => match &t.timers.pacing_timer {
+            Some(p) => p,
+            None => &*t.timers.pacing_timer.insert(cx.sched.new_timer()),
+        },
     };
     cx.sched.arm(
         timer,
@@ -117,6 +124,7 @@ pub(crate) fn tcp_timer(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, which: 
         TcpTimerKind::LossProbe => tcp_send_loss_probe(n, cx, sock),
         TcpTimerKind::ReoTimeout => tcp_rack_reo_timeout(n, cx, sock),
         TcpTimerKind::Probe0 => tcp_probe_timer(n, cx, sock),
+        TcpTimerKind::Pacing => tcp_pace_kernel(n, cx, sock),
         TcpTimerKind::CompressedAck => {
             // tcp_compressed_ack_kick: the compressed SACKs go out as one ACK.
             if let Some(t) = n.socks.tcp(sock)
@@ -127,6 +135,28 @@ pub(crate) fn tcp_timer(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, which: 
             }
         }
     }
+}
+
+/// `tcp_pace_kernel` → `tcp_tsq_handler` → `tcp_tsq_write`: the pacing timer fired; in a
+/// state that sends data, lost segments go first if cwnd has room, then new data.
+fn tcp_pace_kernel(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
+    let Some(t) = n.socks.tcp(sock) else {
+        return;
+    };
+    if !matches!(
+        t.state,
+        TcpState::Established
+            | TcpState::FinWait1
+            | TcpState::Closing
+            | TcpState::CloseWait
+            | TcpState::LastAck
+    ) {
+        return;
+    }
+    if t.lost_out > t.retrans_out && t.cwnd > t.in_flight() {
+        tcp_xmit_retransmit_queue(n, cx, sock);
+    }
+    tcp_write_xmit(n, cx, sock, crate::tcp::output::XmitMode::All);
 }
 
 /// `TCP_RESOURCE_PROBE_INTERVAL`: how soon a window probe the local qdisc refused is tried
@@ -301,6 +331,7 @@ fn tcp_rack_reo_timeout(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
     };
     let (lost, _) = super::recovery::tcp_rack_detect_loss(t, now);
     t.lost_out += lost;
+    t.rate.lost += u64::from(lost);
     if lost > 0 {
         if matches!(
             t.recovery.ca_state,
@@ -505,11 +536,11 @@ fn tcp_retransmit_timer(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
             t.reordering = t.reordering.min(3);
         }
         if reduce {
-            t.ssthresh = t.cong.ssthresh(t.cwnd);
+            t.ssthresh = super::cong::tcp_ca_ssthresh(t);
         }
         t.cwnd = 1;
         t.cwnd_cnt = 0;
-        t.cong.enter_loss(cx.now.as_nanos() / 1000, t.snd_nxt);
+        super::cong::tcp_ca_enter_loss(t, cx.now);
         t.recovery.ca_state = CaState::Loss;
         t.recovery.high_seq = t.snd_nxt;
         t.ecn.queue_cwr();
@@ -518,16 +549,20 @@ fn tcp_retransmit_timer(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
             t.sacked_out = 0;
         }
         let mut lost = 0;
+        // tcp_mark_skb_lost counts in tp->lost what was not marked before.
+        let mut newly = 0u64;
         for seg in t.wq.iter_mut().take_while(|x| x.sent_at.is_some()) {
             seg.retrans_out = false;
             if !seg.sacked {
                 if !seg.lost {
                     seg.lost = true;
+                    newly += 1;
                 }
                 lost += 1;
             }
         }
         t.lost_out = lost;
+        t.rate.lost += newly;
         t.retrans_out = 0;
         t.recovery.rtx_hint = 0;
         if reduce {
@@ -602,6 +637,8 @@ pub struct TcpTimers {
     /// The retransmission timer is armed as the window probe timer (`icsk_pending` is
     /// `ICSK_TIME_PROBE0`).
     pub probe0_pending: bool,
+    /// The pacing hrtimer, made the first time a paced socket must wait.
+    pub pacing_timer: Option<TimerId>,
 }
 
 impl TcpTimers {
@@ -618,6 +655,7 @@ impl TcpTimers {
             probes_out: 0,
             probes_tstamp: None,
             probe0_pending: false,
+            pacing_timer: None,
         }
     }
 }

@@ -53,13 +53,6 @@ pub(crate) fn tcp_retrans_stamp_cleanup(t: &mut TcpSock) {
     }
 }
 
-/// `tcp_reno_undo_cwnd`, the `undo_cwnd` of reno and cubic (the model's two congestion
-/// controls): the larger of cwnd and the cwnd before the reduction. (Kept here, not in
-/// cong.rs, as a free function of the socket.)
-pub(crate) fn tcp_reno_undo_cwnd(t: &TcpSock) -> u32 {
-    t.cwnd.max(t.recovery.prior_cwnd)
-}
-
 /// `tcp_tsopt_ecr_before`: the ACK's timestamp echo (`rcv_tsecr`, our clock without
 /// `tsoffset`) is before `when` (ms).
 fn tcp_tsopt_ecr_before(tsecr: Option<u32>, when: u32) -> bool {
@@ -99,7 +92,7 @@ pub(crate) fn tcp_undo_cwnd_reduction(t: &mut TcpSock, unmark_loss: bool) {
         t.recovery.rack_hint = 0;
     }
     if t.recovery.prior_ssthresh != 0 {
-        t.cwnd = tcp_reno_undo_cwnd(t);
+        t.cwnd = super::cong::tcp_ca_undo_cwnd(t);
         if t.recovery.prior_ssthresh > t.ssthresh {
             t.ssthresh = t.recovery.prior_ssthresh;
             // tcp_ecn_withdraw_cwr.
