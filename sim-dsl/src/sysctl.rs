@@ -504,11 +504,12 @@ pub(crate) fn apply(s: &mut Sysctls, name: &str, vals: &[&str]) -> Result<(), Sy
                 "cubic" => CongestionControl::Cubic,
                 "reno" => CongestionControl::Reno,
                 "bbr" => CongestionControl::Bbr,
+                "dctcp" => CongestionControl::Dctcp,
                 other => {
                     return Err(value(
                         0,
                         format!(
-                            "unsupported congestion control `{other}`; the model has `cubic`, `reno` and `bbr`"
+                            "unsupported congestion control `{other}`; the model has `cubic`, `reno`, `bbr` and `dctcp`"
                         ),
                     ));
                 }

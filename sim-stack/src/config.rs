@@ -369,6 +369,10 @@ pub struct FqCodelConfig {
     /// Mark ECN-capable packets instead of dropping (on, as `fq_codel_init` sets it; tc's
     /// `ecn` / `noecn`).
     pub ecn: bool,
+    /// CE-mark ECN-capable packets that waited longer than this (`ce_threshold`; off by
+    /// default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ce_threshold: Option<SimDuration>,
 }
 
 impl Default for FqCodelConfig {
@@ -381,6 +385,7 @@ impl Default for FqCodelConfig {
             quantum: 1514,
             memory_limit: Bytes(32 << 20),
             ecn: true,
+            ce_threshold: None,
         }
     }
 }
@@ -531,6 +536,8 @@ pub enum CongestionControl {
     Reno,
     /// BBR v1 (`tcp_bbr`).
     Bbr,
+    /// DCTCP (`tcp_dctcp`).
+    Dctcp,
 }
 
 /// Kernel settings of one node, named after their `sysctl` names; `Default` gives Linux's

@@ -32,6 +32,7 @@ impl Lower<'_> {
                     "memory_limit",
                     "ecn",
                     "noecn",
+                    "ce_threshold",
                 ],
                 "netem" => NETEM_KEYS,
                 _ => &[],
@@ -161,6 +162,9 @@ impl Lower<'_> {
                             "target" => c.target = self.duration(v, &what, ctx).unwrap_or(c.target),
                             "interval" => {
                                 c.interval = self.duration(v, &what, ctx).unwrap_or(c.interval)
+                            }
+                            "ce_threshold" => {
+                                c.ce_threshold = self.duration(v, &what, ctx).or(c.ce_threshold)
                             }
                             _ => {
                                 c.memory_limit = self.size(v, &what, ctx).unwrap_or(c.memory_limit)

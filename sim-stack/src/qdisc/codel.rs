@@ -21,8 +21,9 @@
 //!   `u64` nanoseconds compared plainly. Drop instants can therefore differ from a kernel's by
 //!   less than about a microsecond per step; the algorithm and its integer arithmetic are the
 //!   same.
-//! * `ce_threshold` (CE-marking above a sojourn threshold, for DCTCP-style senders) is not
-//!   modeled.
+//! * `ce_threshold` (CE-marking above a sojourn threshold, for DCTCP-style senders) is
+//!   modeled without its `ce_threshold_selector`/`mask` (every ECN-capable packet is
+//!   eligible, as with a zero mask).
 //! * The very recent per-call cap on drops (`CODEL_MAX_DROPS_PER_DEQUEUE`) is not modeled: a
 //!   dequeue drops as many packets as the control law says, which is bounded by the queue.
 
@@ -48,6 +49,9 @@ pub struct CodelParams {
     pub mtu: u32,
     /// Mark ECN-capable packets with CE instead of dropping them.
     pub ecn: bool,
+    /// Mark every ECN-capable packet whose sojourn time exceeds this with CE, whatever the
+    /// control law says (`ce_threshold`; `None`: `CODEL_DISABLED_THRESHOLD`).
+    pub ce_threshold: Option<SimDuration>,
 }
 
 /// The per-queue state of CoDel (`struct codel_vars`).
@@ -102,6 +106,8 @@ pub struct CodelStats {
     pub maxpacket: u32,
     /// Packets CE-marked instead of dropped.
     pub ecn_mark: u64,
+    /// Packets CE-marked because their sojourn time was above `ce_threshold` (`ce_mark`).
+    pub ce_mark: u64,
 }
 
 /// The queue CoDel runs over: how to take its head packet, how much is queued, and what to do
@@ -151,8 +157,29 @@ fn should_drop(
 }
 
 /// Dequeues the next packet CoDel lets through, dropping (or marking) as the control law
-/// says (`codel_dequeue`). Dropped packets go to [`CodelQueue::drop`].
+/// says (`codel_dequeue`). Dropped packets go to [`CodelQueue::drop`]. The packet let
+/// through is then CE-marked if its sojourn time is above `ce_threshold` (the `end:` of
+/// `codel_dequeue`, counted in `ce_mark`).
+#[inline]
 pub fn codel_dequeue<Q: CodelQueue>(
+    queue: &mut Q,
+    params: &CodelParams,
+    vars: &mut CodelVars,
+    stats: &mut CodelStats,
+    now: SimTime,
+) -> Option<Skb> {
+    let mut skb = codel_dequeue_law(queue, params, vars, stats, now);
+    if let (Some(th), Some(s)) = (params.ce_threshold, skb.as_mut())
+        && vars.ldelay > th
+        && inet_ecn_set_ce(s)
+    {
+        stats.ce_mark += 1;
+    }
+    skb
+}
+
+/// `codel_dequeue` up to its `end:` label: the control law.
+fn codel_dequeue_law<Q: CodelQueue>(
     queue: &mut Q,
     params: &CodelParams,
     vars: &mut CodelVars,
@@ -397,6 +424,7 @@ mod tests {
             interval: SimDuration::from_millis(100),
             mtu: 1514,
             ecn: false,
+            ce_threshold: None,
         };
         let now = SimTime::from_nanos(10_000 * MS);
         let run = |drop_next_ago: u64| {

@@ -64,6 +64,9 @@ pub struct FqCodelParams {
     pub memory_limit: u32,
     /// CE-mark ECN-capable packets instead of dropping them (Linux default: on).
     pub ecn: bool,
+    /// CE-mark ECN-capable packets whose sojourn time is above this (`ce_threshold`; off by
+    /// default).
+    pub ce_threshold: Option<SimDuration>,
     /// Most packets one overlimit event drops (default 64; at least 1).
     pub drop_batch_size: u32,
     /// Backlog in bytes at or below which CoDel never drops (`psched_mtu(dev)`, 1514 on
@@ -81,10 +84,15 @@ impl Default for FqCodelParams {
             quantum: 1514,
             memory_limit: 32 << 20,
             ecn: true,
+            ce_threshold: None,
             drop_batch_size: 64,
             mtu: 1514,
         }
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// fq_codel's extra counters, named as `tc -s qdisc` prints them (`tc_fq_codel_qd_stats`).
@@ -98,6 +106,9 @@ pub struct FqCodelStats {
     pub new_flow_count: u64,
     /// Packets CE-marked instead of dropped.
     pub ecn_mark: u64,
+    /// Packets CE-marked above `ce_threshold` (`tc` prints it only when not zero).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub ce_mark: u64,
     /// Flows on the new-flows list now.
     pub new_flows_len: u32,
     /// Flows on the old-flows list now.
@@ -215,6 +226,7 @@ impl FqCodel {
                 interval: p.interval,
                 mtu: p.mtu,
                 ecn: p.ecn,
+                ce_threshold: p.ce_threshold,
             },
             cstats: CodelStats::default(),
             memory_usage: 0,
@@ -480,6 +492,7 @@ impl FqCodel {
             drop_overlimit: self.drop_overlimit,
             new_flow_count: self.new_flow_count,
             ecn_mark: self.cstats.ecn_mark,
+            ce_mark: self.cstats.ce_mark,
             new_flows_len: self.new_flows.len() as u32,
             old_flows_len: self.old_flows.len() as u32,
             drop_overmemory: self.drop_overmemory,
@@ -748,6 +761,42 @@ mod tests {
         assert_eq!(q.stats().drops, 0);
         assert!(marked >= 3);
         assert_eq!(q.xstats().ecn_mark, marked as u64);
+    }
+
+    #[test]
+    fn ce_threshold_marks_ect_packets_that_waited_longer() {
+        // CoDel's own law kept out of the way (target 1 s): only ce_threshold marks, and it
+        // does so with `noecn` too, as `codel_dequeue`'s `end:` does.
+        let mut pool = SkbPool::new();
+        let th = SimDuration::from_micros(2500);
+        let mut q = FqCodel::new(FqCodelParams {
+            target: SimDuration::from_secs(1),
+            ecn: false,
+            ce_threshold: Some(th),
+            ..params()
+        })
+        .unwrap();
+        for i in 0..10 {
+            let mut skb = pkt(&mut pool, 1000, 0, 0);
+            let d = skb.data_mut();
+            d[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
+            d[14] = 0x45;
+            d[15] = if i % 2 == 0 { 0x02 } else { 0x00 }; // ECT(0), Not-ECT
+            let _ = q.enqueue(skb, SimTime::ZERO);
+        }
+        let mut dropped = Vec::new();
+        let mut expected = 0;
+        for k in 0..10u64 {
+            let Dequeue::Packet(skb) = q.dequeue(SimTime::from_nanos(k * MS), &mut dropped) else {
+                panic!("packet {k} not dequeued");
+            };
+            let should = k % 2 == 0 && SimDuration::from_nanos(k * MS) > th;
+            expected += u64::from(should);
+            assert_eq!(skb.data()[15] & 3 == 3, should, "packet {k}");
+        }
+        assert_eq!(expected, 3, "sojourns 4, 6 and 8 ms");
+        assert_eq!(q.xstats().ce_mark, expected);
+        assert_eq!(q.xstats().ecn_mark, 0);
     }
 
     #[test]

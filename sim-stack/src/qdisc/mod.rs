@@ -115,6 +115,7 @@ impl Qdisc {
                     quantum: f.quantum,
                     memory_limit,
                     ecn: f.ecn,
+                    ce_threshold: f.ce_threshold,
                     ..FqCodelParams::default()
                 })?)
             }

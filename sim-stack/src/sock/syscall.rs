@@ -962,7 +962,14 @@ pub fn setsockopt(n: &mut Node, cx: &mut NetCtx<'_>, fd: Fd, opt: SockOpt) -> Re
             // tcp_set_congestion_control: the same algorithm keeps its state; another starts
             // afresh, initialized at once on a connection (tcp_reinit_congestion_control).
             if t.cong.name() != cong.name() {
+                let had_ecn = t.cong.needs_ecn();
                 t.cong = cong;
+                // tcp_reinit_congestion_control: INET_ECN_xmit or INET_ECN_dontxmit (the
+                // latter only when leaving an algorithm that set ECT: the classic ECN
+                // path sets and clears the bits per segment anyway).
+                if t.cong.needs_ecn() || had_ecn {
+                    crate::tcp::cong::inet_ecn_xmit(t);
+                }
                 if !matches!(t.state, TcpState::Closed | TcpState::Listen) {
                     let j = crate::jiffies::jiffies(cx.now, n.jiffies_phase) as u32;
                     crate::tcp::cong::tcp_init_congestion_control(t, cx.now, j, &mut n.rng);

@@ -3,8 +3,9 @@
 //! with its default module parameters: the cubic window growth function on jiffies with the
 //! kernel's `cubic_root`, fast convergence, TCP friendliness, and HyStart's ACK-train and
 //! delay-increase tests, which leave slow start before the bottleneck's queue overflows),
-//! and `bbr` ([`super::bbr`], BBR v1), which replaces `cong_avoid` and PRR with its own
-//! `cong_control` on each ACK's rate sample ([`super::rate`]).
+//! `bbr` ([`super::bbr`], BBR v1), which replaces `cong_avoid` and PRR with its own
+//! `cong_control` on each ACK's rate sample ([`super::rate`]), and `dctcp`
+//! ([`super::dctcp`]: Reno's growth, a reduction by the marked fraction, ECN required).
 //!
 //! The operations as Linux names them: `init` ([`tcp_init_congestion_control`]),
 //! `ssthresh` ([`tcp_ca_ssthresh`]), `cong_avoid` ([`Cong::cong_avoid`]), `cong_control`
@@ -21,6 +22,7 @@ use sim_core::{SimRng, SimTime};
 
 use super::TcpSock;
 use super::bbr::{Bbr, BbrClock};
+use super::dctcp::Dctcp;
 
 /// Which algorithm, with its state.
 #[derive(Debug, Clone)]
@@ -31,6 +33,8 @@ pub enum Cong {
     Cubic(Cubic),
     /// BBR v1 (boxed: its state is larger than the others').
     Bbr(Box<Bbr>),
+    /// DCTCP (`dctcp`, or `dctcp-reno` once it fell back for want of ECN).
+    Dctcp(Dctcp),
 }
 
 /// The names users write (`net.ipv4.tcp_congestion_control`).
@@ -50,6 +54,7 @@ impl Cong {
             "cubic" => Some(Self::new(true)),
             "reno" => Some(Self::new(false)),
             "bbr" => Some(Self::Bbr(Box::default())),
+            "dctcp" => Some(Self::Dctcp(Dctcp::default())),
             _ => None,
         }
     }
@@ -61,12 +66,13 @@ impl Cong {
             C::Cubic => Self::new(true),
             C::Reno => Self::new(false),
             C::Bbr => Self::Bbr(Box::default()),
+            C::Dctcp => Self::Dctcp(Dctcp::default()),
         }
     }
 
     /// The names of the algorithms there are (`tcp_available_congestion_control`, in
-    /// registration order as a kernel with bbr loaded lists them).
-    pub const AVAILABLE: [&'static str; 3] = ["reno", "cubic", "bbr"];
+    /// registration order as a kernel with bbr and dctcp loaded lists them).
+    pub const AVAILABLE: [&'static str; 4] = ["reno", "cubic", "bbr", "dctcp"];
 
     /// The algorithm's name.
     pub fn name(&self) -> &'static str {
@@ -74,6 +80,32 @@ impl Cong {
             Self::Reno => "reno",
             Self::Cubic(_) => "cubic",
             Self::Bbr(_) => "bbr",
+            Self::Dctcp(d) if d.fallback => "dctcp-reno",
+            Self::Dctcp(_) => "dctcp",
+        }
+    }
+
+    /// `tcp_ca_needs_ecn`: the algorithm has `TCP_CONG_NEEDS_ECN` (DCTCP, not after its
+    /// fallback to `dctcp-reno`).
+    #[inline]
+    pub fn needs_ecn(&self) -> bool {
+        matches!(self, Self::Dctcp(d) if !d.fallback)
+    }
+
+    /// DCTCP's state, if this is DCTCP with ECN.
+    pub fn dctcp(&self) -> Option<&Dctcp> {
+        match self {
+            Self::Dctcp(d) if !d.fallback => Some(d),
+            _ => None,
+        }
+    }
+
+    /// DCTCP's state, mutable, if this is DCTCP with ECN.
+    #[inline]
+    pub fn dctcp_mut(&mut self) -> Option<&mut Dctcp> {
+        match self {
+            Self::Dctcp(d) if !d.fallback => Some(d),
+            _ => None,
         }
     }
 
@@ -140,9 +172,28 @@ pub(crate) fn tcp_init_congestion_control(
 ) {
     let snd_nxt = t.snd_nxt;
     t.cong.init(now.as_nanos() / 1000, snd_nxt);
+    if let Cong::Dctcp(d) = &mut t.cong {
+        let delivered = (t.stats.delivered, t.stats.delivered_ce);
+        d.init(t.ecn.ok, snd_nxt, t.rcv_nxt, delivered);
+    }
+    if matches!(t.cong, Cong::Dctcp(_)) {
+        // dctcp_init's fallback to Reno clears ECT; tcp_init_congestion_control sets it
+        // for an algorithm that needs ECN (INET_ECN_xmit / INET_ECN_dontxmit).
+        inet_ecn_xmit(t);
+    }
     if t.cong.has_cong_control() {
         let seed = rng.next_u64();
         with_bbr(t, |b, t| b.init(t, BbrClock { now, jiffies }, seed));
+    }
+}
+
+/// `INET_ECN_xmit` / `INET_ECN_dontxmit` on the socket's TOS as its algorithm needs ECN
+/// or not (`tcp_assign_congestion_control`, `tcp_reinit_congestion_control`).
+pub(crate) fn inet_ecn_xmit(t: &mut TcpSock) {
+    use super::ecn::{INET_ECN_ECT_0, INET_ECN_MASK};
+    t.sk.tos &= !INET_ECN_MASK;
+    if t.cong.needs_ecn() {
+        t.sk.tos |= INET_ECN_ECT_0;
     }
 }
 
@@ -153,6 +204,32 @@ pub(crate) fn tcp_ca_ssthresh(t: &mut TcpSock) -> u32 {
     }
     let cwnd = t.cwnd;
     t.cong.ssthresh(cwnd)
+}
+
+/// `tcp_enter_loss`'s `tcp_ca_event(sk, CA_EVENT_LOSS)` after `ssthresh`: DCTCP halves
+/// (`dctcp_react_to_loss`) whatever alpha said.
+pub(crate) fn tcp_ca_event_loss(t: &mut TcpSock) {
+    let cwnd = t.cwnd;
+    if let Some(d) = t.cong.dctcp_mut() {
+        t.ssthresh = d.react_to_loss(cwnd);
+    }
+}
+
+/// `tcp_set_ca_state(sk, TCP_CA_Recovery)` from another state: DCTCP halves
+/// (`dctcp_state` → `dctcp_react_to_loss`).
+pub(crate) fn tcp_ca_enter_recovery(t: &mut TcpSock) {
+    tcp_ca_event_loss(t);
+}
+
+/// `in_ack_event` (`tcp_in_ack_event`, after `tcp_clean_rtx_queue` counted the ACK's
+/// deliveries): DCTCP's per-window alpha update.
+#[inline]
+pub(crate) fn tcp_in_ack_event(t: &mut TcpSock) {
+    let (una, nxt) = (t.snd_una, t.snd_nxt);
+    let delivered = (t.stats.delivered, t.stats.delivered_ce);
+    if let Some(d) = t.cong.dctcp_mut() {
+        d.update_alpha(una, nxt, delivered);
+    }
 }
 
 /// `tcp_enter_loss`'s `tcp_set_ca_state(sk, TCP_CA_Loss)` (`set_state`): CUBIC forgets its
@@ -169,6 +246,9 @@ pub(crate) fn tcp_ca_enter_loss(t: &mut TcpSock, now: SimTime) {
 pub(crate) fn tcp_ca_undo_cwnd(t: &mut TcpSock) -> u32 {
     if let Some(c) = with_bbr(t, |b, t| b.undo_cwnd(t)) {
         return c;
+    }
+    if let Some(d) = t.cong.dctcp() {
+        return d.undo_cwnd(t.cwnd);
     }
     t.cwnd.max(t.recovery.prior_cwnd)
 }
@@ -294,6 +374,8 @@ impl Cong {
         match self {
             // BBR's ssthresh goes through tcp_ca_ssthresh; a bare call halves as Reno.
             Self::Reno | Self::Bbr(_) => (cwnd >> 1).max(2),
+            Self::Dctcp(d) if d.fallback => (cwnd >> 1).max(2),
+            Self::Dctcp(d) => d.ssthresh(cwnd),
             Self::Cubic(c) => {
                 // cubictcp_recalc_ssthresh: the end of an epoch.
                 c.epoch_start = 0;
@@ -373,7 +455,7 @@ impl Cong {
         }
         let w = match self {
             // BBR never gets here (its cong_control replaces cong_avoid).
-            Self::Reno | Self::Bbr(_) => cwnd,
+            Self::Reno | Self::Bbr(_) | Self::Dctcp(_) => cwnd,
             Self::Cubic(c) => c.update(cwnd, acked, ctx.jiffies),
         };
         // tcp_cong_avoid_ai

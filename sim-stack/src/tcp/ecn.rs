@@ -15,6 +15,12 @@
 //!   CWR (`__tcp_ecn_check_ce`, `tcp_ecn_accept_cwr`) and acknowledge at once; an ACK with
 //!   ECE makes the sender reduce cwnd once per window (`FLAG_ECE` → `tcp_enter_cwr`).
 //!
+//! * A congestion control with `TCP_CONG_NEEDS_ECN` (DCTCP) asks for ECN whatever
+//!   `tcp_ecn` is, is accepted by its listener even from an ECT SYN, and keeps ECT(0) on
+//!   every segment (its socket's TOS has it from the moment the algorithm is assigned,
+//!   `INET_ECN_xmit` in `tcp_assign_congestion_control`). Its receiver echoes ECE by
+//!   DCTCP's own rules ([`super::dctcp`]).
+//!
 //! Accurate ECN (`tcp_ecn` 3–5, AccECN) is not modeled.
 
 use crate::wire::TcpFlags;
@@ -44,9 +50,10 @@ pub struct Ecn {
 }
 
 impl Ecn {
-    /// `tcp_ecn_send_syn`: a connecting socket asks for ECN when `tcp_ecn` is 1.
-    pub fn send_syn(tcp_ecn: u8) -> Self {
-        if tcp_ecn == 1 {
+    /// `tcp_ecn_send_syn`: a connecting socket asks for ECN when `tcp_ecn` is 1 or its
+    /// congestion control needs ECN (`tcp_ca_needs_ecn`).
+    pub fn send_syn(tcp_ecn: u8, ca_needs_ecn: bool) -> Self {
+        if tcp_ecn == 1 || ca_needs_ecn {
             Self {
                 ok: true,
                 syn_flags: TcpFlags::ECE | TcpFlags::CWR,
@@ -74,12 +81,18 @@ impl Ecn {
 
     /// `tcp_ecn_create_request` + `tcp_ecn_openreq_child`: a listener's child takes ECN when
     /// the SYN asks (ECE and CWR), `tcp_ecn` is not 0, and the SYN itself is not
-    /// ECN-capable (a SYN with ECT is taken for a broken middlebox's).
-    pub fn create_request(tcp_ecn: u8, syn_flags: TcpFlags, syn_dsfield: u8) -> Self {
+    /// ECN-capable (a SYN with ECT is taken for a broken middlebox's) — or the listener's
+    /// congestion control needs ECN (`tcp_ca_needs_ecn(listen_sk)`: DCTCP's SYNs are ECT).
+    pub fn create_request(
+        tcp_ecn: u8,
+        ca_needs_ecn: bool,
+        syn_flags: TcpFlags,
+        syn_dsfield: u8,
+    ) -> Self {
         let asks = syn_flags.contains(TcpFlags::ECE | TcpFlags::CWR);
         let ect = syn_dsfield & INET_ECN_MASK != INET_ECN_NOT_ECT;
         Self {
-            ok: asks && !ect && tcp_ecn != 0,
+            ok: asks && ((!ect && tcp_ecn != 0) || ca_needs_ecn),
             ..Self::default()
         }
     }
@@ -97,8 +110,8 @@ impl Ecn {
     /// TOS byte with its ECN bits as the segment leaves (`tos` is updated in place, as
     /// `INET_ECN_xmit`/`INET_ECN_dontxmit` update `inet->tos`). `new_data`: the segment
     /// carries data never sent before (`skb->len != tcp_header_len` and not before
-    /// `snd_nxt`).
-    pub fn send(&mut self, new_data: bool, tos: &mut u8) -> TcpFlags {
+    /// `snd_nxt`). With `ca_needs_ecn` (DCTCP) ACKs and retransmissions keep ECT.
+    pub fn send(&mut self, new_data: bool, ca_needs_ecn: bool, tos: &mut u8) -> TcpFlags {
         let mut flags = TcpFlags::NONE;
         if !self.ok {
             return flags;
@@ -109,7 +122,7 @@ impl Ecn {
                 self.queue_cwr = false;
                 flags |= TcpFlags::CWR;
             }
-        } else {
+        } else if !ca_needs_ecn {
             *tos &= !INET_ECN_MASK;
         }
         if self.demand_cwr {
@@ -176,24 +189,28 @@ mod tests {
 
     #[test]
     fn only_tcp_ecn_1_asks_and_a_synack_must_agree() {
-        assert_eq!(Ecn::send_syn(2), Ecn::default());
-        assert_eq!(Ecn::send_syn(0), Ecn::default());
-        let mut e = Ecn::send_syn(1);
+        assert_eq!(Ecn::send_syn(2, false), Ecn::default());
+        assert_eq!(Ecn::send_syn(0, false), Ecn::default());
+        assert!(
+            Ecn::send_syn(0, true).ok,
+            "DCTCP asks whatever tcp_ecn says"
+        );
+        let mut e = Ecn::send_syn(1, false);
         assert!(e.ok);
         assert_eq!(e.syn_flags, TcpFlags::ECE | TcpFlags::CWR);
         e.rcv_synack(TcpFlags::SYN | TcpFlags::ACK | TcpFlags::ECE);
         assert!(e.ok, "ECE without CWR: agreed");
-        let mut e = Ecn::send_syn(1);
+        let mut e = Ecn::send_syn(1, false);
         e.rcv_synack(TcpFlags::SYN | TcpFlags::ACK);
         assert!(!e.ok, "no ECE: the peer said no");
-        let mut e = Ecn::send_syn(1);
+        let mut e = Ecn::send_syn(1, false);
         e.rcv_synack(TcpFlags::SYN | TcpFlags::ACK | TcpFlags::ECE | TcpFlags::CWR);
         assert!(!e.ok, "ECE and CWR: a reflecting middlebox, not an answer");
     }
 
     #[test]
     fn a_retransmitted_syn_falls_back_but_keeps_asking_without_fallback() {
-        let mut e = Ecn::send_syn(1);
+        let mut e = Ecn::send_syn(1, false);
         e.clear_syn(false);
         assert_eq!(e.syn_flags, TcpFlags::ECE | TcpFlags::CWR);
         e.clear_syn(true);
@@ -204,13 +221,16 @@ mod tests {
     #[test]
     fn a_listener_accepts_with_1_or_2_unless_the_syn_is_ect() {
         let asks = TcpFlags::SYN | TcpFlags::ECE | TcpFlags::CWR;
-        assert!(Ecn::create_request(2, asks, 0).ok);
-        assert!(Ecn::create_request(1, asks, 0).ok);
-        assert!(!Ecn::create_request(0, asks, 0).ok);
-        assert!(!Ecn::create_request(2, asks, INET_ECN_ECT_0).ok);
-        assert!(!Ecn::create_request(2, TcpFlags::SYN | TcpFlags::ECE, 0).ok);
+        assert!(Ecn::create_request(2, false, asks, 0).ok);
+        assert!(Ecn::create_request(1, false, asks, 0).ok);
+        assert!(!Ecn::create_request(0, false, asks, 0).ok);
+        assert!(!Ecn::create_request(2, false, asks, INET_ECN_ECT_0).ok);
+        assert!(!Ecn::create_request(2, false, TcpFlags::SYN | TcpFlags::ECE, 0).ok);
+        // A DCTCP listener takes ECN with any tcp_ecn, from an ECT SYN too.
+        assert!(Ecn::create_request(0, true, asks, INET_ECN_ECT_0).ok);
+        assert!(!Ecn::create_request(0, true, TcpFlags::SYN, INET_ECN_ECT_0).ok);
         assert_eq!(
-            Ecn::create_request(2, asks, 0).synack_flags(),
+            Ecn::create_request(2, false, asks, 0).synack_flags(),
             TcpFlags::ECE
         );
     }
@@ -222,18 +242,21 @@ mod tests {
             ..Ecn::default()
         };
         let mut tos = 0x10;
-        assert!(e.send(true, &mut tos).is_empty());
+        assert!(e.send(true, false, &mut tos).is_empty());
         assert_eq!(tos, 0x12, "ECT(0), the TOS kept");
         e.queue_cwr();
-        assert_eq!(e.send(true, &mut tos), TcpFlags::CWR);
-        assert!(e.send(true, &mut tos).is_empty(), "CWR once");
-        assert!(e.send(false, &mut tos).is_empty());
+        assert_eq!(e.send(true, false, &mut tos), TcpFlags::CWR);
+        assert!(e.send(true, false, &mut tos).is_empty(), "CWR once");
+        assert!(e.send(false, false, &mut tos).is_empty());
         assert_eq!(tos, 0x10, "a pure ACK or a retransmission: Not-ECT");
+        let mut dctcp_tos = 0x12;
+        assert!(e.send(false, true, &mut dctcp_tos).is_empty());
+        assert_eq!(dctcp_tos, 0x12, "DCTCP: ACKs stay ECT(0)");
         // Not negotiated: nothing changes.
         let mut off = Ecn::default();
         off.queue_cwr();
         let mut tos = 0;
-        assert!(off.send(true, &mut tos).is_empty());
+        assert!(off.send(true, false, &mut tos).is_empty());
         assert_eq!(tos, 0);
     }
 
@@ -253,12 +276,12 @@ mod tests {
         assert!(e.check_ce(INET_ECN_CE), "first CE: quick ACKs");
         assert!(!e.check_ce(INET_ECN_CE), "already echoing");
         let mut tos = 0;
-        assert_eq!(e.send(false, &mut tos), TcpFlags::ECE);
+        assert_eq!(e.send(false, false, &mut tos), TcpFlags::ECE);
         assert!(!e.accept_cwr(TcpFlags::ACK, true));
         assert!(e.demand_cwr);
         assert!(e.accept_cwr(TcpFlags::ACK | TcpFlags::CWR, true));
         assert!(!e.demand_cwr);
-        assert!(e.send(false, &mut tos).is_empty());
+        assert!(e.send(false, false, &mut tos).is_empty());
         assert!(e.rcv_ecn_echo(TcpFlags::ACK | TcpFlags::ECE));
         assert!(!e.rcv_ecn_echo(TcpFlags::SYN | TcpFlags::ACK | TcpFlags::ECE));
     }

@@ -233,7 +233,7 @@ pub(crate) fn tcp_conn_request(
     let peer_mss = th.options.mss().map_or(536, u32::from);
     t.mss_clamp = peer_mss.min(t.advmss);
     t.ts_ok = sys.tcp_timestamps && th.options.timestamp().is_some();
-    t.ecn = super::ecn::Ecn::create_request(sys.tcp_ecn, th.flags, ip_dsfield);
+    t.ecn = super::ecn::Ecn::create_request(sys.tcp_ecn, t.cong.needs_ecn(), th.flags, ip_dsfield);
     t.sack_ok = sys.tcp_sack && th.options.sack_permitted();
     t.wscale_ok = sys.tcp_window_scaling && th.options.window_scale().is_some();
     t.snd_wscale = if t.wscale_ok {
@@ -435,6 +435,14 @@ pub(crate) fn tcp_rcv_state_process(
     );
     if accepts_data && (!payload.is_empty() || th.flags.contains(TcpFlags::FIN)) {
         tcp_data_queue(n, cx, sock, th, (payload, payload_zeros), meta, now);
+        // DCTCP's CE state changed with an ACK delayed: that ACK goes first
+        // (dctcp_ece_ack_update's __tcp_send_ack(sk, prior_rcv_nxt)).
+        if let Some(t) = n.socks.tcp(sock)
+            && let Some(d) = t.cong.dctcp_mut()
+            && let Some((ack, ece)) = d.prior_ack.take()
+        {
+            super::output::tcp_send_ack_rcv_nxt(n, cx, sock, ack, ece);
+        }
     }
     // tcp_data_snd_check and tcp_ack_snd_check.
     tcp_push_pending_frames(n, cx, sock);
@@ -1143,6 +1151,7 @@ fn tcp_ack(
         t.stats.delivered_ce += u64::from(delivered);
         n.snmp.tcp_ext.TCPDeliveredCE += u64::from(delivered);
     }
+    super::cong::tcp_in_ack_event(t);
     let dubious = !(advanced || may_update || payload_len > 0)
         || newly_sacked > 0
         || ece
@@ -1482,7 +1491,8 @@ fn tcp_data_queue(
                 flags: th.flags,
             };
             tcp_event_data_recv(t, &rx, now, rmem_max);
-            tcp_ecn_check_ce(t, ip_dsfield);
+            let armed = cx.sched.deadline(&t.timers.delack_timer).is_some();
+            tcp_ecn_check_ce(t, ip_dsfield, armed);
             // tcp_ofo_queue: what the hole was holding back.
             let had_ofo = !t.ofo.is_empty();
             let mut dsack_high = t.rcv_nxt;
@@ -1535,7 +1545,8 @@ fn tcp_data_queue(
         // Out of order: keep it (if the buffer has room), SACK it, ACK at once.
         t.ack.pending = true;
         if !data.is_empty() {
-            tcp_ecn_check_ce(t, ip_dsfield);
+            let armed = cx.sched.deadline(&t.timers.delack_timer).is_some();
+            tcp_ecn_check_ce(t, ip_dsfield, armed);
         }
         if !data.is_empty() && t.rmem_alloc <= t.sk.rcvbuf {
             let off = u64::from(seq.wrapping_sub(t.irs));
@@ -1645,7 +1656,29 @@ pub(crate) fn tcp_queue_rcv(t: &mut TcpSock, (data, zeros): (&[u8], bool), trues
 }
 
 /// `tcp_ecn_check_ce`: ECN marks of a received data segment (quick ACKs on the first CE).
-fn tcp_ecn_check_ce(t: &mut TcpSock, ip_dsfield: u8) {
+/// For DCTCP (`tcp_ca_needs_ecn`) an ECT or CE segment is `CA_EVENT_ECN_NO_CE` or
+/// `CA_EVENT_ECN_IS_CE` (`dctcp_ece_ack_update`): ECE follows the last segment's CE, and
+/// a change is ACKed at once, after the delayed ACK (armed: `delack_armed`) it owed.
+fn tcp_ecn_check_ce(t: &mut TcpSock, ip_dsfield: u8, delack_armed: bool) {
+    use super::ecn::{INET_ECN_CE, INET_ECN_MASK, INET_ECN_NOT_ECT};
+    let ecn = ip_dsfield & INET_ECN_MASK;
+    if t.ecn.ok && ecn != INET_ECN_NOT_ECT {
+        let rcv_nxt = t.rcv_nxt;
+        if let Some(d) = t.cong.dctcp_mut() {
+            let a = d.ece_ack_update(ecn == INET_ECN_CE, delack_armed, rcv_nxt);
+            if a.prior.is_some() {
+                d.prior_ack = a.prior;
+            }
+            if a.now {
+                t.ack.ack_now = true;
+            }
+            // dctcp_ece_ack_cwr, then __tcp_ecn_check_ce: DEMAND_CWR already set on CE, so
+            // no quick-ACK mode.
+            t.ecn.demand_cwr = a.demand_cwr;
+            t.ecn.seen = true;
+            return;
+        }
+    }
     if t.ecn.check_ce(ip_dsfield) {
         super::ack::tcp_enter_quickack_mode(t, 2);
     }

@@ -19,6 +19,7 @@ pub mod ack;
 pub mod bbr;
 pub mod byteq;
 pub mod cong;
+pub mod dctcp;
 pub mod dsack;
 pub mod ecn;
 pub mod fastopen;
@@ -740,6 +741,8 @@ pub fn tcp_socket(n: &mut Node, cx: &mut NetCtx<'_>, app: Option<u32>) -> SockId
     sk.app = app;
     let cong = Cong::of_sysctl(n.sysctl.tcp_congestion_control);
     let mut t = tcp_init_sock(sk, cong, cx);
+    // tcp_assign_congestion_control: INET_ECN_xmit for an algorithm that needs ECN.
+    cong::inet_ecn_xmit(&mut t);
     t.notsent_lowat = n.sysctl.tcp_notsent_lowat;
     n.socks.insert(Socket::Tcp(Box::new(t)))
 }
@@ -963,7 +966,7 @@ pub(crate) fn tcp_connect_syn(
         return;
     };
     output::tcp_connect_init(t, sys, mtu);
-    t.ecn = ecn::Ecn::send_syn(sys.tcp_ecn);
+    t.ecn = ecn::Ecn::send_syn(sys.tcp_ecn, t.cong.needs_ecn());
     n.snmp.tcp.ActiveOpens += 1;
     tcp_send_syn(n, cx, sock, data);
 }

@@ -245,6 +245,9 @@ struct Seg {
     tx_flags: u8,
     /// See `tx_flags`.
     tskey: u32,
+    /// An ACK for this `rcv_nxt` rather than the socket's, with or without ECE (DCTCP's
+    /// ACK of the prior CE state, `__tcp_send_ack(sk, prior_rcv_nxt)`).
+    ack_override: Option<(u32, bool)>,
 }
 
 impl Seg {
@@ -258,6 +261,7 @@ impl Seg {
             gso_size: 0,
             tx_flags: 0,
             tskey: 0,
+            ack_override: None,
         }
     }
 }
@@ -379,6 +383,7 @@ fn send_syn_with_data(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, data: &[u
             gso_size: 0,
             tx_flags: 0,
             tskey: 0,
+            ack_override: None,
         },
     );
     let Some(t) = n.socks.tcp(sock) else {
@@ -952,6 +957,7 @@ fn tcp_send_new_skb(
             gso_size: if count > 1 { mss } else { 0 },
             tx_flags,
             tskey,
+            ack_override: None,
         },
     );
     let Some(t) = n.socks.tcp(sock) else {
@@ -1087,6 +1093,7 @@ fn tcp_retransmit_skb(
                 gso_size: if count > 1 { mss } else { 0 },
                 tx_flags,
                 tskey,
+                ack_override: None,
             },
         );
         if sent == NetXmit::Drop {
@@ -1208,6 +1215,29 @@ pub(crate) fn tcp_send_ack(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
     let _ = tcp_transmit(n, cx, sock, Seg::bare(seq, TcpFlags::ACK));
 }
 
+/// `__tcp_send_ack(sk, rcv_nxt)` for DCTCP: a pure ACK of `rcv_nxt` (not the socket's),
+/// echoing ECE or not as the CE state it reports was. It leaves the delayed-ACK state
+/// alone (`tcp_event_ack_sent` ignores an ACK of another `rcv_nxt`).
+pub(crate) fn tcp_send_ack_rcv_nxt(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    sock: SockId,
+    rcv_nxt: u32,
+    ece: bool,
+) {
+    let Some(t) = n.socks.tcp(sock) else {
+        return;
+    };
+    if t.state == TcpState::Closed {
+        return;
+    }
+    let seg = Seg {
+        ack_override: Some((rcv_nxt, ece)),
+        ..Seg::bare(t.snd_nxt, TcpFlags::ACK)
+    };
+    let _ = tcp_transmit(n, cx, sock, seg);
+}
+
 /// `tcp_send_delayed_ack`: arm the delayed-ACK timer (`ato`, bounded by the RTT), or
 /// ACK now if the timer was about to fire anyway.
 pub(crate) fn tcp_send_delayed_ack(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
@@ -1276,7 +1306,17 @@ fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) -> Ne
     // the socket's ECN bits for this segment. New data is what starts at or past snd_nxt.
     let ecn_flags = if !syn {
         let new_data = seg.len > 0 && !before(seg.seq, t.snd_nxt);
-        t.ecn.send(new_data, &mut t.sk.tos)
+        let needs = t.cong.needs_ecn();
+        match seg.ack_override {
+            None => t.ecn.send(new_data, needs, &mut t.sk.tos),
+            Some((_, ece)) => {
+                // dctcp_ece_ack_cwr(sk, prior ce_state) for this one ACK.
+                let demand = std::mem::replace(&mut t.ecn.demand_cwr, ece);
+                let f = t.ecn.send(new_data, needs, &mut t.sk.tos);
+                t.ecn.demand_cwr = demand;
+                f
+            }
+        }
     } else if ack_flag {
         t.ecn.synack_flags()
     } else {
@@ -1355,7 +1395,11 @@ fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) -> Ne
         src_port: t.sk.sport,
         dst_port: t.sk.dport,
         seq: seg.seq,
-        ack: if ack_flag { t.rcv_nxt } else { 0 },
+        ack: match seg.ack_override {
+            Some((a, _)) => a,
+            None if ack_flag => t.rcv_nxt,
+            None => 0,
+        },
         flags,
         window,
         urgent: 0,
@@ -1388,7 +1432,7 @@ fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) -> Ne
     t.tcp_wstamp = t.tcp_wstamp.max(now);
     let paced = t.pacing_status != PacingStatus::None;
     let tstamp = t.tcp_wstamp;
-    if ack_flag {
+    if ack_flag && seg.ack_override.is_none_or(|(a, _)| a == t.rcv_nxt) {
         // tcp_event_ack_sent: tcp_dec_quickack_mode counts the ACK only if one was
         // owed; inet_csk_clear_xmit_timer clears every pending-ACK bit.
         if t.ack.quick > 0 && t.ack.pending {

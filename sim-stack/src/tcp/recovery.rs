@@ -281,6 +281,9 @@ pub(crate) fn tcp_enter_recovery(
         }
         tcp_init_cwnd_reduction(t);
     }
+    if t.recovery.ca_state != CaState::Recovery {
+        super::cong::tcp_ca_enter_recovery(t);
+    }
     t.recovery.ca_state = CaState::Recovery;
     t.recovery.high_seq = t.snd_nxt;
     t.stats.fast_recoveries += 1;

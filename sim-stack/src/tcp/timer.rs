@@ -537,6 +537,7 @@ fn tcp_retransmit_timer(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
         }
         if reduce {
             t.ssthresh = super::cong::tcp_ca_ssthresh(t);
+            super::cong::tcp_ca_event_loss(t);
         }
         t.cwnd = 1;
         t.cwnd_cnt = 0;
