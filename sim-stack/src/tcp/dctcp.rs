@@ -22,6 +22,19 @@
 //! Not modeled: PLB (`tcp_plb_*`, off by default: `net.ipv4.tcp_plb_enabled` = 0) and the
 //! `INET_DIAG_DCTCPINFO` dump.
 
+/// `struct tcp_dctcp_info` (`dctcp_get_info`), as `ss -ti` prints it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DctcpReport {
+    /// `dctcp_ce_state`: the last segment received was CE.
+    pub ce_state: u8,
+    /// `dctcp_alpha` (1024 = 1.0).
+    pub alpha: u32,
+    /// `dctcp_ab_ecn`: bytes delivered with ECE in the current window.
+    pub ab_ecn: u64,
+    /// `dctcp_ab_tot`: bytes delivered in the current window.
+    pub ab_tot: u64,
+}
+
 /// `DCTCP_MAX_ALPHA`: alpha's 1.0.
 pub const DCTCP_MAX_ALPHA: u32 = 1024;
 /// `dctcp_shift_g` (module parameter, default 4: g = 1/16).

@@ -692,6 +692,10 @@ pub struct TcpConnReport {
     /// for a BBR connection.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bbr: Option<bbr::BbrReport>,
+    /// DCTCP's state, as `ss -ti` shows it (`dctcp:(ce_state:…,alpha:…,ab_ecn:…,ab_tot:…)`,
+    /// `dctcp_get_info`), for a DCTCP connection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dctcp: Option<dctcp::DctcpReport>,
     /// When data was last acknowledged (for the apps' goodput; not in stats.json).
     #[serde(skip)]
     pub last_acked_at: Option<SimTime>,
@@ -718,6 +722,14 @@ impl TcpSock {
             mss: self.mss_cache,
             stats: self.stats.clone(),
             bbr: self.cong.bbr().map(|b| b.report(self)),
+            dctcp: self.cong.dctcp().map(|d| dctcp::DctcpReport {
+                ce_state: u8::from(d.ce_state),
+                alpha: d.alpha,
+                ab_ecn: u64::from(self.mss_cache)
+                    * self.stats.delivered_ce.wrapping_sub(d.old_delivered_ce),
+                ab_tot: u64::from(self.mss_cache)
+                    * self.stats.delivered.wrapping_sub(d.old_delivered),
+            }),
             last_acked_at: self.last_acked_at,
         }
     }
