@@ -161,6 +161,7 @@ host a {
             quantum: 300,
             memory_limit: Bytes(4 << 20),
             ecn: true,
+            ce_threshold: None,
         })
     );
     assert_eq!(q("e6"), QdiscConfig::Noqueue);
