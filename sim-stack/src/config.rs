@@ -219,6 +219,38 @@ pub enum QdiscConfig {
     /// The network emulator (tc `netem`): delay, jitter, loss, duplication, corruption,
     /// reordering, rate and slotting.
     Netem(NetemConfig),
+    /// Random Early Detection (tc `red`).
+    Red(RedConfig),
+}
+
+/// RED's parameters as tc hands them to the kernel (`struct tc_red_qopt`, `TCA_RED_STAB`,
+/// `TCA_RED_MAX_P`, `TCA_RED_FLAGS`); [`RedConfig::from_tc`] computes them from tc-red(8)'s.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RedConfig {
+    /// Byte limit of the FIFO under RED.
+    pub limit: u32,
+    /// Lower threshold of the average queue, bytes.
+    pub qth_min: u32,
+    /// Upper threshold of the average queue, bytes.
+    pub qth_max: u32,
+    /// EWMA weight `W = 2^-Wlog`.
+    pub wlog: u8,
+    /// `max_P = (max − min)/2^Plog` when `max_p` is 0.
+    pub plog: u8,
+    /// Cell of the idle table: `Stab[µs idle >> Scell_log]`.
+    pub scell_log: u8,
+    /// The idle damping table (256 right shifts).
+    pub stab: Vec<u8>,
+    /// Marking probability at `max`, a fraction of 2^32.
+    pub max_p: u32,
+    /// `ecn`: mark ECN-capable packets CE instead of dropping.
+    pub ecn: bool,
+    /// `harddrop`: drop above `max` even with `ecn`.
+    pub harddrop: bool,
+    /// `adaptive`: adapt `max_P` every 500 ms.
+    pub adaptive: bool,
+    /// `nodrop` (with `ecn`): queue what cannot be marked.
+    pub nodrop: bool,
 }
 
 /// netem's parameters as `tc` hands them to the kernel (`struct tc_netem_qopt` and the

@@ -99,7 +99,10 @@ fn qdisc_times(q: &QdiscConfig) -> Vec<(&'static str, SimDuration)> {
             }
             v
         }
-        QdiscConfig::PfifoFast | QdiscConfig::Noqueue | QdiscConfig::Pfifo { .. } => Vec::new(),
+        QdiscConfig::PfifoFast
+        | QdiscConfig::Noqueue
+        | QdiscConfig::Pfifo { .. }
+        | QdiscConfig::Red(_) => Vec::new(),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Qdiscs of interfaces and `defaults`.
 
 use super::*;
+use sim_stack::qdisc::red::RedTcArgs;
 
 impl Lower<'_> {
     /// The `qdisc` of a property block, if any.
@@ -16,7 +17,15 @@ impl Lower<'_> {
                 self.push(d, ctx);
                 continue;
             }
-            const KINDS: &[&str] = &["pfifo_fast", "pfifo", "tbf", "fq_codel", "noqueue", "netem"];
+            const KINDS: &[&str] = &[
+                "pfifo_fast",
+                "pfifo",
+                "tbf",
+                "fq_codel",
+                "noqueue",
+                "netem",
+                "red",
+            ];
             let Some(k) = self.word(kind, KINDS, "qdisc", ctx) else {
                 continue;
             };
@@ -35,6 +44,7 @@ impl Lower<'_> {
                     "ce_threshold",
                 ],
                 "netem" => NETEM_KEYS,
+                "red" => RED_KEYS,
                 _ => &[],
             };
             let mut got: BTreeMap<&str, &[Val]> = BTreeMap::new();
@@ -94,6 +104,9 @@ impl Lower<'_> {
                 "netem" => self
                     .netem(&got, &keys, ctx)
                     .map(|c| QSpec::Done(QdiscConfig::Netem(c))),
+                "red" => self
+                    .red(&got, kind.span, ctx)
+                    .map(|c| QSpec::Done(QdiscConfig::Red(c))),
                 "pfifo" => match got.get("limit").and_then(|v| v.first()) {
                     Some(v) => self
                         .int(v, 1, u32::MAX.into(), "`limit`", ctx)
@@ -216,6 +229,121 @@ const NETEM_KEYS: &[&str] = &[
     "packets",
     "bytes",
 ];
+
+/// The parameters of `red`, as tc-red(8) names them.
+const RED_KEYS: &[&str] = &[
+    "limit",
+    "min",
+    "max",
+    "avpkt",
+    "burst",
+    "bandwidth",
+    "probability",
+    "ecn",
+    "harddrop",
+    "adaptive",
+    "nodrop",
+];
+
+impl Lower<'_> {
+    /// `red_parse_opt`: tc-red(8)'s parameters turned into the kernel's, as tc does.
+    fn red(&mut self, got: &BTreeMap<&str, &[Val]>, kind: Span, ctx: &Ctx) -> Option<RedConfig> {
+        let get = |k: &str| got.get(k).and_then(|v| v.first());
+        let missing: Vec<&str> = ["limit", "avpkt"]
+            .into_iter()
+            .filter(|k| !got.contains_key(k))
+            .collect();
+        if !missing.is_empty() {
+            let d = Diagnostic::error(
+                "missing-property",
+                kind,
+                format!(
+                    "`red` needs {}",
+                    crate::diag::one_of(&missing).replace(" or ", " and ")
+                ),
+            )
+            .label("e.g. `qdisc red limit 400KB min 30KB max 90KB avpkt 1000B`");
+            self.push(d, ctx);
+            return None;
+        }
+        let u32_size = |me: &mut Self, k: &str| -> Option<u32> {
+            match get(k) {
+                None => Some(0),
+                Some(v) => {
+                    let b = me.size(v, &format!("`{k}`"), ctx)?;
+                    match u32::try_from(b.get()) {
+                        Ok(x) => Some(x),
+                        Err(_) => {
+                            me.netem_err(
+                                v.span,
+                                &format!("`{k}` must be at most 4294967295 bytes"),
+                                "tc sends it as a 32-bit number",
+                                ctx,
+                            );
+                            None
+                        }
+                    }
+                }
+            }
+        };
+        let limit = u32_size(self, "limit")?;
+        let min = u32_size(self, "min")?;
+        let max = u32_size(self, "max")?;
+        let avpkt = u32_size(self, "avpkt")?;
+        let burst = match get("burst") {
+            Some(v) => self.int(v, 1, u32::MAX.into(), "`burst` (packets)", ctx)? as u32,
+            None => 0,
+        };
+        let bandwidth = match get("bandwidth") {
+            Some(v) => self.rate(v, "`bandwidth`", ctx)?.bits_per_sec() / 8,
+            None => 0,
+        };
+        let probability = match get("probability") {
+            Some(v) => self.typed(v, ParamType::Ratio, "`probability`", ctx, |t| {
+                match t.parse::<f64>() {
+                    Ok(p) if p > 0.0 && p <= 1.0 => Ok(p),
+                    _ => Err(ValErr {
+                        label: Some("`probability` takes a number in (0, 1], e.g. `0.02`".into()),
+                        ..ValErr::from(format!("`{t}` is not a probability"))
+                    }),
+                }
+            })?,
+            None => 0.02,
+        };
+        if avpkt == 0 || limit == 0 {
+            let k = if limit == 0 { "limit" } else { "avpkt" };
+            self.netem_err(
+                get(k)?.span,
+                &format!("`{k}` must be above 0"),
+                "tc requires it",
+                ctx,
+            );
+            return None;
+        }
+        let args = RedTcArgs {
+            limit,
+            min,
+            max,
+            avpkt,
+            burst,
+            bandwidth,
+            probability,
+        };
+        let mut c = match RedConfig::from_tc(args) {
+            Ok(c) => c,
+            Err(msg) => {
+                let span = get("burst").or(get("min")).map_or(kind, |v| v.span);
+                self.netem_err(span, &msg, "as tc computes it (q_red.c)", ctx);
+                return None;
+            }
+        };
+        c.ecn = got.contains_key("ecn");
+        c.harddrop = got.contains_key("harddrop");
+        c.adaptive = got.contains_key("adaptive");
+        c.nodrop = got.contains_key("nodrop");
+        Some(c)
+    }
+}
 
 /// How many values a netem parameter takes at most.
 fn netem_arity(key: &str) -> usize {

@@ -1,5 +1,5 @@
 //! Root queueing disciplines, as Linux implements them: [`PfifoFast`] (the default),
-//! [`Pfifo`], [`Tbf`], [`FqCodel`] and [`Netem`].
+//! [`Pfifo`], [`Tbf`], [`FqCodel`], [`Netem`] and [`Red`].
 //!
 //! A device's root qdisc sits between `dev_queue_xmit` and the driver. The device layer calls
 //! [`Qdisc::enqueue`] from `__dev_xmit_skb`, then runs the qdisc (`__qdisc_run`): it calls
@@ -54,12 +54,14 @@ pub mod netem;
 pub mod netem_dist;
 pub mod pfifo;
 pub mod pfifo_fast;
+pub mod red;
 pub mod tbf;
 
 pub use fq_codel::{FqCodel, FqCodelParams, FqCodelStats};
 pub use netem::Netem;
 pub use pfifo::Pfifo;
 pub use pfifo_fast::{PfifoFast, prio2band, rt_tos2priority};
+pub use red::{Red, RedStats};
 pub use tbf::{Tbf, TbfLimit};
 
 /// A root queueing discipline of one of the modeled kinds.
@@ -76,6 +78,8 @@ pub enum Qdisc {
     /// The network emulator (boxed: its random stream and queues make it the largest kind,
     /// and the rare one).
     Netem(Box<Netem>),
+    /// Random Early Detection over a byte FIFO (boxed: its idle table is 256 bytes).
+    Red(Box<Red>),
 }
 
 impl Qdisc {
@@ -90,6 +94,7 @@ impl Qdisc {
     ) -> Result<Self, QdiscError> {
         Ok(match cfg {
             QdiscConfig::Netem(c) => Self::Netem(Box::new(Netem::new(c, rng())?)),
+            QdiscConfig::Red(c) => Self::Red(Box::new(Red::new(c, rng())?)),
             QdiscConfig::PfifoFast => Self::PfifoFast(PfifoFast::new(txqueuelen)),
             // noqueue: nothing is held back; the driver's ring is the only queue. Modeled as a
             // FIFO holding at most what the driver refuses (one packet), as close as we get.
@@ -206,6 +211,13 @@ pub enum QdiscError {
     /// netem `slot` whose minimum exceeds its maximum (`validate_slot`).
     #[error("netem: slot min delay greater than max delay")]
     NetemSlotOrder,
+    /// red thresholds the kernel refuses (`red_check_params`: `max` below `min`, or a
+    /// threshold too large for its `Wlog`).
+    #[error("red: min must not exceed max, and max << Wlog must fit in 31 bits")]
+    RedParams,
+    /// red `nodrop` without `ecn` (`red_validate_flags`).
+    #[error("red: nodrop requires ecn")]
+    RedNodropWithoutEcn,
 }
 
 impl QdiscError {
@@ -221,6 +233,8 @@ impl QdiscError {
             Self::MemoryLimitTooLarge(_) => "memory_limit",
             Self::NetemZeroRate => "rate",
             Self::NetemSlotOrder => "slot",
+            Self::RedParams => "max",
+            Self::RedNodropWithoutEcn => "nodrop",
         }
     }
 }
@@ -297,6 +311,7 @@ macro_rules! dispatch {
             Qdisc::Tbf($q) => $call,
             Qdisc::FqCodel($q) => $call,
             Qdisc::Netem($q) => $call,
+            Qdisc::Red($q) => $call,
         }
     };
 }
@@ -319,6 +334,7 @@ impl Qdisc {
             Self::Tbf(q) => q.enqueue(skb, now),
             Self::FqCodel(q) => q.enqueue(skb, now),
             Self::Netem(q) => q.enqueue(skb, now, pool, mac_len),
+            Self::Red(q) => q.enqueue(skb, now),
         }
     }
 
@@ -361,6 +377,7 @@ impl Qdisc {
         match self {
             Self::FqCodel(q) => q.drain_enqueue_drops(out),
             Self::Netem(q) => q.drain_enqueue_drops(out),
+            Self::Red(q) => q.drain_enqueue_drops(out),
             _ => {}
         }
     }
@@ -380,6 +397,15 @@ impl Qdisc {
         }
     }
 
+    /// RED's extra counters (`tc -s` "marked … early … pdrop … other …"), or `None` for the
+    /// other kinds.
+    pub fn red_stats(&self) -> Option<RedStats> {
+        match self {
+            Self::Red(q) => Some(q.xstats()),
+            _ => None,
+        }
+    }
+
     /// The kind as `tc` names it.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -388,6 +414,7 @@ impl Qdisc {
             Self::Tbf(_) => "tbf",
             Self::FqCodel(_) => "fq_codel",
             Self::Netem(_) => "netem",
+            Self::Red(_) => "red",
         }
     }
 
@@ -438,6 +465,12 @@ impl From<Tbf> for Qdisc {
 impl From<FqCodel> for Qdisc {
     fn from(q: FqCodel) -> Self {
         Self::FqCodel(q)
+    }
+}
+
+impl From<Red> for Qdisc {
+    fn from(q: Red) -> Self {
+        Self::Red(Box::new(q))
     }
 }
 
@@ -518,7 +551,26 @@ mod tests {
             )
             .unwrap()
             .into(),
+            Red::new(&red_cfg(), sim_core::RngStreams::new(1).stream("red", 0))
+                .unwrap()
+                .into(),
         ]
+    }
+
+    /// A RED that marks by chance from 2000 bytes, always from 5000, and holds 8000.
+    fn red_cfg() -> crate::config::RedConfig {
+        let mut c = crate::config::RedConfig::from_tc(red::RedTcArgs {
+            limit: 8000,
+            min: 2000,
+            max: 5000,
+            avpkt: 500,
+            burst: 0,
+            bandwidth: 0,
+            probability: 0.5,
+        })
+        .unwrap();
+        c.adaptive = true;
+        c
     }
 
     /// A netem that loses, jitters (so the tfifo's tree is used), reorders and rate-limits;
@@ -648,7 +700,10 @@ mod tests {
     #[test]
     fn kinds_are_named_as_tc_names_them() {
         let names: Vec<_> = kinds().iter().map(Qdisc::kind).collect();
-        assert_eq!(names, ["pfifo_fast", "pfifo", "tbf", "fq_codel", "netem"]);
+        assert_eq!(
+            names,
+            ["pfifo_fast", "pfifo", "tbf", "fq_codel", "netem", "red"]
+        );
         fn serializable<T: Serialize>() {}
         serializable::<QdiscStats>();
         serializable::<FqCodelStats>();

@@ -134,6 +134,9 @@ pub struct QdiscReport {
     /// fq_codel's own counters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fq_codel: Option<FqCodelStats>,
+    /// RED's own counters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub red: Option<crate::qdisc::RedStats>,
 }
 
 /// One link, both directions.
@@ -204,6 +207,7 @@ impl World {
                             kind: d.qdisc.kind(),
                             stats: *q,
                             fq_codel: d.qdisc.fq_codel_stats(),
+                            red: d.qdisc.red_stats(),
                         },
                         ring: d.ring.stats.clone(),
                         ipv6,
