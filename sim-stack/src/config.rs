@@ -219,6 +219,8 @@ pub enum QdiscConfig {
     /// The network emulator (tc `netem`): delay, jitter, loss, duplication, corruption,
     /// reordering, rate and slotting.
     Netem(NetemConfig),
+    /// Hierarchical token bucket with its classes and filters (tc `htb`).
+    Htb(Box<crate::qdisc::htb::HtbConfig>),
 }
 
 /// netem's parameters as `tc` hands them to the kernel (`struct tc_netem_qopt` and the
