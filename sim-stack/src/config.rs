@@ -221,6 +221,8 @@ pub enum QdiscConfig {
     Netem(NetemConfig),
     /// Hierarchical token bucket with its classes and filters (tc `htb`).
     Htb(Box<crate::qdisc::htb::HtbConfig>),
+    /// Strict priority bands with their filters and qdiscs (tc `prio`).
+    Prio(Box<crate::qdisc::prio::PrioConfig>),
 }
 
 /// netem's parameters as `tc` hands them to the kernel (`struct tc_netem_qopt` and the

@@ -105,6 +105,11 @@ fn qdisc_times(q: &QdiscConfig) -> Vec<(&'static str, SimDuration)> {
             .filter_map(|c| c.leaf.as_ref())
             .flat_map(qdisc_times)
             .collect(),
+        QdiscConfig::Prio(p) => p
+            .children
+            .iter()
+            .flat_map(|(_, c)| qdisc_times(c))
+            .collect(),
         QdiscConfig::PfifoFast | QdiscConfig::Noqueue | QdiscConfig::Pfifo { .. } => Vec::new(),
     }
 }

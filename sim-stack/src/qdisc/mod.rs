@@ -56,6 +56,7 @@ pub mod netem;
 pub mod netem_dist;
 pub mod pfifo;
 pub mod pfifo_fast;
+pub mod prio;
 pub mod tbf;
 
 pub use fq_codel::{FqCodel, FqCodelParams, FqCodelStats};
@@ -63,6 +64,7 @@ pub use htb::Htb;
 pub use netem::Netem;
 pub use pfifo::Pfifo;
 pub use pfifo_fast::{PfifoFast, prio2band, rt_tos2priority};
+pub use prio::Prio;
 pub use tbf::{Tbf, TbfLimit};
 
 /// A root queueing discipline of one of the modeled kinds.
@@ -81,6 +83,8 @@ pub enum Qdisc {
     Netem(Box<Netem>),
     /// Hierarchical token bucket, a class tree with leaf qdiscs (boxed: classful and rare).
     Htb(Box<Htb>),
+    /// Strict priority among child qdiscs (boxed: classful and rare).
+    Prio(Box<Prio>),
 }
 
 impl Qdisc {
@@ -96,6 +100,7 @@ impl Qdisc {
         Ok(match cfg {
             QdiscConfig::Netem(c) => Self::Netem(Box::new(Netem::new(c, rng())?)),
             QdiscConfig::Htb(c) => Self::Htb(Box::new(Htb::new(c, txqueuelen, rng())?)),
+            QdiscConfig::Prio(c) => Self::Prio(Box::new(Prio::new(c, txqueuelen, rng())?)),
             QdiscConfig::PfifoFast => Self::PfifoFast(PfifoFast::new(txqueuelen)),
             // noqueue: nothing is held back; the driver's ring is the only queue. Modeled as a
             // FIFO holding at most what the driver refuses (one packet), as close as we get.
@@ -243,6 +248,15 @@ pub enum QdiscError {
     /// A filter to an inner class (not modeled: classification into its own filters).
     #[error("htb: filter flowid 1:{0:x} is an inner class; filters must select a leaf")]
     HtbFlowidInner(u32),
+    /// prio band count outside 2..=16.
+    #[error("prio: bands must be between 2 and 16, got {0}")]
+    PrioBands(u32),
+    /// A priomap entry naming a band that does not exist.
+    #[error("prio: priomap names band {0}, past the last")]
+    PrioMap(u8),
+    /// A filter or band qdisc for a band that does not exist.
+    #[error("prio: 1:{0:x} is not a band")]
+    PrioFlowid(u32),
 }
 
 impl QdiscError {
@@ -265,6 +279,9 @@ impl QdiscError {
             Self::HtbZeroRate(_) => "rate",
             Self::HtbCeilBelowRate(_) => "ceil",
             Self::HtbUnknownFlowid(_) | Self::HtbFlowidInner(_) => "flowid",
+            Self::PrioBands(_) => "bands",
+            Self::PrioMap(_) => "priomap",
+            Self::PrioFlowid(_) => "flowid",
         }
     }
 }
@@ -342,6 +359,7 @@ macro_rules! dispatch {
             Qdisc::FqCodel($q) => $call,
             Qdisc::Netem($q) => $call,
             Qdisc::Htb($q) => $call,
+            Qdisc::Prio($q) => $call,
         }
     };
 }
@@ -365,6 +383,7 @@ impl Qdisc {
             Self::FqCodel(q) => q.enqueue(skb, now),
             Self::Netem(q) => q.enqueue(skb, now, pool, mac_len),
             Self::Htb(q) => q.enqueue(skb, now, pool, mac_len),
+            Self::Prio(q) => q.enqueue(skb, now, pool, mac_len),
         }
     }
 
@@ -408,6 +427,7 @@ impl Qdisc {
             Self::FqCodel(q) => q.drain_enqueue_drops(out),
             Self::Netem(q) => q.drain_enqueue_drops(out),
             Self::Htb(q) => q.drain_enqueue_drops(out),
+            Self::Prio(q) => q.drain_enqueue_drops(out),
             _ => {}
         }
     }
@@ -435,6 +455,14 @@ impl Qdisc {
         }
     }
 
+    /// The prio qdisc, for its bands, or `None` for the other kinds.
+    pub fn prio(&self) -> Option<&Prio> {
+        match self {
+            Self::Prio(q) => Some(q),
+            _ => None,
+        }
+    }
+
     /// The kind as `tc` names it.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -444,6 +472,7 @@ impl Qdisc {
             Self::FqCodel(_) => "fq_codel",
             Self::Netem(_) => "netem",
             Self::Htb(_) => "htb",
+            Self::Prio(_) => "prio",
         }
     }
 
@@ -577,6 +606,18 @@ mod tests {
             Qdisc::Htb(Box::new(
                 Htb::new(&htb_cfg(), 6, sim_core::RngStreams::new(1).stream("htb", 0)).unwrap(),
             )),
+            Qdisc::Prio(Box::new(
+                Prio::new(
+                    &prio::PrioConfig {
+                        bands: 3,
+                        children: vec![(1, QdiscConfig::Netem(netem_cfg()))],
+                        ..prio::PrioConfig::default()
+                    },
+                    5,
+                    sim_core::RngStreams::new(1).stream("prio", 0),
+                )
+                .unwrap(),
+            )),
         ]
     }
 
@@ -696,7 +737,7 @@ mod tests {
                                 }
                                 Dequeue::Empty => prop_assert!(held.is_empty()),
                                 Dequeue::Throttled(t) => {
-                                    prop_assert!(matches!(q.kind(), "tbf" | "netem" | "htb"));
+                                    prop_assert!(matches!(q.kind(), "tbf" | "netem" | "htb" | "prio"));
                                     prop_assert!(t > now);
                                     prop_assert!(!held.is_empty());
                                 }
@@ -736,7 +777,15 @@ mod tests {
         let names: Vec<_> = kinds().iter().map(Qdisc::kind).collect();
         assert_eq!(
             names,
-            ["pfifo_fast", "pfifo", "tbf", "fq_codel", "netem", "htb"]
+            [
+                "pfifo_fast",
+                "pfifo",
+                "tbf",
+                "fq_codel",
+                "netem",
+                "htb",
+                "prio"
+            ]
         );
         fn serializable<T: Serialize>() {}
         serializable::<QdiscStats>();
