@@ -48,6 +48,7 @@ use sim_core::SimTime;
 use crate::config::QdiscConfig;
 use crate::skb::{Skb, SkbPool};
 
+pub mod class_report;
 pub mod codel;
 pub mod filter;
 pub mod fq_codel;

@@ -126,7 +126,7 @@ pub struct Iface6Stats {
 /// A root qdisc.
 #[derive(Debug, Clone, Serialize)]
 pub struct QdiscReport {
-    /// `pfifo_fast`, `pfifo`, `tbf` or `fq_codel`.
+    /// `pfifo_fast`, `pfifo`, `tbf`, `fq_codel`, `netem`, `htb` or `prio`.
     pub kind: &'static str,
     /// The common counters.
     #[serde(flatten)]
@@ -134,6 +134,12 @@ pub struct QdiscReport {
     /// fq_codel's own counters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fq_codel: Option<FqCodelStats>,
+    /// htb's own values (r2q, default, direct queue).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub htb: Option<crate::qdisc::class_report::HtbQdiscReport>,
+    /// The classes of a classful qdisc (htb, prio), as `tc -s class show` lists them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<crate::qdisc::class_report::ClassReport>,
 }
 
 /// One link, both directions.
@@ -204,6 +210,8 @@ impl World {
                             kind: d.qdisc.kind(),
                             stats: *q,
                             fq_codel: d.qdisc.fq_codel_stats(),
+                            htb: d.qdisc.htb_report(),
+                            classes: d.qdisc.class_reports(),
                         },
                         ring: d.ring.stats.clone(),
                         ipv6,
