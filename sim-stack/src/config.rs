@@ -219,6 +219,10 @@ pub enum QdiscConfig {
     /// The network emulator (tc `netem`): delay, jitter, loss, duplication, corruption,
     /// reordering, rate and slotting.
     Netem(NetemConfig),
+    /// Hierarchical token bucket with its classes and filters (tc `htb`).
+    Htb(Box<crate::qdisc::htb::HtbConfig>),
+    /// Strict priority bands with their filters and qdiscs (tc `prio`).
+    Prio(Box<crate::qdisc::prio::PrioConfig>),
     /// Random Early Detection (tc `red`).
     Red(RedConfig),
 }

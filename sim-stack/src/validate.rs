@@ -99,6 +99,17 @@ fn qdisc_times(q: &QdiscConfig) -> Vec<(&'static str, SimDuration)> {
             }
             v
         }
+        QdiscConfig::Htb(h) => h
+            .classes
+            .iter()
+            .filter_map(|c| c.leaf.as_ref())
+            .flat_map(qdisc_times)
+            .collect(),
+        QdiscConfig::Prio(p) => p
+            .children
+            .iter()
+            .flat_map(|(_, c)| qdisc_times(c))
+            .collect(),
         QdiscConfig::PfifoFast
         | QdiscConfig::Noqueue
         | QdiscConfig::Pfifo { .. }

@@ -1,5 +1,6 @@
 //! Root queueing disciplines, as Linux implements them: [`PfifoFast`] (the default),
-//! [`Pfifo`], [`Tbf`], [`FqCodel`], [`Netem`] and [`Red`].
+//! [`Pfifo`], [`Tbf`], [`FqCodel`], [`Netem`], [`Red`] and the classful [`Htb`] and [`Prio`]
+//! (with [`filter`]s).
 //!
 //! A device's root qdisc sits between `dev_queue_xmit` and the driver. The device layer calls
 //! [`Qdisc::enqueue`] from `__dev_xmit_skb`, then runs the qdisc (`__qdisc_run`): it calls
@@ -35,7 +36,7 @@
 //!
 //! # What is left out
 //!
-//! Classful qdiscs and filters, multiqueue (`mq`), size tables (`stab`),
+//! prio, cls_fw and other classifiers, multiqueue (`mq`), size tables (`stab`),
 //! `noqueue`, and the empty-qdisc bypass (`TCQ_F_CAN_BYPASS`: Linux sends straight to the
 //! driver when the qdisc is empty; calling enqueue then dequeue gives the same counters).
 //! Per-kind omissions are listed in each module.
@@ -48,20 +49,26 @@ use sim_core::SimTime;
 use crate::config::QdiscConfig;
 use crate::skb::{Skb, SkbPool};
 
+pub mod class_report;
 pub mod codel;
+pub mod filter;
 pub mod fq_codel;
+pub mod htb;
 pub mod netem;
 pub mod netem_dist;
 pub mod pfifo;
 pub mod pfifo_fast;
 pub mod red;
+pub mod prio;
 pub mod tbf;
 
 pub use fq_codel::{FqCodel, FqCodelParams, FqCodelStats};
+pub use htb::Htb;
 pub use netem::Netem;
 pub use pfifo::Pfifo;
 pub use pfifo_fast::{PfifoFast, prio2band, rt_tos2priority};
 pub use red::{Red, RedStats};
+pub use prio::Prio;
 pub use tbf::{Tbf, TbfLimit};
 
 /// A root queueing discipline of one of the modeled kinds.
@@ -80,6 +87,10 @@ pub enum Qdisc {
     Netem(Box<Netem>),
     /// Random Early Detection over a byte FIFO (boxed: its idle table is 256 bytes).
     Red(Box<Red>),
+    /// Hierarchical token bucket, a class tree with leaf qdiscs (boxed: classful and rare).
+    Htb(Box<Htb>),
+    /// Strict priority among child qdiscs (boxed: classful and rare).
+    Prio(Box<Prio>),
 }
 
 impl Qdisc {
@@ -95,6 +106,8 @@ impl Qdisc {
         Ok(match cfg {
             QdiscConfig::Netem(c) => Self::Netem(Box::new(Netem::new(c, rng())?)),
             QdiscConfig::Red(c) => Self::Red(Box::new(Red::new(c, rng())?)),
+            QdiscConfig::Htb(c) => Self::Htb(Box::new(Htb::new(c, txqueuelen, rng())?)),
+            QdiscConfig::Prio(c) => Self::Prio(Box::new(Prio::new(c, txqueuelen, rng())?)),
             QdiscConfig::PfifoFast => Self::PfifoFast(PfifoFast::new(txqueuelen)),
             // noqueue: nothing is held back; the driver's ring is the only queue. Modeled as a
             // FIFO holding at most what the driver refuses (one packet), as close as we get.
@@ -218,6 +231,47 @@ pub enum QdiscError {
     /// red `nodrop` without `ecn` (`red_validate_flags`).
     #[error("red: nodrop requires ecn")]
     RedNodropWithoutEcn,
+    /// htb class id outside 1..=0xffff.
+    #[error("htb: class id {0:x} must be between 1 and ffff")]
+    HtbClassId(u32),
+    /// Two htb classes with one id.
+    #[error("htb: class 1:{0:x} is defined twice")]
+    HtbDuplicateClass(u32),
+    /// An htb class without a rate.
+    #[error("htb: class 1:{0:x} needs a rate above 0 bit/s")]
+    HtbZeroRate(u32),
+    /// An htb class whose ceil is below its rate.
+    #[error("htb: class 1:{0:x} has a ceil below its rate")]
+    HtbCeilBelowRate(u32),
+    /// An htb class whose parent does not exist (or a loop).
+    #[error("htb: class 1:{class:x} has no parent class 1:{parent:x}")]
+    HtbUnknownParent {
+        /// The class.
+        class: u32,
+        /// Its missing parent.
+        parent: u32,
+    },
+    /// An htb tree deeper than `TC_HTB_MAXDEPTH` (8 levels).
+    #[error("htb: class 1:{0:x} is too deep (at most 8 levels)")]
+    HtbTooDeep(u32),
+    /// A qdisc given to an htb class that has children.
+    #[error("htb: class 1:{0:x} has children, so no qdisc of its own")]
+    HtbLeafOnInner(u32),
+    /// A filter to a class that does not exist.
+    #[error("htb: filter flowid 1:{0:x} is not a class")]
+    HtbUnknownFlowid(u32),
+    /// A filter to an inner class (not modeled: classification into its own filters).
+    #[error("htb: filter flowid 1:{0:x} is an inner class; filters must select a leaf")]
+    HtbFlowidInner(u32),
+    /// prio band count outside 2..=16.
+    #[error("prio: bands must be between 2 and 16, got {0}")]
+    PrioBands(u32),
+    /// A priomap entry naming a band that does not exist.
+    #[error("prio: priomap names band {0}, past the last")]
+    PrioMap(u8),
+    /// A filter or band qdisc for a band that does not exist.
+    #[error("prio: 1:{0:x} is not a band")]
+    PrioFlowid(u32),
 }
 
 impl QdiscError {
@@ -235,6 +289,16 @@ impl QdiscError {
             Self::NetemSlotOrder => "slot",
             Self::RedParams => "max",
             Self::RedNodropWithoutEcn => "nodrop",
+            Self::HtbClassId(_) | Self::HtbDuplicateClass(_) | Self::HtbUnknownParent { .. } => {
+                "class"
+            }
+            Self::HtbTooDeep(_) | Self::HtbLeafOnInner(_) => "class",
+            Self::HtbZeroRate(_) => "rate",
+            Self::HtbCeilBelowRate(_) => "ceil",
+            Self::HtbUnknownFlowid(_) | Self::HtbFlowidInner(_) => "flowid",
+            Self::PrioBands(_) => "bands",
+            Self::PrioMap(_) => "priomap",
+            Self::PrioFlowid(_) => "flowid",
         }
     }
 }
@@ -312,6 +376,8 @@ macro_rules! dispatch {
             Qdisc::FqCodel($q) => $call,
             Qdisc::Netem($q) => $call,
             Qdisc::Red($q) => $call,
+            Qdisc::Htb($q) => $call,
+            Qdisc::Prio($q) => $call,
         }
     };
 }
@@ -335,6 +401,8 @@ impl Qdisc {
             Self::FqCodel(q) => q.enqueue(skb, now),
             Self::Netem(q) => q.enqueue(skb, now, pool, mac_len),
             Self::Red(q) => q.enqueue(skb, now),
+            Self::Htb(q) => q.enqueue(skb, now, pool, mac_len),
+            Self::Prio(q) => q.enqueue(skb, now, pool, mac_len),
         }
     }
 
@@ -378,6 +446,8 @@ impl Qdisc {
             Self::FqCodel(q) => q.drain_enqueue_drops(out),
             Self::Netem(q) => q.drain_enqueue_drops(out),
             Self::Red(q) => q.drain_enqueue_drops(out),
+            Self::Htb(q) => q.drain_enqueue_drops(out),
+            Self::Prio(q) => q.drain_enqueue_drops(out),
             _ => {}
         }
     }
@@ -406,6 +476,22 @@ impl Qdisc {
         }
     }
 
+    /// The htb qdisc, for its classes, or `None` for the other kinds.
+    pub fn htb(&self) -> Option<&Htb> {
+        match self {
+            Self::Htb(q) => Some(q),
+            _ => None,
+        }
+    }
+
+    /// The prio qdisc, for its bands, or `None` for the other kinds.
+    pub fn prio(&self) -> Option<&Prio> {
+        match self {
+            Self::Prio(q) => Some(q),
+            _ => None,
+        }
+    }
+
     /// The kind as `tc` names it.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -415,6 +501,8 @@ impl Qdisc {
             Self::FqCodel(_) => "fq_codel",
             Self::Netem(_) => "netem",
             Self::Red(_) => "red",
+            Self::Htb(_) => "htb",
+            Self::Prio(_) => "prio",
         }
     }
 
@@ -521,7 +609,7 @@ mod tests {
 
     fn op() -> impl Strategy<Value = Op> {
         prop_oneof![
-            5 => (1usize..1600, 0u32..6, 0u32..16)
+            5 => (1usize..1600, 0u32..6, prop_oneof![0u32..16, Just(0x1_0011), Just(0x1_0099)])
                 .prop_map(|(len, hash, prio)| Op::Enqueue { len, hash, prio }),
             4 => (0u64..3000).prop_map(|advance_us| Op::Dequeue { advance_us }),
             1 => Just(Op::Refuse),
@@ -554,7 +642,49 @@ mod tests {
             Red::new(&red_cfg(), sim_core::RngStreams::new(1).stream("red", 0))
                 .unwrap()
                 .into(),
+            Qdisc::Htb(Box::new(
+                Htb::new(&htb_cfg(), 6, sim_core::RngStreams::new(1).stream("htb", 0)).unwrap(),
+            )),
+            Qdisc::Prio(Box::new(
+                Prio::new(
+                    &prio::PrioConfig {
+                        bands: 3,
+                        children: vec![(1, QdiscConfig::Netem(netem_cfg()))],
+                        ..prio::PrioConfig::default()
+                    },
+                    5,
+                    sim_core::RngStreams::new(1).stream("prio", 0),
+                )
+                .unwrap(),
+            )),
         ]
+    }
+
+    /// An htb whose two leaves (a pfifo, a netem) share a 10 Mbit/s parent; packets of
+    /// priority 1:11 go to the netem leaf, unknown ones (priority 1:99) direct.
+    fn htb_cfg() -> htb::HtbConfig {
+        use htb::{HtbClassConfig, HtbConfig};
+        let class = |id, parent, rate: u64, ceil| HtbClassConfig {
+            ceil_bps: Some(ceil),
+            burst: Some(3000),
+            ..HtbClassConfig::new(id, parent, rate)
+        };
+        HtbConfig {
+            default: 0x10,
+            classes: vec![
+                class(1, None, 10_000_000, 10_000_000),
+                class(0x10, Some(1), 4_000_000, 10_000_000),
+                HtbClassConfig {
+                    leaf: Some(QdiscConfig::Netem(netem_cfg())),
+                    ..class(0x11, Some(1), 2_000_000, 5_000_000)
+                },
+            ],
+            filters: vec![filter::Filter {
+                matches: vec![filter::Match::Priority(9)],
+                flowid: 0x11,
+            }],
+            ..HtbConfig::default()
+        }
     }
 
     /// A RED that marks by chance from 2000 bytes, always from 5000, and holds 8000.
@@ -662,7 +792,7 @@ mod tests {
                                 }
                                 Dequeue::Empty => prop_assert!(held.is_empty()),
                                 Dequeue::Throttled(t) => {
-                                    prop_assert!(matches!(q.kind(), "tbf" | "netem"));
+                                    prop_assert!(matches!(q.kind(), "tbf" | "netem" | "htb" | "prio"));
                                     prop_assert!(t > now);
                                     prop_assert!(!held.is_empty());
                                 }
@@ -702,7 +832,16 @@ mod tests {
         let names: Vec<_> = kinds().iter().map(Qdisc::kind).collect();
         assert_eq!(
             names,
-            ["pfifo_fast", "pfifo", "tbf", "fq_codel", "netem", "red"]
+            [
+                "pfifo_fast",
+                "pfifo",
+                "tbf",
+                "fq_codel",
+                "netem",
+                "red",
+                "htb",
+                "prio"
+            ]
         );
         fn serializable<T: Serialize>() {}
         serializable::<QdiscStats>();

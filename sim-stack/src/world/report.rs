@@ -126,7 +126,7 @@ pub struct Iface6Stats {
 /// A root qdisc.
 #[derive(Debug, Clone, Serialize)]
 pub struct QdiscReport {
-    /// `pfifo_fast`, `pfifo`, `tbf` or `fq_codel`.
+    /// `pfifo_fast`, `pfifo`, `tbf`, `fq_codel`, `netem`, `htb` or `prio`.
     pub kind: &'static str,
     /// The common counters.
     #[serde(flatten)]
@@ -137,6 +137,12 @@ pub struct QdiscReport {
     /// RED's own counters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub red: Option<crate::qdisc::RedStats>,
+    /// htb's own values (r2q, default, direct queue).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub htb: Option<crate::qdisc::class_report::HtbQdiscReport>,
+    /// The classes of a classful qdisc (htb, prio), as `tc -s class show` lists them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<crate::qdisc::class_report::ClassReport>,
 }
 
 /// One link, both directions.
@@ -208,6 +214,8 @@ impl World {
                             stats: *q,
                             fq_codel: d.qdisc.fq_codel_stats(),
                             red: d.qdisc.red_stats(),
+                            htb: d.qdisc.htb_report(),
+                            classes: d.qdisc.class_reports(),
                         },
                         ring: d.ring.stats.clone(),
                         ipv6,
