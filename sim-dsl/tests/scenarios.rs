@@ -35,6 +35,7 @@ const ALL: &[&str] = &[
     "dns_then_http.net",
     "ping.net",
     "netem_wan.net",
+    "red_ecn.net",
     "bench/dumbbell_udp.net",
     "bench/dumbbell_tcp.net",
     "bench/star_udp_1000.net",
