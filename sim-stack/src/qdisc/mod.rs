@@ -58,8 +58,8 @@ pub mod netem;
 pub mod netem_dist;
 pub mod pfifo;
 pub mod pfifo_fast;
-pub mod red;
 pub mod prio;
+pub mod red;
 pub mod tbf;
 
 pub use fq_codel::{FqCodel, FqCodelParams, FqCodelStats};
@@ -67,8 +67,8 @@ pub use htb::Htb;
 pub use netem::Netem;
 pub use pfifo::Pfifo;
 pub use pfifo_fast::{PfifoFast, prio2band, rt_tos2priority};
-pub use red::{Red, RedStats};
 pub use prio::Prio;
+pub use red::{Red, RedStats};
 pub use tbf::{Tbf, TbfLimit};
 
 /// A root queueing discipline of one of the modeled kinds.
