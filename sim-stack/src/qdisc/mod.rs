@@ -386,8 +386,28 @@ impl Qdisc {
     /// Offers a packet to the qdisc at `now` (`q->enqueue`). Sets `skb.enqueue_time`
     /// (netem: its own `time_to_send` instead). `pool` and `mac_len` (the link-layer header
     /// length) serve netem, which copies packets (duplicate) and cuts GSO packets (corrupt).
-    #[inline]
+    #[inline(always)]
     pub fn enqueue(
+        &mut self,
+        skb: Skb,
+        now: SimTime,
+        pool: &mut SkbPool,
+        mac_len: usize,
+    ) -> Enqueue {
+        match self {
+            Self::PfifoFast(q) => q.enqueue(skb, now),
+            Self::Pfifo(q) => q.enqueue(skb, now),
+            Self::Tbf(q) => q.enqueue(skb, now),
+            Self::FqCodel(q) => q.enqueue(skb, now),
+            _ => self.enqueue_emulating(skb, now, pool, mac_len),
+        }
+    }
+
+    /// [`Qdisc::enqueue`] for the kinds that emulate or shape (netem, red, htb, prio), kept
+    /// out of line: their bodies inlined into the hot `match` would make it too big to
+    /// inline into `dev_queue_xmit` for the common kinds.
+    #[inline(never)]
+    fn enqueue_emulating(
         &mut self,
         skb: Skb,
         now: SimTime,
@@ -443,12 +463,23 @@ impl Qdisc {
     #[inline]
     pub fn drain_enqueue_drops(&mut self, out: &mut Vec<Skb>) {
         match self {
+            Self::PfifoFast(_) | Self::Pfifo(_) | Self::Tbf(_) => {}
+            Self::FqCodel(q) => q.drain_enqueue_drops(out),
+            _ => self.drain_enqueue_drops_emulating(out),
+        }
+    }
+
+    /// [`Qdisc::drain_enqueue_drops`] for netem, red, htb and prio, out of line as
+    /// [`Qdisc::enqueue`]'s are.
+    #[inline(never)]
+    fn drain_enqueue_drops_emulating(&mut self, out: &mut Vec<Skb>) {
+        match self {
             Self::FqCodel(q) => q.drain_enqueue_drops(out),
             Self::Netem(q) => q.drain_enqueue_drops(out),
             Self::Red(q) => q.drain_enqueue_drops(out),
             Self::Htb(q) => q.drain_enqueue_drops(out),
             Self::Prio(q) => q.drain_enqueue_drops(out),
-            _ => {}
+            Self::PfifoFast(_) | Self::Pfifo(_) | Self::Tbf(_) => {}
         }
     }
 
