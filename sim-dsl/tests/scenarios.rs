@@ -34,8 +34,8 @@ fn load(rel: &str, sets: &[(&str, &str)]) -> Scenario {
 const ALL: &[&str] = &[
     "dns_then_http.net",
     "ping.net",
-    "netem_wan.net",
-    "red_ecn.net",
+    "tc/netem_wan.net",
+    "tc/red_ecn.net",
     "bench/dumbbell_udp.net",
     "bench/dumbbell_tcp.net",
     "bench/star_udp_1000.net",
@@ -56,7 +56,7 @@ fn every_shipped_scenario_round_trips_through_ron() {
 #[test]
 fn every_scenario_file_in_the_folder_checks() {
     let mut seen = 0;
-    for dir in ["", "bench"] {
+    for dir in ["", "bench", "tc"] {
         for e in std::fs::read_dir(path(dir)).unwrap() {
             let p = e.unwrap().path();
             if p.extension().is_some_and(|x| x == "net") {
