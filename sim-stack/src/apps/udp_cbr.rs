@@ -238,6 +238,9 @@ impl App for UdpSink {
                         self.report.out_of_order += 1;
                         self.report.lost = self.report.lost.saturating_sub(1);
                     }
+                    // A copy of the newest datagram (netem `duplicate`): neither lost nor
+                    // out of order.
+                    Some(m) if seq == m => {}
                     Some(m) => {
                         self.report.lost += seq - m - 1;
                         self.max_seq = Some(seq);
