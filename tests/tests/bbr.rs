@@ -6,12 +6,8 @@
 
 mod common;
 
-use std::ops::ControlFlow;
-
-use common::load;
-use sim_core::{Limits, run};
-use sim_stack::trace::{MemorySink, Trace, TraceLevel};
-use sim_stack::world::{Outputs, RunStats, World};
+use common::{load, run_with_tcp_probe};
+use sim_stack::world::RunStats;
 
 /// a —1 Gbit/s, 1 ms— r —10 Mbit/s, 19 ms— b: a 40 ms propagation RTT, a 1000-packet FIFO
 /// (plus the 256-descriptor ring) at r in front of the 10 Mbit/s link.
@@ -51,21 +47,8 @@ fn field(line: &str, key: &str) -> u32 {
 /// Runs the path with `cc`, returning the stats and the sender's tcp_probe lines.
 fn run_path(cc: &str) -> (RunStats, Vec<Probe>) {
     let sc = load(PATH, &[("cc", cc)]);
-    let probe = MemorySink::default();
-    let outputs = Outputs {
-        trace: Trace::new(TraceLevel::None, Box::new(MemorySink::default()))
-            .with_tcp_probe(Box::new(probe.clone())),
-        capture: None,
-        record_paths: false,
-    };
-    let (mut world, mut sched) = World::build(&sc, outputs).expect("builds");
-    let report = run(&mut world, &mut sched, Limits::until(sc.end_time), |_| {
-        ControlFlow::Continue(())
-    });
-    world.finish_outputs().expect("outputs written");
-    let stats = world.stats(report.now.as_nanos(), report.events);
+    let (stats, probe) = run_with_tcp_probe(&sc);
     let probes = probe
-        .text()
         .lines()
         .filter(|l| l.contains(" a tcp_probe:") && l.contains("dest=10.0.1.2:9 "))
         .map(|l| Probe {

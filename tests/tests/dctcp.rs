@@ -5,12 +5,8 @@
 
 mod common;
 
-use std::ops::ControlFlow;
-
-use common::load;
-use sim_core::{Limits, run};
-use sim_stack::trace::{MemorySink, Trace, TraceLevel};
-use sim_stack::world::{Outputs, RunStats, World};
+use common::{load, run_with_tcp_probe};
+use sim_stack::world::RunStats;
 
 const SCENARIO: &str = include_str!("../../scenarios/tc/dumbbell_dctcp.net");
 
@@ -26,21 +22,8 @@ const PAYLOAD_RATE: f64 = 10e9 / 8.0 * 1448.0 / 1538.0;
 /// (seconds, srtt µs) of each sender's `tcp_probe` lines.
 fn run_cc(cc: &str) -> (RunStats, Vec<(f64, f64)>) {
     let sc = load(SCENARIO, &[("cc", cc)]);
-    let probe = MemorySink::default();
-    let outputs = Outputs {
-        trace: Trace::new(TraceLevel::None, Box::new(MemorySink::default()))
-            .with_tcp_probe(Box::new(probe.clone())),
-        capture: None,
-        record_paths: false,
-    };
-    let (mut world, mut sched) = World::build(&sc, outputs).expect("builds");
-    let report = run(&mut world, &mut sched, Limits::until(sc.end_time), |_| {
-        ControlFlow::Continue(())
-    });
-    world.finish_outputs().expect("outputs written");
-    let stats = world.stats(report.now.as_nanos(), report.events);
+    let (stats, probe) = run_with_tcp_probe(&sc);
     let srtt = probe
-        .text()
         .lines()
         .filter(|l| l.contains(" tcp_probe:") && l.contains(":9 "))
         .map(|l| {

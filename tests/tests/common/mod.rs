@@ -126,6 +126,27 @@ pub fn run_scenario(sc: &Scenario, capture: Option<CaptureConfig>) -> Ran {
     }
 }
 
+/// Runs `sc` to its end time with no frame trace but the `tcp_probe` lines (every cwnd and
+/// srtt update, as the kernel's tracepoint), returning the stats and those lines.
+pub fn run_with_tcp_probe(sc: &Scenario) -> (RunStats, String) {
+    let probe = MemorySink::default();
+    let outputs = Outputs {
+        trace: Trace::new(TraceLevel::None, Box::new(MemorySink::default()))
+            .with_tcp_probe(Box::new(probe.clone())),
+        capture: None,
+        record_paths: false,
+    };
+    let (mut world, mut sched) = World::build(sc, outputs).expect("builds");
+    let report = run(&mut world, &mut sched, Limits::until(sc.end_time), |_| {
+        ControlFlow::Continue(())
+    });
+    world.finish_outputs().expect("outputs written");
+    (
+        world.stats(report.now.as_nanos(), report.events),
+        probe.text(),
+    )
+}
+
 /// A fresh, empty folder under the system temp dir, unique to this process, `tag` and call
 /// (tests run in parallel threads of one process).
 pub fn temp_dir(tag: &str) -> PathBuf {
