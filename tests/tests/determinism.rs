@@ -1,12 +1,13 @@
-//! Determinism: every scenario in `scenarios/` and `scenarios/bench/`, run twice in this
+//! Determinism: every scenario in `scenarios/`, `scenarios/bench/` and `scenarios/tc/`, run twice in this
 //! process — at the same time, on two threads, as `sim sweep` runs them — with the most
 //! detailed trace (`--trace path`) and a pcap for every interface, must give the same bytes:
 //! the trace, every pcap, and the statistics (`stats.json`'s tree; it holds no wall-clock
 //! figure — those are only in `sim run`'s summary). Each output is compared through a 64-bit
 //! FNV-1a hash, and by name, so a failure says which output differs.
 //!
-//! The benchmark scenarios stop at 200 ms of simulated time to keep the test fast; the
-//! scenarios in `scenarios/` run to their end.
+//! The benchmark and traffic-control scenarios stop at 200 ms of simulated time to keep the
+//! test fast (their random draws — netem's, RED's — start at once); the scenarios in
+//! `scenarios/` run to their end.
 
 mod common;
 
@@ -22,7 +23,7 @@ use sim_stack::trace::{MemorySink, Trace, TraceLevel};
 use sim_stack::world::Outputs;
 use sim_stack::world::World;
 
-/// Where the benchmark scenarios stop.
+/// Where the benchmark and traffic-control scenarios stop.
 const BENCH_UNTIL_NS: u64 = 200_000_000;
 
 /// 64-bit FNV-1a.
@@ -45,6 +46,7 @@ fn scenarios() -> Vec<(PathBuf, Option<SimTime>)> {
     for (dir, until) in [
         ("scenarios", None),
         ("scenarios/bench", Some(SimTime::from_nanos(BENCH_UNTIL_NS))),
+        ("scenarios/tc", Some(SimTime::from_nanos(BENCH_UNTIL_NS))),
     ] {
         let mut files: Vec<PathBuf> = fs::read_dir(root().join(dir))
             .unwrap_or_else(|e| panic!("{dir}/ is readable: {e}"))
