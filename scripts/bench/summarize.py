@@ -20,11 +20,14 @@ import sys
 TARGETS = {  # scenario -> ratio of ns-3's time to ours, pcap off
     "dumbbell_udp": 30,
     "dumbbell_tcp": 30,
+    "dumbbell_bbr": 30,
+    "dumbbell_dctcp": 30,
     "star_udp_1000": 200,
 }
 PCAP_TARGET = 10  # ratio with pcap on, or ...
 DD_TARGET = 0.60  # ... pcap bytes/s at least this share of dd's
-ORDER = {"dumbbell_udp": 0, "dumbbell_tcp": 1, "star_udp_1000": 2}
+ORDER = {"dumbbell_udp": 0, "dumbbell_tcp": 1, "dumbbell_bbr": 2, "dumbbell_dctcp": 3,
+         "star_udp_1000": 4}
 # ours_pgo: built with PGO (bench.sh --pgo); base, base_pgo: the commit of --against.
 SIDES = ["ours", "base", "ours_pgo", "base_pgo", "ns3"]
 SIDE_NAMES = {"ours": "netsim", "ours_pgo": "netsim PGO", "ns3": "ns-3",

@@ -38,6 +38,8 @@ const ALL: &[&str] = &[
     "tc/red_ecn.net",
     "bench/dumbbell_udp.net",
     "bench/dumbbell_tcp.net",
+    "bench/dumbbell_bbr.net",
+    "bench/dumbbell_dctcp.net",
     "bench/star_udp_1000.net",
 ];
 
@@ -130,11 +132,19 @@ fn flagship_has_the_reference_topology() {
 
 #[test]
 fn dumbbells_match_the_benchmark_definition() {
-    for (rel, tcp) in [
-        ("bench/dumbbell_udp.net", false),
-        ("bench/dumbbell_tcp.net", true),
+    for (rel, tcp, cc) in [
+        ("bench/dumbbell_udp.net", false, CongestionControl::Cubic),
+        ("bench/dumbbell_tcp.net", true, CongestionControl::Cubic),
+        ("bench/dumbbell_bbr.net", true, CongestionControl::Bbr),
+        ("bench/dumbbell_dctcp.net", true, CongestionControl::Dctcp),
     ] {
         let s = load(rel, &[]);
+        assert!(
+            s.nodes
+                .iter()
+                .all(|n| n.sysctls.tcp_congestion_control == cc),
+            "{rel}: every node runs {cc:?}"
+        );
         assert_eq!(s.nodes.len(), 34, "{rel}");
         assert_eq!(s.links.len(), 33);
         assert_eq!(s.end_time, SimTime::from_nanos(10_000_000_000));
@@ -168,6 +178,13 @@ fn dumbbells_match_the_benchmark_definition() {
         assert!(
             matches!(&iface(&s, "A", "eth0").qdisc, QdiscConfig::FqCodel(c) if c.limit == 10240)
         );
+        // DCTCP's marks: CE above K = 4 ms on every interface (scenarios/bench/dumbbell_dctcp.net).
+        if cc == CongestionControl::Dctcp {
+            assert!(s.nodes.iter().flat_map(|n| &n.ifaces).all(|i| matches!(
+                &i.qdisc,
+                QdiscConfig::FqCodel(c) if c.ce_threshold == Some(SimDuration::from_millis(4))
+            )));
+        }
         assert_eq!(iface(&s, "S0", "eth0").tx_ring, 100);
         let senders: Vec<&AppConfig> = s
             .apps
@@ -202,18 +219,18 @@ fn dumbbells_match_the_benchmark_definition() {
         let a = s.node(s.node_by_name("A").unwrap());
         assert_eq!(a.routes.len(), 16);
         assert!(a.routes.iter().all(|r| r.gateway == Some(ip("10.0.0.2"))));
-        // Params override from the command line.
-        let small = load(
-            rel,
-            &[
-                ("pairs", "2"),
-                ("bottleneck_rate", "10Mbit"),
-                ("qdisc", "pfifo_fast"),
-            ],
-        );
+        // Params override from the command line (dumbbell_dctcp's qdisc is fixed: fq_codel
+        // is what marks).
+        let mut set = vec![("pairs", "2"), ("bottleneck_rate", "10Mbit")];
+        if cc != CongestionControl::Dctcp {
+            set.push(("qdisc", "pfifo_fast"));
+        }
+        let small = load(rel, &set);
         assert_eq!(small.nodes.len(), 6);
         assert_eq!(small.links[0].rate, Rate(10_000_000));
-        assert_eq!(iface(&small, "A", "eth0").qdisc, QdiscConfig::PfifoFast);
+        if cc != CongestionControl::Dctcp {
+            assert_eq!(iface(&small, "A", "eth0").qdisc, QdiscConfig::PfifoFast);
+        }
     }
 }
 

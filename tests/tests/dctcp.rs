@@ -1,4 +1,4 @@
-//! DCTCP's classic result on scenarios/tc/dumbbell_dctcp.net: two long flows through a
+//! DCTCP's classic result on scenarios/tc/dctcp_10g.net: two long flows through a
 //! 10 Gbit/s bottleneck that CE-marks above K (fq_codel `ce_threshold` = 80 µs, 65 packets)
 //! keep the queue near K and the link full, where CUBIC (no ECN) fills the 1000-packet
 //! buffer. Bounds come from the path and the mechanism, not from a run.
@@ -8,7 +8,7 @@ mod common;
 use common::{load, run_with_tcp_probe};
 use sim_stack::world::RunStats;
 
-const SCENARIO: &str = include_str!("../../scenarios/tc/dumbbell_dctcp.net");
+const SCENARIO: &str = include_str!("../../scenarios/tc/dctcp_10g.net");
 
 /// One frame's time at 10 Gbit/s: 1538 bytes on the wire (1514 + preamble, FCS, gap).
 const FRAME_US: f64 = 1538.0 * 8.0 / 10_000.0;

@@ -22,7 +22,7 @@
 //!   model answers [`Enqueue::Dropped`] when the new packet itself was among them (the caller
 //!   must free it) and [`Enqueue::Queued`] otherwise. The other packets dropped on enqueue
 //!   are collected with [`FqCodel::drain_enqueue_drops`] (or handed over by the next dequeue).
-//! * Not modeled: tc filters and `skb->priority` classification, `ce_threshold`,
+//! * Not modeled: tc filters and `skb->priority` classification, `ce_threshold_selector`,
 //!   per-flow statistics dumps (`tc -s class`).
 //!
 //! Memory: Linux allocates all `flows` queues when the qdisc is created (64 KiB for 1024).
