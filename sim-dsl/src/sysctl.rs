@@ -31,6 +31,9 @@ enum Shape {
     Mask,
 }
 
+/// `net.ipv4.tcp_available_congestion_control`, read-only: the algorithms the stack has.
+const AVAILABLE_CC: [&str; 4] = sim_stack::tcp::cong::Cong::AVAILABLE;
+
 /// Every sysctl the language knows, with its shape.
 const TABLE: &[(&str, Shape)] = &[
     ("net.ipv4.ip_forward", Shape::Bool),
@@ -368,6 +371,17 @@ fn duration(text: &str, bare_unit: &str) -> Result<SimDuration, String> {
 
 /// Sets `name` (canonical) to `vals` in `s`.
 pub(crate) fn apply(s: &mut Sysctls, name: &str, vals: &[&str]) -> Result<(), SysErr> {
+    if name == "net.ipv4.tcp_available_congestion_control" {
+        // Mode 0444 in Linux: `sysctl -w` answers "permission denied on key".
+        return Err(SysErr::Value {
+            index: 0,
+            msg: format!(
+                "`{name}` is read-only (Linux lists what is loaded there; here: `{}`); \
+                 choose one with `net.ipv4.tcp_congestion_control`",
+                AVAILABLE_CC.join(" ")
+            ),
+        });
+    }
     let Some(&(_, shape)) = TABLE.iter().find(|(n, _)| *n == name) else {
         return Err(SysErr::Unknown);
     };
@@ -509,7 +523,9 @@ pub(crate) fn apply(s: &mut Sysctls, name: &str, vals: &[&str]) -> Result<(), Sy
                     return Err(value(
                         0,
                         format!(
-                            "unsupported congestion control `{other}`; the model has `cubic`, `reno`, `bbr` and `dctcp`"
+                            "unsupported congestion control `{other}`; \
+                             net.ipv4.tcp_available_congestion_control is `{}`",
+                            AVAILABLE_CC.join(" ")
                         ),
                     ));
                 }
@@ -741,6 +757,18 @@ mod tests {
             Ok(())
         );
         assert_eq!(s.tcp_congestion_control, CongestionControl::Bbr);
+        // Every algorithm tcp_available_congestion_control lists can be chosen; the list
+        // itself is read-only, and says what it holds.
+        for cc in AVAILABLE_CC {
+            assert_eq!(
+                apply(&mut s, "net.ipv4.tcp_congestion_control", &[cc]),
+                Ok(())
+            );
+        }
+        assert!(matches!(
+            apply(&mut s, "net.ipv4.tcp_available_congestion_control", &["reno"]),
+            Err(SysErr::Value { index: 0, msg }) if msg.contains("read-only") && msg.contains("reno cubic bbr dctcp")
+        ));
         assert_eq!(
             suggest_name("net.ipv4.tcp_sacks").as_deref(),
             Some("net.ipv4.tcp_sack")
