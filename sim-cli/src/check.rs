@@ -278,11 +278,13 @@ fn describe_app(k: &AppKind) -> String {
             think_time,
         } => format!("http_server :{port}  body {body}  think {think_time}"),
         AppKind::Curl { url, .. } => format!("curl {url}"),
-        AppKind::TcpBulk { dst, port, bytes } => format!(
+        AppKind::TcpBulk {
+            dst, port, bytes, ..
+        } => format!(
             "tcp_bulk → {dst}:{port}  {}",
             bytes.map_or_else(|| "unlimited".to_string(), |b| b.to_string())
         ),
-        AppKind::TcpSink { port } => format!("tcp_sink :{port}"),
+        AppKind::TcpSink { port, .. } => format!("tcp_sink :{port}"),
         AppKind::UdpCbr {
             dst,
             port,

@@ -514,12 +514,10 @@ pub(crate) fn apply(s: &mut Sysctls, name: &str, vals: &[&str]) -> Result<(), Sy
             s.ip_local_port_range = (lo as u16, hi as u16);
         }
         Shape::Cc => {
-            s.tcp_congestion_control = match vals[0] {
-                "cubic" => CongestionControl::Cubic,
-                "reno" => CongestionControl::Reno,
-                "bbr" => CongestionControl::Bbr,
-                "dctcp" => CongestionControl::Dctcp,
-                other => {
+            s.tcp_congestion_control = match CongestionControl::from_name(vals[0]) {
+                Some(cc) => cc,
+                None => {
+                    let other = vals[0];
                     return Err(value(
                         0,
                         format!(

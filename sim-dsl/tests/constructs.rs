@@ -345,7 +345,13 @@ app c: udp_cbr { to 10.0.0.2:9  payload 100B  interval 10ms  connect off  recver
             think_time: SimDuration::ZERO
         }
     );
-    assert_eq!(k[2], &AppKind::TcpSink { port: 9 });
+    assert_eq!(
+        k[2],
+        &AppKind::TcpSink {
+            port: 9,
+            congestion: None
+        }
+    );
     assert_eq!(k[3], &AppKind::UdpSink { port: 9 });
     assert_eq!(
         k[4],
@@ -362,7 +368,8 @@ app c: udp_cbr { to 10.0.0.2:9  payload 100B  interval 10ms  connect off  recver
         &AppKind::TcpBulk {
             dst: std::net::IpAddr::V4(ip("10.0.0.2")),
             port: 9,
-            bytes: Some(Bytes(10_000_000))
+            bytes: Some(Bytes(10_000_000)),
+            congestion: None,
         }
     );
     assert_eq!(s.apps[5].stop, Some(SimTime::from_nanos(3_000_000_000)));

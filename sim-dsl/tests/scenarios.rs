@@ -201,6 +201,7 @@ fn dumbbells_match_the_benchmark_definition() {
                     dst,
                     port: 9,
                     bytes: None,
+                    congestion: None,
                 } => assert_eq!(*dst, ip(&format!("10.2.{i}.2"))),
                 AppKind::UdpCbr {
                     dst,

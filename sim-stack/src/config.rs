@@ -576,6 +576,26 @@ pub enum CongestionControl {
     Dctcp,
 }
 
+impl CongestionControl {
+    /// Every algorithm, in `tcp_available_congestion_control`'s order.
+    pub const ALL: [Self; 4] = [Self::Reno, Self::Cubic, Self::Bbr, Self::Dctcp];
+
+    /// The name Linux gives it (`TCP_CONGESTION`, the sysctl).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Cubic => "cubic",
+            Self::Reno => "reno",
+            Self::Bbr => "bbr",
+            Self::Dctcp => "dctcp",
+        }
+    }
+
+    /// The algorithm named `name`, if the stack has it.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.name() == name)
+    }
+}
+
 /// Kernel settings of one node, named after their `sysctl` names; `Default` gives Linux's
 /// defaults (with `tcp_rmem[2]` = 32 MiB, as on the reference kernel: window scale 10).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -821,11 +841,19 @@ pub enum AppKind {
         port: u16,
         /// How much to send; `None` = unlimited.
         bytes: Option<Bytes>,
+        /// `setsockopt(TCP_CONGESTION)` before connecting (`congestion bbr`; iperf3's
+        /// `-C`); `None`: the node's `net.ipv4.tcp_congestion_control`.
+        #[serde(default)]
+        congestion: Option<CongestionControl>,
     },
     /// Listen on a TCP port, accept every connection, and discard what arrives.
     TcpSink {
         /// TCP port.
         port: u16,
+        /// `setsockopt(TCP_CONGESTION)` on the listeners, which accepted connections
+        /// inherit (DCTCP's receiver rules need it on the receiving side too).
+        #[serde(default)]
+        congestion: Option<CongestionControl>,
     },
     /// Send `payload`-byte UDP datagrams to `dst:port` at a constant pace.
     UdpCbr {

@@ -16,7 +16,7 @@ impl Lower<'_> {
             if let Some((cfg, meta)) = self.app(a, end) {
                 let listen = match &cfg.kind {
                     AppKind::DnsServer { .. } => Some((17u8, 53u16)),
-                    AppKind::HttpServer { port, .. } | AppKind::TcpSink { port } => {
+                    AppKind::HttpServer { port, .. } | AppKind::TcpSink { port, .. } => {
                         Some((6, *port))
                     }
                     AppKind::UdpSink { port } => Some((17, *port)),
@@ -295,8 +295,12 @@ impl Lower<'_> {
             "tcp_bulk" => {
                 let mut to = None;
                 let mut bytes = None;
-                for (k, v) in self.plain(&a.props, &["to", "bytes"], "tcp_bulk", ctx) {
-                    if k.name == "to" {
+                let mut congestion = None;
+                for (k, v) in self.plain(&a.props, &["to", "bytes", "congestion"], "tcp_bulk", ctx)
+                {
+                    if k.name == "congestion" {
+                        congestion = Some(self.congestion(v, ctx)?);
+                    } else if k.name == "to" {
                         let dst = if ipv6::v6_endpoint(&v.text).is_some() {
                             let (a, p) = self.addr_port6(v, "tcp_bulk", ctx)?;
                             (std::net::IpAddr::V6(a), p)
@@ -315,18 +319,33 @@ impl Lower<'_> {
                     return self.missing(a, "to", "{ to 10.0.0.2:9 }");
                 };
                 dst_span = Some(span);
-                AppKind::TcpBulk { dst, port, bytes }
+                AppKind::TcpBulk {
+                    dst,
+                    port,
+                    bytes,
+                    congestion,
+                }
             }
             "tcp_sink" | "udp_sink" => {
                 let mut port = None;
-                for (_, v) in self.plain(&a.props, &["port"], kind, ctx) {
-                    port = Some(self.port(v, ctx)?);
+                let mut congestion = None;
+                let keys: &[&str] = if kind == "tcp_sink" {
+                    &["port", "congestion"]
+                } else {
+                    &["port"]
+                };
+                for (k, v) in self.plain(&a.props, keys, kind, ctx) {
+                    if k.name == "congestion" {
+                        congestion = Some(self.congestion(v, ctx)?);
+                    } else {
+                        port = Some(self.port(v, ctx)?);
+                    }
                 }
                 let Some(port) = port else {
                     return self.missing(a, "port", "{ port 9 }");
                 };
                 if kind == "tcp_sink" {
-                    AppKind::TcpSink { port }
+                    AppKind::TcpSink { port, congestion }
                 } else {
                     AppKind::UdpSink { port }
                 }

@@ -228,6 +228,18 @@ impl Lower<'_> {
         })
     }
 
+    /// `congestion NAME`: an algorithm of `tcp_available_congestion_control`.
+    pub(super) fn congestion(
+        &mut self,
+        v: &Val,
+        ctx: &Ctx,
+    ) -> Option<sim_stack::config::CongestionControl> {
+        use sim_stack::config::CongestionControl;
+        let names = CongestionControl::ALL.map(CongestionControl::name);
+        let name = self.word(v, &names, "congestion control", ctx)?;
+        CongestionControl::from_name(name)
+    }
+
     pub(super) fn port(&mut self, v: &Val, ctx: &Ctx) -> Option<u16> {
         self.typed(v, ParamType::Int, "`port`", ctx, |t| {
             values::port(t).map_err(ValErr::from)

@@ -10,8 +10,9 @@ use serde::Serialize;
 use sim_core::SimTime;
 
 use crate::apps::{App, AppCtx, AppReport};
+use crate::config::CongestionControl;
 use crate::node::Node;
-use crate::sock::syscall::SockType;
+use crate::sock::syscall::{SockOpt, SockType};
 use crate::sock::{Errno, MsgFlags, SockId};
 
 /// Bytes per `send()`.
@@ -32,6 +33,8 @@ pub struct TcpBulk {
     pub limit: Option<u64>,
     /// When to stop.
     pub stop: Option<SimTime>,
+    /// `TCP_CONGESTION` to set before connecting.
+    pub congestion: Option<CongestionControl>,
     sock: Option<SockId>,
     written: u64,
     closed: bool,
@@ -67,6 +70,7 @@ impl TcpBulk {
             port,
             limit,
             stop,
+            congestion: None,
             sock: None,
             written: 0,
             closed: false,
@@ -77,6 +81,12 @@ impl TcpBulk {
             },
         }
     }
+
+    /// The same sender, with `TCP_CONGESTION` set to `cc` before it connects.
+    pub fn with_congestion(mut self, cc: Option<CongestionControl>) -> Self {
+        self.congestion = cc;
+        self
+    }
 }
 
 /// A sink.
@@ -84,6 +94,8 @@ impl TcpBulk {
 pub struct TcpSink {
     /// Port.
     pub port: u16,
+    /// `TCP_CONGESTION` of the listeners (accepted connections inherit it).
+    pub congestion: Option<CongestionControl>,
     listener: Option<SockId>,
     listener6: Option<SockId>,
     conns: Vec<SockId>,
@@ -109,6 +121,7 @@ impl TcpSink {
     pub fn new(port: u16) -> Self {
         Self {
             port,
+            congestion: None,
             listener: None,
             listener6: None,
             conns: Vec::new(),
@@ -116,6 +129,12 @@ impl TcpSink {
             last: None,
             report: TcpSinkReport::default(),
         }
+    }
+
+    /// The same sink, its listeners with `TCP_CONGESTION` set to `cc`.
+    pub fn with_congestion(mut self, cc: Option<CongestionControl>) -> Self {
+        self.congestion = cc;
+        self
     }
 }
 
@@ -152,6 +171,12 @@ impl App for TcpBulk {
             }
         };
         self.sock = Some(sock);
+        if let Some(cc) = self.congestion
+            && let Err(e) = cx.setsockopt(sock, SockOpt::Congestion(cc.name().to_string()))
+        {
+            self.report.error = Some(format!("setsockopt(TCP_CONGESTION): {e}"));
+            return;
+        }
         match cx.connect(sock, SocketAddr::new(self.dst, self.port)) {
             Ok(()) | Err(Errno::InProgress) => {}
             Err(e) => self.report.error = Some(format!("connect: {e}")),
@@ -244,6 +269,12 @@ impl App for TcpSink {
             self.listener = Some(sock);
         }
         self.listener6 = cx.listen6(self.port, 4096);
+        if let Some(cc) = self.congestion {
+            for l in [self.listener, self.listener6].into_iter().flatten() {
+                // Every name here is in tcp_available_congestion_control: it cannot fail.
+                let _ = cx.setsockopt(l, SockOpt::Congestion(cc.name().to_string()));
+            }
+        }
     }
 
     /// Accept and read.

@@ -638,6 +638,22 @@ pub fn seq_before(a: u32, b: u32) -> bool {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_available_list_is_what_the_sysctl_and_tcp_congestion_take() {
+        use crate::config::CongestionControl;
+        assert_eq!(
+            Cong::AVAILABLE,
+            CongestionControl::ALL.map(CongestionControl::name)
+        );
+        for cc in CongestionControl::ALL {
+            assert_eq!(Cong::by_name(cc.name()).map(|c| c.name()), Some(cc.name()));
+            assert_eq!(Cong::of_sysctl(cc).name(), cc.name());
+            assert_eq!(CongestionControl::from_name(cc.name()), Some(cc));
+        }
+        assert!(Cong::by_name("vegas").is_none());
+        assert_eq!(CongestionControl::from_name("vegas"), None);
+    }
+
     fn ctx(cwnd: u32, ssthresh: u32, now_us: u64) -> CaCtx {
         CaCtx {
             cwnd,

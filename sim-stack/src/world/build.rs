@@ -309,10 +309,18 @@ impl World {
                     cfg_node.resolver,
                     sched.new_timer(),
                 )),
-                AppConfigKind::TcpBulk { dst, port, bytes } => Box::new(
-                    crate::apps::bulk::TcpBulk::new(*dst, *port, bytes.map(|b| b.get()), ac.stop),
+                AppConfigKind::TcpBulk {
+                    dst,
+                    port,
+                    bytes,
+                    congestion,
+                } => Box::new(
+                    crate::apps::bulk::TcpBulk::new(*dst, *port, bytes.map(|b| b.get()), ac.stop)
+                        .with_congestion(*congestion),
                 ),
-                AppConfigKind::TcpSink { port } => Box::new(crate::apps::bulk::TcpSink::new(*port)),
+                AppConfigKind::TcpSink { port, congestion } => {
+                    Box::new(crate::apps::bulk::TcpSink::new(*port).with_congestion(*congestion))
+                }
                 AppConfigKind::UdpCbr {
                     dst,
                     port,
