@@ -227,6 +227,8 @@ pub(crate) enum Prop {
         kw: Span,
         kind: Word,
         args: Vec<(Ident, Vec<Word>)>,
+        /// A classful qdisc's `{ class … filter … }`.
+        body: Option<Box<QBody<Word>>>,
     },
     /// `record NAME TYPE ADDR`.
     Record {
@@ -235,4 +237,132 @@ pub(crate) enum Prop {
         rtype: Word,
         addr: Word,
     },
+}
+
+/// A classful qdisc's body, `{ class … filter … }`, over words `W` ([`Word`] as parsed, a
+/// spliced value after elaboration).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct QBody<W> {
+    /// The classes directly under the qdisc, each with its subtree.
+    pub classes: Vec<QClass<W>>,
+    /// The filters, in order.
+    pub filters: Vec<QFilter<W>>,
+}
+
+/// `class ID [key value]… [{ qdisc … | class … }]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct QClass<W> {
+    pub kw: Span,
+    pub id: W,
+    pub args: Vec<(Ident, W)>,
+    /// The `qdisc` lines of its body (one at most is right).
+    pub leaves: Vec<QNode<W>>,
+    pub children: Vec<Self>,
+}
+
+/// `filter WORD… flowid ID`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct QFilter<W> {
+    pub kw: Span,
+    pub words: Vec<W>,
+    pub flowid: W,
+}
+
+/// A qdisc inside a class: `qdisc KIND [key value… | flag]… [{ … }]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct QNode<W> {
+    pub kw: Span,
+    pub kind: W,
+    pub args: Vec<(Ident, Vec<W>)>,
+    pub body: Option<Box<QBody<W>>>,
+}
+
+impl<W> QBody<W> {
+    /// The same body with every word mapped by `f`; `None` if `f` failed on any (all are
+    /// tried, so each failure is reported).
+    pub fn map<V>(&self, f: &mut impl FnMut(&W) -> Option<V>) -> Option<QBody<V>> {
+        let mut ok = true;
+        let mut classes = Vec::with_capacity(self.classes.len());
+        for c in &self.classes {
+            match c.map(f) {
+                Some(c) => classes.push(c),
+                None => ok = false,
+            }
+        }
+        let mut filters = Vec::with_capacity(self.filters.len());
+        for q in &self.filters {
+            let words: Vec<V> = q.words.iter().filter_map(&mut *f).collect();
+            let flowid = f(&q.flowid);
+            match flowid {
+                Some(flowid) if words.len() == q.words.len() => filters.push(QFilter {
+                    kw: q.kw,
+                    words,
+                    flowid,
+                }),
+                _ => ok = false,
+            }
+        }
+        ok.then_some(QBody { classes, filters })
+    }
+}
+
+impl<W> QClass<W> {
+    fn map<V>(&self, f: &mut impl FnMut(&W) -> Option<V>) -> Option<QClass<V>> {
+        let id = f(&self.id);
+        let args: Vec<(Ident, V)> = self
+            .args
+            .iter()
+            .filter_map(|(k, w)| f(w).map(|v| (k.clone(), v)))
+            .collect();
+        let leaves: Vec<QNode<V>> = self.leaves.iter().filter_map(|n| n.map(f)).collect();
+        let children: Vec<QClass<V>> = self.children.iter().filter_map(|c| c.map(f)).collect();
+        let whole = args.len() == self.args.len()
+            && leaves.len() == self.leaves.len()
+            && children.len() == self.children.len();
+        match id {
+            Some(id) if whole => Some(QClass {
+                kw: self.kw,
+                id,
+                args,
+                leaves,
+                children,
+            }),
+            _ => None,
+        }
+    }
+}
+
+impl<W> QNode<W> {
+    fn map<V>(&self, f: &mut impl FnMut(&W) -> Option<V>) -> Option<QNode<V>> {
+        let kind = f(&self.kind);
+        let mut ok = true;
+        let mut args = Vec::with_capacity(self.args.len());
+        for (k, ws) in &self.args {
+            let vals: Vec<V> = ws.iter().filter_map(&mut *f).collect();
+            if vals.len() == ws.len() {
+                args.push((k.clone(), vals));
+            } else {
+                ok = false;
+            }
+        }
+        let body = match &self.body {
+            None => None,
+            Some(b) => match b.map(f) {
+                Some(b) => Some(Box::new(b)),
+                None => {
+                    ok = false;
+                    None
+                }
+            },
+        };
+        match kind {
+            Some(kind) if ok => Some(QNode {
+                kw: self.kw,
+                kind,
+                args,
+                body,
+            }),
+            _ => None,
+        }
+    }
 }

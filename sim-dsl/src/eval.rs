@@ -275,6 +275,7 @@ pub(crate) enum IrProp {
         kw: Span,
         kind: Val,
         args: Vec<(Ident, Vec<Val>)>,
+        body: Option<Box<QBody<Val>>>,
     },
     /// Boxed: rare, and three values would triple the size of every property.
     Record(Box<IrRecord>),
@@ -767,10 +768,25 @@ impl Elab<'_> {
                     }),
                     None => ok = false,
                 },
-                Prop::Qdisc { kw, kind, args } => {
+                Prop::Qdisc {
+                    kw,
+                    kind,
+                    args,
+                    body,
+                } => {
                     let Some(kind) = self.word(kind) else {
                         ok = false;
                         continue;
+                    };
+                    let body = match body {
+                        None => None,
+                        Some(b) => match b.map(&mut |w| self.word(w)) {
+                            Some(b) => Some(Box::new(b)),
+                            None => {
+                                ok = false;
+                                continue;
+                            }
+                        },
                     };
                     let mut a = Vec::new();
                     for (k, ws) in args {
@@ -785,6 +801,7 @@ impl Elab<'_> {
                         kw: *kw,
                         kind,
                         args: a,
+                        body,
                     });
                 }
                 Prop::Record {

@@ -380,7 +380,13 @@ fn describe(rule: Rule) -> Vec<&'static str> {
         Rule::kw_until => one("`until`"),
         Rule::node_kind => vec!["`host`", "`router`", "`switch`"],
         Rule::setting_key => vec!["`seed`", "`end`", "`routing`", "`name`"],
-        Rule::qdisc_key | Rule::qdisc_flag | Rule::qdisc_arg => one("a qdisc parameter"),
+        Rule::qdisc_key | Rule::qdisc_flag | Rule::qdisc_arg | Rule::classful_key => {
+            one("a qdisc parameter")
+        }
+        Rule::kw_class | Rule::qclass => one("`class`"),
+        Rule::kw_filter | Rule::qfilter => one("`filter`"),
+        Rule::kw_flowid => one("`flowid`"),
+        Rule::class_arg => one("a class parameter"),
         Rule::lbrace => one("`{`"),
         Rule::rbrace => one("`}`"),
         Rule::colon => one("`:`"),
@@ -820,17 +826,13 @@ impl Cx {
                         }
                     }
                     Rule::qdisc_prop => {
-                        let kw = self.span(&it.next().expect("kw"));
-                        let kind = self.word(it.next().expect("kind"));
-                        let args = it
-                            .map(|a| {
-                                let mut a = a.into_inner();
-                                let k = a.next().expect("key");
-                                let key = self.ident(&k);
-                                (key, a.map(|v| self.word(v)).collect())
-                            })
-                            .collect();
-                        Prop::Qdisc { kw, kind, args }
+                        let n = self.qdisc_node(it);
+                        Prop::Qdisc {
+                            kw: n.kw,
+                            kind: n.kind,
+                            args: n.args,
+                            body: n.body,
+                        }
                     }
                     Rule::record_prop => {
                         let kw = self.span(&it.next().expect("kw"));
@@ -848,6 +850,98 @@ impl Cx {
                 }
             })
             .collect()
+    }
+
+    /// The inside of a `qdisc_prop`: `qdisc KIND [args] [{ body }]`.
+    fn qdisc_node<'i>(&self, mut it: impl Iterator<Item = Pair<'i, Rule>>) -> QNode<Word> {
+        let kw = self.span(&it.next().expect("kw"));
+        let kind = self.word(it.next().expect("kind"));
+        let mut args = Vec::new();
+        let mut body = None;
+        for a in it {
+            if a.as_rule() == Rule::qdisc_body {
+                body = Some(Box::new(self.qdisc_body(a)));
+                continue;
+            }
+            let mut a = a.into_inner();
+            let k = a.next().expect("key");
+            let key = self.ident(&k);
+            args.push((key, a.map(|v| self.word(v)).collect()));
+        }
+        QNode {
+            kw,
+            kind,
+            args,
+            body,
+        }
+    }
+
+    /// `{ class … filter … }` of a classful qdisc.
+    fn qdisc_body(&self, p: Pair<'_, Rule>) -> QBody<Word> {
+        let mut body = QBody {
+            classes: Vec::new(),
+            filters: Vec::new(),
+        };
+        for q in p.into_inner() {
+            match q.as_rule() {
+                Rule::qclass => body.classes.push(self.qclass(q)),
+                Rule::qfilter => {
+                    let mut it = q.into_inner();
+                    let kw = self.span(&it.next().expect("kw"));
+                    let mut words = Vec::new();
+                    let mut flowid = false;
+                    for w in it {
+                        match w.as_rule() {
+                            Rule::kw_flowid => flowid = true,
+                            _ if flowid => {
+                                body.filters.push(QFilter {
+                                    kw,
+                                    words: std::mem::take(&mut words),
+                                    flowid: self.word(w),
+                                });
+                            }
+                            _ => words.push(self.word(w)),
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        body
+    }
+
+    /// `class ID [key value]… [{ qdisc … | class … }]`.
+    fn qclass(&self, p: Pair<'_, Rule>) -> QClass<Word> {
+        let mut it = p.into_inner();
+        let kw = self.span(&it.next().expect("kw"));
+        let id = self.word(it.next().expect("id"));
+        let mut c = QClass {
+            kw,
+            id,
+            args: Vec::new(),
+            leaves: Vec::new(),
+            children: Vec::new(),
+        };
+        for q in it {
+            match q.as_rule() {
+                Rule::class_arg => {
+                    let mut a = q.into_inner();
+                    let key = self.ident(&a.next().expect("key"));
+                    c.args.push((key, self.word(a.next().expect("value"))));
+                }
+                Rule::class_body => {
+                    for b in q.into_inner() {
+                        match b.as_rule() {
+                            Rule::qdisc_prop => c.leaves.push(self.qdisc_node(b.into_inner())),
+                            Rule::qclass => c.children.push(self.qclass(b)),
+                            _ => {}
+                        }
+                    }
+                }
+                r => unreachable!("unexpected class item {r:?}"),
+            }
+        }
+        c
     }
 
     /// A `name`, `value` or `string` pair as a [`Word`].

@@ -387,7 +387,9 @@ app c: udp_cbr { to 10.0.0.2:9  payload 100B  interval 10ms  connect off  recver
         UdpCbrOptions::default(),
         UdpCbrOptions {
             connect: true,
-            recverr: false
+            recverr: false,
+            tos: None,
+            priority: None,
         }
     );
     assert!(matches!(
@@ -395,7 +397,9 @@ app c: udp_cbr { to 10.0.0.2:9  payload 100B  interval 10ms  connect off  recver
         AppKind::UdpCbr {
             options: UdpCbrOptions {
                 connect: false,
-                recverr: true
+                recverr: true,
+                tos: None,
+                priority: None,
             },
             ..
         }

@@ -36,6 +36,8 @@ const ALL: &[&str] = &[
     "ping.net",
     "tc/netem_wan.net",
     "tc/red_ecn.net",
+    "tc/htb_share.net",
+    "tc/prio_bands.net",
     "bench/dumbbell_udp.net",
     "bench/dumbbell_tcp.net",
     "bench/dumbbell_bbr.net",

@@ -951,6 +951,14 @@ pub struct UdpCbrOptions {
     /// `IP_RECVERR` on the socket: a qdisc drop is `ENOBUFS` from the send, and ICMP errors
     /// reach an unconnected socket too.
     pub recverr: bool,
+    /// `IP_TOS` on the socket (`IPV6_TCLASS` is not set for an IPv6 destination): the TOS
+    /// byte of its datagrams, and their `skb->priority` through `rt_tos2priority`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tos: Option<u8>,
+    /// `SO_PRIORITY` on the socket, after `IP_TOS`: the `skb->priority` of its datagrams,
+    /// which prio's priomap and `match priority` filters read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<u32>,
 }
 
 impl Default for UdpCbrOptions {
@@ -958,6 +966,8 @@ impl Default for UdpCbrOptions {
         Self {
             connect: true,
             recverr: false,
+            tos: None,
+            priority: None,
         }
     }
 }

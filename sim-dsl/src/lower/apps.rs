@@ -357,7 +357,10 @@ impl Lower<'_> {
                 let mut options = UdpCbrOptions::default();
                 for (k, v) in self.plain(
                     &a.props,
-                    &["to", "payload", "rate", "interval", "connect", "recverr"],
+                    &[
+                        "to", "payload", "rate", "interval", "connect", "recverr", "tos",
+                        "priority",
+                    ],
                     "udp_cbr",
                     ctx,
                 ) {
@@ -374,6 +377,11 @@ impl Lower<'_> {
                         }
                         "connect" => options.connect = self.boolean(v, "`connect`", ctx)?,
                         "recverr" => options.recverr = self.boolean(v, "`recverr`", ctx)?,
+                        "tos" => options.tos = Some(self.int(v, 0, 255, "`tos`", ctx)? as u8),
+                        "priority" => {
+                            options.priority =
+                                Some(self.int(v, 0, u32::MAX.into(), "`priority`", ctx)? as u32)
+                        }
                         "payload" => {
                             let p = self.size(v, "`payload`", ctx)?;
                             if p.get() > 65507 {

@@ -30,6 +30,7 @@ use crate::values;
 
 mod apps;
 mod checks;
+mod classes;
 mod ipv6;
 mod links;
 mod netfilter;

@@ -8,7 +8,13 @@ impl Lower<'_> {
     pub(super) fn qdisc_of(&mut self, props: &[IrProp], ctx: &Ctx) -> Option<QSpec> {
         let mut found: Option<(Span, QSpec)> = None;
         for p in props {
-            let IrProp::Qdisc { kw, kind, args } = p else {
+            let IrProp::Qdisc {
+                kw,
+                kind,
+                args,
+                body,
+            } = p
+            else {
                 continue;
             };
             if let Some((first, _)) = &found {
@@ -25,6 +31,8 @@ impl Lower<'_> {
                 "noqueue",
                 "netem",
                 "red",
+                "htb",
+                "prio",
             ];
             let Some(k) = self.word(kind, KINDS, "qdisc", ctx) else {
                 continue;
@@ -45,6 +53,8 @@ impl Lower<'_> {
                 ],
                 "netem" => NETEM_KEYS,
                 "red" => RED_KEYS,
+                "htb" => &["default", "r2q", "direct_qlen"],
+                "prio" => &["bands", "priomap"],
                 _ => &[],
             };
             let mut got: BTreeMap<&str, &[Val]> = BTreeMap::new();
@@ -67,10 +77,10 @@ impl Lower<'_> {
                     ok = false;
                     continue;
                 }
-                let most = if k == "netem" {
-                    netem_arity(&key.name)
-                } else {
-                    1
+                let most = match (k, key.name.as_str()) {
+                    ("netem", n) => netem_arity(n),
+                    (_, "priomap") => 16,
+                    _ => 1,
                 };
                 if let Some(extra) = val.get(most) {
                     let d = Diagnostic::error(
@@ -98,7 +108,27 @@ impl Lower<'_> {
                     ok = false;
                 }
             }
+            if let Some(b) = body
+                && !matches!(k, "htb" | "prio")
+            {
+                let at = b.classes.first().map(|c| c.kw);
+                let at = at.or(b.filters.first().map(|f| f.kw)).unwrap_or(kind.span);
+                let d = Diagnostic::error(
+                    "bad-value",
+                    at,
+                    format!("`{k}` is classless: it has no classes or filters"),
+                )
+                .label("classes and filters belong to `htb` and `prio`");
+                self.push(d, ctx);
+                ok = false;
+            }
             let spec = match k {
+                "htb" => self
+                    .htb(&got, body.as_deref(), kind.span, ctx)
+                    .map(|c| QSpec::Done(QdiscConfig::Htb(Box::new(c)))),
+                "prio" => self
+                    .prio(&got, body.as_deref(), ctx)
+                    .map(|c| QSpec::Done(QdiscConfig::Prio(Box::new(c)))),
                 "pfifo_fast" => Some(QSpec::Done(QdiscConfig::PfifoFast)),
                 "noqueue" => Some(QSpec::Done(QdiscConfig::Noqueue)),
                 "netem" => self

@@ -1,7 +1,8 @@
 //! `udp_cbr` / `udp_sink`: constant-bit-rate UDP, like `iperf -u`. The sender's datagrams
 //! carry a 64-bit sequence number in their first 8 bytes (the rest is zeros), sent at a fixed
 //! interval from a connected socket (iperf's way), or with `connect off` by a `sendto()` each
-//! from an unconnected one; `recverr on` sets `IP_RECVERR`. A send the socket refuses is
+//! from an unconnected one; `recverr on` sets `IP_RECVERR`, `tos` `IP_TOS` and `priority`
+//! `SO_PRIORITY`. A send the socket refuses is
 //! counted and skipped: `EAGAIN` (a full send buffer), `ENOBUFS` (the qdisc dropped it: only
 //! with `IP_RECVERR`), or another error (`ECONNREFUSED` after a port unreachable). The sink counts what arrives, and from the sequence
 //! numbers what was lost; it reads each datagram's first 8 bytes with `recv(MSG_TRUNC)`,
@@ -152,7 +153,7 @@ impl App for UdpCbr {
                     self.report.errors += 1;
                     return;
                 };
-                let set = if self.options.recverr {
+                let mut set = if self.options.recverr {
                     let opt = match self.dst {
                         IpAddr::V4(_) => SockOpt::RecvErr(true),
                         IpAddr::V6(_) => SockOpt::RecvErr6(true),
@@ -161,6 +162,12 @@ impl App for UdpCbr {
                 } else {
                     Ok(())
                 };
+                if let (Some(tos), IpAddr::V4(_)) = (self.options.tos, self.dst) {
+                    set = set.and(cx.setsockopt(sock, SockOpt::Tos(tos)));
+                }
+                if let Some(p) = self.options.priority {
+                    set = set.and(cx.setsockopt(sock, SockOpt::Priority(p)));
+                }
                 if set.is_err() || (self.options.connect && cx.connect(sock, to).is_err()) {
                     self.report.errors += 1;
                     return;

@@ -350,6 +350,7 @@ fn icmp_push_reply(
             protocol: IpProtocol::Icmp,
             ttl,
             tos,
+            priority: crate::qdisc::rt_tos2priority(tos),
             dont_frag: false,
             ident: IdentMode::Unconnected,
         },

@@ -17,7 +17,6 @@ use crate::ip::frag::ip_fragment;
 use crate::ip::netfilter::{Hook, Verdict};
 use crate::neigh::{Arp, neigh_output};
 use crate::node::Node;
-use crate::qdisc::rt_tos2priority;
 use crate::skb::Skb;
 use crate::sock::kfree_skb_reason;
 use crate::wire::{IpProtocol, Ipv4Packet, Ipv4Repr};
@@ -88,6 +87,9 @@ pub struct IpSend {
     pub ttl: u8,
     /// TOS byte (DSCP and ECN).
     pub tos: u8,
+    /// `skb->priority`: the socket's `sk_priority` (`SO_PRIORITY`, or `IP_TOS` through
+    /// `rt_tos2priority`).
+    pub priority: u32,
     /// Set DF (PMTU discovery "want" mode sets it when the datagram fits the MTU).
     pub dont_frag: bool,
     /// IP ID selection.
@@ -144,7 +146,7 @@ pub fn ip_send_skb(
         frag_offset: 0,
     };
     repr.emit(&mut Ipv4Packet::new_unchecked(skb.push(repr.buffer_len())));
-    skb.priority = rt_tos2priority(send.tos);
+    skb.priority = send.priority;
     note!(cx, skb, "ip_send_skb");
     n.snmp.ip.OutRequests += 1;
     ip_local_out(n, cx, skb, dst)

@@ -261,6 +261,11 @@ pub struct SockCommon {
     pub reuseaddr: bool,
     /// `IP_TOS`: the TOS byte of its packets (`inet->tos`).
     pub tos: u8,
+    /// `SO_PRIORITY` (`sk->sk_priority`): the `skb->priority` of its packets, which prio,
+    /// pfifo_fast and htb classify by. `IP_TOS` also sets it, to `rt_tos2priority(tos)`,
+    /// when it changes the TOS (`__ip_sock_set_tos`); an accepted socket starts at 0
+    /// (`sk_clone_lock`).
+    pub priority: u32,
     /// `IP_TTL`: the TTL of its packets, or the node's `ip_default_ttl` (`-1`).
     pub ttl: Option<u8>,
     /// `IP_RECVERR`: report local errors (`ENOBUFS`) and ICMP errors at once.
@@ -471,6 +476,7 @@ impl SockCommon {
             nonblock: false,
             reuseaddr: false,
             tos: 0,
+            priority: 0,
             ttl: None,
             recverr: false,
             pmtudisc: PmtuDisc::Want,

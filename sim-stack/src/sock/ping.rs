@@ -216,6 +216,7 @@ pub fn ping_sendmsg(
         return Err(Errno::NotSock);
     };
     let (ident, ttl, tos, pmtudisc) = (p.ident, p.sk.ttl, p.sk.tos, p.sk.pmtudisc);
+    let priority = p.sk.priority;
     let req = Icmpv4Repr::EchoRequest {
         ident,
         seq_no: seq,
@@ -264,6 +265,7 @@ pub fn ping_sendmsg(
         protocol: IpProtocol::Icmp,
         ttl: ttl.unwrap_or(n.default_ttl),
         tos,
+        priority,
         dont_frag,
         // ip_select_ident_segs: DF without ignore_df is ID 0, else the hashed generator.
         ident: if pmtudisc.ignore_df() {

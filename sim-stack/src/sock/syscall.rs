@@ -157,6 +157,9 @@ pub enum SockOpt {
     UserTimeout(u32),
     /// `IP_TOS`.
     Tos(u8),
+    /// `SO_PRIORITY`: `skb->priority` of the socket's packets (any value: the simulated
+    /// processes have `CAP_NET_ADMIN`, which Linux requires above 6).
+    Priority(u32),
     /// `IP_TTL` (`None`: -1, the default).
     Ttl(Option<u8>),
     /// `IP_RECVERR`.
@@ -217,6 +220,8 @@ pub enum SockOptName {
     UserTimeout,
     /// `IP_TOS`.
     Tos,
+    /// `SO_PRIORITY`.
+    Priority,
     /// `IP_TTL`.
     Ttl,
     /// `IP_RECVERR`.
@@ -900,9 +905,14 @@ pub fn setsockopt(n: &mut Node, cx: &mut NetCtx<'_>, fd: Fd, opt: SockOpt) -> Re
             let s = sock(n, fd)?;
             let c = s.common_mut();
             // __ip_sock_set_tos: a stream socket keeps its ECN bits (TCP owns them).
-            c.tos = if is_tcp { (v & !3) | (c.tos & 3) } else { v };
-            c.dst_cache = None;
+            let tos = if is_tcp { (v & !3) | (c.tos & 3) } else { v };
+            if tos != c.tos {
+                c.tos = tos;
+                c.priority = crate::qdisc::rt_tos2priority(tos);
+                c.dst_cache = None;
+            }
         }
+        SockOpt::Priority(v) => sock(n, fd)?.common_mut().priority = v,
         SockOpt::Ttl(v) => {
             if v == Some(0) {
                 return Err(Errno::Inval);
@@ -1070,6 +1080,7 @@ pub fn getsockopt(
         SockOptName::OobInline => int(u64::from(s.common().oobinline)),
         SockOptName::Linger => Ok(SockOptValue::Linger(s.common().linger)),
         SockOptName::Tos => int(u64::from(s.common().tos)),
+        SockOptName::Priority => int(u64::from(s.common().priority)),
         SockOptName::Ttl => int(u64::from(s.common().ttl.unwrap_or(64))),
         SockOptName::RecvErr => int(u64::from(s.common().recverr)),
         SockOptName::MtuDiscover => Ok(SockOptValue::Int(s.common().pmtudisc.value())),

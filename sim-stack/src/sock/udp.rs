@@ -447,6 +447,8 @@ fn udp_sendmsg_inner(
         protocol: IpProtocol::Udp,
         ttl: u.sk.ttl.unwrap_or(n.default_ttl),
         tos: u.sk.tos,
+        // __ip_make_skb: no IP_TOS cmsg (cork->tos == -1), so sk_priority.
+        priority: u.sk.priority,
         dont_frag: pmtudisc.dont_frag(len + 20, dst.mtu),
         // A socket that ignores DF (the "want" and "dont" modes) draws hashed IDs even
         // with DF; one in "do" mode sends ID 0 with DF from an unconnected socket.

@@ -181,6 +181,7 @@ pub(crate) fn tcp_conn_request(
         rcvbuf_locked: l.sk.rcvbuf_locked,
         reuseaddr: l.sk.reuseaddr,
         tos: l.sk.tos,
+        // Not `priority`: sk_clone_lock zeroes sk_priority.
         ttl: l.sk.ttl,
         recverr: l.sk.recverr,
         linger: l.sk.linger,

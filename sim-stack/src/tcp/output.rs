@@ -1322,7 +1322,7 @@ fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) -> Ne
     } else {
         t.ecn.syn_flags
     };
-    let (ttl, tos) = (t.sk.ttl.unwrap_or(default_ttl), t.sk.tos);
+    let (ttl, tos, priority) = (t.sk.ttl.unwrap_or(default_ttl), t.sk.tos, t.sk.priority);
     let tsval = tcp_time_stamp(now).wrapping_add(t.ts_off);
     let options = if syn {
         // tcp_syn_options / tcp_synack_options, laid out as tcp_options_write lays them
@@ -1543,6 +1543,7 @@ fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) -> Ne
             protocol: IpProtocol::Tcp,
             ttl,
             tos,
+            priority,
             dont_frag: df,
             ident,
         };
@@ -1660,6 +1661,8 @@ pub(crate) fn tcp_v4_send_reset(
         protocol: IpProtocol::Tcp,
         ttl,
         tos: 0,
+        // tcp_v4_send_reset without a socket: ctl_sk->sk_priority = 0.
+        priority: 0,
         dont_frag: true,
         ident: IdentMode::Unconnected,
     };
