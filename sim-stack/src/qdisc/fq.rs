@@ -672,3 +672,224 @@ fn set_fq(sk: &mut FqSk<'_>, on: bool) {
         *p = PacingStatus::Fq;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::qdisc::test_util::pkt;
+    use crate::skb::SkbPool;
+
+    const MS: SimDuration = SimDuration::from_millis(1);
+
+    fn enq(q: &mut Fq, pool: &mut SkbPool, len: usize, hash: u32, tstamp: SimTime, now: SimTime) -> bool {
+        let mut skb = pkt(pool, len, hash, 0);
+        skb.tstamp = tstamp;
+        matches!(q.enqueue(skb, now, FqSk::default()), Enqueue::Queued)
+    }
+
+    fn deq(q: &mut Fq, now: SimTime) -> Dequeue {
+        q.dequeue(now, &mut Vec::new())
+    }
+
+    /// Deficit round robin: with a 3000-byte quantum (and as much initial credit), two
+    /// backlogged flows of 1000-byte packets take turns of three packets.
+    #[test]
+    fn flows_take_turns_of_a_quantum() {
+        let mut pool = SkbPool::new();
+        // nopacing with a maxrate: no fast path and no pacing, only the round robin.
+        let cfg = FqConfig {
+            pacing: false,
+            maxrate: Some(1),
+            quantum: Some(3000),
+            initial_quantum: Some(3000),
+            ..FqConfig::default()
+        };
+        let mut q = Fq::new(&cfg, DEFAULT_PSCHED_MTU).unwrap();
+        let t = SimTime::from_nanos(1);
+        for _ in 0..9 {
+            assert!(enq(&mut q, &mut pool, 1000, 1, SimTime::ZERO, t));
+        }
+        for _ in 0..9 {
+            assert!(enq(&mut q, &mut pool, 1000, 2, SimTime::ZERO, t));
+        }
+        let mut order = Vec::new();
+        while let Dequeue::Packet(skb) = deq(&mut q, t) {
+            order.push(skb.hash);
+        }
+        assert_eq!(
+            order,
+            [1, 1, 1, 2, 2, 2, 1, 1, 1, 2, 2, 2, 1, 1, 1, 2, 2, 2]
+        );
+        let x = q.xstats();
+        assert_eq!((x.flows, x.inactive, x.fastpath), (2, 2, 0));
+    }
+
+    /// A packet's departure time (skb->tstamp) holds it back: the flow is throttled until
+    /// then and the qdisc asks to be run at that instant.
+    #[test]
+    fn edt_timestamps_are_honoured() {
+        let mut pool = SkbPool::new();
+        let mut q = Fq::new(&FqConfig::default(), DEFAULT_PSCHED_MTU).unwrap();
+        let t0 = SimTime::ZERO + MS;
+        let at = |us: u64| t0 + SimDuration::from_micros(us);
+        for us in [0, 100, 200] {
+            assert!(enq(&mut q, &mut pool, 1000, 7, at(us), t0));
+        }
+        // The first was due: the fast path takes it.
+        assert!(matches!(deq(&mut q, t0), Dequeue::Packet(_)));
+        assert_eq!(q.xstats().fastpath, 1);
+        for us in [100, 200] {
+            match deq(&mut q, t0) {
+                Dequeue::Throttled(t) => assert_eq!(t, at(us)),
+                d => panic!("{d:?}"),
+            }
+            assert_eq!(q.xstats().throttled_flows, 1);
+            assert!(matches!(deq(&mut q, at(us)), Dequeue::Packet(_)));
+        }
+        assert!(matches!(deq(&mut q, at(200)), Dequeue::Empty));
+        assert_eq!(q.xstats().throttled, 2);
+    }
+
+    /// `maxrate`: a flow's packets leave `len / maxrate` apart (1000 bytes at 1 MB/s: 1 ms).
+    #[test]
+    fn maxrate_spaces_packets_by_len_over_rate() {
+        let mut pool = SkbPool::new();
+        let cfg = FqConfig {
+            maxrate: Some(1_000_000),
+            ..FqConfig::default()
+        };
+        let mut q = Fq::new(&cfg, DEFAULT_PSCHED_MTU).unwrap();
+        let t0 = SimTime::ZERO + MS;
+        for _ in 0..10 {
+            assert!(enq(&mut q, &mut pool, 1000, 3, t0, t0));
+        }
+        let mut now = t0;
+        let mut sent = Vec::new();
+        loop {
+            match deq(&mut q, now) {
+                Dequeue::Packet(_) => sent.push(now),
+                Dequeue::Throttled(t) => now = t,
+                Dequeue::Empty => break,
+            }
+        }
+        let want: Vec<SimTime> = (0..10).map(|k| t0 + MS * k).collect();
+        assert_eq!(sent, want);
+    }
+
+    #[test]
+    fn flow_limit_band_limit_and_horizon() {
+        let mut pool = SkbPool::new();
+        let cfg = FqConfig {
+            flow_limit: 3,
+            limit: 5,
+            maxrate: Some(1_000_000),
+            ..FqConfig::default()
+        };
+        let mut q = Fq::new(&cfg, DEFAULT_PSCHED_MTU).unwrap();
+        let t = SimTime::ZERO + MS;
+        let ok: Vec<bool> = (0..4).map(|_| enq(&mut q, &mut pool, 100, 1, t, t)).collect();
+        assert_eq!(ok, [true, true, true, false]);
+        assert_eq!(q.xstats().flows_plimit, 1);
+        // Band 1 (priority 0) holds 5 at most, whatever the flows.
+        let ok: Vec<bool> = (0..3).map(|_| enq(&mut q, &mut pool, 100, 2, t, t)).collect();
+        assert_eq!(ok, [true, true, false]);
+        assert_eq!(q.xstats().band_drops, [0, 1, 0]);
+        assert_eq!(q.stats().drops, 2);
+        // 10 s ahead is the horizon; beyond it, dropped (horizon_drop) or capped.
+        let mut q = Fq::new(&FqConfig::default(), DEFAULT_PSCHED_MTU).unwrap();
+        let far = t + SimDuration::from_secs(10) + SimDuration::from_nanos(1);
+        assert!(!enq(&mut q, &mut pool, 100, 1, far, t));
+        assert!(enq(&mut q, &mut pool, 100, 1, t + SimDuration::from_secs(10), t));
+        assert_eq!(q.xstats().horizon_drops, 1);
+        let cap = FqConfig {
+            horizon_drop: false,
+            ..FqConfig::default()
+        };
+        let mut q = Fq::new(&cap, DEFAULT_PSCHED_MTU).unwrap();
+        assert!(enq(&mut q, &mut pool, 100, 1, far, t));
+        assert_eq!(q.xstats().horizon_caps, 1);
+        match deq(&mut q, t) {
+            Dequeue::Throttled(at) => assert_eq!(at, t + SimDuration::from_secs(10)),
+            d => panic!("{d:?}"),
+        }
+    }
+
+    /// A full socket's packet sets its `sk_pacing_status` to `SK_PACING_FQ` (pacing on);
+    /// `nopacing` leaves it.
+    #[test]
+    fn a_socket_through_fq_is_paced_by_fq() {
+        let mut pool = SkbPool::new();
+        let sock = SockRef { node: 0, sock: 4 };
+        for (pacing, want) in [(true, PacingStatus::Fq), (false, PacingStatus::Needed)] {
+            let cfg = FqConfig {
+                pacing,
+                ..FqConfig::default()
+            };
+            let mut q = Fq::new(&cfg, DEFAULT_PSCHED_MTU).unwrap();
+            let mut status = PacingStatus::Needed;
+            let sk = FqSk {
+                sk: Some(sock),
+                sk_hash: 9,
+                pacing_status: Some(&mut status),
+            };
+            let skb = pkt(&mut pool, 100, 9, 0);
+            assert!(matches!(q.enqueue(skb, SimTime::ZERO, sk), Enqueue::Queued));
+            assert_eq!(status, want);
+        }
+    }
+
+    /// Quanta from the device: 2 and 10 × psched_mtu, clamped as fq_change clamps them.
+    #[test]
+    fn quanta_follow_the_device_mtu() {
+        let q = Fq::new(&FqConfig::default(), 9014).unwrap();
+        assert_eq!((q.quantum(), q.initial_quantum()), (18028, 90140));
+        let small = FqConfig {
+            quantum: Some(10),
+            ..FqConfig::default()
+        };
+        assert_eq!(Fq::new(&small, 1514).unwrap().quantum(), 256);
+        let big = FqConfig {
+            initial_quantum: Some((1 << 20) + 1),
+            ..FqConfig::default()
+        };
+        assert!(Fq::new(&big, 1514).is_err());
+        let buckets = FqConfig {
+            buckets_log: 0,
+            ..FqConfig::default()
+        };
+        assert_eq!(Fq::new(&buckets, 1514).unwrap_err().param(), "buckets");
+    }
+
+    /// An idle flow is collected when another of its bucket is classified more than 3 s
+    /// later.
+    #[test]
+    fn idle_flows_are_garbage_collected() {
+        let mut pool = SkbPool::new();
+        let cfg = FqConfig {
+            buckets_log: 1,
+            ..FqConfig::default()
+        };
+        let mut q = Fq::new(&cfg, DEFAULT_PSCHED_MTU).unwrap();
+        let b = q.bucket(FlowKey::Orphan(1));
+        let other = (51..200)
+            .find(|&h| q.bucket(FlowKey::Orphan(h)) == b)
+            .unwrap();
+        let t = SimTime::ZERO + MS;
+        // Flow 1 has a packet, flow 50 one due with it and one a millisecond later; all due
+        // after the enqueue, so not for the fast path.
+        let t1 = t + SimDuration::from_nanos(1);
+        assert!(enq(&mut q, &mut pool, 100, 1, t1, t));
+        assert!(enq(&mut q, &mut pool, 100, 50, t1, t));
+        assert!(enq(&mut q, &mut pool, 100, 50, t1 + MS, t));
+        // 1's packet, then 50's first; 50 is throttled, and the walk to it finds 1 empty on
+        // the old list: detached.
+        assert!(matches!(deq(&mut q, t1), Dequeue::Packet(_)));
+        assert!(matches!(deq(&mut q, t1), Dequeue::Packet(_)));
+        assert!(matches!(deq(&mut q, t1), Dequeue::Throttled(_)));
+        assert!(matches!(q.flows[q.index[&(b, FlowKey::Orphan(1))]].link, Link::Detached(_)));
+        let later = t + SimDuration::from_secs(3) + MS;
+        assert!(enq(&mut q, &mut pool, 100, other, later + MS, later));
+        let x = q.xstats();
+        assert_eq!((x.gc, x.flows), (1, 2));
+    }
+}

@@ -621,6 +621,12 @@ impl From<Red> for Qdisc {
     }
 }
 
+impl From<Fq> for Qdisc {
+    fn from(q: Fq) -> Self {
+        Self::Fq(Box::new(q))
+    }
+}
+
 impl From<Netem> for Qdisc {
     fn from(q: Netem) -> Self {
         Self::Netem(Box::new(q))
@@ -704,6 +710,17 @@ mod tests {
             Qdisc::Htb(Box::new(
                 Htb::new(&htb_cfg(), 6, sim_core::RngStreams::new(1).stream("htb", 0)).unwrap(),
             )),
+            Fq::new(
+                &FqConfig {
+                    limit: 6,
+                    flow_limit: 4,
+                    maxrate: Some(400_000),
+                    ..FqConfig::default()
+                },
+                fq::DEFAULT_PSCHED_MTU,
+            )
+            .unwrap()
+            .into(),
             Qdisc::Prio(Box::new(
                 Prio::new(
                     &prio::PrioConfig {
@@ -851,7 +868,7 @@ mod tests {
                                 }
                                 Dequeue::Empty => prop_assert!(held.is_empty()),
                                 Dequeue::Throttled(t) => {
-                                    prop_assert!(matches!(q.kind(), "tbf" | "netem" | "htb" | "prio"));
+                                    prop_assert!(matches!(q.kind(), "tbf" | "netem" | "htb" | "prio" | "fq"));
                                     prop_assert!(t > now);
                                     prop_assert!(!held.is_empty());
                                 }
@@ -899,11 +916,13 @@ mod tests {
                 "netem",
                 "red",
                 "htb",
+                "fq",
                 "prio"
             ]
         );
         fn serializable<T: Serialize>() {}
         serializable::<QdiscStats>();
         serializable::<FqCodelStats>();
+        serializable::<FqStats>();
     }
 }
