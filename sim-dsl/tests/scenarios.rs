@@ -36,6 +36,7 @@ const ALL: &[&str] = &[
     "ping.net",
     "tc/netem_wan.net",
     "tc/red_ecn.net",
+    "tc/fq_pacing.net",
     "bench/dumbbell_udp.net",
     "bench/dumbbell_tcp.net",
     "bench/star_udp_1000.net",

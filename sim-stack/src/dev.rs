@@ -388,7 +388,9 @@ pub(crate) fn dev_queue_xmit(
 fn fq_enqueue(n: &mut Node, dev: usize, skb: Skb, now: SimTime) -> Enqueue {
     use crate::sock::Socket;
     use crate::tcp::TcpState;
-    let Node { devs, socks, id, .. } = n;
+    let Node {
+        devs, socks, id, ..
+    } = n;
     let Qdisc::Fq(q) = &mut devs[dev].qdisc else {
         unreachable!("fq_enqueue on an fq device");
     };

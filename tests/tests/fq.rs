@@ -72,13 +72,19 @@ fn bbr_over_fq_is_paced_by_fq_and_tracks_the_bottleneck() {
     // tcp_pacing_check never held a packet back: the pacing hrtimer was never created.
     assert!(t.timers.pacing_timer.is_none());
     // fq did the pacing: it throttled the flow, many times.
-    let q = stats.nodes["a"].ifaces["eth0"].qdisc.fq.expect("fq counters");
+    let q = stats.nodes["a"].ifaces["eth0"]
+        .qdisc
+        .fq
+        .expect("fq counters");
     assert!(q.throttled > 1000, "{q:?}");
     assert_eq!(q.flows_plimit + q.horizon_drops, 0);
     let c = &stats.nodes["a"].tcp_connections[0];
     let bbr = c.bbr.as_ref().expect("a BBR report");
     let bw = bbr.bw as f64;
-    assert!((bw / PAYLOAD_RATE - 1.0).abs() < 0.01, "bw {bw} vs {PAYLOAD_RATE}");
+    assert!(
+        (bw / PAYLOAD_RATE - 1.0).abs() < 0.01,
+        "bw {bw} vs {PAYLOAD_RATE}"
+    );
     // The link ran full from a second on, nothing lost (the FIFO never filled).
     assert!(c.stats.bytes_acked as f64 > 10.5 * PAYLOAD_RATE);
     assert_eq!(c.stats.retrans, 0);
@@ -106,12 +112,18 @@ fn maxrate_caps_each_flow() {
         // 10 s less the handshake's round trip.
         let want = 2.0 * bps / 8.0 * (10.0 - 0.01);
         let got = q.stats.bytes as f64;
-        assert!((got / want - 1.0).abs() < 0.02, "{maxrate}: {got} vs {want}");
+        assert!(
+            (got / want - 1.0).abs() < 0.02,
+            "{maxrate}: {got} vs {want}"
+        );
         // Each connection's share: the same within 2 %, its payload 1448/1514 of it.
         for c in &stats.nodes["a"].tcp_connections {
             let payload = c.stats.bytes_acked as f64;
             let each = bps / 8.0 * 10.0 * 1448.0 / 1514.0;
-            assert!((payload / each - 1.0).abs() < 0.03, "{maxrate}: {payload} vs {each}");
+            assert!(
+                (payload / each - 1.0).abs() < 0.03,
+                "{maxrate}: {payload} vs {each}"
+            );
         }
     }
 }
@@ -138,6 +150,10 @@ fn the_scenario_shares_its_fq_bottleneck_max_min_fairly() {
     // is shared evenly by BBR and CUBIC, whose flows fq at r serves in turn.
     let rest = 100e6 * 1448.0 / 1538.0 - capped.iter().sum::<f64>();
     for f in [bbr, cubic] {
-        assert!((f / (rest / 2.0) - 1.0).abs() < 0.05, "{f} vs {}", rest / 2.0);
+        assert!(
+            (f / (rest / 2.0) - 1.0).abs() < 0.05,
+            "{f} vs {}",
+            rest / 2.0
+        );
     }
 }

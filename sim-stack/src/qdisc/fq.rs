@@ -250,7 +250,9 @@ impl Fq {
             return Err(QdiscError::FqBuckets(cfg.buckets_log));
         }
         if cfg.initial_quantum.is_some_and(|q| q > 1 << 20) {
-            return Err(QdiscError::FqInitialQuantum(cfg.initial_quantum.unwrap_or(0)));
+            return Err(QdiscError::FqInitialQuantum(
+                cfg.initial_quantum.unwrap_or(0),
+            ));
         }
         let mtu = psched_mtu.clamp(1, 1 << 20);
         let quantum = cfg.quantum.unwrap_or(2 * mtu).clamp(256, 1 << 20);
@@ -385,7 +387,13 @@ impl Fq {
     }
 
     /// `fq_classify`: the flow of a packet, `None` for the fast path.
-    fn classify(&mut self, skb: &Skb, tts: SimTime, sk: &mut FqSk<'_>, now: SimTime) -> Option<usize> {
+    fn classify(
+        &mut self,
+        skb: &Skb,
+        tts: SimTime,
+        sk: &mut FqSk<'_>,
+        now: SimTime,
+    ) -> Option<usize> {
         let key = match sk.sk {
             Some(s) => FlowKey::Sock(s),
             None => FlowKey::Orphan(skb.hash & self.cfg.orphan_mask),
@@ -589,7 +597,10 @@ impl Fq {
             }
             let flow = &mut self.flows[f];
             let (_, skb_band, mut skb) = flow.q.pop_front().expect("peeked");
-            if (now_ns.wrapping_sub(time_next_packet).wrapping_sub(self.ce_threshold) as i64) > 0
+            if (now_ns
+                .wrapping_sub(time_next_packet)
+                .wrapping_sub(self.ce_threshold) as i64)
+                > 0
             {
                 inet_ecn_set_ce(&mut skb);
                 self.xstats.ce_mark += 1;
@@ -617,10 +628,9 @@ impl Fq {
                 }
             }
             if rate != u64::MAX {
-                let mut len = plen * 1_000_000_000;
-                if rate != 0 {
-                    len /= rate;
-                }
+                // A rate of 0 leaves the length in ns per byte (div64_ul skipped), then capped.
+                let ns = plen * 1_000_000_000;
+                let mut len = ns.checked_div(rate).unwrap_or(ns);
                 if len > MAX_DELAY_NS {
                     len = MAX_DELAY_NS;
                     self.xstats.pkts_too_long += 1;
@@ -681,7 +691,14 @@ mod tests {
 
     const MS: SimDuration = SimDuration::from_millis(1);
 
-    fn enq(q: &mut Fq, pool: &mut SkbPool, len: usize, hash: u32, tstamp: SimTime, now: SimTime) -> bool {
+    fn enq(
+        q: &mut Fq,
+        pool: &mut SkbPool,
+        len: usize,
+        hash: u32,
+        tstamp: SimTime,
+        now: SimTime,
+    ) -> bool {
         let mut skb = pkt(pool, len, hash, 0);
         skb.tstamp = tstamp;
         matches!(q.enqueue(skb, now, FqSk::default()), Enqueue::Queued)
@@ -787,11 +804,15 @@ mod tests {
         };
         let mut q = Fq::new(&cfg, DEFAULT_PSCHED_MTU).unwrap();
         let t = SimTime::ZERO + MS;
-        let ok: Vec<bool> = (0..4).map(|_| enq(&mut q, &mut pool, 100, 1, t, t)).collect();
+        let ok: Vec<bool> = (0..4)
+            .map(|_| enq(&mut q, &mut pool, 100, 1, t, t))
+            .collect();
         assert_eq!(ok, [true, true, true, false]);
         assert_eq!(q.xstats().flows_plimit, 1);
         // Band 1 (priority 0) holds 5 at most, whatever the flows.
-        let ok: Vec<bool> = (0..3).map(|_| enq(&mut q, &mut pool, 100, 2, t, t)).collect();
+        let ok: Vec<bool> = (0..3)
+            .map(|_| enq(&mut q, &mut pool, 100, 2, t, t))
+            .collect();
         assert_eq!(ok, [true, true, false]);
         assert_eq!(q.xstats().band_drops, [0, 1, 0]);
         assert_eq!(q.stats().drops, 2);
@@ -799,7 +820,14 @@ mod tests {
         let mut q = Fq::new(&FqConfig::default(), DEFAULT_PSCHED_MTU).unwrap();
         let far = t + SimDuration::from_secs(10) + SimDuration::from_nanos(1);
         assert!(!enq(&mut q, &mut pool, 100, 1, far, t));
-        assert!(enq(&mut q, &mut pool, 100, 1, t + SimDuration::from_secs(10), t));
+        assert!(enq(
+            &mut q,
+            &mut pool,
+            100,
+            1,
+            t + SimDuration::from_secs(10),
+            t
+        ));
         assert_eq!(q.xstats().horizon_drops, 1);
         let cap = FqConfig {
             horizon_drop: false,
@@ -886,7 +914,10 @@ mod tests {
         assert!(matches!(deq(&mut q, t1), Dequeue::Packet(_)));
         assert!(matches!(deq(&mut q, t1), Dequeue::Packet(_)));
         assert!(matches!(deq(&mut q, t1), Dequeue::Throttled(_)));
-        assert!(matches!(q.flows[q.index[&(b, FlowKey::Orphan(1))]].link, Link::Detached(_)));
+        assert!(matches!(
+            q.flows[q.index[&(b, FlowKey::Orphan(1))]].link,
+            Link::Detached(_)
+        ));
         let later = t + SimDuration::from_secs(3) + MS;
         assert!(enq(&mut q, &mut pool, 100, other, later + MS, later));
         let x = q.xstats();

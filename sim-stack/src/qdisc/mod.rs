@@ -6,7 +6,7 @@
 //! [`Qdisc::enqueue`] from `__dev_xmit_skb`, then runs the qdisc (`__qdisc_run`): it calls
 //! [`Qdisc::dequeue`] and hands each packet to the driver (`sch_direct_xmit`); when the driver's
 //! TX ring is full it gives the packet back with [`Qdisc::requeue`] (`dev_requeue_skb`) and
-//! stops until TX completion wakes the queue. A [`Dequeue::Throttled`] answer (tbf, netem) means
+//! stops until TX completion wakes the queue. A [`Dequeue::Throttled`] answer (tbf, netem, fq) means
 //! "packets are waiting but none may leave before this instant": the caller arms the qdisc
 //! watchdog timer for then and runs the qdisc again when it fires.
 //!
