@@ -38,6 +38,7 @@ const ALL: &[&str] = &[
     "tc/red_ecn.net",
     "tc/htb_share.net",
     "tc/prio_bands.net",
+    "tc/fq_pacing.net",
     "bench/dumbbell_udp.net",
     "bench/dumbbell_tcp.net",
     "bench/dumbbell_bbr.net",

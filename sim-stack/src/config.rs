@@ -225,6 +225,8 @@ pub enum QdiscConfig {
     Prio(Box<crate::qdisc::prio::PrioConfig>),
     /// Random Early Detection (tc `red`).
     Red(RedConfig),
+    /// Fair queueing per socket, with pacing (tc `fq`).
+    Fq(crate::qdisc::FqConfig),
 }
 
 /// RED's parameters as tc hands them to the kernel (`struct tc_red_qopt`, `TCA_RED_STAB`,

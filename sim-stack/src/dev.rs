@@ -356,6 +356,7 @@ pub(crate) fn dev_queue_xmit(
     }
     let d = &mut n.devs[dev];
     let verdict = match &mut d.qdisc {
+        Qdisc::Fq(_) => fq_enqueue(n, dev, skb, now),
         Qdisc::Tbf(q) if q.must_segment(&skb) => {
             let note = cx.record_paths.then_some("tbf_segment");
             let segs = crate::gso::skb_gso_segment(cx.pool, skb, mac_len, note);
@@ -377,6 +378,43 @@ pub(crate) fn dev_queue_xmit(
     }
     qdisc_run(n, cx, dev);
     NetXmit::Success
+}
+
+/// fq's enqueue, which reaches the packet's socket as `fq_classify` does through `skb->sk`:
+/// a full socket of this node (not a listener, a request socket's SYN-ACK or an unconnected
+/// UDP socket, which fq treats as orphans) keys the flow, and with pacing on fq sets its
+/// `sk_pacing_status` to `SK_PACING_FQ`.
+#[inline(never)]
+fn fq_enqueue(n: &mut Node, dev: usize, skb: Skb, now: SimTime) -> Enqueue {
+    use crate::sock::Socket;
+    use crate::tcp::TcpState;
+    let Node {
+        devs, socks, id, ..
+    } = n;
+    let Qdisc::Fq(q) = &mut devs[dev].qdisc else {
+        unreachable!("fq_enqueue on an fq device");
+    };
+    let mut sk = crate::qdisc::FqSk::default();
+    if let Some(owner) = skb.sock.filter(|o| o.node == *id) {
+        match socks.get_mut(owner.sock) {
+            Some(Socket::Tcp(t))
+                if !matches!(
+                    t.state,
+                    TcpState::Listen | TcpState::SynRecv | TcpState::Closed
+                ) =>
+            {
+                sk.sk = Some(owner);
+                sk.sk_hash = skb.hash;
+                sk.pacing_status = Some(&mut t.pacing_status);
+            }
+            Some(Socket::Udp(u)) if u.connected => {
+                sk.sk = Some(owner);
+                sk.sk_hash = skb.hash;
+            }
+            _ => {}
+        }
+    }
+    q.enqueue(skb, now, sk)
 }
 
 /// `dev_graft_qdisc` (`tc qdisc add|replace|del … root`): `qdisc` becomes the device's root
@@ -639,6 +677,9 @@ pub fn tun_get_user(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, skb: Skb) {
 /// A frame's last bit arrived at a NIC: `netif_receive_skb`.
 pub(crate) fn netif_receive_skb(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: Skb) {
     skb.clear_path();
+    // The sender's departure time does not travel with the frame (a forwarded packet reaches
+    // the next qdisc without one: ip_forward's skb_clear_tstamp).
+    skb.tstamp = SimTime::ZERO;
     // RX checksum offload (ethtool's rx-checksumming, on by default): the NIC checks the
     // UDP/TCP checksum and marks the skb CHECKSUM_UNNECESSARY when it is right. Nothing
     // on a modeled link alters a frame's bytes, so the verdict is the sender's.

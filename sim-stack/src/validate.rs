@@ -110,6 +110,11 @@ fn qdisc_times(q: &QdiscConfig) -> Vec<(&'static str, SimDuration)> {
             .iter()
             .flat_map(|(_, c)| qdisc_times(c))
             .collect(),
+        QdiscConfig::Fq(f) => {
+            let mut v = vec![("refill_delay", f.refill_delay), ("horizon", f.horizon)];
+            v.extend(f.ce_threshold.map(|t| ("ce_threshold", t)));
+            v
+        }
         QdiscConfig::PfifoFast
         | QdiscConfig::Noqueue
         | QdiscConfig::Pfifo { .. }

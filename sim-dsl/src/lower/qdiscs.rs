@@ -33,6 +33,7 @@ impl Lower<'_> {
                 "red",
                 "htb",
                 "prio",
+                "fq",
             ];
             let Some(k) = self.word(kind, KINDS, "qdisc", ctx) else {
                 continue;
@@ -55,6 +56,7 @@ impl Lower<'_> {
                 "red" => RED_KEYS,
                 "htb" => &["default", "r2q", "direct_qlen"],
                 "prio" => &["bands", "priomap"],
+                "fq" => FQ_KEYS,
                 _ => &[],
             };
             let mut got: BTreeMap<&str, &[Val]> = BTreeMap::new();
@@ -137,6 +139,9 @@ impl Lower<'_> {
                 "red" => self
                     .red(&got, kind.span, ctx)
                     .map(|c| QSpec::Done(QdiscConfig::Red(c))),
+                "fq" => self
+                    .fq(&got, &keys, ctx)
+                    .map(|c| QSpec::Done(QdiscConfig::Fq(c))),
                 "pfifo" => match got.get("limit").and_then(|v| v.first()) {
                     Some(v) => self
                         .int(v, 1, u32::MAX.into(), "`limit`", ctx)
@@ -259,6 +264,107 @@ const NETEM_KEYS: &[&str] = &[
     "packets",
     "bytes",
 ];
+
+/// The parameters of `fq`, as tc-fq(8) names them.
+const FQ_KEYS: &[&str] = &[
+    "limit",
+    "flow_limit",
+    "quantum",
+    "initial_quantum",
+    "maxrate",
+    "buckets",
+    "orphan_mask",
+    "pacing",
+    "nopacing",
+    "refill_delay",
+    "low_rate_threshold",
+    "ce_threshold",
+    "horizon",
+    "horizon_drop",
+    "horizon_cap",
+];
+
+impl Lower<'_> {
+    /// `fq_parse_opt`: tc-fq(8)'s parameters as tc sends them (rates in bytes/s, times in µs).
+    fn fq(
+        &mut self,
+        got: &BTreeMap<&str, &[Val]>,
+        keys: &BTreeMap<&str, Span>,
+        ctx: &Ctx,
+    ) -> Option<sim_stack::qdisc::FqConfig> {
+        let mut c = sim_stack::qdisc::FqConfig::default();
+        for (a, b) in [("pacing", "nopacing"), ("horizon_drop", "horizon_cap")] {
+            if let (Some(_), Some(&span)) = (keys.get(a), keys.get(b)) {
+                self.netem_err(
+                    span,
+                    &format!("`{a}` and `{b}` contradict each other"),
+                    "give one of them",
+                    ctx,
+                );
+                return None;
+            }
+        }
+        let mut ok = true;
+        for (key, val) in got {
+            let Some(v) = val.first() else {
+                match *key {
+                    "nopacing" => c.pacing = false,
+                    "horizon_cap" => c.horizon_drop = false,
+                    _ => {}
+                }
+                continue;
+            };
+            let what = format!("`{key}`");
+            let u32_int = |me: &mut Self, lo: i64| -> Option<u32> {
+                me.int(v, lo, u32::MAX.into(), &what, ctx).map(|x| x as u32)
+            };
+            // tc sends times as a 32-bit count of µs.
+            let us32 = |me: &mut Self| -> Option<SimDuration> {
+                let d = me.duration(v, &what, ctx)?;
+                if d.as_nanos() / 1000 > u64::from(u32::MAX) {
+                    me.netem_err(
+                        v.span,
+                        &format!("{what} must be at most 4294967295us"),
+                        "tc sends it as a 32-bit count of microseconds",
+                        ctx,
+                    );
+                    return None;
+                }
+                Some(SimDuration::from_micros(d.as_nanos() / 1000))
+            };
+            // tc sends rates as 32-bit bytes/s.
+            let rate32 = |me: &mut Self| -> Option<u64> {
+                let r = me.rate(v, &what, ctx)?.bits_per_sec() / 8;
+                if r > u64::from(u32::MAX) {
+                    me.netem_err(
+                        v.span,
+                        &format!("{what} must be at most 34.3Gbit"),
+                        "tc sends it as a 32-bit count of bytes per second",
+                        ctx,
+                    );
+                    return None;
+                }
+                Some(r)
+            };
+            let done = match *key {
+                "limit" => u32_int(self, 0).map(|x| c.limit = x),
+                "flow_limit" => u32_int(self, 0).map(|x| c.flow_limit = x),
+                "quantum" => u32_int(self, 0).map(|x| c.quantum = Some(x)),
+                "initial_quantum" => u32_int(self, 0).map(|x| c.initial_quantum = Some(x)),
+                "orphan_mask" => u32_int(self, 0).map(|x| c.orphan_mask = x),
+                // tc: buckets N → ilog2(N).
+                "buckets" => u32_int(self, 1).map(|x| c.buckets_log = x.ilog2()),
+                "maxrate" => rate32(self).map(|r| c.maxrate = Some(r)),
+                "low_rate_threshold" => rate32(self).map(|r| c.low_rate_threshold = r),
+                "refill_delay" => us32(self).map(|t| c.refill_delay = t),
+                "ce_threshold" => us32(self).map(|t| c.ce_threshold = Some(t)),
+                _ => us32(self).map(|t| c.horizon = t),
+            };
+            ok &= done.is_some();
+        }
+        ok.then_some(c)
+    }
+}
 
 /// The parameters of `red`, as tc-red(8) names them.
 const RED_KEYS: &[&str] = &[

@@ -1,12 +1,12 @@
 //! Root queueing disciplines, as Linux implements them: [`PfifoFast`] (the default),
-//! [`Pfifo`], [`Tbf`], [`FqCodel`], [`Netem`], [`Red`] and the classful [`Htb`] and [`Prio`]
+//! [`Pfifo`], [`Tbf`], [`FqCodel`], [`Fq`], [`Netem`], [`Red`] and the classful [`Htb`] and [`Prio`]
 //! (with [`filter`]s).
 //!
 //! A device's root qdisc sits between `dev_queue_xmit` and the driver. The device layer calls
 //! [`Qdisc::enqueue`] from `__dev_xmit_skb`, then runs the qdisc (`__qdisc_run`): it calls
 //! [`Qdisc::dequeue`] and hands each packet to the driver (`sch_direct_xmit`); when the driver's
 //! TX ring is full it gives the packet back with [`Qdisc::requeue`] (`dev_requeue_skb`) and
-//! stops until TX completion wakes the queue. A [`Dequeue::Throttled`] answer (tbf, netem) means
+//! stops until TX completion wakes the queue. A [`Dequeue::Throttled`] answer (tbf, netem, fq) means
 //! "packets are waiting but none may leave before this instant": the caller arms the qdisc
 //! watchdog timer for then and runs the qdisc again when it fires.
 //!
@@ -52,6 +52,7 @@ use crate::skb::{Skb, SkbPool};
 pub mod class_report;
 pub mod codel;
 pub mod filter;
+pub mod fq;
 pub mod fq_codel;
 pub mod htb;
 pub mod netem;
@@ -62,6 +63,7 @@ pub mod prio;
 pub mod red;
 pub mod tbf;
 
+pub use fq::{Fq, FqConfig, FqSk, FqStats};
 pub use fq_codel::{FqCodel, FqCodelParams, FqCodelStats};
 pub use htb::Htb;
 pub use netem::Netem;
@@ -91,6 +93,8 @@ pub enum Qdisc {
     Htb(Box<Htb>),
     /// Strict priority among child qdiscs (boxed: classful and rare).
     Prio(Box<Prio>),
+    /// Fair queueing per socket with pacing (boxed: its flow table and lists).
+    Fq(Box<Fq>),
 }
 
 impl Qdisc {
@@ -108,6 +112,7 @@ impl Qdisc {
             QdiscConfig::Red(c) => Self::Red(Box::new(Red::new(c, rng())?)),
             QdiscConfig::Htb(c) => Self::Htb(Box::new(Htb::new(c, txqueuelen, rng())?)),
             QdiscConfig::Prio(c) => Self::Prio(Box::new(Prio::new(c, txqueuelen, rng())?)),
+            QdiscConfig::Fq(c) => Self::Fq(Box::new(Fq::new(c, fq::DEFAULT_PSCHED_MTU)?)),
             QdiscConfig::PfifoFast => Self::PfifoFast(PfifoFast::new(txqueuelen)),
             // noqueue: nothing is held back; the driver's ring is the only queue. Modeled as a
             // FIFO holding at most what the driver refuses (one packet), as close as we get.
@@ -272,6 +277,12 @@ pub enum QdiscError {
     /// A filter or band qdisc for a band that does not exist.
     #[error("prio: 1:{0:x} is not a band")]
     PrioFlowid(u32),
+    /// fq `buckets` whose log2 is outside 1..=18 (`fq_change`).
+    #[error("fq: buckets must be between 2 and 262144, got 2^{0}")]
+    FqBuckets(u32),
+    /// fq `initial_quantum` above 1048576 (`iq_range`).
+    #[error("fq: initial_quantum must be at most 1048576 bytes, got {0}")]
+    FqInitialQuantum(u32),
 }
 
 impl QdiscError {
@@ -299,6 +310,8 @@ impl QdiscError {
             Self::PrioBands(_) => "bands",
             Self::PrioMap(_) => "priomap",
             Self::PrioFlowid(_) => "flowid",
+            Self::FqBuckets(_) => "buckets",
+            Self::FqInitialQuantum(_) => "initial_quantum",
         }
     }
 }
@@ -378,6 +391,7 @@ macro_rules! dispatch {
             Qdisc::Red($q) => $call,
             Qdisc::Htb($q) => $call,
             Qdisc::Prio($q) => $call,
+            Qdisc::Fq($q) => $call,
         }
     };
 }
@@ -423,6 +437,10 @@ impl Qdisc {
             Self::Red(q) => q.enqueue(skb, now),
             Self::Htb(q) => q.enqueue(skb, now, pool, mac_len),
             Self::Prio(q) => q.enqueue(skb, now, pool, mac_len),
+            Self::Fq(q) => {
+                let sk = FqSk::of(&skb);
+                q.enqueue(skb, now, sk)
+            }
         }
     }
 
@@ -479,7 +497,7 @@ impl Qdisc {
             Self::Red(q) => q.drain_enqueue_drops(out),
             Self::Htb(q) => q.drain_enqueue_drops(out),
             Self::Prio(q) => q.drain_enqueue_drops(out),
-            Self::PfifoFast(_) | Self::Pfifo(_) | Self::Tbf(_) => {}
+            Self::PfifoFast(_) | Self::Pfifo(_) | Self::Tbf(_) | Self::Fq(_) => {}
         }
     }
 
@@ -503,6 +521,15 @@ impl Qdisc {
     pub fn red_stats(&self) -> Option<RedStats> {
         match self {
             Self::Red(q) => Some(q.xstats()),
+            _ => None,
+        }
+    }
+
+    /// fq's extra counters (`tc -s` "flows … (inactive … throttled …) gc … throttled …"), or
+    /// `None` for the other kinds.
+    pub fn fq_stats(&self) -> Option<FqStats> {
+        match self {
+            Self::Fq(q) => Some(q.xstats()),
             _ => None,
         }
     }
@@ -534,6 +561,7 @@ impl Qdisc {
             Self::Red(_) => "red",
             Self::Htb(_) => "htb",
             Self::Prio(_) => "prio",
+            Self::Fq(_) => "fq",
         }
     }
 
@@ -590,6 +618,12 @@ impl From<FqCodel> for Qdisc {
 impl From<Red> for Qdisc {
     fn from(q: Red) -> Self {
         Self::Red(Box::new(q))
+    }
+}
+
+impl From<Fq> for Qdisc {
+    fn from(q: Fq) -> Self {
+        Self::Fq(Box::new(q))
     }
 }
 
@@ -676,6 +710,17 @@ mod tests {
             Qdisc::Htb(Box::new(
                 Htb::new(&htb_cfg(), 6, sim_core::RngStreams::new(1).stream("htb", 0)).unwrap(),
             )),
+            Fq::new(
+                &FqConfig {
+                    limit: 6,
+                    flow_limit: 4,
+                    maxrate: Some(400_000),
+                    ..FqConfig::default()
+                },
+                fq::DEFAULT_PSCHED_MTU,
+            )
+            .unwrap()
+            .into(),
             Qdisc::Prio(Box::new(
                 Prio::new(
                     &prio::PrioConfig {
@@ -823,7 +868,7 @@ mod tests {
                                 }
                                 Dequeue::Empty => prop_assert!(held.is_empty()),
                                 Dequeue::Throttled(t) => {
-                                    prop_assert!(matches!(q.kind(), "tbf" | "netem" | "htb" | "prio"));
+                                    prop_assert!(matches!(q.kind(), "tbf" | "netem" | "htb" | "prio" | "fq"));
                                     prop_assert!(t > now);
                                     prop_assert!(!held.is_empty());
                                 }
@@ -871,11 +916,13 @@ mod tests {
                 "netem",
                 "red",
                 "htb",
+                "fq",
                 "prio"
             ]
         );
         fn serializable<T: Serialize>() {}
         serializable::<QdiscStats>();
         serializable::<FqCodelStats>();
+        serializable::<FqStats>();
     }
 }

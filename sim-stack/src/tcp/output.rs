@@ -1508,9 +1508,9 @@ fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) -> Ne
         skb.truesize = full * (gso_segs - 1) + crate::gso::seg_truesize(hlen, last as usize);
     }
     skb.sock = Some(SockRef { node: n.id, sock });
-    if paced {
-        skb.tstamp = tstamp;
-    }
+    // skb_set_delivery_time: every TCP packet carries its earliest departure time, which an
+    // fq qdisc honours.
+    skb.tstamp = tstamp;
     skb.tx_flags = seg.tx_flags;
     skb.tskey = seg.tskey;
     skb.hash = crate::skb::flow_hash(saddr, daddr, repr.src_port, repr.dst_port, 6);

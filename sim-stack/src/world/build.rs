@@ -114,10 +114,16 @@ impl World {
                     for ic in &nc.ifaces {
                         let base = params.base_reachable_time.as_nanos();
                         let reach = SimDuration::from_nanos(base / 2 + rng.below(base.max(1)));
-                        let qdisc = Qdisc::from_config(&ic.qdisc, ic.txqueuelen, || {
-                            // One stream per qdisc, keyed by node and interface names.
-                            streams.stream_named("netem", &format!("{}.{}", nc.name, ic.name))
-                        })
+                        let qdisc = match &ic.qdisc {
+                            // fq_init sizes its quanta from the device (psched_mtu: MTU plus
+                            // the Ethernet header).
+                            config::QdiscConfig::Fq(c) => crate::qdisc::Fq::new(c, ic.mtu + 14)
+                                .map(|q| Qdisc::Fq(Box::new(q))),
+                            _ => Qdisc::from_config(&ic.qdisc, ic.txqueuelen, || {
+                                // One stream per qdisc, keyed by node and interface names.
+                                streams.stream_named("netem", &format!("{}.{}", nc.name, ic.name))
+                            }),
+                        }
                         .map_err(|error| Invalid::Qdisc {
                             node: nc.name.clone(),
                             iface: ic.name.clone(),

@@ -126,7 +126,7 @@ pub struct Iface6Stats {
 /// A root qdisc.
 #[derive(Debug, Clone, Serialize)]
 pub struct QdiscReport {
-    /// `pfifo_fast`, `pfifo`, `tbf`, `fq_codel`, `netem`, `htb` or `prio`.
+    /// `pfifo_fast`, `pfifo`, `tbf`, `fq_codel`, `fq`, `netem`, `red`, `htb` or `prio`.
     pub kind: &'static str,
     /// The common counters.
     #[serde(flatten)]
@@ -137,6 +137,9 @@ pub struct QdiscReport {
     /// RED's own counters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub red: Option<crate::qdisc::RedStats>,
+    /// fq's own counters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fq: Option<crate::qdisc::FqStats>,
     /// htb's own values (r2q, default, direct queue).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub htb: Option<crate::qdisc::class_report::HtbQdiscReport>,
@@ -214,6 +217,7 @@ impl World {
                             stats: *q,
                             fq_codel: d.qdisc.fq_codel_stats(),
                             red: d.qdisc.red_stats(),
+                            fq: d.qdisc.fq_stats(),
                             htb: d.qdisc.htb_report(),
                             classes: d.qdisc.class_reports(),
                         },
