@@ -4,7 +4,7 @@
 //! sim run FILE [--set NAME=VALUE]... [--seed N] [--out DIR] [--force] [--until TIME]
 //!              [--max-events N] [--max-wall DURATION]
 //!              [--pcap all|none|NODE,…] [--pcapng] [--trace none|frames|path]
-//!              [--stats json|ron] [--quiet] [--replay DIR [--allow-changed]]
+//!              [--snapshot tc] [--stats json|ron] [--quiet] [--replay DIR [--allow-changed]]
 //! sim sweep FILE --vary NAME=VALUES... [--set NAME=VALUE]... [--metric PATH]... [--jobs N]
 //!                [--out results.csv|results.json] [--until TIME] [--runs DIR [--force]]
 //!                [--max-events N] [--max-wall DURATION]
@@ -33,6 +33,7 @@ mod outdir;
 mod progress;
 mod run;
 mod scenario_args;
+mod snapshot;
 mod summary;
 mod sweep;
 

@@ -105,9 +105,22 @@ fn survey(real: &Path) -> io::Result<Found> {
         }) if t.starts_with("netsim ") => Box::new(legacy_run_file),
         _ => return Ok(Found::Foreign(entries.len())),
     };
+    // A folder is the run's when the run listed it and every file in it (`snapshots` and
+    // `snapshots/r.tc.txt`), and it holds nothing else.
+    let ours_dir = |n: &str| {
+        ours(n)
+            && fs::read_dir(real.join(n)).is_ok_and(|rd| {
+                rd.into_iter().all(|e| {
+                    e.is_ok_and(|e| {
+                        e.file_type().is_ok_and(|t| t.is_file())
+                            && ours(&format!("{n}/{}", e.file_name().to_string_lossy()))
+                    })
+                })
+            })
+    };
     let others: Vec<String> = entries
         .into_iter()
-        .filter(|(n, is_file)| !(*is_file && ours(n)))
+        .filter(|(n, is_file)| !(if *is_file { ours(n) } else { ours_dir(n) }))
         .map(|(n, _)| n)
         .collect();
     Ok(if others.is_empty() {
@@ -595,8 +608,17 @@ mod tests {
             survey(&d).unwrap(),
             Found::RunAndOthers(vec!["notes".into(), "sub".into()])
         );
+        // A listed folder is the run's while it holds only listed files.
+        fs::remove_file(d.join("notes")).unwrap();
+        fs::write(d.join("sub").join("a.txt"), "").unwrap();
+        let files = ["x.pcap", "params.json", "sub", "sub/a.txt"];
+        fs::write(d.join("params.json"), params(&files)).unwrap();
+        assert_eq!(survey(&d).unwrap(), Found::Run);
+        fs::write(d.join("sub").join("mine.txt"), "").unwrap();
+        assert_eq!(survey(&d).unwrap(), Found::RunAndOthers(vec!["sub".into()]));
+        fs::remove_dir_all(d.join("sub")).unwrap();
+        fs::write(d.join("notes"), "").unwrap();
         // An older sim's params.json: the names a run writes, nothing else.
-        fs::remove_dir(d.join("sub")).unwrap();
         fs::remove_file(d.join("notes")).unwrap();
         fs::write(d.join("params.json"), r#"{"tool": "netsim 0.1.0"}"#).unwrap();
         assert_eq!(survey(&d).unwrap(), Found::Run);

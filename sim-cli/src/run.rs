@@ -33,6 +33,7 @@ use sim_stack::world::World;
 
 use crate::progress::Progress;
 use crate::scenario_args::{ScenarioArgs, parse_set};
+use crate::snapshot::SnapshotKind;
 use crate::{outdir::OutDir, summary};
 
 /// Exit code for bad input of any kind.
@@ -244,6 +245,11 @@ pub struct RunArgs {
     /// windows), before it is processed: `--tcp-probe`.
     #[arg(long)]
     pub tcp_probe: bool,
+    /// Also write, at the end of the run, text snapshots per node as Linux tools print them,
+    /// into `snapshots/`: `tc` writes `NODE.tc.txt` (`tc -s qdisc show` and, for classful
+    /// roots, `tc -s class show`, per interface): `--snapshot tc`.
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "KIND,…")]
+    pub snapshot: Vec<SnapshotKind>,
     /// Format of the statistics file (`stats.json` or `stats.ron`): `--stats ron`.
     #[arg(long, value_enum, default_value = "json")]
     pub stats: StatsFormat,
@@ -378,6 +384,9 @@ pub struct RunParams {
     /// `--tcp-probe`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub tcp_probe: bool,
+    /// `--snapshot`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub snapshot: Vec<SnapshotKind>,
     /// `--stats`.
     pub stats: StatsFormat,
     /// Every file the run wrote into its folder, this one included: what a later run may
@@ -492,6 +501,11 @@ fn with_replay(args: &RunArgs, err: &mut dyn Write) -> Result<RunArgs, Failure> 
             args.trace
         },
         tcp_probe: args.tcp_probe || p.tcp_probe,
+        snapshot: if args.snapshot.is_empty() {
+            p.snapshot
+        } else {
+            args.snapshot.clone()
+        },
         stats: if args.stats == StatsFormat::Json {
             p.stats
         } else {
@@ -570,6 +584,7 @@ fn run_inner(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
             probe_lines: done.probe_lines,
             capture: done.captured.as_ref(),
             stats_file: done.stats_file,
+            snapshots: done.snapshots,
             out_dir: done.dest.as_deref().unwrap_or(Path::new("")),
         };
         let _ = write!(out, "{s}");
@@ -662,6 +677,8 @@ pub struct Executed {
     pub captured: Option<CaptureSummary>,
     /// Name of the statistics file.
     pub stats_file: &'static str,
+    /// Snapshot files written (`--snapshot`).
+    pub snapshots: usize,
     /// The output folder, when one was written.
     pub dest: Option<PathBuf>,
 }
@@ -825,12 +842,17 @@ pub fn execute(
         StatsFormat::Ron => "stats.ron",
     };
     let mut committed = None;
+    let mut snapshot_count = 0;
     if let (Some(dir), Some(dest)) = (dir, &dest) {
         let contents = StatsFile {
             interrupted: stopped.map(|s| s.record(report.now.as_nanos())),
             stats: &stats,
         };
         write_stats(&dir.file(stats_file), args.stats, &contents)?;
+        let mut kinds = args.snapshot.clone();
+        kinds.sort();
+        kinds.dedup();
+        let snapshots = crate::snapshot::write(&dir.tmp, &kinds, &world, &scenario)?;
         let params_path = dir.file("params.json");
         let mut files = std::fs::read_dir(&dir.tmp)
             .and_then(|rd| {
@@ -839,6 +861,8 @@ pub fn execute(
             })
             .map_err(|e| Failure::msg(format!("cannot list {}: {e}", dir.tmp.display())))?;
         files.push("params.json".into());
+        snapshot_count = snapshots.len();
+        files.extend(snapshots);
         files.sort();
         // Where a signal or the wall clock stopped the run depends on timing: the replay
         // stops after as many events instead.
@@ -867,6 +891,7 @@ pub fn execute(
             pcapng: args.pcapng,
             trace: args.trace,
             tcp_probe: args.tcp_probe,
+            snapshot: kinds,
             stats: args.stats,
             files: Some(files),
             command: command_line(args, &file, &scenario, dest, replay_max_events),
@@ -886,6 +911,7 @@ pub fn execute(
         probe_lines,
         captured,
         stats_file,
+        snapshots: snapshot_count,
         dest: committed,
     })
 }
@@ -978,6 +1004,13 @@ fn command_line(
     }
     if args.tcp_probe {
         c.push_str(" --tcp-probe");
+    }
+    if !args.snapshot.is_empty() {
+        let mut kinds = args.snapshot.clone();
+        kinds.sort();
+        kinds.dedup();
+        let words: Vec<&str> = kinds.iter().map(|k| k.word()).collect();
+        c.push_str(&format!(" --snapshot {}", words.join(",")));
     }
     if args.stats == StatsFormat::Ron {
         c.push_str(" --stats ron");

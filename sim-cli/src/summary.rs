@@ -34,6 +34,8 @@ pub struct Summary<'a> {
     pub capture: Option<&'a CaptureSummary>,
     /// Name of the statistics file.
     pub stats_file: &'a str,
+    /// Snapshot files written into `snapshots/`.
+    pub snapshots: usize,
     /// The output folder.
     pub out_dir: &'a Path,
 }
@@ -85,6 +87,9 @@ impl fmt::Display for Summary<'_> {
             ));
         }
         files.push(self.stats_file.to_string());
+        if self.snapshots > 0 {
+            files.push(format!("snapshots/ ({} files)", self.snapshots));
+        }
         files.push("params.json".to_string());
         writeln!(
             f,

@@ -319,6 +319,7 @@ impl Plan {
             pcapng: self.pcapng,
             trace: self.trace,
             tcp_probe: false,
+            snapshot: Vec::new(),
             stats: StatsFormat::Json,
             quiet: true,
             replay: None,

@@ -6,7 +6,7 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::{PING_FILES, listing, said, scenario, scratch, sim_in, stderr, stdout};
+use common::{PING_FILES, json, listing, said, scenario, scratch, sim_in, stderr, stdout};
 
 /// The error lines of stderr: `error: …`, or a diagnostic's `file:line:col: error: …`.
 fn error_lines(s: &str) -> Vec<&str> {
@@ -323,6 +323,7 @@ fn help_shows_an_example_per_option() {
         "`--max-events 1000000`",
         "`--max-wall 30s`",
         "`--replay out/ping/ --allow-changed`",
+        "`--snapshot tc`",
     ] {
         assert!(help.contains(example), "{example} missing from:\n{help}");
     }
@@ -489,4 +490,75 @@ fn the_docs_embed_the_help_as_it_is() {
             "docs/{page} embeds another `sim {command} --help`"
         );
     }
+}
+
+#[test]
+fn snapshot_tc_writes_a_file_per_node_with_the_counters_of_stats_json() {
+    let dir = scratch("snapshot");
+    let red = scenario("tc/red_ecn.net");
+    let args = [
+        "run",
+        red.to_str().unwrap(),
+        "--snapshot",
+        "tc",
+        "--pcap",
+        "none",
+    ];
+    let o = sim_in(&dir, &[&args[..], &["--out", "o", "-q"]].concat());
+    assert_eq!(o.status.code(), Some(0), "{}", said(&o));
+    let out = dir.join("o");
+    assert_eq!(
+        listing(&out.join("snapshots")),
+        ["a.tc.txt", "b.tc.txt", "r.tc.txt"]
+    );
+    let params = json(&out.join("params.json"));
+    let files: Vec<&str> = params["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert!(files.contains(&"snapshots") && files.contains(&"snapshots/r.tc.txt"));
+    assert_eq!(params["snapshot"], serde_json::json!(["tc"]));
+    assert!(
+        params["command"]
+            .as_str()
+            .unwrap()
+            .contains(" --snapshot tc ")
+    );
+    let stats = json(&out.join("stats.json"));
+    let q = &stats["nodes"]["r"]["eth1"]["qdisc"];
+    let text = fs::read_to_string(out.join("snapshots/r.tc.txt")).unwrap();
+    let sent = format!(
+        " Sent {} bytes {} pkt (dropped {}, overlimits {} requeues {}) \n",
+        q["bytes"], q["packets"], q["drops"], q["overlimits"], q["requeues"]
+    );
+    let r = &q["red"];
+    let xstats = format!(
+        "  marked {} early {} pdrop {} other {} \n",
+        r["marked"], r["early"], r["pdrop"], r["other"]
+    );
+    assert!(
+        text.starts_with("$ tc -s qdisc show dev eth0\nqdisc pfifo_fast 0: root refcnt 2 "),
+        "{text}"
+    );
+    let eth1 = text.find("$ tc -s qdisc show dev eth1\nqdisc red 8001: root refcnt 2 limit 400000b min 30000b max 90000b ecn adaptive \n").expect(&text);
+    assert!(text[eth1..].contains(&sent), "{sent} not in {text}");
+    assert!(text.ends_with(&xstats), "{xstats} not at the end of {text}");
+    assert!(!text.contains("tc -s class"), "no classful root: {text}");
+    // Another run into the folder replaces it, snapshots/ included.
+    let o = sim_in(
+        &dir,
+        &[
+            "run",
+            red.to_str().unwrap(),
+            "--until",
+            "50ms",
+            "--out",
+            "o",
+            "-q",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", said(&o));
+    assert!(!out.join("snapshots").exists());
 }

@@ -485,6 +485,22 @@ impl FqCodel {
         &self.core.stats
     }
 
+    /// The parameters in force, after Linux's clamping (what `fq_codel_dump` reports).
+    pub fn params(&self) -> FqCodelParams {
+        FqCodelParams {
+            limit: self.limit,
+            flows: self.nflows,
+            target: self.cparams.target,
+            interval: self.cparams.interval,
+            quantum: self.quantum,
+            memory_limit: self.memory_limit,
+            ecn: self.cparams.ecn,
+            ce_threshold: self.cparams.ce_threshold,
+            drop_batch_size: self.drop_batch_size,
+            mtu: self.cparams.mtu,
+        }
+    }
+
     /// The fq_codel-specific counters (`fq_codel_dump_stats`).
     pub fn xstats(&self) -> FqCodelStats {
         FqCodelStats {

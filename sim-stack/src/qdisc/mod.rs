@@ -62,6 +62,7 @@ pub mod pfifo_fast;
 pub mod prio;
 pub mod red;
 pub mod tbf;
+pub mod tc_show;
 
 pub use fq::{Fq, FqConfig, FqSk, FqStats};
 pub use fq_codel::{FqCodel, FqCodelParams, FqCodelStats};

@@ -63,6 +63,25 @@ pub struct RedStats {
     pub forced_mark: u64,
 }
 
+/// RED's parameters as `red_dump` reports them to `tc qdisc show`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RedDump {
+    /// Byte limit of the FIFO.
+    pub limit: u32,
+    /// Lower threshold, bytes.
+    pub qth_min: u32,
+    /// Upper threshold, bytes.
+    pub qth_max: u32,
+    /// `ecn`.
+    pub ecn: bool,
+    /// `harddrop`.
+    pub harddrop: bool,
+    /// `adaptive`.
+    pub adaptive: bool,
+    /// `nodrop`.
+    pub nodrop: bool,
+}
+
 /// `red_action`'s verdict (`RED_DONT_MARK`, `RED_PROB_MARK`, `RED_HARD_MARK`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(clippy::enum_variant_names)]
@@ -352,6 +371,20 @@ impl Red {
     /// RED's own counters.
     pub fn xstats(&self) -> RedStats {
         self.xstats
+    }
+
+    /// The parameters as `red_dump` reports them (`struct tc_red_qopt`'s `limit`, `qth_min`,
+    /// `qth_max` in bytes, and `TCA_RED_FLAGS`).
+    pub fn tc_params(&self) -> RedDump {
+        RedDump {
+            limit: self.limit as u32,
+            qth_min: (self.qth_min >> self.wlog) as u32,
+            qth_max: (self.qth_max >> self.wlog) as u32,
+            ecn: self.ecn,
+            harddrop: self.harddrop,
+            adaptive: self.adaptive,
+            nodrop: self.nodrop,
+        }
     }
 
     /// The average queue in bytes (`qavg >> Wlog`), as of the last enqueue.

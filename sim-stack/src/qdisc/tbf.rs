@@ -92,6 +92,8 @@ fn l2t(rate_bps: u64, len: u64) -> u64 {
 pub struct Tbf {
     rate_bps: u64,
     peak_bps: Option<u64>,
+    /// The peak bucket size (`mtu`), bytes; 0 without a peak rate.
+    peak_mtu: u32,
     burst: u32,
     limit: u32,
     /// Largest packet that can ever pass.
@@ -172,6 +174,7 @@ impl Tbf {
         Ok(Self {
             rate_bps,
             peak_bps: peak.map(|(p, _)| p),
+            peak_mtu: peak.map_or(0, |(_, m)| m),
             burst,
             limit: limit.to_bytes(rate_bps, burst, peak),
             max_size,
@@ -194,6 +197,11 @@ impl Tbf {
     /// The peak rate, bit/s, if configured.
     pub fn peakrate_bps(&self) -> Option<u64> {
         self.peak_bps
+    }
+
+    /// The peak bucket size (`mtu`), bytes; 0 without a peak rate.
+    pub fn peak_mtu(&self) -> u32 {
+        self.peak_mtu
     }
 
     /// The bucket size, bytes.
