@@ -54,9 +54,9 @@ use crate::skb::{Skb, SockRef};
 use crate::tcp::PacingStatus;
 
 /// `FQ_BANDS`.
-const FQ_BANDS: usize = 3;
+pub const FQ_BANDS: usize = 3;
 /// The default band weights (`fq_init`: `9 << 16`, `3 << 16`, `1 << 16`).
-const FQ_WEIGHTS: [i64; FQ_BANDS] = [9 << 16, 3 << 16, 1 << 16];
+pub const FQ_WEIGHTS: [i64; FQ_BANDS] = [9 << 16, 3 << 16, 1 << 16];
 /// `FQ_GC_MAX`: flows collected per classification at most.
 const FQ_GC_MAX: usize = 8;
 /// `FQ_GC_AGE`: an idle flow is collectable after 3 s.
@@ -279,6 +279,11 @@ impl Fq {
             xstats: FqStats::default(),
             core: QdiscCore::default(),
         })
+    }
+
+    /// The parameters it was created with.
+    pub fn config(&self) -> &FqConfig {
+        &self.cfg
     }
 
     /// The quantum in use, bytes.

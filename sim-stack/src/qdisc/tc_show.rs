@@ -39,12 +39,16 @@
 //! What is not printed because the model has no value for it: netem's ` seed N` (Linux 6.12
 //! dumps the random seed of its own generator; the model draws from the run's streams), the
 //! per-flow classes of an fq_codel leaf (listed by Linux while a flow is on a list), a rate
-//! estimator line (none is configured), `overhead`/`mpu`/`linklayer` (not modeled). `noqueue`
+//! estimator line (none is configured), `overhead`/`mpu`/`linklayer` (not modeled), fq's
+//! `next_packet_delay` (the time from the dump to its next throttled flow: the snapshot is
+//! not a dump at an instant the qdisc sees) and `latency` (the model's watchdog is never
+//! late); fq's `timer_slack` is its 10 µs default, which the model does not use. `noqueue`
 //! prints the zero counters Linux prints (its packets bypass the qdisc layer); the model's
 //! one-packet stand-in for it ([`Qdisc::from_config`]) is not shown.
 
 use std::fmt::Write as _;
 
+use super::fq::{FQ_WEIGHTS, Fq};
 use super::htb::Htb;
 use super::prio::Prio;
 use super::{FqCodel, Netem, Qdisc, QdiscStats, Red, Tbf};
@@ -444,7 +448,61 @@ fn print_opt(out: &mut String, q: &Qdisc) {
         Qdisc::Netem(n) => print_netem(out, n),
         Qdisc::Red(r) => print_red(out, r),
         Qdisc::Htb(h) => print_htb_qdisc(out, h),
+        Qdisc::Fq(f) => print_fq(out, f),
     }
+}
+
+/// `fq_print_opt` of what 6.12's `fq_dump` reports (no `offload_horizon`, which 6.13 added).
+fn print_fq(out: &mut String, f: &Fq) {
+    let c = f.config();
+    let _ = write!(
+        out,
+        "limit {}p flow_limit {}p buckets {} orphan_mask {} ",
+        c.limit,
+        c.flow_limit,
+        1u32 << c.buckets_log,
+        c.orphan_mask
+    );
+    if !c.pacing {
+        out.push_str("nopacing ");
+    }
+    // TCA_FQ_PRIOMAP and TCA_FQ_WEIGHTS: the defaults (the only ones modeled).
+    print_priomap(out, 3, &super::pfifo_fast::PRIO2BAND);
+    out.push_str(" weights ");
+    for w in FQ_WEIGHTS {
+        let _ = write!(out, "{w} ");
+    }
+    let _ = write!(
+        out,
+        "quantum {} initial_quantum {} ",
+        sprint_size(u64::from(f.quantum())),
+        sprint_size(u64::from(f.initial_quantum()))
+    );
+    // TCA_FQ_FLOW_MAX_RATE is min(flow_max_rate, ~0U); ~0U is "no maxrate".
+    if let Some(rate) = c.maxrate
+        && rate < u64::from(u32::MAX)
+    {
+        let _ = write!(out, "maxrate {} ", sprint_rate(rate));
+    }
+    let low = c.low_rate_threshold.min(u64::from(u32::MAX));
+    if low != 0 {
+        let _ = write!(out, "low_rate_threshold {} ", sprint_rate(low));
+    }
+    let us = |d: sim_core::SimDuration| (d.as_nanos() / 1000).min(u64::from(u32::MAX)) as u32;
+    let _ = write!(out, "refill_delay {} ", sprint_time(us(c.refill_delay)));
+    if let Some(ce) = c.ce_threshold
+        && us(ce) != u32::MAX
+    {
+        let _ = write!(out, "ce_threshold {} ", sprint_time(us(ce)));
+    }
+    // timer_slack is not modeled (the watchdog fires on time); the kernel reports its default.
+    let _ = write!(out, "timer_slack {} ", sprint_time64(10_000));
+    let _ = write!(out, "horizon {} ", sprint_time(us(c.horizon)));
+    out.push_str(if c.horizon_drop {
+        "horizon_drop "
+    } else {
+        "horizon_cap "
+    });
 }
 
 /// `prio_print_opt`.
@@ -691,6 +749,54 @@ fn print_xstats(out: &mut String, q: &Qdisc) -> bool {
                 "  marked {} early {} pdrop {} other {} ",
                 s.marked as u32, s.early as u32, s.pdrop as u32, s.other as u32
             );
+            true
+        }
+        Qdisc::Fq(f) => {
+            let s = f.xstats();
+            let _ = write!(
+                out,
+                "  flows {} (inactive {} throttled {}) band0_pkts {} band1_pkts {} band2_pkts {}",
+                s.flows,
+                s.inactive,
+                s.throttled_flows,
+                s.band_pkt_count[0],
+                s.band_pkt_count[1],
+                s.band_pkt_count[2]
+            );
+            // next_packet_delay (time to the next throttled flow) needs the dump's instant;
+            // the end-of-run snapshot leaves it out, as tc does when none is throttled.
+            let _ = write!(out, "\n  gc {} highprio {}", s.gc, s.highprio);
+            if s.fastpath != 0 {
+                let _ = write!(out, " fastpath {}", s.fastpath);
+            }
+            let _ = write!(out, " throttled {}", s.throttled);
+            if s.ce_mark != 0 {
+                let _ = write!(out, " ce_mark {}", s.ce_mark);
+            }
+            if s.flows_plimit != 0 {
+                let _ = write!(out, " flows_plimit {}", s.flows_plimit);
+            }
+            if s.pkts_too_long != 0
+                || s.allocation_errors != 0
+                || s.horizon_drops != 0
+                || s.horizon_caps != 0
+                || s.band_drops.iter().any(|&d| d != 0)
+            {
+                out.push('\n');
+                for (n, name) in [
+                    (s.pkts_too_long, " pkts_too_long"),
+                    (s.allocation_errors, " alloc_errors"),
+                    (s.horizon_drops, " horizon_drops"),
+                    (s.horizon_caps, "  horizon_caps"),
+                    (s.band_drops[0], " band0_drops"),
+                    (s.band_drops[1], " band1_drops"),
+                    (s.band_drops[2], " band2_drops"),
+                ] {
+                    if n != 0 {
+                        let _ = write!(out, "{name} {n}");
+                    }
+                }
+            }
             true
         }
         // 6.12 has no netem_dump_stats; htb's and prio's are per class.
@@ -1161,6 +1267,49 @@ mod tests {
                 "qdisc red 8001: root refcnt 2 limit 400000b min 30000b max 90000b ecn adaptive \n\
                  {ZERO_STATS}  marked 0 early 0 pdrop 0 other 0 \n"
             )
+        );
+    }
+
+    #[test]
+    fn fq_from_source() {
+        // fq_print_opt of 6.12's fq_dump (every attribute but the offload horizon 6.13 added):
+        // `limit %up flow_limit %up buckets %u orphan_mask %u`, `nopacing` only when off, the
+        // default bands/priomap/weights arrays (each value followed by a space), sizes and
+        // rates through sprint_size/tc_print_rate, maxrate only below ~0U, ce_threshold only
+        // when set, timer_slack's 10 µs default, `horizon_drop`. xstats: the flows line with
+        // band counts, then `  gc G highprio H throttled T` (fastpath, ce_mark, flows_plimit
+        // only when not zero).
+        let cfg = QdiscConfig::Fq(crate::qdisc::fq::FqConfig {
+            maxrate: Some(10_000_000 / 8),
+            ce_threshold: Some(sim_core::SimDuration::from_micros(500)),
+            ..Default::default()
+        });
+        assert_eq!(
+            show(&cfg),
+            format!(
+                "qdisc fq 8001: root refcnt 2 limit 10000p flow_limit 100p buckets 1024 \
+                 orphan_mask 1023 bands 3 priomap 1 2 2 2 1 2 0 0 1 1 1 1 1 1 1 1 weights 589824 \
+                 196608 65536 quantum 3028b initial_quantum 15140b maxrate 10Mbit \
+                 low_rate_threshold 550Kbit refill_delay 40ms ce_threshold 500us timer_slack 10us \
+                 horizon 10s horizon_drop \n\
+                 {ZERO_STATS}  flows 0 (inactive 0 throttled 0) band0_pkts 0 band1_pkts 0 \
+                 band2_pkts 0\n  gc 0 highprio 0 throttled 0\n"
+            )
+        );
+        let cap = QdiscConfig::Fq(crate::qdisc::fq::FqConfig {
+            pacing: false,
+            horizon_drop: false,
+            ..Default::default()
+        });
+        let text = show(&cap);
+        assert!(
+            text.contains(" orphan_mask 1023 nopacing bands 3 "),
+            "{text}"
+        );
+        assert!(text.contains(" horizon 10s horizon_cap \n"), "{text}");
+        assert!(
+            !text.contains("maxrate") && !text.contains("ce_threshold"),
+            "{text}"
         );
     }
 
