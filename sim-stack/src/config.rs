@@ -227,6 +227,8 @@ pub enum QdiscConfig {
     Red(RedConfig),
     /// Fair queueing per socket, with pacing (tc `fq`).
     Fq(crate::qdisc::FqConfig),
+    /// Stochastic fairness queueing (tc `sfq`).
+    Sfq(crate::qdisc::SfqConfig),
 }
 
 /// RED's parameters as tc hands them to the kernel (`struct tc_red_qopt`, `TCA_RED_STAB`,

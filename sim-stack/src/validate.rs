@@ -118,7 +118,8 @@ fn qdisc_times(q: &QdiscConfig) -> Vec<(&'static str, SimDuration)> {
         QdiscConfig::PfifoFast
         | QdiscConfig::Noqueue
         | QdiscConfig::Pfifo { .. }
-        | QdiscConfig::Red(_) => Vec::new(),
+        | QdiscConfig::Red(_)
+        | QdiscConfig::Sfq(_) => Vec::new(),
     }
 }
 

@@ -34,6 +34,7 @@ impl Lower<'_> {
                 "htb",
                 "prio",
                 "fq",
+                "sfq",
             ];
             let Some(k) = self.word(kind, KINDS, "qdisc", ctx) else {
                 continue;
@@ -57,6 +58,9 @@ impl Lower<'_> {
                 "htb" => &["default", "r2q", "direct_qlen"],
                 "prio" => &["bands", "priomap"],
                 "fq" => FQ_KEYS,
+                "sfq" => &[
+                    "limit", "quantum", "divisor", "flows", "depth", "perturb", "headdrop",
+                ],
                 _ => &[],
             };
             let mut got: BTreeMap<&str, &[Val]> = BTreeMap::new();
@@ -142,6 +146,9 @@ impl Lower<'_> {
                 "fq" => self
                     .fq(&got, &keys, ctx)
                     .map(|c| QSpec::Done(QdiscConfig::Fq(c))),
+                "sfq" => self
+                    .sfq(&got, ctx)
+                    .map(|c| QSpec::Done(QdiscConfig::Sfq(c))),
                 "pfifo" => match got.get("limit").and_then(|v| v.first()) {
                     Some(v) => self
                         .int(v, 1, u32::MAX.into(), "`limit`", ctx)
@@ -285,6 +292,58 @@ const FQ_KEYS: &[&str] = &[
 ];
 
 impl Lower<'_> {
+    /// `sfq_parse_opt`: tc-sfq(8)'s parameters as tc sends them (`tc_sfq_qopt_v1`), checked
+    /// as `sfq_change` checks them; the kernel's clamps are applied by the qdisc.
+    fn sfq(
+        &mut self,
+        got: &BTreeMap<&str, &[Val]>,
+        ctx: &Ctx,
+    ) -> Option<sim_stack::qdisc::SfqConfig> {
+        use sim_stack::qdisc::sfq::SFQ_MAX_PERTURB;
+        let mut c = sim_stack::qdisc::SfqConfig::default();
+        let mut ok = true;
+        for (key, val) in got {
+            let Some(v) = val.first() else {
+                c.headdrop |= *key == "headdrop";
+                continue;
+            };
+            let what = format!("`{key}`");
+            // 0 leaves a parameter at its default, as the kernel reads it.
+            let hi: i64 = match *key {
+                "quantum" => 1 << 20,
+                "divisor" => 65536,
+                "perturb" => SFQ_MAX_PERTURB.into(),
+                _ => u32::MAX.into(),
+            };
+            let Some(n) = self.int(v, 0, hi, &what, ctx) else {
+                ok = false;
+                continue;
+            };
+            let n = n as u32;
+            match *key {
+                "limit" => c.limit = n,
+                "quantum" => c.quantum = n,
+                "flows" => c.flows = n,
+                "depth" => c.depth = n,
+                "perturb" => c.perturb = n,
+                "divisor" => {
+                    if n != 0 && !n.is_power_of_two() {
+                        self.netem_err(
+                            v.span,
+                            &format!("`divisor` must be a power of two, got {n}"),
+                            "sfq hashes into divisor buckets by masking",
+                            ctx,
+                        );
+                        ok = false;
+                    }
+                    c.divisor = n;
+                }
+                _ => {}
+            }
+        }
+        ok.then_some(c)
+    }
+
     /// `fq_parse_opt`: tc-fq(8)'s parameters as tc sends them (rates in bytes/s, times in µs).
     fn fq(
         &mut self,

@@ -1,5 +1,5 @@
 //! Root queueing disciplines, as Linux implements them: [`PfifoFast`] (the default),
-//! [`Pfifo`], [`Tbf`], [`FqCodel`], [`Fq`], [`Netem`], [`Red`] and the classful [`Htb`] and [`Prio`]
+//! [`Pfifo`], [`Tbf`], [`FqCodel`], [`Fq`], [`Sfq`], [`Netem`], [`Red`] and the classful [`Htb`] and [`Prio`]
 //! (with [`filter`]s).
 //!
 //! A device's root qdisc sits between `dev_queue_xmit` and the driver. The device layer calls
@@ -61,6 +61,7 @@ pub mod pfifo;
 pub mod pfifo_fast;
 pub mod prio;
 pub mod red;
+pub mod sfq;
 pub mod tbf;
 pub mod tc_show;
 
@@ -72,6 +73,7 @@ pub use pfifo::Pfifo;
 pub use pfifo_fast::{PfifoFast, prio2band, rt_tos2priority};
 pub use prio::Prio;
 pub use red::{Red, RedStats};
+pub use sfq::{Sfq, SfqConfig};
 pub use tbf::{Tbf, TbfLimit};
 
 /// A root queueing discipline of one of the modeled kinds.
@@ -96,6 +98,8 @@ pub enum Qdisc {
     Prio(Box<Prio>),
     /// Fair queueing per socket with pacing (boxed: its flow table and lists).
     Fq(Box<Fq>),
+    /// Stochastic fairness queueing (boxed: its slot and bucket tables).
+    Sfq(Box<Sfq>),
 }
 
 impl Qdisc {
@@ -114,6 +118,7 @@ impl Qdisc {
             QdiscConfig::Htb(c) => Self::Htb(Box::new(Htb::new(c, txqueuelen, rng())?)),
             QdiscConfig::Prio(c) => Self::Prio(Box::new(Prio::new(c, txqueuelen, rng())?)),
             QdiscConfig::Fq(c) => Self::Fq(Box::new(Fq::new(c, fq::DEFAULT_PSCHED_MTU)?)),
+            QdiscConfig::Sfq(c) => Self::Sfq(Box::new(Sfq::new(c, fq::DEFAULT_PSCHED_MTU, rng())?)),
             QdiscConfig::PfifoFast => Self::PfifoFast(PfifoFast::new(txqueuelen)),
             // noqueue: nothing is held back; the driver's ring is the only queue. Modeled as a
             // FIFO holding at most what the driver refuses (one packet), as close as we get.
@@ -284,6 +289,15 @@ pub enum QdiscError {
     /// fq `initial_quantum` above 1048576 (`iq_range`).
     #[error("fq: initial_quantum must be at most 1048576 bytes, got {0}")]
     FqInitialQuantum(u32),
+    /// sfq `divisor` that is not a power of two up to 65536 (`sfq_change`).
+    #[error("sfq: divisor must be a power of two between 1 and 65536, got {0}")]
+    SfqDivisor(u32),
+    /// sfq `perturb` above `INT_MAX / HZ` seconds (`sfq_change`).
+    #[error("sfq: perturb must be at most {max} seconds, got {0}", max = sfq::SFQ_MAX_PERTURB)]
+    SfqPerturb(u32),
+    /// sfq whose limit comes to 1 packet (`sfq_change`: "invalid limit").
+    #[error("sfq: limit must not come to 1 packet (limit is at most depth × flows)")]
+    SfqLimit,
 }
 
 impl QdiscError {
@@ -313,6 +327,9 @@ impl QdiscError {
             Self::PrioFlowid(_) => "flowid",
             Self::FqBuckets(_) => "buckets",
             Self::FqInitialQuantum(_) => "initial_quantum",
+            Self::SfqDivisor(_) => "divisor",
+            Self::SfqPerturb(_) => "perturb",
+            Self::SfqLimit => "limit",
         }
     }
 }
@@ -393,6 +410,7 @@ macro_rules! dispatch {
             Qdisc::Htb($q) => $call,
             Qdisc::Prio($q) => $call,
             Qdisc::Fq($q) => $call,
+            Qdisc::Sfq($q) => $call,
         }
     };
 }
@@ -442,6 +460,7 @@ impl Qdisc {
                 let sk = FqSk::of(&skb);
                 q.enqueue(skb, now, sk)
             }
+            Self::Sfq(q) => q.enqueue(skb, now),
         }
     }
 
@@ -498,6 +517,7 @@ impl Qdisc {
             Self::Red(q) => q.drain_enqueue_drops(out),
             Self::Htb(q) => q.drain_enqueue_drops(out),
             Self::Prio(q) => q.drain_enqueue_drops(out),
+            Self::Sfq(q) => q.drain_enqueue_drops(out),
             Self::PfifoFast(_) | Self::Pfifo(_) | Self::Tbf(_) | Self::Fq(_) => {}
         }
     }
@@ -563,6 +583,7 @@ impl Qdisc {
             Self::Htb(_) => "htb",
             Self::Prio(_) => "prio",
             Self::Fq(_) => "fq",
+            Self::Sfq(_) => "sfq",
         }
     }
 
@@ -625,6 +646,12 @@ impl From<Red> for Qdisc {
 impl From<Fq> for Qdisc {
     fn from(q: Fq) -> Self {
         Self::Fq(Box::new(q))
+    }
+}
+
+impl From<Sfq> for Qdisc {
+    fn from(q: Sfq) -> Self {
+        Self::Sfq(Box::new(q))
     }
 }
 
@@ -719,6 +746,18 @@ mod tests {
                     ..FqConfig::default()
                 },
                 fq::DEFAULT_PSCHED_MTU,
+            )
+            .unwrap()
+            .into(),
+            Sfq::new(
+                &SfqConfig {
+                    limit: 8,
+                    depth: 3,
+                    headdrop: true,
+                    ..SfqConfig::default()
+                },
+                fq::DEFAULT_PSCHED_MTU,
+                sim_core::RngStreams::new(1).stream("sfq", 0),
             )
             .unwrap()
             .into(),
@@ -918,6 +957,7 @@ mod tests {
                 "red",
                 "htb",
                 "fq",
+                "sfq",
                 "prio"
             ]
         );

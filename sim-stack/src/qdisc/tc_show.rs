@@ -51,6 +51,7 @@ use std::fmt::Write as _;
 use super::fq::{FQ_WEIGHTS, Fq};
 use super::htb::Htb;
 use super::prio::Prio;
+use super::sfq::Sfq;
 use super::{FqCodel, Netem, Qdisc, QdiscStats, Red, Tbf};
 use crate::config::{NetemLoss, QdiscConfig};
 
@@ -449,6 +450,7 @@ fn print_opt(out: &mut String, q: &Qdisc) {
         Qdisc::Red(r) => print_red(out, r),
         Qdisc::Htb(h) => print_htb_qdisc(out, h),
         Qdisc::Fq(f) => print_fq(out, f),
+        Qdisc::Sfq(q) => print_sfq(out, q),
     }
 }
 
@@ -503,6 +505,28 @@ fn print_fq(out: &mut String, f: &Fq) {
     } else {
         "horizon_cap "
     });
+}
+
+/// `sfq_print_opt` of what 6.12's `sfq_dump` reports (`tc_sfq_qopt_v1`: the clamped limit,
+/// quantum, divisor, flows, depth, headdrop and perturb period; no RED: `qth_min` 0). `flows`
+/// is printed only with `tc -d`, which the snapshot is not.
+fn print_sfq(out: &mut String, q: &Sfq) {
+    let _ = write!(
+        out,
+        "limit {}p quantum {} ",
+        q.limit(),
+        sprint_size(u64::from(q.quantum()))
+    );
+    if q.depth() != 0 {
+        let _ = write!(out, "depth {} ", q.depth());
+    }
+    if q.headdrop() {
+        out.push_str("headdrop ");
+    }
+    let _ = write!(out, "divisor {} ", q.divisor());
+    if q.perturb() != 0 {
+        let _ = write!(out, "perturb {}sec ", q.perturb());
+    }
 }
 
 /// `prio_print_opt`.
@@ -799,13 +823,15 @@ fn print_xstats(out: &mut String, q: &Qdisc) -> bool {
             }
             true
         }
-        // 6.12 has no netem_dump_stats; htb's and prio's are per class.
+        // 6.12 has no netem_dump_stats; htb's and prio's are per class, as are sfq's
+        // (`sfq_dump_class_stats`: a bucket's `allot`).
         Qdisc::PfifoFast(_)
         | Qdisc::Pfifo(_)
         | Qdisc::Tbf(_)
         | Qdisc::Netem(_)
         | Qdisc::Htb(_)
-        | Qdisc::Prio(_) => false,
+        | Qdisc::Prio(_)
+        | Qdisc::Sfq(_) => false,
     }
 }
 
@@ -1266,6 +1292,39 @@ mod tests {
             format!(
                 "qdisc red 8001: root refcnt 2 limit 400000b min 30000b max 90000b ecn adaptive \n\
                  {ZERO_STATS}  marked 0 early 0 pdrop 0 other 0 \n"
+            )
+        );
+    }
+
+    #[test]
+    fn sfq_from_source() {
+        // sfq_print_opt (q_sfq.c) of 6.12's sfq_dump: `limit %up quantum %s`, `depth %u`
+        // when not 0, `headdrop` when set, `flows` only with -d, `divisor %u`, `perturb
+        // %dsec` when not 0; no RED part (qth_min 0). sfq has no qdisc xstats (its
+        // `dump_stats` is per class), so no xstats line. The limit is sfq_change's clamp:
+        // min(limit, depth × flows) = min(1000, 10 × 64).
+        let cfg = QdiscConfig::Sfq(crate::qdisc::SfqConfig {
+            limit: 1000,
+            depth: 10,
+            flows: 64,
+            divisor: 256,
+            perturb: 10,
+            headdrop: true,
+            ..Default::default()
+        });
+        assert_eq!(
+            show(&cfg),
+            format!(
+                "qdisc sfq 8001: root refcnt 2 limit 640p quantum 1514b depth 10 headdrop \
+                 divisor 256 perturb 10sec \n{ZERO_STATS}"
+            )
+        );
+        // The defaults: no perturb, no headdrop.
+        assert_eq!(
+            show(&QdiscConfig::Sfq(Default::default())),
+            format!(
+                "qdisc sfq 8001: root refcnt 2 limit 127p quantum 1514b depth 127 divisor 1024 \n\
+                 {ZERO_STATS}"
             )
         );
     }

@@ -119,6 +119,13 @@ impl World {
                             // the Ethernet header).
                             config::QdiscConfig::Fq(c) => crate::qdisc::Fq::new(c, ic.mtu + 14)
                                 .map(|q| Qdisc::Fq(Box::new(q))),
+                            // So does sfq_init its quantum.
+                            config::QdiscConfig::Sfq(c) => crate::qdisc::Sfq::new(
+                                c,
+                                ic.mtu + 14,
+                                streams.stream_named("netem", &format!("{}.{}", nc.name, ic.name)),
+                            )
+                            .map(|q| Qdisc::Sfq(Box::new(q))),
                             _ => Qdisc::from_config(&ic.qdisc, ic.txqueuelen, || {
                                 // One stream per qdisc, keyed by node and interface names.
                                 streams.stream_named("netem", &format!("{}.{}", nc.name, ic.name))
