@@ -536,20 +536,7 @@ impl Htb {
             let c = &self.classes[i];
             self.activity[i] = if c.backlogged() { 1 << c.prio } else { 0 };
         }
-        for level in 1..MAXDEPTH {
-            for i in 0..self.classes.len() {
-                if self.classes[i].level != level {
-                    continue;
-                }
-                let mut m = 0;
-                for &k in &self.classes[i].children {
-                    if self.classes[k].cmode == Mode::MayBorrow {
-                        m |= self.activity[k];
-                    }
-                }
-                self.activity[i] = m;
-            }
-        }
+        self.refresh_activity();
     }
 
     /// DRR pick among `cands` (class indices by id) at pointer `ptr`: the first at or after
@@ -726,7 +713,8 @@ impl Htb {
         Some(skb)
     }
 
-    /// Inner activity again after a leaf emptied (`htb_deactivate`).
+    /// Inner classes' activity from their children's, levels 1..7 (after a leaf emptied:
+    /// `htb_deactivate`; or after [`Self::refresh`] set the leaves').
     fn refresh_activity(&mut self) {
         for level in 1..MAXDEPTH {
             for i in 0..self.classes.len() {

@@ -394,6 +394,15 @@ fn print_qdisc(out: &mut String, n: &Node<'_>) {
     out.push('\n');
     let zero = QdiscStats::default();
     let s = if is_noqueue(n) { &zero } else { n.q.stats() };
+    print_qdisc_stats(out, s);
+    out.push('\n');
+    if !is_noqueue(n) && print_xstats(out, n.q) {
+        out.push('\n');
+    }
+}
+
+/// [`print_stats`] of a qdisc's own counters.
+fn print_qdisc_stats(out: &mut String, s: &QdiscStats) {
     print_stats(
         out,
         s.bytes,
@@ -404,10 +413,6 @@ fn print_qdisc(out: &mut String, n: &Node<'_>) {
         s.backlog,
         s.qlen,
     );
-    out.push('\n');
-    if !is_noqueue(n) && print_xstats(out, n.q) {
-        out.push('\n');
-    }
 }
 
 /// `print_tcstats2_attr` without a rate estimator: the "Sent" and "backlog" lines (the
@@ -933,16 +938,7 @@ fn print_prio_classes(
         }
         out.push('\n');
         let s = q.stats();
-        print_stats(
-            out,
-            s.bytes,
-            s.packets,
-            s.drops,
-            s.overlimits,
-            s.requeues,
-            s.backlog,
-            s.qlen,
-        );
+        print_qdisc_stats(out, s);
         out.push('\n');
     }
 }

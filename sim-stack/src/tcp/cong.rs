@@ -50,13 +50,7 @@ impl Cong {
 
     /// A fresh instance of the algorithm named `name` (`TCP_CONGESTION`), if it exists.
     pub fn by_name(name: &str) -> Option<Self> {
-        match name {
-            "cubic" => Some(Self::new(true)),
-            "reno" => Some(Self::new(false)),
-            "bbr" => Some(Self::Bbr(Box::default())),
-            "dctcp" => Some(Self::Dctcp(Dctcp::default())),
-            _ => None,
-        }
+        crate::config::CongestionControl::from_name(name).map(Self::of_sysctl)
     }
 
     /// The algorithm a node's `net.ipv4.tcp_congestion_control` names.
