@@ -372,7 +372,8 @@ fn duration(text: &str, bare_unit: &str) -> Result<SimDuration, String> {
 /// Sets `name` (canonical) to `vals` in `s`.
 pub(crate) fn apply(s: &mut Sysctls, name: &str, vals: &[&str]) -> Result<(), SysErr> {
     if name == "net.ipv4.tcp_available_congestion_control" {
-        // Mode 0444 in Linux: `sysctl -w` answers "permission denied on key".
+        // Mode 0444 in Linux; on this 6.18 host, root's `sysctl -w` of it answers
+        // "Invalid argument" and changes nothing.
         return Err(SysErr::Value {
             index: 0,
             msg: format!(
