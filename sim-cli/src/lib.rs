@@ -29,6 +29,7 @@ pub use sim_stack::apps::registry::AppSpec;
 mod check;
 mod drill;
 mod metric;
+mod observe;
 mod outdir;
 mod progress;
 mod run;

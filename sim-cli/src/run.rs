@@ -31,6 +31,7 @@ use sim_stack::world::Outputs;
 use sim_stack::world::RunStats;
 use sim_stack::world::World;
 
+use crate::observe::{Observed, RunObserver, SampleArg};
 use crate::progress::Progress;
 use crate::scenario_args::{ScenarioArgs, parse_set};
 use crate::snapshot::SnapshotKind;
@@ -250,6 +251,17 @@ pub struct RunArgs {
     /// roots, `tc -s class show`, per interface): `--snapshot tc`.
     #[arg(long, value_enum, value_delimiter = ',', value_name = "KIND,…")]
     pub snapshot: Vec<SnapshotKind>,
+    /// Also take the `--snapshot` kinds at these simulated instants, into
+    /// `snapshots/at-<TIME>s/`: `--snapshot ss,tc --snapshot-at 1s,2.5s`.
+    #[arg(long, value_delimiter = ',', value_name = "TIME,…", value_parser = parse_time,
+          requires = "snapshot")]
+    pub snapshot_at: Vec<SimTime>,
+    /// Record time series every INTERVAL into `samples/` (`tcp.csv`: every TCP socket's
+    /// tcp_info; `qdisc.csv`: backlog and drops; `link.csv`: utilization; `app.csv`: bytes):
+    /// what the scenario's `sample` statement chooses, or everything; `off` records none:
+    /// `--sample 10ms`.
+    #[arg(long, value_name = "INTERVAL|off")]
+    pub sample: Option<SampleArg>,
     /// Format of the statistics file (`stats.json` or `stats.ron`): `--stats ron`.
     #[arg(long, value_enum, default_value = "json")]
     pub stats: StatsFormat,
@@ -387,6 +399,12 @@ pub struct RunParams {
     /// `--snapshot`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub snapshot: Vec<SnapshotKind>,
+    /// `--snapshot-at`, in ns.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub snapshot_at_ns: Vec<u64>,
+    /// `--sample`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample: Option<SampleArg>,
     /// `--stats`.
     pub stats: StatsFormat,
     /// Every file the run wrote into its folder, this one included: what a later run may
@@ -506,6 +524,15 @@ fn with_replay(args: &RunArgs, err: &mut dyn Write) -> Result<RunArgs, Failure> 
         } else {
             args.snapshot.clone()
         },
+        snapshot_at: if args.snapshot_at.is_empty() {
+            p.snapshot_at_ns
+                .into_iter()
+                .map(SimTime::from_nanos)
+                .collect()
+        } else {
+            args.snapshot_at.clone()
+        },
+        sample: args.sample.or(p.sample),
         stats: if args.stats == StatsFormat::Json {
             p.stats
         } else {
@@ -585,6 +612,7 @@ fn run_inner(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
             capture: done.captured.as_ref(),
             stats_file: done.stats_file,
             snapshots: done.snapshots,
+            samples: done.samples,
             out_dir: done.dest.as_deref().unwrap_or(Path::new("")),
         };
         let _ = write!(out, "{s}");
@@ -677,8 +705,10 @@ pub struct Executed {
     pub captured: Option<CaptureSummary>,
     /// Name of the statistics file.
     pub stats_file: &'static str,
-    /// Snapshot files written (`--snapshot`).
+    /// Snapshot files written (`--snapshot`, `--snapshot-at`).
     pub snapshots: usize,
+    /// Sample files written and their rows (`--sample`, the `sample` statement).
+    pub samples: Option<(usize, u64)>,
     /// The output folder, when one was written.
     pub dest: Option<PathBuf>,
 }
@@ -789,38 +819,50 @@ pub fn execute(
         },
     )?;
 
+    let mut snapshot_kinds = args.snapshot.clone();
+    snapshot_kinds.sort();
+    snapshot_kinds.dedup();
+    let sample = crate::observe::sample_config(args.sample, &scenario);
+    let mut observer = match &dir {
+        Some(dir) => Some(RunObserver::new(
+            &dir.tmp,
+            &world,
+            &scenario,
+            sample.as_ref(),
+            &snapshot_kinds,
+            &args.snapshot_at,
+        )?),
+        None => None,
+    };
+
     let mut bar = Progress::new(scenario.end_time, !progress);
     let mut stopped = None;
     let wall = Instant::now();
-    let report = sim_core::run(
-        &mut world,
-        &mut sched,
-        Limits {
-            until: scenario.end_time,
-            max_events: args.max_events.unwrap_or(u64::MAX),
-            progress_every: 1 << 14,
-        },
-        |p| {
-            bar.update(p.now, p.events);
-            if stopped.is_some() {
-                // The closing call after a stop.
-                return std::ops::ControlFlow::Break(());
-            }
-            stopped = match stop.load(Ordering::Relaxed) {
-                0 => args
-                    .max_wall
-                    .filter(|&w| wall.elapsed() >= w)
-                    .map(EarlyStop::MaxWall),
-                STOP_BY_CALLER => Some(EarlyStop::Caller),
-                sig => Some(EarlyStop::Signal(sig as i32)),
-            };
-            if stopped.is_some() {
-                std::ops::ControlFlow::Break(())
-            } else {
-                std::ops::ControlFlow::Continue(())
-            }
-        },
-    );
+    let limits = Limits {
+        until: scenario.end_time,
+        max_events: args.max_events.unwrap_or(u64::MAX),
+        progress_every: 1 << 14,
+    };
+    let report = sim_core::run_observed(&mut world, &mut sched, limits, &mut observer, |p| {
+        bar.update(p.now, p.events);
+        if stopped.is_some() {
+            // The closing call after a stop.
+            return std::ops::ControlFlow::Break(());
+        }
+        stopped = match stop.load(Ordering::Relaxed) {
+            0 => args
+                .max_wall
+                .filter(|&w| wall.elapsed() >= w)
+                .map(EarlyStop::MaxWall),
+            STOP_BY_CALLER => Some(EarlyStop::Caller),
+            sig => Some(EarlyStop::Signal(sig as i32)),
+        };
+        if stopped.is_some() {
+            std::ops::ControlFlow::Break(())
+        } else {
+            std::ops::ControlFlow::Continue(())
+        }
+    });
     let wall = wall.elapsed();
     bar.finish();
     let stopped = match report.reason {
@@ -829,6 +871,10 @@ pub fn execute(
         _ => None,
     };
 
+    let observed = match observer {
+        Some(o) => o.finish()?,
+        None => Observed::default(),
+    };
     let trace_lines = world.trace.lines;
     let probe_lines = world
         .trace
@@ -843,16 +889,21 @@ pub fn execute(
     };
     let mut committed = None;
     let mut snapshot_count = 0;
+    let mut samples = None;
+    let mut files_sampled = Vec::new();
     if let (Some(dir), Some(dest)) = (dir, &dest) {
         let contents = StatsFile {
             interrupted: stopped.map(|s| s.record(report.now.as_nanos())),
             stats: &stats,
         };
         write_stats(&dir.file(stats_file), args.stats, &contents)?;
-        let mut kinds = args.snapshot.clone();
-        kinds.sort();
-        kinds.dedup();
-        let snapshots = crate::snapshot::write(&dir.tmp, &kinds, &world, &scenario)?;
+        let kinds = snapshot_kinds;
+        let mut snapshots = observed.snapshot_files;
+        snapshots.extend(crate::snapshot::write(&dir.tmp, &kinds, &world, &scenario)?);
+        if let Some((files, rows)) = observed.samples {
+            samples = Some((files.len(), rows));
+            files_sampled = files;
+        }
         let params_path = dir.file("params.json");
         let mut files = std::fs::read_dir(&dir.tmp)
             .and_then(|rd| {
@@ -863,6 +914,7 @@ pub fn execute(
         files.push("params.json".into());
         snapshot_count = snapshots.len();
         files.extend(snapshots);
+        files.extend(std::mem::take(&mut files_sampled));
         files.sort();
         // Where a signal or the wall clock stopped the run depends on timing: the replay
         // stops after as many events instead.
@@ -892,6 +944,13 @@ pub fn execute(
             trace: args.trace,
             tcp_probe: args.tcp_probe,
             snapshot: kinds,
+            snapshot_at_ns: {
+                let mut at: Vec<u64> = args.snapshot_at.iter().map(|t| t.as_nanos()).collect();
+                at.sort_unstable();
+                at.dedup();
+                at
+            },
+            sample: args.sample,
             stats: args.stats,
             files: Some(files),
             command: command_line(args, &file, &scenario, dest, replay_max_events),
@@ -912,6 +971,7 @@ pub fn execute(
         captured,
         stats_file,
         snapshots: snapshot_count,
+        samples,
         dest: committed,
     })
 }
@@ -1011,6 +1071,16 @@ fn command_line(
         kinds.dedup();
         let words: Vec<&str> = kinds.iter().map(|k| k.word()).collect();
         c.push_str(&format!(" --snapshot {}", words.join(",")));
+    }
+    if !args.snapshot_at.is_empty() {
+        let mut at = args.snapshot_at.clone();
+        at.sort();
+        at.dedup();
+        let words: Vec<String> = at.iter().map(|t| format!("{}ns", t.as_nanos())).collect();
+        c.push_str(&format!(" --snapshot-at {}", words.join(",")));
+    }
+    if let Some(s) = args.sample {
+        c.push_str(&format!(" --sample {}", s.word()));
     }
     if args.stats == StatsFormat::Ron {
         c.push_str(" --stats ron");

@@ -53,7 +53,24 @@ pub fn write(
         return Ok(files);
     }
     let sub = dir.join(DIR);
-    std::fs::create_dir(&sub).map_err(|e| named(&sub, e))?;
+    // (It exists already when `--snapshot-at` took snapshots during the run.)
+    std::fs::create_dir_all(&sub).map_err(|e| named(&sub, e))?;
+    let names = write_into(&sub, kinds, world, scenario, world.now)?;
+    files.extend(names.into_iter().map(|n| format!("{DIR}/{n}")));
+    files.sort();
+    Ok(files)
+}
+
+/// Writes the snapshots of `kinds` for every node of `world` at `now` into the existing
+/// folder `sub`; returns the names of the files written, in name order.
+pub fn write_into(
+    sub: &Path,
+    kinds: &[SnapshotKind],
+    world: &World,
+    scenario: &Scenario,
+    _now: sim_core::SimTime,
+) -> io::Result<Vec<String>> {
+    let mut files = Vec::new();
     for node in &world.nodes {
         for kind in kinds {
             let text = match kind {
@@ -62,7 +79,7 @@ pub fn write(
             let name = format!("{}.{}.txt", node.name, kind.word());
             let path = sub.join(&name);
             std::fs::write(&path, text).map_err(|e| named(&path, e))?;
-            files.push(format!("{DIR}/{name}"));
+            files.push(name);
         }
     }
     files.sort();

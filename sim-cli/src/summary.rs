@@ -36,6 +36,8 @@ pub struct Summary<'a> {
     pub stats_file: &'a str,
     /// Snapshot files written into `snapshots/`.
     pub snapshots: usize,
+    /// Time-series files written into `samples/`, and their rows.
+    pub samples: Option<(usize, u64)>,
     /// The output folder.
     pub out_dir: &'a Path,
 }
@@ -89,6 +91,10 @@ impl fmt::Display for Summary<'_> {
         files.push(self.stats_file.to_string());
         if self.snapshots > 0 {
             files.push(format!("snapshots/ ({} files)", self.snapshots));
+        }
+        if let Some((n, rows)) = self.samples {
+            let s = if n == 1 { "" } else { "s" };
+            files.push(format!("samples/ ({n} file{s}, {rows} rows)"));
         }
         files.push("params.json".to_string());
         writeln!(

@@ -320,6 +320,8 @@ impl Plan {
             trace: self.trace,
             tcp_probe: false,
             snapshot: Vec::new(),
+            snapshot_at: Vec::new(),
+            sample: None,
             stats: StatsFormat::Json,
             quiet: true,
             replay: None,

@@ -4,7 +4,8 @@
 //!   people write (`1.5ms`, `250us`, `2s`).
 //! * [`Scheduler`]: the clock, the pending events, and timers that are cancelled or moved in
 //!   O(1) ([`TimerId`]).
-//! * [`run`]: the loop, with [`Limits`] (end time, event count) and a progress callback.
+//! * [`run`]: the loop, with [`Limits`] (end time, event count) and a progress callback;
+//!   [`run_observed`] also calls an [`Observer`] (samplers, snapshots) at its instants.
 //! * [`RngStreams`]: seeded ChaCha streams per `(run seed, purpose, entity)`.
 //! * [`queue`]: the pending-event queues (the radix heap the engine uses, and the heaps it
 //!   was measured against).
@@ -57,6 +58,8 @@ mod scheduler;
 pub mod time;
 
 pub use rng::{RngPosition, RngStreams, SimRng};
-pub use run::{Limits, Model, Progress, RunReport, StopReason, run};
+pub use run::{
+    Limits, Model, NoObserver, Observer, Progress, RunReport, StopReason, run, run_observed,
+};
 pub use scheduler::{Scheduler, TimerId};
 pub use time::{SimDuration, SimTime, TimeParseError};

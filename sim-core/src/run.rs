@@ -13,6 +13,47 @@ pub trait Model {
     fn handle(&mut self, sched: &mut Scheduler<Self::Event>, event: Self::Event);
 }
 
+/// Something that looks at the model at chosen instants between events, without changing
+/// it: samplers of time series, snapshots at given times. It is never scheduled: the run
+/// loop calls it when the clock is about to pass one of its instants, so a run with an
+/// observer handles exactly the events, in exactly the order, of a run without one.
+pub trait Observer<M> {
+    /// The next instant it wants to look at; `None` when it wants no more.
+    fn next_at(&self) -> Option<SimTime>;
+    /// Looks at `model` at `at` (its next instant): every event due at or before `at` has
+    /// run, none due after. Returning [`ControlFlow::Break`] stops the run
+    /// ([`StopReason::ObserverStopped`]; e.g. an output it cannot write).
+    fn observe(&mut self, model: &M, at: SimTime) -> ControlFlow<()>;
+}
+
+/// The observer of a plain [`run`]: wants nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoObserver;
+
+impl<M> Observer<M> for NoObserver {
+    #[inline]
+    fn next_at(&self) -> Option<SimTime> {
+        None
+    }
+    fn observe(&mut self, _: &M, _: SimTime) -> ControlFlow<()> {
+        ControlFlow::Continue(())
+    }
+}
+
+/// An observer that may be absent.
+impl<M, O: Observer<M>> Observer<M> for Option<O> {
+    #[inline]
+    fn next_at(&self) -> Option<SimTime> {
+        self.as_ref().and_then(Observer::next_at)
+    }
+    fn observe(&mut self, model: &M, at: SimTime) -> ControlFlow<()> {
+        match self {
+            Some(o) => o.observe(model, at),
+            None => ControlFlow::Continue(()),
+        }
+    }
+}
+
 /// When a run stops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -58,6 +99,8 @@ pub enum StopReason {
     ModelStopped,
     /// The progress callback returned [`ControlFlow::Break`] (e.g. Ctrl-C).
     Interrupted,
+    /// The [`Observer`] returned [`ControlFlow::Break`].
+    ObserverStopped,
 }
 
 /// Where a run stands, as reported to the progress callback.
@@ -108,21 +151,76 @@ pub fn run<M: Model>(
     model: &mut M,
     sched: &mut Scheduler<M::Event>,
     limits: Limits,
+    progress: impl FnMut(Progress) -> ControlFlow<()>,
+) -> RunReport {
+    run_observed(model, sched, limits, &mut NoObserver, progress)
+}
+
+/// [`run`] with an [`Observer`] called at its instants between events. Its instants up to
+/// [`Limits::until`] are all observed when the run ends at its time limit or runs out of
+/// events; after an early stop (event limit, interruption, the model's or the observer's
+/// stop) those not yet reached are not.
+///
+/// ```
+/// use std::ops::ControlFlow;
+/// use sim_core::{run_observed, Limits, Model, Observer, Scheduler, SimDuration, SimTime};
+/// struct Counter { n: u32 }
+/// impl Model for Counter {
+///     type Event = ();
+///     fn handle(&mut self, s: &mut Scheduler<()>, _: ()) {
+///         self.n += 1;
+///         s.schedule_in(SimDuration::from_millis(3), ());
+///     }
+/// }
+/// struct Every2ms { next: SimTime, seen: Vec<(u64, u32)> }
+/// impl Observer<Counter> for Every2ms {
+///     fn next_at(&self) -> Option<SimTime> { Some(self.next) }
+///     fn observe(&mut self, c: &Counter, at: SimTime) -> ControlFlow<()> {
+///         self.seen.push((at.as_nanos() / 1_000_000, c.n));
+///         self.next = at + SimDuration::from_millis(2);
+///         ControlFlow::Continue(())
+///     }
+/// }
+/// let mut sched = Scheduler::new();
+/// sched.schedule_at(SimTime::ZERO, ());
+/// let mut obs = Every2ms { next: SimTime::ZERO, seen: Vec::new() };
+/// let until = SimTime::ZERO + SimDuration::from_millis(6);
+/// run_observed(&mut Counter { n: 0 }, &mut sched, Limits::until(until), &mut obs, |_| {
+///     ControlFlow::Continue(())
+/// });
+/// // Events at 0, 3 and 6 ms; an instant sees every event at or before it.
+/// assert_eq!(obs.seen, vec![(0, 1), (2, 1), (4, 2), (6, 3)]);
+/// ```
+pub fn run_observed<M: Model, O: Observer<M>>(
+    model: &mut M,
+    sched: &mut Scheduler<M::Event>,
+    limits: Limits,
+    observer: &mut O,
     mut progress: impl FnMut(Progress) -> ControlFlow<()>,
 ) -> RunReport {
     let every = limits.progress_every.max(1);
     let mut events: u64 = 0;
     let mut next_report = every;
+    let mut next_obs = observer.next_at().unwrap_or(SimTime::MAX);
     let reason = loop {
         if events >= limits.max_events {
             break StopReason::EventLimit;
         }
         let Some(t) = sched.peek_time() else {
             if limits.until != SimTime::MAX {
+                if observe_until(model, observer, &mut next_obs, limits.until).is_break() {
+                    break StopReason::ObserverStopped;
+                }
                 sched.advance_to(limits.until);
             }
             break StopReason::QueueEmpty;
         };
+        if t > next_obs {
+            let upto = limits.until.min(SimTime::from_nanos(t.as_nanos() - 1));
+            if observe_until(model, observer, &mut next_obs, upto).is_break() {
+                break StopReason::ObserverStopped;
+            }
+        }
         if t > limits.until {
             sched.advance_to(limits.until);
             break StopReason::TimeLimit;
@@ -161,4 +259,22 @@ pub fn run<M: Model>(
         events,
         now: sched.now(),
     }
+}
+
+/// Calls the observer at each of its instants up to `upto` inclusive.
+#[inline(never)]
+fn observe_until<M, O: Observer<M>>(
+    model: &M,
+    observer: &mut O,
+    next_obs: &mut SimTime,
+    upto: SimTime,
+) -> ControlFlow<()> {
+    while *next_obs <= upto {
+        let at = *next_obs;
+        let flow = observer.observe(model, at);
+        *next_obs = observer.next_at().unwrap_or(SimTime::MAX);
+        debug_assert!(*next_obs > at, "an observer's instants must increase");
+        flow?;
+    }
+    ControlFlow::Continue(())
 }

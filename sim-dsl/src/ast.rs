@@ -109,6 +109,23 @@ pub(crate) enum Stmt {
     App(AppDecl),
     For(For<Self>),
     Sysctl(SysctlDecl),
+    Sample(SampleDecl),
+}
+
+/// `sample INTERVAL [{ KIND [TARGET…] [;] … }]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SampleDecl {
+    pub interval: Word,
+    /// `None` without a body (everything is sampled).
+    pub items: Option<Vec<SampleItem>>,
+    pub span: Span,
+}
+
+/// `tcp a b`, `qdisc r1.eth1`, `link`, `app c`: a kind and its targets (none: all).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SampleItem {
+    pub kind: Ident,
+    pub targets: Vec<Endpoint>,
 }
 
 /// `for VAR in LO..HI { BODY }`.

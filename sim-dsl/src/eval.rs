@@ -372,10 +372,27 @@ pub(crate) struct IrApp {
     pub ctx: Ctx,
 }
 
+/// A `sample` statement after splicing.
+#[derive(Debug, Clone)]
+pub(crate) struct IrSample {
+    pub interval: Val,
+    /// `None` without a body: everything.
+    pub items: Option<Vec<IrSampleItem>>,
+    pub span: Span,
+}
+
+/// One kind of a `sample` body and its targets.
+#[derive(Debug, Clone)]
+pub(crate) struct IrSampleItem {
+    pub kind: Ident,
+    pub targets: Vec<IrEnd>,
+}
+
 /// Everything the file says, flat.
 #[derive(Debug, Default)]
 pub(crate) struct Program {
     pub settings: Vec<(Ident, Val)>,
+    pub samples: Vec<IrSample>,
     pub params: Vec<(String, String)>,
     pub defaults: Vec<(Ident, Vec<IrProp>)>,
     pub sysctls: Vec<IrSysctl>,
@@ -593,6 +610,43 @@ impl Elab<'_> {
                 if let Some(s) = self.sysctl(s) {
                     self.out.sysctls.push(s);
                 }
+            }
+            Stmt::Sample(d) => {
+                if !top {
+                    self.error(
+                        Diagnostic::error("setting-in-loop", d.span, "`sample` inside a loop")
+                            .label("`sample` belongs at the top level"),
+                    );
+                    return;
+                }
+                let Some(interval) = self.word(&d.interval) else {
+                    return;
+                };
+                let items = match &d.items {
+                    None => None,
+                    Some(items) => {
+                        let mut out = Vec::with_capacity(items.len());
+                        for it in items {
+                            let mut targets = Vec::with_capacity(it.targets.len());
+                            for t in &it.targets {
+                                let Some(e) = self.end(t) else {
+                                    return;
+                                };
+                                targets.push(e);
+                            }
+                            out.push(IrSampleItem {
+                                kind: it.kind.clone(),
+                                targets,
+                            });
+                        }
+                        Some(out)
+                    }
+                };
+                self.out.samples.push(IrSample {
+                    interval,
+                    items,
+                    span: d.span,
+                });
             }
         }
     }

@@ -378,6 +378,9 @@ fn describe(rule: Rule) -> Vec<&'static str> {
         Rule::kw_record => one("`record`"),
         Rule::kw_at => one("`at`"),
         Rule::kw_until => one("`until`"),
+        Rule::kw_sample | Rule::sample => one("`sample`"),
+        Rule::sample_kind | Rule::sample_item => vec!["`tcp`", "`qdisc`", "`link`", "`app`"],
+        Rule::semi => one("`;`"),
         Rule::node_kind => vec!["`host`", "`router`", "`switch`"],
         Rule::setting_key => vec!["`seed`", "`end`", "`routing`", "`name`"],
         Rule::qdisc_key | Rule::qdisc_flag | Rule::qdisc_arg | Rule::classful_key => {
@@ -669,6 +672,26 @@ impl Cx {
                 })
             }
             Rule::sysctl => Stmt::Sysctl(self.sysctl(span, it)),
+            Rule::sample => {
+                it.next(); // kw
+                let interval = self.word(it.next().expect("interval"));
+                let items = it.next().map(|body| {
+                    body.into_inner()
+                        .filter(|q| q.as_rule() == Rule::sample_item)
+                        .map(|q| {
+                            let mut parts = q.into_inner();
+                            let kind = self.ident(&parts.next().expect("kind"));
+                            let targets = parts.map(|e| self.endpoint(e)).collect();
+                            SampleItem { kind, targets }
+                        })
+                        .collect()
+                });
+                Stmt::Sample(SampleDecl {
+                    interval,
+                    items,
+                    span,
+                })
+            }
             r => unreachable!("unexpected statement rule {r:?}"),
         }
     }

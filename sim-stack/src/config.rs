@@ -75,6 +75,39 @@ pub struct Scenario {
     pub links: Vec<LinkConfig>,
     /// Applications, in declaration order.
     pub apps: Vec<AppConfig>,
+    /// The time series to record (the `sample` statement), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample: Option<SampleConfig>,
+}
+
+/// What a run samples and how often (`sample 10ms { tcp; qdisc r1.eth1; link r1.eth1 }`):
+/// each kind is `None` when not sampled, else the objects chosen (an empty list: all).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SampleConfig {
+    /// Time between samples (the first is at 0).
+    pub interval: SimDuration,
+    /// TCP sockets (`tcp_info`) of these nodes.
+    pub tcp: Option<Vec<NodeId>>,
+    /// Root qdiscs of these interfaces.
+    pub qdisc: Option<Vec<LinkEnd>>,
+    /// Link directions sent from these interfaces (or switch ports).
+    pub link: Option<Vec<LinkEnd>>,
+    /// Apps of these nodes.
+    pub app: Option<Vec<NodeId>>,
+}
+
+impl SampleConfig {
+    /// Everything, every `interval` (`sim run --sample 10ms` on a scenario without a
+    /// `sample` statement).
+    pub fn everything(interval: SimDuration) -> Self {
+        Self {
+            interval,
+            tcp: Some(Vec::new()),
+            qdisc: Some(Vec::new()),
+            link: Some(Vec::new()),
+            app: Some(Vec::new()),
+        }
+    }
 }
 
 impl Scenario {

@@ -24,6 +24,7 @@ pub mod link;
 pub mod neigh;
 pub mod node;
 pub mod qdisc;
+pub mod sample;
 pub mod skb;
 pub mod sock;
 pub mod stats;

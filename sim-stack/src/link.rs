@@ -70,6 +70,25 @@ pub struct Link {
     pub rng: SimRng,
     /// Per direction.
     pub stats: [LinkStats; 2],
+    /// Per direction: how long the sender's line has been busy (utilization samples).
+    pub line: [LineBusy; 2],
+}
+
+/// The time a direction's line spent serializing frames (preamble, padding, FCS and gap
+/// included), and when the last frame's last bit leaves.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LineBusy {
+    /// Serialization time of every frame started so far, in ns.
+    pub busy_ns: u64,
+    /// When the frame being serialized (or the last one) ends.
+    pub until: SimTime,
+}
+
+impl LineBusy {
+    /// Busy time up to `at`: the frames started, less what is still to serialize after `at`.
+    pub fn busy_at(&self, at: SimTime) -> u64 {
+        self.busy_ns - self.until.saturating_since(at).as_nanos()
+    }
 }
 
 impl Link {
@@ -117,6 +136,8 @@ pub(crate) fn link_transmit(
     let done = now + ser;
     l.stats[dir].frames += 1;
     l.stats[dir].bytes += skb.len() as u64;
+    l.line[dir].busy_ns += ser.as_nanos();
+    l.line[dir].until = done;
     *cx.frames_on_links += 1;
     // (Padding never matters here: the 60-byte minimum is below any MTU, at least 68.)
     let oversize = l.mtu.is_some_and(|mtu| skb.len() > ETH_HLEN + mtu as usize);

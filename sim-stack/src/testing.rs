@@ -145,6 +145,7 @@ impl OneHost {
             mtu: None,
             rng: streams.stream_named("link", "l"),
             stats: Default::default(),
+            line: Default::default(),
         };
         Self {
             n,

@@ -304,6 +304,7 @@ mod tests {
             }],
             links: Vec::new(),
             apps: Vec::new(),
+            sample: None,
         }
     }
 

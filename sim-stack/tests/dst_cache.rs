@@ -96,6 +96,7 @@ fn scenario() -> Scenario {
                 },
             },
         ],
+        sample: None,
     }
 }
 

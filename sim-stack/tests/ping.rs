@@ -120,6 +120,7 @@ fn two_hops(r1: u64, d1: SimDuration, r2: u64, d2: SimDuration, size: u64, count
                 options: PingOptions::default(),
             },
         }],
+        sample: None,
     }
 }
 

@@ -36,6 +36,7 @@ mod links;
 mod netfilter;
 mod nodes;
 mod qdiscs;
+mod sample;
 mod typed;
 
 use typed::*;
@@ -309,6 +310,7 @@ impl Lower<'_> {
             end,
             net6.as_ref().map(|n6| (&net, &fibs[..], n6)),
         );
+        let sample = self.sample(&prog.samples);
         if self.errors() > 0 {
             return None;
         }
@@ -321,6 +323,7 @@ impl Lower<'_> {
             nodes: std::mem::take(&mut self.nodes),
             links: std::mem::take(&mut self.links),
             apps,
+            sample,
         };
         // Every rule `World::build` holds a scenario to was checked above, where the text
         // could be pointed at; this makes sure of it, so that `sim run` never refuses what

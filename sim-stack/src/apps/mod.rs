@@ -72,6 +72,18 @@ pub struct AppCtx<'a> {
     pub net: NetCtx<'a>,
     /// The app's index in the world (what its sockets and timers name).
     pub id: u32,
+    /// The payload bytes it has handed to and taken from its sockets.
+    pub io: &'a mut AppIo,
+}
+
+/// The payload bytes an app has passed through its sockets (counted by [`AppCtx`]'s
+/// calls, whatever the app): what `samples/app.csv` shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AppIo {
+    /// Bytes accepted by `send`/`sendto`/`sendmsg`/`sendmmsg`.
+    pub tx_bytes: u64,
+    /// Bytes returned by `recv` (not peeked; a datagram's whole length under `MSG_TRUNC`).
+    pub rx_bytes: u64,
 }
 
 impl AppCtx<'_> {
@@ -238,7 +250,28 @@ impl AppCtx<'_> {
 
     /// `send()`.
     pub fn send(&mut self, fd: Fd, data: &[u8], flags: MsgFlags) -> Result<usize, Errno> {
-        syscall::send(self.n, &mut self.net, fd, data, flags)
+        let r = syscall::send(self.n, &mut self.net, fd, data, flags);
+        self.sent(r)
+    }
+
+    /// Counts what a send call accepted.
+    #[inline]
+    fn sent(&mut self, r: Result<usize, Errno>) -> Result<usize, Errno> {
+        if let Ok(b) = r {
+            self.io.tx_bytes += b as u64;
+        }
+        r
+    }
+
+    /// Counts what a receive call returned.
+    #[inline]
+    fn received(&mut self, r: Result<RecvMsg, Errno>, flags: MsgFlags) -> Result<RecvMsg, Errno> {
+        if let Ok(m) = &r
+            && !flags.contains(MsgFlags::PEEK)
+        {
+            self.io.rx_bytes += m.len as u64;
+        }
+        r
     }
 
     /// `sendto()`, to an address of the socket's family.
@@ -249,7 +282,8 @@ impl AppCtx<'_> {
         to: impl Into<std::net::SocketAddr>,
         flags: MsgFlags,
     ) -> Result<usize, Errno> {
-        syscall::sendto_addr(self.n, &mut self.net, fd, data, Some(to.into()), flags)
+        let r = syscall::sendto_addr(self.n, &mut self.net, fd, data, Some(to.into()), flags);
+        self.sent(r)
     }
 
     /// `sendmsg()` of `head` then `zeros` zero bytes (see [`syscall::sendmsg_zeros`]).
@@ -265,7 +299,8 @@ impl AppCtx<'_> {
         zeros: usize,
         to: Option<SocketAddrV4>,
     ) -> Result<usize, Errno> {
-        syscall::sendmsg_zeros(self.n, &mut self.net, fd, head, zeros, to)
+        let r = syscall::sendmsg_zeros(self.n, &mut self.net, fd, head, zeros, to);
+        self.sent(r)
     }
 
     /// The same to an address of either family (see [`syscall::sendmsg_zeros_addr`]).
@@ -276,24 +311,34 @@ impl AppCtx<'_> {
         zeros: usize,
         to: Option<std::net::SocketAddr>,
     ) -> Result<usize, Errno> {
-        syscall::sendmsg_zeros_addr(self.n, &mut self.net, fd, head, zeros, to)
+        let r = syscall::sendmsg_zeros_addr(self.n, &mut self.net, fd, head, zeros, to);
+        self.sent(r)
     }
 
     /// `sendmmsg()` (see [`syscall::sendmmsg`]).
     pub fn sendmmsg(&mut self, fd: Fd, msgs: &[&[u8]]) -> Result<usize, Errno> {
-        syscall::sendmmsg(self.n, &mut self.net, fd, msgs)
+        let r = syscall::sendmmsg(self.n, &mut self.net, fd, msgs);
+        if let Ok(k) = r {
+            self.io.tx_bytes += msgs[..k.min(msgs.len())]
+                .iter()
+                .map(|m| m.len() as u64)
+                .sum::<u64>();
+        }
+        r
     }
 
     /// `recv()` into `buf`.
     pub fn recv(&mut self, fd: Fd, buf: &mut [u8], flags: MsgFlags) -> Result<RecvMsg, Errno> {
         let len = buf.len();
-        syscall::recv(self.n, &mut self.net, fd, Some(buf), len, flags)
+        let r = syscall::recv(self.n, &mut self.net, fd, Some(buf), len, flags);
+        self.received(r, flags)
     }
 
     /// `recv(fd, NULL, len, MSG_TRUNC)`: on TCP, discards up to `len` bytes and says how
     /// many; on UDP, drops the next datagram and says its length.
     pub fn recv_discard(&mut self, fd: Fd, len: usize) -> Result<RecvMsg, Errno> {
-        syscall::recv(self.n, &mut self.net, fd, None, len, MsgFlags::TRUNC)
+        let r = syscall::recv(self.n, &mut self.net, fd, None, len, MsgFlags::TRUNC);
+        self.received(r, MsgFlags::TRUNC)
     }
 
     /// `recvmsg(fd, buf, MSG_ERRQUEUE)`: the oldest entry of the socket's error queue (a
@@ -377,6 +422,8 @@ pub struct AppSlot {
     pub app: Box<dyn App>,
     /// Stopped at its `until`: it acts no more.
     pub stopped: bool,
+    /// The bytes it has sent and received.
+    pub io: AppIo,
 }
 
 /// The results of an app, for the summary and `stats.json`.

@@ -702,17 +702,26 @@ pub struct TcpConnReport {
 }
 
 impl TcpSock {
+    /// `local:port` and `remote:port` as ss prints them (IPv6 in brackets).
+    pub fn endpoints(&self) -> (String, String) {
+        match self.sk.pinet6.as_deref() {
+            Some(np) if np.is_v6_flow() => (
+                format!("[{}]:{}", np.saddr, self.sk.sport),
+                format!("[{}]:{}", np.daddr, self.sk.dport),
+            ),
+            _ => (
+                format!("{}:{}", self.sk.saddr, self.sk.sport),
+                format!("{}:{}", self.sk.daddr, self.sk.dport),
+            ),
+        }
+    }
+
     /// The connection's report.
     pub fn report(&self) -> TcpConnReport {
+        let (local, remote) = self.endpoints();
         TcpConnReport {
-            local: match self.sk.pinet6.as_deref() {
-                Some(np) if np.is_v6_flow() => format!("[{}]:{}", np.saddr, self.sk.sport),
-                _ => format!("{}:{}", self.sk.saddr, self.sk.sport),
-            },
-            remote: match self.sk.pinet6.as_deref() {
-                Some(np) if np.is_v6_flow() => format!("[{}]:{}", np.daddr, self.sk.dport),
-                _ => format!("{}:{}", self.sk.daddr, self.sk.dport),
-            },
+            local,
+            remote,
             state: self.state.name(),
             cong: self.cong.name(),
             cwnd: self.cwnd,

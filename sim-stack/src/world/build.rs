@@ -261,6 +261,7 @@ impl World {
                 mtu: lc.mtu,
                 rng: streams.stream_named("link", &link_name(scenario, lc)),
                 stats: Default::default(),
+                line: Default::default(),
             });
         }
         let mut apps = Vec::new();
@@ -390,6 +391,7 @@ impl World {
                 node,
                 app,
                 stopped: false,
+                io: crate::apps::AppIo::default(),
             });
             sched.schedule_at(ac.start, Event::AppStart { app: idx });
         }

@@ -48,6 +48,7 @@ impl World {
             n: &mut self.nodes[slot.node],
             net,
             id: app,
+            io: &mut slot.io,
         };
         f(slot.app.as_mut(), &mut cx);
     }

@@ -157,7 +157,45 @@ pub struct LinkReport {
     pub dirs: [LinkStats; 2],
 }
 
+/// An app's key in its node's `stats.json` object: its kind, or `kind_2`, `kind_3`, … when
+/// `taken` (an earlier app's or an interface's key).
+fn app_key(kind: &str, taken: impl Fn(&str) -> bool) -> String {
+    let mut key = kind.to_string();
+    let mut k = 1;
+    while taken(&key) {
+        k += 1;
+        key = format!("{kind}_{k}");
+    }
+    key
+}
+
 impl World {
+    /// Every app's key in its node's `stats.json` object (`tcp_bulk`, `tcp_bulk_2`, …), in
+    /// scenario order.
+    pub fn app_keys(&self) -> Vec<String> {
+        let mut taken: Vec<std::collections::BTreeSet<String>> = self
+            .nodes
+            .iter()
+            .map(|n| {
+                (0..n.devs.len())
+                    .filter_map(|i| n.devs.get(i))
+                    .map(|d| d.name.clone())
+                    .collect()
+            })
+            .collect();
+        self.apps
+            .iter()
+            .map(|a| {
+                let n = &self.nodes[a.node];
+                let kind = a.app.report(n, self.now).kind().to_string();
+                let t = &mut taken[a.node];
+                let key = app_key(&kind, |k| t.contains(k));
+                t.insert(key.clone());
+                key
+            })
+            .collect()
+    }
+
     /// The report of every app, in scenario order, with the name of its node.
     pub fn app_reports(&self) -> Vec<(String, AppReport)> {
         self.apps
@@ -262,13 +300,9 @@ impl World {
                 .iter()
                 .map(|&i| self.apps[i].app.report(n, self.now))
             {
-                let base = report.kind().to_string();
-                let mut key = base.to_string();
-                let mut k = 1;
-                while apps.contains_key(&key) || ifaces.contains_key(&key) {
-                    k += 1;
-                    key = format!("{base}_{k}");
-                }
+                let key = app_key(report.kind(), |k| {
+                    apps.contains_key(k) || ifaces.contains_key(k)
+                });
                 apps.insert(key, report);
             }
             nodes.insert(

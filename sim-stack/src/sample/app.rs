@@ -1,0 +1,48 @@
+//! `samples/app.csv`: every chosen app's payload bytes handed to its sockets and received
+//! from them so far ([`crate::apps::AppIo`]), one row per app.
+
+use std::io::{self, Write};
+
+use sim_core::SimTime;
+
+use crate::config::{NodeId, Scenario};
+use crate::world::World;
+
+/// The header of `app.csv`.
+pub const HEADER: &str = "time_ns,node,app,tx_bytes,rx_bytes\n";
+
+/// The apps sampled (scenario order) with their `stats.json` keys.
+#[derive(Debug)]
+pub(super) struct AppRows {
+    apps: Vec<(usize, String)>,
+}
+
+impl AppRows {
+    pub(super) fn new(world: &World, scenario: &Scenario, nodes: &[NodeId]) -> Self {
+        let mut chosen = vec![false; world.nodes.len()];
+        for ni in super::chosen_nodes(world, scenario, nodes) {
+            chosen[ni] = true;
+        }
+        let keys = world.app_keys();
+        let apps = keys
+            .into_iter()
+            .enumerate()
+            .filter(|&(i, _)| chosen[world.apps[i].node])
+            .collect();
+        Self { apps }
+    }
+
+    /// Writes the rows of instant `at`; returns how many.
+    pub(super) fn write(&self, world: &World, at: SimTime, out: &mut dyn Write) -> io::Result<u64> {
+        let time = at.as_nanos();
+        for (i, key) in &self.apps {
+            let a = &world.apps[*i];
+            writeln!(
+                out,
+                "{time},{},{key},{},{}",
+                world.nodes[a.node].name, a.io.tx_bytes, a.io.rx_bytes
+            )?;
+        }
+        Ok(self.apps.len() as u64)
+    }
+}
