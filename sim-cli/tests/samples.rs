@@ -322,3 +322,47 @@ fn snapshots_at_chosen_instants_go_into_their_folders() {
             .contains(" --snapshot-at 150000000ns,250000000ns,5000000000ns ")
     );
 }
+
+/// The chronographs of tcp_info (`tcp_chrono_start`/`stop`): a receiver with a tiny
+/// buffer holds the sender back by its window (rwnd-limited most of its busy time); with
+/// a large buffer the window never does.
+#[test]
+fn busy_and_rwnd_limited_times_follow_the_receivers_window() {
+    let dir = scratch("chrono");
+    let net = |rmem: &str| {
+        format!(
+            "end 1s
+host a {{ iface eth0 {{ ip 10.0.0.1/24 }} }}
+host b {{ iface eth0 {{ ip 10.0.0.2/24 }}  sysctl net.ipv4.tcp_rmem = {rmem} }}
+link a.eth0 -- b.eth0 {{ rate 100Mbit  delay 10ms }}
+app b: tcp_sink {{ port 9 }}
+app a: tcp_bulk {{ to 10.0.0.2:9  bytes unlimited }} at 100ms
+sample 100ms {{ tcp a }}
+"
+        )
+    };
+    let last = |name: &str, rmem: &str| {
+        fs::write(dir.join(format!("{name}.net")), net(rmem)).unwrap();
+        run(
+            &dir,
+            name,
+            &[&format!("{name}.net"), "--pcap", "none", "--trace", "none"],
+        );
+        let rows = last_rows(&dir.join(format!("{name}/samples/tcp.csv")));
+        assert_eq!(rows.len(), 1);
+        let us = |c: &str| rows[0][c].parse::<u64>().unwrap();
+        (
+            us("busy_time_us"),
+            us("rwnd_limited_us"),
+            us("sndbuf_limited_us"),
+        )
+    };
+    // Busy from the first write (100 ms + the handshake) to the end: about 0.88 s.
+    let (busy, rwnd, sndbuf) = last("small", "4096 4096 4096");
+    assert!((850_000..=900_000).contains(&busy), "{busy}");
+    assert!(rwnd > busy * 9 / 10, "rwnd-limited {rwnd} of {busy}");
+    assert_eq!(sndbuf, 0);
+    let (busy, rwnd, _) = last("large", "4096 131072 6291456");
+    assert!((850_000..=900_000).contains(&busy), "{busy}");
+    assert_eq!(rwnd, 0);
+}

@@ -55,6 +55,7 @@ impl TcpRows {
         for &ni in &self.nodes {
             let n = &world.nodes[ni];
             let pacing = (n.sysctl.tcp_pacing_ss_ratio, n.sysctl.tcp_pacing_ca_ratio);
+            let now_j = crate::jiffies::jiffies(at, n.jiffies_phase) as u32;
             for (_, sk) in n.socks.iter() {
                 let Socket::Tcp(t) = sk else { continue };
                 if matches!(
@@ -64,7 +65,7 @@ impl TcpRows {
                     continue;
                 }
                 let pmtu = t.sk.dst_cache.map_or(0, |d| d.dst.mtu);
-                let i = tcp_get_info(t, at, pmtu, pacing);
+                let i = tcp_get_info(t, at, now_j, pmtu, pacing);
                 let (local, peer) = t.endpoints();
                 writeln!(
                     out,

@@ -1065,6 +1065,7 @@ pub fn getsockopt(
     name: SockOptName,
 ) -> Result<SockOptValue, Errno> {
     let pacing = (n.sysctl.tcp_pacing_ss_ratio, n.sysctl.tcp_pacing_ca_ratio);
+    let now_j = crate::jiffies::jiffies(cx.now, n.jiffies_phase) as u32;
     let s = sock(n, fd)?;
     let is_tcp = matches!(s, Socket::Tcp(_));
     let int = |v: u64| Ok(SockOptValue::Int(v as i64));
@@ -1134,7 +1135,7 @@ pub fn getsockopt(
                 _ => {
                     let pmtu = t.sk.dst_cache.map_or(0, |d| d.dst.mtu);
                     Ok(SockOptValue::Info(Box::new(tcp_get_info(
-                        t, cx.now, pmtu, pacing,
+                        t, cx.now, now_j, pmtu, pacing,
                     ))))
                 }
             }

@@ -2,8 +2,7 @@
 //! `tcp_get_info` fills it, from the connection's state at the instant it is asked for.
 //!
 //! Fields the model does not keep are reported as Linux reports them when they never
-//! moved: `tcpi_fackets` and `tcpi_last_ack_sent` (always 0 on Linux too), the
-//! chrono timers (`tcpi_busy_time`, `tcpi_rwnd_limited`, `tcpi_sndbuf_limited`),
+//! moved: `tcpi_fackets` and `tcpi_last_ack_sent` (always 0 on Linux too),
 //! `tcpi_rehash` and the ECN counters.
 
 use serde::Serialize;
@@ -217,8 +216,16 @@ pub(crate) fn tcp_update_pacing_rate(t: &mut TcpSock, sys: &crate::config::Sysct
     t.pacing_rate = pacing_rate(t, sys.tcp_pacing_ss_ratio, sys.tcp_pacing_ca_ratio);
 }
 
-/// `tcp_get_info`: the connection's `struct tcp_info` at `now`.
-pub fn tcp_get_info(t: &TcpSock, now: SimTime, pmtu: u32, pacing: (u32, u32)) -> TcpInfo {
+/// `tcp_get_info`: the connection's `struct tcp_info` at `now` (`now_j` in the node's
+/// jiffies, for the chronographs).
+pub fn tcp_get_info(
+    t: &TcpSock,
+    now: SimTime,
+    now_j: u32,
+    pmtu: u32,
+    pacing: (u32, u32),
+) -> TcpInfo {
+    let (busy, rwnd_limited, sndbuf_limited) = t.chrono.info(now_j);
     let ms_since = |at: SimTime| (now.saturating_since(at).as_nanos() / 1_000_000) as u32;
     let mut options = 0;
     if t.ts_ok {
@@ -304,6 +311,9 @@ pub fn tcp_get_info(t: &TcpSock, now: SimTime, pmtu: u32, pacing: (u32, u32)) ->
         tcpi_rcv_wnd: t.rwin.rcv_wnd,
         tcpi_total_rto: t.stats.rto_events.min(u64::from(u16::MAX)) as u16,
         tcpi_fastopen_client_fail: t.fo.client_fail,
+        tcpi_busy_time: busy,
+        tcpi_rwnd_limited: rwnd_limited,
+        tcpi_sndbuf_limited: sndbuf_limited,
         ..TcpInfo::default()
     }
 }

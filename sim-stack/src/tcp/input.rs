@@ -13,6 +13,7 @@ use super::rtt::tcp_rtt_estimator;
 use sim_core::{SimDuration, SimTime};
 
 use super::bbr::BbrClock;
+use super::chrono::ChronoKind;
 use super::cong::CaCtx;
 use super::output;
 use super::rate::{RateSample, tcp_rate_skb_delivered};
@@ -692,6 +693,7 @@ fn tcp_ack(
     let now = cx.now;
     let sys_wmem2 = n.sysctl.tcp_wmem[2];
     let idle_restart = n.sysctl.tcp_slow_start_after_idle;
+    let now_j = crate::jiffies::jiffies(now, n.jiffies_phase) as u32;
     let Some(t) = n.socks.tcp(sock) else {
         return false;
     };
@@ -951,6 +953,11 @@ fn tcp_ack(
     }
     let advanced = after(ack, prior_una);
     t.snd_una = ack;
+    // tcp_clean_rtx_queue: with the retransmit queue empty the busy chronograph stops, or
+    // runs on if data waits unsent.
+    if t.sent_segs() == 0 {
+        t.chrono_stop(ChronoKind::Busy, now_j);
+    }
     // tcp_ack_tstamp, on each acknowledged skb and on the first one left.
     if let Some(seg) = t.wq.front()
         && seg.txstamp_ack
@@ -1255,6 +1262,8 @@ fn tcp_ack(
         && t.write_seq.wrapping_sub(t.snd_nxt) < t.notsent_lowat;
     if writable_again {
         t.sk.nospace = false;
+        // tcp_check_space: room again, the send buffer no longer holds the sender back.
+        t.chrono_stop(ChronoKind::SndbufLimited, now_j);
     }
     // tcp_process_tlp_ack: the ACK covers the probe. A D-SACK of the probe
     // (FLAG_DSACK_TLP) says both it and the original arrived: no loss.

@@ -18,6 +18,7 @@
 pub mod ack;
 pub mod bbr;
 pub mod byteq;
+pub mod chrono;
 pub mod cong;
 pub mod dctcp;
 pub mod dsack;
@@ -398,6 +399,8 @@ pub struct TcpSock {
     pub pacing_status: PacingStatus,
     /// Delivery-rate sampling (tcp_rate.c's fields of `tcp_sock`).
     pub rate: rate::TcpRate,
+    /// The busy / rwnd-limited / sndbuf-limited chronographs.
+    pub chrono: chrono::Chrono,
 
     // RTT and timers.
 
@@ -560,6 +563,7 @@ impl TcpSock {
             pacing_rate: u64::MAX,
             pacing_status: PacingStatus::None,
             rate: rate::TcpRate::default(),
+            chrono: chrono::Chrono::default(),
             rtt: rtt::RttEstimator::new(),
             rwin: rcv_window::RcvWindow::new(),
             ack: ack::AckState::new(),
@@ -636,6 +640,26 @@ impl TcpSock {
     /// or its retransmission forgotten): the search for one must not start after it.
     pub(crate) fn note_rtx_candidate(&mut self, idx: usize) {
         self.recovery.rtx_hint = self.recovery.rtx_hint.min(idx);
+    }
+
+    /// `tcp_write_queue_empty`: nothing queued that was not sent.
+    pub fn write_queue_empty(&self) -> bool {
+        self.sent_segs() == self.wq.len()
+    }
+
+    /// `tcp_add_write_queue_tail`'s `tcp_chrono_start(sk, TCP_CHRONO_BUSY)`: an skb was
+    /// queued on an empty write queue.
+    pub(crate) fn chrono_busy_if_queued(&mut self, was_empty: bool, now_j: u32) {
+        if was_empty && !self.write_queue_empty() {
+            self.chrono.start(chrono::ChronoKind::Busy, now_j);
+        }
+    }
+
+    /// `tcp_chrono_stop` (`tcp_rtx_and_write_queues_empty` decides between stopping and
+    /// going back to busy).
+    pub(crate) fn chrono_stop(&mut self, kind: chrono::ChronoKind, now_j: u32) {
+        let empty = self.wq.is_empty();
+        self.chrono.stop(kind, now_j, empty);
     }
 
     /// Segments in the retransmit queue (sent, not acknowledged).
@@ -1166,6 +1190,7 @@ fn tcp_sendmsg_inner(
     let eor = flags.contains(MsgFlags::EOR);
     let size_goal = output::tcp_xmit_size_goal(t);
     let mut copied = 0;
+    let now_j = crate::jiffies::jiffies(cx.now, n.jiffies_phase) as u32;
     loop {
         let Some(t) = n.socks.tcp(sock) else {
             return Err(Errno::NotConn);
@@ -1179,7 +1204,9 @@ fn tcp_sendmsg_inner(
         let room = size_goal - tail_len;
         let chunk = room.min((data.len() - copied) as u32) as usize;
         let last = copied + chunk == data.len();
+        let was_empty = t.write_queue_empty();
         let k = output::tcp_queue_data(t, &data[copied..copied + chunk], eor && last);
+        t.chrono_busy_if_queued(was_empty, now_j);
         copied += k;
         if k < chunk || copied == data.len() {
             break;
@@ -1392,6 +1419,7 @@ pub fn tcp_recv_oob(n: &mut Node, sock: SockId, peek: bool) -> Result<Option<u8>
 
 /// `shutdown(SHUT_WR)`: queue a FIN after the data.
 pub fn tcp_shutdown(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
+    let now_j = crate::jiffies::jiffies(cx.now, n.jiffies_phase) as u32;
     let Some(t) = n.socks.tcp(sock) else {
         return;
     };
@@ -1407,7 +1435,9 @@ pub fn tcp_shutdown(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
     // tcp_set_state: leaving ESTABLISHED or CLOSE_WAIT ends the CurrEstab count.
     let was_estab = matches!(t.state, TcpState::Established | TcpState::CloseWait);
     t.state = next;
+    let was_empty = t.write_queue_empty();
     output::tcp_queue_fin(t);
+    t.chrono_busy_if_queued(was_empty, now_j);
     if was_estab {
         let c = &mut n.snmp.tcp.CurrEstab;
         *c = c.saturating_sub(1);

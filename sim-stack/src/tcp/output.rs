@@ -9,6 +9,7 @@ use std::net::Ipv4Addr;
 
 use sim_core::{SimDuration, SimTime};
 
+use super::chrono::ChronoKind;
 use super::fastopen::FastOpenRequest;
 use super::{CaState, PacingStatus, TcpSock, TcpState, TxSeg, after, before};
 use crate::config::Sysctls;
@@ -353,11 +354,15 @@ pub(crate) fn tcp_send_syn_data(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId,
 /// queued, unsent, and the SYN is to go alone.
 fn send_syn_with_data(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, data: &[u8]) -> bool {
     let now = cx.now;
+    let now_j = crate::jiffies::jiffies(now, n.jiffies_phase) as u32;
     let Some(t) = n.socks.tcp(sock) else {
         return false;
     };
     let len = data.len() as u32;
     let iss = t.iss;
+    if len > 0 {
+        t.chrono.start(ChronoKind::Busy, now_j);
+    }
     let seq = iss.wrapping_add(1);
     if len > 0 {
         let mut seg = TxSeg::new(seq, len, false, false);
@@ -731,6 +736,8 @@ fn tcp_write_xmit_nagle(
     let mut sent_any = false;
     let mut sent_pkts = 0u32;
     let mut is_cwnd_limited = false;
+    let mut is_rwnd_limited = false;
+    let now_j = crate::jiffies::jiffies(now, n.jiffies_phase) as u32;
     let Some(t) = n.socks.tcp(sock) else {
         return;
     };
@@ -774,6 +781,7 @@ fn tcp_write_xmit_nagle(
             let head = &t.wq[idx];
             let wnd_end = t.snd_una.wrapping_add(t.snd_wnd);
             if head.len > 0 && after(head.seq.wrapping_add(head.len.min(mss)), wnd_end) {
+                is_rwnd_limited = true;
                 break;
             }
             if !multi {
@@ -836,13 +844,18 @@ fn tcp_write_xmit_nagle(
         }
     }
     if let Some(t) = n.socks.tcp(sock) {
+        if is_rwnd_limited {
+            t.chrono.start(ChronoKind::RwndLimited, now_j);
+        } else {
+            t.chrono_stop(ChronoKind::RwndLimited, now_j);
+        }
         // New data sent while cwnd is being reduced counts for PRR (tcp_in_cwnd_reduction).
         if matches!(t.recovery.ca_state, CaState::Cwr | CaState::Recovery) {
             t.recovery.prr_out += sent_pkts;
         }
         is_cwnd_limited |= t.in_flight() >= t.cwnd;
         if sent_any || is_cwnd_limited {
-            tcp_cwnd_validate(t, is_cwnd_limited);
+            tcp_cwnd_validate(t, is_cwnd_limited, now_j);
         }
     }
     // New data went out: a tail loss probe replaces the RTO when it may.
@@ -865,7 +878,7 @@ fn tcp_write_xmit_nagle(
 /// the current window, and both start afresh once `snd_una` passes the `snd_nxt` of the
 /// last reset (`cwnd_usage_seq`). (`tcp_cwnd_application_limited`, RFC 2861's shrinking of
 /// an unused window, is not modeled.)
-fn tcp_cwnd_validate(t: &mut TcpSock, is_cwnd_limited: bool) {
+fn tcp_cwnd_validate(t: &mut TcpSock, is_cwnd_limited: bool, now_j: u32) {
     if !before(t.snd_una, t.cwnd_usage_seq)
         || is_cwnd_limited
         || (!t.is_cwnd_limited && t.packets_out > t.max_packets_out)
@@ -873,6 +886,16 @@ fn tcp_cwnd_validate(t: &mut TcpSock, is_cwnd_limited: bool) {
         t.is_cwnd_limited = is_cwnd_limited;
         t.max_packets_out = t.packets_out;
         t.cwnd_usage_seq = t.snd_nxt;
+    }
+    // tcp_is_cwnd_limited (in slow start, cwnd below twice what was in flight), else: the
+    // starvation is the send buffer's when all was sent and the app is waiting for room.
+    let cwnd_limited = t.is_cwnd_limited || (t.cwnd < t.ssthresh && t.cwnd < 2 * t.max_packets_out);
+    if !cwnd_limited
+        && t.write_queue_empty()
+        && t.sk.nospace
+        && matches!(t.state, TcpState::Established | TcpState::CloseWait)
+    {
+        t.chrono.start(ChronoKind::SndbufLimited, now_j);
     }
 }
 
