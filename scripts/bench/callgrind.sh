@@ -5,6 +5,7 @@
 #   scripts/bench/callgrind.sh                 # all three, --until 1s (star: 200ms), pcap off
 #   scripts/bench/callgrind.sh dumbbell_tcp    # one
 #   PCAP=all KEEP=/tmp/cg scripts/bench/callgrind.sh   # with capture; keep callgrind.out.*
+#   ARGS="--sample 1ms" scripts/bench/callgrind.sh dumbbell_tcp   # more `sim run` options
 #
 # Prints "scenario Ir"; with KEEP=DIR, leaves DIR/callgrind.<scenario>.out for
 # callgrind_annotate. UNTIL overrides the simulated time (default 1s; star 200ms); SIM runs
@@ -27,7 +28,7 @@ for s in "${scenarios[@]}"; do
   [ "$s" = star_udp_1000 ] && [ -z "${UNTIL:-}" ] && until=200ms
   out=${KEEP:-$WORK}/callgrind.$s.out
   valgrind --tool=callgrind --callgrind-out-file="$out" "$SIM" run "scenarios/bench/$s.net" \
-    --pcap "${PCAP:-none}" --trace none --until "$until" --out "$WORK/run" --quiet 2> "$WORK/vg.txt" \
+    --pcap "${PCAP:-none}" --trace none --until "$until" --out "$WORK/run" --quiet ${ARGS:-} 2> "$WORK/vg.txt" \
     || { cat "$WORK/vg.txt" >&2; exit 1; }
   rm -rf "$WORK/run"
   echo "$s $(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$WORK/vg.txt")"

@@ -5,6 +5,10 @@
 //! figure — those are only in `sim run`'s summary). Each output is compared through a 64-bit
 //! FNV-1a hash, and by name, so a failure says which output differs.
 //!
+//! One of the two runs also samples every time series (`sim run --sample`; every millisecond
+//! on the runs cut at 200 ms, a thousand times on the others): the sampler is not an event
+//! and only reads, so it must change none of those bytes.
+//!
 //! The benchmark and traffic-control scenarios stop at 200 ms of simulated time to keep the
 //! test fast (their random draws — netem's, RED's — start at once); the scenarios in
 //! `scenarios/` run to their end.
@@ -17,8 +21,10 @@ use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use common::{capture_into, temp_dir};
-use sim_core::{Limits, SimTime, run};
+use sim_core::{Limits, SimDuration, SimTime, run_observed};
 use sim_stack::capture::CaptureFormat;
+use sim_stack::config::SampleConfig;
+use sim_stack::sample::Sampler;
 use sim_stack::trace::{MemorySink, Trace, TraceLevel};
 use sim_stack::world::Outputs;
 use sim_stack::world::World;
@@ -60,8 +66,14 @@ fn scenarios() -> Vec<(PathBuf, Option<SimTime>)> {
 }
 
 /// Runs `path` (until `until`, if given) with a path-level trace and a pcap per interface
-/// written into `dir`; returns a hash per output, by name.
-fn outputs_hashed(path: &Path, until: Option<SimTime>, dir: &Path) -> BTreeMap<String, u64> {
+/// written into `dir`, sampling everything every millisecond if `sample`; returns a hash per
+/// output, by name (the samples apart, not hashed).
+fn outputs_hashed(
+    path: &Path,
+    until: Option<SimTime>,
+    dir: &Path,
+    sample: bool,
+) -> BTreeMap<String, u64> {
     let loaded = sim_dsl::load_file(path, &sim_dsl::Options::default());
     assert!(!loaded.has_errors(), "{}", loaded.render_diagnostics());
     let mut sc = loaded.scenario.expect("no errors, so a scenario");
@@ -75,9 +87,31 @@ fn outputs_hashed(path: &Path, until: Option<SimTime>, dir: &Path) -> BTreeMap<S
         record_paths: true,
     };
     let (mut world, mut sched) = World::build(&sc, outputs).expect("builds");
-    let report = run(&mut world, &mut sched, Limits::until(sc.end_time), |_| {
-        ControlFlow::Continue(())
+    let samples = MemorySink::default();
+    let mut sampler = sample.then(|| {
+        // 1 ms on the runs cut at 200 ms, a thousand samples on the longer ones.
+        let every = SimDuration::from_nanos((sc.end_time.as_nanos() / 1000).max(1_000_000));
+        let cfg = SampleConfig::everything(every);
+        Sampler::new(&world, &sc, &cfg, |_| {
+            Ok(Box::new(samples.clone()) as Box<dyn std::io::Write>)
+        })
+        .expect("in memory")
     });
+    let report = run_observed(
+        &mut world,
+        &mut sched,
+        Limits::until(sc.end_time),
+        &mut sampler,
+        |_| ControlFlow::Continue(()),
+    );
+    if let Some(s) = sampler {
+        let taken = s.samples;
+        s.finish().expect("samples written");
+        let every = (sc.end_time.as_nanos() / 1000).max(1_000_000);
+        let expected = sc.end_time.as_nanos() / every + 1;
+        assert_eq!(taken, expected, "{}: samples taken", path.display());
+        assert!(!samples.text().is_empty());
+    }
     world.finish_outputs().expect("outputs written");
     let stats = world.stats(report.now.as_nanos(), report.events);
 
@@ -100,7 +134,7 @@ fn outputs_hashed(path: &Path, until: Option<SimTime>, dir: &Path) -> BTreeMap<S
 }
 
 #[test]
-fn every_scenario_gives_the_same_trace_pcaps_and_stats_twice() {
+fn every_scenario_gives_the_same_trace_pcaps_and_stats_twice_sampled_or_not() {
     let mut failures = Vec::new();
     for (path, until) in scenarios() {
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
@@ -109,8 +143,8 @@ fn every_scenario_gives_the_same_trace_pcaps_and_stats_twice() {
             temp_dir(&format!("{name}-b")),
         );
         let (a, b) = std::thread::scope(|s| {
-            let a = s.spawn(|| outputs_hashed(&path, until, &a_dir));
-            let b = s.spawn(|| outputs_hashed(&path, until, &b_dir));
+            let a = s.spawn(|| outputs_hashed(&path, until, &a_dir, true));
+            let b = s.spawn(|| outputs_hashed(&path, until, &b_dir, false));
             (a.join().expect("run a"), b.join().expect("run b"))
         });
         assert_eq!(

@@ -1,17 +1,17 @@
 //! `samples/app.csv`: every chosen app's payload bytes handed to its sockets and received
 //! from them so far ([`crate::apps::AppIo`]), one row per app.
 
-use std::io::{self, Write};
-
 use sim_core::SimTime;
 
 use crate::config::{NodeId, Scenario};
 use crate::world::World;
 
+use super::csv::Rows;
+
 /// The header of `app.csv`.
 pub const HEADER: &str = "time_ns,node,app,tx_bytes,rx_bytes\n";
 
-/// The apps sampled (scenario order) with their `stats.json` keys.
+/// The apps sampled (scenario order) with their `,node,key` text.
 #[derive(Debug)]
 pub(super) struct AppRows {
     apps: Vec<(usize, String)>,
@@ -28,21 +28,27 @@ impl AppRows {
             .into_iter()
             .enumerate()
             .filter(|&(i, _)| chosen[world.apps[i].node])
+            .map(|(i, key)| {
+                (
+                    i,
+                    format!(",{},{key}", world.nodes[world.apps[i].node].name),
+                )
+            })
             .collect();
         Self { apps }
     }
 
     /// Writes the rows of instant `at`; returns how many.
-    pub(super) fn write(&self, world: &World, at: SimTime, out: &mut dyn Write) -> io::Result<u64> {
+    pub(super) fn write(&self, world: &World, at: SimTime, out: &mut Rows) -> u64 {
         let time = at.as_nanos();
-        for (i, key) in &self.apps {
-            let a = &world.apps[*i];
-            writeln!(
-                out,
-                "{time},{},{key},{},{}",
-                world.nodes[a.node].name, a.io.tx_bytes, a.io.rx_bytes
-            )?;
+        for (i, prefix) in &self.apps {
+            let io = world.apps[*i].io;
+            out.uint(time);
+            out.text(prefix);
+            out.int(io.tx_bytes);
+            out.int(io.rx_bytes);
+            out.end();
         }
-        Ok(self.apps.len() as u64)
+        self.apps.len() as u64
     }
 }

@@ -2,12 +2,13 @@
 //! how busy the sender's line was over the last interval — one row per direction.
 
 use std::collections::BTreeSet;
-use std::io::{self, Write};
 
 use sim_core::{SimDuration, SimTime};
 
 use crate::config::{LinkEnd, Scenario};
 use crate::world::World;
+
+use super::csv::Rows;
 
 /// The header of `link.csv`.
 pub const HEADER: &str = "time_ns,from,to,rate_bps,frames,bytes,lost,util\n";
@@ -17,8 +18,8 @@ pub const HEADER: &str = "time_ns,from,to,rate_bps,frames,bytes,lost,util\n";
 struct Dir {
     link: usize,
     dir: usize,
-    from: String,
-    to: String,
+    /// `,from,to`.
+    names: String,
 }
 
 /// The directions sampled (scenario link order, direction 0 first), with the line's busy
@@ -45,8 +46,7 @@ impl LinkRows {
                 dirs.push(Dir {
                     link: li,
                     dir,
-                    from,
-                    to: format!("{tn}.{ti}"),
+                    names: format!(",{from},{tn}.{ti}"),
                 });
             }
         }
@@ -60,8 +60,8 @@ impl LinkRows {
         world: &World,
         at: SimTime,
         interval: SimDuration,
-        out: &mut dyn Write,
-    ) -> io::Result<u64> {
+        out: &mut Rows,
+    ) -> u64 {
         let time = at.as_nanos();
         let span = interval.as_nanos().min(time);
         for (d, before) in self.dirs.iter().zip(&mut self.busy_before) {
@@ -69,34 +69,20 @@ impl LinkRows {
             let s = &l.stats[d.dir];
             let busy = l.line[d.dir].busy_at(at);
             let util = if span == 0 {
-                0.0
+                0
             } else {
-                (busy - *before) as f64 / span as f64
+                ((u128::from(busy - *before) * 1_000_000 + u128::from(span / 2)) / u128::from(span))
+                    as u64
             };
             *before = busy;
-            writeln!(
-                out,
-                "{time},{},{},{},{},{},{},{}",
-                d.from,
-                d.to,
-                l.rate_bps,
-                s.frames,
-                s.bytes,
-                s.lost,
-                Util(util),
-            )?;
+            out.uint(time);
+            out.text(&d.names);
+            for v in [l.rate_bps, s.frames, s.bytes, s.lost] {
+                out.int(v);
+            }
+            out.fraction(util);
+            out.end();
         }
-        Ok(self.dirs.len() as u64)
-    }
-}
-
-/// A fraction printed with 6 decimals, trailing zeros trimmed (`0.5`, `1`, `0.123457`).
-struct Util(f64);
-
-impl std::fmt::Display for Util {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let s = format!("{:.6}", self.0);
-        let s = s.trim_end_matches('0').trim_end_matches('.');
-        f.write_str(s)
+        self.dirs.len() as u64
     }
 }

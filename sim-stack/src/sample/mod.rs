@@ -17,6 +17,7 @@ use crate::config::{SampleConfig, Scenario};
 use crate::world::World;
 
 pub mod app;
+mod csv;
 pub mod link;
 pub mod qdisc;
 pub mod tcp;
@@ -72,7 +73,25 @@ impl SampleKind {
 /// One kind's rows and where they go.
 struct Series<S> {
     rows: S,
+    buf: csv::Rows,
     out: Box<dyn Write>,
+}
+
+impl<S> Series<S> {
+    fn new(rows: S, out: Box<dyn Write>) -> Self {
+        Self {
+            rows,
+            buf: csv::Rows::default(),
+            out,
+        }
+    }
+
+    /// Writes out the rows of one sample.
+    fn flush_rows(&mut self) -> io::Result<()> {
+        self.out.write_all(self.buf.bytes())?;
+        self.buf.clear();
+        Ok(())
+    }
 }
 
 /// Records the chosen time series of a [`World`] into CSV writers.
@@ -120,21 +139,29 @@ impl Sampler {
             out.write_all(kind.header().as_bytes())?;
             Ok(Some(out))
         };
-        let tcp = series(SampleKind::Tcp)?.map(|out| Series {
-            rows: tcp::TcpRows::new(world, scenario, cfg.tcp.as_deref().unwrap_or(&[])),
-            out,
+        let tcp = series(SampleKind::Tcp)?.map(|out| {
+            Series::new(
+                tcp::TcpRows::new(world, scenario, cfg.tcp.as_deref().unwrap_or(&[])),
+                out,
+            )
         });
-        let qdisc = series(SampleKind::Qdisc)?.map(|out| Series {
-            rows: qdisc::QdiscRows::new(world, scenario, cfg.qdisc.as_deref().unwrap_or(&[])),
-            out,
+        let qdisc = series(SampleKind::Qdisc)?.map(|out| {
+            Series::new(
+                qdisc::QdiscRows::new(world, scenario, cfg.qdisc.as_deref().unwrap_or(&[])),
+                out,
+            )
         });
-        let link = series(SampleKind::Link)?.map(|out| Series {
-            rows: link::LinkRows::new(world, scenario, cfg.link.as_deref().unwrap_or(&[])),
-            out,
+        let link = series(SampleKind::Link)?.map(|out| {
+            Series::new(
+                link::LinkRows::new(world, scenario, cfg.link.as_deref().unwrap_or(&[])),
+                out,
+            )
         });
-        let app = series(SampleKind::App)?.map(|out| Series {
-            rows: app::AppRows::new(world, scenario, cfg.app.as_deref().unwrap_or(&[])),
-            out,
+        let app = series(SampleKind::App)?.map(|out| {
+            Series::new(
+                app::AppRows::new(world, scenario, cfg.app.as_deref().unwrap_or(&[])),
+                out,
+            )
         });
         Ok(Self {
             interval: cfg.interval.max(SimDuration::from_nanos(1)),
@@ -163,16 +190,20 @@ impl Sampler {
     /// Takes the sample of instant `at`.
     fn sample(&mut self, world: &World, at: SimTime) -> io::Result<()> {
         if let Some(s) = &mut self.tcp {
-            self.rows += s.rows.write(world, at, &mut s.out)?;
+            self.rows += s.rows.write(world, at, &mut s.buf);
+            s.flush_rows()?;
         }
         if let Some(s) = &mut self.qdisc {
-            self.rows += s.rows.write(world, at, &mut s.out)?;
+            self.rows += s.rows.write(world, at, &mut s.buf);
+            s.flush_rows()?;
         }
         if let Some(s) = &mut self.link {
-            self.rows += s.rows.write(world, at, self.interval, &mut s.out)?;
+            self.rows += s.rows.write(world, at, self.interval, &mut s.buf);
+            s.flush_rows()?;
         }
         if let Some(s) = &mut self.app {
-            self.rows += s.rows.write(world, at, &mut s.out)?;
+            self.rows += s.rows.write(world, at, &mut s.buf);
+            s.flush_rows()?;
         }
         self.samples += 1;
         Ok(())

@@ -2,7 +2,6 @@
 //! counters so far, as `tc -s qdisc` shows them — one row per interface.
 
 use std::collections::BTreeMap;
-use std::io::{self, Write};
 
 use sim_core::SimTime;
 
@@ -10,14 +9,16 @@ use crate::config::{LinkEnd, Scenario};
 use crate::qdisc::Qdisc;
 use crate::world::World;
 
+use super::csv::Rows;
+
 /// The header of `qdisc.csv`.
 pub const HEADER: &str = "time_ns,node,dev,kind,backlog_bytes,backlog_pkts,sent_bytes,\
 sent_pkts,drops,overlimits,requeues,marks\n";
 
-/// The (node, device) indices sampled, in scenario order.
+/// The (node, device) indices sampled, in scenario order, with their `,node,dev,` text.
 #[derive(Debug)]
 pub(super) struct QdiscRows {
-    devs: Vec<(usize, usize)>,
+    devs: Vec<(usize, usize, String)>,
 }
 
 /// Packets the qdisc CE-marked instead of dropping: fq_codel's CoDel and `ce_threshold`
@@ -36,7 +37,7 @@ pub fn marks(q: &Qdisc) -> u64 {
 
 impl QdiscRows {
     pub(super) fn new(world: &World, scenario: &Scenario, ends: &[LinkEnd]) -> Self {
-        let devs = if ends.is_empty() {
+        let devs: Vec<(usize, usize)> = if ends.is_empty() {
             world
                 .nodes
                 .iter()
@@ -62,22 +63,29 @@ impl QdiscRows {
                 })
                 .collect()
         };
+        let devs = devs
+            .into_iter()
+            .filter_map(|(ni, di)| {
+                let n = &world.nodes[ni];
+                let d = n.devs.get(di)?;
+                Some((ni, di, format!(",{},{},", n.name, d.name)))
+            })
+            .collect();
         Self { devs }
     }
 
     /// Writes the rows of instant `at`; returns how many.
-    pub(super) fn write(&self, world: &World, at: SimTime, out: &mut dyn Write) -> io::Result<u64> {
+    pub(super) fn write(&self, world: &World, at: SimTime, out: &mut Rows) -> u64 {
         let time = at.as_nanos();
-        for &(ni, di) in &self.devs {
-            let n = &world.nodes[ni];
-            let Some(d) = n.devs.get(di) else { continue };
+        for (ni, di, prefix) in &self.devs {
+            let Some(d) = world.nodes[*ni].devs.get(*di) else {
+                continue;
+            };
             let s = d.qdisc.stats();
-            writeln!(
-                out,
-                "{time},{},{},{},{},{},{},{},{},{},{},{}",
-                n.name,
-                d.name,
-                d.qdisc.kind(),
+            out.uint(time);
+            out.text(prefix);
+            out.text(d.qdisc.kind());
+            for v in [
                 s.backlog,
                 s.qlen,
                 s.bytes,
@@ -86,8 +94,11 @@ impl QdiscRows {
                 s.overlimits,
                 s.requeues,
                 marks(&d.qdisc),
-            )?;
+            ] {
+                out.int(v);
+            }
+            out.end();
         }
-        Ok(self.devs.len() as u64)
+        self.devs.len() as u64
     }
 }

@@ -2,7 +2,8 @@
 //! keeps a time-wait socket as a minisock without `tcp_info`), as `tcp_info`
 //! ([`crate::tcp::info::tcp_get_info`]) reports it at the instant, one row per socket.
 
-use std::io::{self, Write};
+use std::collections::BTreeMap;
+use std::net::IpAddr;
 
 use sim_core::SimTime;
 
@@ -12,16 +13,29 @@ use crate::tcp::info::tcp_get_info;
 use crate::tcp::{CaState, TcpSock, TcpState};
 use crate::world::World;
 
+use super::csv::Rows;
+
 /// The header of `tcp.csv`.
 pub const HEADER: &str = "time_ns,node,sock,cc,state,ca_state,snd_cwnd,snd_ssthresh,rtt_us,\
 rttvar_us,rto_us,min_rtt_us,pacing_rate,delivery_rate,bytes_sent,bytes_acked,bytes_received,\
 segs_out,segs_in,unacked,sacked,lost,retrans,total_retrans,reordering,snd_mss,notsent_bytes,\
 busy_time_us,rwnd_limited_us,sndbuf_limited_us,delivery_rate_app_limited\n";
 
-/// The nodes whose sockets are sampled.
+/// A connection's addresses and ports: what its row's `node,sock,` prefix is made of.
+type ConnKey = (IpAddr, u16, IpAddr, u16);
+
+fn conn_key(t: &TcpSock) -> ConnKey {
+    match t.sk.pinet6.as_deref() {
+        Some(np) if np.is_v6_flow() => (np.saddr.into(), t.sk.sport, np.daddr.into(), t.sk.dport),
+        _ => (t.sk.saddr.into(), t.sk.sport, t.sk.daddr.into(), t.sk.dport),
+    }
+}
+
+/// The nodes whose sockets are sampled, and each connection's `,node,sock,cc,` text.
 #[derive(Debug)]
 pub(super) struct TcpRows {
     nodes: Vec<usize>,
+    prefixes: BTreeMap<(usize, ConnKey), String>,
 }
 
 /// `icsk_ca_state` as ss and the kernel's `tcp_ca_state` names print it.
@@ -37,19 +51,20 @@ pub fn ca_state_name(s: CaState) -> &'static str {
 
 /// `LOCAL-PEER` of a connection (`10.0.0.1:40000-10.0.1.1:5001`, IPv6 in brackets).
 pub fn sock_name(t: &TcpSock) -> String {
-    let r = t.endpoints();
-    format!("{}-{}", r.0, r.1)
+    let (local, peer) = t.endpoints();
+    format!("{local}-{peer}")
 }
 
 impl TcpRows {
     pub(super) fn new(world: &World, scenario: &Scenario, nodes: &[NodeId]) -> Self {
         Self {
             nodes: super::chosen_nodes(world, scenario, nodes),
+            prefixes: BTreeMap::new(),
         }
     }
 
     /// Writes the rows of instant `at`; returns how many.
-    pub(super) fn write(&self, world: &World, at: SimTime, out: &mut dyn Write) -> io::Result<u64> {
+    pub(super) fn write(&mut self, world: &World, at: SimTime, out: &mut Rows) -> u64 {
         let mut rows = 0;
         let time = at.as_nanos();
         for &ni in &self.nodes {
@@ -66,44 +81,48 @@ impl TcpRows {
                 }
                 let pmtu = t.sk.dst_cache.map_or(0, |d| d.dst.mtu);
                 let i = tcp_get_info(t, at, now_j, pmtu, pacing);
-                let (local, peer) = t.endpoints();
-                writeln!(
-                    out,
-                    "{time},{},{local}-{peer},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},\
-                     {},{},{},{},{},{},{},{},{},{},{}",
-                    n.name,
-                    t.cong.name(),
-                    t.state.name(),
-                    ca_state_name(t.recovery.ca_state),
-                    i.tcpi_snd_cwnd,
-                    i.tcpi_snd_ssthresh,
-                    i.tcpi_rtt,
-                    i.tcpi_rttvar,
-                    i.tcpi_rto,
-                    i.tcpi_min_rtt,
+                let prefix = self
+                    .prefixes
+                    .entry((ni, conn_key(t)))
+                    .or_insert_with(|| format!(",{},{},{},", n.name, sock_name(t), t.cong.name()));
+                out.uint(time);
+                out.text(prefix);
+                out.text(t.state.name());
+                out.text(",");
+                out.text(ca_state_name(t.recovery.ca_state));
+                for v in [
+                    u64::from(i.tcpi_snd_cwnd),
+                    u64::from(i.tcpi_snd_ssthresh),
+                    u64::from(i.tcpi_rtt),
+                    u64::from(i.tcpi_rttvar),
+                    u64::from(i.tcpi_rto),
+                    u64::from(i.tcpi_min_rtt),
                     i.tcpi_pacing_rate,
                     i.tcpi_delivery_rate,
                     i.tcpi_bytes_sent,
                     i.tcpi_bytes_acked,
                     i.tcpi_bytes_received,
-                    i.tcpi_segs_out,
-                    i.tcpi_segs_in,
-                    i.tcpi_unacked,
-                    i.tcpi_sacked,
-                    i.tcpi_lost,
-                    i.tcpi_retrans,
-                    i.tcpi_total_retrans,
-                    i.tcpi_reordering,
-                    i.tcpi_snd_mss,
-                    i.tcpi_notsent_bytes,
+                    u64::from(i.tcpi_segs_out),
+                    u64::from(i.tcpi_segs_in),
+                    u64::from(i.tcpi_unacked),
+                    u64::from(i.tcpi_sacked),
+                    u64::from(i.tcpi_lost),
+                    u64::from(i.tcpi_retrans),
+                    u64::from(i.tcpi_total_retrans),
+                    u64::from(i.tcpi_reordering),
+                    u64::from(i.tcpi_snd_mss),
+                    u64::from(i.tcpi_notsent_bytes),
                     i.tcpi_busy_time,
                     i.tcpi_rwnd_limited,
                     i.tcpi_sndbuf_limited,
-                    i.tcpi_delivery_rate_app_limited,
-                )?;
+                    u64::from(i.tcpi_delivery_rate_app_limited),
+                ] {
+                    out.int(v);
+                }
+                out.end();
                 rows += 1;
             }
         }
-        Ok(rows)
+        rows
     }
 }
