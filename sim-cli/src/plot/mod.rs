@@ -118,10 +118,10 @@ pub enum PlotError {
 /// `sim plot` arguments.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
-  sim plot out/dumbbell_tcp                        # OUTDIR/plots/*.svg
+  sim plot out/dumbbell_tcp                        # out/dumbbell_tcp/plots/*.svg
   sim plot out/dumbbell_tcp --format svg,png --tcp-seq all
-  sim plot out/dumbbell_tcp --tcp-seq 10.1.0.1:40000-10.2.0.2:9
-  sim plot results.csv --x bottleneck_rate --y R0.tcp_sink.bytes")]
+  sim plot out/dumbbell_tcp --tcp-seq S0:34754 --time 0.3s..0.65s --out out/zoom
+  sim plot results.csv --x bottleneck_rate --y A.eth0.qdisc.drops   # results.*.svg")]
 pub struct PlotArgs {
     /// A run's output folder (its samples/ and pcaps), or a sweep's CSV table.
     pub path: PathBuf,
@@ -142,6 +142,12 @@ pub struct PlotArgs {
     #[arg(long, value_name = "SOCK|all|none")]
     pub tcp_seq: Option<String>,
 
+    /// Draw only this stretch of simulated time (a run's figures): `--time 0.3s..0.7s`,
+    /// `--time 2s..` (to the end), `--time ..500ms`; the time-sequence graph's y axis then
+    /// fits that stretch, to zoom on a recovery.
+    #[arg(long, value_name = "FROM..TO", value_parser = parse_window)]
+    pub time: Option<Window>,
+
     /// Sweep table: the varied param on the x axis (a column of the table).
     #[arg(long, value_name = "PARAM")]
     pub x: Option<String>,
@@ -155,10 +161,43 @@ pub struct PlotArgs {
     #[arg(long, value_name = "PARAM")]
     pub by: Vec<String>,
 
-    /// Where to write: a run's figures go to OUTDIR/plots/ (replaced as a whole), a sweep's
-    /// beside the table; `--out DIR` writes them into DIR instead.
+    /// Where to write: a run's figures go to OUTDIR/plots/, a sweep's beside the table;
+    /// `--out DIR` writes them into DIR instead. A run's folder of figures is replaced as a
+    /// whole, and only if it holds nothing but .svg and .png files.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+/// A stretch of simulated time, in seconds: `--time FROM..TO`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Window {
+    /// Its start (s).
+    pub from: f64,
+    /// Its end (s); infinite when open.
+    pub to: f64,
+}
+
+/// Parses `FROM..TO` with either end optional, each a time as `sim run --until` takes it.
+fn parse_window(s: &str) -> Result<Window, String> {
+    let (a, b) = s
+        .split_once("..")
+        .ok_or_else(|| format!("`{s}` is not FROM..TO (`0.3s..0.7s`, `2s..`, `..500ms`)"))?;
+    let end = |t: &str, open: f64| -> Result<f64, String> {
+        if t.is_empty() {
+            return Ok(open);
+        }
+        t.parse::<sim_core::time::SimTime>()
+            .map(|t| t.as_nanos() as f64 / 1e9)
+            .map_err(|e| format!("`{t}`: {e}"))
+    };
+    let w = Window {
+        from: end(a, 0.0)?,
+        to: end(b, f64::INFINITY)?,
+    };
+    if w.from >= w.to {
+        return Err(format!("`{s}` ends before it starts"));
+    }
+    Ok(w)
 }
 
 /// A file format of `--format`.
@@ -181,7 +220,11 @@ impl Format {
 
 /// A run's charts: the time series of its samples, then the time-sequence graphs that
 /// `tcp_seq` selects (as `--tcp-seq`).
-fn run_charts(outdir: &Path, tcp_seq: Option<&str>) -> Result<Vec<Chart>, PlotError> {
+fn run_charts(
+    outdir: &Path,
+    tcp_seq: Option<&str>,
+    window: Option<Window>,
+) -> Result<Vec<Chart>, PlotError> {
     if !outdir.is_dir() {
         return Err(PlotError::Io {
             path: outdir.to_path_buf(),
@@ -196,12 +239,17 @@ fn run_charts(outdir: &Path, tcp_seq: Option<&str>) -> Result<Vec<Chart>, PlotEr
         });
     }
     let mut charts = timeseries::charts(&s)?;
+    if let Some(w) = window {
+        for c in &mut charts {
+            c.clip_x(w.from, w.to);
+        }
+    }
     if !files.is_empty() && tcp_seq != Some("none") {
         let mut caps = tcpseq::read(&files)?;
         caps.name_nodes(&socket_nodes(outdir, &s)?);
         let mut names: Vec<String> = charts.iter().map(|c| c.name.clone()).collect();
         for c in tcpseq::select(&caps, tcp_seq)? {
-            let mut chart = caps.chart(c);
+            let mut chart = caps.chart(c, window.map(|w| (w.from, w.to)));
             // Two connections from one node and port (to different peers) get -2, -3, ….
             let stem = chart.name.clone();
             let mut n = 1;
@@ -276,7 +324,7 @@ fn split_sock(sock: &str) -> Option<(&str, &str)> {
 /// time series of its `samples/` and the time-sequence graph of the connection that sent
 /// the most payload, in the order `sim plot` lists them.
 pub fn run_figures(outdir: &Path) -> Result<Vec<Figure>, PlotError> {
-    run_charts(outdir, None)?
+    run_charts(outdir, None, None)?
         .into_iter()
         .map(|c| {
             Ok(Figure {
@@ -316,6 +364,27 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> PlotError + '_ {
 /// Writes `files` as the folder `dir`, replacing it whole: into `.NAME.partial-PID` beside
 /// it, then renamed into place (an earlier `dir` is moved aside first and removed after).
 fn write_folder(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), PlotError> {
+    // The real folder (`--out .` is the current folder, whose parent is not "").
+    let dir = &if dir.exists() {
+        dir.canonicalize().map_err(io(dir))?
+    } else {
+        std::path::absolute(dir).map_err(io(dir))?
+    };
+    if std::env::current_dir().is_ok_and(|cwd| cwd.starts_with(dir)) {
+        return Err(PlotError::Usage(format!(
+            "{} is the current folder or holds it: not replacing it (choose another --out)",
+            dir.display()
+        )));
+    }
+    if dir.exists()
+        && let Some(other) = not_a_figure(dir)?
+    {
+        return Err(PlotError::Usage(format!(
+            "{} holds {} besides figures: not replacing it (choose another --out)",
+            dir.display(),
+            other.display()
+        )));
+    }
     let parent = dir.parent().unwrap_or(Path::new("."));
     let name = dir
         .file_name()
@@ -325,34 +394,36 @@ fn write_folder(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), PlotError
     let old = parent.join(format!(".{name}.old-{pid}"));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
-    let written = files
-        .iter()
-        .try_for_each(|(n, b)| std::fs::write(tmp.join(n), b).map_err(io(&tmp.join(n))));
-    if let Err(e) = written {
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(e);
+    let placed = fill_and_place(dir, &tmp, &old, files);
+    // Whatever failed, no temporary folder is left behind.
+    let _ = std::fs::remove_dir_all(&tmp);
+    placed?;
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(io(&old))?;
+    }
+    Ok(())
+}
+
+/// Writes `files` into the new folder `tmp`, moves an earlier `dir` to `old` and renames
+/// `tmp` to `dir`; on failure puts the earlier `dir` back.
+fn fill_and_place(
+    dir: &Path,
+    tmp: &Path,
+    old: &Path,
+    files: &[(String, Vec<u8>)],
+) -> Result<(), PlotError> {
+    for (n, b) in files {
+        std::fs::write(tmp.join(n), b).map_err(io(&tmp.join(n)))?;
     }
     let had_old = dir.exists();
-    if had_old && let Some(other) = not_a_figure(dir)? {
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(PlotError::Usage(format!(
-            "{} holds {} besides figures: not replacing it (choose another --out)",
-            dir.display(),
-            other.display()
-        )));
-    }
     if had_old {
-        std::fs::rename(dir, &old).map_err(io(dir))?;
+        std::fs::rename(dir, old).map_err(io(dir))?;
     }
-    if let Err(e) = std::fs::rename(&tmp, dir) {
+    if let Err(e) = std::fs::rename(tmp, dir) {
         if had_old {
-            let _ = std::fs::rename(&old, dir);
+            let _ = std::fs::rename(old, dir);
         }
-        let _ = std::fs::remove_dir_all(&tmp);
         return Err(io(dir)(e));
-    }
-    if had_old {
-        std::fs::remove_dir_all(&old).map_err(io(&old))?;
     }
     Ok(())
 }
@@ -402,9 +473,9 @@ fn plot(args: &PlotArgs) -> Result<Vec<PathBuf>, PlotError> {
                 "plotting a sweep's table needs --y METRIC (repeatable)".to_string(),
             ));
         }
-        if args.tcp_seq.is_some() {
+        if args.tcp_seq.is_some() || args.time.is_some() {
             return Err(PlotError::Usage(
-                "--tcp-seq is for a run's folder, not a sweep's table".to_string(),
+                "--tcp-seq and --time are for a run's folder, not a sweep's table".to_string(),
             ));
         }
         let t = samples::Table::read(&args.path)?;
@@ -435,7 +506,7 @@ fn plot(args: &PlotArgs) -> Result<Vec<PathBuf>, PlotError> {
                 args.path.display()
             )));
         }
-        let charts = run_charts(&args.path, args.tcp_seq.as_deref())?;
+        let charts = run_charts(&args.path, args.tcp_seq.as_deref(), args.time)?;
         let fs = files(&charts, &args.format)?;
         let dir = args.out.clone().unwrap_or_else(|| args.path.join("plots"));
         write_folder(&dir, &fs)?;
@@ -540,6 +611,25 @@ mod tests {
     }
 
     #[test]
+    fn time_windows() {
+        assert_eq!(
+            parse_window("300ms..0.7s"),
+            Ok(Window { from: 0.3, to: 0.7 })
+        );
+        assert_eq!(
+            parse_window("2s.."),
+            Ok(Window {
+                from: 2.0,
+                to: f64::INFINITY
+            })
+        );
+        assert_eq!(parse_window("..1s"), Ok(Window { from: 0.0, to: 1.0 }));
+        assert!(parse_window("1s").unwrap_err().contains("is not FROM..TO"));
+        assert!(parse_window("2s..1s").unwrap_err().contains("ends before"));
+        assert!(parse_window("x..1s").unwrap_err().starts_with("`x`"));
+    }
+
+    #[test]
     fn sockets_split_at_the_dash_between_their_ends() {
         assert_eq!(
             split_sock("10.0.0.1:40000-10.0.1.1:5001"),
@@ -616,6 +706,7 @@ mod tests {
             path: d.clone(),
             format: vec![Format::Svg, Format::Png],
             tcp_seq: Some("all".to_string()),
+            time: None,
             x: None,
             y: Vec::new(),
             by: Vec::new(),
@@ -652,6 +743,7 @@ mod tests {
             path: d.clone(),
             format: vec![Format::Svg],
             tcp_seq: None,
+            time: None,
             x: None,
             y: Vec::new(),
             by: Vec::new(),
@@ -660,7 +752,7 @@ mod tests {
         let (mut out, mut err) = (Vec::new(), Vec::new());
         assert_eq!(run(&args, &mut out, &mut err), 2);
         let err = String::from_utf8(err).unwrap();
-        assert!(err.contains("notes.txt besides figures"), "{err}");
+        assert!(err.contains("mine/notes.txt besides figures"), "{err}");
         assert_eq!(
             std::fs::read_to_string(keep.join("notes.txt")).unwrap(),
             "mine"
@@ -676,12 +768,13 @@ mod tests {
     #[test]
     fn clear_errors() {
         let d = tcpseq::tests::temp("empty");
-        let e = run_charts(&d, None).unwrap_err().to_string();
+        let e = run_charts(&d, None, None).unwrap_err().to_string();
         assert!(e.contains("has no samples/ and no pcap"), "{e}");
         let args = PlotArgs {
             path: d.clone(),
             format: vec![Format::Svg],
             tcp_seq: None,
+            time: None,
             x: Some("rate".to_string()),
             y: Vec::new(),
             by: Vec::new(),
@@ -710,6 +803,7 @@ mod tests {
             path: csv,
             format: vec![Format::Svg],
             tcp_seq: None,
+            time: None,
             x: Some("rate".to_string()),
             y: vec!["a.b".to_string()],
             by: Vec::new(),

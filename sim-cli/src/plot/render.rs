@@ -42,6 +42,22 @@ pub(crate) struct Chart {
     pub x_categories: Option<Vec<String>>,
     /// Lines of text under the legend (what error bars mean, totals).
     pub notes: Vec<String>,
+    /// Whether the y axis starts at 0 (else it fits the data).
+    pub y_from_zero: bool,
+}
+
+impl Chart {
+    /// Keeps only the points with `from <= x <= to`.
+    pub(crate) fn clip_x(&mut self, from: f64, to: f64) {
+        let keep = |x: f64| from <= x && x <= to;
+        for s in &mut self.series {
+            match &mut s.kind {
+                Kind::Line(p) | Kind::Step(p) => p.retain(|q| keep(q.0)),
+                Kind::Bars(b) | Kind::MarkedBars(b) => b.retain(|q| keep(q.0)),
+                Kind::ErrorBars(e) => e.retain(|q| keep(q.0)),
+            }
+        }
+    }
 }
 
 /// One series of a chart.
@@ -237,7 +253,7 @@ fn draw<DB: DrawingBackend>(chart: &Chart, root: &DrawingArea<DB, Shift>) -> Res
         let (y0, y1) = range(
             pts.iter().map(|p| p.1).fold(f64::INFINITY, f64::min),
             pts.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max),
-            true,
+            chart.y_from_zero,
         );
         (-0.5, c.len() as f64 - 0.5, y0, y1)
     } else if pts.is_empty() {
@@ -251,7 +267,7 @@ fn draw<DB: DrawingBackend>(chart: &Chart, root: &DrawingArea<DB, Shift>) -> Res
         let (y0, y1) = range(
             pts.iter().map(|p| p.1).fold(f64::INFINITY, f64::min),
             pts.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max),
-            true,
+            chart.y_from_zero,
         );
         // Time starts at 0 (or at the first point, if that is later than the padding).
         let xmin = pts.iter().map(|p| p.0).fold(f64::INFINITY, f64::min);

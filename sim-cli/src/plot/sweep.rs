@@ -130,6 +130,7 @@ pub(crate) fn chart(t: &Table, x: &str, y: &str, by: &[String]) -> Result<Chart,
         series,
         x_categories: if numeric.is_some() { None } else { Some(xs) },
         notes,
+        y_from_zero: true,
     })
 }
 

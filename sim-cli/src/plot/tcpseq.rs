@@ -391,8 +391,9 @@ impl Captures {
         }
     }
 
-    /// The time-sequence graph of `c`.
-    pub(crate) fn chart(&self, c: &Connection) -> Chart {
+    /// The time-sequence graph of `c`; with `window` (from, to in s), of that time only,
+    /// the y axis fitted to it.
+    pub(crate) fn chart(&self, c: &Connection, window: Option<(f64, f64)>) -> Chart {
         let segs: Vec<&Segment> = self
             .captures
             .iter()
@@ -460,6 +461,14 @@ impl Captures {
                 }
             }
         }
+        if let Some((from, to)) = window {
+            let keep = |t: f64| from <= t && t <= to;
+            data.retain(|p| keep(p.0));
+            retrans.retain(|p| keep(p.0));
+            sacks.retain(|p| keep(p.0));
+            acks.retain(|p| keep(p.0));
+            wins.retain(|p| keep(p.0));
+        }
         // Pixel sizes of the data: the plot is about 800 × 450 pixels.
         let xs = data
             .iter()
@@ -475,9 +484,18 @@ impl Captures {
             .map(|p| p.2)
             .chain(wins.iter().map(|p| p.1))
             .fold(1.0_f64, f64::max);
+        let ymin = if window.is_some() {
+            data.iter()
+                .chain(&retrans)
+                .map(|p| p.1)
+                .chain(acks.iter().map(|p| p.1))
+                .fold(ymax, f64::min)
+        } else {
+            0.0
+        };
         let thin = Thin {
             dx: ((x1 - x0) / 800.0).max(0.0),
-            dy: ymax / 450.0,
+            dy: (ymax - ymin) / 450.0,
         };
         // Bytes, kB or MB on the y axis, whichever keeps the labels short.
         let (unit, div) = if ymax >= 1e7 {
@@ -537,6 +555,7 @@ impl Captures {
             y_label: format!("relative sequence number ({unit})"),
             series,
             x_categories: None,
+            y_from_zero: window.is_none(),
             notes: vec![
                 if c.capture_node() == c.node() {
                     format!("captured at {}", c.capture)
@@ -720,7 +739,7 @@ pub(crate) mod tests {
             "{e}"
         );
 
-        let ch = caps.chart(c);
+        let ch = caps.chart(c, None);
         assert_eq!(ch.name, "tcpseq-h1-40000");
         let get = |label: &str| {
             ch.series
@@ -757,6 +776,62 @@ pub(crate) mod tests {
         };
         assert_eq!(w.first(), Some(&(0.0006, 65.161)));
         assert_eq!(w.last(), Some(&(0.0026, 68.001)));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_pcapng_names_its_interfaces_and_a_window_zooms() {
+        use pcap_file::DataLink;
+        use pcap_file::pcapng::PcapNgWriter;
+        use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
+        use pcap_file::pcapng::blocks::interface_description::{
+            InterfaceDescriptionBlock, InterfaceDescriptionOption,
+        };
+        let d = temp("pcapng");
+        let (h1, h2) = transfer(100);
+        let mut w = PcapNgWriter::new(File::create(d.join("capture.pcapng")).unwrap()).unwrap();
+        for name in ["h2-eth0", "h1-eth0"] {
+            w.write_pcapng_block(InterfaceDescriptionBlock {
+                linktype: DataLink::ETHERNET,
+                snaplen: 0,
+                options: vec![
+                    InterfaceDescriptionOption::IfName(Cow::Borrowed(name)),
+                    InterfaceDescriptionOption::IfTsResol(9),
+                ],
+            })
+            .unwrap();
+        }
+        for (iface, frames) in [(1, &h1), (0, &h2)] {
+            for (us, data) in frames {
+                w.write_pcapng_block(EnhancedPacketBlock {
+                    interface_id: iface,
+                    timestamp: Duration::from_micros(*us),
+                    original_len: data.len() as u32,
+                    data: Cow::Borrowed(data),
+                    options: Vec::new(),
+                })
+                .unwrap();
+            }
+        }
+        drop(w);
+        let caps = read(&capture_files(&d).unwrap()).unwrap();
+        assert_eq!(caps.connections.len(), 1);
+        assert_eq!(caps.connections[0].capture, "h1-eth0");
+        // From 1.5 ms on: the SACK, the retransmission and the last ACKs only.
+        let ch = caps.chart(&caps.connections[0], Some((0.0015, 1.0)));
+        assert!(!ch.y_from_zero);
+        let data = ch
+            .series
+            .iter()
+            .find(|s| s.label == "data segments")
+            .unwrap();
+        assert!(matches!(&data.kind, Kind::Bars(b) if b.is_empty()));
+        let re = ch
+            .series
+            .iter()
+            .find(|s| s.label == "retransmissions")
+            .unwrap();
+        assert!(matches!(&re.kind, Kind::MarkedBars(b) if b.len() == 1));
         let _ = std::fs::remove_dir_all(&d);
     }
 

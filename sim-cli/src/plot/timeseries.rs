@@ -4,10 +4,10 @@
 //! |---|---|---|
 //! | `cwnd` | tcp.csv | `snd_cwnd` (packets) of every socket that sent data |
 //! | `rtt` | tcp.csv | smoothed RTT `rtt_us` (ms) of those sockets |
-//! | `throughput` | tcp.csv | the difference of `bytes_acked` over each interval (Mbit/s) |
+//! | `throughput` | tcp.csv | `bytes_acked` gained over the last 100 ms (Mbit/s) |
 //! | `qdisc-NODE-DEV` | qdisc.csv | backlog (packets) of each root qdisc that dropped or marked; the busiest one if none did |
 //! | `link-util` | link.csv | `util` (%) of every link direction that was ever busy |
-//! | `goodput` | app.csv | the difference of `rx_bytes` over each interval (Mbit/s) of every app that received |
+//! | `goodput` | app.csv | `rx_bytes` gained over the last 100 ms (Mbit/s) of every app that received |
 //!
 //! "Sent data" is `bytes_acked > 0` at some instant: the receiving end of a bulk transfer has
 //! none, so each transfer is drawn once. A kind with no rows gives no figure.
@@ -52,19 +52,32 @@ fn values(
         .collect()
 }
 
-/// The rate of a cumulative byte counter in Mbit/s, one point per interval at its end. An
-/// object's first sample has no interval before it and gives no point.
+/// Rates are averaged over this much time (or over one sampling interval, if longer): at
+/// 10 ms samples, the ACK clock's bursts and a recovery's cumulative ACK would otherwise
+/// draw spikes of several times the link rate.
+pub(crate) const RATE_WINDOW_NS: u64 = 100_000_000;
+
+/// The rate of a cumulative byte counter in Mbit/s: at each sample, the bytes counted since
+/// the earliest sample at most [`RATE_WINDOW_NS`] before it (the previous one, if that is
+/// further) over that time. An object's first sample has no time before it and gives no
+/// point.
 fn rate_mbit(t: &Table, tr: &Track, col: usize) -> Result<Vec<(f64, f64)>, PlotError> {
-    let mut out = Vec::with_capacity(tr.rows.len());
-    let mut prev: Option<(u64, f64)> = None;
-    for &(ns, r) in &tr.rows {
-        let v = t.num(r, col)?;
-        if let Some((pns, pv)) = prev
-            && ns > pns
-        {
+    let vals: Vec<(u64, f64)> = tr
+        .rows
+        .iter()
+        .map(|&(ns, r)| Ok((ns, t.num(r, col)?)))
+        .collect::<Result<_, PlotError>>()?;
+    let mut out = Vec::with_capacity(vals.len());
+    let mut j = 0;
+    for i in 1..vals.len() {
+        let (ns, v) = vals[i];
+        while j + 1 < i && ns - vals[j].0 > RATE_WINDOW_NS {
+            j += 1;
+        }
+        let (pns, pv) = vals[j];
+        if ns > pns {
             out.push((secs(ns), (v - pv) * 8.0 / secs(ns - pns) / 1e6));
         }
-        prev = Some((ns, v));
     }
     Ok(out)
 }
@@ -115,6 +128,7 @@ fn tcp_charts(t: &Table) -> Result<Vec<Chart>, PlotError> {
             series,
             x_categories: None,
             notes: Vec::new(),
+            y_from_zero: true,
         })
     };
     let cwnd = make(
@@ -140,12 +154,13 @@ fn tcp_charts(t: &Table) -> Result<Vec<Chart>, PlotError> {
         .collect::<Result<Vec<_>, PlotError>>()?;
     let tput = Chart {
         name: "throughput".to_string(),
-        title: "Throughput per flow (bytes acked per interval)".to_string(),
+        title: "Throughput per flow (bytes acked, over the last 100 ms)".to_string(),
         x_label: "time (s)".to_string(),
         y_label: "throughput (Mbit/s)".to_string(),
         series,
         x_categories: None,
         notes: Vec::new(),
+        y_from_zero: true,
     };
     Ok(vec![cwnd, rtt, tput])
 }
@@ -196,6 +211,7 @@ fn qdisc_charts(t: &Table) -> Result<Vec<Chart>, PlotError> {
             }],
             x_categories: None,
             notes,
+            y_from_zero: true,
         });
     }
     Ok(out)
@@ -221,6 +237,7 @@ fn link_chart(t: &Table) -> Result<Option<Chart>, PlotError> {
         series,
         x_categories: None,
         notes: Vec::new(),
+        y_from_zero: true,
     }))
 }
 
@@ -238,12 +255,13 @@ fn app_chart(t: &Table) -> Result<Option<Chart>, PlotError> {
     }
     Ok((!series.is_empty()).then(|| Chart {
         name: "goodput".to_string(),
-        title: "Goodput per app (payload bytes delivered per interval)".to_string(),
+        title: "Goodput per app (payload bytes received, over the last 100 ms)".to_string(),
         x_label: "time (s)".to_string(),
         y_label: "goodput (Mbit/s)".to_string(),
         series,
         x_categories: None,
         notes: Vec::new(),
+        y_from_zero: true,
     }))
 }
 
@@ -331,15 +349,42 @@ time_ns,node,app,tx_bytes,rx_bytes
         assert_eq!(c[0].series[0].label, "h1 10.0.0.1:40000 → 10.0.1.1:5001");
         assert_eq!(line(&c[0], 0), [(0.0, 10.0), (0.01, 20.0), (0.02, 14.0)]);
         assert_eq!(line(&c[1], 0), [(0.01, 4.2), (0.02, 5.1)]);
-        // 28960 bytes in 10 ms = 23.168 Mbit/s, then 25000 bytes = 20 Mbit/s.
+        // 28960 bytes in 10 ms = 23.168 Mbit/s, then 53960 bytes in 20 ms = 21.584 Mbit/s
+        // (the window reaches back 100 ms).
         let tp = line(&c[2], 0);
         assert_eq!(tp.len(), 2);
-        assert!((tp[0].1 - 23.168).abs() < 1e-9 && (tp[1].1 - 20.0).abs() < 1e-9);
+        assert!((tp[0].1 - 23.168).abs() < 1e-9 && (tp[1].1 - 21.584).abs() < 1e-9);
         assert_eq!(c[3].title, "Queue backlog at r1 eth1 (fq_codel)");
         assert_eq!(c[3].notes[..2], ["drops: 3", "ECN marks: 1"]);
         assert_eq!(c[4].series.len(), 1);
         assert!((line(&c[4], 0)[1].1 - 2.43).abs() < 1e-9);
         assert_eq!(c[5].series[0].label, "h2 tcp_sink");
+    }
+
+    #[test]
+    fn rates_are_averaged_over_the_last_100_ms() {
+        // 1000 bytes every 50 ms, then 11000 in one 50 ms interval.
+        let mut csv = String::from("time_ns,node,app,tx_bytes,rx_bytes\n");
+        for (i, v) in [0, 1000, 2000, 3000, 14000].iter().enumerate() {
+            csv.push_str(&format!("{},h,sink,0,{v}\n", i as u64 * 50_000_000));
+        }
+        let t = Table::parse(Path::new("app.csv"), &csv).unwrap();
+        let tr = &tracks(&t, &["node", "app"]).unwrap()[0];
+        let r = rate_mbit(&t, tr, t.col("rx_bytes").unwrap()).unwrap();
+        let mbit = |bytes: f64, ms: f64| bytes * 8.0 / (ms / 1000.0) / 1e6;
+        let want = [
+            (0.05, mbit(1000.0, 50.0)),
+            (0.1, mbit(2000.0, 100.0)),
+            (0.15, mbit(2000.0, 100.0)),
+            (0.2, mbit(12000.0, 100.0)),
+        ];
+        assert_eq!(r.len(), want.len());
+        for (got, want) in r.iter().zip(want) {
+            assert!(
+                (got.0 - want.0).abs() < 1e-12 && (got.1 - want.1).abs() < 1e-9,
+                "{r:?}"
+            );
+        }
     }
 
     #[test]
