@@ -249,7 +249,7 @@ fn run_charts(
         caps.name_nodes(&socket_nodes(outdir, &s)?);
         let mut names: Vec<String> = charts.iter().map(|c| c.name.clone()).collect();
         for c in tcpseq::select(&caps, tcp_seq)? {
-            let mut chart = caps.chart(c, window.map(|w| (w.from, w.to)));
+            let mut chart = caps.chart(c, window.map(|w| (w.from, w.to)))?;
             // Two connections from one node and port (to different peers) get -2, -3, ….
             let stem = chart.name.clone();
             let mut n = 1;

@@ -21,7 +21,9 @@
 //!
 //! Captures are the run's `NODE-IFACE.pcap` files or the one `capture.pcapng` (whose
 //! interfaces carry the same names). Frames are Ethernet; those that are not TCP over IPv4
-//! or IPv6 are skipped.
+//! or IPv6 are skipped. The files are streamed twice: once to find the connections (a few
+//! counters per connection kept), once per graph for that connection's segments at its
+//! capture point; memory does not grow with the length of the run's other traffic.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -116,11 +118,13 @@ fn decode(ns: u64, frame: &[u8]) -> Option<Segment> {
     })
 }
 
-/// One capture point: its name (`h1-eth0`) and the TCP segments it saw, in capture order.
+/// One capture point: its name (`h1-eth0`), and where its frames are: a pcap file holds
+/// one, a pcapng file one per interface (its `local` number there).
 #[derive(Debug)]
-struct Capture {
+struct CapturePoint {
     name: String,
-    segments: Vec<Segment>,
+    file: PathBuf,
+    local: usize,
 }
 
 fn pcap_error(path: &Path, e: impl std::fmt::Display) -> PlotError {
@@ -158,59 +162,64 @@ pub(crate) fn capture_files(outdir: &Path) -> Result<Vec<PathBuf>, PlotError> {
     Ok(files)
 }
 
-/// Reads the TCP segments of every capture point in `files`.
-fn read_captures(files: &[PathBuf]) -> Result<Vec<Capture>, PlotError> {
-    let mut out = Vec::new();
-    for path in files {
-        if path.extension().and_then(|e| e.to_str()) == Some("pcapng") {
-            let mut r = PcapNgReader::new(open(path)?).map_err(|e| pcap_error(path, e))?;
-            let first = out.len();
-            while let Some(b) = r.next_block() {
-                match b.map_err(|e| pcap_error(path, e))? {
-                    Block::InterfaceDescription(idb) => {
-                        use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
-                        let name = idb
-                            .options
-                            .iter()
-                            .find_map(|o| match o {
-                                InterfaceDescriptionOption::IfName(n) => Some(n.to_string()),
-                                _ => None,
-                            })
-                            .unwrap_or_else(|| format!("if{}", out.len() - first));
-                        out.push(Capture {
-                            name,
-                            segments: Vec::new(),
-                        });
-                    }
-                    Block::EnhancedPacket(p) => {
-                        let ns = u64::try_from(p.timestamp.as_nanos()).unwrap_or(u64::MAX);
-                        let Some(c) = out.get_mut(first + p.interface_id as usize) else {
-                            return Err(pcap_error(
-                                path,
-                                format!("a packet of undeclared interface {}", p.interface_id),
-                            ));
-                        };
-                        c.segments.extend(decode(ns, &p.data));
-                    }
-                    _ => {}
+/// Streams the TCP segments of the capture file `path` to `f(local, segment)`, `local`
+/// being the capture point's number in the file (always 0 in a pcap); the names of the
+/// capture points go to `names` as they are declared. Nothing is kept: a long run's
+/// captures are read in constant memory.
+fn scan(
+    path: &Path,
+    names: &mut Vec<String>,
+    mut f: impl FnMut(usize, Segment),
+) -> Result<(), PlotError> {
+    if path.extension().and_then(|e| e.to_str()) == Some("pcapng") {
+        use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
+        let mut r = PcapNgReader::new(open(path)?).map_err(|e| pcap_error(path, e))?;
+        let first = names.len();
+        while let Some(b) = r.next_block() {
+            match b.map_err(|e| pcap_error(path, e))? {
+                Block::InterfaceDescription(idb) => {
+                    let name = idb
+                        .options
+                        .iter()
+                        .find_map(|o| match o {
+                            InterfaceDescriptionOption::IfName(n) => Some(n.to_string()),
+                            _ => None,
+                        })
+                        .unwrap_or_else(|| format!("if{}", names.len() - first));
+                    names.push(name);
                 }
+                Block::EnhancedPacket(p) => {
+                    let local = p.interface_id as usize;
+                    if first + local >= names.len() {
+                        return Err(pcap_error(
+                            path,
+                            format!("a packet of undeclared interface {}", p.interface_id),
+                        ));
+                    }
+                    let ns = u64::try_from(p.timestamp.as_nanos()).unwrap_or(u64::MAX);
+                    if let Some(s) = decode(ns, &p.data) {
+                        f(local, s);
+                    }
+                }
+                _ => {}
             }
-        } else {
-            let mut r = PcapReader::new(open(path)?).map_err(|e| pcap_error(path, e))?;
-            let mut segments = Vec::new();
-            while let Some(p) = r.next_packet() {
-                let p = p.map_err(|e| pcap_error(path, e))?;
-                let ns = u64::try_from(p.timestamp.as_nanos()).unwrap_or(u64::MAX);
-                segments.extend(decode(ns, &p.data));
-            }
-            let name = path
-                .file_stem()
+        }
+    } else {
+        let mut r = PcapReader::new(open(path)?).map_err(|e| pcap_error(path, e))?;
+        names.push(
+            path.file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            out.push(Capture { name, segments });
+                .unwrap_or_default(),
+        );
+        while let Some(p) = r.next_packet() {
+            let p = p.map_err(|e| pcap_error(path, e))?;
+            let ns = u64::try_from(p.timestamp.as_nanos()).unwrap_or(u64::MAX);
+            if let Some(s) = decode(ns, &p.data) {
+                f(0, s);
+            }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// A connection found in the captures: its data sender and receiver, and where it is
@@ -226,6 +235,8 @@ pub(crate) struct Connection {
     /// The capture point of the sender's interface (or, when the sender's node was not
     /// captured, the first that saw the sender's segments).
     pub capture: String,
+    /// That capture point's index in [`Captures`].
+    point: usize,
     /// The sender's node, when stats.json or tcp.csv name the socket's node.
     pub sender_node: Option<String>,
 }
@@ -262,10 +273,10 @@ impl Connection {
     }
 }
 
-/// The captures and the connections in them.
+/// The capture points and the connections in them.
 #[derive(Debug)]
 pub(crate) struct Captures {
-    captures: Vec<Capture>,
+    points: Vec<CapturePoint>,
     /// The connections with payload, the most bytes first (ties in address order).
     pub connections: Vec<Connection>,
 }
@@ -274,25 +285,40 @@ type Key = (Endpoint, Endpoint);
 
 /// Reads `files` and finds the connections that carried payload.
 pub(crate) fn read(files: &[PathBuf]) -> Result<Captures, PlotError> {
-    let captures = read_captures(files)?;
-    // Per direction: the most payload bytes any capture saw, and per capture the time of
-    // the first payload segment.
+    // Per direction: the most payload bytes any capture point saw, and the capture point
+    // that saw its first payload segment first.
+    let mut points: Vec<CapturePoint> = Vec::new();
     let mut bytes: BTreeMap<Key, u64> = BTreeMap::new();
     let mut first: BTreeMap<Key, (u64, usize)> = BTreeMap::new();
-    for (ci, c) in captures.iter().enumerate() {
-        let mut here: BTreeMap<Key, u64> = BTreeMap::new();
-        for s in c.segments.iter().filter(|s| s.len > 0) {
-            let k = (s.src, s.dst);
-            *here.entry(k).or_default() += u64::from(s.len);
-            let f = first.entry(k).or_insert((s.ns, ci));
-            if s.ns < f.0 {
-                *f = (s.ns, ci);
+    for path in files {
+        let base = points.len();
+        let mut names = Vec::new();
+        let mut here: BTreeMap<(usize, Key), u64> = BTreeMap::new();
+        scan(path, &mut names, |local, s| {
+            if s.len == 0 {
+                return;
             }
-        }
-        for (k, b) in here {
+            let k = (s.src, s.dst);
+            *here.entry((local, k)).or_default() += u64::from(s.len);
+            let f = first.entry(k).or_insert((s.ns, base + local));
+            if s.ns < f.0 {
+                *f = (s.ns, base + local);
+            }
+        })?;
+        for ((_, k), b) in here {
             let e = bytes.entry(k).or_default();
             *e = (*e).max(b);
         }
+        points.extend(
+            names
+                .into_iter()
+                .enumerate()
+                .map(|(local, name)| CapturePoint {
+                    name,
+                    file: path.clone(),
+                    local,
+                }),
+        );
     }
     let mut connections = Vec::new();
     for (&(a, b), &n) in &bytes {
@@ -306,13 +332,14 @@ pub(crate) fn read(files: &[PathBuf]) -> Result<Captures, PlotError> {
             sender: a,
             receiver: b,
             bytes: n,
-            capture: captures[ci].name.clone(),
+            capture: points[ci].name.clone(),
+            point: ci,
             sender_node: None,
         });
     }
     connections.sort_by(|x, y| y.bytes.cmp(&x.bytes).then(x.sender.cmp(&y.sender)));
     Ok(Captures {
-        captures,
+        points,
         connections,
     })
 }
@@ -393,21 +420,22 @@ impl Captures {
 
     /// The time-sequence graph of `c`; with `window` (from, to in s), of that time only,
     /// the y axis fitted to it.
-    pub(crate) fn chart(&self, c: &Connection, window: Option<(f64, f64)>) -> Chart {
-        let segs: Vec<&Segment> = self
-            .captures
-            .iter()
-            .find(|k| k.name == c.capture)
-            .map(|k| {
-                k.segments
-                    .iter()
-                    .filter(|s| {
-                        (s.src, s.dst) == (c.sender, c.receiver)
-                            || (s.src, s.dst) == (c.receiver, c.sender)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+    pub(crate) fn chart(
+        &self,
+        c: &Connection,
+        window: Option<(f64, f64)>,
+    ) -> Result<Chart, PlotError> {
+        // The second pass: this connection's segments at its capture point only.
+        let point = &self.points[c.point];
+        let mut segs: Vec<Segment> = Vec::new();
+        scan(&point.file, &mut Vec::new(), |local, s| {
+            if local == point.local
+                && ((s.src, s.dst) == (c.sender, c.receiver)
+                    || (s.src, s.dst) == (c.receiver, c.sender))
+            {
+                segs.push(s);
+            }
+        })?;
         let out_syn = segs.iter().find(|s| s.src == c.sender && s.syn);
         let in_syn = segs.iter().find(|s| s.src == c.receiver && s.syn);
         let base = out_syn.map_or_else(
@@ -548,7 +576,7 @@ impl Captures {
                 kind: Kind::MarkedBars(bars(retrans)),
             });
         }
-        Chart {
+        Ok(Chart {
             name: format!("tcpseq-{}-{}", c.node(), c.sender.1),
             title: format!("Time-sequence graph {} → {}", c.sender, c.receiver),
             x_label: "time (s)".to_string(),
@@ -565,7 +593,7 @@ impl Captures {
                 format!("{} payload bytes sent", c.bytes),
                 format!("{n_retrans} retransmitted segments"),
             ],
-        }
+        })
     }
 }
 
@@ -739,7 +767,7 @@ pub(crate) mod tests {
             "{e}"
         );
 
-        let ch = caps.chart(c, None);
+        let ch = caps.chart(c, None).unwrap();
         assert_eq!(ch.name, "tcpseq-h1-40000");
         let get = |label: &str| {
             ch.series
@@ -818,7 +846,9 @@ pub(crate) mod tests {
         assert_eq!(caps.connections.len(), 1);
         assert_eq!(caps.connections[0].capture, "h1-eth0");
         // From 1.5 ms on: the SACK, the retransmission and the last ACKs only.
-        let ch = caps.chart(&caps.connections[0], Some((0.0015, 1.0)));
+        let ch = caps
+            .chart(&caps.connections[0], Some((0.0015, 1.0)))
+            .unwrap();
         assert!(!ch.y_from_zero);
         let data = ch
             .series
