@@ -81,7 +81,10 @@ pub enum PlotError {
         path: PathBuf,
     },
     /// There is data, but no figure comes out of it (no TCP payload, no busy link, …).
-    #[error("{}: its samples and captures hold no activity to plot", path.display())]
+    #[error(
+        "{}: nothing to plot: no sampled TCP flow, busy qdisc, link or app, and no TCP payload in its captures",
+        path.display()
+    )]
     NoFigure {
         /// The folder.
         path: PathBuf,
@@ -770,6 +773,10 @@ mod tests {
         let d = tcpseq::tests::temp("empty");
         let e = run_charts(&d, None, None).unwrap_err().to_string();
         assert!(e.contains("has no samples/ and no pcap"), "{e}");
+        tcpseq::tests::write_pcap(&d.join("a-eth0.pcap"), &[]);
+        let e = run_charts(&d, None, None).unwrap_err().to_string();
+        assert!(e.contains("nothing to plot: no sampled TCP flow"), "{e}");
+        std::fs::remove_file(d.join("a-eth0.pcap")).unwrap();
         let args = PlotArgs {
             path: d.clone(),
             format: vec![Format::Svg],

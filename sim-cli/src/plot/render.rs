@@ -12,7 +12,7 @@
 //! Sans embedded in the binary (the `dejavu` crate), so PNGs need no font on the machine.
 //! Plotters measures text with that same font for both backends, so both lay out alike.
 
-use std::sync::Once;
+use std::sync::OnceLock;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -135,21 +135,25 @@ fn color(i: usize) -> RGBColor {
 
 /// Makes DejaVu Sans the font plotters uses for "sans-serif" (once per process). Plotters'
 /// `ab_glyph` text needs a registered font for measuring (both backends) and drawing (PNG).
-fn register_font() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        // The font is a valid TrueType file shipped by the crate; a failure here is a bug.
-        if plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular())
-            .is_err()
-        {
-            unreachable!("DejaVu Sans from the dejavu crate parses");
-        }
+fn register_font(chart: &Chart) -> Result<(), PlotError> {
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    let ok = *REGISTERED.get_or_init(|| {
+        plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular())
+            .is_ok()
     });
+    if ok {
+        Ok(())
+    } else {
+        Err(PlotError::Draw {
+            name: chart.name.clone(),
+            msg: "the embedded DejaVu Sans font does not parse".to_string(),
+        })
+    }
 }
 
 /// The chart as an SVG document.
 pub(crate) fn svg(chart: &Chart) -> Result<String, PlotError> {
-    register_font();
+    register_font(chart)?;
     let mut out = String::new();
     {
         let root = SVGBackend::with_string(&mut out, (WIDTH, HEIGHT)).into_drawing_area();
@@ -161,7 +165,7 @@ pub(crate) fn svg(chart: &Chart) -> Result<String, PlotError> {
 
 /// The chart as a PNG file's bytes.
 pub(crate) fn png(chart: &Chart) -> Result<Vec<u8>, PlotError> {
-    register_font();
+    register_font(chart)?;
     let mut rgb = vec![0u8; (WIDTH * HEIGHT * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut rgb, (WIDTH, HEIGHT)).into_drawing_area();
