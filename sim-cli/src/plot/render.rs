@@ -15,6 +15,7 @@
 use std::sync::OnceLock;
 
 use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
@@ -52,7 +53,7 @@ impl Chart {
         let keep = |x: f64| from <= x && x <= to;
         for s in &mut self.series {
             match &mut s.kind {
-                Kind::Line(p) | Kind::Step(p) => p.retain(|q| keep(q.0)),
+                Kind::Line(p) | Kind::Dashed(p) | Kind::Step(p) => p.retain(|q| keep(q.0)),
                 Kind::Bars(b) | Kind::MarkedBars(b) => b.retain(|q| keep(q.0)),
                 Kind::ErrorBars(e) => e.retain(|q| keep(q.0)),
             }
@@ -63,7 +64,7 @@ impl Chart {
 /// One series of a chart.
 #[derive(Debug, Clone)]
 pub(crate) struct Series {
-    /// Its legend entry.
+    /// Its legend entry; an empty label has none (a series that a note explains).
     pub label: String,
     /// Its colour: an index into the palette.
     pub color: usize,
@@ -76,6 +77,8 @@ pub(crate) struct Series {
 pub(crate) enum Kind {
     /// A polyline through `(x, y)` points.
     Line(Vec<(f64, f64)>),
+    /// A thin dashed polyline: a second figure of the series of the same colour.
+    Dashed(Vec<(f64, f64)>),
     /// A staircase: each value holds until the next point's x.
     Step(Vec<(f64, f64)>),
     /// Vertical bars `(x, y0, y1)`: a segment's sequence range at its time.
@@ -92,7 +95,7 @@ impl Kind {
     /// Every (x, y) the series touches, for the axis ranges.
     fn extent(&self) -> Vec<(f64, f64)> {
         match self {
-            Self::Line(p) | Self::Step(p) => p.clone(),
+            Self::Line(p) | Self::Dashed(p) | Self::Step(p) => p.clone(),
             Self::Bars(b) | Self::MarkedBars(b) => {
                 b.iter().flat_map(|&(x, a, b)| [(x, a), (x, b)]).collect()
             }
@@ -323,6 +326,15 @@ fn draw<DB: DrawingBackend>(chart: &Chart, root: &DrawingArea<DB, Shift>) -> Res
                 )))
                 .map_err(&err)?;
             }
+            Kind::Dashed(p) => {
+                cc.draw_series(std::iter::once(DashedPathElement::new(
+                    p.iter().copied(),
+                    5,
+                    4,
+                    c.stroke_width(1),
+                )))
+                .map_err(&err)?;
+            }
             Kind::Step(p) => {
                 let mut path = Vec::with_capacity(p.len() * 2);
                 for (i, &(x, y)) in p.iter().enumerate() {
@@ -381,12 +393,17 @@ fn draw<DB: DrawingBackend>(chart: &Chart, root: &DrawingArea<DB, Shift>) -> Res
     let font = ("sans-serif", 13).into_font();
     let mut y = 46;
     let max_rows = ((HEIGHT as i32 - y - 20) / LEGEND_LINE) as usize;
-    let shown = if chart.series.len() + chart.notes.len() > max_rows {
+    let listed: Vec<&Series> = chart
+        .series
+        .iter()
+        .filter(|s| !s.label.is_empty())
+        .collect();
+    let shown = if listed.len() + chart.notes.len() > max_rows {
         max_rows.saturating_sub(1 + chart.notes.len())
     } else {
-        chart.series.len()
+        listed.len()
     };
-    for s in chart.series.iter().take(shown) {
+    for s in listed.iter().take(shown) {
         let c = color(s.color);
         let mid = y + LEGEND_LINE / 2 - 2;
         match s.kind {
@@ -414,6 +431,14 @@ fn draw<DB: DrawingBackend>(chart: &Chart, root: &DrawingArea<DB, Shift>) -> Res
                     .draw(&Circle::new((16, mid), 4, c.filled()))
                     .map_err(&err)?;
             }
+            Kind::Dashed(_) => legend
+                .draw(&DashedPathElement::new(
+                    [(4, mid), (28, mid)],
+                    5,
+                    4,
+                    c.stroke_width(1),
+                ))
+                .map_err(&err)?,
             Kind::Line(_) | Kind::Step(_) => legend
                 .draw(&PathElement::new(
                     vec![(4, mid), (28, mid)],
@@ -426,10 +451,10 @@ fn draw<DB: DrawingBackend>(chart: &Chart, root: &DrawingArea<DB, Shift>) -> Res
             .map_err(&err)?;
         y += LEGEND_LINE;
     }
-    if shown < chart.series.len() {
+    if shown < listed.len() {
         legend
             .draw(&Text::new(
-                format!("… and {} more", chart.series.len() - shown),
+                format!("… and {} more", listed.len() - shown),
                 (36, y),
                 font.clone(),
             ))

@@ -3,7 +3,7 @@
 //! | figure | from | what |
 //! |---|---|---|
 //! | `cwnd` | tcp.csv | `snd_cwnd` (packets) of every socket that sent data |
-//! | `rtt` | tcp.csv | smoothed RTT `rtt_us` (ms) of those sockets |
+//! | `rtt` | tcp.csv | smoothed RTT `rtt_us` (ms) of those sockets, and `min_rtt_us` dashed |
 //! | `throughput` | tcp.csv | `bytes_acked` gained over the last 100 ms (Mbit/s) |
 //! | `qdisc-NODE-DEV` | qdisc.csv | backlog (packets) of each root qdisc that dropped or marked; the busiest one if none did |
 //! | `link-util` | link.csv | `util` (%) of every link direction that was ever busy |
@@ -138,9 +138,22 @@ fn tcp_charts(t: &Table) -> Result<Vec<Chart>, PlotError> {
         cwnd,
         |v| v,
     )?;
-    let rtt = make("rtt", "Smoothed RTT per flow", "srtt (ms)", rtt, |v| {
+    let mut rtt = make("rtt", "Smoothed RTT per flow", "srtt (ms)", rtt, |v| {
         v / 1000.0
     })?;
+    // min_rtt of each flow, dashed in its colour, below its srtt.
+    let min_rtt = t.col("min_rtt_us")?;
+    for (i, tr) in senders.iter().enumerate() {
+        let p = values(t, tr, min_rtt, |v| v / 1000.0)?;
+        rtt.series.push(Series {
+            label: String::new(),
+            color: i,
+            kind: Kind::Dashed(p.into_iter().filter(|p| p.1 > 0.0).collect()),
+        });
+    }
+    rtt.notes
+        .push("dashed: min_rtt of the same flow".to_string());
+    rtt.y_label = "srtt, min_rtt (ms)".to_string();
     let series = senders
         .iter()
         .enumerate()
@@ -349,6 +362,10 @@ time_ns,node,app,tx_bytes,rx_bytes
         assert_eq!(c[0].series[0].label, "h1 10.0.0.1:40000 → 10.0.1.1:5001");
         assert_eq!(line(&c[0], 0), [(0.0, 10.0), (0.01, 20.0), (0.02, 14.0)]);
         assert_eq!(line(&c[1], 0), [(0.01, 4.2), (0.02, 5.1)]);
+        assert!(
+            matches!(&c[1].series[1].kind, Kind::Dashed(p) if p == &[(0.01, 4.0), (0.02, 4.0)])
+        );
+        assert_eq!(c[1].series[1].label, "");
         // 28960 bytes in 10 ms = 23.168 Mbit/s, then 53960 bytes in 20 ms = 21.584 Mbit/s
         // (the window reaches back 100 ms).
         let tp = line(&c[2], 0);
