@@ -107,8 +107,9 @@ impl Kind {
     }
 }
 
-/// The palette (matplotlib's "tab10"): distinct on screen and in grey print.
-const PALETTE: [RGBColor; 10] = [
+/// The palette: matplotlib's "tab10" (distinct on screen and in grey print), then the
+/// lighter halves of its "tab20", so that 20 lines have 20 colours.
+const PALETTE: [RGBColor; 20] = [
     RGBColor(0x1f, 0x77, 0xb4),
     RGBColor(0xff, 0x7f, 0x0e),
     RGBColor(0x2c, 0xa0, 0x2c),
@@ -119,6 +120,16 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(0x7f, 0x7f, 0x7f),
     RGBColor(0xbc, 0xbd, 0x22),
     RGBColor(0x17, 0xbe, 0xcf),
+    RGBColor(0xae, 0xc7, 0xe8),
+    RGBColor(0xff, 0xbb, 0x78),
+    RGBColor(0x98, 0xdf, 0x8a),
+    RGBColor(0xff, 0x98, 0x96),
+    RGBColor(0xc5, 0xb0, 0xd5),
+    RGBColor(0xc4, 0x9c, 0x94),
+    RGBColor(0xf7, 0xb6, 0xd2),
+    RGBColor(0xc7, 0xc7, 0xc7),
+    RGBColor(0xdb, 0xdb, 0x8d),
+    RGBColor(0x9e, 0xda, 0xe5),
 ];
 
 /// Palette index of blue, orange, green and red, for figures that name their colours.
