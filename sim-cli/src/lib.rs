@@ -11,6 +11,8 @@
 //!                [--emit-commands | --collect] [--quiet]
 //! sim check FILE [--set NAME=VALUE]... [--dump ron]
 //! sim drill SCRIPT.pkt... [--tolerance-usecs N] [--pcap DIR [--force]] [--expect-pass FILE]
+//! sim plot OUTDIR [--format svg,png] [--tcp-seq SOCK|all|none] [--out DIR]
+//! sim plot results.csv --x PARAM --y METRIC... [--by PARAM]... [--format svg,png] [--out DIR]
 //! ```
 //!
 //! The binary's `main` is [`main_with`] with no user apps; a user's own binary calls it
@@ -31,6 +33,7 @@ mod drill;
 mod metric;
 mod observe;
 mod outdir;
+pub mod plot;
 mod progress;
 mod run;
 mod scenario_args;
@@ -57,6 +60,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Run Linux's packetdrill scripts against the simulated host: pass, or the first mismatch.
     Drill(drill::DrillArgs),
+    /// Draw figures (SVG, PNG) of a run's samples and pcaps, or of a sweep's table.
+    Plot(plot::PlotArgs),
 }
 
 /// Runs the `sim` command line with the user apps `apps` registered beside the built-in
@@ -81,6 +86,11 @@ pub fn main_with(apps: Vec<AppSpec>) -> ExitCode {
             &mut std::io::stderr().lock(),
         ),
         Command::Drill(args) => drill::run(
+            args,
+            &mut std::io::stdout().lock(),
+            &mut std::io::stderr().lock(),
+        ),
+        Command::Plot(args) => plot::run(
             args,
             &mut std::io::stdout().lock(),
             &mut std::io::stderr().lock(),
