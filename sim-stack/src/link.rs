@@ -207,6 +207,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn busy_time_counts_only_what_was_serialized_by_then() {
+        let t = |ns| SimTime::from_nanos(ns);
+        // Two 12 µs frames back to back from 100 µs, the second still going at 120 µs.
+        let line = LineBusy {
+            busy_ns: 24_000,
+            until: t(124_000),
+        };
+        assert_eq!(line.busy_at(t(120_000)), 20_000);
+        assert_eq!(line.busy_at(t(124_000)), 24_000);
+        assert_eq!(line.busy_at(t(500_000)), 24_000);
+    }
+
+    #[test]
     fn serialization_follows_the_formula() {
         // 1514-byte frame at 1 Gbit/s: (1514 + 24) * 8 = 12304 ns.
         assert_eq!(serialization_time(1514, 1_000_000_000).as_nanos(), 12_304);
