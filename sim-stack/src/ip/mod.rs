@@ -11,3 +11,4 @@ pub mod icmp_limit;
 pub mod input;
 pub mod netfilter;
 pub mod output;
+pub mod route_show;

@@ -11,6 +11,7 @@ pub mod ndisc;
 pub mod output;
 pub mod reassembly;
 pub mod route;
+pub mod route_show;
 
 use crate::node::Node;
 use crate::stats::{Icmp6Stats, Ip6Stats};

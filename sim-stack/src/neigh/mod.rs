@@ -31,6 +31,7 @@
 //! the defaults, and the `locktime` rule for competing replies.
 
 pub mod arp;
+pub mod neigh_show;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;

@@ -70,7 +70,7 @@ pub const FIRST_AUTO_HANDLE: u16 = 0x8001;
 // ---------------------------------------------------------------------------------------
 
 /// C's `%.{prec}g`.
-fn c_g(v: f64, prec: usize) -> String {
+pub(crate) fn c_g(v: f64, prec: usize) -> String {
     let p = prec.max(1);
     if v == 0.0 {
         return "0".into();

@@ -10,6 +10,7 @@
 
 pub mod errqueue;
 pub mod ping;
+pub mod ss_show;
 pub mod syscall;
 pub mod udp;
 pub mod udp6;
