@@ -248,7 +248,10 @@ pub struct RunArgs {
     pub tcp_probe: bool,
     /// Also write, at the end of the run, text snapshots per node as Linux tools print them,
     /// into `snapshots/`: `tc` writes `NODE.tc.txt` (`tc -s qdisc show` and, for classful
-    /// roots, `tc -s class show`, per interface): `--snapshot tc`.
+    /// roots, `tc -s class show`, per interface), `ss` `NODE.ss.txt` (`ss -tuni`), `ip`
+    /// `NODE.ip.txt` (`ip -s link`, `ip neigh`, `ip route`, and the `-6` ones with IPv6),
+    /// `nstat` `NODE.nstat.txt` (`nstat -a`), `all` every one: `--snapshot tc`,
+    /// `--snapshot ss,ip`, `--snapshot all`.
     #[arg(long, value_enum, value_delimiter = ',', value_name = "KIND,…")]
     pub snapshot: Vec<SnapshotKind>,
     /// Also take the `--snapshot` kinds at these simulated instants, into

@@ -1,14 +1,24 @@
 //! `sim run --snapshot KIND,…`: text files per node, written at the end of the run into
 //! `snapshots/` of the output folder, in the formats of the Linux tools people read every
-//! day, so that they diff against a real machine.
+//! day, so that they diff against a real machine. Each file holds the commands and what they
+//! print, as a terminal shows them (`$ COMMAND`, then its output).
 //!
-//! * `tc`: `snapshots/NODE.tc.txt`, for each interface in name order, the commands and what
-//!   they print as a terminal shows them: `$ tc -s qdisc show dev IFACE` and its output, then,
-//!   when the root qdisc is classful (htb, prio), `$ tc -s class show dev IFACE` and its
-//!   output ([`sim_stack::qdisc::tc_show`]).
+//! * `tc`: `snapshots/NODE.tc.txt`, for each interface in name order, `$ tc -s qdisc show
+//!   dev IFACE` and its output, then, when the root qdisc is classful (htb, prio), `$ tc -s
+//!   class show dev IFACE` and its output ([`sim_stack::qdisc::tc_show`]).
+//! * `ss`: `snapshots/NODE.ss.txt`, `$ ss -tuni`: the node's connected UDP and TCP sockets
+//!   with the TCP details line ([`sim_stack::sock::ss_show`]).
+//! * `ip`: `snapshots/NODE.ip.txt`, `$ ip -s link` ([`sim_stack::dev_show`]), `$ ip neigh`
+//!   ([`sim_stack::neigh::neigh_show`]), `$ ip route` ([`sim_stack::ip::route_show`]), and
+//!   for a node with IPv6 on an interface `$ ip -6 neigh` and `$ ip -6 route`
+//!   ([`sim_stack::ipv6::route_show`]).
+//! * `nstat`: `snapshots/NODE.nstat.txt`, `$ nstat -a`: the SNMP counters that are not 0
+//!   ([`sim_stack::nstat`]).
+//! * `all`: every kind.
 //!
 //! The files are written into the run's partial folder with everything else, so they appear
-//! with the folder, whole, or not at all; `params.json` lists them.
+//! with the folder, whole, or not at all; `params.json` lists them. [`write_into`] writes
+//! them into any folder at any instant (each file under a temporary name, then renamed).
 
 use std::fmt::Write as _;
 use std::io;
@@ -16,69 +26,121 @@ use std::path::Path;
 
 use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
-use sim_stack::config::Scenario;
+use sim_core::SimTime;
+use sim_stack::config::{QdiscConfig, Scenario};
+use sim_stack::dev::DevKind;
+use sim_stack::dev_show::{LinkShow, ip_s_link};
+use sim_stack::ip::route_show::ip_route;
+use sim_stack::ipv6::route_show::ip6_route;
+use sim_stack::neigh::neigh_show::neigh_show;
+use sim_stack::node::Node;
+use sim_stack::nstat::nstat_show;
 use sim_stack::qdisc::tc_show::{FIRST_AUTO_HANDLE, TcTree};
+use sim_stack::sock::ss_show::ss_tuni;
 use sim_stack::world::World;
 
 /// The folder of the output folder the snapshots go into.
 pub const DIR: &str = "snapshots";
 
-/// What a snapshot shows (`--snapshot tc`).
+/// What a snapshot shows (`--snapshot tc,ss`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SnapshotKind {
     /// `tc -s qdisc show` (and `tc -s class show` for classful roots) per interface.
     Tc,
+    /// `ss -tuni`: TCP and UDP sockets with TCP's details.
+    Ss,
+    /// `ip -s link`, `ip neigh`, `ip route` (and `ip -6 neigh`, `ip -6 route` with IPv6).
+    Ip,
+    /// `nstat -a`: the SNMP counters that are not 0.
+    Nstat,
+    /// Every kind.
+    All,
 }
 
 impl SnapshotKind {
+    /// The kinds that write a file (all but `all`).
+    pub const FILES: [Self; 4] = [Self::Tc, Self::Ss, Self::Ip, Self::Nstat];
+
     /// The word on the command line.
     pub fn word(self) -> &'static str {
         match self {
             Self::Tc => "tc",
+            Self::Ss => "ss",
+            Self::Ip => "ip",
+            Self::Nstat => "nstat",
+            Self::All => "all",
         }
     }
 }
 
+/// The kinds that write a file for `kinds`: `all` stands for every one; in
+/// [`SnapshotKind::FILES`]' order, once each.
+fn expand(kinds: &[SnapshotKind]) -> Vec<SnapshotKind> {
+    SnapshotKind::FILES
+        .into_iter()
+        .filter(|k| kinds.contains(k) || kinds.contains(&SnapshotKind::All))
+        .collect()
+}
+
 /// Writes the snapshots of `kinds` for every node of `world` (built from `scenario`) into
-/// `dir`'s `snapshots/` folder; returns the files written, relative to `dir`, in name order.
+/// `dir`'s `snapshots/` folder, as they stand at the world's instant (its last event);
+/// returns the files written, relative to `dir`, in name order.
 pub fn write(
     dir: &Path,
     kinds: &[SnapshotKind],
     world: &World,
     scenario: &Scenario,
 ) -> io::Result<Vec<String>> {
-    let mut files = Vec::new();
+    write_at(dir, kinds, world, scenario, world.now)
+}
+
+/// [`write`] at the instant `now` (the end of a run that stopped at its time limit later
+/// than its last event: `ss`'s `lastsnd`, `lastrcv` and `lastack` count to it).
+pub fn write_at(
+    dir: &Path,
+    kinds: &[SnapshotKind],
+    world: &World,
+    scenario: &Scenario,
+    now: SimTime,
+) -> io::Result<Vec<String>> {
     if kinds.is_empty() {
-        return Ok(files);
+        return Ok(Vec::new());
     }
     let sub = dir.join(DIR);
     // (It exists already when `--snapshot-at` took snapshots during the run.)
     std::fs::create_dir_all(&sub).map_err(|e| named(&sub, e))?;
-    let names = write_into(&sub, kinds, world, scenario, world.now)?;
-    files.extend(names.into_iter().map(|n| format!("{DIR}/{n}")));
-    files.sort();
-    Ok(files)
+    let files = write_into(&sub, kinds, world, scenario, now)?;
+    Ok(files.into_iter().map(|f| format!("{DIR}/{f}")).collect())
 }
 
-/// Writes the snapshots of `kinds` for every node of `world` at `now` into the existing
-/// folder `sub`; returns the names of the files written, in name order.
+/// Writes the snapshots of `kinds` for every node of `world` (built from `scenario`) as they
+/// stand at `now` into the existing folder `sub`, as `NODE.KIND.txt`; returns the names of
+/// the files written, in name order. Each file is written under a temporary name and
+/// renamed, so that none is ever seen half-written.
 pub fn write_into(
     sub: &Path,
     kinds: &[SnapshotKind],
     world: &World,
     scenario: &Scenario,
-    _now: sim_core::SimTime,
+    now: SimTime,
 ) -> io::Result<Vec<String>> {
+    let kinds = expand(kinds);
     let mut files = Vec::new();
     for node in &world.nodes {
-        for kind in kinds {
+        for &kind in &kinds {
             let text = match kind {
                 SnapshotKind::Tc => tc(world, scenario, &node.name),
+                SnapshotKind::Ss => ss(node, now),
+                SnapshotKind::Ip => ip(node, scenario),
+                SnapshotKind::Nstat => nstat(node),
+                SnapshotKind::All => continue,
             };
             let name = format!("{}.{}.txt", node.name, kind.word());
             let path = sub.join(&name);
-            std::fs::write(&path, text).map_err(|e| named(&path, e))?;
+            let tmp = sub.join(format!(".{name}.partial"));
+            std::fs::write(&tmp, text).map_err(|e| named(&tmp, e))?;
+            std::fs::rename(&tmp, &path).map_err(|e| named(&path, e))?;
             files.push(name);
         }
     }
@@ -122,4 +184,70 @@ pub fn tc(world: &World, scenario: &Scenario, node: &str) -> String {
     }
     shown.sort_by(|a, b| a.0.cmp(b.0));
     shown.into_iter().map(|(_, t)| t).collect()
+}
+
+/// `NODE.ss.txt`: `ss -tuni` at `now`.
+pub fn ss(node: &Node, now: SimTime) -> String {
+    let pacing = (
+        node.sysctl.tcp_pacing_ss_ratio,
+        node.sysctl.tcp_pacing_ca_ratio,
+    );
+    let now_j = node.jiffies(now) as u32;
+    format!("$ ss -tuni\n{}", ss_tuni(&node.socks, now, now_j, pacing))
+}
+
+/// `NODE.ip.txt`: `ip -s link`, `ip neigh`, `ip route`, and with IPv6 `ip -6 neigh` and
+/// `ip -6 route`. Interface indexes are Linux's: `lo` is 1 (not listed: not modeled), the
+/// node's interfaces follow in the order the scenario configures them.
+pub fn ip(node: &Node, scenario: &Scenario) -> String {
+    let cfg = scenario
+        .node_by_name(&node.name)
+        .map(|id| scenario.node(id));
+    let links: Vec<LinkShow<'_>> = node
+        .devs
+        .iter()
+        .enumerate()
+        .map(|(i, dev)| {
+            let iface = cfg.and_then(|c| c.ifaces.get(i));
+            let noqueue = iface.is_some_and(|f| matches!(f.qdisc, QdiscConfig::Noqueue));
+            LinkShow {
+                ifindex: i as u32 + 2,
+                dev,
+                qdisc: if noqueue { "noqueue" } else { dev.qdisc.kind() },
+                qlen: match &dev.kind {
+                    DevKind::Tun(q) => q.limit,
+                    DevKind::Ether => iface.map_or(1000, |f| f.txqueuelen),
+                },
+            }
+        })
+        .collect();
+    let mut text = format!("$ ip -s link\n{}", ip_s_link(&links));
+    text.push_str("$ ip neigh\n");
+    for dev in node.devs.iter() {
+        text.push_str(&neigh_show(&dev.neigh, &dev.name));
+    }
+    let devs: Vec<(&str, _)> = node
+        .devs
+        .iter()
+        .map(|d| (d.name.as_str(), d.addr))
+        .collect();
+    let _ = write!(text, "$ ip route\n{}", ip_route(&node.fib.routes(), &devs));
+    if node.devs.iter().any(|d| d.inet6.is_some()) {
+        text.push_str("$ ip -6 neigh\n");
+        for dev in node.devs.iter() {
+            text.push_str(&neigh_show(&dev.ndisc, &dev.name));
+        }
+        let names: Vec<&str> = devs.iter().map(|d| d.0).collect();
+        let _ = write!(
+            text,
+            "$ ip -6 route\n{}",
+            ip6_route(node.fib6.routes(), &names)
+        );
+    }
+    text
+}
+
+/// `NODE.nstat.txt`: `nstat -a`.
+pub fn nstat(node: &Node) -> String {
+    format!("$ nstat -a\n{}", nstat_show(&node.snmp, &node.snmp6, false))
 }
