@@ -707,6 +707,118 @@ tcp   ESTAB 0      0           10.0.0.1:60552     10.0.0.2:5001
         );
     }
 
+    /// A Reno sender behind a tbf that drops, and its BBR receiver, each `ss -tuni` of its
+    /// own namespace (Linux 6.18, iproute2 6.1): retransmissions, `unacked`, `notsent`,
+    /// `busy`, a receive queue, BBR before its first bandwidth sample.
+    #[test]
+    fn reno_sender_and_bbr_receiver() {
+        let sender = "Netid State Recv-Q Send-Q Local Address:Port  Peer Address:PortProcess
+tcp   ESTAB 0      73848       10.0.0.1:55906     10.0.0.2:5003
+\t reno wscale:10,10 rto:208 rtt:5.749/0.519 mss:1448 pmtu:1500 rcvmss:536 advmss:1448 cwnd:11 ssthresh:7 bytes_sent:5965760 bytes_retrans:10136 bytes_acked:5836889 segs_out:4122 segs_in:865 data_segs_out:4120 send 22164550bps lastrcv:2488 pacing_rate 26596880bps delivery_rate 19049496bps delivered:4032 busy:2472ms unacked:10 retrans:0/7 rcv_space:14480 rcv_ssthresh:64088 notsent:59368 minrtt:0.035 snd_wnd:193536
+";
+        let receiver = "Netid State Recv-Q Send-Q Local Address:Port Peer Address:Port Process
+tcp   ESTAB 1448   0           10.0.0.2:5003     10.0.0.1:55906
+\t bbr wscale:10,10 rto:200 rtt:0.032/0.016 ato:40 mss:1448 pmtu:1500 rcvmss:1448 advmss:1448 cwnd:10 bytes_received:5962864 segs_out:882 segs_in:4120 data_segs_in:4118 bbr:(bw:0bps,mrtt:0.032) send 3620000000bps lastsnd:2540 pacing_rate 10345422656bps delivered:1 app_limited rcv_rtt:4.125 rcv_space:49232 rcv_ssthresh:192645 minrtt:0.032 rcv_ooopack:47 snd_wnd:64512
+";
+        let common = TcpInfo {
+            tcpi_state: 1,
+            tcpi_options: TCPI_OPT_WSCALE,
+            tcpi_snd_wscale: 10,
+            tcpi_rcv_wscale: 10,
+            tcpi_snd_mss: 1448,
+            tcpi_pmtu: 1500,
+            tcpi_advmss: 1448,
+            tcpi_reordering: 3,
+            tcpi_max_pacing_rate: u64::MAX,
+            ..TcpInfo::default()
+        };
+        let reno = TcpDiag {
+            info: TcpInfo {
+                tcpi_rto: 208_000,
+                tcpi_rtt: 5749,
+                tcpi_rttvar: 519,
+                tcpi_rcv_mss: 536,
+                tcpi_snd_cwnd: 11,
+                tcpi_snd_ssthresh: 7,
+                tcpi_bytes_sent: 5_965_760,
+                tcpi_bytes_retrans: 10_136,
+                tcpi_bytes_acked: 5_836_889,
+                tcpi_segs_out: 4122,
+                tcpi_segs_in: 865,
+                tcpi_data_segs_out: 4120,
+                tcpi_last_data_recv: 2488,
+                tcpi_pacing_rate: 3_324_610,
+                tcpi_delivery_rate: 2_381_187,
+                tcpi_delivered: 4032,
+                tcpi_busy_time: 2_472_913,
+                tcpi_unacked: 10,
+                tcpi_total_retrans: 7,
+                tcpi_rcv_space: 14480,
+                tcpi_rcv_ssthresh: 64088,
+                tcpi_notsent_bytes: 59368,
+                tcpi_min_rtt: 35,
+                tcpi_snd_wnd: 193_536,
+                ..common.clone()
+            },
+            cong: "reno",
+            bbr: None,
+            dctcp: None,
+        };
+        let bbr = TcpDiag {
+            info: TcpInfo {
+                tcpi_rto: 200_000,
+                tcpi_rtt: 32,
+                tcpi_rttvar: 16,
+                tcpi_ato: 40_000,
+                tcpi_rcv_mss: 1448,
+                tcpi_snd_cwnd: 10,
+                tcpi_snd_ssthresh: i32::MAX as u32,
+                tcpi_bytes_received: 5_962_864,
+                tcpi_segs_out: 882,
+                tcpi_segs_in: 4120,
+                tcpi_data_segs_in: 4118,
+                tcpi_last_data_sent: 2540,
+                tcpi_pacing_rate: 1_293_177_832,
+                tcpi_delivered: 1,
+                tcpi_delivery_rate_app_limited: 1,
+                tcpi_rcv_rtt: 4125,
+                tcpi_rcv_space: 49232,
+                tcpi_rcv_ssthresh: 192_645,
+                tcpi_min_rtt: 32,
+                tcpi_rcv_ooopack: 47,
+                tcpi_snd_wnd: 64512,
+                ..common
+            },
+            cong: "bbr",
+            bbr: Some(BbrInfo {
+                bw: 0,
+                min_rtt: 32,
+                pacing_gain: 0,
+                cwnd_gain: 0,
+            }),
+            dctcp: None,
+        };
+        let line = |recv_q, send_q, local: &str, lport, peer: &str, rport, d| SsLine {
+            netid: "tcp",
+            state: "ESTAB",
+            recv_q,
+            send_q,
+            local: local.into(),
+            lport,
+            peer: peer.into(),
+            rport,
+            tcp: Some(d),
+        };
+        assert_eq!(
+            ss_render(&[line(0, 73848, "10.0.0.1", 55906, "10.0.0.2", 5003, reno)]),
+            sender
+        );
+        assert_eq!(
+            ss_render(&[line(1448, 0, "10.0.0.2", 5003, "10.0.0.1", 55906, bbr)]),
+            receiver
+        );
+    }
+
     #[test]
     fn no_sockets_and_dctcp() {
         assert_eq!(
