@@ -202,4 +202,61 @@ mod tests {
             "               0         0      0 12345678       0       0 "
         );
     }
+    /// `ip -s link show eth0` of this machine's virtio NIC (Linux 6.18, iproute2 6.1), and
+    /// the same device without a link (what Linux shows of a NIC without carrier).
+    #[test]
+    fn ip_s_link_as_iproute2() {
+        use sim_core::{Scheduler, SimDuration};
+
+        use crate::config::QdiscConfig;
+        use crate::dev::TxRing;
+        use crate::qdisc::Qdisc;
+        use crate::wire::EthernetAddress;
+
+        let real = "4: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1400 qdisc pfifo_fast state UP mode DEFAULT group default qlen 1000
+    link/ether 02:fc:00:00:00:01 brd ff:ff:ff:ff:ff:ff
+    RX:  bytes packets errors dropped  missed   mcast           
+     318265874    8844      0       0       0       0 
+    TX:  bytes packets errors dropped carrier collsns           
+        462864    5668      0       0       0       0 
+";
+        let mut timers = Scheduler::<()>::new();
+        let qdisc = Qdisc::from_config(&QdiscConfig::PfifoFast, 1000, || unreachable!())
+            .expect("pfifo_fast");
+        let mut dev = NetDevice::ether(
+            "eth0",
+            EthernetAddress([2, 0xfc, 0, 0, 0, 1]),
+            None,
+            1400,
+            qdisc,
+            TxRing::new(256),
+            timers.new_timer(),
+            SimDuration::from_secs(30),
+        );
+        dev.stats = DevStats {
+            rx_bytes: 318_265_874,
+            rx_packets: 8844,
+            tx_bytes: 462_864,
+            tx_packets: 5668,
+            ..DevStats::default()
+        };
+        fn show(dev: &NetDevice) -> LinkShow<'_> {
+            LinkShow {
+                ifindex: 4,
+                dev,
+                qdisc: "pfifo_fast",
+                qlen: 1000,
+            }
+        }
+        let no_carrier = ip_s_link(&[show(&dev)]);
+        assert!(
+            no_carrier.starts_with(
+                "4: eth0: <NO-CARRIER,BROADCAST,MULTICAST,UP> mtu 1400 qdisc pfifo_fast state \
+                 DOWN mode DEFAULT group default qlen 1000\n"
+            ),
+            "{no_carrier}"
+        );
+        dev.link = Some((0, 0));
+        assert_eq!(ip_s_link(&[show(&dev)]), real);
+    }
 }

@@ -514,7 +514,8 @@ pub fn ss_tuni(socks: &SocketTable, now: SimTime, now_j: u32, pacing: (u32, u32)
                 tcp[usize::from(t.sk.pinet6.is_some())].push(SsLine {
                     netid: "tcp",
                     state: t.state.name(),
-                    recv_q: t.rcv_nxt.wrapping_sub(t.copied_seq).min(i32::MAX as u32),
+                    // `max_t(int, rcv_nxt - copied_seq, 0)`.
+                    recv_q: (t.rcv_nxt.wrapping_sub(t.copied_seq) as i32).max(0) as u32,
                     send_q: t.write_seq.wrapping_sub(t.snd_una),
                     local,
                     lport: t.sk.sport,
