@@ -251,3 +251,77 @@ pub fn ip(node: &Node, scenario: &Scenario) -> String {
 pub fn nstat(node: &Node) -> String {
     format!("$ nstat -a\n{}", nstat_show(&node.snmp, &node.snmp6, false))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::ops::ControlFlow;
+
+    use sim_core::{Limits, SimDuration, run};
+    use sim_stack::trace::Trace;
+    use sim_stack::world::Outputs;
+
+    use super::*;
+
+    /// `write_into` at two instants of one run, into folders the caller made: every file
+    /// of every node, whole, nothing else left behind, and the later one sees what happened
+    /// in between.
+    #[test]
+    fn write_into_writes_each_instant_whole() {
+        let src = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/ping.net"),
+        )
+        .unwrap();
+        let loaded = sim_dsl::load_str("ping.net", &src, &sim_dsl::Options::default());
+        let sc = loaded.scenario.expect("ping.net loads");
+        let outputs = Outputs {
+            trace: Trace::disabled(),
+            capture: None,
+            record_paths: false,
+        };
+        let (mut world, mut sched) = World::build(&sc, outputs).expect("builds");
+        let root = std::env::temp_dir().join(format!("netsim-snapshot-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let mut texts = Vec::new();
+        for (i, ms) in [1500u64, 4500].into_iter().enumerate() {
+            let until = SimTime::ZERO + SimDuration::from_millis(ms);
+            let report = run(&mut world, &mut sched, Limits::until(until), |_| {
+                ControlFlow::Continue(())
+            });
+            let sub = root.join(format!("at{i}"));
+            std::fs::create_dir_all(&sub).unwrap();
+            let files = write_into(
+                &sub,
+                &[SnapshotKind::Nstat, SnapshotKind::All],
+                &world,
+                &sc,
+                report.now,
+            )
+            .unwrap();
+            let mut want: Vec<String> = ["a", "b", "r"]
+                .iter()
+                .flat_map(|n| ["ip", "nstat", "ss", "tc"].map(|k| format!("{n}.{k}.txt")))
+                .collect();
+            want.sort();
+            assert_eq!(files, want);
+            let mut on_disk: Vec<String> = std::fs::read_dir(&sub)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            on_disk.sort();
+            assert_eq!(on_disk, want, "no temporary file left");
+            texts.push(std::fs::read_to_string(sub.join("a.nstat.txt")).unwrap());
+        }
+        // One echo by 1.5 s, four by 4.5 s (one a second from 1 s).
+        assert!(
+            texts[0].contains("\nIcmpOutEchos                    1 "),
+            "{}",
+            texts[0]
+        );
+        assert!(
+            texts[1].contains("\nIcmpOutEchos                    4 "),
+            "{}",
+            texts[1]
+        );
+        let _ = std::fs::remove_dir_all(&root);
+    }
+}
