@@ -902,7 +902,9 @@ pub fn execute(
         write_stats(&dir.file(stats_file), args.stats, &contents)?;
         let kinds = snapshot_kinds;
         let mut snapshots = observed.snapshot_files;
-        snapshots.extend(crate::snapshot::write(&dir.tmp, &kinds, &world, &scenario)?);
+        snapshots.extend(crate::snapshot::write_at(
+            &dir.tmp, &kinds, &world, &scenario, report.now,
+        )?);
         if let Some((files, rows)) = observed.samples {
             samples = Some((files.len(), rows));
             files_sampled = files;

@@ -84,19 +84,9 @@ fn expand(kinds: &[SnapshotKind]) -> Vec<SnapshotKind> {
 }
 
 /// Writes the snapshots of `kinds` for every node of `world` (built from `scenario`) into
-/// `dir`'s `snapshots/` folder, as they stand at the world's instant (its last event);
+/// `dir`'s `snapshots/` folder as they stand at `now` (the end of the run: at its time limit,
+/// later than its last event, `ss`'s `lastsnd`, `lastrcv` and `lastack` count to it);
 /// returns the files written, relative to `dir`, in name order.
-pub fn write(
-    dir: &Path,
-    kinds: &[SnapshotKind],
-    world: &World,
-    scenario: &Scenario,
-) -> io::Result<Vec<String>> {
-    write_at(dir, kinds, world, scenario, world.now)
-}
-
-/// [`write`] at the instant `now` (the end of a run that stopped at its time limit later
-/// than its last event: `ss`'s `lastsnd`, `lastrcv` and `lastack` count to it).
 pub fn write_at(
     dir: &Path,
     kinds: &[SnapshotKind],
