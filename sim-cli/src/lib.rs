@@ -11,6 +11,7 @@
 //!                [--emit-commands | --collect] [--quiet]
 //! sim check FILE [--set NAME=VALUE]... [--dump ron]
 //! sim drill SCRIPT.pkt... [--tolerance-usecs N] [--pcap DIR [--force]] [--expect-pass FILE]
+//! sim report OUTDIR [--out FILE]
 //! ```
 //!
 //! The binary's `main` is [`main_with`] with no user apps; a user's own binary calls it
@@ -31,6 +32,7 @@ mod drill;
 mod metric;
 mod outdir;
 mod progress;
+pub mod report;
 mod run;
 mod scenario_args;
 mod snapshot;
@@ -56,6 +58,9 @@ enum Command {
     Check(check::CheckArgs),
     /// Run Linux's packetdrill scripts against the simulated host: pass, or the first mismatch.
     Drill(drill::DrillArgs),
+    /// Write one self-contained HTML page of a run: summary, topology, plots, counters, drops,
+    /// kernel paths, snapshots.
+    Report(report::ReportArgs),
 }
 
 /// Runs the `sim` command line with the user apps `apps` registered beside the built-in
@@ -80,6 +85,11 @@ pub fn main_with(apps: Vec<AppSpec>) -> ExitCode {
             &mut std::io::stderr().lock(),
         ),
         Command::Drill(args) => drill::run(
+            args,
+            &mut std::io::stdout().lock(),
+            &mut std::io::stderr().lock(),
+        ),
+        Command::Report(args) => report::run(
             args,
             &mut std::io::stdout().lock(),
             &mut std::io::stderr().lock(),
