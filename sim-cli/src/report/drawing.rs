@@ -142,21 +142,8 @@ pub fn draw(topo: &Topology, lay: &Layout) -> String {
     );
     let _ = writeln!(s, "<g transform=\"translate({shift} 0)\">");
     s.push_str("<g class=\"links\">\n");
-    // Boxes per column: a label sits nearer the end where lines fan out, where they are
-    // further apart.
-    let mut per_column: BTreeMap<u32, usize> = BTreeMap::new();
-    for it in &lay.items {
-        *per_column.entry(it.x).or_default() += 1;
-    }
     for ((a, b), links) in edges(topo, lay) {
-        link(
-            &mut s,
-            topo,
-            &lay.items[a],
-            &lay.items[b],
-            &links,
-            &per_column,
-        );
+        link(&mut s, topo, &lay.items[a], &lay.items[b], &links);
     }
     s.push_str("</g>\n<g class=\"nodes\">\n");
     for item in &lay.items {
@@ -169,14 +156,7 @@ pub fn draw(topo: &Topology, lay: &Layout) -> String {
 }
 
 /// A line between two boxes and its label.
-fn link(
-    s: &mut String,
-    topo: &Topology,
-    a: &Item,
-    b: &Item,
-    links: &[usize],
-    per_column: &BTreeMap<u32, usize>,
-) {
+fn link(s: &mut String, topo: &Topology, a: &Item, b: &Item, links: &[usize]) {
     let sim = topo.sim_ns;
     let utils: Vec<Option<f64>> = links
         .iter()
@@ -224,18 +204,10 @@ fn link(
         let (l, r) = if a.x < b.x { (a, b) } else { (b, a) };
         let x1 = l.x + NODE_W / 2;
         let x2 = r.x - NODE_W / 2;
-        let boxes = |x: u32| per_column.get(&x).copied().unwrap_or(0);
-        // Tenths of the way from the left end.
-        let t: i64 = match boxes(l.x).cmp(&boxes(r.x)) {
-            std::cmp::Ordering::Greater => 4,
-            std::cmp::Ordering::Less => 6,
-            std::cmp::Ordering::Equal => 5,
-        };
-        let at = |p: u32, q: u32| (i64::from(p) + (i64::from(q) - i64::from(p)) * t / 10) as u32;
         (
             format!("M{x1} {} L{x2} {}", l.y, r.y),
-            at(x1, x2),
-            at(l.y, r.y) - 4,
+            (x1 + x2) / 2,
+            (l.y + r.y) / 2 - 4,
         )
     };
     // The tooltip: every link with its ends, rate, delay and per-direction figures.
