@@ -136,3 +136,74 @@ pub fn section(run: &RunFolder) -> String {
     }
     h
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::RunFolder;
+    use crate::report::timing::RunTiming;
+
+    fn folder(stats: &str, timing: Option<RunTiming>) -> RunFolder {
+        let params = serde_json::from_str(
+            r#"{"format": "netsim-run/1", "tool": "netsim 0.1.0", "file": "long.net",
+                "file_abs": null, "scenario": "long", "seed": 3,
+                "params": [["rate", "10Mbit"], ["delay", "1ms"]], "set": [["rate", "10Mbit"]],
+                "until_ns": 100000000000, "pcap": "all", "pcapng": false, "trace": "frames",
+                "stats": "json", "files": ["params.json", "snapshots", "snapshots/r.tc.txt"],
+                "command": "sim run long.net --set rate=10Mbit --seed 3 --max-events 100000"}"#,
+        )
+        .unwrap();
+        RunFolder {
+            dir: "x".into(),
+            params,
+            stats: serde_json::from_str(stats).unwrap(),
+            timing,
+            scenario: None,
+            scenario_note: Some("The scenario long.net could not be loaded again".into()),
+            trace: None,
+            snapshots: Vec::new(),
+            has_samples: false,
+        }
+    }
+
+    #[test]
+    fn an_early_stop_and_a_missing_run_json_are_said() {
+        let f = folder(
+            r#"{"interrupted": {"reason": "max_events", "max_events": 100000, "at_ns": 1113839760},
+                "sim_time_ns": 1113839760, "events": 100000, "frames": 44515,
+                "drops": {"qdisc": 0, "arp_queue": 19}}"#,
+            None,
+        );
+        let h = section(&f);
+        assert!(
+            h.contains("stopped by --max-events 100000 at 1.113839 s"),
+            "{h}"
+        );
+        assert!(h.contains("<code>rate=10Mbit</code> (--set), <code>delay=1ms</code>"));
+        assert!(h.contains("<span class=\"bad\">arp_queue 19</span>"));
+        assert!(h.contains("not recorded"));
+        assert!(
+            h.contains("<code>params.json</code> <code>snapshots</code></td>"),
+            "{h}"
+        );
+        assert!(h.contains("could not be loaded again"));
+    }
+
+    #[test]
+    fn wall_time_and_speed_from_run_json() {
+        let t = RunTiming::new(
+            std::time::Duration::from_millis(2003),
+            9_027_584,
+            11_032_569_040,
+        );
+        let h = section(&folder(
+            r#"{"sim_time_ns": 11032569040, "events": 9027584, "frames": 1, "drops": {}}"#,
+            Some(t),
+        ));
+        assert!(h.contains("<td>2.003 s of simulation"), "{h}");
+        assert!(h.contains("4.51&nbsp;M events/s · 5.5× real time"), "{h}");
+        assert!(h.contains("<th>drops</th><td>none</td>"));
+        assert_eq!(ratio(0.4396), "0.44");
+        assert_eq!(ratio(31_500.0), "31.5&nbsp;k");
+    }
+}
