@@ -59,8 +59,9 @@ pub fn page(title: &str, sections: &[Section]) -> String {
         );
     }
     h.push_str(
-        "<footer>Written by <code>sim report</code> from the run's folder alone; \
-                every figure but the wall-clock ones is in its stats.json.</footer>\n",
+        "<footer>Written by <code>sim report</code> from the run's folder: the figures are \
+         those of its stats.json, params.json, run.json and trace.txt, with the links' rates \
+         and delays from its scenario.</footer>\n",
     );
     h.push_str("</main>\n</body>\n</html>\n");
     h
