@@ -143,12 +143,25 @@ fn a_bare_run_says_what_is_missing_and_how_to_get_it() {
 }
 
 #[test]
-fn a_run_whose_scenario_is_gone_is_drawn_without_rates() {
+fn a_run_whose_scenario_changed_or_is_gone_says_so() {
     let dir = scratch("report-gone");
     let net = dir.join("q.net");
     fs::copy(scenario("ping.net"), &net).unwrap();
     let o = sim_in(&dir, &["run", "q.net", "--out", "q", "-q"]);
     assert_eq!(o.status.code(), Some(0), "{}", said(&o));
+    // Changed since: drawn with the file's rates now, and said so.
+    let mut text = fs::read_to_string(&net).unwrap();
+    text.push_str("# edited after the run\n");
+    fs::write(&net, text).unwrap();
+    let o = sim_in(&dir, &["report", "q", "--out", "changed.html"]);
+    assert_eq!(o.status.code(), Some(0), "{}", said(&o));
+    let page = fs::read_to_string(dir.join("changed.html")).unwrap();
+    assert!(page.contains("q.net has changed since the run"), "{page}");
+    assert_eq!(
+        section(&page, "topology").matches(">100Mbit 1ms<").count(),
+        2
+    );
+
     fs::remove_file(&net).unwrap();
     let o = sim_in(&dir, &["report", "q"]);
     assert_eq!(o.status.code(), Some(0), "{}", said(&o));
