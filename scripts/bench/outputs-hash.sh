@@ -7,7 +7,8 @@
 #   scripts/bench/outputs-hash.sh | diff /tmp/before.txt -
 #
 # SIM selects the binary (default: target/release/sim, built first). params.json is hashed
-# without its `file_abs` and `command` lines, which name the checkout and the output folder.
+# without its `file_abs` and `command` lines, which name the checkout and the output folder;
+# run.json (the wall-clock time and speed) is left out.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if [ -z "${SIM:-}" ]; then
@@ -22,7 +23,9 @@ run() { # label, then sim run arguments
   "$SIM" run "$@" --out "$OUT/run" --quiet
   local f
   (cd "$OUT/run" && find . -type f | LC_ALL=C sort) | while read -r f; do
-    if [ "$f" = ./params.json ]; then
+    if [ "$f" = ./run.json ]; then
+      continue # the wall-clock time of the run, different every time
+    elif [ "$f" = ./params.json ]; then
       grep -v '"file_abs"\|"command"' "$OUT/run/$f" | sha256sum | sed "s|-\$|$f|"
     else
       (cd "$OUT/run" && sha256sum "$f")

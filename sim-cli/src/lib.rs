@@ -14,6 +14,7 @@
 //! sim drill SCRIPT.pkt... [--tolerance-usecs N] [--pcap DIR [--force]] [--expect-pass FILE]
 //! sim plot OUTDIR [--format svg,png] [--tcp-seq SOCK|all|none] [--out DIR]
 //! sim plot results.csv --x PARAM --y METRIC... [--by PARAM]... [--format svg,png] [--out DIR]
+//! sim report OUTDIR [--out FILE]
 //! ```
 //!
 //! The binary's `main` is [`main_with`] with no user apps; a user's own binary calls it
@@ -36,6 +37,7 @@ mod observe;
 mod outdir;
 pub mod plot;
 mod progress;
+pub mod report;
 mod run;
 mod scenario_args;
 mod snapshot;
@@ -63,6 +65,9 @@ enum Command {
     Drill(drill::DrillArgs),
     /// Draw figures (SVG, PNG) of a run's samples and pcaps, or of a sweep's table.
     Plot(plot::PlotArgs),
+    /// Write one self-contained HTML page of a run: summary, topology, plots, counters, drops,
+    /// kernel paths, snapshots.
+    Report(report::ReportArgs),
 }
 
 /// Runs the `sim` command line with the user apps `apps` registered beside the built-in
@@ -92,6 +97,11 @@ pub fn main_with(apps: Vec<AppSpec>) -> ExitCode {
             &mut std::io::stderr().lock(),
         ),
         Command::Plot(args) => plot::run(
+            args,
+            &mut std::io::stdout().lock(),
+            &mut std::io::stderr().lock(),
+        ),
+        Command::Report(args) => report::run(
             args,
             &mut std::io::stdout().lock(),
             &mut std::io::stderr().lock(),

@@ -221,9 +221,11 @@ impl Observer<World> for RunObserver<'_> {
                 });
             match written {
                 Ok(names) => s.files.extend(
-                    names
-                        .into_iter()
-                        .map(|n| format!("{}/{folder}/{n}", crate::snapshot::DIR)),
+                    std::iter::once(format!("{}/{folder}", crate::snapshot::DIR)).chain(
+                        names
+                            .into_iter()
+                            .map(|n| format!("{}/{folder}/{n}", crate::snapshot::DIR)),
+                    ),
                 ),
                 Err(e) => {
                     self.error = Some(e);

@@ -105,22 +105,45 @@ fn survey(real: &Path) -> io::Result<Found> {
         }) if t.starts_with("netsim ") => Box::new(legacy_run_file),
         _ => return Ok(Found::Foreign(entries.len())),
     };
-    // A folder is the run's when the run listed it and every file in it (`snapshots` and
-    // `snapshots/r.tc.txt`), and it holds nothing else.
-    let ours_dir = |n: &str| {
+    // A folder is the run's when the run listed it and everything in it (`snapshots`,
+    // `snapshots/r.tc.txt`, `snapshots/at-1.000000000s/r.tc.txt`), and it holds nothing else.
+    // What `sim report` and `sim plot` add to a run's folder is the run's too: `report.html`,
+    // and `plots/` holding only figures.
+    fn ours_dir(real: &Path, n: &str, ours: &dyn Fn(&str) -> bool) -> bool {
         ours(n)
             && fs::read_dir(real.join(n)).is_ok_and(|rd| {
                 rd.into_iter().all(|e| {
                     e.is_ok_and(|e| {
-                        e.file_type().is_ok_and(|t| t.is_file())
-                            && ours(&format!("{n}/{}", e.file_name().to_string_lossy()))
+                        let name = format!("{n}/{}", e.file_name().to_string_lossy());
+                        match e.file_type() {
+                            Ok(t) if t.is_file() => ours(&name),
+                            Ok(t) if t.is_dir() => ours_dir(real, &name, ours),
+                            _ => false,
+                        }
                     })
                 })
             })
+    }
+    let figures_only = |n: &str| {
+        fs::read_dir(real.join(n)).is_ok_and(|rd| {
+            rd.into_iter().all(|e| {
+                e.is_ok_and(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    e.file_type().is_ok_and(|t| t.is_file())
+                        && (name.ends_with(".svg") || name.ends_with(".png"))
+                })
+            })
+        })
     };
     let others: Vec<String> = entries
         .into_iter()
-        .filter(|(n, is_file)| !(if *is_file { ours(n) } else { ours_dir(n) }))
+        .filter(|(n, is_file)| {
+            !(if *is_file {
+                ours(n) || n == "report.html"
+            } else {
+                ours_dir(real, n, &*ours) || (n == "plots" && figures_only(n))
+            })
+        })
         .map(|(n, _)| n)
         .collect();
     Ok(if others.is_empty() {

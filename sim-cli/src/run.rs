@@ -917,6 +917,8 @@ pub fn execute(
             })
             .map_err(|e| Failure::msg(format!("cannot list {}: {e}", dir.tmp.display())))?;
         files.push("params.json".into());
+        // Written after params.json, with the wall-clock figures that vary between reruns.
+        files.push(crate::report::timing::FILE.into());
         snapshot_count = snapshots.len();
         files.extend(snapshots);
         files.extend(std::mem::take(&mut files_sampled));
@@ -963,6 +965,9 @@ pub fn execute(
         let mut p = serde_json::to_string_pretty(&params)?;
         p.push('\n');
         std::fs::write(&params_path, p).map_err(|e| named_error(&params_path, e))?;
+        let timing =
+            crate::report::timing::RunTiming::new(wall, report.events, report.now.as_nanos());
+        crate::report::timing::write(&dir.tmp, &timing)?;
         committed = Some(dir.commit().map_err(Failure::msg)?);
     }
     Ok(Executed {

@@ -123,7 +123,7 @@ fn an_earlier_run_is_replaced_but_not_with_a_file_of_the_users_in_it() {
     assert_eq!(o.status.code(), Some(0), "{}", said(&o));
     assert_eq!(
         listing(&dir.join("r")),
-        ["params.json", "stats.json", "trace.txt"]
+        ["params.json", "run.json", "stats.json", "trace.txt"]
     );
 
     fs::write(dir.join("r/analysis.py"), "print(1)").unwrap();

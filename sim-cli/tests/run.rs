@@ -84,7 +84,10 @@ fn quiet_pcap_none_trace_none_and_pcapng_write_what_they_say() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", said(&o));
     assert!(o.stdout.is_empty() && o.stderr.is_empty(), "{}", said(&o));
-    assert_eq!(listing(&dir.join("bare")), ["params.json", "stats.json"]);
+    assert_eq!(
+        listing(&dir.join("bare")),
+        ["params.json", "run.json", "stats.json"]
+    );
 
     let o = sim_in(
         &dir,
@@ -104,7 +107,13 @@ fn quiet_pcap_none_trace_none_and_pcapng_write_what_they_say() {
     assert_eq!(o.status.code(), Some(0), "{}", said(&o));
     assert_eq!(
         listing(&dir.join("ng")),
-        ["capture.pcapng", "params.json", "stats.ron", "trace.txt"]
+        [
+            "capture.pcapng",
+            "params.json",
+            "run.json",
+            "stats.ron",
+            "trace.txt"
+        ]
     );
 }
 
@@ -250,7 +259,11 @@ fn replay_reproduces_a_run_byte_for_byte() {
     let files = listing(&dir.join("r1"));
     assert_eq!(files, listing(&dir.join("r2")));
     assert!(files.len() >= 7, "{files:?}");
-    for f in files.iter().filter(|f| *f != "params.json") {
+    // run.json holds the wall-clock time, which varies.
+    for f in files
+        .iter()
+        .filter(|f| *f != "params.json" && *f != "run.json")
+    {
         let a = fs::read(dir.join("r1").join(f)).unwrap();
         let b = fs::read(dir.join("r2").join(f)).unwrap();
         assert!(a == b, "{f} differs between the run and its replay");

@@ -15,11 +15,12 @@ fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
 }
 
-/// Every file of a run folder but `params.json` and `samples/`, by relative path.
+/// Every file of a run folder but `params.json`, `run.json` (wall-clock figures) and
+/// `samples/`, by relative path.
 fn outputs(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
     for name in listing(dir) {
-        if name == "params.json" || name == "samples" {
+        if name == "params.json" || name == "samples" || name == "run.json" {
             continue;
         }
         let p = dir.join(&name);
@@ -365,4 +366,36 @@ sample 100ms {{ tcp a }}
     let (busy, rwnd, _) = last("large", "4096 131072 6291456");
     assert!((850_000..=900_000).contains(&busy), "{busy}");
     assert_eq!(rwnd, 0);
+}
+
+/// A run's folder stays a run's folder once `sim plot` and `sim report` have added to it, and
+/// with snapshots taken at instants (folders in `snapshots/`): the next run replaces it.
+#[test]
+fn a_folder_with_plots_report_and_instant_snapshots_is_replaced_by_the_next_run() {
+    let dir = scratch("rerun");
+    let red = scenario("tc/red_ecn.net");
+    let args = [
+        red.to_str().unwrap(),
+        "--until",
+        "300ms",
+        "--pcap",
+        "none",
+        "--sample",
+        "10ms",
+        "--snapshot",
+        "tc",
+        "--snapshot-at",
+        "150ms",
+    ];
+    run(&dir, "o", &args);
+    for cmd in [&["plot", "o"][..], &["report", "o"][..]] {
+        let o = sim_in(&dir, cmd);
+        assert_eq!(o.status.code(), Some(0), "{}", said(&o));
+    }
+    let before = listing(&dir.join("o"));
+    assert!(before.contains(&"plots".to_string()) && before.contains(&"report.html".to_string()));
+    run(&dir, "o", &args);
+    let after = listing(&dir.join("o"));
+    assert!(!after.contains(&"report.html".to_string()), "{after:?}");
+    assert!(after.contains(&"samples".to_string()), "{after:?}");
 }

@@ -17,7 +17,13 @@ use common::{
 fn complete_and_marked(out: &Path, reason: &str) -> serde_json::Value {
     assert_eq!(
         listing(out),
-        ["a-eth0.pcap", "params.json", "stats.json", "trace.txt"]
+        [
+            "a-eth0.pcap",
+            "params.json",
+            "run.json",
+            "stats.json",
+            "trace.txt"
+        ]
     );
     assert!(pcap_records(&out.join("a-eth0.pcap")) > 0);
     let trace = fs::read(out.join("trace.txt")).unwrap();

@@ -420,7 +420,13 @@ fn runs_keeps_each_runs_folder_like_sim_run() {
     assert_eq!(listing(&dir.join("runs")), ["1_seed=1", "2_seed=2"]);
     assert_eq!(
         listing(&dir.join("runs/2_seed=2")),
-        ["a-eth0.pcap", "params.json", "stats.json", "trace.txt"]
+        [
+            "a-eth0.pcap",
+            "params.json",
+            "run.json",
+            "stats.json",
+            "trace.txt"
+        ]
     );
     let r = sim_in(
         &dir,

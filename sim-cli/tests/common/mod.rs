@@ -196,12 +196,13 @@ pub fn json(path: &Path) -> serde_json::Value {
 }
 
 /// The files of a default run of ping.net.
-pub const PING_FILES: [&str; 7] = [
+pub const PING_FILES: [&str; 8] = [
     "a-eth0.pcap",
     "b-eth0.pcap",
     "params.json",
     "r-eth0.pcap",
     "r-eth1.pcap",
+    "run.json",
     "stats.json",
     "trace.txt",
 ];
