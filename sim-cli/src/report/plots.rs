@@ -27,7 +27,7 @@ pub fn section(figures: &[(String, String)], has_samples: bool) -> String {
     for (i, (title, svg)) in figures.iter().enumerate() {
         let _ = write!(
             h,
-            "<figure class=\"plot\" id=\"plot-{}\"><figcaption>{}</figcaption>\n{}\n</figure>\n",
+            "<figure class=\"plot\" id=\"plot-{}\"><figcaption>{}</figcaption>{}\n</figure>\n",
             i + 1,
             esc(title),
             svg.trim()
@@ -47,7 +47,7 @@ mod tests {
             true,
         );
         assert!(
-            h.contains("<figcaption>cwnd &lt;S0&gt;</figcaption>\n<svg><path d=\"M0 0\"/></svg>\n")
+            h.contains("<figcaption>cwnd &lt;S0&gt;</figcaption><svg><path d=\"M0 0\"/></svg>\n")
         );
         assert!(section(&[], false).contains("No samples: run with <code>--sample"));
         assert!(section(&[], true).contains("samples/"));
