@@ -265,6 +265,11 @@ pub struct RunArgs {
     /// `--sample 10ms`.
     #[arg(long, value_name = "INTERVAL|off")]
     pub sample: Option<SampleArg>,
+    /// After the run, also draw its figures into `plots/` (as `sim plot` does) and write
+    /// `report.html`, one page of the whole run (as `sim report` does): `--sample 10ms
+    /// --report`.
+    #[arg(long)]
+    pub report: bool,
     /// Format of the statistics file (`stats.json` or `stats.ron`): `--stats ron`.
     #[arg(long, value_enum, default_value = "json")]
     pub stats: StatsFormat,
@@ -408,6 +413,9 @@ pub struct RunParams {
     /// `--sample`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<SampleArg>,
+    /// `--report`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub report: bool,
     /// `--stats`.
     pub stats: StatsFormat,
     /// Every file the run wrote into its folder, this one included: what a later run may
@@ -536,6 +544,7 @@ fn with_replay(args: &RunArgs, err: &mut dyn Write) -> Result<RunArgs, Failure> 
             args.snapshot_at.clone()
         },
         sample: args.sample.or(p.sample),
+        report: args.report || p.report,
         stats: if args.stats == StatsFormat::Json {
             p.stats
         } else {
@@ -619,6 +628,23 @@ fn run_inner(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
             out_dir: done.dest.as_deref().unwrap_or(Path::new("")),
         };
         let _ = write!(out, "{s}");
+    }
+    if args.report
+        && let Some(dest) = &done.dest
+    {
+        let figures = crate::plot::write_run_figures(dest);
+        let page = crate::report::write_report(dest, None, || match &figures {
+            Ok(f) => f.iter().map(|f| (f.title.clone(), f.svg.clone())).collect(),
+            Err(_) => Vec::new(),
+        })
+        .map_err(Failure::msg)?;
+        if !args.quiet {
+            let drawn = match &figures {
+                Ok(f) => format!("{}/plots/ ({} figures)", dest.display(), f.len()),
+                Err(e) => format!("no figures: {e}"),
+            };
+            let _ = writeln!(out, "  report     {} · {drawn}", page.display());
+        }
     }
     Ok(done.stopped.map_or(0, |s| s.exit_code()))
 }
@@ -958,6 +984,7 @@ pub fn execute(
                 at
             },
             sample: args.sample,
+            report: args.report,
             stats: args.stats,
             files: Some(files),
             command: command_line(args, &file, &scenario, dest, replay_max_events),
@@ -1091,6 +1118,9 @@ fn command_line(
     }
     if let Some(s) = args.sample {
         c.push_str(&format!(" --sample {}", s.word()));
+    }
+    if args.report {
+        c.push_str(" --report");
     }
     if args.stats == StatsFormat::Ron {
         c.push_str(" --stats ron");

@@ -322,6 +322,7 @@ impl Plan {
             snapshot: Vec::new(),
             snapshot_at: Vec::new(),
             sample: None,
+            report: false,
             stats: StatsFormat::Json,
             quiet: true,
             replay: None,

@@ -398,4 +398,19 @@ fn a_folder_with_plots_report_and_instant_snapshots_is_replaced_by_the_next_run(
     let after = listing(&dir.join("o"));
     assert!(!after.contains(&"report.html".to_string()), "{after:?}");
     assert!(after.contains(&"samples".to_string()), "{after:?}");
+    // `--report` does both after the run, and says where.
+    let o = sim_in(
+        &dir,
+        &[&["run"], &args[..], &["--report", "--out", "o"]].concat(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", said(&o));
+    let said_report = common::stdout(&o);
+    assert!(
+        said_report.contains("  report     o/report.html · o/plots/ ("),
+        "{said_report}"
+    );
+    let page = fs::read_to_string(dir.join("o/report.html")).unwrap();
+    assert!(page.contains("<figure class=\"plot\""));
+    assert!(listing(&dir.join("o/plots")).contains(&"cwnd.svg".to_string()));
+    assert_eq!(json(&dir.join("o/params.json"))["report"], true);
 }

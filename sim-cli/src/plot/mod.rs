@@ -339,6 +339,18 @@ pub fn run_figures(outdir: &Path) -> Result<Vec<Figure>, PlotError> {
         .collect()
 }
 
+/// [`run_figures`], also written as SVG files into `OUTDIR/plots/` (what `sim run
+/// --report` draws; the folder is replaced whole, as `sim plot OUTDIR` replaces it).
+pub(crate) fn write_run_figures(outdir: &Path) -> Result<Vec<Figure>, PlotError> {
+    let figures = run_figures(outdir)?;
+    let files: Vec<(String, Vec<u8>)> = figures
+        .iter()
+        .map(|f| (format!("{}.svg", f.name), f.svg.clone().into_bytes()))
+        .collect();
+    write_folder(&outdir.join("plots"), &files)?;
+    Ok(figures)
+}
+
 /// The files of `charts` in `formats`: (file name, bytes).
 fn files(charts: &[Chart], formats: &[Format]) -> Result<Vec<(String, Vec<u8>)>, PlotError> {
     let mut formats = formats.to_vec();
