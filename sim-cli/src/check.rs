@@ -237,6 +237,53 @@ pub fn summary(s: &Scenario, path: &Path, warnings: usize) -> String {
         );
     }
     more(&mut o, s.apps.len());
+
+    // Time series (`sample`).
+    if let Some(c) = &s.sample {
+        let nodes = |ids: &[sim_stack::config::NodeId]| -> String {
+            if ids.is_empty() {
+                "all".into()
+            } else {
+                ids.iter()
+                    .map(|&id| s.node(id).name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        };
+        let ends = |ends: &[sim_stack::config::LinkEnd]| -> String {
+            if ends.is_empty() {
+                "all".into()
+            } else {
+                ends.iter()
+                    .map(|&e| s.end_name(e))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        };
+        let mut kinds = Vec::new();
+        if let Some(t) = &c.tcp {
+            kinds.push(format!("tcp ({})", nodes(t)));
+        }
+        if let Some(q) = &c.qdisc {
+            kinds.push(format!("qdisc ({})", ends(q)));
+        }
+        if let Some(l) = &c.link {
+            kinds.push(format!("link ({})", ends(l)));
+        }
+        if let Some(a) = &c.app {
+            kinds.push(format!("app ({})", nodes(a)));
+        }
+        let _ = writeln!(
+            o,
+            "  sample  every {}: {}",
+            c.interval,
+            if kinds.is_empty() {
+                "nothing".to_string()
+            } else {
+                kinds.join(", ")
+            }
+        );
+    }
     o
 }
 
@@ -383,6 +430,23 @@ mod tests {
             "{out}"
         );
         assert!(out.lines().count() <= 24, "one screen:\n{out}");
+    }
+
+    #[test]
+    fn the_sample_statement_is_summed_up() {
+        let src = "host a { iface eth0 { ip 10.0.0.1/24 } }
+host b { iface eth0 { ip 10.0.0.2/24 } }
+link a.eth0 -- b.eth0 { rate 1Gbit  delay 1ms }
+sample 10ms { tcp a; link a.eth0; app }
+";
+        let l = sim_dsl::load_str("t.net", src, &sim_dsl::Options::default());
+        let out = summary(l.scenario.as_ref().unwrap(), Path::new("t.net"), 0);
+        assert!(
+            out.ends_with("  sample  every 10ms: tcp (a), link (a.eth0), app (all)\n"),
+            "{out}"
+        );
+        let (_, out, _) = check(scenario("dns_then_http.net"), &[], None);
+        assert!(!out.contains("sample"), "{out}");
     }
 
     #[test]
