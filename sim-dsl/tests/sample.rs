@@ -89,6 +89,20 @@ fn params_and_expressions_work_in_the_interval() {
 }
 
 #[test]
+fn an_empty_body_records_nothing_and_says_so() {
+    let l = load("sample 1ms { }");
+    assert!(!l.has_errors(), "{}", l.render_diagnostics());
+    assert!(
+        l.render_diagnostics()
+            .contains("warning: `sample` records nothing"),
+        "{}",
+        l.render_diagnostics()
+    );
+    let c = l.scenario.unwrap().sample.unwrap();
+    assert_eq!((c.tcp, c.qdisc, c.link, c.app), (None, None, None, None));
+}
+
+#[test]
 fn located_errors() {
     let (l, c, m) = error("sample 0ms");
     assert_eq!((l, c), (9, 8), "{m}");

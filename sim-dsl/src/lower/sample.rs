@@ -29,6 +29,11 @@ impl Lower<'_> {
         let Some(items) = &first.items else {
             return Some(SampleConfig::everything(interval));
         };
+        if items.is_empty() {
+            let d = Diagnostic::warning("empty-sample", first.span, "`sample` records nothing")
+                .label("list what to record (`{ tcp; qdisc; link; app }`), or drop the braces for everything");
+            self.push(d, &None);
+        }
         let mut cfg = SampleConfig {
             interval,
             ..SampleConfig::default()
