@@ -9,12 +9,9 @@
 use std::collections::BTreeMap;
 
 use sim_stack::config::{NodeKind, Scenario};
+use sim_stack::link::WIRE_OVERHEAD;
 
 use super::json::Json;
-
-/// Bytes a frame occupies on the wire beyond what the pcap shows: preamble and start of frame
-/// (8), FCS (4) and the inter-frame gap (12).
-pub const WIRE_OVERHEAD: u64 = 24;
 
 /// A host, a router or a switch.
 #[derive(Debug, Clone, PartialEq)]

@@ -3,7 +3,7 @@
 //! ([`crate::tcp::info::tcp_get_info`]) reports it at the instant, one row per socket.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
+use std::net::SocketAddr;
 
 use sim_core::SimTime;
 
@@ -21,15 +21,9 @@ rttvar_us,rto_us,min_rtt_us,pacing_rate,delivery_rate,bytes_sent,bytes_acked,byt
 segs_out,segs_in,unacked,sacked,lost,retrans,total_retrans,reordering,snd_mss,notsent_bytes,\
 busy_time_us,rwnd_limited_us,sndbuf_limited_us,delivery_rate_app_limited\n";
 
-/// A connection's addresses and ports: what its row's `node,sock,` prefix is made of.
-type ConnKey = (IpAddr, u16, IpAddr, u16);
-
-fn conn_key(t: &TcpSock) -> ConnKey {
-    match t.sk.pinet6.as_deref() {
-        Some(np) if np.is_v6_flow() => (np.saddr.into(), t.sk.sport, np.daddr.into(), t.sk.dport),
-        _ => (t.sk.saddr.into(), t.sk.sport, t.sk.daddr.into(), t.sk.dport),
-    }
-}
+/// A connection's addresses and ports ([`TcpSock::addrs`]): what its row's `node,sock,`
+/// prefix is made of.
+type ConnKey = (SocketAddr, SocketAddr);
 
 /// The nodes whose sockets are sampled, and each connection's `,node,sock,cc,` text.
 #[derive(Debug)]
@@ -83,7 +77,7 @@ impl TcpRows {
                 let i = tcp_get_info(t, at, now_j, pmtu, pacing);
                 let prefix = self
                     .prefixes
-                    .entry((ni, conn_key(t)))
+                    .entry((ni, t.addrs()))
                     .or_insert_with(|| format!(",{},{},{},", n.name, sock_name(t), t.cong.name()));
                 out.uint(time);
                 out.text(prefix);

@@ -726,18 +726,25 @@ pub struct TcpConnReport {
 }
 
 impl TcpSock {
-    /// `local:port` and `remote:port` as ss prints them (IPv6 in brackets).
-    pub fn endpoints(&self) -> (String, String) {
+    /// The local and the remote address of the connection's traffic: IPv6 for an IPv6 flow,
+    /// else IPv4 (an `AF_INET6` socket talking to an IPv4 peer included).
+    pub fn addrs(&self) -> (std::net::SocketAddr, std::net::SocketAddr) {
         match self.sk.pinet6.as_deref() {
             Some(np) if np.is_v6_flow() => (
-                format!("[{}]:{}", np.saddr, self.sk.sport),
-                format!("[{}]:{}", np.daddr, self.sk.dport),
+                (np.saddr, self.sk.sport).into(),
+                (np.daddr, self.sk.dport).into(),
             ),
             _ => (
-                format!("{}:{}", self.sk.saddr, self.sk.sport),
-                format!("{}:{}", self.sk.daddr, self.sk.dport),
+                (self.sk.saddr, self.sk.sport).into(),
+                (self.sk.daddr, self.sk.dport).into(),
             ),
         }
+    }
+
+    /// `local:port` and `remote:port` as ss prints them (IPv6 in brackets).
+    pub fn endpoints(&self) -> (String, String) {
+        let (local, remote) = self.addrs();
+        (local.to_string(), remote.to_string())
     }
 
     /// The connection's report.
