@@ -820,7 +820,7 @@ impl Sysctls {
 
 pub use crate::neigh::NeighParams;
 
-pub use crate::ip::netfilter::{Hook, Nth, NthError, Proto, Rule, Verdict};
+pub use crate::netfilter::{Hook, Nth, NthError, Proto, Rule, Verdict};
 
 /// An application on a node, with the time it starts and (optionally) stops.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -23,6 +23,7 @@ pub mod ipv6;
 pub mod jiffies;
 pub mod link;
 pub mod neigh;
+pub mod netfilter;
 pub mod node;
 pub mod nstat;
 pub mod qdisc;

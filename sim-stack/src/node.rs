@@ -10,7 +10,7 @@ use sim_core::{SimRng, SimTime};
 use crate::dev::NetDevice;
 use crate::ip::fib::Fib;
 use crate::ip::frag::Reassembly;
-use crate::ip::netfilter::Netfilter;
+use crate::netfilter::Netfilter;
 use crate::stats::{NeighStats, Snmp};
 
 pub use crate::config::NodeKind;

@@ -2,7 +2,7 @@
 //!
 //! Each rule is a function of the piece of configuration it is about:
 //! [`QdiscConfig::validate`] (the qdisc constructors' own checks, as the kernel's `change`
-//! functions make them), [`Nth::validate`](crate::ip::netfilter::Nth::validate) (the netfilter match's), [`duration`] (the
+//! functions make them), [`Nth::validate`](crate::netfilter::Nth::validate) (the netfilter match's), [`duration`] (the
 //! longest time a scenario may use). The `.net` lowering calls them on each piece as it types
 //! it, so `sim check` reports a violation at the text that caused it; [`Scenario::validate`]
 //! calls them all, and `World::build` calls that first. So a scenario that passed `sim check`
@@ -11,7 +11,7 @@
 use sim_core::SimDuration;
 
 use crate::config::{AppKind, QdiscConfig, Scenario, Sysctls, UdpPace};
-use crate::ip::netfilter::NthError;
+use crate::netfilter::NthError;
 use crate::qdisc::{Qdisc, QdiscError};
 
 /// The longest time or duration a scenario may use: 1 000 000 hours (about 114 years).

@@ -15,7 +15,7 @@ use std::net::Ipv4Addr;
 use petgraph::unionfind::UnionFind;
 use sim_core::{SimDuration, SimTime, TimeParseError};
 use sim_stack::config::*;
-use sim_stack::ip::netfilter::NthError;
+use sim_stack::netfilter::NthError;
 use sim_stack::units::{Bytes, Rate, UnitParseError};
 use sim_stack::validate;
 

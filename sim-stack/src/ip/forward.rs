@@ -3,9 +3,9 @@
 
 use crate::ctx::NetCtx;
 use crate::ip::icmp::icmp_send;
-use crate::ip::netfilter::Hook;
 use crate::ip::output::Dst;
 use crate::ip::output::{ip_output, ip_route_output_flow, nf_hook_drops};
+use crate::netfilter::Hook;
 use crate::node::Node;
 use crate::skb::Skb;
 use crate::sock::kfree_skb_reason;

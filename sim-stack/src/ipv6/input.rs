@@ -11,7 +11,6 @@
 //! the output path.
 
 use crate::ctx::NetCtx;
-use crate::ip::netfilter::Hook;
 use crate::ip::output::LOOPBACK;
 use crate::ipv6::icmp::{
     ICMPV6_EXC_HOPLIMIT, ICMPV6_NOROUTE, ICMPV6_NOT_NEIGHBOUR, ICMPV6_UNK_NEXTHDR, Rcv6,
@@ -19,6 +18,7 @@ use crate::ipv6::icmp::{
 };
 use crate::ipv6::output::ip6_output;
 use crate::ipv6::reassembly;
+use crate::netfilter::Hook;
 use crate::node::Node;
 use crate::skb::{PacketType, Skb};
 use crate::sock::kfree_skb_reason;

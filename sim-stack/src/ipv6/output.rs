@@ -20,10 +20,10 @@ use std::net::Ipv6Addr;
 
 use crate::ctx::NetCtx;
 use crate::dev::{NetXmit, eth_output_type};
-use crate::ip::netfilter::Hook;
 use crate::ip::output::{LOOPBACK, OutputError};
 use crate::ipv6::ndisc::Ndisc;
 use crate::neigh::neigh_output;
+use crate::netfilter::Hook;
 use crate::node::Node;
 use crate::skb::Skb;
 use crate::sock::kfree_skb_reason;

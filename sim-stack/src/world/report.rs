@@ -270,7 +270,7 @@ impl World {
                 .netfilter
                 .rules
                 .iter()
-                .filter(|r| r.verdict == crate::ip::netfilter::Verdict::Drop)
+                .filter(|r| r.verdict == crate::netfilter::Verdict::Drop)
                 .map(|r| r.packets)
                 .sum::<u64>();
             let ip = &n.snmp.ip;
