@@ -188,8 +188,10 @@ pub struct NodeConfig {
     /// The DNS server the node's resolver asks (`nameserver` of resolv.conf), if any: over
     /// IPv4 or IPv6, as its address is.
     pub resolver: Option<IpAddr>,
-    /// Netfilter rules, evaluated in order at their hook; the first match decides.
-    pub netfilter: Vec<Rule>,
+    /// The node's iptables tables (`iptables-save` of the node), empty with ACCEPT policies
+    /// unless the scenario writes rules.
+    #[serde(default, skip_serializing_if = "Ruleset::is_empty")]
+    pub netfilter: Ruleset,
 }
 
 /// A network interface (or a switch port).
@@ -820,7 +822,7 @@ impl Sysctls {
 
 pub use crate::neigh::NeighParams;
 
-pub use crate::netfilter::{Hook, Nth, NthError, Proto, Rule, Verdict};
+pub use crate::netfilter::{Hook, Nth, NthError, Rule, Ruleset};
 
 /// An application on a node, with the time it starts and (optionally) stops.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -723,7 +723,7 @@ pub(crate) fn netif_receive_skb(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, m
         return;
     }
     let host = skb.pkt_type == PacketType::Host;
-    skb.pull(14);
+    skb.pull_mac();
     match ethertype {
         EtherType::Arp => {
             note!(cx, skb, "arp_rcv");

@@ -175,9 +175,8 @@ impl World {
                         icmp_limits: Default::default(),
                         jiffies_phase: jrng.below(crate::jiffies::JIFFY_NS),
                         rng,
-                        netfilter: Netfilter {
-                            rules: nc.netfilter.clone(),
-                        },
+                        // Checked by `Scenario::validate`: loads as the kernel would.
+                        netfilter: Netfilter::new(nc.netfilter.clone()).unwrap_or_default(),
                         frags: Reassembly::default(),
                         socks: Default::default(),
                         sysctl: nc.sysctls.clone(),
