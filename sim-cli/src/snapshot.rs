@@ -14,6 +14,9 @@
 //!   ([`sim_stack::ipv6::route_show`]).
 //! * `nstat`: `snapshots/NODE.nstat.txt`, `$ nstat -a`: the SNMP counters that are not 0
 //!   ([`sim_stack::nstat`]).
+//! * `iptables`: `snapshots/NODE.iptables.txt`, `$ iptables -t TABLE -L -v -n` for each
+//!   table with rules or a DROP policy (filter alone when there is none), with the rules'
+//!   packet and byte counters ([`sim_stack::netfilter::iptables_show`]).
 //! * `all`: every kind.
 //!
 //! The files are written into the run's partial folder with everything else, so they appear
@@ -33,6 +36,8 @@ use sim_stack::dev_show::{LinkShow, ip_s_link};
 use sim_stack::ip::route_show::ip_route;
 use sim_stack::ipv6::route_show::ip6_route;
 use sim_stack::neigh::neigh_show::neigh_show;
+use sim_stack::netfilter::TableId;
+use sim_stack::netfilter::iptables_show::{ListFormat, list};
 use sim_stack::node::Node;
 use sim_stack::nstat::nstat_show;
 use sim_stack::qdisc::tc_show::{FIRST_AUTO_HANDLE, TcTree};
@@ -54,13 +59,15 @@ pub enum SnapshotKind {
     Ip,
     /// `nstat -a`: the SNMP counters that are not 0.
     Nstat,
+    /// `iptables -L -v -n` of each table in use.
+    Iptables,
     /// Every kind.
     All,
 }
 
 impl SnapshotKind {
     /// The kinds that write a file (all but `all`).
-    pub const FILES: [Self; 4] = [Self::Tc, Self::Ss, Self::Ip, Self::Nstat];
+    pub const FILES: [Self; 5] = [Self::Tc, Self::Ss, Self::Ip, Self::Nstat, Self::Iptables];
 
     /// The word on the command line.
     pub fn word(self) -> &'static str {
@@ -69,6 +76,7 @@ impl SnapshotKind {
             Self::Ss => "ss",
             Self::Ip => "ip",
             Self::Nstat => "nstat",
+            Self::Iptables => "iptables",
             Self::All => "all",
         }
     }
@@ -124,6 +132,7 @@ pub fn write_into(
                 SnapshotKind::Ss => ss(node, now),
                 SnapshotKind::Ip => ip(node, scenario),
                 SnapshotKind::Nstat => nstat(node),
+                SnapshotKind::Iptables => iptables(node),
                 SnapshotKind::All => continue,
             };
             let name = format!("{}.{}.txt", node.name, kind.word());
@@ -242,6 +251,30 @@ pub fn nstat(node: &Node) -> String {
     format!("$ nstat -a\n{}", nstat_show(&node.snmp, &node.snmp6, false))
 }
 
+/// `NODE.iptables.txt`: `iptables -t TABLE -L -v -n` for each table in use, in the order
+/// people look at them (filter, nat, mangle, raw); the filter table alone when no table
+/// has a rule.
+pub fn iptables(node: &Node) -> String {
+    let rs = &node.netfilter.ruleset;
+    let mut text = String::new();
+    for id in [TableId::Filter, TableId::Nat, TableId::Mangle, TableId::Raw] {
+        let t = rs.table(id);
+        if t.is_trivial() && !(id == TableId::Filter && rs.is_empty()) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        let cmd = if id == TableId::Filter {
+            "iptables -L -v -n".to_string()
+        } else {
+            format!("iptables -t {} -L -v -n", id.name())
+        };
+        let _ = write!(text, "$ {cmd}\n{}", list(t, ListFormat::default()));
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use std::ops::ControlFlow;
@@ -289,7 +322,9 @@ mod tests {
             .unwrap();
             let mut want: Vec<String> = ["a", "b", "r"]
                 .iter()
-                .flat_map(|n| ["ip", "nstat", "ss", "tc"].map(|k| format!("{n}.{k}.txt")))
+                .flat_map(|n| {
+                    ["ip", "iptables", "nstat", "ss", "tc"].map(|k| format!("{n}.{k}.txt"))
+                })
                 .collect();
             want.sort();
             assert_eq!(files, want);
