@@ -173,6 +173,11 @@ def vary(dirs):
     for d in dirs:
         name = os.path.basename(os.path.normpath(d))
         modes.setdefault(re.sub(r"-\d+$", "", name), []).append(d)
+    print("# What differs between reruns (analyze.py --vary)")
+    print()
+    print("Frames are matched across runs by role (direction, length, protocol, flags, relative seq/ack), not by position.")
+    print("`#a/b/c` gives the frame's number in each run; after `--` come the columns that differed (`same`: none).")
+    print()
     for mode, ds in sorted(modes.items()):
         print("## %s (%s)" % (mode, ", ".join(os.path.basename(os.path.normpath(d)) for d in ds)))
         print()
@@ -222,6 +227,8 @@ CT = re.compile(r"^(\w+)\s+\d+\s+\d+\s+(?:[A-Z_]+\s+)?src=(\S+) dst=(\S+) (?:spo
 
 
 def nat(dirs):
+    print("# NAT port mappings (analyze.py --nat, from conntrack_L_after_all.txt)")
+    print()
     print("| run | flow (original) | source port / ICMP id | after NAT (reply tuple's dst) |")
     print("|---|---|---|---|")
     for d in dirs:
