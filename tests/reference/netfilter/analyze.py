@@ -89,10 +89,12 @@ def describe(r):
                 part(r["ip.src"], 1), part(r["ip.dst"], 1), part(r["ip.ttl"], 1), part(r["ip.id"], 1),
                 part(r["ip.len"], 1), part(r["ip.checksum"], 1))
             if r["udp.srcport"]:
-                inner += " | UDP %s->%s ulen=%s usum=%s" % (r["udp.srcport"], r["udp.dstport"], r["udp.length"],
-                                                           r["udp.checksum"])
-            if r["tcp.srcport"]:
-                inner += " | TCP %s->%s seq=%s" % (r["tcp.srcport"], r["tcp.dstport"], r["tcp.seq_raw"])
+                inner += "; UDP %s->%s ulen=%s usum=%s" % (r["udp.srcport"], r["udp.dstport"], r["udp.length"],
+                                                          r["udp.checksum"])
+            if r["tcp.srcport"]:  # tshark gives a quoted segment's seq unconverted, in tcp.seq
+                fl = r["tcp.flags.str"].replace("\u00b7", "").strip()
+                inner += "; TCP %s->%s %s seq=%s win=%s" % (r["tcp.srcport"], r["tcp.dstport"], fl, r["tcp.seq"],
+                                                            r["tcp.window_size_value"])
             d["inner"] = inner
         return d
     if r["udp.srcport"]:
