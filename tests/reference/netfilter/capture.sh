@@ -16,7 +16,9 @@
 #          state   stateful FORWARD (policy DROP, ESTABLISHED,RELATED + NEW from eth0 to eth1); flagship, a
 #                  RELATED ICMP error, and attempts from the server side that must be dropped
 #          rules   a ruleset using a user chain and many matches/targets (listing formats), flagship through it
-#          all     each of the above 3 times into OUTDIR/MODE-N (default ./runs), then analyze.py
+#          all     each of the above 3 times into OUTDIR/MODE-N (default ./runs), plus masq-acct-1 (ACCT=1),
+#                  state-legacy-1 and rules-legacy-1 (IPT=iptables-legacy); then analyze.py writes frames.md in
+#                  each run and OUTDIR/vary.md, OUTDIR/nat_ports.md
 # Optional environment: IPT=iptables-legacy uses the legacy (x_tables) backend instead of iptables-nft.
 #                       ACCT=1 sets net.netfilter.nf_conntrack_acct=1 in the router before any traffic.
 #                       POST_WAIT=seconds captured after the last action (default 6: covers the ~5 s ARP probes).
@@ -39,7 +41,9 @@ if [ "$MODE" = all ]; then
     ACCT=1 "$0" masq "$BASE/masq-acct-1" || exit 1
     IPT=iptables-legacy "$0" state "$BASE/state-legacy-1" || exit 1
     IPT=iptables-legacy "$0" rules "$BASE/rules-legacy-1" || exit 1
-    "$HERE/analyze.py" "$BASE"/*/
+    "$HERE/analyze.py" "$BASE"/*/ || exit 1
+    "$HERE/analyze.py" --vary "$BASE"/*/ > "$BASE/vary.md" || exit 1
+    "$HERE/analyze.py" --nat "$BASE"/*/ > "$BASE/nat_ports.md" || exit 1
     exit 0
 fi
 case "$MODE" in masq|dnat|reject|log|state|rules) ;; *) echo "capture.sh: unknown mode '$MODE'" >&2; exit 2;; esac
