@@ -228,3 +228,210 @@ fn limit_passes_the_burst_then_the_rate() {
     assert_eq!((passed[0].0, passed[1].0), (3, 11), "{passed:?}");
     assert_eq!(r.ping(0).received, 3);
 }
+
+/// The LOG lines the kernel wrote on the reference machine (`tests/reference/netfilter/runs/
+/// log-1`: LOG rules on the router's INPUT, FORWARD and OUTPUT during the flagship), formatted
+/// again from the same packets as captured: byte for byte, trailing space included. A
+/// forwarded packet is logged after its TTL was decremented, with the MAC header it came in
+/// with; the router's own ping is logged at OUTPUT with `--log-uid`.
+#[test]
+fn log_lines_match_the_kernels_for_the_captured_packets() {
+    use sim_stack::netfilter::LogTarget;
+    use sim_stack::netfilter::log::nf_log_line;
+    use sim_stack::netfilter::rule::PacketInfo;
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("reference/netfilter/runs/log-1");
+    let lines = std::fs::read_to_string(dir.join("log_lines.txt")).expect("log lines");
+    // The frames as they reached r (or, for r's own, left it): eth0 is the client's side.
+    let client = common::read_any_pcap(&dir.join("client.pcap"));
+    let server = common::read_any_pcap(&dir.join("router_server_side.pcap"));
+    let target = |prefix: &str| LogTarget {
+        prefix: prefix.into(),
+        level: 4,
+        tcp_seq: prefix == "FWDSEQ: ",
+        tcp_options: prefix == "FWDOPT: ",
+        ip_options: prefix == "FWDOPT: ",
+        uid: prefix == "OUT: ",
+    };
+    let field = |line: &str, key: &str| -> String {
+        line.split(' ')
+            .find_map(|w| w.strip_prefix(key))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let (mut checked, mut skipped) = (0, 0);
+    for line in lines.lines() {
+        let prefix = format!("{} ", line.split(' ').next().unwrap());
+        let (src, dst, id) = (field(line, "SRC="), field(line, "DST="), field(line, "ID="));
+        let (in_dev, out_dev) = (field(line, "IN="), field(line, "OUT="));
+        let frames = if in_dev == "eth1" || out_dev == "eth1" && in_dev.is_empty() {
+            &server
+        } else {
+            &client
+        };
+        // The frame that carried it: same addresses and IP ID.
+        let Some((_, f)) = frames.iter().find(|(_, f)| {
+            f.len() >= 34
+                && f[12..14] == [8, 0]
+                && std::net::Ipv4Addr::new(f[26], f[27], f[28], f[29]).to_string() == src
+                && std::net::Ipv4Addr::new(f[30], f[31], f[32], f[33]).to_string() == dst
+                && u16::from_be_bytes([f[18], f[19]]).to_string() == id
+        }) else {
+            panic!("no frame for {line}");
+        };
+        let total = usize::from(u16::from_be_bytes([f[16], f[17]]));
+        let mut ip = f[14..14 + total].to_vec();
+        // A forwarded packet is logged after ip_forward decremented its TTL. (And after it
+        // wrote its address into a record-route option: the model does not process IP
+        // options, so `ping -R`'s packets are left out.)
+        if !in_dev.is_empty() && !out_dev.is_empty() {
+            if ip[0] & 0x0f > 5 {
+                skipped += 1;
+                continue;
+            }
+            ip[8] -= 1;
+        }
+        let p = PacketInfo {
+            ip: &ip,
+            src: src.parse().unwrap(),
+            dst: dst.parse().unwrap(),
+            proto: ip[9],
+            len: total as u16,
+            ttl: ip[8],
+            tos: ip[1],
+            frag_off: 0,
+            thoff: usize::from(ip[0] & 0x0f) * 4,
+            in_dev: (!in_dev.is_empty()).then_some(in_dev.as_str()),
+            out_dev: (!out_dev.is_empty()).then_some(out_dev.as_str()),
+            mark: 0,
+            ct_state: 0,
+            ct_mark: 0,
+            ct_status: 0,
+            jiffies: 0,
+            tcpmss: None,
+        };
+        // The MAC header the router received it with: the frame from the sender's side.
+        let mac: Option<&[u8]> = (!in_dev.is_empty()).then(|| &f[..14]);
+        let uid = (prefix == "OUT: ").then_some(0);
+        let got = nf_log_line(&target(&prefix), &p, mac, uid);
+        assert_eq!(got, line, "frame {:02x?}", &f[..14]);
+        checked += 1;
+    }
+    assert_eq!((checked, skipped), (51, 4));
+}
+
+/// Every rule set of the reference runs (`tests/reference/netfilter/runs/*`), loaded from its
+/// `iptables-save` through the model's iptables, lists as iptables 1.8.9 listed it before any
+/// traffic (`-L -v -n`, `-L -v -n -x`, `--line-numbers`, the nat and mangle tables) and saves
+/// as it saved: byte for byte, but for the date in `iptables-save`'s comment lines.
+#[test]
+fn reference_rule_sets_list_and_save_as_iptables_does() {
+    use sim_stack::netfilter::Ruleset;
+    use sim_stack::netfilter::iptables::{apply, split_words};
+    use sim_stack::netfilter::iptables_show::save;
+    let runs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("reference/netfilter/runs");
+    let mut dirs: Vec<_> = std::fs::read_dir(&runs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|d| !d.ends_with("rules-legacy-1") && !d.ends_with("state-legacy-1"))
+        .collect();
+    dirs.sort();
+    let mut compared = 0;
+    for dir in &dirs {
+        let read = |name: &str| std::fs::read_to_string(dir.join(name)).ok();
+        let Some(saved) = read("router_before_iptables_save.txt") else {
+            continue;
+        };
+        let mut rs = Ruleset::default();
+        let mut table = "filter".to_string();
+        for l in saved.lines() {
+            let cmd: Option<Vec<String>> = if let Some(t) = l.strip_prefix('*') {
+                table = t.to_string();
+                None
+            } else if let Some(c) = l.strip_prefix(':') {
+                let mut it = c.split(' ');
+                let (name, pol) = (it.next().unwrap(), it.next().unwrap());
+                Some(if pol == "-" {
+                    vec!["-t".into(), table.clone(), "-N".into(), name.into()]
+                } else {
+                    vec![
+                        "-t".into(),
+                        table.clone(),
+                        "-P".into(),
+                        name.into(),
+                        pol.into(),
+                    ]
+                })
+            } else if l.starts_with("-A ") {
+                let mut w: Vec<String> = vec!["-t".into(), table.clone()];
+                w.extend(split_words(l).unwrap().into_iter().map(|(s, _)| s));
+                Some(w)
+            } else {
+                None
+            };
+            if let Some(w) = cmd {
+                let w: Vec<&str> = w.iter().map(String::as_str).collect();
+                apply(&mut rs, &w).unwrap_or_else(|e| panic!("{}: {l}: {e:?}", dir.display()));
+            }
+        }
+        rs.link().unwrap();
+        for (file, id, f) in [
+            (
+                "router_before_iptables_L_v_n.txt",
+                TableId::Filter,
+                ListFormat::default(),
+            ),
+            (
+                "router_before_iptables_L_v_n_x.txt",
+                TableId::Filter,
+                ListFormat {
+                    exact: true,
+                    line_numbers: false,
+                },
+            ),
+            (
+                "router_before_iptables_L_v_n_line_numbers.txt",
+                TableId::Filter,
+                ListFormat {
+                    exact: false,
+                    line_numbers: true,
+                },
+            ),
+            (
+                "router_before_iptables_nat_L_v_n.txt",
+                TableId::Nat,
+                ListFormat::default(),
+            ),
+            (
+                "router_before_iptables_mangle_L_v_n.txt",
+                TableId::Mangle,
+                ListFormat::default(),
+            ),
+        ] {
+            let Some(want) = read(file) else { continue };
+            assert_eq!(list(rs.table(id), f), want, "{}/{file}", dir.display());
+            compared += 1;
+        }
+        // The comment lines carry the date of the capture.
+        let strip = |t: &str| {
+            t.lines()
+                .filter(|l| !l.starts_with('#'))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let ours = save(&rs, false, "");
+        // iptables-nft also lists tables that exist with no rule (a `-t nat -L` creates one).
+        let want: Vec<String> = saved
+            .split("COMMIT\n")
+            .filter(|block| {
+                block
+                    .lines()
+                    .any(|l| l.starts_with("-A ") || l.contains(" DROP ["))
+            })
+            .map(|b| format!("{b}COMMIT\n"))
+            .collect();
+        assert_eq!(strip(&ours), strip(&want.concat()), "{}", dir.display());
+        compared += 1;
+    }
+    assert!(compared >= 30, "{compared} listings compared");
+}

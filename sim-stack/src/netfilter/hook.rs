@@ -18,9 +18,11 @@ use crate::netfilter::log::nf_log_line;
 use crate::netfilter::reject::reject_tg;
 use crate::netfilter::rule::PacketInfo;
 use crate::netfilter::table::{TableId, TableVerdict};
-use crate::netfilter::target::LogTarget;
+use crate::netfilter::target::{LogTarget, Tcpmss};
+use crate::netfilter::tcpmss::tcpmss_tg4;
 use crate::node::{Devices, Node};
 use crate::skb::Skb;
+use crate::wire::Ipv4Packet;
 
 /// The connection an skb belongs to (`skb->_nfct`): the entry and how the packet relates to
 /// it (`enum ip_conntrack_info`).
@@ -111,6 +113,7 @@ fn packet_info<'a>(
         ct_mark: 0,
         ct_status: 0,
         jiffies,
+        tcpmss: None,
     })
 }
 
@@ -127,7 +130,13 @@ fn nf_hook_slow(
         if n.netfilter.ruleset.table(table).is_trivial() {
             continue;
         }
-        let verdict = run_table(n, cx, hook, table, skb, in_dev, out_dev, jiffies);
+        let (verdict, mss) = run_table(n, cx, hook, table, skb, in_dev, out_dev, jiffies);
+        if let Some(t) = mss
+            && !tcpmss(n, skb, t, out_dev)
+        {
+            n.netfilter.dropped += 1;
+            return NfVerdict::Drop;
+        }
         match verdict {
             TableVerdict::Accept | TableVerdict::Nat(..) => {}
             TableVerdict::Drop => {
@@ -144,6 +153,33 @@ fn nf_hook_slow(
     NfVerdict::Accept
 }
 
+/// `TCPMSS` on the packet: the MSS to set, or for `--clamp-mss-to-pmtu` the smaller of the
+/// output device's MTU and the MTU of the route back to the source, less 40
+/// (`tcpmss_reverse_mtu`). False when the kernel drops the packet.
+fn tcpmss(n: &mut Node, skb: &mut Skb, t: Tcpmss, out_dev: Option<usize>) -> bool {
+    let newmss = match t {
+        Tcpmss::Set(m) => m,
+        Tcpmss::ClampPmtu => {
+            let out_mtu = match out_dev {
+                Some(LOOPBACK) | None => 65536,
+                Some(d) => n.devs.get(d).map_or(65536, |d| d.mtu),
+            };
+            let src = Ipv4Packet::new_unchecked(skb.data()).src_addr();
+            let in_mtu = n
+                .fib
+                .lookup(src)
+                .and_then(|r| n.devs.get(r.dev as usize))
+                .map_or(u32::MAX, |d| d.mtu);
+            let min = out_mtu.min(in_mtu);
+            if min <= 40 {
+                return false;
+            }
+            (min - 40).min(u32::from(u16::MAX)) as u16
+        }
+    };
+    tcpmss_tg4(skb, newmss)
+}
+
 /// One table's chain at `hook` over the packet; MARK's changes land in `skb.mark`.
 #[allow(clippy::too_many_arguments)]
 fn run_table(
@@ -155,7 +191,7 @@ fn run_table(
     in_dev: Option<usize>,
     out_dev: Option<usize>,
     jiffies: u64,
-) -> TableVerdict {
+) -> (TableVerdict, Option<Tcpmss>) {
     let in_name = dev_name(&n.devs, in_dev);
     let out_name = dev_name(&n.devs, out_dev);
     let local_sock = skb.sock.is_some();
@@ -163,7 +199,7 @@ fn run_table(
         .filter(|&d| d != LOOPBACK)
         .and_then(|_| skb.mac_header());
     let Some(mut p) = packet_info(skb.data(), in_name, out_name, skb.mark, jiffies) else {
-        return TableVerdict::Accept;
+        return (TableVerdict::Accept, None);
     };
     let (now, node) = (cx.now, n.name.as_str());
     let trace = &mut *cx.trace;
@@ -176,7 +212,7 @@ fn run_table(
         .ruleset
         .table_mut(table)
         .run(hook, &mut p, &mut n.rng, &mut log);
-    let mark = p.mark;
+    let (mark, mss) = (p.mark, p.tcpmss);
     skb.mark = mark;
-    v
+    (v, mss)
 }

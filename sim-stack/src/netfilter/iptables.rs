@@ -15,7 +15,7 @@ use std::net::Ipv4Addr;
 use super::Hook;
 use super::rule::{IfName, Inv, IpMatch, Rule};
 use super::table::{Chain, Policy, Ruleset, TableId};
-use super::target::{ConnmarkMode, LogTarget, NatTo, RejectWith, Target};
+use super::target::{ConnmarkMode, LogTarget, NatTo, RejectWith, Target, Tcpmss};
 use super::xt_limit::{Limit, XT_LIMIT_SCALE};
 use super::xt_match::{
     ConntrackMatch, IcmpType, MarkMask, Match, MultiportDir, Nth, PortRange, StatisticMode,
@@ -1402,6 +1402,32 @@ fn parse_target(
         "MASQUERADE" => Target::Masquerade(NatTo::default()),
         "REDIRECT" => Target::Redirect(NatTo::default()),
         "NOTRACK" => return Ok(Target::Notrack { ct: false }),
+        "TCPMSS" => {
+            // tcpmss_tg4_check: only on SYNs, which the rule must say it matches.
+            let syn = ip.proto.is_some_and(|p| p.v == 6 && !p.inv);
+            let opt = p.peek();
+            let mode = match opt {
+                Some("--clamp-mss-to-pmtu") => {
+                    p.i += 1;
+                    Tcpmss::ClampPmtu
+                }
+                Some("--set-mss") => {
+                    p.i += 1;
+                    let (v, k) = p.value("--set-mss")?;
+                    Tcpmss::Set(num(v, k, "MSS", 65535)?)
+                }
+                _ => {
+                    return Err(IptError::at(
+                        at,
+                        "TCPMSS target: exactly one of --set-mss or --clamp-mss-to-pmtu is required",
+                    ));
+                }
+            };
+            if !syn {
+                return Err(IptError::at(at, "TCPMSS target: only valid for -p tcp"));
+            }
+            return Ok(Target::Tcpmss(mode));
+        }
         "CT" => Target::Notrack { ct: true },
         n if is_unknown_module(n) => {
             return Err(IptError::at(

@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use super::rule::{Inv, Rule};
 use super::table::{Policy, Ruleset, Table, TableId};
-use super::target::{ConnmarkMode, NatTo, Target};
+use super::target::{ConnmarkMode, NatTo, Target, Tcpmss};
 use super::xt_match::{Match, MultiportDir, PortRange, StatisticMode, TtlOp, state};
 
 /// How `-L` prints: `-x` (exact counters) and `--line-numbers`.
@@ -345,11 +345,10 @@ fn print_match(out: &mut String, m: &Match) {
                     );
                 }
                 StatisticMode::Nth(n) => {
-                    let _ = write!(
-                        out,
-                        " statistic mode nth {bang}every {} packet {}",
-                        n.every, n.packet
-                    );
+                    let _ = write!(out, " statistic mode nth {bang}every {}", n.every);
+                    if n.packet != 0 {
+                        let _ = write!(out, " packet {}", n.packet);
+                    }
                 }
             }
         }
@@ -487,6 +486,10 @@ fn print_target(out: &mut String, t: &Target) {
                 let _ = write!(out, " redir ports {}", ports_text(&p));
             }
             nat_flags(out, to, false);
+        }
+        Target::Tcpmss(Tcpmss::ClampPmtu) => out.push_str(" TCPMSS clamp to PMTU"),
+        Target::Tcpmss(Tcpmss::Set(m)) => {
+            let _ = write!(out, " TCPMSS set {m}");
         }
         Target::Notrack { ct: false } => out.push_str(" NOTRACK"),
         Target::Notrack { ct: true } => out.push_str(" CT notrack"),
@@ -695,6 +698,10 @@ fn save_target(out: &mut String, t: &Target) {
                 }
                 Target::Mark { value, mask } => {
                     let _ = write!(out, " --set-xmark 0x{value:x}/0x{mask:x}");
+                }
+                Target::Tcpmss(Tcpmss::ClampPmtu) => out.push_str(" --clamp-mss-to-pmtu"),
+                Target::Tcpmss(Tcpmss::Set(m)) => {
+                    let _ = write!(out, " --set-mss {m}");
                 }
                 Target::Connmark(mode) => {
                     let _ = match *mode {

@@ -258,6 +258,7 @@ mod tests {
             ct_mark: 0,
             ct_status: 0,
             jiffies: 0,
+            tcpmss: None,
         }
     }
 

@@ -19,6 +19,7 @@ pub mod reject;
 pub mod rule;
 pub mod table;
 pub mod target;
+pub mod tcpmss;
 pub mod xt_limit;
 pub mod xt_match;
 

@@ -140,6 +140,8 @@ pub struct PacketInfo<'a> {
     pub ct_status: u32,
     /// The node's jiffies now (for `-m limit`).
     pub jiffies: u64,
+    /// What a `TCPMSS` target asked for, applied to the packet after its table.
+    pub tcpmss: Option<super::target::Tcpmss>,
 }
 
 impl PacketInfo<'_> {

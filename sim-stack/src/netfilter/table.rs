@@ -366,6 +366,10 @@ impl Table {
                 Target::Dnat(to) => return TableVerdict::Nat(NatKind::Dnat, *to),
                 Target::Masquerade(to) => return TableVerdict::Nat(NatKind::Masquerade, *to),
                 Target::Redirect(to) => return TableVerdict::Nat(NatKind::Redirect, *to),
+                Target::Tcpmss(t) => {
+                    p.tcpmss = Some(*t);
+                    i += 1;
+                }
                 Target::Notrack { .. } => {
                     p.ct_state = super::xt_match::state::UNTRACKED;
                     i += 1;

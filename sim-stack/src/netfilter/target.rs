@@ -134,6 +134,15 @@ pub enum ConnmarkMode {
     },
 }
 
+/// What `TCPMSS` sets the MSS option of a SYN to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Tcpmss {
+    /// `--set-mss N`.
+    Set(u16),
+    /// `--clamp-mss-to-pmtu`: the path MTU less 40.
+    ClampPmtu,
+}
+
 /// A rule's target.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Target {
@@ -173,6 +182,8 @@ pub enum Target {
     /// `REDIRECT [--to-ports]` (nat PREROUTING, OUTPUT): DNAT to the input device's address
     /// (127.0.0.1 on OUTPUT).
     Redirect(NatTo),
+    /// `TCPMSS` (mangle): lower the MSS option of TCP SYNs.
+    Tcpmss(Tcpmss),
     /// `NOTRACK` / `CT --notrack` (raw): the packet is not tracked. `ct`: written as `CT
     /// --notrack`.
     Notrack {
@@ -187,6 +198,7 @@ impl Target {
         use Hook::*;
         match self {
             Self::Reject(_) => Some(&[LocalIn, Forward, LocalOut]),
+            Self::Tcpmss(Tcpmss::ClampPmtu) => Some(&[Forward, LocalOut, PostRouting]),
             Self::Snat(_) => Some(&[PostRouting, LocalIn]),
             Self::Masquerade(_) => Some(&[PostRouting]),
             Self::Dnat(_) | Self::Redirect(_) => Some(&[PreRouting, LocalOut]),
@@ -223,6 +235,7 @@ impl Target {
             Self::Masquerade(_) => "MASQUERADE",
             Self::Redirect(_) => "REDIRECT",
             Self::Notrack { .. } => "CT",
+            Self::Tcpmss(_) => "TCPMSS",
         }
     }
 
