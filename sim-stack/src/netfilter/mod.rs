@@ -22,6 +22,15 @@ pub mod target;
 pub mod xt_limit;
 pub mod xt_match;
 
+pub mod conntrack;
+pub mod conntrack_icmp;
+pub mod conntrack_show;
+pub mod conntrack_tcp;
+pub mod conntrack_tuple;
+pub mod conntrack_udp;
+pub mod nat;
+pub mod nat_proto;
+
 use serde::{Deserialize, Serialize};
 
 pub use rule::{Inv, IpMatch, PacketInfo, Rule};

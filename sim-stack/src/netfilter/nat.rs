@@ -1,0 +1,616 @@
+//! NAT bindings (`nf_nat_core.c` of Linux 6.1), IPv4: a connection's source or
+//! destination binding is chosen once, on its first packet, from the range the nat table's
+//! target gave (`nf_nat_setup_info`), made unique against every entry's reply tuple
+//! (`get_unique_tuple`, `nf_nat_used_tuple`), and then applied to every packet of the
+//! connection in both directions (`nf_nat_packet`).
+//!
+//! Port choice as Linux 6.1 makes it: the original port when the tuple is unique and in
+//! range; otherwise `nf_nat_l4proto_unique_tuple` walks the range (the given one, or by
+//! the original port 1..511, 600..1023 or 1024..65535) from a random offset
+//! (`get_random_u16()`, drawn from the node's [`SimRng`]) for at most 128 attempts, then
+//! halves the attempts from a new random offset while they are at least 16. With several
+//! addresses, `find_best_ips_proto` picks one by `jhash2` of the source address, seeded by
+//! the destination (not with `--persistent`), read as an x86 (little-endian) kernel reads
+//! the words.
+//!
+//! Not modeled: helpers and expectations (FTP, SIP…), `NF_NAT_RANGE_PROTO_OFFSET`
+//! (NETMAP-style offsets), the masquerade device notifier (`nf_nat_oif_changed`), IPv6.
+
+use std::net::Ipv4Addr;
+
+use sim_core::{SimRng, SimTime};
+
+use super::Hook;
+use super::conntrack::{Conntrack, CtId, IpCtInfo, IpsStatus};
+use super::conntrack_tuple::{IpCtDir, Tuple};
+use super::nat_proto;
+use crate::wire::IpProtocol;
+
+/// `enum nf_nat_manip_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ManipType {
+    /// `NF_NAT_MANIP_SRC`: SNAT, MASQUERADE (`POST_ROUTING`, `LOCAL_IN`).
+    Src,
+    /// `NF_NAT_MANIP_DST`: DNAT, REDIRECT (`PRE_ROUTING`, `LOCAL_OUT`).
+    Dst,
+}
+
+impl ManipType {
+    /// `HOOK2MANIP`: `Src` at `POST_ROUTING` and `LOCAL_IN`, `Dst` elsewhere.
+    #[must_use]
+    pub const fn of_hook(hook: Hook) -> Self {
+        match hook {
+            Hook::PostRouting | Hook::LocalIn => Self::Src,
+            Hook::PreRouting | Hook::LocalOut | Hook::Forward => Self::Dst,
+        }
+    }
+
+    /// The status bits that say this manip's binding is set up (`IPS_*_NAT_DONE`).
+    const fn done_bit(self) -> IpsStatus {
+        match self {
+            Self::Src => IpsStatus::SRC_NAT_DONE,
+            Self::Dst => IpsStatus::DST_NAT_DONE,
+        }
+    }
+
+    /// The status bit that says this manip rewrites the packet (`IPS_SRC_NAT` / `IPS_DST_NAT`).
+    const fn nat_bit(self) -> IpsStatus {
+        match self {
+            Self::Src => IpsStatus::SRC_NAT,
+            Self::Dst => IpsStatus::DST_NAT,
+        }
+    }
+}
+
+/// `NF_NAT_RANGE_*` flags of a [`NatRange`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct NatRangeFlags(pub u32);
+
+impl NatRangeFlags {
+    /// `NF_NAT_RANGE_MAP_IPS`: the addresses are set.
+    pub const MAP_IPS: Self = Self(1 << 0);
+    /// `NF_NAT_RANGE_PROTO_SPECIFIED`: the ports (or ICMP ids) are set (`--to-ports`,
+    /// `:port-port`).
+    pub const PROTO_SPECIFIED: Self = Self(1 << 1);
+    /// `NF_NAT_RANGE_PROTO_RANDOM`: `--random`.
+    pub const PROTO_RANDOM: Self = Self(1 << 2);
+    /// `NF_NAT_RANGE_PERSISTENT`: `--persistent`.
+    pub const PERSISTENT: Self = Self(1 << 3);
+    /// `NF_NAT_RANGE_PROTO_RANDOM_FULLY`: `--random-fully`.
+    pub const PROTO_RANDOM_FULLY: Self = Self(1 << 4);
+    /// `NF_NAT_RANGE_PROTO_RANDOM_ALL`.
+    pub const PROTO_RANDOM_ALL: Self = Self(Self::PROTO_RANDOM.0 | Self::PROTO_RANDOM_FULLY.0);
+
+    /// Any bit of `other` is set.
+    #[must_use]
+    pub const fn intersects(self, other: Self) -> bool {
+        self.0 & other.0 != 0
+    }
+}
+
+impl core::ops::BitOr for NatRangeFlags {
+    type Output = Self;
+    fn bitor(self, rhs: Self) -> Self {
+        Self(self.0 | rhs.0)
+    }
+}
+
+/// `struct nf_nat_range2` for IPv4: what a SNAT/DNAT/MASQUERADE/REDIRECT target asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NatRange {
+    /// Flags.
+    pub flags: NatRangeFlags,
+    /// `min_addr` (with `MAP_IPS`).
+    pub min_addr: Ipv4Addr,
+    /// `max_addr` (with `MAP_IPS`).
+    pub max_addr: Ipv4Addr,
+    /// `min_proto`: lowest port or ICMP id (with `PROTO_SPECIFIED`).
+    pub min_proto: u16,
+    /// `max_proto`: highest port or ICMP id (with `PROTO_SPECIFIED`).
+    pub max_proto: u16,
+}
+
+impl NatRange {
+    /// `--to-source`/`--to-destination ADDR[-ADDR][:PORT[-PORT]]` and the flags.
+    #[must_use]
+    pub fn new(
+        addrs: (Ipv4Addr, Ipv4Addr),
+        ports: Option<(u16, u16)>,
+        extra: NatRangeFlags,
+    ) -> Self {
+        let mut flags = extra | NatRangeFlags::MAP_IPS;
+        let (min_proto, max_proto) = match ports {
+            Some(p) => {
+                flags = flags | NatRangeFlags::PROTO_SPECIFIED;
+                p
+            }
+            None => (0, 0),
+        };
+        Self {
+            flags,
+            min_addr: addrs.0,
+            max_addr: addrs.1,
+            min_proto,
+            max_proto,
+        }
+    }
+
+    /// `nf_nat_masquerade_ipv4`'s range: the out device's address (`inet_select_addr`,
+    /// chosen by the caller) with the target's `--to-ports` and flags.
+    #[must_use]
+    pub fn masquerade(
+        newsrc: Ipv4Addr,
+        to_ports: Option<(u16, u16)>,
+        extra: NatRangeFlags,
+    ) -> Self {
+        Self::new((newsrc, newsrc), to_ports, extra)
+    }
+
+    /// `nf_nat_redirect_ipv4`'s range: the in device's first address at `PRE_ROUTING`,
+    /// 127.0.0.1 at `LOCAL_OUT` (chosen by the caller), with `--to-ports` and flags.
+    #[must_use]
+    pub fn redirect(newdst: Ipv4Addr, to_ports: Option<(u16, u16)>, extra: NatRangeFlags) -> Self {
+        Self::new((newdst, newdst), to_ports, extra)
+    }
+}
+
+/// What the nat table's chain decided for a new connection, as the caller of
+/// [`Conntrack::nf_nat_ipv4_fn`] reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NatTableVerdict {
+    /// The chain ended without a NAT target (ACCEPT or policy): a null binding is set up.
+    NoBinding,
+    /// A SNAT/DNAT/MASQUERADE/REDIRECT target chose this range.
+    Range(NatRange),
+    /// MASQUERADE on a connection from 0.0.0.0: accepted without a binding for now.
+    AcceptUnbound,
+    /// A DROP in the nat chain.
+    Drop,
+}
+
+/// `jhash2` (`include/linux/jhash.h`) of `k`.
+fn jhash2(k: &[u32], initval: u32) -> u32 {
+    let mut a = 0xdead_beef_u32
+        .wrapping_add((k.len() as u32) << 2)
+        .wrapping_add(initval);
+    let (mut b, mut c) = (a, a);
+    let mut k = k;
+    while k.len() > 3 {
+        a = a.wrapping_add(k[0]);
+        b = b.wrapping_add(k[1]);
+        c = c.wrapping_add(k[2]);
+        // __jhash_mix
+        a = a.wrapping_sub(c);
+        a ^= c.rotate_left(4);
+        c = c.wrapping_add(b);
+        b = b.wrapping_sub(a);
+        b ^= a.rotate_left(6);
+        a = a.wrapping_add(c);
+        c = c.wrapping_sub(b);
+        c ^= b.rotate_left(8);
+        b = b.wrapping_add(a);
+        a = a.wrapping_sub(c);
+        a ^= c.rotate_left(16);
+        c = c.wrapping_add(b);
+        b = b.wrapping_sub(a);
+        b ^= a.rotate_left(19);
+        a = a.wrapping_add(c);
+        c = c.wrapping_sub(b);
+        c ^= b.rotate_left(4);
+        b = b.wrapping_add(a);
+        k = &k[3..];
+    }
+    if k.is_empty() {
+        return c;
+    }
+    if k.len() == 3 {
+        c = c.wrapping_add(k[2]);
+    }
+    if k.len() >= 2 {
+        b = b.wrapping_add(k[1]);
+    }
+    a = a.wrapping_add(k[0]);
+    // __jhash_final
+    c ^= b;
+    c = c.wrapping_sub(b.rotate_left(14));
+    a ^= c;
+    a = a.wrapping_sub(c.rotate_left(11));
+    b ^= a;
+    b = b.wrapping_sub(a.rotate_left(25));
+    c ^= b;
+    c = c.wrapping_sub(b.rotate_left(16));
+    a ^= c;
+    a = a.wrapping_sub(c.rotate_left(4));
+    b ^= a;
+    b = b.wrapping_sub(a.rotate_left(14));
+    c ^= b;
+    c = c.wrapping_sub(b.rotate_left(24));
+    c
+}
+
+/// An IPv4 address as the u32 an x86 kernel reads from its network-order bytes.
+fn addr_word(a: Ipv4Addr) -> u32 {
+    u32::from_le_bytes(a.octets())
+}
+
+/// `nf_nat_inet_in_range` for IPv4 (on the source address).
+fn inet_in_range(t: &Tuple, range: &NatRange) -> bool {
+    let s = u32::from(t.src);
+    s >= u32::from(range.min_addr) && s <= u32::from(range.max_addr)
+}
+
+/// `l4proto_in_range`.
+fn l4proto_in_range(t: &Tuple, maniptype: ManipType, min: u16, max: u16) -> bool {
+    let v = match IpProtocol(t.protonum) {
+        IpProtocol::Icmp => t.src_u,
+        IpProtocol::Tcp | IpProtocol::Udp => match maniptype {
+            ManipType::Src => t.src_u,
+            ManipType::Dst => t.dst_u,
+        },
+        _ => return true,
+    };
+    v >= min && v <= max
+}
+
+/// `nf_in_range`.
+fn nf_in_range(t: &Tuple, range: &NatRange) -> bool {
+    if range.flags.intersects(NatRangeFlags::MAP_IPS) && !inet_in_range(t, range) {
+        return false;
+    }
+    if !range.flags.intersects(NatRangeFlags::PROTO_SPECIFIED) {
+        return true;
+    }
+    l4proto_in_range(t, ManipType::Src, range.min_proto, range.max_proto)
+}
+
+/// `find_best_ips_proto`.
+fn find_best_ips_proto(t: &mut Tuple, range: &NatRange, maniptype: ManipType) {
+    if !range.flags.intersects(NatRangeFlags::MAP_IPS) {
+        return;
+    }
+    let var = match maniptype {
+        ManipType::Src => &mut t.src,
+        ManipType::Dst => &mut t.dst,
+    };
+    if range.min_addr == range.max_addr {
+        *var = range.min_addr;
+        return;
+    }
+    // union nf_inet_addr is four words; IPv4 uses the first.
+    let words = [addr_word(t.src), 0, 0, 0];
+    let persistent = range.flags.intersects(NatRangeFlags::PERSISTENT);
+    let j = jhash2(&words, if persistent { 0 } else { addr_word(t.dst) });
+    let minip = u32::from(range.min_addr);
+    let dist = u32::from(range.max_addr)
+        .wrapping_sub(minip)
+        .wrapping_add(1);
+    // reciprocal_scale(j, dist)
+    let scaled = ((u64::from(j) * u64::from(dist)) >> 32) as u32;
+    let chosen = Ipv4Addr::from(minip.wrapping_add(scaled));
+    match maniptype {
+        ManipType::Src => t.src = chosen,
+        ManipType::Dst => t.dst = chosen,
+    }
+}
+
+impl Conntrack {
+    /// `nf_nat_initialized`: the binding of `manip` is set up.
+    #[must_use]
+    pub fn nf_nat_initialized(&self, id: CtId, manip: ManipType) -> bool {
+        self.get(id)
+            .is_some_and(|ct| ct.status.contains(manip.done_bit()))
+    }
+
+    /// `nf_nat_used_tuple`: whether `tuple`'s reply is some other entry's tuple.
+    fn nf_nat_used_tuple(&mut self, now: SimTime, tuple: &Tuple, ignored: CtId) -> bool {
+        let reply = tuple.inverted();
+        self.tuple_taken(now, &reply, ignored)
+    }
+
+    /// `find_appropriate_src`: an existing SNAT mapping of the same source.
+    fn find_appropriate_src(&self, tuple: &Tuple, range: &NatRange) -> Option<Tuple> {
+        self.by_source(tuple).find_map(|ct| {
+            let mut result = ct.tuplehash[1].inverted();
+            result.dst = tuple.dst;
+            result.dst_u = tuple.dst_u;
+            nf_in_range(&result, range).then_some(result)
+        })
+    }
+
+    /// `nf_nat_l4proto_unique_tuple`.
+    fn nf_nat_l4proto_unique_tuple(
+        &mut self,
+        now: SimTime,
+        tuple: &mut Tuple,
+        range: &NatRange,
+        maniptype: ManipType,
+        id: CtId,
+        rng: &mut SimRng,
+    ) {
+        const MAX_ATTEMPTS: u32 = 128;
+        let specified = range.flags.intersects(NatRangeFlags::PROTO_SPECIFIED);
+        let is_icmp = tuple.protonum == IpProtocol::Icmp.0;
+        let (min, range_size): (u32, u32) = if is_icmp {
+            if specified {
+                (
+                    u32::from(range.min_proto),
+                    u32::from(range.max_proto).wrapping_sub(u32::from(range.min_proto)) + 1,
+                )
+            } else {
+                (0, 65536)
+            }
+        } else if matches!(
+            IpProtocol(tuple.protonum),
+            IpProtocol::Tcp | IpProtocol::Udp
+        ) {
+            if specified {
+                let (lo, hi) = if range.max_proto < range.min_proto {
+                    (range.max_proto, range.min_proto)
+                } else {
+                    (range.min_proto, range.max_proto)
+                };
+                (u32::from(lo), u32::from(hi) - u32::from(lo) + 1)
+            } else {
+                if maniptype == ManipType::Dst {
+                    return;
+                }
+                let port = if maniptype == ManipType::Src {
+                    tuple.src_u
+                } else {
+                    tuple.dst_u
+                };
+                if port < 1024 {
+                    if port < 512 {
+                        (1, 511)
+                    } else {
+                        (600, 1023 - 600 + 1)
+                    }
+                } else {
+                    (1024, 65535 - 1024 + 1)
+                }
+            }
+        } else {
+            return;
+        };
+        let set = |t: &mut Tuple, v: u16| {
+            if is_icmp || maniptype == ManipType::Src {
+                t.src_u = v;
+            } else {
+                t.dst_u = v;
+            }
+        };
+        let mut off = rng.next_u32() as u16;
+        let mut attempts = range_size.min(MAX_ATTEMPTS);
+        loop {
+            for _ in 0..attempts {
+                let v = (min + u32::from(off) % range_size) as u16;
+                set(tuple, v);
+                if !self.nf_nat_used_tuple(now, tuple, id) {
+                    return;
+                }
+                off = off.wrapping_add(1);
+            }
+            if attempts >= range_size || attempts < 16 {
+                return;
+            }
+            attempts /= 2;
+            off = rng.next_u32() as u16;
+        }
+    }
+
+    /// `get_unique_tuple`: the tuple the connection will have after this manip.
+    fn get_unique_tuple(
+        &mut self,
+        now: SimTime,
+        orig: &Tuple,
+        range: &NatRange,
+        id: CtId,
+        maniptype: ManipType,
+        rng: &mut SimRng,
+    ) -> Tuple {
+        let random_all = range.flags.intersects(NatRangeFlags::PROTO_RANDOM_ALL);
+        if maniptype == ManipType::Src && !random_all {
+            if nf_in_range(orig, range) {
+                if !self.nf_nat_used_tuple(now, orig, id) {
+                    return *orig;
+                }
+            } else if let Some(t) = self.find_appropriate_src(orig, range) {
+                if !self.nf_nat_used_tuple(now, &t, id) {
+                    return t;
+                }
+            }
+        }
+        let mut tuple = *orig;
+        find_best_ips_proto(&mut tuple, range, maniptype);
+        if !random_all {
+            if range.flags.intersects(NatRangeFlags::PROTO_SPECIFIED) {
+                if l4proto_in_range(&tuple, maniptype, range.min_proto, range.max_proto)
+                    && (range.min_proto == range.max_proto
+                        || !self.nf_nat_used_tuple(now, &tuple, id))
+                {
+                    return tuple;
+                }
+            } else if !self.nf_nat_used_tuple(now, &tuple, id) {
+                return tuple;
+            }
+        }
+        self.nf_nat_l4proto_unique_tuple(now, &mut tuple, range, maniptype, id, rng);
+        tuple
+    }
+
+    /// `nf_nat_setup_info`: sets up the `manip` binding of the unconfirmed entry `id` from
+    /// `range`. A confirmed entry is left alone (`NF_ACCEPT`); `false` (`NF_DROP`) when the
+    /// binding is already set up or the entry is gone.
+    pub fn nf_nat_setup_info(
+        &mut self,
+        now: SimTime,
+        id: CtId,
+        range: &NatRange,
+        manip: ManipType,
+        rng: &mut SimRng,
+    ) -> bool {
+        let Some(ct) = self.get(id) else { return false };
+        if ct.is_confirmed() {
+            return true;
+        }
+        if ct.status.contains(manip.done_bit()) {
+            return false;
+        }
+        let curr = ct.tuplehash[1].inverted();
+        let new = self.get_unique_tuple(now, &curr, range, id, manip, rng);
+        if new != curr {
+            self.alter_reply(id, new.inverted());
+            if let Some(ct) = self.get_mut(id) {
+                ct.status.insert(manip.nat_bit());
+            }
+        }
+        if let Some(ct) = self.get_mut(id) {
+            ct.status.insert(manip.done_bit());
+        }
+        true
+    }
+
+    /// `nf_nat_alloc_null_binding`: the binding that keeps the addresses (only a port
+    /// clash with another connection changes the port).
+    pub fn nf_nat_alloc_null_binding(
+        &mut self,
+        now: SimTime,
+        id: CtId,
+        hook: Hook,
+        rng: &mut SimRng,
+    ) -> bool {
+        let manip = ManipType::of_hook(hook);
+        let Some(ct) = self.get(id) else { return false };
+        let r = ct.tuplehash[1];
+        let ip = match manip {
+            ManipType::Src => r.dst,
+            ManipType::Dst => r.src,
+        };
+        let range = NatRange {
+            flags: NatRangeFlags::MAP_IPS,
+            min_addr: ip,
+            max_addr: ip,
+            min_proto: 0,
+            max_proto: 0,
+        };
+        self.nf_nat_setup_info(now, id, &range, manip, rng)
+    }
+
+    /// `nf_nat_packet`: applies the entry's binding for this hook's manip to the packet in
+    /// place. `false` (`NF_DROP`) when the packet is too short to rewrite.
+    pub fn nf_nat_packet(&self, id: CtId, info: IpCtInfo, hook: Hook, ip: &mut [u8]) -> bool {
+        let Some(ct) = self.get(id) else { return true };
+        let mtype = ManipType::of_hook(hook);
+        let dir = info.dir();
+        let mut statusbit = mtype.nat_bit();
+        if dir == IpCtDir::Reply {
+            statusbit = IpsStatus(statusbit.0 ^ IpsStatus::NAT_MASK.0);
+        }
+        if !ct.status.intersects(statusbit) {
+            return true;
+        }
+        let target = ct.tuplehash[dir.other().index()].inverted();
+        nat_proto::nf_nat_ipv4_manip_pkt(ip, 0, &target, mtype)
+    }
+
+    /// `nf_nat_icmp_reply_translation`: an ICMP error `RELATED` to a NAT'd connection gets
+    /// its quoted packet, ICMP checksum and outer header translated. `false` (`NF_DROP`)
+    /// when the message is short or its ICMP checksum bad.
+    pub fn nf_nat_icmp_reply_translation(
+        &self,
+        id: CtId,
+        info: IpCtInfo,
+        hook: Hook,
+        ip: &mut [u8],
+    ) -> bool {
+        let Some(ct) = self.get(id) else { return true };
+        let dir = info.dir();
+        let manip = ManipType::of_hook(hook);
+        let hdrlen = usize::from(ip.first().map_or(0, |b| b & 0x0f)) * 4;
+        if ip.len() < hdrlen + 8 + 20 {
+            return false;
+        }
+        if ip[hdrlen] == 5 {
+            // ICMP_REDIRECT: only for connections without any NAT.
+            if !ct.status.contains(IpsStatus::NAT_DONE_MASK) {
+                return false;
+            }
+            if ct.status.intersects(IpsStatus::NAT_MASK) {
+                return false;
+            }
+        }
+        let mut statusbit = manip.nat_bit();
+        if dir == IpCtDir::Reply {
+            statusbit = IpsStatus(statusbit.0 ^ IpsStatus::NAT_MASK.0);
+        }
+        if !ct.status.intersects(statusbit) {
+            return true;
+        }
+        let other = ct.tuplehash[dir.other().index()];
+        nat_proto::icmp_reply_translate(ip, &other, &other.inverted(), manip)
+    }
+
+    /// `nf_nat_ipv4_fn` (with `nf_nat_inet_fn`): the work of the NAT hook at `hook`
+    /// (`PRE_ROUTING` and `LOCAL_OUT` for DNAT, `POST_ROUTING` and `LOCAL_IN` for SNAT) on a
+    /// packet carrying the entry `ct` (`None`: untracked or invalid, left alone). For a new
+    /// connection (or an ICMP error related to one) whose binding for this hook is not set
+    /// up, `consult` evaluates the nat table's chain on the packet and says which range
+    /// its target chose; the binding (or the null binding) is set up, then the packet
+    /// rewritten. `false` means `NF_DROP`. The caller compares the destination before and
+    /// after to know whether to route again (`PRE_ROUTING`: `skb_dst_drop`; `LOCAL_OUT`:
+    /// `ip_route_me_harder`).
+    pub fn nf_nat_ipv4_fn(
+        &mut self,
+        now: SimTime,
+        hook: Hook,
+        ct: Option<(CtId, IpCtInfo)>,
+        ip: &mut [u8],
+        rng: &mut SimRng,
+        consult: impl FnOnce(&[u8]) -> NatTableVerdict,
+    ) -> bool {
+        let Some((id, info)) = ct else { return true };
+        if self.get(id).is_none() {
+            return true;
+        }
+        let related = matches!(info, IpCtInfo::Related | IpCtInfo::RelatedReply);
+        if related && ip.get(9) == Some(&IpProtocol::Icmp.0) {
+            return self.nf_nat_icmp_reply_translation(id, info, hook, ip);
+        }
+        let manip = ManipType::of_hook(hook);
+        if (related || info == IpCtInfo::New) && !self.nf_nat_initialized(id, manip) {
+            match consult(ip) {
+                NatTableVerdict::Drop => return false,
+                NatTableVerdict::AcceptUnbound => return true,
+                NatTableVerdict::Range(range) => {
+                    if !self.nf_nat_setup_info(now, id, &range, manip, rng) {
+                        return false;
+                    }
+                }
+                NatTableVerdict::NoBinding => {}
+            }
+            if !self.nf_nat_initialized(id, manip)
+                && !self.nf_nat_alloc_null_binding(now, id, hook, rng)
+            {
+                return false;
+            }
+        }
+        self.nf_nat_packet(id, info, hook, ip)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jhash2_matches_the_kernel() {
+        // Vectors from Linux 6.1's include/linux/jhash.h compiled with gcc on x86-64.
+        assert_eq!(jhash2(&[], 0), 0xdead_beef);
+        assert_eq!(jhash2(&[1, 2, 3, 4], 0), 0x6649_1246);
+        // 10.0.0.1 seeded by 10.0.1.1, as find_best_ips_proto hashes them.
+        let src = addr_word(Ipv4Addr::new(10, 0, 0, 1));
+        let dst = addr_word(Ipv4Addr::new(10, 0, 1, 1));
+        assert_eq!((src, dst), (0x0100_000a, 0x0101_000a));
+        assert_eq!(jhash2(&[src, 0, 0, 0], dst), 0x8020_c4a0);
+    }
+}
