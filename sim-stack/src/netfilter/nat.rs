@@ -601,6 +601,8 @@ impl Conntrack {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::netfilter::conntrack::CtVerdict;
+    use crate::netfilter::conntrack::testpkt::{icmp, tcp, udp};
 
     #[test]
     fn jhash2_matches_the_kernel() {
@@ -612,5 +614,334 @@ mod tests {
         let dst = addr_word(Ipv4Addr::new(10, 0, 1, 1));
         assert_eq!((src, dst), (0x0100_000a, 0x0101_000a));
         assert_eq!(jhash2(&[src, 0, 0, 0], dst), 0x8020_c4a0);
+    }
+
+    const C1: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+    const C2: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 3);
+    const WAN: Ipv4Addr = Ipv4Addr::new(10, 0, 1, 1);
+    const SRV: Ipv4Addr = Ipv4Addr::new(10, 0, 1, 80);
+    const T0: SimTime = SimTime::ZERO;
+
+    fn rng() -> SimRng {
+        sim_core::RngStreams::new(7).stream("nat", 0)
+    }
+
+    /// A router's hooks for a forwarded packet: conntrack and DNAT at PRE_ROUTING, SNAT
+    /// at POST_ROUTING with `snat` as the nat POSTROUTING chain's verdict, confirm.
+    fn forward(
+        ct: &mut Conntrack,
+        rng: &mut SimRng,
+        pkt: &mut [u8],
+        dnat: NatTableVerdict,
+        snat: NatTableVerdict,
+    ) -> (CtId, IpCtInfo) {
+        let CtVerdict::Tracked { id, info } = ct.nf_conntrack_in(T0, Hook::PreRouting, pkt, false)
+        else {
+            panic!("untracked")
+        };
+        assert!(ct.nf_nat_ipv4_fn(T0, Hook::PreRouting, Some((id, info)), pkt, rng, |_| dnat));
+        assert!(ct.nf_nat_ipv4_fn(T0, Hook::PostRouting, Some((id, info)), pkt, rng, |_| snat));
+        assert!(ct.confirm(T0, id));
+        (id, info)
+    }
+
+    fn masq() -> NatTableVerdict {
+        NatTableVerdict::Range(NatRange::masquerade(WAN, None, NatRangeFlags::default()))
+    }
+
+    fn ports(pkt: &[u8]) -> (u16, u16) {
+        (
+            u16::from_be_bytes([pkt[20], pkt[21]]),
+            u16::from_be_bytes([pkt[22], pkt[23]]),
+        )
+    }
+
+    /// The packet as it should be, checksums recomputed from scratch, vs the rewritten one.
+    fn assert_checksums_valid(pkt: &[u8]) {
+        let ip = etherparse::Ipv4Slice::from_slice(pkt).expect("ipv4");
+        let h = ip.header().to_header();
+        assert_eq!(h.header_checksum, h.calc_header_checksum(), "ip checksum");
+        let l4 = ip.payload().payload;
+        let (s, d) = (h.source, h.destination);
+        match h.protocol.0 {
+            6 => {
+                let t = etherparse::TcpHeaderSlice::from_slice(l4)
+                    .unwrap()
+                    .to_header();
+                let want = t
+                    .calc_checksum_ipv4_raw(s, d, &l4[t.header_len()..])
+                    .unwrap();
+                assert_eq!(t.checksum, want, "tcp checksum");
+            }
+            17 => {
+                let u = etherparse::UdpHeaderSlice::from_slice(l4)
+                    .unwrap()
+                    .to_header();
+                if u.checksum != 0 {
+                    let want = u.calc_checksum_ipv4_raw(s, d, &l4[8..]).unwrap();
+                    assert_eq!(u.checksum, want, "udp checksum");
+                }
+            }
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn masquerade_gives_colliding_clients_different_ports() {
+        let mut ct = Conntrack::default();
+        let mut rng = rng();
+        let opts = [2, 4, 5, 0xb4, 4, 2, 1, 1, 1, 3, 3, 7];
+        let mut a = tcp((C1, 40000), (SRV, 80), 1, 0, 0x02, 64240, &opts, 0);
+        forward(
+            &mut ct,
+            &mut rng,
+            &mut a,
+            NatTableVerdict::NoBinding,
+            masq(),
+        );
+        // The first keeps its port: unique and no range asked for.
+        assert_eq!(a, tcp((WAN, 40000), (SRV, 80), 1, 0, 0x02, 64240, &opts, 0));
+        let mut b = tcp((C2, 40000), (SRV, 80), 9, 0, 0x02, 64240, &opts, 0);
+        let (idb, _) = forward(
+            &mut ct,
+            &mut rng,
+            &mut b,
+            NatTableVerdict::NoBinding,
+            masq(),
+        );
+        let (pb, _) = ports(&b);
+        assert_ne!(pb, 40000);
+        assert!((1024..=65535).contains(&pb));
+        assert_eq!(b, tcp((WAN, pb), (SRV, 80), 9, 0, 0x02, 64240, &opts, 0));
+        assert_checksums_valid(&b);
+        let e = ct.get(idb).unwrap();
+        assert!(
+            e.status
+                .contains(IpsStatus(IpsStatus::SRC_NAT.0 | IpsStatus::NAT_DONE_MASK.0))
+        );
+        assert!(!e.status.contains(IpsStatus::DST_NAT));
+        assert_eq!(ct.stat().found, 1, "one nf_conntrack_tuple_taken hit");
+
+        // The server's answer to the second port goes back to the second client.
+        let mut r = tcp((SRV, 80), (WAN, pb), 500, 10, 0x12, 65160, &opts, 0);
+        let (id, info) = forward(
+            &mut ct,
+            &mut rng,
+            &mut r,
+            NatTableVerdict::NoBinding,
+            masq(),
+        );
+        assert_eq!((id, info), (idb, IpCtInfo::EstablishedReply));
+        assert_eq!(
+            r,
+            tcp((SRV, 80), (C2, 40000), 500, 10, 0x12, 65160, &opts, 0)
+        );
+        // Same seed, same choice: the port is a function of the node's RNG stream.
+        let mut ct2 = Conntrack::default();
+        let mut rng2 = self::rng();
+        let mut a2 = tcp((C1, 40000), (SRV, 80), 1, 0, 0x02, 64240, &opts, 0);
+        forward(
+            &mut ct2,
+            &mut rng2,
+            &mut a2,
+            NatTableVerdict::NoBinding,
+            masq(),
+        );
+        let mut b2 = tcp((C2, 40000), (SRV, 80), 9, 0, 0x02, 64240, &opts, 0);
+        forward(
+            &mut ct2,
+            &mut rng2,
+            &mut b2,
+            NatTableVerdict::NoBinding,
+            masq(),
+        );
+        assert_eq!(b2, b);
+    }
+
+    #[test]
+    fn low_ports_stay_low_and_to_ports_is_obeyed() {
+        let mut ct = Conntrack::default();
+        let mut rng = rng();
+        let mut a = udp((C1, 600), (SRV, 53), 4);
+        forward(
+            &mut ct,
+            &mut rng,
+            &mut a,
+            NatTableVerdict::NoBinding,
+            masq(),
+        );
+        let mut b = udp((C2, 600), (SRV, 53), 4);
+        forward(
+            &mut ct,
+            &mut rng,
+            &mut b,
+            NatTableVerdict::NoBinding,
+            masq(),
+        );
+        let (pb, _) = ports(&b);
+        assert!((600..=1023).contains(&pb) && pb != 600, "{pb}");
+        assert_checksums_valid(&b);
+        // --to-ports 2000-2001: both ports used, a third connection gets one of them anyway
+        // (the kernel gives up after the range and keeps the last port tried).
+        let range = NatTableVerdict::Range(NatRange::masquerade(
+            WAN,
+            Some((2000, 2001)),
+            NatRangeFlags::default(),
+        ));
+        let mut got = Vec::new();
+        for (i, c) in [C1, C2].into_iter().enumerate() {
+            let mut p = udp((c, 7000 + i as u16), (SRV, 53), 4);
+            forward(&mut ct, &mut rng, &mut p, NatTableVerdict::NoBinding, range);
+            got.push(ports(&p).0);
+        }
+        got.sort_unstable();
+        assert_eq!(got, [2000, 2001]);
+    }
+
+    #[test]
+    fn dnat_rewrites_both_ways_and_a_zero_udp_checksum_stays_zero() {
+        let mut ct = Conntrack::default();
+        let mut rng = rng();
+        let inside = Ipv4Addr::new(10, 0, 0, 5);
+        let dnat = NatTableVerdict::Range(NatRange::new(
+            (inside, inside),
+            Some((8080, 8080)),
+            NatRangeFlags::default(),
+        ));
+        let mut q = udp((SRV, 3333), (WAN, 80), 10);
+        forward(&mut ct, &mut rng, &mut q, dnat, NatTableVerdict::NoBinding);
+        assert_eq!(q, udp((SRV, 3333), (inside, 8080), 10));
+        let mut r = udp((inside, 8080), (SRV, 3333), 10);
+        forward(&mut ct, &mut rng, &mut r, dnat, NatTableVerdict::NoBinding);
+        assert_eq!(r, udp((WAN, 80), (SRV, 3333), 10));
+        // Without a checksum (0): rewritten but left at 0.
+        let mut z = udp((inside, 8080), (SRV, 3333), 10);
+        z[26] = 0;
+        z[27] = 0;
+        forward(&mut ct, &mut rng, &mut z, dnat, NatTableVerdict::NoBinding);
+        assert_eq!((z[26], z[27]), (0, 0));
+        assert_eq!(ports(&z), (80, 3333));
+    }
+
+    #[test]
+    fn icmp_echo_ids_are_nat_ports() {
+        let mut ct = Conntrack::default();
+        let mut rng = rng();
+        let mut a = icmp(C1, SRV, 8, 0, [0, 7, 0, 1], b"ping");
+        forward(
+            &mut ct,
+            &mut rng,
+            &mut a,
+            NatTableVerdict::NoBinding,
+            masq(),
+        );
+        assert_eq!(a, icmp(WAN, SRV, 8, 0, [0, 7, 0, 1], b"ping"));
+        let mut b = icmp(C2, SRV, 8, 0, [0, 7, 0, 1], b"ping");
+        forward(
+            &mut ct,
+            &mut rng,
+            &mut b,
+            NatTableVerdict::NoBinding,
+            masq(),
+        );
+        let id = u16::from_be_bytes([b[24], b[25]]);
+        assert_ne!(id, 7);
+        assert_eq!(
+            b,
+            icmp(
+                WAN,
+                SRV,
+                8,
+                0,
+                id.to_be_bytes()
+                    .into_iter()
+                    .chain([0, 1])
+                    .collect::<Vec<_>>()
+                    .try_into()
+                    .unwrap(),
+                b"ping"
+            )
+        );
+        let mut r = icmp(
+            SRV,
+            WAN,
+            0,
+            0,
+            [id.to_be_bytes()[0], id.to_be_bytes()[1], 0, 1],
+            b"ping",
+        );
+        forward(
+            &mut ct,
+            &mut rng,
+            &mut r,
+            NatTableVerdict::NoBinding,
+            masq(),
+        );
+        assert_eq!(r, icmp(SRV, C2, 0, 0, [0, 7, 0, 1], b"ping"));
+    }
+
+    #[test]
+    fn icmp_errors_are_translated_with_their_quote() {
+        let mut ct = Conntrack::default();
+        let mut rng = rng();
+        let first = udp((C1, 40000), (SRV, 53), 30);
+        let mut out = first.clone();
+        forward(
+            &mut ct,
+            &mut rng,
+            &mut out,
+            NatTableVerdict::NoBinding,
+            masq(),
+        );
+        let mut second = udp((C2, 40000), (SRV, 53), 30);
+        forward(
+            &mut ct,
+            &mut rng,
+            &mut second,
+            NatTableVerdict::NoBinding,
+            masq(),
+        );
+        let port = ports(&second).0;
+        // The server quotes what it received: the second client's datagram after NAT and
+        // one hop (TTL 63, header checksum adjusted).
+        let mut received = second.clone();
+        received[8] = 63;
+        let c = u16::from_be_bytes([received[10], received[11]]);
+        received[10..12]
+            .copy_from_slice(&crate::wire::checksum::update_word(c, 0x4011, 0x3f11).to_be_bytes());
+        let mut err = icmp(SRV, WAN, 3, 3, [0; 4], &received[..48]);
+        let (_, info) = forward(
+            &mut ct,
+            &mut rng,
+            &mut err,
+            NatTableVerdict::NoBinding,
+            masq(),
+        );
+        assert_eq!(info, IpCtInfo::RelatedReply);
+        // By hand: the client's own datagram, one hop older, quoted to the client.
+        let mut orig = udp((C2, 40000), (SRV, 53), 30);
+        orig[8] = 63;
+        orig[10] = 0;
+        orig[11] = 0;
+        let c = !crate::wire::checksum::data(&orig[..20]);
+        orig[10..12].copy_from_slice(&c.to_be_bytes());
+        let expected = icmp(SRV, C2, 3, 3, [0; 4], &orig[..48]);
+        assert_ne!(port, 40000);
+        assert_eq!(err, expected);
+        // A bad ICMP checksum: dropped.
+        let mut bad = icmp(SRV, WAN, 3, 3, [0; 4], &received[..48]);
+        let CtVerdict::Tracked { id, info } = ct.nf_conntrack_in(T0, Hook::LocalOut, &bad, false)
+        else {
+            panic!()
+        };
+        bad[22] ^= 1;
+        assert!(!ct.nf_nat_ipv4_fn(
+            T0,
+            Hook::PreRouting,
+            Some((id, info)),
+            &mut bad,
+            &mut rng,
+            |_| masq()
+        ));
     }
 }
