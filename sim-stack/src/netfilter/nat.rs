@@ -21,7 +21,7 @@ use std::net::Ipv4Addr;
 use sim_core::{SimRng, SimTime};
 
 use super::Hook;
-use super::conntrack::{Conntrack, CtId, IpCtInfo, IpsStatus};
+use super::conntrack::{Conntrack, CtId, IpCtInfo, IpsStatus, NfConn};
 use super::conntrack_tuple::{IpCtDir, Tuple};
 use super::nat_proto;
 use crate::wire::IpProtocol;
@@ -166,6 +166,26 @@ pub enum NatTableVerdict {
     AcceptUnbound,
     /// A DROP in the nat chain.
     Drop,
+}
+
+/// `nf_nat_masquerade_ipv4`: the verdict of a MASQUERADE target for the entry `ct`.
+/// `newsrc` is the address `inet_select_addr(out, nexthop, RT_SCOPE_UNIVERSE)` gives on
+/// the out device (`None`: the device has none, "ate my IP address", dropped); a
+/// connection from 0.0.0.0 is accepted without a binding.
+#[must_use]
+pub fn nf_nat_masquerade(
+    ct: &NfConn,
+    newsrc: Option<Ipv4Addr>,
+    to_ports: Option<(u16, u16)>,
+    flags: NatRangeFlags,
+) -> NatTableVerdict {
+    if ct.tuplehash[0].src == Ipv4Addr::UNSPECIFIED {
+        return NatTableVerdict::AcceptUnbound;
+    }
+    match newsrc {
+        Some(a) => NatTableVerdict::Range(NatRange::masquerade(a, to_ports, flags)),
+        None => NatTableVerdict::Drop,
+    }
 }
 
 /// `jhash2` (`include/linux/jhash.h`) of `k`.
@@ -554,8 +574,8 @@ impl Conntrack {
     /// (`PRE_ROUTING` and `LOCAL_OUT` for DNAT, `POST_ROUTING` and `LOCAL_IN` for SNAT) on a
     /// packet carrying the entry `ct` (`None`: untracked or invalid, left alone). For a new
     /// connection (or an ICMP error related to one) whose binding for this hook is not set
-    /// up, `consult` evaluates the nat table's chain on the packet and says which range
-    /// its target chose; the binding (or the null binding) is set up, then the packet
+    /// up, `consult` evaluates the nat table's chain on the entry and packet and says
+    /// which range its target chose ([`nf_nat_masquerade`] for MASQUERADE); the binding (or the null binding) is set up, then the packet
     /// rewritten. `false` means `NF_DROP`. The caller compares the destination before and
     /// after to know whether to route again (`PRE_ROUTING`: `skb_dst_drop`; `LOCAL_OUT`:
     /// `ip_route_me_harder`).
@@ -566,7 +586,7 @@ impl Conntrack {
         ct: Option<(CtId, IpCtInfo)>,
         ip: &mut [u8],
         rng: &mut SimRng,
-        consult: impl FnOnce(&[u8]) -> NatTableVerdict,
+        consult: impl FnOnce(&NfConn, &[u8]) -> NatTableVerdict,
     ) -> bool {
         let Some((id, info)) = ct else { return true };
         if self.get(id).is_none() {
@@ -578,7 +598,8 @@ impl Conntrack {
         }
         let manip = ManipType::of_hook(hook);
         if (related || info == IpCtInfo::New) && !self.nf_nat_initialized(id, manip) {
-            match consult(ip) {
+            let Some(ct) = self.get(id) else { return true };
+            match consult(ct, ip) {
                 NatTableVerdict::Drop => return false,
                 NatTableVerdict::AcceptUnbound => return true,
                 NatTableVerdict::Range(range) => {
@@ -639,8 +660,16 @@ mod tests {
         else {
             panic!("untracked")
         };
-        assert!(ct.nf_nat_ipv4_fn(T0, Hook::PreRouting, Some((id, info)), pkt, rng, |_| dnat));
-        assert!(ct.nf_nat_ipv4_fn(T0, Hook::PostRouting, Some((id, info)), pkt, rng, |_| snat));
+        assert!(
+            ct.nf_nat_ipv4_fn(T0, Hook::PreRouting, Some((id, info)), pkt, rng, |_, _| {
+                dnat
+            })
+        );
+        assert!(
+            ct.nf_nat_ipv4_fn(T0, Hook::PostRouting, Some((id, info)), pkt, rng, |_, _| {
+                snat
+            })
+        );
         assert!(ct.confirm(T0, id));
         (id, info)
     }
@@ -941,7 +970,68 @@ mod tests {
             Some((id, info)),
             &mut bad,
             &mut rng,
-            |_| masq()
+            |_, _| masq()
         ));
+    }
+
+    /// Frames captured on Linux 6.18 (this machine) in network namespaces: a client
+    /// 10.0.0.2 behind a router with `iptables -t nat -A POSTROUTING -o ctr1 -j
+    /// MASQUERADE` (10.0.1.1) sends a UDP datagram to 10.0.1.80:5353, which has no
+    /// listener and answers with a port unreachable. Checksum offload was off on every
+    /// veth (`ethtool -K … tx off rx off`) so the captured checksums are complete. IP
+    /// headers onwards, as tcpdump saw them on the router's two interfaces.
+    const CLIENT_IN: &str = "4500003a68b740004011bcaa0a0000020a0001509c4014e900262a18787878787878787878787878787878787878787878787878787878787878";
+    const SERVER_SIDE_OUT: &str = "4500003a68b740003f11bcab0a0001010a0001509c4014e900262919787878787878787878787878787878787878787878787878787878787878";
+    const ERROR_IN: &str = "45c000562444000040013f530a0001500a00010103031385000000004500003a68b740003f11bcab0a0001010a0001509c4014e900262919787878787878787878787878787878787878787878787878787878787878";
+    const CLIENT_SIDE_OUT: &str = "45c00056244400003f0141520a0001500a00000203031286000000004500003a68b740003f11bdaa0a0000020a0001509c4014e900262a18787878787878787878787878787878787878787878787878787878787878";
+
+    fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// `ip_forward` between the two NAT hooks: the TTL, decremented as Linux does.
+    fn route_and_forward(
+        ct: &mut Conntrack,
+        rng: &mut SimRng,
+        pkt: &mut [u8],
+    ) -> (CtId, IpCtInfo) {
+        let CtVerdict::Tracked { id, info } = ct.nf_conntrack_in(T0, Hook::PreRouting, pkt, false)
+        else {
+            panic!("untracked")
+        };
+        assert!(
+            ct.nf_nat_ipv4_fn(T0, Hook::PreRouting, Some((id, info)), pkt, rng, |_, _| {
+                NatTableVerdict::NoBinding
+            })
+        );
+        crate::wire::Ipv4Packet::new_unchecked(&mut pkt[..]).decrement_ttl();
+        assert!(
+            ct.nf_nat_ipv4_fn(T0, Hook::PostRouting, Some((id, info)), pkt, rng, |c, _| {
+                nf_nat_masquerade(c, Some(WAN), None, NatRangeFlags::default())
+            })
+        );
+        assert!(ct.confirm(T0, id));
+        (id, info)
+    }
+
+    #[test]
+    fn masquerade_and_icmp_error_translation_match_linux_byte_for_byte() {
+        let mut ct = Conntrack::default();
+        let mut rng = rng();
+        let mut out = unhex(CLIENT_IN);
+        route_and_forward(&mut ct, &mut rng, &mut out);
+        assert_eq!(out, unhex(SERVER_SIDE_OUT));
+        let mut err = unhex(ERROR_IN);
+        let (_, info) = route_and_forward(&mut ct, &mut rng, &mut err);
+        assert_eq!(info, IpCtInfo::RelatedReply);
+        assert_eq!(err, unhex(CLIENT_SIDE_OUT));
+        assert_eq!(
+            ct.show_list(T0),
+            "udp      17 30 src=10.0.0.2 dst=10.0.1.80 sport=40000 dport=5353 [UNREPLIED] \
+             src=10.0.1.80 dst=10.0.1.1 sport=5353 dport=40000 mark=0 use=1\n"
+        );
     }
 }
