@@ -23,7 +23,8 @@
 //! still refers to it (a TCP RST before any reply) stays readable through that packet's id
 //! until the next call of [`Conntrack::nf_conntrack_in`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
 
 use sim_core::{SimDuration, SimTime};
 
@@ -300,6 +301,8 @@ pub struct NfConn {
     pub acct: Option<[NfConnCounter; 2]>,
     /// The packet being processed: its direction and length, for accounting.
     cur: (IpCtDir, u32),
+    /// Its place in the NAT source index (`nat_bysource`), 0 when not there.
+    nat_seq: u64,
 }
 
 impl NfConn {
@@ -420,6 +423,10 @@ pub struct Conntrack {
     stat: ConntrackStat,
     /// Entries killed while a packet still refers to them, freed at the next packet.
     dying: Vec<u32>,
+    /// `nf_nat_bysource`: entries with a source binding by original (protocol, source
+    /// address, source port), newest last.
+    bysource: BTreeSet<(u8, Ipv4Addr, u16, u64, u32)>,
+    nat_seq_next: u64,
 }
 
 impl Default for Conntrack {
@@ -440,6 +447,8 @@ impl Conntrack {
             count: 0,
             stat: ConntrackStat::default(),
             dying: Vec::new(),
+            bysource: BTreeSet::new(),
+            nat_seq_next: 1,
         }
     }
 
@@ -531,6 +540,11 @@ impl Conntrack {
                     self.hash.remove(t);
                 }
             }
+        }
+        if ct.nat_seq != 0 {
+            let o = &ct.tuplehash[0];
+            self.bysource
+                .remove(&(o.protonum, o.src, o.src_u, ct.nat_seq, index));
         }
         self.free.push(index);
         self.count -= 1;
@@ -641,6 +655,7 @@ impl Conntrack {
             proto,
             acct: self.sysctl.nf_conntrack_acct.then(Default::default),
             cur: (IpCtDir::Original, 0),
+            nat_seq: 0,
         };
         let index = if let Some(i) = self.free.pop() {
             self.slab[i as usize].ct = Some(ct);
@@ -855,19 +870,40 @@ impl Conntrack {
         }
     }
 
-    /// The entries whose original source is `src` (address, protocol and source part),
-    /// for NAT's `find_appropriate_src`, in slab order.
-    pub(crate) fn by_source(&self, tuple: &Tuple) -> impl Iterator<Item = &NfConn> + '_ {
-        let t = *tuple;
-        self.slab.iter().filter_map(move |s| {
-            s.ct.as_ref().filter(|ct| {
-                let o = &ct.tuplehash[0];
-                ct.status.contains(IpsStatus::SRC_NAT_DONE)
-                    && o.protonum == t.protonum
-                    && o.src == t.src
-                    && o.src_u == t.src_u
+    /// Enters an entry whose source binding was just set up into the NAT source index
+    /// (`hlist_add_head_rcu(&ct->nat_bysource, …)` in `nf_nat_setup_info`).
+    pub(crate) fn nat_bysource_add(&mut self, id: CtId) {
+        let seq = self.nat_seq_next;
+        let Some(ct) = self.get_mut(id) else { return };
+        if ct.nat_seq != 0 {
+            return;
+        }
+        ct.nat_seq = seq;
+        let o = ct.tuplehash[0];
+        self.nat_seq_next += 1;
+        self.bysource
+            .insert((o.protonum, o.src, o.src_u, seq, id.index));
+    }
+
+    /// The live entries with a source binding whose original tuple has `tuple`'s protocol,
+    /// source address and port (`same_src`), newest first as the kernel's list head
+    /// insertion orders them, for NAT's `find_appropriate_src`.
+    pub(crate) fn by_source(
+        &self,
+        now: SimTime,
+        tuple: &Tuple,
+    ) -> impl Iterator<Item = &NfConn> + '_ {
+        let (p, a, port) = (tuple.protonum, tuple.src, tuple.src_u);
+        let now_ns = now.as_nanos();
+        self.bysource
+            .range((p, a, port, 0, 0)..=(p, a, port, u64::MAX, u32::MAX))
+            .rev()
+            .filter_map(move |&(.., i)| {
+                self.slab[i as usize]
+                    .ct
+                    .as_ref()
+                    .filter(|ct| !ct.is_expired(now_ns))
             })
-        })
     }
 }
 

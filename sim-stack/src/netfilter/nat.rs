@@ -328,8 +328,8 @@ impl Conntrack {
     }
 
     /// `find_appropriate_src`: an existing SNAT mapping of the same source.
-    fn find_appropriate_src(&self, tuple: &Tuple, range: &NatRange) -> Option<Tuple> {
-        self.by_source(tuple).find_map(|ct| {
+    fn find_appropriate_src(&self, now: SimTime, tuple: &Tuple, range: &NatRange) -> Option<Tuple> {
+        self.by_source(now, tuple).find_map(|ct| {
             let mut result = ct.tuplehash[1].inverted();
             result.dst = tuple.dst;
             result.dst_u = tuple.dst_u;
@@ -434,7 +434,7 @@ impl Conntrack {
                 if !self.nf_nat_used_tuple(now, orig, id) {
                     return *orig;
                 }
-            } else if let Some(t) = self.find_appropriate_src(orig, range) {
+            } else if let Some(t) = self.find_appropriate_src(now, orig, range) {
                 if !self.nf_nat_used_tuple(now, &t, id) {
                     return t;
                 }
@@ -483,6 +483,9 @@ impl Conntrack {
             if let Some(ct) = self.get_mut(id) {
                 ct.status.insert(manip.nat_bit());
             }
+        }
+        if manip == ManipType::Src {
+            self.nat_bysource_add(id);
         }
         if let Some(ct) = self.get_mut(id) {
             ct.status.insert(manip.done_bit());
@@ -788,6 +791,52 @@ mod tests {
     }
 
     #[test]
+    fn a_remapped_source_keeps_its_mapping_to_other_destinations() {
+        let mut ct = Conntrack::default();
+        let mut rng = rng();
+        let mut a = udp((C1, 40000), (SRV, 53), 4);
+        forward(
+            &mut ct,
+            &mut rng,
+            &mut a,
+            NatTableVerdict::NoBinding,
+            masq(),
+        );
+        let mut b = udp((C2, 40000), (SRV, 53), 4);
+        forward(
+            &mut ct,
+            &mut rng,
+            &mut b,
+            NatTableVerdict::NoBinding,
+            masq(),
+        );
+        let pb = ports(&b).0;
+        // find_appropriate_src: the second client's next flow, elsewhere, reuses its port
+        // although 40000 would be free there.
+        let other = Ipv4Addr::new(10, 0, 1, 90);
+        let mut c = udp((C2, 40000), (other, 123), 4);
+        forward(
+            &mut ct,
+            &mut rng,
+            &mut c,
+            NatTableVerdict::NoBinding,
+            masq(),
+        );
+        assert_eq!(c, udp((WAN, pb), (other, 123), 4));
+        // Once that mapping is gone, the original port is used again.
+        let mut ct2 = Conntrack::default();
+        let mut d = udp((C2, 40000), (other, 123), 4);
+        forward(
+            &mut ct2,
+            &mut rng,
+            &mut d,
+            NatTableVerdict::NoBinding,
+            masq(),
+        );
+        assert_eq!(ports(&d).0, 40000);
+    }
+
+    #[test]
     fn low_ports_stay_low_and_to_ports_is_obeyed() {
         let mut ct = Conntrack::default();
         let mut rng = rng();
@@ -993,11 +1042,7 @@ mod tests {
     }
 
     /// `ip_forward` between the two NAT hooks: the TTL, decremented as Linux does.
-    fn route_and_forward(
-        ct: &mut Conntrack,
-        rng: &mut SimRng,
-        pkt: &mut [u8],
-    ) -> (CtId, IpCtInfo) {
+    fn route_and_forward(ct: &mut Conntrack, rng: &mut SimRng, pkt: &mut [u8]) -> (CtId, IpCtInfo) {
         let CtVerdict::Tracked { id, info } = ct.nf_conntrack_in(T0, Hook::PreRouting, pkt, false)
         else {
             panic!("untracked")
