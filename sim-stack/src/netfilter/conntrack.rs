@@ -8,11 +8,13 @@
 //! `BTreeMap`: nothing is iterated in hash order. Unconfirmed entries, as in the kernel, are
 //! reachable only through the packet that created them (its [`CtId`]).
 //!
-//! Time: a confirmed entry holds a deadline; an unconfirmed one a relative timeout that
-//! confirmation turns into a deadline (as `ct->timeout += nfct_time_stamp`). Expiry is lazy:
-//! an entry whose deadline has come (`nf_ct_is_expired`: deadline <= now) is removed when a
-//! lookup meets it, and [`Conntrack::gc`] removes all of them in slab order before a count or
-//! a listing, so an expired entry is never found, counted or listed.
+//! Time is the kernel's: `nfct_time_stamp`, the node's jiffies (HZ = 250, with the node's
+//! jiffies phase). A confirmed entry holds a deadline in jiffies; an unconfirmed one a
+//! relative timeout that confirmation turns into a deadline (as `ct->timeout +=
+//! nfct_time_stamp`). Expiry is lazy: an entry whose deadline has come
+//! (`nf_ct_is_expired`: deadline <= jiffies) is removed when a lookup meets it, and
+//! [`Conntrack::gc`] removes all of them in slab order before a count or a listing, so an
+//! expired entry is never found, counted or listed.
 //!
 //! Differences from the kernel, all deterministic: early drop, when the table is full,
 //! evicts the confirmed unassured entry closest to its deadline (lowest slab index on a tie)
@@ -33,7 +35,14 @@ use super::conntrack_icmp::{NR_ICMP_TYPES, icmp_is_err, nf_conntrack_icmp_packet
 use super::conntrack_tcp::{self, IpCtTcp, TcpConntrack, TcpHdr, TcpVerdict};
 use super::conntrack_tuple::{IpCtDir, Ipv4Head, Tuple};
 use super::conntrack_udp::{nf_conntrack_udp_packet, udp_error};
+use crate::jiffies::JIFFY_NS;
 use crate::wire::{IpProtocol, checksum};
+
+/// A timeout in jiffies (`secs * HZ` as the sysctl handlers store it; a fraction of a
+/// jiffy rounds up).
+pub(crate) const fn to_jiffies(d: SimDuration) -> u64 {
+    d.as_nanos().div_ceil(JIFFY_NS)
+}
 
 /// Status bits of an entry (`enum ip_conntrack_status`, `IPS_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -264,9 +273,9 @@ impl ConntrackSysctl {
 pub enum CtProto {
     /// TCP: state and window tracking.
     Tcp(IpCtTcp),
-    /// UDP: `stream_ts`, the instant (ns) after which a reply makes the flow a stream.
+    /// UDP: `stream_ts`, the jiffies after which a reply makes the flow a stream.
     Udp {
-        /// `ct->proto.udp.stream_ts`: creation + 2 s.
+        /// `ct->proto.udp.stream_ts`: creation + 2 s (`2 * HZ + jiffies`).
         stream_ts: u64,
     },
     /// ICMP queries.
@@ -291,7 +300,8 @@ pub struct NfConn {
     pub tuplehash: [Tuple; 2],
     /// `status`.
     pub status: IpsStatus,
-    /// Deadline in ns when confirmed, relative timeout in ns when not (`ct->timeout`).
+    /// Deadline in jiffies when confirmed, relative timeout in jiffies when not
+    /// (`ct->timeout`).
     timeout: u64,
     /// `mark` (CONNMARK).
     pub mark: u32,
@@ -329,34 +339,34 @@ impl NfConn {
         }
     }
 
-    /// `nf_ct_expires`: ns left before the entry expires (its relative timeout if
-    /// unconfirmed).
+    /// `nf_ct_expires`: jiffies left before the entry expires at the node's jiffies
+    /// `now_j` (its relative timeout if unconfirmed).
     #[must_use]
-    pub const fn expires_ns(&self, now_ns: u64) -> u64 {
+    pub const fn expires_jiffies(&self, now_j: u64) -> u64 {
         if self.is_confirmed() {
-            self.timeout.saturating_sub(now_ns)
+            self.timeout.saturating_sub(now_j)
         } else {
             self.timeout
         }
     }
 
     /// `nf_ct_is_expired`.
-    const fn is_expired(&self, now_ns: u64) -> bool {
-        self.is_confirmed() && self.timeout <= now_ns
+    const fn is_expired(&self, now_j: u64) -> bool {
+        self.is_confirmed() && self.timeout <= now_j
     }
 
     /// Writes `ct->timeout` as `timeout + nfct_time_stamp`.
-    pub(crate) const fn set_timeout(&mut self, now_ns: u64, timeout: SimDuration) {
-        self.timeout = now_ns.saturating_add(timeout.as_nanos());
+    pub(crate) const fn set_timeout(&mut self, now_j: u64, timeout: SimDuration) {
+        self.timeout = now_j.saturating_add(to_jiffies(timeout));
     }
 
     /// `nf_ct_refresh_acct`: a new timeout from now (relative while unconfirmed), and the
     /// current packet counted.
-    pub(crate) fn refresh(&mut self, now_ns: u64, extra: SimDuration) {
+    pub(crate) fn refresh(&mut self, now_j: u64, extra: SimDuration) {
         self.timeout = if self.is_confirmed() {
-            now_ns.saturating_add(extra.as_nanos())
+            now_j.saturating_add(to_jiffies(extra))
         } else {
-            extra.as_nanos()
+            to_jiffies(extra)
         };
         self.refresh_acct_only();
     }
@@ -427,18 +437,22 @@ pub struct Conntrack {
     /// address, source port), newest last.
     bysource: BTreeSet<(u8, Ipv4Addr, u16, u64, u32)>,
     nat_seq_next: u64,
+    /// The node's jiffies phase (`Node::jiffies_phase`): conntrack's clock is
+    /// `nfct_time_stamp`, the node's jiffies.
+    jiffies_phase: u64,
 }
 
 impl Default for Conntrack {
     fn default() -> Self {
-        Self::new(ConntrackSysctl::default())
+        Self::new(ConntrackSysctl::default(), 0)
     }
 }
 
 impl Conntrack {
-    /// An empty table.
+    /// An empty table for a node whose jiffies clock has phase `jiffies_phase` (see
+    /// [`crate::jiffies::jiffies`]).
     #[must_use]
-    pub fn new(sysctl: ConntrackSysctl) -> Self {
+    pub fn new(sysctl: ConntrackSysctl, jiffies_phase: u64) -> Self {
         Self {
             sysctl,
             slab: Vec::new(),
@@ -449,7 +463,24 @@ impl Conntrack {
             dying: Vec::new(),
             bysource: BTreeSet::new(),
             nat_seq_next: 1,
+            jiffies_phase,
         }
+    }
+
+    /// `nfct_time_stamp` at `now`: the node's jiffies.
+    #[must_use]
+    pub fn jiffies(&self, now: SimTime) -> u64 {
+        crate::jiffies::jiffies(now, self.jiffies_phase)
+    }
+
+    /// The time left before the entry `id` expires, in whole jiffies (`nf_ct_expires`; the
+    /// relative timeout of an unconfirmed entry), `None` for a stale id.
+    #[must_use]
+    pub fn expires(&self, id: CtId, now: SimTime) -> Option<SimDuration> {
+        let ct = self.get(id)?;
+        Some(SimDuration::from_nanos(
+            ct.expires_jiffies(self.jiffies(now)) * JIFFY_NS,
+        ))
     }
 
     /// The entry `id` names, if it still exists.
@@ -493,12 +524,12 @@ impl Conntrack {
 
     /// Removes every expired entry, in slab order (the gc worker's job, done on demand).
     pub fn gc(&mut self, now: SimTime) {
-        let now_ns = now.as_nanos();
+        let now_j = self.jiffies(now);
         for i in 0..self.slab.len() {
             if self.slab[i]
                 .ct
                 .as_ref()
-                .is_some_and(|ct| ct.is_expired(now_ns))
+                .is_some_and(|ct| ct.is_expired(now_j))
             {
                 self.free_entry(i as u32);
             }
@@ -585,7 +616,7 @@ impl Conntrack {
         let expired = self.slab[index as usize]
             .ct
             .as_ref()
-            .is_none_or(|ct| ct.is_expired(now.as_nanos()));
+            .is_none_or(|ct| ct.is_expired(self.jiffies(now)));
         if expired {
             self.free_entry(index);
             return None;
@@ -700,6 +731,7 @@ impl Conntrack {
             l4: &ip[head.ihl..head.total_len],
             ip: &ip[..head.total_len],
         };
+        let now_j = self.jiffies(now);
         let check_csum =
             hook == Hook::PreRouting && self.sysctl.nf_conntrack_checksum && !csum_unnecessary;
 
@@ -748,7 +780,7 @@ impl Conntrack {
                 IpCtInfo::New
             };
             ct.cur = (dir, head.total_len as u32);
-            let res = handle_packet(ct, dir, &pkt, now.as_nanos(), check_csum, &self.sysctl);
+            let res = handle_packet(ct, dir, &pkt, now_j, check_csum, &self.sysctl);
             match res {
                 PacketVerdict::Accept | PacketVerdict::AcceptKill => {
                     if info == IpCtInfo::EstablishedReply {
@@ -843,9 +875,9 @@ impl Conntrack {
             self.free_entry(id.index);
             return false;
         }
-        let now_ns = now.as_nanos();
+        let now_j = self.jiffies(now);
         if let Some(ct) = self.slab[id.index as usize].ct.as_mut() {
-            ct.timeout = ct.timeout.saturating_add(now_ns);
+            ct.timeout = ct.timeout.saturating_add(now_j);
             ct.status.insert(IpsStatus::CONFIRMED);
         }
         self.hash.insert(tuples[0], (id.index, IpCtDir::Original));
@@ -894,7 +926,7 @@ impl Conntrack {
         tuple: &Tuple,
     ) -> impl Iterator<Item = &NfConn> + '_ {
         let (p, a, port) = (tuple.protonum, tuple.src, tuple.src_u);
-        let now_ns = now.as_nanos();
+        let now_j = self.jiffies(now);
         self.bysource
             .range((p, a, port, 0, 0)..=(p, a, port, u64::MAX, u32::MAX))
             .rev()
@@ -902,7 +934,7 @@ impl Conntrack {
                 self.slab[i as usize]
                     .ct
                     .as_ref()
-                    .filter(|ct| !ct.is_expired(now_ns))
+                    .filter(|ct| !ct.is_expired(now_j))
             })
     }
 }
@@ -927,7 +959,7 @@ fn handle_packet(
     ct: &mut NfConn,
     dir: IpCtDir,
     pkt: &PktInfo<'_>,
-    now_ns: u64,
+    now_j: u64,
     check_csum: bool,
     sysctl: &ConntrackSysctl,
 ) -> PacketVerdict {
@@ -947,7 +979,7 @@ fn handle_packet(
                     return PacketVerdict::Invalid;
                 }
             }
-            match conntrack_tcp::nf_conntrack_tcp_packet(ct, dir, &th, now_ns, sysctl) {
+            match conntrack_tcp::nf_conntrack_tcp_packet(ct, dir, &th, now_j, sysctl) {
                 TcpVerdict::Accept => PacketVerdict::Accept,
                 TcpVerdict::AcceptKill => PacketVerdict::AcceptKill,
                 TcpVerdict::Invalid => PacketVerdict::Invalid,
@@ -958,18 +990,18 @@ fn handle_packet(
             if udp_error(pkt.l4, || check_csum && !l4_checksum_ok(pkt)) {
                 return PacketVerdict::Invalid;
             }
-            nf_conntrack_udp_packet(ct, now_ns, sysctl);
+            nf_conntrack_udp_packet(ct, now_j, sysctl);
             PacketVerdict::Accept
         }
         CtProto::Icmp => {
-            if nf_conntrack_icmp_packet(ct, now_ns, sysctl) {
+            if nf_conntrack_icmp_packet(ct, now_j, sysctl) {
                 PacketVerdict::Accept
             } else {
                 PacketVerdict::Invalid
             }
         }
         CtProto::Generic => {
-            ct.refresh(now_ns, sysctl.nf_conntrack_generic_timeout);
+            ct.refresh(now_j, sysctl.nf_conntrack_generic_timeout);
             PacketVerdict::Accept
         }
     }
@@ -1124,7 +1156,7 @@ mod tests {
             panic!()
         };
         assert_eq!(info, IpCtInfo::New);
-        assert_eq!(ct.get(id).unwrap().expires_ns(0), 30_000_000_000);
+        assert_eq!(ct.expires(id, t_ms(0)), Some(SimDuration::from_secs(30)));
         // A reply within 2 s: SEEN_REPLY, still 30 s, not assured.
         let v = feed(&mut ct, t_ms(500), &udp((B, 53), (A, 5000), 80));
         assert_eq!(
@@ -1136,7 +1168,7 @@ mod tests {
         );
         let e = ct.get(id).unwrap();
         assert!(e.status.contains(IpsStatus::SEEN_REPLY) && !e.status.contains(IpsStatus::ASSURED));
-        assert_eq!(e.expires_ns(t_ms(500).as_nanos()), 30_000_000_000);
+        assert_eq!(ct.expires(id, t_ms(500)), Some(SimDuration::from_secs(30)));
         // Still going after 2 s: a stream, 120 s and ASSURED.
         let v = feed(&mut ct, t_ms(2500), &udp((A, 5000), (B, 53), 20));
         assert_eq!(
@@ -1148,11 +1180,30 @@ mod tests {
         );
         let e = ct.get(id).unwrap();
         assert!(e.status.contains(IpsStatus::ASSURED));
-        assert_eq!(e.expires_ns(t_ms(2500).as_nanos()), 120_000_000_000);
+        assert_eq!(
+            ct.expires(id, t_ms(2500)),
+            Some(SimDuration::from_secs(120))
+        );
         // Expiry: gone for lookups and listings at the deadline.
         assert_eq!(ct.count(t_ms(122_499)), 1);
         assert_eq!(ct.show_list(t_ms(122_500)), "");
         assert_eq!(ct.count(t_ms(122_500)), 0);
+    }
+
+    #[test]
+    fn a_udp_stream_needs_a_packet_strictly_after_two_seconds() {
+        for (at_ms, assured) in [(2000, false), (2004, true)] {
+            let mut ct = Conntrack::default();
+            let CtVerdict::Tracked { id, .. } = feed(&mut ct, t_ms(0), &udp((A, 5000), (B, 53), 1))
+            else {
+                panic!()
+            };
+            feed(&mut ct, t_ms(100), &udp((B, 53), (A, 5000), 1));
+            feed(&mut ct, t_ms(at_ms), &udp((A, 5000), (B, 53), 1));
+            // time_after(jiffies, stream_ts): jiffy 500 is not after 500, jiffy 501 is.
+            let e = ct.get(id).unwrap();
+            assert_eq!(e.status.contains(IpsStatus::ASSURED), assured, "{at_ms} ms");
+        }
     }
 
     #[test]
@@ -1227,10 +1278,13 @@ mod tests {
 
     #[test]
     fn a_full_table_early_drops_the_unassured_entry_closest_to_expiry() {
-        let mut ct = Conntrack::new(ConntrackSysctl {
-            nf_conntrack_max: 2,
-            ..Default::default()
-        });
+        let mut ct = Conntrack::new(
+            ConntrackSysctl {
+                nf_conntrack_max: 2,
+                ..Default::default()
+            },
+            0,
+        );
         feed(&mut ct, t_ms(0), &udp((A, 1), (B, 53), 0));
         feed(&mut ct, t_ms(1000), &udp((A, 2), (B, 53), 0));
         // Third: the first (deadline 30 s, before the second's 31 s) goes.
@@ -1246,10 +1300,13 @@ mod tests {
             .collect();
         assert_eq!(ports, [2, 3]);
         // Assured entries are never dropped: a table of assured entries drops the packet.
-        let mut ct = Conntrack::new(ConntrackSysctl {
-            nf_conntrack_max: 1,
-            ..Default::default()
-        });
+        let mut ct = Conntrack::new(
+            ConntrackSysctl {
+                nf_conntrack_max: 1,
+                ..Default::default()
+            },
+            0,
+        );
         feed(&mut ct, t_ms(0), &udp((A, 1), (B, 53), 0));
         feed(&mut ct, t_ms(100), &udp((B, 53), (A, 1), 0));
         feed(&mut ct, t_ms(3000), &udp((A, 1), (B, 53), 0));
@@ -1283,10 +1340,13 @@ mod tests {
 
     #[test]
     fn conntrack_list_is_formatted_as_conntrack_tools_prints_it() {
-        let mut ct = Conntrack::new(ConntrackSysctl {
-            nf_conntrack_acct: true,
-            ..Default::default()
-        });
+        let mut ct = Conntrack::new(
+            ConntrackSysctl {
+                nf_conntrack_acct: true,
+                ..Default::default()
+            },
+            0,
+        );
         let c = (Ipv4Addr::new(10, 9, 0, 1), 51700);
         let s = (Ipv4Addr::new(10, 9, 0, 2), 80);
         let opts = [2, 4, 5, 0xb4, 4, 2, 1, 1, 1, 3, 3, 7];
@@ -1334,11 +1394,12 @@ mod tests {
             None,
         );
         feed(&mut ct, t_ms(5), &gre);
-        // 1 s later: the ICMP and UDP entries (30 s from 4 ms and 3 ms) have 28.99 s left,
-        // printed rounded down; SYN (52 bytes) and ACK (40) one way, SYN/ACK (52) back.
+        // At 1005 ms (jiffy 251 at HZ=250): the UDP entry, refreshed at 3 ms (jiffy 0), has
+        // 7500 - 251 jiffies left, 28 s rounded down; the ICMP one, refreshed at 4 ms
+        // (jiffy 1), 29 s. SYN (52 bytes) and ACK (40) one way, SYN/ACK (52) back.
         let list = ct.show_list(t_ms(1005));
         let expected = "\
-icmp     1 28 src=10.9.0.1 dst=10.9.0.2 type=8 code=0 id=4660 packets=1 bytes=32 src=10.9.0.2 dst=10.9.0.1 type=0 code=0 id=4660 packets=1 bytes=32 mark=0 use=1
+icmp     1 29 src=10.9.0.1 dst=10.9.0.2 type=8 code=0 id=4660 packets=1 bytes=32 src=10.9.0.2 dst=10.9.0.1 type=0 code=0 id=4660 packets=1 bytes=32 mark=0 use=1
 tcp      6 431998 ESTABLISHED src=10.9.0.1 dst=10.9.0.2 sport=51700 dport=80 packets=2 bytes=92 src=10.9.0.2 dst=10.9.0.1 sport=80 dport=51700 packets=1 bytes=52 [ASSURED] mark=0 use=1
 udp      17 28 src=10.9.0.1 dst=10.9.0.2 sport=56845 dport=53 packets=1 bytes=29 [UNREPLIED] src=10.9.0.2 dst=10.9.0.1 sport=53 dport=56845 packets=0 bytes=0 mark=0 use=1
 unknown  99 599 src=10.9.0.1 dst=10.9.0.2 packets=1 bytes=25 [UNREPLIED] src=10.9.0.2 dst=10.9.0.1 packets=0 bytes=0 mark=0 use=1

@@ -18,12 +18,12 @@ pub const fn icmp_is_err(icmp_type: u8) -> bool {
 /// make an entry; a reply without its query is invalid. `false` for invalid.
 pub(crate) fn nf_conntrack_icmp_packet(
     ct: &mut NfConn,
-    now_ns: u64,
+    now_j: u64,
     sysctl: &ConntrackSysctl,
 ) -> bool {
     if !matches!(ct.tuplehash[0].icmp_type(), 8 | 13 | 15 | 17) {
         return false;
     }
-    ct.refresh(now_ns, sysctl.nf_conntrack_icmp_timeout);
+    ct.refresh(now_j, sysctl.nf_conntrack_icmp_timeout);
     true
 }

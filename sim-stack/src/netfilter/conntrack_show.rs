@@ -2,7 +2,7 @@
 //! 1.4.7 (libnetfilter_conntrack's default format) prints them on Linux 6.x.
 //!
 //! Each entry is one line: protocol name padded to 8 and number, the seconds left
-//! (`nf_ct_expires / HZ`, rounded down), the TCP state, the original tuple, its counters
+//! (`nf_ct_expires / HZ` in the node's jiffies, rounded down), the TCP state, the original tuple, its counters
 //! with `nf_conntrack_acct`, `[UNREPLIED]` until a reply is seen, the reply tuple and
 //! counters, `[ASSURED]`, the mark and `use=1`:
 //!
@@ -19,6 +19,7 @@ use sim_core::SimTime;
 
 use super::conntrack::{Conntrack, IpsStatus, NfConn, NfConnCounter};
 use super::conntrack_tuple::Tuple;
+use crate::jiffies::HZ;
 use crate::wire::IpProtocol;
 
 /// The summary conntrack-tools writes to standard error after a listing.
@@ -61,12 +62,13 @@ fn write_counter(out: &mut String, c: Option<&NfConnCounter>) {
     }
 }
 
-/// One `conntrack -L` line (with its newline) for `ct` at `now`.
+/// One `conntrack -L` line (with its newline) for `ct` when the node's jiffies are
+/// `now_j`.
 #[must_use]
-pub fn conntrack_line(ct: &NfConn, now: SimTime) -> String {
+pub fn conntrack_line(ct: &NfConn, now_j: u64) -> String {
     let mut out = String::with_capacity(192);
     let o = &ct.tuplehash[0];
-    let secs = ct.expires_ns(now.as_nanos()) / 1_000_000_000;
+    let secs = ct.expires_jiffies(now_j) / HZ;
     let _ = write!(
         out,
         "{:<8} {} {} ",
@@ -94,9 +96,10 @@ pub fn conntrack_line(ct: &NfConn, now: SimTime) -> String {
 impl Conntrack {
     /// `conntrack -L` at `now`: one line per live confirmed entry.
     pub fn show_list(&mut self, now: SimTime) -> String {
+        let now_j = self.jiffies(now);
         self.entries(now)
             .into_iter()
-            .map(|(_, ct)| conntrack_line(ct, now))
+            .map(|(_, ct)| conntrack_line(ct, now_j))
             .collect()
     }
 

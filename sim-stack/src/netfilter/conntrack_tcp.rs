@@ -8,8 +8,9 @@
 
 use sim_core::SimDuration;
 
-use super::conntrack::{ConntrackSysctl, IpsStatus, NfConn};
+use super::conntrack::{ConntrackSysctl, IpsStatus, NfConn, to_jiffies};
 use super::conntrack_tuple::IpCtDir;
+use crate::jiffies::HZ;
 
 /// `enum tcp_conntrack`: the states of the TCP tracker, in the kernel's order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -622,7 +623,7 @@ fn nf_tcp_handle_invalid(
     ct: &mut NfConn,
     dir: IpCtDir,
     index: TcpBitSet,
-    now_ns: u64,
+    now_j: u64,
     sysctl: &ConntrackSysctl,
 ) {
     if !ct.status.contains(IpsStatus::ASSURED) {
@@ -635,13 +636,13 @@ fn nf_tcp_handle_invalid(
     if tcp.last_dir != dir as u8
         && (tcp.last_index == TcpBitSet::Fin as u8 || tcp.last_index == TcpBitSet::Rst as u8)
     {
-        let expires = ct.expires_ns(now_ns);
-        if expires < 120 * 1_000_000_000 {
+        let expires = ct.expires_jiffies(now_j);
+        if expires < 120 * HZ {
             return;
         }
         let timeout = sysctl.nf_conntrack_tcp_timeout_unacknowledged;
-        if expires > timeout.as_nanos() {
-            ct.set_timeout(now_ns, timeout);
+        if expires > to_jiffies(timeout) {
+            ct.set_timeout(now_j, timeout);
         }
     } else {
         tcp.last_index = index as u8;
@@ -655,7 +656,7 @@ pub(crate) fn nf_conntrack_tcp_packet(
     ct: &mut NfConn,
     dir: IpCtDir,
     th: &TcpHdr<'_>,
-    now_ns: u64,
+    now_j: u64,
     sysctl: &ConntrackSysctl,
 ) -> TcpVerdict {
     let index = th.index();
@@ -806,7 +807,7 @@ pub(crate) fn nf_conntrack_tcp_packet(
         match tcp_in_window(tcp, dir, index, th, sysctl) {
             TcpAction::Ignore => return TcpVerdict::Accept,
             TcpAction::Invalid => {
-                nf_tcp_handle_invalid(ct, dir, index, now_ns, sysctl);
+                nf_tcp_handle_invalid(ct, dir, index, now_j, sysctl);
                 return TcpVerdict::Invalid;
             }
             TcpAction::Accept => {}
@@ -859,7 +860,7 @@ pub(crate) fn nf_conntrack_tcp_packet(
     {
         ct.status.insert(IpsStatus::ASSURED);
     }
-    ct.refresh(now_ns, timeout);
+    ct.refresh(now_j, timeout);
     TcpVerdict::Accept
 }
 
@@ -969,7 +970,8 @@ mod tests {
             panic!("{v:?}")
         };
         let e = ct.get(id).unwrap();
-        (info, e.tcp_state().unwrap(), e.expires_ns(0), id)
+        let exp = ct.expires(id, SimTime::ZERO).unwrap().as_nanos();
+        (info, e.tcp_state().unwrap(), exp, id)
     }
 
     fn c2s(seq: u32, ack: u32, flags: u8, len: usize) -> Vec<u8> {
@@ -1006,7 +1008,7 @@ mod tests {
             (info, st),
             (IpCtInfo::EstablishedReply, TcpConntrack::SynRecv)
         );
-        assert_eq!(ct.get(id).unwrap().expires_ns(0), 60_000_000_000);
+        assert_eq!(ct.expires(id, t(0)), Some(secs(60)));
         let steps: [(Vec<u8>, IpCtInfo, TcpConntrack, u64); 7] = [
             (
                 c2s(1001, 5001, ACK, 0),
@@ -1057,7 +1059,7 @@ mod tests {
             let (gi, gs, _, gid) = state(&ct, v);
             assert_eq!((gi, gs, gid), (*info, *st, id), "step {i}");
             assert_eq!(
-                ct.get(id).unwrap().expires_ns(t(1).as_nanos()),
+                ct.expires(id, t(1)).unwrap().as_nanos(),
                 secs * 1_000_000_000,
                 "step {i}"
             );
@@ -1167,10 +1169,13 @@ mod tests {
             assert_eq!(feed(&mut ct, t(0), &c2s(1, 1, f, 0)), CtVerdict::Invalid);
         }
         // loose = 0: an ACK cannot either.
-        let mut ct = Conntrack::new(ConntrackSysctl {
-            nf_conntrack_tcp_loose: false,
-            ..Default::default()
-        });
+        let mut ct = Conntrack::new(
+            ConntrackSysctl {
+                nf_conntrack_tcp_loose: false,
+                ..Default::default()
+            },
+            0,
+        );
         assert_eq!(feed(&mut ct, t(0), &c2s(1, 1, ACK, 0)), CtVerdict::Invalid);
         // Invalid flags (SYN|FIN) are refused by tcp_error.
         assert_eq!(

@@ -4,8 +4,7 @@
 
 use super::conntrack::{ConntrackSysctl, CtProto, IpsStatus, NfConn};
 
-/// Two seconds in ns: `stream_ts = 2 * HZ + jiffies`.
-const STREAM_DELAY_NS: u64 = 2_000_000_000;
+use crate::jiffies::HZ;
 
 /// `udp_error`: a short or malformed header, or a bad checksum (`bad_csum` is asked only
 /// when the checksum field is not 0, as the kernel skips a zero checksum).
@@ -22,10 +21,10 @@ pub(crate) fn udp_error(l4: &[u8], bad_csum: impl FnOnce() -> bool) -> bool {
 }
 
 /// `nf_conntrack_udp_packet`.
-pub(crate) fn nf_conntrack_udp_packet(ct: &mut NfConn, now_ns: u64, sysctl: &ConntrackSysctl) {
+pub(crate) fn nf_conntrack_udp_packet(ct: &mut NfConn, now_j: u64, sysctl: &ConntrackSysctl) {
     if !ct.is_confirmed() {
         ct.proto = CtProto::Udp {
-            stream_ts: now_ns.saturating_add(STREAM_DELAY_NS),
+            stream_ts: 2 * HZ + now_j,
         };
     }
     if ct.status.contains(IpsStatus::SEEN_REPLY) {
@@ -33,17 +32,17 @@ pub(crate) fn nf_conntrack_udp_packet(ct: &mut NfConn, now_ns: u64, sysctl: &Con
             return;
         };
         // time_after(jiffies, stream_ts)
-        let stream = now_ns > stream_ts;
+        let stream = now_j > stream_ts;
         let extra = if stream {
             sysctl.nf_conntrack_udp_timeout_stream
         } else {
             sysctl.nf_conntrack_udp_timeout
         };
-        ct.refresh(now_ns, extra);
+        ct.refresh(now_j, extra);
         if stream {
             ct.status.insert(IpsStatus::ASSURED);
         }
     } else {
-        ct.refresh(now_ns, sysctl.nf_conntrack_udp_timeout);
+        ct.refresh(now_j, sysctl.nf_conntrack_udp_timeout);
     }
 }
