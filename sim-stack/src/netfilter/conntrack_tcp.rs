@@ -1244,4 +1244,153 @@ mod tests {
         );
         assert_eq!(state(&ct, v).1, TcpConntrack::Established);
     }
+
+    /// Every cell of `tcp_conntracks` driven through the tracker: an entry is put in
+    /// `old` (after a real SYN and SYN/ACK, so a reply was seen), with liberal window
+    /// checking so that only the state machine decides, and a segment of each kind is sent
+    /// in each direction. sIV must be INVALID, sIG must leave the state, a SYN that the table
+    /// sends from TIME_WAIT or CLOSE back to SYN_SENT must reopen the connection (a new
+    /// entry), everything else must land where the table says.
+    #[test]
+    fn every_cell_of_the_state_table_drives_the_tracker() {
+        const STATES: [TcpConntrack; 10] = [
+            TcpConntrack::None,
+            TcpConntrack::SynSent,
+            TcpConntrack::SynRecv,
+            TcpConntrack::Established,
+            TcpConntrack::FinWait,
+            TcpConntrack::CloseWait,
+            TcpConntrack::LastAck,
+            TcpConntrack::TimeWait,
+            TcpConntrack::Close,
+            TcpConntrack::SynSent2,
+        ];
+        const FLAGS: [u8; 6] = [SYN, SYN | ACK, FIN | ACK, ACK, RST, 0];
+        let sysctl = ConntrackSysctl {
+            nf_conntrack_tcp_be_liberal: true,
+            ..Default::default()
+        };
+        let mut checked = 0;
+        for (dir, table) in TCP_CONNTRACKS.iter().enumerate() {
+            for (index, &flags) in FLAGS.iter().enumerate() {
+                for (o, &old) in STATES.iter().enumerate() {
+                    let mut ct = Conntrack::new(sysctl, 0);
+                    feed(
+                        &mut ct,
+                        t(0),
+                        &tcp((C, 37200), (S, 80), 1000, 0, SYN, 64240, &SYN_OPTS, 0),
+                    );
+                    let v = feed(
+                        &mut ct,
+                        t(0),
+                        &tcp(
+                            (S, 80),
+                            (C, 37200),
+                            5000,
+                            1001,
+                            SYN | ACK,
+                            65160,
+                            &SYN_OPTS,
+                            0,
+                        ),
+                    );
+                    let CtVerdict::Tracked { id, .. } = v else {
+                        panic!()
+                    };
+                    let tcp_state = ct.get_mut(id).unwrap().tcp_mut().unwrap();
+                    tcp_state.state = old;
+                    tcp_state.last_index = TcpBitSet::None as u8;
+                    tcp_state.last_flags = 0;
+                    for s in &mut tcp_state.seen {
+                        s.flags =
+                            (s.flags & !IP_CT_TCP_FLAG_MAXACK_SET) | IP_CT_TCP_FLAG_CLOSE_INIT;
+                    }
+                    let pkt = if dir == 0 {
+                        c2s(1001, 5001, flags, 0)
+                    } else {
+                        s2c(5001, 1001, flags, 0)
+                    };
+                    let v = feed(&mut ct, t(1), &pkt);
+                    let want = table[index][o];
+                    let cell = format!("dir {dir} index {index} old {}", old.name());
+                    match want {
+                        TcpConntrack::Max => {
+                            assert_eq!(v, CtVerdict::Invalid, "{cell}");
+                            assert_eq!(ct.get(id).unwrap().tcp_state(), Some(old), "{cell}");
+                        }
+                        TcpConntrack::Ignore => {
+                            assert!(
+                                matches!(v, CtVerdict::Tracked { id: i, .. } if i == id),
+                                "{cell}"
+                            );
+                            assert_eq!(ct.get(id).unwrap().tcp_state(), Some(old), "{cell}");
+                        }
+                        TcpConntrack::SynSent if old >= TcpConntrack::TimeWait => {
+                            let CtVerdict::Tracked { id: new, info } = v else {
+                                panic!("{cell}")
+                            };
+                            assert!(new != id && info == IpCtInfo::New, "{cell}");
+                            assert!(ct.get(id).is_none(), "{cell}");
+                            assert_eq!(
+                                ct.get(new).unwrap().tcp_state(),
+                                Some(TcpConntrack::SynSent)
+                            );
+                        }
+                        _ => {
+                            assert!(
+                                matches!(v, CtVerdict::Tracked { id: i, .. } if i == id),
+                                "{cell}"
+                            );
+                            assert_eq!(ct.get(id).unwrap().tcp_state(), Some(want), "{cell}");
+                        }
+                    }
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 120);
+    }
+
+    #[test]
+    fn repeated_acks_and_zero_windows_shorten_the_established_timeout() {
+        let mut ct = Conntrack::default();
+        feed(
+            &mut ct,
+            t(0),
+            &tcp((C, 37200), (S, 80), 1000, 0, SYN, 64240, &SYN_OPTS, 0),
+        );
+        feed(
+            &mut ct,
+            t(0),
+            &tcp(
+                (S, 80),
+                (C, 37200),
+                5000,
+                1001,
+                SYN | ACK,
+                65160,
+                &SYN_OPTS,
+                0,
+            ),
+        );
+        let CtVerdict::Tracked { id, .. } = feed(&mut ct, t(0), &c2s(1001, 5001, ACK, 0)) else {
+            panic!()
+        };
+        assert_eq!(ct.expires(id, t(0)), Some(secs(432_000)));
+        // The same ACK three more times: retrans reaches tcp_max_retrans (3), 300 s.
+        for n in 1..=3 {
+            feed(&mut ct, t(n), &c2s(1001, 5001, ACK, 0));
+        }
+        assert_eq!(ct.expires(id, t(3)), Some(secs(300)));
+        // Something new: back to 5 days.
+        feed(&mut ct, t(4), &s2c(5001, 1001, ACK, 0));
+        assert_eq!(ct.expires(id, t(4)), Some(secs(432_000)));
+        // A zero window advertised: the 300 s of max_retrans.
+        feed(
+            &mut ct,
+            t(5),
+            &tcp((S, 80), (C, 37200), 5001, 1001, ACK, 0, &[], 0),
+        );
+        assert_eq!(ct.expires(id, t(5)), Some(secs(300)));
+    }
 }
