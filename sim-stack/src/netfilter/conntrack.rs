@@ -1207,6 +1207,30 @@ mod tests {
     }
 
     #[test]
+    fn a_udp_exchange_lists_as_on_linux() {
+        // As seen on Linux 6.18 through a MASQUERADE router: a reply within 2 s, listed
+        // 0.5 s later (29, neither UNREPLIED nor ASSURED); another exchange 2.1 s after the
+        // first datagram (119, ASSURED).
+        let c = Ipv4Addr::new(10, 0, 0, 2);
+        let s = Ipv4Addr::new(10, 0, 1, 80);
+        let mut ct = Conntrack::default();
+        feed(&mut ct, t_ms(0), &udp((c, 41000), (s, 7777), 1));
+        feed(&mut ct, t_ms(1), &udp((s, 7777), (c, 41000), 1));
+        assert_eq!(
+            ct.show_list(t_ms(500)),
+            "udp      17 29 src=10.0.0.2 dst=10.0.1.80 sport=41000 dport=7777 \
+             src=10.0.1.80 dst=10.0.0.2 sport=7777 dport=41000 mark=0 use=1\n"
+        );
+        feed(&mut ct, t_ms(2100), &udp((c, 41000), (s, 7777), 1));
+        feed(&mut ct, t_ms(2101), &udp((s, 7777), (c, 41000), 1));
+        assert_eq!(
+            ct.show_list(t_ms(2110)),
+            "udp      17 119 src=10.0.0.2 dst=10.0.1.80 sport=41000 dport=7777 \
+             src=10.0.1.80 dst=10.0.0.2 sport=7777 dport=41000 [ASSURED] mark=0 use=1\n"
+        );
+    }
+
+    #[test]
     fn bad_checksum_at_prerouting_is_invalid_but_not_at_local_out() {
         let mut ct = Conntrack::default();
         let mut p = udp((A, 5000), (B, 53), 20);

@@ -188,6 +188,15 @@ pub fn nf_nat_masquerade(
     }
 }
 
+/// The IP packet in `buf`: up to its total length, without link-layer padding after it.
+fn ip_packet(buf: &mut [u8]) -> &mut [u8] {
+    let total = buf
+        .get(2..4)
+        .map_or(0, |b| usize::from(u16::from_be_bytes([b[0], b[1]])));
+    let len = total.min(buf.len());
+    &mut buf[..len]
+}
+
 /// `jhash2` (`include/linux/jhash.h`) of `k`.
 fn jhash2(k: &[u32], initval: u32) -> u32 {
     let mut a = 0xdead_beef_u32
@@ -533,7 +542,7 @@ impl Conntrack {
             return true;
         }
         let target = ct.tuplehash[dir.other().index()].inverted();
-        nat_proto::nf_nat_ipv4_manip_pkt(ip, 0, &target, mtype)
+        nat_proto::nf_nat_ipv4_manip_pkt(ip_packet(ip), 0, &target, mtype)
     }
 
     /// `nf_nat_icmp_reply_translation`: an ICMP error `RELATED` to a NAT'd connection gets
@@ -570,7 +579,7 @@ impl Conntrack {
             return true;
         }
         let other = ct.tuplehash[dir.other().index()];
-        nat_proto::icmp_reply_translate(ip, &other, &other.inverted(), manip)
+        nat_proto::icmp_reply_translate(ip_packet(ip), &other, &other.inverted(), manip)
     }
 
     /// `nf_nat_ipv4_fn` (with `nf_nat_inet_fn`): the work of the NAT hook at `hook`
@@ -1073,6 +1082,14 @@ mod tests {
         let (_, info) = route_and_forward(&mut ct, &mut rng, &mut err);
         assert_eq!(info, IpCtInfo::RelatedReply);
         assert_eq!(err, unhex(CLIENT_SIDE_OUT));
+        // Link-layer padding after the packet is neither summed nor rewritten.
+        let mut padded = unhex(CLIENT_IN);
+        padded.extend_from_slice(&[0xee; 6]);
+        let mut ct2 = Conntrack::default();
+        route_and_forward(&mut ct2, &mut rng, &mut padded);
+        let mut want = unhex(SERVER_SIDE_OUT);
+        want.extend_from_slice(&[0xee; 6]);
+        assert_eq!(padded, want);
         assert_eq!(
             ct.show_list(T0),
             "udp      17 30 src=10.0.0.2 dst=10.0.1.80 sport=40000 dport=5353 [UNREPLIED] \
