@@ -169,6 +169,18 @@ pub enum CtVerdict {
     Drop,
 }
 
+impl CtVerdict {
+    /// The state `-m conntrack --ctstate` / `-m state` sees for the packet (`INVALID`
+    /// without an entry; a dropped packet sees no rules).
+    #[must_use]
+    pub const fn ctstate(self) -> CtState {
+        match self {
+            Self::Tracked { info, .. } => info.ctstate(),
+            Self::Invalid | Self::Drop => CtState::Invalid,
+        }
+    }
+}
+
 /// The per-namespace sysctls of `net.netfilter.*` this model reads, with Linux 6.1's
 /// defaults ([`Default`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1289,6 +1301,8 @@ mod tests {
                 info: IpCtInfo::RelatedReply
             }
         );
+        assert_eq!(feed(&mut ct, t_ms(3), &unreach).ctstate(), CtState::Related);
+        assert_eq!(feed(&mut ct, t_ms(3), &dgram).ctstate(), CtState::New);
         // Quoting a flow nobody tracks: refused (error).
         let other = udp((A, 5001), (B, 53), 20);
         assert_eq!(
@@ -1430,6 +1444,12 @@ unknown  99 599 src=10.9.0.1 dst=10.9.0.2 packets=1 bytes=25 [UNREPLIED] src=10.
 ";
         assert_eq!(list, expected);
         assert_eq!(ct.show_count(t_ms(1005)), "4\n");
+        let ext = ct.show_list_extended(t_ms(1005));
+        assert!(
+            ext.starts_with("ipv4     2 icmp     1 29 src=10.9.0.1 "),
+            "{ext}"
+        );
+        assert_eq!(ext.lines().count(), 4);
         assert_eq!(
             ct.show_stats(),
             "cpu=0   \tfound=0 invalid=0 insert=0 insert_failed=0 drop=0 early_drop=0 error=0 search_restart=0 clash_resolve=0 chaintoolong=0 \n"

@@ -103,6 +103,16 @@ impl Conntrack {
             .collect()
     }
 
+    /// `conntrack -L -o extended`: each line prefixed by the layer-3 protocol, padded to 8,
+    /// and its number (`ipv4     2 `).
+    pub fn show_list_extended(&mut self, now: SimTime) -> String {
+        let now_j = self.jiffies(now);
+        self.entries(now)
+            .into_iter()
+            .map(|(_, ct)| format!("ipv4     2 {}", conntrack_line(ct, now_j)))
+            .collect()
+    }
+
     /// `conntrack -S`: the statistics, as one CPU's line.
     #[must_use]
     pub fn show_stats(&self) -> String {
