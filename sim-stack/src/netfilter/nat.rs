@@ -846,6 +846,43 @@ mod tests {
     }
 
     #[test]
+    fn snat_to_an_address_range_picks_as_linux_does() {
+        // `-j SNAT --to-source 10.0.1.1-10.0.1.4` (and with --persistent) on Linux 6.18:
+        // the address each (client, server) pair got, read from conntrack -L.
+        let range = |flags| {
+            NatTableVerdict::Range(NatRange::new(
+                (Ipv4Addr::new(10, 0, 1, 1), Ipv4Addr::new(10, 0, 1, 4)),
+                None,
+                flags,
+            ))
+        };
+        let srv2 = Ipv4Addr::new(10, 0, 1, 90);
+        let cases = [
+            (C1, SRV, 2, 4),
+            (C1, srv2, 4, 4),
+            (C2, SRV, 1, 4),
+            (C2, srv2, 2, 4),
+        ];
+        for (c, s, plain, persistent) in cases {
+            for (flags, want) in [
+                (NatRangeFlags::default(), plain),
+                (NatRangeFlags::PERSISTENT, persistent),
+            ] {
+                let mut ct = Conntrack::default();
+                let mut p = udp((c, 5000), (s, 9), 1);
+                forward(
+                    &mut ct,
+                    &mut rng(),
+                    &mut p,
+                    NatTableVerdict::NoBinding,
+                    range(flags),
+                );
+                assert_eq!(p[12..16], [10, 0, 1, want], "{c} -> {s} {flags:?}");
+            }
+        }
+    }
+
+    #[test]
     fn low_ports_stay_low_and_to_ports_is_obeyed() {
         let mut ct = Conntrack::default();
         let mut rng = rng();
