@@ -430,7 +430,6 @@ struct Slot {
 struct PktInfo<'a> {
     head: Ipv4Head,
     l4: &'a [u8],
-    ip: &'a [u8],
 }
 
 /// The connection tracking table of one network namespace.
@@ -741,7 +740,6 @@ impl Conntrack {
         let pkt = PktInfo {
             head,
             l4: &ip[head.ihl..head.total_len],
-            ip: &ip[..head.total_len],
         };
         let now_j = self.jiffies(now);
         let check_csum =
@@ -1028,7 +1026,6 @@ fn l4_checksum_ok(pkt: &PktInfo<'_>) -> bool {
         pkt.head.protonum,
         pkt.l4.len() as u32,
     );
-    let _ = pkt.ip;
     checksum::combine(&[ph, checksum::data(pkt.l4)]) == 0xffff
 }
 

@@ -359,26 +359,24 @@ impl Conntrack {
         const MAX_ATTEMPTS: u32 = 128;
         let specified = range.flags.intersects(NatRangeFlags::PROTO_SPECIFIED);
         let is_icmp = tuple.protonum == IpProtocol::Icmp.0;
-        let (min, range_size): (u32, u32) = if is_icmp {
-            if specified {
-                (
-                    u32::from(range.min_proto),
-                    u32::from(range.max_proto).wrapping_sub(u32::from(range.min_proto)) + 1,
-                )
+        // A reversed range is swapped (the kernel swaps ports; for ICMP ids a reversed range
+        // would divide by zero there and cannot come from iptables).
+        let given = || {
+            let (lo, hi) = if range.max_proto < range.min_proto {
+                (range.max_proto, range.min_proto)
             } else {
-                (0, 65536)
-            }
+                (range.min_proto, range.max_proto)
+            };
+            (u32::from(lo), u32::from(hi) - u32::from(lo) + 1)
+        };
+        let (min, range_size): (u32, u32) = if is_icmp {
+            if specified { given() } else { (0, 65536) }
         } else if matches!(
             IpProtocol(tuple.protonum),
             IpProtocol::Tcp | IpProtocol::Udp
         ) {
             if specified {
-                let (lo, hi) = if range.max_proto < range.min_proto {
-                    (range.max_proto, range.min_proto)
-                } else {
-                    (range.min_proto, range.max_proto)
-                };
-                (u32::from(lo), u32::from(hi) - u32::from(lo) + 1)
+                given()
             } else {
                 if maniptype == ManipType::Dst {
                     return;
@@ -1002,6 +1000,16 @@ mod tests {
             masq(),
         );
         assert_eq!(r, icmp(SRV, C2, 0, 0, [0, 7, 0, 1], b"ping"));
+        // A range given backwards (5 down to 3) is used forwards.
+        let back = NatTableVerdict::Range(NatRange::masquerade(
+            WAN,
+            Some((5, 3)),
+            NatRangeFlags::default(),
+        ));
+        let mut c = icmp(C1, SRV, 8, 0, [0, 9, 0, 1], b"ping");
+        forward(&mut ct, &mut rng, &mut c, NatTableVerdict::NoBinding, back);
+        let id = u16::from_be_bytes([c[24], c[25]]);
+        assert!((3..=5).contains(&id), "{id}");
     }
 
     #[test]
