@@ -24,6 +24,7 @@ use super::Hook;
 use super::conntrack::{Conntrack, CtId, IpCtInfo, IpsStatus, NfConn};
 use super::conntrack_tuple::{IpCtDir, Tuple};
 use super::nat_proto;
+use super::target::NatTo;
 use crate::wire::IpProtocol;
 
 /// `enum nf_nat_manip_type`.
@@ -88,6 +89,24 @@ impl NatRangeFlags {
     }
 }
 
+impl NatRangeFlags {
+    /// `--random`, `--random-fully` and `--persistent` of a NAT target.
+    #[must_use]
+    pub fn from_nat_to(to: &NatTo) -> Self {
+        let mut f = Self::default();
+        if to.random {
+            f = f | Self::PROTO_RANDOM;
+        }
+        if to.random_fully {
+            f = f | Self::PROTO_RANDOM_FULLY;
+        }
+        if to.persistent {
+            f = f | Self::PERSISTENT;
+        }
+        f
+    }
+}
+
 impl core::ops::BitOr for NatRangeFlags {
     type Output = Self;
     fn bitor(self, rhs: Self) -> Self {
@@ -130,6 +149,35 @@ impl NatRange {
             flags,
             min_addr: addrs.0,
             max_addr: addrs.1,
+            min_proto,
+            max_proto,
+        }
+    }
+
+    /// The range of an `-j SNAT`/`-j DNAT` target (`--to-source`/`--to-destination
+    /// [ADDR[-ADDR]][:PORT[-PORT]]` and its flags). Without an address (`--to-destination
+    /// :8080`) the addresses are not mapped (no `NF_NAT_RANGE_MAP_IPS`), as in the kernel.
+    #[must_use]
+    pub fn from_nat_to(to: &NatTo) -> Self {
+        let mut flags = NatRangeFlags::from_nat_to(to);
+        let (min_addr, max_addr) = match to.min_addr {
+            Some(min) => {
+                flags = flags | NatRangeFlags::MAP_IPS;
+                (min, to.max_addr.unwrap_or(min))
+            }
+            None => (Ipv4Addr::UNSPECIFIED, Ipv4Addr::UNSPECIFIED),
+        };
+        let (min_proto, max_proto) = match to.ports {
+            Some(p) => {
+                flags = flags | NatRangeFlags::PROTO_SPECIFIED;
+                (p.min, p.max)
+            }
+            None => (0, 0),
+        };
+        Self {
+            flags,
+            min_addr,
+            max_addr,
             min_proto,
             max_proto,
         }
@@ -878,6 +926,52 @@ mod tests {
                 assert_eq!(p[12..16], [10, 0, 1, want], "{c} -> {s} {flags:?}");
             }
         }
+    }
+
+    #[test]
+    fn nat_targets_give_kernel_ranges() {
+        use crate::netfilter::xt_match::PortRange;
+        let to = NatTo {
+            min_addr: Some(WAN),
+            max_addr: None,
+            ports: Some(PortRange {
+                min: 1000,
+                max: 2000,
+            }),
+            random: true,
+            persistent: true,
+            ..NatTo::default()
+        };
+        let r = NatRange::from_nat_to(&to);
+        assert_eq!(
+            (r.min_addr, r.max_addr, r.min_proto, r.max_proto),
+            (WAN, WAN, 1000, 2000)
+        );
+        let want = NatRangeFlags::MAP_IPS
+            | NatRangeFlags::PROTO_SPECIFIED
+            | NatRangeFlags::PROTO_RANDOM
+            | NatRangeFlags::PERSISTENT;
+        assert_eq!(r.flags, want);
+        // DNAT --to-destination :8080 maps the port only.
+        let port_only = NatTo {
+            ports: Some(PortRange {
+                min: 8080,
+                max: 8080,
+            }),
+            ..NatTo::default()
+        };
+        let r = NatRange::from_nat_to(&port_only);
+        assert_eq!(r.flags, NatRangeFlags::PROTO_SPECIFIED);
+        let mut ct = Conntrack::default();
+        let mut p = udp((SRV, 3333), (WAN, 80), 1);
+        forward(
+            &mut ct,
+            &mut rng(),
+            &mut p,
+            NatTableVerdict::Range(r),
+            NatTableVerdict::NoBinding,
+        );
+        assert_eq!(p, udp((SRV, 3333), (WAN, 8080), 1));
     }
 
     #[test]
