@@ -11,10 +11,18 @@
 //! A node without rules pays one test per hook, as the kernel's static keys skip hooks
 //! nobody registered.
 
+pub mod conntrack;
+pub mod conntrack_icmp;
+pub mod conntrack_show;
+pub mod conntrack_tcp;
+pub mod conntrack_tuple;
+pub mod conntrack_udp;
 pub mod hook;
 pub mod iptables;
 pub mod iptables_show;
 pub mod log;
+pub mod nat;
+pub mod nat_proto;
 pub mod reject;
 pub mod rule;
 pub mod table;
