@@ -167,6 +167,10 @@ impl NodeKind {
     }
 }
 
+fn is_default_conntrack(c: &crate::netfilter::conntrack::ConntrackSysctl) -> bool {
+    *c == crate::netfilter::conntrack::ConntrackSysctl::default()
+}
+
 /// One host, router or switch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NodeConfig {
@@ -752,6 +756,10 @@ pub struct Sysctls {
     pub icmpv6_ratelimit: SimDuration,
     /// `net.ipv6.icmp.echo_ignore_all` (0).
     pub icmpv6_echo_ignore_all: bool,
+    /// `net.netfilter.nf_conntrack_*`: connection tracking's table size, timeouts and
+    /// options (used by nodes whose rules track connections).
+    #[serde(skip_serializing_if = "is_default_conntrack")]
+    pub netfilter: crate::netfilter::conntrack::ConntrackSysctl,
 }
 
 impl Default for Sysctls {
@@ -806,6 +814,7 @@ impl Default for Sysctls {
             ipv6_auto_flowlabels: 1,
             icmpv6_ratelimit: SimDuration::from_millis(1000),
             icmpv6_echo_ignore_all: false,
+            netfilter: Default::default(),
         }
     }
 }

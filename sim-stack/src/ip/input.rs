@@ -45,6 +45,18 @@ pub(crate) fn ip_rcv(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: Skb
     };
     // Strip Ethernet padding beyond the IP total length (pskb_trim_rcsum).
     skb.trim(usize::from(total));
+    // nf_defrag_ipv4 (priority −400): with conntrack in the namespace, fragments are
+    // reassembled before PRE_ROUTING, so that conntrack and NAT see whole packets; a
+    // forwarded one is fragmented again on output.
+    let (mut skb, repr) =
+        if n.netfilter.conntrack.is_some() && (repr.more_frags || repr.frag_offset != 0) {
+            match ip_defrag(n, cx, dev, skb, repr) {
+                Some(whole) => whole,
+                None => return,
+            }
+        } else {
+            (skb, repr)
+        };
     note!(cx, skb, Hook::PreRouting.trace_name());
     if nf_hook(n, cx, Hook::PreRouting, &mut skb, Some(dev), None) == NfVerdict::Drop {
         kfree_skb_reason(n, cx, dev, "nf_drop(PRE_ROUTING)", skb);

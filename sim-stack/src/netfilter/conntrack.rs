@@ -183,7 +183,8 @@ impl CtVerdict {
 
 /// The per-namespace sysctls of `net.netfilter.*` this model reads, with Linux 6.1's
 /// defaults ([`Default`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct ConntrackSysctl {
     /// `nf_conntrack_max`: entries in the table at most (0: no limit). Linux derives it at
     /// boot from the RAM (`nf_conntrack_init_start`: the hash size is RAM/16384/8 buckets,

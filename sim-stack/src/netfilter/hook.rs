@@ -14,24 +14,32 @@
 use crate::ctx::NetCtx;
 use crate::ip::output::LOOPBACK;
 use crate::netfilter::Hook;
+use crate::netfilter::Netfilter;
+use crate::netfilter::conntrack::{Conntrack, CtId, CtState, CtVerdict, IpCtInfo};
 use crate::netfilter::log::nf_log_line;
+use crate::netfilter::nat::{NatRange, NatRangeFlags, NatTableVerdict, nf_nat_masquerade};
 use crate::netfilter::reject::reject_tg;
 use crate::netfilter::rule::PacketInfo;
-use crate::netfilter::table::{TableId, TableVerdict};
+use crate::netfilter::table::{NatKind, TableId, TableVerdict};
 use crate::netfilter::target::{LogTarget, Tcpmss};
 use crate::netfilter::tcpmss::tcpmss_tg4;
+use crate::netfilter::xt_match::state;
 use crate::node::{Devices, Node};
 use crate::skb::Skb;
 use crate::wire::Ipv4Packet;
 
-/// The connection an skb belongs to (`skb->_nfct`): the entry and how the packet relates to
-/// it (`enum ip_conntrack_info`).
+/// The connection an skb belongs to (`skb->_nfct`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NfCt {
-    /// The conntrack entry.
-    pub id: u32,
-    /// `IP_CT_*`.
-    pub info: u8,
+pub enum NfCt {
+    /// Tracked: the entry and how the packet relates to it (`enum ip_conntrack_info`).
+    Conn {
+        /// The conntrack entry.
+        id: CtId,
+        /// `IP_CT_*`.
+        info: IpCtInfo,
+    },
+    /// `NOTRACK` / `CT --notrack` in the raw table: never tracked (`UNTRACKED`).
+    Untracked,
 }
 
 /// A hook's verdict for the packet.
@@ -43,15 +51,29 @@ pub enum NfVerdict {
     Drop,
 }
 
-/// The tables at `hook`, in priority order (the nat table's place included).
-fn tables(hook: Hook) -> &'static [TableId] {
-    use TableId::*;
+/// One entry of a hook (`struct nf_hook_entries`, in priority order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// A table's chain (raw −300, mangle −150, filter 0).
+    Table(TableId),
+    /// `ipv4_conntrack_in`/`ipv4_conntrack_local` (−200).
+    Conntrack,
+    /// `nf_nat_ipv4_fn` with the nat table (−100 for destinations, 100 for sources).
+    Nat,
+    /// `ipv4_confirm` (last).
+    Confirm,
+}
+
+/// The entries of `hook`, in priority order.
+fn steps(hook: Hook) -> &'static [Step] {
+    use Step::{Confirm, Conntrack, Nat, Table};
+    use TableId::{Filter, Mangle, Raw};
     match hook {
-        Hook::PreRouting => &[Raw, Mangle, Nat],
-        Hook::LocalIn => &[Mangle, Filter, Nat],
-        Hook::Forward => &[Mangle, Filter],
-        Hook::LocalOut => &[Raw, Mangle, Nat, Filter],
-        Hook::PostRouting => &[Mangle, Nat],
+        Hook::PreRouting => &[Table(Raw), Conntrack, Table(Mangle), Nat],
+        Hook::LocalIn => &[Table(Mangle), Table(Filter), Nat, Confirm],
+        Hook::Forward => &[Table(Mangle), Table(Filter)],
+        Hook::LocalOut => &[Table(Raw), Conntrack, Table(Mangle), Nat, Table(Filter)],
+        Hook::PostRouting => &[Table(Mangle), Nat, Confirm],
     }
 }
 
@@ -126,17 +148,66 @@ fn nf_hook_slow(
     out_dev: Option<usize>,
 ) -> NfVerdict {
     let jiffies = n.jiffies(cx.now);
-    for &table in tables(hook) {
-        if n.netfilter.ruleset.table(table).is_trivial() {
-            continue;
-        }
-        let (verdict, mss) = run_table(n, cx, hook, table, skb, in_dev, out_dev, jiffies);
-        if let Some(t) = mss
-            && !tcpmss(n, skb, t, out_dev)
-        {
-            n.netfilter.dropped += 1;
-            return NfVerdict::Drop;
-        }
+    for &step in steps(hook) {
+        let verdict = match step {
+            Step::Table(table) => {
+                if n.netfilter.ruleset.table(table).is_trivial() {
+                    continue;
+                }
+                let (verdict, mss) = run_table(n, cx, hook, table, skb, in_dev, out_dev, jiffies);
+                if let Some(t) = mss
+                    && !tcpmss(n, skb, t, out_dev)
+                {
+                    TableVerdict::Drop
+                } else {
+                    verdict
+                }
+            }
+            Step::Conntrack => {
+                let now = cx.now;
+                let Some(ct) = n.netfilter.conntrack.as_mut() else {
+                    continue;
+                };
+                // A packet looped back keeps the entry it got on output.
+                if skb.nfct.is_some() {
+                    continue;
+                }
+                match ct.nf_conntrack_in(now, hook, skb.data(), skb.csum_unnecessary) {
+                    CtVerdict::Tracked { id, info } => {
+                        skb.nfct = Some(NfCt::Conn { id, info });
+                        TableVerdict::Accept
+                    }
+                    CtVerdict::Invalid => TableVerdict::Accept,
+                    CtVerdict::Drop => TableVerdict::Drop,
+                }
+            }
+            Step::Nat => {
+                if n.netfilter.conntrack.is_none()
+                    || n.netfilter.ruleset.table(TableId::Nat).is_trivial()
+                {
+                    continue;
+                }
+                if nat(n, cx, hook, skb, in_dev, out_dev, jiffies) {
+                    TableVerdict::Accept
+                } else {
+                    TableVerdict::Drop
+                }
+            }
+            Step::Confirm => {
+                let now = cx.now;
+                match (n.netfilter.conntrack.as_mut(), skb.nfct) {
+                    (Some(ct), Some(NfCt::Conn { id, .. })) => {
+                        if ct.get(id).is_some_and(|c| !c.is_confirmed()) && !ct.confirm(now, id) {
+                            skb.nfct = None;
+                            TableVerdict::Drop
+                        } else {
+                            TableVerdict::Accept
+                        }
+                    }
+                    _ => continue,
+                }
+            }
+        };
         match verdict {
             TableVerdict::Accept | TableVerdict::Nat(..) => {}
             TableVerdict::Drop => {
@@ -151,6 +222,132 @@ fn nf_hook_slow(
         }
     }
     NfVerdict::Accept
+}
+
+/// The conntrack fields the matches read, for the packet's entry.
+fn ct_fields(ct: Option<&Conntrack>, nfct: Option<NfCt>) -> (u16, u32, u32) {
+    let Some(ct) = ct else {
+        return (0, 0, 0);
+    };
+    match nfct {
+        None => (state::INVALID, 0, 0),
+        Some(NfCt::Untracked) => (state::UNTRACKED, 0, 0),
+        Some(NfCt::Conn { id, info }) => {
+            let bit = match info.ctstate() {
+                CtState::Established => state::ESTABLISHED,
+                CtState::Related => state::RELATED,
+                CtState::New => state::NEW,
+                CtState::Untracked => state::UNTRACKED,
+                CtState::Invalid => state::INVALID,
+            };
+            match ct.get(id) {
+                Some(c) => (bit, c.mark, c.status.0),
+                None => (state::INVALID, 0, 0),
+            }
+        }
+    }
+}
+
+/// The nat table's place at `hook` (`nf_nat_ipv4_fn`): a new connection's first packet runs
+/// the chain, whose target chooses the mapping (or none: a null binding); every packet of
+/// a mapped connection is rewritten. False: drop.
+#[allow(clippy::too_many_arguments)]
+fn nat(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    hook: Hook,
+    skb: &mut Skb,
+    in_dev: Option<usize>,
+    out_dev: Option<usize>,
+    jiffies: u64,
+) -> bool {
+    let now = cx.now;
+    let conn = match skb.nfct {
+        Some(NfCt::Conn { id, info }) => Some((id, info)),
+        _ => None,
+    };
+    let (mark, local_sock) = (skb.mark, skb.sock.is_some());
+    let mac: Option<[u8; 14]> = in_dev
+        .filter(|&d| d != LOOPBACK)
+        .and_then(|_| skb.mac_header());
+    let Node {
+        netfilter,
+        devs,
+        rng,
+        name,
+        ..
+    } = n;
+    let Netfilter {
+        ruleset,
+        conntrack,
+        nat_rng,
+        ..
+    } = netfilter;
+    let (Some(ct), Some(nat_rng)) = (conntrack.as_mut(), nat_rng.as_mut()) else {
+        return true;
+    };
+    let in_name = dev_name(devs, in_dev);
+    let out_name = dev_name(devs, out_dev);
+    let trace = &mut *cx.trace;
+    let node = name.as_str();
+    let mut new_mark = mark;
+    let ok = ct.nf_nat_ipv4_fn(now, hook, conn, skb.data_mut(), nat_rng, |c, ip| {
+        let Some(mut p) = packet_info(ip, in_name, out_name, mark, jiffies) else {
+            return NatTableVerdict::NoBinding;
+        };
+        p.ct_state = match conn.map(|(_, info)| info.ctstate()) {
+            Some(CtState::Related) => state::RELATED,
+            _ => state::NEW,
+        };
+        p.ct_mark = c.mark;
+        p.ct_status = c.status.0;
+        let mut log = |l: &LogTarget, p: &PacketInfo<'_>| {
+            let line = nf_log_line(l, p, mac.as_ref().map(|m| &m[..]), local_sock.then_some(0));
+            trace.event(now, node, format_args!("kernel: {line}"));
+        };
+        let v = ruleset
+            .table_mut(TableId::Nat)
+            .run(hook, &mut p, rng, &mut log);
+        new_mark = p.mark;
+        match v {
+            TableVerdict::Accept | TableVerdict::Reject(_) => NatTableVerdict::NoBinding,
+            TableVerdict::Drop => NatTableVerdict::Drop,
+            TableVerdict::Nat(kind, to) => {
+                let ports = to.ports.map(|r| (r.min, r.max));
+                let flags = NatRangeFlags::from_nat_to(&to);
+                match kind {
+                    NatKind::Snat | NatKind::Dnat => {
+                        NatTableVerdict::Range(NatRange::from_nat_to(&to))
+                    }
+                    NatKind::Masquerade => {
+                        // inet_select_addr(out, nexthop, RT_SCOPE_UNIVERSE): the device's
+                        // primary address.
+                        let addr = out_dev
+                            .and_then(|d| devs.get(d))
+                            .and_then(|d| d.addr)
+                            .map(|c| c.address());
+                        nf_nat_masquerade(c, addr, ports, flags)
+                    }
+                    NatKind::Redirect => {
+                        let to_addr = if hook == Hook::LocalOut {
+                            Some(std::net::Ipv4Addr::LOCALHOST)
+                        } else {
+                            in_dev
+                                .and_then(|d| devs.get(d))
+                                .and_then(|d| d.addr)
+                                .map(|c| c.address())
+                        };
+                        match to_addr {
+                            Some(a) => NatTableVerdict::Range(NatRange::redirect(a, ports, flags)),
+                            None => NatTableVerdict::Drop,
+                        }
+                    }
+                }
+            }
+        }
+    });
+    skb.mark = new_mark;
+    ok
 }
 
 /// `TCPMSS` on the packet: the MSS to set, or for `--clamp-mss-to-pmtu` the smaller of the
@@ -201,6 +398,8 @@ fn run_table(
     let Some(mut p) = packet_info(skb.data(), in_name, out_name, skb.mark, jiffies) else {
         return (TableVerdict::Accept, None);
     };
+    (p.ct_state, p.ct_mark, p.ct_status) = ct_fields(n.netfilter.conntrack.as_ref(), skb.nfct);
+    let ct_mark = p.ct_mark;
     let (now, node) = (cx.now, n.name.as_str());
     let trace = &mut *cx.trace;
     let mut log = |l: &LogTarget, p: &PacketInfo<'_>| {
@@ -212,7 +411,17 @@ fn run_table(
         .ruleset
         .table_mut(table)
         .run(hook, &mut p, &mut n.rng, &mut log);
-    let (mark, mss) = (p.mark, p.tcpmss);
+    let (mark, mss, untracked, new_ct_mark) =
+        (p.mark, p.tcpmss, p.ct_state == state::UNTRACKED, p.ct_mark);
     skb.mark = mark;
+    if untracked && table == TableId::Raw {
+        skb.nfct = Some(NfCt::Untracked);
+    }
+    if new_ct_mark != ct_mark
+        && let (Some(ct), Some(NfCt::Conn { id, .. })) = (n.netfilter.conntrack.as_mut(), skb.nfct)
+        && let Some(c) = ct.get_mut(id)
+    {
+        c.mark = new_ct_mark;
+    }
     (v, mss)
 }

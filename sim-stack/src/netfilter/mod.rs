@@ -80,25 +80,51 @@ impl Hook {
     }
 }
 
-/// A node's netfilter state: its tables and their counters.
-#[derive(Debug, Clone, Default)]
+/// A node's netfilter state: its tables and their counters, and its connection tracking.
+#[derive(Debug, Default)]
 pub struct Netfilter {
     /// The tables (linked: jumps resolved).
     pub ruleset: Ruleset,
     /// Whether any table has a rule or a DROP policy: hooks are skipped otherwise.
     pub active: bool,
-    /// Packets dropped at a hook (DROP, a DROP policy, REJECT, a match's hot drop).
+    /// Packets dropped at a hook (DROP, a DROP policy, REJECT, a match's hot drop, conntrack
+    /// or NAT refusing one).
     pub dropped: u64,
+    /// The connection tracking table, when a rule needs it (the nat table, a state or
+    /// connmark match, CONNMARK, NOTRACK), as `nf_conntrack` is loaded into a namespace that
+    /// uses it.
+    pub conntrack: Option<conntrack::Conntrack>,
+    /// The stream NAT draws ports from (`--random`, clashes), with conntrack.
+    pub nat_rng: Option<sim_core::SimRng>,
 }
 
 impl Netfilter {
-    /// The node's netfilter with `ruleset`, checked and linked as the kernel loads a table.
-    pub fn new(mut ruleset: Ruleset) -> Result<Self, TableError> {
+    /// The node's netfilter with `ruleset`, checked and linked as the kernel loads a table;
+    /// conntrack with `sysctl` on a clock of the node's `jiffies_phase` when a rule needs it.
+    pub fn new(
+        mut ruleset: Ruleset,
+        sysctl: conntrack::ConntrackSysctl,
+        jiffies_phase: u64,
+        nat_rng: sim_core::SimRng,
+    ) -> Result<Self, TableError> {
         ruleset.link()?;
+        let tracks = ruleset.needs_conntrack();
         Ok(Self {
             active: !ruleset.is_empty(),
             ruleset,
             dropped: 0,
+            conntrack: tracks.then(|| conntrack::Conntrack::new(sysctl, jiffies_phase)),
+            nat_rng: tracks.then_some(nat_rng),
         })
+    }
+
+    /// An skb carrying `nfct` was freed: an entry it created and never confirmed goes with
+    /// it (`nf_conntrack_put` of an unconfirmed entry).
+    pub(crate) fn skb_freed(&mut self, nfct: hook::NfCt) {
+        if let (Some(ct), hook::NfCt::Conn { id, .. }) = (self.conntrack.as_mut(), nfct)
+            && ct.get(id).is_some_and(|c| !c.is_confirmed())
+        {
+            ct.put_unconfirmed(id);
+        }
     }
 }

@@ -701,6 +701,9 @@ pub(crate) fn sk_dst_route(
 /// `kfree_skb` / `consume_skb`: frees a packet, running its destructor (`sock_wfree`)
 /// when a socket of `n`'s is charged for it.
 pub(crate) fn kfree_skb(n: &mut Node, cx: &mut NetCtx<'_>, skb: Skb) {
+    if let Some(ct) = skb.nfct {
+        n.netfilter.skb_freed(ct);
+    }
     if let Some(owner) = skb.sock {
         debug_assert_eq!(
             owner.node, n.id,

@@ -160,6 +160,7 @@ impl World {
                     }
                     let fib = Fib::from_config(nc);
                     let ip_idents = crate::ip::output::IpIdents::new(&mut rng);
+                    let jiffies_phase = jrng.below(crate::jiffies::JIFFY_NS);
                     nodes.push(Node {
                         id: nodes.len() as u32,
                         name: nc.name.clone(),
@@ -173,10 +174,16 @@ impl World {
                         ip_ident_key: rng.next_u64(),
                         ip_idents,
                         icmp_limits: Default::default(),
-                        jiffies_phase: jrng.below(crate::jiffies::JIFFY_NS),
+                        jiffies_phase,
                         rng,
                         // Checked by `Scenario::validate`: loads as the kernel would.
-                        netfilter: Netfilter::new(nc.netfilter.clone()).unwrap_or_default(),
+                        netfilter: Netfilter::new(
+                            nc.netfilter.clone(),
+                            nc.sysctls.netfilter,
+                            jiffies_phase,
+                            streams.stream_named("nat", &nc.name),
+                        )
+                        .unwrap_or_default(),
                         frags: Reassembly::default(),
                         socks: Default::default(),
                         sysctl: nc.sysctls.clone(),
