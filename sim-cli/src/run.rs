@@ -251,8 +251,9 @@ pub struct RunArgs {
     /// roots, `tc -s class show`, per interface), `ss` `NODE.ss.txt` (`ss -tuni`), `ip`
     /// `NODE.ip.txt` (`ip -s link`, `ip neigh`, `ip route`, and the `-6` ones with IPv6),
     /// `nstat` `NODE.nstat.txt` (`nstat -a`), `iptables` `NODE.iptables.txt` (`iptables -L
-    /// -v -n` of each table in use), `all` every one: `--snapshot tc`, `--snapshot ss,ip`,
-    /// `--snapshot all`.
+    /// -v -n` of each table in use), `conntrack` `NODE.conntrack.txt` (`conntrack -L`, `-S`,
+    /// on nodes that track connections), `all` every one: `--snapshot tc`, `--snapshot
+    /// ss,ip`, `--snapshot all`.
     #[arg(long, value_enum, value_delimiter = ',', value_name = "KIND,…")]
     pub snapshot: Vec<SnapshotKind>,
     /// Also take the `--snapshot` kinds at these simulated instants, into

@@ -17,6 +17,9 @@
 //! * `iptables`: `snapshots/NODE.iptables.txt`, `$ iptables -t TABLE -L -v -n` for each
 //!   table with rules or a DROP policy (filter alone when there is none), with the rules'
 //!   packet and byte counters ([`sim_stack::netfilter::iptables_show`]).
+//! * `conntrack`: `snapshots/NODE.conntrack.txt` for each node that tracks connections (a
+//!   nat rule, a state match, …): `$ conntrack -L` (the entries, then the line conntrack
+//!   writes to standard error) and `$ conntrack -S` ([`sim_stack::netfilter::conntrack_show`]).
 //! * `all`: every kind.
 //!
 //! The files are written into the run's partial folder with everything else, so they appear
@@ -37,6 +40,7 @@ use sim_stack::ip::route_show::ip_route;
 use sim_stack::ipv6::route_show::ip6_route;
 use sim_stack::neigh::neigh_show::neigh_show;
 use sim_stack::netfilter::TableId;
+use sim_stack::netfilter::conntrack_show::conntrack_list_summary;
 use sim_stack::netfilter::iptables_show::{ListFormat, list};
 use sim_stack::node::Node;
 use sim_stack::nstat::nstat_show;
@@ -61,13 +65,22 @@ pub enum SnapshotKind {
     Nstat,
     /// `iptables -L -v -n` of each table in use.
     Iptables,
+    /// `conntrack -L` and `conntrack -S`, on nodes that track connections.
+    Conntrack,
     /// Every kind.
     All,
 }
 
 impl SnapshotKind {
     /// The kinds that write a file (all but `all`).
-    pub const FILES: [Self; 5] = [Self::Tc, Self::Ss, Self::Ip, Self::Nstat, Self::Iptables];
+    pub const FILES: [Self; 6] = [
+        Self::Tc,
+        Self::Ss,
+        Self::Ip,
+        Self::Nstat,
+        Self::Iptables,
+        Self::Conntrack,
+    ];
 
     /// The word on the command line.
     pub fn word(self) -> &'static str {
@@ -77,6 +90,7 @@ impl SnapshotKind {
             Self::Ip => "ip",
             Self::Nstat => "nstat",
             Self::Iptables => "iptables",
+            Self::Conntrack => "conntrack",
             Self::All => "all",
         }
     }
@@ -133,6 +147,10 @@ pub fn write_into(
                 SnapshotKind::Ip => ip(node, scenario),
                 SnapshotKind::Nstat => nstat(node),
                 SnapshotKind::Iptables => iptables(node),
+                SnapshotKind::Conntrack => match conntrack(node, now) {
+                    Some(t) => t,
+                    None => continue,
+                },
                 SnapshotKind::All => continue,
             };
             let name = format!("{}.{}.txt", node.name, kind.word());
@@ -273,6 +291,20 @@ pub fn iptables(node: &Node) -> String {
         let _ = write!(text, "$ {cmd}\n{}", list(t, ListFormat::default()));
     }
     text
+}
+
+/// `NODE.conntrack.txt`: `conntrack -L` (with the count conntrack prints on standard error)
+/// and `conntrack -S` at `now`; `None` for a node that does not track connections.
+pub fn conntrack(node: &Node, now: SimTime) -> Option<String> {
+    // Listing expires entries as the kernel's lookups would; the world's table stays as it is.
+    let mut ct = node.netfilter.conntrack.clone()?;
+    let list = ct.show_list(now);
+    let n = list.lines().count();
+    Some(format!(
+        "$ conntrack -L\n{list}{}$ conntrack -S\n{}",
+        conntrack_list_summary(n),
+        ct.show_stats()
+    ))
 }
 
 #[cfg(test)]

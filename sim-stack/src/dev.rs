@@ -680,6 +680,10 @@ pub(crate) fn netif_receive_skb(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, m
     // The sender's departure time does not travel with the frame (a forwarded packet reaches
     // the next qdisc without one: ip_forward's skb_clear_tstamp).
     skb.tstamp = SimTime::ZERO;
+    // Nor does anything netfilter attached to it: the sender's connection entry and mark
+    // (skb_scrub_packet as a frame leaves one namespace for another).
+    skb.nfct = None;
+    skb.mark = 0;
     // RX checksum offload (ethtool's rx-checksumming, on by default): the NIC checks the
     // UDP/TCP checksum and marks the skb CHECKSUM_UNNECESSARY when it is right. Nothing
     // on a modeled link alters a frame's bytes, so the verdict is the sender's.
