@@ -99,7 +99,22 @@ fn reject_sends_the_icmp_error_asked_for() {
         "1ms",
         "3s",
     ) + "app a: ping 10.0.0.1 { count 1 } at 2s\n";
-    let r = run_scenario(&load(&src, &[]), None);
+    let dir = temp_dir("nf-reject-icmp");
+    let r = run_scenario(
+        &load(&src, &[]),
+        Some(capture_into(&dir, CaptureFormat::Pcap)),
+    );
+    // The error as REJECT builds it (REFERENCE.md §4.3): TOS 0xc0, no DF, TTL 64, the whole
+    // datagram quoted (its TTL already 63: r forwarded it before FORWARD rejected it).
+    let frames = read_pcap(&dir.join("a-eth0.pcap"));
+    let e = frames
+        .iter()
+        .map(|f| &f.data)
+        .find(|d| d.len() > 34 && d[23] == 1 && d[34] == 3)
+        .expect("the ICMP error");
+    assert_eq!((e[15], e[20] & 0x40, e[22]), (0xc0, 0, 64), "TOS, DF, TTL");
+    assert_eq!(u16::from_be_bytes([e[16], e[17]]), 20 + 8 + 128, "whole datagram quoted");
+    assert_eq!(e[42 + 8], 63, "quoted TTL");
     let icmp = r.lines_with(&["a eth0 rx", "ICMP 10.0.1.2 udp port 9 unreachable"]);
     assert_eq!(icmp.len(), 1, "{}", r.trace);
     assert!(icmp[0].contains("IP 10.0.0.1 > 10.0.0.2: "), "{}", icmp[0]);
