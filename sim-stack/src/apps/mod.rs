@@ -6,8 +6,8 @@
 //! its kernel through system calls.
 //!
 //! Built in: `ping` (ICMP echo over a ping socket, like iputils ping), `dns_server`, `curl`
-//! (with its glibc-like resolver), `http_server`, `tcp_bulk` / `tcp_sink` and `udp_cbr` /
-//! `udp_sink`.
+//! (with its glibc-like resolver), `http_server`, `tcp_bulk` / `tcp_sink`, `udp_cbr` /
+//! `udp_sink` and `replay` (tcpreplay over an `AF_PACKET` socket).
 
 pub mod bulk;
 pub mod curl;
@@ -15,6 +15,7 @@ pub mod dns_server;
 pub mod http_server;
 pub mod ping;
 pub mod registry;
+pub mod replay;
 pub mod udp_cbr;
 
 use serde::Serialize;
@@ -497,6 +498,8 @@ pub enum AppReport {
     UdpCbr(udp_cbr::UdpCbrReport),
     /// The UDP sink's counters.
     UdpSink(udp_cbr::UdpSinkReport),
+    /// A capture replay's counters.
+    Replay(replay::ReplayReport),
     /// A user app's figures.
     #[serde(untagged)]
     User(UserReport),
@@ -576,6 +579,7 @@ impl AppReport {
             Self::TcpSink(_) => "tcp_sink",
             Self::UdpCbr(_) => "udp_cbr",
             Self::UdpSink(_) => "udp_sink",
+            Self::Replay(_) => "replay",
             Self::User(u) => &u.app,
         }
     }
