@@ -82,6 +82,22 @@ fn a_bound_socket_sends_without_an_address_and_an_unbound_one_cannot() {
         h.with(|n, cx| sc::bind(n, cx, s, SocketAddrV4::new(HOST, 0))),
         Err(Errno::Inval)
     );
+    // What a packet socket does not do (Linux: sock_no_connect, sock_no_shutdown,
+    // packet_getname with a peer, no SIOCATMARK).
+    assert_eq!(
+        h.with(|n, cx| sc::connect(n, cx, s, SocketAddrV4::new(PEER, 9))),
+        Err(Errno::OpNotSupp)
+    );
+    assert_eq!(
+        h.with(|n, cx| sc::shutdown(n, cx, s, sc::Shutdown::Both)),
+        Err(Errno::OpNotSupp)
+    );
+    assert_eq!(sc::getpeername(&mut h.n, s), Err(Errno::OpNotSupp));
+    assert_eq!(sc::ioctl(&mut h.n, s, sc::Ioctl::AtMark), Err(Errno::NoTty));
+    assert_eq!(
+        h.with(|n, cx| sc::getsockopt(n, cx, s, SockOptName::Type)),
+        Ok(SockOptValue::Int(3))
+    );
     sc::bind_ll(&mut h.n, s, &SockaddrLl::new(0, ETH0, [0; 6])).unwrap();
     // Bound with protocol 0: the socket keeps ETH_P_ALL.
     let name = sc::getsockname_ll(&mut h.n, s).unwrap();
@@ -128,10 +144,16 @@ fn dgram_sockets_write_and_strip_the_header() {
     let s = packet(&mut h, SockType::Dgram, 0x88b5);
     let to = SockaddrLl::new(0x88b5, ETH0, PEER_MAC.0);
     assert_eq!(send(&mut h, s, &[7; 50], Some(to)), Ok(50));
-    assert_eq!(send(&mut h, s, &[], Some(to)), Err(Errno::Inval));
+    // Empty: the header alone goes, as Linux sends it.
+    assert_eq!(send(&mut h, s, &[], Some(to)), Ok(0));
+    // The MTU is the payload's limit.
+    assert_eq!(send(&mut h, s, &[0; 1500], Some(to)), Ok(1500));
+    assert_eq!(send(&mut h, s, &[0; 1501], Some(to)), Err(Errno::MsgSize));
     h.advance(SimDuration::from_millis(1));
-    assert_eq!(h.sent.len(), 1);
+    assert_eq!(h.sent.len(), 3);
     assert_eq!(h.sent[0].1, frame(PEER_MAC.0, HOST_MAC.0, 0x88b5, &[7; 50]));
+    // (The wire pads it to Ethernet's 60 bytes.)
+    assert_eq!(h.sent[1].1, frame(PEER_MAC.0, HOST_MAC.0, 0x88b5, &[0; 46]));
     // A frame of its protocol arrives: the payload, and the sender in sll_addr.
     h.inject(&frame(HOST_MAC.0, PEER_MAC.0, 0x88b5, &[9; 60]));
     let (data, ll) = recv(&mut h, s).unwrap();
