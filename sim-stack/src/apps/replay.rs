@@ -22,11 +22,14 @@
 //! * **Rewriting** ([`Rewrite`], tcprewrite's): `srcipmap` / `dstipmap` (`A/len:B/len`, the
 //!   first map matching an address gives it B's network bits and keeps its host bits, as
 //!   tcpedit's `remap_ipv4` does), `pnat` (both addresses, when the two maps changed
-//!   nothing), `enet_smac` / `enet_dmac`. A frame whose IPv4 addresses changed gets its IPv4
+//!   nothing; and the addresses of an ARP packet, as tcprewrite's `--pnat` rewrites them),
+//!   `enet_smac` / `enet_dmac`. A frame whose IPv4 addresses changed gets its IPv4
 //!   header checksum and its TCP, UDP or ICMP checksum computed again (tcprewrite's
 //!   `fixcsum`, which it does whenever it rewrites); `fixcsum on` does so on every IPv4
 //!   frame. A fragment other than a whole datagram keeps its transport checksum (it covers
-//!   bytes the fragment does not hold). IPv6 and ARP addresses are left as they are.
+//!   bytes the fragment does not hold). IPv6 addresses are left as they are, and so are
+//!   ARP's but by `pnat`. The result is tcprewrite 4.4's byte for byte (a test runs it when
+//!   it is installed).
 //! * **Link types**: Ethernet (`EN10MB`), and Linux cooked captures (`LINUX_SLL`, what
 //!   `tcpdump -i any` writes) made into Ethernet frames as `tcprewrite --dlt=enet` makes
 //!   them: the destination from `enet_dmac` (required), the source from the cooked header's
@@ -443,7 +446,8 @@ pub struct Rewrite {
     pub srcipmap: Vec<CidrMap>,
     /// `--dstipmap`: the same for the destination.
     pub dstipmap: Vec<CidrMap>,
-    /// `--pnat`: both addresses, on a frame the two maps above did not change.
+    /// `--pnat`: both addresses, on a frame the two maps above did not change; an ARP
+    /// packet's sender and target addresses too.
     pub pnat: Vec<CidrMap>,
     /// `--enet-smac`.
     pub enet_smac: Option<[u8; 6]>,
@@ -480,6 +484,8 @@ impl Rewrite {
                 fix_ipv4_checksums(ip);
             }
             changed |= remapped;
+        } else if frame[12..14] == [0x08, 0x06] {
+            changed |= rewrite_iparp(&self.pnat, &mut frame[14..]);
         }
         changed
     }
@@ -506,6 +512,23 @@ fn rewrite_ipv4l3(r: &Rewrite, ip: &mut [u8]) -> bool {
     ip[12..16].copy_from_slice(&new.0.octets());
     ip[16..20].copy_from_slice(&new.1.octets());
     new != (src, dst)
+}
+
+/// tcpedit's `rewrite_iparp`: `--pnat` on an Ethernet/IPv4 ARP packet's sender and target
+/// addresses; whether one changed.
+fn rewrite_iparp(pnat: &[CidrMap], arp: &mut [u8]) -> bool {
+    if pnat.is_empty() || arp.len() < 28 || arp[..6] != [0, 1, 8, 0, 6, 4] {
+        return false;
+    }
+    let mut changed = false;
+    for at in [14, 24] {
+        let a = Ipv4Addr::new(arp[at], arp[at + 1], arp[at + 2], arp[at + 3]);
+        if let Some(b) = pnat.iter().find_map(|m| m.remap(a)) {
+            changed |= a != b;
+            arp[at..at + 4].copy_from_slice(&b.octets());
+        }
+    }
+    changed
 }
 
 /// `fixcsum`: the IPv4 header checksum, and the TCP, UDP or ICMP checksum of an unfragmented
