@@ -304,14 +304,15 @@ fn timing_follows_tcpreplays_options_and_an_oversize_frame_fails() {
         trace.contains("1.001000000 a sock packet eth0 proto 0x0003 sendto: EMSGSIZE"),
         "{trace}"
     );
-    // --pps 1000 --loop 2 --limit 6: a frame a millisecond, the failed one taking its slot;
-    // the second loop stops after two frames.
-    let (r, t, _) = timed("replay-pps", "pps 1000  loop 2  limit 6");
-    assert_eq!(t, [0, 1_000_000, 3_000_000, 4_000_000, 5_000_000]);
+    // --pps 1000 --loop 2 --limit 5: a frame sent a millisecond (the failed one takes no
+    // slot: tcpreplay --pps=1000 --limit=17 on the shipped capture through an MTU of 1000
+    // sends its 17 packets in 16 ms, failing 3), and the limit counts the frames sent.
+    let (r, t, _) = timed("replay-pps", "pps 1000  loop 2  limit 5");
+    assert_eq!(t, [0, 1_000_000, 2_000_000, 3_000_000, 4_000_000]);
     assert_eq!((r.sent, r.failed, r.loops, r.skipped), (5, 1, 1, 0));
-    // --mbps 8: a byte a microsecond, counted over every frame taken.
+    // --mbps 8: a byte a microsecond, counted over the bytes sent.
     let (_, t, _) = timed("replay-mbps", "mbps 8");
-    assert_eq!(t, [0, 100_000, 1_800_000]);
+    assert_eq!(t, [0, 100_000, 200_000]);
     // --topspeed: all at once.
     let (r, t, _) = timed("replay-top", "topspeed on  loop 3");
     assert_eq!(t, [0; 9]);

@@ -6,12 +6,13 @@
 //!
 //! * **Timing** ([`ReplaySpeed`]): by default each frame leaves at the start plus its time
 //!   since the capture's first frame (`--multiplier 1`); `multiplier X` divides those times
-//!   by X; `mbps R` sends as if at R Mbit/s (each frame when the bytes before it would have
-//!   taken that long), `pps N` N frames a second, `topspeed` as fast as the socket takes
+//!   by X; `mbps R` sends as if at R Mbit/s (each frame when the bytes sent before it would
+//!   have taken that long), `pps N` N frames a second (a failed frame takes no slot, as in
+//!   tcpreplay, whose rates count the packets sent), `topspeed` as fast as the socket takes
 //!   them. A frame whose time has passed (a timestamp going backwards, or a send that had to
 //!   wait) leaves at once, as tcpreplay's timer does. `loop N` replays the file N times
 //!   (0: until the app stops), each loop starting when the last frame of the one before left;
-//!   `limit N` stops after N frames.
+//!   `limit N` stops after N frames sent (tcpreplay's `--limit` does not count failures).
 //! * **Sending** is tcpreplay's `sendpacket` over `PF_PACKET`: a `SOCK_RAW` socket of
 //!   protocol `ETH_P_ALL` bound to the interface, blocking (a full send buffer waits for TX
 //!   completion). A frame the qdisc drops (`ENOBUFS`) is sent again, counted as "retried",
@@ -591,7 +592,7 @@ pub struct ReplayConfig {
     pub speed: ReplaySpeed,
     /// `--loop`: times through the file (0: until the app stops).
     pub loops: u32,
-    /// `--limit`: at most this many frames in all.
+    /// `--limit`: at most this many frames sent in all.
     pub limit: Option<u64>,
     /// tcprewrite's edits.
     pub rewrite: Rewrite,
@@ -624,8 +625,8 @@ pub struct ReplayReport {
     pub errors: BTreeMap<String, u64>,
     /// "Retried packets (ENOBUFS)": sends the qdisc dropped, made again.
     pub retried_enobufs: u64,
-    /// Frames not sent: the run or the app ended first (or, with `limit` and `loop 0`,
-    /// before the limit).
+    /// Frames the replay did not get to: the run or the app ended (or a whole loop failed)
+    /// before its loops or its `limit` were through.
     pub skipped: u64,
     /// When the first frame left, ns.
     pub first_ns: Option<u64>,
@@ -652,9 +653,10 @@ pub struct Replay {
     /// When the current loop started, and when the replay did.
     loop_start: SimTime,
     start: SimTime,
-    /// Frames and bytes taken from the file (sent or failed), for `limit`, `mbps`, `pps`.
+    /// Frames taken from the file (sent or failed).
     taken: u64,
-    taken_bytes: u64,
+    /// Finished, by the end of its last loop or its `limit`.
+    completed: bool,
     /// Frames sent in the current loop.
     sent_in_loop: u64,
     /// Waiting for room in the send buffer, or for an `ENOBUFS` retry.
@@ -696,7 +698,7 @@ impl Replay {
             loop_start: SimTime::ZERO,
             start: SimTime::ZERO,
             taken: 0,
-            taken_bytes: 0,
+            completed: false,
             sent_in_loop: 0,
             blocked: false,
             done: false,
@@ -707,13 +709,20 @@ impl Replay {
     /// The report so far.
     pub fn report(&self) -> ReplayReport {
         let mut r = self.report.clone();
-        let n = self.frames.len() as u64;
-        let planned = match (self.cfg.loops, self.cfg.limit) {
-            (0, None) => self.taken,
-            (0, Some(l)) => l,
-            (k, l) => l.map_or(n * u64::from(k), |l| l.min(n * u64::from(k))),
-        };
-        r.skipped = planned.saturating_sub(self.taken);
+        if !self.completed {
+            // What the loops left to go would have taken, or the sends short of the limit.
+            let n = self.frames.len() as u64;
+            let loops = n * u64::from(self.cfg.loops);
+            let left = match (self.cfg.loops, self.cfg.limit) {
+                (0, None) => 0,
+                (0, Some(l)) => l.saturating_sub(r.sent),
+                (_, None) => loops.saturating_sub(self.taken),
+                (_, Some(l)) => loops
+                    .saturating_sub(self.taken)
+                    .min(l.saturating_sub(r.sent)),
+            };
+            r.skipped = left;
+        }
         r
     }
 
@@ -727,10 +736,11 @@ impl Replay {
                 self.loop_start
                     .saturating_add(ns(off * 1_000_000 / u128::from(m.max(1))))
             }
-            ReplaySpeed::Mbps(bps) => self.start.saturating_add(ns(u128::from(self.taken_bytes)
+            // tcpreplay's rate counts what was sent: a failed frame takes no time.
+            ReplaySpeed::Mbps(bps) => self.start.saturating_add(ns(u128::from(self.report.bytes)
                 * 8_000_000_000
                 / u128::from(bps.max(1)))),
-            ReplaySpeed::Pps(p) => self.start.saturating_add(ns(u128::from(self.taken)
+            ReplaySpeed::Pps(p) => self.start.saturating_add(ns(u128::from(self.report.sent)
                 * 1_000_000_000_000_000
                 / u128::from(p.max(1)))),
         }
@@ -774,25 +784,30 @@ impl Replay {
                     *self.report.errors.entry(e.to_string()).or_insert(0) += 1;
                 }
             }
-            self.next(cx, len);
+            self.next(cx);
         }
     }
 
     /// The frame was taken: on to the next, the next loop, or the end.
-    fn next(&mut self, cx: &mut AppCtx<'_>, len: usize) {
+    fn next(&mut self, cx: &mut AppCtx<'_>) {
         self.taken += 1;
-        self.taken_bytes += len as u64;
         self.idx += 1;
-        if self.cfg.limit.is_some_and(|l| self.taken >= l) {
+        let loop_end = self.idx == self.frames.len();
+        if loop_end {
+            self.report.loops += 1;
+        }
+        // tcpreplay's --limit counts the packets sent, not the failed ones.
+        if self.cfg.limit.is_some_and(|l| self.report.sent >= l) {
+            self.completed = true;
             self.finish(cx, "limit reached");
             return;
         }
-        if self.idx < self.frames.len() {
+        if !loop_end {
             return;
         }
-        self.report.loops += 1;
         let last = self.cfg.loops != 0 && self.report.loops >= self.cfg.loops;
         if last {
+            self.completed = true;
             self.finish(cx, "done");
         } else if self.sent_in_loop == 0 {
             self.finish(cx, "a whole loop failed");
