@@ -543,6 +543,33 @@ fn dev_hard_start_xmit(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: S
     if !n.socks.packet.is_empty() && n.devs[dev].arp() {
         crate::sock::packet::dev_queue_xmit_nit(n, cx, dev, &skb);
     }
+    netdev_start_xmit(n, cx, dev, skb);
+}
+
+/// `__dev_direct_xmit` (an `AF_PACKET` socket's `PACKET_QDISC_BYPASS`): the frame goes to
+/// the driver without the qdisc and without the taps — no pcap record, no packet socket's
+/// copy — or, when the ring is full or the queue stopped, is dropped (`NETDEV_TX_BUSY`,
+/// which the socket reports as `ENOBUFS`).
+pub(crate) fn dev_direct_xmit(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    dev: usize,
+    mut skb: Skb,
+) -> NetXmit {
+    let d = &mut n.devs[dev];
+    if !d.carrier() || d.queue_stopped || d.ring.is_full() {
+        d.stats.tx_dropped += 1;
+        kfree_skb_reason(n, cx, dev, "dev_direct_xmit_busy", skb);
+        return NetXmit::Drop;
+    }
+    note!(cx, skb, "netdev_start_xmit");
+    netdev_start_xmit(n, cx, dev, skb);
+    NetXmit::Success
+}
+
+/// `netdev_start_xmit` → `ndo_start_xmit`: the frame into the driver's ring (which has
+/// room), counted.
+fn netdev_start_xmit(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, skb: Skb) {
     let d = &mut n.devs[dev];
     // A TSO packet counts as the frames the NIC makes of it.
     d.stats.tx_packets += u64::from(skb.gso_segs);

@@ -743,7 +743,12 @@ pub(crate) fn kfree_skb_reason(
         // the neighbour queue, the transports) holds an IP packet.
         let frame = matches!(
             what,
-            "no_carrier" | "qdisc_drop" | "qdisc_codel_drop" | "rx_runt" | "unknown_ethertype"
+            "no_carrier"
+                | "dev_direct_xmit_busy"
+                | "qdisc_drop"
+                | "qdisc_codel_drop"
+                | "rx_runt"
+                | "unknown_ethertype"
         );
         cx.trace.record(
             cx.now,

@@ -19,7 +19,11 @@
 //!   full) and goes to `dev_queue_xmit` — through the device's qdisc, as `PACKET_QDISC_BYPASS`
 //!   is off by default — so it is queued, shaped and captured at `dev_hard_start_xmit` as any
 //!   frame; a qdisc drop is `ENOBUFS` (`net_xmit_errno`). Netfilter and routing are not on
-//!   this path, as on Linux.
+//!   this path, as on Linux. With `PACKET_QDISC_BYPASS` (`packet_direct_xmit` →
+//!   `__dev_direct_xmit`) the frame goes straight to the driver's ring: past the qdisc, and
+//!   past `dev_queue_xmit_nit` too, so neither the interface's pcap nor another packet socket
+//!   of the host sees it (as on Linux: a socket bound to the device sees nothing, the peer
+//!   receives it); a full ring or a stopped queue drops it (`NETDEV_TX_BUSY`: `ENOBUFS`).
 //! * Receiving ([`packet_rcv`]): `dev_queue_xmit_nit` hands every frame a device transmits
 //!   to the `ETH_P_ALL` sockets (`ptype_all`) as `PACKET_OUTGOING`, except to the socket that
 //!   sent it (`skb_loop_sk`); `__netif_receive_skb` hands every frame a device receives to the
@@ -41,7 +45,7 @@
 //! reset by a read).
 //!
 //! A node without packet sockets pays one test of an empty list per frame, in each
-//! direction. Not modeled: `PACKET_QDISC_BYPASS`, `PACKET_MMAP` rings, fanout, BPF filters,
+//! direction. Not modeled: `PACKET_MMAP` rings, fanout, BPF filters,
 //! `PACKET_ADD_MEMBERSHIP` (the model's NICs take every frame the link brings), packet
 //! sockets on tun devices, and `ENETDOWN` (interfaces here are always up).
 
@@ -178,6 +182,8 @@ pub struct PacketSock {
     pub ifindex: i32,
     /// `po->running`: its hook is registered (it receives).
     pub running: bool,
+    /// `PACKET_QDISC_BYPASS`: `po->xmit` is `packet_direct_xmit`, not `dev_queue_xmit`.
+    pub qdisc_bypass: bool,
     /// Counters since `PACKET_STATISTICS` was last read.
     stats: TpacketStats,
     /// `sk_drops`: every drop since the socket was made.
@@ -204,6 +210,7 @@ pub fn packet_create(n: &mut Node, kind: PacketKind, protocol: u16, app: Option<
         num: protocol,
         ifindex: 0,
         running: false,
+        qdisc_bypass: false,
         stats: TpacketStats::default(),
         drops: 0,
         rx: VecDeque::new(),
@@ -339,6 +346,7 @@ fn packet_snd(
         return Err(Errno::Again);
     }
     let priority = p.sk.priority;
+    let bypass = p.qdisc_bypass;
     let mut skb = cx.pool.alloc(frame_len);
     if kind == PacketKind::Dgram {
         // dev_hard_header → eth_header: from the device's address to the caller's.
@@ -361,7 +369,14 @@ fn packet_snd(
     skb.priority = priority;
     skb.sock = Some(SockRef { node: n.id, sock });
     packet_sock(n, sock)?.sk.wmem_alloc += truesize;
-    match crate::dev::dev_queue_xmit(n, cx, dev, skb) {
+    // packet_xmit: po->xmit.
+    let sent = if bypass {
+        note!(cx, skb, "packet_direct_xmit");
+        crate::dev::dev_direct_xmit(n, cx, dev, skb)
+    } else {
+        crate::dev::dev_queue_xmit(n, cx, dev, skb)
+    };
+    match sent {
         NetXmit::Drop => Err(Errno::NoBufs),
         NetXmit::Success | NetXmit::Cn => Ok(data.len()),
     }

@@ -337,3 +337,39 @@ fn a_qdisc_drop_is_enobufs() {
     assert_eq!(h.sent.len(), 2);
     assert_eq!(h.n.socks.get(s).unwrap().common().wmem_alloc, 0);
 }
+
+#[test]
+fn qdisc_bypass_goes_past_the_qdisc_and_the_taps() {
+    let mut h = OneHost::new(Sysctls::default());
+    h.n.devs[0].ring = crate::dev::TxRing::new(1);
+    let s = packet(&mut h, SockType::Raw, 0);
+    let watch = packet(&mut h, SockType::Raw, ETH_P_ALL);
+    h.with(|n, cx| sc::setsockopt(n, cx, s, SockOpt::PacketQdiscBypass(true)))
+        .unwrap();
+    assert_eq!(
+        h.with(|n, cx| sc::getsockopt(n, cx, s, SockOptName::PacketQdiscBypass)),
+        Ok(SockOptValue::Int(1))
+    );
+    let to = Some(SockaddrLl::new(0, ETH0, [0; 6]));
+    let f = frame(PEER_MAC.0, HOST_MAC.0, 0x88b5, &[0; 46]);
+    // The first takes the ring's one descriptor; the second finds it full: NETDEV_TX_BUSY,
+    // ENOBUFS, where the qdisc would have queued it.
+    assert_eq!(send(&mut h, s, &f, to), Ok(60));
+    assert_eq!(send(&mut h, s, &f, to), Err(Errno::NoBufs));
+    assert_eq!(
+        h.n.devs[0].qdisc.stats().packets,
+        0,
+        "nothing went through the qdisc"
+    );
+    // No copy for the other socket (Linux: a socket bound to the device sees nothing).
+    assert_eq!(recv(&mut h, watch), Err(Errno::Again));
+    h.advance(SimDuration::from_millis(1));
+    assert_eq!(h.sent.len(), 1);
+    assert_eq!(h.n.devs[0].stats.tx_packets, 1);
+    assert_eq!(h.n.socks.get(s).unwrap().common().wmem_alloc, 0);
+    // Off again: through the qdisc, and seen.
+    h.with(|n, cx| sc::setsockopt(n, cx, s, SockOpt::PacketQdiscBypass(false)))
+        .unwrap();
+    assert_eq!(send(&mut h, s, &f, to), Ok(60));
+    assert_eq!(recv(&mut h, watch).unwrap().1.pkttype, pkttype::OUTGOING);
+}
