@@ -298,6 +298,7 @@ fn app_kind(k: &AppKind) -> &str {
         AppKind::UdpCbr { .. } => "udp_cbr",
         AppKind::UdpSink { .. } => "udp_sink",
         AppKind::Ping { .. } => "ping",
+        AppKind::Replay(_) => "replay",
     }
 }
 
@@ -349,6 +350,26 @@ fn describe_app(k: &AppKind) -> String {
             if options.recverr { "  IP_RECVERR" } else { "" }
         ),
         AppKind::UdpSink { port } => format!("udp_sink :{port}"),
+        AppKind::Replay(r) => {
+            let mut s = format!(
+                "replay {:?} ({} frames, {})  iface {}  {}",
+                r.file,
+                r.frames.len(),
+                sim_stack::apps::replay::linktype_name(r.linktype),
+                r.iface,
+                r.speed
+            );
+            if r.loops != 1 {
+                let _ = write!(s, "  loop {}", r.loops);
+            }
+            if let Some(l) = r.limit {
+                let _ = write!(s, "  limit {l}");
+            }
+            if !r.rewrite.is_empty() {
+                s.push_str("  rewritten");
+            }
+            s
+        }
         AppKind::Ping {
             dst,
             count,

@@ -374,7 +374,8 @@ pub struct RunParams {
     pub file: PathBuf,
     /// The scenario file's absolute path at the time of the run.
     pub file_abs: Option<PathBuf>,
-    /// Every file the run read, the scenario first, then its includes, with their SHA-256.
+    /// Every file the run read, the scenario first, then its includes, then the data files
+    /// (captures a `replay` app sends), with their SHA-256.
     #[serde(default)]
     pub inputs: Option<Vec<InputFile>>,
     /// The scenario's name.
@@ -702,6 +703,12 @@ pub fn load_scenario(
             file_abs: std::fs::canonicalize(&f.path).ok(),
             sha256: sha256_hex(f.text.as_bytes()),
         })
+        // The data files it read (captures to replay), hashed as read.
+        .chain(loaded.data_inputs.iter().map(|d| InputFile {
+            file: d.path.clone(),
+            file_abs: std::fs::canonicalize(&d.path).ok(),
+            sha256: d.sha256.clone(),
+        }))
         .collect();
     Ok(LoadedScenario { scenario, inputs })
 }

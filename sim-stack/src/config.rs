@@ -936,6 +936,9 @@ pub enum AppKind {
         #[serde(default)]
         options: PingOptions,
     },
+    /// tcpreplay: a capture's frames sent on an interface through an `AF_PACKET` socket
+    /// ([`crate::apps::replay`]).
+    Replay(Box<crate::apps::replay::ReplayConfig>),
     /// A user's own app ([`crate::apps::registry`]), with its checked properties.
     User {
         /// Its name in the language.

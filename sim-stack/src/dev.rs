@@ -540,6 +540,36 @@ fn dev_hard_start_xmit(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: S
     note!(cx, skb, "dev_hard_start_xmit");
     // The AF_PACKET tap (dev_queue_xmit_nit): tcpdump sees the frame here.
     tap(n, cx, dev, "tx", &skb);
+    if !n.socks.packet.is_empty() && n.devs[dev].arp() {
+        crate::sock::packet::dev_queue_xmit_nit(n, cx, dev, &skb);
+    }
+    netdev_start_xmit(n, cx, dev, skb);
+}
+
+/// `__dev_direct_xmit` (an `AF_PACKET` socket's `PACKET_QDISC_BYPASS`): the frame goes to
+/// the driver without the qdisc and without the taps — no pcap record, no packet socket's
+/// copy — or, when the ring is full or the queue stopped, is dropped (`NETDEV_TX_BUSY`,
+/// which the socket reports as `ENOBUFS`).
+pub(crate) fn dev_direct_xmit(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    dev: usize,
+    mut skb: Skb,
+) -> NetXmit {
+    let d = &mut n.devs[dev];
+    if !d.carrier() || d.queue_stopped || d.ring.is_full() {
+        d.stats.tx_dropped += 1;
+        kfree_skb_reason(n, cx, dev, "dev_direct_xmit_busy", skb);
+        return NetXmit::Drop;
+    }
+    note!(cx, skb, "netdev_start_xmit");
+    netdev_start_xmit(n, cx, dev, skb);
+    NetXmit::Success
+}
+
+/// `netdev_start_xmit` → `ndo_start_xmit`: the frame into the driver's ring (which has
+/// room), counted.
+fn netdev_start_xmit(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, skb: Skb) {
     let d = &mut n.devs[dev];
     // A TSO packet counts as the frames the NIC makes of it.
     d.stats.tx_packets += u64::from(skb.gso_segs);
@@ -721,6 +751,10 @@ pub(crate) fn netif_receive_skb(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, m
     } else {
         PacketType::OtherHost
     };
+    if !n.socks.packet.is_empty() {
+        // ptype_all and ptype_base: the packet sockets' copies.
+        crate::sock::packet::netif_receive_nit(n, cx, dev, skb.data(), skb.pkt_type);
+    }
     if skb.pkt_type == PacketType::OtherHost {
         // Not for us; dropped silently by the IP layer.
         kfree_skb(n, cx, skb);

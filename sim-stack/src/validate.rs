@@ -187,7 +187,8 @@ fn app_times(k: &AppKind) -> Vec<(&str, SimDuration)> {
         | AppKind::TcpBulk { .. }
         | AppKind::TcpSink { .. }
         | AppKind::UdpCbr { .. }
-        | AppKind::UdpSink { .. } => Vec::new(),
+        | AppKind::UdpSink { .. }
+        | AppKind::Replay(_) => Vec::new(),
     }
 }
 

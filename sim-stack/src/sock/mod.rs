@@ -9,6 +9,7 @@
 //! does.
 
 pub mod errqueue;
+pub mod packet;
 pub mod ping;
 pub mod ss_show;
 pub mod syscall;
@@ -129,6 +130,12 @@ pub enum Errno {
     /// No destination for a send on an unconnected socket.
     #[error("EDESTADDRREQ")]
     DestAddrReq,
+    /// No such device or address (an `AF_PACKET` send without a device).
+    #[error("ENXIO")]
+    NxIo,
+    /// No such device (an `AF_PACKET` bind to an unknown ifindex).
+    #[error("ENODEV")]
+    NoDev,
 }
 
 impl Errno {
@@ -167,6 +174,8 @@ impl Errno {
             Self::NoNet => 64,
             Self::Already => 114,
             Self::InProgress => 115,
+            Self::NxIo => 6,
+            Self::NoDev => 19,
         }
     }
 }
@@ -222,6 +231,8 @@ pub enum Socket {
     Tcp(Box<TcpSock>),
     /// An ICMP echo ("ping") socket.
     Ping(ping::PingSock),
+    /// An `AF_PACKET` socket.
+    Packet(packet::PacketSock),
 }
 
 /// What every socket has whatever its protocol (`struct sock`'s common part).
@@ -502,6 +513,7 @@ impl Socket {
             Self::Udp(u) => &u.sk,
             Self::Tcp(t) => &t.sk,
             Self::Ping(p) => &p.sk,
+            Self::Packet(p) => &p.sk,
         }
     }
     /// The common part, writable.
@@ -510,6 +522,7 @@ impl Socket {
             Self::Udp(u) => &mut u.sk,
             Self::Tcp(t) => &mut t.sk,
             Self::Ping(p) => &mut p.sk,
+            Self::Packet(p) => &mut p.sk,
         }
     }
 }
@@ -598,6 +611,10 @@ pub struct SocketTable {
     pub tcp_ports: BTreeMap<u16, u32>,
     /// Ping sockets by ident.
     pub ping_idents: BTreeMap<u16, SockId>,
+    /// `AF_PACKET` sockets that receive (`ptype_all` and `ptype_base` in one list), newest
+    /// first, as `dev_add_pack` orders them. Empty on nearly every node: the frame paths
+    /// test it and do nothing else.
+    pub packet: Vec<SockId>,
 }
 
 impl SocketTable {
@@ -729,7 +746,12 @@ pub(crate) fn kfree_skb_reason(
         // the neighbour queue, the transports) holds an IP packet.
         let frame = matches!(
             what,
-            "no_carrier" | "qdisc_drop" | "qdisc_codel_drop" | "rx_runt" | "unknown_ethertype"
+            "no_carrier"
+                | "dev_direct_xmit_busy"
+                | "qdisc_drop"
+                | "qdisc_codel_drop"
+                | "rx_runt"
+                | "unknown_ethertype"
         );
         cx.trace.record(
             cx.now,
@@ -750,11 +772,11 @@ pub(crate) fn sock_wfree(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, truesi
     let Some(sk) = n.socks.get_mut(sock) else {
         return;
     };
-    let is_udp = matches!(sk, Socket::Udp(_));
+    let is_dgram = matches!(sk, Socket::Udp(_) | Socket::Packet(_));
     let c = sk.common_mut();
     c.wmem_alloc = c.wmem_alloc.saturating_sub(truesize);
     // sock_def_write_space: wake when at least half the buffer is free.
-    if is_udp && c.nospace && c.wmem_alloc << 1 <= c.sndbuf {
+    if is_dgram && c.nospace && c.wmem_alloc << 1 <= c.sndbuf {
         c.nospace = false;
         sk_wake(n, cx, sock);
     }
@@ -829,6 +851,17 @@ pub(crate) fn trace_sock_err_at(
         Some(Socket::Udp(u)) => ("udp", &u.sk),
         Some(Socket::Tcp(t)) => ("tcp", &t.sk),
         Some(Socket::Ping(p)) => ("icmp", &p.sk),
+        Some(Socket::Packet(p)) => {
+            let (num, ifindex) = (p.num, p.ifindex);
+            let dev = packet::dev_get_by_index(n, ifindex).map_or("any", |d| n.dev_name(d));
+            let now = cx.now;
+            cx.trace.event(
+                now,
+                &n.name,
+                format_args!("sock packet {dev} proto 0x{num:04x} {call}: {e}"),
+            );
+            return;
+        }
         None => return,
     };
     if let Some(np) = sk.pinet6.as_deref() {

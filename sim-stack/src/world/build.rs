@@ -369,6 +369,10 @@ impl World {
                 AppConfigKind::UdpSink { port } => {
                     Box::new(crate::apps::udp_cbr::UdpSink::new(*port))
                 }
+                AppConfigKind::Replay(cfg) => Box::new(crate::apps::replay::Replay::new(
+                    (**cfg).clone(),
+                    sched.new_timer(),
+                )),
                 AppConfigKind::User { name, props } => {
                     let made = crate::apps::registry::find(name)
                         .ok_or_else(|| format!("no app named `{name}` is registered"))
