@@ -723,7 +723,9 @@ mod tests {
                 Shape::Bool
                     if name.ends_with("ip_forward")
                         || name.ends_with("ignore_all")
-                        || name.ends_with("tcp_stdurg") =>
+                        || name.ends_with("tcp_stdurg")
+                        || name.ends_with("tcp_be_liberal")
+                        || name.ends_with("nf_conntrack_acct") =>
                 {
                     &["1"]
                 }

@@ -213,7 +213,7 @@ impl Scenario {
             }
             let rules = n
                 .netfilter
-                .tables
+                .tables()
                 .iter()
                 .flat_map(|t| &t.chains)
                 .flat_map(|c| &c.rules);

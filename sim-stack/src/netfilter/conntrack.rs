@@ -397,7 +397,7 @@ impl NfConn {
 
 /// The per-namespace counters `conntrack -S` prints (`struct ip_conntrack_stat`), summed
 /// over CPUs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub struct ConntrackStat {
     /// `found`: NAT found a tuple taken (`nf_conntrack_tuple_taken`).
     pub found: u64,

@@ -1825,7 +1825,12 @@ mod tests {
                 .contains("Couldn't load match")
         );
         assert!(
-            err(&mut rs, "-A FORWARD -j TCPMSS")
+            err(&mut rs, "-A FORWARD -j TCPMSS --set-mss 1400")
+                .msg
+                .contains("only valid for -p tcp")
+        );
+        assert!(
+            err(&mut rs, "-A FORWARD -j NFQUEUE")
                 .msg
                 .contains("Couldn't load target")
         );

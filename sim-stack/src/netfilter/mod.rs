@@ -105,7 +105,7 @@ impl Netfilter {
         mut ruleset: Ruleset,
         sysctl: conntrack::ConntrackSysctl,
         jiffies_phase: u64,
-        nat_rng: sim_core::SimRng,
+        nat_rng: impl FnOnce() -> sim_core::SimRng,
     ) -> Result<Self, TableError> {
         ruleset.link()?;
         let tracks = ruleset.needs_conntrack();
@@ -114,7 +114,7 @@ impl Netfilter {
             ruleset,
             dropped: 0,
             conntrack: tracks.then(|| conntrack::Conntrack::new(sysctl, jiffies_phase)),
-            nat_rng: tracks.then_some(nat_rng),
+            nat_rng: tracks.then(nat_rng),
         })
     }
 

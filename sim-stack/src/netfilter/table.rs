@@ -405,35 +405,46 @@ pub enum TableVerdict {
     Nat(NatKind, NatTo),
 }
 
-/// The four tables of a node (`iptables-save` holds this).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The four tables of a node (`iptables-save` holds this). A node without rules holds no
+/// table at all (one null pointer: a million hosts pay nothing for netfilter); the tables
+/// appear, empty with ACCEPT policies, when a command first changes one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ruleset {
-    /// `raw`, `mangle`, `nat`, `filter`, in that order.
-    pub tables: Vec<Table>,
+    /// `raw`, `mangle`, `nat`, `filter`, in that order, once any was written to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tables: Option<Box<[Table; 4]>>,
 }
 
-impl Default for Ruleset {
-    fn default() -> Self {
-        Self {
-            tables: TableId::ALL.iter().map(|t| Table::new(t.0)).collect(),
-        }
-    }
+/// The tables of a node without rules.
+fn empty_tables() -> &'static [Table; 4] {
+    static EMPTY: std::sync::OnceLock<[Table; 4]> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(|| TableId::ALL.map(|t| Table::new(t.0)))
 }
 
 impl Ruleset {
-    /// Table `id`.
-    pub fn table(&self, id: TableId) -> &Table {
-        &self.tables[id as usize]
+    /// Every table, in `raw`, `mangle`, `nat`, `filter` order.
+    pub fn tables(&self) -> &[Table; 4] {
+        match self.tables.as_deref() {
+            Some(t) => t,
+            None => empty_tables(),
+        }
     }
 
-    /// Table `id`, writable.
+    /// Table `id`.
+    pub fn table(&self, id: TableId) -> &Table {
+        &self.tables()[id as usize]
+    }
+
+    /// Table `id`, writable (the tables come into being).
     pub fn table_mut(&mut self, id: TableId) -> &mut Table {
-        &mut self.tables[id as usize]
+        &mut self
+            .tables
+            .get_or_insert_with(|| Box::new(TableId::ALL.map(|t| Table::new(t.0))))[id as usize]
     }
 
     /// Whether no table has a rule or a DROP policy.
     pub fn is_empty(&self) -> bool {
-        self.tables.iter().all(Table::is_trivial)
+        self.tables().iter().all(Table::is_trivial)
     }
 
     /// Whether any rule needs connection tracking (the nat table in use, a state match, a
@@ -441,7 +452,7 @@ impl Ruleset {
     /// every packet.
     pub fn needs_conntrack(&self) -> bool {
         !self.table(TableId::Nat).is_trivial()
-            || self.tables.iter().any(|t| {
+            || self.tables().iter().any(|t| {
                 t.chains.iter().any(|c| {
                     c.rules.iter().any(|r| {
                         r.target.needs_conntrack() || r.matches.iter().any(|m| m.needs_conntrack())
@@ -452,6 +463,9 @@ impl Ruleset {
 
     /// [`Table::link`] for every table.
     pub fn link(&mut self) -> Result<(), TableError> {
-        self.tables.iter_mut().try_for_each(Table::link)
+        match self.tables.as_deref_mut() {
+            Some(t) => t.iter_mut().try_for_each(Table::link),
+            None => Ok(()),
+        }
     }
 }

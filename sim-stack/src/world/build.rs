@@ -181,7 +181,7 @@ impl World {
                             nc.netfilter.clone(),
                             nc.sysctls.netfilter,
                             jiffies_phase,
-                            streams.stream_named("nat", &nc.name),
+                            || streams.stream_named("nat", &nc.name),
                         )
                         .unwrap_or_default(),
                         frags: Reassembly::default(),

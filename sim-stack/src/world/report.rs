@@ -88,6 +88,10 @@ pub struct NodeStats {
     /// `/proc/net/stat/ndisc_cache` (nodes with IPv6 on some interface).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ndisc: Option<NeighStats>,
+    /// Connection tracking, on nodes whose rules use it: `nf_conntrack_count` at the end and
+    /// the counters of `conntrack -S`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conntrack: Option<ConntrackStats>,
     /// TCP connections (open at the end, then closed ones), like `ss -ti`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tcp_connections: Vec<crate::tcp::TcpConnReport>,
@@ -97,6 +101,16 @@ pub struct NodeStats {
     /// Apps, by kind (`ping`; a second app of the same kind is `ping_2`).
     #[serde(flatten)]
     pub apps: BTreeMap<String, AppReport>,
+}
+
+/// A node's connection tracking at the end of the run.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConntrackStats {
+    /// `net.netfilter.nf_conntrack_count`: live entries.
+    pub count: u32,
+    /// `conntrack -S`'s counters.
+    #[serde(flatten)]
+    pub stat: crate::netfilter::conntrack::ConntrackStat,
 }
 
 /// One interface.
@@ -317,6 +331,14 @@ impl World {
                     arp: n.neigh_stats.clone(),
                     snmp6: ipv6_on.then(|| n.snmp6.clone()),
                     ndisc: ipv6_on.then(|| n.ndisc_stats.clone()),
+                    conntrack: n.netfilter.conntrack.as_ref().map(|ct| {
+                        // Counting expires entries, as the kernel's gc would have: on a copy.
+                        let mut ct = ct.clone();
+                        ConntrackStats {
+                            count: ct.count(self.now),
+                            stat: *ct.stat(),
+                        }
+                    }),
                     tcp_connections: n
                         .socks
                         .iter()
