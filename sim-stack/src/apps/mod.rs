@@ -399,6 +399,7 @@ impl AppCtx<'_> {
                     Socket::Tcp(_) => "tcp",
                     Socket::Udp(_) => "udp",
                     Socket::Ping(_) => "ping",
+                    Socket::Raw(_) => "raw",
                 };
                 (id, kind)
             })
@@ -407,6 +408,7 @@ impl AppCtx<'_> {
             match kind {
                 "tcp" => crate::tcp::tcp_close(self.n, &mut self.net, sock),
                 "udp" => crate::sock::udp::udp_close(self.n, &mut self.net, sock),
+                "raw" => crate::sock::raw::raw_close(self.n, &mut self.net, sock),
                 _ => crate::sock::ping::ping_close(self.n, sock),
             }
         }

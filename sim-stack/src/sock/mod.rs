@@ -10,6 +10,7 @@
 
 pub mod errqueue;
 pub mod ping;
+pub mod raw;
 pub mod ss_show;
 pub mod syscall;
 pub mod udp;
@@ -222,6 +223,8 @@ pub enum Socket {
     Tcp(Box<TcpSock>),
     /// An ICMP echo ("ping") socket.
     Ping(ping::PingSock),
+    /// A raw IPv4 socket (`SOCK_RAW`).
+    Raw(raw::RawSock),
 }
 
 /// What every socket has whatever its protocol (`struct sock`'s common part).
@@ -502,6 +505,7 @@ impl Socket {
             Self::Udp(u) => &u.sk,
             Self::Tcp(t) => &t.sk,
             Self::Ping(p) => &p.sk,
+            Self::Raw(r) => &r.sk,
         }
     }
     /// The common part, writable.
@@ -510,6 +514,7 @@ impl Socket {
             Self::Udp(u) => &mut u.sk,
             Self::Tcp(t) => &mut t.sk,
             Self::Ping(p) => &mut p.sk,
+            Self::Raw(r) => &mut r.sk,
         }
     }
 }
@@ -598,6 +603,8 @@ pub struct SocketTable {
     pub tcp_ports: BTreeMap<u16, u32>,
     /// Ping sockets by ident.
     pub ping_idents: BTreeMap<u16, SockId>,
+    /// Raw sockets by protocol (`raw_v4_hashinfo`), in the order they were made.
+    pub raw: BTreeMap<u8, Vec<SockId>>,
 }
 
 impl SocketTable {
@@ -826,6 +833,7 @@ pub(crate) fn trace_sock_err_at(
         Some(Socket::Udp(u)) => ("udp", &u.sk),
         Some(Socket::Tcp(t)) => ("tcp", &t.sk),
         Some(Socket::Ping(p)) => ("icmp", &p.sk),
+        Some(Socket::Raw(r)) => ("raw", &r.sk),
         None => return,
     };
     if let Some(np) = sk.pinet6.as_deref() {

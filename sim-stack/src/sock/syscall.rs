@@ -58,7 +58,7 @@ pub enum SockType {
     Stream,
     /// `SOCK_DGRAM`: UDP, or ICMP echo (`IPPROTO_ICMP`, a ping socket).
     Dgram,
-    /// `SOCK_RAW`: not modeled (`EPROTONOSUPPORT`).
+    /// `SOCK_RAW`: a raw IPv4 socket of any protocol but 0 ([`crate::sock::raw`]).
     Raw,
 }
 
@@ -187,6 +187,9 @@ pub enum SockOpt {
     UnicastHops(i32),
     /// `IPV6_RECVERR`.
     RecvErr6(bool),
+    /// `IP_HDRINCL` (raw sockets only; `ENOPROTOOPT` on others): the caller writes the IP
+    /// header.
+    HdrIncl(bool),
 }
 
 /// A socket option to read (`getsockopt`).
@@ -244,6 +247,8 @@ pub enum SockOptName {
     UnicastHops,
     /// `IPV6_RECVERR`.
     RecvErr6,
+    /// `IP_HDRINCL`.
+    HdrIncl,
 }
 
 /// A value `getsockopt` returns.
@@ -291,6 +296,7 @@ pub fn socket(
         (SockType::Stream, 0 | IPPROTO_TCP) => Ok(crate::tcp::tcp_socket(n, cx, owner)),
         (SockType::Dgram, 0 | IPPROTO_UDP) => Ok(crate::sock::udp::udp_socket(n, owner)),
         (SockType::Dgram, IPPROTO_ICMP) => Ok(ping_socket_unbound(n, owner)),
+        (SockType::Raw, p) => crate::sock::raw::raw_socket(n, p, owner),
         _ => Err(Errno::ProtoNoSupport),
     }
 }
@@ -379,6 +385,7 @@ pub fn bind(
             Ok(())
         }
         Socket::Ping(_) => crate::sock::ping::ping_bind(n, fd, addr.port()),
+        Socket::Raw(_) => crate::sock::raw::raw_bind(n, fd, *addr.ip()),
     }
 }
 
@@ -452,6 +459,7 @@ pub fn connect(
             p.sk.daddr = *addr.ip();
             Ok(())
         }
+        Socket::Raw(_) => crate::sock::raw::raw_connect(n, fd, *addr.ip()),
     }
 }
 
@@ -534,7 +542,7 @@ fn sendto_step(
         }
         (None, Socket::Ping(p)) if p.v6 => return Err(Errno::DestAddrReq),
         (Some(SocketAddr::V4(_)), Socket::Ping(p)) if p.v6 => return Err(Errno::AfNoSupport),
-        (Some(SocketAddr::V6(_)), Socket::Udp(_) | Socket::Ping(_)) => {
+        (Some(SocketAddr::V6(_)), Socket::Udp(_) | Socket::Ping(_) | Socket::Raw(_)) => {
             return Err(Errno::AfNoSupport);
         }
         // tcp_sendmsg_fastopen → tcp_v6_connect: a sockaddr_in is EAFNOSUPPORT.
@@ -573,6 +581,7 @@ fn sendto_step(
             crate::sock::ping::ping_sendmsg(n, cx, fd, dst, seq, &data[8..])?;
             Ok(data.len())
         }
+        Socket::Raw(_) => crate::sock::raw::raw_sendmsg(n, cx, fd, to.map(|a| *a.ip()), data),
     }
 }
 
@@ -768,6 +777,19 @@ pub fn recvfrom(
             udp_recvmsg_flags(n, cx, fd, buf, len, flags)
         }
         Socket::Ping(_) => Err(Errno::OpNotSupp),
+        Socket::Raw(_) => {
+            let (k, whole, src) =
+                crate::sock::raw::raw_recvmsg(n, cx, fd, buf, len, flags.contains(MsgFlags::PEEK))?;
+            Ok(RecvMsg {
+                len: if flags.contains(MsgFlags::TRUNC) {
+                    whole
+                } else {
+                    k
+                },
+                from: Some(SocketAddr::V4(SocketAddrV4::new(src, 0))),
+                truncated: whole > k,
+            })
+        }
     }
 }
 
@@ -817,7 +839,7 @@ pub fn shutdown(n: &mut Node, cx: &mut NetCtx<'_>, fd: Fd, how: Shutdown) -> Res
             }
             Ok(())
         }
-        Socket::Ping(_) => Err(Errno::NotConn),
+        Socket::Ping(_) | Socket::Raw(_) => Err(Errno::NotConn),
     }
 }
 
@@ -835,6 +857,7 @@ pub fn close(n: &mut Node, cx: &mut NetCtx<'_>, fd: Fd) -> Result<(), Errno> {
         }
         Socket::Udp(_) => udp_close(n, cx, fd),
         Socket::Ping(_) => ping_close(n, fd),
+        Socket::Raw(_) => crate::sock::raw::raw_close(n, cx, fd),
     }
     Ok(())
 }
@@ -872,6 +895,7 @@ pub fn getpeername(n: &mut Node, fd: Fd) -> Result<SocketAddrV4, Errno> {
         Socket::Tcp(t) => !matches!(t.state, TcpState::Closed | TcpState::Listen),
         Socket::Udp(u) => u.connected,
         Socket::Ping(p) => !p.sk.daddr.is_unspecified(),
+        Socket::Raw(r) => !r.sk.daddr.is_unspecified(),
     };
     if !connected {
         return Err(Errno::NotConn);
@@ -1036,6 +1060,11 @@ pub fn setsockopt(n: &mut Node, cx: &mut NetCtx<'_>, fd: Fd, opt: SockOpt) -> Re
                 }
             }
         }
+        // ip_setsockopt: IP_HDRINCL is for SOCK_RAW only.
+        SockOpt::HdrIncl(on) => match sock(n, fd)? {
+            Socket::Raw(r) => r.hdrincl = on,
+            _ => return Err(Errno::NoProtoOpt),
+        },
         SockOpt::RecvErr6(on) => match sock(n, fd)? {
             Socket::Ping(p) if p.v6 => p.sk.recverr = on,
             s => {
@@ -1067,10 +1096,13 @@ pub fn getsockopt(
     let pacing = (n.sysctl.tcp_pacing_ss_ratio, n.sysctl.tcp_pacing_ca_ratio);
     let now_j = crate::jiffies::jiffies(cx.now, n.jiffies_phase) as u32;
     let s = sock(n, fd)?;
-    let is_tcp = matches!(s, Socket::Tcp(_));
     let int = |v: u64| Ok(SockOptValue::Int(v as i64));
     match name {
-        SockOptName::Type => int(if is_tcp { 1 } else { 2 }),
+        SockOptName::Type => int(match s {
+            Socket::Tcp(_) => 1,
+            Socket::Raw(_) => 3,
+            _ => 2,
+        }),
         SockOptName::Error => {
             let e = s.common_mut().err.take();
             Ok(SockOptValue::Int(e.map_or(0, |e| i64::from(e.number()))))
@@ -1086,6 +1118,10 @@ pub fn getsockopt(
         SockOptName::RecvErr => int(u64::from(s.common().recverr)),
         SockOptName::MtuDiscover => Ok(SockOptValue::Int(s.common().pmtudisc.value())),
         SockOptName::Timestamping => int(u64::from(s.common().tsflags)),
+        SockOptName::HdrIncl => match s {
+            Socket::Raw(r) => int(u64::from(r.hdrincl)),
+            _ => Err(Errno::NoProtoOpt),
+        },
         SockOptName::V6Only | SockOptName::UnicastHops | SockOptName::RecvErr6 => {
             let ping6 = match s {
                 Socket::Ping(p) if p.v6 => Some((p.sk.ttl, p.sk.recverr)),
@@ -1172,6 +1208,10 @@ pub fn ioctl(n: &mut Node, fd: Fd, req: Ioctl) -> Result<u32, Errno> {
         Socket::Ping(p) => Ok(match req {
             Ioctl::InQ => u32::from(!p.rx.is_empty()),
             _ => p.sk.wmem_alloc,
+        }),
+        Socket::Raw(r) => Ok(match req {
+            Ioctl::InQ => r.rx.front().map_or(0, |p| p.skb.data().len() as u32),
+            _ => r.sk.wmem_alloc,
         }),
     }
 }
@@ -1288,6 +1328,15 @@ pub fn poll(n: &mut Node, fd: Fd) -> Result<PollEvents, Errno> {
             }
             ev |= PollEvents::OUT | PollEvents::WRNORM;
             if !p.sk.error_queue.is_empty() {
+                ev |= PollEvents::ERR;
+            }
+        }
+        Socket::Raw(r) => {
+            if !r.rx.is_empty() {
+                ev |= PollEvents::IN | PollEvents::RDNORM;
+            }
+            ev |= PollEvents::OUT | PollEvents::WRNORM;
+            if r.sk.err.is_some() {
                 ev |= PollEvents::ERR;
             }
         }
