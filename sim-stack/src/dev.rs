@@ -540,6 +540,9 @@ fn dev_hard_start_xmit(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: S
     note!(cx, skb, "dev_hard_start_xmit");
     // The AF_PACKET tap (dev_queue_xmit_nit): tcpdump sees the frame here.
     tap(n, cx, dev, "tx", &skb);
+    if !n.socks.packet.is_empty() && n.devs[dev].arp() {
+        crate::sock::packet::dev_queue_xmit_nit(n, cx, dev, &skb);
+    }
     let d = &mut n.devs[dev];
     // A TSO packet counts as the frames the NIC makes of it.
     d.stats.tx_packets += u64::from(skb.gso_segs);
@@ -717,6 +720,10 @@ pub(crate) fn netif_receive_skb(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, m
     } else {
         PacketType::OtherHost
     };
+    if !n.socks.packet.is_empty() {
+        // ptype_all and ptype_base: the packet sockets' copies.
+        crate::sock::packet::netif_receive_nit(n, cx, dev, skb.data(), skb.pkt_type);
+    }
     if skb.pkt_type == PacketType::OtherHost {
         // Not for us; dropped silently by the IP layer.
         kfree_skb(n, cx, skb);

@@ -1057,7 +1057,9 @@ fn getsockopt(h: &mut SimHost, s: SockId, level: i32, name: i32, optlen: u32) ->
             b.resize(16, 0);
             bytes_optval(b, optlen)
         }
-        Ok(SockOptValue::Info(_)) => unsupported(format!("getsockopt {opt}")),
+        Ok(SockOptValue::Info(_) | SockOptValue::PacketStats(_)) => {
+            unsupported(format!("getsockopt {opt}"))
+        }
     }
 }
 

@@ -25,6 +25,7 @@ use crate::event::Event;
 use crate::node::Node;
 use std::net::SocketAddrV4;
 
+use crate::sock::packet::SockaddrLl;
 use crate::sock::syscall::{
     self, Fd, Ioctl, PollEvents, RecvMsg, Shutdown, SockOpt, SockOptName, SockOptValue, SockType,
 };
@@ -226,6 +227,54 @@ impl AppCtx<'_> {
         Ok(fd)
     }
 
+    /// `socket(AF_PACKET, ty | SOCK_NONBLOCK, htons(protocol))`, `protocol` in host order
+    /// (see [`syscall::socket_packet`]).
+    pub fn socket_packet_nonblock(&mut self, ty: SockType, protocol: u16) -> Result<Fd, Errno> {
+        let fd = syscall::socket_packet(self.n, ty, protocol, Some(self.id))?;
+        syscall::fcntl_set_nonblock(self.n, fd, true)?;
+        Ok(fd)
+    }
+
+    /// `bind()` of an `AF_PACKET` socket to a device and protocol.
+    pub fn bind_ll(&mut self, fd: Fd, addr: &SockaddrLl) -> Result<(), Errno> {
+        syscall::bind_ll(self.n, fd, addr)
+    }
+
+    /// `sendto()` of an `AF_PACKET` socket (`None`: on its bound device).
+    pub fn sendto_ll(
+        &mut self,
+        fd: Fd,
+        frame: &[u8],
+        to: Option<&SockaddrLl>,
+    ) -> Result<usize, Errno> {
+        let r = syscall::sendto_ll(self.n, &mut self.net, fd, frame, to);
+        self.sent(r)
+    }
+
+    /// `recvfrom()` of an `AF_PACKET` socket into `buf`, with the frame's `sockaddr_ll`.
+    pub fn recvfrom_ll(
+        &mut self,
+        fd: Fd,
+        buf: &mut [u8],
+        flags: MsgFlags,
+    ) -> Result<(RecvMsg, SockaddrLl), Errno> {
+        let len = buf.len();
+        let r = syscall::recvfrom_ll(self.n, &mut self.net, fd, Some(buf), len, flags);
+        if let Ok((m, _)) = &r
+            && !flags.contains(MsgFlags::PEEK)
+        {
+            self.io.rx_bytes += m.len as u64;
+        }
+        r
+    }
+
+    /// The ifindex of the node's interface `name` (`if_nametoindex`), if it has one.
+    pub fn if_nametoindex(&self, name: &str) -> Option<i32> {
+        (0..self.n.devs.len())
+            .find(|&d| self.n.devs[d].name == name)
+            .map(crate::sock::packet::dev_ifindex)
+    }
+
     /// `bind()`, to an address of the socket's family.
     pub fn bind(&mut self, fd: Fd, addr: impl Into<std::net::SocketAddr>) -> Result<(), Errno> {
         syscall::bind(self.n, &mut self.net, fd, addr)
@@ -400,6 +449,7 @@ impl AppCtx<'_> {
                     Socket::Udp(_) => "udp",
                     Socket::Ping(_) => "ping",
                     Socket::Raw(_) => "raw",
+                    Socket::Packet(_) => "packet",
                 };
                 (id, kind)
             })
@@ -409,6 +459,7 @@ impl AppCtx<'_> {
                 "tcp" => crate::tcp::tcp_close(self.n, &mut self.net, sock),
                 "udp" => crate::sock::udp::udp_close(self.n, &mut self.net, sock),
                 "raw" => crate::sock::raw::raw_close(self.n, &mut self.net, sock),
+                "packet" => crate::sock::packet::packet_release(self.n, &mut self.net, sock),
                 _ => crate::sock::ping::ping_close(self.n, sock),
             }
         }

@@ -9,6 +9,7 @@
 //! does.
 
 pub mod errqueue;
+pub mod packet;
 pub mod ping;
 pub mod raw;
 pub mod ss_show;
@@ -130,6 +131,12 @@ pub enum Errno {
     /// No destination for a send on an unconnected socket.
     #[error("EDESTADDRREQ")]
     DestAddrReq,
+    /// No such device or address (an `AF_PACKET` send without a device).
+    #[error("ENXIO")]
+    NxIo,
+    /// No such device (an `AF_PACKET` bind to an unknown ifindex).
+    #[error("ENODEV")]
+    NoDev,
 }
 
 impl Errno {
@@ -168,6 +175,8 @@ impl Errno {
             Self::NoNet => 64,
             Self::Already => 114,
             Self::InProgress => 115,
+            Self::NxIo => 6,
+            Self::NoDev => 19,
         }
     }
 }
@@ -225,6 +234,8 @@ pub enum Socket {
     Ping(ping::PingSock),
     /// A raw IPv4 socket (`SOCK_RAW`).
     Raw(raw::RawSock),
+    /// An `AF_PACKET` socket.
+    Packet(packet::PacketSock),
 }
 
 /// What every socket has whatever its protocol (`struct sock`'s common part).
@@ -506,6 +517,7 @@ impl Socket {
             Self::Tcp(t) => &t.sk,
             Self::Ping(p) => &p.sk,
             Self::Raw(r) => &r.sk,
+            Self::Packet(p) => &p.sk,
         }
     }
     /// The common part, writable.
@@ -515,6 +527,7 @@ impl Socket {
             Self::Tcp(t) => &mut t.sk,
             Self::Ping(p) => &mut p.sk,
             Self::Raw(r) => &mut r.sk,
+            Self::Packet(p) => &mut p.sk,
         }
     }
 }
@@ -605,6 +618,10 @@ pub struct SocketTable {
     pub ping_idents: BTreeMap<u16, SockId>,
     /// Raw sockets by protocol (`raw_v4_hashinfo`), in the order they were made.
     pub raw: BTreeMap<u8, Vec<SockId>>,
+    /// `AF_PACKET` sockets that receive (`ptype_all` and `ptype_base` in one list), newest
+    /// first, as `dev_add_pack` orders them. Empty on nearly every node: the frame paths
+    /// test it and do nothing else.
+    pub packet: Vec<SockId>,
 }
 
 impl SocketTable {
@@ -754,11 +771,11 @@ pub(crate) fn sock_wfree(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, truesi
     let Some(sk) = n.socks.get_mut(sock) else {
         return;
     };
-    let is_udp = matches!(sk, Socket::Udp(_));
+    let is_dgram = matches!(sk, Socket::Udp(_) | Socket::Packet(_));
     let c = sk.common_mut();
     c.wmem_alloc = c.wmem_alloc.saturating_sub(truesize);
     // sock_def_write_space: wake when at least half the buffer is free.
-    if is_udp && c.nospace && c.wmem_alloc << 1 <= c.sndbuf {
+    if is_dgram && c.nospace && c.wmem_alloc << 1 <= c.sndbuf {
         c.nospace = false;
         sk_wake(n, cx, sock);
     }
@@ -834,6 +851,17 @@ pub(crate) fn trace_sock_err_at(
         Some(Socket::Tcp(t)) => ("tcp", &t.sk),
         Some(Socket::Ping(p)) => ("icmp", &p.sk),
         Some(Socket::Raw(r)) => ("raw", &r.sk),
+        Some(Socket::Packet(p)) => {
+            let (num, ifindex) = (p.num, p.ifindex);
+            let dev = packet::dev_get_by_index(n, ifindex).map_or("any", |d| n.dev_name(d));
+            let now = cx.now;
+            cx.trace.event(
+                now,
+                &n.name,
+                format_args!("sock packet {dev} proto 0x{num:04x} {call}: {e}"),
+            );
+            return;
+        }
         None => return,
     };
     if let Some(np) = sk.pinet6.as_deref() {

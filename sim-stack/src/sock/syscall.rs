@@ -19,6 +19,7 @@ use crate::sock::udp6::{udpv6_bind, udpv6_connect, udpv6_sendmsg};
 
 use crate::ctx::NetCtx;
 use crate::node::Node;
+use crate::sock::packet::{PacketKind, SockaddrLl};
 use crate::sock::ping::{ping_close, ping_socket_unbound};
 use crate::sock::udp::{udp_bind, udp_close, udp_connect, udp_recvmsg_flags, udp_sendmsg};
 use crate::sock::{Errno, MsgFlags, PmtuDisc, SockId, Socket};
@@ -47,6 +48,8 @@ pub enum Domain {
     /// `AF_INET6`: TCP (`SOCK_STREAM`, [`crate::tcp::ipv6`]), UDP (`SOCK_DGRAM`,
     /// [`crate::sock::udp6`]) and ICMPv6 echo sockets (`IPPROTO_ICMPV6`).
     Inet6,
+    /// `AF_PACKET`: link-layer frames ([`crate::sock::packet`]), `SOCK_RAW` or `SOCK_DGRAM`.
+    Packet,
 }
 /// `IPPROTO_UDP`.
 pub const IPPROTO_UDP: u8 = 17;
@@ -58,7 +61,8 @@ pub enum SockType {
     Stream,
     /// `SOCK_DGRAM`: UDP, or ICMP echo (`IPPROTO_ICMP`, a ping socket).
     Dgram,
-    /// `SOCK_RAW`: a raw IPv4 socket of any protocol but 0 ([`crate::sock::raw`]).
+    /// `SOCK_RAW`: an `AF_PACKET` socket's frames with their link-layer header; an `AF_INET`
+    /// raw IPv4 socket of any protocol but 0 ([`crate::sock::raw`]).
     Raw,
 }
 
@@ -249,6 +253,8 @@ pub enum SockOptName {
     RecvErr6,
     /// `IP_HDRINCL`.
     HdrIncl,
+    /// `PACKET_STATISTICS` of an `AF_PACKET` socket (reading resets the counters).
+    PacketStatistics,
 }
 
 /// A value `getsockopt` returns.
@@ -262,6 +268,8 @@ pub enum SockOptValue {
     Name(String),
     /// `TCP_INFO`.
     Info(Box<TcpInfo>),
+    /// `PACKET_STATISTICS`.
+    PacketStats(crate::sock::packet::TpacketStats),
 }
 
 /// `ioctl` requests on sockets.
@@ -283,8 +291,8 @@ pub const SOCK_MIN_SNDBUF: u32 = 4608;
 /// `SOCK_MIN_RCVBUF`: `2048 + sizeof(struct sk_buff)`.
 pub const SOCK_MIN_RCVBUF: u32 = 2304;
 
-/// `socket(AF_INET, ty, protocol)` owned by `owner` (an app index): a TCP, UDP or ping
-/// socket. `protocol` 0 picks the type's protocol.
+/// `socket(AF_INET, ty, protocol)` owned by `owner` (an app index): a TCP, UDP, ping or raw
+/// socket. `protocol` 0 picks the type's protocol (a raw socket needs one).
 pub fn socket(
     n: &mut Node,
     cx: &mut NetCtx<'_>,
@@ -325,6 +333,70 @@ pub fn socket_domain(
         }
         (Domain::Inet6, SockType::Stream, _) => Err(Errno::ProtoNoSupport),
         (Domain::Inet6, ..) => Err(Errno::AfNoSupport),
+        (Domain::Packet, ..) => socket_packet(n, ty, u16::from(protocol), owner),
+    }
+}
+
+/// `socket(AF_PACKET, ty, htons(protocol))`, `protocol` in host order (`ETH_P_ALL`, an
+/// EtherType, or 0 to receive nothing until a [`bind_ll`]): `SOCK_RAW` or `SOCK_DGRAM`
+/// (else `ESOCKTNOSUPPORT`, reported as `EPROTONOSUPPORT`).
+pub fn socket_packet(
+    n: &mut Node,
+    ty: SockType,
+    protocol: u16,
+    owner: Option<u32>,
+) -> Result<Fd, Errno> {
+    let kind = match ty {
+        SockType::Raw => PacketKind::Raw,
+        SockType::Dgram => PacketKind::Dgram,
+        SockType::Stream => return Err(Errno::ProtoNoSupport),
+    };
+    Ok(crate::sock::packet::packet_create(n, kind, protocol, owner))
+}
+
+/// `bind()` of an `AF_PACKET` socket to a `sockaddr_ll` (device and protocol); another
+/// socket takes no such address (`EINVAL`).
+pub fn bind_ll(n: &mut Node, fd: Fd, addr: &SockaddrLl) -> Result<(), Errno> {
+    match sock(n, fd)? {
+        Socket::Packet(_) => crate::sock::packet::packet_bind(n, fd, addr),
+        _ => Err(Errno::Inval),
+    }
+}
+
+/// `sendto()` of an `AF_PACKET` socket, to a `sockaddr_ll` or (`None`) on its bound device.
+pub fn sendto_ll(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    fd: Fd,
+    data: &[u8],
+    to: Option<&SockaddrLl>,
+) -> Result<usize, Errno> {
+    match sock(n, fd)? {
+        Socket::Packet(_) => crate::sock::packet::packet_sendmsg(n, cx, fd, data, to),
+        _ => Err(Errno::AfNoSupport),
+    }
+}
+
+/// `recvfrom()` of an `AF_PACKET` socket: the frame and its `sockaddr_ll`.
+pub fn recvfrom_ll(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    fd: Fd,
+    buf: Option<&mut [u8]>,
+    len: usize,
+    flags: MsgFlags,
+) -> Result<(RecvMsg, SockaddrLl), Errno> {
+    match sock(n, fd)? {
+        Socket::Packet(_) => crate::sock::packet::packet_recvmsg(n, cx, fd, buf, len, flags),
+        _ => Err(Errno::OpNotSupp),
+    }
+}
+
+/// `getsockname()` of an `AF_PACKET` socket (`packet_getname`).
+pub fn getsockname_ll(n: &mut Node, fd: Fd) -> Result<SockaddrLl, Errno> {
+    match sock(n, fd)? {
+        Socket::Packet(_) => crate::sock::packet::packet_getname(n, fd),
+        _ => Err(Errno::OpNotSupp),
     }
 }
 
@@ -345,6 +417,10 @@ pub fn bind(
     fd: Fd,
     addr: impl Into<SocketAddr>,
 ) -> Result<(), Errno> {
+    if let Socket::Packet(_) = sock(n, fd)? {
+        // packet_bind: not a sockaddr_ll.
+        return Err(Errno::Inval);
+    }
     let addr = match addr.into() {
         SocketAddr::V4(a) => a,
         SocketAddr::V6(a) => {
@@ -386,6 +462,7 @@ pub fn bind(
         }
         Socket::Ping(_) => crate::sock::ping::ping_bind(n, fd, addr.port()),
         Socket::Raw(_) => crate::sock::raw::raw_bind(n, fd, *addr.ip()),
+        Socket::Packet(_) => Err(Errno::Inval),
     }
 }
 
@@ -428,6 +505,8 @@ pub fn connect(
     addr: impl Into<SocketAddr>,
 ) -> Result<(), Errno> {
     let addr = match (addr.into(), sock(n, fd)?) {
+        // sock_no_connect.
+        (_, Socket::Packet(_)) => return Err(Errno::OpNotSupp),
         (a, Socket::Udp(u)) if u.sk.pinet6.is_some() => return udpv6_connect(n, cx, fd, a),
         (a, Socket::Tcp(t)) if t.sk.pinet6.is_some() => {
             if let Some(e) = t.sk.err.take() {
@@ -460,6 +539,7 @@ pub fn connect(
             Ok(())
         }
         Socket::Raw(_) => crate::sock::raw::raw_connect(n, fd, *addr.ip()),
+        Socket::Packet(_) => Err(Errno::OpNotSupp),
     }
 }
 
@@ -529,6 +609,12 @@ fn sendto_step(
 ) -> Result<usize, Errno> {
     let to_any = to;
     let to = match (to, sock(n, fd)?) {
+        // An AF_PACKET socket takes a sockaddr_ll only (sendto_ll); without an address it
+        // sends on its bound device.
+        (Some(_), Socket::Packet(_)) => return Err(Errno::Inval),
+        (None, Socket::Packet(_)) => {
+            return crate::sock::packet::packet_sendmsg(n, cx, fd, data, None);
+        }
         (to, Socket::Udp(u)) if u.sk.pinet6.is_some() => {
             return udpv6_sendmsg(n, cx, fd, to, data, 0);
         }
@@ -582,6 +668,7 @@ fn sendto_step(
             Ok(data.len())
         }
         Socket::Raw(_) => crate::sock::raw::raw_sendmsg(n, cx, fd, to.map(|a| *a.ip()), data),
+        Socket::Packet(_) => crate::sock::packet::packet_sendmsg(n, cx, fd, data, None),
     }
 }
 
@@ -790,6 +877,9 @@ pub fn recvfrom(
                 truncated: whole > k,
             })
         }
+        Socket::Packet(_) => {
+            crate::sock::packet::packet_recvmsg(n, cx, fd, buf, len, flags).map(|(m, _)| m)
+        }
     }
 }
 
@@ -840,6 +930,8 @@ pub fn shutdown(n: &mut Node, cx: &mut NetCtx<'_>, fd: Fd, how: Shutdown) -> Res
             Ok(())
         }
         Socket::Ping(_) | Socket::Raw(_) => Err(Errno::NotConn),
+        // sock_no_shutdown.
+        Socket::Packet(_) => Err(Errno::OpNotSupp),
     }
 }
 
@@ -858,6 +950,7 @@ pub fn close(n: &mut Node, cx: &mut NetCtx<'_>, fd: Fd) -> Result<(), Errno> {
         Socket::Udp(_) => udp_close(n, cx, fd),
         Socket::Ping(_) => ping_close(n, fd),
         Socket::Raw(_) => crate::sock::raw::raw_close(n, cx, fd),
+        Socket::Packet(_) => crate::sock::packet::packet_release(n, cx, fd),
     }
     Ok(())
 }
@@ -896,6 +989,8 @@ pub fn getpeername(n: &mut Node, fd: Fd) -> Result<SocketAddrV4, Errno> {
         Socket::Udp(u) => u.connected,
         Socket::Ping(p) => !p.sk.daddr.is_unspecified(),
         Socket::Raw(r) => !r.sk.daddr.is_unspecified(),
+        // packet_getname with peer set.
+        Socket::Packet(_) => return Err(Errno::OpNotSupp),
     };
     if !connected {
         return Err(Errno::NotConn);
@@ -910,6 +1005,19 @@ pub fn setsockopt(n: &mut Node, cx: &mut NetCtx<'_>, fd: Fd, opt: SockOpt) -> Re
     let rmem_max = n.sysctl.rmem_max;
     let is_tcp = matches!(sock(n, fd)?, Socket::Tcp(_));
     let tcp_only = |ok: bool| if ok { Ok(()) } else { Err(Errno::NoProtoOpt) };
+    if matches!(sock(n, fd)?, Socket::Packet(_))
+        && !matches!(
+            opt,
+            SockOpt::SndBuf(_)
+                | SockOpt::RcvBuf(_)
+                | SockOpt::ReuseAddr(_)
+                | SockOpt::Linger(_)
+                | SockOpt::Priority(_)
+        )
+    {
+        // An AF_PACKET socket has the SOL_SOCKET options and its own, no IP or TCP ones.
+        return Err(Errno::NoProtoOpt);
+    }
     match opt {
         SockOpt::SndBuf(v) => {
             // sk_setsockopt: min(val, wmem_max) doubled, at least SOCK_MIN_SNDBUF; the
@@ -1095,14 +1203,33 @@ pub fn getsockopt(
 ) -> Result<SockOptValue, Errno> {
     let pacing = (n.sysctl.tcp_pacing_ss_ratio, n.sysctl.tcp_pacing_ca_ratio);
     let now_j = crate::jiffies::jiffies(cx.now, n.jiffies_phase) as u32;
+    if let Socket::Packet(_) = sock(n, fd)? {
+        match name {
+            SockOptName::PacketStatistics => {
+                let st = crate::sock::packet::packet_statistics(n, fd)?;
+                return Ok(SockOptValue::PacketStats(st));
+            }
+            SockOptName::Type
+            | SockOptName::Error
+            | SockOptName::SndBuf
+            | SockOptName::RcvBuf
+            | SockOptName::ReuseAddr
+            | SockOptName::Linger
+            | SockOptName::Priority => {}
+            // No IP or TCP option on an AF_PACKET socket.
+            _ => return Err(Errno::NoProtoOpt),
+        }
+    }
     let s = sock(n, fd)?;
     let int = |v: u64| Ok(SockOptValue::Int(v as i64));
     match name {
         SockOptName::Type => int(match s {
             Socket::Tcp(_) => 1,
             Socket::Raw(_) => 3,
+            Socket::Packet(p) if p.kind == PacketKind::Raw => 3,
             _ => 2,
         }),
+        SockOptName::PacketStatistics => Err(Errno::NoProtoOpt),
         SockOptName::Error => {
             let e = s.common_mut().err.take();
             Ok(SockOptValue::Int(e.map_or(0, |e| i64::from(e.number()))))
@@ -1213,6 +1340,12 @@ pub fn ioctl(n: &mut Node, fd: Fd, req: Ioctl) -> Result<u32, Errno> {
             Ioctl::InQ => r.rx.front().map_or(0, |p| p.skb.data().len() as u32),
             _ => r.sk.wmem_alloc,
         }),
+        // packet_ioctl: SIOCINQ and SIOCOUTQ; the rest is no request of a socket's.
+        Socket::Packet(p) => match req {
+            Ioctl::InQ => Ok(crate::sock::packet::packet_inq(p)),
+            Ioctl::OutQ => Ok(p.sk.wmem_alloc),
+            Ioctl::OutQNotSent | Ioctl::AtMark => Err(Errno::NoTty),
+        },
     }
 }
 
@@ -1338,6 +1471,15 @@ pub fn poll(n: &mut Node, fd: Fd) -> Result<PollEvents, Errno> {
             ev |= PollEvents::OUT | PollEvents::WRNORM;
             if r.sk.err.is_some() {
                 ev |= PollEvents::ERR;
+            }
+        }
+        Socket::Packet(p) => {
+            if p.queued() > 0 {
+                ev |= PollEvents::IN | PollEvents::RDNORM;
+            }
+            // sock_writeable.
+            if p.sk.wmem_alloc << 1 < p.sk.sndbuf {
+                ev |= PollEvents::OUT | PollEvents::WRNORM;
             }
         }
     }
