@@ -297,6 +297,7 @@ fn app_kind(k: &AppKind) -> &str {
         AppKind::TcpSink { .. } => "tcp_sink",
         AppKind::UdpCbr { .. } => "udp_cbr",
         AppKind::UdpSink { .. } => "udp_sink",
+        AppKind::Craft { .. } => "craft",
         AppKind::Ping { .. } => "ping",
     }
 }
@@ -349,6 +350,24 @@ fn describe_app(k: &AppKind) -> String {
             if options.recverr { "  IP_RECVERR" } else { "" }
         ),
         AppKind::UdpSink { port } => format!("udp_sink :{port}"),
+        AppKind::Craft {
+            packet, schedule, ..
+        } => format!(
+            "craft {packet}  {}",
+            match schedule {
+                sim_stack::apps::craft::CraftSchedule::Every {
+                    count: None,
+                    interval,
+                } => {
+                    format!("loop every {interval}")
+                }
+                sim_stack::apps::craft::CraftSchedule::Every {
+                    count: Some(c),
+                    interval,
+                } => format!("×{c} every {interval}"),
+                sim_stack::apps::craft::CraftSchedule::At(t) => format!("at {} instants", t.len()),
+            }
+        ),
         AppKind::Ping {
             dst,
             count,

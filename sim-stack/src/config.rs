@@ -925,6 +925,18 @@ pub enum AppKind {
         #[serde(default)]
         options: PingOptions,
     },
+    /// A packet written as Scapy writes it, sent as Scapy's `send()` (a raw socket with
+    /// `IP_HDRINCL`) or, when it starts with `Ether()`, `sendp()` (an `AF_PACKET` socket)
+    /// sends it ([`crate::apps::craft`]).
+    Craft {
+        /// The Scapy expression, as written (checked by the language).
+        packet: String,
+        /// When it sends.
+        schedule: crate::apps::craft::CraftSchedule,
+        /// `sendp`'s interface (`iface`), by name; `None`: the route's.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        iface: Option<String>,
+    },
     /// A user's own app ([`crate::apps::registry`]), with its checked properties.
     User {
         /// Its name in the language.

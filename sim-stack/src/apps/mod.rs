@@ -6,10 +6,12 @@
 //! its kernel through system calls.
 //!
 //! Built in: `ping` (ICMP echo over a ping socket, like iputils ping), `dns_server`, `curl`
-//! (with its glibc-like resolver), `http_server`, `tcp_bulk` / `tcp_sink` and `udp_cbr` /
-//! `udp_sink`.
+//! (with its glibc-like resolver), `http_server`, `tcp_bulk` / `tcp_sink`, `udp_cbr` /
+//! `udp_sink`, and `craft` (a packet written as Scapy writes it, sent through a raw or
+//! `AF_PACKET` socket).
 
 pub mod bulk;
+pub mod craft;
 pub mod curl;
 pub mod dns_server;
 pub mod http_server;
@@ -499,6 +501,8 @@ pub enum AppReport {
     UdpCbr(udp_cbr::UdpCbrReport),
     /// The UDP sink's counters.
     UdpSink(udp_cbr::UdpSinkReport),
+    /// What a `craft` app sent.
+    Craft(craft::CraftReport),
     /// A user app's figures.
     #[serde(untagged)]
     User(UserReport),
@@ -578,6 +582,7 @@ impl AppReport {
             Self::TcpSink(_) => "tcp_sink",
             Self::UdpCbr(_) => "udp_cbr",
             Self::UdpSink(_) => "udp_sink",
+            Self::Craft(_) => "craft",
             Self::User(u) => &u.app,
         }
     }

@@ -363,6 +363,25 @@ impl World {
                 AppConfigKind::UdpSink { port } => {
                     Box::new(crate::apps::udp_cbr::UdpSink::new(*port))
                 }
+                AppConfigKind::Craft {
+                    packet,
+                    schedule,
+                    iface,
+                } => {
+                    let dev = iface
+                        .as_ref()
+                        .and_then(|i| cfg_node.ifaces.iter().position(|x| &x.name == i));
+                    match crate::apps::craft::Craft::new(packet, schedule.clone(), dev) {
+                        Ok(app) => Box::new(app),
+                        Err(e) => {
+                            return Err(BuildError::App {
+                                node: cfg_node.name.clone(),
+                                app: "craft".into(),
+                                message: e.to_string(),
+                            });
+                        }
+                    }
+                }
                 AppConfigKind::User { name, props } => {
                     let made = crate::apps::registry::find(name)
                         .ok_or_else(|| format!("no app named `{name}` is registered"))
