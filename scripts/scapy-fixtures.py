@@ -2,7 +2,8 @@
 """Writes the bytes real Scapy builds for the craft app's test expressions.
 
 Each line of the output is an expression as a scenario's `craft { packet "…" }` takes it, a
-tab, and the hex of Scapy's raw() of it. The craft app's unit test
+tab, and the hex of Scapy's raw() of each packet it stands for (comma-separated: a range or
+list of field values is one packet per value). The craft app's unit test
 (sim-stack/src/apps/craft/layers.rs) builds every expression and compares the bytes, so CI
 needs no Scapy. Every IP layer sets `src` and every Ether layer its addresses: Scapy would
 take them from this machine's routes and ARP cache.
@@ -15,13 +16,17 @@ import sys
 
 logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
 import scapy  # noqa: E402
-from scapy.all import DNS, DNSQR, DNSRR, ICMP, IP, TCP, UDP, Ether, Raw, raw  # noqa: E402,F401
+from scapy.all import DNS, DNSQR, DNSRR, DNSRROPT, ICMP, IP, TCP, UDP, Ether, Raw, raw  # noqa: E402,F401
 
 S = "src='1.2.3.4', dst='5.6.7.8'"
 EXPRESSIONS = [
     # The DNS amplification query (Scapy names qtype 255 `ALL`).
     "IP(src='10.0.0.66', dst='10.0.1.53')/UDP(sport=40000)/DNS(rd=1, qd=DNSQR(qname='baidu.com', qtype='ALL'))",
     "IP(src='10.0.0.66', dst='10.0.1.53')/UDP()/DNS()",
+    # scenarios/attacks/dns_amplification.net's query: spoofed source, ALL, EDNS 4096.
+    "IP(src='10.0.2.10', dst='10.0.1.53')/UDP(sport=40000)/DNS(id=1, qd=DNSQR(qname='big.example', qtype='ALL'), ar=DNSRROPT(rclass=4096))",
+    f"IP({S})/UDP()/DNS(ar=DNSRROPT(rclass=1232, z=0))",
+    f"IP({S})/UDP()/DNS(ar=[DNSRR(type='OPT', rclass=512)])",
     f"IP({S})",
     f"IP({S})/TCP()",
     f"IP({S})/TCP(flags='SA', options=[('MSS',1460),('SAckOK',b''),('Timestamp',(1,0)),('NOP',None),('WScale',7)])",
@@ -54,6 +59,9 @@ EXPRESSIONS = [
     f"IP({S})/UDP()/DNS(qr=1, an=DNSRR(rrname='t.com', type='TXT', ttl=300, rdata='hello world'))",
     f"IP({S})/UDP()/DNS(qr=1, qdcount=5, an=DNSRR(rrname='c.com', type='CNAME', rdata='d.com'))",
     f"IP({S})/UDP()/DNS(an=[DNSRR(), DNSRR(type='AAAA', rdata='2001:db8::1')])",
+    # Implicit packets: ranges and lists of values, one packet each.
+    f"IP({S})/TCP(seq=(5, 7), flags='R')",
+    "IP(src='1.2.3.4', dst=['5.6.7.8', '5.6.7.9'])/TCP(sport=(1, 2), dport=[80, 443], flags='R')",
     "Ether(src='02:00:00:00:00:01', dst='02:00:00:00:00:02')/IP(src='1.2.3.4', dst='5.6.7.8')/ICMP()",
     "Ether(src='02:00:00:00:00:01', dst='ff:ff:ff:ff:ff:ff')",
     "Ether(src='02:00:00:00:00:01', dst='ff:ff:ff:ff:ff:ff', type=0x86dd)/Raw(load=b'x')",
@@ -61,4 +69,4 @@ EXPRESSIONS = [
 
 print(f"# scripts/scapy-fixtures.py with Scapy {scapy.VERSION}: expression<TAB>hex of raw()")
 for e in EXPRESSIONS:
-    print(f"{e}\t{raw(eval(e)).hex()}")
+    print(f"{e}\t{','.join(raw(p).hex() for p in eval(e))}")

@@ -848,6 +848,9 @@ pub enum AppKind {
         ttl: u32,
         /// The answer to a query of another type for a known name.
         other_types: DnsOtherTypes,
+        /// TXT records (`record NAME TXT "text"`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        txt: Vec<DnsTxtRecord>,
     },
     /// An HTTP/1.0 server answering every GET with `200 OK` and a body of `body` bytes.
     HttpServer {
@@ -986,6 +989,15 @@ pub struct DnsRecord {
     pub name: String,
     /// Its address: an A record for IPv4, AAAA for IPv6.
     pub addr: IpAddr,
+}
+
+/// One TXT record of a [`AppKind::DnsServer`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DnsTxtRecord {
+    /// The name, lower case, without a trailing dot.
+    pub name: String,
+    /// The text (sent as character-strings of at most 255 bytes each).
+    pub text: String,
 }
 
 /// How a [`AppKind::UdpCbr`] sender uses its socket; `Default` is iperf's way: a connected

@@ -20,10 +20,12 @@
 //! the next hop's MAC from the node's neighbour table, or broadcast when it has none (Scapy
 //! sends an ARP request and falls back to broadcast; here no ARP is sent).
 //!
-//! It sends `count` packets (1 by default, as `send()` does; with `loop`, until it stops),
-//! `interval` apart (Scapy's `inter`, 0 by default: back to back at one instant), or one
-//! at each of `times` after its start. The same bytes every time, as Scapy sends one
-//! packet object. Its report counts the packets and bytes the socket took, and the sends
+//! An expression with ranges or lists of field values (`TCP(seq=(1000, 1010))`,
+//! `dport=[80, 443]`) stands for a set of packets, one per value, as in Scapy. The app sends
+//! the set `count` times (1 by default, as `send()` does; with `loop`, until it stops),
+//! `interval` before each packet but the first (Scapy's `inter`, 0 by default: back to back
+//! at one instant), or the whole set at each of `times` after its start. The same bytes
+//! every round, as Scapy sends the same packet objects. Its report counts the packets and bytes the socket took, and the sends
 //! that failed (with the last errno).
 
 pub mod layers;
@@ -74,12 +76,12 @@ pub struct CraftReport {
 /// A running `craft` app.
 #[derive(Debug)]
 pub struct Craft {
-    packet: Packet,
+    packets: Vec<Packet>,
     schedule: CraftSchedule,
     iface: Option<usize>,
     sock: Option<SockId>,
-    /// What to send and where (built at the start).
-    out: Option<Outgoing>,
+    /// What to send and where (built at the start), a packet each.
+    out: Vec<Outgoing>,
     started: SimTime,
     next: u64,
     report: CraftReport,
@@ -94,7 +96,7 @@ enum Outgoing {
 }
 
 impl Craft {
-    /// The app for a checked expression (see [`Packet::parse`]); `iface` is the index of the
+    /// The app for a checked expression (see [`Packet::parse_all`]); `iface` is the index of the
     /// interface `sendp` uses, if the scenario named one.
     ///
     /// # Errors
@@ -105,20 +107,20 @@ impl Craft {
         iface: Option<usize>,
     ) -> Result<Self, scapy::CraftError> {
         Ok(Self {
-            packet: Packet::parse(text)?,
+            packets: Packet::parse_all(text)?,
             schedule,
             iface,
             sock: None,
-            out: None,
+            out: Vec::new(),
             started: SimTime::ZERO,
             next: 0,
             report: CraftReport::default(),
         })
     }
 
-    /// The packet's bytes as the node sends them, and where.
-    fn outgoing(&self, n: &mut Node) -> Outgoing {
-        let dst = self.packet.ip().map_or(Ipv4Addr::LOCALHOST, |ip| ip.dst);
+    /// A packet's bytes as the node sends them, and where.
+    fn outgoing(&self, n: &mut Node, packet: &Packet) -> Outgoing {
+        let dst = packet.ip().map_or(Ipv4Addr::LOCALHOST, |ip| ip.dst);
         let route = crate::ip::output::ip_route_output_flow(n, dst).ok();
         let src = route.map_or(Ipv4Addr::UNSPECIFIED, |r| r.src);
         let dev = self
@@ -134,16 +136,17 @@ impl Craft {
             }
             None => (EthernetAddress([0; 6]), EthernetAddress([0xff; 6])),
         };
-        let bytes = self.packet.build(src, (dmac, smac));
-        if self.packet.is_frame() {
+        let bytes = packet.build(src, (dmac, smac));
+        if packet.is_frame() {
             Outgoing::Frame(bytes, dev)
         } else {
             Outgoing::Ip(bytes, dst)
         }
     }
 
-    fn send_one(&mut self, cx: &mut AppCtx<'_>) {
-        let (Some(sock), Some(out)) = (self.sock, self.out.as_ref()) else {
+    /// Sends packet `i` of the set.
+    fn send_one(&mut self, cx: &mut AppCtx<'_>, i: usize) {
+        let (Some(sock), Some(out)) = (self.sock, self.out.get(i)) else {
             return;
         };
         let r = match out {
@@ -168,17 +171,20 @@ impl Craft {
         }
     }
 
-    /// Sends the packet due now and arms the timer for the next.
+    /// Sends the packets due now and arms the timer for the next. The set of packets is
+    /// sent whole each round (`send(pkts, count=N)` sends the set N times), `interval`
+    /// before each packet but the first, as Scapy's `inter`.
     fn tick(&mut self, cx: &mut AppCtx<'_>) {
+        let per_round = self.out.len().max(1) as u64;
         loop {
             let due = match &self.schedule {
                 CraftSchedule::Every { count, interval } => {
-                    if count.is_some_and(|c| self.next >= c) {
+                    if count.is_some_and(|c| self.next >= c * per_round) {
                         return;
                     }
                     self.started + SimDuration::from_nanos(interval.as_nanos() * self.next)
                 }
-                CraftSchedule::At(times) => match times.get(self.next as usize) {
+                CraftSchedule::At(times) => match times.get((self.next / per_round) as usize) {
                     Some(t) => self.started + *t,
                     None => return,
                 },
@@ -187,7 +193,7 @@ impl Craft {
                 cx.schedule(due, 0);
                 return;
             }
-            self.send_one(cx);
+            self.send_one(cx, (self.next % per_round) as usize);
             self.next += 1;
         }
     }
@@ -196,10 +202,14 @@ impl Craft {
 impl App for Craft {
     fn start(&mut self, cx: &mut AppCtx<'_>) {
         self.started = cx.now();
-        let out = self.outgoing(cx.n);
-        let sock = match out {
-            Outgoing::Ip(..) => cx.socket(SockType::Raw, IPPROTO_RAW),
-            Outgoing::Frame(..) => {
+        let out: Vec<Outgoing> = self
+            .packets
+            .iter()
+            .map(|p| self.outgoing(cx.n, p))
+            .collect();
+        let sock = match out.first() {
+            Some(Outgoing::Ip(..)) | None => cx.socket(SockType::Raw, IPPROTO_RAW),
+            Some(Outgoing::Frame(..)) => {
                 let owner = cx.owner();
                 syscall::socket_domain(cx.n, &mut cx.net, Domain::Packet, SockType::Raw, 0, owner)
             }
@@ -211,7 +221,7 @@ impl App for Craft {
                 return;
             }
         }
-        self.out = Some(out);
+        self.out = out;
         self.tick(cx);
     }
 

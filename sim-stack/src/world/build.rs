@@ -294,8 +294,13 @@ impl World {
                     records,
                     ttl,
                     other_types,
+                    txt,
                 } => Box::new(crate::apps::dns_server::DnsServer {
                     records: records.iter().map(|r| (r.name.clone(), r.addr)).collect(),
+                    txt: txt
+                        .iter()
+                        .map(|r| (r.name.clone(), r.text.as_bytes().to_vec()))
+                        .collect(),
                     ttl: *ttl,
                     other_types: *other_types,
                     sock: None,

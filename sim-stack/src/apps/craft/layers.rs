@@ -885,7 +885,7 @@ fn dns(c: &Call) -> Result<Dns, CraftError> {
             "nscount" => d.counts[2] = opt_uint(v, "nscount", 16)?.map(|x| x as u16),
             "arcount" => d.counts[3] = opt_uint(v, "arcount", 16)?.map(|x| x as u16),
             "qd" => {
-                d.qd = section(v, "DNSQR")?
+                d.qd = section(v, &["DNSQR"])?
                     .iter()
                     .map(question)
                     .collect::<Result<_, _>>()?;
@@ -896,7 +896,7 @@ fn dns(c: &Call) -> Result<Dns, CraftError> {
                     "ns" => 1,
                     _ => 2,
                 };
-                d.rr[at] = section(v, "DNSRR")?
+                d.rr[at] = section(v, &["DNSRR", "DNSRROPT"])?
                     .iter()
                     .map(record)
                     .collect::<Result<_, _>>()?;
@@ -908,12 +908,16 @@ fn dns(c: &Call) -> Result<Dns, CraftError> {
 }
 
 /// A section's entries: one call, a list of them, or None / `[]` for none.
-fn section<'a>(v: &'a Spanned<Value>, kind: &str) -> Result<Vec<&'a Call>, CraftError> {
+fn section<'a>(v: &'a Spanned<Value>, kinds: &[&str]) -> Result<Vec<&'a Call>, CraftError> {
     let one = |x: &'a Spanned<Value>| match &x.v {
-        Value::Call(c) if c.name.v == kind => Ok(c),
+        Value::Call(c) if kinds.contains(&c.name.v.as_str()) => Ok(c),
         _ => Err(err(
             x,
-            format!("expected `{kind}(…)`, found {}", x.v.kind()),
+            format!(
+                "expected `{}(…)`, found {}",
+                kinds.join("(…)` or `"),
+                x.v.kind()
+            ),
         )),
     };
     match &v.v {
@@ -964,8 +968,53 @@ fn question(c: &&Call) -> Result<Question, CraftError> {
     Ok(q)
 }
 
+const DNSRROPT_FIELDS: &[&str] = &[
+    "rrname", "type", "rclass", "extrcode", "version", "z", "rdlen", "rdata",
+];
+
+/// `DNSRROPT(rrname type rclass extrcode version z rdlen rdata)`: the EDNS pseudo-record
+/// (type 41, UDP size 4096, the DO bit set: Scapy's defaults), without options.
+fn opt_record(c: &Call) -> Result<Record, CraftError> {
+    let mut r = Record {
+        rrname: vec![0],
+        ty: 41,
+        cacheflush: 0,
+        rclass: 4096,
+        ttl: 0x8000,
+        rdlen: None,
+        rdata: Vec::new(),
+    };
+    let (mut extrcode, mut version, mut z) = (0u32, 0u32, 0x8000u32);
+    for (k, v) in &c.kwargs {
+        match k.v.as_str() {
+            "rrname" => r.rrname = dns_name(v, "rrname")?,
+            "type" => r.ty = dns_type(v, "type", false)?,
+            "rclass" => r.rclass = uint(v, "rclass", 16)? as u16,
+            "extrcode" => extrcode = uint(v, "extrcode", 8)? as u32,
+            "version" => version = uint(v, "version", 8)? as u32,
+            "z" => z = uint(v, "z", 16)? as u32,
+            "rdlen" => r.rdlen = opt_uint(v, "rdlen", 16)?.map(|x| x as u16),
+            "rdata" => match &v.v {
+                Value::None => {}
+                Value::List(l) if l.is_empty() => {}
+                _ => {
+                    return Err(
+                        err(v, "EDNS options are not modeled by `craft`").expected("`rdata=[]`")
+                    );
+                }
+            },
+            _ => return Err(unknown_field(c, k, DNSRROPT_FIELDS)),
+        }
+    }
+    r.ttl = (extrcode << 24) | (version << 16) | z;
+    Ok(r)
+}
+
 fn record(c: &&Call) -> Result<Record, CraftError> {
     no_positional(c)?;
+    if c.name.v == "DNSRROPT" {
+        return opt_record(c);
+    }
     let mut r = Record {
         rrname: vec![0],
         ty: 1,
@@ -1052,12 +1101,17 @@ fn csum(parts: &[&[u8]]) -> u16 {
 }
 
 impl Packet {
-    /// Parses `text` and reads its layers.
+    /// Parses `text` and reads its layers: the packets it stands for (one, or one per
+    /// value of its ranges and lists, see [`super::scapy::expand`]).
     ///
     /// # Errors
-    /// See [`super::scapy::parse`] and [`packet`].
-    pub fn parse(text: &str) -> Result<Self, CraftError> {
-        packet(&super::scapy::parse(text)?)
+    /// See [`super::scapy::parse`], [`super::scapy::expand`] and [`packet`].
+    pub fn parse_all(text: &str) -> Result<Vec<Self>, CraftError> {
+        let terms = super::scapy::parse(text)?;
+        super::scapy::expand(&terms)?
+            .iter()
+            .map(|t| packet(t))
+            .collect()
     }
 
     /// Whether it starts with `Ether()`: a frame, sent as Scapy's `sendp` sends.
@@ -1278,7 +1332,7 @@ mod tests {
     use super::*;
 
     /// `scripts/scapy-fixtures.py`'s output: an expression and the hex of Scapy 2.8's
-    /// `raw()` of it, a pair per line.
+    /// `raw()` of it (of each packet it stands for, comma-separated), a pair per line.
     const FIXTURES: &str = include_str!("craft-fixtures.txt");
 
     /// Every fixture builds to Scapy's bytes (each fixture sets `IP.src` and the `Ether`
@@ -1291,12 +1345,18 @@ mod tests {
             .filter(|l| !l.starts_with('#') && !l.is_empty())
         {
             let (expr, hex) = line.split_once('\t').expect("expression<TAB>hex");
-            let p = Packet::parse(expr).unwrap_or_else(|e| panic!("{expr}: {e}"));
-            let got = p.build(
-                Ipv4Addr::new(127, 0, 0, 1),
-                (EthernetAddress([0xff; 6]), EthernetAddress([0; 6])),
-            );
-            let got: String = got.iter().map(|b| format!("{b:02x}")).collect();
+            let ps = Packet::parse_all(expr).unwrap_or_else(|e| panic!("{expr}: {e}"));
+            let got: Vec<String> = ps
+                .iter()
+                .map(|p| {
+                    let b = p.build(
+                        Ipv4Addr::new(127, 0, 0, 1),
+                        (EthernetAddress([0xff; 6]), EthernetAddress([0; 6])),
+                    );
+                    b.iter().map(|b| format!("{b:02x}")).collect()
+                })
+                .collect();
+            let got = got.join(",");
             assert_eq!(got, hex, "{expr}");
             n += 1;
         }
@@ -1305,19 +1365,19 @@ mod tests {
 
     #[test]
     fn unknown_names_and_bad_values_are_located() {
-        let e = Packet::parse("IP(dst='1.2.3.4')/UPD()").unwrap_err();
+        let e = Packet::parse_all("IP(dst='1.2.3.4')/UPD()").unwrap_err();
         assert_eq!((e.at, e.end), (18, 21));
         assert!(e.candidates.contains(&"UDP"));
-        let e = Packet::parse("IP(dts='1.2.3.4')").unwrap_err();
+        let e = Packet::parse_all("IP(dts='1.2.3.4')").unwrap_err();
         assert_eq!((e.at, e.end), (3, 6));
         assert!(e.message.contains("no field `dts`"), "{}", e.message);
-        let e = Packet::parse("IP(ttl=300)").unwrap_err();
+        let e = Packet::parse_all("IP(ttl=300)").unwrap_err();
         assert_eq!((e.at, e.end), (7, 10));
-        let e = Packet::parse("IP()/TCP(flags='SX')").unwrap_err();
+        let e = Packet::parse_all("IP()/TCP(flags='SX')").unwrap_err();
         assert!(e.message.contains("`X` is not a TCP flag"));
-        let e = Packet::parse("IP()/UDP()/DNS(qd=DNSQR(qtype='ANY'))").unwrap_err();
+        let e = Packet::parse_all("IP()/UDP()/DNS(qd=DNSQR(qtype='ANY'))").unwrap_err();
         assert!(e.expected.unwrap().contains("ALL"));
-        let e = Packet::parse("IP(dst='10.0.0.256')").unwrap_err();
+        let e = Packet::parse_all("IP(dst='10.0.0.256')").unwrap_err();
         assert!(e.message.contains("not an IPv4 address"));
     }
 }

@@ -135,6 +135,99 @@ pub enum Term {
     Payload(Spanned<Vec<u8>>),
 }
 
+/// The most packets one expression may stand for ([`expand`]).
+pub const MAX_PACKETS: usize = 100_000;
+
+/// Fields whose value is a list by nature, not a set of packets.
+fn list_field(layer: &str, field: &str) -> bool {
+    matches!(
+        (layer, field),
+        ("IP" | "TCP", "options") | ("DNS", "qd" | "an" | "ns" | "ar")
+    )
+}
+
+/// Scapy's implicit packets: a layer field given as a list (`dport=[80, 443]`) or a range
+/// `(first, last)` of integers (`seq=(1000, 1010)`, both ends included) stands for one
+/// packet per value. Returns every packet's terms, in Scapy's order: an outer layer's
+/// fields vary slowest, and within a layer the first field given varies fastest.
+///
+/// # Errors
+/// An empty range or list, or more than [`MAX_PACKETS`] packets.
+pub fn expand(terms: &[Term]) -> Result<Vec<Vec<Term>>, CraftError> {
+    // Every generator: (term, kwarg, its values), outermost-slowest order.
+    let mut gens: Vec<(usize, usize, Vec<Spanned<Value>>)> = Vec::new();
+    for (ti, t) in terms.iter().enumerate() {
+        let Term::Layer(c) = t else { continue };
+        let mut layer_gens = Vec::new();
+        for (ki, (k, v)) in c.kwargs.iter().enumerate() {
+            if list_field(&c.name.v, &k.v) {
+                continue;
+            }
+            let values = match &v.v {
+                Value::List(l) => l.clone(),
+                Value::Tuple(r) if r.len() == 2 => match (&r[0].v, &r[1].v) {
+                    (Value::Int(a), Value::Int(b)) => {
+                        if b < a {
+                            return Err(CraftError::new(
+                                v.at,
+                                v.end,
+                                "an empty range sends nothing",
+                            )
+                            .expected("(first, last) with first ≤ last"));
+                        }
+                        if b - a >= MAX_PACKETS as i128 {
+                            return Err(too_many(v.at, v.end));
+                        }
+                        (*a..=*b)
+                            .map(|i| Spanned {
+                                v: Value::Int(i),
+                                at: v.at,
+                                end: v.end,
+                            })
+                            .collect()
+                    }
+                    _ => continue,
+                },
+                _ => continue,
+            };
+            if values.is_empty() {
+                return Err(CraftError::new(v.at, v.end, "an empty list sends nothing"));
+            }
+            layer_gens.push((ti, ki, values));
+        }
+        // Within a layer the first field varies fastest: it goes last.
+        layer_gens.reverse();
+        gens.extend(layer_gens);
+    }
+    let total = gens
+        .iter()
+        .try_fold(1usize, |acc, (_, _, v)| acc.checked_mul(v.len()))
+        .filter(|&t| t <= MAX_PACKETS);
+    let Some(total) = total else {
+        let (at, end) = gens.first().map_or((0, 0), |(_, _, v)| (v[0].at, v[0].end));
+        return Err(too_many(at, end));
+    };
+    let mut out = Vec::with_capacity(total);
+    for i in 0..total {
+        let mut pkt = terms.to_vec();
+        let mut rest = i;
+        for (ti, ki, values) in gens.iter().rev() {
+            let pick = &values[rest % values.len()];
+            rest /= values.len();
+            if let Term::Layer(c) = &mut pkt[*ti] {
+                c.kwargs[*ki].1 = pick.clone();
+            }
+        }
+        out.push(pkt);
+    }
+    Ok(out)
+}
+
+fn too_many(at: usize, end: usize) -> CraftError {
+    CraftError::new(at, end, format!("more than {MAX_PACKETS} packets"))
+        .expected("a smaller range or list")
+}
+
 /// Deepest nesting of calls, lists and tuples.
 const MAX_DEPTH: usize = 32;
 
