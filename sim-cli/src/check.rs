@@ -308,7 +308,9 @@ fn describe_app(k: &AppKind) -> String {
             let p: Vec<String> = props.0.iter().map(|(k, v)| format!("{k} {v}")).collect();
             format!("{name}  {}", p.join("  "))
         }
-        AppKind::DnsServer { records, ttl, .. } => {
+        AppKind::DnsServer {
+            records, ttl, txt, ..
+        } => {
             let r: Vec<String> = records
                 .iter()
                 .take(3)
@@ -318,7 +320,11 @@ fn describe_app(k: &AppKind) -> String {
                 })
                 .collect();
             let more = if records.len() > 3 { ", …" } else { "" };
-            format!("dns_server  {}{more} (ttl {ttl})", r.join(", "))
+            let txt = match txt.len() {
+                0 => String::new(),
+                k => format!(" + {k} TXT"),
+            };
+            format!("dns_server  {}{more}{txt} (ttl {ttl})", r.join(", "))
         }
         AppKind::HttpServer {
             port,
