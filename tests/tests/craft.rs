@@ -227,3 +227,46 @@ app b: udp_sink { port 40001 }
     assert_eq!(flagged, want, "{flagged:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A packet that starts with `Ether()` goes out as `sendp()` sends it: through an
+/// `AF_PACKET` socket, byte for byte as built (the route's source filled in, the broadcast
+/// MAC for an unset `Ether.dst` when the node has no neighbour entry), past an `OUTPUT` rule
+/// that drops everything — netfilter is not on that path — and the peer answers it.
+#[test]
+fn a_frame_goes_out_as_sendp_past_netfilter() {
+    let src = "
+seed 1
+end 1s
+host a {
+    iface eth0 { ip 10.0.0.1/24  mac 02:00:00:00:00:01 }
+    netfilter output drop
+}
+host b { iface eth0 { ip 10.0.0.2/24  mac 02:00:00:00:00:02 } }
+link a.eth0 -- b.eth0 { rate 1Gbit  delay 10us }
+app a: craft { packet \"Ether()/IP(dst='10.0.0.2')/ICMP(id=7, seq=1)/'ping'\"  count 2  interval 100ms } at 10ms
+";
+    let dir = temp_dir("craft-sendp");
+    let ran = run_scenario(
+        &load(src, &[]),
+        Some(capture_into(&dir, CaptureFormat::Pcap)),
+    );
+    let c = &craft_reports(&ran)[0];
+    assert_eq!(
+        (c.packets, c.bytes, c.errors),
+        (2, 2 * (14 + 20 + 8 + 4), 0)
+    );
+    let frames = read_pcap(&dir.join("a-eth0.pcap"));
+    let sent: Vec<&common::Record> = frames
+        .iter()
+        .filter(|f| f.data[6..12] == [2, 0, 0, 0, 0, 1] && f.data[12..14] == [8, 0])
+        .collect();
+    assert_eq!(sent.len(), 2);
+    // Scapy's bytes for the same expression with src='10.0.0.1' and Ether dst broadcast:
+    // Ether(src='02:00:00:00:00:01', dst='ff:ff:ff:ff:ff:ff')/IP(src='10.0.0.1',
+    // dst='10.0.0.2')/ICMP(id=7, seq=1)/'ping' (raw() in Scapy 2.8).
+    let want = "ffffffffffff02000000000108004500002000010000400166da0a0000010a000002080019270007000170696e67";
+    let got: String = sent[0].data.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(got, want);
+    assert_eq!(ran.stats.nodes["b"].icmp.InEchos, 2, "b took both");
+    let _ = std::fs::remove_dir_all(&dir);
+}
