@@ -299,6 +299,7 @@ fn app_kind(k: &AppKind) -> &str {
         AppKind::UdpSink { .. } => "udp_sink",
         AppKind::Craft { .. } => "craft",
         AppKind::Ping { .. } => "ping",
+        AppKind::Replay(_) => "replay",
     }
 }
 
@@ -374,6 +375,26 @@ fn describe_app(k: &AppKind) -> String {
                 sim_stack::apps::craft::CraftSchedule::At(t) => format!("at {} instants", t.len()),
             }
         ),
+        AppKind::Replay(r) => {
+            let mut s = format!(
+                "replay {:?} ({} frames, {})  iface {}  {}",
+                r.file,
+                r.frames.len(),
+                sim_stack::apps::replay::linktype_name(r.linktype),
+                r.iface,
+                r.speed
+            );
+            if r.loops != 1 {
+                let _ = write!(s, "  loop {}", r.loops);
+            }
+            if let Some(l) = r.limit {
+                let _ = write!(s, "  limit {l}");
+            }
+            if !r.rewrite.is_empty() {
+                s.push_str("  rewritten");
+            }
+            s
+        }
         AppKind::Ping {
             dst,
             count,

@@ -250,8 +250,10 @@ pub struct RunArgs {
     /// into `snapshots/`: `tc` writes `NODE.tc.txt` (`tc -s qdisc show` and, for classful
     /// roots, `tc -s class show`, per interface), `ss` `NODE.ss.txt` (`ss -tuni`), `ip`
     /// `NODE.ip.txt` (`ip -s link`, `ip neigh`, `ip route`, and the `-6` ones with IPv6),
-    /// `nstat` `NODE.nstat.txt` (`nstat -a`), `all` every one: `--snapshot tc`,
-    /// `--snapshot ss,ip`, `--snapshot all`.
+    /// `nstat` `NODE.nstat.txt` (`nstat -a`), `iptables` `NODE.iptables.txt` (`iptables -L
+    /// -v -n` of each table in use), `conntrack` `NODE.conntrack.txt` (`conntrack -L`, `-S`,
+    /// on nodes that track connections), `all` every one: `--snapshot tc`, `--snapshot
+    /// ss,ip`, `--snapshot all`.
     #[arg(long, value_enum, value_delimiter = ',', value_name = "KIND,…")]
     pub snapshot: Vec<SnapshotKind>,
     /// Also take the `--snapshot` kinds at these simulated instants, into
@@ -372,7 +374,8 @@ pub struct RunParams {
     pub file: PathBuf,
     /// The scenario file's absolute path at the time of the run.
     pub file_abs: Option<PathBuf>,
-    /// Every file the run read, the scenario first, then its includes, with their SHA-256.
+    /// Every file the run read, the scenario first, then its includes, then the data files
+    /// (captures a `replay` app sends), with their SHA-256.
     #[serde(default)]
     pub inputs: Option<Vec<InputFile>>,
     /// The scenario's name.
@@ -700,6 +703,12 @@ pub fn load_scenario(
             file_abs: std::fs::canonicalize(&f.path).ok(),
             sha256: sha256_hex(f.text.as_bytes()),
         })
+        // The data files it read (captures to replay), hashed as read.
+        .chain(loaded.data_inputs.iter().map(|d| InputFile {
+            file: d.path.clone(),
+            file_abs: std::fs::canonicalize(&d.path).ok(),
+            sha256: d.sha256.clone(),
+        }))
         .collect();
     Ok(LoadedScenario { scenario, inputs })
 }

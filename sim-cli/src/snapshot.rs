@@ -14,6 +14,12 @@
 //!   ([`sim_stack::ipv6::route_show`]).
 //! * `nstat`: `snapshots/NODE.nstat.txt`, `$ nstat -a`: the SNMP counters that are not 0
 //!   ([`sim_stack::nstat`]).
+//! * `iptables`: `snapshots/NODE.iptables.txt`, `$ iptables -t TABLE -L -v -n` for each
+//!   table with rules or a DROP policy (filter alone when there is none), with the rules'
+//!   packet and byte counters ([`sim_stack::netfilter::iptables_show`]).
+//! * `conntrack`: `snapshots/NODE.conntrack.txt` for each node that tracks connections (a
+//!   nat rule, a state match, …): `$ conntrack -L` (the entries, then the line conntrack
+//!   writes to standard error) and `$ conntrack -S` ([`sim_stack::netfilter::conntrack_show`]).
 //! * `all`: every kind.
 //!
 //! The files are written into the run's partial folder with everything else, so they appear
@@ -33,6 +39,9 @@ use sim_stack::dev_show::{LinkShow, ip_s_link};
 use sim_stack::ip::route_show::ip_route;
 use sim_stack::ipv6::route_show::ip6_route;
 use sim_stack::neigh::neigh_show::neigh_show;
+use sim_stack::netfilter::TableId;
+use sim_stack::netfilter::conntrack_show::conntrack_list_summary;
+use sim_stack::netfilter::iptables_show::{ListFormat, list};
 use sim_stack::node::Node;
 use sim_stack::nstat::nstat_show;
 use sim_stack::qdisc::tc_show::{FIRST_AUTO_HANDLE, TcTree};
@@ -54,13 +63,24 @@ pub enum SnapshotKind {
     Ip,
     /// `nstat -a`: the SNMP counters that are not 0.
     Nstat,
+    /// `iptables -L -v -n` of each table in use.
+    Iptables,
+    /// `conntrack -L` and `conntrack -S`, on nodes that track connections.
+    Conntrack,
     /// Every kind.
     All,
 }
 
 impl SnapshotKind {
     /// The kinds that write a file (all but `all`).
-    pub const FILES: [Self; 4] = [Self::Tc, Self::Ss, Self::Ip, Self::Nstat];
+    pub const FILES: [Self; 6] = [
+        Self::Tc,
+        Self::Ss,
+        Self::Ip,
+        Self::Nstat,
+        Self::Iptables,
+        Self::Conntrack,
+    ];
 
     /// The word on the command line.
     pub fn word(self) -> &'static str {
@@ -69,6 +89,8 @@ impl SnapshotKind {
             Self::Ss => "ss",
             Self::Ip => "ip",
             Self::Nstat => "nstat",
+            Self::Iptables => "iptables",
+            Self::Conntrack => "conntrack",
             Self::All => "all",
         }
     }
@@ -124,6 +146,11 @@ pub fn write_into(
                 SnapshotKind::Ss => ss(node, now),
                 SnapshotKind::Ip => ip(node, scenario),
                 SnapshotKind::Nstat => nstat(node),
+                SnapshotKind::Iptables => iptables(node),
+                SnapshotKind::Conntrack => match conntrack(node, now) {
+                    Some(t) => t,
+                    None => continue,
+                },
                 SnapshotKind::All => continue,
             };
             let name = format!("{}.{}.txt", node.name, kind.word());
@@ -242,6 +269,44 @@ pub fn nstat(node: &Node) -> String {
     format!("$ nstat -a\n{}", nstat_show(&node.snmp, &node.snmp6, false))
 }
 
+/// `NODE.iptables.txt`: `iptables -t TABLE -L -v -n` for each table in use, in the order
+/// people look at them (filter, nat, mangle, raw); the filter table alone when no table
+/// has a rule.
+pub fn iptables(node: &Node) -> String {
+    let rs = &node.netfilter.ruleset;
+    let mut text = String::new();
+    for id in [TableId::Filter, TableId::Nat, TableId::Mangle, TableId::Raw] {
+        let t = rs.table(id);
+        if t.is_trivial() && !(id == TableId::Filter && rs.is_empty()) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        let cmd = if id == TableId::Filter {
+            "iptables -L -v -n".to_string()
+        } else {
+            format!("iptables -t {} -L -v -n", id.name())
+        };
+        let _ = write!(text, "$ {cmd}\n{}", list(t, ListFormat::default()));
+    }
+    text
+}
+
+/// `NODE.conntrack.txt`: `conntrack -L` (with the count conntrack prints on standard error)
+/// and `conntrack -S` at `now`; `None` for a node that does not track connections.
+pub fn conntrack(node: &Node, now: SimTime) -> Option<String> {
+    // Listing expires entries as the kernel's lookups would; the world's table stays as it is.
+    let mut ct = node.netfilter.conntrack.clone()?;
+    let list = ct.show_list(now);
+    let n = list.lines().count();
+    Some(format!(
+        "$ conntrack -L\n{list}{}$ conntrack -S\n{}",
+        conntrack_list_summary(n),
+        ct.show_stats()
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use std::ops::ControlFlow;
@@ -289,7 +354,9 @@ mod tests {
             .unwrap();
             let mut want: Vec<String> = ["a", "b", "r"]
                 .iter()
-                .flat_map(|n| ["ip", "nstat", "ss", "tc"].map(|k| format!("{n}.{k}.txt")))
+                .flat_map(|n| {
+                    ["ip", "iptables", "nstat", "ss", "tc"].map(|k| format!("{n}.{k}.txt"))
+                })
                 .collect();
             want.sort();
             assert_eq!(files, want);

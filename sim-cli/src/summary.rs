@@ -211,6 +211,31 @@ fn app_line(app: &AppReport) -> String {
             l.push_str(&format!(", {} errors", c.errors));
             l
         }
+        AppReport::Replay(r) => {
+            // tcpreplay's "Actual: N packets (B bytes) sent in S seconds".
+            let secs = match (r.first_ns, r.last_ns) {
+                (Some(a), Some(b)) => (b - a) as f64 / 1e9,
+                _ => 0.0,
+            };
+            let mut l = format!(
+                "replay {} on {}: {} packets ({} bytes) sent in {secs:.6} seconds, {} failed",
+                r.file, r.iface, r.sent, r.bytes, r.failed
+            );
+            if !r.errors.is_empty() {
+                let e: Vec<String> = r.errors.iter().map(|(k, v)| format!("{k} {v}")).collect();
+                l.push_str(&format!(" ({})", e.join(", ")));
+            }
+            if r.retried_enobufs > 0 {
+                l.push_str(&format!(", {} retried (ENOBUFS)", r.retried_enobufs));
+            }
+            if r.skipped > 0 {
+                l.push_str(&format!(", {} skipped", r.skipped));
+            }
+            if let Some(e) = &r.error {
+                l.push_str(&format!(" ({e})"));
+            }
+            l
+        }
         AppReport::UdpSink(k) => format!(
             "udp_sink: {} received, {} lost, {} out of order",
             k.received, k.lost, k.out_of_order

@@ -30,7 +30,7 @@ fn snapshot_all_writes_every_kind_for_every_node() {
     let out = dir.join("o");
     let mut want = Vec::new();
     for node in ["a", "b", "r"] {
-        for kind in ["ip", "nstat", "ss", "tc"] {
+        for kind in ["ip", "iptables", "nstat", "ss", "tc"] {
             want.push(format!("{node}.{kind}.txt"));
         }
     }

@@ -161,9 +161,14 @@ pub(crate) struct NodeDecl {
 pub(crate) enum NodeItem {
     Iface(IfaceDecl),
     Route(RouteDecl),
-    Resolver { value: Word, span: Span },
+    Resolver {
+        value: Word,
+        span: Span,
+    },
     Sysctl(SysctlDecl),
     Netfilter(NfDecl),
+    /// `iptables …`: the command line after the keyword.
+    Iptables(Word),
     For(For<Self>),
 }
 

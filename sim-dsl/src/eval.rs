@@ -331,6 +331,11 @@ pub(crate) enum IrItem {
         span: Span,
         ctx: Ctx,
     },
+    /// `iptables …`: the command line, spliced.
+    Iptables {
+        line: Val,
+        ctx: Ctx,
+    },
 }
 
 /// `sysctl NAME = VALUES` after splicing.
@@ -716,6 +721,14 @@ impl Elab<'_> {
                     span: n.span,
                     ctx: self.ctx.clone(),
                 });
+            }
+            NodeItem::Iptables(w) => {
+                if let Some(line) = self.word(w) {
+                    out.push(IrItem::Iptables {
+                        line,
+                        ctx: self.ctx.clone(),
+                    });
+                }
             }
             NodeItem::For(f) => {
                 self.each(f, |e, body| {

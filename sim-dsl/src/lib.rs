@@ -113,6 +113,19 @@ pub struct Loaded {
     /// of the checking work, which stays linear in the size of the expanded scenario however
     /// many loop iterations repeat a mistake (each place gets one suggestion).
     pub names_compared: u64,
+    /// The data files the scenario read besides its text (a `replay` app's capture), each
+    /// once, in the order first read, with their SHA-256: inputs of the run as much as the
+    /// scenario's text.
+    pub data_inputs: Vec<DataInput>,
+}
+
+/// A data file a scenario read (a capture to replay).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataInput {
+    /// Its path, as resolved against the file that named it.
+    pub path: PathBuf,
+    /// The SHA-256 of its bytes, in hex.
+    pub sha256: String,
 }
 
 impl Loaded {
@@ -255,6 +268,7 @@ fn load_bytes(
         diagnostics: vec![d],
         scenario: None,
         names_compared: 0,
+        data_inputs: Vec::new(),
     };
     match bytes {
         Ok(bytes) => match add_text(&mut sources, path.to_path_buf(), bytes) {
@@ -423,12 +437,13 @@ fn run(loader: &dyn FileLoader, sources: SourceMap, main: FileId, opts: &Options
         || "scenario".to_string(),
         |s| s.to_string_lossy().into_owned(),
     );
-    let scenario = lower::lower(
+    let (scenario, data_inputs) = lower::lower(
         &program,
         &default_name,
         &inc.broken_names,
         inc.broken_loop,
         &mut diags,
+        lower::DataFiles::new(loader, &inc.sources),
     );
     let names_compared = diags.compared();
     let mut diagnostics = diags.into_vec();
@@ -444,5 +459,6 @@ fn run(loader: &dyn FileLoader, sources: SourceMap, main: FileId, opts: &Options
         diagnostics,
         scenario,
         names_compared,
+        data_inputs,
     }
 }

@@ -374,6 +374,10 @@ fn describe(rule: Rule) -> Vec<&'static str> {
         Rule::kw_resolver => one("`resolver`"),
         Rule::kw_sysctl => one("`sysctl`"),
         Rule::kw_netfilter => one("`netfilter`"),
+        Rule::kw_iptables | Rule::iptables => one("`iptables`"),
+        Rule::ipt_line | Rule::ipt_text => {
+            one("an iptables command line such as `-A INPUT -j DROP`")
+        }
         Rule::kw_qdisc => one("`qdisc`"),
         Rule::kw_record => one("`record`"),
         Rule::kw_at => one("`at`"),
@@ -810,6 +814,10 @@ impl Cx {
                     span,
                 })
             }
+            Rule::iptables => {
+                it.next();
+                NodeItem::Iptables(self.word(it.next().expect("the command line")))
+            }
             Rule::node_for => {
                 let (var, lo, hi, inclusive, header, rest) = self.for_head(span, &mut it);
                 let body = rest.into_iter().map(|q| self.node_item(q)).collect();
@@ -981,7 +989,7 @@ impl Cx {
         };
         for q in p.into_inner() {
             match q.as_rule() {
-                Rule::value_text | Rule::name_text | Rule::str_text => {
+                Rule::value_text | Rule::name_text | Rule::str_text | Rule::ipt_text => {
                     push_text(&mut parts, q.as_str());
                 }
                 Rule::str_escape => {

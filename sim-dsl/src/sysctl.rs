@@ -36,6 +36,59 @@ const AVAILABLE_CC: [&str; 4] = sim_stack::tcp::cong::Cong::AVAILABLE;
 
 /// Every sysctl the language knows, with its shape.
 const TABLE: &[(&str, Shape)] = &[
+    (
+        "net.netfilter.nf_conntrack_max",
+        Shape::Int(0, i32::MAX as i64),
+    ),
+    (
+        "net.netfilter.nf_conntrack_tcp_timeout_syn_sent",
+        Shape::Secs,
+    ),
+    (
+        "net.netfilter.nf_conntrack_tcp_timeout_syn_recv",
+        Shape::Secs,
+    ),
+    (
+        "net.netfilter.nf_conntrack_tcp_timeout_established",
+        Shape::Secs,
+    ),
+    (
+        "net.netfilter.nf_conntrack_tcp_timeout_fin_wait",
+        Shape::Secs,
+    ),
+    (
+        "net.netfilter.nf_conntrack_tcp_timeout_close_wait",
+        Shape::Secs,
+    ),
+    (
+        "net.netfilter.nf_conntrack_tcp_timeout_last_ack",
+        Shape::Secs,
+    ),
+    (
+        "net.netfilter.nf_conntrack_tcp_timeout_time_wait",
+        Shape::Secs,
+    ),
+    ("net.netfilter.nf_conntrack_tcp_timeout_close", Shape::Secs),
+    (
+        "net.netfilter.nf_conntrack_tcp_timeout_max_retrans",
+        Shape::Secs,
+    ),
+    (
+        "net.netfilter.nf_conntrack_tcp_timeout_unacknowledged",
+        Shape::Secs,
+    ),
+    (
+        "net.netfilter.nf_conntrack_tcp_max_retrans",
+        Shape::Int(0, 255),
+    ),
+    ("net.netfilter.nf_conntrack_tcp_loose", Shape::Bool),
+    ("net.netfilter.nf_conntrack_tcp_be_liberal", Shape::Bool),
+    ("net.netfilter.nf_conntrack_udp_timeout", Shape::Secs),
+    ("net.netfilter.nf_conntrack_udp_timeout_stream", Shape::Secs),
+    ("net.netfilter.nf_conntrack_icmp_timeout", Shape::Secs),
+    ("net.netfilter.nf_conntrack_generic_timeout", Shape::Secs),
+    ("net.netfilter.nf_conntrack_checksum", Shape::Bool),
+    ("net.netfilter.nf_conntrack_acct", Shape::Bool),
     ("net.ipv4.ip_forward", Shape::Bool),
     ("net.ipv4.ip_default_ttl", Shape::Int(1, 255)),
     ("net.ipv4.ip_local_port_range", Shape::PortRange),
@@ -265,6 +318,65 @@ pub(crate) fn apply_conf6(c: &mut Ipv6DevConf, key: &str, vals: &[&str]) -> Resu
     Ok(())
 }
 
+/// Sets `net.netfilter.KEY` (conntrack's, `nf_conntrack_*`) to `v`.
+fn apply_conntrack(
+    c: &mut sim_stack::netfilter::conntrack::ConntrackSysctl,
+    key: &str,
+    shape: Shape,
+    v: &str,
+) -> Result<(), SysErr> {
+    let value = |msg: String| SysErr::Value { index: 0, msg };
+    match shape {
+        Shape::Bool => {
+            let b = values::boolean(v).map_err(value)?;
+            match key {
+                "nf_conntrack_tcp_loose" => c.nf_conntrack_tcp_loose = b,
+                "nf_conntrack_tcp_be_liberal" => c.nf_conntrack_tcp_be_liberal = b,
+                "nf_conntrack_checksum" => c.nf_conntrack_checksum = b,
+                "nf_conntrack_acct" => c.nf_conntrack_acct = b,
+                _ => unreachable!("bool sysctl {key}"),
+            }
+        }
+        Shape::Int(min, max) => {
+            let n = values::int_in(v, min, max).map_err(value)?;
+            match key {
+                "nf_conntrack_max" => c.nf_conntrack_max = n as u32,
+                "nf_conntrack_tcp_max_retrans" => c.nf_conntrack_tcp_max_retrans = n as u8,
+                _ => unreachable!("int sysctl {key}"),
+            }
+        }
+        Shape::Secs => {
+            let d = duration(v, "s").map_err(value)?;
+            sim_stack::validate::duration(d).map_err(|e| value(format!("`{v}` is {e}")))?;
+            match key {
+                "nf_conntrack_tcp_timeout_syn_sent" => c.nf_conntrack_tcp_timeout_syn_sent = d,
+                "nf_conntrack_tcp_timeout_syn_recv" => c.nf_conntrack_tcp_timeout_syn_recv = d,
+                "nf_conntrack_tcp_timeout_established" => {
+                    c.nf_conntrack_tcp_timeout_established = d;
+                }
+                "nf_conntrack_tcp_timeout_fin_wait" => c.nf_conntrack_tcp_timeout_fin_wait = d,
+                "nf_conntrack_tcp_timeout_close_wait" => c.nf_conntrack_tcp_timeout_close_wait = d,
+                "nf_conntrack_tcp_timeout_last_ack" => c.nf_conntrack_tcp_timeout_last_ack = d,
+                "nf_conntrack_tcp_timeout_time_wait" => c.nf_conntrack_tcp_timeout_time_wait = d,
+                "nf_conntrack_tcp_timeout_close" => c.nf_conntrack_tcp_timeout_close = d,
+                "nf_conntrack_tcp_timeout_max_retrans" => {
+                    c.nf_conntrack_tcp_timeout_max_retrans = d;
+                }
+                "nf_conntrack_tcp_timeout_unacknowledged" => {
+                    c.nf_conntrack_tcp_timeout_unacknowledged = d;
+                }
+                "nf_conntrack_udp_timeout" => c.nf_conntrack_udp_timeout = d,
+                "nf_conntrack_udp_timeout_stream" => c.nf_conntrack_udp_timeout_stream = d,
+                "nf_conntrack_icmp_timeout" => c.nf_conntrack_icmp_timeout = d,
+                "nf_conntrack_generic_timeout" => c.nf_conntrack_generic_timeout = d,
+                _ => unreachable!("time sysctl {key}"),
+            }
+        }
+        _ => unreachable!("conntrack sysctl shape"),
+    }
+    Ok(())
+}
+
 /// The names, for suggestions and docs.
 pub(crate) fn names() -> impl Iterator<Item = &'static str> {
     TABLE
@@ -404,6 +516,9 @@ pub(crate) fn apply(s: &mut Sysctls, name: &str, vals: &[&str]) -> Result<(), Sy
             expected: want,
             example,
         });
+    }
+    if let Some(key) = name.strip_prefix("net.netfilter.") {
+        return apply_conntrack(&mut s.netfilter, key, shape, vals[0]);
     }
     match shape {
         Shape::Bool => {

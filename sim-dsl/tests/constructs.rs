@@ -576,27 +576,58 @@ fn the_source_map_lists_every_file_read_once_main_first() {
     assert!(l.sources.files()[2].text.starts_with("host b"));
 }
 
+/// The rules of `chain` in `table` of node `name`.
+fn chain<'a>(s: &'a Scenario, name: &str, table: &str, chain: &str) -> &'a [Rule] {
+    use sim_stack::netfilter::TableId;
+    let t = node(s, name)
+        .netfilter
+        .table(TableId::from_name(table).expect("a table"));
+    &t.chains[t.chain(chain).expect("a chain")].rules
+}
+
+/// The `-m statistic --mode nth` of a rule.
+fn nth(r: &Rule) -> Option<Nth> {
+    use sim_stack::netfilter::xt_match::{Match, StatisticMode};
+    r.matches.iter().find_map(|m| match m {
+        Match::Statistic {
+            mode: StatisticMode::Nth(n),
+            ..
+        } => Some(*n),
+        _ => None,
+    })
+}
+
 #[test]
 fn netfilter_rules() {
+    use sim_stack::netfilter::Target;
+    use sim_stack::netfilter::rule::Inv;
+    use sim_stack::netfilter::xt_match::{Match, PortRange, TcpFlagsMatch, TcpMatch};
     let s = ok("
 host a {
     iface eth0 { ip 10.0.0.1/24 }
     netfilter output drop proto tcp flags rst dst 10.0.0.2
     netfilter INPUT accept proto udp src 10.0.0.0/24 dport 53
+    netfilter prerouting drop proto icmp
 }
 ");
-    let r = &node(&s, "a").netfilter;
-    assert_eq!(
-        r[0],
-        Rule {
-            proto: Some(Proto::Tcp),
-            dst: Some(Ipv4Cidr::new(ip("10.0.0.2"), 32)),
-            tcp_flags: 0x04,
-            ..Rule::new(Hook::LocalOut, Verdict::Drop)
-        }
-    );
-    assert_eq!(r[1].hook, Hook::LocalIn);
-    assert_eq!(r[1].dport, Some(53));
+    let out = chain(&s, "a", "filter", "OUTPUT");
+    let mut want = Rule::new(Target::Drop);
+    want.ip.proto = Some(Inv::new(6));
+    want.ip.dst = Some(Inv::new(Ipv4Cidr::new(ip("10.0.0.2"), 32)));
+    want.matches.push(Match::Tcp(TcpMatch {
+        flags: Some(Inv::new(TcpFlagsMatch {
+            mask: 0x04,
+            comp: 0x04,
+        })),
+        ..TcpMatch::default()
+    }));
+    assert_eq!(out, [want]);
+    let input = chain(&s, "a", "filter", "INPUT");
+    assert_eq!(input[0].target, Target::Accept);
+    assert!(matches!(&input[0].matches[0],
+        Match::Udp(u) if u.dport == Some(Inv::new(PortRange::one(53)))));
+    // filter has no PREROUTING: such a rule goes to mangle's.
+    assert_eq!(chain(&s, "a", "mangle", "PREROUTING").len(), 1);
 }
 
 #[test]
@@ -611,17 +642,18 @@ host a {
     for i in 0..2 { netfilter prerouting accept every 1_000_000 packet {i} }
 }
 ");
-    let r = &node(&s, "a").netfilter;
+    let out = chain(&s, "a", "filter", "OUTPUT");
     assert_eq!(
-        r[0].nth,
+        nth(&out[0]),
         Some(Nth {
             every: 1_000_000,
             packet: 0
         })
     );
-    assert_eq!((r[0].proto, r[0].tcp_flags), (Some(Proto::Tcp), 0x02));
+    assert_eq!(out[0].ip.proto.map(|p| p.v), Some(6));
+    let input = chain(&s, "a", "filter", "INPUT");
     assert_eq!(
-        r[1].nth,
+        nth(&input[0]),
         Some(Nth {
             every: 5,
             packet: 4
@@ -629,24 +661,58 @@ host a {
     );
     // `packet` defaults to 0, as iptables' `--packet`.
     assert_eq!(
-        r[2].nth,
+        nth(&input[1]),
         Some(Nth {
             every: 3,
             packet: 0
         })
     );
-    assert_eq!(r[3].nth.map(|n| n.packet), Some(0));
-    assert_eq!(r[4].nth.map(|n| n.packet), Some(1));
-    // A rule without them has none, and the RON dump does not mention it.
+    let pre = chain(&s, "a", "mangle", "PREROUTING");
+    assert_eq!(nth(&pre[0]).map(|n| n.packet), Some(0));
+    assert_eq!(nth(&pre[1]).map(|n| n.packet), Some(1));
+    // A rule without them has none; a node without rules says nothing in the RON dump.
     let plain = ok("host a { iface eth0 { ip 10.0.0.1/24 }  netfilter input drop proto icmp }");
-    assert_eq!(node(&plain, "a").netfilter[0].nth, None);
+    assert_eq!(nth(&chain(&plain, "a", "filter", "INPUT")[0]), None);
+    let bare = ok("host a { iface eth0 { ip 10.0.0.1/24 } }");
+    let ron = ron::to_string(&bare).expect("serializes");
+    assert!(!ron.contains("netfilter"), "{ron}");
     let ron = ron::to_string(&plain).expect("serializes");
-    assert!(!ron.contains("nth"), "{ron}");
     let back: Scenario = ron::from_str(&ron).expect("reads back");
     assert_eq!(back, plain);
     let ron = ron::to_string(&s).expect("serializes");
     let back: Scenario = ron::from_str(&ron).expect("reads back");
     assert_eq!(back, s);
+}
+
+#[test]
+fn iptables_lines_are_taken_as_iptables_takes_them() {
+    use sim_stack::netfilter::Target;
+    let s = ok(r#"
+param web = 10.0.1.80
+router r1 {
+    iface eth0 { ip 10.0.0.1/24 }
+    iface eth1 { ip 10.0.1.1/24 }
+    iptables -t nat -A POSTROUTING -o eth1 -j MASQUERADE   # a home router
+    iptables -P FORWARD DROP
+    iptables -A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+    iptables -N web
+    iptables -A FORWARD -i eth0 -o eth1 -p tcp -j web
+    iptables -A web -p tcp -d $web --dport 80 -j ACCEPT
+    iptables -A web -j LOG --log-prefix "web drop: "
+    for i in 1..3 { iptables -A INPUT -s 10.0.{i}.0/24 -j DROP }
+}
+"#);
+    let post = chain(&s, "r1", "nat", "POSTROUTING");
+    assert!(matches!(post[0].target, Target::Masquerade(_)));
+    let fwd = chain(&s, "r1", "filter", "FORWARD");
+    assert_eq!(fwd.len(), 2);
+    assert_eq!(fwd[1].target, Target::Jump("web".into()));
+    let web = chain(&s, "r1", "filter", "web");
+    assert_eq!(web[0].ip.dst.map(|d| d.v.address()), Some(ip("10.0.1.80")));
+    assert!(matches!(&web[1].target, Target::Log(l) if l.prefix == "web drop: "));
+    let input = chain(&s, "r1", "filter", "INPUT");
+    assert_eq!(input.len(), 2);
+    assert_eq!(input[1].ip.src.map(|d| d.v.address()), Some(ip("10.0.2.0")));
 }
 
 #[test]

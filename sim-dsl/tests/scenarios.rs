@@ -34,6 +34,7 @@ fn load(rel: &str, sets: &[(&str, &str)]) -> Scenario {
 const ALL: &[&str] = &[
     "dns_then_http.net",
     "ping.net",
+    "replay.net",
     "tc/netem_wan.net",
     "tc/red_ecn.net",
     "tc/htb_share.net",

@@ -167,6 +167,10 @@ impl NodeKind {
     }
 }
 
+fn is_default_conntrack(c: &crate::netfilter::conntrack::ConntrackSysctl) -> bool {
+    *c == crate::netfilter::conntrack::ConntrackSysctl::default()
+}
+
 /// One host, router or switch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NodeConfig {
@@ -188,8 +192,10 @@ pub struct NodeConfig {
     /// The DNS server the node's resolver asks (`nameserver` of resolv.conf), if any: over
     /// IPv4 or IPv6, as its address is.
     pub resolver: Option<IpAddr>,
-    /// Netfilter rules, evaluated in order at their hook; the first match decides.
-    pub netfilter: Vec<Rule>,
+    /// The node's iptables tables (`iptables-save` of the node), empty with ACCEPT policies
+    /// unless the scenario writes rules.
+    #[serde(default, skip_serializing_if = "Ruleset::is_empty")]
+    pub netfilter: Ruleset,
 }
 
 /// A network interface (or a switch port).
@@ -750,6 +756,10 @@ pub struct Sysctls {
     pub icmpv6_ratelimit: SimDuration,
     /// `net.ipv6.icmp.echo_ignore_all` (0).
     pub icmpv6_echo_ignore_all: bool,
+    /// `net.netfilter.nf_conntrack_*`: connection tracking's table size, timeouts and
+    /// options (used by nodes whose rules track connections).
+    #[serde(skip_serializing_if = "is_default_conntrack")]
+    pub netfilter: crate::netfilter::conntrack::ConntrackSysctl,
 }
 
 impl Default for Sysctls {
@@ -804,6 +814,7 @@ impl Default for Sysctls {
             ipv6_auto_flowlabels: 1,
             icmpv6_ratelimit: SimDuration::from_millis(1000),
             icmpv6_echo_ignore_all: false,
+            netfilter: Default::default(),
         }
     }
 }
@@ -820,7 +831,7 @@ impl Sysctls {
 
 pub use crate::neigh::NeighParams;
 
-pub use crate::netfilter::{Hook, Nth, NthError, Proto, Rule, Verdict};
+pub use crate::netfilter::{Hook, Nth, NthError, Rule, Ruleset};
 
 /// An application on a node, with the time it starts and (optionally) stops.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -940,6 +951,9 @@ pub enum AppKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         iface: Option<String>,
     },
+    /// tcpreplay: a capture's frames sent on an interface through an `AF_PACKET` socket
+    /// ([`crate::apps::replay`]).
+    Replay(Box<crate::apps::replay::ReplayConfig>),
     /// A user's own app ([`crate::apps::registry`]), with its checked properties.
     User {
         /// Its name in the language.

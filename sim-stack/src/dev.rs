@@ -543,6 +543,33 @@ fn dev_hard_start_xmit(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: S
     if !n.socks.packet.is_empty() && n.devs[dev].arp() {
         crate::sock::packet::dev_queue_xmit_nit(n, cx, dev, &skb);
     }
+    netdev_start_xmit(n, cx, dev, skb);
+}
+
+/// `__dev_direct_xmit` (an `AF_PACKET` socket's `PACKET_QDISC_BYPASS`): the frame goes to
+/// the driver without the qdisc and without the taps — no pcap record, no packet socket's
+/// copy — or, when the ring is full or the queue stopped, is dropped (`NETDEV_TX_BUSY`,
+/// which the socket reports as `ENOBUFS`).
+pub(crate) fn dev_direct_xmit(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    dev: usize,
+    mut skb: Skb,
+) -> NetXmit {
+    let d = &mut n.devs[dev];
+    if !d.carrier() || d.queue_stopped || d.ring.is_full() {
+        d.stats.tx_dropped += 1;
+        kfree_skb_reason(n, cx, dev, "dev_direct_xmit_busy", skb);
+        return NetXmit::Drop;
+    }
+    note!(cx, skb, "netdev_start_xmit");
+    netdev_start_xmit(n, cx, dev, skb);
+    NetXmit::Success
+}
+
+/// `netdev_start_xmit` → `ndo_start_xmit`: the frame into the driver's ring (which has
+/// room), counted.
+fn netdev_start_xmit(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, skb: Skb) {
     let d = &mut n.devs[dev];
     // A TSO packet counts as the frames the NIC makes of it.
     d.stats.tx_packets += u64::from(skb.gso_segs);
@@ -683,6 +710,10 @@ pub(crate) fn netif_receive_skb(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, m
     // The sender's departure time does not travel with the frame (a forwarded packet reaches
     // the next qdisc without one: ip_forward's skb_clear_tstamp).
     skb.tstamp = SimTime::ZERO;
+    // Nor does anything netfilter attached to it: the sender's connection entry and mark
+    // (skb_scrub_packet as a frame leaves one namespace for another).
+    skb.nfct = None;
+    skb.mark = 0;
     // RX checksum offload (ethtool's rx-checksumming, on by default): the NIC checks the
     // UDP/TCP checksum and marks the skb CHECKSUM_UNNECESSARY when it is right. Nothing
     // on a modeled link alters a frame's bytes, so the verdict is the sender's.
@@ -730,7 +761,7 @@ pub(crate) fn netif_receive_skb(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, m
         return;
     }
     let host = skb.pkt_type == PacketType::Host;
-    skb.pull(14);
+    skb.pull_mac();
     match ethertype {
         EtherType::Arp => {
             note!(cx, skb, "arp_rcv");

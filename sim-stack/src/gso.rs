@@ -130,6 +130,8 @@ pub(crate) fn skb_gso_segment(
         tcp.fill_checksum_with_len(src, dst, doff + len, payload_sum);
         seg.truesize = seg_truesize(doff, len);
         seg.priority = skb.priority;
+        seg.mark = skb.mark;
+        seg.nfct = skb.nfct;
         seg.sock = skb.sock;
         seg.hash = skb.hash;
         seg.enqueue_time = skb.enqueue_time;
@@ -213,6 +215,8 @@ fn skb_gso_segment6(
         tcp.fill_checksum_with_len(src, dst, doff + len, payload_sum);
         seg.truesize = seg_truesize(doff, len);
         seg.priority = skb.priority;
+        seg.mark = skb.mark;
+        seg.nfct = skb.nfct;
         seg.sock = skb.sock;
         seg.hash = skb.hash;
         seg.enqueue_time = skb.enqueue_time;

@@ -110,6 +110,14 @@ pub struct SkbData {
     pub truesize: u32,
     /// `skb->priority`, from the socket or the TOS byte; picks the pfifo_fast band.
     pub priority: u32,
+    /// `skb->mark` (netfilter's `MARK`, `-m mark`), 0 unless a rule set it.
+    pub mark: u32,
+    /// Where the received frame's Ethernet header starts in the buffer (`skb->mac_header`),
+    /// `u32::MAX` for a packet that was not received as a frame.
+    mac_off: u32,
+    /// `skb->_nfct`: the connection the packet belongs to and how
+    /// ([`crate::netfilter::hook::NfCt`]), once conntrack has seen it.
+    pub nfct: Option<crate::netfilter::hook::NfCt>,
     /// The owning socket, whose send buffer is charged until TX completion.
     pub sock: Option<SockRef>,
     /// A hash of the flow (addresses, ports, protocol), used by fq_codel.
@@ -224,6 +232,21 @@ impl SkbData {
         self.head -= n;
         self.writing(self.head, self.head + n);
         &mut self.buf[self.head..self.head + n]
+    }
+
+    /// `eth_type_trans`'s pull of the Ethernet header: removes the 14 bytes from the front and
+    /// remembers where they are (`skb_mac_header`).
+    #[inline]
+    pub fn pull_mac(&mut self) {
+        self.mac_off = self.head as u32;
+        self.pull(14);
+    }
+
+    /// The received frame's Ethernet header, while it is still in front of the data.
+    pub fn mac_header(&self) -> Option<[u8; 14]> {
+        let at = self.mac_off as usize;
+        (self.mac_off != u32::MAX && at + 14 <= self.head)
+            .then(|| self.buf[at..at + 14].try_into().expect("14 bytes"))
     }
 
     /// Removes `n` bytes from the front (`skb_pull`). Panics if `n > len()`.
@@ -382,6 +405,9 @@ impl SkbPool {
                 zeros: (0, 0),
                 truesize,
                 priority: 0,
+                mark: 0,
+                mac_off: u32::MAX,
+                nfct: None,
                 sock: None,
                 hash: 0,
                 enqueue_time: SimTime::ZERO,
@@ -407,6 +433,9 @@ impl SkbPool {
         d.tail = HEADROOM;
         d.truesize = truesize;
         d.priority = 0;
+        d.mark = 0;
+        d.mac_off = u32::MAX;
+        d.nfct = None;
         d.sock = None;
         d.hash = 0;
         d.enqueue_time = SimTime::ZERO;

@@ -11,7 +11,8 @@
 use sim_core::SimDuration;
 
 use crate::config::{AppKind, QdiscConfig, Scenario, Sysctls, UdpPace};
-use crate::netfilter::NthError;
+use crate::netfilter::xt_match::StatisticMode;
+use crate::netfilter::{Match, NthError, TableError};
 use crate::qdisc::{Qdisc, QdiscError};
 
 /// The longest time or duration a scenario may use: 1 000 000 hours (about 114 years).
@@ -55,6 +56,14 @@ pub enum Invalid {
         iface: String,
         /// What is wrong.
         error: QdiscError,
+    },
+    /// A node's tables that the kernel would not load.
+    #[error("netfilter on {node}: {error}")]
+    Tables {
+        /// Node.
+        node: String,
+        /// What is wrong.
+        error: Box<TableError>,
     },
     /// A netfilter rule whose `every N packet P` cannot be evaluated.
     #[error("netfilter rule {rule} on {node}: {error}")]
@@ -178,7 +187,8 @@ fn app_times(k: &AppKind) -> Vec<(&str, SimDuration)> {
         | AppKind::TcpBulk { .. }
         | AppKind::TcpSink { .. }
         | AppKind::UdpCbr { .. }
-        | AppKind::UdpSink { .. } => Vec::new(),
+        | AppKind::UdpSink { .. }
+        | AppKind::Replay(_) => Vec::new(),
         AppKind::Craft { schedule, .. } => match schedule {
             crate::apps::craft::CraftSchedule::Every { interval, .. } => {
                 vec![("interval", *interval)]
@@ -209,15 +219,34 @@ impl Scenario {
                     time(|| format!("qdisc on {}.{}: {param}", n.name, i.name), d)?;
                 }
             }
-            for (k, r) in n.netfilter.iter().enumerate() {
-                if let Some(nth) = r.nth {
-                    nth.validate().map_err(|error| Invalid::Nth {
-                        node: n.name.clone(),
-                        rule: k + 1,
-                        error,
-                    })?;
+            let rules = n
+                .netfilter
+                .tables
+                .iter()
+                .flat_map(|t| &t.chains)
+                .flat_map(|c| &c.rules);
+            for (k, r) in rules.enumerate() {
+                for m in &r.matches {
+                    if let Match::Statistic {
+                        mode: StatisticMode::Nth(nth),
+                        ..
+                    } = m
+                    {
+                        nth.validate().map_err(|error| Invalid::Nth {
+                            node: n.name.clone(),
+                            rule: k + 1,
+                            error,
+                        })?;
+                    }
                 }
             }
+            n.netfilter
+                .clone()
+                .link()
+                .map_err(|error| Invalid::Tables {
+                    node: n.name.clone(),
+                    error: Box::new(error),
+                })?;
         }
         for l in &self.links {
             let name = || format!("link {} -- {}", self.end_name(l.a), self.end_name(l.b));
@@ -308,7 +337,7 @@ mod tests {
                 routes6: Vec::new(),
                 sysctls: Sysctls::default(),
                 resolver: None,
-                netfilter: Vec::new(),
+                netfilter: Default::default(),
             }],
             links: Vec::new(),
             apps: Vec::new(),
@@ -334,13 +363,21 @@ mod tests {
         s.end_time = SimTime::from_nanos(u64::MAX);
         assert!(matches!(s.validate(), Err(Invalid::Time { .. })));
         let mut s = one_host();
-        s.nodes[0].netfilter.push(crate::config::Rule {
-            nth: Some(crate::config::Nth {
+        let mut r = crate::config::Rule::new(crate::netfilter::Target::Drop);
+        r.matches.push(Match::Statistic {
+            mode: StatisticMode::Nth(crate::config::Nth {
                 every: 0,
                 packet: 0,
             }),
-            ..crate::config::Rule::new(crate::config::Hook::LocalIn, crate::config::Verdict::Drop)
+            inv: false,
+            seen: 0,
         });
+        s.nodes[0]
+            .netfilter
+            .table_mut(crate::netfilter::TableId::Filter)
+            .chains[0]
+            .rules
+            .push(r);
         assert_eq!(
             s.validate().map_err(|e| e.to_string()),
             Err("netfilter rule 1 on h: `every 0` matches no packet; N must be at least 1".into())

@@ -36,7 +36,7 @@ fn host(name: &str, ifaces: Vec<IfaceConfig>) -> NodeConfig {
         routes6: Vec::new(),
         sysctls: Sysctls::default(),
         resolver: None,
-        netfilter: Vec::new(),
+        netfilter: Default::default(),
     }
 }
 

@@ -48,7 +48,7 @@ fn node(name: &str, kind: NodeKind, ifaces: Vec<IfaceConfig>, gw: Option<[u8; 4]
             ..Sysctls::default()
         },
         resolver: None,
-        netfilter: Vec::new(),
+        netfilter: Default::default(),
     }
 }
 

@@ -74,10 +74,15 @@ fn tcp_mib(p: &Pair, node: &str) -> sim_stack::stats::TcpStats {
     p.ran.stats.nodes[node].tcp.clone()
 }
 
-/// Packets matched by netfilter rule `rule` of `node` (`iptables -v`).
+/// Packets matched by rule `rule` of `node`'s filter INPUT chain (`iptables -v`), where
+/// `netfilter input …` appends.
 fn nf_hits(p: &Pair, node: &str, rule: usize) -> u64 {
     let n = p.ran.world.node_index(node).expect("node");
-    p.ran.world.nodes[n].netfilter.rules[rule].packets
+    let filter = p.ran.world.nodes[n]
+        .netfilter
+        .ruleset
+        .table(sim_stack::netfilter::TableId::Filter);
+    filter.chains[0].rules[rule].packets
 }
 
 /// One line per segment, for failure messages.

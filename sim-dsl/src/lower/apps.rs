@@ -63,6 +63,7 @@ impl Lower<'_> {
             "udp_sink",
             "ping",
             "craft",
+            "replay",
         ];
         let node = self.lookup_node(&a.node, "the host or router the app runs on", ctx);
         let kind = a.kind.name.as_str();
@@ -142,7 +143,7 @@ impl Lower<'_> {
             self.push(d, ctx);
         }
         // The positional argument.
-        let needs_arg = matches!(kind, "curl" | "ping");
+        let needs_arg = matches!(kind, "curl" | "ping" | "replay");
         match (&a.arg, needs_arg) {
             (Some(v), false) => {
                 let d = Diagnostic::error(
@@ -155,17 +156,18 @@ impl Lower<'_> {
                 return None;
             }
             (None, true) => {
-                let example = if kind == "curl" {
-                    "curl \"http://baidu.com/\""
-                } else {
-                    "ping 10.0.0.1"
+                let example = match kind {
+                    "curl" => "curl \"http://baidu.com/\"",
+                    "replay" => "replay \"captures/client.pcap\" { iface eth0 }",
+                    _ => "ping 10.0.0.1",
                 };
-                let d = Diagnostic::error(
-                    "bad-app",
-                    a.kind.span,
-                    format!("`{kind}` needs a destination"),
-                )
-                .label(format!("e.g. `{example}`"));
+                let what = if kind == "replay" {
+                    "a capture file"
+                } else {
+                    "a destination"
+                };
+                let d = Diagnostic::error("bad-app", a.kind.span, format!("`{kind}` needs {what}"))
+                    .label(format!("e.g. `{example}`"));
                 self.push(d, ctx);
                 return None;
             }
@@ -174,6 +176,7 @@ impl Lower<'_> {
         let mut dst_span = None;
         let app_kind = match kind {
             _ if let Some(spec) = user => self.user_app(a, &spec, ctx)?,
+            "replay" => self.replay_app(a, node, ctx)?,
             "dns_server" => {
                 let mut records = Vec::new();
                 let mut txt = Vec::new();

@@ -2,6 +2,7 @@
 //! resolvers and app destinations.
 
 use super::*;
+use sim_stack::netfilter::{TableId, Target};
 
 impl Lower<'_> {
     pub(super) fn check_addresses(&mut self, net: &Net) {
@@ -262,6 +263,36 @@ impl Lower<'_> {
             Err(lost) => Some(lost.describe(&self.nodes, to.into())),
             Ok((src, path)) => {
                 let back_from = *path.last().expect("path");
+                // Behind a source NAT (SNAT or MASQUERADE on a router of the path, the last
+                // one counting), the replies go to that router's address on its way out, and
+                // it forwards them back to the sender.
+                let nat = path[1..path.len() - 1].iter().rev().find_map(|&r| {
+                    let n = &self.nodes[r as usize];
+                    let snat = n.netfilter.table(TableId::Nat).chains.iter().any(|c| {
+                        c.rules
+                            .iter()
+                            .any(|rl| matches!(rl.target, Target::Snat(_) | Target::Masquerade(_)))
+                    });
+                    let out = fibs[r as usize].lookup(to)?.dev;
+                    let addr = n.ifaces[out as usize].addr?.address();
+                    snat.then_some((r, addr))
+                });
+                if let Some((r, addr)) = nat {
+                    let lost = routing::trace(&self.nodes, fibs, net, back_from, addr)
+                        .err()
+                        .map(|l| (addr, l))
+                        .or_else(|| {
+                            routing::trace(&self.nodes, fibs, net, r, src)
+                                .err()
+                                .map(|l| (src, l))
+                        });
+                    return lost.map(|(a, l)| {
+                        format!(
+                            "replies to {a} are lost: {}",
+                            l.describe(&self.nodes, a.into())
+                        )
+                    });
+                }
                 match routing::trace(&self.nodes, fibs, net, back_from, src) {
                     Ok(_) => None,
                     Err(lost) => Some(format!(

@@ -36,10 +36,13 @@ mod links;
 mod netfilter;
 mod nodes;
 mod qdiscs;
+mod replay;
 mod sample;
 mod typed;
 
 use typed::*;
+
+pub(crate) use replay::DataFiles;
 
 /// What went wrong with a value: a message, optionally the byte range of `text` to underline,
 /// and a suggestion.
@@ -194,16 +197,19 @@ pub(crate) struct Lower<'a> {
     /// Whether the scenario configures IPv6 anywhere (see `ipv6::uses_ipv6`): if not, every
     /// interface lowers with `disable_ipv6`.
     ipv6_on: bool,
+    /// The data files apps read (captures), and the loader they come from.
+    data: DataFiles<'a>,
 }
 
-/// Lowers a program; `None` when there were errors.
-pub(crate) fn lower(
+/// Lowers a program; `None` when there were errors. Also gives the data files read.
+pub(crate) fn lower<'a>(
     prog: &Program,
     default_name: &str,
-    broken_names: &[String],
+    broken_names: &'a [String],
     broken_loop: bool,
-    diags: &mut Diags,
-) -> Option<Scenario> {
+    diags: &'a mut Diags,
+    data: DataFiles<'a>,
+) -> (Option<Scenario>, Vec<crate::DataInput>) {
     let mut l = Lower {
         diags,
         broken_names,
@@ -215,8 +221,10 @@ pub(crate) fn lower(
         global_sysctls: Vec::new(),
         global_conf6: Vec::new(),
         ipv6_on: ipv6::uses_ipv6(prog),
+        data,
     };
-    l.run(prog, default_name)
+    let scenario = l.run(prog, default_name);
+    (scenario, l.data.into_inputs())
 }
 
 fn valid_name(s: &str) -> bool {

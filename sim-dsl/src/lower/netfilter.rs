@@ -1,15 +1,63 @@
-//! Netfilter rules of a node.
+//! Netfilter rules of a node: `iptables …` command lines, and the shorter `netfilter HOOK
+//! ACTION …` form (a rule appended to `filter`'s INPUT/FORWARD/OUTPUT, or to `mangle`'s
+//! PREROUTING/POSTROUTING, which `filter` lacks).
+
+use sim_stack::netfilter::iptables;
+use sim_stack::netfilter::rule::Inv;
+use sim_stack::netfilter::xt_match::{
+    Match, PortRange, StatisticMode, TcpFlagsMatch, TcpMatch, UdpMatch,
+};
+use sim_stack::netfilter::{TableId, Target};
 
 use super::*;
 
 impl Lower<'_> {
+    /// `iptables …` on `node`'s tables: the line split as a shell splits it and applied as
+    /// iptables would apply it; an error points at the word at fault.
+    pub(super) fn iptables(&mut self, rules: &mut Ruleset, line: &Val, ctx: &Ctx) {
+        // A line without `$param`/`{expr}` maps byte for byte onto the file.
+        let at = |r: std::ops::Range<usize>| {
+            if line.literal {
+                Span {
+                    file: line.span.file,
+                    start: line.span.start + r.start as u32,
+                    end: line.span.start + r.end as u32,
+                }
+            } else {
+                line.span
+            }
+        };
+        let words = match iptables::split_words(&line.text) {
+            Ok(w) => w,
+            Err(q) => {
+                let d = Diagnostic::error("iptables", at(q..q + 1), "unterminated quote")
+                    .label("this quote is not closed before the end of the line");
+                self.push(d, ctx);
+                return;
+            }
+        };
+        let texts: Vec<&str> = words.iter().map(|(w, _)| w.as_str()).collect();
+        if let Err(e) = iptables::apply(rules, &texts) {
+            let span = match words.get(e.word) {
+                Some((_, r)) => at(r.clone()),
+                None => {
+                    let end = words.last().map_or(0, |(_, r)| r.end);
+                    at(end..end)
+                }
+            };
+            let d = Diagnostic::error("iptables", span, format!("iptables: {}", e.msg))
+                .label("iptables refuses the command here");
+            self.push(d, ctx);
+        }
+    }
+
     pub(super) fn netfilter(
         &mut self,
         hook: &Ident,
         action: &Ident,
         matches: &[(Ident, Val)],
         ctx: &Ctx,
-    ) -> Option<Rule> {
+    ) -> Option<(TableId, Hook, Rule)> {
         const HOOKS: &[&str] = &["prerouting", "input", "forward", "output", "postrouting"];
         let h = hook.name.to_ascii_lowercase();
         let hook_v = match h.as_str() {
@@ -31,8 +79,8 @@ impl Lower<'_> {
             }
         };
         let action_v = match action.name.to_ascii_lowercase().as_str() {
-            "accept" => Verdict::Accept,
-            "drop" => Verdict::Drop,
+            "accept" => Target::Accept,
+            "drop" => Target::Drop,
             _ => {
                 let d = Diagnostic::error(
                     "bad-value",
@@ -45,7 +93,12 @@ impl Lower<'_> {
                 return None;
             }
         };
-        let mut rule = Rule::new(hook_v, action_v);
+        let mut rule = Rule::new(action_v);
+        // What the matches say, put into the rule's shape once all are read.
+        let mut proto: Option<u8> = None;
+        let mut sport: Option<(u16, &Ident)> = None;
+        let mut dport: Option<(u16, &Ident)> = None;
+        let mut tcp_flags = 0u8;
         const KEYS: &[&str] = &[
             "proto", "src", "dst", "sport", "dport", "flags", "every", "packet",
         ];
@@ -57,9 +110,9 @@ impl Lower<'_> {
             let what = format!("`{}`", k.name);
             match k.name.as_str() {
                 "proto" => match self.word(v, &["tcp", "udp", "icmp"], "protocol", ctx) {
-                    Some("tcp") => rule.proto = Some(Proto::Tcp),
-                    Some("udp") => rule.proto = Some(Proto::Udp),
-                    Some(_) => rule.proto = Some(Proto::Icmp),
+                    Some("tcp") => proto = Some(6),
+                    Some("udp") => proto = Some(17),
+                    Some(_) => proto = Some(1),
                     None => ok = false,
                 },
                 "src" | "dst" => {
@@ -74,16 +127,16 @@ impl Lower<'_> {
                         }
                     });
                     match c {
-                        Some(c) if k.name == "src" => rule.src = Some(c),
-                        Some(c) => rule.dst = Some(c),
+                        Some(c) if k.name == "src" => rule.ip.src = Some(Inv::new(c.network())),
+                        Some(c) => rule.ip.dst = Some(Inv::new(c.network())),
                         None => ok = false,
                     }
                 }
                 "sport" | "dport" => match self.typed(v, ParamType::Int, &what, ctx, |t| {
                     values::port(t).map_err(ValErr::from)
                 }) {
-                    Some(p) if k.name == "sport" => rule.sport = Some(p),
-                    Some(p) => rule.dport = Some(p),
+                    Some(p) if k.name == "sport" => sport = Some((p, k)),
+                    Some(p) => dport = Some((p, k)),
                     None => ok = false,
                 },
                 "flags" => {
@@ -107,10 +160,10 @@ impl Lower<'_> {
                                 continue;
                             }
                         };
-                        rule.tcp_flags |= bit;
+                        tcp_flags |= bit;
                     }
-                    if rule.proto.is_none() {
-                        rule.proto = Some(Proto::Tcp);
+                    if proto.is_none() {
+                        proto = Some(6);
                     }
                 }
                 "every" => match self.int(v, 0, i64::from(u32::MAX), &what, ctx) {
@@ -135,6 +188,7 @@ impl Lower<'_> {
             }
         }
         // iptables: `--packet can only be used with --every`; the rest is `Nth`'s to say.
+        let mut nth_match = None;
         match (every, packet) {
             (Some((n, every_val)), p) => {
                 let nth = Nth {
@@ -142,7 +196,7 @@ impl Lower<'_> {
                     packet: p.map_or(0, |(p, _, _)| p),
                 };
                 match nth.validate() {
-                    Ok(()) => rule.nth = Some(nth),
+                    Ok(()) => nth_match = Some(nth),
                     Err(e) => {
                         let d = match (e, p) {
                             (NthError::PacketNotBelow { every, .. }, Some((_, _, v))) => {
@@ -175,6 +229,51 @@ impl Lower<'_> {
             }
             (None, None) => {}
         }
-        ok.then_some(rule)
+        if let Some(p) = proto {
+            rule.ip.proto = Some(Inv::new(p));
+        }
+        let port = |x: Option<(u16, &Ident)>| x.map(|(p, _)| Inv::new(PortRange::one(p)));
+        match proto {
+            Some(6) => rule.matches.push(Match::Tcp(TcpMatch {
+                sport: port(sport),
+                dport: port(dport),
+                flags: (tcp_flags != 0).then(|| {
+                    Inv::new(TcpFlagsMatch {
+                        mask: tcp_flags,
+                        comp: tcp_flags,
+                    })
+                }),
+                option: None,
+            })),
+            Some(17) => rule.matches.push(Match::Udp(UdpMatch {
+                sport: port(sport),
+                dport: port(dport),
+            })),
+            _ => {
+                if let Some((_, k)) = sport.or(dport) {
+                    let d = Diagnostic::error(
+                        "bad-value",
+                        k.span,
+                        format!("`{}` needs `proto tcp` or `proto udp`", k.name),
+                    )
+                    .label("ports belong to a protocol")
+                    .help("as iptables' `--dport` needs `-p tcp` or `-p udp` before it");
+                    self.push(d, ctx);
+                    ok = false;
+                }
+            }
+        }
+        if let Some(nth) = nth_match {
+            rule.matches.push(Match::Statistic {
+                mode: StatisticMode::Nth(nth),
+                inv: false,
+                seen: 0,
+            });
+        }
+        let table = match hook_v {
+            Hook::PreRouting | Hook::PostRouting => TableId::Mangle,
+            _ => TableId::Filter,
+        };
+        ok.then_some((table, hook_v, rule))
     }
 }

@@ -132,7 +132,7 @@ impl Lower<'_> {
             routes6: Vec::new(),
             sysctls: Sysctls::for_kind(kind),
             resolver: None,
-            netfilter: Vec::new(),
+            netfilter: Ruleset::default(),
         };
         let mut meta = NodeMeta {
             name_span: n.name.span,
@@ -156,6 +156,7 @@ impl Lower<'_> {
                     | IrItem::Route { span, ctx, .. }
                     | IrItem::Resolver { span, ctx, .. }
                     | IrItem::Netfilter { span, ctx, .. } => (*span, ctx),
+                    IrItem::Iptables { line, ctx } => (line.span, ctx),
                     IrItem::Sysctl(s) => (s.span, &s.ctx),
                 };
                 let d = Diagnostic::error(
@@ -257,9 +258,15 @@ impl Lower<'_> {
                     span: _,
                     ctx,
                 } => {
-                    if let Some(r) = self.netfilter(hook, action, matches, ctx) {
-                        node.netfilter.push(r);
+                    if let Some((table, hook, r)) = self.netfilter(hook, action, matches, ctx) {
+                        let t = node.netfilter.table_mut(table);
+                        if let Some(c) = t.hook_chain(hook) {
+                            t.chains[c].rules.push(r);
+                        }
                     }
+                }
+                IrItem::Iptables { line, ctx } => {
+                    self.iptables(&mut node.netfilter, line, ctx);
                 }
             }
         }

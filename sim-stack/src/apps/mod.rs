@@ -7,8 +7,8 @@
 //!
 //! Built in: `ping` (ICMP echo over a ping socket, like iputils ping), `dns_server`, `curl`
 //! (with its glibc-like resolver), `http_server`, `tcp_bulk` / `tcp_sink`, `udp_cbr` /
-//! `udp_sink`, and `craft` (a packet written as Scapy writes it, sent through a raw or
-//! `AF_PACKET` socket).
+//! `udp_sink`, `replay` (tcpreplay over an `AF_PACKET` socket) and `craft` (a packet
+//! written as Scapy writes it, sent through a raw or `AF_PACKET` socket).
 
 pub mod bulk;
 pub mod craft;
@@ -17,6 +17,7 @@ pub mod dns_server;
 pub mod http_server;
 pub mod ping;
 pub mod registry;
+pub mod replay;
 pub mod udp_cbr;
 
 use serde::Serialize;
@@ -503,6 +504,8 @@ pub enum AppReport {
     UdpSink(udp_cbr::UdpSinkReport),
     /// What a `craft` app sent.
     Craft(craft::CraftReport),
+    /// A capture replay's counters.
+    Replay(replay::ReplayReport),
     /// A user app's figures.
     #[serde(untagged)]
     User(UserReport),
@@ -583,6 +586,7 @@ impl AppReport {
             Self::UdpCbr(_) => "udp_cbr",
             Self::UdpSink(_) => "udp_sink",
             Self::Craft(_) => "craft",
+            Self::Replay(_) => "replay",
             Self::User(u) => &u.app,
         }
     }

@@ -4,8 +4,9 @@
 use crate::ctx::NetCtx;
 use crate::ip::icmp::icmp_send;
 use crate::ip::output::Dst;
-use crate::ip::output::{ip_output, ip_route_output_flow, nf_hook_drops};
+use crate::ip::output::{ip_output, ip_route_output_flow};
 use crate::netfilter::Hook;
+use crate::netfilter::hook::{NfVerdict, nf_hook};
 use crate::node::Node;
 use crate::skb::Skb;
 use crate::sock::kfree_skb_reason;
@@ -72,7 +73,7 @@ pub(crate) fn ip_forward(
     // (The TTL and the checksum lie in the first 20 bytes, whatever the options.)
     Ipv4Packet::new_unchecked(skb.head_mut(20)).decrement_ttl();
     note!(cx, skb, Hook::Forward.trace_name());
-    if nf_hook_drops(n, Hook::Forward, &skb) {
+    if nf_hook(n, cx, Hook::Forward, &mut skb, Some(dev), Some(dst.dev)) == NfVerdict::Drop {
         kfree_skb_reason(n, cx, dev, "nf_drop(FORWARD)", skb);
         return;
     }

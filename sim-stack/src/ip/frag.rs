@@ -171,6 +171,7 @@ pub(crate) fn ip_fragment(n: &mut Node, cx: &mut NetCtx<'_>, mut skb: Skb, dst: 
     let payload = skb.data()[hlen..usize::from(p.total_len()).min(skb.len())].to_vec();
     let sizes: Vec<usize> = frag_sizes(payload.len(), hlen, dst.mtu as usize).collect();
     let priority = skb.priority;
+    let (mark, nfct) = (skb.mark, skb.nfct);
     let path = skb.path().to_vec();
     // The fragments take over the datagram's charge: each is charged its own truesize.
     let owner = skb.sock.take();
@@ -189,6 +190,8 @@ pub(crate) fn ip_fragment(n: &mut Node, cx: &mut NetCtx<'_>, mut skb: Skb, dst: 
         f.put_data(&header);
         f.put_data(&payload[off..end]);
         f.priority = priority;
+        f.mark = mark;
+        f.nfct = nfct;
         if owner.is_some() {
             f.sock = owner;
             f.truesize = truesize_for(size);

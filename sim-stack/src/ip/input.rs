@@ -6,8 +6,8 @@ use crate::ctx::NetCtx;
 use crate::ip::forward::ip_forward;
 use crate::ip::frag::ip_defrag;
 use crate::ip::icmp::{icmp_rcv, icmp_send};
-use crate::ip::output::nf_hook_drops;
 use crate::netfilter::Hook;
+use crate::netfilter::hook::{NfVerdict, nf_hook};
 use crate::node::Node;
 use crate::skb::Skb;
 use crate::sock::kfree_skb_reason;
@@ -45,11 +45,32 @@ pub(crate) fn ip_rcv(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: Skb
     };
     // Strip Ethernet padding beyond the IP total length (pskb_trim_rcsum).
     skb.trim(usize::from(total));
+    // nf_defrag_ipv4 (priority −400): with conntrack in the namespace, fragments are
+    // reassembled before PRE_ROUTING, so that conntrack and NAT see whole packets; a
+    // forwarded one is fragmented again on output.
+    let (mut skb, repr) =
+        if n.netfilter.conntrack.is_some() && (repr.more_frags || repr.frag_offset != 0) {
+            match ip_defrag(n, cx, dev, skb, repr) {
+                Some(whole) => whole,
+                None => return,
+            }
+        } else {
+            (skb, repr)
+        };
     note!(cx, skb, Hook::PreRouting.trace_name());
-    if nf_hook_drops(n, Hook::PreRouting, &skb) {
+    if nf_hook(n, cx, Hook::PreRouting, &mut skb, Some(dev), None) == NfVerdict::Drop {
         kfree_skb_reason(n, cx, dev, "nf_drop(PRE_ROUTING)", skb);
         return;
     }
+    // DNAT may have changed the destination the route is looked up for.
+    let repr = if n.netfilter.active {
+        match Ipv4Repr::parse(&Ipv4Packet::new_unchecked(skb.data())) {
+            Ok(r) => r,
+            Err(_) => repr,
+        }
+    } else {
+        repr
+    };
     note!(cx, skb, "ip_rcv_finish");
     // The local table holds every interface's address; a packet to the receiving
     // interface's own (the usual case) needs no lookup in it.
@@ -87,10 +108,19 @@ pub(crate) fn ip_local_deliver(
         (skb, repr)
     };
     note!(cx, skb, Hook::LocalIn.trace_name());
-    if nf_hook_drops(n, Hook::LocalIn, &skb) {
+    if nf_hook(n, cx, Hook::LocalIn, &mut skb, Some(dev), None) == NfVerdict::Drop {
         kfree_skb_reason(n, cx, dev, "nf_drop(LOCAL_IN)", skb);
         return;
     }
+    // SNAT at LOCAL_IN may have changed the source the transport sees.
+    let repr = if n.netfilter.active {
+        match Ipv4Repr::parse(&Ipv4Packet::new_unchecked(skb.data())) {
+            Ok(r) => r,
+            Err(_) => repr,
+        }
+    } else {
+        repr
+    };
     note!(cx, skb, "ip_local_deliver_finish");
     // raw_local_deliver: raw sockets of the protocol get their copies first.
     let raw = !n.socks.raw.is_empty()

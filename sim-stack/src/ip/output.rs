@@ -15,7 +15,8 @@ use crate::ctx::NetCtx;
 use crate::dev::NetXmit;
 use crate::ip::frag::ip_fragment;
 use crate::neigh::{Arp, neigh_output};
-use crate::netfilter::{Hook, Verdict};
+use crate::netfilter::Hook;
+use crate::netfilter::hook::{NfVerdict, nf_hook};
 use crate::node::Node;
 use crate::skb::Skb;
 use crate::sock::kfree_skb_reason;
@@ -156,10 +157,29 @@ pub fn ip_send_skb(
 pub(crate) fn ip_local_out(n: &mut Node, cx: &mut NetCtx<'_>, mut skb: Skb, dst: Dst) -> NetXmit {
     note!(cx, skb, "ip_local_out");
     note!(cx, skb, Hook::LocalOut.trace_name());
-    if nf_hook_drops(n, Hook::LocalOut, &skb) {
+    if !n.netfilter.active {
+        return ip_output(n, cx, skb, dst);
+    }
+    let daddr = Ipv4Packet::new_unchecked(skb.data()).dst_addr();
+    if nf_hook(n, cx, Hook::LocalOut, &mut skb, None, Some(dst.dev)) == NfVerdict::Drop {
         kfree_skb_reason(n, cx, dst.dev, "nf_drop(LOCAL_OUT)", skb);
         return NetXmit::Success;
     }
+    // ip_route_me_harder: DNAT on OUTPUT changed the destination, so the route too.
+    let now_to = Ipv4Packet::new_unchecked(skb.data()).dst_addr();
+    let dst = if now_to == daddr {
+        dst
+    } else if n.fib.is_local(now_to) {
+        Dst::local(now_to)
+    } else {
+        match ip_route_output_flow(n, now_to) {
+            Ok(d) => d,
+            Err(_) => {
+                kfree_skb_reason(n, cx, dst.dev, "ip_route_me_harder(no_route)", skb);
+                return NetXmit::Success;
+            }
+        }
+    };
     ip_output(n, cx, skb, dst)
 }
 
@@ -167,7 +187,7 @@ pub(crate) fn ip_local_out(n: &mut Node, cx: &mut NetCtx<'_>, mut skb: Skb, dst:
 pub(crate) fn ip_output(n: &mut Node, cx: &mut NetCtx<'_>, mut skb: Skb, dst: Dst) -> NetXmit {
     note!(cx, skb, "ip_output");
     note!(cx, skb, Hook::PostRouting.trace_name());
-    if nf_hook_drops(n, Hook::PostRouting, &skb) {
+    if nf_hook(n, cx, Hook::PostRouting, &mut skb, None, Some(dst.dev)) == NfVerdict::Drop {
         kfree_skb_reason(n, cx, dst.dev, "nf_drop(POST_ROUTING)", skb);
         return NetXmit::Success;
     }
@@ -209,15 +229,6 @@ fn loopback_xmit(n: &mut Node, cx: &mut NetCtx<'_>, mut skb: Skb) -> NetXmit {
     }
     crate::ip::input::ip_rcv(n, cx, LOOPBACK, skb, true);
     NetXmit::Success
-}
-
-/// `nf_hook`: runs `node`'s rules for `hook` over the packet; whether they drop it. A node
-/// without rules (the common case) costs one test, as the kernel's static key skips
-/// hooks nobody registered.
-#[inline]
-pub(crate) fn nf_hook_drops(n: &mut Node, hook: Hook, skb: &Skb) -> bool {
-    let nf = &mut n.netfilter;
-    !nf.rules.is_empty() && nf.hook(hook, skb.data()) == Verdict::Drop
 }
 
 /// `ip_idents_reserve`: the hashed per-destination IP ID generator.

@@ -314,6 +314,7 @@ fn ip6_fragment(n: &mut Node, cx: &mut NetCtx<'_>, mut skb: Skb, dst: Dst6) -> N
         .emit(&mut buf[unfrag..unfrag + FRAG_HEADER_LEN]);
         buf[unfrag + FRAG_HEADER_LEN..].copy_from_slice(&body[offset..offset + len]);
         frag.priority = skb.priority;
+        frag.mark = skb.mark;
         frag.hash = skb.hash;
         note!(cx, frag, "ip6_fragment");
         n.snmp6.ip6.Ip6FragCreates += 1;

@@ -725,6 +725,9 @@ pub(crate) fn sk_dst_route(
 /// `kfree_skb` / `consume_skb`: frees a packet, running its destructor (`sock_wfree`)
 /// when a socket of `n`'s is charged for it.
 pub(crate) fn kfree_skb(n: &mut Node, cx: &mut NetCtx<'_>, skb: Skb) {
+    if let Some(ct) = skb.nfct {
+        n.netfilter.skb_freed(ct);
+    }
     if let Some(owner) = skb.sock {
         debug_assert_eq!(
             owner.node, n.id,
@@ -750,7 +753,12 @@ pub(crate) fn kfree_skb_reason(
         // the neighbour queue, the transports) holds an IP packet.
         let frame = matches!(
             what,
-            "no_carrier" | "qdisc_drop" | "qdisc_codel_drop" | "rx_runt" | "unknown_ethertype"
+            "no_carrier"
+                | "dev_direct_xmit_busy"
+                | "qdisc_drop"
+                | "qdisc_codel_drop"
+                | "rx_runt"
+                | "unknown_ethertype"
         );
         cx.trace.record(
             cx.now,

@@ -97,6 +97,18 @@ impl PingMsg {
                 DstUnreachable::FragRequired => {
                     return format!("Frag needed and DF set (mtu = {info})");
                 }
+                DstUnreachable::Other(5) => "Source Route Failed",
+                DstUnreachable::Other(6) => "Destination Net Unknown",
+                DstUnreachable::Other(7) => "Destination Host Unknown",
+                DstUnreachable::Other(8) => "Source Host Isolated",
+                DstUnreachable::Other(9) => "Destination Net Prohibited",
+                DstUnreachable::Other(10) => "Destination Host Prohibited",
+                DstUnreachable::Other(11) => "Destination Net Unreachable for Type of Service",
+                DstUnreachable::Other(12) => "Destination Host Unreachable for Type of Service",
+                // What REJECT's icmp-admin-prohibited sends.
+                DstUnreachable::Other(13) => "Packet filtered",
+                DstUnreachable::Other(14) => "Precedence Violation",
+                DstUnreachable::Other(15) => "Precedence Cutoff",
                 _ => return format!("Dest Unreachable, Bad Code: {code}"),
             },
             (Icmpv4Message::TimeExceeded, 0) => "Time to live exceeded",

@@ -42,10 +42,10 @@ use std::net::Ipv4Addr;
 use crate::ctx::NetCtx;
 use crate::dev::NetXmit;
 use crate::ip::output::{
-    IdentMode, IpSend, ip_idents_reserve, ip_output, ip_route_output_flow, ip_send_skb,
-    nf_hook_drops,
+    Dst, IdentMode, IpSend, ip_idents_reserve, ip_output, ip_route_output_flow, ip_send_skb,
 };
 use crate::netfilter::Hook;
+use crate::netfilter::hook::{NfVerdict, nf_hook};
 use crate::node::Node;
 use crate::skb::Skb;
 use crate::sock::{Errno, SockCommon, SockId, Socket, kfree_skb, kfree_skb_reason, sk_wake};
@@ -203,7 +203,7 @@ fn raw_send_hdrinc(
     cx: &mut NetCtx<'_>,
     sock: SockId,
     data: &[u8],
-    dst: crate::ip::output::Dst,
+    dst: Dst,
     priority: u32,
 ) -> Result<(), Errno> {
     let length = data.len();
@@ -251,11 +251,28 @@ fn raw_send_hdrinc(
         }
     }
     note!(cx, skb, Hook::LocalOut.trace_name());
-    if nf_hook_drops(n, Hook::LocalOut, &skb) {
+    let daddr = Ipv4Packet::new_unchecked(skb.data()).dst_addr();
+    if nf_hook(n, cx, Hook::LocalOut, &mut skb, None, Some(dst.dev)) == NfVerdict::Drop {
         kfree_skb_reason(n, cx, dst.dev, "nf_drop(LOCAL_OUT)", skb);
         n.snmp.ip.OutDiscards += 1;
         return Err(Errno::Perm);
     }
+    // ip_route_me_harder: a DNAT on OUTPUT changed the destination, so the route too.
+    let now_to = Ipv4Packet::new_unchecked(skb.data()).dst_addr();
+    let dst = if now_to == daddr {
+        dst
+    } else if n.fib.is_local(now_to) {
+        Dst::local(now_to)
+    } else {
+        match ip_route_output_flow(n, now_to) {
+            Ok(d) => d,
+            Err(_) => {
+                kfree_skb_reason(n, cx, dst.dev, "ip_route_me_harder(no_route)", skb);
+                n.snmp.ip.OutDiscards += 1;
+                return Err(Errno::NetUnreach);
+            }
+        }
+    };
     note!(cx, skb, "dst_output");
     if ip_output(n, cx, skb, dst) == NetXmit::Drop {
         n.snmp.ip.OutDiscards += 1;
@@ -367,7 +384,9 @@ mod tests {
     use std::net::{Ipv4Addr, SocketAddrV4};
 
     use super::IPPROTO_RAW;
-    use crate::netfilter::{Hook, Rule, Verdict};
+    use crate::netfilter::Netfilter;
+    use crate::netfilter::iptables::apply;
+    use crate::netfilter::table::Ruleset;
     use crate::sock::syscall::{self, SockOpt, SockOptName, SockOptValue, SockType};
     use crate::sock::{Errno, MsgFlags};
     use crate::testing::{HOST, OneHost, PEER};
@@ -452,9 +471,16 @@ mod tests {
         assert_eq!(h.n.snmp.ip.OutDiscards, 1, "only the ihl check counts");
         let none = h.with(|n, cx| syscall::sendto(n, cx, fd, &big[..32], None, MsgFlags::NONE));
         assert_eq!(none, Err(Errno::DestAddrReq));
-        h.n.netfilter
-            .rules
-            .push(Rule::new(Hook::LocalOut, Verdict::Drop));
+        // iptables -A OUTPUT -j DROP
+        let mut rs = Ruleset::default();
+        apply(&mut rs, &["-A", "OUTPUT", "-j", "DROP"]).expect("a rule");
+        h.n.netfilter = Netfilter::new(
+            rs,
+            Default::default(),
+            0,
+            sim_core::RngStreams::new(1).stream("nat", 0),
+        )
+        .expect("loads");
         assert_eq!(
             send(&mut h, fd, &crafted(HOST, PEER, 0, false)),
             Err(Errno::Perm)

@@ -194,6 +194,9 @@ pub enum SockOpt {
     /// `IP_HDRINCL` (raw sockets only; `ENOPROTOOPT` on others): the caller writes the IP
     /// header.
     HdrIncl(bool),
+    /// `PACKET_QDISC_BYPASS` of an `AF_PACKET` socket: its frames go to the driver
+    /// directly, past the qdisc and the taps ([`crate::sock::packet`]).
+    PacketQdiscBypass(bool),
 }
 
 /// A socket option to read (`getsockopt`).
@@ -255,6 +258,8 @@ pub enum SockOptName {
     HdrIncl,
     /// `PACKET_STATISTICS` of an `AF_PACKET` socket (reading resets the counters).
     PacketStatistics,
+    /// `PACKET_QDISC_BYPASS`.
+    PacketQdiscBypass,
 }
 
 /// A value `getsockopt` returns.
@@ -1013,12 +1018,17 @@ pub fn setsockopt(n: &mut Node, cx: &mut NetCtx<'_>, fd: Fd, opt: SockOpt) -> Re
                 | SockOpt::ReuseAddr(_)
                 | SockOpt::Linger(_)
                 | SockOpt::Priority(_)
+                | SockOpt::PacketQdiscBypass(_)
         )
     {
         // An AF_PACKET socket has the SOL_SOCKET options and its own, no IP or TCP ones.
         return Err(Errno::NoProtoOpt);
     }
     match opt {
+        SockOpt::PacketQdiscBypass(on) => match sock(n, fd)? {
+            Socket::Packet(p) => p.qdisc_bypass = on,
+            _ => return Err(Errno::NoProtoOpt),
+        },
         SockOpt::SndBuf(v) => {
             // sk_setsockopt: min(val, wmem_max) doubled, at least SOCK_MIN_SNDBUF; the
             // stack stops tuning it.
@@ -1209,6 +1219,12 @@ pub fn getsockopt(
                 let st = crate::sock::packet::packet_statistics(n, fd)?;
                 return Ok(SockOptValue::PacketStats(st));
             }
+            SockOptName::PacketQdiscBypass => {
+                let Socket::Packet(p) = sock(n, fd)? else {
+                    unreachable!("a packet socket")
+                };
+                return Ok(SockOptValue::Int(i64::from(p.qdisc_bypass)));
+            }
             SockOptName::Type
             | SockOptName::Error
             | SockOptName::SndBuf
@@ -1229,7 +1245,7 @@ pub fn getsockopt(
             Socket::Packet(p) if p.kind == PacketKind::Raw => 3,
             _ => 2,
         }),
-        SockOptName::PacketStatistics => Err(Errno::NoProtoOpt),
+        SockOptName::PacketStatistics | SockOptName::PacketQdiscBypass => Err(Errno::NoProtoOpt),
         SockOptName::Error => {
             let e = s.common_mut().err.take();
             Ok(SockOptValue::Int(e.map_or(0, |e| i64::from(e.number()))))

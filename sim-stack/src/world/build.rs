@@ -160,6 +160,7 @@ impl World {
                     }
                     let fib = Fib::from_config(nc);
                     let ip_idents = crate::ip::output::IpIdents::new(&mut rng);
+                    let jiffies_phase = jrng.below(crate::jiffies::JIFFY_NS);
                     nodes.push(Node {
                         id: nodes.len() as u32,
                         name: nc.name.clone(),
@@ -173,11 +174,16 @@ impl World {
                         ip_ident_key: rng.next_u64(),
                         ip_idents,
                         icmp_limits: Default::default(),
-                        jiffies_phase: jrng.below(crate::jiffies::JIFFY_NS),
+                        jiffies_phase,
                         rng,
-                        netfilter: Netfilter {
-                            rules: nc.netfilter.clone(),
-                        },
+                        // Checked by `Scenario::validate`: loads as the kernel would.
+                        netfilter: Netfilter::new(
+                            nc.netfilter.clone(),
+                            nc.sysctls.netfilter,
+                            jiffies_phase,
+                            streams.stream_named("nat", &nc.name),
+                        )
+                        .unwrap_or_default(),
                         frags: Reassembly::default(),
                         socks: Default::default(),
                         sysctl: nc.sysctls.clone(),
@@ -387,6 +393,10 @@ impl World {
                         }
                     }
                 }
+                AppConfigKind::Replay(cfg) => Box::new(crate::apps::replay::Replay::new(
+                    (**cfg).clone(),
+                    sched.new_timer(),
+                )),
                 AppConfigKind::User { name, props } => {
                     let made = crate::apps::registry::find(name)
                         .ok_or_else(|| format!("no app named `{name}` is registered"))

@@ -266,13 +266,7 @@ impl World {
             }
             drops.arp_queue +=
                 n.neigh_stats.unresolved_discards + n.ndisc_stats.unresolved_discards;
-            drops.netfilter += n
-                .netfilter
-                .rules
-                .iter()
-                .filter(|r| r.verdict == crate::netfilter::Verdict::Drop)
-                .map(|r| r.packets)
-                .sum::<u64>();
+            drops.netfilter += n.netfilter.dropped;
             let ip = &n.snmp.ip;
             drops.ip += ip.InHdrErrors
                 + ip.InAddrErrors

@@ -54,6 +54,15 @@ impl Ran {
         }
     }
 
+    /// The report of the `i`-th app of the scenario (must be a `curl`).
+    #[allow(dead_code)]
+    pub fn curl(&self, i: usize) -> sim_stack::apps::curl::CurlReport {
+        match &self.world.app_reports()[i].1 {
+            sim_stack::apps::AppReport::Curl(c) => c.clone(),
+            other => panic!("app {i} is not a curl: {other:?}"),
+        }
+    }
+
     /// The report of the `i`-th app of the scenario (must be a `udp_cbr`).
     pub fn udp_cbr(&self, i: usize) -> sim_stack::apps::udp_cbr::UdpCbrReport {
         match &self.world.app_reports()[i].1 {

@@ -82,6 +82,22 @@ fn a_bound_socket_sends_without_an_address_and_an_unbound_one_cannot() {
         h.with(|n, cx| sc::bind(n, cx, s, SocketAddrV4::new(HOST, 0))),
         Err(Errno::Inval)
     );
+    // What a packet socket does not do (Linux: sock_no_connect, sock_no_shutdown,
+    // packet_getname with a peer, no SIOCATMARK).
+    assert_eq!(
+        h.with(|n, cx| sc::connect(n, cx, s, SocketAddrV4::new(PEER, 9))),
+        Err(Errno::OpNotSupp)
+    );
+    assert_eq!(
+        h.with(|n, cx| sc::shutdown(n, cx, s, sc::Shutdown::Both)),
+        Err(Errno::OpNotSupp)
+    );
+    assert_eq!(sc::getpeername(&mut h.n, s), Err(Errno::OpNotSupp));
+    assert_eq!(sc::ioctl(&mut h.n, s, sc::Ioctl::AtMark), Err(Errno::NoTty));
+    assert_eq!(
+        h.with(|n, cx| sc::getsockopt(n, cx, s, SockOptName::Type)),
+        Ok(SockOptValue::Int(3))
+    );
     sc::bind_ll(&mut h.n, s, &SockaddrLl::new(0, ETH0, [0; 6])).unwrap();
     // Bound with protocol 0: the socket keeps ETH_P_ALL.
     let name = sc::getsockname_ll(&mut h.n, s).unwrap();
@@ -128,10 +144,16 @@ fn dgram_sockets_write_and_strip_the_header() {
     let s = packet(&mut h, SockType::Dgram, 0x88b5);
     let to = SockaddrLl::new(0x88b5, ETH0, PEER_MAC.0);
     assert_eq!(send(&mut h, s, &[7; 50], Some(to)), Ok(50));
-    assert_eq!(send(&mut h, s, &[], Some(to)), Err(Errno::Inval));
+    // Empty: the header alone goes, as Linux sends it.
+    assert_eq!(send(&mut h, s, &[], Some(to)), Ok(0));
+    // The MTU is the payload's limit.
+    assert_eq!(send(&mut h, s, &[0; 1500], Some(to)), Ok(1500));
+    assert_eq!(send(&mut h, s, &[0; 1501], Some(to)), Err(Errno::MsgSize));
     h.advance(SimDuration::from_millis(1));
-    assert_eq!(h.sent.len(), 1);
+    assert_eq!(h.sent.len(), 3);
     assert_eq!(h.sent[0].1, frame(PEER_MAC.0, HOST_MAC.0, 0x88b5, &[7; 50]));
+    // (The wire pads it to Ethernet's 60 bytes.)
+    assert_eq!(h.sent[1].1, frame(PEER_MAC.0, HOST_MAC.0, 0x88b5, &[0; 46]));
     // A frame of its protocol arrives: the payload, and the sender in sll_addr.
     h.inject(&frame(HOST_MAC.0, PEER_MAC.0, 0x88b5, &[9; 60]));
     let (data, ll) = recv(&mut h, s).unwrap();
@@ -314,4 +336,40 @@ fn a_qdisc_drop_is_enobufs() {
     h.advance(SimDuration::from_millis(1));
     assert_eq!(h.sent.len(), 2);
     assert_eq!(h.n.socks.get(s).unwrap().common().wmem_alloc, 0);
+}
+
+#[test]
+fn qdisc_bypass_goes_past_the_qdisc_and_the_taps() {
+    let mut h = OneHost::new(Sysctls::default());
+    h.n.devs[0].ring = crate::dev::TxRing::new(1);
+    let s = packet(&mut h, SockType::Raw, 0);
+    let watch = packet(&mut h, SockType::Raw, ETH_P_ALL);
+    h.with(|n, cx| sc::setsockopt(n, cx, s, SockOpt::PacketQdiscBypass(true)))
+        .unwrap();
+    assert_eq!(
+        h.with(|n, cx| sc::getsockopt(n, cx, s, SockOptName::PacketQdiscBypass)),
+        Ok(SockOptValue::Int(1))
+    );
+    let to = Some(SockaddrLl::new(0, ETH0, [0; 6]));
+    let f = frame(PEER_MAC.0, HOST_MAC.0, 0x88b5, &[0; 46]);
+    // The first takes the ring's one descriptor; the second finds it full: NETDEV_TX_BUSY,
+    // ENOBUFS, where the qdisc would have queued it.
+    assert_eq!(send(&mut h, s, &f, to), Ok(60));
+    assert_eq!(send(&mut h, s, &f, to), Err(Errno::NoBufs));
+    assert_eq!(
+        h.n.devs[0].qdisc.stats().packets,
+        0,
+        "nothing went through the qdisc"
+    );
+    // No copy for the other socket (Linux: a socket bound to the device sees nothing).
+    assert_eq!(recv(&mut h, watch), Err(Errno::Again));
+    h.advance(SimDuration::from_millis(1));
+    assert_eq!(h.sent.len(), 1);
+    assert_eq!(h.n.devs[0].stats.tx_packets, 1);
+    assert_eq!(h.n.socks.get(s).unwrap().common().wmem_alloc, 0);
+    // Off again: through the qdisc, and seen.
+    h.with(|n, cx| sc::setsockopt(n, cx, s, SockOpt::PacketQdiscBypass(false)))
+        .unwrap();
+    assert_eq!(send(&mut h, s, &f, to), Ok(60));
+    assert_eq!(recv(&mut h, watch).unwrap().1.pkttype, pkttype::OUTGOING);
 }
