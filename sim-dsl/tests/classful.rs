@@ -184,7 +184,12 @@ fn located_errors() {
         (
             "htb { class 1:10 rate 5Mbit filter fw flowid 1:10 }",
             "fw",
-            "`fw` filters are not modeled",
+            "an fw filter is `filter handle N fw flowid ID`",
+        ),
+        (
+            "htb { class 1:10 rate 5Mbit filter handle 0x1g fw flowid 1:10 }",
+            "0x1g",
+            "`0x1g` is not a mark",
         ),
         (
             "htb { class 1:1 rate 5Mbit { class 1:10 rate 1Mbit } filter match ip dport 1 flowid 1:1 }",

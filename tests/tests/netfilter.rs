@@ -709,3 +709,143 @@ app client: curl \"http://10.0.1.80:8081/\" at 500ms
         "{line}"
     );
 }
+
+/// `MARK` in mangle FORWARD and an htb `fw` filter on the way out: the datagrams to port
+/// 5001 are marked 10 and shaped by class 1:10 (5 Mbit/s), the others go to the default
+/// class 1:20 untouched. A mark is the node's: b receives the packets without it.
+#[test]
+fn marks_steer_a_classful_qdisc() {
+    let src = "end 3s
+host a { iface eth0 { ip 10.0.0.2/24 }  route default via 10.0.0.1 }
+router r {
+    iface eth0 { ip 10.0.0.1/24 }
+    iface eth1 { ip 10.0.1.1/24  qdisc htb default 20 {
+        class 1:1 rate 100Mbit {
+            class 1:10 rate 5Mbit ceil 5Mbit
+            class 1:20 rate 95Mbit ceil 100Mbit
+        }
+        filter handle 10 fw flowid 1:10
+    } }
+    iptables -t mangle -A FORWARD -p udp --dport 5001 -j MARK --set-mark 10
+}
+host b { iface eth0 { ip 10.0.1.2/24 }  route default via 10.0.1.1 }
+link a.eth0 -- r.eth0 { rate 1Gbit  delay 1ms }
+link r.eth1 -- b.eth0 { rate 1Gbit  delay 1ms }
+app b: udp_sink { port 5001 }
+app b: udp_sink { port 5002 }
+app a: udp_cbr { to 10.0.1.2:5001  payload 1400B  rate 20Mbit } at 100ms
+app a: udp_cbr { to 10.0.1.2:5002  payload 1400B  rate 20Mbit } at 100ms
+";
+    let r = run_scenario(&load(src, &[]), None);
+    let classes = &r.iface("r", "eth1").qdisc.classes;
+    let bytes = |id: &str| {
+        classes
+            .iter()
+            .find(|c| c.classid == id)
+            .and_then(|c| c.htb.as_ref())
+            .map_or(0, |h| h.stats.bytes)
+    };
+    // 2.9 s of sending: 1:10 at its 5 Mbit/s (within a burst), 1:20 the whole 20 Mbit/s.
+    let (marked, rest) = (bytes("1:10"), bytes("1:20"));
+    let at = |mbit: u64| mbit * 1_000_000 / 8 * 29 / 10;
+    assert!(
+        marked > at(5) * 97 / 100 && marked < at(5) * 103 / 100,
+        "1:10 {marked}"
+    );
+    assert!(
+        rest > at(20) * 97 / 100 && rest < at(20) * 103 / 100,
+        "1:20 {rest}"
+    );
+    let mangle = counts(&r, "r", TableId::Mangle, "FORWARD");
+    let arrived = r.lines_with(&["r eth0 rx", "> 10.0.1.2.5001: UDP"]).len() as u64;
+    assert_eq!(mangle[0].0, arrived, "every datagram to 5001 marked");
+}
+
+/// `CONNMARK`: r marks the connection of a's pings when the request comes in on eth0
+/// (`--set-mark`), restores the connection's mark onto the replies (`--restore-mark`), and a
+/// `-m mark` rule counts them; a `-m connmark` rule counts both directions.
+#[test]
+fn connmark_carries_a_mark_to_the_replies() {
+    let src = a_r_b(
+        "ping 10.0.1.2 { count 3  interval 200ms }",
+        "iptables -t mangle -A PREROUTING -i eth0 -p icmp -j CONNMARK --set-mark 7
+         iptables -t mangle -A PREROUTING -i eth1 -j CONNMARK --restore-mark
+         iptables -A FORWARD -i eth1 -m mark --mark 7
+         iptables -A FORWARD -m connmark --mark 7",
+        "",
+        "1ms",
+        "3s",
+    );
+    let r = run_scenario(&load(&src, &[]), None);
+    assert_eq!(r.ping(0).received, 3);
+    assert_eq!(
+        counts(&r, "r", TableId::Filter, "FORWARD"),
+        [(3, 3 * 84), (6, 6 * 84)]
+    );
+    let n = r.world.node_index("r").unwrap();
+    let mut ct = r.world.nodes[n].netfilter.conntrack.clone().unwrap();
+    let list = ct.show_list(sim_core::SimTime::from_nanos(2_000_000_000));
+    assert!(list.contains(" mark=7 use=1"), "{list}");
+}
+
+/// `SNAT --to-source 10.0.1.100` (an address r does not own: r answers ARP for nothing, so
+/// b replies to 10.0.1.100 through a route to r), then `NOTRACK` in raw for one port: the
+/// untracked datagrams leave unchanged, the tracked ones are translated, and `-m state
+/// --state UNTRACKED` sees the first kind.
+#[test]
+fn snat_to_an_address_and_notrack() {
+    let src = a_r_b(
+        "udp_cbr { to 10.0.1.2:5001  payload 100B  interval 100ms } until 1.35s",
+        "iptables -t raw -A PREROUTING -p udp --dport 5002 -j NOTRACK
+         iptables -t nat -A POSTROUTING -o eth1 -j SNAT --to-source 10.0.1.1
+         iptables -A FORWARD -m state --state UNTRACKED",
+        "",
+        "1ms",
+        "3s",
+    )
+        + "app a: udp_cbr { to 10.0.1.2:5002  payload 100B  interval 100ms } at 1s until 1.25s
+app b: udp_sink { port 5001 }
+app b: udp_sink { port 5002 }
+";
+    let r = run_scenario(&load(&src, &[]), None);
+    let to_5001 = r.lines_with(&["b eth0 rx", "> 10.0.1.2.5001: UDP"]);
+    let to_5002 = r.lines_with(&["b eth0 rx", "> 10.0.1.2.5002: UDP"]);
+    assert_eq!((to_5001.len(), to_5002.len()), (4, 3), "{}", r.trace);
+    assert!(
+        to_5001.iter().all(|l| l.contains("IP 10.0.1.1.")),
+        "{to_5001:?}"
+    );
+    assert!(
+        to_5002.iter().all(|l| l.contains("IP 10.0.0.2.")),
+        "{to_5002:?}"
+    );
+    assert_eq!(counts(&r, "r", TableId::Filter, "FORWARD"), [(3, 3 * 128)]);
+    assert_eq!(counts(&r, "r", TableId::Nat, "POSTROUTING"), [(1, 128)]);
+}
+
+/// `TCPMSS --clamp-mss-to-pmtu` on a router whose far link has an MTU of 1400: the client's
+/// SYN leaves r with MSS 1360 (1400 − 40), its checksum still right (b answers it), and the
+/// client then receives segments of 1360 − 12 (timestamps) bytes.
+#[test]
+fn tcpmss_clamps_the_syn() {
+    let src = a_r_b(
+        "curl \"http://10.0.1.2/\"",
+        "iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu",
+        "",
+        "1ms",
+        "3s",
+    )
+    .replace("iface eth1 { ip 10.0.1.1/24 }", "iface eth1 { ip 10.0.1.1/24  mtu 1400 }")
+    .replace("iface eth0 { ip 10.0.1.2/24 }", "iface eth0 { ip 10.0.1.2/24  mtu 1400 }")
+        + "app b: http_server { port 80  body 20KiB }\n";
+    let r = run_scenario(&load(&src, &[]), None);
+    assert_eq!(r.curl(0).http_code, Some(200), "{:?}", r.curl(0));
+    let syn_out = r.lines_with(&["r eth1 tx", "Flags [S]"]);
+    assert_eq!(syn_out.len(), 1);
+    assert!(syn_out[0].contains("mss 1360,"), "{}", syn_out[0]);
+    let syn_in = r.lines_with(&["r eth0 rx", "Flags [S]"]);
+    assert!(syn_in[0].contains("mss 1460,"), "{}", syn_in[0]);
+    assert!(r.lines_with(&["a eth0 rx", "length 1348"]).len() > 5);
+    // `--tcp-flags SYN,RST SYN` takes the SYN-ACK too (its 1360 is left alone).
+    assert_eq!(counts(&r, "r", TableId::Mangle, "FORWARD"), [(2, 120)]);
+}

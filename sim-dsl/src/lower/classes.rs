@@ -485,6 +485,52 @@ impl Lower<'_> {
         Some(n)
     }
 
+    /// `filter handle N[/MASK] fw flowid ID` (or `filter fw handle …`): `cls_fw` on the mark
+    /// netfilter's MARK sets.
+    fn fw_filter(&mut self, f: &QFilter<Val>, flowid: u32, ctx: &Ctx) -> Option<Filter> {
+        let words: Vec<&Val> = f.words.iter().collect();
+        let texts: Vec<&str> = words.iter().map(|w| w.text.as_str()).collect();
+        let handle = match texts.as_slice() {
+            ["handle", _, "fw"] => words[1],
+            ["fw", "handle", _] => words[2],
+            _ => {
+                let at = words.first().map_or(f.flowid.span, |w| w.span);
+                self.class_err(
+                    at,
+                    "an fw filter is `filter handle N fw flowid ID`".into(),
+                    "as `tc filter add … handle N[/MASK] fw flowid ID`: it matches skb->mark (netfilter's MARK) under MASK",
+                    ctx,
+                );
+                return None;
+            }
+        };
+        let (v, m) = match handle.text.split_once('/') {
+            Some((v, m)) => (v, Some(m)),
+            None => (handle.text.as_str(), None),
+        };
+        let value = tc_number(v).and_then(|x| u32::try_from(x).ok());
+        let mask = match m {
+            Some(m) => tc_number(m).and_then(|x| u32::try_from(x).ok()),
+            None => Some(u32::MAX),
+        };
+        let (Some(value), Some(mask)) = (value, mask) else {
+            self.class_err(
+                handle.span,
+                format!("`{}` is not a mark", handle.text),
+                "a 32-bit number, optionally /MASK: `handle 10`, `handle 0x10/0xff`",
+                ctx,
+            );
+            return None;
+        };
+        Some(Filter {
+            matches: vec![Match::FwMark {
+                value: value & mask,
+                mask,
+            }],
+            flowid,
+        })
+    }
+
     /// `filter [u32] match SELECTOR… flowid ID`: the subset of u32 (and `priority`) that
     /// [`sim_stack::qdisc::filter`] models.
     fn filter(&mut self, f: &QFilter<Val>, ctx: &Ctx) -> Option<Filter> {
@@ -496,16 +542,12 @@ impl Lower<'_> {
         let mut matches = Vec::new();
         const SELECTORS: &[&str] = &["src", "dst", "protocol", "tos", "dsfield", "sport", "dport"];
         let next_is_value = |w: Option<&&Val>| w.is_some_and(|w| w.text != "match");
+        // cls_fw: `handle N[/MASK] fw` (tc's order) or `fw handle N[/MASK]`.
+        let texts: Vec<&str> = f.words.iter().map(|w| w.text.as_str()).collect();
+        if texts.contains(&"fw") {
+            return self.fw_filter(f, flowid, ctx);
+        }
         while let Some(w) = words.next() {
-            if w.text == "fw" {
-                self.class_err(
-                    w.span,
-                    "`fw` filters are not modeled".into(),
-                    "they match skb->mark, which the stack does not carry yet (netfilter MARK, issue 22)",
-                    ctx,
-                );
-                return None;
-            }
             if w.text != "match" {
                 self.class_err(
                     w.span,

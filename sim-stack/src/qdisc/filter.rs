@@ -15,12 +15,14 @@
 //!   without options (all the packets the simulator sends).
 //!
 //! Besides u32, `priority` matches `skb->priority` exactly (what `SO_PRIORITY` or `IP_TOS`
-//! set), as `tc filter … basic match meta(priority eq N)` does.
+//! set), as `tc filter … basic match meta(priority eq N)` does, and `fw` (`cls_fw`: `tc filter
+//! add … handle N[/MASK] fw flowid …`) matches `skb->mark` under the mask, the mark
+//! netfilter's `MARK` target set.
 //!
 //! A non-IPv4 packet (ARP, IPv6) matches no `ip` selector, as u32's offsets land in other
 //! fields there only by accident; here they never match. Not modeled: hash tables and
-//! links (`ht`, `link`, `hashkey`), `offset`, `police`/actions, `ip6` selectors, `fw`
-//! (skb marks: the stack carries no `skb->mark`), and classification continuing into an
+//! links (`ht`, `link`, `hashkey`), `offset`, `police`/actions, `ip6` selectors, `fw`'s
+//! classid-from-mark mode (a handle is always given), and classification continuing into an
 //! inner class's own filters.
 
 use serde::{Deserialize, Serialize};
@@ -59,6 +61,13 @@ pub enum Match {
     Dport(u16),
     /// `skb->priority` equals this (`basic match meta(priority eq N)`).
     Priority(u32),
+    /// `handle V/MASK fw`: `skb->mark & MASK == V` (`fw_classify`).
+    FwMark {
+        /// The handle.
+        value: u32,
+        /// The mask (0xffffffff when none is given).
+        mask: u32,
+    },
 }
 
 /// A filter: all matches hold → the packet goes to class `flowid` (a minor number).
@@ -80,9 +89,12 @@ fn prefix_mask(len: u8) -> u32 {
 
 impl Match {
     /// Whether the packet whose IPv4 header is `ip` (None: not IPv4) satisfies this match.
-    fn holds(&self, ip: Option<&[u8]>, priority: u32) -> bool {
+    fn holds(&self, ip: Option<&[u8]>, priority: u32, mark: u32) -> bool {
         if let Self::Priority(p) = *self {
             return p == priority;
+        }
+        if let Self::FwMark { value, mask } = *self {
+            return mark & mask == value;
         }
         let Some(ip) = ip else { return false };
         let be32 = |o: usize| u32::from_be_bytes([ip[o], ip[o + 1], ip[o + 2], ip[o + 3]]);
@@ -98,7 +110,7 @@ impl Match {
             Self::Tos { value, mask } => ip[1] & mask == value & mask,
             Self::Sport(p) => port(0) == Some(p),
             Self::Dport(p) => port(2) == Some(p),
-            Self::Priority(_) => unreachable!("handled above"),
+            Self::Priority(_) | Self::FwMark { .. } => unreachable!("handled above"),
         }
     }
 }
@@ -117,7 +129,11 @@ pub fn classify(filters: &[Filter], skb: &Skb, mac_len: usize) -> Option<u32> {
     let ip = ipv4_header(skb, mac_len);
     filters
         .iter()
-        .find(|f| f.matches.iter().all(|m| m.holds(ip, skb.priority)))
+        .find(|f| {
+            f.matches
+                .iter()
+                .all(|m| m.holds(ip, skb.priority, skb.mark))
+        })
         .map(|f| f.flowid)
 }
 
@@ -197,6 +213,13 @@ mod tests {
         for m in no {
             assert_eq!(classify(&[f(vec![m], 7)], &skb, 14), None, "{m:?}");
         }
+        // fw: the mark under the mask.
+        let mut skb = skb;
+        skb.mark = 0x1a;
+        let fw = |value, mask| f(vec![Match::FwMark { value, mask }], 3);
+        assert_eq!(classify(&[fw(0x1a, u32::MAX)], &skb, 14), Some(3));
+        assert_eq!(classify(&[fw(0xa, 0xf)], &skb, 14), Some(3));
+        assert_eq!(classify(&[fw(0x1b, u32::MAX)], &skb, 14), None);
     }
 
     #[test]
