@@ -297,6 +297,7 @@ fn app_kind(k: &AppKind) -> &str {
         AppKind::TcpSink { .. } => "tcp_sink",
         AppKind::UdpCbr { .. } => "udp_cbr",
         AppKind::UdpSink { .. } => "udp_sink",
+        AppKind::Craft { .. } => "craft",
         AppKind::Ping { .. } => "ping",
         AppKind::Replay(_) => "replay",
     }
@@ -308,7 +309,9 @@ fn describe_app(k: &AppKind) -> String {
             let p: Vec<String> = props.0.iter().map(|(k, v)| format!("{k} {v}")).collect();
             format!("{name}  {}", p.join("  "))
         }
-        AppKind::DnsServer { records, ttl, .. } => {
+        AppKind::DnsServer {
+            records, ttl, txt, ..
+        } => {
             let r: Vec<String> = records
                 .iter()
                 .take(3)
@@ -318,7 +321,11 @@ fn describe_app(k: &AppKind) -> String {
                 })
                 .collect();
             let more = if records.len() > 3 { ", …" } else { "" };
-            format!("dns_server  {}{more} (ttl {ttl})", r.join(", "))
+            let txt = match txt.len() {
+                0 => String::new(),
+                k => format!(" + {k} TXT"),
+            };
+            format!("dns_server  {}{more}{txt} (ttl {ttl})", r.join(", "))
         }
         AppKind::HttpServer {
             port,
@@ -350,6 +357,24 @@ fn describe_app(k: &AppKind) -> String {
             if options.recverr { "  IP_RECVERR" } else { "" }
         ),
         AppKind::UdpSink { port } => format!("udp_sink :{port}"),
+        AppKind::Craft {
+            packet, schedule, ..
+        } => format!(
+            "craft {packet}  {}",
+            match schedule {
+                sim_stack::apps::craft::CraftSchedule::Every {
+                    count: None,
+                    interval,
+                } => {
+                    format!("loop every {interval}")
+                }
+                sim_stack::apps::craft::CraftSchedule::Every {
+                    count: Some(c),
+                    interval,
+                } => format!("×{c} every {interval}"),
+                sim_stack::apps::craft::CraftSchedule::At(t) => format!("at {} instants", t.len()),
+            }
+        ),
         AppKind::Replay(r) => {
             let mut s = format!(
                 "replay {:?} ({} frames, {})  iface {}  {}",

@@ -240,6 +240,13 @@ fn app_line(app: &AppReport) -> String {
             "udp_sink: {} received, {} lost, {} out of order",
             k.received, k.lost, k.out_of_order
         ),
+        AppReport::Craft(c) => {
+            let mut l = format!("craft: {} packets, {} bytes sent", c.packets, c.bytes);
+            if let Some(e) = c.last_error {
+                l.push_str(&format!(", {} failed (last: {e})", c.errors));
+            }
+            l
+        }
     }
 }
 

@@ -334,7 +334,8 @@ app c: udp_cbr { to 10.0.0.2:9  payload 100B  interval 10ms  connect off  recver
                 }
             ],
             ttl: 30,
-            other_types: DnsOtherTypes::NoData
+            other_types: DnsOtherTypes::NoData,
+            txt: vec![],
         }
     );
     assert_eq!(

@@ -605,3 +605,36 @@ fn netfilter_unknown_match_lists_every_and_packet() {
     assert!(r.contains("`every`"), "{r}");
     assert!(r.contains("did you mean `every`?"), "{r}");
 }
+
+/// A `craft` packet is checked as Scapy reads it: an error inside the string points at the
+/// character (line and column in the scenario), says what was expected, and suggests the
+/// layer or field meant.
+#[test]
+fn craft_packet_errors_point_inside_the_string() {
+    let l = load(&format!(
+        "{PAIR}app a: craft {{ packet \"IP(dst='10.0.0.2')/Udp(dport=9)\" }}\n"
+    ));
+    let r = expect(&l, 4, 43, "unknown layer `Udp`");
+    assert!(r.contains("did you mean `UDP`?"), "{r}");
+    assert!(r.contains("^^^"), "{r}");
+    let l = load(&format!(
+        "{PAIR}app a: craft {{ packet \"IP(dst='10.0.0.2')/TCP(flasg='S')\" }}\n"
+    ));
+    let r = expect(&l, 4, 47, "`TCP` has no field `flasg`");
+    assert!(r.contains("did you mean `flags`?"), "{r}");
+    let l = load(&format!(
+        "{PAIR}app a: craft {{ packet \"IP(dst='10.0.0.2' ttl=3)\" }}\n"
+    ));
+    expect(&l, 4, 42, "expected `,` or `)`");
+    let l = load(&format!(
+        "{PAIR}app a: craft {{ packet \"IP(dst='10.0.0.2')/UDP()/DNS(qd=DNSQR(qtype='ANY'))\" }}\n"
+    ));
+    let r = expect(&l, 4, 68, "`ANY` is not a DNS type");
+    assert!(r.contains("ALL"), "{r}");
+    let l = load(&format!("{PAIR}app a: craft {{ packet \"UDP()\" }}\n"));
+    expect(&l, 4, 23, "neither `IP()` nor `Ether()`");
+    let l = load(&format!(
+        "{PAIR}app a: craft {{ packet \"IP(dst='10.0.0.2')\"  loop on }}\n"
+    ));
+    expect(&l, 4, 45, "`loop on` with an interval of 0");
+}

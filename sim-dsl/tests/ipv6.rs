@@ -623,7 +623,10 @@ app b: udp_cbr { to [ff02::1]:9  payload 100B  interval 1ms }
     let r = expect(&l, 4, 64, "`2001:db8::1` is an IPv6 address");
     assert!(r.contains("`record y.com AAAA 2001:db8::1`"), "{r}");
     let r = expect(&l, 4, 90, "unsupported record type `AAA`");
-    assert!(r.contains("only A and AAAA records are modeled"), "{r}");
+    assert!(
+        r.contains("only A, AAAA and TXT records are modeled"),
+        "{r}"
+    );
     assert!(r.contains("did you mean `AAAA`?"), "{r}");
     // tcp_bulk and curl take IPv6 destinations (in brackets); without them,
     // `2001:db8::1:9` is one IPv6 address and no port.

@@ -859,6 +859,9 @@ pub enum AppKind {
         ttl: u32,
         /// The answer to a query of another type for a known name.
         other_types: DnsOtherTypes,
+        /// TXT records (`record NAME TXT "text"`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        txt: Vec<DnsTxtRecord>,
     },
     /// An HTTP/1.0 server answering every GET with `200 OK` and a body of `body` bytes.
     HttpServer {
@@ -936,6 +939,18 @@ pub enum AppKind {
         #[serde(default)]
         options: PingOptions,
     },
+    /// A packet written as Scapy writes it, sent as Scapy's `send()` (a raw socket with
+    /// `IP_HDRINCL`) or, when it starts with `Ether()`, `sendp()` (an `AF_PACKET` socket)
+    /// sends it ([`crate::apps::craft`]).
+    Craft {
+        /// The Scapy expression, as written (checked by the language).
+        packet: String,
+        /// When it sends.
+        schedule: crate::apps::craft::CraftSchedule,
+        /// `sendp`'s interface (`iface`), by name; `None`: the route's.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        iface: Option<String>,
+    },
     /// tcpreplay: a capture's frames sent on an interface through an `AF_PACKET` socket
     /// ([`crate::apps::replay`]).
     Replay(Box<crate::apps::replay::ReplayConfig>),
@@ -988,6 +1003,15 @@ pub struct DnsRecord {
     pub name: String,
     /// Its address: an A record for IPv4, AAAA for IPv6.
     pub addr: IpAddr,
+}
+
+/// One TXT record of a [`AppKind::DnsServer`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DnsTxtRecord {
+    /// The name, lower case, without a trailing dot.
+    pub name: String,
+    /// The text (sent as character-strings of at most 255 bytes each).
+    pub text: String,
 }
 
 /// How a [`AppKind::UdpCbr`] sender uses its socket; `Default` is iperf's way: a connected

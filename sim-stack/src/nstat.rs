@@ -114,7 +114,7 @@ fn udp(s: &UdpStats) -> [(&'static str, u64); 7] {
 
 /// The `TcpExt` counters the model moves, in `/proc/net/netstat`'s order
 /// (`snmp4_net_list`).
-fn tcp_ext(s: &TcpExtStats) -> [(&'static str, u64); 40] {
+fn tcp_ext(s: &TcpExtStats) -> [(&'static str, u64); 42] {
     [
         ("BeyondWindow", s.BeyondWindow),
         ("DelayedACKs", s.DelayedACKs),
@@ -145,12 +145,14 @@ fn tcp_ext(s: &TcpExtStats) -> [(&'static str, u64); 40] {
         ("TCPDSACKIgnoredNoUndo", s.TCPDSACKIgnoredNoUndo),
         ("TCPSpuriousRTOs", s.TCPSpuriousRTOs),
         ("TCPRetransFail", s.TCPRetransFail),
+        ("TCPChallengeACK", s.TCPChallengeACK),
         ("TCPFastOpenActive", s.TCPFastOpenActive),
         ("TCPFastOpenActiveFail", s.TCPFastOpenActiveFail),
         ("TCPHystartTrainDetect", s.TCPHystartTrainDetect),
         ("TCPHystartTrainCwnd", s.TCPHystartTrainCwnd),
         ("TCPHystartDelayDetect", s.TCPHystartDelayDetect),
         ("TCPHystartDelayCwnd", s.TCPHystartDelayCwnd),
+        ("TCPACKSkippedChallenge", s.TCPACKSkippedChallenge),
         ("TCPWinProbe", s.TCPWinProbe),
         ("TCPDelivered", s.TCPDelivered),
         ("TCPDeliveredCE", s.TCPDeliveredCE),

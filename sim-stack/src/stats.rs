@@ -143,6 +143,11 @@ pub struct TcpExtStats {
     pub TCPRetransFail: u64,
     /// Zero-window probes sent (bare ACKs below `snd_una`).
     pub TCPWinProbe: u64,
+    /// Challenge ACKs sent for an in-window RST that is not exactly `rcv_nxt` (RFC 5961
+    /// §3.2, `tcp_send_challenge_ack`).
+    pub TCPChallengeACK: u64,
+    /// Challenge ACKs not sent for the per-socket limit (`tcp_invalid_ratelimit`).
+    pub TCPACKSkippedChallenge: u64,
     /// Fast Open SYNs whose data the SYN-ACK acknowledged.
     pub TCPFastOpenActive: u64,
     /// Fast Open SYNs whose data the SYN-ACK did not acknowledge, or that timed out thrice.

@@ -189,6 +189,14 @@ fn app_times(k: &AppKind) -> Vec<(&str, SimDuration)> {
         | AppKind::UdpCbr { .. }
         | AppKind::UdpSink { .. }
         | AppKind::Replay(_) => Vec::new(),
+        AppKind::Craft { schedule, .. } => match schedule {
+            crate::apps::craft::CraftSchedule::Every { interval, .. } => {
+                vec![("interval", *interval)]
+            }
+            crate::apps::craft::CraftSchedule::At(times) => {
+                times.iter().map(|t| ("times", *t)).collect()
+            }
+        },
     }
 }
 

@@ -1,4 +1,5 @@
-//! Determinism: every scenario in `scenarios/`, `scenarios/bench/` and `scenarios/tc/`, run twice in this
+//! Determinism: every scenario in `scenarios/`, `scenarios/attacks/`, `scenarios/bench/` and
+//! `scenarios/tc/`, run twice in this
 //! process — at the same time, on two threads, as `sim sweep` runs them — with the most
 //! detailed trace (`--trace path`) and a pcap for every interface, must give the same bytes:
 //! the trace, every pcap, and the statistics (`stats.json`'s tree; it holds no wall-clock
@@ -11,7 +12,7 @@
 //!
 //! The benchmark and traffic-control scenarios stop at 200 ms of simulated time to keep the
 //! test fast (their random draws — netem's, RED's — start at once); the scenarios in
-//! `scenarios/` run to their end.
+//! `scenarios/` and `scenarios/attacks/` run to their end.
 
 mod common;
 
@@ -51,6 +52,7 @@ fn scenarios() -> Vec<(PathBuf, Option<SimTime>)> {
     let mut v = Vec::new();
     for (dir, until) in [
         ("scenarios", None),
+        ("scenarios/attacks", None),
         ("scenarios/bench", Some(SimTime::from_nanos(BENCH_UNTIL_NS))),
         ("scenarios/tc", Some(SimTime::from_nanos(BENCH_UNTIL_NS))),
     ] {

@@ -62,6 +62,7 @@ impl Lower<'_> {
             "udp_cbr",
             "udp_sink",
             "ping",
+            "craft",
             "replay",
         ];
         let node = self.lookup_node(&a.node, "the host or router the app runs on", ctx);
@@ -178,6 +179,7 @@ impl Lower<'_> {
             "replay" => self.replay_app(a, node, ctx)?,
             "dns_server" => {
                 let mut records = Vec::new();
+                let mut txt = Vec::new();
                 let mut ttl = 0u32;
                 let mut other_types = DnsOtherTypes::NoData;
                 for (k, v) in self.plain(
@@ -201,14 +203,36 @@ impl Lower<'_> {
                     if let IrProp::Record(r) = p {
                         let (name, rtype, addr) = (&r.name, &r.rtype, &r.addr);
                         let aaaa = rtype.text.eq_ignore_ascii_case("aaaa");
+                        if rtype.text.eq_ignore_ascii_case("txt") {
+                            let n = self.typed(name, ParamType::String, "`record`", ctx, |t| {
+                                values::dns_name(t).map_err(ValErr::from)
+                            });
+                            if addr.text.len() > 65_000 {
+                                let d = Diagnostic::error(
+                                    "bad-value",
+                                    addr.span,
+                                    "a TXT record this long does not fit a DNS message",
+                                )
+                                .label("at most 65000 bytes");
+                                self.push(d, ctx);
+                                continue;
+                            }
+                            if let Some(name) = n {
+                                txt.push(sim_stack::config::DnsTxtRecord {
+                                    name,
+                                    text: addr.text.clone(),
+                                });
+                            }
+                            continue;
+                        }
                         if !aaaa && !rtype.text.eq_ignore_ascii_case("a") {
                             let d = Diagnostic::error(
                                 "bad-value",
                                 rtype.span,
                                 format!("unsupported record type `{}`", rtype.text),
                             )
-                            .label("only A and AAAA records are modeled")
-                            .suggest(self.diags.suggest(&rtype.text, ["A", "AAAA"]));
+                            .label("only A, AAAA and TXT records are modeled")
+                            .suggest(self.diags.suggest(&rtype.text, ["A", "AAAA", "TXT"]));
                             self.push(d, ctx);
                             continue;
                         }
@@ -254,6 +278,7 @@ impl Lower<'_> {
                     records,
                     ttl,
                     other_types,
+                    txt,
                 }
             }
             "http_server" => {
@@ -329,6 +354,7 @@ impl Lower<'_> {
                     congestion,
                 }
             }
+            "craft" => self.craft(a, node, ctx)?,
             "tcp_sink" | "udp_sink" => {
                 let mut port = None;
                 let mut congestion = None;
@@ -631,6 +657,186 @@ impl Lower<'_> {
         Some(AppKind::User {
             name: spec.name.to_string(),
             props,
+        })
+    }
+
+    /// `craft { packet "IP(…)/…"  count N  interval T  times "…"  loop on  iface eth0 }`: the
+    /// packet checked as Scapy reads it, errors located inside the string.
+    pub(super) fn craft(&mut self, a: &IrApp, node: u32, ctx: &Ctx) -> Option<AppKind> {
+        use sim_stack::apps::craft::{CraftSchedule, Packet};
+        let mut packet = None;
+        let mut count = None;
+        let mut interval = None;
+        let mut times = None;
+        let mut looping = None;
+        let mut iface = None;
+        for (k, v) in self.plain(
+            &a.props,
+            &["packet", "count", "interval", "times", "loop", "iface"],
+            "craft",
+            ctx,
+        ) {
+            match k.name.as_str() {
+                "packet" => packet = Some(v),
+                "count" => count = Some((self.int(v, 1, i64::MAX, "`count`", ctx)? as u64, k.span)),
+                "interval" => interval = Some(self.duration(v, "`interval`", ctx)?),
+                "loop" => looping = Some((self.boolean(v, "`loop`", ctx)?, k.span)),
+                "iface" => iface = Some(v),
+                _ => {
+                    let mut list = Vec::new();
+                    for t in v.text.split(|c: char| c == ',' || c.is_whitespace()) {
+                        if t.is_empty() {
+                            continue;
+                        }
+                        let Ok(d) = t.parse::<SimDuration>() else {
+                            let d = Diagnostic::error(
+                                "bad-value",
+                                v.span,
+                                format!("`{t}` is not a time"),
+                            )
+                            .label("`times` takes times after the start, such as \"0ms 5ms 1s\"");
+                            self.push(d, ctx);
+                            return None;
+                        };
+                        list.push(d);
+                    }
+                    if list.windows(2).any(|w| w[1] < w[0]) {
+                        let d = Diagnostic::error("bad-value", v.span, "`times` go back in time")
+                            .label("list them in increasing order");
+                        self.push(d, ctx);
+                        return None;
+                    }
+                    times = Some((list, k.span));
+                }
+            }
+        }
+        let Some(pv) = packet else {
+            return self.missing(
+                a,
+                "packet",
+                "{ packet \"IP(dst='10.0.0.2')/UDP(dport=9)/'hi'\" }",
+            );
+        };
+        // Offsets in the packet's text are offsets in the source when the string was
+        // written without escapes or interpolation (its text then fills the quotes).
+        let verbatim =
+            pv.param.is_none() && (pv.span.end - pv.span.start) as usize == pv.text.len() + 2;
+        let p = match Packet::parse_all(&pv.text) {
+            Ok(mut ps) => ps.swap_remove(0),
+            Err(e) => {
+                let span = if verbatim {
+                    pv.span.sub(1 + e.at, 1 + e.end)
+                } else {
+                    pv.span
+                };
+                let word = pv.text.get(e.at..e.end).unwrap_or("");
+                let suggestion = if e.candidates.is_empty() {
+                    None
+                } else {
+                    self.diags.suggest(word, e.candidates.iter().copied())
+                };
+                let d = Diagnostic::error("bad-packet", span, e.message.clone())
+                    .label(e.expected.clone().unwrap_or_else(|| "here".into()))
+                    .suggest(suggestion);
+                self.push(d, ctx);
+                return None;
+            }
+        };
+        let first_ip = matches!(
+            p.layers.first(),
+            Some(sim_stack::apps::craft::layers::Layer::Ip(_))
+        );
+        if !first_ip && !p.is_frame() {
+            let d = Diagnostic::error(
+                "bad-packet",
+                pv.span,
+                "the packet starts with neither `IP()` nor `Ether()`",
+            )
+            .label("`send()` takes an IP packet, `sendp()` a frame");
+            self.push(d, ctx);
+            return None;
+        }
+        let iface = match iface {
+            None => None,
+            Some(v) if !p.is_frame() => {
+                let d = Diagnostic::error(
+                    "bad-app",
+                    v.span,
+                    "`iface` is for a frame (a packet starting with `Ether()`)",
+                )
+                .label("an IP packet goes where the node's routes send it")
+                .help("start the packet with `Ether()/` to send it on an interface, as sendp()");
+                self.push(d, ctx);
+                return None;
+            }
+            Some(v) => {
+                let names: Vec<String> = self.nodes[node as usize]
+                    .ifaces
+                    .iter()
+                    .map(|i| i.name.clone())
+                    .collect();
+                if !names.contains(&v.text) {
+                    let d = Diagnostic::error(
+                        "unknown-iface",
+                        v.span,
+                        format!("`{}` has no interface `{}`", a.node.text, v.text),
+                    )
+                    .label(format!(
+                        "expected {}",
+                        crate::diag::one_of(&names.iter().map(String::as_str).collect::<Vec<_>>())
+                    ))
+                    .suggest(
+                        self.diags
+                            .suggest(&v.text, names.iter().map(String::as_str)),
+                    );
+                    self.push(d, ctx);
+                    return None;
+                }
+                Some(v.text.clone())
+            }
+        };
+        let schedule = match (times, count, looping) {
+            (Some((_, span)), Some(_), _) | (Some((_, span)), _, Some((true, _))) => {
+                let d =
+                    Diagnostic::error("bad-app", span, "give `times` or `count`/`loop`, not both")
+                        .label("`times` sends once at each instant");
+                self.push(d, ctx);
+                return None;
+            }
+            (Some((t, _)), ..) => CraftSchedule::At(t),
+            (None, Some((_, span)), Some((true, _))) => {
+                let d = Diagnostic::error("bad-app", span, "give `count` or `loop on`, not both")
+                    .label("`loop on` sends until the app stops");
+                self.push(d, ctx);
+                return None;
+            }
+            (None, c, l) => {
+                let interval = interval.unwrap_or(SimDuration::ZERO);
+                let forever = l.is_some_and(|(on, _)| on);
+                if forever && interval == SimDuration::ZERO {
+                    let d = Diagnostic::error(
+                        "bad-app",
+                        l.expect("set").1,
+                        "`loop on` with an interval of 0 would send forever at one instant",
+                    )
+                    .label("give an `interval` above 0");
+                    self.push(d, ctx);
+                    return None;
+                }
+                CraftSchedule::Every {
+                    count: if forever {
+                        None
+                    } else {
+                        Some(c.map_or(1, |(c, _)| c))
+                    },
+                    interval,
+                }
+            }
+        };
+        Some(AppKind::Craft {
+            packet: pv.text.clone(),
+            schedule,
+            iface,
         })
     }
 

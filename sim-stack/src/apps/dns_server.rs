@@ -30,6 +30,8 @@ use crate::wire::{DnsFlags, DnsName, DnsRcode, DnsRecord, DnsRepr, DnsType};
 pub struct DnsServer {
     /// Name → address: A records (IPv4) and AAAA records (IPv6).
     pub records: Vec<(String, IpAddr)>,
+    /// Name → text: TXT records.
+    pub txt: Vec<(String, Vec<u8>)>,
     /// TTL of answers.
     pub ttl: u32,
     /// The answer to other types for a known name.
@@ -56,6 +58,8 @@ pub struct DnsServerReport {
     pub refused: u64,
     /// Malformed messages ignored.
     pub malformed: u64,
+    /// Answers too large for the requester's UDP size, sent truncated (TC, no answers).
+    pub truncated: u64,
 }
 
 impl App for DnsServer {
@@ -122,19 +126,40 @@ impl DnsServer {
             .filter(|(n, _)| n.eq_ignore_ascii_case(&name))
             .map(|(_, a)| *a)
             .collect::<Vec<_>>();
-        let answers: Vec<DnsRecord> = found
+        let texts: Vec<&[u8]> = self
+            .txt
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(&name))
+            .map(|(_, t)| t.as_slice())
+            .collect();
+        let any = question.qtype == DnsType::Any;
+        let mut answers: Vec<DnsRecord> = found
             .iter()
             .filter_map(|a| match (question.qtype, a) {
-                (DnsType::A, IpAddr::V4(a)) => {
+                (DnsType::A | DnsType::Any, IpAddr::V4(a)) => {
                     Some(DnsRecord::a(question.name.clone(), self.ttl, *a))
                 }
-                (DnsType::Aaaa, IpAddr::V6(a)) => {
+                (DnsType::Aaaa | DnsType::Any, IpAddr::V6(a)) => {
                     Some(DnsRecord::aaaa(question.name.clone(), self.ttl, *a))
                 }
                 _ => None,
             })
             .collect();
-        let resp = if found.is_empty() {
+        if question.qtype == DnsType::Txt || any {
+            answers.extend(texts.iter().map(|t| DnsRecord {
+                name: question.name.clone(),
+                rtype: DnsType::Txt,
+                class: crate::wire::dns::CLASS_IN,
+                ttl: self.ttl,
+                data: crate::wire::RData::Other(txt_rdata(t)),
+            }));
+        }
+        // EDNS (RFC 6891): the requester's UDP size from its OPT record, at least 512 and
+        // at most this server's 4096; without one, 512 bytes (RFC 1035).
+        let opt = q.additionals.iter().find(|r| r.rtype == DnsType::Opt);
+        let limit = opt.map_or(512, |o| usize::from(o.class.clamp(512, EDNS_MAX)));
+        let found_any = !found.is_empty() || !texts.is_empty();
+        let mut resp = if !found_any {
             self.report.nxdomain += 1;
             DnsRepr::response(
                 &q,
@@ -151,10 +176,42 @@ impl DnsServer {
             self.report.nodata += 1;
             DnsRepr::response(&q, DnsFlags::RESPONSE, vec![])
         };
+        if opt.is_some() {
+            resp.additionals.push(DnsRecord {
+                name: DnsName::root(),
+                rtype: DnsType::Opt,
+                class: EDNS_MAX,
+                ttl: 0,
+                data: crate::wire::RData::Other(Vec::new()),
+            });
+        }
+        if resp.buffer_len() > limit {
+            // Too large for the requester: the header and question with TC set, so that it
+            // asks again over TCP (or with a larger EDNS size).
+            self.report.truncated += 1;
+            resp.answers.clear();
+            resp.flags = DnsFlags(resp.flags.0 | DnsFlags::TC);
+        }
         let mut out = vec![0u8; resp.buffer_len()];
         resp.emit(&mut out).ok()?;
         Some(out)
     }
+}
+
+/// The UDP size this server advertises and honours with EDNS.
+pub const EDNS_MAX: u16 = 4096;
+
+/// A TXT record's data: the text as character-strings of at most 255 bytes.
+fn txt_rdata(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() + text.len() / 255 + 1);
+    for chunk in text.chunks(255) {
+        out.push(chunk.len() as u8);
+        out.extend_from_slice(chunk);
+    }
+    if text.is_empty() {
+        out.push(0);
+    }
+    out
 }
 
 /// `baidu.com` from a wire name.
@@ -193,6 +250,7 @@ mod tests {
                 .collect(),
             ttl: 0,
             other_types,
+            txt: Vec::new(),
             sock: None,
             report: DnsServerReport::default(),
         }

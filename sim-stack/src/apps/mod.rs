@@ -7,9 +7,11 @@
 //!
 //! Built in: `ping` (ICMP echo over a ping socket, like iputils ping), `dns_server`, `curl`
 //! (with its glibc-like resolver), `http_server`, `tcp_bulk` / `tcp_sink`, `udp_cbr` /
-//! `udp_sink` and `replay` (tcpreplay over an `AF_PACKET` socket).
+//! `udp_sink`, `replay` (tcpreplay over an `AF_PACKET` socket) and `craft` (a packet
+//! written as Scapy writes it, sent through a raw or `AF_PACKET` socket).
 
 pub mod bulk;
+pub mod craft;
 pub mod curl;
 pub mod dns_server;
 pub mod http_server;
@@ -449,6 +451,7 @@ impl AppCtx<'_> {
                     Socket::Tcp(_) => "tcp",
                     Socket::Udp(_) => "udp",
                     Socket::Ping(_) => "ping",
+                    Socket::Raw(_) => "raw",
                     Socket::Packet(_) => "packet",
                 };
                 (id, kind)
@@ -458,6 +461,7 @@ impl AppCtx<'_> {
             match kind {
                 "tcp" => crate::tcp::tcp_close(self.n, &mut self.net, sock),
                 "udp" => crate::sock::udp::udp_close(self.n, &mut self.net, sock),
+                "raw" => crate::sock::raw::raw_close(self.n, &mut self.net, sock),
                 "packet" => crate::sock::packet::packet_release(self.n, &mut self.net, sock),
                 _ => crate::sock::ping::ping_close(self.n, sock),
             }
@@ -498,6 +502,8 @@ pub enum AppReport {
     UdpCbr(udp_cbr::UdpCbrReport),
     /// The UDP sink's counters.
     UdpSink(udp_cbr::UdpSinkReport),
+    /// What a `craft` app sent.
+    Craft(craft::CraftReport),
     /// A capture replay's counters.
     Replay(replay::ReplayReport),
     /// A user app's figures.
@@ -579,6 +585,7 @@ impl AppReport {
             Self::TcpSink(_) => "tcp_sink",
             Self::UdpCbr(_) => "udp_cbr",
             Self::UdpSink(_) => "udp_sink",
+            Self::Craft(_) => "craft",
             Self::Replay(_) => "replay",
             Self::User(u) => &u.app,
         }

@@ -122,6 +122,9 @@ pub(crate) fn ip_local_deliver(
         repr
     };
     note!(cx, skb, "ip_local_deliver_finish");
+    // raw_local_deliver: raw sockets of the protocol get their copies first.
+    let raw = !n.socks.raw.is_empty()
+        && crate::sock::raw::raw_local_deliver(n, cx, dev, skb.data(), repr.protocol.into());
     let hlen = Ipv4Packet::new_unchecked(skb.data()).header_len() as usize;
     // A copy of the header for the protocol's error replies (at most 60 bytes: no
     // allocation per packet).
@@ -134,6 +137,8 @@ pub(crate) fn ip_local_deliver(
         IpProtocol::Icmp => icmp_rcv(n, cx, dev, skb, repr, ip_header),
         IpProtocol::Udp => udp_rcv(n, cx, dev, skb, repr, ip_header),
         IpProtocol::Tcp => tcp_v4_rcv(n, cx, dev, skb, repr),
+        // A protocol only raw sockets take: delivered, no protocol unreachable.
+        _ if raw => crate::sock::kfree_skb(n, cx, skb),
         _ => {
             n.snmp.ip.InDelivers -= 1;
             n.snmp.ip.InUnknownProtos += 1;

@@ -11,6 +11,7 @@
 pub mod errqueue;
 pub mod packet;
 pub mod ping;
+pub mod raw;
 pub mod ss_show;
 pub mod syscall;
 pub mod udp;
@@ -231,6 +232,8 @@ pub enum Socket {
     Tcp(Box<TcpSock>),
     /// An ICMP echo ("ping") socket.
     Ping(ping::PingSock),
+    /// A raw IPv4 socket (`SOCK_RAW`).
+    Raw(raw::RawSock),
     /// An `AF_PACKET` socket.
     Packet(packet::PacketSock),
 }
@@ -513,6 +516,7 @@ impl Socket {
             Self::Udp(u) => &u.sk,
             Self::Tcp(t) => &t.sk,
             Self::Ping(p) => &p.sk,
+            Self::Raw(r) => &r.sk,
             Self::Packet(p) => &p.sk,
         }
     }
@@ -522,6 +526,7 @@ impl Socket {
             Self::Udp(u) => &mut u.sk,
             Self::Tcp(t) => &mut t.sk,
             Self::Ping(p) => &mut p.sk,
+            Self::Raw(r) => &mut r.sk,
             Self::Packet(p) => &mut p.sk,
         }
     }
@@ -611,6 +616,8 @@ pub struct SocketTable {
     pub tcp_ports: BTreeMap<u16, u32>,
     /// Ping sockets by ident.
     pub ping_idents: BTreeMap<u16, SockId>,
+    /// Raw sockets by protocol (`raw_v4_hashinfo`), in the order they were made.
+    pub raw: BTreeMap<u8, Vec<SockId>>,
     /// `AF_PACKET` sockets that receive (`ptype_all` and `ptype_base` in one list), newest
     /// first, as `dev_add_pack` orders them. Empty on nearly every node: the frame paths
     /// test it and do nothing else.
@@ -851,6 +858,7 @@ pub(crate) fn trace_sock_err_at(
         Some(Socket::Udp(u)) => ("udp", &u.sk),
         Some(Socket::Tcp(t)) => ("tcp", &t.sk),
         Some(Socket::Ping(p)) => ("icmp", &p.sk),
+        Some(Socket::Raw(r)) => ("raw", &r.sk),
         Some(Socket::Packet(p)) => {
             let (num, ifindex) = (p.num, p.ifindex);
             let dev = packet::dev_get_by_index(n, ifindex).map_or("any", |d| n.dev_name(d));

@@ -61,8 +61,8 @@ pub enum SockType {
     Stream,
     /// `SOCK_DGRAM`: UDP, or ICMP echo (`IPPROTO_ICMP`, a ping socket).
     Dgram,
-    /// `SOCK_RAW`: an `AF_PACKET` socket's frames with their link-layer header (`AF_INET`:
-    /// not modeled, `EPROTONOSUPPORT`).
+    /// `SOCK_RAW`: an `AF_PACKET` socket's frames with their link-layer header; an `AF_INET`
+    /// raw IPv4 socket of any protocol but 0 ([`crate::sock::raw`]).
     Raw,
 }
 
@@ -191,6 +191,9 @@ pub enum SockOpt {
     UnicastHops(i32),
     /// `IPV6_RECVERR`.
     RecvErr6(bool),
+    /// `IP_HDRINCL` (raw sockets only; `ENOPROTOOPT` on others): the caller writes the IP
+    /// header.
+    HdrIncl(bool),
     /// `PACKET_QDISC_BYPASS` of an `AF_PACKET` socket: its frames go to the driver
     /// directly, past the qdisc and the taps ([`crate::sock::packet`]).
     PacketQdiscBypass(bool),
@@ -251,6 +254,8 @@ pub enum SockOptName {
     UnicastHops,
     /// `IPV6_RECVERR`.
     RecvErr6,
+    /// `IP_HDRINCL`.
+    HdrIncl,
     /// `PACKET_STATISTICS` of an `AF_PACKET` socket (reading resets the counters).
     PacketStatistics,
     /// `PACKET_QDISC_BYPASS`.
@@ -291,8 +296,8 @@ pub const SOCK_MIN_SNDBUF: u32 = 4608;
 /// `SOCK_MIN_RCVBUF`: `2048 + sizeof(struct sk_buff)`.
 pub const SOCK_MIN_RCVBUF: u32 = 2304;
 
-/// `socket(AF_INET, ty, protocol)` owned by `owner` (an app index): a TCP, UDP or ping
-/// socket. `protocol` 0 picks the type's protocol.
+/// `socket(AF_INET, ty, protocol)` owned by `owner` (an app index): a TCP, UDP, ping or raw
+/// socket. `protocol` 0 picks the type's protocol (a raw socket needs one).
 pub fn socket(
     n: &mut Node,
     cx: &mut NetCtx<'_>,
@@ -304,6 +309,7 @@ pub fn socket(
         (SockType::Stream, 0 | IPPROTO_TCP) => Ok(crate::tcp::tcp_socket(n, cx, owner)),
         (SockType::Dgram, 0 | IPPROTO_UDP) => Ok(crate::sock::udp::udp_socket(n, owner)),
         (SockType::Dgram, IPPROTO_ICMP) => Ok(ping_socket_unbound(n, owner)),
+        (SockType::Raw, p) => crate::sock::raw::raw_socket(n, p, owner),
         _ => Err(Errno::ProtoNoSupport),
     }
 }
@@ -460,6 +466,7 @@ pub fn bind(
             Ok(())
         }
         Socket::Ping(_) => crate::sock::ping::ping_bind(n, fd, addr.port()),
+        Socket::Raw(_) => crate::sock::raw::raw_bind(n, fd, *addr.ip()),
         Socket::Packet(_) => Err(Errno::Inval),
     }
 }
@@ -536,6 +543,7 @@ pub fn connect(
             p.sk.daddr = *addr.ip();
             Ok(())
         }
+        Socket::Raw(_) => crate::sock::raw::raw_connect(n, fd, *addr.ip()),
         Socket::Packet(_) => Err(Errno::OpNotSupp),
     }
 }
@@ -625,7 +633,7 @@ fn sendto_step(
         }
         (None, Socket::Ping(p)) if p.v6 => return Err(Errno::DestAddrReq),
         (Some(SocketAddr::V4(_)), Socket::Ping(p)) if p.v6 => return Err(Errno::AfNoSupport),
-        (Some(SocketAddr::V6(_)), Socket::Udp(_) | Socket::Ping(_)) => {
+        (Some(SocketAddr::V6(_)), Socket::Udp(_) | Socket::Ping(_) | Socket::Raw(_)) => {
             return Err(Errno::AfNoSupport);
         }
         // tcp_sendmsg_fastopen → tcp_v6_connect: a sockaddr_in is EAFNOSUPPORT.
@@ -664,6 +672,7 @@ fn sendto_step(
             crate::sock::ping::ping_sendmsg(n, cx, fd, dst, seq, &data[8..])?;
             Ok(data.len())
         }
+        Socket::Raw(_) => crate::sock::raw::raw_sendmsg(n, cx, fd, to.map(|a| *a.ip()), data),
         Socket::Packet(_) => crate::sock::packet::packet_sendmsg(n, cx, fd, data, None),
     }
 }
@@ -860,6 +869,19 @@ pub fn recvfrom(
             udp_recvmsg_flags(n, cx, fd, buf, len, flags)
         }
         Socket::Ping(_) => Err(Errno::OpNotSupp),
+        Socket::Raw(_) => {
+            let (k, whole, src) =
+                crate::sock::raw::raw_recvmsg(n, cx, fd, buf, len, flags.contains(MsgFlags::PEEK))?;
+            Ok(RecvMsg {
+                len: if flags.contains(MsgFlags::TRUNC) {
+                    whole
+                } else {
+                    k
+                },
+                from: Some(SocketAddr::V4(SocketAddrV4::new(src, 0))),
+                truncated: whole > k,
+            })
+        }
         Socket::Packet(_) => {
             crate::sock::packet::packet_recvmsg(n, cx, fd, buf, len, flags).map(|(m, _)| m)
         }
@@ -912,7 +934,7 @@ pub fn shutdown(n: &mut Node, cx: &mut NetCtx<'_>, fd: Fd, how: Shutdown) -> Res
             }
             Ok(())
         }
-        Socket::Ping(_) => Err(Errno::NotConn),
+        Socket::Ping(_) | Socket::Raw(_) => Err(Errno::NotConn),
         // sock_no_shutdown.
         Socket::Packet(_) => Err(Errno::OpNotSupp),
     }
@@ -932,6 +954,7 @@ pub fn close(n: &mut Node, cx: &mut NetCtx<'_>, fd: Fd) -> Result<(), Errno> {
         }
         Socket::Udp(_) => udp_close(n, cx, fd),
         Socket::Ping(_) => ping_close(n, fd),
+        Socket::Raw(_) => crate::sock::raw::raw_close(n, cx, fd),
         Socket::Packet(_) => crate::sock::packet::packet_release(n, cx, fd),
     }
     Ok(())
@@ -970,6 +993,7 @@ pub fn getpeername(n: &mut Node, fd: Fd) -> Result<SocketAddrV4, Errno> {
         Socket::Tcp(t) => !matches!(t.state, TcpState::Closed | TcpState::Listen),
         Socket::Udp(u) => u.connected,
         Socket::Ping(p) => !p.sk.daddr.is_unspecified(),
+        Socket::Raw(r) => !r.sk.daddr.is_unspecified(),
         // packet_getname with peer set.
         Socket::Packet(_) => return Err(Errno::OpNotSupp),
     };
@@ -1154,6 +1178,11 @@ pub fn setsockopt(n: &mut Node, cx: &mut NetCtx<'_>, fd: Fd, opt: SockOpt) -> Re
                 }
             }
         }
+        // ip_setsockopt: IP_HDRINCL is for SOCK_RAW only.
+        SockOpt::HdrIncl(on) => match sock(n, fd)? {
+            Socket::Raw(r) => r.hdrincl = on,
+            _ => return Err(Errno::NoProtoOpt),
+        },
         SockOpt::RecvErr6(on) => match sock(n, fd)? {
             Socket::Ping(p) if p.v6 => p.sk.recverr = on,
             s => {
@@ -1212,6 +1241,7 @@ pub fn getsockopt(
     match name {
         SockOptName::Type => int(match s {
             Socket::Tcp(_) => 1,
+            Socket::Raw(_) => 3,
             Socket::Packet(p) if p.kind == PacketKind::Raw => 3,
             _ => 2,
         }),
@@ -1231,6 +1261,10 @@ pub fn getsockopt(
         SockOptName::RecvErr => int(u64::from(s.common().recverr)),
         SockOptName::MtuDiscover => Ok(SockOptValue::Int(s.common().pmtudisc.value())),
         SockOptName::Timestamping => int(u64::from(s.common().tsflags)),
+        SockOptName::HdrIncl => match s {
+            Socket::Raw(r) => int(u64::from(r.hdrincl)),
+            _ => Err(Errno::NoProtoOpt),
+        },
         SockOptName::V6Only | SockOptName::UnicastHops | SockOptName::RecvErr6 => {
             let ping6 = match s {
                 Socket::Ping(p) if p.v6 => Some((p.sk.ttl, p.sk.recverr)),
@@ -1317,6 +1351,10 @@ pub fn ioctl(n: &mut Node, fd: Fd, req: Ioctl) -> Result<u32, Errno> {
         Socket::Ping(p) => Ok(match req {
             Ioctl::InQ => u32::from(!p.rx.is_empty()),
             _ => p.sk.wmem_alloc,
+        }),
+        Socket::Raw(r) => Ok(match req {
+            Ioctl::InQ => r.rx.front().map_or(0, |p| p.skb.data().len() as u32),
+            _ => r.sk.wmem_alloc,
         }),
         // packet_ioctl: SIOCINQ and SIOCOUTQ; the rest is no request of a socket's.
         Socket::Packet(p) => match req {
@@ -1439,6 +1477,15 @@ pub fn poll(n: &mut Node, fd: Fd) -> Result<PollEvents, Errno> {
             }
             ev |= PollEvents::OUT | PollEvents::WRNORM;
             if !p.sk.error_queue.is_empty() {
+                ev |= PollEvents::ERR;
+            }
+        }
+        Socket::Raw(r) => {
+            if !r.rx.is_empty() {
+                ev |= PollEvents::IN | PollEvents::RDNORM;
+            }
+            ev |= PollEvents::OUT | PollEvents::WRNORM;
+            if r.sk.err.is_some() {
                 ev |= PollEvents::ERR;
             }
         }

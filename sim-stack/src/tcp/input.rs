@@ -322,8 +322,19 @@ pub(crate) fn tcp_rcv_state_process(
         before(th.seq, rcv_wnd_end) && after(th.seq.wrapping_add(seg_len), t.rcv_nxt)
     };
     if th.flags.contains(TcpFlags::RST) {
-        if th.seq == t.rcv_nxt || (t.state == TcpState::SynRecv && acceptable) {
+        // tcp_reset_check: RCV.NXT - 1 once the peer's FIN is in.
+        let after_fin = th.seq == t.rcv_nxt.wrapping_sub(1)
+            && matches!(
+                t.state,
+                TcpState::CloseWait | TcpState::LastAck | TcpState::Closing
+            );
+        if th.seq == t.rcv_nxt || after_fin || (t.state == TcpState::SynRecv && acceptable) {
             tcp_reset(n, cx, sock);
+        } else if acceptable {
+            // RFC 5961 §3.2: in the window but not exactly RCV.NXT — a challenge ACK,
+            // which a blind attacker does not see and the real peer answers with the
+            // exact RST if it did reset.
+            tcp_send_challenge_ack(n, cx, sock);
         }
         return;
     }
@@ -663,6 +674,26 @@ fn tcp_synrecv_to_established(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, t
         lt.accept_queue.push_back(sock);
         sk_wake(n, cx, l);
     }
+}
+
+/// `tcp_send_challenge_ack`: an ACK of `rcv_nxt`, at most one per `tcp_invalid_ratelimit`
+/// (500 ms) per socket (`__tcp_oow_rate_limited`); the host-wide limit
+/// (`tcp_challenge_ack_limit`) is off by default since Linux 6.0 and not modeled.
+fn tcp_send_challenge_ack(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
+    let now_j = n.jiffies(cx.now) as u32;
+    let limit = (crate::jiffies::HZ / 2) as u32;
+    let Some(t) = n.socks.tcp(sock) else { return };
+    let last = t.last_oow_ack_time;
+    if last != 0 {
+        let elapsed = now_j.wrapping_sub(last) as i32;
+        if (0..limit as i32).contains(&elapsed) {
+            n.snmp.tcp_ext.TCPACKSkippedChallenge += 1;
+            return;
+        }
+    }
+    t.last_oow_ack_time = now_j;
+    n.snmp.tcp_ext.TCPChallengeACK += 1;
+    tcp_send_ack(n, cx, sock);
 }
 
 /// `tcp_reset`: the peer reset the connection.

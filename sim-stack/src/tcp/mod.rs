@@ -343,6 +343,9 @@ pub struct TcpSock {
     pub snd_wscale: u8,
     /// `ts_recent`: the peer's last TSval to echo.
     pub ts_recent: u32,
+    /// `last_oow_ack_time`: the jiffy of the last challenge ACK (0: none yet), which
+    /// `tcp_invalid_ratelimit` (500 ms) spaces.
+    pub last_oow_ack_time: u32,
     /// Our timestamp offset (`tsoffset`).
     pub ts_off: u32,
 
@@ -540,6 +543,7 @@ impl TcpSock {
             rcv_wscale: 0,
             snd_wscale: 0,
             ts_recent: 0,
+            last_oow_ack_time: 0,
             ts_off: 0,
             cwnd: TCP_INIT_CWND,
             ssthresh: u32::MAX >> 1,

@@ -47,7 +47,8 @@ impl DnsFlags {
 
     const QR: u16 = 0x8000;
     const AA: u16 = 0x0400;
-    const TC: u16 = 0x0200;
+    /// The TC bit: the message was truncated to fit the transport.
+    pub const TC: u16 = 0x0200;
     const RD: u16 = 0x0100;
     const RA: u16 = 0x0080;
     const AD: u16 = 0x0020;

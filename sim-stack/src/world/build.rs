@@ -300,8 +300,13 @@ impl World {
                     records,
                     ttl,
                     other_types,
+                    txt,
                 } => Box::new(crate::apps::dns_server::DnsServer {
                     records: records.iter().map(|r| (r.name.clone(), r.addr)).collect(),
+                    txt: txt
+                        .iter()
+                        .map(|r| (r.name.clone(), r.text.as_bytes().to_vec()))
+                        .collect(),
                     ttl: *ttl,
                     other_types: *other_types,
                     sock: None,
@@ -368,6 +373,25 @@ impl World {
                 }
                 AppConfigKind::UdpSink { port } => {
                     Box::new(crate::apps::udp_cbr::UdpSink::new(*port))
+                }
+                AppConfigKind::Craft {
+                    packet,
+                    schedule,
+                    iface,
+                } => {
+                    let dev = iface
+                        .as_ref()
+                        .and_then(|i| cfg_node.ifaces.iter().position(|x| &x.name == i));
+                    match crate::apps::craft::Craft::new(packet, schedule.clone(), dev) {
+                        Ok(app) => Box::new(app),
+                        Err(e) => {
+                            return Err(BuildError::App {
+                                node: cfg_node.name.clone(),
+                                app: "craft".into(),
+                                message: e.to_string(),
+                            });
+                        }
+                    }
                 }
                 AppConfigKind::Replay(cfg) => Box::new(crate::apps::replay::Replay::new(
                     (**cfg).clone(),
