@@ -157,30 +157,59 @@ pub fn ip_send_skb(
 pub(crate) fn ip_local_out(n: &mut Node, cx: &mut NetCtx<'_>, mut skb: Skb, dst: Dst) -> NetXmit {
     note!(cx, skb, "ip_local_out");
     note!(cx, skb, Hook::LocalOut.trace_name());
-    if !n.netfilter.active {
-        return ip_output(n, cx, skb, dst);
-    }
-    let daddr = Ipv4Packet::new_unchecked(skb.data()).dst_addr();
-    if nf_hook(n, cx, Hook::LocalOut, &mut skb, None, Some(dst.dev)) == NfVerdict::Drop {
-        kfree_skb_reason(n, cx, dst.dev, "nf_drop(LOCAL_OUT)", skb);
-        return NetXmit::Success;
-    }
-    // ip_route_me_harder: DNAT on OUTPUT changed the destination, so the route too.
-    let now_to = Ipv4Packet::new_unchecked(skb.data()).dst_addr();
-    let dst = if now_to == daddr {
-        dst
-    } else if n.fib.is_local(now_to) {
-        Dst::local(now_to)
-    } else {
-        match ip_route_output_flow(n, now_to) {
-            Ok(d) => d,
-            Err(_) => {
-                kfree_skb_reason(n, cx, dst.dev, "ip_route_me_harder(no_route)", skb);
-                return NetXmit::Success;
-            }
+    let dst = match nf_local_out(n, cx, &mut skb, dst) {
+        Ok(d) => d,
+        Err((why, dev)) => {
+            kfree_skb_reason(n, cx, dev, why.reason(), skb);
+            return NetXmit::Success;
         }
     };
     ip_output(n, cx, skb, dst)
+}
+
+/// Why a locally generated packet did not get past `LOCAL_OUT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LocalOutDrop {
+    /// A rule dropped it (the sender gets `EPERM`).
+    Netfilter,
+    /// A DNAT sent it where no route goes (`ip_route_me_harder` failed).
+    NoRoute,
+}
+
+impl LocalOutDrop {
+    /// The drop reason in the trace.
+    pub(crate) fn reason(self) -> &'static str {
+        match self {
+            Self::Netfilter => "nf_drop(LOCAL_OUT)",
+            Self::NoRoute => "ip_route_me_harder(no_route)",
+        }
+    }
+}
+
+/// `nf_hook(LOCAL_OUT)` with `ip_route_me_harder`: the route the packet now takes (another
+/// one when a DNAT changed its destination), or why it goes no further (with the device to
+/// charge the drop to); the caller frees it.
+pub(crate) fn nf_local_out(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    skb: &mut Skb,
+    dst: Dst,
+) -> Result<Dst, (LocalOutDrop, usize)> {
+    if !n.netfilter.active {
+        return Ok(dst);
+    }
+    let daddr = Ipv4Packet::new_unchecked(skb.data()).dst_addr();
+    if nf_hook(n, cx, Hook::LocalOut, skb, None, Some(dst.dev)) == NfVerdict::Drop {
+        return Err((LocalOutDrop::Netfilter, dst.dev));
+    }
+    let now_to = Ipv4Packet::new_unchecked(skb.data()).dst_addr();
+    if now_to == daddr {
+        Ok(dst)
+    } else if n.fib.is_local(now_to) {
+        Ok(Dst::local(now_to))
+    } else {
+        ip_route_output_flow(n, now_to).map_err(|_| (LocalOutDrop::NoRoute, dst.dev))
+    }
 }
 
 /// `ip_output` → `nf_hook(POST_ROUTING)` → `ip_finish_output`.

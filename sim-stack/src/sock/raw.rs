@@ -42,10 +42,10 @@ use std::net::Ipv4Addr;
 use crate::ctx::NetCtx;
 use crate::dev::NetXmit;
 use crate::ip::output::{
-    Dst, IdentMode, IpSend, ip_idents_reserve, ip_output, ip_route_output_flow, ip_send_skb,
+    Dst, IdentMode, IpSend, LocalOutDrop, ip_idents_reserve, ip_output, ip_route_output_flow,
+    ip_send_skb, nf_local_out,
 };
 use crate::netfilter::Hook;
-use crate::netfilter::hook::{NfVerdict, nf_hook};
 use crate::node::Node;
 use crate::skb::Skb;
 use crate::sock::{Errno, SockCommon, SockId, Socket, kfree_skb, kfree_skb_reason, sk_wake};
@@ -251,26 +251,15 @@ fn raw_send_hdrinc(
         }
     }
     note!(cx, skb, Hook::LocalOut.trace_name());
-    let daddr = Ipv4Packet::new_unchecked(skb.data()).dst_addr();
-    if nf_hook(n, cx, Hook::LocalOut, &mut skb, None, Some(dst.dev)) == NfVerdict::Drop {
-        kfree_skb_reason(n, cx, dst.dev, "nf_drop(LOCAL_OUT)", skb);
-        n.snmp.ip.OutDiscards += 1;
-        return Err(Errno::Perm);
-    }
-    // ip_route_me_harder: a DNAT on OUTPUT changed the destination, so the route too.
-    let now_to = Ipv4Packet::new_unchecked(skb.data()).dst_addr();
-    let dst = if now_to == daddr {
-        dst
-    } else if n.fib.is_local(now_to) {
-        Dst::local(now_to)
-    } else {
-        match ip_route_output_flow(n, now_to) {
-            Ok(d) => d,
-            Err(_) => {
-                kfree_skb_reason(n, cx, dst.dev, "ip_route_me_harder(no_route)", skb);
-                n.snmp.ip.OutDiscards += 1;
-                return Err(Errno::NetUnreach);
-            }
+    let dst = match nf_local_out(n, cx, &mut skb, dst) {
+        Ok(d) => d,
+        Err((why, dev)) => {
+            kfree_skb_reason(n, cx, dev, why.reason(), skb);
+            n.snmp.ip.OutDiscards += 1;
+            return Err(match why {
+                LocalOutDrop::Netfilter => Errno::Perm,
+                LocalOutDrop::NoRoute => Errno::NetUnreach,
+            });
         }
     };
     note!(cx, skb, "dst_output");
@@ -474,12 +463,9 @@ mod tests {
         // iptables -A OUTPUT -j DROP
         let mut rs = Ruleset::default();
         apply(&mut rs, &["-A", "OUTPUT", "-j", "DROP"]).expect("a rule");
-        h.n.netfilter = Netfilter::new(
-            rs,
-            Default::default(),
-            0,
-            sim_core::RngStreams::new(1).stream("nat", 0),
-        )
+        h.n.netfilter = Netfilter::new(rs, Default::default(), 0, || {
+            sim_core::RngStreams::new(1).stream("nat", 0)
+        })
         .expect("loads");
         assert_eq!(
             send(&mut h, fd, &crafted(HOST, PEER, 0, false)),
