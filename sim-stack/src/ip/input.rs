@@ -45,31 +45,14 @@ pub(crate) fn ip_rcv(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: Skb
     };
     // Strip Ethernet padding beyond the IP total length (pskb_trim_rcsum).
     skb.trim(usize::from(total));
-    // nf_defrag_ipv4 (priority −400): with conntrack in the namespace, fragments are
-    // reassembled before PRE_ROUTING, so that conntrack and NAT see whole packets; a
-    // forwarded one is fragmented again on output.
-    let (mut skb, repr) =
-        if n.netfilter.conntrack.is_some() && (repr.more_frags || repr.frag_offset != 0) {
-            match ip_defrag(n, cx, dev, skb, repr) {
-                Some(whole) => whole,
-                None => return,
-            }
-        } else {
-            (skb, repr)
-        };
     note!(cx, skb, Hook::PreRouting.trace_name());
-    if nf_hook(n, cx, Hook::PreRouting, &mut skb, Some(dev), None) == NfVerdict::Drop {
-        kfree_skb_reason(n, cx, dev, "nf_drop(PRE_ROUTING)", skb);
-        return;
-    }
-    // DNAT may have changed the destination the route is looked up for.
-    let repr = if n.netfilter.active {
-        match Ipv4Repr::parse(&Ipv4Packet::new_unchecked(skb.data())) {
-            Ok(r) => r,
-            Err(_) => repr,
+    let (mut skb, repr) = if n.netfilter.active {
+        match ip_rcv_netfilter(n, cx, dev, skb, repr) {
+            Some(x) => x,
+            None => return,
         }
     } else {
-        repr
+        (skb, repr)
     };
     note!(cx, skb, "ip_rcv_finish");
     // The local table holds every interface's address; a packet to the receiving
@@ -87,6 +70,51 @@ pub(crate) fn ip_rcv(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: Skb
         n.snmp.ip.InAddrErrors += 1;
         kfree_skb_reason(n, cx, dev, "ip_rcv_finish(not_for_us)", skb);
     }
+}
+
+/// `PRE_ROUTING` on a node with rules: `nf_defrag_ipv4` (priority −400: with conntrack in the
+/// namespace, fragments are reassembled first, so that conntrack and NAT see whole packets;
+/// a forwarded one is fragmented again on output), the tables, and the header again (a DNAT
+/// changes the destination the route is looked up for). `None`: the packet is gone. Out of
+/// line, so that the path of nodes without rules stays as it was.
+#[inline(never)]
+fn ip_rcv_netfilter(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    dev: usize,
+    skb: Skb,
+    repr: Ipv4Repr,
+) -> Option<(Skb, Ipv4Repr)> {
+    let (mut skb, repr) =
+        if n.netfilter.conntrack.is_some() && (repr.more_frags || repr.frag_offset != 0) {
+            ip_defrag(n, cx, dev, skb, repr)?
+        } else {
+            (skb, repr)
+        };
+    if nf_hook(n, cx, Hook::PreRouting, &mut skb, Some(dev), None) == NfVerdict::Drop {
+        kfree_skb_reason(n, cx, dev, "nf_drop(PRE_ROUTING)", skb);
+        return None;
+    }
+    let repr = Ipv4Repr::parse(&Ipv4Packet::new_unchecked(skb.data())).unwrap_or(repr);
+    Some((skb, repr))
+}
+
+/// `LOCAL_IN` on a node with rules, then the header again (SNAT at `LOCAL_IN` changes the
+/// source the transport sees). `None`: the packet is gone.
+#[inline(never)]
+fn ip_local_in_netfilter(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    dev: usize,
+    mut skb: Skb,
+    repr: Ipv4Repr,
+) -> Option<(Skb, Ipv4Repr)> {
+    if nf_hook(n, cx, Hook::LocalIn, &mut skb, Some(dev), None) == NfVerdict::Drop {
+        kfree_skb_reason(n, cx, dev, "nf_drop(LOCAL_IN)", skb);
+        return None;
+    }
+    let repr = Ipv4Repr::parse(&Ipv4Packet::new_unchecked(skb.data())).unwrap_or(repr);
+    Some((skb, repr))
 }
 
 /// `ip_local_deliver`: reassemble fragments, run `LOCAL_IN`, and hand the payload to the
@@ -108,18 +136,13 @@ pub(crate) fn ip_local_deliver(
         (skb, repr)
     };
     note!(cx, skb, Hook::LocalIn.trace_name());
-    if nf_hook(n, cx, Hook::LocalIn, &mut skb, Some(dev), None) == NfVerdict::Drop {
-        kfree_skb_reason(n, cx, dev, "nf_drop(LOCAL_IN)", skb);
-        return;
-    }
-    // SNAT at LOCAL_IN may have changed the source the transport sees.
-    let repr = if n.netfilter.active {
-        match Ipv4Repr::parse(&Ipv4Packet::new_unchecked(skb.data())) {
-            Ok(r) => r,
-            Err(_) => repr,
+    let (mut skb, repr) = if n.netfilter.active {
+        match ip_local_in_netfilter(n, cx, dev, skb, repr) {
+            Some(x) => x,
+            None => return,
         }
     } else {
-        repr
+        (skb, repr)
     };
     note!(cx, skb, "ip_local_deliver_finish");
     // raw_local_deliver: raw sockets of the protocol get their copies first.

@@ -157,6 +157,9 @@ pub fn ip_send_skb(
 pub(crate) fn ip_local_out(n: &mut Node, cx: &mut NetCtx<'_>, mut skb: Skb, dst: Dst) -> NetXmit {
     note!(cx, skb, "ip_local_out");
     note!(cx, skb, Hook::LocalOut.trace_name());
+    if !n.netfilter.active {
+        return ip_output(n, cx, skb, dst);
+    }
     let dst = match nf_local_out(n, cx, &mut skb, dst) {
         Ok(d) => d,
         Err((why, dev)) => {
@@ -189,6 +192,7 @@ impl LocalOutDrop {
 /// `nf_hook(LOCAL_OUT)` with `ip_route_me_harder`: the route the packet now takes (another
 /// one when a DNAT changed its destination), or why it goes no further (with the device to
 /// charge the drop to); the caller frees it.
+#[inline(never)]
 pub(crate) fn nf_local_out(
     n: &mut Node,
     cx: &mut NetCtx<'_>,
