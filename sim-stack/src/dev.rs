@@ -569,7 +569,7 @@ pub(crate) fn dev_direct_xmit(
 
 /// `netdev_start_xmit` → `ndo_start_xmit`: the frame into the driver's ring (which has
 /// room), counted.
-#[inline]
+#[inline(always)]
 fn netdev_start_xmit(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, skb: Skb) {
     let d = &mut n.devs[dev];
     // A TSO packet counts as the frames the NIC makes of it.

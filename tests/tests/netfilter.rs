@@ -849,3 +849,36 @@ fn tcpmss_clamps_the_syn() {
     // `--tcp-flags SYN,RST SYN` takes the SYN-ACK too (its 1360 is left alone).
     assert_eq!(counts(&r, "r", TableId::Mangle, "FORWARD"), [(2, 120)]);
 }
+
+/// The matches over one run, each rule only counting (no target), on r's FORWARD. a sends
+/// 5 pings (84 bytes, TTL 63 at FORWARD) and 10 UDP datagrams of 100 bytes (128 on IP) to
+/// b:5001; b answers the pings. By hand: multiport sees the 10 datagrams; iprange on a's
+/// address sees a's 15 packets; length 100:130 the 10 datagrams; ttl-lt 64 all 20 packets
+/// (forwarded: already 63); icmp-type echo-reply b's 5 replies; `statistic --mode nth
+/// --every 3 --packet 1` of the 10 datagrams packets 1, 4, 7; `! -s 10.0.0.2` b's 5 replies.
+#[test]
+fn matches_count_what_they_match() {
+    let src = a_r_b(
+        "ping 10.0.1.2 { count 5  interval 100ms }",
+        "iptables -A FORWARD -p udp -m multiport --dports 5000:5002,9
+         iptables -A FORWARD -m iprange --src-range 10.0.0.1-10.0.0.9
+         iptables -A FORWARD -m length --length 100:130
+         iptables -A FORWARD -m ttl --ttl-lt 64
+         iptables -A FORWARD -p icmp --icmp-type echo-reply
+         iptables -A FORWARD -p udp -m statistic --mode nth --every 3 --packet 1
+         iptables -A FORWARD ! -s 10.0.0.2",
+        "",
+        "1ms",
+        "3s",
+    )
+        + "app a: udp_cbr { to 10.0.1.2:5001  payload 100B  interval 100ms } at 2s until 2.95s
+app b: udp_sink { port 5001 }
+";
+    let r = run_scenario(&load(&src, &[]), None);
+    assert_eq!(r.ping(0).received, 5);
+    let c: Vec<u64> = counts(&r, "r", TableId::Filter, "FORWARD")
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    assert_eq!(c, [10, 15, 10, 20, 5, 3, 5]);
+}

@@ -46,14 +46,16 @@ pub(crate) fn ip_rcv(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: Skb
     // Strip Ethernet padding beyond the IP total length (pskb_trim_rcsum).
     skb.trim(usize::from(total));
     note!(cx, skb, Hook::PreRouting.trace_name());
-    let (mut skb, repr) = if n.netfilter.active {
-        match ip_rcv_netfilter(n, cx, dev, skb, repr) {
-            Some(x) => x,
-            None => return,
-        }
-    } else {
-        (skb, repr)
-    };
+    if n.netfilter.active {
+        ip_rcv_netfilter(n, cx, dev, skb, repr);
+        return;
+    }
+    ip_rcv_finish(n, cx, dev, skb, repr);
+}
+
+/// `ip_rcv_finish`: route input, to the node itself or to be forwarded.
+#[inline(always)]
+fn ip_rcv_finish(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: Skb, repr: Ipv4Repr) {
     note!(cx, skb, "ip_rcv_finish");
     // The local table holds every interface's address; a packet to the receiving
     // interface's own (the usual case) needs no lookup in it.
@@ -75,32 +77,29 @@ pub(crate) fn ip_rcv(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: Skb
 /// `PRE_ROUTING` on a node with rules: `nf_defrag_ipv4` (priority −400: with conntrack in the
 /// namespace, fragments are reassembled first, so that conntrack and NAT see whole packets;
 /// a forwarded one is fragmented again on output), the tables, and the header again (a DNAT
-/// changes the destination the route is looked up for). `None`: the packet is gone. Out of
-/// line, so that the path of nodes without rules stays as it was.
+/// changes the destination the route is looked up for), then `ip_rcv_finish`. Out of line,
+/// so that the path of nodes without rules stays as it was.
 #[inline(never)]
-fn ip_rcv_netfilter(
-    n: &mut Node,
-    cx: &mut NetCtx<'_>,
-    dev: usize,
-    skb: Skb,
-    repr: Ipv4Repr,
-) -> Option<(Skb, Ipv4Repr)> {
+fn ip_rcv_netfilter(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, skb: Skb, repr: Ipv4Repr) {
     let (mut skb, repr) =
         if n.netfilter.conntrack.is_some() && (repr.more_frags || repr.frag_offset != 0) {
-            ip_defrag(n, cx, dev, skb, repr)?
+            match ip_defrag(n, cx, dev, skb, repr) {
+                Some(whole) => whole,
+                None => return,
+            }
         } else {
             (skb, repr)
         };
     if nf_hook(n, cx, Hook::PreRouting, &mut skb, Some(dev), None) == NfVerdict::Drop {
         kfree_skb_reason(n, cx, dev, "nf_drop(PRE_ROUTING)", skb);
-        return None;
+        return;
     }
     let repr = Ipv4Repr::parse(&Ipv4Packet::new_unchecked(skb.data())).unwrap_or(repr);
-    Some((skb, repr))
+    ip_rcv_finish(n, cx, dev, skb, repr);
 }
 
-/// `LOCAL_IN` on a node with rules, then the header again (SNAT at `LOCAL_IN` changes the
-/// source the transport sees). `None`: the packet is gone.
+/// `LOCAL_IN` on a node with rules, the header again (SNAT at `LOCAL_IN` changes the source
+/// the transport sees), then `ip_local_deliver_finish`.
 #[inline(never)]
 fn ip_local_in_netfilter(
     n: &mut Node,
@@ -108,13 +107,13 @@ fn ip_local_in_netfilter(
     dev: usize,
     mut skb: Skb,
     repr: Ipv4Repr,
-) -> Option<(Skb, Ipv4Repr)> {
+) {
     if nf_hook(n, cx, Hook::LocalIn, &mut skb, Some(dev), None) == NfVerdict::Drop {
         kfree_skb_reason(n, cx, dev, "nf_drop(LOCAL_IN)", skb);
-        return None;
+        return;
     }
     let repr = Ipv4Repr::parse(&Ipv4Packet::new_unchecked(skb.data())).unwrap_or(repr);
-    Some((skb, repr))
+    ip_local_deliver_finish(n, cx, dev, skb, repr);
 }
 
 /// `ip_local_deliver`: reassemble fragments, run `LOCAL_IN`, and hand the payload to the
@@ -136,14 +135,22 @@ pub(crate) fn ip_local_deliver(
         (skb, repr)
     };
     note!(cx, skb, Hook::LocalIn.trace_name());
-    let (mut skb, repr) = if n.netfilter.active {
-        match ip_local_in_netfilter(n, cx, dev, skb, repr) {
-            Some(x) => x,
-            None => return,
-        }
-    } else {
-        (skb, repr)
-    };
+    if n.netfilter.active {
+        ip_local_in_netfilter(n, cx, dev, skb, repr);
+        return;
+    }
+    ip_local_deliver_finish(n, cx, dev, skb, repr);
+}
+
+/// `ip_local_deliver_finish`: the payload to its protocol.
+#[inline(always)]
+fn ip_local_deliver_finish(
+    n: &mut Node,
+    cx: &mut NetCtx<'_>,
+    dev: usize,
+    mut skb: Skb,
+    repr: Ipv4Repr,
+) {
     note!(cx, skb, "ip_local_deliver_finish");
     // raw_local_deliver: raw sockets of the protocol get their copies first.
     let raw = !n.socks.raw.is_empty()

@@ -154,6 +154,7 @@ pub fn ip_send_skb(
 }
 
 /// `ip_local_out` → `nf_hook(LOCAL_OUT)` → `dst_output`.
+#[inline(always)]
 pub(crate) fn ip_local_out(n: &mut Node, cx: &mut NetCtx<'_>, mut skb: Skb, dst: Dst) -> NetXmit {
     note!(cx, skb, "ip_local_out");
     note!(cx, skb, Hook::LocalOut.trace_name());
@@ -265,6 +266,7 @@ fn loopback_xmit(n: &mut Node, cx: &mut NetCtx<'_>, mut skb: Skb) -> NetXmit {
 }
 
 /// `ip_idents_reserve`: the hashed per-destination IP ID generator.
+#[inline(always)]
 pub(crate) fn ip_idents_reserve(
     n: &mut Node,
     now: SimTime,
@@ -350,6 +352,7 @@ impl IpIdents {
     }
 
     /// Bucket `bucket` (below [`Self::BUCKETS`]), materialized if new.
+    #[inline]
     pub fn bucket(&mut self, bucket: u32) -> &mut IdentBucket {
         if let IdentTable::Sparse(v) = &self.used
             && v.binary_search_by_key(&bucket, |&(k, _)| k).is_err()

@@ -775,6 +775,7 @@ pub(crate) fn kfree_skb_reason(
 
 /// `sock_wfree`: an skb charged to socket `sock` was freed (TX completion or a drop):
 /// release its memory and wake a datagram writer waiting for space.
+#[inline]
 pub(crate) fn sock_wfree(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, truesize: u32) {
     let Some(sk) = n.socks.get_mut(sock) else {
         return;

@@ -241,6 +241,7 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
     }
 
     /// Whether the header checksum verifies.
+    #[inline(always)]
     pub fn verify_checksum(&self) -> bool {
         checksum::data(&self.data()[..usize::from(self.header_len())]) == 0xffff
     }
@@ -385,6 +386,7 @@ impl Ipv4Repr {
     /// as `InHdrErrors` (`BadVersion`, `BadHeaderLength`, `BadTotalLength`, and `Truncated`
     /// when even the header is cut short), `InCsumErrors` (`BadChecksum`) and
     /// `InTruncatedPkts` (`Truncated` when the header is whole but the payload is not).
+    #[inline(always)]
     pub fn parse<T: AsRef<[u8]>>(packet: &Ipv4Packet<T>) -> Result<Self> {
         packet.check_len()?;
         if !packet.verify_checksum() {
@@ -429,6 +431,7 @@ impl Ipv4Repr {
     /// # Panics
     /// If the buffer is shorter than [`HEADER_LEN`], or (in debug builds) if the total length
     /// exceeds 65535 or the fragment offset is not a multiple of 8.
+    #[inline(always)]
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, packet: &mut Ipv4Packet<T>) {
         debug_assert!(self.total_len() <= MAX_PACKET_LEN, "IPv4 datagram too long");
         packet.set_version_and_header_len(HEADER_LEN as u8);
