@@ -518,7 +518,8 @@ pub(crate) fn apply(s: &mut Sysctls, name: &str, vals: &[&str]) -> Result<(), Sy
         });
     }
     if let Some(key) = name.strip_prefix("net.netfilter.") {
-        return apply_conntrack(&mut s.netfilter, key, shape, vals[0]);
+        let c = s.netfilter.get_or_insert_with(Default::default);
+        return apply_conntrack(c, key, shape, vals[0]);
     }
     match shape {
         Shape::Bool => {

@@ -167,10 +167,6 @@ impl NodeKind {
     }
 }
 
-fn is_default_conntrack(c: &crate::netfilter::conntrack::ConntrackSysctl) -> bool {
-    *c == crate::netfilter::conntrack::ConntrackSysctl::default()
-}
-
 /// One host, router or switch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NodeConfig {
@@ -757,9 +753,10 @@ pub struct Sysctls {
     /// `net.ipv6.icmp.echo_ignore_all` (0).
     pub icmpv6_echo_ignore_all: bool,
     /// `net.netfilter.nf_conntrack_*`: connection tracking's table size, timeouts and
-    /// options (used by nodes whose rules track connections).
-    #[serde(skip_serializing_if = "is_default_conntrack")]
-    pub netfilter: crate::netfilter::conntrack::ConntrackSysctl,
+    /// options (used by nodes whose rules track connections); `None`: Linux's defaults (a
+    /// node that sets none carries none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub netfilter: Option<Box<crate::netfilter::conntrack::ConntrackSysctl>>,
 }
 
 impl Default for Sysctls {

@@ -398,7 +398,7 @@ fn run_table(
     let Some(mut p) = packet_info(skb.data(), in_name, out_name, skb.mark, jiffies) else {
         return (TableVerdict::Accept, None);
     };
-    (p.ct_state, p.ct_mark, p.ct_status) = ct_fields(n.netfilter.conntrack.as_ref(), skb.nfct);
+    (p.ct_state, p.ct_mark, p.ct_status) = ct_fields(n.netfilter.conntrack.as_deref(), skb.nfct);
     let ct_mark = p.ct_mark;
     let (now, node) = (cx.now, n.name.as_str());
     let trace = &mut *cx.trace;

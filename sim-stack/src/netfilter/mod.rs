@@ -93,9 +93,9 @@ pub struct Netfilter {
     /// The connection tracking table, when a rule needs it (the nat table, a state or
     /// connmark match, CONNMARK, NOTRACK), as `nf_conntrack` is loaded into a namespace that
     /// uses it.
-    pub conntrack: Option<conntrack::Conntrack>,
+    pub conntrack: Option<Box<conntrack::Conntrack>>,
     /// The stream NAT draws ports from (`--random`, clashes), with conntrack.
-    pub nat_rng: Option<sim_core::SimRng>,
+    pub nat_rng: Option<Box<sim_core::SimRng>>,
 }
 
 impl Netfilter {
@@ -113,8 +113,8 @@ impl Netfilter {
             active: !ruleset.is_empty(),
             ruleset,
             dropped: 0,
-            conntrack: tracks.then(|| conntrack::Conntrack::new(sysctl, jiffies_phase)),
-            nat_rng: tracks.then(nat_rng),
+            conntrack: tracks.then(|| Box::new(conntrack::Conntrack::new(sysctl, jiffies_phase))),
+            nat_rng: tracks.then(|| Box::new(nat_rng())),
         })
     }
 

@@ -179,7 +179,7 @@ impl World {
                         // Checked by `Scenario::validate`: loads as the kernel would.
                         netfilter: Netfilter::new(
                             nc.netfilter.clone(),
-                            nc.sysctls.netfilter,
+                            nc.sysctls.netfilter.as_deref().copied().unwrap_or_default(),
                             jiffies_phase,
                             || streams.stream_named("nat", &nc.name),
                         )
