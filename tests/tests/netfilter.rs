@@ -882,3 +882,29 @@ app b: udp_sink { port 5001 }
         .collect();
     assert_eq!(c, [10, 15, 10, 20, 5, 3, 5]);
 }
+
+/// `--tcp-option` and `statistic --mode random` over a curl through r: every segment carries
+/// timestamps (option 8), only the SYN and SYN-ACK carry an MSS (option 2); probability 1
+/// matches every packet forwarded and probability 0 none (`(random & 0x7fffffff) < P`).
+#[test]
+fn tcp_options_and_random_statistic() {
+    let src = a_r_b(
+        "curl \"http://10.0.1.2/\"",
+        "iptables -A FORWARD -p tcp --tcp-option 8
+         iptables -A FORWARD -p tcp --tcp-option 2
+         iptables -A FORWARD -m statistic --mode random --probability 1
+         iptables -A FORWARD -m statistic --mode random --probability 0",
+        "",
+        "1ms",
+        "3s",
+    ) + "app b: http_server { port 80  body 4KiB }\n";
+    let r = run_scenario(&load(&src, &[]), None);
+    assert_eq!(r.curl(0).http_code, Some(200));
+    let forwarded = r.lines_with(&["r eth", " rx ", "Flags ["]).len() as u64;
+    assert!(forwarded > 10);
+    let c: Vec<u64> = counts(&r, "r", TableId::Filter, "FORWARD")
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    assert_eq!(c, [forwarded, 2, forwarded, 0]);
+}
