@@ -1087,16 +1087,7 @@ fn match_option(
     match m {
         Match::Tcp(t) => match opt {
             "sport" | "source-port" | "dport" | "destination-port" => {
-                let (v, k) = p.value(&full)?;
-                let r = Some(Inv {
-                    v: port_range(v, k)?,
-                    inv,
-                });
-                if opt.starts_with('s') {
-                    t.sport = r;
-                } else {
-                    t.dport = r;
-                }
+                set_port(p, &full, inv, &mut t.sport, &mut t.dport)?;
             }
             "tcp-flags" => {
                 let (mask, k1) = p.value(&full)?;
@@ -1129,16 +1120,7 @@ fn match_option(
         },
         Match::Udp(u) => match opt {
             "sport" | "source-port" | "dport" | "destination-port" => {
-                let (v, k) = p.value(&full)?;
-                let r = Some(Inv {
-                    v: port_range(v, k)?,
-                    inv,
-                });
-                if opt.starts_with('s') {
-                    u.sport = r;
-                } else {
-                    u.dport = r;
-                }
+                set_port(p, &full, inv, &mut u.sport, &mut u.dport)?;
             }
             _ => return Err(unknown()),
         },
@@ -1338,6 +1320,28 @@ fn match_option(
             *c = v.to_string();
         }
         Match::Icmp(_) => return Err(unknown()),
+    }
+    Ok(())
+}
+
+/// `--sport`/`--dport` (and their long names) of the tcp and udp matches: the range into
+/// the port it names.
+fn set_port(
+    p: &mut Parser<'_>,
+    full: &str,
+    inv: bool,
+    sport: &mut Option<Inv<PortRange>>,
+    dport: &mut Option<Inv<PortRange>>,
+) -> Res<()> {
+    let (v, k) = p.value(full)?;
+    let r = Some(Inv {
+        v: port_range(v, k)?,
+        inv,
+    });
+    if full.starts_with("--s") {
+        *sport = r;
+    } else {
+        *dport = r;
     }
     Ok(())
 }
