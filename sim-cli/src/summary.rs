@@ -40,6 +40,8 @@ pub struct Summary<'a> {
     pub samples: Option<(usize, u64)>,
     /// The output folder.
     pub out_dir: &'a Path,
+    /// How a run on several threads went.
+    pub parallel: Option<&'a crate::report::timing::ParallelTiming>,
 }
 
 impl fmt::Display for Summary<'_> {
@@ -63,6 +65,20 @@ impl fmt::Display for Summary<'_> {
             s.events,
             si(s.events as f64 / wall)
         )?;
+        if let Some(p) = self.parallel {
+            writeln!(
+                f,
+                "  threads    {} ({} links cut, windows of {} ns: {} windows, {} frames \
+                 crossed; waited {:.3} s, merged {:.3} s)",
+                p.threads,
+                p.cut_links,
+                p.lookahead_ns,
+                p.windows,
+                p.cross_frames,
+                p.wait_ns as f64 / 1e9,
+                p.serial_ns as f64 / 1e9
+            )?;
+        }
         writeln!(f, "  frames     {} on links", s.frames)?;
         writeln!(f, "  drops      {}", drops_line(&s.drops))?;
         for (node, app) in self.apps {

@@ -35,7 +35,7 @@ use crate::sock::syscall::{
 use crate::sock::{Errno, MsgFlags, SockId, Socket};
 
 /// An application: a state machine driven by its start, its timers and its sockets.
-pub trait App: std::fmt::Debug {
+pub trait App: std::fmt::Debug + Send {
     /// Its start time came.
     fn start(&mut self, cx: &mut AppCtx<'_>);
 

@@ -268,6 +268,7 @@ impl World {
                 rng: streams.stream_named("link", &link_name(scenario, lc)),
                 stats: Default::default(),
                 line: Default::default(),
+                cut: false,
             });
         }
         let mut apps = Vec::new();
@@ -443,6 +444,7 @@ impl World {
             record_paths: outputs.record_paths,
             wakes: Vec::new(),
             now: sim_core::SimTime::ZERO,
+            outbox: Vec::new(),
         };
         Ok((world, sched))
     }
