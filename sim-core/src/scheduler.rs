@@ -16,7 +16,9 @@
 //! Ordering: among items due at the same instant, the one scheduled (or armed) at the earlier
 //! instant runs first; among those scheduled at the same instant, the one scheduled by the
 //! entity with the smaller number ([`Scheduler::set_source`]: the model names the entity —
-//! a host, a switch — whose event it is handling); and among those, the one scheduled first.
+//! a host, a switch — whose event it is handling); among those, the ones for the entity
+//! itself before those for others ([`Scheduler::schedule_for_other`]); and among those, the
+//! one scheduled first.
 //! That order depends only on what happened to each entity, never on which other entities
 //! share the scheduler, so a model split into partitions, each with its own scheduler, runs
 //! every entity's events in exactly the order one scheduler would ([`OrderKey`]).
@@ -33,16 +35,19 @@ use crate::{SimDuration, SimTime};
 ///
 /// Packed in 64 bits: the complement of the delay, capped at 2^40 - 1 ns (18 minutes; events
 /// scheduled further ahead than that tie by entity alone), above the entity's number, capped
-/// at 2^24 - 1.
+/// at 2^23 - 1, above one bit set for an item for another entity
+/// ([`Scheduler::schedule_for_other`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct OrderKey(pub u64);
 
 impl OrderKey {
     /// Bits for the entity's number.
-    pub const SOURCE_BITS: u32 = 24;
+    pub const SOURCE_BITS: u32 = 23;
     /// The largest entity number told apart (larger ones share it).
     pub const MAX_SOURCE: u32 = (1 << Self::SOURCE_BITS) - 1;
-    const MAX_DELAY: u64 = (1 << (64 - Self::SOURCE_BITS)) - 1;
+    const MAX_DELAY: u64 = (1 << (63 - Self::SOURCE_BITS)) - 1;
+    /// The bit of an item for another entity.
+    pub const FOR_OTHER: u64 = 1;
 
     /// The key of an item scheduled `delay` ns ahead by entity `source`.
     #[inline]
@@ -57,7 +62,7 @@ impl OrderKey {
         } else {
             Self::MAX_SOURCE
         };
-        Self(((Self::MAX_DELAY - d) << Self::SOURCE_BITS) | src as u64)
+        Self((((Self::MAX_DELAY - d) << Self::SOURCE_BITS) | src as u64) << 1)
     }
 }
 
@@ -87,8 +92,7 @@ struct TimerSlot<E> {
 /// The simulated clock and everything pending.
 pub struct Scheduler<E> {
     now: SimTime,
-    /// Each item with its scheduling number (see [`Scheduler::current_seq`]).
-    queue: RadixQueue<(u64, Pending<E>)>,
+    queue: RadixQueue<Pending<E>>,
     timers: Vec<TimerSlot<E>>,
     free_timers: Vec<u32>,
     /// Live items: events plus armed timers (not the stale entries of moved timers).
@@ -105,8 +109,6 @@ pub struct Scheduler<E> {
     source: u32,
     /// The order key of the event being handled.
     current: OrderKey,
-    /// Its scheduling number.
-    current_seq: u64,
 }
 
 impl<E> std::fmt::Debug for Scheduler<E> {
@@ -140,7 +142,6 @@ impl<E> Scheduler<E> {
             handled_now: 0,
             source: 0,
             current: OrderKey(0),
-            current_seq: 0,
         }
     }
 
@@ -183,30 +184,36 @@ impl<E> Scheduler<E> {
         self.current
     }
 
-    /// The scheduling number of the event being handled: how many items had been
-    /// scheduled (or armed) in this scheduler when it was, itself included. Among the items
-    /// one entity scheduled at one instant for one instant, which share an [`OrderKey`], it
-    /// gives the order they were scheduled in — what a partitioned model needs to merge the
-    /// outputs of events one entity scheduled for entities of several partitions. (Not the
-    /// same number from run to run: only its order among one entity's items is.)
-    #[inline]
-    pub fn current_seq(&self) -> u64 {
-        self.current_seq
-    }
-
-    /// The scheduling number the next item scheduled here will get.
-    #[inline]
-    pub fn next_seq(&self) -> u64 {
-        self.scheduled + 1
-    }
-
-    /// Takes a scheduling number for an item scheduled now into another partition's
-    /// scheduler ([`schedule_keyed`](Self::schedule_keyed) there), as scheduling it here
-    /// would have.
+    /// A new scheduling number: how many items this scheduler has scheduled so far,
+    /// counting the one being numbered. Among the events one entity schedules for other
+    /// entities at one instant and for one instant — which share an [`OrderKey`] — the
+    /// number gives the order they were scheduled in, for a partitioned model to merge
+    /// their outputs in that order (the events carry it themselves). (Not the same number
+    /// from run to run: only its order among one entity's items is.)
     #[inline]
     pub fn take_seq(&mut self) -> u64 {
         self.scheduled += 1;
         self.scheduled
+    }
+
+    /// The order key an item scheduled now for `at`, to be handled by another entity, gets
+    /// (see [`schedule_for_other`](Self::schedule_for_other)).
+    #[inline]
+    pub fn order_key_for_other(&self, at: SimTime) -> OrderKey {
+        OrderKey(self.order_key(at).0 | OrderKey::FOR_OTHER)
+    }
+
+    /// Schedules `event` at `at` for another entity than the current source (a frame
+    /// arriving at the far end of a link): among the items the source schedules at one
+    /// instant for one instant, those for itself come first, then those for others, each
+    /// group in the order scheduled. (So the items for others that share an order key are
+    /// only ever for others, and a partitioned model can merge their outputs by a number
+    /// they carry: [`take_seq`](Self::take_seq).)
+    #[inline]
+    pub fn schedule_for_other(&mut self, at: SimTime, event: E) {
+        let key = self.order_key_for_other(at);
+        self.scheduled += 1;
+        self.schedule_keyed(at, key, event);
     }
 
     /// The order key an item scheduled now for `at` gets.
@@ -221,22 +228,20 @@ impl<E> Scheduler<E> {
     pub fn schedule_at(&mut self, at: SimTime, event: E) {
         let key = self.order_key(at);
         self.scheduled += 1;
-        self.schedule_keyed(at, key, self.scheduled, event);
+        self.schedule_keyed(at, key, event);
     }
 
-    /// Schedules `event` at `at` with the order key and scheduling number it got where it
-    /// was scheduled (in the scheduler of another partition: [`order_key`](Self::order_key),
-    /// [`next_seq`](Self::next_seq)).
+    /// Schedules `event` at `at` with the order key it got where it was scheduled (in the
+    /// scheduler of another partition: [`order_key_for_other`](Self::order_key_for_other)).
     #[inline]
-    pub fn schedule_keyed(&mut self, at: SimTime, key: OrderKey, seq: u64, event: E) {
+    pub fn schedule_keyed(&mut self, at: SimTime, key: OrderKey, event: E) {
         assert!(
             at >= self.now,
             "event scheduled in the past ({at} < {})",
             self.now
         );
         self.live += 1;
-        self.queue
-            .push_tied(at, key.0, (seq, Pending::Event(event)));
+        self.queue.push_tied(at, key.0, Pending::Event(event));
     }
 
     /// Schedules `event` after `delay` from now.
@@ -287,13 +292,10 @@ impl<E> Scheduler<E> {
         self.queue.push_tied(
             at,
             key.0,
-            (
-                self.scheduled,
-                Pending::Timer {
-                    index: timer.0,
-                    generation,
-                },
-            ),
+            Pending::Timer {
+                index: timer.0,
+                generation,
+            },
         );
     }
 
@@ -406,7 +408,7 @@ impl<E> Scheduler<E> {
     /// time), `Some(None)` for a stale timer entry (discarded), `None` when empty.
     #[inline]
     pub(crate) fn pop_entry(&mut self) -> Option<Option<E>> {
-        let (time, tie, (seq, pending)) = self.queue.pop_tied()?;
+        let (time, tie, pending) = self.queue.pop_tied()?;
         let event = match pending {
             Pending::Event(e) => e,
             Pending::Timer { index, generation } => {
@@ -424,7 +426,6 @@ impl<E> Scheduler<E> {
         self.live -= 1;
         self.now = time;
         self.current = OrderKey(tie);
-        self.current_seq = seq;
         Some(Some(event))
     }
 
@@ -455,12 +456,11 @@ impl<E> Scheduler<E> {
                 handled_now: 0,
                 source: self.source,
                 current: self.current,
-                current_seq: self.current_seq,
             })
             .collect();
         out[0].scheduled = self.scheduled;
         // The queue first (its timer entries are checked against the table as it stands).
-        while let Some((time, tie, (seq, pending))) = self.queue.pop_tied() {
+        while let Some((time, tie, pending)) = self.queue.pop_tied() {
             let to = match &pending {
                 Pending::Event(e) => owner(e),
                 Pending::Timer { index, generation } => {
@@ -474,7 +474,7 @@ impl<E> Scheduler<E> {
             if matches!(pending, Pending::Event(_)) {
                 out[to].live += 1;
             }
-            out[to].queue.push_tied(time, tie, (seq, pending));
+            out[to].queue.push_tied(time, tie, pending);
         }
         for (i, slot) in self.timers.into_iter().enumerate() {
             let generation = slot.generation;

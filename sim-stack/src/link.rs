@@ -82,10 +82,11 @@ pub struct Link {
 pub struct CrossFrame {
     /// When its last bit arrives.
     pub at: SimTime,
-    /// Its place among the events due then ([`sim_core::Scheduler::order_key`]).
+    /// Its place among the events due then
+    /// ([`sim_core::Scheduler::order_key_for_other`]).
     pub key: sim_core::OrderKey,
     /// Its scheduling number in the sender's queue ([`sim_core::Scheduler::take_seq`]).
-    pub seq: u64,
+    pub seq: u32,
     /// The link.
     pub link: u32,
     /// The direction.
@@ -185,8 +186,8 @@ pub(crate) fn link_transmit(
         let at = done + l.delay;
         cx.outbox.push(CrossFrame {
             at,
-            key: cx.sched.order_key(at),
-            seq: cx.sched.take_seq(),
+            key: cx.sched.order_key_for_other(at),
+            seq: cx.sched.take_seq() as u32,
             link: link as u32,
             dir: dir as u8,
             skb,
@@ -194,12 +195,14 @@ pub(crate) fn link_transmit(
     } else {
         let arrive = done + l.delay;
         let slot = cx.inflight.insert(skb);
-        cx.sched.schedule_at(
+        let seq = cx.sched.take_seq() as u32;
+        cx.sched.schedule_for_other(
             arrive,
             Event::Arrive {
                 link: link as u32,
                 dir: dir as u8,
                 frame: slot,
+                seq,
             },
         );
     }

@@ -82,7 +82,7 @@ pub(crate) fn switch_entity(nodes: usize, sw: usize) -> u32 {
 pub(super) trait Marks {
     /// The event due `now` with order key `key` and scheduling number `seq` is about to be
     /// handled.
-    fn mark(&mut self, cx: &NetCtx<'_>, key: OrderKey, seq: u64);
+    fn mark(&mut self, cx: &NetCtx<'_>, key: OrderKey, seq: u32);
 }
 
 /// No marks.
@@ -90,7 +90,7 @@ pub(super) struct NoMarks;
 
 impl Marks for NoMarks {
     #[inline(always)]
-    fn mark(&mut self, _: &NetCtx<'_>, _: OrderKey, _: u64) {}
+    fn mark(&mut self, _: &NetCtx<'_>, _: OrderKey, _: u32) {}
 }
 
 impl Model for World {
@@ -116,15 +116,20 @@ pub(super) fn handle_event<A: Arena, M: Marks>(
     marks: &mut M,
     event: Event,
 ) {
-    let (key, seq) = (cx.sched.current_key(), cx.sched.current_seq());
-    marks.mark(cx, key, seq);
+    // Only frames from one entity to others share a key with events of other partitions:
+    // they carry the number that orders them.
+    let seq = match event {
+        Event::Arrive { seq, .. } => seq,
+        _ => 0,
+    };
+    marks.mark(cx, cx.sched.current_key(), seq);
     dispatch(ar, cx, event);
     // App wake-ups run at this instant after everything already pending for it. A single
     // one with nothing else pending would be the next event anyway: handle it here.
     while cx.wakes.len() == 1 && cx.io_error.is_none() && cx.sched.may_handle_now() {
         let w = cx.wakes.pop().expect("one wake-up");
-        // (What it would have had in the queue; only this entity's events share the key.)
-        marks.mark(cx, cx.sched.order_key(cx.now), cx.sched.next_seq());
+        // (The key it would have had in the queue; only this entity's events share it.)
+        marks.mark(cx, cx.sched.order_key(cx.now), 0);
         dispatch(ar, cx, w);
     }
     for w in cx.wakes.drain(..) {
@@ -159,7 +164,9 @@ fn run_app<A: Arena>(
 #[inline]
 fn dispatch<A: Arena>(ar: &mut A, cx: &mut NetCtx<'_>, event: Event) {
     match event {
-        Event::Arrive { link, dir, frame } => {
+        Event::Arrive {
+            link, dir, frame, ..
+        } => {
             let skb = cx.inflight.take(frame);
             let to = cx.links[link as usize].ends[1 - dir as usize];
             match to {

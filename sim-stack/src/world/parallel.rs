@@ -443,11 +443,11 @@ fn exchange(parts: &[Mutex<Part>], plan: &Partitioning, links: &[Link]) -> u64 {
             q.sched.schedule_keyed(
                 f.at,
                 f.key,
-                f.seq,
                 Event::Arrive {
                     link: f.link,
                     dir: f.dir,
                     frame,
+                    seq: f.seq,
                 },
             );
             moved += 1;
@@ -493,12 +493,25 @@ fn merge_outputs(
         })
         .collect();
     loop {
-        let pick = bufs
-            .iter()
-            .enumerate()
-            .filter_map(|(i, b)| b.marks.get(b.at).map(|m| ((m.time, m.key, m.seq), i)))
-            .min();
-        let Some((_, i)) = pick else { break };
+        // The earliest (time, key); among equal ones (frames one entity sent at one instant
+        // to entities of several partitions) the one it sent first: their numbers come
+        // from one counter, close together, compared across its wrap.
+        let mut pick: Option<(usize, &Mark)> = None;
+        for (i, b) in bufs.iter().enumerate() {
+            let Some(m) = b.marks.get(b.at) else { continue };
+            let better = match pick {
+                None => true,
+                Some((_, p)) => match (m.time, m.key).cmp(&(p.time, p.key)) {
+                    std::cmp::Ordering::Less => true,
+                    std::cmp::Ordering::Greater => false,
+                    std::cmp::Ordering::Equal => (m.seq.wrapping_sub(p.seq) as i32) < 0,
+                },
+            };
+            if better {
+                pick = Some((i, m));
+            }
+        }
+        let Some((i, _)) = pick else { break };
         let b = &mut bufs[i];
         let m = &b.marks[b.at];
         let next = b.marks.get(b.at + 1);
@@ -587,7 +600,7 @@ struct PartState {
 struct Mark {
     time: SimTime,
     key: OrderKey,
-    seq: u64,
+    seq: u32,
     trace: usize,
     probe: usize,
     cap: usize,
@@ -595,7 +608,7 @@ struct Mark {
 
 impl Marks for (bool, &mut Vec<Mark>) {
     #[inline]
-    fn mark(&mut self, cx: &NetCtx<'_>, key: OrderKey, seq: u64) {
+    fn mark(&mut self, cx: &NetCtx<'_>, key: OrderKey, seq: u32) {
         if !self.0 {
             return;
         }
