@@ -64,8 +64,8 @@ impl Arena for Vectors<'_> {
 }
 
 /// The number that orders what an entity schedules among simultaneous items (see
-/// [`Scheduler::set_source`]): node `i` is `i + 1`, switch `s` is `nodes + 1 + s`; 0 is the
-/// build.
+/// [`Scheduler::set_source`]): node `i` is `i + 1`, switch `s` is `nodes + 1 + s`. (What the
+/// build schedules for an entity — app starts, IPv6 timers — counts as that entity's.)
 #[inline]
 pub(crate) fn node_entity(node: usize) -> u32 {
     node as u32 + 1

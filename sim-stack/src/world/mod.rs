@@ -52,6 +52,8 @@ pub struct World {
     pub now: sim_core::SimTime,
     /// Frames over cut links: always empty here (a sequential run cuts none).
     pub(crate) outbox: Outbox,
+    /// The scenario's `partition` hints, nodes then switches (empty when it gives none).
+    pub partition_hints: Vec<Option<u32>>,
 }
 
 /// The shared context of `$world`'s layers for the event `$sched` is handling, borrowing

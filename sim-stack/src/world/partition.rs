@@ -14,6 +14,11 @@
 //! lose frames at random (their loss stream is drawn for both directions in turn, so both
 //! ends must be handled by one partition). Their ends are contracted into one vertex first.
 //!
+//! A scenario may choose instead: a node's `partition K` puts it in partition `K mod N` of a
+//! run on `N` threads; the nodes and switches without one go with the nearest node that has
+//! one (breadth first over the links, the first reached in link order). A link that must not
+//! be cut joins its ends even so (they go where the first hinted vertex of the group goes).
+//!
 //! The result does not change what a run computes — only how fast it goes: any partitioning
 //! gives byte-identical outputs (see [`super::parallel`]).
 
@@ -58,15 +63,26 @@ impl Partitioning {
             .iter()
             .map(|l| l.ends.map(|p| vertex(n_nodes, p)))
             .collect();
-        let part = split(&weights, &ends, &world.links, parts.max(1));
+        let part = if world.partition_hints.is_empty() {
+            split(&weights, &ends, &world.links, parts.max(1))
+        } else {
+            hinted(&world.partition_hints, &ends, &world.links, parts.max(1))
+        };
         Self::from_parts(world, part)
     }
 
     /// The partitioning that gives vertex `v` (node `i` is `i`, switch `s` is `nodes + s`)
     /// the partition `part[v]` (numbered from 0, none left empty).
-    pub fn from_parts(world: &World, part: Vec<u32>) -> Self {
+    pub fn from_parts(world: &World, mut part: Vec<u32>) -> Self {
         let n_nodes = world.nodes.len();
-        let parts = part.iter().map(|&p| p as usize + 1).max().unwrap_or(1);
+        // Number the partitions in use 0, 1, … in order.
+        let mut used: Vec<u32> = part.clone();
+        used.sort_unstable();
+        used.dedup();
+        for p in &mut part {
+            *p = used.binary_search(p).expect("in use") as u32;
+        }
+        let parts = used.len().max(1);
         let mut weights = vec![0; parts];
         for (v, &p) in part.iter().enumerate() {
             weights[p as usize] += 1 + if v < n_nodes {
@@ -127,6 +143,55 @@ fn vertex(n_nodes: usize, port: Port) -> usize {
 /// A link that must not be cut (see the module doc).
 fn uncuttable(l: &Link) -> bool {
     l.delay == SimDuration::ZERO || l.loss_ppm > 0
+}
+
+/// The partition of every vertex, from the hints (see the module doc).
+fn hinted(hints: &[Option<u32>], ends: &[[usize; 2]], links: &[Link], parts: usize) -> Vec<u32> {
+    let n = hints.len();
+    let mut adj: Vec<Vec<(usize, bool)>> = vec![Vec::new(); n];
+    for (e, l) in ends.iter().zip(links) {
+        adj[e[0]].push((e[1], uncuttable(l)));
+        adj[e[1]].push((e[0], uncuttable(l)));
+    }
+    let mut part: Vec<Option<u32>> = hints.iter().map(|h| h.map(|k| k % parts as u32)).collect();
+    // Groups joined by links that must not be cut take their first hinted member's.
+    let mut seen = vec![false; n];
+    for v in 0..n {
+        if seen[v] {
+            continue;
+        }
+        let mut group = vec![v];
+        seen[v] = true;
+        let mut i = 0;
+        while i < group.len() {
+            for &(u, glued) in &adj[group[i]] {
+                if glued && !seen[u] {
+                    seen[u] = true;
+                    group.push(u);
+                }
+            }
+            i += 1;
+        }
+        group.sort_unstable();
+        if let Some(p) = group.iter().find_map(|&u| part[u]) {
+            for &u in &group {
+                part[u] = Some(p);
+            }
+        }
+    }
+    // The rest: breadth first from the hinted vertices, in vertex order.
+    let mut queue: std::collections::VecDeque<usize> =
+        (0..n).filter(|&v| part[v].is_some()).collect();
+    while let Some(v) = queue.pop_front() {
+        for &(u, _) in &adj[v] {
+            if part[u].is_none() {
+                part[u] = part[v];
+                queue.push_back(u);
+            }
+        }
+    }
+    // Vertices joined to no hinted one: partition 0.
+    part.into_iter().map(|p| p.unwrap_or(0)).collect()
 }
 
 /// The partition of every vertex.
@@ -353,6 +418,26 @@ mod tests {
         let part = split(&w, &e, &l, 4);
         assert_eq!(part[0], part[1], "the lossy link joins the centres");
         assert!(part.iter().any(|&p| p != part[0]), "the leaves are spread");
+    }
+
+    #[test]
+    fn hints_place_their_nodes_and_neighbours_follow() {
+        let (_, e, mut l) = two_stars(5000);
+        // Centre 0 hinted 3, centre 1 hinted 4: with 2 threads, 3 % 2 = 1 and 4 % 2 = 0.
+        let mut hints = vec![None; 18];
+        hints[0] = Some(3);
+        hints[1] = Some(4);
+        let part = hinted(&hints, &e, &l, 2);
+        assert_eq!(part[0], 1);
+        assert_eq!(part[1], 0);
+        assert!(part[2..10].iter().all(|&p| p == 1), "{part:?}");
+        assert!(part[10..].iter().all(|&p| p == 0), "{part:?}");
+        // A zero-delay leaf of centre 1 hinted like centre 0 stays with centre 1 all the
+        // same when it is the group's first hinted member… here centre 1 (vertex 1) is.
+        l[8].delay = SimDuration::ZERO; // centre 1 -- vertex 10
+        hints[10] = Some(3);
+        let part = hinted(&hints, &e, &l, 2);
+        assert_eq!(part[10], part[1]);
     }
 
     #[test]
