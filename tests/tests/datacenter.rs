@@ -197,3 +197,52 @@ fn a_short_k4_web_search_run_finishes_flows_no_faster_than_ideal() {
     let (_, reports3) = flows(&other);
     assert_ne!(reports, reports3);
 }
+
+#[test]
+fn bad_properties_are_errors_at_the_app_and_a_host_outside_peers_says_so() {
+    let pair = "
+end 10ms
+host a { iface eth0 { ip 10.0.0.1/24 } }
+host b { iface eth0 { ip 10.0.0.2/24 } }
+link a.eth0 -- b.eth0 { rate 10Gbit  delay 1us }
+";
+    let check = |app: &str| {
+        let l = sim_dsl::load_str("t.net", &format!("{pair}{app}\n"), &Options::default());
+        assert!(l.has_errors(), "{app}: no error");
+        l.render_diagnostics()
+    };
+    let base = "peers \"10.0.0.1 1x2\"  rate 10Gbit  host_delay 1us";
+    let e = check(&format!(
+        "app a: dc_flows {{ {base}  cdf hadoop  load 50% }}"
+    ));
+    assert!(e.contains("unknown cdf `hadoop`"), "{e}");
+    let e = check(&format!(
+        "app a: dc_flows {{ {base}  cdf web_search  load 150% }}"
+    ));
+    assert!(e.contains("`load 150%` is not a load"), "{e}");
+    let e = check(
+        "app a: dc_flows { peers \"10.0.0.1 1x2 1x2\"  rate 10Gbit  host_delay 1us  cdf web_search  load 0.5 }",
+    );
+    assert!(e.contains("names 10.0.0.2 twice"), "{e}");
+    let e = check("app a: dc_flows { rate 10Gbit  host_delay 1us  cdf web_search  load 0.5 }");
+    assert!(e.contains("peers"), "{e}");
+
+    // A host whose address is not among the peers starts nothing and reports why.
+    let l = sim_dsl::load_str(
+        "t.net",
+        &format!(
+            "{pair}app a: dc_flows {{ peers \"10.0.0.5 1x2\"  rate 10Gbit  host_delay 1us  cdf web_search  load 0.5 }}\n"
+        ),
+        &Options::default(),
+    );
+    assert!(!l.has_errors(), "{}", l.render_diagnostics());
+    let (_, reports) = flows(&l.scenario.expect("checks"));
+    assert_eq!(reports[0].started, 0);
+    assert!(
+        reports[0]
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("no address of this node")
+    );
+}
