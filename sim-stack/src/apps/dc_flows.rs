@@ -268,6 +268,11 @@ pub struct Grid {
     first: u32,
     /// `(stride, count)`, fastest first.
     dims: Vec<(u32, u32)>,
+    /// The dimensions by stride, largest first, when they nest: each stride larger than the
+    /// span of all smaller ones (`4x2 256x4 65536x2`), so that every address has one
+    /// decomposition, found greedily. `None`: they do not (any address is then looked up
+    /// by a scan).
+    nested: Option<Vec<usize>>,
 }
 
 /// The most hosts a grid may name.
@@ -303,19 +308,60 @@ impl Grid {
             }
             dims.push((s, c));
         }
+        let mut order: Vec<usize> = (0..dims.len()).collect();
+        order.sort_by_key(|&d| dims[d].0);
+        let mut span: u64 = 0;
+        let mut nests = true;
+        for &d in &order {
+            let (s, c) = dims[d];
+            nests &= u64::from(s) > span;
+            span += u64::from(s) * u64::from(c - 1);
+        }
+        order.reverse();
         let grid = Self {
             first: u32::from(first),
             dims,
+            nested: nests.then_some(order),
         };
-        let mut all: Vec<u32> = (0..grid.len()).map(|m| u32::from(grid.addr(m))).collect();
-        all.sort_unstable();
-        if let Some(w) = all.windows(2).find(|w| w[0] == w[1]) {
-            return Err(format!(
-                "`peers` names {} twice: the strides overlap",
-                Ipv4Addr::from(w[0])
-            ));
+        // Nested dimensions cannot name an address twice; others are checked one by one.
+        if grid.nested.is_none() {
+            let mut all: Vec<u32> = (0..grid.len()).map(|m| u32::from(grid.addr(m))).collect();
+            all.sort_unstable();
+            if let Some(w) = all.windows(2).find(|w| w[0] == w[1]) {
+                return Err(format!(
+                    "`peers` names {} twice: the strides overlap",
+                    Ipv4Addr::from(w[0])
+                ));
+            }
         }
         Ok(grid)
+    }
+
+    /// The index of `a` in the grid, if it is one of its addresses: decoded digit by digit
+    /// when the dimensions nest, else by a scan.
+    pub fn index_of(&self, a: Ipv4Addr) -> Option<usize> {
+        let Some(order) = &self.nested else {
+            return (0..self.len()).find(|&m| self.addr(m) == a);
+        };
+        let mut rest = u32::from(a).checked_sub(self.first)?;
+        let mut digits = vec![0u32; self.dims.len()];
+        for &d in order {
+            let (s, c) = self.dims[d];
+            let q = rest / s;
+            if q >= c {
+                return None;
+            }
+            digits[d] = q;
+            rest -= q * s;
+        }
+        if rest != 0 {
+            return None;
+        }
+        let mut m = 0usize;
+        for (d, &(_, c)) in self.dims.iter().enumerate().rev() {
+            m = m * c as usize + digits[d] as usize;
+        }
+        Some(m)
     }
 
     /// How many hosts.
@@ -691,7 +737,11 @@ impl App for DcFlows {
         let seed = cx.rng().next_u64();
         self.rng = Some(RngStreams::new(seed).stream("dc_flows", 0));
         let peers = &self.cfg.peers;
-        self.me = (0..peers.len()).find(|&m| cx.n.fib.is_local(peers.addr(m)));
+        self.me =
+            cx.n.devs
+                .iter()
+                .filter_map(|d| d.addr)
+                .find_map(|c| peers.index_of(c.address()));
         self.src = self.me.map(|m| peers.addr(m));
         match cx.socket_nonblock(SockType::Stream, 0) {
             Ok(l) => {
