@@ -483,7 +483,8 @@ impl DcFlowsConfig {
     }
 
     /// The ideal FCT of `size` bytes at distance `d`: the base RTT plus `size` at the
-    /// host link's rate (HPCC's definition, payload bytes only).
+    /// host link's rate: HPCC's `standalone_fct` without its per-hop serialization and
+    /// per-packet headers (docs/datacenter.md).
     pub fn ideal_fct_ns(&self, size: u64, d: usize) -> u64 {
         let tx = (u128::from(size) * 8 * 1_000_000_000).div_ceil(u128::from(self.rate));
         self.base_rtt(d).as_nanos() + tx as u64
