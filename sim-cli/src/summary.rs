@@ -265,7 +265,7 @@ fn dc_flows_lines(f: &mut fmt::Formatter<'_>, apps: &[(String, AppReport)]) -> f
     let reports: Vec<_> = apps
         .iter()
         .filter_map(|(_, a)| match a {
-            AppReport::DcFlows(d) => Some(d),
+            AppReport::DcFlows(d) => Some(&**d),
             _ => None,
         })
         .collect();

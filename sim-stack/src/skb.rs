@@ -360,8 +360,8 @@ impl SkbData {
 /// more, so a scenario's buffers settle at its largest frame rather than a fixed 1.7 KiB: a
 /// queue of 10 240 1042-byte frames holds 11 MiB of buffers, not 17. GSO packets recycle
 /// among themselves: were their buffers reused for frames, every frame queued in the
-/// network would hold a 64 KiB buffer (a k = 8 fat-tree under TCP flows peaked at 154 MB
-/// that way, 49 MB with the big buffers apart, docs/datacenter.md).
+/// network would hold a 64 KiB buffer (6 ms of the k = 8 fat-tree of docs/datacenter.md
+/// peaked at 154 MB that way, at 67 MB with the big buffers apart).
 #[derive(Debug, Default)]
 // The boxes are the point: a recycled skb reuses its allocation, metadata and buffer both.
 #[allow(clippy::vec_box)]

@@ -152,7 +152,7 @@ fn flows(sc: &Scenario) -> (String, Vec<DcFlowsReport>) {
         .app_reports()
         .into_iter()
         .map(|(node, r)| match r {
-            AppReport::DcFlows(d) => d,
+            AppReport::DcFlows(d) => *d,
             other => panic!("{node}: not a dc_flows report: {other:?}"),
         })
         .collect();

@@ -786,7 +786,7 @@ impl App for DcFlows {
     }
 
     fn report(&self, _node: &Node, _now: SimTime) -> AppReport {
-        AppReport::DcFlows(self.flows_report())
+        AppReport::DcFlows(Box::new(self.flows_report()))
     }
 }
 

@@ -509,8 +509,9 @@ pub enum AppReport {
     Craft(craft::CraftReport),
     /// A capture replay's counters.
     Replay(replay::ReplayReport),
-    /// A data-centre workload's flows.
-    DcFlows(dc_flows::DcFlowsReport),
+    /// A data-centre workload's flows (boxed: the report holds every flow, and every app's
+    /// report is kept until stats.json is written).
+    DcFlows(Box<dc_flows::DcFlowsReport>),
     /// A user app's figures.
     #[serde(untagged)]
     User(UserReport),
