@@ -7,12 +7,15 @@
 //!
 //! Built in: `ping` (ICMP echo over a ping socket, like iputils ping), `dns_server`, `curl`
 //! (with its glibc-like resolver), `http_server`, `tcp_bulk` / `tcp_sink`, `udp_cbr` /
-//! `udp_sink`, `replay` (tcpreplay over an `AF_PACKET` socket) and `craft` (a packet
-//! written as Scapy writes it, sent through a raw or `AF_PACKET` socket).
+//! `udp_sink`, `replay` (tcpreplay over an `AF_PACKET` socket), `craft` (a packet
+//! written as Scapy writes it, sent through a raw or `AF_PACKET` socket) and `dc_flows` (a
+//! data-centre flow workload, described to the language through the [`registry`] as a
+//! user's app is).
 
 pub mod bulk;
 pub mod craft;
 pub mod curl;
+pub mod dc_flows;
 pub mod dns_server;
 pub mod http_server;
 pub mod ping;
@@ -506,6 +509,9 @@ pub enum AppReport {
     Craft(craft::CraftReport),
     /// A capture replay's counters.
     Replay(replay::ReplayReport),
+    /// A data-centre workload's flows (boxed: the report holds every flow, and every app's
+    /// report is kept until stats.json is written).
+    DcFlows(Box<dc_flows::DcFlowsReport>),
     /// A user app's figures.
     #[serde(untagged)]
     User(UserReport),
@@ -587,6 +593,7 @@ impl AppReport {
             Self::UdpSink(_) => "udp_sink",
             Self::Craft(_) => "craft",
             Self::Replay(_) => "replay",
+            Self::DcFlows(_) => "dc_flows",
             Self::User(u) => &u.app,
         }
     }
