@@ -169,8 +169,9 @@ impl Serialize for StatsFile<'_> {
             nodes,
             switches,
             links,
+            dc_flows,
         } = self.stats;
-        let mut st = s.serialize_struct("RunStats", 8)?;
+        let mut st = s.serialize_struct("RunStats", 9)?;
         st.serialize_field("interrupted", why)?;
         st.serialize_field("sim_time_ns", sim_time_ns)?;
         st.serialize_field("events", events)?;
@@ -179,6 +180,9 @@ impl Serialize for StatsFile<'_> {
         st.serialize_field("nodes", nodes)?;
         st.serialize_field("switches", switches)?;
         st.serialize_field("links", links)?;
+        if let Some(d) = dc_flows {
+            st.serialize_field("dc_flows", d)?;
+        }
         st.end()
     }
 }

@@ -68,13 +68,15 @@ impl fmt::Display for Summary<'_> {
         if let Some(p) = self.parallel {
             writeln!(
                 f,
-                "  threads    {} ({} links cut, windows of {} ns: {} windows, {} frames \
-                 crossed; waited {:.3} s, merged {:.3} s)",
+                "  threads    {}: {} link{} cut, {} windows of {} ns, {} frames crossed; \
+                 busiest thread {:.0}% of events; waited {:.3} s, merged {:.3} s",
                 p.threads,
                 p.cut_links,
-                p.lookahead_ns,
+                if p.cut_links == 1 { "" } else { "s" },
                 p.windows,
+                p.lookahead_ns,
                 p.cross_frames,
+                p.busiest_share * 100.0,
                 p.wait_ns as f64 / 1e9,
                 p.serial_ns as f64 / 1e9
             )?;

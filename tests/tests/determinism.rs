@@ -1,5 +1,5 @@
-//! Determinism: every scenario in `scenarios/`, `scenarios/attacks/`, `scenarios/bench/` and
-//! `scenarios/tc/`, run twice in this
+//! Determinism: every scenario in `scenarios/`, `scenarios/attacks/`, `scenarios/bench/`,
+//! `scenarios/tc/` and `scenarios/dc/`, run twice in this
 //! process — at the same time, on two threads, as `sim sweep` runs them — with the most
 //! detailed trace (`--trace path`) and a pcap for every interface, must give the same bytes:
 //! the trace, every pcap, and the statistics (`stats.json`'s tree; it holds no wall-clock
@@ -15,8 +15,9 @@
 //! own event queue, the outputs merged in the run's order — whatever the partitioning.
 //!
 //! The benchmark and traffic-control scenarios stop at 200 ms of simulated time to keep the
-//! test fast (their random draws — netem's, RED's — start at once); the scenarios in
-//! `scenarios/` and `scenarios/attacks/` run to their end.
+//! test fast (their random draws — netem's, RED's — start at once), the data-centre ones at
+//! 1 ms (their fat-trees are busy from the start); the scenarios in `scenarios/` and
+//! `scenarios/attacks/` run to their end.
 
 mod common;
 
@@ -35,6 +36,10 @@ use sim_stack::world::{Outputs, Partitioning, World, run_parallel};
 
 /// Where the benchmark and traffic-control scenarios stop.
 const BENCH_UNTIL_NS: u64 = 200_000_000;
+
+/// Where the data-centre scenarios stop: their fat-trees (up to 1024 hosts at 10 Gbit/s)
+/// have handled some 10^5 events by then.
+const DC_UNTIL_NS: u64 = 1_000_000;
 
 /// 64-bit FNV-1a.
 fn fnv1a(bytes: &[u8]) -> u64 {
@@ -58,6 +63,7 @@ fn scenarios() -> Vec<(PathBuf, Option<SimTime>)> {
         ("scenarios/attacks", None),
         ("scenarios/bench", Some(SimTime::from_nanos(BENCH_UNTIL_NS))),
         ("scenarios/tc", Some(SimTime::from_nanos(BENCH_UNTIL_NS))),
+        ("scenarios/dc", Some(SimTime::from_nanos(DC_UNTIL_NS))),
     ] {
         let mut files: Vec<PathBuf> = fs::read_dir(root().join(dir))
             .unwrap_or_else(|e| panic!("{dir}/ is readable: {e}"))

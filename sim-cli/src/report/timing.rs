@@ -28,7 +28,7 @@ pub struct RunTiming {
 }
 
 /// The figures of a run on several threads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ParallelTiming {
     /// Partitions, each on its thread.
     pub threads: usize,
@@ -45,6 +45,8 @@ pub struct ParallelTiming {
     pub wait_ns: u64,
     /// Wall time spent between windows handing frames over and merging outputs, ns.
     pub serial_ns: u64,
+    /// The share of the events the busiest partition handled (1/threads when balanced).
+    pub busiest_share: f64,
 }
 
 impl ParallelTiming {
@@ -58,6 +60,11 @@ impl ParallelTiming {
             cross_frames: s.cross_frames,
             wait_ns: s.wait_ns,
             serial_ns: s.serial_ns,
+            busiest_share: {
+                let total: u64 = s.events.iter().sum();
+                let max = s.events.iter().copied().max().unwrap_or(0);
+                max as f64 / total.max(1) as f64
+            },
         }
     }
 }

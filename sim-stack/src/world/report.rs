@@ -36,6 +36,9 @@ pub struct RunStats {
     pub switches: BTreeMap<String, BTreeMap<String, SwitchPortStats>>,
     /// Links, in scenario order.
     pub links: Vec<LinkReport>,
+    /// The `dc_flows` apps' flows summed over their hosts (docs/datacenter.md), when any ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dc_flows: Option<crate::apps::dc_flows::FctSummary>,
 }
 
 /// Drops per place in the modeled path.
@@ -387,6 +390,15 @@ impl World {
                 }
             })
             .collect();
+        let dc_flows = crate::apps::dc_flows::FctSummary::of(
+            nodes
+                .values()
+                .flat_map(|n| n.apps.values())
+                .filter_map(|a| match a {
+                    AppReport::DcFlows(d) => Some(&**d),
+                    _ => None,
+                }),
+        );
         RunStats {
             sim_time_ns,
             events,
@@ -395,6 +407,7 @@ impl World {
             nodes,
             switches,
             links,
+            dc_flows,
         }
     }
 }
