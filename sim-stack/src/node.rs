@@ -11,6 +11,7 @@ use crate::dev::NetDevice;
 use crate::ip::fib::Fib;
 use crate::ip::frag::Reassembly;
 use crate::netfilter::Netfilter;
+use crate::on_demand::OnDemand;
 use crate::stats::{NeighStats, Snmp};
 
 pub use crate::config::NodeKind;
@@ -120,12 +121,12 @@ pub struct Node {
     pub neigh_stats: NeighStats,
     /// Neighbour Discovery cache statistics (`/proc/net/stat/ndisc_cache`).
     pub ndisc_stats: NeighStats,
-    /// IPv6 counters (`/proc/net/snmp6`).
-    pub snmp6: crate::stats::Snmp6,
-    /// The IPv6 routing table and local addresses.
-    pub fib6: crate::ipv6::route::Fib6,
-    /// IPv6 reassembly queues.
-    pub frags6: crate::ipv6::reassembly::Frag6Queues,
+    /// IPv6 counters (`/proc/net/snmp6`), allocated when first counted.
+    pub snmp6: OnDemand<crate::stats::Snmp6>,
+    /// The IPv6 routing table and local addresses, allocated when IPv6 first writes it.
+    pub fib6: OnDemand<crate::ipv6::route::Fib6>,
+    /// IPv6 reassembly queues, allocated with the first IPv6 fragment.
+    pub frags6: OnDemand<crate::ipv6::reassembly::Frag6Queues>,
     /// The node's random stream (ephemeral ports, reachable times, ISNs, IDs).
     pub rng: SimRng,
     /// Netfilter rules.
