@@ -271,6 +271,12 @@ impl FqCodel {
     #[inline(never)]
     fn alloc_flow(&mut self, id: u32) -> usize {
         let slot = self.flows.len();
+        if slot < 4 {
+            // Most interfaces only ever see a flow or two (ARP and one UDP or TCP flow on a
+            // host's link to its router, or on each of a star router's interfaces): room for
+            // those, not the four (416 bytes) a first push makes; doubling from four on.
+            self.flows.reserve_exact(1);
+        }
         self.flows.push(Flow {
             id,
             ..Flow::default()

@@ -633,6 +633,11 @@ impl SocketTable {
                 i
             }
             None => {
+                if self.slots.len() < 4 {
+                    // Most nodes hold one to three sockets: room for what they open, not
+                    // the four slots (900 bytes) a first push makes; doubling from four on.
+                    self.slots.reserve_exact(1);
+                }
                 self.slots.push(Some(sock));
                 (self.slots.len() - 1) as SockId
             }
