@@ -146,8 +146,9 @@ pub struct Node {
     pub tcp_closed: Vec<crate::tcp::TcpConnReport>,
     /// The TCP metrics cache: Fast Open cookies per destination.
     pub tcp_metrics: crate::tcp::metrics::TcpMetrics,
-    /// ICMP rate limiting: the host-wide bucket and the destinations' buckets.
-    pub icmp_limits: crate::ip::icmp_limit::IcmpLimits,
+    /// ICMP rate limiting: the host-wide bucket and the destinations' buckets, allocated
+    /// with the first ICMP message the node sends.
+    pub icmp_limits: OnDemand<crate::ip::icmp_limit::IcmpLimits>,
     /// Offset of this node's jiffies clock from the simulation's zero, in ns: the kernel's
     /// timer wheel rounds expiries on its own grid, whose phase differs per machine.
     pub jiffies_phase: u64,

@@ -1,5 +1,6 @@
 //! State allocated the first time it is written, for what most nodes and interfaces never
-//! use: a node's IPv6 counters and tables, an interface's Neighbour Discovery table.
+//! use: a node's IPv6 counters and tables and its ICMP rate limits, an interface's
+//! Neighbour Discovery table.
 //!
 //! Linux allocates these with the `inet6_dev` of each interface and with the network
 //! namespace; a simulation of 10^6 IPv4 hosts would pay for them a million times. An
@@ -40,6 +41,7 @@ unwritten!(
     crate::ipv6::route::Fib6,
     crate::ipv6::reassembly::Frag6Queues,
     crate::neigh::NeighTable<std::net::Ipv6Addr>,
+    crate::ip::icmp_limit::IcmpLimits,
 );
 
 impl<T: Unwritten> OnDemand<T> {
