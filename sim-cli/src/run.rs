@@ -272,6 +272,12 @@ pub struct RunArgs {
     /// --report`.
     #[arg(long)]
     pub report: bool,
+    /// Run on N threads: the topology is split into N partitions that advance in windows
+    /// of the smallest delay between them; every output is byte-identical to the run on one
+    /// thread. Not with --max-events: `--threads 2`.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub threads: u32,
     /// Format of the statistics file (`stats.json` or `stats.ron`): `--stats ron`.
     #[arg(long, value_enum, default_value = "json")]
     pub stats: StatsFormat,
@@ -554,6 +560,7 @@ fn with_replay(args: &RunArgs, err: &mut dyn Write) -> Result<RunArgs, Failure> 
             args.stats
         },
         quiet: args.quiet,
+        threads: args.threads,
         replay: None,
         allow_changed: false,
     })
@@ -629,6 +636,7 @@ fn run_inner(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
             snapshots: done.snapshots,
             samples: done.samples,
             out_dir: done.dest.as_deref().unwrap_or(Path::new("")),
+            parallel: done.parallel.as_ref(),
         };
         let _ = write!(out, "{s}");
     }
@@ -749,6 +757,8 @@ pub struct Executed {
     pub samples: Option<(usize, u64)>,
     /// The output folder, when one was written.
     pub dest: Option<PathBuf>,
+    /// How a run on several threads went.
+    pub parallel: Option<crate::report::timing::ParallelTiming>,
 }
 
 /// A writer whose errors name its file.
@@ -881,7 +891,18 @@ pub fn execute(
         max_events: args.max_events.unwrap_or(u64::MAX),
         progress_every: 1 << 14,
     };
-    let report = sim_core::run_observed(&mut world, &mut sched, limits, &mut observer, |p| {
+    if args.threads > 1 && limits.max_events != u64::MAX {
+        return Err(Failure::msg(
+            "--threads cannot stop at an event count (--max-events, or the replay of a run \
+             stopped by a signal or --max-wall): an event count is not an instant every \
+             thread reaches at once; run with --threads 1"
+                .to_string(),
+        ));
+    }
+    let plan = (args.threads > 1)
+        .then(|| sim_stack::world::Partitioning::new(&world, args.threads as usize))
+        .filter(|p| p.parts > 1);
+    let on_progress = |p: sim_core::Progress| {
         bar.update(p.now, p.events);
         if stopped.is_some() {
             // The closing call after a stop.
@@ -900,7 +921,24 @@ pub fn execute(
         } else {
             std::ops::ControlFlow::Continue(())
         }
-    });
+    };
+    let (report, parallel) = match &plan {
+        Some(plan) => {
+            let (r, st) = sim_stack::world::run_parallel(
+                &mut world,
+                sched,
+                plan,
+                limits,
+                &mut observer,
+                on_progress,
+            );
+            (r, Some(crate::report::timing::ParallelTiming::of(&st)))
+        }
+        None => (
+            sim_core::run_observed(&mut world, &mut sched, limits, &mut observer, on_progress),
+            None,
+        ),
+    };
     let wall = wall.elapsed();
     bar.finish();
     let stopped = match report.reason {
@@ -1001,8 +1039,9 @@ pub fn execute(
         let mut p = serde_json::to_string_pretty(&params)?;
         p.push('\n');
         std::fs::write(&params_path, p).map_err(|e| named_error(&params_path, e))?;
-        let timing =
+        let mut timing =
             crate::report::timing::RunTiming::new(wall, report.events, report.now.as_nanos());
+        timing.parallel = parallel;
         crate::report::timing::write(&dir.tmp, &timing)?;
         committed = Some(dir.commit().map_err(Failure::msg)?);
     }
@@ -1019,6 +1058,7 @@ pub fn execute(
         snapshots: snapshot_count,
         samples,
         dest: committed,
+        parallel,
     })
 }
 

@@ -40,6 +40,8 @@ pub struct Summary<'a> {
     pub samples: Option<(usize, u64)>,
     /// The output folder.
     pub out_dir: &'a Path,
+    /// How a run on several threads went.
+    pub parallel: Option<&'a crate::report::timing::ParallelTiming>,
 }
 
 impl fmt::Display for Summary<'_> {
@@ -63,11 +65,28 @@ impl fmt::Display for Summary<'_> {
             s.events,
             si(s.events as f64 / wall)
         )?;
+        if let Some(p) = self.parallel {
+            writeln!(
+                f,
+                "  threads    {} ({} links cut, windows of {} ns: {} windows, {} frames \
+                 crossed; waited {:.3} s, merged {:.3} s)",
+                p.threads,
+                p.cut_links,
+                p.lookahead_ns,
+                p.windows,
+                p.cross_frames,
+                p.wait_ns as f64 / 1e9,
+                p.serial_ns as f64 / 1e9
+            )?;
+        }
         writeln!(f, "  frames     {} on links", s.frames)?;
         writeln!(f, "  drops      {}", drops_line(&s.drops))?;
         for (node, app) in self.apps {
-            writeln!(f, "  {node:<10} {}", app_line(app))?;
+            if !matches!(app, AppReport::DcFlows(_)) {
+                writeln!(f, "  {node:<10} {}", app_line(app))?;
+            }
         }
+        dc_flows_lines(f, self.apps)?;
         let mut files = Vec::new();
         if let Some(n) = self.trace_lines {
             files.push(format!("trace.txt ({n} lines)"));
@@ -135,6 +154,10 @@ fn ms(ns: u64) -> String {
 fn app_line(app: &AppReport) -> String {
     match app {
         AppReport::User(u) => u.summary.clone(),
+        AppReport::DcFlows(d) => format!(
+            "dc_flows: {} flows, {} finished, {} bytes received",
+            d.started, d.finished, d.bytes_received
+        ),
         AppReport::Ping(p) => {
             let mut l = format!(
                 "ping {}: {} transmitted, {} received, {}% packet loss",
@@ -248,6 +271,50 @@ fn app_line(app: &AppReport) -> String {
             l
         }
     }
+}
+
+/// The `dc_flows` apps in three lines rather than one per host: the flows of all of them,
+/// and the FCT and slowdown percentiles of those that finished ([`FctSummary`]).
+///
+/// [`FctSummary`]: sim_stack::apps::dc_flows::FctSummary
+fn dc_flows_lines(f: &mut fmt::Formatter<'_>, apps: &[(String, AppReport)]) -> fmt::Result {
+    let reports: Vec<_> = apps
+        .iter()
+        .filter_map(|(_, a)| match a {
+            AppReport::DcFlows(d) => Some(&**d),
+            _ => None,
+        })
+        .collect();
+    let hosts = reports.len();
+    let Some(s) = sim_stack::apps::dc_flows::FctSummary::of(reports) else {
+        return Ok(());
+    };
+    let mut l = format!(
+        "{hosts} hosts: {} flows, {} finished, {} unfinished",
+        s.started, s.finished, s.unfinished
+    );
+    if s.failed > 0 {
+        l.push_str(&format!(" ({} failed)", s.failed));
+    }
+    writeln!(f, "  {:<10} {l}", "dc_flows")?;
+    let a = &s.all;
+    if a.flows > 0 {
+        let us = |ns: f64| format!("{:.1}", ns / 1e3);
+        writeln!(
+            f,
+            "  {:<10} FCT mean/p50/p99 {}/{}/{} us",
+            "",
+            us(a.fct_ns.mean),
+            us(a.fct_ns.p50),
+            us(a.fct_ns.p99)
+        )?;
+        writeln!(
+            f,
+            "  {:<10} slowdown mean/p50/p99 {:.2}/{:.2}/{:.2}",
+            "", a.slowdown.mean, a.slowdown.p50, a.slowdown.p99
+        )?;
+    }
+    Ok(())
 }
 
 /// `25`, `33.3`: as ping prints its loss.

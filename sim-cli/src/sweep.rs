@@ -325,6 +325,7 @@ impl Plan {
             report: false,
             stats: StatsFormat::Json,
             quiet: true,
+            threads: 1,
             replay: None,
             allow_changed: false,
         }

@@ -13,8 +13,11 @@
 //! # Guarantees
 //!
 //! **Ordering.** Events run in order of time; events due at the same instant run in the order
-//! they were scheduled (a timer counts as scheduled when it was last armed). Nothing else —
-//! addresses, hashing, threads — influences the order, so a run is the same on every machine.
+//! they were scheduled (a timer counts as scheduled when it was last armed); those scheduled
+//! at the same instant by different entities (the model names them with
+//! [`Scheduler::set_source`]) in the order of the entities' numbers. Nothing else —
+//! addresses, hashing, threads, how the model is split into partitions — influences the
+//! order, so a run is the same on every machine and with any number of threads.
 //!
 //! **Cancellation.** A cancelled timer never fires. A timer armed again fires once, at the
 //! time of its last arming; the earlier arming is discarded without reaching the model.
@@ -60,6 +63,7 @@ pub mod time;
 pub use rng::{RngPosition, RngStreams, SimRng};
 pub use run::{
     Limits, Model, NoObserver, Observer, Progress, RunReport, StopReason, run, run_observed,
+    run_window,
 };
-pub use scheduler::{Scheduler, TimerId};
+pub use scheduler::{OrderKey, Scheduler, TimerId};
 pub use time::{SimDuration, SimTime, TimeParseError};

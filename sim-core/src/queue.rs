@@ -197,18 +197,26 @@ impl<T> PendingQueue<T> for QuaternaryHeapQueue<T> {
 
 /// A radix heap on integer time: O(1) push, amortized O(log T) pop, FIFO among equal times.
 ///
-/// Bucket 0 holds the items due exactly at `last` (the last minimum taken), in push order;
-/// bucket `b ≥ 1` holds the items whose time differs from `last` first in bit `b - 1`. An
-/// item's bucket is a function of its time and `last` alone, so items with equal times always
-/// share a bucket, and since every move drains a bucket in order into empty lower buckets,
-/// their push order is kept: ties come out first-in first-out without a sequence number.
+/// Bucket 0 holds the items due exactly at `last` (the last minimum taken), ordered by their
+/// tie key and, among equal keys, in push order; bucket `b ≥ 1` holds the items whose time
+/// differs from `last` first in bit `b - 1`. An item's bucket is a function of its time and
+/// `last` alone, so items with equal times always share a bucket, and since every move drains
+/// a bucket in order into empty lower buckets, their push order is kept; a refill sorts the
+/// items it moves into bucket 0 by tie key (stably: equal keys stay first-in first-out).
+///
+/// Tie keys ([`RadixQueue::push_tied`]) are the engine's: the scheduler gives every item one
+/// that depends only on when and by whom it was scheduled, so that the order of simultaneous
+/// events does not depend on how the model is split into partitions. Through
+/// [`PendingQueue::push`] every key is 0 and ties are first-in first-out.
 pub struct RadixQueue<T> {
     last: u64,
     len: usize,
     /// Bit `b` set when `buckets[b]` is non-empty (bucket 0 is tracked by its own length).
     occupied: u64,
-    now_bucket: VecDeque<T>,
-    buckets: [Vec<(u64, T)>; 64],
+    /// `(tie key, item)`, in order.
+    now_bucket: VecDeque<(u64, T)>,
+    /// `(time, tie key, item)`.
+    buckets: [Vec<(u64, u64, T)>; 64],
     /// The smallest time in each bucket (meaningful while the bucket is occupied), kept on
     /// push so a refill needs one pass over the bucket, not two.
     bucket_min: [u64; 64],
@@ -253,20 +261,83 @@ impl<T> RadixQueue<T> {
         let min = self.bucket_min[b];
         self.bucket_min[b] = u64::MAX;
         self.last = min;
-        for (t, item) in items.drain(..) {
+        let mut sorted = true;
+        let mut prev_tie = 0;
+        for (t, tie, item) in items.drain(..) {
             if t == min {
-                self.now_bucket.push_back(item);
+                sorted &= tie >= prev_tie;
+                prev_tie = tie;
+                self.now_bucket.push_back((tie, item));
             } else {
                 let nb = Self::bucket_of(min, t);
-                self.buckets[nb].push((t, item));
+                self.buckets[nb].push((t, tie, item));
                 self.occupied |= 1u64 << nb;
                 if t < self.bucket_min[nb] {
                     self.bucket_min[nb] = t;
                 }
             }
         }
+        if !sorted {
+            // Stable: equal keys keep their push order.
+            self.now_bucket.make_contiguous().sort_by_key(|e| e.0);
+        }
         // Keep the drained vector's capacity for the next time this bucket fills.
         self.buckets[b] = items;
+    }
+
+    /// Adds `item` due at `time` with tie key `tie`: among items due at the same time, the
+    /// smaller key comes out first, and among equal keys the first pushed. `time` must not
+    /// be earlier than the last popped time.
+    #[inline]
+    pub fn push_tied(&mut self, time: SimTime, tie: u64, item: T) {
+        let t = time.0;
+        assert!(
+            t >= self.last,
+            "event scheduled in the past: {} < {}",
+            SimTime(t),
+            SimTime(self.last)
+        );
+        self.len += 1;
+        if t == self.last {
+            match self.now_bucket.back() {
+                Some(&(back, _)) if back > tie => {
+                    let at = self.now_bucket.partition_point(|e| e.0 <= tie);
+                    self.now_bucket.insert(at, (tie, item));
+                }
+                _ => self.now_bucket.push_back((tie, item)),
+            }
+        } else {
+            let b = Self::bucket_of(self.last, t);
+            self.buckets[b].push((t, tie, item));
+            self.occupied |= 1u64 << b;
+            self.bucket_min[b] = self.bucket_min[b].min(t);
+        }
+    }
+
+    /// Removes and returns the earliest item with its tie key (the smallest key among the
+    /// earliest, the first pushed among equal keys).
+    #[inline]
+    pub fn pop_tied(&mut self) -> Option<(SimTime, u64, T)> {
+        if self.now_bucket.is_empty() {
+            if self.occupied == 0 {
+                return None;
+            }
+            // The lowest bucket often holds a single item (events are sparse at the fine
+            // end): it is the minimum, and goes straight out, not through `now_bucket`.
+            let b = self.occupied.trailing_zeros() as usize & 63;
+            if self.buckets[b].len() == 1 {
+                let (t, tie, item) = self.buckets[b].pop().expect("one item");
+                self.occupied &= !(1u64 << b);
+                self.bucket_min[b] = u64::MAX;
+                self.last = t;
+                self.len -= 1;
+                return Some((SimTime(t), tie, item));
+            }
+            self.refill();
+        }
+        let (tie, item) = self.now_bucket.pop_front()?;
+        self.len -= 1;
+        Some((SimTime(self.last), tie, item))
     }
 }
 
@@ -306,46 +377,12 @@ impl<T> RadixQueue<T> {
 impl<T> PendingQueue<T> for RadixQueue<T> {
     #[inline]
     fn push(&mut self, time: SimTime, item: T) {
-        let t = time.0;
-        assert!(
-            t >= self.last,
-            "event scheduled in the past: {} < {}",
-            SimTime(t),
-            SimTime(self.last)
-        );
-        self.len += 1;
-        if t == self.last {
-            self.now_bucket.push_back(item);
-        } else {
-            let b = Self::bucket_of(self.last, t);
-            self.buckets[b].push((t, item));
-            self.occupied |= 1u64 << b;
-            self.bucket_min[b] = self.bucket_min[b].min(t);
-        }
+        self.push_tied(time, 0, item);
     }
 
     #[inline]
     fn pop(&mut self) -> Option<(SimTime, T)> {
-        if self.now_bucket.is_empty() {
-            if self.occupied == 0 {
-                return None;
-            }
-            // The lowest bucket often holds a single item (events are sparse at the fine
-            // end): it is the minimum, and goes straight out, not through `now_bucket`.
-            let b = self.occupied.trailing_zeros() as usize & 63;
-            if self.buckets[b].len() == 1 {
-                let (t, item) = self.buckets[b].pop().expect("one item");
-                self.occupied &= !(1u64 << b);
-                self.bucket_min[b] = u64::MAX;
-                self.last = t;
-                self.len -= 1;
-                return Some((SimTime(t), item));
-            }
-            self.refill();
-        }
-        let item = self.now_bucket.pop_front()?;
-        self.len -= 1;
-        Some((SimTime(self.last), item))
+        self.pop_tied().map(|(t, _, item)| (t, item))
     }
 
     fn peek_time(&mut self) -> Option<SimTime> {
@@ -428,6 +465,35 @@ mod tests {
         #[test]
         fn radix_queue_pops_in_time_then_push_order(ops in ops()) {
             check_order::<RadixQueue<u64>>(&ops);
+        }
+        #[test]
+        fn radix_queue_pops_in_time_then_tie_key_then_push_order(
+            ops in proptest::collection::vec(
+                (proptest::bool::weighted(0.6), prop_oneof![0u64..3, 0u64..1000], 0u64..4),
+                0..400,
+            )
+        ) {
+            // Reference: sorted (time, tie, seq). Keys pushed at the clock may be smaller
+            // than those pending there (they go in front).
+            let mut q = RadixQueue::default();
+            let mut reference: Vec<(u64, u64, u64)> = Vec::new();
+            let mut now = 0u64;
+            let mut seq = 0u64;
+            for &(is_push, delay, tie) in &ops {
+                if is_push {
+                    seq += 1;
+                    q.push_tied(SimTime(now + delay), tie, seq);
+                    reference.push((now + delay, tie, seq));
+                } else {
+                    reference.sort_unstable();
+                    let expect = (!reference.is_empty()).then(|| reference.remove(0));
+                    let got = q.pop_tied().map(|(t, k, s)| (t.0, k, s));
+                    prop_assert_eq!(got, expect);
+                    if let Some((t, _, _)) = got {
+                        now = t;
+                    }
+                }
+            }
         }
         #[test]
         fn radix_queue_min_time_is_the_next_pop_and_leaves_the_past_open(ops in ops()) {

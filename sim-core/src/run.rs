@@ -261,6 +261,35 @@ pub fn run_observed<M: Model, O: Observer<M>>(
     }
 }
 
+/// Runs the events due at or before `until`, never looking past it: afterwards events may
+/// still be scheduled anywhere from `until` on (unlike after [`run`], which may have looked
+/// at the next event beyond its limit). What a partition of a parallel model runs in one
+/// window, before the events that crossed from other partitions are handed to it. The
+/// clock ends at `until`. Returns the events handled and whether the model asked to stop.
+pub fn run_window<M: Model>(
+    model: &mut M,
+    sched: &mut Scheduler<M::Event>,
+    until: SimTime,
+) -> (u64, bool) {
+    let mut events = 0u64;
+    while sched.next_time().is_some_and(|t| t <= until) {
+        let Some(entry) = sched.pop_entry() else {
+            break;
+        };
+        let Some(event) = entry else {
+            continue; // a stale arming of a moved or cancelled timer
+        };
+        sched.set_now_budget(u64::MAX);
+        model.handle(sched, event);
+        events += 1 + sched.take_handled_now();
+        if sched.take_stop_request() {
+            return (events, true);
+        }
+    }
+    sched.advance_to(until);
+    (events, false)
+}
+
 /// Calls the observer at each of its instants up to `upto` inclusive.
 #[inline(never)]
 fn observe_until<M, O: Observer<M>>(

@@ -13,11 +13,58 @@
 //! earlier arming still sits in the queue but is discarded, unseen by the model, when it
 //! comes up. So a cancelled timer never fires, and a moved timer fires once, at its new time.
 //!
-//! Ordering: among items due at the same instant, the one scheduled (or armed) first runs
-//! first — on every machine, every time.
+//! Ordering: among items due at the same instant, the one scheduled (or armed) at the earlier
+//! instant runs first; among those scheduled at the same instant, the one scheduled by the
+//! entity with the smaller number ([`Scheduler::set_source`]: the model names the entity —
+//! a host, a switch — whose event it is handling); among those, the ones for the entity
+//! itself before those for others ([`Scheduler::schedule_for_other`]); and among those, the
+//! one scheduled first.
+//! That order depends only on what happened to each entity, never on which other entities
+//! share the scheduler, so a model split into partitions, each with its own scheduler, runs
+//! every entity's events in exactly the order one scheduler would ([`OrderKey`]).
 
 use crate::queue::{PendingQueue, RadixQueue};
+
 use crate::{SimDuration, SimTime};
+
+/// Where an item stands among the items due at the same instant: built from how long before
+/// that instant it was scheduled and by which entity (see the module's ordering rule). A
+/// partitioned model takes it from the scheduler of the partition where an event was
+/// scheduled ([`Scheduler::order_key`]) and hands it, with the event, to the scheduler of the
+/// partition that will handle it ([`Scheduler::schedule_keyed`]).
+///
+/// Packed in 64 bits: the complement of the delay, capped at 2^40 - 1 ns (18 minutes; events
+/// scheduled further ahead than that tie by entity alone), above the entity's number, capped
+/// at 2^23 - 1, above one bit set for an item for another entity
+/// ([`Scheduler::schedule_for_other`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OrderKey(pub u64);
+
+impl OrderKey {
+    /// Bits for the entity's number.
+    pub const SOURCE_BITS: u32 = 23;
+    /// The largest entity number told apart (larger ones share it).
+    pub const MAX_SOURCE: u32 = (1 << Self::SOURCE_BITS) - 1;
+    const MAX_DELAY: u64 = (1 << (63 - Self::SOURCE_BITS)) - 1;
+    /// The bit of an item for another entity.
+    pub const FOR_OTHER: u64 = 1;
+
+    /// The key of an item scheduled `delay` ns ahead by entity `source`.
+    #[inline]
+    pub const fn new(delay: u64, source: u32) -> Self {
+        let d = if delay < Self::MAX_DELAY {
+            delay
+        } else {
+            Self::MAX_DELAY
+        };
+        let src = if source < Self::MAX_SOURCE {
+            source
+        } else {
+            Self::MAX_SOURCE
+        };
+        Self((((Self::MAX_DELAY - d) << Self::SOURCE_BITS) | src as u64) << 1)
+    }
+}
 
 /// A handle to a timer owned by the model. Not `Copy`: each timer has one owner.
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -57,6 +104,11 @@ pub struct Scheduler<E> {
     now_budget: u64,
     /// Events handled on the spot during the current one.
     handled_now: u64,
+    /// The entity whose event is being handled (part of the [`OrderKey`] of what it
+    /// schedules).
+    source: u32,
+    /// The order key of the event being handled.
+    current: OrderKey,
 }
 
 impl<E> std::fmt::Debug for Scheduler<E> {
@@ -88,6 +140,8 @@ impl<E> Scheduler<E> {
             stop_requested: false,
             now_budget: 0,
             handled_now: 0,
+            source: 0,
+            current: OrderKey(0),
         }
     }
 
@@ -107,18 +161,87 @@ impl<E> Scheduler<E> {
         self.scheduled
     }
 
+    /// Names the entity whose event the model is about to handle: what it schedules is
+    /// ordered, among items due at the same instant and scheduled at the same instant, by
+    /// this number (see the module's ordering rule). Entity 0 is the model itself before the
+    /// run (what it scheduled while being built). Numbers above [`OrderKey::MAX_SOURCE`] share
+    /// that one.
+    #[inline]
+    pub fn set_source(&mut self, source: u32) {
+        self.source = source;
+    }
+
+    /// The entity named by [`set_source`](Self::set_source).
+    #[inline]
+    pub fn source(&self) -> u32 {
+        self.source
+    }
+
+    /// The order key of the event being handled (with its time, [`now`](Self::now), where it
+    /// stands in the run's order of events).
+    #[inline]
+    pub fn current_key(&self) -> OrderKey {
+        self.current
+    }
+
+    /// A new scheduling number: how many items this scheduler has scheduled so far,
+    /// counting the one being numbered. Among the events one entity schedules for other
+    /// entities at one instant and for one instant — which share an [`OrderKey`] — the
+    /// number gives the order they were scheduled in, for a partitioned model to merge
+    /// their outputs in that order (the events carry it themselves). (Not the same number
+    /// from run to run: only its order among one entity's items is.)
+    #[inline]
+    pub fn take_seq(&mut self) -> u64 {
+        self.scheduled += 1;
+        self.scheduled
+    }
+
+    /// The order key an item scheduled now for `at`, to be handled by another entity, gets
+    /// (see [`schedule_for_other`](Self::schedule_for_other)).
+    #[inline]
+    pub fn order_key_for_other(&self, at: SimTime) -> OrderKey {
+        OrderKey(self.order_key(at).0 | OrderKey::FOR_OTHER)
+    }
+
+    /// Schedules `event` at `at` for another entity than the current source (a frame
+    /// arriving at the far end of a link): among the items the source schedules at one
+    /// instant for one instant, those for itself come first, then those for others, each
+    /// group in the order scheduled. (So the items for others that share an order key are
+    /// only ever for others, and a partitioned model can merge their outputs by a number
+    /// they carry: [`take_seq`](Self::take_seq).)
+    #[inline]
+    pub fn schedule_for_other(&mut self, at: SimTime, event: E) {
+        let key = self.order_key_for_other(at);
+        self.scheduled += 1;
+        self.schedule_keyed(at, key, event);
+    }
+
+    /// The order key an item scheduled now for `at` gets.
+    #[inline]
+    pub fn order_key(&self, at: SimTime) -> OrderKey {
+        OrderKey::new(at.0.saturating_sub(self.now.0), self.source)
+    }
+
     /// Schedules `event` at the instant `at`. Panics if `at` is before [`now`](Self::now):
     /// scheduling into the past is a bug in the model, never a consequence of input.
     #[inline]
     pub fn schedule_at(&mut self, at: SimTime, event: E) {
+        let key = self.order_key(at);
+        self.scheduled += 1;
+        self.schedule_keyed(at, key, event);
+    }
+
+    /// Schedules `event` at `at` with the order key it got where it was scheduled (in the
+    /// scheduler of another partition: [`order_key_for_other`](Self::order_key_for_other)).
+    #[inline]
+    pub fn schedule_keyed(&mut self, at: SimTime, key: OrderKey, event: E) {
         assert!(
             at >= self.now,
             "event scheduled in the past ({at} < {})",
             self.now
         );
-        self.scheduled += 1;
         self.live += 1;
-        self.queue.push(at, Pending::Event(event));
+        self.queue.push_tied(at, key.0, Pending::Event(event));
     }
 
     /// Schedules `event` after `delay` from now.
@@ -165,8 +288,10 @@ impl<E> Scheduler<E> {
         slot.event = Some(event);
         let generation = slot.generation;
         self.scheduled += 1;
-        self.queue.push(
+        let key = OrderKey::new(at.0 - self.now.0, self.source);
+        self.queue.push_tied(
             at,
+            key.0,
             Pending::Timer {
                 index: timer.0,
                 generation,
@@ -283,7 +408,7 @@ impl<E> Scheduler<E> {
     /// time), `Some(None)` for a stale timer entry (discarded), `None` when empty.
     #[inline]
     pub(crate) fn pop_entry(&mut self) -> Option<Option<E>> {
-        let (time, pending) = self.queue.pop()?;
+        let (time, tie, pending) = self.queue.pop_tied()?;
         let event = match pending {
             Pending::Event(e) => e,
             Pending::Timer { index, generation } => {
@@ -300,7 +425,75 @@ impl<E> Scheduler<E> {
         };
         self.live -= 1;
         self.now = time;
+        self.current = OrderKey(tie);
         Some(Some(event))
+    }
+
+    /// Splits this scheduler into `parts`, one per partition of the model, at its current
+    /// time: each keeps the clock, the source, and the whole table of timers (every timer
+    /// keeps its number, so the entities holding [`TimerId`]s need not know), and receives
+    /// the pending items `owner` gives it — in order, with their order keys. A timer's
+    /// arming goes to the partition of its event; in the others its slot is disarmed.
+    ///
+    /// # Panics
+    /// If `owner` names a partition `>= parts`.
+    pub fn split(mut self, parts: usize, owner: impl Fn(&E) -> usize) -> Vec<Self> {
+        let timer_owner: Vec<Option<usize>> = self
+            .timers
+            .iter()
+            .map(|t| t.event.as_ref().map(&owner))
+            .collect();
+        let mut out: Vec<Self> = (0..parts)
+            .map(|_| Self {
+                now: self.now,
+                queue: RadixQueue::default(),
+                timers: Vec::with_capacity(self.timers.len()),
+                free_timers: self.free_timers.clone(),
+                live: 0,
+                scheduled: 0,
+                stop_requested: false,
+                now_budget: 0,
+                handled_now: 0,
+                source: self.source,
+                current: self.current,
+            })
+            .collect();
+        out[0].scheduled = self.scheduled;
+        // The queue first (its timer entries are checked against the table as it stands).
+        while let Some((time, tie, pending)) = self.queue.pop_tied() {
+            let to = match &pending {
+                Pending::Event(e) => owner(e),
+                Pending::Timer { index, generation } => {
+                    let slot = &self.timers[*index as usize];
+                    if slot.generation != *generation || slot.deadline.is_none() {
+                        continue; // stale
+                    }
+                    timer_owner[*index as usize].expect("an armed timer has an event")
+                }
+            };
+            if matches!(pending, Pending::Event(_)) {
+                out[to].live += 1;
+            }
+            out[to].queue.push_tied(time, tie, pending);
+        }
+        for (i, slot) in self.timers.into_iter().enumerate() {
+            let generation = slot.generation;
+            let armed_in = timer_owner[i];
+            let mut slot = Some(slot);
+            for (p, s) in out.iter_mut().enumerate() {
+                if armed_in == Some(p) {
+                    s.live += 1;
+                    s.timers.push(slot.take().expect("one owner"));
+                } else {
+                    s.timers.push(TimerSlot {
+                        generation,
+                        deadline: None,
+                        event: None,
+                    });
+                }
+            }
+        }
+        out
     }
 
     /// Moves the clock forward to `t` (the end of a time-limited run). Never backwards.
@@ -336,6 +529,61 @@ mod tests {
         assert_eq!(s.pop_due(ms + SimDuration::from_millis(20)), Some(1));
         assert_eq!(s.pop_due(ms + SimDuration::from_millis(20)), None);
         assert_eq!(s.next_time(), None);
+    }
+
+    #[test]
+    fn split_keeps_each_partitions_items_their_order_and_its_timers() {
+        let mut s: Scheduler<(usize, u32)> = Scheduler::new();
+        let at = |ns| SimTime::from_nanos(ns);
+        s.set_source(3);
+        s.schedule_at(at(10), (1, 1));
+        s.set_source(1);
+        s.schedule_at(at(10), (0, 2));
+        s.schedule_at(at(10), (1, 3));
+        let t0 = s.new_timer();
+        let t1 = s.new_timer();
+        s.arm(&t0, at(5), (0, 4));
+        s.arm(&t1, at(7), (1, 5));
+        s.arm(&t1, at(8), (1, 6)); // moved: the arming at 7 is stale
+        let mut parts = s.split(2, |e| e.0);
+        assert_eq!(parts[0].pending(), 2);
+        assert_eq!(parts[1].pending(), 3);
+        // The timers keep their numbers: partition 1 can move its timer, partition 0 sees
+        // it disarmed.
+        assert!(!parts[0].is_armed(&t1));
+        parts[1].arm(&t1, at(9), (1, 7));
+        let drain = |s: &mut Scheduler<(usize, u32)>| {
+            std::iter::from_fn(|| s.pop_due(SimTime::MAX).map(|e| e.1)).collect::<Vec<_>>()
+        };
+        assert_eq!(drain(&mut parts[0]), vec![4, 2]);
+        // Source 1's item before source 3's at the same instant and scheduling time.
+        assert_eq!(drain(&mut parts[1]), vec![7, 3, 1]);
+    }
+
+    #[test]
+    fn simultaneous_items_order_by_scheduling_time_then_source() {
+        let mut s: Scheduler<u32> = Scheduler::new();
+        let at = |ns| SimTime::from_nanos(ns);
+        s.set_source(9);
+        s.schedule_at(at(100), 1);
+        s.schedule_at(at(50), 0);
+        s.set_source(2);
+        s.schedule_at(at(100), 2);
+        assert_eq!(s.pop_due(at(50)), Some(0));
+        // Scheduled at 50 by source 2 and 9: after both items scheduled at 0.
+        s.set_source(9);
+        s.schedule_at(at(100), 4);
+        s.set_source(2);
+        s.schedule_at(at(100), 3);
+        let order: Vec<u32> = std::iter::from_fn(|| s.pop_due(SimTime::MAX)).collect();
+        assert_eq!(order, vec![2, 1, 3, 4]);
+        // At the clock: a later key goes behind, an earlier one in front of the pending ones.
+        s.set_source(5);
+        s.schedule_at(at(100), 6);
+        s.set_source(1);
+        s.schedule_at(at(100), 5);
+        assert_eq!(s.pop_due(SimTime::MAX), Some(5));
+        assert_eq!(s.pop_due(SimTime::MAX), Some(6));
     }
 
     #[test]

@@ -165,6 +165,11 @@ pub(crate) enum NodeItem {
         value: Word,
         span: Span,
     },
+    /// `partition K`: the partition of a parallel run the node goes into (mod N).
+    Partition {
+        value: Word,
+        span: Span,
+    },
     Sysctl(SysctlDecl),
     Netfilter(NfDecl),
     /// `iptables …`: the command line after the keyword.

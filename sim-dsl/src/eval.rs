@@ -323,6 +323,11 @@ pub(crate) enum IrItem {
         span: Span,
         ctx: Ctx,
     },
+    Partition {
+        value: Val,
+        span: Span,
+        ctx: Ctx,
+    },
     Sysctl(IrSysctl),
     Netfilter {
         hook: Ident,
@@ -696,6 +701,15 @@ impl Elab<'_> {
             NodeItem::Resolver { value, span } => {
                 if let Some(v) = self.word(value) {
                     out.push(IrItem::Resolver {
+                        value: v,
+                        span: *span,
+                        ctx: self.ctx.clone(),
+                    });
+                }
+            }
+            NodeItem::Partition { value, span } => {
+                if let Some(v) = self.word(value) {
+                    out.push(IrItem::Partition {
                         value: v,
                         span: *span,
                         ctx: self.ctx.clone(),

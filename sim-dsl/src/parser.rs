@@ -372,6 +372,7 @@ fn describe(rule: Rule) -> Vec<&'static str> {
         Rule::kw_dev => one("`dev`"),
         Rule::kw_default => one("`default`"),
         Rule::kw_resolver => one("`resolver`"),
+        Rule::kw_partition => one("`partition`"),
         Rule::kw_sysctl => one("`sysctl`"),
         Rule::kw_netfilter => one("`netfilter`"),
         Rule::kw_iptables | Rule::iptables => one("`iptables`"),
@@ -791,6 +792,13 @@ impl Cx {
             Rule::resolver => {
                 it.next();
                 NodeItem::Resolver {
+                    value: self.word(it.next().expect("value")),
+                    span,
+                }
+            }
+            Rule::partition => {
+                it.next();
+                NodeItem::Partition {
                     value: self.word(it.next().expect("value")),
                     span,
                 }

@@ -45,6 +45,7 @@ const ALL: &[&str] = &[
     "bench/dumbbell_bbr.net",
     "bench/dumbbell_dctcp.net",
     "bench/star_udp_1000.net",
+    "dc/fattree_k4_websearch.net",
 ];
 
 #[test]
@@ -62,7 +63,7 @@ fn every_shipped_scenario_round_trips_through_ron() {
 #[test]
 fn every_scenario_file_in_the_folder_checks() {
     let mut seen = 0;
-    for dir in ["", "bench", "tc"] {
+    for dir in ["", "bench", "tc", "dc"] {
         for e in std::fs::read_dir(path(dir)).unwrap() {
             let p = e.unwrap().path();
             if p.extension().is_some_and(|x| x == "net") {

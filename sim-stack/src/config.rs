@@ -192,6 +192,10 @@ pub struct NodeConfig {
     /// unless the scenario writes rules.
     #[serde(default, skip_serializing_if = "Ruleset::is_empty")]
     pub netfilter: Ruleset,
+    /// The partition a parallel run (`sim run --threads N`) puts it in, modulo N (`partition
+    /// 3`); unset, the partitioner chooses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<u32>,
 }
 
 /// A network interface (or a switch port).

@@ -14,7 +14,7 @@ use crate::sock::SockId;
 
 use crate::capture::Capture;
 use crate::event::Event;
-use crate::link::{InFlight, Link};
+use crate::link::{InFlight, Link, Outbox};
 use crate::skb::SkbPool;
 use crate::trace::Trace;
 
@@ -43,6 +43,29 @@ pub struct NetCtx<'a> {
     pub inflight: &'a mut InFlight,
     /// Frames serialized onto links so far.
     pub frames_on_links: &'a mut u64,
+    /// Frames sent over links cut by the partitioning of a parallel run.
+    pub outbox: &'a mut Outbox,
+}
+
+impl NetCtx<'_> {
+    /// The same context, lent again for a shorter call (to an app's context).
+    #[inline]
+    pub fn reborrow(&mut self) -> NetCtx<'_> {
+        NetCtx {
+            now: self.now,
+            sched: &mut *self.sched,
+            pool: &mut *self.pool,
+            trace: &mut *self.trace,
+            capture: &mut *self.capture,
+            io_error: &mut *self.io_error,
+            record_paths: self.record_paths,
+            wakes: &mut *self.wakes,
+            links: &mut *self.links,
+            inflight: &mut *self.inflight,
+            frames_on_links: &mut *self.frames_on_links,
+            outbox: &mut *self.outbox,
+        }
+    }
 }
 
 /// What a node driven alone — by a unit test's harness, or by `sim drill`'s host, without a
@@ -68,6 +91,8 @@ pub struct Solo {
     pub inflight: InFlight,
     /// Frames serialized onto them.
     pub frames: u64,
+    /// Frames over cut links (none: a node alone has no partitions).
+    pub outbox: Outbox,
 }
 
 impl Solo {
@@ -83,6 +108,7 @@ impl Solo {
             links: Vec::new(),
             inflight: InFlight::default(),
             frames: 0,
+            outbox: Outbox::new(),
         }
     }
 
@@ -101,6 +127,7 @@ impl Solo {
             links: &mut self.links,
             inflight: &mut self.inflight,
             frames_on_links: &mut self.frames,
+            outbox: &mut self.outbox,
         };
         f(n, &mut cx)
     }

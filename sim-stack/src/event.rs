@@ -16,6 +16,10 @@ pub enum Event {
         dir: u8,
         /// The frame, in the in-flight arena.
         frame: u32,
+        /// The sender's scheduling number for it ([`sim_core::Scheduler::take_seq`],
+        /// wrapped to 32 bits): orders the outputs of frames one entity sent at one instant
+        /// when a parallel run merges them.
+        seq: u32,
     },
     /// A port finished serializing a frame (TX completion).
     TxDone {

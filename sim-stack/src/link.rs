@@ -54,7 +54,7 @@ pub enum Port {
 }
 
 /// A full-duplex point-to-point link.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Link {
     /// The two ends; direction 0 carries frames from `ends[0]` to `ends[1]`.
     pub ends: [Port; 2],
@@ -72,7 +72,31 @@ pub struct Link {
     pub stats: [LinkStats; 2],
     /// Per direction: how long the sender's line has been busy (utilization samples).
     pub line: [LineBusy; 2],
+    /// Whether its ends are in different partitions of a parallel run: a frame then
+    /// reaches the far end through the [`Outbox`], not the sender's event queue.
+    pub cut: bool,
 }
+
+/// A frame that crossed a cut link, on its way to the partition of the far end.
+#[derive(Debug)]
+pub struct CrossFrame {
+    /// When its last bit arrives.
+    pub at: SimTime,
+    /// Its place among the events due then
+    /// ([`sim_core::Scheduler::order_key_for_other`]).
+    pub key: sim_core::OrderKey,
+    /// Its scheduling number in the sender's queue ([`sim_core::Scheduler::take_seq`]).
+    pub seq: u32,
+    /// The link.
+    pub link: u32,
+    /// The direction.
+    pub dir: u8,
+    /// The frame.
+    pub skb: Skb,
+}
+
+/// The frames a partition sent over cut links during a window (empty in a sequential run).
+pub type Outbox = Vec<CrossFrame>;
 
 /// The time a direction's line spent serializing frames (preamble, padding, FCS and gap
 /// included), and when the last frame's last bit leaves.
@@ -158,15 +182,27 @@ pub(crate) fn link_transmit(
             "a frame on the wire belongs to no socket"
         );
         cx.pool.free(skb);
+    } else if l.cut {
+        let at = done + l.delay;
+        cx.outbox.push(CrossFrame {
+            at,
+            key: cx.sched.order_key_for_other(at),
+            seq: cx.sched.take_seq() as u32,
+            link: link as u32,
+            dir: dir as u8,
+            skb,
+        });
     } else {
         let arrive = done + l.delay;
         let slot = cx.inflight.insert(skb);
-        cx.sched.schedule_at(
+        let seq = cx.sched.take_seq() as u32;
+        cx.sched.schedule_for_other(
             arrive,
             Event::Arrive {
                 link: link as u32,
                 dir: dir as u8,
                 frame: slot,
+                seq,
             },
         );
     }

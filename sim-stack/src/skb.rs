@@ -354,16 +354,21 @@ impl SkbData {
 
 /// Recycles packets (metadata and buffer) so that steady-state traffic allocates nothing.
 ///
-/// Two free lists: small buffers (control packets: ARP, TCP ACKs and SYNs, DNS) and large
-/// ones. A large buffer is allocated to the size first asked for and grows if a later packet
-/// needs more, so a scenario's buffers settle at its largest frame rather than a fixed
-/// 1.7 KiB: a queue of 10 240 1042-byte frames holds 11 MiB of buffers, not 17.
+/// Three free lists: small buffers (control packets: ARP, TCP ACKs and SYNs, DNS), large
+/// ones (frames up to [`SkbPool::BIG`]), and big ones (TCP's GSO packets, up to 64 KiB). A
+/// large buffer is allocated to the size first asked for and grows if a later packet needs
+/// more, so a scenario's buffers settle at its largest frame rather than a fixed 1.7 KiB: a
+/// queue of 10 240 1042-byte frames holds 11 MiB of buffers, not 17. GSO packets recycle
+/// among themselves: were their buffers reused for frames, every frame queued in the
+/// network would hold a 64 KiB buffer (6 ms of the k = 8 fat-tree of docs/datacenter.md
+/// peaked at 154 MB that way, at 67 MB with the big buffers apart).
 #[derive(Debug, Default)]
 // The boxes are the point: a recycled skb reuses its allocation, metadata and buffer both.
 #[allow(clippy::vec_box)]
 pub struct SkbPool {
     free: Vec<Box<SkbData>>,
     free_small: Vec<Box<SkbData>>,
+    free_big: Vec<Box<SkbData>>,
     next_id: u64,
     /// Buffers allocated fresh (not recycled), for the performance figures.
     pub allocated: u64,
@@ -374,6 +379,21 @@ impl SkbPool {
     const KEEP: usize = 4096;
     /// Capacity of a small buffer: headroom and a packet of up to 128 bytes.
     const SMALL: usize = HEADROOM + 128;
+    /// The largest capacity of a large buffer: headroom and a 9000-byte jumbo frame, with
+    /// room for `Vec`'s doubling; a packet or buffer beyond it is big.
+    pub const BIG: usize = 16 * 1024;
+
+    /// The free list of buffers of capacity `cap`.
+    #[allow(clippy::vec_box)] // the lists of the struct, boxes and all
+    fn class(&mut self, cap: usize) -> &mut Vec<Box<SkbData>> {
+        if cap <= Self::SMALL {
+            &mut self.free_small
+        } else if cap <= Self::BIG {
+            &mut self.free
+        } else {
+            &mut self.free_big
+        }
+    }
 
     /// An empty pool.
     pub fn new() -> Self {
@@ -389,12 +409,7 @@ impl SkbPool {
         let id = self.next_id;
         let truesize = truesize_for(payload);
         let small = want <= Self::SMALL;
-        let list = if small {
-            &mut self.free_small
-        } else {
-            &mut self.free
-        };
-        let Some(mut d) = list.pop() else {
+        let Some(mut d) = self.class(want).pop() else {
             self.allocated += 1;
             let mut buf = Vec::with_capacity(if small { Self::SMALL } else { want });
             buf.resize(HEADROOM, 0);
@@ -462,11 +477,7 @@ impl SkbPool {
 
     /// Returns the buffer of a freed skb (`kfree_skb` / `consume_skb`) for reuse.
     pub fn free(&mut self, skb: Skb) {
-        let list = if skb.buf.capacity() <= Self::SMALL {
-            &mut self.free_small
-        } else {
-            &mut self.free
-        };
+        let list = self.class(skb.buf.capacity());
         if list.len() < Self::KEEP {
             list.push(skb.0);
         }
@@ -540,6 +551,26 @@ mod tests {
         assert!(big.buf.capacity() >= HEADROOM + 1500);
         assert!(small.buf.capacity() <= SkbPool::SMALL);
         assert_eq!(big.data(), &[0u8; 1500][..]);
+    }
+
+    #[test]
+    fn gso_sized_buffers_are_not_reused_for_frames() {
+        let mut pool = SkbPool::new();
+        let mut gso = pool.alloc(64 * 1024);
+        gso.put(64 * 1024);
+        pool.free(gso);
+        assert_eq!((pool.free.len(), pool.free_big.len()), (0, 1));
+        let frame = pool.alloc(1514);
+        assert!(
+            frame.buf.capacity() <= SkbPool::BIG,
+            "a fresh frame-sized buffer"
+        );
+        let again = pool.alloc(60 * 1024);
+        assert!(
+            again.buf.capacity() >= HEADROOM + 64 * 1024,
+            "the GSO buffer reused"
+        );
+        assert_eq!(pool.allocated, 2);
     }
 
     #[test]

@@ -146,6 +146,7 @@ impl OneHost {
             rng: streams.stream_named("link", "l"),
             stats: Default::default(),
             line: Default::default(),
+            cut: false,
         };
         Self {
             n,

@@ -330,6 +330,7 @@ mod tests {
             params: Vec::new(),
             routing: crate::config::RoutingMode::Static,
             nodes: vec![NodeConfig {
+                partition: None,
                 name: "h".into(),
                 kind: NodeKind::Host,
                 ifaces: Vec::new(),

@@ -37,6 +37,7 @@ fn host(name: &str, ifaces: Vec<IfaceConfig>) -> NodeConfig {
         sysctls: Sysctls::default(),
         resolver: None,
         netfilter: Default::default(),
+        partition: None,
     }
 }
 

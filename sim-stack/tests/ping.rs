@@ -49,6 +49,7 @@ fn node(name: &str, kind: NodeKind, ifaces: Vec<IfaceConfig>, gw: Option<[u8; 4]
         },
         resolver: None,
         netfilter: Default::default(),
+        partition: None,
     }
 }
 

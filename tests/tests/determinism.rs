@@ -10,6 +10,10 @@
 //! on the runs cut at 200 ms, a thousand times on the others): the sampler is not an event
 //! and only reads, so it must change none of those bytes.
 //!
+//! And every scenario gives those same bytes on 2 and 4 threads (`sim run --threads`): the
+//! topology split into partitions that run in windows on their own threads, each with its
+//! own event queue, the outputs merged in the run's order — whatever the partitioning.
+//!
 //! The benchmark and traffic-control scenarios stop at 200 ms of simulated time to keep the
 //! test fast (their random draws — netem's, RED's — start at once); the scenarios in
 //! `scenarios/` and `scenarios/attacks/` run to their end.
@@ -27,8 +31,7 @@ use sim_stack::capture::CaptureFormat;
 use sim_stack::config::SampleConfig;
 use sim_stack::sample::Sampler;
 use sim_stack::trace::{MemorySink, Trace, TraceLevel};
-use sim_stack::world::Outputs;
-use sim_stack::world::World;
+use sim_stack::world::{Outputs, Partitioning, World, run_parallel};
 
 /// Where the benchmark and traffic-control scenarios stop.
 const BENCH_UNTIL_NS: u64 = 200_000_000;
@@ -68,13 +71,14 @@ fn scenarios() -> Vec<(PathBuf, Option<SimTime>)> {
 }
 
 /// Runs `path` (until `until`, if given) with a path-level trace and a pcap per interface
-/// written into `dir`, sampling everything every millisecond if `sample`; returns a hash per
-/// output, by name (the samples apart, not hashed).
+/// written into `dir`, sampling everything every millisecond if `sample`, on `threads`
+/// threads; returns a hash per output, by name (the samples are hashed as `samples`).
 fn outputs_hashed(
     path: &Path,
     until: Option<SimTime>,
     dir: &Path,
     sample: bool,
+    threads: usize,
 ) -> BTreeMap<String, u64> {
     let loaded = sim_dsl::load_file(path, &sim_dsl::Options::default());
     assert!(!loaded.has_errors(), "{}", loaded.render_diagnostics());
@@ -99,13 +103,31 @@ fn outputs_hashed(
         })
         .expect("in memory")
     });
-    let report = run_observed(
-        &mut world,
-        &mut sched,
-        Limits::until(sc.end_time),
-        &mut sampler,
-        |_| ControlFlow::Continue(()),
-    );
+    let plan = Partitioning::new(&world, threads);
+    let report = if threads > 1 {
+        assert!(
+            plan.parts > 1,
+            "{}: not split into {threads}",
+            path.display()
+        );
+        run_parallel(
+            &mut world,
+            sched,
+            &plan,
+            Limits::until(sc.end_time),
+            &mut sampler,
+            |_| ControlFlow::Continue(()),
+        )
+        .0
+    } else {
+        run_observed(
+            &mut world,
+            &mut sched,
+            Limits::until(sc.end_time),
+            &mut sampler,
+            |_| ControlFlow::Continue(()),
+        )
+    };
     if let Some(s) = sampler {
         let taken = s.samples;
         s.finish().expect("samples written");
@@ -114,6 +136,7 @@ fn outputs_hashed(
         assert_eq!(taken, expected, "{}: samples taken", path.display());
         assert!(!samples.text().is_empty());
     }
+    let samples = samples.text();
     world.finish_outputs().expect("outputs written");
     let stats = world.stats(report.now.as_nanos(), report.events);
 
@@ -121,6 +144,9 @@ fn outputs_hashed(
     let trace = sink.text();
     assert!(!trace.is_empty(), "{}: no trace", path.display());
     h.insert("trace".to_string(), fnv1a(trace.as_bytes()));
+    if sample {
+        h.insert("samples".to_string(), fnv1a(samples.as_bytes()));
+    }
     // The statistics tree, every field (the tests crate has no JSON writer; Debug prints the
     // same tree, maps in key order).
     h.insert("stats".to_string(), fnv1a(format!("{stats:?}").as_bytes()));
@@ -145,17 +171,17 @@ fn every_scenario_gives_the_same_trace_pcaps_and_stats_twice_sampled_or_not() {
             temp_dir(&format!("{name}-b")),
         );
         let (a, b) = std::thread::scope(|s| {
-            let a = s.spawn(|| outputs_hashed(&path, until, &a_dir, true));
-            let b = s.spawn(|| outputs_hashed(&path, until, &b_dir, false));
+            let a = s.spawn(|| outputs_hashed(&path, until, &a_dir, true, 1));
+            let b = s.spawn(|| outputs_hashed(&path, until, &b_dir, false, 1));
             (a.join().expect("run a"), b.join().expect("run b"))
         });
         assert_eq!(
-            a.keys().collect::<Vec<_>>(),
+            a.keys().filter(|k| *k != "samples").collect::<Vec<_>>(),
             b.keys().collect::<Vec<_>>(),
             "{name}: the two runs wrote different files"
         );
         for (output, hash) in &a {
-            if b[output] != *hash {
+            if output != "samples" && b[output] != *hash {
                 failures.push(format!(
                     "{name}: {output} differs between two runs ({hash:016x} vs {:016x})",
                     b[output]
@@ -165,6 +191,57 @@ fn every_scenario_gives_the_same_trace_pcaps_and_stats_twice_sampled_or_not() {
         let _ = fs::remove_dir_all(&a_dir);
         let _ = fs::remove_dir_all(&b_dir);
     }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_scenario_gives_the_same_bytes_on_1_2_and_4_threads() {
+    let mut failures = Vec::new();
+    let mut split = 0;
+    for (path, until) in scenarios() {
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let dirs = [1, 2, 4].map(|t| temp_dir(&format!("{name}-threads{t}")));
+        // As many threads as the topology can be split into (a two-host scenario: 2).
+        let nodes = {
+            let loaded = sim_dsl::load_file(&path, &sim_dsl::Options::default());
+            let sc = loaded.scenario.expect("loads");
+            let (w, _) = World::build(
+                &sc,
+                Outputs {
+                    trace: Trace::disabled(),
+                    capture: None,
+                    record_paths: false,
+                },
+            )
+            .expect("builds");
+            Partitioning::new(&w, 4).parts
+        };
+        if nodes < 2 {
+            continue;
+        }
+        split += 1;
+        let runs: Vec<BTreeMap<String, u64>> = [1, 2, nodes.min(4)]
+            .iter()
+            .zip(&dirs)
+            .map(|(&t, d)| outputs_hashed(&path, until, d, true, t))
+            .collect();
+        for (t, other) in [2, nodes.min(4)].iter().zip(&runs[1..]) {
+            assert_eq!(
+                runs[0].keys().collect::<Vec<_>>(),
+                other.keys().collect::<Vec<_>>(),
+                "{name}: {t} threads wrote different files"
+            );
+            for (output, hash) in &runs[0] {
+                if other[output] != *hash {
+                    failures.push(format!("{name}: {output} differs on {t} threads"));
+                }
+            }
+        }
+        for d in &dirs {
+            let _ = fs::remove_dir_all(d);
+        }
+    }
+    assert!(split >= 10, "only {split} scenarios could be split");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 

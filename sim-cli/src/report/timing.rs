@@ -22,6 +22,44 @@ pub struct RunTiming {
     pub events_per_s: f64,
     /// Simulated seconds per wall-clock second (`× real time`).
     pub sim_per_wall: f64,
+    /// How a run on several threads (`--threads`) went.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallel: Option<ParallelTiming>,
+}
+
+/// The figures of a run on several threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParallelTiming {
+    /// Partitions, each on its thread.
+    pub threads: usize,
+    /// Links between partitions.
+    pub cut_links: usize,
+    /// The window length: the smallest delay of a cut link (plus a minimum frame's
+    /// serialization), ns.
+    pub lookahead_ns: u64,
+    /// Windows run.
+    pub windows: u64,
+    /// Frames handed from one partition to another.
+    pub cross_frames: u64,
+    /// Wall time the first thread waited for the others at the ends of windows, ns.
+    pub wait_ns: u64,
+    /// Wall time spent between windows handing frames over and merging outputs, ns.
+    pub serial_ns: u64,
+}
+
+impl ParallelTiming {
+    /// The figures of `s`.
+    pub fn of(s: &sim_stack::world::ParallelStats) -> Self {
+        Self {
+            threads: s.parts,
+            cut_links: s.cut_links,
+            lookahead_ns: s.lookahead_ns,
+            windows: s.windows,
+            cross_frames: s.cross_frames,
+            wait_ns: s.wait_ns,
+            serial_ns: s.serial_ns,
+        }
+    }
 }
 
 impl RunTiming {
@@ -35,6 +73,7 @@ impl RunTiming {
             wall_ns,
             events_per_s: events as f64 / secs,
             sim_per_wall: sim_ns as f64 / 1e9 / secs,
+            parallel: None,
         }
     }
 

@@ -133,7 +133,9 @@ impl Lower<'_> {
             sysctls: Sysctls::for_kind(kind),
             resolver: None,
             netfilter: Ruleset::default(),
+            partition: None,
         };
+        let mut partition_span: Option<(Span, Ctx)> = None;
         let mut meta = NodeMeta {
             name_span: n.name.span,
             iface_index: BTreeMap::new(),
@@ -150,11 +152,25 @@ impl Lower<'_> {
             }
         }
         for item in &n.items {
+            if let IrItem::Partition { value, span, ctx } = item {
+                if let Some((first, _)) = &partition_span {
+                    let d =
+                        Diagnostic::error("duplicate-property", *span, "`partition` is set twice")
+                            .note_at(*first, "first set here");
+                    self.push(d, ctx);
+                } else if let Some(k) = self.int(value, 0, i64::from(u32::MAX), "`partition`", ctx)
+                {
+                    node.partition = Some(k as u32);
+                    partition_span = Some((*span, ctx.clone()));
+                }
+                continue;
+            }
             if kind == NodeKind::Switch {
                 let (span, ictx) = match item {
                     IrItem::Iface { span, ctx, .. }
                     | IrItem::Route { span, ctx, .. }
                     | IrItem::Resolver { span, ctx, .. }
+                    | IrItem::Partition { span, ctx, .. }
                     | IrItem::Netfilter { span, ctx, .. } => (*span, ctx),
                     IrItem::Iptables { line, ctx } => (line.span, ctx),
                     IrItem::Sysctl(s) => (s.span, &s.ctx),
@@ -236,6 +252,8 @@ impl Lower<'_> {
                         meta.resolver = Some((value.span, ctx.clone()));
                     }
                 }
+                // Taken before the match.
+                IrItem::Partition { .. } => {}
                 IrItem::Sysctl(s) => {
                     if let Some(v) = self.sysctl_values(s) {
                         match sysctl::dev6_name(&v.0) {

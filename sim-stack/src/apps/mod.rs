@@ -7,12 +7,15 @@
 //!
 //! Built in: `ping` (ICMP echo over a ping socket, like iputils ping), `dns_server`, `curl`
 //! (with its glibc-like resolver), `http_server`, `tcp_bulk` / `tcp_sink`, `udp_cbr` /
-//! `udp_sink`, `replay` (tcpreplay over an `AF_PACKET` socket) and `craft` (a packet
-//! written as Scapy writes it, sent through a raw or `AF_PACKET` socket).
+//! `udp_sink`, `replay` (tcpreplay over an `AF_PACKET` socket), `craft` (a packet
+//! written as Scapy writes it, sent through a raw or `AF_PACKET` socket) and `dc_flows` (a
+//! data-centre flow workload, described to the language through the [`registry`] as a
+//! user's app is).
 
 pub mod bulk;
 pub mod craft;
 pub mod curl;
+pub mod dc_flows;
 pub mod dns_server;
 pub mod http_server;
 pub mod ping;
@@ -35,7 +38,7 @@ use crate::sock::syscall::{
 use crate::sock::{Errno, MsgFlags, SockId, Socket};
 
 /// An application: a state machine driven by its start, its timers and its sockets.
-pub trait App: std::fmt::Debug {
+pub trait App: std::fmt::Debug + Send {
     /// Its start time came.
     fn start(&mut self, cx: &mut AppCtx<'_>);
 
@@ -511,6 +514,9 @@ pub enum AppReport {
     Craft(craft::CraftReport),
     /// A capture replay's counters.
     Replay(Box<replay::ReplayReport>),
+    /// A data-centre workload's flows (boxed: the report holds every flow, and every app's
+    /// report is kept until stats.json is written).
+    DcFlows(Box<dc_flows::DcFlowsReport>),
     /// A user app's figures.
     #[serde(untagged)]
     User(UserReport),
@@ -592,6 +598,7 @@ impl AppReport {
             Self::UdpSink(_) => "udp_sink",
             Self::Craft(_) => "craft",
             Self::Replay(_) => "replay",
+            Self::DcFlows(_) => "dc_flows",
             Self::User(u) => &u.app,
         }
     }

@@ -8,6 +8,9 @@
 //!
 //! The registry is the process's: specs registered before a scenario is loaded are known
 //! to every later load (registering a name again replaces its spec).
+//!
+//! Built-in apps may be described the same way ([`BUILTIN`]: `dc_flows`); they are found
+//! without registering, after the registered ones, so a user's app of the same name wins.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::RwLock;
@@ -194,6 +197,9 @@ pub struct AppSpec {
 
 static REGISTRY: RwLock<Vec<AppSpec>> = RwLock::new(Vec::new());
 
+/// The built-in apps described by a spec rather than by a kind of their own.
+pub const BUILTIN: &[AppSpec] = &[super::dc_flows::SPEC];
+
 /// Makes `spec` known to every scenario loaded afterwards.
 pub fn register(spec: AppSpec) {
     let mut r = REGISTRY
@@ -208,13 +214,20 @@ pub fn find(name: &str) -> Option<AppSpec> {
     let r = REGISTRY
         .read()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    r.iter().find(|s| s.name == name).copied()
+    r.iter().chain(BUILTIN).find(|s| s.name == name).copied()
 }
 
-/// The names of every registered user app, in registration order.
+/// The names of every registered user app, in registration order, then those of the
+/// [`BUILTIN`] ones no registered app shadows.
 pub fn names() -> Vec<&'static str> {
     let r = REGISTRY
         .read()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    r.iter().map(|s| s.name).collect()
+    let mut names: Vec<&'static str> = r.iter().map(|s| s.name).collect();
+    for b in BUILTIN {
+        if !names.contains(&b.name) {
+            names.push(b.name);
+        }
+    }
+    names
 }

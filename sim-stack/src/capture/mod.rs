@@ -286,15 +286,41 @@ pub struct Capture {
 enum Sink {
     Pcap(Box<PcapFiles>),
     PcapNg(Box<PcapNgFile>),
+    /// A partition's frames of a parallel run, kept whole and in order, to be recorded into
+    /// the run's capture in the run's order ([`Capture::take_log`]).
+    Log(FrameLog),
 }
 
 impl Sink {
-    fn writer(&mut self) -> &mut Writer {
+    fn writer(&mut self) -> Option<&mut Writer> {
         match self {
-            Self::Pcap(p) => &mut p.io,
-            Self::PcapNg(n) => &mut n.writer.get_mut().inner.io,
+            Self::Pcap(p) => Some(&mut p.io),
+            Self::PcapNg(n) => Some(&mut n.writer.get_mut().inner.io),
+            Self::Log(_) => None,
         }
     }
+}
+
+/// Frames recorded in memory (see [`Capture::log`]).
+#[derive(Debug, Default)]
+pub struct FrameLog {
+    /// The frames' bytes, one after another.
+    pub bytes: Vec<u8>,
+    /// Each frame: interface, time, end of its bytes, comment.
+    pub frames: Vec<LoggedFrame>,
+}
+
+/// One frame of a [`FrameLog`].
+#[derive(Debug)]
+pub struct LoggedFrame {
+    /// The interface.
+    pub ifc: CaptureIf,
+    /// When.
+    pub time: SimTime,
+    /// Where its bytes end in [`FrameLog::bytes`] (they start where the previous one's end).
+    pub end: usize,
+    /// The pcapng comment.
+    pub comment: Option<Box<str>>,
 }
 
 impl Capture {
@@ -320,7 +346,10 @@ impl Capture {
             CaptureFormat::Pcap => Sink::Pcap(Box::new(PcapFiles::new(&config)?)),
             CaptureFormat::PcapNg => Sink::PcapNg(Box::new(PcapNgFile::create(&config)?)),
         };
-        let writer_failure = Arc::clone(&sink.writer().failure);
+        let writer_failure = match sink.writer() {
+            Some(w) => Arc::clone(&w.failure),
+            None => Arc::default(),
+        };
         Ok(Self {
             dir: config.dir,
             snaplen: config.snaplen,
@@ -331,6 +360,49 @@ impl Capture {
             finished: false,
             sink,
         })
+    }
+
+    /// A capture that keeps the frames recorded in memory, whole, for a partition of a
+    /// parallel run: the run hands them to its real capture in its order
+    /// ([`take_log`](Self::take_log)). It has no interfaces of its own: frames name those of
+    /// the real capture.
+    pub fn log() -> Self {
+        Self {
+            dir: PathBuf::new(),
+            snaplen: DEFAULT_SNAPLEN,
+            names: BTreeSet::new(),
+            total_frames: 0,
+            failed: None,
+            writer_failure: Arc::default(),
+            finished: true,
+            sink: Sink::Log(FrameLog::default()),
+        }
+    }
+
+    /// How many frames a [`log`](Self::log) holds (0 for a capture to files).
+    #[inline]
+    pub fn logged(&self) -> usize {
+        match &self.sink {
+            Sink::Log(l) => l.frames.len(),
+            _ => 0,
+        }
+    }
+
+    /// Takes the frames a [`log`](Self::log) holds, leaving it empty.
+    pub fn take_log(&mut self) -> FrameLog {
+        match &mut self.sink {
+            Sink::Log(l) => std::mem::take(l),
+            _ => FrameLog::default(),
+        }
+    }
+
+    /// Returns an emptied [`FrameLog`] (keeping its buffers' capacity).
+    pub fn give_back(&mut self, mut log: FrameLog) {
+        if let Sink::Log(l) = &mut self.sink {
+            log.bytes.clear();
+            log.frames.clear();
+            *l = log;
+        }
     }
 
     /// Registers interface `name` (e.g. `"client-eth0"`); handles are numbered in registration
@@ -353,6 +425,7 @@ impl Capture {
         );
         match &mut self.sink {
             Sink::Pcap(p) => p.add_interface(name),
+            Sink::Log(l) => CaptureIf(l.frames.len() as u32),
             Sink::PcapNg(n) => {
                 let (ifc, result) = n.add_interface(name, self.snaplen);
                 if let Err(e) = result {
@@ -377,6 +450,16 @@ impl Capture {
         frame: &[u8],
         comment: Option<&str>,
     ) -> io::Result<()> {
+        if let Sink::Log(l) = &mut self.sink {
+            l.bytes.extend_from_slice(frame);
+            l.frames.push(LoggedFrame {
+                ifc: *ifc,
+                time,
+                end: l.bytes.len(),
+                comment: comment.map(Into::into),
+            });
+            return Ok(());
+        }
         self.check_failed()?;
         let orig_len = u32::try_from(frame.len()).map_err(|_| {
             io::Error::new(
@@ -391,6 +474,7 @@ impl Capture {
         let result = match &mut self.sink {
             Sink::Pcap(p) => p.record(&self.dir, ifc.0, timestamp, orig_len, captured),
             Sink::PcapNg(n) => n.record(ifc.0, timestamp, orig_len, captured, comment),
+            Sink::Log(_) => Ok(()),
         };
         match result {
             Ok(()) => {
@@ -412,6 +496,7 @@ impl Capture {
         let result = match &mut self.sink {
             Sink::Pcap(p) => p.flush_all(),
             Sink::PcapNg(n) => n.flush(),
+            Sink::Log(_) => Ok(()),
         };
         if let Err(e) = result {
             self.fail(e);
@@ -427,7 +512,7 @@ impl Capture {
     pub fn finish(mut self) -> io::Result<CaptureSummary> {
         self.finished = true;
         self.flush()?;
-        if let Err(e) = self.sink.writer().stop() {
+        if let Some(Err(e)) = self.sink.writer().map(|w| w.stop()) {
             self.fail(e);
         }
         self.check_failed()?;
@@ -446,6 +531,7 @@ impl Capture {
                 bytes: n.writer.get_ref().bytes,
                 frames: self.total_frames,
             }],
+            Sink::Log(_) => Vec::new(),
         };
         Ok(CaptureSummary {
             files,
@@ -460,6 +546,7 @@ impl Capture {
         match &self.sink {
             Sink::Pcap(p) => p.total_bytes,
             Sink::PcapNg(n) => n.writer.get_ref().bytes,
+            Sink::Log(l) => l.bytes.len() as u64,
         }
     }
 

@@ -195,6 +195,10 @@ impl World {
                         frags6: Default::default(),
                     });
                     let n = nodes.last_mut().expect("just pushed");
+                    // What the build schedules for an entity counts as scheduled by it, at
+                    // time zero: the order of simultaneous events is then the same whatever
+                    // partitions the entities end up in.
+                    sched.set_source(super::dispatch::node_entity(n.id as usize));
                     for (dev, ic) in nc.ifaces.iter().enumerate() {
                         if !ic.ipv6.disable_ipv6 {
                             crate::ipv6::addrconf::ipv6_add_dev(n, &mut sched, dev, ic);
@@ -268,6 +272,7 @@ impl World {
                 rng: streams.stream_named("link", &link_name(scenario, lc)),
                 stats: Default::default(),
                 line: Default::default(),
+                cut: false,
             });
         }
         let mut apps = Vec::new();
@@ -414,6 +419,7 @@ impl World {
                 }
             };
             let idx = apps.len() as u32;
+            sched.set_source(super::dispatch::node_entity(node));
             // Apps that keep no stop time of their own are stopped by the world at `until`:
             // every socket they own is closed, as killing the process would.
             if let Some(stop) = ac.stop
@@ -429,6 +435,7 @@ impl World {
             });
             sched.schedule_at(ac.start, Event::AppStart { app: idx });
         }
+        sched.set_source(0);
         let world = Self {
             nodes,
             switches,
@@ -443,7 +450,21 @@ impl World {
             record_paths: outputs.record_paths,
             wakes: Vec::new(),
             now: sim_core::SimTime::ZERO,
+            outbox: Vec::new(),
+            partition_hints: Vec::new(),
         };
+        let mut world = world;
+        if scenario.nodes.iter().any(|n| n.partition.is_some()) {
+            let mut hints = vec![None; world.nodes.len() + world.switches.len()];
+            for (nc, place) in scenario.nodes.iter().zip(&places) {
+                let v = match place {
+                    Place::Node(i) => *i,
+                    Place::Switch(s) => world.nodes.len() + s,
+                };
+                hints[v] = nc.partition;
+            }
+            world.partition_hints = hints;
+        }
         Ok((world, sched))
     }
 }

@@ -2,13 +2,10 @@
 //! dispatch of events to them. It holds no layer logic: an event is handed to the node (or
 //! switch, or app) it names, with a [`NetCtx`] for what the layers share.
 
-use sim_core::Scheduler;
-
 use crate::apps::AppSlot;
 use crate::capture::Capture;
-use crate::ctx::NetCtx;
 use crate::event::Event;
-use crate::link::{InFlight, Link, Port};
+use crate::link::{InFlight, Link, Outbox, Port};
 use crate::node::Node;
 use crate::skb::SkbPool;
 use crate::switch::Switch;
@@ -16,9 +13,12 @@ use crate::trace::Trace;
 
 mod build;
 mod dispatch;
+pub mod parallel;
+mod partition;
 mod report;
 
 pub use build::{BuildError, Outputs, iface_addr};
+pub use parallel::{ParallelStats, Partitioning, run_parallel};
 pub use report::*;
 
 /// The simulated network.
@@ -50,6 +50,10 @@ pub struct World {
     pub(crate) wakes: Vec<Event>,
     /// The time of the event being handled (for reports read between events).
     pub now: sim_core::SimTime,
+    /// Frames over cut links: always empty here (a sequential run cuts none).
+    pub(crate) outbox: Outbox,
+    /// The scenario's `partition` hints, nodes then switches (empty when it gives none).
+    pub partition_hints: Vec<Option<u32>>,
 }
 
 /// The shared context of `$world`'s layers for the event `$sched` is handling, borrowing
@@ -69,34 +73,13 @@ macro_rules! net_ctx {
             links: &mut $world.links,
             inflight: &mut $world.inflight,
             frames_on_links: &mut $world.frames_on_links,
+            outbox: &mut $world.outbox,
         }
     };
 }
 pub(super) use net_ctx;
 
 impl World {
-    /// Node `node` and the shared context its layers are called with.
-    #[inline]
-    pub(super) fn net<'a>(
-        &'a mut self,
-        s: &'a mut Scheduler<Event>,
-        node: usize,
-    ) -> (&'a mut Node, NetCtx<'a>) {
-        let cx = net_ctx!(self, s);
-        (&mut self.nodes[node], cx)
-    }
-
-    /// Switch `sw` and the shared context.
-    #[inline]
-    pub(super) fn switch_net<'a>(
-        &'a mut self,
-        s: &'a mut Scheduler<Event>,
-        sw: usize,
-    ) -> (&'a mut Switch, NetCtx<'a>) {
-        let cx = net_ctx!(self, s);
-        (&mut self.switches[sw], cx)
-    }
-
     /// Names of a port, for traces and reports: (node or switch, interface or port).
     pub(crate) fn port_names(&self, port: Port) -> (&str, &str) {
         match port {
