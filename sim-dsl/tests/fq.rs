@@ -16,7 +16,7 @@ fn fq(args: &str) -> FqConfig {
     ));
     assert!(!l.has_errors(), "{}", l.render_diagnostics());
     match &l.scenario.unwrap().nodes[0].ifaces[0].qdisc {
-        QdiscConfig::Fq(c) => c.clone(),
+        QdiscConfig::Fq(c) => (**c).clone(),
         q => panic!("{q:?}"),
     }
 }

@@ -16,7 +16,7 @@ fn netem(args: &str) -> NetemConfig {
     assert!(!l.has_errors(), "{}", l.render_diagnostics());
     let s = l.scenario.unwrap();
     match &s.nodes[0].ifaces[0].qdisc {
-        QdiscConfig::Netem(c) => c.clone(),
+        QdiscConfig::Netem(c) => (**c).clone(),
         q => panic!("{q:?}"),
     }
 }

@@ -257,7 +257,7 @@ pub enum QdiscConfig {
     FqCodel(FqCodelConfig),
     /// The network emulator (tc `netem`): delay, jitter, loss, duplication, corruption,
     /// reordering, rate and slotting.
-    Netem(NetemConfig),
+    Netem(Box<NetemConfig>),
     /// Hierarchical token bucket with its classes and filters (tc `htb`).
     Htb(Box<crate::qdisc::htb::HtbConfig>),
     /// Strict priority bands with their filters and qdiscs (tc `prio`).
@@ -265,7 +265,7 @@ pub enum QdiscConfig {
     /// Random Early Detection (tc `red`).
     Red(RedConfig),
     /// Fair queueing per socket, with pacing (tc `fq`).
-    Fq(crate::qdisc::FqConfig),
+    Fq(Box<crate::qdisc::FqConfig>),
     /// Stochastic fairness queueing (tc `sfq`).
     Sfq(crate::qdisc::SfqConfig),
 }

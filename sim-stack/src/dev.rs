@@ -106,8 +106,8 @@ pub enum DevKind {
     Ether,
     /// A tun device (`IFF_TUN | IFF_NO_PI`, `IFF_NOARP`): IP packets without a link-layer
     /// header, no neighbour resolution; what it transmits waits for the reader of its
-    /// descriptor.
-    Tun(TunQueue),
+    /// descriptor. (Boxed: every NIC would otherwise carry a tun queue's room.)
+    Tun(Box<TunQueue>),
 }
 
 /// What a tun device transmitted and its reader has not read yet (the tun file's
@@ -163,8 +163,8 @@ pub struct NetDevice {
     /// Neighbour (ARP) table of this interface.
     pub neigh: NeighTable<Ipv4Addr>,
     /// Neighbour Discovery table of this interface (`nd_tbl`); its reachable time is drawn
-    /// when IPv6 starts on the interface.
-    pub ndisc: NeighTable<Ipv6Addr>,
+    /// when IPv6 starts on the interface, which allocates it.
+    pub ndisc: crate::on_demand::OnDemand<NeighTable<Ipv6Addr>>,
     /// The interface's IPv6 state (`struct inet6_dev`), when IPv6 is on.
     pub inet6: Option<Box<crate::ipv6::addrconf::Inet6Dev>>,
     /// `ip -s link` counters.
@@ -207,7 +207,7 @@ impl NetDevice {
             watchdog,
             link: None,
             neigh: NeighTable::new(reachable_time),
-            ndisc: NeighTable::default(),
+            ndisc: Default::default(),
             inet6: None,
             stats: DevStats::default(),
             capture: None,
@@ -233,10 +233,10 @@ impl NetDevice {
             watchdog,
             sim_core::SimDuration::ZERO,
         );
-        d.kind = DevKind::Tun(TunQueue {
+        d.kind = DevKind::Tun(Box::new(TunQueue {
             packets: VecDeque::new(),
             limit: TUN_READQ_SIZE,
-        });
+        }));
         d.features = NetdevFeatures {
             tso: true,
             gso: true,

@@ -26,6 +26,7 @@ pub mod neigh;
 pub mod netfilter;
 pub mod node;
 pub mod nstat;
+pub mod on_demand;
 pub mod qdisc;
 pub mod sample;
 pub mod skb;

@@ -11,6 +11,7 @@ use crate::dev::NetDevice;
 use crate::ip::fib::Fib;
 use crate::ip::frag::Reassembly;
 use crate::netfilter::Netfilter;
+use crate::on_demand::OnDemand;
 use crate::stats::{NeighStats, Snmp};
 
 pub use crate::config::NodeKind;
@@ -120,12 +121,12 @@ pub struct Node {
     pub neigh_stats: NeighStats,
     /// Neighbour Discovery cache statistics (`/proc/net/stat/ndisc_cache`).
     pub ndisc_stats: NeighStats,
-    /// IPv6 counters (`/proc/net/snmp6`).
-    pub snmp6: crate::stats::Snmp6,
-    /// The IPv6 routing table and local addresses.
-    pub fib6: crate::ipv6::route::Fib6,
-    /// IPv6 reassembly queues.
-    pub frags6: crate::ipv6::reassembly::Frag6Queues,
+    /// IPv6 counters (`/proc/net/snmp6`), allocated when first counted.
+    pub snmp6: OnDemand<crate::stats::Snmp6>,
+    /// The IPv6 routing table and local addresses, allocated when IPv6 first writes it.
+    pub fib6: OnDemand<crate::ipv6::route::Fib6>,
+    /// IPv6 reassembly queues, allocated with the first IPv6 fragment.
+    pub frags6: OnDemand<crate::ipv6::reassembly::Frag6Queues>,
     /// The node's random stream (ephemeral ports, reachable times, ISNs, IDs).
     pub rng: SimRng,
     /// Netfilter rules.
@@ -145,8 +146,9 @@ pub struct Node {
     pub tcp_closed: Vec<crate::tcp::TcpConnReport>,
     /// The TCP metrics cache: Fast Open cookies per destination.
     pub tcp_metrics: crate::tcp::metrics::TcpMetrics,
-    /// ICMP rate limiting: the host-wide bucket and the destinations' buckets.
-    pub icmp_limits: crate::ip::icmp_limit::IcmpLimits,
+    /// ICMP rate limiting: the host-wide bucket and the destinations' buckets, allocated
+    /// with the first ICMP message the node sends.
+    pub icmp_limits: OnDemand<crate::ip::icmp_limit::IcmpLimits>,
     /// Offset of this node's jiffies clock from the simulation's zero, in ns: the kernel's
     /// timer wheel rounds expiries on its own grid, whose phase differs per machine.
     pub jiffies_phase: u64,

@@ -142,7 +142,7 @@ fn run_scenario(sc: &Scenario) -> (World, String) {
 
 fn ping_report(world: &World) -> sim_stack::apps::ping::PingReport {
     match &world.app_reports()[0].1 {
-        AppReport::Ping(p) => p.clone(),
+        AppReport::Ping(p) => (**p).clone(),
         other => panic!("not a ping: {other:?}"),
     }
 }

@@ -92,7 +92,7 @@ fn rst_injection_resets_the_download_unless_output_drops_it() {
         .app_reports()
         .into_iter()
         .find_map(|(_, r)| match r {
-            AppReport::Curl(c) => Some(c),
+            AppReport::Curl(c) => Some(*c),
             _ => None,
         })
         .expect("curl");
@@ -116,7 +116,7 @@ fn rst_injection_resets_the_download_unless_output_drops_it() {
         .app_reports()
         .into_iter()
         .find_map(|(_, r)| match r {
-            AppReport::Curl(c) => Some(c),
+            AppReport::Curl(c) => Some(*c),
             _ => None,
         })
         .expect("curl");

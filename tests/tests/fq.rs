@@ -75,6 +75,7 @@ fn bbr_over_fq_is_paced_by_fq_and_tracks_the_bottleneck() {
     let q = stats.nodes["a"].ifaces["eth0"]
         .qdisc
         .fq
+        .as_deref()
         .expect("fq counters");
     assert!(q.throttled > 1000, "{q:?}");
     assert_eq!(q.flows_plimit + q.horizon_drops, 0);

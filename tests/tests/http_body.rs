@@ -28,7 +28,7 @@ app a: curl \"http://10.0.0.2/\" at 10ms
     );
     let ran = run_scenario(&sc, Some(capture_into(&dir, CaptureFormat::Pcap)));
     let curl = match &ran.world.app_reports()[1].1 {
-        sim_stack::apps::AppReport::Curl(c) => c.clone(),
+        sim_stack::apps::AppReport::Curl(c) => (**c).clone(),
         other => panic!("{other:?}"),
     };
     assert_eq!(curl.size_download, len as u64, "{curl:?}");

@@ -50,7 +50,7 @@ fn replay_report(ran: &common::Ran) -> ReplayReport {
         .app_reports()
         .into_iter()
         .find_map(|(_, r)| match r {
-            AppReport::Replay(r) => Some(r),
+            AppReport::Replay(r) => Some(*r),
             _ => None,
         })
         .expect("a replay app")

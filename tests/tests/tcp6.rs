@@ -55,7 +55,7 @@ fn curls(ran: &common::Ran) -> Vec<sim_stack::apps::curl::CurlReport> {
         .app_reports()
         .into_iter()
         .filter_map(|(_, r)| match r {
-            AppReport::Curl(c) => Some(c),
+            AppReport::Curl(c) => Some(*c),
             _ => None,
         })
         .collect()
@@ -145,7 +145,7 @@ app client: tcp_bulk { to [2001:db8:1::80]:5001  bytes 1MB } at 3s",
         .app_reports()
         .into_iter()
         .find_map(|(_, r)| match r {
-            AppReport::TcpBulk(b) => Some(b),
+            AppReport::TcpBulk(b) => Some(*b),
             _ => None,
         })
         .expect("tcp_bulk");

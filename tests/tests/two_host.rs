@@ -43,7 +43,7 @@ fn app(p: &Pair, i: usize) -> AppReport {
 
 fn bulk(p: &Pair, i: usize) -> TcpBulkReport {
     match app(p, i) {
-        AppReport::TcpBulk(r) => r,
+        AppReport::TcpBulk(r) => *r,
         other => panic!("app {i} is not tcp_bulk: {other:?}"),
     }
 }

@@ -140,7 +140,7 @@ app client: curl http://baidu.com/ at 3600ms",
         .app_reports()
         .into_iter()
         .find_map(|(_, r)| match r {
-            AppReport::Curl(c) => Some(c),
+            AppReport::Curl(c) => Some(*c),
             _ => None,
         })
         .expect("curl");

@@ -139,13 +139,13 @@ impl Lower<'_> {
                 "noqueue" => Some(QSpec::Done(QdiscConfig::Noqueue)),
                 "netem" => self
                     .netem(&got, &keys, ctx)
-                    .map(|c| QSpec::Done(QdiscConfig::Netem(c))),
+                    .map(|c| QSpec::Done(QdiscConfig::Netem(Box::new(c)))),
                 "red" => self
                     .red(&got, kind.span, ctx)
                     .map(|c| QSpec::Done(QdiscConfig::Red(c))),
                 "fq" => self
                     .fq(&got, &keys, ctx)
-                    .map(|c| QSpec::Done(QdiscConfig::Fq(c))),
+                    .map(|c| QSpec::Done(QdiscConfig::Fq(Box::new(c)))),
                 "sfq" => self
                     .sfq(&got, ctx)
                     .map(|c| QSpec::Done(QdiscConfig::Sfq(c))),

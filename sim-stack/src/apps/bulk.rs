@@ -254,7 +254,7 @@ impl App for TcpBulk {
         if secs > 0.0 {
             r.goodput_bps = r.bytes_acked as f64 * 8.0 / secs;
         }
-        AppReport::TcpBulk(r)
+        AppReport::TcpBulk(Box::new(r))
     }
 }
 

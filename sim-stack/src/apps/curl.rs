@@ -530,7 +530,7 @@ impl App for Curl {
     }
 
     fn report(&self, _node: &Node, _now: SimTime) -> AppReport {
-        AppReport::Curl(self.report.clone())
+        AppReport::Curl(Box::new(self.report.clone()))
     }
 }
 

@@ -493,7 +493,7 @@ impl App for Ping {
     }
 
     fn report(&self, _node: &Node, _now: SimTime) -> AppReport {
-        AppReport::Ping(self.report())
+        AppReport::Ping(Box::new(self.report()))
     }
 }
 

@@ -905,7 +905,7 @@ impl App for Replay {
     }
 
     fn report(&self, _node: &Node, _now: SimTime) -> AppReport {
-        AppReport::Replay(self.report())
+        AppReport::Replay(Box::new(self.report()))
     }
 }
 

@@ -308,6 +308,11 @@ impl Fib {
         let at = match self.by_len.binary_search_by(|(l, _)| len.cmp(l)) {
             Ok(at) => at,
             Err(at) => {
+                if self.by_len.len() < 4 {
+                    // A host has two or three prefix lengths (its subnets and a default):
+                    // room for those, not the four a first insert makes.
+                    self.by_len.reserve_exact(1);
+                }
                 self.by_len.insert(at, (len, AddrTable::new()));
                 at
             }

@@ -765,7 +765,7 @@ mod tests {
                 Prio::new(
                     &prio::PrioConfig {
                         bands: 3,
-                        children: vec![(1, QdiscConfig::Netem(netem_cfg()))],
+                        children: vec![(1, QdiscConfig::Netem(Box::new(netem_cfg())))],
                         ..prio::PrioConfig::default()
                     },
                     5,
@@ -791,7 +791,7 @@ mod tests {
                 class(1, None, 10_000_000, 10_000_000),
                 class(0x10, Some(1), 4_000_000, 10_000_000),
                 HtbClassConfig {
-                    leaf: Some(QdiscConfig::Netem(netem_cfg())),
+                    leaf: Some(QdiscConfig::Netem(Box::new(netem_cfg()))),
                     ..class(0x11, Some(1), 2_000_000, 5_000_000)
                 },
             ],

@@ -1238,7 +1238,7 @@ mod tests {
         // netem_print_opt (q_netem.c): `limit %d`, ` delay %s`, two spaces before the jitter,
         // probabilities `%g%%` of p / UINT32_MAX (tc sent rint(p × UINT32_MAX)).
         let pct = |p: f64| (p / 100.0 * f64::from(u32::MAX)).round_ties_even() as u32;
-        let cfg = QdiscConfig::Netem(NetemConfig {
+        let cfg = QdiscConfig::Netem(Box::new(NetemConfig {
             latency: SimDuration::from_millis(100),
             jitter: SimDuration::from_millis(10),
             delay_corr: pct(25.0),
@@ -1257,7 +1257,7 @@ mod tests {
                 cell_overhead: 0,
             }),
             ..NetemConfig::default()
-        });
+        }));
         assert_eq!(
             show(&cfg),
             format!(
@@ -1334,11 +1334,11 @@ mod tests {
         // when set, timer_slack's 10 µs default, `horizon_drop`. xstats: the flows line with
         // band counts, then `  gc G highprio H throttled T` (fastpath, ce_mark, flows_plimit
         // only when not zero).
-        let cfg = QdiscConfig::Fq(crate::qdisc::fq::FqConfig {
+        let cfg = QdiscConfig::Fq(Box::new(crate::qdisc::fq::FqConfig {
             maxrate: Some(10_000_000 / 8),
             ce_threshold: Some(sim_core::SimDuration::from_micros(500)),
             ..Default::default()
-        });
+        }));
         assert_eq!(
             show(&cfg),
             format!(
@@ -1351,11 +1351,11 @@ mod tests {
                  band2_pkts 0\n  gc 0 highprio 0 throttled 0\n"
             )
         );
-        let cap = QdiscConfig::Fq(crate::qdisc::fq::FqConfig {
+        let cap = QdiscConfig::Fq(Box::new(crate::qdisc::fq::FqConfig {
             pacing: false,
             horizon_drop: false,
             ..Default::default()
-        });
+        }));
         let text = show(&cap);
         assert!(
             text.contains(" orphan_mask 1023 nopacing bands 3 "),

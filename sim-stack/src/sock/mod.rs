@@ -16,6 +16,7 @@ pub mod ss_show;
 pub mod syscall;
 pub mod udp;
 pub mod udp6;
+pub mod udp_table;
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -599,7 +600,7 @@ pub struct SocketTable {
     /// UDP sockets by local port (`udp_table`'s slots, one port space for both families),
     /// in the order they were bound. Sockets of both families may share a port when their
     /// addresses do not conflict (an `IPV6_V6ONLY` socket on `::` beside one on 0.0.0.0).
-    pub udp_ports: BTreeMap<u16, PortSlot>,
+    pub udp_ports: udp_table::UdpTable,
     /// Listening TCP sockets by local port.
     pub tcp_listen: BTreeMap<u16, SockId>,
     /// Connected TCP sockets (SYN_SENT on) by (remote address, remote port, local port).
@@ -633,6 +634,11 @@ impl SocketTable {
                 i
             }
             None => {
+                if self.slots.len() < 4 {
+                    // Most nodes hold one to three sockets: room for what they open, not
+                    // the four slots (900 bytes) a first push makes; doubling from four on.
+                    self.slots.reserve_exact(1);
+                }
                 self.slots.push(Some(sock));
                 (self.slots.len() - 1) as SockId
             }

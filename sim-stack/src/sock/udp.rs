@@ -120,7 +120,7 @@ pub(crate) fn udp_bind_inner(n: &mut Node, sock: SockId, port: u16) -> Result<u1
         port
     };
     let socks = &mut n.socks;
-    socks.udp_ports.entry(port).or_default().push(sock);
+    socks.udp_ports.entry_or_default(port).push(sock);
     socks.udp(sock).sk.sport = port;
     Ok(port)
 }

@@ -31,7 +31,7 @@ pub struct RunStats {
     /// Packets dropped, per place, summed over the whole network.
     pub drops: Drops,
     /// Hosts and routers, by name.
-    pub nodes: BTreeMap<String, NodeStats>,
+    pub nodes: BTreeMap<String, Box<NodeStats>>,
     /// Switches, by name.
     pub switches: BTreeMap<String, BTreeMap<String, SwitchPortStats>>,
     /// Links, in scenario order.
@@ -87,7 +87,7 @@ pub struct NodeStats {
     pub arp: NeighStats,
     /// `/proc/net/snmp6` (nodes with IPv6 on some interface).
     #[serde(rename = "Snmp6", skip_serializing_if = "Option::is_none")]
-    pub snmp6: Option<crate::stats::Snmp6>,
+    pub snmp6: Option<Box<crate::stats::Snmp6>>,
     /// `/proc/net/stat/ndisc_cache` (nodes with IPv6 on some interface).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ndisc: Option<NeighStats>,
@@ -100,10 +100,10 @@ pub struct NodeStats {
     pub tcp_connections: Vec<crate::tcp::TcpConnReport>,
     /// Interfaces, by name.
     #[serde(flatten)]
-    pub ifaces: BTreeMap<String, IfaceStats>,
+    pub ifaces: BTreeMap<String, Box<IfaceStats>>,
     /// Apps, by kind (`ping`; a second app of the same kind is `ping_2`).
     #[serde(flatten)]
-    pub apps: BTreeMap<String, AppReport>,
+    pub apps: BTreeMap<String, Box<AppReport>>,
 }
 
 /// A node's connection tracking at the end of the run.
@@ -127,7 +127,7 @@ pub struct IfaceStats {
     pub ring: RingStats,
     /// IPv6 on the interface, when on.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ipv6: Option<Iface6Stats>,
+    pub ipv6: Option<Box<Iface6Stats>>,
 }
 
 /// An interface's IPv6 state at the end of the run.
@@ -153,13 +153,13 @@ pub struct QdiscReport {
     pub fq_codel: Option<FqCodelStats>,
     /// RED's own counters.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub red: Option<crate::qdisc::RedStats>,
+    pub red: Option<Box<crate::qdisc::RedStats>>,
     /// fq's own counters.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fq: Option<crate::qdisc::FqStats>,
+    pub fq: Option<Box<crate::qdisc::FqStats>>,
     /// htb's own values (r2q, default, direct queue).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub htb: Option<crate::qdisc::class_report::HtbQdiscReport>,
+    pub htb: Option<Box<crate::qdisc::class_report::HtbQdiscReport>>,
     /// The classes of a classful qdisc (htb, prio), as `tc -s class show` lists them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub classes: Vec<crate::qdisc::class_report::ClassReport>,
@@ -238,7 +238,7 @@ impl World {
             for d in &n.devs {
                 let ipv6 = d.inet6.as_deref().map(|i| {
                     ipv6_on = true;
-                    Iface6Stats {
+                    Box::new(Iface6Stats {
                         addrs: i
                             .addrs
                             .iter()
@@ -259,26 +259,26 @@ impl World {
                             })
                             .collect(),
                         snmp6: i.stats.clone(),
-                    }
+                    })
                 });
                 let q = d.qdisc.stats();
                 drops.qdisc += q.drops;
                 ifaces.insert(
                     d.name.clone(),
-                    IfaceStats {
+                    Box::new(IfaceStats {
                         link: d.stats.clone(),
                         qdisc: QdiscReport {
                             kind: d.qdisc.kind(),
                             stats: *q,
                             fq_codel: d.qdisc.fq_codel_stats(),
-                            red: d.qdisc.red_stats(),
-                            fq: d.qdisc.fq_stats(),
-                            htb: d.qdisc.htb_report(),
+                            red: d.qdisc.red_stats().map(Box::new),
+                            fq: d.qdisc.fq_stats().map(Box::new),
+                            htb: d.qdisc.htb_report().map(Box::new),
                             classes: d.qdisc.class_reports(),
                         },
                         ring: d.ring.stats.clone(),
                         ipv6,
-                    },
+                    }),
                 );
             }
             drops.arp_queue +=
@@ -314,11 +314,11 @@ impl World {
                 let key = app_key(report.kind(), |k| {
                     apps.contains_key(k) || ifaces.contains_key(k)
                 });
-                apps.insert(key, report);
+                apps.insert(key, Box::new(report));
             }
             nodes.insert(
                 n.name.clone(),
-                NodeStats {
+                Box::new(NodeStats {
                     kind: n.kind.name(),
                     // /proc/net/snmp's Forwarding (1 forwarding, 2 not) and DefaultTTL are
                     // the sysctls, read when the file is.
@@ -332,7 +332,7 @@ impl World {
                     tcp: n.snmp.tcp.clone(),
                     tcp_ext: n.snmp.tcp_ext.clone(),
                     arp: n.neigh_stats.clone(),
-                    snmp6: ipv6_on.then(|| n.snmp6.clone()),
+                    snmp6: ipv6_on.then(|| Box::new(n.snmp6.clone())),
                     ndisc: ipv6_on.then(|| n.ndisc_stats.clone()),
                     conntrack: n.netfilter.conntrack.as_ref().map(|ct| {
                         // Counting expires entries, as the kernel's gc would have: on a copy.
@@ -357,7 +357,7 @@ impl World {
                         .collect(),
                     ifaces,
                     apps,
-                },
+                }),
             );
         }
         let mut switches = BTreeMap::new();

@@ -49,7 +49,7 @@ impl Ran {
     /// The report of the `i`-th app of the scenario (must be a ping).
     pub fn ping(&self, i: usize) -> sim_stack::apps::ping::PingReport {
         match &self.world.app_reports()[i].1 {
-            sim_stack::apps::AppReport::Ping(p) => p.clone(),
+            sim_stack::apps::AppReport::Ping(p) => (**p).clone(),
             other => panic!("app {i} is not a ping: {other:?}"),
         }
     }
@@ -58,7 +58,7 @@ impl Ran {
     #[allow(dead_code)]
     pub fn curl(&self, i: usize) -> sim_stack::apps::curl::CurlReport {
         match &self.world.app_reports()[i].1 {
-            sim_stack::apps::AppReport::Curl(c) => c.clone(),
+            sim_stack::apps::AppReport::Curl(c) => (**c).clone(),
             other => panic!("app {i} is not a curl: {other:?}"),
         }
     }
