@@ -168,17 +168,16 @@ fn outputs_hashed(
 }
 
 #[test]
-fn every_scenario_gives_the_same_trace_pcaps_and_stats_twice_sampled_or_not() {
+fn every_scenario_gives_the_same_bytes_twice_sampled_or_not_and_on_2_and_4_threads() {
     let mut failures = Vec::new();
+    let mut split = 0;
     for (path, until) in scenarios() {
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-        let (a_dir, b_dir) = (
-            temp_dir(&format!("{name}-a")),
-            temp_dir(&format!("{name}-b")),
-        );
+        let dirs = ["a", "b", "t2", "t4"].map(|d| temp_dir(&format!("{name}-{d}")));
+        // Two runs at once on one thread each, one sampled, as `sim sweep` runs them.
         let (a, b) = std::thread::scope(|s| {
-            let a = s.spawn(|| outputs_hashed(&path, until, &a_dir, true, 1));
-            let b = s.spawn(|| outputs_hashed(&path, until, &b_dir, false, 1));
+            let a = s.spawn(|| outputs_hashed(&path, until, &dirs[0], true, 1));
+            let b = s.spawn(|| outputs_hashed(&path, until, &dirs[1], false, 1));
             (a.join().expect("run a"), b.join().expect("run b"))
         });
         assert_eq!(
@@ -194,21 +193,9 @@ fn every_scenario_gives_the_same_trace_pcaps_and_stats_twice_sampled_or_not() {
                 ));
             }
         }
-        let _ = fs::remove_dir_all(&a_dir);
-        let _ = fs::remove_dir_all(&b_dir);
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
-
-#[test]
-fn every_scenario_gives_the_same_bytes_on_1_2_and_4_threads() {
-    let mut failures = Vec::new();
-    let mut split = 0;
-    for (path, until) in scenarios() {
-        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-        let dirs = [1, 2, 4].map(|t| temp_dir(&format!("{name}-threads{t}")));
-        // As many threads as the topology can be split into (a two-host scenario: 2).
-        let nodes = {
+        // Then on 2 and 4 threads (as many as the topology can be split into, when fewer),
+        // sampled: the same bytes, samples included.
+        let parts = {
             let loaded = sim_dsl::load_file(&path, &sim_dsl::Options::default());
             let sc = loaded.scenario.expect("loads");
             let (w, _) = World::build(
@@ -222,24 +209,24 @@ fn every_scenario_gives_the_same_bytes_on_1_2_and_4_threads() {
             .expect("builds");
             Partitioning::new(&w, 4).parts
         };
-        if nodes < 2 {
-            continue;
-        }
-        split += 1;
-        let runs: Vec<BTreeMap<String, u64>> = [1, 2, nodes.min(4)]
-            .iter()
-            .zip(&dirs)
-            .map(|(&t, d)| outputs_hashed(&path, until, d, true, t))
-            .collect();
-        for (t, other) in [2, nodes.min(4)].iter().zip(&runs[1..]) {
-            assert_eq!(
-                runs[0].keys().collect::<Vec<_>>(),
-                other.keys().collect::<Vec<_>>(),
-                "{name}: {t} threads wrote different files"
-            );
-            for (output, hash) in &runs[0] {
-                if other[output] != *hash {
-                    failures.push(format!("{name}: {output} differs on {t} threads"));
+        if parts >= 2 {
+            split += 1;
+            let threads = [2, parts.min(4)];
+            let (t2, t4) = std::thread::scope(|s| {
+                let t2 = s.spawn(|| outputs_hashed(&path, until, &dirs[2], true, threads[0]));
+                let t4 = s.spawn(|| outputs_hashed(&path, until, &dirs[3], true, threads[1]));
+                (t2.join().expect("run t2"), t4.join().expect("run t4"))
+            });
+            for (t, other) in threads.iter().zip([t2, t4]) {
+                assert_eq!(
+                    a.keys().collect::<Vec<_>>(),
+                    other.keys().collect::<Vec<_>>(),
+                    "{name}: {t} threads wrote different files"
+                );
+                for (output, hash) in &a {
+                    if other[output] != *hash {
+                        failures.push(format!("{name}: {output} differs on {t} threads"));
+                    }
                 }
             }
         }

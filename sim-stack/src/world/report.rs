@@ -394,7 +394,7 @@ impl World {
             nodes
                 .values()
                 .flat_map(|n| n.apps.values())
-                .filter_map(|a| match a {
+                .filter_map(|a| match &**a {
                     AppReport::DcFlows(d) => Some(&**d),
                     _ => None,
                 }),
