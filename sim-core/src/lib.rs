@@ -62,8 +62,8 @@ pub mod time;
 
 pub use rng::{RngPosition, RngStreams, SimRng};
 pub use run::{
-    Limits, Model, NoObserver, Observer, Progress, RunReport, StopReason, run, run_observed,
-    run_window,
+    Limits, Model, NoObserver, Observer, Progress, RunReport, StopReason, observe_until, run,
+    run_observed, run_window,
 };
 pub use scheduler::{OrderKey, Scheduler, TimerId};
 pub use time::{SimDuration, SimTime, TimeParseError};

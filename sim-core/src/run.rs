@@ -290,9 +290,11 @@ pub fn run_window<M: Model>(
     (events, false)
 }
 
-/// Calls the observer at each of its instants up to `upto` inclusive.
+/// Calls the observer at each of its instants up to `upto` inclusive, from `next_obs` (which
+/// it moves to the next instant after `upto`). What [`run_observed`] does between events,
+/// for a model that drives its own loop (a partitioned run between windows).
 #[inline(never)]
-fn observe_until<M, O: Observer<M>>(
+pub fn observe_until<M, O: Observer<M>>(
     model: &M,
     observer: &mut O,
     next_obs: &mut SimTime,

@@ -171,12 +171,6 @@ impl<E> Scheduler<E> {
         self.source = source;
     }
 
-    /// The entity named by [`set_source`](Self::set_source).
-    #[inline]
-    pub fn source(&self) -> u32 {
-        self.source
-    }
-
     /// The order key of the event being handled (with its time, [`now`](Self::now), where it
     /// stands in the run's order of events).
     #[inline]
@@ -203,17 +197,17 @@ impl<E> Scheduler<E> {
         OrderKey(self.order_key(at).0 | OrderKey::FOR_OTHER)
     }
 
-    /// Schedules `event` at `at` for another entity than the current source (a frame
-    /// arriving at the far end of a link): among the items the source schedules at one
-    /// instant for one instant, those for itself come first, then those for others, each
-    /// group in the order scheduled. (So the items for others that share an order key are
-    /// only ever for others, and a partitioned model can merge their outputs by a number
-    /// they carry: [`take_seq`](Self::take_seq).)
+    /// Schedules the event `make` builds from its scheduling number ([`take_seq`](Self::take_seq))
+    /// at `at`, for another entity than the current source (a frame arriving at the far end
+    /// of a link): among the items the source schedules at one instant for one instant,
+    /// those for itself come first, then those for others, each group in the order
+    /// scheduled. (So the items for others that share an order key are only ever for others,
+    /// and a partitioned model can merge their outputs by the number they carry.)
     #[inline]
-    pub fn schedule_for_other(&mut self, at: SimTime, event: E) {
+    pub fn schedule_for_other(&mut self, at: SimTime, make: impl FnOnce(u64) -> E) {
         let key = self.order_key_for_other(at);
-        self.scheduled += 1;
-        self.schedule_keyed(at, key, event);
+        let seq = self.take_seq();
+        self.schedule_keyed(at, key, make(seq));
     }
 
     /// The order key an item scheduled now for `at` gets.
@@ -288,7 +282,7 @@ impl<E> Scheduler<E> {
         slot.event = Some(event);
         let generation = slot.generation;
         self.scheduled += 1;
-        let key = OrderKey::new(at.0 - self.now.0, self.source);
+        let key = self.order_key(at);
         self.queue.push_tied(
             at,
             key.0,

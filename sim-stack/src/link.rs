@@ -195,16 +195,12 @@ pub(crate) fn link_transmit(
     } else {
         let arrive = done + l.delay;
         let slot = cx.inflight.insert(skb);
-        let seq = cx.sched.take_seq() as u32;
-        cx.sched.schedule_for_other(
-            arrive,
-            Event::Arrive {
-                link: link as u32,
-                dir: dir as u8,
-                frame: slot,
-                seq,
-            },
-        );
+        cx.sched.schedule_for_other(arrive, |seq| Event::Arrive {
+            link: link as u32,
+            dir: dir as u8,
+            frame: slot,
+            seq: seq as u32,
+        });
     }
     done
 }

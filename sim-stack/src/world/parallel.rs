@@ -146,30 +146,9 @@ pub fn run_parallel<O: Observer<World>>(
         .collect();
     drop(links);
     // Where each entity is in its partition's share of the world's vectors.
-    let mut count = vec![0u32; parts_n];
-    let mut local = |part: u32| {
-        let i = count[part as usize];
-        count[part as usize] += 1;
-        i
-    };
-    let node_local: Vec<u32> = plan.node_part.iter().map(|&p| local(p)).collect();
-    let mut count = vec![0u32; parts_n];
-    let mut local = |part: u32| {
-        let i = count[part as usize];
-        count[part as usize] += 1;
-        i
-    };
-    let switch_local: Vec<u32> = plan.switch_part.iter().map(|&p| local(p)).collect();
-    let mut count = vec![0u32; parts_n];
-    let app_local: Vec<u32> = world
-        .apps
-        .iter()
-        .map(|a| {
-            let p = plan.node_part[a.node] as usize;
-            count[p] += 1;
-            count[p] - 1
-        })
-        .collect();
+    let node_local = local_numbers(plan.node_part.iter().copied(), parts_n);
+    let switch_local = local_numbers(plan.switch_part.iter().copied(), parts_n);
+    let app_local = local_numbers(world.apps.iter().map(|a| plan.node_part[a.node]), parts_n);
     let maps = Maps {
         plan,
         node_local: &node_local,
@@ -198,7 +177,7 @@ pub fn run_parallel<O: Observer<World>>(
         };
         if let Some(upto) = idle_upto.filter(|&u| next_obs <= u) {
             sync_world(world, &parts, plan);
-            if observe_until(world, observer, &mut next_obs, upto).is_break() {
+            if sim_core::observe_until(&*world, observer, &mut next_obs, upto).is_break() {
                 break StopReason::ObserverStopped;
             }
         }
@@ -227,7 +206,7 @@ pub fn run_parallel<O: Observer<World>>(
         }
         if next_obs == upto {
             sync_world(world, &parts, plan);
-            if observe_until(world, observer, &mut next_obs, upto).is_break() {
+            if sim_core::observe_until(&*world, observer, &mut next_obs, upto).is_break() {
                 break StopReason::ObserverStopped;
             }
         }
@@ -405,20 +384,16 @@ fn step(part: &Mutex<Part>, arena: &mut PartArena<'_, '_>, window_end: &AtomicU6
     st.stopped |= stopped;
 }
 
-/// Calls the observer at each of its instants up to `upto` inclusive.
-fn observe_until<O: Observer<World>>(
-    world: &World,
-    observer: &mut O,
-    next_obs: &mut SimTime,
-    upto: SimTime,
-) -> ControlFlow<()> {
-    while *next_obs <= upto {
-        let at = *next_obs;
-        let flow = observer.observe(world, at);
-        *next_obs = observer.next_at().unwrap_or(SimTime::MAX);
-        flow?;
-    }
-    ControlFlow::Continue(())
+/// Each entity's number among those of its partition, in order.
+fn local_numbers(part_of: impl Iterator<Item = u32>, parts: usize) -> Vec<u32> {
+    let mut count = vec![0u32; parts];
+    part_of
+        .map(|p| {
+            let i = count[p as usize];
+            count[p as usize] += 1;
+            i
+        })
+        .collect()
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
