@@ -9,26 +9,9 @@ use sim_core::{Limits, run};
 use sim_stack::trace::{MemorySink, Trace, TraceLevel};
 use sim_stack::world::{Outputs, Partitioning, World, run_parallel};
 
-/// Two routers, each with two hosts behind it, pinging across.
-const TWO_SITES: &str = r#"
-param pa = 0
-param pb = 1
-seed 1
-end 300ms
-router ra { partition $pa  iface eth0 { ip 10.0.0.1/24 }  iface eth1 { ip 10.0.1.1/24 }
-            iface wan { ip 10.9.0.1/30 }  route 10.1.0.0/16 via 10.9.0.2 }
-router rb { partition $pb  iface eth0 { ip 10.1.0.1/24 }  iface eth1 { ip 10.1.1.1/24 }
-            iface wan { ip 10.9.0.2/30 }  route 10.0.0.0/16 via 10.9.0.1 }
-for s in 0..2 {
-    host a{s} { iface eth0 { ip 10.0.{s}.2/24 }  route default via 10.0.{s}.1 }
-    host b{s} { iface eth0 { ip 10.1.{s}.2/24 }  route default via 10.1.{s}.1 }
-    link a{s}.eth0 -- ra.eth{s} { rate 1Gbit  delay 10us }
-    link b{s}.eth0 -- rb.eth{s} { rate 1Gbit  delay 10us }
-    app a{s}: ping 10.1.{s}.2 { count 5  interval 20ms }  at 1ms
-    app b{s}: ping 10.0.{s}.2 { count 5  interval 20ms }  at 1ms
-}
-link ra.wan -- rb.wan { rate 100Mbit  delay 5ms }
-"#;
+/// Two routers, each with two hosts behind it, pinging across, each router with a
+/// `partition` hint.
+const TWO_SITES: &str = include_str!("../../scenarios/two_sites.net");
 
 fn load(text: &str, set: &[(&str, &str)]) -> sim_stack::config::Scenario {
     let opts = sim_dsl::Options {
