@@ -28,8 +28,8 @@ use sim_stack::capture::{CaptureConfig, CaptureFormat, CaptureSummary};
 use sim_stack::config::Scenario;
 use sim_stack::trace::{Trace, TraceLevel};
 use sim_stack::world::Outputs;
-use sim_stack::world::RunStats;
 use sim_stack::world::World;
+use sim_stack::world::{RunStats, RunTotals, StatsView};
 
 use crate::observe::{Observed, RunObserver, SampleArg};
 use crate::progress::Progress;
@@ -150,39 +150,29 @@ struct Interrupted {
 
 /// What `stats.json` holds: the run's statistics, led by `interrupted` when it stopped
 /// early. Without it, exactly `RunStats`' own serialization.
-struct StatsFile<'a> {
+struct StatsFile<'a, 'w> {
     interrupted: Option<Interrupted>,
-    stats: &'a RunStats,
+    stats: &'a StatsView<'w>,
 }
 
-impl Serialize for StatsFile<'_> {
+impl Serialize for StatsFile<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let Some(why) = &self.interrupted else {
             return self.stats.serialize(s);
         };
-        // Every field, by name: a field added to RunStats fails to compile here.
-        let RunStats {
+        let RunTotals {
             sim_time_ns,
             events,
             frames,
             drops,
-            nodes,
-            switches,
-            links,
-            dc_flows,
-        } = self.stats;
+        } = &self.stats.totals;
         let mut st = s.serialize_struct("RunStats", 9)?;
         st.serialize_field("interrupted", why)?;
         st.serialize_field("sim_time_ns", sim_time_ns)?;
         st.serialize_field("events", events)?;
         st.serialize_field("frames", frames)?;
         st.serialize_field("drops", drops)?;
-        st.serialize_field("nodes", nodes)?;
-        st.serialize_field("switches", switches)?;
-        st.serialize_field("links", links)?;
-        if let Some(d) = dc_flows {
-            st.serialize_field("dc_flows", d)?;
-        }
+        self.stats.serialize_rest(&mut st)?;
         st.end()
     }
 }
@@ -624,12 +614,12 @@ fn run_inner(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
     let stop = Arc::new(AtomicUsize::new(0));
     catch_stop_signals(&stop);
     let args = &with_replay(args, err)?;
-    let done = execute(args, Keep::Folder, err, &stop, !args.quiet)?;
+    let done = execute(args, Keep::Folder, false, err, &stop, !args.quiet)?;
     if !args.quiet {
         let stopped = done.stopped.map(|s| s.describe());
         let s = summary::Summary {
             scenario: &done.scenario,
-            stats: &done.stats,
+            totals: &done.totals,
             apps: &done.apps,
             wall: done.wall,
             stopped: stopped.as_deref(),
@@ -737,10 +727,13 @@ pub enum Keep {
 /// A finished run.
 #[derive(Debug)]
 pub struct Executed {
-    /// The scenario as run (after `--set`, `--seed`, `--until`).
+    /// The scenario as run (after `--set`, `--seed`, `--until`); its nodes, links and apps
+    /// are left out (empty) unless the run took snapshots or samples.
     pub scenario: Scenario,
-    /// Its statistics: what `stats.json` holds.
-    pub stats: RunStats,
+    /// Its totals: what the summary prints.
+    pub totals: RunTotals,
+    /// Its statistics, what `stats.json` holds, when asked for (`stats_tree`).
+    pub stats: Option<RunStats>,
     /// Each app's report, with its node.
     pub apps: Vec<(String, AppReport)>,
     /// Wall-clock time of the simulation proper.
@@ -804,10 +797,12 @@ fn create_named(path: PathBuf, capacity: usize) -> io::Result<BufWriter<Named<Fi
 /// build the world, run it (until its end, a limit, or until `stop` holds a signal or
 /// [`STOP_BY_CALLER`]), and, with [`Keep::Folder`], write its outputs atomically into its
 /// folder. Diagnostics of the scenario, and the note of abandoned partial folders removed,
-/// go to `diag`; `progress` draws the bar (when stderr is a terminal).
+/// go to `diag`; `progress` draws the bar (when stderr is a terminal). With `stats_tree`,
+/// the statistics are also returned whole, as a tree ([`Executed::stats`]).
 pub fn execute(
     args: &RunArgs,
     keep: Keep,
+    stats_tree: bool,
     diag: &mut dyn Write,
     stop: &AtomicUsize,
     progress: bool,
@@ -816,8 +811,10 @@ pub fn execute(
         .file
         .clone()
         .expect("clap requires FILE unless --replay");
-    let LoadedScenario { scenario, inputs } =
-        load_scenario(&file, &args.set, args.seed, args.until, diag)?;
+    let LoadedScenario {
+        mut scenario,
+        inputs,
+    } = load_scenario(&file, &args.set, args.seed, args.until, diag)?;
     let pcap_nodes = pcap_selection(&args.pcap, &scenario)?;
 
     let (dest, dir) = match keep {
@@ -875,6 +872,13 @@ pub fn execute(
     snapshot_kinds.sort();
     snapshot_kinds.dedup();
     let sample = crate::observe::sample_config(args.sample, &scenario);
+    if snapshot_kinds.is_empty() && args.snapshot_at.is_empty() && sample.is_none() {
+        // The world holds the nodes, links and apps now; only snapshots and samples read
+        // their configurations again. Without them they go (1.6 KiB a host).
+        scenario.nodes = Vec::new();
+        scenario.links = Vec::new();
+        scenario.apps = Vec::new();
+    }
     let mut observer = match &dir {
         Some(dir) => Some(RunObserver::new(
             &dir.tmp,
@@ -962,7 +966,7 @@ pub fn execute(
         .then_some(world.trace.probe_lines);
     // Errors name their file (the capture's, and the trace's through `Named`).
     let captured = world.finish_outputs()?;
-    let stats = world.stats(report.now.as_nanos(), report.events);
+    let totals = world.totals(report.now.as_nanos(), report.events);
     let stats_file = match args.stats {
         StatsFormat::Json => "stats.json",
         StatsFormat::Ron => "stats.ron",
@@ -972,9 +976,11 @@ pub fn execute(
     let mut samples = None;
     let mut files_sampled = Vec::new();
     if let (Some(dir), Some(dest)) = (dir, &dest) {
+        // Made one node at a time as it is written: the whole tree is never held.
+        let view = world.stats_view(report.now.as_nanos(), report.events);
         let contents = StatsFile {
             interrupted: stopped.map(|s| s.record(report.now.as_nanos())),
-            stats: &stats,
+            stats: &view,
         };
         write_stats(&dir.file(stats_file), args.stats, &contents)?;
         let kinds = snapshot_kinds;
@@ -1051,8 +1057,9 @@ pub fn execute(
     }
     Ok(Executed {
         apps: world.app_reports(),
+        stats: stats_tree.then(|| world.stats(report.now.as_nanos(), report.events)),
         scenario,
-        stats,
+        totals,
         wall,
         stopped,
         trace_lines: (level != TraceLevel::None).then_some(trace_lines),
@@ -1068,7 +1075,7 @@ pub fn execute(
 
 /// Writes the statistics file. JSON is streamed into the file (a 10^5-host stats.json is
 /// 354 MB: never held whole in memory); the same bytes as to_string_pretty plus a newline.
-fn write_stats(path: &Path, format: StatsFormat, contents: &StatsFile<'_>) -> io::Result<()> {
+fn write_stats(path: &Path, format: StatsFormat, contents: &StatsFile<'_, '_>) -> io::Result<()> {
     let mut f = create_named(path.to_path_buf(), 1 << 16)?;
     match format {
         StatsFormat::Json => serde_json::to_writer_pretty(&mut f, contents).map_err(|e| {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use sim_stack::apps::AppReport;
 use sim_stack::capture::CaptureSummary;
 use sim_stack::config::Scenario;
-use sim_stack::world::{Drops, RunStats};
+use sim_stack::world::{Drops, RunTotals};
 
 use crate::progress::si;
 
@@ -18,8 +18,8 @@ use crate::progress::si;
 pub struct Summary<'a> {
     /// The scenario run.
     pub scenario: &'a Scenario,
-    /// Its statistics.
-    pub stats: &'a RunStats,
+    /// Its totals.
+    pub totals: &'a RunTotals,
     /// Each app's report, with its node.
     pub apps: &'a [(String, AppReport)],
     /// Wall-clock time of the simulation proper.
@@ -46,7 +46,7 @@ pub struct Summary<'a> {
 
 impl fmt::Display for Summary<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = self.stats;
+        let s = self.totals;
         let wall = self.wall.as_secs_f64().max(1e-9);
         let sim = s.sim_time_ns as f64 / 1e9;
         write!(f, "{} (seed {})", self.scenario.name, self.scenario.seed)?;

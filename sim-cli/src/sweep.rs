@@ -379,7 +379,7 @@ impl Plan {
         };
         let mut diag = Vec::new();
         let done = catch_unwind(AssertUnwindSafe(|| {
-            run::execute(&args, keep, &mut diag, stop, false)
+            run::execute(&args, keep, true, &mut diag, stop, false)
         }));
         match done {
             Err(panic) => {
@@ -393,12 +393,12 @@ impl Plan {
             Ok(Err(f)) => Outcome::Failed(f.row_message().to_string()),
             Ok(Ok(Executed {
                 stopped: Some(why),
-                stats,
+                totals,
                 ..
             })) => Outcome::Failed(format!(
                 "{} at {} s",
                 why.describe(),
-                SimTime::from_nanos(stats.sim_time_ns)
+                SimTime::from_nanos(totals.sim_time_ns)
             )),
             Ok(Ok(done)) => match serde_json::to_value(&done.stats) {
                 Ok(stats) => self.read_metrics(&stats),

@@ -66,8 +66,8 @@ pub struct Link {
     pub loss_ppm: u32,
     /// Largest IP packet (Ethernet payload) the link carries, if limited.
     pub mtu: Option<u32>,
-    /// The link's own random stream (loss).
-    pub rng: SimRng,
+    /// The link's own random stream, for its loss (none without loss: 304 bytes a link).
+    pub rng: Option<Box<SimRng>>,
     /// Per direction.
     pub stats: [LinkStats; 2],
     /// Per direction: how long the sender's line has been busy (utilization samples).
@@ -165,7 +165,11 @@ pub(crate) fn link_transmit(
     *cx.frames_on_links += 1;
     // (Padding never matters here: the 60-byte minimum is below any MTU, at least 68.)
     let oversize = l.mtu.is_some_and(|mtu| skb.len() > ETH_HLEN + mtu as usize);
-    let lost = !oversize && l.loss_ppm > 0 && l.rng.chance_ppm(l.loss_ppm);
+    let lost = !oversize
+        && l.loss_ppm > 0
+        && l.rng
+            .as_deref_mut()
+            .is_some_and(|r| r.chance_ppm(l.loss_ppm));
     if oversize || lost {
         let what = if oversize {
             l.stats[dir].oversize += 1;

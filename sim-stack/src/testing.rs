@@ -143,7 +143,7 @@ impl OneHost {
             delay: SimDuration::ZERO,
             loss_ppm: 0,
             mtu: None,
-            rng: streams.stream_named("link", "l"),
+            rng: None,
             stats: Default::default(),
             line: Default::default(),
             cut: false,

@@ -145,6 +145,16 @@ fn outputs_hashed(
     let samples = samples.text();
     world.finish_outputs().expect("outputs written");
     let stats = world.stats(report.now.as_nanos(), report.events);
+    // What `sim run` writes, made one node at a time, is the tree's serialization.
+    let tree = serde_json::to_string_pretty(&stats).expect("serializes");
+    let streamed =
+        serde_json::to_string_pretty(&world.stats_view(report.now.as_nanos(), report.events))
+            .expect("serializes");
+    assert!(
+        tree == streamed,
+        "{}: the streamed stats.json differs from the tree's",
+        path.display()
+    );
 
     let mut h = BTreeMap::new();
     let trace = sink.text();

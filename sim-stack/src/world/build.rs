@@ -89,7 +89,13 @@ impl World {
             Switch(usize),
         }
         let mut places = Vec::with_capacity(scenario.nodes.len());
-        let mut nodes = Vec::new();
+        // Sized once: a vector grown by doubling keeps up to as much again spare.
+        let hosts = scenario
+            .nodes
+            .iter()
+            .filter(|nc| nc.kind != NodeKind::Switch)
+            .count();
+        let mut nodes = Vec::with_capacity(hosts);
         let mut switches = Vec::new();
         for nc in &scenario.nodes {
             match nc.kind {
@@ -269,13 +275,14 @@ impl World {
                 delay: lc.delay,
                 loss_ppm: lc.loss_ppm,
                 mtu: lc.mtu,
-                rng: streams.stream_named("link", &link_name(scenario, lc)),
+                rng: (lc.loss_ppm > 0)
+                    .then(|| Box::new(streams.stream_named("link", &link_name(scenario, lc)))),
                 stats: Default::default(),
                 line: Default::default(),
                 cut: false,
             });
         }
-        let mut apps = Vec::new();
+        let mut apps = Vec::with_capacity(scenario.apps.len());
         for ac in &scenario.apps {
             let cfg_node = &scenario.nodes[ac.node.index()];
             let Place::Node(node) = places[ac.node.index()] else {

@@ -372,7 +372,7 @@ mod tests {
             delay: SimDuration::from_nanos(delay_ns),
             loss_ppm,
             mtu: None,
-            rng: RngStreams::new(1).stream_named("link", "l"),
+            rng: Some(Box::new(RngStreams::new(1).stream_named("link", "l"))),
             stats: Default::default(),
             line: Default::default(),
             cut: false,

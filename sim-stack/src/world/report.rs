@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::World;
 use crate::apps::AppReport;
+use crate::node::Node;
 use crate::qdisc::{FqCodelStats, QdiscStats};
 use crate::stats::{
     DevStats, IcmpStats, IpStats, LinkStats, NeighStats, RingStats, TcpStats, UdpStats,
@@ -224,62 +225,66 @@ impl World {
             .collect()
     }
 
-    /// The statistics of the run so far.
+    /// The statistics of the run so far, as one tree (for the library, tests and sweeps;
+    /// `sim run` streams the same bytes with [`World::stats_view`]).
     pub fn stats(&self, sim_time_ns: u64, events: u64) -> RunStats {
-        let mut drops = Drops::default();
-        let mut nodes = BTreeMap::new();
-        let mut apps_of: Vec<Vec<usize>> = vec![Vec::new(); self.nodes.len()];
-        for (i, a) in self.apps.iter().enumerate() {
-            apps_of[a.node].push(i);
+        let apps = AppsByNode::of(self);
+        RunStats {
+            sim_time_ns,
+            events,
+            frames: self.frames_on_links,
+            drops: self.drops(),
+            nodes: self
+                .nodes_by_name()
+                .into_iter()
+                .map(|ni| {
+                    let n = &self.nodes[ni];
+                    (
+                        n.name.clone(),
+                        Box::new(self.node_stats(n, apps.of_node(ni))),
+                    )
+                })
+                .collect(),
+            switches: self
+                .switches
+                .iter()
+                .map(|sw| (sw.name.clone(), switch_ports(sw)))
+                .collect(),
+            links: self.links.iter().map(|l| self.link_report(l)).collect(),
+            dc_flows: self.dc_flows_summary(&apps),
         }
-        for (ni, n) in self.nodes.iter().enumerate() {
-            let mut ifaces = BTreeMap::new();
-            let mut ipv6_on = false;
+    }
+
+    /// What `stats.json` holds, made one node at a time as it is serialized: the same
+    /// bytes as [`World::stats`]' tree, without holding the tree (at 10^5 hosts the tree is
+    /// 2.9 KiB a host, more than a third of the run's memory).
+    pub fn stats_view(&self, sim_time_ns: u64, events: u64) -> StatsView<'_> {
+        let apps = AppsByNode::of(self);
+        StatsView {
+            totals: self.totals(sim_time_ns, events),
+            dc_flows: self.dc_flows_summary(&apps),
+            by_name: self.nodes_by_name(),
+            apps,
+            world: self,
+        }
+    }
+
+    /// The run's totals: what its summary prints.
+    pub fn totals(&self, sim_time_ns: u64, events: u64) -> RunTotals {
+        RunTotals {
+            sim_time_ns,
+            events,
+            frames: self.frames_on_links,
+            drops: self.drops(),
+        }
+    }
+
+    /// The drops per place, summed over the network.
+    pub fn drops(&self) -> Drops {
+        let mut drops = Drops::default();
+        for n in &self.nodes {
             for d in &n.devs {
-                let ipv6 = d.inet6.as_deref().map(|i| {
-                    ipv6_on = true;
-                    Box::new(Iface6Stats {
-                        addrs: i
-                            .addrs
-                            .iter()
-                            .map(|a| {
-                                let scope = if crate::wire::ipv6::is_link_local(a.addr()) {
-                                    "link"
-                                } else {
-                                    "global"
-                                };
-                                let flag = if a.dad_failed {
-                                    " tentative dadfailed"
-                                } else if a.tentative {
-                                    " tentative"
-                                } else {
-                                    ""
-                                };
-                                format!("{} scope {scope}{flag}", a.cidr)
-                            })
-                            .collect(),
-                        snmp6: i.stats.clone(),
-                    })
-                });
-                let q = d.qdisc.stats();
-                drops.qdisc += q.drops;
-                ifaces.insert(
-                    d.name.clone(),
-                    Box::new(IfaceStats {
-                        link: d.stats.clone(),
-                        qdisc: QdiscReport {
-                            kind: d.qdisc.kind(),
-                            stats: *q,
-                            fq_codel: d.qdisc.fq_codel_stats(),
-                            red: d.qdisc.red_stats().map(Box::new),
-                            fq: d.qdisc.fq_stats().map(Box::new),
-                            htb: d.qdisc.htb_report().map(Box::new),
-                            classes: d.qdisc.class_reports(),
-                        },
-                        ring: d.ring.stats.clone(),
-                        ipv6,
-                    }),
-                );
+                drops.qdisc += d.qdisc.stats().drops;
             }
             drops.arp_queue +=
                 n.neigh_stats.unresolved_discards + n.ndisc_stats.unresolved_discards;
@@ -306,108 +311,321 @@ impl World {
                 + ip6.Ip6OutDiscards
                 + ip6.Ip6OutNoRoutes
                 + ip6.Ip6FragFails;
-            let mut apps = BTreeMap::new();
-            for report in apps_of[ni]
-                .iter()
-                .map(|&i| self.apps[i].app.report(n, self.now))
-            {
-                let key = app_key(report.kind(), |k| {
-                    apps.contains_key(k) || ifaces.contains_key(k)
-                });
-                apps.insert(key, Box::new(report));
+        }
+        for sw in &self.switches {
+            drops.switch += sw.ports.iter().map(|p| p.stats.drops).sum::<u64>();
+        }
+        for l in &self.links {
+            for d in &l.stats {
+                drops.link_loss += d.lost;
+                drops.link_mtu += d.oversize;
             }
-            nodes.insert(
-                n.name.clone(),
-                Box::new(NodeStats {
-                    kind: n.kind.name(),
-                    // /proc/net/snmp's Forwarding (1 forwarding, 2 not) and DefaultTTL are
-                    // the sysctls, read when the file is.
-                    ip: IpStats {
-                        Forwarding: if n.forwarding { 1 } else { 2 },
-                        DefaultTTL: u64::from(n.default_ttl),
-                        ..n.snmp.ip.clone()
-                    },
-                    icmp: n.snmp.icmp.clone(),
-                    udp: n.snmp.udp.clone(),
-                    tcp: n.snmp.tcp.clone(),
-                    tcp_ext: n.snmp.tcp_ext.clone(),
-                    arp: n.neigh_stats.clone(),
-                    snmp6: ipv6_on.then(|| Box::new(n.snmp6.clone())),
-                    ndisc: ipv6_on.then(|| n.ndisc_stats.clone()),
-                    conntrack: n.netfilter.conntrack.as_ref().map(|ct| {
-                        // Counting expires entries, as the kernel's gc would have: on a copy.
-                        let mut ct = ct.clone();
-                        ConntrackStats {
-                            count: ct.count(self.now),
-                            stat: *ct.stat(),
-                        }
-                    }),
-                    tcp_connections: n
-                        .socks
+        }
+        drops
+    }
+
+    /// The nodes' indices in the order of their names (a map keyed by name keeps the last
+    /// of equal names: so does this).
+    fn nodes_by_name(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.nodes.len()).collect();
+        order.sort_by(|&a, &b| self.nodes[a].name.cmp(&self.nodes[b].name));
+        order.reverse();
+        order.dedup_by(|a, b| self.nodes[*a].name == self.nodes[*b].name);
+        order.reverse();
+        order
+    }
+
+    /// One node's statistics; `apps` are its apps' indices, in scenario order.
+    fn node_stats(&self, n: &Node, apps: &[u32]) -> NodeStats {
+        let mut ifaces = BTreeMap::new();
+        let mut ipv6_on = false;
+        for d in &n.devs {
+            let ipv6 = d.inet6.as_deref().map(|i| {
+                ipv6_on = true;
+                Box::new(Iface6Stats {
+                    addrs: i
+                        .addrs
                         .iter()
-                        .filter_map(|(_, sk)| match sk {
-                            crate::sock::Socket::Tcp(t)
-                                if t.state != crate::tcp::TcpState::Listen =>
-                            {
-                                Some(t.report())
-                            }
-                            _ => None,
+                        .map(|a| {
+                            let scope = if crate::wire::ipv6::is_link_local(a.addr()) {
+                                "link"
+                            } else {
+                                "global"
+                            };
+                            let flag = if a.dad_failed {
+                                " tentative dadfailed"
+                            } else if a.tentative {
+                                " tentative"
+                            } else {
+                                ""
+                            };
+                            format!("{} scope {scope}{flag}", a.cidr)
                         })
-                        .chain(n.tcp_closed.iter().cloned())
                         .collect(),
-                    ifaces,
-                    apps,
+                    snmp6: i.stats.clone(),
+                })
+            });
+            ifaces.insert(
+                d.name.clone(),
+                Box::new(IfaceStats {
+                    link: d.stats.clone(),
+                    qdisc: QdiscReport {
+                        kind: d.qdisc.kind(),
+                        stats: *d.qdisc.stats(),
+                        fq_codel: d.qdisc.fq_codel_stats(),
+                        red: d.qdisc.red_stats().map(Box::new),
+                        fq: d.qdisc.fq_stats().map(Box::new),
+                        htb: d.qdisc.htb_report().map(Box::new),
+                        classes: d.qdisc.class_reports(),
+                    },
+                    ring: d.ring.stats.clone(),
+                    ipv6,
                 }),
             );
         }
-        let mut switches = BTreeMap::new();
-        for sw in &self.switches {
-            let ports = sw
-                .ports
+        let apps = self.node_apps(n, apps, |k| ifaces.contains_key(k));
+        NodeStats {
+            kind: n.kind.name(),
+            // /proc/net/snmp's Forwarding (1 forwarding, 2 not) and DefaultTTL are the
+            // sysctls, read when the file is.
+            ip: IpStats {
+                Forwarding: if n.forwarding { 1 } else { 2 },
+                DefaultTTL: u64::from(n.default_ttl),
+                ..n.snmp.ip.clone()
+            },
+            icmp: n.snmp.icmp.clone(),
+            udp: n.snmp.udp.clone(),
+            tcp: n.snmp.tcp.clone(),
+            tcp_ext: n.snmp.tcp_ext.clone(),
+            arp: n.neigh_stats.clone(),
+            snmp6: ipv6_on.then(|| Box::new(n.snmp6.clone())),
+            ndisc: ipv6_on.then(|| n.ndisc_stats.clone()),
+            conntrack: n.netfilter.conntrack.as_ref().map(|ct| {
+                // Counting expires entries, as the kernel's gc would have: on a copy.
+                let mut ct = ct.clone();
+                ConntrackStats {
+                    count: ct.count(self.now),
+                    stat: *ct.stat(),
+                }
+            }),
+            tcp_connections: n
+                .socks
                 .iter()
-                .map(|p| {
-                    drops.switch += p.stats.drops;
-                    (p.name.clone(), p.stats.clone())
-                })
-                .collect();
-            switches.insert(sw.name.clone(), ports);
-        }
-        let links = self
-            .links
-            .iter()
-            .map(|l| {
-                for d in &l.stats {
-                    drops.link_loss += d.lost;
-                    drops.link_mtu += d.oversize;
-                }
-                let name = |p| {
-                    let (a, b) = self.port_names(p);
-                    format!("{a}.{b}")
-                };
-                LinkReport {
-                    ends: [name(l.ends[0]), name(l.ends[1])],
-                    dirs: l.stats.clone(),
-                }
-            })
-            .collect();
-        let dc_flows = crate::apps::dc_flows::FctSummary::of(
-            nodes
-                .values()
-                .flat_map(|n| n.apps.values())
-                .filter_map(|a| match &**a {
-                    AppReport::DcFlows(d) => Some(&**d),
+                .filter_map(|(_, sk)| match sk {
+                    crate::sock::Socket::Tcp(t) if t.state != crate::tcp::TcpState::Listen => {
+                        Some(t.report())
+                    }
                     _ => None,
-                }),
-        );
-        RunStats {
+                })
+                .chain(n.tcp_closed.iter().cloned())
+                .collect(),
+            ifaces,
+            apps,
+        }
+    }
+
+    /// A node's apps' reports by key (`ping`, `ping_2`, …; `iface` names a key taken by an
+    /// interface).
+    fn node_apps(
+        &self,
+        n: &Node,
+        apps: &[u32],
+        iface: impl Fn(&str) -> bool,
+    ) -> BTreeMap<String, Box<AppReport>> {
+        let mut map = BTreeMap::new();
+        for report in apps
+            .iter()
+            .map(|&i| self.apps[i as usize].app.report(n, self.now))
+        {
+            let key = app_key(report.kind(), |k| map.contains_key(k) || iface(k));
+            map.insert(key, Box::new(report));
+        }
+        map
+    }
+
+    /// One link's report.
+    fn link_report(&self, l: &crate::link::Link) -> LinkReport {
+        let name = |p| {
+            let (a, b) = self.port_names(p);
+            format!("{a}.{b}")
+        };
+        LinkReport {
+            ends: [name(l.ends[0]), name(l.ends[1])],
+            dirs: l.stats.clone(),
+        }
+    }
+
+    /// The `dc_flows` apps' flows summed, taken in stats.json's order (nodes by name, a
+    /// node's apps by key), when any ran.
+    fn dc_flows_summary(&self, apps: &AppsByNode) -> Option<crate::apps::dc_flows::FctSummary> {
+        let mut reports = Vec::new();
+        for ni in self.nodes_by_name() {
+            let n = &self.nodes[ni];
+            let mine = apps.of_node(ni);
+            if mine.is_empty() {
+                continue;
+            }
+            let ifaces: Vec<&str> = n.devs.iter().map(|d| d.name.as_str()).collect();
+            for r in self
+                .node_apps(n, mine, |k| ifaces.contains(&k))
+                .into_values()
+            {
+                if let AppReport::DcFlows(d) = *r {
+                    reports.push(d);
+                }
+            }
+        }
+        crate::apps::dc_flows::FctSummary::of(reports.iter().map(|d| &**d))
+    }
+}
+
+/// A switch's ports' counters, by port name.
+fn switch_ports(sw: &crate::switch::Switch) -> BTreeMap<String, SwitchPortStats> {
+    sw.ports
+        .iter()
+        .map(|p| (p.name.clone(), p.stats.clone()))
+        .collect()
+}
+
+/// The apps of every node, in scenario order: two flat vectors, not a vector per node.
+#[derive(Debug)]
+struct AppsByNode {
+    /// App indices grouped by node.
+    order: Vec<u32>,
+    /// Where node `i`'s apps start in `order` (one more entry than nodes).
+    start: Vec<u32>,
+}
+
+impl AppsByNode {
+    fn of(world: &World) -> Self {
+        let mut start = vec![0u32; world.nodes.len() + 1];
+        for a in &world.apps {
+            start[a.node + 1] += 1;
+        }
+        for i in 1..start.len() {
+            start[i] += start[i - 1];
+        }
+        let mut next = start.clone();
+        let mut order = vec![0u32; world.apps.len()];
+        for (i, a) in world.apps.iter().enumerate() {
+            order[next[a.node] as usize] = i as u32;
+            next[a.node] += 1;
+        }
+        Self { order, start }
+    }
+
+    fn of_node(&self, node: usize) -> &[u32] {
+        &self.order[self.start[node] as usize..self.start[node + 1] as usize]
+    }
+}
+
+/// The run's totals: the summary's figures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunTotals {
+    /// Simulated time at the end of the run, in nanoseconds.
+    pub sim_time_ns: u64,
+    /// Events the engine handled.
+    pub events: u64,
+    /// Frames serialized onto links.
+    pub frames: u64,
+    /// Packets dropped, per place.
+    pub drops: Drops,
+}
+
+/// [`RunStats`] made as it is serialized ([`World::stats_view`]).
+#[derive(Debug)]
+pub struct StatsView<'w> {
+    /// The figures at the top.
+    pub totals: RunTotals,
+    /// The `dc_flows` summary, when any ran.
+    pub dc_flows: Option<crate::apps::dc_flows::FctSummary>,
+    by_name: Vec<usize>,
+    apps: AppsByNode,
+    world: &'w World,
+}
+
+impl StatsView<'_> {
+    /// Serializes the fields after `drops` (`nodes`, `switches`, `links`, `dc_flows`) into
+    /// `st`: for a caller that puts a field of its own first.
+    pub fn serialize_rest<S: serde::ser::SerializeStruct>(
+        &self,
+        st: &mut S,
+    ) -> Result<(), S::Error> {
+        st.serialize_field("nodes", &Nodes(self))?;
+        st.serialize_field("switches", &Switches(self.world))?;
+        st.serialize_field("links", &Links(self.world))?;
+        if let Some(d) = &self.dc_flows {
+            st.serialize_field("dc_flows", d)?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for StatsView<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        // As RunStats' derived serialization: same name, length and fields.
+        let RunTotals {
             sim_time_ns,
             events,
-            frames: self.frames_on_links,
+            frames,
             drops,
-            nodes,
-            switches,
-            links,
-            dc_flows,
+        } = &self.totals;
+        let mut st = s.serialize_struct("RunStats", 7 + usize::from(self.dc_flows.is_some()))?;
+        st.serialize_field("sim_time_ns", sim_time_ns)?;
+        st.serialize_field("events", events)?;
+        st.serialize_field("frames", frames)?;
+        st.serialize_field("drops", drops)?;
+        self.serialize_rest(&mut st)?;
+        st.end()
+    }
+}
+
+struct Nodes<'a, 'w>(&'a StatsView<'w>);
+
+impl Serialize for Nodes<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let v = self.0;
+        let mut map = s.serialize_map(Some(v.by_name.len()))?;
+        for &ni in &v.by_name {
+            let n = &v.world.nodes[ni];
+            map.serialize_entry(&n.name, &v.world.node_stats(n, v.apps.of_node(ni)))?;
         }
+        map.end()
+    }
+}
+
+struct Switches<'w>(&'w World);
+
+impl Serialize for Switches<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let w = self.0;
+        let mut order: Vec<usize> = (0..w.switches.len()).collect();
+        order.sort_by(|&a, &b| w.switches[a].name.cmp(&w.switches[b].name));
+        order.reverse();
+        order.dedup_by(|a, b| w.switches[*a].name == w.switches[*b].name);
+        order.reverse();
+        let mut map = s.serialize_map(Some(order.len()))?;
+        for i in order {
+            let sw = &w.switches[i];
+            map.serialize_entry(&sw.name, &switch_ports(sw))?;
+        }
+        map.end()
+    }
+}
+
+struct Links<'w>(&'w World);
+
+impl Serialize for Links<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let w = self.0;
+        let mut seq = s.serialize_seq(Some(w.links.len()))?;
+        for l in &w.links {
+            seq.serialize_element(&w.link_report(l))?;
+        }
+        seq.end()
     }
 }
