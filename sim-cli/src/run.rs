@@ -1073,8 +1073,8 @@ pub fn execute(
     })
 }
 
-/// Writes the statistics file. JSON is streamed into the file (a 10^5-host stats.json is
-/// 354 MB: never held whole in memory); the same bytes as to_string_pretty plus a newline.
+/// Writes the statistics file, streamed into it (a 10^5-host stats.json is 354 MB: never
+/// held whole in memory); the same bytes as to_string_pretty plus a newline.
 fn write_stats(path: &Path, format: StatsFormat, contents: &StatsFile<'_, '_>) -> io::Result<()> {
     let mut f = create_named(path.to_path_buf(), 1 << 16)?;
     match format {
@@ -1085,11 +1085,13 @@ fn write_stats(path: &Path, format: StatsFormat, contents: &StatsFile<'_, '_>) -
                 None => named_error(path, io::Error::other(e)),
             }
         })?,
-        StatsFormat::Ron => {
-            let text = ron::ser::to_string_pretty(contents, ron::ser::PrettyConfig::default())
-                .map_err(|e| named_error(path, io::Error::other(e)))?;
-            f.write_all(text.as_bytes())?;
-        }
+        StatsFormat::Ron => ron::Options::default()
+            .to_io_writer_pretty(&mut f, contents, ron::ser::PrettyConfig::default())
+            .map_err(|e| match e {
+                // The writer's error, which names the file (its kind is not kept by ron).
+                ron::Error::Io(msg) => io::Error::other(msg),
+                e => named_error(path, io::Error::other(e)),
+            })?,
     }
     f.write_all(b"\n")?;
     f.flush()
