@@ -160,6 +160,32 @@ pub struct SkbData {
 }
 
 impl SkbData {
+    /// Writes what a frame on a link carries to the receiving NIC, for a receiver in another
+    /// process ([`SkbPool::wire_decode`]): its bytes and the metadata the receive path reads
+    /// (`netif_receive_skb` clears the path, departure time, conntrack entry and mark, and
+    /// works out the packet type itself).
+    pub fn wire_encode(&self, out: &mut Vec<u8>) {
+        let data = self.data();
+        out.extend_from_slice(&(data.len() as u64).to_le_bytes());
+        out.extend_from_slice(data);
+        for v in [
+            u64::from(self.truesize),
+            u64::from(self.priority),
+            u64::from(self.hash),
+            self.enqueue_time.as_nanos(),
+            self.id,
+            u64::from(self.l4_csum_good),
+            u64::from(self.csum_unnecessary),
+            u64::from(self.gso_size),
+            u64::from(self.gso_segs),
+            u64::from(self.gso_hdr_extra),
+            u64::from(self.tx_flags),
+            u64::from(self.tskey),
+        ] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+
     /// The bytes currently in the packet, from the outermost header on.
     #[inline]
     pub fn data(&self) -> &[u8] {
@@ -472,6 +498,37 @@ impl SkbPool {
     pub fn alloc_copy(&mut self, frame: &[u8]) -> Skb {
         let mut skb = self.alloc(frame.len());
         skb.put_data(frame);
+        skb
+    }
+
+    /// The skb [`SkbData::wire_encode`] wrote, read from the front of `inp`.
+    pub fn wire_decode(&mut self, inp: &mut &[u8]) -> Skb {
+        let mut take = || {
+            let (head, rest) = inp.split_at(8);
+            *inp = rest;
+            u64::from_le_bytes(head.try_into().expect("8 bytes"))
+        };
+        let len = take() as usize;
+        let (data, rest) = inp.split_at(len);
+        let mut skb = self.alloc_copy(data);
+        *inp = rest;
+        let mut take = || {
+            let (head, rest) = inp.split_at(8);
+            *inp = rest;
+            u64::from_le_bytes(head.try_into().expect("8 bytes"))
+        };
+        skb.truesize = take() as u32;
+        skb.priority = take() as u32;
+        skb.hash = take() as u32;
+        skb.enqueue_time = SimTime::from_nanos(take());
+        skb.id = take();
+        skb.l4_csum_good = take() != 0;
+        skb.csum_unnecessary = take() != 0;
+        skb.gso_size = take() as u16;
+        skb.gso_segs = take() as u16;
+        skb.gso_hdr_extra = take() as u32;
+        skb.tx_flags = take() as u8;
+        skb.tskey = take() as u32;
         skb
     }
 

@@ -426,7 +426,7 @@ pub struct NeighStats {
 }
 
 /// One direction of a link.
-#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct LinkStats {
     /// Frames serialized onto the link.
     pub frames: u64,

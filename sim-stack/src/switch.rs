@@ -17,7 +17,7 @@ use crate::wire::{EthernetAddress, EthernetFrame};
 use serde::Serialize;
 
 /// Counters of one switch port.
-#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct SwitchPortStats {
     /// Frames received on the port.
     pub rx_frames: u64,

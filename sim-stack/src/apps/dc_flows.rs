@@ -793,7 +793,7 @@ impl App for DcFlows {
 // ---------------------------------------------------------------------------- reports
 
 /// One host's flows.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct DcFlowsReport {
     /// The size distribution's name.
     pub cdf: String,
@@ -821,7 +821,7 @@ pub struct DcFlowsReport {
 }
 
 /// A completed flow.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct FlowRecord {
     /// Source address.
     pub src: String,
@@ -842,7 +842,7 @@ pub struct FlowRecord {
 }
 
 /// A flow not completed by the end of the run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct UnfinishedFlow {
     /// Source address.
     pub src: String,

@@ -237,6 +237,12 @@ impl CaptureConfig {
 pub struct CaptureIf(u32);
 
 impl CaptureIf {
+    /// The interface registered `index`-th (as every rank of a distributed run registers
+    /// the same interfaces in the same order).
+    pub const fn from_index(index: u32) -> Self {
+        Self(index)
+    }
+
     /// Registration index of the interface (0 for the first registered); in pcapng, its
     /// interface ID.
     pub const fn index(self) -> u32 {

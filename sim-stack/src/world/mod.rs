@@ -13,6 +13,7 @@ use crate::trace::Trace;
 
 mod build;
 mod dispatch;
+pub mod distributed;
 pub mod parallel;
 mod partition;
 mod report;

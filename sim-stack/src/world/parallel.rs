@@ -241,11 +241,11 @@ pub fn run_parallel<O: Observer<World>>(
 }
 
 /// Where each entity sits in its partition's share of the world.
-struct Maps<'a> {
-    plan: &'a Partitioning,
-    node_local: &'a [u32],
-    switch_local: &'a [u32],
-    app_local: &'a [u32],
+pub(super) struct Maps<'a> {
+    pub(super) plan: &'a Partitioning,
+    pub(super) node_local: &'a [u32],
+    pub(super) switch_local: &'a [u32],
+    pub(super) app_local: &'a [u32],
 }
 
 /// The state of the run between segments.
@@ -385,7 +385,7 @@ fn step(part: &Mutex<Part>, arena: &mut PartArena<'_, '_>, window_end: &AtomicU6
 }
 
 /// Each entity's number among those of its partition, in order.
-fn local_numbers(part_of: impl Iterator<Item = u32>, parts: usize) -> Vec<u32> {
+pub(super) fn local_numbers(part_of: impl Iterator<Item = u32>, parts: usize) -> Vec<u32> {
     let mut count = vec![0u32; parts];
     part_of
         .map(|p| {
@@ -440,33 +440,65 @@ fn merge_outputs(
     capture: &mut Option<Capture>,
     io_error: &mut Option<io::Error>,
 ) {
-    struct Buf {
-        lines: Vec<u8>,
-        probe: Vec<u8>,
-        log: FrameLog,
-        marks: Vec<Mark>,
-        at: usize,
-    }
-    let mut bufs: Vec<Buf> = parts
+    let mut bufs: Vec<OutBuf> = parts
         .iter()
-        .map(|p| {
-            let mut p = lock(p);
-            let (lines, probe) = p.st.trace.take_memory();
-            let log =
-                p.st.capture
-                    .as_mut()
-                    .map(Capture::take_log)
-                    .unwrap_or_default();
-            let marks = std::mem::take(&mut p.st.marks);
-            Buf {
-                lines,
-                probe,
-                log,
-                marks,
-                at: 0,
-            }
-        })
+        .map(|p| OutBuf::take(&mut lock(p).st))
         .collect();
+    merge_bufs(&mut bufs, trace, capture, io_error);
+    for (p, b) in parts.iter().zip(bufs) {
+        b.give_back(&mut lock(p).st);
+    }
+}
+
+/// A partition's outputs of a window: trace lines, `tcp_probe` lines, captured frames, and
+/// where each event's start.
+pub(super) struct OutBuf {
+    pub(super) lines: Vec<u8>,
+    pub(super) probe: Vec<u8>,
+    pub(super) log: FrameLog,
+    pub(super) marks: Vec<Mark>,
+    pub(super) at: usize,
+}
+
+impl OutBuf {
+    /// Takes a partition's outputs of the window.
+    pub(super) fn take(st: &mut PartState) -> Self {
+        let (lines, probe) = st.trace.take_memory();
+        let log = st
+            .capture
+            .as_mut()
+            .map(Capture::take_log)
+            .unwrap_or_default();
+        let marks = std::mem::take(&mut st.marks);
+        Self {
+            lines,
+            probe,
+            log,
+            marks,
+            at: 0,
+        }
+    }
+
+    /// Gives the buffers back, emptied, for the next window.
+    pub(super) fn give_back(self, st: &mut PartState) {
+        st.trace.give_back(self.lines, self.probe);
+        if let Some(c) = st.capture.as_mut() {
+            c.give_back(self.log);
+        }
+        let mut marks = self.marks;
+        marks.clear();
+        st.marks = marks;
+    }
+}
+
+/// Writes the partitions' outputs of a window into the run's trace and capture, in the
+/// order of the events that made them.
+pub(super) fn merge_bufs(
+    bufs: &mut [OutBuf],
+    trace: &mut Trace,
+    capture: &mut Option<Capture>,
+    io_error: &mut Option<io::Error>,
+) {
     loop {
         // The earliest (time, key); among equal ones (frames one entity sent at one instant
         // to entities of several partitions) the one it sent first: their numbers come
@@ -510,16 +542,6 @@ fn merge_outputs(
         }
         b.at += 1;
     }
-    for (p, b) in parts.iter().zip(bufs) {
-        let mut p = lock(p);
-        p.st.trace.give_back(b.lines, b.probe);
-        if let Some(c) = p.st.capture.as_mut() {
-            c.give_back(b.log);
-        }
-        let mut marks = b.marks;
-        marks.clear();
-        p.st.marks = marks;
-    }
 }
 
 /// Brings the world up to date for a look at it between windows: its links, each direction
@@ -550,35 +572,35 @@ struct Part {
 }
 
 /// What a partition owns besides its queue (what a [`World`] holds for the whole run).
-struct PartState {
-    links: Vec<Link>,
-    pool: SkbPool,
-    inflight: InFlight,
-    trace: Trace,
-    capture: Option<Capture>,
-    io_error: Option<io::Error>,
-    wakes: Vec<Event>,
-    frames_on_links: u64,
-    outbox: Outbox,
-    marks: Vec<Mark>,
+pub(super) struct PartState {
+    pub(super) links: Vec<Link>,
+    pub(super) pool: SkbPool,
+    pub(super) inflight: InFlight,
+    pub(super) trace: Trace,
+    pub(super) capture: Option<Capture>,
+    pub(super) io_error: Option<io::Error>,
+    pub(super) wakes: Vec<Event>,
+    pub(super) frames_on_links: u64,
+    pub(super) outbox: Outbox,
+    pub(super) marks: Vec<Mark>,
     /// Whether outputs are recorded (else no marks are kept).
-    marking: bool,
-    record_paths: bool,
-    events: u64,
-    stopped: bool,
+    pub(super) marking: bool,
+    pub(super) record_paths: bool,
+    pub(super) events: u64,
+    pub(super) stopped: bool,
     /// The time of the last event handled.
-    last_event: SimTime,
+    pub(super) last_event: SimTime,
 }
 
 /// Where the outputs of an event start in a partition's buffers.
 #[derive(Debug, Clone, Copy)]
-struct Mark {
-    time: SimTime,
-    key: OrderKey,
-    seq: u32,
-    trace: usize,
-    probe: usize,
-    cap: usize,
+pub(super) struct Mark {
+    pub(super) time: SimTime,
+    pub(super) key: OrderKey,
+    pub(super) seq: u32,
+    pub(super) trace: usize,
+    pub(super) probe: usize,
+    pub(super) cap: usize,
 }
 
 impl Marks for (bool, &mut Vec<Mark>) {
@@ -606,9 +628,9 @@ impl Marks for (bool, &mut Vec<Mark>) {
 }
 
 /// A partition as the model its scheduler drives.
-struct PartModel<'a, 'b, 'w> {
-    st: &'a mut PartState,
-    arena: &'a mut PartArena<'b, 'w>,
+pub(super) struct PartModel<'a, 'b, 'w> {
+    pub(super) st: &'a mut PartState,
+    pub(super) arena: &'a mut PartArena<'b, 'w>,
 }
 
 impl Model for PartModel<'_, '_, '_> {
@@ -637,11 +659,11 @@ impl Model for PartModel<'_, '_, '_> {
 
 /// A partition's share of the world's nodes, switches and apps: its own, by local number
 /// (borrowed for one segment of the run, between two instants an observer looks at).
-struct PartArena<'m, 'w> {
-    nodes: Vec<&'w mut Node>,
-    switches: Vec<&'w mut Switch>,
-    apps: Vec<&'w mut AppSlot>,
-    maps: &'m Maps<'m>,
+pub(super) struct PartArena<'m, 'w> {
+    pub(super) nodes: Vec<&'w mut Node>,
+    pub(super) switches: Vec<&'w mut Switch>,
+    pub(super) apps: Vec<&'w mut AppSlot>,
+    pub(super) maps: &'m Maps<'m>,
 }
 
 // What the partitions' threads reach must be safe to hand between threads.

@@ -43,7 +43,7 @@ pub struct RunStats {
 }
 
 /// Drops per place in the modeled path.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Drops {
     /// Dropped by a qdisc (`tc -s qdisc` "dropped").
     pub qdisc: u64,
@@ -266,6 +266,7 @@ impl World {
             by_name: self.nodes_by_name(),
             apps,
             world: self,
+            remote: Vec::new(),
         }
     }
 
@@ -283,35 +284,14 @@ impl World {
     pub fn drops(&self) -> Drops {
         let mut drops = Drops::default();
         for n in &self.nodes {
-            for d in &n.devs {
-                drops.qdisc += d.qdisc.stats().drops;
-            }
-            drops.arp_queue +=
-                n.neigh_stats.unresolved_discards + n.ndisc_stats.unresolved_discards;
-            drops.netfilter += n.netfilter.dropped;
-            let ip = &n.snmp.ip;
-            drops.ip += ip.InHdrErrors
-                + ip.InAddrErrors
-                + ip.InUnknownProtos
-                + ip.InDiscards
-                + ip.OutDiscards
-                + ip.OutNoRoutes
-                + ip.ReasmFails
-                + ip.FragFails
-                + ip.InCsumErrors
-                + ip.InTruncatedPkts;
-            let ip6 = &n.snmp6.ip6;
-            drops.ip += ip6.Ip6InHdrErrors
-                + ip6.Ip6InAddrErrors
-                + ip6.Ip6InUnknownProtos
-                + ip6.Ip6InDiscards
-                + ip6.Ip6InNoRoutes
-                + ip6.Ip6InTooBigErrors
-                + ip6.Ip6InTruncatedPkts
-                + ip6.Ip6OutDiscards
-                + ip6.Ip6OutNoRoutes
-                + ip6.Ip6FragFails;
+            node_drops(n, &mut drops);
         }
+        self.fabric_drops(&mut drops);
+        drops
+    }
+
+    /// The drops of the switches and links, added to `drops`.
+    pub(super) fn fabric_drops(&self, drops: &mut Drops) {
         for sw in &self.switches {
             drops.switch += sw.ports.iter().map(|p| p.stats.drops).sum::<u64>();
         }
@@ -321,12 +301,11 @@ impl World {
                 drops.link_mtu += d.oversize;
             }
         }
-        drops
     }
 
     /// The nodes' indices in the order of their names (a map keyed by name keeps the last
     /// of equal names: so does this).
-    fn nodes_by_name(&self) -> Vec<usize> {
+    pub(super) fn nodes_by_name(&self) -> Vec<usize> {
         let mut order: Vec<usize> = (0..self.nodes.len()).collect();
         order.sort_by(|&a, &b| self.nodes[a].name.cmp(&self.nodes[b].name));
         order.reverse();
@@ -336,7 +315,7 @@ impl World {
     }
 
     /// One node's statistics; `apps` are its apps' indices, in scenario order.
-    fn node_stats(&self, n: &Node, apps: &[u32]) -> NodeStats {
+    pub(super) fn node_stats(&self, n: &Node, apps: &[u32]) -> NodeStats {
         let mut ifaces = BTreeMap::new();
         let mut ipv6_on = false;
         for d in &n.devs {
@@ -426,7 +405,7 @@ impl World {
 
     /// A node's apps' reports by key (`ping`, `ping_2`, …; `iface` names a key taken by an
     /// interface).
-    fn node_apps(
+    pub(super) fn node_apps(
         &self,
         n: &Node,
         apps: &[u32],
@@ -441,6 +420,19 @@ impl World {
             map.insert(key, Box::new(report));
         }
         map
+    }
+
+    /// The keys of a node's apps in its stats.json object, in scenario order.
+    pub(super) fn app_keys_of(&self, n: &Node, apps: &[u32]) -> Vec<(u32, String, AppReport)> {
+        let mut taken: Vec<String> = n.devs.iter().map(|d| d.name.clone()).collect();
+        apps.iter()
+            .map(|&i| {
+                let report = self.apps[i as usize].app.report(n, self.now);
+                let key = app_key(report.kind(), |k| taken.iter().any(|t| t == k));
+                taken.push(key.clone());
+                (i, key, report)
+            })
+            .collect()
     }
 
     /// One link's report.
@@ -479,6 +471,37 @@ impl World {
     }
 }
 
+/// A node's drops, added to `drops`.
+pub(super) fn node_drops(n: &Node, drops: &mut Drops) {
+    for d in &n.devs {
+        drops.qdisc += d.qdisc.stats().drops;
+    }
+    drops.arp_queue += n.neigh_stats.unresolved_discards + n.ndisc_stats.unresolved_discards;
+    drops.netfilter += n.netfilter.dropped;
+    let ip = &n.snmp.ip;
+    drops.ip += ip.InHdrErrors
+        + ip.InAddrErrors
+        + ip.InUnknownProtos
+        + ip.InDiscards
+        + ip.OutDiscards
+        + ip.OutNoRoutes
+        + ip.ReasmFails
+        + ip.FragFails
+        + ip.InCsumErrors
+        + ip.InTruncatedPkts;
+    let ip6 = &n.snmp6.ip6;
+    drops.ip += ip6.Ip6InHdrErrors
+        + ip6.Ip6InAddrErrors
+        + ip6.Ip6InUnknownProtos
+        + ip6.Ip6InDiscards
+        + ip6.Ip6InNoRoutes
+        + ip6.Ip6InTooBigErrors
+        + ip6.Ip6InTruncatedPkts
+        + ip6.Ip6OutDiscards
+        + ip6.Ip6OutNoRoutes
+        + ip6.Ip6FragFails;
+}
+
 /// A switch's ports' counters, by port name.
 fn switch_ports(sw: &crate::switch::Switch) -> BTreeMap<String, SwitchPortStats> {
     sw.ports
@@ -489,7 +512,7 @@ fn switch_ports(sw: &crate::switch::Switch) -> BTreeMap<String, SwitchPortStats>
 
 /// The apps of every node, in scenario order: two flat vectors, not a vector per node.
 #[derive(Debug)]
-struct AppsByNode {
+pub(super) struct AppsByNode {
     /// App indices grouped by node.
     order: Vec<u32>,
     /// Where node `i`'s apps start in `order` (one more entry than nodes).
@@ -497,7 +520,7 @@ struct AppsByNode {
 }
 
 impl AppsByNode {
-    fn of(world: &World) -> Self {
+    pub(super) fn of(world: &World) -> Self {
         let mut start = vec![0u32; world.nodes.len() + 1];
         for a in &world.apps {
             start[a.node + 1] += 1;
@@ -514,7 +537,7 @@ impl AppsByNode {
         Self { order, start }
     }
 
-    fn of_node(&self, node: usize) -> &[u32] {
+    pub(super) fn of_node(&self, node: usize) -> &[u32] {
         &self.order[self.start[node] as usize..self.start[node + 1] as usize]
     }
 }
@@ -542,6 +565,39 @@ pub struct StatsView<'w> {
     by_name: Vec<usize>,
     apps: AppsByNode,
     world: &'w World,
+    /// In a distributed run, at rank 0: per node, its object as the rank that owns it wrote
+    /// it (indented for its place), `None` for rank 0's own; empty otherwise.
+    remote: Vec<Option<Box<serde_json::value::RawValue>>>,
+}
+
+impl<'w> StatsView<'w> {
+    /// The view at rank 0 of a distributed run: `totals` and `dc_flows` summed over the
+    /// ranks, and the nodes other ranks own as they wrote them ([`node_json`]).
+    pub fn of_ranks(
+        world: &'w World,
+        totals: RunTotals,
+        dc_flows: Option<crate::apps::dc_flows::FctSummary>,
+        remote: Vec<Option<Box<serde_json::value::RawValue>>>,
+    ) -> Self {
+        StatsView {
+            totals,
+            dc_flows,
+            by_name: world.nodes_by_name(),
+            apps: AppsByNode::of(world),
+            world,
+            remote,
+        }
+    }
+}
+
+/// Node `ni`'s object of stats.json, as the pretty JSON writer puts it at its place (in
+/// `nodes`, two levels in), for rank 0 to splice in unchanged.
+pub(super) fn node_json(world: &World, ni: usize, apps: &AppsByNode) -> String {
+    let n = &world.nodes[ni];
+    let text = serde_json::to_string_pretty(&world.node_stats(n, apps.of_node(ni)))
+        .expect("a node's statistics serialize");
+    // Pretty JSON indents by two spaces a level; strings hold no raw newline.
+    text.replace('\n', "\n    ")
 }
 
 impl StatsView<'_> {
@@ -590,7 +646,10 @@ impl Serialize for Nodes<'_, '_> {
         let mut map = s.serialize_map(Some(v.by_name.len()))?;
         for &ni in &v.by_name {
             let n = &v.world.nodes[ni];
-            map.serialize_entry(&n.name, &v.world.node_stats(n, v.apps.of_node(ni)))?;
+            match v.remote.get(ni).and_then(Option::as_ref) {
+                Some(raw) => map.serialize_entry(&n.name, raw)?,
+                None => map.serialize_entry(&n.name, &v.world.node_stats(n, v.apps.of_node(ni)))?,
+            }
         }
         map.end()
     }

@@ -1,0 +1,633 @@
+//! One run over several processes (MPI ranks, `mpirun -np N sim run --mpi`): each rank
+//! builds the whole world from the scenario, as every process does, and owns one partition
+//! of it ([`Partitioning`], one part per rank), as a thread does in [`super::parallel`].
+//! What the threads share in memory goes through a [`Comm`] instead:
+//!
+//! - **windows**: one reduction per window agrees on the earliest pending event anywhere
+//!   (or that a rank stopped); every rank then runs its events due before that instant plus
+//!   the lookahead;
+//! - **frames** sent over a cut link during a window go to the rank that owns the far end as
+//!   bytes (the frame and the skb fields its receive path reads, with the order key and
+//!   number it got at the sender), in one all-to-all exchange per window;
+//! - **outputs**: each rank's trace lines, `tcp_probe` lines and captured frames of the
+//!   window, with the marks of the events that wrote them, are gathered at rank 0 and merged
+//!   in the sequential order, as the threads' are;
+//! - **the end** ([`end_ranks`]): the ranks agree on the clock and send rank 0 the counters of
+//!   what they own — their nodes' stats.json objects as they wrote them (spliced in
+//!   unchanged), their switches' ports, the link directions they transmit on, their drops and
+//!   `dc_flows` reports.
+//!
+//! So rank 0 writes the same bytes as a run in one process. Observers that look at every
+//! node at their instants (samples, snapshots) have no place here: a rank holds only its own
+//! nodes' state.
+
+use sim_core::{Limits, OrderKey, RunReport, Scheduler, SimDuration, SimTime, StopReason};
+
+use super::parallel::{
+    Maps, OutBuf, PartArena, PartModel, PartState, Partitioning, local_numbers, merge_bufs,
+};
+use super::report::AppsByNode;
+use super::{Drops, RunTotals, StatsView, World};
+use crate::apps::AppReport;
+use crate::apps::dc_flows::{DcFlowsReport, FctSummary};
+use crate::capture::{Capture, CaptureIf, FrameLog, LoggedFrame};
+use crate::event::Event;
+use crate::link::{CrossFrame, InFlight, Outbox};
+use crate::skb::SkbPool;
+use crate::stats::LinkStats;
+use crate::switch::SwitchPortStats;
+use crate::trace::Trace;
+
+/// What ranks say to each other: MPI's collectives, as the run needs them.
+pub trait Comm {
+    /// This process's rank.
+    fn rank(&self) -> usize;
+    /// How many ranks.
+    fn size(&self) -> usize;
+    /// The smallest of every rank's `v` (`MPI_Allreduce` with `MPI_MIN`).
+    fn all_min(&mut self, v: u64) -> u64;
+    /// Sends `out[r]` to rank `r`; returns what each rank sent this one (`MPI_Alltoallv`).
+    fn all_to_all(&mut self, out: Vec<Vec<u8>>) -> Vec<Vec<u8>>;
+    /// Every rank's bytes, at rank 0 (`MPI_Gatherv`); `None` on the others.
+    fn gather(&mut self, bytes: Vec<u8>) -> Option<Vec<Vec<u8>>>;
+    /// Ends every rank's process with exit status `code` (`MPI_Abort`): one rank failed, and
+    /// the others may be waiting for it.
+    fn abort(&self, code: i32) -> !;
+}
+
+/// How a distributed run went.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RankStats {
+    /// Windows run.
+    pub windows: u64,
+    /// Frames this rank sent to others.
+    pub frames_out: u64,
+    /// Events this rank handled.
+    pub events: u64,
+}
+
+/// Runs this rank's partition of `world` (built with `sched`, the same on every rank) in
+/// windows agreed with the other ranks through `comm`, until `limits.until`. Rank 0's
+/// world gets the merged trace and capture of every rank.
+pub fn run_rank(
+    world: &mut World,
+    sched: Scheduler<Event>,
+    plan: &Partitioning,
+    limits: Limits,
+    comm: &mut dyn Comm,
+) -> (RunReport, RankStats) {
+    assert_eq!(plan.parts, comm.size(), "one partition per rank");
+    let me = comm.rank();
+    let owner = |e: &Event| -> usize {
+        match *e {
+            Event::Arrive { link, dir, .. } => {
+                plan.of_port(world.links[link as usize].ends[1 - dir as usize])
+            }
+            Event::TxDone { port } => plan.of_port(port),
+            Event::QdiscWatchdog { node, .. }
+            | Event::NeighTimer { node, .. }
+            | Event::NdiscTimer { node, .. }
+            | Event::Ipv6Timer { node, .. }
+            | Event::Frag6Timer { node, .. }
+            | Event::FragTimer { node, .. }
+            | Event::SockWake { node, .. }
+            | Event::TcpTimer { node, .. } => plan.node_part[node as usize] as usize,
+            Event::AppStart { app } | Event::AppTimer { app, .. } | Event::AppStop { app } => {
+                plan.node_part[world.apps[app as usize].node] as usize
+            }
+        }
+    };
+    let mut sched = sched
+        .split(plan.parts, owner)
+        .into_iter()
+        .nth(me)
+        .expect("a queue per rank");
+    let mut links = world.links.clone();
+    for (l, &cut) in links.iter_mut().zip(&plan.cut) {
+        l.cut = cut;
+    }
+    let marking = world.trace.frames() || world.trace.tcp_probe_on() || world.capture.is_some();
+    let mut st = PartState {
+        links,
+        pool: SkbPool::new(),
+        inflight: InFlight::default(),
+        trace: Trace::in_memory_like(&world.trace),
+        capture: world.capture.as_ref().map(|_| Capture::log()),
+        io_error: None,
+        wakes: Vec::new(),
+        frames_on_links: 0,
+        outbox: Outbox::new(),
+        marks: Vec::new(),
+        marking,
+        record_paths: world.record_paths,
+        events: 0,
+        stopped: false,
+        last_event: SimTime::ZERO,
+    };
+    let node_local = local_numbers(plan.node_part.iter().copied(), plan.parts);
+    let switch_local = local_numbers(plan.switch_part.iter().copied(), plan.parts);
+    let app_local = local_numbers(
+        world.apps.iter().map(|a| plan.node_part[a.node]),
+        plan.parts,
+    );
+    let maps = Maps {
+        plan,
+        node_local: &node_local,
+        switch_local: &switch_local,
+        app_local: &app_local,
+    };
+    let mut stats = RankStats::default();
+    let World {
+        nodes,
+        switches,
+        apps,
+        links: world_links,
+        trace,
+        capture,
+        io_error,
+        frames_on_links,
+        now: clock,
+        ..
+    } = world;
+    let mut arena = PartArena {
+        nodes: nodes
+            .iter_mut()
+            .enumerate()
+            .filter(|(i, _)| plan.node_part[*i] as usize == me)
+            .map(|(_, n)| n)
+            .collect(),
+        switches: switches
+            .iter_mut()
+            .enumerate()
+            .filter(|(i, _)| plan.switch_part[*i] as usize == me)
+            .map(|(_, s)| s)
+            .collect(),
+        apps: apps
+            .iter_mut()
+            .filter(|a| plan.node_part[a.node] as usize == me)
+            .collect(),
+        maps: &maps,
+    };
+    let ahead = plan
+        .lookahead
+        .unwrap_or(SimDuration::from_millis(100))
+        .max(SimDuration::from_nanos(1));
+    let mut now = SimTime::ZERO;
+    let reason = loop {
+        // One reduction a window: the earliest event anywhere, plus one; 0 from a rank that
+        // stopped (its model asked to, or an output failed).
+        let local = sched
+            .next_time()
+            .map_or(u64::MAX, |t| t.as_nanos().saturating_add(1));
+        let stop = st.stopped || st.io_error.is_some();
+        let m = comm.all_min(if stop { 0 } else { local });
+        if m == 0 {
+            break StopReason::ModelStopped;
+        }
+        if m == u64::MAX {
+            if limits.until != SimTime::MAX {
+                now = limits.until;
+            }
+            break StopReason::QueueEmpty;
+        }
+        let t = m - 1;
+        let t = SimTime::from_nanos(t);
+        if t > limits.until {
+            now = limits.until;
+            break StopReason::TimeLimit;
+        }
+        let end = SimTime::from_nanos((t + ahead).as_nanos() - 1).min(limits.until);
+        let mut model = PartModel {
+            st: &mut st,
+            arena: &mut arena,
+        };
+        let (events, stopped) = sim_core::run_window(&mut model, &mut sched, end);
+        st.events += events;
+        st.stopped |= stopped;
+        stats.windows += 1;
+        now = end;
+        // The frames that crossed, to their ranks.
+        let mut out = vec![Vec::new(); plan.parts];
+        for f in st.outbox.drain(..) {
+            let to = plan.of_port(world_links[f.link as usize].ends[1 - f.dir as usize]);
+            encode_frame(&f, &mut out[to]);
+            st.pool.free(f.skb);
+            stats.frames_out += 1;
+        }
+        for bytes in comm.all_to_all(out) {
+            let mut inp = &bytes[..];
+            while !inp.is_empty() {
+                let (at, key, seq, link, dir, skb) = decode_frame(&mut inp, &mut st.pool);
+                let frame = st.inflight.insert(skb);
+                sched.schedule_keyed(
+                    at,
+                    key,
+                    Event::Arrive {
+                        link,
+                        dir,
+                        frame,
+                        seq,
+                    },
+                );
+            }
+        }
+        // The window's outputs, merged at rank 0 in the order of the events.
+        if marking {
+            let buf = OutBuf::take(&mut st);
+            let mut bytes = Vec::new();
+            encode_outputs(&buf, &mut bytes);
+            buf.give_back(&mut st);
+            if let Some(all) = comm.gather(bytes) {
+                let mut bufs: Vec<OutBuf> = all.iter().map(|b| decode_outputs(b)).collect();
+                merge_bufs(&mut bufs, trace, capture, io_error);
+            }
+        }
+    };
+    drop(arena);
+    for (i, l) in world_links.iter_mut().enumerate() {
+        for d in 0..2 {
+            if plan.of_port(l.ends[d]) == me {
+                l.stats[d] = st.links[i].stats[d].clone();
+                l.line[d] = st.links[i].line[d];
+            }
+        }
+    }
+    *frames_on_links += st.frames_on_links;
+    trace.lines += st.trace.lines;
+    trace.probe_lines += st.trace.probe_lines;
+    *clock = st.last_event.max(*clock);
+    stats.events = st.events;
+    (
+        RunReport {
+            reason,
+            events: st.events,
+            now,
+        },
+        stats,
+    )
+}
+
+fn put(out: &mut Vec<u8>, v: u64) {
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+fn take(inp: &mut &[u8]) -> u64 {
+    let (head, rest) = inp.split_at(8);
+    *inp = rest;
+    u64::from_le_bytes(head.try_into().expect("8 bytes"))
+}
+
+fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    put(out, b.len() as u64);
+    out.extend_from_slice(b);
+}
+
+fn take_bytes<'a>(inp: &mut &'a [u8]) -> &'a [u8] {
+    let n = take(inp) as usize;
+    let (head, rest) = inp.split_at(n);
+    *inp = rest;
+    head
+}
+
+/// A frame crossing to another rank: its arrival, order key and number, link and
+/// direction, then the skb ([`crate::skb::SkbData::wire_encode`]).
+fn encode_frame(f: &CrossFrame, out: &mut Vec<u8>) {
+    put(out, f.at.as_nanos());
+    put(out, f.key.0);
+    put(out, u64::from(f.seq));
+    put(out, u64::from(f.link));
+    put(out, u64::from(f.dir));
+    f.skb.wire_encode(out);
+}
+
+fn decode_frame(
+    inp: &mut &[u8],
+    pool: &mut SkbPool,
+) -> (SimTime, OrderKey, u32, u32, u8, crate::skb::Skb) {
+    let at = SimTime::from_nanos(take(inp));
+    let key = OrderKey(take(inp));
+    let seq = take(inp) as u32;
+    let link = take(inp) as u32;
+    let dir = take(inp) as u8;
+    let skb = pool.wire_decode(inp);
+    (at, key, seq, link, dir, skb)
+}
+
+fn encode_outputs(b: &OutBuf, out: &mut Vec<u8>) {
+    put_bytes(out, &b.lines);
+    put_bytes(out, &b.probe);
+    put_bytes(out, &b.log.bytes);
+    put(out, b.log.frames.len() as u64);
+    for f in &b.log.frames {
+        put(out, u64::from(f.ifc.index()));
+        put(out, f.time.as_nanos());
+        put(out, f.end as u64);
+        match &f.comment {
+            Some(c) => {
+                put(out, 1);
+                put_bytes(out, c.as_bytes());
+            }
+            None => put(out, 0),
+        }
+    }
+    put(out, b.marks.len() as u64);
+    for m in &b.marks {
+        put(out, m.time.as_nanos());
+        put(out, m.key.0);
+        put(out, u64::from(m.seq));
+        put(out, m.trace as u64);
+        put(out, m.probe as u64);
+        put(out, m.cap as u64);
+    }
+}
+
+fn decode_outputs(bytes: &[u8]) -> OutBuf {
+    let mut inp = bytes;
+    let lines = take_bytes(&mut inp).to_vec();
+    let probe = take_bytes(&mut inp).to_vec();
+    let log_bytes = take_bytes(&mut inp).to_vec();
+    let n = take(&mut inp) as usize;
+    let mut frames = Vec::with_capacity(n);
+    for _ in 0..n {
+        let ifc = CaptureIf::from_index(take(&mut inp) as u32);
+        let time = SimTime::from_nanos(take(&mut inp));
+        let end = take(&mut inp) as usize;
+        let comment = (take(&mut inp) == 1).then(|| {
+            String::from_utf8_lossy(take_bytes(&mut inp))
+                .into_owned()
+                .into_boxed_str()
+        });
+        frames.push(LoggedFrame {
+            ifc,
+            time,
+            end,
+            comment,
+        });
+    }
+    let n = take(&mut inp) as usize;
+    let mut marks = Vec::with_capacity(n);
+    for _ in 0..n {
+        marks.push(super::parallel::Mark {
+            time: SimTime::from_nanos(take(&mut inp)),
+            key: OrderKey(take(&mut inp)),
+            seq: take(&mut inp) as u32,
+            trace: take(&mut inp) as usize,
+            probe: take(&mut inp) as usize,
+            cap: take(&mut inp) as usize,
+        });
+    }
+    OutBuf {
+        lines,
+        probe,
+        log: FrameLog {
+            bytes: log_bytes,
+            frames,
+        },
+        marks,
+        at: 0,
+    }
+}
+
+/// Ranks as threads of one process, over channels: for tests, and to see a distributed run
+/// without MPI.
+pub mod local {
+    use std::sync::mpsc::{Receiver, Sender, channel};
+
+    use super::Comm;
+
+    /// One rank's end of the channels.
+    #[derive(Debug)]
+    pub struct LocalComm {
+        rank: usize,
+        to: Vec<Sender<Vec<u8>>>,
+        from: Vec<Receiver<Vec<u8>>>,
+    }
+
+    /// `n` ranks joined by channels, one end per rank.
+    pub fn ranks(n: usize) -> Vec<LocalComm> {
+        // chan[a][b]: from a to b.
+        let mut tx: Vec<Vec<Option<Sender<Vec<u8>>>>> = (0..n).map(|_| vec![None; n]).collect();
+        let mut rx: Vec<Vec<Option<Receiver<Vec<u8>>>>> =
+            (0..n).map(|_| (0..n).map(|_| None).collect()).collect();
+        for a in 0..n {
+            for b in 0..n {
+                let (s, r) = channel();
+                tx[a][b] = Some(s);
+                rx[b][a] = Some(r);
+            }
+        }
+        tx.into_iter()
+            .zip(rx)
+            .enumerate()
+            .map(|(rank, (t, r))| LocalComm {
+                rank,
+                to: t.into_iter().map(|s| s.expect("made")).collect(),
+                from: r.into_iter().map(|r| r.expect("made")).collect(),
+            })
+            .collect()
+    }
+
+    impl Comm for LocalComm {
+        fn rank(&self) -> usize {
+            self.rank
+        }
+        fn size(&self) -> usize {
+            self.to.len()
+        }
+        fn all_min(&mut self, v: u64) -> u64 {
+            let all = self.all_to_all(vec![v.to_le_bytes().to_vec(); self.size()]);
+            all.iter()
+                .map(|b| u64::from_le_bytes(b[..8].try_into().expect("8 bytes")))
+                .min()
+                .expect("one rank at least")
+        }
+        fn all_to_all(&mut self, out: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+            for (s, b) in self.to.iter().zip(out) {
+                s.send(b).expect("rank alive");
+            }
+            self.from
+                .iter()
+                .map(|r| r.recv().expect("rank alive"))
+                .collect()
+        }
+        fn abort(&self, code: i32) -> ! {
+            panic!("rank {} aborted the run (exit status {code})", self.rank)
+        }
+        fn gather(&mut self, bytes: Vec<u8>) -> Option<Vec<Vec<u8>>> {
+            let n = self.size();
+            let mut out = vec![Vec::new(); n];
+            out[0] = bytes;
+            let got = self.all_to_all(out);
+            (self.rank == 0).then_some(got)
+        }
+    }
+}
+
+/// What a rank hands rank 0 at the end of a run: the figures of what it owns.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct RankShare {
+    events: u64,
+    frames: u64,
+    trace_lines: u64,
+    probe_lines: u64,
+    node_drops: Drops,
+    /// Node index and its stats.json object ([`super::report::node_json`]); none from rank 0.
+    nodes: Vec<(u32, String)>,
+    /// Switch index and its ports' counters.
+    switches: Vec<(u32, Vec<SwitchPortStats>)>,
+    /// Link, direction and its counters, for the directions it transmits on.
+    links: Vec<(u32, u8, LinkStats)>,
+    /// `dc_flows` reports: app index, node index, key in its node's object, report.
+    dc_flows: Vec<(u32, u32, String, DcFlowsReport)>,
+}
+
+/// Rank 0's account of a distributed run's end ([`end_ranks`]).
+#[derive(Debug)]
+pub struct Ended {
+    /// Events handled by every rank.
+    pub events: u64,
+    /// The run's totals.
+    pub totals: RunTotals,
+    /// The `dc_flows` apps' reports, in scenario order (for the summary).
+    pub dc_flows: Vec<DcFlowsReport>,
+    dc_summary: Option<FctSummary>,
+    remote: Vec<Option<Box<serde_json::value::RawValue>>>,
+}
+
+impl Ended {
+    /// What stats.json holds, with the other ranks' nodes as they wrote them.
+    pub fn stats_view<'w>(&mut self, world: &'w World) -> StatsView<'w> {
+        StatsView::of_ranks(
+            world,
+            self.totals.clone(),
+            self.dc_summary.clone(),
+            std::mem::take(&mut self.remote),
+        )
+    }
+}
+
+/// Ends a distributed run: every rank agrees on the clock (the last event anywhere) and
+/// sends rank 0 the figures of what it owns; rank 0's world then holds every link's and
+/// switch's counters, the run's frame and trace line counts, and gets what it needs to
+/// write stats.json ([`Ended::stats_view`]). `None` on the other ranks.
+pub fn end_ranks(
+    world: &mut World,
+    plan: &Partitioning,
+    report: &RunReport,
+    comm: &mut dyn Comm,
+) -> Option<Ended> {
+    let me = comm.rank();
+    let last = u64::MAX - comm.all_min(u64::MAX - world.now.as_nanos());
+    world.now = SimTime::from_nanos(last);
+    let apps = AppsByNode::of(world);
+    let mut share = RankShare {
+        events: report.events,
+        frames: world.frames_on_links,
+        trace_lines: world.trace.lines,
+        probe_lines: world.trace.probe_lines,
+        ..RankShare::default()
+    };
+    for (ni, n) in world.nodes.iter().enumerate() {
+        if plan.node_part[ni] as usize != me {
+            continue;
+        }
+        super::report::node_drops(n, &mut share.node_drops);
+        if me != 0 {
+            share
+                .nodes
+                .push((ni as u32, super::report::node_json(world, ni, &apps)));
+        }
+        for (app, key, r) in world.app_keys_of(n, apps.of_node(ni)) {
+            if let AppReport::DcFlows(d) = r {
+                share.dc_flows.push((app, ni as u32, key, *d));
+            }
+        }
+    }
+    for (si, sw) in world.switches.iter().enumerate() {
+        if plan.switch_part[si] as usize == me {
+            let ports = sw.ports.iter().map(|p| p.stats.clone()).collect();
+            share.switches.push((si as u32, ports));
+        }
+    }
+    for (li, l) in world.links.iter().enumerate() {
+        for d in 0..2 {
+            if plan.of_port(l.ends[d]) == me {
+                share.links.push((li as u32, d as u8, l.stats[d].clone()));
+            }
+        }
+    }
+    let bytes = ron::to_string(&share)
+        .expect("a rank's share serializes")
+        .into_bytes();
+    let all = comm.gather(bytes)?;
+    let shares: Vec<RankShare> = all
+        .iter()
+        .map(|b| {
+            ron::from_str(std::str::from_utf8(b).expect("RON is text"))
+                .expect("a rank's share reads back")
+        })
+        .collect();
+    let mut events = 0;
+    let mut frames = 0;
+    let (mut lines, mut probe) = (0, 0);
+    let mut drops = Drops::default();
+    let mut remote = vec![None; world.nodes.len()];
+    let mut dc = Vec::new();
+    for s in shares {
+        events += s.events;
+        frames += s.frames;
+        lines += s.trace_lines;
+        probe += s.probe_lines;
+        let d = s.node_drops;
+        drops.qdisc += d.qdisc;
+        drops.arp_queue += d.arp_queue;
+        drops.ip += d.ip;
+        drops.netfilter += d.netfilter;
+        for (ni, text) in s.nodes {
+            remote[ni as usize] =
+                Some(serde_json::value::RawValue::from_string(text).expect("JSON a rank wrote"));
+        }
+        for (si, ports) in s.switches {
+            for (p, st) in world.switches[si as usize].ports.iter_mut().zip(ports) {
+                p.stats = st;
+            }
+        }
+        for (li, d, st) in s.links {
+            world.links[li as usize].stats[d as usize] = st;
+        }
+        dc.extend(s.dc_flows);
+    }
+    world.frames_on_links = frames;
+    world.trace.lines = lines;
+    world.trace.probe_lines = probe;
+    world.fabric_drops(&mut drops);
+    // stats.json's summary takes the hosts by name, each host's apps by key; the run's
+    // summary takes them in scenario order.
+    let rank_of_name: Vec<usize> = {
+        let by_name = world.nodes_by_name();
+        let mut r = vec![usize::MAX; world.nodes.len()];
+        for (k, ni) in by_name.into_iter().enumerate() {
+            r[ni] = k;
+        }
+        r
+    };
+    dc.sort_by(|a, b| (rank_of_name[a.1 as usize], &a.2).cmp(&(rank_of_name[b.1 as usize], &b.2)));
+    let dc_summary = FctSummary::of(
+        dc.iter()
+            .filter(|e| rank_of_name[e.1 as usize] != usize::MAX)
+            .map(|e| &e.3),
+    );
+    dc.sort_by_key(|e| e.0);
+    Some(Ended {
+        events,
+        totals: RunTotals {
+            sim_time_ns: report.now.as_nanos(),
+            events,
+            frames,
+            drops,
+        },
+        dc_flows: dc.into_iter().map(|e| e.3).collect(),
+        dc_summary,
+        remote,
+    })
+}
