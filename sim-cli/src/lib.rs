@@ -33,6 +33,8 @@ pub use sim_stack::apps::registry::AppSpec;
 mod check;
 mod drill;
 mod metric;
+#[cfg(feature = "mpi")]
+mod mpi_comm;
 mod observe;
 mod outdir;
 pub mod plot;

@@ -272,6 +272,13 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", default_value_t = 1,
           value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub threads: u32,
+    /// Run as one rank of a run over several processes, on one machine or several, started
+    /// by `mpirun -np N sim run --mpi FILE`: the topology is split into N partitions, one per
+    /// rank, and rank 0 writes every output, byte-identical to the run in one process.
+    /// Needs a build with `--features mpi`; not with samples, snapshots, --stats ron,
+    /// --threads, --max-events or --max-wall.
+    #[arg(long)]
+    pub mpi: bool,
     /// Format of the statistics file (`stats.json` or `stats.ron`): `--stats ron`.
     #[arg(long, value_enum, default_value = "json")]
     pub stats: StatsFormat,
@@ -465,6 +472,14 @@ impl Failure {
 
 /// Runs `sim run`; returns the exit code.
 pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    // The ranks of a run over MPI other than 0 say nothing: rank 0 says it all (the same
+    // diagnostics and errors, as every rank loads the same scenario).
+    let mut quiet = io::sink();
+    let err: &mut dyn Write = if args.mpi && mpi_rank() != Some(0) {
+        &mut quiet
+    } else {
+        err
+    };
     match run_inner(args, out, err) {
         Ok(code) => code,
         Err(f) => {
@@ -555,6 +570,7 @@ fn with_replay(args: &RunArgs, err: &mut dyn Write) -> Result<RunArgs, Failure> 
         },
         quiet: args.quiet,
         threads: args.threads,
+        mpi: args.mpi,
         replay: None,
         allow_changed: false,
     })
@@ -614,13 +630,40 @@ fn run_inner(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
     let stop = Arc::new(AtomicUsize::new(0));
     catch_stop_signals(&stop);
     let args = &with_replay(args, err)?;
-    let done = execute(args, Keep::Folder, false, err, &stop, !args.quiet)?;
+    let mut comm = start_mpi(args)?;
+    let done = match execute(
+        args,
+        Keep::Folder,
+        false,
+        err,
+        &stop,
+        !args.quiet && !args.mpi,
+        comm.as_deref_mut(),
+    ) {
+        Ok(done) => done,
+        Err(f) => {
+            if let Some(comm) = comm {
+                // The other ranks may be waiting for this one: say why, then end them all.
+                if !f.msg.is_empty() {
+                    let _ = writeln!(err, "error: {}", f.msg);
+                }
+                let _ = err.flush();
+                comm.abort(EXIT_ERRORS as i32);
+            }
+            return Err(f);
+        }
+    };
+    if done.rank != 0 {
+        // A rank of a run over MPI: rank 0 wrote and says everything.
+        return Ok(0);
+    }
     if !args.quiet {
         let stopped = done.stopped.map(|s| s.describe());
         let s = summary::Summary {
             scenario: &done.scenario,
             totals: &done.totals,
-            apps: &done.apps,
+            app_lines: &done.app_lines,
+            dc_flows: &done.dc_flows,
             wall: done.wall,
             stopped: stopped.as_deref(),
             trace_lines: done.trace_lines,
@@ -734,8 +777,12 @@ pub struct Executed {
     pub totals: RunTotals,
     /// Its statistics, what `stats.json` holds, when asked for (`stats_tree`).
     pub stats: Option<RunStats>,
-    /// Each app's report, with its node.
-    pub apps: Vec<(String, AppReport)>,
+    /// This process's rank in a run over MPI (0 otherwise): only rank 0 writes and prints.
+    pub rank: usize,
+    /// The summary's line of each app but the `dc_flows` ones, with its node.
+    pub app_lines: Vec<(String, String)>,
+    /// The `dc_flows` apps' reports, in scenario order.
+    pub dc_flows: Vec<sim_stack::apps::dc_flows::DcFlowsReport>,
     /// Wall-clock time of the simulation proper.
     pub wall: Duration,
     /// Why it ended before its end time, if it did.
@@ -806,6 +853,7 @@ pub fn execute(
     diag: &mut dyn Write,
     stop: &AtomicUsize,
     progress: bool,
+    mut comm: Option<&mut (dyn sim_stack::world::distributed::Comm + 'static)>,
 ) -> Result<Executed, Failure> {
     let file = args
         .file
@@ -816,9 +864,13 @@ pub fn execute(
         inputs,
     } = load_scenario(&file, &args.set, args.seed, args.until, diag)?;
     let pcap_nodes = pcap_selection(&args.pcap, &scenario)?;
+    if comm.is_some() {
+        refuse_under_mpi(args, &scenario)?;
+    }
+    let rank = comm.as_ref().map_or(0, |c| c.rank());
 
     let (dest, dir) = match keep {
-        Keep::Folder => {
+        Keep::Folder if rank == 0 => {
             let dest = args
                 .out
                 .clone()
@@ -828,11 +880,14 @@ pub fn execute(
                 OutDir::create(&dest, args.force, &input_paths, diag).map_err(Failure::msg)?;
             (Some(dest), Some(dir))
         }
-        Keep::Nothing => (None, None),
+        Keep::Folder | Keep::Nothing => (None, None),
     };
+    // The other ranks record what rank 0 does (their outputs go to it), into nothing.
+    let scratch = (rank != 0)
+        .then(|| std::env::temp_dir().join(format!("sim-mpi-rank{rank}-{}", std::process::id())));
 
-    let level = match (&dir, args.trace) {
-        (None, _) | (_, TraceArg::None) => TraceLevel::None,
+    let level = match (dir.is_some() || scratch.is_some(), args.trace) {
+        (false, _) | (_, TraceArg::None) => TraceLevel::None,
         (_, TraceArg::Frames) => TraceLevel::Frames,
         (_, TraceArg::Path) => TraceLevel::Path,
     };
@@ -841,6 +896,9 @@ pub fn execute(
             level,
             Box::new(create_named(dir.file("trace.txt"), 1 << 20)?),
         ),
+        None if scratch.is_some() && level != TraceLevel::None => {
+            Trace::new(level, Box::new(io::sink()))
+        }
         _ => Trace::disabled(),
     };
     if let Some(dir) = &dir
@@ -848,14 +906,21 @@ pub fn execute(
     {
         trace = trace.with_tcp_probe(Box::new(create_named(dir.file("tcp_probe.txt"), 1 << 20)?));
     }
-    let capture = dir.as_ref().and_then(|dir| {
+    if scratch.is_some() && args.tcp_probe {
+        trace = trace.with_tcp_probe(Box::new(io::sink()));
+    }
+    let capture_dir = dir
+        .as_ref()
+        .map(|d| d.tmp.clone())
+        .or_else(|| scratch.clone());
+    let capture = capture_dir.as_ref().and_then(|dir| {
         pcap_nodes.map(|nodes| {
             let format = if args.pcapng {
                 CaptureFormat::PcapNg
             } else {
                 CaptureFormat::Pcap
             };
-            (CaptureConfig::new(&dir.tmp, format), nodes)
+            (CaptureConfig::new(dir, format), nodes)
         })
     });
     let record_paths = level == TraceLevel::Path;
@@ -867,6 +932,14 @@ pub fn execute(
             record_paths,
         },
     )?;
+    if let Some(scratch) = &scratch {
+        // Only rank 0 writes frames: the others' capture registered the same interfaces
+        // (the frames they log carry their numbers) and is dropped with its empty files.
+        if world.capture.is_some() {
+            world.capture = Some(sim_stack::capture::Capture::log());
+        }
+        let _ = std::fs::remove_dir_all(scratch);
+    }
 
     let mut snapshot_kinds = args.snapshot.clone();
     snapshot_kinds.sort();
@@ -930,8 +1003,24 @@ pub fn execute(
             std::ops::ControlFlow::Continue(())
         }
     };
-    let (report, parallel) = match &plan {
-        Some(plan) => {
+    let (report, parallel, ranks) = match (&plan, comm.as_deref_mut()) {
+        (_, Some(comm)) => {
+            let plan = sim_stack::world::Partitioning::new(&world, comm.size());
+            if plan.parts != comm.size() {
+                return Err(Failure::msg(format!(
+                    "--mpi: {} splits into at most {} partitions (links without delay or with \
+                     loss are never cut): start it with mpirun -np {}",
+                    file.display(),
+                    plan.parts,
+                    plan.parts
+                )));
+            }
+            let (r, _) =
+                sim_stack::world::distributed::run_rank(&mut world, sched, &plan, limits, comm);
+            let ended = sim_stack::world::distributed::end_ranks(&mut world, &plan, &r, comm);
+            (r, None, Some((ended, plan)))
+        }
+        (Some(plan), None) => {
             let (r, st) = sim_stack::world::run_parallel(
                 &mut world,
                 sched,
@@ -940,12 +1029,63 @@ pub fn execute(
                 &mut observer,
                 on_progress,
             );
-            (r, Some(crate::report::timing::ParallelTiming::of(&st)))
+            (
+                r,
+                Some(crate::report::timing::ParallelTiming::of(&st)),
+                None,
+            )
         }
-        None => (
+        (None, None) => (
             sim_core::run_observed(&mut world, &mut sched, limits, &mut observer, on_progress),
             None,
+            None,
         ),
+    };
+    // The summary's app lines: in a distributed run each rank writes its own apps' lines
+    // and rank 0 puts them in scenario order.
+    let mut app_lines = Vec::new();
+    let mut dc_flows = Vec::new();
+    for (i, a) in world.apps.iter().enumerate() {
+        if let (Some((_, plan)), Some(comm)) = (&ranks, comm.as_deref())
+            && plan.node_part[a.node] as usize != comm.rank()
+        {
+            continue;
+        }
+        let n = &world.nodes[a.node];
+        let node = n.name.clone();
+        match a.app.report(n, world.now) {
+            AppReport::DcFlows(d) => dc_flows.push(*d),
+            app => app_lines.push((i as u32, node, crate::summary::app_line(&app))),
+        }
+    }
+    let (report, ended) = match (ranks, comm) {
+        (Some((ended, _)), Some(comm)) => {
+            let bytes = ron::to_string(&app_lines)
+                .expect("lines serialize")
+                .into_bytes();
+            let Some(all) = comm.gather(bytes) else {
+                // The other ranks are done: rank 0 writes everything.
+                return Ok(Executed::of_rank(rank, scenario));
+            };
+            app_lines = all
+                .iter()
+                .flat_map(|b| {
+                    ron::from_str::<Vec<(u32, String, String)>>(
+                        std::str::from_utf8(b).expect("RON is text"),
+                    )
+                    .expect("lines read back")
+                })
+                .collect();
+            app_lines.sort_by_key(|l| l.0);
+            let ended = ended.expect("rank 0 gets the end");
+            dc_flows = ended.dc_flows.clone();
+            let report = sim_core::RunReport {
+                events: ended.events,
+                ..report
+            };
+            (report, Some(ended))
+        }
+        _ => (report, None),
     };
     let wall = wall.elapsed();
     bar.finish();
@@ -966,7 +1106,11 @@ pub fn execute(
         .then_some(world.trace.probe_lines);
     // Errors name their file (the capture's, and the trace's through `Named`).
     let captured = world.finish_outputs()?;
-    let totals = world.totals(report.now.as_nanos(), report.events);
+    let totals = match &ended {
+        Some(e) => e.totals.clone(),
+        None => world.totals(report.now.as_nanos(), report.events),
+    };
+    let mut ended = ended;
     let stats_file = match args.stats {
         StatsFormat::Json => "stats.json",
         StatsFormat::Ron => "stats.ron",
@@ -977,7 +1121,10 @@ pub fn execute(
     let mut files_sampled = Vec::new();
     if let (Some(dir), Some(dest)) = (dir, &dest) {
         // Made one node at a time as it is written: the whole tree is never held.
-        let view = world.stats_view(report.now.as_nanos(), report.events);
+        let view = match ended.as_mut() {
+            Some(e) => e.stats_view(&world),
+            None => world.stats_view(report.now.as_nanos(), report.events),
+        };
         let contents = StatsFile {
             interrupted: stopped.map(|s| s.record(report.now.as_nanos())),
             stats: &view,
@@ -1056,7 +1203,9 @@ pub fn execute(
         committed = Some(dir.commit().map_err(Failure::msg)?);
     }
     Ok(Executed {
-        apps: world.app_reports(),
+        rank,
+        app_lines: app_lines.into_iter().map(|(_, n, l)| (n, l)).collect(),
+        dc_flows,
         stats: stats_tree.then(|| world.stats(report.now.as_nanos(), report.events)),
         scenario,
         totals,
@@ -1071,6 +1220,100 @@ pub fn execute(
         dest: committed,
         parallel,
     })
+}
+
+impl Executed {
+    /// What a rank other than 0 of a run over MPI reports: nothing to show.
+    fn of_rank(rank: usize, scenario: Scenario) -> Self {
+        Self {
+            scenario,
+            totals: RunTotals {
+                sim_time_ns: 0,
+                events: 0,
+                frames: 0,
+                drops: Default::default(),
+            },
+            stats: None,
+            rank,
+            app_lines: Vec::new(),
+            dc_flows: Vec::new(),
+            wall: Duration::ZERO,
+            stopped: None,
+            trace_lines: None,
+            probe_lines: None,
+            captured: None,
+            stats_file: "",
+            snapshots: 0,
+            samples: None,
+            dest: None,
+            parallel: None,
+        }
+    }
+}
+
+/// This process's rank, as the MPI launcher tells it (OpenMPI, MPICH, Slurm), before MPI
+/// starts; `None` outside a launcher.
+fn mpi_rank() -> Option<usize> {
+    [
+        "OMPI_COMM_WORLD_RANK",
+        "PMI_RANK",
+        "PMIX_RANK",
+        "SLURM_PROCID",
+    ]
+    .iter()
+    .find_map(|v| std::env::var(v).ok()?.parse().ok())
+}
+
+/// Starts MPI for `--mpi` (refusing what a distributed run cannot do), or nothing.
+fn start_mpi(
+    args: &RunArgs,
+) -> Result<Option<Box<dyn sim_stack::world::distributed::Comm>>, Failure> {
+    if !args.mpi {
+        return Ok(None);
+    }
+    #[cfg(feature = "mpi")]
+    {
+        let comm = crate::mpi_comm::MpiComm::init()
+            .ok_or_else(|| Failure::msg("--mpi: MPI did not start".to_string()))?;
+        Ok(Some(Box::new(comm)))
+    }
+    #[cfg(not(feature = "mpi"))]
+    Err(Failure::msg(
+        "--mpi: this sim was built without MPI: build it with `cargo build --release -p \
+         sim-cli --features mpi` (Debian: apt-get install libopenmpi-dev openmpi-bin \
+         libclang-dev) and start it with `mpirun -np N target/release/sim run --mpi FILE`"
+            .to_string(),
+    ))
+}
+
+/// Refuses what a run over MPI cannot do.
+fn refuse_under_mpi(args: &RunArgs, scenario: &Scenario) -> Result<(), Failure> {
+    let refuse = |what: &str| {
+        Err(Failure::msg(format!(
+            "--mpi cannot {what}: a rank holds only its own nodes (run without --mpi, or with \
+             --threads)"
+        )))
+    };
+    if args.sample.is_some_and(|s| s != SampleArg::Off)
+        || scenario.sample.is_some() && args.sample != Some(SampleArg::Off)
+    {
+        return refuse("sample (--sample, or the scenario's `sample` statement: add --sample off)");
+    }
+    if !args.snapshot.is_empty() || !args.snapshot_at.is_empty() {
+        return refuse("take snapshots (--snapshot, --snapshot-at)");
+    }
+    if args.stats == StatsFormat::Ron {
+        return refuse(
+            "write stats.ron (its nodes are spliced into stats.json as their ranks wrote them)",
+        );
+    }
+    if args.threads > 1 {
+        return refuse("also run on threads (--threads)");
+    }
+    if args.max_events.is_some() || args.max_wall.is_some() {
+        return refuse("stop at an event count or a wall-clock time (--max-events, --max-wall)");
+    }
+    Ok(())
 }
 
 /// Writes the statistics file, streamed into it (a 10^5-host stats.json is 354 MB: never

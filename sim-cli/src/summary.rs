@@ -20,8 +20,10 @@ pub struct Summary<'a> {
     pub scenario: &'a Scenario,
     /// Its totals.
     pub totals: &'a RunTotals,
-    /// Each app's report, with its node.
-    pub apps: &'a [(String, AppReport)],
+    /// Each app's line but the `dc_flows` ones ([`app_line`]), with its node.
+    pub app_lines: &'a [(String, String)],
+    /// The `dc_flows` apps' reports, in scenario order.
+    pub dc_flows: &'a [sim_stack::apps::dc_flows::DcFlowsReport],
     /// Wall-clock time of the simulation proper.
     pub wall: Duration,
     /// Why it stopped before its end (`interrupted by SIGTERM`), if it did.
@@ -83,12 +85,10 @@ impl fmt::Display for Summary<'_> {
         }
         writeln!(f, "  frames     {} on links", s.frames)?;
         writeln!(f, "  drops      {}", drops_line(&s.drops))?;
-        for (node, app) in self.apps {
-            if !matches!(app, AppReport::DcFlows(_)) {
-                writeln!(f, "  {node:<10} {}", app_line(app))?;
-            }
+        for (node, line) in self.app_lines {
+            writeln!(f, "  {node:<10} {line}")?;
         }
-        dc_flows_lines(f, self.apps)?;
+        dc_flows_lines(f, self.dc_flows)?;
         let mut files = Vec::new();
         if let Some(n) = self.trace_lines {
             files.push(format!("trace.txt ({n} lines)"));
@@ -153,7 +153,8 @@ fn ms(ns: u64) -> String {
 }
 
 /// One line per app, in the words of the real tool.
-fn app_line(app: &AppReport) -> String {
+/// An app's line in the summary.
+pub(crate) fn app_line(app: &AppReport) -> String {
     match app {
         AppReport::User(u) => u.summary.clone(),
         AppReport::DcFlows(d) => format!(
@@ -279,14 +280,10 @@ fn app_line(app: &AppReport) -> String {
 /// and the FCT and slowdown percentiles of those that finished ([`FctSummary`]).
 ///
 /// [`FctSummary`]: sim_stack::apps::dc_flows::FctSummary
-fn dc_flows_lines(f: &mut fmt::Formatter<'_>, apps: &[(String, AppReport)]) -> fmt::Result {
-    let reports: Vec<_> = apps
-        .iter()
-        .filter_map(|(_, a)| match a {
-            AppReport::DcFlows(d) => Some(&**d),
-            _ => None,
-        })
-        .collect();
+fn dc_flows_lines(
+    f: &mut fmt::Formatter<'_>,
+    reports: &[sim_stack::apps::dc_flows::DcFlowsReport],
+) -> fmt::Result {
     let hosts = reports.len();
     let Some(s) = sim_stack::apps::dc_flows::FctSummary::of(reports) else {
         return Ok(());

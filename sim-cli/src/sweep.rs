@@ -326,6 +326,7 @@ impl Plan {
             stats: StatsFormat::Json,
             quiet: true,
             threads: 1,
+            mpi: false,
             replay: None,
             allow_changed: false,
         }
@@ -379,7 +380,7 @@ impl Plan {
         };
         let mut diag = Vec::new();
         let done = catch_unwind(AssertUnwindSafe(|| {
-            run::execute(&args, keep, true, &mut diag, stop, false)
+            run::execute(&args, keep, true, &mut diag, stop, false, None)
         }));
         match done {
             Err(panic) => {
