@@ -503,20 +503,16 @@ impl SkbPool {
 
     /// The skb [`SkbData::wire_encode`] wrote, read from the front of `inp`.
     pub fn wire_decode(&mut self, inp: &mut &[u8]) -> Skb {
-        let mut take = || {
+        fn word(inp: &mut &[u8]) -> u64 {
             let (head, rest) = inp.split_at(8);
             *inp = rest;
             u64::from_le_bytes(head.try_into().expect("8 bytes"))
-        };
-        let len = take() as usize;
+        }
+        let len = word(inp) as usize;
         let (data, rest) = inp.split_at(len);
         let mut skb = self.alloc_copy(data);
         *inp = rest;
-        let mut take = || {
-            let (head, rest) = inp.split_at(8);
-            *inp = rest;
-            u64::from_le_bytes(head.try_into().expect("8 bytes"))
-        };
+        let mut take = || word(inp);
         skb.truesize = take() as u32;
         skb.priority = take() as u32;
         skb.hash = take() as u32;

@@ -30,13 +30,12 @@ use super::report::AppsByNode;
 use super::{Drops, RunTotals, StatsView, World};
 use crate::apps::AppReport;
 use crate::apps::dc_flows::{DcFlowsReport, FctSummary};
-use crate::capture::{Capture, CaptureIf, FrameLog, LoggedFrame};
+use crate::capture::{CaptureIf, FrameLog, LoggedFrame};
 use crate::event::Event;
-use crate::link::{CrossFrame, InFlight, Outbox};
+use crate::link::CrossFrame;
 use crate::skb::SkbPool;
 use crate::stats::LinkStats;
 use crate::switch::SwitchPortStats;
-use crate::trace::Trace;
 
 /// What ranks say to each other: MPI's collectives, as the run needs them.
 pub trait Comm {
@@ -78,52 +77,13 @@ pub fn run_rank(
 ) -> (RunReport, RankStats) {
     assert_eq!(plan.parts, comm.size(), "one partition per rank");
     let me = comm.rank();
-    let owner = |e: &Event| -> usize {
-        match *e {
-            Event::Arrive { link, dir, .. } => {
-                plan.of_port(world.links[link as usize].ends[1 - dir as usize])
-            }
-            Event::TxDone { port } => plan.of_port(port),
-            Event::QdiscWatchdog { node, .. }
-            | Event::NeighTimer { node, .. }
-            | Event::NdiscTimer { node, .. }
-            | Event::Ipv6Timer { node, .. }
-            | Event::Frag6Timer { node, .. }
-            | Event::FragTimer { node, .. }
-            | Event::SockWake { node, .. }
-            | Event::TcpTimer { node, .. } => plan.node_part[node as usize] as usize,
-            Event::AppStart { app } | Event::AppTimer { app, .. } | Event::AppStop { app } => {
-                plan.node_part[world.apps[app as usize].node] as usize
-            }
-        }
-    };
     let mut sched = sched
-        .split(plan.parts, owner)
+        .split(plan.parts, |e| plan.owner(world, e))
         .into_iter()
         .nth(me)
         .expect("a queue per rank");
-    let mut links = world.links.clone();
-    for (l, &cut) in links.iter_mut().zip(&plan.cut) {
-        l.cut = cut;
-    }
-    let marking = world.trace.frames() || world.trace.tcp_probe_on() || world.capture.is_some();
-    let mut st = PartState {
-        links,
-        pool: SkbPool::new(),
-        inflight: InFlight::default(),
-        trace: Trace::in_memory_like(&world.trace),
-        capture: world.capture.as_ref().map(|_| Capture::log()),
-        io_error: None,
-        wakes: Vec::new(),
-        frames_on_links: 0,
-        outbox: Outbox::new(),
-        marks: Vec::new(),
-        marking,
-        record_paths: world.record_paths,
-        events: 0,
-        stopped: false,
-        last_event: SimTime::ZERO,
-    };
+    let marking = PartState::marking(world);
+    let mut st = PartState::new(world, plan);
     let node_local = local_numbers(plan.node_part.iter().copied(), plan.parts);
     let switch_local = local_numbers(plan.switch_part.iter().copied(), plan.parts);
     let app_local = local_numbers(

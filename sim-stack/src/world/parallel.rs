@@ -94,57 +94,17 @@ pub fn run_parallel<O: Observer<World>>(
     mut progress: impl FnMut(Progress) -> ControlFlow<()>,
 ) -> (RunReport, ParallelStats) {
     let parts_n = plan.parts;
-    let owner = |e: &Event| -> usize {
-        match *e {
-            Event::Arrive { link, dir, .. } => {
-                plan.of_port(world.links[link as usize].ends[1 - dir as usize])
-            }
-            Event::TxDone { port } => plan.of_port(port),
-            Event::QdiscWatchdog { node, .. }
-            | Event::NeighTimer { node, .. }
-            | Event::NdiscTimer { node, .. }
-            | Event::Ipv6Timer { node, .. }
-            | Event::Frag6Timer { node, .. }
-            | Event::FragTimer { node, .. }
-            | Event::SockWake { node, .. }
-            | Event::TcpTimer { node, .. } => plan.node_part[node as usize] as usize,
-            Event::AppStart { app } | Event::AppTimer { app, .. } | Event::AppStop { app } => {
-                plan.node_part[world.apps[app as usize].node] as usize
-            }
-        }
-    };
-    let scheds = sched.split(parts_n, owner);
-    let mut links = world.links.clone();
-    for (l, &cut) in links.iter_mut().zip(&plan.cut) {
-        l.cut = cut;
-    }
-    let marking = world.trace.frames() || world.trace.tcp_probe_on() || world.capture.is_some();
+    let scheds = sched.split(parts_n, |e| plan.owner(world, e));
+    let marking = PartState::marking(world);
     let parts: Vec<Mutex<Part>> = scheds
         .into_iter()
         .map(|sched| {
             Mutex::new(Part {
                 sched,
-                st: PartState {
-                    links: links.clone(),
-                    pool: SkbPool::new(),
-                    inflight: InFlight::default(),
-                    trace: Trace::in_memory_like(&world.trace),
-                    capture: world.capture.as_ref().map(|_| Capture::log()),
-                    io_error: None,
-                    wakes: Vec::new(),
-                    frames_on_links: 0,
-                    outbox: Outbox::new(),
-                    marks: Vec::new(),
-                    marking,
-                    record_paths: world.record_paths,
-                    events: 0,
-                    stopped: false,
-                    last_event: SimTime::ZERO,
-                },
+                st: PartState::new(world, plan),
             })
         })
         .collect();
-    drop(links);
     // Where each entity is in its partition's share of the world's vectors.
     let node_local = local_numbers(plan.node_part.iter().copied(), parts_n);
     let switch_local = local_numbers(plan.switch_part.iter().copied(), parts_n);
@@ -590,6 +550,39 @@ pub(super) struct PartState {
     pub(super) stopped: bool,
     /// The time of the last event handled.
     pub(super) last_event: SimTime,
+}
+
+impl PartState {
+    /// A partition's state at the start of a run of `world` split by `plan`: its copy of the
+    /// links (marked cut or not), its outputs recorded in memory.
+    pub(super) fn new(world: &World, plan: &Partitioning) -> Self {
+        let mut links = world.links.clone();
+        for (l, &cut) in links.iter_mut().zip(&plan.cut) {
+            l.cut = cut;
+        }
+        Self {
+            links,
+            pool: SkbPool::new(),
+            inflight: InFlight::default(),
+            trace: Trace::in_memory_like(&world.trace),
+            capture: world.capture.as_ref().map(|_| Capture::log()),
+            io_error: None,
+            wakes: Vec::new(),
+            frames_on_links: 0,
+            outbox: Outbox::new(),
+            marks: Vec::new(),
+            marking: Self::marking(world),
+            record_paths: world.record_paths,
+            events: 0,
+            stopped: false,
+            last_event: SimTime::ZERO,
+        }
+    }
+
+    /// Whether `world`'s run writes outputs a partition records with marks.
+    pub(super) fn marking(world: &World) -> bool {
+        world.trace.frames() || world.trace.tcp_probe_on() || world.capture.is_some()
+    }
 }
 
 /// Where the outputs of an event start in a partition's buffers.

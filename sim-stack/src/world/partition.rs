@@ -122,6 +122,29 @@ impl Partitioning {
         self.cut.iter().filter(|&&c| c).count()
     }
 
+    /// The partition that handles `event` in `world`: the owner of the node, switch or app
+    /// it is for (a frame's: the far end of its link).
+    pub fn owner(&self, world: &World, event: &crate::event::Event) -> usize {
+        use crate::event::Event;
+        match *event {
+            Event::Arrive { link, dir, .. } => {
+                self.of_port(world.links[link as usize].ends[1 - dir as usize])
+            }
+            Event::TxDone { port } => self.of_port(port),
+            Event::QdiscWatchdog { node, .. }
+            | Event::NeighTimer { node, .. }
+            | Event::NdiscTimer { node, .. }
+            | Event::Ipv6Timer { node, .. }
+            | Event::Frag6Timer { node, .. }
+            | Event::FragTimer { node, .. }
+            | Event::SockWake { node, .. }
+            | Event::TcpTimer { node, .. } => self.node_part[node as usize] as usize,
+            Event::AppStart { app } | Event::AppTimer { app, .. } | Event::AppStop { app } => {
+                self.node_part[world.apps[app as usize].node] as usize
+            }
+        }
+    }
+
     /// The partition of the entity at the far end of `port`.
     #[inline]
     pub fn of_port(&self, port: Port) -> usize {

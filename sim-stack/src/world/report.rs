@@ -306,12 +306,7 @@ impl World {
     /// The nodes' indices in the order of their names (a map keyed by name keeps the last
     /// of equal names: so does this).
     pub(super) fn nodes_by_name(&self) -> Vec<usize> {
-        let mut order: Vec<usize> = (0..self.nodes.len()).collect();
-        order.sort_by(|&a, &b| self.nodes[a].name.cmp(&self.nodes[b].name));
-        order.reverse();
-        order.dedup_by(|a, b| self.nodes[*a].name == self.nodes[*b].name);
-        order.reverse();
-        order
+        by_name(self.nodes.len(), |i| &self.nodes[i].name)
     }
 
     /// One node's statistics; `apps` are its apps' indices, in scenario order.
@@ -502,6 +497,17 @@ pub(super) fn node_drops(n: &Node, drops: &mut Drops) {
         + ip6.Ip6FragFails;
 }
 
+/// Indices `0..n` in the order of `name`, keeping the last of equal names (as a map keyed
+/// by name does).
+fn by_name<'a>(n: usize, name: impl Fn(usize) -> &'a String) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| name(a).cmp(name(b)));
+    order.reverse();
+    order.dedup_by(|a, b| name(*a) == name(*b));
+    order.reverse();
+    order
+}
+
 /// A switch's ports' counters, by port name.
 fn switch_ports(sw: &crate::switch::Switch) -> BTreeMap<String, SwitchPortStats> {
     sw.ports
@@ -661,11 +667,7 @@ impl Serialize for Switches<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let w = self.0;
-        let mut order: Vec<usize> = (0..w.switches.len()).collect();
-        order.sort_by(|&a, &b| w.switches[a].name.cmp(&w.switches[b].name));
-        order.reverse();
-        order.dedup_by(|a, b| w.switches[*a].name == w.switches[*b].name);
-        order.reverse();
+        let order = by_name(w.switches.len(), |i| &w.switches[i].name);
         let mut map = s.serialize_map(Some(order.len()))?;
         for i in order {
             let sw = &w.switches[i];
