@@ -1,18 +1,22 @@
 //! Determinism: every scenario in `scenarios/`, `scenarios/attacks/`, `scenarios/bench/`,
-//! `scenarios/tc/` and `scenarios/dc/`, run twice in this
-//! process — at the same time, on two threads, as `sim sweep` runs them — with the most
-//! detailed trace (`--trace path`) and a pcap for every interface, must give the same bytes:
-//! the trace, every pcap, and the statistics (`stats.json`'s tree; it holds no wall-clock
-//! figure — those are only in `sim run`'s summary). Each output is compared through a 64-bit
-//! FNV-1a hash, and by name, so a failure says which output differs.
+//! `scenarios/tc/` and `scenarios/dc/`, run twice in this process — at the same time, as
+//! `sim sweep` runs them — with the most detailed trace (`--trace path`) and a pcap for every
+//! interface, must give the same bytes: the trace, every pcap, and the statistics
+//! (`stats.json`, and the tree it is made from; it holds no wall-clock figure — those are only
+//! in `sim run`'s summary). Each output is compared through a 64-bit FNV-1a hash, and by name,
+//! so a failure says which output differs.
 //!
-//! One of the two runs also samples every time series (`sim run --sample`; every millisecond
-//! on the runs cut at 200 ms, a thousand times on the others): the sampler is not an event
-//! and only reads, so it must change none of those bytes.
+//! The first run is on one thread and samples every time series (`sim run --sample`; every
+//! millisecond on the runs cut at 200 ms, a thousand times on the others): the sampler is not
+//! an event and only reads, so it must change none of those bytes. The second one samples
+//! nothing and, when the topology splits, runs on 2 ranks that share nothing (`mpirun -np 2
+//! sim run --mpi`, here joined by channels): each builds its own world and runs its
+//! partition, and rank 0 writes the trace, every pcap and stats.json.
 //!
-//! And every scenario gives those same bytes on 2 and 4 threads (`sim run --threads`): the
-//! topology split into partitions that run in windows on their own threads, each with its
-//! own event queue, the outputs merged in the run's order — whatever the partitioning.
+//! And every scenario that splits gives those same bytes, samples included, on 2 and 4
+//! threads (`sim run --threads`): the topology split into partitions that run in windows on
+//! their own threads, each with its own event queue, the outputs merged in the run's order —
+//! whatever the partitioning.
 //!
 //! The benchmark and traffic-control scenarios stop at 200 ms of simulated time to keep the
 //! test fast (their random draws — netem's, RED's — start at once), the data-centre ones at
@@ -32,6 +36,7 @@ use sim_stack::capture::CaptureFormat;
 use sim_stack::config::SampleConfig;
 use sim_stack::sample::Sampler;
 use sim_stack::trace::{MemorySink, Trace, TraceLevel};
+use sim_stack::world::distributed::{Comm, end_ranks, local, run_rank};
 use sim_stack::world::{Outputs, Partitioning, World, run_parallel};
 
 /// Where the benchmark and traffic-control scenarios stop.
@@ -163,9 +168,10 @@ fn outputs_hashed(
     if sample {
         h.insert("samples".to_string(), fnv1a(samples.as_bytes()));
     }
-    // The statistics tree, every field (the tests crate has no JSON writer; Debug prints the
-    // same tree, maps in key order).
+    // The statistics tree, every field (Debug prints the tree, maps in key order), and
+    // stats.json as `sim run` writes it.
     h.insert("stats".to_string(), fnv1a(format!("{stats:?}").as_bytes()));
+    h.insert("stats.json".to_string(), fnv1a(streamed.as_bytes()));
     let mut pcaps = 0;
     for entry in fs::read_dir(dir).expect("capture folder") {
         let p = entry.expect("entry").path();
@@ -177,34 +183,86 @@ fn outputs_hashed(
     h
 }
 
+/// Runs `path` (until `until`, if given) on `n` ranks that share nothing, joined by
+/// channels, as `outputs_hashed` runs it unsampled: rank 0 writes its trace and pcaps
+/// (into `dir`) and stats.json; returns a hash per output, by name.
+fn outputs_hashed_on_ranks(
+    path: &Path,
+    until: Option<SimTime>,
+    dir: &Path,
+    n: usize,
+) -> BTreeMap<String, u64> {
+    let loaded = sim_dsl::load_file(path, &sim_dsl::Options::default());
+    assert!(!loaded.has_errors(), "{}", loaded.render_diagnostics());
+    let mut sc = loaded.scenario.expect("no errors, so a scenario");
+    if let Some(t) = until {
+        sc.end_time = sc.end_time.min(t);
+    }
+    let sink = MemorySink::default();
+    let stats = std::sync::Mutex::new(String::new());
+    std::thread::scope(|s| {
+        for mut comm in local::ranks(n) {
+            let (sc, sink, stats) = (&sc, &sink, &stats);
+            s.spawn(move || {
+                let rank = comm.rank();
+                // The other ranks capture into a folder of their own, as on another
+                // machine; only rank 0 writes frames.
+                let scratch = dir.with_extension(format!("rank{rank}"));
+                let outputs = Outputs {
+                    trace: if rank == 0 {
+                        Trace::new(TraceLevel::Path, Box::new(sink.clone()))
+                    } else {
+                        Trace::new(TraceLevel::Path, Box::new(MemorySink::default()))
+                    },
+                    capture: Some((
+                        capture_into(if rank == 0 { dir } else { &scratch }, CaptureFormat::Pcap),
+                        None,
+                    )),
+                    record_paths: true,
+                };
+                let (mut world, sched) = World::build(sc, outputs).expect("builds");
+                if rank != 0 {
+                    world.capture = Some(sim_stack::capture::Capture::log());
+                    let _ = fs::remove_dir_all(&scratch);
+                }
+                let plan = Partitioning::new(&world, n);
+                assert_eq!(plan.parts, n);
+                let (report, _) = run_rank(
+                    &mut world,
+                    sched,
+                    &plan,
+                    Limits::until(sc.end_time),
+                    &mut comm,
+                );
+                world.finish_outputs().expect("outputs written");
+                if let Some(mut ended) = end_ranks(&mut world, &plan, &report, &mut comm) {
+                    *stats.lock().expect("one writer") =
+                        serde_json::to_string_pretty(&ended.stats_view(&world))
+                            .expect("serializes");
+                }
+            });
+        }
+    });
+    let mut h = BTreeMap::new();
+    h.insert("trace".to_string(), fnv1a(sink.text().as_bytes()));
+    let stats = stats.into_inner().expect("written");
+    h.insert("stats.json".to_string(), fnv1a(stats.as_bytes()));
+    for entry in fs::read_dir(dir).expect("capture folder") {
+        let p = entry.expect("entry").path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        h.insert(name, fnv1a(&fs::read(&p).expect("pcap readable")));
+    }
+    h
+}
+
 #[test]
-fn every_scenario_gives_the_same_bytes_twice_sampled_or_not_and_on_2_and_4_threads() {
+fn every_scenario_gives_the_same_bytes_twice_sampled_or_not_on_threads_and_on_ranks() {
     let mut failures = Vec::new();
     let mut split = 0;
     for (path, until) in scenarios() {
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         let dirs = ["a", "b", "t2", "t4"].map(|d| temp_dir(&format!("{name}-{d}")));
-        // Two runs at once on one thread each, one sampled, as `sim sweep` runs them.
-        let (a, b) = std::thread::scope(|s| {
-            let a = s.spawn(|| outputs_hashed(&path, until, &dirs[0], true, 1));
-            let b = s.spawn(|| outputs_hashed(&path, until, &dirs[1], false, 1));
-            (a.join().expect("run a"), b.join().expect("run b"))
-        });
-        assert_eq!(
-            a.keys().filter(|k| *k != "samples").collect::<Vec<_>>(),
-            b.keys().collect::<Vec<_>>(),
-            "{name}: the two runs wrote different files"
-        );
-        for (output, hash) in &a {
-            if output != "samples" && b[output] != *hash {
-                failures.push(format!(
-                    "{name}: {output} differs between two runs ({hash:016x} vs {:016x})",
-                    b[output]
-                ));
-            }
-        }
-        // Then on 2 and 4 threads (as many as the topology can be split into, when fewer),
-        // sampled: the same bytes, samples included.
+        // How many partitions the topology splits into (at most 4).
         let parts = {
             let loaded = sim_dsl::load_file(&path, &sim_dsl::Options::default());
             let sc = loaded.scenario.expect("loads");
@@ -219,6 +277,41 @@ fn every_scenario_gives_the_same_bytes_twice_sampled_or_not_and_on_2_and_4_threa
             .expect("builds");
             Partitioning::new(&w, 4).parts
         };
+        // Two runs at once, as `sim sweep` runs them: one on one thread, sampled; the other
+        // unsampled, on two ranks when the topology splits, else on one thread.
+        let (a, b) = std::thread::scope(|s| {
+            let a = s.spawn(|| outputs_hashed(&path, until, &dirs[0], true, 1));
+            let b = s.spawn(|| {
+                if parts >= 2 {
+                    outputs_hashed_on_ranks(&path, until, &dirs[1], 2)
+                } else {
+                    outputs_hashed(&path, until, &dirs[1], false, 1)
+                }
+            });
+            (a.join().expect("run a"), b.join().expect("run b"))
+        });
+        let b_is = if parts >= 2 {
+            "2 ranks"
+        } else {
+            "a second run"
+        };
+        assert_eq!(
+            a.keys()
+                .filter(|k| *k != "samples" && (parts < 2 || *k != "stats"))
+                .collect::<Vec<_>>(),
+            b.keys().collect::<Vec<_>>(),
+            "{name}: {b_is} wrote different files"
+        );
+        for (output, hash) in &b {
+            if a[output] != *hash {
+                failures.push(format!(
+                    "{name}: {output} differs on {b_is} ({:016x} vs {hash:016x})",
+                    a[output]
+                ));
+            }
+        }
+        // Then on 2 and 4 threads (as many as the topology can be split into, when fewer),
+        // sampled: the same bytes, samples included.
         if parts >= 2 {
             split += 1;
             let threads = [2, parts.min(4)];
