@@ -1,11 +1,15 @@
 //! A run split over ranks that share nothing — each builds its own world from the scenario,
 //! as the processes of `mpirun -np N sim run --mpi` do — joined by channels
 //! (`sim_stack::world::distributed::local`) instead of MPI: rank 0's trace and stats.json
-//! must be the run's in one process, byte for byte. (`.ci/run` runs real MPI ranks.)
+//! must be the run's in one process, byte for byte, and so must its samples (every kind).
+//! (`.ci/run` runs real MPI ranks; sim-cli's `observe` tests compare whole output folders of
+//! ranks, snapshots included.)
 
 use std::ops::ControlFlow;
 
-use sim_core::{Limits, run};
+use sim_core::{Limits, SimDuration, run, run_observed};
+use sim_stack::config::SampleConfig;
+use sim_stack::sample::{SampleKind, Sampler};
 use sim_stack::trace::{MemorySink, Trace, TraceLevel};
 use sim_stack::world::distributed::{end_ranks, local, run_rank};
 use sim_stack::world::{Outputs, Partitioning, World};
@@ -71,6 +75,7 @@ fn on_ranks(sc: &sim_stack::config::Scenario, n: usize) -> (String, String) {
                     sched,
                     &plan,
                     Limits::until(sc.end_time),
+                    &mut sim_core::NoObserver,
                     &mut comm,
                 );
                 world.finish_outputs().expect("in memory");
@@ -122,4 +127,145 @@ fn rank_0_writes_the_trace_and_stats_of_the_run_in_one_process() {
             }
         }
     }
+}
+
+/// Outputs without a capture, the trace with kernel paths into `sink`.
+fn traced(sink: &MemorySink) -> Outputs {
+    Outputs {
+        trace: Trace::new(TraceLevel::Path, Box::new(sink.clone())),
+        capture: None,
+        record_paths: true,
+    }
+}
+
+/// A sampler of everything every `every`, each kind into its sink of `sinks`.
+fn sampler(
+    world: &World,
+    sc: &sim_stack::config::Scenario,
+    every: SimDuration,
+    sinks: &[MemorySink; 4],
+) -> Sampler {
+    Sampler::new(world, sc, &SampleConfig::everything(every), |kind| {
+        let k = SampleKind::ALL.iter().position(|&x| x == kind).unwrap();
+        Ok(Box::new(sinks[k].clone()) as Box<dyn std::io::Write>)
+    })
+    .expect("in memory")
+}
+
+/// Every sample file and the trace of `sc`, in one process.
+fn sampled_in_one_process(sc: &sim_stack::config::Scenario, every: SimDuration) -> Vec<String> {
+    let trace = MemorySink::default();
+    let sinks: [MemorySink; 4] = Default::default();
+    let (mut world, mut sched) = World::build(sc, traced(&trace)).expect("builds");
+    let mut s = sampler(&world, sc, every, &sinks);
+    run_observed(
+        &mut world,
+        &mut sched,
+        Limits::until(sc.end_time),
+        &mut s,
+        |_| ControlFlow::Continue(()),
+    );
+    s.finish().expect("in memory");
+    world.finish_outputs().expect("in memory");
+    let mut out: Vec<String> = sinks.iter().map(MemorySink::text).collect();
+    out.push(trace.text());
+    out
+}
+
+/// The same on `n` ranks ([`local::run_ranks`]): rank 0 samples into memory, the others
+/// into nothing; with the number of rows rank 0 counted.
+fn sampled_on_ranks(
+    sc: &sim_stack::config::Scenario,
+    every: SimDuration,
+    n: usize,
+) -> (Vec<String>, u64) {
+    let trace = MemorySink::default();
+    let sinks: [MemorySink; 4] = Default::default();
+    let nowhere: [MemorySink; 4] = Default::default();
+    let r0 = local::run_ranks(
+        n,
+        Limits::until(sc.end_time),
+        |rank| {
+            let sink = if rank == 0 {
+                trace.clone()
+            } else {
+                MemorySink::default()
+            };
+            World::build(sc, traced(&sink)).expect("builds")
+        },
+        |rank, world| {
+            let to = if rank == 0 { &sinks } else { &nowhere };
+            sampler(world, sc, every, to)
+        },
+    );
+    let mut world = r0.world;
+    let rows = r0.observer.rows;
+    r0.observer.finish().expect("in memory");
+    world.finish_outputs().expect("in memory");
+    assert!(
+        nowhere
+            .iter()
+            .zip(SampleKind::ALL)
+            .all(|(s, k)| s.text().lines().all(|l| format!("{l}\n") == k.header())),
+        "a rank other than 0 wrote rows"
+    );
+    let mut out: Vec<String> = sinks.iter().map(MemorySink::text).collect();
+    out.push(trace.text());
+    (out, rows)
+}
+
+#[test]
+fn rank_0_writes_the_samples_of_the_run_in_one_process() {
+    let mut seen = [false; 4];
+    let mut ranks_run = 0;
+    for (path, until, every_us) in [
+        ("scenarios/dns_then_http.net", Some("2000000000"), 1_000),
+        ("scenarios/two_sites.net", None, 1_000),
+        ("scenarios/dc/fattree_k4_websearch.net", Some("2000000"), 50),
+    ] {
+        let sc = load(path, until);
+        let every = SimDuration::from_micros(every_us);
+        let seq = sampled_in_one_process(&sc, every);
+        let rows_seq: u64 = seq[..4]
+            .iter()
+            .map(|t| t.lines().count().saturating_sub(1) as u64)
+            .sum();
+        for (k, text) in seq[..4].iter().enumerate() {
+            seen[k] |= text.lines().count() > 1;
+        }
+        let parts = |n| {
+            let outputs = Outputs {
+                trace: Trace::disabled(),
+                capture: None,
+                record_paths: false,
+            };
+            Partitioning::new(&World::build(&sc, outputs).expect("builds").0, n).parts
+        };
+        for n in [2, 3].into_iter().filter(|&n| parts(n) == n) {
+            ranks_run += 1;
+            let (got, rows) = sampled_on_ranks(&sc, every, n);
+            assert_eq!(rows, rows_seq, "{path} on {n} ranks: rows counted");
+            for (k, (a, b)) in got.iter().zip(&seq).enumerate() {
+                let what = SampleKind::ALL.get(k).map_or("trace", |k| k.file_name());
+                if a != b {
+                    let line = a
+                        .lines()
+                        .zip(b.lines())
+                        .position(|(x, y)| x != y)
+                        .unwrap_or(0);
+                    panic!(
+                        "{path} on {n} ranks: {what} differs at line {line}: {:?} vs {:?}",
+                        a.lines().nth(line),
+                        b.lines().nth(line)
+                    );
+                }
+            }
+        }
+    }
+    assert_eq!(
+        seen, [true; 4],
+        "rows of every kind (tcp, qdisc, link, app)"
+    );
+    // two_sites.net splits into 2 partitions at most.
+    assert_eq!(ranks_run, 5, "each scenario on 2 and 3 ranks");
 }
