@@ -1023,14 +1023,25 @@ pub fn execute(
                     plan.parts
                 )));
             }
-            let (r, _) = sim_stack::world::distributed::run_rank(
+            // A signal stops every rank before the same window (mpirun sends SIGTERM to
+            // each on Ctrl-C); the smallest signal number any rank caught is the reason.
+            let (r, st) = sim_stack::world::distributed::run_rank(
                 &mut world,
                 sched,
                 &plan,
                 limits,
                 &mut observer,
+                |_| match stop.load(Ordering::Relaxed) {
+                    0 => std::ops::ControlFlow::Continue(()),
+                    STOP_BY_CALLER => std::ops::ControlFlow::Break(u8::MAX),
+                    sig => std::ops::ControlFlow::Break(u8::try_from(sig).unwrap_or(u8::MAX)),
+                },
                 comm,
             );
+            stopped = st.stop_code.map(|code| match code {
+                u8::MAX => EarlyStop::Caller,
+                sig => EarlyStop::Signal(i32::from(sig)),
+            });
             let ended = sim_stack::world::distributed::end_ranks(&mut world, &plan, &r, comm);
             let own = sim_stack::world::distributed::Owner::new(&plan, comm.rank());
             let snapshots = (!snapshot_kinds.is_empty())

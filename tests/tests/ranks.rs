@@ -76,6 +76,7 @@ fn on_ranks(sc: &sim_stack::config::Scenario, n: usize) -> (String, String) {
                     &plan,
                     Limits::until(sc.end_time),
                     &mut sim_core::NoObserver,
+                    |_| ControlFlow::Continue(()),
                     &mut comm,
                 );
                 world.finish_outputs().expect("in memory");
@@ -268,4 +269,85 @@ fn rank_0_writes_the_samples_of_the_run_in_one_process() {
     );
     // two_sites.net splits into 2 partitions at most.
     assert_eq!(ranks_run, 5, "each scenario on 2 and 3 ranks");
+}
+
+/// A rank asked to stop (a signal, under mpirun) stops every rank before the same window,
+/// with the smallest code asked; rank 0's trace is then the run in one process stopped after
+/// as many events (what `sim run --replay` of an interrupted run does).
+#[test]
+fn a_stop_asked_by_any_rank_stops_every_rank_at_the_same_window() {
+    let sc = load("scenarios/dc/fattree_k4_websearch.net", Some("2000000"));
+    let n = 3;
+    let trace0 = MemorySink::default();
+    let ends = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for mut comm in local::ranks(n) {
+            let (trace0, ends, sc) = (&trace0, &ends, &sc);
+            s.spawn(move || {
+                let rank = sim_stack::world::distributed::Comm::rank(&comm);
+                let sink = if rank == 0 {
+                    trace0.clone()
+                } else {
+                    MemorySink::default()
+                };
+                let (mut world, sched) = World::build(sc, traced(&sink)).expect("builds");
+                let plan = Partitioning::new(&world, n);
+                let mut windows = 0;
+                // Rank 1 is told to stop at its 40th window, rank 2 at its 41st.
+                let (report, st) = run_rank(
+                    &mut world,
+                    sched,
+                    &plan,
+                    Limits::until(sc.end_time),
+                    &mut sim_core::NoObserver,
+                    |_| {
+                        windows += 1;
+                        match rank {
+                            1 if windows >= 40 => ControlFlow::Break(15),
+                            2 if windows >= 41 => ControlFlow::Break(2),
+                            _ => ControlFlow::Continue(()),
+                        }
+                    },
+                    &mut comm,
+                );
+                world.finish_outputs().expect("in memory");
+                let ended = end_ranks(&mut world, &plan, &report, &mut comm);
+                ends.lock().unwrap().push((
+                    rank,
+                    report.reason,
+                    report.now,
+                    st.stop_code,
+                    ended.map(|e| e.events),
+                ));
+            });
+        }
+    });
+    let mut ends = ends.into_inner().unwrap();
+    ends.sort_by_key(|e| e.0);
+    for e in &ends {
+        assert_eq!(e.1, sim_core::StopReason::Interrupted, "{e:?}");
+        assert_eq!(e.3, Some(15), "rank 1 asked first: {e:?}");
+        assert_eq!(e.2, ends[0].2, "the same window everywhere: {e:?}");
+    }
+    assert!(ends[0].2 < sc.end_time, "stopped before the end");
+    let events = ends[0].4.expect("rank 0 gets the end");
+    // The run in one process, stopped after as many events.
+    let sink = MemorySink::default();
+    let (mut world, mut sched) = World::build(&sc, traced(&sink)).expect("builds");
+    let limits = Limits {
+        max_events: events,
+        ..Limits::until(sc.end_time)
+    };
+    let report = run(
+        &mut world,
+        &mut sched,
+        limits,
+        |_| ControlFlow::Continue(()),
+    );
+    assert_eq!(report.events, events);
+    world.finish_outputs().expect("in memory");
+    assert!(
+        sink.text() == trace0.text(),
+        "the trace of the interrupted ranks is the one-process run's up to its events"
+    );
 }

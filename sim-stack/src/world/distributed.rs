@@ -4,8 +4,8 @@
 //! What the threads share in memory goes through a [`Comm`] instead:
 //!
 //! - **windows**: one reduction per window agrees on the earliest pending event anywhere
-//!   (or that a rank stopped); every rank then runs its events due before that instant plus
-//!   the lookahead;
+//!   (or that a rank stopped, or was asked to: a signal); every rank then runs its events
+//!   due before that instant plus the lookahead;
 //! - **frames** sent over a cut link during a window go to the rank that owns the far end as
 //!   bytes (the frame and the skb fields its receive path reads, with the order key and
 //!   number it got at the sender), in one all-to-all exchange per window;
@@ -27,7 +27,9 @@
 
 use std::ops::ControlFlow;
 
-use sim_core::{Limits, OrderKey, RunReport, Scheduler, SimDuration, SimTime, StopReason};
+use sim_core::{
+    Limits, OrderKey, Progress, RunReport, Scheduler, SimDuration, SimTime, StopReason,
+};
 
 use super::parallel::{
     Maps, OutBuf, PartArena, PartModel, PartState, Partitioning, local_numbers, merge_bufs,
@@ -69,6 +71,9 @@ pub struct RankStats {
     pub frames_out: u64,
     /// Events this rank handled.
     pub events: u64,
+    /// The code the ranks stopped with when a rank's `progress` asked to stop (the smallest
+    /// asked; [`StopReason::Interrupted`]).
+    pub stop_code: Option<u8>,
 }
 
 /// What one rank owns of the world in a distributed run: its partition's nodes (their
@@ -153,12 +158,18 @@ impl<O: RankObserver> RankObserver for Option<O> {
 /// windows agreed with the other ranks through `comm`, until `limits.until`, looking at it
 /// with `observer` at its instants (windows end there, as in [`super::run_parallel`]).
 /// Rank 0's world gets the merged trace and capture of every rank.
+///
+/// `progress` is called before each window with this rank's figures; when it breaks with a
+/// code (a signal's number, say), every rank stops before the same window
+/// ([`StopReason::Interrupted`], with the smallest code any rank gave in
+/// [`RankStats::stop_code`]), and the run ends as if it had reached that window's start.
 pub fn run_rank<O: RankObserver>(
     world: &mut World,
     sched: Scheduler<Event>,
     plan: &Partitioning,
     limits: Limits,
     observer: &mut O,
+    mut progress: impl FnMut(Progress) -> ControlFlow<u8>,
     comm: &mut dyn Comm,
 ) -> (RunReport, RankStats) {
     assert_eq!(plan.parts, comm.size(), "one partition per rank");
@@ -195,7 +206,7 @@ pub fn run_rank<O: RankObserver>(
     let mut next_obs = observer.next_at().unwrap_or(SimTime::MAX);
     let mut observer_stopped = false;
     let reason = loop {
-        let next = run_windows(
+        let next = match run_windows(
             world,
             &mut sched,
             &mut st,
@@ -203,14 +214,16 @@ pub fn run_rank<O: RankObserver>(
             &mut run,
             next_obs,
             observer_stopped,
+            &mut progress,
             comm,
-        );
-        let Some(next) = next else {
-            break if observer_stopped {
-                StopReason::ObserverStopped
-            } else {
-                StopReason::ModelStopped
-            };
+        ) {
+            Segment::Idle(next) => next,
+            Segment::Stopped if observer_stopped => break StopReason::ObserverStopped,
+            Segment::Stopped => break StopReason::ModelStopped,
+            Segment::Interrupted(code) => {
+                run.stats.stop_code = Some(code);
+                break StopReason::Interrupted;
+            }
         };
         // Every event due before `next` has run, on every rank: the instants before it (or
         // up to the end) can be looked at.
@@ -264,9 +277,24 @@ struct Windows {
     marking: bool,
 }
 
+/// How a segment of windows ended ([`run_windows`]).
+enum Segment {
+    /// No event anywhere is due by the next instant to look at (or the end): the earliest
+    /// pending one anywhere, if any.
+    Idle(Option<SimTime>),
+    /// A rank stopped: its model or observer asked to, or an output failed.
+    Stopped,
+    /// A rank's `progress` asked to stop, with this code (the smallest).
+    Interrupted(u8),
+}
+
+/// What a rank says in the reduction that starts a window (the smallest wins): 0 it stopped,
+/// a code from 1 to 255 it was asked to stop, or the time of its earliest event plus this
+/// (`u64::MAX` for none).
+const TIME_VOTE: u64 = 256;
+
 /// Runs windows agreed with the other ranks until no event anywhere is due by `next_obs`
-/// (or by the end of the run); returns the earliest pending event anywhere then (`None`
-/// inside when there is none), or `None` when a rank stopped (`stop` from this one).
+/// (or by the end of the run), or until a rank stops (`stop` from this one).
 #[allow(clippy::too_many_arguments)]
 fn run_windows(
     world: &mut World,
@@ -276,8 +304,9 @@ fn run_windows(
     run: &mut Windows,
     next_obs: SimTime,
     stop: bool,
+    progress: &mut impl FnMut(Progress) -> ControlFlow<u8>,
     comm: &mut dyn Comm,
-) -> Option<Option<SimTime>> {
+) -> Segment {
     let me = comm.rank();
     let plan = maps.plan;
     let World {
@@ -310,22 +339,34 @@ fn run_windows(
         maps,
     };
     loop {
-        // One reduction a window: the earliest event anywhere, plus one; 0 from a rank that
-        // stopped (its model or observer asked to, or an output failed).
-        let local = sched
-            .next_time()
-            .map_or(u64::MAX, |t| t.as_nanos().saturating_add(1));
-        let stopped = stop || st.stopped || st.io_error.is_some();
-        let m = comm.all_min(if stopped { 0 } else { local });
+        // One reduction a window: the earliest event anywhere, or that a rank stopped.
+        let asked = progress(Progress {
+            now: run.now,
+            events: st.events,
+            pending: sched.pending(),
+        });
+        let vote = if stop || st.stopped || st.io_error.is_some() {
+            0
+        } else if let ControlFlow::Break(code) = asked {
+            u64::from(code.max(1))
+        } else {
+            sched
+                .next_time()
+                .map_or(u64::MAX, |t| t.as_nanos().saturating_add(TIME_VOTE))
+        };
+        let m = comm.all_min(vote);
         if m == 0 {
-            return None;
+            return Segment::Stopped;
+        }
+        if m < TIME_VOTE {
+            return Segment::Interrupted(m as u8);
         }
         if m == u64::MAX {
-            return Some(None);
+            return Segment::Idle(None);
         }
-        let t = SimTime::from_nanos(m - 1);
+        let t = SimTime::from_nanos(m - TIME_VOTE);
         if t > run.until || t > next_obs {
-            return Some(Some(t));
+            return Segment::Idle(Some(t));
         }
         let end = SimTime::from_nanos((t + run.ahead).as_nanos() - 1)
             .min(run.until)
@@ -548,6 +589,8 @@ fn decode_outputs(bytes: &[u8]) -> OutBuf {
 pub mod local {
     use std::sync::mpsc::{Receiver, Sender, channel};
 
+    use std::ops::ControlFlow;
+
     use sim_core::{Limits, RunReport, Scheduler};
 
     use super::{Comm, Ended, RankObserver, end_ranks, run_rank};
@@ -585,7 +628,15 @@ pub mod local {
             let mut observer = observe(rank, &world);
             let plan = Partitioning::new(&world, n);
             assert_eq!(plan.parts, n, "the world splits into {n} partitions");
-            let (report, _) = run_rank(&mut world, sched, &plan, limits, &mut observer, &mut comm);
+            let (report, _) = run_rank(
+                &mut world,
+                sched,
+                &plan,
+                limits,
+                &mut observer,
+                |_| ControlFlow::Continue(()),
+                &mut comm,
+            );
             let ended = end_ranks(&mut world, &plan, &report, &mut comm);
             (world, report, ended, observer)
         };
