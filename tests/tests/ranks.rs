@@ -8,6 +8,7 @@
 use std::ops::ControlFlow;
 
 use sim_core::{Limits, SimDuration, run, run_observed};
+use sim_stack::capture::{Capture, CaptureConfig, CaptureFormat};
 use sim_stack::config::SampleConfig;
 use sim_stack::sample::{SampleKind, Sampler};
 use sim_stack::trace::{MemorySink, Trace, TraceLevel};
@@ -139,6 +140,27 @@ fn traced(sink: &MemorySink) -> Outputs {
     }
 }
 
+/// The trace with kernel paths into `sink`, a pcap per interface into `dir`.
+fn captured(sink: &MemorySink, dir: &std::path::Path) -> Outputs {
+    std::fs::create_dir_all(dir).expect("a folder for pcaps");
+    Outputs {
+        capture: Some((CaptureConfig::new(dir, CaptureFormat::Pcap), None)),
+        ..traced(sink)
+    }
+}
+
+/// The pcaps in `dir`, by name.
+fn pcaps(dir: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .expect("the pcaps' folder")
+        .map(|e| {
+            let p = e.expect("an entry").path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&p).expect("readable"))
+        })
+        .collect()
+}
+
 /// A sampler of everything every `every`, each kind into its sink of `sinks`.
 fn sampler(
     world: &World,
@@ -153,11 +175,15 @@ fn sampler(
     .expect("in memory")
 }
 
-/// Every sample file and the trace of `sc`, in one process.
-fn sampled_in_one_process(sc: &sim_stack::config::Scenario, every: SimDuration) -> Vec<String> {
+/// Every sample file and the trace of `sc`, in one process, its pcaps into `dir`.
+fn sampled_in_one_process(
+    sc: &sim_stack::config::Scenario,
+    every: SimDuration,
+    dir: &std::path::Path,
+) -> Vec<String> {
     let trace = MemorySink::default();
     let sinks: [MemorySink; 4] = Default::default();
-    let (mut world, mut sched) = World::build(sc, traced(&trace)).expect("builds");
+    let (mut world, mut sched) = World::build(sc, captured(&trace, dir)).expect("builds");
     let mut s = sampler(&world, sc, every, &sinks);
     run_observed(
         &mut world,
@@ -173,12 +199,13 @@ fn sampled_in_one_process(sc: &sim_stack::config::Scenario, every: SimDuration) 
     out
 }
 
-/// The same on `n` ranks ([`local::run_ranks`]): rank 0 samples into memory, the others
-/// into nothing; with the number of rows rank 0 counted.
+/// The same on `n` ranks ([`local::run_ranks`]): rank 0 samples into memory and captures
+/// into `dir`, the others into nothing; with the number of rows rank 0 counted.
 fn sampled_on_ranks(
     sc: &sim_stack::config::Scenario,
     every: SimDuration,
     n: usize,
+    dir: &std::path::Path,
 ) -> (Vec<String>, u64) {
     let trace = MemorySink::default();
     let sinks: [MemorySink; 4] = Default::default();
@@ -187,12 +214,17 @@ fn sampled_on_ranks(
         n,
         Limits::until(sc.end_time),
         |rank| {
-            let sink = if rank == 0 {
-                trace.clone()
-            } else {
-                MemorySink::default()
-            };
-            World::build(sc, traced(&sink)).expect("builds")
+            if rank == 0 {
+                return World::build(sc, captured(&trace, dir)).expect("builds");
+            }
+            // Its capture registers the interfaces rank 0's does (the frames it logs carry
+            // their numbers), then only logs them for rank 0, as `sim run --mpi` does.
+            let scratch = dir.with_extension(format!("rank{rank}"));
+            let (mut world, sched) =
+                World::build(sc, captured(&MemorySink::default(), &scratch)).expect("builds");
+            world.capture = Some(Capture::log());
+            let _ = std::fs::remove_dir_all(&scratch);
+            (world, sched)
         },
         |rank, world| {
             let to = if rank == 0 { &sinks } else { &nowhere };
@@ -216,7 +248,7 @@ fn sampled_on_ranks(
 }
 
 #[test]
-fn rank_0_writes_the_samples_of_the_run_in_one_process() {
+fn rank_0_writes_the_samples_and_pcaps_of_the_run_in_one_process() {
     let mut seen = [false; 4];
     let mut ranks_run = 0;
     for (path, until, every_us) in [
@@ -226,7 +258,11 @@ fn rank_0_writes_the_samples_of_the_run_in_one_process() {
     ] {
         let sc = load(path, until);
         let every = SimDuration::from_micros(every_us);
-        let seq = sampled_in_one_process(&sc, every);
+        let root = std::env::temp_dir().join(format!("netsim-ranks-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let seq = sampled_in_one_process(&sc, every, &root.join("one"));
+        let pcaps_seq = pcaps(&root.join("one"));
+        assert!(!pcaps_seq.is_empty(), "{path}: pcaps");
         let rows_seq: u64 = seq[..4]
             .iter()
             .map(|t| t.lines().count().saturating_sub(1) as u64)
@@ -244,8 +280,21 @@ fn rank_0_writes_the_samples_of_the_run_in_one_process() {
         };
         for n in [2, 3].into_iter().filter(|&n| parts(n) == n) {
             ranks_run += 1;
-            let (got, rows) = sampled_on_ranks(&sc, every, n);
+            let dir = root.join(format!("ranks{n}"));
+            let (got, rows) = sampled_on_ranks(&sc, every, n, &dir);
             assert_eq!(rows, rows_seq, "{path} on {n} ranks: rows counted");
+            let got_pcaps = pcaps(&dir);
+            assert_eq!(
+                got_pcaps.keys().collect::<Vec<_>>(),
+                pcaps_seq.keys().collect::<Vec<_>>(),
+                "{path} on {n} ranks: the pcaps"
+            );
+            for (name, bytes) in &pcaps_seq {
+                assert!(
+                    &got_pcaps[name] == bytes,
+                    "{path} on {n} ranks: {name} differs"
+                );
+            }
             for (k, (a, b)) in got.iter().zip(&seq).enumerate() {
                 let what = SampleKind::ALL.get(k).map_or("trace", |k| k.file_name());
                 if a != b {
@@ -269,6 +318,9 @@ fn rank_0_writes_the_samples_of_the_run_in_one_process() {
     );
     // two_sites.net splits into 2 partitions at most.
     assert_eq!(ranks_run, 5, "each scenario on 2 and 3 ranks");
+    let _ = std::fs::remove_dir_all(
+        std::env::temp_dir().join(format!("netsim-ranks-{}", std::process::id())),
+    );
 }
 
 /// A rank asked to stop (a signal, under mpirun) stops every rank before the same window,
