@@ -397,6 +397,7 @@ fn a_stop_asked_by_any_rank_stops_every_rank_at_the_same_window() {
         |_| ControlFlow::Continue(()),
     );
     assert_eq!(report.events, events);
+    assert_eq!(report.now, ends[0].2, "stopped at the same instant");
     world.finish_outputs().expect("in memory");
     assert!(
         sink.text() == trace0.text(),

@@ -162,7 +162,7 @@ impl<O: RankObserver> RankObserver for Option<O> {
 /// `progress` is called before each window with this rank's figures; when it breaks with a
 /// code (a signal's number, say), every rank stops before the same window
 /// ([`StopReason::Interrupted`], with the smallest code any rank gave in
-/// [`RankStats::stop_code`]), and the run ends as if it had reached that window's start.
+/// [`RankStats::stop_code`]); the run's clock is then its last event anywhere.
 pub fn run_rank<O: RankObserver>(
     world: &mut World,
     sched: Scheduler<Event>,
@@ -222,6 +222,10 @@ pub fn run_rank<O: RankObserver>(
             Segment::Stopped => break StopReason::ModelStopped,
             Segment::Interrupted(code) => {
                 run.stats.stop_code = Some(code);
+                // Where the run stopped: at its last event anywhere, as a run in one
+                // process stopped after as many events says.
+                let last = u64::MAX - comm.all_min(u64::MAX - st.last_event.as_nanos());
+                run.now = SimTime::from_nanos(last);
                 break StopReason::Interrupted;
             }
         };
