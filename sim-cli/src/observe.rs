@@ -357,17 +357,14 @@ fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
 }
 
 fn take_bytes<'b>(inp: &mut &'b [u8]) -> &'b [u8] {
-    let (len, rest) = inp.split_at(8);
-    let len = u64::from_le_bytes(len.try_into().expect("8 bytes")) as usize;
-    let (b, rest) = rest.split_at(len);
+    let len = u64::from_le_bytes(take_n::<8>(inp)) as usize;
+    let (b, rest) = inp.split_at(len);
     *inp = rest;
     b
 }
 
 fn take_u8(inp: &mut &[u8]) -> u8 {
-    let (b, rest) = inp.split_first().expect("a share's flag");
-    *inp = rest;
-    *b
+    take_n::<1>(inp)[0]
 }
 
 /// Snapshot files (name, text) as a rank sends them.
@@ -390,6 +387,7 @@ fn take_files(inp: &mut &[u8]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The next `N` bytes of what a rank sent.
 fn take_n<const N: usize>(inp: &mut &[u8]) -> [u8; N] {
     let (b, rest) = inp.split_at(N);
     *inp = rest;
