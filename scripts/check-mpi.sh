@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One run over several MPI processes (`mpirun -np N sim run --mpi`) must write what the run in
-# one process writes, byte for byte: the trace with kernel paths, every pcap and stats.json
-# (params.json names the command, run.json the wall clock: both left out).
+# one process writes, byte for byte: the trace with kernel paths, every pcap, stats.json, the
+# samples and the snapshots (params.json names the command, run.json the wall clock: both
+# left out).
 #
 #   scripts/check-mpi.sh SIM_WITH_MPI            # the scenarios below on 2 (and 3) ranks
 #
@@ -14,20 +15,20 @@ sim=${1:?usage: scripts/check-mpi.sh SIM_WITH_MPI}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mpirun_() { mpirun --allow-run-as-root --oversubscribe --bind-to none "$@"; }
+runs=0
 check() {
     local scenario=$1 ranks=$2; shift 2
-    local name; name=$(basename "$scenario" .net)-$ranks
+    runs=$((runs + 1))
+    local name; name=$(basename "$scenario" .net)-$ranks-$runs
     "$sim" run "$scenario" --trace path --quiet --out "$work/$name-one" "$@"
     mpirun_ -np "$ranks" "$sim" run "$scenario" --mpi --trace path --quiet \
         --out "$work/$name-mpi" "$@"
-    local files=0
-    for f in "$work/$name-one"/*; do
-        case $(basename "$f") in params.json|run.json) continue ;; esac
-        cmp "$f" "$work/$name-mpi/$(basename "$f")"
-        files=$((files + 1))
-    done
+    # Every file, samples/ and snapshots/ included, and no other.
+    diff -r -x params.json -x run.json "$work/$name-one" "$work/$name-mpi" >&2
+    local files
+    files=$(cd "$work/$name-one" && find . -type f ! -name params.json ! -name run.json | wc -l)
     [ ! -e "$work/$name-mpi/stats.json" ] && { echo "no stats.json on $ranks ranks" >&2; exit 1; }
-    echo "ok   $scenario on $ranks ranks: $files files identical"
+    echo "ok   $scenario${*:+ $*} on $ranks ranks: $files files identical"
 }
 check scenarios/dns_then_http.net 2
 check scenarios/two_sites.net 2
@@ -35,3 +36,6 @@ check scenarios/dual_stack.net 2
 check scenarios/netfilter/masquerade.net 2
 check scenarios/dc/fattree_k4_websearch.net 2 --until 5ms
 check scenarios/dc/fattree_k4_websearch.net 3 --until 5ms
+# Samples (every kind) and snapshots (every kind, at an instant and at the end).
+check scenarios/dc/fattree_k4_websearch.net 3 --until 3ms --sample 100us --snapshot all \
+    --snapshot-at 1ms

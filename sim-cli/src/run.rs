@@ -274,9 +274,9 @@ pub struct RunArgs {
     pub threads: u32,
     /// Run as one rank of a run over several processes, on one machine or several, started
     /// by `mpirun -np N sim run --mpi FILE`: the topology is split into N partitions, one per
-    /// rank, and rank 0 writes every output, byte-identical to the run in one process.
-    /// Needs a build with `--features mpi`; not with samples, snapshots, --stats ron,
-    /// --threads, --max-events or --max-wall.
+    /// rank, and rank 0 writes every output, byte-identical to the run in one process
+    /// (samples and snapshots too). Needs a build with `--features mpi`; not with --stats
+    /// ron, --threads, --max-events or --max-wall.
     #[arg(long)]
     pub mpi: bool,
     /// Format of the statistics file (`stats.json` or `stats.ron`): `--stats ron`.
@@ -865,7 +865,7 @@ pub fn execute(
     } = load_scenario(&file, &args.set, args.seed, args.until, diag)?;
     let pcap_nodes = pcap_selection(&args.pcap, &scenario)?;
     if comm.is_some() {
-        refuse_under_mpi(args, &scenario)?;
+        refuse_under_mpi(args)?;
     }
     let rank = comm.as_ref().map_or(0, |c| c.rank());
 
@@ -961,6 +961,14 @@ pub fn execute(
             &snapshot_kinds,
             &args.snapshot_at,
         )?),
+        // The other ranks of a run over MPI render their share of what rank 0 writes.
+        None if scratch.is_some() => Some(RunObserver::for_rank(
+            &world,
+            &scenario,
+            sample.as_ref(),
+            &snapshot_kinds,
+            &args.snapshot_at,
+        )?),
         None => None,
     };
 
@@ -1015,10 +1023,40 @@ pub fn execute(
                     plan.parts
                 )));
             }
-            let (r, _) =
-                sim_stack::world::distributed::run_rank(&mut world, sched, &plan, limits, comm);
+            // A signal stops every rank before the same window (mpirun sends SIGTERM to
+            // each on Ctrl-C); the smallest signal number any rank caught is the reason.
+            let (r, st) = sim_stack::world::distributed::run_rank(
+                &mut world,
+                sched,
+                &plan,
+                limits,
+                &mut observer,
+                |_| match stop.load(Ordering::Relaxed) {
+                    0 => std::ops::ControlFlow::Continue(()),
+                    STOP_BY_CALLER => std::ops::ControlFlow::Break(u8::MAX),
+                    sig => std::ops::ControlFlow::Break(u8::try_from(sig).unwrap_or(u8::MAX)),
+                },
+                comm,
+            );
+            stopped = st.stop_code.map(|code| match code {
+                u8::MAX => EarlyStop::Caller,
+                sig => EarlyStop::Signal(i32::from(sig)),
+            });
             let ended = sim_stack::world::distributed::end_ranks(&mut world, &plan, &r, comm);
-            (r, None, Some((ended, plan)))
+            let own = sim_stack::world::distributed::Owner::new(&plan, comm.rank());
+            let snapshots = (!snapshot_kinds.is_empty())
+                .then(|| {
+                    crate::observe::end_snapshots(
+                        &snapshot_kinds,
+                        &world,
+                        &scenario,
+                        r.now,
+                        &own,
+                        comm,
+                    )
+                })
+                .flatten();
+            (r, None, Some((ended, plan, snapshots)))
         }
         (Some(plan), None) => {
             let (r, st) = sim_stack::world::run_parallel(
@@ -1046,7 +1084,7 @@ pub fn execute(
     let mut app_lines = Vec::new();
     let mut dc_flows = Vec::new();
     for (i, a) in world.apps.iter().enumerate() {
-        if let (Some((_, plan)), Some(comm)) = (&ranks, comm.as_deref())
+        if let (Some((_, plan, _)), Some(comm)) = (&ranks, comm.as_deref())
             && plan.node_part[a.node] as usize != comm.rank()
         {
             continue;
@@ -1058,8 +1096,10 @@ pub fn execute(
             app => app_lines.push((i as u32, node, crate::summary::app_line(&app))),
         }
     }
+    let mut end_snapshots = None;
     let (report, ended) = match (ranks, comm) {
-        (Some((ended, _)), Some(comm)) => {
+        (Some((ended, _, snapshots)), Some(comm)) => {
+            end_snapshots = snapshots;
             let bytes = ron::to_string(&app_lines)
                 .expect("lines serialize")
                 .into_bytes();
@@ -1132,9 +1172,11 @@ pub fn execute(
         write_stats(&dir.file(stats_file), args.stats, &contents)?;
         let kinds = snapshot_kinds;
         let mut snapshots = observed.snapshot_files;
-        snapshots.extend(crate::snapshot::write_at(
-            &dir.tmp, &kinds, &world, &scenario, report.now,
-        )?);
+        snapshots.extend(match &end_snapshots {
+            // Rendered by every rank of a run over MPI.
+            Some(files) => crate::snapshot::write_rendered_at(&dir.tmp, files)?,
+            None => crate::snapshot::write_at(&dir.tmp, &kinds, &world, &scenario, report.now)?,
+        });
         if let Some((files, rows)) = observed.samples {
             samples = Some((files.len(), rows));
             files_sampled = files;
@@ -1287,31 +1329,25 @@ fn start_mpi(
 }
 
 /// Refuses what a run over MPI cannot do.
-fn refuse_under_mpi(args: &RunArgs, scenario: &Scenario) -> Result<(), Failure> {
+fn refuse_under_mpi(args: &RunArgs) -> Result<(), Failure> {
     let refuse = |what: &str| {
         Err(Failure::msg(format!(
-            "--mpi cannot {what}: a rank holds only its own nodes (run without --mpi, or with \
-             --threads)"
+            "--mpi cannot {what} (run without --mpi, or with --threads)"
         )))
     };
-    if args.sample.is_some_and(|s| s != SampleArg::Off)
-        || scenario.sample.is_some() && args.sample != Some(SampleArg::Off)
-    {
-        return refuse("sample (--sample, or the scenario's `sample` statement: add --sample off)");
-    }
-    if !args.snapshot.is_empty() || !args.snapshot_at.is_empty() {
-        return refuse("take snapshots (--snapshot, --snapshot-at)");
-    }
     if args.stats == StatsFormat::Ron {
         return refuse(
-            "write stats.ron (its nodes are spliced into stats.json as their ranks wrote them)",
+            "write stats.ron: its nodes are spliced into stats.json as their ranks wrote them",
         );
     }
     if args.threads > 1 {
         return refuse("also run on threads (--threads)");
     }
     if args.max_events.is_some() || args.max_wall.is_some() {
-        return refuse("stop at an event count or a wall-clock time (--max-events, --max-wall)");
+        return refuse(
+            "stop at an event count or a wall-clock time (--max-events, --max-wall): a rank \
+             holds only its own nodes' events",
+        );
     }
     Ok(())
 }

@@ -47,6 +47,7 @@ use sim_stack::nstat::nstat_show;
 use sim_stack::qdisc::tc_show::{FIRST_AUTO_HANDLE, TcTree};
 use sim_stack::sock::ss_show::ss_tuni;
 use sim_stack::world::World;
+use sim_stack::world::distributed::Owner;
 
 /// The folder of the output folder the snapshots go into.
 pub const DIR: &str = "snapshots";
@@ -137,9 +138,68 @@ pub fn write_into(
     scenario: &Scenario,
     now: SimTime,
 ) -> io::Result<Vec<String>> {
-    let kinds = expand(kinds);
     let mut files = Vec::new();
-    for node in &world.nodes {
+    each_file(kinds, world, scenario, now, None, |name, text| {
+        write_file(sub, &name, &text)?;
+        files.push(name);
+        Ok(())
+    })?;
+    files.sort();
+    Ok(files)
+}
+
+/// The snapshot files of `kinds` of the nodes `own` owns (a rank's share in a run over MPI),
+/// as they stand at `now`: each file's name and text, in node order.
+pub fn render(
+    kinds: &[SnapshotKind],
+    world: &World,
+    scenario: &Scenario,
+    now: SimTime,
+    own: &Owner<'_>,
+) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    let _ = each_file(kinds, world, scenario, now, Some(own), |name, text| {
+        files.push((name, text));
+        Ok(())
+    });
+    files
+}
+
+/// Writes files [`render`]ed (by every rank) into the existing folder `sub` as
+/// [`write_into`] does; returns their names, in name order.
+pub fn write_rendered(sub: &Path, files: &[(String, String)]) -> io::Result<Vec<String>> {
+    let mut names = Vec::with_capacity(files.len());
+    for (name, text) in files {
+        write_file(sub, name, text)?;
+        names.push(name.clone());
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// [`write_at`] for files [`render`]ed by every rank: into `dir`'s `snapshots/` folder.
+pub fn write_rendered_at(dir: &Path, files: &[(String, String)]) -> io::Result<Vec<String>> {
+    let sub = dir.join(DIR);
+    std::fs::create_dir_all(&sub).map_err(|e| named(&sub, e))?;
+    let names = write_rendered(&sub, files)?;
+    Ok(names.into_iter().map(|f| format!("{DIR}/{f}")).collect())
+}
+
+/// Calls `f` with the name and text of each snapshot file of `kinds`, node by node (those
+/// `own` owns, if given), kinds in [`SnapshotKind::FILES`] order.
+fn each_file(
+    kinds: &[SnapshotKind],
+    world: &World,
+    scenario: &Scenario,
+    now: SimTime,
+    own: Option<&Owner<'_>>,
+    mut f: impl FnMut(String, String) -> io::Result<()>,
+) -> io::Result<()> {
+    let kinds = expand(kinds);
+    for (ni, node) in world.nodes.iter().enumerate() {
+        if own.is_some_and(|o| !o.node(ni)) {
+            continue;
+        }
         for &kind in &kinds {
             let text = match kind {
                 SnapshotKind::Tc => tc(world, scenario, &node.name),
@@ -153,16 +213,18 @@ pub fn write_into(
                 },
                 SnapshotKind::All => continue,
             };
-            let name = format!("{}.{}.txt", node.name, kind.word());
-            let path = sub.join(&name);
-            let tmp = sub.join(format!(".{name}.partial"));
-            std::fs::write(&tmp, text).map_err(|e| named(&tmp, e))?;
-            std::fs::rename(&tmp, &path).map_err(|e| named(&path, e))?;
-            files.push(name);
+            f(format!("{}.{}.txt", node.name, kind.word()), text)?;
         }
     }
-    files.sort();
-    Ok(files)
+    Ok(())
+}
+
+/// Writes `text` into `sub/name` under a temporary name, then renames it.
+fn write_file(sub: &Path, name: &str, text: &str) -> io::Result<()> {
+    let path = sub.join(name);
+    let tmp = sub.join(format!(".{name}.partial"));
+    std::fs::write(&tmp, text).map_err(|e| named(&tmp, e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| named(&path, e))
 }
 
 fn named(path: &Path, e: io::Error) -> io::Error {

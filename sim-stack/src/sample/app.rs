@@ -5,6 +5,7 @@ use sim_core::SimTime;
 
 use crate::config::{NodeId, Scenario};
 use crate::world::World;
+use crate::world::distributed::Owner;
 
 use super::csv::Rows;
 
@@ -38,10 +39,25 @@ impl AppRows {
         Self { apps }
     }
 
-    /// Writes the rows of instant `at`; returns how many.
-    pub(super) fn write(&self, world: &World, at: SimTime, out: &mut Rows) -> u64 {
+    /// Writes the rows of instant `at` (of the apps of the nodes `own` owns, if given);
+    /// returns how many.
+    pub(super) fn write(
+        &self,
+        world: &World,
+        at: SimTime,
+        own: Option<&Owner<'_>>,
+        out: &mut Rows,
+    ) -> u64 {
         let time = at.as_nanos();
-        for (i, prefix) in &self.apps {
+        let mut items = 0;
+        for (k, (i, prefix)) in self.apps.iter().enumerate() {
+            if let Some(o) = own {
+                if !o.node(world.apps[*i].node) {
+                    continue;
+                }
+                out.item(k);
+            }
+            items += 1;
             let io = world.apps[*i].io;
             out.uint(time);
             out.text(prefix);
@@ -49,6 +65,6 @@ impl AppRows {
             out.int(io.rx_bytes);
             out.end();
         }
-        self.apps.len() as u64
+        items
     }
 }

@@ -2,10 +2,16 @@
 //! rows, and `write!`'s formatting machinery costs several times the values' own reading.
 //! Integers are written two digits at a time; fractions as integer millionths.
 
-/// One sample's rows of one kind, written out at once.
+/// One sample's rows of one kind, written out at once. In a distributed run a rank writes
+/// only the rows of the items it owns, in runs of consecutive items ([`Rows::item`]).
 #[derive(Debug, Default)]
 pub(super) struct Rows {
     buf: Vec<u8>,
+    /// Runs of consecutive items: the place of the first in the sequential order, and where
+    /// its rows start in `buf` (only with [`Rows::item`]).
+    runs: Vec<(u32, usize)>,
+    /// The last item [`Rows::item`] was told of.
+    last: u32,
 }
 
 const DIGITS: &[u8; 200] = b"0001020304050607080910111213141516171819\
@@ -23,6 +29,25 @@ impl Rows {
     /// Forgets the rows (keeping the memory).
     pub(super) fn clear(&mut self) {
         self.buf.clear();
+        self.runs.clear();
+    }
+
+    /// The rows that follow are those of item `i` (its place in the sequential order).
+    #[inline]
+    pub(super) fn item(&mut self, i: usize) {
+        let i = i as u32;
+        if self.runs.is_empty() || self.last.wrapping_add(1) != i {
+            self.runs.push((i, self.buf.len()));
+        }
+        self.last = i;
+    }
+
+    /// The runs of consecutive items: the place of the first, and their rows.
+    pub(super) fn runs(&self) -> impl Iterator<Item = (u32, &[u8])> {
+        self.runs.iter().enumerate().map(|(k, &(i, start))| {
+            let end = self.runs.get(k + 1).map_or(self.buf.len(), |r| r.1);
+            (i, &self.buf[start..end])
+        })
     }
 
     /// Text as is (a prefix of precomputed fields, with its commas).
@@ -105,6 +130,20 @@ mod tests {
             assert_eq!(line(|r| r.uint(v)), v.to_string());
             assert_eq!(line(|r| r.int(v)), format!(",{v}"));
         }
+    }
+
+    #[test]
+    fn items_in_runs_of_consecutive_ones() {
+        let mut r = Rows::default();
+        for i in [0, 1, 3, 4, 5, 9] {
+            r.item(i);
+            r.uint(i as u64);
+        }
+        let runs: Vec<(u32, &[u8])> = r.runs().collect();
+        assert_eq!(runs, [(0, &b"01"[..]), (3, b"345"), (9, b"9")]);
+        r.clear();
+        r.item(2);
+        assert_eq!(r.runs().collect::<Vec<_>>(), [(2, &b""[..])]);
     }
 
     #[test]

@@ -7,6 +7,7 @@ use sim_core::{SimDuration, SimTime};
 
 use crate::config::{LinkEnd, Scenario};
 use crate::world::World;
+use crate::world::distributed::Owner;
 
 use super::csv::Rows;
 
@@ -54,18 +55,28 @@ impl LinkRows {
         Self { dirs, busy_before }
     }
 
-    /// Writes the rows of instant `at` (`interval` after the previous one); returns how many.
+    /// Writes the rows of instant `at` (`interval` after the previous one; of the
+    /// directions `own` transmits on, if given); returns how many.
     pub(super) fn write(
         &mut self,
         world: &World,
         at: SimTime,
         interval: SimDuration,
+        own: Option<&Owner<'_>>,
         out: &mut Rows,
     ) -> u64 {
         let time = at.as_nanos();
         let span = interval.as_nanos().min(time);
-        for (d, before) in self.dirs.iter().zip(&mut self.busy_before) {
+        let mut items = 0;
+        for (k, (d, before)) in self.dirs.iter().zip(&mut self.busy_before).enumerate() {
             let l = &world.links[d.link];
+            if let Some(o) = own {
+                if !o.link_dir(l, d.dir) {
+                    continue;
+                }
+                out.item(k);
+            }
+            items += 1;
             let s = &l.stats[d.dir];
             let busy = l.line[d.dir].busy_at(at);
             let util = if span == 0 {
@@ -83,6 +94,6 @@ impl LinkRows {
             out.fraction(util);
             out.end();
         }
-        self.dirs.len() as u64
+        items
     }
 }

@@ -7,6 +7,11 @@
 //! between events and it only reads, so a run handles the same events in the same order with
 //! or without it, and every other output stays byte-identical. Instants are 0, I, 2I, … up
 //! to the end of the run; a sample at T sees every event due at or before T.
+//!
+//! In a run over ranks it is a [`RankObserver`]: each rank writes the rows of what it owns
+//! (its nodes' sockets, qdiscs and apps, the link directions it transmits on, whose busy
+//! time it alone keeps), and rank 0 puts every rank's rows in the order a run in one
+//! process writes them.
 
 use std::io::{self, Write};
 use std::ops::ControlFlow;
@@ -15,6 +20,7 @@ use sim_core::{Observer, SimDuration, SimTime};
 
 use crate::config::{SampleConfig, Scenario};
 use crate::world::World;
+use crate::world::distributed::{Owner, RankObserver, put, put_bytes, take, take_bytes};
 
 pub mod app;
 mod csv;
@@ -190,22 +196,91 @@ impl Sampler {
     /// Takes the sample of instant `at`.
     fn sample(&mut self, world: &World, at: SimTime) -> io::Result<()> {
         if let Some(s) = &mut self.tcp {
-            self.rows += s.rows.write(world, at, &mut s.buf);
+            self.rows += s.rows.write(world, at, None, &mut s.buf);
             s.flush_rows()?;
         }
         if let Some(s) = &mut self.qdisc {
-            self.rows += s.rows.write(world, at, &mut s.buf);
+            self.rows += s.rows.write(world, at, None, &mut s.buf);
             s.flush_rows()?;
         }
         if let Some(s) = &mut self.link {
-            self.rows += s.rows.write(world, at, self.interval, &mut s.buf);
+            self.rows += s.rows.write(world, at, self.interval, None, &mut s.buf);
             s.flush_rows()?;
         }
         if let Some(s) = &mut self.app {
-            self.rows += s.rows.write(world, at, &mut s.buf);
+            self.rows += s.rows.write(world, at, None, &mut s.buf);
             s.flush_rows()?;
         }
         self.samples += 1;
+        Ok(())
+    }
+
+    /// The next instant after `at`, when sampling goes on.
+    fn after(&self, at: SimTime) -> Option<SimTime> {
+        let next = at + self.interval;
+        (next <= self.end).then_some(next)
+    }
+
+    /// A rank's share of the sample of instant `at` ([`RankObserver::share`]): each kind's
+    /// row count, then its rows of what `own` owns in runs of consecutive items, each with
+    /// the place of its first item in the sequential order.
+    fn share_of(&mut self, world: &World, at: SimTime, own: &Owner<'_>) -> Vec<u8> {
+        fn put_rows(out: &mut Vec<u8>, rows: u64, buf: &mut csv::Rows) {
+            put(out, rows);
+            put(out, buf.runs().count() as u64);
+            for (i, bytes) in buf.runs() {
+                put(out, u64::from(i));
+                put_bytes(out, bytes);
+            }
+            buf.clear();
+        }
+        let mut out = Vec::new();
+        if let Some(s) = &mut self.tcp {
+            let rows = s.rows.write(world, at, Some(own), &mut s.buf);
+            put_rows(&mut out, rows, &mut s.buf);
+        }
+        if let Some(s) = &mut self.qdisc {
+            let rows = s.rows.write(world, at, Some(own), &mut s.buf);
+            put_rows(&mut out, rows, &mut s.buf);
+        }
+        if let Some(s) = &mut self.link {
+            let rows = s
+                .rows
+                .write(world, at, self.interval, Some(own), &mut s.buf);
+            put_rows(&mut out, rows, &mut s.buf);
+        }
+        if let Some(s) = &mut self.app {
+            let rows = s.rows.write(world, at, Some(own), &mut s.buf);
+            put_rows(&mut out, rows, &mut s.buf);
+        }
+        out
+    }
+
+    /// Writes one sample from every rank's share ([`Self::share_of`]): each kind's runs of
+    /// rows in the sequential order.
+    fn write_shares(&mut self, shares: &[Vec<u8>]) -> io::Result<()> {
+        let mut inputs: Vec<&[u8]> = shares.iter().map(Vec::as_slice).collect();
+        let outs = [
+            self.tcp.as_mut().map(|s| &mut s.out),
+            self.qdisc.as_mut().map(|s| &mut s.out),
+            self.link.as_mut().map(|s| &mut s.out),
+            self.app.as_mut().map(|s| &mut s.out),
+        ];
+        let mut runs: Vec<(u64, &[u8])> = Vec::new();
+        for out in outs.into_iter().flatten() {
+            runs.clear();
+            for inp in &mut inputs {
+                self.rows += take(inp);
+                for _ in 0..take(inp) {
+                    let i = take(inp);
+                    runs.push((i, take_bytes(inp)));
+                }
+            }
+            runs.sort_unstable_by_key(|r| r.0);
+            for (_, bytes) in &runs {
+                out.write_all(bytes)?;
+            }
+        }
         Ok(())
     }
 
@@ -235,11 +310,34 @@ impl Observer<World> for Sampler {
     }
 
     fn observe(&mut self, world: &World, at: SimTime) -> ControlFlow<()> {
-        let next = at + self.interval;
-        self.next = (next <= self.end && self.error.is_none()).then_some(next);
+        self.next = self.after(at).filter(|_| self.error.is_none());
         if let Err(e) = self.sample(world, at) {
             self.error = Some(e);
             self.next = None;
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+impl RankObserver for Sampler {
+    fn next_at(&self) -> Option<SimTime> {
+        self.next
+    }
+
+    fn share(&mut self, world: &World, at: SimTime, own: &Owner<'_>) -> Vec<u8> {
+        // The same instants on every rank, whatever rank 0 met writing.
+        self.next = self.after(at);
+        self.samples += 1;
+        self.share_of(world, at, own)
+    }
+
+    fn write(&mut self, _: &World, _: SimTime, shares: Vec<Vec<u8>>) -> ControlFlow<()> {
+        if self.error.is_some() {
+            return ControlFlow::Break(());
+        }
+        if let Err(e) = self.write_shares(&shares) {
+            self.error = Some(e);
             return ControlFlow::Break(());
         }
         ControlFlow::Continue(())

@@ -8,6 +8,7 @@ use sim_core::SimTime;
 use crate::config::{LinkEnd, Scenario};
 use crate::qdisc::Qdisc;
 use crate::world::World;
+use crate::world::distributed::Owner;
 
 use super::csv::Rows;
 
@@ -74,10 +75,24 @@ impl QdiscRows {
         Self { devs }
     }
 
-    /// Writes the rows of instant `at`; returns how many.
-    pub(super) fn write(&self, world: &World, at: SimTime, out: &mut Rows) -> u64 {
+    /// Writes the rows of instant `at` (of the nodes `own` owns, if given); returns how many.
+    pub(super) fn write(
+        &self,
+        world: &World,
+        at: SimTime,
+        own: Option<&Owner<'_>>,
+        out: &mut Rows,
+    ) -> u64 {
         let time = at.as_nanos();
-        for (ni, di, prefix) in &self.devs {
+        let mut items = 0;
+        for (k, (ni, di, prefix)) in self.devs.iter().enumerate() {
+            if let Some(o) = own {
+                if !o.node(*ni) {
+                    continue;
+                }
+                out.item(k);
+            }
+            items += 1;
             let Some(d) = world.nodes[*ni].devs.get(*di) else {
                 continue;
             };
@@ -99,6 +114,6 @@ impl QdiscRows {
             }
             out.end();
         }
-        self.devs.len() as u64
+        items
     }
 }

@@ -12,6 +12,7 @@ use crate::sock::Socket;
 use crate::tcp::info::tcp_get_info;
 use crate::tcp::{CaState, TcpSock, TcpState};
 use crate::world::World;
+use crate::world::distributed::Owner;
 
 use super::csv::Rows;
 
@@ -57,11 +58,23 @@ impl TcpRows {
         }
     }
 
-    /// Writes the rows of instant `at`; returns how many.
-    pub(super) fn write(&mut self, world: &World, at: SimTime, out: &mut Rows) -> u64 {
+    /// Writes the rows of instant `at` (of the nodes `own` owns, if given); returns how many.
+    pub(super) fn write(
+        &mut self,
+        world: &World,
+        at: SimTime,
+        own: Option<&Owner<'_>>,
+        out: &mut Rows,
+    ) -> u64 {
         let mut rows = 0;
         let time = at.as_nanos();
-        for &ni in &self.nodes {
+        for (k, &ni) in self.nodes.iter().enumerate() {
+            if let Some(o) = own {
+                if !o.node(ni) {
+                    continue;
+                }
+                out.item(k);
+            }
             let n = &world.nodes[ni];
             let pacing = (n.sysctl.tcp_pacing_ss_ratio, n.sysctl.tcp_pacing_ca_ratio);
             let now_j = crate::jiffies::jiffies(at, n.jiffies_phase) as u32;

@@ -4,8 +4,8 @@
 //! What the threads share in memory goes through a [`Comm`] instead:
 //!
 //! - **windows**: one reduction per window agrees on the earliest pending event anywhere
-//!   (or that a rank stopped); every rank then runs its events due before that instant plus
-//!   the lookahead;
+//!   (or that a rank stopped, or was asked to: a signal); every rank then runs its events
+//!   due before that instant plus the lookahead;
 //! - **frames** sent over a cut link during a window go to the rank that owns the far end as
 //!   bytes (the frame and the skb fields its receive path reads, with the order key and
 //!   number it got at the sender), in one all-to-all exchange per window;
@@ -17,11 +17,19 @@
 //!   unchanged), their switches' ports, the link directions they transmit on, their drops and
 //!   `dc_flows` reports.
 //!
-//! So rank 0 writes the same bytes as a run in one process. Observers that look at every
-//! node at their instants (samples, snapshots) have no place here: a rank holds only its own
-//! nodes' state.
+//! - **observers** ([`RankObserver`]: samples, snapshots): windows end at their instants,
+//!   as the threads' do; there each rank renders what it owns ([`Owner`]: its nodes'
+//!   sockets, qdiscs and apps, the link directions it transmits on), tagged with each item's
+//!   place in the sequential order, and rank 0 gathers the shares and writes them in that
+//!   order.
+//!
+//! So rank 0 writes the same bytes as a run in one process.
 
-use sim_core::{Limits, OrderKey, RunReport, Scheduler, SimDuration, SimTime, StopReason};
+use std::ops::ControlFlow;
+
+use sim_core::{
+    Limits, OrderKey, Progress, RunReport, Scheduler, SimDuration, SimTime, StopReason,
+};
 
 use super::parallel::{
     Maps, OutBuf, PartArena, PartModel, PartState, Partitioning, local_numbers, merge_bufs,
@@ -63,16 +71,105 @@ pub struct RankStats {
     pub frames_out: u64,
     /// Events this rank handled.
     pub events: u64,
+    /// The code the ranks stopped with when a rank's `progress` asked to stop (the smallest
+    /// asked; [`StopReason::Interrupted`]).
+    pub stop_code: Option<u8>,
+}
+
+/// What one rank owns of the world in a distributed run: its partition's nodes (their
+/// sockets, qdiscs, counters and apps), switches, and the link directions it transmits on.
+/// Between windows the world of a rank holds these as they are; the rest as it was built.
+#[derive(Debug, Clone, Copy)]
+pub struct Owner<'a> {
+    plan: &'a Partitioning,
+    rank: usize,
+}
+
+impl<'a> Owner<'a> {
+    /// What `rank` owns of a world split by `plan`.
+    pub fn new(plan: &'a Partitioning, rank: usize) -> Self {
+        Self { plan, rank }
+    }
+
+    /// Whether it owns node `ni` (an index in `world.nodes`), and so its apps.
+    #[inline]
+    pub fn node(&self, ni: usize) -> bool {
+        self.plan.node_part[ni] as usize == self.rank
+    }
+
+    /// Whether it transmits on direction `dir` of `link` (from `link.ends[dir]`).
+    #[inline]
+    pub fn link_dir(&self, link: &crate::link::Link, dir: usize) -> bool {
+        self.plan.of_port(link.ends[dir]) == self.rank
+    }
+}
+
+/// An observer of a distributed run ([`run_rank`]), as [`sim_core::Observer`] is of a run in
+/// one process: at each of its instants every rank renders what it owns ([`share`]), and
+/// rank 0 gets every rank's share, in rank order, and writes ([`write`]). One gather per
+/// instant.
+///
+/// Its instants must be the same on every rank, whatever [`write`] met: a rank 0 that
+/// cannot write asks the run to stop ([`ControlFlow::Break`]), and every rank stops at the
+/// next window, having looked at the same instants.
+///
+/// [`share`]: Self::share
+/// [`write`]: Self::write
+pub trait RankObserver {
+    /// The next instant it wants to look at; `None` when it wants no more.
+    fn next_at(&self) -> Option<SimTime>;
+    /// This rank's share of the look at `at` (its next instant): what `own` says it owns of
+    /// `world`, as bytes for rank 0. Moves on to the next instant.
+    fn share(&mut self, world: &World, at: SimTime, own: &Owner<'_>) -> Vec<u8>;
+    /// At rank 0: writes the look at `at` from every rank's share, in rank order.
+    /// [`ControlFlow::Break`] stops the run (an output it cannot write).
+    fn write(&mut self, world: &World, at: SimTime, shares: Vec<Vec<u8>>) -> ControlFlow<()>;
+}
+
+impl RankObserver for sim_core::NoObserver {
+    fn next_at(&self) -> Option<SimTime> {
+        None
+    }
+    fn share(&mut self, _: &World, _: SimTime, _: &Owner<'_>) -> Vec<u8> {
+        Vec::new()
+    }
+    fn write(&mut self, _: &World, _: SimTime, _: Vec<Vec<u8>>) -> ControlFlow<()> {
+        ControlFlow::Continue(())
+    }
+}
+
+impl<O: RankObserver> RankObserver for Option<O> {
+    fn next_at(&self) -> Option<SimTime> {
+        self.as_ref().and_then(RankObserver::next_at)
+    }
+    fn share(&mut self, world: &World, at: SimTime, own: &Owner<'_>) -> Vec<u8> {
+        self.as_mut()
+            .map_or_else(Vec::new, |o| o.share(world, at, own))
+    }
+    fn write(&mut self, world: &World, at: SimTime, shares: Vec<Vec<u8>>) -> ControlFlow<()> {
+        match self {
+            Some(o) => o.write(world, at, shares),
+            None => ControlFlow::Continue(()),
+        }
+    }
 }
 
 /// Runs this rank's partition of `world` (built with `sched`, the same on every rank) in
-/// windows agreed with the other ranks through `comm`, until `limits.until`. Rank 0's
-/// world gets the merged trace and capture of every rank.
-pub fn run_rank(
+/// windows agreed with the other ranks through `comm`, until `limits.until`, looking at it
+/// with `observer` at its instants (windows end there, as in [`super::run_parallel`]).
+/// Rank 0's world gets the merged trace and capture of every rank.
+///
+/// `progress` is called before each window with this rank's figures; when it breaks with a
+/// code (a signal's number, say), every rank stops before the same window
+/// ([`StopReason::Interrupted`], with the smallest code any rank gave in
+/// [`RankStats::stop_code`]); the run's clock is then its last event anywhere.
+pub fn run_rank<O: RankObserver>(
     world: &mut World,
     sched: Scheduler<Event>,
     plan: &Partitioning,
     limits: Limits,
+    observer: &mut O,
+    mut progress: impl FnMut(Progress) -> ControlFlow<u8>,
     comm: &mut dyn Comm,
 ) -> (RunReport, RankStats) {
     assert_eq!(plan.parts, comm.size(), "one partition per rank");
@@ -82,7 +179,6 @@ pub fn run_rank(
         .into_iter()
         .nth(me)
         .expect("a queue per rank");
-    let marking = PartState::marking(world);
     let mut st = PartState::new(world, plan);
     let node_local = local_numbers(plan.node_part.iter().copied(), plan.parts);
     let switch_local = local_numbers(plan.switch_part.iter().copied(), plan.parts);
@@ -96,7 +192,127 @@ pub fn run_rank(
         switch_local: &switch_local,
         app_local: &app_local,
     };
-    let mut stats = RankStats::default();
+    let own = Owner::new(plan, me);
+    let mut run = Windows {
+        stats: RankStats::default(),
+        now: SimTime::ZERO,
+        until: limits.until,
+        ahead: plan
+            .lookahead
+            .unwrap_or(SimDuration::from_millis(100))
+            .max(SimDuration::from_nanos(1)),
+        marking: PartState::marking(world),
+    };
+    let mut next_obs = observer.next_at().unwrap_or(SimTime::MAX);
+    let mut observer_stopped = false;
+    let reason = loop {
+        let next = match run_windows(
+            world,
+            &mut sched,
+            &mut st,
+            &maps,
+            &mut run,
+            next_obs,
+            observer_stopped,
+            &mut progress,
+            comm,
+        ) {
+            Segment::Idle(next) => next,
+            Segment::Stopped if observer_stopped => break StopReason::ObserverStopped,
+            Segment::Stopped => break StopReason::ModelStopped,
+            Segment::Interrupted(code) => {
+                run.stats.stop_code = Some(code);
+                // Where the run stopped: at its last event anywhere, as a run in one
+                // process stopped after as many events says.
+                let last = u64::MAX - comm.all_min(u64::MAX - st.last_event.as_nanos());
+                run.now = SimTime::from_nanos(last);
+                break StopReason::Interrupted;
+            }
+        };
+        // Every event due before `next` has run, on every rank: the instants before it (or
+        // up to the end) can be looked at.
+        let idle_upto = match next {
+            Some(t) if t <= limits.until => t.as_nanos().checked_sub(1).map(SimTime::from_nanos),
+            _ => (limits.until != SimTime::MAX).then_some(limits.until),
+        };
+        if let Some(upto) = idle_upto.filter(|&u| next_obs <= u) {
+            sync_links(world, &st, &own);
+            observer_stopped |=
+                observe_ranks(world, observer, &mut next_obs, upto, &own, comm).is_break();
+        }
+        match next {
+            None => {
+                if limits.until != SimTime::MAX {
+                    run.now = limits.until;
+                }
+                break StopReason::QueueEmpty;
+            }
+            Some(t) if t > limits.until => {
+                run.now = limits.until;
+                break StopReason::TimeLimit;
+            }
+            // An instant looked at: on to the next windows (where a stop is agreed).
+            Some(_) => {}
+        }
+    };
+    sync_links(world, &st, &own);
+    world.frames_on_links += st.frames_on_links;
+    world.trace.lines += st.trace.lines;
+    world.trace.probe_lines += st.trace.probe_lines;
+    world.now = st.last_event.max(world.now);
+    let mut stats = run.stats;
+    stats.events = st.events;
+    (
+        RunReport {
+            reason,
+            events: st.events,
+            now: run.now,
+        },
+        stats,
+    )
+}
+
+/// The state of a rank's run between segments.
+struct Windows {
+    stats: RankStats,
+    now: SimTime,
+    until: SimTime,
+    ahead: SimDuration,
+    marking: bool,
+}
+
+/// How a segment of windows ended ([`run_windows`]).
+enum Segment {
+    /// No event anywhere is due by the next instant to look at (or the end): the earliest
+    /// pending one anywhere, if any.
+    Idle(Option<SimTime>),
+    /// A rank stopped: its model or observer asked to, or an output failed.
+    Stopped,
+    /// A rank's `progress` asked to stop, with this code (the smallest).
+    Interrupted(u8),
+}
+
+/// What a rank says in the reduction that starts a window (the smallest wins): 0 it stopped,
+/// a code from 1 to 255 it was asked to stop, or the time of its earliest event plus this
+/// (`u64::MAX` for none).
+const TIME_VOTE: u64 = 256;
+
+/// Runs windows agreed with the other ranks until no event anywhere is due by `next_obs`
+/// (or by the end of the run), or until a rank stops (`stop` from this one).
+#[allow(clippy::too_many_arguments)]
+fn run_windows(
+    world: &mut World,
+    sched: &mut Scheduler<Event>,
+    st: &mut PartState,
+    maps: &Maps<'_>,
+    run: &mut Windows,
+    next_obs: SimTime,
+    stop: bool,
+    progress: &mut impl FnMut(Progress) -> ControlFlow<u8>,
+    comm: &mut dyn Comm,
+) -> Segment {
+    let me = comm.rank();
+    let plan = maps.plan;
     let World {
         nodes,
         switches,
@@ -105,8 +321,6 @@ pub fn run_rank(
         trace,
         capture,
         io_error,
-        frames_on_links,
-        now: clock,
         ..
     } = world;
     let mut arena = PartArena {
@@ -126,53 +340,57 @@ pub fn run_rank(
             .iter_mut()
             .filter(|a| plan.node_part[a.node] as usize == me)
             .collect(),
-        maps: &maps,
+        maps,
     };
-    let ahead = plan
-        .lookahead
-        .unwrap_or(SimDuration::from_millis(100))
-        .max(SimDuration::from_nanos(1));
-    let mut now = SimTime::ZERO;
-    let reason = loop {
-        // One reduction a window: the earliest event anywhere, plus one; 0 from a rank that
-        // stopped (its model asked to, or an output failed).
-        let local = sched
-            .next_time()
-            .map_or(u64::MAX, |t| t.as_nanos().saturating_add(1));
-        let stop = st.stopped || st.io_error.is_some();
-        let m = comm.all_min(if stop { 0 } else { local });
+    loop {
+        // One reduction a window: the earliest event anywhere, or that a rank stopped.
+        let asked = progress(Progress {
+            now: run.now,
+            events: st.events,
+            pending: sched.pending(),
+        });
+        let vote = if stop || st.stopped || st.io_error.is_some() {
+            0
+        } else if let ControlFlow::Break(code) = asked {
+            u64::from(code.max(1))
+        } else {
+            sched
+                .next_time()
+                .map_or(u64::MAX, |t| t.as_nanos().saturating_add(TIME_VOTE))
+        };
+        let m = comm.all_min(vote);
         if m == 0 {
-            break StopReason::ModelStopped;
+            return Segment::Stopped;
+        }
+        if m < TIME_VOTE {
+            return Segment::Interrupted(m as u8);
         }
         if m == u64::MAX {
-            if limits.until != SimTime::MAX {
-                now = limits.until;
-            }
-            break StopReason::QueueEmpty;
+            return Segment::Idle(None);
         }
-        let t = m - 1;
-        let t = SimTime::from_nanos(t);
-        if t > limits.until {
-            now = limits.until;
-            break StopReason::TimeLimit;
+        let t = SimTime::from_nanos(m - TIME_VOTE);
+        if t > run.until || t > next_obs {
+            return Segment::Idle(Some(t));
         }
-        let end = SimTime::from_nanos((t + ahead).as_nanos() - 1).min(limits.until);
+        let end = SimTime::from_nanos((t + run.ahead).as_nanos() - 1)
+            .min(run.until)
+            .min(next_obs);
         let mut model = PartModel {
-            st: &mut st,
+            st: &mut *st,
             arena: &mut arena,
         };
-        let (events, stopped) = sim_core::run_window(&mut model, &mut sched, end);
+        let (events, stopped) = sim_core::run_window(&mut model, sched, end);
         st.events += events;
         st.stopped |= stopped;
-        stats.windows += 1;
-        now = end;
+        run.stats.windows += 1;
+        run.now = end;
         // The frames that crossed, to their ranks.
         let mut out = vec![Vec::new(); plan.parts];
         for f in st.outbox.drain(..) {
             let to = plan.of_port(world_links[f.link as usize].ends[1 - f.dir as usize]);
             encode_frame(&f, &mut out[to]);
             st.pool.free(f.skb);
-            stats.frames_out += 1;
+            run.stats.frames_out += 1;
         }
         for bytes in comm.all_to_all(out) {
             let mut inp = &bytes[..];
@@ -192,57 +410,79 @@ pub fn run_rank(
             }
         }
         // The window's outputs, merged at rank 0 in the order of the events.
-        if marking {
-            let buf = OutBuf::take(&mut st);
+        if run.marking {
+            let buf = OutBuf::take(st);
             let mut bytes = Vec::new();
             encode_outputs(&buf, &mut bytes);
-            buf.give_back(&mut st);
+            buf.give_back(st);
             if let Some(all) = comm.gather(bytes) {
                 let mut bufs: Vec<OutBuf> = all.iter().map(|b| decode_outputs(b)).collect();
                 merge_bufs(&mut bufs, trace, capture, io_error);
             }
         }
-    };
-    drop(arena);
-    for (i, l) in world_links.iter_mut().enumerate() {
+    }
+}
+
+/// Brings the link directions this rank transmits on into `world`, from its copy of the
+/// links (the others' stay as built: their ranks hold them).
+fn sync_links(world: &mut World, st: &PartState, own: &Owner<'_>) {
+    for (i, l) in world.links.iter_mut().enumerate() {
         for d in 0..2 {
-            if plan.of_port(l.ends[d]) == me {
+            if own.link_dir(l, d) {
                 l.stats[d] = st.links[i].stats[d].clone();
                 l.line[d] = st.links[i].line[d];
             }
         }
     }
-    *frames_on_links += st.frames_on_links;
-    trace.lines += st.trace.lines;
-    trace.probe_lines += st.trace.probe_lines;
-    *clock = st.last_event.max(*clock);
-    stats.events = st.events;
-    (
-        RunReport {
-            reason,
-            events: st.events,
-            now,
-        },
-        stats,
-    )
 }
 
-fn put(out: &mut Vec<u8>, v: u64) {
+/// Looks at `world` with `observer` at its instants up to `upto`, on every rank: each
+/// renders its share, rank 0 gathers and writes. Keeps going through the instants after a
+/// rank 0 that could not write (the others do not know yet); returns whether it asked to
+/// stop.
+fn observe_ranks<O: RankObserver>(
+    world: &World,
+    observer: &mut O,
+    next_obs: &mut SimTime,
+    upto: SimTime,
+    own: &Owner<'_>,
+    comm: &mut dyn Comm,
+) -> ControlFlow<()> {
+    let mut flow = ControlFlow::Continue(());
+    while *next_obs <= upto {
+        let at = *next_obs;
+        let share = observer.share(world, at, own);
+        *next_obs = observer.next_at().unwrap_or(SimTime::MAX);
+        debug_assert!(*next_obs > at, "an observer's instants must increase");
+        if let Some(all) = comm.gather(share)
+            && observer.write(world, at, all).is_break()
+        {
+            flow = ControlFlow::Break(());
+        }
+    }
+    flow
+}
+
+/// Appends `v` (8 bytes, little-endian) to what a rank sends.
+pub(crate) fn put(out: &mut Vec<u8>, v: u64) {
     out.extend_from_slice(&v.to_le_bytes());
 }
 
-fn take(inp: &mut &[u8]) -> u64 {
+/// Reads what [`put`] wrote.
+pub(crate) fn take(inp: &mut &[u8]) -> u64 {
     let (head, rest) = inp.split_at(8);
     *inp = rest;
     u64::from_le_bytes(head.try_into().expect("8 bytes"))
 }
 
-fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+/// Appends `b` with its length.
+pub(crate) fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
     put(out, b.len() as u64);
     out.extend_from_slice(b);
 }
 
-fn take_bytes<'a>(inp: &mut &'a [u8]) -> &'a [u8] {
+/// Reads what [`put_bytes`] wrote.
+pub(crate) fn take_bytes<'a>(inp: &mut &'a [u8]) -> &'a [u8] {
     let n = take(inp) as usize;
     let (head, rest) = inp.split_at(n);
     *inp = rest;
@@ -353,7 +593,78 @@ fn decode_outputs(bytes: &[u8]) -> OutBuf {
 pub mod local {
     use std::sync::mpsc::{Receiver, Sender, channel};
 
-    use super::Comm;
+    use std::ops::ControlFlow;
+
+    use sim_core::{Limits, RunReport, Scheduler};
+
+    use super::{Comm, Ended, RankObserver, end_ranks, run_rank};
+    use crate::event::Event;
+    use crate::world::{Partitioning, World};
+
+    /// What rank 0 holds at the end of [`run_ranks`].
+    #[derive(Debug)]
+    pub struct Rank0<O> {
+        /// Its world: the merged trace and capture of every rank (not yet finished:
+        /// [`World::finish_outputs`]), every link's and switch's counters.
+        pub world: World,
+        /// How the run ended (the events of every rank).
+        pub report: RunReport,
+        /// The rest of stats.json ([`Ended::stats_view`]).
+        pub ended: Ended,
+        /// Its observer, which wrote every rank's shares.
+        pub observer: O,
+    }
+
+    /// Runs one world on `n` ranks joined by channels, as `mpirun -np N sim run --mpi` runs
+    /// it over MPI: rank `r` builds its world with `build(r)` (on its own thread; rank 0 on
+    /// the caller's) and its observer with `observe(r, &world)`, runs it with [`run_rank`]
+    /// until `limits` and ends it with [`end_ranks`]. Returns what rank 0 holds, whose
+    /// outputs are those of the run in one process. Panics if the world does not split into
+    /// `n` partitions.
+    pub fn run_ranks<O: RankObserver>(
+        n: usize,
+        limits: Limits,
+        build: impl Fn(usize) -> (World, Scheduler<Event>) + Sync,
+        observe: impl Fn(usize, &World) -> O + Sync,
+    ) -> Rank0<O> {
+        let run = |rank: usize, mut comm: LocalComm| {
+            let (mut world, sched) = build(rank);
+            let mut observer = observe(rank, &world);
+            let plan = Partitioning::new(&world, n);
+            assert_eq!(plan.parts, n, "the world splits into {n} partitions");
+            let (report, _) = run_rank(
+                &mut world,
+                sched,
+                &plan,
+                limits,
+                &mut observer,
+                |_| ControlFlow::Continue(()),
+                &mut comm,
+            );
+            let ended = end_ranks(&mut world, &plan, &report, &mut comm);
+            (world, report, ended, observer)
+        };
+        let mut comms = ranks(n).into_iter();
+        let comm0 = comms.next().expect("one rank at least");
+        std::thread::scope(|s| {
+            for (r, comm) in comms.enumerate() {
+                let run = &run;
+                s.spawn(move || {
+                    run(r + 1, comm);
+                });
+            }
+            let (world, report, ended, observer) = run(0, comm0);
+            Rank0 {
+                world,
+                report: RunReport {
+                    events: ended.as_ref().map_or(report.events, |e| e.events),
+                    ..report
+                },
+                ended: ended.expect("rank 0 gets the end"),
+                observer,
+            }
+        })
+    }
 
     /// One rank's end of the channels.
     #[derive(Debug)]
