@@ -7,16 +7,14 @@
 //! so a failure says which output differs.
 //!
 //! The first run is on one thread and samples every time series (`sim run --sample`; every
-//! millisecond on the runs cut at 200 ms, a thousand times on the others): the sampler is not
-//! an event and only reads, so it must change none of those bytes. The second one samples
-//! nothing and, when the topology splits, runs on 2 ranks that share nothing (`mpirun -np 2
-//! sim run --mpi`, here joined by channels): each builds its own world and runs its
-//! partition, and rank 0 writes the trace, every pcap and stats.json.
-//!
-//! And every scenario that splits gives those same bytes, samples included, on 2 and 4
-//! threads (`sim run --threads`): the topology split into partitions that run in windows on
-//! their own threads, each with its own event queue, the outputs merged in the run's order —
-//! whatever the partitioning.
+//! millisecond on the runs cut at 200 ms, a thousand times on the others). When the topology
+//! splits, the second one runs on 2 ranks that share nothing (`mpirun -np 2 sim run --mpi`,
+//! here joined by channels), sampled too: each builds its own world and runs its partition,
+//! and rank 0 writes the trace, every pcap, the samples and stats.json. Then the scenario runs
+//! on 2 threads unsampled and on 4 threads sampled (`sim run --threads`: the topology split
+//! into partitions that run in windows on their own threads, the outputs merged in the run's
+//! order). The sampler is not an event and only reads, so the unsampled runs (the second one
+//! when the topology does not split, the 2-thread one when it does) must give the same bytes.
 //!
 //! The benchmark and traffic-control scenarios stop at 200 ms of simulated time to keep the
 //! test fast (their random draws — netem's, RED's — start at once), the data-centre ones at
@@ -36,7 +34,7 @@ use sim_stack::capture::CaptureFormat;
 use sim_stack::config::SampleConfig;
 use sim_stack::sample::Sampler;
 use sim_stack::trace::{MemorySink, Trace, TraceLevel};
-use sim_stack::world::distributed::{Comm, end_ranks, local, run_rank};
+use sim_stack::world::distributed::local;
 use sim_stack::world::{Outputs, Partitioning, World, run_parallel};
 
 /// Where the benchmark and traffic-control scenarios stop.
@@ -184,8 +182,8 @@ fn outputs_hashed(
 }
 
 /// Runs `path` (until `until`, if given) on `n` ranks that share nothing, joined by
-/// channels, as `outputs_hashed` runs it unsampled: rank 0 writes its trace and pcaps
-/// (into `dir`) and stats.json; returns a hash per output, by name.
+/// channels, as `outputs_hashed` runs it sampled: rank 0 writes its trace and pcaps (into
+/// `dir`), the samples and stats.json; returns a hash per output, by name.
 fn outputs_hashed_on_ranks(
     path: &Path,
     until: Option<SimTime>,
@@ -199,53 +197,57 @@ fn outputs_hashed_on_ranks(
         sc.end_time = sc.end_time.min(t);
     }
     let sink = MemorySink::default();
-    let stats = std::sync::Mutex::new(String::new());
-    std::thread::scope(|s| {
-        for mut comm in local::ranks(n) {
-            let (sc, sink, stats) = (&sc, &sink, &stats);
-            s.spawn(move || {
-                let rank = comm.rank();
-                // The other ranks capture into a folder of their own, as on another
-                // machine; only rank 0 writes frames.
-                let scratch = dir.with_extension(format!("rank{rank}"));
-                let outputs = Outputs {
-                    trace: if rank == 0 {
-                        Trace::new(TraceLevel::Path, Box::new(sink.clone()))
-                    } else {
-                        Trace::new(TraceLevel::Path, Box::new(MemorySink::default()))
-                    },
-                    capture: Some((
-                        capture_into(if rank == 0 { dir } else { &scratch }, CaptureFormat::Pcap),
-                        None,
-                    )),
-                    record_paths: true,
-                };
-                let (mut world, sched) = World::build(sc, outputs).expect("builds");
-                if rank != 0 {
-                    world.capture = Some(sim_stack::capture::Capture::log());
-                    let _ = fs::remove_dir_all(&scratch);
-                }
-                let plan = Partitioning::new(&world, n);
-                assert_eq!(plan.parts, n);
-                let (report, _) = run_rank(
-                    &mut world,
-                    sched,
-                    &plan,
-                    Limits::until(sc.end_time),
-                    &mut comm,
-                );
-                world.finish_outputs().expect("outputs written");
-                if let Some(mut ended) = end_ranks(&mut world, &plan, &report, &mut comm) {
-                    *stats.lock().expect("one writer") =
-                        serde_json::to_string_pretty(&ended.stats_view(&world))
-                            .expect("serializes");
-                }
-            });
-        }
-    });
+    let samples = MemorySink::default();
+    let every = SimDuration::from_nanos((sc.end_time.as_nanos() / 1000).max(1_000_000));
+    let cfg = SampleConfig::everything(every);
+    let outputs = |trace: &MemorySink, into: &Path| Outputs {
+        trace: Trace::new(TraceLevel::Path, Box::new(trace.clone())),
+        capture: Some((capture_into(into, CaptureFormat::Pcap), None)),
+        record_paths: true,
+    };
+    let r0 = local::run_ranks(
+        n,
+        Limits::until(sc.end_time),
+        |rank| {
+            if rank == 0 {
+                return World::build(&sc, outputs(&sink, dir)).expect("builds");
+            }
+            // The other ranks' captures register the interfaces rank 0's does (the frames
+            // they log carry their numbers), then only log frames for rank 0, as `sim run
+            // --mpi` does.
+            let scratch = dir.with_extension(format!("rank{rank}"));
+            let (mut world, sched) =
+                World::build(&sc, outputs(&MemorySink::default(), &scratch)).expect("builds");
+            world.capture = Some(sim_stack::capture::Capture::log());
+            let _ = fs::remove_dir_all(&scratch);
+            (world, sched)
+        },
+        |rank, world| {
+            Sampler::new(world, &sc, &cfg, |_| {
+                Ok(if rank == 0 {
+                    Box::new(samples.clone()) as Box<dyn std::io::Write>
+                } else {
+                    Box::new(std::io::sink())
+                })
+            })
+            .expect("in memory")
+        },
+    );
+    let mut world = r0.world;
+    let taken = r0.observer.samples;
+    r0.observer.finish().expect("samples written");
+    assert_eq!(
+        taken,
+        sc.end_time.as_nanos() / every.as_nanos() + 1,
+        "{}: samples taken on ranks",
+        path.display()
+    );
+    world.finish_outputs().expect("outputs written");
+    let mut ended = r0.ended;
+    let stats = serde_json::to_string_pretty(&ended.stats_view(&world)).expect("serializes");
     let mut h = BTreeMap::new();
     h.insert("trace".to_string(), fnv1a(sink.text().as_bytes()));
-    let stats = stats.into_inner().expect("written");
+    h.insert("samples".to_string(), fnv1a(samples.text().as_bytes()));
     h.insert("stats.json".to_string(), fnv1a(stats.as_bytes()));
     for entry in fs::read_dir(dir).expect("capture folder") {
         let p = entry.expect("entry").path();
@@ -278,7 +280,7 @@ fn every_scenario_gives_the_same_bytes_twice_sampled_or_not_on_threads_and_on_ra
             Partitioning::new(&w, 4).parts
         };
         // Two runs at once, as `sim sweep` runs them: one on one thread, sampled; the other
-        // unsampled, on two ranks when the topology splits, else on one thread.
+        // on 2 ranks, sampled, when the topology splits, else on one thread, unsampled.
         let (a, b) = std::thread::scope(|s| {
             let a = s.spawn(|| outputs_hashed(&path, until, &dirs[0], true, 1));
             let b = s.spawn(|| {
@@ -290,48 +292,46 @@ fn every_scenario_gives_the_same_bytes_twice_sampled_or_not_on_threads_and_on_ra
             });
             (a.join().expect("run a"), b.join().expect("run b"))
         });
+        // Every output of `b` must be `a`'s (the ranks hand over no statistics tree, only
+        // stats.json); `a`'s samples are checked against an unsampled run below when the
+        // topology splits, here when it does not.
         let b_is = if parts >= 2 {
             "2 ranks"
         } else {
             "a second run"
         };
-        assert_eq!(
-            a.keys()
-                .filter(|k| *k != "samples" && (parts < 2 || *k != "stats"))
-                .collect::<Vec<_>>(),
-            b.keys().collect::<Vec<_>>(),
-            "{name}: {b_is} wrote different files"
-        );
-        for (output, hash) in &b {
-            if a[output] != *hash {
-                failures.push(format!(
-                    "{name}: {output} differs on {b_is} ({:016x} vs {hash:016x})",
-                    a[output]
-                ));
+        let compare = |other: &BTreeMap<String, u64>, is: &str, failures: &mut Vec<String>| {
+            let skip = |k: &str| {
+                (k == "samples" && !other.contains_key("samples"))
+                    || (k == "stats" && !other.contains_key("stats"))
+            };
+            assert_eq!(
+                a.keys().filter(|k| !skip(k)).collect::<Vec<_>>(),
+                other.keys().collect::<Vec<_>>(),
+                "{name}: {is} wrote different files"
+            );
+            for (output, hash) in other {
+                if a[output] != *hash {
+                    failures.push(format!(
+                        "{name}: {output} differs on {is} ({:016x} vs {hash:016x})",
+                        a[output]
+                    ));
+                }
             }
-        }
-        // Then on 2 and 4 threads (as many as the topology can be split into, when fewer),
-        // sampled: the same bytes, samples included.
+        };
+        compare(&b, b_is, &mut failures);
+        // Then on 2 threads unsampled and 4 (as many as the topology can be split into,
+        // when fewer) sampled: the same bytes, samples included.
         if parts >= 2 {
             split += 1;
             let threads = [2, parts.min(4)];
             let (t2, t4) = std::thread::scope(|s| {
-                let t2 = s.spawn(|| outputs_hashed(&path, until, &dirs[2], true, threads[0]));
+                let t2 = s.spawn(|| outputs_hashed(&path, until, &dirs[2], false, threads[0]));
                 let t4 = s.spawn(|| outputs_hashed(&path, until, &dirs[3], true, threads[1]));
                 (t2.join().expect("run t2"), t4.join().expect("run t4"))
             });
-            for (t, other) in threads.iter().zip([t2, t4]) {
-                assert_eq!(
-                    a.keys().collect::<Vec<_>>(),
-                    other.keys().collect::<Vec<_>>(),
-                    "{name}: {t} threads wrote different files"
-                );
-                for (output, hash) in &a {
-                    if other[output] != *hash {
-                        failures.push(format!("{name}: {output} differs on {t} threads"));
-                    }
-                }
-            }
+            compare(&t2, &format!("{} threads", threads[0]), &mut failures);
+            compare(&t4, &format!("{} threads", threads[1]), &mut failures);
         }
         for d in &dirs {
             let _ = fs::remove_dir_all(d);
