@@ -19,6 +19,10 @@
 // automatic stream numbers, drawn in (time, scheduling order) as ns-3's scheduler would)
 // and schedules the flows of its own hosts. The replay is exact except for an arrival and a
 // packet event of the same host at the same nanosecond, which may run in the other order.
+// (Checked: on one rank, k = 4 and k = 8 print fattree.cc's events and FCTs exactly.) On
+// several ranks the flows are the same but the run is not: ns-3 schedules a packet from
+// another rank when its message is received, so events of the same nanosecond are ordered
+// by the ranks' timing, and runs differ slightly from the sequential one and each other.
 // Apps (sinks, sockets) exist only on the rank owning their host; each rank measures its
 // own senders' FCTs and rank 0 gathers them (MPI_Gatherv) with the event counts (summed)
 // and the run times (the slowest rank's), and prints fattree.cc's JSON line plus "ranks",
@@ -341,19 +345,30 @@ main(int argc, char* argv[])
         std::cerr << "--k must be even, 2..64\n";
         return 2;
     }
-    MpiInterface::Enable(&argc, &argv);
-    const uint32_t rank = MpiInterface::GetSystemId(), ranks = MpiInterface::GetSize();
+    // MPI is initialised here rather than by MpiInterface::Enable, which picks its
+    // synchronisation from SimulatorImplementationType and would make a one-rank run
+    // distributed: on one rank ns-3's interface stays off and its default (sequential)
+    // simulator runs, as in fattree.cc.
+    MPI_Init(&argc, &argv);
+    int rankI, ranksI;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rankI);
+    MPI_Comm_size(MPI_COMM_WORLD, &ranksI);
+    const uint32_t rank = rankI, ranks = ranksI;
+    if (ranks > g_cfg.k)
+    {
+        if (rank == 0)
+        {
+            std::cerr << "more ranks (" << ranks << ") than pods (" << g_cfg.k << ")\n";
+        }
+        MPI_Finalize();
+        return 2;
+    }
     if (ranks > 1)
     {
         GlobalValue::Bind("SimulatorImplementationType",
                           StringValue(nullmsg ? "ns3::NullMessageSimulatorImpl"
                                               : "ns3::DistributedSimulatorImpl"));
-    }
-    if (ranks > g_cfg.k)
-    {
-        std::cerr << "more ranks (" << ranks << ") than pods (" << g_cfg.k << ")\n";
-        MpiInterface::Disable();
-        return 2;
+        MpiInterface::Enable(MPI_COMM_WORLD);
     }
     RngSeedManager::SetSeed(1);
     RngSeedManager::SetRun(run);
@@ -536,7 +551,7 @@ main(int argc, char* argv[])
             done.push_back((fl.finish - fl.start).GetNanoSeconds());
         }
     }
-    const MPI_Comm comm = MpiInterface::GetCommunicator();
+    const MPI_Comm comm = MPI_COMM_WORLD;
     int count = done.size();
     std::vector<int> counts(ranks), displs(ranks);
     MPI_Gather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, comm);
@@ -559,7 +574,11 @@ main(int argc, char* argv[])
     if (rank != 0)
     {
         Simulator::Destroy();
-        MpiInterface::Disable();
+        if (ranks > 1)
+        {
+            MpiInterface::Disable();
+        }
+        MPI_Finalize();
         return 0;
     }
     uint64_t events = 0;
@@ -601,7 +620,8 @@ main(int argc, char* argv[])
               << "\",\"cdf_mean\":" << g_cdf.Mean() << ",\"rate\":\"" << g_cfg.rate
               << "\",\"arrivals_s\":" << g_cfg.arrivalsS << ",\"sim_time_s\":" << g_cfg.simTimeS
               << ",\"run\":" << run << ",\"ranks\":" << ranks
-              << ",\"sync\":\"" << (ranks == 1 ? "none" : nullmsg ? "null-message" : "granted-time-window")
+              << ",\"sync\":\""
+              << (ranks == 1 ? "none" : nullmsg ? "null-message" : "granted-time-window")
               << "\",\"setup_s\":" << maxTimes[0] << ",\"run_s\":" << maxTimes[1]
               << ",\"destroy_s\":" << secs(t2, t3) << ",\"events\":" << events
               << ",\"events_per_rank\":[";
@@ -619,6 +639,10 @@ main(int argc, char* argv[])
                   << ",\"fct_ns\":" << Pcts(bf[b]) << ",\"slowdown\":" << Pcts(bs[b]) << "}";
     }
     std::cout << "}}" << std::endl;
-    MpiInterface::Disable();
+    if (ranks > 1)
+    {
+        MpiInterface::Disable();
+    }
+    MPI_Finalize();
     return 0;
 }
