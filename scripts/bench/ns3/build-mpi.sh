@@ -11,8 +11,8 @@
 # ns-3 is configured as `./ns3 configure -d optimized` does (-O3 -march=native, asserts and
 # logs off) with only the modules the fat-tree needs: core, network, internet,
 # point-to-point, applications, traffic-control, mpi (and bridge, stats, which they pull
-# in). On the shared 2-core machine with -j 2 the ns-3 build took 7 min 41 s; the whole
-# script, from the download to the program, 7 min 0 s.
+# in). On the shared 2-core machine (CI running, nice -n 19) the whole script, from the
+# download to the program, took 7 min 0 s with JOBS=2; `./ns3 build` on one job, 7 min 41 s.
 set -euo pipefail
 cd "$(dirname "$0")"
 DIR=${NS3_MPI_DIR:-$HOME/ns-3.37-mpi}
