@@ -102,6 +102,29 @@ struct SnapshotsAt {
     files: Vec<String>,
 }
 
+impl SnapshotsAt {
+    /// Makes the folder of the snapshot at `at`, has `write` fill it with the kinds chosen
+    /// (returning the names of the files it wrote), and records the folder and its files.
+    fn write_folder(
+        &mut self,
+        at: SimTime,
+        write: impl FnOnce(&Path, &[SnapshotKind]) -> io::Result<Vec<String>>,
+    ) -> io::Result<()> {
+        let folder = snapshot_folder(at);
+        let sub = self.dir.join(crate::snapshot::DIR).join(&folder);
+        std::fs::create_dir_all(&sub).map_err(|e| named(&sub, e))?;
+        let names = write(&sub, &self.kinds)?;
+        self.files
+            .push(format!("{}/{folder}", crate::snapshot::DIR));
+        self.files.extend(
+            names
+                .into_iter()
+                .map(|n| format!("{}/{folder}/{n}", crate::snapshot::DIR)),
+        );
+        Ok(())
+    }
+}
+
 /// The sampler and the snapshots of one run.
 #[derive(Debug)]
 pub struct RunObserver<'a> {
@@ -232,25 +255,11 @@ impl Observer<World> for RunObserver<'_> {
             && s.instants.get(s.next) == Some(&at)
         {
             s.next += 1;
-            let folder = snapshot_folder(at);
-            let sub = s.dir.join(crate::snapshot::DIR).join(&folder);
-            let written = std::fs::create_dir_all(&sub)
-                .map_err(|e| named(&sub, e))
-                .and_then(|()| {
-                    crate::snapshot::write_into(&sub, &s.kinds, world, self.scenario, at)
-                });
-            match written {
-                Ok(names) => s.files.extend(
-                    std::iter::once(format!("{}/{folder}", crate::snapshot::DIR)).chain(
-                        names
-                            .into_iter()
-                            .map(|n| format!("{}/{folder}/{n}", crate::snapshot::DIR)),
-                    ),
-                ),
-                Err(e) => {
-                    self.error = Some(e);
-                    return ControlFlow::Break(());
-                }
+            if let Err(e) = s.write_folder(at, |sub, kinds| {
+                crate::snapshot::write_into(sub, kinds, world, self.scenario, at)
+            }) {
+                self.error = Some(e);
+                return ControlFlow::Break(());
             }
         }
         ControlFlow::Continue(())
@@ -309,23 +318,11 @@ impl RankObserver for RunObserver<'_> {
         if let Some(s) = &mut self.snaps
             && snapshot
         {
-            let folder = snapshot_folder(at);
-            let sub = s.dir.join(crate::snapshot::DIR).join(&folder);
-            let written = std::fs::create_dir_all(&sub)
-                .map_err(|e| named(&sub, e))
-                .and_then(|()| crate::snapshot::write_rendered(&sub, &files));
-            match written {
-                Ok(names) => s.files.extend(
-                    std::iter::once(format!("{}/{folder}", crate::snapshot::DIR)).chain(
-                        names
-                            .into_iter()
-                            .map(|n| format!("{}/{folder}/{n}", crate::snapshot::DIR)),
-                    ),
-                ),
-                Err(e) => {
-                    self.error = Some(e);
-                    return ControlFlow::Break(());
-                }
+            if let Err(e) =
+                s.write_folder(at, |sub, _| crate::snapshot::write_rendered(sub, &files))
+            {
+                self.error = Some(e);
+                return ControlFlow::Break(());
             }
         }
         ControlFlow::Continue(())
