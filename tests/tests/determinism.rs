@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use common::{capture_into, temp_dir};
 use sim_core::{Limits, SimDuration, SimTime, run_observed};
 use sim_stack::capture::CaptureFormat;
-use sim_stack::config::SampleConfig;
+use sim_stack::config::{SampleConfig, Scenario};
 use sim_stack::sample::Sampler;
 use sim_stack::trace::{MemorySink, Trace, TraceLevel};
 use sim_stack::world::distributed::local;
@@ -79,6 +79,35 @@ fn scenarios() -> Vec<(PathBuf, Option<SimTime>)> {
     v
 }
 
+/// The scenario of `path`, stopped at `until` if given and earlier than its end.
+fn load(path: &Path, until: Option<SimTime>) -> Scenario {
+    let loaded = sim_dsl::load_file(path, &sim_dsl::Options::default());
+    assert!(!loaded.has_errors(), "{}", loaded.render_diagnostics());
+    let mut sc = loaded.scenario.expect("no errors, so a scenario");
+    if let Some(t) = until {
+        sc.end_time = sc.end_time.min(t);
+    }
+    sc
+}
+
+/// How often a sampled run samples `sc`: every millisecond on the runs cut at 200 ms, a
+/// thousand times on the longer ones.
+fn sample_every(sc: &Scenario) -> SimDuration {
+    SimDuration::from_nanos((sc.end_time.as_nanos() / 1000).max(1_000_000))
+}
+
+/// Adds the hash of every pcap in `dir` to `h`, by file name; returns how many there were.
+fn hash_pcaps(dir: &Path, h: &mut BTreeMap<String, u64>) -> usize {
+    let mut pcaps = 0;
+    for entry in fs::read_dir(dir).expect("capture folder") {
+        let p = entry.expect("entry").path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        h.insert(name, fnv1a(&fs::read(&p).expect("pcap readable")));
+        pcaps += 1;
+    }
+    pcaps
+}
+
 /// Runs `path` (until `until`, if given) with a path-level trace and a pcap per interface
 /// written into `dir`, sampling everything every millisecond if `sample`, on `threads`
 /// threads; returns a hash per output, by name (the samples are hashed as `samples`).
@@ -89,12 +118,7 @@ fn outputs_hashed(
     sample: bool,
     threads: usize,
 ) -> BTreeMap<String, u64> {
-    let loaded = sim_dsl::load_file(path, &sim_dsl::Options::default());
-    assert!(!loaded.has_errors(), "{}", loaded.render_diagnostics());
-    let mut sc = loaded.scenario.expect("no errors, so a scenario");
-    if let Some(t) = until {
-        sc.end_time = sc.end_time.min(t);
-    }
+    let sc = load(path, until);
     let sink = MemorySink::default();
     let outputs = Outputs {
         trace: Trace::new(TraceLevel::Path, Box::new(sink.clone())),
@@ -104,9 +128,7 @@ fn outputs_hashed(
     let (mut world, mut sched) = World::build(&sc, outputs).expect("builds");
     let samples = MemorySink::default();
     let mut sampler = sample.then(|| {
-        // 1 ms on the runs cut at 200 ms, a thousand samples on the longer ones.
-        let every = SimDuration::from_nanos((sc.end_time.as_nanos() / 1000).max(1_000_000));
-        let cfg = SampleConfig::everything(every);
+        let cfg = SampleConfig::everything(sample_every(&sc));
         Sampler::new(&world, &sc, &cfg, |_| {
             Ok(Box::new(samples.clone()) as Box<dyn std::io::Write>)
         })
@@ -140,8 +162,7 @@ fn outputs_hashed(
     if let Some(s) = sampler {
         let taken = s.samples;
         s.finish().expect("samples written");
-        let every = (sc.end_time.as_nanos() / 1000).max(1_000_000);
-        let expected = sc.end_time.as_nanos() / every + 1;
+        let expected = sc.end_time.as_nanos() / sample_every(&sc).as_nanos() + 1;
         assert_eq!(taken, expected, "{}: samples taken", path.display());
         assert!(!samples.text().is_empty());
     }
@@ -170,13 +191,7 @@ fn outputs_hashed(
     // stats.json as `sim run` writes it.
     h.insert("stats".to_string(), fnv1a(format!("{stats:?}").as_bytes()));
     h.insert("stats.json".to_string(), fnv1a(streamed.as_bytes()));
-    let mut pcaps = 0;
-    for entry in fs::read_dir(dir).expect("capture folder") {
-        let p = entry.expect("entry").path();
-        let name = p.file_name().unwrap().to_string_lossy().into_owned();
-        h.insert(name, fnv1a(&fs::read(&p).expect("pcap readable")));
-        pcaps += 1;
-    }
+    let pcaps = hash_pcaps(dir, &mut h);
     assert!(pcaps > 0, "{}: no pcap written", path.display());
     h
 }
@@ -190,15 +205,10 @@ fn outputs_hashed_on_ranks(
     dir: &Path,
     n: usize,
 ) -> BTreeMap<String, u64> {
-    let loaded = sim_dsl::load_file(path, &sim_dsl::Options::default());
-    assert!(!loaded.has_errors(), "{}", loaded.render_diagnostics());
-    let mut sc = loaded.scenario.expect("no errors, so a scenario");
-    if let Some(t) = until {
-        sc.end_time = sc.end_time.min(t);
-    }
+    let sc = load(path, until);
     let sink = MemorySink::default();
     let samples = MemorySink::default();
-    let every = SimDuration::from_nanos((sc.end_time.as_nanos() / 1000).max(1_000_000));
+    let every = sample_every(&sc);
     let cfg = SampleConfig::everything(every);
     let outputs = |trace: &MemorySink, into: &Path| Outputs {
         trace: Trace::new(TraceLevel::Path, Box::new(trace.clone())),
@@ -249,11 +259,7 @@ fn outputs_hashed_on_ranks(
     h.insert("trace".to_string(), fnv1a(sink.text().as_bytes()));
     h.insert("samples".to_string(), fnv1a(samples.text().as_bytes()));
     h.insert("stats.json".to_string(), fnv1a(stats.as_bytes()));
-    for entry in fs::read_dir(dir).expect("capture folder") {
-        let p = entry.expect("entry").path();
-        let name = p.file_name().unwrap().to_string_lossy().into_owned();
-        h.insert(name, fnv1a(&fs::read(&p).expect("pcap readable")));
-    }
+    hash_pcaps(dir, &mut h);
     h
 }
 
@@ -266,8 +272,7 @@ fn every_scenario_gives_the_same_bytes_twice_sampled_or_not_on_threads_and_on_ra
         let dirs = ["a", "b", "t2", "t4"].map(|d| temp_dir(&format!("{name}-{d}")));
         // How many partitions the topology splits into (at most 4).
         let parts = {
-            let loaded = sim_dsl::load_file(&path, &sim_dsl::Options::default());
-            let sc = loaded.scenario.expect("loads");
+            let sc = load(&path, None);
             let (w, _) = World::build(
                 &sc,
                 Outputs {
