@@ -31,7 +31,7 @@
 //!
 //! ```
 //! use sim_core::{run, Limits, Model, Scheduler, SimTime, StopReason};
-//! #[derive(Debug, PartialEq)]
+//! #[derive(Debug, Clone, Copy, PartialEq)]
 //! enum Ev { Hello(u32) }
 //! struct Log(Vec<(u64, u32)>);
 //! impl Model for Log {

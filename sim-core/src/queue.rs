@@ -15,7 +15,7 @@
 //! runs backwards).
 
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::BinaryHeap;
 
 use crate::SimTime;
 
@@ -197,12 +197,13 @@ impl<T> PendingQueue<T> for QuaternaryHeapQueue<T> {
 
 /// A radix heap on integer time: O(1) push, amortized O(log T) pop, FIFO among equal times.
 ///
-/// Bucket 0 holds the items due exactly at `last` (the last minimum taken), ordered by their
-/// tie key and, among equal keys, in push order; bucket `b ≥ 1` holds the items whose time
-/// differs from `last` first in bit `b - 1`. An item's bucket is a function of its time and
-/// `last` alone, so items with equal times always share a bucket, and since every move drains
-/// a bucket in order into empty lower buckets, their push order is kept; a refill sorts the
-/// items it moves into bucket 0 by tie key (stably: equal keys stay first-in first-out).
+/// The `now` stack holds the items due exactly at `last` (the last minimum taken), ordered
+/// by their tie key and, among equal keys, in push order; bucket `b` holds the items whose
+/// time differs from `last` first in bit `b`. An item's bucket is
+/// a function of its time and `last` alone, so items with equal times always share a bucket,
+/// and since every move drains a bucket in order into empty lower buckets, their push order
+/// is kept; a refill sorts the items it moves to `now` by tie key (stably: equal keys stay
+/// first-in first-out).
 ///
 /// Tie keys ([`RadixQueue::push_tied`]) are the engine's: the scheduler gives every item one
 /// that depends only on when and by whom it was scheduled, so that the order of simultaneous
@@ -211,10 +212,11 @@ impl<T> PendingQueue<T> for QuaternaryHeapQueue<T> {
 pub struct RadixQueue<T> {
     last: u64,
     len: usize,
-    /// Bit `b` set when `buckets[b]` is non-empty (bucket 0 is tracked by its own length).
+    /// Bit `b` set when `buckets[b]` is non-empty.
     occupied: u64,
-    /// `(tie key, item)`, in order.
-    now_bucket: VecDeque<(u64, T)>,
+    /// `(tie key, item)` due at `last`, the next to pop at the end: a plain stack, so that
+    /// taking one is a `Vec::pop`.
+    now: Vec<(u64, T)>,
     /// `(time, tie key, item)`.
     buckets: [Vec<(u64, u64, T)>; 64],
     /// The smallest time in each bucket (meaningful while the bucket is occupied), kept on
@@ -228,7 +230,7 @@ impl<T> Default for RadixQueue<T> {
             last: 0,
             len: 0,
             occupied: 0,
-            now_bucket: VecDeque::new(),
+            now: Vec::new(),
             buckets: std::array::from_fn(|_| Vec::new()),
             bucket_min: [u64::MAX; 64],
         }
@@ -244,7 +246,7 @@ impl<T> std::fmt::Debug for RadixQueue<T> {
     }
 }
 
-impl<T> RadixQueue<T> {
+impl<T: Copy> RadixQueue<T> {
     /// Index into `buckets` (bit position of the highest differing bit), for `time != last`.
     #[inline]
     fn bucket_of(last: u64, time: u64) -> usize {
@@ -252,60 +254,53 @@ impl<T> RadixQueue<T> {
         (63 - (time ^ last).leading_zeros() as usize) & 63
     }
 
-    /// Moves the lowest non-empty bucket down so that bucket 0 holds the next items.
-    /// Requires `now_bucket` empty and at least one item pending.
+    /// Moves the lowest non-empty bucket down so that `now` holds the next items.
+    /// Requires `now` empty and at least one item pending.
     fn refill(&mut self) {
         let b = self.occupied.trailing_zeros() as usize & 63;
-        let mut items = std::mem::take(&mut self.buckets[b]);
-        self.occupied &= !(1u64 << b);
-        let min = self.bucket_min[b];
-        self.bucket_min[b] = u64::MAX;
+        let min = std::mem::replace(&mut self.bucket_min[b], u64::MAX);
         self.last = min;
-        let mut sorted = true;
-        let mut prev_tie = 0;
-        for (t, tie, item) in items.drain(..) {
+        let mut occupied = self.occupied & !(1u64 << b);
+        // Every item of bucket `b` goes to `now` or to a lower bucket (like `min`, they have
+        // bit `b` set and agree with `last` above it), so the source and targets never alias.
+        let (lower, upper) = self.buckets.split_at_mut(b);
+        let mins = &mut self.bucket_min[..b];
+        let src = &mut upper[0];
+        for &(t, tie, item) in src.iter() {
             if t == min {
-                sorted &= tie >= prev_tie;
-                prev_tie = tie;
-                self.now_bucket.push_back((tie, item));
+                self.now.push((tie, item));
             } else {
                 let nb = Self::bucket_of(min, t);
-                self.buckets[nb].push((t, tie, item));
-                self.occupied |= 1u64 << nb;
-                if t < self.bucket_min[nb] {
-                    self.bucket_min[nb] = t;
+                lower[nb].push((t, tie, item));
+                occupied |= 1u64 << nb;
+                if t < mins[nb] {
+                    mins[nb] = t;
                 }
             }
         }
-        if !sorted {
-            // Stable: equal keys keep their push order.
-            self.now_bucket.make_contiguous().sort_by_key(|e| e.0);
+        src.clear();
+        self.occupied = occupied;
+        if self.now.len() > 1 {
+            if !self.now.is_sorted_by_key(|e| e.0) {
+                // Stable: equal keys keep their push order.
+                self.now.sort_by_key(|e| e.0);
+            }
+            self.now.reverse();
         }
-        // Keep the drained vector's capacity for the next time this bucket fills.
-        self.buckets[b] = items;
     }
 
     /// Adds `item` due at `time` with tie key `tie`: among items due at the same time, the
     /// smaller key comes out first, and among equal keys the first pushed. `time` must not
-    /// be earlier than the last popped time.
+    /// be earlier than the last popped time: the caller checks (the scheduler never pushes
+    /// before its clock, which is never earlier); an item pushed into the past would come
+    /// out of order.
     #[inline]
     pub fn push_tied(&mut self, time: SimTime, tie: u64, item: T) {
         let t = time.0;
-        assert!(
-            t >= self.last,
-            "event scheduled in the past: {} < {}",
-            SimTime(t),
-            SimTime(self.last)
-        );
+        debug_assert!(t >= self.last, "pushed into the past");
         self.len += 1;
         if t == self.last {
-            match self.now_bucket.back() {
-                Some(&(back, _)) if back > tie => {
-                    let at = self.now_bucket.partition_point(|e| e.0 <= tie);
-                    self.now_bucket.insert(at, (tie, item));
-                }
-                _ => self.now_bucket.push_back((tie, item)),
-            }
+            self.push_now(tie, item);
         } else {
             let b = Self::bucket_of(self.last, t);
             self.buckets[b].push((t, tie, item));
@@ -314,16 +309,24 @@ impl<T> RadixQueue<T> {
         }
     }
 
+    /// Adds an item due at `last` to `now`: behind every pending key not above `tie` (the
+    /// usual case, an item scheduled for the instant being handled, has the largest key).
+    fn push_now(&mut self, tie: u64, item: T) {
+        // `now` pops from the end, so the item goes below those with larger keys.
+        let at = self.now.partition_point(|e| e.0 > tie);
+        self.now.insert(at, (tie, item));
+    }
+
     /// Removes and returns the earliest item with its tie key (the smallest key among the
     /// earliest, the first pushed among equal keys).
     #[inline]
     pub fn pop_tied(&mut self) -> Option<(SimTime, u64, T)> {
-        if self.now_bucket.is_empty() {
+        if self.now.is_empty() {
             if self.occupied == 0 {
                 return None;
             }
             // The lowest bucket often holds a single item (events are sparse at the fine
-            // end): it is the minimum, and goes straight out, not through `now_bucket`.
+            // end): it is the minimum, and goes straight out, not through `now`.
             let b = self.occupied.trailing_zeros() as usize & 63;
             if self.buckets[b].len() == 1 {
                 let (t, tie, item) = self.buckets[b].pop().expect("one item");
@@ -335,18 +338,18 @@ impl<T> RadixQueue<T> {
             }
             self.refill();
         }
-        let (tie, item) = self.now_bucket.pop_front()?;
+        let (tie, item) = self.now.pop()?;
         self.len -= 1;
         Some((SimTime(self.last), tie, item))
     }
 }
 
-impl<T> RadixQueue<T> {
+impl<T: Copy> RadixQueue<T> {
     /// Whether an entry is pending at the time of the last one popped (the clock): those
-    /// all wait in the `now` bucket, behind which a push for that time would go.
+    /// all wait in `now`, behind which a push for that time would go.
     #[inline]
     pub fn has_entry_at_last(&self) -> bool {
-        !self.now_bucket.is_empty()
+        !self.now.is_empty()
     }
 
     /// The time of the earliest item, without moving anything: unlike
@@ -355,7 +358,7 @@ impl<T> RadixQueue<T> {
     /// bucket's minimum is kept as items arrive.)
     #[inline]
     pub fn min_time(&self) -> Option<SimTime> {
-        if !self.now_bucket.is_empty() {
+        if !self.now.is_empty() {
             return Some(SimTime(self.last));
         }
         if self.occupied == 0 {
@@ -374,9 +377,14 @@ impl<T> RadixQueue<T> {
     }
 }
 
-impl<T> PendingQueue<T> for RadixQueue<T> {
+impl<T: Copy> PendingQueue<T> for RadixQueue<T> {
     #[inline]
     fn push(&mut self, time: SimTime, item: T) {
+        assert!(
+            time.0 >= self.last,
+            "event scheduled in the past: {time} < {}",
+            SimTime(self.last)
+        );
         self.push_tied(time, 0, item);
     }
 
@@ -386,7 +394,7 @@ impl<T> PendingQueue<T> for RadixQueue<T> {
     }
 
     fn peek_time(&mut self) -> Option<SimTime> {
-        if self.now_bucket.is_empty() {
+        if self.now.is_empty() {
             if self.occupied == 0 {
                 return None;
             }

@@ -7,8 +7,9 @@ use crate::{Scheduler, SimTime};
 /// A model driven by the engine: it receives each event with the scheduler, reads
 /// [`Scheduler::now`], changes its state and schedules what follows.
 pub trait Model {
-    /// The events this model schedules for itself.
-    type Event;
+    /// The events this model schedules for itself: plain values (indices, never owned
+    /// data), which the queue moves by copying.
+    type Event: Copy;
     /// Handles one event at [`Scheduler::now`].
     fn handle(&mut self, sched: &mut Scheduler<Self::Event>, event: Self::Event);
 }

@@ -78,6 +78,7 @@ impl TimerId {
 }
 
 /// What sits in the queue: an event, or a reference to one arming of a timer.
+#[derive(Clone, Copy)]
 enum Pending<E> {
     Event(E),
     Timer { index: u32, generation: u32 },
@@ -121,13 +122,13 @@ impl<E> std::fmt::Debug for Scheduler<E> {
     }
 }
 
-impl<E> Default for Scheduler<E> {
+impl<E: Copy> Default for Scheduler<E> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<E> Scheduler<E> {
+impl<E: Copy> Scheduler<E> {
     /// An empty scheduler at time zero.
     pub fn new() -> Self {
         Self {
