@@ -17,7 +17,7 @@
 #                     trained on other runs than these) and measure it as a third side,
 #                     "netsim PGO", run by run alongside the plain release build
 #   --against REV     also build commit REV (git archive into the work folder, its own target
-#                     folder target/against) and run it alternately with this tree, on REV's
+#                     folder target/against-REV) and run it alternately with this tree, on REV's
 #                     own scenarios/bench files: the "before" of a change, side by side; with
 #                     --pgo both are also built with PGO. The summary gives this tree / REV.
 #   --runs N          runs per scenario and pcap setting, each side (default 3)
@@ -114,10 +114,12 @@ fi
 
 if [ -n "$AGAINST" ]; then
   AGAINST_REV=$(git rev-parse --short "$AGAINST^{commit}" 2>/dev/null) || die "--against: no commit $AGAINST"
-  echo "== building $AGAINST ($AGAINST_REV) in $WORK/base, target folder target/against" >&2
+  echo "== building $AGAINST ($AGAINST_REV) in $WORK/base, target folder target/against-$AGAINST_REV" >&2
   mkdir -p "$WORK/base"
   git archive "$AGAINST_REV" | tar -x -C "$WORK/base"
-  BASE_TARGET=${CARGO_TARGET_DIR:-$ROOT/target}/against
+  # One folder per commit: git archive dates every file at its commit's time, so cargo
+  # would take another commit's newer artifacts in a shared folder as up to date.
+  BASE_TARGET=${CARGO_TARGET_DIR:-$ROOT/target}/against-$AGAINST_REV
   (cd "$WORK/base" && CARGO_TARGET_DIR=$BASE_TARGET cargo build --release -q -p sim-cli) \
     || die "building $AGAINST failed"
   SIM_BASE=$BASE_TARGET/release/sim
