@@ -16,7 +16,7 @@ use std::path::Path;
 use common::{Record, capture_into, read_pcap, run_scenario, temp_dir};
 use sim_stack::capture::CaptureFormat;
 
-fn flagship() -> (std::path::PathBuf, common::Ran) {
+fn flagship() -> (common::TempDir, common::Ran) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/dns_then_http.net");
     let loaded = sim_dsl::load_file(&path, &sim_dsl::Options::default());
     let sc = loaded.scenario.expect("the flagship loads");

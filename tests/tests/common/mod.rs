@@ -157,14 +157,42 @@ pub fn run_with_tcp_probe(sc: &Scenario) -> (RunStats, String) {
 }
 
 /// A fresh, empty folder under the system temp dir, unique to this process, `tag` and call
-/// (tests run in parallel threads of one process).
-pub fn temp_dir(tag: &str) -> PathBuf {
+/// (tests run in parallel threads of one process). Removed when dropped, unless the test is
+/// failing: then it is left, and named on stderr, for a look at what the run wrote.
+pub fn temp_dir(tag: &str) -> TempDir {
     static CALLS: AtomicU32 = AtomicU32::new(0);
     let n = CALLS.fetch_add(1, Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("netsim-tests-{}-{tag}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+    TempDir(dir)
+}
+
+/// A test's output folder (see [`temp_dir`]); derefs to its path.
+#[derive(Debug)]
+pub struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for TempDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("test outputs left in {}", self.0.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
 }
 
 /// A capture configuration writing `format` into `dir`.
