@@ -935,8 +935,8 @@ pub fn execute(
     if let Some(scratch) = &scratch {
         // Only rank 0 writes frames: the others' capture registered the same interfaces
         // (the frames they log carry their numbers) and is dropped with its empty files.
-        if world.capture.is_some() {
-            world.capture = Some(sim_stack::capture::Capture::log());
+        if world.shared.capture.is_some() {
+            world.shared.capture = Some(sim_stack::capture::Capture::log());
         }
         let _ = std::fs::remove_dir_all(scratch);
     }
@@ -1139,11 +1139,12 @@ pub fn execute(
         Some(o) => o.finish()?,
         None => Observed::default(),
     };
-    let trace_lines = world.trace.lines;
+    let trace_lines = world.shared.trace.lines;
     let probe_lines = world
+        .shared
         .trace
         .tcp_probe_on()
-        .then_some(world.trace.probe_lines);
+        .then_some(world.shared.trace.probe_lines);
     // Errors name their file (the capture's, and the trace's through `Named`).
     let captured = world.finish_outputs()?;
     let totals = match &ended {

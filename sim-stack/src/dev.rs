@@ -358,11 +358,11 @@ pub(crate) fn dev_queue_xmit(
     let verdict = match &mut d.qdisc {
         Qdisc::Fq(_) => fq_enqueue(n, dev, skb, now),
         Qdisc::Tbf(q) if q.must_segment(&skb) => {
-            let note = cx.record_paths.then_some("tbf_segment");
-            let segs = crate::gso::skb_gso_segment(cx.pool, skb, mac_len, note);
+            let note = cx.shared.record_paths.then_some("tbf_segment");
+            let segs = crate::gso::skb_gso_segment(&mut cx.shared.pool, skb, mac_len, note);
             q.enqueue_segments(segs, now, &mut d.to_free)
         }
-        q => q.enqueue(skb, now, cx.pool, mac_len),
+        q => q.enqueue(skb, now, &mut cx.shared.pool, mac_len),
     };
     let d = &mut n.devs[dev];
     // fq_codel makes room by dropping from the fattest flow, netem loses packets; free those
@@ -508,8 +508,8 @@ fn sch_direct_xmit(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, mut skb: Skb) 
 /// `validate_xmit_skb`: a GSO packet for a device without TSO is cut here, after the qdisc
 /// (`skb_gso_segment`).
 fn validate_xmit_skb(cx: &mut NetCtx<'_>, skb: Skb, mac_len: usize) -> Vec<Skb> {
-    let note = cx.record_paths.then_some("validate_xmit_skb");
-    crate::gso::skb_gso_segment(cx.pool, skb, mac_len, note)
+    let note = cx.shared.record_paths.then_some("validate_xmit_skb");
+    crate::gso::skb_gso_segment(&mut cx.shared.pool, skb, mac_len, note)
 }
 
 /// `dev_hard_start_xmit` over the segments of a GSO packet, one `xmit_one` each: when the
@@ -604,7 +604,8 @@ fn nic_start_tx(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize) {
             };
             if skb.is_gso() {
                 // TSO: the NIC cuts the packet and serializes its segments back to back.
-                let mut segs = crate::gso::skb_gso_segment(cx.pool, skb, mac_len, None).into_iter();
+                let mut segs = crate::gso::skb_gso_segment(&mut cx.shared.pool, skb, mac_len, None)
+                    .into_iter();
                 let first = segs.next().expect("a GSO packet has segments");
                 let d = &mut n.devs[dev];
                 d.ring.tso_rest.extend(segs);
@@ -786,7 +787,7 @@ pub(crate) fn netif_receive_skb(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, m
 /// always: with capture and frame tracing off it is one test, on every frame.)
 #[inline(always)]
 fn tap(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, dir: &str, skb: &Skb) {
-    if cx.capture.is_some() || cx.trace.frames() {
+    if cx.shared.capture.is_some() || cx.shared.trace.frames() {
         tap_slow(n, cx, dev, dir, skb);
     }
 }
@@ -795,13 +796,14 @@ fn tap_slow(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, dir: &str, skb: &Skb)
     let now = cx.now;
 
     let d = &n.devs[dev];
-    if let (Some(cap), Some(ifc)) = (cx.capture.as_mut(), d.capture.as_ref())
+    if let (Some(cap), Some(ifc)) = (cx.shared.capture.as_mut(), d.capture.as_ref())
         && let Err(e) = cap.record(ifc, now, skb.data(), skb.path_comment().as_deref())
     {
-        cx.io_error.get_or_insert(e);
+        cx.shared.io_error.get_or_insert(e);
     }
-    if cx.trace.frames() {
-        cx.trace
+    if cx.shared.trace.frames() {
+        cx.shared
+            .trace
             .frame(now, &n.name, &n.devs[dev].name, dir, skb.data(), skb.path());
     }
 }

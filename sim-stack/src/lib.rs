@@ -5,7 +5,7 @@
 /// method so that it borrows only the context's `record_paths` field.
 macro_rules! note {
     ($cx:expr, $skb:expr, $f:expr) => {
-        if $cx.record_paths {
+        if $cx.shared.record_paths {
             $skb.note($f)
         }
     };

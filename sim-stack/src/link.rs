@@ -155,14 +155,14 @@ pub(crate) fn link_transmit(
         let pad = ETH_ZLEN - skb.len();
         skb.put(pad).fill(0);
     }
-    let l = &mut cx.links[link];
+    let l = &mut cx.shared.links[link];
     let ser = l.serialization_time(skb.len());
     let done = now + ser;
     l.stats[dir].frames += 1;
     l.stats[dir].bytes += skb.len() as u64;
     l.line[dir].busy_ns += ser.as_nanos();
     l.line[dir].until = done;
-    *cx.frames_on_links += 1;
+    cx.shared.frames_on_links += 1;
     // (Padding never matters here: the 60-byte minimum is below any MTU, at least 68.)
     let oversize = l.mtu.is_some_and(|mtu| skb.len() > ETH_HLEN + mtu as usize);
     let lost = !oversize
@@ -178,17 +178,19 @@ pub(crate) fn link_transmit(
             l.stats[dir].lost += 1;
             "drop link_loss"
         };
-        if cx.trace.frames() {
-            cx.trace.frame(now, from.0, from.1, what, skb.data(), &[]);
+        if cx.shared.trace.frames() {
+            cx.shared
+                .trace
+                .frame(now, from.0, from.1, what, skb.data(), &[]);
         }
         debug_assert!(
             skb.sock.is_none(),
             "a frame on the wire belongs to no socket"
         );
-        cx.pool.free(skb);
+        cx.shared.pool.free(skb);
     } else if l.cut {
         let at = done + l.delay;
-        cx.outbox.push(CrossFrame {
+        cx.shared.outbox.push(CrossFrame {
             at,
             key: cx.sched.order_key_for_other(at),
             seq: cx.sched.take_seq() as u32,
@@ -198,7 +200,7 @@ pub(crate) fn link_transmit(
         });
     } else {
         let arrive = done + l.delay;
-        let slot = cx.inflight.insert(skb);
+        let slot = cx.shared.inflight.insert(skb);
         cx.sched.schedule_for_other(arrive, |seq| Event::Arrive {
             link: link as u32,
             dir: dir as u8,

@@ -62,7 +62,7 @@ pub struct Switch {
 /// A frame arrived on `port` of the switch.
 pub(crate) fn switch_rcv(w: &mut Switch, cx: &mut NetCtx<'_>, port: usize, skb: Skb) {
     let Ok(frame) = EthernetFrame::new_checked(skb.data()) else {
-        cx.pool.free(skb);
+        cx.shared.pool.free(skb);
         return;
     };
     let (src, dst) = (frame.src_addr(), frame.dst_addr());
@@ -76,7 +76,7 @@ pub(crate) fn switch_rcv(w: &mut Switch, cx: &mut NetCtx<'_>, port: usize, skb: 
         None
     };
     match out {
-        Some(p) if p as usize == port => cx.pool.free(skb), // filtered: same segment
+        Some(p) if p as usize == port => cx.shared.pool.free(skb), // filtered: same segment
         Some(p) => switch_enqueue(w, cx, p as usize, skb),
         None => {
             let n = w.ports.len();
@@ -86,7 +86,7 @@ pub(crate) fn switch_rcv(w: &mut Switch, cx: &mut NetCtx<'_>, port: usize, skb: 
                 let copy = if i + 1 == targets.len() {
                     None
                 } else {
-                    Some(cx.pool.alloc_copy(skb.data()))
+                    Some(cx.shared.pool.alloc_copy(skb.data()))
                 };
                 match copy {
                     Some(c) => switch_enqueue(w, cx, *p, c),
@@ -97,7 +97,7 @@ pub(crate) fn switch_rcv(w: &mut Switch, cx: &mut NetCtx<'_>, port: usize, skb: 
                 }
             }
             if targets.is_empty() {
-                cx.pool.free(skb);
+                cx.shared.pool.free(skb);
             }
         }
     }
@@ -107,8 +107,8 @@ fn switch_enqueue(w: &mut Switch, cx: &mut NetCtx<'_>, port: usize, skb: Skb) {
     let p = &mut w.ports[port];
     if p.queue.len() >= p.limit {
         p.stats.drops += 1;
-        if cx.trace.frames() {
-            cx.trace.frame(
+        if cx.shared.trace.frames() {
+            cx.shared.trace.frame(
                 cx.now,
                 &w.name,
                 &p.name,
@@ -117,7 +117,7 @@ fn switch_enqueue(w: &mut Switch, cx: &mut NetCtx<'_>, port: usize, skb: Skb) {
                 &[],
             );
         }
-        cx.pool.free(skb);
+        cx.shared.pool.free(skb);
         return;
     }
     p.queue.push_back(skb);

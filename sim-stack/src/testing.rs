@@ -11,7 +11,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use sim_core::{Model, RngStreams, Scheduler, SimDuration, SimTime};
 
-use crate::ctx::{NetCtx, Solo};
+use crate::ctx::{NetCtx, Shared, Solo};
 use crate::dev::{NetDevice, TxRing};
 use crate::event::Event;
 use crate::ip::fib::{Fib, Route};
@@ -152,8 +152,10 @@ impl OneHost {
             n,
             net: Solo {
                 sched,
-                links: vec![link],
-                ..Solo::new()
+                shared: Shared {
+                    links: vec![link],
+                    ..Shared::new()
+                },
             },
             sent: Vec::new(),
             woken: Vec::new(),
@@ -172,7 +174,7 @@ impl OneHost {
 
     /// Delivers an Ethernet frame from the peer to the host now.
     pub fn inject(&mut self, frame: &[u8]) {
-        let skb = self.net.pool.alloc_copy(frame);
+        let skb = self.net.shared.pool.alloc_copy(frame);
         self.with(|n, cx| crate::dev::netif_receive_skb(n, cx, 0, skb));
     }
 
@@ -184,7 +186,7 @@ impl OneHost {
     /// Delivers an IPv4 packet from the peer as a GRO packet of `gso_size`-byte segments
     /// (`skb_shinfo(skb)->gso_size`), as a NIC's LRO or the GRO engine hands one up.
     pub fn inject_ip_gro(&mut self, packet: &[u8], gso_size: u16) {
-        let mut skb = self.net.pool.alloc_copy(&peer_frame(packet));
+        let mut skb = self.net.shared.pool.alloc_copy(&peer_frame(packet));
         skb.gso_size = gso_size;
         self.with(|n, cx| crate::dev::netif_receive_skb(n, cx, 0, skb));
     }
@@ -329,7 +331,7 @@ impl OneHost {
 
     /// Writes an IPv4 packet into the tun device now (`tun_get_user`).
     pub fn write_tun(&mut self, packet: &[u8]) {
-        let skb = self.net.pool.alloc_copy(packet);
+        let skb = self.net.shared.pool.alloc_copy(packet);
         self.with(|n, cx| crate::dev::tun_get_user(n, cx, 0, skb));
     }
 
@@ -338,7 +340,7 @@ impl OneHost {
         let mut out = Vec::new();
         while let Some((t, skb)) = crate::dev::tun_read(&mut self.n, 0) {
             out.push((t, skb.data().to_vec()));
-            self.net.pool.free(skb);
+            self.net.shared.pool.free(skb);
         }
         out
     }
@@ -386,9 +388,9 @@ impl Model for OneHost {
         std::mem::swap(&mut self.net.sched, s);
         match event {
             Event::Arrive { frame, .. } => {
-                let skb = self.net.inflight.take(frame);
+                let skb = self.net.shared.inflight.take(frame);
                 let bytes = skb.data().to_vec();
-                self.net.pool.free(skb);
+                self.net.shared.pool.free(skb);
                 if !self.answer_arp(&bytes) && !self.answer_ns(&bytes) {
                     let now = self.net.sched.now();
                     self.sent.push((now, bytes));

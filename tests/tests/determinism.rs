@@ -228,7 +228,7 @@ fn outputs_hashed_on_ranks(
             let scratch = dir.with_extension(format!("rank{rank}"));
             let (mut world, sched) =
                 World::build(&sc, outputs(&MemorySink::default(), &scratch)).expect("builds");
-            world.capture = Some(sim_stack::capture::Capture::log());
+            world.shared.capture = Some(sim_stack::capture::Capture::log());
             let _ = fs::remove_dir_all(&scratch);
             (world, sched)
         },

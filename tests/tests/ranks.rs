@@ -222,7 +222,7 @@ fn sampled_on_ranks(
             let scratch = dir.with_extension(format!("rank{rank}"));
             let (mut world, sched) =
                 World::build(sc, captured(&MemorySink::default(), &scratch)).expect("builds");
-            world.capture = Some(Capture::log());
+            world.shared.capture = Some(Capture::log());
             let _ = std::fs::remove_dir_all(&scratch);
             (world, sched)
         },

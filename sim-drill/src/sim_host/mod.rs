@@ -156,7 +156,7 @@ impl SimHost {
                 time,
                 bytes: skb.data().to_vec(),
             });
-            self.net.pool.free(skb);
+            self.net.shared.pool.free(skb);
         }
     }
 
@@ -373,7 +373,7 @@ impl DrillHost for SimHost {
     }
 
     fn inject(&mut self, packet: &Inbound) -> Result<(), String> {
-        let mut skb = self.net.pool.alloc_copy(&packet.bytes);
+        let mut skb = self.net.shared.pool.alloc_copy(&packet.bytes);
         // --mss: packetdrill writes each TCP packet behind a virtio_net_hdr saying
         // VIRTIO_NET_HDR_GSO_TCPV4 with gso_size = the MSS; one larger than a segment
         // arrives as a GRO packet.

@@ -203,8 +203,11 @@ impl AppCtx<'_> {
 
     /// Writes a line `TIME NODE what` to the trace (when frames are traced).
     pub fn trace(&mut self, what: std::fmt::Arguments<'_>) {
-        if self.net.trace.frames() {
-            self.net.trace.event(self.net.now, &self.n.name, what);
+        if self.net.shared.trace.frames() {
+            self.net
+                .shared
+                .trace
+                .event(self.net.now, &self.n.name, what);
         }
     }
 

@@ -835,7 +835,7 @@ fn frame_time(cx: &AppCtx<'_>, iface: &str, len: usize) -> SimDuration {
     let rate = (0..cx.n.devs.len())
         .find(|&d| cx.n.devs[d].name == iface)
         .and_then(|d| cx.n.devs[d].link)
-        .and_then(|(l, _)| cx.net.links.get(l as usize))
+        .and_then(|(l, _)| cx.net.shared.links.get(l as usize))
         .map_or(0, |l| l.rate_bps);
     if rate == 0 {
         return SimDuration::from_nanos(1);

@@ -186,7 +186,7 @@ pub(crate) fn ip_fragment(n: &mut Node, cx: &mut NetCtx<'_>, mut skb: Skb, dst: 
     for (i, &size) in sizes.iter().enumerate() {
         let end = off + size;
         let last = i + 1 == sizes.len();
-        let mut f = cx.pool.alloc(hlen + size);
+        let mut f = cx.shared.pool.alloc(hlen + size);
         f.put_data(&header);
         f.put_data(&payload[off..end]);
         f.priority = priority;
@@ -361,12 +361,12 @@ fn ip_frag_reasm(
         }
         return None;
     }
-    let mut whole = cx.pool.alloc(header.len() + total);
+    let mut whole = cx.shared.pool.alloc(header.len() + total);
     whole.put_data(&header);
     whole.put(total);
     for (o, (end, f)) in q.frags {
         whole.data_mut()[header.len() + o..header.len() + end].copy_from_slice(f.data());
-        cx.pool.free(f);
+        cx.shared.pool.free(f);
     }
     let mut ip = Ipv4Packet::new_unchecked(whole.data_mut());
     ip.set_total_len((header.len() + total) as u16);
@@ -396,15 +396,15 @@ pub(crate) fn ip_expire(n: &mut Node, cx: &mut NetCtx<'_>, serial: u64) {
     n.snmp.ip.ReasmFails += 1;
     let first = q.frags.remove(&0).map(|(_, f)| f);
     for (_, (_, f)) in q.frags {
-        cx.pool.free(f);
+        cx.shared.pool.free(f);
     }
     let Some(first) = first else { return };
     // The first fragment came: ICMP time exceeded quotes it.
     let h = q.first_header.expect("the first fragment's header");
-    let mut orig = cx.pool.alloc(h.len() + first.len());
+    let mut orig = cx.shared.pool.alloc(h.len() + first.len());
     orig.put_data(&h);
     orig.put_data(first.data());
-    cx.pool.free(first);
+    cx.shared.pool.free(first);
     icmp_send(
         n,
         cx,

@@ -64,7 +64,7 @@ pub(crate) fn icmp_rcv(
             // icmp_echo_ignore_broadcasts = 1 (limited or directed broadcast), and
             // icmp_echo: net.ipv4.icmp_echo_ignore_all.
             if n.is_broadcast_addr(ip.dst_addr) || n.sysctl.icmp_echo_ignore_all {
-                cx.pool.free(skb);
+                cx.shared.pool.free(skb);
                 return;
             }
             let reply = Icmpv4Repr::EchoReply {
@@ -72,7 +72,7 @@ pub(crate) fn icmp_rcv(
                 seq_no: pkt.echo_seq_no(),
                 data: pkt.data(),
             };
-            let mut out = cx.pool.alloc(reply.buffer_len());
+            let mut out = cx.shared.pool.alloc(reply.buffer_len());
             reply.emit(&mut Icmpv4Packet::new_unchecked(
                 out.put(reply.buffer_len()),
             ));
@@ -84,10 +84,10 @@ pub(crate) fn icmp_rcv(
             {
                 note!(cx, out, f);
             }
-            cx.pool.free(skb);
+            cx.shared.pool.free(skb);
             // icmp_reply: the limits (an echo reply is not in the default mask), the route.
             let Some(route) = icmp_route(n, cx, ip.src_addr, Icmpv4Message::EchoReply, 0) else {
-                cx.pool.free(out);
+                cx.shared.pool.free(out);
                 return;
             };
             icmp_push_reply(n, cx, out, ip.dst_addr, ip.src_addr, ip.dscp_ecn, route);
@@ -98,7 +98,7 @@ pub(crate) fn icmp_rcv(
             let len = pkt.data().len();
             note!(cx, skb, "ping_rcv");
             trace_deliver(n, cx, dev, ip_header, &skb);
-            cx.pool.free(skb);
+            cx.shared.pool.free(skb);
             let reply = PingMsg::Reply {
                 from: ip.src_addr.into(),
                 seq,
@@ -125,10 +125,10 @@ pub(crate) fn icmp_rcv(
             let quoted = pkt.data().to_vec();
             note!(cx, skb, "icmp_unreach");
             trace_deliver(n, cx, dev, ip_header, &skb);
-            cx.pool.free(skb);
+            cx.shared.pool.free(skb);
             icmp_socket_deliver(n, cx, ip.src_addr, ty, code, info, &quoted);
         }
-        _ => cx.pool.free(skb),
+        _ => cx.shared.pool.free(skb),
     }
 }
 
@@ -246,14 +246,15 @@ pub(crate) fn trace_deliver(
 ) {
     let now = cx.now;
 
-    if !cx.trace.paths() {
+    if !cx.shared.trace.paths() {
         return;
     }
     let mut frame = vec![0u8; 14];
     frame[12] = 0x08;
     frame.extend_from_slice(ip_header);
     frame.extend_from_slice(skb.data());
-    cx.trace
+    cx.shared
+        .trace
         .frame(now, &n.name, n.dev_name(dev), "deliver", &frame, skb.path());
 }
 
@@ -413,7 +414,7 @@ pub(crate) fn icmp_send(n: &mut Node, cx: &mut NetCtx<'_>, orig: &Skb, msg: Icmp
     } else {
         Ipv4Addr::UNSPECIFIED
     };
-    let mut out = cx.pool.alloc(msg.buffer_len());
+    let mut out = cx.shared.pool.alloc(msg.buffer_len());
     msg.emit(&mut Icmpv4Packet::new_unchecked(out.put(msg.buffer_len())));
     note!(cx, out, "icmp_send");
     let tos = (orig_tos & 0x1e) | IPTOS_PREC_INTERNETCONTROL;

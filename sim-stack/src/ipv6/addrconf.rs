@@ -449,8 +449,8 @@ fn addrconf_dad_completed(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, i: usiz
             == 1;
     let send_rs = lonely_ll && idev.accept_ra() && idev.cnf.router_solicitations != 0;
     n.fib6.add_local(addr, dev as u32);
-    if cx.trace.frames() {
-        cx.trace.event(
+    if cx.shared.trace.frames() {
+        cx.shared.trace.event(
             cx.now,
             &n.name,
             format_args!("{} inet6 {cidr} dad done", n.devs[dev].name),
@@ -561,8 +561,8 @@ pub(crate) fn addrconf_dad_failure(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize
     ifa.state = AddrState::PostDad;
     cx.sched.cancel(&ifa.timer);
     let cidr = ifa.cidr;
-    if cx.trace.frames() {
-        cx.trace.event(
+    if cx.shared.trace.frames() {
+        cx.shared.trace.event(
             cx.now,
             &n.name,
             format_args!(

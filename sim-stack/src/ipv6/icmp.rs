@@ -257,7 +257,7 @@ fn icmpv6_echo_reply(
         data,
     };
     let len = repr.buffer_len();
-    let mut skb = cx.pool.alloc(len);
+    let mut skb = cx.shared.pool.alloc(len);
     repr.emit(src, h.src, &mut Icmpv6Packet::new_unchecked(skb.put(len)));
     note!(cx, skb, "icmpv6_echo_reply");
     let send = Ip6Send {
@@ -404,7 +404,7 @@ pub(crate) fn icmp6_send(
         _ => return,
     };
     let len = repr.buffer_len();
-    let mut skb = cx.pool.alloc(len);
+    let mut skb = cx.shared.pool.alloc(len);
     repr.emit(src, osrc, &mut Icmpv6Packet::new_unchecked(skb.put(len)));
     note!(cx, skb, "icmp6_send");
     let send = Ip6Send {

@@ -177,7 +177,7 @@ fn mld_sendpack(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, groups: &[Ipv6Add
         .collect();
     let repr = Icmpv6Repr::Mld(MldRepr::ReportV2 { records: &records });
     let len = repr.buffer_len();
-    let mut skb = cx.pool.alloc(len);
+    let mut skb = cx.shared.pool.alloc(len);
     repr.emit(
         src,
         ALL_MLDV2_ROUTERS,

@@ -247,7 +247,7 @@ fn ndisc_send_skb(
     func: &'static str,
 ) {
     let len = repr.buffer_len();
-    let mut skb = cx.pool.alloc(len);
+    let mut skb = cx.shared.pool.alloc(len);
     repr.emit(src, dst, &mut Icmpv6Packet::new_unchecked(skb.put(len)));
     note!(cx, skb, func);
     note!(cx, skb, "ndisc_send_skb");

@@ -299,7 +299,7 @@ fn ip6_fragment(n: &mut Node, cx: &mut NetCtx<'_>, mut skb: Skb, dst: Dst6) -> N
     while offset < body.len() {
         let len = frag_size.min(body.len() - offset);
         let more = offset + len < body.len();
-        let mut frag = cx.pool.alloc(unfrag + FRAG_HEADER_LEN + len);
+        let mut frag = cx.shared.pool.alloc(unfrag + FRAG_HEADER_LEN + len);
         let buf = frag.put(unfrag + FRAG_HEADER_LEN + len);
         buf[..unfrag].copy_from_slice(&head);
         buf[nh_at] = u8::from(IpProtocol::Ipv6Frag);

@@ -243,7 +243,7 @@ fn rebuilt(
 ) -> (Skb, Ipv6Repr) {
     let payload_len = whole.len() - 40;
     whole[4..6].copy_from_slice(&(payload_len.min(65535) as u16).to_be_bytes());
-    let mut out = cx.pool.alloc_copy(&whole);
+    let mut out = cx.shared.pool.alloc_copy(&whole);
     out.pkt_type = skb.pkt_type;
     note!(cx, out, "ip6_frag_reasm");
     crate::sock::kfree_skb(n, cx, skb);
@@ -294,7 +294,7 @@ pub(crate) fn ip6_frag_expire(n: &mut Node, cx: &mut NetCtx<'_>, id: u32) {
         s.Ip6ReasmFails += 1;
     });
     if let Some(first) = q.first {
-        let skb = cx.pool.alloc_copy(&first);
+        let skb = cx.shared.pool.alloc_copy(&first);
         icmp6_send(
             n,
             cx,
@@ -302,6 +302,6 @@ pub(crate) fn ip6_frag_expire(n: &mut Node, cx: &mut NetCtx<'_>, id: u32) {
             &skb,
             &Icmpv6Repr::TimeExceeded { code: 1, data: &[] },
         );
-        cx.pool.free(skb);
+        cx.shared.pool.free(skb);
     }
 }

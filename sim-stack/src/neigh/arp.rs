@@ -84,7 +84,7 @@ impl NeighProto for Arp {
             target_protocol_addr: target,
         };
         n.neigh_stats.requests_sent += 1;
-        let mut skb = cx.pool.alloc(arp.buffer_len());
+        let mut skb = cx.shared.pool.alloc(arp.buffer_len());
         arp.emit(&mut ArpPacket::new_unchecked(skb.put(arp.buffer_len())));
         note!(cx, skb, "arp_solicit");
         note!(cx, skb, "arp_send_dst");
@@ -155,7 +155,7 @@ pub(crate) fn arp_rcv(n: &mut Node, cx: &mut NetCtx<'_>, dev: usize, skb: Skb) {
                 target_protocol_addr: sip,
             };
             n.neigh_stats.replies_sent += 1;
-            let mut out = cx.pool.alloc(reply.buffer_len());
+            let mut out = cx.shared.pool.alloc(reply.buffer_len());
             reply.emit(&mut ArpPacket::new_unchecked(out.put(reply.buffer_len())));
             note!(cx, out, "arp_process");
             note!(cx, out, "arp_send_dst");

@@ -604,8 +604,8 @@ fn trace_neigh(
     new: NudState,
 ) {
     let now = cx.now;
-    if cx.trace.frames() {
-        cx.trace.event(
+    if cx.shared.trace.frames() {
+        cx.shared.trace.event(
             now,
             &n.name,
             format_args!(

@@ -288,7 +288,7 @@ fn nat(
     };
     let in_name = dev_name(devs, in_dev);
     let out_name = dev_name(devs, out_dev);
-    let trace = &mut *cx.trace;
+    let trace = &mut cx.shared.trace;
     let node = name.as_str();
     let mut new_mark = mark;
     let ok = ct.nf_nat_ipv4_fn(now, hook, conn, skb.data_mut(), nat_rng, |c, ip| {
@@ -401,7 +401,7 @@ fn run_table(
     (p.ct_state, p.ct_mark, p.ct_status) = ct_fields(n.netfilter.conntrack.as_deref(), skb.nfct);
     let ct_mark = p.ct_mark;
     let (now, node) = (cx.now, n.name.as_str());
-    let trace = &mut *cx.trace;
+    let trace = &mut cx.shared.trace;
     let mut log = |l: &LogTarget, p: &PacketInfo<'_>| {
         let line = nf_log_line(l, p, mac.as_ref().map(|m| &m[..]), local_sock.then_some(0));
         trace.event(now, node, format_args!("kernel: {line}"));

@@ -120,7 +120,7 @@ fn nf_send_reset(n: &mut Node, cx: &mut NetCtx<'_>, skb: &Skb) {
         frag_offset: 0,
     };
     let len = ip.buffer_len() + rst.header_len();
-    let mut out = cx.pool.alloc(len);
+    let mut out = cx.shared.pool.alloc(len);
     let buf = out.put(len);
     rst.emit(
         &mut TcpPacket::new_unchecked(&mut buf[ip.buffer_len()..]),

@@ -36,7 +36,7 @@ impl LinkRows {
     pub(super) fn new(world: &World, scenario: &Scenario, ends: &[LinkEnd]) -> Self {
         let chosen: BTreeSet<String> = ends.iter().map(|&e| scenario.end_name(e)).collect();
         let mut dirs = Vec::new();
-        for (li, l) in world.links.iter().enumerate() {
+        for (li, l) in world.shared.links.iter().enumerate() {
             for dir in 0..2 {
                 let (fn_, fi) = world.port_names(l.ends[dir]);
                 let from = format!("{fn_}.{fi}");
@@ -69,7 +69,7 @@ impl LinkRows {
         let span = interval.as_nanos().min(time);
         let mut items = 0;
         for (k, (d, before)) in self.dirs.iter().zip(&mut self.busy_before).enumerate() {
-            let l = &world.links[d.link];
+            let l = &world.shared.links[d.link];
             if let Some(o) = own {
                 if !o.link_dir(l, d.dir) {
                     continue;

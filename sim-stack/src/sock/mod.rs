@@ -696,7 +696,7 @@ pub(crate) fn sk_wake(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
         && !c.wake_pending
     {
         c.wake_pending = true;
-        cx.wakes.push(Event::SockWake {
+        cx.shared.wakes.push(Event::SockWake {
             app,
             node: n.id,
             sock,
@@ -741,7 +741,7 @@ pub(crate) fn kfree_skb(n: &mut Node, cx: &mut NetCtx<'_>, skb: Skb) {
         );
         sock_wfree(n, cx, owner.sock, skb.truesize);
     }
-    cx.pool.free(skb);
+    cx.shared.pool.free(skb);
 }
 
 /// `kfree_skb_reason`: frees a packet that dies at `what` on interface `dev`, with a trace
@@ -753,7 +753,7 @@ pub(crate) fn kfree_skb_reason(
     what: &str,
     skb: Skb,
 ) {
-    if cx.trace.frames() {
+    if cx.shared.trace.frames() {
         let dir = format!("drop {what}");
         // Drops at the device hold a whole frame; everything above it (IP, netfilter,
         // the neighbour queue, the transports) holds an IP packet.
@@ -766,7 +766,7 @@ pub(crate) fn kfree_skb_reason(
                 | "rx_runt"
                 | "unknown_ethertype"
         );
-        cx.trace.record(
+        cx.shared.trace.record(
             cx.now,
             &n.name,
             n.dev_name(dev),
@@ -858,7 +858,7 @@ pub(crate) fn trace_sock_err_at(
     e: Errno,
     to: Option<std::net::SocketAddr>,
 ) {
-    if !cx.trace.frames() {
+    if !cx.shared.trace.frames() {
         return;
     }
     let (proto, sk) = match n.socks.get(sock) {
@@ -870,7 +870,7 @@ pub(crate) fn trace_sock_err_at(
             let (num, ifindex) = (p.num, p.ifindex);
             let dev = packet::dev_get_by_index(n, ifindex).map_or("any", |d| n.dev_name(d));
             let now = cx.now;
-            cx.trace.event(
+            cx.shared.trace.event(
                 now,
                 &n.name,
                 format_args!("sock packet {dev} proto 0x{num:04x} {call}: {e}"),
@@ -892,7 +892,7 @@ pub(crate) fn trace_sock_err_at(
             _ => std::net::SocketAddrV6::new(np.daddr, sk.dport, 0, 0),
         };
         let now = cx.now;
-        cx.trace.event(
+        cx.shared.trace.event(
             now,
             &n.name,
             format_args!("sock {proto} {local} > {peer} {call}: {e}"),
@@ -909,7 +909,7 @@ pub(crate) fn trace_sock_err_at(
         _ => (sk.daddr, sk.dport),
     };
     let now = cx.now;
-    cx.trace.event(
+    cx.shared.trace.event(
         now,
         &n.name,
         format_args!("sock {proto} {saddr}:{sport} > {daddr}:{dport} {call}: {e}"),

@@ -347,7 +347,7 @@ fn packet_snd(
     }
     let priority = p.sk.priority;
     let bypass = p.qdisc_bypass;
-    let mut skb = cx.pool.alloc(frame_len);
+    let mut skb = cx.shared.pool.alloc(frame_len);
     if kind == PacketKind::Dgram {
         // dev_hard_header → eth_header: from the device's address to the caller's.
         let h = skb.put(ETH_HLEN);
@@ -362,7 +362,7 @@ fn packet_snd(
     if data.len() > mtu + reserve
         && u16::from_be_bytes([skb.data()[12], skb.data()[13]]) != ETH_P_8021Q
     {
-        cx.pool.free(skb);
+        cx.shared.pool.free(skb);
         return Err(Errno::MsgSize);
     }
     skb.truesize = truesize;
@@ -462,7 +462,7 @@ fn packet_rcv(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, dev: usize, frame
     };
     // The clone has the frame's truesize (skb_clone), charged by skb_set_owner_r.
     let truesize = crate::skb::truesize_for(frame.len());
-    let mut skb = cx.pool.alloc_copy(body);
+    let mut skb = cx.shared.pool.alloc_copy(body);
     skb.truesize = truesize;
     p.sk.rmem_alloc += truesize;
     p.rx.push_back(PacketMsg { skb, ll });
@@ -503,7 +503,7 @@ pub fn packet_recvmsg(
     if !flags.contains(MsgFlags::PEEK) {
         let m = p.rx.pop_front().expect("a frame is queued");
         p.sk.rmem_alloc = p.sk.rmem_alloc.saturating_sub(m.skb.truesize);
-        cx.pool.free(m.skb);
+        cx.shared.pool.free(m.skb);
     }
     Ok((msg, ll))
 }
@@ -525,7 +525,7 @@ pub fn packet_release(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId) {
     unregister_prot_hook(n, sock);
     if let Some(Socket::Packet(mut p)) = n.socks.remove(sock) {
         for m in p.rx.drain(..) {
-            cx.pool.free(m.skb);
+            cx.shared.pool.free(m.skb);
         }
     }
 }

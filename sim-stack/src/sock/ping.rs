@@ -259,7 +259,7 @@ pub fn ping_sendmsg(
         n.snmp.ip.OutDiscards += 1;
         return Err(e);
     }
-    let mut skb = cx.pool.alloc(req.buffer_len());
+    let mut skb = cx.shared.pool.alloc(req.buffer_len());
     req.emit(&mut Icmpv4Packet::new_unchecked(skb.put(req.buffer_len())));
     for f in [
         "sendto",
@@ -359,7 +359,7 @@ pub fn ping_v6_sendmsg(
         out_error(n);
         return Err(e);
     }
-    let mut skb = cx.pool.alloc(req.buffer_len());
+    let mut skb = cx.shared.pool.alloc(req.buffer_len());
     req.emit(
         src,
         dst,

@@ -158,7 +158,7 @@ pub fn raw_sendmsg(
     if !pmtudisc.ignore_df() && len > dst.mtu as usize {
         return Err(Errno::MsgSize);
     }
-    let mut skb = cx.pool.alloc(data.len());
+    let mut skb = cx.shared.pool.alloc(data.len());
     skb.put_data(data);
     for f in [
         "sendto",
@@ -218,7 +218,7 @@ fn raw_send_hdrinc(
         n.snmp.ip.OutDiscards += 1;
         return Err(Errno::Inval);
     }
-    let mut skb = cx.pool.alloc(length);
+    let mut skb = cx.shared.pool.alloc(length);
     skb.put_data(data);
     skb.priority = priority;
     for f in [
@@ -299,7 +299,7 @@ pub(crate) fn raw_local_deliver(
         .collect();
     let delivered = !matched.is_empty();
     for id in matched {
-        let mut skb = cx.pool.alloc_copy(packet);
+        let mut skb = cx.shared.pool.alloc_copy(packet);
         note!(cx, skb, "raw_v4_input");
         note!(cx, skb, "raw_rcv");
         let Some(Socket::Raw(r)) = n.socks.get_mut(id) else {

@@ -412,7 +412,7 @@ fn udp_sendmsg_inner(
         }
         u32::try_from(charged).unwrap_or(u32::MAX)
     };
-    let mut skb = cx.pool.alloc(len);
+    let mut skb = cx.shared.pool.alloc(len);
     skb.truesize = truesize;
     skb.put(UDP_HLEN);
     // ip_generic_getfrag → csum_and_copy_from_iter: the payload is summed from the

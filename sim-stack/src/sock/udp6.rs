@@ -359,7 +359,7 @@ fn udpv6_sendmsg_inner(
     let sport = u.sk.sport;
     let np = u.sk.pinet6.as_deref().expect("AF_INET6");
     let (hops, recverr) = (np.hop_limit, np.recverr);
-    let mut skb = cx.pool.alloc(len);
+    let mut skb = cx.shared.pool.alloc(len);
     skb.truesize = truesize_for(len);
     skb.put(UDP_HLEN);
     let payload_sum = crate::wire::checksum::data(head);

@@ -304,9 +304,9 @@ pub(crate) fn tcp_rcv_state_process(
     if !payload.is_empty() {
         t.stats.data_segs_in += 1;
     }
-    if t.state == TcpState::Established && cx.trace.tcp_probe_on() {
+    if t.state == TcpState::Established && cx.shared.trace.tcp_probe_on() {
         // tcp_rcv_established's trace_tcp_probe, before the segment is processed.
-        super::info::trace_tcp_probe(t, &n.name, sock, payload.len(), now, cx.trace);
+        super::info::trace_tcp_probe(t, &n.name, sock, payload.len(), now, &mut cx.shared.trace);
     }
     if t.state == TcpState::SynSent {
         tcp_rcv_synsent(n, cx, sock, th, (payload, payload_zeros));

@@ -599,7 +599,7 @@ pub(crate) fn tcp_v6_send_reset(
         options: TcpOptions::default(),
     };
     let hlen = repr.header_len();
-    let mut skb = cx.pool.alloc(hlen);
+    let mut skb = cx.shared.pool.alloc(hlen);
     skb.put(hlen);
     repr.emit(&mut TcpPacket::new_unchecked(skb.data_mut()), ours, peer, 0);
     note!(cx, skb, "tcp_v6_send_reset");

@@ -1491,7 +1491,7 @@ fn tcp_transmit(n: &mut Node, cx: &mut NetCtx<'_>, sock: SockId, seg: Seg) -> Ne
         t.lsndtime = now;
     }
     let off = seg.data_seq.wrapping_sub(t.sndq_seq) as usize;
-    let mut skb = cx.pool.alloc(hlen + seg.len as usize);
+    let mut skb = cx.shared.pool.alloc(hlen + seg.len as usize);
     skb.put(hlen);
     // The payload is summed as it is copied from the send queue. A run of zeros is not
     // summed, and not even written where the recycled buffer still holds its zeros.
@@ -1662,7 +1662,7 @@ pub(crate) fn tcp_v4_send_reset(
         options: TcpOptions::default(),
     };
     let hlen = repr.header_len();
-    let mut skb = cx.pool.alloc(hlen);
+    let mut skb = cx.shared.pool.alloc(hlen);
     skb.put(hlen);
     repr.emit(
         &mut TcpPacket::new_unchecked(skb.data_mut()),

@@ -10,15 +10,15 @@ use super::World;
 use crate::apps::{App, AppSlot, ping::Ping};
 use crate::capture::{Capture, CaptureConfig};
 use crate::config::{self, AppKind as AppConfigKind, NodeKind, Scenario};
+use crate::ctx::Shared;
 use crate::dev::{NetDevice, TxRing};
 use crate::event::Event;
 use crate::ip::fib::Fib;
 use crate::ip::frag::Reassembly;
-use crate::link::{InFlight, Link, Port};
+use crate::link::{Link, Port};
 use crate::netfilter::Netfilter;
 use crate::node::Node;
 use crate::qdisc::Qdisc;
-use crate::skb::SkbPool;
 use crate::stats::{NeighStats, Snmp};
 use crate::switch::{Switch, SwitchPort};
 use crate::trace::Trace;
@@ -446,18 +446,15 @@ impl World {
         let world = Self {
             nodes,
             switches,
-            links,
             apps,
-            pool: SkbPool::new(),
-            inflight: InFlight::default(),
-            trace: outputs.trace,
-            capture: capture.map(|(c, _)| c),
-            io_error: None,
-            frames_on_links: 0,
-            record_paths: outputs.record_paths,
-            wakes: Vec::new(),
+            shared: Shared {
+                links,
+                trace: outputs.trace,
+                capture: capture.map(|(c, _)| c),
+                record_paths: outputs.record_paths,
+                ..Shared::new()
+            },
             now: sim_core::SimTime::ZERO,
-            outbox: Vec::new(),
             partition_hints: Vec::new(),
         };
         let mut world = world;

@@ -126,16 +126,16 @@ pub(super) fn handle_event<A: Arena, M: Marks>(
     dispatch(ar, cx, event);
     // App wake-ups run at this instant after everything already pending for it. A single
     // one with nothing else pending would be the next event anyway: handle it here.
-    while cx.wakes.len() == 1 && cx.io_error.is_none() && cx.sched.may_handle_now() {
-        let w = cx.wakes.pop().expect("one wake-up");
+    while cx.shared.wakes.len() == 1 && cx.shared.io_error.is_none() && cx.sched.may_handle_now() {
+        let w = cx.shared.wakes.pop().expect("one wake-up");
         // (The key it would have had in the queue; only this entity's events share it.)
         marks.mark(cx, cx.sched.order_key(cx.now), 0);
         dispatch(ar, cx, w);
     }
-    for w in cx.wakes.drain(..) {
+    for w in cx.shared.wakes.drain(..) {
         cx.sched.schedule_in(SimDuration::ZERO, w);
     }
-    if cx.io_error.is_some() {
+    if cx.shared.io_error.is_some() {
         cx.sched.request_stop();
     }
 }
@@ -167,8 +167,8 @@ fn dispatch<A: Arena>(ar: &mut A, cx: &mut NetCtx<'_>, event: Event) {
         Event::Arrive {
             link, dir, frame, ..
         } => {
-            let skb = cx.inflight.take(frame);
-            let to = cx.links[link as usize].ends[1 - dir as usize];
+            let skb = cx.shared.inflight.take(frame);
+            let to = cx.shared.links[link as usize].ends[1 - dir as usize];
             match to {
                 Port::Nic { node, dev } => {
                     cx.sched.set_source(node_entity(node as usize));

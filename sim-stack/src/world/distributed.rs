@@ -39,6 +39,7 @@ use super::{Drops, RunTotals, StatsView, World};
 use crate::apps::AppReport;
 use crate::apps::dc_flows::{DcFlowsReport, FctSummary};
 use crate::capture::{CaptureIf, FrameLog, LoggedFrame};
+use crate::ctx::Shared;
 use crate::event::Event;
 use crate::link::CrossFrame;
 use crate::skb::SkbPool;
@@ -256,9 +257,9 @@ pub fn run_rank<O: RankObserver>(
         }
     };
     sync_links(world, &st, &own);
-    world.frames_on_links += st.frames_on_links;
-    world.trace.lines += st.trace.lines;
-    world.trace.probe_lines += st.trace.probe_lines;
+    world.shared.frames_on_links += st.shared.frames_on_links;
+    world.shared.trace.lines += st.shared.trace.lines;
+    world.shared.trace.probe_lines += st.shared.trace.probe_lines;
     world.now = st.last_event.max(world.now);
     let mut stats = run.stats;
     stats.events = st.events;
@@ -317,10 +318,14 @@ fn run_windows(
         nodes,
         switches,
         apps,
-        links: world_links,
-        trace,
-        capture,
-        io_error,
+        shared:
+            Shared {
+                links: world_links,
+                trace,
+                capture,
+                io_error,
+                ..
+            },
         ..
     } = world;
     let mut arena = PartArena {
@@ -349,7 +354,7 @@ fn run_windows(
             events: st.events,
             pending: sched.pending(),
         });
-        let vote = if stop || st.stopped || st.io_error.is_some() {
+        let vote = if stop || st.stopped || st.shared.io_error.is_some() {
             0
         } else if let ControlFlow::Break(code) = asked {
             u64::from(code.max(1))
@@ -386,17 +391,17 @@ fn run_windows(
         run.now = end;
         // The frames that crossed, to their ranks.
         let mut out = vec![Vec::new(); plan.parts];
-        for f in st.outbox.drain(..) {
+        for f in st.shared.outbox.drain(..) {
             let to = plan.of_port(world_links[f.link as usize].ends[1 - f.dir as usize]);
             encode_frame(&f, &mut out[to]);
-            st.pool.free(f.skb);
+            st.shared.pool.free(f.skb);
             run.stats.frames_out += 1;
         }
         for bytes in comm.all_to_all(out) {
             let mut inp = &bytes[..];
             while !inp.is_empty() {
-                let (at, key, seq, link, dir, skb) = decode_frame(&mut inp, &mut st.pool);
-                let frame = st.inflight.insert(skb);
+                let (at, key, seq, link, dir, skb) = decode_frame(&mut inp, &mut st.shared.pool);
+                let frame = st.shared.inflight.insert(skb);
                 sched.schedule_keyed(
                     at,
                     key,
@@ -426,11 +431,11 @@ fn run_windows(
 /// Brings the link directions this rank transmits on into `world`, from its copy of the
 /// links (the others' stay as built: their ranks hold them).
 fn sync_links(world: &mut World, st: &PartState, own: &Owner<'_>) {
-    for (i, l) in world.links.iter_mut().enumerate() {
+    for (i, l) in world.shared.links.iter_mut().enumerate() {
         for d in 0..2 {
             if own.link_dir(l, d) {
-                l.stats[d] = st.links[i].stats[d].clone();
-                l.line[d] = st.links[i].line[d];
+                l.stats[d] = st.shared.links[i].stats[d].clone();
+                l.line[d] = st.shared.links[i].line[d];
             }
         }
     }
@@ -793,9 +798,9 @@ pub fn end_ranks(
     let apps = AppsByNode::of(world);
     let mut share = RankShare {
         events: report.events,
-        frames: world.frames_on_links,
-        trace_lines: world.trace.lines,
-        probe_lines: world.trace.probe_lines,
+        frames: world.shared.frames_on_links,
+        trace_lines: world.shared.trace.lines,
+        probe_lines: world.shared.trace.probe_lines,
         ..RankShare::default()
     };
     for (ni, n) in world.nodes.iter().enumerate() {
@@ -820,7 +825,7 @@ pub fn end_ranks(
             share.switches.push((si as u32, ports));
         }
     }
-    for (li, l) in world.links.iter().enumerate() {
+    for (li, l) in world.shared.links.iter().enumerate() {
         for d in 0..2 {
             if plan.of_port(l.ends[d]) == me {
                 share.links.push((li as u32, d as u8, l.stats[d].clone()));
@@ -864,13 +869,13 @@ pub fn end_ranks(
             }
         }
         for (li, d, st) in s.links {
-            world.links[li as usize].stats[d as usize] = st;
+            world.shared.links[li as usize].stats[d as usize] = st;
         }
         dc.extend(s.dc_flows);
     }
-    world.frames_on_links = frames;
-    world.trace.lines = lines;
-    world.trace.probe_lines = probe;
+    world.shared.frames_on_links = frames;
+    world.shared.trace.lines = lines;
+    world.shared.trace.probe_lines = probe;
     world.fabric_drops(&mut drops);
     // stats.json's summary takes the hosts by name, each host's apps by key; the run's
     // summary takes them in scenario order.

@@ -3,13 +3,10 @@
 //! switch, or app) it names, with a [`NetCtx`] for what the layers share.
 
 use crate::apps::AppSlot;
-use crate::capture::Capture;
-use crate::event::Event;
-use crate::link::{InFlight, Link, Outbox, Port};
+use crate::ctx::Shared;
+use crate::link::Port;
 use crate::node::Node;
-use crate::skb::SkbPool;
 use crate::switch::Switch;
-use crate::trace::Trace;
 
 mod build;
 mod dispatch;
@@ -29,52 +26,26 @@ pub struct World {
     pub nodes: Vec<Node>,
     /// Learning switches.
     pub switches: Vec<Switch>,
-    /// Links.
-    pub links: Vec<Link>,
     /// Applications.
     pub apps: Vec<AppSlot>,
-    /// Packet buffers for reuse.
-    pub pool: SkbPool,
-    /// Frames on the wire.
-    pub inflight: InFlight,
-    /// The text trace.
-    pub trace: Trace,
-    /// Packet capture, when enabled.
-    pub capture: Option<Capture>,
-    /// The first I/O error met while writing outputs (the run stops at the next event).
-    pub io_error: Option<std::io::Error>,
-    /// Frames serialized onto links (for performance figures).
-    pub frames_on_links: u64,
-    /// Whether packets record their function path (trace level `path`, or pcapng comments).
-    pub record_paths: bool,
-    /// App wake-ups asked for while handling the current event (scheduled when it ends).
-    pub(crate) wakes: Vec<Event>,
+    /// The links, the pool, the trace and capture, the wake-ups: what every node's layers
+    /// share (see [`Shared`]).
+    pub shared: Shared,
     /// The time of the event being handled (for reports read between events).
     pub now: sim_core::SimTime,
-    /// Frames over cut links: always empty here (a sequential run cuts none).
-    pub(crate) outbox: Outbox,
     /// The scenario's `partition` hints, nodes then switches (empty when it gives none).
     pub partition_hints: Vec<Option<u32>>,
 }
 
 /// The shared context of `$world`'s layers for the event `$sched` is handling, borrowing
-/// only the world's shared fields, so that a node, a switch or an app slot can be borrowed
+/// only the world's shared state, so that a node, a switch or an app slot can be borrowed
 /// beside it.
 macro_rules! net_ctx {
     ($world:ident, $sched:ident) => {
         NetCtx {
             now: $sched.now(),
             sched: $sched,
-            pool: &mut $world.pool,
-            trace: &mut $world.trace,
-            capture: &mut $world.capture,
-            io_error: &mut $world.io_error,
-            record_paths: $world.record_paths,
-            wakes: &mut $world.wakes,
-            links: &mut $world.links,
-            inflight: &mut $world.inflight,
-            frames_on_links: &mut $world.frames_on_links,
-            outbox: &mut $world.outbox,
+            shared: &mut $world.shared,
         }
     };
 }
@@ -103,11 +74,11 @@ impl World {
     /// Flushes the trace and the capture files. Call once, at the end of the run (also
     /// after an interruption: what was simulated so far is written out completely).
     pub fn finish_outputs(&mut self) -> std::io::Result<Option<crate::capture::CaptureSummary>> {
-        if let Some(e) = self.io_error.take() {
+        if let Some(e) = self.shared.io_error.take() {
             return Err(e);
         }
-        self.trace.finish()?;
-        match self.capture.take() {
+        self.shared.trace.finish()?;
+        match self.shared.capture.take() {
             Some(c) => c.finish().map(Some),
             None => Ok(None),
         }

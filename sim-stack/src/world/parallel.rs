@@ -43,11 +43,10 @@ use super::dispatch::{Arena, Marks, handle_event};
 pub use super::partition::Partitioning;
 use crate::apps::AppSlot;
 use crate::capture::{Capture, FrameLog};
-use crate::ctx::NetCtx;
+use crate::ctx::{NetCtx, Shared};
 use crate::event::Event;
-use crate::link::{InFlight, Link, Outbox};
+use crate::link::Link;
 use crate::node::Node;
-use crate::skb::SkbPool;
 use crate::switch::Switch;
 use crate::trace::Trace;
 
@@ -180,9 +179,9 @@ pub fn run_parallel<O: Observer<World>>(
         let p = lock(p);
         events += p.st.events;
         stats.events.push(p.st.events);
-        world.frames_on_links += p.st.frames_on_links;
-        world.trace.lines += p.st.trace.lines;
-        world.trace.probe_lines += p.st.trace.probe_lines;
+        world.shared.frames_on_links += p.st.shared.frames_on_links;
+        world.shared.trace.lines += p.st.shared.trace.lines;
+        world.shared.trace.probe_lines += p.st.shared.trace.probe_lines;
     }
     let pending = parts.iter().map(|p| lock(p).sched.pending()).sum();
     let _ = progress(Progress {
@@ -231,10 +230,14 @@ fn run_segment(
         nodes,
         switches,
         apps,
-        links,
-        trace,
-        capture,
-        io_error,
+        shared:
+            Shared {
+                links,
+                trace,
+                capture,
+                io_error,
+                ..
+            },
         ..
     } = world;
     let links: &[Link] = links;
@@ -365,16 +368,16 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 fn exchange(parts: &[Mutex<Part>], plan: &Partitioning, links: &[Link]) -> u64 {
     let mut moved = 0;
     for p in parts {
-        let out = std::mem::take(&mut lock(p).st.outbox);
+        let out = std::mem::take(&mut lock(p).st.shared.outbox);
         if out.is_empty() {
-            lock(p).st.outbox = out;
+            lock(p).st.shared.outbox = out;
             continue;
         }
         let mut out = out;
         for f in out.drain(..) {
             let to = plan.of_port(links[f.link as usize].ends[1 - f.dir as usize]);
             let mut q = lock(&parts[to]);
-            let frame = q.st.inflight.insert(f.skb);
+            let frame = q.st.shared.inflight.insert(f.skb);
             q.sched.schedule_keyed(
                 f.at,
                 f.key,
@@ -387,7 +390,7 @@ fn exchange(parts: &[Mutex<Part>], plan: &Partitioning, links: &[Link]) -> u64 {
             );
             moved += 1;
         }
-        lock(p).st.outbox = out;
+        lock(p).st.shared.outbox = out;
     }
     moved
 }
@@ -423,8 +426,9 @@ pub(super) struct OutBuf {
 impl OutBuf {
     /// Takes a partition's outputs of the window.
     pub(super) fn take(st: &mut PartState) -> Self {
-        let (lines, probe) = st.trace.take_memory();
+        let (lines, probe) = st.shared.trace.take_memory();
         let log = st
+            .shared
             .capture
             .as_mut()
             .map(Capture::take_log)
@@ -441,8 +445,8 @@ impl OutBuf {
 
     /// Gives the buffers back, emptied, for the next window.
     pub(super) fn give_back(self, st: &mut PartState) {
-        st.trace.give_back(self.lines, self.probe);
-        if let Some(c) = st.capture.as_mut() {
+        st.shared.trace.give_back(self.lines, self.probe);
+        if let Some(c) = st.shared.capture.as_mut() {
             c.give_back(self.log);
         }
         let mut marks = self.marks;
@@ -515,13 +519,15 @@ fn sync_world(world: &mut World, parts: &[Mutex<Part>], plan: &Partitioning) {
         .max()
         .unwrap_or(world.now)
         .max(world.now);
-    for (i, l) in world.links.iter_mut().enumerate() {
+    for (i, l) in world.shared.links.iter_mut().enumerate() {
         for d in 0..2 {
-            let from = &guards[plan.of_port(l.ends[d])].st.links[i];
+            let from = &guards[plan.of_port(l.ends[d])].st.shared.links[i];
             l.stats[d] = from.stats[d].clone();
             l.line[d] = from.line[d];
         }
-        l.rng = guards[plan.of_port(l.ends[0])].st.links[i].rng.clone();
+        l.rng = guards[plan.of_port(l.ends[0])].st.shared.links[i]
+            .rng
+            .clone();
     }
 }
 
@@ -533,19 +539,11 @@ struct Part {
 
 /// What a partition owns besides its queue (what a [`World`] holds for the whole run).
 pub(super) struct PartState {
-    pub(super) links: Vec<Link>,
-    pub(super) pool: SkbPool,
-    pub(super) inflight: InFlight,
-    pub(super) trace: Trace,
-    pub(super) capture: Option<Capture>,
-    pub(super) io_error: Option<io::Error>,
-    pub(super) wakes: Vec<Event>,
-    pub(super) frames_on_links: u64,
-    pub(super) outbox: Outbox,
+    /// Its copy of the links, its pool, its outputs (in memory), its wake-ups and outbox.
+    pub(super) shared: Shared,
     pub(super) marks: Vec<Mark>,
     /// Whether outputs are recorded (else no marks are kept).
     pub(super) marking: bool,
-    pub(super) record_paths: bool,
     pub(super) events: u64,
     pub(super) stopped: bool,
     /// The time of the last event handled.
@@ -556,23 +554,20 @@ impl PartState {
     /// A partition's state at the start of a run of `world` split by `plan`: its copy of the
     /// links (marked cut or not), its outputs recorded in memory.
     pub(super) fn new(world: &World, plan: &Partitioning) -> Self {
-        let mut links = world.links.clone();
+        let mut links = world.shared.links.clone();
         for (l, &cut) in links.iter_mut().zip(&plan.cut) {
             l.cut = cut;
         }
         Self {
-            links,
-            pool: SkbPool::new(),
-            inflight: InFlight::default(),
-            trace: Trace::in_memory_like(&world.trace),
-            capture: world.capture.as_ref().map(|_| Capture::log()),
-            io_error: None,
-            wakes: Vec::new(),
-            frames_on_links: 0,
-            outbox: Outbox::new(),
+            shared: Shared {
+                links,
+                trace: Trace::in_memory_like(&world.shared.trace),
+                capture: world.shared.capture.as_ref().map(|_| Capture::log()),
+                record_paths: world.shared.record_paths,
+                ..Shared::new()
+            },
             marks: Vec::new(),
             marking: Self::marking(world),
-            record_paths: world.record_paths,
             events: 0,
             stopped: false,
             last_event: SimTime::ZERO,
@@ -581,7 +576,9 @@ impl PartState {
 
     /// Whether `world`'s run writes outputs a partition records with marks.
     pub(super) fn marking(world: &World) -> bool {
-        world.trace.frames() || world.trace.tcp_probe_on() || world.capture.is_some()
+        world.shared.trace.frames()
+            || world.shared.trace.tcp_probe_on()
+            || world.shared.capture.is_some()
     }
 }
 
@@ -602,8 +599,8 @@ impl Marks for (bool, &mut Vec<Mark>) {
         if !self.0 {
             return;
         }
-        let (trace, probe) = cx.trace.memory_len();
-        let cap = cx.capture.as_ref().map_or(0, Capture::logged);
+        let (trace, probe) = cx.shared.trace.memory_len();
+        let cap = cx.shared.capture.as_ref().map_or(0, Capture::logged);
         let mark = Mark {
             time: cx.now,
             key,
@@ -635,16 +632,7 @@ impl Model for PartModel<'_, '_, '_> {
         let mut cx = NetCtx {
             now: s.now(),
             sched: s,
-            pool: &mut st.pool,
-            trace: &mut st.trace,
-            capture: &mut st.capture,
-            io_error: &mut st.io_error,
-            record_paths: st.record_paths,
-            wakes: &mut st.wakes,
-            links: &mut st.links,
-            inflight: &mut st.inflight,
-            frames_on_links: &mut st.frames_on_links,
-            outbox: &mut st.outbox,
+            shared: &mut st.shared,
         };
         handle_event(self.arena, &mut cx, &mut (st.marking, &mut st.marks), event);
     }

@@ -59,14 +59,20 @@ impl Partitioning {
             .chain(world.switches.iter().map(|s| 1 + s.ports.len() as u64))
             .collect();
         let ends: Vec<[usize; 2]> = world
+            .shared
             .links
             .iter()
             .map(|l| l.ends.map(|p| vertex(n_nodes, p)))
             .collect();
         let part = if world.partition_hints.is_empty() {
-            split(&weights, &ends, &world.links, parts.max(1))
+            split(&weights, &ends, &world.shared.links, parts.max(1))
         } else {
-            hinted(&world.partition_hints, &ends, &world.links, parts.max(1))
+            hinted(
+                &world.partition_hints,
+                &ends,
+                &world.shared.links,
+                parts.max(1),
+            )
         };
         Self::from_parts(world, part)
     }
@@ -92,6 +98,7 @@ impl Partitioning {
             };
         }
         let cut: Vec<bool> = world
+            .shared
             .links
             .iter()
             .map(|l| {
@@ -100,6 +107,7 @@ impl Partitioning {
             })
             .collect();
         let lookahead = world
+            .shared
             .links
             .iter()
             .zip(&cut)
@@ -128,7 +136,7 @@ impl Partitioning {
         use crate::event::Event;
         match *event {
             Event::Arrive { link, dir, .. } => {
-                self.of_port(world.links[link as usize].ends[1 - dir as usize])
+                self.of_port(world.shared.links[link as usize].ends[1 - dir as usize])
             }
             Event::TxDone { port } => self.of_port(port),
             Event::QdiscWatchdog { node, .. }

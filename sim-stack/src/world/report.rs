@@ -232,7 +232,7 @@ impl World {
         RunStats {
             sim_time_ns,
             events,
-            frames: self.frames_on_links,
+            frames: self.shared.frames_on_links,
             drops: self.drops(),
             nodes: self
                 .nodes_by_name()
@@ -250,7 +250,12 @@ impl World {
                 .iter()
                 .map(|sw| (sw.name.clone(), switch_ports(sw)))
                 .collect(),
-            links: self.links.iter().map(|l| self.link_report(l)).collect(),
+            links: self
+                .shared
+                .links
+                .iter()
+                .map(|l| self.link_report(l))
+                .collect(),
             dc_flows: self.dc_flows_summary(&apps),
         }
     }
@@ -275,7 +280,7 @@ impl World {
         RunTotals {
             sim_time_ns,
             events,
-            frames: self.frames_on_links,
+            frames: self.shared.frames_on_links,
             drops: self.drops(),
         }
     }
@@ -295,7 +300,7 @@ impl World {
         for sw in &self.switches {
             drops.switch += sw.ports.iter().map(|p| p.stats.drops).sum::<u64>();
         }
-        for l in &self.links {
+        for l in &self.shared.links {
             for d in &l.stats {
                 drops.link_loss += d.lost;
                 drops.link_mtu += d.oversize;
@@ -683,8 +688,8 @@ impl Serialize for Links<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeSeq;
         let w = self.0;
-        let mut seq = s.serialize_seq(Some(w.links.len()))?;
-        for l in &w.links {
+        let mut seq = s.serialize_seq(Some(w.shared.links.len()))?;
+        for l in &w.shared.links {
             seq.serialize_element(&w.link_report(l))?;
         }
         seq.end()
