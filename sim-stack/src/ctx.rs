@@ -33,7 +33,7 @@ pub struct Shared {
     /// Whether packets record their function path (`--trace path`, pcapng comments).
     pub record_paths: bool,
     /// App wake-ups asked for during this event (scheduled when it ends, in this order).
-    pub wakes: Vec<Event>,
+    pub(crate) wakes: Vec<Event>,
     /// Every link of the run (a device transmits onto its own).
     pub links: Vec<Link>,
     /// Frames on the wire.
@@ -42,7 +42,7 @@ pub struct Shared {
     pub frames_on_links: u64,
     /// Frames sent over links cut by the partitioning of a parallel run (always empty in a
     /// sequential one).
-    pub outbox: Outbox,
+    pub(crate) outbox: Outbox,
 }
 
 impl Shared {

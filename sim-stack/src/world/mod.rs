@@ -1,6 +1,6 @@
 //! The World: every node, switch, link and app of a run in index-addressed arenas, and the
 //! dispatch of events to them. It holds no layer logic: an event is handed to the node (or
-//! switch, or app) it names, with a [`NetCtx`] for what the layers share.
+//! switch, or app) it names, with a [`NetCtx`](crate::ctx::NetCtx) for what the layers share.
 
 use crate::apps::AppSlot;
 use crate::ctx::Shared;
